@@ -1,0 +1,192 @@
+//! The chat command language: typed commands, and the pure parser that turns chat text and
+//! reactions into them. Nothing here does I/O or holds texts for people: errors are typed
+//! and the engine renders them through the message catalogue.
+
+mod parse;
+
+pub use parse::{parse_message, parse_reaction, ParserConfig};
+
+use crate::domain::{BillingCycle, ChatUserId, RequestId, Upn};
+
+/// Longest chat message the parser looks at, in characters (Discord's own limit).
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+/// Longest reason kept with a request, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+/// Most targets one `assign` command may name.
+pub const MAX_ASSIGN_TARGETS: usize = 100;
+/// Most seats one `buy` command may ask for.
+pub const MAX_SEATS_PER_BUY: u32 = 1000;
+
+/// Who a command is about: a directory user by UPN, or a chat user by mention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A UPN typed out.
+    Upn(Upn),
+    /// A chat mention (`@bob` on the console, `<@123>` on Discord).
+    Mention(ChatUserId),
+}
+
+/// The name of a command, for help and usage texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandName {
+    Request,
+    Link,
+    Status,
+    Cancel,
+    Release,
+    Help,
+    Buy,
+    Assign,
+    Revoke,
+    Seats,
+    Pending,
+    Away,
+    Audit,
+}
+
+impl CommandName {
+    /// Every command, in the order help lists them.
+    pub const ALL: [CommandName; 13] = [
+        CommandName::Request,
+        CommandName::Link,
+        CommandName::Status,
+        CommandName::Cancel,
+        CommandName::Release,
+        CommandName::Help,
+        CommandName::Buy,
+        CommandName::Assign,
+        CommandName::Revoke,
+        CommandName::Seats,
+        CommandName::Pending,
+        CommandName::Away,
+        CommandName::Audit,
+    ];
+
+    /// The word a person types.
+    pub fn word(self) -> &'static str {
+        match self {
+            CommandName::Request => "request",
+            CommandName::Link => "link",
+            CommandName::Status => "status",
+            CommandName::Cancel => "cancel",
+            CommandName::Release => "release",
+            CommandName::Help => "help",
+            CommandName::Buy => "buy",
+            CommandName::Assign => "assign",
+            CommandName::Revoke => "revoke",
+            CommandName::Seats => "seats",
+            CommandName::Pending => "pending",
+            CommandName::Away => "away",
+            CommandName::Audit => "audit",
+        }
+    }
+
+    /// True for commands only registered approvers may use.
+    pub fn approvers_only(self) -> bool {
+        matches!(
+            self,
+            CommandName::Buy
+                | CommandName::Assign
+                | CommandName::Revoke
+                | CommandName::Seats
+                | CommandName::Pending
+                | CommandName::Away
+                | CommandName::Audit
+        )
+    }
+
+    /// Looks a typed word up (case-insensitive).
+    pub fn from_word(word: &str) -> Option<CommandName> {
+        CommandName::ALL
+            .into_iter()
+            .find(|c| c.word().eq_ignore_ascii_case(word))
+    }
+}
+
+/// A chat command, fully parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `request [for <upn|@user>] [reason…]`
+    Request {
+        target: Option<Target>,
+        reason: Option<String>,
+    },
+    /// `link <upn>`
+    Link { upn: Upn },
+    /// `status [id]`
+    Status { id: Option<RequestId> },
+    /// `cancel <id>`
+    Cancel { id: RequestId },
+    /// `release`
+    Release,
+    /// `help [command]`
+    Help { topic: Option<CommandName> },
+    /// `buy <n> [monthly|annual]`
+    Buy {
+        seats: u32,
+        cycle: Option<BillingCycle>,
+    },
+    /// `assign <upn|@user>…`
+    Assign { targets: Vec<Target> },
+    /// `revoke <upn|@user>`
+    Revoke { target: Target },
+    /// `seats`
+    Seats,
+    /// `pending`
+    Pending,
+    /// `away on|off`
+    Away { on: bool },
+    /// `audit <id>`
+    Audit { id: RequestId },
+}
+
+impl Command {
+    /// The command's name.
+    pub fn name(&self) -> CommandName {
+        match self {
+            Command::Request { .. } => CommandName::Request,
+            Command::Link { .. } => CommandName::Link,
+            Command::Status { .. } => CommandName::Status,
+            Command::Cancel { .. } => CommandName::Cancel,
+            Command::Release => CommandName::Release,
+            Command::Help { .. } => CommandName::Help,
+            Command::Buy { .. } => CommandName::Buy,
+            Command::Assign { .. } => CommandName::Assign,
+            Command::Revoke { .. } => CommandName::Revoke,
+            Command::Seats => CommandName::Seats,
+            Command::Pending => CommandName::Pending,
+            Command::Away { .. } => CommandName::Away,
+            Command::Audit { .. } => CommandName::Audit,
+        }
+    }
+}
+
+/// What the parser made of one chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// Not addressed to the bot; say nothing.
+    Ignore,
+    /// A well-formed command.
+    Command(Command),
+    /// A plain-language ask for Power BI Pro: suggest the `request` command.
+    Suggest,
+    /// A known command with bad arguments: answer with its usage line. `problem` says what
+    /// was wrong when the parser can tell (e.g. an invalid UPN), in plain words.
+    Usage {
+        command: CommandName,
+        problem: Option<String>,
+    },
+    /// The prefix followed by something that is no command: answer with the help list.
+    Unknown,
+    /// The message is longer than [`MAX_MESSAGE_CHARS`].
+    TooLong,
+}
+
+/// What an approver meant with a reaction on an approval message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Yes.
+    Approve,
+    /// No.
+    Deny,
+}

@@ -1,0 +1,276 @@
+//! Requests, their stages, and the small vocabularies they use.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ParseError;
+
+macro_rules! word_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word stored in the database and shown in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let t = s.trim();
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str().eq_ignore_ascii_case(t))
+                    .ok_or_else(|| {
+                        let words: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                        ParseError(format!("`{t}` is not one of {}", words.join(", ")))
+                    })
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// What a request asks for.
+    RequestKind {
+        /// Give a directory user a Pro licence (with a purchase stage first if no seat is free).
+        Assign => "assign",
+        /// Raise the number of seats.
+        Purchase => "purchase",
+        /// The holder gives their own licence back.
+        Release => "release",
+        /// An approver takes a licence away.
+        Revoke => "revoke",
+    }
+);
+
+word_enum!(
+    /// Where a request is in its life.
+    RequestState {
+        /// Waiting for at least one decision.
+        Pending => "pending",
+        /// Every stage approved; work queued.
+        Approved => "approved",
+        /// A job is running against the backend.
+        Executing => "executing",
+        /// Done and verified.
+        Completed => "completed",
+        /// An approver said no.
+        Denied => "denied",
+        /// The requester (or an approver) withdrew it.
+        Cancelled => "cancelled",
+        /// Nobody decided in time.
+        Expired => "expired",
+        /// The backend refused for good, or retries ran out.
+        Failed => "failed",
+    }
+);
+
+impl RequestState {
+    /// True while the request can still change on its own or by decision.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            RequestState::Pending | RequestState::Approved | RequestState::Executing
+        )
+    }
+}
+
+word_enum!(
+    /// The kind of work one approval stage authorises.
+    StageKind {
+        /// Raise the seat count; needs a purchase role.
+        Purchase => "purchase",
+        /// Assign the licence; needs an assignment role.
+        Assign => "assign",
+        /// Remove the licence (release or revoke); needs an assignment role.
+        Unassign => "unassign",
+    }
+);
+
+word_enum!(
+    /// Where one stage is.
+    StageState {
+        /// Waiting for a decision.
+        Pending => "pending",
+        /// Approved; its job runs when the stages before it are done.
+        Approved => "approved",
+        /// Its job is running.
+        Executing => "executing",
+        /// Executed and verified.
+        Completed => "completed",
+        /// Refused by an approver.
+        Denied => "denied",
+        /// Withdrawn, or dropped because another stage of the request was denied or failed.
+        Cancelled => "cancelled",
+        /// Nobody decided in time.
+        Expired => "expired",
+        /// The backend refused for good.
+        Failed => "failed",
+    }
+);
+
+impl StageState {
+    /// True once nothing more happens to the stage.
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            StageState::Pending | StageState::Approved | StageState::Executing
+        )
+    }
+}
+
+impl RequestState {
+    /// The request's state, derived from its stages (in execution order).
+    pub fn from_stages(stages: &[StageState]) -> RequestState {
+        use StageState as S;
+        let any = |s: S| stages.contains(&s);
+        if any(S::Denied) {
+            RequestState::Denied
+        } else if any(S::Failed) {
+            RequestState::Failed
+        } else if any(S::Expired) {
+            RequestState::Expired
+        } else if any(S::Cancelled) {
+            RequestState::Cancelled
+        } else if stages.is_empty() || stages.iter().all(|s| *s == S::Completed) {
+            RequestState::Completed
+        } else if any(S::Executing) {
+            RequestState::Executing
+        } else if any(S::Pending) {
+            RequestState::Pending
+        } else {
+            RequestState::Approved
+        }
+    }
+}
+
+word_enum!(
+    /// How seats are paid for.
+    BillingCycle {
+        /// Paid month by month.
+        Monthly => "monthly",
+        /// Paid for a full year.
+        Annual => "annual",
+    }
+);
+
+word_enum!(
+    /// Whether a directory user belongs to the organisation or is a guest.
+    UserType {
+        /// A member of the organisation.
+        Member => "Member",
+        /// A guest (B2B) account.
+        Guest => "Guest",
+    }
+);
+
+/// A two-letter ISO 3166 country code, as Microsoft's `usageLocation` wants it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    /// Parses `nl` or `NL` into `NL`.
+    pub fn parse(s: &str) -> Result<CountryCode, ParseError> {
+        let t = s.trim();
+        if t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
+            Ok(CountryCode(t.to_ascii_uppercase()))
+        } else {
+            Err(ParseError(format!(
+                "`{t}` is not a two-letter country code such as NL or US"
+            )))
+        }
+    }
+
+    /// The upper-case code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CountryCode {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        CountryCode::parse(&s)
+    }
+}
+
+impl From<CountryCode> for String {
+    fn from(c: CountryCode) -> String {
+        c.0
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_state_follows_its_stages() {
+        use StageState as S;
+        assert_eq!(
+            RequestState::from_stages(&[S::Pending, S::Pending]),
+            RequestState::Pending
+        );
+        assert_eq!(
+            RequestState::from_stages(&[S::Completed, S::Pending]),
+            RequestState::Pending
+        );
+        assert_eq!(
+            RequestState::from_stages(&[S::Completed, S::Approved]),
+            RequestState::Approved
+        );
+        assert_eq!(
+            RequestState::from_stages(&[S::Executing, S::Pending]),
+            RequestState::Executing
+        );
+        assert_eq!(
+            RequestState::from_stages(&[S::Denied, S::Cancelled]),
+            RequestState::Denied
+        );
+        assert_eq!(
+            RequestState::from_stages(&[S::Completed, S::Completed]),
+            RequestState::Completed
+        );
+    }
+
+    #[test]
+    fn words_round_trip() {
+        for k in RequestKind::ALL {
+            assert_eq!(k.as_str().parse::<RequestKind>().unwrap(), *k);
+        }
+        assert_eq!(
+            "ANNUAL".parse::<BillingCycle>().unwrap(),
+            BillingCycle::Annual
+        );
+        assert_eq!("guest".parse::<UserType>().unwrap(), UserType::Guest);
+    }
+}

@@ -1,0 +1,135 @@
+//! User principal names: the directory account a licence is assigned to.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::ParseError;
+
+/// A Microsoft Entra user principal name, `local@domain`, stored lower-case.
+///
+/// Microsoft allows `A-Z a-z 0-9 ' . - _ ! # ^ ~` in the local part (the `#` appears in
+/// guest UPNs such as `adele_adatum.com#EXT#@contoso.onmicrosoft.com`) and at most 113
+/// characters before the domain; the domain is a DNS name. Anything else is refused here,
+/// so a UPN can never smuggle a path, an OData filter or SQL into a backend call.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Upn(String);
+
+impl Upn {
+    /// Parses and normalises a UPN.
+    pub fn parse(input: &str) -> Result<Upn, ParseError> {
+        let s = input.trim();
+        let bad = |why: &str| ParseError(format!("`{}` is not a valid UPN: {why}", shorten(s)));
+        let (local, domain) = s.split_once('@').ok_or_else(|| bad("it has no @"))?;
+        if local.is_empty() || local.chars().count() > 113 {
+            return Err(bad("the part before @ must have 1 to 113 characters"));
+        }
+        if !local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c))
+        {
+            return Err(bad(
+                "the part before @ may only hold letters, digits and ' . - _ ! # ^ ~",
+            ));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(bad(
+                "dots may not start, end or repeat in the part before @",
+            ));
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = domain.len() <= 255
+            && labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !domain_ok {
+            return Err(bad("the domain must be a DNS name such as contoso.com"));
+        }
+        Ok(Upn(s.to_ascii_lowercase()))
+    }
+
+    /// The normalised UPN.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 64 {
+        let cut: String = s.chars().take(61).collect();
+        format!("{cut}...")
+    } else {
+        s.to_string()
+    }
+}
+
+impl fmt::Display for Upn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Upn {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Upn::parse(s)
+    }
+}
+
+impl Serialize for Upn {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Upn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Upn::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upn_is_lowercased() {
+        assert_eq!(
+            Upn::parse(" Alice@Contoso.Example ").unwrap().as_str(),
+            "alice@contoso.example"
+        );
+    }
+
+    #[test]
+    fn guest_and_apostrophe_upns_are_valid() {
+        assert!(Upn::parse("adele_adatum.com#EXT#@contoso.onmicrosoft.com").is_ok());
+        assert!(Upn::parse("o'brien@contoso.com").is_ok());
+    }
+
+    #[test]
+    fn injection_attempts_are_refused() {
+        for bad in [
+            "alice",
+            "@contoso.com",
+            "alice@",
+            "alice@localhost",
+            "a lice@contoso.com",
+            "alice@contoso.com/../../admin",
+            "x' or 1 eq 1 or 'a@contoso.com",
+            "alice@contoso.com?$filter=x",
+            "a@b@contoso.com",
+            "alice;drop table requests@contoso.com",
+            "alice@-contoso.com",
+            "al..ice@contoso.com",
+        ] {
+            assert!(Upn::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -14,5 +14,14 @@
 //! - [`config`], [`texts`], [`telemetry`], [`startup`]: settings, the message catalogue,
 //!   logging and the composition root.
 
+pub mod backend;
+pub mod chat;
 pub mod command;
 pub mod domain;
+pub mod engine;
+pub mod store;
+#[macro_use]
+pub mod texts;
+pub mod config;
+pub mod startup;
+pub mod telemetry;

@@ -1,1 +1,246 @@
-fn main() {}
+//! The `licensebot` command line: run the bot, drive it on the console, manage its database,
+//! and read requests and their audit trail.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use licensebot::config::Settings;
+use licensebot::domain::{RequestId, RequestState};
+use licensebot::startup::{self, RunMode};
+use licensebot::store::{audit, requests};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "licensebot",
+    version,
+    about = "Power BI Pro licence requests, approved in chat and carried out in Microsoft 365"
+)]
+struct Cli {
+    /// Settings file layered over the embedded default (else $LICENSEBOT_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run the bot on the transport named in the settings (the default).
+    Run,
+    /// Run the bot on the console: type chat lines, or feed JSON lines with --jsonl.
+    Console {
+        /// Read and write one JSON object per line (for scripts and tests).
+        #[arg(long)]
+        jsonl: bool,
+    },
+    /// Create the database and apply its migrations.
+    Migrate,
+    /// Load and check the settings, and print what they say.
+    CheckConfig,
+    /// List requests.
+    Requests {
+        /// Only requests in this state (pending, approved, executing, completed, denied,
+        /// cancelled, expired, failed).
+        #[arg(long)]
+        state: Option<String>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a request's audit trail and check the audit chain.
+    Audit {
+        /// The request number (12 or #12).
+        request_id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("licensebot: the settings are not valid:\n{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if matches!(cli.command, Some(Cmd::CheckConfig)) {
+        println!("settings are valid\n{}", settings.summary());
+        return ExitCode::SUCCESS;
+    }
+    licensebot::telemetry::init(&settings.telemetry);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("licensebot: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command.unwrap_or(Cmd::Run), settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("licensebot: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cmd: Cmd, settings: Settings) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Cmd::Run => startup::run(settings, RunMode::Configured)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Cmd::Console { jsonl } => startup::run(settings, RunMode::Console { jsonl })
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Cmd::Migrate => {
+            let store = startup::open_store(&settings).await?;
+            println!("database ready: {}", settings.store.url);
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::CheckConfig => Ok(ExitCode::SUCCESS),
+        Cmd::Requests { state, json } => list_requests(&settings, state.as_deref(), json).await,
+        Cmd::Audit { request_id, json } => show_audit(&settings, &request_id, json).await,
+    }
+}
+
+async fn list_requests(
+    settings: &Settings,
+    state: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let state = state
+        .map(|s| s.parse::<RequestState>())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--state: {e}"))?;
+    let store = startup::open_existing_store(settings).await?;
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .context("Failed to read the database")?;
+    let rows = requests::list(&mut conn, state, i64::MAX).await?;
+    drop(conn);
+    store.close().await;
+    if json {
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id.0,
+                    "kind": r.kind.as_str(),
+                    "state": r.state.as_str(),
+                    "requester": r.requester.as_str(),
+                    "target_upn": r.target_upn.as_ref().map(|u| u.as_str()),
+                    "quantity": r.quantity,
+                    "billing_cycle": r.billing_cycle.map(|c| c.as_str()),
+                    "created_at": licensebot::store::ts(r.created_at),
+                    "updated_at": licensebot::store::ts(r.updated_at),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if rows.is_empty() {
+        println!("no requests");
+    } else {
+        println!(
+            "{:>5}  {:<9} {:<10} {:<12} {:<36} created",
+            "id", "kind", "state", "requester", "target / quantity"
+        );
+        for r in &rows {
+            let what = match (&r.target_upn, r.quantity) {
+                (Some(u), _) => u.to_string(),
+                (None, Some(q)) => format!(
+                    "{q} seat(s), {}",
+                    r.billing_cycle.map(|c| c.as_str()).unwrap_or("-")
+                ),
+                _ => "-".into(),
+            };
+            println!(
+                "{:>5}  {:<9} {:<10} {:<12} {:<36} {}",
+                r.id.0,
+                r.kind.as_str(),
+                r.state.as_str(),
+                r.requester.as_str(),
+                what,
+                licensebot::store::ts(r.created_at)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show_audit(settings: &Settings, id: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let id: RequestId = id.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = startup::open_existing_store(settings).await?;
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .context("Failed to read the database")?;
+    let request = requests::get(&mut conn, id).await?;
+    let events = audit::for_request(&mut conn, id).await?;
+    let chain = audit::verify_chain(&mut conn).await?;
+    drop(conn);
+    store.close().await;
+    let Some(request) = request else {
+        eprintln!("licensebot: there is no request {id}");
+        return Ok(ExitCode::from(4));
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "request": request.id.0,
+                "kind": request.kind.as_str(),
+                "state": request.state.as_str(),
+                "events": events,
+                "chain": {
+                    "intact": chain.intact(),
+                    "checked": chain.checked,
+                    "broken_at": chain.broken_at.as_ref().map(|(row, _)| row),
+                    "reason": chain.broken_at.as_ref().map(|(_, why)| why),
+                },
+            }))?
+        );
+    } else {
+        println!(
+            "request {} ({}, {})",
+            request.id, request.kind, request.state
+        );
+        for e in &events {
+            let change = match (&e.before, &e.after) {
+                (Some(b), Some(a)) => format!(" {b} -> {a}"),
+                (None, Some(a)) => format!(" -> {a}"),
+                _ => String::new(),
+            };
+            println!(
+                "  #{:<5} {} {:<18} {}{} {}",
+                e.id,
+                licensebot::store::ts(e.at),
+                e.actor,
+                e.action,
+                change,
+                e.detail
+            );
+        }
+        match &chain.broken_at {
+            None => println!("audit chain: intact ({} events checked)", chain.checked),
+            Some((row, why)) => println!("audit chain: BROKEN at event {row}: {why}"),
+        }
+    }
+    Ok(if chain.intact() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}

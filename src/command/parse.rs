@@ -1,12 +1,428 @@
-//! Placeholder: the parser is being written.
-use super::*;
-/// Parser settings.
-pub struct ParserConfig;
-/// Parses a message.
-pub fn parse_message(_text: &str, _cfg: &ParserConfig) -> Parsed {
-    Parsed::Ignore
+//! The parser: turns one chat message into a [`Parsed`] and one reaction into a [`Verdict`].
+//!
+//! A message is first normalised (see [`normalize`]), then checked for the prefix or a bot
+//! mention. Text not addressed to the bot is only looked at for a plain-language ask for
+//! Power BI Pro. Addressed text is `<command word> <args…>`, read left to right through a
+//! small cursor that refuses leftovers. Everything here is total: any input gives an
+//! answer, nothing panics, and work is bounded by [`MAX_MESSAGE_CHARS`].
+
+mod normalize;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{
+    Command, CommandName, Parsed, Target, Verdict, MAX_ASSIGN_TARGETS, MAX_MESSAGE_CHARS,
+    MAX_REASON_CHARS, MAX_SEATS_PER_BUY,
+};
+use crate::domain::{BillingCycle, ChatUserId, RequestId, Upn};
+use normalize::normalize;
+
+/// How the parser recognises messages meant for the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParserConfig {
+    /// The command prefix, e.g. `!pro`. Matched with ASCII case folding only, and it must
+    /// be followed by the end of the message or a space (`!professional` is not `!pro`).
+    pub prefix: String,
+    /// Literal tokens that address the bot, e.g. `@licensebot` on the console, or
+    /// `<@123456>` and `<@!123456>` on Discord. Matched like the prefix.
+    pub bot_mentions: Vec<String>,
 }
-/// Parses a reaction.
-pub fn parse_reaction(_emoji: &str, _approve: &[String], _deny: &[String]) -> Option<Verdict> {
-    None
+
+/// Why a known command's arguments were refused; `None` when the usage line says enough.
+type Problem = Option<String>;
+
+/// `power bi pro` with any spacing or hyphens, any case.
+static POWER_BI_PRO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)power[\s\-]*bi[\s\-]*pro").expect("the Power BI Pro pattern is valid")
+});
+
+/// `licence`, `license` (English) or `licentie`, `licenties` (Dutch), any case.
+static LICENCE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)licen[cs]e|licentie").expect("the licence pattern is valid"));
+
+/// Parses one chat message.
+///
+/// Returns [`Parsed::Ignore`] for chatter, [`Parsed::Suggest`] for a plain-language ask
+/// for a Power BI Pro licence, [`Parsed::TooLong`] for an addressed message over
+/// [`MAX_MESSAGE_CHARS`] characters, and otherwise the command, [`Parsed::Unknown`] or
+/// [`Parsed::Usage`].
+pub fn parse_message(text: &str, cfg: &ParserConfig) -> Parsed {
+    // `nth` stops after MAX_MESSAGE_CHARS + 1 characters, and `normalize` reads at most
+    // MAX_MESSAGE_CHARS, so a huge message costs no more than a full-length one.
+    let too_long = text.chars().nth(MAX_MESSAGE_CHARS).is_some();
+    let text = normalize(text, MAX_MESSAGE_CHARS);
+    let prefix = normalize(&cfg.prefix, MAX_MESSAGE_CHARS);
+    match addressed_rest(&text, &prefix, &cfg.bot_mentions) {
+        Some(_) if too_long => Parsed::TooLong,
+        Some(rest) => parse_command(rest, &prefix),
+        None if !too_long && asks_for_pro_licence(&text) => Parsed::Suggest,
+        None => Parsed::Ignore,
+    }
 }
+
+/// Maps a reaction emoji to a verdict, using the configured approve and deny emoji.
+///
+/// Variation selectors (U+FE0E, U+FE0F) and skin-tone modifiers (U+1F3FB..U+1F3FF) are
+/// ignored on both sides; everything else must match exactly, so `✔` or `☑` is not `✅`.
+/// An emoji found in both lists gives `None` rather than letting either side win.
+pub fn parse_reaction(emoji: &str, approve: &[String], deny: &[String]) -> Option<Verdict> {
+    // An emoji made only of modifiers names nothing, and must not match an empty entry.
+    emoji_base(emoji).next()?;
+    let listed = |list: &[String]| list.iter().any(|e| emoji_base(e).eq(emoji_base(emoji)));
+    match (listed(approve), listed(deny)) {
+        (true, false) => Some(Verdict::Approve),
+        (false, true) => Some(Verdict::Deny),
+        _ => None,
+    }
+}
+
+/// The characters of an emoji without presentation selectors and skin tones.
+fn emoji_base(emoji: &str) -> impl Iterator<Item = char> + '_ {
+    emoji
+        .chars()
+        .filter(|c| !matches!(c, '\u{FE0E}' | '\u{FE0F}' | '\u{1F3FB}'..='\u{1F3FF}'))
+}
+
+/// The text after the prefix or bot mention, if the (normalised) message starts with one.
+fn addressed_rest<'a>(text: &'a str, prefix: &str, mentions: &[String]) -> Option<&'a str> {
+    strip_lead(text, prefix).or_else(|| {
+        mentions
+            .iter()
+            .find_map(|m| strip_lead(text, &normalize(m, MAX_MESSAGE_CHARS)))
+    })
+}
+
+/// Strips `lead` (ASCII case-insensitive) from the start of `text` when it is followed by
+/// the end of the text or a space. An empty `lead` never matches.
+fn strip_lead<'a>(text: &'a str, lead: &str) -> Option<&'a str> {
+    if lead.is_empty() {
+        return None;
+    }
+    // `get` refuses a cut inside a character, so a look-alike can't slice a code point;
+    // ASCII-only case folding keeps `!prо` (Cyrillic о) and the Kelvin sign from matching.
+    let head = text.get(..lead.len())?;
+    if !head.eq_ignore_ascii_case(lead) {
+        return None;
+    }
+    let rest = text.get(lead.len()..)?;
+    if rest.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix(' ')
+    }
+}
+
+/// True when unaddressed text mentions both Power BI Pro and a licence.
+fn asks_for_pro_licence(text: &str) -> bool {
+    POWER_BI_PRO.is_match(text) && LICENCE.is_match(text)
+}
+
+/// Parses the addressed part of a message: `<command word> <args…>`.
+fn parse_command(rest: &str, prefix: &str) -> Parsed {
+    let mut args = Args { rest };
+    let Some(word) = args.next() else {
+        return Parsed::Command(Command::Help { topic: None });
+    };
+    let Some(name) = CommandName::from_word(word) else {
+        return Parsed::Unknown;
+    };
+    match parse_args(name, &mut args, prefix) {
+        Ok(command) => Parsed::Command(command),
+        Err(problem) => Parsed::Usage {
+            command: name,
+            problem,
+        },
+    }
+}
+
+/// A cursor over the space-separated arguments of a normalised message.
+struct Args<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Args<'a> {
+    /// The next argument, if any.
+    fn next(&mut self) -> Option<&'a str> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (token, rest) = split_first(self.rest);
+        self.rest = rest;
+        Some(token)
+    }
+
+    /// Everything not read yet, as typed (after normalisation).
+    fn take_rest(&mut self) -> &'a str {
+        std::mem::take(&mut self.rest)
+    }
+
+    /// Refuses leftover arguments.
+    fn finish(&mut self) -> Result<(), Problem> {
+        match self.next() {
+            None => Ok(()),
+            Some(extra) => Err(Some(format!("`{}` was not expected here", shorten(extra)))),
+        }
+    }
+}
+
+/// Splits normalised text at its first space.
+fn split_first(text: &str) -> (&str, &str) {
+    text.split_once(' ').unwrap_or((text, ""))
+}
+
+/// Parses the arguments of a known command.
+fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Command, Problem> {
+    let command = match name {
+        CommandName::Request => return request(args),
+        CommandName::Assign => return assign(args),
+        CommandName::Link => Command::Link {
+            upn: link_upn(args.next().ok_or_else(need_upn)?)?,
+        },
+        CommandName::Status => Command::Status {
+            id: args.next().map(request_id).transpose()?,
+        },
+        CommandName::Cancel => Command::Cancel {
+            id: request_id(args.next().ok_or_else(need_request_id)?)?,
+        },
+        CommandName::Audit => Command::Audit {
+            id: request_id(args.next().ok_or_else(need_request_id)?)?,
+        },
+        CommandName::Release => Command::Release,
+        CommandName::Seats => Command::Seats,
+        CommandName::Pending => Command::Pending,
+        CommandName::Help => Command::Help {
+            topic: args
+                .next()
+                .map(|w| help_topic(w, prefix))
+                .transpose()?
+                .flatten(),
+        },
+        CommandName::Buy => Command::Buy {
+            seats: seat_count(args.next())?,
+            cycle: args.next().map(billing_cycle).transpose()?,
+        },
+        CommandName::Revoke => Command::Revoke {
+            target: target(args.next().ok_or_else(need_target)?)?,
+        },
+        CommandName::Away => Command::Away {
+            on: on_off(args.next())?,
+        },
+    };
+    args.finish()?;
+    Ok(command)
+}
+
+/// `request`, `request for <target> [reason…]` or `request <reason…>`.
+fn request(args: &mut Args<'_>) -> Result<Command, Problem> {
+    let rest = args.take_rest();
+    let (first, after_for) = split_first(rest);
+    if !first.eq_ignore_ascii_case("for") {
+        return Ok(Command::Request {
+            target: None,
+            reason: reason(rest)?,
+        });
+    }
+    let (who, why) = split_first(after_for);
+    if who.is_empty() {
+        return Err(need_target());
+    }
+    // `request for bob@contoso.com: …` reads naturally; neither a UPN nor a mention can
+    // end in `:` or `,`, so dropping one is unambiguous.
+    let who = who
+        .strip_suffix([':', ','])
+        .filter(|w| !w.is_empty())
+        .unwrap_or(who);
+    Ok(Command::Request {
+        target: Some(target(who)?),
+        reason: reason(why)?,
+    })
+}
+
+/// The reason of a request: trimmed, unquoted when wholly quoted, at most
+/// [`MAX_REASON_CHARS`] characters; `None` when empty.
+fn reason(text: &str) -> Result<Option<String>, Problem> {
+    let text = unquote(text.trim()).trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.chars().nth(MAX_REASON_CHARS).is_some() {
+        return Err(Some(format!(
+            "the reason is too long (at most {MAX_REASON_CHARS} characters)"
+        )));
+    }
+    Ok(Some(text.to_string()))
+}
+
+/// Drops one pair of surrounding quotes, but only when they enclose the whole text:
+/// `"a" and "b"` keeps its quotes.
+fn unquote(text: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = text.strip_prefix(quote).and_then(|t| t.strip_suffix(quote)) {
+            if !inner.contains(quote) {
+                return inner;
+            }
+        }
+    }
+    text
+}
+
+/// `assign <target>…`: targets separated by spaces and/or commas, duplicates dropped.
+fn assign(args: &mut Args<'_>) -> Result<Command, Problem> {
+    let mut targets: Vec<Target> = Vec::new();
+    for token in args.take_rest().split([' ', ',']).filter(|t| !t.is_empty()) {
+        let next = target(token)?;
+        if targets.contains(&next) {
+            continue;
+        }
+        if targets.len() == MAX_ASSIGN_TARGETS {
+            return Err(Some(format!(
+                "too many users (at most {MAX_ASSIGN_TARGETS})"
+            )));
+        }
+        targets.push(next);
+    }
+    if targets.is_empty() {
+        return Err(need_target());
+    }
+    Ok(Command::Assign { targets })
+}
+
+/// A UPN or a mention.
+///
+/// `<@123>` and `<@!123>` are Discord mentions; a token starting with `@` and holding no
+/// other `@` is a console mention (`@Bob` names `bob`); any other token with an `@` is
+/// read as a UPN, so `@alice@contoso.com` is an invalid UPN rather than a guess.
+fn target(token: &str) -> Result<Target, Problem> {
+    if let Some(inner) = token.strip_prefix("<@") {
+        return discord_user(inner)
+            .map(|id| Target::Mention(ChatUserId::new(id)))
+            .ok_or_else(|| bad_mention(token));
+    }
+    if let Some(name) = token.strip_prefix('@') {
+        if !name.contains('@') {
+            return console_user(name)
+                .map(|name| Target::Mention(ChatUserId::new(name)))
+                .ok_or_else(|| bad_mention(token));
+        }
+    }
+    if token.contains('@') {
+        return Upn::parse(token)
+            .map(Target::Upn)
+            .map_err(|e| Some(e.to_string()));
+    }
+    Err(Some(format!(
+        "`{}` is not a UPN (name@contoso.com) or a mention (@name)",
+        shorten(token)
+    )))
+}
+
+/// The user id of a Discord mention body `123>` or `!123>`: 1 to 20 digits.
+fn discord_user(inner: &str) -> Option<&str> {
+    let digits = inner.strip_suffix('>')?;
+    let digits = digits.strip_prefix('!').unwrap_or(digits);
+    let ok = (1..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(digits)
+}
+
+/// A console user name (`[A-Za-z0-9_.-]{1,64}`), lower-cased: console names ignore case.
+fn console_user(name: &str) -> Option<String> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    ok.then(|| name.to_ascii_lowercase())
+}
+
+/// `link` takes the speaker's own UPN; a mention is refused with a reason.
+fn link_upn(token: &str) -> Result<Upn, Problem> {
+    match target(token) {
+        Ok(Target::Upn(upn)) => Ok(upn),
+        Ok(Target::Mention(_)) => Err(Some(
+            "link needs your UPN (name@contoso.com), not a mention".to_string(),
+        )),
+        Err(_) => Upn::parse(token).map_err(|e| Some(e.to_string())),
+    }
+}
+
+/// A request number, `12` or `#12`.
+fn request_id(token: &str) -> Result<RequestId, Problem> {
+    token
+        .parse()
+        .map_err(|e: crate::domain::ParseError| Some(e.to_string()))
+}
+
+/// `help`'s optional topic; the prefix itself (`help !pro`) means no topic.
+fn help_topic(word: &str, prefix: &str) -> Result<Option<CommandName>, Problem> {
+    if word.eq_ignore_ascii_case(prefix) {
+        return Ok(None);
+    }
+    CommandName::from_word(word)
+        .map(Some)
+        .ok_or_else(|| Some(format!("`{}` is not a command", shorten(word))))
+}
+
+/// A seat count: plain decimal digits, 1 to [`MAX_SEATS_PER_BUY`].
+fn seat_count(token: Option<&str>) -> Result<u32, Problem> {
+    token
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        // Digits only, so `+5` is refused; an overflowing number is an `Err`, not a panic.
+        .and_then(|t| t.parse::<u32>().ok())
+        .filter(|n| (1..=MAX_SEATS_PER_BUY).contains(n))
+        .ok_or_else(|| {
+            Some(format!(
+                "give a number of seats from 1 to {MAX_SEATS_PER_BUY}"
+            ))
+        })
+}
+
+/// `monthly`, or `annual` / `annually` / `yearly`, any case.
+fn billing_cycle(word: &str) -> Result<BillingCycle, Problem> {
+    match word.to_ascii_lowercase().as_str() {
+        "monthly" => Ok(BillingCycle::Monthly),
+        "annual" | "annually" | "yearly" => Ok(BillingCycle::Annual),
+        _ => Err(Some(format!(
+            "`{}` is not a billing cycle: use monthly or annual",
+            shorten(word)
+        ))),
+    }
+}
+
+/// `on` or `off`, any case.
+fn on_off(word: Option<&str>) -> Result<bool, Problem> {
+    match word {
+        Some(w) if w.eq_ignore_ascii_case("on") => Ok(true),
+        Some(w) if w.eq_ignore_ascii_case("off") => Ok(false),
+        _ => Err(Some("say on or off".to_string())),
+    }
+}
+
+fn need_target() -> Problem {
+    Some("say who: a UPN (name@contoso.com) or a mention (@name)".to_string())
+}
+
+fn need_upn() -> Problem {
+    Some("give your UPN, such as name@contoso.com".to_string())
+}
+
+fn need_request_id() -> Problem {
+    Some("give a request number, such as #12".to_string())
+}
+
+fn bad_mention(token: &str) -> Problem {
+    Some(format!("`{}` is not a valid mention", shorten(token)))
+}
+
+/// A token cut to 64 characters, so a problem text stays short whatever was typed.
+fn shorten(token: &str) -> String {
+    if token.chars().nth(64).is_some() {
+        let cut: String = token.chars().take(61).collect();
+        format!("{cut}...")
+    } else {
+        token.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests;

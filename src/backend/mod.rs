@@ -1,0 +1,233 @@
+//! Licensing backends behind two traits: [`Tenant`] (directory, roles, seats, assignment) and
+//! [`Purchaser`] (raising the seat count). The engine knows only these traits; the simulated
+//! tenant implements both, Microsoft Graph and Partner Center come later.
+
+pub mod simulated;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{BillingCycle, CountryCode, RequestId, RoleSet, Upn, UserType};
+
+/// The service plan that grants Power BI Pro (commercial cloud).
+pub const PRO_SERVICE_PLAN: &str = "BI_AZURE_P2";
+/// The service plan that grants Power BI Pro in the US government clouds.
+pub const PRO_SERVICE_PLAN_GOV: &str = "BI_AZURE_P_2_GOV";
+
+/// True when a service plan name grants Power BI Pro.
+pub fn plan_grants_pro(plan: &str) -> bool {
+    plan.eq_ignore_ascii_case(PRO_SERVICE_PLAN) || plan.eq_ignore_ascii_case(PRO_SERVICE_PLAN_GOV)
+}
+
+/// Service plans of well-known SKUs, from Microsoft's "Product names and service plan
+/// identifiers for licensing" list: the ones that include Power BI Pro, and common ones that
+/// do not. Used where a backend knows a SKU only by its part number.
+pub fn known_service_plans(sku_part_number: &str) -> &'static [&'static str] {
+    const PRO: &[&str] = &["EXCHANGE_S_FOUNDATION", PRO_SERVICE_PLAN];
+    const PPU: &[&str] = &["EXCHANGE_S_FOUNDATION", "BI_AZURE_P3", PRO_SERVICE_PLAN];
+    const E5: &[&str] = &["EXCHANGE_S_ENTERPRISE", "TEAMS1", PRO_SERVICE_PLAN];
+    const FREE: &[&str] = &["EXCHANGE_S_FOUNDATION", "BI_AZURE_P0"];
+    const E3: &[&str] = &["EXCHANGE_S_ENTERPRISE", "TEAMS1"];
+    match sku_part_number.to_ascii_uppercase().as_str() {
+        "POWER_BI_PRO" | "POWER_BI_PRO_CE" | "POWER_BI_PRO_DEPT" | "POWER_BI_PRO_FACULTY" => PRO,
+        "PBI_PREMIUM_PER_USER" | "PBI_PREMIUM_PER_USER_DEPT" | "PBI_PREMIUM_PER_USER_FACULTY" => {
+            PPU
+        }
+        "SPE_E5"
+        | "SPE_E5_NOPSTNCONF"
+        | "SPE_E5_CALLINGMINUTES"
+        | "MICROSOFT_365_E5"
+        | "DEVELOPERPACK_E5"
+        | "ENTERPRISEPREMIUM"
+        | "ENTERPRISEPREMIUM_NOPSTNCONF"
+        | "M365EDU_A5_FACULTY"
+        | "M365EDU_A5_STUDENT"
+        | "ENTERPRISEPREMIUM_FACULTY"
+        | "ENTERPRISEPREMIUM_STUDENT" => E5,
+        "POWER_BI_STANDARD" => FREE,
+        "SPE_E3" | "ENTERPRISEPACK" | "SPB" => E3,
+        _ => &[],
+    }
+}
+
+/// A licence a directory user holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldLicence {
+    /// e.g. `SPE_E5`.
+    pub sku_part_number: String,
+    /// True when its enabled service plans include Power BI Pro.
+    pub grants_pro: bool,
+}
+
+/// A directory user as the backend reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryUser {
+    /// Object id.
+    pub id: String,
+    /// UPN.
+    pub upn: Upn,
+    /// Display name.
+    pub display_name: String,
+    /// Usage location (needed before a licence can be assigned).
+    pub usage_location: Option<CountryCode>,
+    /// Member or guest.
+    pub user_type: UserType,
+    /// Whether sign-in is allowed.
+    pub account_enabled: bool,
+    /// Licences held.
+    pub licences: Vec<HeldLicence>,
+}
+
+impl DirectoryUser {
+    /// The licence that already gives this user Power BI Pro, if any.
+    pub fn pro_from(&self) -> Option<&HeldLicence> {
+        self.licences.iter().find(|l| l.grants_pro)
+    }
+
+    /// Whether the user holds this SKU.
+    pub fn holds(&self, sku_part_number: &str) -> bool {
+        self.licences
+            .iter()
+            .any(|l| l.sku_part_number.eq_ignore_ascii_case(sku_part_number))
+    }
+}
+
+/// Seats of the managed SKU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seats {
+    /// Seats bought (`prepaidUnits.enabled`).
+    pub enabled: i64,
+    /// Seats assigned (`consumedUnits`).
+    pub consumed: i64,
+    /// List price per seat per month, when the backend knows it.
+    pub unit_price_monthly: Option<f64>,
+}
+
+impl Seats {
+    /// Seats bought and not assigned.
+    pub fn free(&self) -> i64 {
+        (self.enabled - self.consumed).max(0)
+    }
+}
+
+/// Why a backend call failed, in the engine's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No directory user with that name or id.
+    UserNotFound,
+    /// The SKU has no free seat.
+    NoFreeSeat,
+    /// The user has no (valid) usage location.
+    InvalidUsageLocation,
+    /// The user's account is disabled.
+    AccountDisabled,
+    /// The licence conflicts with one the user holds (mutually exclusive plans).
+    Conflict,
+    /// The bot's identity lacks a permission.
+    Forbidden,
+    /// The request was refused as invalid.
+    Invalid,
+    /// Worth retrying later: throttling, timeouts, 5xx, dropped connections.
+    Transient,
+}
+
+/// A failed backend call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct BackendError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The backend's own message (for logs and the audit trail).
+    pub message: String,
+    /// The backend's id of the call (Graph `request-id`), kept for the audit log.
+    pub backend_ref: Option<String>,
+    /// How long the backend asked us to wait (429/503 `Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl BackendError {
+    /// A failure of the given kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        BackendError {
+            kind,
+            message: message.into(),
+            backend_ref: None,
+            retry_after: None,
+        }
+    }
+
+    /// True when trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.kind == ErrorKind::Transient
+    }
+}
+
+/// The directory and licence side of a Microsoft 365 tenant.
+#[async_trait]
+pub trait Tenant: Send + Sync {
+    /// A short name for logs (`simulated`, `graph`).
+    fn name(&self) -> &'static str;
+
+    /// Looks a directory user up by UPN.
+    async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError>;
+
+    /// The directory roles a user holds now. A failure must never be read as a grant.
+    async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError>;
+
+    /// Seats of the managed SKU.
+    async fn seats(&self) -> Result<Seats, BackendError>;
+
+    /// Sets a user's usage location.
+    async fn set_usage_location(
+        &self,
+        user: &DirectoryUser,
+        country: &CountryCode,
+    ) -> Result<(), BackendError>;
+
+    /// Assigns the managed SKU to a user.
+    async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError>;
+
+    /// Removes the managed SKU from a user.
+    async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError>;
+}
+
+/// An order to raise the managed SKU's seat count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatOrder {
+    /// The request it serves.
+    pub request: RequestId,
+    /// The absolute seat count to reach (decided at approval; a retry re-applies it).
+    pub target_seats: i64,
+    /// Seats added over the count seen at approval.
+    pub quantity: i64,
+    /// Monthly or annual.
+    pub billing_cycle: BillingCycle,
+    /// Key the backend uses to recognise a retry of the same order.
+    pub idempotency_key: String,
+}
+
+/// Where a purchase is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurchaseProgress {
+    /// The seat count is at (or above) the target.
+    Done {
+        /// Seats enabled now.
+        enabled: i64,
+    },
+    /// Accepted but not finished (an order in progress, or a task for a person); ask again later.
+    InProgress {
+        /// What is being waited for.
+        detail: String,
+    },
+}
+
+/// Buys seats.
+#[async_trait]
+pub trait Purchaser: Send + Sync {
+    /// A short name for logs.
+    fn name(&self) -> &'static str;
+
+    /// Raises the seat count to the order's target; never lowers it.
+    async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError>;
+}

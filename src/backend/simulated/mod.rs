@@ -1,0 +1,324 @@
+//! The simulated tenant: the embedded default backend. Its state lives in the bot's SQLite
+//! store (tables `sim_*`), seeded from `[backend.simulated]`, and it fails the way Microsoft
+//! Graph fails (no free seat, invalid usage location, unknown user, mutually exclusive SKUs),
+//! with Graph's own messages, so the engine meets the same errors it will meet for real.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    known_service_plans, plan_grants_pro, BackendError, DirectoryUser, ErrorKind, HeldLicence,
+    PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant,
+};
+use crate::domain::{CountryCode, RoleSet, Upn};
+use crate::engine::clock::Clock;
+use crate::store::{self, simulated as sim, Store};
+
+/// The simulated tenant.
+pub struct SimulatedTenant {
+    store: Store,
+    sku: String,
+    latency: Duration,
+    clock: std::sync::Arc<dyn Clock>,
+}
+
+impl SimulatedTenant {
+    /// A tenant that manages `sku` (e.g. `POWER_BI_PRO`), adding `latency` to every call.
+    pub fn new(
+        store: Store,
+        sku: impl Into<String>,
+        latency: Duration,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Self {
+        SimulatedTenant {
+            store,
+            sku: sku.into(),
+            latency,
+            clock,
+        }
+    }
+
+    async fn pause(&self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+    }
+
+    async fn grants_pro(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        part: &str,
+    ) -> Result<bool, BackendError> {
+        let configured = sim::sku(conn, part).await.map_err(store_error)?;
+        Ok(match configured {
+            Some(s) if !s.service_plans.is_empty() => {
+                s.service_plans.iter().any(|p| plan_grants_pro(p))
+            }
+            _ => known_service_plans(part).iter().any(|p| plan_grants_pro(p)),
+        })
+    }
+
+    async fn load_user(&self, upn: &Upn) -> Result<(DirectoryUser, RoleSet), BackendError> {
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| store_error(e.into()))?;
+        let u = sim::user(&mut conn, upn)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::UserNotFound,
+                    format!(
+                        "Resource '{upn}' does not exist or one of its queried reference-property \
+                     objects are not present."
+                    ),
+                )
+            })?;
+        let mut licences = Vec::new();
+        for part in &u.licenses {
+            licences.push(HeldLicence {
+                sku_part_number: part.clone(),
+                grants_pro: self.grants_pro(&mut conn, part).await?,
+            });
+        }
+        Ok((
+            DirectoryUser {
+                id: u.id,
+                upn: u.upn,
+                display_name: u.display_name,
+                usage_location: u.usage_location,
+                user_type: u.user_type,
+                account_enabled: u.account_enabled,
+                licences,
+            },
+            u.roles,
+        ))
+    }
+}
+
+fn store_error(e: store::StoreError) -> BackendError {
+    BackendError::new(
+        ErrorKind::Transient,
+        format!("simulated tenant storage: {e}"),
+    )
+}
+
+#[async_trait]
+impl Tenant for SimulatedTenant {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+
+    async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError> {
+        self.pause().await;
+        Ok(self.load_user(upn).await?.0)
+    }
+
+    async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
+        self.pause().await;
+        Ok(self.load_user(upn).await?.1)
+    }
+
+    async fn seats(&self) -> Result<Seats, BackendError> {
+        self.pause().await;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| store_error(e.into()))?;
+        let s = sim::sku(&mut conn, &self.sku)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                BackendError::new(
+                    ErrorKind::Invalid,
+                    format!("the tenant has no SKU {}", self.sku),
+                )
+            })?;
+        Ok(Seats {
+            enabled: s.enabled,
+            consumed: s.consumed,
+            unit_price_monthly: Some(s.unit_price_monthly),
+        })
+    }
+
+    async fn set_usage_location(
+        &self,
+        user: &DirectoryUser,
+        country: &CountryCode,
+    ) -> Result<(), BackendError> {
+        self.pause().await;
+        let mut tx = self.store.write().await.map_err(store_error)?;
+        if sim::user(tx.conn(), &user.upn)
+            .await
+            .map_err(store_error)?
+            .is_none()
+        {
+            return Err(BackendError::new(
+                ErrorKind::UserNotFound,
+                format!("Resource '{}' does not exist.", user.id),
+            ));
+        }
+        sim::set_usage_location(tx.conn(), &user.upn, country)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    /// Checks in the order the reference documents for Graph's assignLicense: unknown user,
+    /// unknown SKU, usage location, free seats, mutually exclusive plans. Assigning a SKU the
+    /// user already holds is a no-op success, as Graph's is.
+    async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.pause().await;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await.map_err(store_error)?;
+        let Some(u) = sim::user(tx.conn(), &user.upn).await.map_err(store_error)? else {
+            return Err(BackendError::new(
+                ErrorKind::UserNotFound,
+                format!("Resource '{}' does not exist or one of its queried reference-property objects are not present.", user.upn),
+            ));
+        };
+        let Some(sku) = sim::sku(tx.conn(), &self.sku).await.map_err(store_error)? else {
+            return Err(BackendError::new(
+                ErrorKind::Invalid,
+                format!(
+                    "License {} does not correspond to a valid company License.",
+                    self.sku
+                ),
+            ));
+        };
+        if u.licenses.iter().any(|l| l == &self.sku) {
+            return Ok(());
+        }
+        if u.usage_location.is_none() {
+            return Err(BackendError::new(
+                ErrorKind::InvalidUsageLocation,
+                "License assignment cannot be done for user with invalid usage location.",
+            ));
+        }
+        if sku.enabled - sku.consumed <= 0 {
+            return Err(BackendError::new(
+                ErrorKind::NoFreeSeat,
+                format!(
+                    "Subscription with SKU {} does not have any available licenses.",
+                    sku.sku_id
+                ),
+            ));
+        }
+        // Pro and Premium Per User both carry BI_AZURE_P2; the simulated tenant treats holding
+        // one while adding the other as Graph's mutually-exclusive-plans error.
+        if let Some(other) = u
+            .licenses
+            .iter()
+            .find(|l| l.to_ascii_uppercase().starts_with("PBI_PREMIUM_PER_USER"))
+        {
+            return Err(BackendError::new(
+                ErrorKind::Conflict,
+                format!(
+                    "License assignment failed because service plans {} and {} are mutually exclusive.",
+                    self.sku, other
+                ),
+            ));
+        }
+        sim::assign(tx.conn(), &u.upn, &self.sku, now)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.pause().await;
+        let mut tx = self.store.write().await.map_err(store_error)?;
+        if sim::user(tx.conn(), &user.upn)
+            .await
+            .map_err(store_error)?
+            .is_none()
+        {
+            return Err(BackendError::new(
+                ErrorKind::UserNotFound,
+                format!("Resource '{}' does not exist.", user.upn),
+            ));
+        }
+        sim::unassign(tx.conn(), &user.upn, &self.sku)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)
+    }
+}
+
+/// Buys seats in the simulated tenant: applies the absolute target under the order's
+/// idempotency key, like a Partner Center quantity change with an `MS-RequestId`.
+pub struct SimulatedPurchaser {
+    store: Store,
+    sku: String,
+    latency: Duration,
+    clock: std::sync::Arc<dyn Clock>,
+}
+
+impl SimulatedPurchaser {
+    /// A purchaser for `sku`.
+    pub fn new(
+        store: Store,
+        sku: impl Into<String>,
+        latency: Duration,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Self {
+        SimulatedPurchaser {
+            store,
+            sku: sku.into(),
+            latency,
+            clock,
+        }
+    }
+}
+
+#[async_trait]
+impl Purchaser for SimulatedPurchaser {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+
+    async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await.map_err(store_error)?;
+        let result = sim::purchase(
+            tx.conn(),
+            &order.idempotency_key,
+            &self.sku,
+            order.target_seats,
+            order.billing_cycle,
+            now,
+        )
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            BackendError::new(
+                ErrorKind::Invalid,
+                format!("the tenant has no SKU {}", self.sku),
+            )
+        })?;
+        tx.commit().await.map_err(store_error)?;
+        let enabled = sim::sku(
+            &mut *self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(|e| store_error(e.into()))?,
+            &self.sku,
+        )
+        .await
+        .map_err(store_error)?
+        .map(|s| s.enabled)
+        .unwrap_or(result.to);
+        Ok(PurchaseProgress::Done { enabled })
+    }
+}

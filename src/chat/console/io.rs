@@ -1,0 +1,465 @@
+//! The console's input and output records, in JSON and in human-readable lines.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ChannelRef;
+
+/// Help for human mode.
+pub const HUMAN_HELP: &str = "\
+Type what people do in chat, one line each:
+  alice: !pro request because I build reports     alice writes in the general channel
+  #finance alice: !pro status                      ... in another channel
+  bob>m7: budget is frozen                         bob replies to message m7
+  /dm alice: !pro status                           alice writes to the bot directly
+  bob +✅ m7                                        bob adds a reaction to m7 (-✅ removes it)
+  /advance 4h                                      move the bot's clock forward
+  /wait                                            run everything that is due
+  /help                                            this text; end input (Ctrl-D) to stop";
+
+/// One input event.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Input {
+    /// Someone writes a message.
+    Message {
+        /// Channel name (default `general` in human mode).
+        channel: String,
+        /// Author's console name.
+        author: String,
+        /// Text.
+        content: String,
+        /// The message this one replies to.
+        #[serde(default)]
+        reply_to: Option<String>,
+        /// A direct message to the bot.
+        #[serde(default)]
+        direct: bool,
+    },
+    /// Someone adds a reaction.
+    ReactionAdd {
+        /// The message.
+        message_id: String,
+        /// Who.
+        user: String,
+        /// Which emoji.
+        emoji: String,
+    },
+    /// Someone removes a reaction.
+    ReactionRemove {
+        /// The message.
+        message_id: String,
+        /// Who.
+        user: String,
+        /// Which emoji.
+        emoji: String,
+    },
+    /// Move the bot's clock forward.
+    Advance {
+        /// By how many seconds.
+        seconds: u64,
+    },
+    /// Run everything that is due, then answer `idle`.
+    WaitIdle,
+    /// Show help (human mode only).
+    #[serde(skip)]
+    Help,
+}
+
+/// One output record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Output {
+    /// An input message got an id.
+    Received {
+        /// Its id.
+        message_id: String,
+    },
+    /// The bot posted in a channel.
+    Send {
+        /// Where.
+        channel: String,
+        /// The new message's id.
+        message_id: String,
+        /// Text.
+        content: String,
+        /// The message answered.
+        reply_to: Option<String>,
+    },
+    /// The bot sent a direct message.
+    Dm {
+        /// To whom.
+        user: String,
+        /// The new message's id.
+        message_id: String,
+        /// Text.
+        content: String,
+    },
+    /// The bot edited its message.
+    Edit {
+        /// Which.
+        message_id: String,
+        /// New text.
+        content: String,
+    },
+    /// The bot reacted.
+    React {
+        /// On which message.
+        message_id: String,
+        /// Which emoji.
+        emoji: String,
+    },
+    /// The bot removed someone's reaction.
+    Unreact {
+        /// On which message.
+        message_id: String,
+        /// Whose.
+        user: String,
+        /// Which emoji.
+        emoji: String,
+    },
+    /// Everything due has run.
+    Idle,
+    /// An input line could not be used.
+    Error {
+        /// Why.
+        message: String,
+    },
+    /// A note for the person at the console (human mode).
+    Note {
+        /// Text.
+        text: String,
+    },
+}
+
+/// Longest input line taken, in bytes.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+fn valid_name(name: &str) -> Result<String, String> {
+    let n = name.trim();
+    if n.is_empty()
+        || n.len() > 64
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return Err(format!(
+            "`{}` is not a console name (use 1-64 letters, digits, _ . -)",
+            n.chars().take(64).collect::<String>()
+        ));
+    }
+    Ok(n.to_ascii_lowercase())
+}
+
+fn valid_message_id(id: &str) -> Result<String, String> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > 64 {
+        return Err("a message id is 1-64 characters".into());
+    }
+    Ok(id.to_string())
+}
+
+impl Input {
+    /// Reads a JSONL line; `Ok(None)` for a blank line.
+    pub fn from_json(line: &str) -> Result<Option<Input>, String> {
+        if line.trim().is_empty() {
+            return Ok(None);
+        }
+        if line.len() > MAX_LINE_BYTES {
+            return Err(format!("input line longer than {MAX_LINE_BYTES} bytes"));
+        }
+        let input: Input =
+            serde_json::from_str(line).map_err(|e| format!("bad input line: {e}"))?;
+        input.validated().map(Some)
+    }
+
+    fn validated(self) -> Result<Input, String> {
+        Ok(match self {
+            Input::Message {
+                channel,
+                author,
+                content,
+                reply_to,
+                direct,
+            } => Input::Message {
+                channel: valid_name(&channel)?,
+                author: valid_name(&author)?,
+                content,
+                reply_to: reply_to.map(|r| valid_message_id(&r)).transpose()?,
+                direct,
+            },
+            Input::ReactionAdd {
+                message_id,
+                user,
+                emoji,
+            } => Input::ReactionAdd {
+                message_id: valid_message_id(&message_id)?,
+                user: valid_name(&user)?,
+                emoji: valid_emoji(&emoji)?,
+            },
+            Input::ReactionRemove {
+                message_id,
+                user,
+                emoji,
+            } => Input::ReactionRemove {
+                message_id: valid_message_id(&message_id)?,
+                user: valid_name(&user)?,
+                emoji: valid_emoji(&emoji)?,
+            },
+            other => other,
+        })
+    }
+
+    /// Reads a human-mode line; `Ok(None)` for a blank line or a comment (`# ` at the start).
+    pub fn from_human(line: &str, general: &ChannelRef) -> Result<Option<Input>, String> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("# ") || line == "#" {
+            return Ok(None);
+        }
+        if line.len() > MAX_LINE_BYTES {
+            return Err(format!("input line longer than {MAX_LINE_BYTES} bytes"));
+        }
+        if line == "/help" {
+            return Ok(Some(Input::Help));
+        }
+        if line == "/wait" {
+            return Ok(Some(Input::WaitIdle));
+        }
+        if let Some(rest) = line.strip_prefix("/advance") {
+            let rest = rest.trim();
+            let seconds = match rest.parse::<u64>() {
+                Ok(s) => s,
+                Err(_) => humantime::parse_duration(rest)
+                    .map_err(|_| format!("`{rest}` is not a duration (try 3600 or 4h)"))?
+                    .as_secs(),
+            };
+            return Ok(Some(Input::Advance { seconds }));
+        }
+        let (direct, line) = match line.strip_prefix("/dm ") {
+            Some(rest) => (true, rest.trim()),
+            None => (false, line),
+        };
+        // Reactions: `bob +✅ m7` / `bob -✅ m7`.
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !direct && words.len() == 3 && !words[0].ends_with(':') {
+            let (add, emoji) = if let Some(e) = words[1].strip_prefix('+') {
+                (true, e)
+            } else if let Some(e) = words[1].strip_prefix('-') {
+                (false, e)
+            } else {
+                return Err(HUMAN_HELP.to_string());
+            };
+            let user = valid_name(words[0])?;
+            let emoji = valid_emoji(emoji)?;
+            let message_id = valid_message_id(words[2])?;
+            return Ok(Some(if add {
+                Input::ReactionAdd {
+                    message_id,
+                    user,
+                    emoji,
+                }
+            } else {
+                Input::ReactionRemove {
+                    message_id,
+                    user,
+                    emoji,
+                }
+            }));
+        }
+        // Messages: `[#channel ]author[>mID]: text`.
+        let (channel, line) = match line.strip_prefix('#') {
+            Some(rest) => {
+                let (chan, rest) = rest
+                    .split_once(char::is_whitespace)
+                    .ok_or_else(|| HUMAN_HELP.to_string())?;
+                (valid_name(chan)?, rest.trim_start())
+            }
+            None => (general.to_string(), line),
+        };
+        let (who, content) = line.split_once(':').ok_or_else(|| HUMAN_HELP.to_string())?;
+        let (author, reply_to) = match who.split_once('>') {
+            Some((a, r)) => (a, Some(valid_message_id(r)?)),
+            None => (who, None),
+        };
+        Ok(Some(Input::Message {
+            channel,
+            author: valid_name(author)?,
+            content: content.trim_start().to_string(),
+            reply_to,
+            direct,
+        }))
+    }
+}
+
+fn valid_emoji(e: &str) -> Result<String, String> {
+    let e = e.trim();
+    if e.is_empty() || e.chars().count() > 16 {
+        return Err("an emoji is 1-16 characters".into());
+    }
+    Ok(e.to_string())
+}
+
+impl Output {
+    /// The record as a line for people.
+    pub fn human(&self, bot: &str) -> String {
+        match self {
+            Output::Received { message_id } => format!("        ({message_id})"),
+            Output::Send {
+                channel,
+                message_id,
+                content,
+                reply_to,
+            } => {
+                let re = reply_to
+                    .as_ref()
+                    .map(|r| format!(" ↪{r}"))
+                    .unwrap_or_default();
+                format!("[{message_id}] #{channel} {bot}{re}: {}", indent(content))
+            }
+            Output::Dm {
+                user,
+                message_id,
+                content,
+            } => format!("[{message_id}] DM {bot} → {user}: {}", indent(content)),
+            Output::Edit {
+                message_id,
+                content,
+            } => format!("[{message_id} edited] {}", indent(content)),
+            Output::React { message_id, emoji } => format!("[{message_id}] {bot} reacted {emoji}"),
+            Output::Unreact {
+                message_id,
+                user,
+                emoji,
+            } => format!("[{message_id}] {bot} removed {user}'s {emoji}"),
+            Output::Idle => "(idle)".into(),
+            Output::Error { message } => format!("! {message}"),
+            Output::Note { text } => text.clone(),
+        }
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.replace('\n', "\n    ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn general() -> ChannelRef {
+        ChannelRef("general".into())
+    }
+
+    #[test]
+    fn human_message_lines() {
+        assert_eq!(
+            Input::from_human("alice: !pro request because I build reports", &general()).unwrap(),
+            Some(Input::Message {
+                channel: "general".into(),
+                author: "alice".into(),
+                content: "!pro request because I build reports".into(),
+                reply_to: None,
+                direct: false,
+            })
+        );
+        assert_eq!(
+            Input::from_human("#finance Bob>m7: no budget", &general()).unwrap(),
+            Some(Input::Message {
+                channel: "finance".into(),
+                author: "bob".into(),
+                content: "no budget".into(),
+                reply_to: Some("m7".into()),
+                direct: false,
+            })
+        );
+    }
+
+    #[test]
+    fn human_reaction_lines() {
+        assert_eq!(
+            Input::from_human("bob +✅ m7", &general()).unwrap(),
+            Some(Input::ReactionAdd {
+                message_id: "m7".into(),
+                user: "bob".into(),
+                emoji: "✅".into()
+            })
+        );
+        assert_eq!(
+            Input::from_human("bob -❌ m7", &general()).unwrap(),
+            Some(Input::ReactionRemove {
+                message_id: "m7".into(),
+                user: "bob".into(),
+                emoji: "❌".into()
+            })
+        );
+    }
+
+    #[test]
+    fn human_clock_lines() {
+        assert_eq!(
+            Input::from_human("/advance 4h", &general()).unwrap(),
+            Some(Input::Advance { seconds: 14400 })
+        );
+        assert_eq!(
+            Input::from_human("/advance 60", &general()).unwrap(),
+            Some(Input::Advance { seconds: 60 })
+        );
+        assert!(Input::from_human("/advance soon", &general()).is_err());
+    }
+
+    #[test]
+    fn jsonl_lines() {
+        assert_eq!(
+            Input::from_json(r#"{"type":"message","channel":"general","author":"alice","content":"!pro request"}"#).unwrap(),
+            Some(Input::Message {
+                channel: "general".into(),
+                author: "alice".into(),
+                content: "!pro request".into(),
+                reply_to: None,
+                direct: false,
+            })
+        );
+        assert_eq!(
+            Input::from_json(r#"{"type":"wait_idle"}"#).unwrap(),
+            Some(Input::WaitIdle)
+        );
+        assert_eq!(
+            Input::from_json(r#"{"type":"advance","seconds":3600}"#).unwrap(),
+            Some(Input::Advance { seconds: 3600 })
+        );
+    }
+
+    #[test]
+    fn bad_jsonl_lines_are_errors() {
+        for bad in [
+            "{",
+            r#"{"type":"nope"}"#,
+            r#"{"type":"message","channel":"general","author":"","content":"x"}"#,
+            r#"{"type":"message","channel":"general","author":"a b","content":"x"}"#,
+            r#"{"type":"advance","seconds":-1}"#,
+            r#"{"type":"reaction_add","message_id":"m1","user":"bob"}"#,
+            r#"{"type":"message","channel":"general","author":"alice","content":"x","extra":1}"#,
+            "[]",
+            "null",
+        ] {
+            assert!(Input::from_json(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn outputs_serialise_with_their_type() {
+        let o = Output::Send {
+            channel: "general".into(),
+            message_id: "m2".into(),
+            content: "hi".into(),
+            reply_to: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            r#"{"type":"send","channel":"general","message_id":"m2","content":"hi","reply_to":null}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Output::Idle).unwrap(),
+            r#"{"type":"idle"}"#
+        );
+    }
+}

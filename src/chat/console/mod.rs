@@ -1,0 +1,290 @@
+//! The console transport: try the bot in a terminal, or drive it from scripts and tests.
+//!
+//! Human mode reads lines such as `alice: !pro request because I build reports`,
+//! `#finance alice: ...`, `bob>m7: reason` (a reply to m7), `/dm alice: !pro status`,
+//! `bob +✅ m7` / `bob -✅ m7` (add / remove a reaction), `/advance 4h`, `/wait` and `/help`,
+//! and prints what the bot does, one line per action with message ids.
+//!
+//! JSONL mode (`--jsonl`) reads and writes one JSON object per line; see [`Input`] and
+//! [`Output`]. Message ids are `m<n>`, unique across restarts (blocks of numbers are reserved
+//! in the store).
+
+mod io;
+
+pub use io::{Input, Output};
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+use super::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
+use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+use crate::engine::clock::AdjustableClock;
+use crate::engine::Engine;
+use crate::store::{kv, Store};
+
+/// How the console talks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Lines for people.
+    Human,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+const ID_BLOCK: i64 = 1000;
+
+/// Hands out message ids `m<n>`, reserving blocks in the store so ids stay unique across runs.
+pub struct MessageIds {
+    store: Store,
+    next: tokio::sync::Mutex<(i64, i64)>,
+}
+
+impl MessageIds {
+    /// Ids backed by `store`.
+    pub fn new(store: Store) -> Self {
+        MessageIds {
+            store,
+            next: tokio::sync::Mutex::new((0, 0)),
+        }
+    }
+
+    /// The next id.
+    pub async fn next(&self) -> Result<MessageRef, ChatError> {
+        let mut g = self.next.lock().await;
+        if g.0 >= g.1 {
+            let start = async {
+                let mut w = self.store.write().await?;
+                let start = kv::reserve(w.conn(), "console_message_ids", ID_BLOCK).await?;
+                w.commit().await?;
+                Ok::<i64, crate::store::StoreError>(start)
+            }
+            .await
+            .map_err(|e| ChatError::Transient(format!("cannot reserve message ids: {e}")))?;
+            *g = (start, start + ID_BLOCK);
+        }
+        let id = g.0;
+        g.0 += 1;
+        Ok(MessageRef(format!("m{id}")))
+    }
+}
+
+/// The console's output side: prints what the bot does.
+pub struct ConsoleOutput {
+    mode: Mode,
+    bot_name: String,
+    ids: MessageIds,
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl ConsoleOutput {
+    /// Prints to `out` in `mode`.
+    pub fn new(
+        mode: Mode,
+        bot_name: impl Into<String>,
+        store: Store,
+        out: Box<dyn Write + Send>,
+    ) -> Self {
+        ConsoleOutput {
+            mode,
+            bot_name: bot_name.into(),
+            ids: MessageIds::new(store),
+            out: Mutex::new(out),
+        }
+    }
+
+    /// Prints one output record.
+    pub fn emit(&self, o: &Output) {
+        let line = match self.mode {
+            Mode::Jsonl => serde_json::to_string(o).unwrap_or_else(|e| {
+                format!("{{\"type\":\"error\",\"message\":\"cannot encode output: {e}\"}}")
+            }),
+            Mode::Human => o.human(&self.bot_name),
+        };
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        // A closed stdout must not crash the bot; the store still holds everything.
+        let _ignored = writeln!(out, "{line}").and_then(|()| out.flush());
+    }
+
+    /// The next message id.
+    pub async fn next_id(&self) -> Result<MessageRef, ChatError> {
+        self.ids.next().await
+    }
+}
+
+#[async_trait]
+impl ChatOutput for ConsoleOutput {
+    async fn send(
+        &self,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ChatError> {
+        let id = self.next_id().await?;
+        self.emit(&Output::Send {
+            channel: channel.to_string(),
+            message_id: id.to_string(),
+            content: content.to_string(),
+            reply_to: reply_to.map(|m| m.to_string()),
+        });
+        Ok(id)
+    }
+
+    async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError> {
+        let id = self.next_id().await?;
+        self.emit(&Output::Dm {
+            user: user.to_string(),
+            message_id: id.to_string(),
+            content: content.to_string(),
+        });
+        Ok(id)
+    }
+
+    async fn edit(
+        &self,
+        _channel: &ChannelRef,
+        message: &MessageRef,
+        content: &str,
+    ) -> Result<(), ChatError> {
+        self.emit(&Output::Edit {
+            message_id: message.to_string(),
+            content: content.to_string(),
+        });
+        Ok(())
+    }
+
+    async fn react(
+        &self,
+        _channel: &ChannelRef,
+        message: &MessageRef,
+        emoji: &str,
+    ) -> Result<(), ChatError> {
+        self.emit(&Output::React {
+            message_id: message.to_string(),
+            emoji: emoji.to_string(),
+        });
+        Ok(())
+    }
+
+    async fn unreact(
+        &self,
+        _channel: &ChannelRef,
+        message: &MessageRef,
+        user: &ChatUserId,
+        emoji: &str,
+    ) -> Result<(), ChatError> {
+        self.emit(&Output::Unreact {
+            message_id: message.to_string(),
+            user: user.to_string(),
+            emoji: emoji.to_string(),
+        });
+        Ok(())
+    }
+
+    fn mention(&self, user: &ChatUserId) -> String {
+        format!("@{user}")
+    }
+}
+
+/// Reads events from `input` until it ends, feeding the engine; then returns so the caller
+/// can shut down. Bad lines are answered with an error and skipped.
+pub async fn run<R: AsyncBufRead + Unpin>(
+    engine: Engine,
+    output: Arc<ConsoleOutput>,
+    clock: Arc<AdjustableClock>,
+    input: R,
+    general_channel: ChannelRef,
+) -> anyhow::Result<()> {
+    let mut lines = input.lines();
+    while let Some(line) = lines.next_line().await? {
+        let parsed = match output.mode {
+            Mode::Jsonl => Input::from_json(&line),
+            Mode::Human => Input::from_human(&line, &general_channel),
+        };
+        let input = match parsed {
+            Ok(Some(i)) => i,
+            Ok(None) => continue,
+            Err(message) => {
+                output.emit(&Output::Error { message });
+                continue;
+            }
+        };
+        match input {
+            Input::Message {
+                channel,
+                author,
+                content,
+                reply_to,
+                direct,
+            } => {
+                let id = match output.next_id().await {
+                    Ok(id) => id,
+                    Err(e) => {
+                        output.emit(&Output::Error {
+                            message: e.to_string(),
+                        });
+                        continue;
+                    }
+                };
+                output.emit(&Output::Received {
+                    message_id: id.to_string(),
+                });
+                engine
+                    .handle(ChatEvent::Message(IncomingMessage {
+                        id,
+                        channel: ChannelRef(channel),
+                        author: ChatUserId(author),
+                        content,
+                        reply_to: reply_to.map(MessageRef),
+                        direct,
+                    }))
+                    .await;
+            }
+            Input::ReactionAdd {
+                message_id,
+                user,
+                emoji,
+            } => {
+                engine
+                    .handle(ChatEvent::ReactionAdded(Reaction {
+                        message: MessageRef(message_id),
+                        channel: None,
+                        user: ChatUserId(user),
+                        emoji,
+                    }))
+                    .await;
+            }
+            Input::ReactionRemove {
+                message_id,
+                user,
+                emoji,
+            } => {
+                engine
+                    .handle(ChatEvent::ReactionRemoved(Reaction {
+                        message: MessageRef(message_id),
+                        channel: None,
+                        user: ChatUserId(user),
+                        emoji,
+                    }))
+                    .await;
+            }
+            Input::Advance { seconds } => {
+                clock.advance(Duration::from_secs(seconds));
+                engine.tick().await;
+                engine.deliver().await;
+                engine.wake();
+            }
+            Input::WaitIdle => {
+                engine.settle().await;
+                output.emit(&Output::Idle);
+            }
+            Input::Help => output.emit(&Output::Note {
+                text: io::HUMAN_HELP.to_string(),
+            }),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Chat transports. A transport turns what happens in chat into [`ChatEvent`]s for the engine
+//! and carries the engine's actions out through [`ChatOutput`]. The console transport lives
+//! here; Discord comes later and implements the same two sides.
+
+pub mod console;
+
+use async_trait::async_trait;
+
+use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+
+/// A chat message someone wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingMessage {
+    /// The message's id.
+    pub id: MessageRef,
+    /// Where it was written.
+    pub channel: ChannelRef,
+    /// Who wrote it.
+    pub author: ChatUserId,
+    /// What it says.
+    pub content: String,
+    /// The message it replies to, if any.
+    pub reply_to: Option<MessageRef>,
+    /// True for a direct message to the bot.
+    pub direct: bool,
+}
+
+/// A reaction someone added to or removed from a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    /// The message.
+    pub message: MessageRef,
+    /// Its channel, when the transport knows it.
+    pub channel: Option<ChannelRef>,
+    /// Who reacted.
+    pub user: ChatUserId,
+    /// The emoji.
+    pub emoji: String,
+}
+
+/// Something that happened in chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// A message was written.
+    Message(IncomingMessage),
+    /// A reaction was added.
+    ReactionAdded(Reaction),
+    /// A reaction was removed.
+    ReactionRemoved(Reaction),
+}
+
+/// Why a chat action failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    /// The person does not accept direct messages.
+    #[error("the user does not accept direct messages")]
+    DmClosed,
+    /// The message or channel is gone.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The platform refused the action for good.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// Worth trying again later.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+}
+
+/// What the engine can do in chat.
+#[async_trait]
+pub trait ChatOutput: Send + Sync {
+    /// Posts a message, optionally as a reply; returns its id.
+    async fn send(
+        &self,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ChatError>;
+
+    /// Sends a direct message; returns its id.
+    async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError>;
+
+    /// Edits a message the bot posted.
+    async fn edit(
+        &self,
+        channel: &ChannelRef,
+        message: &MessageRef,
+        content: &str,
+    ) -> Result<(), ChatError>;
+
+    /// Adds the bot's reaction to a message.
+    async fn react(
+        &self,
+        channel: &ChannelRef,
+        message: &MessageRef,
+        emoji: &str,
+    ) -> Result<(), ChatError>;
+
+    /// Removes someone's reaction from a message.
+    async fn unreact(
+        &self,
+        channel: &ChannelRef,
+        message: &MessageRef,
+        user: &ChatUserId,
+        emoji: &str,
+    ) -> Result<(), ChatError>;
+
+    /// How to mention a user in a message (`@bob`, `<@123>`).
+    fn mention(&self, user: &ChatUserId) -> String;
+}

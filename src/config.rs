@@ -1,0 +1,2394 @@
+//! Settings: typed, layered (the embedded default, an optional file, `LICENSEBOT__…`
+//! environment variables) and validated at load, with problems that name their source
+//! (file or environment variable), the key and what is wrong.
+//!
+//! Layers, later wins:
+//! 1. `config/default.toml`, embedded in the binary: a complete demo tenant;
+//! 2. an optional file (`--config FILE`, else the `LICENSEBOT_CONFIG` environment variable);
+//! 3. environment variables `LICENSEBOT__SECTION__KEY=value` (double underscores between
+//!    keys, keys lower-cased; the value is read as a TOML value when it is one, such as
+//!    `true`, `5` or `["✅"]`, and as a string otherwise).
+//!
+//! Tables merge key by key; every other value, arrays and arrays of tables included,
+//! replaces what the earlier layers said. [`Provenance`] remembers which layer set each key.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use toml::{Table, Value};
+
+use crate::domain::{BillingCycle, CountryCode, DirectoryRole, ParseError, Upn, UserType};
+
+/// The embedded default settings.
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// How problems name the embedded default.
+pub const DEFAULT_SOURCE: &str = "config/default.toml (embedded)";
+
+/// The environment variable naming a settings file when the caller gives none.
+pub const CONFIG_FILE_ENV: &str = "LICENSEBOT_CONFIG";
+
+/// The prefix of environment variables that override single keys.
+pub const ENV_PREFIX: &str = "LICENSEBOT__";
+
+/// The top-level tables of [`Settings`], in the order they are read.
+pub const SECTIONS: [&str; 10] = [
+    "chat",
+    "store",
+    "bot",
+    "policy",
+    "roles",
+    "jobs",
+    "scheduler",
+    "telemetry",
+    "approvers",
+    "backend",
+];
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+/// One thing wrong with the settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Where the offending value came from: a file path, `config/default.toml (embedded)` or
+    /// `environment variable LICENSEBOT__…`.
+    pub source: String,
+    /// The key path, e.g. `policy.remind_after` or `approvers[0].upn`; for a TOML syntax
+    /// error the position (`line 3, column 5`); empty when the whole source is at fault.
+    pub key: String,
+    /// What is wrong, in words an operator can act on.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.source, self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.source, self.key, self.message)
+        }
+    }
+}
+
+/// The settings could not be loaded; every problem found is listed, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", one_per_line(.problems))]
+pub struct ConfigError {
+    /// Every problem found, in the order the layers and keys were read.
+    pub problems: Vec<ConfigProblem>,
+}
+
+fn one_per_line(problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// ---------------------------------------------------------------------------------------
+// Value types
+// ---------------------------------------------------------------------------------------
+
+/// A duration written the humantime way: `30m`, `4h`, `7d`, `1h 30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConfigDuration(pub Duration);
+
+impl ConfigDuration {
+    /// Parses a humantime duration such as `4h` or `1h 30m`.
+    pub fn parse(s: &str) -> Result<ConfigDuration, ParseError> {
+        humantime::parse_duration(s.trim())
+            .map(ConfigDuration)
+            .map_err(|_| ParseError(format!("{s:?} is not a duration (use e.g. 30m, 4h, 7d)")))
+    }
+
+    /// The standard-library duration.
+    pub fn get(self) -> Duration {
+        self.0
+    }
+}
+
+impl From<ConfigDuration> for Duration {
+    fn from(d: ConfigDuration) -> Duration {
+        d.0
+    }
+}
+
+impl fmt::Display for ConfigDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+impl Serialize for ConfigDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DurationVisitor;
+
+        impl Visitor<'_> for DurationVisitor {
+            type Value = ConfigDuration;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"30m\", \"4h\" or \"7d\"")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ConfigDuration, E> {
+                ConfigDuration::parse(s).map_err(E::custom)
+            }
+        }
+
+        d.deserialize_str(DurationVisitor)
+    }
+}
+
+/// A GUID in its 8-4-4-4-12 hexadecimal form, stored lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Guid(String);
+
+impl Guid {
+    /// Parses `F8A1DB68-BE16-40ED-86D5-CB42CE701560` into its lower-case form.
+    pub fn parse(s: &str) -> Result<Guid, ParseError> {
+        let t = s.trim();
+        let parts: Vec<&str> = t.split('-').collect();
+        let well_formed = parts.len() == 5
+            && parts.iter().zip([8, 4, 4, 4, 12]).all(|(part, len)| {
+                part.len() == len && part.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+        if well_formed {
+            Ok(Guid(t.to_ascii_lowercase()))
+        } else {
+            Err(ParseError(format!(
+                "{t:?} is not a GUID (8-4-4-4-12 hexadecimal digits)"
+            )))
+        }
+    }
+
+    /// The lower-case GUID.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Guid {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Guid::parse(&s)
+    }
+}
+
+impl From<Guid> for String {
+    fn from(g: Guid) -> String {
+        g.0
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! setting_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $word)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word used in settings files.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| ParseError(unknown_word(s, $name::ALL.iter().map(|v| v.as_str()))))
+            }
+        }
+
+        // Through a string rather than serde's enum support, whose TOML error for a
+        // non-string value does not say what was found.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                from_str(d)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+setting_enum!(
+    /// Where people talk to the bot.
+    ChatTransport {
+        /// Standard input and output: demos, tests, development.
+        Console => "console",
+        /// A Discord server.
+        Discord => "discord",
+    }
+);
+
+setting_enum!(
+    /// The language of the bot's replies.
+    Language {
+        /// English.
+        En => "en",
+        /// Dutch.
+        Nl => "nl",
+    }
+);
+
+setting_enum!(
+    /// How log lines are written.
+    LogFormat {
+        /// Human-readable, coloured lines for a terminal.
+        Pretty => "pretty",
+        /// One JSON object per line, for a log collector.
+        Json => "json",
+    }
+);
+
+setting_enum!(
+    /// Which directory the bot reads users and licences from and assigns them in.
+    BackendKind {
+        /// The in-process simulated tenant of `[backend.simulated]`.
+        Simulated => "simulated",
+        /// Microsoft Graph against a real tenant.
+        Graph => "graph",
+    }
+);
+
+setting_enum!(
+    /// How seats are bought.
+    PurchaseBackend {
+        /// The simulated tenant adds seats itself.
+        Simulated => "simulated",
+        /// Microsoft Partner Center buys them.
+        PartnerCenter => "partner_center",
+        /// A person buys them by hand and tells the bot when done.
+        Manual => "manual",
+    }
+);
+
+// ---------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------
+
+/// All of licensebot's settings, as [`Settings::load`] builds them.
+///
+/// Nothing here is secret yet, so the derived `Debug` and [`Settings::summary`] may print
+/// every field. When the Discord token and the Graph client secret arrive they must be
+/// `secrecy::SecretString`s (whose `Debug` prints `[REDACTED]`) and `summary` must leave
+/// them out.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Settings {
+    /// `[chat]`: the chat transport.
+    pub chat: ChatSettings,
+    /// `[store]`: the database.
+    pub store: StoreSettings,
+    /// `[bot]`: how the bot appears and is addressed in chat.
+    pub bot: BotSettings,
+    /// `[policy]`: who may ask for what, and how long decisions may take.
+    pub policy: PolicySettings,
+    /// `[roles]`: which directory roles may approve which stage.
+    pub roles: RoleSettings,
+    /// `[jobs]`: retries and leases of backend work.
+    pub jobs: JobSettings,
+    /// `[scheduler]`: how often deadlines are checked.
+    pub scheduler: SchedulerSettings,
+    /// `[telemetry]`: logging.
+    pub telemetry: TelemetrySettings,
+    /// `[[approvers]]`: the chat accounts that may decide, each tied to a directory user.
+    pub approvers: Vec<ApproverSettings>,
+    /// `[backend]`: the directory and purchasing backends.
+    pub backend: BackendSettings,
+    /// Which layer set each key; filled by [`Settings::load`], never read from a file.
+    #[serde(skip)]
+    pub provenance: Provenance,
+}
+
+/// `[chat]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ChatSettings {
+    /// `"console"` or `"discord"`.
+    pub transport: ChatTransport,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct StoreSettings {
+    /// The SQLite database URL; starts with `sqlite:`.
+    pub url: String,
+}
+
+/// `[bot]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BotSettings {
+    /// The bot's chat name; on the console `@licensebot` addresses it.
+    pub name: String,
+    /// The command prefix, e.g. `!pro`: non-empty, no whitespace, at most 16 characters.
+    pub prefix: String,
+    /// The language of replies.
+    pub language: Language,
+    /// Console: the channel a line without `#channel` is posted to.
+    pub general_channel: String,
+    /// The channel where approval requests are posted for approvers to react to.
+    pub approvals_channel: String,
+    /// Reactions that approve a stage; non-empty and disjoint from `deny_emojis`.
+    pub approve_emojis: Vec<String>,
+    /// Reactions that deny a stage; non-empty.
+    pub deny_emojis: Vec<String>,
+}
+
+/// `[policy]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PolicySettings {
+    /// Whether guest (B2B) accounts may receive a licence.
+    pub allow_guests: bool,
+    /// The usage location set on a user who has none; absent or `""` means "ask instead".
+    #[serde(
+        default,
+        deserialize_with = "optional_country",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_usage_location: Option<CountryCode>,
+    /// The billing cycle of purchased seats.
+    #[serde(deserialize_with = "from_str")]
+    pub default_billing_cycle: BillingCycle,
+    /// Remind approvers after a stage has waited this long.
+    pub remind_after: ConfigDuration,
+    /// Escalate to more approvers after this long; longer than `remind_after`.
+    pub escalate_after: ConfigDuration,
+    /// Expire the request after this long; longer than `escalate_after`.
+    pub expire_after: ConfigDuration,
+    /// How many open requests one chat user may have at once, 1 to 100.
+    pub max_open_requests_per_user: u32,
+    /// The currency prices are shown in: three upper-case letters such as `USD`.
+    pub currency: String,
+}
+
+/// `[roles]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RoleSettings {
+    /// Roles that may approve a purchase stage; non-empty.
+    pub purchase: Vec<DirectoryRole>,
+    /// Roles that may approve an assign or unassign stage; non-empty.
+    pub assign: Vec<DirectoryRole>,
+}
+
+/// `[jobs]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct JobSettings {
+    /// Attempts before a job fails for good, 1 to 100.
+    pub max_attempts: u32,
+    /// The first retry delay; it doubles per attempt.
+    pub backoff_base: ConfigDuration,
+    /// The longest retry delay; at least `backoff_base`.
+    pub backoff_max: ConfigDuration,
+    /// How long a worker owns a job before another may take it over.
+    pub lease: ConfigDuration,
+    /// How often an idle worker looks for due jobs.
+    pub poll_interval: ConfigDuration,
+}
+
+/// `[scheduler]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SchedulerSettings {
+    /// How often reminders, escalations and expiry are checked in real time.
+    pub tick: ConfigDuration,
+}
+
+/// `[telemetry]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TelemetrySettings {
+    /// A tracing `EnvFilter` directive such as `info` or `info,licensebot=debug`.
+    pub level: String,
+    /// `"pretty"` or `"json"`.
+    pub format: LogFormat,
+}
+
+/// One `[[approvers]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ApproverSettings {
+    /// The chat account: a console name, or a Discord user id; unique.
+    pub chat_user: String,
+    /// The directory user whose roles decide what this approver may approve; unique.
+    pub upn: Upn,
+}
+
+/// `[backend]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BackendSettings {
+    /// `"simulated"` or `"graph"`.
+    pub kind: BackendKind,
+    /// `"simulated"`, `"partner_center"` or `"manual"`.
+    pub purchase: PurchaseBackend,
+    /// The SKU the bot manages, e.g. `POWER_BI_PRO`.
+    pub sku_part_number: String,
+    /// `[backend.simulated]`: the simulated tenant.
+    pub simulated: SimulatedBackendSettings,
+}
+
+/// `[backend.simulated]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SimulatedBackendSettings {
+    /// A delay added to every simulated backend call (crash tests use it); may be `0s`.
+    pub latency: ConfigDuration,
+    /// `[[backend.simulated.skus]]`: the subscriptions of the tenant.
+    pub skus: Vec<SimulatedSku>,
+    /// `[[backend.simulated.users]]`: the directory users of the tenant.
+    pub users: Vec<SimulatedUser>,
+}
+
+/// One `[[backend.simulated.skus]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SimulatedSku {
+    /// The SKU's part number, e.g. `POWER_BI_PRO`; unique.
+    pub sku_part_number: String,
+    /// The SKU's GUID.
+    pub sku_id: Guid,
+    /// Enabled units at start, 0 to 1,000,000.
+    pub seats: u32,
+    /// The monthly price of one seat, finite and not negative.
+    pub unit_price_monthly: f64,
+    /// Service plan names, e.g. `BI_AZURE_P2`; empty means the tenant's built-in table
+    /// decides.
+    #[serde(default)]
+    pub service_plans: Vec<String>,
+}
+
+/// One `[[backend.simulated.users]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SimulatedUser {
+    /// The user's UPN; unique.
+    pub upn: Upn,
+    /// The name shown in chat.
+    pub display_name: String,
+    /// The user's usage location; absent means none is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_location: Option<CountryCode>,
+    /// `"Member"` or `"Guest"`; `Member` when absent.
+    #[serde(
+        default = "member",
+        deserialize_with = "from_str",
+        serialize_with = "as_display"
+    )]
+    pub user_type: UserType,
+    /// Whether the account may sign in; `true` when absent.
+    #[serde(default = "yes")]
+    pub account_enabled: bool,
+    /// Part numbers of the SKUs the user already holds.
+    #[serde(default)]
+    pub licenses: Vec<String>,
+    /// The user's directory roles.
+    #[serde(default)]
+    pub roles: Vec<DirectoryRole>,
+}
+
+fn unknown_word<'a>(s: &str, words: impl Iterator<Item = &'a str>) -> String {
+    let words: Vec<String> = words.map(|w| format!("{w:?}")).collect();
+    format!("{s:?} is not one of {}", words.join(", "))
+}
+
+fn member() -> UserType {
+    UserType::Member
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+fn as_display<S: Serializer, T: fmt::Display>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+fn optional_country<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CountryCode>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        CountryCode::parse(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Settings {
+    /// Loads the settings: the embedded default, then `file` (or, when `file` is `None`, the
+    /// file named by `LICENSEBOT_CONFIG`), then `LICENSEBOT__…` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut env = Vec::new();
+        let mut problems = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            match (name.into_string(), value.into_string()) {
+                (Ok(name), Ok(value)) => env.push((name, value)),
+                (Ok(name), Err(_)) if is_ours(&name) => problems.push(ConfigProblem {
+                    source: env_source(&name),
+                    key: String::new(),
+                    message: "the value is not valid UTF-8".to_string(),
+                }),
+                _ => {}
+            }
+        }
+        match Settings::load_from(file, &env) {
+            Ok(settings) if problems.is_empty() => Ok(settings),
+            Ok(_) => Err(ConfigError { problems }),
+            Err(mut e) => {
+                problems.append(&mut e.problems);
+                Err(ConfigError { problems })
+            }
+        }
+    }
+
+    /// [`Settings::load`] with the environment given as `(name, value)` pairs, so tests never
+    /// touch the process environment. `LICENSEBOT_CONFIG` is looked up in `env` too.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
+        let mut loader = Loader::default();
+        loader.add_toml(DEFAULT_SOURCE, DEFAULT_TOML);
+
+        let named_by_env = env
+            .iter()
+            .find(|(name, value)| name == CONFIG_FILE_ENV && !value.trim().is_empty())
+            .map(|(_, value)| PathBuf::from(value));
+        if let Some(path) = file.map(Path::to_path_buf).or(named_by_env) {
+            let source = path.display().to_string();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => loader.add_toml(&source, &text),
+                Err(e) => loader.problems.push(ConfigProblem {
+                    source,
+                    key: String::new(),
+                    message: format!("cannot read the file: {e}"),
+                }),
+            }
+        }
+
+        let mut overrides: Vec<&(String, String)> =
+            env.iter().filter(|(name, _)| is_ours(name)).collect();
+        overrides.sort();
+        for (name, value) in overrides {
+            loader.add_env(name, value);
+        }
+
+        if !loader.problems.is_empty() {
+            return Err(loader.into_error());
+        }
+        let root = std::mem::take(&mut loader.root);
+        match loader.build(root) {
+            Some(mut settings) => {
+                loader.check(&settings);
+                if loader.problems.is_empty() {
+                    settings.provenance = loader.provenance;
+                    Ok(settings)
+                } else {
+                    Err(loader.into_error())
+                }
+            }
+            None => Err(loader.into_error()),
+        }
+    }
+
+    /// The embedded default alone: the demo tenant on the console.
+    ///
+    /// # Panics
+    /// Only if `config/default.toml` is broken, which a unit test rules out.
+    pub fn embedded_default() -> Settings {
+        match Settings::load_from(None, &[]) {
+            Ok(settings) => settings,
+            Err(e) => panic!("the embedded config/default.toml does not load:\n{e}"),
+        }
+    }
+
+    /// A human summary for `licensebot check-config`, one fact per line.
+    pub fn summary(&self) -> String {
+        let mut lines = Vec::new();
+        if !self.provenance.sources().is_empty() {
+            lines.push(format!("sources: {}", self.provenance.sources().join(", ")));
+        }
+        lines.push(format!("chat transport: {}", self.chat.transport));
+        lines.push(format!("store: {}", self.store.url));
+        lines.push(format!(
+            "bot: @{} with prefix {}, language {}, channels #{} and #{}",
+            self.bot.name,
+            self.bot.prefix,
+            self.bot.language,
+            self.bot.general_channel,
+            self.bot.approvals_channel
+        ));
+        lines.push(format!(
+            "reactions: approve {}, deny {}",
+            self.bot.approve_emojis.join(" "),
+            self.bot.deny_emojis.join(" ")
+        ));
+        lines.push(format!(
+            "backend: {} directory, {} purchases, managing {}",
+            self.backend.kind, self.backend.purchase, self.backend.sku_part_number
+        ));
+        if self.backend.kind == BackendKind::Simulated {
+            let sim = &self.backend.simulated;
+            lines.push(format!(
+                "simulated tenant: {} skus, {} users, latency {}",
+                sim.skus.len(),
+                sim.users.len(),
+                sim.latency
+            ));
+            for sku in &sim.skus {
+                let held = sim
+                    .users
+                    .iter()
+                    .filter(|u| u.licenses.contains(&sku.sku_part_number))
+                    .count();
+                lines.push(format!(
+                    "  {}: {held} of {} seats used, {:.2} {} a month",
+                    sku.sku_part_number, sku.seats, sku.unit_price_monthly, self.policy.currency
+                ));
+            }
+        }
+        lines.push(format!("approvers ({}):", self.approvers.len()));
+        for approver in &self.approvers {
+            lines.push(format!("  {} as {}", approver.chat_user, approver.upn));
+        }
+        let roles = |roles: &[DirectoryRole]| {
+            roles
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        lines.push(format!("purchase roles: {}", roles(&self.roles.purchase)));
+        lines.push(format!("assign roles: {}", roles(&self.roles.assign)));
+        let p = &self.policy;
+        lines.push(format!(
+            "policy: guests {}, default usage location {}, {} billing, at most {} open requests per user",
+            if p.allow_guests { "allowed" } else { "not allowed" },
+            p.default_usage_location
+                .as_ref()
+                .map_or("none", CountryCode::as_str),
+            p.default_billing_cycle,
+            p.max_open_requests_per_user
+        ));
+        lines.push(format!(
+            "deadlines: remind after {}, escalate after {}, expire after {}",
+            p.remind_after, p.escalate_after, p.expire_after
+        ));
+        let j = &self.jobs;
+        lines.push(format!(
+            "jobs: up to {} attempts, backoff {} to {}, lease {}, poll every {}",
+            j.max_attempts, j.backoff_base, j.backoff_max, j.lease, j.poll_interval
+        ));
+        lines.push(format!("scheduler: tick every {}", self.scheduler.tick));
+        lines.push(format!(
+            "telemetry: {} ({})",
+            self.telemetry.level, self.telemetry.format
+        ));
+        lines.join("\n")
+    }
+}
+
+/// Choices the types accept but this build cannot run yet. Each check goes when the work
+/// that implements it lands (the Discord transport, the Graph backend, Partner Center and
+/// manual purchases).
+fn not_available_in_this_build(s: &Settings) -> Vec<(&'static str, String)> {
+    let mut missing = Vec::new();
+    if s.chat.transport == ChatTransport::Discord {
+        missing.push(("chat.transport", "discord"));
+    }
+    if s.backend.kind == BackendKind::Graph {
+        missing.push(("backend.kind", "graph"));
+    }
+    if s.backend.purchase != PurchaseBackend::Simulated {
+        missing.push(("backend.purchase", s.backend.purchase.as_str()));
+    }
+    missing
+        .into_iter()
+        .map(|(key, word)| (key, format!("{word:?} is not available in this build yet")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Provenance
+// ---------------------------------------------------------------------------------------
+
+/// Which layer set each leaf key (`policy.remind_after`, `approvers[0].upn`,
+/// `bot.approve_emojis`): arrays of tables are followed into their entries, other arrays are
+/// one leaf.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    sources: Vec<String>,
+    leaves: BTreeMap<String, usize>,
+}
+
+impl Provenance {
+    /// The layers that were applied, earliest first.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+
+    /// The source that set exactly this leaf key, if any did.
+    pub fn source_of(&self, key: &str) -> Option<&str> {
+        self.leaves.get(key).map(|&i| self.sources[i].as_str())
+    }
+
+    /// Every leaf key with its source, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.leaves
+            .iter()
+            .map(|(key, &i)| (key.as_str(), self.sources[i].as_str()))
+    }
+
+    /// The source to blame for `key`: the one that set it; else the latest one that set
+    /// something under it; else the same for the table holding it; else the default.
+    pub fn nearest_source(&self, key: &str) -> &str {
+        self.nearest(key)
+            .map_or(DEFAULT_SOURCE, |i| self.sources[i].as_str())
+    }
+
+    fn nearest(&self, key: &str) -> Option<usize> {
+        let mut key = key;
+        loop {
+            if let Some(&i) = self.leaves.get(key) {
+                return Some(i);
+            }
+            let under = self
+                .leaves
+                .iter()
+                .filter(|(leaf, _)| is_under(leaf, key))
+                .map(|(_, &i)| i)
+                .max();
+            if under.is_some() {
+                return under;
+            }
+            key = parent_key(key)?;
+        }
+    }
+
+    /// How late the layer that set `key` came; 0 for the default or nothing.
+    fn rank(&self, key: &str) -> usize {
+        self.nearest(key).unwrap_or(0)
+    }
+
+    fn add_source(&mut self, name: &str) -> usize {
+        self.sources.push(name.to_string());
+        self.sources.len() - 1
+    }
+
+    fn forget(&mut self, key: &str) {
+        self.leaves.retain(|leaf, _| !is_under(leaf, key));
+    }
+
+    fn record(&mut self, key: &str, value: &Value, source: usize) {
+        match value {
+            Value::Table(table) if !table.is_empty() => {
+                for (k, v) in table {
+                    self.record(&child_key(key, k), v, source);
+                }
+            }
+            Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_table) => {
+                for (i, v) in items.iter().enumerate() {
+                    self.record(&format!("{key}[{i}]"), v, source);
+                }
+            }
+            _ => {
+                self.leaves.insert(key.to_string(), source);
+            }
+        }
+    }
+}
+
+/// `key` itself or something inside it.
+fn is_under(leaf: &str, key: &str) -> bool {
+    if key.is_empty() {
+        return true;
+    }
+    leaf.strip_prefix(key)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+fn parent_key(key: &str) -> Option<&str> {
+    let cut = if key.ends_with(']') {
+        key.rfind('[')
+    } else {
+        key.rfind('.')
+    };
+    cut.map(|i| &key[..i])
+}
+
+/// `parent.key`, quoting keys that are not bare TOML keys.
+fn child_key(parent: &str, key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    };
+    if parent.is_empty() {
+        key
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+fn merge(base: &mut Table, overlay: Table, prefix: &str, source: usize, prov: &mut Provenance) {
+    for (key, value) in overlay {
+        let path = child_key(prefix, &key);
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(inner)), Value::Table(over)) => {
+                merge(inner, over, &path, source, prov);
+            }
+            (_, value) => {
+                prov.forget(&path);
+                prov.record(&path, &value, source);
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------
+
+fn is_ours(env_name: &str) -> bool {
+    env_name.starts_with(ENV_PREFIX)
+}
+
+fn env_source(name: &str) -> String {
+    format!("environment variable {name}")
+}
+
+/// An environment value: a TOML value when it is one, else the text as a string.
+fn env_value(raw: &str) -> Value {
+    match format!("v = {raw}").parse::<Table>() {
+        Ok(mut table) => match table.remove("v") {
+            // A value with a newline could smuggle in more keys; then it is plain text.
+            Some(value) if table.is_empty() => value,
+            _ => Value::String(raw.to_string()),
+        },
+        Err(_) => Value::String(raw.to_string()),
+    }
+}
+
+/// Line and column (1-based) of a byte offset.
+fn position(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}")
+}
+
+#[derive(Default)]
+struct Loader {
+    root: Table,
+    provenance: Provenance,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Loader {
+    fn into_error(self) -> ConfigError {
+        ConfigError {
+            problems: self.problems,
+        }
+    }
+
+    /// Records a problem with `key`, blaming the source that set it.
+    fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        let key = key.into();
+        self.problems.push(ConfigProblem {
+            source: self.provenance.nearest_source(&key).to_string(),
+            key,
+            message: message.into(),
+        });
+    }
+
+    fn add_toml(&mut self, source: &str, text: &str) {
+        match toml::from_str::<Table>(text) {
+            Ok(table) => {
+                let index = self.provenance.add_source(source);
+                merge(&mut self.root, table, "", index, &mut self.provenance);
+            }
+            Err(e) => self.problems.push(ConfigProblem {
+                source: source.to_string(),
+                key: e
+                    .span()
+                    .map(|s| position(text, s.start))
+                    .unwrap_or_default(),
+                message: e.message().trim().replace('\n', "; "),
+            }),
+        }
+    }
+
+    fn add_env(&mut self, name: &str, raw: &str) {
+        let source = env_source(name);
+        let segments: Vec<String> = name
+            .strip_prefix(ENV_PREFIX)
+            .unwrap_or_default()
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let Some((last, parents)) = segments.split_last() else {
+            return;
+        };
+        if segments.iter().any(String::is_empty) {
+            self.problems.push(ConfigProblem {
+                source,
+                key: String::new(),
+                message: "the name must look like LICENSEBOT__SECTION__KEY, with no empty parts"
+                    .to_string(),
+            });
+            return;
+        }
+        let mut overlay = Table::new();
+        overlay.insert(last.clone(), env_value(raw));
+        for segment in parents.iter().rev() {
+            let mut outer = Table::new();
+            outer.insert(segment.clone(), Value::Table(overlay));
+            overlay = outer;
+        }
+        let index = self.provenance.add_source(&source);
+        merge(&mut self.root, overlay, "", index, &mut self.provenance);
+    }
+
+    /// Deserializes each section on its own, so one type error does not hide the others.
+    fn build(&mut self, mut root: Table) -> Option<Settings> {
+        let chat = self.section(&mut root, "chat");
+        let store = self.section(&mut root, "store");
+        let bot = self.section(&mut root, "bot");
+        let policy = self.section(&mut root, "policy");
+        let roles = self.section(&mut root, "roles");
+        let jobs = self.section(&mut root, "jobs");
+        let scheduler = self.section(&mut root, "scheduler");
+        let telemetry = self.section(&mut root, "telemetry");
+        let approvers = self.list(&mut root, "approvers");
+        let backend = self.section(&mut root, "backend");
+        let unknown: Vec<String> = root.keys().map(|k| child_key("", k)).collect();
+        for key in unknown {
+            self.unknown_key(key);
+        }
+        Some(Settings {
+            chat: chat?,
+            store: store?,
+            bot: bot?,
+            policy: policy?,
+            roles: roles?,
+            jobs: jobs?,
+            scheduler: scheduler?,
+            telemetry: telemetry?,
+            approvers: approvers?,
+            backend: backend?,
+            provenance: Provenance::default(),
+        })
+    }
+
+    fn unknown_key(&mut self, key: String) {
+        self.problem(
+            key,
+            "unknown key; config/default.toml lists every key this build reads",
+        );
+    }
+
+    fn section<T: DeserializeOwned>(&mut self, root: &mut Table, name: &str) -> Option<T> {
+        match root.remove(name) {
+            Some(value) => self.value(value, name),
+            None => {
+                self.problem(name, "this table is missing");
+                None
+            }
+        }
+    }
+
+    /// An array of tables, each entry read on its own.
+    fn list<T: DeserializeOwned>(&mut self, root: &mut Table, name: &str) -> Option<Vec<T>> {
+        match root.remove(name) {
+            Some(Value::Array(items)) => {
+                let entries: Vec<Option<T>> = items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| self.value(item, &format!("{name}[{i}]")))
+                    .collect();
+                entries.into_iter().collect()
+            }
+            Some(other) => self.value(other, name),
+            None => {
+                self.problem(name, "this array is missing");
+                None
+            }
+        }
+    }
+
+    fn value<T: DeserializeOwned>(&mut self, value: Value, prefix: &str) -> Option<T> {
+        let mut ignored = Vec::new();
+        let mut note_ignored = |path: serde_ignored::Path| ignored.push(ignored_key(prefix, &path));
+        let result: Result<T, _> = serde_path_to_error::deserialize(
+            serde_ignored::Deserializer::new(value, &mut note_ignored),
+        );
+        for key in ignored {
+            self.unknown_key(key);
+        }
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let (key, message) = describe(prefix, &e);
+                self.problem(key, message);
+                None
+            }
+        }
+    }
+
+    /// The checks types cannot express.
+    fn check(&mut self, s: &Settings) {
+        if !s.store.url.starts_with("sqlite:") {
+            self.problem(
+                "store.url",
+                format!(
+                    "{:?} is not a SQLite URL; it must start with sqlite:",
+                    s.store.url
+                ),
+            );
+        }
+        self.check_bot(&s.bot);
+        self.check_policy(&s.policy);
+        if s.roles.purchase.is_empty() {
+            self.problem("roles.purchase", "name at least one directory role");
+        }
+        if s.roles.assign.is_empty() {
+            self.problem("roles.assign", "name at least one directory role");
+        }
+        self.check_jobs(&s.jobs);
+        if s.scheduler.tick.0.is_zero() {
+            self.problem("scheduler.tick", "must be longer than 0s");
+        }
+        if s.telemetry.level.trim().is_empty() {
+            self.problem("telemetry.level", "must not be empty; use e.g. \"info\"");
+        } else if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.telemetry.level) {
+            self.problem(
+                "telemetry.level",
+                format!("{:?} is not a tracing filter: {e}", s.telemetry.level),
+            );
+        }
+        self.check_approvers(&s.approvers);
+        self.check_backend(s);
+        for (key, message) in not_available_in_this_build(s) {
+            self.problem(key, message);
+        }
+    }
+
+    fn check_bot(&mut self, bot: &BotSettings) {
+        for (key, value) in [
+            ("bot.name", &bot.name),
+            ("bot.general_channel", &bot.general_channel),
+            ("bot.approvals_channel", &bot.approvals_channel),
+        ] {
+            if value.is_empty() || value.chars().any(char::is_whitespace) {
+                self.problem(
+                    key,
+                    format!("{value:?} must be non-empty without whitespace"),
+                );
+            }
+        }
+        let prefix = &bot.prefix;
+        if prefix.is_empty()
+            || prefix.chars().any(char::is_whitespace)
+            || prefix.chars().count() > 16
+        {
+            self.problem(
+                "bot.prefix",
+                format!("{prefix:?} must be 1 to 16 characters without whitespace"),
+            );
+        }
+        for (key, emojis) in [
+            ("bot.approve_emojis", &bot.approve_emojis),
+            ("bot.deny_emojis", &bot.deny_emojis),
+        ] {
+            if emojis.is_empty() {
+                self.problem(key, "name at least one emoji");
+            }
+            if emojis.iter().any(|e| e.trim().is_empty()) {
+                self.problem(key, "an emoji must not be empty");
+            }
+        }
+        let overlap: Vec<&String> = bot
+            .deny_emojis
+            .iter()
+            .filter(|e| bot.approve_emojis.contains(e))
+            .collect();
+        if !overlap.is_empty() {
+            let list = overlap
+                .iter()
+                .map(|e| format!("{e:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (key, other) = self.later_of("bot.approve_emojis", "bot.deny_emojis");
+            self.problem(
+                key,
+                format!("{list} also in {other}; a reaction must either approve or deny"),
+            );
+        }
+    }
+
+    fn check_policy(&mut self, p: &PolicySettings) {
+        for (key, d) in [
+            ("policy.remind_after", p.remind_after),
+            ("policy.escalate_after", p.escalate_after),
+            ("policy.expire_after", p.expire_after),
+        ] {
+            if d.0.is_zero() {
+                self.problem(key, "must be longer than 0s");
+            }
+        }
+        self.check_order(
+            ("policy.remind_after", p.remind_after),
+            ("policy.escalate_after", p.escalate_after),
+            true,
+        );
+        self.check_order(
+            ("policy.escalate_after", p.escalate_after),
+            ("policy.expire_after", p.expire_after),
+            true,
+        );
+        if !(1..=100).contains(&p.max_open_requests_per_user) {
+            self.problem(
+                "policy.max_open_requests_per_user",
+                format!("{} is not between 1 and 100", p.max_open_requests_per_user),
+            );
+        }
+        if p.currency.len() != 3 || !p.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            self.problem(
+                "policy.currency",
+                format!(
+                    "{:?} is not three upper-case letters such as USD",
+                    p.currency
+                ),
+            );
+        }
+    }
+
+    fn check_jobs(&mut self, j: &JobSettings) {
+        if !(1..=100).contains(&j.max_attempts) {
+            self.problem(
+                "jobs.max_attempts",
+                format!("{} is not between 1 and 100", j.max_attempts),
+            );
+        }
+        for (key, d) in [
+            ("jobs.backoff_base", j.backoff_base),
+            ("jobs.backoff_max", j.backoff_max),
+            ("jobs.lease", j.lease),
+            ("jobs.poll_interval", j.poll_interval),
+        ] {
+            if d.0.is_zero() {
+                self.problem(key, "must be longer than 0s");
+            }
+        }
+        self.check_order(
+            ("jobs.backoff_base", j.backoff_base),
+            ("jobs.backoff_max", j.backoff_max),
+            false,
+        );
+    }
+
+    /// `shorter` must be shorter than (`strict`) or at most `longer`; the problem names the
+    /// key set by the later layer, since that is the one that broke the order.
+    fn check_order(
+        &mut self,
+        shorter: (&str, ConfigDuration),
+        longer: (&str, ConfigDuration),
+        strict: bool,
+    ) {
+        let broken = if strict {
+            shorter.1 >= longer.1
+        } else {
+            shorter.1 > longer.1
+        };
+        if !broken {
+            return;
+        }
+        let (blamed, _) = self.later_of(shorter.0, longer.0);
+        if blamed == shorter.0 {
+            let relation = if strict { "shorter than" } else { "at most" };
+            self.problem(
+                shorter.0,
+                format!(
+                    "{} must be {relation} {} ({})",
+                    shorter.1, longer.0, longer.1
+                ),
+            );
+        } else {
+            let relation = if strict { "longer than" } else { "at least" };
+            self.problem(
+                longer.0,
+                format!(
+                    "{} must be {relation} {} ({})",
+                    longer.1, shorter.0, shorter.1
+                ),
+            );
+        }
+    }
+
+    /// Of two keys, the one set by the later layer (the second on a tie), and the other.
+    fn later_of<'k>(&self, first: &'k str, second: &'k str) -> (&'k str, &'k str) {
+        if self.provenance.rank(first) > self.provenance.rank(second) {
+            (first, second)
+        } else {
+            (second, first)
+        }
+    }
+
+    fn check_approvers(&mut self, approvers: &[ApproverSettings]) {
+        if approvers.is_empty() {
+            self.problem(
+                "approvers",
+                "name at least one approver; nobody could decide",
+            );
+        }
+        let mut chat_users: HashMap<&str, usize> = HashMap::new();
+        let mut upns: HashMap<&Upn, usize> = HashMap::new();
+        for (i, a) in approvers.iter().enumerate() {
+            if a.chat_user.trim().is_empty() {
+                self.problem(format!("approvers[{i}].chat_user"), "must not be empty");
+            } else if let Some(first) = chat_users.insert(a.chat_user.as_str(), i) {
+                self.problem(
+                    format!("approvers[{i}].chat_user"),
+                    format!("{:?} is already approvers[{first}]", a.chat_user),
+                );
+            }
+            if let Some(first) = upns.insert(&a.upn, i) {
+                self.problem(
+                    format!("approvers[{i}].upn"),
+                    format!("{} is already approvers[{first}]", a.upn),
+                );
+            }
+        }
+    }
+
+    fn check_backend(&mut self, s: &Settings) {
+        let b = &s.backend;
+        let sim = &b.simulated;
+        if b.sku_part_number.trim().is_empty() {
+            self.problem("backend.sku_part_number", "must not be empty");
+        }
+        let mut skus: HashMap<&str, usize> = HashMap::new();
+        for (i, sku) in sim.skus.iter().enumerate() {
+            let key = format!("backend.simulated.skus[{i}]");
+            if sku.sku_part_number.trim().is_empty() {
+                self.problem(format!("{key}.sku_part_number"), "must not be empty");
+            } else if let Some(first) = skus.insert(sku.sku_part_number.as_str(), i) {
+                self.problem(
+                    format!("{key}.sku_part_number"),
+                    format!(
+                        "{:?} is already backend.simulated.skus[{first}]",
+                        sku.sku_part_number
+                    ),
+                );
+            }
+            if sku.seats > 1_000_000 {
+                self.problem(
+                    format!("{key}.seats"),
+                    format!("{} is not between 0 and 1000000", sku.seats),
+                );
+            }
+            if !sku.unit_price_monthly.is_finite() || sku.unit_price_monthly < 0.0 {
+                self.problem(
+                    format!("{key}.unit_price_monthly"),
+                    format!(
+                        "{} must be a finite price of 0 or more",
+                        sku.unit_price_monthly
+                    ),
+                );
+            }
+            if sku.service_plans.iter().any(|p| p.trim().is_empty()) {
+                self.problem(
+                    format!("{key}.service_plans"),
+                    "a service plan name must not be empty",
+                );
+            }
+        }
+
+        let mut users: HashMap<&Upn, usize> = HashMap::new();
+        let mut holders: HashMap<&str, u64> = HashMap::new();
+        for (i, user) in sim.users.iter().enumerate() {
+            let key = format!("backend.simulated.users[{i}]");
+            if let Some(first) = users.insert(&user.upn, i) {
+                self.problem(
+                    format!("{key}.upn"),
+                    format!("{} is already backend.simulated.users[{first}]", user.upn),
+                );
+            }
+            if user.display_name.trim().is_empty() {
+                self.problem(format!("{key}.display_name"), "must not be empty");
+            }
+            let mut held = BTreeSet::new();
+            for license in &user.licenses {
+                if !held.insert(license.as_str()) {
+                    self.problem(
+                        format!("{key}.licenses"),
+                        format!("{license:?} is listed twice"),
+                    );
+                } else if !skus.contains_key(license.as_str()) {
+                    self.problem(
+                        format!("{key}.licenses"),
+                        format!("{license:?} is not among backend.simulated.skus"),
+                    );
+                } else {
+                    *holders.entry(license.as_str()).or_default() += 1;
+                }
+            }
+        }
+        for (i, sku) in sim.skus.iter().enumerate() {
+            let held = holders
+                .get(sku.sku_part_number.as_str())
+                .copied()
+                .unwrap_or(0);
+            if held > u64::from(sku.seats) {
+                self.problem(
+                    format!("backend.simulated.skus[{i}].seats"),
+                    format!(
+                        "{held} simulated users hold {} but it has only {} seats",
+                        sku.sku_part_number, sku.seats
+                    ),
+                );
+            }
+        }
+
+        if b.kind == BackendKind::Simulated {
+            if !b.sku_part_number.trim().is_empty()
+                && !skus.contains_key(b.sku_part_number.as_str())
+            {
+                let known: Vec<&str> = sim
+                    .skus
+                    .iter()
+                    .map(|s| s.sku_part_number.as_str())
+                    .collect();
+                self.problem(
+                    "backend.sku_part_number",
+                    format!(
+                        "{:?} is not among backend.simulated.skus ({})",
+                        b.sku_part_number,
+                        known.join(", ")
+                    ),
+                );
+            }
+            for (i, a) in s.approvers.iter().enumerate() {
+                if !users.contains_key(&a.upn) {
+                    self.problem(
+                        format!("approvers[{i}].upn"),
+                        format!(
+                            "{} is not a user of the simulated tenant (backend.simulated.users)",
+                            a.upn
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Turning serde's errors into problems
+// ---------------------------------------------------------------------------------------
+
+fn ignored_key(prefix: &str, path: &serde_ignored::Path) -> String {
+    use serde_ignored::Path as P;
+    match path {
+        P::Root => prefix.to_string(),
+        P::Seq { parent, index } => format!("{}[{index}]", ignored_key(prefix, parent)),
+        P::Map { parent, key } => child_key(&ignored_key(prefix, parent), key),
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+            ignored_key(prefix, parent)
+        }
+    }
+}
+
+fn error_key(prefix: &str, path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut key = prefix.to_string();
+    for segment in path {
+        match segment {
+            Segment::Seq { index } => key = format!("{key}[{index}]"),
+            Segment::Map { key: k } => key = child_key(&key, k),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    key
+}
+
+fn describe(prefix: &str, err: &serde_path_to_error::Error<toml::de::Error>) -> (String, String) {
+    let key = error_key(prefix, err.path());
+    let message = err.inner().message();
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        let is_approver = key.starts_with("approvers[") && !key.contains('.');
+        if is_approver && field == "upn" {
+            return (key, "an approver needs a upn".to_string());
+        }
+        return (
+            child_key(&key, field),
+            "required, but set nowhere".to_string(),
+        );
+    }
+    (key, humanize(message))
+}
+
+/// Rewrites serde's wording (`invalid type: string "x", expected u32`) for operators.
+fn humanize(message: &str) -> String {
+    if let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    {
+        return format!(
+            "expected {}, found {}",
+            expected_words(expected),
+            found_words(found)
+        );
+    }
+    if let Some((found, expected)) = message
+        .strip_prefix("invalid value: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    {
+        let expected = if expected.starts_with('u') && expected.len() <= 5 {
+            "a non-negative integer".to_string()
+        } else {
+            expected_words(expected)
+        };
+        return format!(
+            "{} is out of range: expected {expected}",
+            found_words(found)
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return format!("unknown value {rest}");
+    }
+    message.to_string()
+}
+
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128"
+        | "isize" => "an integer".to_string(),
+        "f32" | "f64" => "a number".to_string(),
+        "a sequence" => "an array".to_string(),
+        "a map" => "a table".to_string(),
+        "a borrowed string" => "a string".to_string(),
+        other if other.starts_with("struct ") => "a table".to_string(),
+        other if other.starts_with("enum ") => "a string".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn found_words(found: &str) -> String {
+    if let Some(s) = found.strip_prefix("string ") {
+        return s.to_string();
+    }
+    for kind in ["integer ", "floating point ", "boolean "] {
+        if let Some(v) = found.strip_prefix(kind) {
+            return v.trim_matches('`').to_string();
+        }
+    }
+    match found {
+        "sequence" => "an array".to_string(),
+        "map" => "a table".to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    use proptest::prelude::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn toml_file(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        file
+    }
+
+    fn name(file: &tempfile::NamedTempFile) -> String {
+        file.path().display().to_string()
+    }
+
+    /// Loads `text` as the settings file with the given environment.
+    fn load(
+        text: &str,
+        vars: &[(&str, &str)],
+    ) -> (tempfile::NamedTempFile, Result<Settings, ConfigError>) {
+        let file = toml_file(text);
+        let result = Settings::load_from(Some(file.path()), &env(vars));
+        (file, result)
+    }
+
+    fn problems(result: Result<Settings, ConfigError>) -> Vec<ConfigProblem> {
+        match result {
+            Ok(_) => panic!("expected problems, the settings loaded"),
+            Err(e) => e.problems,
+        }
+    }
+
+    fn problem(source: &str, key: &str, message: &str) -> ConfigProblem {
+        ConfigProblem {
+            source: source.to_string(),
+            key: key.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Key paths with array indices written `[]`.
+    fn shapes(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Table(t) => {
+                for (k, v) in t {
+                    let key = child_key(prefix, k);
+                    out.insert(key.clone());
+                    shapes(v, &key, out);
+                }
+            }
+            Value::Array(items) => {
+                for v in items.iter().filter(|v| v.is_table()) {
+                    shapes(v, &format!("{prefix}[]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn embedded_default_loads_as_the_demo_tenant() {
+        let s = Settings::embedded_default();
+        assert_eq!(s.chat.transport, ChatTransport::Console);
+        assert_eq!(s.store.url, "sqlite://data/licensebot.db");
+        assert_eq!(s.bot.prefix, "!pro");
+        assert_eq!(s.policy.remind_after.get(), Duration::from_secs(4 * 3600));
+        assert_eq!(s.policy.expire_after.get(), Duration::from_secs(7 * 86400));
+        assert_eq!(
+            s.policy.default_usage_location,
+            Some(CountryCode::parse("NL").unwrap())
+        );
+        let approvers: Vec<&str> = s.approvers.iter().map(|a| a.chat_user.as_str()).collect();
+        assert_eq!(approvers, ["bob", "carol", "dave"]);
+        assert_eq!(s.backend.simulated.skus.len(), 3);
+        assert_eq!(s.backend.simulated.users.len(), 9);
+        let grace = &s.backend.simulated.users[3];
+        assert_eq!(
+            grace.upn.as_str(),
+            "grace_fabrikam.example#ext#@contoso.example"
+        );
+        assert_eq!(grace.user_type, UserType::Guest);
+        assert!(!s.backend.simulated.users[4].account_enabled);
+        assert_eq!(s.provenance.sources(), [DEFAULT_SOURCE]);
+    }
+
+    #[test]
+    fn embedded_default_has_one_free_pro_seat() {
+        let s = Settings::embedded_default();
+        let sim = &s.backend.simulated;
+        let pro = sim
+            .skus
+            .iter()
+            .find(|k| k.sku_part_number == "POWER_BI_PRO")
+            .unwrap();
+        let held = sim
+            .users
+            .iter()
+            .filter(|u| u.licenses.iter().any(|l| l == "POWER_BI_PRO"))
+            .count();
+        assert_eq!((pro.seats, held), (2, 1));
+    }
+
+    #[test]
+    fn every_setting_appears_in_default_toml() {
+        let raw: Value = DEFAULT_TOML.parse::<Table>().map(Value::Table).unwrap();
+        let typed = Value::try_from(Settings::embedded_default()).unwrap();
+        let (mut in_file, mut in_type) = (BTreeSet::new(), BTreeSet::new());
+        shapes(&raw, "", &mut in_file);
+        shapes(&typed, "", &mut in_type);
+        // Optional keys the types leave out when unset still have to be documented.
+        for key in [
+            "backend.simulated.users[].usage_location",
+            "backend.simulated.skus[].service_plans",
+            "policy.default_usage_location",
+        ] {
+            in_type.insert(key.to_string());
+        }
+        let missing: Vec<&String> = in_type.difference(&in_file).collect();
+        assert!(missing.is_empty(), "not in default.toml: {missing:?}");
+    }
+
+    #[test]
+    fn documented_keys_are_in_default_toml() {
+        let raw: Value = DEFAULT_TOML.parse::<Table>().map(Value::Table).unwrap();
+        let mut in_file = BTreeSet::new();
+        shapes(&raw, "", &mut in_file);
+        for key in [
+            "chat.transport",
+            "store.url",
+            "bot.name",
+            "bot.prefix",
+            "bot.language",
+            "bot.general_channel",
+            "bot.approvals_channel",
+            "bot.approve_emojis",
+            "bot.deny_emojis",
+            "policy.allow_guests",
+            "policy.default_usage_location",
+            "policy.default_billing_cycle",
+            "policy.remind_after",
+            "policy.escalate_after",
+            "policy.expire_after",
+            "policy.max_open_requests_per_user",
+            "policy.currency",
+            "roles.purchase",
+            "roles.assign",
+            "jobs.max_attempts",
+            "jobs.backoff_base",
+            "jobs.backoff_max",
+            "jobs.lease",
+            "jobs.poll_interval",
+            "scheduler.tick",
+            "telemetry.level",
+            "telemetry.format",
+            "approvers[].chat_user",
+            "approvers[].upn",
+            "backend.kind",
+            "backend.purchase",
+            "backend.sku_part_number",
+            "backend.simulated.latency",
+            "backend.simulated.skus[].sku_part_number",
+            "backend.simulated.skus[].sku_id",
+            "backend.simulated.skus[].seats",
+            "backend.simulated.skus[].unit_price_monthly",
+            "backend.simulated.skus[].service_plans",
+            "backend.simulated.users[].upn",
+            "backend.simulated.users[].display_name",
+            "backend.simulated.users[].usage_location",
+            "backend.simulated.users[].user_type",
+            "backend.simulated.users[].account_enabled",
+            "backend.simulated.users[].licenses",
+            "backend.simulated.users[].roles",
+        ] {
+            assert!(in_file.contains(key), "{key} is not in default.toml");
+        }
+    }
+
+    #[test]
+    fn sections_match_the_settings_fields() {
+        let typed = Value::try_from(Settings::embedded_default()).unwrap();
+        let keys: BTreeSet<&str> = typed
+            .as_table()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, SECTIONS.into_iter().collect());
+    }
+
+    #[test]
+    fn serialized_settings_load_back_unchanged() {
+        let before = Settings::embedded_default();
+        let text = toml::to_string(&before).unwrap();
+
+        let (_file, result) = load(&text, &[]);
+
+        let after = result.unwrap();
+        assert_eq!(
+            Value::try_from(&after).unwrap(),
+            Value::try_from(&before).unwrap()
+        );
+    }
+
+    #[test]
+    fn file_overrides_one_key_and_keeps_the_rest() {
+        let (file, result) = load("[policy]\nremind_after = \"2h\"\n", &[]);
+
+        let s = result.unwrap();
+        assert_eq!(s.policy.remind_after.get(), Duration::from_secs(7200));
+        assert_eq!(s.policy.escalate_after.get(), Duration::from_secs(86400));
+        assert_eq!(s.bot.prefix, "!pro");
+        assert_eq!(
+            s.provenance.source_of("policy.remind_after"),
+            Some(name(&file).as_str())
+        );
+        assert_eq!(
+            s.provenance.source_of("policy.escalate_after"),
+            Some(DEFAULT_SOURCE)
+        );
+    }
+
+    #[test]
+    fn env_override_beats_the_file() {
+        let var = "LICENSEBOT__POLICY__MAX_OPEN_REQUESTS_PER_USER";
+        let (_file, result) = load("[policy]\nmax_open_requests_per_user = 5\n", &[(var, "7")]);
+
+        let s = result.unwrap();
+        assert_eq!(s.policy.max_open_requests_per_user, 7);
+        assert_eq!(
+            s.provenance.source_of("policy.max_open_requests_per_user"),
+            Some(format!("environment variable {var}").as_str())
+        );
+    }
+
+    #[test]
+    fn env_values_are_toml_when_they_can_be_and_strings_otherwise() {
+        let vars = env(&[
+            ("LICENSEBOT__POLICY__ALLOW_GUESTS", "true"),
+            ("LICENSEBOT__BOT__APPROVE_EMOJIS", "[\"🆗\"]"),
+            ("LICENSEBOT__BACKEND__SIMULATED__LATENCY", "250ms"),
+            ("LICENSEBOT__STORE__URL", "sqlite::memory:"),
+            ("LICENSEBOT__BOT__NAME", "\"probot\""),
+        ]);
+
+        let s = Settings::load_from(None, &vars).unwrap();
+
+        assert!(s.policy.allow_guests);
+        assert_eq!(s.bot.approve_emojis, ["🆗"]);
+        assert_eq!(
+            s.backend.simulated.latency.get(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(s.store.url, "sqlite::memory:");
+        assert_eq!(s.bot.name, "probot");
+    }
+
+    #[test]
+    fn env_value_with_a_newline_stays_a_string() {
+        assert_eq!(
+            env_value("5\nother = 1"),
+            Value::String("5\nother = 1".to_string())
+        );
+    }
+
+    #[test]
+    fn other_env_vars_are_ignored() {
+        let vars = env(&[
+            ("LICENSEBOT_POLICY__ALLOW_GUESTS", "nonsense"),
+            ("PATH", "/usr/bin"),
+            ("licensebot__policy__allow_guests", "nonsense"),
+        ]);
+
+        assert!(Settings::load_from(None, &vars).is_ok());
+    }
+
+    #[test]
+    fn licensebot_config_names_the_file_when_none_is_given() {
+        let file = toml_file("[bot]\nprefix = \"!lic\"\n");
+        let vars = env(&[(CONFIG_FILE_ENV, &name(&file))]);
+
+        let s = Settings::load_from(None, &vars).unwrap();
+
+        assert_eq!(s.bot.prefix, "!lic");
+    }
+
+    #[test]
+    fn an_explicit_file_wins_over_licensebot_config() {
+        let named = toml_file("[bot]\nprefix = \"!env\"\n");
+        let given = toml_file("[bot]\nprefix = \"!cli\"\n");
+        let vars = env(&[(CONFIG_FILE_ENV, &name(&named))]);
+
+        let s = Settings::load_from(Some(given.path()), &vars).unwrap();
+
+        assert_eq!(s.bot.prefix, "!cli");
+    }
+
+    #[test]
+    fn missing_file_is_a_problem_naming_it() {
+        let path = Path::new("/nonexistent/licensebot.toml");
+
+        let found = problems(Settings::load_from(Some(path), &[]));
+
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].source, "/nonexistent/licensebot.toml");
+        assert!(found[0].message.starts_with("cannot read the file"));
+    }
+
+    #[test]
+    fn unknown_key_in_file_names_file_and_key() {
+        let (file, result) = load("[policy]\nremind_aftr = \"2h\"\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].to_string(),
+            format!(
+                "{}: policy.remind_aftr: unknown key; config/default.toml lists every key this build reads",
+                name(&file)
+            )
+        );
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported() {
+        let text = r#"
+            colour = "blue"
+            [bot]
+            nmae = "x"
+            [backend.simulated]
+            latncy = "1s"
+            [[approvers]]
+            chat_user = "bob"
+            upn = "bob@contoso.example"
+            role = "boss"
+        "#;
+        let (file, result) = load(text, &[]);
+
+        let keys: Vec<(String, String)> = problems(result)
+            .into_iter()
+            .map(|p| (p.source, p.key))
+            .collect();
+
+        let f = name(&file);
+        for key in [
+            "colour",
+            "bot.nmae",
+            "backend.simulated.latncy",
+            "approvers[0].role",
+        ] {
+            assert!(
+                keys.contains(&(f.clone(), key.to_string())),
+                "{key}: {keys:?}"
+            );
+        }
+        assert_eq!(keys.len(), 4, "{keys:?}");
+    }
+
+    #[test]
+    fn unknown_key_in_env_names_the_variable() {
+        let var = "LICENSEBOT__POLICY__REMIND_AFTR";
+
+        let found = problems(Settings::load_from(None, &env(&[(var, "2h")])));
+
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].source, format!("environment variable {var}"));
+        assert_eq!(found[0].key, "policy.remind_aftr");
+    }
+
+    #[test]
+    fn env_name_with_empty_part_is_a_problem() {
+        let var = "LICENSEBOT__POLICY____X";
+
+        let found = problems(Settings::load_from(None, &env(&[(var, "1")])));
+
+        assert_eq!(found[0].source, format!("environment variable {var}"));
+    }
+
+    #[test]
+    fn bad_duration_names_key_and_source() {
+        let (file, result) = load("[policy]\nremind_after = \"four hours\"\n", &[]);
+
+        assert_eq!(
+            problems(result),
+            [problem(
+                &name(&file),
+                "policy.remind_after",
+                "\"four hours\" is not a duration (use e.g. 30m, 4h, 7d)"
+            )]
+        );
+    }
+
+    #[test]
+    fn duration_given_as_number_says_what_is_expected() {
+        let (_file, result) = load("[jobs]\nlease = 300\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found[0].key, "jobs.lease");
+        assert_eq!(
+            found[0].message,
+            "expected a duration such as \"30m\", \"4h\" or \"7d\", found 300"
+        );
+    }
+
+    #[test]
+    fn type_error_from_env_names_the_variable() {
+        let var = "LICENSEBOT__POLICY__MAX_OPEN_REQUESTS_PER_USER";
+
+        let found = problems(Settings::load_from(None, &env(&[(var, "many")])));
+
+        assert_eq!(
+            found[0].to_string(),
+            format!(
+                "environment variable {var}: policy.max_open_requests_per_user: expected an integer, found \"many\""
+            )
+        );
+    }
+
+    #[test]
+    fn negative_count_is_out_of_range() {
+        let (_file, result) = load("[jobs]\nmax_attempts = -1\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found[0].key, "jobs.max_attempts");
+        assert_eq!(
+            found[0].message,
+            "-1 is out of range: expected a non-negative integer"
+        );
+    }
+
+    #[test]
+    fn type_errors_in_different_sections_are_all_reported() {
+        let text = "[bot]\nprefix = 5\n[jobs]\nmax_attempts = \"x\"\n";
+        let (_file, result) = load(text, &[]);
+
+        let keys: Vec<String> = problems(result).into_iter().map(|p| p.key).collect();
+
+        assert_eq!(keys, ["bot.prefix", "jobs.max_attempts"]);
+    }
+
+    #[test]
+    fn bad_upn_in_first_approver_is_named() {
+        let text = "[[approvers]]\nchat_user = \"bob\"\nupn = \"bob at contoso\"\n";
+        let (file, result) = load(text, &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].source, name(&file));
+        assert_eq!(found[0].key, "approvers[0].upn");
+        assert!(
+            found[0].message.contains("is not a valid UPN"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn approver_without_upn_is_named() {
+        let text = r#"
+            [[approvers]]
+            chat_user = "bob"
+            upn = "bob@contoso.example"
+            [[approvers]]
+            chat_user = "carol"
+        "#;
+        let (file, result) = load(text, &[]);
+
+        assert_eq!(
+            problems(result),
+            [problem(
+                &name(&file),
+                "approvers[1]",
+                "an approver needs a upn"
+            )]
+        );
+    }
+
+    #[test]
+    fn missing_required_key_blames_the_file_holding_its_table() {
+        let text = "[[approvers]]\nupn = \"bob@contoso.example\"\n";
+        let (file, result) = load(text, &[]);
+
+        assert_eq!(
+            problems(result),
+            [problem(
+                &name(&file),
+                "approvers[0].chat_user",
+                "required, but set nowhere"
+            )]
+        );
+    }
+
+    #[test]
+    fn unknown_role_is_named() {
+        let (_file, result) = load(
+            "[roles]\nassign = [\"LicenseAdministrator\", \"Janitor\"]\n",
+            &[],
+        );
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key, "roles.assign[1]");
+        assert!(found[0]
+            .message
+            .contains("`Janitor` is not a directory role"));
+    }
+
+    #[test]
+    fn empty_role_list_is_refused() {
+        let (_file, result) = load("[roles]\npurchase = []\n", &[]);
+
+        assert_eq!(problems(result)[0].key, "roles.purchase");
+    }
+
+    #[test]
+    fn unknown_transport_lists_the_choices() {
+        let (_file, result) = load("[chat]\ntransport = \"slack\"\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found[0].key, "chat.transport");
+        assert_eq!(
+            found[0].message,
+            "\"slack\" is not one of \"console\", \"discord\""
+        );
+    }
+
+    #[test]
+    fn non_string_transport_says_what_was_found() {
+        let (_file, result) = load("[chat]\ntransport = 5\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found[0].key, "chat.transport");
+        assert_eq!(found[0].message, "expected a string, found 5");
+    }
+
+    #[test]
+    fn reminding_after_escalation_blames_the_reminder_set_later() {
+        let (file, result) = load("[policy]\nremind_after = \"30h\"\n", &[]);
+
+        assert_eq!(
+            problems(result),
+            [problem(
+                &name(&file),
+                "policy.remind_after",
+                "1day 6h must be shorter than policy.escalate_after (1day)"
+            )]
+        );
+    }
+
+    #[test]
+    fn expiring_before_escalation_blames_the_expiry_set_later() {
+        let (_file, result) = load("[policy]\nexpire_after = \"1h\"\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "policy.expire_after");
+        assert_eq!(
+            found[0].message,
+            "1h must be longer than policy.escalate_after (1day)"
+        );
+    }
+
+    #[test]
+    fn backoff_max_below_base_is_refused() {
+        let (_file, result) = load("[jobs]\nbackoff_max = \"1s\"\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found[0].key, "jobs.backoff_max");
+        assert_eq!(
+            found[0].message,
+            "1s must be at least jobs.backoff_base (5s)"
+        );
+    }
+
+    #[test]
+    fn zero_durations_are_refused_except_latency() {
+        let (_file, result) = load("[scheduler]\ntick = \"0s\"\n", &[]);
+        assert_eq!(problems(result)[0].key, "scheduler.tick");
+
+        let (_file, result) = load("[backend.simulated]\nlatency = \"0s\"\n", &[]);
+        assert!(result.is_ok());
+    }
+
+    #[test]
+    fn out_of_range_counts_and_bad_words_are_refused() {
+        let text = r#"
+            [bot]
+            prefix = "! pro"
+            [policy]
+            max_open_requests_per_user = 0
+            currency = "usd"
+            [store]
+            url = "postgres://db"
+        "#;
+        let (_file, result) = load(text, &[]);
+
+        let keys: Vec<String> = problems(result).into_iter().map(|p| p.key).collect();
+
+        assert_eq!(
+            keys,
+            [
+                "store.url",
+                "bot.prefix",
+                "policy.max_open_requests_per_user",
+                "policy.currency"
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_approver_is_refused() {
+        let text = r#"
+            [[approvers]]
+            chat_user = "bob"
+            upn = "bob@contoso.example"
+            [[approvers]]
+            chat_user = "bob"
+            upn = "carol@contoso.example"
+        "#;
+        let (file, result) = load(text, &[]);
+
+        assert_eq!(
+            problems(result),
+            [problem(
+                &name(&file),
+                "approvers[1].chat_user",
+                "\"bob\" is already approvers[0]"
+            )]
+        );
+    }
+
+    #[test]
+    fn approver_who_is_not_a_simulated_user_is_refused() {
+        let text = "[[approvers]]\nchat_user = \"zoe\"\nupn = \"zoe@contoso.example\"\n";
+        let (file, result) = load(text, &[]);
+
+        assert_eq!(
+            problems(result),
+            [problem(
+                &name(&file),
+                "approvers[0].upn",
+                "zoe@contoso.example is not a user of the simulated tenant (backend.simulated.users)"
+            )]
+        );
+    }
+
+    #[test]
+    fn managed_sku_must_be_simulated() {
+        let (_file, result) = load("[backend]\nsku_part_number = \"POWER_BI_FREE\"\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found[0].key, "backend.sku_part_number");
+        assert!(found[0]
+            .message
+            .contains("is not among backend.simulated.skus"));
+    }
+
+    #[test]
+    fn more_holders_than_seats_is_refused() {
+        let text = r#"
+            [[backend.simulated.skus]]
+            sku_part_number = "POWER_BI_PRO"
+            sku_id = "f8a1db68-be16-40ed-86d5-cb42ce701560"
+            seats = 1
+            unit_price_monthly = 14.0
+            [[backend.simulated.users]]
+            upn = "bob@contoso.example"
+            display_name = "Bob"
+            licenses = ["POWER_BI_PRO"]
+            [[backend.simulated.users]]
+            upn = "carol@contoso.example"
+            display_name = "Carol"
+            licenses = ["POWER_BI_PRO"]
+            [[backend.simulated.users]]
+            upn = "dave@contoso.example"
+            display_name = "Dave"
+        "#;
+        let (_file, result) = load(text, &[]);
+
+        assert_eq!(
+            problems(result)
+                .into_iter()
+                .map(|p| (p.key, p.message))
+                .collect::<Vec<_>>(),
+            [(
+                "backend.simulated.skus[0].seats".to_string(),
+                "2 simulated users hold POWER_BI_PRO but it has only 1 seats".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn bad_sku_guid_is_named() {
+        let text = r#"
+            [[backend.simulated.skus]]
+            sku_part_number = "POWER_BI_PRO"
+            sku_id = "not-a-guid"
+            seats = 1
+            unit_price_monthly = 14.0
+        "#;
+        let (_file, result) = load(text, &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found[0].key, "backend.simulated.skus[0].sku_id");
+        assert!(found[0].message.contains("is not a GUID"));
+    }
+
+    #[test]
+    fn approve_and_deny_emojis_must_not_overlap() {
+        let (file, result) = load("[bot]\ndeny_emojis = [\"❌\", \"👍\"]\n", &[]);
+
+        assert_eq!(
+            problems(result),
+            [problem(
+                &name(&file),
+                "bot.deny_emojis",
+                "\"👍\" also in bot.approve_emojis; a reaction must either approve or deny"
+            )]
+        );
+    }
+
+    #[test]
+    fn toml_syntax_error_names_file_and_line() {
+        let (file, result) = load(
+            "[policy]\nremind_after = \"4h\nescalate_after = \"1d\"\n",
+            &[],
+        );
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].source, name(&file));
+        assert!(found[0].key.starts_with("line 2, column"), "{:?}", found[0]);
+    }
+
+    #[test]
+    fn array_of_tables_replaces_the_default() {
+        let text = "[[approvers]]\nchat_user = \"carol\"\nupn = \"carol@contoso.example\"\n";
+        let (file, result) = load(text, &[]);
+
+        let s = result.unwrap();
+        assert_eq!(s.approvers.len(), 1);
+        assert_eq!(s.approvers[0].chat_user, "carol");
+        assert_eq!(
+            s.provenance.source_of("approvers[0].upn"),
+            Some(name(&file).as_str())
+        );
+        assert_eq!(s.provenance.source_of("approvers[1].upn"), None);
+    }
+
+    #[test]
+    fn empty_default_usage_location_means_none() {
+        let vars = env(&[("LICENSEBOT__POLICY__DEFAULT_USAGE_LOCATION", "")]);
+
+        let s = Settings::load_from(None, &vars).unwrap();
+
+        assert_eq!(s.policy.default_usage_location, None);
+    }
+
+    #[test]
+    fn production_example_fails_only_for_work_not_yet_built() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.example.toml");
+
+        let found = problems(Settings::load_from(Some(&path), &[]));
+
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["chat.transport", "backend.kind", "backend.purchase"],
+            "{found:?}"
+        );
+        for p in &found {
+            assert!(
+                p.message.ends_with("is not available in this build yet"),
+                "{p}"
+            );
+            assert_eq!(p.source, path.display().to_string());
+        }
+    }
+
+    #[test]
+    fn error_display_has_one_line_per_problem() {
+        let err = ConfigError {
+            problems: vec![
+                problem("config/local.toml", "policy.remind_after", "bad"),
+                problem("config/local.toml", "", "cannot read the file"),
+            ],
+        };
+
+        assert_eq!(
+            err.to_string(),
+            "config/local.toml: policy.remind_after: bad\nconfig/local.toml: cannot read the file"
+        );
+    }
+
+    #[test]
+    fn summary_names_transport_backend_and_approvers() {
+        let summary = Settings::embedded_default().summary();
+
+        assert!(summary.contains("chat transport: console"));
+        assert!(summary.contains("store: sqlite://data/licensebot.db"));
+        assert!(summary.contains("backend: simulated directory"));
+        assert!(summary.contains("bob as bob@contoso.example"));
+        assert!(summary.contains("POWER_BI_PRO: 1 of 2 seats used"));
+        assert!(summary.contains("remind after 4h, escalate after 1day, expire after 7days"));
+    }
+
+    #[test]
+    fn provenance_blames_the_table_for_keys_set_nowhere() {
+        let mut prov = Provenance::default();
+        let file = prov.add_source("f.toml");
+        prov.record("approvers[0].chat_user", &Value::from("x"), file);
+
+        assert_eq!(prov.nearest_source("approvers[0].upn"), "f.toml");
+        assert_eq!(prov.nearest_source("policy.remind_after"), DEFAULT_SOURCE);
+    }
+
+    proptest! {
+        #[test]
+        fn durations_round_trip_through_their_text(secs in 0u64..10_000_000, millis in 0u32..1000) {
+            let d = ConfigDuration(Duration::new(secs, millis * 1_000_000));
+
+            let back = ConfigDuration::parse(&d.to_string()).unwrap();
+
+            prop_assert_eq!(back, d);
+        }
+
+        #[test]
+        fn guids_parse_case_insensitively(hex in "[0-9a-fA-F]{32}") {
+            let text = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+
+            let guid = Guid::parse(&text).unwrap();
+
+            prop_assert_eq!(guid.as_str(), text.to_ascii_lowercase());
+        }
+    }
+}

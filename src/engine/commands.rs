@@ -1,0 +1,716 @@
+//! Chat commands: who may run them, and what each one does.
+
+use super::requests::{Approval, NewWork};
+use super::{Engine, EngineError, EngineResult};
+use crate::chat::IncomingMessage;
+use crate::command::{Command, CommandName, Target};
+use crate::domain::{ChatUserId, RequestId, RequestKind, StageKind, StageState, Upn};
+use crate::store::outbox;
+use crate::store::{approvers, audit, links, requests, stages};
+use crate::t;
+
+impl Engine {
+    pub(super) fn usage_line(&self, c: CommandName) -> String {
+        let p = &self.cfg().parser.prefix;
+        match c {
+            CommandName::Request => t!(self.texts(), "help.request", prefix = p),
+            CommandName::Link => t!(self.texts(), "help.link", prefix = p),
+            CommandName::Status => t!(self.texts(), "help.status", prefix = p),
+            CommandName::Cancel => t!(self.texts(), "help.cancel", prefix = p),
+            CommandName::Release => t!(self.texts(), "help.release", prefix = p),
+            CommandName::Help => t!(self.texts(), "help.help", prefix = p),
+            CommandName::Buy => t!(self.texts(), "help.buy", prefix = p),
+            CommandName::Assign => t!(self.texts(), "help.assign", prefix = p),
+            CommandName::Revoke => t!(self.texts(), "help.revoke", prefix = p),
+            CommandName::Seats => t!(self.texts(), "help.seats", prefix = p),
+            CommandName::Pending => t!(self.texts(), "help.pending", prefix = p),
+            CommandName::Away => t!(self.texts(), "help.away", prefix = p),
+            CommandName::Audit => t!(self.texts(), "help.audit", prefix = p),
+        }
+    }
+
+    pub(super) fn help_list(&self, user: &ChatUserId) -> String {
+        let approver = self.cfg().approver(user).is_some();
+        let mut lines = vec![t!(self.texts(), "help.header")];
+        for c in CommandName::ALL.into_iter().filter(|c| !c.approvers_only()) {
+            lines.push(self.usage_line(c));
+        }
+        if approver {
+            lines.push(t!(self.texts(), "help.approver_header"));
+            for c in CommandName::ALL.into_iter().filter(|c| c.approvers_only()) {
+                lines.push(self.usage_line(c));
+            }
+        }
+        lines.join("\n")
+    }
+
+    pub(super) async fn run_command(&self, m: &IncomingMessage, cmd: Command) -> EngineResult<()> {
+        if cmd.name().approvers_only() && self.cfg().approver(&m.author).is_none() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "command.approvers_only",
+                command = cmd.name().word()
+            )));
+        }
+        let span = tracing::info_span!("command", command = cmd.name().word(), user = %m.author);
+        let _ = &span;
+        match cmd {
+            Command::Help { topic } => {
+                let text = match topic {
+                    Some(c) => self.usage_line(c),
+                    None => self.help_list(&m.author),
+                };
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+            Command::Link { upn } => self.link(m, upn).await,
+            Command::Request { target, reason } => self.request(m, target, reason).await,
+            Command::Status { id } => self.status(m, id).await,
+            Command::Cancel { id } => self.cancel(m, id).await,
+            Command::Release => self.release(m).await,
+            Command::Buy { seats, cycle } => self.buy(m, seats, cycle).await,
+            Command::Assign { targets } => self.assign(m, targets).await,
+            Command::Revoke { target } => self.revoke(m, target).await,
+            Command::Seats => self.seats_report(m).await,
+            Command::Pending => self.pending_report(m).await,
+            Command::Away { on } => self.away(m, on).await,
+            Command::Audit { id } => self.audit_report(m, id).await,
+        }
+    }
+
+    /// The UPN a chat user speaks for: an approver's configured one, else their link.
+    async fn linked_upn(&self, user: &ChatUserId) -> EngineResult<Option<Upn>> {
+        if let Some(a) = self.cfg().approver(user) {
+            return Ok(Some(a.upn.clone()));
+        }
+        let mut conn = self
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        Ok(links::get(&mut conn, user).await?)
+    }
+
+    async fn resolve_target(&self, target: &Target) -> EngineResult<Upn> {
+        match target {
+            Target::Upn(u) => Ok(u.clone()),
+            Target::Mention(user) => self.linked_upn(user).await?.ok_or_else(|| {
+                EngineError::User(t!(
+                    self.texts(),
+                    "link.target_unlinked",
+                    who = self.mention(user),
+                    prefix = self.cfg().parser.prefix
+                ))
+            }),
+        }
+    }
+
+    async fn directory_user(&self, upn: &Upn) -> EngineResult<crate::backend::DirectoryUser> {
+        self.inner.tenant.user(upn).await.map_err(|e| match e.kind {
+            crate::backend::ErrorKind::UserNotFound => {
+                EngineError::User(t!(self.texts(), "directory.not_found", upn = upn))
+            }
+            _ => {
+                tracing::warn!(error = %e, "directory lookup failed");
+                EngineError::User(t!(self.texts(), "backend.directory_unavailable"))
+            }
+        })
+    }
+
+    async fn link(&self, m: &IncomingMessage, upn: Upn) -> EngineResult<()> {
+        if let Some(a) = self.cfg().approver(&m.author) {
+            if a.upn != upn {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "link.approver_fixed",
+                    upn = a.upn
+                )));
+            }
+        }
+        if self
+            .cfg()
+            .approvers
+            .iter()
+            .any(|a| a.upn == upn && a.chat_user != m.author)
+        {
+            return Err(EngineError::User(t!(self.texts(), "link.taken", upn = upn)));
+        }
+        let user = self.directory_user(&upn).await?;
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let others: Vec<ChatUserId> = links::users_for(w.conn(), &upn)
+            .await?
+            .into_iter()
+            .filter(|u| u != &m.author)
+            .collect();
+        if !others.is_empty() {
+            return Err(EngineError::User(t!(self.texts(), "link.taken", upn = upn)));
+        }
+        let before = links::get(w.conn(), &m.author).await?;
+        links::set(w.conn(), &m.author, &upn, now).await?;
+        self.audit(
+            w.conn(),
+            None,
+            &format!("chat:{}", m.author),
+            "linked",
+            before.as_ref().map(Upn::as_str),
+            Some(upn.as_str()),
+            &serde_json::json!({"chat_user": m.author.as_str(), "upn": upn.as_str()}).to_string(),
+        )
+        .await?;
+        let text = t!(
+            self.texts(),
+            "link.done",
+            name = user.display_name,
+            upn = upn
+        );
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    async fn request(
+        &self,
+        m: &IncomingMessage,
+        target: Option<Target>,
+        reason: Option<String>,
+    ) -> EngineResult<()> {
+        let requester_upn = self.linked_upn(&m.author).await?;
+        let Some(requester_upn) = requester_upn else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.needed",
+                prefix = self.cfg().parser.prefix
+            )));
+        };
+        let target_upn = match &target {
+            None => requester_upn.clone(),
+            Some(t) => {
+                if self.cfg().approver(&m.author).is_none() {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "request.for_others_approvers_only"
+                    )));
+                }
+                self.resolve_target(t).await?
+            }
+        };
+        let user = self.directory_user(&target_upn).await?;
+        self.licence_policy(&user).map_err(EngineError::User)?;
+        let created = self
+            .open_requests(
+                m,
+                Some(requester_upn),
+                vec![NewWork {
+                    kind: RequestKind::Assign,
+                    target: Some(user),
+                    quantity: None,
+                    cycle: None,
+                    reason,
+                }],
+                Approval::Routed,
+                true,
+            )
+            .await?;
+        for r in created {
+            let text = self.created_text(&r).await?;
+            self.reply_now(m, text).await;
+        }
+        Ok(())
+    }
+
+    async fn created_text(&self, r: &requests::Request) -> EngineResult<String> {
+        let mut conn = self
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        let all = stages::for_request(&mut conn, r.id).await?;
+        let purchase = all.iter().find(|s| s.kind == StageKind::Purchase);
+        let pending = all.iter().any(|s| s.state == StageState::Pending);
+        Ok(match (purchase, pending) {
+            (Some(p), true) => t!(
+                self.texts(),
+                "request.created_with_purchase",
+                id = r.id,
+                subject = self.subject(r),
+                quantity = p.quantity.unwrap_or(0)
+            ),
+            (None, true) if all.iter().any(|s| s.depends_on.is_some()) => {
+                t!(
+                    self.texts(),
+                    "request.created_waiting",
+                    id = r.id,
+                    subject = self.subject(r)
+                )
+            }
+            (_, true) => t!(
+                self.texts(),
+                "request.created",
+                id = r.id,
+                subject = self.subject(r)
+            ),
+            (_, false) => t!(
+                self.texts(),
+                "request.created_approved",
+                id = r.id,
+                subject = self.subject(r)
+            ),
+        })
+    }
+
+    async fn status(&self, m: &IncomingMessage, id: Option<RequestId>) -> EngineResult<()> {
+        let mut conn = self
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        let text = match id {
+            None => {
+                let mine = requests::by_requester(&mut conn, &m.author, 5).await?;
+                if mine.is_empty() {
+                    t!(
+                        self.texts(),
+                        "status.none",
+                        prefix = self.cfg().parser.prefix
+                    )
+                } else {
+                    let mut lines = vec![t!(self.texts(), "status.yours")];
+                    lines.extend(mine.iter().map(|r| self.summary_line(r)));
+                    lines.join("\n")
+                }
+            }
+            Some(id) => {
+                let r = requests::get(&mut conn, id).await?.ok_or_else(|| {
+                    EngineError::User(t!(self.texts(), "request.unknown", id = id))
+                })?;
+                let me = self.linked_upn(&m.author).await?;
+                let allowed = r.requester == m.author
+                    || self.cfg().approver(&m.author).is_some()
+                    || (me.is_some() && me == r.target_upn);
+                if !allowed {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "request.not_yours",
+                        id = id
+                    )));
+                }
+                let mut lines = vec![self.summary_line(&r)];
+                for s in stages::for_request(&mut conn, id).await? {
+                    let by = s
+                        .decided_by
+                        .as_ref()
+                        .map(|u| self.mention(u))
+                        .unwrap_or_else(|| "-".into());
+                    lines.push(t!(
+                        self.texts(),
+                        "status.stage_line",
+                        seq = s.seq,
+                        stage = self.stage_title(s.kind, s.quantity, s.billing_cycle),
+                        state = self.stage_state_word(s.state),
+                        by = by
+                    ));
+                }
+                if let Some(o) = &r.outcome {
+                    lines.push(t!(self.texts(), "status.outcome", outcome = o));
+                }
+                lines.join("\n")
+            }
+        };
+        drop(conn);
+        self.reply_now(m, text).await;
+        Ok(())
+    }
+
+    async fn cancel(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
+        let actor = format!("chat:{}", m.author);
+        let mut w = self.store().write().await?;
+        let r = requests::get(w.conn(), id)
+            .await?
+            .ok_or_else(|| EngineError::User(t!(self.texts(), "request.unknown", id = id)))?;
+        if r.requester != m.author && self.cfg().approver(&m.author).is_none() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "request.not_yours",
+                id = id
+            )));
+        }
+        if !r.state.is_open() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "cancel.closed",
+                id = id,
+                state = self.state_word(r.state)
+            )));
+        }
+        let all = stages::for_request(w.conn(), id).await?;
+        if all.iter().any(|s| s.state == StageState::Executing) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "cancel.executing",
+                id = id
+            )));
+        }
+        let outcome = t!(
+            self.texts(),
+            "outcome.cancelled",
+            who = self.mention(&m.author)
+        );
+        let closed = self
+            .close_stages(w.conn(), id, StageState::Cancelled, &outcome, &actor)
+            .await?;
+        if closed.is_empty() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "cancel.nothing",
+                id = id
+            )));
+        }
+        for s in &closed {
+            let status = t!(
+                self.texts(),
+                "status.cancelled_by",
+                who = self.mention(&m.author)
+            );
+            self.edit_stage(w.conn(), s, &status).await?;
+        }
+        self.finish_request(w.conn(), id, &outcome, &actor).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    async fn release(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let Some(upn) = self.linked_upn(&m.author).await? else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.needed",
+                prefix = self.cfg().parser.prefix
+            )));
+        };
+        let user = self.directory_user(&upn).await?;
+        if !user.holds(&self.cfg().sku_part_number) {
+            return Err(EngineError::User(match user.pro_from() {
+                Some(l) => t!(self.texts(), "release.included", sku = l.sku_part_number),
+                None => t!(self.texts(), "release.nothing"),
+            }));
+        }
+        let created = self
+            .open_requests(
+                m,
+                Some(upn),
+                vec![NewWork {
+                    kind: RequestKind::Release,
+                    target: Some(user),
+                    quantity: None,
+                    cycle: None,
+                    reason: None,
+                }],
+                Approval::SelfService,
+                false,
+            )
+            .await?;
+        for r in created {
+            self.reply_now(m, t!(self.texts(), "release.started", id = r.id))
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn issuer_roles(
+        &self,
+        m: &IncomingMessage,
+    ) -> EngineResult<(super::Approver, crate::domain::RoleSet)> {
+        let a = self.cfg().approver(&m.author).cloned().ok_or_else(|| {
+            EngineError::User(t!(self.texts(), "command.approvers_only", command = "-"))
+        })?;
+        let roles = self.inner.tenant.roles(&a.upn).await.map_err(|e| {
+            tracing::warn!(error = %e, "role lookup failed");
+            EngineError::User(t!(self.texts(), "backend.roles_unavailable"))
+        })?;
+        Ok((a, roles))
+    }
+
+    async fn buy(
+        &self,
+        m: &IncomingMessage,
+        seats: u32,
+        cycle: Option<crate::domain::BillingCycle>,
+    ) -> EngineResult<()> {
+        let (a, roles) = self.issuer_roles(m).await?;
+        let cycle = cycle.unwrap_or(self.cfg().default_billing_cycle);
+        let created = self
+            .open_requests(
+                m,
+                Some(a.upn.clone()),
+                vec![NewWork {
+                    kind: RequestKind::Purchase,
+                    target: None,
+                    quantity: Some(i64::from(seats)),
+                    cycle: Some(cycle),
+                    reason: None,
+                }],
+                Approval::ByIssuer(&a, &roles),
+                false,
+            )
+            .await?;
+        for r in created {
+            let text = self.created_text(&r).await?;
+            self.reply_now(m, text).await;
+        }
+        Ok(())
+    }
+
+    async fn assign(&self, m: &IncomingMessage, targets: Vec<Target>) -> EngineResult<()> {
+        let (a, roles) = self.issuer_roles(m).await?;
+        let mut works = Vec::new();
+        let mut lines = Vec::new();
+        let mut seen = Vec::new();
+        for t in &targets {
+            let upn = match self.resolve_target(t).await {
+                Ok(u) => u,
+                Err(EngineError::User(text)) => {
+                    lines.push(text);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if seen.contains(&upn) {
+                continue;
+            }
+            seen.push(upn.clone());
+            let user = match self.directory_user(&upn).await {
+                Ok(u) => u,
+                Err(EngineError::User(text)) => {
+                    lines.push(text);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if let Err(text) = self.licence_policy(&user) {
+                lines.push(text);
+                continue;
+            }
+            let open = {
+                let mut conn = self
+                    .store()
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(crate::store::StoreError::from)?;
+                requests::open_for_target(&mut conn, &upn).await?
+            };
+            if let Some(r) = open {
+                lines.push(t!(
+                    self.texts(),
+                    "policy.already_open",
+                    upn = upn,
+                    id = r.id
+                ));
+                continue;
+            }
+            works.push(NewWork {
+                kind: RequestKind::Assign,
+                target: Some(user),
+                quantity: None,
+                cycle: None,
+                reason: None,
+            });
+        }
+        if !works.is_empty() {
+            let created = self
+                .open_requests(
+                    m,
+                    Some(a.upn.clone()),
+                    works,
+                    Approval::ByIssuer(&a, &roles),
+                    false,
+                )
+                .await?;
+            for r in &created {
+                lines.push(self.created_text(r).await?);
+            }
+        }
+        self.reply_now(m, lines.join("\n")).await;
+        Ok(())
+    }
+
+    async fn revoke(&self, m: &IncomingMessage, target: Target) -> EngineResult<()> {
+        let (a, roles) = self.issuer_roles(m).await?;
+        let upn = self.resolve_target(&target).await?;
+        let user = self.directory_user(&upn).await?;
+        if !user.holds(&self.cfg().sku_part_number) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "revoke.nothing",
+                upn = upn
+            )));
+        }
+        let created = self
+            .open_requests(
+                m,
+                Some(a.upn.clone()),
+                vec![NewWork {
+                    kind: RequestKind::Revoke,
+                    target: Some(user),
+                    quantity: None,
+                    cycle: None,
+                    reason: None,
+                }],
+                Approval::ByIssuer(&a, &roles),
+                false,
+            )
+            .await?;
+        for r in created {
+            let text = self.created_text(&r).await?;
+            self.reply_now(m, text).await;
+        }
+        Ok(())
+    }
+
+    async fn seats_report(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let seats = self.seats_or_user_error().await?;
+        let (claims, incoming) = {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            stages::seat_pipeline(&mut conn).await?
+        };
+        let text = t!(
+            self.texts(),
+            "seats.report",
+            sku = self.cfg().sku_part_number,
+            enabled = seats.enabled,
+            consumed = seats.consumed,
+            free = seats.free(),
+            waiting = claims,
+            buying = incoming
+        );
+        self.reply_now(m, text).await;
+        Ok(())
+    }
+
+    async fn pending_report(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let mut conn = self
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        let pending = stages::in_state(&mut conn, StageState::Pending).await?;
+        let mut lines = Vec::new();
+        for s in pending.iter().filter(|s| s.routed_to.contains(&m.author)) {
+            if let Some(r) = requests::get(&mut conn, s.request_id).await? {
+                lines.push(t!(
+                    self.texts(),
+                    "pending.line",
+                    id = r.id,
+                    subject = self.subject(&r),
+                    stage = self.stage_title(s.kind, s.quantity, s.billing_cycle),
+                    message = s
+                        .approval_message
+                        .as_ref()
+                        .map(|m| m.as_str())
+                        .unwrap_or("-")
+                ));
+            }
+        }
+        drop(conn);
+        let text = if lines.is_empty() {
+            t!(self.texts(), "pending.none")
+        } else {
+            let mut all = vec![t!(self.texts(), "pending.header", count = lines.len())];
+            all.extend(lines);
+            all.join("\n")
+        };
+        self.reply_now(m, text).await;
+        Ok(())
+    }
+
+    async fn away(&self, m: &IncomingMessage, on: bool) -> EngineResult<()> {
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        approvers::set_away(w.conn(), &m.author, on, now).await?;
+        self.audit(
+            w.conn(),
+            None,
+            &format!("chat:{}", m.author),
+            if on { "away_on" } else { "away_off" },
+            None,
+            None,
+            "",
+        )
+        .await?;
+        let text = if on {
+            t!(self.texts(), "away.on")
+        } else {
+            t!(self.texts(), "away.off")
+        };
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_report(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
+        let mut conn = self
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        if requests::get(&mut conn, id).await?.is_none() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "request.unknown",
+                id = id
+            )));
+        }
+        let events = audit::for_request(&mut conn, id).await?;
+        let check = audit::verify_request(&mut conn, id).await?;
+        drop(conn);
+        let mut lines = vec![t!(
+            self.texts(),
+            "audit.header",
+            id = id,
+            count = events.len()
+        )];
+        for e in &events {
+            lines.push(format!(
+                "{} {} {} {}{}",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                e.actor,
+                e.action,
+                match (&e.before, &e.after) {
+                    (Some(b), Some(a)) => format!("{b} → {a} "),
+                    (None, Some(a)) => format!("→ {a} "),
+                    _ => String::new(),
+                },
+                shorten(&e.detail, 160)
+            ));
+        }
+        lines.push(match &check.broken_at {
+            None => t!(self.texts(), "audit.intact"),
+            Some((row, why)) => t!(self.texts(), "audit.broken", row = row, why = why),
+        });
+        let mut text = lines.join("\n");
+        if text.chars().count() > 1900 {
+            text = shorten(&text, 1900);
+        }
+        self.reply_now(m, text).await;
+        Ok(())
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}

@@ -1,0 +1,191 @@
+//! Delivery of the outbox: what the engine decided to say is sent through the transport in
+//! id order, each action marked when done, so a restart re-sends only what was not.
+
+use std::time::Duration;
+
+use super::Engine;
+use crate::chat::ChatError;
+use crate::domain::MessageRef;
+use crate::store::outbox::{self, ChatAction, Pending};
+use crate::store::stages;
+use crate::store::StoreResult;
+
+/// Attempts before an action is given up.
+const MAX_DELIVERY_ATTEMPTS: i64 = 10;
+
+enum Delivered {
+    Done(Option<MessageRef>),
+    /// The approval message it refers to is not posted yet.
+    NotYet,
+    Failed(ChatError),
+}
+
+impl Engine {
+    /// Delivers every due outbox action. Failures are retried later or given up; never raised.
+    pub async fn deliver(&self) {
+        let _one = self.inner.delivery_lock.lock().await;
+        if let Err(e) = self.deliver_inner().await {
+            tracing::error!(error = %e, "outbox delivery failed");
+        }
+    }
+
+    async fn deliver_inner(&self) -> StoreResult<()> {
+        loop {
+            let due = {
+                let mut conn = self.store().pool().acquire().await?;
+                outbox::due(&mut conn, self.now(), 64).await?
+            };
+            if due.is_empty() {
+                return Ok(());
+            }
+            let mut progressed = false;
+            for item in due {
+                let result = self.deliver_one(&item).await?;
+                let now = self.now();
+                let mut w = self.store().write().await?;
+                match result {
+                    Delivered::Done(id) => {
+                        outbox::delivered(w.conn(), item.id, id.as_ref(), now).await?;
+                        if let (
+                            ChatAction::Send {
+                                stage: Some(stage), ..
+                            },
+                            Some(id),
+                        ) = (&item.action, &id)
+                        {
+                            stages::set_approval_message(w.conn(), *stage, id).await?;
+                        }
+                        progressed = true;
+                    }
+                    Delivered::NotYet => {}
+                    Delivered::Failed(e) => {
+                        let permanent = !matches!(e, ChatError::Transient(_));
+                        if permanent || item.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
+                            tracing::warn!(outbox = item.id, error = %e, "giving up on a chat action");
+                            outbox::give_up(w.conn(), item.id, &e.to_string(), now).await?;
+                            progressed = true;
+                        } else {
+                            let delay = Duration::from_secs(
+                                2u64.saturating_pow(item.attempts.clamp(0, 10) as u32),
+                            );
+                            let at = now
+                                + chrono::Duration::from_std(delay)
+                                    .unwrap_or(chrono::Duration::seconds(60));
+                            tracing::warn!(outbox = item.id, error = %e, "chat action failed; will retry");
+                            outbox::retry_at(w.conn(), item.id, &e.to_string(), at).await?;
+                        }
+                    }
+                }
+                w.commit().await?;
+            }
+            if !progressed {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The approval message of a stage, or why there is none (yet).
+    async fn stage_message(
+        &self,
+        stage: crate::domain::StageId,
+    ) -> StoreResult<Result<MessageRef, Delivered>> {
+        let mut conn = self.store().pool().acquire().await?;
+        match stages::get(&mut conn, stage)
+            .await?
+            .and_then(|s| s.approval_message)
+        {
+            Some(m) => Ok(Ok(m)),
+            None if outbox::stage_post_given_up(&mut conn, stage).await? => {
+                Ok(Err(Delivered::Failed(ChatError::NotFound(
+                    "the approval message was never posted".into(),
+                ))))
+            }
+            None => Ok(Err(Delivered::NotYet)),
+        }
+    }
+
+    async fn deliver_one(&self, item: &Pending) -> StoreResult<Delivered> {
+        let chat = &self.inner.chat;
+        Ok(match &item.action {
+            ChatAction::Send {
+                channel,
+                content,
+                reply_to,
+                ..
+            } => match chat.send(channel, content, reply_to.as_ref()).await {
+                Ok(id) => Delivered::Done(Some(id)),
+                Err(e) => Delivered::Failed(e),
+            },
+            ChatAction::Dm {
+                user,
+                content,
+                fallback,
+                fallback_reply_to,
+            } => match chat.dm(user, content).await {
+                Ok(id) => Delivered::Done(Some(id)),
+                Err(ChatError::DmClosed) => match fallback {
+                    Some(channel) => {
+                        let text = format!("{} {}", chat.mention(user), content);
+                        match chat.send(channel, &text, fallback_reply_to.as_ref()).await {
+                            Ok(id) => Delivered::Done(Some(id)),
+                            Err(e) => Delivered::Failed(e),
+                        }
+                    }
+                    None => Delivered::Failed(ChatError::DmClosed),
+                },
+                Err(e) => Delivered::Failed(e),
+            },
+            ChatAction::Edit {
+                channel,
+                message,
+                stage,
+                content,
+            } => {
+                let target = match (message, stage) {
+                    (Some(m), _) => Ok(m.clone()),
+                    (None, Some(s)) => self.stage_message(*s).await?,
+                    (None, None) => Err(Delivered::Failed(ChatError::NotFound(
+                        "no message to edit".into(),
+                    ))),
+                };
+                match target {
+                    Ok(m) => match chat.edit(channel, &m, content).await {
+                        Ok(()) => Delivered::Done(None),
+                        Err(e) => Delivered::Failed(e),
+                    },
+                    Err(d) => d,
+                }
+            }
+            ChatAction::React {
+                channel,
+                message,
+                stage,
+                emoji,
+            } => {
+                let target = match (message, stage) {
+                    (Some(m), _) => Ok(m.clone()),
+                    (None, Some(s)) => self.stage_message(*s).await?,
+                    (None, None) => Err(Delivered::Failed(ChatError::NotFound(
+                        "no message to react on".into(),
+                    ))),
+                };
+                match target {
+                    Ok(m) => match chat.react(channel, &m, emoji).await {
+                        Ok(()) => Delivered::Done(None),
+                        Err(e) => Delivered::Failed(e),
+                    },
+                    Err(d) => d,
+                }
+            }
+            ChatAction::Unreact {
+                channel,
+                message,
+                user,
+                emoji,
+            } => match chat.unreact(channel, message, user, emoji).await {
+                Ok(()) => Delivered::Done(None),
+                Err(e) => Delivered::Failed(e),
+            },
+        })
+    }
+}

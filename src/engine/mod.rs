@@ -1,0 +1,414 @@
+//! The engine: policy, the request state machine, routing to approvers, decisions, the
+//! scheduler (reminders, escalation, expiry) and the job worker. It knows neither Discord nor
+//! Microsoft: it talks to [`crate::chat::ChatOutput`], [`crate::backend::Tenant`] and
+//! [`crate::backend::Purchaser`], keeps everything in the [`Store`], and says everything
+//! through the message catalogue.
+
+pub mod clock;
+mod commands;
+mod decisions;
+mod delivery;
+mod render;
+mod requests;
+mod scheduler;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, Notify};
+
+use crate::backend::{Purchaser, Tenant};
+use crate::chat::{ChatEvent, ChatOutput, IncomingMessage};
+use crate::command::ParserConfig;
+use crate::domain::{
+    BillingCycle, ChannelRef, ChatUserId, CountryCode, RequestId, RoleSet, StageKind, Upn,
+};
+use crate::store::outbox::{self, ChatAction};
+use crate::store::{audit, Store, StoreError, Timestamp};
+use crate::t;
+use crate::texts::Texts;
+use clock::Clock;
+
+pub use worker::JobReport;
+
+/// A registered approver: a chat account and the directory user it speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approver {
+    /// The chat account.
+    pub chat_user: ChatUserId,
+    /// The directory user whose roles count.
+    pub upn: Upn,
+}
+
+/// How the job worker retries.
+#[derive(Debug, Clone)]
+pub struct JobPolicy {
+    /// Attempts before a transient failure becomes permanent.
+    pub max_attempts: i64,
+    /// First retry delay.
+    pub backoff_base: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+    /// How long a claimed job stays leased to its worker.
+    pub lease: Duration,
+}
+
+/// What the engine needs from configuration.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Prefix and bot mentions.
+    pub parser: ParserConfig,
+    /// Where approval messages go.
+    pub approvals_channel: ChannelRef,
+    /// Reactions that approve.
+    pub approve_emojis: Vec<String>,
+    /// Reactions that deny.
+    pub deny_emojis: Vec<String>,
+    /// Whether guests may get a licence.
+    pub allow_guests: bool,
+    /// Usage location set on users who have none, before assigning.
+    pub default_usage_location: Option<CountryCode>,
+    /// Billing cycle of purchases unless the command names one.
+    pub default_billing_cycle: BillingCycle,
+    /// Remind the approvers after this long.
+    pub remind_after: Duration,
+    /// Escalate to every eligible approver after this long.
+    pub escalate_after: Duration,
+    /// Expire the request after this long.
+    pub expire_after: Duration,
+    /// Open requests one person may have.
+    pub max_open_requests_per_user: i64,
+    /// Currency of prices.
+    pub currency: String,
+    /// Roles that may approve a purchase stage.
+    pub purchase_roles: RoleSet,
+    /// Roles that may approve an assignment (or removal) stage.
+    pub assign_roles: RoleSet,
+    /// The approvers.
+    pub approvers: Vec<Approver>,
+    /// The SKU the bot manages (`POWER_BI_PRO`).
+    pub sku_part_number: String,
+    /// Retry policy of jobs.
+    pub jobs: JobPolicy,
+}
+
+impl EngineConfig {
+    /// The roles a stage of this kind needs.
+    pub fn roles_for(&self, kind: StageKind) -> &RoleSet {
+        match kind {
+            StageKind::Purchase => &self.purchase_roles,
+            StageKind::Assign | StageKind::Unassign => &self.assign_roles,
+        }
+    }
+
+    /// The approver registered for a chat account.
+    pub fn approver(&self, user: &ChatUserId) -> Option<&Approver> {
+        self.approvers.iter().find(|a| &a.chat_user == user)
+    }
+}
+
+/// Why handling something failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Something the person in chat should read (already rendered from the catalogue).
+    #[error("{0}")]
+    User(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Result of engine operations.
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// The engine. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    tenant: Arc<dyn Tenant>,
+    purchaser: Arc<dyn Purchaser>,
+    chat: Arc<dyn ChatOutput>,
+    clock: Arc<dyn Clock>,
+    texts: Texts,
+    cfg: EngineConfig,
+    worker_id: String,
+    /// One job at a time: purchases must apply in order, and a job's steps never interleave.
+    job_lock: Mutex<()>,
+    /// One deliverer at a time, so nothing is said twice.
+    delivery_lock: Mutex<()>,
+    /// Wakes the background loops when there is new work.
+    wake: Notify,
+}
+
+impl Engine {
+    /// Builds an engine.
+    pub fn new(
+        store: Store,
+        tenant: Arc<dyn Tenant>,
+        purchaser: Arc<dyn Purchaser>,
+        chat: Arc<dyn ChatOutput>,
+        clock: Arc<dyn Clock>,
+        texts: Texts,
+        cfg: EngineConfig,
+    ) -> Engine {
+        let worker_id = format!("worker-{}-{}", std::process::id(), rand::random::<u32>());
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                tenant,
+                purchaser,
+                chat,
+                clock,
+                texts,
+                cfg,
+                worker_id,
+                job_lock: Mutex::new(()),
+                delivery_lock: Mutex::new(()),
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    fn cfg(&self) -> &EngineConfig {
+        &self.inner.cfg
+    }
+    fn texts(&self) -> &Texts {
+        &self.inner.texts
+    }
+    fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+    fn mention(&self, user: &ChatUserId) -> String {
+        self.inner.chat.mention(user)
+    }
+
+    /// Handles one chat event completely: decides, stores, and delivers what it has to say.
+    /// Errors meant for the person become replies; others are logged and answered with an
+    /// apology. Nothing here panics on any input.
+    pub async fn handle(&self, event: ChatEvent) {
+        let result = match &event {
+            ChatEvent::Message(m) => self.on_message(m).await,
+            ChatEvent::ReactionAdded(r) => self.on_reaction(r, true).await,
+            ChatEvent::ReactionRemoved(r) => self.on_reaction(r, false).await,
+        };
+        if let Err(e) = result {
+            let reply_to = match &event {
+                ChatEvent::Message(m) => Some(m),
+                _ => None,
+            };
+            match e {
+                EngineError::User(text) => {
+                    if let Some(m) = reply_to {
+                        self.reply_now(m, text).await;
+                    }
+                }
+                other => {
+                    tracing::error!(error = %other, "failed to handle a chat event");
+                    if let Some(m) = reply_to {
+                        let text = t!(self.texts(), "error.internal");
+                        self.reply_now(m, text).await;
+                    }
+                }
+            }
+        }
+        self.deliver().await;
+        self.inner.wake.notify_waiters();
+    }
+
+    async fn on_message(&self, m: &IncomingMessage) -> EngineResult<()> {
+        use crate::command::{parse_message, Parsed};
+        if let Some(parent) = &m.reply_to {
+            if self.on_reply(m, parent).await? {
+                return Ok(());
+            }
+        }
+        match parse_message(&m.content, &self.cfg().parser) {
+            Parsed::Ignore => Ok(()),
+            Parsed::Command(cmd) => self.run_command(m, cmd).await,
+            Parsed::Suggest => {
+                let text = t!(
+                    self.texts(),
+                    "parse.suggest",
+                    prefix = self.cfg().parser.prefix
+                );
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+            Parsed::Usage { command, problem } => {
+                let usage = self.usage_line(command);
+                let text = match problem {
+                    Some(p) => t!(
+                        self.texts(),
+                        "parse.usage_with_problem",
+                        problem = p,
+                        usage = usage
+                    ),
+                    None => t!(self.texts(), "parse.usage", usage = usage),
+                };
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+            Parsed::Unknown => {
+                let text = format!(
+                    "{}\n{}",
+                    t!(self.texts(), "parse.unknown"),
+                    self.help_list(&m.author)
+                );
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+            Parsed::TooLong => {
+                let text = t!(
+                    self.texts(),
+                    "parse.too_long",
+                    max = crate::command::MAX_MESSAGE_CHARS
+                );
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Queues a reply to a message in its own small transaction and logs (never propagates)
+    /// a failure to do so.
+    async fn reply_now(&self, m: &IncomingMessage, text: String) {
+        let action = self.reply_action(m, text);
+        let result = async {
+            let mut w = self.store().write().await?;
+            outbox::push(w.conn(), &action, self.now()).await?;
+            w.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not queue a reply");
+        }
+    }
+
+    /// The action that answers a message: a DM for a DM, else a reply in its channel.
+    fn reply_action(&self, m: &IncomingMessage, text: String) -> ChatAction {
+        if m.direct {
+            ChatAction::Dm {
+                user: m.author.clone(),
+                content: text,
+                fallback: None,
+                fallback_reply_to: None,
+            }
+        } else {
+            ChatAction::Send {
+                channel: m.channel.clone(),
+                content: text,
+                reply_to: Some(m.id.clone()),
+                stage: None,
+            }
+        }
+    }
+
+    /// Writes one audit event inside a transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn audit(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        request: Option<RequestId>,
+        actor: &str,
+        action: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let id = audit::append(
+            conn,
+            &audit::NewEvent {
+                request,
+                actor,
+                action,
+                before,
+                after,
+                detail,
+            },
+            self.now(),
+        )
+        .await?;
+        tracing::info!(
+            request = request.map(|r| r.0),
+            actor,
+            action,
+            before,
+            after,
+            audit_id = id,
+            "transition"
+        );
+        Ok(())
+    }
+
+    /// Runs everything that is due now until nothing is left: scheduler, jobs, delivery.
+    /// The console's `wait_idle` and the tests use it to reach a quiet state.
+    pub async fn settle(&self) {
+        for _ in 0..1000 {
+            self.tick().await;
+            let ran = self.run_due_jobs().await;
+            self.deliver().await;
+            if ran == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Start-up recovery: jobs leased by a previous process go back in the queue. Call once,
+    /// while holding the instance lock.
+    pub async fn recover(&self) -> EngineResult<u64> {
+        let mut w = self.store().write().await?;
+        let n = crate::store::jobs::release_all_leases(w.conn(), self.now()).await?;
+        w.commit().await?;
+        if n > 0 {
+            tracing::warn!(
+                jobs = n,
+                "re-queued jobs left running by a previous process"
+            );
+        }
+        Ok(n)
+    }
+
+    /// Runs the worker, scheduler and delivery loops until `shutdown` fires; a job in flight
+    /// finishes first, queued work stays queued.
+    pub async fn run_background(
+        &self,
+        tick: Duration,
+        poll: Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut last_tick = std::time::Instant::now() - tick;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if last_tick.elapsed() >= tick {
+                self.tick().await;
+                last_tick = std::time::Instant::now();
+            }
+            self.run_due_jobs().await;
+            self.deliver().await;
+            tokio::select! {
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!("engine background loop stopped");
+    }
+
+    /// Wakes the background loop (new work was stored).
+    pub fn wake(&self) {
+        self.inner.wake.notify_waiters();
+    }
+}

@@ -1,0 +1,233 @@
+//! Texts about requests and stages, put together from catalogue entries: approval messages,
+//! their status lines, and one-line summaries.
+
+use super::Engine;
+use crate::domain::{BillingCycle, ChatUserId, RoleSet, StageKind, StageState};
+use crate::store::requests::Request;
+use crate::store::stages::Stage;
+use crate::t;
+
+/// Figures about seats shown on an approval.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SeatFigures {
+    pub free: i64,
+    pub enabled: i64,
+}
+
+impl Engine {
+    pub(super) fn role_names(&self, roles: &RoleSet) -> String {
+        roles
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub(super) fn mentions(&self, users: &[ChatUserId]) -> String {
+        if users.is_empty() {
+            return t!(self.texts(), "approval.nobody");
+        }
+        users
+            .iter()
+            .map(|u| self.mention(u))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub(super) fn money(&self, amount: f64) -> String {
+        format!("{amount:.2} {}", self.cfg().currency)
+    }
+
+    pub(super) fn cost_text(&self, quantity: i64, unit: f64, cycle: BillingCycle) -> String {
+        let monthly = unit * quantity as f64;
+        match cycle {
+            BillingCycle::Monthly => t!(self.texts(), "cost.monthly", amount = self.money(monthly)),
+            BillingCycle::Annual => t!(
+                self.texts(),
+                "cost.annual",
+                amount = self.money(monthly * 12.0),
+                per_month = self.money(monthly)
+            ),
+        }
+    }
+
+    pub(super) fn stage_title(
+        &self,
+        kind: StageKind,
+        quantity: Option<i64>,
+        cycle: Option<BillingCycle>,
+    ) -> String {
+        match kind {
+            StageKind::Purchase => t!(
+                self.texts(),
+                "stage.purchase",
+                quantity = quantity.unwrap_or(0),
+                cycle = self.cycle_word(cycle.unwrap_or(self.cfg().default_billing_cycle))
+            ),
+            StageKind::Assign => t!(self.texts(), "stage.assign"),
+            StageKind::Unassign => t!(self.texts(), "stage.unassign"),
+        }
+    }
+
+    pub(super) fn cycle_word(&self, cycle: BillingCycle) -> String {
+        match cycle {
+            BillingCycle::Monthly => t!(self.texts(), "cycle.monthly"),
+            BillingCycle::Annual => t!(self.texts(), "cycle.annual"),
+        }
+    }
+
+    pub(super) fn state_word(&self, state: crate::domain::RequestState) -> String {
+        use crate::domain::RequestState as S;
+        match state {
+            S::Pending => t!(self.texts(), "state.pending"),
+            S::Approved => t!(self.texts(), "state.approved"),
+            S::Executing => t!(self.texts(), "state.executing"),
+            S::Completed => t!(self.texts(), "state.completed"),
+            S::Denied => t!(self.texts(), "state.denied"),
+            S::Cancelled => t!(self.texts(), "state.cancelled"),
+            S::Expired => t!(self.texts(), "state.expired"),
+            S::Failed => t!(self.texts(), "state.failed"),
+        }
+    }
+
+    pub(super) fn stage_state_word(&self, state: StageState) -> String {
+        use StageState as S;
+        match state {
+            S::Pending => t!(self.texts(), "state.pending"),
+            S::Approved => t!(self.texts(), "state.approved"),
+            S::Executing => t!(self.texts(), "state.executing"),
+            S::Completed => t!(self.texts(), "state.completed"),
+            S::Denied => t!(self.texts(), "state.denied"),
+            S::Cancelled => t!(self.texts(), "state.cancelled"),
+            S::Expired => t!(self.texts(), "state.expired"),
+            S::Failed => t!(self.texts(), "state.failed"),
+        }
+    }
+
+    /// What the request is about, in a few words: "a Power BI Pro licence for X (upn)".
+    pub(super) fn subject(&self, r: &Request) -> String {
+        use crate::domain::RequestKind as K;
+        let who = match (&r.target_name, &r.target_upn) {
+            (Some(name), Some(upn)) => format!("{name} ({upn})"),
+            (None, Some(upn)) => upn.to_string(),
+            _ => String::new(),
+        };
+        match r.kind {
+            K::Assign => t!(self.texts(), "subject.assign", who = who),
+            K::Release => t!(self.texts(), "subject.release", who = who),
+            K::Revoke => t!(self.texts(), "subject.revoke", who = who),
+            K::Purchase => t!(
+                self.texts(),
+                "subject.purchase",
+                quantity = r.quantity.unwrap_or(0),
+                cycle =
+                    self.cycle_word(r.billing_cycle.unwrap_or(self.cfg().default_billing_cycle))
+            ),
+        }
+    }
+
+    /// The approval message of a stage, as first posted.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn approval_body(
+        &self,
+        r: &Request,
+        seq: i64,
+        of: i64,
+        kind: StageKind,
+        quantity: Option<i64>,
+        unit_price: Option<f64>,
+        cycle: Option<BillingCycle>,
+        seats: SeatFigures,
+        routed: &[ChatUserId],
+        waits_on: Option<crate::domain::RequestId>,
+    ) -> String {
+        let mut lines = vec![t!(
+            self.texts(),
+            "approval.title",
+            id = r.id,
+            seq = seq,
+            of = of,
+            stage = self.stage_title(kind, quantity, cycle)
+        )];
+        lines.push(t!(
+            self.texts(),
+            "approval.subject",
+            subject = self.subject(r)
+        ));
+        let link = match &r.requester_upn {
+            Some(upn) => t!(
+                self.texts(),
+                "approval.requester_linked",
+                requester = self.mention(&r.requester),
+                upn = upn
+            ),
+            None => t!(
+                self.texts(),
+                "approval.requester_unlinked",
+                requester = self.mention(&r.requester)
+            ),
+        };
+        lines.push(link);
+        if let Some(reason) = &r.reason {
+            lines.push(t!(self.texts(), "approval.reason", reason = reason));
+        }
+        lines.push(t!(
+            self.texts(),
+            "approval.seats",
+            free = seats.free,
+            enabled = seats.enabled
+        ));
+        if let (StageKind::Purchase, Some(q)) = (kind, quantity) {
+            let unit = unit_price.unwrap_or(0.0);
+            lines.push(t!(
+                self.texts(),
+                "approval.cost",
+                quantity = q,
+                unit = self.money(unit),
+                cost = self.cost_text(q, unit, cycle.unwrap_or(self.cfg().default_billing_cycle))
+            ));
+        }
+        if let Some(other) = waits_on {
+            lines.push(t!(self.texts(), "approval.waits_on", other = other));
+        }
+        lines.push(t!(
+            self.texts(),
+            "approval.deciders",
+            roles = self.role_names(self.cfg().roles_for(kind)),
+            who = self.mentions(routed)
+        ));
+        lines.push(t!(
+            self.texts(),
+            "approval.how",
+            approve = self
+                .cfg()
+                .approve_emojis
+                .first()
+                .map(String::as_str)
+                .unwrap_or("✅"),
+            deny = self
+                .cfg()
+                .deny_emojis
+                .first()
+                .map(String::as_str)
+                .unwrap_or("❌")
+        ));
+        lines.join("\n")
+    }
+
+    /// The approval message with a status line below it.
+    pub(super) fn approval_with_status(&self, stage: &Stage, status: &str) -> String {
+        format!("{}\n{}", stage.body, status)
+    }
+
+    /// A one-line summary of a request.
+    pub(super) fn summary_line(&self, r: &Request) -> String {
+        t!(
+            self.texts(),
+            "summary.line",
+            id = r.id,
+            subject = self.subject(r),
+            state = self.state_word(r.state)
+        )
+    }
+}

@@ -1,0 +1,741 @@
+//! Opening requests (policy, seat planning, stages, routing) and moving them along
+//! (queueing jobs, deriving the request's state, telling people).
+
+use std::collections::BTreeMap;
+
+use sqlx::SqliteConnection;
+
+use super::render::SeatFigures;
+use super::{Approver, Engine, EngineError, EngineResult};
+use crate::backend::{DirectoryUser, Seats};
+use crate::chat::IncomingMessage;
+use crate::domain::{
+    BillingCycle, ChatUserId, RequestId, RequestKind, RequestState, RoleSet, StageId, StageKind,
+    StageState, Upn, UserType,
+};
+use crate::store::jobs::{self, JobPayload};
+use crate::store::outbox::{self, ChatAction};
+use crate::store::requests::{self, NewRequest, Request};
+use crate::store::stages::{self, NewStage, Stage};
+use crate::t;
+
+/// One request to open.
+#[derive(Debug, Clone)]
+pub(super) struct NewWork {
+    pub kind: RequestKind,
+    pub target: Option<DirectoryUser>,
+    pub quantity: Option<i64>,
+    pub cycle: Option<BillingCycle>,
+    pub reason: Option<String>,
+}
+
+/// Who approves the stages of new requests.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Approval<'a> {
+    /// Route every stage to eligible approvers.
+    Routed,
+    /// An approver's own command: stages whose role they hold are approved by the command
+    /// (except an assignment to themself); the rest are routed.
+    ByIssuer(&'a Approver, &'a RoleSet),
+    /// The holder gives their own licence back: no approval needed.
+    SelfService,
+}
+
+/// An approver and the roles they hold now.
+#[derive(Debug, Clone)]
+pub(super) struct Candidate {
+    pub approver: Approver,
+    pub roles: RoleSet,
+}
+
+impl Engine {
+    /// The approvers with their current directory roles. A role lookup that fails leaves the
+    /// approver out (a failure never grants a role).
+    pub(super) async fn candidates(&self, include_away: bool) -> EngineResult<Vec<Candidate>> {
+        let away = {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            crate::store::approvers::away(&mut conn).await?
+        };
+        let mut out = Vec::new();
+        for a in &self.cfg().approvers {
+            if !include_away && away.contains(&a.chat_user) {
+                continue;
+            }
+            match self.inner.tenant.roles(&a.upn).await {
+                Ok(roles) => out.push(Candidate {
+                    approver: a.clone(),
+                    roles,
+                }),
+                Err(e) => {
+                    tracing::warn!(approver = %a.chat_user, error = %e, "could not read an approver's roles; leaving them out of routing")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Who may decide a stage: holders of one of its roles, never the requester, nor the
+    /// person the licence is for.
+    pub(super) fn eligible(
+        &self,
+        candidates: &[Candidate],
+        kind: StageKind,
+        requester: &ChatUserId,
+        exclude_upns: &[&Upn],
+    ) -> Vec<ChatUserId> {
+        let needed = self.cfg().roles_for(kind);
+        candidates
+            .iter()
+            .filter(|c| &c.approver.chat_user != requester)
+            .filter(|c| !exclude_upns.contains(&&c.approver.upn))
+            .filter(|c| c.roles.iter().any(|r| needed.contains(r)))
+            .map(|c| c.approver.chat_user.clone())
+            .collect()
+    }
+
+    /// Reads the seats, or says in chat why it cannot.
+    pub(super) async fn seats_or_user_error(&self) -> EngineResult<Seats> {
+        self.inner.tenant.seats().await.map_err(|e| {
+            tracing::warn!(error = %e, "could not read seats");
+            EngineError::User(t!(self.texts(), "backend.seats_unavailable"))
+        })
+    }
+
+    /// Checks that a directory user may get a licence; the error is the chat answer.
+    pub(super) fn licence_policy(&self, user: &DirectoryUser) -> Result<(), String> {
+        if !user.account_enabled {
+            return Err(t!(self.texts(), "policy.disabled", upn = user.upn));
+        }
+        if user.holds(&self.cfg().sku_part_number) {
+            return Err(t!(
+                self.texts(),
+                "policy.already_pro",
+                upn = user.upn,
+                sku = self.cfg().sku_part_number
+            ));
+        }
+        if let Some(l) = user.pro_from() {
+            return Err(t!(
+                self.texts(),
+                "policy.included",
+                upn = user.upn,
+                sku = l.sku_part_number
+            ));
+        }
+        if user.user_type == UserType::Guest && !self.cfg().allow_guests {
+            return Err(t!(self.texts(), "policy.guest", upn = user.upn));
+        }
+        Ok(())
+    }
+
+    /// Opens requests for `works` in one transaction: plans seats (a purchase stage covering
+    /// every request that waits on a seat), stores requests and stages, posts the approval
+    /// messages, applies command approvals and queues what can run.
+    pub(super) async fn open_requests(
+        &self,
+        m: &IncomingMessage,
+        requester_upn: Option<Upn>,
+        works: Vec<NewWork>,
+        approval: Approval<'_>,
+        enforce_limit: bool,
+    ) -> EngineResult<Vec<Request>> {
+        let seats = self.seats_or_user_error().await?;
+        let candidates = self.candidates(false).await?;
+        let now = self.now();
+        let actor = format!("chat:{}", m.author);
+        let mut w = self.store().write().await?;
+        if enforce_limit {
+            let open = requests::open_count_by(w.conn(), &m.author).await?;
+            if open + works.len() as i64 > self.cfg().max_open_requests_per_user {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "policy.too_many_open",
+                    open = open,
+                    max = self.cfg().max_open_requests_per_user
+                )));
+            }
+        }
+        for work in &works {
+            if let Some(t) = &work.target {
+                if let Some(existing) = requests::open_for_target(w.conn(), &t.upn).await? {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "policy.already_open",
+                        upn = t.upn,
+                        id = existing.id
+                    )));
+                }
+            }
+        }
+        let (claims, incoming) = stages::seat_pipeline(w.conn()).await?;
+        let mut available = seats.free() + incoming - claims;
+        let waiting: Vec<usize> = works
+            .iter()
+            .enumerate()
+            .filter(|(_, work)| work.kind == RequestKind::Assign)
+            .filter_map(|(i, _)| {
+                if available >= 1 {
+                    available -= 1;
+                    None
+                } else {
+                    Some(i)
+                }
+            })
+            .collect();
+        let shortfall = waiting.len() as i64 + (-available).max(0);
+        let figures = SeatFigures {
+            free: seats.free(),
+            enabled: seats.enabled,
+        };
+        let unit_price = seats.unit_price_monthly.unwrap_or(0.0);
+        let cycle = self.cfg().default_billing_cycle;
+
+        let mut created = Vec::new();
+        let mut purchase_stage: Option<(StageId, RequestId)> = None;
+        for (i, work) in works.into_iter().enumerate() {
+            let target_upn = work.target.as_ref().map(|t| t.upn.clone());
+            let new = NewRequest {
+                kind: work.kind,
+                requester: m.author.clone(),
+                requester_upn: requester_upn.clone(),
+                target_upn: target_upn.clone(),
+                target_name: work.target.as_ref().map(|t| t.display_name.clone()),
+                quantity: work.quantity,
+                billing_cycle: work
+                    .cycle
+                    .or((work.kind == RequestKind::Purchase).then_some(cycle)),
+                reason: work.reason.clone(),
+                origin_channel: Some(m.channel.clone()),
+                origin_message: Some(m.id.clone()),
+            };
+            let id = requests::insert(w.conn(), &new, now).await?;
+            let request = Request {
+                id,
+                kind: new.kind,
+                state: RequestState::Pending,
+                requester: new.requester.clone(),
+                requester_upn: new.requester_upn.clone(),
+                target_upn: new.target_upn.clone(),
+                target_name: new.target_name.clone(),
+                quantity: new.quantity,
+                billing_cycle: new.billing_cycle,
+                reason: new.reason.clone(),
+                origin_channel: new.origin_channel.clone(),
+                origin_message: new.origin_message.clone(),
+                outcome: None,
+                created_at: now,
+                updated_at: now,
+            };
+            // (kind, quantity, depends_on)
+            let mut planned: Vec<(StageKind, Option<i64>, Option<StageId>)> = Vec::new();
+            match work.kind {
+                RequestKind::Assign => {
+                    if waiting.contains(&i) {
+                        match purchase_stage {
+                            None => planned.push((StageKind::Purchase, Some(shortfall), None)),
+                            Some((sid, _)) => planned.push((StageKind::Assign, None, Some(sid))),
+                        }
+                    }
+                    if !matches!(planned.last(), Some((StageKind::Assign, _, _))) {
+                        planned.push((StageKind::Assign, None, None));
+                    }
+                }
+                RequestKind::Purchase => planned.push((StageKind::Purchase, work.quantity, None)),
+                RequestKind::Release | RequestKind::Revoke => {
+                    planned.push((StageKind::Unassign, None, None))
+                }
+            }
+            let of = planned.len() as i64;
+            let mut exclude: Vec<&Upn> = Vec::new();
+            if let Some(u) = &requester_upn {
+                exclude.push(u);
+            }
+            if let Some(u) = &target_upn {
+                exclude.push(u);
+            }
+            let mut stage_ids = Vec::new();
+            for (seq0, (kind, quantity, depends_on)) in planned.into_iter().enumerate() {
+                let seq = seq0 as i64 + 1;
+                let routed = self.eligible(&candidates, kind, &m.author, &exclude);
+                let stage_cycle =
+                    (kind == StageKind::Purchase).then(|| work.cycle.unwrap_or(cycle));
+                let price = (kind == StageKind::Purchase).then_some(unit_price);
+                let waits_on = depends_on.and(purchase_stage.map(|(_, r)| r));
+                let body = self.approval_body(
+                    &request,
+                    seq,
+                    of,
+                    kind,
+                    quantity,
+                    price,
+                    stage_cycle,
+                    figures,
+                    &routed,
+                    waits_on,
+                );
+                let sid = stages::insert(
+                    w.conn(),
+                    id,
+                    &NewStage {
+                        seq,
+                        kind,
+                        depends_on,
+                        quantity,
+                        unit_price: price,
+                        billing_cycle: stage_cycle,
+                        routed_to: routed.clone(),
+                        body: body.clone(),
+                    },
+                    now,
+                )
+                .await?;
+                if kind == StageKind::Purchase && work.kind == RequestKind::Assign {
+                    purchase_stage = Some((sid, id));
+                }
+                stage_ids.push((sid, kind, body, routed));
+            }
+            let detail = serde_json::json!({
+                "kind": request.kind.as_str(),
+                "target": target_upn.as_ref().map(Upn::as_str),
+                "quantity": request.quantity,
+                "reason": request.reason,
+                "stages": stage_ids.iter().map(|(s, k, _, r)| serde_json::json!({
+                    "stage": s.0, "kind": k.as_str(),
+                    "routed_to": r.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "seats_free": seats.free(),
+                "seats_enabled": seats.enabled,
+            })
+            .to_string();
+            self.audit(
+                w.conn(),
+                Some(id),
+                &actor,
+                "request_created",
+                None,
+                Some("pending"),
+                &detail,
+            )
+            .await?;
+
+            for (sid, kind, body, routed) in stage_ids {
+                let by_command = match approval {
+                    Approval::Routed => None,
+                    Approval::SelfService => {
+                        Some((m.author.clone(), requester_upn.clone(), "self_service"))
+                    }
+                    Approval::ByIssuer(a, roles) => {
+                        let holds = roles.iter().any(|r| self.cfg().roles_for(kind).contains(r));
+                        let own = target_upn.as_ref() == Some(&a.upn);
+                        (holds && !own)
+                            .then(|| (a.chat_user.clone(), Some(a.upn.clone()), "command"))
+                    }
+                };
+                match by_command {
+                    Some((who, who_upn, how)) => {
+                        stages::decide(
+                            w.conn(),
+                            sid,
+                            StageState::Approved,
+                            &who,
+                            who_upn.as_ref(),
+                            Some(how),
+                            now,
+                        )
+                        .await?;
+                        self.audit(
+                            w.conn(),
+                            Some(id),
+                            &format!("chat:{who}"),
+                            "stage_approved",
+                            Some("pending"),
+                            Some("approved"),
+                            &serde_json::json!({"stage": sid.0, "kind": kind.as_str(), "by": how})
+                                .to_string(),
+                        )
+                        .await?;
+                        let status = t!(
+                            self.texts(),
+                            "status.approved_by_command",
+                            who = self.mention(&who)
+                        );
+                        outbox::push(
+                            w.conn(),
+                            &ChatAction::Send {
+                                channel: self.cfg().approvals_channel.clone(),
+                                content: format!("{body}\n{status}"),
+                                reply_to: None,
+                                stage: Some(sid),
+                            },
+                            now,
+                        )
+                        .await?;
+                    }
+                    None => {
+                        self.post_approval(w.conn(), sid, body, &routed).await?;
+                    }
+                }
+            }
+            created.push(id);
+        }
+        let mut out = Vec::new();
+        for id in created {
+            self.advance(w.conn(), id, None, &actor).await?;
+            if let Some(r) = requests::get(w.conn(), id).await? {
+                out.push(r);
+            }
+        }
+        w.commit().await?;
+        self.wake();
+        Ok(out)
+    }
+
+    /// Queues an approval message for a stage and the bot's own approve/deny reactions.
+    pub(super) async fn post_approval(
+        &self,
+        conn: &mut SqliteConnection,
+        stage: StageId,
+        body: String,
+        _routed: &[ChatUserId],
+    ) -> EngineResult<()> {
+        let now = self.now();
+        let channel = self.cfg().approvals_channel.clone();
+        outbox::push(
+            conn,
+            &ChatAction::Send {
+                channel: channel.clone(),
+                content: body,
+                reply_to: None,
+                stage: Some(stage),
+            },
+            now,
+        )
+        .await?;
+        for emoji in [
+            self.cfg().approve_emojis.first(),
+            self.cfg().deny_emojis.first(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            outbox::push(
+                conn,
+                &ChatAction::React {
+                    channel: channel.clone(),
+                    message: None,
+                    stage: Some(stage),
+                    emoji: emoji.clone(),
+                },
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Queues an edit of a stage's approval message: its body plus a status line.
+    pub(super) async fn edit_stage(
+        &self,
+        conn: &mut SqliteConnection,
+        stage: &Stage,
+        status: &str,
+    ) -> EngineResult<()> {
+        outbox::push(
+            conn,
+            &ChatAction::Edit {
+                channel: self.cfg().approvals_channel.clone(),
+                message: stage.approval_message.clone(),
+                stage: Some(stage.id),
+                content: self.approval_with_status(stage, status),
+            },
+            self.now(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Tells the requester: a reply under their original message and a direct message.
+    pub(super) async fn tell_requester(
+        &self,
+        conn: &mut SqliteConnection,
+        r: &Request,
+        text: &str,
+    ) -> EngineResult<()> {
+        let now = self.now();
+        if let (Some(channel), Some(message)) = (&r.origin_channel, &r.origin_message) {
+            outbox::push(
+                conn,
+                &ChatAction::Send {
+                    channel: channel.clone(),
+                    content: format!("{} {}", self.mention(&r.requester), text),
+                    reply_to: Some(message.clone()),
+                    stage: None,
+                },
+                now,
+            )
+            .await?;
+        }
+        outbox::push(
+            conn,
+            &ChatAction::Dm {
+                user: r.requester.clone(),
+                content: text.to_string(),
+                fallback: None,
+                fallback_reply_to: None,
+            },
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Tells a person directly (falling back to the approvals channel when DMs are closed).
+    pub(super) async fn tell_user(
+        &self,
+        conn: &mut SqliteConnection,
+        user: &ChatUserId,
+        text: &str,
+    ) -> EngineResult<()> {
+        outbox::push(
+            conn,
+            &ChatAction::Dm {
+                user: user.clone(),
+                content: text.to_string(),
+                fallback: Some(self.cfg().approvals_channel.clone()),
+                fallback_reply_to: None,
+            },
+            self.now(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The absolute seat target for a purchase approved now: above the seats enabled now and
+    /// above every purchase already queued, by `quantity`.
+    pub(super) async fn purchase_target(
+        &self,
+        conn: &mut SqliteConnection,
+        enabled_now: i64,
+        quantity: i64,
+    ) -> EngineResult<i64> {
+        let queued = jobs::highest_open_purchase_target(conn).await?;
+        Ok(enabled_now.max(queued.unwrap_or(0)) + quantity)
+    }
+
+    /// Moves a request along after a change: queues the job of the next approved stage whose
+    /// predecessors are done, re-derives the request's state, and tells the requester when it
+    /// changed. `enabled_now` is the seat count read just before, needed to fix a purchase's
+    /// target when its job is queued.
+    pub(super) async fn advance(
+        &self,
+        conn: &mut SqliteConnection,
+        id: RequestId,
+        enabled_now: Option<i64>,
+        actor: &str,
+    ) -> EngineResult<()> {
+        let Some(request) = requests::get(conn, id).await? else {
+            return Ok(());
+        };
+        let all = stages::for_request(conn, id).await?;
+        let now = self.now();
+        for stage in &all {
+            match stage.state {
+                StageState::Completed => continue,
+                StageState::Approved => {
+                    if let Some(dep) = stage.depends_on {
+                        let done = stages::get(conn, dep)
+                            .await?
+                            .is_some_and(|d| d.state == StageState::Completed);
+                        if !done {
+                            break;
+                        }
+                    }
+                    if jobs::for_stage(conn, stage.id).await?.is_some() {
+                        break;
+                    }
+                    let payload = match stage.kind {
+                        StageKind::Purchase => {
+                            let Some(enabled) = enabled_now else {
+                                return Err(EngineError::User(t!(
+                                    self.texts(),
+                                    "backend.seats_unavailable"
+                                )));
+                            };
+                            let quantity = stage.quantity.unwrap_or(0);
+                            JobPayload::Purchase {
+                                target_seats: self.purchase_target(conn, enabled, quantity).await?,
+                                quantity,
+                                billing_cycle: stage
+                                    .billing_cycle
+                                    .unwrap_or(self.cfg().default_billing_cycle),
+                                idempotency_key: format!(
+                                    "licensebot-r{}-s{}-{}",
+                                    id.0,
+                                    stage.id.0,
+                                    rand::random::<u64>()
+                                ),
+                            }
+                        }
+                        StageKind::Assign | StageKind::Unassign => {
+                            let Some(upn) = request.target_upn.clone() else {
+                                return Err(EngineError::Unexpected(anyhow::anyhow!(
+                                    "request {id} has no target for its {} stage",
+                                    stage.kind
+                                )));
+                            };
+                            if stage.kind == StageKind::Assign {
+                                JobPayload::Assign { upn }
+                            } else {
+                                JobPayload::Unassign { upn }
+                            }
+                        }
+                    };
+                    jobs::enqueue(conn, stage.id, &payload, now).await?;
+                    self.audit(
+                        conn,
+                        Some(id),
+                        "system",
+                        "job_queued",
+                        None,
+                        None,
+                        &serde_json::to_string(&payload).unwrap_or_default(),
+                    )
+                    .await?;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let states: Vec<StageState> = stages::for_request(conn, id)
+            .await?
+            .iter()
+            .map(|s| s.state)
+            .collect();
+        let new_state = RequestState::from_stages(&states);
+        if new_state != request.state {
+            requests::set_state(conn, id, new_state, None, now).await?;
+            self.audit(
+                conn,
+                Some(id),
+                actor,
+                "request_state",
+                Some(request.state.as_str()),
+                Some(new_state.as_str()),
+                "",
+            )
+            .await?;
+            let own_action = actor == format!("chat:{}", request.requester);
+            if new_state == RequestState::Approved
+                && request.state == RequestState::Pending
+                && !own_action
+            {
+                let r = requests::get(conn, id).await?.unwrap_or(request.clone());
+                let text = t!(
+                    self.texts(),
+                    "tell.approved",
+                    id = id,
+                    subject = self.subject(&r)
+                );
+                self.tell_requester(conn, &r, &text).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every unfinished stage of a request (denial, failure, cancellation, expiry),
+    /// cancels their queued jobs, and ends the requests that wait on them. Returns the stages
+    /// that changed, for edits.
+    pub(super) async fn close_stages(
+        &self,
+        conn: &mut SqliteConnection,
+        id: RequestId,
+        to: StageState,
+        why: &str,
+        actor: &str,
+    ) -> EngineResult<Vec<Stage>> {
+        let mut changed = Vec::new();
+        for stage in stages::for_request(conn, id).await? {
+            let from = stage.state;
+            if matches!(from, StageState::Pending | StageState::Approved)
+                && stages::transition(conn, stage.id, from, to).await?
+            {
+                if let Some(job) = jobs::for_stage(conn, stage.id).await? {
+                    if job.state == jobs::JobState::Queued {
+                        jobs::fail(conn, job.id, why, self.now()).await?;
+                    }
+                }
+                changed.push(stage.clone());
+            }
+        }
+        // Requests whose stages wait on a stage of this one cannot go on either.
+        let mut waiting: BTreeMap<RequestId, ()> = BTreeMap::new();
+        for stage in stages::for_request(conn, id).await? {
+            if stage.kind == StageKind::Purchase && stage.state != StageState::Completed {
+                for dep in stages::dependents(conn, stage.id).await? {
+                    if !dep.state.is_final() && dep.request_id != id {
+                        waiting.insert(dep.request_id, ());
+                    }
+                }
+            }
+        }
+        for (other, ()) in waiting {
+            let text = t!(self.texts(), "outcome.dependency_ended", other = id);
+            let ended =
+                Box::pin(self.close_stages(conn, other, StageState::Cancelled, &text, actor))
+                    .await?;
+            for s in &ended {
+                let status = t!(self.texts(), "status.cancelled_dependency", other = id);
+                self.edit_stage(conn, s, &status).await?;
+            }
+            self.finish_request(conn, other, &text, actor).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Re-derives a closed request's state, records the outcome and tells the requester.
+    pub(super) async fn finish_request(
+        &self,
+        conn: &mut SqliteConnection,
+        id: RequestId,
+        outcome: &str,
+        actor: &str,
+    ) -> EngineResult<()> {
+        let Some(before) = requests::get(conn, id).await? else {
+            return Ok(());
+        };
+        let states: Vec<StageState> = stages::for_request(conn, id)
+            .await?
+            .iter()
+            .map(|s| s.state)
+            .collect();
+        let state = RequestState::from_stages(&states);
+        requests::set_state(conn, id, state, Some(outcome), self.now()).await?;
+        self.audit(
+            conn,
+            Some(id),
+            actor,
+            "request_state",
+            Some(before.state.as_str()),
+            Some(state.as_str()),
+            outcome,
+        )
+        .await?;
+        if let Some(r) = requests::get(conn, id).await? {
+            let text = t!(
+                self.texts(),
+                "tell.closed",
+                id = id,
+                subject = self.subject(&r),
+                state = self.state_word(state),
+                outcome = outcome
+            );
+            self.tell_requester(conn, &r, &text).await?;
+        }
+        Ok(())
+    }
+}

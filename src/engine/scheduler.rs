@@ -1,0 +1,192 @@
+//! The scheduler: reminders after `remind_after`, escalation to every eligible approver after
+//! `escalate_after`, and expiry after `expire_after`, all measured on the engine's clock.
+
+use super::{Engine, EngineResult};
+use crate::domain::{RequestState, StageState};
+use crate::store::outbox::{self, ChatAction};
+use crate::store::requests;
+use crate::store::stages::{self, Stage};
+use crate::t;
+
+fn elapsed(
+    now: chrono::DateTime<chrono::Utc>,
+    since: chrono::DateTime<chrono::Utc>,
+) -> std::time::Duration {
+    (now - since).to_std().unwrap_or_default()
+}
+
+impl Engine {
+    /// Checks every pending stage once. Errors are logged, never raised: the next tick tries again.
+    pub async fn tick(&self) {
+        if let Err(e) = self.tick_inner().await {
+            tracing::error!(error = %e, "scheduler tick failed");
+        }
+    }
+
+    async fn tick_inner(&self) -> EngineResult<()> {
+        let pending = {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            stages::in_state(&mut conn, StageState::Pending).await?
+        };
+        let mut candidates = None;
+        for stage in pending {
+            let now = self.now();
+            let request = {
+                let mut conn = self
+                    .store()
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(crate::store::StoreError::from)?;
+                requests::get(&mut conn, stage.request_id).await?
+            };
+            let Some(request) = request else { continue };
+            if !request.state.is_open() {
+                continue;
+            }
+            if elapsed(now, request.created_at) >= self.cfg().expire_after {
+                self.expire(request.id).await?;
+            } else if stage.escalated_at.is_none()
+                && elapsed(now, stage.routed_at) >= self.cfg().escalate_after
+            {
+                if candidates.is_none() {
+                    candidates = Some(self.candidates(true).await?);
+                }
+                let everyone = candidates.as_deref().unwrap_or_default();
+                let mut exclude = Vec::new();
+                if let Some(u) = &request.requester_upn {
+                    exclude.push(u);
+                }
+                if let Some(u) = &request.target_upn {
+                    exclude.push(u);
+                }
+                let to = self.eligible(everyone, stage.kind, &request.requester, &exclude);
+                self.escalate(&stage, &to).await?;
+            } else if stage.reminded_at.is_none()
+                && stage.escalated_at.is_none()
+                && elapsed(now, stage.routed_at) >= self.cfg().remind_after
+            {
+                self.remind(&stage).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn remind(&self, stage: &Stage) -> EngineResult<()> {
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let text = t!(
+            self.texts(),
+            "schedule.reminder",
+            who = self.mentions(&stage.routed_to),
+            id = stage.request_id,
+            waited = humantime::format_duration(self.cfg().remind_after)
+        );
+        outbox::push(
+            w.conn(),
+            &ChatAction::Send {
+                channel: self.cfg().approvals_channel.clone(),
+                content: text,
+                reply_to: stage.approval_message.clone(),
+                stage: None,
+            },
+            now,
+        )
+        .await?;
+        stages::set_reminded(w.conn(), stage.id, now).await?;
+        self.audit(
+            w.conn(),
+            Some(stage.request_id),
+            "system",
+            "reminder_sent",
+            None,
+            None,
+            &serde_json::json!({"stage": stage.id.0, "to": stage.routed_to}).to_string(),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    async fn escalate(&self, stage: &Stage, to: &[crate::domain::ChatUserId]) -> EngineResult<()> {
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let text = t!(
+            self.texts(),
+            "schedule.escalation",
+            who = self.mentions(to),
+            id = stage.request_id,
+            waited = humantime::format_duration(self.cfg().escalate_after),
+            roles = self.role_names(self.cfg().roles_for(stage.kind))
+        );
+        outbox::push(
+            w.conn(),
+            &ChatAction::Send {
+                channel: self.cfg().approvals_channel.clone(),
+                content: text,
+                reply_to: stage.approval_message.clone(),
+                stage: None,
+            },
+            now,
+        )
+        .await?;
+        stages::set_escalated(w.conn(), stage.id, to, now).await?;
+        self.audit(
+            w.conn(),
+            Some(stage.request_id),
+            "system",
+            "escalated",
+            None,
+            None,
+            &serde_json::json!({"stage": stage.id.0, "to": to}).to_string(),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    async fn expire(&self, id: crate::domain::RequestId) -> EngineResult<()> {
+        let mut w = self.store().write().await?;
+        let Some(r) = requests::get(w.conn(), id).await? else {
+            return Ok(());
+        };
+        if r.state != RequestState::Pending {
+            return Ok(());
+        }
+        let outcome = t!(
+            self.texts(),
+            "outcome.expired",
+            after = humantime::format_duration(self.cfg().expire_after)
+        );
+        let mut any = false;
+        for s in stages::for_request(w.conn(), id).await? {
+            if s.state == StageState::Pending
+                && stages::transition(w.conn(), s.id, StageState::Pending, StageState::Expired)
+                    .await?
+            {
+                any = true;
+                let status = t!(self.texts(), "status.expired");
+                self.edit_stage(w.conn(), &s, &status).await?;
+            }
+        }
+        if !any {
+            return Ok(());
+        }
+        for s in self
+            .close_stages(w.conn(), id, StageState::Cancelled, &outcome, "system")
+            .await?
+        {
+            let status = t!(self.texts(), "status.cancelled_expired");
+            self.edit_stage(w.conn(), &s, &status).await?;
+        }
+        self.finish_request(w.conn(), id, &outcome, "system")
+            .await?;
+        w.commit().await?;
+        Ok(())
+    }
+}

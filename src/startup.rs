@@ -1,0 +1,303 @@
+//! The composition root: opens the store, builds the backend, the transport and the engine,
+//! runs them, and shuts down gracefully (in-flight jobs finish, queued ones stay queued).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+
+use crate::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
+use crate::backend::{Purchaser, Tenant};
+use crate::chat::console::{self, ConsoleOutput, Mode};
+use crate::command::ParserConfig;
+use crate::config::{BackendKind, ChatTransport, Language, PurchaseBackend, Settings};
+use crate::domain::ChannelRef;
+use crate::engine::clock::{AdjustableClock, Clock};
+use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
+use crate::store::{simulated as sim, Store};
+use crate::texts::{self, Texts};
+
+/// Opens (creating if needed) and migrates the database named in the settings.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::open(&settings.store.url, true)
+        .await
+        .with_context(|| format!("Failed to open the database {}", settings.store.url))?;
+    store
+        .migrate()
+        .await
+        .context("Failed to migrate the database")?;
+    Ok(store)
+}
+
+/// Opens an existing database for reading (the `requests` and `audit` commands).
+pub async fn open_existing_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::open(&settings.store.url, false)
+        .await
+        .with_context(|| format!("Failed to open the database {}", settings.store.url))?;
+    Ok(store)
+}
+
+/// Holds the instance lock: one bot per database, so start-up may safely re-queue jobs that
+/// a previous (dead) process left running.
+pub struct InstanceLock {
+    _file: Option<File>,
+}
+
+/// Takes the instance lock of the database at `db` (a `.lock` file beside it).
+pub fn lock_instance(db: Option<&Path>) -> anyhow::Result<InstanceLock> {
+    let Some(db) = db else {
+        return Ok(InstanceLock { _file: None });
+    };
+    let mut path = PathBuf::from(db);
+    let name = format!(
+        "{}.lock",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    path.set_file_name(name);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("Failed to open the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(InstanceLock { _file: Some(file) }),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another licensebot is already running on {} (lock file {} is held)",
+            db.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("Failed to lock {}", path.display()))
+        }
+    }
+}
+
+/// The engine's settings, from the configuration.
+pub fn engine_config(settings: &Settings) -> EngineConfig {
+    let s = settings;
+    EngineConfig {
+        parser: ParserConfig {
+            prefix: s.bot.prefix.clone(),
+            bot_mentions: vec![format!("@{}", s.bot.name)],
+        },
+        approvals_channel: ChannelRef(s.bot.approvals_channel.clone()),
+        approve_emojis: s.bot.approve_emojis.clone(),
+        deny_emojis: s.bot.deny_emojis.clone(),
+        allow_guests: s.policy.allow_guests,
+        default_usage_location: s.policy.default_usage_location.clone(),
+        default_billing_cycle: s.policy.default_billing_cycle,
+        remind_after: s.policy.remind_after.get(),
+        escalate_after: s.policy.escalate_after.get(),
+        expire_after: s.policy.expire_after.get(),
+        max_open_requests_per_user: i64::from(s.policy.max_open_requests_per_user),
+        currency: s.policy.currency.clone(),
+        purchase_roles: s.roles.purchase.iter().copied().collect(),
+        assign_roles: s.roles.assign.iter().copied().collect(),
+        approvers: s
+            .approvers
+            .iter()
+            .map(|a| Approver {
+                chat_user: crate::domain::ChatUserId(a.chat_user.clone()),
+                upn: a.upn.clone(),
+            })
+            .collect(),
+        sku_part_number: s.backend.sku_part_number.clone(),
+        jobs: JobPolicy {
+            max_attempts: i64::from(s.jobs.max_attempts),
+            backoff_base: s.jobs.backoff_base.get(),
+            backoff_max: s.jobs.backoff_max.get(),
+            lease: s.jobs.lease.get(),
+        },
+    }
+}
+
+/// The message catalogue of the configured language.
+pub fn texts_for(settings: &Settings) -> Texts {
+    Texts::load(match settings.bot.language {
+        Language::En => texts::Language::En,
+        Language::Nl => texts::Language::Nl,
+    })
+}
+
+/// Seeds the simulated tenant from `[backend.simulated]`.
+pub async fn seed_simulated(
+    store: &Store,
+    settings: &Settings,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    let sim_cfg = &settings.backend.simulated;
+    let skus: Vec<sim::SkuSeed> = sim_cfg
+        .skus
+        .iter()
+        .map(|s| sim::SkuSeed {
+            sku_part_number: s.sku_part_number.clone(),
+            sku_id: s.sku_id.as_str().to_string(),
+            seats: i64::from(s.seats),
+            unit_price_monthly: s.unit_price_monthly,
+            service_plans: s.service_plans.clone(),
+        })
+        .collect();
+    let users: Vec<sim::UserSeed> = sim_cfg
+        .users
+        .iter()
+        .map(|u| sim::UserSeed {
+            upn: u.upn.clone(),
+            display_name: u.display_name.clone(),
+            usage_location: u.usage_location.clone(),
+            user_type: u.user_type,
+            account_enabled: u.account_enabled,
+            licenses: u.licenses.clone(),
+            roles: u.roles.clone(),
+        })
+        .collect();
+    let mut w = store.write().await?;
+    sim::seed(w.conn(), &skus, &users, clock.now()).await?;
+    w.commit().await?;
+    Ok(())
+}
+
+/// The licensing backends named in the settings.
+pub async fn backends(
+    settings: &Settings,
+    store: &Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Arc<dyn Tenant>, Arc<dyn Purchaser>)> {
+    let latency = settings.backend.simulated.latency.get();
+    let sku = settings.backend.sku_part_number.clone();
+    let tenant: Arc<dyn Tenant> = match settings.backend.kind {
+        BackendKind::Simulated => {
+            seed_simulated(store, settings, clock.as_ref()).await?;
+            Arc::new(SimulatedTenant::new(
+                store.clone(),
+                sku.clone(),
+                latency,
+                clock.clone(),
+            ))
+        }
+        BackendKind::Graph => bail!("backend.kind = \"graph\" is not available in this build yet"),
+    };
+    let purchaser: Arc<dyn Purchaser> = match settings.backend.purchase {
+        PurchaseBackend::Simulated => {
+            Arc::new(SimulatedPurchaser::new(store.clone(), sku, latency, clock))
+        }
+        other => bail!(
+            "backend.purchase = \"{}\" is not available in this build yet",
+            other.as_str()
+        ),
+    };
+    Ok((tenant, purchaser))
+}
+
+/// How to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// The transport named in `[chat] transport`.
+    Configured,
+    /// The console, human or JSONL.
+    Console {
+        /// JSON lines instead of text.
+        jsonl: bool,
+    },
+}
+
+/// Runs the bot until its input ends or it is told to stop.
+pub async fn run(settings: Settings, mode: RunMode) -> anyhow::Result<()> {
+    let jsonl = match (mode, settings.chat.transport) {
+        (RunMode::Console { jsonl }, _) => jsonl,
+        (RunMode::Configured, ChatTransport::Console) => false,
+        (RunMode::Configured, ChatTransport::Discord) => {
+            bail!("chat.transport = \"discord\" is not available in this build yet")
+        }
+    };
+    let store = open_store(&settings).await?;
+    let _lock = lock_instance(store.path())?;
+    let clock = Arc::new(AdjustableClock::new());
+    let (tenant, purchaser) = backends(&settings, &store, clock.clone()).await?;
+    let output = Arc::new(ConsoleOutput::new(
+        if jsonl { Mode::Jsonl } else { Mode::Human },
+        settings.bot.name.clone(),
+        store.clone(),
+        Box::new(std::io::stdout()),
+    ));
+    let engine = Engine::new(
+        store.clone(),
+        tenant,
+        purchaser,
+        output.clone(),
+        clock.clone(),
+        texts_for(&settings),
+        engine_config(&settings),
+    );
+    engine.recover().await?;
+    tracing::info!(
+        transport = "console",
+        jsonl,
+        store = %settings.store.url,
+        backend = settings.backend.kind.as_str(),
+        "licensebot started"
+    );
+    if !jsonl {
+        output.emit(&console::Output::Note {
+            text: format!(
+                "licensebot on the console (simulated tenant, database {}). Type /help for how to play; Ctrl-D ends.",
+                settings.store.url
+            ),
+        });
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = {
+        let engine = engine.clone();
+        let tick = settings.scheduler.tick.get();
+        let poll = settings.jobs.poll_interval.get();
+        tokio::spawn(async move { engine.run_background(tick, poll, stop_rx).await })
+    };
+
+    let input = tokio::io::BufReader::new(tokio::io::stdin());
+    let general = ChannelRef(settings.bot.general_channel.clone());
+    tokio::select! {
+        r = console::run(engine.clone(), output.clone(), clock, input, general) => r?,
+        _ = shutdown_signal() => tracing::info!("shutdown signal received"),
+    }
+
+    tracing::info!("stopping: letting the job in flight finish; queued work stays queued");
+    if stop_tx.send(true).is_err() {
+        tracing::debug!("the background loop had already ended");
+    }
+    if let Err(e) = background.await {
+        tracing::error!(error = %e, "background loop ended abnormally");
+    }
+    engine.deliver().await;
+    store.close().await;
+    tracing::info!("licensebot stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await
+        }
+    }
+}

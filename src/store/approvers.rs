@@ -1,0 +1,36 @@
+//! `approver_status`: whether an approver has taken themself out of routing (`away on`).
+
+use std::collections::BTreeSet;
+
+use sqlx::SqliteConnection;
+
+use super::{ts, StoreResult, Timestamp};
+use crate::domain::ChatUserId;
+
+/// Sets an approver's away flag.
+pub async fn set_away(
+    conn: &mut SqliteConnection,
+    user: &ChatUserId,
+    away: bool,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO approver_status (chat_user, away, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (chat_user) DO UPDATE SET away = excluded.away, updated_at = excluded.updated_at",
+    )
+    .bind(user.as_str())
+    .bind(away)
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The approvers who are away.
+pub async fn away(conn: &mut SqliteConnection) -> StoreResult<BTreeSet<ChatUserId>> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT chat_user FROM approver_status WHERE away = 1")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(ChatUserId).collect())
+}

@@ -1,0 +1,299 @@
+//! `jobs`: the durable work queue (outbox of backend actions). One job per approved stage;
+//! a worker claims it with a lease, so a crashed worker's job is picked up again.
+
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{parse_ts, parse_word, ts, StoreResult, Timestamp};
+use crate::domain::{BillingCycle, StageId, StageKind, Upn};
+
+/// What a job does, fixed when the stage is approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum JobPayload {
+    /// Raise the seat count to `target_seats` (absolute, so a retry never buys twice).
+    Purchase {
+        /// Seat count to reach.
+        target_seats: i64,
+        /// Seats this purchase adds over the count seen at approval.
+        quantity: i64,
+        /// Monthly or annual.
+        billing_cycle: BillingCycle,
+        /// Key the backend uses to recognise a retry of the same order.
+        idempotency_key: String,
+    },
+    /// Assign the managed licence to `upn`.
+    Assign {
+        /// The directory user.
+        upn: Upn,
+    },
+    /// Remove the managed licence from `upn`.
+    Unassign {
+        /// The directory user.
+        upn: Upn,
+    },
+}
+
+impl JobPayload {
+    /// The stage kind this payload executes.
+    pub fn kind(&self) -> StageKind {
+        match self {
+            JobPayload::Purchase { .. } => StageKind::Purchase,
+            JobPayload::Assign { .. } => StageKind::Assign,
+            JobPayload::Unassign { .. } => StageKind::Unassign,
+        }
+    }
+}
+
+/// A job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for its time.
+    Queued,
+    /// Claimed by a worker.
+    Running,
+    /// Done and verified.
+    Succeeded,
+    /// Given up.
+    Failed,
+}
+
+impl JobState {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for JobState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "queued" => Ok(JobState::Queued),
+            "running" => Ok(JobState::Running),
+            "succeeded" => Ok(JobState::Succeeded),
+            "failed" => Ok(JobState::Failed),
+            other => Err(format!("unknown job state {other:?}")),
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Its id.
+    pub id: i64,
+    /// The stage it executes.
+    pub stage_id: StageId,
+    /// What to do.
+    pub payload: JobPayload,
+    /// Where it is.
+    pub state: JobState,
+    /// Attempts started so far.
+    pub attempts: i64,
+    /// Earliest time of the next attempt.
+    pub next_attempt_at: Timestamp,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str = "id, stage_id, payload, state, attempts, next_attempt_at, last_error";
+
+fn from_row(r: &SqliteRow) -> StoreResult<Job> {
+    const T: &str = "jobs";
+    Ok(Job {
+        id: r.try_get("id")?,
+        stage_id: StageId(r.try_get("stage_id")?),
+        payload: serde_json::from_str(r.try_get::<&str, _>("payload")?)
+            .map_err(|e| super::corrupt(T, e))?,
+        state: parse_word(T, r.try_get::<&str, _>("state")?)?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: parse_ts(T, r.try_get("next_attempt_at")?)?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+/// Queues the job for a stage; a second call for the same stage changes nothing.
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    stage: StageId,
+    payload: &JobPayload,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let json = serde_json::to_string(payload).map_err(|e| super::corrupt("jobs", e))?;
+    let done = sqlx::query(
+        "INSERT INTO jobs (stage_id, kind, payload, state, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (stage_id) DO NOTHING",
+    )
+    .bind(stage.0)
+    .bind(payload.kind().as_str())
+    .bind(json)
+    .bind(ts(at))
+    .bind(ts(at))
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Claims the oldest due job (queued and due, or running with an expired lease), leasing it
+/// to `owner` until `lease_until` and counting the attempt.
+pub async fn claim_due(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> StoreResult<Option<Job>> {
+    let row = sqlx::query(&format!(
+        "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1,
+                         updated_at = ?3
+         WHERE id = (SELECT id FROM jobs
+                     WHERE (state = 'queued' AND next_attempt_at <= ?3)
+                        OR (state = 'running' AND lease_until <= ?3)
+                     ORDER BY next_attempt_at, id LIMIT 1)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(ts(lease_until))
+    .bind(ts(now))
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Puts every running job back in the queue (start-up: the previous process is gone).
+pub async fn release_all_leases(conn: &mut SqliteConnection, now: Timestamp) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
+         WHERE state = 'running'",
+    )
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Records success.
+pub async fn succeed(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> StoreResult<()> {
+    finish(conn, id, JobState::Succeeded, None, now).await
+}
+
+/// Records a permanent failure.
+pub async fn fail(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    finish(conn, id, JobState::Failed, Some(error), now).await
+}
+
+async fn finish(
+    conn: &mut SqliteConnection,
+    id: i64,
+    state: JobState,
+    error: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error), lease_owner = NULL,
+                         lease_until = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(state.as_str())
+    .bind(error)
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts a job back in the queue for a later attempt.
+pub async fn retry_at(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'queued', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
+                         lease_until = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(error)
+    .bind(ts(at))
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The earliest time a queued job becomes due, if any job is queued.
+pub async fn next_due_at(conn: &mut SqliteConnection) -> StoreResult<Option<Timestamp>> {
+    let at: Option<String> =
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued'")
+            .fetch_one(conn)
+            .await?;
+    at.map(|s| parse_ts("jobs", &s)).transpose()
+}
+
+/// The highest seat target of purchase jobs not yet finished.
+pub async fn highest_open_purchase_target(conn: &mut SqliteConnection) -> StoreResult<Option<i64>> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM jobs WHERE kind = 'purchase' AND state IN ('queued', 'running')",
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut best = None;
+    for raw in rows {
+        if let JobPayload::Purchase { target_seats, .. } =
+            serde_json::from_str(&raw).map_err(|e| super::corrupt("jobs", e))?
+        {
+            best = best.max(Some(target_seats));
+        }
+    }
+    Ok(best)
+}
+
+/// The job of a stage, if any.
+pub async fn for_stage(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<Option<Job>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE stage_id = ?"))
+        .bind(stage.0)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Records one backend call and its result.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_call(
+    conn: &mut SqliteConnection,
+    job: Option<i64>,
+    request: Option<i64>,
+    operation: &str,
+    outcome: &str,
+    detail: Option<&str>,
+    backend_ref: Option<&str>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO backend_calls (job_id, request_id, operation, outcome, detail, backend_ref, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(job)
+    .bind(request)
+    .bind(operation)
+    .bind(outcome)
+    .bind(detail)
+    .bind(backend_ref)
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! SQLite storage through sqlx: one file per table, each returning domain types.
+//!
+//! Discipline: WAL journal, `synchronous = FULL` (a committed request survives a power cut),
+//! foreign keys on, and one writer at a time: every write goes through [`Store::write`],
+//! which takes an in-process lock and opens a `BEGIN IMMEDIATE` transaction, so a write never
+//! fails half-way on a lock upgrade. Readers (the `requests` CLI included) use the pool
+//! freely and never block the writer.
+
+pub mod approvers;
+pub mod audit;
+pub mod jobs;
+pub mod kv;
+pub mod links;
+pub mod outbox;
+pub mod requests;
+pub mod simulated;
+pub mod stages;
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
+
+/// A point in time as the bot stores it.
+pub type Timestamp = DateTime<Utc>;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database said no.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row held a value the bot cannot read back (a bug or a hand-edited database).
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt {
+        /// Table of the row.
+        table: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The database file does not exist and the caller did not ask to create it.
+    #[error("no database at {0}; start the bot or run `licensebot migrate` first")]
+    Missing(String),
+}
+
+pub(crate) fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        detail: detail.to_string(),
+    }
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A write transaction, holding the store's single-writer lock until it ends.
+pub struct WriteTx<'a> {
+    /// The open `BEGIN IMMEDIATE` transaction.
+    pub tx: Transaction<'static, Sqlite>,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl WriteTx<'_> {
+    /// Commits the transaction.
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// The connection, for the per-table functions.
+    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+}
+
+/// The bot's database.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    writer: Arc<Mutex<()>>,
+    path: Option<PathBuf>,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://path` or `sqlite::memory:`). With `create`,
+    /// a missing file (and its directory) is created with mode 0600.
+    pub async fn open(url: &str, create: bool) -> StoreResult<Store> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .create_if_missing(create);
+        let path = {
+            let p = opts.get_filename();
+            (p.as_os_str() != ":memory:" && !p.as_os_str().is_empty()).then(|| p.to_path_buf())
+        };
+        if let Some(p) = &path {
+            if !p.exists() {
+                if !create {
+                    return Err(StoreError::Missing(p.display().to_string()));
+                }
+                create_private_file(p).map_err(|e| StoreError::Sqlx(sqlx::Error::Io(e)))?;
+            }
+        }
+        let max = if path.is_some() { 4 } else { 1 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .connect_with(opts)
+            .await?;
+        Ok(Store {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+            path,
+        })
+    }
+
+    /// Applies the migrations in `migrations/`.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let _guard = self.writer.lock().await;
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for reads.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The database file, unless in memory.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    /// Starts the one write transaction allowed at a time.
+    pub async fn write(&self) -> StoreResult<WriteTx<'_>> {
+        let guard = self.writer.lock().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Formats a timestamp the way the store keeps it (fixed width, so text order is time order).
+pub fn ts(t: Timestamp) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Reads a stored timestamp.
+pub fn parse_ts(table: &'static str, s: &str) -> StoreResult<Timestamp> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt(table, format!("bad timestamp {s:?}: {e}")))
+}
+
+/// Reads an optional stored timestamp.
+pub fn parse_opt_ts(table: &'static str, s: Option<&str>) -> StoreResult<Option<Timestamp>> {
+    s.map(|s| parse_ts(table, s)).transpose()
+}
+
+/// Parses a stored word into a domain enum.
+pub fn parse_word<T: FromStr>(table: &'static str, s: &str) -> StoreResult<T>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse::<T>().map_err(|e| corrupt(table, e))
+}
+
+/// Parses an optional stored word into a domain enum.
+pub fn parse_opt_word<T: FromStr>(table: &'static str, s: Option<&str>) -> StoreResult<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    s.map(|s| parse_word(table, s)).transpose()
+}

@@ -1,0 +1,234 @@
+//! `requests`: one row per licensing request.
+
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{parse_opt_word, parse_ts, parse_word, ts, StoreResult, Timestamp};
+use crate::domain::{
+    BillingCycle, ChannelRef, ChatUserId, MessageRef, RequestId, RequestKind, RequestState, Upn,
+};
+
+/// A licensing request as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Request {
+    /// Its number.
+    pub id: RequestId,
+    /// What it asks for.
+    pub kind: RequestKind,
+    /// Where it is.
+    pub state: RequestState,
+    /// The chat user who asked.
+    pub requester: ChatUserId,
+    /// The directory user the requester is linked to, when known.
+    pub requester_upn: Option<Upn>,
+    /// The directory user the licence is for (none for a pure purchase).
+    pub target_upn: Option<Upn>,
+    /// The target's display name at the time of the request.
+    pub target_name: Option<String>,
+    /// Seats to buy (purchase requests).
+    pub quantity: Option<i64>,
+    /// Monthly or annual (purchase requests and assignments that need a purchase).
+    pub billing_cycle: Option<BillingCycle>,
+    /// Why, in the requester's words.
+    pub reason: Option<String>,
+    /// Where the request was made.
+    pub origin_channel: Option<ChannelRef>,
+    /// The chat message that made it.
+    pub origin_message: Option<MessageRef>,
+    /// How it ended, in words (failure reason, denial reason).
+    pub outcome: Option<String>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A request about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    /// What it asks for.
+    pub kind: RequestKind,
+    /// The chat user who asked.
+    pub requester: ChatUserId,
+    /// Their directory user.
+    pub requester_upn: Option<Upn>,
+    /// Who the licence is for.
+    pub target_upn: Option<Upn>,
+    /// Their display name.
+    pub target_name: Option<String>,
+    /// Seats (purchases).
+    pub quantity: Option<i64>,
+    /// Billing cycle (purchases).
+    pub billing_cycle: Option<BillingCycle>,
+    /// Why.
+    pub reason: Option<String>,
+    /// Where.
+    pub origin_channel: Option<ChannelRef>,
+    /// Which message.
+    pub origin_message: Option<MessageRef>,
+}
+
+const COLUMNS: &str = "id, kind, state, requester, requester_upn, target_upn, target_name, quantity, \
+                       billing_cycle, reason, origin_channel, origin_message, outcome, created_at, updated_at";
+
+fn from_row(r: &SqliteRow) -> StoreResult<Request> {
+    const T: &str = "requests";
+    let upn = |col: &str| -> StoreResult<Option<Upn>> {
+        r.try_get::<Option<String>, _>(col)?
+            .map(|s| Upn::parse(&s).map_err(|e| super::corrupt(T, e)))
+            .transpose()
+    };
+    Ok(Request {
+        id: RequestId(r.try_get("id")?),
+        kind: parse_word(T, r.try_get::<&str, _>("kind")?)?,
+        state: parse_word(T, r.try_get::<&str, _>("state")?)?,
+        requester: ChatUserId(r.try_get("requester")?),
+        requester_upn: upn("requester_upn")?,
+        target_upn: upn("target_upn")?,
+        target_name: r.try_get("target_name")?,
+        quantity: r.try_get("quantity")?,
+        billing_cycle: parse_opt_word(T, r.try_get("billing_cycle")?)?,
+        reason: r.try_get("reason")?,
+        origin_channel: r
+            .try_get::<Option<String>, _>("origin_channel")?
+            .map(ChannelRef),
+        origin_message: r
+            .try_get::<Option<String>, _>("origin_message")?
+            .map(MessageRef),
+        outcome: r.try_get("outcome")?,
+        created_at: parse_ts(T, r.try_get("created_at")?)?,
+        updated_at: parse_ts(T, r.try_get("updated_at")?)?,
+    })
+}
+
+/// Stores a new request in state `pending` and returns its id.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    new: &NewRequest,
+    at: Timestamp,
+) -> StoreResult<RequestId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO requests (kind, state, requester, requester_upn, target_upn, target_name, quantity,
+                               billing_cycle, reason, origin_channel, origin_message, created_at, updated_at)
+         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(new.kind.as_str())
+    .bind(new.requester.as_str())
+    .bind(new.requester_upn.as_ref().map(Upn::as_str))
+    .bind(new.target_upn.as_ref().map(Upn::as_str))
+    .bind(new.target_name.as_deref())
+    .bind(new.quantity)
+    .bind(new.billing_cycle.map(BillingCycle::as_str))
+    .bind(new.reason.as_deref())
+    .bind(new.origin_channel.as_ref().map(ChannelRef::as_str))
+    .bind(new.origin_message.as_ref().map(MessageRef::as_str))
+    .bind(ts(at))
+    .bind(ts(at))
+    .fetch_one(conn)
+    .await?;
+    Ok(RequestId(id))
+}
+
+/// One request.
+pub async fn get(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Option<Request>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?"))
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Requests, newest first, optionally only those in `state`, at most `limit`.
+pub async fn list(
+    conn: &mut SqliteConnection,
+    state: Option<RequestState>,
+    limit: i64,
+) -> StoreResult<Vec<Request>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
+    ))
+    .bind(state.map(RequestState::as_str))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Requests made by a chat user, newest first, at most `limit`.
+pub async fn by_requester(
+    conn: &mut SqliteConnection,
+    user: &ChatUserId,
+    limit: i64,
+) -> StoreResult<Vec<Request>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE requester = ? ORDER BY id DESC LIMIT ?"
+    ))
+    .bind(user.as_str())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Open requests (pending, approved or executing), oldest first.
+pub async fn open(conn: &mut SqliteConnection) -> StoreResult<Vec<Request>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE state IN ('pending', 'approved', 'executing') ORDER BY id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The open licence request (not a purchase) for a directory user, if any.
+pub async fn open_for_target(
+    conn: &mut SqliteConnection,
+    upn: &Upn,
+) -> StoreResult<Option<Request>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE target_upn = ? AND kind <> 'purchase'
+           AND state IN ('pending', 'approved', 'executing')"
+    ))
+    .bind(upn.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// How many open requests a chat user has made.
+pub async fn open_count_by(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM requests WHERE requester = ? AND state IN ('pending', 'approved', 'executing')",
+    )
+    .bind(user.as_str())
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Sets a request's state (and optionally its outcome text).
+pub async fn set_state(
+    conn: &mut SqliteConnection,
+    id: RequestId,
+    state: RequestState,
+    outcome: Option<&str>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE requests SET state = ?, outcome = COALESCE(?, outcome), updated_at = ? WHERE id = ?",
+    )
+    .bind(state.as_str())
+    .bind(outcome)
+    .bind(ts(at))
+    .bind(id.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Number of requests stored.
+pub async fn count(conn: &mut SqliteConnection) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+        .fetch_one(conn)
+        .await?)
+}

@@ -1,0 +1,349 @@
+//! `sim_*`: the state of the simulated tenant (SKUs, users, assignments, purchases), so a
+//! restart keeps what the bot bought and assigned.
+
+use sqlx::{Row, SqliteConnection};
+
+use super::{ts, StoreResult, Timestamp};
+use crate::domain::{BillingCycle, CountryCode, DirectoryRole, RoleSet, Upn, UserType};
+
+/// A SKU as configured.
+#[derive(Debug, Clone)]
+pub struct SkuSeed {
+    /// e.g. `POWER_BI_PRO`.
+    pub sku_part_number: String,
+    /// The product GUID.
+    pub sku_id: String,
+    /// Seats the tenant starts with.
+    pub seats: i64,
+    /// Price per seat per month.
+    pub unit_price_monthly: f64,
+    /// Service plans the SKU contains.
+    pub service_plans: Vec<String>,
+}
+
+/// A directory user as configured.
+#[derive(Debug, Clone)]
+pub struct UserSeed {
+    /// The UPN.
+    pub upn: Upn,
+    /// Display name.
+    pub display_name: String,
+    /// Usage location, if set.
+    pub usage_location: Option<CountryCode>,
+    /// Member or guest.
+    pub user_type: UserType,
+    /// Sign-in allowed.
+    pub account_enabled: bool,
+    /// SKUs held at the start.
+    pub licenses: Vec<String>,
+    /// Directory roles.
+    pub roles: Vec<DirectoryRole>,
+}
+
+/// A SKU with its current counts.
+#[derive(Debug, Clone)]
+pub struct Sku {
+    /// e.g. `POWER_BI_PRO`.
+    pub sku_part_number: String,
+    /// The product GUID.
+    pub sku_id: String,
+    /// Seats bought.
+    pub enabled: i64,
+    /// Seats assigned.
+    pub consumed: i64,
+    /// Price per seat per month.
+    pub unit_price_monthly: f64,
+    /// Service plans.
+    pub service_plans: Vec<String>,
+}
+
+/// A directory user with the SKUs they hold.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Object id.
+    pub id: String,
+    /// The UPN.
+    pub upn: Upn,
+    /// Display name.
+    pub display_name: String,
+    /// Usage location.
+    pub usage_location: Option<CountryCode>,
+    /// Member or guest.
+    pub user_type: UserType,
+    /// Sign-in allowed.
+    pub account_enabled: bool,
+    /// Directory roles.
+    pub roles: RoleSet,
+    /// SKU part numbers held.
+    pub licenses: Vec<String>,
+}
+
+/// A stable object id for a simulated user, shaped like an Entra GUID.
+pub fn object_id(upn: &Upn) -> String {
+    use sha2::{Digest, Sha256};
+    let h = hex::encode(Sha256::digest(upn.as_str().as_bytes()));
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Seeds the tenant from configuration. SKUs and their start seats are inserted once;
+/// directory facts (name, type, enabled, roles) follow the configuration on every start;
+/// a usage location the bot set, and assignments, are kept; initial licences are given only
+/// when a user first appears.
+pub async fn seed(
+    conn: &mut SqliteConnection,
+    skus: &[SkuSeed],
+    users: &[UserSeed],
+    at: Timestamp,
+) -> StoreResult<()> {
+    for s in skus {
+        sqlx::query(
+            "INSERT INTO sim_skus (sku_part_number, sku_id, enabled, unit_price_monthly, service_plans)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (sku_part_number) DO UPDATE SET sku_id = excluded.sku_id,
+                 unit_price_monthly = excluded.unit_price_monthly, service_plans = excluded.service_plans",
+        )
+        .bind(&s.sku_part_number)
+        .bind(&s.sku_id)
+        .bind(s.seats)
+        .bind(s.unit_price_monthly)
+        .bind(serde_json::to_string(&s.service_plans).unwrap_or_else(|_| "[]".into()))
+        .execute(&mut *conn)
+        .await?;
+    }
+    for u in users {
+        let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
+        let roles = serde_json::to_string(&roles).unwrap_or_else(|_| "[]".into());
+        let inserted = sqlx::query(
+            "INSERT INTO sim_users (upn, id, display_name, usage_location, user_type, account_enabled, roles)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upn) DO NOTHING",
+        )
+        .bind(u.upn.as_str())
+        .bind(object_id(&u.upn))
+        .bind(&u.display_name)
+        .bind(u.usage_location.as_ref().map(CountryCode::as_str))
+        .bind(u.user_type.as_str())
+        .bind(u.account_enabled)
+        .bind(&roles)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            for sku in &u.licenses {
+                sqlx::query(
+                    "INSERT INTO sim_assignments (upn, sku_part_number, assigned_at) VALUES (?, ?, ?)
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(u.upn.as_str())
+                .bind(sku)
+                .bind(ts(at))
+                .execute(&mut *conn)
+                .await?;
+            }
+        } else {
+            sqlx::query(
+                "UPDATE sim_users SET display_name = ?, user_type = ?, account_enabled = ?, roles = ?,
+                     usage_location = COALESCE(usage_location, ?)
+                 WHERE upn = ?",
+            )
+            .bind(&u.display_name)
+            .bind(u.user_type.as_str())
+            .bind(u.account_enabled)
+            .bind(&roles)
+            .bind(u.usage_location.as_ref().map(CountryCode::as_str))
+            .bind(u.upn.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn plans(raw: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(raw).map_err(|e| super::corrupt("sim_skus", e))
+}
+
+/// A SKU with its counts.
+pub async fn sku(conn: &mut SqliteConnection, part: &str) -> StoreResult<Option<Sku>> {
+    let row = sqlx::query(
+        "SELECT s.sku_part_number, s.sku_id, s.enabled, s.unit_price_monthly, s.service_plans,
+                (SELECT COUNT(*) FROM sim_assignments a WHERE a.sku_part_number = s.sku_part_number) AS consumed
+         FROM sim_skus s WHERE s.sku_part_number = ?",
+    )
+    .bind(part)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Sku {
+            sku_part_number: r.try_get("sku_part_number")?,
+            sku_id: r.try_get("sku_id")?,
+            enabled: r.try_get("enabled")?,
+            consumed: r.try_get("consumed")?,
+            unit_price_monthly: r.try_get("unit_price_monthly")?,
+            service_plans: plans(r.try_get("service_plans")?)?,
+        })
+    })
+    .transpose()
+}
+
+/// A user with their licences.
+pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<User>> {
+    const T: &str = "sim_users";
+    let row = sqlx::query(
+        "SELECT id, upn, display_name, usage_location, user_type, account_enabled, roles
+         FROM sim_users WHERE upn = ?",
+    )
+    .bind(upn.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let licenses: Vec<String> = sqlx::query_scalar(
+        "SELECT sku_part_number FROM sim_assignments WHERE upn = ? ORDER BY sku_part_number",
+    )
+    .bind(upn.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let roles: Vec<String> =
+        serde_json::from_str(r.try_get("roles")?).map_err(|e| super::corrupt(T, e))?;
+    let roles = roles
+        .iter()
+        .map(|s| s.parse::<DirectoryRole>().map_err(|e| super::corrupt(T, e)))
+        .collect::<StoreResult<RoleSet>>()?;
+    Ok(Some(User {
+        id: r.try_get("id")?,
+        upn: Upn::parse(r.try_get("upn")?).map_err(|e| super::corrupt(T, e))?,
+        display_name: r.try_get("display_name")?,
+        usage_location: r
+            .try_get::<Option<String>, _>("usage_location")?
+            .map(|s| CountryCode::parse(&s).map_err(|e| super::corrupt(T, e)))
+            .transpose()?,
+        user_type: super::parse_word(T, r.try_get::<&str, _>("user_type")?)?,
+        account_enabled: r.try_get("account_enabled")?,
+        roles,
+        licenses,
+    }))
+}
+
+/// Sets a user's usage location.
+pub async fn set_usage_location(
+    conn: &mut SqliteConnection,
+    upn: &Upn,
+    country: &CountryCode,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE sim_users SET usage_location = ? WHERE upn = ?")
+        .bind(country.as_str())
+        .bind(upn.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives a user a SKU; false if they already held it.
+pub async fn assign(
+    conn: &mut SqliteConnection,
+    upn: &Upn,
+    part: &str,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO sim_assignments (upn, sku_part_number, assigned_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(upn.as_str())
+    .bind(part)
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes a SKU from a user; false if they did not hold it.
+pub async fn unassign(conn: &mut SqliteConnection, upn: &Upn, part: &str) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM sim_assignments WHERE upn = ? AND sku_part_number = ?")
+        .bind(upn.as_str())
+        .bind(part)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What a purchase did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchaseResult {
+    /// Seats before.
+    pub from: i64,
+    /// Seats after.
+    pub to: i64,
+    /// False when this key had been applied before (a retry).
+    pub first_time: bool,
+}
+
+/// Raises a SKU's seats to `target` under an idempotency key: a repeated key returns the
+/// first result, and the count never goes down.
+pub async fn purchase(
+    conn: &mut SqliteConnection,
+    key: &str,
+    part: &str,
+    target: i64,
+    cycle: BillingCycle,
+    at: Timestamp,
+) -> StoreResult<Option<PurchaseResult>> {
+    let before: Option<(i64, i64)> =
+        sqlx::query_as("SELECT from_seats, to_seats FROM sim_purchases WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((from, to)) = before {
+        return Ok(Some(PurchaseResult {
+            from,
+            to,
+            first_time: false,
+        }));
+    }
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = ?")
+            .bind(part)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let to = current.max(target);
+    sqlx::query("UPDATE sim_skus SET enabled = ? WHERE sku_part_number = ?")
+        .bind(to)
+        .bind(part)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sim_purchases (idempotency_key, sku_part_number, from_seats, to_seats, billing_cycle, at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(key)
+    .bind(part)
+    .bind(current)
+    .bind(to)
+    .bind(cycle.as_str())
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(Some(PurchaseResult {
+        from: current,
+        to,
+        first_time: true,
+    }))
+}
+
+/// Number of purchases that changed the seat count (tests count these).
+pub async fn purchase_count(conn: &mut SqliteConnection) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM sim_purchases WHERE to_seats > from_seats")
+            .fetch_one(conn)
+            .await?,
+    )
+}

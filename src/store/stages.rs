@@ -1,0 +1,307 @@
+//! `stages`: the approval steps of a request, each needing one kind of role.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{parse_opt_ts, parse_opt_word, parse_ts, parse_word, ts, StoreResult, Timestamp};
+use crate::domain::{
+    BillingCycle, ChatUserId, MessageRef, RequestId, StageId, StageKind, StageState, Upn,
+};
+
+/// One approval stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    /// Its id.
+    pub id: StageId,
+    /// The request it belongs to.
+    pub request_id: RequestId,
+    /// Position in the request's execution order (1, 2, ...).
+    pub seq: i64,
+    /// What it authorises.
+    pub kind: StageKind,
+    /// Where it is.
+    pub state: StageState,
+    /// A stage (possibly of another request) that must complete before this one executes.
+    pub depends_on: Option<StageId>,
+    /// Seats to buy (purchase stages).
+    pub quantity: Option<i64>,
+    /// Price per seat per month shown on the approval.
+    pub unit_price: Option<f64>,
+    /// Billing cycle of a purchase.
+    pub billing_cycle: Option<BillingCycle>,
+    /// The approval message in the approvals channel, once posted.
+    pub approval_message: Option<MessageRef>,
+    /// Who decided.
+    pub decided_by: Option<ChatUserId>,
+    /// Their directory user.
+    pub decided_by_upn: Option<Upn>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
+    /// A denial reason or other note from the decider.
+    pub decision_note: Option<String>,
+    /// The approval message as first posted (edits append the outcome to it).
+    pub body: String,
+    /// The approvers the stage was routed to.
+    pub routed_to: Vec<ChatUserId>,
+    /// When it was routed.
+    pub routed_at: Timestamp,
+    /// When the reminder went out.
+    pub reminded_at: Option<Timestamp>,
+    /// When it was escalated.
+    pub escalated_at: Option<Timestamp>,
+}
+
+/// A stage about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewStage {
+    /// Position in the request.
+    pub seq: i64,
+    /// What it authorises.
+    pub kind: StageKind,
+    /// What must complete first.
+    pub depends_on: Option<StageId>,
+    /// Seats to buy.
+    pub quantity: Option<i64>,
+    /// Price per seat per month.
+    pub unit_price: Option<f64>,
+    /// Billing cycle.
+    pub billing_cycle: Option<BillingCycle>,
+    /// Approvers it goes to.
+    pub routed_to: Vec<ChatUserId>,
+    /// The approval message text.
+    pub body: String,
+}
+
+const COLUMNS: &str = "id, request_id, seq, kind, state, depends_on, quantity, unit_price, billing_cycle, \
+                       approval_message, decided_by, decided_by_upn, decided_at, decision_note, body, routed_to, \
+                       routed_at, reminded_at, escalated_at";
+
+fn from_row(r: &SqliteRow) -> StoreResult<Stage> {
+    const T: &str = "stages";
+    let routed: Vec<String> = serde_json::from_str(r.try_get::<&str, _>("routed_to")?)
+        .map_err(|e| super::corrupt(T, e))?;
+    Ok(Stage {
+        id: StageId(r.try_get("id")?),
+        request_id: RequestId(r.try_get("request_id")?),
+        seq: r.try_get("seq")?,
+        kind: parse_word(T, r.try_get::<&str, _>("kind")?)?,
+        state: parse_word(T, r.try_get::<&str, _>("state")?)?,
+        depends_on: r.try_get::<Option<i64>, _>("depends_on")?.map(StageId),
+        quantity: r.try_get("quantity")?,
+        unit_price: r.try_get("unit_price")?,
+        billing_cycle: parse_opt_word(T, r.try_get("billing_cycle")?)?,
+        approval_message: r
+            .try_get::<Option<String>, _>("approval_message")?
+            .map(MessageRef),
+        decided_by: r
+            .try_get::<Option<String>, _>("decided_by")?
+            .map(ChatUserId),
+        decided_by_upn: r
+            .try_get::<Option<String>, _>("decided_by_upn")?
+            .map(|s| Upn::parse(&s).map_err(|e| super::corrupt(T, e)))
+            .transpose()?,
+        decided_at: parse_opt_ts(T, r.try_get("decided_at")?)?,
+        decision_note: r.try_get("decision_note")?,
+        body: r.try_get("body")?,
+        routed_to: routed.into_iter().map(ChatUserId).collect(),
+        routed_at: parse_ts(T, r.try_get("routed_at")?)?,
+        reminded_at: parse_opt_ts(T, r.try_get("reminded_at")?)?,
+        escalated_at: parse_opt_ts(T, r.try_get("escalated_at")?)?,
+    })
+}
+
+fn json_users(users: &[ChatUserId]) -> String {
+    serde_json::Value::from(users.iter().map(|u| u.0.clone()).collect::<Vec<_>>()).to_string()
+}
+
+/// Stores a new pending stage.
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    request: RequestId,
+    new: &NewStage,
+    at: Timestamp,
+) -> StoreResult<StageId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO stages (request_id, seq, kind, state, depends_on, quantity, unit_price, billing_cycle,
+                             body, routed_to, routed_at)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(request.0)
+    .bind(new.seq)
+    .bind(new.kind.as_str())
+    .bind(new.depends_on.map(|s| s.0))
+    .bind(new.quantity)
+    .bind(new.unit_price)
+    .bind(new.billing_cycle.map(BillingCycle::as_str))
+    .bind(&new.body)
+    .bind(json_users(&new.routed_to))
+    .bind(ts(at))
+    .fetch_one(conn)
+    .await?;
+    Ok(StageId(id))
+}
+
+/// One stage.
+pub async fn get(conn: &mut SqliteConnection, id: StageId) -> StoreResult<Option<Stage>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM stages WHERE id = ?"))
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The stages of a request, in execution order.
+pub async fn for_request(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Vec<Stage>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM stages WHERE request_id = ? ORDER BY seq"
+    ))
+    .bind(id.0)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The stage whose approval message this is.
+pub async fn by_message(
+    conn: &mut SqliteConnection,
+    message: &MessageRef,
+) -> StoreResult<Option<Stage>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM stages WHERE approval_message = ?"
+    ))
+    .bind(message.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Stages in a state, oldest first.
+pub async fn in_state(conn: &mut SqliteConnection, state: StageState) -> StoreResult<Vec<Stage>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM stages WHERE state = ? ORDER BY id"
+    ))
+    .bind(state.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Stages that wait on `id`.
+pub async fn dependents(conn: &mut SqliteConnection, id: StageId) -> StoreResult<Vec<Stage>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM stages WHERE depends_on = ? ORDER BY id"
+    ))
+    .bind(id.0)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Counts of unfinished stages that claim or supply seats: (assign stages not yet done,
+/// seats of purchase stages not yet done).
+pub async fn seat_pipeline(conn: &mut SqliteConnection) -> StoreResult<(i64, i64)> {
+    let (assigns, purchased): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COALESCE(SUM(kind = 'assign'), 0),
+                SUM(CASE WHEN kind = 'purchase' THEN quantity ELSE 0 END)
+         FROM stages WHERE state IN ('pending', 'approved', 'executing')",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((assigns, purchased.unwrap_or(0)))
+}
+
+/// Moves a stage from one state to another; false when it was no longer in `from`
+/// (someone else got there first).
+pub async fn transition(
+    conn: &mut SqliteConnection,
+    id: StageId,
+    from: StageState,
+    to: StageState,
+) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE stages SET state = ? WHERE id = ? AND state = ?")
+        .bind(to.as_str())
+        .bind(id.0)
+        .bind(from.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a decision on a pending stage; false when it was already decided.
+pub async fn decide(
+    conn: &mut SqliteConnection,
+    id: StageId,
+    to: StageState,
+    by: &ChatUserId,
+    by_upn: Option<&Upn>,
+    note: Option<&str>,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE stages SET state = ?, decided_by = ?, decided_by_upn = ?, decided_at = ?, decision_note = ?
+         WHERE id = ? AND state = 'pending'",
+    )
+    .bind(to.as_str())
+    .bind(by.as_str())
+    .bind(by_upn.map(Upn::as_str))
+    .bind(ts(at))
+    .bind(note)
+    .bind(id.0)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets the note of a decided stage (a denial reason given after the reaction).
+pub async fn set_note(conn: &mut SqliteConnection, id: StageId, note: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE stages SET decision_note = ? WHERE id = ?")
+        .bind(note)
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records the chat message that carries the stage's approval.
+pub async fn set_approval_message(
+    conn: &mut SqliteConnection,
+    id: StageId,
+    message: &MessageRef,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE stages SET approval_message = ? WHERE id = ?")
+        .bind(message.as_str())
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the reminder as sent.
+pub async fn set_reminded(
+    conn: &mut SqliteConnection,
+    id: StageId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE stages SET reminded_at = ? WHERE id = ?")
+        .bind(ts(at))
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the stage as escalated to `to`.
+pub async fn set_escalated(
+    conn: &mut SqliteConnection,
+    id: StageId,
+    to: &[ChatUserId],
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE stages SET escalated_at = ?, routed_to = ? WHERE id = ?")
+        .bind(ts(at))
+        .bind(json_users(to))
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

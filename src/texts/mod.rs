@@ -1,0 +1,214 @@
+//! The message catalogue: every sentence the bot says to a person, keyed and parameterised,
+//! in English and Dutch (`locales/*.toml`). The engine and the transports never write a
+//! sentence inline; they name a key and its parameters, so a language is added by adding a
+//! file, without touching code.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+
+/// The languages the bot speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    /// English.
+    En,
+    /// Dutch (nl-NL).
+    Nl,
+}
+
+impl Language {
+    /// The catalogue file's text.
+    fn source(self) -> &'static str {
+        match self {
+            Language::En => include_str!("../../locales/en.toml"),
+            Language::Nl => include_str!("../../locales/nl.toml"),
+        }
+    }
+
+    /// Every language, for tests.
+    pub const ALL: [Language; 2] = [Language::En, Language::Nl];
+}
+
+/// A loaded catalogue.
+#[derive(Debug, Clone)]
+pub struct Texts {
+    map: HashMap<String, String>,
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            toml::Value::String(s) => {
+                out.insert(key, s.trim_end_matches('\n').to_string());
+            }
+            other => {
+                out.insert(key, other.to_string());
+            }
+        }
+    }
+}
+
+impl Texts {
+    /// Loads the embedded catalogue of a language.
+    pub fn load(lang: Language) -> Texts {
+        Texts::parse(lang.source()).unwrap_or_else(|e| {
+            // The catalogues are embedded and checked by tests; a broken one is a build defect.
+            tracing::error!(error = %e, "message catalogue does not parse");
+            Texts {
+                map: HashMap::new(),
+            }
+        })
+    }
+
+    /// Parses a catalogue from TOML.
+    pub fn parse(source: &str) -> Result<Texts, toml::de::Error> {
+        let table: toml::Table = toml::from_str(source)?;
+        let mut map = HashMap::new();
+        flatten("", &table, &mut map);
+        Ok(Texts { map })
+    }
+
+    /// Every key in the catalogue.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
+    }
+
+    /// The raw template of a key.
+    pub fn template(&self, key: &str) -> Option<&str> {
+        self.map.get(key).map(String::as_str)
+    }
+
+    /// Renders a key with its parameters: `{name}` is replaced by the parameter `name`.
+    /// A missing key renders as the key itself (and is logged), never as a panic.
+    pub fn get(&self, key: &str, args: &[(&str, &dyn Display)]) -> String {
+        let Some(template) = self.map.get(key) else {
+            tracing::error!(key, "message catalogue has no such key");
+            return key.to_string();
+        };
+        render(template, args)
+    }
+}
+
+fn render(template: &str, args: &[(&str, &dyn Display)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match args.iter().find(|(n, _)| *n == name) {
+                    Some((_, v)) => out.push_str(&v.to_string()),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Renders a catalogue key: `t!(texts, "request.created", id = id, target = upn)`.
+#[macro_export]
+macro_rules! t {
+    ($texts:expr, $key:literal $(, $name:ident = $value:expr)* $(,)?) => {
+        $texts.get($key, &[$((stringify!($name), &$value as &dyn ::std::fmt::Display)),*])
+    };
+}
+
+/// The placeholders a template uses.
+pub fn placeholders(template: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        names.push(after[..close].to_string());
+        rest = &after[close + 1..];
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_substituted() {
+        let t = Texts::parse("[a]\nb = \"Request {id} for {upn}; {id}\"").unwrap();
+        assert_eq!(
+            t!(t, "a.b", id = 12, upn = "x@y.z"),
+            "Request 12 for x@y.z; 12"
+        );
+    }
+
+    #[test]
+    fn a_missing_key_renders_as_the_key() {
+        let t = Texts::parse("").unwrap();
+        assert_eq!(t!(t, "no.such"), "no.such");
+    }
+
+    #[test]
+    fn every_language_has_the_same_keys_and_placeholders() {
+        let en = Texts::parse(Language::En.source()).expect("en parses");
+        for lang in Language::ALL {
+            let other = Texts::parse(lang.source()).expect("catalogue parses");
+            for key in en.keys() {
+                let theirs = other
+                    .template(key)
+                    .unwrap_or_else(|| panic!("{lang:?} lacks {key}"));
+                assert_eq!(
+                    placeholders(en.template(key).unwrap()),
+                    placeholders(theirs),
+                    "{lang:?} {key}"
+                );
+            }
+            assert_eq!(
+                en.keys().count(),
+                other.keys().count(),
+                "{lang:?} has extra keys"
+            );
+        }
+    }
+
+    #[test]
+    fn every_key_the_code_uses_exists() {
+        let en = Texts::parse(Language::En.source()).unwrap();
+        let used = regex::Regex::new(r#"t!\(\s*[\w.()&]+\s*,\s*"([a-z0-9_.]+)""#).unwrap();
+        let mut missing = Vec::new();
+        for dir in ["src/engine", "src/chat", "src"] {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "rs") {
+                    let src = std::fs::read_to_string(&path).unwrap();
+                    for c in used.captures_iter(&src) {
+                        if en.template(&c[1]).is_none() {
+                            missing.push(format!("{}: {}", path.display(), &c[1]));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys missing from locales/en.toml: {missing:#?}"
+        );
+    }
+}

@@ -228,6 +228,21 @@ fn request(args: &mut Args<'_>) -> Result<Command, Problem> {
     if who.is_empty() {
         return Err(need_target());
     }
+    // `request for the finance dashboards` is a reason, not a target: only a word that
+    // could be a UPN or a mention (it holds an `@`) names someone. A lone word after `for`
+    // (`request for bob`) is most likely a name typed without `@`, so it gets the usage.
+    if !who.contains('@') {
+        if why.trim().is_empty() {
+            return Err(Some(format!(
+                "`{}` is not a UPN (name@contoso.com) or a mention (@name)",
+                who.chars().take(64).collect::<String>()
+            )));
+        }
+        return Ok(Command::Request {
+            target: None,
+            reason: reason(rest)?,
+        });
+    }
     // `request for bob@contoso.com: …` reads naturally; neither a UPN nor a mention can
     // end in `:` or `,`, so dropping one is unambiguous.
     let who = who

@@ -223,7 +223,7 @@ impl Engine {
             }
         }
         self.deliver().await;
-        self.inner.wake.notify_waiters();
+        self.inner.wake.notify_one();
     }
 
     async fn on_message(&self, m: &IncomingMessage) -> EngineResult<()> {
@@ -409,6 +409,6 @@ impl Engine {
 
     /// Wakes the background loop (new work was stored).
     pub fn wake(&self) {
-        self.inner.wake.notify_waiters();
+        self.inner.wake.notify_one();
     }
 }

@@ -417,6 +417,14 @@ fn request_for_a_plain_word_is_a_usage_error() {
 }
 
 #[test]
+fn request_for_followed_by_words_without_an_at_is_a_reason() {
+    assert_eq!(
+        command("!pro request for the finance dashboards"),
+        request(None, Some("for the finance dashboards"))
+    );
+}
+
+#[test]
 fn request_with_a_word_starting_with_for_is_a_reason() {
     assert_eq!(
         command("!pro request forecasting work"),

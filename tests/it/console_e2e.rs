@@ -1,0 +1,664 @@
+//! Whole conversations with the real binary in `console --jsonl` mode, on the simulated
+//! tenant and a fresh database each.
+
+use serde_json::Value;
+
+use crate::support::bot::{approval_with, dms_to, id, request_state, requests_json, sends_in};
+use crate::support::Bot;
+
+/// Links a chat user to a UPN and checks the bot said so.
+fn link(bot: &mut Bot, who: &str, upn: &str) {
+    bot.say(who, &format!("!pro link {upn}"));
+    let got = bot.idle();
+    assert!(
+        sends_in(&got, "general")
+            .iter()
+            .any(|c| c.contains("Linked you")),
+        "{got:#?}"
+    );
+}
+
+fn contents(records: &[Value]) -> String {
+    records
+        .iter()
+        .filter_map(|v| v["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+#[test]
+fn request_with_a_free_seat_is_approved_assigned_and_reported() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+
+    bot.say("alice", "!pro request because I build the sales reports");
+    let got = bot.idle();
+    let approval = approval_with(&got, "assign the licence");
+    let text = approval["content"].as_str().unwrap();
+    assert!(text.contains("Request #1, stage 1 of 1"), "{text}");
+    assert!(text.contains("alice@contoso.example"), "{text}");
+    assert!(text.contains("Seats: 1 free of 1"), "{text}");
+    assert!(
+        text.contains("@carol") && text.contains("@dave"),
+        "routed to assign roles: {text}"
+    );
+    assert!(!text.contains("@bob"), "bob only buys: {text}");
+    let m = id(approval);
+    assert!(got
+        .iter()
+        .any(|v| v["type"] == "react" && v["message_id"] == m.as_str() && v["emoji"] == "✅"));
+    assert!(got
+        .iter()
+        .any(|v| v["type"] == "react" && v["message_id"] == m.as_str() && v["emoji"] == "❌"));
+    assert_eq!(request_state(dir.path(), 1), "pending");
+
+    bot.react("carol", &m, "✅");
+    let got = bot.idle();
+    let edits: Vec<&Value> = got
+        .iter()
+        .filter(|v| v["type"] == "edit" && v["message_id"] == m.as_str())
+        .collect();
+    assert!(
+        edits.iter().any(|e| e["content"]
+            .as_str()
+            .unwrap()
+            .contains("Approved by @carol")),
+        "{got:#?}"
+    );
+    assert!(
+        edits
+            .iter()
+            .any(|e| e["content"].as_str().unwrap().contains("Done")),
+        "{got:#?}"
+    );
+    let dms = dms_to(&got, "alice");
+    assert!(
+        dms.iter()
+            .any(|d| d.contains("is done") && d.contains("alice@contoso.example")),
+        "{dms:#?}"
+    );
+    assert!(
+        sends_in(&got, "general")
+            .iter()
+            .any(|c| c.contains("@alice") && c.contains("is done")),
+        "the requester also gets a reply in the channel: {got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+
+    bot.say("carol", "!pro seats");
+    let got = bot.idle();
+    assert!(
+        contents(&got).contains("1 seats bought, 1 assigned, 0 free"),
+        "{got:#?}"
+    );
+    bot.finish();
+}
+
+#[test]
+fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_roles() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    link(&mut bot, "judy", "judy@contoso.example");
+    // Alice takes the only seat.
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    let m = id(approval_with(&got, "Request #1"));
+    bot.react("carol", &m, "✅");
+    bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "completed");
+
+    bot.say("judy", "!pro request for the finance dashboards");
+    let got = bot.idle();
+    let purchase = approval_with(&got, "stage 1 of 2: buy 1 seat(s), monthly");
+    let text = purchase["content"].as_str().unwrap();
+    assert!(text.contains("Seats: 0 free of 1"), "{text}");
+    assert!(text.contains("14.00 USD per month"), "cost shown: {text}");
+    assert!(
+        text.contains("@bob") && text.contains("@dave") && !text.contains("@carol"),
+        "{text}"
+    );
+    let assign = approval_with(&got, "stage 2 of 2: assign the licence");
+    let (pm, am) = (id(purchase), id(assign));
+    assert!(
+        sends_in(&got, "general")
+            .iter()
+            .any(|c| c.contains("1 seat(s) must be bought first")),
+        "{got:#?}"
+    );
+
+    // The licence approver may decide first; nothing runs before the seat is bought.
+    bot.react("carol", &am, "✅");
+    let got = bot.idle();
+    assert!(!contents(&got).contains("Done"), "{got:#?}");
+    assert_eq!(request_state(dir.path(), 2), "pending");
+
+    bot.react("bob", &pm, "✅");
+    let got = bot.idle();
+    let all = contents(&got);
+    assert!(
+        all.contains("1 seat(s) bought; the tenant now has 2"),
+        "{all}"
+    );
+    assert!(
+        all.contains("Power BI Pro assigned to judy@contoso.example"),
+        "{all}"
+    );
+    assert_eq!(request_state(dir.path(), 2), "completed");
+
+    bot.say("bob", "!pro seats");
+    let got = bot.idle();
+    assert!(
+        contents(&got).contains("2 seats bought, 2 assigned, 0 free"),
+        "{got:#?}"
+    );
+    bot.finish();
+}
+
+#[test]
+fn an_approver_holding_both_roles_clears_both_stages_with_one_reaction() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    link(&mut bot, "judy", "judy@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    bot.react("dave", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle();
+
+    bot.say("judy", "!pro request");
+    let got = bot.idle();
+    let pm = id(approval_with(&got, "stage 1 of 2"));
+    let am = id(approval_with(&got, "stage 2 of 2"));
+    bot.react("dave", &pm, "✅");
+    let got = bot.idle();
+    assert!(
+        got.iter().any(|v| v["type"] == "edit"
+            && v["message_id"] == am.as_str()
+            && v["content"]
+                .as_str()
+                .unwrap()
+                .contains("together with stage 1")),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 2), "completed");
+    bot.finish();
+}
+
+#[test]
+fn a_denial_carries_the_reason_given_as_a_reply() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    let m = id(approval_with(&got, "Request #1"));
+
+    bot.reply("carol", &m, "No budget left this quarter");
+    bot.idle();
+    bot.react("carol", &m, "❌");
+    let got = bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "denied");
+    let dms = dms_to(&got, "alice");
+    assert!(
+        dms.iter()
+            .any(|d| d.contains("denied") && d.contains("No budget left this quarter")),
+        "{dms:#?}"
+    );
+    assert!(
+        got.iter().any(|v| v["type"] == "edit"
+            && v["content"]
+                .as_str()
+                .unwrap()
+                .contains("Denied by @carol: No budget")),
+        "{got:#?}"
+    );
+    bot.finish();
+}
+
+#[test]
+fn a_reason_given_after_the_denial_reaches_the_requester() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    let m = id(approval_with(&got, "Request #1"));
+    bot.react("dave", &m, "👎");
+    let got = bot.idle();
+    assert!(
+        dms_to(&got, "alice")
+            .iter()
+            .any(|d| d.contains("no reason given")),
+        "{got:#?}"
+    );
+    bot.reply("dave", &m, "Use the shared workspace instead");
+    let got = bot.idle();
+    assert!(
+        dms_to(&got, "alice")
+            .iter()
+            .any(|d| d.contains("Use the shared workspace instead")),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "denied");
+    bot.finish();
+}
+
+#[test]
+fn an_approver_cannot_approve_their_own_request() {
+    let (dir, mut bot) = Bot::start(
+        r#"
+[[approvers]]
+chat_user = "erin"
+upn = "erin@contoso.example"
+
+[[backend.simulated.users]]
+upn = "erin@contoso.example"
+display_name = "Erin Licence"
+usage_location = "NL"
+roles = ["LicenseAdministrator"]
+"#,
+    );
+    bot.say("erin", "!pro request");
+    let got = bot.idle();
+    let approval = approval_with(&got, "Request #1");
+    let deciders = approval["content"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("May decide"))
+        .unwrap();
+    assert!(
+        !deciders.contains("@erin"),
+        "never routed to the requester: {deciders}"
+    );
+    let m = id(approval);
+    bot.react("erin", &m, "✅");
+    let got = bot.idle();
+    assert!(
+        got.iter().any(|v| v["type"] == "unreact"
+            && v["user"] == "erin"
+            && v["message_id"] == m.as_str()),
+        "{got:#?}"
+    );
+    assert!(
+        dms_to(&got, "erin")
+            .iter()
+            .any(|d| d.contains("You can't decide")),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "pending");
+    bot.finish();
+}
+
+#[test]
+fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    let m = id(approval_with(&got, "Request #1"));
+    bot.react("mallory", &m, "✅");
+    // bob is an approver, but only for purchases.
+    bot.react("bob", &m, "✅");
+    let got = bot.idle();
+    assert!(
+        got.iter()
+            .any(|v| v["type"] == "unreact" && v["user"] == "mallory"),
+        "{got:#?}"
+    );
+    assert!(
+        got.iter()
+            .any(|v| v["type"] == "unreact" && v["user"] == "bob"),
+        "{got:#?}"
+    );
+    assert!(
+        dms_to(&got, "bob")
+            .iter()
+            .any(|d| d.contains("needs one of these roles")),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "pending");
+    let out = crate::support::bot::command(dir.path(), &["audit", "1", "--json"])
+        .output()
+        .unwrap();
+    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"decision_ignored_not_approver"),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"decision_refused_missing_role"),
+        "{actions:?}"
+    );
+    bot.finish();
+}
+
+#[test]
+fn a_user_with_e5_is_told_they_already_have_pro_and_no_request_is_made() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "frank", "frank@contoso.example");
+    bot.say("frank", "!pro request");
+    let got = bot.idle();
+    assert!(
+        sends_in(&got, "general")
+            .iter()
+            .any(|c| c.contains("already has Power BI Pro through SPE_E5")),
+        "{got:#?}"
+    );
+    assert!(sends_in(&got, "license-approvals").is_empty(), "{got:#?}");
+    assert_eq!(requests_json(dir.path()), serde_json::json!([]));
+    bot.finish();
+}
+
+#[test]
+fn a_guest_is_refused_unless_policy_allows_guests() {
+    let (dir, mut bot) = Bot::start("");
+    link(
+        &mut bot,
+        "grace",
+        "grace_fabrikam.example#EXT#@contoso.example",
+    );
+    bot.say("grace", "!pro request");
+    let got = bot.idle();
+    assert!(
+        sends_in(&got, "general")
+            .iter()
+            .any(|c| c.contains("is a guest account")),
+        "{got:#?}"
+    );
+    assert_eq!(requests_json(dir.path()), serde_json::json!([]));
+    bot.finish();
+
+    let (_dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__ALLOW_GUESTS", "true")]);
+    link(
+        &mut bot,
+        "grace",
+        "grace_fabrikam.example#EXT#@contoso.example",
+    );
+    bot.say("grace", "!pro request");
+    let got = bot.idle();
+    approval_with(&got, "Request #1");
+    bot.finish();
+}
+
+#[test]
+fn a_disabled_account_cannot_get_a_licence() {
+    let (dir, mut bot) = Bot::start("");
+    bot.say("dave", "!pro request for heidi@contoso.example");
+    let got = bot.idle();
+    assert!(
+        sends_in(&got, "general")
+            .iter()
+            .any(|c| c.contains("is disabled")),
+        "{got:#?}"
+    );
+    assert_eq!(requests_json(dir.path()), serde_json::json!([]));
+    bot.finish();
+}
+
+#[test]
+fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "ivan", "ivan@contoso.example");
+    bot.say("ivan", "!pro request");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let got = bot.idle();
+    assert!(
+        contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    let db = crate::support::db::open(dir.path());
+    assert_eq!(
+        db.usage_location("ivan@contoso.example"),
+        Some("NL".to_string())
+    );
+    assert_eq!(db.calls("set_usage_location"), 1);
+    bot.finish();
+}
+
+#[test]
+fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
+    let (dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__DEFAULT_USAGE_LOCATION", "")]);
+    link(&mut bot, "ivan", "ivan@contoso.example");
+    bot.say("ivan", "!pro request");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let got = bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "failed");
+    assert!(
+        dms_to(&got, "ivan")
+            .iter()
+            .any(|d| d.contains("no usage location")),
+        "{got:#?}"
+    );
+    assert!(
+        dms_to(&got, "carol").iter().any(|d| d.contains("failed")),
+        "the approver is told: {got:#?}"
+    );
+    bot.finish();
+}
+
+#[test]
+fn reminder_then_escalation_then_expiry_follow_the_clock() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    bot.input(serde_json::json!({"type": "message", "channel": "general", "author": "dave", "content": "!pro away on"}));
+    bot.idle();
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    let approval = approval_with(&got, "Request #1");
+    assert!(
+        !approval["content"].as_str().unwrap().contains("@dave"),
+        "away approvers are not routed to"
+    );
+    let m = id(approval);
+
+    bot.advance(3 * 3600);
+    assert!(
+        sends_in(&bot.idle(), "license-approvals").is_empty(),
+        "nothing before 4h"
+    );
+    bot.advance(3600 + 60);
+    let got = bot.idle();
+    let reminder = got
+        .iter()
+        .find(|v| v["type"] == "send" && v["reply_to"] == m.as_str())
+        .unwrap_or_else(|| panic!("reminder: {got:#?}"));
+    assert!(
+        reminder["content"]
+            .as_str()
+            .unwrap()
+            .contains("Reminder @carol"),
+        "{reminder}"
+    );
+
+    bot.advance(20 * 3600);
+    let got = bot.idle();
+    let escalation = got
+        .iter()
+        .find(|v| v["type"] == "send" && v["reply_to"] == m.as_str())
+        .unwrap_or_else(|| panic!("escalation: {got:#?}"));
+    let text = escalation["content"].as_str().unwrap();
+    assert!(
+        text.contains("@carol") && text.contains("@dave"),
+        "escalation reaches everyone eligible: {text}"
+    );
+
+    bot.advance(6 * 24 * 3600);
+    let got = bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "expired");
+    assert!(
+        dms_to(&got, "alice").iter().any(|d| d.contains("expired")),
+        "{got:#?}"
+    );
+    assert!(
+        got.iter().any(|v| v["type"] == "edit"
+            && v["message_id"] == m.as_str()
+            && v["content"].as_str().unwrap().contains("Expired")),
+        "{got:#?}"
+    );
+    // A late reaction changes nothing.
+    bot.react("carol", &m, "✅");
+    let got = bot.idle();
+    assert!(contents(&got).contains("already expired"), "{got:#?}");
+    assert_eq!(request_state(dir.path(), 1), "expired");
+    bot.finish();
+}
+
+#[test]
+fn the_requester_can_cancel_a_pending_request() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    let m = id(approval_with(&got, "Request #1"));
+    bot.say("judy", "!pro cancel 1");
+    let got = bot.idle();
+    assert!(contents(&got).contains("is not yours"), "{got:#?}");
+    bot.say("alice", "!pro cancel #1");
+    let got = bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "cancelled");
+    assert!(
+        got.iter().any(|v| v["type"] == "edit"
+            && v["message_id"] == m.as_str()
+            && v["content"]
+                .as_str()
+                .unwrap()
+                .contains("Cancelled by @alice")),
+        "{got:#?}"
+    );
+    bot.react("carol", &m, "✅");
+    bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "cancelled");
+    bot.finish();
+}
+
+#[test]
+fn release_gives_the_seat_back() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    bot.say("alice", "!pro release");
+    assert!(contents(&bot.idle()).contains("no Power BI Pro licence to give back"));
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle();
+    bot.say("alice", "!pro release");
+    let got = bot.idle();
+    assert!(
+        contents(&got).contains("Power BI Pro removed from alice@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 2), "completed");
+    let all = requests_json(dir.path());
+    assert_eq!(all[0]["kind"], "release");
+    bot.say("carol", "!pro seats");
+    assert!(contents(&bot.idle()).contains("1 seats bought, 0 assigned, 1 free"));
+    bot.finish();
+}
+
+#[test]
+fn a_restart_between_approval_and_execution_runs_the_job_once() {
+    // Every simulated call takes 1.5 s, so the kill lands while the job is in flight.
+    let (dir, mut bot) = Bot::start("[backend.simulated]\nlatency = \"1500ms\"\n");
+    link(&mut bot, "alice", "alice@contoso.example");
+    link(&mut bot, "judy", "judy@contoso.example");
+    bot.say("judy", "!pro request");
+    let got = bot.idle();
+    let m = id(approval_with(&got, "Request #1"));
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    let pm = id(approval_with(&got, "Request #2, stage 1 of 2"));
+    bot.react("carol", &m, "✅");
+    bot.react("dave", &pm, "✅");
+    // Wait until the approvals are stored and told, then crash.
+    bot.until(|v| v["type"] == "edit" && v["message_id"] == pm.as_str());
+    assert_ne!(request_state(dir.path(), 1), "completed");
+    bot.kill();
+
+    let mut bot = Bot::start_in(dir.path(), &[]);
+    let got = bot.idle();
+    let all = contents(&got);
+    assert!(
+        all.contains("Power BI Pro assigned to judy@contoso.example"),
+        "{all}"
+    );
+    assert!(
+        all.contains("Power BI Pro assigned to alice@contoso.example"),
+        "{all}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(request_state(dir.path(), 2), "completed");
+    let db = crate::support::db::open(dir.path());
+    assert_eq!(db.purchases(), 1, "exactly one quantity change");
+    assert_eq!(db.seats_enabled("POWER_BI_PRO"), 2);
+    assert_eq!(db.assignments("POWER_BI_PRO"), 2);
+    bot.finish();
+}
+
+#[test]
+fn a_tampered_audit_row_is_detected() {
+    let (dir, mut bot) = Bot::start("");
+    link(&mut bot, "alice", "alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle();
+    bot.finish();
+
+    let ok = crate::support::bot::command(dir.path(), &["audit", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("audit chain: intact"));
+
+    let db = crate::support::db::open(dir.path());
+    db.tamper("UPDATE audit_events SET actor = 'chat:mallory' WHERE action = 'stage_approved'");
+
+    let bad = crate::support::bot::command(dir.path(), &["audit", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).contains("audit chain: BROKEN"),
+        "{}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
+
+    let mut bot = Bot::start_in(dir.path(), &[]);
+    bot.say("dave", "!pro audit 1");
+    let got = bot.idle();
+    assert!(contents(&got).contains("BROKEN"), "{got:#?}");
+    bot.finish();
+}
+
+#[test]
+fn malformed_input_lines_get_an_error_and_the_bot_goes_on() {
+    let (_dir, mut bot) = Bot::start("");
+    bot.raw("{not json");
+    let got = bot.until(|v| v["type"] == "error");
+    assert!(got.last().unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("bad input line"));
+    bot.raw(r#"{"type":"message","channel":"general","author":"a b","content":"x"}"#);
+    bot.until(|v| v["type"] == "error");
+    bot.say("alice", "!pro help");
+    let got = bot.idle();
+    assert!(contents(&got).contains("!pro request"), "{got:#?}");
+    bot.finish();
+}

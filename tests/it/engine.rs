@@ -1,0 +1,1 @@
+//! In-process engine tests (see engine/).

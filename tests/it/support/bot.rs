@@ -1,0 +1,308 @@
+//! Drives the real `licensebot` binary in `console --jsonl` mode: writes input events to its
+//! stdin, reads its output records from stdout, and keeps its log (stderr) in a file.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// How long to wait for the bot before a test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running bot process.
+pub struct Bot {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<Value>,
+    /// Every output record seen so far, in order.
+    pub seen: Vec<Value>,
+    /// The directory holding the database, config and log.
+    pub dir: PathBuf,
+}
+
+/// The settings file for a test directory: the test tenant plus `extra`, with the store in
+/// `dir`.
+pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("licensebot.toml");
+    let text = format!(
+        "[store]\nurl = \"sqlite://{}\"\n\n{}\n{}\n",
+        dir.join("bot.db").display(),
+        super::TENANT,
+        extra
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A `licensebot` command with a clean environment and the test settings.
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_licensebot"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LICENSEBOT") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("--config")
+        .arg(dir.join("licensebot.toml"))
+        .args(args);
+    cmd
+}
+
+impl Bot {
+    /// Starts a bot on a fresh directory with the test tenant and `extra` settings.
+    pub fn start(extra: &str) -> (tempfile::TempDir, Bot) {
+        Bot::start_with(extra, &[])
+    }
+
+    /// Starts a bot with `extra` settings (new tables only: the tenant file already has
+    /// `[policy]` and `[jobs]`) and `env` overrides (`LICENSEBOT__POLICY__…`).
+    pub fn start_with(extra: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, Bot) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_config(dir.path(), extra);
+        let bot = Bot::start_in(dir.path(), env);
+        (dir, bot)
+    }
+
+    /// Starts a bot on an existing directory (a restart), with extra environment.
+    pub fn start_in(dir: &Path, env: &[(&str, &str)]) -> Bot {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("bot.log"))
+            .expect("log file");
+        let mut cmd = command(dir, &["console", "--jsonl"]);
+        cmd.envs(env.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        let mut child = cmd.spawn().expect("start licensebot");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+                    panic!("bot printed a line that is not JSON ({e}): {line}")
+                });
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Bot {
+            stdin: child.stdin.take(),
+            child,
+            lines: rx,
+            seen: Vec::new(),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Writes one input record.
+    pub fn input(&mut self, v: Value) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{v}").expect("write to bot");
+        stdin.flush().expect("flush");
+    }
+
+    /// Writes a raw input line.
+    pub fn raw(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write to bot");
+        stdin.flush().expect("flush");
+    }
+
+    fn next(&mut self, deadline: Instant) -> Value {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(v) => {
+                self.seen.push(v.clone());
+                v
+            }
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "bot said nothing for {TIMEOUT:?}; seen so far: {:#?}\nlog:\n{}",
+                self.seen,
+                self.log()
+            ),
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!(
+                    "bot output ended; seen so far: {:#?}\nlog:\n{}",
+                    self.seen,
+                    self.log()
+                )
+            }
+        }
+    }
+
+    /// Reads records until one matches, returning everything read (the match last).
+    pub fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        let mut got = Vec::new();
+        loop {
+            let v = self.next(deadline);
+            let done = pred(&v);
+            got.push(v);
+            if done {
+                return got;
+            }
+        }
+    }
+
+    /// A chat message from `author` in `general`; returns the message id the bot gave it.
+    pub fn say(&mut self, author: &str, content: &str) -> String {
+        self.say_in("general", author, content)
+    }
+
+    /// A chat message in a channel; returns its id.
+    pub fn say_in(&mut self, channel: &str, author: &str, content: &str) -> String {
+        self.input(
+            json!({"type": "message", "channel": channel, "author": author, "content": content}),
+        );
+        let got = self.until(|v| v["type"] == "received");
+        got.last().expect("received")["message_id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
+    /// A reply to a message; returns its id.
+    pub fn reply(&mut self, author: &str, to: &str, content: &str) -> String {
+        self.input(
+            json!({"type": "message", "channel": "license-approvals", "author": author,
+                          "content": content, "reply_to": to}),
+        );
+        let got = self.until(|v| v["type"] == "received");
+        got.last().expect("received")["message_id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
+    /// Adds a reaction.
+    pub fn react(&mut self, user: &str, message: &str, emoji: &str) {
+        self.input(
+            json!({"type": "reaction_add", "message_id": message, "user": user, "emoji": emoji}),
+        );
+    }
+
+    /// Removes a reaction.
+    pub fn unreact(&mut self, user: &str, message: &str, emoji: &str) {
+        self.input(
+            json!({"type": "reaction_remove", "message_id": message, "user": user, "emoji": emoji}),
+        );
+    }
+
+    /// Moves the bot's clock.
+    pub fn advance(&mut self, seconds: u64) {
+        self.input(json!({"type": "advance", "seconds": seconds}));
+    }
+
+    /// Waits until everything due has run; returns the records printed meanwhile.
+    pub fn idle(&mut self) -> Vec<Value> {
+        self.input(json!({"type": "wait_idle"}));
+        let mut got = self.until(|v| v["type"] == "idle");
+        got.pop();
+        got
+    }
+
+    /// Logs in the bot's stderr file so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("bot.log")).unwrap_or_default()
+    }
+
+    /// Ends input and waits for a graceful exit; returns the remaining records.
+    pub fn finish(mut self) -> Vec<Value> {
+        drop(self.stdin.take());
+        let mut rest = Vec::new();
+        while let Ok(v) = self.lines.recv_timeout(TIMEOUT) {
+            rest.push(v);
+        }
+        let status = self.child.wait().expect("wait");
+        assert!(
+            status.success(),
+            "bot exited with {status}; log:\n{}",
+            self.log()
+        );
+        rest
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill");
+        let _status = self.child.wait();
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _killed = self.child.kill();
+            let _status = self.child.wait();
+        }
+    }
+}
+
+/// The approval message (`send` to the approvals channel) whose content contains `needle`.
+pub fn approval_with<'a>(records: &'a [Value], needle: &str) -> &'a Value {
+    records
+        .iter()
+        .find(|v| {
+            v["type"] == "send"
+                && v["channel"] == "license-approvals"
+                && v["content"].as_str().is_some_and(|c| c.contains(needle))
+        })
+        .unwrap_or_else(|| panic!("no approval message containing {needle:?} in {records:#?}"))
+}
+
+/// The id of a record.
+pub fn id(v: &Value) -> String {
+    v["message_id"].as_str().expect("message_id").to_string()
+}
+
+/// Records of a type addressed to a user (DMs) or a channel.
+pub fn dms_to<'a>(records: &'a [Value], user: &str) -> Vec<&'a str> {
+    records
+        .iter()
+        .filter(|v| v["type"] == "dm" && v["user"] == user)
+        .filter_map(|v| v["content"].as_str())
+        .collect()
+}
+
+/// Contents of `send` records in a channel.
+pub fn sends_in<'a>(records: &'a [Value], channel: &str) -> Vec<&'a str> {
+    records
+        .iter()
+        .filter(|v| v["type"] == "send" && v["channel"] == channel)
+        .filter_map(|v| v["content"].as_str())
+        .collect()
+}
+
+/// Runs `licensebot requests --json` on a test directory.
+pub fn requests_json(dir: &Path) -> Value {
+    let out = command(dir, &["requests", "--json"])
+        .output()
+        .expect("run requests");
+    assert!(
+        out.status.success(),
+        "requests failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("requests JSON")
+}
+
+/// The state of request `id` per `licensebot requests --json`.
+pub fn request_state(dir: &Path, id: i64) -> String {
+    let all = requests_json(dir);
+    all.as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no request {id} in {all:#}"))["state"]
+        .as_str()
+        .expect("state")
+        .to_string()
+}

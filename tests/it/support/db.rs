@@ -1,0 +1,110 @@
+//! Reads (and, for tamper tests, writes) a test bot's database directly.
+
+use std::path::Path;
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection, SqliteConnection};
+
+/// A direct connection to a test database.
+pub struct Db {
+    rt: tokio::runtime::Runtime,
+    conn: std::cell::RefCell<SqliteConnection>,
+}
+
+/// Opens the database of a test directory.
+pub fn open(dir: &Path) -> Db {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let conn = rt
+        .block_on(
+            SqliteConnectOptions::new()
+                .filename(dir.join("bot.db"))
+                .connect(),
+        )
+        .expect("open test db");
+    Db {
+        rt,
+        conn: std::cell::RefCell::new(conn),
+    }
+}
+
+impl Db {
+    fn scalar_i64(&self, sql: &str, bind: Option<&str>) -> i64 {
+        let mut conn = self.conn.borrow_mut();
+        self.rt.block_on(async {
+            let q = sqlx::query_scalar::<_, i64>(sql);
+            let q = match bind {
+                Some(b) => q.bind(b.to_string()),
+                None => q,
+            };
+            q.fetch_one(&mut *conn).await.expect("query")
+        })
+    }
+
+    /// Seats enabled of a SKU in the simulated tenant.
+    pub fn seats_enabled(&self, sku: &str) -> i64 {
+        self.scalar_i64(
+            "SELECT enabled FROM sim_skus WHERE sku_part_number = ?",
+            Some(sku),
+        )
+    }
+
+    /// Holders of a SKU in the simulated tenant.
+    pub fn assignments(&self, sku: &str) -> i64 {
+        self.scalar_i64(
+            "SELECT COUNT(*) FROM sim_assignments WHERE sku_part_number = ?",
+            Some(sku),
+        )
+    }
+
+    /// Purchases that changed the seat count.
+    pub fn purchases(&self) -> i64 {
+        self.scalar_i64(
+            "SELECT COUNT(*) FROM sim_purchases WHERE to_seats > from_seats",
+            None,
+        )
+    }
+
+    /// Backend calls of an operation that succeeded.
+    pub fn calls(&self, operation: &str) -> i64 {
+        self.scalar_i64(
+            "SELECT COUNT(*) FROM backend_calls WHERE operation = ? AND outcome = 'ok'",
+            Some(operation),
+        )
+    }
+
+    /// A simulated user's usage location.
+    pub fn usage_location(&self, upn: &str) -> Option<String> {
+        let mut conn = self.conn.borrow_mut();
+        self.rt.block_on(async {
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT usage_location FROM sim_users WHERE upn = ?",
+            )
+            .bind(upn)
+            .fetch_one(&mut *conn)
+            .await
+            .expect("query")
+        })
+    }
+
+    /// Changes an audit row behind the bot's back, as an attacker with the file would.
+    pub fn tamper(&self, sql: &str) {
+        let mut conn = self.conn.borrow_mut();
+        self.rt.block_on(async {
+            sqlx::query("DROP TRIGGER audit_events_no_update")
+                .execute(&mut *conn)
+                .await
+                .expect("drop trigger");
+            sqlx::query(sql).execute(&mut *conn).await.expect("tamper");
+        });
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let conn = self.conn.get_mut();
+        let _closed = self.rt.block_on(async { conn.ping().await });
+    }
+}

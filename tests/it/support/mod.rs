@@ -1,0 +1,11 @@
+//! Test support: the real bot binary driven over JSON lines, and a fresh database per test.
+
+#![allow(dead_code)]
+
+pub mod bot;
+pub mod db;
+
+pub use bot::Bot;
+
+/// The test tenant's settings.
+pub const TENANT: &str = include_str!("tenant.toml");

@@ -172,8 +172,25 @@ pub trait Tenant: Send + Sync {
     /// Looks a directory user up by UPN.
     async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError>;
 
-    /// The directory roles a user holds now. A failure must never be read as a grant.
+    /// The directory roles a user holds (a backend may cache them for a short time).
+    /// A failure must never be read as a grant.
     async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError>;
+
+    /// The directory roles a user holds, read now, bypassing any cache (used right before a
+    /// job acts on an approval).
+    async fn roles_fresh(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
+        self.roles(upn).await
+    }
+
+    /// Looks several users up; one result per UPN, in order. Backends that can batch
+    /// (Graph `$batch`) override this.
+    async fn users(&self, upns: &[Upn]) -> Vec<Result<DirectoryUser, BackendError>> {
+        let mut out = Vec::with_capacity(upns.len());
+        for upn in upns {
+            out.push(self.user(upn).await);
+        }
+        out
+    }
 
     /// Seats of the managed SKU.
     async fn seats(&self) -> Result<Seats, BackendError>;
@@ -190,6 +207,16 @@ pub trait Tenant: Send + Sync {
 
     /// Removes the managed SKU from a user.
     async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError>;
+
+    /// Assigns the managed SKU to several users; one result per user, in order. Backends
+    /// that can batch (Graph `$batch`, 20 per call) override this.
+    async fn assign_many(&self, users: &[DirectoryUser]) -> Vec<Result<(), BackendError>> {
+        let mut out = Vec::with_capacity(users.len());
+        for user in users {
+            out.push(self.assign(user).await);
+        }
+        out
+    }
 }
 
 /// An order to raise the managed SKU's seat count.
@@ -215,10 +242,16 @@ pub enum PurchaseProgress {
         /// Seats enabled now.
         enabled: i64,
     },
-    /// Accepted but not finished (an order in progress, or a task for a person); ask again later.
+    /// Accepted but not finished (an order in progress); ask again later.
     InProgress {
         /// What is being waited for.
         detail: String,
+    },
+    /// A person has to buy the seats (direct or Enterprise Agreement customers): the engine
+    /// hands `order` to the billing approvers and asks again later.
+    AwaitingPerson {
+        /// The exact order to place, for the person.
+        order: String,
     },
 }
 

@@ -199,7 +199,8 @@ impl Engine {
                 calls.push(Call::of("raise_seats", &progress));
                 match progress {
                     Ok(PurchaseProgress::Done { .. }) => {}
-                    Ok(PurchaseProgress::InProgress { detail }) => {
+                    Ok(PurchaseProgress::InProgress { detail })
+                    | Ok(PurchaseProgress::AwaitingPerson { order: detail }) => {
                         return Outcome::Wait(
                             detail,
                             self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),

@@ -240,6 +240,7 @@ impl Engine {
                 if !user.account_enabled {
                     return Outcome::Permanent(t!(self.texts(), "policy.disabled", upn = upn));
                 }
+                let mut location_set = None;
                 if user.usage_location.is_none() {
                     let Some(country) = self.cfg().default_usage_location.clone() else {
                         return Outcome::Permanent(t!(
@@ -253,6 +254,7 @@ impl Engine {
                     if let Err(e) = set {
                         return self.classify(e);
                     }
+                    location_set = Some(country.clone());
                     user.usage_location = Some(country);
                 }
                 let assigned = self.inner.tenant.assign(&user).await;
@@ -264,7 +266,15 @@ impl Engine {
                 calls.push(Call::of("verify_user", &check));
                 match check {
                     Ok(u) if u.holds(&self.cfg().sku_part_number) => {
-                        Outcome::Done(t!(self.texts(), "outcome.assigned", upn = upn))
+                        Outcome::Done(match location_set {
+                            Some(country) => t!(
+                                self.texts(),
+                                "outcome.assigned_with_location",
+                                upn = upn,
+                                country = country
+                            ),
+                            None => t!(self.texts(), "outcome.assigned", upn = upn),
+                        })
                     }
                     Ok(_) => Outcome::Transient(BackendError::new(
                         ErrorKind::Transient,
@@ -572,7 +582,12 @@ impl Engine {
             )
             .await?;
             self.tell_requester(conn, &now_request, &text).await?;
-        } else if stage.kind == StageKind::Purchase {
+        } else if stage.kind == StageKind::Purchase
+            && stages::for_request(conn, request.id)
+                .await?
+                .iter()
+                .any(|s| s.state == StageState::Pending)
+        {
             let text = t!(
                 self.texts(),
                 "tell.purchase_done_waiting",

@@ -149,17 +149,6 @@ impl Engine {
         let now = self.now();
         let actor = format!("chat:{}", m.author);
         let mut w = self.store().write().await?;
-        if enforce_limit {
-            let open = requests::open_count_by(w.conn(), &m.author).await?;
-            if open + works.len() as i64 > self.cfg().max_open_requests_per_user {
-                return Err(EngineError::User(t!(
-                    self.texts(),
-                    "policy.too_many_open",
-                    open = open,
-                    max = self.cfg().max_open_requests_per_user
-                )));
-            }
-        }
         for work in &works {
             if let Some(t) = &work.target {
                 if let Some(existing) = requests::open_for_target(w.conn(), &t.upn).await? {
@@ -170,6 +159,17 @@ impl Engine {
                         id = existing.id
                     )));
                 }
+            }
+        }
+        if enforce_limit {
+            let open = requests::open_count_by(w.conn(), &m.author).await?;
+            if open + works.len() as i64 > self.cfg().max_open_requests_per_user {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "policy.too_many_open",
+                    open = open,
+                    max = self.cfg().max_open_requests_per_user
+                )));
             }
         }
         let (claims, incoming) = stages::seat_pipeline(w.conn()).await?;
@@ -385,7 +385,8 @@ impl Engine {
         }
         let mut out = Vec::new();
         for id in created {
-            self.advance(w.conn(), id, None, &actor).await?;
+            self.advance(w.conn(), id, Some(seats.enabled), &actor)
+                .await?;
             if let Some(r) = requests::get(w.conn(), id).await? {
                 out.push(r);
             }

@@ -26,6 +26,7 @@ impl Engine {
             CommandName::Pending => t!(self.texts(), "help.pending", prefix = p),
             CommandName::Away => t!(self.texts(), "help.away", prefix = p),
             CommandName::Audit => t!(self.texts(), "help.audit", prefix = p),
+            CommandName::Purchased => t!(self.texts(), "help.purchased", prefix = p),
         }
     }
 
@@ -75,6 +76,7 @@ impl Engine {
             Command::Pending => self.pending_report(m).await,
             Command::Away { on } => self.away(m, on).await,
             Command::Audit { id } => self.audit_report(m, id).await,
+            Command::Purchased { id } => self.purchased(m, id).await,
         }
     }
 
@@ -567,6 +569,91 @@ impl Engine {
             let text = self.created_text(&r).await?;
             self.reply_now(m, text).await;
         }
+        Ok(())
+    }
+
+    /// A billing approver says the seats of a manual purchase are bought: check the seat
+    /// count now and carry on if they are there.
+    async fn purchased(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
+        let (_, roles) = self.issuer_roles(m).await?;
+        if !roles.iter().any(|r| self.cfg().purchase_roles.contains(r)) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "decision.missing_role",
+                id = id,
+                roles = self.role_names(&self.cfg().purchase_roles)
+            )));
+        }
+        let waiting = {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            let mut found = None;
+            for s in stages::for_request(&mut conn, id).await? {
+                if s.kind == StageKind::Purchase && s.state == StageState::Approved {
+                    if let Some(job) = crate::store::jobs::for_stage(&mut conn, s.id).await? {
+                        if job.state == crate::store::jobs::JobState::Queued {
+                            found = Some(job);
+                        }
+                    }
+                }
+            }
+            found
+        };
+        let Some(job) = waiting else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "purchase.none",
+                id = id
+            )));
+        };
+        let crate::store::jobs::JobPayload::Purchase { target_seats, .. } = job.payload else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "purchase.none",
+                id = id
+            )));
+        };
+        let seats = self.seats_or_user_error().await?;
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let there = seats.enabled >= target_seats;
+        if there {
+            crate::store::jobs::due_now(w.conn(), job.id, now).await?;
+        }
+        self.audit(
+            w.conn(),
+            Some(id),
+            &format!("chat:{}", m.author),
+            "purchase_reported_done",
+            None,
+            None,
+            &serde_json::json!({"enabled": seats.enabled, "target": target_seats, "seen": there})
+                .to_string(),
+        )
+        .await?;
+        let text = if there {
+            t!(
+                self.texts(),
+                "purchase.confirmed",
+                enabled = seats.enabled,
+                id = id
+            )
+        } else {
+            t!(
+                self.texts(),
+                "purchase.not_yet",
+                id = id,
+                enabled = seats.enabled,
+                target = target_seats
+            )
+        };
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        self.wake();
         Ok(())
     }
 

@@ -160,6 +160,22 @@ pub struct FaultyTenant {
     pub assign_calls: AtomicUsize,
     /// Batched assignment calls.
     pub assign_many_calls: AtomicUsize,
+    /// After an assignment, this many reads still show the user without the licence
+    /// (Microsoft 365 is eventually consistent).
+    pub read_lag: AtomicUsize,
+    lag_left: AtomicUsize,
+}
+
+impl FaultyTenant {
+    fn lagging(&self, mut user: DirectoryUser) -> DirectoryUser {
+        let left = self.lag_left.load(Ordering::SeqCst);
+        if left > 0 {
+            self.lag_left.store(left - 1, Ordering::SeqCst);
+            user.licences
+                .retain(|l| l.sku_part_number != "POWER_BI_PRO");
+        }
+        user
+    }
 }
 
 #[async_trait]
@@ -168,7 +184,7 @@ impl Tenant for FaultyTenant {
         "faulty-simulated"
     }
     async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError> {
-        self.inner.user(upn).await
+        self.inner.user(upn).await.map(|u| self.lagging(u))
     }
     async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
         self.inner.roles(upn).await
@@ -193,7 +209,12 @@ impl Tenant for FaultyTenant {
             e.backend_ref = Some(format!("req-{left}"));
             return Err(e);
         }
-        self.inner.assign(user).await
+        let r = self.inner.assign(user).await;
+        if r.is_ok() {
+            self.lag_left
+                .store(self.read_lag.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
+        r
     }
     async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         self.inner.unassign(user).await
@@ -222,6 +243,21 @@ pub struct Harness {
 impl Harness {
     /// A fresh engine on the test tenant, with `env` setting overrides.
     pub async fn new(env: &[(&str, &str)]) -> Harness {
+        Harness::build(env, false).await
+    }
+
+    /// A fresh engine whose purchases wait for a person (manual mode).
+    pub async fn manual(env: &[(&str, &str)]) -> Harness {
+        Harness::build(env, true).await
+    }
+
+    async fn build(env: &[(&str, &str)], manual: bool) -> Harness {
+        // Another test may have installed the subscriber already; one is enough.
+        tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init()
+            .unwrap_or(());
         let dir = tempfile::tempdir().unwrap();
         let cfg = crate::support::bot::write_config(dir.path(), "");
         let env: Vec<(String, String)> = env
@@ -242,13 +278,22 @@ impl Harness {
             assign_failures: AtomicUsize::new(0),
             assign_calls: AtomicUsize::new(0),
             assign_many_calls: AtomicUsize::new(0),
+            read_lag: AtomicUsize::new(0),
+            lag_left: AtomicUsize::new(0),
         });
-        let purchaser = Arc::new(SimulatedPurchaser::new(
-            store.clone(),
-            sku,
-            Duration::ZERO,
-            clock.clone(),
-        ));
+        let purchaser: Arc<dyn licensebot::backend::Purchaser> = if manual {
+            Arc::new(licensebot::backend::manual::ManualPurchaser::new(
+                tenant.clone(),
+                false,
+            ))
+        } else {
+            Arc::new(SimulatedPurchaser::new(
+                store.clone(),
+                sku,
+                Duration::ZERO,
+                clock.clone(),
+            ))
+        };
         let chat = Arc::new(RecordingChat::default());
         let engine = Engine::new(
             store.clone(),

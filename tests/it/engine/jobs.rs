@@ -216,3 +216,154 @@ async fn reminders_escalation_and_expiry_follow_the_clock() {
         h.dms("alice")
     );
 }
+
+#[tokio::test]
+async fn assignments_due_together_run_as_one_batch() {
+    let h = Harness::new(&[]).await;
+    h.exec("UPDATE sim_skus SET enabled = 10 WHERE sku_part_number = 'POWER_BI_PRO'")
+        .await;
+    h.say("carol", "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example ivan@contoso.example").await;
+    // The command approved all four (carol holds the assignment role); one batch runs them.
+    let ran = h.engine.run_due_jobs().await;
+    assert_eq!(ran, 4);
+    assert_eq!(h.tenant.assign_many_calls.load(Ordering::SeqCst), 1);
+    for id in 1..=4 {
+        assert_eq!(h.state(id).await, "completed");
+    }
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM backend_calls WHERE operation = 'assign_licence' AND outcome = 'ok (batch of 4)'").await,
+        4
+    );
+}
+
+#[tokio::test]
+async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice() {
+    let h = Harness::new(&[
+        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
+        ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
+    ])
+    .await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.tenant.read_lag.store(5, Ordering::SeqCst);
+    // Attempt 1: assigned, two read-backs do not show it.
+    assert!(matches!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Retrying(_))
+    ));
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM jobs WHERE phase = 'verify'")
+            .await,
+        1
+    );
+    // Attempt 2: only checks (three more reads), still not visible.
+    h.advance(Duration::from_secs(2));
+    assert!(matches!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Retrying(_))
+    ));
+    // Attempt 3: visible now.
+    h.advance(Duration::from_secs(5));
+    assert_eq!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Succeeded)
+    );
+    assert_eq!(
+        h.tenant.assign_calls.load(Ordering::SeqCst),
+        1,
+        "assigned exactly once"
+    );
+    assert_eq!(h.state(1).await, "completed");
+}
+
+#[tokio::test]
+async fn an_assignment_never_seen_fails_as_unverified_and_is_not_reported_done() {
+    let h = Harness::new(&[
+        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "1"),
+        ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
+    ])
+    .await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.tenant.read_lag.store(100, Ordering::SeqCst);
+    for _ in 0..3 {
+        h.advance(Duration::from_secs(30));
+        h.engine.run_due_jobs().await;
+    }
+    h.engine.deliver().await;
+    assert_eq!(h.state(1).await, "failed");
+    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 1);
+    assert!(
+        h.text()
+            .contains("check it in the Microsoft 365 admin center"),
+        "{}",
+        h.text()
+    );
+    assert!(!h.text().contains("is done"), "{}", h.text());
+}
+
+#[tokio::test]
+async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when_seats_appear() {
+    let h = Harness::manual(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.link("judy", "judy@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.engine.settle().await;
+    h.say("judy", "!pro request").await;
+    h.react("dave", &h.approval("Request #2, stage 1"), "✅")
+        .await;
+    h.engine.settle().await;
+    let text = h.text();
+    assert!(text.contains("purchase task for request #2"), "{text}");
+    assert!(
+        text.contains("Billing > Your products > Power BI Pro > Add/remove licenses"),
+        "{text}"
+    );
+    assert!(text.contains("!pro purchased 2"), "{text}");
+    assert!(
+        text.contains("@bob"),
+        "billing approvers are mentioned: {text}"
+    );
+    assert_eq!(h.state(2).await, "approved");
+    // Saying it is bought before it is: the bot checks and says so.
+    h.say("bob", "!pro purchased 2").await;
+    h.engine.deliver().await;
+    assert!(
+        h.text()
+            .contains("don't see the seats of request #2 yet: 1 of 2"),
+        "{}",
+        h.text()
+    );
+    // No spam: re-checks do not repeat the task; after remind_after one reminder.
+    h.advance(Duration::from_secs(120));
+    h.engine.settle().await;
+    assert_eq!(h.text().matches("purchase task for request #2").count(), 1);
+    h.advance(Duration::from_secs(4 * 3600));
+    h.engine.settle().await;
+    assert!(
+        h.text()
+            .contains("the purchase for request #2 is still open"),
+        "{}",
+        h.text()
+    );
+    // The seats are bought in the admin center.
+    h.exec("UPDATE sim_skus SET enabled = 2 WHERE sku_part_number = 'POWER_BI_PRO'")
+        .await;
+    h.say("bob", "!pro purchased #2").await;
+    h.engine.settle().await;
+    assert!(
+        h.text()
+            .contains("2 seats are there; carrying on with request #2"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(h.state(2).await, "completed", "{}", h.text());
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM sim_assignments WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        2
+    );
+}

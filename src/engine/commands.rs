@@ -1,5 +1,7 @@
 //! Chat commands: who may run them, and what each one does.
 
+use tracing::Instrument;
+
 use super::requests::{Approval, NewWork};
 use super::{Engine, EngineError, EngineResult};
 use crate::chat::IncomingMessage;
@@ -54,7 +56,10 @@ impl Engine {
             )));
         }
         let span = tracing::info_span!("command", command = cmd.name().word(), user = %m.author);
-        let _ = &span;
+        self.dispatch(m, cmd).instrument(span).await
+    }
+
+    async fn dispatch(&self, m: &IncomingMessage, cmd: Command) -> EngineResult<()> {
         match cmd {
             Command::Help { topic } => {
                 let text = match topic {
@@ -200,20 +205,27 @@ impl Engine {
         };
         let user = self.directory_user(&target_upn).await?;
         self.licence_policy(&user).map_err(EngineError::User)?;
+        self.open_and_reply(
+            m,
+            requester_upn,
+            NewWork::licence(RequestKind::Assign, user, reason),
+            Approval::Routed,
+            true,
+        )
+        .await
+    }
+
+    /// Opens one request and answers with what became of it.
+    async fn open_and_reply(
+        &self,
+        m: &IncomingMessage,
+        requester_upn: Upn,
+        work: NewWork,
+        approval: Approval<'_>,
+        enforce_limit: bool,
+    ) -> EngineResult<()> {
         let created = self
-            .open_requests(
-                m,
-                Some(requester_upn),
-                vec![NewWork {
-                    kind: RequestKind::Assign,
-                    target: Some(user),
-                    quantity: None,
-                    cycle: None,
-                    reason,
-                }],
-                Approval::Routed,
-                true,
-            )
+            .open_requests(m, Some(requester_upn), vec![work], approval, enforce_limit)
             .await?;
         for r in created {
             let text = self.created_text(&r).await?;
@@ -403,13 +415,7 @@ impl Engine {
             .open_requests(
                 m,
                 Some(upn),
-                vec![NewWork {
-                    kind: RequestKind::Release,
-                    target: Some(user),
-                    quantity: None,
-                    cycle: None,
-                    reason: None,
-                }],
+                vec![NewWork::licence(RequestKind::Release, user, None)],
                 Approval::SelfService,
                 false,
             )
@@ -443,26 +449,14 @@ impl Engine {
     ) -> EngineResult<()> {
         let (a, roles) = self.issuer_roles(m).await?;
         let cycle = cycle.unwrap_or(self.cfg().default_billing_cycle);
-        let created = self
-            .open_requests(
-                m,
-                Some(a.upn.clone()),
-                vec![NewWork {
-                    kind: RequestKind::Purchase,
-                    target: None,
-                    quantity: Some(i64::from(seats)),
-                    cycle: Some(cycle),
-                    reason: None,
-                }],
-                Approval::ByIssuer(&a, &roles),
-                false,
-            )
-            .await?;
-        for r in created {
-            let text = self.created_text(&r).await?;
-            self.reply_now(m, text).await;
-        }
-        Ok(())
+        self.open_and_reply(
+            m,
+            a.upn.clone(),
+            NewWork::purchase(i64::from(seats), cycle),
+            Approval::ByIssuer(&a, &roles),
+            false,
+        )
+        .await
     }
 
     async fn assign(&self, m: &IncomingMessage, targets: Vec<Target>) -> EngineResult<()> {
@@ -513,13 +507,7 @@ impl Engine {
                 ));
                 continue;
             }
-            works.push(NewWork {
-                kind: RequestKind::Assign,
-                target: Some(user),
-                quantity: None,
-                cycle: None,
-                reason: None,
-            });
+            works.push(NewWork::licence(RequestKind::Assign, user, None));
         }
         if !works.is_empty() {
             let created = self
@@ -550,26 +538,14 @@ impl Engine {
                 upn = upn
             )));
         }
-        let created = self
-            .open_requests(
-                m,
-                Some(a.upn.clone()),
-                vec![NewWork {
-                    kind: RequestKind::Revoke,
-                    target: Some(user),
-                    quantity: None,
-                    cycle: None,
-                    reason: None,
-                }],
-                Approval::ByIssuer(&a, &roles),
-                false,
-            )
-            .await?;
-        for r in created {
-            let text = self.created_text(&r).await?;
-            self.reply_now(m, text).await;
-        }
-        Ok(())
+        self.open_and_reply(
+            m,
+            a.upn.clone(),
+            NewWork::licence(RequestKind::Revoke, user, None),
+            Approval::ByIssuer(&a, &roles),
+            false,
+        )
+        .await
     }
 
     /// A billing approver says the seats of a manual purchase are bought: check the seat

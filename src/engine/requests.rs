@@ -29,6 +29,30 @@ pub(super) struct NewWork {
     pub reason: Option<String>,
 }
 
+impl NewWork {
+    /// A licence request (assign, release, revoke) for a directory user.
+    pub(super) fn licence(kind: RequestKind, user: DirectoryUser, reason: Option<String>) -> Self {
+        NewWork {
+            kind,
+            target: Some(user),
+            quantity: None,
+            cycle: None,
+            reason,
+        }
+    }
+
+    /// A purchase of seats.
+    pub(super) fn purchase(quantity: i64, cycle: BillingCycle) -> Self {
+        NewWork {
+            kind: RequestKind::Purchase,
+            target: None,
+            quantity: Some(quantity),
+            cycle: Some(cycle),
+            reason: None,
+        }
+    }
+}
+
 /// Who approves the stages of new requests.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Approval<'a> {
@@ -604,7 +628,8 @@ impl Engine {
                         "job_queued",
                         None,
                         None,
-                        &serde_json::to_string(&payload).unwrap_or_default(),
+                        &serde_json::to_string(&payload)
+                            .map_err(|e| EngineError::Unexpected(e.into()))?,
                     )
                     .await?;
                     break;

@@ -81,3 +81,47 @@ async fn a_batch_reports_each_person_it_cannot_serve() {
     assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
     assert_eq!(h.state(1).await, "completed");
 }
+
+#[tokio::test]
+async fn a_batch_is_reported_to_its_requester_once_when_all_of_it_has_ended() {
+    let h = Harness::new(&[]).await;
+    h.say(
+        "dave",
+        "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
+    )
+    .await;
+    h.engine.settle().await;
+    let dms = h.dms("dave");
+    assert_eq!(
+        dms.len(),
+        1,
+        "one summary, not a message per request: {dms:#?}"
+    );
+    assert!(
+        dms[0].contains("Your requests #1 to #3: 3 of 3 done"),
+        "{dms:#?}"
+    );
+    let approvals: Vec<String> = h
+        .said()
+        .into_iter()
+        .filter_map(|s| match s {
+            super::harness::Said::Send {
+                channel, content, ..
+            } if channel == "license-approvals" => Some(content),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        approvals.len(),
+        1,
+        "one record of the command's approvals: {approvals:#?}"
+    );
+    assert!(
+        approvals[0].contains("Approved by @dave with a command"),
+        "{approvals:#?}"
+    );
+    assert!(
+        approvals[0].contains("buy 2 seat(s), monthly, 28.00 USD per month"),
+        "{approvals:#?}"
+    );
+}

@@ -343,6 +343,18 @@ impl Harness {
             .await;
     }
 
+    /// Someone removes a reaction.
+    pub async fn unreact(&self, user: &str, message: &str, emoji: &str) {
+        self.engine
+            .handle(ChatEvent::ReactionRemoved(Reaction {
+                message: MessageRef(message.into()),
+                channel: None,
+                user: ChatUserId(user.into()),
+                emoji: emoji.into(),
+            }))
+            .await;
+    }
+
     /// Links a chat user.
     pub async fn link(&self, who: &str, upn: &str) {
         self.say(who, &format!("!pro link {upn}")).await;

@@ -2,7 +2,7 @@
 //! (optionally behind a fault injector), a recording chat transport and a clock the test
 //! moves by hand.
 
-mod harness;
+pub mod harness;
 
 mod bulk;
 mod decisions;

@@ -305,3 +305,29 @@ pub async fn set_escalated(
         .await?;
     Ok(())
 }
+
+/// Every stage of the requests still open (pending, approved or executing), oldest first:
+/// the approval messages a transport checks after reconnecting.
+pub async fn of_open_requests(conn: &mut SqliteConnection) -> StoreResult<Vec<Stage>> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT {columns} FROM stages s JOIN requests r ON r.id = s.request_id
+         WHERE r.state IN ('pending', 'approved', 'executing') ORDER BY s.id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Forgets a stage's approval message (it was deleted), so its next post becomes the new one.
+pub async fn clear_approval_message(conn: &mut SqliteConnection, id: StageId) -> StoreResult<()> {
+    sqlx::query("UPDATE stages SET approval_message = NULL WHERE id = ?")
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

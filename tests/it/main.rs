@@ -10,3 +10,4 @@ mod cli;
 mod console_e2e;
 mod discord_e2e;
 mod engine;
+mod replays;

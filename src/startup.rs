@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
+use crate::backend::manual::ManualPurchaser;
 use crate::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
 use crate::backend::{Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::chat::discord::{Discord, DiscordConfig};
 use crate::command::ParserConfig;
-use crate::config::{BackendKind, ChatTransport, Language, PurchaseBackend, Settings};
+use crate::config::{
+    BackendKind, ChatTransport, Language, ManualOrderVia, PurchaseBackend, Settings,
+};
 use crate::domain::ChannelRef;
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
@@ -113,6 +116,8 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             backoff_base: s.jobs.backoff_base.get(),
             backoff_max: s.jobs.backoff_max.get(),
             lease: s.jobs.lease.get(),
+            verify_attempts: s.jobs.verify_attempts,
+            verify_interval: s.jobs.verify_interval.get(),
         },
     }
 }
@@ -186,6 +191,10 @@ pub async fn backends(
         PurchaseBackend::Simulated => {
             Arc::new(SimulatedPurchaser::new(store.clone(), sku, latency, clock))
         }
+        PurchaseBackend::Manual => Arc::new(ManualPurchaser::new(
+            tenant.clone(),
+            settings.backend.manual.order_via == ManualOrderVia::Reseller,
+        )),
         other => bail!(
             "backend.purchase = \"{}\" is not available in this build yet",
             other.as_str()

@@ -2,6 +2,7 @@
 //! [`Purchaser`] (raising the seat count). The engine knows only these traits; the simulated
 //! tenant implements both, Microsoft Graph and Partner Center come later.
 
+pub mod manual;
 pub mod simulated;
 
 use std::time::Duration;
@@ -248,10 +249,13 @@ pub enum PurchaseProgress {
         detail: String,
     },
     /// A person has to buy the seats (direct or Enterprise Agreement customers): the engine
-    /// hands `order` to the billing approvers and asks again later.
+    /// hands the order to the billing approvers and asks again later.
     AwaitingPerson {
-        /// The exact order to place, for the person.
-        order: String,
+        /// Seats enabled now.
+        enabled: i64,
+        /// True when the seats are ordered through a reseller (Enterprise Agreement / volume
+        /// licensing), false when bought in the Microsoft 365 admin center.
+        via_reseller: bool,
     },
 }
 

@@ -10,4 +10,5 @@ mod cli;
 mod console_e2e;
 mod discord_e2e;
 mod engine;
+mod hostile;
 mod replays;

@@ -107,7 +107,7 @@ pub fn render(inv: &Invocation, prefix: &str) -> Rendered {
                 words.push(quoted(&reason));
             }
         }
-        "status" | "cancel" | "audit" => words.extend(inv.text("id")),
+        "status" | "cancel" | "audit" | "purchased" => words.extend(inv.text("id")),
         "link" => words.extend(inv.text("upn")),
         "help" => words.extend(inv.text("command")),
         "buy" => {
@@ -218,6 +218,10 @@ pub fn definition(texts: &Texts) -> CreateCommand {
             sub("audit", t!(texts, "discord.audit"))
                 .add_sub_option(id("discord.audit_id").required(true)),
         )
+        .add_option(
+            sub("purchased", t!(texts, "discord.purchased"))
+                .add_sub_option(id("discord.purchased_id").required(true)),
+        )
 }
 
 fn help(texts: &Texts) -> CreateCommandOption {
@@ -316,7 +320,15 @@ mod tests {
         ] {
             assert!(render(&inv(sub, &[]), "!pro").ephemeral, "{sub}");
         }
-        for sub in ["request", "cancel", "release", "buy", "assign", "revoke"] {
+        for sub in [
+            "request",
+            "cancel",
+            "release",
+            "buy",
+            "assign",
+            "revoke",
+            "purchased",
+        ] {
             assert!(!render(&inv(sub, &[]), "!pro").ephemeral, "{sub}");
         }
     }

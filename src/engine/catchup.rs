@@ -11,7 +11,8 @@ use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::reactions::{self, Key};
 use crate::store::{stages, StoreError, StoreResult};
 
-/// An approval message of an open request, as the engine knows it.
+/// An approval message to check after reconnecting (of an open request, or one whose last
+/// update was given up), as the engine knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenApproval {
     /// The stage it belongs to.
@@ -135,7 +136,8 @@ impl Engine {
             .collect()
     }
 
-    /// The approval messages of open requests, oldest first.
+    /// The approval messages to check after reconnecting, oldest first: those of open
+    /// requests, and those whose latest post or edit was given up.
     pub async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
         let mut conn = self
             .store()
@@ -144,7 +146,7 @@ impl Engine {
             .await
             .map_err(StoreError::from)?;
         let mut out = Vec::new();
-        for s in stages::of_open_requests(&mut conn).await? {
+        for s in stages::to_check(&mut conn).await? {
             let (content, update_queued) = outbox::stage_latest_content(&mut conn, s.id)
                 .await?
                 .unwrap_or_else(|| (s.body.clone(), false));

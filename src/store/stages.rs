@@ -306,9 +306,10 @@ pub async fn set_escalated(
     Ok(())
 }
 
-/// Every stage of the requests still open (pending, approved or executing), oldest first:
-/// the approval messages a transport checks after reconnecting.
-pub async fn of_open_requests(conn: &mut SqliteConnection) -> StoreResult<Vec<Stage>> {
+/// The approval messages a transport checks after reconnecting, oldest first: every stage
+/// of the requests still open (pending, approved or executing), and any stage whose latest
+/// post or edit was given up (its message may say something stale forever otherwise).
+pub async fn to_check(conn: &mut SqliteConnection) -> StoreResult<Vec<Stage>> {
     let columns = COLUMNS
         .split(", ")
         .map(|c| format!("s.{}", c.trim()))
@@ -316,7 +317,11 @@ pub async fn of_open_requests(conn: &mut SqliteConnection) -> StoreResult<Vec<St
         .join(", ");
     let rows = sqlx::query(&format!(
         "SELECT {columns} FROM stages s JOIN requests r ON r.id = s.request_id
-         WHERE r.state IN ('pending', 'approved', 'executing') ORDER BY s.id"
+         WHERE r.state IN ('pending', 'approved', 'executing')
+            OR (SELECT o.gave_up_at IS NOT NULL FROM outbox o
+                WHERE o.stage_id = s.id AND o.action IN ('send', 'edit')
+                ORDER BY o.id DESC LIMIT 1)
+         ORDER BY s.id"
     ))
     .fetch_all(conn)
     .await?;

@@ -483,12 +483,19 @@ async fn a_gateway_drop_mid_flow_is_resumed_and_missed_events_replayed_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limited_approval_post_arrives_after_a_retry() {
+async fn a_rate_limited_approval_post_and_a_failed_reply_arrive_after_a_retry() {
     let s = Setup::start().await;
     s.fake.fail(Fault {
         method: "POST",
         path: format!("/channels/{APPROVALS}/messages"),
         status: 429,
+        times: 1,
+    });
+    // And a server error on the first reply in #general: retried too.
+    s.fake.fail(Fault {
+        method: "POST",
+        path: format!("/channels/{GENERAL}/messages"),
+        status: 500,
         times: 1,
     });
     let started = Instant::now();
@@ -508,5 +515,74 @@ async fn a_rate_limited_approval_post_arrives_after_a_retry() {
     });
     assert!(approval.content.contains("Request #1, stage 1 of 1"));
     assert!(started.elapsed() < TIMEOUT);
+    s.fake.view(|v| {
+        let replies = v.calls_to("POST", &format!("/channels/{GENERAL}/messages"));
+        assert_eq!(replies.first().map(|c| c.status), Some(500), "{replies:#?}");
+        assert!(replies.iter().any(|c| c.status == 200));
+    });
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_edits_that_were_refused_are_redone_after_a_restart() {
+    let mut s = Setup::start().await;
+    let approval = s.alice_requests().await;
+    s.fake.fail(Fault {
+        method: "PATCH",
+        path: format!("/messages/{}", approval.id),
+        status: 403,
+        times: 2,
+    });
+
+    s.fake.react("carol", approval.id, "✅");
+    s.dm("alice", "is done").await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "completed");
+    s.fake
+        .wait_for("both edits to be refused", TIMEOUT, |v| {
+            (v.calls_to("PATCH", &format!("/messages/{}", approval.id))
+                .len()
+                >= 2)
+                .then_some(())
+        })
+        .await;
+    let stale = s.fake.view(|v| v.message(approval.id)).expect("approval");
+    assert!(!stale.content.contains("Done"), "{}", stale.content);
+
+    s.stop().await;
+    s.boot().await;
+
+    let fixed = s.edited(approval.id, "Done").await;
+    assert!(
+        fixed.content.starts_with(&approval.content),
+        "{}",
+        fixed.content
+    );
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_manage_messages_a_refused_reaction_stays_and_the_bot_goes_on() {
+    let s = Setup::start().await;
+    s.fake.deny_manage_messages();
+    let approval = s.alice_requests().await;
+
+    s.fake.react("mallory", approval.id, "✅");
+    s.dm("mallory", "approver").await;
+    s.fake.react("carol", approval.id, "✅");
+
+    s.edited(approval.id, "Done").await;
+    s.fake.view(|v| {
+        assert!(v
+            .calls_to("DELETE", &format!("/messages/{}/reactions/", approval.id))
+            .iter()
+            .any(|c| c.status == 403));
+        let m = v.message(approval.id).expect("approval");
+        assert!(m.reactions["✅"].contains(&uid("mallory")), "it stays");
+    });
+    assert!(
+        s.log().contains("Manage Messages"),
+        "the refusal is logged: {}",
+        s.log()
+    );
     s.fake.assert_faithful();
 }

@@ -17,6 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::de::{DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use toml::{Table, Value};
@@ -35,8 +36,9 @@ pub const CONFIG_FILE_ENV: &str = "LICENSEBOT_CONFIG";
 /// The prefix of environment variables that override single keys.
 pub const ENV_PREFIX: &str = "LICENSEBOT__";
 
-/// The top-level tables of [`Settings`], in the order they are read.
-pub const SECTIONS: [&str; 10] = [
+/// The top-level tables of [`Settings`], in the order they are read. `discord` is optional
+/// (required only with `chat.transport = "discord"`); the others are always present.
+pub const SECTIONS: [&str; 11] = [
     "chat",
     "store",
     "bot",
@@ -47,6 +49,7 @@ pub const SECTIONS: [&str; 10] = [
     "telemetry",
     "approvers",
     "backend",
+    "discord",
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -200,6 +203,70 @@ impl fmt::Display for Guid {
     }
 }
 
+/// A Discord id (a "snowflake"): 1 to 20 decimal digits, written as a string (TOML integers
+/// cannot hold every id) or, when it fits, an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DiscordId(u64);
+
+impl DiscordId {
+    /// Parses `"123456789012345678"`; zero is not an id.
+    pub fn parse(s: &str) -> Result<DiscordId, ParseError> {
+        let t = s.trim();
+        let digits = (1..=20).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit());
+        match t.parse::<u64>() {
+            Ok(n) if digits && n > 0 => Ok(DiscordId(n)),
+            _ => Err(ParseError(format!(
+                "{t:?} is not a Discord id (Developer Mode > Copy ID gives digits such as \"123456789012345678\")"
+            ))),
+        }
+    }
+
+    /// The id as a number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for DiscordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for DiscordId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DiscordId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+
+        impl Visitor<'_> for IdVisitor {
+            type Value = DiscordId;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Discord id such as \"123456789012345678\"")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<DiscordId, E> {
+                DiscordId::parse(s).map_err(E::custom)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<DiscordId, E> {
+                DiscordId::parse(&n.to_string()).map_err(E::custom)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<DiscordId, E> {
+                DiscordId::parse(&n.to_string()).map_err(E::custom)
+            }
+        }
+
+        d.deserialize_any(IdVisitor)
+    }
+}
+
 macro_rules! setting_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -315,10 +382,10 @@ setting_enum!(
 
 /// All of licensebot's settings, as [`Settings::load`] builds them.
 ///
-/// Nothing here is secret yet, so the derived `Debug` and [`Settings::summary`] may print
-/// every field. When the Discord token and the Graph client secret arrive they must be
-/// `secrecy::SecretString`s (whose `Debug` prints `[REDACTED]`) and `summary` must leave
-/// them out.
+/// The only secret, the Discord bot token, is a `secrecy::SecretString` read from the
+/// environment variable that `discord.token_env` names: its `Debug` prints `[REDACTED]`, it
+/// is never serialized, and [`Settings::summary`] leaves it out. Everything else may be
+/// printed.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Settings {
     /// `[chat]`: the chat transport.
@@ -341,6 +408,9 @@ pub struct Settings {
     pub approvers: Vec<ApproverSettings>,
     /// `[backend]`: the directory and purchasing backends.
     pub backend: BackendSettings,
+    /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discord: Option<DiscordSettings>,
     /// Which layer set each key; filled by [`Settings::load`], never read from a file.
     #[serde(skip)]
     pub provenance: Provenance,
@@ -351,6 +421,45 @@ pub struct Settings {
 pub struct ChatSettings {
     /// `"console"` or `"discord"`.
     pub transport: ChatTransport,
+}
+
+/// `[discord]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct DiscordSettings {
+    /// The environment variable that holds the bot token; the token itself is never in a file.
+    #[serde(default = "default_token_env")]
+    pub token_env: String,
+    /// The server (guild) the bot serves; messages elsewhere are ignored, DMs excepted.
+    pub guild_id: DiscordId,
+    /// The channel where approval messages are posted.
+    pub approvals_channel_id: DiscordId,
+    /// Discord's base URL, `https://discord.com`; tests point it at a fake on loopback.
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    /// Whether to register the `/pro` slash commands in the guild at start-up.
+    #[serde(default = "yes")]
+    pub register_slash_commands: bool,
+    /// The bot token, read from `token_env` when the settings load; never serialized.
+    #[serde(skip)]
+    pub token: Option<SecretString>,
+}
+
+impl DiscordSettings {
+    /// Whether `api_url` is the real Discord (serenity's rate limiter stays on).
+    pub fn is_real_discord(&self) -> bool {
+        self.api_url.trim_end_matches('/') == DISCORD_API_URL
+    }
+}
+
+/// The real Discord's base URL.
+pub const DISCORD_API_URL: &str = "https://discord.com";
+
+fn default_token_env() -> String {
+    "DISCORD_TOKEN".to_string()
+}
+
+fn default_api_url() -> String {
+    DISCORD_API_URL.to_string()
 }
 
 /// `[store]`
@@ -454,7 +563,8 @@ pub struct TelemetrySettings {
 /// One `[[approvers]]` entry.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ApproverSettings {
-    /// The chat account: a console name, or a Discord user id; unique.
+    /// The chat account: a console name, or a Discord user id (digits) when
+    /// `chat.transport = "discord"`; unique.
     pub chat_user: String,
     /// The directory user whose roles decide what this approver may approve; unique.
     pub upn: Upn,
@@ -642,6 +752,7 @@ impl Settings {
         match loader.build(root) {
             Some(mut settings) => {
                 loader.check(&settings);
+                loader.read_secrets(&mut settings, env);
                 if loader.problems.is_empty() {
                     settings.provenance = loader.provenance;
                     Ok(settings)
@@ -671,6 +782,17 @@ impl Settings {
             lines.push(format!("sources: {}", self.provenance.sources().join(", ")));
         }
         lines.push(format!("chat transport: {}", self.chat.transport));
+        if let Some(d) = &self.discord {
+            lines.push(format!(
+                "discord: guild {}, approvals channel {}, api {}, slash commands {}, token from ${} ({})",
+                d.guild_id,
+                d.approvals_channel_id,
+                d.api_url,
+                if d.register_slash_commands { "registered" } else { "not registered" },
+                d.token_env,
+                if d.token.is_some() { "set" } else { "not set" }
+            ));
+        }
         lines.push(format!("store: {}", self.store.url));
         lines.push(format!(
             "bot: @{} with prefix {}, language {}, channels #{} and #{}",
@@ -757,13 +879,9 @@ impl Settings {
 }
 
 /// Choices the types accept but this build cannot run yet. Each check goes when the work
-/// that implements it lands (the Discord transport, the Graph backend, Partner Center and
-/// manual purchases).
+/// that implements it lands (the Graph backend, Partner Center and manual purchases).
 fn not_available_in_this_build(s: &Settings) -> Vec<(&'static str, String)> {
     let mut missing = Vec::new();
-    if s.chat.transport == ChatTransport::Discord {
-        missing.push(("chat.transport", "discord"));
-    }
     if s.backend.kind == BackendKind::Graph {
         missing.push(("backend.kind", "graph"));
     }
@@ -1034,6 +1152,10 @@ impl Loader {
         let telemetry = self.section(&mut root, "telemetry");
         let approvers = self.list(&mut root, "approvers");
         let backend = self.section(&mut root, "backend");
+        let discord = match root.remove("discord") {
+            Some(value) => self.value(value, "discord").map(Some),
+            None => Some(None),
+        };
         let unknown: Vec<String> = root.keys().map(|k| child_key("", k)).collect();
         for key in unknown {
             self.unknown_key(key);
@@ -1049,6 +1171,7 @@ impl Loader {
             telemetry: telemetry?,
             approvers: approvers?,
             backend: backend?,
+            discord: discord?,
             provenance: Provenance::default(),
         })
     }
@@ -1140,6 +1263,7 @@ impl Loader {
             );
         }
         self.check_approvers(&s.approvers);
+        self.check_discord(s);
         self.check_backend(s);
         for (key, message) in not_available_in_this_build(s) {
             self.problem(key, message);
@@ -1338,6 +1462,69 @@ impl Loader {
                     format!("{} is already approvers[{first}]", a.upn),
                 );
             }
+        }
+    }
+
+    /// `[discord]` must be there for the Discord transport, and approvers are Discord ids.
+    fn check_discord(&mut self, s: &Settings) {
+        if let Some(d) = &s.discord {
+            let name = d.token_env.trim();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                self.problem(
+                    "discord.token_env",
+                    format!(
+                        "{:?} is not an environment variable name (letters, digits, _)",
+                        d.token_env
+                    ),
+                );
+            }
+            let url = d.api_url.trim();
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains('?') {
+                self.problem(
+                    "discord.api_url",
+                    format!("{url:?} is not an http(s) URL such as \"{DISCORD_API_URL}\""),
+                );
+            }
+        }
+        if s.chat.transport != ChatTransport::Discord {
+            return;
+        }
+        if s.discord.is_none() {
+            // Blame the layer that chose Discord: that is where the table is missing.
+            self.problems.push(ConfigProblem {
+                source: self.provenance.nearest_source("chat.transport").to_string(),
+                key: "discord".to_string(),
+                message: "chat.transport is \"discord\", so a [discord] table with guild_id and approvals_channel_id is required".to_string(),
+            });
+        }
+        for (i, a) in s.approvers.iter().enumerate() {
+            if !a.chat_user.trim().is_empty() && DiscordId::parse(&a.chat_user).is_err() {
+                self.problem(
+                    format!("approvers[{i}].chat_user"),
+                    format!(
+                        "{:?} is not a Discord user id; with chat.transport = \"discord\" approvers are named by id (Developer Mode > Copy User ID)",
+                        a.chat_user
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Reads the Discord token from the environment variable `discord.token_env` names;
+    /// with the Discord transport a missing token is a problem.
+    fn read_secrets(&mut self, s: &mut Settings, env: &[(String, String)]) {
+        let transport = s.chat.transport;
+        let Some(d) = s.discord.as_mut() else {
+            return;
+        };
+        let name = d.token_env.trim().to_string();
+        match env.iter().find(|(k, v)| *k == name && !v.trim().is_empty()) {
+            Some((_, value)) => d.token = Some(SecretString::from(value.trim().to_string())),
+            None if transport == ChatTransport::Discord => self.problem(
+                "discord.token_env",
+                format!("the environment variable {name} (the bot token) is not set"),
+            ),
+            None => {}
         }
     }
 
@@ -1771,7 +1958,125 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys, SECTIONS.into_iter().collect());
+        // `discord` is the one optional section, absent from the embedded default.
+        let mut expected: BTreeSet<&str> = SECTIONS.into_iter().collect();
+        expected.remove("discord");
+        assert_eq!(keys, expected);
+    }
+
+    const DISCORD: &str = r#"
+        [chat]
+        transport = "discord"
+        [discord]
+        guild_id = "123456789012345678"
+        approvals_channel_id = "123456789012345679"
+        [[approvers]]
+        chat_user = "223456789012345678"
+        upn = "bob@contoso.example"
+    "#;
+
+    #[test]
+    fn discord_settings_load_with_the_token_from_the_environment() {
+        let (_file, result) = load(DISCORD, &[("DISCORD_TOKEN", "secret-token-value")]);
+
+        let s = result.unwrap();
+        let d = s.discord.as_ref().unwrap();
+        assert_eq!(d.guild_id.get(), 123456789012345678);
+        assert_eq!(d.approvals_channel_id.to_string(), "123456789012345679");
+        assert_eq!(d.api_url, "https://discord.com");
+        assert!(d.is_real_discord());
+        assert!(d.register_slash_commands);
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            d.token.as_ref().unwrap().expose_secret(),
+            "secret-token-value"
+        );
+    }
+
+    #[test]
+    fn the_discord_token_is_never_printed_or_serialized() {
+        let (_file, result) = load(DISCORD, &[("DISCORD_TOKEN", "secret-token-value")]);
+        let s = result.unwrap();
+
+        let debug = format!("{s:?}");
+        let summary = s.summary();
+        let toml = toml::to_string(&s).unwrap();
+
+        for text in [&debug, &summary, &toml] {
+            assert!(!text.contains("secret-token-value"), "{text}");
+        }
+        assert!(
+            summary.contains("token from $DISCORD_TOKEN (set)"),
+            "{summary}"
+        );
+    }
+
+    #[test]
+    fn discord_without_its_token_names_the_variable() {
+        let (file, result) = load(DISCORD, &[]);
+
+        assert_eq!(
+            problems(result),
+            [problem(
+                &name(&file),
+                "discord.token_env",
+                "the environment variable DISCORD_TOKEN (the bot token) is not set"
+            )]
+        );
+    }
+
+    #[test]
+    fn discord_transport_without_a_discord_table_is_refused() {
+        let text = "[chat]\ntransport = \"discord\"\n[[approvers]]\nchat_user = \"1\"\nupn = \"bob@contoso.example\"\n";
+        let (file, result) = load(text, &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].source, name(&file));
+        assert_eq!(found[0].key, "discord");
+    }
+
+    #[test]
+    fn discord_approvers_must_be_user_ids() {
+        let text = DISCORD.replace("223456789012345678", "bob");
+        let (file, result) = load(&text, &[("DISCORD_TOKEN", "t")]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].source, name(&file));
+        assert_eq!(found[0].key, "approvers[0].chat_user");
+        assert!(
+            found[0].message.contains("is not a Discord user id"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn bad_discord_ids_and_urls_are_named() {
+        let text = DISCORD
+            .replace("\"123456789012345678\"", "\"general\"")
+            .replace("[discord]", "[discord]\napi_url = \"discord.com\"");
+        let (_file, result) = load(&text, &[("DISCORD_TOKEN", "t")]);
+
+        let keys: Vec<String> = problems(result).into_iter().map(|p| p.key).collect();
+
+        assert_eq!(keys, ["discord.guild_id"]);
+        let text = DISCORD.replace("[discord]", "[discord]\napi_url = \"discord.com\"");
+        let (_file, result) = load(&text, &[("DISCORD_TOKEN", "t")]);
+        let keys: Vec<String> = problems(result).into_iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["discord.api_url"]);
+    }
+
+    #[test]
+    fn a_discord_table_is_allowed_with_the_console() {
+        let text = DISCORD.replace("transport = \"discord\"", "transport = \"console\"");
+        let text = text.replace("223456789012345678", "bob");
+        let (_file, result) = load(&text, &[]);
+
+        let s = result.unwrap();
+        assert!(s.discord.as_ref().unwrap().token.is_none());
     }
 
     #[test]
@@ -2358,10 +2663,13 @@ mod tests {
     fn production_example_fails_only_for_work_not_yet_built() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.example.toml");
 
-        let found = problems(Settings::load_from(Some(&path), &[]));
+        let found = problems(Settings::load_from(
+            Some(&path),
+            &env(&[("DISCORD_TOKEN", "not-a-real-token")]),
+        ));
 
         let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["chat.transport", "backend.kind"], "{found:?}");
+        assert_eq!(keys, ["backend.kind"], "{found:?}");
         for p in &found {
             assert!(
                 p.message.ends_with("is not available in this build yet"),

@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -11,12 +12,13 @@ use crate::backend::manual::ManualPurchaser;
 use crate::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
 use crate::backend::{Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
+use crate::chat::discord::{Discord, DiscordConfig};
 use crate::command::ParserConfig;
 use crate::config::{
     BackendKind, ChatTransport, Language, ManualOrderVia, PurchaseBackend, Settings,
 };
 use crate::domain::ChannelRef;
-use crate::engine::clock::{AdjustableClock, Clock};
+use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
 use crate::store::{simulated as sim, Store};
 use crate::texts::{self, Texts};
@@ -215,13 +217,97 @@ pub enum RunMode {
 
 /// Runs the bot until its input ends or it is told to stop.
 pub async fn run(settings: Settings, mode: RunMode) -> anyhow::Result<()> {
-    let jsonl = match (mode, settings.chat.transport) {
-        (RunMode::Console { jsonl }, _) => jsonl,
-        (RunMode::Configured, ChatTransport::Console) => false,
-        (RunMode::Configured, ChatTransport::Discord) => {
-            bail!("chat.transport = \"discord\" is not available in this build yet")
-        }
+    match (mode, settings.chat.transport) {
+        (RunMode::Console { jsonl }, _) => run_console(settings, jsonl).await,
+        (RunMode::Configured, ChatTransport::Console) => run_console(settings, false).await,
+        (RunMode::Configured, ChatTransport::Discord) => run_discord(settings).await,
+    }
+}
+
+/// How long shutdown waits for events already received from Discord.
+const DISCORD_DRAIN: Duration = Duration::from_secs(10);
+
+/// Runs the bot on Discord until SIGINT or SIGTERM (or the gateway fails for good).
+async fn run_discord(settings: Settings) -> anyhow::Result<()> {
+    let Some(d) = settings.discord.clone() else {
+        bail!("chat.transport = \"discord\" needs a [discord] table");
     };
+    let Some(token) = d.token.clone() else {
+        bail!(
+            "the environment variable {} (the Discord bot token) is not set",
+            d.token_env
+        );
+    };
+    let store = open_store(&settings).await?;
+    let _lock = lock_instance(store.path())?;
+    let clock = Arc::new(SystemClock);
+    let (tenant, purchaser) = backends(&settings, &store, clock.clone()).await?;
+    let discord = Discord::connect(DiscordConfig {
+        token,
+        guild_id: d.guild_id.get(),
+        api_url: d.api_url.clone(),
+        register_slash_commands: d.register_slash_commands,
+        prefix: settings.bot.prefix.clone(),
+    })
+    .await?;
+    let mut cfg = engine_config(&settings);
+    cfg.parser.bot_mentions = discord.bot_mentions();
+    cfg.approvals_channel = ChannelRef(d.approvals_channel_id.to_string());
+    let engine = Engine::new(
+        store.clone(),
+        tenant,
+        purchaser,
+        discord.output(),
+        clock,
+        texts_for(&settings),
+        cfg,
+    );
+    engine.recover().await?;
+    engine.recover_reactions().await?;
+    tracing::info!(
+        transport = "discord",
+        guild = %d.guild_id,
+        approvals_channel = %d.approvals_channel_id,
+        bot = discord.bot_id(),
+        store = %settings.store.url,
+        backend = settings.backend.kind.as_str(),
+        "licensebot started"
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = {
+        let engine = engine.clone();
+        let tick = settings.scheduler.tick.get();
+        let poll = settings.jobs.poll_interval.get();
+        tokio::spawn(async move { engine.run_background(tick, poll, stop_rx).await })
+    };
+    let result = discord
+        .run(
+            engine.clone(),
+            texts_for(&settings),
+            async {
+                shutdown_signal().await;
+                tracing::info!("shutdown signal received");
+            },
+            DISCORD_DRAIN,
+        )
+        .await;
+
+    tracing::info!("stopping: letting the job in flight finish; queued work stays queued");
+    if stop_tx.send(true).is_err() {
+        tracing::debug!("the background loop had already ended");
+    }
+    if let Err(e) = background.await {
+        tracing::error!(error = %e, "background loop ended abnormally");
+    }
+    engine.deliver().await;
+    store.close().await;
+    tracing::info!("licensebot stopped");
+    result
+}
+
+/// Runs the bot on the console until its input ends or it is told to stop.
+async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
     let store = open_store(&settings).await?;
     let _lock = lock_instance(store.path())?;
     let clock = Arc::new(AdjustableClock::new());
@@ -242,6 +328,7 @@ pub async fn run(settings: Settings, mode: RunMode) -> anyhow::Result<()> {
         engine_config(&settings),
     );
     engine.recover().await?;
+    engine.recover_reactions().await?;
     tracing::info!(
         transport = "console",
         jsonl,

@@ -1,8 +1,9 @@
 //! Chat transports. A transport turns what happens in chat into [`ChatEvent`]s for the engine
 //! and carries the engine's actions out through [`ChatOutput`]. The console transport lives
-//! here; Discord comes later and implements the same two sides.
+//! in [`console`]; Discord in [`discord`]; both implement the same two sides.
 
 pub mod console;
+pub mod discord;
 
 use async_trait::async_trait;
 

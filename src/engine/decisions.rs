@@ -10,7 +10,8 @@ use crate::store::{kv, requests};
 use crate::t;
 
 impl Engine {
-    pub(super) async fn on_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
+    /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
+    pub(super) async fn apply_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
         let Some(verdict) = parse_reaction(
             &r.emoji,
             &self.cfg().approve_emojis,

@@ -4,6 +4,7 @@
 //! [`crate::backend::Purchaser`], keeps everything in the [`Store`], and says everything
 //! through the message catalogue.
 
+mod catchup;
 pub mod clock;
 mod commands;
 mod decisions;
@@ -30,6 +31,7 @@ use crate::t;
 use crate::texts::Texts;
 use clock::Clock;
 
+pub use catchup::OpenApproval;
 pub use worker::JobReport;
 
 /// A registered approver: a chat account and the directory user it speaks for.

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod kv;
 pub mod links;
 pub mod outbox;
+pub mod reactions;
 pub mod requests;
 pub mod simulated;
 pub mod stages;

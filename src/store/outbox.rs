@@ -346,3 +346,19 @@ pub async fn next_due_at(conn: &mut SqliteConnection) -> StoreResult<Option<Time
     .await?;
     at.map(|s| parse_ts("outbox", &s)).transpose()
 }
+
+/// What a stage's approval message was last told to say (its post or latest edit, delivered
+/// or not), and whether a post or edit of it is still waiting for delivery.
+pub async fn stage_latest_content(
+    conn: &mut SqliteConnection,
+    stage: StageId,
+) -> StoreResult<Option<(String, bool)>> {
+    let row: Option<(Option<String>, bool)> = sqlx::query_as(
+        "SELECT content, delivered_at IS NULL AND gave_up_at IS NULL FROM outbox
+         WHERE stage_id = ? AND action IN ('send', 'edit') ORDER BY id DESC LIMIT 1",
+    )
+    .bind(stage.0)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|(content, waiting)| content.map(|c| (c, waiting))))
+}

@@ -305,3 +305,34 @@ pub async fn set_escalated(
         .await?;
     Ok(())
 }
+
+/// The approval messages a transport checks after reconnecting, oldest first: every stage
+/// of the requests still open (pending, approved or executing), and any stage whose latest
+/// post or edit was given up (its message may say something stale forever otherwise).
+pub async fn to_check(conn: &mut SqliteConnection) -> StoreResult<Vec<Stage>> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(&format!(
+        "SELECT {columns} FROM stages s JOIN requests r ON r.id = s.request_id
+         WHERE r.state IN ('pending', 'approved', 'executing')
+            OR (SELECT o.gave_up_at IS NOT NULL FROM outbox o
+                WHERE o.stage_id = s.id AND o.action IN ('send', 'edit')
+                ORDER BY o.id DESC LIMIT 1)
+         ORDER BY s.id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Forgets a stage's approval message (it was deleted), so its next post becomes the new one.
+pub async fn clear_approval_message(conn: &mut SqliteConnection, id: StageId) -> StoreResult<()> {
+    sqlx::query("UPDATE stages SET approval_message = NULL WHERE id = ?")
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

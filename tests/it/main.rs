@@ -1,9 +1,14 @@
 //! licensebot's integration tests, one binary: the real `licensebot` executable driven in
-//! `console --jsonl` mode, and the engine in-process against a fresh SQLite file each.
+//! `console --jsonl` mode and on Discord against a fake Discord (the real serenity client
+//! inside), and the engine in-process against a fresh SQLite file each.
+
+#![recursion_limit = "256"]
 
 mod support;
 
 mod cli;
 mod console_e2e;
+mod discord_e2e;
 mod engine;
 mod hostile;
+mod replays;

@@ -1,9 +1,12 @@
-//! Test support: the real bot binary driven over JSON lines, and a fresh database per test.
+//! Test support: the real bot binary driven over JSON lines or against a fake Discord, and
+//! a fresh database per test.
 
 #![allow(dead_code)]
 
 pub mod bot;
 pub mod db;
+pub mod discord_bot;
+pub mod fake_discord;
 
 pub use bot::Bot;
 

@@ -1,0 +1,213 @@
+//! Gateway events in, work for the engine out: messages (text commands), reactions, slash
+//! commands, and READY / RESUMED, which ask for a catch-up.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serenity::all::{
+    CommandInteraction, Context, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EventHandler, GuildId, Interaction, Message, Reaction as DiscordReaction, Ready, ResumedEvent,
+    UserId,
+};
+use tokio::sync::mpsc;
+
+use super::output::{classify, emoji_name, interaction_ref, DiscordOutput};
+use super::slash;
+use crate::chat::{ChatEvent, IncomingMessage, Reaction};
+use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+use crate::texts::Texts;
+
+/// Work for the engine, handed from serenity's event tasks to the one loop that drives the
+/// engine (in arrival order, one at a time, as the console does).
+#[derive(Debug)]
+pub enum Work {
+    /// A chat event.
+    Event(ChatEvent),
+    /// A slash command rendered as a message; its deferred response is cleaned up after.
+    Slash {
+        /// The rendered message.
+        event: ChatEvent,
+        /// The interaction id.
+        interaction: u64,
+    },
+    /// A catch-up after READY or RESUMED.
+    CatchUp(&'static str),
+}
+
+/// The serenity event handler of the Discord transport: filters, acknowledges slash
+/// commands at once, and queues the rest for the engine loop.
+pub struct Handler {
+    /// Where work for the engine goes.
+    pub work: mpsc::UnboundedSender<Work>,
+    /// The output (interaction replies, the REST client).
+    pub output: Arc<DiscordOutput>,
+    /// The bot's own user id.
+    pub bot: UserId,
+    /// The guild served.
+    pub guild: GuildId,
+    /// The text command prefix slash commands are rendered with.
+    pub prefix: String,
+    /// The catalogue slash commands are described from.
+    pub texts: Texts,
+    /// Whether to register the slash commands on READY.
+    pub register_commands: bool,
+    /// Cleared at shutdown: events that arrive after it are left alone.
+    pub accepting: Arc<AtomicBool>,
+    /// The slash commands were registered in this process.
+    pub registered: AtomicBool,
+}
+
+impl Handler {
+    fn accepting(&self) -> bool {
+        self.accepting.load(Ordering::SeqCst)
+    }
+
+    /// Whether a message is for the bot to read: not its own, not another bot's, and in the
+    /// configured guild or a DM.
+    fn wanted(&self, msg: &Message) -> bool {
+        msg.author.id != self.bot
+            && !msg.author.bot
+            && msg.webhook_id.is_none()
+            && msg.guild_id.is_none_or(|g| g == self.guild)
+    }
+
+    fn reaction(&self, r: &DiscordReaction) -> Option<Reaction> {
+        let user = r.user_id?;
+        if user == self.bot
+            || r.guild_id != Some(self.guild)
+            || r.member.as_ref().is_some_and(|m| m.user.bot)
+        {
+            return None;
+        }
+        Some(Reaction {
+            message: MessageRef(r.message_id.to_string()),
+            channel: Some(ChannelRef(r.channel_id.to_string())),
+            user: ChatUserId(user.to_string()),
+            emoji: emoji_name(&r.emoji),
+        })
+    }
+
+    fn queue(&self, work: Work) {
+        if !self.accepting() {
+            return;
+        }
+        if let Err(e) = self.work.send(work) {
+            tracing::warn!(work = ?e.0, "the engine loop has stopped; event dropped");
+        }
+    }
+
+    async fn register(&self) {
+        if !self.register_commands || self.registered.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let commands = vec![slash::definition(&self.texts)];
+        match self
+            .guild
+            .set_commands(self.output.http().as_ref(), commands)
+            .await
+        {
+            Ok(_) => tracing::info!(guild = %self.guild, "slash command /pro registered"),
+            Err(e) => {
+                self.registered.store(false, Ordering::SeqCst);
+                tracing::error!(guild = %self.guild, error = %classify(&e), "could not register the slash commands; text commands still work");
+            }
+        }
+    }
+
+    async fn slash_command(&self, cmd: CommandInteraction) {
+        if cmd.guild_id != Some(self.guild) || cmd.user.bot {
+            return;
+        }
+        let Some(inv) = slash::invocation(&cmd.data.name, &cmd.data.options) else {
+            tracing::debug!(command = %cmd.data.name, "not our slash command");
+            return;
+        };
+        let rendered = slash::render(&inv, &self.prefix);
+        let id = cmd.id.get();
+        // Discord wants an answer within 3 seconds: acknowledge now, fill it in when the
+        // engine replies.
+        let defer = CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(rendered.ephemeral),
+        );
+        if let Err(e) = self
+            .output
+            .http()
+            .create_interaction_response(cmd.id, &cmd.token, &defer, vec![])
+            .await
+        {
+            tracing::warn!(interaction = id, error = %classify(&e), "could not acknowledge a slash command; its answer goes to the channel");
+        } else {
+            self.output
+                .interactions
+                .begin(id, cmd.token.clone(), rendered.ephemeral);
+        }
+        tracing::debug!(interaction = id, sub = %inv.sub, "slash command");
+        self.queue(Work::Slash {
+            event: ChatEvent::Message(IncomingMessage {
+                id: interaction_ref(id),
+                channel: ChannelRef(cmd.channel_id.to_string()),
+                author: ChatUserId(cmd.user.id.to_string()),
+                content: rendered.text,
+                reply_to: None,
+                direct: false,
+            }),
+            interaction: id,
+        });
+    }
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
+        tracing::info!(user = %ready.user.id, guilds = ready.guilds.len(), "connected to the Discord gateway");
+        self.output.http().set_application_id(ready.application.id);
+        self.register().await;
+        self.queue(Work::CatchUp("ready"));
+    }
+
+    async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
+        tracing::info!("Discord gateway session resumed");
+        self.queue(Work::CatchUp("resumed"));
+    }
+
+    async fn message(&self, _ctx: Context, msg: Message) {
+        if !self.wanted(&msg) {
+            return;
+        }
+        let reply_to = msg
+            .message_reference
+            .as_ref()
+            .and_then(|r| r.message_id)
+            .map(|m| MessageRef(m.to_string()));
+        self.queue(Work::Event(ChatEvent::Message(IncomingMessage {
+            id: MessageRef(msg.id.to_string()),
+            channel: ChannelRef(msg.channel_id.to_string()),
+            author: ChatUserId(msg.author.id.to_string()),
+            content: msg.content,
+            reply_to,
+            direct: msg.guild_id.is_none(),
+        })));
+    }
+
+    async fn reaction_add(&self, _ctx: Context, r: DiscordReaction) {
+        if let Some(r) = self.reaction(&r) {
+            self.queue(Work::Event(ChatEvent::ReactionAdded(r)));
+        }
+    }
+
+    async fn reaction_remove(&self, _ctx: Context, r: DiscordReaction) {
+        if let Some(r) = self.reaction(&r) {
+            self.queue(Work::Event(ChatEvent::ReactionRemoved(r)));
+        }
+    }
+
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
+        if !self.accepting() {
+            return;
+        }
+        if let Interaction::Command(cmd) = interaction {
+            self.slash_command(cmd).await;
+        }
+    }
+}

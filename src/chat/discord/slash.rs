@@ -1,0 +1,387 @@
+//! The `/pro` slash command: its definition (registered in the guild at start-up, described
+//! in the configured language) and the rendering of an invocation into the equivalent text
+//! command, so the one parser and the one engine path serve both.
+
+use serenity::all::{
+    CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand,
+    CreateCommandOption,
+};
+
+use crate::command::MAX_REASON_CHARS;
+use crate::t;
+use crate::texts::Texts;
+
+/// The top-level command's name.
+pub const COMMAND: &str = "pro";
+
+/// One option value of an invocation, as far as the bot reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Text.
+    Text(String),
+    /// A whole number.
+    Integer(i64),
+    /// A Discord user, by id.
+    User(u64),
+}
+
+/// A `/pro <subcommand> [options…]` invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// The subcommand, e.g. `request`.
+    pub sub: String,
+    /// Its options by name.
+    pub options: Vec<(String, Value)>,
+}
+
+impl Invocation {
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.options.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        match self.get(name)? {
+            Value::Text(s) => Some(s.split_whitespace().collect::<Vec<_>>().join(" ")),
+            Value::Integer(n) => Some(n.to_string()),
+            Value::User(id) => Some(format!("<@{id}>")),
+        }
+    }
+}
+
+/// An invocation rendered as a text command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The text command, e.g. `!pro status 12`.
+    pub text: String,
+    /// Whether the answer is private (an ephemeral response only the invoker sees).
+    pub ephemeral: bool,
+}
+
+/// Reads a serenity invocation of `/pro`; `None` for another command or a shape the bot
+/// never registered.
+pub fn invocation(name: &str, options: &[CommandDataOption]) -> Option<Invocation> {
+    if name != COMMAND {
+        return None;
+    }
+    let [first] = options else { return None };
+    let CommandDataOptionValue::SubCommand(sub_options) = &first.value else {
+        return None;
+    };
+    let options = sub_options
+        .iter()
+        .filter_map(|o| {
+            let v = match &o.value {
+                CommandDataOptionValue::String(s) => Value::Text(s.clone()),
+                CommandDataOptionValue::Integer(n) => Value::Integer(*n),
+                CommandDataOptionValue::User(id) => Value::User(id.get()),
+                CommandDataOptionValue::Boolean(b) => {
+                    Value::Text(if *b { "on" } else { "off" }.to_string())
+                }
+                _ => return None,
+            };
+            Some((o.name.clone(), v))
+        })
+        .collect();
+    Some(Invocation {
+        sub: first.name.clone(),
+        options,
+    })
+}
+
+/// Subcommands whose answers only the invoker should see.
+const PRIVATE: [&str; 7] = [
+    "status", "link", "help", "seats", "pending", "away", "audit",
+];
+
+/// Renders an invocation as the text command it stands for, under `prefix`. Unknown
+/// subcommands render as themselves, so the parser answers them as it answers text.
+pub fn render(inv: &Invocation, prefix: &str) -> Rendered {
+    let mut words = vec![prefix.to_string(), inv.sub.clone()];
+    match inv.sub.as_str() {
+        "request" => {
+            if let Some(who) = inv.text("for") {
+                words.push("for".into());
+                words.push(who);
+            }
+            if let Some(reason) = inv.text("reason").filter(|r| !r.is_empty()) {
+                words.push(quoted(&reason));
+            }
+        }
+        "status" | "cancel" | "audit" | "purchased" => words.extend(inv.text("id")),
+        "link" => words.extend(inv.text("upn")),
+        "help" => words.extend(inv.text("command")),
+        "buy" => {
+            words.extend(inv.text("seats"));
+            words.extend(inv.text("cycle"));
+        }
+        "assign" => words.extend(inv.text("users")),
+        "revoke" => words.extend(inv.text("user")),
+        "away" => words.extend(inv.text("state")),
+        _ => {}
+    }
+    Rendered {
+        text: words.join(" "),
+        ephemeral: PRIVATE.contains(&inv.sub.as_str()),
+    }
+}
+
+/// A reason in quotes the parser takes off again, so a reason that starts with `for` stays a
+/// reason rather than naming someone.
+fn quoted(reason: &str) -> String {
+    for q in ['"', '\''] {
+        if !reason.contains(q) {
+            return format!("{q}{reason}{q}");
+        }
+    }
+    reason.to_string()
+}
+
+/// Discord's limit on a description.
+const MAX_DESCRIPTION: usize = 100;
+
+fn describe(text: String) -> String {
+    if text.chars().count() <= MAX_DESCRIPTION {
+        return text;
+    }
+    let mut s: String = text.chars().take(MAX_DESCRIPTION - 1).collect();
+    s.push('…');
+    s
+}
+
+fn sub(name: &str, description: String) -> CreateCommandOption {
+    CreateCommandOption::new(CommandOptionType::SubCommand, name, describe(description))
+}
+
+fn opt(kind: CommandOptionType, name: &str, description: String) -> CreateCommandOption {
+    CreateCommandOption::new(kind, name, describe(description))
+}
+
+/// The `/pro` command with every subcommand, described in the language of `texts`.
+pub fn definition(texts: &Texts) -> CreateCommand {
+    use CommandOptionType as K;
+    let id = |key: &str| opt(K::Integer, "id", texts.get(key, &[])).min_int_value(1);
+    CreateCommand::new(COMMAND)
+        .description(describe(t!(texts, "discord.pro")))
+        .add_option(
+            sub("request", t!(texts, "discord.request"))
+                .add_sub_option(
+                    opt(K::String, "reason", t!(texts, "discord.request_reason"))
+                        .max_length(MAX_REASON_CHARS as u16),
+                )
+                .add_sub_option(opt(K::User, "for", t!(texts, "discord.request_for"))),
+        )
+        .add_option(
+            sub("status", t!(texts, "discord.status")).add_sub_option(id("discord.status_id")),
+        )
+        .add_option(
+            sub("cancel", t!(texts, "discord.cancel"))
+                .add_sub_option(id("discord.cancel_id").required(true)),
+        )
+        .add_option(sub("release", t!(texts, "discord.release")))
+        .add_option(
+            sub("link", t!(texts, "discord.link")).add_sub_option(
+                opt(K::String, "upn", t!(texts, "discord.link_upn")).required(true),
+            ),
+        )
+        .add_option(help(texts))
+        .add_option(
+            sub("buy", t!(texts, "discord.buy"))
+                .add_sub_option(
+                    opt(K::Integer, "seats", t!(texts, "discord.buy_seats"))
+                        .required(true)
+                        .min_int_value(1)
+                        .max_int_value(u64::from(crate::command::MAX_SEATS_PER_BUY)),
+                )
+                .add_sub_option(
+                    opt(K::String, "cycle", t!(texts, "discord.buy_cycle"))
+                        .add_string_choice(t!(texts, "cycle.monthly"), "monthly")
+                        .add_string_choice(t!(texts, "cycle.annual"), "annual"),
+                ),
+        )
+        .add_option(sub("assign", t!(texts, "discord.assign")).add_sub_option(
+            opt(K::String, "users", t!(texts, "discord.assign_users")).required(true),
+        ))
+        .add_option(sub("revoke", t!(texts, "discord.revoke")).add_sub_option(
+            opt(K::String, "user", t!(texts, "discord.revoke_user")).required(true),
+        ))
+        .add_option(sub("seats", t!(texts, "discord.seats")))
+        .add_option(sub("pending", t!(texts, "discord.pending")))
+        .add_option(
+            sub("away", t!(texts, "discord.away")).add_sub_option(
+                opt(K::String, "state", t!(texts, "discord.away_state"))
+                    .required(true)
+                    .add_string_choice("on", "on")
+                    .add_string_choice("off", "off"),
+            ),
+        )
+        .add_option(
+            sub("audit", t!(texts, "discord.audit"))
+                .add_sub_option(id("discord.audit_id").required(true)),
+        )
+        .add_option(
+            sub("purchased", t!(texts, "discord.purchased"))
+                .add_sub_option(id("discord.purchased_id").required(true)),
+        )
+}
+
+fn help(texts: &Texts) -> CreateCommandOption {
+    let mut command = opt(
+        CommandOptionType::String,
+        "command",
+        t!(texts, "discord.help_command"),
+    );
+    for c in crate::command::CommandName::ALL {
+        command = command.add_string_choice(c.word(), c.word());
+    }
+    sub("help", t!(texts, "discord.help")).add_sub_option(command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{parse_message, Command, Parsed, ParserConfig, Target};
+    use crate::domain::{ChatUserId, RequestId};
+
+    fn inv(sub: &str, options: &[(&str, Value)]) -> Invocation {
+        Invocation {
+            sub: sub.to_string(),
+            options: options
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn parsed(i: &Invocation) -> Parsed {
+        let cfg = ParserConfig {
+            prefix: "!pro".into(),
+            bot_mentions: vec![],
+        };
+        parse_message(&render(i, "!pro").text, &cfg)
+    }
+
+    #[test]
+    fn request_with_a_reason_is_a_request_with_that_reason() {
+        let i = inv(
+            "request",
+            &[("reason", Value::Text("for the finance dashboards".into()))],
+        );
+
+        assert_eq!(
+            render(&i, "!pro").text,
+            "!pro request \"for the finance dashboards\""
+        );
+        assert_eq!(
+            parsed(&i),
+            Parsed::Command(Command::Request {
+                target: None,
+                reason: Some("for the finance dashboards".into())
+            })
+        );
+        assert!(!render(&i, "!pro").ephemeral);
+    }
+
+    #[test]
+    fn request_for_a_user_names_them_by_mention() {
+        let i = inv(
+            "request",
+            &[
+                ("for", Value::User(42)),
+                ("reason", Value::Text("new hire".into())),
+            ],
+        );
+
+        assert_eq!(
+            parsed(&i),
+            Parsed::Command(Command::Request {
+                target: Some(Target::Mention(ChatUserId::new("42"))),
+                reason: Some("new hire".into())
+            })
+        );
+    }
+
+    #[test]
+    fn a_reason_with_both_quotes_and_newlines_still_parses() {
+        let i = inv(
+            "request",
+            &[("reason", Value::Text("it's \"urgent\"\nreally".into()))],
+        );
+
+        let Parsed::Command(Command::Request { reason, .. }) = parsed(&i) else {
+            panic!("{:?}", parsed(&i));
+        };
+        assert_eq!(reason.as_deref(), Some("it's \"urgent\" really"));
+    }
+
+    #[test]
+    fn private_answers_are_ephemeral() {
+        for sub in [
+            "status", "link", "help", "seats", "pending", "away", "audit",
+        ] {
+            assert!(render(&inv(sub, &[]), "!pro").ephemeral, "{sub}");
+        }
+        for sub in [
+            "request",
+            "cancel",
+            "release",
+            "buy",
+            "assign",
+            "revoke",
+            "purchased",
+        ] {
+            assert!(!render(&inv(sub, &[]), "!pro").ephemeral, "{sub}");
+        }
+    }
+
+    #[test]
+    fn numbers_and_choices_render_as_words() {
+        assert_eq!(
+            parsed(&inv("cancel", &[("id", Value::Integer(7))])),
+            Parsed::Command(Command::Cancel { id: RequestId(7) })
+        );
+        assert_eq!(
+            render(
+                &inv(
+                    "buy",
+                    &[
+                        ("seats", Value::Integer(3)),
+                        ("cycle", Value::Text("annual".into()))
+                    ]
+                ),
+                "!pro"
+            )
+            .text,
+            "!pro buy 3 annual"
+        );
+        assert_eq!(
+            render(&inv("away", &[("state", Value::Text("on".into()))]), "!pro").text,
+            "!pro away on"
+        );
+    }
+
+    #[test]
+    fn every_subcommand_the_parser_knows_is_defined() {
+        let texts = Texts::load(crate::texts::Language::En);
+        let def = serde_json::to_value(definition(&texts)).unwrap();
+        let subs: Vec<&str> = def["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        for c in crate::command::CommandName::ALL {
+            assert!(subs.contains(&c.word()), "{}", c.word());
+        }
+        for o in def["options"].as_array().unwrap() {
+            let d = o["description"].as_str().unwrap();
+            assert!(!d.is_empty() && d.chars().count() <= 100, "{o}");
+        }
+    }
+
+    #[test]
+    fn the_definition_is_described_in_dutch_too() {
+        let texts = Texts::load(crate::texts::Language::Nl);
+        let def = serde_json::to_value(definition(&texts)).unwrap();
+        assert!(!def["description"].as_str().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,277 @@
+//! Replays and catch-up: reactions are applied once (de-duplicated by message, user and
+//! emoji in `seen_reactions`), and a transport that was disconnected can ask which approval
+//! messages are open, who is known to have reacted, re-post a deleted approval message and
+//! bring an out-of-date one back in line.
+
+use super::{Engine, EngineResult};
+use crate::chat::Reaction;
+use crate::command::parse_reaction;
+use crate::domain::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState};
+use crate::store::outbox::{self, ChatAction, Pending};
+use crate::store::reactions::{self, Key};
+use crate::store::{stages, StoreError, StoreResult};
+
+/// An approval message to check after reconnecting (of an open request, or one whose last
+/// update was given up), as the engine knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenApproval {
+    /// The stage it belongs to.
+    pub stage: StageId,
+    /// The stage's request.
+    pub request: RequestId,
+    /// The approvals channel.
+    pub channel: ChannelRef,
+    /// The message, once posted.
+    pub message: Option<MessageRef>,
+    /// True while the stage waits for a decision (reactions count).
+    pub pending: bool,
+    /// What the message should say now: its post or latest edit.
+    pub content: String,
+    /// A post or edit of it still waits in the outbox (it will be brought up to date anyway).
+    pub update_queued: bool,
+    /// Its post was given up, so it was never posted.
+    pub post_given_up: bool,
+}
+
+impl Engine {
+    /// Applies a reaction at most once: a replayed add (the reaction is already known to be
+    /// there) and a remove of a reaction not known to be there are no-ops. Only reactions on
+    /// approval messages with a decision emoji are recorded.
+    pub(super) async fn on_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
+        let decision = parse_reaction(
+            &r.emoji,
+            &self.cfg().approve_emojis,
+            &self.cfg().deny_emojis,
+        );
+        let on_approval = decision.is_some() && {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
+            stages::by_message(&mut conn, &r.message).await?.is_some()
+        };
+        if !on_approval {
+            return self.apply_reaction(r, added).await;
+        }
+        let key = Key {
+            message: &r.message,
+            user: &r.user,
+            emoji: &r.emoji,
+        };
+        let claimed = {
+            let mut w = self.store().write().await?;
+            let claimed = reactions::claim(w.conn(), key, added, self.now()).await?;
+            w.commit().await?;
+            claimed
+        };
+        if !claimed {
+            tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction already applied; replay ignored");
+            return Ok(());
+        }
+        let result = self.apply_reaction(r, added).await;
+        let recorded = async {
+            let mut w = self.store().write().await?;
+            if result.is_ok() {
+                reactions::settle(w.conn(), key).await?;
+            } else {
+                reactions::revert(w.conn(), key, added).await?;
+            }
+            w.commit().await
+        }
+        .await;
+        if let Err(e) = recorded {
+            // Start-up reverts unsettled rows, so the catch-up will look at it again.
+            tracing::error!(error = %e, message = %r.message, "could not record a reaction as applied");
+        }
+        result
+    }
+
+    /// Start-up recovery of reactions a previous process claimed but did not finish: they are
+    /// forgotten, so the transport's catch-up applies them. Call once, holding the instance lock.
+    pub async fn recover_reactions(&self) -> EngineResult<u64> {
+        let mut w = self.store().write().await?;
+        let n = reactions::revert_unsettled(w.conn()).await?;
+        w.commit().await?;
+        if n > 0 {
+            tracing::warn!(
+                reactions = n,
+                "reactions left half-applied by a previous process will be looked at again"
+            );
+        }
+        Ok(n)
+    }
+
+    /// Bookkeeping after an outbox action was delivered: a reaction the bot removed is gone.
+    pub(super) async fn after_delivery(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        item: &Pending,
+    ) -> StoreResult<()> {
+        if let ChatAction::Unreact {
+            message,
+            user,
+            emoji,
+            ..
+        } = &item.action
+        {
+            let key = Key {
+                message,
+                user,
+                emoji,
+            };
+            reactions::forget(conn, key, self.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// Every emoji that decides (approve first, then deny), as configured.
+    pub fn decision_emojis(&self) -> Vec<String> {
+        self.cfg()
+            .approve_emojis
+            .iter()
+            .chain(&self.cfg().deny_emojis)
+            .cloned()
+            .collect()
+    }
+
+    /// The approval messages to check after reconnecting, oldest first: those of open
+    /// requests, and those whose latest post or edit was given up.
+    pub async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
+        let mut conn = self
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let mut out = Vec::new();
+        for s in stages::to_check(&mut conn).await? {
+            let (content, update_queued) = outbox::stage_latest_content(&mut conn, s.id)
+                .await?
+                .unwrap_or_else(|| (s.body.clone(), false));
+            let post_given_up = s.approval_message.is_none()
+                && outbox::stage_post_given_up(&mut conn, s.id).await?;
+            out.push(OpenApproval {
+                stage: s.id,
+                request: s.request_id,
+                channel: self.cfg().approvals_channel.clone(),
+                message: s.approval_message.clone(),
+                pending: s.state == StageState::Pending,
+                content,
+                update_queued,
+                post_given_up,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The users whose `emoji` on `message` the engine has applied and not seen removed.
+    pub async fn known_reactors(
+        &self,
+        message: &MessageRef,
+        emoji: &str,
+    ) -> EngineResult<Vec<ChatUserId>> {
+        let mut conn = self
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        Ok(reactions::present_users(&mut conn, message, emoji).await?)
+    }
+
+    /// Posts a stage's approval message again (someone deleted it, or its post was given up):
+    /// its current text, and for a pending stage the approve and deny reactions. Audited.
+    pub async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let Some(s) = stages::get(w.conn(), stage).await? else {
+            return Ok(());
+        };
+        if s.state.is_final() {
+            return Ok(());
+        }
+        let content = outbox::stage_latest_content(w.conn(), stage)
+            .await?
+            .map_or_else(|| s.body.clone(), |(c, _)| c);
+        stages::clear_approval_message(w.conn(), stage).await?;
+        let channel = self.cfg().approvals_channel.clone();
+        outbox::push(
+            w.conn(),
+            &ChatAction::Send {
+                channel: channel.clone(),
+                content,
+                reply_to: None,
+                stage: Some(stage),
+            },
+            now,
+        )
+        .await?;
+        if s.state == StageState::Pending {
+            for emoji in [
+                self.cfg().approve_emojis.first(),
+                self.cfg().deny_emojis.first(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                outbox::push(
+                    w.conn(),
+                    &ChatAction::React {
+                        channel: channel.clone(),
+                        message: None,
+                        stage: Some(stage),
+                        emoji: emoji.clone(),
+                    },
+                    now,
+                )
+                .await?;
+            }
+        }
+        self.audit(
+            w.conn(),
+            Some(s.request_id),
+            "system",
+            "approval_reposted",
+            None,
+            None,
+            &serde_json::json!({"stage": stage.0, "old_message": s.approval_message.as_ref().map(MessageRef::as_str)})
+                .to_string(),
+        )
+        .await?;
+        w.commit().await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Queues an edit that brings an approval message back to what it should say (it was
+    /// changed while the transport could not deliver, or an edit was given up).
+    pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let Some(s) = stages::get(w.conn(), stage).await? else {
+            return Ok(());
+        };
+        let Some(message) = s.approval_message.clone() else {
+            return Ok(());
+        };
+        let content = outbox::stage_latest_content(w.conn(), stage)
+            .await?
+            .map_or_else(|| s.body.clone(), |(c, _)| c);
+        outbox::push(
+            w.conn(),
+            &ChatAction::Edit {
+                channel: self.cfg().approvals_channel.clone(),
+                message: Some(message),
+                stage: Some(stage),
+                content,
+            },
+            now,
+        )
+        .await?;
+        w.commit().await?;
+        self.wake();
+        Ok(())
+    }
+}

@@ -1,0 +1,128 @@
+//! `seen_reactions`: which reactions on approval messages the engine has applied, keyed by
+//! (message, user, emoji), so replayed gateway events and the catch-up after a restart never
+//! apply one twice.
+
+use sqlx::SqliteConnection;
+
+use super::{ts, StoreResult, Timestamp};
+use crate::domain::{ChatUserId, MessageRef};
+
+/// One reaction: who put which emoji on which message.
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'a> {
+    /// The message.
+    pub message: &'a MessageRef,
+    /// Who reacted.
+    pub user: &'a ChatUserId,
+    /// The emoji.
+    pub emoji: &'a str,
+}
+
+/// Claims an add (`added`) or a remove for applying: true when it is news (the reaction was
+/// not known to be there, or was known to be there for a remove), false for a replay. A
+/// claimed event must be [`settle`]d or [`revert`]ed.
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    key: Key<'_>,
+    added: bool,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = if added {
+        sqlx::query(
+            "INSERT INTO seen_reactions (message_id, chat_user, emoji, present, settled, updated_at)
+             VALUES (?, ?, ?, 1, 0, ?)
+             ON CONFLICT (message_id, chat_user, emoji)
+             DO UPDATE SET present = 1, settled = 0, updated_at = excluded.updated_at
+             WHERE present = 0",
+        )
+        .bind(key.message.as_str())
+        .bind(key.user.as_str())
+        .bind(key.emoji)
+        .bind(ts(at))
+        .execute(conn)
+        .await?
+    } else {
+        sqlx::query(
+            "UPDATE seen_reactions SET present = 0, settled = 0, updated_at = ?
+             WHERE message_id = ? AND chat_user = ? AND emoji = ? AND present = 1",
+        )
+        .bind(ts(at))
+        .bind(key.message.as_str())
+        .bind(key.user.as_str())
+        .bind(key.emoji)
+        .execute(conn)
+        .await?
+    };
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a claimed event as applied.
+pub async fn settle(conn: &mut SqliteConnection, key: Key<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE seen_reactions SET settled = 1 WHERE message_id = ? AND chat_user = ? AND emoji = ?",
+    )
+    .bind(key.message.as_str())
+    .bind(key.user.as_str())
+    .bind(key.emoji)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Undoes a claim whose event could not be applied, so a replay applies it.
+pub async fn revert(conn: &mut SqliteConnection, key: Key<'_>, added: bool) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE seen_reactions SET present = ?, settled = 1
+         WHERE message_id = ? AND chat_user = ? AND emoji = ?",
+    )
+    .bind(i64::from(!added))
+    .bind(key.message.as_str())
+    .bind(key.user.as_str())
+    .bind(key.emoji)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that a reaction is gone (the bot removed it), without applying anything.
+pub async fn forget(conn: &mut SqliteConnection, key: Key<'_>, at: Timestamp) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE seen_reactions SET present = 0, settled = 1, updated_at = ?
+         WHERE message_id = ? AND chat_user = ? AND emoji = ?",
+    )
+    .bind(ts(at))
+    .bind(key.message.as_str())
+    .bind(key.user.as_str())
+    .bind(key.emoji)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Reverts every claim a previous process left unsettled; returns how many. Call at start-up
+/// while holding the instance lock.
+pub async fn revert_unsettled(conn: &mut SqliteConnection) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE seen_reactions SET present = 1 - present, settled = 1 WHERE settled = 0",
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The users whose `emoji` on `message` is known to be there.
+pub async fn present_users(
+    conn: &mut SqliteConnection,
+    message: &MessageRef,
+    emoji: &str,
+) -> StoreResult<Vec<ChatUserId>> {
+    let users: Vec<String> = sqlx::query_scalar(
+        "SELECT chat_user FROM seen_reactions WHERE message_id = ? AND emoji = ? AND present = 1
+         ORDER BY updated_at",
+    )
+    .bind(message.as_str())
+    .bind(emoji)
+    .fetch_all(conn)
+    .await?;
+    Ok(users.into_iter().map(ChatUserId).collect())
+}

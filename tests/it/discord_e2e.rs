@@ -1,0 +1,588 @@
+//! Whole conversations on Discord: the real `licensebot` binary, with the real serenity
+//! client inside, against the fake Discord on loopback and the simulated tenant.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::discord_bot::{self, request_state, DiscordBot, TIMEOUT};
+use crate::support::fake_discord::{
+    uid, FakeDiscord, Fault, Msg, APPROVALS, BOT, ELSEWHERE, GENERAL,
+};
+
+/// A fake Discord and a bot connected to it.
+struct Setup {
+    fake: FakeDiscord,
+    dir: tempfile::TempDir,
+    bot: Option<DiscordBot>,
+}
+
+impl Setup {
+    async fn start() -> Setup {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        discord_bot::write_config(dir.path(), &fake.url());
+        let mut s = Setup {
+            fake,
+            dir,
+            bot: None,
+        };
+        s.boot().await;
+        s
+    }
+
+    /// Starts the bot and waits until it is connected with its commands registered and its
+    /// first catch-up done.
+    async fn boot(&mut self) {
+        let (identifies, _) = self.fake.view(|v| v.handshakes());
+        let calls = self.fake.view(|v| v.calls().len());
+        self.bot = Some(DiscordBot::start(self.dir.path()));
+        self.fake
+            .wait_for("the bot to connect and register /pro", TIMEOUT, |v| {
+                let registered = v.calls()[calls..]
+                    .iter()
+                    .any(|c| c.method == "PUT" && c.path.contains("/commands"));
+                (v.connected() && v.handshakes().0 > identifies && registered).then_some(())
+            })
+            .await;
+    }
+
+    /// Stops the bot gracefully (SIGTERM).
+    async fn stop(&mut self) {
+        if let Some(bot) = self.bot.take() {
+            bot.stop().await;
+        }
+        self.fake
+            .wait_for("the bot to disconnect", TIMEOUT, |v| {
+                (!v.connected()).then_some(())
+            })
+            .await;
+    }
+
+    fn log(&self) -> String {
+        self.bot.as_ref().map(|b| b.log()).unwrap_or_default()
+    }
+
+    /// Waits for the bot's message in `channel` containing `needle`.
+    async fn bot_message(&self, channel: u64, needle: &str) -> Msg {
+        self.fake
+            .wait_for(&format!("a bot message with {needle:?}"), TIMEOUT, |v| {
+                v.bot_message(channel, needle)
+            })
+            .await
+    }
+
+    /// Waits for a DM to `user` containing `needle`.
+    async fn dm(&self, user: &str, needle: &str) -> String {
+        self.fake
+            .wait_for(&format!("a DM to {user} with {needle:?}"), TIMEOUT, |v| {
+                v.dms_to(user).into_iter().find(|d| d.contains(needle))
+            })
+            .await
+    }
+
+    /// Waits until message `id` says `needle`.
+    async fn edited(&self, id: u64, needle: &str) -> Msg {
+        self.fake
+            .wait_for(&format!("message {id} to say {needle:?}"), TIMEOUT, |v| {
+                v.message(id).filter(|m| m.content.contains(needle))
+            })
+            .await
+    }
+
+    /// Links a person to a UPN by text and waits for the answer.
+    async fn link(&self, who: &str, upn: &str) {
+        self.fake.say(who, GENERAL, &format!("!pro link {upn}"));
+        self.bot_message(GENERAL, &format!("({upn})")).await;
+    }
+
+    /// Alice asks by text; returns the approval message once the bot reacted on it.
+    async fn alice_requests(&self) -> Msg {
+        self.link("alice", "alice@contoso.example").await;
+        self.fake.say(
+            "alice",
+            GENERAL,
+            "!pro request because I build the sales reports",
+        );
+        self.bot_message(GENERAL, "Request #1 is in").await;
+        self.reacted_approval("Request #1").await
+    }
+
+    /// The approval message with `needle`, once the bot's ✅ and ❌ are on it.
+    async fn reacted_approval(&self, needle: &str) -> Msg {
+        self.fake
+            .wait_for(
+                "an approval message with the bot's reactions",
+                TIMEOUT,
+                |v| {
+                    v.bot_message(APPROVALS, needle).filter(|m| {
+                        ["✅", "❌"]
+                            .iter()
+                            .all(|e| m.reactions.get(*e).is_some_and(|u| u.contains(&BOT)))
+                    })
+                },
+            )
+            .await
+    }
+}
+
+fn mention(name: &str) -> String {
+    format!("<@{}>", uid(name))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_request_is_approved_by_reaction_assigned_and_reported() {
+    let s = Setup::start().await;
+
+    let approval = s.alice_requests().await;
+    assert!(
+        approval.content.contains("Request #1, stage 1 of 1"),
+        "{}",
+        approval.content
+    );
+    assert!(
+        approval.content.contains(&mention("carol")) && approval.content.contains(&mention("dave")),
+        "routed to the assign roles by mention: {}",
+        approval.content
+    );
+    assert!(
+        !approval.content.contains(&mention("bob")),
+        "{}",
+        approval.content
+    );
+
+    s.fake.react("carol", approval.id, "✅");
+    s.edited(approval.id, &format!("Approved by {}", mention("carol")))
+        .await;
+    let done = s.edited(approval.id, "Done").await;
+    assert!(done.edits >= 2, "{done:?}");
+    s.dm("alice", "is done").await;
+    s.bot_message(GENERAL, "is done").await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "completed");
+
+    // How long from the reaction's dispatch to the bot's first REST call about it (the
+    // approval edit), and to the DM that follows the assignment.
+    let reacted = s.fake.reacted_at("carol", approval.id, "✅");
+    let (edit, told) = s.fake.view(|v| {
+        let edit = v
+            .calls_to("PATCH", &format!("/messages/{}", approval.id))
+            .into_iter()
+            .find(|c| c.at > reacted)
+            .map(|c| c.at)
+            .expect("approval edit");
+        let told = v
+            .calls()
+            .iter()
+            .filter(|c| c.method == "POST" && c.at > reacted)
+            .find(|c| {
+                c.body["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("is done"))
+            })
+            .map(|c| c.at)
+            .expect("done message");
+        (edit, told)
+    });
+    let to_edit = edit.duration_since(reacted);
+    let to_done = told.duration_since(reacted);
+    eprintln!(
+        "latency: reaction dispatch -> approval edit {to_edit:?}; -> assignment done and told {to_done:?}"
+    );
+    assert!(to_edit < Duration::from_secs(2), "{to_edit:?}");
+    assert!(to_done < Duration::from_secs(3), "{to_done:?}");
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_commands_are_registered_answered_in_place_and_private_where_needed() {
+    let s = Setup::start().await;
+    let commands = s.fake.view(|v| v.commands()).expect("registered");
+    let subs: Vec<String> = commands[0]["options"]
+        .as_array()
+        .expect("subcommands")
+        .iter()
+        .map(|o| o["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for sub in [
+        "request", "status", "cancel", "release", "link", "help", "buy", "assign",
+    ] {
+        assert!(subs.iter().any(|s| s == sub), "{sub} in {subs:?}");
+    }
+
+    let link = s.fake.slash(
+        "alice",
+        GENERAL,
+        "link",
+        &[("upn", json!("alice@contoso.example"), 3)],
+    );
+    let (response, message) = s
+        .fake
+        .wait_for("the link answer", TIMEOUT, |v| {
+            v.interaction(link)
+                .filter(|(_, m)| m.as_ref().is_some_and(|m| m.content.contains("Linked you")))
+        })
+        .await;
+    assert_eq!(response, Some((5, 64)), "deferred, ephemeral");
+    assert_eq!(message.expect("answer").flags & 64, 64);
+
+    let request = s.fake.slash(
+        "alice",
+        GENERAL,
+        "request",
+        &[("reason", json!("for the finance dashboards"), 3)],
+    );
+    let (response, message) = s
+        .fake
+        .wait_for("the request answer", TIMEOUT, |v| {
+            v.interaction(request).filter(|(_, m)| {
+                m.as_ref()
+                    .is_some_and(|m| m.content.contains("Request #1 is in"))
+            })
+        })
+        .await;
+    assert_eq!(response, Some((5, 0)), "deferred, public");
+    assert_eq!(message.expect("answer").flags & 64, 0);
+    let approval = s.reacted_approval("Request #1").await;
+    assert!(
+        approval.content.contains("for the finance dashboards"),
+        "the reason, not a target: {}",
+        approval.content
+    );
+
+    // A command whose news goes elsewhere leaves no "thinking…" behind.
+    let cancel = s
+        .fake
+        .slash("alice", GENERAL, "cancel", &[("id", json!(1), 4)]);
+    s.edited(approval.id, "Cancelled").await;
+    s.fake
+        .wait_for("the empty cancel answer to be removed", TIMEOUT, |v| {
+            v.calls_to("DELETE", "/messages/@original")
+                .first()
+                .map(|_| ())
+                .filter(|()| v.interaction(cancel).is_some())
+        })
+        .await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "cancelled");
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denial_by_reaction_closes_the_request_and_tells_the_requester() {
+    let s = Setup::start().await;
+    let approval = s.alice_requests().await;
+
+    s.fake.react("dave", approval.id, "❌");
+
+    s.edited(approval.id, &format!("Denied by {}", mention("dave")))
+        .await;
+    s.dm("alice", "denied").await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "denied");
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_approver_reaction_is_removed_and_explained_in_the_channel_when_dms_are_closed() {
+    let s = Setup::start().await;
+    let approval = s.alice_requests().await;
+    s.fake.close_dms("mallory");
+
+    s.fake.react("mallory", approval.id, "✅");
+
+    s.fake
+        .wait_for("mallory's reaction to be removed", TIMEOUT, |v| {
+            let path = format!("/messages/{}/reactions/", approval.id);
+            v.calls_to("DELETE", &path)
+                .into_iter()
+                .find(|c| c.path.ends_with(&uid("mallory").to_string()) && c.status == 204)
+        })
+        .await;
+    // The DM was refused with 50007, so the explanation went to the approvals channel.
+    let note = s.bot_message(APPROVALS, &mention("mallory")).await;
+    assert!(note.content.contains("approver"), "{}", note.content);
+    s.fake.view(|v| {
+        assert!(v
+            .calls_to("POST", "/channels/")
+            .iter()
+            .any(|c| c.status == 403
+                && c.body["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("approver"))));
+        assert!(v.dms_to("mallory").is_empty());
+        let m = v.message(approval.id).expect("approval");
+        assert!(!m
+            .reactions
+            .get("✅")
+            .is_some_and(|u| u.contains(&uid("mallory"))));
+    });
+    assert_eq!(request_state(s.dir.path(), 1).await, "pending");
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_cannot_approve_their_own_request() {
+    let s = Setup::start().await;
+    s.fake
+        .say("carol", GENERAL, "!pro request for my own reports");
+    s.bot_message(GENERAL, "Request #1 is in").await;
+    let approval = s.reacted_approval("Request #1").await;
+    let deciders = approval
+        .content
+        .lines()
+        .find(|l| l.starts_with("May decide"))
+        .expect("deciders line");
+    assert!(!deciders.contains(&mention("carol")), "{deciders}");
+    assert!(deciders.contains(&mention("dave")), "{deciders}");
+
+    s.fake.react("carol", approval.id, "✅");
+
+    s.dm("carol", "it is yours").await;
+    s.fake
+        .wait_for("carol's reaction to be removed", TIMEOUT, |v| {
+            v.message(approval.id)
+                .filter(|m| !m.reactions["✅"].contains(&uid("carol")))
+        })
+        .await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "pending");
+    assert!(!s
+        .fake
+        .view(|v| v.message(approval.id))
+        .expect("approval")
+        .content
+        .contains("Approved"));
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_and_other_guilds_are_ignored_and_dms_are_answered_by_dm() {
+    let s = Setup::start().await;
+
+    s.fake.say("otherbot", GENERAL, "!pro help");
+    s.fake.say("alice", ELSEWHERE, "!pro help");
+    s.fake.dm_bot("alice", "!pro help");
+    s.dm("alice", "Commands:").await;
+    s.fake.dm_bot("alice", "!pro status");
+    s.dm("alice", "!pro request").await;
+    // A mention of the bot addresses it too.
+    s.fake
+        .say("judy", GENERAL, &format!("<@{BOT}> help status"));
+    s.bot_message(GENERAL, "!pro status").await;
+
+    s.fake.view(|v| {
+        let in_general: Vec<String> = v
+            .messages_in(GENERAL)
+            .into_iter()
+            .filter(|m| m.author == BOT)
+            .map(|m| m.content)
+            .collect();
+        assert_eq!(
+            in_general.len(),
+            1,
+            "only judy was answered in #general: {in_general:?}"
+        );
+        assert!(v.messages_in(ELSEWHERE).iter().all(|m| m.author != BOT));
+    });
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_happened_while_the_bot_was_down_is_applied_after_restart() {
+    let mut s = Setup::start().await;
+    let approval = s.alice_requests().await;
+    s.link("judy", "judy@contoso.example").await;
+    s.fake.say("judy", GENERAL, "!pro request");
+    s.bot_message(GENERAL, "Request #2 is in").await;
+    let judys = s.reacted_approval("Request #2").await;
+
+    s.stop().await;
+    s.fake.react("carol", approval.id, "✅");
+    s.fake.react("mallory", approval.id, "👍");
+    s.fake.delete(judys.id);
+    s.boot().await;
+
+    s.edited(approval.id, &format!("Approved by {}", mention("carol")))
+        .await;
+    s.edited(approval.id, "Done").await;
+    s.dm("alice", "is done").await;
+    let reposted = s.reacted_approval("Request #2").await;
+    assert_ne!(reposted.id, judys.id);
+    s.fake
+        .wait_for("mallory's reaction to be removed", TIMEOUT, |v| {
+            v.message(approval.id).filter(|m| {
+                !m.reactions
+                    .get("👍")
+                    .is_some_and(|u| u.contains(&uid("mallory")))
+            })
+        })
+        .await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "completed");
+    assert_eq!(
+        s.fake.view(|v| v.handshakes().0),
+        2,
+        "a fresh IDENTIFY after the restart"
+    );
+
+    // Restarting again applies nothing twice.
+    s.stop().await;
+    s.boot().await;
+    s.fake
+        .wait_for("the catch-up to read the open approval", TIMEOUT, |v| {
+            v.calls_to("GET", &format!("/messages/{}", reposted.id))
+                .first()
+                .map(|_| ())
+        })
+        .await;
+    s.stop().await;
+    let audit = discord_bot::audit(s.dir.path(), 1).await;
+    let approvals = audit["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["action"] == "stage_approved")
+        .count();
+    assert_eq!(approvals, 1, "{audit:#}");
+    let alice_done = s.fake.view(|v| {
+        v.dms_to("alice")
+            .iter()
+            .filter(|d| d.contains("is done"))
+            .count()
+    });
+    assert_eq!(alice_done, 1);
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_drop_mid_flow_is_resumed_and_missed_events_replayed_once() {
+    let s = Setup::start().await;
+    let approval = s.alice_requests().await;
+
+    s.fake.disconnect_and_hold();
+    s.fake
+        .wait_for("the bot to try to resume", TIMEOUT, |v| {
+            (v.handshakes().1 >= 1).then_some(())
+        })
+        .await;
+    s.fake.react("carol", approval.id, "✅");
+    s.fake.release_resume();
+
+    s.edited(approval.id, &format!("Approved by {}", mention("carol")))
+        .await;
+    s.edited(approval.id, "Done").await;
+    s.dm("alice", "is done").await;
+    let (identifies, resumes) = s.fake.view(|v| v.handshakes());
+    assert_eq!((identifies, resumes), (1, 1), "resumed, not re-identified");
+    // The reaction came twice (replay and catch-up) but counted once.
+    let late = s.fake.view(|v| {
+        v.messages_in(APPROVALS)
+            .iter()
+            .filter(|m| m.content.contains("already"))
+            .count()
+    });
+    assert_eq!(late, 0, "{}", s.log());
+    assert_eq!(request_state(s.dir.path(), 1).await, "completed");
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_approval_post_and_a_failed_reply_arrive_after_a_retry() {
+    let s = Setup::start().await;
+    s.fake.fail(Fault {
+        method: "POST",
+        path: format!("/channels/{APPROVALS}/messages"),
+        status: 429,
+        times: 1,
+    });
+    // And a server error on the first reply in #general: retried too.
+    s.fake.fail(Fault {
+        method: "POST",
+        path: format!("/channels/{GENERAL}/messages"),
+        status: 500,
+        times: 1,
+    });
+    let started = Instant::now();
+
+    let approval = s.alice_requests().await;
+
+    s.fake.view(|v| {
+        let posts = v.calls_to("POST", &format!("/channels/{APPROVALS}/messages"));
+        assert_eq!(posts.first().map(|c| c.status), Some(429), "{posts:#?}");
+        assert!(posts.iter().any(|c| c.status == 200));
+        let approvals: Vec<Msg> = v
+            .messages_in(APPROVALS)
+            .into_iter()
+            .filter(|m| m.content.contains("Request #1"))
+            .collect();
+        assert_eq!(approvals.len(), 1, "posted once");
+    });
+    assert!(approval.content.contains("Request #1, stage 1 of 1"));
+    assert!(started.elapsed() < TIMEOUT);
+    s.fake.view(|v| {
+        let replies = v.calls_to("POST", &format!("/channels/{GENERAL}/messages"));
+        assert_eq!(replies.first().map(|c| c.status), Some(500), "{replies:#?}");
+        assert!(replies.iter().any(|c| c.status == 200));
+    });
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_edits_that_were_refused_are_redone_after_a_restart() {
+    let mut s = Setup::start().await;
+    let approval = s.alice_requests().await;
+    s.fake.fail(Fault {
+        method: "PATCH",
+        path: format!("/messages/{}", approval.id),
+        status: 403,
+        times: 2,
+    });
+
+    s.fake.react("carol", approval.id, "✅");
+    s.dm("alice", "is done").await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "completed");
+    s.fake
+        .wait_for("both edits to be refused", TIMEOUT, |v| {
+            (v.calls_to("PATCH", &format!("/messages/{}", approval.id))
+                .len()
+                >= 2)
+                .then_some(())
+        })
+        .await;
+    let stale = s.fake.view(|v| v.message(approval.id)).expect("approval");
+    assert!(!stale.content.contains("Done"), "{}", stale.content);
+
+    s.stop().await;
+    s.boot().await;
+
+    let fixed = s.edited(approval.id, "Done").await;
+    assert!(
+        fixed.content.starts_with(&approval.content),
+        "{}",
+        fixed.content
+    );
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_manage_messages_a_refused_reaction_stays_and_the_bot_goes_on() {
+    let s = Setup::start().await;
+    s.fake.deny_manage_messages();
+    let approval = s.alice_requests().await;
+
+    s.fake.react("mallory", approval.id, "✅");
+    s.dm("mallory", "approver").await;
+    s.fake.react("carol", approval.id, "✅");
+
+    s.edited(approval.id, "Done").await;
+    s.fake.view(|v| {
+        assert!(v
+            .calls_to("DELETE", &format!("/messages/{}/reactions/", approval.id))
+            .iter()
+            .any(|c| c.status == 403));
+        let m = v.message(approval.id).expect("approval");
+        assert!(m.reactions["✅"].contains(&uid("mallory")), "it stays");
+    });
+    assert!(
+        s.log().contains("Manage Messages"),
+        "the refusal is logged: {}",
+        s.log()
+    );
+    s.fake.assert_faithful();
+}

@@ -1,0 +1,152 @@
+//! Runs the real `licensebot` binary with `chat.transport = "discord"` against a
+//! [`FakeDiscord`](super::fake_discord::FakeDiscord): the Discord variant of the test
+//! tenant (approvers named by Discord user id), a fresh database per test directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::fake_discord::{uid, APPROVALS, GUILD, TOKEN};
+
+/// How long to wait for the bot before a test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The test tenant with approvers named by Discord user id.
+pub fn discord_tenant() -> String {
+    let mut t = super::TENANT.to_string();
+    for name in ["bob", "carol", "dave"] {
+        let from = format!("chat_user = \"{name}\"");
+        assert!(t.contains(&from), "tenant.toml has no approver {name}");
+        t = t.replace(&from, &format!("chat_user = \"{}\"", uid(name)));
+    }
+    t
+}
+
+/// Writes the settings of a Discord test bot in `dir`, talking to the fake at `api_url`.
+pub fn write_config(dir: &Path, api_url: &str) -> PathBuf {
+    let path = dir.join("licensebot.toml");
+    let text = format!(
+        "[store]\nurl = \"sqlite://{db}\"\n\n{tenant}\n\n[chat]\ntransport = \"discord\"\n\n\
+         [discord]\nguild_id = \"{GUILD}\"\napprovals_channel_id = \"{APPROVALS}\"\n\
+         api_url = \"{api_url}\"\nregister_slash_commands = true\n",
+        db = dir.join("bot.db").display(),
+        tenant = discord_tenant(),
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A `licensebot` command on a test directory, with the token in the environment.
+pub fn command(dir: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_licensebot"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("LICENSEBOT") || k == "RUST_LOG" || k == "DISCORD_TOKEN" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("--config")
+        .arg(dir.join("licensebot.toml"))
+        .args(args)
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("NO_PROXY", "127.0.0.1")
+        // Workers look for due jobs often, so tests are quick.
+        .env("LICENSEBOT__JOBS__POLL_INTERVAL", "100ms");
+    cmd
+}
+
+/// A running bot process.
+pub struct DiscordBot {
+    child: tokio::process::Child,
+    /// Its directory (database, settings, log).
+    pub dir: PathBuf,
+}
+
+impl DiscordBot {
+    /// Starts the bot on `dir` (settings written by [`write_config`]).
+    pub fn start(dir: &Path) -> DiscordBot {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("bot.log"))
+            .expect("log file");
+        let child = command(dir, &["run"])
+            .env("RUST_LOG", "info,licensebot=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start licensebot");
+        DiscordBot {
+            child,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The bot's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("bot.log")).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        let exit = tokio::time::timeout(TIMEOUT, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the bot did not stop on SIGTERM; log:\n{}", self.log()))
+            .expect("wait");
+        assert!(
+            exit.success(),
+            "bot exited with {exit}; log:\n{}",
+            self.log()
+        );
+    }
+}
+
+/// `licensebot requests --json` on a test directory.
+pub async fn requests(dir: &Path) -> Value {
+    let out = command(dir, &["requests", "--json"])
+        .output()
+        .await
+        .expect("run requests");
+    assert!(
+        out.status.success(),
+        "requests failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("requests JSON")
+}
+
+/// The state of request `id`.
+pub async fn request_state(dir: &Path, id: i64) -> String {
+    let all = requests(dir).await;
+    all.as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no request {id} in {all:#}"))["state"]
+        .as_str()
+        .expect("state")
+        .to_string()
+}
+
+/// `licensebot audit <id> --json`.
+pub async fn audit(dir: &Path, id: i64) -> Value {
+    let out = command(dir, &["audit", &id.to_string(), "--json"])
+        .output()
+        .await
+        .expect("run audit");
+    assert!(
+        out.status.success(),
+        "audit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("audit JSON")
+}

@@ -6,3 +6,4 @@ mod support;
 mod cli;
 mod console_e2e;
 mod engine;
+mod graph_client;

@@ -1,9 +1,12 @@
-//! Test support: the real bot binary driven over JSON lines, and a fresh database per test.
+//! Test support: the real bot binary driven over JSON lines, a fresh database per test, and
+//! a fake Microsoft (identity platform, Graph, Partner Center) on loopback.
 
 #![allow(dead_code)]
 
 pub mod bot;
 pub mod db;
+pub mod fake_graph;
+pub mod fake_partner_center;
 
 pub use bot::Bot;
 

@@ -7,3 +7,4 @@ mod cli;
 mod console_e2e;
 mod engine;
 mod graph_client;
+mod partner_center;

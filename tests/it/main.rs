@@ -7,4 +7,5 @@ mod cli;
 mod console_e2e;
 mod engine;
 mod graph_client;
+mod graph_e2e;
 mod partner_center;

@@ -10,12 +10,15 @@ use anyhow::{bail, Context};
 use secrecy::SecretString;
 
 use crate::backend::graph::{Credentials, GraphOptions, GraphTenant};
+use crate::backend::manual::ManualPurchaser;
 use crate::backend::partner_center::{PartnerCenterOptions, PartnerCenterPurchaser};
 use crate::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
 use crate::backend::{Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::command::ParserConfig;
-use crate::config::{BackendKind, ChatTransport, Language, PurchaseBackend, Settings};
+use crate::config::{
+    BackendKind, ChatTransport, Language, ManualOrderVia, PurchaseBackend, Settings,
+};
 use crate::domain::ChannelRef;
 use crate::engine::clock::{AdjustableClock, Clock};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
@@ -115,6 +118,8 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             backoff_base: s.jobs.backoff_base.get(),
             backoff_max: s.jobs.backoff_max.get(),
             lease: s.jobs.lease.get(),
+            verify_attempts: s.jobs.verify_attempts,
+            verify_interval: s.jobs.verify_interval.get(),
         },
     }
 }
@@ -356,10 +361,10 @@ pub async fn backends(
             PartnerCenterPurchaser::new(partner_center_options(settings)?)
                 .context("Failed to set up the Partner Center backend")?,
         ),
-        other => bail!(
-            "backend.purchase = \"{}\" is not available in this build yet",
-            other.as_str()
-        ),
+        PurchaseBackend::Manual => Arc::new(ManualPurchaser::new(
+            tenant.clone(),
+            settings.backend.manual.order_via == ManualOrderVia::Reseller,
+        )),
     };
     Ok((tenant, purchaser))
 }

@@ -1,9 +1,10 @@
 //! Licensing backends behind two traits: [`Tenant`] (directory, roles, seats, assignment) and
 //! [`Purchaser`] (raising the seat count). The engine knows only these traits; the simulated
-//! tenant implements both; [`graph`] implements [`Tenant`] for a real tenant and
-//! [`partner_center`] implements [`Purchaser`] for CSP customers.
+//! tenant implements both; [`graph`] implements [`Tenant`] for a real tenant,
+//! [`partner_center`] and [`manual`] implement [`Purchaser`] for CSP and other customers.
 
 pub mod graph;
+pub mod manual;
 pub mod partner_center;
 pub mod simulated;
 
@@ -251,10 +252,13 @@ pub enum PurchaseProgress {
         detail: String,
     },
     /// A person has to buy the seats (direct or Enterprise Agreement customers): the engine
-    /// hands `order` to the billing approvers and asks again later.
+    /// hands the order to the billing approvers and asks again later.
     AwaitingPerson {
-        /// The exact order to place, for the person.
-        order: String,
+        /// Seats enabled now.
+        enabled: i64,
+        /// True when the seats are ordered through a reseller (Enterprise Agreement / volume
+        /// licensing), false when bought in the Microsoft 365 admin center.
+        via_reseller: bool,
     },
 }
 

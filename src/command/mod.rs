@@ -42,11 +42,12 @@ pub enum CommandName {
     Pending,
     Away,
     Audit,
+    Purchased,
 }
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 13] = [
+    pub const ALL: [CommandName; 14] = [
         CommandName::Request,
         CommandName::Link,
         CommandName::Status,
@@ -60,6 +61,7 @@ impl CommandName {
         CommandName::Pending,
         CommandName::Away,
         CommandName::Audit,
+        CommandName::Purchased,
     ];
 
     /// The word a person types.
@@ -78,6 +80,7 @@ impl CommandName {
             CommandName::Pending => "pending",
             CommandName::Away => "away",
             CommandName::Audit => "audit",
+            CommandName::Purchased => "purchased",
         }
     }
 
@@ -92,6 +95,7 @@ impl CommandName {
                 | CommandName::Pending
                 | CommandName::Away
                 | CommandName::Audit
+                | CommandName::Purchased
         )
     }
 
@@ -138,6 +142,8 @@ pub enum Command {
     Away { on: bool },
     /// `audit <id>`
     Audit { id: RequestId },
+    /// `purchased <id>`: a billing approver bought the seats of a manual purchase.
+    Purchased { id: RequestId },
 }
 
 impl Command {
@@ -157,6 +163,7 @@ impl Command {
             Command::Pending => CommandName::Pending,
             Command::Away { .. } => CommandName::Away,
             Command::Audit { .. } => CommandName::Audit,
+            Command::Purchased { .. } => CommandName::Purchased,
         }
     }
 }

@@ -189,6 +189,9 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
         CommandName::Audit => Command::Audit {
             id: request_id(args.next().ok_or_else(need_request_id)?)?,
         },
+        CommandName::Purchased => Command::Purchased {
+            id: request_id(args.next().ok_or_else(need_request_id)?)?,
+        },
         CommandName::Release => Command::Release,
         CommandName::Seats => Command::Seats,
         CommandName::Pending => Command::Pending,

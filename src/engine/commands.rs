@@ -1,5 +1,7 @@
 //! Chat commands: who may run them, and what each one does.
 
+use tracing::Instrument;
+
 use super::requests::{Approval, NewWork};
 use super::{Engine, EngineError, EngineResult};
 use crate::chat::IncomingMessage;
@@ -26,6 +28,7 @@ impl Engine {
             CommandName::Pending => t!(self.texts(), "help.pending", prefix = p),
             CommandName::Away => t!(self.texts(), "help.away", prefix = p),
             CommandName::Audit => t!(self.texts(), "help.audit", prefix = p),
+            CommandName::Purchased => t!(self.texts(), "help.purchased", prefix = p),
         }
     }
 
@@ -53,7 +56,10 @@ impl Engine {
             )));
         }
         let span = tracing::info_span!("command", command = cmd.name().word(), user = %m.author);
-        let _ = &span;
+        self.dispatch(m, cmd).instrument(span).await
+    }
+
+    async fn dispatch(&self, m: &IncomingMessage, cmd: Command) -> EngineResult<()> {
         match cmd {
             Command::Help { topic } => {
                 let text = match topic {
@@ -75,6 +81,7 @@ impl Engine {
             Command::Pending => self.pending_report(m).await,
             Command::Away { on } => self.away(m, on).await,
             Command::Audit { id } => self.audit_report(m, id).await,
+            Command::Purchased { id } => self.purchased(m, id).await,
         }
     }
 
@@ -198,20 +205,27 @@ impl Engine {
         };
         let user = self.directory_user(&target_upn).await?;
         self.licence_policy(&user).map_err(EngineError::User)?;
+        self.open_and_reply(
+            m,
+            requester_upn,
+            NewWork::licence(RequestKind::Assign, user, reason),
+            Approval::Routed,
+            true,
+        )
+        .await
+    }
+
+    /// Opens one request and answers with what became of it.
+    async fn open_and_reply(
+        &self,
+        m: &IncomingMessage,
+        requester_upn: Upn,
+        work: NewWork,
+        approval: Approval<'_>,
+        enforce_limit: bool,
+    ) -> EngineResult<()> {
         let created = self
-            .open_requests(
-                m,
-                Some(requester_upn),
-                vec![NewWork {
-                    kind: RequestKind::Assign,
-                    target: Some(user),
-                    quantity: None,
-                    cycle: None,
-                    reason,
-                }],
-                Approval::Routed,
-                true,
-            )
+            .open_requests(m, Some(requester_upn), vec![work], approval, enforce_limit)
             .await?;
         for r in created {
             let text = self.created_text(&r).await?;
@@ -401,13 +415,7 @@ impl Engine {
             .open_requests(
                 m,
                 Some(upn),
-                vec![NewWork {
-                    kind: RequestKind::Release,
-                    target: Some(user),
-                    quantity: None,
-                    cycle: None,
-                    reason: None,
-                }],
+                vec![NewWork::licence(RequestKind::Release, user, None)],
                 Approval::SelfService,
                 false,
             )
@@ -441,26 +449,14 @@ impl Engine {
     ) -> EngineResult<()> {
         let (a, roles) = self.issuer_roles(m).await?;
         let cycle = cycle.unwrap_or(self.cfg().default_billing_cycle);
-        let created = self
-            .open_requests(
-                m,
-                Some(a.upn.clone()),
-                vec![NewWork {
-                    kind: RequestKind::Purchase,
-                    target: None,
-                    quantity: Some(i64::from(seats)),
-                    cycle: Some(cycle),
-                    reason: None,
-                }],
-                Approval::ByIssuer(&a, &roles),
-                false,
-            )
-            .await?;
-        for r in created {
-            let text = self.created_text(&r).await?;
-            self.reply_now(m, text).await;
-        }
-        Ok(())
+        self.open_and_reply(
+            m,
+            a.upn.clone(),
+            NewWork::purchase(i64::from(seats), cycle),
+            Approval::ByIssuer(&a, &roles),
+            false,
+        )
+        .await
     }
 
     async fn assign(&self, m: &IncomingMessage, targets: Vec<Target>) -> EngineResult<()> {
@@ -511,13 +507,7 @@ impl Engine {
                 ));
                 continue;
             }
-            works.push(NewWork {
-                kind: RequestKind::Assign,
-                target: Some(user),
-                quantity: None,
-                cycle: None,
-                reason: None,
-            });
+            works.push(NewWork::licence(RequestKind::Assign, user, None));
         }
         if !works.is_empty() {
             let created = self
@@ -548,25 +538,98 @@ impl Engine {
                 upn = upn
             )));
         }
-        let created = self
-            .open_requests(
-                m,
-                Some(a.upn.clone()),
-                vec![NewWork {
-                    kind: RequestKind::Revoke,
-                    target: Some(user),
-                    quantity: None,
-                    cycle: None,
-                    reason: None,
-                }],
-                Approval::ByIssuer(&a, &roles),
-                false,
-            )
-            .await?;
-        for r in created {
-            let text = self.created_text(&r).await?;
-            self.reply_now(m, text).await;
+        self.open_and_reply(
+            m,
+            a.upn.clone(),
+            NewWork::licence(RequestKind::Revoke, user, None),
+            Approval::ByIssuer(&a, &roles),
+            false,
+        )
+        .await
+    }
+
+    /// A billing approver says the seats of a manual purchase are bought: check the seat
+    /// count now and carry on if they are there.
+    async fn purchased(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
+        let (_, roles) = self.issuer_roles(m).await?;
+        if !roles.iter().any(|r| self.cfg().purchase_roles.contains(r)) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "decision.missing_role",
+                id = id,
+                roles = self.role_names(&self.cfg().purchase_roles)
+            )));
         }
+        let waiting = {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            let mut found = None;
+            for s in stages::for_request(&mut conn, id).await? {
+                if s.kind == StageKind::Purchase && s.state == StageState::Approved {
+                    if let Some(job) = crate::store::jobs::for_stage(&mut conn, s.id).await? {
+                        if job.state == crate::store::jobs::JobState::Queued {
+                            found = Some(job);
+                        }
+                    }
+                }
+            }
+            found
+        };
+        let Some(job) = waiting else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "purchase.none",
+                id = id
+            )));
+        };
+        let crate::store::jobs::JobPayload::Purchase { target_seats, .. } = job.payload else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "purchase.none",
+                id = id
+            )));
+        };
+        let seats = self.seats_or_user_error().await?;
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let there = seats.enabled >= target_seats;
+        if there {
+            crate::store::jobs::due_now(w.conn(), job.id, now).await?;
+        }
+        self.audit(
+            w.conn(),
+            Some(id),
+            &format!("chat:{}", m.author),
+            "purchase_reported_done",
+            None,
+            None,
+            &serde_json::json!({"enabled": seats.enabled, "target": target_seats, "seen": there})
+                .to_string(),
+        )
+        .await?;
+        let text = if there {
+            t!(
+                self.texts(),
+                "purchase.confirmed",
+                enabled = seats.enabled,
+                id = id
+            )
+        } else {
+            t!(
+                self.texts(),
+                "purchase.not_yet",
+                id = id,
+                enabled = seats.enabled,
+                target = target_seats
+            )
+        };
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        self.wake();
         Ok(())
     }
 

@@ -29,16 +29,20 @@ impl Engine {
         }
     }
 
+    /// One pass over every due action in id order. An action that waits for its approval
+    /// message to be posted is skipped and looked at again on the next pass; the pass goes on
+    /// past it, so nothing queued behind it starves.
     async fn deliver_inner(&self) -> StoreResult<()> {
+        let mut after = 0;
         loop {
             let due = {
                 let mut conn = self.store().pool().acquire().await?;
-                outbox::due(&mut conn, self.now(), 64).await?
+                outbox::due(&mut conn, self.now(), after, 64).await?
             };
-            if due.is_empty() {
+            let Some(last) = due.last() else {
                 return Ok(());
-            }
-            let mut progressed = false;
+            };
+            after = last.id;
             for item in due {
                 let result = self.deliver_one(&item).await?;
                 let now = self.now();
@@ -55,7 +59,6 @@ impl Engine {
                         {
                             stages::set_approval_message(w.conn(), *stage, id).await?;
                         }
-                        progressed = true;
                     }
                     Delivered::NotYet => {}
                     Delivered::Failed(e) => {
@@ -63,7 +66,6 @@ impl Engine {
                         if permanent || item.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
                             tracing::warn!(outbox = item.id, error = %e, "giving up on a chat action");
                             outbox::give_up(w.conn(), item.id, &e.to_string(), now).await?;
-                            progressed = true;
                         } else {
                             let delay = Duration::from_secs(
                                 2u64.saturating_pow(item.attempts.clamp(0, 10) as u32),
@@ -77,9 +79,6 @@ impl Engine {
                     }
                 }
                 w.commit().await?;
-            }
-            if !progressed {
-                return Ok(());
             }
         }
     }
@@ -95,7 +94,9 @@ impl Engine {
             .and_then(|s| s.approval_message)
         {
             Some(m) => Ok(Ok(m)),
-            None if outbox::stage_post_given_up(&mut conn, stage).await? => {
+            None if !outbox::stage_has_post(&mut conn, stage).await?
+                || outbox::stage_post_given_up(&mut conn, stage).await? =>
+            {
                 Ok(Err(Delivered::Failed(ChatError::NotFound(
                     "the approval message was never posted".into(),
                 ))))

@@ -52,6 +52,10 @@ pub struct JobPolicy {
     pub backoff_max: Duration,
     /// How long a claimed job stays leased to its worker.
     pub lease: Duration,
+    /// Read-backs after a change before it counts as not yet visible.
+    pub verify_attempts: u32,
+    /// Pause between read-backs.
+    pub verify_interval: Duration,
 }
 
 /// What the engine needs from configuration.

@@ -77,30 +77,24 @@ impl Engine {
     }
 
     pub(super) fn state_word(&self, state: crate::domain::RequestState) -> String {
-        use crate::domain::RequestState as S;
-        match state {
-            S::Pending => t!(self.texts(), "state.pending"),
-            S::Approved => t!(self.texts(), "state.approved"),
-            S::Executing => t!(self.texts(), "state.executing"),
-            S::Completed => t!(self.texts(), "state.completed"),
-            S::Denied => t!(self.texts(), "state.denied"),
-            S::Cancelled => t!(self.texts(), "state.cancelled"),
-            S::Expired => t!(self.texts(), "state.expired"),
-            S::Failed => t!(self.texts(), "state.failed"),
-        }
+        self.state_text(state.as_str())
     }
 
     pub(super) fn stage_state_word(&self, state: StageState) -> String {
-        use StageState as S;
-        match state {
-            S::Pending => t!(self.texts(), "state.pending"),
-            S::Approved => t!(self.texts(), "state.approved"),
-            S::Executing => t!(self.texts(), "state.executing"),
-            S::Completed => t!(self.texts(), "state.completed"),
-            S::Denied => t!(self.texts(), "state.denied"),
-            S::Cancelled => t!(self.texts(), "state.cancelled"),
-            S::Expired => t!(self.texts(), "state.expired"),
-            S::Failed => t!(self.texts(), "state.failed"),
+        self.state_text(state.as_str())
+    }
+
+    /// Request and stage states share their words (`pending`, `approved`, ...).
+    fn state_text(&self, word: &str) -> String {
+        match word {
+            "pending" => t!(self.texts(), "state.pending"),
+            "approved" => t!(self.texts(), "state.approved"),
+            "executing" => t!(self.texts(), "state.executing"),
+            "completed" => t!(self.texts(), "state.completed"),
+            "denied" => t!(self.texts(), "state.denied"),
+            "cancelled" => t!(self.texts(), "state.cancelled"),
+            "expired" => t!(self.texts(), "state.expired"),
+            _ => t!(self.texts(), "state.failed"),
         }
     }
 

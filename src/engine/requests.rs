@@ -29,6 +29,30 @@ pub(super) struct NewWork {
     pub reason: Option<String>,
 }
 
+impl NewWork {
+    /// A licence request (assign, release, revoke) for a directory user.
+    pub(super) fn licence(kind: RequestKind, user: DirectoryUser, reason: Option<String>) -> Self {
+        NewWork {
+            kind,
+            target: Some(user),
+            quantity: None,
+            cycle: None,
+            reason,
+        }
+    }
+
+    /// A purchase of seats.
+    pub(super) fn purchase(quantity: i64, cycle: BillingCycle) -> Self {
+        NewWork {
+            kind: RequestKind::Purchase,
+            target: None,
+            quantity: Some(quantity),
+            cycle: Some(cycle),
+            reason: None,
+        }
+    }
+}
+
 /// Who approves the stages of new requests.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Approval<'a> {
@@ -149,17 +173,6 @@ impl Engine {
         let now = self.now();
         let actor = format!("chat:{}", m.author);
         let mut w = self.store().write().await?;
-        if enforce_limit {
-            let open = requests::open_count_by(w.conn(), &m.author).await?;
-            if open + works.len() as i64 > self.cfg().max_open_requests_per_user {
-                return Err(EngineError::User(t!(
-                    self.texts(),
-                    "policy.too_many_open",
-                    open = open,
-                    max = self.cfg().max_open_requests_per_user
-                )));
-            }
-        }
         for work in &works {
             if let Some(t) = &work.target {
                 if let Some(existing) = requests::open_for_target(w.conn(), &t.upn).await? {
@@ -170,6 +183,17 @@ impl Engine {
                         id = existing.id
                     )));
                 }
+            }
+        }
+        if enforce_limit {
+            let open = requests::open_count_by(w.conn(), &m.author).await?;
+            if open + works.len() as i64 > self.cfg().max_open_requests_per_user {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "policy.too_many_open",
+                    open = open,
+                    max = self.cfg().max_open_requests_per_user
+                )));
             }
         }
         let (claims, incoming) = stages::seat_pipeline(w.conn()).await?;
@@ -196,6 +220,7 @@ impl Engine {
         let cycle = self.cfg().default_billing_cycle;
 
         let mut created = Vec::new();
+        let mut approved_by_command: Vec<String> = Vec::new();
         let mut purchase_stage: Option<(StageId, RequestId)> = None;
         for (i, work) in works.into_iter().enumerate() {
             let target_upn = work.target.as_ref().map(|t| t.upn.clone());
@@ -297,14 +322,18 @@ impl Engine {
                 if kind == StageKind::Purchase && work.kind == RequestKind::Assign {
                     purchase_stage = Some((sid, id));
                 }
-                stage_ids.push((sid, kind, body, routed));
+                let mut title = self.stage_title(kind, quantity, stage_cycle);
+                if let (Some(q), Some(p), Some(c)) = (quantity, price, stage_cycle) {
+                    title = format!("{title}, {}", self.cost_text(q, p, c));
+                }
+                stage_ids.push((sid, kind, body, routed, title));
             }
             let detail = serde_json::json!({
                 "kind": request.kind.as_str(),
                 "target": target_upn.as_ref().map(Upn::as_str),
                 "quantity": request.quantity,
                 "reason": request.reason,
-                "stages": stage_ids.iter().map(|(s, k, _, r)| serde_json::json!({
+                "stages": stage_ids.iter().map(|(s, k, _, r, _)| serde_json::json!({
                     "stage": s.0, "kind": k.as_str(),
                     "routed_to": r.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
@@ -323,7 +352,7 @@ impl Engine {
             )
             .await?;
 
-            for (sid, kind, body, routed) in stage_ids {
+            for (sid, kind, body, routed, title) in stage_ids {
                 let by_command = match approval {
                     Approval::Routed => None,
                     Approval::SelfService => {
@@ -359,22 +388,13 @@ impl Engine {
                                 .to_string(),
                         )
                         .await?;
-                        let status = t!(
+                        approved_by_command.push(t!(
                             self.texts(),
-                            "status.approved_by_command",
-                            who = self.mention(&who)
-                        );
-                        outbox::push(
-                            w.conn(),
-                            &ChatAction::Send {
-                                channel: self.cfg().approvals_channel.clone(),
-                                content: format!("{body}\n{status}"),
-                                reply_to: None,
-                                stage: Some(sid),
-                            },
-                            now,
-                        )
-                        .await?;
+                            "approval.by_command_line",
+                            id = id,
+                            stage = title,
+                            subject = self.subject(&request)
+                        ));
                     }
                     None => {
                         self.post_approval(w.conn(), sid, body, &routed).await?;
@@ -383,9 +403,31 @@ impl Engine {
             }
             created.push(id);
         }
+        // Approvals given by the command itself are recorded in the approvals channel in one
+        // message, not one approval message each (a batch of a hundred would flood it).
+        if !approved_by_command.is_empty() {
+            let mut lines = vec![t!(
+                self.texts(),
+                "approval.by_command",
+                who = self.mention(&m.author)
+            )];
+            lines.extend(approved_by_command);
+            outbox::push(
+                w.conn(),
+                &ChatAction::Send {
+                    channel: self.cfg().approvals_channel.clone(),
+                    content: lines.join("\n"),
+                    reply_to: None,
+                    stage: None,
+                },
+                now,
+            )
+            .await?;
+        }
         let mut out = Vec::new();
         for id in created {
-            self.advance(w.conn(), id, None, &actor).await?;
+            self.advance(w.conn(), id, Some(seats.enabled), &actor)
+                .await?;
             if let Some(r) = requests::get(w.conn(), id).await? {
                 out.push(r);
             }
@@ -445,6 +487,10 @@ impl Engine {
         stage: &Stage,
         status: &str,
     ) -> EngineResult<()> {
+        // Stages approved by a command have no approval message of their own.
+        if stage.approval_message.is_none() && !outbox::stage_has_post(conn, stage.id).await? {
+            return Ok(());
+        }
         outbox::push(
             conn,
             &ChatAction::Edit {
@@ -460,7 +506,27 @@ impl Engine {
     }
 
     /// Tells the requester: a reply under their original message and a direct message.
+    ///
+    /// A request that is one of several opened by the same message (an `assign` of many
+    /// people) is not told one by one: when the last of them ends, the requester gets one
+    /// summary instead.
     pub(super) async fn tell_requester(
+        &self,
+        conn: &mut SqliteConnection,
+        r: &Request,
+        text: &str,
+    ) -> EngineResult<()> {
+        let siblings = match &r.origin_message {
+            Some(m) => requests::from_message(conn, &r.requester, m).await?,
+            None => Vec::new(),
+        };
+        if siblings.len() > 1 {
+            return self.tell_batch(conn, r, &siblings).await;
+        }
+        self.say_to_requester(conn, r, text).await
+    }
+
+    async fn say_to_requester(
         &self,
         conn: &mut SqliteConnection,
         r: &Request,
@@ -492,6 +558,52 @@ impl Engine {
         )
         .await?;
         Ok(())
+    }
+
+    /// Once every request of a batch has ended, one summary for its requester.
+    async fn tell_batch(
+        &self,
+        conn: &mut SqliteConnection,
+        r: &Request,
+        siblings: &[Request],
+    ) -> EngineResult<()> {
+        if siblings.iter().any(|s| s.state.is_open()) {
+            return Ok(());
+        }
+        let Some(message) = &r.origin_message else {
+            return Ok(());
+        };
+        let key = format!("batch_told:{}:{}", r.requester, message);
+        if crate::store::kv::get(conn, &key).await?.is_some() {
+            return Ok(());
+        }
+        crate::store::kv::set(conn, &key, &crate::store::ts(self.now())).await?;
+        let done = siblings
+            .iter()
+            .filter(|s| s.state == RequestState::Completed)
+            .count();
+        let mut lines = vec![t!(
+            self.texts(),
+            "tell.batch_summary",
+            done = done,
+            total = siblings.len(),
+            first = siblings[0].id,
+            last = siblings[siblings.len() - 1].id
+        )];
+        for s in siblings
+            .iter()
+            .filter(|s| s.state != RequestState::Completed)
+        {
+            lines.push(t!(
+                self.texts(),
+                "tell.batch_line",
+                id = s.id,
+                subject = self.subject(s),
+                state = self.state_word(s.state),
+                outcome = s.outcome.as_deref().unwrap_or("-")
+            ));
+        }
+        self.say_to_requester(conn, r, &lines.join("\n")).await
     }
 
     /// Tells a person directly (falling back to the approvals channel when DMs are closed).
@@ -603,7 +715,8 @@ impl Engine {
                         "job_queued",
                         None,
                         None,
-                        &serde_json::to_string(&payload).unwrap_or_default(),
+                        &serde_json::to_string(&payload)
+                            .map_err(|e| EngineError::Unexpected(e.into()))?,
                     )
                     .await?;
                     break;

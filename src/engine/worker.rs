@@ -1,26 +1,41 @@
-//! The job worker: claims a due job with a lease, re-checks the decider's role, executes the
-//! stage against the backend, verifies the result by reading it back, and records the outcome.
-//! Transient failures retry with capped exponential backoff and jitter; permanent ones fail the
-//! request and tell the requester and the approver.
+//! The job worker: claims due jobs with a lease, re-checks the decider's role, executes the
+//! stages against the backend, verifies the result by reading it back, and records the outcome.
+//!
+//! - Assignment jobs that are due together run as one batch (`Tenant::users` and
+//!   `Tenant::assign_many`, which a backend may send as one batched call).
+//! - A change is read back up to `jobs.verify_attempts` times; one that is still not visible
+//!   is never made again: the job turns verify-only and checks later.
+//! - Transient failures retry with capped exponential backoff and jitter; permanent ones fail
+//!   the request and tell the requester and the approver.
+//! - A purchase that waits for a person (manual mode) becomes a task for the billing approvers,
+//!   re-checked every minute and reminded after `remind_after`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tracing::Instrument;
 
 use super::{Engine, EngineResult};
-use crate::backend::{BackendError, ErrorKind, PurchaseProgress, SeatOrder};
-use crate::domain::{RequestKind, StageKind, StageState};
+use crate::backend::{BackendError, DirectoryUser, ErrorKind, PurchaseProgress, SeatOrder};
+use crate::domain::{RequestKind, RoleSet, StageKind, StageState, Upn};
 use crate::store::jobs::{self, Job, JobPayload};
+use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
+use crate::store::{kv, ts};
 use crate::t;
+
+/// Most assignment jobs run together in one batch.
+const MAX_BATCH: i64 = 100;
+/// How often a purchase waiting for a person is re-checked.
+const MANUAL_RECHECK: Duration = Duration::from_secs(60);
 
 /// What one job attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobReport {
     /// Done and verified.
     Succeeded,
-    /// Will be tried again.
+    /// Will be tried (or checked) again.
     Retrying(String),
     /// Given up.
     Failed(String),
@@ -36,20 +51,39 @@ struct Call {
 }
 
 enum Outcome {
+    /// Done and verified, with what to tell people.
     Done(String),
-    Wait(String, Duration),
+    /// Made, but the read-back does not show it yet: verify later, never redo.
+    Unverified(String),
+    /// Waiting for something outside (an order in progress, a person): look again at `after`.
+    Wait {
+        note: String,
+        after: Duration,
+    },
+    /// Waiting for a person to buy seats.
+    AwaitPerson {
+        enabled: i64,
+        via_reseller: bool,
+    },
     Transient(BackendError),
     Permanent(String),
 }
 
+/// A claimed job with its stage and request.
+struct Claimed {
+    job: Job,
+    stage: Stage,
+    request: Request,
+}
+
 impl Engine {
-    /// Runs due jobs one after another until none is due; returns how many ran.
+    /// Runs due jobs until none is due; returns how many ran.
     pub async fn run_due_jobs(&self) -> usize {
         let mut ran = 0;
         loop {
-            match self.try_execute_job().await {
-                Ok(Some(_)) => ran += 1,
-                Ok(None) => break,
+            match self.execute_due().await {
+                Ok(reports) if reports.is_empty() => break,
+                Ok(reports) => ran += reports.len(),
                 Err(e) => {
                     tracing::error!(error = %e, "job worker step failed");
                     break;
@@ -59,66 +93,106 @@ impl Engine {
         ran
     }
 
-    /// Claims and runs one due job, if there is one.
+    /// Claims and runs the next due job (with the assignment jobs due alongside it, as one
+    /// batch); returns the report of the first.
     pub async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
+        Ok(self.execute_due().await?.into_iter().next())
+    }
+
+    async fn execute_due(&self) -> EngineResult<Vec<JobReport>> {
         let _one_at_a_time = self.inner.job_lock.lock().await;
+        let (claimed, mut reports) = self.claim().await?;
+        if claimed.is_empty() {
+            return Ok(reports);
+        }
+        let span = tracing::info_span!(
+            "jobs",
+            first_job = claimed[0].job.id,
+            request = claimed[0].request.id.0,
+            batch = claimed.len()
+        );
+        let results = self.execute(&claimed).instrument(span.clone()).await;
+        for (c, (outcome, calls)) in claimed.into_iter().zip(results) {
+            let report = self
+                .record_outcome(c, outcome, calls)
+                .instrument(span.clone())
+                .await?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    /// Claims the next due job and, when it is an assignment, the other due assignments;
+    /// moves their stages to executing in the same transaction, so a cancel cannot slip in.
+    async fn claim(&self) -> EngineResult<(Vec<Claimed>, Vec<JobReport>)> {
         let now = self.now();
         let lease_until = now
             + chrono::Duration::from_std(self.cfg().jobs.lease)
                 .unwrap_or(chrono::Duration::minutes(5));
+        let owner = &self.inner.worker_id;
         let mut w = self.store().write().await?;
-        let Some(job) = jobs::claim_due(w.conn(), &self.inner.worker_id, now, lease_until).await?
-        else {
-            return Ok(None);
+        let Some(first) = jobs::claim_due(w.conn(), owner, now, lease_until).await? else {
+            return Ok((Vec::new(), Vec::new()));
         };
-        let Some(stage) = stages::get(w.conn(), job.stage_id).await? else {
-            jobs::fail(w.conn(), job.id, "stage missing", now).await?;
-            w.commit().await?;
-            return Ok(Some(JobReport::Skipped));
-        };
-        let Some(request) = requests::get(w.conn(), stage.request_id).await? else {
-            jobs::fail(w.conn(), job.id, "request missing", now).await?;
-            w.commit().await?;
-            return Ok(Some(JobReport::Skipped));
-        };
-        // Claim and stage transition commit together, so a cancel cannot slip in between.
-        let started = stages::transition(
-            w.conn(),
-            stage.id,
-            StageState::Approved,
-            StageState::Executing,
-        )
-        .await?
-            || stage.state == StageState::Executing;
-        if !started {
-            jobs::fail(w.conn(), job.id, "the stage is no longer approved", now).await?;
-            w.commit().await?;
-            return Ok(Some(JobReport::Skipped));
+        let mut claimed_jobs = vec![first];
+        if claimed_jobs[0].payload.kind() == StageKind::Assign {
+            let more = jobs::claim_due_of_kind(
+                w.conn(),
+                StageKind::Assign,
+                owner,
+                now,
+                lease_until,
+                MAX_BATCH - 1,
+            )
+            .await?;
+            claimed_jobs.extend(more);
         }
-        let span =
-            tracing::info_span!("job", job = job.id, request = request.id.0, kind = %stage.kind);
-        self.audit(
-            w.conn(),
-            Some(request.id),
-            "system",
-            "job_started",
-            Some("approved"),
-            Some("executing"),
-            &serde_json::json!({"job": job.id, "attempt": job.attempts}).to_string(),
-        )
-        .await?;
-        self.set_request_state(w.conn(), &request).await?;
+        let mut claimed = Vec::new();
+        let mut skipped = Vec::new();
+        for job in claimed_jobs {
+            let stage = stages::get(w.conn(), job.stage_id).await?;
+            let request = match &stage {
+                Some(s) => requests::get(w.conn(), s.request_id).await?,
+                None => None,
+            };
+            let (Some(stage), Some(request)) = (stage, request) else {
+                jobs::fail(w.conn(), job.id, "stage or request missing", now).await?;
+                skipped.push(JobReport::Skipped);
+                continue;
+            };
+            let started = stages::transition(
+                w.conn(),
+                stage.id,
+                StageState::Approved,
+                StageState::Executing,
+            )
+            .await?
+                || stage.state == StageState::Executing;
+            if !started {
+                jobs::fail(w.conn(), job.id, "the stage is no longer approved", now).await?;
+                skipped.push(JobReport::Skipped);
+                continue;
+            }
+            self.audit(
+                w.conn(),
+                Some(request.id),
+                "system",
+                "job_started",
+                Some("approved"),
+                Some("executing"),
+                &serde_json::json!({"job": job.id, "attempt": job.attempts, "verify_only": job.verify_only})
+                    .to_string(),
+            )
+            .await?;
+            self.set_request_state(w.conn(), &request).await?;
+            claimed.push(Claimed {
+                job,
+                stage,
+                request,
+            });
+        }
         w.commit().await?;
-
-        let mut calls = Vec::new();
-        let outcome = self
-            .execute(&job, &stage, &request, &mut calls)
-            .instrument(span.clone())
-            .await;
-        self.record_outcome(job, stage, request, outcome, calls)
-            .instrument(span)
-            .await
-            .map(Some)
+        Ok((claimed, skipped))
     }
 
     async fn set_request_state(
@@ -150,158 +224,324 @@ impl Engine {
         Ok(())
     }
 
-    async fn execute(
-        &self,
-        job: &Job,
-        stage: &Stage,
-        request: &Request,
-        calls: &mut Vec<Call>,
-    ) -> Outcome {
+    async fn execute(&self, claimed: &[Claimed]) -> Vec<(Outcome, Vec<Call>)> {
+        let mut results: Vec<(Option<Outcome>, Vec<Call>)> =
+            claimed.iter().map(|_| (None, Vec::new())).collect();
         // The decider must still hold the stage's role now, just before acting.
-        if let Some(upn) = &stage.decided_by_upn {
-            let self_service = stage.decision_note.as_deref() == Some("self_service");
-            if !self_service {
-                let roles = self.inner.tenant.roles(upn).await;
-                calls.push(Call::of("roles", &roles));
-                match roles {
-                    Ok(roles)
-                        if roles
-                            .iter()
-                            .any(|r| self.cfg().roles_for(stage.kind).contains(r)) => {}
-                    Ok(_) => {
-                        return Outcome::Permanent(t!(
-                            self.texts(),
-                            "outcome.role_lost",
-                            who = upn,
-                            roles = self.role_names(self.cfg().roles_for(stage.kind))
-                        ))
-                    }
-                    Err(e) if e.is_transient() => return Outcome::Transient(e),
-                    Err(e) => return Outcome::Permanent(e.message),
+        let mut roles: HashMap<Upn, Result<RoleSet, BackendError>> = HashMap::new();
+        for (i, c) in claimed.iter().enumerate() {
+            if let Some(o) = self
+                .check_decider(&c.stage, &mut roles, &mut results[i].1)
+                .await
+            {
+                results[i].0 = Some(o);
+            }
+        }
+        let assign: Vec<(usize, Upn)> = claimed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| results[*i].0.is_none())
+            .filter_map(|(i, c)| match &c.job.payload {
+                JobPayload::Assign { upn } => Some((i, upn.clone())),
+                _ => None,
+            })
+            .collect();
+        if !assign.is_empty() {
+            self.execute_assignments(claimed, &assign, &mut results)
+                .await;
+        }
+        for (i, c) in claimed.iter().enumerate() {
+            if results[i].0.is_some() {
+                continue;
+            }
+            let outcome = match &c.job.payload {
+                JobPayload::Purchase {
+                    target_seats,
+                    quantity,
+                    billing_cycle,
+                    idempotency_key,
+                } => {
+                    let order = SeatOrder {
+                        request: c.request.id,
+                        target_seats: *target_seats,
+                        quantity: *quantity,
+                        billing_cycle: *billing_cycle,
+                        idempotency_key: idempotency_key.clone(),
+                    };
+                    self.execute_purchase(&order, &mut results[i].1).await
+                }
+                JobPayload::Unassign { upn } => {
+                    self.execute_unassign(upn, c.job.verify_only, &mut results[i].1)
+                        .await
+                }
+                JobPayload::Assign { .. } => Outcome::Permanent("assignment not run".into()),
+            };
+            results[i].0 = Some(outcome);
+        }
+        results
+            .into_iter()
+            .map(|(o, calls)| {
+                (
+                    o.unwrap_or_else(|| Outcome::Permanent("job not run".into())),
+                    calls,
+                )
+            })
+            .collect()
+    }
+
+    /// None when the decider (if any) still holds one of the stage's roles.
+    async fn check_decider(
+        &self,
+        stage: &Stage,
+        cache: &mut HashMap<Upn, Result<RoleSet, BackendError>>,
+        calls: &mut Vec<Call>,
+    ) -> Option<Outcome> {
+        let upn = stage.decided_by_upn.as_ref()?;
+        if stage.decision_note.as_deref() == Some("self_service") {
+            return None;
+        }
+        if !cache.contains_key(upn) {
+            let r = self.inner.tenant.roles_fresh(upn).await;
+            calls.push(Call::of("roles", &r));
+            cache.insert(upn.clone(), r);
+        }
+        match cache.get(upn)? {
+            Ok(roles)
+                if roles
+                    .iter()
+                    .any(|r| self.cfg().roles_for(stage.kind).contains(r)) =>
+            {
+                None
+            }
+            Ok(_) => Some(Outcome::Permanent(t!(
+                self.texts(),
+                "outcome.role_lost",
+                who = upn,
+                roles = self.role_names(self.cfg().roles_for(stage.kind))
+            ))),
+            Err(e) if e.is_transient() => Some(Outcome::Transient(e.clone())),
+            Err(e) => Some(Outcome::Permanent(e.message.clone())),
+        }
+    }
+
+    /// Assigns the licence to every user of `idx` in one batch, then reads back.
+    async fn execute_assignments(
+        &self,
+        claimed: &[Claimed],
+        batch: &[(usize, Upn)],
+        results: &mut [(Option<Outcome>, Vec<Call>)],
+    ) {
+        let sku = self.cfg().sku_part_number.clone();
+        let upns: Vec<Upn> = batch.iter().map(|(_, u)| u.clone()).collect();
+        let found = self.inner.tenant.users(&upns).await;
+        let mut to_assign: Vec<(usize, Upn, DirectoryUser, Option<String>)> = Vec::new();
+        let mut to_verify: Vec<(usize, Upn, Option<String>)> = Vec::new();
+        for ((i, upn), user) in batch.iter().cloned().zip(found) {
+            results[i].1.push(Call::of("get_user", &user));
+            let mut user = match user {
+                Ok(u) => u,
+                Err(e) => {
+                    results[i].0 = Some(self.classify(e));
+                    continue;
+                }
+            };
+            if user.holds(&sku) {
+                results[i].0 = Some(Outcome::Done(if claimed[i].job.verify_only {
+                    t!(self.texts(), "outcome.assigned", upn = upn)
+                } else {
+                    t!(self.texts(), "outcome.already_held", upn = upn)
+                }));
+                continue;
+            }
+            if claimed[i].job.verify_only {
+                // The assignment was made on an earlier attempt; only check again.
+                to_verify.push((i, upn, None));
+                continue;
+            }
+            if !user.account_enabled {
+                results[i].0 = Some(Outcome::Permanent(t!(
+                    self.texts(),
+                    "policy.disabled",
+                    upn = upn
+                )));
+                continue;
+            }
+            let mut location_set = None;
+            if user.usage_location.is_none() {
+                let Some(country) = self.cfg().default_usage_location.clone() else {
+                    results[i].0 = Some(Outcome::Permanent(t!(
+                        self.texts(),
+                        "outcome.no_usage_location",
+                        upn = upn
+                    )));
+                    continue;
+                };
+                let set = self.inner.tenant.set_usage_location(&user, &country).await;
+                results[i].1.push(Call::of("set_usage_location", &set));
+                if let Err(e) = set {
+                    results[i].0 = Some(self.classify(e));
+                    continue;
+                }
+                location_set = Some(country.to_string());
+                user.usage_location = Some(country);
+            }
+            to_assign.push((i, upn, user, location_set));
+        }
+        if !to_assign.is_empty() {
+            let users: Vec<DirectoryUser> =
+                to_assign.iter().map(|(_, _, u, _)| u.clone()).collect();
+            let outcomes = self.inner.tenant.assign_many(&users).await;
+            let size = users.len();
+            for ((i, upn, _, location_set), r) in to_assign.into_iter().zip(outcomes) {
+                let mut call = Call::of("assign_licence", &r);
+                if size > 1 {
+                    call.outcome = format!("{} (batch of {size})", call.outcome);
+                }
+                results[i].1.push(call);
+                match r {
+                    Ok(()) => to_verify.push((i, upn, location_set)),
+                    Err(e) => results[i].0 = Some(self.classify(e)),
                 }
             }
         }
-        match &job.payload {
-            JobPayload::Purchase {
-                target_seats,
-                quantity,
-                billing_cycle,
-                idempotency_key,
-            } => {
-                let order = SeatOrder {
-                    request: request.id,
-                    target_seats: *target_seats,
-                    quantity: *quantity,
-                    billing_cycle: *billing_cycle,
-                    idempotency_key: idempotency_key.clone(),
-                };
-                let progress = self.inner.purchaser.raise_seats(&order).await;
-                calls.push(Call::of("raise_seats", &progress));
-                match progress {
-                    Ok(PurchaseProgress::Done { .. }) => {}
-                    Ok(PurchaseProgress::InProgress { detail })
-                    | Ok(PurchaseProgress::AwaitingPerson { order: detail }) => {
-                        return Outcome::Wait(
-                            detail,
-                            self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
-                        )
+        if to_verify.is_empty() {
+            return;
+        }
+        let mut pending = to_verify;
+        for round in 0..self.cfg().jobs.verify_attempts.max(1) {
+            if round > 0 {
+                tokio::time::sleep(self.cfg().jobs.verify_interval).await;
+            }
+            let upns: Vec<Upn> = pending.iter().map(|(_, u, _)| u.clone()).collect();
+            let seen = self.inner.tenant.users(&upns).await;
+            let mut still = Vec::new();
+            for ((i, upn, location_set), r) in pending.into_iter().zip(seen) {
+                results[i].1.push(Call::of("verify_user", &r));
+                match r {
+                    Ok(u) if u.holds(&sku) => {
+                        results[i].0 = Some(Outcome::Done(match location_set {
+                            Some(country) => t!(
+                                self.texts(),
+                                "outcome.assigned_with_location",
+                                upn = upn,
+                                country = country
+                            ),
+                            None => t!(self.texts(), "outcome.assigned", upn = upn),
+                        }))
                     }
-                    Err(e) => return self.classify(e),
+                    Ok(_) => still.push((i, upn, location_set)),
+                    Err(e) if e.is_transient() => still.push((i, upn, location_set)),
+                    Err(e) => results[i].0 = Some(self.classify(e)),
                 }
-                let seats = self.inner.tenant.seats().await;
-                calls.push(Call::of("seats", &seats));
-                match seats {
-                    Ok(s) if s.enabled >= *target_seats => Outcome::Done(t!(
+            }
+            pending = still;
+            if pending.is_empty() {
+                return;
+            }
+        }
+        for (i, _, _) in pending {
+            results[i].0 = Some(Outcome::Unverified(
+                "the assignment was made but the read-back does not show it yet".into(),
+            ));
+        }
+    }
+
+    async fn execute_purchase(&self, order: &SeatOrder, calls: &mut Vec<Call>) -> Outcome {
+        let progress = self.inner.purchaser.raise_seats(order).await;
+        calls.push(Call::of("raise_seats", &progress));
+        match progress {
+            Ok(PurchaseProgress::Done { .. }) => {}
+            Ok(PurchaseProgress::InProgress { detail }) => {
+                return Outcome::Wait {
+                    note: detail,
+                    after: self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
+                }
+            }
+            Ok(PurchaseProgress::AwaitingPerson {
+                enabled,
+                via_reseller,
+            }) => {
+                return Outcome::AwaitPerson {
+                    enabled,
+                    via_reseller,
+                }
+            }
+            Err(e) => return self.classify(e),
+        }
+        for round in 0..self.cfg().jobs.verify_attempts.max(1) {
+            if round > 0 {
+                tokio::time::sleep(self.cfg().jobs.verify_interval).await;
+            }
+            let seats = self.inner.tenant.seats().await;
+            calls.push(Call::of("seats", &seats));
+            match seats {
+                Ok(s) if s.enabled >= order.target_seats => {
+                    return Outcome::Done(t!(
                         self.texts(),
                         "outcome.bought",
-                        quantity = quantity,
+                        quantity = order.quantity,
                         enabled = s.enabled
-                    )),
-                    Ok(s) => Outcome::Transient(BackendError::new(
-                        ErrorKind::Transient,
-                        format!(
-                            "read-back shows {} seats, expected at least {target_seats}",
-                            s.enabled
-                        ),
-                    )),
-                    Err(e) => self.classify(e),
+                    ))
                 }
-            }
-            JobPayload::Assign { upn } => {
-                let user = self.inner.tenant.user(upn).await;
-                calls.push(Call::of("get_user", &user));
-                let mut user = match user {
-                    Ok(u) => u,
-                    Err(e) => return self.classify(e),
-                };
-                if user.holds(&self.cfg().sku_part_number) {
-                    return Outcome::Done(t!(self.texts(), "outcome.already_held", upn = upn));
-                }
-                if !user.account_enabled {
-                    return Outcome::Permanent(t!(self.texts(), "policy.disabled", upn = upn));
-                }
-                if user.usage_location.is_none() {
-                    let Some(country) = self.cfg().default_usage_location.clone() else {
-                        return Outcome::Permanent(t!(
-                            self.texts(),
-                            "outcome.no_usage_location",
-                            upn = upn
-                        ));
-                    };
-                    let set = self.inner.tenant.set_usage_location(&user, &country).await;
-                    calls.push(Call::of("set_usage_location", &set));
-                    if let Err(e) = set {
-                        return self.classify(e);
-                    }
-                    user.usage_location = Some(country);
-                }
-                let assigned = self.inner.tenant.assign(&user).await;
-                calls.push(Call::of("assign_licence", &assigned));
-                if let Err(e) = assigned {
-                    return self.classify(e);
-                }
-                let check = self.inner.tenant.user(upn).await;
-                calls.push(Call::of("verify_user", &check));
-                match check {
-                    Ok(u) if u.holds(&self.cfg().sku_part_number) => {
-                        Outcome::Done(t!(self.texts(), "outcome.assigned", upn = upn))
-                    }
-                    Ok(_) => Outcome::Transient(BackendError::new(
-                        ErrorKind::Transient,
-                        "read-back does not show the licence yet",
-                    )),
-                    Err(e) => self.classify(e),
-                }
-            }
-            JobPayload::Unassign { upn } => {
-                let user = self.inner.tenant.user(upn).await;
-                calls.push(Call::of("get_user", &user));
-                let user = match user {
-                    Ok(u) => u,
-                    Err(e) => return self.classify(e),
-                };
-                if !user.holds(&self.cfg().sku_part_number) {
-                    return Outcome::Done(t!(self.texts(), "outcome.not_held", upn = upn));
-                }
-                let removed = self.inner.tenant.unassign(&user).await;
-                calls.push(Call::of("remove_licence", &removed));
-                if let Err(e) = removed {
-                    return self.classify(e);
-                }
-                let check = self.inner.tenant.user(upn).await;
-                calls.push(Call::of("verify_user", &check));
-                match check {
-                    Ok(u) if !u.holds(&self.cfg().sku_part_number) => {
-                        Outcome::Done(t!(self.texts(), "outcome.removed", upn = upn))
-                    }
-                    Ok(_) => Outcome::Transient(BackendError::new(
-                        ErrorKind::Transient,
-                        "read-back still shows the licence",
-                    )),
-                    Err(e) => self.classify(e),
-                }
+                Ok(_) => {}
+                Err(e) if e.is_transient() => {}
+                Err(e) => return self.classify(e),
             }
         }
+        // Re-applying the same absolute target is harmless, so a purchase that does not show
+        // yet simply runs again later.
+        Outcome::Transient(BackendError::new(
+            ErrorKind::Transient,
+            format!(
+                "the seat count does not show {} seats yet",
+                order.target_seats
+            ),
+        ))
+    }
+
+    async fn execute_unassign(
+        &self,
+        upn: &Upn,
+        verify_only: bool,
+        calls: &mut Vec<Call>,
+    ) -> Outcome {
+        let sku = self.cfg().sku_part_number.clone();
+        let user = self.inner.tenant.user(upn).await;
+        calls.push(Call::of("get_user", &user));
+        let user = match user {
+            Ok(u) => u,
+            Err(e) => return self.classify(e),
+        };
+        if !user.holds(&sku) {
+            return Outcome::Done(if verify_only {
+                t!(self.texts(), "outcome.removed", upn = upn)
+            } else {
+                t!(self.texts(), "outcome.not_held", upn = upn)
+            });
+        }
+        if !verify_only {
+            let removed = self.inner.tenant.unassign(&user).await;
+            calls.push(Call::of("remove_licence", &removed));
+            if let Err(e) = removed {
+                return self.classify(e);
+            }
+        }
+        for round in 0..self.cfg().jobs.verify_attempts.max(1) {
+            if round > 0 {
+                tokio::time::sleep(self.cfg().jobs.verify_interval).await;
+            }
+            let check = self.inner.tenant.user(upn).await;
+            calls.push(Call::of("verify_user", &check));
+            match check {
+                Ok(u) if !u.holds(&sku) => {
+                    return Outcome::Done(t!(self.texts(), "outcome.removed", upn = upn))
+                }
+                Ok(_) => {}
+                Err(e) if e.is_transient() => {}
+                Err(e) => return self.classify(e),
+            }
+        }
+        Outcome::Unverified("the removal was made but the read-back still shows the licence".into())
     }
 
     fn classify(&self, e: BackendError) -> Outcome {
@@ -348,27 +588,34 @@ impl Engine {
 
     async fn record_outcome(
         &self,
-        job: Job,
-        stage: Stage,
-        request: Request,
+        c: Claimed,
         outcome: Outcome,
         calls: Vec<Call>,
     ) -> EngineResult<JobReport> {
+        let Claimed {
+            job,
+            stage,
+            request,
+        } = c;
         let now = self.now();
+        let at = |d: Duration| {
+            now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(1))
+        };
         let mut w = self.store().write().await?;
-        for c in &calls {
+        for call in &calls {
             jobs::record_call(
                 w.conn(),
                 Some(job.id),
                 Some(request.id.0),
-                c.operation,
-                &c.outcome,
+                call.operation,
+                &call.outcome,
                 None,
-                c.backend_ref.as_deref(),
+                call.backend_ref.as_deref(),
                 now,
             )
             .await?;
         }
+        let attempts_left = job.attempts < self.cfg().jobs.max_attempts;
         let report = match outcome {
             Outcome::Done(detail) => {
                 jobs::succeed(w.conn(), job.id, now).await?;
@@ -396,55 +643,60 @@ impl Engine {
                 tracing::info!(job = job.id, request = request.id.0, "job succeeded");
                 JobReport::Succeeded
             }
-            Outcome::Wait(detail, delay) => {
-                let at =
-                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::minutes(1));
-                jobs::retry_at(w.conn(), job.id, &detail, at, now).await?;
-                stages::transition(
-                    w.conn(),
-                    stage.id,
-                    StageState::Executing,
-                    StageState::Approved,
-                )
-                .await?;
-                self.audit(
-                    w.conn(),
-                    Some(request.id),
-                    "system",
-                    "job_waiting",
-                    None,
-                    None,
-                    &detail,
-                )
-                .await?;
-                self.set_request_state(w.conn(), &request).await?;
-                JobReport::Retrying(detail)
+            Outcome::Wait { note, after } => {
+                jobs::wait_until(w.conn(), job.id, &note, at(after), now).await?;
+                self.back_to_approved(w.conn(), &stage, &request, "job_waiting", &note)
+                    .await?;
+                JobReport::Retrying(note)
             }
-            Outcome::Transient(e) if job.attempts < self.cfg().jobs.max_attempts => {
+            Outcome::AwaitPerson {
+                enabled,
+                via_reseller,
+            } => {
+                let note = format!("waiting for a person to buy seats ({enabled} enabled now)");
+                jobs::wait_until(w.conn(), job.id, &note, at(MANUAL_RECHECK), now).await?;
+                self.back_to_approved(
+                    w.conn(),
+                    &stage,
+                    &request,
+                    "purchase_awaiting_person",
+                    &note,
+                )
+                .await?;
+                self.purchase_task(w.conn(), &job, &stage, &request, enabled, via_reseller)
+                    .await?;
+                JobReport::Retrying(note)
+            }
+            Outcome::Unverified(note) if attempts_left => {
+                let delay = self.backoff(job.attempts, None);
+                jobs::verify_later(w.conn(), job.id, &note, at(delay), now).await?;
+                self.back_to_approved(w.conn(), &stage, &request, "job_unverified", &note)
+                    .await?;
+                tracing::warn!(
+                    job = job.id,
+                    "change not visible on read-back yet; will only verify from now on"
+                );
+                JobReport::Retrying(note)
+            }
+            Outcome::Unverified(note) => {
+                let why = t!(
+                    self.texts(),
+                    "outcome.unverified",
+                    attempts = job.attempts,
+                    detail = note
+                );
+                self.fail_job(w.conn(), &job, &stage, &request, &why)
+                    .await?;
+                JobReport::Failed(why)
+            }
+            Outcome::Transient(e) if attempts_left => {
                 let delay = self.backoff(job.attempts, e.retry_after);
-                let at =
-                    now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::minutes(1));
-                jobs::retry_at(w.conn(), job.id, &e.message, at, now).await?;
-                stages::transition(
-                    w.conn(),
-                    stage.id,
-                    StageState::Executing,
-                    StageState::Approved,
-                )
-                .await?;
-                self.audit(
-                    w.conn(),
-                    Some(request.id),
-                    "system",
-                    "job_retry_scheduled",
-                    None,
-                    None,
-                    &serde_json::json!({"attempt": job.attempts, "error": e.message, "backend_ref": e.backend_ref,
-                                        "retry_in_ms": delay.as_millis() as u64})
-                    .to_string(),
-                )
-                .await?;
-                self.set_request_state(w.conn(), &request).await?;
+                jobs::retry_at(w.conn(), job.id, &e.message, at(delay), now).await?;
+                let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
+                    "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
+                .to_string();
+                self.back_to_approved(w.conn(), &stage, &request, "job_retry_scheduled", &detail)
+                    .await?;
                 tracing::warn!(job = job.id, attempt = job.attempts, error = %e, "job attempt failed; will retry");
                 JobReport::Retrying(e.message)
             }
@@ -468,6 +720,129 @@ impl Engine {
         w.commit().await?;
         self.wake();
         Ok(report)
+    }
+
+    async fn back_to_approved(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        stage: &Stage,
+        request: &Request,
+        action: &str,
+        detail: &str,
+    ) -> EngineResult<()> {
+        stages::transition(conn, stage.id, StageState::Executing, StageState::Approved).await?;
+        self.audit(conn, Some(request.id), "system", action, None, None, detail)
+            .await?;
+        self.set_request_state(conn, request).await
+    }
+
+    /// Hands a purchase to the billing approvers the first time, and reminds them after
+    /// `remind_after` while the seats are not there.
+    async fn purchase_task(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        job: &Job,
+        stage: &Stage,
+        request: &Request,
+        enabled: i64,
+        via_reseller: bool,
+    ) -> EngineResult<()> {
+        let JobPayload::Purchase {
+            target_seats,
+            quantity,
+            billing_cycle,
+            ..
+        } = &job.payload
+        else {
+            return Ok(());
+        };
+        let now = self.now();
+        let key = format!("purchase_task:{}", job.id);
+        let last = kv::get(conn, &key).await?;
+        let remind = self.cfg().remind_after;
+        let due_reminder = match &last {
+            None => false,
+            Some(t) => crate::store::parse_ts("kv", t)
+                .map(|t| (now - t).to_std().unwrap_or_default() >= remind)
+                .unwrap_or(true),
+        };
+        if last.is_some() && !due_reminder {
+            return Ok(());
+        }
+        let candidates = self.candidates(true).await?;
+        let billing: Vec<_> = candidates
+            .iter()
+            .filter(|c| {
+                c.roles
+                    .iter()
+                    .any(|r| self.cfg().purchase_roles.contains(r))
+            })
+            .map(|c| c.approver.chat_user.clone())
+            .collect();
+        let who = self.mentions(&billing);
+        let text = if last.is_none() {
+            let how = if via_reseller {
+                t!(self.texts(), "purchase.how_reseller")
+            } else {
+                t!(
+                    self.texts(),
+                    "purchase.how_admin_center",
+                    target = target_seats
+                )
+            };
+            t!(
+                self.texts(),
+                "purchase.task",
+                who = who,
+                id = request.id,
+                quantity = quantity,
+                cycle = self.cycle_word(*billing_cycle),
+                target = target_seats,
+                enabled = enabled,
+                how = how,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        } else {
+            t!(
+                self.texts(),
+                "purchase.task_reminder",
+                who = who,
+                id = request.id,
+                enabled = enabled,
+                target = target_seats,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        };
+        outbox::push(
+            conn,
+            &ChatAction::Send {
+                channel: self.cfg().approvals_channel.clone(),
+                content: text,
+                reply_to: stage.approval_message.clone(),
+                stage: None,
+            },
+            now,
+        )
+        .await?;
+        kv::set(conn, &key, &ts(now)).await?;
+        self.audit(
+            conn,
+            Some(request.id),
+            "system",
+            if last.is_none() {
+                "purchase_task_posted"
+            } else {
+                "purchase_task_reminded"
+            },
+            None,
+            None,
+            &serde_json::json!({"to": billing, "target": target_seats, "enabled": enabled})
+                .to_string(),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn fail_job(
@@ -554,14 +929,12 @@ impl Engine {
                     id = request.id,
                     detail = detail
                 ),
-                RequestKind::Release | RequestKind::Revoke => {
-                    t!(
-                        self.texts(),
-                        "tell.completed_removal",
-                        id = request.id,
-                        detail = detail
-                    )
-                }
+                RequestKind::Release | RequestKind::Revoke => t!(
+                    self.texts(),
+                    "tell.completed_removal",
+                    id = request.id,
+                    detail = detail
+                ),
             };
             requests::set_state(
                 conn,
@@ -572,7 +945,12 @@ impl Engine {
             )
             .await?;
             self.tell_requester(conn, &now_request, &text).await?;
-        } else if stage.kind == StageKind::Purchase {
+        } else if stage.kind == StageKind::Purchase
+            && stages::for_request(conn, request.id)
+                .await?
+                .iter()
+                .any(|s| s.state == StageState::Pending)
+        {
             let text = t!(
                 self.texts(),
                 "tell.purchase_done_waiting",

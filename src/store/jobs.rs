@@ -100,9 +100,12 @@ pub struct Job {
     pub next_attempt_at: Timestamp,
     /// The last error, if any.
     pub last_error: Option<String>,
+    /// True once the change was made but not yet seen on read-back: from then on the job only
+    /// verifies.
+    pub verify_only: bool,
 }
 
-const COLUMNS: &str = "id, stage_id, payload, state, attempts, next_attempt_at, last_error";
+const COLUMNS: &str = "id, stage_id, payload, state, attempts, next_attempt_at, last_error, phase";
 
 fn from_row(r: &SqliteRow) -> StoreResult<Job> {
     const T: &str = "jobs";
@@ -115,6 +118,7 @@ fn from_row(r: &SqliteRow) -> StoreResult<Job> {
         attempts: r.try_get("attempts")?,
         next_attempt_at: parse_ts(T, r.try_get("next_attempt_at")?)?,
         last_error: r.try_get("last_error")?,
+        verify_only: r.try_get::<&str, _>("phase")? == "verify",
     })
 }
 
@@ -164,6 +168,96 @@ pub async fn claim_due(
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// Claims up to `limit` more due jobs of one kind (to batch them into one backend call).
+pub async fn claim_due_of_kind(
+    conn: &mut SqliteConnection,
+    kind: StageKind,
+    owner: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: i64,
+) -> StoreResult<Vec<Job>> {
+    let rows = sqlx::query(&format!(
+        "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1,
+                         updated_at = ?3
+         WHERE id IN (SELECT id FROM jobs
+                      WHERE kind = ?4
+                        AND ((state = 'queued' AND next_attempt_at <= ?3)
+                             OR (state = 'running' AND lease_until <= ?3))
+                      ORDER BY next_attempt_at, id LIMIT ?5)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(owner)
+    .bind(ts(lease_until))
+    .bind(ts(now))
+    .bind(kind.as_str())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let mut jobs = rows
+        .iter()
+        .map(from_row)
+        .collect::<StoreResult<Vec<Job>>>()?;
+    jobs.sort_by_key(|j| j.id);
+    Ok(jobs)
+}
+
+/// Marks a job as verify-only and queues the next check.
+pub async fn verify_later(
+    conn: &mut SqliteConnection,
+    id: i64,
+    note: &str,
+    at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'queued', phase = 'verify', last_error = ?, next_attempt_at = ?,
+                         lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
+    )
+    .bind(note)
+    .bind(ts(at))
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues a job for a later look without counting the attempt (waiting is not failing).
+pub async fn wait_until(
+    conn: &mut SqliteConnection,
+    id: i64,
+    note: &str,
+    at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), last_error = ?,
+                         next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(note)
+    .bind(ts(at))
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Makes a queued job due now (a person said the awaited thing happened).
+pub async fn due_now(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'queued'",
+    )
+    .bind(ts(now))
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Puts every running job back in the queue (start-up: the previous process is gone).

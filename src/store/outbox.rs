@@ -235,19 +235,22 @@ fn from_row(r: &SqliteRow) -> StoreResult<Pending> {
     })
 }
 
-/// Undelivered actions that are due, in delivery order.
+/// Undelivered actions that are due, after row `after`, in delivery order.
 pub async fn due(
     conn: &mut SqliteConnection,
     now: Timestamp,
+    after: i64,
     limit: i64,
 ) -> StoreResult<Vec<Pending>> {
     let rows = sqlx::query(
         "SELECT id, action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
                 fallback_channel, attempts
          FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?
+           AND id > ?
          ORDER BY id LIMIT ?",
     )
     .bind(ts(now))
+    .bind(after)
     .bind(limit)
     .fetch_all(conn)
     .await?;
@@ -261,6 +264,16 @@ pub async fn undelivered(conn: &mut SqliteConnection) -> StoreResult<i64> {
     )
     .fetch_one(conn)
     .await?)
+}
+
+/// Whether an approval message was ever queued for a stage.
+pub async fn stage_has_post(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE action = 'send' AND stage_id = ?")
+            .bind(stage.0)
+            .fetch_one(conn)
+            .await?;
+    Ok(n > 0)
 }
 
 /// Whether the send that posts a stage's approval message was given up.

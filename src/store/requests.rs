@@ -232,3 +232,19 @@ pub async fn count(conn: &mut SqliteConnection) -> StoreResult<i64> {
         .fetch_one(conn)
         .await?)
 }
+
+/// The requests one chat message opened (an `assign` of several people), in id order.
+pub async fn from_message(
+    conn: &mut SqliteConnection,
+    requester: &ChatUserId,
+    message: &MessageRef,
+) -> StoreResult<Vec<Request>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests WHERE requester = ? AND origin_message = ? ORDER BY id"
+    ))
+    .bind(requester.as_str())
+    .bind(message.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -113,13 +113,13 @@ pub async fn seed(
         .bind(&s.sku_id)
         .bind(s.seats)
         .bind(s.unit_price_monthly)
-        .bind(serde_json::to_string(&s.service_plans).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&s.service_plans).map_err(|e| super::corrupt("sim_skus", e))?)
         .execute(&mut *conn)
         .await?;
     }
     for u in users {
         let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
-        let roles = serde_json::to_string(&roles).unwrap_or_else(|_| "[]".into());
+        let roles = serde_json::to_string(&roles).map_err(|e| super::corrupt("sim_users", e))?;
         let inserted = sqlx::query(
             "INSERT INTO sim_users (upn, id, display_name, usage_location, user_type, account_enabled, roles)
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upn) DO NOTHING",

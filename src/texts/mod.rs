@@ -85,7 +85,7 @@ impl Texts {
 
     /// Renders a key with its parameters: `{name}` is replaced by the parameter `name`.
     /// A missing key renders as the key itself (and is logged), never as a panic.
-    pub fn get(&self, key: &str, args: &[(&str, &dyn Display)]) -> String {
+    pub fn get(&self, key: &str, args: &[(&str, &(dyn Display + Sync))]) -> String {
         let Some(template) = self.map.get(key) else {
             tracing::error!(key, "message catalogue has no such key");
             return key.to_string();
@@ -94,7 +94,7 @@ impl Texts {
     }
 }
 
-fn render(template: &str, args: &[(&str, &dyn Display)]) -> String {
+fn render(template: &str, args: &[(&str, &(dyn Display + Sync))]) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -127,7 +127,7 @@ fn render(template: &str, args: &[(&str, &dyn Display)]) -> String {
 #[macro_export]
 macro_rules! t {
     ($texts:expr, $key:literal $(, $name:ident = $value:expr)* $(,)?) => {
-        $texts.get($key, &[$((stringify!($name), &$value as &dyn ::std::fmt::Display)),*])
+        $texts.get($key, &[$((stringify!($name), &$value as &(dyn ::std::fmt::Display + Sync))),*])
     };
 }
 

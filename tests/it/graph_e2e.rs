@@ -84,7 +84,7 @@ fn a_request_with_a_free_seat_is_assigned_in_graph() {
         "Graph calls for one approved assignment ({}): {calls:#?}",
         calls.len()
     );
-    assert_eq!(fake.count("POST", "/assignLicense"), 1);
+    assert_eq!(fake.ops("POST", "/assignLicense"), 1);
     assert!(calls.len() <= 6, "{calls:#?}");
     bot.finish();
 }
@@ -184,7 +184,7 @@ fn e5_users_are_told_and_guests_refused_from_what_graph_says() {
     );
     assert!(sends_in(&frank, "license-approvals").is_empty());
     assert!(sends_in(&grace, "license-approvals").is_empty());
-    assert_eq!(fake.count("POST", "/assignLicense"), 0);
+    assert_eq!(fake.ops("POST", "/assignLicense"), 0);
     bot.finish();
 }
 
@@ -232,7 +232,7 @@ fn a_reaction_counts_only_with_the_role_graph_shows() {
 #[test]
 fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
     let fake = FakeMicrosoft::start();
-    fake.inject(crate::support::fake_graph::Fault::on(
+    fake.inject(crate::support::fake_graph::Fault::on_batch_item(
         "POST",
         "/assignLicense",
         1,
@@ -243,7 +243,7 @@ fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
     let got = bot.idle();
     bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
     bot.idle();
-    assert_eq!(fake.count("POST", "/assignLicense"), 1);
+    assert_eq!(fake.ops("POST", "/assignLicense"), 1);
     assert_ne!(
         request_state(dir.path(), 1),
         "completed",
@@ -258,7 +258,7 @@ fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
         "{got:#?}"
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
-    assert_eq!(fake.count("POST", "/assignLicense"), 2);
+    assert_eq!(fake.ops("POST", "/assignLicense"), 2);
     assert_eq!(
         fake.state().consumed(crate::support::fake_graph::PRO_SKU),
         2
@@ -433,4 +433,77 @@ fn check_config_names_a_missing_secret_variable() {
         stdout.contains("FAKE_GRAPH_SECRET") && stdout.contains("backend.graph.client_secret_env"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_bulk_assignment_of_a_hundred_users_goes_out_in_batches() {
+    let fake = FakeMicrosoft::start();
+    let upns = fake.add_members(100);
+    let (dir, mut bot) = start(&fake, false, &[]);
+
+    // Dave is a Global Administrator: his own bulk assignment needs no other approver.
+    fake.clear_requests();
+    bot.say("dave", &format!("!pro assign {}", upns.join(" ")));
+    let got = bot.idle();
+
+    for upn in &upns {
+        assert_eq!(fake.licences_of(upn), ["POWER_BI_PRO"], "{upn}");
+    }
+    assert_eq!(request_state(dir.path(), 100), "completed");
+    let calls: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1.0/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    eprintln!(
+        "Graph calls for a 100-user assign command ({}): {calls:#?}",
+        calls.len()
+    );
+    assert_eq!(fake.ops("POST", "/assignLicense"), 100);
+    let batches_with_writes = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1.0/$batch" && r.body.contains("assignLicense"))
+        .count();
+    assert!(batches_with_writes <= 5, "{batches_with_writes}");
+    // The job side: read, assign and read back, 20 users a call each.
+    assert!(fake.count("POST", "/v1.0/$batch") <= 15, "{calls:#?}");
+    assert!(dms_to(&got, "dave").len() <= 2, "one summary: {got:#?}");
+    bot.finish();
+}
+
+#[test]
+fn an_assignment_seen_late_by_graph_is_verified_not_redone() {
+    let fake = FakeMicrosoft::start();
+    fake.state().readback_lag = 3;
+    let (dir, mut bot) = start(
+        &fake,
+        false,
+        &[
+            ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
+            ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "100ms"),
+        ],
+    );
+    bot.say("dave", "!pro request for alice@contoso.example");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle();
+    assert_ne!(request_state(dir.path(), 1), "completed", "not visible yet");
+    assert_eq!(fake.ops("POST", "/assignLicense"), 1);
+
+    bot.advance(120);
+    let got = bot.idle();
+
+    assert!(
+        contents(&got).contains("Power BI Pro assigned to alice@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(
+        fake.ops("POST", "/assignLicense"),
+        1,
+        "never assigned twice"
+    );
+    bot.finish();
 }

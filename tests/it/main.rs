@@ -8,4 +8,5 @@ mod console_e2e;
 mod engine;
 mod graph_client;
 mod graph_e2e;
+mod hostile;
 mod partner_center;

@@ -59,7 +59,7 @@ pub enum Input {
         seconds: u64,
     },
     /// Run everything that is due, then answer `idle`.
-    WaitIdle,
+    WaitIdle {},
     /// Show help (human mode only).
     #[serde(skip)]
     Help,
@@ -222,7 +222,7 @@ impl Input {
             return Ok(Some(Input::Help));
         }
         if line == "/wait" {
-            return Ok(Some(Input::WaitIdle));
+            return Ok(Some(Input::WaitIdle {}));
         }
         if let Some(rest) = line.strip_prefix("/advance") {
             let rest = rest.trim();
@@ -420,7 +420,7 @@ mod tests {
         );
         assert_eq!(
             Input::from_json(r#"{"type":"wait_idle"}"#).unwrap(),
-            Some(Input::WaitIdle)
+            Some(Input::WaitIdle {})
         );
         assert_eq!(
             Input::from_json(r#"{"type":"advance","seconds":3600}"#).unwrap(),

@@ -277,7 +277,7 @@ pub async fn run<R: AsyncBufRead + Unpin>(
                 engine.deliver().await;
                 engine.wake();
             }
-            Input::WaitIdle => {
+            Input::WaitIdle {} => {
                 engine.settle().await;
                 output.emit(&Output::Idle);
             }

@@ -600,6 +600,16 @@ fn audit_takes_an_id() {
 }
 
 #[test]
+fn purchased_takes_an_id() {
+    assert_eq!(
+        command("!pro PURCHASED #4"),
+        Command::Purchased { id: RequestId(4) }
+    );
+    problem("!pro purchased", CommandName::Purchased);
+    problem("!pro purchased 4 5", CommandName::Purchased);
+}
+
+#[test]
 fn audit_without_id_is_a_usage_error() {
     problem("!pro audit", CommandName::Audit);
     problem("!pro audit #3 #4", CommandName::Audit);
@@ -984,7 +994,9 @@ fn render_tokens(command: &Command) -> Vec<(String, bool)> {
         }
         Command::Link { upn } => tokens.push(word(upn.as_str())),
         Command::Status { id } => tokens.extend(id.iter().map(id_token)),
-        Command::Cancel { id } | Command::Audit { id } => tokens.push(id_token(id)),
+        Command::Cancel { id } | Command::Audit { id } | Command::Purchased { id } => {
+            tokens.push(id_token(id))
+        }
         Command::Help { topic } => tokens.extend(topic.iter().map(|t| word(t.word()))),
         Command::Buy { seats, cycle } => {
             tokens.push(word(&seats.to_string()));
@@ -1109,6 +1121,7 @@ fn command_strategy() -> impl Strategy<Value = Command> {
         upn_strategy().prop_map(|upn| Command::Link { upn }),
         proptest::option::of(id_strategy()).prop_map(|id| Command::Status { id }),
         id_strategy().prop_map(|id| Command::Cancel { id }),
+        id_strategy().prop_map(|id| Command::Purchased { id }),
         Just(Command::Release),
         proptest::option::of(proptest::sample::select(CommandName::ALL.to_vec()))
             .prop_map(|topic| Command::Help { topic }),

@@ -276,6 +276,8 @@ pub struct State {
     faults: Vec<Fault>,
     /// Every request received, in order.
     pub requests: Vec<Recorded>,
+    /// Every `$batch` item received, in order (path with `/v1.0`, the item's body).
+    pub batch_items: Vec<Recorded>,
 }
 
 struct Hold {
@@ -522,6 +524,7 @@ impl Default for State {
             tokens_issued: 0,
             faults: Vec::new(),
             requests: Vec::new(),
+            batch_items: Vec::new(),
         };
         // Gina's inherited seat plus the one free seat: Pro has 2 bought.
         state.sku_mut(PRO_SKU).enabled = 2;
@@ -691,6 +694,19 @@ impl FakeMicrosoft {
             .count()
     }
 
+    /// Graph operations with this method whose path contains `path_contains`, whether sent
+    /// alone or inside a `$batch`.
+    pub fn ops(&self, method: &str, path_contains: &str) -> usize {
+        let state = self.state();
+        state
+            .requests
+            .iter()
+            .chain(state.batch_items.iter())
+            .filter(|r| r.method == method && r.path.contains(path_contains))
+            .filter(|r| r.path != "/v1.0/$batch")
+            .count()
+    }
+
     /// Every HTTP request made to Graph (`/v1.0/…`).
     pub fn graph_calls(&self) -> usize {
         self.state()
@@ -700,13 +716,13 @@ impl FakeMicrosoft {
             .count()
     }
 
-    /// Adds `n` members `user{i}@contoso.example` (in NL, no licences) and raises Pro's seats
+    /// Adds `n` members `u{i}@contoso.nl` (in NL, no licences) and raises Pro's seats
     /// by `n`; returns their UPNs.
     pub fn add_members(&self, n: usize) -> Vec<String> {
         let mut state = self.state();
         let mut upns = Vec::new();
         for i in 0..n {
-            let upn = format!("user{i:03}@contoso.example");
+            let upn = format!("u{i:02}@contoso.nl");
             state
                 .users
                 .push(FakeUser::member(&upn, &format!("User {i:03}")));
@@ -719,7 +735,9 @@ impl FakeMicrosoft {
 
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
-        self.state().requests.clear();
+        let mut state = self.state();
+        state.requests.clear();
+        state.batch_items.clear();
     }
 
     /// Part numbers of the SKUs a user holds now.
@@ -1538,6 +1556,14 @@ fn batch(state: &mut State, body: &[u8], crid: &str) -> Answer {
         };
         let (path, query) = url.split_once('?').unwrap_or((&url, ""));
         let item_crid = uuid::Uuid::new_v4().to_string();
+        state.batch_items.push(Recorded {
+            method: method.clone(),
+            path: format!("/v1.0{path}"),
+            query: query.to_string(),
+            headers: BTreeMap::new(),
+            body: r.get("body").map(|b| b.to_string()).unwrap_or_default(),
+            at: Instant::now(),
+        });
         let failed_dependency = r["dependsOn"]
             .as_array()
             .into_iter()

@@ -1,0 +1,127 @@
+//! Bulk assignment and coalesced purchases.
+
+use super::harness::Harness;
+
+#[tokio::test]
+async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_request() {
+    let h = Harness::new(&[]).await;
+    // One free seat, four people: one fits, three wait on a single purchase of three seats.
+    h.say(
+        "dave",
+        "!pro assign alice@contoso.example, judy@contoso.example kim@contoso.example ivan@contoso.example",
+    )
+    .await;
+    h.engine.settle().await;
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM requests").await,
+        4,
+        "{}",
+        h.text()
+    );
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM stages WHERE kind = 'purchase'")
+            .await,
+        1
+    );
+    assert_eq!(
+        h.scalar("SELECT quantity FROM stages WHERE kind = 'purchase'")
+            .await,
+        3
+    );
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM stages WHERE depends_on IS NOT NULL")
+            .await,
+        2
+    );
+    for id in 1..=4 {
+        assert_eq!(h.state(id).await, "completed", "request {id}: {}", h.text());
+    }
+    assert_eq!(
+        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        4
+    );
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM sim_purchases").await, 1);
+}
+
+#[tokio::test]
+async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
+    let h = Harness::new(&[]).await;
+    // carol may assign but not buy: the purchase goes to bob and dave.
+    h.say(
+        "carol",
+        "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
+    )
+    .await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "completed", "{}", h.text());
+    let purchase = h.approval("buy 2 seat(s)");
+    h.react("bob", &purchase, "❌").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(2).await, "denied");
+    assert_eq!(h.state(3).await, "cancelled");
+    assert!(h.text().contains("did not go through"), "{}", h.text());
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM sim_purchases").await, 0);
+}
+
+#[tokio::test]
+async fn a_batch_reports_each_person_it_cannot_serve() {
+    let h = Harness::new(&[]).await;
+    h.say(
+        "dave",
+        "!pro assign frank@contoso.example heidi@contoso.example nobody@contoso.example @ghost alice@contoso.example",
+    )
+    .await;
+    h.engine.settle().await;
+    let text = h.text();
+    assert!(text.contains("through SPE_E5"), "{text}");
+    assert!(text.contains("is disabled"), "{text}");
+    assert!(text.contains("can't find nobody@contoso.example"), "{text}");
+    assert!(text.contains("@ghost has not linked"), "{text}");
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
+    assert_eq!(h.state(1).await, "completed");
+}
+
+#[tokio::test]
+async fn a_batch_is_reported_to_its_requester_once_when_all_of_it_has_ended() {
+    let h = Harness::new(&[]).await;
+    h.say(
+        "dave",
+        "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
+    )
+    .await;
+    h.engine.settle().await;
+    let dms = h.dms("dave");
+    assert_eq!(
+        dms.len(),
+        1,
+        "one summary, not a message per request: {dms:#?}"
+    );
+    assert!(
+        dms[0].contains("Your requests #1 to #3: 3 of 3 done"),
+        "{dms:#?}"
+    );
+    let approvals: Vec<String> = h
+        .said()
+        .into_iter()
+        .filter_map(|s| match s {
+            super::harness::Said::Send {
+                channel, content, ..
+            } if channel == "license-approvals" => Some(content),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        approvals.len(),
+        1,
+        "one record of the command's approvals: {approvals:#?}"
+    );
+    assert!(
+        approvals[0].contains("Approved by @dave with a command"),
+        "{approvals:#?}"
+    );
+    assert!(
+        approvals[0].contains("buy 2 seat(s), monthly, 28.00 USD per month"),
+        "{approvals:#?}"
+    );
+}

@@ -1,0 +1,173 @@
+//! Decisions: who may decide, first decision wins, policy before requests.
+
+use super::harness::Harness;
+
+#[tokio::test]
+async fn the_first_valid_decision_wins_and_the_second_is_reported() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    let m = h.approval("Request #1");
+    // Two approvers react at the same moment.
+    let (a, b) = (h.engine.clone(), h.engine.clone());
+    let m1 = m.clone();
+    let m2 = m.clone();
+    let deny = tokio::spawn(async move {
+        a.handle(licensebot::chat::ChatEvent::ReactionAdded(
+            licensebot::chat::Reaction {
+                message: licensebot::domain::MessageRef(m1),
+                channel: None,
+                user: licensebot::domain::ChatUserId("dave".into()),
+                emoji: "❌".into(),
+            },
+        ))
+        .await
+    });
+    let approve = tokio::spawn(async move {
+        b.handle(licensebot::chat::ChatEvent::ReactionAdded(
+            licensebot::chat::Reaction {
+                message: licensebot::domain::MessageRef(m2),
+                channel: None,
+                user: licensebot::domain::ChatUserId("carol".into()),
+                emoji: "✅".into(),
+            },
+        ))
+        .await
+    });
+    deny.await.unwrap();
+    approve.await.unwrap();
+    h.engine.settle().await;
+    let decided = h
+        .scalar("SELECT COUNT(*) FROM stages WHERE decided_by IS NOT NULL")
+        .await;
+    assert_eq!(decided, 1);
+    let state = h.state(1).await;
+    assert!(state == "completed" || state == "denied", "{state}");
+    assert!(
+        h.text().contains("your reaction changes nothing"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'late_decision_reported'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn one_open_request_per_person_and_a_limit_per_requester() {
+    let h = Harness::new(&[("LICENSEBOT__POLICY__MAX_OPEN_REQUESTS_PER_USER", "1")]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.say("alice", "!pro request again").await;
+    h.engine.deliver().await;
+    assert!(
+        h.text()
+            .contains("already an open request for alice@contoso.example: #1"),
+        "{}",
+        h.text()
+    );
+    h.say("dave", "!pro request for alice@contoso.example")
+        .await;
+    h.engine.deliver().await;
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
+    h.link("judy", "judy@contoso.example").await;
+    h.say("judy", "!pro request").await;
+    h.say("judy", "!pro request for kim@contoso.example").await;
+    h.engine.deliver().await;
+    assert!(
+        h.text()
+            .contains("Only approvers can ask for a licence for someone else"),
+        "{}",
+        h.text()
+    );
+}
+
+#[tokio::test]
+async fn a_non_approver_cannot_use_approver_commands_and_bad_input_changes_nothing() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    let before = h.scalar("SELECT COUNT(*) FROM audit_events").await;
+    for bad in [
+        "!pro buy 5",
+        "!pro assign judy@contoso.example",
+        "!pro revoke @judy",
+        "!pro buy 0",
+        "!pro buy -3",
+        "!pro buy 99999999999999999999999",
+        "!pro cancel 999",
+        "!pro status 999",
+        "!pro link nobody@contoso.example",
+        "!pro link 'or 1=1--@x.y",
+        "!pro frobnicate",
+        "!pro request for x'or'1'='1@contoso.example",
+    ] {
+        h.say("alice", bad).await;
+    }
+    h.engine.deliver().await;
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 0);
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM audit_events").await, before);
+    let replies = h.said().len();
+    assert_eq!(
+        replies,
+        12 + 1,
+        "each bad line got exactly one answer (plus the link reply)"
+    );
+    assert!(
+        h.text().contains("Only approvers can use `buy`"),
+        "{}",
+        h.text()
+    );
+    assert!(
+        h.text().contains("There is no request #999"),
+        "{}",
+        h.text()
+    );
+    assert!(
+        h.text().contains("can't find nobody@contoso.example"),
+        "{}",
+        h.text()
+    );
+}
+
+#[tokio::test]
+async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
+    let h = Harness::new(&[]).await;
+    h.say("dave", "!pro away on").await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    let text = h.text();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("May decide"))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("@carol") && !line.contains("@dave") && !line.contains("@bob"),
+        "{line}"
+    );
+    h.say("carol", "!pro pending").await;
+    h.engine.deliver().await;
+    assert!(
+        h.text().contains("1 approval(s) waiting for you"),
+        "{}",
+        h.text()
+    );
+    // dave, away, may still decide when he sees it.
+    h.react("dave", &h.approval("Request #1"), "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "completed");
+}
+
+#[tokio::test]
+async fn dutch_texts_come_from_the_catalogue() {
+    let h = Harness::new(&[("LICENSEBOT__BOT__LANGUAGE", "nl")]).await;
+    h.say("alice", "!pro request").await;
+    h.engine.deliver().await;
+    assert!(
+        h.text().contains("Koppel eerst je chataccount"),
+        "{}",
+        h.text()
+    );
+}

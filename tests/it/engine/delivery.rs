@@ -1,0 +1,96 @@
+//! The outbox: nothing said is lost when the transport fails.
+
+use std::time::Duration;
+
+use licensebot::chat::ChatError;
+
+use super::harness::Harness;
+
+#[tokio::test]
+async fn a_transient_chat_failure_is_retried_and_nothing_is_lost() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.chat.failures.lock().unwrap().extend([
+        ChatError::Transient("429".into()),
+        ChatError::Transient("502".into()),
+    ]);
+    h.say("alice", "!pro request").await;
+    // Nothing got out yet; the approval message waits in the outbox.
+    assert!(!h.text().contains("Request #1"), "{}", h.text());
+    assert!(
+        h.scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            .await
+            >= 4
+    );
+    h.advance(Duration::from_secs(1));
+    h.engine.deliver().await;
+    h.advance(Duration::from_secs(2));
+    h.engine.deliver().await;
+    let m = h.approval("Request #1");
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+            .await,
+        0
+    );
+    // The reactions were added to the approval message once it existed.
+    assert!(h
+        .said()
+        .iter()
+        .any(|s| matches!(s, super::harness::Said::React { id, .. } if *id == m)));
+}
+
+#[tokio::test]
+async fn closed_dms_to_an_approver_fall_back_to_the_approvals_channel() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.chat.dm_closed.lock().unwrap().push("mallory".into());
+    h.react("mallory", &h.approval("Request #1"), "✅").await;
+    let text = h.text();
+    assert!(
+        text.contains("@mallory Only approvers can decide"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_chain_of_a_whole_lifecycle_is_intact_and_complete() {
+    let h = Harness::new(&[]).await;
+    h.link("judy", "judy@contoso.example").await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.engine.settle().await;
+    h.say("judy", "!pro request").await;
+    h.react("dave", &h.approval("Request #2, stage 1"), "✅")
+        .await;
+    h.engine.settle().await;
+    let mut conn = h.store.pool().acquire().await.unwrap();
+    let check = licensebot::store::audit::verify_chain(&mut conn)
+        .await
+        .unwrap();
+    assert!(check.intact(), "{check:?}");
+    let events = licensebot::store::audit::for_request(&mut conn, licensebot::domain::RequestId(2))
+        .await
+        .unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    for expected in [
+        "request_created",
+        "stage_approved",
+        "job_queued",
+        "job_started",
+        "stage_completed",
+        "request_state",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    assert!(events.iter().all(|e| !e.actor.is_empty()));
+    let completed = events
+        .iter()
+        .find(|e| e.after.as_deref() == Some("completed") && e.action == "request_state")
+        .unwrap();
+    assert_eq!(completed.before.as_deref(), Some("executing"));
+}

@@ -1,0 +1,446 @@
+//! An engine wired to a fresh database, the simulated tenant (with injectable faults), a
+//! recording chat transport and a manual clock.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+
+use licensebot::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
+use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, Seats, Tenant};
+use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
+use licensebot::config::Settings;
+use licensebot::domain::{ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, Upn};
+use licensebot::engine::clock::ManualClock;
+use licensebot::engine::Engine;
+use licensebot::startup;
+use licensebot::store::Store;
+
+/// One thing the bot did in chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Said {
+    Send {
+        channel: String,
+        id: String,
+        content: String,
+        reply_to: Option<String>,
+    },
+    Dm {
+        user: String,
+        id: String,
+        content: String,
+    },
+    Edit {
+        id: String,
+        content: String,
+    },
+    React {
+        id: String,
+        emoji: String,
+    },
+    Unreact {
+        id: String,
+        user: String,
+        emoji: String,
+    },
+}
+
+/// A chat transport that records what it is asked to do and can fail on demand.
+#[derive(Default)]
+pub struct RecordingChat {
+    pub said: Mutex<Vec<Said>>,
+    next: AtomicUsize,
+    /// Errors to return from the next calls (any action), front first.
+    pub failures: Mutex<VecDeque<ChatError>>,
+    /// Users whose DMs are closed.
+    pub dm_closed: Mutex<Vec<String>>,
+}
+
+impl RecordingChat {
+    fn fail(&self) -> Result<(), ChatError> {
+        match self.failures.lock().unwrap().pop_front() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+    fn id(&self) -> String {
+        format!("c{}", self.next.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+    fn push(&self, s: Said) {
+        self.said.lock().unwrap().push(s);
+    }
+}
+
+#[async_trait]
+impl ChatOutput for RecordingChat {
+    async fn send(
+        &self,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ChatError> {
+        self.fail()?;
+        let id = self.id();
+        self.push(Said::Send {
+            channel: channel.to_string(),
+            id: id.clone(),
+            content: content.to_string(),
+            reply_to: reply_to.map(|m| m.to_string()),
+        });
+        Ok(MessageRef(id))
+    }
+    async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError> {
+        self.fail()?;
+        if self.dm_closed.lock().unwrap().contains(&user.0) {
+            return Err(ChatError::DmClosed);
+        }
+        let id = self.id();
+        self.push(Said::Dm {
+            user: user.to_string(),
+            id: id.clone(),
+            content: content.to_string(),
+        });
+        Ok(MessageRef(id))
+    }
+    async fn edit(
+        &self,
+        _c: &ChannelRef,
+        message: &MessageRef,
+        content: &str,
+    ) -> Result<(), ChatError> {
+        self.fail()?;
+        self.push(Said::Edit {
+            id: message.to_string(),
+            content: content.to_string(),
+        });
+        Ok(())
+    }
+    async fn react(
+        &self,
+        _c: &ChannelRef,
+        message: &MessageRef,
+        emoji: &str,
+    ) -> Result<(), ChatError> {
+        self.fail()?;
+        self.push(Said::React {
+            id: message.to_string(),
+            emoji: emoji.to_string(),
+        });
+        Ok(())
+    }
+    async fn unreact(
+        &self,
+        _c: &ChannelRef,
+        message: &MessageRef,
+        user: &ChatUserId,
+        emoji: &str,
+    ) -> Result<(), ChatError> {
+        self.fail()?;
+        self.push(Said::Unreact {
+            id: message.to_string(),
+            user: user.to_string(),
+            emoji: emoji.to_string(),
+        });
+        Ok(())
+    }
+    fn mention(&self, user: &ChatUserId) -> String {
+        format!("@{user}")
+    }
+}
+
+/// The simulated tenant with faults injected in front of it.
+pub struct FaultyTenant {
+    pub inner: SimulatedTenant,
+    /// Transient failures left for `assign`.
+    pub assign_failures: AtomicUsize,
+    /// Calls of `assign`/`assign_many` items.
+    pub assign_calls: AtomicUsize,
+    /// Batched assignment calls.
+    pub assign_many_calls: AtomicUsize,
+    /// After an assignment, this many reads still show the user without the licence
+    /// (Microsoft 365 is eventually consistent).
+    pub read_lag: AtomicUsize,
+    lag_left: AtomicUsize,
+}
+
+impl FaultyTenant {
+    fn lagging(&self, mut user: DirectoryUser) -> DirectoryUser {
+        let left = self.lag_left.load(Ordering::SeqCst);
+        if left > 0 {
+            self.lag_left.store(left - 1, Ordering::SeqCst);
+            user.licences
+                .retain(|l| l.sku_part_number != "POWER_BI_PRO");
+        }
+        user
+    }
+}
+
+#[async_trait]
+impl Tenant for FaultyTenant {
+    fn name(&self) -> &'static str {
+        "faulty-simulated"
+    }
+    async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError> {
+        self.inner.user(upn).await.map(|u| self.lagging(u))
+    }
+    async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
+        self.inner.roles(upn).await
+    }
+    async fn seats(&self) -> Result<Seats, BackendError> {
+        self.inner.seats().await
+    }
+    async fn set_usage_location(
+        &self,
+        user: &DirectoryUser,
+        country: &CountryCode,
+    ) -> Result<(), BackendError> {
+        self.inner.set_usage_location(user, country).await
+    }
+    async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.assign_calls.fetch_add(1, Ordering::SeqCst);
+        let left = self.assign_failures.load(Ordering::SeqCst);
+        if left > 0 {
+            self.assign_failures.store(left - 1, Ordering::SeqCst);
+            let mut e = BackendError::new(ErrorKind::Transient, "Please retry again later.");
+            e.retry_after = Some(Duration::from_millis(100));
+            e.backend_ref = Some(format!("req-{left}"));
+            return Err(e);
+        }
+        let r = self.inner.assign(user).await;
+        if r.is_ok() {
+            self.lag_left
+                .store(self.read_lag.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
+        r
+    }
+    async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.inner.unassign(user).await
+    }
+    async fn assign_many(&self, users: &[DirectoryUser]) -> Vec<Result<(), BackendError>> {
+        self.assign_many_calls.fetch_add(1, Ordering::SeqCst);
+        let mut out = Vec::new();
+        for u in users {
+            out.push(self.assign(u).await);
+        }
+        out
+    }
+}
+
+/// An engine under test.
+pub struct Harness {
+    pub engine: Engine,
+    pub store: Store,
+    pub chat: Arc<RecordingChat>,
+    pub clock: Arc<ManualClock>,
+    pub tenant: Arc<FaultyTenant>,
+    _dir: tempfile::TempDir,
+    next_msg: AtomicUsize,
+}
+
+impl Harness {
+    /// A fresh engine on the test tenant, with `env` setting overrides.
+    pub async fn new(env: &[(&str, &str)]) -> Harness {
+        Harness::build(env, false).await
+    }
+
+    /// A fresh engine whose purchases wait for a person (manual mode).
+    pub async fn manual(env: &[(&str, &str)]) -> Harness {
+        Harness::build(env, true).await
+    }
+
+    async fn build(env: &[(&str, &str)], manual: bool) -> Harness {
+        // Another test may have installed the subscriber already; one is enough.
+        tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init()
+            .unwrap_or(());
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = crate::support::bot::write_config(dir.path(), "");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let settings = Settings::load_from(Some(&cfg), &env).unwrap_or_else(|e| panic!("{e}"));
+        let store = startup::open_store(&settings).await.unwrap();
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+        ));
+        startup::seed_simulated(&store, &settings, clock.as_ref())
+            .await
+            .unwrap();
+        let sku = settings.backend.sku_part_number.clone();
+        let tenant = Arc::new(FaultyTenant {
+            inner: SimulatedTenant::new(store.clone(), sku.clone(), Duration::ZERO, clock.clone()),
+            assign_failures: AtomicUsize::new(0),
+            assign_calls: AtomicUsize::new(0),
+            assign_many_calls: AtomicUsize::new(0),
+            read_lag: AtomicUsize::new(0),
+            lag_left: AtomicUsize::new(0),
+        });
+        let purchaser: Arc<dyn licensebot::backend::Purchaser> = if manual {
+            Arc::new(licensebot::backend::manual::ManualPurchaser::new(
+                tenant.clone(),
+                false,
+            ))
+        } else {
+            Arc::new(SimulatedPurchaser::new(
+                store.clone(),
+                sku,
+                Duration::ZERO,
+                clock.clone(),
+            ))
+        };
+        let chat = Arc::new(RecordingChat::default());
+        let engine = Engine::new(
+            store.clone(),
+            tenant.clone(),
+            purchaser,
+            chat.clone(),
+            clock.clone(),
+            startup::texts_for(&settings),
+            startup::engine_config(&settings),
+        );
+        Harness {
+            engine,
+            store,
+            chat,
+            clock,
+            tenant,
+            _dir: dir,
+            next_msg: AtomicUsize::new(0),
+        }
+    }
+
+    /// Someone writes in `general`; returns the message id.
+    pub async fn say(&self, author: &str, content: &str) -> String {
+        let id = format!("u{}", self.next_msg.fetch_add(1, Ordering::SeqCst) + 1);
+        self.engine
+            .handle(ChatEvent::Message(IncomingMessage {
+                id: MessageRef(id.clone()),
+                channel: ChannelRef("general".into()),
+                author: ChatUserId(author.into()),
+                content: content.into(),
+                reply_to: None,
+                direct: false,
+            }))
+            .await;
+        id
+    }
+
+    /// Someone reacts.
+    pub async fn react(&self, user: &str, message: &str, emoji: &str) {
+        self.engine
+            .handle(ChatEvent::ReactionAdded(Reaction {
+                message: MessageRef(message.into()),
+                channel: None,
+                user: ChatUserId(user.into()),
+                emoji: emoji.into(),
+            }))
+            .await;
+    }
+
+    /// Someone removes a reaction.
+    pub async fn unreact(&self, user: &str, message: &str, emoji: &str) {
+        self.engine
+            .handle(ChatEvent::ReactionRemoved(Reaction {
+                message: MessageRef(message.into()),
+                channel: None,
+                user: ChatUserId(user.into()),
+                emoji: emoji.into(),
+            }))
+            .await;
+    }
+
+    /// Links a chat user.
+    pub async fn link(&self, who: &str, upn: &str) {
+        self.say(who, &format!("!pro link {upn}")).await;
+    }
+
+    /// Everything said so far.
+    pub fn said(&self) -> Vec<Said> {
+        self.chat.said.lock().unwrap().clone()
+    }
+
+    /// Forgets what was said so far.
+    pub fn clear(&self) {
+        self.chat.said.lock().unwrap().clear();
+    }
+
+    /// The id of the approval message whose text contains `needle`.
+    pub fn approval(&self, needle: &str) -> String {
+        self.said()
+            .into_iter()
+            .find_map(|s| match s {
+                Said::Send {
+                    channel,
+                    id,
+                    content,
+                    ..
+                } if channel == "license-approvals" && content.contains(needle) => Some(id),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no approval containing {needle:?}: {:#?}", self.said()))
+    }
+
+    /// All texts said (sends, DMs, edits), joined.
+    pub fn text(&self) -> String {
+        self.said()
+            .into_iter()
+            .filter_map(|s| match s {
+                Said::Send { content, .. }
+                | Said::Dm { content, .. }
+                | Said::Edit { content, .. } => Some(content),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    }
+
+    /// DMs to a user.
+    pub fn dms(&self, user: &str) -> Vec<String> {
+        self.said()
+            .into_iter()
+            .filter_map(|s| match s {
+                Said::Dm {
+                    user: u, content, ..
+                } if u == user => Some(content),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A request's state.
+    pub async fn state(&self, id: i64) -> String {
+        let mut conn = self.store.pool().acquire().await.unwrap();
+        licensebot::store::requests::get(&mut conn, licensebot::domain::RequestId(id))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no request {id}"))
+            .state
+            .as_str()
+            .to_string()
+    }
+
+    /// One integer from SQL.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+
+    /// Runs SQL against the database (to change the simulated directory, as an admin would
+    /// in the Microsoft 365 admin center).
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql).execute(self.store.pool()).await.unwrap();
+    }
+
+    /// Moves the clock.
+    pub fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+    }
+}

@@ -1,0 +1,369 @@
+//! The job worker: retries, backoff, permanent failures, role re-checks, idempotent purchases.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use licensebot::engine::JobReport;
+
+use super::harness::Harness;
+
+#[tokio::test]
+async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    let m = h.approval("Request #1");
+    h.tenant.assign_failures.store(2, Ordering::SeqCst);
+    h.react("carol", &m, "✅").await;
+
+    // Attempt 1 fails; the next attempt is due 0.5–1 × backoff_base (1 s) later.
+    assert!(matches!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Retrying(_))
+    ));
+    assert_eq!(
+        h.engine.try_execute_job().await.unwrap(),
+        None,
+        "not due yet"
+    );
+    h.advance(Duration::from_millis(1000));
+    // Attempt 2 fails; the delay doubles (1–2 s).
+    assert!(matches!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Retrying(_))
+    ));
+    h.advance(Duration::from_millis(900));
+    assert_eq!(
+        h.engine.try_execute_job().await.unwrap(),
+        None,
+        "backoff doubled"
+    );
+    h.advance(Duration::from_millis(1100));
+    assert_eq!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Succeeded)
+    );
+    assert_eq!(h.state(1).await, "completed");
+    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 3);
+    assert_eq!(h.scalar("SELECT attempts FROM jobs").await, 3);
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'job_retry_scheduled'")
+            .await,
+        2
+    );
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM backend_calls WHERE operation = 'assign_licence' AND backend_ref IS NOT NULL").await,
+        2,
+        "the backend's request id of each failed call is kept"
+    );
+}
+
+#[tokio::test]
+async fn when_retries_run_out_the_request_fails_and_requester_and_approver_are_told() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    let m = h.approval("Request #1");
+    h.tenant.assign_failures.store(100, Ordering::SeqCst);
+    h.react("carol", &m, "✅").await;
+    for _ in 0..3 {
+        h.advance(Duration::from_secs(60));
+        h.engine.run_due_jobs().await;
+    }
+    h.engine.deliver().await;
+    assert_eq!(h.state(1).await, "failed");
+    assert_eq!(
+        h.tenant.assign_calls.load(Ordering::SeqCst),
+        3,
+        "max_attempts = 3"
+    );
+    assert!(
+        h.dms("alice")
+            .iter()
+            .any(|d| d.contains("gave up after 3 attempts")),
+        "{:#?}",
+        h.dms("alice")
+    );
+    assert!(
+        h.dms("carol")
+            .iter()
+            .any(|d| d.contains("that you approved failed")),
+        "{:#?}",
+        h.dms("carol")
+    );
+}
+
+#[tokio::test]
+async fn an_approver_who_lost_the_role_before_execution_does_not_get_the_work_done() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    let m = h.approval("Request #1");
+    h.react("carol", &m, "✅").await;
+    // Between the decision and the job, Carol's License Administrator role is removed.
+    h.exec("UPDATE sim_users SET roles = '[]' WHERE upn = 'carol@contoso.example'")
+        .await;
+    assert!(matches!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Failed(_))
+    ));
+    h.engine.deliver().await;
+    assert_eq!(h.state(1).await, "failed");
+    assert_eq!(
+        h.tenant.assign_calls.load(Ordering::SeqCst),
+        0,
+        "nothing was assigned"
+    );
+    assert!(
+        h.text().contains("no longer holds one of the roles"),
+        "{}",
+        h.text()
+    );
+}
+
+#[tokio::test]
+async fn purchase_targets_are_absolute_so_a_replayed_job_buys_nothing_more() {
+    let h = Harness::new(&[]).await;
+    h.say("bob", "!pro buy 2 annual").await;
+    h.say("bob", "!pro buy 3").await;
+    h.engine.deliver().await;
+    // bob holds the purchase role: both orders are approved by the commands, targets 1+2, 3+3.
+    let targets: Vec<String> = sqlx::query_scalar("SELECT payload FROM jobs ORDER BY id")
+        .fetch_all(h.store.pool())
+        .await
+        .unwrap();
+    assert!(targets[0].contains("\"target_seats\":3"), "{targets:?}");
+    assert!(targets[1].contains("\"target_seats\":6"), "{targets:?}");
+    assert_eq!(h.engine.run_due_jobs().await, 2);
+    assert_eq!(
+        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        6
+    );
+
+    // A crash after the purchase but before the outcome was stored: the job runs again.
+    h.exec("UPDATE jobs SET state = 'queued' WHERE id = 2")
+        .await;
+    h.exec("UPDATE stages SET state = 'approved' WHERE id = 2")
+        .await;
+    assert_eq!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Succeeded)
+    );
+    assert_eq!(
+        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        6
+    );
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM sim_purchases WHERE to_seats > from_seats")
+            .await,
+        2
+    );
+    assert!(
+        h.text().contains("per year"),
+        "the annual order shows a yearly cost: {}",
+        h.text()
+    );
+}
+
+#[tokio::test]
+async fn an_assignment_job_checks_first_whether_the_licence_is_already_held() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    // Someone assigned it by hand in the admin center meanwhile.
+    h.exec("INSERT INTO sim_assignments (upn, sku_part_number, assigned_at) VALUES ('alice@contoso.example', 'POWER_BI_PRO', 'x')").await;
+    assert_eq!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Succeeded)
+    );
+    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 0);
+    h.engine.deliver().await;
+    assert!(
+        h.text().contains("already had Power BI Pro"),
+        "{}",
+        h.text()
+    );
+}
+
+#[tokio::test]
+async fn reminders_escalation_and_expiry_follow_the_clock() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.clear();
+    h.advance(Duration::from_secs(4 * 3600 - 1));
+    h.engine.settle().await;
+    assert!(h.said().is_empty(), "{:#?}", h.said());
+    h.advance(Duration::from_secs(1));
+    h.engine.settle().await;
+    assert!(h.text().contains("Reminder @carol @dave"), "{}", h.text());
+    h.engine.settle().await;
+    assert_eq!(h.text().matches("Reminder").count(), 1, "one reminder only");
+    h.advance(Duration::from_secs(20 * 3600));
+    h.engine.settle().await;
+    assert!(h.text().contains("has waited 1day"), "{}", h.text());
+    h.advance(Duration::from_secs(6 * 24 * 3600));
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "expired");
+    assert!(
+        h.dms("alice")
+            .iter()
+            .any(|d| d.contains("expired after 7days")),
+        "{:#?}",
+        h.dms("alice")
+    );
+}
+
+#[tokio::test]
+async fn assignments_due_together_run_as_one_batch() {
+    let h = Harness::new(&[]).await;
+    h.exec("UPDATE sim_skus SET enabled = 10 WHERE sku_part_number = 'POWER_BI_PRO'")
+        .await;
+    h.say("carol", "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example ivan@contoso.example").await;
+    // The command approved all four (carol holds the assignment role); one batch runs them.
+    let ran = h.engine.run_due_jobs().await;
+    assert_eq!(ran, 4);
+    assert_eq!(h.tenant.assign_many_calls.load(Ordering::SeqCst), 1);
+    for id in 1..=4 {
+        assert_eq!(h.state(id).await, "completed");
+    }
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM backend_calls WHERE operation = 'assign_licence' AND outcome = 'ok (batch of 4)'").await,
+        4
+    );
+}
+
+#[tokio::test]
+async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice() {
+    let h = Harness::new(&[
+        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
+        ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
+    ])
+    .await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.tenant.read_lag.store(5, Ordering::SeqCst);
+    // Attempt 1: assigned, two read-backs do not show it.
+    assert!(matches!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Retrying(_))
+    ));
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM jobs WHERE phase = 'verify'")
+            .await,
+        1
+    );
+    // Attempt 2: only checks (three more reads), still not visible.
+    h.advance(Duration::from_secs(2));
+    assert!(matches!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Retrying(_))
+    ));
+    // Attempt 3: visible now.
+    h.advance(Duration::from_secs(5));
+    assert_eq!(
+        h.engine.try_execute_job().await.unwrap(),
+        Some(JobReport::Succeeded)
+    );
+    assert_eq!(
+        h.tenant.assign_calls.load(Ordering::SeqCst),
+        1,
+        "assigned exactly once"
+    );
+    assert_eq!(h.state(1).await, "completed");
+}
+
+#[tokio::test]
+async fn an_assignment_never_seen_fails_as_unverified_and_is_not_reported_done() {
+    let h = Harness::new(&[
+        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "1"),
+        ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
+    ])
+    .await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.tenant.read_lag.store(100, Ordering::SeqCst);
+    for _ in 0..3 {
+        h.advance(Duration::from_secs(30));
+        h.engine.run_due_jobs().await;
+    }
+    h.engine.deliver().await;
+    assert_eq!(h.state(1).await, "failed");
+    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 1);
+    assert!(
+        h.text()
+            .contains("check it in the Microsoft 365 admin center"),
+        "{}",
+        h.text()
+    );
+    assert!(!h.text().contains("is done"), "{}", h.text());
+}
+
+#[tokio::test]
+async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when_seats_appear() {
+    let h = Harness::manual(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.link("judy", "judy@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.engine.settle().await;
+    h.say("judy", "!pro request").await;
+    h.react("dave", &h.approval("Request #2, stage 1"), "✅")
+        .await;
+    h.engine.settle().await;
+    let text = h.text();
+    assert!(text.contains("purchase task for request #2"), "{text}");
+    assert!(
+        text.contains("Billing > Your products > Power BI Pro > Add/remove licenses"),
+        "{text}"
+    );
+    assert!(text.contains("!pro purchased 2"), "{text}");
+    assert!(
+        text.contains("@bob"),
+        "billing approvers are mentioned: {text}"
+    );
+    assert_eq!(h.state(2).await, "approved");
+    // Saying it is bought before it is: the bot checks and says so.
+    h.say("bob", "!pro purchased 2").await;
+    h.engine.deliver().await;
+    assert!(
+        h.text()
+            .contains("don't see the seats of request #2 yet: 1 of 2"),
+        "{}",
+        h.text()
+    );
+    // No spam: re-checks do not repeat the task; after remind_after one reminder.
+    h.advance(Duration::from_secs(120));
+    h.engine.settle().await;
+    assert_eq!(h.text().matches("purchase task for request #2").count(), 1);
+    h.advance(Duration::from_secs(4 * 3600));
+    h.engine.settle().await;
+    assert!(
+        h.text()
+            .contains("the purchase for request #2 is still open"),
+        "{}",
+        h.text()
+    );
+    // The seats are bought in the admin center.
+    h.exec("UPDATE sim_skus SET enabled = 2 WHERE sku_part_number = 'POWER_BI_PRO'")
+        .await;
+    h.say("bob", "!pro purchased #2").await;
+    h.engine.settle().await;
+    assert!(
+        h.text()
+            .contains("2 seats are there; carrying on with request #2"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(h.state(2).await, "completed", "{}", h.text());
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM sim_assignments WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        2
+    );
+}

@@ -1,0 +1,604 @@
+//! A catalogue of hostile and broken input, table-driven: every case gets a clear answer (or,
+//! where the bot is not addressed at all, silence) and changes no state, asserted on the
+//! store: requests, stages, jobs, links, away flags and the simulated tenant.
+
+use licensebot::chat::console::Input;
+use licensebot::domain::ChannelRef;
+
+use crate::engine::harness::{Harness, Said};
+
+/// Which message a reaction is on.
+#[derive(Clone, Copy)]
+enum On {
+    /// The approval message of request #1 (alice's pending request).
+    Approval,
+    /// The approval message of request #2 (already cancelled).
+    Closed,
+    /// Some other message id.
+    Raw(&'static str),
+}
+
+enum Act {
+    Say(&'static str, String),
+    React(&'static str, On, &'static str),
+    Unreact(&'static str, On, &'static str),
+}
+
+enum Expect {
+    /// A reply (or DM) to the actor containing this text.
+    Answer(&'static str),
+    /// Not addressed to the bot, or not a decision: nothing is said, nothing changes.
+    Silent,
+}
+
+struct Case {
+    name: &'static str,
+    /// Done before the state snapshot (legitimate steps the hostile one builds on).
+    before: Vec<Act>,
+    act: Vec<Act>,
+    expect: Expect,
+}
+
+fn say(who: &'static str, text: impl Into<String>) -> Act {
+    Act::Say(who, text.into())
+}
+
+fn case(name: &'static str, act: Vec<Act>, expect: Expect) -> Case {
+    Case {
+        name,
+        before: Vec::new(),
+        act,
+        expect,
+    }
+}
+
+fn cases() -> Vec<Case> {
+    use Expect::{Answer, Silent};
+    let long_reason = "x".repeat(501);
+    let many: Vec<String> = (0..101).map(|i| format!("@u{i}")).collect();
+    vec![
+        // Size and encoding.
+        case(
+            "oversize message",
+            vec![say("alice", format!("!pro request {}", "a".repeat(2000)))],
+            Answer("too long"),
+        ),
+        case(
+            "huge message",
+            vec![say("alice", format!("!pro {}", "b".repeat(200_000)))],
+            Answer("too long"),
+        ),
+        case(
+            "huge message not addressed to the bot",
+            vec![say("alice", "c".repeat(200_000))],
+            Silent,
+        ),
+        case(
+            "only zero-width after the prefix",
+            vec![say("alice", "!pro \u{200b}\u{200d}\u{feff}")],
+            Answer("Commands:"),
+        ),
+        case(
+            "bidi override hiding a command word",
+            vec![say("alice", "!pro \u{202e}yub 5")],
+            Answer("don't know that command"),
+        ),
+        case(
+            "control characters",
+            vec![say("alice", "!pro \u{0007}\u{0000}\u{001b}[31m")],
+            Answer("don't know that command"),
+        ),
+        case(
+            "emoji soup",
+            vec![say("alice", "!pro 🤖🤖🤖")],
+            Answer("don't know that command"),
+        ),
+        // Look-alike prefixes and spoofed mentions: not addressed to the bot.
+        case(
+            "fullwidth exclamation prefix",
+            vec![say("alice", "！pro request")],
+            Silent,
+        ),
+        case(
+            "cyrillic o in the prefix",
+            vec![say("alice", "!prо request")],
+            Silent,
+        ),
+        case(
+            "inverted exclamation prefix",
+            vec![say("alice", "¡pro request")],
+            Silent,
+        ),
+        case(
+            "prefix glued to a word",
+            vec![say("alice", "!professional request")],
+            Silent,
+        ),
+        case(
+            "mention of someone else",
+            vec![say("alice", "<@!999999> request")],
+            Silent,
+        ),
+        case(
+            "look-alike bot name",
+            vec![say("alice", "@licensebotx request")],
+            Silent,
+        ),
+        case(
+            "prefix in the middle of a line",
+            vec![say("alice", "please !pro buy 5")],
+            Silent,
+        ),
+        // UPNs carrying injections.
+        case(
+            "link with a path",
+            vec![say("alice", "!pro link x@contoso.example/../../admin")],
+            Answer("not a valid UPN"),
+        ),
+        case(
+            "link with an OData filter",
+            vec![say("alice", "!pro link alice@contoso.example?$filter=true")],
+            Answer("not a valid UPN"),
+        ),
+        case(
+            "link with SQL quoting",
+            vec![say("alice", "!pro link x'or'1'='1@contoso.example")],
+            Answer("not a valid UPN"),
+        ),
+        case(
+            "link with an SQL comment",
+            vec![say("alice", "!pro link a'--@contoso.example")],
+            Answer("can't find"),
+        ),
+        case(
+            "link with a second argument",
+            vec![say("alice", "!pro link alice@contoso.example or 1 eq 1")],
+            Answer("not expected"),
+        ),
+        case(
+            "link with a trailing quote",
+            vec![say("alice", "!pro link alice@contoso.example' or 1 eq 1")],
+            Answer("not a valid UPN"),
+        ),
+        case(
+            "link with a newline and a command",
+            vec![say("alice", "!pro link judy@contoso.example\n!pro buy 5")],
+            Answer("not expected"),
+        ),
+        case(
+            "link with percent-encoding",
+            vec![say("alice", "!pro link %2e%2e@contoso.example")],
+            Answer("not a valid UPN"),
+        ),
+        case(
+            "link to nobody",
+            vec![say("alice", "!pro link nobody@contoso.example")],
+            Answer("can't find"),
+        ),
+        case(
+            "link to an approver's account",
+            vec![say("alice", "!pro link dave@contoso.example")],
+            Answer("already linked"),
+        ),
+        case(
+            "link a mention instead of a UPN",
+            vec![say("alice", "!pro link @judy")],
+            Answer("Usage"),
+        ),
+        case(
+            "link to a UPN someone else linked",
+            vec![say("mallory", "!pro link alice@contoso.example")],
+            Answer("already linked"),
+        ),
+        case(
+            "request for a fake guest",
+            vec![say(
+                "dave",
+                "!pro request for fake_x.com#EXT#@contoso.example",
+            )],
+            Answer("can't find"),
+        ),
+        // Requests that policy refuses.
+        case(
+            "request without a link",
+            vec![say("mallory", "!pro request")],
+            Answer("link your chat account"),
+        ),
+        case(
+            "request for someone else by a non-approver",
+            vec![say("alice", "!pro request for judy@contoso.example")],
+            Answer("Only approvers"),
+        ),
+        case(
+            "request for an unlinked mention",
+            vec![say("dave", "!pro request for @ghost")],
+            Answer("has not linked"),
+        ),
+        case(
+            "request with an oversize reason",
+            vec![say("alice", format!("!pro request {long_reason}"))],
+            Answer("reason is too long"),
+        ),
+        case(
+            "second open request for the same person",
+            vec![say("alice", "!pro request again")],
+            Answer("already an open request"),
+        ),
+        case(
+            "request for a disabled account",
+            vec![say("dave", "!pro request for heidi@contoso.example")],
+            Answer("is disabled"),
+        ),
+        case(
+            "request for someone holding E5",
+            vec![say("dave", "!pro request for frank@contoso.example")],
+            Answer("through SPE_E5"),
+        ),
+        case(
+            "request for a guest",
+            vec![say(
+                "dave",
+                "!pro request for grace_fabrikam.example#EXT#@contoso.example",
+            )],
+            Answer("guest account"),
+        ),
+        // Ids.
+        case(
+            "status of an unknown request",
+            vec![say("alice", "!pro status 99999")],
+            Answer("There is no request"),
+        ),
+        case(
+            "status of someone else's request",
+            vec![say("judy", "!pro status 1")],
+            Answer("not yours"),
+        ),
+        case(
+            "status with an overflowing id",
+            vec![say("alice", "!pro status 999999999999999999999999")],
+            Answer("Usage"),
+        ),
+        case(
+            "cancel with a negative id",
+            vec![say("alice", "!pro cancel -1")],
+            Answer("Usage"),
+        ),
+        case(
+            "cancel request zero",
+            vec![say("alice", "!pro cancel 0")],
+            Answer("Usage"),
+        ),
+        case(
+            "cancel someone else's request",
+            vec![say("judy", "!pro cancel 1")],
+            Answer("not yours"),
+        ),
+        case(
+            "cancel a closed request",
+            vec![say("judy", "!pro cancel 2")],
+            Answer("already cancelled"),
+        ),
+        case(
+            "cancel an unknown request",
+            vec![say("alice", "!pro cancel 424242")],
+            Answer("There is no request"),
+        ),
+        // Approver commands.
+        case(
+            "audit by a non-approver",
+            vec![say("alice", "!pro audit 1")],
+            Answer("Only approvers"),
+        ),
+        case(
+            "buy by a non-approver",
+            vec![say("alice", "!pro buy 5")],
+            Answer("Only approvers"),
+        ),
+        case(
+            "assign by a non-approver",
+            vec![say("alice", "!pro assign judy@contoso.example")],
+            Answer("Only approvers"),
+        ),
+        case(
+            "away by a non-approver",
+            vec![say("alice", "!pro away on")],
+            Answer("Only approvers"),
+        ),
+        case(
+            "buy zero seats",
+            vec![say("bob", "!pro buy 0")],
+            Answer("Usage"),
+        ),
+        case(
+            "buy negative seats",
+            vec![say("bob", "!pro buy -5")],
+            Answer("Usage"),
+        ),
+        case(
+            "buy too many seats",
+            vec![say("bob", "!pro buy 1001")],
+            Answer("Usage"),
+        ),
+        case(
+            "buy a huge number of seats",
+            vec![say("bob", "!pro buy 99999999999999999999999999")],
+            Answer("Usage"),
+        ),
+        case(
+            "buy in scientific notation",
+            vec![say("bob", "!pro buy 1e3")],
+            Answer("Usage"),
+        ),
+        case(
+            "buy with an unknown billing cycle",
+            vec![say("bob", "!pro buy 5 weekly")],
+            Answer("Usage"),
+        ),
+        case(
+            "assign over a hundred people",
+            vec![say("dave", format!("!pro assign {}", many.join(" ")))],
+            Answer("too many"),
+        ),
+        case(
+            "assign only people who cannot get it",
+            vec![say(
+                "dave",
+                "!pro assign heidi@contoso.example frank@contoso.example @ghost",
+            )],
+            Answer("is disabled"),
+        ),
+        case(
+            "revoke someone without a licence",
+            vec![say("dave", "!pro revoke judy@contoso.example")],
+            Answer("no Power BI Pro licence"),
+        ),
+        case(
+            "away with a bad word",
+            vec![say("dave", "!pro away sometimes")],
+            Answer("Usage"),
+        ),
+        case(
+            "help on an unknown command",
+            vec![say("alice", "!pro help nothing")],
+            Answer("Usage"),
+        ),
+        case(
+            "release without a licence",
+            vec![say("alice", "!pro release")],
+            Answer("no Power BI Pro licence"),
+        ),
+        case(
+            "purchased without a purchase task",
+            vec![say("bob", "!pro purchased 1")],
+            Answer("no purchase waiting"),
+        ),
+        case(
+            "purchased by an approver who cannot buy",
+            vec![say("carol", "!pro purchased 1")],
+            Answer("needs one of these roles"),
+        ),
+        // Reactions.
+        case(
+            "reaction on a message that is no approval",
+            vec![Act::React("carol", On::Raw("u1"), "✅")],
+            Silent,
+        ),
+        case(
+            "reaction on an unknown message id",
+            vec![Act::React(
+                "carol",
+                On::Raw("m999999999999999999999999"),
+                "✅",
+            )],
+            Silent,
+        ),
+        case(
+            "reaction with another emoji",
+            vec![Act::React("carol", On::Approval, "🎉")],
+            Silent,
+        ),
+        case(
+            "homoglyph check mark",
+            vec![Act::React("carol", On::Approval, "✔")],
+            Silent,
+        ),
+        case(
+            "homoglyph ballot box",
+            vec![Act::React("carol", On::Approval, "☑")],
+            Silent,
+        ),
+        case(
+            "reaction by a non-approver",
+            vec![Act::React("mallory", On::Approval, "✅")],
+            Answer("Only approvers can decide"),
+        ),
+        case(
+            "self-approval",
+            vec![Act::React("alice", On::Approval, "✅")],
+            Answer("You can't decide"),
+        ),
+        case(
+            "approval without the stage's role",
+            vec![Act::React("bob", On::Approval, "✅")],
+            Answer("needs one of these roles"),
+        ),
+        case(
+            "removing a reaction that decided nothing",
+            vec![Act::Unreact("carol", On::Approval, "✅")],
+            Silent,
+        ),
+        case(
+            "decision on a closed request",
+            vec![Act::React("carol", On::Closed, "✅")],
+            Answer("already cancelled"),
+        ),
+        Case {
+            name: "replayed approval",
+            before: vec![Act::React("carol", On::Approval, "✅")],
+            act: vec![Act::React("carol", On::Approval, "✅")],
+            expect: Answer("your reaction changes nothing"),
+        },
+        Case {
+            name: "removed then added again",
+            before: vec![Act::React("carol", On::Approval, "✅")],
+            act: vec![
+                Act::Unreact("carol", On::Approval, "✅"),
+                Act::React("carol", On::Approval, "✅"),
+            ],
+            expect: Answer("your reaction changes nothing"),
+        },
+        Case {
+            name: "denial after an approval",
+            before: vec![Act::React("carol", On::Approval, "✅")],
+            act: vec![Act::React("dave", On::Approval, "❌")],
+            expect: Answer("your reaction changes nothing"),
+        },
+    ]
+}
+
+/// The state that hostile input must not change.
+async fn snapshot(h: &Harness) -> Vec<String> {
+    let queries = [
+        "SELECT group_concat(id || ':' || kind || ':' || state, ',') FROM requests",
+        "SELECT group_concat(id || ':' || state || ':' || COALESCE(decided_by, '-'), ',') FROM stages",
+        "SELECT group_concat(id || ':' || state, ',') FROM jobs",
+        "SELECT group_concat(chat_user || '=' || upn, ',') FROM links",
+        "SELECT group_concat(chat_user || '=' || away, ',') FROM approver_status",
+        "SELECT group_concat(upn || '=' || sku_part_number, ',') FROM sim_assignments",
+        "SELECT group_concat(sku_part_number || '=' || enabled, ',') FROM sim_skus",
+        "SELECT group_concat(upn || '=' || COALESCE(usage_location, '-'), ',') FROM sim_users",
+    ];
+    let mut out = Vec::new();
+    for q in queries {
+        let v: Option<String> = sqlx::query_scalar(q)
+            .fetch_one(h.store.pool())
+            .await
+            .unwrap();
+        out.push(v.unwrap_or_default());
+    }
+    out
+}
+
+async fn run(h: &Harness, acts: &[Act], approval: &str, closed: &str) {
+    for a in acts {
+        match a {
+            Act::Say(who, text) => {
+                h.say(who, text).await;
+            }
+            Act::React(who, on, emoji) | Act::Unreact(who, on, emoji) => {
+                let message = match on {
+                    On::Approval => approval,
+                    On::Closed => closed,
+                    On::Raw(id) => id,
+                };
+                if matches!(a, Act::React(..)) {
+                    h.react(who, message, emoji).await;
+                } else {
+                    h.unreact(who, message, emoji).await;
+                }
+            }
+        }
+        h.engine.settle().await;
+    }
+}
+
+#[tokio::test]
+async fn every_hostile_input_gets_a_clear_answer_and_changes_nothing() {
+    let all = cases();
+    assert!(all.len() >= 50, "the catalogue has {} classes", all.len());
+    let mut failures = Vec::new();
+    for c in all {
+        // Alice has a pending request (#1); Judy's request (#2) was cancelled.
+        let h = Harness::new(&[]).await;
+        h.link("alice", "alice@contoso.example").await;
+        h.link("judy", "judy@contoso.example").await;
+        h.say("alice", "!pro request").await;
+        h.say("judy", "!pro request").await;
+        h.say("judy", "!pro cancel 2").await;
+        h.engine.settle().await;
+        let approval = h.approval("Request #1");
+        let closed = h.approval("Request #2, stage 1");
+        run(&h, &c.before, &approval, &closed).await;
+        let before = snapshot(&h).await;
+        h.clear();
+        run(&h, &c.act, &approval, &closed).await;
+        let after = snapshot(&h).await;
+        if before != after {
+            failures.push(format!(
+                "{}: state changed\n  before {before:?}\n  after  {after:?}",
+                c.name
+            ));
+        }
+        let said = h.said();
+        let told = h.text();
+        match c.expect {
+            Expect::Silent => {
+                if said.iter().any(|s| !matches!(s, Said::Unreact { .. })) {
+                    failures.push(format!("{}: expected silence, got {said:#?}", c.name));
+                }
+            }
+            Expect::Answer(needle) => {
+                if !told.contains(needle) {
+                    failures.push(format!(
+                        "{}: expected an answer containing {needle:?}, got {told}",
+                        c.name
+                    ));
+                }
+            }
+        }
+        if told.contains("Something went wrong") {
+            failures.push(format!("{}: internal error: {told}", c.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn broken_console_lines_are_refused_with_a_reason() {
+    let general = ChannelRef("general".into());
+    let long = format!(
+        r#"{{"type":"message","channel":"general","author":"a","content":"{}"}}"#,
+        "x".repeat(70_000)
+    );
+    for (name, line) in [
+        ("not JSON", "{not json"),
+        ("a JSON array", "[]"),
+        ("JSON null", "null"),
+        ("unknown type", r#"{"type":"explode"}"#),
+        (
+            "missing fields",
+            r#"{"type":"reaction_add","message_id":"m1"}"#,
+        ),
+        ("extra fields", r#"{"type":"wait_idle","now":true}"#),
+        (
+            "author with spaces",
+            r#"{"type":"message","channel":"general","author":"a b","content":"x"}"#,
+        ),
+        (
+            "empty author",
+            r#"{"type":"message","channel":"general","author":"","content":"x"}"#,
+        ),
+        (
+            "channel with a path",
+            r#"{"type":"message","channel":"../etc","author":"a","content":"x"}"#,
+        ),
+        ("negative advance", r#"{"type":"advance","seconds":-5}"#),
+        ("advance as text", r#"{"type":"advance","seconds":"5"}"#),
+        (
+            "overlong emoji",
+            r#"{"type":"reaction_add","message_id":"m1","user":"a","emoji":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#,
+        ),
+        ("oversize line", long.as_str()),
+    ] {
+        let got = Input::from_json(line);
+        assert!(got.is_err(), "{name}: {got:?}");
+    }
+    for (name, line) in [
+        ("no colon", "alice says hello"),
+        ("bad reaction sign", "bob *✅ m7"),
+        ("bad advance", "/advance soon"),
+        ("name with spaces before the colon", "alice smith: hi"),
+    ] {
+        assert!(Input::from_human(line, &general).is_err(), "{name}");
+    }
+}

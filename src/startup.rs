@@ -420,7 +420,11 @@ pub async fn run(settings: Settings, mode: RunMode) -> anyhow::Result<()> {
     if !jsonl {
         output.emit(&console::Output::Note {
             text: format!(
-                "licensebot on the console (simulated tenant, database {}). Type /help for how to play; Ctrl-D ends.",
+                "licensebot on the console ({} tenant, database {}). Type /help for how to play; Ctrl-D ends.",
+                match settings.backend.kind {
+                    BackendKind::Simulated => "simulated",
+                    BackendKind::Graph => "Microsoft Graph",
+                },
                 settings.store.url
             ),
         });

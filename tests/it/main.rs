@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod console_e2e;
 mod engine;
+mod fake_microsoft;
 mod graph_client;
 mod graph_e2e;
 mod hostile;

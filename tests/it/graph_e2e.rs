@@ -507,3 +507,31 @@ fn an_assignment_seen_late_by_graph_is_verified_not_redone() {
     );
     bot.finish();
 }
+
+#[test]
+fn a_refused_assignment_fails_with_graphs_words_and_request_id_on_record() {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(&fake, false, &[]);
+    bot.say("dave", "!pro request for xavier@contoso.example");
+    let got = bot.idle();
+
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let got = bot.idle();
+
+    assert_eq!(request_state(dir.path(), 1), "failed");
+    assert!(contents(&got).contains("mutually exclusive"), "{got:#?}");
+    let db = crate::support::db::open(dir.path());
+    let calls = db.call_refs("assign_licence");
+    assert_eq!(
+        calls.len(),
+        1,
+        "a permanent refusal is not retried: {calls:?}"
+    );
+    assert!(calls[0].0.contains("mutually exclusive"), "{calls:?}");
+    let request_id = calls[0].1.clone().unwrap_or_default();
+    assert!(
+        uuid::Uuid::parse_str(&request_id).is_ok(),
+        "Graph's request-id is kept: {calls:?}"
+    );
+    bot.finish();
+}

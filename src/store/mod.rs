@@ -18,6 +18,7 @@ pub mod stages;
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct WriteTx<'a> {
     /// The open `BEGIN IMMEDIATE` transaction.
     pub tx: Transaction<'static, Sqlite>,
+    commits: &'a AtomicU64,
     _guard: MutexGuard<'a, ()>,
 }
 
@@ -72,6 +74,7 @@ impl WriteTx<'_> {
     /// Commits the transaction.
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -86,6 +89,7 @@ impl WriteTx<'_> {
 pub struct Store {
     pool: SqlitePool,
     writer: Arc<Mutex<()>>,
+    commits: Arc<AtomicU64>,
     path: Option<PathBuf>,
 }
 
@@ -122,6 +126,7 @@ impl Store {
         Ok(Store {
             pool,
             writer: Arc::new(Mutex::new(())),
+            commits: Arc::new(AtomicU64::new(0)),
             path,
         })
     }
@@ -147,7 +152,16 @@ impl Store {
     pub async fn write(&self) -> StoreResult<WriteTx<'_>> {
         let guard = self.writer.lock().await;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            commits: &self.commits,
+            _guard: guard,
+        })
+    }
+
+    /// Write transactions committed through this store so far (benchmarks count them).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Closes the pool, waiting for connections to finish.

@@ -535,3 +535,43 @@ fn a_refused_assignment_fails_with_graphs_words_and_request_id_on_record() {
     );
     bot.finish();
 }
+
+#[test]
+fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
+    let fake = FakeMicrosoft::start();
+    fake.state().set_enabled("POWER_BI_PRO", 1);
+    let (dir, mut bot) = start(&fake, false, &[("LICENSEBOT__BACKEND__PURCHASE", "manual")]);
+    link(&mut bot, "judy", "judy@contoso.example");
+    bot.say("judy", "!pro request");
+    let got = bot.idle();
+
+    bot.react(
+        "dave",
+        &id(approval_with(&got, "Request #1, stage 1 of 2")),
+        "✅",
+    );
+    let got = bot.idle();
+    assert!(
+        contents(&got).contains("purchase task for request #1"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "approved");
+
+    // Bought in the admin center: Graph's subscribedSkus shows the new seat.
+    fake.state().set_enabled("POWER_BI_PRO", 2);
+    bot.say("bob", "!pro purchased 1");
+    let got = bot.idle();
+
+    assert!(
+        contents(&got).contains("Power BI Pro assigned to judy@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(fake.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
+    assert_eq!(
+        fake.count("PATCH", "/subscriptions/"),
+        0,
+        "no Partner Center in manual mode"
+    );
+    bot.finish();
+}

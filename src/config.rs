@@ -581,8 +581,123 @@ pub struct BackendSettings {
     pub sku_part_number: String,
     /// `[backend.simulated]`: the simulated tenant.
     pub simulated: SimulatedBackendSettings,
+    /// `[backend.graph]`: Microsoft Graph; required when `kind = "graph"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphSettings>,
+    /// `[backend.partner_center]`: Partner Center; required when
+    /// `purchase = "partner_center"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_center: Option<PartnerCenterSettings>,
     /// `[backend.manual]`: manual purchase mode.
     pub manual: ManualBackendSettings,
+}
+
+impl BackendSettings {
+    /// The SKU the bot manages: `backend.graph.sku_part_number` when the Graph backend is in
+    /// use and it is set, else `backend.sku_part_number`.
+    pub fn managed_sku(&self) -> &str {
+        match (&self.kind, &self.graph) {
+            (
+                BackendKind::Graph,
+                Some(GraphSettings {
+                    sku_part_number: Some(sku),
+                    ..
+                }),
+            ) => sku,
+            _ => &self.sku_part_number,
+        }
+    }
+}
+
+/// The identity platform's public endpoint.
+pub const DEFAULT_AUTHORITY_URL: &str = "https://login.microsoftonline.com";
+/// Microsoft Graph v1.0.
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
+/// Partner Center's REST API.
+pub const DEFAULT_PARTNER_CENTER_URL: &str = "https://api.partnercenter.microsoft.com";
+
+fn default_authority_url() -> String {
+    DEFAULT_AUTHORITY_URL.to_string()
+}
+
+fn default_graph_url() -> String {
+    DEFAULT_GRAPH_URL.to_string()
+}
+
+fn default_partner_center_url() -> String {
+    DEFAULT_PARTNER_CENTER_URL.to_string()
+}
+
+fn default_graph_secret_env() -> String {
+    "LICENSEBOT_GRAPH_CLIENT_SECRET".to_string()
+}
+
+fn default_pc_secret_env() -> String {
+    "LICENSEBOT_PC_CLIENT_SECRET".to_string()
+}
+
+fn default_role_cache_ttl() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(600))
+}
+
+fn default_timeout() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(30))
+}
+
+/// `[backend.graph]`. The client secret is never here: only the name of the environment
+/// variable that holds it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct GraphSettings {
+    /// The tenant (directory) id, a GUID or a domain such as `contoso.onmicrosoft.com`.
+    pub tenant_id: String,
+    /// The application (client) id of the bot's app registration.
+    pub client_id: Guid,
+    /// The environment variable holding the app's client secret.
+    #[serde(default = "default_graph_secret_env")]
+    pub client_secret_env: String,
+    /// The identity platform, `https://login.microsoftonline.com` unless tests say otherwise.
+    #[serde(default = "default_authority_url")]
+    pub authority_url: String,
+    /// Microsoft Graph's base URL, `https://graph.microsoft.com/v1.0` by default.
+    #[serde(default = "default_graph_url")]
+    pub graph_url: String,
+    /// The managed SKU; when absent, `backend.sku_part_number`. When both are set, this one
+    /// wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_part_number: Option<String>,
+    /// How long directory roles read from Graph are trusted (`0s`: read every time); a job
+    /// always reads them afresh before it acts.
+    #[serde(default = "default_role_cache_ttl")]
+    pub role_cache_ttl: ConfigDuration,
+    /// The timeout of every HTTP call to Microsoft.
+    #[serde(default = "default_timeout")]
+    pub timeout: ConfigDuration,
+}
+
+/// `[backend.partner_center]`: a CSP customer's subscription, changed by the partner's app.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PartnerCenterSettings {
+    /// Partner Center's base URL.
+    #[serde(default = "default_partner_center_url")]
+    pub api_url: String,
+    /// The customer's tenant id.
+    pub customer_tenant_id: Guid,
+    /// The customer's Power BI Pro subscription id.
+    pub subscription_id: Guid,
+    /// The environment variable holding the Partner Center app's client secret.
+    #[serde(default = "default_pc_secret_env")]
+    pub client_secret_env: String,
+    /// The tenant of the Partner Center app (the partner's own tenant); when absent,
+    /// `backend.graph.tenant_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// The Partner Center app's client id; when absent, `backend.graph.client_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Guid>,
+    /// The identity platform for the Partner Center token; when absent,
+    /// `backend.graph.authority_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_url: Option<String>,
 }
 
 /// `[backend.manual]`
@@ -809,8 +924,32 @@ impl Settings {
         ));
         lines.push(format!(
             "backend: {} directory, {} purchases, managing {}",
-            self.backend.kind, self.backend.purchase, self.backend.sku_part_number
+            self.backend.kind,
+            self.backend.purchase,
+            self.backend.managed_sku()
         ));
+        if let Some(g) = &self.backend.graph {
+            lines.push(format!(
+                "microsoft graph: {} for tenant {} as app {}, token from {}, secret from ${}, \
+                 roles cached {}, timeout {}",
+                g.graph_url,
+                g.tenant_id,
+                g.client_id.as_str(),
+                g.authority_url,
+                g.client_secret_env,
+                g.role_cache_ttl,
+                g.timeout
+            ));
+        }
+        if let Some(pc) = &self.backend.partner_center {
+            lines.push(format!(
+                "partner center: {} for customer {}, subscription {}, secret from ${}",
+                pc.api_url,
+                pc.customer_tenant_id.as_str(),
+                pc.subscription_id.as_str(),
+                pc.client_secret_env
+            ));
+        }
         if self.backend.kind == BackendKind::Simulated {
             let sim = &self.backend.simulated;
             lines.push(format!(
@@ -876,22 +1015,6 @@ impl Settings {
         ));
         lines.join("\n")
     }
-}
-
-/// Choices the types accept but this build cannot run yet. Each check goes when the work
-/// that implements it lands (the Graph backend, Partner Center and manual purchases).
-fn not_available_in_this_build(s: &Settings) -> Vec<(&'static str, String)> {
-    let mut missing = Vec::new();
-    if s.backend.kind == BackendKind::Graph {
-        missing.push(("backend.kind", "graph"));
-    }
-    if s.backend.purchase == PurchaseBackend::PartnerCenter {
-        missing.push(("backend.purchase", s.backend.purchase.as_str()));
-    }
-    missing
-        .into_iter()
-        .map(|(key, word)| (key, format!("{word:?} is not available in this build yet")))
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1060,6 +1183,33 @@ fn env_value(raw: &str) -> Value {
     }
 }
 
+/// Whether a key name says its value is a secret (`client_secret`, `password`, …); the
+/// names of the variables that hold secrets (`client_secret_env`) are not.
+fn names_a_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    !k.ends_with("_env") && (k.contains("secret") || k.contains("password"))
+}
+
+/// Keys of `table` (recursively) that name a secret and carry a value.
+fn inline_secrets(table: &Table, prefix: &str, out: &mut Vec<String>) {
+    for (k, v) in table {
+        let key = child_key(prefix, k);
+        match v {
+            Value::Table(t) => inline_secrets(t, &key, out),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::Table(t) = item {
+                        inline_secrets(t, &format!("{key}[{i}]"), out);
+                    }
+                }
+            }
+            Value::String(text) if text.trim().is_empty() => {}
+            _ if names_a_secret(k) => out.push(key),
+            _ => {}
+        }
+    }
+}
+
 /// Line and column (1-based) of a byte offset.
 fn position(text: &str, offset: usize) -> String {
     let before = text.get(..offset).unwrap_or(text);
@@ -1095,6 +1245,21 @@ impl Loader {
     fn add_toml(&mut self, source: &str, text: &str) {
         match toml::from_str::<Table>(text) {
             Ok(table) => {
+                let mut secrets = Vec::new();
+                inline_secrets(&table, "", &mut secrets);
+                if !secrets.is_empty() {
+                    for key in secrets {
+                        self.problems.push(ConfigProblem {
+                            source: source.to_string(),
+                            key,
+                            message: "a secret must not be written in a settings file; put it \
+                                      in the environment variable named by client_secret_env \
+                                      and delete this key"
+                                .to_string(),
+                        });
+                    }
+                    return;
+                }
                 let index = self.provenance.add_source(source);
                 merge(&mut self.root, table, "", index, &mut self.provenance);
             }
@@ -1265,9 +1430,6 @@ impl Loader {
         self.check_approvers(&s.approvers);
         self.check_discord(s);
         self.check_backend(s);
-        for (key, message) in not_available_in_this_build(s) {
-            self.problem(key, message);
-        }
     }
 
     fn check_bot(&mut self, bot: &BotSettings) {
@@ -1528,8 +1690,109 @@ impl Loader {
         }
     }
 
+    /// `backend.graph` and `backend.partner_center`: present when chosen, and sane.
+    fn check_microsoft(&mut self, b: &BackendSettings) {
+        if b.kind == BackendKind::Graph && b.graph.is_none() {
+            self.problem(
+                "backend.graph",
+                "required when backend.kind = \"graph\": add a [backend.graph] table with at \
+                 least tenant_id and client_id",
+            );
+        }
+        if b.purchase == PurchaseBackend::PartnerCenter {
+            if b.partner_center.is_none() {
+                self.problem(
+                    "backend.partner_center",
+                    "required when backend.purchase = \"partner_center\": add a \
+                     [backend.partner_center] table with customer_tenant_id and subscription_id",
+                );
+            }
+            if b.kind != BackendKind::Graph {
+                self.problem(
+                    "backend.purchase",
+                    "\"partner_center\" needs backend.kind = \"graph\": the seats it buys are \
+                     confirmed in Microsoft Graph",
+                );
+            }
+        }
+        if let Some(g) = &b.graph {
+            self.check_tenant_id("backend.graph.tenant_id", &g.tenant_id);
+            self.check_env_name("backend.graph.client_secret_env", &g.client_secret_env);
+            self.check_url("backend.graph.authority_url", &g.authority_url);
+            self.check_url("backend.graph.graph_url", &g.graph_url);
+            if g.sku_part_number
+                .as_deref()
+                .is_some_and(|s| s.trim().is_empty())
+            {
+                self.problem(
+                    "backend.graph.sku_part_number",
+                    "must not be empty; leave it out to use backend.sku_part_number",
+                );
+            }
+            if g.timeout.0.is_zero() {
+                self.problem("backend.graph.timeout", "must be longer than 0s");
+            }
+        }
+        if let Some(pc) = &b.partner_center {
+            self.check_url("backend.partner_center.api_url", &pc.api_url);
+            self.check_env_name(
+                "backend.partner_center.client_secret_env",
+                &pc.client_secret_env,
+            );
+            if let Some(t) = &pc.tenant_id {
+                self.check_tenant_id("backend.partner_center.tenant_id", t);
+            }
+            if let Some(u) = &pc.authority_url {
+                self.check_url("backend.partner_center.authority_url", u);
+            }
+        }
+    }
+
+    fn check_tenant_id(&mut self, key: &str, tenant: &str) {
+        let ok = !tenant.is_empty()
+            && tenant.len() <= 253
+            && tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if !ok {
+            self.problem(
+                key,
+                format!(
+                    "{tenant:?} is not a tenant id: give the directory's GUID or a domain such as \
+                     contoso.onmicrosoft.com"
+                ),
+            );
+        }
+    }
+
+    fn check_env_name(&mut self, key: &str, name: &str) {
+        let ok = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            self.problem(
+                key,
+                format!(
+                    "{name:?} is not an environment variable name (letters, digits and _); \
+                     give the name of the variable, not the secret"
+                ),
+            );
+        }
+    }
+
+    fn check_url(&mut self, key: &str, value: &str) {
+        match url::Url::parse(value) {
+            Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.has_host() => {}
+            _ => self.problem(
+                key,
+                format!("{value:?} is not an http(s) URL such as https://graph.microsoft.com/v1.0"),
+            ),
+        }
+    }
+
     fn check_backend(&mut self, s: &Settings) {
         let b = &s.backend;
+        self.check_microsoft(b);
         let sim = &b.simulated;
         if b.sku_part_number.trim().is_empty() {
             self.problem("backend.sku_part_number", "must not be empty");
@@ -2660,23 +2923,16 @@ mod tests {
     }
 
     #[test]
-    fn production_example_fails_only_for_work_not_yet_built() {
+    fn production_example_loads_once_its_secrets_are_in_the_environment() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.example.toml");
 
-        let found = problems(Settings::load_from(
-            Some(&path),
-            &env(&[("DISCORD_TOKEN", "not-a-real-token")]),
-        ));
+        let settings =
+            Settings::load_from(Some(&path), &env(&[("DISCORD_TOKEN", "not-a-real-token")]));
 
-        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["backend.kind"], "{found:?}");
-        for p in &found {
-            assert!(
-                p.message.ends_with("is not available in this build yet"),
-                "{p}"
-            );
-            assert_eq!(p.source, path.display().to_string());
-        }
+        let s = settings.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.chat.transport, ChatTransport::Discord);
+        assert_eq!(s.backend.kind, BackendKind::Graph);
+        assert_eq!(s.backend.purchase, PurchaseBackend::Manual);
     }
 
     #[test]
@@ -2734,5 +2990,130 @@ mod tests {
 
             prop_assert_eq!(guid.as_str(), text.to_ascii_lowercase());
         }
+    }
+
+    const GRAPH: &str = "[backend]\nkind = \"graph\"\n\n[backend.graph]\n\
+        tenant_id = \"contoso.onmicrosoft.com\"\n\
+        client_id = \"11111111-2222-3333-4444-555555555555\"\n";
+
+    #[test]
+    fn graph_kind_needs_a_graph_table() {
+        let (file, result) = load("[backend]\nkind = \"graph\"\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "backend.graph");
+        assert_eq!(found[0].source, name(&file));
+        assert!(
+            found[0].message.contains("tenant_id and client_id"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn graph_table_fills_in_defaults_and_its_sku_wins() {
+        let (_file, result) = load(
+            &format!("{GRAPH}sku_part_number = \"PBI_PREMIUM_PER_USER\"\n"),
+            &[],
+        );
+
+        let s = result.unwrap();
+        let g = s.backend.graph.as_ref().unwrap();
+        assert_eq!(g.authority_url, DEFAULT_AUTHORITY_URL);
+        assert_eq!(g.graph_url, DEFAULT_GRAPH_URL);
+        assert_eq!(g.client_secret_env, "LICENSEBOT_GRAPH_CLIENT_SECRET");
+        assert_eq!(g.role_cache_ttl.get(), Duration::from_secs(600));
+        assert_eq!(g.timeout.get(), Duration::from_secs(30));
+        assert_eq!(s.backend.managed_sku(), "PBI_PREMIUM_PER_USER");
+    }
+
+    #[test]
+    fn without_its_own_sku_graph_manages_the_backend_sku() {
+        let (_file, result) = load(GRAPH, &[]);
+
+        assert_eq!(result.unwrap().backend.managed_sku(), "POWER_BI_PRO");
+    }
+
+    #[test]
+    fn graph_urls_come_from_the_environment() {
+        let (_file, result) = load(
+            GRAPH,
+            &[(
+                "LICENSEBOT__BACKEND__GRAPH__GRAPH_URL",
+                "http://127.0.0.1:9/v1.0",
+            )],
+        );
+
+        let s = result.unwrap();
+        assert_eq!(
+            s.backend.graph.unwrap().graph_url,
+            "http://127.0.0.1:9/v1.0"
+        );
+    }
+
+    #[test]
+    fn a_secret_written_in_the_file_is_refused() {
+        let (file, result) = load(
+            &format!("{GRAPH}client_secret = \"abc~very-secret\"\n"),
+            &[],
+        );
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "backend.graph.client_secret");
+        assert_eq!(found[0].source, name(&file));
+        assert!(found[0].message.contains("client_secret_env"), "{found:?}");
+        assert!(!found[0].message.contains("very-secret"));
+    }
+
+    #[test]
+    fn bad_graph_values_are_named_by_key() {
+        let (_file, result) = load(
+            "[backend]\nkind = \"graph\"\n[backend.graph]\ntenant_id = \"a/b\"\n\
+             client_id = \"11111111-2222-3333-4444-555555555555\"\n\
+             client_secret_env = \"not a name\"\ngraph_url = \"ftp://x\"\ntimeout = \"0s\"\n",
+            &[],
+        );
+
+        let mut keys: Vec<String> = problems(result).into_iter().map(|p| p.key).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "backend.graph.client_secret_env",
+                "backend.graph.graph_url",
+                "backend.graph.tenant_id",
+                "backend.graph.timeout"
+            ]
+        );
+    }
+
+    #[test]
+    fn partner_center_needs_its_table_and_the_graph_backend() {
+        let (_file, result) = load("[backend]\npurchase = \"partner_center\"\n", &[]);
+
+        let mut keys: Vec<String> = problems(result).into_iter().map(|p| p.key).collect();
+        keys.sort();
+        assert_eq!(keys, ["backend.partner_center", "backend.purchase"]);
+    }
+
+    #[test]
+    fn partner_center_with_graph_loads() {
+        let (_file, result) = load(
+            &format!(
+                "{GRAPH}\n[backend.partner_center]\n\
+                 customer_tenant_id = \"22222222-2222-3333-4444-555555555555\"\n\
+                 subscription_id = \"33333333-2222-3333-4444-555555555555\"\n"
+            ),
+            &[("LICENSEBOT__BACKEND__PURCHASE", "partner_center")],
+        );
+
+        let s = result.unwrap();
+        let pc = s.backend.partner_center.unwrap();
+        assert_eq!(pc.api_url, DEFAULT_PARTNER_CENTER_URL);
+        assert_eq!(pc.client_secret_env, "LICENSEBOT_PC_CLIENT_SECRET");
+        assert_eq!(pc.tenant_id, None);
     }
 }

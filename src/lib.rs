@@ -7,8 +7,8 @@
 //! - [`command`]: the pure parser from chat text and reactions to typed commands;
 //! - [`engine`]: policy, the request state machine, routing to approvers, the scheduler and
 //!   the job worker; it talks only to the traits of [`backend`] and [`chat`];
-//! - [`backend`]: licensing backends (the simulated tenant, later Microsoft Graph and
-//!   Partner Center) behind the [`backend::Tenant`] and [`backend::Purchaser`] traits;
+//! - [`backend`]: licensing backends (the simulated tenant, Microsoft Graph, Partner Center
+//!   and manual purchases) behind the [`backend::Tenant`] and [`backend::Purchaser`] traits;
 //! - [`store`]: SQLite through sqlx: requests, stages, jobs, the outbox and the
 //!   hash-chained audit log;
 //! - [`config`], [`texts`], [`telemetry`], [`startup`]: settings, the message catalogue,

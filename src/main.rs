@@ -71,7 +71,7 @@ fn main() -> ExitCode {
     };
     if matches!(cli.command, Some(Cmd::CheckConfig)) {
         println!("settings are valid\n{}", settings.summary());
-        return ExitCode::SUCCESS;
+        return check_microsoft(&settings);
     }
     licensebot::telemetry::init(&settings.telemetry);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -90,6 +90,38 @@ fn main() -> ExitCode {
             eprintln!("licensebot: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// With a Microsoft backend, `check-config` also talks to it: a token, the seats, each
+/// approver's roles (and the Partner Center subscription), printing what it found or what
+/// failed.
+fn check_microsoft(settings: &Settings) -> ExitCode {
+    use licensebot::config::{BackendKind, PurchaseBackend};
+    if settings.backend.kind != BackendKind::Graph
+        && settings.backend.purchase != PurchaseBackend::PartnerCenter
+    {
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("licensebot: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (lines, ok) = runtime.block_on(startup::check_microsoft(settings));
+    for line in lines {
+        println!("{line}");
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("licensebot: the Microsoft backends could not be reached as configured");
+        ExitCode::FAILURE
     }
 }
 

@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
+use secrecy::SecretString;
+
+use crate::backend::graph::{Credentials, GraphOptions, GraphTenant};
 use crate::backend::manual::ManualPurchaser;
+use crate::backend::partner_center::{PartnerCenterOptions, PartnerCenterPurchaser};
 use crate::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
 use crate::backend::{Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
@@ -110,7 +114,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
                 upn: a.upn.clone(),
             })
             .collect(),
-        sku_part_number: s.backend.sku_part_number.clone(),
+        sku_part_number: s.backend.managed_sku().to_string(),
         jobs: JobPolicy {
             max_attempts: i64::from(s.jobs.max_attempts),
             backoff_base: s.jobs.backoff_base.get(),
@@ -167,6 +171,167 @@ pub async fn seed_simulated(
     Ok(())
 }
 
+/// A secret from the environment variable `var`, named by the settings key `key`.
+pub fn secret_from_env(var: &str, key: &str) -> anyhow::Result<SecretString> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Ok(SecretString::from(value)),
+        Ok(_) => bail!("the environment variable {var} (named by {key}) is empty"),
+        Err(_) => bail!(
+            "the environment variable {var} (named by {key}) is not set; it must hold the client \
+             secret"
+        ),
+    }
+}
+
+/// The Graph tenant's options from `[backend.graph]`, with the secret from the environment.
+pub fn graph_options(settings: &Settings) -> anyhow::Result<GraphOptions> {
+    let Some(g) = &settings.backend.graph else {
+        bail!("backend.kind = \"graph\" needs a [backend.graph] table");
+    };
+    Ok(GraphOptions {
+        credentials: Credentials {
+            authority_url: g.authority_url.clone(),
+            tenant_id: g.tenant_id.clone(),
+            client_id: g.client_id.as_str().to_string(),
+            client_secret: secret_from_env(
+                &g.client_secret_env,
+                "backend.graph.client_secret_env",
+            )?,
+        },
+        graph_url: g.graph_url.clone(),
+        sku_part_number: settings.backend.managed_sku().to_string(),
+        role_cache_ttl: g.role_cache_ttl.get(),
+        timeout: g.timeout.get(),
+    })
+}
+
+/// The Partner Center purchaser's options from `[backend.partner_center]`, falling back to
+/// `[backend.graph]` for the app's tenant, client id and authority.
+pub fn partner_center_options(settings: &Settings) -> anyhow::Result<PartnerCenterOptions> {
+    let Some(pc) = &settings.backend.partner_center else {
+        bail!("backend.purchase = \"partner_center\" needs a [backend.partner_center] table");
+    };
+    let graph = settings.backend.graph.as_ref();
+    let tenant_id = pc
+        .tenant_id
+        .clone()
+        .or_else(|| graph.map(|g| g.tenant_id.clone()))
+        .context("backend.partner_center.tenant_id is not set and there is no backend.graph")?;
+    let client_id = pc
+        .client_id
+        .as_ref()
+        .or(graph.map(|g| &g.client_id))
+        .map(|c| c.as_str().to_string())
+        .context("backend.partner_center.client_id is not set and there is no backend.graph")?;
+    let authority_url = pc
+        .authority_url
+        .clone()
+        .or_else(|| graph.map(|g| g.authority_url.clone()))
+        .unwrap_or_else(|| crate::config::DEFAULT_AUTHORITY_URL.to_string());
+    let timeout = graph.map_or(std::time::Duration::from_secs(30), |g| g.timeout.get());
+    Ok(PartnerCenterOptions {
+        credentials: Credentials {
+            authority_url,
+            tenant_id,
+            client_id,
+            client_secret: secret_from_env(
+                &pc.client_secret_env,
+                "backend.partner_center.client_secret_env",
+            )?,
+        },
+        api_url: pc.api_url.clone(),
+        customer_tenant_id: pc.customer_tenant_id.as_str().to_string(),
+        subscription_id: pc.subscription_id.as_str().to_string(),
+        timeout,
+    })
+}
+
+/// Checks the Microsoft backends for `check-config`: a Graph token, the managed SKU's seats,
+/// each approver's directory roles and, with Partner Center, the subscription. Returns one
+/// line per fact and whether everything worked.
+pub async fn check_microsoft(settings: &Settings) -> (Vec<String>, bool) {
+    let mut lines = Vec::new();
+    let mut ok = true;
+    if settings.backend.kind == BackendKind::Graph {
+        match graph_options(settings).and_then(|o| Ok(GraphTenant::new(o)?)) {
+            Err(e) => {
+                lines.push(format!("microsoft graph: FAILED: {e:#}"));
+                ok = false;
+            }
+            Ok(graph) => match graph.check_token().await {
+                Err(e) => {
+                    lines.push(format!("microsoft graph: token: FAILED: {}", e.message));
+                    ok = false;
+                }
+                Ok(()) => {
+                    lines.push("microsoft graph: token acquired".to_string());
+                    match graph.seats().await {
+                        Ok(s) => lines.push(format!(
+                            "microsoft graph: {}: {} seats bought, {} assigned, {} free",
+                            graph.sku_part_number(),
+                            s.enabled,
+                            s.consumed,
+                            s.free()
+                        )),
+                        Err(e) => {
+                            lines.push(format!(
+                                "microsoft graph: seats of {}: FAILED: {}",
+                                graph.sku_part_number(),
+                                e.message
+                            ));
+                            ok = false;
+                        }
+                    }
+                    for a in &settings.approvers {
+                        match graph.roles_fresh(&a.upn).await {
+                            Ok(roles) => lines.push(format!(
+                                "microsoft graph: approver {} ({}): {}",
+                                a.chat_user,
+                                a.upn,
+                                if roles.is_empty() {
+                                    "no licensing roles".to_string()
+                                } else {
+                                    roles
+                                        .iter()
+                                        .map(|r| r.name())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                }
+                            )),
+                            Err(e) => {
+                                lines.push(format!(
+                                    "microsoft graph: approver {} ({}): roles: FAILED: {}",
+                                    a.chat_user, a.upn, e.message
+                                ));
+                                ok = false;
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    }
+    if settings.backend.purchase == PurchaseBackend::PartnerCenter {
+        match partner_center_options(settings).and_then(|o| Ok(PartnerCenterPurchaser::new(o)?)) {
+            Err(e) => {
+                lines.push(format!("partner center: FAILED: {e:#}"));
+                ok = false;
+            }
+            Ok(pc) => match pc.subscription_quantity().await {
+                Ok(q) => lines.push(format!("partner center: the subscription has {q} seats")),
+                Err(e) => {
+                    lines.push(format!(
+                        "partner center: subscription: FAILED: {}",
+                        e.message
+                    ));
+                    ok = false;
+                }
+            },
+        }
+    }
+    (lines, ok)
+}
+
 /// The licensing backends named in the settings.
 pub async fn backends(
     settings: &Settings,
@@ -174,7 +339,7 @@ pub async fn backends(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<(Arc<dyn Tenant>, Arc<dyn Purchaser>)> {
     let latency = settings.backend.simulated.latency.get();
-    let sku = settings.backend.sku_part_number.clone();
+    let sku = settings.backend.managed_sku().to_string();
     let tenant: Arc<dyn Tenant> = match settings.backend.kind {
         BackendKind::Simulated => {
             seed_simulated(store, settings, clock.as_ref()).await?;
@@ -185,20 +350,23 @@ pub async fn backends(
                 clock.clone(),
             ))
         }
-        BackendKind::Graph => bail!("backend.kind = \"graph\" is not available in this build yet"),
+        BackendKind::Graph => Arc::new(
+            GraphTenant::new(graph_options(settings)?)
+                .context("Failed to set up the Microsoft Graph backend")?,
+        ),
     };
     let purchaser: Arc<dyn Purchaser> = match settings.backend.purchase {
         PurchaseBackend::Simulated => {
             Arc::new(SimulatedPurchaser::new(store.clone(), sku, latency, clock))
         }
+        PurchaseBackend::PartnerCenter => Arc::new(
+            PartnerCenterPurchaser::new(partner_center_options(settings)?)
+                .context("Failed to set up the Partner Center backend")?,
+        ),
         PurchaseBackend::Manual => Arc::new(ManualPurchaser::new(
             tenant.clone(),
             settings.backend.manual.order_via == ManualOrderVia::Reseller,
         )),
-        other => bail!(
-            "backend.purchase = \"{}\" is not available in this build yet",
-            other.as_str()
-        ),
     };
     Ok((tenant, purchaser))
 }
@@ -339,7 +507,11 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
     if !jsonl {
         output.emit(&console::Output::Note {
             text: format!(
-                "licensebot on the console (simulated tenant, database {}). Type /help for how to play; Ctrl-D ends.",
+                "licensebot on the console ({} tenant, database {}). Type /help for how to play; Ctrl-D ends.",
+                match settings.backend.kind {
+                    BackendKind::Simulated => "simulated",
+                    BackendKind::Graph => "Microsoft Graph",
+                },
                 settings.store.url
             ),
         });

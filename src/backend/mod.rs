@@ -1,8 +1,11 @@
 //! Licensing backends behind two traits: [`Tenant`] (directory, roles, seats, assignment) and
 //! [`Purchaser`] (raising the seat count). The engine knows only these traits; the simulated
-//! tenant implements both, Microsoft Graph and Partner Center come later.
+//! tenant implements both; [`graph`] implements [`Tenant`] for a real tenant,
+//! [`partner_center`] and [`manual`] implement [`Purchaser`] for CSP and other customers.
 
+pub mod graph;
 pub mod manual;
+pub mod partner_center;
 pub mod simulated;
 
 use std::time::Duration;

@@ -74,8 +74,9 @@ impl Bot {
             .open(dir.join("bot.log"))
             .expect("log file");
         let mut cmd = command(dir, &["console", "--jsonl"]);
-        cmd.envs(env.iter().copied())
-            .env("RUST_LOG", "info")
+        // RUST_LOG defaults to info; a test may raise it through `env`.
+        cmd.env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));

@@ -75,6 +75,20 @@ impl Db {
         )
     }
 
+    /// `(outcome, backend_ref)` of every recorded backend call of an operation.
+    pub fn call_refs(&self, operation: &str) -> Vec<(String, Option<String>)> {
+        let mut conn = self.conn.borrow_mut();
+        self.rt.block_on(async {
+            sqlx::query_as::<_, (String, Option<String>)>(
+                "SELECT outcome, backend_ref FROM backend_calls WHERE operation = ? ORDER BY id",
+            )
+            .bind(operation.to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .expect("query")
+        })
+    }
+
     /// A simulated user's usage location.
     pub fn usage_location(&self, upn: &str) -> Option<String> {
         let mut conn = self.conn.borrow_mut();

@@ -1,5 +1,6 @@
-//! Test support: the real bot binary driven over JSON lines or against a fake Discord, and
-//! a fresh database per test.
+//! Test support: the real bot binary driven over JSON lines or against a fake Discord, a
+//! fresh database per test, and a fake Microsoft (identity platform, Graph, Partner Center)
+//! on loopback.
 
 #![allow(dead_code)]
 
@@ -7,6 +8,8 @@ pub mod bot;
 pub mod db;
 pub mod discord_bot;
 pub mod fake_discord;
+pub mod fake_graph;
+pub mod fake_partner_center;
 
 pub use bot::Bot;
 

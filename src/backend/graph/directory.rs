@@ -1,0 +1,235 @@
+//! Directory users from `GET /users/{id | userPrincipalName}` with the properties that must
+//! be `$select`ed (usageLocation, userType, accountEnabled, assignedLicenses), one at a time
+//! or batched, and `PATCH /users/{id}` for the usage location. Held licences come from
+//! `assignedLicenses` resolved through the SKU catalogue: a licence grants Power BI Pro when
+//! one of its SKU's service plans is BI_AZURE_P2 (or BI_AZURE_P_2_GOV) and the assignment
+//! does not list that plan in `disabledPlans`.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::client::BatchRequest;
+use super::seats::SkuCatalogue;
+use super::GraphTenant;
+use crate::backend::{plan_grants_pro, BackendError, DirectoryUser, ErrorKind, HeldLicence};
+use crate::domain::{CountryCode, Upn, UserType};
+
+/// The properties the bot reads.
+pub(crate) const USER_SELECT: &str =
+    "id,userPrincipalName,displayName,mail,usageLocation,userType,accountEnabled,assignedLicenses";
+
+/// Characters kept as they are in a path segment; everything else (`#` in guest UPNs
+/// included, which must be `%23`) is percent-encoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@')
+    .remove(b'\'')
+    .remove(b'!');
+
+/// `/users/{key}` with the key encoded for a path; a key starting with `$` uses the
+/// `users('$…')` form Graph asks for.
+pub(crate) fn user_path(key: &str) -> String {
+    let encoded = utf8_percent_encode(key, SEGMENT).to_string();
+    if key.starts_with('$') {
+        format!("/users('{}')", encoded.replace("%24", "$"))
+    } else {
+        format!("/users/{encoded}")
+    }
+}
+
+/// A user as Graph sends it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GraphUser {
+    pub id: String,
+    pub user_principal_name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub mail: Option<String>,
+    #[serde(default)]
+    pub usage_location: Option<String>,
+    #[serde(default)]
+    pub user_type: Option<String>,
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    #[serde(default)]
+    pub assigned_licenses: Vec<AssignedLicense>,
+}
+
+/// One of `assignedLicenses`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssignedLicense {
+    pub sku_id: String,
+    #[serde(default)]
+    pub disabled_plans: Vec<String>,
+}
+
+fn unexpected(what: &str, e: impl std::fmt::Display) -> BackendError {
+    BackendError::new(
+        ErrorKind::Transient,
+        format!("Graph sent {what} in an unexpected shape: {e}"),
+    )
+}
+
+/// The held licence an assignment stands for, or `None` when its SKU is not in the
+/// catalogue.
+fn held_licence(a: &AssignedLicense, catalogue: &SkuCatalogue) -> Option<HeldLicence> {
+    let sku = catalogue.by_id(&a.sku_id)?;
+    let grants_pro = sku.service_plans.iter().any(|p| {
+        plan_grants_pro(&p.service_plan_name)
+            && !a
+                .disabled_plans
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&p.service_plan_id))
+    });
+    Some(HeldLicence {
+        sku_part_number: sku.sku_part_number.clone(),
+        grants_pro,
+    })
+}
+
+impl GraphTenant {
+    /// Turns Graph's user into the engine's, resolving licences through the catalogue (read
+    /// again once when the user holds a SKU it does not know).
+    async fn to_directory_user(&self, raw: Value) -> Result<DirectoryUser, BackendError> {
+        let user: GraphUser = serde_json::from_value(raw).map_err(|e| unexpected("a user", e))?;
+        let mut catalogue = self.catalogue().await?;
+        if user
+            .assigned_licenses
+            .iter()
+            .any(|a| catalogue.by_id(&a.sku_id).is_none())
+        {
+            catalogue = self.load_catalogue().await?;
+        }
+        // A SKU the tenant does not list (it should not happen) counts as not granting Pro.
+        let licences = user
+            .assigned_licenses
+            .iter()
+            .map(|a| {
+                held_licence(a, &catalogue).unwrap_or_else(|| HeldLicence {
+                    sku_part_number: a.sku_id.clone(),
+                    grants_pro: false,
+                })
+            })
+            .collect();
+        let upn = Upn::parse(&user.user_principal_name).map_err(|e| unexpected("a UPN", e.0))?;
+        let usage_location = match user.usage_location.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(code) => {
+                Some(CountryCode::parse(code).map_err(|e| unexpected("a usage location", e.0))?)
+            }
+        };
+        let user_type = match user.user_type.as_deref() {
+            Some(t) if t.eq_ignore_ascii_case("Guest") => UserType::Guest,
+            _ => UserType::Member,
+        };
+        self.remember_id(&upn, &user.id);
+        Ok(DirectoryUser {
+            id: user.id,
+            display_name: user
+                .display_name
+                .or(user.mail)
+                .unwrap_or_else(|| upn.to_string()),
+            upn,
+            usage_location,
+            user_type,
+            account_enabled: user.account_enabled.unwrap_or(true),
+            licences,
+        })
+    }
+
+    pub(crate) fn remember_id(&self, upn: &Upn, id: &str) {
+        match self.ids.lock() {
+            Ok(mut ids) => {
+                ids.insert(upn.clone(), id.to_string());
+            }
+            Err(_) => tracing::warn!("the user id cache is poisoned; not caching"),
+        }
+    }
+
+    pub(crate) fn known_id(&self, upn: &Upn) -> Option<String> {
+        self.ids.lock().ok().and_then(|ids| ids.get(upn).cloned())
+    }
+
+    /// Reads one user by UPN.
+    pub(crate) async fn read_user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError> {
+        let raw = self
+            .client
+            .get(&user_path(upn.as_str()), &[("$select", USER_SELECT)])
+            .await?;
+        self.to_directory_user(raw).await
+    }
+
+    /// Reads several users through `$batch`, 20 a call; one result per UPN, in order.
+    pub(crate) async fn read_users(
+        &self,
+        upns: &[Upn],
+    ) -> Vec<Result<DirectoryUser, BackendError>> {
+        if upns.is_empty() {
+            return Vec::new();
+        }
+        let requests: Vec<BatchRequest> = upns
+            .iter()
+            .map(|u| BatchRequest {
+                method: "GET",
+                url: format!("{}?$select={USER_SELECT}", user_path(u.as_str())),
+                body: None,
+            })
+            .collect();
+        let replies = self.client.batch(&requests, true).await;
+        let mut out = Vec::with_capacity(replies.len());
+        for reply in replies {
+            out.push(match reply {
+                Ok(raw) => self.to_directory_user(raw).await,
+                Err(e) => Err(e),
+            });
+        }
+        out
+    }
+
+    /// Sets the usage location (`PATCH /users/{id}`, 204).
+    pub(crate) async fn write_usage_location(
+        &self,
+        user: &DirectoryUser,
+        country: &CountryCode,
+    ) -> Result<(), BackendError> {
+        self.client
+            .write(
+                Method::PATCH,
+                &user_path(user_key(user)),
+                &json!({ "usageLocation": country.as_str() }),
+            )
+            .await
+            .map(|_| ())
+    }
+}
+
+/// The key a write uses: the object id when known, else the UPN.
+pub(crate) fn user_key(user: &DirectoryUser) -> &str {
+    if user.id.is_empty() {
+        user.upn.as_str()
+    } else {
+        &user.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_upns_encode_the_hash() {
+        assert_eq!(
+            user_path("adelevance_adatum.com#EXT#@contoso.com"),
+            "/users/adelevance_adatum.com%23EXT%23@contoso.com"
+        );
+        assert_eq!(user_path("$x@y.com"), "/users('$x@y.com')");
+    }
+}

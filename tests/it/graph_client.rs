@@ -1,0 +1,843 @@
+//! The real Microsoft Graph client against the fake Microsoft on loopback: every backend
+//! operation, every error mapping, tokens, retries, timeouts and batching.
+
+use std::time::{Duration, Instant};
+
+use licensebot::backend::graph::{Credentials, GraphOptions, GraphTenant, READ_RETRIES};
+use licensebot::backend::{DirectoryUser, ErrorKind, Tenant};
+use licensebot::domain::{CountryCode, DirectoryRole, Upn, UserType};
+use secrecy::SecretString;
+
+use crate::support::fake_graph::{
+    FakeMicrosoft, Fault, FaultKind, CLIENT_ID, CLIENT_SECRET, PRO_SKU, TENANT_ID,
+};
+
+fn options(fake: &FakeMicrosoft, timeout: Duration, ttl: Duration) -> GraphOptions {
+    GraphOptions {
+        credentials: Credentials {
+            authority_url: fake.base_url(),
+            tenant_id: TENANT_ID.to_string(),
+            client_id: CLIENT_ID.to_string(),
+            client_secret: SecretString::from(CLIENT_SECRET),
+        },
+        graph_url: fake.graph_url(),
+        sku_part_number: "POWER_BI_PRO".to_string(),
+        role_cache_ttl: ttl,
+        timeout,
+    }
+}
+
+fn tenant(fake: &FakeMicrosoft) -> GraphTenant {
+    GraphTenant::new(options(
+        fake,
+        Duration::from_secs(2),
+        Duration::from_secs(600),
+    ))
+    .unwrap()
+}
+
+fn upn(s: &str) -> Upn {
+    Upn::parse(s).unwrap()
+}
+
+async fn user(t: &GraphTenant, s: &str) -> DirectoryUser {
+    t.user(&upn(s)).await.unwrap()
+}
+
+// ---- directory ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_user_is_read_with_the_properties_that_must_be_selected() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    let alice = user(&t, "alice@contoso.example").await;
+
+    assert_eq!(alice.display_name, "Alice Jansen");
+    assert_eq!(
+        alice.usage_location,
+        Some(CountryCode::parse("NL").unwrap())
+    );
+    assert_eq!(alice.user_type, UserType::Member);
+    assert!(alice.account_enabled);
+    assert!(alice.licences.is_empty());
+    let get = fake.wait_for(Duration::from_secs(1), |r| r.path.contains("/users/alice"));
+    let select = get
+        .query_pairs()
+        .into_iter()
+        .find(|(k, _)| k == "$select")
+        .map(|(_, v)| v)
+        .unwrap();
+    for p in [
+        "usageLocation",
+        "userType",
+        "accountEnabled",
+        "assignedLicenses",
+    ] {
+        assert!(select.contains(p), "{select}");
+    }
+}
+
+#[tokio::test]
+async fn a_guest_upn_goes_out_with_an_encoded_hash() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    let grace = user(&t, "grace_fabrikam.example#EXT#@contoso.example").await;
+
+    assert_eq!(grace.user_type, UserType::Guest);
+    assert_eq!(
+        fake.count(
+            "GET",
+            "/users/grace_fabrikam.example%23ext%23@contoso.example"
+        ),
+        1,
+        "{:#?}",
+        fake.requests()
+    );
+}
+
+#[tokio::test]
+async fn unset_usage_location_and_disabled_accounts_are_read_as_such() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    assert_eq!(user(&t, "ivan@contoso.example").await.usage_location, None);
+    assert!(!user(&t, "heidi@contoso.example").await.account_enabled);
+}
+
+#[tokio::test]
+async fn e5_grants_pro_unless_its_power_bi_plan_is_disabled() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    let frank = user(&t, "frank@contoso.example").await;
+    let olga = user(&t, "olga@contoso.example").await;
+
+    assert_eq!(
+        frank.pro_from().map(|l| l.sku_part_number.as_str()),
+        Some("SPE_E5")
+    );
+    assert!(!frank.holds("POWER_BI_PRO"));
+    assert!(olga.holds("SPE_E5"));
+    assert_eq!(olga.pro_from(), None, "BI_AZURE_P2 is in disabledPlans");
+}
+
+#[tokio::test]
+async fn an_unknown_user_is_user_not_found_with_graphs_request_id() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    let e = t.user(&upn("nobody@contoso.example")).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::UserNotFound);
+    assert!(e.message.contains("does not exist"), "{}", e.message);
+    assert!(e.backend_ref.is_some());
+}
+
+#[tokio::test]
+async fn usage_location_is_set_with_a_patch() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let ivan = user(&t, "ivan@contoso.example").await;
+
+    t.set_usage_location(&ivan, &CountryCode::parse("NL").unwrap())
+        .await
+        .unwrap();
+
+    let patch = fake.wait_for(Duration::from_secs(1), |r| r.method == "PATCH");
+    assert_eq!(patch.path, format!("/v1.0/users/{}", ivan.id));
+    assert_eq!(patch.body, r#"{"usageLocation":"NL"}"#);
+    assert_eq!(
+        user(&t, "ivan@contoso.example").await.usage_location,
+        Some(CountryCode::parse("NL").unwrap())
+    );
+}
+
+// ---- seats and roles ------------------------------------------------------------------
+
+#[tokio::test]
+async fn seats_come_from_subscribed_skus_filtered_here() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    let seats = t.seats().await.unwrap();
+
+    assert_eq!((seats.enabled, seats.consumed, seats.free()), (2, 1, 1));
+    let get = fake.wait_for(Duration::from_secs(1), |r| r.path == "/v1.0/subscribedSkus");
+    assert!(
+        get.query_pairs().iter().all(|(k, _)| k != "$filter"),
+        "subscribedSkus does not support $filter: {get:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_sku_is_invalid_and_names_the_tenants_skus() {
+    let fake = FakeMicrosoft::start();
+    let mut o = options(&fake, Duration::from_secs(2), Duration::ZERO);
+    o.sku_part_number = "POWER_BI_PRO_DEPT".into();
+    let t = GraphTenant::new(o).unwrap();
+
+    let e = t.seats().await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(
+        e.message.contains("POWER_BI_PRO_DEPT") && e.message.contains("SPE_E5"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn roles_are_tenant_wide_role_assignments_matched_by_template_id() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    let carol = t.roles(&upn("carol@contoso.example")).await.unwrap();
+    let dave = t.roles(&upn("dave@contoso.example")).await.unwrap();
+    let uma = t.roles(&upn("uma@contoso.example")).await.unwrap();
+
+    assert_eq!(
+        carol.into_iter().collect::<Vec<_>>(),
+        [DirectoryRole::LicenseAdministrator]
+    );
+    assert_eq!(
+        dave.into_iter().collect::<Vec<_>>(),
+        [DirectoryRole::GlobalAdministrator]
+    );
+    assert!(
+        uma.is_empty(),
+        "a role scoped to an administrative unit does not count"
+    );
+    let carol_id = fake
+        .state()
+        .user("carol@contoso.example")
+        .unwrap()
+        .id
+        .clone();
+    let q = fake.wait_for(Duration::from_secs(1), |r| {
+        r.path.ends_with("/roleAssignments")
+    });
+    assert!(q.query_pairs().contains(&(
+        "$filter".to_string(),
+        format!("principalId eq '{carol_id}'")
+    )));
+}
+
+#[tokio::test]
+async fn roles_are_cached_and_a_fresh_read_bypasses_the_cache() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let carol = upn("carol@contoso.example");
+    t.roles(&carol).await.unwrap();
+    let after_first = fake.graph_calls();
+
+    t.roles(&carol).await.unwrap();
+    assert_eq!(fake.graph_calls(), after_first, "served from the cache");
+
+    fake.state().role_assignments.clear();
+    assert!(!t.roles(&carol).await.unwrap().is_empty(), "still cached");
+    assert!(
+        t.roles_fresh(&carol).await.unwrap().is_empty(),
+        "fresh read"
+    );
+    assert!(
+        t.roles(&carol).await.unwrap().is_empty(),
+        "the fresh read refreshed the cache"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_role_lookup_is_an_error_never_a_grant() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    fake.inject(Fault::on(
+        "GET",
+        "/roleAssignments",
+        1,
+        FaultKind::Forbidden,
+    ));
+
+    let e = t.roles(&upn("dave@contoso.example")).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    let e = t.roles(&upn("nobody@contoso.example")).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UserNotFound);
+}
+
+// ---- assignment and its errors --------------------------------------------------------
+
+#[tokio::test]
+async fn assign_license_sends_both_keys_and_takes_a_seat() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let alice = user(&t, "alice@contoso.example").await;
+
+    t.assign(&alice).await.unwrap();
+
+    let post = fake.wait_for(Duration::from_secs(1), |r| {
+        r.path.ends_with("/assignLicense")
+    });
+    assert_eq!(post.path, format!("/v1.0/users/{}/assignLicense", alice.id));
+    let body: serde_json::Value = serde_json::from_str(&post.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"addLicenses": [{"disabledPlans": [], "skuId": PRO_SKU}], "removeLicenses": []})
+    );
+    assert!(user(&t, "alice@contoso.example")
+        .await
+        .holds("POWER_BI_PRO"));
+    assert_eq!(t.seats().await.unwrap().free(), 0);
+}
+
+#[tokio::test]
+async fn unassign_removes_the_licence_and_frees_the_seat() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let alice = user(&t, "alice@contoso.example").await;
+    t.assign(&alice).await.unwrap();
+
+    t.unassign(&alice).await.unwrap();
+
+    assert!(fake.licences_of("alice@contoso.example").is_empty());
+    let last = fake
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.ends_with("/assignLicense"))
+        .unwrap();
+    assert_eq!(
+        last.body,
+        format!(r#"{{"addLicenses":[],"removeLicenses":["{PRO_SKU}"]}}"#)
+    );
+    assert_eq!(t.seats().await.unwrap().free(), 1);
+}
+
+#[tokio::test]
+async fn no_available_licenses_is_no_free_seat() {
+    let fake = FakeMicrosoft::start();
+    fake.state().set_enabled("POWER_BI_PRO", 1);
+    let t = tenant(&fake);
+    let alice = user(&t, "alice@contoso.example").await;
+
+    let e = t.assign(&alice).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::NoFreeSeat);
+    assert!(
+        e.message.contains("does not have any available licenses"),
+        "{}",
+        e.message
+    );
+    assert!(e.backend_ref.is_some());
+}
+
+#[tokio::test]
+async fn a_user_without_usage_location_is_invalid_usage_location() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let ivan = user(&t, "ivan@contoso.example").await;
+
+    let e = t.assign(&ivan).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::InvalidUsageLocation);
+}
+
+#[tokio::test]
+async fn mutually_exclusive_plans_are_a_conflict() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let xavier = user(&t, "xavier@contoso.example").await;
+
+    let e = t.assign(&xavier).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Conflict);
+    assert!(e.message.contains("mutually exclusive"), "{}", e.message);
+}
+
+#[tokio::test]
+async fn assigning_to_a_deleted_user_is_user_not_found() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let mut judy = user(&t, "judy@contoso.example").await;
+    fake.state()
+        .users
+        .retain(|u| u.upn != "judy@contoso.example");
+    judy.id = "00000000-0000-4000-8000-000000000000".into();
+
+    let e = t.assign(&judy).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::UserNotFound);
+}
+
+#[tokio::test]
+async fn a_missing_permission_is_forbidden() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let alice = user(&t, "alice@contoso.example").await;
+    fake.inject(Fault::on("POST", "/assignLicense", 1, FaultKind::Forbidden));
+
+    let e = t.assign(&alice).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+}
+
+#[tokio::test]
+async fn removing_a_group_licence_is_invalid() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let gina = user(&t, "gina@contoso.example").await;
+
+    let e = t.unassign(&gina).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(
+        e.message.contains("inherited from a group"),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_write_is_transient_and_not_repeated() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let alice = user(&t, "alice@contoso.example").await;
+    fake.inject(Fault::on(
+        "POST",
+        "/assignLicense",
+        1,
+        FaultKind::Throttle(Some("2.128".into())),
+    ));
+
+    let e = t.assign(&alice).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert_eq!(e.retry_after, Some(Duration::from_millis(2128)));
+    assert_eq!(
+        fake.count("POST", "/assignLicense"),
+        1,
+        "writes go back to the engine"
+    );
+    assert!(fake.licences_of("alice@contoso.example").is_empty());
+}
+
+#[tokio::test]
+async fn an_unavailable_service_on_a_write_is_transient() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let ivan = user(&t, "ivan@contoso.example").await;
+    fake.inject(Fault::on(
+        "PATCH",
+        "/users/",
+        1,
+        FaultKind::Unavailable(Some("0.2".into())),
+    ));
+
+    let e = t
+        .set_usage_location(&ivan, &CountryCode::parse("NL").unwrap())
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert_eq!(e.retry_after, Some(Duration::from_millis(200)));
+    assert_eq!(fake.count("PATCH", "/users/"), 1);
+}
+
+// ---- tokens ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn one_token_serves_many_calls() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    t.seats().await.unwrap();
+    user(&t, "alice@contoso.example").await;
+    t.roles(&upn("dave@contoso.example")).await.unwrap();
+
+    assert_eq!(fake.tokens_issued(), 1);
+    let form = fake.wait_for(Duration::from_secs(1), |r| {
+        r.path.ends_with("/oauth2/v2.0/token")
+    });
+    assert_eq!(form.path, format!("/{TENANT_ID}/oauth2/v2.0/token"));
+    let pairs = form.query_pairs_of_body();
+    assert!(pairs.contains(&(
+        "scope".into(),
+        "https://graph.microsoft.com/.default".into()
+    )));
+    assert!(pairs.contains(&("grant_type".into(), "client_credentials".into())));
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_once_and_the_call_repeated() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    t.seats().await.unwrap();
+    fake.expire_tokens();
+
+    let seats = t.seats().await.unwrap();
+
+    assert_eq!(seats.enabled, 2);
+    assert_eq!(fake.tokens_issued(), 2);
+    assert_eq!(fake.count("GET", "/subscribedSkus"), 3, "ok, 401, ok");
+}
+
+#[tokio::test]
+async fn a_token_that_expires_soon_is_renewed_before_use() {
+    let fake = FakeMicrosoft::start();
+    fake.state().token_lifetime = 1;
+    let t = tenant(&fake);
+    t.seats().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    t.seats().await.unwrap();
+
+    assert_eq!(fake.tokens_issued(), 2);
+    assert_eq!(fake.count("GET", "/subscribedSkus"), 2, "no 401 round trip");
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_forbidden_and_the_message_never_holds_it() {
+    let fake = FakeMicrosoft::start();
+    let mut o = options(&fake, Duration::from_secs(2), Duration::ZERO);
+    o.credentials.client_secret = SecretString::from("wrong~secret-value");
+    let t = GraphTenant::new(o).unwrap();
+
+    let e = t.seats().await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    assert!(e.message.contains("AADSTS7000215"), "{}", e.message);
+    assert!(!e.message.contains("wrong~secret-value"));
+    assert!(!format!("{t:?}").contains("wrong~secret-value"));
+}
+
+// ---- retries and timeouts -------------------------------------------------------------
+
+#[tokio::test]
+async fn reads_wait_the_fractional_retry_after_of_a_429() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    t.seats().await.unwrap();
+    fake.clear_requests();
+    fake.inject(Fault::on(
+        "GET",
+        "/subscribedSkus",
+        2,
+        FaultKind::Throttle(Some("0.3".into())),
+    ));
+
+    let started = Instant::now();
+    t.seats().await.unwrap();
+    let took = started.elapsed();
+
+    let calls: Vec<Instant> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1.0/subscribedSkus")
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(calls.len(), 3);
+    for pair in calls.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= Duration::from_millis(300), "retried after {gap:?}");
+        assert!(gap < Duration::from_millis(1500), "retried after {gap:?}");
+    }
+    eprintln!("429 x2 with Retry-After 0.3: seats read in {took:?}");
+}
+
+#[tokio::test]
+async fn reads_retry_503_and_504_then_succeed() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    fake.inject(Fault::on(
+        "GET",
+        "/users/alice",
+        1,
+        FaultKind::Unavailable(Some("0.2".into())),
+    ));
+    fake.inject(Fault::on(
+        "GET",
+        "/users/alice",
+        1,
+        FaultKind::GatewayTimeout,
+    ));
+
+    let started = Instant::now();
+    let alice = user(&t, "alice@contoso.example").await;
+
+    assert_eq!(alice.display_name, "Alice Jansen");
+    assert_eq!(fake.count("GET", "/users/alice"), 3);
+    eprintln!(
+        "503 (Retry-After 0.2) then 504: user read in {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn read_retries_are_bounded() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    fake.inject(Fault::on(
+        "GET",
+        "/users/alice",
+        50,
+        FaultKind::Throttle(Some("0.05".into())),
+    ));
+
+    let e = t.user(&upn("alice@contoso.example")).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert_eq!(fake.count("GET", "/users/alice"), READ_RETRIES + 1);
+}
+
+#[tokio::test]
+async fn a_long_retry_after_goes_back_to_the_caller() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    fake.inject(Fault::on(
+        "GET",
+        "/subscribedSkus",
+        1,
+        FaultKind::Throttle(Some("120".into())),
+    ));
+
+    let started = Instant::now();
+    let e = t.seats().await.unwrap_err();
+
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(e.retry_after, Some(Duration::from_secs(120)));
+    assert_eq!(fake.count("GET", "/subscribedSkus"), 1);
+}
+
+#[tokio::test]
+async fn a_slow_read_times_out_and_is_tried_again() {
+    let fake = FakeMicrosoft::start();
+    let t = GraphTenant::new(options(&fake, Duration::from_millis(400), Duration::ZERO)).unwrap();
+    t.seats().await.unwrap();
+    fake.inject(Fault::on(
+        "GET",
+        "/users/alice",
+        1,
+        FaultKind::Slow(Duration::from_secs(2)),
+    ));
+
+    let started = Instant::now();
+    let alice = user(&t, "alice@contoso.example").await;
+
+    assert_eq!(alice.display_name, "Alice Jansen");
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(fake.count("GET", "/users/alice"), 2);
+}
+
+#[tokio::test]
+async fn a_slow_write_times_out_as_transient() {
+    let fake = FakeMicrosoft::start();
+    let t = GraphTenant::new(options(&fake, Duration::from_millis(400), Duration::ZERO)).unwrap();
+    let alice = user(&t, "alice@contoso.example").await;
+    fake.inject(Fault::on(
+        "POST",
+        "/assignLicense",
+        1,
+        FaultKind::Slow(Duration::from_secs(2)),
+    ));
+
+    let e = t.assign(&alice).await.unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert!(
+        e.message.contains("did not answer within 400ms"),
+        "{}",
+        e.message
+    );
+    assert_eq!(fake.count("POST", "/assignLicense"), 1);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried_on_reads_and_transient_on_writes() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    fake.inject(Fault::on("GET", "/users/alice", 1, FaultKind::Drop));
+
+    let alice = user(&t, "alice@contoso.example").await;
+    assert_eq!(fake.count("GET", "/users/alice"), 2);
+
+    fake.inject(Fault::on("POST", "/assignLicense", 1, FaultKind::Drop));
+    let e = t.assign(&alice).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert_eq!(fake.count("POST", "/assignLicense"), 1);
+}
+
+#[tokio::test]
+async fn every_call_carries_its_own_client_request_id() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    t.seats().await.unwrap();
+    user(&t, "alice@contoso.example").await;
+
+    let ids: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1.0/"))
+        .map(|r| {
+            r.headers
+                .get("client-request-id")
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        ids.iter().all(|i| uuid::Uuid::parse_str(i).is_ok()),
+        "{ids:?}"
+    );
+    assert_ne!(ids[0], ids[1]);
+}
+
+// ---- batching and read-back lag -------------------------------------------------------
+
+#[tokio::test]
+async fn a_hundred_users_are_read_in_five_batches() {
+    let fake = FakeMicrosoft::start();
+    let upns: Vec<Upn> = fake.add_members(100).iter().map(|u| upn(u)).collect();
+    let t = tenant(&fake);
+
+    let users = t.users(&upns).await;
+
+    assert_eq!(users.len(), 100);
+    for (u, want) in users.iter().zip(&upns) {
+        assert_eq!(&u.as_ref().unwrap().upn, want);
+    }
+    assert_eq!(fake.count("POST", "/v1.0/$batch"), 5);
+}
+
+#[tokio::test]
+async fn a_hundred_assignments_take_five_batch_calls() {
+    let fake = FakeMicrosoft::start();
+    let upns: Vec<Upn> = fake.add_members(100).iter().map(|u| upn(u)).collect();
+    let t = tenant(&fake);
+    let users: Vec<DirectoryUser> = t
+        .users(&upns)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    fake.clear_requests();
+
+    let results = t.assign_many(&users).await;
+
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(fake.count("POST", "/v1.0/$batch"), 5);
+    assert_eq!(
+        fake.graph_calls(),
+        5,
+        "{:#?}",
+        fake.requests().iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    let biggest = fake
+        .requests()
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["requests"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .max()
+        .unwrap();
+    assert_eq!(biggest, 20);
+    assert_eq!(fake.state().consumed(PRO_SKU), 101);
+}
+
+#[tokio::test]
+async fn batch_items_report_their_own_errors() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+    let users = vec![
+        user(&t, "xavier@contoso.example").await,
+        user(&t, "ivan@contoso.example").await,
+        user(&t, "alice@contoso.example").await,
+        user(&t, "judy@contoso.example").await,
+    ];
+
+    let results = t.assign_many(&users).await;
+
+    assert_eq!(results[0].as_ref().unwrap_err().kind, ErrorKind::Conflict);
+    assert_eq!(
+        results[1].as_ref().unwrap_err().kind,
+        ErrorKind::InvalidUsageLocation
+    );
+    assert!(results[2].is_ok());
+    assert_eq!(
+        results[3].as_ref().unwrap_err().kind,
+        ErrorKind::NoFreeSeat,
+        "alice took the free seat"
+    );
+}
+
+#[tokio::test]
+async fn throttled_batch_assignments_come_back_transient_with_their_retry_after() {
+    let fake = FakeMicrosoft::start();
+    let upns: Vec<Upn> = fake.add_members(5).iter().map(|u| upn(u)).collect();
+    let t = tenant(&fake);
+    let users: Vec<DirectoryUser> = t
+        .users(&upns)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    fake.inject(Fault::on_batch_item(
+        "POST",
+        "/assignLicense",
+        2,
+        FaultKind::Throttle(Some("0.2".into())),
+    ));
+
+    let results = t.assign_many(&users).await;
+
+    let throttled: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(throttled.len(), 2);
+    assert!(throttled.iter().all(
+        |e| e.kind == ErrorKind::Transient && e.retry_after == Some(Duration::from_millis(200))
+    ));
+    assert_eq!(fake.state().consumed(PRO_SKU), 1 + 3);
+}
+
+#[tokio::test]
+async fn throttled_batch_reads_are_sent_again_after_their_retry_after() {
+    let fake = FakeMicrosoft::start();
+    let upns: Vec<Upn> = fake.add_members(10).iter().map(|u| upn(u)).collect();
+    let t = tenant(&fake);
+    fake.inject(Fault::on_batch_item(
+        "GET",
+        "/users/",
+        3,
+        FaultKind::Throttle(Some("0.2".into())),
+    ));
+
+    let started = Instant::now();
+    let users = t.users(&upns).await;
+
+    assert!(users.iter().all(Result::is_ok));
+    assert_eq!(fake.count("POST", "/v1.0/$batch"), 2);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn read_back_shows_an_assignment_only_after_the_lag() {
+    let fake = FakeMicrosoft::start();
+    fake.state().readback_lag = 2;
+    let t = tenant(&fake);
+    let alice = user(&t, "alice@contoso.example").await;
+
+    t.assign(&alice).await.unwrap();
+
+    assert!(!user(&t, "alice@contoso.example")
+        .await
+        .holds("POWER_BI_PRO"));
+    assert!(!user(&t, "alice@contoso.example")
+        .await
+        .holds("POWER_BI_PRO"));
+    assert!(user(&t, "alice@contoso.example")
+        .await
+        .holds("POWER_BI_PRO"));
+}

@@ -1,0 +1,577 @@
+//! Whole conversations with the real binary in `console --jsonl` mode, with
+//! `backend.kind = "graph"` and `purchase = "partner_center"` pointed at the fake Microsoft on
+//! loopback: the same lifecycle as on the simulated tenant, carried out through HTTP.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::bot::{
+    approval_with, command, dms_to, id, request_state, sends_in, write_config,
+};
+use crate::support::fake_graph::{FakeMicrosoft, CLIENT_SECRET, PC_CLIENT_SECRET};
+use crate::support::Bot;
+
+/// Starts a bot on the fake, with Partner Center purchases when `pc`, and extra env.
+fn start(fake: &FakeMicrosoft, pc: bool, extra_env: &[(&str, &str)]) -> (tempfile::TempDir, Bot) {
+    let (toml, env) = fake.bot_settings(pc);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend_from_slice(extra_env);
+    Bot::start_with(&toml, &env)
+}
+
+fn restart(fake: &FakeMicrosoft, dir: &std::path::Path, pc: bool) -> Bot {
+    let (_toml, env) = fake.bot_settings(pc);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Bot::start_in(dir, &env)
+}
+
+fn link(bot: &mut Bot, who: &str, upn: &str) {
+    bot.say(who, &format!("!pro link {upn}"));
+    let got = bot.idle();
+    assert!(
+        sends_in(&got, "general")
+            .iter()
+            .any(|c| c.contains("Linked you")),
+        "{got:#?}"
+    );
+}
+
+fn contents(records: &[Value]) -> String {
+    records
+        .iter()
+        .filter_map(|v| v["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+#[test]
+fn a_request_with_a_free_seat_is_assigned_in_graph() {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(&fake, false, &[]);
+    link(&mut bot, "alice", "alice@contoso.example");
+
+    bot.say("alice", "!pro request because I build the sales reports");
+    let got = bot.idle();
+    let approval = approval_with(&got, "assign the licence");
+    let text = approval["content"].as_str().unwrap();
+    assert!(text.contains("Seats: 1 free of 2"), "{text}");
+    assert!(
+        text.contains("@carol") && text.contains("@dave") && !text.contains("@bob"),
+        "routed by the roles Graph holds: {text}"
+    );
+    let m = id(approval);
+    fake.clear_requests();
+
+    bot.react("carol", &m, "✅");
+    let got = bot.idle();
+
+    assert!(
+        dms_to(&got, "alice")
+            .iter()
+            .any(|d| d.contains("is done") && d.contains("alice@contoso.example")),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(fake.licences_of("alice@contoso.example"), ["POWER_BI_PRO"]);
+    let calls: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1.0/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    eprintln!(
+        "Graph calls for one approved assignment ({}): {calls:#?}",
+        calls.len()
+    );
+    assert_eq!(fake.ops("POST", "/assignLicense"), 1);
+    assert!(calls.len() <= 6, "{calls:#?}");
+    bot.finish();
+}
+
+#[test]
+fn no_free_seat_buys_through_partner_center_then_assigns() {
+    let fake = FakeMicrosoft::start();
+    fake.state().set_enabled("POWER_BI_PRO", 1);
+    let (dir, mut bot) = start(&fake, true, &[]);
+    link(&mut bot, "judy", "judy@contoso.example");
+
+    bot.say("judy", "!pro request for the finance dashboards");
+    let got = bot.idle();
+    let purchase = approval_with(&got, "stage 1 of 2: buy 1 seat(s), monthly");
+    let text = purchase["content"].as_str().unwrap();
+    assert!(text.contains("Seats: 0 free of 1"), "{text}");
+    assert!(text.contains("@bob") && !text.contains("@carol"), "{text}");
+    let assign = approval_with(&got, "stage 2 of 2: assign the licence");
+    let (pm, am) = (id(purchase), id(assign));
+
+    bot.react("carol", &am, "✅");
+    bot.idle();
+    assert_eq!(
+        fake.count("PATCH", "/subscriptions/"),
+        0,
+        "nothing bought yet"
+    );
+    bot.react("bob", &pm, "✅");
+    let got = bot.idle();
+
+    let all = contents(&got);
+    assert!(
+        all.contains("1 seat(s) bought; the tenant now has 2"),
+        "{all}"
+    );
+    assert!(
+        all.contains("Power BI Pro assigned to judy@contoso.example"),
+        "{all}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(fake.state().quantity_changes, [(1, 2)]);
+    assert_eq!(fake.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
+    bot.finish();
+}
+
+#[test]
+fn a_missing_usage_location_is_set_in_graph_before_assigning() {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(&fake, false, &[]);
+
+    bot.say("dave", "!pro request for ivan@contoso.example");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let got = bot.idle();
+
+    assert!(
+        contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    let patch = fake.wait_for(Duration::from_secs(1), |r| r.method == "PATCH");
+    assert_eq!(patch.body, r#"{"usageLocation":"NL"}"#);
+    assert_eq!(
+        fake.state()
+            .user("ivan@contoso.example")
+            .unwrap()
+            .usage_location
+            .as_deref(),
+        Some("NL")
+    );
+    bot.finish();
+}
+
+#[test]
+fn e5_users_are_told_and_guests_refused_from_what_graph_says() {
+    let fake = FakeMicrosoft::start();
+    let (_dir, mut bot) = start(&fake, false, &[]);
+    link(&mut bot, "frank", "frank@contoso.example");
+    link(
+        &mut bot,
+        "grace",
+        "grace_fabrikam.example#EXT#@contoso.example",
+    );
+
+    bot.say("frank", "!pro request");
+    let frank = bot.idle();
+    bot.say("grace", "!pro request");
+    let grace = bot.idle();
+
+    assert!(
+        contents(&frank).contains("already has Power BI Pro through SPE_E5"),
+        "{frank:#?}"
+    );
+    assert!(
+        contents(&grace).contains("is a guest account"),
+        "{grace:#?}"
+    );
+    assert!(sends_in(&frank, "license-approvals").is_empty());
+    assert!(sends_in(&grace, "license-approvals").is_empty());
+    assert_eq!(fake.ops("POST", "/assignLicense"), 0);
+    bot.finish();
+}
+
+#[test]
+fn a_reaction_counts_only_with_the_role_graph_shows() {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(
+        &fake,
+        false,
+        &[("LICENSEBOT__BACKEND__GRAPH__ROLE_CACHE_TTL", "0s")],
+    );
+    link(&mut bot, "alice", "alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    let m = id(approval_with(&got, "Request #1"));
+
+    // Bob is only a Billing Administrator in Graph.
+    bot.react("bob", &m, "✅");
+    let got = bot.idle();
+    assert!(
+        dms_to(&got, "bob")
+            .iter()
+            .any(|d| d.contains("needs one of these roles")),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "pending");
+
+    // Carol loses License Administrator in Graph; her reaction no longer counts.
+    let carol = fake
+        .state()
+        .user("carol@contoso.example")
+        .unwrap()
+        .id
+        .clone();
+    fake.state()
+        .role_assignments
+        .retain(|a| a.principal_id != carol);
+    bot.react("carol", &m, "✅");
+    bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "pending");
+    assert!(fake.licences_of("alice@contoso.example").is_empty());
+    bot.finish();
+}
+
+#[test]
+fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
+    let fake = FakeMicrosoft::start();
+    fake.inject(crate::support::fake_graph::Fault::on_batch_item(
+        "POST",
+        "/assignLicense",
+        1,
+        crate::support::fake_graph::FaultKind::Throttle(Some("0.2".into())),
+    ));
+    let (dir, mut bot) = start(&fake, false, &[]);
+    bot.say("dave", "!pro request for alice@contoso.example");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle();
+    assert_eq!(fake.ops("POST", "/assignLicense"), 1);
+    assert_ne!(
+        request_state(dir.path(), 1),
+        "completed",
+        "the first try was throttled"
+    );
+
+    bot.advance(30);
+    let got = bot.idle();
+
+    assert!(
+        contents(&got).contains("Power BI Pro assigned to alice@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(fake.ops("POST", "/assignLicense"), 2);
+    assert_eq!(
+        fake.state().consumed(crate::support::fake_graph::PRO_SKU),
+        2
+    );
+    bot.finish();
+}
+
+#[test]
+fn a_kill_while_partner_center_holds_the_change_buys_exactly_once() {
+    let fake = FakeMicrosoft::start();
+    fake.state().set_enabled("POWER_BI_PRO", 1);
+    let (dir, mut bot) = start(&fake, true, &[]);
+    link(&mut bot, "judy", "judy@contoso.example");
+    bot.say("judy", "!pro request");
+    let got = bot.idle();
+    let pm = id(approval_with(&got, "Request #1, stage 1 of 2"));
+    let held = fake.hold("PATCH", "/subscriptions/");
+
+    // Dave holds both roles: one reaction clears both stages; the purchase job starts.
+    bot.react("dave", &pm, "✅");
+    fake.wait_for(Duration::from_secs(20), |r| r.method == "PATCH");
+    bot.kill();
+
+    let mut bot = restart(&fake, dir.path(), true);
+    fake.release(held);
+    let got = bot.idle();
+
+    let all = contents(&got);
+    assert!(
+        all.contains("Power BI Pro assigned to judy@contoso.example"),
+        "{all}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(
+        fake.state().quantity_changes,
+        [(1, 2)],
+        "exactly one quantity change"
+    );
+    assert_eq!(fake.state().subscription.quantity, 2);
+    assert_eq!(fake.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
+    bot.finish();
+}
+
+#[test]
+fn secrets_and_tokens_never_reach_the_log_or_the_database() {
+    let fake = FakeMicrosoft::start();
+    fake.state().set_enabled("POWER_BI_PRO", 1);
+    let (dir, mut bot) = start(&fake, true, &[("RUST_LOG", "trace")]);
+    link(&mut bot, "judy", "judy@contoso.example");
+    bot.say("judy", "!pro request");
+    let got = bot.idle();
+    bot.react(
+        "dave",
+        &id(approval_with(&got, "Request #1, stage 1 of 2")),
+        "✅",
+    );
+    bot.idle();
+    fake.expire_tokens();
+    // No seat is free again: a second purchase with a renewed Graph token.
+    bot.say("bob", "!pro request for ivan@contoso.example");
+    let got = bot.idle();
+    bot.react(
+        "dave",
+        &id(approval_with(&got, "Request #2, stage 1 of 2")),
+        "✅",
+    );
+    bot.idle();
+    assert_eq!(request_state(dir.path(), 2), "completed");
+    bot.finish();
+
+    let mut tokens: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter_map(|r| r.headers.get("authorization"))
+        .filter_map(|a| a.strip_prefix("Bearer ").map(str::to_string))
+        .collect();
+    tokens.sort();
+    tokens.dedup();
+    assert!(
+        tokens.len() >= 3,
+        "graph, partner center and a renewed graph token: {tokens:?}"
+    );
+    let log = std::fs::read(dir.path().join("bot.log")).unwrap();
+    assert!(log.len() > 10_000, "trace logging was on");
+    let mut stores = vec![("bot.log", log)];
+    for name in ["bot.db", "bot.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(name)) {
+            stores.push((name, bytes));
+        }
+    }
+    for (name, bytes) in &stores {
+        let text = String::from_utf8_lossy(bytes);
+        for secret in [CLIENT_SECRET, PC_CLIENT_SECRET]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(tokens.iter().cloned())
+        {
+            assert!(!text.contains(&secret), "{name} holds a secret or token");
+        }
+    }
+}
+
+#[test]
+fn check_config_reports_seats_and_roles_from_graph() {
+    let fake = FakeMicrosoft::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (toml, env) = fake.bot_settings(true);
+    write_config(dir.path(), &toml);
+
+    let out = command(dir.path(), &["check-config"])
+        .envs(env.clone())
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("microsoft graph: token acquired"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("POWER_BI_PRO: 2 seats bought, 1 assigned, 1 free"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("approver bob (bob@contoso.example): BillingAdministrator"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("approver dave (dave@contoso.example): GlobalAdministrator"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("partner center: the subscription has 2 seats"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(CLIENT_SECRET));
+
+    let out = command(dir.path(), &["check-config"])
+        .envs(env)
+        .env("FAKE_GRAPH_SECRET", "not-the-secret")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("token: FAILED") && stdout.contains("AADSTS7000215"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not-the-secret"));
+}
+
+#[test]
+fn check_config_names_a_missing_secret_variable() {
+    let fake = FakeMicrosoft::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (toml, env) = fake.bot_settings(false);
+    write_config(dir.path(), &toml);
+
+    let out = command(dir.path(), &["check-config"])
+        .envs(env.into_iter().filter(|(k, _)| k != "FAKE_GRAPH_SECRET"))
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("FAKE_GRAPH_SECRET") && stdout.contains("backend.graph.client_secret_env"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_bulk_assignment_of_a_hundred_users_goes_out_in_batches() {
+    let fake = FakeMicrosoft::start();
+    let upns = fake.add_members(100);
+    let (dir, mut bot) = start(&fake, false, &[]);
+
+    // Dave is a Global Administrator: his own bulk assignment needs no other approver.
+    fake.clear_requests();
+    bot.say("dave", &format!("!pro assign {}", upns.join(" ")));
+    let got = bot.idle();
+
+    for upn in &upns {
+        assert_eq!(fake.licences_of(upn), ["POWER_BI_PRO"], "{upn}");
+    }
+    assert_eq!(request_state(dir.path(), 100), "completed");
+    let calls: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1.0/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    eprintln!(
+        "Graph calls for a 100-user assign command ({}): {calls:#?}",
+        calls.len()
+    );
+    assert_eq!(fake.ops("POST", "/assignLicense"), 100);
+    let batches_with_writes = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1.0/$batch" && r.body.contains("assignLicense"))
+        .count();
+    assert!(batches_with_writes <= 5, "{batches_with_writes}");
+    // The job side: read, assign and read back, 20 users a call each.
+    assert!(fake.count("POST", "/v1.0/$batch") <= 15, "{calls:#?}");
+    assert!(dms_to(&got, "dave").len() <= 2, "one summary: {got:#?}");
+    bot.finish();
+}
+
+#[test]
+fn an_assignment_seen_late_by_graph_is_verified_not_redone() {
+    let fake = FakeMicrosoft::start();
+    fake.state().readback_lag = 3;
+    let (dir, mut bot) = start(
+        &fake,
+        false,
+        &[
+            ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
+            ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "100ms"),
+        ],
+    );
+    bot.say("dave", "!pro request for alice@contoso.example");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle();
+    assert_ne!(request_state(dir.path(), 1), "completed", "not visible yet");
+    assert_eq!(fake.ops("POST", "/assignLicense"), 1);
+
+    bot.advance(120);
+    let got = bot.idle();
+
+    assert!(
+        contents(&got).contains("Power BI Pro assigned to alice@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(
+        fake.ops("POST", "/assignLicense"),
+        1,
+        "never assigned twice"
+    );
+    bot.finish();
+}
+
+#[test]
+fn a_refused_assignment_fails_with_graphs_words_and_request_id_on_record() {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(&fake, false, &[]);
+    bot.say("dave", "!pro request for xavier@contoso.example");
+    let got = bot.idle();
+
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let got = bot.idle();
+
+    assert_eq!(request_state(dir.path(), 1), "failed");
+    assert!(contents(&got).contains("mutually exclusive"), "{got:#?}");
+    let db = crate::support::db::open(dir.path());
+    let calls = db.call_refs("assign_licence");
+    assert_eq!(
+        calls.len(),
+        1,
+        "a permanent refusal is not retried: {calls:?}"
+    );
+    assert!(calls[0].0.contains("mutually exclusive"), "{calls:?}");
+    let request_id = calls[0].1.clone().unwrap_or_default();
+    assert!(
+        uuid::Uuid::parse_str(&request_id).is_ok(),
+        "Graph's request-id is kept: {calls:?}"
+    );
+    bot.finish();
+}
+
+#[test]
+fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
+    let fake = FakeMicrosoft::start();
+    fake.state().set_enabled("POWER_BI_PRO", 1);
+    let (dir, mut bot) = start(&fake, false, &[("LICENSEBOT__BACKEND__PURCHASE", "manual")]);
+    link(&mut bot, "judy", "judy@contoso.example");
+    bot.say("judy", "!pro request");
+    let got = bot.idle();
+
+    bot.react(
+        "dave",
+        &id(approval_with(&got, "Request #1, stage 1 of 2")),
+        "✅",
+    );
+    let got = bot.idle();
+    assert!(
+        contents(&got).contains("purchase task for request #1"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "approved");
+
+    // Bought in the admin center: Graph's subscribedSkus shows the new seat.
+    fake.state().set_enabled("POWER_BI_PRO", 2);
+    bot.say("bob", "!pro purchased 1");
+    let got = bot.idle();
+
+    assert!(
+        contents(&got).contains("Power BI Pro assigned to judy@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_eq!(fake.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
+    assert_eq!(
+        fake.count("PATCH", "/subscriptions/"),
+        0,
+        "no Partner Center in manual mode"
+    );
+    bot.finish();
+}

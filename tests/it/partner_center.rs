@@ -1,0 +1,387 @@
+//! The real Partner Center purchaser against the fake Microsoft on loopback: the absolute
+//! target, ETag and If-Match, MS-RequestId idempotency, 202 + Location, terms, and errors.
+
+use std::time::Duration;
+
+use licensebot::backend::graph::Credentials;
+use licensebot::backend::partner_center::{
+    request_id_for, PartnerCenterOptions, PartnerCenterPurchaser,
+};
+use licensebot::backend::{ErrorKind, PurchaseProgress, Purchaser, SeatOrder};
+use licensebot::domain::{BillingCycle, RequestId};
+use secrecy::SecretString;
+
+use crate::support::fake_graph::{
+    FakeMicrosoft, Fault, FaultKind, CUSTOMER_ID, PC_CLIENT_ID, PC_CLIENT_SECRET, PC_TENANT_ID,
+    SUBSCRIPTION_ID,
+};
+
+fn purchaser_with(fake: &FakeMicrosoft, timeout: Duration) -> PartnerCenterPurchaser {
+    PartnerCenterPurchaser::new(PartnerCenterOptions {
+        credentials: Credentials {
+            authority_url: fake.base_url(),
+            tenant_id: PC_TENANT_ID.to_string(),
+            client_id: PC_CLIENT_ID.to_string(),
+            client_secret: SecretString::from(PC_CLIENT_SECRET),
+        },
+        api_url: fake.base_url(),
+        customer_tenant_id: CUSTOMER_ID.to_string(),
+        subscription_id: SUBSCRIPTION_ID.to_string(),
+        timeout,
+    })
+    .unwrap()
+}
+
+fn purchaser(fake: &FakeMicrosoft) -> PartnerCenterPurchaser {
+    purchaser_with(fake, Duration::from_secs(2))
+}
+
+fn order(target: i64, cycle: BillingCycle) -> SeatOrder {
+    SeatOrder {
+        request: RequestId(7),
+        target_seats: target,
+        quantity: 1,
+        billing_cycle: cycle,
+        idempotency_key: "licensebot-r7-s9-12345".to_string(),
+    }
+}
+
+const SUB_PATH: &str = "/subscriptions/";
+
+#[tokio::test]
+async fn seats_are_raised_to_the_absolute_target_with_etag_and_request_id() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser(&fake);
+
+    let done = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
+    assert_eq!(fake.state().quantity_changes, [(2, 3)]);
+    assert_eq!(fake.state().skus[0].enabled, 3, "Graph shows the new seats");
+    let patch = fake.wait_for(Duration::from_secs(1), |r| r.method == "PATCH");
+    assert_eq!(
+        patch.path,
+        format!("/v1/customers/{CUSTOMER_ID}/subscriptions/{SUBSCRIPTION_ID}")
+    );
+    let body: serde_json::Value = serde_json::from_str(&patch.body).unwrap();
+    assert_eq!(body["quantity"], 3);
+    assert_eq!(
+        body["offerId"], "CFQ7TTC0L3PB:0001:CFQ7TTC0KDFH",
+        "the full resource"
+    );
+    let etag = body["attributes"]["etag"].as_str().unwrap();
+    assert_eq!(
+        patch.headers.get("if-match").map(String::as_str),
+        Some(etag)
+    );
+    assert_eq!(
+        patch.headers.get("ms-requestid").cloned(),
+        Some(request_id_for("licensebot-r7-s9-12345").to_string())
+    );
+    let get = fake.wait_for(Duration::from_secs(1), |r| {
+        r.method == "GET" && r.path.contains(SUB_PATH)
+    });
+    assert_ne!(
+        get.headers.get("ms-correlationid"),
+        patch.headers.get("ms-correlationid")
+    );
+}
+
+#[tokio::test]
+async fn the_token_comes_from_the_v1_endpoint_for_partner_center() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser(&fake);
+
+    p.raise_seats(&order(2, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    let form = fake.wait_for(Duration::from_secs(1), |r| {
+        r.path.ends_with("/oauth2/token")
+    });
+    assert_eq!(form.path, format!("/{PC_TENANT_ID}/oauth2/token"));
+    assert!(form.query_pairs_of_body().contains(&(
+        "resource".into(),
+        "https://api.partnercenter.microsoft.com".into()
+    )));
+}
+
+#[tokio::test]
+async fn a_subscription_already_at_the_target_is_done_without_a_change() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser(&fake);
+
+    let done = p
+        .raise_seats(&order(2, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    assert_eq!(done, PurchaseProgress::Done { enabled: 2 });
+    assert_eq!(fake.count("PATCH", SUB_PATH), 0);
+    assert!(fake.state().quantity_changes.is_empty());
+}
+
+#[tokio::test]
+async fn the_same_order_twice_changes_the_quantity_once() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser(&fake);
+
+    p.raise_seats(&order(4, BillingCycle::Monthly))
+        .await
+        .unwrap();
+    p.raise_seats(&order(4, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    assert_eq!(fake.state().quantity_changes, [(2, 4)]);
+    assert_eq!(fake.count("PATCH", SUB_PATH), 1);
+}
+
+#[tokio::test]
+async fn a_timed_out_change_is_retried_without_buying_twice() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser_with(&fake, Duration::from_millis(500));
+    let held = fake.hold("PATCH", SUB_PATH);
+
+    let e = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "{e:?}");
+    fake.release(held);
+    let done = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
+    assert_eq!(fake.state().quantity_changes, [(2, 3)]);
+}
+
+#[tokio::test]
+async fn a_repeated_request_id_gets_the_same_answer_and_no_second_change() {
+    let fake = FakeMicrosoft::start();
+    fake.state().subscription.async_reads = Some(10);
+    let p = purchaser(&fake);
+
+    let first = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, PurchaseProgress::InProgress { .. }),
+        "{first:?}"
+    );
+    fake.state().subscription.pending = None;
+    fake.state().subscription.etag_version += 1;
+    let again = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(again, PurchaseProgress::InProgress { .. }),
+        "{again:?}"
+    );
+    assert_eq!(fake.count("PATCH", SUB_PATH), 2);
+    assert_eq!(
+        fake.state().quantity_changes,
+        [(2, 3)],
+        "replayed by MS-RequestId"
+    );
+}
+
+#[tokio::test]
+async fn an_accepted_change_is_followed_through_its_location() {
+    let fake = FakeMicrosoft::start();
+    fake.state().subscription.async_reads = Some(2);
+    let p = purchaser(&fake);
+
+    let done = p
+        .raise_seats(&order(5, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    assert_eq!(done, PurchaseProgress::Done { enabled: 5 });
+    assert_eq!(fake.state().quantity_changes, [(2, 5)]);
+}
+
+#[tokio::test]
+async fn a_slow_accepted_change_is_in_progress_and_done_later() {
+    let fake = FakeMicrosoft::start();
+    fake.state().subscription.async_reads = Some(5);
+    let p = purchaser(&fake);
+
+    let first = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap();
+    let later = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(first, PurchaseProgress::InProgress { .. }),
+        "{first:?}"
+    );
+    assert_eq!(later, PurchaseProgress::Done { enabled: 3 });
+    assert_eq!(fake.state().quantity_changes, [(2, 3)]);
+}
+
+#[tokio::test]
+async fn a_term_that_differs_from_the_order_is_refused_without_buying() {
+    let fake = FakeMicrosoft::start();
+    fake.state().subscription.term_duration = "P1Y".into();
+    fake.state().subscription.billing_cycle = "monthly".into();
+    let p = purchaser(&fake);
+
+    let e = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(
+        e.message.contains("annual") && e.message.contains("P1Y"),
+        "{}",
+        e.message
+    );
+    assert_eq!(fake.count("PATCH", SUB_PATH), 0);
+    let ok = p
+        .raise_seats(&order(3, BillingCycle::Annual))
+        .await
+        .unwrap();
+    assert_eq!(ok, PurchaseProgress::Done { enabled: 3 });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_etag_is_transient_and_the_next_attempt_reads_again() {
+    let fake = std::sync::Arc::new(FakeMicrosoft::start());
+    let p = purchaser(&fake);
+    let held = fake.hold("GET", SUB_PATH);
+    let meanwhile = {
+        let fake = fake.clone();
+        tokio::task::spawn_blocking(move || {
+            fake.wait_for(Duration::from_secs(2), |r| {
+                r.method == "GET" && r.path.contains(SUB_PATH)
+            });
+            // Someone else changes the subscription while our read is on its way.
+            fake.state().subscription.etag_version += 1;
+            fake.release(held);
+        })
+    };
+
+    let result = p.raise_seats(&order(3, BillingCycle::Monthly)).await;
+    meanwhile.await.unwrap();
+
+    let e = result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert!(e.message.contains("2055"), "{}", e.message);
+    let done = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap();
+    assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
+    assert_eq!(fake.state().quantity_changes, [(2, 3)]);
+}
+
+#[tokio::test]
+async fn an_order_in_progress_is_transient() {
+    let fake = FakeMicrosoft::start();
+    fake.inject(Fault::on(
+        "PATCH",
+        SUB_PATH,
+        1,
+        FaultKind::PcOrderInProgress,
+    ));
+    let p = purchaser(&fake);
+
+    let e = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert!(e.message.contains("800060"), "{}", e.message);
+}
+
+#[tokio::test]
+async fn a_quantity_out_of_range_is_invalid_with_partner_centers_words() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser(&fake);
+
+    let e = p
+        .raise_seats(&order(1000, BillingCycle::Monthly))
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(
+        e.message.contains("2002") && e.message.contains("minimum and maximum"),
+        "{}",
+        e.message
+    );
+    assert!(fake.state().quantity_changes.is_empty());
+}
+
+#[tokio::test]
+async fn a_suspended_subscription_is_invalid() {
+    let fake = FakeMicrosoft::start();
+    fake.state().subscription.status = "suspended".into();
+    let p = purchaser(&fake);
+
+    let e = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(e.message.contains("suspended"), "{}", e.message);
+}
+
+#[tokio::test]
+async fn throttled_reads_wait_and_throttled_changes_go_back_transient() {
+    let fake = FakeMicrosoft::start();
+    fake.inject(Fault::on(
+        "GET",
+        SUB_PATH,
+        1,
+        FaultKind::PcThrottle("0.2".into()),
+    ));
+    fake.inject(Fault::on(
+        "PATCH",
+        SUB_PATH,
+        1,
+        FaultKind::PcThrottle("0.2".into()),
+    ));
+    let p = purchaser(&fake);
+
+    let e = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert_eq!(e.retry_after, Some(Duration::from_millis(200)));
+    assert_eq!(fake.count("GET", SUB_PATH), 2, "the read was retried");
+    assert_eq!(fake.count("PATCH", SUB_PATH), 1, "the change was not");
+}
+
+#[tokio::test]
+async fn an_unknown_subscription_is_invalid() {
+    let fake = FakeMicrosoft::start();
+    fake.state().subscription.id = "another".into();
+    let p = purchaser(&fake);
+
+    let e = p
+        .raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(e.message.contains("20003"), "{}", e.message);
+}

@@ -1,0 +1,264 @@
+//! The Partner Center part of the fake Microsoft server: one CSP customer's subscription,
+//! read with GET and changed with PATCH of the full resource, an ETag (`attributes.etag`,
+//! checked against `If-Match` and the body), `MS-RequestId` idempotency (the same id gets the
+//! same answer and no second change), 202 + `Location` when asked to answer asynchronously,
+//! and Partner Center's error envelope `{code, description, data, source: "PartnerFD"}`.
+//!
+//! Only answers to changes that went through are kept per `MS-RequestId`: the documentation
+//! tells clients to reset the id after a business failure, so a failure is not replayed.
+
+use axum::http::HeaderMap;
+use serde_json::{json, Value};
+
+use super::fake_graph::{Answer, State, CUSTOMER_ID, PRO_SKU};
+
+/// The customer's subscription.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// Its id.
+    pub id: String,
+    /// Seats (what reads show).
+    pub quantity: i64,
+    /// `P1M` or `P1Y`.
+    pub term_duration: String,
+    /// `monthly` or `annual`.
+    pub billing_cycle: String,
+    /// `active`, `suspended`, ….
+    pub status: String,
+    /// Changes the ETag on every change.
+    pub etag_version: u32,
+    /// The most seats allowed (code 2002 above it).
+    pub max_quantity: i64,
+    /// Answer changes with 202 + Location; the new quantity shows after this many reads.
+    pub async_reads: Option<u32>,
+    /// A change accepted with 202 and not yet visible: (new quantity, reads left).
+    pub pending: Option<(i64, u32)>,
+}
+
+impl Subscription {
+    /// An active monthly subscription with `quantity` seats.
+    pub fn new(id: &str, quantity: i64) -> Subscription {
+        Subscription {
+            id: id.to_string(),
+            quantity,
+            term_duration: "P1M".into(),
+            billing_cycle: "monthly".into(),
+            status: "active".into(),
+            etag_version: 1,
+            max_quantity: 300,
+            async_reads: None,
+            pending: None,
+        }
+    }
+
+    fn etag(&self) -> String {
+        format!(
+            "W/\"datetime'2025-06-0{}T10:00:00.000Z'\"",
+            self.etag_version % 10
+        ) + &format!("-{}", self.etag_version)
+    }
+
+    fn to_json(&self) -> Value {
+        let base = format!("/customers/{CUSTOMER_ID}/subscriptions/{}", self.id);
+        json!({
+            "id": self.id,
+            "offerId": "CFQ7TTC0L3PB:0001:CFQ7TTC0KDFH",
+            "offerName": "Power BI Pro",
+            "friendlyName": "Power BI Pro",
+            "quantity": self.quantity,
+            "unitType": "Licenses",
+            "hasPurchasableAddons": false,
+            "creationDate": "2025-01-15T00:00:00Z",
+            "effectiveStartDate": "2025-01-15T00:00:00Z",
+            "commitmentEndDate": "2026-01-14T00:00:00Z",
+            "status": self.status,
+            "autoRenewEnabled": true,
+            "isTrial": false,
+            "billingType": "license",
+            "billingCycle": self.billing_cycle,
+            "termDuration": self.term_duration,
+            "renewalTermDuration": self.term_duration,
+            "contractType": "subscription",
+            "orderId": "5cf72f146967",
+            "links": {
+                "offer": {"uri": "/offers/CFQ7TTC0L3PB:0001:CFQ7TTC0KDFH?country=NL", "method": "GET", "headers": []},
+                "entitlement": {"uri": format!("{base}/entitlement"), "method": "GET", "headers": []},
+                "self": {"uri": base, "method": "GET", "headers": []}
+            },
+            "attributes": {"etag": self.etag(), "objectType": "Subscription"}
+        })
+    }
+}
+
+/// Partner Center's error envelope.
+pub fn error(status: u16, code: i64, description: &str) -> Answer {
+    Answer::json(
+        status,
+        json!({"code": code, "description": description, "data": [], "source": "PartnerFD"}),
+    )
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A field whatever the case of its name.
+fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn echo(mut a: Answer, headers: &HeaderMap) -> Answer {
+    for h in ["MS-RequestId", "MS-CorrelationId"] {
+        if let Some(v) = header(headers, h) {
+            a = a.header(h, v);
+        }
+    }
+    a.header("MS-CV", "fake.0")
+}
+
+fn apply(state: &mut State, to: i64) {
+    let from = state.subscription.quantity;
+    state.quantity_changes.push((from, to));
+    state.subscription.etag_version += 1;
+    match state.subscription.async_reads {
+        Some(reads) => state.subscription.pending = Some((to, reads)),
+        None => show(state, to),
+    }
+}
+
+/// The new quantity becomes visible, and Graph's seats follow.
+fn show(state: &mut State, quantity: i64) {
+    state.subscription.quantity = quantity;
+    state.subscription.pending = None;
+    if let Some(sku) = state.skus.iter_mut().find(|s| s.sku_id == PRO_SKU) {
+        sku.enabled = quantity;
+    }
+}
+
+/// `/v1/customers/{customer}/subscriptions/{id}`.
+pub fn handle(
+    state: &mut State,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Answer {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let ["v1", "customers", customer, "subscriptions", id] = segments.as_slice() else {
+        return error(404, 800002, "Invalid request input");
+    };
+    if !customer.eq_ignore_ascii_case(CUSTOMER_ID) {
+        return error(403, 20002, &format!("The partner id 873452 has no commerce relationship with the customer id {customer}."));
+    }
+    if !id.eq_ignore_ascii_case(&state.subscription.id) {
+        return error(404, 20003, &format!("Subscription with id {id} not found."));
+    }
+    match method {
+        "GET" => {
+            if let Some((to, left)) = state.subscription.pending {
+                if left <= 1 {
+                    show(state, to);
+                } else {
+                    state.subscription.pending = Some((to, left - 1));
+                }
+            }
+            echo(Answer::json(200, state.subscription.to_json()), headers)
+        }
+        "PATCH" => {
+            let request_id = header(headers, "MS-RequestId").map(str::to_string);
+            if let Some((status, body, location)) = request_id
+                .as_ref()
+                .and_then(|r| state.idempotency.get(r))
+                .cloned()
+            {
+                let mut a = Answer::json(status, body);
+                if let Some(l) = location {
+                    a = a.header("Location", &l);
+                }
+                return echo(a, headers);
+            }
+            let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let full = ["id", "offerId", "quantity", "status", "attributes"]
+                .iter()
+                .all(|k| field(&parsed, k).is_some());
+            if !full {
+                return echo(error(400, 800002, "Invalid request input"), headers);
+            }
+            let current = state.subscription.etag();
+            let body_etag = field(&parsed, "attributes")
+                .and_then(|a| field(a, "etag"))
+                .and_then(Value::as_str);
+            let if_match = header(headers, "If-Match");
+            if body_etag != Some(current.as_str()) || if_match.is_some_and(|m| m != current) {
+                return echo(error(400, 2055, "Etag is no longer valid"), headers);
+            }
+            if state.subscription.pending.is_some() {
+                return echo(error(409, 800060, "Your order is in progress. Please check your order history for recent orders in few minutes"), headers);
+            }
+            if !state.subscription.status.eq_ignore_ascii_case("active") {
+                return echo(
+                    error(
+                        400,
+                        800091,
+                        "Cannot update a subscription with suspended status",
+                    ),
+                    headers,
+                );
+            }
+            let Some(to) = field(&parsed, "quantity").and_then(Value::as_i64) else {
+                return echo(error(400, 800002, "Invalid request input"), headers);
+            };
+            if to < state.subscription.quantity {
+                return echo(
+                    error(400, 800090, "Subscription quantity cannot be decreased"),
+                    headers,
+                );
+            }
+            if to < 1 || to > state.subscription.max_quantity {
+                return echo(
+                    error(
+                        400,
+                        2002,
+                        "Subscription quantity is not within minimum and maximum allowed quantity",
+                    ),
+                    headers,
+                );
+            }
+            apply(state, to);
+            let (status, reply, location) = if state.subscription.async_reads.is_some() {
+                (
+                    202,
+                    Value::Null,
+                    Some(format!(
+                        "/customers/{CUSTOMER_ID}/subscriptions/{}",
+                        state.subscription.id
+                    )),
+                )
+            } else {
+                (200, state.subscription.to_json(), None)
+            };
+            if let Some(r) = request_id {
+                state
+                    .idempotency
+                    .insert(r, (status, reply.clone(), location.clone()));
+            }
+            let mut a = if status == 202 {
+                Answer {
+                    status,
+                    headers: Vec::new(),
+                    body: None,
+                }
+            } else {
+                Answer::json(status, reply)
+            };
+            if let Some(l) = location {
+                a = a.header("Location", &l);
+            }
+            echo(a, headers)
+        }
+        _ => echo(error(405, 800002, "Invalid request input"), headers),
+    }
+}

@@ -1699,6 +1699,13 @@ impl Loader {
                  least tenant_id and client_id",
             );
         }
+        if b.purchase == PurchaseBackend::Simulated && b.kind != BackendKind::Simulated {
+            self.problem(
+                "backend.purchase",
+                "\"simulated\" buys seats only in the simulated tenant; with backend.kind = \"graph\" \
+                 use \"partner_center\" or \"manual\"",
+            );
+        }
         if b.purchase == PurchaseBackend::PartnerCenter {
             if b.partner_center.is_none() {
                 self.problem(
@@ -2992,13 +2999,32 @@ mod tests {
         }
     }
 
-    const GRAPH: &str = "[backend]\nkind = \"graph\"\n\n[backend.graph]\n\
+    const GRAPH: &str = "[backend]\nkind = \"graph\"\npurchase = \"manual\"\n\n[backend.graph]\n\
         tenant_id = \"contoso.onmicrosoft.com\"\n\
         client_id = \"11111111-2222-3333-4444-555555555555\"\n";
 
     #[test]
+    fn simulated_purchases_need_the_simulated_tenant() {
+        let (_file, result) = load(
+            "[backend]\nkind = \"graph\"\npurchase = \"simulated\"\n\n[backend.graph]\n\
+             tenant_id = \"contoso.onmicrosoft.com\"\n\
+             client_id = \"11111111-2222-3333-4444-555555555555\"\n",
+            &[("LICENSEBOT_GRAPH_CLIENT_SECRET", "x")],
+        );
+
+        let found = problems(result);
+
+        assert!(
+            found
+                .iter()
+                .any(|p| p.key == "backend.purchase" && p.message.contains("partner_center")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn graph_kind_needs_a_graph_table() {
-        let (file, result) = load("[backend]\nkind = \"graph\"\n", &[]);
+        let (file, result) = load("[backend]\nkind = \"graph\"\npurchase = \"manual\"\n", &[]);
 
         let found = problems(result);
 
@@ -3071,7 +3097,7 @@ mod tests {
     #[test]
     fn bad_graph_values_are_named_by_key() {
         let (_file, result) = load(
-            "[backend]\nkind = \"graph\"\n[backend.graph]\ntenant_id = \"a/b\"\n\
+            "[backend]\nkind = \"graph\"\npurchase = \"manual\"\n[backend.graph]\ntenant_id = \"a/b\"\n\
              client_id = \"11111111-2222-3333-4444-555555555555\"\n\
              client_secret_env = \"not a name\"\ngraph_url = \"ftp://x\"\ntimeout = \"0s\"\n",
             &[],

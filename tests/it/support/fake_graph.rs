@@ -823,6 +823,12 @@ impl FakeMicrosoft {
                 self.base_url(),
             ));
             env.push(("FAKE_PC_SECRET".to_string(), PC_CLIENT_SECRET.to_string()));
+        } else {
+            // Without Partner Center, seats on a Graph tenant are bought by a person.
+            env.push((
+                "LICENSEBOT__BACKEND__PURCHASE".to_string(),
+                "manual".to_string(),
+            ));
         }
         (toml, env)
     }

@@ -199,6 +199,27 @@ pub trait Tenant: Send + Sync {
     /// Seats of the managed SKU.
     async fn seats(&self) -> Result<Seats, BackendError>;
 
+    /// Several reads needed at the same moment (users, deciders' roles read fresh, seats),
+    /// answered together. Backends that can batch (Graph `$batch`) send them in as few
+    /// calls as they can; the default reads them one by one.
+    async fn look_up(&self, lookup: &Lookup) -> Found {
+        let seats = if lookup.seats {
+            Some(self.seats().await)
+        } else {
+            None
+        };
+        let mut roles = Vec::with_capacity(lookup.fresh_roles.len());
+        for upn in &lookup.fresh_roles {
+            roles.push(self.roles_fresh(upn).await);
+        }
+        let users = self.users(&lookup.users).await;
+        Found {
+            users,
+            roles,
+            seats,
+        }
+    }
+
     /// Sets a user's usage location.
     async fn set_usage_location(
         &self,
@@ -221,6 +242,29 @@ pub trait Tenant: Send + Sync {
         }
         out
     }
+}
+
+/// Reads the engine needs together: before opening a batch of requests (the targets and the
+/// seats) or before acting on a batch of jobs (the deciders' roles and the targets).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// Directory users, by UPN.
+    pub users: Vec<Upn>,
+    /// Users whose directory roles are read now, bypassing any cache.
+    pub fresh_roles: Vec<Upn>,
+    /// Whether to read the managed SKU's seats.
+    pub seats: bool,
+}
+
+/// The answers to a [`Lookup`], in its order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// One result per [`Lookup::users`] entry.
+    pub users: Vec<Result<DirectoryUser, BackendError>>,
+    /// One result per [`Lookup::fresh_roles`] entry.
+    pub roles: Vec<Result<RoleSet, BackendError>>,
+    /// The seats, when asked for.
+    pub seats: Option<Result<Seats, BackendError>>,
 }
 
 /// An order to raise the managed SKU's seat count.

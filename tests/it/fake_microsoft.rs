@@ -221,6 +221,87 @@ async fn batch_items_get_their_own_statuses_and_failed_dependencies_424() {
 }
 
 #[tokio::test]
+async fn the_users_list_filters_by_upn_with_at_most_fifteen_values() {
+    let raw = Raw::new();
+    let list = |n: usize| {
+        let values: Vec<String> = (0..n).map(|i| format!("'u{i}@contoso.example'")).collect();
+        format!(
+            "/users?$filter=userPrincipalName%20in%20({})&$select=id,userPrincipalName",
+            values.join(",")
+        )
+    };
+
+    let (ok, _) = raw.graph("GET", &list(15), None).await;
+    let (too_many, refused) = raw.graph("GET", &list(16), None).await;
+    let (_, found) = raw
+        .graph(
+            "GET",
+            "/users?$filter=userPrincipalName%20in%20('ALICE@contoso.example','nobody@x.example')&$select=userPrincipalName,usageLocation",
+            None,
+        )
+        .await;
+
+    assert_eq!((ok, too_many), (200, 400));
+    assert_eq!(refused["error"]["code"], "Request_UnsupportedQuery");
+    assert_eq!(
+        found["value"],
+        json!([{"userPrincipalName": "alice@contoso.example", "usageLocation": "NL"}])
+    );
+    assert_eq!(
+        found["@odata.context"],
+        "https://graph.microsoft.com/v1.0/$metadata#users(userPrincipalName,usageLocation)"
+    );
+}
+
+#[tokio::test]
+async fn the_users_list_reads_a_quote_doubled_and_refuses_a_filter_it_does_not_know() {
+    let raw = Raw::new();
+    raw.fake
+        .state()
+        .users
+        .push(crate::support::fake_graph::FakeUser::member(
+            "o'brien@contoso.example",
+            "Pat O'Brien",
+        ));
+
+    let (_, doubled) = raw
+        .graph(
+            "GET",
+            "/users?$filter=userPrincipalName%20eq%20'o''brien@contoso.example'",
+            None,
+        )
+        .await;
+    let (injected, _) = raw
+        .graph(
+            "GET",
+            "/users?$filter=userPrincipalName%20eq%20'x'%20or%20accountEnabled%20eq%20true",
+            None,
+        )
+        .await;
+
+    assert_eq!(doubled["value"][0]["displayName"], "Pat O'Brien");
+    assert_eq!(injected, 400);
+}
+
+#[tokio::test]
+async fn the_users_list_pages_with_a_next_link_and_refuses_a_top_over_999() {
+    let raw = Raw::new();
+    raw.fake.add_members(30);
+
+    let (_, first) = raw.graph("GET", "/users?$top=25&$select=id", None).await;
+    let next = first["@odata.nextLink"].as_str().unwrap().to_string();
+    let path = next.strip_prefix(&raw.fake.graph_url()).unwrap();
+    let (_, second) = raw.graph("GET", path, None).await;
+    let (too_big, _) = raw.graph("GET", "/users?$top=1000", None).await;
+
+    let total = raw.fake.state().users.len();
+    assert_eq!(first["value"].as_array().unwrap().len(), 25);
+    assert_eq!(second["value"].as_array().unwrap().len(), total - 25);
+    assert!(second.get("@odata.nextLink").is_none());
+    assert_eq!(too_big, 400);
+}
+
+#[tokio::test]
 async fn partner_center_replays_a_request_id_and_refuses_a_stale_etag() {
     let raw = Raw::new();
     let token = raw.token(true).await;

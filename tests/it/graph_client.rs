@@ -696,10 +696,12 @@ async fn every_call_carries_its_own_client_request_id() {
 // ---- batching and read-back lag -------------------------------------------------------
 
 #[tokio::test]
-async fn a_hundred_users_are_read_in_five_batches() {
+async fn a_hundred_users_are_read_in_one_call_of_lists_of_fifteen() {
     let fake = FakeMicrosoft::start();
     let upns: Vec<Upn> = fake.add_members(100).iter().map(|u| upn(u)).collect();
     let t = tenant(&fake);
+    t.seats().await.unwrap();
+    fake.clear_requests();
 
     let users = t.users(&upns).await;
 
@@ -707,7 +709,87 @@ async fn a_hundred_users_are_read_in_five_batches() {
     for (u, want) in users.iter().zip(&upns) {
         assert_eq!(&u.as_ref().unwrap().upn, want);
     }
-    assert_eq!(fake.count("POST", "/v1.0/$batch"), 5);
+    assert_eq!(fake.graph_calls(), 1, "{:#?}", fake.requests());
+    let items = fake.state().batch_items.clone();
+    assert_eq!(items.len(), 7, "100 users in lists of at most 15");
+    for item in &items {
+        assert_eq!(
+            (item.method.as_str(), item.path.as_str()),
+            ("GET", "/v1.0/users")
+        );
+        let filter = item
+            .query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == "$filter")
+            .map(|(_, v)| v)
+            .unwrap();
+        assert!(filter.starts_with("userPrincipalName in ('"), "{filter}");
+        assert!(filter.matches('\'').count() <= 30, "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn users_missing_from_a_list_lookup_are_not_found() {
+    let fake = FakeMicrosoft::start();
+    let t = tenant(&fake);
+
+    let users = t
+        .users(&[
+            upn("alice@contoso.example"),
+            upn("nobody@contoso.example"),
+            upn("judy@contoso.example"),
+        ])
+        .await;
+
+    assert_eq!(users[0].as_ref().unwrap().display_name, "Alice Jansen");
+    assert_eq!(users[1].as_ref().unwrap_err().kind, ErrorKind::UserNotFound);
+    assert_eq!(users[2].as_ref().unwrap().display_name, "Judy Bakker");
+}
+
+#[tokio::test]
+async fn guests_and_upns_with_a_quote_are_found_by_a_list_lookup() {
+    let fake = FakeMicrosoft::start();
+    fake.state()
+        .users
+        .push(crate::support::fake_graph::FakeUser::member(
+            "o'brien@contoso.example",
+            "Pat O'Brien",
+        ));
+    let t = tenant(&fake);
+    let guest = "grace_fabrikam.example#EXT#@contoso.example";
+
+    let users = t.users(&[upn(guest), upn("o'brien@contoso.example")]).await;
+
+    let guest = users[0].as_ref().unwrap();
+    assert_eq!(guest.user_type, UserType::Guest);
+    assert_eq!(users[1].as_ref().unwrap().display_name, "Pat O'Brien");
+}
+
+#[tokio::test]
+async fn users_roles_and_seats_looked_up_together_take_one_call() {
+    let fake = FakeMicrosoft::start();
+    let upns: Vec<Upn> = fake.add_members(40).iter().map(|u| upn(u)).collect();
+    let t = tenant(&fake);
+    let carol = upn("carol@contoso.example");
+    t.roles(&carol).await.unwrap();
+    fake.clear_requests();
+    fake.state().set_enabled("POWER_BI_PRO", 7);
+
+    let found = t
+        .look_up(&licensebot::backend::Lookup {
+            users: upns.clone(),
+            fresh_roles: vec![carol],
+            seats: true,
+        })
+        .await;
+
+    assert_eq!(fake.graph_calls(), 1, "{:#?}", fake.requests());
+    assert!(found.users.iter().all(Result::is_ok));
+    assert!(found.roles[0]
+        .as_ref()
+        .unwrap()
+        .contains(&DirectoryRole::LicenseAdministrator));
+    assert_eq!(found.seats.unwrap().unwrap().enabled, 7);
 }
 
 #[tokio::test]
@@ -805,12 +887,13 @@ async fn throttled_batch_assignments_come_back_transient_with_their_retry_after(
 #[tokio::test]
 async fn throttled_batch_reads_are_sent_again_after_their_retry_after() {
     let fake = FakeMicrosoft::start();
-    let upns: Vec<Upn> = fake.add_members(10).iter().map(|u| upn(u)).collect();
+    let upns: Vec<Upn> = fake.add_members(20).iter().map(|u| upn(u)).collect();
     let t = tenant(&fake);
+    t.seats().await.unwrap();
     fake.inject(Fault::on_batch_item(
         "GET",
-        "/users/",
-        3,
+        "/users",
+        1,
         FaultKind::Throttle(Some("0.2".into())),
     ));
 
@@ -819,6 +902,8 @@ async fn throttled_batch_reads_are_sent_again_after_their_retry_after() {
 
     assert!(users.iter().all(Result::is_ok));
     assert_eq!(fake.count("POST", "/v1.0/$batch"), 2);
+    let items = fake.state().batch_items.len();
+    assert_eq!(items, 3, "two lists, the throttled one sent again");
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
 

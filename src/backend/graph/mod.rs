@@ -4,7 +4,8 @@
 //! One file per concern: [`token`] (client-credentials tokens), `client` (HTTP, retries,
 //! timeouts, `$batch`), `errors` (Graph errors to [`ErrorKind`](crate::backend::ErrorKind)),
 //! `directory` (users, usage location, held licences), `roles` (role assignments, cached),
-//! `seats` (subscribedSkus) and `assign` (assignLicense, one by one or batched).
+//! `seats` (subscribedSkus), `lookup` (several reads in one `$batch`) and `assign`
+//! (assignLicense, one by one or batched).
 //!
 //! The application needs these Graph application permissions, admin-consented:
 //! `User.Read.All` (users), `Organization.Read.All` (subscribedSkus),
@@ -15,6 +16,7 @@ mod assign;
 mod client;
 mod directory;
 mod errors;
+mod lookup;
 mod roles;
 mod seats;
 pub mod token;
@@ -30,7 +32,7 @@ pub(crate) use errors::parse_retry_after;
 use seats::SkuCatalogue;
 pub use token::{Audience, Credentials};
 
-use super::{BackendError, DirectoryUser, Seats, Tenant};
+use super::{BackendError, DirectoryUser, Found, Lookup, Seats, Tenant};
 use crate::domain::{CountryCode, RoleSet, Upn};
 
 /// The scope of an app-only Microsoft Graph token.
@@ -149,7 +151,18 @@ impl Tenant for GraphTenant {
     }
 
     async fn users(&self, upns: &[Upn]) -> Vec<Result<DirectoryUser, BackendError>> {
-        self.read_users(upns).await
+        if upns.is_empty() {
+            return Vec::new();
+        }
+        let lookup = Lookup {
+            users: upns.to_vec(),
+            ..Lookup::default()
+        };
+        self.look_up_batched(&lookup).await.users
+    }
+
+    async fn look_up(&self, lookup: &Lookup) -> Found {
+        self.look_up_batched(lookup).await
     }
 
     async fn seats(&self) -> Result<Seats, BackendError> {

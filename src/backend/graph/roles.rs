@@ -8,7 +8,8 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::directory::user_path;
+use super::client::BatchRequest;
+use super::directory::{query_value, user_path};
 use super::GraphTenant;
 use crate::backend::{BackendError, ErrorKind};
 use crate::domain::{DirectoryRole, RoleSet, Upn};
@@ -63,13 +64,36 @@ impl GraphTenant {
     pub(crate) async fn read_roles(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
         let id = self.object_id(upn).await?;
         let filter = format!("principalId eq '{id}'");
-        let mut page = self
+        let page = self
             .client
             .get(
                 "/roleManagement/directory/roleAssignments",
                 &[("$filter", filter.as_str())],
             )
             .await?;
+        self.roles_from(upn, page).await
+    }
+
+    /// The role assignments of a user whose object id is known, as a `$batch` item; `None`
+    /// when the id is not known yet (it takes a read of its own first).
+    pub(crate) fn roles_request(&self, upn: &Upn) -> Option<BatchRequest> {
+        let id = self.known_id(upn).filter(|id| is_object_id(id))?;
+        Some(BatchRequest {
+            method: "GET",
+            url: format!(
+                "/roleManagement/directory/roleAssignments?$filter={}",
+                query_value(&format!("principalId eq '{id}'"))
+            ),
+            body: None,
+        })
+    }
+
+    /// The roles in the first page of a user's role assignments (reading the rest), cached.
+    pub(crate) async fn roles_from(
+        &self,
+        upn: &Upn,
+        mut page: Value,
+    ) -> Result<RoleSet, BackendError> {
         let mut roles = RoleSet::new();
         loop {
             let items: Vec<RoleAssignment> = serde_json::from_value(page["value"].clone())

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::client::BatchRequest;
 use super::GraphTenant;
 use crate::backend::{BackendError, ErrorKind, Seats};
 
@@ -67,10 +68,27 @@ impl SkuCatalogue {
 impl GraphTenant {
     /// Reads `subscribedSkus` (following `@odata.nextLink`) and refreshes the catalogue.
     pub(crate) async fn load_catalogue(&self) -> Result<Arc<SkuCatalogue>, BackendError> {
-        let mut page = self
+        let page = self
             .client
             .get("/subscribedSkus", &[("$select", SKU_SELECT)])
             .await?;
+        self.catalogue_from(page).await
+    }
+
+    /// `GET /subscribedSkus` as a `$batch` item.
+    pub(crate) fn catalogue_request() -> BatchRequest {
+        BatchRequest {
+            method: "GET",
+            url: format!("/subscribedSkus?$select={SKU_SELECT}"),
+            body: None,
+        }
+    }
+
+    /// Refreshes the catalogue from the first page of `subscribedSkus`, reading the rest.
+    pub(crate) async fn catalogue_from(
+        &self,
+        mut page: Value,
+    ) -> Result<Arc<SkuCatalogue>, BackendError> {
         let mut skus = Vec::new();
         loop {
             let items: Vec<SubscribedSku> =
@@ -136,6 +154,11 @@ impl GraphTenant {
     /// Enabled and consumed units of the managed SKU, read now.
     pub(crate) async fn read_seats(&self) -> Result<Seats, BackendError> {
         let catalogue = self.load_catalogue().await?;
+        self.seats_in(&catalogue)
+    }
+
+    /// Enabled and consumed units of the managed SKU in a freshly read catalogue.
+    pub(crate) fn seats_in(&self, catalogue: &SkuCatalogue) -> Result<Seats, BackendError> {
         let mut found = false;
         let (mut enabled, mut consumed) = (0, 0);
         for sku in catalogue.by_part(&self.sku) {
@@ -144,7 +167,7 @@ impl GraphTenant {
             consumed += sku.consumed_units;
         }
         if !found {
-            return Err(self.no_such_sku(&catalogue));
+            return Err(self.no_such_sku(catalogue));
         }
         Ok(Seats {
             enabled,

@@ -116,6 +116,21 @@ pub struct FakeUser {
 }
 
 impl FakeUser {
+    /// The licences a read sees now: the old ones while a change is not visible yet (each
+    /// read uses up one of the lagging reads).
+    fn visible_licences(&mut self) -> Vec<Assigned> {
+        match self.stale.as_mut() {
+            Some((old, left)) if *left > 0 => {
+                *left -= 1;
+                old.clone()
+            }
+            _ => {
+                self.stale = None;
+                self.licenses.clone()
+            }
+        }
+    }
+
     /// A member in NL without licences.
     pub fn member(upn: &str, name: &str) -> FakeUser {
         FakeUser {
@@ -278,6 +293,8 @@ pub struct State {
     pub requests: Vec<Recorded>,
     /// Every `$batch` item received, in order (path with `/v1.0`, the item's body).
     pub batch_items: Vec<Recorded>,
+    /// Graph's base URL as the fake serves it, for `@odata.nextLink`.
+    graph_base: String,
 }
 
 struct Hold {
@@ -525,6 +542,7 @@ impl Default for State {
             faults: Vec::new(),
             requests: Vec::new(),
             batch_items: Vec::new(),
+            graph_base: "https://graph.microsoft.com/v1.0".into(),
         };
         // Gina's inherited seat plus the one free seat: Pro has 2 bought.
         state.sku_mut(PRO_SKU).enabled = 2;
@@ -610,14 +628,15 @@ impl FakeMicrosoft {
     }
 
     /// Starts the fake with this state.
-    pub fn start_with(state: State) -> FakeMicrosoft {
+    pub fn start_with(mut state: State) -> FakeMicrosoft {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        state.graph_base = format!("http://{addr}/v1.0");
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             holds: Mutex::new(Vec::new()),
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = shared.clone();
         std::thread::spawn(move || {
@@ -1289,22 +1308,14 @@ pub(crate) fn graph(
                 json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscribedSkus", "value": value}),
             )
         }
+        ("GET", ["users"]) => list_users(state, &q, crid),
         ("GET", ["users", key]) => {
             let key = user_key(key);
             let Some(i) = state.user_index(&key) else {
                 return not_found(&key, crid);
             };
             let user = &mut state.users[i];
-            let licences = match user.stale.as_mut() {
-                Some((old, left)) if *left > 0 => {
-                    *left -= 1;
-                    old.clone()
-                }
-                _ => {
-                    user.stale = None;
-                    user.licenses.clone()
-                }
-            };
+            let licences = user.visible_licences();
             Answer::json(
                 200,
                 user_json(user, &licences, q.get("$select").map(String::as_str)),
@@ -1372,6 +1383,134 @@ pub(crate) fn graph(
             crid,
         ),
     }
+}
+
+/// Graph's default page size of the users list, and the largest `$top` it accepts.
+const USERS_PAGE: usize = 100;
+const USERS_TOP_MAX: usize = 999;
+/// Values Graph accepts in one `in` filter by default (known issues: "limited to 15
+/// expressions in the filter clause by default").
+const IN_LIMIT: usize = 15;
+
+/// One OData string literal at the start of `s` (`''` is a quote inside); the value and the
+/// rest.
+fn odata_literal(s: &str) -> Option<(String, &str)> {
+    let mut rest = s.trim_start().strip_prefix('\'')?;
+    let mut value = String::new();
+    loop {
+        let at = rest.find('\'')?;
+        value.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        match rest.strip_prefix('\'') {
+            Some(after) => {
+                value.push('\'');
+                rest = after;
+            }
+            None => return Some((value, rest)),
+        }
+    }
+}
+
+/// The UPNs of `userPrincipalName eq '…'` or `userPrincipalName in ('…', …)`, the filters
+/// the users list supports by default on that property; `None` for anything else.
+fn upn_filter(filter: &str) -> Option<Vec<String>> {
+    let rest = filter.trim().strip_prefix("userPrincipalName")?;
+    let rest = rest.trim_start();
+    if let Some(rest) = rest.strip_prefix("eq ") {
+        let (value, tail) = odata_literal(rest)?;
+        return tail.trim().is_empty().then_some(vec![value]);
+    }
+    let mut rest = rest.strip_prefix("in")?.trim_start().strip_prefix('(')?;
+    let mut values = Vec::new();
+    loop {
+        let (value, tail) = odata_literal(rest)?;
+        values.push(value);
+        let tail = tail.trim_start();
+        if let Some(after) = tail.strip_prefix(',') {
+            rest = after;
+        } else {
+            let end = tail.strip_prefix(')')?;
+            return end.trim().is_empty().then_some(values);
+        }
+    }
+}
+
+/// `GET /users`: `$filter` on `userPrincipalName` (`eq`, `in` with at most 15 values),
+/// `$select`, `$top` (1–999, default 100) and `@odata.nextLink` paging with `$skiptoken`.
+/// Lagging reads apply as to a single user.
+fn list_users(state: &mut State, q: &HashMap<String, String>, crid: &str) -> Answer {
+    let wanted = match q.get("$filter") {
+        None => None,
+        Some(f) => match upn_filter(f) {
+            Some(values) if values.len() > IN_LIMIT => {
+                return graph_error(400, "Request_UnsupportedQuery", &format!("Too many child clauses specified in search filter expression containing 'OR' operators: {}. Max allowed: {IN_LIMIT}.", values.len()), crid);
+            }
+            Some(values) => Some(values),
+            None => {
+                return graph_error(400, "Request_UnsupportedQuery", &format!("Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User': {f}"), crid);
+            }
+        },
+    };
+    let page = match q.get("$top") {
+        None => USERS_PAGE,
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if (1..=USERS_TOP_MAX).contains(&n) => n,
+            _ => {
+                return graph_error(
+                    400,
+                    "Request_BadRequest",
+                    &format!(
+                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
+                    ),
+                    crid,
+                )
+            }
+        },
+    };
+    let skip = match q.get("$skiptoken") {
+        None => 0,
+        Some(t) => match t.strip_prefix("o").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => n,
+            None => return graph_error(400, "Request_BadRequest", "The specified page token value has expired and can no longer be included in your request.", crid),
+        },
+    };
+    let select = q.get("$select").map(String::as_str);
+    let matching: Vec<usize> = (0..state.users.len())
+        .filter(|&i| {
+            wanted.as_ref().is_none_or(|w| {
+                w.iter()
+                    .any(|upn| upn.eq_ignore_ascii_case(&state.users[i].upn))
+            })
+        })
+        .collect();
+    let mut value = Vec::new();
+    for &i in matching.iter().skip(skip).take(page) {
+        let user = &mut state.users[i];
+        let licences = user.visible_licences();
+        let mut item = user_json(user, &licences, select);
+        if let Some(o) = item.as_object_mut() {
+            o.remove("@odata.context");
+        }
+        value.push(item);
+    }
+    let context = match select {
+        Some(sel) => format!("https://graph.microsoft.com/v1.0/$metadata#users({sel})"),
+        None => "https://graph.microsoft.com/v1.0/$metadata#users".to_string(),
+    };
+    let mut body = json!({"@odata.context": context, "value": value});
+    if matching.len() > skip + page {
+        let mut next: Vec<(String, String)> = q
+            .iter()
+            .filter(|(k, _)| k.as_str() != "$skiptoken")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        next.push(("$skiptoken".into(), format!("o{}", skip + page)));
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(next)
+            .finish();
+        body["@odata.nextLink"] = Value::from(format!("{}/users?{query}", state.graph_base));
+    }
+    Answer::json(200, body)
 }
 
 /// assignLicense with the reference's checks in its §13.6 order. Adding a SKU the user

@@ -114,7 +114,17 @@ impl Engine {
     }
 
     async fn directory_user(&self, upn: &Upn) -> EngineResult<crate::backend::DirectoryUser> {
-        self.inner.tenant.user(upn).await.map_err(|e| match e.kind {
+        let looked_up = self.inner.tenant.user(upn).await;
+        self.directory_answer(upn, looked_up)
+    }
+
+    /// A directory lookup's result, its failure said in chat words.
+    fn directory_answer(
+        &self,
+        upn: &Upn,
+        looked_up: Result<crate::backend::DirectoryUser, crate::backend::BackendError>,
+    ) -> EngineResult<crate::backend::DirectoryUser> {
+        looked_up.map_err(|e| match e.kind {
             crate::backend::ErrorKind::UserNotFound => {
                 EngineError::User(t!(self.texts(), "directory.not_found", upn = upn))
             }
@@ -463,21 +473,48 @@ impl Engine {
         let (a, roles) = self.issuer_roles(m).await?;
         let mut works = Vec::new();
         let mut lines = Vec::new();
-        let mut seen = Vec::new();
+        // Each target resolved to a UPN (or the answer why not), first mentions only.
+        let mut resolved: Vec<Result<Upn, String>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for t in &targets {
-            let upn = match self.resolve_target(t).await {
-                Ok(u) => u,
-                Err(EngineError::User(text)) => {
+            match self.resolve_target(t).await {
+                Ok(upn) => {
+                    if seen.insert(upn.clone()) {
+                        resolved.push(Ok(upn));
+                    }
+                }
+                Err(EngineError::User(text)) => resolved.push(Err(text)),
+                Err(e) => return Err(e),
+            }
+        }
+        // Every target and the seats in one lookup: a backend that batches sends it as one
+        // call rather than one per person. The seats are planned with the worker held off.
+        let planning = self.seat_planning().await;
+        let found = self
+            .inner
+            .tenant
+            .look_up(&crate::backend::Lookup {
+                users: resolved.iter().filter_map(|r| r.clone().ok()).collect(),
+                fresh_roles: Vec::new(),
+                seats: true,
+            })
+            .await;
+        let mut users = found.users.into_iter();
+        for target in resolved {
+            let upn = match target {
+                Ok(upn) => upn,
+                Err(text) => {
                     lines.push(text);
                     continue;
                 }
-                Err(e) => return Err(e),
             };
-            if seen.contains(&upn) {
-                continue;
-            }
-            seen.push(upn.clone());
-            let user = match self.directory_user(&upn).await {
+            let looked_up = users.next().unwrap_or_else(|| {
+                Err(crate::backend::BackendError::new(
+                    crate::backend::ErrorKind::Transient,
+                    "the lookup left this user out",
+                ))
+            });
+            let user = match self.directory_answer(&upn, looked_up) {
                 Ok(u) => u,
                 Err(EngineError::User(text)) => {
                     lines.push(text);
@@ -510,15 +547,29 @@ impl Engine {
             works.push(NewWork::licence(RequestKind::Assign, user, None));
         }
         if !works.is_empty() {
+            let seats = match found.seats {
+                Some(Ok(seats)) => seats,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "could not read seats");
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "backend.seats_unavailable"
+                    )));
+                }
+                None => self.seats_or_user_error().await?,
+            };
             let created = self
-                .open_requests(
+                .open_requests_planned(
+                    &planning,
                     m,
                     Some(a.upn.clone()),
                     works,
                     Approval::ByIssuer(&a, &roles),
                     false,
+                    seats,
                 )
                 .await?;
+            drop(planning);
             for r in &created {
                 lines.push(self.created_text(r).await?);
             }

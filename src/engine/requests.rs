@@ -65,6 +65,12 @@ pub(super) enum Approval<'a> {
     SelfService,
 }
 
+/// Proof that the job worker is held off while seats are planned
+/// ([`Engine::seat_planning`]).
+pub(super) struct SeatPlanning<'a> {
+    _worker_held_off: tokio::sync::MutexGuard<'a, ()>,
+}
+
 /// An approver and the roles they hold now.
 #[derive(Debug, Clone)]
 pub(super) struct Candidate {
@@ -168,7 +174,45 @@ impl Engine {
         approval: Approval<'_>,
         enforce_limit: bool,
     ) -> EngineResult<Vec<Request>> {
+        let planning = self.seat_planning().await;
         let seats = self.seats_or_user_error().await?;
+        self.open_requests_planned(
+            &planning,
+            m,
+            requester_upn,
+            works,
+            approval,
+            enforce_limit,
+            seats,
+        )
+        .await
+    }
+
+    /// Keeps the job worker still while seats are planned, from reading the seats to
+    /// storing the new requests. A batch of assignments in flight has made assignments the
+    /// backend already counts as consumed while their stages still count as waiting for a
+    /// seat; planning in between would count those seats twice and order seats nobody
+    /// needs (or, the other way round, count seats freed by a batch recorded after the
+    /// read nowhere).
+    pub(super) async fn seat_planning(&self) -> SeatPlanning<'_> {
+        SeatPlanning {
+            _worker_held_off: self.inner.job_lock.lock().await,
+        }
+    }
+
+    /// [`Engine::open_requests`] with the seats read by the caller while it held
+    /// `planning` (in the same lookup as the targets, say).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn open_requests_planned(
+        &self,
+        _planning: &SeatPlanning<'_>,
+        m: &IncomingMessage,
+        requester_upn: Option<Upn>,
+        works: Vec<NewWork>,
+        approval: Approval<'_>,
+        enforce_limit: bool,
+        seats: Seats,
+    ) -> EngineResult<Vec<Request>> {
         let candidates = self.candidates(false).await?;
         let now = self.now();
         let actor = format!("chat:{}", m.author);

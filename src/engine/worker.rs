@@ -10,13 +10,13 @@
 //! - A purchase that waits for a person (manual mode) becomes a task for the billing approvers,
 //!   re-checked every minute and reminded after `remind_after`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use tracing::Instrument;
 
 use super::{Engine, EngineResult};
-use crate::backend::{BackendError, DirectoryUser, ErrorKind, PurchaseProgress, SeatOrder};
+use crate::backend::{BackendError, DirectoryUser, ErrorKind, Lookup, PurchaseProgress, SeatOrder};
 use crate::domain::{RequestKind, RoleSet, StageKind, StageState, Upn};
 use crate::store::jobs::{self, Job, JobPayload};
 use crate::store::outbox::{self, ChatAction};
@@ -227,27 +227,55 @@ impl Engine {
     async fn execute(&self, claimed: &[Claimed]) -> Vec<(Outcome, Vec<Call>)> {
         let mut results: Vec<(Option<Outcome>, Vec<Call>)> =
             claimed.iter().map(|_| (None, Vec::new())).collect();
-        // The decider must still hold the stage's role now, just before acting.
-        let mut roles: HashMap<Upn, Result<RoleSet, BackendError>> = HashMap::new();
-        for (i, c) in claimed.iter().enumerate() {
-            if let Some(o) = self
-                .check_decider(&c.stage, &mut roles, &mut results[i].1)
-                .await
-            {
-                results[i].0 = Some(o);
+        // Read together, right before acting: the deciders' roles, read now (each must still
+        // hold the stage's role), and the users to assign (whether they hold it already).
+        let mut deciders: Vec<Upn> = Vec::new();
+        for c in claimed {
+            if let Some(upn) = decider_to_check(&c.stage) {
+                if !deciders.contains(upn) {
+                    deciders.push(upn.clone());
+                }
             }
         }
-        let assign: Vec<(usize, Upn)> = claimed
+        let to_assign: Vec<(usize, Upn)> = claimed
             .iter()
             .enumerate()
-            .filter(|(i, _)| results[*i].0.is_none())
             .filter_map(|(i, c)| match &c.job.payload {
                 JobPayload::Assign { upn } => Some((i, upn.clone())),
                 _ => None,
             })
             .collect();
+        let found = if deciders.is_empty() && to_assign.is_empty() {
+            None
+        } else {
+            let lookup = Lookup {
+                users: to_assign.iter().map(|(_, u)| u.clone()).collect(),
+                fresh_roles: deciders.clone(),
+                seats: false,
+            };
+            Some(self.inner.tenant.look_up(&lookup).await)
+        };
+        let (found_users, found_roles) = match found {
+            Some(f) => (f.users, f.roles),
+            None => (Vec::new(), Vec::new()),
+        };
+        let roles: HashMap<Upn, Result<RoleSet, BackendError>> =
+            deciders.into_iter().zip(found_roles).collect();
+        let mut reported = HashSet::new();
+        for (i, c) in claimed.iter().enumerate() {
+            if let Some(o) = self.check_decider(&c.stage, &roles, &mut reported, &mut results[i].1)
+            {
+                results[i].0 = Some(o);
+            }
+        }
+        let assign: Vec<(usize, Upn, Result<DirectoryUser, BackendError>)> = to_assign
+            .into_iter()
+            .zip(found_users)
+            .filter(|((i, _), _)| results[*i].0.is_none())
+            .map(|((i, upn), user)| (i, upn, user))
+            .collect();
         if !assign.is_empty() {
-            self.execute_assignments(claimed, &assign, &mut results)
+            self.execute_assignments(claimed, assign, &mut results)
                 .await;
         }
         for (i, c) in claimed.iter().enumerate() {
@@ -289,23 +317,26 @@ impl Engine {
             .collect()
     }
 
-    /// None when the decider (if any) still holds one of the stage's roles.
-    async fn check_decider(
+    /// None when the decider (if any) still holds one of the stage's roles, as read for
+    /// this batch (`roles`); the read is recorded with the first job it served.
+    fn check_decider(
         &self,
         stage: &Stage,
-        cache: &mut HashMap<Upn, Result<RoleSet, BackendError>>,
+        roles: &HashMap<Upn, Result<RoleSet, BackendError>>,
+        reported: &mut HashSet<Upn>,
         calls: &mut Vec<Call>,
     ) -> Option<Outcome> {
-        let upn = stage.decided_by_upn.as_ref()?;
-        if stage.decision_note.as_deref() == Some("self_service") {
-            return None;
+        let upn = decider_to_check(stage)?;
+        let Some(read) = roles.get(upn) else {
+            return Some(Outcome::Transient(BackendError::new(
+                ErrorKind::Transient,
+                format!("the roles of {upn} were not read"),
+            )));
+        };
+        if reported.insert(upn.clone()) {
+            calls.push(Call::of("roles", read));
         }
-        if !cache.contains_key(upn) {
-            let r = self.inner.tenant.roles_fresh(upn).await;
-            calls.push(Call::of("roles", &r));
-            cache.insert(upn.clone(), r);
-        }
-        match cache.get(upn)? {
+        match read {
             Ok(roles)
                 if roles
                     .iter()
@@ -324,19 +355,18 @@ impl Engine {
         }
     }
 
-    /// Assigns the licence to every user of `idx` in one batch, then reads back.
+    /// Assigns the licence to every user of `batch` (each with what the lookup just before
+    /// found) in one batched call, then reads back.
     async fn execute_assignments(
         &self,
         claimed: &[Claimed],
-        batch: &[(usize, Upn)],
+        batch: Vec<(usize, Upn, Result<DirectoryUser, BackendError>)>,
         results: &mut [(Option<Outcome>, Vec<Call>)],
     ) {
         let sku = self.cfg().sku_part_number.clone();
-        let upns: Vec<Upn> = batch.iter().map(|(_, u)| u.clone()).collect();
-        let found = self.inner.tenant.users(&upns).await;
         let mut to_assign: Vec<(usize, Upn, DirectoryUser, Option<String>)> = Vec::new();
         let mut to_verify: Vec<(usize, Upn, Option<String>)> = Vec::new();
-        for ((i, upn), user) in batch.iter().cloned().zip(found) {
+        for (i, upn, user) in batch {
             results[i].1.push(Call::of("get_user", &user));
             let mut user = match user {
                 Ok(u) => u,
@@ -961,6 +991,14 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The decider whose roles a job re-checks before acting: none for self-service stages.
+fn decider_to_check(stage: &Stage) -> Option<&Upn> {
+    if stage.decision_note.as_deref() == Some("self_service") {
+        return None;
+    }
+    stage.decided_by_upn.as_ref()
 }
 
 impl Call {

@@ -1,6 +1,66 @@
 //! Bulk assignment and coalesced purchases.
 
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use licensebot::chat::{ChatEvent, IncomingMessage};
+use licensebot::domain::{ChannelRef, ChatUserId, MessageRef};
+
 use super::harness::Harness;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seats_are_not_planned_while_assignments_are_in_flight() {
+    let h = Harness::new(&[]).await;
+    // Two free seats: alice takes one, judy needs the other; nobody needs to buy any.
+    h.exec("UPDATE sim_skus SET enabled = 3 WHERE sku_part_number = 'POWER_BI_PRO'")
+        .await;
+    h.tenant.answers_flow.send_replace(false);
+    h.say("dave", "!pro assign alice@contoso.example").await;
+    let worker = tokio::spawn({
+        let engine = h.engine.clone();
+        async move { engine.run_due_jobs().await }
+    });
+    while h.tenant.assign_calls.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+
+    // alice's seat is taken in the tenant while her stage is still executing.
+    let mut second = tokio::spawn({
+        let engine = h.engine.clone();
+        async move {
+            engine
+                .handle(ChatEvent::Message(IncomingMessage {
+                    id: MessageRef("u-judy".into()),
+                    channel: ChannelRef("general".into()),
+                    author: ChatUserId("dave".into()),
+                    content: "!pro assign judy@contoso.example".into(),
+                    reply_to: None,
+                    direct: false,
+                }))
+                .await
+        }
+    });
+    let planned_meanwhile = tokio::time::timeout(Duration::from_millis(300), &mut second)
+        .await
+        .is_ok();
+    h.tenant.answers_flow.send_replace(true);
+    worker.await.unwrap();
+    if !planned_meanwhile {
+        second.await.unwrap();
+    }
+    h.engine.settle().await;
+
+    assert!(!planned_meanwhile, "planned while a batch was in flight");
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM stages WHERE kind = 'purchase'")
+            .await,
+        0,
+        "{}",
+        h.text()
+    );
+    assert_eq!(h.state(1).await, "completed");
+    assert_eq!(h.state(2).await, "completed", "{}", h.text());
+}
 
 #[tokio::test]
 async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_request() {

@@ -164,6 +164,9 @@ pub struct FaultyTenant {
     /// (Microsoft 365 is eventually consistent).
     pub read_lag: AtomicUsize,
     lag_left: AtomicUsize,
+    /// While false, a batched assignment is made but its answer is held back (the worker
+    /// waits, as it would on a slow backend).
+    pub answers_flow: tokio::sync::watch::Sender<bool>,
 }
 
 impl FaultyTenant {
@@ -225,6 +228,10 @@ impl Tenant for FaultyTenant {
         for u in users {
             out.push(self.assign(u).await);
         }
+        let mut flowing = self.answers_flow.subscribe();
+        if flowing.wait_for(|open| *open).await.is_err() {
+            panic!("the harness dropped the answer gate");
+        }
         out
     }
 }
@@ -280,6 +287,7 @@ impl Harness {
             assign_many_calls: AtomicUsize::new(0),
             read_lag: AtomicUsize::new(0),
             lag_left: AtomicUsize::new(0),
+            answers_flow: tokio::sync::watch::Sender::new(true),
         });
         let purchaser: Arc<dyn licensebot::backend::Purchaser> = if manual {
             Arc::new(licensebot::backend::manual::ManualPurchaser::new(

@@ -23,6 +23,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
@@ -490,6 +491,14 @@ impl FakeDiscord {
             .route("/gateway", get(gateway))
             .route("/api/v10/{*rest}", any(rest))
             .with_state(shared.clone());
+        // Like a production server, answers and gateway frames go out at once (TCP_NODELAY):
+        // with Nagle's algorithm a frame waits for the bot's delayed ACK of the previous one,
+        // some 40 ms that would be the fake's, not the bot's.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                eprintln!("fake Discord: cannot set TCP_NODELAY: {e}");
+            }
+        });
         tokio::spawn(async move {
             axum::serve(listener, app)
                 .await

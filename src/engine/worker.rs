@@ -130,6 +130,19 @@ impl Engine {
             + chrono::Duration::from_std(self.cfg().jobs.lease)
                 .unwrap_or(chrono::Duration::minutes(5));
         let owner = &self.inner.worker_id;
+        // Most wakes find nothing due: look with a read first, so they do not hold the
+        // writer that decisions and deliveries are waiting for.
+        {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            if !jobs::any_due(&mut conn, now).await? {
+                return Ok((Vec::new(), Vec::new()));
+            }
+        }
         let mut w = self.store().write().await?;
         let Some(first) = jobs::claim_due(w.conn(), owner, now, lease_until).await? else {
             return Ok((Vec::new(), Vec::new()));

@@ -145,6 +145,20 @@ pub async fn enqueue(
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether any job is due (queued and due, or running with an expired lease): a read, so a
+/// worker that wakes for nothing does not take the writer.
+pub async fn any_due(conn: &mut SqliteConnection, now: Timestamp) -> StoreResult<bool> {
+    let due: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM jobs
+                        WHERE (state = 'queued' AND next_attempt_at <= ?1)
+                           OR (state = 'running' AND lease_until <= ?1))",
+    )
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(due)
+}
+
 /// Claims the oldest due job (queued and due, or running with an expired lease), leasing it
 /// to `owner` until `lease_until` and counting the attempt.
 pub async fn claim_due(

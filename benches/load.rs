@@ -1,9 +1,16 @@
 //! The load benchmark: durable commit rate, whole request lifecycles per second, commits per
-//! lifecycle, parser throughput, memory and cold start of the real binary. Prints a table and
-//! writes `target/bench-results/load.json`.
+//! lifecycle, parser throughput, reaction → backend latency through the fake Discord and the
+//! fake Graph, a bulk assignment of 1,000 users against the fake Graph, memory and cold start
+//! of the real binary. Prints a table and writes `target/bench-results/load.json`.
 //!
 //! Run with `cargo bench --bench load`. Sizes can be changed with `LOAD_LIFECYCLES` (default
-//! 300) and `LOAD_STORED_REQUESTS` (default 100000).
+//! 300), `LOAD_APPROVALS` (default 200), `LOAD_BULK_USERS` (default 1000) and
+//! `LOAD_STORED_REQUESTS` (default 100000); `LOAD_ONLY=latency,bulk` runs only the named
+//! parts (lifecycles, latency, parser, rss, cold, bulk) and then writes no JSON;
+//! `LOAD_BOT_LOG` (a log filter such as `licensebot=debug`) and `LOAD_KEEP_LOG=FILE` keep the
+//! log of the bot under the latency run, to see where the time goes.
+
+#![recursion_limit = "256"]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -16,7 +23,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use licensebot::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
 use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
-use licensebot::command::{parse_message, ParserConfig};
+use licensebot::command::parse_message;
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, MessageRef, Upn, UserType};
 use licensebot::engine::clock::SystemClock;
@@ -24,6 +31,16 @@ use licensebot::engine::Engine;
 use licensebot::startup;
 use licensebot::store::simulated::{seed, UserSeed};
 use serde_json::{json, Value};
+
+#[path = "common/messages.rs"]
+mod messages;
+// The integration tests' fakes of Discord and Microsoft, and their bot drivers.
+#[path = "../tests/it/support/mod.rs"]
+mod support;
+
+use support::discord_bot::{self, DiscordBot};
+use support::fake_discord::{FakeDiscord, APPROVALS, BOT, GENERAL};
+use support::fake_graph::FakeMicrosoft;
 
 /// A chat transport that only counts, and remembers the last approval message.
 #[derive(Default)]
@@ -77,157 +94,206 @@ fn settings_for(dir: &Path) -> Settings {
     Settings::load_from(None, &[("LICENSEBOT__STORE__URL".into(), url)]).expect("settings")
 }
 
-/// Durable commits per second through the bot's own write path (WAL, synchronous = FULL).
-async fn raw_commits_per_s(dir: &Path) -> f64 {
-    let store = startup::open_store(&settings_for(dir))
-        .await
-        .expect("store");
-    let mut w = store.write().await.expect("write");
-    sqlx::query("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-        .execute(w.conn())
-        .await
-        .expect("create");
-    w.commit().await.expect("commit");
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < Duration::from_secs(3) {
+/// Minimal durable commits through the bot's own write path (WAL, synchronous = FULL): one
+/// insert a transaction.
+struct RawCommits {
+    store: licensebot::store::Store,
+}
+
+impl RawCommits {
+    async fn open(dir: &Path) -> RawCommits {
+        let store = startup::open_store(&settings_for(dir))
+            .await
+            .expect("store");
         let mut w = store.write().await.expect("write");
-        sqlx::query("INSERT INTO bench (v) VALUES ('x')")
+        sqlx::query("CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
             .execute(w.conn())
             .await
-            .expect("insert");
+            .expect("create");
         w.commit().await.expect("commit");
-        n += 1;
+        RawCommits { store }
     }
-    let rate = n as f64 / start.elapsed().as_secs_f64();
-    store.close().await;
-    rate
+
+    /// Commits for `span`; returns (commits, seconds).
+    async fn run_for(&self, span: Duration) -> (u64, f64) {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < span {
+            let mut w = self.store.write().await.expect("write");
+            sqlx::query("INSERT INTO bench (v) VALUES ('x')")
+                .execute(w.conn())
+                .await
+                .expect("insert");
+            w.commit().await.expect("commit");
+            n += 1;
+        }
+        (n, start.elapsed().as_secs_f64())
+    }
 }
 
 /// Whole lifecycles: request → approval → job → assignment on the simulated tenant →
-/// notifications delivered, on a file database.
-async fn lifecycles(dir: &Path, n: usize) -> (f64, f64) {
-    let settings = settings_for(dir);
-    let store = startup::open_store(&settings).await.expect("store");
-    let clock = Arc::new(SystemClock);
-    startup::seed_simulated(&store, &settings, clock.as_ref())
-        .await
-        .expect("seed");
-    let users: Vec<UserSeed> = (0..n)
-        .map(|i| UserSeed {
-            upn: Upn::parse(&format!("user{i}@contoso.example")).expect("upn"),
-            display_name: format!("User {i}"),
-            usage_location: Some(licensebot::domain::CountryCode::parse("NL").expect("nl")),
-            user_type: UserType::Member,
-            account_enabled: true,
-            licenses: Vec::new(),
-            roles: Vec::new(),
-        })
-        .collect();
-    {
-        let mut w = store.write().await.expect("write");
-        seed(w.conn(), &[], &users, chrono::Utc::now())
-            .await
-            .expect("seed users");
-        sqlx::query(
-            "UPDATE sim_skus SET enabled = enabled + ? WHERE sku_part_number = 'POWER_BI_PRO'",
-        )
-        .bind(n as i64)
-        .execute(w.conn())
-        .await
-        .expect("seats");
-        w.commit().await.expect("commit");
-    }
-    let chat = Arc::new(CountingChat::default());
-    let sku = settings.backend.sku_part_number.clone();
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(SimulatedTenant::new(
-            store.clone(),
-            sku.clone(),
-            Duration::ZERO,
-            clock.clone(),
-        )),
-        Arc::new(SimulatedPurchaser::new(
-            store.clone(),
-            sku,
-            Duration::ZERO,
-            clock.clone(),
-        )),
-        chat.clone(),
-        clock,
-        startup::texts_for(&settings),
-        startup::engine_config(&settings),
-    );
-    let message = |i: usize, author: &str, text: String| {
-        ChatEvent::Message(IncomingMessage {
-            id: MessageRef(format!("in{i}-{author}")),
-            channel: ChannelRef("general".into()),
-            author: ChatUserId(author.into()),
-            content: text,
-            reply_to: None,
-            direct: false,
-        })
-    };
-    for i in 0..n {
-        engine
-            .handle(message(
-                i,
-                &format!("user{i}"),
-                format!("!pro link user{i}@contoso.example"),
-            ))
-            .await;
-    }
-    let commits_before = store.commits();
-    let start = Instant::now();
-    for i in 0..n {
-        engine
-            .handle(message(i, &format!("user{i}"), "!pro request".into()))
-            .await;
-        let approval = chat
-            .last_approval
-            .lock()
-            .unwrap()
-            .clone()
-            .expect("approval posted");
-        engine
-            .handle(ChatEvent::ReactionAdded(Reaction {
-                message: approval,
-                channel: None,
-                user: ChatUserId("carol".into()),
-                emoji: "✅".into(),
-            }))
-            .await;
-        engine.run_due_jobs().await;
-        engine.deliver().await;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let commits = (store.commits() - commits_before) as f64 / n as f64;
-    let completed: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE state = 'completed'")
-            .fetch_one(store.pool())
-            .await
-            .expect("count");
-    assert_eq!(completed as usize, n, "every lifecycle completed");
-    store.close().await;
-    (n as f64 / elapsed, commits)
+/// notifications delivered, on a file database; `n` users linked beforehand.
+struct Lifecycles {
+    store: licensebot::store::Store,
+    engine: Engine,
+    chat: Arc<CountingChat>,
 }
 
+fn message(i: usize, author: &str, text: String) -> ChatEvent {
+    ChatEvent::Message(IncomingMessage {
+        id: MessageRef(format!("in{i}-{author}")),
+        channel: ChannelRef("general".into()),
+        author: ChatUserId(author.into()),
+        content: text,
+        reply_to: None,
+        direct: false,
+    })
+}
+
+impl Lifecycles {
+    async fn open(dir: &Path, n: usize) -> Lifecycles {
+        let settings = settings_for(dir);
+        let store = startup::open_store(&settings).await.expect("store");
+        let clock = Arc::new(SystemClock);
+        startup::seed_simulated(&store, &settings, clock.as_ref())
+            .await
+            .expect("seed");
+        let users: Vec<UserSeed> = (0..n)
+            .map(|i| UserSeed {
+                upn: Upn::parse(&format!("user{i}@contoso.example")).expect("upn"),
+                display_name: format!("User {i}"),
+                usage_location: Some(licensebot::domain::CountryCode::parse("NL").expect("nl")),
+                user_type: UserType::Member,
+                account_enabled: true,
+                licenses: Vec::new(),
+                roles: Vec::new(),
+            })
+            .collect();
+        {
+            let mut w = store.write().await.expect("write");
+            seed(w.conn(), &[], &users, chrono::Utc::now())
+                .await
+                .expect("seed users");
+            sqlx::query(
+                "UPDATE sim_skus SET enabled = enabled + ? WHERE sku_part_number = 'POWER_BI_PRO'",
+            )
+            .bind(n as i64)
+            .execute(w.conn())
+            .await
+            .expect("seats");
+            w.commit().await.expect("commit");
+        }
+        let chat = Arc::new(CountingChat::default());
+        let sku = settings.backend.sku_part_number.clone();
+        let engine = Engine::new(
+            store.clone(),
+            Arc::new(SimulatedTenant::new(
+                store.clone(),
+                sku.clone(),
+                Duration::ZERO,
+                clock.clone(),
+            )),
+            Arc::new(SimulatedPurchaser::new(
+                store.clone(),
+                sku,
+                Duration::ZERO,
+                clock.clone(),
+            )),
+            chat.clone(),
+            clock,
+            startup::texts_for(&settings),
+            startup::engine_config(&settings),
+        );
+        for i in 0..n {
+            engine
+                .handle(message(
+                    i,
+                    &format!("user{i}"),
+                    format!("!pro link user{i}@contoso.example"),
+                ))
+                .await;
+        }
+        Lifecycles {
+            store,
+            engine,
+            chat,
+        }
+    }
+
+    /// Runs the lifecycles of users `range`; returns (commits, seconds).
+    async fn run(&self, range: std::ops::Range<usize>) -> (u64, f64) {
+        let commits_before = self.store.commits();
+        let start = Instant::now();
+        for i in range {
+            self.engine
+                .handle(message(i, &format!("user{i}"), "!pro request".into()))
+                .await;
+            let approval = self
+                .chat
+                .last_approval
+                .lock()
+                .unwrap()
+                .clone()
+                .expect("approval posted");
+            self.engine
+                .handle(ChatEvent::ReactionAdded(Reaction {
+                    message: approval,
+                    channel: None,
+                    user: ChatUserId("carol".into()),
+                    emoji: "✅".into(),
+                }))
+                .await;
+            self.engine.run_due_jobs().await;
+            self.engine.deliver().await;
+        }
+        (
+            self.store.commits() - commits_before,
+            start.elapsed().as_secs_f64(),
+        )
+    }
+
+    async fn completed(&self) -> usize {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE state = 'completed'")
+            .fetch_one(self.store.pool())
+            .await
+            .expect("count");
+        n as usize
+    }
+}
+
+/// The durable commit rate and the lifecycle rate measured in turns (ten rounds of half a
+/// second of raw commits and a tenth of the lifecycles), so both see the same machine; the
+/// ratio is what the target is about. Returns (raw commits/s, lifecycles/s, commits per
+/// lifecycle).
+async fn commits_and_lifecycles(n: usize) -> (f64, f64, f64) {
+    let raw_dir = tempfile::tempdir().expect("tempdir");
+    let life_dir = tempfile::tempdir().expect("tempdir");
+    let raw = RawCommits::open(raw_dir.path()).await;
+    let life = Lifecycles::open(life_dir.path(), n).await;
+    let rounds = 10;
+    let (mut raw_n, mut raw_s, mut life_commits, mut life_s) = (0u64, 0.0, 0u64, 0.0);
+    for r in 0..rounds {
+        let (c, s) = raw.run_for(Duration::from_millis(500)).await;
+        raw_n += c;
+        raw_s += s;
+        let (c, s) = life.run(r * n / rounds..(r + 1) * n / rounds).await;
+        life_commits += c;
+        life_s += s;
+    }
+    assert_eq!(life.completed().await, n, "every lifecycle completed");
+    raw.store.close().await;
+    life.store.close().await;
+    (
+        raw_n as f64 / raw_s,
+        n as f64 / life_s,
+        life_commits as f64 / n as f64,
+    )
+}
+
+/// Messages parsed per second, the same mix as the criterion bench (`benches/parser.rs`).
 fn parser_msgs_per_s() -> f64 {
-    let cfg = ParserConfig {
-        prefix: "!pro".into(),
-        bot_mentions: vec!["@licensebot".into()],
-    };
-    let msgs = [
-        "!pro request because I build the sales reports",
-        "!pro assign alice@contoso.example, bob@contoso.example @carol",
-        "!pro buy 5 annual",
-        "!pro status #12",
-        "can I get a Power BI Pro license?",
-        "lunch anyone?",
-        "!pro req\u{200b}uest \u{201c}for the dashboards\u{201d}",
-        "!pro frobnicate",
-    ];
+    let cfg = messages::config();
+    let msgs = messages::mixed();
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < Duration::from_secs(2) {
@@ -237,6 +303,179 @@ fn parser_msgs_per_s() -> f64 {
         n += msgs.len() as u64;
     }
     n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The `p`th percentile (0–100) of sorted samples, nearest rank.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The real bot on Discord and Graph (`transport = "discord"`, `backend.kind = "graph"`),
+/// against the fake Discord and the fake Microsoft: bob asks for a licence for someone,
+/// carol approves with ✅, and each approval is timed from the moment the fake Discord
+/// dispatches MESSAGE_REACTION_ADD to the moment the fake Graph receives the assignLicense
+/// (inside the `$batch` that carries it). The first `warmup` approvals are not counted.
+/// Returns the latencies in ms, sorted.
+async fn reaction_latencies(n: usize, warmup: usize) -> Vec<f64> {
+    let microsoft = FakeMicrosoft::start();
+    let upns = microsoft.add_members(n + warmup);
+    let discord = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = discord_bot::write_config(dir.path(), &discord.url());
+    let (graph_toml, env) = microsoft.bot_settings(false);
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&graph_toml);
+    std::fs::write(&config, text).expect("config");
+    // LOAD_BOT_LOG=licensebot=debug shows the timing of each step (with LOAD_KEEP_LOG=FILE).
+    let filter = std::env::var("LOAD_BOT_LOG").unwrap_or_else(|_| "warn".into());
+    let bot = DiscordBot::start_with(dir.path(), &filter, &env);
+    let timeout = discord_bot::TIMEOUT;
+    discord
+        .wait_for("the bot to connect and register /pro", timeout, |v| {
+            let registered = v
+                .calls()
+                .iter()
+                .any(|c| c.method == "PUT" && c.path.contains("/commands"));
+            (v.connected() && registered).then_some(())
+        })
+        .await;
+
+    let mut latencies = Vec::with_capacity(n);
+    for (i, upn) in upns.iter().enumerate() {
+        let number = i + 1;
+        discord.say("bob", GENERAL, &format!("!pro request for {upn}"));
+        let needle = format!("Request #{number},");
+        let approval = discord
+            .wait_for(&format!("the approval of request {number}"), timeout, |v| {
+                v.bot_message(APPROVALS, &needle).filter(|m| {
+                    ["✅", "❌"]
+                        .iter()
+                        .all(|e| m.reactions.get(*e).is_some_and(|u| u.contains(&BOT)))
+                })
+            })
+            .await;
+        // An approver reacts once the bot has said everything about the request, as a
+        // person would, seconds later: the bot is idle when the reaction comes.
+        let answer = format!("Request #{number} is in");
+        discord
+            .wait_for(&format!("the answer to request {number}"), timeout, |v| {
+                v.bot_message(GENERAL, &answer)
+            })
+            .await;
+        let user_id = microsoft.state().user(upn).expect("member").id.clone();
+        let path = format!("/users/{user_id}/assignLicense");
+        discord.react("carol", approval.id, "✅");
+        let dispatched = discord.reacted_at("carol", approval.id, "✅");
+        let received = wait_for_graph(&microsoft, &path, timeout).await;
+        if i >= warmup {
+            latencies.push(received.saturating_duration_since(dispatched).as_secs_f64() * 1000.0);
+        }
+        discord
+            .wait_for(&format!("request {number} to be done"), timeout, |v| {
+                v.message(approval.id)
+                    .filter(|m| m.content.contains("Done:"))
+            })
+            .await;
+    }
+    bot.stop().await;
+    if let Ok(path) = std::env::var("LOAD_KEEP_LOG") {
+        std::fs::copy(dir.path().join("bot.log"), path).expect("keep the bot's log");
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+/// When the fake Graph received a request (or `$batch` item) whose path ends with `path`.
+async fn wait_for_graph(microsoft: &FakeMicrosoft, path: &str, timeout: Duration) -> Instant {
+    let deadline = Instant::now() + timeout;
+    loop {
+        {
+            let state = microsoft.state();
+            if let Some(r) = state
+                .requests
+                .iter()
+                .chain(state.batch_items.iter())
+                .find(|r| r.method == "POST" && r.path.ends_with(path))
+            {
+                return r.at;
+            }
+        }
+        assert!(Instant::now() < deadline, "Graph never saw {path}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// What a bulk assignment cost.
+struct Bulk {
+    /// HTTP requests the fake Microsoft received (Graph and tokens).
+    calls: usize,
+    /// Of those, `$batch` calls carrying assignLicense.
+    assign_calls: usize,
+    /// Seconds from the first command to everything assigned, verified and reported.
+    wall_s: f64,
+}
+
+/// The real bot (console, Graph backend) against the fake Microsoft: dave, a Global
+/// Administrator, assigns Power BI Pro to `users` people with `!pro assign` commands of 100
+/// names each, sent one after the other; the bot has run one earlier command, so its token
+/// and the approvers' roles are cached as in a running bot. Counts every HTTP call the fake
+/// received from the first command until the bot is idle, every assignment verified.
+fn bulk_assignment(users: usize) -> Bulk {
+    let microsoft = FakeMicrosoft::start();
+    let upns = microsoft.add_members(users + 1);
+    let (toml, env) = microsoft.bot_settings(false);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("RUST_LOG", "warn"));
+    let (dir, mut bot) = support::Bot::start_with(&toml, &env);
+    let (warm, targets) = upns.split_last().expect("users");
+    bot.say("dave", &format!("!pro assign {warm}"));
+    bot.idle();
+    microsoft.clear_requests();
+
+    let started = Instant::now();
+    for chunk in targets.chunks(100) {
+        bot.say("dave", &format!("!pro assign {}", chunk.join(" ")));
+    }
+    bot.idle();
+    let wall_s = started.elapsed().as_secs_f64();
+
+    let calls = microsoft.requests().len();
+    let assign_calls = microsoft
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1.0/$batch" && r.body.contains("assignLicense"))
+        .count();
+    let missing: Vec<&String> = targets
+        .iter()
+        .filter(|u| microsoft.licences_of(u) != ["POWER_BI_PRO"])
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not assigned: {missing:?}\nwarnings:\n{}",
+        bot.log()
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    bot.finish();
+    let completed = support::bot::requests_json(dir.path())
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter(|r| r["state"] == "completed")
+        .count();
+    assert_eq!(completed, users + 1, "every request completed (verified)");
+    Bulk {
+        calls,
+        assign_calls,
+        wall_s,
+    }
 }
 
 /// A bot process in `console --jsonl` mode.
@@ -395,52 +634,124 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// One figure of the table: its key, value, decimals and target.
+struct Row {
+    key: &'static str,
+    value: f64,
+    decimals: usize,
+    target: String,
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let n = env_usize("LOAD_LIFECYCLES", 300);
+    let approvals = env_usize("LOAD_APPROVALS", 200);
+    let bulk_users = env_usize("LOAD_BULK_USERS", 1000);
     let stored = env_usize("LOAD_STORED_REQUESTS", 100_000);
+    let only = std::env::var("LOAD_ONLY").ok();
+    let run = |part: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|p| p.trim() == part))
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut row = |key: &'static str, value: f64, decimals: usize, target: String| {
+        rows.push(Row {
+            key,
+            value,
+            decimals,
+            target,
+        })
+    };
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let raw = rt.block_on(raw_commits_per_s(dir.path()));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (lifecycles, commits) = rt.block_on(lifecycles(dir.path(), n));
-    let parser = parser_msgs_per_s();
-    let cold = cold_start_ms();
-    let idle = rss_idle_mb();
-    let big = rt.block_on(rss_with_requests_mb(stored));
+    if run("lifecycles") {
+        let (raw, lifecycles, commits) = rt.block_on(commits_and_lifecycles(n));
+        row("raw_commits_per_s", raw, 0, String::new());
+        row(
+            "lifecycles_per_s",
+            lifecycles,
+            1,
+            format!(
+                ">= {:.1} (raw / commits / 2); ratio {:.2} of raw / commits",
+                raw / commits / 2.0,
+                lifecycles * commits / raw
+            ),
+        );
+        row("commits_per_lifecycle", commits, 1, String::new());
+    }
+    if run("latency") {
+        let latencies = rt.block_on(reaction_latencies(approvals, 10));
+        row(
+            "reaction_to_backend_p50_ms",
+            percentile(&latencies, 50.0),
+            2,
+            String::new(),
+        );
+        row(
+            "reaction_to_backend_p99_ms",
+            percentile(&latencies, 99.0),
+            2,
+            format!(
+                "<= 10 (max {:.2} of {})",
+                latencies.last().copied().unwrap_or(f64::NAN),
+                latencies.len()
+            ),
+        );
+    }
+    if run("parser") {
+        row(
+            "parser_msgs_per_s",
+            parser_msgs_per_s(),
+            0,
+            ">= 500000".into(),
+        );
+    }
+    if run("rss") {
+        row("rss_idle_mb", rss_idle_mb(), 1, "<= 25".into());
+        row(
+            "rss_100k_mb",
+            rt.block_on(rss_with_requests_mb(stored)),
+            1,
+            "<= 60".into(),
+        );
+    }
+    if run("cold") {
+        row("cold_start_ms", cold_start_ms(), 1, "<= 300".into());
+    }
+    if run("bulk") {
+        let bulk = bulk_assignment(bulk_users);
+        row(
+            "bulk_1000_http_calls",
+            bulk.calls as f64,
+            0,
+            format!(
+                "<= 60 ({} of them assignLicense batches)",
+                bulk.assign_calls
+            ),
+        );
+        row("bulk_1000_wall_s", bulk.wall_s, 2, String::new());
+    }
 
-    let mut results: BTreeMap<&str, Value> = BTreeMap::new();
-    results.insert("raw_commits_per_s", json!(raw.round()));
-    results.insert(
-        "lifecycles_per_s",
-        json!((lifecycles * 10.0).round() / 10.0),
-    );
-    results.insert(
-        "commits_per_lifecycle",
-        json!((commits * 10.0).round() / 10.0),
-    );
-    results.insert("parser_msgs_per_s", json!(parser.round()));
-    results.insert("rss_idle_mb", json!((idle * 10.0).round() / 10.0));
-    results.insert("rss_100k_mb", json!((big * 10.0).round() / 10.0));
-    results.insert("cold_start_ms", json!((cold * 10.0).round() / 10.0));
-    let target = raw / commits / 2.0;
-
-    println!("licensebot load benchmark ({n} lifecycles, {stored} stored requests)");
-    println!("{:<28} {:>14}  target", "measure", "value");
-    println!("{:<28} {:>14.0}", "raw_commits_per_s", raw);
     println!(
-        "{:<28} {:>14.1}  >= {:.1} (raw / commits / 2)",
-        "lifecycles_per_s", lifecycles, target
+        "licensebot load benchmark ({n} lifecycles, {approvals} approvals, {bulk_users} bulk users, {stored} stored requests)"
     );
-    println!("{:<28} {:>14.1}", "commits_per_lifecycle", commits);
-    println!("{:<28} {:>14.0}  >= 500000", "parser_msgs_per_s", parser);
-    println!("{:<28} {:>14.1}  <= 25", "rss_idle_mb", idle);
-    println!("{:<28} {:>14.1}  <= 60", "rss_100k_mb", big);
-    println!("{:<28} {:>14.1}  <= 300", "cold_start_ms", cold);
-
+    println!("{:<28} {:>14}  target", "measure", "value");
+    for r in &rows {
+        println!("{:<28} {:>14.*}  {}", r.key, r.decimals, r.value, r.target);
+    }
+    if only.is_some() {
+        println!("LOAD_ONLY is set: no results file written");
+        return;
+    }
+    let results: BTreeMap<&str, Value> = rows
+        .iter()
+        .map(|r| {
+            let scale = 10f64.powi(r.decimals as i32);
+            (r.key, json!((r.value * scale).round() / scale))
+        })
+        .collect();
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
     std::fs::create_dir_all(&out).expect("results dir");
     std::fs::write(

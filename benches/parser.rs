@@ -1,36 +1,15 @@
-//! Parser throughput with criterion: a mix of real commands, plain chat and hostile text.
+//! Parser throughput with criterion: a mix of real commands, plain chat and hostile text
+//! (the same mix `benches/load.rs` times for its `parser_msgs_per_s`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use licensebot::command::{parse_message, ParserConfig};
+use licensebot::command::parse_message;
 
-fn messages() -> Vec<String> {
-    vec![
-        "!pro request because I build the sales reports".into(),
-        "!pro request for alice@contoso.example new analyst in finance".into(),
-        "!pro assign alice@contoso.example, bob@contoso.example @carol <@!123456789012345678>"
-            .into(),
-        "!pro buy 5 annual".into(),
-        "!pro status #12".into(),
-        "!PRO  link   Alice@Contoso.Example".into(),
-        "can I get a Power BI Pro license?".into(),
-        "lunch anyone?".into(),
-        "!pro req\u{200b}uest \u{201c}for the dashboards\u{201d}".into(),
-        "!pro frobnicate the thing".into(),
-        format!("!pro request {}", "x".repeat(600)),
-        "@licensebot help request".into(),
-    ]
-}
+#[path = "common/messages.rs"]
+mod messages;
 
 fn parser(c: &mut Criterion) {
-    let cfg = ParserConfig {
-        prefix: "!pro".into(),
-        bot_mentions: vec![
-            "@licensebot".into(),
-            "<@123456>".into(),
-            "<@!123456>".into(),
-        ],
-    };
-    let msgs = messages();
+    let cfg = messages::config();
+    let msgs = messages::mixed();
     let mut group = c.benchmark_group("parser");
     group.throughput(Throughput::Elements(msgs.len() as u64));
     group.bench_function("mixed_messages", |b| {

@@ -66,13 +66,20 @@ pub struct DiscordBot {
 impl DiscordBot {
     /// Starts the bot on `dir` (settings written by [`write_config`]).
     pub fn start(dir: &Path) -> DiscordBot {
+        DiscordBot::start_with(dir, "info,licensebot=debug", &[])
+    }
+
+    /// Starts the bot on `dir` with this log filter and extra environment (a backend's
+    /// URLs and secret, say).
+    pub fn start_with(dir: &Path, log_filter: &str, env: &[(String, String)]) -> DiscordBot {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("bot.log"))
             .expect("log file");
         let child = command(dir, &["run"])
-            .env("RUST_LOG", "info,licensebot=debug")
+            .env("RUST_LOG", log_filter)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))

@@ -150,6 +150,8 @@ struct Inner {
     job_lock: Mutex<()>,
     /// One deliverer at a time, so nothing is said twice.
     delivery_lock: Mutex<()>,
+    /// This database's delivery-key salt, once read.
+    delivery_salt: tokio::sync::OnceCell<String>,
     /// Wakes the background loops when there is new work.
     wake: Notify,
 }
@@ -178,6 +180,7 @@ impl Engine {
                 worker_id,
                 job_lock: Mutex::new(()),
                 delivery_lock: Mutex::new(()),
+                delivery_salt: tokio::sync::OnceCell::new(),
                 wake: Notify::new(),
             }),
         }

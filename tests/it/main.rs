@@ -10,6 +10,7 @@ mod cli;
 mod console_e2e;
 mod discord_e2e;
 mod engine;
+mod fake_discord_rules;
 mod fake_microsoft;
 mod graph_client;
 mod graph_e2e;

@@ -57,6 +57,8 @@ pub struct RecordingChat {
     pub failures: Mutex<VecDeque<ChatError>>,
     /// Users whose DMs are closed.
     pub dm_closed: Mutex<Vec<String>>,
+    /// The delivery key of every post and DM attempted, in order.
+    pub keys: Mutex<Vec<String>>,
 }
 
 impl RecordingChat {
@@ -145,6 +147,25 @@ impl ChatOutput for RecordingChat {
             emoji: emoji.to_string(),
         });
         Ok(())
+    }
+    async fn send_once(
+        &self,
+        key: &str,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ChatError> {
+        self.keys.lock().unwrap().push(key.to_string());
+        self.send(channel, content, reply_to).await
+    }
+    async fn dm_once(
+        &self,
+        key: &str,
+        user: &ChatUserId,
+        content: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.keys.lock().unwrap().push(key.to_string());
+        self.dm(user, content).await
     }
     fn mention(&self, user: &ChatUserId) -> String {
         format!("@{user}")

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::crash::{crash_point, CrashPoint};
 use super::Engine;
 use crate::chat::ChatError;
 use crate::domain::MessageRef;
@@ -65,6 +66,9 @@ impl Engine {
             let salt = self.delivery_salt().await?;
             for item in due {
                 let result = self.deliver_one(&item, &salt).await?;
+                if matches!(result, Delivered::Done(Some(_))) {
+                    crash_point(CrashPoint::AfterMessagePosted);
+                }
                 let now = self.now();
                 let mut w = self.store().write().await?;
                 match result {

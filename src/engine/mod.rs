@@ -7,6 +7,7 @@
 mod catchup;
 pub mod clock;
 mod commands;
+pub mod crash;
 mod decisions;
 mod delivery;
 mod render;

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
+use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
 use crate::backend::{BackendError, DirectoryUser, ErrorKind, PurchaseProgress, SeatOrder};
 use crate::domain::{RequestKind, RoleSet, StageKind, StageState, Upn};
@@ -112,6 +113,7 @@ impl Engine {
             batch = claimed.len()
         );
         let results = self.execute(&claimed).instrument(span.clone()).await;
+        crash_point(CrashPoint::AfterBackendCall);
         for (c, (outcome, calls)) in claimed.into_iter().zip(results) {
             let report = self
                 .record_outcome(c, outcome, calls)
@@ -718,6 +720,7 @@ impl Engine {
             }
         };
         w.commit().await?;
+        crash_point(CrashPoint::AfterOutcomeStored);
         self.wake();
         Ok(report)
     }

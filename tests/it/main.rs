@@ -8,6 +8,7 @@ mod support;
 
 mod cli;
 mod console_e2e;
+mod crash;
 mod discord_e2e;
 mod engine;
 mod fake_discord_rules;

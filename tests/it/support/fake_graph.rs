@@ -283,6 +283,7 @@ pub struct State {
 struct Hold {
     method: &'static str,
     path_contains: String,
+    body_contains: Option<String>,
     armed: bool,
     released: tokio::sync::watch::Sender<bool>,
 }
@@ -756,15 +757,32 @@ impl FakeMicrosoft {
     /// Holds the answer to the next request matching `method` and `path_contains` (after
     /// handling it) until [`FakeMicrosoft::release`].
     pub fn hold(&self, method: &'static str, path_contains: &str) -> HoldId {
+        self.hold_with(method, path_contains, None)
+    }
+
+    /// Like [`FakeMicrosoft::hold`], for a request whose body also contains `body_contains`
+    /// (an `assignLicense` inside a `$batch`, say).
+    pub fn hold_with(
+        &self,
+        method: &'static str,
+        path_contains: &str,
+        body_contains: Option<&str>,
+    ) -> HoldId {
         let (released, _) = tokio::sync::watch::channel(false);
         let mut holds = self.shared.holds.lock().expect("holds");
         holds.push(Hold {
             method,
             path_contains: path_contains.to_string(),
+            body_contains: body_contains.map(str::to_string),
             armed: true,
             released,
         });
         HoldId(holds.len() - 1)
+    }
+
+    /// Whether a held answer is being kept back (a request matched the hold).
+    pub fn holding(&self, id: HoldId) -> bool {
+        !self.shared.holds.lock().expect("holds")[id.0].armed
     }
 
     /// Lets a held answer go.
@@ -961,6 +979,9 @@ async fn handle(
                 h.armed
                     && h.method.eq_ignore_ascii_case(method.as_str())
                     && path.contains(&h.path_contains)
+                    && h.body_contains
+                        .as_ref()
+                        .is_none_or(|b| String::from_utf8_lossy(&body).contains(b.as_str()))
             })
             .map(|h| {
                 h.armed = false;

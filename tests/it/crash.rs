@@ -386,9 +386,14 @@ async fn crash_and_recover(flow: Flow, step: Step) {
     assert_eq!(observed.quantity_changes, changes, "{observed:#?}");
     assert_eq!(observed.assign_calls, 1, "{observed:#?}");
     assert_eq!(rig.ms.licences_of(&flow.upn()), ["POWER_BI_PRO"]);
+    let assigned = format!("Power BI Pro assigned to {}", flow.upn());
     for (kind, said) in [("DM", &observed.dms), ("reply", &observed.replies)] {
         let done: Vec<&String> = said.iter().filter(|t| t.contains("is done")).collect();
         assert_eq!(done.len(), 1, "told done once by {kind}: {observed:#?}");
+        assert!(
+            done[0].contains(&assigned),
+            "told what the bot did, not that nothing changed: {observed:#?}"
+        );
         let mut unique = said.clone();
         unique.sort();
         unique.dedup();
@@ -492,4 +497,49 @@ crash_cases! {
     assignment_killed_while_the_approval_edit_is_held_ends_once: Assignment at ApprovalEditInFlight;
     assignment_dying_after_a_message_is_posted_ends_once: Assignment at MessagePosted;
     assignment_killed_while_the_done_message_is_held_ends_once: Assignment at DoneMessageInFlight;
+}
+
+/// An assignment killed while Graph holds `assignLicense`, on a Graph that shows changes
+/// late: after the restart the job reads back (the change may be made) before assigning
+/// again, so `assignLicense` is still called once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_assignment_graph_shows_late_is_not_assigned_twice() {
+    let flow = Flow::Assignment;
+    let mut rig = Rig::new(flow).await;
+    rig.env.extend([
+        (
+            "LICENSEBOT__JOBS__VERIFY_INTERVAL".to_string(),
+            "50ms".to_string(),
+        ),
+        (
+            "LICENSEBOT__JOBS__VERIFY_ATTEMPTS".to_string(),
+            "5".to_string(),
+        ),
+    ]);
+    rig.boot(None).await;
+    let approval = rig.ask(flow).await;
+    rig.ms.state().readback_lag = 3;
+    let held = rig.ms.hold_with("POST", "/$batch", Some("assignLicense"));
+    rig.discord.react(flow.approver(), approval.id, "✅");
+    wait_until("assignLicense to be held", || rig.ms.holding(held)).await;
+    rig.kill().await;
+    rig.ms.release(held);
+
+    rig.boot(None).await;
+    rig.settled().await;
+    rig.stop().await;
+
+    let observed = observe(&rig, flow).await;
+    assert_eq!(observed.state, "completed", "{observed:#?}");
+    assert_eq!(observed.assign_calls, 1, "{observed:#?}");
+    let done: Vec<&String> = observed
+        .dms
+        .iter()
+        .filter(|d| d.contains("is done"))
+        .collect();
+    assert_eq!(done.len(), 1, "{observed:#?}");
+    assert!(
+        done[0].contains("Power BI Pro assigned to alice@contoso.example"),
+        "{observed:#?}"
+    );
 }

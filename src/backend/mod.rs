@@ -173,6 +173,12 @@ pub trait Tenant: Send + Sync {
     /// A short name for logs (`simulated`, `graph`).
     fn name(&self) -> &'static str;
 
+    /// Whether the backend can be reached with the bot's credentials now (for `/healthz`):
+    /// Graph acquires (or reuses) its token. Nothing is changed.
+    async fn health(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
     /// Looks a directory user up by UPN.
     async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError>;
 

@@ -14,5 +14,6 @@ mod fake_microsoft;
 mod graph_client;
 mod graph_e2e;
 mod hostile;
+mod ops;
 mod partner_center;
 mod replays;

@@ -66,13 +66,18 @@ pub struct DiscordBot {
 impl DiscordBot {
     /// Starts the bot on `dir` (settings written by [`write_config`]).
     pub fn start(dir: &Path) -> DiscordBot {
+        DiscordBot::start_logging(dir, "info,licensebot=debug")
+    }
+
+    /// Starts the bot with a log filter (`trace` for the secrets test).
+    pub fn start_logging(dir: &Path, filter: &str) -> DiscordBot {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("bot.log"))
             .expect("log file");
         let child = command(dir, &["run"])
-            .env("RUST_LOG", "info,licensebot=debug")
+            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))

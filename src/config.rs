@@ -866,7 +866,26 @@ impl Settings {
                 }),
             }
         }
+        Settings::finish_loading(loader, env)
+    }
 
+    /// [`Settings::load_from`] with the settings file given as text (named `source` in
+    /// problems): the fuzz target and property tests feed the loader this way.
+    pub fn load_from_text(
+        source: &str,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
+        let mut loader = Loader::default();
+        loader.add_toml(DEFAULT_SOURCE, DEFAULT_TOML);
+        loader.add_toml(source, text);
+        Settings::finish_loading(loader, env)
+    }
+
+    fn finish_loading(
+        mut loader: Loader,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
         let mut overrides: Vec<&(String, String)> =
             env.iter().filter(|(name, _)| is_ours(name)).collect();
         overrides.sort();

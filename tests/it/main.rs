@@ -17,3 +17,4 @@ mod hostile;
 mod ops;
 mod partner_center;
 mod replays;
+mod robustness;

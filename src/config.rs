@@ -558,6 +558,20 @@ pub struct TelemetrySettings {
     pub level: String,
     /// `"pretty"` or `"json"`.
     pub format: LogFormat,
+    /// Where to serve `/metrics` and `/healthz`, e.g. `127.0.0.1:9464`; `""` for nowhere.
+    pub metrics_addr: String,
+}
+
+impl TelemetrySettings {
+    /// The address of the metrics endpoint, if one is configured (validated at load).
+    pub fn metrics_socket(&self) -> Option<std::net::SocketAddr> {
+        let a = self.metrics_addr.trim();
+        if a.is_empty() {
+            None
+        } else {
+            a.parse().ok()
+        }
+    }
 }
 
 /// One `[[approvers]]` entry.
@@ -852,7 +866,26 @@ impl Settings {
                 }),
             }
         }
+        Settings::finish_loading(loader, env)
+    }
 
+    /// [`Settings::load_from`] with the settings file given as text (named `source` in
+    /// problems): the fuzz target and property tests feed the loader this way.
+    pub fn load_from_text(
+        source: &str,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
+        let mut loader = Loader::default();
+        loader.add_toml(DEFAULT_SOURCE, DEFAULT_TOML);
+        loader.add_toml(source, text);
+        Settings::finish_loading(loader, env)
+    }
+
+    fn finish_loading(
+        mut loader: Loader,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
         let mut overrides: Vec<&(String, String)> =
             env.iter().filter(|(name, _)| is_ours(name)).collect();
         overrides.sort();
@@ -1187,7 +1220,7 @@ fn env_value(raw: &str) -> Value {
 /// names of the variables that hold secrets (`client_secret_env`) are not.
 fn names_a_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    !k.ends_with("_env") && (k.contains("secret") || k.contains("password"))
+    !k.ends_with("_env") && (k.contains("secret") || k.contains("password") || k.contains("token"))
 }
 
 /// Keys of `table` (recursively) that name a secret and carry a value.
@@ -1253,8 +1286,8 @@ impl Loader {
                             source: source.to_string(),
                             key,
                             message: "a secret must not be written in a settings file; put it \
-                                      in the environment variable named by client_secret_env \
-                                      and delete this key"
+                                      in the environment variable its *_env key names \
+                                      (client_secret_env, token_env) and delete this key"
                                 .to_string(),
                         });
                     }
@@ -1418,6 +1451,13 @@ impl Loader {
         self.check_jobs(&s.jobs);
         if s.scheduler.tick.0.is_zero() {
             self.problem("scheduler.tick", "must be longer than 0s");
+        }
+        let addr = s.telemetry.metrics_addr.trim();
+        if !addr.is_empty() && addr.parse::<std::net::SocketAddr>().is_err() {
+            self.problem(
+                "telemetry.metrics_addr",
+                format!("{addr:?} is not an address with a port, such as 127.0.0.1:9464"),
+            );
         }
         if s.telemetry.level.trim().is_empty() {
             self.problem("telemetry.level", "must not be empty; use e.g. \"info\"");
@@ -2195,6 +2235,7 @@ mod tests {
             "scheduler.tick",
             "telemetry.level",
             "telemetry.format",
+            "telemetry.metrics_addr",
             "approvers[].chat_user",
             "approvers[].upn",
             "backend.kind",
@@ -3002,6 +3043,21 @@ mod tests {
     const GRAPH: &str = "[backend]\nkind = \"graph\"\npurchase = \"manual\"\n\n[backend.graph]\n\
         tenant_id = \"contoso.onmicrosoft.com\"\n\
         client_id = \"11111111-2222-3333-4444-555555555555\"\n";
+
+    #[test]
+    fn an_inline_discord_token_is_refused() {
+        let (file, result) = load(
+            "[discord]\ntoken = \"MTIz.abc.def\"\nguild_id = \"1\"\napprovals_channel_id = \"2\"\n",
+            &[],
+        );
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "discord.token");
+        assert_eq!(found[0].source, file.path().display().to_string());
+        assert!(!found[0].message.contains("MTIz"), "{found:?}");
+    }
 
     #[test]
     fn simulated_purchases_need_the_simulated_tenant() {

@@ -534,6 +534,9 @@ impl Engine {
     }
 
     async fn execute_purchase(&self, order: &SeatOrder, calls: &mut Vec<Call>) -> Outcome {
+        if order.quantity < 0 {
+            return self.execute_reduction(order, calls).await;
+        }
         let progress = self.inner.purchaser.raise_seats(order).await;
         calls.push(Call::of("raise_seats", &progress));
         match progress {
@@ -577,6 +580,74 @@ impl Engine {
         }
         // Re-applying the same absolute target is harmless, so a purchase that does not show
         // yet simply runs again later.
+        Outcome::Transient(BackendError::new(
+            ErrorKind::Transient,
+            format!(
+                "the seat count does not show {} seats yet",
+                order.target_seats
+            ),
+        ))
+    }
+
+    /// Lowers the seat count to the order's target, never below the seats in use now.
+    async fn execute_reduction(&self, order: &SeatOrder, calls: &mut Vec<Call>) -> Outcome {
+        let reduced = |enabled: i64| {
+            Outcome::Done(t!(
+                self.texts(),
+                "outcome.reduced",
+                quantity = -order.quantity,
+                enabled = enabled
+            ))
+        };
+        let seats = self.inner.tenant.seats().await;
+        calls.push(Call::of("seats", &seats));
+        match seats {
+            Ok(s) if s.enabled <= order.target_seats => return reduced(s.enabled),
+            Ok(s) if s.consumed > order.target_seats => {
+                return Outcome::Permanent(t!(
+                    self.texts(),
+                    "outcome.reduce_below_use",
+                    target = order.target_seats,
+                    consumed = s.consumed
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => return self.classify(e),
+        }
+        let progress = self.inner.purchaser.lower_seats(order).await;
+        calls.push(Call::of("lower_seats", &progress));
+        match progress {
+            Ok(PurchaseProgress::Done { .. }) => {}
+            Ok(PurchaseProgress::InProgress { detail }) => {
+                return Outcome::Wait {
+                    note: detail,
+                    after: self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
+                }
+            }
+            Ok(PurchaseProgress::AwaitingPerson {
+                enabled,
+                via_reseller,
+            }) => {
+                return Outcome::AwaitPerson {
+                    enabled,
+                    via_reseller,
+                }
+            }
+            Err(e) => return self.classify(e),
+        }
+        for round in 0..self.cfg().jobs.verify_attempts.max(1) {
+            if round > 0 {
+                tokio::time::sleep(self.cfg().jobs.verify_interval).await;
+            }
+            let seats = self.inner.tenant.seats().await;
+            calls.push(Call::of("seats", &seats));
+            match seats {
+                Ok(s) if s.enabled <= order.target_seats => return reduced(s.enabled),
+                Ok(_) => {}
+                Err(e) if e.is_transient() => {}
+                Err(e) => return self.classify(e),
+            }
+        }
         Outcome::Transient(BackendError::new(
             ErrorKind::Transient,
             format!(
@@ -881,16 +952,29 @@ impl Engine {
             .map(|c| c.approver.chat_user.clone())
             .collect();
         let who = self.mentions(&billing);
-        let text = if last.is_none() {
-            let how = if via_reseller {
-                t!(self.texts(), "purchase.how_reseller")
-            } else {
-                t!(
-                    self.texts(),
-                    "purchase.how_admin_center",
-                    target = target_seats
-                )
-            };
+        let how = if via_reseller {
+            t!(self.texts(), "purchase.how_reseller")
+        } else {
+            t!(
+                self.texts(),
+                "purchase.how_admin_center",
+                target = target_seats
+            )
+        };
+        let text = if last.is_none() && *quantity < 0 {
+            t!(
+                self.texts(),
+                "purchase.reduce_task",
+                who = who,
+                id = request.id,
+                quantity = -quantity,
+                target = target_seats,
+                enabled = enabled,
+                how = how,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        } else if last.is_none() {
             t!(
                 self.texts(),
                 "purchase.task",

@@ -128,7 +128,11 @@ impl Rig {
         if let Some(point) = crash_at {
             env.push(("LICENSEBOT_CRASH_AT".into(), point.into()));
         }
-        self.bot = Some(DiscordBot::start_with(self.dir.path(), &env));
+        self.bot = Some(DiscordBot::start_with(
+            self.dir.path(),
+            "info,licensebot=debug",
+            &env,
+        ));
         self.discord
             .wait_for("the bot to connect and register /pro", TIMEOUT, |v| {
                 let registered = v.calls()[calls..]

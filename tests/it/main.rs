@@ -16,5 +16,7 @@ mod fake_microsoft;
 mod graph_client;
 mod graph_e2e;
 mod hostile;
+mod ops;
 mod partner_center;
 mod replays;
+mod robustness;

@@ -71,19 +71,25 @@ pub struct DiscordBot {
 impl DiscordBot {
     /// Starts the bot on `dir` (settings written by [`write_config`]).
     pub fn start(dir: &Path) -> DiscordBot {
-        DiscordBot::start_with(dir, &[])
+        DiscordBot::start_logging(dir, "info,licensebot=debug")
     }
 
-    /// Starts the bot on `dir` with extra environment (`LICENSEBOT__…` overrides, secrets,
-    /// a crash point). It runs in `dir`, so nothing it leaves behind lands elsewhere.
-    pub fn start_with(dir: &Path, env: &[(String, String)]) -> DiscordBot {
+    /// Starts the bot with a log filter (`trace` for the secrets test).
+    pub fn start_logging(dir: &Path, filter: &str) -> DiscordBot {
+        DiscordBot::start_with(dir, filter, &[])
+    }
+
+    /// Starts the bot on `dir` with a log filter and extra environment (`LICENSEBOT__…`
+    /// overrides, secrets, a crash point). It runs in `dir`, so nothing it leaves behind
+    /// lands elsewhere.
+    pub fn start_with(dir: &Path, filter: &str, env: &[(String, String)]) -> DiscordBot {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("bot.log"))
             .expect("log file");
         let child = command(dir, &["run"])
-            .env("RUST_LOG", "info,licensebot=debug")
+            .env("RUST_LOG", filter)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .current_dir(dir)
             .stdin(Stdio::null())

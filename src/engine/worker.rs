@@ -862,7 +862,13 @@ impl Engine {
             }
             Outcome::Transient(e) if attempts_left => {
                 let delay = self.backoff(job.attempts, e.retry_after);
-                jobs::retry_at(w.conn(), job.id, &e.message, at(delay), now).await?;
+                // A change call that failed without a definite refusal may have been carried
+                // out; a refusal naming a Retry-After (429, 503) was not.
+                let sent_now = calls
+                    .iter()
+                    .any(|c| matches!(c.operation, "assign_licence" | "remove_licence"));
+                let may_be_made = job.change_sent || (sent_now && e.retry_after.is_none());
+                jobs::retry_at(w.conn(), job.id, &e.message, at(delay), now, may_be_made).await?;
                 let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
                     "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
                 .to_string();

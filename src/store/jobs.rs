@@ -103,9 +103,10 @@ pub struct Job {
     /// True once the change was made but not yet seen on read-back: from then on the job only
     /// verifies.
     pub verify_only: bool,
-    /// True when an earlier attempt sent the change and was cut off before it recorded what
-    /// came of it (the process died, or the lease ran out): the change may have been made, so
-    /// it is read back before it is sent again.
+    /// True when an earlier attempt sent the change and does not know what came of it: it was
+    /// cut off (the process died, the lease ran out), or the call failed without a definite
+    /// refusal (a timeout, a dropped connection, a 5xx without `Retry-After`). The change may
+    /// have been made, so it is read back before it is sent again.
     pub change_sent: bool,
 }
 
@@ -332,20 +333,23 @@ async fn finish(
     Ok(())
 }
 
-/// Puts a job back in the queue for a later attempt.
+/// Puts a job back in the queue for a later attempt; `change_sent` says whether its change
+/// may have gone out (see [`Job::change_sent`]).
 pub async fn retry_at(
     conn: &mut SqliteConnection,
     id: i64,
     error: &str,
     at: Timestamp,
     now: Timestamp,
+    change_sent: bool,
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE jobs SET state = 'queued', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
-                         lease_until = NULL, change_sent = 0, updated_at = ? WHERE id = ?",
+                         lease_until = NULL, change_sent = ?, updated_at = ? WHERE id = ?",
     )
     .bind(error)
     .bind(ts(at))
+    .bind(change_sent)
     .bind(ts(now))
     .bind(id)
     .execute(conn)

@@ -13,6 +13,7 @@ mod discord_e2e;
 mod engine;
 mod fake_discord_rules;
 mod fake_microsoft;
+mod faults;
 mod graph_client;
 mod graph_e2e;
 mod hostile;

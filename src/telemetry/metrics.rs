@@ -338,6 +338,13 @@ impl Purchaser for MeteredPurchaser {
         seats_read(None);
         r
     }
+    async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        let t = Instant::now();
+        let r = self.inner.lower_seats(order).await;
+        observe("lower_seats", t, &r);
+        seats_read(None);
+        r
+    }
 }
 
 /// How long a health check may take before it counts as failed.

@@ -670,3 +670,24 @@ fn malformed_input_lines_get_an_error_and_the_bot_goes_on() {
     assert!(contents(&got).contains("!pro request"), "{got:#?}");
     bot.finish();
 }
+
+#[test]
+fn a_billing_approver_buys_and_then_removes_seats() {
+    let (dir, mut bot) = Bot::start("");
+    bot.say("bob", "!pro buy 2");
+    bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    bot.say("bob", "!pro seats remove 2");
+    let got = bot.idle();
+    let all = contents(&got);
+    assert!(all.contains("only within a short window"), "{all}");
+    assert!(
+        all.contains("2 seat(s) removed; the tenant now has 1"),
+        "{all}"
+    );
+    assert_eq!(request_state(dir.path(), 2), "completed");
+    let requests = requests_json(dir.path());
+    assert_eq!(requests[0]["kind"], "purchase");
+    assert_eq!(requests[0]["quantity"], -2);
+    bot.finish();
+}

@@ -19,6 +19,8 @@ use licensebot::store::StoreOptions;
 use crate::engine::harness::Harness;
 use crate::support::bot::{approval_with, dms_to, id, request_state};
 use crate::support::db;
+use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
+use crate::support::fake_discord::{self as fd, FakeDiscord, APPROVALS, BOT, GENERAL};
 use crate::support::fake_graph::{FakeMicrosoft, Fault, FaultKind, HoldId};
 use crate::support::Bot;
 
@@ -752,9 +754,6 @@ async fn sqlite_disk_full_fails_a_request_whole_and_the_bot_carries_on_after() {
 
 // ---------------------------------------------------------------------------------------
 // Discord: the bot on the fake Discord and the simulated tenant; alice asks, carol approves.
-
-use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
-use crate::support::fake_discord::{self as fd, FakeDiscord, APPROVALS, BOT, GENERAL};
 
 /// The fake Discord and a connected bot.
 struct OnDiscord {

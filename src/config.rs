@@ -857,12 +857,12 @@ impl Settings {
             .map(|(_, value)| PathBuf::from(value));
         if let Some(path) = file.map(Path::to_path_buf).or(named_by_env) {
             let source = path.display().to_string();
-            match std::fs::read_to_string(&path) {
+            match read_settings_file(&path) {
                 Ok(text) => loader.add_toml(&source, &text),
-                Err(e) => loader.problems.push(ConfigProblem {
+                Err((key, message)) => loader.problems.push(ConfigProblem {
                     source,
-                    key: String::new(),
-                    message: format!("cannot read the file: {e}"),
+                    key,
+                    message,
                 }),
             }
         }
@@ -1248,7 +1248,65 @@ fn position(text: &str, offset: usize) -> String {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("line {line}, column {column}")
+    let at = format!("line {line}, column {column}");
+    let shown: String = text
+        .lines()
+        .nth(line - 1)
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(60)
+        .collect();
+    match key_on_line(text, line) {
+        Some(key) => format!("{at} ({key})"),
+        None if shown.is_empty() => at,
+        None => format!("{at} (`{shown}`)"),
+    }
+}
+
+/// The dotted key that line `line` (from 1) of a TOML text sets, with the table it is in:
+/// `policy.remind_after` for `remind_after = …` under `[policy]`; `None` when the line sets
+/// no plain key (a table header, a broken line).
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (key, _) = lines.get(line.checked_sub(1)?)?.split_once('=')?;
+    let key = key.trim();
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    if !plain(key) {
+        return None;
+    }
+    let table = lines[..line - 1].iter().rev().find_map(|l| {
+        let l = l.trim();
+        let inner = l.strip_prefix('[')?.strip_suffix(']')?;
+        let inner = inner.trim_start_matches('[').trim_end_matches(']').trim();
+        plain(inner).then_some(inner)
+    });
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    })
+}
+
+/// A settings file's text, or what is wrong with it: unreadable, or not UTF-8 (then where).
+fn read_settings_file(path: &Path) -> Result<String, (String, String)> {
+    let bytes =
+        std::fs::read(path).map_err(|e| (String::new(), format!("cannot read the file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let prefix = String::from_utf8_lossy(&bytes[..good]);
+        (
+            position(&prefix, good),
+            format!(
+                "not UTF-8 text (byte 0x{:02x}); a settings file must be UTF-8",
+                bytes.get(good).copied().unwrap_or_default()
+            ),
+        )
+    })
 }
 
 #[derive(Default)]
@@ -2929,6 +2987,47 @@ mod tests {
                 "bot.deny_emojis",
                 "\"👍\" also in bot.approve_emojis; a reaction must either approve or deny"
             )]
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_on_a_key_line_names_the_key() {
+        let (_, result) = load("[jobs]\nmax_attempts = = 3\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].key.starts_with("line 2, column")
+                && found[0].key.ends_with("(jobs.max_attempts)"),
+            "{:?}",
+            found[0]
+        );
+    }
+
+    #[test]
+    fn a_broken_table_header_is_quoted() {
+        let (_, result) = load("[bot]\nprefix = \"!pro\"\n[policy\n", &[]);
+
+        let found = problems(result);
+
+        assert!(found[0].key.ends_with("(`[policy`)"), "{:?}", found[0]);
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_names_the_key_where_it_breaks() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("local.toml");
+        std::fs::write(&file, b"[bot]\nprefix = \"!pro\xff\"\n").unwrap();
+
+        let found = problems(Settings::load_from(Some(&file), &[]));
+
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key, "line 2, column 15 (bot.prefix)");
+        assert!(
+            found[0].message.contains("not UTF-8 text (byte 0xff)"),
+            "{:?}",
+            found[0]
         );
     }
 

@@ -437,6 +437,15 @@ pub enum RunMode {
 
 /// Runs the bot until its input ends or it is told to stop.
 pub async fn run(settings: Settings, mode: RunMode) -> anyhow::Result<()> {
+    match crate::engine::crash::arm_from_env() {
+        Ok(Some(armed)) => tracing::warn!(
+            point = armed.point.name(),
+            visit = armed.visit,
+            "test hook: a crash point is armed; the process will abort there"
+        ),
+        Ok(None) => {}
+        Err(e) => bail!(e),
+    }
     match (mode, settings.chat.transport) {
         (RunMode::Console { jsonl }, _) => run_console(settings, jsonl).await,
         (RunMode::Configured, ChatTransport::Console) => run_console(settings, false).await,

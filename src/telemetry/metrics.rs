@@ -349,3 +349,42 @@ impl Purchaser for MeteredPurchaser {
 
 /// How long a health check may take before it counts as failed.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{BillingCycle, RequestId};
+
+    /// A purchaser that can lower seats (not the trait's default refusal).
+    struct Lowering;
+
+    #[async_trait]
+    impl Purchaser for Lowering {
+        fn name(&self) -> &'static str {
+            "lowering"
+        }
+        async fn raise_seats(&self, _: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+            Ok(PurchaseProgress::Done { enabled: 3 })
+        }
+        async fn lower_seats(&self, _: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+            Ok(PurchaseProgress::Done { enabled: 1 })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_metered_purchaser_forwards_seat_reductions() {
+        let metered = MeteredPurchaser::new(Arc::new(Lowering));
+        let order = SeatOrder {
+            request: RequestId(1),
+            target_seats: 1,
+            quantity: -1,
+            billing_cycle: BillingCycle::Monthly,
+            idempotency_key: "k".into(),
+        };
+
+        assert_eq!(
+            metered.lower_seats(&order).await,
+            Ok(PurchaseProgress::Done { enabled: 1 })
+        );
+    }
+}

@@ -558,6 +558,20 @@ pub struct TelemetrySettings {
     pub level: String,
     /// `"pretty"` or `"json"`.
     pub format: LogFormat,
+    /// Where to serve `/metrics` and `/healthz`, e.g. `127.0.0.1:9464`; `""` for nowhere.
+    pub metrics_addr: String,
+}
+
+impl TelemetrySettings {
+    /// The address of the metrics endpoint, if one is configured (validated at load).
+    pub fn metrics_socket(&self) -> Option<std::net::SocketAddr> {
+        let a = self.metrics_addr.trim();
+        if a.is_empty() {
+            None
+        } else {
+            a.parse().ok()
+        }
+    }
 }
 
 /// One `[[approvers]]` entry.
@@ -843,16 +857,35 @@ impl Settings {
             .map(|(_, value)| PathBuf::from(value));
         if let Some(path) = file.map(Path::to_path_buf).or(named_by_env) {
             let source = path.display().to_string();
-            match std::fs::read_to_string(&path) {
+            match read_settings_file(&path) {
                 Ok(text) => loader.add_toml(&source, &text),
-                Err(e) => loader.problems.push(ConfigProblem {
+                Err((key, message)) => loader.problems.push(ConfigProblem {
                     source,
-                    key: String::new(),
-                    message: format!("cannot read the file: {e}"),
+                    key,
+                    message,
                 }),
             }
         }
+        Settings::finish_loading(loader, env)
+    }
 
+    /// [`Settings::load_from`] with the settings file given as text (named `source` in
+    /// problems): the fuzz target and property tests feed the loader this way.
+    pub fn load_from_text(
+        source: &str,
+        text: &str,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
+        let mut loader = Loader::default();
+        loader.add_toml(DEFAULT_SOURCE, DEFAULT_TOML);
+        loader.add_toml(source, text);
+        Settings::finish_loading(loader, env)
+    }
+
+    fn finish_loading(
+        mut loader: Loader,
+        env: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
         let mut overrides: Vec<&(String, String)> =
             env.iter().filter(|(name, _)| is_ours(name)).collect();
         overrides.sort();
@@ -1187,7 +1220,7 @@ fn env_value(raw: &str) -> Value {
 /// names of the variables that hold secrets (`client_secret_env`) are not.
 fn names_a_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    !k.ends_with("_env") && (k.contains("secret") || k.contains("password"))
+    !k.ends_with("_env") && (k.contains("secret") || k.contains("password") || k.contains("token"))
 }
 
 /// Keys of `table` (recursively) that name a secret and carry a value.
@@ -1215,7 +1248,65 @@ fn position(text: &str, offset: usize) -> String {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("line {line}, column {column}")
+    let at = format!("line {line}, column {column}");
+    let shown: String = text
+        .lines()
+        .nth(line - 1)
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(60)
+        .collect();
+    match key_on_line(text, line) {
+        Some(key) => format!("{at} ({key})"),
+        None if shown.is_empty() => at,
+        None => format!("{at} (`{shown}`)"),
+    }
+}
+
+/// The dotted key that line `line` (from 1) of a TOML text sets, with the table it is in:
+/// `policy.remind_after` for `remind_after = …` under `[policy]`; `None` when the line sets
+/// no plain key (a table header, a broken line).
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (key, _) = lines.get(line.checked_sub(1)?)?.split_once('=')?;
+    let key = key.trim();
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    if !plain(key) {
+        return None;
+    }
+    let table = lines[..line - 1].iter().rev().find_map(|l| {
+        let l = l.trim();
+        let inner = l.strip_prefix('[')?.strip_suffix(']')?;
+        let inner = inner.trim_start_matches('[').trim_end_matches(']').trim();
+        plain(inner).then_some(inner)
+    });
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    })
+}
+
+/// A settings file's text, or what is wrong with it: unreadable, or not UTF-8 (then where).
+fn read_settings_file(path: &Path) -> Result<String, (String, String)> {
+    let bytes =
+        std::fs::read(path).map_err(|e| (String::new(), format!("cannot read the file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let prefix = String::from_utf8_lossy(&bytes[..good]);
+        (
+            position(&prefix, good),
+            format!(
+                "not UTF-8 text (byte 0x{:02x}); a settings file must be UTF-8",
+                bytes.get(good).copied().unwrap_or_default()
+            ),
+        )
+    })
 }
 
 #[derive(Default)]
@@ -1253,8 +1344,8 @@ impl Loader {
                             source: source.to_string(),
                             key,
                             message: "a secret must not be written in a settings file; put it \
-                                      in the environment variable named by client_secret_env \
-                                      and delete this key"
+                                      in the environment variable its *_env key names \
+                                      (client_secret_env, token_env) and delete this key"
                                 .to_string(),
                         });
                     }
@@ -1418,6 +1509,13 @@ impl Loader {
         self.check_jobs(&s.jobs);
         if s.scheduler.tick.0.is_zero() {
             self.problem("scheduler.tick", "must be longer than 0s");
+        }
+        let addr = s.telemetry.metrics_addr.trim();
+        if !addr.is_empty() && addr.parse::<std::net::SocketAddr>().is_err() {
+            self.problem(
+                "telemetry.metrics_addr",
+                format!("{addr:?} is not an address with a port, such as 127.0.0.1:9464"),
+            );
         }
         if s.telemetry.level.trim().is_empty() {
             self.problem("telemetry.level", "must not be empty; use e.g. \"info\"");
@@ -2195,6 +2293,7 @@ mod tests {
             "scheduler.tick",
             "telemetry.level",
             "telemetry.format",
+            "telemetry.metrics_addr",
             "approvers[].chat_user",
             "approvers[].upn",
             "backend.kind",
@@ -2892,6 +2991,47 @@ mod tests {
     }
 
     #[test]
+    fn a_syntax_error_on_a_key_line_names_the_key() {
+        let (_, result) = load("[jobs]\nmax_attempts = = 3\n", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].key.starts_with("line 2, column")
+                && found[0].key.ends_with("(jobs.max_attempts)"),
+            "{:?}",
+            found[0]
+        );
+    }
+
+    #[test]
+    fn a_broken_table_header_is_quoted() {
+        let (_, result) = load("[bot]\nprefix = \"!pro\"\n[policy\n", &[]);
+
+        let found = problems(result);
+
+        assert!(found[0].key.ends_with("(`[policy`)"), "{:?}", found[0]);
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_names_the_key_where_it_breaks() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("local.toml");
+        std::fs::write(&file, b"[bot]\nprefix = \"!pro\xff\"\n").unwrap();
+
+        let found = problems(Settings::load_from(Some(&file), &[]));
+
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key, "line 2, column 15 (bot.prefix)");
+        assert!(
+            found[0].message.contains("not UTF-8 text (byte 0xff)"),
+            "{:?}",
+            found[0]
+        );
+    }
+
+    #[test]
     fn toml_syntax_error_names_file_and_line() {
         let (file, result) = load(
             "[policy]\nremind_after = \"4h\nescalate_after = \"1d\"\n",
@@ -3002,6 +3142,21 @@ mod tests {
     const GRAPH: &str = "[backend]\nkind = \"graph\"\npurchase = \"manual\"\n\n[backend.graph]\n\
         tenant_id = \"contoso.onmicrosoft.com\"\n\
         client_id = \"11111111-2222-3333-4444-555555555555\"\n";
+
+    #[test]
+    fn an_inline_discord_token_is_refused() {
+        let (file, result) = load(
+            "[discord]\ntoken = \"MTIz.abc.def\"\nguild_id = \"1\"\napprovals_channel_id = \"2\"\n",
+            &[],
+        );
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "discord.token");
+        assert_eq!(found[0].source, file.path().display().to_string());
+        assert!(!found[0].message.contains("MTIz"), "{found:?}");
+    }
 
     #[test]
     fn simulated_purchases_need_the_simulated_tenant() {

@@ -25,6 +25,7 @@ use crate::domain::ChannelRef;
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
 use crate::store::{simulated as sim, Store};
+use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
 use crate::texts::{self, Texts};
 
 /// Opens (creating if needed) and migrates the database named in the settings.
@@ -368,7 +369,58 @@ pub async fn backends(
             settings.backend.manual.order_via == ManualOrderVia::Reseller,
         )),
     };
+    let tenant: Arc<dyn Tenant> = Arc::new(MeteredTenant::new(tenant));
+    let purchaser: Arc<dyn Purchaser> = Arc::new(MeteredPurchaser::new(purchaser));
     Ok((tenant, purchaser))
+}
+
+/// What runs beside the transport: the engine's background loop (jobs, scheduler, outbox)
+/// and, when configured, the operator's endpoint. Stopped together.
+struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    async fn start(
+        settings: &Settings,
+        engine: &Engine,
+        store: &Store,
+        tenant: Arc<dyn Tenant>,
+    ) -> anyhow::Result<Background> {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
+        if let Some(addr) = settings.telemetry.metrics_socket() {
+            let (_, task) =
+                crate::telemetry::server::serve(addr, store.clone(), tenant, stop_rx.clone())
+                    .await?;
+            tasks.push(task);
+        }
+        let engine = engine.clone();
+        let tick = settings.scheduler.tick.get();
+        let poll = settings.jobs.poll_interval.get();
+        tasks.push(tokio::spawn(async move {
+            engine.run_background(tick, poll, stop_rx).await
+        }));
+        Ok(Background { stop, tasks })
+    }
+
+    /// Lets the job in flight finish (queued work stays queued), delivers what is owed,
+    /// and closes the store.
+    async fn stop(self, engine: &Engine, store: &Store) {
+        tracing::info!("stopping: letting the job in flight finish; queued work stays queued");
+        if self.stop.send(true).is_err() {
+            tracing::debug!("the background tasks had already ended");
+        }
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "a background task ended abnormally");
+            }
+        }
+        engine.deliver().await;
+        store.close().await;
+        tracing::info!("licensebot stopped");
+    }
 }
 
 /// How to run.
@@ -385,6 +437,15 @@ pub enum RunMode {
 
 /// Runs the bot until its input ends or it is told to stop.
 pub async fn run(settings: Settings, mode: RunMode) -> anyhow::Result<()> {
+    match crate::engine::crash::arm_from_env() {
+        Ok(Some(armed)) => tracing::warn!(
+            point = armed.point.name(),
+            visit = armed.visit,
+            "test hook: a crash point is armed; the process will abort there"
+        ),
+        Ok(None) => {}
+        Err(e) => bail!(e),
+    }
     match (mode, settings.chat.transport) {
         (RunMode::Console { jsonl }, _) => run_console(settings, jsonl).await,
         (RunMode::Configured, ChatTransport::Console) => run_console(settings, false).await,
@@ -410,6 +471,7 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
     let _lock = lock_instance(store.path())?;
     let clock = Arc::new(SystemClock);
     let (tenant, purchaser) = backends(&settings, &store, clock.clone()).await?;
+    let health_tenant = tenant.clone();
     let discord = Discord::connect(DiscordConfig {
         token,
         guild_id: d.guild_id.get(),
@@ -442,13 +504,7 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         "licensebot started"
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let background = {
-        let engine = engine.clone();
-        let tick = settings.scheduler.tick.get();
-        let poll = settings.jobs.poll_interval.get();
-        tokio::spawn(async move { engine.run_background(tick, poll, stop_rx).await })
-    };
+    let background = Background::start(&settings, &engine, &store, health_tenant).await?;
     let result = discord
         .run(
             engine.clone(),
@@ -460,17 +516,8 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
             DISCORD_DRAIN,
         )
         .await;
-
-    tracing::info!("stopping: letting the job in flight finish; queued work stays queued");
-    if stop_tx.send(true).is_err() {
-        tracing::debug!("the background loop had already ended");
-    }
-    if let Err(e) = background.await {
-        tracing::error!(error = %e, "background loop ended abnormally");
-    }
-    engine.deliver().await;
-    store.close().await;
-    tracing::info!("licensebot stopped");
+    crate::telemetry::metrics::TRANSPORT_CONNECTED.set(0);
+    background.stop(&engine, &store).await;
     result
 }
 
@@ -480,6 +527,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
     let _lock = lock_instance(store.path())?;
     let clock = Arc::new(AdjustableClock::new());
     let (tenant, purchaser) = backends(&settings, &store, clock.clone()).await?;
+    let health_tenant = tenant.clone();
     let output = Arc::new(ConsoleOutput::new(
         if jsonl { Mode::Jsonl } else { Mode::Human },
         settings.bot.name.clone(),
@@ -517,32 +565,21 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         });
     }
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let background = {
-        let engine = engine.clone();
-        let tick = settings.scheduler.tick.get();
-        let poll = settings.jobs.poll_interval.get();
-        tokio::spawn(async move { engine.run_background(tick, poll, stop_rx).await })
-    };
+    let background = Background::start(&settings, &engine, &store, health_tenant).await?;
+    crate::telemetry::metrics::TRANSPORT_CONNECTED.set(1);
 
     let input = tokio::io::BufReader::new(tokio::io::stdin());
     let general = ChannelRef(settings.bot.general_channel.clone());
-    tokio::select! {
-        r = console::run(engine.clone(), output.clone(), clock, input, general) => r?,
-        _ = shutdown_signal() => tracing::info!("shutdown signal received"),
-    }
-
-    tracing::info!("stopping: letting the job in flight finish; queued work stays queued");
-    if stop_tx.send(true).is_err() {
-        tracing::debug!("the background loop had already ended");
-    }
-    if let Err(e) = background.await {
-        tracing::error!(error = %e, "background loop ended abnormally");
-    }
-    engine.deliver().await;
-    store.close().await;
-    tracing::info!("licensebot stopped");
-    Ok(())
+    let result = tokio::select! {
+        r = console::run(engine.clone(), output.clone(), clock, input, general) => r,
+        _ = shutdown_signal() => {
+            tracing::info!("shutdown signal received");
+            Ok(())
+        }
+    };
+    crate::telemetry::metrics::TRANSPORT_CONNECTED.set(0);
+    background.stop(&engine, &store).await;
+    result
 }
 
 async fn shutdown_signal() {

@@ -31,6 +31,20 @@ impl Purchaser for ManualPurchaser {
         "manual"
     }
 
+    async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        let seats = self.tenant.seats().await?;
+        if seats.enabled <= order.target_seats {
+            Ok(PurchaseProgress::Done {
+                enabled: seats.enabled,
+            })
+        } else {
+            Ok(PurchaseProgress::AwaitingPerson {
+                enabled: seats.enabled,
+                via_reseller: self.via_reseller,
+            })
+        }
+    }
+
     async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
         let seats = self.tenant.seats().await?;
         if seats.enabled >= order.target_seats {

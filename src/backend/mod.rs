@@ -173,6 +173,12 @@ pub trait Tenant: Send + Sync {
     /// A short name for logs (`simulated`, `graph`).
     fn name(&self) -> &'static str;
 
+    /// Whether the backend can be reached with the bot's credentials now (for `/healthz`):
+    /// Graph acquires (or reuses) its token. Nothing is changed.
+    async fn health(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
     /// Looks a directory user up by UPN.
     async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError>;
 
@@ -314,4 +320,18 @@ pub trait Purchaser: Send + Sync {
 
     /// Raises the seat count to the order's target; never lowers it.
     async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError>;
+
+    /// Lowers the seat count to the order's target (a reduction, `quantity` negative); never
+    /// raises it. Microsoft allows reductions only within a short window after a purchase or
+    /// renewal; outside it the backend refuses (`Invalid`, with its words).
+    async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        Err(BackendError::new(
+            ErrorKind::Invalid,
+            format!(
+                "the {} purchase backend cannot remove seats (asked for {})",
+                self.name(),
+                order.target_seats
+            ),
+        ))
+    }
 }

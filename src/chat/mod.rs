@@ -67,6 +67,9 @@ pub enum ChatError {
     Transient(String),
 }
 
+/// The longest delivery key (Discord's limit on a message nonce).
+pub const MAX_DELIVERY_KEY: usize = 25;
+
 /// What the engine can do in chat.
 #[async_trait]
 pub trait ChatOutput: Send + Sync {
@@ -80,6 +83,32 @@ pub trait ChatOutput: Send + Sync {
 
     /// Sends a direct message; returns its id.
     async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError>;
+
+    /// Posts like [`ChatOutput::send`], as the outbox action `key`: the same key on every
+    /// attempt of one action and on no other action (at most [`MAX_DELIVERY_KEY`]
+    /// characters). A transport that can recognise a repeat by it (Discord's message nonce)
+    /// posts the message at most once, even when the answer to an earlier attempt was lost
+    /// to a crash or a dropped connection. The default ignores the key.
+    async fn send_once(
+        &self,
+        _key: &str,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ChatError> {
+        self.send(channel, content, reply_to).await
+    }
+
+    /// Sends a direct message like [`ChatOutput::dm`], as the outbox action `key` (see
+    /// [`ChatOutput::send_once`]).
+    async fn dm_once(
+        &self,
+        _key: &str,
+        user: &ChatUserId,
+        content: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.dm(user, content).await
+    }
 
     /// Edits a message the bot posted.
     async fn edit(

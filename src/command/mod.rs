@@ -136,6 +136,8 @@ pub enum Command {
     Revoke { target: Target },
     /// `seats`
     Seats,
+    /// `seats remove <n>`: lower the seat count by n.
+    SeatsRemove { seats: u32 },
     /// `pending`
     Pending,
     /// `away on|off`
@@ -159,7 +161,7 @@ impl Command {
             Command::Buy { .. } => CommandName::Buy,
             Command::Assign { .. } => CommandName::Assign,
             Command::Revoke { .. } => CommandName::Revoke,
-            Command::Seats => CommandName::Seats,
+            Command::Seats | Command::SeatsRemove { .. } => CommandName::Seats,
             Command::Pending => CommandName::Pending,
             Command::Away { .. } => CommandName::Away,
             Command::Audit { .. } => CommandName::Audit,

@@ -193,7 +193,13 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
             id: request_id(args.next().ok_or_else(need_request_id)?)?,
         },
         CommandName::Release => Command::Release,
-        CommandName::Seats => Command::Seats,
+        CommandName::Seats => match args.next() {
+            None => Command::Seats,
+            Some(word) if word.eq_ignore_ascii_case("remove") => Command::SeatsRemove {
+                seats: seat_count(args.next())?,
+            },
+            Some(extra) => return Err(Some(format!("`{}` was not expected here", shorten(extra)))),
+        },
         CommandName::Pending => Command::Pending,
         CommandName::Help => Command::Help {
             topic: args

@@ -78,6 +78,7 @@ impl Engine {
             Command::Assign { targets } => self.assign(m, targets).await,
             Command::Revoke { target } => self.revoke(m, target).await,
             Command::Seats => self.seats_report(m).await,
+            Command::SeatsRemove { seats } => self.seats_remove(m, seats).await,
             Command::Pending => self.pending_report(m).await,
             Command::Away { on } => self.away(m, on).await,
             Command::Audit { id } => self.audit_report(m, id).await,
@@ -637,7 +638,12 @@ impl Engine {
                 id = id
             )));
         };
-        let crate::store::jobs::JobPayload::Purchase { target_seats, .. } = job.payload else {
+        let crate::store::jobs::JobPayload::Purchase {
+            target_seats,
+            quantity,
+            ..
+        } = job.payload
+        else {
             return Err(EngineError::User(t!(
                 self.texts(),
                 "purchase.none",
@@ -647,7 +653,11 @@ impl Engine {
         let seats = self.seats_or_user_error().await?;
         let now = self.now();
         let mut w = self.store().write().await?;
-        let there = seats.enabled >= target_seats;
+        let there = if quantity < 0 {
+            seats.enabled <= target_seats
+        } else {
+            seats.enabled >= target_seats
+        };
         if there {
             crate::store::jobs::due_now(w.conn(), job.id, now).await?;
         }
@@ -681,6 +691,50 @@ impl Engine {
         outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
         w.commit().await?;
         self.wake();
+        Ok(())
+    }
+
+    /// Lowers the seat count, never below the seats in use or promised to open requests,
+    /// and not while seats are being bought. Microsoft allows reductions only within a short
+    /// window after a purchase or renewal; the reply and the approval say so.
+    async fn seats_remove(&self, m: &IncomingMessage, seats: u32) -> EngineResult<()> {
+        let (a, roles) = self.issuer_roles(m).await?;
+        let now_seats = self.seats_or_user_error().await?;
+        let (busy, claims) = {
+            let mut conn = self
+                .store()
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
+            let busy = stages::open_seat_changes(&mut conn).await?;
+            let (claims, _) = stages::seat_pipeline(&mut conn).await?;
+            (busy, claims)
+        };
+        if busy > 0 {
+            return Err(EngineError::User(t!(self.texts(), "seats.reduce_busy")));
+        }
+        let target = now_seats.enabled - i64::from(seats);
+        let floor = now_seats.consumed + claims;
+        if target < floor {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "seats.reduce_floor",
+                seats = seats,
+                enabled = now_seats.enabled,
+                floor = floor
+            )));
+        }
+        self.open_and_reply(
+            m,
+            a.upn.clone(),
+            NewWork::purchase(-i64::from(seats), self.cfg().default_billing_cycle),
+            Approval::ByIssuer(&a, &roles),
+            false,
+        )
+        .await?;
+        self.reply_now(m, t!(self.texts(), "approval.reduce_window"))
+            .await;
         Ok(())
     }
 

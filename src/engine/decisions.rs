@@ -1,5 +1,6 @@
 //! Decisions: reactions on approval messages, and denial reasons given as replies.
 
+use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
 use crate::chat::{IncomingMessage, Reaction};
 use crate::command::{parse_reaction, Verdict};
@@ -236,6 +237,7 @@ impl Engine {
             }
         }
         w.commit().await?;
+        crash_point(CrashPoint::AfterDecisionStored);
         self.wake();
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::crash::{crash_point, CrashPoint};
 use super::Engine;
 use crate::chat::ChatError;
 use crate::domain::MessageRef;
@@ -12,6 +13,25 @@ use crate::store::StoreResult;
 
 /// Attempts before an action is given up.
 const MAX_DELIVERY_ATTEMPTS: i64 = 10;
+
+/// The key under which outbox row `id` is delivered: this database's salt (so a new or
+/// restored database never repeats the key of another within Discord's nonce window), the
+/// row id in base 36, and a suffix for a second message of the same row (a DM's fallback).
+/// At most 8 + 1 + 13 + 1 characters, inside [`crate::chat::MAX_DELIVERY_KEY`].
+pub(crate) fn delivery_key(salt: &str, id: i64, suffix: &str) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut n = id.unsigned_abs();
+    let mut digits = Vec::new();
+    loop {
+        digits.push(DIGITS[(n % 36) as usize] as char);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    let id36: String = digits.into_iter().rev().collect();
+    format!("{salt}-{id36}{suffix}")
+}
 
 enum Delivered {
     Done(Option<MessageRef>),
@@ -43,8 +63,12 @@ impl Engine {
                 return Ok(());
             };
             after = last.id;
+            let salt = self.delivery_salt().await?;
             for item in due {
-                let result = self.deliver_one(&item).await?;
+                let result = self.deliver_one(&item, &salt).await?;
+                if matches!(result, Delivered::Done(Some(_))) {
+                    crash_point(CrashPoint::AfterMessagePosted);
+                }
                 let now = self.now();
                 let mut w = self.store().write().await?;
                 match result {
@@ -106,15 +130,33 @@ impl Engine {
         }
     }
 
-    async fn deliver_one(&self, item: &Pending) -> StoreResult<Delivered> {
+    /// This database's delivery-key salt, read (or made) once.
+    async fn delivery_salt(&self) -> StoreResult<String> {
+        self.inner
+            .delivery_salt
+            .get_or_try_init(|| async {
+                let mut w = self.store().write().await?;
+                let salt = outbox::delivery_salt(w.conn()).await?;
+                w.commit().await?;
+                Ok(salt)
+            })
+            .await
+            .cloned()
+    }
+
+    async fn deliver_one(&self, item: &Pending, salt: &str) -> StoreResult<Delivered> {
         let chat = &self.inner.chat;
+        let key = delivery_key(salt, item.id, "");
         Ok(match &item.action {
             ChatAction::Send {
                 channel,
                 content,
                 reply_to,
                 ..
-            } => match chat.send(channel, content, reply_to.as_ref()).await {
+            } => match chat
+                .send_once(&key, channel, content, reply_to.as_ref())
+                .await
+            {
                 Ok(id) => Delivered::Done(Some(id)),
                 Err(e) => Delivered::Failed(e),
             },
@@ -123,12 +165,16 @@ impl Engine {
                 content,
                 fallback,
                 fallback_reply_to,
-            } => match chat.dm(user, content).await {
+            } => match chat.dm_once(&key, user, content).await {
                 Ok(id) => Delivered::Done(Some(id)),
                 Err(ChatError::DmClosed) => match fallback {
                     Some(channel) => {
                         let text = format!("{} {}", chat.mention(user), content);
-                        match chat.send(channel, &text, fallback_reply_to.as_ref()).await {
+                        let key = delivery_key(salt, item.id, "f");
+                        match chat
+                            .send_once(&key, channel, &text, fallback_reply_to.as_ref())
+                            .await
+                        {
                             Ok(id) => Delivered::Done(Some(id)),
                             Err(e) => Delivered::Failed(e),
                         }
@@ -189,5 +235,23 @@ impl Engine {
                 Err(e) => Delivered::Failed(e),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delivery_key;
+    use crate::chat::MAX_DELIVERY_KEY;
+
+    #[test]
+    fn delivery_keys_name_the_row_in_base_36() {
+        assert_eq!(delivery_key("0a1b2c3d", 1, ""), "0a1b2c3d-1");
+        assert_eq!(delivery_key("0a1b2c3d", 36 * 36, "f"), "0a1b2c3d-100f");
+    }
+
+    #[test]
+    fn the_longest_delivery_key_fits_discords_nonce() {
+        let key = delivery_key("ffffffff", i64::MAX, "f");
+        assert!(key.chars().count() <= MAX_DELIVERY_KEY, "{key}");
     }
 }

@@ -7,6 +7,7 @@
 mod catchup;
 pub mod clock;
 mod commands;
+pub mod crash;
 mod decisions;
 mod delivery;
 mod render;
@@ -150,6 +151,8 @@ struct Inner {
     job_lock: Mutex<()>,
     /// One deliverer at a time, so nothing is said twice.
     delivery_lock: Mutex<()>,
+    /// This database's delivery-key salt, once read.
+    delivery_salt: tokio::sync::OnceCell<String>,
     /// Wakes the background loops when there is new work.
     wake: Notify,
 }
@@ -178,6 +181,7 @@ impl Engine {
                 worker_id,
                 job_lock: Mutex::new(()),
                 delivery_lock: Mutex::new(()),
+                delivery_salt: tokio::sync::OnceCell::new(),
                 wake: Notify::new(),
             }),
         }
@@ -286,8 +290,10 @@ impl Engine {
         }
     }
 
-    /// Queues a reply to a message in its own small transaction and logs (never propagates)
-    /// a failure to do so.
+    /// Queues a reply to a message in its own small transaction. When even that cannot be
+    /// stored (the database is full, or locked for longer than its busy timeout), the reply
+    /// is sent straight away instead, once and not kept: the person still hears why nothing
+    /// happened. Failures are logged, never propagated.
     async fn reply_now(&self, m: &IncomingMessage, text: String) {
         let action = self.reply_action(m, text);
         let result = async {
@@ -296,8 +302,28 @@ impl Engine {
             w.commit().await
         }
         .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "could not queue a reply");
+        let Err(e) = result else {
+            return;
+        };
+        tracing::error!(error = %e, "could not queue a reply; sending it without the outbox");
+        let chat = &self.inner.chat;
+        let sent = match &action {
+            ChatAction::Dm { user, content, .. } => chat.dm(user, content).await.map(|_| ()),
+            ChatAction::Send {
+                channel,
+                content,
+                reply_to,
+                ..
+            } => chat
+                .send(channel, content, reply_to.as_ref())
+                .await
+                .map(|_| ()),
+            ChatAction::Edit { .. } | ChatAction::React { .. } | ChatAction::Unreact { .. } => {
+                Ok(())
+            }
+        };
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "could not send a reply either; it is lost");
         }
     }
 

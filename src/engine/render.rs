@@ -58,6 +58,11 @@ impl Engine {
         cycle: Option<BillingCycle>,
     ) -> String {
         match kind {
+            StageKind::Purchase if quantity.is_some_and(|q| q < 0) => t!(
+                self.texts(),
+                "stage.reduce",
+                quantity = -quantity.unwrap_or(0)
+            ),
             StageKind::Purchase => t!(
                 self.texts(),
                 "stage.purchase",
@@ -110,6 +115,11 @@ impl Engine {
             K::Assign => t!(self.texts(), "subject.assign", who = who),
             K::Release => t!(self.texts(), "subject.release", who = who),
             K::Revoke => t!(self.texts(), "subject.revoke", who = who),
+            K::Purchase if r.quantity.is_some_and(|q| q < 0) => t!(
+                self.texts(),
+                "subject.reduce",
+                quantity = -r.quantity.unwrap_or(0)
+            ),
             K::Purchase => t!(
                 self.texts(),
                 "subject.purchase",
@@ -172,6 +182,11 @@ impl Engine {
             enabled = seats.enabled
         ));
         if let (StageKind::Purchase, Some(q)) = (kind, quantity) {
+            if q < 0 {
+                lines.push(t!(self.texts(), "approval.reduce_window"));
+            }
+        }
+        if let (StageKind::Purchase, Some(q)) = (kind, quantity.filter(|q| *q > 0)) {
             let unit = unit_price.unwrap_or(0.0);
             lines.push(t!(
                 self.texts(),

@@ -679,6 +679,11 @@ impl Engine {
         enabled_now: i64,
         quantity: i64,
     ) -> EngineResult<i64> {
+        if quantity < 0 {
+            // A reduction: no purchase may be open at the same time (checked when it was
+            // asked for), so it counts from the seats there are now.
+            return Ok(enabled_now + quantity);
+        }
         let queued = jobs::highest_open_purchase_target(conn).await?;
         Ok(enabled_now.max(queued.unwrap_or(0)) + quantity)
     }

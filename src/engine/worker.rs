@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
+use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
 use crate::backend::{BackendError, DirectoryUser, ErrorKind, Lookup, PurchaseProgress, SeatOrder};
 use crate::domain::{RequestKind, RoleSet, StageKind, StageState, Upn};
@@ -112,6 +113,7 @@ impl Engine {
             batch = claimed.len()
         );
         let results = self.execute(&claimed).instrument(span.clone()).await;
+        crash_point(CrashPoint::AfterBackendCall);
         for (c, (outcome, calls)) in claimed.into_iter().zip(results) {
             let report = self
                 .record_outcome(c, outcome, calls)
@@ -193,7 +195,7 @@ impl Engine {
                 "job_started",
                 Some("approved"),
                 Some("executing"),
-                &serde_json::json!({"job": job.id, "attempt": job.attempts, "verify_only": job.verify_only})
+                &serde_json::json!({"job": job.id, "attempt": job.attempts, "verify_only": job.verify_only, "change_sent": job.change_sent})
                     .to_string(),
             )
             .await?;
@@ -312,8 +314,7 @@ impl Engine {
                     self.execute_purchase(&order, &mut results[i].1).await
                 }
                 JobPayload::Unassign { upn } => {
-                    self.execute_unassign(upn, c.job.verify_only, &mut results[i].1)
-                        .await
+                    self.execute_unassign(upn, &c.job, &mut results[i].1).await
                 }
                 JobPayload::Assign { .. } => Outcome::Permanent("assignment not run".into()),
             };
@@ -377,10 +378,32 @@ impl Engine {
         results: &mut [(Option<Outcome>, Vec<Call>)],
     ) {
         let sku = self.cfg().sku_part_number.clone();
+        let (batch, mut found): (Vec<(usize, Upn)>, Vec<Result<DirectoryUser, BackendError>>) =
+            batch
+                .into_iter()
+                .map(|(i, upn, user)| ((i, upn), user))
+                .unzip();
+        for ((i, _), user) in batch.iter().zip(&found) {
+            results[*i].1.push(Call::of("get_user", user));
+        }
+        // An earlier attempt sent the assignment and was cut off: it may be made, and Graph
+        // may show it late, so read back before assigning again.
+        let cut_off: Vec<usize> = batch
+            .iter()
+            .enumerate()
+            .filter(|(k, (i, _))| {
+                let job = &claimed[*i].job;
+                job.change_sent
+                    && !job.verify_only
+                    && found[*k].as_ref().is_ok_and(|u| !u.holds(&sku))
+            })
+            .map(|(k, _)| k)
+            .collect();
+        self.read_back_cut_off(&batch, &cut_off, &mut found, results)
+            .await;
         let mut to_assign: Vec<(usize, Upn, DirectoryUser, Option<String>)> = Vec::new();
         let mut to_verify: Vec<(usize, Upn, Option<String>)> = Vec::new();
-        for (i, upn, user) in batch {
-            results[i].1.push(Call::of("get_user", &user));
+        for ((i, upn), user) in batch.iter().cloned().zip(found) {
             let mut user = match user {
                 Ok(u) => u,
                 Err(e) => {
@@ -389,7 +412,9 @@ impl Engine {
                 }
             };
             if user.holds(&sku) {
-                results[i].0 = Some(Outcome::Done(if claimed[i].job.verify_only {
+                let job = &claimed[i].job;
+                // Held before this job acted, unless an earlier attempt may have assigned it.
+                results[i].0 = Some(Outcome::Done(if job.verify_only || job.change_sent {
                     t!(self.texts(), "outcome.assigned", upn = upn)
                 } else {
                     t!(self.texts(), "outcome.already_held", upn = upn)
@@ -431,6 +456,13 @@ impl Engine {
             to_assign.push((i, upn, user, location_set));
         }
         if !to_assign.is_empty() {
+            let ids: Vec<i64> = to_assign.iter().map(|(i, ..)| claimed[*i].job.id).collect();
+            if let Err(e) = self.mark_change_sent(&ids).await {
+                for (i, ..) in to_assign {
+                    results[i].0 = Some(Outcome::Transient(e.clone()));
+                }
+                return;
+            }
             let users: Vec<DirectoryUser> =
                 to_assign.iter().map(|(_, _, u, _)| u.clone()).collect();
             let outcomes = self.inner.tenant.assign_many(&users).await;
@@ -489,7 +521,70 @@ impl Engine {
         }
     }
 
+    /// Records that these jobs are about to send their change, in its own commit, so an
+    /// attempt cut off after it reads back before sending again. A failure to record it
+    /// (a locked or full database) is transient: nothing has been sent.
+    async fn mark_change_sent(&self, ids: &[i64]) -> Result<(), BackendError> {
+        let result = async {
+            let mut w = self.store().write().await?;
+            jobs::mark_change_sent(w.conn(), ids, self.now()).await?;
+            w.commit().await
+        }
+        .await;
+        result.map_err(|e| {
+            tracing::warn!(error = %e, "could not record a change as sent; not sending it now");
+            BackendError::new(
+                ErrorKind::Transient,
+                format!("could not record the change before sending it: {e}"),
+            )
+        })
+    }
+
+    /// Reads the users at `cut_off` (positions in `batch`) back again, until each shows the
+    /// licence or `jobs.verify_attempts` reads (the first included) are done; updates `found`.
+    async fn read_back_cut_off(
+        &self,
+        batch: &[(usize, Upn)],
+        cut_off: &[usize],
+        found: &mut [Result<DirectoryUser, BackendError>],
+        results: &mut [(Option<Outcome>, Vec<Call>)],
+    ) {
+        let sku = &self.cfg().sku_part_number;
+        let mut pending = cut_off.to_vec();
+        for _ in 1..self.cfg().jobs.verify_attempts {
+            if pending.is_empty() {
+                return;
+            }
+            tokio::time::sleep(self.cfg().jobs.verify_interval).await;
+            let upns: Vec<Upn> = pending.iter().map(|k| batch[*k].1.clone()).collect();
+            let seen = self.inner.tenant.users(&upns).await;
+            let mut still = Vec::new();
+            for (k, r) in pending.into_iter().zip(seen) {
+                results[batch[k].0].1.push(Call::of("verify_user", &r));
+                match r {
+                    Ok(u) if u.holds(sku) => found[k] = Ok(u),
+                    Ok(u) => {
+                        found[k] = Ok(u);
+                        still.push(k);
+                    }
+                    // Keep what the first read said; a later read may still show it.
+                    Err(_) => still.push(k),
+                }
+            }
+            pending = still;
+        }
+        if !pending.is_empty() {
+            tracing::warn!(
+                users = pending.len(),
+                "an assignment sent by a cut-off attempt does not show on read-back; assigning again"
+            );
+        }
+    }
+
     async fn execute_purchase(&self, order: &SeatOrder, calls: &mut Vec<Call>) -> Outcome {
+        if order.quantity < 0 {
+            return self.execute_reduction(order, calls).await;
+        }
         let progress = self.inner.purchaser.raise_seats(order).await;
         calls.push(Call::of("raise_seats", &progress));
         match progress {
@@ -542,27 +637,108 @@ impl Engine {
         ))
     }
 
-    async fn execute_unassign(
-        &self,
-        upn: &Upn,
-        verify_only: bool,
-        calls: &mut Vec<Call>,
-    ) -> Outcome {
+    /// Lowers the seat count to the order's target, never below the seats in use now.
+    async fn execute_reduction(&self, order: &SeatOrder, calls: &mut Vec<Call>) -> Outcome {
+        let reduced = |enabled: i64| {
+            Outcome::Done(t!(
+                self.texts(),
+                "outcome.reduced",
+                quantity = -order.quantity,
+                enabled = enabled
+            ))
+        };
+        let seats = self.inner.tenant.seats().await;
+        calls.push(Call::of("seats", &seats));
+        match seats {
+            Ok(s) if s.enabled <= order.target_seats => return reduced(s.enabled),
+            Ok(s) if s.consumed > order.target_seats => {
+                return Outcome::Permanent(t!(
+                    self.texts(),
+                    "outcome.reduce_below_use",
+                    target = order.target_seats,
+                    consumed = s.consumed
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => return self.classify(e),
+        }
+        let progress = self.inner.purchaser.lower_seats(order).await;
+        calls.push(Call::of("lower_seats", &progress));
+        match progress {
+            Ok(PurchaseProgress::Done { .. }) => {}
+            Ok(PurchaseProgress::InProgress { detail }) => {
+                return Outcome::Wait {
+                    note: detail,
+                    after: self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
+                }
+            }
+            Ok(PurchaseProgress::AwaitingPerson {
+                enabled,
+                via_reseller,
+            }) => {
+                return Outcome::AwaitPerson {
+                    enabled,
+                    via_reseller,
+                }
+            }
+            Err(e) => return self.classify(e),
+        }
+        for round in 0..self.cfg().jobs.verify_attempts.max(1) {
+            if round > 0 {
+                tokio::time::sleep(self.cfg().jobs.verify_interval).await;
+            }
+            let seats = self.inner.tenant.seats().await;
+            calls.push(Call::of("seats", &seats));
+            match seats {
+                Ok(s) if s.enabled <= order.target_seats => return reduced(s.enabled),
+                Ok(_) => {}
+                Err(e) if e.is_transient() => {}
+                Err(e) => return self.classify(e),
+            }
+        }
+        Outcome::Transient(BackendError::new(
+            ErrorKind::Transient,
+            format!(
+                "the seat count does not show {} seats yet",
+                order.target_seats
+            ),
+        ))
+    }
+
+    async fn execute_unassign(&self, upn: &Upn, job: &Job, calls: &mut Vec<Call>) -> Outcome {
         let sku = self.cfg().sku_part_number.clone();
+        let verify_only = job.verify_only;
         let user = self.inner.tenant.user(upn).await;
         calls.push(Call::of("get_user", &user));
-        let user = match user {
+        let mut user = match user {
             Ok(u) => u,
             Err(e) => return self.classify(e),
         };
+        if job.change_sent && !verify_only && user.holds(&sku) {
+            // An earlier attempt sent the removal and was cut off: read back first.
+            for _ in 1..self.cfg().jobs.verify_attempts {
+                tokio::time::sleep(self.cfg().jobs.verify_interval).await;
+                let check = self.inner.tenant.user(upn).await;
+                calls.push(Call::of("verify_user", &check));
+                if let Ok(u) = check {
+                    user = u;
+                    if !user.holds(&sku) {
+                        break;
+                    }
+                }
+            }
+        }
         if !user.holds(&sku) {
-            return Outcome::Done(if verify_only {
+            return Outcome::Done(if verify_only || job.change_sent {
                 t!(self.texts(), "outcome.removed", upn = upn)
             } else {
                 t!(self.texts(), "outcome.not_held", upn = upn)
             });
         }
         if !verify_only {
+            if let Err(e) = self.mark_change_sent(&[job.id]).await {
+                return Outcome::Transient(e);
+            }
             let removed = self.inner.tenant.unassign(&user).await;
             calls.push(Call::of("remove_licence", &removed));
             if let Err(e) = removed {
@@ -734,7 +910,13 @@ impl Engine {
             }
             Outcome::Transient(e) if attempts_left => {
                 let delay = self.backoff(job.attempts, e.retry_after);
-                jobs::retry_at(w.conn(), job.id, &e.message, at(delay), now).await?;
+                // A change call that failed without a definite refusal may have been carried
+                // out; a refusal naming a Retry-After (429, 503) was not.
+                let sent_now = calls
+                    .iter()
+                    .any(|c| matches!(c.operation, "assign_licence" | "remove_licence"));
+                let may_be_made = job.change_sent || (sent_now && e.retry_after.is_none());
+                jobs::retry_at(w.conn(), job.id, &e.message, at(delay), now, may_be_made).await?;
                 let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
                     "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
                 .to_string();
@@ -761,6 +943,7 @@ impl Engine {
             }
         };
         w.commit().await?;
+        crash_point(CrashPoint::AfterOutcomeStored);
         self.wake();
         Ok(report)
     }
@@ -823,16 +1006,29 @@ impl Engine {
             .map(|c| c.approver.chat_user.clone())
             .collect();
         let who = self.mentions(&billing);
-        let text = if last.is_none() {
-            let how = if via_reseller {
-                t!(self.texts(), "purchase.how_reseller")
-            } else {
-                t!(
-                    self.texts(),
-                    "purchase.how_admin_center",
-                    target = target_seats
-                )
-            };
+        let how = if via_reseller {
+            t!(self.texts(), "purchase.how_reseller")
+        } else {
+            t!(
+                self.texts(),
+                "purchase.how_admin_center",
+                target = target_seats
+            )
+        };
+        let text = if last.is_none() && *quantity < 0 {
+            t!(
+                self.texts(),
+                "purchase.reduce_task",
+                who = who,
+                id = request.id,
+                quantity = -quantity,
+                target = target_seats,
+                enabled = enabled,
+                how = how,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        } else if last.is_none() {
             t!(
                 self.texts(),
                 "purchase.task",

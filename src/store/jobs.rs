@@ -103,9 +103,15 @@ pub struct Job {
     /// True once the change was made but not yet seen on read-back: from then on the job only
     /// verifies.
     pub verify_only: bool,
+    /// True when an earlier attempt sent the change and does not know what came of it: it was
+    /// cut off (the process died, the lease ran out), or the call failed without a definite
+    /// refusal (a timeout, a dropped connection, a 5xx without `Retry-After`). The change may
+    /// have been made, so it is read back before it is sent again.
+    pub change_sent: bool,
 }
 
-const COLUMNS: &str = "id, stage_id, payload, state, attempts, next_attempt_at, last_error, phase";
+const COLUMNS: &str =
+    "id, stage_id, payload, state, attempts, next_attempt_at, last_error, phase, change_sent";
 
 fn from_row(r: &SqliteRow) -> StoreResult<Job> {
     const T: &str = "jobs";
@@ -119,6 +125,7 @@ fn from_row(r: &SqliteRow) -> StoreResult<Job> {
         next_attempt_at: parse_ts(T, r.try_get("next_attempt_at")?)?,
         last_error: r.try_get("last_error")?,
         verify_only: r.try_get::<&str, _>("phase")? == "verify",
+        change_sent: r.try_get::<i64, _>("change_sent")? != 0,
     })
 }
 
@@ -228,7 +235,8 @@ pub async fn verify_later(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE jobs SET state = 'queued', phase = 'verify', last_error = ?, next_attempt_at = ?,
-                         lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
+                         lease_owner = NULL, lease_until = NULL, change_sent = 0, updated_at = ?
+         WHERE id = ?",
     )
     .bind(note)
     .bind(ts(at))
@@ -249,7 +257,8 @@ pub async fn wait_until(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), last_error = ?,
-                         next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+                         next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, change_sent = 0,
+                         updated_at = ?
          WHERE id = ?",
     )
     .bind(note)
@@ -286,6 +295,23 @@ pub async fn release_all_leases(conn: &mut SqliteConnection, now: Timestamp) -> 
     Ok(done.rows_affected())
 }
 
+/// Records, before the change goes out, that these jobs are sending it (see
+/// [`Job::change_sent`]).
+pub async fn mark_change_sent(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+    now: Timestamp,
+) -> StoreResult<()> {
+    for id in ids {
+        sqlx::query("UPDATE jobs SET change_sent = 1, updated_at = ? WHERE id = ?")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Records success.
 pub async fn succeed(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> StoreResult<()> {
     finish(conn, id, JobState::Succeeded, None, now).await
@@ -310,7 +336,7 @@ async fn finish(
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error), lease_owner = NULL,
-                         lease_until = NULL, updated_at = ? WHERE id = ?",
+                         lease_until = NULL, change_sent = 0, updated_at = ? WHERE id = ?",
     )
     .bind(state.as_str())
     .bind(error)
@@ -321,20 +347,23 @@ async fn finish(
     Ok(())
 }
 
-/// Puts a job back in the queue for a later attempt.
+/// Puts a job back in the queue for a later attempt; `change_sent` says whether its change
+/// may have gone out (see [`Job::change_sent`]).
 pub async fn retry_at(
     conn: &mut SqliteConnection,
     id: i64,
     error: &str,
     at: Timestamp,
     now: Timestamp,
+    change_sent: bool,
 ) -> StoreResult<()> {
     sqlx::query(
         "UPDATE jobs SET state = 'queued', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
-                         lease_until = NULL, updated_at = ? WHERE id = ?",
+                         lease_until = NULL, change_sent = ?, updated_at = ? WHERE id = ?",
     )
     .bind(error)
     .bind(ts(at))
+    .bind(change_sent)
     .bind(ts(now))
     .bind(id)
     .execute(conn)

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// A point in time as the bot stores it.
@@ -96,16 +96,52 @@ pub struct Store {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How the store's connections are set up. The bot always uses [`StoreOptions::default`];
+/// the other values exist for tests that make the database busy or full.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a write waits for another process's write lock before it fails with
+    /// "database is locked".
+    pub busy_timeout: Duration,
+    /// Test hook: the page size of a database created now (SQLite's default when `None`).
+    pub page_size: Option<u32>,
+    /// Test hook: the most pages the database may grow to (`PRAGMA max_page_count`, on every
+    /// connection); a write that needs more fails with "database or disk is full", as on a
+    /// full disk.
+    pub max_page_count: Option<u32>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            busy_timeout: Duration::from_secs(10),
+            page_size: None,
+            max_page_count: None,
+        }
+    }
+}
+
 impl Store {
     /// Opens the database at `url` (`sqlite://path` or `sqlite::memory:`). With `create`,
     /// a missing file (and its directory) is created with mode 0600.
     pub async fn open(url: &str, create: bool) -> StoreResult<Store> {
-        let opts = SqliteConnectOptions::from_str(url)?
+        Store::open_with(url, create, &StoreOptions::default()).await
+    }
+
+    /// Opens the database at `url` with these connection options.
+    pub async fn open_with(url: &str, create: bool, options: &StoreOptions) -> StoreResult<Store> {
+        let mut opts = SqliteConnectOptions::from_str(url)?
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(options.busy_timeout)
             .create_if_missing(create);
+        if let Some(size) = options.page_size {
+            opts = opts.page_size(size);
+        }
+        if let Some(pages) = options.max_page_count {
+            opts = opts.pragma("max_page_count", pages.to_string());
+        }
         let path = {
             let p = opts.get_filename();
             (p.as_os_str() != ":memory:" && !p.as_os_str().is_empty()).then(|| p.to_path_buf())
@@ -122,6 +158,17 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .min_connections(1)
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    // After some errors (a full disk, an I/O error) SQLite rolls the
+                    // transaction back by itself; sqlx's own ROLLBACK then fails and it goes
+                    // on believing the connection is in a transaction, so every later BEGIN on
+                    // it fails. Let any pending rollback run, then keep the connection only
+                    // if it is really out of its transaction.
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(opts)
             .await?;
         Ok(Store {
@@ -222,4 +269,45 @@ where
     T::Err: std::fmt::Display,
 {
     s.map(|s| parse_word(table, s)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_begin_again_after_a_full_disk_rolled_a_transaction_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let options = StoreOptions {
+            page_size: Some(512),
+            max_page_count: Some(64),
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(&url, true, &options).await.expect("open");
+        let mut w = store.write().await.expect("write");
+        sqlx::query("CREATE TABLE t (b BLOB)")
+            .execute(w.conn())
+            .await
+            .expect("create");
+        w.commit().await.expect("commit");
+
+        let mut w = store.write().await.expect("write");
+        let full = sqlx::query("INSERT INTO t VALUES (zeroblob(1000000))")
+            .execute(w.conn())
+            .await
+            .expect_err("the disk is full");
+        drop(w);
+
+        assert!(full.to_string().contains("full"), "{full}");
+        // Whichever connection the pool hands out, a new transaction begins and commits.
+        for _ in 0..8 {
+            let mut w = store.write().await.expect("a write begins again");
+            sqlx::query("INSERT INTO t VALUES (x'00')")
+                .execute(w.conn())
+                .await
+                .expect("a small insert fits");
+            w.commit().await.expect("commit");
+        }
+    }
 }

@@ -339,6 +339,58 @@ pub async fn purchase(
     }))
 }
 
+/// Lowers a SKU's seats to `target` under an idempotency key (a repeated key returns the
+/// first result). Never raises the count, and never below the seats assigned: `Ok(Err(n))`
+/// says `n` seats are assigned.
+pub async fn reduce(
+    conn: &mut SqliteConnection,
+    key: &str,
+    part: &str,
+    target: i64,
+    at: Timestamp,
+) -> StoreResult<Option<Result<PurchaseResult, i64>>> {
+    let before: Option<(i64, i64)> =
+        sqlx::query_as("SELECT from_seats, to_seats FROM sim_purchases WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((from, to)) = before {
+        return Ok(Some(Ok(PurchaseResult {
+            from,
+            to,
+            first_time: false,
+        })));
+    }
+    let Some(sku) = sku(&mut *conn, part).await? else {
+        return Ok(None);
+    };
+    if target < sku.consumed {
+        return Ok(Some(Err(sku.consumed)));
+    }
+    let to = sku.enabled.min(target);
+    sqlx::query("UPDATE sim_skus SET enabled = ? WHERE sku_part_number = ?")
+        .bind(to)
+        .bind(part)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sim_purchases (idempotency_key, sku_part_number, from_seats, to_seats, billing_cycle, at)
+         VALUES (?, ?, ?, ?, 'monthly', ?)",
+    )
+    .bind(key)
+    .bind(part)
+    .bind(sku.enabled)
+    .bind(to)
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(Some(Ok(PurchaseResult {
+        from: sku.enabled,
+        to,
+        first_time: true,
+    })))
+}
+
 /// Number of purchases that changed the seat count (tests count these).
 pub async fn purchase_count(conn: &mut SqliteConnection) -> StoreResult<i64> {
     Ok(

@@ -336,3 +336,13 @@ pub async fn clear_approval_message(conn: &mut SqliteConnection, id: StageId) ->
         .await?;
     Ok(())
 }
+
+/// Open purchase or reduction stages (pending, approved or executing).
+pub async fn open_seat_changes(conn: &mut SqliteConnection) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM stages WHERE kind = 'purchase'
+           AND state IN ('pending', 'approved', 'executing')",
+    )
+    .fetch_one(conn)
+    .await?)
+}

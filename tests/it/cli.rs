@@ -78,3 +78,52 @@ fn migrate_creates_the_database_and_requests_lists_nothing() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[test]
+fn the_database_and_its_journal_files_are_private_to_their_owner() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let mut child = command(dir.path(), &["console", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        let stdin = child.stdin.as_mut().unwrap();
+        writeln!(stdin, r#"{{"type":"message","channel":"general","author":"alice","content":"!pro link alice@contoso.example"}}"#).unwrap();
+        writeln!(stdin, r#"{{"type":"wait_idle"}}"#).unwrap();
+    }
+    // Look while the bot runs: the WAL and shared-memory files exist only while it is open.
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("\"idle\"") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0,
+            "bot ended early"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut seen = 0;
+        for name in ["bot.db", "bot.db-wal", "bot.db-shm"] {
+            if let Ok(meta) = std::fs::metadata(dir.path().join(name)) {
+                seen += 1;
+                assert_eq!(
+                    meta.permissions().mode() & 0o077,
+                    0,
+                    "{name} is readable by others"
+                );
+            }
+        }
+        assert!(
+            seen >= 2,
+            "the database and its WAL exist while the bot runs"
+        );
+    }
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+}

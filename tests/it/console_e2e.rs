@@ -564,8 +564,16 @@ fn release_gives_the_seat_back() {
 
 #[test]
 fn a_restart_between_approval_and_execution_runs_the_job_once() {
-    // Every simulated call takes 1.5 s, so the kill lands while the job is in flight.
-    let (dir, mut bot) = Bot::start("[backend.simulated]\nlatency = \"1500ms\"\n");
+    // Every simulated call takes 1.5 s, so the kill lands while the job is in flight. A job
+    // cut off after sending its change reads back before sending it again: briefly here.
+    let quick_read_back = [
+        ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "100ms"),
+        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
+    ];
+    let (dir, mut bot) = Bot::start_with(
+        "[backend.simulated]\nlatency = \"1500ms\"\n",
+        &quick_read_back,
+    );
     link(&mut bot, "alice", "alice@contoso.example");
     link(&mut bot, "judy", "judy@contoso.example");
     bot.say("judy", "!pro request");
@@ -581,7 +589,7 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
     assert_ne!(request_state(dir.path(), 1), "completed");
     bot.kill();
 
-    let mut bot = Bot::start_in(dir.path(), &[]);
+    let mut bot = Bot::start_in(dir.path(), &quick_read_back);
     let got = bot.idle();
     let all = contents(&got);
     assert!(
@@ -660,5 +668,26 @@ fn malformed_input_lines_get_an_error_and_the_bot_goes_on() {
     bot.say("alice", "!pro help");
     let got = bot.idle();
     assert!(contents(&got).contains("!pro request"), "{got:#?}");
+    bot.finish();
+}
+
+#[test]
+fn a_billing_approver_buys_and_then_removes_seats() {
+    let (dir, mut bot) = Bot::start("");
+    bot.say("bob", "!pro buy 2");
+    bot.idle();
+    assert_eq!(request_state(dir.path(), 1), "completed");
+    bot.say("bob", "!pro seats remove 2");
+    let got = bot.idle();
+    let all = contents(&got);
+    assert!(all.contains("only within a short window"), "{all}");
+    assert!(
+        all.contains("2 seat(s) removed; the tenant now has 1"),
+        "{all}"
+    );
+    assert_eq!(request_state(dir.path(), 2), "completed");
+    let requests = requests_json(dir.path());
+    assert_eq!(requests[0]["kind"], "purchase");
+    assert_eq!(requests[0]["quantity"], -2);
     bot.finish();
 }

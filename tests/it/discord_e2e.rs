@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::support::discord_bot::{self, request_state, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{
-    uid, FakeDiscord, Fault, Msg, APPROVALS, BOT, ELSEWHERE, GENERAL,
+    uid, FakeDiscord, Fault, Msg, APPROVALS, BOT, ELSEWHERE, GENERAL, TOKEN,
 };
 
 /// A fake Discord and a bot connected to it.
@@ -31,12 +31,30 @@ impl Setup {
         s
     }
 
+    /// A setup whose bot logs everything, down to serenity's and reqwest's traces.
+    async fn start_traced() -> Setup {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        discord_bot::write_config(dir.path(), &fake.url());
+        let mut s = Setup {
+            fake,
+            dir,
+            bot: None,
+        };
+        s.boot_logging("trace").await;
+        s
+    }
+
     /// Starts the bot and waits until it is connected with its commands registered and its
     /// first catch-up done.
     async fn boot(&mut self) {
+        self.boot_logging("info,licensebot=debug").await;
+    }
+
+    async fn boot_logging(&mut self, filter: &str) {
         let (identifies, _) = self.fake.view(|v| v.handshakes());
         let calls = self.fake.view(|v| v.calls().len());
-        self.bot = Some(DiscordBot::start(self.dir.path()));
+        self.bot = Some(DiscordBot::start_logging(self.dir.path(), filter));
         self.fake
             .wait_for("the bot to connect and register /pro", TIMEOUT, |v| {
                 let registered = v.calls()[calls..]
@@ -585,4 +603,28 @@ async fn without_manage_messages_a_refused_reaction_stays_and_the_bot_goes_on() 
         s.log()
     );
     s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_token_never_reaches_the_log_or_the_database() {
+    let mut s = Setup::start_traced().await;
+    let approval = s.alice_requests().await;
+    s.fake.react("carol", approval.id, "✅");
+    s.dm("alice", "is done").await;
+    s.stop().await;
+
+    let log = std::fs::read_to_string(s.dir.path().join("bot.log")).expect("log");
+    assert!(
+        log.len() > 1000,
+        "a full trace was captured ({} bytes)",
+        log.len()
+    );
+    assert!(!log.contains(TOKEN), "the token is in the log");
+    for file in ["bot.db", "bot.db-wal"] {
+        let path = s.dir.path().join(file);
+        if let Ok(bytes) = std::fs::read(&path) {
+            let found = bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes());
+            assert!(!found, "the token is in {file}");
+        }
+    }
 }

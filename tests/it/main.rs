@@ -8,11 +8,16 @@ mod support;
 
 mod cli;
 mod console_e2e;
+mod crash;
 mod discord_e2e;
 mod engine;
+mod fake_discord_rules;
 mod fake_microsoft;
+mod faults;
 mod graph_client;
 mod graph_e2e;
 mod hostile;
+mod ops;
 mod partner_center;
 mod replays;
+mod robustness;

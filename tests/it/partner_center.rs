@@ -385,3 +385,49 @@ async fn an_unknown_subscription_is_invalid() {
     assert_eq!(e.kind, ErrorKind::Invalid);
     assert!(e.message.contains("20003"), "{}", e.message);
 }
+
+fn reduction(target: i64, quantity: i64) -> SeatOrder {
+    SeatOrder {
+        request: RequestId(8),
+        target_seats: target,
+        quantity,
+        billing_cycle: BillingCycle::Monthly,
+        idempotency_key: "licensebot-r8-s10-777".to_string(),
+    }
+}
+
+#[tokio::test]
+async fn seats_are_lowered_inside_the_reduction_window_opened_by_a_purchase() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser(&fake);
+    p.raise_seats(&order(4, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    let done = p.lower_seats(&reduction(3, -1)).await.unwrap();
+
+    assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
+    assert_eq!(fake.state().quantity_changes, [(2, 4), (4, 3)]);
+    // Asked again (a retry after a crash), nothing more changes.
+    assert_eq!(
+        p.lower_seats(&reduction(3, -1)).await.unwrap(),
+        PurchaseProgress::Done { enabled: 3 }
+    );
+    assert_eq!(fake.state().quantity_changes.len(), 2);
+}
+
+#[tokio::test]
+async fn a_reduction_outside_the_window_is_refused_in_partner_centers_words() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser(&fake);
+
+    let err = p.lower_seats(&reduction(1, -1)).await.unwrap_err();
+
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    assert!(
+        err.message.contains("cannot be decreased"),
+        "{}",
+        err.message
+    );
+    assert!(fake.state().quantity_changes.is_empty());
+}

@@ -135,6 +135,10 @@ impl Tenant for GraphTenant {
         "graph"
     }
 
+    async fn health(&self) -> Result<(), BackendError> {
+        self.check_token().await
+    }
+
     async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError> {
         self.read_user(upn).await
     }

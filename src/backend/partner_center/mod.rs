@@ -288,8 +288,14 @@ impl PartnerCenterPurchaser {
         }
     }
 
-    /// Reads the 202's `Location` a few times until the quantity reaches the target.
-    async fn follow(&self, location: &str, target: i64) -> Result<PurchaseProgress, BackendError> {
+    /// Reads the 202's `Location` a few times until the quantity reaches the target (from
+    /// below when raising, from above when lowering).
+    async fn follow(
+        &self,
+        location: &str,
+        target: i64,
+        up: bool,
+    ) -> Result<PurchaseProgress, BackendError> {
         let path = match location.strip_prefix(&self.api) {
             Some(rest) => rest.to_string(),
             None if location.starts_with("/v1/") => location.to_string(),
@@ -308,7 +314,7 @@ impl PartnerCenterPurchaser {
         for _ in 0..FOLLOW_POLLS {
             tokio::time::sleep(FOLLOW_SPACING).await;
             let sub = self.read(&path).await?;
-            if sub.quantity >= target {
+            if reached(sub.quantity, target, up) {
                 return Ok(PurchaseProgress::Done {
                     enabled: sub.quantity,
                 });
@@ -322,37 +328,35 @@ impl PartnerCenterPurchaser {
             ),
         })
     }
-}
 
-#[async_trait]
-impl Purchaser for PartnerCenterPurchaser {
-    fn name(&self) -> &'static str {
-        "partner_center"
-    }
-
-    async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+    /// Sets the subscription's quantity to the order's absolute target, up (a purchase) or
+    /// down (a reduction). A quantity already at or past the target is done without a change.
+    async fn change(&self, order: &SeatOrder, up: bool) -> Result<PurchaseProgress, BackendError> {
         let path = self.subscription_path();
         let sub = self.read(&path).await?;
-        let Some((cycle, term)) = sub.term() else {
-            return Err(BackendError::new(
-                ErrorKind::Invalid,
-                format!(
-                    "cannot tell whether subscription {} is monthly or annual; nothing was bought",
-                    self.subscription
-                ),
-            ));
-        };
-        if cycle != order.billing_cycle {
-            return Err(BackendError::new(
-                ErrorKind::Invalid,
-                format!(
-                    "subscription {} is {cycle} ({term}) but the request is for {} billing; \
-                     nothing was bought",
-                    self.subscription, order.billing_cycle
-                ),
-            ));
+        // Only a purchase must match the subscription's term; a reduction keeps it.
+        if up {
+            let Some((cycle, term)) = sub.term() else {
+                return Err(BackendError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "cannot tell whether subscription {} is monthly or annual; nothing was bought",
+                        self.subscription
+                    ),
+                ));
+            };
+            if cycle != order.billing_cycle {
+                return Err(BackendError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "subscription {} is {cycle} ({term}) but the request is for {} billing; \
+                         nothing was bought",
+                        self.subscription, order.billing_cycle
+                    ),
+                ));
+            }
         }
-        if sub.quantity >= order.target_seats {
+        if reached(sub.quantity, order.target_seats, up) {
             tracing::info!(
                 quantity = sub.quantity,
                 target = order.target_seats,
@@ -389,14 +393,16 @@ impl Purchaser for PartnerCenterPurchaser {
             .await?;
         if status == StatusCode::ACCEPTED {
             let location = location.unwrap_or(path);
-            return self.follow(&location, order.target_seats).await;
+            return self.follow(&location, order.target_seats, up).await;
         }
         let now = Subscription::parse(reply).map(|s| s.quantity).ok();
         match now {
-            Some(q) if q >= order.target_seats => Ok(PurchaseProgress::Done { enabled: q }),
+            Some(q) if reached(q, order.target_seats, up) => {
+                Ok(PurchaseProgress::Done { enabled: q })
+            }
             _ => {
                 let read = self.read(&path).await?;
-                if read.quantity >= order.target_seats {
+                if reached(read.quantity, order.target_seats, up) {
                     Ok(PurchaseProgress::Done {
                         enabled: read.quantity,
                     })
@@ -410,6 +416,32 @@ impl Purchaser for PartnerCenterPurchaser {
                 }
             }
         }
+    }
+}
+
+/// Whether a quantity has reached a target, from below (`up`) or from above.
+fn reached(quantity: i64, target: i64, up: bool) -> bool {
+    if up {
+        quantity >= target
+    } else {
+        quantity <= target
+    }
+}
+
+#[async_trait]
+impl Purchaser for PartnerCenterPurchaser {
+    fn name(&self) -> &'static str {
+        "partner_center"
+    }
+
+    async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        self.change(order, true).await
+    }
+
+    /// A quantity decrease: Partner Center allows it only within a short window after a
+    /// purchase or renewal and answers 800090 otherwise, which reaches the approver as is.
+    async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        self.change(order, false).await
     }
 }
 

@@ -283,6 +283,46 @@ impl Purchaser for SimulatedPurchaser {
         "simulated"
     }
 
+    /// Lowers the seats like a quantity decrease inside Microsoft's reduction window (the
+    /// simulated tenant has no window), refusing to go below the seats assigned.
+    async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await.map_err(store_error)?;
+        let result = sim::reduce(
+            tx.conn(),
+            &order.idempotency_key,
+            &self.sku,
+            order.target_seats,
+            now,
+        )
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            BackendError::new(
+                ErrorKind::Invalid,
+                format!("the tenant has no SKU {}", self.sku),
+            )
+        })?;
+        let changed = match result {
+            Ok(r) => r,
+            Err(assigned) => {
+                return Err(BackendError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "You can't reduce the number of licenses below the {assigned} that are assigned to users."
+                    ),
+                ))
+            }
+        };
+        tx.commit().await.map_err(store_error)?;
+        Ok(PurchaseProgress::Done {
+            enabled: changed.to,
+        })
+    }
+
     async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serenity::all::{
-    CommandInteraction, Context, CreateInteractionResponse, CreateInteractionResponseMessage,
-    EventHandler, GuildId, Interaction, Message, Reaction as DiscordReaction, Ready, ResumedEvent,
-    UserId,
+    CommandInteraction, ConnectionStage, Context, CreateInteractionResponse,
+    CreateInteractionResponseMessage, EventHandler, GuildId, Interaction, Message,
+    Reaction as DiscordReaction, Ready, ResumedEvent, ShardStageUpdateEvent, UserId,
 };
 use tokio::sync::mpsc;
 
@@ -161,6 +161,7 @@ impl Handler {
 impl EventHandler for Handler {
     async fn ready(&self, _ctx: Context, ready: Ready) {
         tracing::info!(user = %ready.user.id, guilds = ready.guilds.len(), "connected to the Discord gateway");
+        crate::telemetry::metrics::TRANSPORT_CONNECTED.set(1);
         self.output.http().set_application_id(ready.application.id);
         self.register().await;
         self.queue(Work::CatchUp("ready"));
@@ -168,7 +169,16 @@ impl EventHandler for Handler {
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
         tracing::info!("Discord gateway session resumed");
+        crate::telemetry::metrics::TRANSPORT_CONNECTED.set(1);
         self.queue(Work::CatchUp("resumed"));
+    }
+
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        let connected = matches!(event.new, ConnectionStage::Connected);
+        crate::telemetry::metrics::TRANSPORT_CONNECTED.set(i64::from(connected));
+        if !connected {
+            tracing::warn!(stage = ?event.new, "the Discord gateway connection is down");
+        }
     }
 
     async fn message(&self, _ctx: Context, msg: Message) {

@@ -16,11 +16,11 @@ use async_trait::async_trait;
 use serenity::all::{
     ChannelId, CreateAllowedMentions, CreateInteractionResponseFollowup, CreateMessage,
     EditInteractionResponse, EditMessage, Http, MessageId, MessageReference, MessageReferenceKind,
-    ReactionType, UserId,
+    Nonce, ReactionType, UserId,
 };
 
 use super::text::fit;
-use crate::chat::{ChatError, ChatOutput};
+use crate::chat::{ChatError, ChatOutput, MAX_DELIVERY_KEY};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef};
 
 /// Discord's JSON error code for "Cannot send messages to this user".
@@ -203,15 +203,23 @@ impl DiscordOutput {
         &self.http
     }
 
+    /// Posts a message. With a delivery `key`, it goes as the message's nonce with
+    /// `enforce_nonce`: Discord then returns the message it already created with that nonce
+    /// (from this bot, in the past few minutes) instead of creating a second one, so a retry
+    /// after a lost answer does not post twice.
     async fn post(
         &self,
         channel: ChannelId,
         content: &str,
         reply_to: Option<MessageId>,
+        key: Option<&str>,
     ) -> Result<MessageRef, ChatError> {
         let mut msg = CreateMessage::new()
             .content(fit(content))
             .allowed_mentions(mentions());
+        if let Some(nonce) = key.and_then(nonce) {
+            msg = msg.nonce(nonce).enforce_nonce(true);
+        }
         if let Some(m) = reply_to {
             // A reply to a message deleted meanwhile is posted as a plain message.
             msg = msg.reference_message(
@@ -287,12 +295,10 @@ impl DiscordOutput {
         cache.insert(user, channel.id);
         Ok(channel.id)
     }
-}
 
-#[async_trait]
-impl ChatOutput for DiscordOutput {
-    async fn send(
+    async fn send_keyed(
         &self,
+        key: Option<&str>,
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
@@ -305,18 +311,71 @@ impl ChatOutput for DiscordOutput {
                     match self.answer_interaction(id, content).await {
                         Some(result) => result,
                         // The token is gone: say it in the channel instead.
-                        None => self.post(channel, content, None).await,
+                        None => self.post(channel, content, None, key).await,
                     }
                 }
-                None => self.post(channel, content, Some(message_id(m)?)).await,
+                None => self.post(channel, content, Some(message_id(m)?), key).await,
             },
-            None => self.post(channel, content, None).await,
+            None => self.post(channel, content, None, key).await,
         }
     }
 
-    async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError> {
+    async fn dm_keyed(
+        &self,
+        key: Option<&str>,
+        user: &ChatUserId,
+        content: &str,
+    ) -> Result<MessageRef, ChatError> {
         let channel = self.dm_channel(user_id(user)?).await?;
-        self.post(channel, content, None).await
+        self.post(channel, content, None, key).await
+    }
+}
+
+/// A delivery key as Discord's message nonce (a string of at most 25 characters); a longer
+/// key (none is) goes without one.
+fn nonce(key: &str) -> Option<Nonce> {
+    if key.is_empty() || key.chars().count() > MAX_DELIVERY_KEY {
+        tracing::warn!(
+            key,
+            "a delivery key that cannot be a Discord nonce; sent without one"
+        );
+        return None;
+    }
+    Some(Nonce::String(key.to_string()))
+}
+
+#[async_trait]
+impl ChatOutput for DiscordOutput {
+    async fn send(
+        &self,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ChatError> {
+        self.send_keyed(None, channel, content, reply_to).await
+    }
+
+    async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError> {
+        self.dm_keyed(None, user, content).await
+    }
+
+    async fn send_once(
+        &self,
+        key: &str,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ChatError> {
+        self.send_keyed(Some(key), channel, content, reply_to).await
+    }
+
+    async fn dm_once(
+        &self,
+        key: &str,
+        user: &ChatUserId,
+        content: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.dm_keyed(Some(key), user, content).await
     }
 
     async fn edit(

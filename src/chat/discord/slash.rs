@@ -117,6 +117,12 @@ pub fn render(inv: &Invocation, prefix: &str) -> Rendered {
         "assign" => words.extend(inv.text("users")),
         "revoke" => words.extend(inv.text("user")),
         "away" => words.extend(inv.text("state")),
+        "seats" => {
+            if let Some(n) = inv.text("remove") {
+                words.push("remove".into());
+                words.push(n);
+            }
+        }
         _ => {}
     }
     Rendered {
@@ -204,7 +210,13 @@ pub fn definition(texts: &Texts) -> CreateCommand {
         .add_option(sub("revoke", t!(texts, "discord.revoke")).add_sub_option(
             opt(K::String, "user", t!(texts, "discord.revoke_user")).required(true),
         ))
-        .add_option(sub("seats", t!(texts, "discord.seats")))
+        .add_option(
+            sub("seats", t!(texts, "discord.seats")).add_sub_option(
+                opt(K::Integer, "remove", t!(texts, "discord.seats_remove"))
+                    .min_int_value(1)
+                    .max_int_value(u64::from(crate::command::MAX_SEATS_PER_BUY)),
+            ),
+        )
         .add_option(sub("pending", t!(texts, "discord.pending")))
         .add_option(
             sub("away", t!(texts, "discord.away")).add_sub_option(

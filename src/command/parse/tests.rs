@@ -636,6 +636,18 @@ fn no_argument_commands_refuse_arguments() {
     }
 }
 
+#[test]
+fn seats_remove_takes_a_count() {
+    assert_eq!(
+        command("!pro seats REMOVE 3"),
+        Command::SeatsRemove { seats: 3 }
+    );
+    problem("!pro seats remove", CommandName::Seats);
+    problem("!pro seats remove 0", CommandName::Seats);
+    problem("!pro seats remove -2", CommandName::Seats);
+    problem("!pro seats remove 2 now", CommandName::Seats);
+}
+
 // ---- help ----------------------------------------------------------------------------------
 
 #[test]
@@ -1006,6 +1018,10 @@ fn render_tokens(command: &Command) -> Vec<(String, bool)> {
         Command::Revoke { target: t } => tokens.push(target(t)),
         Command::Away { on } => tokens.push(word(if *on { "on" } else { "off" })),
         Command::Release | Command::Seats | Command::Pending => {}
+        Command::SeatsRemove { seats } => {
+            tokens.push(word("remove"));
+            tokens.push(word(&seats.to_string()));
+        }
     }
     tokens
 }
@@ -1141,6 +1157,7 @@ fn command_strategy() -> impl Strategy<Value = Command> {
         }),
         target_strategy().prop_map(|target| Command::Revoke { target }),
         Just(Command::Seats),
+        (1..=MAX_SEATS_PER_BUY).prop_map(|seats| Command::SeatsRemove { seats }),
         Just(Command::Pending),
         any::<bool>().prop_map(|on| Command::Away { on }),
         id_strategy().prop_map(|id| Command::Audit { id }),

@@ -94,3 +94,46 @@ async fn the_audit_chain_of_a_whole_lifecycle_is_intact_and_complete() {
         .unwrap();
     assert_eq!(completed.before.as_deref(), Some("executing"));
 }
+
+#[tokio::test]
+async fn a_message_retried_after_a_failure_keeps_its_delivery_key() {
+    let h = Harness::new(&[]).await;
+    h.chat
+        .failures
+        .lock()
+        .unwrap()
+        .push_back(ChatError::Transient("connection reset".into()));
+    h.say("alice", "!pro help").await;
+    h.advance(Duration::from_secs(1));
+    h.engine.deliver().await;
+
+    let keys = h.chat.keys.lock().unwrap().clone();
+    assert_eq!(keys.len(), 2, "one failed attempt and its retry: {keys:?}");
+    assert_eq!(
+        keys[0], keys[1],
+        "the retry is recognisable as the same message"
+    );
+    assert!(
+        keys[0].len() <= licensebot::chat::MAX_DELIVERY_KEY,
+        "{keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_message_has_its_own_delivery_key_and_databases_do_not_share_them() {
+    let a = Harness::new(&[]).await;
+    let b = Harness::new(&[]).await;
+    for h in [&a, &b] {
+        h.say("alice", "!pro help").await;
+        h.say("alice", "!pro status").await;
+    }
+
+    let keys_a = a.chat.keys.lock().unwrap().clone();
+    let keys_b = b.chat.keys.lock().unwrap().clone();
+    assert_eq!(keys_a.len(), 2, "{keys_a:?}");
+    assert_ne!(keys_a[0], keys_a[1]);
+    assert!(
+        keys_a.iter().all(|k| !keys_b.contains(k)),
+        "{keys_a:?} {keys_b:?}"
+    );
+}

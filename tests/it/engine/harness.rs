@@ -17,7 +17,7 @@ use licensebot::domain::{ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSe
 use licensebot::engine::clock::ManualClock;
 use licensebot::engine::Engine;
 use licensebot::startup;
-use licensebot::store::Store;
+use licensebot::store::{Store, StoreOptions};
 
 /// One thing the bot did in chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +57,8 @@ pub struct RecordingChat {
     pub failures: Mutex<VecDeque<ChatError>>,
     /// Users whose DMs are closed.
     pub dm_closed: Mutex<Vec<String>>,
+    /// The delivery key of every post and DM attempted, in order.
+    pub keys: Mutex<Vec<String>>,
 }
 
 impl RecordingChat {
@@ -145,6 +147,25 @@ impl ChatOutput for RecordingChat {
             emoji: emoji.to_string(),
         });
         Ok(())
+    }
+    async fn send_once(
+        &self,
+        key: &str,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+    ) -> Result<MessageRef, ChatError> {
+        self.keys.lock().unwrap().push(key.to_string());
+        self.send(channel, content, reply_to).await
+    }
+    async fn dm_once(
+        &self,
+        key: &str,
+        user: &ChatUserId,
+        content: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.keys.lock().unwrap().push(key.to_string());
+        self.dm(user, content).await
     }
     fn mention(&self, user: &ChatUserId) -> String {
         format!("@{user}")
@@ -243,7 +264,7 @@ pub struct Harness {
     pub chat: Arc<RecordingChat>,
     pub clock: Arc<ManualClock>,
     pub tenant: Arc<FaultyTenant>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     next_msg: AtomicUsize,
 }
 
@@ -258,7 +279,17 @@ impl Harness {
         Harness::build(env, true).await
     }
 
+    /// A fresh engine whose store is opened with these options (a short busy timeout, a
+    /// page limit that makes the disk "full").
+    pub async fn with_store(env: &[(&str, &str)], options: StoreOptions) -> Harness {
+        Harness::build_with(env, false, options).await
+    }
+
     async fn build(env: &[(&str, &str)], manual: bool) -> Harness {
+        Harness::build_with(env, manual, StoreOptions::default()).await
+    }
+
+    async fn build_with(env: &[(&str, &str)], manual: bool, options: StoreOptions) -> Harness {
         // Another test may have installed the subscriber already; one is enough.
         tracing_subscriber::fmt()
             .with_test_writer()
@@ -272,7 +303,10 @@ impl Harness {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let settings = Settings::load_from(Some(&cfg), &env).unwrap_or_else(|e| panic!("{e}"));
-        let store = startup::open_store(&settings).await.unwrap();
+        let store = Store::open_with(&settings.store.url, true, &options)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
         ));
@@ -318,7 +352,7 @@ impl Harness {
             chat,
             clock,
             tenant,
-            _dir: dir,
+            dir,
             next_msg: AtomicUsize::new(0),
         }
     }
@@ -445,6 +479,11 @@ impl Harness {
     /// in the Microsoft 365 admin center).
     pub async fn exec(&self, sql: &str) {
         sqlx::query(sql).execute(self.store.pool()).await.unwrap();
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("bot.db")
     }
 
     /// Moves the clock.

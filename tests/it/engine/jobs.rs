@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use licensebot::backend::Tenant;
 use licensebot::engine::JobReport;
 
 use super::harness::Harness;
@@ -365,5 +366,66 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
         h.scalar("SELECT COUNT(*) FROM sim_assignments WHERE sku_part_number = 'POWER_BI_PRO'")
             .await,
         2
+    );
+}
+
+/// Sets up what a crash leaves behind: alice's approved assignment job was claimed, marked as
+/// sending its change, and its process died before the outcome was stored.
+async fn cut_off_assignment(h: &Harness) {
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.exec(
+        "UPDATE jobs SET state = 'running', attempts = 1, change_sent = 1, lease_owner = 'gone',
+                         lease_until = '2026-03-02T09:05:00.000Z'",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_cut_off_assignment_that_shows_late_is_reported_assigned_and_not_sent_again() {
+    let h = Harness::new(&[("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms")]).await;
+    cut_off_assignment(&h).await;
+    // The dead attempt's assignLicense reached the tenant, which shows it two reads late.
+    h.tenant.read_lag.store(2, Ordering::SeqCst);
+    let upn: licensebot::domain::Upn = "alice@contoso.example".parse().unwrap();
+    let alice = h.tenant.user(&upn).await.unwrap();
+    h.tenant.assign(&alice).await.unwrap();
+
+    h.engine.recover().await.unwrap();
+    h.engine.settle().await;
+
+    assert_eq!(h.state(1).await, "completed");
+    assert_eq!(
+        h.tenant.assign_calls.load(Ordering::SeqCst),
+        1,
+        "not sent again"
+    );
+    let done = h
+        .dms("alice")
+        .into_iter()
+        .find(|d| d.contains("is done"))
+        .unwrap();
+    assert!(
+        done.contains("Power BI Pro assigned to alice@contoso.example"),
+        "{done}"
+    );
+}
+
+#[tokio::test]
+async fn a_cut_off_assignment_that_never_went_out_is_sent_after_reading_back() {
+    let h = Harness::new(&[("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms")]).await;
+    cut_off_assignment(&h).await;
+
+    h.engine.recover().await.unwrap();
+    h.engine.settle().await;
+
+    assert_eq!(h.state(1).await, "completed");
+    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM backend_calls WHERE operation = 'verify_user'")
+            .await,
+        5,
+        "four reads back before sending (five in all with the first), one after"
     );
 }

@@ -8,3 +8,4 @@ mod bulk;
 mod decisions;
 mod delivery;
 mod jobs;
+mod seats;

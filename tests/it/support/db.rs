@@ -43,6 +43,22 @@ impl Db {
         })
     }
 
+    /// One number from SQL.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        self.scalar_i64(sql, None)
+    }
+
+    /// One text column of every row from SQL.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        let mut conn = self.conn.borrow_mut();
+        self.rt.block_on(async {
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_all(&mut *conn)
+                .await
+                .expect("query")
+        })
+    }
+
     /// Seats enabled of a SKU in the simulated tenant.
     pub fn seats_enabled(&self, sku: &str) -> i64 {
         self.scalar_i64(

@@ -26,11 +26,16 @@ pub fn discord_tenant() -> String {
 
 /// Writes the settings of a Discord test bot in `dir`, talking to the fake at `api_url`.
 pub fn write_config(dir: &Path, api_url: &str) -> PathBuf {
+    write_config_with(dir, api_url, "")
+}
+
+/// Like [`write_config`], with `extra` settings (new tables, such as `[backend.graph]`).
+pub fn write_config_with(dir: &Path, api_url: &str, extra: &str) -> PathBuf {
     let path = dir.join("licensebot.toml");
     let text = format!(
         "[store]\nurl = \"sqlite://{db}\"\n\n{tenant}\n\n[chat]\ntransport = \"discord\"\n\n\
          [discord]\nguild_id = \"{GUILD}\"\napprovals_channel_id = \"{APPROVALS}\"\n\
-         api_url = \"{api_url}\"\nregister_slash_commands = true\n",
+         api_url = \"{api_url}\"\nregister_slash_commands = true\n\n{extra}\n",
         db = dir.join("bot.db").display(),
         tenant = discord_tenant(),
     );
@@ -66,20 +71,27 @@ pub struct DiscordBot {
 impl DiscordBot {
     /// Starts the bot on `dir` (settings written by [`write_config`]).
     pub fn start(dir: &Path) -> DiscordBot {
-        DiscordBot::start_with(dir, "info,licensebot=debug", &[])
+        DiscordBot::start_logging(dir, "info,licensebot=debug")
     }
 
-    /// Starts the bot on `dir` with this log filter and extra environment (a backend's
-    /// URLs and secret, say).
-    pub fn start_with(dir: &Path, log_filter: &str, env: &[(String, String)]) -> DiscordBot {
+    /// Starts the bot with a log filter (`trace` for the secrets test).
+    pub fn start_logging(dir: &Path, filter: &str) -> DiscordBot {
+        DiscordBot::start_with(dir, filter, &[])
+    }
+
+    /// Starts the bot on `dir` with a log filter and extra environment (`LICENSEBOT__…`
+    /// overrides, secrets, a crash point). It runs in `dir`, so nothing it leaves behind
+    /// lands elsewhere.
+    pub fn start_with(dir: &Path, filter: &str, env: &[(String, String)]) -> DiscordBot {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("bot.log"))
             .expect("log file");
         let child = command(dir, &["run"])
-            .env("RUST_LOG", log_filter)
+            .env("RUST_LOG", filter)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
@@ -95,6 +107,24 @@ impl DiscordBot {
     /// The bot's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("bot.log")).unwrap_or_default()
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would, and reaps it.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("kill -9");
+        let status = tokio::time::timeout(TIMEOUT, self.child.wait())
+            .await
+            .expect("the bot did not die")
+            .expect("wait");
+        assert!(!status.success(), "{status}");
+    }
+
+    /// Waits for the process to end by itself (a crash point) and returns how it ended.
+    pub async fn exited(mut self) -> std::process::ExitStatus {
+        match tokio::time::timeout(TIMEOUT, self.child.wait()).await {
+            Ok(status) => status.expect("wait"),
+            Err(_) => panic!("the bot did not stop by itself; log:\n{}", self.log()),
+        }
     }
 
     /// Sends SIGTERM and waits for a clean exit.

@@ -8,7 +8,11 @@
 //! reads the truth), the bot's own actions are echoed as events as Discord does, closed DMs
 //! answer 403/50007, content over 2,000 characters 400/50035, and faults (429 with
 //! `retry_after` and rate-limit headers, 500) can be injected per route. Every call is
-//! recorded. Every payload it sends is checked against serenity's own models: a gateway
+//! recorded. A message created with a `nonce` and `enforce_nonce: true` is created once: a
+//! second create by the same author with the same nonce within the window returns the first
+//! message, as Discord's create-message documentation says. A REST answer can be held
+//! (the call is handled, its answer kept back until released), so a test can kill the bot
+//! while a call is in flight. Every payload it sends is checked against serenity's own models: a gateway
 //! dispatch must not deserialize into `Event::Unknown` (serenity would drop it silently),
 //! and REST bodies must deserialize into the model serenity reads them as; any violation
 //! fails [`FakeDiscord::assert_faithful`].
@@ -45,6 +49,13 @@ pub const TOKEN: &str = "fake-bot-token.for-tests-only";
 
 /// Discord's limit on message content.
 const MAX_CONTENT: usize = 2000;
+
+/// Discord's limit on a message nonce.
+const MAX_NONCE: usize = 25;
+
+/// How long a nonce is remembered: Discord says "the past few minutes"; the fake keeps it
+/// for two, longer than any test.
+pub const NONCE_WINDOW: Duration = Duration::from_secs(120);
 
 /// People in the guild, by name.
 pub const PEOPLE: [(&str, u64); 7] = [
@@ -127,7 +138,24 @@ pub struct Msg {
     pub deleted: bool,
     /// Edits made to it.
     pub edits: u32,
+    /// The nonce it was created with.
+    pub nonce: Option<String>,
 }
+
+/// An answer kept back: the next call matching it is handled, then answered only when the
+/// test releases it.
+struct Hold {
+    method: &'static str,
+    path: String,
+    body_contains: Option<String>,
+    /// Caught a call (and no longer armed).
+    caught: bool,
+    released: tokio::sync::watch::Sender<bool>,
+}
+
+/// A handle on a hold set with [`FakeDiscord::hold`].
+#[derive(Debug, Clone, Copy)]
+pub struct HoldId(usize);
 
 #[derive(Debug, Default)]
 struct Session {
@@ -169,6 +197,9 @@ struct Inner {
     violations: Vec<String>,
     /// When each event was dispatched, by a label the test chose.
     marks: HashMap<String, Instant>,
+    /// Messages created with an enforced nonce: (author, nonce) → (message, when).
+    nonces: HashMap<(u64, String), (u64, Instant)>,
+    holds: Vec<Hold>,
 }
 
 struct Shared {
@@ -288,6 +319,9 @@ impl Inner {
         if let Some(r) = m.reply_to {
             v["message_reference"] = json!({"type": 0, "message_id": r.to_string(), "channel_id": m.channel.to_string()});
         }
+        if let Some(n) = &m.nonce {
+            v["nonce"] = json!(n);
+        }
         if self.in_guild(m.channel) {
             v["guild_id"] = json!(GUILD.to_string());
         }
@@ -357,6 +391,7 @@ impl Inner {
                 reactions: BTreeMap::new(),
                 deleted: false,
                 edits: 0,
+                nonce: None,
             },
         );
         id
@@ -583,6 +618,27 @@ impl FakeDiscord {
     /// Injects a fault.
     pub fn fail(&self, fault: Fault) {
         self.lock().faults.push(fault);
+    }
+
+    /// Holds the answer to the next call with this method whose path contains `path` (and,
+    /// when given, whose JSON body contains `body_contains`): the call is handled as usual,
+    /// its answer kept back until [`FakeDiscord::release`].
+    pub fn hold(&self, method: &'static str, path: &str, body_contains: Option<&str>) -> HoldId {
+        let (released, _) = tokio::sync::watch::channel(false);
+        let mut g = self.lock();
+        g.holds.push(Hold {
+            method,
+            path: path.to_string(),
+            body_contains: body_contains.map(str::to_string),
+            caught: false,
+            released,
+        });
+        HoldId(g.holds.len() - 1)
+    }
+
+    /// Lets a held answer go (the bot that asked may be gone by then).
+    pub fn release(&self, id: HoldId) {
+        self.lock().holds[id.0].released.send_replace(true);
     }
 
     /// Closes `user`'s DMs (messages to them answer 403/50007).
@@ -836,6 +892,11 @@ impl FakeView<'_> {
         (self.0.identifies, self.0.resumes + self.0.held.len() as u32)
     }
 
+    /// Whether the hold `id` has caught a call.
+    pub fn holding(&self, id: HoldId) -> bool {
+        self.0.holds[id.0].caught
+    }
+
     /// Whether a bot is connected to the gateway now.
     pub fn connected(&self) -> bool {
         self.0.conn.is_some()
@@ -1006,6 +1067,20 @@ async fn rest(
         } else {
             route(&mut g, &method, &rest, &q, &body, shared.port)
         };
+        let text = body.to_string();
+        let hold = g
+            .holds
+            .iter_mut()
+            .find(|h| {
+                !h.caught
+                    && h.method == method.as_str()
+                    && path.contains(&h.path)
+                    && h.body_contains.as_ref().is_none_or(|b| text.contains(b))
+            })
+            .map(|h| {
+                h.caught = true;
+                h.released.subscribe()
+            });
         g.calls.push(Call {
             method: method.to_string(),
             path: path.clone(),
@@ -1013,9 +1088,15 @@ async fn rest(
             status: response.status().as_u16(),
             at: Instant::now(),
         });
-        response
+        (response, hold)
     };
     shared.changed.notify_waiters();
+    let (response, hold) = response;
+    if let Some(mut released) = hold {
+        if released.wait_for(|r| *r).await.is_err() {
+            eprintln!("fake Discord: a hold was dropped");
+        }
+    }
     response
 }
 
@@ -1088,7 +1169,47 @@ fn route(
                     reply_to = None;
                 }
             }
+            let nonce = match &body["nonce"] {
+                Value::String(n) => Some(n.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            if nonce
+                .as_ref()
+                .is_some_and(|n| n.chars().count() > MAX_NONCE)
+            {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({
+                        "code": 50035, "message": "Invalid Form Body",
+                        "errors": {"nonce": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 25 or fewer in length."}]}},
+                    })),
+                )
+                    .into_response();
+            }
+            let enforced = body["enforce_nonce"].as_bool() == Some(true);
+            if let (true, Some(n)) = (enforced, &nonce) {
+                let earlier = g
+                    .nonces
+                    .get(&(BOT, n.clone()))
+                    .filter(|(_, at)| at.elapsed() < NONCE_WINDOW)
+                    .map(|(m, _)| *m);
+                if let Some(m) = earlier.and_then(|m| g.messages.get(&m).cloned()) {
+                    // The message made the first time, and nothing new.
+                    let v = g.message_json(&m);
+                    g.check::<serenity::all::Message>("message", &v);
+                    return Json(v).into_response();
+                }
+            }
             let id = g.new_message(channel, BOT, &content, reply_to, 0);
+            if let Some(n) = &nonce {
+                if let Some(m) = g.messages.get_mut(&id) {
+                    m.nonce = Some(n.clone());
+                }
+                if enforced {
+                    g.nonces.insert((BOT, n.clone()), (id, Instant::now()));
+                }
+            }
             let v = g.message_json(&g.messages[&id].clone());
             g.check::<serenity::all::Message>("message", &v);
             g.announce_create(id);

@@ -166,6 +166,8 @@ pub enum FaultKind {
     Unavailable(Option<String>),
     /// 504 `GatewayTimeout`.
     GatewayTimeout,
+    /// 500 `InternalServerError`, answered before the request is handled.
+    ServerError,
     /// Answer only after this long (handled normally otherwise).
     Slow(Duration),
     /// Handle the request, then break the connection off mid-answer.
@@ -189,6 +191,8 @@ pub struct Fault {
     pub times: u32,
     /// Whether it hits `$batch` items instead of whole HTTP requests.
     pub in_batch: bool,
+    /// Only requests whose body contains this (a `$batch` with `assignLicense`), or any.
+    pub body_contains: Option<String>,
     /// What it does.
     pub kind: FaultKind,
 }
@@ -201,7 +205,16 @@ impl Fault {
             path_contains: path_contains.to_string(),
             times,
             in_batch: false,
+            body_contains: None,
             kind,
+        }
+    }
+
+    /// The same fault, only for requests whose body contains `text`.
+    pub fn with_body(self, text: &str) -> Fault {
+        Fault {
+            body_contains: Some(text.to_string()),
+            ..self
         }
     }
 
@@ -218,11 +231,15 @@ impl Fault {
         }
     }
 
-    fn matches(&self, method: &str, path: &str, in_batch: bool) -> bool {
+    fn matches(&self, method: &str, path: &str, body: &str, in_batch: bool) -> bool {
         self.times > 0
             && self.in_batch == in_batch
             && self.method.is_none_or(|m| m.eq_ignore_ascii_case(method))
             && path.contains(&self.path_contains)
+            && self
+                .body_contains
+                .as_ref()
+                .is_none_or(|b| body.contains(b.as_str()))
     }
 }
 
@@ -300,6 +317,7 @@ pub struct State {
 struct Hold {
     method: &'static str,
     path_contains: String,
+    body_contains: Option<String>,
     armed: bool,
     released: tokio::sync::watch::Sender<bool>,
 }
@@ -591,11 +609,17 @@ impl State {
     }
 
     /// Takes one use of the first matching fault.
-    fn take_fault(&mut self, method: &str, path: &str, in_batch: bool) -> Option<FaultKind> {
+    fn take_fault(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &str,
+        in_batch: bool,
+    ) -> Option<FaultKind> {
         let f = self
             .faults
             .iter_mut()
-            .find(|f| f.matches(method, path, in_batch))?;
+            .find(|f| f.matches(method, path, body, in_batch))?;
         f.times -= 1;
         Some(f.kind.clone())
     }
@@ -775,15 +799,32 @@ impl FakeMicrosoft {
     /// Holds the answer to the next request matching `method` and `path_contains` (after
     /// handling it) until [`FakeMicrosoft::release`].
     pub fn hold(&self, method: &'static str, path_contains: &str) -> HoldId {
+        self.hold_with(method, path_contains, None)
+    }
+
+    /// Like [`FakeMicrosoft::hold`], for a request whose body also contains `body_contains`
+    /// (an `assignLicense` inside a `$batch`, say).
+    pub fn hold_with(
+        &self,
+        method: &'static str,
+        path_contains: &str,
+        body_contains: Option<&str>,
+    ) -> HoldId {
         let (released, _) = tokio::sync::watch::channel(false);
         let mut holds = self.shared.holds.lock().expect("holds");
         holds.push(Hold {
             method,
             path_contains: path_contains.to_string(),
+            body_contains: body_contains.map(str::to_string),
             armed: true,
             released,
         });
         HoldId(holds.len() - 1)
+    }
+
+    /// Whether a held answer is being kept back (a request matched the hold).
+    pub fn holding(&self, id: HoldId) -> bool {
+        !self.shared.holds.lock().expect("holds")[id.0].armed
     }
 
     /// Lets a held answer go.
@@ -913,7 +954,12 @@ async fn handle(
             body: String::from_utf8_lossy(&body).into_owned(),
             at: Instant::now(),
         });
-        state.take_fault(method.as_str(), &path, false)
+        state.take_fault(
+            method.as_str(),
+            &path,
+            &String::from_utf8_lossy(&body),
+            false,
+        )
     };
     let mut drop_connection = false;
     if let Some(kind) = fault {
@@ -935,6 +981,12 @@ async fn handle(
                 504,
                 "GatewayTimeout",
                 "The gateway did not receive a response in time.",
+                &crid,
+            )),
+            FaultKind::ServerError => Some(graph_error(
+                500,
+                "InternalServerError",
+                "An internal server error occurred.",
                 &crid,
             )),
             FaultKind::Forbidden => Some(graph_error(
@@ -980,6 +1032,9 @@ async fn handle(
                 h.armed
                     && h.method.eq_ignore_ascii_case(method.as_str())
                     && path.contains(&h.path_contains)
+                    && h.body_contains
+                        .as_ref()
+                        .is_none_or(|b| String::from_utf8_lossy(&body).contains(b.as_str()))
             })
             .map(|h| {
                 h.armed = false;
@@ -1729,7 +1784,8 @@ fn batch(state: &mut State, body: &[u8], crid: &str) -> Answer {
                 &item_crid,
             )
         } else {
-            match state.take_fault(&method, path, true) {
+            let item_body = r.get("body").map(|b| b.to_string()).unwrap_or_default();
+            match state.take_fault(&method, path, &item_body, true) {
                 Some(FaultKind::Throttle(ra)) => throttled(&ra, &item_crid),
                 Some(FaultKind::Unavailable(_)) => graph_error(
                     503,

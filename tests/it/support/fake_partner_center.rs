@@ -33,6 +33,10 @@ pub struct Subscription {
     pub async_reads: Option<u32>,
     /// A change accepted with 202 and not yet visible: (new quantity, reads left).
     pub pending: Option<(i64, u32)>,
+    /// Whether the new-commerce reduction window is open: Microsoft lets the quantity go
+    /// down only within about 7 days after a purchase, renewal or seats added (code 800090
+    /// outside it). Adding seats opens it; the subscription starts outside it.
+    pub decrease_window_open: bool,
 }
 
 impl Subscription {
@@ -44,6 +48,7 @@ impl Subscription {
             term_duration: "P1M".into(),
             billing_cycle: "monthly".into(),
             status: "active".into(),
+            decrease_window_open: false,
             etag_version: 1,
             max_quantity: 300,
             async_reads: None,
@@ -121,6 +126,9 @@ fn echo(mut a: Answer, headers: &HeaderMap) -> Answer {
 
 fn apply(state: &mut State, to: i64) {
     let from = state.subscription.quantity;
+    if to > from {
+        state.subscription.decrease_window_open = true;
+    }
     state.quantity_changes.push((from, to));
     state.subscription.etag_version += 1;
     match state.subscription.async_reads {
@@ -211,7 +219,7 @@ pub fn handle(
             let Some(to) = field(&parsed, "quantity").and_then(Value::as_i64) else {
                 return echo(error(400, 800002, "Invalid request input"), headers);
             };
-            if to < state.subscription.quantity {
+            if to < state.subscription.quantity && !state.subscription.decrease_window_open {
                 return echo(
                     error(400, 800090, "Subscription quantity cannot be decreased"),
                     headers,

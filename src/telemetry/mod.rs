@@ -1,5 +1,10 @@
-//! Logging: a tracing subscriber writing to stderr (stdout belongs to the console transport),
-//! human-readable or JSON, filtered by `[telemetry] level` unless `RUST_LOG` says otherwise.
+//! Telemetry: logging through a tracing subscriber writing to stderr (stdout belongs to the
+//! console transport), human-readable or JSON, filtered by `[telemetry] level` unless
+//! `RUST_LOG` says otherwise; Prometheus [`metrics`]; and the operator's endpoint
+//! ([`server`]: `/metrics`, `/healthz`).
+
+pub mod metrics;
+pub mod server;
 
 use tracing_subscriber::EnvFilter;
 

@@ -1,0 +1,390 @@
+//! Prometheus metrics. Counts that live in the database (requests by kind and state,
+//! decisions, jobs by outcome) are read from it at scrape time, so they survive restarts and
+//! never drift; what only the process sees (backend call latency, the last seat count, the
+//! gateway connection) is kept in process-wide collectors here.
+
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
+
+use crate::backend::{
+    BackendError, DirectoryUser, PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant,
+};
+use crate::domain::{CountryCode, RoleSet, Upn};
+use crate::store::Store;
+
+/// The process's registry.
+pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+
+fn register<C: prometheus::core::Collector + Clone + 'static>(c: C) -> C {
+    if let Err(e) = REGISTRY.register(Box::new(c.clone())) {
+        tracing::error!(error = %e, "cannot register a metric");
+    }
+    c
+}
+
+/// Backend call latency by operation and outcome.
+pub static BACKEND_CALL_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register(
+        HistogramVec::new(
+            HistogramOpts::new(
+                "licensebot_backend_call_seconds",
+                "Duration of licensing backend calls",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            &["operation", "outcome"],
+        )
+        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    )
+});
+
+/// Free seats of the managed SKU, as last read from the backend.
+pub static FREE_SEATS: LazyLock<IntGauge> = LazyLock::new(|| {
+    register(
+        IntGauge::new(
+            "licensebot_free_seats",
+            "Free seats of the managed SKU at the last read",
+        )
+        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    )
+});
+
+/// 1 while the Discord gateway is connected (always 1 on the console).
+pub static TRANSPORT_CONNECTED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register(
+        IntGauge::new(
+            "licensebot_transport_connected",
+            "1 while the chat transport (the Discord gateway) is connected",
+        )
+        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    )
+});
+
+/// Seconds since the process started.
+pub static UPTIME: LazyLock<Gauge> = LazyLock::new(|| {
+    register(
+        Gauge::new("licensebot_uptime_seconds", "Seconds since the bot started")
+            .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    )
+});
+
+static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// When the free-seat gauge was last read from the backend; `None` once the bot changed
+/// assignments or seats since (the next scrape reads again).
+static SEATS_READ_AT: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// How old the free-seat figure may be before a scrape reads it again (other admins change
+/// seats too).
+const SEATS_MAX_AGE: Duration = Duration::from_secs(60);
+
+fn seats_read(at: Option<Instant>) {
+    *SEATS_READ_AT.lock().unwrap_or_else(|p| p.into_inner()) = at;
+}
+
+fn seats_fresh() -> bool {
+    SEATS_READ_AT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_some_and(|t| t.elapsed() < SEATS_MAX_AGE)
+}
+
+static REQUESTS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register(
+        IntGaugeVec::new(
+            Opts::new("licensebot_requests", "Requests by kind and state"),
+            &["kind", "state"],
+        )
+        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    )
+});
+
+static DECISIONS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register(
+        IntGaugeVec::new(
+            Opts::new(
+                "licensebot_decisions",
+                "Stages decided, by verdict (approve, deny)",
+            ),
+            &["verdict"],
+        )
+        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    )
+});
+
+static JOBS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register(
+        IntGaugeVec::new(
+            Opts::new(
+                "licensebot_jobs",
+                "Jobs by state (queued, running, succeeded, failed)",
+            ),
+            &["state"],
+        )
+        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    )
+});
+
+static OUTBOX_UNDELIVERED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register(
+        IntGauge::new(
+            "licensebot_outbox_undelivered",
+            "Chat actions not delivered yet",
+        )
+        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    )
+});
+
+/// Touches every collector so they are registered before the first scrape.
+pub fn init() {
+    LazyLock::force(&STARTED);
+    LazyLock::force(&BACKEND_CALL_SECONDS);
+    LazyLock::force(&FREE_SEATS);
+    LazyLock::force(&TRANSPORT_CONNECTED);
+    LazyLock::force(&UPTIME);
+    LazyLock::force(&REQUESTS);
+    LazyLock::force(&DECISIONS);
+    LazyLock::force(&JOBS);
+    LazyLock::force(&OUTBOX_UNDELIVERED);
+}
+
+/// Reads the database-backed figures (and the seats, when the last read is stale) and renders
+/// every metric in Prometheus text format.
+pub async fn render(
+    store: &Store,
+    tenant: &dyn Tenant,
+) -> Result<String, crate::store::StoreError> {
+    if !seats_fresh() {
+        if let Err(e) = tenant.seats().await {
+            tracing::warn!(error = %e, "cannot read seats for the metrics");
+        }
+    }
+    let pool = store.pool();
+    let requests: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT kind, state, COUNT(*) FROM requests GROUP BY kind, state")
+            .fetch_all(pool)
+            .await?;
+    REQUESTS.reset();
+    for (kind, state, n) in requests {
+        REQUESTS
+            .with_label_values(&[kind.as_str(), state.as_str()])
+            .set(n);
+    }
+    let decisions: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT CASE WHEN state = 'denied' THEN 'deny' ELSE 'approve' END AS verdict, COUNT(*)
+         FROM stages WHERE decided_by IS NOT NULL GROUP BY verdict",
+    )
+    .fetch_all(pool)
+    .await?;
+    DECISIONS.reset();
+    for (verdict, n) in decisions {
+        DECISIONS.with_label_values(&[verdict.as_str()]).set(n);
+    }
+    let jobs: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+            .fetch_all(pool)
+            .await?;
+    JOBS.reset();
+    for (state, n) in jobs {
+        JOBS.with_label_values(&[state.as_str()]).set(n);
+    }
+    let mut conn = pool.acquire().await?;
+    OUTBOX_UNDELIVERED.set(crate::store::outbox::undelivered(&mut conn).await?);
+    UPTIME.set(STARTED.elapsed().as_secs_f64());
+    let mut out = Vec::new();
+    let encoder = prometheus::TextEncoder::new();
+    if let Err(e) = encoder.encode(&REGISTRY.gather(), &mut out) {
+        tracing::error!(error = %e, "cannot encode metrics");
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn observe<T>(operation: &str, started: Instant, r: &Result<T, BackendError>) {
+    let outcome = match r {
+        Ok(_) => "ok",
+        Err(e) if e.is_transient() => "transient",
+        Err(_) => "error",
+    };
+    BACKEND_CALL_SECONDS
+        .with_label_values(&[operation, outcome])
+        .observe(started.elapsed().as_secs_f64());
+}
+
+/// A tenant whose every call is timed into [`BACKEND_CALL_SECONDS`].
+pub struct MeteredTenant {
+    inner: Arc<dyn Tenant>,
+}
+
+impl MeteredTenant {
+    /// Wraps a tenant.
+    pub fn new(inner: Arc<dyn Tenant>) -> Self {
+        MeteredTenant { inner }
+    }
+}
+
+#[async_trait]
+impl Tenant for MeteredTenant {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    async fn health(&self) -> Result<(), BackendError> {
+        let t = Instant::now();
+        let r = self.inner.health().await;
+        observe("health", t, &r);
+        r
+    }
+    async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError> {
+        let t = Instant::now();
+        let r = self.inner.user(upn).await;
+        observe("get_user", t, &r);
+        r
+    }
+    async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
+        let t = Instant::now();
+        let r = self.inner.roles(upn).await;
+        observe("roles", t, &r);
+        r
+    }
+    async fn roles_fresh(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
+        let t = Instant::now();
+        let r = self.inner.roles_fresh(upn).await;
+        observe("roles_fresh", t, &r);
+        r
+    }
+    async fn users(&self, upns: &[Upn]) -> Vec<Result<DirectoryUser, BackendError>> {
+        let t = Instant::now();
+        let r = self.inner.users(upns).await;
+        let all: Result<(), BackendError> = r
+            .iter()
+            .find_map(|x| x.as_ref().err().cloned())
+            .map_or(Ok(()), Err);
+        observe("get_users", t, &all);
+        r
+    }
+    async fn seats(&self) -> Result<Seats, BackendError> {
+        let t = Instant::now();
+        let r = self.inner.seats().await;
+        observe("seats", t, &r);
+        if let Ok(s) = &r {
+            FREE_SEATS.set(s.free());
+            seats_read(Some(Instant::now()));
+        }
+        r
+    }
+    async fn set_usage_location(
+        &self,
+        user: &DirectoryUser,
+        country: &CountryCode,
+    ) -> Result<(), BackendError> {
+        let t = Instant::now();
+        let r = self.inner.set_usage_location(user, country).await;
+        observe("set_usage_location", t, &r);
+        r
+    }
+    async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        let t = Instant::now();
+        let r = self.inner.assign(user).await;
+        observe("assign", t, &r);
+        seats_read(None);
+        r
+    }
+    async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        let t = Instant::now();
+        let r = self.inner.unassign(user).await;
+        observe("unassign", t, &r);
+        seats_read(None);
+        r
+    }
+    async fn assign_many(&self, users: &[DirectoryUser]) -> Vec<Result<(), BackendError>> {
+        let t = Instant::now();
+        let r = self.inner.assign_many(users).await;
+        let all: Result<(), BackendError> = r
+            .iter()
+            .find_map(|x| x.as_ref().err().cloned())
+            .map_or(Ok(()), Err);
+        observe("assign_many", t, &all);
+        seats_read(None);
+        r
+    }
+}
+
+/// A purchaser whose calls are timed into [`BACKEND_CALL_SECONDS`].
+pub struct MeteredPurchaser {
+    inner: Arc<dyn Purchaser>,
+}
+
+impl MeteredPurchaser {
+    /// Wraps a purchaser.
+    pub fn new(inner: Arc<dyn Purchaser>) -> Self {
+        MeteredPurchaser { inner }
+    }
+}
+
+#[async_trait]
+impl Purchaser for MeteredPurchaser {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        let t = Instant::now();
+        let r = self.inner.raise_seats(order).await;
+        observe("raise_seats", t, &r);
+        seats_read(None);
+        r
+    }
+    async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+        let t = Instant::now();
+        let r = self.inner.lower_seats(order).await;
+        observe("lower_seats", t, &r);
+        seats_read(None);
+        r
+    }
+}
+
+/// How long a health check may take before it counts as failed.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{BillingCycle, RequestId};
+
+    /// A purchaser that can lower seats (not the trait's default refusal).
+    struct Lowering;
+
+    #[async_trait]
+    impl Purchaser for Lowering {
+        fn name(&self) -> &'static str {
+            "lowering"
+        }
+        async fn raise_seats(&self, _: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+            Ok(PurchaseProgress::Done { enabled: 3 })
+        }
+        async fn lower_seats(&self, _: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
+            Ok(PurchaseProgress::Done { enabled: 1 })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_metered_purchaser_forwards_seat_reductions() {
+        let metered = MeteredPurchaser::new(Arc::new(Lowering));
+        let order = SeatOrder {
+            request: RequestId(1),
+            target_seats: 1,
+            quantity: -1,
+            billing_cycle: BillingCycle::Monthly,
+            idempotency_key: "k".into(),
+        };
+
+        assert_eq!(
+            metered.lower_seats(&order).await,
+            Ok(PurchaseProgress::Done { enabled: 1 })
+        );
+    }
+}

@@ -1,0 +1,549 @@
+//! Crash safety of the real binary. The bot runs as a process on the fake Discord, with the
+//! Microsoft Graph backend and Partner Center purchases on the fake Microsoft, and dies at
+//! each step of a purchase (a request with no free seat: buy, then assign) and of an
+//! assignment (a free seat): by SIGKILL while a call is held in flight, or by a crash point
+//! (`LICENSEBOT_CRASH_AT`, which aborts) between two steps that no call separates. After a
+//! restart every request must reach its end state with exactly one quantity change per
+//! purchase (counted at the fake Partner Center), one `assignLicense` per assignment (counted
+//! at the fake Graph), and the requester told once (counted at the fake Discord).
+//!
+//! Each test prints one row of the crash matrix (`CRASH-MATRIX | …`); README's Reliability
+//! section shows them.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sqlx::{ConnectOptions, Connection};
+
+use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
+use crate::support::fake_discord::{uid, FakeDiscord, Msg, APPROVALS, BOT, GENERAL};
+use crate::support::fake_graph::FakeMicrosoft;
+
+/// What is being done when the bot dies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// Judy asks with no seat free: a purchase stage (Partner Center) then an assignment;
+    /// Dave, who holds both roles, approves both with one reaction.
+    Purchase,
+    /// Alice asks with a seat free: one assignment stage, approved by Carol.
+    Assignment,
+}
+
+impl Flow {
+    fn requester(self) -> &'static str {
+        match self {
+            Flow::Purchase => "judy",
+            Flow::Assignment => "alice",
+        }
+    }
+
+    fn upn(self) -> String {
+        format!("{}@contoso.example", self.requester())
+    }
+
+    fn approver(self) -> &'static str {
+        match self {
+            Flow::Purchase => "dave",
+            Flow::Assignment => "carol",
+        }
+    }
+}
+
+/// Where the bot dies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Crash point `after_decision_stored`: the decision is committed, nothing said about it,
+    /// its job not started.
+    DecisionStored,
+    /// SIGKILL once the decision is told (the approval message edited) while the job's first
+    /// call, the approver's role re-check, is held at Graph: no change made yet.
+    JobStarted,
+    /// SIGKILL while the change is held at Microsoft (the Partner Center PATCH of the
+    /// quantity, or the `$batch` with `assignLicense`): made there, not answered.
+    ChangeInFlight,
+    /// Crash point `after_backend_call`: the change answered and read back, its outcome not
+    /// stored.
+    BackendAnswered,
+    /// Crash point `after_outcome_stored`: the outcome committed, nothing said about it.
+    OutcomeStored,
+    /// SIGKILL while Discord holds the edit that marks the approval message done.
+    ApprovalEditInFlight,
+    /// Crash point `after_message_posted`: the first message posted after the decision
+    /// exists at Discord, the outbox does not know it.
+    MessagePosted,
+    /// SIGKILL while Discord holds the post that tells the requester it is done.
+    DoneMessageInFlight,
+}
+
+impl Step {
+    /// The crash point armed for the run that dies, if the step has one.
+    fn crash_point(self) -> Option<&'static str> {
+        match self {
+            Step::DecisionStored => Some("after_decision_stored"),
+            Step::BackendAnswered => Some("after_backend_call"),
+            Step::OutcomeStored => Some("after_outcome_stored"),
+            Step::MessagePosted => Some("after_message_posted"),
+            _ => None,
+        }
+    }
+}
+
+/// The fakes, the bot's directory and the running bot.
+struct Rig {
+    discord: FakeDiscord,
+    ms: FakeMicrosoft,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    bot: Option<DiscordBot>,
+}
+
+impl Rig {
+    /// Fakes for `flow` and the bot's settings; the bot is not started.
+    async fn new(flow: Flow) -> Rig {
+        let discord = FakeDiscord::start().await;
+        let ms = FakeMicrosoft::start();
+        if flow == Flow::Purchase {
+            // Gina's seat is the only one: nothing is free.
+            ms.state().set_enabled("POWER_BI_PRO", 1);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (toml, env) = ms.bot_settings(true);
+        discord_bot::write_config_with(dir.path(), &discord.url(), &toml);
+        Rig {
+            discord,
+            ms,
+            dir,
+            env,
+            bot: None,
+        }
+    }
+
+    /// Starts the bot (with a crash point armed, if given) and waits until it is connected
+    /// and has registered its commands.
+    async fn boot(&mut self, crash_at: Option<&str>) {
+        let (identifies, _) = self.discord.view(|v| v.handshakes());
+        let calls = self.discord.view(|v| v.calls().len());
+        let mut env = self.env.clone();
+        if let Some(point) = crash_at {
+            env.push(("LICENSEBOT_CRASH_AT".into(), point.into()));
+        }
+        self.bot = Some(DiscordBot::start_with(
+            self.dir.path(),
+            "info,licensebot=debug",
+            &env,
+        ));
+        self.discord
+            .wait_for("the bot to connect and register /pro", TIMEOUT, |v| {
+                let registered = v.calls()[calls..]
+                    .iter()
+                    .any(|c| c.method == "PUT" && c.path.contains("/commands"));
+                (v.connected() && v.handshakes().0 > identifies && registered).then_some(())
+            })
+            .await;
+    }
+
+    fn bot(&mut self) -> DiscordBot {
+        self.bot.take().expect("a running bot")
+    }
+
+    async fn disconnected(&self) {
+        self.discord
+            .wait_for("the dead bot's gateway to close", TIMEOUT, |v| {
+                (!v.connected()).then_some(())
+            })
+            .await;
+    }
+
+    /// Kills the bot with SIGKILL.
+    async fn kill(&mut self) {
+        self.bot().kill().await;
+        self.disconnected().await;
+    }
+
+    /// Waits for the bot to die at its armed crash point.
+    async fn crashed_at(&mut self, point: &str) {
+        let bot = self.bot();
+        let log_path = bot.dir.join("bot.log");
+        let status = bot.exited().await;
+        let log = std::fs::read_to_string(log_path).unwrap_or_default();
+        assert_eq!(
+            status.signal(),
+            Some(6),
+            "the bot should abort (SIGABRT) at {point}: {status}; log:\n{log}"
+        );
+        assert!(
+            log.contains(&format!("crash point {point} reached")),
+            "{log}"
+        );
+        self.disconnected().await;
+    }
+
+    /// Stops the bot gracefully.
+    async fn stop(&mut self) {
+        self.bot().stop().await;
+        self.disconnected().await;
+    }
+
+    async fn bot_message(&self, channel: u64, needle: &str) -> Msg {
+        self.discord
+            .wait_for(&format!("a bot message with {needle:?}"), TIMEOUT, |v| {
+                v.bot_message(channel, needle)
+            })
+            .await
+    }
+
+    /// Links the requester, asks, and returns the first approval message once the bot's
+    /// reactions are on it (and every stage is posted).
+    async fn ask(&self, flow: Flow) -> Msg {
+        let who = flow.requester();
+        self.discord
+            .say(who, GENERAL, &format!("!pro link {}", flow.upn()));
+        self.bot_message(GENERAL, &format!("({})", flow.upn()))
+            .await;
+        self.discord.say(who, GENERAL, "!pro request");
+        self.bot_message(GENERAL, "Request #1 is in").await;
+        if flow == Flow::Purchase {
+            self.bot_message(APPROVALS, "Request #1, stage 2 of 2")
+                .await;
+        }
+        self.discord
+            .wait_for(
+                "the approval message with the bot's reactions",
+                TIMEOUT,
+                |v| {
+                    v.bot_message(APPROVALS, "Request #1, stage 1").filter(|m| {
+                        ["✅", "❌"]
+                            .iter()
+                            .all(|e| m.reactions.get(*e).is_some_and(|u| u.contains(&BOT)))
+                    })
+                },
+            )
+            .await
+    }
+
+    /// One number from the bot's database.
+    async fn scalar(&self, sql: &str) -> i64 {
+        scalar(self.dir.path(), sql).await
+    }
+
+    /// Waits until every request has ended, no job is left and the outbox is delivered.
+    async fn settled(&self) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let open = self
+                .scalar(
+                    "SELECT COUNT(*) FROM requests
+                     WHERE state NOT IN ('completed', 'denied', 'cancelled', 'expired', 'failed')",
+                )
+                .await;
+            let jobs = self
+                .scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")
+                .await;
+            let owed = self
+                .scalar(
+                    "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL",
+                )
+                .await;
+            if open == 0 && jobs == 0 && owed == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not settled: {open} open request(s), {jobs} job(s), {owed} message(s) owed; \
+                 fake Discord:\n{}\nlog:\n{}",
+                self.discord.describe(),
+                std::fs::read_to_string(self.dir.path().join("bot.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// One number from a test bot's database, on a connection of its own.
+async fn scalar(dir: &Path, sql: &str) -> i64 {
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("bot.db"))
+        .connect()
+        .await
+        .expect("open the bot's database");
+    let n = sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    conn.close().await.expect("close");
+    n
+}
+
+/// What the fakes saw, once the bot settled after its restart.
+#[derive(Debug)]
+struct Observed {
+    state: String,
+    quantity_changes: Vec<(i64, i64)>,
+    assign_calls: usize,
+    dms: Vec<String>,
+    replies: Vec<String>,
+    /// Message creates the bot repeated with a nonce Discord had seen (answered with the
+    /// first message, creating nothing).
+    nonce_repeats: usize,
+}
+
+/// Dies at `step` of `flow`, restarts, and checks the end: completed, one quantity change per
+/// purchase, one `assignLicense`, the requester told once; prints the matrix row.
+async fn crash_and_recover(flow: Flow, step: Step) {
+    let mut rig = Rig::new(flow).await;
+    // A crash point armed from the start is first reached at the step; except a message
+    // posted, which happens from the first line on: that one is armed by a restart.
+    let armed_early = step.crash_point().filter(|_| step != Step::MessagePosted);
+    rig.boot(armed_early).await;
+    let approval = rig.ask(flow).await;
+    if step == Step::MessagePosted {
+        rig.stop().await;
+        rig.boot(step.crash_point()).await;
+    }
+
+    let approved = format!("Approved by <@{}>", uid(flow.approver()));
+    match step {
+        Step::JobStarted => {
+            let held = rig.ms.hold("GET", "/roleManagement/");
+            rig.discord.react(flow.approver(), approval.id, "✅");
+            rig.discord
+                .wait_for(
+                    "the decision told and the job's role check held",
+                    TIMEOUT,
+                    |v| {
+                        v.message(approval.id)
+                            .filter(|m| m.content.contains(&approved) && rig.ms.holding(held))
+                    },
+                )
+                .await;
+            rig.kill().await;
+            rig.ms.release(held);
+        }
+        Step::ChangeInFlight => {
+            let held = match flow {
+                Flow::Purchase => rig.ms.hold("PATCH", "/subscriptions/"),
+                Flow::Assignment => rig.ms.hold_with("POST", "/$batch", Some("assignLicense")),
+            };
+            rig.discord.react(flow.approver(), approval.id, "✅");
+            wait_until("the change to be held at Microsoft", || {
+                rig.ms.holding(held)
+            })
+            .await;
+            rig.kill().await;
+            rig.ms.release(held);
+        }
+        Step::ApprovalEditInFlight => {
+            let held =
+                rig.discord
+                    .hold("PATCH", &format!("/messages/{}", approval.id), Some("Done"));
+            rig.discord.react(flow.approver(), approval.id, "✅");
+            rig.discord
+                .wait_for("the done edit to be held", TIMEOUT, |v| {
+                    v.holding(held).then_some(())
+                })
+                .await;
+            rig.kill().await;
+            rig.discord.release(held);
+        }
+        Step::DoneMessageInFlight => {
+            let held = rig.discord.hold("POST", "/messages", Some("is done"));
+            rig.discord.react(flow.approver(), approval.id, "✅");
+            rig.discord
+                .wait_for("the done message to be held", TIMEOUT, |v| {
+                    v.holding(held).then_some(())
+                })
+                .await;
+            rig.kill().await;
+            rig.discord.release(held);
+        }
+        Step::DecisionStored
+        | Step::BackendAnswered
+        | Step::OutcomeStored
+        | Step::MessagePosted => {
+            rig.discord.react(flow.approver(), approval.id, "✅");
+            rig.crashed_at(step.crash_point().expect("a crash point"))
+                .await;
+        }
+    }
+
+    rig.boot(None).await;
+    rig.settled().await;
+    rig.stop().await;
+
+    let observed = observe(&rig, flow).await;
+    println!(
+        "CRASH-MATRIX | {step:?} | {flow:?} | {} | {:?} | {} | {} DM(s), {} reply(ies) | {} nonce repeat(s)",
+        observed.state,
+        observed.quantity_changes,
+        observed.assign_calls,
+        observed.dms.len(),
+        observed.replies.len(),
+        observed.nonce_repeats
+    );
+
+    assert_eq!(observed.state, "completed", "{observed:#?}");
+    let changes = match flow {
+        Flow::Purchase => vec![(1, 2)],
+        Flow::Assignment => vec![],
+    };
+    assert_eq!(observed.quantity_changes, changes, "{observed:#?}");
+    assert_eq!(observed.assign_calls, 1, "{observed:#?}");
+    assert_eq!(rig.ms.licences_of(&flow.upn()), ["POWER_BI_PRO"]);
+    let assigned = format!("Power BI Pro assigned to {}", flow.upn());
+    for (kind, said) in [("DM", &observed.dms), ("reply", &observed.replies)] {
+        let done: Vec<&String> = said.iter().filter(|t| t.contains("is done")).collect();
+        assert_eq!(done.len(), 1, "told done once by {kind}: {observed:#?}");
+        assert!(
+            done[0].contains(&assigned),
+            "told what the bot did, not that nothing changed: {observed:#?}"
+        );
+        let mut unique = said.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), said.len(), "no {kind} twice: {observed:#?}");
+    }
+    rig.discord.view(|v| {
+        let approvals: Vec<Msg> = v
+            .messages_in(APPROVALS)
+            .into_iter()
+            .filter(|m| m.author == BOT)
+            .collect();
+        let stages = if flow == Flow::Purchase { 2 } else { 1 };
+        assert_eq!(
+            approvals.len(),
+            stages,
+            "one message per stage: {approvals:#?}"
+        );
+        assert!(
+            approvals.iter().all(|m| m.content.contains("Done")),
+            "every approval message shows the outcome: {approvals:#?}"
+        );
+    });
+    let audit = discord_bot::audit(rig.dir.path(), 1).await;
+    assert_eq!(audit["chain"]["intact"], true, "{audit:#}");
+    rig.discord.assert_faithful();
+}
+
+/// Polls a condition of a fake that has no change notification (the fake Microsoft).
+async fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn observe(rig: &Rig, flow: Flow) -> Observed {
+    let who = flow.requester();
+    let mention = format!("<@{}>", uid(who));
+    let (dms, replies, nonce_repeats) = rig.discord.view(|v| {
+        let dms = v.dms_to(who);
+        let replies: Vec<String> = v
+            .messages_in(GENERAL)
+            .into_iter()
+            .filter(|m| m.author == BOT && m.content.contains(&mention))
+            .map(|m| m.content)
+            .collect();
+        let creates = v.calls_to("POST", "/messages");
+        assert!(
+            creates
+                .iter()
+                .all(|c| c.body["enforce_nonce"] == true && c.body["nonce"].is_string()),
+            "every message create carries an enforced nonce: {creates:#?}"
+        );
+        let mut nonces: Vec<String> = creates
+            .iter()
+            .filter(|c| c.status == 200 && c.body["enforce_nonce"] == true)
+            .filter_map(|c| c.body["nonce"].as_str().map(str::to_string))
+            .collect();
+        let sent = nonces.len();
+        nonces.sort();
+        nonces.dedup();
+        (dms, replies, sent - nonces.len())
+    });
+    let state = discord_bot::request_state(rig.dir.path(), 1).await;
+    let assign_calls = rig.ms.ops("POST", "/assignLicense");
+    let quantity_changes = rig.ms.state().quantity_changes.clone();
+    Observed {
+        state,
+        quantity_changes,
+        assign_calls,
+        dms,
+        replies,
+        nonce_repeats,
+    }
+}
+
+macro_rules! crash_cases {
+    ($($name:ident: $flow:ident at $step:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            crash_and_recover(Flow::$flow, Step::$step).await;
+        }
+    )*};
+}
+
+crash_cases! {
+    purchase_dying_after_its_decision_is_stored_ends_once: Purchase at DecisionStored;
+    purchase_killed_when_its_job_started_ends_once: Purchase at JobStarted;
+    purchase_killed_while_partner_center_holds_the_change_ends_once: Purchase at ChangeInFlight;
+    purchase_dying_after_the_backend_answered_ends_once: Purchase at BackendAnswered;
+    purchase_dying_after_its_outcome_is_stored_ends_once: Purchase at OutcomeStored;
+    purchase_killed_while_the_approval_edit_is_held_ends_once: Purchase at ApprovalEditInFlight;
+    purchase_dying_after_a_message_is_posted_ends_once: Purchase at MessagePosted;
+    purchase_killed_while_the_done_message_is_held_ends_once: Purchase at DoneMessageInFlight;
+    assignment_dying_after_its_decision_is_stored_ends_once: Assignment at DecisionStored;
+    assignment_killed_when_its_job_started_ends_once: Assignment at JobStarted;
+    assignment_killed_while_graph_holds_assign_license_ends_once: Assignment at ChangeInFlight;
+    assignment_dying_after_the_backend_answered_ends_once: Assignment at BackendAnswered;
+    assignment_dying_after_its_outcome_is_stored_ends_once: Assignment at OutcomeStored;
+    assignment_killed_while_the_approval_edit_is_held_ends_once: Assignment at ApprovalEditInFlight;
+    assignment_dying_after_a_message_is_posted_ends_once: Assignment at MessagePosted;
+    assignment_killed_while_the_done_message_is_held_ends_once: Assignment at DoneMessageInFlight;
+}
+
+/// An assignment killed while Graph holds `assignLicense`, on a Graph that shows changes
+/// late: after the restart the job reads back (the change may be made) before assigning
+/// again, so `assignLicense` is still called once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_assignment_graph_shows_late_is_not_assigned_twice() {
+    let flow = Flow::Assignment;
+    let mut rig = Rig::new(flow).await;
+    rig.env.extend([
+        (
+            "LICENSEBOT__JOBS__VERIFY_INTERVAL".to_string(),
+            "50ms".to_string(),
+        ),
+        (
+            "LICENSEBOT__JOBS__VERIFY_ATTEMPTS".to_string(),
+            "5".to_string(),
+        ),
+    ]);
+    rig.boot(None).await;
+    let approval = rig.ask(flow).await;
+    rig.ms.state().readback_lag = 3;
+    let held = rig.ms.hold_with("POST", "/$batch", Some("assignLicense"));
+    rig.discord.react(flow.approver(), approval.id, "✅");
+    wait_until("assignLicense to be held", || rig.ms.holding(held)).await;
+    rig.kill().await;
+    rig.ms.release(held);
+
+    rig.boot(None).await;
+    rig.settled().await;
+    rig.stop().await;
+
+    let observed = observe(&rig, flow).await;
+    assert_eq!(observed.state, "completed", "{observed:#?}");
+    assert_eq!(observed.assign_calls, 1, "{observed:#?}");
+    let done: Vec<&String> = observed
+        .dms
+        .iter()
+        .filter(|d| d.contains("is done"))
+        .collect();
+    assert_eq!(done.len(), 1, "{observed:#?}");
+    assert!(
+        done[0].contains("Power BI Pro assigned to alice@contoso.example"),
+        "{observed:#?}"
+    );
+}

@@ -1,0 +1,118 @@
+//! Seat reductions: never below the seats in use or promised, not while buying, with
+//! Microsoft's reduction window spelled out.
+
+use super::harness::Harness;
+
+#[tokio::test]
+async fn a_billing_approver_removes_seats_down_to_what_is_in_use() {
+    let h = Harness::new(&[]).await;
+    h.say("bob", "!pro buy 3").await;
+    h.engine.settle().await;
+    assert_eq!(
+        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        4
+    );
+    h.say("dave", "!pro assign alice@contoso.example").await;
+    h.engine.settle().await;
+
+    h.say("bob", "!pro seats remove 3").await;
+    h.engine.settle().await;
+
+    assert_eq!(
+        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        1
+    );
+    assert_eq!(h.state(3).await, "completed");
+    let text = h.text();
+    assert!(text.contains("remove 3 seat(s)"), "{text}");
+    assert!(
+        text.contains("only within a short window"),
+        "the window is spelled out: {text}"
+    );
+    assert!(
+        text.contains("3 seat(s) removed; the tenant now has 1"),
+        "{text}"
+    );
+    let q: i64 = h.scalar("SELECT quantity FROM requests WHERE id = 3").await;
+    assert_eq!(
+        q, -3,
+        "a reduction is a purchase request with a negative quantity"
+    );
+}
+
+#[tokio::test]
+async fn seats_in_use_or_promised_are_never_removed() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    // Alice's pending request is promised the only seat.
+    h.say("alice", "!pro request").await;
+    h.say("bob", "!pro seats remove 1").await;
+    h.engine.settle().await;
+    assert!(
+        h.text().contains("fewer than the 1 in use or promised"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
+    assert_eq!(
+        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn no_reduction_while_seats_are_being_bought() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.link("judy", "judy@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.say("judy", "!pro request").await;
+    // Judy's request waits on a purchase stage.
+    h.say("bob", "!pro seats remove 1").await;
+    h.engine.settle().await;
+    assert!(h.text().contains("Seats are being bought"), "{}", h.text());
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 2);
+}
+
+#[tokio::test]
+async fn an_approver_without_a_purchase_role_asks_the_billing_approvers() {
+    let h = Harness::new(&[]).await;
+    h.say("bob", "!pro buy 1").await;
+    h.engine.settle().await;
+    h.say("carol", "!pro seats remove 1").await;
+    h.engine.settle().await;
+    let approval = h.approval("remove 1 seat(s)");
+    assert_eq!(h.state(2).await, "pending");
+    h.react("bob", &approval, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(2).await, "completed");
+    assert_eq!(
+        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn in_manual_mode_a_reduction_is_a_task_for_a_person() {
+    let h = Harness::manual(&[]).await;
+    h.exec("UPDATE sim_skus SET enabled = 3 WHERE sku_part_number = 'POWER_BI_PRO'")
+        .await;
+    h.say("bob", "!pro seats remove 2").await;
+    h.engine.settle().await;
+    assert!(
+        h.text()
+            .contains("remove 2 Power BI Pro seat(s), so that the tenant has 1"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(h.state(1).await, "approved");
+    h.exec("UPDATE sim_skus SET enabled = 1 WHERE sku_part_number = 'POWER_BI_PRO'")
+        .await;
+    h.say("bob", "!pro purchased 1").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "completed", "{}", h.text());
+}

@@ -1,0 +1,112 @@
+//! The operator's endpoint: `/metrics` (Prometheus text) and `/healthz`, on the real binary.
+
+use std::time::{Duration, Instant};
+
+use crate::support::bot::{approval_with, id};
+use crate::support::Bot;
+
+/// The address the bot logged for its endpoint (it binds port 0 in tests).
+fn endpoint(bot: &Bot) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = bot.log();
+        if let Some(line) = log
+            .lines()
+            .find(|l| l.contains("serving /metrics and /healthz"))
+        {
+            let addr = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("addr="))
+                .unwrap_or_else(|| panic!("no addr in {line}"));
+            return format!("http://{addr}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the endpoint was never served; log:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn get(url: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::get(url).await.expect("GET");
+        let code = r.status().as_u16();
+        (code, r.text().await.expect("body"))
+    })
+}
+
+#[test]
+fn metrics_count_requests_decisions_jobs_and_backend_calls() {
+    let (_dir, mut bot) = Bot::start_with(
+        "",
+        &[("LICENSEBOT__TELEMETRY__METRICS_ADDR", "127.0.0.1:0")],
+    );
+    bot.say("alice", "!pro link alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle();
+    let base = endpoint(&bot);
+
+    let (code, text) = get(&format!("{base}/metrics"));
+    assert_eq!(code, 200);
+    for expected in [
+        r#"licensebot_requests{kind="assign",state="completed"} 1"#,
+        r#"licensebot_decisions{verdict="approve"} 1"#,
+        r#"licensebot_jobs{state="succeeded"} 1"#,
+        r#"licensebot_backend_call_seconds_count{operation="assign_many",outcome="ok"} 1"#,
+        "licensebot_free_seats 0",
+        "licensebot_transport_connected 1",
+        "licensebot_outbox_undelivered 0",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+
+    let (code, body) = get(&format!("{base}/healthz"));
+    assert_eq!(code, 200, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "ok");
+    assert_eq!(health["backend"], "ok");
+    assert_eq!(health["transport"], "connected");
+    bot.finish();
+}
+
+#[test]
+fn healthz_is_503_when_the_backend_credentials_do_not_work() {
+    let (_dir, mut bot) = Bot::start_with(
+        "[backend.graph]\ntenant_id = \"contoso.onmicrosoft.com\"\n\
+         client_id = \"11111111-2222-3333-4444-555555555555\"\n\
+         client_secret_env = \"OPS_TEST_SECRET\"\ntimeout = \"2s\"\n",
+        &[
+            ("LICENSEBOT__TELEMETRY__METRICS_ADDR", "127.0.0.1:0"),
+            ("LICENSEBOT__BACKEND__KIND", "graph"),
+            ("LICENSEBOT__BACKEND__PURCHASE", "manual"),
+            // Nothing listens on port 9 of loopback: the token can't be had.
+            (
+                "LICENSEBOT__BACKEND__GRAPH__AUTHORITY_URL",
+                "http://127.0.0.1:9",
+            ),
+            (
+                "LICENSEBOT__BACKEND__GRAPH__GRAPH_URL",
+                "http://127.0.0.1:9/v1.0",
+            ),
+            ("OPS_TEST_SECRET", "not-a-real-secret"),
+        ],
+    );
+    bot.idle();
+    let base = endpoint(&bot);
+    let (code, body) = get(&format!("{base}/healthz"));
+    assert_eq!(code, 503, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    assert_eq!(health["database"], "ok");
+    assert_ne!(health["backend"], "ok");
+    assert!(!body.contains("not-a-real-secret"), "{body}");
+    bot.finish();
+}

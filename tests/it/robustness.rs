@@ -1,0 +1,133 @@
+//! Property tests that random and malformed input never panics the console reader or the
+//! settings loader (the parser has its own in `src/command/parse/tests.rs`). CI runs the
+//! default number of cases; for a long run, `PROPTEST_CASES=10000000 cargo test --release
+//! --test it robustness` (see README, Reliability).
+
+use licensebot::chat::console::Input;
+use licensebot::config::Settings;
+use licensebot::domain::ChannelRef;
+use proptest::prelude::*;
+
+/// JSON-ish lines: real field names and types mixed with wrong ones and junk.
+fn jsonish() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("type"),
+        Just("channel"),
+        Just("author"),
+        Just("content"),
+        Just("reply_to"),
+        Just("direct"),
+        Just("message_id"),
+        Just("user"),
+        Just("emoji"),
+        Just("seconds"),
+        Just("extra"),
+        Just(""),
+    ];
+    let value = prop_oneof![
+        Just(r#""message""#.to_string()),
+        Just(r#""reaction_add""#.to_string()),
+        Just(r#""reaction_remove""#.to_string()),
+        Just(r#""advance""#.to_string()),
+        Just(r#""wait_idle""#.to_string()),
+        Just("null".to_string()),
+        Just("true".to_string()),
+        Just("-1".to_string()),
+        Just("18446744073709551616".to_string()),
+        Just("1e309".to_string()),
+        Just("[]".to_string()),
+        Just("{}".to_string()),
+        any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
+        any::<u64>().prop_map(|n| n.to_string()),
+        "[a-z]{0,12}".prop_map(|s| format!("\"{s}\"")),
+    ];
+    let obj = proptest::collection::vec((key, value), 0..8).prop_map(|kvs| {
+        let body: Vec<String> = kvs.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        format!("{{{}}}", body.join(","))
+    });
+    prop_oneof![
+        obj.clone(),
+        obj.prop_map(|s| s.chars().take(s.chars().count() / 2).collect::<String>()),
+        any::<String>()
+    ]
+}
+
+/// TOML-ish settings: real keys with values of every type, unknown keys, broken syntax.
+fn tomlish() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("chat.transport"),
+        Just("store.url"),
+        Just("bot.prefix"),
+        Just("bot.language"),
+        Just("bot.approve_emojis"),
+        Just("policy.remind_after"),
+        Just("policy.expire_after"),
+        Just("policy.max_open_requests_per_user"),
+        Just("policy.default_usage_location"),
+        Just("roles.purchase"),
+        Just("jobs.max_attempts"),
+        Just("jobs.backoff_base"),
+        Just("backend.kind"),
+        Just("backend.purchase"),
+        Just("backend.simulated.latency"),
+        Just("telemetry.metrics_addr"),
+        Just("discord.guild_id"),
+        Just("backend.graph.tenant_id"),
+        Just("nonsense.key"),
+        Just("bot.client_secret"),
+    ];
+    let value = prop_oneof![
+        Just("\"4h\"".to_string()),
+        Just("\"0s\"".to_string()),
+        Just("\"-3d\"".to_string()),
+        Just("5".to_string()),
+        Just("-1".to_string()),
+        Just("99999999999999999999".to_string()),
+        Just("true".to_string()),
+        Just("[]".to_string()),
+        Just("[\"✅\", 3]".to_string()),
+        Just("\"graph\"".to_string()),
+        Just("\"discord\"".to_string()),
+        Just("{ a = 1 }".to_string()),
+        Just("\"127.0.0.1:0\"".to_string()),
+        Just("1979-05-27T07:32:00Z".to_string()),
+        any::<String>().prop_map(|s| format!("{:?}", s)),
+    ];
+    let line = (key, value).prop_map(|(k, v)| format!("{k} = {v}"));
+    prop_oneof![
+        proptest::collection::vec(line, 0..6).prop_map(|l| l.join("\n")),
+        Just("[[approvers]]\nchat_user = \"x\"\n".to_string()),
+        any::<String>(),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn the_jsonl_reader_never_panics(line in jsonish()) {
+        if let Ok(Some(Input::Message { author, channel, .. })) = Input::from_json(&line) {
+            prop_assert!(!author.is_empty() && author.len() <= 64);
+            prop_assert!(!channel.is_empty() && channel.len() <= 64);
+        }
+    }
+
+    #[test]
+    fn the_human_reader_never_panics(line in any::<String>()) {
+        let general = ChannelRef("general".into());
+        if let Ok(Some(Input::Message { author, .. })) = Input::from_human(&line, &general) {
+            prop_assert!(!author.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_settings_loader_never_panics_and_names_every_problem(text in tomlish()) {
+        match Settings::load_from_text("fuzz.toml", &text, &[]) {
+            Ok(settings) => prop_assert!(!settings.bot.prefix.is_empty()),
+            Err(e) => {
+                prop_assert!(!e.problems.is_empty());
+                for p in &e.problems {
+                    prop_assert!(!p.source.is_empty() && !p.message.is_empty(), "{p}");
+                }
+            }
+        }
+    }
+}

@@ -378,11 +378,10 @@ impl Engine {
         results: &mut [(Option<Outcome>, Vec<Call>)],
     ) {
         let sku = self.cfg().sku_part_number.clone();
-        let (batch, mut found): (Vec<(usize, Upn)>, Vec<Result<DirectoryUser, BackendError>>) =
-            batch
-                .into_iter()
-                .map(|(i, upn, user)| ((i, upn), user))
-                .unzip();
+        let (batch, mut found): (Vec<(usize, Upn)>, Vec<UserRead>) = batch
+            .into_iter()
+            .map(|(i, upn, user)| ((i, upn), user))
+            .unzip();
         for ((i, _), user) in batch.iter().zip(&found) {
             results[*i].1.push(Call::of("get_user", user));
         }
@@ -1226,3 +1225,6 @@ impl Call {
         }
     }
 }
+
+/// What a lookup found for one user.
+type UserRead = Result<DirectoryUser, BackendError>;

@@ -12,7 +12,8 @@ use prometheus::{
 };
 
 use crate::backend::{
-    BackendError, DirectoryUser, PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant,
+    BackendError, DirectoryUser, Found, Lookup, PurchaseProgress, Purchaser, SeatOrder, Seats,
+    Tenant,
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::store::Store;
@@ -276,6 +277,26 @@ impl Tenant for MeteredTenant {
             seats_read(Some(Instant::now()));
         }
         r
+    }
+    /// Forwarded whole, so a backend that answers a lookup in one call (Graph `$batch`)
+    /// still does behind the meter; timed as one `look_up` operation.
+    async fn look_up(&self, lookup: &Lookup) -> Found {
+        let t = Instant::now();
+        let found = self.inner.look_up(lookup).await;
+        let first_error = found
+            .users
+            .iter()
+            .map(|r| r.as_ref().err())
+            .chain(found.roles.iter().map(|r| r.as_ref().err()))
+            .chain(found.seats.iter().map(|r| r.as_ref().err()))
+            .find_map(|e| e.cloned())
+            .map_or(Ok(()), Err);
+        observe("look_up", t, &first_error);
+        if let Some(Ok(s)) = &found.seats {
+            FREE_SEATS.set(s.free());
+            seats_read(Some(Instant::now()));
+        }
+        found
     }
     async fn set_usage_location(
         &self,

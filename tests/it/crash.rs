@@ -305,20 +305,28 @@ async fn crash_and_recover(flow: Flow, step: Step) {
     let approved = format!("Approved by <@{}>", uid(flow.approver()));
     match step {
         Step::JobStarted => {
-            let held = rig.ms.hold("GET", "/roleManagement/");
+            // The job reads its decider's roles fresh: alone, or inside the $batch that
+            // also reads its targets.
+            let held = [
+                rig.ms.hold("GET", "/roleManagement/"),
+                rig.ms.hold_with("POST", "/$batch", Some("roleManagement")),
+            ];
             rig.discord.react(flow.approver(), approval.id, "✅");
             rig.discord
                 .wait_for(
                     "the decision told and the job's role check held",
                     TIMEOUT,
                     |v| {
-                        v.message(approval.id)
-                            .filter(|m| m.content.contains(&approved) && rig.ms.holding(held))
+                        v.message(approval.id).filter(|m| {
+                            m.content.contains(&approved) && held.iter().any(|&h| rig.ms.holding(h))
+                        })
                     },
                 )
                 .await;
             rig.kill().await;
-            rig.ms.release(held);
+            for h in held {
+                rig.ms.release(h);
+            }
         }
         Step::ChangeInFlight => {
             let held = match flow {

@@ -8,7 +8,9 @@
 //! `LOAD_STORED_REQUESTS` (default 100000); `LOAD_ONLY=latency,bulk` runs only the named
 //! parts (lifecycles, latency, parser, rss, cold, bulk) and then writes no JSON;
 //! `LOAD_BOT_LOG` (a log filter such as `licensebot=debug`) and `LOAD_KEEP_LOG=FILE` keep the
-//! log of the bot under the latency run, to see where the time goes.
+//! log of the bot under the latency run, to see where the time goes; `LOAD_DEBUG=1` lists
+//! the bulk run's HTTP calls with their times and contents; `LOAD_SQL_LOG=1` logs every SQL
+//! statement of the in-process lifecycles (to count them).
 
 #![recursion_limit = "256"]
 
@@ -444,6 +446,27 @@ fn bulk_assignment(users: usize) -> Bulk {
     let wall_s = started.elapsed().as_secs_f64();
 
     let calls = microsoft.requests().len();
+    if std::env::var_os("LOAD_DEBUG").is_some() {
+        for r in microsoft.requests() {
+            let kinds: Vec<&str> = [
+                "assignLicense",
+                "roleManagement",
+                "userPrincipalName in",
+                "subscribedSkus",
+            ]
+            .into_iter()
+            .filter(|k| r.body.contains(k) || r.query.contains(k) || r.path.contains(k))
+            .collect();
+            eprintln!(
+                "{:>8.1} ms {} {} {:?} items={}",
+                r.at.saturating_duration_since(started).as_secs_f64() * 1e3,
+                r.method,
+                r.path,
+                kinds,
+                r.body.matches("\"id\"").count()
+            );
+        }
+    }
     let assign_calls = microsoft
         .requests()
         .iter()
@@ -643,6 +666,13 @@ struct Row {
 }
 
 fn main() {
+    // LOAD_SQL_LOG=1 logs every SQL statement the bench's own engine runs (to count them).
+    if std::env::var_os("LOAD_SQL_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("sqlx::query=debug"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -848,8 +848,7 @@ impl Settings {
         file: Option<&Path>,
         env: &[(String, String)],
     ) -> Result<Settings, ConfigError> {
-        let mut loader = Loader::default();
-        loader.add_toml(DEFAULT_SOURCE, DEFAULT_TOML);
+        let mut loader = Loader::with_embedded_default();
 
         let named_by_env = env
             .iter()
@@ -876,8 +875,7 @@ impl Settings {
         text: &str,
         env: &[(String, String)],
     ) -> Result<Settings, ConfigError> {
-        let mut loader = Loader::default();
-        loader.add_toml(DEFAULT_SOURCE, DEFAULT_TOML);
+        let mut loader = Loader::with_embedded_default();
         loader.add_toml(source, text);
         Settings::finish_loading(loader, env)
     }
@@ -1309,7 +1307,7 @@ fn read_settings_file(path: &Path) -> Result<String, (String, String)> {
     })
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Loader {
     root: Table,
     provenance: Provenance,
@@ -1317,6 +1315,19 @@ struct Loader {
 }
 
 impl Loader {
+    /// A loader holding the embedded default, parsed once per process (a load parses the
+    /// operator's file and the environment on top of a copy).
+    fn with_embedded_default() -> Loader {
+        static DEFAULT: std::sync::OnceLock<Loader> = std::sync::OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                let mut loader = Loader::default();
+                loader.add_toml(DEFAULT_SOURCE, DEFAULT_TOML);
+                loader
+            })
+            .clone()
+    }
+
     fn into_error(self) -> ConfigError {
         ConfigError {
             problems: self.problems,
@@ -1519,7 +1530,7 @@ impl Loader {
         }
         if s.telemetry.level.trim().is_empty() {
             self.problem("telemetry.level", "must not be empty; use e.g. \"info\"");
-        } else if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.telemetry.level) {
+        } else if let Err(e) = crate::telemetry::log_filter(&s.telemetry.level) {
             self.problem(
                 "telemetry.level",
                 format!("{:?} is not a tracing filter: {e}", s.telemetry.level),
@@ -2220,6 +2231,24 @@ mod tests {
         assert_eq!(grace.user_type, UserType::Guest);
         assert!(!s.backend.simulated.users[4].account_enabled);
         assert_eq!(s.provenance.sources(), [DEFAULT_SOURCE]);
+    }
+
+    /// Found by fuzzing: tracing-subscriber's filter parser panicked on this value.
+    #[test]
+    fn a_log_filter_with_non_ascii_text_is_a_problem_not_a_panic() {
+        // TOML values: raw non-ASCII characters, and a NUL written as a TOML escape.
+        for level in [
+            "\"hb[b\u{8b}bb\u{e2}b7g]\"",
+            "\"info,licensebot=débug\"",
+            "\"info\\u0000\"",
+        ] {
+            let (file, result) = load(&format!("[telemetry]\nlevel = {level}\n"), &[]);
+            let got = problems(result);
+            assert_eq!(got.len(), 1, "{level:?}: {got:?}");
+            assert_eq!(got[0].source, name(&file));
+            assert_eq!(got[0].key, "telemetry.level");
+            assert!(got[0].message.contains("is not allowed"), "{got:?}");
+        }
     }
 
     #[test]

@@ -160,11 +160,17 @@ impl Store {
             .min_connections(1)
             .after_release(|conn, _| {
                 Box::pin(async move {
-                    // After some errors (a full disk, an I/O error) SQLite rolls the
-                    // transaction back by itself; sqlx's own ROLLBACK then fails and it goes
-                    // on believing the connection is in a transaction, so every later BEGIN on
-                    // it fails. Let any pending rollback run, then keep the connection only
-                    // if it is really out of its transaction.
+                    // Out of any transaction (the common case: committed, or reads only),
+                    // nothing can be pending: keep it without a round trip to its thread.
+                    if !conn.is_in_transaction() {
+                        return Ok(true);
+                    }
+                    // A transaction dropped unfinished has its ROLLBACK queued. After some
+                    // errors (a full disk, an I/O error) SQLite rolls the transaction back by
+                    // itself; sqlx's own ROLLBACK then fails and it goes on believing the
+                    // connection is in a transaction, so every later BEGIN on it fails. Let
+                    // the pending rollback run, then keep the connection only if it is really
+                    // out of its transaction.
                     conn.ping().await?;
                     Ok(!conn.is_in_transaction())
                 })

@@ -10,11 +10,26 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, TelemetrySettings};
 
+/// Parses a log filter (`info`, `info,licensebot=debug`). Only printable ASCII is taken:
+/// the filter parser of tracing-subscriber 0.3 slices its input at byte offsets and panics
+/// on some non-ASCII text (found by fuzzing the settings loader), and no target, span or
+/// level name needs more.
+pub fn log_filter(text: &str) -> Result<EnvFilter, String> {
+    if let Some(c) = text.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ')) {
+        return Err(format!(
+            "{c:?} is not allowed; a filter is made of ASCII letters, digits and punctuation"
+        ));
+    }
+    EnvFilter::try_new(text).map_err(|e| e.to_string())
+}
+
 /// Installs the global subscriber. Safe to call more than once (later calls do nothing).
 pub fn init(settings: &TelemetrySettings) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|text| log_filter(&text).ok())
+        .or_else(|| log_filter(&settings.level).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

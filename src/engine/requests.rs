@@ -773,11 +773,8 @@ impl Engine {
                 _ => break,
             }
         }
-        let states: Vec<StageState> = stages::for_request(conn, id)
-            .await?
-            .iter()
-            .map(|s| s.state)
-            .collect();
+        // Queuing a job changes no stage's state: the states read above still hold.
+        let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
         let new_state = RequestState::from_stages(&states);
         if new_state != request.state {
             requests::set_state(conn, id, new_state, None, now).await?;
@@ -796,7 +793,11 @@ impl Engine {
                 && request.state == RequestState::Pending
                 && !own_action
             {
-                let r = requests::get(conn, id).await?.unwrap_or(request.clone());
+                let r = Request {
+                    state: new_state,
+                    updated_at: now,
+                    ..request.clone()
+                };
                 let text = t!(
                     self.texts(),
                     "tell.approved",
@@ -876,7 +877,8 @@ impl Engine {
             .map(|s| s.state)
             .collect();
         let state = RequestState::from_stages(&states);
-        requests::set_state(conn, id, state, Some(outcome), self.now()).await?;
+        let now = self.now();
+        requests::set_state(conn, id, state, Some(outcome), now).await?;
         self.audit(
             conn,
             Some(id),
@@ -887,17 +889,22 @@ impl Engine {
             outcome,
         )
         .await?;
-        if let Some(r) = requests::get(conn, id).await? {
-            let text = t!(
-                self.texts(),
-                "tell.closed",
-                id = id,
-                subject = self.subject(&r),
-                state = self.state_word(state),
-                outcome = outcome
-            );
-            self.tell_requester(conn, &r, &text).await?;
-        }
+        // The row as just written.
+        let r = Request {
+            state,
+            outcome: Some(outcome.to_string()),
+            updated_at: now,
+            ..before
+        };
+        let text = t!(
+            self.texts(),
+            "tell.closed",
+            id = id,
+            subject = self.subject(&r),
+            state = self.state_word(state),
+            outcome = outcome
+        );
+        self.tell_requester(conn, &r, &text).await?;
         Ok(())
     }
 }

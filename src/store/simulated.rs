@@ -196,20 +196,20 @@ pub async fn sku(conn: &mut SqliteConnection, part: &str) -> StoreResult<Option<
 /// A user with their licences.
 pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<User>> {
     const T: &str = "sim_users";
+    // One statement for the user and their licences (a JSON array, in name order).
     let row = sqlx::query(
-        "SELECT id, upn, display_name, usage_location, user_type, account_enabled, roles
-         FROM sim_users WHERE upn = ?",
+        "SELECT id, upn, display_name, usage_location, user_type, account_enabled, roles,
+                (SELECT json_group_array(sku_part_number)
+                   FROM (SELECT sku_part_number FROM sim_assignments a
+                          WHERE a.upn = u.upn ORDER BY sku_part_number)) AS licenses
+         FROM sim_users u WHERE upn = ?",
     )
     .bind(upn.as_str())
     .fetch_optional(&mut *conn)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let licenses: Vec<String> = sqlx::query_scalar(
-        "SELECT sku_part_number FROM sim_assignments WHERE upn = ? ORDER BY sku_part_number",
-    )
-    .bind(upn.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
+    let licenses: Vec<String> =
+        serde_json::from_str(r.try_get("licenses")?).map_err(|e| super::corrupt(T, e))?;
     let roles: Vec<String> =
         serde_json::from_str(r.try_get("roles")?).map_err(|e| super::corrupt(T, e))?;
     let roles = roles

@@ -470,9 +470,10 @@ impl Engine {
         }
         let mut out = Vec::new();
         for id in created {
-            self.advance(w.conn(), id, Some(seats.enabled), &actor)
-                .await?;
-            if let Some(r) = requests::get(w.conn(), id).await? {
+            if let Some(r) = self
+                .advance(w.conn(), id, Some(seats.enabled), &actor)
+                .await?
+            {
                 out.push(r);
             }
         }
@@ -691,16 +692,17 @@ impl Engine {
     /// Moves a request along after a change: queues the job of the next approved stage whose
     /// predecessors are done, re-derives the request's state, and tells the requester when it
     /// changed. `enabled_now` is the seat count read just before, needed to fix a purchase's
-    /// target when its job is queued.
+    /// target when its job is queued. Returns the request as it is after it (None when there
+    /// is no such request).
     pub(super) async fn advance(
         &self,
         conn: &mut SqliteConnection,
         id: RequestId,
         enabled_now: Option<i64>,
         actor: &str,
-    ) -> EngineResult<()> {
+    ) -> EngineResult<Option<Request>> {
         let Some(request) = requests::get(conn, id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let all = stages::for_request(conn, id).await?;
         let now = self.now();
@@ -807,7 +809,15 @@ impl Engine {
                 self.tell_requester(conn, &r, &text).await?;
             }
         }
-        Ok(())
+        Ok(Some(if new_state == request.state {
+            request
+        } else {
+            Request {
+                state: new_state,
+                updated_at: now,
+                ..request
+            }
+        }))
     }
 
     /// Ends every unfinished stage of a request (denial, failure, cancellation, expiry),

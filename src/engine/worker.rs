@@ -1141,7 +1141,9 @@ impl Engine {
         request: &Request,
         detail: &str,
     ) -> EngineResult<()> {
-        self.advance(conn, request.id, None, "system").await?;
+        let Some(now_request) = self.advance(conn, request.id, None, "system").await? else {
+            return Ok(());
+        };
         // Requests waiting on this purchase can go on now.
         if stage.kind == StageKind::Purchase {
             for dep in stages::dependents(conn, stage.id).await? {
@@ -1150,9 +1152,6 @@ impl Engine {
                 }
             }
         }
-        let Some(now_request) = requests::get(conn, request.id).await? else {
-            return Ok(());
-        };
         if now_request.state == crate::domain::RequestState::Completed {
             let text = match request.kind {
                 RequestKind::Assign => t!(

@@ -317,9 +317,14 @@ async fn crash_and_recover(flow: Flow, step: Step) {
                     "the decision told and the job's role check held",
                     TIMEOUT,
                     |v| {
-                        v.message(approval.id).filter(|m| {
-                            m.content.contains(&approved) && held.iter().any(|&h| rig.ms.holding(h))
-                        })
+                        // The edit as sent, not the message as it is now: on a loaded machine
+                        // the held read can outlast the Graph timeout (2 s), be retried and the
+                        // job finish, and the "Done" edit replace "Approved by".
+                        let told = v
+                            .calls_to("PATCH", &format!("/messages/{}", approval.id))
+                            .iter()
+                            .any(|c| c.body.to_string().contains(&approved));
+                        (told && held.iter().any(|&h| rig.ms.holding(h))).then_some(())
                     },
                 )
                 .await;

@@ -155,11 +155,7 @@ async fn list_requests(
         .transpose()
         .map_err(|e| anyhow::anyhow!("--state: {e}"))?;
     let store = startup::open_existing_store(settings).await?;
-    let mut conn = store
-        .pool()
-        .acquire()
-        .await
-        .context("Failed to read the database")?;
+    let mut conn = store.read().await.context("Failed to read the database")?;
     let rows = requests::list(&mut conn, state, i64::MAX).await?;
     drop(conn);
     store.close().await;
@@ -214,11 +210,7 @@ async fn list_requests(
 async fn show_audit(settings: &Settings, id: &str, json: bool) -> anyhow::Result<ExitCode> {
     let id: RequestId = id.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = startup::open_existing_store(settings).await?;
-    let mut conn = store
-        .pool()
-        .acquire()
-        .await
-        .context("Failed to read the database")?;
+    let mut conn = store.read().await.context("Failed to read the database")?;
     let request = requests::get(&mut conn, id).await?;
     let events = audit::for_request(&mut conn, id).await?;
     let chain = audit::verify_chain(&mut conn).await?;

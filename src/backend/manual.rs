@@ -25,6 +25,25 @@ impl ManualPurchaser {
     }
 }
 
+impl ManualPurchaser {
+    /// Done when the tenant's seat count already satisfies `reached`; else a person must
+    /// change it.
+    async fn done_when(
+        &self,
+        reached: impl Fn(i64) -> bool + Send,
+    ) -> Result<PurchaseProgress, BackendError> {
+        let enabled = self.tenant.seats().await?.enabled;
+        Ok(if reached(enabled) {
+            PurchaseProgress::Done { enabled }
+        } else {
+            PurchaseProgress::AwaitingPerson {
+                enabled,
+                via_reseller: self.via_reseller,
+            }
+        })
+    }
+}
+
 #[async_trait]
 impl Purchaser for ManualPurchaser {
     fn name(&self) -> &'static str {
@@ -32,30 +51,12 @@ impl Purchaser for ManualPurchaser {
     }
 
     async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
-        let seats = self.tenant.seats().await?;
-        if seats.enabled <= order.target_seats {
-            Ok(PurchaseProgress::Done {
-                enabled: seats.enabled,
-            })
-        } else {
-            Ok(PurchaseProgress::AwaitingPerson {
-                enabled: seats.enabled,
-                via_reseller: self.via_reseller,
-            })
-        }
+        self.done_when(|enabled| enabled <= order.target_seats)
+            .await
     }
 
     async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
-        let seats = self.tenant.seats().await?;
-        if seats.enabled >= order.target_seats {
-            Ok(PurchaseProgress::Done {
-                enabled: seats.enabled,
-            })
-        } else {
-            Ok(PurchaseProgress::AwaitingPerson {
-                enabled: seats.enabled,
-                via_reseller: self.via_reseller,
-            })
-        }
+        self.done_when(|enabled| enabled >= order.target_seats)
+            .await
     }
 }

@@ -9,7 +9,7 @@ use crate::command::parse_reaction;
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState};
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::reactions::{self, Key};
-use crate::store::{stages, StoreError, StoreResult};
+use crate::store::{stages, StoreResult};
 
 /// An approval message to check after reconnecting (of an open request, or one whose last
 /// update was given up), as the engine knows it.
@@ -44,12 +44,7 @@ impl Engine {
             &self.cfg().deny_emojis,
         );
         let on_approval = decision.is_some() && {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(StoreError::from)?;
+            let mut conn = self.store().read().await?;
             stages::by_message(&mut conn, &r.message).await?.is_some()
         };
         if !on_approval {
@@ -139,12 +134,7 @@ impl Engine {
     /// The approval messages to check after reconnecting, oldest first: those of open
     /// requests, and those whose latest post or edit was given up.
     pub async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
-        let mut conn = self
-            .store()
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
+        let mut conn = self.store().read().await?;
         let mut out = Vec::new();
         for s in stages::to_check(&mut conn).await? {
             let (content, update_queued) = outbox::stage_latest_content(&mut conn, s.id)
@@ -172,12 +162,7 @@ impl Engine {
         message: &MessageRef,
         emoji: &str,
     ) -> EngineResult<Vec<ChatUserId>> {
-        let mut conn = self
-            .store()
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
+        let mut conn = self.store().read().await?;
         Ok(reactions::present_users(&mut conn, message, emoji).await?)
     }
 

@@ -91,12 +91,7 @@ impl Engine {
         if let Some(a) = self.cfg().approver(user) {
             return Ok(Some(a.upn.clone()));
         }
-        let mut conn = self
-            .store()
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let mut conn = self.store().read().await?;
         Ok(links::get(&mut conn, user).await?)
     }
 
@@ -246,12 +241,7 @@ impl Engine {
     }
 
     async fn created_text(&self, r: &requests::Request) -> EngineResult<String> {
-        let mut conn = self
-            .store()
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let mut conn = self.store().read().await?;
         let all = stages::for_request(&mut conn, r.id).await?;
         let purchase = all.iter().find(|s| s.kind == StageKind::Purchase);
         let pending = all.iter().any(|s| s.state == StageState::Pending);
@@ -287,12 +277,7 @@ impl Engine {
     }
 
     async fn status(&self, m: &IncomingMessage, id: Option<RequestId>) -> EngineResult<()> {
-        let mut conn = self
-            .store()
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let mut conn = self.store().read().await?;
         let text = match id {
             None => {
                 let mine = requests::by_requester(&mut conn, &m.author, 5).await?;
@@ -528,12 +513,7 @@ impl Engine {
                 continue;
             }
             let open = {
-                let mut conn = self
-                    .store()
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(crate::store::StoreError::from)?;
+                let mut conn = self.store().read().await?;
                 requests::open_for_target(&mut conn, &upn).await?
             };
             if let Some(r) = open {
@@ -613,12 +593,7 @@ impl Engine {
             )));
         }
         let waiting = {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             let mut found = None;
             for s in stages::for_request(&mut conn, id).await? {
                 if s.kind == StageKind::Purchase && s.state == StageState::Approved {
@@ -701,12 +676,7 @@ impl Engine {
         let (a, roles) = self.issuer_roles(m).await?;
         let now_seats = self.seats_or_user_error().await?;
         let (busy, claims) = {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             let busy = stages::open_seat_changes(&mut conn).await?;
             let (claims, _) = stages::seat_pipeline(&mut conn).await?;
             (busy, claims)
@@ -741,12 +711,7 @@ impl Engine {
     async fn seats_report(&self, m: &IncomingMessage) -> EngineResult<()> {
         let seats = self.seats_or_user_error().await?;
         let (claims, incoming) = {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             stages::seat_pipeline(&mut conn).await?
         };
         let text = t!(
@@ -764,12 +729,7 @@ impl Engine {
     }
 
     async fn pending_report(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let mut conn = self
-            .store()
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let mut conn = self.store().read().await?;
         let pending = stages::in_state(&mut conn, StageState::Pending).await?;
         let mut lines = Vec::new();
         for s in pending.iter().filter(|s| s.routed_to.contains(&m.author)) {
@@ -825,12 +785,7 @@ impl Engine {
     }
 
     async fn audit_report(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
-        let mut conn = self
-            .store()
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        let mut conn = self.store().read().await?;
         if requests::get(&mut conn, id).await?.is_none() {
             return Err(EngineError::User(t!(
                 self.texts(),

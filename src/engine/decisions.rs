@@ -21,12 +21,7 @@ impl Engine {
             return Ok(());
         };
         let stage = {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             stages::by_message(&mut conn, &r.message).await?
         };
         let Some(stage) = stage else {
@@ -38,12 +33,7 @@ impl Engine {
         }
         let actor = format!("chat:{}", r.user);
         let Some(request) = ({
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             requests::get(&mut conn, stage.request_id).await?
         }) else {
             return Ok(());
@@ -100,12 +90,7 @@ impl Engine {
 
         // A purchase's target is fixed at approval from the seats seen now.
         let all = {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             stages::for_request(&mut conn, stage.request_id).await?
         };
         let approving_purchase = verdict == Verdict::Approve

@@ -56,7 +56,7 @@ impl Engine {
         let mut after = 0;
         loop {
             let due = {
-                let mut conn = self.store().pool().acquire().await?;
+                let mut conn = self.store().read().await?;
                 outbox::due(&mut conn, self.now(), after, 64).await?
             };
             let Some(last) = due.last() else {
@@ -113,7 +113,7 @@ impl Engine {
         &self,
         stage: crate::domain::StageId,
     ) -> StoreResult<Result<MessageRef, Delivered>> {
-        let mut conn = self.store().pool().acquire().await?;
+        let mut conn = self.store().read().await?;
         match stages::get(&mut conn, stage)
             .await?
             .and_then(|s| s.approval_message)

@@ -83,12 +83,7 @@ impl Engine {
     /// approver out (a failure never grants a role).
     pub(super) async fn candidates(&self, include_away: bool) -> EngineResult<Vec<Candidate>> {
         let away = {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             crate::store::approvers::away(&mut conn).await?
         };
         let mut out = Vec::new();

@@ -25,24 +25,14 @@ impl Engine {
 
     async fn tick_inner(&self) -> EngineResult<()> {
         let pending = {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             stages::in_state(&mut conn, StageState::Pending).await?
         };
         let mut candidates = None;
         for stage in pending {
             let now = self.now();
             let request = {
-                let mut conn = self
-                    .store()
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(crate::store::StoreError::from)?;
+                let mut conn = self.store().read().await?;
                 requests::get(&mut conn, stage.request_id).await?
             };
             let Some(request) = request else { continue };

@@ -17,7 +17,9 @@ use tracing::Instrument;
 
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
-use crate::backend::{BackendError, DirectoryUser, ErrorKind, Lookup, PurchaseProgress, SeatOrder};
+use crate::backend::{
+    BackendError, DirectoryUser, ErrorKind, Lookup, PurchaseProgress, SeatOrder, Seats,
+};
 use crate::domain::{RequestKind, RoleSet, StageKind, StageState, Upn};
 use crate::store::jobs::{self, Job, JobPayload};
 use crate::store::outbox::{self, ChatAction};
@@ -135,12 +137,7 @@ impl Engine {
         // Most wakes find nothing due: look with a read first, so they do not hold the
         // writer that decisions and deliveries are waiting for.
         {
-            let mut conn = self
-                .store()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::store::StoreError::from)?;
+            let mut conn = self.store().read().await?;
             if !jobs::any_due(&mut conn, now).await? {
                 return Ok((Vec::new(), Vec::new()));
             }
@@ -586,102 +583,89 @@ impl Engine {
         }
         let progress = self.inner.purchaser.raise_seats(order).await;
         calls.push(Call::of("raise_seats", &progress));
-        match progress {
-            Ok(PurchaseProgress::Done { .. }) => {}
-            Ok(PurchaseProgress::InProgress { detail }) => {
-                return Outcome::Wait {
-                    note: detail,
-                    after: self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
-                }
-            }
-            Ok(PurchaseProgress::AwaitingPerson {
-                enabled,
-                via_reseller,
-            }) => {
-                return Outcome::AwaitPerson {
-                    enabled,
-                    via_reseller,
-                }
-            }
-            Err(e) => return self.classify(e),
+        if let Some(unfinished) = self.unfinished(progress) {
+            return unfinished;
         }
-        for round in 0..self.cfg().jobs.verify_attempts.max(1) {
-            if round > 0 {
-                tokio::time::sleep(self.cfg().jobs.verify_interval).await;
-            }
-            let seats = self.inner.tenant.seats().await;
-            calls.push(Call::of("seats", &seats));
-            match seats {
-                Ok(s) if s.enabled >= order.target_seats => {
-                    return Outcome::Done(t!(
-                        self.texts(),
-                        "outcome.bought",
-                        quantity = order.quantity,
-                        enabled = s.enabled
-                    ))
-                }
-                Ok(_) => {}
-                Err(e) if e.is_transient() => {}
-                Err(e) => return self.classify(e),
-            }
-        }
-        // Re-applying the same absolute target is harmless, so a purchase that does not show
-        // yet simply runs again later.
-        Outcome::Transient(BackendError::new(
-            ErrorKind::Transient,
-            format!(
-                "the seat count does not show {} seats yet",
-                order.target_seats
-            ),
-        ))
+        self.verify_seats(order, calls, |s| {
+            (s.enabled >= order.target_seats).then(|| {
+                t!(
+                    self.texts(),
+                    "outcome.bought",
+                    quantity = order.quantity,
+                    enabled = s.enabled
+                )
+            })
+        })
+        .await
     }
 
     /// Lowers the seat count to the order's target, never below the seats in use now.
     async fn execute_reduction(&self, order: &SeatOrder, calls: &mut Vec<Call>) -> Outcome {
-        let reduced = |enabled: i64| {
-            Outcome::Done(t!(
-                self.texts(),
-                "outcome.reduced",
-                quantity = -order.quantity,
-                enabled = enabled
-            ))
+        let reduced = |s: &Seats| {
+            (s.enabled <= order.target_seats).then(|| {
+                t!(
+                    self.texts(),
+                    "outcome.reduced",
+                    quantity = -order.quantity,
+                    enabled = s.enabled
+                )
+            })
         };
         let seats = self.inner.tenant.seats().await;
         calls.push(Call::of("seats", &seats));
         match seats {
-            Ok(s) if s.enabled <= order.target_seats => return reduced(s.enabled),
-            Ok(s) if s.consumed > order.target_seats => {
-                return Outcome::Permanent(t!(
-                    self.texts(),
-                    "outcome.reduce_below_use",
-                    target = order.target_seats,
-                    consumed = s.consumed
-                ))
+            Ok(s) => {
+                if let Some(done) = reduced(&s) {
+                    return Outcome::Done(done);
+                }
+                if s.consumed > order.target_seats {
+                    return Outcome::Permanent(t!(
+                        self.texts(),
+                        "outcome.reduce_below_use",
+                        target = order.target_seats,
+                        consumed = s.consumed
+                    ));
+                }
             }
-            Ok(_) => {}
             Err(e) => return self.classify(e),
         }
         let progress = self.inner.purchaser.lower_seats(order).await;
         calls.push(Call::of("lower_seats", &progress));
+        if let Some(unfinished) = self.unfinished(progress) {
+            return unfinished;
+        }
+        self.verify_seats(order, calls, reduced).await
+    }
+
+    /// The outcome of a seat change the purchaser has not finished (still in progress, or
+    /// handed to a person), or of its failure; None when it is done.
+    fn unfinished(&self, progress: Result<PurchaseProgress, BackendError>) -> Option<Outcome> {
         match progress {
-            Ok(PurchaseProgress::Done { .. }) => {}
-            Ok(PurchaseProgress::InProgress { detail }) => {
-                return Outcome::Wait {
-                    note: detail,
-                    after: self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
-                }
-            }
+            Ok(PurchaseProgress::Done { .. }) => None,
+            Ok(PurchaseProgress::InProgress { detail }) => Some(Outcome::Wait {
+                note: detail,
+                after: self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
+            }),
             Ok(PurchaseProgress::AwaitingPerson {
                 enabled,
                 via_reseller,
-            }) => {
-                return Outcome::AwaitPerson {
-                    enabled,
-                    via_reseller,
-                }
-            }
-            Err(e) => return self.classify(e),
+            }) => Some(Outcome::AwaitPerson {
+                enabled,
+                via_reseller,
+            }),
+            Err(e) => Some(self.classify(e)),
         }
+    }
+
+    /// Reads the seats back (up to `jobs.verify_attempts` times) until `shows` finds the
+    /// order carried out and says so. Re-applying the same absolute target is harmless, so a
+    /// change that does not show yet simply runs again later.
+    async fn verify_seats(
+        &self,
+        order: &SeatOrder,
+        calls: &mut Vec<Call>,
+        shows: impl Fn(&Seats) -> Option<String>,
+    ) -> Outcome {
         for round in 0..self.cfg().jobs.verify_attempts.max(1) {
             if round > 0 {
                 tokio::time::sleep(self.cfg().jobs.verify_interval).await;
@@ -689,8 +673,11 @@ impl Engine {
             let seats = self.inner.tenant.seats().await;
             calls.push(Call::of("seats", &seats));
             match seats {
-                Ok(s) if s.enabled <= order.target_seats => return reduced(s.enabled),
-                Ok(_) => {}
+                Ok(s) => {
+                    if let Some(done) = shows(&s) {
+                        return Outcome::Done(done);
+                    }
+                }
                 Err(e) if e.is_transient() => {}
                 Err(e) => return self.classify(e),
             }

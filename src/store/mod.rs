@@ -197,6 +197,11 @@ impl Store {
         &self.pool
     }
 
+    /// A pooled connection for reads outside the write transaction.
+    pub async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Sqlite>> {
+        Ok(self.pool.acquire().await?)
+    }
+
     /// The database file, unless in memory.
     pub fn path(&self) -> Option<&std::path::Path> {
         self.path.as_deref()

@@ -294,17 +294,8 @@ pub async fn purchase(
     cycle: BillingCycle,
     at: Timestamp,
 ) -> StoreResult<Option<PurchaseResult>> {
-    let before: Option<(i64, i64)> =
-        sqlx::query_as("SELECT from_seats, to_seats FROM sim_purchases WHERE idempotency_key = ?")
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((from, to)) = before {
-        return Ok(Some(PurchaseResult {
-            from,
-            to,
-            first_time: false,
-        }));
+    if let Some(first) = applied_before(&mut *conn, key).await? {
+        return Ok(Some(first));
     }
     let current: Option<i64> =
         sqlx::query_scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = ?")
@@ -314,29 +305,15 @@ pub async fn purchase(
     let Some(current) = current else {
         return Ok(None);
     };
-    let to = current.max(target);
-    sqlx::query("UPDATE sim_skus SET enabled = ? WHERE sku_part_number = ?")
-        .bind(to)
-        .bind(part)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO sim_purchases (idempotency_key, sku_part_number, from_seats, to_seats, billing_cycle, at)
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(key)
-    .bind(part)
-    .bind(current)
-    .bind(to)
-    .bind(cycle.as_str())
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
-    Ok(Some(PurchaseResult {
+    let change = SeatChange {
+        key,
+        part,
         from: current,
-        to,
-        first_time: true,
-    }))
+        to: current.max(target),
+        cycle,
+        at,
+    };
+    Ok(Some(change.apply(conn).await?))
 }
 
 /// Lowers a SKU's seats to `target` under an idempotency key (a repeated key returns the
@@ -349,17 +326,8 @@ pub async fn reduce(
     target: i64,
     at: Timestamp,
 ) -> StoreResult<Option<Result<PurchaseResult, i64>>> {
-    let before: Option<(i64, i64)> =
-        sqlx::query_as("SELECT from_seats, to_seats FROM sim_purchases WHERE idempotency_key = ?")
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((from, to)) = before {
-        return Ok(Some(Ok(PurchaseResult {
-            from,
-            to,
-            first_time: false,
-        })));
+    if let Some(first) = applied_before(&mut *conn, key).await? {
+        return Ok(Some(Ok(first)));
     }
     let Some(sku) = sku(&mut *conn, part).await? else {
         return Ok(None);
@@ -367,28 +335,69 @@ pub async fn reduce(
     if target < sku.consumed {
         return Ok(Some(Err(sku.consumed)));
     }
-    let to = sku.enabled.min(target);
-    sqlx::query("UPDATE sim_skus SET enabled = ? WHERE sku_part_number = ?")
-        .bind(to)
-        .bind(part)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO sim_purchases (idempotency_key, sku_part_number, from_seats, to_seats, billing_cycle, at)
-         VALUES (?, ?, ?, ?, 'monthly', ?)",
-    )
-    .bind(key)
-    .bind(part)
-    .bind(sku.enabled)
-    .bind(to)
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
-    Ok(Some(Ok(PurchaseResult {
+    let change = SeatChange {
+        key,
+        part,
         from: sku.enabled,
+        to: sku.enabled.min(target),
+        cycle: BillingCycle::Monthly,
+        at,
+    };
+    Ok(Some(Ok(change.apply(conn).await?)))
+}
+
+/// The result of the seat change made under `key` before, if any.
+async fn applied_before(
+    conn: &mut SqliteConnection,
+    key: &str,
+) -> StoreResult<Option<PurchaseResult>> {
+    let before: Option<(i64, i64)> =
+        sqlx::query_as("SELECT from_seats, to_seats FROM sim_purchases WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    Ok(before.map(|(from, to)| PurchaseResult {
+        from,
         to,
-        first_time: true,
-    })))
+        first_time: false,
+    }))
+}
+
+/// A seat count change to make and record under its idempotency key.
+struct SeatChange<'a> {
+    key: &'a str,
+    part: &'a str,
+    from: i64,
+    to: i64,
+    cycle: BillingCycle,
+    at: Timestamp,
+}
+
+impl SeatChange<'_> {
+    async fn apply(self, conn: &mut SqliteConnection) -> StoreResult<PurchaseResult> {
+        sqlx::query("UPDATE sim_skus SET enabled = ? WHERE sku_part_number = ?")
+            .bind(self.to)
+            .bind(self.part)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "INSERT INTO sim_purchases (idempotency_key, sku_part_number, from_seats, to_seats, billing_cycle, at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(self.key)
+        .bind(self.part)
+        .bind(self.from)
+        .bind(self.to)
+        .bind(self.cycle.as_str())
+        .bind(ts(self.at))
+        .execute(conn)
+        .await?;
+        Ok(PurchaseResult {
+            from: self.from,
+            to: self.to,
+            first_time: true,
+        })
+    }
 }
 
 /// Number of purchases that changed the seat count (tests count these).

@@ -50,3 +50,48 @@ pub fn init(settings: &TelemetrySettings) {
         tracing::debug!("a tracing subscriber was already installed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::log_filter;
+
+    /// Collects what a subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn filter_field_values_match_literally_not_as_regexes() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(log_filter("warn,[{n=a.c}]=debug").expect("a valid filter"))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            // As a regex, `a.c` would match abc too.
+            tracing::info_span!("s", n = %"abc").in_scope(|| tracing::debug!("inside abc"));
+            tracing::info_span!("s", n = %"a.c").in_scope(|| tracing::debug!("inside a.c"));
+        });
+        let text = String::from_utf8(out.0.lock().expect("buffer").clone()).expect("utf-8");
+        assert!(text.contains("inside a.c"), "{text}");
+        assert!(!text.contains("inside abc"), "{text}");
+    }
+
+    #[test]
+    fn a_non_ascii_filter_is_refused() {
+        let err = log_filter("info,licensebot=débug").expect_err("refused");
+        assert!(err.contains("is not allowed"), "{err}");
+    }
+}

@@ -40,9 +40,7 @@ impl SimulatedTenant {
     }
 
     async fn pause(&self) {
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
+        pause(self.latency).await;
     }
 
     async fn grants_pro(
@@ -60,12 +58,7 @@ impl SimulatedTenant {
     }
 
     async fn load_user(&self, upn: &Upn) -> Result<(DirectoryUser, RoleSet), BackendError> {
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| store_error(e.into()))?;
+        let mut conn = self.store.read().await.map_err(store_error)?;
         let u = sim::user(&mut conn, upn)
             .await
             .map_err(store_error)?
@@ -100,6 +93,18 @@ impl SimulatedTenant {
     }
 }
 
+/// Waits for the configured latency of a simulated call.
+async fn pause(latency: Duration) {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
+/// The error of a call about a SKU the simulated tenant does not have.
+fn no_sku(sku: &str) -> BackendError {
+    BackendError::new(ErrorKind::Invalid, format!("the tenant has no SKU {sku}"))
+}
+
 fn store_error(e: store::StoreError) -> BackendError {
     BackendError::new(
         ErrorKind::Transient,
@@ -125,21 +130,11 @@ impl Tenant for SimulatedTenant {
 
     async fn seats(&self) -> Result<Seats, BackendError> {
         self.pause().await;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| store_error(e.into()))?;
+        let mut conn = self.store.read().await.map_err(store_error)?;
         let s = sim::sku(&mut conn, &self.sku)
             .await
             .map_err(store_error)?
-            .ok_or_else(|| {
-                BackendError::new(
-                    ErrorKind::Invalid,
-                    format!("the tenant has no SKU {}", self.sku),
-                )
-            })?;
+            .ok_or_else(|| no_sku(&self.sku))?;
         Ok(Seats {
             enabled: s.enabled,
             consumed: s.consumed,
@@ -286,9 +281,7 @@ impl Purchaser for SimulatedPurchaser {
     /// Lowers the seats like a quantity decrease inside Microsoft's reduction window (the
     /// simulated tenant has no window), refusing to go below the seats assigned.
     async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
+        pause(self.latency).await;
         let now = self.clock.now();
         let mut tx = self.store.write().await.map_err(store_error)?;
         let result = sim::reduce(
@@ -300,12 +293,7 @@ impl Purchaser for SimulatedPurchaser {
         )
         .await
         .map_err(store_error)?
-        .ok_or_else(|| {
-            BackendError::new(
-                ErrorKind::Invalid,
-                format!("the tenant has no SKU {}", self.sku),
-            )
-        })?;
+        .ok_or_else(|| no_sku(&self.sku))?;
         let changed = match result {
             Ok(r) => r,
             Err(assigned) => {
@@ -324,9 +312,7 @@ impl Purchaser for SimulatedPurchaser {
     }
 
     async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
+        pause(self.latency).await;
         let now = self.clock.now();
         let mut tx = self.store.write().await.map_err(store_error)?;
         let result = sim::purchase(
@@ -339,20 +325,10 @@ impl Purchaser for SimulatedPurchaser {
         )
         .await
         .map_err(store_error)?
-        .ok_or_else(|| {
-            BackendError::new(
-                ErrorKind::Invalid,
-                format!("the tenant has no SKU {}", self.sku),
-            )
-        })?;
+        .ok_or_else(|| no_sku(&self.sku))?;
         tx.commit().await.map_err(store_error)?;
         let enabled = sim::sku(
-            &mut *self
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| store_error(e.into()))?,
+            &mut *self.store.read().await.map_err(store_error)?,
             &self.sku,
         )
         .await

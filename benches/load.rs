@@ -334,17 +334,10 @@ async fn reaction_latencies(n: usize, warmup: usize) -> Vec<f64> {
     std::fs::write(&config, text).expect("config");
     // LOAD_BOT_LOG=licensebot=debug shows the timing of each step (with LOAD_KEEP_LOG=FILE).
     let filter = std::env::var("LOAD_BOT_LOG").unwrap_or_else(|_| "warn".into());
+    let mark = discord.start_mark();
     let bot = DiscordBot::start_with(dir.path(), &filter, &env);
     let timeout = discord_bot::TIMEOUT;
-    discord
-        .wait_for("the bot to connect and register /pro", timeout, |v| {
-            let registered = v
-                .calls()
-                .iter()
-                .any(|c| c.method == "PUT" && c.path.contains("/commands"));
-            (v.connected() && registered).then_some(())
-        })
-        .await;
+    discord.wait_started(mark, timeout).await;
 
     let mut latencies = Vec::with_capacity(n);
     for (i, upn) in upns.iter().enumerate() {

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::support::bot::{approval_with, dms_to, id, request_state, requests_json, sends_in};
+use crate::support::bot::{
+    approval_with, contents, dms_to, id, request_state, requests_json, sends_in,
+};
 use crate::support::Bot;
 
 /// Links a chat user to a UPN and checks the bot said so.
@@ -16,14 +18,6 @@ fn link(bot: &mut Bot, who: &str, upn: &str) {
             .any(|c| c.contains("Linked you")),
         "{got:#?}"
     );
-}
-
-fn contents(records: &[Value]) -> String {
-    records
-        .iter()
-        .filter_map(|v| v["content"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n---\n")
 }
 
 #[test]

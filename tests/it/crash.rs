@@ -122,8 +122,7 @@ impl Rig {
     /// Starts the bot (with a crash point armed, if given) and waits until it is connected
     /// and has registered its commands.
     async fn boot(&mut self, crash_at: Option<&str>) {
-        let (identifies, _) = self.discord.view(|v| v.handshakes());
-        let calls = self.discord.view(|v| v.calls().len());
+        let mark = self.discord.start_mark();
         let mut env = self.env.clone();
         if let Some(point) = crash_at {
             env.push(("LICENSEBOT_CRASH_AT".into(), point.into()));
@@ -133,14 +132,7 @@ impl Rig {
             "info,licensebot=debug",
             &env,
         ));
-        self.discord
-            .wait_for("the bot to connect and register /pro", TIMEOUT, |v| {
-                let registered = v.calls()[calls..]
-                    .iter()
-                    .any(|c| c.method == "PUT" && c.path.contains("/commands"));
-                (v.connected() && v.handshakes().0 > identifies && registered).then_some(())
-            })
-            .await;
+        self.discord.wait_started(mark, TIMEOUT).await;
     }
 
     fn bot(&mut self) -> DiscordBot {

@@ -52,17 +52,9 @@ impl Setup {
     }
 
     async fn boot_logging(&mut self, filter: &str) {
-        let (identifies, _) = self.fake.view(|v| v.handshakes());
-        let calls = self.fake.view(|v| v.calls().len());
+        let mark = self.fake.start_mark();
         self.bot = Some(DiscordBot::start_logging(self.dir.path(), filter));
-        self.fake
-            .wait_for("the bot to connect and register /pro", TIMEOUT, |v| {
-                let registered = v.calls()[calls..]
-                    .iter()
-                    .any(|c| c.method == "PUT" && c.path.contains("/commands"));
-                (v.connected() && v.handshakes().0 > identifies && registered).then_some(())
-            })
-            .await;
+        self.fake.wait_started(mark, TIMEOUT).await;
     }
 
     /// Stops the bot gracefully (SIGTERM).

@@ -17,7 +17,7 @@ use serde_json::Value;
 use licensebot::store::StoreOptions;
 
 use crate::engine::harness::Harness;
-use crate::support::bot::{approval_with, dms_to, id, request_state};
+use crate::support::bot::{approval_with, contents, dms_to, id, request_state};
 use crate::support::db;
 use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{self as fd, FakeDiscord, APPROVALS, BOT, GENERAL};
@@ -36,14 +36,6 @@ macro_rules! table {
 /// Prints one row of the fault table.
 fn report(fault: &str, expected: &str, observed: &str) {
     println!("FAULT-TABLE | {fault} | {expected} | {observed}");
-}
-
-fn contents(records: &[Value]) -> String {
-    records
-        .iter()
-        .filter_map(|v| v["content"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n---\n")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::support::bot::{
-    approval_with, command, dms_to, id, request_state, sends_in, write_config,
+    approval_with, command, contents, dms_to, id, request_state, sends_in, write_config,
 };
 use crate::support::fake_graph::{FakeMicrosoft, CLIENT_SECRET, PC_CLIENT_SECRET};
 use crate::support::Bot;
@@ -35,14 +33,6 @@ fn link(bot: &mut Bot, who: &str, upn: &str) {
             .any(|c| c.contains("Linked you")),
         "{got:#?}"
     );
-}
-
-fn contents(records: &[Value]) -> String {
-    records
-        .iter()
-        .filter_map(|v| v["content"].as_str())
-        .collect::<Vec<_>>()
-        .join("\n---\n")
 }
 
 #[test]

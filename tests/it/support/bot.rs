@@ -247,6 +247,15 @@ impl Drop for Bot {
     }
 }
 
+/// The texts of `records`, one after another, for failure messages and searches.
+pub fn contents(records: &[Value]) -> String {
+    records
+        .iter()
+        .filter_map(|v| v["content"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
 /// The approval message (`send` to the approvals channel) whose content contains `needle`.
 pub fn approval_with<'a>(records: &'a [Value], needle: &str) -> &'a Value {
     records

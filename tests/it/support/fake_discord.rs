@@ -555,6 +555,24 @@ impl FakeDiscord {
         self.shared.changed.notify_waiters();
     }
 
+    /// Where a (re)start of the bot begins: the REST calls and IDENTIFYs seen so far.
+    pub fn start_mark(&self) -> (usize, u32) {
+        self.view(|v| (v.calls().len(), v.handshakes().0))
+    }
+
+    /// Waits until a bot started after `mark` ([`FakeDiscord::start_mark`]) has identified,
+    /// is connected and has registered /pro.
+    pub async fn wait_started(&self, mark: (usize, u32), timeout: Duration) {
+        let (calls, identifies) = mark;
+        self.wait_for("the bot to connect and register /pro", timeout, |v| {
+            let registered = v.calls()[calls..]
+                .iter()
+                .any(|c| c.method == "PUT" && c.path.contains("/commands"));
+            (v.connected() && v.handshakes().0 > identifies && registered).then_some(())
+        })
+        .await;
+    }
+
     /// Waits until `cond` holds (checked after every change), or panics after `timeout`.
     pub async fn wait_for<T>(
         &self,

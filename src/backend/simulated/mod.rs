@@ -326,15 +326,13 @@ impl Purchaser for SimulatedPurchaser {
         .await
         .map_err(store_error)?
         .ok_or_else(|| no_sku(&self.sku))?;
+        // The count now (a repeated key answers with its first change, and later purchases
+        // may have raised it since), read in the same transaction.
+        let enabled = sim::sku(tx.conn(), &self.sku)
+            .await
+            .map_err(store_error)?
+            .map_or(result.to, |s| s.enabled);
         tx.commit().await.map_err(store_error)?;
-        let enabled = sim::sku(
-            &mut *self.store.read().await.map_err(store_error)?,
-            &self.sku,
-        )
-        .await
-        .map_err(store_error)?
-        .map(|s| s.enabled)
-        .unwrap_or(result.to);
         Ok(PurchaseProgress::Done { enabled })
     }
 }

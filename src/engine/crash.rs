@@ -25,15 +25,19 @@ pub enum CrashPoint {
     AfterOutcomeStored,
     /// A message (channel post or DM) was posted; the outbox does not know it yet.
     AfterMessagePosted,
+    /// A scheduled action (a reminder, an escalation, an expiry) is committed with what it
+    /// has to say; nothing of it delivered yet.
+    AfterScheduleStored,
 }
 
 impl CrashPoint {
     /// Every crash point.
-    pub const ALL: [CrashPoint; 4] = [
+    pub const ALL: [CrashPoint; 5] = [
         CrashPoint::AfterDecisionStored,
         CrashPoint::AfterBackendCall,
         CrashPoint::AfterOutcomeStored,
         CrashPoint::AfterMessagePosted,
+        CrashPoint::AfterScheduleStored,
     ];
 
     /// The name `LICENSEBOT_CRASH_AT` uses.
@@ -43,6 +47,7 @@ impl CrashPoint {
             CrashPoint::AfterBackendCall => "after_backend_call",
             CrashPoint::AfterOutcomeStored => "after_outcome_stored",
             CrashPoint::AfterMessagePosted => "after_message_posted",
+            CrashPoint::AfterScheduleStored => "after_schedule_stored",
         }
     }
 }

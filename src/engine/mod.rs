@@ -151,6 +151,8 @@ struct Inner {
     job_lock: Mutex<()>,
     /// One deliverer at a time, so nothing is said twice.
     delivery_lock: Mutex<()>,
+    /// One scheduler tick at a time (the console ticks beside the background loop).
+    tick_lock: Mutex<()>,
     /// This database's delivery-key salt, once read.
     delivery_salt: tokio::sync::OnceCell<String>,
     /// Wakes the background loops when there is new work.
@@ -181,6 +183,7 @@ impl Engine {
                 worker_id,
                 job_lock: Mutex::new(()),
                 delivery_lock: Mutex::new(()),
+                tick_lock: Mutex::new(()),
                 delivery_salt: tokio::sync::OnceCell::new(),
                 wake: Notify::new(),
             }),

@@ -1,6 +1,13 @@
 //! The scheduler: reminders after `remind_after`, escalation to every eligible approver after
 //! `escalate_after`, and expiry after `expire_after`, all measured on the engine's clock.
+//!
+//! Each action happens exactly once, however many ticks run at the same time (the console's
+//! `/advance` ticks beside the background loop) and across restarts and crashes: one tick
+//! runs at a time, and each action is claimed by a conditional update of its stage
+//! ([`stages::claim_reminder`], [`stages::claim_escalation`], the pending → expired
+//! transition) in the same transaction as what it says and its audit event.
 
+use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
 use crate::domain::{RequestState, StageState};
 use crate::store::outbox::{self, ChatAction};
@@ -18,6 +25,7 @@ fn elapsed(
 impl Engine {
     /// Checks every pending stage once. Errors are logged, never raised: the next tick tries again.
     pub async fn tick(&self) {
+        let _one_tick_at_a_time = self.inner.tick_lock.lock().await;
         if let Err(e) = self.tick_inner().await {
             tracing::error!(error = %e, "scheduler tick failed");
         }
@@ -70,6 +78,9 @@ impl Engine {
     async fn remind(&self, stage: &Stage) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
+        if !stages::claim_reminder(w.conn(), stage.id, now).await? {
+            return Ok(());
+        }
         let text = t!(
             self.texts(),
             "schedule.reminder",
@@ -88,7 +99,6 @@ impl Engine {
             now,
         )
         .await?;
-        stages::set_reminded(w.conn(), stage.id, now).await?;
         self.audit(
             w.conn(),
             Some(stage.request_id),
@@ -100,12 +110,16 @@ impl Engine {
         )
         .await?;
         w.commit().await?;
+        crash_point(CrashPoint::AfterScheduleStored);
         Ok(())
     }
 
     async fn escalate(&self, stage: &Stage, to: &[crate::domain::ChatUserId]) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
+        if !stages::claim_escalation(w.conn(), stage.id, to, now).await? {
+            return Ok(());
+        }
         let text = t!(
             self.texts(),
             "schedule.escalation",
@@ -125,7 +139,6 @@ impl Engine {
             now,
         )
         .await?;
-        stages::set_escalated(w.conn(), stage.id, to, now).await?;
         self.audit(
             w.conn(),
             Some(stage.request_id),
@@ -137,6 +150,7 @@ impl Engine {
         )
         .await?;
         w.commit().await?;
+        crash_point(CrashPoint::AfterScheduleStored);
         Ok(())
     }
 
@@ -177,6 +191,7 @@ impl Engine {
         self.finish_request(w.conn(), id, &outcome, "system")
             .await?;
         w.commit().await?;
+        crash_point(CrashPoint::AfterScheduleStored);
         Ok(())
     }
 }

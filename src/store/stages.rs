@@ -276,34 +276,44 @@ pub async fn set_approval_message(
     Ok(())
 }
 
-/// Marks the reminder as sent.
-pub async fn set_reminded(
+/// Claims a stage's one reminder: true when this call marked it reminded, false when it
+/// was reminded or escalated already, or is no longer pending (another tick, or a process
+/// before a restart, got there first). The caller says the reminder only when it claimed it,
+/// in the same transaction, so a reminder is said exactly once.
+pub async fn claim_reminder(
     conn: &mut SqliteConnection,
     id: StageId,
     at: Timestamp,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE stages SET reminded_at = ? WHERE id = ?")
-        .bind(ts(at))
-        .bind(id.0)
-        .execute(conn)
-        .await?;
-    Ok(())
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE stages SET reminded_at = ?
+         WHERE id = ? AND state = 'pending' AND reminded_at IS NULL AND escalated_at IS NULL",
+    )
+    .bind(ts(at))
+    .bind(id.0)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
-/// Marks the stage as escalated to `to`.
-pub async fn set_escalated(
+/// Claims a stage's one escalation to `to`, like [`claim_reminder`]: true only for the call
+/// that marked it escalated.
+pub async fn claim_escalation(
     conn: &mut SqliteConnection,
     id: StageId,
     to: &[ChatUserId],
     at: Timestamp,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE stages SET escalated_at = ?, routed_to = ? WHERE id = ?")
-        .bind(ts(at))
-        .bind(json_users(to))
-        .bind(id.0)
-        .execute(conn)
-        .await?;
-    Ok(())
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE stages SET escalated_at = ?, routed_to = ?
+         WHERE id = ? AND state = 'pending' AND escalated_at IS NULL",
+    )
+    .bind(ts(at))
+    .bind(json_users(to))
+    .bind(id.0)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// The approval messages a transport checks after reconnecting, oldest first: every stage

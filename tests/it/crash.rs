@@ -552,3 +552,145 @@ async fn an_interrupted_assignment_graph_shows_late_is_not_assigned_twice() {
         "{observed:#?}"
     );
 }
+
+/// A scheduled action on a request nobody decides (reminder after 1 s, escalation after 2 s,
+/// expiry after 3 s, checked every 100 ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheduled {
+    Reminder,
+    Escalation,
+    Expiry,
+}
+
+impl Scheduled {
+    /// Its visit of the crash point `after_schedule_stored` (they come in this order).
+    fn visit(self) -> u32 {
+        match self {
+            Scheduled::Reminder => 1,
+            Scheduled::Escalation => 2,
+            Scheduled::Expiry => 3,
+        }
+    }
+
+    /// Text that only its message carries.
+    fn needle(self) -> &'static str {
+        match self {
+            Scheduled::Reminder => "⏰ Reminder",
+            Scheduled::Escalation => "📣",
+            Scheduled::Expiry => "expired after",
+        }
+    }
+}
+
+/// Where the bot dies around a scheduled action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScheduleStep {
+    /// Crash point `after_schedule_stored`: the action and what it says are committed,
+    /// nothing delivered.
+    Stored,
+    /// SIGKILL while Discord holds the action's post (made there, not answered).
+    PostHeld,
+}
+
+/// Dies at `step` of `action`, restarts, and checks that every scheduled action happened
+/// once: one reminder, one escalation, one expiry told to the requester once; one audit event
+/// each.
+async fn schedule_crash_and_recover(action: Scheduled, step: ScheduleStep) {
+    let flow = Flow::Assignment;
+    let mut rig = Rig::new(flow).await;
+    for (k, v) in [
+        ("LICENSEBOT__POLICY__REMIND_AFTER", "1s"),
+        ("LICENSEBOT__POLICY__ESCALATE_AFTER", "2s"),
+        ("LICENSEBOT__POLICY__EXPIRE_AFTER", "3s"),
+        ("LICENSEBOT__SCHEDULER__TICK", "100ms"),
+    ] {
+        rig.env.push((k.to_string(), v.to_string()));
+    }
+    let point = format!("after_schedule_stored@{}", action.visit());
+    match step {
+        ScheduleStep::Stored => {
+            rig.boot(Some(&point)).await;
+            rig.ask(flow).await;
+            rig.crashed_at("after_schedule_stored").await;
+        }
+        ScheduleStep::PostHeld => {
+            let held = rig.discord.hold("POST", "/messages", Some(action.needle()));
+            rig.boot(None).await;
+            rig.ask(flow).await;
+            rig.discord
+                .wait_for("the scheduled post to be held", TIMEOUT, |v| {
+                    v.holding(held).then_some(())
+                })
+                .await;
+            rig.kill().await;
+            rig.discord.release(held);
+        }
+    }
+
+    rig.boot(None).await;
+    rig.settled().await;
+    rig.stop().await;
+
+    let (reminders, escalations, expired_dms) = rig.discord.view(|v| {
+        let approvals: Vec<Msg> = v
+            .messages_in(APPROVALS)
+            .into_iter()
+            .filter(|m| m.author == BOT)
+            .collect();
+        let count = |needle: &str| {
+            approvals
+                .iter()
+                .filter(|m| m.content.contains(needle))
+                .count()
+        };
+        let expired_dms = v
+            .dms_to(flow.requester())
+            .iter()
+            .filter(|d| d.contains("expired after"))
+            .count();
+        (
+            count(Scheduled::Reminder.needle()),
+            count(Scheduled::Escalation.needle()),
+            expired_dms,
+        )
+    });
+    let audited = |what: &'static str| {
+        let dir = rig.dir.path().to_path_buf();
+        async move {
+            scalar(
+                &dir,
+                &format!("SELECT COUNT(*) FROM audit_events WHERE action = '{what}'"),
+            )
+            .await
+        }
+    };
+    let (reminded, escalated) = (audited("reminder_sent").await, audited("escalated").await);
+    let state = discord_bot::request_state(rig.dir.path(), 1).await;
+    println!(
+        "SCHEDULE-CRASH | {action:?} | {step:?} | {state} | {reminders} reminder(s), {escalations} escalation(s), expiry told {expired_dms} time(s) by DM | audit: {reminded} reminder_sent, {escalated} escalated"
+    );
+    assert_eq!(state, "expired");
+    assert_eq!((reminders, escalations, expired_dms), (1, 1, 1));
+    assert_eq!((reminded, escalated), (1, 1));
+    let audit = discord_bot::audit(rig.dir.path(), 1).await;
+    assert_eq!(audit["chain"]["intact"], true, "{audit:#}");
+    rig.discord.assert_faithful();
+}
+
+macro_rules! schedule_crash_cases {
+    ($($name:ident: $action:ident at $step:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            schedule_crash_and_recover(Scheduled::$action, ScheduleStep::$step).await;
+        }
+    )*};
+}
+
+schedule_crash_cases! {
+    reminder_dying_after_it_is_stored_is_said_once: Reminder at Stored;
+    reminder_killed_while_its_post_is_held_is_said_once: Reminder at PostHeld;
+    escalation_dying_after_it_is_stored_is_said_once: Escalation at Stored;
+    escalation_killed_while_its_post_is_held_is_said_once: Escalation at PostHeld;
+    expiry_dying_after_it_is_stored_is_told_once: Expiry at Stored;
+    expiry_killed_while_its_post_is_held_is_told_once: Expiry at PostHeld;
+}

@@ -21,3 +21,4 @@ mod ops;
 mod partner_center;
 mod replays;
 mod robustness;
+mod scheduler;

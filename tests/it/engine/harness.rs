@@ -264,6 +264,8 @@ pub struct Harness {
     pub chat: Arc<RecordingChat>,
     pub clock: Arc<ManualClock>,
     pub tenant: Arc<FaultyTenant>,
+    purchaser: Arc<dyn licensebot::backend::Purchaser>,
+    settings: Settings,
     dir: tempfile::TempDir,
     next_msg: AtomicUsize,
 }
@@ -340,7 +342,7 @@ impl Harness {
         let engine = Engine::new(
             store.clone(),
             tenant.clone(),
-            purchaser,
+            purchaser.clone(),
             chat.clone(),
             clock.clone(),
             startup::texts_for(&settings),
@@ -352,9 +354,25 @@ impl Harness {
             chat,
             clock,
             tenant,
+            purchaser,
+            settings,
             dir,
             next_msg: AtomicUsize::new(0),
         }
+    }
+
+    /// A second engine on the same database, tenant, chat and clock: what a process started
+    /// again beside (or after) the first one sees. It shares no in-memory state with it.
+    pub fn another_engine(&self) -> Engine {
+        Engine::new(
+            self.store.clone(),
+            self.tenant.clone(),
+            self.purchaser.clone(),
+            self.chat.clone(),
+            self.clock.clone(),
+            startup::texts_for(&self.settings),
+            startup::engine_config(&self.settings),
+        )
     }
 
     /// Someone writes in `general`; returns the message id.

@@ -218,6 +218,41 @@ async fn reminders_escalation_and_expiry_follow_the_clock() {
     );
 }
 
+/// Two processes on one database (a restart while the old one still ticks, the console's
+/// `/advance` beside the background loop): every scheduled action is said and audited once.
+#[tokio::test]
+async fn ticks_at_the_same_time_remind_escalate_and_expire_once() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    let other = h.another_engine();
+    h.clear();
+
+    for hours in [4, 20, 6 * 24] {
+        h.advance(Duration::from_secs(hours * 3600));
+        tokio::join!(h.engine.tick(), other.tick(), h.engine.tick(), other.tick());
+    }
+    h.engine.settle().await;
+
+    for action in ["reminder_sent", "escalated"] {
+        let n = h
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM audit_events WHERE action = '{action}'"
+            ))
+            .await;
+        assert_eq!(n, 1, "{action}");
+    }
+    assert_eq!(h.text().matches("⏰ Reminder").count(), 1, "{}", h.text());
+    assert_eq!(h.text().matches("📣").count(), 1, "{}", h.text());
+    assert_eq!(h.state(1).await, "expired");
+    let expired_told = h
+        .dms("alice")
+        .iter()
+        .filter(|d| d.contains("expired after"))
+        .count();
+    assert_eq!(expired_told, 1, "{:#?}", h.dms("alice"));
+}
+
 #[tokio::test]
 async fn assignments_due_together_run_as_one_batch() {
     let h = Harness::new(&[]).await;

@@ -340,6 +340,41 @@ async fn an_assignment_never_seen_fails_as_unverified_and_is_not_reported_done()
     assert!(!h.text().contains("is done"), "{}", h.text());
 }
 
+/// The manual purchase's re-check is a job: two processes on one database re-check it at
+/// the same moment, and its task and the task's reminder are posted once each.
+#[tokio::test]
+async fn two_processes_recheck_a_manual_purchase_once() {
+    let h = Harness::manual(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.engine.settle().await;
+    h.link("judy", "judy@contoso.example").await;
+    h.say("judy", "!pro request").await;
+    h.react("dave", &h.approval("Request #2, stage 1"), "✅")
+        .await;
+    let other = h.another_engine();
+
+    for _ in 0..3 {
+        tokio::join!(h.engine.run_due_jobs(), other.run_due_jobs());
+        h.advance(Duration::from_secs(2 * 3600 + 60));
+    }
+    h.engine.settle().await;
+
+    let text = h.text();
+    assert_eq!(text.matches("purchase task for request #2").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("the purchase for request #2 is still open").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'purchase_task_reminded'")
+            .await,
+        1
+    );
+}
+
 #[tokio::test]
 async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when_seats_appear() {
     let h = Harness::manual(&[]).await;

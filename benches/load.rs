@@ -58,6 +58,7 @@ impl ChatOutput for CountingChat {
         channel: &ChannelRef,
         _c: &str,
         _r: Option<&MessageRef>,
+        _m: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
         let id = MessageRef(format!("b{}", self.next.fetch_add(1, Ordering::Relaxed)));
         if channel.as_str() == "license-approvals" {

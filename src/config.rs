@@ -995,8 +995,11 @@ impl Settings {
                     .iter()
                     .filter(|u| u.licenses.contains(&sku.sku_part_number))
                     .count();
+                // These are the seed: the simulated tenant's seats live in the database from
+                // its first start on (purchases and removals change them there).
                 lines.push(format!(
-                    "  {}: {held} of {} seats used, {:.2} {} a month",
+                    "  {}: seeded with {} seats, {held} assigned, when the database is created; \
+                     {:.2} {} a month",
                     sku.sku_part_number, sku.seats, sku.unit_price_monthly, self.policy.currency
                 ));
             }
@@ -3134,7 +3137,12 @@ mod tests {
         assert!(summary.contains("store: sqlite://data/licensebot.db"));
         assert!(summary.contains("backend: simulated directory"));
         assert!(summary.contains("bob as bob@contoso.example"));
-        assert!(summary.contains("POWER_BI_PRO: 1 of 2 seats used"));
+        assert!(
+            summary.contains(
+                "POWER_BI_PRO: seeded with 2 seats, 1 assigned, when the database is created"
+            ),
+            "{summary}"
+        );
         assert!(summary.contains("remind after 4h, escalate after 1day, expire after 7days"));
     }
 

@@ -73,15 +73,18 @@ pub const MAX_DELIVERY_KEY: usize = 25;
 /// What the engine can do in chat.
 #[async_trait]
 pub trait ChatOutput: Send + Sync {
-    /// Posts a message, optionally as a reply; returns its id.
+    /// Posts a message, optionally as a reply; returns its id. Only the people in `mentions`
+    /// (and the author of `reply_to`) may be pinged by it: a mention inside text someone
+    /// typed, `@everyone` and role mentions ping nobody.
     async fn send(
         &self,
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError>;
 
-    /// Sends a direct message; returns its id.
+    /// Sends a direct message; returns its id. It pings nobody but its reader.
     async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError>;
 
     /// Posts like [`ChatOutput::send`], as the outbox action `key`: the same key on every
@@ -95,8 +98,9 @@ pub trait ChatOutput: Send + Sync {
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
-        self.send(channel, content, reply_to).await
+        self.send(channel, content, reply_to, mentions).await
     }
 
     /// Sends a direct message like [`ChatOutput::dm`], as the outbox action `key` (see
@@ -110,7 +114,7 @@ pub trait ChatOutput: Send + Sync {
         self.dm(user, content).await
     }
 
-    /// Edits a message the bot posted.
+    /// Edits a message the bot posted. An edit pings nobody.
     async fn edit(
         &self,
         channel: &ChannelRef,

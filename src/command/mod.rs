@@ -43,13 +43,15 @@ pub enum CommandName {
     Away,
     Audit,
     Purchased,
+    Unlink,
 }
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 14] = [
+    pub const ALL: [CommandName; 15] = [
         CommandName::Request,
         CommandName::Link,
+        CommandName::Unlink,
         CommandName::Status,
         CommandName::Cancel,
         CommandName::Release,
@@ -81,6 +83,7 @@ impl CommandName {
             CommandName::Away => "away",
             CommandName::Audit => "audit",
             CommandName::Purchased => "purchased",
+            CommandName::Unlink => "unlink",
         }
     }
 
@@ -132,8 +135,13 @@ pub enum Command {
     },
     /// `assign <upn|@user>…`
     Assign { targets: Vec<Target> },
-    /// `revoke <upn|@user>`
-    Revoke { target: Target },
+    /// `revoke <upn|@user> [reason…]`
+    Revoke {
+        target: Target,
+        reason: Option<String>,
+    },
+    /// `unlink`: undo your own link; `unlink <upn|@user>`: an approver undoes someone's.
+    Unlink { target: Option<Target> },
     /// `seats`
     Seats,
     /// `seats remove <n>`: lower the seat count by n.
@@ -166,6 +174,7 @@ impl Command {
             Command::Away { .. } => CommandName::Away,
             Command::Audit { .. } => CommandName::Audit,
             Command::Purchased { .. } => CommandName::Purchased,
+            Command::Unlink { .. } => CommandName::Unlink,
         }
     }
 }

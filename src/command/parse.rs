@@ -212,8 +212,9 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
             seats: seat_count(args.next())?,
             cycle: args.next().map(billing_cycle).transpose()?,
         },
-        CommandName::Revoke => Command::Revoke {
-            target: target(args.next().ok_or_else(need_target)?)?,
+        CommandName::Revoke => return revoke(args),
+        CommandName::Unlink => Command::Unlink {
+            target: args.next().map(target).transpose()?,
         },
         CommandName::Away => Command::Away {
             on: on_off(args.next())?,
@@ -264,7 +265,25 @@ fn request(args: &mut Args<'_>) -> Result<Command, Problem> {
     })
 }
 
-/// The reason of a request: trimmed, unquoted when wholly quoted, at most
+/// `revoke <target> [reason…]`: one person, then the reason in free text. A reason that
+/// starts with another person (`revoke @bob @carol`) is refused: revoke takes one at a time.
+fn revoke(args: &mut Args<'_>) -> Result<Command, Problem> {
+    let who = target(args.next().ok_or_else(need_target)?)?;
+    let why = args.take_rest();
+    let (first, _) = split_first(why);
+    if first.contains('@') && target(first).is_ok() {
+        return Err(Some(format!(
+            "`{}` was not expected here: revoke takes one person at a time",
+            shorten(first)
+        )));
+    }
+    Ok(Command::Revoke {
+        target: who,
+        reason: reason(why)?,
+    })
+}
+
+/// The reason of a request or a revocation: trimmed, unquoted when wholly quoted, at most
 /// [`MAX_REASON_CHARS`] characters; `None` when empty.
 fn reason(text: &str) -> Result<Option<String>, Problem> {
     let text = unquote(text.trim()).trim();

@@ -189,6 +189,7 @@ impl Engine {
                 content,
                 reply_to: None,
                 stage: Some(stage),
+                mentions: s.routed_to.clone(),
             },
             now,
         )
@@ -221,7 +222,7 @@ impl Engine {
             "approval_reposted",
             None,
             None,
-            &serde_json::json!({"stage": stage.0, "old_message": s.approval_message.as_ref().map(MessageRef::as_str)})
+            &serde_json::json!({"stage": s.seq, "old_message": s.approval_message.as_ref().map(MessageRef::as_str)})
                 .to_string(),
         )
         .await?;

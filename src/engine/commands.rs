@@ -29,6 +29,7 @@ impl Engine {
             CommandName::Away => t!(self.texts(), "help.away", prefix = p),
             CommandName::Audit => t!(self.texts(), "help.audit", prefix = p),
             CommandName::Purchased => t!(self.texts(), "help.purchased", prefix = p),
+            CommandName::Unlink => t!(self.texts(), "help.unlink", prefix = p),
         }
     }
 
@@ -76,7 +77,8 @@ impl Engine {
             Command::Release => self.release(m).await,
             Command::Buy { seats, cycle } => self.buy(m, seats, cycle).await,
             Command::Assign { targets } => self.assign(m, targets).await,
-            Command::Revoke { target } => self.revoke(m, target).await,
+            Command::Revoke { target, reason } => self.revoke(m, target, reason).await,
+            Command::Unlink { target } => self.unlink(m, target).await,
             Command::Seats => self.seats_report(m).await,
             Command::SeatsRemove { seats } => self.seats_remove(m, seats).await,
             Command::Pending => self.pending_report(m).await,
@@ -147,7 +149,12 @@ impl Engine {
             .iter()
             .any(|a| a.upn == upn && a.chat_user != m.author)
         {
-            return Err(EngineError::User(t!(self.texts(), "link.taken", upn = upn)));
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.taken",
+                upn = upn,
+                prefix = self.cfg().parser.prefix
+            )));
         }
         let user = self.directory_user(&upn).await?;
         let now = self.now();
@@ -158,7 +165,12 @@ impl Engine {
             .filter(|u| u != &m.author)
             .collect();
         if !others.is_empty() {
-            return Err(EngineError::User(t!(self.texts(), "link.taken", upn = upn)));
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.taken",
+                upn = upn,
+                prefix = self.cfg().parser.prefix
+            )));
         }
         let before = links::get(w.conn(), &m.author).await?;
         links::set(w.conn(), &m.author, &upn, now).await?;
@@ -175,9 +187,127 @@ impl Engine {
         let text = t!(
             self.texts(),
             "link.done",
-            name = user.display_name,
+            name = self.display_name(&user.display_name),
             upn = upn
         );
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// `unlink`: a person undoes their own link. `unlink <upn|@user>`: an approver undoes
+    /// someone else's (a link made by mistake, or by someone who is not the account's owner),
+    /// and that person is told. Links set by the configuration (approvers) cannot be undone
+    /// in chat. Requests already made keep the link they were made with.
+    async fn unlink(&self, m: &IncomingMessage, target: Option<Target>) -> EngineResult<()> {
+        let own = match &target {
+            None => true,
+            Some(Target::Mention(user)) => user == &m.author,
+            Some(Target::Upn(_)) => false,
+        };
+        if let Some(a) = self.cfg().approver(&m.author).filter(|_| own) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.approver_fixed",
+                upn = a.upn
+            )));
+        }
+        if !own && self.cfg().approver(&m.author).is_none() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.unlink_others_approvers_only",
+                prefix = self.cfg().parser.prefix
+            )));
+        }
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let unlinked: Vec<(ChatUserId, Upn)> = match &target {
+            None => links::get(w.conn(), &m.author)
+                .await?
+                .map(|upn| vec![(m.author.clone(), upn)])
+                .unwrap_or_default(),
+            Some(Target::Mention(user)) => {
+                if let Some(a) = self.cfg().approver(user) {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "link.configured",
+                        who = self.mention(user),
+                        upn = a.upn
+                    )));
+                }
+                links::get(w.conn(), user)
+                    .await?
+                    .map(|upn| vec![(user.clone(), upn)])
+                    .unwrap_or_default()
+            }
+            Some(Target::Upn(upn)) => {
+                if let Some(a) = self.cfg().approvers.iter().find(|a| &a.upn == upn) {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "link.configured",
+                        who = self.mention(&a.chat_user),
+                        upn = upn
+                    )));
+                }
+                links::users_for(w.conn(), upn)
+                    .await?
+                    .into_iter()
+                    .map(|u| (u, upn.clone()))
+                    .collect()
+            }
+        };
+        if unlinked.is_empty() {
+            let text = match &target {
+                None => t!(self.texts(), "link.none"),
+                Some(Target::Mention(user)) => {
+                    t!(self.texts(), "link.none_for_user", who = self.mention(user))
+                }
+                Some(Target::Upn(upn)) => t!(self.texts(), "link.none_for_upn", upn = upn),
+            };
+            return Err(EngineError::User(text));
+        }
+        let actor = format!("chat:{}", m.author);
+        for (user, upn) in &unlinked {
+            links::remove(w.conn(), user).await?;
+            self.audit(
+                w.conn(),
+                None,
+                &actor,
+                "unlinked",
+                Some(upn.as_str()),
+                None,
+                &serde_json::json!({"chat_user": user.as_str(), "upn": upn.as_str(),
+                    "by": if own { "self" } else { "approver" }})
+                .to_string(),
+            )
+            .await?;
+            if user != &m.author {
+                let text = t!(
+                    self.texts(),
+                    "link.removed_by",
+                    who = self.mention(&m.author),
+                    upn = upn,
+                    prefix = self.cfg().parser.prefix
+                );
+                self.tell_user(w.conn(), user, &text).await?;
+            }
+        }
+        let text = if own {
+            t!(
+                self.texts(),
+                "link.removed",
+                upn = unlinked[0].1,
+                prefix = self.cfg().parser.prefix
+            )
+        } else {
+            let who: Vec<String> = unlinked.iter().map(|(u, _)| self.mention(u)).collect();
+            t!(
+                self.texts(),
+                "link.removed_other",
+                who = who.join(" "),
+                upn = unlinked[0].1
+            )
+        };
         outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
         w.commit().await?;
         Ok(())
@@ -315,14 +445,29 @@ impl Engine {
                         .as_ref()
                         .map(|u| self.mention(u))
                         .unwrap_or_else(|| "-".into());
-                    lines.push(t!(
-                        self.texts(),
-                        "status.stage_line",
-                        seq = s.seq,
-                        stage = self.stage_title(s.kind, s.quantity, s.billing_cycle),
-                        state = self.stage_state_word(s.state),
-                        by = by
-                    ));
+                    let stage = self.stage_title(s.kind, s.quantity, s.billing_cycle);
+                    let state = self.stage_state_word(s.state);
+                    lines.push(
+                        if s.decision_note.as_deref() == Some(super::requests::SELF_SERVICE) {
+                            t!(
+                                self.texts(),
+                                "status.stage_line_own",
+                                seq = s.seq,
+                                stage = stage,
+                                state = state,
+                                by = by
+                            )
+                        } else {
+                            t!(
+                                self.texts(),
+                                "status.stage_line",
+                                seq = s.seq,
+                                stage = stage,
+                                state = state,
+                                by = by
+                            )
+                        },
+                    );
                 }
                 if let Some(o) = &r.outcome {
                     lines.push(t!(self.texts(), "status.outcome", outcome = o));
@@ -559,7 +704,12 @@ impl Engine {
         Ok(())
     }
 
-    async fn revoke(&self, m: &IncomingMessage, target: Target) -> EngineResult<()> {
+    async fn revoke(
+        &self,
+        m: &IncomingMessage,
+        target: Target,
+        reason: Option<String>,
+    ) -> EngineResult<()> {
         let (a, roles) = self.issuer_roles(m).await?;
         let upn = self.resolve_target(&target).await?;
         let user = self.directory_user(&upn).await?;
@@ -573,7 +723,7 @@ impl Engine {
         self.open_and_reply(
             m,
             a.upn.clone(),
-            NewWork::licence(RequestKind::Revoke, user, None),
+            NewWork::licence(RequestKind::Revoke, user, reason),
             Approval::ByIssuer(&a, &roles),
             false,
         )
@@ -675,17 +825,34 @@ impl Engine {
     async fn seats_remove(&self, m: &IncomingMessage, seats: u32) -> EngineResult<()> {
         let (a, roles) = self.issuer_roles(m).await?;
         let now_seats = self.seats_or_user_error().await?;
-        let (busy, claims) = {
+        let (busy, pipeline) = {
             let mut conn = self.store().read().await?;
-            let busy = stages::open_seat_changes(&mut conn).await?;
-            let (claims, _) = stages::seat_pipeline(&mut conn).await?;
-            (busy, claims)
+            let busy = stages::open_seat_change(&mut conn).await?;
+            (busy, stages::seat_pipeline(&mut conn).await?)
         };
-        if busy > 0 {
-            return Err(EngineError::User(t!(self.texts(), "seats.reduce_busy")));
+        // One seat change at a time: seat targets are absolute, fixed at approval from the
+        // count seen then, so a purchase approved while a removal is open (or the other way
+        // round) would count from the wrong number.
+        match busy {
+            Some((id, StageState::Pending, quantity)) => {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "seats.reduce_awaiting",
+                    id = id,
+                    seats = quantity.abs()
+                )))
+            }
+            Some((id, _, _)) => {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "seats.reduce_busy",
+                    id = id
+                )))
+            }
+            None => {}
         }
         let target = now_seats.enabled - i64::from(seats);
-        let floor = now_seats.consumed + claims;
+        let floor = now_seats.consumed + pipeline.promised;
         if target < floor {
             return Err(EngineError::User(t!(
                 self.texts(),
@@ -710,20 +877,29 @@ impl Engine {
 
     async fn seats_report(&self, m: &IncomingMessage) -> EngineResult<()> {
         let seats = self.seats_or_user_error().await?;
-        let (claims, incoming) = {
+        let pipeline = {
             let mut conn = self.store().read().await?;
             stages::seat_pipeline(&mut conn).await?
         };
-        let text = t!(
+        let mut text = t!(
             self.texts(),
             "seats.report",
             sku = self.cfg().sku_part_number,
             enabled = seats.enabled,
             consumed = seats.consumed,
             free = seats.free(),
-            waiting = claims,
-            buying = incoming
+            promised = pipeline.promised,
+            on_order = pipeline.on_order,
+            awaiting = pipeline.awaiting_approval
         );
+        if pipeline.removing > 0 {
+            text.push(' ');
+            text.push_str(&t!(
+                self.texts(),
+                "seats.report_removing",
+                seats = pipeline.removing
+            ));
+        }
         self.reply_now(m, text).await;
         Ok(())
     }

@@ -145,7 +145,7 @@ impl Engine {
             if verdict == Verdict::Approve { "stage_approved" } else { "stage_denied" },
             Some("pending"),
             Some(to.as_str()),
-            &serde_json::json!({"stage": stage.id.0, "kind": stage.kind.as_str(), "emoji": r.emoji, "note": note})
+            &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "emoji": r.emoji, "note": note})
                 .to_string(),
         )
         .await?;
@@ -181,7 +181,7 @@ impl Engine {
                             "stage_approved",
                             Some("pending"),
                             Some("approved"),
-                            &serde_json::json!({"stage": other.id.0, "kind": other.kind.as_str(), "with_stage": stage.id.0})
+                            &serde_json::json!({"stage": other.seq, "kind": other.kind.as_str(), "with_stage": stage.seq})
                                 .to_string(),
                         )
                         .await?;
@@ -198,9 +198,7 @@ impl Engine {
                     .await?;
             }
             Verdict::Deny => {
-                let reason = note
-                    .clone()
-                    .unwrap_or_else(|| t!(self.texts(), "outcome.no_reason"));
+                let reason = self.reason_text(note.as_deref());
                 let status = t!(self.texts(), "status.denied_by", who = who, reason = reason);
                 self.edit_stage(w.conn(), &stage, &status).await?;
                 let outcome = t!(self.texts(), "outcome.denied", who = who, reason = reason);
@@ -245,7 +243,7 @@ impl Engine {
             action,
             None,
             None,
-            &serde_json::json!({"stage": stage.id.0, "emoji": r.emoji, "message": r.message.as_str()}).to_string(),
+            &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "message": r.message.as_str()}).to_string(),
         )
         .await?;
         outbox::push(
@@ -293,7 +291,7 @@ impl Engine {
             "late_decision_reported",
             None,
             None,
-            &serde_json::json!({"stage": stage.id.0, "emoji": r.emoji, "state": current.state.as_str()}).to_string(),
+            &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string(),
         )
         .await?;
         outbox::push(
@@ -303,6 +301,7 @@ impl Engine {
                 content: text,
                 reply_to: stage.approval_message.clone(),
                 stage: None,
+                mentions: vec![r.user.clone()],
             },
             self.now(),
         )
@@ -325,7 +324,7 @@ impl Engine {
             "decision_reaction_removed",
             None,
             None,
-            &serde_json::json!({"stage": stage.id.0, "emoji": r.emoji, "note": "decisions are final; nothing undone"})
+            &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "note": "decisions are final; nothing undone"})
                 .to_string(),
         )
         .await?;
@@ -392,6 +391,7 @@ impl Engine {
                 )
                 .await?;
                 let who = self.mention(&m.author);
+                let reason = self.reason_text(Some(&reason));
                 let status = t!(self.texts(), "status.denied_by", who = who, reason = reason);
                 self.edit_stage(w.conn(), &stage, &status).await?;
                 if let Some(r) = requests::get(w.conn(), stage.request_id).await? {

@@ -152,9 +152,10 @@ impl Engine {
                 channel,
                 content,
                 reply_to,
+                mentions,
                 ..
             } => match chat
-                .send_once(&key, channel, content, reply_to.as_ref())
+                .send_once(&key, channel, content, reply_to.as_ref(), mentions)
                 .await
             {
                 Ok(id) => Delivered::Done(Some(id)),
@@ -172,7 +173,13 @@ impl Engine {
                         let text = format!("{} {}", chat.mention(user), content);
                         let key = delivery_key(salt, item.id, "f");
                         match chat
-                            .send_once(&key, channel, &text, fallback_reply_to.as_ref())
+                            .send_once(
+                                &key,
+                                channel,
+                                &text,
+                                fallback_reply_to.as_ref(),
+                                std::slice::from_ref(user),
+                            )
                             .await
                         {
                             Ok(id) => Delivered::Done(Some(id)),

@@ -316,9 +316,10 @@ impl Engine {
                 channel,
                 content,
                 reply_to,
+                mentions,
                 ..
             } => chat
-                .send(channel, content, reply_to.as_ref())
+                .send(channel, content, reply_to.as_ref(), mentions)
                 .await
                 .map(|_| ()),
             ChatAction::Edit { .. } | ChatAction::React { .. } | ChatAction::Unreact { .. } => {
@@ -345,6 +346,7 @@ impl Engine {
                 content: text,
                 reply_to: Some(m.id.clone()),
                 stage: None,
+                mentions: Vec::new(),
             }
         }
     }

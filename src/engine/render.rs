@@ -4,14 +4,19 @@
 use super::Engine;
 use crate::domain::{BillingCycle, ChatUserId, RoleSet, StageKind, StageState};
 use crate::store::requests::Request;
-use crate::store::stages::Stage;
+use crate::store::stages::{SeatPipeline, Stage};
 use crate::t;
+use crate::texts::{one_line, quoted};
 
-/// Figures about seats shown on an approval.
+/// The most characters of a directory display name shown in a message.
+const MAX_NAME_CHARS: usize = 100;
+
+/// Figures about seats shown on an approval, as they stood before the request was made.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SeatFigures {
     pub free: i64,
     pub enabled: i64,
+    pub pipeline: SeatPipeline,
 }
 
 impl Engine {
@@ -32,6 +37,20 @@ impl Engine {
             .map(|u| self.mention(u))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// A directory display name as shown in a message: one line, cut to a sensible length
+    /// (an administrator may have set anything there).
+    pub(super) fn display_name(&self, name: &str) -> String {
+        one_line(name, MAX_NAME_CHARS)
+    }
+
+    /// A reason someone typed, as the bot shows it ([`quoted`]), or "no reason given".
+    pub(super) fn reason_text(&self, reason: Option<&str>) -> String {
+        match reason {
+            Some(r) => quoted(r),
+            None => t!(self.texts(), "outcome.no_reason"),
+        }
     }
 
     pub(super) fn money(&self, amount: f64) -> String {
@@ -107,7 +126,7 @@ impl Engine {
     pub(super) fn subject(&self, r: &Request) -> String {
         use crate::domain::RequestKind as K;
         let who = match (&r.target_name, &r.target_upn) {
-            (Some(name), Some(upn)) => format!("{name} ({upn})"),
+            (Some(name), Some(upn)) => format!("{} ({upn})", self.display_name(name)),
             (None, Some(upn)) => upn.to_string(),
             _ => String::new(),
         };
@@ -173,13 +192,16 @@ impl Engine {
         };
         lines.push(link);
         if let Some(reason) = &r.reason {
-            lines.push(t!(self.texts(), "approval.reason", reason = reason));
+            lines.push(t!(self.texts(), "approval.reason", reason = quoted(reason)));
         }
         lines.push(t!(
             self.texts(),
             "approval.seats",
             free = seats.free,
-            enabled = seats.enabled
+            enabled = seats.enabled,
+            promised = seats.pipeline.promised,
+            on_order = seats.pipeline.on_order,
+            awaiting = seats.pipeline.awaiting_approval
         ));
         if let (StageKind::Purchase, Some(q)) = (kind, quantity) {
             if q < 0 {

@@ -53,6 +53,10 @@ impl NewWork {
     }
 }
 
+/// The decision note of a stage its own holder cleared by giving their licence back: no
+/// approval, and never shown as one.
+pub(super) const SELF_SERVICE: &str = "self_service";
+
 /// Who approves the stages of new requests.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Approval<'a> {
@@ -235,8 +239,8 @@ impl Engine {
                 )));
             }
         }
-        let (claims, incoming) = stages::seat_pipeline(w.conn()).await?;
-        let mut available = seats.free() + incoming - claims;
+        let pipeline = stages::seat_pipeline(w.conn()).await?;
+        let mut available = seats.free() + pipeline.incoming() - pipeline.promised;
         let waiting: Vec<usize> = works
             .iter()
             .enumerate()
@@ -254,6 +258,7 @@ impl Engine {
         let figures = SeatFigures {
             free: seats.free(),
             enabled: seats.enabled,
+            pipeline,
         };
         let unit_price = seats.unit_price_monthly.unwrap_or(0.0);
         let cycle = self.cfg().default_billing_cycle;
@@ -365,15 +370,15 @@ impl Engine {
                 if let (Some(q), Some(p), Some(c)) = (quantity, price, stage_cycle) {
                     title = format!("{title}, {}", self.cost_text(q, p, c));
                 }
-                stage_ids.push((sid, kind, body, routed, title));
+                stage_ids.push((sid, seq, kind, body, routed, title));
             }
             let detail = serde_json::json!({
                 "kind": request.kind.as_str(),
                 "target": target_upn.as_ref().map(Upn::as_str),
                 "quantity": request.quantity,
                 "reason": request.reason,
-                "stages": stage_ids.iter().map(|(s, k, _, r, _)| serde_json::json!({
-                    "stage": s.0, "kind": k.as_str(),
+                "stages": stage_ids.iter().map(|(_, seq, k, _, r, _)| serde_json::json!({
+                    "stage": seq, "kind": k.as_str(),
                     "routed_to": r.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
                 "seats_free": seats.free(),
@@ -391,21 +396,30 @@ impl Engine {
             )
             .await?;
 
-            for (sid, kind, body, routed, title) in stage_ids {
+            for (sid, seq, kind, body, routed, title) in stage_ids {
                 let by_command = match approval {
                     Approval::Routed => None,
-                    Approval::SelfService => {
-                        Some((m.author.clone(), requester_upn.clone(), "self_service"))
-                    }
+                    Approval::SelfService => Some((
+                        m.author.clone(),
+                        requester_upn.clone(),
+                        SELF_SERVICE,
+                        "released_by_holder",
+                    )),
                     Approval::ByIssuer(a, roles) => {
                         let holds = roles.iter().any(|r| self.cfg().roles_for(kind).contains(r));
                         let own = target_upn.as_ref() == Some(&a.upn);
-                        (holds && !own)
-                            .then(|| (a.chat_user.clone(), Some(a.upn.clone()), "command"))
+                        (holds && !own).then(|| {
+                            (
+                                a.chat_user.clone(),
+                                Some(a.upn.clone()),
+                                "command",
+                                "stage_approved",
+                            )
+                        })
                     }
                 };
                 match by_command {
-                    Some((who, who_upn, how)) => {
+                    Some((who, who_upn, how, action)) => {
                         stages::decide(
                             w.conn(),
                             sid,
@@ -420,10 +434,10 @@ impl Engine {
                             w.conn(),
                             Some(id),
                             &format!("chat:{who}"),
-                            "stage_approved",
+                            action,
                             Some("pending"),
                             Some("approved"),
-                            &serde_json::json!({"stage": sid.0, "kind": kind.as_str(), "by": how})
+                            &serde_json::json!({"stage": seq, "kind": kind.as_str(), "by": how})
                                 .to_string(),
                         )
                         .await?;
@@ -443,13 +457,14 @@ impl Engine {
             created.push(id);
         }
         // Approvals given by the command itself are recorded in the approvals channel in one
-        // message, not one approval message each (a batch of a hundred would flood it).
+        // message, not one approval message each (a batch of a hundred would flood it). A
+        // holder giving their own licence back is no approval, and is not shown as one.
         if !approved_by_command.is_empty() {
-            let mut lines = vec![t!(
-                self.texts(),
-                "approval.by_command",
-                who = self.mention(&m.author)
-            )];
+            let who = self.mention(&m.author);
+            let mut lines = vec![match approval {
+                Approval::SelfService => t!(self.texts(), "approval.self_service", who = who),
+                _ => t!(self.texts(), "approval.by_command", who = who),
+            }];
             lines.extend(approved_by_command);
             outbox::push(
                 w.conn(),
@@ -458,6 +473,7 @@ impl Engine {
                     content: lines.join("\n"),
                     reply_to: None,
                     stage: None,
+                    mentions: vec![m.author.clone()],
                 },
                 now,
             )
@@ -483,7 +499,7 @@ impl Engine {
         conn: &mut SqliteConnection,
         stage: StageId,
         body: String,
-        _routed: &[ChatUserId],
+        routed: &[ChatUserId],
     ) -> EngineResult<()> {
         let now = self.now();
         let channel = self.cfg().approvals_channel.clone();
@@ -494,6 +510,7 @@ impl Engine {
                 content: body,
                 reply_to: None,
                 stage: Some(stage),
+                mentions: routed.to_vec(),
             },
             now,
         )
@@ -581,6 +598,7 @@ impl Engine {
                     content: format!("{} {}", self.mention(&r.requester), text),
                     reply_to: Some(message.clone()),
                     stage: None,
+                    mentions: vec![r.requester.clone()],
                 },
                 now,
             )
@@ -876,13 +894,26 @@ impl Engine {
         let Some(before) = requests::get(conn, id).await? else {
             return Ok(());
         };
-        let states: Vec<StageState> = stages::for_request(conn, id)
-            .await?
-            .iter()
-            .map(|s| s.state)
-            .collect();
+        let all = stages::for_request(conn, id).await?;
+        let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
         let state = RequestState::from_stages(&states);
         let now = self.now();
+        let seat_left = match state {
+            RequestState::Completed => None,
+            _ => self.seat_bought_for(conn, &before, &all).await?,
+        };
+        let outcome = match &seat_left {
+            Some(_) => format!(
+                "{outcome}; {}",
+                t!(
+                    self.texts(),
+                    "outcome.seat_left_free",
+                    prefix = self.cfg().parser.prefix
+                )
+            ),
+            None => outcome.to_string(),
+        };
+        let outcome = outcome.as_str();
         requests::set_state(conn, id, state, Some(outcome), now).await?;
         self.audit(
             conn,
@@ -910,6 +941,119 @@ impl Engine {
             outcome = outcome
         );
         self.tell_requester(conn, &r, &text).await?;
+        if let Some(purchase) = seat_left {
+            self.tell_seat_left_free(conn, &r, &purchase, actor).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the people who held a licence that was just removed, when it was not their own
+    /// doing: every chat account linked to the directory user (by a link or the
+    /// configuration) other than the one who asked for the removal, by DM, with who took it
+    /// and the reason given.
+    pub(super) async fn tell_former_holders(
+        &self,
+        conn: &mut SqliteConnection,
+        r: &Request,
+    ) -> EngineResult<()> {
+        let Some(upn) = &r.target_upn else {
+            return Ok(());
+        };
+        let mut holders = crate::store::links::users_for(conn, upn).await?;
+        holders.extend(
+            self.cfg()
+                .approvers
+                .iter()
+                .filter(|a| &a.upn == upn)
+                .map(|a| a.chat_user.clone()),
+        );
+        holders.sort();
+        holders.dedup();
+        for holder in holders.iter().filter(|h| *h != &r.requester) {
+            let text = t!(
+                self.texts(),
+                "tell.licence_taken",
+                upn = upn,
+                who = self.mention(&r.requester),
+                id = r.id,
+                reason = self.reason_text(r.reason.as_deref()),
+                prefix = self.cfg().parser.prefix
+            );
+            self.tell_user(conn, holder, &text).await?;
+        }
+        Ok(())
+    }
+
+    /// The completed purchase stage that bought the seat of an assignment request, if one
+    /// did: its own purchase stage, or the one (of another request) it waited on. A request
+    /// that ends without its licence after that leaves one paid seat free.
+    async fn seat_bought_for(
+        &self,
+        conn: &mut SqliteConnection,
+        r: &Request,
+        all: &[Stage],
+    ) -> EngineResult<Option<Stage>> {
+        if r.kind != RequestKind::Assign {
+            return Ok(None);
+        }
+        let bought = |s: &Stage| {
+            s.kind == StageKind::Purchase
+                && s.state == StageState::Completed
+                && s.quantity.is_some_and(|q| q > 0)
+        };
+        if let Some(own) = all.iter().find(|s| bought(s)) {
+            return Ok(Some(own.clone()));
+        }
+        for dep in all.iter().filter_map(|s| s.depends_on) {
+            if let Some(purchase) = stages::get(conn, dep).await?.filter(|s| bought(s)) {
+                return Ok(Some(purchase));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Tells the approvers that a seat bought for a request that then ended without its
+    /// licence stays paid and free, and how to remove it: under the purchase's approval
+    /// message, mentioning who approved the purchase. Audited.
+    async fn tell_seat_left_free(
+        &self,
+        conn: &mut SqliteConnection,
+        r: &Request,
+        purchase: &Stage,
+        actor: &str,
+    ) -> EngineResult<()> {
+        let mentions: Vec<ChatUserId> = purchase.decided_by.iter().cloned().collect();
+        let text = t!(
+            self.texts(),
+            "approval.seat_left_free",
+            who = self.mentions(&mentions),
+            id = r.id,
+            state = self.state_word(r.state),
+            prefix = self.cfg().parser.prefix
+        );
+        outbox::push(
+            conn,
+            &ChatAction::Send {
+                channel: self.cfg().approvals_channel.clone(),
+                content: text,
+                reply_to: purchase.approval_message.clone(),
+                stage: None,
+                mentions,
+            },
+            self.now(),
+        )
+        .await?;
+        self.audit(
+            conn,
+            Some(r.id),
+            actor,
+            "seat_left_free",
+            None,
+            None,
+            &serde_json::json!({"purchase_request": purchase.request_id.0, "purchase_stage": purchase.seq, "seats": 1})
+                .to_string(),
+        )
+        .await?;
         Ok(())
     }
 }

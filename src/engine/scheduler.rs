@@ -95,6 +95,7 @@ impl Engine {
                 content: text,
                 reply_to: stage.approval_message.clone(),
                 stage: None,
+                mentions: stage.routed_to.clone(),
             },
             now,
         )
@@ -106,7 +107,7 @@ impl Engine {
             "reminder_sent",
             None,
             None,
-            &serde_json::json!({"stage": stage.id.0, "to": stage.routed_to}).to_string(),
+            &serde_json::json!({"stage": stage.seq, "to": stage.routed_to}).to_string(),
         )
         .await?;
         w.commit().await?;
@@ -135,6 +136,7 @@ impl Engine {
                 content: text,
                 reply_to: stage.approval_message.clone(),
                 stage: None,
+                mentions: to.to_vec(),
             },
             now,
         )
@@ -146,7 +148,7 @@ impl Engine {
             "escalated",
             None,
             None,
-            &serde_json::json!({"stage": stage.id.0, "to": to}).to_string(),
+            &serde_json::json!({"stage": stage.seq, "to": to}).to_string(),
         )
         .await?;
         w.commit().await?;

@@ -1047,6 +1047,7 @@ impl Engine {
                 content: text,
                 reply_to: stage.approval_message.clone(),
                 stage: None,
+                mentions: billing.clone(),
             },
             now,
         )
@@ -1169,6 +1170,9 @@ impl Engine {
             )
             .await?;
             self.tell_requester(conn, &now_request, &text).await?;
+            if matches!(request.kind, RequestKind::Release | RequestKind::Revoke) {
+                self.tell_former_holders(conn, &now_request).await?;
+            }
         } else if stage.kind == StageKind::Purchase
             && stages::for_request(conn, request.id)
                 .await?
@@ -1189,7 +1193,7 @@ impl Engine {
 
 /// The decider whose roles a job re-checks before acting: none for self-service stages.
 fn decider_to_check(stage: &Stage) -> Option<&Upn> {
-    if stage.decision_note.as_deref() == Some("self_service") {
+    if stage.decision_note.as_deref() == Some(super::requests::SELF_SERVICE) {
         return None;
     }
     stage.decided_by_upn.as_ref()

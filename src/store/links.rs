@@ -43,3 +43,14 @@ pub async fn set(
     .await?;
     Ok(())
 }
+
+/// Removes a chat user's link; returns the UPN it was linked to, if any.
+pub async fn remove(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<Option<Upn>> {
+    let row: Option<String> =
+        sqlx::query_scalar("DELETE FROM links WHERE chat_user = ? RETURNING upn")
+            .bind(user.as_str())
+            .fetch_optional(conn)
+            .await?;
+    row.map(|s| Upn::parse(&s).map_err(|e| super::corrupt("links", e)))
+        .transpose()
+}

@@ -21,6 +21,8 @@ pub enum ChatAction {
         reply_to: Option<MessageRef>,
         /// The stage whose approval message this is.
         stage: Option<StageId>,
+        /// The people the post means to mention: the only ones it may ping.
+        mentions: Vec<ChatUserId>,
     },
     /// A direct message; if the person cannot get DMs it is posted in `fallback` instead.
     Dm {
@@ -85,12 +87,18 @@ pub async fn push(
     action: &ChatAction,
     at: Timestamp,
 ) -> StoreResult<i64> {
+    let mentions = match action {
+        ChatAction::Send { mentions, .. } => serde_json::to_string(mentions)
+            .map_err(|e| super::corrupt("outbox", format!("mentions: {e}")))?,
+        _ => "[]".to_string(),
+    };
     let (kind, channel, user, message, stage, reply_to, emoji, content, fallback) = match action {
         ChatAction::Send {
             channel,
             content,
             reply_to,
             stage,
+            ..
         } => (
             "send",
             Some(channel),
@@ -169,8 +177,8 @@ pub async fn push(
     };
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
-                             fallback_channel, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             fallback_channel, mentions, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(kind)
     .bind(channel.map(ChannelRef::as_str))
@@ -181,6 +189,7 @@ pub async fn push(
     .bind(emoji.map(String::as_str))
     .bind(content.map(String::as_str))
     .bind(fallback.map(ChannelRef::as_str))
+    .bind(mentions)
     .bind(ts(at))
     .bind(ts(at))
     .fetch_one(conn)
@@ -201,6 +210,8 @@ fn from_row(r: &SqliteRow) -> StoreResult<Pending> {
             content: need("content")?,
             reply_to: s("reply_to")?.map(MessageRef),
             stage,
+            mentions: serde_json::from_str(&need("mentions")?)
+                .map_err(|e| super::corrupt(T, format!("mentions: {e}")))?,
         },
         "dm" => ChatAction::Dm {
             user: ChatUserId(need("chat_user")?),
@@ -244,7 +255,7 @@ pub async fn due(
 ) -> StoreResult<Vec<Pending>> {
     let rows = sqlx::query(
         "SELECT id, action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
-                fallback_channel, attempts
+                fallback_channel, mentions, attempts
          FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?
            AND id > ?
          ORDER BY id LIMIT ?",

@@ -197,17 +197,48 @@ pub async fn dependents(conn: &mut SqliteConnection, id: StageId) -> StoreResult
     rows.iter().map(from_row).collect()
 }
 
-/// Counts of unfinished stages that claim or supply seats: (assign stages not yet done,
-/// seats of purchase stages not yet done).
-pub async fn seat_pipeline(conn: &mut SqliteConnection) -> StoreResult<(i64, i64)> {
-    let (assigns, purchased): (i64, Option<i64>) = sqlx::query_as(
+/// Where the seats of unfinished stages stand, for planning and for the figures people see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeatPipeline {
+    /// Assignment stages not done yet (pending, approved or executing): seats promised to
+    /// open requests.
+    pub promised: i64,
+    /// Seats of purchase stages approved and not done yet: on order, being bought.
+    pub on_order: i64,
+    /// Seats of purchase stages still waiting for approval.
+    pub awaiting_approval: i64,
+    /// Seats of reduction stages not done yet (a positive number: seats to be removed).
+    pub removing: i64,
+}
+
+impl SeatPipeline {
+    /// Seats that will arrive or leave, as one signed number: bought (on order or awaiting
+    /// approval) less removed.
+    pub fn incoming(&self) -> i64 {
+        self.on_order + self.awaiting_approval - self.removing
+    }
+}
+
+/// The seat pipeline of every unfinished stage.
+pub async fn seat_pipeline(conn: &mut SqliteConnection) -> StoreResult<SeatPipeline> {
+    let (promised, on_order, awaiting_approval, removing): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COALESCE(SUM(kind = 'assign'), 0),
-                SUM(CASE WHEN kind = 'purchase' THEN quantity ELSE 0 END)
+                COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state <> 'pending'
+                                  THEN quantity ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state = 'pending'
+                                  THEN quantity ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity < 0
+                                  THEN -quantity ELSE 0 END), 0)
          FROM stages WHERE state IN ('pending', 'approved', 'executing')",
     )
     .fetch_one(conn)
     .await?;
-    Ok((assigns, purchased.unwrap_or(0)))
+    Ok(SeatPipeline {
+        promised,
+        on_order,
+        awaiting_approval,
+        removing,
+    })
 }
 
 /// Moves a stage from one state to another; false when it was no longer in `from`
@@ -347,12 +378,24 @@ pub async fn clear_approval_message(conn: &mut SqliteConnection, id: StageId) ->
     Ok(())
 }
 
-/// Open purchase or reduction stages (pending, approved or executing).
-pub async fn open_seat_changes(conn: &mut SqliteConnection) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM stages WHERE kind = 'purchase'
-           AND state IN ('pending', 'approved', 'executing')",
+/// The seat change (purchase or reduction) that stands in the way of another one, if any:
+/// one approved or being carried out first, else one still waiting for approval. Returns its
+/// request, state and signed quantity.
+pub async fn open_seat_change(
+    conn: &mut SqliteConnection,
+) -> StoreResult<Option<(RequestId, StageState, i64)>> {
+    let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT request_id, state, quantity FROM stages WHERE kind = 'purchase'
+           AND state IN ('pending', 'approved', 'executing')
+         ORDER BY state = 'pending', id LIMIT 1",
     )
-    .fetch_one(conn)
-    .await?)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(id, state, quantity)| {
+        let state = state
+            .parse::<StageState>()
+            .map_err(|e| super::corrupt("stages", e))?;
+        Ok((RequestId(id), state, quantity.unwrap_or(0)))
+    })
+    .transpose()
 }

@@ -3,8 +3,12 @@
 //! sentence inline; they name a key and its parameters, so a language is added by adding a
 //! file, without touching code.
 
+mod quote;
+
 use std::collections::HashMap;
 use std::fmt::Display;
+
+pub use quote::{one_line, quoted, MAX_QUOTED_CHARS};
 
 /// The languages the bot speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -122,6 +122,7 @@ impl ChatOutput for ConsoleOutput {
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
+        _mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
         let id = self.next_id().await?;
         self.emit(&Output::Send {

@@ -114,14 +114,14 @@ pub struct DiscordOutput {
     pub interactions: Interactions,
 }
 
-/// Whose mentions may ping: users only, never `@everyone` or roles (a reason typed by a
-/// requester is shown in the approvals channel).
-fn mentions() -> CreateAllowedMentions {
+/// Whom a message may ping: exactly the people the engine means to mention, and the author
+/// of the message it replies to; never `@everyone`, `@here` or a role, nor a mention inside
+/// text someone typed (a reason shown in the approvals channel). Discord parses nothing
+/// itself when `parse` is empty: it pings only the listed users.
+fn allowed(mentions: &[ChatUserId], reply: bool) -> CreateAllowedMentions {
     CreateAllowedMentions::new()
-        .all_users(true)
-        .all_roles(false)
-        .everyone(false)
-        .replied_user(true)
+        .users(mentions.iter().filter_map(|u| user_id(u).ok()))
+        .replied_user(reply)
 }
 
 fn snowflake(kind: &str, s: &str) -> Result<u64, ChatError> {
@@ -213,10 +213,11 @@ impl DiscordOutput {
         content: &str,
         reply_to: Option<MessageId>,
         key: Option<&str>,
+        mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
         let mut msg = CreateMessage::new()
             .content(fit(content))
-            .allowed_mentions(mentions());
+            .allowed_mentions(allowed(mentions, reply_to.is_some()));
         if let Some(nonce) = key.and_then(nonce) {
             msg = msg.nonce(nonce).enforce_nonce(true);
         }
@@ -241,12 +242,13 @@ impl DiscordOutput {
         &self,
         id: u64,
         content: &str,
+        mentions: &[ChatUserId],
     ) -> Option<Result<MessageRef, ChatError>> {
         let (token, ephemeral, first) = self.interactions.take_turn(id)?;
         let result = if first {
             let edit = EditInteractionResponse::new()
                 .content(fit(content))
-                .allowed_mentions(mentions());
+                .allowed_mentions(allowed(mentions, false));
             let r = self
                 .http
                 .edit_original_interaction_response(&token, &edit, vec![])
@@ -259,7 +261,7 @@ impl DiscordOutput {
             let follow = CreateInteractionResponseFollowup::new()
                 .content(fit(content))
                 .ephemeral(ephemeral)
-                .allowed_mentions(mentions());
+                .allowed_mentions(allowed(mentions, false));
             self.http
                 .create_followup_message(&token, &follow, vec![])
                 .await
@@ -302,21 +304,25 @@ impl DiscordOutput {
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
         let channel = channel_id(channel)?;
         match reply_to {
             Some(m) => match m.as_str().strip_prefix(INTERACTION_PREFIX) {
                 Some(id) => {
                     let id = snowflake("interaction", id)?;
-                    match self.answer_interaction(id, content).await {
+                    match self.answer_interaction(id, content, mentions).await {
                         Some(result) => result,
                         // The token is gone: say it in the channel instead.
-                        None => self.post(channel, content, None, key).await,
+                        None => self.post(channel, content, None, key, mentions).await,
                     }
                 }
-                None => self.post(channel, content, Some(message_id(m)?), key).await,
+                None => {
+                    self.post(channel, content, Some(message_id(m)?), key, mentions)
+                        .await
+                }
             },
-            None => self.post(channel, content, None, key).await,
+            None => self.post(channel, content, None, key, mentions).await,
         }
     }
 
@@ -327,7 +333,7 @@ impl DiscordOutput {
         content: &str,
     ) -> Result<MessageRef, ChatError> {
         let channel = self.dm_channel(user_id(user)?).await?;
-        self.post(channel, content, None, key).await
+        self.post(channel, content, None, key, &[]).await
     }
 }
 
@@ -351,8 +357,10 @@ impl ChatOutput for DiscordOutput {
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
-        self.send_keyed(None, channel, content, reply_to).await
+        self.send_keyed(None, channel, content, reply_to, mentions)
+            .await
     }
 
     async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError> {
@@ -365,8 +373,10 @@ impl ChatOutput for DiscordOutput {
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
-        self.send_keyed(Some(key), channel, content, reply_to).await
+        self.send_keyed(Some(key), channel, content, reply_to, mentions)
+            .await
     }
 
     async fn dm_once(
@@ -386,7 +396,7 @@ impl ChatOutput for DiscordOutput {
     ) -> Result<(), ChatError> {
         let edit = EditMessage::new()
             .content(fit(content))
-            .allowed_mentions(mentions());
+            .allowed_mentions(allowed(&[], false));
         self.http
             .edit_message(channel_id(channel)?, message_id(message)?, &edit, vec![])
             .await

@@ -463,14 +463,16 @@ fn longest_valid_mentions_are_accepted() {
     assert_eq!(
         command(&format!("!pro revoke @{name}")),
         Command::Revoke {
-            target: mention(&name)
+            target: mention(&name),
+            reason: None
         }
     );
     let id = "1".repeat(20);
     assert_eq!(
         command(&format!("!pro revoke <@{id}>")),
         Command::Revoke {
-            target: mention(&id)
+            target: mention(&id),
+            reason: None
         }
     );
 }
@@ -853,8 +855,35 @@ fn revoke_takes_one_target() {
     assert_eq!(
         command("!pro revoke bob@contoso.com"),
         Command::Revoke {
-            target: upn("bob@contoso.com")
+            target: upn("bob@contoso.com"),
+            reason: None
         }
+    );
+}
+
+#[test]
+fn revoke_takes_a_reason_after_the_target() {
+    assert_eq!(
+        command("!pro revoke bob@contoso.com left the finance team"),
+        Command::Revoke {
+            target: upn("bob@contoso.com"),
+            reason: Some("left the finance team".into())
+        }
+    );
+}
+
+#[test]
+fn unlink_alone_is_your_own_and_with_a_target_someone_elses() {
+    assert_eq!(command("!pro unlink"), Command::Unlink { target: None });
+    assert_eq!(
+        command("!pro unlink bob@contoso.com"),
+        Command::Unlink {
+            target: Some(upn("bob@contoso.com"))
+        }
+    );
+    assert_eq!(
+        problem("!pro unlink @bob @carol", CommandName::Unlink),
+        "`@carol` was not expected here"
     );
 }
 
@@ -867,7 +896,7 @@ fn revoke_without_target_is_a_usage_error() {
 fn revoke_with_two_targets_is_a_usage_error() {
     assert_eq!(
         problem("!pro revoke @bob @carol", CommandName::Revoke),
-        "`@carol` was not expected here"
+        "`@carol` was not expected here: revoke takes one person at a time"
     );
 }
 
@@ -1015,7 +1044,11 @@ fn render_tokens(command: &Command) -> Vec<(String, bool)> {
             tokens.extend(cycle.iter().map(|c| word(c.as_str())));
         }
         Command::Assign { targets } => tokens.extend(targets.iter().map(target)),
-        Command::Revoke { target: t } => tokens.push(target(t)),
+        Command::Revoke { target: t, reason } => {
+            tokens.push(target(t));
+            tokens.extend(reason_words(reason));
+        }
+        Command::Unlink { target: t } => tokens.extend(t.as_ref().map(target)),
         Command::Away { on } => tokens.push(word(if *on { "on" } else { "off" })),
         Command::Release | Command::Seats | Command::Pending => {}
         Command::SeatsRemove { seats } => {
@@ -1155,7 +1188,9 @@ fn command_strategy() -> impl Strategy<Value = Command> {
             }
             Command::Assign { targets }
         }),
-        target_strategy().prop_map(|target| Command::Revoke { target }),
+        (target_strategy(), reason_strategy())
+            .prop_map(|(target, reason)| Command::Revoke { target, reason }),
+        proptest::option::of(target_strategy()).prop_map(|target| Command::Unlink { target }),
         Just(Command::Seats),
         (1..=MAX_SEATS_PER_BUY).prop_map(|seats| Command::SeatsRemove { seats }),
         Just(Command::Pending),

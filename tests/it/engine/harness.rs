@@ -59,6 +59,8 @@ pub struct RecordingChat {
     pub dm_closed: Mutex<Vec<String>>,
     /// The delivery key of every post and DM attempted, in order.
     pub keys: Mutex<Vec<String>>,
+    /// Every post attempted with the people it was allowed to ping.
+    pub mentions: Mutex<Vec<(String, Vec<ChatUserId>)>>,
 }
 
 impl RecordingChat {
@@ -83,7 +85,12 @@ impl ChatOutput for RecordingChat {
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
+        self.mentions
+            .lock()
+            .unwrap()
+            .push((content.to_string(), mentions.to_vec()));
         self.fail()?;
         let id = self.id();
         self.push(Said::Send {
@@ -154,9 +161,10 @@ impl ChatOutput for RecordingChat {
         channel: &ChannelRef,
         content: &str,
         reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
     ) -> Result<MessageRef, ChatError> {
         self.keys.lock().unwrap().push(key.to_string());
-        self.send(channel, content, reply_to).await
+        self.send(channel, content, reply_to, mentions).await
     }
     async fn dm_once(
         &self,

@@ -362,9 +362,14 @@ async fn two_processes_recheck_a_manual_purchase_once() {
     h.engine.settle().await;
 
     let text = h.text();
-    assert_eq!(text.matches("purchase task for request #2").count(), 1, "{text}");
     assert_eq!(
-        text.matches("the purchase for request #2 is still open").count(),
+        text.matches("purchase task for request #2").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("the purchase for request #2 is still open")
+            .count(),
         1,
         "{text}"
     );

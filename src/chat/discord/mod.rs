@@ -26,7 +26,11 @@ mod slash;
 mod text;
 
 pub use output::{interaction_ref, DiscordOutput};
-pub use slash::{render as render_slash, Invocation, Rendered, Value as SlashValue};
+pub use registration::ApplicationCommand;
+pub use slash::{
+    definition as slash_definition, render as render_slash, Invocation, Rendered,
+    Value as SlashValue,
+};
 pub use text::{fit, MAX_CONTENT};
 
 use std::future::Future;

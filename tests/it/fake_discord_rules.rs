@@ -1,9 +1,13 @@
 //! Tests of the fake Discord's own rules, where they model Discord's documented behaviour
-//! rather than the bot's: message nonces.
+//! rather than the bot's: message nonces, and the fields a registered command and each of
+//! its options may carry (with the bot's `/pro` held against the same table).
 
+use licensebot::chat::discord::slash_definition;
+use licensebot::texts::{Language, Texts};
 use serde_json::{json, Value};
 
-use crate::support::fake_discord::{FakeDiscord, GENERAL, TOKEN};
+use crate::support::discord_schema;
+use crate::support::fake_discord::{FakeDiscord, APP, GENERAL, GUILD, TOKEN};
 
 /// Creates a message in #general as the bot; returns the status and the body.
 async fn create(fake: &FakeDiscord, body: Value) -> (u16, Value) {
@@ -68,4 +72,78 @@ async fn a_nonce_longer_than_25_characters_is_refused() {
 
     assert_eq!(status, 400);
     assert_eq!(error["code"], 50035);
+}
+
+/// Registers `commands` in the guild as the bot; returns the status and the body.
+async fn register(fake: &FakeDiscord, commands: Value) -> (u16, Value) {
+    let r = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .put(format!(
+            "{}/api/v10/applications/{APP}/guilds/{GUILD}/commands",
+            fake.url()
+        ))
+        .header("Authorization", format!("Bot {TOKEN}"))
+        .json(&commands)
+        .send()
+        .await
+        .expect("register commands");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("JSON"))
+}
+
+#[test]
+fn the_pro_command_carries_only_the_fields_discord_documents_for_each_option_type() {
+    let texts = Texts::load(Language::En);
+    let body = json!([serde_json::to_value(slash_definition(&texts)).expect("JSON")]);
+
+    let problems = discord_schema::problems(&body);
+
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_command_with_only_documented_fields_is_registered() {
+    let fake = FakeDiscord::start().await;
+    let commands = json!([{
+        "name": "pro", "type": 1, "description": "Power BI Pro",
+        "options": [{"type": 1, "name": "cancel", "description": "Cancel a request",
+            "options": [{"type": 4, "name": "id", "description": "Request", "required": true, "min_value": 1}]}],
+    }]);
+
+    let (status, registered) = register(&fake, commands.clone()).await;
+
+    assert_eq!(status, 200, "{registered}");
+    assert_eq!(fake.view(|v| v.commands()), Some(commands));
+}
+
+#[tokio::test]
+async fn an_option_with_a_field_its_type_does_not_define_is_refused_as_invalid_form_body() {
+    let fake = FakeDiscord::start().await;
+    let commands = json!([{
+        "name": "pro", "type": 1, "description": "Power BI Pro",
+        "options": [{"type": 1, "name": "release", "description": "Give the seat back", "min_value": 1}],
+    }]);
+
+    let (status, error) = register(&fake, commands).await;
+
+    assert_eq!(status, 400);
+    assert_eq!(error["code"], 50035);
+    assert_eq!(error["message"], "Invalid Form Body");
+    assert_eq!(
+        error["errors"]["0"]["options"]["0"]["min_value"]["_errors"][0]["code"],
+        "FIELD_NOT_DEFINED_FOR_TYPE",
+        "{error}"
+    );
+    assert_eq!(fake.view(|v| v.commands()), None);
 }

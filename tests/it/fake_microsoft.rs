@@ -313,6 +313,7 @@ async fn partner_center_replays_a_request_id_and_refuses_a_stale_etag() {
         .http
         .get(&url)
         .bearer_auth(&token)
+        .header("MS-Contract-Version", "v1")
         .send()
         .await
         .unwrap()
@@ -327,6 +328,7 @@ async fn partner_center_replays_a_request_id_and_refuses_a_stale_etag() {
             .http
             .patch(&url)
             .bearer_auth(&token)
+            .header("MS-Contract-Version", "v1")
             .header("MS-RequestId", request_id)
             .header("If-Match", etag)
             .json(&body);
@@ -356,6 +358,29 @@ async fn partner_center_replays_a_request_id_and_refuses_a_stale_etag() {
     assert_eq!(stale.1["code"], 2055);
     assert_eq!(stale.1["source"], "PartnerFD");
     assert_eq!(raw.fake.state().quantity_changes, [(2, 5)]);
+}
+
+#[tokio::test]
+async fn partner_center_refuses_a_call_without_a_contract_version() {
+    let raw = Raw::new();
+    let token = raw.token(true).await;
+    let url = format!(
+        "{}/v1/customers/{CUSTOMER_ID}/subscriptions/{SUBSCRIPTION_ID}",
+        raw.fake.base_url()
+    );
+
+    let resp = raw.http.get(&url).bearer_auth(&token).send().await.unwrap();
+
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], 800002);
+    assert_eq!(body["source"], "PartnerFD");
+    assert!(
+        body["data"][0]
+            .as_str()
+            .is_some_and(|d| d.contains("MS-Contract-Version")),
+        "{body}"
+    );
 }
 
 #[tokio::test]

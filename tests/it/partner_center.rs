@@ -91,6 +91,33 @@ async fn seats_are_raised_to_the_absolute_target_with_etag_and_request_id() {
 }
 
 #[tokio::test]
+async fn every_partner_center_call_sends_contract_version_v1() {
+    let fake = FakeMicrosoft::start();
+    let p = purchaser(&fake);
+
+    p.raise_seats(&order(3, BillingCycle::Monthly))
+        .await
+        .unwrap();
+
+    let calls: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/customers/"))
+        .collect();
+    assert!(calls.iter().any(|r| r.method == "GET"), "{calls:#?}");
+    assert!(calls.iter().any(|r| r.method == "PATCH"), "{calls:#?}");
+    for call in &calls {
+        assert_eq!(
+            call.headers.get("ms-contract-version").map(String::as_str),
+            Some("v1"),
+            "{} {}",
+            call.method,
+            call.path
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_token_comes_from_the_v1_endpoint_for_partner_center() {
     let fake = FakeMicrosoft::start();
     let p = purchaser(&fake);

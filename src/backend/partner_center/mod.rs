@@ -7,6 +7,7 @@
 //! order's, the order fails with a clear message instead of buying on other terms; otherwise
 //! PATCH the full resource with the new quantity, `If-Match` the ETag, `MS-RequestId` derived
 //! from the order's idempotency key (the same on every retry) and a new `MS-CorrelationId`.
+//! Every call carries `MS-Contract-Version: v1`, which Partner Center requires.
 //! A 202 is followed through its `Location` for a short, bounded time, after which the order
 //! is reported in progress and the engine asks again later. The engine then confirms the
 //! seats in Microsoft Graph's subscribedSkus.
@@ -31,6 +32,11 @@ use crate::domain::BillingCycle;
 
 /// The audience of Partner Center tokens (v1 `resource`).
 pub const PARTNER_CENTER_RESOURCE: &str = "https://api.partnercenter.microsoft.com";
+
+/// The `MS-Contract-Version` sent on every Partner Center REST call: the headers page marks
+/// it required, and every path used here is under `/v1`. The token call to the identity
+/// platform is not a Partner Center call and goes without it.
+const CONTRACT_VERSION: &str = "v1";
 
 /// Namespace of the name-based UUIDs sent as `MS-RequestId` for idempotency keys that are
 /// not UUIDs themselves.
@@ -235,6 +241,7 @@ impl PartnerCenterPurchaser {
                 .request(method.clone(), &url)
                 .bearer_auth(token.expose())
                 .header("Accept", "application/json")
+                .header("MS-Contract-Version", CONTRACT_VERSION)
                 .header("MS-RequestId", request_id.to_string())
                 .header("MS-CorrelationId", correlation.to_string());
             if let Some((_, etag)) = idempotency {

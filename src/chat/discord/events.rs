@@ -101,10 +101,11 @@ impl Handler {
         if !self.register_commands || self.registered.swap(true, Ordering::SeqCst) {
             return;
         }
-        let commands = vec![slash::definition(&self.texts)];
+        let commands = [slash::definition(&self.texts)];
         match self
-            .guild
-            .set_commands(self.output.http().as_ref(), commands)
+            .output
+            .http()
+            .create_guild_commands(self.guild, &commands)
             .await
         {
             Ok(_) => tracing::info!(guild = %self.guild, "slash command /pro registered"),

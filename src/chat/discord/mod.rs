@@ -3,10 +3,11 @@
 //! - Text commands come from MESSAGE_CREATE in the configured guild (prefix, or a mention of
 //!   the bot, which the parser is told about) and from DMs to the bot; the bot's own
 //!   messages, other bots' and other guilds' are ignored.
-//! - The `/pro` slash command is registered in the guild at start-up and rendered into the
-//!   equivalent text command ([`slash`]); its answers fill a deferred interaction response,
-//!   ephemeral where the answer is private ([`output`] explains how a reply finds its
-//!   interaction).
+//! - The `/pro` slash command is registered in the guild at start-up (in a body that carries
+//!   only the fields Discord documents for each option type, [`registration`]) and rendered
+//!   into the equivalent text command ([`slash`]); its answers fill a deferred interaction
+//!   response, ephemeral where the answer is private ([`output`] explains how a reply finds
+//!   its interaction).
 //! - Reactions (MESSAGE_REACTION_ADD / REMOVE) in the guild become the engine's reaction
 //!   events; the bot's own are ignored.
 //! - On READY and RESUMED a catch-up ([`catchup`]) reads the open approval messages over
@@ -20,11 +21,16 @@
 mod catchup;
 mod events;
 mod output;
+mod registration;
 mod slash;
 mod text;
 
 pub use output::{interaction_ref, DiscordOutput};
-pub use slash::{render as render_slash, Invocation, Rendered, Value as SlashValue};
+pub use registration::ApplicationCommand;
+pub use slash::{
+    definition as slash_definition, render as render_slash, Invocation, Rendered,
+    Value as SlashValue,
+};
 pub use text::{fit, MAX_CONTENT};
 
 use std::future::Future;

@@ -2,9 +2,10 @@
 //! in the configured language) and the rendering of an invocation into the equivalent text
 //! command, so the one parser and the one engine path serve both.
 
-use serenity::all::{
-    CommandDataOption, CommandDataOptionValue, CommandOptionType, CreateCommand,
-    CreateCommandOption,
+use serenity::all::{CommandDataOption, CommandDataOptionValue};
+
+use super::registration::{
+    ApplicationCommand, IntegerOption, StringOption, SubCommand, UserOption,
 };
 
 use crate::command::MAX_REASON_CHARS;
@@ -154,98 +155,100 @@ fn describe(text: String) -> String {
     s
 }
 
-fn sub(name: &str, description: String) -> CreateCommandOption {
-    CreateCommandOption::new(CommandOptionType::SubCommand, name, describe(description))
+fn sub(name: &str, description: String) -> SubCommand {
+    SubCommand::new(name, describe(description))
 }
 
-fn opt(kind: CommandOptionType, name: &str, description: String) -> CreateCommandOption {
-    CreateCommandOption::new(kind, name, describe(description))
+fn text(name: &str, description: String) -> StringOption {
+    StringOption::new(name, describe(description))
 }
 
-/// The `/pro` command with every subcommand, described in the language of `texts`.
-pub fn definition(texts: &Texts) -> CreateCommand {
-    use CommandOptionType as K;
-    let id = |key: &str| opt(K::Integer, "id", texts.get(key, &[])).min_int_value(1);
-    CreateCommand::new(COMMAND)
-        .description(describe(t!(texts, "discord.pro")))
-        .add_option(
+fn number(name: &str, description: String) -> IntegerOption {
+    IntegerOption::new(name, describe(description))
+}
+
+fn user(name: &str, description: String) -> UserOption {
+    UserOption::new(name, describe(description))
+}
+
+/// The `/pro` command with every subcommand, described in the language of `texts`: the body
+/// of the guild registration, each option carrying only the fields Discord defines for its
+/// type.
+pub fn definition(texts: &Texts) -> ApplicationCommand {
+    let id = |key: &str| number("id", texts.get(key, &[])).min_value(1);
+    let most_seats = i64::from(crate::command::MAX_SEATS_PER_BUY);
+    ApplicationCommand::chat_input(COMMAND, describe(t!(texts, "discord.pro")))
+        .subcommand(
             sub("request", t!(texts, "discord.request"))
-                .add_sub_option(
-                    opt(K::String, "reason", t!(texts, "discord.request_reason"))
+                .option(
+                    text("reason", t!(texts, "discord.request_reason"))
                         .max_length(MAX_REASON_CHARS as u16),
                 )
-                .add_sub_option(opt(K::User, "for", t!(texts, "discord.request_for"))),
+                .option(user("for", t!(texts, "discord.request_for"))),
         )
-        .add_option(
-            sub("status", t!(texts, "discord.status")).add_sub_option(id("discord.status_id")),
+        .subcommand(sub("status", t!(texts, "discord.status")).option(id("discord.status_id")))
+        .subcommand(
+            sub("cancel", t!(texts, "discord.cancel")).option(id("discord.cancel_id").required()),
         )
-        .add_option(
-            sub("cancel", t!(texts, "discord.cancel"))
-                .add_sub_option(id("discord.cancel_id").required(true)),
+        .subcommand(sub("release", t!(texts, "discord.release")))
+        .subcommand(
+            sub("link", t!(texts, "discord.link"))
+                .option(text("upn", t!(texts, "discord.link_upn")).required()),
         )
-        .add_option(sub("release", t!(texts, "discord.release")))
-        .add_option(
-            sub("link", t!(texts, "discord.link")).add_sub_option(
-                opt(K::String, "upn", t!(texts, "discord.link_upn")).required(true),
-            ),
-        )
-        .add_option(help(texts))
-        .add_option(
+        .subcommand(help(texts))
+        .subcommand(
             sub("buy", t!(texts, "discord.buy"))
-                .add_sub_option(
-                    opt(K::Integer, "seats", t!(texts, "discord.buy_seats"))
-                        .required(true)
-                        .min_int_value(1)
-                        .max_int_value(u64::from(crate::command::MAX_SEATS_PER_BUY)),
+                .option(
+                    number("seats", t!(texts, "discord.buy_seats"))
+                        .required()
+                        .min_value(1)
+                        .max_value(most_seats),
                 )
-                .add_sub_option(
-                    opt(K::String, "cycle", t!(texts, "discord.buy_cycle"))
-                        .add_string_choice(t!(texts, "cycle.monthly"), "monthly")
-                        .add_string_choice(t!(texts, "cycle.annual"), "annual"),
+                .option(
+                    text("cycle", t!(texts, "discord.buy_cycle"))
+                        .choice(t!(texts, "cycle.monthly"), "monthly")
+                        .choice(t!(texts, "cycle.annual"), "annual"),
                 ),
         )
-        .add_option(sub("assign", t!(texts, "discord.assign")).add_sub_option(
-            opt(K::String, "users", t!(texts, "discord.assign_users")).required(true),
-        ))
-        .add_option(sub("revoke", t!(texts, "discord.revoke")).add_sub_option(
-            opt(K::String, "user", t!(texts, "discord.revoke_user")).required(true),
-        ))
-        .add_option(
-            sub("seats", t!(texts, "discord.seats")).add_sub_option(
-                opt(K::Integer, "remove", t!(texts, "discord.seats_remove"))
-                    .min_int_value(1)
-                    .max_int_value(u64::from(crate::command::MAX_SEATS_PER_BUY)),
+        .subcommand(
+            sub("assign", t!(texts, "discord.assign"))
+                .option(text("users", t!(texts, "discord.assign_users")).required()),
+        )
+        .subcommand(
+            sub("revoke", t!(texts, "discord.revoke"))
+                .option(text("user", t!(texts, "discord.revoke_user")).required()),
+        )
+        .subcommand(
+            sub("seats", t!(texts, "discord.seats")).option(
+                number("remove", t!(texts, "discord.seats_remove"))
+                    .min_value(1)
+                    .max_value(most_seats),
             ),
         )
-        .add_option(sub("pending", t!(texts, "discord.pending")))
-        .add_option(
-            sub("away", t!(texts, "discord.away")).add_sub_option(
-                opt(K::String, "state", t!(texts, "discord.away_state"))
-                    .required(true)
-                    .add_string_choice("on", "on")
-                    .add_string_choice("off", "off"),
+        .subcommand(sub("pending", t!(texts, "discord.pending")))
+        .subcommand(
+            sub("away", t!(texts, "discord.away")).option(
+                text("state", t!(texts, "discord.away_state"))
+                    .required()
+                    .choice("on", "on")
+                    .choice("off", "off"),
             ),
         )
-        .add_option(
-            sub("audit", t!(texts, "discord.audit"))
-                .add_sub_option(id("discord.audit_id").required(true)),
+        .subcommand(
+            sub("audit", t!(texts, "discord.audit")).option(id("discord.audit_id").required()),
         )
-        .add_option(
+        .subcommand(
             sub("purchased", t!(texts, "discord.purchased"))
-                .add_sub_option(id("discord.purchased_id").required(true)),
+                .option(id("discord.purchased_id").required()),
         )
 }
 
-fn help(texts: &Texts) -> CreateCommandOption {
-    let mut command = opt(
-        CommandOptionType::String,
-        "command",
-        t!(texts, "discord.help_command"),
-    );
+fn help(texts: &Texts) -> SubCommand {
+    let mut command = text("command", t!(texts, "discord.help_command"));
     for c in crate::command::CommandName::ALL {
-        command = command.add_string_choice(c.word(), c.word());
+        command = command.choice(c.word(), c.word());
     }
-    sub("help", t!(texts, "discord.help")).add_sub_option(command)
+    sub("help", t!(texts, "discord.help")).option(command)
 }
 
 #[cfg(test)]
@@ -388,6 +391,39 @@ mod tests {
             let d = o["description"].as_str().unwrap();
             assert!(!d.is_empty() && d.chars().count() <= 100, "{o}");
         }
+    }
+
+    #[test]
+    fn options_keep_their_limits_and_choices() {
+        let texts = Texts::load(crate::texts::Language::En);
+
+        let def = serde_json::to_value(definition(&texts)).unwrap();
+
+        let option = |sub: &str, name: &str| {
+            def["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["name"] == sub)
+                .and_then(|o| o["options"].as_array())
+                .and_then(|os| os.iter().find(|o| o["name"] == name))
+                .cloned()
+                .unwrap_or_else(|| panic!("{sub} {name}"))
+        };
+        let seats = option("buy", "seats");
+        assert_eq!(seats["required"], true);
+        assert_eq!(seats["min_value"], 1);
+        assert_eq!(seats["max_value"], crate::command::MAX_SEATS_PER_BUY);
+        assert_eq!(option("request", "reason")["max_length"], MAX_REASON_CHARS);
+        assert_eq!(option("cancel", "id")["min_value"], 1);
+        let cycle = option("buy", "cycle");
+        let values: Vec<&str> = cycle["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["value"].as_str())
+            .collect();
+        assert_eq!(values, ["monthly", "annual"]);
     }
 
     #[test]

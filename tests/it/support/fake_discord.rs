@@ -6,11 +6,13 @@
 //!
 //! It models Discord, not licensebot: messages and reactions are kept (so a bot's catch-up
 //! reads the truth), the bot's own actions are echoed as events as Discord does, closed DMs
-//! answer 403/50007, content over 2,000 characters 400/50035, and faults (429 with
-//! `retry_after` and rate-limit headers, 500) can be injected per route. Every call is
-//! recorded. A message created with a `nonce` and `enforce_nonce: true` is created once: a
-//! second create by the same author with the same nonce within the window returns the first
-//! message, as Discord's create-message documentation says. A REST answer can be held
+//! answer 403/50007, content over 2,000 characters 400/50035, a command registration whose
+//! options carry fields their type does not define, or any field null or empty, 400/50035
+//! (the documented fields are in `discord_schema.rs`), and faults (429 with `retry_after`
+//! and rate-limit headers, 500) can be injected per route. Every call is recorded. A
+//! message created with a `nonce` and `enforce_nonce: true` is created once: a second create
+//! by the same author with the same nonce within the window returns the first message, as
+//! Discord's create-message documentation says. A REST answer can be held
 //! (the call is handled, its answer kept back until released), so a test can kill the bot
 //! while a call is in flight. Every payload it sends is checked against serenity's own models: a gateway
 //! dispatch must not deserialize into `Event::Unknown` (serenity would drop it silently),
@@ -1302,6 +1304,13 @@ fn route(
         ("PUT", ["applications", app, "guilds", guild, "commands"]) => {
             if parse(app) != APP || parse(guild) != GUILD {
                 return error(StatusCode::NOT_FOUND, 10002, "Unknown Application");
+            }
+            if let Some(errors) = super::discord_schema::form_body_errors(body) {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"code": 50035, "message": "Invalid Form Body", "errors": errors})),
+                )
+                    .into_response();
             }
             let mut out = Vec::new();
             for c in body.as_array().cloned().unwrap_or_default() {

@@ -910,12 +910,13 @@ impl Drop for FakeMicrosoft {
     }
 }
 
-const RECORDED_HEADERS: [&str; 9] = [
+const RECORDED_HEADERS: [&str; 10] = [
     "authorization",
     "client-request-id",
     "content-type",
     "ms-requestid",
     "ms-correlationid",
+    "ms-contract-version",
     "if-match",
     "consistencylevel",
     "accept",

@@ -3,6 +3,8 @@
 //! checked against `If-Match` and the body), `MS-RequestId` idempotency (the same id gets the
 //! same answer and no second change), 202 + `Location` when asked to answer asynchronously,
 //! and Partner Center's error envelope `{code, description, data, source: "PartnerFD"}`.
+//! Every call must carry `MS-Contract-Version: v1`, which Partner Center's REST headers page
+//! marks required; without it the call is refused as invalid input (400, code 800002).
 //!
 //! Only answers to changes that went through are kept per `MS-RequestId`: the documentation
 //! tells clients to reset the id after a business failure, so a failure is not replayed.
@@ -97,10 +99,33 @@ impl Subscription {
 
 /// Partner Center's error envelope.
 pub fn error(status: u16, code: i64, description: &str) -> Answer {
+    error_with_data(status, code, description, &[])
+}
+
+/// Partner Center's error envelope with details in `data`.
+fn error_with_data(status: u16, code: i64, description: &str, data: &[&str]) -> Answer {
     Answer::json(
         status,
-        json!({"code": code, "description": description, "data": [], "source": "PartnerFD"}),
+        json!({"code": code, "description": description, "data": data, "source": "PartnerFD"}),
     )
+}
+
+/// The contract version the fake serves (its routes are all under `/v1`).
+const CONTRACT_VERSION: &str = "v1";
+
+/// The refusal of a call without `MS-Contract-Version: v1`. The documentation lists the
+/// header as required but not the exact answer to its absence; the fake answers as Partner
+/// Center does to other malformed input: 400, code 800002.
+fn contract_version_refused(headers: &HeaderMap) -> Option<Answer> {
+    let detail = match header(headers, "MS-Contract-Version") {
+        Some(v) if v.eq_ignore_ascii_case(CONTRACT_VERSION) => return None,
+        Some(_) => "The MS-Contract-Version header must be v1",
+        None => "The MS-Contract-Version header is required",
+    };
+    Some(echo(
+        error_with_data(400, 800002, "Invalid request input", &[detail]),
+        headers,
+    ))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -154,6 +179,9 @@ pub fn handle(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Answer {
+    if let Some(refused) = contract_version_refused(headers) {
+        return refused;
+    }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let ["v1", "customers", customer, "subscriptions", id] = segments.as_slice() else {
         return error(404, 800002, "Invalid request input");

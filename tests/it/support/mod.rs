@@ -7,6 +7,7 @@
 pub mod bot;
 pub mod db;
 pub mod discord_bot;
+pub mod discord_schema;
 pub mod fake_discord;
 pub mod fake_graph;
 pub mod fake_partner_center;

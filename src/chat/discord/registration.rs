@@ -1,0 +1,327 @@
+//! The body of the guild command registration (Discord's bulk overwrite, `PUT
+//! /applications/{app}/guilds/{guild}/commands`): a chat-input command and its options, each
+//! option kind a type of its own that carries only the fields Discord's Application Command
+//! Option structure documents for it, and leaves out every field that is not set.
+//!
+//! Serenity's `CreateCommandOption` sends every field of every option type (`choices: []`,
+//! `min_value: null`, `channel_types: []` even on a subcommand), which Discord's schema does
+//! not define for most of them; these types are serialized and sent as they are instead.
+
+use serde::{Serialize, Serializer};
+
+/// A Discord type number fixed by the Rust type: serializes as `N`, so a value of one kind
+/// can never carry another kind's number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeNumber<const N: u8>;
+
+impl<const N: u8> Serialize for TypeNumber<N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(N)
+    }
+}
+
+/// Whether a flag is off, so an unset `required` is left out rather than sent as `false`.
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
+/// A chat-input application command (a slash command, `type` 1) made of subcommands, as
+/// `/pro` is: `name`, `type`, `description` and, when there are any, `options`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplicationCommand {
+    name: String,
+    #[serde(rename = "type")]
+    kind: TypeNumber<1>,
+    description: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    options: Vec<SubCommand>,
+}
+
+impl ApplicationCommand {
+    /// A slash command with this name and description and no subcommands yet.
+    pub fn chat_input(name: impl Into<String>, description: impl Into<String>) -> Self {
+        ApplicationCommand {
+            name: name.into(),
+            kind: TypeNumber,
+            description: description.into(),
+            options: Vec::new(),
+        }
+    }
+
+    /// Adds a subcommand.
+    #[must_use]
+    pub fn subcommand(mut self, sub: SubCommand) -> Self {
+        self.options.push(sub);
+        self
+    }
+}
+
+/// A subcommand (option `type` 1): `type`, `name`, `description` and, when there are any, its
+/// `options`. Never `required`: a subcommand is chosen, not a parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubCommand {
+    #[serde(rename = "type")]
+    kind: TypeNumber<1>,
+    name: String,
+    description: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    options: Vec<ValueOption>,
+}
+
+impl SubCommand {
+    /// A subcommand with this name and description and no options yet.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        SubCommand {
+            kind: TypeNumber,
+            name: name.into(),
+            description: description.into(),
+            options: Vec::new(),
+        }
+    }
+
+    /// Adds an option.
+    #[must_use]
+    pub fn option(mut self, option: impl Into<ValueOption>) -> Self {
+        self.options.push(option.into());
+        self
+    }
+}
+
+/// An option of a subcommand that takes a value, of one of the kinds `/pro` uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ValueOption {
+    /// Text.
+    String(StringOption),
+    /// A whole number.
+    Integer(IntegerOption),
+    /// A member of the guild.
+    User(UserOption),
+}
+
+impl From<StringOption> for ValueOption {
+    fn from(option: StringOption) -> Self {
+        ValueOption::String(option)
+    }
+}
+
+impl From<IntegerOption> for ValueOption {
+    fn from(option: IntegerOption) -> Self {
+        ValueOption::Integer(option)
+    }
+}
+
+impl From<UserOption> for ValueOption {
+    fn from(option: UserOption) -> Self {
+        ValueOption::User(option)
+    }
+}
+
+/// A text option (`type` 3): `type`, `name`, `description`, and `required`, `choices` and
+/// `max_length` where set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StringOption {
+    #[serde(rename = "type")]
+    kind: TypeNumber<3>,
+    name: String,
+    description: String,
+    #[serde(skip_serializing_if = "is_false")]
+    required: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    choices: Vec<StringChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_length: Option<u16>,
+}
+
+impl StringOption {
+    /// An optional text option with this name and description.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        StringOption {
+            kind: TypeNumber,
+            name: name.into(),
+            description: description.into(),
+            required: false,
+            choices: Vec::new(),
+            max_length: None,
+        }
+    }
+
+    /// Makes the option required.
+    #[must_use]
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Adds a choice: `name` is shown, `value` is sent.
+    #[must_use]
+    pub fn choice(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.choices.push(StringChoice {
+            name: name.into(),
+            value: value.into(),
+        });
+        self
+    }
+
+    /// The most characters Discord lets the user type.
+    #[must_use]
+    pub fn max_length(mut self, chars: u16) -> Self {
+        self.max_length = Some(chars);
+        self
+    }
+}
+
+/// A choice of a text option: `name` (shown) and `value` (sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StringChoice {
+    name: String,
+    value: String,
+}
+
+/// A whole-number option (`type` 4): `type`, `name`, `description`, and `required`,
+/// `min_value` and `max_value` where set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntegerOption {
+    #[serde(rename = "type")]
+    kind: TypeNumber<4>,
+    name: String,
+    description: String,
+    #[serde(skip_serializing_if = "is_false")]
+    required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_value: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_value: Option<i64>,
+}
+
+impl IntegerOption {
+    /// An optional whole-number option with this name and description.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        IntegerOption {
+            kind: TypeNumber,
+            name: name.into(),
+            description: description.into(),
+            required: false,
+            min_value: None,
+            max_value: None,
+        }
+    }
+
+    /// Makes the option required.
+    #[must_use]
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// The smallest number Discord accepts.
+    #[must_use]
+    pub fn min_value(mut self, min: i64) -> Self {
+        self.min_value = Some(min);
+        self
+    }
+
+    /// The largest number Discord accepts.
+    #[must_use]
+    pub fn max_value(mut self, max: i64) -> Self {
+        self.max_value = Some(max);
+        self
+    }
+}
+
+/// A guild member option (`type` 6): `type`, `name`, `description`, and `required` where set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserOption {
+    #[serde(rename = "type")]
+    kind: TypeNumber<6>,
+    name: String,
+    description: String,
+    #[serde(skip_serializing_if = "is_false")]
+    required: bool,
+}
+
+impl UserOption {
+    /// An optional user option with this name and description.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        UserOption {
+            kind: TypeNumber,
+            name: name.into(),
+            description: description.into(),
+            required: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_subcommand_without_options_is_its_type_name_and_description_only() {
+        let sub = SubCommand::new("release", "Give your seat back");
+
+        let body = serde_json::to_value(&sub).unwrap();
+
+        assert_eq!(
+            body,
+            json!({"type": 1, "name": "release", "description": "Give your seat back"})
+        );
+    }
+
+    #[test]
+    fn an_optional_text_option_without_limits_leaves_them_out() {
+        let option = StringOption::new("reason", "Why you need it");
+
+        let body = serde_json::to_value(&option).unwrap();
+
+        assert_eq!(
+            body,
+            json!({"type": 3, "name": "reason", "description": "Why you need it"})
+        );
+    }
+
+    #[test]
+    fn a_required_number_option_sends_its_limits_as_numbers() {
+        let option = IntegerOption::new("seats", "How many")
+            .required()
+            .min_value(1)
+            .max_value(50);
+
+        let body = serde_json::to_value(ValueOption::from(option)).unwrap();
+
+        assert_eq!(
+            body,
+            json!({"type": 4, "name": "seats", "description": "How many", "required": true,
+                   "min_value": 1, "max_value": 50})
+        );
+    }
+
+    #[test]
+    fn text_choices_are_sent_as_name_and_value() {
+        let option = StringOption::new("state", "On or off")
+            .required()
+            .choice("on", "on")
+            .choice("off", "off");
+
+        let body = serde_json::to_value(&option).unwrap();
+
+        assert_eq!(
+            body["choices"],
+            json!([{"name": "on", "value": "on"}, {"name": "off", "value": "off"}])
+        );
+    }
+
+    #[test]
+    fn the_command_is_a_chat_input_command() {
+        let command = ApplicationCommand::chat_input("pro", "Power BI Pro");
+
+        let body = serde_json::to_value(&command).unwrap();
+
+        assert_eq!(
+            body,
+            json!({"name": "pro", "type": 1, "description": "Power BI Pro"})
+        );
+    }
+}

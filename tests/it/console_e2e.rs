@@ -201,7 +201,7 @@ fn a_denial_carries_the_reason_given_as_a_reply() {
             && v["content"]
                 .as_str()
                 .unwrap()
-                .contains("Denied by @carol: No budget")),
+                .contains("Denied by @carol: `No budget left this quarter`")),
         "{got:#?}"
     );
     bot.finish();

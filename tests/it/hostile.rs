@@ -191,6 +191,52 @@ fn cases() -> Vec<Case> {
             Answer("already linked"),
         ),
         case(
+            "link someone else already linked, told how to undo it",
+            vec![say("mallory", "!pro link judy@contoso.example")],
+            Answer("!pro unlink judy@contoso.example"),
+        ),
+        // Undoing links that are not yours to undo.
+        case(
+            "unlink someone else by a non-approver",
+            vec![say("mallory", "!pro unlink @alice")],
+            Answer("Only approvers can undo someone else's link"),
+        ),
+        case(
+            "unlink someone else's UPN by a non-approver",
+            vec![say("mallory", "!pro unlink alice@contoso.example")],
+            Answer("Only approvers can undo someone else's link"),
+        ),
+        case(
+            "unlink an approver's configured link",
+            vec![say("carol", "!pro unlink @dave")],
+            Answer("by the bot's configuration"),
+        ),
+        case(
+            "unlink an approver's own configured link",
+            vec![say("carol", "!pro unlink")],
+            Answer("by the bot's configuration"),
+        ),
+        case(
+            "unlink without a link",
+            vec![say("mallory", "!pro unlink")],
+            Answer("nothing to undo"),
+        ),
+        case(
+            "unlink a UPN nobody linked",
+            vec![say("carol", "!pro unlink ivan@contoso.example")],
+            Answer("No chat account is linked"),
+        ),
+        case(
+            "unlink with two targets",
+            vec![say("carol", "!pro unlink @alice @judy")],
+            Answer("was not expected here"),
+        ),
+        case(
+            "revoke two people at once",
+            vec![say("carol", "!pro revoke @alice @judy")],
+            Answer("one person at a time"),
+        ),
+        case(
             "request for a fake guest",
             vec![say(
                 "dave",

@@ -90,8 +90,8 @@ pub fn invocation(name: &str, options: &[CommandDataOption]) -> Option<Invocatio
 }
 
 /// Subcommands whose answers only the invoker should see.
-const PRIVATE: [&str; 7] = [
-    "status", "link", "help", "seats", "pending", "away", "audit",
+const PRIVATE: [&str; 8] = [
+    "status", "link", "unlink", "help", "seats", "pending", "away", "audit",
 ];
 
 /// Renders an invocation as the text command it stands for, under `prefix`. Unknown
@@ -116,7 +116,13 @@ pub fn render(inv: &Invocation, prefix: &str) -> Rendered {
             words.extend(inv.text("cycle"));
         }
         "assign" => words.extend(inv.text("users")),
-        "revoke" => words.extend(inv.text("user")),
+        "revoke" => {
+            words.extend(inv.text("user"));
+            if let Some(reason) = inv.text("reason").filter(|r| !r.is_empty()) {
+                words.push(quoted(&reason));
+            }
+        }
+        "unlink" => words.extend(inv.text("user")),
         "away" => words.extend(inv.text("state")),
         "seats" => {
             if let Some(n) = inv.text("remove") {
@@ -216,7 +222,15 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
         )
         .subcommand(
             sub("revoke", t!(texts, "discord.revoke"))
-                .option(text("user", t!(texts, "discord.revoke_user")).required()),
+                .option(text("user", t!(texts, "discord.revoke_user")).required())
+                .option(
+                    text("reason", t!(texts, "discord.revoke_reason"))
+                        .max_length(MAX_REASON_CHARS as u16),
+                ),
+        )
+        .subcommand(
+            sub("unlink", t!(texts, "discord.unlink"))
+                .option(text("user", t!(texts, "discord.unlink_user"))),
         )
         .subcommand(
             sub("seats", t!(texts, "discord.seats")).option(
@@ -331,7 +345,7 @@ mod tests {
     #[test]
     fn private_answers_are_ephemeral() {
         for sub in [
-            "status", "link", "help", "seats", "pending", "away", "audit",
+            "status", "link", "unlink", "help", "seats", "pending", "away", "audit",
         ] {
             assert!(render(&inv(sub, &[]), "!pro").ephemeral, "{sub}");
         }

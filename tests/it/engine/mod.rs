@@ -9,3 +9,4 @@ mod decisions;
 mod delivery;
 mod jobs;
 mod seats;
+mod telling;

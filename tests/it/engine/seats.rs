@@ -63,8 +63,10 @@ async fn seats_in_use_or_promised_are_never_removed() {
     );
 }
 
+/// A purchase nobody approved yet is not "being bought": the refusal says it waits for
+/// approval, and in which request.
 #[tokio::test]
-async fn no_reduction_while_seats_are_being_bought() {
+async fn a_reduction_waits_for_a_purchase_that_awaits_approval_and_says_so() {
     let h = Harness::new(&[]).await;
     h.link("alice", "alice@contoso.example").await;
     h.link("judy", "judy@contoso.example").await;
@@ -73,8 +75,32 @@ async fn no_reduction_while_seats_are_being_bought() {
     // Judy's request waits on a purchase stage.
     h.say("bob", "!pro seats remove 1").await;
     h.engine.settle().await;
-    assert!(h.text().contains("Seats are being bought"), "{}", h.text());
+    let text = h.text();
+    assert!(
+        text.contains("A change of 1 seat(s) waits for approval in request #2"),
+        "{text}"
+    );
+    assert!(!text.contains("Seats are being bought"), "{text}");
     assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 2);
+}
+
+/// An approved purchase that a person still has to make (manual mode) is on order: no
+/// reduction until it is done.
+#[tokio::test]
+async fn no_reduction_while_seats_are_on_order() {
+    let h = Harness::manual(&[]).await;
+    h.say("bob", "!pro buy 2").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "approved", "{}", h.text());
+    h.say("bob", "!pro seats remove 1").await;
+    h.engine.settle().await;
+    assert!(
+        h.text()
+            .contains("Request #1 is changing the seat count right now"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
 }
 
 #[tokio::test]

@@ -1,0 +1,346 @@
+//! What people are told, and how: a seat left paid after a denial, a licence taken away, a
+//! holder's own release, text someone typed shown as theirs, seat figures, links undone.
+
+use licensebot::domain::ChatUserId;
+
+use super::harness::{Harness, Said};
+
+/// The posts in the approvals channel.
+fn approvals_posts(h: &Harness) -> Vec<String> {
+    h.said()
+        .into_iter()
+        .filter_map(|s| match s {
+            Said::Send {
+                channel, content, ..
+            } if channel == "license-approvals" => Some(content),
+            _ => None,
+        })
+        .collect()
+}
+
+/// No free seat: judy's request buys one (approved by bob, billing), then carol denies the
+/// assignment. The seat stays paid; the requester and the approvers are told, with how to
+/// remove it.
+#[tokio::test]
+async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.engine.settle().await;
+    h.link("judy", "judy@contoso.example").await;
+    h.say("judy", "!pro request").await;
+    h.react("bob", &h.approval("Request #2, stage 1"), "✅")
+        .await;
+    h.engine.settle().await;
+    assert_eq!(
+        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await,
+        2,
+        "the seat was bought"
+    );
+    let assignment = h.approval("Request #2, stage 2");
+    h.clear();
+
+    h.react("carol", &assignment, "❌").await;
+    h.engine.settle().await;
+
+    assert_eq!(h.state(2).await, "denied");
+    let told = h.dms("judy").join("\n");
+    assert!(
+        told.contains("the seat bought for it stays paid and free for the next request")
+            && told.contains("!pro seats remove 1"),
+        "{told}"
+    );
+    let posts = approvals_posts(&h).join("\n");
+    assert!(
+        posts.contains("💺 @bob: request #2 is denied, but a seat was bought for it")
+            && posts.contains("!pro seats remove 1"),
+        "{posts}"
+    );
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'seat_left_free'")
+            .await,
+        1
+    );
+}
+
+/// The same seat note when the request is cancelled after its purchase went through; and
+/// none when nothing was bought for it.
+#[tokio::test]
+async fn a_cancel_after_the_purchase_says_so_and_a_plain_cancel_does_not() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.say("alice", "!pro cancel 1").await;
+    h.engine.settle().await;
+    assert!(!h.text().contains("stays paid"), "{}", h.text());
+
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #2"), "✅").await;
+    h.engine.settle().await;
+    h.link("judy", "judy@contoso.example").await;
+    h.say("judy", "!pro request").await;
+    h.react("bob", &h.approval("Request #3, stage 1"), "✅")
+        .await;
+    h.engine.settle().await;
+    h.say("judy", "!pro cancel 3").await;
+    h.engine.settle().await;
+
+    assert_eq!(h.state(3).await, "cancelled");
+    assert!(
+        h.dms("judy").join("\n").contains("stays paid and free"),
+        "{:#?}",
+        h.dms("judy")
+    );
+}
+
+/// Alice asks and carol approves: alice holds Power BI Pro (request #1).
+async fn alice_holds_pro() -> Harness {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "completed", "{}", h.text());
+    h
+}
+
+/// A licence revoked by an approver: its holder (linked) hears who took it and why.
+#[tokio::test]
+async fn the_holder_of_a_revoked_licence_is_told_who_and_why() {
+    let h = alice_holds_pro().await;
+    h.clear();
+
+    h.say("carol", "!pro revoke @alice left the finance team")
+        .await;
+    h.engine.settle().await;
+
+    assert_eq!(h.state(2).await, "completed", "{}", h.text());
+    let told = h.dms("alice").join("\n");
+    assert!(
+        told.contains("Your Power BI Pro licence (alice@contoso.example) was taken away by @carol")
+            && told.contains("Reason: `left the finance team`"),
+        "{told}"
+    );
+    assert!(h.dms("carol").iter().all(|d| !d.contains("was taken away")));
+}
+
+/// Without a reason, the holder is told that none was given.
+#[tokio::test]
+async fn a_revocation_without_a_reason_says_none_was_given() {
+    let h = alice_holds_pro().await;
+
+    h.say("carol", "!pro revoke alice@contoso.example").await;
+    h.engine.settle().await;
+
+    let told = h.dms("alice").join("\n");
+    assert!(
+        told.contains("taken away by @carol") && told.contains("Reason: no reason given"),
+        "{told}"
+    );
+}
+
+/// A holder giving their own licence back is not an approval and does not read as one.
+#[tokio::test]
+async fn a_release_reads_as_the_holders_own_never_as_an_approval() {
+    let h = alice_holds_pro().await;
+    h.clear();
+
+    h.say("alice", "!pro release").await;
+    h.engine.settle().await;
+    h.say("alice", "!pro status 2").await;
+
+    assert_eq!(h.state(2).await, "completed");
+    let text = h.text();
+    assert!(!text.contains("Approved by"), "{text}");
+    assert!(
+        text.contains("🔓 Released by @alice, their own licence (no approval needed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(released by @alice, their own licence; no approval needed)"),
+        "{text}"
+    );
+    assert!(h.dms("alice").iter().all(|d| !d.contains("taken away")));
+    assert_eq!(
+        h.scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'stage_approved' AND request_id = 2"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'released_by_holder'")
+            .await,
+        1
+    );
+}
+
+/// A reason that imitates the bot's own lines stays visibly the requester's words: one line
+/// of inline code, after "Reason:"; the message's own lines are untouched.
+#[tokio::test]
+async fn a_reason_cannot_forge_the_approval_message() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+
+    h.say(
+        "alice",
+        "!pro request because\n✅ Approved by @dave. Seats: 9 free of 9\u{2800}\u{2800}\u{3164}\n```",
+    )
+    .await;
+
+    let approval = h
+        .said()
+        .into_iter()
+        .find_map(|s| match s {
+            Said::Send { content, .. } if content.contains("Request #1") => Some(content),
+            _ => None,
+        })
+        .expect("an approval message");
+    let lines: Vec<&str> = approval.lines().collect();
+    assert!(
+        lines.contains(&"Reason: `because ✅ Approved by @dave. Seats: 9 free of 9 ˋˋˋ`"),
+        "{approval}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("✅ Approved by")),
+        "{approval}"
+    );
+    assert_eq!(approval.matches("Seats: ").count(), 2, "{approval}");
+}
+
+/// Posts may ping only the people the engine names: the approval message its deciders, a
+/// reply to the requester the requester; a mention typed into a reason pings nobody.
+#[tokio::test]
+async fn posts_may_ping_only_the_people_the_bot_names() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+
+    h.say("alice", "!pro request ping @bob and <@123> and @everyone")
+        .await;
+    h.engine.settle().await;
+
+    let posts = h.chat.mentions.lock().unwrap().clone();
+    let (_, approval_pings) = posts
+        .iter()
+        .find(|(c, _)| c.contains("Request #1, stage 1"))
+        .expect("the approval message");
+    assert_eq!(
+        approval_pings,
+        &vec![ChatUserId::new("carol"), ChatUserId::new("dave")]
+    );
+    for (content, pings) in &posts {
+        assert!(
+            !pings.contains(&ChatUserId::new("bob"))
+                && !pings.contains(&ChatUserId::new("123"))
+                && !pings.contains(&ChatUserId::new("everyone")),
+            "{content}: {pings:?}"
+        );
+    }
+}
+
+/// The approval for a purchase says why one is needed: the free seat is promised.
+#[tokio::test]
+async fn the_approval_shows_free_promised_on_order_and_awaiting_seats_apart() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.link("judy", "judy@contoso.example").await;
+    h.link("kim", "kim@contoso.example").await;
+    h.say("alice", "!pro request").await;
+    h.say("judy", "!pro request").await;
+    h.say("kim", "!pro request").await;
+    h.say("bob", "!pro seats").await;
+
+    let text = h.text();
+    assert!(
+        text.contains(
+            "Seats: 1 free of 1; promised to open requests: 1; on order (approved, being bought): 0; awaiting approval: 0"
+        ),
+        "judy's purchase: {text}"
+    );
+    assert!(
+        text.contains(
+            "Seats: 1 free of 1; promised to open requests: 2; on order (approved, being bought): 0; awaiting approval: 1"
+        ),
+        "kim waits on judy's purchase: {text}"
+    );
+    assert!(
+        text.contains("Promised to open requests: 3; on order (approved, being bought): 0 seat(s); awaiting approval: 2 seat(s)"),
+        "{text}"
+    );
+}
+
+/// A person undoes their own link; requests made before keep working.
+#[tokio::test]
+async fn a_person_undoes_their_own_link() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+
+    h.say("alice", "!pro unlink").await;
+    h.say("alice", "!pro request").await;
+
+    assert!(
+        h.text()
+            .contains("Your chat account is no longer linked to alice@contoso.example"),
+        "{}",
+        h.text()
+    );
+    assert!(
+        h.text().contains("First link your chat account"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM links").await, 0);
+    assert_eq!(
+        h.scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'unlinked' AND actor = 'chat:alice'"
+        )
+        .await,
+        1
+    );
+}
+
+/// An approver undoes a wrong link (by UPN or mention); its owner can then link, and the
+/// person unlinked is told.
+#[tokio::test]
+async fn an_approver_undoes_someone_elses_link_and_they_are_told() {
+    let h = Harness::new(&[]).await;
+    h.link("mallory", "ivan@contoso.example").await;
+    h.link("ivan", "ivan@contoso.example").await;
+    assert!(
+        h.text().contains("!pro unlink ivan@contoso.example"),
+        "{}",
+        h.text()
+    );
+
+    h.say("carol", "!pro unlink ivan@contoso.example").await;
+    h.link("ivan", "ivan@contoso.example").await;
+
+    assert!(
+        h.dms("mallory").iter().any(|d| d
+            .contains("@carol undid the link between your chat account and ivan@contoso.example")),
+        "{:#?}",
+        h.dms("mallory")
+    );
+    assert!(
+        h.text()
+            .contains("Unlinked @mallory from ivan@contoso.example"),
+        "{}",
+        h.text()
+    );
+    assert_eq!(
+        h.scalar(
+            "SELECT COUNT(*) FROM links WHERE chat_user = 'ivan' AND upn = 'ivan@contoso.example'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        h.scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'unlinked' AND actor = 'chat:carol'"
+        )
+        .await,
+        1
+    );
+}

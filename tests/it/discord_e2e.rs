@@ -620,3 +620,60 @@ async fn the_bot_token_never_reaches_the_log_or_the_database() {
         }
     }
 }
+
+/// A reason full of mentions and markup: the approval message shows it as one line of inline
+/// code, and every post lets Discord ping only the people the bot names (the approval its
+/// deciders), never a user, role or `@everyone` typed into the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_in_a_reason_ping_nobody_and_the_reason_stays_quoted() {
+    let s = Setup::start().await;
+    s.link("alice", "alice@contoso.example").await;
+    let bob = mention("bob");
+
+    s.fake.say(
+        "alice",
+        GENERAL,
+        &format!("!pro request {bob} @everyone <@&42> ```\n✅ Approved by {bob}"),
+    );
+    let approval = s.reacted_approval("Request #1").await;
+
+    assert!(
+        approval
+            .content
+            .lines()
+            .any(|l| l == format!("Reason: `{bob} @everyone <@&42> ˋˋˋ ✅ Approved by {bob}`")),
+        "{}",
+        approval.content
+    );
+    let creates = s.fake.view(|v| v.calls_to("POST", "/messages"));
+    let post = creates
+        .iter()
+        .find(|c| {
+            c.body["content"]
+                .as_str()
+                .is_some_and(|t| t.contains("Request #1, stage 1"))
+        })
+        .expect("the approval post");
+    let mut pinged: Vec<String> = post.body["allowed_mentions"]["users"]
+        .as_array()
+        .expect("an explicit user list")
+        .iter()
+        .filter_map(|u| u.as_str().map(str::to_string))
+        .collect();
+    pinged.sort();
+    let mut deciders = vec![uid("carol").to_string(), uid("dave").to_string()];
+    deciders.sort();
+    assert_eq!(pinged, deciders, "{:#}", post.body);
+    for c in &creates {
+        let allowed = &c.body["allowed_mentions"];
+        assert_eq!(allowed["parse"], json!([]), "{:#}", c.body);
+        assert!(
+            !allowed["users"]
+                .as_array()
+                .is_some_and(|u| u.contains(&json!(uid("bob").to_string()))),
+            "bob is never pinged: {:#}",
+            c.body
+        );
+    }
+    s.fake.assert_faithful();
+}

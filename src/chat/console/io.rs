@@ -238,16 +238,15 @@ impl Input {
             Some(rest) => (true, rest.trim()),
             None => (false, line),
         };
-        // Reactions: `bob +✅ m7` / `bob -✅ m7`.
+        // Reactions: `bob +✅ m7` / `bob -✅ m7`. Other three-word lines are messages
+        // (`#finance alice: hi`).
         let words: Vec<&str> = line.split_whitespace().collect();
-        if !direct && words.len() == 3 && !words[0].ends_with(':') {
-            let (add, emoji) = if let Some(e) = words[1].strip_prefix('+') {
-                (true, e)
-            } else if let Some(e) = words[1].strip_prefix('-') {
-                (false, e)
-            } else {
-                return Err(HUMAN_HELP.to_string());
-            };
+        let sign = words.get(1).and_then(|w| {
+            w.strip_prefix('+')
+                .map(|e| (true, e))
+                .or_else(|| w.strip_prefix('-').map(|e| (false, e)))
+        });
+        if let (false, 3, Some((add, emoji))) = (direct, words.len(), sign) {
             let user = valid_name(words[0])?;
             let emoji = valid_emoji(emoji)?;
             let message_id = valid_message_id(words[2])?;
@@ -370,6 +369,22 @@ mod tests {
                 reply_to: Some("m7".into()),
                 direct: false,
             })
+        );
+    }
+
+    #[test]
+    fn a_one_word_message_in_a_named_channel_is_a_message() {
+        let got = Input::from_human("#finance alice: hi", &general());
+
+        assert_eq!(
+            got,
+            Ok(Some(Input::Message {
+                channel: "finance".into(),
+                author: "alice".into(),
+                content: "hi".into(),
+                reply_to: None,
+                direct: false,
+            }))
         );
     }
 

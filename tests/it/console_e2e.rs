@@ -685,3 +685,17 @@ fn a_billing_approver_buys_and_then_removes_seats() {
     assert_eq!(requests[0]["quantity"], -2);
     bot.finish();
 }
+
+#[test]
+fn a_jsonl_channel_with_a_nul_is_refused_naming_the_field_and_showing_the_nul_escaped() {
+    let (_dir, mut bot) = Bot::start("");
+
+    bot.raw(r#"{"type":"message","channel":"gen\u0000eral","author":"alice","content":"hi"}"#);
+    let got = bot.until(|v| v["type"] == "error");
+
+    assert_eq!(
+        got.last().unwrap()["message"],
+        r#"channel: "gen\u{0}eral" is not a console name (use 1-64 letters, digits, _ . -)"#
+    );
+    bot.finish();
+}

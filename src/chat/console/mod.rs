@@ -11,7 +11,7 @@
 
 mod io;
 
-pub use io::{Input, Output};
+pub use io::{Input, InputError, Output};
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -207,8 +207,10 @@ pub async fn run<R: AsyncBufRead + Unpin>(
         let input = match parsed {
             Ok(Some(i)) => i,
             Ok(None) => continue,
-            Err(message) => {
-                output.emit(&Output::Error { message });
+            Err(e) => {
+                output.emit(&Output::Error {
+                    message: e.to_string(),
+                });
                 continue;
             }
         };

@@ -1,6 +1,7 @@
 //! The console's input and output records, in JSON and in human-readable lines.
 
 use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::domain::ChannelRef;
 
@@ -144,6 +145,9 @@ pub enum InputError {
     /// The line is longer than [`MAX_LINE_BYTES`].
     #[error("input line longer than {MAX_LINE_BYTES} bytes")]
     TooLong,
+    /// The line's bytes are not UTF-8.
+    #[error("input line is not UTF-8: {0}")]
+    NotUtf8(String),
     /// A JSONL line that is not one of the input records.
     #[error("bad input line: {0}")]
     BadJson(String),
@@ -220,6 +224,76 @@ fn invisible(c: char) -> bool {
             | '\u{2066}'..='\u{206f}'
             | '\u{feff}'
     )
+}
+
+/// Reads the console's input a line at a time as bytes, so that a bad line is that line's
+/// problem only: a line that is not UTF-8 or is longer than [`MAX_LINE_BYTES`] comes back
+/// as an [`InputError`] and the next call reads the next line. A line over the limit is
+/// read past and dropped, not kept, so memory stays bounded whatever arrives.
+pub struct LineReader<R> {
+    input: R,
+    line: Vec<u8>,
+}
+
+impl<R: AsyncBufRead + Unpin> LineReader<R> {
+    /// Reads lines from `input`.
+    pub fn new(input: R) -> Self {
+        LineReader {
+            input,
+            line: Vec::new(),
+        }
+    }
+
+    /// The next line without its ending (`\n` or `\r\n`), `None` at the end of the input.
+    /// The outer error is a failed read of the input; the inner one refuses this line only.
+    pub async fn next_line(&mut self) -> std::io::Result<Option<Result<String, InputError>>> {
+        self.line.clear();
+        let mut read_any = false;
+        let mut too_long = false;
+        loop {
+            let chunk = self.input.fill_buf().await?;
+            if chunk.is_empty() {
+                break;
+            }
+            read_any = true;
+            let (part, used, ended) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (&chunk[..i], i + 1, true),
+                None => (chunk, chunk.len(), false),
+            };
+            // One byte over the limit is room for the `\r` of a `\r\n` ending.
+            if !too_long && self.line.len() + part.len() <= MAX_LINE_BYTES + 1 {
+                self.line.extend_from_slice(part);
+            } else {
+                too_long = true;
+            }
+            self.input.consume(used);
+            if ended {
+                break;
+            }
+        }
+        if !read_any {
+            return Ok(None);
+        }
+        if self.line.last() == Some(&b'\r') {
+            self.line.pop();
+        }
+        if too_long || self.line.len() > MAX_LINE_BYTES {
+            return Ok(Some(Err(InputError::TooLong)));
+        }
+        Ok(Some(match std::str::from_utf8(&self.line) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(e) => Err(not_utf8(&self.line, &e)),
+        }))
+    }
+}
+
+/// Says where `bytes` stop being UTF-8, showing the offending bytes as `\xNN` escapes (a
+/// sequence cut short by the line's end counts as offending too).
+fn not_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> InputError {
+    let at = e.valid_up_to();
+    let len = e.error_len().unwrap_or(bytes.len() - at);
+    let bad = bytes.get(at..at + len).unwrap_or_default();
+    InputError::NotUtf8(format!("{} at byte {at}", bad.escape_ascii()))
 }
 
 fn valid_name(field: &'static str, name: &str) -> Result<String, InputError> {
@@ -639,6 +713,94 @@ mod tests {
         let got = shown(&"x".repeat(1000));
 
         assert_eq!(got, format!("\"{}\"…", "x".repeat(64)));
+    }
+
+    async fn read_all(bytes: &[u8]) -> Vec<Result<String, InputError>> {
+        let mut reader = LineReader::new(bytes);
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line().await.unwrap() {
+            lines.push(line);
+        }
+        lines
+    }
+
+    #[tokio::test]
+    async fn a_line_that_is_not_utf8_is_refused_and_the_next_one_is_read() {
+        let input = b"one\nt\xe9l\xe9phone\nthree\n";
+
+        let lines = read_all(input).await;
+
+        assert_eq!(
+            lines,
+            vec![
+                Ok("one".to_string()),
+                Err(InputError::NotUtf8("\\xe9 at byte 1".into())),
+                Ok("three".to_string()),
+            ]
+        );
+        assert_eq!(
+            lines[1].as_ref().unwrap_err().to_string(),
+            r"input line is not UTF-8: \xe9 at byte 1"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_line_ending_inside_a_character_is_refused() {
+        let lines = read_all(b"ok \xe2\x82\n").await;
+
+        assert_eq!(
+            lines,
+            vec![Err(InputError::NotUtf8(r"\xe2\x82 at byte 3".into()))]
+        );
+    }
+
+    #[tokio::test]
+    async fn line_endings_are_removed_and_a_last_line_needs_none() {
+        let lines = read_all(b"a\r\nb\n\nc").await;
+
+        assert_eq!(
+            lines,
+            vec![
+                Ok("a".to_string()),
+                Ok("b".to_string()),
+                Ok(String::new()),
+                Ok("c".to_string())
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_line_of_exactly_the_limit_is_taken_and_one_byte_more_is_refused() {
+        let mut input = "x".repeat(MAX_LINE_BYTES).into_bytes();
+        input.extend_from_slice(b"\r\n");
+        input.extend_from_slice(&"y".repeat(MAX_LINE_BYTES + 1).into_bytes());
+        input.extend_from_slice(b"\nlast\n");
+
+        let lines = read_all(&input).await;
+
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0].as_ref().map(String::len), Ok(MAX_LINE_BYTES));
+        assert_eq!(lines[1], Err(InputError::TooLong));
+        assert_eq!(
+            lines[1].as_ref().unwrap_err().to_string(),
+            "input line longer than 65536 bytes"
+        );
+        assert_eq!(lines[2], Ok("last".to_string()));
+    }
+
+    #[tokio::test]
+    async fn an_overlong_line_is_read_past_without_keeping_it() {
+        let mut input = vec![b'z'; 16 * MAX_LINE_BYTES];
+        input.extend_from_slice(b"\nnext\n");
+        let mut reader = LineReader::new(&input[..]);
+
+        let first = reader.next_line().await.unwrap();
+        let kept = reader.line.capacity();
+        let second = reader.next_line().await.unwrap();
+
+        assert_eq!(first, Some(Err(InputError::TooLong)));
+        assert!(kept <= 2 * (MAX_LINE_BYTES + 1), "kept {kept} bytes");
+        assert_eq!(second, Some(Ok("next".to_string())));
     }
 
     #[test]

@@ -45,7 +45,7 @@ enum Cmd {
         /// Only requests in this state (pending, approved, executing, completed, denied,
         /// cancelled, expired, failed).
         #[arg(long)]
-        state: Option<String>,
+        state: Option<RequestState>,
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
@@ -53,7 +53,7 @@ enum Cmd {
     /// Show a request's audit trail and check the audit chain.
     Audit {
         /// The request number (12 or #12).
-        request_id: String,
+        request_id: RequestId,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -140,20 +140,16 @@ async fn dispatch(cmd: Cmd, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::CheckConfig => Ok(ExitCode::SUCCESS),
-        Cmd::Requests { state, json } => list_requests(&settings, state.as_deref(), json).await,
-        Cmd::Audit { request_id, json } => show_audit(&settings, &request_id, json).await,
+        Cmd::Requests { state, json } => list_requests(&settings, state, json).await,
+        Cmd::Audit { request_id, json } => show_audit(&settings, request_id, json).await,
     }
 }
 
 async fn list_requests(
     settings: &Settings,
-    state: Option<&str>,
+    state: Option<RequestState>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let state = state
-        .map(|s| s.parse::<RequestState>())
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--state: {e}"))?;
     let store = startup::open_existing_store(settings).await?;
     let mut conn = store.read().await.context("Failed to read the database")?;
     let rows = requests::list(&mut conn, state, i64::MAX).await?;
@@ -207,8 +203,7 @@ async fn list_requests(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show_audit(settings: &Settings, id: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let id: RequestId = id.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+async fn show_audit(settings: &Settings, id: RequestId, json: bool) -> anyhow::Result<ExitCode> {
     let store = startup::open_existing_store(settings).await?;
     let mut conn = store.read().await.context("Failed to read the database")?;
     let request = requests::get(&mut conn, id).await?;

@@ -1,6 +1,11 @@
-//! The command line: check-config, migrate, requests.
+//! The command line: check-config, migrate, requests, audit, and their exit codes (README,
+//! "Command line").
+
+use std::process::Stdio;
 
 use crate::support::bot::{command, write_config};
+use crate::support::fake_graph::{CLIENT_ID, TENANT_ID};
+use crate::support::Bot;
 
 #[test]
 fn check_config_accepts_the_embedded_default() {
@@ -73,10 +78,6 @@ fn migrate_creates_the_database_and_requests_lists_nothing() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
-    let bad = command(dir.path(), &["requests", "--state", "bogus"])
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
 }
 
 #[test]
@@ -126,4 +127,123 @@ fn the_database_and_its_journal_files_are_private_to_their_owner() {
     }
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
+}
+
+/// A test directory whose database holds request #1 (alice's, pending).
+fn directory_with_a_request() -> tempfile::TempDir {
+    let (dir, mut bot) = Bot::start("");
+    bot.say("alice", "!pro link alice@contoso.example");
+    bot.say("alice", "!pro request");
+    bot.idle();
+    bot.finish();
+    dir
+}
+
+#[test]
+fn a_usage_error_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+
+    let out = command(dir.path(), &["audit"]).output().unwrap();
+
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage:"));
+}
+
+#[test]
+fn an_unknown_state_is_a_usage_error_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+
+    let out = command(dir.path(), &["requests", "--state", "bogus"])
+        .output()
+        .unwrap();
+
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--state") && err.contains("`bogus` is not one of pending"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_request_number_that_is_no_number_is_a_usage_error_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+
+    let out = command(dir.path(), &["audit", "abc"]).output().unwrap();
+
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`abc` is not a request number"), "{err}");
+}
+
+#[test]
+fn audit_of_an_unknown_request_exits_4() {
+    let dir = directory_with_a_request();
+
+    let out = command(dir.path(), &["audit", "99"]).output().unwrap();
+
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "licensebot: there is no request #99"
+    );
+}
+
+#[test]
+fn requests_without_a_database_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+
+    let out = command(dir.path(), &["requests"]).output().unwrap();
+
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
+}
+
+#[test]
+fn a_second_bot_on_the_same_database_exits_1_and_says_so() {
+    let (dir, mut bot) = Bot::start("");
+    bot.idle();
+
+    let out = command(dir.path(), &["console", "--jsonl"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another licensebot is already running"),
+        "{err}"
+    );
+    bot.finish();
+}
+
+#[test]
+fn check_config_exits_1_when_microsoft_cannot_be_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "[backend.graph]\ntenant_id = \"{TENANT_ID}\"\nclient_id = \"{CLIENT_ID}\"\n\
+             client_secret_env = \"LICENSEBOT_TEST_UNSET_SECRET\"\n"
+        ),
+    );
+
+    let out = command(dir.path(), &["check-config"])
+        .env("LICENSEBOT__BACKEND__KIND", "graph")
+        .env("LICENSEBOT__BACKEND__PURCHASE", "manual")
+        .output()
+        .unwrap();
+
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("microsoft graph: FAILED"));
 }

@@ -1,5 +1,6 @@
 //! The `licensebot` command line: run the bot, drive it on the console, manage its database,
-//! and read requests and their audit trail.
+//! and read requests and their audit trail. Every line a subcommand prints goes through
+//! [`output`]; the exit codes are listed in README.md, "Command line".
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,58 @@ use licensebot::config::Settings;
 use licensebot::domain::{RequestId, RequestState};
 use licensebot::startup::{self, RunMode};
 use licensebot::store::{audit, requests};
+
+/// Standard output and standard error of the subcommands: every line they print goes
+/// through here, so that a reader who goes away (a closed pipe: `licensebot audit 1 | head`)
+/// is met in one place. Rust ignores SIGPIPE, so a write then fails with a broken pipe,
+/// which `println!` turns into a panic; here it only drops the rest of that stream, and the
+/// command finishes its work and ends with the exit code it would have had. Any other
+/// failure to write standard output (a full disk) is kept, and the command ends with exit 1
+/// (see `main`). The console transport writes its own records and drops failed writes too.
+mod output {
+    use std::fmt;
+    use std::io::{self, Write};
+    use std::sync::OnceLock;
+
+    /// The first failure to write standard output, other than a closed pipe.
+    static STDOUT_FAILED: OnceLock<String> = OnceLock::new();
+
+    /// Prints one line on standard output.
+    pub fn out(args: fmt::Arguments<'_>) {
+        if let Err(e) = line(&mut io::stdout().lock(), args) {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                // Only the first failure is kept; later ones are its consequences.
+                let _later = STDOUT_FAILED.set(e.to_string());
+            }
+        }
+    }
+
+    /// Prints one line on standard error. If that fails there is no one left to tell.
+    pub fn err(args: fmt::Arguments<'_>) {
+        let _unheard = line(&mut io::stderr().lock(), args);
+    }
+
+    fn line(w: &mut impl Write, args: fmt::Arguments<'_>) -> io::Result<()> {
+        w.write_fmt(args)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    }
+
+    /// Why standard output could not be written, unless its reader only went away.
+    pub fn failure() -> Option<&'static str> {
+        STDOUT_FAILED.get().map(String::as_str)
+    }
+}
+
+/// `println!` through [`output`]: never panics.
+macro_rules! outln {
+    ($($arg:tt)*) => { output::out(format_args!($($arg)*)) };
+}
+
+/// `eprintln!` through [`output`]: never panics.
+macro_rules! errln {
+    ($($arg:tt)*) => { output::err(format_args!($($arg)*)) };
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,7 +98,7 @@ enum Cmd {
         /// Only requests in this state (pending, approved, executing, completed, denied,
         /// cancelled, expired, failed).
         #[arg(long)]
-        state: Option<String>,
+        state: Option<RequestState>,
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
@@ -53,7 +106,7 @@ enum Cmd {
     /// Show a request's audit trail and check the audit chain.
     Audit {
         /// The request number (12 or #12).
-        request_id: String,
+        request_id: RequestId,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -61,16 +114,28 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    let code = run_cli();
+    match output::failure() {
+        None => code,
+        Some(why) => {
+            errln!("licensebot: cannot write to standard output: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses the command line (usage errors end the process here, exit 2) and runs the command.
+fn run_cli() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("licensebot: the settings are not valid:\n{e}");
+            errln!("licensebot: the settings are not valid:\n{e}");
             return ExitCode::from(2);
         }
     };
     if matches!(cli.command, Some(Cmd::CheckConfig)) {
-        println!("settings are valid\n{}", settings.summary());
+        outln!("settings are valid\n{}", settings.summary());
         return check_microsoft(&settings);
     }
     licensebot::telemetry::init(&settings.telemetry);
@@ -80,14 +145,14 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("licensebot: cannot start the async runtime: {e}");
+            errln!("licensebot: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(dispatch(cli.command.unwrap_or(Cmd::Run), settings)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("licensebot: {e:#}");
+            errln!("licensebot: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -109,18 +174,18 @@ fn check_microsoft(settings: &Settings) -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("licensebot: cannot start the async runtime: {e}");
+            errln!("licensebot: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     let (lines, ok) = runtime.block_on(startup::check_microsoft(settings));
     for line in lines {
-        println!("{line}");
+        outln!("{line}");
     }
     if ok {
         ExitCode::SUCCESS
     } else {
-        eprintln!("licensebot: the Microsoft backends could not be reached as configured");
+        errln!("licensebot: the Microsoft backends could not be reached as configured");
         ExitCode::FAILURE
     }
 }
@@ -135,25 +200,21 @@ async fn dispatch(cmd: Cmd, settings: Settings) -> anyhow::Result<ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Cmd::Migrate => {
             let store = startup::open_store(&settings).await?;
-            println!("database ready: {}", settings.store.url);
+            outln!("database ready: {}", settings.store.url);
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::CheckConfig => Ok(ExitCode::SUCCESS),
-        Cmd::Requests { state, json } => list_requests(&settings, state.as_deref(), json).await,
-        Cmd::Audit { request_id, json } => show_audit(&settings, &request_id, json).await,
+        Cmd::Requests { state, json } => list_requests(&settings, state, json).await,
+        Cmd::Audit { request_id, json } => show_audit(&settings, request_id, json).await,
     }
 }
 
 async fn list_requests(
     settings: &Settings,
-    state: Option<&str>,
+    state: Option<RequestState>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let state = state
-        .map(|s| s.parse::<RequestState>())
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--state: {e}"))?;
     let store = startup::open_existing_store(settings).await?;
     let mut conn = store.read().await.context("Failed to read the database")?;
     let rows = requests::list(&mut conn, state, i64::MAX).await?;
@@ -176,13 +237,17 @@ async fn list_requests(
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else if rows.is_empty() {
-        println!("no requests");
+        outln!("no requests");
     } else {
-        println!(
+        outln!(
             "{:>5}  {:<9} {:<10} {:<12} {:<36} created",
-            "id", "kind", "state", "requester", "target / quantity"
+            "id",
+            "kind",
+            "state",
+            "requester",
+            "target / quantity"
         );
         for r in &rows {
             let what = match (&r.target_upn, r.quantity) {
@@ -193,7 +258,7 @@ async fn list_requests(
                 ),
                 _ => "-".into(),
             };
-            println!(
+            outln!(
                 "{:>5}  {:<9} {:<10} {:<12} {:<36} {}",
                 r.id.0,
                 r.kind.as_str(),
@@ -207,8 +272,7 @@ async fn list_requests(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show_audit(settings: &Settings, id: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let id: RequestId = id.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+async fn show_audit(settings: &Settings, id: RequestId, json: bool) -> anyhow::Result<ExitCode> {
     let store = startup::open_existing_store(settings).await?;
     let mut conn = store.read().await.context("Failed to read the database")?;
     let request = requests::get(&mut conn, id).await?;
@@ -217,11 +281,11 @@ async fn show_audit(settings: &Settings, id: &str, json: bool) -> anyhow::Result
     drop(conn);
     store.close().await;
     let Some(request) = request else {
-        eprintln!("licensebot: there is no request {id}");
+        errln!("licensebot: there is no request {id}");
         return Ok(ExitCode::from(4));
     };
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "request": request.id.0,
@@ -237,9 +301,11 @@ async fn show_audit(settings: &Settings, id: &str, json: bool) -> anyhow::Result
             }))?
         );
     } else {
-        println!(
+        outln!(
             "request {} ({}, {})",
-            request.id, request.kind, request.state
+            request.id,
+            request.kind,
+            request.state
         );
         for e in &events {
             let change = match (&e.before, &e.after) {
@@ -247,7 +313,7 @@ async fn show_audit(settings: &Settings, id: &str, json: bool) -> anyhow::Result
                 (None, Some(a)) => format!(" -> {a}"),
                 _ => String::new(),
             };
-            println!(
+            outln!(
                 "  #{:<5} {} {:<18} {}{} {}",
                 e.id,
                 licensebot::store::ts(e.at),
@@ -258,8 +324,8 @@ async fn show_audit(settings: &Settings, id: &str, json: bool) -> anyhow::Result
             );
         }
         match &chain.broken_at {
-            None => println!("audit chain: intact ({} events checked)", chain.checked),
-            Some((row, why)) => println!("audit chain: BROKEN at event {row}: {why}"),
+            None => outln!("audit chain: intact ({} events checked)", chain.checked),
+            Some((row, why)) => outln!("audit chain: BROKEN at event {row}: {why}"),
         }
     }
     Ok(if chain.intact() {

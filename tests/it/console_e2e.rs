@@ -3,8 +3,12 @@
 
 use serde_json::Value;
 
+use std::io::Write;
+use std::process::{Output, Stdio};
+
 use crate::support::bot::{
-    approval_with, contents, dms_to, id, request_state, requests_json, sends_in,
+    approval_with, command, contents, dms_to, id, request_state, requests_json, sends_in,
+    write_config,
 };
 use crate::support::Bot;
 
@@ -683,5 +687,99 @@ fn a_billing_approver_buys_and_then_removes_seats() {
     let requests = requests_json(dir.path());
     assert_eq!(requests[0]["kind"], "purchase");
     assert_eq!(requests[0]["quantity"], -2);
+    bot.finish();
+}
+
+/// Runs the real binary with `args` on a fresh test directory, feeding it `input` (raw bytes)
+/// and then the end of input; returns what it printed and how it ended.
+fn console_with_input(args: &[&str], input: &[u8]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let mut child = command(dir.path(), args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_jsonl_line_that_is_not_utf8_is_answered_and_the_lines_after_it_are_read() {
+    let mut input = Vec::new();
+    input.extend_from_slice(b"{\"type\":\"wait_idle\"}\n");
+    input.extend_from_slice(
+        b"{\"type\":\"message\",\"channel\":\"general\",\"author\":\"alice\",\"content\":\"caf\xe9\"}\n",
+    );
+    input.extend_from_slice(
+        b"{\"type\":\"message\",\"channel\":\"general\",\"author\":\"bob\",\"content\":\"!pro help\"}\n",
+    );
+    input.extend_from_slice(b"{\"type\":\"wait_idle\"}\n");
+
+    let out = console_with_input(&["console", "--jsonl"], &input);
+
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}; log:\n{log}", out.status);
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<&str> = records.iter().filter_map(|r| r["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"idle"), "{records:#?}");
+    assert_eq!(types.get(1), Some(&"error"), "{records:#?}");
+    assert!(
+        records[1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(r"input line is not UTF-8: \xe9 at byte"),
+        "{records:#?}"
+    );
+    assert_eq!(types.last(), Some(&"idle"), "{records:#?}");
+    assert!(
+        contents(&records[2..]).contains("!pro request"),
+        "{records:#?}"
+    );
+}
+
+#[test]
+fn a_human_line_that_is_not_utf8_is_answered_and_the_lines_after_it_are_read() {
+    let input = b"/wait\nalice: caf\xe9\nbob: !pro help\n/wait\n";
+
+    let out = console_with_input(&["console"], input);
+
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}; log:\n{log}", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    let refused = lines
+        .iter()
+        .position(|l| *l == r"! input line is not UTF-8: \xe9 at byte 10")
+        .unwrap_or_else(|| panic!("no error line in:\n{text}"));
+    let answered = lines
+        .iter()
+        .position(|l| l.contains("#general licensebot ↪"))
+        .unwrap_or_else(|| panic!("no answer to bob in:\n{text}"));
+    assert!(refused < answered, "{text}");
+    assert!(
+        text[text.find("↪").unwrap()..].contains("!pro request"),
+        "{text}"
+    );
+    assert_eq!(lines.last(), Some(&"(idle)"), "{text}");
+}
+
+#[test]
+fn a_jsonl_channel_with_a_nul_is_refused_naming_the_field_and_showing_the_nul_escaped() {
+    let (_dir, mut bot) = Bot::start("");
+
+    bot.raw(r#"{"type":"message","channel":"gen\u0000eral","author":"alice","content":"hi"}"#);
+    let got = bot.until(|v| v["type"] == "error");
+
+    assert_eq!(
+        got.last().unwrap()["message"],
+        r#"channel: "gen\u{0}eral" is not a console name (use 1-64 letters, digits, _ . -)"#
+    );
     bot.finish();
 }

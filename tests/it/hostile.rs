@@ -2,7 +2,7 @@
 //! where the bot is not addressed at all, silence) and changes no state, asserted on the
 //! store: requests, stages, jobs, links, away flags and the simulated tenant.
 
-use licensebot::chat::console::Input;
+use licensebot::chat::console::{Input, LineReader, MAX_LINE_BYTES};
 use licensebot::domain::ChannelRef;
 
 use crate::engine::harness::{Harness, Said};
@@ -649,4 +649,59 @@ fn broken_console_lines_are_refused_with_a_reason() {
     ] {
         assert!(Input::from_human(line, &general).is_err(), "{name}");
     }
+}
+
+#[tokio::test]
+async fn undecodable_and_overlong_console_lines_are_refused_alone() {
+    let mut over_and_bad = vec![b'a'; MAX_LINE_BYTES];
+    over_and_bad.extend_from_slice(b"\xff\xff");
+    let cases: Vec<(&str, Vec<u8>, &str)> =
+        vec![
+        ("Latin-1 text", b"alice: caf\xe9".to_vec(), "not UTF-8"),
+        ("a lone continuation byte", b"alice: \x80".to_vec(), "not UTF-8"),
+        ("a UTF-16 byte-order mark", b"\xff\xfealice: hi".to_vec(), "not UTF-8"),
+        ("an overlong encoding of /", b"alice: \xc0\xaf".to_vec(), "not UTF-8"),
+        ("an encoded surrogate", b"alice: \xed\xa0\x80".to_vec(), "not UTF-8"),
+        ("a code point past U+10FFFF", b"\xf4\x90\x80\x80".to_vec(), "not UTF-8"),
+        (
+            "a character cut by the line end",
+            b"alice: \xe2\x9c".to_vec(),
+            r"not UTF-8: \xe2\x9c at byte 7",
+        ),
+        (
+            "a JSON string carrying a raw bad byte",
+            b"{\"type\":\"message\",\"channel\":\"general\",\"author\":\"a\",\"content\":\"\xfe\"}"
+                .to_vec(),
+            "not UTF-8",
+        ),
+        (
+            "one byte over the limit",
+            vec![b'a'; MAX_LINE_BYTES + 1],
+            "longer than",
+        ),
+        ("four megabytes", vec![b'a'; 4 << 20], "longer than"),
+        ("over the limit and not UTF-8", over_and_bad, "longer than"),
+    ];
+    let mut failures = Vec::new();
+    for (name, bad, reason) in cases {
+        let mut input = bad;
+        input.extend_from_slice(b"\nbob: !pro help\n");
+        let mut reader = LineReader::new(&input[..]);
+
+        let refused = reader.next_line().await;
+        let next = reader.next_line().await;
+        let end = reader.next_line().await;
+
+        match refused {
+            Ok(Some(Err(e))) if e.to_string().contains(reason) => {}
+            other => failures.push(format!("{name}: expected {reason:?}, got {other:?}")),
+        }
+        if !matches!(&next, Ok(Some(Ok(line))) if line == "bob: !pro help") {
+            failures.push(format!("{name}: the next line was lost: {next:?}"));
+        }
+        if !matches!(end, Ok(None)) {
+            failures.push(format!("{name}: expected the end, got {end:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -3,7 +3,7 @@
 //! default number of cases; for a long run, `PROPTEST_CASES=10000000 cargo test --release
 //! --test it robustness` (see README, Reliability).
 
-use licensebot::chat::console::Input;
+use licensebot::chat::console::{Input, InputError, LineReader};
 use licensebot::config::Settings;
 use licensebot::domain::ChannelRef;
 use proptest::prelude::*;
@@ -101,7 +101,43 @@ fn tomlish() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Every line `LineReader` gives for `input`, to the end.
+fn read_lines(input: &[u8]) -> Vec<Result<String, InputError>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut reader = LineReader::new(input);
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line().await.expect("read from memory") {
+            lines.push(line);
+        }
+        lines
+    })
+}
+
 proptest! {
+    #[test]
+    fn the_line_reader_answers_every_line_whatever_its_bytes(
+        lines in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..64),
+            0..16,
+        )
+    ) {
+        let input: Vec<u8> = lines.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect();
+
+        let got = read_lines(&input);
+
+        prop_assert_eq!(got.len(), lines.len());
+        for (sent, read) in lines.iter().zip(&got) {
+            let sent = sent.strip_suffix(b"\r").unwrap_or(sent);
+            match std::str::from_utf8(sent) {
+                Ok(text) => prop_assert_eq!(read.as_deref(), Ok(text)),
+                Err(_) => prop_assert!(matches!(read, Err(InputError::NotUtf8(_))), "{:?}", read),
+            }
+        }
+    }
+
     #[test]
     fn the_jsonl_reader_never_panics(line in jsonish()) {
         if let Ok(Some(Input::Message { author, channel, .. })) = Input::from_json(&line) {

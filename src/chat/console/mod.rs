@@ -8,17 +8,21 @@
 //! JSONL mode (`--jsonl`) reads and writes one JSON object per line; see [`Input`] and
 //! [`Output`]. Message ids are `m<n>`, unique across restarts (blocks of numbers are reserved
 //! in the store).
+//!
+//! Input is read as bytes a line at a time ([`LineReader`]): a line that is not UTF-8, too
+//! long, or not a valid record is answered with an [`InputError`] and the next line is read.
 
 mod io;
 
-pub use io::{Input, Output};
+pub use io::{Input, InputError, LineReader, Output, MAX_LINE_BYTES};
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use async_trait::async_trait;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use tokio::io::AsyncBufRead;
 
 use super::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef};
@@ -191,7 +195,8 @@ impl ChatOutput for ConsoleOutput {
 }
 
 /// Reads events from `input` until it ends, feeding the engine; then returns so the caller
-/// can shut down. Bad lines are answered with an error and skipped.
+/// can shut down. Bad lines (not UTF-8, too long, not an input record) are answered with an
+/// error and skipped; only a failed read of the input itself ends the loop with an error.
 pub async fn run<R: AsyncBufRead + Unpin>(
     engine: Engine,
     output: Arc<ConsoleOutput>,
@@ -199,17 +204,23 @@ pub async fn run<R: AsyncBufRead + Unpin>(
     input: R,
     general_channel: ChannelRef,
 ) -> anyhow::Result<()> {
-    let mut lines = input.lines();
-    while let Some(line) = lines.next_line().await? {
-        let parsed = match output.mode {
+    let mut lines = LineReader::new(input);
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .context("Failed to read the console's input")?
+    {
+        let parsed = line.and_then(|line| match output.mode {
             Mode::Jsonl => Input::from_json(&line),
             Mode::Human => Input::from_human(&line, &general_channel),
-        };
+        });
         let input = match parsed {
             Ok(Some(i)) => i,
             Ok(None) => continue,
-            Err(message) => {
-                output.emit(&Output::Error { message });
+            Err(e) => {
+                output.emit(&Output::Error {
+                    message: e.to_string(),
+                });
                 continue;
             }
         };

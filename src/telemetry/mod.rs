@@ -35,10 +35,13 @@ pub fn init(settings: &TelemetrySettings) {
         .and_then(|text| log_filter(&text).ok())
         .or_else(|| log_filter(&settings.level).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
+    // A log line that cannot be written (stderr closed) is dropped: with internal errors
+    // logged, the subscriber would report it with eprintln!, which panics on a closed stderr.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false);
+        .with_target(false)
+        .log_internal_errors(false);
     let result = match settings.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder

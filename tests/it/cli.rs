@@ -237,8 +237,6 @@ fn subcommands_end_with_their_own_exit_code_when_stderr_is_closed() {
 }
 
 #[test]
-#[ignore = "tracing-subscriber's fmt() reports a failed log write with eprintln!, which panics \
-            on a closed stderr; needs .log_internal_errors(false) in telemetry::init"]
 fn the_console_ends_with_exit_0_when_stderr_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), "");

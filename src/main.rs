@@ -136,7 +136,7 @@ fn run_cli() -> ExitCode {
     };
     if matches!(cli.command, Some(Cmd::CheckConfig)) {
         outln!("settings are valid\n{}", settings.summary());
-        return check_microsoft(&settings);
+        return check_backends(&settings);
     }
     licensebot::telemetry::init(&settings.telemetry);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -158,16 +158,14 @@ fn run_cli() -> ExitCode {
     }
 }
 
-/// With a Microsoft backend, `check-config` also talks to it: a token, the seats, each
-/// approver's roles (and the Partner Center subscription), printing what it found or what
-/// failed.
-fn check_microsoft(settings: &Settings) -> ExitCode {
+/// `check-config` reports live figures. With a Microsoft backend it talks to it: a token, the
+/// seats, each approver's roles (and the Partner Center subscription), printing what it found
+/// or what failed. On the simulated tenant it reads the seats from the database, where they
+/// live once the bot has started.
+fn check_backends(settings: &Settings) -> ExitCode {
     use licensebot::config::{BackendKind, PurchaseBackend};
-    if settings.backend.kind != BackendKind::Graph
-        && settings.backend.purchase != PurchaseBackend::PartnerCenter
-    {
-        return ExitCode::SUCCESS;
-    }
+    let microsoft = settings.backend.kind == BackendKind::Graph
+        || settings.backend.purchase == PurchaseBackend::PartnerCenter;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -178,6 +176,12 @@ fn check_microsoft(settings: &Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if !microsoft {
+        for line in runtime.block_on(startup::check_simulated(settings)) {
+            outln!("{line}");
+        }
+        return ExitCode::SUCCESS;
+    }
     let (lines, ok) = runtime.block_on(startup::check_microsoft(settings));
     for line in lines {
         outln!("{line}");

@@ -48,6 +48,38 @@ pub async fn open_existing_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// `check-config` on the simulated tenant: its live seats, read from the database, which is
+/// what the bot works with from its first start on (purchases and removals change them
+/// there, not in the settings). Without a database yet, says that the seeded figures are
+/// where it will start.
+pub async fn check_simulated(settings: &Settings) -> Vec<String> {
+    let part = &settings.backend.sku_part_number;
+    let url = &settings.store.url;
+    let Ok(store) = Store::open(url, false).await else {
+        return vec![format!(
+            "simulated tenant: no database at {url} yet; it will start with the seeded seats above"
+        )];
+    };
+    let read = async {
+        let mut conn = store.read().await?;
+        sim::sku(&mut conn, part).await
+    }
+    .await;
+    store.close().await;
+    vec![match read {
+        Ok(Some(s)) => format!(
+            "simulated tenant, live from {url}: {part}: {} seats bought, {} assigned, {} free",
+            s.enabled,
+            s.consumed,
+            s.enabled - s.consumed
+        ),
+        Ok(None) => format!(
+            "simulated tenant: {url} holds no {part} yet; it will start with the seeded seats above"
+        ),
+        Err(e) => format!("simulated tenant: cannot read the seats from {url}: {e}"),
+    }]
+}
+
 /// Holds the instance lock: one bot per database, so start-up may safely re-queue jobs that
 /// a previous (dead) process left running.
 pub struct InstanceLock {

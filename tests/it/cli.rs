@@ -21,6 +21,36 @@ fn check_config_accepts_the_embedded_default() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("settings are valid"));
 }
 
+/// On the simulated tenant the seats live in the database once the bot has started:
+/// check-config says where its figures come from, the seed before the first start and the
+/// database's live count after (here 2 seats, after bob bought one more than the seeded 1).
+#[test]
+fn check_config_reports_the_live_seats_of_the_simulated_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let before = command(dir.path(), &["check-config"]).output().unwrap();
+    let before = String::from_utf8_lossy(&before.stdout).to_string();
+    assert!(
+        before.contains(
+            "POWER_BI_PRO: seeded with 1 seats, 0 assigned, when the database is created"
+        ) && before.contains("no database at"),
+        "{before}"
+    );
+
+    let mut bot = Bot::start_in(dir.path(), &[]);
+    bot.say("bob", "!pro buy 1");
+    bot.idle();
+    bot.finish();
+    let after = command(dir.path(), &["check-config"]).output().unwrap();
+
+    assert!(after.status.success());
+    let after = String::from_utf8_lossy(&after.stdout);
+    assert!(
+        after.contains("POWER_BI_PRO: 2 seats bought, 0 assigned, 2 free"),
+        "{after}"
+    );
+}
+
 #[test]
 fn check_config_names_the_file_the_key_and_the_problem() {
     let dir = tempfile::tempdir().unwrap();

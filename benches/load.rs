@@ -87,6 +87,9 @@ impl ChatOutput for CountingChat {
     ) -> Result<(), ChatError> {
         Ok(())
     }
+    async fn delete(&self, _c: &ChannelRef, _m: &MessageRef) -> Result<(), ChatError> {
+        Ok(())
+    }
     fn mention(&self, user: &ChatUserId) -> String {
         format!("@{user}")
     }
@@ -147,9 +150,12 @@ fn message(i: usize, author: &str, text: String) -> ChatEvent {
         id: MessageRef(format!("in{i}-{author}")),
         channel: ChannelRef("general".into()),
         author: ChatUserId(author.into()),
+        author_name: author.into(),
         content: text,
         reply_to: None,
         direct: false,
+        public: true,
+        roles: Vec::new(),
     })
 }
 
@@ -170,6 +176,7 @@ impl Lifecycles {
                 account_enabled: true,
                 licenses: Vec::new(),
                 roles: Vec::new(),
+                mail: None,
             })
             .collect();
         {
@@ -202,19 +209,30 @@ impl Lifecycles {
                 Duration::ZERO,
                 clock.clone(),
             )),
+            Arc::new(licensebot::backend::NoMail),
             chat.clone(),
             clock,
             startup::texts_for(&settings),
             startup::engine_config(&settings),
         );
-        for i in 0..n {
-            engine
-                .handle(message(
-                    i,
-                    &format!("user{i}"),
-                    format!("!pro link user{i}@contoso.example"),
-                ))
-                .await;
+        // Every user's link verified beforehand (an approver's attestation), outside the
+        // measure: the lifecycles start at the request.
+        {
+            let mut w = store.write().await.expect("write");
+            for (i, u) in users.iter().enumerate() {
+                licensebot::store::links::verify(
+                    w.conn(),
+                    &licensebot::domain::ChatUserId(format!("user{i}")),
+                    &u.upn,
+                    &licensebot::store::simulated::object_id(&u.upn),
+                    licensebot::domain::LinkMethod::Admin,
+                    Some(&licensebot::domain::ChatUserId("dave".into())),
+                    chrono::Utc::now(),
+                )
+                .await
+                .expect("link");
+            }
+            w.commit().await.expect("commit");
         }
         Lifecycles {
             store,

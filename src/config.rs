@@ -38,7 +38,7 @@ pub const ENV_PREFIX: &str = "LICENSEBOT__";
 
 /// The top-level tables of [`Settings`], in the order they are read. `discord` is optional
 /// (required only with `chat.transport = "discord"`); the others are always present.
-pub const SECTIONS: [&str; 11] = [
+pub const SECTIONS: [&str; 12] = [
     "chat",
     "store",
     "bot",
@@ -48,6 +48,7 @@ pub const SECTIONS: [&str; 11] = [
     "scheduler",
     "telemetry",
     "approvers",
+    "links",
     "backend",
     "discord",
 ];
@@ -406,6 +407,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// `[[approvers]]`: the chat accounts that may decide, each tied to a directory user.
     pub approvers: Vec<ApproverSettings>,
+    /// `[links]`: how chat accounts prove the directory account they act for.
+    pub links: LinkSettings,
     /// `[backend]`: the directory and purchasing backends.
     pub backend: BackendSettings,
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
@@ -513,6 +516,17 @@ pub struct PolicySettings {
     pub max_open_requests_per_user: u32,
     /// The currency prices are shown in: three upper-case letters such as `USD`.
     pub currency: String,
+    /// Who may ask for a licence at all: Discord role ids (any one of them), or console
+    /// names; empty means everyone with a verified link.
+    pub requesters: Vec<String>,
+}
+
+/// `[links]`: how a chat account proves that it owns a directory account.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LinkSettings {
+    /// The mailbox proof codes are mailed from (Graph: `POST /users/{mail_sender}/sendMail`);
+    /// `""` turns the proof by mailed code off.
+    pub mail_sender: String,
 }
 
 /// `[roles]`
@@ -726,6 +740,9 @@ pub struct ManualBackendSettings {
 pub struct SimulatedBackendSettings {
     /// A delay added to every simulated backend call (crash tests use it); may be `0s`.
     pub latency: ConfigDuration,
+    /// The file every mail the bot sends is appended to, one JSON line each (relative paths
+    /// from the working directory, like the database's).
+    pub mailbox: String,
     /// `[[backend.simulated.skus]]`: the subscriptions of the tenant.
     pub skus: Vec<SimulatedSku>,
     /// `[[backend.simulated.users]]`: the directory users of the tenant.
@@ -775,6 +792,10 @@ pub struct SimulatedUser {
     /// The user's directory roles.
     #[serde(default)]
     pub roles: Vec<DirectoryRole>,
+    /// The user's mail address (Graph `mail`), where a link's proof code is mailed; the UPN
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<String>,
 }
 
 fn unknown_word<'a>(s: &str, words: impl Iterator<Item = &'a str>) -> String {
@@ -1421,6 +1442,7 @@ impl Loader {
         let scheduler = self.section(&mut root, "scheduler");
         let telemetry = self.section(&mut root, "telemetry");
         let approvers = self.list(&mut root, "approvers");
+        let links = self.section(&mut root, "links");
         let backend = self.section(&mut root, "backend");
         let discord = match root.remove("discord") {
             Some(value) => self.value(value, "discord").map(Some),
@@ -1440,6 +1462,7 @@ impl Loader {
             scheduler: scheduler?,
             telemetry: telemetry?,
             approvers: approvers?,
+            links: links?,
             backend: backend?,
             discord: discord?,
             provenance: Provenance::default(),
@@ -1542,6 +1565,34 @@ impl Loader {
         self.check_approvers(&s.approvers);
         self.check_discord(s);
         self.check_backend(s);
+        self.check_links(s);
+    }
+
+    fn check_links(&mut self, s: &Settings) {
+        let sender = s.links.mail_sender.trim();
+        if !sender.is_empty() {
+            if let Err(e) = Upn::parse(sender) {
+                self.problem(
+                    "links.mail_sender",
+                    format!("{sender:?} is not a mailbox address (user@domain): {e}"),
+                );
+            }
+        }
+        if s.backend.kind == BackendKind::Simulated && s.backend.simulated.mailbox.trim().is_empty()
+        {
+            self.problem(
+                "backend.simulated.mailbox",
+                "must name a file, such as \"data/mailbox.jsonl\"",
+            );
+        }
+        for (i, r) in s.policy.requesters.iter().enumerate() {
+            if r.trim().is_empty() {
+                self.problem(
+                    format!("policy.requesters[{i}]"),
+                    "must not be empty: a Discord role id or a console name",
+                );
+            }
+        }
     }
 
     fn check_bot(&mut self, bot: &BotSettings) {

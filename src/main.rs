@@ -103,6 +103,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// List the links between chat accounts and directory accounts, with how each was
+    /// proven and its history.
+    Links {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a request's audit trail and check the audit chain.
     Audit {
         /// The request number (12 or #12).
@@ -211,7 +218,84 @@ async fn dispatch(cmd: Cmd, settings: Settings) -> anyhow::Result<ExitCode> {
         Cmd::CheckConfig => Ok(ExitCode::SUCCESS),
         Cmd::Requests { state, json } => list_requests(&settings, state, json).await,
         Cmd::Audit { request_id, json } => show_audit(&settings, request_id, json).await,
+        Cmd::Links { json } => list_links(&settings, json).await,
     }
+}
+
+/// How a request's requester was linked, for `requests --json`: verified with a method and
+/// time, or pending (requests made before links were verified).
+fn link_json(proof: Option<&licensebot::domain::LinkProof>) -> serde_json::Value {
+    match proof {
+        Some(p) => serde_json::json!({
+            "state": "verified",
+            "method": p.method.as_str(),
+            "verified_at": p.verified_at.map(licensebot::store::ts),
+            "attested_by": p.attested_by.as_ref().map(|u| u.as_str()),
+        }),
+        None => serde_json::json!({
+            "state": "pending", "method": null, "verified_at": null, "attested_by": null,
+        }),
+    }
+}
+
+/// `links [--json]`: every link, its state, how and when it was proven, and its history.
+async fn list_links(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
+    use licensebot::store::{audit, links};
+    let store = startup::open_existing_store(settings).await?;
+    let mut conn = store.read().await.context("Failed to read the database")?;
+    let all = links::all(&mut conn).await?;
+    let mut rows = Vec::with_capacity(all.len());
+    for l in all {
+        let history = audit::for_link(&mut conn, &l.chat_user).await?;
+        rows.push((l, history));
+    }
+    drop(conn);
+    store.close().await;
+    let ts = licensebot::store::ts;
+    if json {
+        let out: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(l, history)| {
+                serde_json::json!({
+                    "chat_user": l.chat_user.as_str(),
+                    "upn": l.upn.as_str(),
+                    "state": l.state.as_str(),
+                    "method": l.method.map(|m| m.as_str()),
+                    "verified_at": l.verified_at.map(ts),
+                    "attested_by": l.attested_by.as_ref().map(|u| u.as_str()),
+                    "linked_at": ts(l.linked_at),
+                    "locked": l.locked,
+                    "history": history.iter().map(|e| serde_json::json!({
+                        "id": e.id, "at": ts(e.at), "actor": e.actor, "action": e.action,
+                        "detail": serde_json::from_str::<serde_json::Value>(&e.detail)
+                            .unwrap_or_else(|_| serde_json::json!(e.detail)),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+    } else if rows.is_empty() {
+        outln!("no links");
+    } else {
+        for (l, history) in &rows {
+            let how = match (l.method, l.verified_at) {
+                (Some(m), Some(at)) => format!("{} on {}", m.as_str(), ts(at)),
+                _ if l.locked => "locked".to_string(),
+                _ => "-".to_string(),
+            };
+            outln!(
+                "{:<20} {:<36} {:<9} {}",
+                l.chat_user.as_str(),
+                l.upn.as_str(),
+                l.state.as_str(),
+                how
+            );
+            for e in history {
+                outln!("    #{:<5} {} {:<18} {}", e.id, ts(e.at), e.actor, e.action);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn list_requests(
@@ -238,6 +322,7 @@ async fn list_requests(
                     "billing_cycle": r.billing_cycle.map(|c| c.as_str()),
                     "created_at": licensebot::store::ts(r.created_at),
                     "updated_at": licensebot::store::ts(r.updated_at),
+                    "link": link_json(r.requester_link.as_ref()),
                 })
             })
             .collect();

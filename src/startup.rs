@@ -10,18 +10,18 @@ use anyhow::{bail, Context};
 
 use secrecy::SecretString;
 
-use crate::backend::graph::{Credentials, GraphOptions, GraphTenant};
+use crate::backend::graph::{Credentials, GraphMailer, GraphOptions, GraphTenant};
 use crate::backend::manual::ManualPurchaser;
 use crate::backend::partner_center::{PartnerCenterOptions, PartnerCenterPurchaser};
-use crate::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
-use crate::backend::{Purchaser, Tenant};
+use crate::backend::simulated::{SimulatedMailbox, SimulatedPurchaser, SimulatedTenant};
+use crate::backend::{Mailer, NoMail, Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::chat::discord::{Discord, DiscordConfig};
 use crate::command::ParserConfig;
 use crate::config::{
     BackendKind, ChatTransport, Language, ManualOrderVia, PurchaseBackend, Settings,
 };
-use crate::domain::ChannelRef;
+use crate::domain::{ChannelRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
 use crate::store::{simulated as sim, Store};
@@ -148,6 +148,8 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             })
             .collect(),
         sku_part_number: s.backend.managed_sku().to_string(),
+        requesters: s.policy.requesters.clone(),
+        mail_proof: !s.links.mail_sender.trim().is_empty(),
         jobs: JobPolicy {
             max_attempts: i64::from(s.jobs.max_attempts),
             backoff_base: s.jobs.backoff_base.get(),
@@ -196,6 +198,7 @@ pub async fn seed_simulated(
             account_enabled: u.account_enabled,
             licenses: u.licenses.clone(),
             roles: u.roles.clone(),
+            mail: u.mail.clone(),
         })
         .collect();
     let mut w = store.write().await?;
@@ -365,28 +368,52 @@ pub async fn check_microsoft(settings: &Settings) -> (Vec<String>, bool) {
     (lines, ok)
 }
 
-/// The licensing backends named in the settings.
+/// The backends the engine talks to.
+pub struct Backends {
+    /// The directory and licences.
+    pub tenant: Arc<dyn Tenant>,
+    /// Seat purchases.
+    pub purchaser: Arc<dyn Purchaser>,
+    /// Mail to directory users (link proofs).
+    pub mailer: Arc<dyn Mailer>,
+}
+
+/// The backends named in the settings.
 pub async fn backends(
     settings: &Settings,
     store: &Store,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<(Arc<dyn Tenant>, Arc<dyn Purchaser>)> {
+) -> anyhow::Result<Backends> {
     let latency = settings.backend.simulated.latency.get();
     let sku = settings.backend.managed_sku().to_string();
-    let tenant: Arc<dyn Tenant> = match settings.backend.kind {
+    let sender = settings.links.mail_sender.trim();
+    let (tenant, mailer): (Arc<dyn Tenant>, Arc<dyn Mailer>) = match settings.backend.kind {
         BackendKind::Simulated => {
             seed_simulated(store, settings, clock.as_ref()).await?;
-            Arc::new(SimulatedTenant::new(
+            let tenant = Arc::new(SimulatedTenant::new(
                 store.clone(),
                 sku.clone(),
                 latency,
                 clock.clone(),
-            ))
+            ));
+            let mailbox = Arc::new(SimulatedMailbox::new(
+                PathBuf::from(settings.backend.simulated.mailbox.trim()),
+                sender,
+                clock.clone(),
+            ));
+            (tenant, mailbox)
         }
-        BackendKind::Graph => Arc::new(
-            GraphTenant::new(graph_options(settings)?)
-                .context("Failed to set up the Microsoft Graph backend")?,
-        ),
+        BackendKind::Graph => {
+            let graph = Arc::new(
+                GraphTenant::new(graph_options(settings)?)
+                    .context("Failed to set up the Microsoft Graph backend")?,
+            );
+            let mailer: Arc<dyn Mailer> = match Upn::parse(sender) {
+                Ok(sender) => Arc::new(GraphMailer::new(graph.clone(), sender)),
+                Err(_) => Arc::new(NoMail),
+            };
+            (graph, mailer)
+        }
     };
     let purchaser: Arc<dyn Purchaser> = match settings.backend.purchase {
         PurchaseBackend::Simulated => {
@@ -403,7 +430,11 @@ pub async fn backends(
     };
     let tenant: Arc<dyn Tenant> = Arc::new(MeteredTenant::new(tenant));
     let purchaser: Arc<dyn Purchaser> = Arc::new(MeteredPurchaser::new(purchaser));
-    Ok((tenant, purchaser))
+    Ok(Backends {
+        tenant,
+        purchaser,
+        mailer,
+    })
 }
 
 /// What runs beside the transport: the engine's background loop (jobs, scheduler, outbox)
@@ -502,7 +533,11 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
     let store = open_store(&settings).await?;
     let _lock = lock_instance(store.path())?;
     let clock = Arc::new(SystemClock);
-    let (tenant, purchaser) = backends(&settings, &store, clock.clone()).await?;
+    let Backends {
+        tenant,
+        purchaser,
+        mailer,
+    } = backends(&settings, &store, clock.clone()).await?;
     let health_tenant = tenant.clone();
     let discord = Discord::connect(DiscordConfig {
         token,
@@ -519,6 +554,7 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         store.clone(),
         tenant,
         purchaser,
+        mailer,
         discord.output(),
         clock,
         texts_for(&settings),
@@ -558,7 +594,11 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
     let store = open_store(&settings).await?;
     let _lock = lock_instance(store.path())?;
     let clock = Arc::new(AdjustableClock::new());
-    let (tenant, purchaser) = backends(&settings, &store, clock.clone()).await?;
+    let Backends {
+        tenant,
+        purchaser,
+        mailer,
+    } = backends(&settings, &store, clock.clone()).await?;
     let health_tenant = tenant.clone();
     let output = Arc::new(ConsoleOutput::new(
         if jsonl { Mode::Jsonl } else { Mode::Human },
@@ -570,6 +610,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         store.clone(),
         tenant,
         purchaser,
+        mailer,
         output.clone(),
         clock.clone(),
         texts_for(&settings),

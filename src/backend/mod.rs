@@ -1,7 +1,9 @@
-//! Licensing backends behind two traits: [`Tenant`] (directory, roles, seats, assignment) and
-//! [`Purchaser`] (raising the seat count). The engine knows only these traits; the simulated
-//! tenant implements both; [`graph`] implements [`Tenant`] for a real tenant,
-//! [`partner_center`] and [`manual`] implement [`Purchaser`] for CSP and other customers.
+//! Licensing backends behind three traits: [`Tenant`] (directory, roles, seats, assignment),
+//! [`Purchaser`] (raising the seat count) and [`Mailer`] (mail to a directory user's
+//! mailbox, for proving a link). The engine knows only these traits; the simulated tenant
+//! implements all three (its mailbox is a file); [`graph`] implements [`Tenant`] and
+//! [`Mailer`] for a real tenant, [`partner_center`] and [`manual`] implement [`Purchaser`]
+//! for CSP and other customers.
 
 pub mod graph;
 pub mod manual;
@@ -79,6 +81,8 @@ pub struct DirectoryUser {
     pub user_type: UserType,
     /// Whether sign-in is allowed.
     pub account_enabled: bool,
+    /// The primary mail address (Graph `mail`), when the user has a mailbox.
+    pub mail: Option<String>,
     /// Licences held.
     pub licences: Vec<HeldLicence>,
 }
@@ -190,6 +194,11 @@ pub trait Tenant: Send + Sync {
     /// job acts on an approval).
     async fn roles_fresh(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
         self.roles(upn).await
+    }
+
+    /// A directory user's object id (immutable; a backend may remember it).
+    async fn object_id(&self, upn: &Upn) -> Result<String, BackendError> {
+        self.user(upn).await.map(|u| u.id)
     }
 
     /// Looks several users up; one result per UPN, in order. Backends that can batch
@@ -332,6 +341,45 @@ pub trait Purchaser: Send + Sync {
                 self.name(),
                 order.target_seats
             ),
+        ))
+    }
+}
+
+/// A mail the bot sends: plain text, to one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The one recipient: a directory user's own address, never one a chat user typed.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+}
+
+/// Sends mail from the bot's mailbox.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// A short name for logs.
+    fn name(&self) -> &'static str;
+
+    /// Sends one mail. `Ok` means the mail service accepted it (not that it was delivered).
+    async fn send(&self, mail: &Mail) -> Result<(), BackendError>;
+}
+
+/// The mailer when no mail sender is configured: every send is refused, and the engine does
+/// not offer the proof by mailed code.
+pub struct NoMail;
+
+#[async_trait]
+impl Mailer for NoMail {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    async fn send(&self, _mail: &Mail) -> Result<(), BackendError> {
+        Err(BackendError::new(
+            ErrorKind::Invalid,
+            "no mail sender is configured (links.mail_sender)",
         ))
     }
 }

@@ -24,6 +24,14 @@ pub struct IncomingMessage {
     pub reply_to: Option<MessageRef>,
     /// True for a direct message to the bot.
     pub direct: bool,
+    /// True when others can read it: a message in a channel. False for a direct message and
+    /// for a slash command's options, which only the bot sees.
+    pub public: bool,
+    /// The name the author goes by in chat, to show a person (a mail names the chat account
+    /// that asked for it).
+    pub author_name: String,
+    /// The author's roles in the chat server (Discord role ids); empty where there are none.
+    pub roles: Vec<String>,
 }
 
 /// A reaction someone added to or removed from a message.
@@ -138,6 +146,10 @@ pub trait ChatOutput: Send + Sync {
         user: &ChatUserId,
         emoji: &str,
     ) -> Result<(), ChatError>;
+
+    /// Deletes someone's message (a one-time code typed where others can read it), where
+    /// the platform lets the bot; `Refused` where it does not.
+    async fn delete(&self, channel: &ChannelRef, message: &MessageRef) -> Result<(), ChatError>;
 
     /// How to mention a user in a message (`@bob`, `<@123>`).
     fn mention(&self, user: &ChatUserId) -> String;

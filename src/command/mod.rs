@@ -44,13 +44,15 @@ pub enum CommandName {
     Audit,
     Purchased,
     Unlink,
+    Verify,
 }
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 15] = [
+    pub const ALL: [CommandName; 16] = [
         CommandName::Request,
         CommandName::Link,
+        CommandName::Verify,
         CommandName::Unlink,
         CommandName::Status,
         CommandName::Cancel,
@@ -84,6 +86,7 @@ impl CommandName {
             CommandName::Audit => "audit",
             CommandName::Purchased => "purchased",
             CommandName::Unlink => "unlink",
+            CommandName::Verify => "verify",
         }
     }
 
@@ -118,8 +121,19 @@ pub enum Command {
         target: Option<Target>,
         reason: Option<String>,
     },
-    /// `link <upn>`
-    Link { upn: Upn },
+    /// `link <upn>`: start proving your own link. `link <@user> <upn>`: an approver attests
+    /// someone's link.
+    Link {
+        /// The chat user an approver attests for; `None` for the speaker's own link.
+        user: Option<ChatUserId>,
+        /// The directory user.
+        upn: Upn,
+    },
+    /// `verify <code>`: the code mailed to prove a link (eight digits).
+    Verify {
+        /// The digits, spaces and dashes taken out.
+        code: String,
+    },
     /// `status [id]`
     Status { id: Option<RequestId> },
     /// `cancel <id>`
@@ -175,6 +189,7 @@ impl Command {
             Command::Audit { .. } => CommandName::Audit,
             Command::Purchased { .. } => CommandName::Purchased,
             Command::Unlink { .. } => CommandName::Unlink,
+            Command::Verify { .. } => CommandName::Verify,
         }
     }
 }

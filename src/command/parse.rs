@@ -177,9 +177,8 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
     let command = match name {
         CommandName::Request => return request(args),
         CommandName::Assign => return assign(args),
-        CommandName::Link => Command::Link {
-            upn: link_upn(args.next().ok_or_else(need_upn)?)?,
-        },
+        CommandName::Link => link(args)?,
+        CommandName::Verify => return verify(args),
         CommandName::Status => Command::Status {
             id: args.next().map(request_id).transpose()?,
         },
@@ -376,6 +375,47 @@ fn console_user(name: &str) -> Option<String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     ok.then(|| name.to_ascii_lowercase())
+}
+
+/// `link <upn>` (the speaker's own) or `link <mention> <upn>` (an approver attests someone's
+/// link).
+fn link(args: &mut Args<'_>) -> Result<Command, Problem> {
+    let first = args.next().ok_or_else(need_upn)?;
+    if let Ok(Target::Mention(user)) = target(first) {
+        return match args.next() {
+            Some(upn) => Ok(Command::Link {
+                user: Some(user),
+                upn: link_upn(upn)?,
+            }),
+            None => Err(Some(
+                "link needs your UPN (name@contoso.com), not a mention".to_string(),
+            )),
+        };
+    }
+    Ok(Command::Link {
+        user: None,
+        upn: link_upn(first)?,
+    })
+}
+
+/// The length of a proof code.
+pub const CODE_DIGITS: usize = 8;
+
+/// `verify <code>`: eight digits, which may be written in groups (`1234 5678`, `1234-5678`).
+/// A problem never repeats what was typed: it may be a code.
+fn verify(args: &mut Args<'_>) -> Result<Command, Problem> {
+    let code: String = args
+        .take_rest()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect();
+    if code.len() == CODE_DIGITS && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(Command::Verify { code })
+    } else {
+        Err(Some(format!(
+            "give the {CODE_DIGITS}-digit code from the mail"
+        )))
+    }
 }
 
 /// `link` takes the speaker's own UPN; a mention is refused with a reason.

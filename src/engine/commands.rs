@@ -2,13 +2,14 @@
 
 use tracing::Instrument;
 
+use super::links::Identity;
 use super::requests::{Approval, NewWork};
 use super::{Engine, EngineError, EngineResult};
 use crate::chat::IncomingMessage;
 use crate::command::{Command, CommandName, Target};
 use crate::domain::{ChatUserId, RequestId, RequestKind, StageKind, StageState, Upn};
 use crate::store::outbox;
-use crate::store::{approvers, audit, links, requests, stages};
+use crate::store::{approvers, audit, requests, stages};
 use crate::t;
 
 impl Engine {
@@ -30,6 +31,7 @@ impl Engine {
             CommandName::Audit => t!(self.texts(), "help.audit", prefix = p),
             CommandName::Purchased => t!(self.texts(), "help.purchased", prefix = p),
             CommandName::Unlink => t!(self.texts(), "help.unlink", prefix = p),
+            CommandName::Verify => t!(self.texts(), "help.verify", prefix = p),
         }
     }
 
@@ -56,6 +58,12 @@ impl Engine {
                 command = cmd.name().word()
             )));
         }
+        if !matches!(
+            cmd.name(),
+            CommandName::Link | CommandName::Verify | CommandName::Unlink
+        ) {
+            self.notice_unverified(m).await?;
+        }
         let span = tracing::info_span!("command", command = cmd.name().word(), user = %m.author);
         self.dispatch(m, cmd).instrument(span).await
     }
@@ -70,7 +78,8 @@ impl Engine {
                 self.reply_now(m, text).await;
                 Ok(())
             }
-            Command::Link { upn } => self.link(m, upn).await,
+            Command::Link { user, upn } => self.link(m, user, upn).await,
+            Command::Verify { code } => self.verify(m, &code).await,
             Command::Request { target, reason } => self.request(m, target, reason).await,
             Command::Status { id } => self.status(m, id).await,
             Command::Cancel { id } => self.cancel(m, id).await,
@@ -88,30 +97,28 @@ impl Engine {
         }
     }
 
-    /// The UPN a chat user speaks for: an approver's configured one, else their link.
-    async fn linked_upn(&self, user: &ChatUserId) -> EngineResult<Option<Upn>> {
-        if let Some(a) = self.cfg().approver(user) {
-            return Ok(Some(a.upn.clone()));
-        }
-        let mut conn = self.store().read().await?;
-        Ok(links::get(&mut conn, user).await?)
-    }
-
+    /// The directory user a command names: a UPN as typed, or the account a mentioned chat
+    /// user acts for through a verified link.
     async fn resolve_target(&self, target: &Target) -> EngineResult<Upn> {
         match target {
             Target::Upn(u) => Ok(u.clone()),
-            Target::Mention(user) => self.linked_upn(user).await?.ok_or_else(|| {
-                EngineError::User(t!(
+            Target::Mention(user) => match self.acting_identity(user).await {
+                Ok(identity) => Ok(identity.upn),
+                Err(EngineError::User(_)) => Err(EngineError::User(t!(
                     self.texts(),
                     "link.target_unlinked",
                     who = self.mention(user),
                     prefix = self.cfg().parser.prefix
-                ))
-            }),
+                ))),
+                Err(e) => Err(e),
+            },
         }
     }
 
-    async fn directory_user(&self, upn: &Upn) -> EngineResult<crate::backend::DirectoryUser> {
+    pub(super) async fn directory_user(
+        &self,
+        upn: &Upn,
+    ) -> EngineResult<crate::backend::DirectoryUser> {
         let looked_up = self.inner.tenant.user(upn).await;
         self.directory_answer(upn, looked_up)
     }
@@ -133,202 +140,16 @@ impl Engine {
         })
     }
 
-    async fn link(&self, m: &IncomingMessage, upn: Upn) -> EngineResult<()> {
-        if let Some(a) = self.cfg().approver(&m.author) {
-            if a.upn != upn {
-                return Err(EngineError::User(t!(
-                    self.texts(),
-                    "link.approver_fixed",
-                    upn = a.upn
-                )));
-            }
-        }
-        if self
-            .cfg()
-            .approvers
-            .iter()
-            .any(|a| a.upn == upn && a.chat_user != m.author)
-        {
-            return Err(EngineError::User(t!(
-                self.texts(),
-                "link.taken",
-                upn = upn,
-                prefix = self.cfg().parser.prefix
-            )));
-        }
-        let user = self.directory_user(&upn).await?;
-        let now = self.now();
-        let mut w = self.store().write().await?;
-        let others: Vec<ChatUserId> = links::users_for(w.conn(), &upn)
-            .await?
-            .into_iter()
-            .filter(|u| u != &m.author)
-            .collect();
-        if !others.is_empty() {
-            return Err(EngineError::User(t!(
-                self.texts(),
-                "link.taken",
-                upn = upn,
-                prefix = self.cfg().parser.prefix
-            )));
-        }
-        let before = links::get(w.conn(), &m.author).await?;
-        links::set(w.conn(), &m.author, &upn, now).await?;
-        self.audit(
-            w.conn(),
-            None,
-            &format!("chat:{}", m.author),
-            "linked",
-            before.as_ref().map(Upn::as_str),
-            Some(upn.as_str()),
-            &serde_json::json!({"chat_user": m.author.as_str(), "upn": upn.as_str()}).to_string(),
-        )
-        .await?;
-        let text = t!(
-            self.texts(),
-            "link.done",
-            name = self.display_name(&user.display_name),
-            upn = upn
-        );
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
-    }
-
-    /// `unlink`: a person undoes their own link. `unlink <upn|@user>`: an approver undoes
-    /// someone else's (a link made by mistake, or by someone who is not the account's owner),
-    /// and that person is told. Links set by the configuration (approvers) cannot be undone
-    /// in chat. Requests already made keep the link they were made with.
-    async fn unlink(&self, m: &IncomingMessage, target: Option<Target>) -> EngineResult<()> {
-        let own = match &target {
-            None => true,
-            Some(Target::Mention(user)) => user == &m.author,
-            Some(Target::Upn(_)) => false,
-        };
-        if let Some(a) = self.cfg().approver(&m.author).filter(|_| own) {
-            return Err(EngineError::User(t!(
-                self.texts(),
-                "link.approver_fixed",
-                upn = a.upn
-            )));
-        }
-        if !own && self.cfg().approver(&m.author).is_none() {
-            return Err(EngineError::User(t!(
-                self.texts(),
-                "link.unlink_others_approvers_only",
-                prefix = self.cfg().parser.prefix
-            )));
-        }
-        let now = self.now();
-        let mut w = self.store().write().await?;
-        let unlinked: Vec<(ChatUserId, Upn)> = match &target {
-            None => links::get(w.conn(), &m.author)
-                .await?
-                .map(|upn| vec![(m.author.clone(), upn)])
-                .unwrap_or_default(),
-            Some(Target::Mention(user)) => {
-                if let Some(a) = self.cfg().approver(user) {
-                    return Err(EngineError::User(t!(
-                        self.texts(),
-                        "link.configured",
-                        who = self.mention(user),
-                        upn = a.upn
-                    )));
-                }
-                links::get(w.conn(), user)
-                    .await?
-                    .map(|upn| vec![(user.clone(), upn)])
-                    .unwrap_or_default()
-            }
-            Some(Target::Upn(upn)) => {
-                if let Some(a) = self.cfg().approvers.iter().find(|a| &a.upn == upn) {
-                    return Err(EngineError::User(t!(
-                        self.texts(),
-                        "link.configured",
-                        who = self.mention(&a.chat_user),
-                        upn = upn
-                    )));
-                }
-                links::users_for(w.conn(), upn)
-                    .await?
-                    .into_iter()
-                    .map(|u| (u, upn.clone()))
-                    .collect()
-            }
-        };
-        if unlinked.is_empty() {
-            let text = match &target {
-                None => t!(self.texts(), "link.none"),
-                Some(Target::Mention(user)) => {
-                    t!(self.texts(), "link.none_for_user", who = self.mention(user))
-                }
-                Some(Target::Upn(upn)) => t!(self.texts(), "link.none_for_upn", upn = upn),
-            };
-            return Err(EngineError::User(text));
-        }
-        let actor = format!("chat:{}", m.author);
-        for (user, upn) in &unlinked {
-            links::remove(w.conn(), user).await?;
-            self.audit(
-                w.conn(),
-                None,
-                &actor,
-                "unlinked",
-                Some(upn.as_str()),
-                None,
-                &serde_json::json!({"chat_user": user.as_str(), "upn": upn.as_str(),
-                    "by": if own { "self" } else { "approver" }})
-                .to_string(),
-            )
-            .await?;
-            if user != &m.author {
-                let text = t!(
-                    self.texts(),
-                    "link.removed_by",
-                    who = self.mention(&m.author),
-                    upn = upn,
-                    prefix = self.cfg().parser.prefix
-                );
-                self.tell_user(w.conn(), user, &text).await?;
-            }
-        }
-        let text = if own {
-            t!(
-                self.texts(),
-                "link.removed",
-                upn = unlinked[0].1,
-                prefix = self.cfg().parser.prefix
-            )
-        } else {
-            let who: Vec<String> = unlinked.iter().map(|(u, _)| self.mention(u)).collect();
-            t!(
-                self.texts(),
-                "link.removed_other",
-                who = who.join(" "),
-                upn = unlinked[0].1
-            )
-        };
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
-    }
-
     async fn request(
         &self,
         m: &IncomingMessage,
         target: Option<Target>,
         reason: Option<String>,
     ) -> EngineResult<()> {
-        let requester_upn = self.linked_upn(&m.author).await?;
-        let Some(requester_upn) = requester_upn else {
-            return Err(EngineError::User(t!(
-                self.texts(),
-                "link.needed",
-                prefix = self.cfg().parser.prefix
-            )));
-        };
+        self.may_request(m)?;
+        let requester = self.acting_identity(&m.author).await?;
         let target_upn = match &target {
-            None => requester_upn.clone(),
+            None => requester.upn.clone(),
             Some(t) => {
                 if self.cfg().approver(&m.author).is_none() {
                     return Err(EngineError::User(t!(
@@ -343,7 +164,7 @@ impl Engine {
         self.licence_policy(&user).map_err(EngineError::User)?;
         self.open_and_reply(
             m,
-            requester_upn,
+            requester,
             NewWork::licence(RequestKind::Assign, user, reason),
             Approval::Routed,
             true,
@@ -351,17 +172,33 @@ impl Engine {
         .await
     }
 
+    /// `[policy] requesters`: when set, only the chat users named (console) or holding one of
+    /// the roles (Discord) may ask.
+    fn may_request(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let allowed = &self.cfg().requesters;
+        if allowed.is_empty()
+            || allowed.iter().any(|r| r == m.author.as_str())
+            || m.roles.iter().any(|r| allowed.contains(r))
+        {
+            return Ok(());
+        }
+        Err(EngineError::User(t!(
+            self.texts(),
+            "request.not_a_requester"
+        )))
+    }
+
     /// Opens one request and answers with what became of it.
     async fn open_and_reply(
         &self,
         m: &IncomingMessage,
-        requester_upn: Upn,
+        requester: Identity,
         work: NewWork,
         approval: Approval<'_>,
         enforce_limit: bool,
     ) -> EngineResult<()> {
         let created = self
-            .open_requests(m, Some(requester_upn), vec![work], approval, enforce_limit)
+            .open_requests(m, Some(requester), vec![work], approval, enforce_limit)
             .await?;
         for r in created {
             let text = self.created_text(&r).await?;
@@ -427,7 +264,12 @@ impl Engine {
                 let r = requests::get(&mut conn, id).await?.ok_or_else(|| {
                     EngineError::User(t!(self.texts(), "request.unknown", id = id))
                 })?;
-                let me = self.linked_upn(&m.author).await?;
+                // Only a verified link shows the status of its account's licence.
+                let me = match self.acting_identity(&m.author).await {
+                    Ok(identity) => Some(identity.upn),
+                    Err(EngineError::User(_)) => None,
+                    Err(e) => return Err(e),
+                };
                 let allowed = r.requester == m.author
                     || self.cfg().approver(&m.author).is_some()
                     || (me.is_some() && me == r.target_upn);
@@ -538,14 +380,8 @@ impl Engine {
     }
 
     async fn release(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let Some(upn) = self.linked_upn(&m.author).await? else {
-            return Err(EngineError::User(t!(
-                self.texts(),
-                "link.needed",
-                prefix = self.cfg().parser.prefix
-            )));
-        };
-        let user = self.directory_user(&upn).await?;
+        let me = self.acting_identity(&m.author).await?;
+        let user = self.directory_user(&me.upn).await?;
         if !user.holds(&self.cfg().sku_part_number) {
             return Err(EngineError::User(match user.pro_from() {
                 Some(l) => t!(self.texts(), "release.included", sku = l.sku_part_number),
@@ -555,7 +391,7 @@ impl Engine {
         let created = self
             .open_requests(
                 m,
-                Some(upn),
+                Some(me),
                 vec![NewWork::licence(RequestKind::Release, user, None)],
                 Approval::SelfService,
                 false,
@@ -568,7 +404,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn issuer_roles(
+    pub(super) async fn issuer_roles(
         &self,
         m: &IncomingMessage,
     ) -> EngineResult<(super::Approver, crate::domain::RoleSet)> {
@@ -592,7 +428,7 @@ impl Engine {
         let cycle = cycle.unwrap_or(self.cfg().default_billing_cycle);
         self.open_and_reply(
             m,
-            a.upn.clone(),
+            Identity::of_approver(&a),
             NewWork::purchase(i64::from(seats), cycle),
             Approval::ByIssuer(&a, &roles),
             false,
@@ -688,7 +524,7 @@ impl Engine {
                 .open_requests_planned(
                     &planning,
                     m,
-                    Some(a.upn.clone()),
+                    Some(Identity::of_approver(&a)),
                     works,
                     Approval::ByIssuer(&a, &roles),
                     false,
@@ -722,7 +558,7 @@ impl Engine {
         }
         self.open_and_reply(
             m,
-            a.upn.clone(),
+            Identity::of_approver(&a),
             NewWork::licence(RequestKind::Revoke, user, reason),
             Approval::ByIssuer(&a, &roles),
             false,
@@ -864,7 +700,7 @@ impl Engine {
         }
         self.open_and_reply(
             m,
-            a.upn.clone(),
+            Identity::of_approver(&a),
             NewWork::purchase(-i64::from(seats), self.cfg().default_billing_cycle),
             Approval::ByIssuer(&a, &roles),
             false,

@@ -28,16 +28,20 @@ pub enum CrashPoint {
     /// A scheduled action (a reminder, an escalation, an expiry) is committed with what it
     /// has to say; nothing of it delivered yet.
     AfterScheduleStored,
+    /// A link's proof code is stored (as a hash) with its pending link; the mail carrying
+    /// it is not sent yet.
+    AfterLinkProofStored,
 }
 
 impl CrashPoint {
     /// Every crash point.
-    pub const ALL: [CrashPoint; 5] = [
+    pub const ALL: [CrashPoint; 6] = [
         CrashPoint::AfterDecisionStored,
         CrashPoint::AfterBackendCall,
         CrashPoint::AfterOutcomeStored,
         CrashPoint::AfterMessagePosted,
         CrashPoint::AfterScheduleStored,
+        CrashPoint::AfterLinkProofStored,
     ];
 
     /// The name `LICENSEBOT_CRASH_AT` uses.
@@ -48,6 +52,7 @@ impl CrashPoint {
             CrashPoint::AfterOutcomeStored => "after_outcome_stored",
             CrashPoint::AfterMessagePosted => "after_message_posted",
             CrashPoint::AfterScheduleStored => "after_schedule_stored",
+            CrashPoint::AfterLinkProofStored => "after_link_proof_stored",
         }
     }
 }

@@ -47,6 +47,22 @@ impl Engine {
                 Some(&a.upn) == request.requester_upn.as_ref()
                     || Some(&a.upn) == request.target_upn.as_ref()
             });
+        // ... and by directory identity: an approver's own account under another UPN or
+        // asked for from another chat account is still their own.
+        let own = own
+            || match (&approver, &request.target_object_id) {
+                (Some(a), Some(target)) => match self.approver_object_id(&a.upn).await {
+                    Ok(id) => &id == target,
+                    Err(e) => {
+                        tracing::warn!(approver = %a.chat_user, error = %e, "could not read an approver's object id");
+                        let text = t!(self.texts(), "decision.roles_unavailable", id = request.id);
+                        return self
+                            .refuse_reaction(r, &stage, "decision_refused_role_lookup", &text)
+                            .await;
+                    }
+                },
+                _ => false,
+            };
         if own {
             let text = t!(self.texts(), "decision.own_request", id = request.id);
             return self

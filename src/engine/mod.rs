@@ -10,6 +10,7 @@ mod commands;
 pub mod crash;
 mod decisions;
 mod delivery;
+mod links;
 mod render;
 mod requests;
 mod scheduler;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify};
 
-use crate::backend::{Purchaser, Tenant};
+use crate::backend::{Mailer, Purchaser, Tenant};
 use crate::chat::{ChatEvent, ChatOutput, IncomingMessage};
 use crate::command::ParserConfig;
 use crate::domain::{
@@ -96,6 +97,10 @@ pub struct EngineConfig {
     pub approvers: Vec<Approver>,
     /// The SKU the bot manages (`POWER_BI_PRO`).
     pub sku_part_number: String,
+    /// Who may ask for a licence: chat user names or chat roles; empty means everyone.
+    pub requesters: Vec<String>,
+    /// Whether links are proven by a mailed code (a mail sender is configured).
+    pub mail_proof: bool,
     /// Retry policy of jobs.
     pub jobs: JobPolicy,
 }
@@ -142,6 +147,7 @@ struct Inner {
     store: Store,
     tenant: Arc<dyn Tenant>,
     purchaser: Arc<dyn Purchaser>,
+    mailer: Arc<dyn Mailer>,
     chat: Arc<dyn ChatOutput>,
     clock: Arc<dyn Clock>,
     texts: Texts,
@@ -157,14 +163,18 @@ struct Inner {
     delivery_salt: tokio::sync::OnceCell<String>,
     /// Wakes the background loops when there is new work.
     wake: Notify,
+    /// Approvers' directory object ids, once read (they never change).
+    approver_ids: std::sync::Mutex<std::collections::HashMap<Upn, String>>,
 }
 
 impl Engine {
     /// Builds an engine.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         tenant: Arc<dyn Tenant>,
         purchaser: Arc<dyn Purchaser>,
+        mailer: Arc<dyn Mailer>,
         chat: Arc<dyn ChatOutput>,
         clock: Arc<dyn Clock>,
         texts: Texts,
@@ -176,6 +186,7 @@ impl Engine {
                 store,
                 tenant,
                 purchaser,
+                mailer,
                 chat,
                 clock,
                 texts,
@@ -186,6 +197,7 @@ impl Engine {
                 tick_lock: Mutex::new(()),
                 delivery_salt: tokio::sync::OnceCell::new(),
                 wake: Notify::new(),
+                approver_ids: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -442,6 +454,27 @@ impl Engine {
             }
         }
         tracing::info!("engine background loop stopped");
+    }
+
+    /// An approver's directory object id, read from the directory once and remembered.
+    async fn approver_object_id(&self, upn: &Upn) -> Result<String, crate::backend::BackendError> {
+        let known = self
+            .inner
+            .approver_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(upn)
+            .cloned();
+        if let Some(id) = known {
+            return Ok(id);
+        }
+        let id = self.inner.tenant.object_id(upn).await?;
+        self.inner
+            .approver_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(upn.clone(), id.clone());
+        Ok(id)
     }
 
     /// Wakes the background loop (new work was stored).

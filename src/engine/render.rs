@@ -182,7 +182,8 @@ impl Engine {
                 self.texts(),
                 "approval.requester_linked",
                 requester = self.mention(&r.requester),
-                upn = upn
+                upn = upn,
+                proof = self.proof_text(r.requester_link.as_ref())
             ),
             None => t!(
                 self.texts(),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use sqlx::SqliteConnection;
 
+use super::links::Identity;
 use super::render::SeatFigures;
 use super::{Approver, Engine, EngineError, EngineResult};
 use crate::backend::{DirectoryUser, Seats};
@@ -168,7 +169,7 @@ impl Engine {
     pub(super) async fn open_requests(
         &self,
         m: &IncomingMessage,
-        requester_upn: Option<Upn>,
+        requester: Option<Identity>,
         works: Vec<NewWork>,
         approval: Approval<'_>,
         enforce_limit: bool,
@@ -178,7 +179,7 @@ impl Engine {
         self.open_requests_planned(
             &planning,
             m,
-            requester_upn,
+            requester,
             works,
             approval,
             enforce_limit,
@@ -206,7 +207,7 @@ impl Engine {
         &self,
         _planning: &SeatPlanning<'_>,
         m: &IncomingMessage,
-        requester_upn: Option<Upn>,
+        requester: Option<Identity>,
         works: Vec<NewWork>,
         approval: Approval<'_>,
         enforce_limit: bool,
@@ -215,6 +216,26 @@ impl Engine {
         let candidates = self.candidates(false).await?;
         let now = self.now();
         let actor = format!("chat:{}", m.author);
+        let requester_upn = requester.as_ref().map(|r| r.upn.clone());
+        let requester_link = requester.map(|r| r.proof);
+        // An approver's command approves nothing for their own directory account, whatever
+        // UPN it was named by: compared by object id. Unknown (lookup failed) approves nothing
+        // of anyone's licence.
+        let issuer_id = match approval {
+            Approval::ByIssuer(a, _) if works.iter().any(|w| w.target.is_some()) => {
+                match self.approver_object_id(&a.upn).await {
+                    Ok(id) => Some(id),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read the issuer's object id");
+                        return Err(EngineError::User(t!(
+                            self.texts(),
+                            "backend.directory_unavailable"
+                        )));
+                    }
+                }
+            }
+            _ => None,
+        };
         let mut w = self.store().write().await?;
         for work in &works {
             if let Some(t) = &work.target {
@@ -281,6 +302,8 @@ impl Engine {
                 reason: work.reason.clone(),
                 origin_channel: Some(m.channel.clone()),
                 origin_message: Some(m.id.clone()),
+                requester_link: requester_link.clone(),
+                target_object_id: work.target.as_ref().map(|t| t.id.clone()),
             };
             let id = requests::insert(w.conn(), &new, now).await?;
             let request = Request {
@@ -299,6 +322,8 @@ impl Engine {
                 outcome: None,
                 created_at: now,
                 updated_at: now,
+                requester_link: new.requester_link.clone(),
+                target_object_id: new.target_object_id.clone(),
             };
             // (kind, quantity, depends_on)
             let mut planned: Vec<(StageKind, Option<i64>, Option<StageId>)> = Vec::new();
@@ -407,7 +432,8 @@ impl Engine {
                     )),
                     Approval::ByIssuer(a, roles) => {
                         let holds = roles.iter().any(|r| self.cfg().roles_for(kind).contains(r));
-                        let own = target_upn.as_ref() == Some(&a.upn);
+                        let own = target_upn.as_ref() == Some(&a.upn)
+                            || (issuer_id.is_some() && request.target_object_id == issuer_id);
                         (holds && !own).then(|| {
                             (
                                 a.chat_user.clone(),
@@ -959,7 +985,8 @@ impl Engine {
         let Some(upn) = &r.target_upn else {
             return Ok(());
         };
-        let mut holders = crate::store::links::users_for(conn, upn).await?;
+        // Only verified links: a pending one was never proven to be the holder's.
+        let mut holders = crate::store::links::verified_users_for(conn, upn).await?;
         holders.extend(
             self.cfg()
                 .approvers

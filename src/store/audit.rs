@@ -170,6 +170,23 @@ pub async fn for_request(conn: &mut SqliteConnection, id: RequestId) -> StoreRes
     rows.iter().map(from_row).collect()
 }
 
+/// The events about a chat account's links (they belong to no request), oldest first.
+pub async fn for_link(
+    conn: &mut SqliteConnection,
+    chat_user: &crate::domain::ChatUserId,
+) -> StoreResult<Vec<Event>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM audit_events
+         WHERE request_id IS NULL AND json_valid(detail)
+           AND json_extract(detail, '$.chat_user') = ?
+         ORDER BY id"
+    ))
+    .bind(chat_user.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 fn check_row(e: &Event, expected_prev: &str) -> Option<String> {
     if e.prev_hash != expected_prev {
         return Some(

@@ -1,21 +1,106 @@
-//! `links`: which directory user (UPN) a chat account speaks for.
+//! `links`: which directory user (UPN) a chat account speaks for, whether that is proven
+//! (pending or verified, how and when), and the pending proof by mail; `link_mails`: the
+//! proof mails sent, for rate limits.
 
-use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 
-use super::{ts, StoreResult, Timestamp};
-use crate::domain::{ChatUserId, Upn};
+use super::{parse_opt_ts, parse_ts, ts, StoreResult, Timestamp};
+use crate::domain::{ChatUserId, LinkMethod, LinkProof, LinkState, Upn};
 
-/// The UPN linked to a chat user, if any.
-pub async fn get(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<Option<Upn>> {
-    let row: Option<String> = sqlx::query_scalar("SELECT upn FROM links WHERE chat_user = ?")
+/// A chat account's link to a directory user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The chat account.
+    pub chat_user: ChatUserId,
+    /// The directory user it asked for or proved.
+    pub upn: Upn,
+    /// When it was asked for (or replaced).
+    pub linked_at: Timestamp,
+    /// Pending or verified.
+    pub state: LinkState,
+    /// How it was verified.
+    pub method: Option<LinkMethod>,
+    /// When it was verified.
+    pub verified_at: Option<Timestamp>,
+    /// Who attested it (method `admin`).
+    pub attested_by: Option<ChatUserId>,
+    /// The directory user's object id, once verified.
+    pub object_id: Option<String>,
+    /// The mailed code's hash (PHC string), while a code is out.
+    pub code_hash: Option<String>,
+    /// When the mailed code expires.
+    pub code_expires_at: Option<Timestamp>,
+    /// Wrong codes tried.
+    pub code_tries: i64,
+    /// Locked after too many wrong codes: a new `link` is needed.
+    pub locked: bool,
+    /// Its owner still has to be told that links must now be verified (links made before).
+    pub notice: bool,
+}
+
+impl Link {
+    /// How it was proven, when it is verified.
+    pub fn proof(&self) -> Option<LinkProof> {
+        match (self.state, self.method) {
+            (LinkState::Verified, Some(method)) => Some(LinkProof {
+                method,
+                verified_at: self.verified_at,
+                attested_by: self.attested_by.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+const COLUMNS: &str = "chat_user, upn, linked_at, state, method, verified_at, attested_by,
+                       object_id, code_hash, code_expires_at, code_tries, locked, notice";
+
+fn from_row(r: &SqliteRow) -> StoreResult<Link> {
+    const T: &str = "links";
+    let word = |c: &str| -> StoreResult<Option<String>> { Ok(r.try_get::<Option<String>, _>(c)?) };
+    Ok(Link {
+        chat_user: ChatUserId(r.try_get("chat_user")?),
+        upn: Upn::parse(r.try_get::<&str, _>("upn")?).map_err(|e| super::corrupt(T, e))?,
+        linked_at: parse_ts(T, r.try_get("linked_at")?)?,
+        state: r
+            .try_get::<&str, _>("state")?
+            .parse()
+            .map_err(|e| super::corrupt(T, e))?,
+        method: word("method")?
+            .map(|m| m.parse().map_err(|e| super::corrupt(T, e)))
+            .transpose()?,
+        verified_at: parse_opt_ts(T, r.try_get("verified_at")?)?,
+        attested_by: word("attested_by")?.map(ChatUserId),
+        object_id: word("object_id")?,
+        code_hash: word("code_hash")?,
+        code_expires_at: parse_opt_ts(T, r.try_get("code_expires_at")?)?,
+        code_tries: r.try_get("code_tries")?,
+        locked: r.try_get("locked")?,
+        notice: r.try_get("notice")?,
+    })
+}
+
+/// A chat user's link, if any.
+pub async fn get(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<Option<Link>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM links WHERE chat_user = ?"))
         .bind(user.as_str())
         .fetch_optional(conn)
         .await?;
-    row.map(|s| Upn::parse(&s).map_err(|e| super::corrupt("links", e)))
-        .transpose()
+    row.as_ref().map(from_row).transpose()
 }
 
-/// The chat users linked to a UPN.
+/// Every link, oldest first.
+pub async fn all(conn: &mut SqliteConnection) -> StoreResult<Vec<Link>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM links ORDER BY linked_at, chat_user"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The chat users linked to a UPN, in any state.
 pub async fn users_for(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Vec<ChatUserId>> {
     let rows: Vec<String> =
         sqlx::query_scalar("SELECT chat_user FROM links WHERE upn = ? ORDER BY chat_user")
@@ -25,22 +110,133 @@ pub async fn users_for(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Ve
     Ok(rows.into_iter().map(ChatUserId).collect())
 }
 
-/// Links (or re-links) a chat user to a UPN.
-pub async fn set(
+/// The chat user whose link to a directory account (by object id) is verified, if any.
+pub async fn verified_owner(
+    conn: &mut SqliteConnection,
+    object_id: &str,
+) -> StoreResult<Option<Link>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM links WHERE object_id = ? AND state = 'verified'"
+    ))
+    .bind(object_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The chat users whose verified link names a UPN.
+pub async fn verified_users_for(
+    conn: &mut SqliteConnection,
+    upn: &Upn,
+) -> StoreResult<Vec<ChatUserId>> {
+    let rows: Vec<String> = sqlx::query_scalar(
+        "SELECT chat_user FROM links WHERE upn = ? AND state = 'verified' ORDER BY chat_user",
+    )
+    .bind(upn.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(ChatUserId).collect())
+}
+
+/// Creates or replaces a chat user's link as pending, with a new mailed code (its hash and
+/// expiry), no wrong tries, not locked. A verified link it replaces is no longer verified.
+pub async fn start_pending(
     conn: &mut SqliteConnection,
     user: &ChatUserId,
     upn: &Upn,
+    code_hash: Option<&str>,
+    code_expires_at: Option<Timestamp>,
     at: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO links (chat_user, upn, linked_at) VALUES (?, ?, ?)
-         ON CONFLICT (chat_user) DO UPDATE SET upn = excluded.upn, linked_at = excluded.linked_at",
+        "INSERT INTO links (chat_user, upn, linked_at, state, code_hash, code_expires_at,
+                            code_tries, locked, notice)
+         VALUES (?, ?, ?, 'pending', ?, ?, 0, 0, 0)
+         ON CONFLICT (chat_user) DO UPDATE SET upn = excluded.upn, linked_at = excluded.linked_at,
+             state = 'pending', method = NULL, verified_at = NULL, attested_by = NULL,
+             object_id = NULL, code_hash = excluded.code_hash,
+             code_expires_at = excluded.code_expires_at, code_tries = 0, locked = 0, notice = 0",
     )
     .bind(user.as_str())
     .bind(upn.as_str())
     .bind(ts(at))
+    .bind(code_hash)
+    .bind(code_expires_at.map(ts))
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Burns a pending link's code: it can no longer be used (typed in public, or its mail could
+/// not be sent).
+pub async fn burn_code(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
+    sqlx::query("UPDATE links SET code_hash = NULL, code_expires_at = NULL WHERE chat_user = ?")
+        .bind(user.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Counts one try of a pending link's code, before the code is checked; returns the tries
+/// so far (a right code then clears them).
+pub async fn count_try(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE links SET code_tries = code_tries + 1 WHERE chat_user = ? RETURNING code_tries",
+    )
+    .bind(user.as_str())
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Locks a pending link (too many wrong codes) and burns its code: a new `link` is needed.
+pub async fn lock(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE links SET locked = 1, code_hash = NULL, code_expires_at = NULL WHERE chat_user = ?",
+    )
+    .bind(user.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a chat user's link to `upn` verified (creating it when there is none, for an
+/// attestation), with how, by whom and the directory user's object id; clears any code.
+pub async fn verify(
+    conn: &mut SqliteConnection,
+    user: &ChatUserId,
+    upn: &Upn,
+    object_id: &str,
+    method: LinkMethod,
+    attested_by: Option<&ChatUserId>,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO links (chat_user, upn, linked_at, state, method, verified_at, attested_by,
+                            object_id, code_hash, code_expires_at, code_tries, locked, notice)
+         VALUES (?, ?, ?, 'verified', ?, ?, ?, ?, NULL, NULL, 0, 0, 0)
+         ON CONFLICT (chat_user) DO UPDATE SET upn = excluded.upn, state = 'verified',
+             method = excluded.method, verified_at = excluded.verified_at,
+             attested_by = excluded.attested_by, object_id = excluded.object_id,
+             code_hash = NULL, code_expires_at = NULL, code_tries = 0, locked = 0, notice = 0",
+    )
+    .bind(user.as_str())
+    .bind(upn.as_str())
+    .bind(ts(at))
+    .bind(method.as_str())
+    .bind(ts(at))
+    .bind(attested_by.map(ChatUserId::as_str))
+    .bind(object_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks that a link's owner was told links must now be verified.
+pub async fn clear_notice(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
+    sqlx::query("UPDATE links SET notice = 0 WHERE chat_user = ?")
+        .bind(user.as_str())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -53,4 +249,38 @@ pub async fn remove(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResu
             .await?;
     row.map(|s| Upn::parse(&s).map_err(|e| super::corrupt("links", e)))
         .transpose()
+}
+
+/// Records a proof mail sent (or tried) for a chat user and a directory user.
+pub async fn record_mail(
+    conn: &mut SqliteConnection,
+    user: &ChatUserId,
+    upn: &Upn,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO link_mails (chat_user, upn, sent_at) VALUES (?, ?, ?)")
+        .bind(user.as_str())
+        .bind(upn.as_str())
+        .bind(ts(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Proof mails sent since `since`: (for this chat user, for this directory user).
+pub async fn mails_since(
+    conn: &mut SqliteConnection,
+    user: &ChatUserId,
+    upn: &Upn,
+    since: Timestamp,
+) -> StoreResult<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COALESCE(SUM(chat_user = ?), 0), COALESCE(SUM(upn = ?), 0)
+         FROM link_mails WHERE sent_at >= ?",
+    )
+    .bind(user.as_str())
+    .bind(upn.as_str())
+    .bind(ts(since))
+    .fetch_one(conn)
+    .await?)
 }

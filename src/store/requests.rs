@@ -6,7 +6,8 @@ use sqlx::{Row, SqliteConnection};
 
 use super::{parse_opt_word, parse_ts, parse_word, ts, StoreResult, Timestamp};
 use crate::domain::{
-    BillingCycle, ChannelRef, ChatUserId, MessageRef, RequestId, RequestKind, RequestState, Upn,
+    BillingCycle, ChannelRef, ChatUserId, LinkMethod, LinkProof, MessageRef, RequestId,
+    RequestKind, RequestState, Upn,
 };
 
 /// A licensing request as stored.
@@ -42,6 +43,12 @@ pub struct Request {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// How the requester's link was proven when they asked (none on requests made before
+    /// links were verified).
+    #[serde(skip)]
+    pub requester_link: Option<LinkProof>,
+    /// The directory object id of the person the licence is for.
+    pub target_object_id: Option<String>,
 }
 
 /// A request about to be stored.
@@ -67,10 +74,16 @@ pub struct NewRequest {
     pub origin_channel: Option<ChannelRef>,
     /// Which message.
     pub origin_message: Option<MessageRef>,
+    /// How the requester's link was proven.
+    pub requester_link: Option<LinkProof>,
+    /// The directory object id of the person the licence is for.
+    pub target_object_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, state, requester, requester_upn, target_upn, target_name, quantity, \
-                       billing_cycle, reason, origin_channel, origin_message, outcome, created_at, updated_at";
+                       billing_cycle, reason, origin_channel, origin_message, outcome, created_at, updated_at, \
+                       requester_link_method, requester_link_verified_at, requester_link_attested_by, \
+                       target_object_id";
 
 fn from_row(r: &SqliteRow) -> StoreResult<Request> {
     const T: &str = "requests";
@@ -99,6 +112,18 @@ fn from_row(r: &SqliteRow) -> StoreResult<Request> {
         outcome: r.try_get("outcome")?,
         created_at: parse_ts(T, r.try_get("created_at")?)?,
         updated_at: parse_ts(T, r.try_get("updated_at")?)?,
+        requester_link: parse_opt_word::<LinkMethod>(T, r.try_get("requester_link_method")?)?
+            .map(|method| -> StoreResult<LinkProof> {
+                Ok(LinkProof {
+                    method,
+                    verified_at: super::parse_opt_ts(T, r.try_get("requester_link_verified_at")?)?,
+                    attested_by: r
+                        .try_get::<Option<String>, _>("requester_link_attested_by")?
+                        .map(ChatUserId),
+                })
+            })
+            .transpose()?,
+        target_object_id: r.try_get("target_object_id")?,
     })
 }
 
@@ -110,8 +135,10 @@ pub async fn insert(
 ) -> StoreResult<RequestId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO requests (kind, state, requester, requester_upn, target_upn, target_name, quantity,
-                               billing_cycle, reason, origin_channel, origin_message, created_at, updated_at)
-         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                               billing_cycle, reason, origin_channel, origin_message, created_at, updated_at,
+                               requester_link_method, requester_link_verified_at,
+                               requester_link_attested_by, target_object_id)
+         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(new.kind.as_str())
     .bind(new.requester.as_str())
@@ -125,6 +152,15 @@ pub async fn insert(
     .bind(new.origin_message.as_ref().map(MessageRef::as_str))
     .bind(ts(at))
     .bind(ts(at))
+    .bind(new.requester_link.as_ref().map(|p| p.method.as_str()))
+    .bind(new.requester_link.as_ref().and_then(|p| p.verified_at).map(ts))
+    .bind(
+        new.requester_link
+            .as_ref()
+            .and_then(|p| p.attested_by.as_ref())
+            .map(ChatUserId::as_str),
+    )
+    .bind(new.target_object_id.as_deref())
     .fetch_one(conn)
     .await?;
     Ok(RequestId(id))

@@ -38,6 +38,8 @@ pub struct UserSeed {
     pub licenses: Vec<String>,
     /// Directory roles.
     pub roles: Vec<DirectoryRole>,
+    /// Mail address; the UPN when absent.
+    pub mail: Option<String>,
 }
 
 /// A SKU with its current counts.
@@ -76,6 +78,8 @@ pub struct User {
     pub roles: RoleSet,
     /// SKU part numbers held.
     pub licenses: Vec<String>,
+    /// Mail address, when one of its own is set.
+    pub mail: Option<String>,
 }
 
 /// A stable object id for a simulated user, shaped like an Entra GUID.
@@ -121,8 +125,8 @@ pub async fn seed(
         let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
         let roles = serde_json::to_string(&roles).map_err(|e| super::corrupt("sim_users", e))?;
         let inserted = sqlx::query(
-            "INSERT INTO sim_users (upn, id, display_name, usage_location, user_type, account_enabled, roles)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upn) DO NOTHING",
+            "INSERT INTO sim_users (upn, id, display_name, usage_location, user_type, account_enabled, roles, mail)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upn) DO NOTHING",
         )
         .bind(u.upn.as_str())
         .bind(object_id(&u.upn))
@@ -131,6 +135,7 @@ pub async fn seed(
         .bind(u.user_type.as_str())
         .bind(u.account_enabled)
         .bind(&roles)
+        .bind(u.mail.as_deref())
         .execute(&mut *conn)
         .await?
         .rows_affected()
@@ -150,13 +155,14 @@ pub async fn seed(
         } else {
             sqlx::query(
                 "UPDATE sim_users SET display_name = ?, user_type = ?, account_enabled = ?, roles = ?,
-                     usage_location = COALESCE(usage_location, ?)
+                     mail = ?, usage_location = COALESCE(usage_location, ?)
                  WHERE upn = ?",
             )
             .bind(&u.display_name)
             .bind(u.user_type.as_str())
             .bind(u.account_enabled)
             .bind(&roles)
+            .bind(u.mail.as_deref())
             .bind(u.usage_location.as_ref().map(CountryCode::as_str))
             .bind(u.upn.as_str())
             .execute(&mut *conn)
@@ -198,7 +204,7 @@ pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<
     const T: &str = "sim_users";
     // One statement for the user and their licences (a JSON array, in name order).
     let row = sqlx::query(
-        "SELECT id, upn, display_name, usage_location, user_type, account_enabled, roles,
+        "SELECT id, upn, display_name, usage_location, user_type, account_enabled, roles, mail,
                 (SELECT json_group_array(sku_part_number)
                    FROM (SELECT sku_part_number FROM sim_assignments a
                           WHERE a.upn = u.upn ORDER BY sku_part_number)) AS licenses
@@ -228,6 +234,7 @@ pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<
         account_enabled: r.try_get("account_enabled")?,
         roles,
         licenses,
+        mail: r.try_get("mail")?,
     }))
 }
 

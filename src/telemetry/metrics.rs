@@ -258,6 +258,12 @@ impl Tenant for MeteredTenant {
         observe("roles_fresh", t, &r);
         r
     }
+    async fn object_id(&self, upn: &Upn) -> Result<String, BackendError> {
+        let t = Instant::now();
+        let r = self.inner.object_id(upn).await;
+        observe("object_id", t, &r);
+        r
+    }
     async fn users(&self, upns: &[Upn]) -> Vec<Result<DirectoryUser, BackendError>> {
         let t = Instant::now();
         let r = self.inner.users(upns).await;

@@ -163,7 +163,7 @@ fn the_database_and_its_journal_files_are_private_to_their_owner() {
 /// A test directory whose database holds request #1 (alice's, pending).
 fn directory_with_a_request() -> tempfile::TempDir {
     let (dir, mut bot) = Bot::start("");
-    bot.say("alice", "!pro link alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
     bot.say("alice", "!pro request");
     bot.idle();
     bot.finish();

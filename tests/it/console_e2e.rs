@@ -12,16 +12,9 @@ use crate::support::bot::{
 };
 use crate::support::Bot;
 
-/// Links a chat user to a UPN and checks the bot said so.
+/// Links a chat user to a UPN as a person does (the code from the mailbox, answered in a DM).
 fn link(bot: &mut Bot, who: &str, upn: &str) {
-    bot.say(who, &format!("!pro link {upn}"));
-    let got = bot.idle();
-    assert!(
-        sends_in(&got, "general")
-            .iter()
-            .any(|c| c.contains("Linked you")),
-        "{got:#?}"
-    );
+    bot.link(who, upn);
 }
 
 #[test]
@@ -354,19 +347,23 @@ fn a_user_with_e5_is_told_they_already_have_pro_and_no_request_is_made() {
 #[test]
 fn a_guest_is_refused_unless_policy_allows_guests() {
     let (dir, mut bot) = Bot::start("");
-    link(
-        &mut bot,
+    // A guest can neither link (no code is mailed) nor be asked for by an approver.
+    bot.say(
         "grace",
-        "grace_fabrikam.example#EXT#@contoso.example",
+        "!pro link grace_fabrikam.example#EXT#@contoso.example",
     );
-    bot.say("grace", "!pro request");
-    let got = bot.idle();
-    assert!(
-        sends_in(&got, "general")
-            .iter()
-            .any(|c| c.contains("is a guest account")),
-        "{got:#?}"
+    let mut got = bot.idle();
+    bot.say(
+        "dave",
+        "!pro request for grace_fabrikam.example#EXT#@contoso.example",
     );
+    got.extend(bot.idle());
+    let refusals = sends_in(&got, "general")
+        .iter()
+        .filter(|c| c.contains("is a guest account"))
+        .count();
+    assert_eq!(refusals, 2, "{got:#?}");
+    assert!(crate::support::bot::mails(dir.path()).is_empty());
     assert_eq!(requests_json(dir.path()), serde_json::json!([]));
     bot.finish();
 
@@ -568,10 +565,12 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
         ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "100ms"),
         ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
     ];
-    let (dir, mut bot) = Bot::start_with(
-        "[backend.simulated]\nlatency = \"1500ms\"\n",
-        &quick_read_back,
-    );
+    let slow = [
+        quick_read_back[0],
+        quick_read_back[1],
+        ("LICENSEBOT__BACKEND__SIMULATED__LATENCY", "1500ms"),
+    ];
+    let (dir, mut bot) = Bot::start_with("", &slow);
     link(&mut bot, "alice", "alice@contoso.example");
     link(&mut bot, "judy", "judy@contoso.example");
     bot.say("judy", "!pro request");

@@ -189,10 +189,10 @@ impl Rig {
     /// reactions are on it (and every stage is posted).
     async fn ask(&self, flow: Flow) -> Msg {
         let who = flow.requester();
-        self.discord
-            .say(who, GENERAL, &format!("!pro link {}", flow.upn()));
-        self.bot_message(GENERAL, &format!("({})", flow.upn()))
-            .await;
+        discord_bot::link(&self.discord, who, &flow.upn(), |to| {
+            self.ms.mailed_code(to)
+        })
+        .await;
         self.discord.say(who, GENERAL, "!pro request");
         self.bot_message(GENERAL, "Request #1 is in").await;
         if flow == Flow::Purchase {

@@ -102,8 +102,11 @@ impl Setup {
 
     /// Links a person to a UPN by text and waits for the answer.
     async fn link(&self, who: &str, upn: &str) {
-        self.fake.say(who, GENERAL, &format!("!pro link {upn}"));
-        self.bot_message(GENERAL, &format!("({upn})")).await;
+        let dir = self.dir.path().to_path_buf();
+        discord_bot::link(&self.fake, who, upn, |to| {
+            discord_bot::mailed_code(&dir, to)
+        })
+        .await;
     }
 
     /// Alice asks by text; returns the approval message once the bot reacted on it.
@@ -228,12 +231,27 @@ async fn slash_commands_are_registered_answered_in_place_and_private_where_neede
     let (response, message) = s
         .fake
         .wait_for("the link answer", TIMEOUT, |v| {
-            v.interaction(link)
-                .filter(|(_, m)| m.as_ref().is_some_and(|m| m.content.contains("Linked you")))
+            v.interaction(link).filter(|(_, m)| {
+                m.as_ref()
+                    .is_some_and(|m| m.content.contains("I've mailed a code"))
+            })
         })
         .await;
     assert_eq!(response, Some((5, 64)), "deferred, ephemeral");
     assert_eq!(message.expect("answer").flags & 64, 64);
+    // The code answered with /pro verify: only the bot sees a slash command's options.
+    let code = discord_bot::mailed_code(s.dir.path(), "alice@contoso.example");
+    let verify = s
+        .fake
+        .slash("alice", GENERAL, "verify", &[("code", json!(code), 3)]);
+    let (response, _) = s
+        .fake
+        .wait_for("the verify answer", TIMEOUT, |v| {
+            v.interaction(verify)
+                .filter(|(_, m)| m.as_ref().is_some_and(|m| m.content.contains("Verified")))
+        })
+        .await;
+    assert_eq!(response, Some((5, 64)), "deferred, ephemeral");
 
     let request = s.fake.slash(
         "alice",

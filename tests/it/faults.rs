@@ -330,12 +330,14 @@ fn run_partner_center(case: &PcCase) {
         fake.state().set_enabled("POWER_BI_PRO", 1);
     }
     let (dir, mut bot) = Bot::start_with(&toml, &env);
+    if !case.reduction {
+        bot.link_with("judy", "judy@contoso.example", |to| fake.mailed_code(to));
+    }
     let hold = (case.arm)(&fake);
     let mut said = if case.reduction {
         bot.say("dave", "!pro seats remove 1");
         Vec::new()
     } else {
-        bot.say("judy", "!pro link judy@contoso.example");
         bot.say("judy", "!pro request");
         let got = bot.idle();
         bot.react("dave", &id(approval_with(&got, "stage 1 of 2")), "✅");
@@ -493,7 +495,7 @@ const LOCK_HELD: Duration = Duration::from_millis(1500);
 fn sqlite_write_lock_held_during_a_request_is_waited_for() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (dir, mut bot) = Bot::start("");
-    bot.say("alice", "!pro link alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
     bot.idle();
     let lock = rt.block_on(WriteLock::take(&dir.path().join("bot.db")));
 
@@ -545,8 +547,9 @@ fn sqlite_write_lock_held_during_a_request_is_waited_for() {
 #[test]
 fn sqlite_write_lock_held_while_a_job_runs_is_waited_for() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (dir, mut bot) = Bot::start("[backend.simulated]\nlatency = \"300ms\"\n");
-    bot.say("alice", "!pro link alice@contoso.example");
+    let (dir, mut bot) =
+        Bot::start_with("", &[("LICENSEBOT__BACKEND__SIMULATED__LATENCY", "300ms")]);
+    bot.link("alice", "alice@contoso.example");
     bot.say("alice", "!pro request");
     let got = bot.idle();
     let approval = id(approval_with(&got, "Request #1"));
@@ -775,13 +778,21 @@ impl OnDiscord {
 
     /// Alice links and asks; returns the approval message once the bot reacted on it.
     async fn alice_asks(&self) -> fd::Msg {
-        self.fake
-            .say("alice", GENERAL, "!pro link alice@contoso.example");
-        self.fake
-            .wait_for("the link answer", TIMEOUT, |v| {
-                v.bot_message(GENERAL, "(alice@contoso.example)")
-            })
-            .await;
+        self.alice_links().await;
+        self.alice_requests().await
+    }
+
+    /// Alice proves her link (the mailed code, answered by DM).
+    async fn alice_links(&self) {
+        let dir = self.dir.path().to_path_buf();
+        discord_bot::link(&self.fake, "alice", "alice@contoso.example", |to| {
+            discord_bot::mailed_code(&dir, to)
+        })
+        .await;
+    }
+
+    /// Alice asks (her link proven); returns the approval message once the bot reacted on it.
+    async fn alice_requests(&self) -> fd::Msg {
         self.fake.say("alice", GENERAL, "!pro request");
         self.fake
             .wait_for(
@@ -961,8 +972,11 @@ async fn discord_500_on_the_approval_edit_is_retried_and_edited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discord_closed_dms_leave_the_requester_told_once_by_reply() {
-    let d = OnDiscord::start(|f| f.close_dms("alice")).await;
-    let approval = d.alice_asks().await;
+    // Alice proves her link first (its code is answered by DM); then her DMs close.
+    let d = OnDiscord::start(|_| {}).await;
+    d.alice_links().await;
+    d.fake.close_dms("alice");
+    let approval = d.alice_requests().await;
 
     d.fake.react("carol", approval.id, "✅");
     d.done(approval.id).await;

@@ -24,22 +24,15 @@ fn restart(fake: &FakeMicrosoft, dir: &std::path::Path, pc: bool) -> Bot {
     Bot::start_in(dir, &env)
 }
 
-fn link(bot: &mut Bot, who: &str, upn: &str) {
-    bot.say(who, &format!("!pro link {upn}"));
-    let got = bot.idle();
-    assert!(
-        sends_in(&got, "general")
-            .iter()
-            .any(|c| c.contains("Linked you")),
-        "{got:#?}"
-    );
+fn link(bot: &mut Bot, ms: &FakeMicrosoft, who: &str, upn: &str) {
+    bot.link_with(who, upn, |to| ms.mailed_code(to));
 }
 
 #[test]
 fn a_request_with_a_free_seat_is_assigned_in_graph() {
     let fake = FakeMicrosoft::start();
     let (dir, mut bot) = start(&fake, false, &[]);
-    link(&mut bot, "alice", "alice@contoso.example");
+    link(&mut bot, &fake, "alice", "alice@contoso.example");
 
     bot.say("alice", "!pro request because I build the sales reports");
     let got = bot.idle();
@@ -84,7 +77,7 @@ fn no_free_seat_buys_through_partner_center_then_assigns() {
     let fake = FakeMicrosoft::start();
     fake.state().set_enabled("POWER_BI_PRO", 1);
     let (dir, mut bot) = start(&fake, true, &[]);
-    link(&mut bot, "judy", "judy@contoso.example");
+    link(&mut bot, &fake, "judy", "judy@contoso.example");
 
     bot.say("judy", "!pro request for the finance dashboards");
     let got = bot.idle();
@@ -152,17 +145,17 @@ fn a_missing_usage_location_is_set_in_graph_before_assigning() {
 fn e5_users_are_told_and_guests_refused_from_what_graph_says() {
     let fake = FakeMicrosoft::start();
     let (_dir, mut bot) = start(&fake, false, &[]);
-    link(&mut bot, "frank", "frank@contoso.example");
-    link(
-        &mut bot,
-        "grace",
-        "grace_fabrikam.example#EXT#@contoso.example",
-    );
+    link(&mut bot, &fake, "frank", "frank@contoso.example");
 
     bot.say("frank", "!pro request");
     let frank = bot.idle();
-    bot.say("grace", "!pro request");
+    // A guest is refused when linking already: no link, no mail, no request.
+    bot.say(
+        "grace",
+        "!pro link grace_fabrikam.example#EXT#@contoso.example",
+    );
     let grace = bot.idle();
+    assert_eq!(fake.state().mails.len(), 1, "only frank's code was mailed");
 
     assert!(
         contents(&frank).contains("already has Power BI Pro through SPE_E5"),
@@ -186,7 +179,7 @@ fn a_reaction_counts_only_with_the_role_graph_shows() {
         false,
         &[("LICENSEBOT__BACKEND__GRAPH__ROLE_CACHE_TTL", "0s")],
     );
-    link(&mut bot, "alice", "alice@contoso.example");
+    link(&mut bot, &fake, "alice", "alice@contoso.example");
     bot.say("alice", "!pro request");
     let got = bot.idle();
     let m = id(approval_with(&got, "Request #1"));
@@ -261,7 +254,7 @@ fn a_kill_while_partner_center_holds_the_change_buys_exactly_once() {
     let fake = FakeMicrosoft::start();
     fake.state().set_enabled("POWER_BI_PRO", 1);
     let (dir, mut bot) = start(&fake, true, &[]);
-    link(&mut bot, "judy", "judy@contoso.example");
+    link(&mut bot, &fake, "judy", "judy@contoso.example");
     bot.say("judy", "!pro request");
     let got = bot.idle();
     let pm = id(approval_with(&got, "Request #1, stage 1 of 2"));
@@ -297,7 +290,7 @@ fn secrets_and_tokens_never_reach_the_log_or_the_database() {
     let fake = FakeMicrosoft::start();
     fake.state().set_enabled("POWER_BI_PRO", 1);
     let (dir, mut bot) = start(&fake, true, &[("RUST_LOG", "trace")]);
-    link(&mut bot, "judy", "judy@contoso.example");
+    link(&mut bot, &fake, "judy", "judy@contoso.example");
     bot.say("judy", "!pro request");
     let got = bot.idle();
     bot.react(
@@ -539,7 +532,7 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
     let fake = FakeMicrosoft::start();
     fake.state().set_enabled("POWER_BI_PRO", 1);
     let (dir, mut bot) = start(&fake, false, &[("LICENSEBOT__BACKEND__PURCHASE", "manual")]);
-    link(&mut bot, "judy", "judy@contoso.example");
+    link(&mut bot, &fake, "judy", "judy@contoso.example");
     bot.say("judy", "!pro request");
     let got = bot.idle();
 

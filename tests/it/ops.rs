@@ -46,7 +46,7 @@ fn metrics_count_requests_decisions_jobs_and_backend_calls() {
         "",
         &[("LICENSEBOT__TELEMETRY__METRICS_ADDR", "127.0.0.1:0")],
     );
-    bot.say("alice", "!pro link alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
     bot.say("alice", "!pro request");
     let got = bot.idle();
     bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");

@@ -8,7 +8,7 @@ use crate::support::Bot;
 #[test]
 fn a_replayed_reaction_is_applied_once_and_a_re_added_one_is_new() {
     let (dir, mut bot) = Bot::start("");
-    bot.say("alice", "!pro link alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
     bot.idle();
     bot.say("alice", "!pro request");
     let got = bot.idle();

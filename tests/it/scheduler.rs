@@ -37,7 +37,12 @@ fn a_restarted_bot_reminds_once() {
         write_config(dir.path(), "");
         human_session(
             dir.path(),
-            "alice: !pro link alice@contoso.example\nalice: !pro request\n/wait\n",
+            "alice: !pro link alice@contoso.example\n/wait\n",
+        );
+        let code = crate::support::bot::mailed_code(dir.path(), "alice@contoso.example");
+        human_session(
+            dir.path(),
+            &format!("/dm alice: !pro verify {code}\nalice: !pro request\n/wait\n"),
         );
 
         let printed = human_session(dir.path(), "/advance 4h\n/wait\n/advance 1m\n/wait\n");

@@ -174,8 +174,9 @@ impl GraphTenant {
             id: user.id,
             display_name: user
                 .display_name
-                .or(user.mail)
+                .or_else(|| user.mail.clone())
                 .unwrap_or_else(|| upn.to_string()),
+            mail: user.mail.filter(|m| !m.trim().is_empty()),
             upn,
             usage_location,
             user_type,

@@ -5,18 +5,21 @@
 //! timeouts, `$batch`), `errors` (Graph errors to [`ErrorKind`](crate::backend::ErrorKind)),
 //! `directory` (users, usage location, held licences), `roles` (role assignments, cached),
 //! `seats` (subscribedSkus), `lookup` (several reads in one `$batch`) and `assign`
-//! (assignLicense, one by one or batched).
+//! (assignLicense, one by one or batched); `mail` sends mail from the bot's mailbox
+//! (`sendMail`, for proving a link).
 //!
 //! The application needs these Graph application permissions, admin-consented:
 //! `User.Read.All` (users), `Organization.Read.All` (subscribedSkus),
 //! `RoleManagement.Read.Directory` (roles), `LicenseAssignment.ReadWrite.All` (assignLicense)
-//! and `User.ReadWrite.All` (usageLocation).
+//! and `User.ReadWrite.All` (usageLocation); `Mail.Send` when links are proven by mailed
+//! code.
 
 mod assign;
 mod client;
 mod directory;
 mod errors;
 mod lookup;
+mod mail;
 mod roles;
 mod seats;
 pub mod token;
@@ -29,6 +32,7 @@ use async_trait::async_trait;
 
 pub use client::BATCH_LIMIT;
 pub(crate) use errors::parse_retry_after;
+pub use mail::GraphMailer;
 use seats::SkuCatalogue;
 pub use token::{Audience, Credentials};
 
@@ -152,6 +156,10 @@ impl Tenant for GraphTenant {
 
     async fn roles_fresh(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
         self.read_roles(upn).await
+    }
+
+    async fn object_id(&self, upn: &Upn) -> Result<String, BackendError> {
+        self.user_object_id(upn).await
     }
 
     async fn users(&self, upns: &[Upn]) -> Vec<Result<DirectoryUser, BackendError>> {

@@ -41,7 +41,7 @@ impl GraphTenant {
     }
 
     /// The user's object id: remembered, or read (`$select=id`).
-    async fn object_id(&self, upn: &Upn) -> Result<String, BackendError> {
+    pub(crate) async fn user_object_id(&self, upn: &Upn) -> Result<String, BackendError> {
         if let Some(id) = self.known_id(upn) {
             return Ok(id);
         }
@@ -62,7 +62,7 @@ impl GraphTenant {
 
     /// Reads the roles now and caches them.
     pub(crate) async fn read_roles(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
-        let id = self.object_id(upn).await?;
+        let id = self.user_object_id(upn).await?;
         let filter = format!("principalId eq '{id}'");
         let page = self
             .client

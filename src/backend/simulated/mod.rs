@@ -3,6 +3,8 @@
 //! Graph fails (no free seat, invalid usage location, unknown user, mutually exclusive SKUs),
 //! with Graph's own messages, so the engine meets the same errors it will meet for real.
 
+mod mailbox;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,6 +16,8 @@ use super::{
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::engine::clock::Clock;
 use crate::store::{self, simulated as sim, Store};
+
+pub use mailbox::SimulatedMailbox;
 
 /// The simulated tenant.
 pub struct SimulatedTenant {
@@ -71,6 +75,7 @@ impl SimulatedTenant {
                     ),
                 )
             })?;
+        let upn_text = u.upn.to_string();
         let mut licences = Vec::new();
         for part in &u.licenses {
             licences.push(HeldLicence {
@@ -86,6 +91,7 @@ impl SimulatedTenant {
                 usage_location: u.usage_location,
                 user_type: u.user_type,
                 account_enabled: u.account_enabled,
+                mail: Some(u.mail.unwrap_or_else(|| upn_text.clone())),
                 licences,
             },
             u.roles,

@@ -118,6 +118,11 @@ pub enum Output {
         /// Which emoji.
         emoji: String,
     },
+    /// The bot deleted someone's message.
+    Delete {
+        /// Which.
+        message_id: String,
+    },
     /// Everything due has run.
     Idle,
     /// An input line could not be used.
@@ -501,6 +506,7 @@ impl Output {
                 user,
                 emoji,
             } => format!("[{message_id}] {bot} removed {user}'s {emoji}"),
+            Output::Delete { message_id } => format!("[{message_id} deleted by {bot}]"),
             Output::Idle => "(idle)".into(),
             Output::Error { message } => format!("! {message}"),
             Output::Note { text } => text.clone(),

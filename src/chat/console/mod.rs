@@ -189,6 +189,13 @@ impl ChatOutput for ConsoleOutput {
         Ok(())
     }
 
+    async fn delete(&self, _channel: &ChannelRef, message: &MessageRef) -> Result<(), ChatError> {
+        self.emit(&Output::Delete {
+            message_id: message.to_string(),
+        });
+        Ok(())
+    }
+
     fn mention(&self, user: &ChatUserId) -> String {
         format!("@{user}")
     }
@@ -248,10 +255,13 @@ pub async fn run<R: AsyncBufRead + Unpin>(
                     .handle(ChatEvent::Message(IncomingMessage {
                         id,
                         channel: ChannelRef(channel),
+                        author_name: author.clone(),
                         author: ChatUserId(author),
                         content,
                         reply_to: reply_to.map(MessageRef),
                         direct,
+                        public: !direct,
+                        roles: Vec::new(),
                     }))
                     .await;
             }

@@ -152,6 +152,17 @@ impl Handler {
                 content: rendered.text,
                 reply_to: None,
                 direct: false,
+                public: false,
+                author_name: cmd
+                    .user
+                    .global_name
+                    .clone()
+                    .unwrap_or_else(|| cmd.user.name.clone()),
+                roles: cmd
+                    .member
+                    .as_ref()
+                    .map(|m| m.roles.iter().map(|r| r.to_string()).collect())
+                    .unwrap_or_default(),
             }),
             interaction: id,
         });
@@ -191,13 +202,25 @@ impl EventHandler for Handler {
             .as_ref()
             .and_then(|r| r.message_id)
             .map(|m| MessageRef(m.to_string()));
+        let direct = msg.guild_id.is_none();
         self.queue(Work::Event(ChatEvent::Message(IncomingMessage {
             id: MessageRef(msg.id.to_string()),
             channel: ChannelRef(msg.channel_id.to_string()),
             author: ChatUserId(msg.author.id.to_string()),
+            author_name: msg
+                .author
+                .global_name
+                .clone()
+                .unwrap_or_else(|| msg.author.name.clone()),
+            roles: msg
+                .member
+                .as_ref()
+                .map(|m| m.roles.iter().map(|r| r.to_string()).collect())
+                .unwrap_or_default(),
             content: msg.content,
             reply_to,
-            direct: msg.guild_id.is_none(),
+            direct,
+            public: !direct,
         })));
     }
 

@@ -444,6 +444,13 @@ impl ChatOutput for DiscordOutput {
         result
     }
 
+    async fn delete(&self, channel: &ChannelRef, message: &MessageRef) -> Result<(), ChatError> {
+        self.http
+            .delete_message(channel_id(channel)?, message_id(message)?, None)
+            .await
+            .map_err(|e| classify(&e))
+    }
+
     fn mention(&self, user: &ChatUserId) -> String {
         format!("<@{user}>")
     }

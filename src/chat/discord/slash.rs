@@ -90,8 +90,8 @@ pub fn invocation(name: &str, options: &[CommandDataOption]) -> Option<Invocatio
 }
 
 /// Subcommands whose answers only the invoker should see.
-const PRIVATE: [&str; 8] = [
-    "status", "link", "unlink", "help", "seats", "pending", "away", "audit",
+const PRIVATE: [&str; 9] = [
+    "status", "link", "verify", "unlink", "help", "seats", "pending", "away", "audit",
 ];
 
 /// Renders an invocation as the text command it stands for, under `prefix`. Unknown
@@ -109,7 +109,11 @@ pub fn render(inv: &Invocation, prefix: &str) -> Rendered {
             }
         }
         "status" | "cancel" | "audit" | "purchased" => words.extend(inv.text("id")),
-        "link" => words.extend(inv.text("upn")),
+        "link" => {
+            words.extend(inv.text("user"));
+            words.extend(inv.text("upn"));
+        }
+        "verify" => words.extend(inv.text("code")),
         "help" => words.extend(inv.text("command")),
         "buy" => {
             words.extend(inv.text("seats"));
@@ -199,7 +203,15 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
         .subcommand(sub("release", t!(texts, "discord.release")))
         .subcommand(
             sub("link", t!(texts, "discord.link"))
-                .option(text("upn", t!(texts, "discord.link_upn")).required()),
+                .option(text("upn", t!(texts, "discord.link_upn")).required())
+                .option(user("user", t!(texts, "discord.link_user"))),
+        )
+        .subcommand(
+            sub("verify", t!(texts, "discord.verify")).option(
+                text("code", t!(texts, "discord.verify_code"))
+                    .required()
+                    .max_length(16),
+            ),
         )
         .subcommand(help(texts))
         .subcommand(
@@ -345,7 +357,7 @@ mod tests {
     #[test]
     fn private_answers_are_ephemeral() {
         for sub in [
-            "status", "link", "unlink", "help", "seats", "pending", "away", "audit",
+            "status", "link", "verify", "unlink", "help", "seats", "pending", "away", "audit",
         ] {
             assert!(render(&inv(sub, &[]), "!pro").ephemeral, "{sub}");
         }

@@ -492,9 +492,52 @@ fn link_takes_a_upn() {
     assert_eq!(
         command("!pro link Alice@Contoso.com"),
         Command::Link {
+            user: None,
             upn: Upn::parse("alice@contoso.com").expect("valid")
         }
     );
+}
+
+#[test]
+fn link_with_a_mention_and_a_upn_is_an_attestation() {
+    assert_eq!(
+        command("!pro link @Alice alice@contoso.com"),
+        Command::Link {
+            user: Some(ChatUserId::new("alice")),
+            upn: Upn::parse("alice@contoso.com").expect("valid")
+        }
+    );
+}
+
+#[test]
+fn verify_takes_eight_digits_in_groups_or_not() {
+    for text in [
+        "!pro verify 12345678",
+        "!pro verify 1234 5678",
+        "!pro verify 1234-5678",
+    ] {
+        assert_eq!(
+            command(text),
+            Command::Verify {
+                code: "12345678".into()
+            },
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_code_is_refused_without_repeating_it() {
+    for text in [
+        "!pro verify",
+        "!pro verify 1234567",
+        "!pro verify 123456789",
+        "!pro verify 1234567x",
+        "!pro verify 12345678 extra",
+    ] {
+        let p = problem(text, CommandName::Verify);
+        assert_eq!(p, "give the 8-digit code from the mail", "{text}");
+    }
 }
 
 #[test]
@@ -1033,7 +1076,13 @@ fn render_tokens(command: &Command) -> Vec<(String, bool)> {
             }
             tokens.extend(reason_words(reason));
         }
-        Command::Link { upn } => tokens.push(word(upn.as_str())),
+        Command::Link { user, upn } => {
+            if let Some(u) = user {
+                tokens.push(target(&Target::Mention(u.clone())));
+            }
+            tokens.push(word(upn.as_str()));
+        }
+        Command::Verify { code } => tokens.push(word(code)),
         Command::Status { id } => tokens.extend(id.iter().map(id_token)),
         Command::Cancel { id } | Command::Audit { id } | Command::Purchased { id } => {
             tokens.push(id_token(id))
@@ -1167,7 +1216,8 @@ fn command_strategy() -> impl Strategy<Value = Command> {
     prop_oneof![
         (proptest::option::of(target_strategy()), reason_strategy())
             .prop_map(|(target, reason)| Command::Request { target, reason }),
-        upn_strategy().prop_map(|upn| Command::Link { upn }),
+        upn_strategy().prop_map(|upn| Command::Link { user: None, upn }),
+        "[0-9]{8}".prop_map(|code| Command::Verify { code }),
         proptest::option::of(id_strategy()).prop_map(|id| Command::Status { id }),
         id_strategy().prop_map(|id| Command::Cancel { id }),
         id_strategy().prop_map(|id| Command::Purchased { id }),

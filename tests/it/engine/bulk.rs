@@ -36,6 +36,9 @@ async fn seats_are_not_planned_while_assignments_are_in_flight() {
                     content: "!pro assign judy@contoso.example".into(),
                     reply_to: None,
                     direct: false,
+                    public: true,
+                    author_name: "dave".into(),
+                    roles: Vec::new(),
                 }))
                 .await
         }
@@ -137,7 +140,7 @@ async fn a_batch_reports_each_person_it_cannot_serve() {
     assert!(text.contains("through SPE_E5"), "{text}");
     assert!(text.contains("is disabled"), "{text}");
     assert!(text.contains("can't find nobody@contoso.example"), "{text}");
-    assert!(text.contains("@ghost has not linked"), "{text}");
+    assert!(text.contains("@ghost has not verified a link"), "{text}");
     assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
     assert_eq!(h.state(1).await, "completed");
 }

@@ -111,8 +111,8 @@ async fn a_non_approver_cannot_use_approver_commands_and_bad_input_changes_nothi
     let replies = h.said().len();
     assert_eq!(
         replies,
-        12 + 1,
-        "each bad line got exactly one answer (plus the link reply)"
+        12 + 2,
+        "each bad line got exactly one answer (plus the link's two: code mailed, verified)"
     );
     assert!(
         h.text().contains("Only approvers can use `buy`"),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 
-use licensebot::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
+use licensebot::backend::simulated::{SimulatedMailbox, SimulatedPurchaser, SimulatedTenant};
 use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, Seats, Tenant};
 use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
 use licensebot::config::Settings;
@@ -45,6 +45,9 @@ pub enum Said {
         id: String,
         user: String,
         emoji: String,
+    },
+    Delete {
+        id: String,
     },
 }
 
@@ -152,6 +155,13 @@ impl ChatOutput for RecordingChat {
             id: message.to_string(),
             user: user.to_string(),
             emoji: emoji.to_string(),
+        });
+        Ok(())
+    }
+    async fn delete(&self, _c: &ChannelRef, message: &MessageRef) -> Result<(), ChatError> {
+        self.fail()?;
+        self.push(Said::Delete {
+            id: message.to_string(),
         });
         Ok(())
     }
@@ -273,6 +283,7 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
     pub tenant: Arc<FaultyTenant>,
     purchaser: Arc<dyn licensebot::backend::Purchaser>,
+    mailer: Arc<dyn licensebot::backend::Mailer>,
     settings: Settings,
     dir: tempfile::TempDir,
     next_msg: AtomicUsize,
@@ -347,10 +358,16 @@ impl Harness {
             ))
         };
         let chat = Arc::new(RecordingChat::default());
+        let mailer: Arc<dyn licensebot::backend::Mailer> = Arc::new(SimulatedMailbox::new(
+            dir.path().join("mailbox.jsonl"),
+            settings.links.mail_sender.clone(),
+            clock.clone(),
+        ));
         let engine = Engine::new(
             store.clone(),
             tenant.clone(),
             purchaser.clone(),
+            mailer.clone(),
             chat.clone(),
             clock.clone(),
             startup::texts_for(&settings),
@@ -363,6 +380,7 @@ impl Harness {
             clock,
             tenant,
             purchaser,
+            mailer,
             settings,
             dir,
             next_msg: AtomicUsize::new(0),
@@ -376,6 +394,7 @@ impl Harness {
             self.store.clone(),
             self.tenant.clone(),
             self.purchaser.clone(),
+            self.mailer.clone(),
             self.chat.clone(),
             self.clock.clone(),
             startup::texts_for(&self.settings),
@@ -385,15 +404,27 @@ impl Harness {
 
     /// Someone writes in `general`; returns the message id.
     pub async fn say(&self, author: &str, content: &str) -> String {
+        self.write(author, content, false).await
+    }
+
+    /// Someone writes to the bot directly; returns the message id.
+    pub async fn dm_bot(&self, author: &str, content: &str) -> String {
+        self.write(author, content, true).await
+    }
+
+    async fn write(&self, author: &str, content: &str, direct: bool) -> String {
         let id = format!("u{}", self.next_msg.fetch_add(1, Ordering::SeqCst) + 1);
         self.engine
             .handle(ChatEvent::Message(IncomingMessage {
                 id: MessageRef(id.clone()),
-                channel: ChannelRef("general".into()),
+                channel: ChannelRef(if direct { "dm" } else { "general" }.into()),
                 author: ChatUserId(author.into()),
+                author_name: author.into(),
                 content: content.into(),
                 reply_to: None,
-                direct: false,
+                direct,
+                public: !direct,
+                roles: Vec::new(),
             }))
             .await;
         id
@@ -426,6 +457,23 @@ impl Harness {
     /// Links a chat user.
     pub async fn link(&self, who: &str, upn: &str) {
         self.say(who, &format!("!pro link {upn}")).await;
+        let code = crate::support::bot::mailed_code(self.dir.path(), upn);
+        self.dm_bot(who, &format!("!pro verify {code}")).await;
+        assert!(
+            self.dms(who).iter().any(|d| d.contains("Verified")),
+            "{:#?}",
+            self.said()
+        );
+    }
+
+    /// Asks for a link without proving it: the link stays pending.
+    pub async fn link_pending(&self, who: &str, upn: &str) {
+        self.say(who, &format!("!pro link {upn}")).await;
+    }
+
+    /// The directory of the test (its mailbox is `mailbox.jsonl` there).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Everything said so far.

@@ -28,13 +28,51 @@ pub struct Bot {
 pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("licensebot.toml");
     let text = format!(
-        "[store]\nurl = \"sqlite://{}\"\n\n{}\n{}\n",
+        "[store]\nurl = \"sqlite://{}\"\n\n{}\n{}\n{}\n",
         dir.join("bot.db").display(),
+        mailbox_setting(dir),
         super::TENANT,
         extra
     );
     std::fs::write(&path, text).expect("write config");
     path
+}
+
+/// The simulated tenant's mailbox in a test directory, as a settings table.
+pub fn mailbox_setting(dir: &Path) -> String {
+    format!(
+        "[backend.simulated]\nmailbox = \"{}\"\n",
+        dir.join("mailbox.jsonl").display()
+    )
+}
+
+/// Every mail the simulated tenant sent from a test directory, oldest first.
+pub fn mails(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("mailbox.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a mailbox line is JSON"))
+        .collect()
+}
+
+/// The code in the last mail to `to`: the line of eight digits.
+pub fn mailed_code(dir: &Path, to: &str) -> String {
+    let all = mails(dir);
+    let mail = all
+        .iter()
+        .rev()
+        .find(|m| m["to"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(to)))
+        .unwrap_or_else(|| panic!("no mail to {to} in {all:#?}"));
+    code_in(mail["body"].as_str().expect("a body"))
+}
+
+/// The proof code in a mail body: the line that is exactly eight digits.
+pub fn code_in(body: &str) -> String {
+    body.lines()
+        .map(str::trim)
+        .find(|l| l.len() == 8 && l.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code in {body:?}"))
+        .to_string()
 }
 
 /// A `licensebot` command with a clean environment and the test settings.
@@ -195,6 +233,48 @@ impl Bot {
         self.input(
             json!({"type": "reaction_remove", "message_id": message, "user": user, "emoji": emoji}),
         );
+    }
+
+    /// A direct message to the bot; returns its id.
+    pub fn dm(&mut self, author: &str, content: &str) -> String {
+        self.input(json!({"type": "message", "channel": "dm", "author": author,
+                          "content": content, "direct": true}));
+        let got = self.until(|v| v["type"] == "received");
+        got.last().expect("received")["message_id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
+    /// Links a chat user to a UPN as a person does: `link`, then the code from the mail
+    /// (the simulated tenant mails the UPN) answered in a direct message. Returns what the
+    /// bot said meanwhile.
+    pub fn link(&mut self, who: &str, upn: &str) -> Vec<Value> {
+        let dir = self.dir.clone();
+        self.link_with(who, upn, |to| mailed_code(&dir, to))
+    }
+
+    /// Like [`Bot::link`], reading the code with `code` (given the address it was mailed
+    /// to): from the fake Graph's `sendMail`, say.
+    pub fn link_with(
+        &mut self,
+        who: &str,
+        upn: &str,
+        code: impl FnOnce(&str) -> String,
+    ) -> Vec<Value> {
+        self.say(who, &format!("!pro link {upn}"));
+        let mut got = self.idle();
+        assert!(
+            contents(&got).contains("I've mailed a code"),
+            "{got:#?}\nlog:\n{}",
+            self.log()
+        );
+        let code = code(upn);
+        self.dm(who, &format!("!pro verify {code}"));
+        let verified = self.idle();
+        assert!(contents(&verified).contains("Verified"), "{verified:#?}");
+        got.extend(verified);
+        got
     }
 
     /// Moves the bot's clock.

@@ -33,10 +33,11 @@ pub fn write_config(dir: &Path, api_url: &str) -> PathBuf {
 pub fn write_config_with(dir: &Path, api_url: &str, extra: &str) -> PathBuf {
     let path = dir.join("licensebot.toml");
     let text = format!(
-        "[store]\nurl = \"sqlite://{db}\"\n\n{tenant}\n\n[chat]\ntransport = \"discord\"\n\n\
+        "[store]\nurl = \"sqlite://{db}\"\n\n{mailbox}\n{tenant}\n\n[chat]\ntransport = \"discord\"\n\n\
          [discord]\nguild_id = \"{GUILD}\"\napprovals_channel_id = \"{APPROVALS}\"\n\
          api_url = \"{api_url}\"\nregister_slash_commands = true\n\n{extra}\n",
         db = dir.join("bot.db").display(),
+        mailbox = super::bot::mailbox_setting(dir),
         tenant = discord_tenant(),
     );
     std::fs::write(&path, text).expect("write config");
@@ -186,4 +187,34 @@ pub async fn audit(dir: &Path, id: i64) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("audit JSON")
+}
+
+/// Links `who` to `upn` on the fake Discord as a person does: `!pro link` in the general
+/// channel, then the mailed code (read with `code`, given the address it went to) sent to the
+/// bot in a direct message; waits until the bot says it is verified.
+pub async fn link(
+    fake: &super::fake_discord::FakeDiscord,
+    who: &str,
+    upn: &str,
+    code: impl FnOnce(&str) -> String,
+) {
+    use super::fake_discord::{BOT, GENERAL};
+    fake.say(who, GENERAL, &format!("!pro link {upn}"));
+    fake.wait_for("the bot to mail a code", TIMEOUT, |v| {
+        v.messages_in(GENERAL).into_iter().find(|m| {
+            m.author == BOT && m.content.contains("I've mailed a code") && m.content.contains(upn)
+        })
+    })
+    .await;
+    let code = code(upn);
+    fake.dm_bot(who, &format!("!pro verify {code}"));
+    fake.wait_for("the link to be verified", TIMEOUT, |v| {
+        v.dms_to(who).into_iter().find(|d| d.contains("Verified"))
+    })
+    .await;
+}
+
+/// The code the simulated tenant mailed to `to` from a test directory.
+pub fn mailed_code(dir: &Path, to: &str) -> String {
+    super::bot::mailed_code(dir, to)
 }

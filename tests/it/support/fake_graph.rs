@@ -312,6 +312,8 @@ pub struct State {
     pub batch_items: Vec<Recorded>,
     /// Graph's base URL as the fake serves it, for `@odata.nextLink`.
     graph_base: String,
+    /// Every mail accepted by `sendMail`: (sender, the request body).
+    pub mails: Vec<(String, Value)>,
 }
 
 struct Hold {
@@ -504,6 +506,8 @@ impl Default for State {
             FakeUser::member("carol@contoso.example", "Carol Licence"),
             FakeUser::member("dave@contoso.example", "Dave Global"),
             FakeUser::member("uma@contoso.example", "Uma (scoped admin)"),
+            // The bot's own mailbox: proof codes are sent as this user.
+            FakeUser::member("licensebot@contoso.example", "Licence bot"),
         ];
         let id = |upn: &str| {
             users
@@ -558,6 +562,7 @@ impl Default for State {
             tokens: HashMap::new(),
             tokens_issued: 0,
             faults: Vec::new(),
+            mails: Vec::new(),
             requests: Vec::new(),
             batch_items: Vec::new(),
             graph_base: "https://graph.microsoft.com/v1.0".into(),
@@ -748,6 +753,22 @@ impl FakeMicrosoft {
             .filter(|r| r.method == method && r.path.contains(path_contains))
             .filter(|r| r.path != "/v1.0/$batch")
             .count()
+    }
+
+    /// The code in the last mail sent to `to`: the line of eight digits of its body.
+    pub fn mailed_code(&self, to: &str) -> String {
+        let state = self.state();
+        let (_, mail) = state
+            .mails
+            .iter()
+            .rev()
+            .find(|(_, m)| {
+                m["message"]["toRecipients"][0]["emailAddress"]["address"]
+                    .as_str()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(to))
+            })
+            .unwrap_or_else(|| panic!("no mail to {to} in {:#?}", state.mails));
+        super::bot::code_in(mail["message"]["body"]["content"].as_str().expect("a body"))
     }
 
     /// Every HTTP request made to Graph (`/v1.0/…`).
@@ -1243,6 +1264,53 @@ const USER_DEFAULT: [&str; 11] = [
     "userPrincipalName",
 ];
 
+/// `POST /users/{id|upn}/sendMail` (graph_groups_identity.md §3): the sender must be a user
+/// with a mailbox (else 404 `ErrorInvalidUser`); the body a `message` with a `Text` or `HTML`
+/// body and at least one recipient address, `saveToSentItems` a JSON bool when present (else
+/// 400). Accepted mail is kept; the answer is 202 with no body.
+fn send_mail(state: &mut State, key: &str, body: &[u8], crid: &str) -> Answer {
+    let sender = match state.user_index(key) {
+        Some(i) if state.users[i].user_type != "Guest" => state.users[i].upn.clone(),
+        _ => {
+            return graph_error(
+                404,
+                "ErrorInvalidUser",
+                &format!("The requested user '{key}' is invalid."),
+                crid,
+            )
+        }
+    };
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return graph_error(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", crid);
+    };
+    let message = &request["message"];
+    let content_type_ok = matches!(
+        message["body"]["contentType"].as_str(),
+        Some(t) if t.eq_ignore_ascii_case("Text") || t.eq_ignore_ascii_case("HTML")
+    );
+    let recipients_ok = message["toRecipients"].as_array().is_some_and(|r| {
+        !r.is_empty()
+            && r.iter().all(|x| {
+                x["emailAddress"]["address"]
+                    .as_str()
+                    .is_some_and(|a| a.contains('@'))
+            })
+    });
+    let save_ok = request
+        .get("saveToSentItems")
+        .is_none_or(|v| v.is_boolean());
+    if !message.is_object() || !content_type_ok || !recipients_ok || !save_ok {
+        return graph_error(
+            400,
+            "ErrorInvalidRequest",
+            "The request is invalid: message, its body and recipients are required.",
+            crid,
+        );
+    }
+    state.mails.push((sender, request));
+    Answer::empty(202)
+}
+
 fn licence_json(l: &Assigned) -> Value {
     json!({"disabledPlans": l.disabled_plans, "skuId": l.sku_id})
 }
@@ -1404,6 +1472,7 @@ pub(crate) fn graph(
         ("POST", ["users", key, "assignLicense"]) => {
             assign_license(state, &user_key(key), body, crid)
         }
+        ("POST", ["users", key, "sendMail"]) => send_mail(state, &user_key(key), body, crid),
         ("GET", ["roleManagement", "directory", "roleAssignments"]) => {
             let principal = match q.get("$filter") {
                 None => None,

@@ -1,0 +1,781 @@
+//! Identity links: a chat account acts for a directory account only after proving that it
+//! owns it. `link upn` starts a proof (a code mailed to the account's own mailbox),
+//! `verify CODE` finishes it in a direct message, an approver with an assign role may attest
+//! a link (`link @user upn`), `unlink` undoes one. Everything that acts on a directory
+//! account asks [`Engine::acting_identity`] first.
+//!
+//! The code: eight random digits, kept only as an argon2id hash (salted, slow), single use,
+//! valid for [`CODE_TTL`]; [`MAX_TRIES`] wrong tries lock the pending link. Each try is
+//! counted before the code is checked, so tries made at the same time cannot get past the
+//! lock. At most [`MAILS_PER_HOUR`] proof mails per chat account and per directory account.
+//! The code is never logged, audited, or said in chat; it goes only into the mail.
+
+use std::time::Duration;
+
+use super::crash::{crash_point, CrashPoint};
+use super::{Engine, EngineError, EngineResult};
+use crate::backend::{DirectoryUser, Mail};
+use crate::chat::IncomingMessage;
+use crate::command::Target;
+use crate::domain::{ChatUserId, LinkMethod, LinkProof, LinkState, Upn, UserType};
+use crate::store::links::{self, Link};
+use crate::store::outbox;
+use crate::t;
+
+/// How long a mailed code is valid.
+pub const CODE_TTL: Duration = Duration::from_secs(15 * 60);
+/// Wrong codes before the pending link is locked.
+pub const MAX_TRIES: i64 = 5;
+/// Proof mails per hour, per chat account and per directory account.
+pub const MAILS_PER_HOUR: i64 = 3;
+
+/// The directory account a chat account acts for, and how that was proven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Identity {
+    /// The directory user.
+    pub upn: Upn,
+    /// How the link was proven.
+    pub proof: LinkProof,
+}
+
+impl Identity {
+    /// An approver's: the account the configuration names.
+    pub(super) fn of_approver(a: &super::Approver) -> Identity {
+        Identity {
+            upn: a.upn.clone(),
+            proof: LinkProof::config(),
+        }
+    }
+}
+
+/// A one-time code: eight random digits.
+fn new_code() -> String {
+    use rand::Rng;
+    format!("{:08}", rand::rngs::OsRng.gen_range(0..100_000_000u32))
+}
+
+/// The code's hash, as a PHC string (argon2id, a random salt).
+fn hash_code(code: &str) -> Result<String, EngineError> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(code.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| EngineError::Unexpected(anyhow::anyhow!("cannot hash a code: {e}")))
+}
+
+/// Whether `code` is the one `hash` was made from (constant time).
+fn code_matches(code: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(code.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A date as people read it in chat: `2026-12-04`.
+fn day(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+impl Engine {
+    /// The directory account `user` acts for: an approver's by configuration, else a
+    /// verified link. A pending or missing link is refused with what to do.
+    pub(super) async fn acting_identity(&self, user: &ChatUserId) -> EngineResult<Identity> {
+        if let Some(a) = self.cfg().approver(user) {
+            return Ok(Identity {
+                upn: a.upn.clone(),
+                proof: LinkProof::config(),
+            });
+        }
+        let link = {
+            let mut conn = self.store().read().await?;
+            links::get(&mut conn, user).await?
+        };
+        match link {
+            Some(l) => match l.proof() {
+                Some(proof) => Ok(Identity { upn: l.upn, proof }),
+                None => Err(EngineError::User(self.unverified_text(&l))),
+            },
+            None => Err(EngineError::User(t!(
+                self.texts(),
+                "link.needed",
+                prefix = self.cfg().parser.prefix
+            ))),
+        }
+    }
+
+    /// What a person with a pending link is told to do to finish it.
+    fn unverified_text(&self, l: &Link) -> String {
+        let prefix = &self.cfg().parser.prefix;
+        if l.locked {
+            t!(self.texts(), "link.locked", upn = l.upn, prefix = prefix)
+        } else if l.code_hash.is_some() {
+            t!(self.texts(), "link.pending", upn = l.upn, prefix = prefix)
+        } else {
+            t!(
+                self.texts(),
+                "link.pending_no_code",
+                upn = l.upn,
+                prefix = prefix
+            )
+        }
+    }
+
+    /// The proof shown to approvers next to a requester: "verified by mailed code on DATE".
+    pub(super) fn proof_text(&self, proof: Option<&LinkProof>) -> String {
+        let Some(p) = proof else {
+            return t!(self.texts(), "link.proof_none");
+        };
+        let on = p.verified_at.map(day).unwrap_or_default();
+        match p.method {
+            LinkMethod::SignIn => t!(self.texts(), "link.proof_sign_in", date = on),
+            LinkMethod::MailCode => t!(self.texts(), "link.proof_mail_code", date = on),
+            LinkMethod::Admin => {
+                let who = p
+                    .attested_by
+                    .as_ref()
+                    .map(|u| self.mention(u))
+                    .unwrap_or_default();
+                t!(self.texts(), "link.proof_admin", who = who, date = on)
+            }
+            LinkMethod::Config => t!(self.texts(), "link.proof_config"),
+        }
+    }
+
+    /// Once per link made before links were verified: its owner hears that it must be
+    /// proven now, and how. Said beside whatever the command answers.
+    pub(super) async fn notice_unverified(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let link = {
+            let mut conn = self.store().read().await?;
+            links::get(&mut conn, &m.author).await?
+        };
+        let Some(l) = link.filter(|l| l.notice) else {
+            return Ok(());
+        };
+        let mut w = self.store().write().await?;
+        links::clear_notice(w.conn(), &m.author).await?;
+        let text = t!(
+            self.texts(),
+            "link.notice",
+            upn = l.upn,
+            prefix = self.cfg().parser.prefix
+        );
+        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// `link <upn>`: start proving the speaker's own link. `link <@user> <upn>`: an approver
+    /// attests someone's.
+    pub(super) async fn link(
+        &self,
+        m: &IncomingMessage,
+        user: Option<ChatUserId>,
+        upn: Upn,
+    ) -> EngineResult<()> {
+        match user {
+            Some(user) if user != m.author => self.attest(m, &user, &upn).await,
+            _ => self.start_proof(m, &upn).await,
+        }
+    }
+
+    /// Refuses a link to an approver's configured account, and a directory user the policy
+    /// does not allow (disabled; a guest unless guests are allowed). Returns the user.
+    async fn linkable(&self, upn: &Upn) -> EngineResult<DirectoryUser> {
+        if let Some(a) = self.cfg().approvers.iter().find(|a| &a.upn == upn) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.configured",
+                who = self.mention(&a.chat_user),
+                upn = upn
+            )));
+        }
+        let user = self.directory_user(upn).await?;
+        if !user.account_enabled {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.disabled",
+                upn = upn
+            )));
+        }
+        if user.user_type == UserType::Guest && !self.cfg().allow_guests {
+            return Err(EngineError::User(t!(self.texts(), "link.guest", upn = upn)));
+        }
+        Ok(user)
+    }
+
+    /// Creates or replaces the speaker's pending link and mails a code to the directory
+    /// user's own mailbox. The code is stored (as a hash) before the mail goes out: a crash
+    /// in between leaves a code nobody received, never a mailed code that was not recorded.
+    async fn start_proof(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<()> {
+        if let Some(a) = self.cfg().approver(&m.author) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.approver_fixed",
+                upn = a.upn
+            )));
+        }
+        let user = self.linkable(upn).await?;
+        let prefix = self.cfg().parser.prefix.clone();
+        let now = self.now();
+        let actor = format!("chat:{}", m.author);
+        let existing = {
+            let mut conn = self.store().read().await?;
+            links::get(&mut conn, &m.author).await?
+        };
+        if existing.as_ref().is_some_and(|l| {
+            l.state == LinkState::Verified && l.object_id.as_deref() == Some(user.id.as_str())
+        }) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.already_verified",
+                upn = upn
+            )));
+        }
+        let to = user.mail.clone().filter(|_| self.cfg().mail_proof);
+        let Some(to) = to else {
+            // No proof can be mailed: the link waits for an approver's attestation.
+            let mut w = self.store().write().await?;
+            links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
+            self.audit_link(
+                w.conn(),
+                &actor,
+                "link_started",
+                &m.author,
+                upn,
+                serde_json::json!({"proof": "none available"}),
+            )
+            .await?;
+            let text = t!(
+                self.texts(),
+                "link.no_mail_proof",
+                upn = upn,
+                prefix = prefix
+            );
+            outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+            w.commit().await?;
+            return Ok(());
+        };
+        let hour_ago = now - chrono::Duration::hours(1);
+        let (by_user, by_account) = {
+            let mut conn = self.store().read().await?;
+            links::mails_since(&mut conn, &m.author, upn, hour_ago).await?
+        };
+        if by_user >= MAILS_PER_HOUR || by_account >= MAILS_PER_HOUR {
+            let mut w = self.store().write().await?;
+            self.audit_link(w.conn(), &actor, "link_refused", &m.author, upn, serde_json::json!({"reason": "rate limit", "mails_last_hour": by_user.max(by_account)})).await?;
+            w.commit().await?;
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.rate_limited",
+                max = MAILS_PER_HOUR
+            )));
+        }
+        let code = new_code();
+        let hash = tokio::task::spawn_blocking({
+            let code = code.clone();
+            move || hash_code(&code)
+        })
+        .await
+        .map_err(|e| EngineError::Unexpected(e.into()))??;
+        let expires = now + chrono::Duration::from_std(CODE_TTL).unwrap_or_default();
+        {
+            let mut w = self.store().write().await?;
+            links::start_pending(w.conn(), &m.author, upn, Some(&hash), Some(expires), now).await?;
+            links::record_mail(w.conn(), &m.author, upn, now).await?;
+            self.audit_link(
+                w.conn(),
+                &actor,
+                "link_started",
+                &m.author,
+                upn,
+                serde_json::json!({"proof": "mail_code", "expires_at": crate::store::ts(expires)}),
+            )
+            .await?;
+            w.commit().await?;
+        }
+        crash_point(CrashPoint::AfterLinkProofStored);
+        let mail = Mail {
+            to: to.clone(),
+            subject: t!(self.texts(), "mail.subject"),
+            body: t!(
+                self.texts(),
+                "mail.body",
+                name = m.author_name,
+                chat_user = m.author,
+                upn = upn,
+                code = code,
+                minutes = CODE_TTL.as_secs() / 60,
+                prefix = prefix
+            ),
+        };
+        let sent = self.inner.mailer.send(&mail).await;
+        let mut w = self.store().write().await?;
+        let text = match &sent {
+            Ok(()) => {
+                self.audit_link(
+                    w.conn(),
+                    "system",
+                    "proof_sent",
+                    &m.author,
+                    upn,
+                    serde_json::json!({"to": to, "via": self.inner.mailer.name()}),
+                )
+                .await?;
+                t!(
+                    self.texts(),
+                    "link.code_sent",
+                    upn = upn,
+                    minutes = CODE_TTL.as_secs() / 60,
+                    prefix = prefix
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, upn = %upn, "could not mail a link proof");
+                links::burn_code(w.conn(), &m.author).await?;
+                self.audit_link(
+                    w.conn(),
+                    "system",
+                    "proof_failed",
+                    &m.author,
+                    upn,
+                    serde_json::json!({"reason": "mail not sent", "error": e.message}),
+                )
+                .await?;
+                t!(self.texts(), "link.mail_failed", upn = upn, prefix = prefix)
+            }
+        };
+        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// `verify CODE`: finishes a pending link with the mailed code. Only in a direct message
+    /// (or a slash command only the bot sees): a code typed where others can read it is burnt,
+    /// and the message deleted where the platform allows.
+    pub(super) async fn verify(&self, m: &IncomingMessage, code: &str) -> EngineResult<()> {
+        let actor = format!("chat:{}", m.author);
+        let prefix = self.cfg().parser.prefix.clone();
+        let link = {
+            let mut conn = self.store().read().await?;
+            links::get(&mut conn, &m.author).await?
+        };
+        let Some(link) = link.filter(|l| l.state == LinkState::Pending) else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "verify.nothing_pending",
+                prefix = prefix
+            )));
+        };
+        if m.public {
+            return self.burn_public_code(m, &link).await;
+        }
+        if link.locked || link.code_hash.is_none() {
+            return Err(EngineError::User(self.unverified_text(&link)));
+        }
+        let now = self.now();
+        if link.code_expires_at.is_some_and(|at| at <= now) {
+            let mut w = self.store().write().await?;
+            links::burn_code(w.conn(), &m.author).await?;
+            self.audit_link(
+                w.conn(),
+                &actor,
+                "proof_failed",
+                &m.author,
+                &link.upn,
+                serde_json::json!({"reason": "code expired"}),
+            )
+            .await?;
+            w.commit().await?;
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "verify.expired",
+                upn = link.upn,
+                prefix = prefix
+            )));
+        }
+        // Count the try before checking the code: tries made at the same moment each use
+        // one, and none gets past the lock.
+        let tries = {
+            let mut w = self.store().write().await?;
+            let current = links::get(w.conn(), &m.author).await?;
+            let same = current.as_ref().is_some_and(|c| {
+                c.code_hash == link.code_hash && !c.locked && c.state == LinkState::Pending
+            });
+            if !same {
+                return Err(EngineError::User(match current {
+                    Some(c) if c.state == LinkState::Pending => self.unverified_text(&c),
+                    _ => t!(self.texts(), "verify.nothing_pending", prefix = prefix),
+                }));
+            }
+            if current.is_some_and(|c| c.code_tries >= MAX_TRIES) {
+                // Tries used up by attempts that did not finish: locked now.
+                links::lock(w.conn(), &m.author).await?;
+                w.commit().await?;
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "link.locked",
+                    upn = link.upn,
+                    prefix = prefix
+                )));
+            }
+            let tries = links::count_try(w.conn(), &m.author).await?;
+            w.commit().await?;
+            tries
+        };
+        let hash = link.code_hash.clone().unwrap_or_default();
+        let matches = tokio::task::spawn_blocking({
+            let code = code.to_string();
+            move || code_matches(&code, &hash)
+        })
+        .await
+        .map_err(|e| EngineError::Unexpected(e.into()))?;
+        if !matches {
+            return self.wrong_code(m, &link, tries).await;
+        }
+        let user = self.linkable(&link.upn).await?;
+        let mut w = self.store().write().await?;
+        self.move_owner(w.conn(), &m.author, &link.upn, &user.id, &actor)
+            .await?;
+        links::verify(
+            w.conn(),
+            &m.author,
+            &link.upn,
+            &user.id,
+            LinkMethod::MailCode,
+            None,
+            now,
+        )
+        .await?;
+        self.audit_link(
+            w.conn(),
+            &actor,
+            "link_verified",
+            &m.author,
+            &link.upn,
+            serde_json::json!({"method": "mail_code", "object_id": user.id}),
+        )
+        .await?;
+        let text = t!(
+            self.texts(),
+            "verify.done",
+            name = self.display_name(&user.display_name),
+            upn = link.upn
+        );
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// A wrong code: the try was counted; at [`MAX_TRIES`] the pending link locks.
+    async fn wrong_code(&self, m: &IncomingMessage, link: &Link, tries: i64) -> EngineResult<()> {
+        let actor = format!("chat:{}", m.author);
+        let prefix = &self.cfg().parser.prefix;
+        let mut w = self.store().write().await?;
+        let locked = tries >= MAX_TRIES;
+        if locked {
+            links::lock(w.conn(), &m.author).await?;
+        }
+        self.audit_link(
+            w.conn(),
+            &actor,
+            "proof_failed",
+            &m.author,
+            &link.upn,
+            serde_json::json!({"reason": "wrong code", "tries": tries, "locked": locked}),
+        )
+        .await?;
+        w.commit().await?;
+        Err(EngineError::User(if locked {
+            t!(self.texts(), "link.locked", upn = link.upn, prefix = prefix)
+        } else {
+            t!(
+                self.texts(),
+                "verify.wrong",
+                left = MAX_TRIES - tries,
+                prefix = prefix
+            )
+        }))
+    }
+
+    /// A code typed where others can read it: burnt, the message deleted where possible, and
+    /// the person told to start again and answer in a direct message.
+    async fn burn_public_code(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
+        let actor = format!("chat:{}", m.author);
+        let deleted = self.inner.chat.delete(&m.channel, &m.id).await;
+        if let Err(e) = &deleted {
+            tracing::warn!(error = %e, "could not delete a message holding a code");
+        }
+        let mut w = self.store().write().await?;
+        links::burn_code(w.conn(), &m.author).await?;
+        self.audit_link(w.conn(), &actor, "proof_failed", &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
+        let text = t!(
+            self.texts(),
+            "verify.public",
+            upn = link.upn,
+            prefix = self.cfg().parser.prefix
+        );
+        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// One owner per directory account: a verified link of another chat account to the same
+    /// directory user (by object id) is removed, audited, and its chat account told.
+    async fn move_owner(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        to: &ChatUserId,
+        upn: &Upn,
+        object_id: &str,
+        actor: &str,
+    ) -> EngineResult<()> {
+        let Some(previous) = links::verified_owner(conn, object_id).await? else {
+            return Ok(());
+        };
+        if &previous.chat_user == to {
+            return Ok(());
+        }
+        links::remove(conn, &previous.chat_user).await?;
+        self.audit_link(
+            conn,
+            actor,
+            "link_moved",
+            &previous.chat_user,
+            upn,
+            serde_json::json!({"to": to.as_str()}),
+        )
+        .await?;
+        let text = t!(
+            self.texts(),
+            "link.moved_away",
+            upn = upn,
+            prefix = self.cfg().parser.prefix
+        );
+        self.tell_user(conn, &previous.chat_user, &text).await?;
+        Ok(())
+    }
+
+    /// `link <@user> <upn>`: an approver holding an assign role vouches that a chat account
+    /// is the directory user's. Audited; the person is told.
+    async fn attest(&self, m: &IncomingMessage, user: &ChatUserId, upn: &Upn) -> EngineResult<()> {
+        let (_, roles) = self.issuer_roles(m).await.map_err(|e| match e {
+            EngineError::User(_) if self.cfg().approver(&m.author).is_none() => {
+                EngineError::User(t!(self.texts(), "link.attest_approvers_only"))
+            }
+            other => other,
+        })?;
+        if !roles.iter().any(|r| self.cfg().assign_roles.contains(r)) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.attest_needs_role",
+                roles = self.role_names(&self.cfg().assign_roles)
+            )));
+        }
+        if let Some(a) = self.cfg().approver(user) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.configured",
+                who = self.mention(user),
+                upn = a.upn
+            )));
+        }
+        let directory = self.linkable(upn).await?;
+        let actor = format!("chat:{}", m.author);
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        self.move_owner(w.conn(), user, upn, &directory.id, &actor)
+            .await?;
+        links::verify(
+            w.conn(),
+            user,
+            upn,
+            &directory.id,
+            LinkMethod::Admin,
+            Some(&m.author),
+            now,
+        )
+        .await?;
+        self.audit_link(w.conn(), &actor, "link_attested", user, upn, serde_json::json!({"method": "admin", "attested_by": m.author.as_str(), "object_id": directory.id})).await?;
+        let told = t!(
+            self.texts(),
+            "link.attested_you",
+            who = self.mention(&m.author),
+            upn = upn
+        );
+        self.tell_user(w.conn(), user, &told).await?;
+        let text = t!(
+            self.texts(),
+            "link.attested",
+            who = self.mention(user),
+            upn = upn
+        );
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// `unlink`: a person undoes their own link. `unlink <upn|@user>`: an approver undoes
+    /// someone else's (made by mistake, or by someone who is not the account's owner), and
+    /// that person is told. Links set by the configuration (approvers) cannot be undone in
+    /// chat. Requests already made keep the link they were made with.
+    pub(super) async fn unlink(
+        &self,
+        m: &IncomingMessage,
+        target: Option<Target>,
+    ) -> EngineResult<()> {
+        let own = match &target {
+            None => true,
+            Some(Target::Mention(user)) => user == &m.author,
+            Some(Target::Upn(_)) => false,
+        };
+        if let Some(a) = self.cfg().approver(&m.author).filter(|_| own) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.approver_fixed",
+                upn = a.upn
+            )));
+        }
+        if !own && self.cfg().approver(&m.author).is_none() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.unlink_others_approvers_only",
+                prefix = self.cfg().parser.prefix
+            )));
+        }
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let unlinked: Vec<(ChatUserId, Upn)> = match &target {
+            None => links::get(w.conn(), &m.author)
+                .await?
+                .map(|l| vec![(m.author.clone(), l.upn)])
+                .unwrap_or_default(),
+            Some(Target::Mention(user)) => {
+                if let Some(a) = self.cfg().approver(user) {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "link.configured",
+                        who = self.mention(user),
+                        upn = a.upn
+                    )));
+                }
+                links::get(w.conn(), user)
+                    .await?
+                    .map(|l| vec![(user.clone(), l.upn)])
+                    .unwrap_or_default()
+            }
+            Some(Target::Upn(upn)) => {
+                if let Some(a) = self.cfg().approvers.iter().find(|a| &a.upn == upn) {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "link.configured",
+                        who = self.mention(&a.chat_user),
+                        upn = upn
+                    )));
+                }
+                links::users_for(w.conn(), upn)
+                    .await?
+                    .into_iter()
+                    .map(|u| (u, upn.clone()))
+                    .collect()
+            }
+        };
+        if unlinked.is_empty() {
+            let text = match &target {
+                None => t!(self.texts(), "link.none"),
+                Some(Target::Mention(user)) => {
+                    t!(self.texts(), "link.none_for_user", who = self.mention(user))
+                }
+                Some(Target::Upn(upn)) => t!(self.texts(), "link.none_for_upn", upn = upn),
+            };
+            return Err(EngineError::User(text));
+        }
+        let actor = format!("chat:{}", m.author);
+        for (user, upn) in &unlinked {
+            links::remove(w.conn(), user).await?;
+            self.audit_link(
+                w.conn(),
+                &actor,
+                "unlinked",
+                user,
+                upn,
+                serde_json::json!({"by": if own { "self" } else { "approver" }}),
+            )
+            .await?;
+            if user != &m.author {
+                let text = t!(
+                    self.texts(),
+                    "link.removed_by",
+                    who = self.mention(&m.author),
+                    upn = upn,
+                    prefix = self.cfg().parser.prefix
+                );
+                self.tell_user(w.conn(), user, &text).await?;
+            }
+        }
+        let text = if own {
+            t!(
+                self.texts(),
+                "link.removed",
+                upn = unlinked[0].1,
+                prefix = self.cfg().parser.prefix
+            )
+        } else {
+            let who: Vec<String> = unlinked.iter().map(|(u, _)| self.mention(u)).collect();
+            t!(
+                self.texts(),
+                "link.removed_other",
+                who = who.join(" "),
+                upn = unlinked[0].1
+            )
+        };
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// An audit event about a link: it belongs to no request; its detail names the chat
+    /// account and the directory user (`licensebot links` shows them as the link's history).
+    async fn audit_link(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        actor: &str,
+        action: &str,
+        chat_user: &ChatUserId,
+        upn: &Upn,
+        mut detail: serde_json::Value,
+    ) -> EngineResult<()> {
+        detail["chat_user"] = serde_json::json!(chat_user.as_str());
+        detail["upn"] = serde_json::json!(upn.as_str());
+        self.audit(conn, None, actor, action, None, None, &detail.to_string())
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_eight_digits() {
+        for _ in 0..100 {
+            let c = new_code();
+            assert_eq!(c.len(), 8, "{c}");
+            assert!(c.bytes().all(|b| b.is_ascii_digit()), "{c}");
+        }
+    }
+
+    #[test]
+    fn a_hash_matches_its_code_only_and_never_holds_it() {
+        let hash = hash_code("12345678").unwrap();
+        assert!(!hash.contains("12345678"));
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(code_matches("12345678", &hash));
+        assert!(!code_matches("12345679", &hash));
+        assert!(!code_matches("12345678", "not a hash"));
+        assert_ne!(hash, hash_code("12345678").unwrap(), "salted");
+    }
+}

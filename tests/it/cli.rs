@@ -404,3 +404,59 @@ fn check_config_exits_1_when_microsoft_cannot_be_reached() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("microsoft graph: FAILED"));
 }
+
+/// `links --json` lists every link with its state, how and when it was proven, and its
+/// history; `requests --json` carries how the requester's link was proven.
+#[test]
+fn links_and_requests_show_how_each_link_was_proven() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let mut bot = Bot::start_in(dir.path(), &[]);
+    bot.link("alice", "alice@contoso.example");
+    bot.say("mallory", "!pro link ivan@contoso.example");
+    bot.idle();
+    bot.say("alice", "!pro request");
+    bot.idle();
+    bot.finish();
+
+    let out = command(dir.path(), &["links", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let links: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by = |who: &str| {
+        links
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["chat_user"] == who)
+            .unwrap_or_else(|| panic!("{who} in {links:#}"))
+            .clone()
+    };
+    let alice = by("alice");
+    assert_eq!(alice["state"], "verified");
+    assert_eq!(alice["method"], "mail_code");
+    assert!(alice["verified_at"].is_string());
+    let actions: Vec<&str> = alice["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["link_started", "proof_sent", "link_verified"]);
+    let mallory = by("mallory");
+    assert_eq!(mallory["state"], "pending");
+    assert!(mallory["method"].is_null());
+
+    let requests = crate::support::bot::requests_json(dir.path());
+    let link = &requests[0]["link"];
+    assert_eq!(link["state"], "verified");
+    assert_eq!(link["method"], "mail_code");
+    assert!(link["verified_at"].is_string());
+    assert!(link["attested_by"].is_null());
+
+    let text = command(dir.path(), &["links"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("alice") && text.contains("verified") && text.contains("mail_code"),
+        "{text}"
+    );
+}

@@ -694,3 +694,42 @@ schedule_crash_cases! {
     expiry_dying_after_it_is_stored_is_told_once: Expiry at Stored;
     expiry_killed_while_its_post_is_held_is_told_once: Expiry at PostHeld;
 }
+
+/// Killed between storing a link's code and mailing it (crash point
+/// `after_link_proof_stored`): after a restart the pending link is still there, no mail went
+/// out (so no code works that was never recorded, and the recorded one reached nobody), and a
+/// new `link` mails a code that proves it.
+#[test]
+fn a_link_dying_between_its_code_stored_and_mailed_loses_nothing() {
+    use crate::support::bot::{mailed_code, mails};
+    use crate::support::Bot;
+
+    let (dir, mut bot) = Bot::start_with("", &[("LICENSEBOT_CRASH_AT", "after_link_proof_stored")]);
+    bot.input(
+        serde_json::json!({"type": "message", "channel": "general", "author": "alice",
+                                 "content": "!pro link alice@contoso.example"}),
+    );
+    let status = bot.wait_exit();
+    assert_eq!(status.signal(), Some(6), "aborted at the crash point");
+    assert!(mails(dir.path()).is_empty(), "no mail went out");
+
+    let mut bot = Bot::start_in(dir.path(), &[]);
+    bot.say("alice", "!pro request");
+    let refused = bot.idle();
+    bot.link("alice", "alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let asked = bot.idle();
+    bot.finish();
+
+    println!(
+        "LINK-CRASH | code stored, mail not sent | pending link kept; mails after restart {}; verified with the new code",
+        mails(dir.path()).len()
+    );
+    assert!(
+        crate::support::bot::contents(&refused).contains("is not proven yet"),
+        "the pending link survived: {refused:#?}"
+    );
+    assert_eq!(mails(dir.path()).len(), 1);
+    assert!(!mailed_code(dir.path(), "alice@contoso.example").is_empty());
+    crate::support::bot::approval_with(&asked, "Request #1");
+}

@@ -695,3 +695,29 @@ async fn mentions_in_a_reason_ping_nobody_and_the_reason_stays_quoted() {
     }
     s.fake.assert_faithful();
 }
+
+/// A code typed in a channel: the bot deletes the message (Manage Messages), says why, and
+/// the code no longer works; the link stays pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_typed_in_a_channel_is_deleted_and_burnt() {
+    let s = Setup::start().await;
+    s.fake
+        .say("alice", GENERAL, "!pro link alice@contoso.example");
+    s.bot_message(GENERAL, "I've mailed a code").await;
+    let code = discord_bot::mailed_code(s.dir.path(), "alice@contoso.example");
+
+    let typed = s.fake.say("alice", GENERAL, &format!("!pro verify {code}"));
+    s.bot_message(GENERAL, "Never type a code where others can read it")
+        .await;
+    s.fake.dm_bot("alice", &format!("!pro verify {code}"));
+    s.dm("alice", "is not proven yet").await;
+
+    let deleted = s.fake.view(|v| {
+        v.calls_to("DELETE", &format!("/messages/{typed}"))
+            .iter()
+            .any(|c| c.status == 204)
+    });
+    assert!(deleted, "the message with the code was deleted");
+    assert!(s.fake.view(|v| v.message(typed)).is_none_or(|m| m.deleted));
+    s.fake.assert_faithful();
+}

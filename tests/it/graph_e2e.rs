@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::support::bot::{
     approval_with, command, contents, dms_to, id, request_state, sends_in, write_config,
 };
-use crate::support::fake_graph::{FakeMicrosoft, CLIENT_SECRET, PC_CLIENT_SECRET};
+use crate::support::fake_graph::{
+    FakeMicrosoft, Fault, FaultKind, CLIENT_SECRET, PC_CLIENT_SECRET,
+};
 use crate::support::Bot;
 
 /// Starts a bot on the fake, with Partner Center purchases when `pc`, and extra env.
@@ -565,4 +567,92 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
         "no Partner Center in manual mode"
     );
     bot.finish();
+}
+
+/// The proof mail through Graph `sendMail`: from the configured sender's mailbox to the
+/// directory user's own address, plain text, not kept in Sent Items.
+#[test]
+fn the_proof_code_is_mailed_through_graph_send_mail() {
+    let fake = FakeMicrosoft::start();
+    let (_dir, mut bot) = start(&fake, false, &[]);
+
+    link(&mut bot, &fake, "alice", "alice@contoso.example");
+
+    let mails = fake.state().mails.clone();
+    assert_eq!(mails.len(), 1);
+    let (sender, body) = &mails[0];
+    assert_eq!(sender, "licensebot@contoso.example");
+    assert_eq!(body["message"]["body"]["contentType"], "Text");
+    assert_eq!(
+        body["message"]["toRecipients"][0]["emailAddress"]["address"],
+        "alice@contoso.example"
+    );
+    assert_eq!(body["saveToSentItems"], false);
+    assert_eq!(
+        fake.count("POST", "/v1.0/users/licensebot@contoso.example/sendMail"),
+        1
+    );
+    bot.finish();
+}
+
+/// Graph throttles the send (429, `Retry-After: 1`): the bot waits and sends once more.
+#[test]
+fn a_throttled_proof_mail_is_sent_again_after_the_wait() {
+    let fake = FakeMicrosoft::start();
+    let (_dir, mut bot) = start(&fake, false, &[]);
+    fake.inject(Fault::on(
+        "POST",
+        "/sendMail",
+        1,
+        FaultKind::Throttle(Some("1".into())),
+    ));
+
+    let started = std::time::Instant::now();
+    link(&mut bot, &fake, "alice", "alice@contoso.example");
+
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(fake.count("POST", "/sendMail"), 2);
+    assert_eq!(fake.state().mails.len(), 1);
+    bot.finish();
+}
+
+/// A mail Graph refuses (500; a sender that is no mailbox, 404): the person is told, the
+/// code is burnt, nothing is proven.
+#[test]
+fn a_proof_mail_that_cannot_be_sent_is_said_and_proves_nothing() {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(&fake, false, &[]);
+    fake.inject(Fault::on("POST", "/sendMail", 1, FaultKind::ServerError));
+
+    bot.say("alice", "!pro link alice@contoso.example");
+    let got = bot.idle();
+    bot.finish();
+
+    assert!(
+        contents(&got).contains("I couldn't send the mail to the mailbox of alice@contoso.example"),
+        "{got:#?}"
+    );
+    let db = crate::support::db::open(dir.path());
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM links WHERE code_hash IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'proof_failed'"),
+        1
+    );
+
+    let (_dir, mut bot) = start(
+        &fake,
+        false,
+        &[("LICENSEBOT__LINKS__MAIL_SENDER", "nobody@contoso.example")],
+    );
+    bot.say("alice", "!pro link alice@contoso.example");
+    let got = bot.idle();
+    bot.finish();
+    assert!(
+        contents(&got).contains("I couldn't send the mail"),
+        "{got:#?}"
+    );
+    assert!(fake.state().mails.is_empty());
 }

@@ -185,6 +185,50 @@ fn cases() -> Vec<Case> {
             vec![say("alice", "!pro link @judy")],
             Answer("Usage"),
         ),
+        // Proving links that are not yours.
+        case(
+            "verify without a pending link",
+            vec![say("mallory", "!pro verify 12345678")],
+            Answer("no link waiting for a code"),
+        ),
+        case(
+            "verify with seven digits",
+            vec![say("alice", "!pro verify 1234567")],
+            Answer("give the 8-digit code from the mail"),
+        ),
+        case(
+            "verify with letters in the code",
+            vec![say("alice", "!pro verify 1234abcd")],
+            Answer("give the 8-digit code from the mail"),
+        ),
+        case(
+            "attest a link by a non-approver",
+            vec![say("mallory", "!pro link @judy ivan@contoso.example")],
+            Answer("Only approvers can confirm"),
+        ),
+        case(
+            "attest a link by an approver without an assign role",
+            vec![say("bob", "!pro link @mallory ivan@contoso.example")],
+            Answer("needs one of these roles"),
+        ),
+        case(
+            "attest a link to an approver's account",
+            vec![say("carol", "!pro link @mallory dave@contoso.example")],
+            Answer("by the bot's configuration"),
+        ),
+        case(
+            "attest a link to a disabled account",
+            vec![say("carol", "!pro link @mallory heidi@contoso.example")],
+            Answer("is disabled"),
+        ),
+        case(
+            "link to a guest account",
+            vec![say(
+                "mallory",
+                "!pro link grace_fabrikam.example#EXT#@contoso.example",
+            )],
+            Answer("is a guest account"),
+        ),
         // Undoing links that are not yours to undo.
         case(
             "unlink someone else by a non-approver",

@@ -8,5 +8,6 @@ mod bulk;
 mod decisions;
 mod delivery;
 mod jobs;
+mod links;
 mod seats;
 mod telling;

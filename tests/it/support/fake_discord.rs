@@ -1273,6 +1273,25 @@ fn route(
                 error(StatusCode::NOT_FOUND, 10008, "Unknown Message")
             }
         }
+        // Delete Message: another user's message needs MANAGE_MESSAGES; 204 and a
+        // MESSAGE_DELETE to the gateway.
+        ("DELETE", ["channels", _, "messages", m]) => {
+            let id = parse(m);
+            let Some(msg) = g.messages.get(&id).filter(|m| !m.deleted).cloned() else {
+                return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+            };
+            if msg.author != BOT && g.no_manage_messages {
+                return error(StatusCode::FORBIDDEN, 50013, "Missing Permissions");
+            }
+            if let Some(m) = g.messages.get_mut(&id) {
+                m.deleted = true;
+            }
+            g.dispatch(
+                "MESSAGE_DELETE",
+                json!({"id": id.to_string(), "channel_id": msg.channel.to_string(), "guild_id": GUILD.to_string()}),
+            );
+            StatusCode::NO_CONTENT.into_response()
+        }
         ("DELETE", ["channels", _, "messages", m, "reactions", emoji, user]) => {
             let user = if *user == "@me" { BOT } else { parse(user) };
             if user != BOT && g.no_manage_messages {

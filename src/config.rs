@@ -1025,6 +1025,18 @@ impl Settings {
                 ));
             }
         }
+        lines.push(match self.links.mail_sender.trim() {
+            "" => "links: proven by an approver's attestation only (no mail sender)".to_string(),
+            sender => format!(
+                "links: proven by a code mailed from {sender}, or an approver's attestation"
+            ),
+        });
+        if !self.policy.requesters.is_empty() {
+            lines.push(format!(
+                "requesters: only {}",
+                self.policy.requesters.join(", ")
+            ));
+        }
         lines.push(format!("approvers ({}):", self.approvers.len()));
         for approver in &self.approvers {
             lines.push(format!("  {} as {}", approver.chat_user, approver.upn));

@@ -210,6 +210,7 @@ impl Lifecycles {
                 clock.clone(),
             )),
             Arc::new(licensebot::backend::NoMail),
+            None,
             chat.clone(),
             clock,
             startup::texts_for(&settings),

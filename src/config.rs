@@ -527,6 +527,14 @@ pub struct LinkSettings {
     /// The mailbox proof codes are mailed from (Graph: `POST /users/{mail_sender}/sendMail`);
     /// `""` turns the proof by mailed code off.
     pub mail_sender: String,
+    /// Whether links may be proven by signing in to Microsoft Entra (the Graph app's
+    /// registration, `[backend.graph]`, as a confidential client with a Web redirect URI).
+    pub sign_in: bool,
+    /// The sign-in pages' base URL as people's browsers reach it, e.g.
+    /// `https://licensebot.contoso.com`; `{public_url}/link/callback` is the redirect URI.
+    pub public_url: String,
+    /// Where the sign-in pages are served, e.g. `127.0.0.1:8443` (behind a TLS proxy).
+    pub listen_addr: String,
 }
 
 /// `[roles]`
@@ -1026,11 +1034,17 @@ impl Settings {
             }
         }
         lines.push(match self.links.mail_sender.trim() {
-            "" => "links: proven by an approver's attestation only (no mail sender)".to_string(),
+            "" => "links: proven by an approver's attestation (no mail sender)".to_string(),
             sender => format!(
                 "links: proven by a code mailed from {sender}, or an approver's attestation"
             ),
         });
+        if self.links.sign_in {
+            lines.push(format!(
+                "links: also proven by signing in, pages at {} (served on {})",
+                self.links.public_url, self.links.listen_addr
+            ));
+        }
         if !self.policy.requesters.is_empty() {
             lines.push(format!(
                 "requesters: only {}",
@@ -1596,6 +1610,37 @@ impl Loader {
                 "backend.simulated.mailbox",
                 "must name a file, such as \"data/mailbox.jsonl\"",
             );
+        }
+        if s.links.sign_in {
+            if s.backend.graph.is_none() {
+                self.problem(
+                    "links.sign_in",
+                    "the sign-in proof uses the Graph app's registration: it needs [backend.graph]",
+                );
+            }
+            let url = s.links.public_url.trim();
+            if url::Url::parse(url).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+                self.problem(
+                    "links.public_url",
+                    format!(
+                        "{url:?} is not an http(s) URL, such as \"https://licensebot.contoso.com\""
+                    ),
+                );
+            }
+            if s.links
+                .listen_addr
+                .trim()
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+            {
+                self.problem(
+                    "links.listen_addr",
+                    format!(
+                        "{:?} is not an address with a port, such as 127.0.0.1:8443",
+                        s.links.listen_addr
+                    ),
+                );
+            }
         }
         for (i, r) in s.policy.requesters.iter().enumerate() {
             if r.trim().is_empty() {

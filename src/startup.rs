@@ -10,11 +10,12 @@ use anyhow::{bail, Context};
 
 use secrecy::SecretString;
 
+use crate::backend::entra::{EntraIdentity, EntraOptions};
 use crate::backend::graph::{Credentials, GraphMailer, GraphOptions, GraphTenant};
 use crate::backend::manual::ManualPurchaser;
 use crate::backend::partner_center::{PartnerCenterOptions, PartnerCenterPurchaser};
 use crate::backend::simulated::{SimulatedMailbox, SimulatedPurchaser, SimulatedTenant};
-use crate::backend::{Mailer, NoMail, Purchaser, Tenant};
+use crate::backend::{IdentityProvider, Mailer, NoMail, Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::chat::discord::{Discord, DiscordConfig};
 use crate::command::ParserConfig;
@@ -150,6 +151,10 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         sku_part_number: s.backend.managed_sku().to_string(),
         requesters: s.policy.requesters.clone(),
         mail_proof: !s.links.mail_sender.trim().is_empty(),
+        sign_in_url: s
+            .links
+            .sign_in
+            .then(|| s.links.public_url.trim().to_string()),
         jobs: JobPolicy {
             max_attempts: i64::from(s.jobs.max_attempts),
             backoff_base: s.jobs.backoff_base.get(),
@@ -376,6 +381,29 @@ pub struct Backends {
     pub purchaser: Arc<dyn Purchaser>,
     /// Mail to directory users (link proofs).
     pub mailer: Arc<dyn Mailer>,
+    /// Sign-in to Microsoft Entra (link proofs), when `links.sign_in`.
+    pub identity: Option<Arc<dyn IdentityProvider>>,
+}
+
+/// The sign-in proof's identity provider: the Graph app's registration as a confidential
+/// client of the tenant's identity platform.
+pub fn identity_provider(settings: &Settings) -> anyhow::Result<Option<Arc<dyn IdentityProvider>>> {
+    if !settings.links.sign_in {
+        return Ok(None);
+    }
+    let Some(g) = &settings.backend.graph else {
+        bail!("links.sign_in needs a [backend.graph] table");
+    };
+    let options = EntraOptions {
+        authority_url: g.authority_url.clone(),
+        tenant_id: g.tenant_id.clone(),
+        client_id: g.client_id.as_str().to_string(),
+        client_secret: secret_from_env(&g.client_secret_env, "backend.graph.client_secret_env")?,
+        timeout: g.timeout.get(),
+    };
+    let identity =
+        EntraIdentity::new(options).context("Failed to set up the Entra sign-in proof")?;
+    Ok(Some(Arc::new(identity)))
 }
 
 /// The backends named in the settings.
@@ -434,6 +462,7 @@ pub async fn backends(
         tenant,
         purchaser,
         mailer,
+        identity: identity_provider(settings)?,
     })
 }
 
@@ -457,6 +486,22 @@ impl Background {
             let (_, task) =
                 crate::telemetry::server::serve(addr, store.clone(), tenant, stop_rx.clone())
                     .await?;
+            tasks.push(task);
+        }
+        if settings.links.sign_in {
+            let addr: std::net::SocketAddr = settings
+                .links
+                .listen_addr
+                .trim()
+                .parse()
+                .context("links.listen_addr is not an address with a port")?;
+            let (_, task) = crate::telemetry::signin::serve(
+                addr,
+                engine.clone(),
+                settings.bot.language.as_str(),
+                stop_rx.clone(),
+            )
+            .await?;
             tasks.push(task);
         }
         let engine = engine.clone();
@@ -537,6 +582,7 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         tenant,
         purchaser,
         mailer,
+        identity,
     } = backends(&settings, &store, clock.clone()).await?;
     let health_tenant = tenant.clone();
     let discord = Discord::connect(DiscordConfig {
@@ -555,6 +601,7 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         tenant,
         purchaser,
         mailer,
+        identity,
         discord.output(),
         clock,
         texts_for(&settings),
@@ -598,6 +645,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         tenant,
         purchaser,
         mailer,
+        identity,
     } = backends(&settings, &store, clock.clone()).await?;
     let health_tenant = tenant.clone();
     let output = Arc::new(ConsoleOutput::new(
@@ -611,6 +659,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         tenant,
         purchaser,
         mailer,
+        identity,
         output.clone(),
         clock.clone(),
         texts_for(&settings),

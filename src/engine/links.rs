@@ -248,12 +248,15 @@ impl Engine {
                 serde_json::json!({"proof": "none available"}),
             )
             .await?;
-            let text = t!(
-                self.texts(),
-                "link.no_mail_proof",
-                upn = upn,
-                prefix = prefix
-            );
+            let text = match self.send_sign_in(w.conn(), m, upn).await? {
+                true => t!(self.texts(), "link.sign_in_sent", upn = upn),
+                false => t!(
+                    self.texts(),
+                    "link.no_mail_proof",
+                    upn = upn,
+                    prefix = prefix
+                ),
+            };
             outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
             w.commit().await?;
             return Ok(());
@@ -347,9 +350,41 @@ impl Engine {
                 t!(self.texts(), "link.mail_failed", upn = upn, prefix = prefix)
             }
         };
+        let text = match self.send_sign_in(w.conn(), m, upn).await? {
+            true => format!("{text} {}", t!(self.texts(), "link.sign_in_also")),
+            false => text,
+        };
         outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
         w.commit().await?;
         Ok(())
+    }
+
+    /// When sign-in is on, hands the speaker a one-time start link by direct message (never in
+    /// a channel: it is theirs). Returns whether it did.
+    async fn send_sign_in(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        m: &IncomingMessage,
+        upn: &Upn,
+    ) -> EngineResult<bool> {
+        let Some(text) = self
+            .issue_sign_in(conn, &m.author, &m.author_name, upn)
+            .await?
+        else {
+            return Ok(false);
+        };
+        outbox::push(
+            conn,
+            &crate::store::outbox::ChatAction::Dm {
+                user: m.author.clone(),
+                content: text,
+                fallback: None,
+                fallback_reply_to: None,
+            },
+            self.now(),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// `verify CODE`: finishes a pending link with the mailed code. Only in a direct message
@@ -524,7 +559,7 @@ impl Engine {
 
     /// One owner per directory account: a verified link of another chat account to the same
     /// directory user (by object id) is removed, audited, and its chat account told.
-    async fn move_owner(
+    pub(super) async fn move_owner(
         &self,
         conn: &mut sqlx::SqliteConnection,
         to: &ChatUserId,
@@ -738,7 +773,7 @@ impl Engine {
 
     /// An audit event about a link: it belongs to no request; its detail names the chat
     /// account and the directory user (`licensebot links` shows them as the link's history).
-    async fn audit_link(
+    pub(super) async fn audit_link(
         &self,
         conn: &mut sqlx::SqliteConnection,
         actor: &str,

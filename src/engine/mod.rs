@@ -14,6 +14,7 @@ mod links;
 mod render;
 mod requests;
 mod scheduler;
+pub mod signin;
 mod worker;
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify};
 
-use crate::backend::{Mailer, Purchaser, Tenant};
+use crate::backend::{IdentityProvider, Mailer, Purchaser, Tenant};
 use crate::chat::{ChatEvent, ChatOutput, IncomingMessage};
 use crate::command::ParserConfig;
 use crate::domain::{
@@ -101,6 +102,8 @@ pub struct EngineConfig {
     pub requesters: Vec<String>,
     /// Whether links are proven by a mailed code (a mail sender is configured).
     pub mail_proof: bool,
+    /// The public base URL of the sign-in pages, when links are proven by signing in.
+    pub sign_in_url: Option<String>,
     /// Retry policy of jobs.
     pub jobs: JobPolicy,
 }
@@ -148,6 +151,7 @@ struct Inner {
     tenant: Arc<dyn Tenant>,
     purchaser: Arc<dyn Purchaser>,
     mailer: Arc<dyn Mailer>,
+    identity: Option<Arc<dyn IdentityProvider>>,
     chat: Arc<dyn ChatOutput>,
     clock: Arc<dyn Clock>,
     texts: Texts,
@@ -175,6 +179,7 @@ impl Engine {
         tenant: Arc<dyn Tenant>,
         purchaser: Arc<dyn Purchaser>,
         mailer: Arc<dyn Mailer>,
+        identity: Option<Arc<dyn IdentityProvider>>,
         chat: Arc<dyn ChatOutput>,
         clock: Arc<dyn Clock>,
         texts: Texts,
@@ -187,6 +192,7 @@ impl Engine {
                 tenant,
                 purchaser,
                 mailer,
+                identity,
                 chat,
                 clock,
                 texts,

@@ -14,6 +14,7 @@ pub mod links;
 pub mod outbox;
 pub mod reactions;
 pub mod requests;
+pub mod signins;
 pub mod simulated;
 pub mod stages;
 

@@ -5,6 +5,7 @@
 
 pub mod metrics;
 pub mod server;
+pub mod signin;
 
 use tracing_subscriber::EnvFilter;
 

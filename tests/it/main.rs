@@ -6,6 +6,7 @@
 
 mod support;
 
+mod browser;
 mod cli;
 mod console_e2e;
 mod crash;
@@ -22,3 +23,4 @@ mod partner_center;
 mod replays;
 mod robustness;
 mod scheduler;
+mod signin;

@@ -314,6 +314,8 @@ pub struct State {
     graph_base: String,
     /// Every mail accepted by `sendMail`: (sender, the request body).
     pub mails: Vec<(String, Value)>,
+    /// The identity platform's sign-in state.
+    pub idp: super::fake_idp::IdpState,
 }
 
 struct Hold {
@@ -346,6 +348,8 @@ pub(crate) struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// An HTML page instead of JSON (the identity platform's sign-in pages).
+    pub html: Option<String>,
 }
 
 impl Answer {
@@ -354,14 +358,25 @@ impl Answer {
             status,
             headers: Vec::new(),
             body: Some(body),
+            html: None,
         }
     }
 
-    fn empty(status: u16) -> Answer {
+    pub(crate) fn empty(status: u16) -> Answer {
         Answer {
             status,
             headers: Vec::new(),
             body: None,
+            html: None,
+        }
+    }
+
+    pub(crate) fn html(status: u16, page: String) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: None,
+            html: Some(page),
         }
     }
 
@@ -563,6 +578,7 @@ impl Default for State {
             tokens_issued: 0,
             faults: Vec::new(),
             mails: Vec::new(),
+            idp: Default::default(),
             requests: Vec::new(),
             batch_items: Vec::new(),
             graph_base: "https://graph.microsoft.com/v1.0".into(),
@@ -1095,6 +1111,12 @@ fn respond(answer: Answer, crid: &str) -> Response {
     if !crid.is_empty() {
         builder = builder.header("client-request-id", crid);
     }
+    if let Some(page) = answer.html {
+        return builder
+            .header("content-type", "text/html; charset=utf-8")
+            .body(Body::from(page))
+            .expect("response");
+    }
     match answer.body {
         Some(body) => builder
             .header("content-type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
@@ -1138,6 +1160,12 @@ fn route(
         return fake_partner_center::handle(state, method.as_str(), path, headers, body);
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let base = state.graph_base.trim_end_matches("/v1.0").to_string();
+    if let Some(answer) =
+        super::fake_idp::route(state, &base, method.as_str(), &segments, query, body)
+    {
+        return answer;
+    }
     match (method.as_str(), segments.as_slice()) {
         ("POST", [tenant, "oauth2", "v2.0", "token"]) => token(state, tenant, body, false),
         ("POST", [tenant, "oauth2", "token"]) => token(state, tenant, body, true),
@@ -1166,6 +1194,11 @@ fn token(state: &mut State, tenant: &str, body: &[u8], v1: bool) -> Answer {
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    if !v1 && field("grant_type") == "authorization_code" && tenant.eq_ignore_ascii_case(TENANT_ID)
+    {
+        let base = state.graph_base.trim_end_matches("/v1.0").to_string();
+        return super::fake_idp::redeem(state, &base, body);
+    }
     if field("grant_type") != "client_credentials" {
         return token_error(
             400,

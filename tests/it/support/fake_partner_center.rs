@@ -282,11 +282,7 @@ pub fn handle(
                     .insert(r, (status, reply.clone(), location.clone()));
             }
             let mut a = if status == 202 {
-                Answer {
-                    status,
-                    headers: Vec::new(),
-                    body: None,
-                }
+                Answer::empty(status)
             } else {
                 Answer::json(status, reply)
             };

@@ -10,6 +10,7 @@ pub mod discord_bot;
 pub mod discord_schema;
 pub mod fake_discord;
 pub mod fake_graph;
+pub mod fake_idp;
 pub mod fake_partner_center;
 
 pub use bot::Bot;

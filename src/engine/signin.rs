@@ -1,0 +1,580 @@
+//! The proof of a link by signing in to Microsoft Entra. `link upn` hands the chat user a
+//! one-time start link by direct message; the bot's HTTP listener calls
+//! [`Engine::sign_in_start`] (→ the provider's sign-in, with `state`, `nonce`, PKCE and the
+//! UPN as `login_hint`), [`Engine::sign_in_callback`] (the code redeemed, the id_token
+//! validated; the link proven only when `tid` is the configured tenant and `oid` the directory
+//! user's object id, never by a name or mail claim) and [`Engine::sign_in_confirm`]: a page
+//! with a POST button that names the chat account stands between the sign-in and the link, so
+//! a link started by someone else cannot be completed by a victim's click.
+//!
+//! Every token (start, state, confirm) is random (256 bits), single use, stored as a hash, and
+//! lives [`STEP_TTL`]. Every failure is a page that says what happened and what to do, and an
+//! audit event with the reason.
+
+use std::time::Duration;
+
+use super::{Engine, EngineError, EngineResult};
+use crate::backend::{AuthorizeRequest, SignInError};
+use crate::domain::{ChatUserId, LinkMethod, LinkState, Upn};
+use crate::store::links;
+use crate::store::signins::{self, SignIn, Stage, TokenKind};
+use crate::t;
+
+/// How long each step of a sign-in may take: the start link, the sign-in, the confirmation.
+pub const STEP_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// A page of the sign-in, in words from the catalogue; the listener renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// Send the browser on (to the identity provider).
+    Redirect(String),
+    /// A page for the person.
+    Show {
+        /// The HTTP status.
+        status: u16,
+        /// The title.
+        title: String,
+        /// Paragraphs of text.
+        paragraphs: Vec<String>,
+        /// A form with one button: `(token, button label)`, posted to `/link/confirm`.
+        confirm: Option<(String, String)>,
+    },
+}
+
+/// A random token: 32 bytes, base64url without padding.
+pub(super) fn random_token() -> String {
+    use base64::Engine as _;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The PKCE challenge of a verifier: `BASE64URL(SHA256(verifier))`, no padding.
+fn challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Why a sign-in step ends without a proof: the reason audited, the page shown, and whether
+/// the attempt ends with it (a replayed token does not end the attempt it belonged to: the
+/// person may still be on their way through it).
+struct Failure {
+    reason: String,
+    page: Page,
+    ends: bool,
+}
+
+impl Engine {
+    fn page(&self, status: u16, title: String, paragraphs: Vec<String>) -> Page {
+        Page::Show {
+            status,
+            title,
+            paragraphs,
+            confirm: None,
+        }
+    }
+
+    /// The page of a link that is no good (unknown, used, expired) at any step.
+    fn not_valid(&self, reason: &str) -> Failure {
+        Failure {
+            ends: true,
+            reason: reason.to_string(),
+            page: self.page(
+                400,
+                t!(self.texts(), "page.not_valid_title"),
+                vec![
+                    t!(self.texts(), "page.not_valid"),
+                    t!(
+                        self.texts(),
+                        "page.start_again",
+                        prefix = self.cfg().parser.prefix
+                    ),
+                ],
+            ),
+        }
+    }
+
+    /// The page of a token used a second time: refused, its attempt left as it is.
+    fn replayed(&self, reason: &str) -> Failure {
+        Failure {
+            ends: false,
+            ..self.not_valid(reason)
+        }
+    }
+
+    /// The page of something gone wrong on the bot's side.
+    fn page_internal(&self) -> Page {
+        self.page(
+            500,
+            t!(self.texts(), "page.error_title"),
+            vec![t!(self.texts(), "error.internal")],
+        )
+    }
+
+    fn expired(&self, since: chrono::DateTime<chrono::Utc>) -> bool {
+        (self.now() - since).to_std().unwrap_or_default() > STEP_TTL
+    }
+
+    /// Hands out a start link for `user`'s pending link to `upn`: stored (as a hash), and the
+    /// text that carries it, for a direct message.
+    pub(super) async fn issue_sign_in(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        user: &ChatUserId,
+        chat_name: &str,
+        upn: &Upn,
+    ) -> EngineResult<Option<String>> {
+        let Some(public_url) = self.cfg().sign_in_url.as_deref() else {
+            return Ok(None);
+        };
+        let token = random_token();
+        signins::issue(conn, user, chat_name, upn, &token, self.now()).await?;
+        let url = format!("{}/link/start?t={token}", public_url.trim_end_matches('/'));
+        Ok(Some(t!(
+            self.texts(),
+            "link.sign_in_link",
+            upn = upn,
+            url = url,
+            minutes = STEP_TTL.as_secs() / 60
+        )))
+    }
+
+    /// `GET /link/start?t=…`: the start link, once: on to the identity provider's sign-in.
+    pub async fn sign_in_start(&self, token: &str) -> Page {
+        match self.try_sign_in_start(token).await {
+            Ok(page) => page,
+            Err(e) => self.failed_page(e).await,
+        }
+    }
+
+    async fn try_sign_in_start(&self, token: &str) -> Result<Page, StepError> {
+        let Some(identity) = self.inner.identity.as_ref() else {
+            return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
+        };
+        let attempt = self.attempt(TokenKind::Start, token).await?;
+        if attempt.stage != Stage::Issued {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.replayed("the start link was used already"),
+            ));
+        }
+        if self.expired(attempt.created_at) {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.not_valid("the start link expired"),
+            ));
+        }
+        self.still_pending(&attempt).await?;
+        let (state, nonce, verifier) = (random_token(), random_token(), random_token());
+        let url = identity
+            .authorize_url(&AuthorizeRequest {
+                redirect_uri: self.redirect_uri(),
+                state: state.clone(),
+                nonce: nonce.clone(),
+                code_challenge: challenge(&verifier),
+                login_hint: attempt.upn.to_string(),
+            })
+            .await
+            .map_err(|e| StepError::Provider(Some(attempt.clone()), e))?;
+        let mut w = self.store().write().await?;
+        if !signins::start(w.conn(), attempt.id, &state, &nonce, &verifier, self.now()).await? {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.replayed("the start link was used already"),
+            ));
+        }
+        w.commit().await?;
+        Ok(Page::Redirect(url))
+    }
+
+    /// `GET /link/callback?code=…&state=…` (or `?error=…`): the sign-in's answer. When the
+    /// token names the linked directory user in the configured tenant, the person is asked to
+    /// confirm; nothing is linked yet.
+    pub async fn sign_in_callback(
+        &self,
+        state: Option<&str>,
+        code: Option<&str>,
+        error: Option<&str>,
+    ) -> Page {
+        match self.try_sign_in_callback(state, code, error).await {
+            Ok(page) => page,
+            Err(e) => self.failed_page(e).await,
+        }
+    }
+
+    async fn try_sign_in_callback(
+        &self,
+        state: Option<&str>,
+        code: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<Page, StepError> {
+        let Some(identity) = self.inner.identity.as_ref() else {
+            return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
+        };
+        let Some(state) = state.filter(|s| !s.is_empty()) else {
+            return Err(StepError::Failed(
+                None,
+                self.not_valid("an answer without a state"),
+            ));
+        };
+        let attempt = self.attempt(TokenKind::State, state).await?;
+        if attempt.stage != Stage::Started {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.replayed("the state was used already"),
+            ));
+        }
+        if self.expired(attempt.stage_at) {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.not_valid("the sign-in took too long"),
+            ));
+        }
+        if let Some(error) = error {
+            let why = format!("the identity provider answered {error}");
+            let page = self.page(
+                400,
+                t!(self.texts(), "page.not_finished_title"),
+                vec![
+                    t!(self.texts(), "page.not_finished"),
+                    t!(
+                        self.texts(),
+                        "page.start_again",
+                        prefix = self.cfg().parser.prefix
+                    ),
+                ],
+            );
+            return Err(StepError::Failed(
+                Some(attempt),
+                Failure {
+                    reason: why,
+                    page,
+                    ends: true,
+                },
+            ));
+        }
+        let Some(code) = code.filter(|c| !c.is_empty()) else {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.not_valid("an answer without a code"),
+            ));
+        };
+        let verifier = attempt.verifier.clone().unwrap_or_default();
+        let claims = identity
+            .redeem(code, &verifier, &self.redirect_uri())
+            .await
+            .map_err(|e| StepError::Provider(Some(attempt.clone()), e))?;
+        let tenant = identity
+            .tenant()
+            .await
+            .map_err(|e| StepError::Provider(Some(attempt.clone()), e))?;
+        if attempt.nonce.as_deref() != Some(claims.nonce.as_str()) {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.not_valid("the token's nonce is not the one sent"),
+            ));
+        }
+        if !claims.tid.eq_ignore_ascii_case(&tenant) {
+            let page = self.page(
+                403,
+                t!(self.texts(), "page.wrong_account_title"),
+                vec![t!(self.texts(), "page.other_tenant", upn = attempt.upn)],
+            );
+            return Err(StepError::Failed(
+                Some(attempt),
+                Failure {
+                    reason: format!("signed in to tenant {}", claims.tid),
+                    page,
+                    ends: true,
+                },
+            ));
+        }
+        let expected = self
+            .inner
+            .tenant
+            .object_id(&attempt.upn)
+            .await
+            .map_err(|e| {
+                StepError::Provider(Some(attempt.clone()), SignInError::Unavailable(e.message))
+            })?;
+        if !claims.oid.eq_ignore_ascii_case(&expected) {
+            let page = self.page(
+                403,
+                t!(self.texts(), "page.wrong_account_title"),
+                vec![t!(self.texts(), "page.other_account", upn = attempt.upn)],
+            );
+            return Err(StepError::Failed(
+                Some(attempt),
+                Failure {
+                    reason: format!("signed in as another account (oid {})", claims.oid),
+                    page,
+                    ends: true,
+                },
+            ));
+        }
+        self.still_pending(&attempt).await?;
+        let confirm = random_token();
+        let mut w = self.store().write().await?;
+        if !signins::prove(w.conn(), attempt.id, &claims.oid, &confirm, self.now()).await? {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.replayed("the state was used already"),
+            ));
+        }
+        w.commit().await?;
+        Ok(Page::Show {
+            status: 200,
+            title: t!(self.texts(), "page.confirm_title"),
+            paragraphs: vec![t!(
+                self.texts(),
+                "page.confirm",
+                name = crate::texts::one_line(&attempt.chat_name, 100),
+                upn = attempt.upn
+            )],
+            confirm: Some((confirm, t!(self.texts(), "page.confirm_button"))),
+        })
+    }
+
+    /// `POST /link/confirm` (form `t`): the person confirms; the link is verified with
+    /// method `sign_in`, its previous owner (if any) told, the chat user told by DM.
+    pub async fn sign_in_confirm(&self, token: &str) -> Page {
+        match self.try_sign_in_confirm(token).await {
+            Ok(page) => page,
+            Err(e) => self.failed_page(e).await,
+        }
+    }
+
+    async fn try_sign_in_confirm(&self, token: &str) -> Result<Page, StepError> {
+        let attempt = self.attempt(TokenKind::Confirm, token).await?;
+        if attempt.stage != Stage::Proven {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.replayed("the confirmation was used already"),
+            ));
+        }
+        if self.expired(attempt.stage_at) {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.not_valid("the confirmation came too late"),
+            ));
+        }
+        self.still_pending(&attempt).await?;
+        let object_id = attempt.object_id.clone().unwrap_or_default();
+        let now = self.now();
+        let actor = format!("chat:{}", attempt.chat_user);
+        let mut w = self.store().write().await?;
+        if !signins::end(w.conn(), attempt.id, Stage::Proven, Stage::Done, now).await? {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.replayed("the confirmation was used already"),
+            ));
+        }
+        self.move_owner(
+            w.conn(),
+            &attempt.chat_user,
+            &attempt.upn,
+            &object_id,
+            &actor,
+        )
+        .await?;
+        links::verify(
+            w.conn(),
+            &attempt.chat_user,
+            &attempt.upn,
+            &object_id,
+            LinkMethod::SignIn,
+            None,
+            now,
+        )
+        .await?;
+        self.audit_link(
+            w.conn(),
+            &actor,
+            "link_verified",
+            &attempt.chat_user,
+            &attempt.upn,
+            serde_json::json!({"method": "sign_in", "object_id": object_id}),
+        )
+        .await?;
+        let told = t!(self.texts(), "verify.done_sign_in", upn = attempt.upn);
+        self.tell_user(w.conn(), &attempt.chat_user, &told).await?;
+        w.commit().await?;
+        self.wake();
+        Ok(self.page(
+            200,
+            t!(self.texts(), "page.done_title"),
+            vec![t!(self.texts(), "page.done", upn = attempt.upn)],
+        ))
+    }
+
+    /// Where the provider sends the browser back.
+    fn redirect_uri(&self) -> String {
+        format!(
+            "{}/link/callback",
+            self.cfg()
+                .sign_in_url
+                .as_deref()
+                .unwrap_or_default()
+                .trim_end_matches('/')
+        )
+    }
+
+    /// The attempt a token opens, or the page of a token that is no good.
+    async fn attempt(&self, kind: TokenKind, token: &str) -> Result<SignIn, StepError> {
+        let found = {
+            let mut conn = self.store().read().await?;
+            signins::by_token(&mut conn, kind, token).await?
+        };
+        found.ok_or_else(|| StepError::Failed(None, self.not_valid("an unknown token")))
+    }
+
+    /// The chat user's link must still be the pending one this attempt proves.
+    async fn still_pending(&self, attempt: &SignIn) -> Result<(), StepError> {
+        let link = {
+            let mut conn = self.store().read().await?;
+            links::get(&mut conn, &attempt.chat_user).await?
+        };
+        match link {
+            Some(l) if l.state == LinkState::Pending && l.upn == attempt.upn => Ok(()),
+            _ => Err(StepError::Failed(
+                Some(attempt.clone()),
+                self.not_valid("no pending link for this sign-in any more"),
+            )),
+        }
+    }
+
+    /// Ends a failed attempt (audited, never with a token or code) and gives its page.
+    async fn failed_page(&self, e: StepError) -> Page {
+        let (attempt, failure) = match e {
+            StepError::Failed(a, f) => (a, f),
+            StepError::Provider(a, e) => {
+                let page = match &e {
+                    SignInError::Unavailable(_) => self.page(
+                        503,
+                        t!(self.texts(), "page.error_title"),
+                        vec![
+                            t!(self.texts(), "page.unavailable"),
+                            t!(
+                                self.texts(),
+                                "page.start_again",
+                                prefix = self.cfg().parser.prefix
+                            ),
+                        ],
+                    ),
+                    SignInError::Refused(_) | SignInError::Invalid(_) => self.page(
+                        400,
+                        t!(self.texts(), "page.not_finished_title"),
+                        vec![
+                            t!(self.texts(), "page.not_checked"),
+                            t!(
+                                self.texts(),
+                                "page.start_again",
+                                prefix = self.cfg().parser.prefix
+                            ),
+                        ],
+                    ),
+                };
+                (
+                    a,
+                    Failure {
+                        reason: e.to_string(),
+                        page,
+                        ends: true,
+                    },
+                )
+            }
+            StepError::Internal(e) => {
+                tracing::error!(error = %e, "a sign-in step failed");
+                return self.page_internal();
+            }
+        };
+        tracing::warn!(reason = %failure.reason, "a sign-in proof failed");
+        let recorded = async {
+            let mut w = self.store().write().await?;
+            match &attempt {
+                Some(a) => {
+                    if failure.ends && !matches!(a.stage, Stage::Done | Stage::Failed) {
+                        signins::end(w.conn(), a.id, a.stage, Stage::Failed, self.now()).await?;
+                    }
+                    self.audit_link(
+                        w.conn(),
+                        &format!("chat:{}", a.chat_user),
+                        "proof_failed",
+                        &a.chat_user,
+                        &a.upn,
+                        serde_json::json!({"proof": "sign_in", "reason": failure.reason}),
+                    )
+                    .await?;
+                }
+                None => {
+                    self.audit(
+                        w.conn(),
+                        None,
+                        "web",
+                        "proof_failed",
+                        None,
+                        None,
+                        &serde_json::json!({"proof": "sign_in", "reason": failure.reason})
+                            .to_string(),
+                    )
+                    .await?;
+                }
+            }
+            w.commit().await?;
+            Ok::<(), EngineError>(())
+        }
+        .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "could not record a failed sign-in");
+        }
+        failure.page
+    }
+}
+
+/// How a sign-in step went wrong.
+enum StepError {
+    /// A token or answer that is no good: its attempt (when known) and its page.
+    Failed(Option<SignIn>, Failure),
+    /// The identity provider refused, failed, or sent something invalid.
+    Provider(Option<SignIn>, SignInError),
+    /// The store or something else on the bot's side.
+    Internal(EngineError),
+}
+
+impl From<crate::store::StoreError> for StepError {
+    fn from(e: crate::store::StoreError) -> Self {
+        StepError::Internal(e.into())
+    }
+}
+
+impl From<EngineError> for StepError {
+    fn from(e: EngineError) -> Self {
+        StepError::Internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pkce_challenge_is_rfc_7636s_example() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn tokens_are_43_url_safe_characters_and_differ() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 43);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_ne!(a, b);
+    }
+}

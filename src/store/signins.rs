@@ -1,0 +1,226 @@
+//! `link_signins`: attempts to prove a link by signing in (see migration 0007). Tokens are
+//! looked up by their SHA-256 hash; each step moves the attempt to its next stage only from
+//! the stage before, so a token works once.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{parse_ts, ts, StoreResult, Timestamp};
+use crate::domain::{ChatUserId, Upn};
+
+/// Where an attempt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The start link was handed out.
+    Issued,
+    /// The browser was sent to sign in.
+    Started,
+    /// The sign-in named the linked directory user; waiting for the person to confirm.
+    Proven,
+    /// Confirmed: the link is verified.
+    Done,
+    /// Ended without a proof.
+    Failed,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Issued => "issued",
+            Stage::Started => "started",
+            Stage::Proven => "proven",
+            Stage::Done => "done",
+            Stage::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> StoreResult<Stage> {
+        Ok(match s {
+            "issued" => Stage::Issued,
+            "started" => Stage::Started,
+            "proven" => Stage::Proven,
+            "done" => Stage::Done,
+            "failed" => Stage::Failed,
+            other => {
+                return Err(super::corrupt(
+                    "link_signins",
+                    format!("unknown stage {other:?}"),
+                ))
+            }
+        })
+    }
+}
+
+/// One attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// Row id.
+    pub id: i64,
+    /// The chat user proving their link.
+    pub chat_user: ChatUserId,
+    /// The name they go by in chat.
+    pub chat_name: String,
+    /// The directory user of the pending link.
+    pub upn: Upn,
+    /// Where it is.
+    pub stage: Stage,
+    /// The nonce sent to the provider.
+    pub nonce: Option<String>,
+    /// The PKCE verifier.
+    pub verifier: Option<String>,
+    /// The object id the sign-in proved.
+    pub object_id: Option<String>,
+    /// When the start link was handed out.
+    pub created_at: Timestamp,
+    /// When it reached its stage.
+    pub stage_at: Timestamp,
+}
+
+const COLUMNS: &str =
+    "id, chat_user, chat_name, upn, stage, nonce, verifier, object_id, created_at, stage_at";
+
+fn from_row(r: &SqliteRow) -> StoreResult<SignIn> {
+    const T: &str = "link_signins";
+    Ok(SignIn {
+        id: r.try_get("id")?,
+        chat_user: ChatUserId(r.try_get("chat_user")?),
+        chat_name: r.try_get("chat_name")?,
+        upn: Upn::parse(r.try_get::<&str, _>("upn")?).map_err(|e| super::corrupt(T, e))?,
+        stage: Stage::parse(r.try_get("stage")?)?,
+        nonce: r.try_get("nonce")?,
+        verifier: r.try_get("verifier")?,
+        object_id: r.try_get("object_id")?,
+        created_at: parse_ts(T, r.try_get("created_at")?)?,
+        stage_at: parse_ts(T, r.try_get("stage_at")?)?,
+    })
+}
+
+/// The SHA-256 of a token, as stored.
+pub fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Records a start link handed to `user` for their pending link to `upn`.
+pub async fn issue(
+    conn: &mut SqliteConnection,
+    user: &ChatUserId,
+    chat_name: &str,
+    upn: &Upn,
+    start_token: &str,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO link_signins (chat_user, chat_name, upn, stage, start_hash, created_at, stage_at)
+         VALUES (?, ?, ?, 'issued', ?, ?, ?) RETURNING id",
+    )
+    .bind(user.as_str())
+    .bind(chat_name)
+    .bind(upn.as_str())
+    .bind(token_hash(start_token))
+    .bind(ts(at))
+    .bind(ts(at))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The attempt a token of the given kind opens, if any (`start`, `state` or `confirm`).
+pub async fn by_token(
+    conn: &mut SqliteConnection,
+    kind: TokenKind,
+    token: &str,
+) -> StoreResult<Option<SignIn>> {
+    let column = match kind {
+        TokenKind::Start => "start_hash",
+        TokenKind::State => "state_hash",
+        TokenKind::Confirm => "confirm_hash",
+    };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM link_signins WHERE {column} = ?"
+    ))
+    .bind(token_hash(token))
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Which token of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// The start link's.
+    Start,
+    /// The provider's `state`.
+    State,
+    /// The confirm page's.
+    Confirm,
+}
+
+/// Issued → started, with the provider's state, nonce and verifier; false when the attempt
+/// was not in `issued` (its start link was used already).
+pub async fn start(
+    conn: &mut SqliteConnection,
+    id: i64,
+    state: &str,
+    nonce: &str,
+    verifier: &str,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE link_signins SET stage = 'started', state_hash = ?, nonce = ?, verifier = ?,
+             stage_at = ?
+         WHERE id = ? AND stage = 'issued'",
+    )
+    .bind(token_hash(state))
+    .bind(nonce)
+    .bind(verifier)
+    .bind(ts(at))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Started → proven, with the object id the sign-in proved and the confirm token; false when
+/// the attempt was not in `started` (its state was used already).
+pub async fn prove(
+    conn: &mut SqliteConnection,
+    id: i64,
+    object_id: &str,
+    confirm: &str,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE link_signins SET stage = 'proven', object_id = ?, confirm_hash = ?,
+             nonce = NULL, verifier = NULL, stage_at = ?
+         WHERE id = ? AND stage = 'started'",
+    )
+    .bind(object_id)
+    .bind(token_hash(confirm))
+    .bind(ts(at))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves an attempt from `from` to a final stage (`done` or `failed`); false when it was
+/// not in `from`. Clears its secrets.
+pub async fn end(
+    conn: &mut SqliteConnection,
+    id: i64,
+    from: Stage,
+    to: Stage,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE link_signins SET stage = ?, nonce = NULL, verifier = NULL, stage_at = ?
+         WHERE id = ? AND stage = ?",
+    )
+    .bind(to.as_str())
+    .bind(ts(at))
+    .bind(id)
+    .bind(from.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

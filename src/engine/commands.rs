@@ -147,7 +147,7 @@ impl Engine {
         reason: Option<String>,
     ) -> EngineResult<()> {
         self.may_request(m)?;
-        let requester = self.acting_identity(&m.author).await?;
+        let requester = self.own_identity(m, "request").await?;
         let target_upn = match &target {
             None => requester.upn.clone(),
             Some(t) => {
@@ -380,7 +380,7 @@ impl Engine {
     }
 
     async fn release(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let me = self.acting_identity(&m.author).await?;
+        let me = self.own_identity(m, "release").await?;
         let user = self.directory_user(&me.upn).await?;
         if !user.holds(&self.cfg().sku_part_number) {
             return Err(EngineError::User(match user.pro_from() {

@@ -106,6 +106,36 @@ impl Engine {
         }
     }
 
+    /// The directory account the speaker acts for, for `action` on it; a refusal because the
+    /// link is not verified yet is audited (`link_refused`).
+    pub(super) async fn own_identity(
+        &self,
+        m: &IncomingMessage,
+        action: &str,
+    ) -> EngineResult<Identity> {
+        let result = self.acting_identity(&m.author).await;
+        if let Err(EngineError::User(_)) = &result {
+            let link = {
+                let mut conn = self.store().read().await?;
+                links::get(&mut conn, &m.author).await?
+            };
+            if let Some(l) = link {
+                let mut w = self.store().write().await?;
+                self.audit_link(
+                    w.conn(),
+                    &format!("chat:{}", m.author),
+                    "link_refused",
+                    &m.author,
+                    &l.upn,
+                    serde_json::json!({"reason": "link not verified", "action": action}),
+                )
+                .await?;
+                w.commit().await?;
+            }
+        }
+        result
+    }
+
     /// What a person with a pending link is told to do to finish it.
     fn unverified_text(&self, l: &Link) -> String {
         let prefix = &self.cfg().parser.prefix;

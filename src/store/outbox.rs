@@ -298,19 +298,24 @@ pub async fn stage_post_given_up(conn: &mut SqliteConnection, stage: StageId) ->
     Ok(n > 0)
 }
 
-/// Marks an action delivered.
+/// Marks an action delivered. A delivered direct message's text is not kept: nothing reads
+/// it again, and it may carry a one-time sign-in link.
 pub async fn delivered(
     conn: &mut SqliteConnection,
     id: i64,
     message: Option<&MessageRef>,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE outbox SET delivered_at = ?, delivered_id = ? WHERE id = ?")
-        .bind(ts(at))
-        .bind(message.map(MessageRef::as_str))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET delivered_at = ?, delivered_id = ?,
+             content = CASE WHEN action = 'dm' THEN '' ELSE content END
+         WHERE id = ?",
+    )
+    .bind(ts(at))
+    .bind(message.map(MessageRef::as_str))
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -460,3 +460,34 @@ fn links_and_requests_show_how_each_link_was_proven() {
         "{text}"
     );
 }
+
+/// A proof code reaches the mailbox and nothing else: not the log (at trace level), not the
+/// audit trail, not the database in clear, not a chat message.
+#[test]
+fn a_proof_code_never_reaches_the_log_the_audit_or_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    let mut bot = Bot::start_in(dir.path(), &[("RUST_LOG", "trace")]);
+    let said = bot.link("alice", "alice@contoso.example");
+    bot.finish();
+    let code = crate::support::bot::code_in(
+        crate::support::bot::mails(dir.path())[0]["body"]
+            .as_str()
+            .unwrap(),
+    );
+
+    let log = std::fs::read_to_string(dir.path().join("bot.log")).unwrap();
+    assert!(log.contains("DEBUG"), "the log is verbose (RUST_LOG=trace)");
+    assert!(!log.contains(&code), "the code is in the log");
+    assert!(
+        !crate::support::bot::contents(&said).contains(&code),
+        "the code is in a chat message"
+    );
+    let db = std::fs::read(dir.path().join("bot.db")).unwrap();
+    assert!(
+        !db.windows(code.len()).any(|w| w == code.as_bytes()),
+        "the code is in the database"
+    );
+    let links = command(dir.path(), &["links", "--json"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&links.stdout).contains(&code));
+}

@@ -52,6 +52,12 @@ async fn a_pending_link_acts_for_nothing_and_says_how_to_finish() {
         "{text}"
     );
     assert_eq!(link_state(&h, "mallory").await, "pending:-:0");
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'link_refused'")
+            .await,
+        2,
+        "the refused request and release are audited"
+    );
 }
 
 #[tokio::test]

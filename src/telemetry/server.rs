@@ -28,17 +28,28 @@ pub async fn serve(
     addr: SocketAddr,
     store: Store,
     tenant: Arc<dyn Tenant>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     metrics::init();
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for /metrics and /healthz: {e}"))?;
-    let bound = listener.local_addr()?;
     let app = Router::new()
         .route("/metrics", get(metrics_page))
         .route("/healthz", get(healthz))
         .with_state(Ops { store, tenant });
+    serve_router(addr, app, "/metrics and /healthz", shutdown).await
+}
+
+/// Binds `addr` and serves `app` until `shutdown` fires, in a task of its own; `what` names
+/// it in the log. Returns the bound address (useful with port 0) and the task.
+pub async fn serve_router(
+    addr: SocketAddr,
+    app: Router,
+    what: &'static str,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for {what}: {e}"))?;
+    let bound = listener.local_addr()?;
     let task = tokio::spawn(async move {
         let stop = async move {
             while !*shutdown.borrow() {
@@ -51,10 +62,10 @@ pub async fn serve(
             .with_graceful_shutdown(stop)
             .await
         {
-            tracing::error!(error = %e, "the metrics endpoint stopped");
+            tracing::error!(error = %e, what, "an HTTP listener stopped");
         }
     });
-    tracing::info!(addr = %bound, "serving /metrics and /healthz");
+    tracing::info!(addr = %bound, "serving {what}");
     Ok((bound, task))
 }
 

@@ -22,34 +22,14 @@ pub async fn serve(
     addr: SocketAddr,
     engine: Engine,
     language: &'static str,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for the sign-in pages: {e}"))?;
-    let bound = listener.local_addr()?;
     let app = Router::new()
         .route("/link/start", get(start))
         .route("/link/callback", get(callback))
         .route("/link/confirm", post(confirm))
         .with_state(Pages { engine, language });
-    let task = tokio::spawn(async move {
-        let stop = async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    break;
-                }
-            }
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
-            tracing::error!(error = %e, "the sign-in pages stopped");
-        }
-    });
-    tracing::info!(addr = %bound, "serving the sign-in pages");
-    Ok((bound, task))
+    super::server::serve_router(addr, app, "the sign-in pages", shutdown).await
 }
 
 #[derive(Clone)]

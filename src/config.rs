@@ -53,6 +53,24 @@ pub const SECTIONS: [&str; 12] = [
     "discord",
 ];
 
+/// Parses a log filter (`info`, `info,licensebot=debug`). Only printable ASCII is taken:
+/// the filter parser of tracing-subscriber 0.3 slices its input at byte offsets and panics
+/// on some non-ASCII text (found by fuzzing the settings loader), and no target, span or
+/// level name needs more. Field values in a filter match literally (see below).
+pub fn log_filter(text: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+    if let Some(c) = text.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ')) {
+        return Err(format!(
+            "{c:?} is not allowed; a filter is made of ASCII letters, digits and punctuation"
+        ));
+    }
+    // Field values are matched as plain text: with regexes on, a crafted value such as
+    // `[{f=(a|b)*c{1000}}]` compiles to a dense DFA for minutes (also found by fuzzing).
+    tracing_subscriber::EnvFilter::builder()
+        .with_regex(false)
+        .parse(text)
+        .map_err(|e| e.to_string())
+}
+
 // ---------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------
@@ -1582,7 +1600,7 @@ impl Loader {
         }
         if s.telemetry.level.trim().is_empty() {
             self.problem("telemetry.level", "must not be empty; use e.g. \"info\"");
-        } else if let Err(e) = crate::telemetry::log_filter(&s.telemetry.level) {
+        } else if let Err(e) = log_filter(&s.telemetry.level) {
             self.problem(
                 "telemetry.level",
                 format!("{:?} is not a tracing filter: {e}", s.telemetry.level),

@@ -4,9 +4,9 @@
 //! bring an out-of-date one back in line.
 
 use super::{Engine, EngineResult};
-use crate::chat::Reaction;
 use crate::command::parse_reaction;
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState};
+use crate::engine::ports::Reaction;
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::reactions::{self, Key};
 use crate::store::{stages, StoreResult};

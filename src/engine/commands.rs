@@ -5,9 +5,9 @@ use tracing::Instrument;
 use super::links::Identity;
 use super::requests::{Approval, NewWork};
 use super::{Engine, EngineError, EngineResult};
-use crate::chat::IncomingMessage;
 use crate::command::{Command, CommandName, Target};
 use crate::domain::{ChatUserId, RequestId, RequestKind, StageKind, StageState, Upn};
+use crate::engine::ports::IncomingMessage;
 use crate::store::outbox;
 use crate::store::{approvers, audit, requests, stages};
 use crate::t;
@@ -118,7 +118,7 @@ impl Engine {
     pub(super) async fn directory_user(
         &self,
         upn: &Upn,
-    ) -> EngineResult<crate::backend::DirectoryUser> {
+    ) -> EngineResult<crate::engine::ports::DirectoryUser> {
         let looked_up = self.inner.tenant.user(upn).await;
         self.directory_answer(upn, looked_up)
     }
@@ -127,10 +127,10 @@ impl Engine {
     fn directory_answer(
         &self,
         upn: &Upn,
-        looked_up: Result<crate::backend::DirectoryUser, crate::backend::BackendError>,
-    ) -> EngineResult<crate::backend::DirectoryUser> {
+        looked_up: Result<crate::engine::ports::DirectoryUser, crate::engine::ports::BackendError>,
+    ) -> EngineResult<crate::engine::ports::DirectoryUser> {
         looked_up.map_err(|e| match e.kind {
-            crate::backend::ErrorKind::UserNotFound => {
+            crate::engine::ports::ErrorKind::UserNotFound => {
                 EngineError::User(t!(self.texts(), "directory.not_found", upn = upn))
             }
             _ => {
@@ -460,7 +460,7 @@ impl Engine {
         let found = self
             .inner
             .tenant
-            .look_up(&crate::backend::Lookup {
+            .look_up(&crate::engine::ports::Lookup {
                 users: resolved.iter().filter_map(|r| r.clone().ok()).collect(),
                 fresh_roles: Vec::new(),
                 seats: true,
@@ -476,8 +476,8 @@ impl Engine {
                 }
             };
             let looked_up = users.next().unwrap_or_else(|| {
-                Err(crate::backend::BackendError::new(
-                    crate::backend::ErrorKind::Transient,
+                Err(crate::engine::ports::BackendError::new(
+                    crate::engine::ports::ErrorKind::Transient,
                     "the lookup left this user out",
                 ))
             });

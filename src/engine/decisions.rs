@@ -2,9 +2,9 @@
 
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
-use crate::chat::{IncomingMessage, Reaction};
 use crate::command::{parse_reaction, Verdict};
 use crate::domain::{MessageRef, StageKind, StageState};
+use crate::engine::ports::{IncomingMessage, Reaction};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::stages::{self, Stage};
 use crate::store::{kv, requests};

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::crash::{crash_point, CrashPoint};
 use super::Engine;
-use crate::chat::ChatError;
 use crate::domain::MessageRef;
+use crate::engine::ports::ChatError;
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::stages;
 use crate::store::StoreResult;
@@ -17,7 +17,7 @@ const MAX_DELIVERY_ATTEMPTS: i64 = 10;
 /// The key under which outbox row `id` is delivered: this database's salt (so a new or
 /// restored database never repeats the key of another within Discord's nonce window), the
 /// row id in base 36, and a suffix for a second message of the same row (a DM's fallback).
-/// At most 8 + 1 + 13 + 1 characters, inside [`crate::chat::MAX_DELIVERY_KEY`].
+/// At most 8 + 1 + 13 + 1 characters, inside [`crate::engine::ports::MAX_DELIVERY_KEY`].
 pub(crate) fn delivery_key(salt: &str, id: i64, suffix: &str) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut n = id.unsigned_abs();
@@ -248,7 +248,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::delivery_key;
-    use crate::chat::MAX_DELIVERY_KEY;
+    use crate::engine::ports::MAX_DELIVERY_KEY;
 
     #[test]
     fn delivery_keys_name_the_row_in_base_36() {

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineError, EngineResult};
-use crate::backend::{DirectoryUser, Mail};
-use crate::chat::IncomingMessage;
 use crate::command::Target;
 use crate::domain::{ChatUserId, LinkMethod, LinkProof, LinkState, Upn, UserType};
+use crate::engine::ports::IncomingMessage;
+use crate::engine::ports::{DirectoryUser, Mail};
 use crate::store::links::{self, Link};
 use crate::store::outbox;
 use crate::t;

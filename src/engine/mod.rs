@@ -1,7 +1,8 @@
 //! The engine: policy, the request state machine, routing to approvers, decisions, the
 //! scheduler (reminders, escalation, expiry) and the job worker. It knows neither Discord nor
-//! Microsoft: it talks to [`crate::chat::ChatOutput`], [`crate::backend::Tenant`] and
-//! [`crate::backend::Purchaser`], keeps everything in the [`Store`], and says everything
+//! Microsoft: it talks through its own ports ([`ports`]: chat, tenant, purchaser, mailer,
+//! identity provider), which transports and backends implement; it keeps everything in the
+//! [`Store`], and says everything
 //! through the message catalogue.
 
 mod catchup;
@@ -11,6 +12,7 @@ pub mod crash;
 mod decisions;
 mod delivery;
 mod links;
+pub mod ports;
 mod render;
 mod requests;
 mod scheduler;
@@ -22,12 +24,12 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify};
 
-use crate::backend::{IdentityProvider, Mailer, Purchaser, Tenant};
-use crate::chat::{ChatEvent, ChatOutput, IncomingMessage};
 use crate::command::ParserConfig;
 use crate::domain::{
     BillingCycle, ChannelRef, ChatUserId, CountryCode, RequestId, RoleSet, StageKind, Upn,
 };
+use crate::engine::ports::{ChatEvent, ChatOutput, IncomingMessage};
+use crate::engine::ports::{IdentityProvider, Mailer, Purchaser, Tenant};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::{audit, Store, StoreError, Timestamp};
 use crate::t;
@@ -463,7 +465,10 @@ impl Engine {
     }
 
     /// An approver's directory object id, read from the directory once and remembered.
-    async fn approver_object_id(&self, upn: &Upn) -> Result<String, crate::backend::BackendError> {
+    async fn approver_object_id(
+        &self,
+        upn: &Upn,
+    ) -> Result<String, crate::engine::ports::BackendError> {
         let known = self
             .inner
             .approver_ids

@@ -8,12 +8,12 @@ use sqlx::SqliteConnection;
 use super::links::Identity;
 use super::render::SeatFigures;
 use super::{Approver, Engine, EngineError, EngineResult};
-use crate::backend::{DirectoryUser, Seats};
-use crate::chat::IncomingMessage;
 use crate::domain::{
     BillingCycle, ChatUserId, RequestId, RequestKind, RequestState, RoleSet, StageId, StageKind,
     StageState, Upn, UserType,
 };
+use crate::engine::ports::IncomingMessage;
+use crate::engine::ports::{DirectoryUser, Seats};
 use crate::store::jobs::{self, JobPayload};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, NewRequest, Request};

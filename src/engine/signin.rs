@@ -14,8 +14,8 @@
 use std::time::Duration;
 
 use super::{Engine, EngineError, EngineResult};
-use crate::backend::{AuthorizeRequest, SignInError};
 use crate::domain::{ChatUserId, LinkMethod, LinkState, Upn};
+use crate::engine::ports::{AuthorizeRequest, SignInError};
 use crate::store::links;
 use crate::store::signins::{self, SignIn, Stage, TokenKind};
 use crate::t;

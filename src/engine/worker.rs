@@ -17,10 +17,10 @@ use tracing::Instrument;
 
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
-use crate::backend::{
+use crate::domain::{RequestKind, RoleSet, StageKind, StageState, Upn};
+use crate::engine::ports::{
     BackendError, DirectoryUser, ErrorKind, Lookup, PurchaseProgress, SeatOrder, Seats,
 };
-use crate::domain::{RequestKind, RoleSet, StageKind, StageState, Upn};
 use crate::store::jobs::{self, Job, JobPayload};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};

@@ -9,25 +9,7 @@ pub mod signin;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{LogFormat, TelemetrySettings};
-
-/// Parses a log filter (`info`, `info,licensebot=debug`). Only printable ASCII is taken:
-/// the filter parser of tracing-subscriber 0.3 slices its input at byte offsets and panics
-/// on some non-ASCII text (found by fuzzing the settings loader), and no target, span or
-/// level name needs more. Field values in a filter match literally (see below).
-pub fn log_filter(text: &str) -> Result<EnvFilter, String> {
-    if let Some(c) = text.chars().find(|c| !(c.is_ascii_graphic() || *c == ' ')) {
-        return Err(format!(
-            "{c:?} is not allowed; a filter is made of ASCII letters, digits and punctuation"
-        ));
-    }
-    // Field values are matched as plain text: with regexes on, a crafted value such as
-    // `[{f=(a|b)*c{1000}}]` compiles to a dense DFA for minutes (also found by fuzzing).
-    EnvFilter::builder()
-        .with_regex(false)
-        .parse(text)
-        .map_err(|e| e.to_string())
-}
+use crate::config::{log_filter, LogFormat, TelemetrySettings};
 
 /// Installs the global subscriber. Safe to call more than once (later calls do nothing).
 pub fn init(settings: &TelemetrySettings) {
@@ -59,7 +41,7 @@ pub fn init(settings: &TelemetrySettings) {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use super::log_filter;
+    use crate::config::log_filter;
 
     /// Collects what a subscriber writes.
     #[derive(Clone, Default)]

@@ -1,0 +1,152 @@
+//! The chat port: what happens in chat, as the engine hears it ([`ChatEvent`]), and what
+//! the engine can do there ([`ChatOutput`]). Transports (the console, Discord) implement it.
+
+use async_trait::async_trait;
+
+use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+
+/// A chat message someone wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingMessage {
+    /// The message's id.
+    pub id: MessageRef,
+    /// Where it was written.
+    pub channel: ChannelRef,
+    /// Who wrote it.
+    pub author: ChatUserId,
+    /// What it says.
+    pub content: String,
+    /// The message it replies to, if any.
+    pub reply_to: Option<MessageRef>,
+    /// True for a direct message to the bot.
+    pub direct: bool,
+    /// True when others can read it: a message in a channel. False for a direct message and
+    /// for a slash command's options, which only the bot sees.
+    pub public: bool,
+    /// The name the author goes by in chat, to show a person (a mail names the chat account
+    /// that asked for it).
+    pub author_name: String,
+    /// The author's roles in the chat server (Discord role ids); empty where there are none.
+    pub roles: Vec<String>,
+}
+
+/// A reaction someone added to or removed from a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    /// The message.
+    pub message: MessageRef,
+    /// Its channel, when the transport knows it.
+    pub channel: Option<ChannelRef>,
+    /// Who reacted.
+    pub user: ChatUserId,
+    /// The emoji.
+    pub emoji: String,
+}
+
+/// Something that happened in chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// A message was written.
+    Message(IncomingMessage),
+    /// A reaction was added.
+    ReactionAdded(Reaction),
+    /// A reaction was removed.
+    ReactionRemoved(Reaction),
+}
+
+/// Why a chat action failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    /// The person does not accept direct messages.
+    #[error("the user does not accept direct messages")]
+    DmClosed,
+    /// The message or channel is gone.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The platform refused the action for good.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// Worth trying again later.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+}
+
+/// The longest delivery key (Discord's limit on a message nonce).
+pub const MAX_DELIVERY_KEY: usize = 25;
+
+/// What the engine can do in chat.
+#[async_trait]
+pub trait ChatOutput: Send + Sync {
+    /// Posts a message, optionally as a reply; returns its id. Only the people in `mentions`
+    /// (and the author of `reply_to`) may be pinged by it: a mention inside text someone
+    /// typed, `@everyone` and role mentions ping nobody.
+    async fn send(
+        &self,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
+    ) -> Result<MessageRef, ChatError>;
+
+    /// Sends a direct message; returns its id. It pings nobody but its reader.
+    async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError>;
+
+    /// Posts like [`ChatOutput::send`], as the outbox action `key`: the same key on every
+    /// attempt of one action and on no other action (at most [`MAX_DELIVERY_KEY`]
+    /// characters). A transport that can recognise a repeat by it (Discord's message nonce)
+    /// posts the message at most once, even when the answer to an earlier attempt was lost
+    /// to a crash or a dropped connection. The default ignores the key.
+    async fn send_once(
+        &self,
+        _key: &str,
+        channel: &ChannelRef,
+        content: &str,
+        reply_to: Option<&MessageRef>,
+        mentions: &[ChatUserId],
+    ) -> Result<MessageRef, ChatError> {
+        self.send(channel, content, reply_to, mentions).await
+    }
+
+    /// Sends a direct message like [`ChatOutput::dm`], as the outbox action `key` (see
+    /// [`ChatOutput::send_once`]).
+    async fn dm_once(
+        &self,
+        _key: &str,
+        user: &ChatUserId,
+        content: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.dm(user, content).await
+    }
+
+    /// Edits a message the bot posted. An edit pings nobody.
+    async fn edit(
+        &self,
+        channel: &ChannelRef,
+        message: &MessageRef,
+        content: &str,
+    ) -> Result<(), ChatError>;
+
+    /// Adds the bot's reaction to a message.
+    async fn react(
+        &self,
+        channel: &ChannelRef,
+        message: &MessageRef,
+        emoji: &str,
+    ) -> Result<(), ChatError>;
+
+    /// Removes someone's reaction from a message.
+    async fn unreact(
+        &self,
+        channel: &ChannelRef,
+        message: &MessageRef,
+        user: &ChatUserId,
+        emoji: &str,
+    ) -> Result<(), ChatError>;
+
+    /// Deletes someone's message (a one-time code typed where others can read it), where
+    /// the platform lets the bot; `Refused` where it does not.
+    async fn delete(&self, channel: &ChannelRef, message: &MessageRef) -> Result<(), ChatError>;
+
+    /// How to mention a user in a message (`@bob`, `<@123>`).
+    fn mention(&self, user: &ChatUserId) -> String;
+}

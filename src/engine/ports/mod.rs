@@ -1,0 +1,21 @@
+//! The engine's ports: every trait the engine calls out through, and the types they speak.
+//! The engine owns them; transports (`chat/`) and backends (`backend/`) implement them and
+//! import them from here, so no import runs from the engine out to a transport or a backend.
+//!
+//! - [`ChatOutput`] (and the [`ChatEvent`]s a transport feeds in): chat;
+//! - [`Tenant`]: the directory, roles, seats and licences;
+//! - [`Purchaser`]: buying and removing seats;
+//! - [`Mailer`] and [`IdentityProvider`]: proving a link;
+//! - the clock is [`crate::engine::clock::Clock`].
+
+mod chat;
+mod identity;
+mod purchase;
+mod tenant;
+
+pub use chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction, MAX_DELIVERY_KEY};
+pub use identity::{AuthorizeRequest, IdClaims, IdentityProvider, Mail, Mailer, SignInError};
+pub use purchase::{PurchaseProgress, Purchaser, SeatOrder};
+pub use tenant::{
+    BackendError, DirectoryUser, ErrorKind, Found, HeldLicence, Lookup, Seats, Tenant,
+};

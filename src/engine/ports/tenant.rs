@@ -1,0 +1,234 @@
+//! The tenant port: the directory and licence side of a Microsoft 365 tenant, as the engine
+//! needs it ([`Tenant`]), with the directory users, seats and errors it deals in. The
+//! simulated tenant and Microsoft Graph implement it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{CountryCode, RoleSet, Upn, UserType};
+
+/// A licence a directory user holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldLicence {
+    /// e.g. `SPE_E5`.
+    pub sku_part_number: String,
+    /// True when its enabled service plans include Power BI Pro.
+    pub grants_pro: bool,
+}
+
+/// A directory user as the backend reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryUser {
+    /// Object id.
+    pub id: String,
+    /// UPN.
+    pub upn: Upn,
+    /// Display name.
+    pub display_name: String,
+    /// Usage location (needed before a licence can be assigned).
+    pub usage_location: Option<CountryCode>,
+    /// Member or guest.
+    pub user_type: UserType,
+    /// Whether sign-in is allowed.
+    pub account_enabled: bool,
+    /// The primary mail address (Graph `mail`), when the user has a mailbox.
+    pub mail: Option<String>,
+    /// Licences held.
+    pub licences: Vec<HeldLicence>,
+}
+
+impl DirectoryUser {
+    /// The licence that already gives this user Power BI Pro, if any.
+    pub fn pro_from(&self) -> Option<&HeldLicence> {
+        self.licences.iter().find(|l| l.grants_pro)
+    }
+
+    /// Whether the user holds this SKU.
+    pub fn holds(&self, sku_part_number: &str) -> bool {
+        self.licences
+            .iter()
+            .any(|l| l.sku_part_number.eq_ignore_ascii_case(sku_part_number))
+    }
+}
+
+/// Seats of the managed SKU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seats {
+    /// Seats bought (`prepaidUnits.enabled`).
+    pub enabled: i64,
+    /// Seats assigned (`consumedUnits`).
+    pub consumed: i64,
+    /// List price per seat per month, when the backend knows it.
+    pub unit_price_monthly: Option<f64>,
+}
+
+impl Seats {
+    /// Seats bought and not assigned.
+    pub fn free(&self) -> i64 {
+        (self.enabled - self.consumed).max(0)
+    }
+}
+
+/// Why a backend call failed, in the engine's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No directory user with that name or id.
+    UserNotFound,
+    /// The SKU has no free seat.
+    NoFreeSeat,
+    /// The user has no (valid) usage location.
+    InvalidUsageLocation,
+    /// The user's account is disabled.
+    AccountDisabled,
+    /// The licence conflicts with one the user holds (mutually exclusive plans).
+    Conflict,
+    /// The bot's identity lacks a permission.
+    Forbidden,
+    /// The request was refused as invalid.
+    Invalid,
+    /// Worth retrying later: throttling, timeouts, 5xx, dropped connections.
+    Transient,
+}
+
+/// A failed backend call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct BackendError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The backend's own message (for logs and the audit trail).
+    pub message: String,
+    /// The backend's id of the call (Graph `request-id`), kept for the audit log.
+    pub backend_ref: Option<String>,
+    /// How long the backend asked us to wait (429/503 `Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl BackendError {
+    /// A failure of the given kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        BackendError {
+            kind,
+            message: message.into(),
+            backend_ref: None,
+            retry_after: None,
+        }
+    }
+
+    /// True when trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.kind == ErrorKind::Transient
+    }
+}
+
+/// The directory and licence side of a Microsoft 365 tenant.
+#[async_trait]
+pub trait Tenant: Send + Sync {
+    /// A short name for logs (`simulated`, `graph`).
+    fn name(&self) -> &'static str;
+
+    /// Whether the backend can be reached with the bot's credentials now (for `/healthz`):
+    /// Graph acquires (or reuses) its token. Nothing is changed.
+    async fn health(&self) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// Looks a directory user up by UPN.
+    async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError>;
+
+    /// The directory roles a user holds (a backend may cache them for a short time).
+    /// A failure must never be read as a grant.
+    async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError>;
+
+    /// The directory roles a user holds, read now, bypassing any cache (used right before a
+    /// job acts on an approval).
+    async fn roles_fresh(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
+        self.roles(upn).await
+    }
+
+    /// A directory user's object id (immutable; a backend may remember it).
+    async fn object_id(&self, upn: &Upn) -> Result<String, BackendError> {
+        self.user(upn).await.map(|u| u.id)
+    }
+
+    /// Looks several users up; one result per UPN, in order. Backends that can batch
+    /// (Graph `$batch`) override this.
+    async fn users(&self, upns: &[Upn]) -> Vec<Result<DirectoryUser, BackendError>> {
+        let mut out = Vec::with_capacity(upns.len());
+        for upn in upns {
+            out.push(self.user(upn).await);
+        }
+        out
+    }
+
+    /// Seats of the managed SKU.
+    async fn seats(&self) -> Result<Seats, BackendError>;
+
+    /// Several reads needed at the same moment (users, deciders' roles read fresh, seats),
+    /// answered together. Backends that can batch (Graph `$batch`) send them in as few
+    /// calls as they can; the default reads them one by one.
+    async fn look_up(&self, lookup: &Lookup) -> Found {
+        let seats = if lookup.seats {
+            Some(self.seats().await)
+        } else {
+            None
+        };
+        let mut roles = Vec::with_capacity(lookup.fresh_roles.len());
+        for upn in &lookup.fresh_roles {
+            roles.push(self.roles_fresh(upn).await);
+        }
+        let users = self.users(&lookup.users).await;
+        Found {
+            users,
+            roles,
+            seats,
+        }
+    }
+
+    /// Sets a user's usage location.
+    async fn set_usage_location(
+        &self,
+        user: &DirectoryUser,
+        country: &CountryCode,
+    ) -> Result<(), BackendError>;
+
+    /// Assigns the managed SKU to a user.
+    async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError>;
+
+    /// Removes the managed SKU from a user.
+    async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError>;
+
+    /// Assigns the managed SKU to several users; one result per user, in order. Backends
+    /// that can batch (Graph `$batch`, 20 per call) override this.
+    async fn assign_many(&self, users: &[DirectoryUser]) -> Vec<Result<(), BackendError>> {
+        let mut out = Vec::with_capacity(users.len());
+        for user in users {
+            out.push(self.assign(user).await);
+        }
+        out
+    }
+}
+
+/// Reads the engine needs together: before opening a batch of requests (the targets and the
+/// seats) or before acting on a batch of jobs (the deciders' roles and the targets).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// Directory users, by UPN.
+    pub users: Vec<Upn>,
+    /// Users whose directory roles are read now, bypassing any cache.
+    pub fresh_roles: Vec<Upn>,
+    /// Whether to read the managed SKU's seats.
+    pub seats: bool,
+}
+
+/// The answers to a [`Lookup`], in its order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// One result per [`Lookup::users`] entry.
+    pub users: Vec<Result<DirectoryUser, BackendError>>,
+    /// One result per [`Lookup::fresh_roles`] entry.
+    pub roles: Vec<Result<RoleSet, BackendError>>,
+    /// The seats, when asked for.
+    pub seats: Option<Result<Seats, BackendError>>,
+}

@@ -502,25 +502,14 @@ impl Engine {
         }
         let user = self.linkable(&link.upn).await?;
         let mut w = self.store().write().await?;
-        self.move_owner(w.conn(), &m.author, &link.upn, &user.id, &actor)
-            .await?;
-        links::verify(
+        self.verify_link(
             w.conn(),
             &m.author,
             &link.upn,
             &user.id,
             LinkMethod::MailCode,
             None,
-            now,
-        )
-        .await?;
-        self.audit_link(
-            w.conn(),
             &actor,
-            "link_verified",
-            &m.author,
-            &link.upn,
-            serde_json::json!({"method": "mail_code", "object_id": user.id}),
         )
         .await?;
         let text = t!(
@@ -587,9 +576,39 @@ impl Engine {
         Ok(())
     }
 
+    /// Verifies `user`'s link to `upn` (object id `object_id`) by `method`, done by `actor`,
+    /// taking it from any other chat account that held it; audited as `link_verified`, or as
+    /// `link_attested` when an approver (`attested_by`) vouched for it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn verify_link(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        user: &ChatUserId,
+        upn: &Upn,
+        object_id: &str,
+        method: LinkMethod,
+        attested_by: Option<&ChatUserId>,
+        actor: &str,
+    ) -> EngineResult<()> {
+        self.move_owner(conn, user, upn, object_id, actor).await?;
+        links::verify(conn, user, upn, object_id, method, attested_by, self.now()).await?;
+        let (action, detail) = match attested_by {
+            Some(by) => (
+                "link_attested",
+                serde_json::json!({"method": method.as_str(), "attested_by": by.as_str(), "object_id": object_id}),
+            ),
+            None => (
+                "link_verified",
+                serde_json::json!({"method": method.as_str(), "object_id": object_id}),
+            ),
+        };
+        self.audit_link(conn, actor, action, user, upn, detail)
+            .await
+    }
+
     /// One owner per directory account: a verified link of another chat account to the same
     /// directory user (by object id) is removed, audited, and its chat account told.
-    pub(super) async fn move_owner(
+    async fn move_owner(
         &self,
         conn: &mut sqlx::SqliteConnection,
         to: &ChatUserId,
@@ -651,19 +670,16 @@ impl Engine {
         let actor = format!("chat:{}", m.author);
         let now = self.now();
         let mut w = self.store().write().await?;
-        self.move_owner(w.conn(), user, upn, &directory.id, &actor)
-            .await?;
-        links::verify(
+        self.verify_link(
             w.conn(),
             user,
             upn,
             &directory.id,
             LinkMethod::Admin,
             Some(&m.author),
-            now,
+            &actor,
         )
         .await?;
-        self.audit_link(w.conn(), &actor, "link_attested", user, upn, serde_json::json!({"method": "admin", "attested_by": m.author.as_str(), "object_id": directory.id})).await?;
         let told = t!(
             self.texts(),
             "link.attested_you",

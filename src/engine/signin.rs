@@ -371,31 +371,14 @@ impl Engine {
                 self.replayed("the confirmation was used already"),
             ));
         }
-        self.move_owner(
-            w.conn(),
-            &attempt.chat_user,
-            &attempt.upn,
-            &object_id,
-            &actor,
-        )
-        .await?;
-        links::verify(
+        self.verify_link(
             w.conn(),
             &attempt.chat_user,
             &attempt.upn,
             &object_id,
             LinkMethod::SignIn,
             None,
-            now,
-        )
-        .await?;
-        self.audit_link(
-            w.conn(),
             &actor,
-            "link_verified",
-            &attempt.chat_user,
-            &attempt.upn,
-            serde_json::json!({"method": "sign_in", "object_id": object_id}),
         )
         .await?;
         let told = t!(self.texts(), "verify.done_sign_in", upn = attempt.upn);

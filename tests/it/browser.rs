@@ -123,12 +123,11 @@ fn a_person_links_their_account_by_signing_in_in_a_real_browser() {
         std::fs::write(&screenshot, png).expect("save the screenshot");
         confirm.click().await.expect("confirm");
 
-        let done = browser
+        browser
             .wait()
             .for_element(Locator::XPath("//h1[text()='Linked']"))
             .await
             .expect("the done page");
-        let _ = done;
         let done_text = browser
             .find(Locator::Css("body"))
             .await

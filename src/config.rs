@@ -1439,7 +1439,7 @@ impl Loader {
                     .span()
                     .map(|s| position(text, s.start))
                     .unwrap_or_default(),
-                message: e.message().trim().replace('\n', "; "),
+                message: toml_syntax_message(e.message()),
             }),
         }
     }
@@ -2185,6 +2185,17 @@ fn error_key(prefix: &str, path: &serde_path_to_error::Path) -> String {
         }
     }
     key
+}
+
+/// The TOML parser's words for a syntax error, on one line. The parser can give none (a file
+/// that ends right after `key =`): then the problem is still named, never left blank.
+fn toml_syntax_message(message: &str) -> String {
+    let message = message.trim();
+    if message.is_empty() {
+        "not valid TOML here: a value is missing or malformed".to_string()
+    } else {
+        message.replace('\n', "; ")
+    }
 }
 
 fn describe(prefix: &str, err: &serde_path_to_error::Error<toml::de::Error>) -> (String, String) {
@@ -3160,6 +3171,20 @@ mod tests {
                 && found[0].key.ends_with("(jobs.max_attempts)"),
             "{:?}",
             found[0]
+        );
+    }
+
+    #[test]
+    fn a_file_ending_after_an_equals_sign_still_names_its_problem() {
+        let (_, result) = load("a=", &[]);
+
+        let found = problems(result);
+
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key, "line 1, column 3 (a)");
+        assert_eq!(
+            found[0].message,
+            "not valid TOML here: a value is missing or malformed"
         );
     }
 

@@ -19,15 +19,13 @@ use crate::backend::{IdentityProvider, Mailer, NoMail, Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::chat::discord::{Discord, DiscordConfig};
 use crate::command::ParserConfig;
-use crate::config::{
-    BackendKind, ChatTransport, Language, ManualOrderVia, PurchaseBackend, Settings,
-};
+use crate::config::{BackendKind, ChatTransport, ManualOrderVia, PurchaseBackend, Settings};
 use crate::domain::{ChannelRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
 use crate::store::{simulated as sim, Store};
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
-use crate::texts::{self, Texts};
+use crate::texts::Texts;
 
 /// Opens (creating if needed) and migrates the database named in the settings.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -168,10 +166,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
 
 /// The message catalogue of the configured language.
 pub fn texts_for(settings: &Settings) -> Texts {
-    Texts::load(match settings.bot.language {
-        Language::En => texts::Language::En,
-        Language::Nl => texts::Language::Nl,
-    })
+    Texts::load(settings.bot.language)
 }
 
 /// Seeds the simulated tenant from `[backend.simulated]`.
@@ -214,14 +209,7 @@ pub async fn seed_simulated(
 
 /// A secret from the environment variable `var`, named by the settings key `key`.
 pub fn secret_from_env(var: &str, key: &str) -> anyhow::Result<SecretString> {
-    match std::env::var(var) {
-        Ok(value) if !value.trim().is_empty() => Ok(SecretString::from(value)),
-        Ok(_) => bail!("the environment variable {var} (named by {key}) is empty"),
-        Err(_) => bail!(
-            "the environment variable {var} (named by {key}) is not set; it must hold the client \
-             secret"
-        ),
-    }
+    crate::config::secret_from_env(var, key).map_err(anyhow::Error::msg)
 }
 
 /// The Graph tenant's options from `[backend.graph]`, with the secret from the environment.

@@ -48,12 +48,14 @@ macro_rules! word_enum {
 }
 
 mod ids;
+mod language;
 mod link;
 mod request;
 mod role;
 mod upn;
 
 pub use ids::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId};
+pub use language::Language;
 pub use link::{LinkMethod, LinkProof, LinkState};
 pub use request::{
     BillingCycle, CountryCode, RequestKind, RequestState, StageKind, StageState, UserType,

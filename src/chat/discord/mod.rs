@@ -64,7 +64,7 @@ pub struct DiscordConfig {
 
 impl DiscordConfig {
     fn is_real_discord(&self) -> bool {
-        self.api_url.trim_end_matches('/') == "https://discord.com"
+        crate::config::is_real_discord(&self.api_url)
     }
 
     /// A REST client: the real Discord with serenity's rate limiter, anything else through

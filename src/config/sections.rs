@@ -1,0 +1,481 @@
+//! [`Settings`] and one struct per section of the file, as serde builds them.
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::provenance::Provenance;
+use super::values::{BackendKind, ChatTransport, LogFormat, ManualOrderVia, PurchaseBackend};
+use super::values::{ConfigDuration, DiscordId, Guid};
+use crate::domain::{BillingCycle, CountryCode, DirectoryRole, Language, Upn, UserType};
+
+/// All of licensebot's settings, as [`Settings::load`] builds them.
+///
+/// The only secret, the Discord bot token, is a `secrecy::SecretString` read from the
+/// environment variable that `discord.token_env` names: its `Debug` prints `[REDACTED]`, it
+/// is never serialized, and [`Settings::summary`] leaves it out. Everything else may be
+/// printed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Settings {
+    /// `[chat]`: the chat transport.
+    pub chat: ChatSettings,
+    /// `[store]`: the database.
+    pub store: StoreSettings,
+    /// `[bot]`: how the bot appears and is addressed in chat.
+    pub bot: BotSettings,
+    /// `[policy]`: who may ask for what, and how long decisions may take.
+    pub policy: PolicySettings,
+    /// `[roles]`: which directory roles may approve which stage.
+    pub roles: RoleSettings,
+    /// `[jobs]`: retries and leases of backend work.
+    pub jobs: JobSettings,
+    /// `[scheduler]`: how often deadlines are checked.
+    pub scheduler: SchedulerSettings,
+    /// `[telemetry]`: logging.
+    pub telemetry: TelemetrySettings,
+    /// `[[approvers]]`: the chat accounts that may decide, each tied to a directory user.
+    pub approvers: Vec<ApproverSettings>,
+    /// `[links]`: how chat accounts prove the directory account they act for.
+    pub links: LinkSettings,
+    /// `[backend]`: the directory and purchasing backends.
+    pub backend: BackendSettings,
+    /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discord: Option<DiscordSettings>,
+    /// Which layer set each key; filled by [`Settings::load`], never read from a file.
+    #[serde(skip)]
+    pub provenance: Provenance,
+}
+
+/// `[chat]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ChatSettings {
+    /// `"console"` or `"discord"`.
+    pub transport: ChatTransport,
+}
+
+/// `[discord]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct DiscordSettings {
+    /// The environment variable that holds the bot token; the token itself is never in a file.
+    #[serde(default = "default_token_env")]
+    pub token_env: String,
+    /// The server (guild) the bot serves; messages elsewhere are ignored, DMs excepted.
+    pub guild_id: DiscordId,
+    /// The channel where approval messages are posted.
+    pub approvals_channel_id: DiscordId,
+    /// Discord's base URL, `https://discord.com`; tests point it at a fake on loopback.
+    #[serde(default = "default_api_url")]
+    pub api_url: String,
+    /// Whether to register the `/pro` slash commands in the guild at start-up.
+    #[serde(default = "yes")]
+    pub register_slash_commands: bool,
+    /// The bot token, read from `token_env` when the settings load; never serialized.
+    #[serde(skip)]
+    pub token: Option<SecretString>,
+}
+
+impl DiscordSettings {
+    /// Whether `api_url` is the real Discord (serenity's rate limiter stays on).
+    pub fn is_real_discord(&self) -> bool {
+        is_real_discord(&self.api_url)
+    }
+}
+
+/// Whether a Discord base URL is the real Discord (not a fake on loopback): the one place
+/// that decides, for the settings summary and the transport's rate limiter alike.
+pub fn is_real_discord(api_url: &str) -> bool {
+    api_url.trim_end_matches('/') == DISCORD_API_URL
+}
+
+/// The real Discord's base URL.
+pub const DISCORD_API_URL: &str = "https://discord.com";
+
+fn default_token_env() -> String {
+    "DISCORD_TOKEN".to_string()
+}
+
+fn default_api_url() -> String {
+    DISCORD_API_URL.to_string()
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct StoreSettings {
+    /// The SQLite database URL; starts with `sqlite:`.
+    pub url: String,
+}
+
+/// `[bot]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BotSettings {
+    /// The bot's chat name; on the console `@licensebot` addresses it.
+    pub name: String,
+    /// The command prefix, e.g. `!pro`: non-empty, no whitespace, at most 16 characters.
+    pub prefix: String,
+    /// The language of replies.
+    pub language: Language,
+    /// Console: the channel a line without `#channel` is posted to.
+    pub general_channel: String,
+    /// The channel where approval requests are posted for approvers to react to.
+    pub approvals_channel: String,
+    /// Reactions that approve a stage; non-empty and disjoint from `deny_emojis`.
+    pub approve_emojis: Vec<String>,
+    /// Reactions that deny a stage; non-empty.
+    pub deny_emojis: Vec<String>,
+}
+
+/// `[policy]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PolicySettings {
+    /// Whether guest (B2B) accounts may receive a licence.
+    pub allow_guests: bool,
+    /// The usage location set on a user who has none; absent or `""` means "ask instead".
+    #[serde(
+        default,
+        deserialize_with = "optional_country",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_usage_location: Option<CountryCode>,
+    /// The billing cycle of purchased seats.
+    #[serde(deserialize_with = "from_str")]
+    pub default_billing_cycle: BillingCycle,
+    /// Remind approvers after a stage has waited this long.
+    pub remind_after: ConfigDuration,
+    /// Escalate to more approvers after this long; longer than `remind_after`.
+    pub escalate_after: ConfigDuration,
+    /// Expire the request after this long; longer than `escalate_after`.
+    pub expire_after: ConfigDuration,
+    /// How many open requests one chat user may have at once, 1 to 100.
+    pub max_open_requests_per_user: u32,
+    /// The currency prices are shown in: three upper-case letters such as `USD`.
+    pub currency: String,
+    /// Who may ask for a licence at all: Discord role ids (any one of them), or console
+    /// names; empty means everyone with a verified link.
+    pub requesters: Vec<String>,
+}
+
+/// `[links]`: how a chat account proves that it owns a directory account.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LinkSettings {
+    /// The mailbox proof codes are mailed from (Graph: `POST /users/{mail_sender}/sendMail`);
+    /// `""` turns the proof by mailed code off.
+    pub mail_sender: String,
+    /// Whether links may be proven by signing in to Microsoft Entra (the Graph app's
+    /// registration, `[backend.graph]`, as a confidential client with a Web redirect URI).
+    pub sign_in: bool,
+    /// The sign-in pages' base URL as people's browsers reach it, e.g.
+    /// `https://licensebot.contoso.com`; `{public_url}/link/callback` is the redirect URI.
+    pub public_url: String,
+    /// Where the sign-in pages are served, e.g. `127.0.0.1:8443` (behind a TLS proxy).
+    pub listen_addr: String,
+}
+
+/// `[roles]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RoleSettings {
+    /// Roles that may approve a purchase stage; non-empty.
+    pub purchase: Vec<DirectoryRole>,
+    /// Roles that may approve an assign or unassign stage; non-empty.
+    pub assign: Vec<DirectoryRole>,
+}
+
+/// `[jobs]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct JobSettings {
+    /// Attempts before a job fails for good, 1 to 100.
+    pub max_attempts: u32,
+    /// The first retry delay; it doubles per attempt.
+    pub backoff_base: ConfigDuration,
+    /// The longest retry delay; at least `backoff_base`.
+    pub backoff_max: ConfigDuration,
+    /// How long a worker owns a job before another may take it over.
+    pub lease: ConfigDuration,
+    /// How often an idle worker looks for due jobs.
+    pub poll_interval: ConfigDuration,
+    /// Read-backs after a change before the result counts as not yet visible, 1 to 50
+    /// (Microsoft 365 is eventually consistent).
+    pub verify_attempts: u32,
+    /// The pause between two read-backs.
+    pub verify_interval: ConfigDuration,
+}
+
+/// `[scheduler]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SchedulerSettings {
+    /// How often reminders, escalations and expiry are checked in real time.
+    pub tick: ConfigDuration,
+}
+
+/// `[telemetry]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TelemetrySettings {
+    /// A tracing `EnvFilter` directive such as `info` or `info,licensebot=debug`.
+    pub level: String,
+    /// `"pretty"` or `"json"`.
+    pub format: LogFormat,
+    /// Where to serve `/metrics` and `/healthz`, e.g. `127.0.0.1:9464`; `""` for nowhere.
+    pub metrics_addr: String,
+}
+
+impl TelemetrySettings {
+    /// The address of the metrics endpoint, if one is configured (validated at load).
+    pub fn metrics_socket(&self) -> Option<std::net::SocketAddr> {
+        let a = self.metrics_addr.trim();
+        if a.is_empty() {
+            None
+        } else {
+            a.parse().ok()
+        }
+    }
+}
+
+/// One `[[approvers]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ApproverSettings {
+    /// The chat account: a console name, or a Discord user id (digits) when
+    /// `chat.transport = "discord"`; unique.
+    pub chat_user: String,
+    /// The directory user whose roles decide what this approver may approve; unique.
+    pub upn: Upn,
+}
+
+/// `[backend]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BackendSettings {
+    /// `"simulated"` or `"graph"`.
+    pub kind: BackendKind,
+    /// `"simulated"`, `"partner_center"` or `"manual"`.
+    pub purchase: PurchaseBackend,
+    /// The SKU the bot manages, e.g. `POWER_BI_PRO`.
+    pub sku_part_number: String,
+    /// `[backend.simulated]`: the simulated tenant.
+    pub simulated: SimulatedBackendSettings,
+    /// `[backend.graph]`: Microsoft Graph; required when `kind = "graph"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphSettings>,
+    /// `[backend.partner_center]`: Partner Center; required when
+    /// `purchase = "partner_center"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_center: Option<PartnerCenterSettings>,
+    /// `[backend.manual]`: manual purchase mode.
+    pub manual: ManualBackendSettings,
+}
+
+impl BackendSettings {
+    /// The SKU the bot manages: `backend.graph.sku_part_number` when the Graph backend is in
+    /// use and it is set, else `backend.sku_part_number`.
+    pub fn managed_sku(&self) -> &str {
+        match (&self.kind, &self.graph) {
+            (
+                BackendKind::Graph,
+                Some(GraphSettings {
+                    sku_part_number: Some(sku),
+                    ..
+                }),
+            ) => sku,
+            _ => &self.sku_part_number,
+        }
+    }
+}
+
+/// The identity platform's public endpoint.
+pub const DEFAULT_AUTHORITY_URL: &str = "https://login.microsoftonline.com";
+/// Microsoft Graph v1.0.
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
+/// Partner Center's REST API.
+pub const DEFAULT_PARTNER_CENTER_URL: &str = "https://api.partnercenter.microsoft.com";
+
+fn default_authority_url() -> String {
+    DEFAULT_AUTHORITY_URL.to_string()
+}
+
+fn default_graph_url() -> String {
+    DEFAULT_GRAPH_URL.to_string()
+}
+
+fn default_partner_center_url() -> String {
+    DEFAULT_PARTNER_CENTER_URL.to_string()
+}
+
+fn default_graph_secret_env() -> String {
+    "LICENSEBOT_GRAPH_CLIENT_SECRET".to_string()
+}
+
+fn default_pc_secret_env() -> String {
+    "LICENSEBOT_PC_CLIENT_SECRET".to_string()
+}
+
+fn default_role_cache_ttl() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(600))
+}
+
+fn default_timeout() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(30))
+}
+
+/// `[backend.graph]`. The client secret is never here: only the name of the environment
+/// variable that holds it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct GraphSettings {
+    /// The tenant (directory) id, a GUID or a domain such as `contoso.onmicrosoft.com`.
+    pub tenant_id: String,
+    /// The application (client) id of the bot's app registration.
+    pub client_id: Guid,
+    /// The environment variable holding the app's client secret.
+    #[serde(default = "default_graph_secret_env")]
+    pub client_secret_env: String,
+    /// The identity platform, `https://login.microsoftonline.com` unless tests say otherwise.
+    #[serde(default = "default_authority_url")]
+    pub authority_url: String,
+    /// Microsoft Graph's base URL, `https://graph.microsoft.com/v1.0` by default.
+    #[serde(default = "default_graph_url")]
+    pub graph_url: String,
+    /// The managed SKU; when absent, `backend.sku_part_number`. When both are set, this one
+    /// wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku_part_number: Option<String>,
+    /// How long directory roles read from Graph are trusted (`0s`: read every time); a job
+    /// always reads them afresh before it acts.
+    #[serde(default = "default_role_cache_ttl")]
+    pub role_cache_ttl: ConfigDuration,
+    /// The timeout of every HTTP call to Microsoft.
+    #[serde(default = "default_timeout")]
+    pub timeout: ConfigDuration,
+}
+
+/// `[backend.partner_center]`: a CSP customer's subscription, changed by the partner's app.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PartnerCenterSettings {
+    /// Partner Center's base URL.
+    #[serde(default = "default_partner_center_url")]
+    pub api_url: String,
+    /// The customer's tenant id.
+    pub customer_tenant_id: Guid,
+    /// The customer's Power BI Pro subscription id.
+    pub subscription_id: Guid,
+    /// The environment variable holding the Partner Center app's client secret.
+    #[serde(default = "default_pc_secret_env")]
+    pub client_secret_env: String,
+    /// The tenant of the Partner Center app (the partner's own tenant); when absent,
+    /// `backend.graph.tenant_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// The Partner Center app's client id; when absent, `backend.graph.client_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Guid>,
+    /// The identity platform for the Partner Center token; when absent,
+    /// `backend.graph.authority_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_url: Option<String>,
+}
+
+/// `[backend.manual]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ManualBackendSettings {
+    /// `"admin_center"` or `"reseller"`: what the purchase task tells the billing approvers.
+    pub order_via: ManualOrderVia,
+}
+
+/// `[backend.simulated]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SimulatedBackendSettings {
+    /// A delay added to every simulated backend call (crash tests use it); may be `0s`.
+    pub latency: ConfigDuration,
+    /// The file every mail the bot sends is appended to, one JSON line each (relative paths
+    /// from the working directory, like the database's).
+    pub mailbox: String,
+    /// `[[backend.simulated.skus]]`: the subscriptions of the tenant.
+    pub skus: Vec<SimulatedSku>,
+    /// `[[backend.simulated.users]]`: the directory users of the tenant.
+    pub users: Vec<SimulatedUser>,
+}
+
+/// One `[[backend.simulated.skus]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SimulatedSku {
+    /// The SKU's part number, e.g. `POWER_BI_PRO`; unique.
+    pub sku_part_number: String,
+    /// The SKU's GUID.
+    pub sku_id: Guid,
+    /// Enabled units at start, 0 to 1,000,000.
+    pub seats: u32,
+    /// The monthly price of one seat, finite and not negative.
+    pub unit_price_monthly: f64,
+    /// Service plan names, e.g. `BI_AZURE_P2`; empty means the tenant's built-in table
+    /// decides.
+    #[serde(default)]
+    pub service_plans: Vec<String>,
+}
+
+/// One `[[backend.simulated.users]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SimulatedUser {
+    /// The user's UPN; unique.
+    pub upn: Upn,
+    /// The name shown in chat.
+    pub display_name: String,
+    /// The user's usage location; absent means none is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_location: Option<CountryCode>,
+    /// `"Member"` or `"Guest"`; `Member` when absent.
+    #[serde(
+        default = "member",
+        deserialize_with = "from_str",
+        serialize_with = "as_display"
+    )]
+    pub user_type: UserType,
+    /// Whether the account may sign in; `true` when absent.
+    #[serde(default = "yes")]
+    pub account_enabled: bool,
+    /// Part numbers of the SKUs the user already holds.
+    #[serde(default)]
+    pub licenses: Vec<String>,
+    /// The user's directory roles.
+    #[serde(default)]
+    pub roles: Vec<DirectoryRole>,
+    /// The user's mail address (Graph `mail`), where a link's proof code is mailed; the UPN
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<String>,
+}
+
+pub(super) fn unknown_word<'a>(s: &str, words: impl Iterator<Item = &'a str>) -> String {
+    let words: Vec<String> = words.map(|w| format!("{w:?}")).collect();
+    format!("{s:?} is not one of {}", words.join(", "))
+}
+
+fn member() -> UserType {
+    UserType::Member
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub(super) fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+fn as_display<S: Serializer, T: fmt::Display>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+fn optional_country<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CountryCode>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        CountryCode::parse(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}

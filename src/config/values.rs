@@ -1,0 +1,278 @@
+//! The value types settings are written in: durations, GUIDs, Discord ids and the
+//! closed word lists (transport, backend, store mode…).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::Visitor;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::sections::{from_str, unknown_word};
+use crate::domain::ParseError;
+
+/// A duration written the humantime way: `30m`, `4h`, `7d`, `1h 30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConfigDuration(pub Duration);
+
+impl ConfigDuration {
+    /// Parses a humantime duration such as `4h` or `1h 30m`.
+    pub fn parse(s: &str) -> Result<ConfigDuration, ParseError> {
+        humantime::parse_duration(s.trim())
+            .map(ConfigDuration)
+            .map_err(|_| ParseError(format!("{s:?} is not a duration (use e.g. 30m, 4h, 7d)")))
+    }
+
+    /// The standard-library duration.
+    pub fn get(self) -> Duration {
+        self.0
+    }
+}
+
+impl From<ConfigDuration> for Duration {
+    fn from(d: ConfigDuration) -> Duration {
+        d.0
+    }
+}
+
+impl fmt::Display for ConfigDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+impl Serialize for ConfigDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DurationVisitor;
+
+        impl Visitor<'_> for DurationVisitor {
+            type Value = ConfigDuration;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"30m\", \"4h\" or \"7d\"")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ConfigDuration, E> {
+                ConfigDuration::parse(s).map_err(E::custom)
+            }
+        }
+
+        d.deserialize_str(DurationVisitor)
+    }
+}
+
+/// A GUID in its 8-4-4-4-12 hexadecimal form, stored lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Guid(String);
+
+impl Guid {
+    /// Parses `F8A1DB68-BE16-40ED-86D5-CB42CE701560` into its lower-case form.
+    pub fn parse(s: &str) -> Result<Guid, ParseError> {
+        let t = s.trim();
+        let parts: Vec<&str> = t.split('-').collect();
+        let well_formed = parts.len() == 5
+            && parts.iter().zip([8, 4, 4, 4, 12]).all(|(part, len)| {
+                part.len() == len && part.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+        if well_formed {
+            Ok(Guid(t.to_ascii_lowercase()))
+        } else {
+            Err(ParseError(format!(
+                "{t:?} is not a GUID (8-4-4-4-12 hexadecimal digits)"
+            )))
+        }
+    }
+
+    /// The lower-case GUID.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Guid {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Guid::parse(&s)
+    }
+}
+
+impl From<Guid> for String {
+    fn from(g: Guid) -> String {
+        g.0
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Discord id (a "snowflake"): 1 to 20 decimal digits, written as a string (TOML integers
+/// cannot hold every id) or, when it fits, an integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DiscordId(u64);
+
+impl DiscordId {
+    /// Parses `"123456789012345678"`; zero is not an id.
+    pub fn parse(s: &str) -> Result<DiscordId, ParseError> {
+        let t = s.trim();
+        let digits = (1..=20).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit());
+        match t.parse::<u64>() {
+            Ok(n) if digits && n > 0 => Ok(DiscordId(n)),
+            _ => Err(ParseError(format!(
+                "{t:?} is not a Discord id (Developer Mode > Copy ID gives digits such as \"123456789012345678\")"
+            ))),
+        }
+    }
+
+    /// The id as a number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for DiscordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for DiscordId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DiscordId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+
+        impl Visitor<'_> for IdVisitor {
+            type Value = DiscordId;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Discord id such as \"123456789012345678\"")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<DiscordId, E> {
+                DiscordId::parse(s).map_err(E::custom)
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<DiscordId, E> {
+                DiscordId::parse(&n.to_string()).map_err(E::custom)
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<DiscordId, E> {
+                DiscordId::parse(&n.to_string()).map_err(E::custom)
+            }
+        }
+
+        d.deserialize_any(IdVisitor)
+    }
+}
+
+macro_rules! setting_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $word)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word used in settings files.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| ParseError(unknown_word(s, $name::ALL.iter().map(|v| v.as_str()))))
+            }
+        }
+
+        // Through a string rather than serde's enum support, whose TOML error for a
+        // non-string value does not say what was found.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                from_str(d)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+setting_enum!(
+    /// Where people talk to the bot.
+    ChatTransport {
+        /// Standard input and output: demos, tests, development.
+        Console => "console",
+        /// A Discord server.
+        Discord => "discord",
+    }
+);
+
+setting_enum!(
+    /// How log lines are written.
+    LogFormat {
+        /// Human-readable, coloured lines for a terminal.
+        Pretty => "pretty",
+        /// One JSON object per line, for a log collector.
+        Json => "json",
+    }
+);
+
+setting_enum!(
+    /// Which directory the bot reads users and licences from and assigns them in.
+    BackendKind {
+        /// The in-process simulated tenant of `[backend.simulated]`.
+        Simulated => "simulated",
+        /// Microsoft Graph against a real tenant.
+        Graph => "graph",
+    }
+);
+
+setting_enum!(
+    /// How seats are bought.
+    PurchaseBackend {
+        /// The simulated tenant adds seats itself.
+        Simulated => "simulated",
+        /// Microsoft Partner Center buys them.
+        PartnerCenter => "partner_center",
+        /// A person buys them by hand and tells the bot when done.
+        Manual => "manual",
+    }
+);
+
+setting_enum!(
+    /// How a person buys seats in manual purchase mode.
+    ManualOrderVia {
+        /// In the Microsoft 365 admin center (direct customers).
+        AdminCenter => "admin_center",
+        /// Through a reseller (Enterprise Agreement, volume licensing).
+        Reseller => "reseller",
+    }
+);

@@ -1,0 +1,136 @@
+//! `!pro assign`: an approver asks for the licence to be given to named people.
+
+use crate::command::Target;
+use crate::domain::{RequestKind, Upn};
+use crate::engine::links::Identity;
+use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Lookup};
+use crate::engine::requests::{Approval, NewWork};
+use crate::engine::{Engine, EngineError, EngineResult};
+use crate::store::requests;
+use crate::t;
+
+impl Engine {
+    pub(super) async fn assign(
+        &self,
+        m: &IncomingMessage,
+        targets: Vec<Target>,
+    ) -> EngineResult<()> {
+        let (a, roles) = self.issuer_roles(m).await?;
+        let mut works = Vec::new();
+        let mut lines = Vec::new();
+        let resolved = self.resolve_targets(&targets).await?;
+        // Every target and the seats in one lookup: a backend that batches sends it as one
+        // call rather than one per person. The seats are planned with the worker held off.
+        let planning = self.seat_planning().await;
+        let found = self
+            .inner
+            .tenant
+            .look_up(&Lookup {
+                users: resolved.iter().filter_map(|r| r.clone().ok()).collect(),
+                fresh_roles: Vec::new(),
+                seats: true,
+            })
+            .await;
+        let mut users = found.users.into_iter();
+        for target in resolved {
+            let upn = match target {
+                Ok(upn) => upn,
+                Err(text) => {
+                    lines.push(text);
+                    continue;
+                }
+            };
+            let looked_up = users.next().unwrap_or_else(|| {
+                Err(BackendError::new(
+                    ErrorKind::Transient,
+                    "the lookup left this user out",
+                ))
+            });
+            match self.assignable(&upn, looked_up).await? {
+                Ok(user) => works.push(NewWork::licence(RequestKind::Assign, user, None)),
+                Err(text) => lines.push(text),
+            }
+        }
+        if !works.is_empty() {
+            let seats = match found.seats {
+                Some(Ok(seats)) => seats,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "could not read seats");
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "backend.seats_unavailable"
+                    )));
+                }
+                None => self.seats_or_user_error().await?,
+            };
+            let created = self
+                .open_requests_planned(
+                    &planning,
+                    m,
+                    Some(Identity::of_approver(&a)),
+                    works,
+                    Approval::ByIssuer(&a, &roles),
+                    false,
+                    seats,
+                )
+                .await?;
+            drop(planning);
+            for r in &created {
+                lines.push(self.created_text(r).await?);
+            }
+        }
+        self.reply_now(m, lines.join("\n")).await;
+        Ok(())
+    }
+
+    /// Each target resolved to a UPN, or the answer why not; a person named twice is kept
+    /// once, where first named.
+    async fn resolve_targets(&self, targets: &[Target]) -> EngineResult<Vec<Result<Upn, String>>> {
+        let mut resolved = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for t in targets {
+            match self.resolve_target(t).await {
+                Ok(upn) => {
+                    if seen.insert(upn.clone()) {
+                        resolved.push(Ok(upn));
+                    }
+                }
+                Err(EngineError::User(text)) => resolved.push(Err(text)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// The directory user `upn` if the licence may be assigned to them: found, allowed by
+    /// policy and without an open request; else the answer that says why not.
+    async fn assignable(
+        &self,
+        upn: &Upn,
+        looked_up: Result<DirectoryUser, BackendError>,
+    ) -> EngineResult<Result<DirectoryUser, String>> {
+        let user = match self.directory_answer(upn, looked_up) {
+            Ok(u) => u,
+            Err(EngineError::User(text)) => {
+                return Ok(Err(text));
+            }
+            Err(e) => return Err(e),
+        };
+        if let Err(text) = self.licence_policy(&user) {
+            return Ok(Err(text));
+        }
+        let open = {
+            let mut conn = self.store().read().await?;
+            requests::open_for_target(&mut conn, upn).await?
+        };
+        if let Some(r) = open {
+            return Ok(Err(t!(
+                self.texts(),
+                "policy.already_open",
+                upn = upn,
+                id = r.id
+            )));
+        }
+        Ok(Ok(user))
+    }
+}

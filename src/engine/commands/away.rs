@@ -1,0 +1,33 @@
+//! `!pro away` / `!pro back`: an approver steps out of routing and back in.
+
+use crate::engine::ports::IncomingMessage;
+use crate::engine::{Engine, EngineResult};
+use crate::store::approvers;
+use crate::store::outbox;
+use crate::t;
+
+impl Engine {
+    pub(super) async fn away(&self, m: &IncomingMessage, on: bool) -> EngineResult<()> {
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        approvers::set_away(w.conn(), &m.author, on, now).await?;
+        self.audit(
+            w.conn(),
+            None,
+            &format!("chat:{}", m.author),
+            if on { "away_on" } else { "away_off" },
+            None,
+            None,
+            "",
+        )
+        .await?;
+        let text = if on {
+            t!(self.texts(), "away.on")
+        } else {
+            t!(self.texts(), "away.off")
+        };
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        Ok(())
+    }
+}

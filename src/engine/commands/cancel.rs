@@ -1,0 +1,66 @@
+//! `!pro cancel`: the requester (or an approver) withdraws an open request.
+
+use crate::domain::{RequestId, StageState};
+use crate::engine::ports::IncomingMessage;
+use crate::engine::{Engine, EngineError, EngineResult};
+use crate::store::{requests, stages};
+use crate::t;
+
+impl Engine {
+    pub(super) async fn cancel(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
+        let actor = format!("chat:{}", m.author);
+        let mut w = self.store().write().await?;
+        let r = requests::get(w.conn(), id)
+            .await?
+            .ok_or_else(|| EngineError::User(t!(self.texts(), "request.unknown", id = id)))?;
+        if r.requester != m.author && self.cfg().approver(&m.author).is_none() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "request.not_yours",
+                id = id
+            )));
+        }
+        if !r.state.is_open() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "cancel.closed",
+                id = id,
+                state = self.state_word(r.state)
+            )));
+        }
+        let all = stages::for_request(w.conn(), id).await?;
+        if all.iter().any(|s| s.state == StageState::Executing) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "cancel.executing",
+                id = id
+            )));
+        }
+        let outcome = t!(
+            self.texts(),
+            "outcome.cancelled",
+            who = self.mention(&m.author)
+        );
+        let closed = self
+            .close_stages(w.conn(), id, StageState::Cancelled, &outcome, &actor)
+            .await?;
+        if closed.is_empty() {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "cancel.nothing",
+                id = id
+            )));
+        }
+        for s in &closed {
+            let status = t!(
+                self.texts(),
+                "status.cancelled_by",
+                who = self.mention(&m.author)
+            );
+            self.edit_stage(w.conn(), s, &status).await?;
+        }
+        self.finish_request(w.conn(), id, &outcome, &actor).await?;
+        w.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! `!pro purchased`: the person who placed a manual order says it went through.
+
+use crate::domain::{RequestId, StageKind, StageState};
+use crate::engine::ports::IncomingMessage;
+use crate::engine::{Engine, EngineError, EngineResult};
+use crate::store::outbox;
+use crate::store::stages;
+use crate::t;
+
+impl Engine {
+    /// A billing approver says the seats of a manual purchase are bought: check the seat
+    /// count now and carry on if they are there.
+    pub(super) async fn purchased(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
+        let (_, roles) = self.issuer_roles(m).await?;
+        if !roles.iter().any(|r| self.cfg().purchase_roles.contains(r)) {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "decision.missing_role",
+                id = id,
+                roles = self.role_names(&self.cfg().purchase_roles)
+            )));
+        }
+        let waiting = {
+            let mut conn = self.store().read().await?;
+            let mut found = None;
+            for s in stages::for_request(&mut conn, id).await? {
+                if s.kind == StageKind::Purchase && s.state == StageState::Approved {
+                    if let Some(job) = crate::store::jobs::for_stage(&mut conn, s.id).await? {
+                        if job.state == crate::store::jobs::JobState::Queued {
+                            found = Some(job);
+                        }
+                    }
+                }
+            }
+            found
+        };
+        let Some(job) = waiting else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "purchase.none",
+                id = id
+            )));
+        };
+        let crate::store::jobs::JobPayload::Purchase {
+            target_seats,
+            quantity,
+            ..
+        } = job.payload
+        else {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "purchase.none",
+                id = id
+            )));
+        };
+        let seats = self.seats_or_user_error().await?;
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        let there = if quantity < 0 {
+            seats.enabled <= target_seats
+        } else {
+            seats.enabled >= target_seats
+        };
+        if there {
+            crate::store::jobs::due_now(w.conn(), job.id, now).await?;
+        }
+        self.audit(
+            w.conn(),
+            Some(id),
+            &format!("chat:{}", m.author),
+            "purchase_reported_done",
+            None,
+            None,
+            &serde_json::json!({"enabled": seats.enabled, "target": target_seats, "seen": there})
+                .to_string(),
+        )
+        .await?;
+        let text = if there {
+            t!(
+                self.texts(),
+                "purchase.confirmed",
+                enabled = seats.enabled,
+                id = id
+            )
+        } else {
+            t!(
+                self.texts(),
+                "purchase.not_yet",
+                id = id,
+                enabled = seats.enabled,
+                target = target_seats
+            )
+        };
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        self.wake();
+        Ok(())
+    }
+}

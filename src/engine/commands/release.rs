@@ -1,0 +1,34 @@
+//! `!pro release`: a holder gives their own licence back, no approval needed.
+
+use crate::domain::RequestKind;
+use crate::engine::ports::IncomingMessage;
+use crate::engine::requests::{Approval, NewWork};
+use crate::engine::{Engine, EngineError, EngineResult};
+use crate::t;
+
+impl Engine {
+    pub(super) async fn release(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let me = self.own_identity(m, "release").await?;
+        let user = self.directory_user(&me.upn).await?;
+        if !user.holds(&self.cfg().sku_part_number) {
+            return Err(EngineError::User(match user.pro_from() {
+                Some(l) => t!(self.texts(), "release.included", sku = l.sku_part_number),
+                None => t!(self.texts(), "release.nothing"),
+            }));
+        }
+        let created = self
+            .open_requests(
+                m,
+                Some(me),
+                vec![NewWork::licence(RequestKind::Release, user, None)],
+                Approval::SelfService,
+                false,
+            )
+            .await?;
+        for r in created {
+            self.reply_now(m, t!(self.texts(), "release.started", id = r.id))
+                .await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! `!pro request`: a person asks for the licence, for themselves or someone else; who may
+//! ask, and the reply that says what happens next.
+
+use crate::command::Target;
+use crate::domain::{RequestKind, StageKind, StageState};
+use crate::engine::links::Identity;
+use crate::engine::ports::IncomingMessage;
+use crate::engine::requests::{Approval, NewWork};
+use crate::engine::{Engine, EngineError, EngineResult};
+use crate::store::{requests, stages};
+use crate::t;
+
+impl Engine {
+    pub(super) async fn request(
+        &self,
+        m: &IncomingMessage,
+        target: Option<Target>,
+        reason: Option<String>,
+    ) -> EngineResult<()> {
+        self.may_request(m)?;
+        let requester = self.own_identity(m, "request").await?;
+        let target_upn = match &target {
+            None => requester.upn.clone(),
+            Some(t) => {
+                if self.cfg().approver(&m.author).is_none() {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "request.for_others_approvers_only"
+                    )));
+                }
+                self.resolve_target(t).await?
+            }
+        };
+        let user = self.directory_user(&target_upn).await?;
+        self.licence_policy(&user).map_err(EngineError::User)?;
+        self.open_and_reply(
+            m,
+            requester,
+            NewWork::licence(RequestKind::Assign, user, reason),
+            Approval::Routed,
+            true,
+        )
+        .await
+    }
+
+    /// `[policy] requesters`: when set, only the chat users named (console) or holding one of
+    /// the roles (Discord) may ask.
+    fn may_request(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let allowed = &self.cfg().requesters;
+        if allowed.is_empty()
+            || allowed.iter().any(|r| r == m.author.as_str())
+            || m.roles.iter().any(|r| allowed.contains(r))
+        {
+            return Ok(());
+        }
+        Err(EngineError::User(t!(
+            self.texts(),
+            "request.not_a_requester"
+        )))
+    }
+
+    /// Opens one request and answers with what became of it.
+    pub(super) async fn open_and_reply(
+        &self,
+        m: &IncomingMessage,
+        requester: Identity,
+        work: NewWork,
+        approval: Approval<'_>,
+        enforce_limit: bool,
+    ) -> EngineResult<()> {
+        let created = self
+            .open_requests(m, Some(requester), vec![work], approval, enforce_limit)
+            .await?;
+        for r in created {
+            let text = self.created_text(&r).await?;
+            self.reply_now(m, text).await;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn created_text(&self, r: &requests::Request) -> EngineResult<String> {
+        let mut conn = self.store().read().await?;
+        let all = stages::for_request(&mut conn, r.id).await?;
+        let purchase = all.iter().find(|s| s.kind == StageKind::Purchase);
+        let pending = all.iter().any(|s| s.state == StageState::Pending);
+        Ok(match (purchase, pending) {
+            (Some(p), true) => t!(
+                self.texts(),
+                "request.created_with_purchase",
+                id = r.id,
+                subject = self.subject(r),
+                quantity = p.quantity.unwrap_or(0)
+            ),
+            (None, true) if all.iter().any(|s| s.depends_on.is_some()) => {
+                t!(
+                    self.texts(),
+                    "request.created_waiting",
+                    id = r.id,
+                    subject = self.subject(r)
+                )
+            }
+            (_, true) => t!(
+                self.texts(),
+                "request.created",
+                id = r.id,
+                subject = self.subject(r)
+            ),
+            (_, false) => t!(
+                self.texts(),
+                "request.created_approved",
+                id = r.id,
+                subject = self.subject(r)
+            ),
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! `!pro seats` and `!pro seats remove`: the seat figures, and asking to give seats back.
+
+use crate::domain::StageState;
+use crate::engine::links::Identity;
+use crate::engine::ports::IncomingMessage;
+use crate::engine::requests::{Approval, NewWork};
+use crate::engine::{Engine, EngineError, EngineResult};
+use crate::store::stages;
+use crate::t;
+
+impl Engine {
+    /// Lowers the seat count, never below the seats in use or promised to open requests,
+    /// and not while seats are being bought. Microsoft allows reductions only within a short
+    /// window after a purchase or renewal; the reply and the approval say so.
+    pub(super) async fn seats_remove(&self, m: &IncomingMessage, seats: u32) -> EngineResult<()> {
+        let (a, roles) = self.issuer_roles(m).await?;
+        let now_seats = self.seats_or_user_error().await?;
+        let (busy, pipeline) = {
+            let mut conn = self.store().read().await?;
+            let busy = stages::open_seat_change(&mut conn).await?;
+            (busy, stages::seat_pipeline(&mut conn).await?)
+        };
+        // One seat change at a time: seat targets are absolute, fixed at approval from the
+        // count seen then, so a purchase approved while a removal is open (or the other way
+        // round) would count from the wrong number.
+        match busy {
+            Some((id, StageState::Pending, quantity)) => {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "seats.reduce_awaiting",
+                    id = id,
+                    seats = quantity.abs()
+                )))
+            }
+            Some((id, _, _)) => {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "seats.reduce_busy",
+                    id = id
+                )))
+            }
+            None => {}
+        }
+        let target = now_seats.enabled - i64::from(seats);
+        let floor = now_seats.consumed + pipeline.promised;
+        if target < floor {
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "seats.reduce_floor",
+                seats = seats,
+                enabled = now_seats.enabled,
+                floor = floor
+            )));
+        }
+        self.open_and_reply(
+            m,
+            Identity::of_approver(&a),
+            NewWork::purchase(-i64::from(seats), self.cfg().default_billing_cycle),
+            Approval::ByIssuer(&a, &roles),
+            false,
+        )
+        .await?;
+        self.reply_now(m, t!(self.texts(), "approval.reduce_window"))
+            .await;
+        Ok(())
+    }
+
+    pub(super) async fn seats_report(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let seats = self.seats_or_user_error().await?;
+        let pipeline = {
+            let mut conn = self.store().read().await?;
+            stages::seat_pipeline(&mut conn).await?
+        };
+        let mut text = t!(
+            self.texts(),
+            "seats.report",
+            sku = self.cfg().sku_part_number,
+            enabled = seats.enabled,
+            consumed = seats.consumed,
+            free = seats.free(),
+            promised = pipeline.promised,
+            on_order = pipeline.on_order,
+            awaiting = pipeline.awaiting_approval
+        );
+        if pipeline.removing > 0 {
+            text.push(' ');
+            text.push_str(&t!(
+                self.texts(),
+                "seats.report_removing",
+                seats = pipeline.removing
+            ));
+        }
+        self.reply_now(m, text).await;
+        Ok(())
+    }
+}

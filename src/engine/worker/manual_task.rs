@@ -1,0 +1,135 @@
+//! A purchase that waits for a person: the task posted to the billing approvers, and its
+//! reminders.
+
+use crate::engine::{Engine, EngineResult};
+use crate::store::jobs::{Job, JobPayload};
+use crate::store::outbox::{self, ChatAction};
+use crate::store::requests::Request;
+use crate::store::stages::Stage;
+use crate::store::{kv, ts};
+use crate::t;
+
+impl Engine {
+    /// Hands a purchase to the billing approvers the first time, and reminds them after
+    /// `remind_after` while the seats are not there.
+    pub(super) async fn purchase_task(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        job: &Job,
+        stage: &Stage,
+        request: &Request,
+        enabled: i64,
+        via_reseller: bool,
+    ) -> EngineResult<()> {
+        let JobPayload::Purchase {
+            target_seats,
+            quantity,
+            billing_cycle,
+            ..
+        } = &job.payload
+        else {
+            return Ok(());
+        };
+        let now = self.now();
+        let key = format!("purchase_task:{}", job.id);
+        let last = kv::get(conn, &key).await?;
+        let remind = self.cfg().remind_after;
+        let due_reminder = match &last {
+            None => false,
+            Some(t) => crate::store::parse_ts("kv", t)
+                .map(|t| (now - t).to_std().unwrap_or_default() >= remind)
+                .unwrap_or(true),
+        };
+        if last.is_some() && !due_reminder {
+            return Ok(());
+        }
+        let candidates = self.candidates(true).await?;
+        let billing: Vec<_> = candidates
+            .iter()
+            .filter(|c| {
+                c.roles
+                    .iter()
+                    .any(|r| self.cfg().purchase_roles.contains(r))
+            })
+            .map(|c| c.approver.chat_user.clone())
+            .collect();
+        let who = self.mentions(&billing);
+        let how = if via_reseller {
+            t!(self.texts(), "purchase.how_reseller")
+        } else {
+            t!(
+                self.texts(),
+                "purchase.how_admin_center",
+                target = target_seats
+            )
+        };
+        let text = if last.is_none() && *quantity < 0 {
+            t!(
+                self.texts(),
+                "purchase.reduce_task",
+                who = who,
+                id = request.id,
+                quantity = -quantity,
+                target = target_seats,
+                enabled = enabled,
+                how = how,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        } else if last.is_none() {
+            t!(
+                self.texts(),
+                "purchase.task",
+                who = who,
+                id = request.id,
+                quantity = quantity,
+                cycle = self.cycle_word(*billing_cycle),
+                target = target_seats,
+                enabled = enabled,
+                how = how,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        } else {
+            t!(
+                self.texts(),
+                "purchase.task_reminder",
+                who = who,
+                id = request.id,
+                enabled = enabled,
+                target = target_seats,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        };
+        outbox::push(
+            conn,
+            &ChatAction::Send {
+                channel: self.cfg().approvals_channel.clone(),
+                content: text,
+                reply_to: stage.approval_message.clone(),
+                stage: None,
+                mentions: billing.clone(),
+            },
+            now,
+        )
+        .await?;
+        kv::set(conn, &key, &ts(now)).await?;
+        self.audit(
+            conn,
+            Some(request.id),
+            "system",
+            if last.is_none() {
+                "purchase_task_posted"
+            } else {
+                "purchase_task_reminded"
+            },
+            None,
+            None,
+            &serde_json::json!({"to": billing, "target": target_seats, "enabled": enabled})
+                .to_string(),
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,332 @@
+//! The job worker: claims due jobs with a lease, re-checks the decider's role, executes the
+//! stages against the backend, verifies the result by reading it back, and records the outcome.
+//!
+//! - Assignment jobs that are due together run as one batch (`Tenant::users` and
+//!   `Tenant::assign_many`, which a backend may send as one batched call).
+//! - A change is read back up to `jobs.verify_attempts` times; one that is still not visible
+//!   is never made again: the job turns verify-only and checks later.
+//! - Transient failures retry with capped exponential backoff and jitter; permanent ones fail
+//!   the request and tell the requester and the approver.
+//! - A purchase that waits for a person (manual mode) becomes a task for the billing approvers,
+//!   re-checked every minute and reminded after `remind_after`.
+
+mod assign;
+mod claim;
+mod manual_task;
+mod outcome;
+mod seats;
+mod unassign;
+mod verify;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use tracing::Instrument;
+
+use super::crash::{crash_point, CrashPoint};
+use super::{Engine, EngineResult};
+use crate::domain::{RoleSet, Upn};
+use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, Lookup, SeatOrder};
+use crate::store::jobs::{Job, JobPayload};
+use crate::store::requests::Request;
+use crate::store::stages::Stage;
+use crate::t;
+
+/// Most assignment jobs run together in one batch.
+const MAX_BATCH: i64 = 100;
+/// How often a purchase waiting for a person is re-checked.
+const MANUAL_RECHECK: Duration = Duration::from_secs(60);
+
+/// What one job attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobReport {
+    /// Done and verified.
+    Succeeded,
+    /// Will be tried (or checked) again.
+    Retrying(String),
+    /// Given up.
+    Failed(String),
+    /// Nothing to do (the stage was withdrawn meanwhile).
+    Skipped,
+}
+
+/// One backend call made during an attempt, recorded with the outcome.
+struct Call {
+    operation: &'static str,
+    outcome: String,
+    backend_ref: Option<String>,
+}
+
+enum Outcome {
+    /// Done and verified, with what to tell people.
+    Done(String),
+    /// Made, but the read-back does not show it yet: verify later, never redo.
+    Unverified(String),
+    /// Waiting for something outside (an order in progress, a person): look again at `after`.
+    Wait {
+        note: String,
+        after: Duration,
+    },
+    /// Waiting for a person to buy seats.
+    AwaitPerson {
+        enabled: i64,
+        via_reseller: bool,
+    },
+    Transient(BackendError),
+    Permanent(String),
+}
+
+/// A claimed job with its stage and request.
+struct Claimed {
+    job: Job,
+    stage: Stage,
+    request: Request,
+}
+
+impl Engine {
+    /// Runs due jobs until none is due; returns how many ran.
+    pub async fn run_due_jobs(&self) -> usize {
+        let mut ran = 0;
+        loop {
+            match self.execute_due().await {
+                Ok(reports) if reports.is_empty() => break,
+                Ok(reports) => ran += reports.len(),
+                Err(e) => {
+                    tracing::error!(error = %e, "job worker step failed");
+                    break;
+                }
+            }
+        }
+        ran
+    }
+
+    /// Claims and runs the next due job (with the assignment jobs due alongside it, as one
+    /// batch); returns the report of the first.
+    pub async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
+        Ok(self.execute_due().await?.into_iter().next())
+    }
+
+    async fn execute_due(&self) -> EngineResult<Vec<JobReport>> {
+        let _one_at_a_time = self.inner.job_lock.lock().await;
+        let (claimed, mut reports) = self.claim().await?;
+        if claimed.is_empty() {
+            return Ok(reports);
+        }
+        let span = tracing::info_span!(
+            "jobs",
+            first_job = claimed[0].job.id,
+            request = claimed[0].request.id.0,
+            batch = claimed.len()
+        );
+        let results = self.execute(&claimed).instrument(span.clone()).await;
+        crash_point(CrashPoint::AfterBackendCall);
+        for (c, (outcome, calls)) in claimed.into_iter().zip(results) {
+            let report = self
+                .record_outcome(c, outcome, calls)
+                .instrument(span.clone())
+                .await?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    async fn execute(&self, claimed: &[Claimed]) -> Vec<(Outcome, Vec<Call>)> {
+        let mut results: Vec<(Option<Outcome>, Vec<Call>)> =
+            claimed.iter().map(|_| (None, Vec::new())).collect();
+        // Read together, right before acting: the deciders' roles, read now (each must still
+        // hold the stage's role), and the users to assign (whether they hold it already).
+        let mut deciders: Vec<Upn> = Vec::new();
+        for c in claimed {
+            if let Some(upn) = decider_to_check(&c.stage) {
+                if !deciders.contains(upn) {
+                    deciders.push(upn.clone());
+                }
+            }
+        }
+        let to_assign: Vec<(usize, Upn)> = claimed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match &c.job.payload {
+                JobPayload::Assign { upn } => Some((i, upn.clone())),
+                _ => None,
+            })
+            .collect();
+        let found = if deciders.is_empty() && to_assign.is_empty() {
+            None
+        } else {
+            let lookup = Lookup {
+                users: to_assign.iter().map(|(_, u)| u.clone()).collect(),
+                fresh_roles: deciders.clone(),
+                seats: false,
+            };
+            Some(self.inner.tenant.look_up(&lookup).await)
+        };
+        let (found_users, found_roles) = match found {
+            Some(f) => (f.users, f.roles),
+            None => (Vec::new(), Vec::new()),
+        };
+        let roles: HashMap<Upn, Result<RoleSet, BackendError>> =
+            deciders.into_iter().zip(found_roles).collect();
+        let mut reported = HashSet::new();
+        for (i, c) in claimed.iter().enumerate() {
+            if let Some(o) = self.check_decider(&c.stage, &roles, &mut reported, &mut results[i].1)
+            {
+                results[i].0 = Some(o);
+            }
+        }
+        let assign: Vec<(usize, Upn, Result<DirectoryUser, BackendError>)> = to_assign
+            .into_iter()
+            .zip(found_users)
+            .filter(|((i, _), _)| results[*i].0.is_none())
+            .map(|((i, upn), user)| (i, upn, user))
+            .collect();
+        if !assign.is_empty() {
+            self.execute_assignments(claimed, assign, &mut results)
+                .await;
+        }
+        for (i, c) in claimed.iter().enumerate() {
+            if results[i].0.is_some() {
+                continue;
+            }
+            let outcome = match &c.job.payload {
+                JobPayload::Purchase {
+                    target_seats,
+                    quantity,
+                    billing_cycle,
+                    idempotency_key,
+                } => {
+                    let order = SeatOrder {
+                        request: c.request.id,
+                        target_seats: *target_seats,
+                        quantity: *quantity,
+                        billing_cycle: *billing_cycle,
+                        idempotency_key: idempotency_key.clone(),
+                    };
+                    self.execute_purchase(&order, &mut results[i].1).await
+                }
+                JobPayload::Unassign { upn } => {
+                    self.execute_unassign(upn, &c.job, &mut results[i].1).await
+                }
+                JobPayload::Assign { .. } => Outcome::Permanent("assignment not run".into()),
+            };
+            results[i].0 = Some(outcome);
+        }
+        results
+            .into_iter()
+            .map(|(o, calls)| {
+                (
+                    o.unwrap_or_else(|| Outcome::Permanent("job not run".into())),
+                    calls,
+                )
+            })
+            .collect()
+    }
+
+    /// None when the decider (if any) still holds one of the stage's roles, as read for
+    /// this batch (`roles`); the read is recorded with the first job it served.
+    fn check_decider(
+        &self,
+        stage: &Stage,
+        roles: &HashMap<Upn, Result<RoleSet, BackendError>>,
+        reported: &mut HashSet<Upn>,
+        calls: &mut Vec<Call>,
+    ) -> Option<Outcome> {
+        let upn = decider_to_check(stage)?;
+        let Some(read) = roles.get(upn) else {
+            return Some(Outcome::Transient(BackendError::new(
+                ErrorKind::Transient,
+                format!("the roles of {upn} were not read"),
+            )));
+        };
+        if reported.insert(upn.clone()) {
+            calls.push(Call::of("roles", read));
+        }
+        match read {
+            Ok(roles)
+                if roles
+                    .iter()
+                    .any(|r| self.cfg().roles_for(stage.kind).contains(r)) =>
+            {
+                None
+            }
+            Ok(_) => Some(Outcome::Permanent(t!(
+                self.texts(),
+                "outcome.role_lost",
+                who = upn,
+                roles = self.role_names(self.cfg().roles_for(stage.kind))
+            ))),
+            Err(e) if e.is_transient() => Some(Outcome::Transient(e.clone())),
+            Err(e) => Some(Outcome::Permanent(e.message.clone())),
+        }
+    }
+
+    fn classify(&self, e: BackendError) -> Outcome {
+        match e.kind {
+            ErrorKind::Transient => Outcome::Transient(e),
+            ErrorKind::NoFreeSeat => Outcome::Permanent(t!(
+                self.texts(),
+                "outcome.no_free_seat",
+                prefix = self.cfg().parser.prefix
+            )),
+            ErrorKind::InvalidUsageLocation => {
+                Outcome::Permanent(t!(self.texts(), "outcome.invalid_usage_location"))
+            }
+            ErrorKind::UserNotFound => Outcome::Permanent(t!(self.texts(), "outcome.user_gone")),
+            ErrorKind::AccountDisabled => {
+                Outcome::Permanent(t!(self.texts(), "outcome.account_disabled"))
+            }
+            ErrorKind::Conflict => {
+                Outcome::Permanent(t!(self.texts(), "outcome.conflict", detail = e.message))
+            }
+            ErrorKind::Forbidden => Outcome::Permanent(t!(self.texts(), "outcome.forbidden")),
+            ErrorKind::Invalid => {
+                Outcome::Permanent(t!(self.texts(), "outcome.invalid", detail = e.message))
+            }
+        }
+    }
+
+    /// The delay before attempt `attempts + 1`: exponential from the base, capped, with
+    /// jitter (50–100 %), and never shorter than what the backend asked for.
+    fn backoff(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
+        let p = &self.cfg().jobs;
+        let exp = attempts.clamp(1, 30) as u32 - 1;
+        let raw = p
+            .backoff_base
+            .saturating_mul(2u32.saturating_pow(exp))
+            .min(p.backoff_max);
+        let jitter = 0.5 + rand::random::<f64>() * 0.5;
+        let d = raw.mul_f64(jitter);
+        match retry_after {
+            Some(ra) if ra > d => ra,
+            _ => d,
+        }
+    }
+}
+
+/// The decider whose roles a job re-checks before acting: none for self-service stages.
+fn decider_to_check(stage: &Stage) -> Option<&Upn> {
+    if stage.decision_note.as_deref() == Some(super::requests::SELF_SERVICE) {
+        return None;
+    }
+    stage.decided_by_upn.as_ref()
+}
+
+impl Call {
+    fn of<T>(operation: &'static str, r: &Result<T, BackendError>) -> Call {
+        match r {
+            Ok(_) => Call {
+                operation,
+                outcome: "ok".into(),
+                backend_ref: None,
+            },
+            Err(e) => Call {
+                operation,
+                outcome: format!("error: {}", e.message),
+                backend_ref: e.backend_ref.clone(),
+            },
+        }
+    }
+}
+
+/// What a lookup found for one user.
+type UserRead = Result<DirectoryUser, BackendError>;

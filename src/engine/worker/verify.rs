@@ -1,0 +1,65 @@
+//! Reading a change back: the one read-back policy of the worker (`jobs.verify_attempts`
+//! reads, `jobs.verify_interval` apart), on `backon`, for every verification: a licence
+//! assigned or removed, a seat count changed, and a change an attempt cut off may have made.
+
+use std::future::Future;
+
+use backon::{ConstantBuilder, RetryableWithContext};
+
+use crate::engine::Engine;
+
+/// Why a read-back stops without the change showing.
+#[derive(Debug)]
+pub(super) enum NotShown<E> {
+    /// The change does not show (yet): read again while reads are left.
+    Yet,
+    /// Reading on would not help (a permanent failure); stop with this.
+    Stop(E),
+}
+
+/// When the first read of a read-back is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FirstRead {
+    /// At once, right after the change: up to `jobs.verify_attempts` reads in all.
+    Now,
+    /// An interval from now: the read the caller just made counts as the first, so at most
+    /// `jobs.verify_attempts - 1` more.
+    AfterInterval,
+}
+
+impl Engine {
+    /// Runs `read` until it finds the change (`Ok`), stops (`NotShown::Stop`) or the reads
+    /// run out (`NotShown::Yet`). `state` is lent to each read and handed back with the
+    /// result, so a read can record its calls and narrow what is left to check.
+    pub(super) async fn read_back<S, T, E, F, Fut>(
+        &self,
+        first: FirstRead,
+        state: S,
+        read: F,
+    ) -> (S, Result<T, NotShown<E>>)
+    where
+        F: FnMut(S) -> Fut,
+        Fut: Future<Output = (S, Result<T, NotShown<E>>)>,
+    {
+        let jobs = &self.cfg().jobs;
+        let reads = jobs.verify_attempts.max(1) as usize;
+        let reads = match first {
+            FirstRead::Now => reads,
+            FirstRead::AfterInterval => {
+                if reads < 2 {
+                    return (state, Err(NotShown::Yet));
+                }
+                tokio::time::sleep(jobs.verify_interval).await;
+                reads - 1
+            }
+        };
+        read.retry(
+            ConstantBuilder::default()
+                .with_delay(jobs.verify_interval)
+                .with_max_times(reads - 1),
+        )
+        .context(state)
+        .when(|e| matches!(e, NotShown::Yet))
+        .await
+    }
+}

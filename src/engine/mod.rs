@@ -12,6 +12,7 @@ pub mod crash;
 mod decisions;
 mod delivery;
 mod links;
+mod opening;
 pub mod ports;
 mod render;
 mod requests;

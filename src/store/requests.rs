@@ -80,6 +80,31 @@ pub struct NewRequest {
     pub target_object_id: Option<String>,
 }
 
+impl NewRequest {
+    /// The request as stored under `id` at `at`: pending, no outcome yet.
+    pub fn stored(self, id: RequestId, at: Timestamp) -> Request {
+        Request {
+            id,
+            kind: self.kind,
+            state: RequestState::Pending,
+            requester: self.requester,
+            requester_upn: self.requester_upn,
+            target_upn: self.target_upn,
+            target_name: self.target_name,
+            quantity: self.quantity,
+            billing_cycle: self.billing_cycle,
+            reason: self.reason,
+            origin_channel: self.origin_channel,
+            origin_message: self.origin_message,
+            outcome: None,
+            created_at: at,
+            updated_at: at,
+            requester_link: self.requester_link,
+            target_object_id: self.target_object_id,
+        }
+    }
+}
+
 const COLUMNS: &str = "id, kind, state, requester, requester_upn, target_upn, target_name, quantity, \
                        billing_cycle, reason, origin_channel, origin_message, outcome, created_at, updated_at, \
                        requester_link_method, requester_link_verified_at, requester_link_attested_by, \

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::domain::{RequestKind, StageKind, StageState};
 use crate::engine::crash::{crash_point, CrashPoint};
+use crate::engine::ports::BackendError;
 use crate::engine::{Engine, EngineResult};
 use crate::store::jobs::{self, Job};
 use crate::store::requests::{self, Request};
@@ -20,21 +21,13 @@ impl Engine {
         outcome: Outcome,
         calls: Vec<Call>,
     ) -> EngineResult<JobReport> {
-        let Claimed {
-            job,
-            stage,
-            request,
-        } = c;
         let now = self.now();
-        let at = |d: Duration| {
-            now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(1))
-        };
         let mut w = self.store().write().await?;
         for call in &calls {
             jobs::record_call(
                 w.conn(),
-                Some(job.id),
-                Some(request.id.0),
+                Some(c.job.id),
+                Some(c.request.id.0),
                 call.operation,
                 &call.outcome,
                 None,
@@ -43,37 +36,13 @@ impl Engine {
             )
             .await?;
         }
-        let attempts_left = job.attempts < self.cfg().jobs.max_attempts;
+        let attempts_left = c.job.attempts < self.cfg().jobs.max_attempts;
+        let conn = w.conn();
         let report = match outcome {
-            Outcome::Done(detail) => {
-                jobs::succeed(w.conn(), job.id, now).await?;
-                stages::transition(
-                    w.conn(),
-                    stage.id,
-                    StageState::Executing,
-                    StageState::Completed,
-                )
-                .await?;
-                self.audit(
-                    w.conn(),
-                    Some(request.id),
-                    "system",
-                    "stage_completed",
-                    Some("executing"),
-                    Some("completed"),
-                    &detail,
-                )
-                .await?;
-                let status = t!(self.texts(), "status.done", detail = detail);
-                self.edit_stage(w.conn(), &stage, &status).await?;
-                self.after_stage_completed(w.conn(), &stage, &request, &detail)
-                    .await?;
-                tracing::info!(job = job.id, request = request.id.0, "job succeeded");
-                JobReport::Succeeded
-            }
+            Outcome::Done(detail) => self.job_done(conn, &c, detail).await?,
             Outcome::Wait { note, after } => {
-                jobs::wait_until(w.conn(), job.id, &note, at(after), now).await?;
-                self.back_to_approved(w.conn(), &stage, &request, "job_waiting", &note)
+                jobs::wait_until(conn, c.job.id, &note, self.after(after), now).await?;
+                self.back_to_approved(conn, &c.stage, &c.request, "job_waiting", &note)
                     .await?;
                 JobReport::Retrying(note)
             }
@@ -81,27 +50,16 @@ impl Engine {
                 enabled,
                 via_reseller,
             } => {
-                let note = format!("waiting for a person to buy seats ({enabled} enabled now)");
-                jobs::wait_until(w.conn(), job.id, &note, at(MANUAL_RECHECK), now).await?;
-                self.back_to_approved(
-                    w.conn(),
-                    &stage,
-                    &request,
-                    "purchase_awaiting_person",
-                    &note,
-                )
-                .await?;
-                self.purchase_task(w.conn(), &job, &stage, &request, enabled, via_reseller)
-                    .await?;
-                JobReport::Retrying(note)
+                self.job_awaits_person(conn, &c, enabled, via_reseller)
+                    .await?
             }
             Outcome::Unverified(note) if attempts_left => {
-                let delay = self.backoff(job.attempts, None);
-                jobs::verify_later(w.conn(), job.id, &note, at(delay), now).await?;
-                self.back_to_approved(w.conn(), &stage, &request, "job_unverified", &note)
+                let delay = self.backoff(c.job.attempts, None);
+                jobs::verify_later(conn, c.job.id, &note, self.after(delay), now).await?;
+                self.back_to_approved(conn, &c.stage, &c.request, "job_unverified", &note)
                     .await?;
                 tracing::warn!(
-                    job = job.id,
+                    job = c.job.id,
                     "change not visible on read-back yet; will only verify from now on"
                 );
                 JobReport::Retrying(note)
@@ -110,43 +68,27 @@ impl Engine {
                 let why = t!(
                     self.texts(),
                     "outcome.unverified",
-                    attempts = job.attempts,
+                    attempts = c.job.attempts,
                     detail = note
                 );
-                self.fail_job(w.conn(), &job, &stage, &request, &why)
+                self.fail_job(conn, &c.job, &c.stage, &c.request, &why)
                     .await?;
                 JobReport::Failed(why)
             }
-            Outcome::Transient(e) if attempts_left => {
-                let delay = self.backoff(job.attempts, e.retry_after);
-                // A change call that failed without a definite refusal may have been carried
-                // out; a refusal naming a Retry-After (429, 503) was not.
-                let sent_now = calls
-                    .iter()
-                    .any(|c| matches!(c.operation, "assign_licence" | "remove_licence"));
-                let may_be_made = job.change_sent || (sent_now && e.retry_after.is_none());
-                jobs::retry_at(w.conn(), job.id, &e.message, at(delay), now, may_be_made).await?;
-                let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
-                    "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
-                .to_string();
-                self.back_to_approved(w.conn(), &stage, &request, "job_retry_scheduled", &detail)
-                    .await?;
-                tracing::warn!(job = job.id, attempt = job.attempts, error = %e, "job attempt failed; will retry");
-                JobReport::Retrying(e.message)
-            }
+            Outcome::Transient(e) if attempts_left => self.job_retries(conn, &c, e, &calls).await?,
             Outcome::Transient(e) => {
                 let why = t!(
                     self.texts(),
                     "outcome.gave_up",
-                    attempts = job.attempts,
+                    attempts = c.job.attempts,
                     error = e.message
                 );
-                self.fail_job(w.conn(), &job, &stage, &request, &why)
+                self.fail_job(conn, &c.job, &c.stage, &c.request, &why)
                     .await?;
                 JobReport::Failed(why)
             }
             Outcome::Permanent(why) => {
-                self.fail_job(w.conn(), &job, &stage, &request, &why)
+                self.fail_job(conn, &c.job, &c.stage, &c.request, &why)
                     .await?;
                 JobReport::Failed(why)
             }
@@ -155,6 +97,102 @@ impl Engine {
         crash_point(CrashPoint::AfterOutcomeStored);
         self.wake();
         Ok(report)
+    }
+
+    /// The time `d` from now.
+    fn after(&self, d: Duration) -> chrono::DateTime<chrono::Utc> {
+        self.now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(1))
+    }
+
+    /// The change is made and shows: the job succeeds, the stage completes, and the request
+    /// goes on (or ends, and its requester is told).
+    async fn job_done(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        c: &Claimed,
+        detail: String,
+    ) -> EngineResult<JobReport> {
+        let Claimed {
+            job,
+            stage,
+            request,
+        } = c;
+        jobs::succeed(conn, job.id, self.now()).await?;
+        stages::transition(conn, stage.id, StageState::Executing, StageState::Completed).await?;
+        self.audit(
+            conn,
+            Some(request.id),
+            "system",
+            "stage_completed",
+            Some("executing"),
+            Some("completed"),
+            &detail,
+        )
+        .await?;
+        let status = t!(self.texts(), "status.done", detail = detail);
+        self.edit_stage(conn, stage, &status).await?;
+        self.after_stage_completed(conn, stage, request, &detail)
+            .await?;
+        tracing::info!(job = job.id, request = request.id.0, "job succeeded");
+        Ok(JobReport::Succeeded)
+    }
+
+    /// A purchase waits for a person: checked again in a minute, with the task posted to
+    /// the billing approvers (or reminded).
+    async fn job_awaits_person(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        c: &Claimed,
+        enabled: i64,
+        via_reseller: bool,
+    ) -> EngineResult<JobReport> {
+        let note = format!("waiting for a person to buy seats ({enabled} enabled now)");
+        jobs::wait_until(
+            conn,
+            c.job.id,
+            &note,
+            self.after(MANUAL_RECHECK),
+            self.now(),
+        )
+        .await?;
+        self.back_to_approved(
+            conn,
+            &c.stage,
+            &c.request,
+            "purchase_awaiting_person",
+            &note,
+        )
+        .await?;
+        self.purchase_task(conn, &c.job, &c.stage, &c.request, enabled, via_reseller)
+            .await?;
+        Ok(JobReport::Retrying(note))
+    }
+
+    /// A transient failure with attempts left: tried again after the backoff.
+    async fn job_retries(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        c: &Claimed,
+        e: BackendError,
+        calls: &[Call],
+    ) -> EngineResult<JobReport> {
+        let job = &c.job;
+        let delay = self.backoff(job.attempts, e.retry_after);
+        // A change call that failed without a definite refusal may have been carried out; a
+        // refusal naming a Retry-After (429, 503) was not.
+        let sent_now = calls
+            .iter()
+            .any(|c| matches!(c.operation, "assign_licence" | "remove_licence"));
+        let may_be_made = job.change_sent || (sent_now && e.retry_after.is_none());
+        let at = self.after(delay);
+        jobs::retry_at(conn, job.id, &e.message, at, self.now(), may_be_made).await?;
+        let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
+            "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
+        .to_string();
+        self.back_to_approved(conn, &c.stage, &c.request, "job_retry_scheduled", &detail)
+            .await?;
+        tracing::warn!(job = job.id, attempt = job.attempts, error = %e, "job attempt failed; will retry");
+        Ok(JobReport::Retrying(e.message))
     }
 
     async fn back_to_approved(

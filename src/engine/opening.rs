@@ -1,0 +1,457 @@
+//! Opening requests: policy limits, seat planning (one purchase stage covering every
+//! request that waits on a seat), storing requests and stages, approvals given by the
+//! command itself, approval messages for the rest, and queueing what can run, all in one
+//! transaction.
+
+use sqlx::SqliteConnection;
+
+use super::links::Identity;
+use super::render::SeatFigures;
+use super::requests::{Approval, Candidate, NewWork, SeatPlanning, SELF_SERVICE};
+use super::{Engine, EngineError, EngineResult};
+use crate::domain::{
+    BillingCycle, ChatUserId, LinkProof, RequestId, RequestKind, StageId, StageKind, StageState,
+    Upn,
+};
+use crate::engine::ports::{IncomingMessage, Seats};
+use crate::store::outbox::{self, ChatAction};
+use crate::store::requests::{self, NewRequest, Request};
+use crate::store::stages::{self, NewStage};
+use crate::store::Timestamp;
+use crate::t;
+
+/// What the requests of one batch share while they are opened.
+struct Batch<'a> {
+    m: &'a IncomingMessage,
+    approval: Approval<'a>,
+    requester_upn: Option<Upn>,
+    requester_link: Option<LinkProof>,
+    /// The issuing approver's directory object id, when their command approves licences.
+    issuer_id: Option<String>,
+    candidates: Vec<Candidate>,
+    seats: Seats,
+    figures: SeatFigures,
+    /// Positions (in the batch) of the assignments that wait on a seat to be bought.
+    waiting: Vec<usize>,
+    /// Seats to buy so every waiting assignment gets one.
+    shortfall: i64,
+    now: Timestamp,
+    actor: String,
+    /// The purchase stage the batch's waiting assignments depend on, once stored.
+    purchase_stage: Option<(StageId, RequestId)>,
+    /// One line per stage the command itself approved, for one summary message.
+    approved_by_command: Vec<String>,
+}
+
+/// A stage to store: its kind, seats (purchases) and the stage it waits on.
+struct PlannedStage {
+    kind: StageKind,
+    quantity: Option<i64>,
+    depends_on: Option<StageId>,
+}
+
+/// A stage as stored, with what its approval message and summary line say.
+struct StoredStage {
+    id: StageId,
+    seq: i64,
+    kind: StageKind,
+    body: String,
+    routed: Vec<ChatUserId>,
+    title: String,
+}
+
+impl Engine {
+    /// [`Engine::open_requests`] with the seats read by the caller while it held
+    /// `planning` (in the same lookup as the targets, say).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn open_requests_planned(
+        &self,
+        _planning: &SeatPlanning<'_>,
+        m: &IncomingMessage,
+        requester: Option<Identity>,
+        works: Vec<NewWork>,
+        approval: Approval<'_>,
+        enforce_limit: bool,
+        seats: Seats,
+    ) -> EngineResult<Vec<Request>> {
+        let candidates = self.candidates(false).await?;
+        let issuer_id = self.issuer_object_id(approval, &works).await?;
+        let mut w = self.store().write().await?;
+        self.check_open_limits(w.conn(), m, &works, enforce_limit)
+            .await?;
+        let pipeline = stages::seat_pipeline(w.conn()).await?;
+        let mut available = seats.free() + pipeline.incoming() - pipeline.promised;
+        let waiting: Vec<usize> = works
+            .iter()
+            .enumerate()
+            .filter(|(_, work)| work.kind == RequestKind::Assign)
+            .filter_map(|(i, _)| {
+                if available >= 1 {
+                    available -= 1;
+                    None
+                } else {
+                    Some(i)
+                }
+            })
+            .collect();
+        let mut batch = Batch {
+            m,
+            approval,
+            requester_upn: requester.as_ref().map(|r| r.upn.clone()),
+            requester_link: requester.map(|r| r.proof),
+            issuer_id,
+            candidates,
+            figures: SeatFigures {
+                free: seats.free(),
+                enabled: seats.enabled,
+                pipeline,
+            },
+            seats,
+            shortfall: waiting.len() as i64 + (-available).max(0),
+            waiting,
+            now: self.now(),
+            actor: format!("chat:{}", m.author),
+            purchase_stage: None,
+            approved_by_command: Vec::new(),
+        };
+        let mut created = Vec::new();
+        for (i, work) in works.into_iter().enumerate() {
+            created.push(self.open_one(w.conn(), &mut batch, i, work).await?);
+        }
+        self.post_command_approvals(w.conn(), &mut batch).await?;
+        let mut out = Vec::new();
+        for id in created {
+            if let Some(r) = self
+                .advance(w.conn(), id, Some(batch.seats.enabled), &batch.actor)
+                .await?
+            {
+                out.push(r);
+            }
+        }
+        w.commit().await?;
+        self.wake();
+        Ok(out)
+    }
+
+    /// An approver's command approves nothing for their own directory account, whatever UPN
+    /// it was named by: compared by object id. Unknown (lookup failed) approves nothing of
+    /// anyone's licence, so the command is refused.
+    async fn issuer_object_id(
+        &self,
+        approval: Approval<'_>,
+        works: &[NewWork],
+    ) -> EngineResult<Option<String>> {
+        match approval {
+            Approval::ByIssuer(a, _) if works.iter().any(|w| w.target.is_some()) => {
+                match self.approver_object_id(&a.upn).await {
+                    Ok(id) => Ok(Some(id)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read the issuer's object id");
+                        Err(EngineError::User(t!(
+                            self.texts(),
+                            "backend.directory_unavailable"
+                        )))
+                    }
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// One open request per person, and (when `enforce_limit`) at most
+    /// `policy.max_open_requests_per_user` open requests per requester.
+    async fn check_open_limits(
+        &self,
+        conn: &mut SqliteConnection,
+        m: &IncomingMessage,
+        works: &[NewWork],
+        enforce_limit: bool,
+    ) -> EngineResult<()> {
+        for work in works {
+            if let Some(t) = &work.target {
+                if let Some(existing) = requests::open_for_target(conn, &t.upn).await? {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "policy.already_open",
+                        upn = t.upn,
+                        id = existing.id
+                    )));
+                }
+            }
+        }
+        if enforce_limit {
+            let open = requests::open_count_by(conn, &m.author).await?;
+            if open + works.len() as i64 > self.cfg().max_open_requests_per_user {
+                return Err(EngineError::User(t!(
+                    self.texts(),
+                    "policy.too_many_open",
+                    open = open,
+                    max = self.cfg().max_open_requests_per_user
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the `i`th request of the batch with its stages, audits it, and approves its
+    /// stages by the command or posts them for approval.
+    async fn open_one(
+        &self,
+        conn: &mut SqliteConnection,
+        batch: &mut Batch<'_>,
+        i: usize,
+        work: NewWork,
+    ) -> EngineResult<RequestId> {
+        let cycle = self.cfg().default_billing_cycle;
+        let new = NewRequest {
+            kind: work.kind,
+            requester: batch.m.author.clone(),
+            requester_upn: batch.requester_upn.clone(),
+            target_upn: work.target.as_ref().map(|t| t.upn.clone()),
+            target_name: work.target.as_ref().map(|t| t.display_name.clone()),
+            quantity: work.quantity,
+            billing_cycle: work
+                .cycle
+                .or((work.kind == RequestKind::Purchase).then_some(cycle)),
+            reason: work.reason.clone(),
+            origin_channel: Some(batch.m.channel.clone()),
+            origin_message: Some(batch.m.id.clone()),
+            requester_link: batch.requester_link.clone(),
+            target_object_id: work.target.as_ref().map(|t| t.id.clone()),
+        };
+        let id = requests::insert(conn, &new, batch.now).await?;
+        let request = new.stored(id, batch.now);
+        let planned = plan_stages(&work, batch.waiting.contains(&i), batch);
+        let stored = self
+            .store_stages(conn, batch, &request, work.cycle.unwrap_or(cycle), planned)
+            .await?;
+        self.audit_request_created(conn, batch, &request, &stored)
+            .await?;
+        for stage in stored {
+            self.approve_or_route(conn, batch, &request, stage).await?;
+        }
+        Ok(id)
+    }
+
+    /// Stores the planned stages of `request`, each with its approval message's body and
+    /// the approvers it is routed to.
+    async fn store_stages(
+        &self,
+        conn: &mut SqliteConnection,
+        batch: &mut Batch<'_>,
+        request: &Request,
+        cycle: BillingCycle,
+        planned: Vec<PlannedStage>,
+    ) -> EngineResult<Vec<StoredStage>> {
+        let of = planned.len() as i64;
+        let exclude: Vec<&Upn> = [&batch.requester_upn, &request.target_upn]
+            .into_iter()
+            .flatten()
+            .collect();
+        let unit_price = batch.seats.unit_price_monthly.unwrap_or(0.0);
+        let mut stored = Vec::new();
+        for (seq0, p) in planned.into_iter().enumerate() {
+            let seq = seq0 as i64 + 1;
+            let kind = p.kind;
+            let routed = self.eligible(&batch.candidates, kind, &batch.m.author, &exclude);
+            let stage_cycle = (kind == StageKind::Purchase).then_some(cycle);
+            let price = (kind == StageKind::Purchase).then_some(unit_price);
+            let waits_on = p.depends_on.and(batch.purchase_stage.map(|(_, r)| r));
+            let body = self.approval_body(
+                request,
+                seq,
+                of,
+                kind,
+                p.quantity,
+                price,
+                stage_cycle,
+                batch.figures,
+                &routed,
+                waits_on,
+            );
+            let new = NewStage {
+                seq,
+                kind,
+                depends_on: p.depends_on,
+                quantity: p.quantity,
+                unit_price: price,
+                billing_cycle: stage_cycle,
+                routed_to: routed.clone(),
+                body: body.clone(),
+            };
+            let id = stages::insert(conn, request.id, &new, batch.now).await?;
+            if kind == StageKind::Purchase && request.kind == RequestKind::Assign {
+                batch.purchase_stage = Some((id, request.id));
+            }
+            let mut title = self.stage_title(kind, p.quantity, stage_cycle);
+            if let (Some(q), Some(p), Some(c)) = (p.quantity, price, stage_cycle) {
+                title = format!("{title}, {}", self.cost_text(q, p, c));
+            }
+            stored.push(StoredStage {
+                id,
+                seq,
+                kind,
+                body,
+                routed,
+                title,
+            });
+        }
+        Ok(stored)
+    }
+
+    async fn audit_request_created(
+        &self,
+        conn: &mut SqliteConnection,
+        batch: &Batch<'_>,
+        request: &Request,
+        stored: &[StoredStage],
+    ) -> EngineResult<()> {
+        let detail = serde_json::json!({
+            "kind": request.kind.as_str(),
+            "target": request.target_upn.as_ref().map(Upn::as_str),
+            "quantity": request.quantity,
+            "reason": request.reason,
+            "stages": stored.iter().map(|s| serde_json::json!({
+                "stage": s.seq, "kind": s.kind.as_str(),
+                "routed_to": s.routed.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "seats_free": batch.seats.free(),
+            "seats_enabled": batch.seats.enabled,
+        })
+        .to_string();
+        self.audit(
+            conn,
+            Some(request.id),
+            &batch.actor,
+            "request_created",
+            None,
+            Some("pending"),
+            &detail,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Approves `stage` by the command that opened it when the batch's approval allows,
+    /// else posts its approval message to the approvers it is routed to.
+    async fn approve_or_route(
+        &self,
+        conn: &mut SqliteConnection,
+        batch: &mut Batch<'_>,
+        request: &Request,
+        stage: StoredStage,
+    ) -> EngineResult<()> {
+        let by_command = match batch.approval {
+            Approval::Routed => None,
+            Approval::SelfService => Some((
+                batch.m.author.clone(),
+                batch.requester_upn.clone(),
+                SELF_SERVICE,
+                "released_by_holder",
+            )),
+            Approval::ByIssuer(a, roles) => {
+                let holds = roles
+                    .iter()
+                    .any(|r| self.cfg().roles_for(stage.kind).contains(r));
+                let own = request.target_upn.as_ref() == Some(&a.upn)
+                    || (batch.issuer_id.is_some() && request.target_object_id == batch.issuer_id);
+                (holds && !own).then(|| {
+                    (
+                        a.chat_user.clone(),
+                        Some(a.upn.clone()),
+                        "command",
+                        "stage_approved",
+                    )
+                })
+            }
+        };
+        let Some((who, who_upn, how, action)) = by_command else {
+            return self
+                .post_approval(conn, stage.id, stage.body, &stage.routed)
+                .await;
+        };
+        stages::decide(
+            conn,
+            stage.id,
+            StageState::Approved,
+            &who,
+            who_upn.as_ref(),
+            Some(how),
+            batch.now,
+        )
+        .await?;
+        self.audit(
+            conn,
+            Some(request.id),
+            &format!("chat:{who}"),
+            action,
+            Some("pending"),
+            Some("approved"),
+            &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "by": how})
+                .to_string(),
+        )
+        .await?;
+        batch.approved_by_command.push(t!(
+            self.texts(),
+            "approval.by_command_line",
+            id = request.id,
+            stage = stage.title,
+            subject = self.subject(request)
+        ));
+        Ok(())
+    }
+
+    /// Approvals given by the command itself are recorded in the approvals channel in one
+    /// message, not one approval message each (a batch of a hundred would flood it). A
+    /// holder giving their own licence back is no approval, and is not shown as one.
+    async fn post_command_approvals(
+        &self,
+        conn: &mut SqliteConnection,
+        batch: &mut Batch<'_>,
+    ) -> EngineResult<()> {
+        if batch.approved_by_command.is_empty() {
+            return Ok(());
+        }
+        let who = self.mention(&batch.m.author);
+        let mut lines = vec![match batch.approval {
+            Approval::SelfService => t!(self.texts(), "approval.self_service", who = who),
+            _ => t!(self.texts(), "approval.by_command", who = who),
+        }];
+        lines.append(&mut batch.approved_by_command);
+        outbox::push(
+            conn,
+            &ChatAction::Send {
+                channel: self.cfg().approvals_channel.clone(),
+                content: lines.join("\n"),
+                reply_to: None,
+                stage: None,
+                mentions: vec![batch.m.author.clone()],
+            },
+            batch.now,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The stages a request needs: an assignment that waits on a seat gets the batch's purchase
+/// stage (the first such request carries it, the others depend on it), then its assignment.
+fn plan_stages(work: &NewWork, waits_on_seat: bool, batch: &Batch<'_>) -> Vec<PlannedStage> {
+    let stage = |kind, quantity, depends_on| PlannedStage {
+        kind,
+        quantity,
+        depends_on,
+    };
+    match work.kind {
+        RequestKind::Assign if waits_on_seat => match batch.purchase_stage {
+            None => vec![
+                stage(StageKind::Purchase, Some(batch.shortfall), None),
+                stage(StageKind::Assign, None, None),
+            ],
+            Some((sid, _)) => vec![stage(StageKind::Assign, None, Some(sid))],
+        },
+        RequestKind::Assign => vec![stage(StageKind::Assign, None, None)],
+        RequestKind::Purchase => vec![stage(StageKind::Purchase, work.quantity, None)],
+        RequestKind::Release | RequestKind::Revoke => vec![stage(StageKind::Unassign, None, None)],
+    }
+}

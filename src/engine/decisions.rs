@@ -1,14 +1,38 @@
 //! Decisions: reactions on approval messages, and denial reasons given as replies.
 
 use super::crash::{crash_point, CrashPoint};
-use super::{Engine, EngineResult};
+use sqlx::SqliteConnection;
+
+use super::{Approver, Engine, EngineResult};
 use crate::command::{parse_reaction, Verdict};
-use crate::domain::{MessageRef, StageKind, StageState};
+use crate::domain::{MessageRef, RoleSet, StageKind, StageState};
 use crate::engine::ports::{IncomingMessage, Reaction};
+use crate::store::kv;
 use crate::store::outbox::{self, ChatAction};
+use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
-use crate::store::{kv, requests};
 use crate::t;
+
+/// Whether a reaction's author may decide the stage.
+enum Gate {
+    /// Yes: the approver and the roles they hold now.
+    Pass(Approver, RoleSet),
+    /// No: the audit action and the answer to the person.
+    Refuse(&'static str, String),
+    /// The stage is decided already.
+    Late,
+}
+
+/// A decision that passed the gate, with what recording it needs.
+struct Decision<'a> {
+    r: &'a Reaction,
+    verdict: Verdict,
+    stage: &'a Stage,
+    request: &'a Request,
+    approver: &'a Approver,
+    roles: &'a RoleSet,
+    actor: String,
+}
 
 impl Engine {
     /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
@@ -31,64 +55,91 @@ impl Engine {
         if !added {
             return self.on_reaction_removed(r, &stage).await;
         }
-        let actor = format!("chat:{}", r.user);
         let Some(request) = ({
             let mut conn = self.store().read().await?;
             requests::get(&mut conn, stage.request_id).await?
         }) else {
             return Ok(());
         };
-        let approver = self.cfg().approver(&r.user).cloned();
+        let (approver, roles) = match self.decider_gate(r, &stage, &request).await? {
+            Gate::Pass(approver, roles) => (approver, roles),
+            Gate::Refuse(action, text) => {
+                return self.refuse_reaction(r, &stage, action, &text).await
+            }
+            Gate::Late => return self.report_late(r, &stage).await,
+        };
+        let all = {
+            let mut conn = self.store().read().await?;
+            stages::for_request(&mut conn, stage.request_id).await?
+        };
+        let enabled_now = match self.seats_for_target(verdict, &all, &roles).await {
+            Ok(enabled) => enabled,
+            Err(text) => {
+                return self
+                    .refuse_reaction(r, &stage, "decision_refused_seats_unavailable", &text)
+                    .await
+            }
+        };
+        let decision = Decision {
+            r,
+            verdict,
+            stage: &stage,
+            request: &request,
+            approver: &approver,
+            roles: &roles,
+            actor: format!("chat:{}", r.user),
+        };
+        self.record_decision(&decision, &all, enabled_now).await
+    }
 
-        // Who may not decide at all: the requester, the person the licence is for, anyone who is
-        // not a registered approver.
-        let own = r.user == request.requester
+    /// Whether `r.user` may decide `stage` of `request` now: not their own request (by chat
+    /// account, UPN or directory object id), a registered approver, the stage still pending,
+    /// and holding one of its roles as read now (a failed read grants nothing).
+    async fn decider_gate(
+        &self,
+        r: &Reaction,
+        stage: &Stage,
+        request: &Request,
+    ) -> EngineResult<Gate> {
+        let approver = self.cfg().approver(&r.user).cloned();
+        let lookup_failed = || {
+            let text = t!(self.texts(), "decision.roles_unavailable", id = request.id);
+            Gate::Refuse("decision_refused_role_lookup", text)
+        };
+        // Who may not decide at all: the requester, the person the licence is for, anyone who
+        // is not a registered approver.
+        let mut own = r.user == request.requester
             || approver.as_ref().is_some_and(|a| {
                 Some(&a.upn) == request.requester_upn.as_ref()
                     || Some(&a.upn) == request.target_upn.as_ref()
             });
         // ... and by directory identity: an approver's own account under another UPN or
         // asked for from another chat account is still their own.
-        let own = own
-            || match (&approver, &request.target_object_id) {
-                (Some(a), Some(target)) => match self.approver_object_id(&a.upn).await {
-                    Ok(id) => &id == target,
-                    Err(e) => {
-                        tracing::warn!(approver = %a.chat_user, error = %e, "could not read an approver's object id");
-                        let text = t!(self.texts(), "decision.roles_unavailable", id = request.id);
-                        return self
-                            .refuse_reaction(r, &stage, "decision_refused_role_lookup", &text)
-                            .await;
-                    }
-                },
-                _ => false,
-            };
+        if let (false, Some(a), Some(target)) = (own, &approver, &request.target_object_id) {
+            match self.approver_object_id(&a.upn).await {
+                Ok(id) => own = &id == target,
+                Err(e) => {
+                    tracing::warn!(approver = %a.chat_user, error = %e, "could not read an approver's object id");
+                    return Ok(lookup_failed());
+                }
+            }
+        }
         if own {
             let text = t!(self.texts(), "decision.own_request", id = request.id);
-            return self
-                .refuse_reaction(r, &stage, "self_decision_refused", &text)
-                .await;
+            return Ok(Gate::Refuse("self_decision_refused", text));
         }
         let Some(approver) = approver else {
             let text = t!(self.texts(), "decision.not_approver", id = request.id);
-            return self
-                .refuse_reaction(r, &stage, "decision_ignored_not_approver", &text)
-                .await;
+            return Ok(Gate::Refuse("decision_ignored_not_approver", text));
         };
-
         if stage.state != StageState::Pending {
-            return self.report_late(r, &stage).await;
+            return Ok(Gate::Late);
         }
-
-        // The approver's roles, read now; a failed lookup grants nothing.
         let roles = match self.inner.tenant.roles(&approver.upn).await {
             Ok(roles) => roles,
             Err(e) => {
                 tracing::warn!(approver = %approver.chat_user, error = %e, "role check failed");
-                let text = t!(self.texts(), "decision.roles_unavailable", id = request.id);
-                return self
-                    .refuse_reaction(r, &stage, "decision_refused_role_lookup", &text)
-                    .await;
+                return Ok(lookup_failed());
             }
         };
         let needed = self.cfg().roles_for(stage.kind);
@@ -99,146 +150,178 @@ impl Engine {
                 id = request.id,
                 roles = self.role_names(needed)
             );
-            return self
-                .refuse_reaction(r, &stage, "decision_refused_missing_role", &text)
-                .await;
+            return Ok(Gate::Refuse("decision_refused_missing_role", text));
         }
+        Ok(Gate::Pass(approver, roles))
+    }
 
-        // A purchase's target is fixed at approval from the seats seen now.
-        let all = {
-            let mut conn = self.store().read().await?;
-            stages::for_request(&mut conn, stage.request_id).await?
-        };
+    /// The seats enabled now when this decision approves a purchase: a purchase's target is
+    /// fixed at approval from the seats seen then. `Err` is the answer when they cannot be
+    /// read (nothing is approved then).
+    async fn seats_for_target(
+        &self,
+        verdict: Verdict,
+        all: &[Stage],
+        roles: &RoleSet,
+    ) -> Result<Option<i64>, String> {
         let approving_purchase = verdict == Verdict::Approve
             && all.iter().any(|s| {
                 s.kind == StageKind::Purchase
                     && s.state == StageState::Pending
                     && roles.iter().any(|x| self.cfg().purchase_roles.contains(x))
             });
-        let enabled_now = if approving_purchase {
-            match self.inner.tenant.seats().await {
-                Ok(seats) => Some(seats.enabled),
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not read seats to fix a purchase target");
-                    let text = t!(self.texts(), "backend.seats_unavailable");
-                    return self
-                        .refuse_reaction(r, &stage, "decision_refused_seats_unavailable", &text)
-                        .await;
-                }
+        if !approving_purchase {
+            return Ok(None);
+        }
+        match self.inner.tenant.seats().await {
+            Ok(seats) => Ok(Some(seats.enabled)),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read seats to fix a purchase target");
+                Err(t!(self.texts(), "backend.seats_unavailable"))
             }
-        } else {
-            None
-        };
+        }
+    }
 
-        let now = self.now();
+    /// Stores the decision (unless another one came first: then says so), audits it, and
+    /// moves the request on: approved stages run, a denial ends the request.
+    async fn record_decision(
+        &self,
+        d: &Decision<'_>,
+        all: &[Stage],
+        enabled_now: Option<i64>,
+    ) -> EngineResult<()> {
+        let (r, stage, request) = (d.r, d.stage, d.request);
         let mut w = self.store().write().await?;
-        let note = match verdict {
-            Verdict::Deny => kv::get(w.conn(), &draft_key(&stage, &r.user)).await?,
+        let note = match d.verdict {
+            Verdict::Deny => kv::get(w.conn(), &draft_key(stage, &r.user)).await?,
             Verdict::Approve => None,
         };
-        let to = match verdict {
+        let to = match d.verdict {
             Verdict::Approve => StageState::Approved,
             Verdict::Deny => StageState::Denied,
         };
-        if !stages::decide(
+        let decided = stages::decide(
             w.conn(),
             stage.id,
             to,
             &r.user,
-            Some(&approver.upn),
+            Some(&d.approver.upn),
             note.as_deref(),
-            now,
+            self.now(),
         )
-        .await?
-        {
+        .await?;
+        if !decided {
             drop(w);
-            return self.report_late(r, &stage).await;
+            return self.report_late(r, stage).await;
         }
         self.audit(
             w.conn(),
             Some(request.id),
-            &actor,
-            if verdict == Verdict::Approve { "stage_approved" } else { "stage_denied" },
+            &d.actor,
+            if d.verdict == Verdict::Approve { "stage_approved" } else { "stage_denied" },
             Some("pending"),
             Some(to.as_str()),
             &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "emoji": r.emoji, "note": note})
                 .to_string(),
         )
         .await?;
-        let who = self.mention(&r.user);
-        match verdict {
+        match d.verdict {
             Verdict::Approve => {
-                let status = t!(self.texts(), "status.approved_by", who = who);
-                self.edit_stage(w.conn(), &stage, &status).await?;
-                // One reaction clears every pending stage of the request whose role the approver holds.
-                for other in all
-                    .iter()
-                    .filter(|s| s.id != stage.id && s.state == StageState::Pending)
-                {
-                    let holds = roles
-                        .iter()
-                        .any(|x| self.cfg().roles_for(other.kind).contains(x));
-                    if holds
-                        && stages::decide(
-                            w.conn(),
-                            other.id,
-                            StageState::Approved,
-                            &r.user,
-                            Some(&approver.upn),
-                            Some("same reaction"),
-                            now,
-                        )
-                        .await?
-                    {
-                        self.audit(
-                            w.conn(),
-                            Some(request.id),
-                            &actor,
-                            "stage_approved",
-                            Some("pending"),
-                            Some("approved"),
-                            &serde_json::json!({"stage": other.seq, "kind": other.kind.as_str(), "with_stage": stage.seq})
-                                .to_string(),
-                        )
-                        .await?;
-                        let status = t!(
-                            self.texts(),
-                            "status.approved_with",
-                            who = who,
-                            seq = stage.seq
-                        );
-                        self.edit_stage(w.conn(), other, &status).await?;
-                    }
-                }
-                self.advance(w.conn(), request.id, enabled_now, &actor)
+                self.approve_stages(w.conn(), d, all).await?;
+                self.advance(w.conn(), request.id, enabled_now, &d.actor)
                     .await?;
             }
-            Verdict::Deny => {
-                let reason = self.reason_text(note.as_deref());
-                let status = t!(self.texts(), "status.denied_by", who = who, reason = reason);
-                self.edit_stage(w.conn(), &stage, &status).await?;
-                let outcome = t!(self.texts(), "outcome.denied", who = who, reason = reason);
-                for s in self
-                    .close_stages(
-                        w.conn(),
-                        request.id,
-                        StageState::Cancelled,
-                        &outcome,
-                        &actor,
-                    )
-                    .await?
-                {
-                    let status = t!(self.texts(), "status.cancelled_denied", who = who);
-                    self.edit_stage(w.conn(), &s, &status).await?;
-                }
-                self.finish_request(w.conn(), request.id, &outcome, &actor)
-                    .await?;
-            }
+            Verdict::Deny => self.deny_request(w.conn(), d, note.as_deref()).await?,
         }
         w.commit().await?;
         crash_point(CrashPoint::AfterDecisionStored);
         self.wake();
         Ok(())
+    }
+
+    /// Marks the approved stage, and approves with it every other pending stage of the
+    /// request whose role the approver holds (one reaction clears them all).
+    async fn approve_stages(
+        &self,
+        conn: &mut SqliteConnection,
+        d: &Decision<'_>,
+        all: &[Stage],
+    ) -> EngineResult<()> {
+        let who = self.mention(&d.r.user);
+        let status = t!(self.texts(), "status.approved_by", who = who);
+        self.edit_stage(conn, d.stage, &status).await?;
+        for other in all
+            .iter()
+            .filter(|s| s.id != d.stage.id && s.state == StageState::Pending)
+        {
+            let holds = d
+                .roles
+                .iter()
+                .any(|x| self.cfg().roles_for(other.kind).contains(x));
+            if !holds
+                || !stages::decide(
+                    conn,
+                    other.id,
+                    StageState::Approved,
+                    &d.r.user,
+                    Some(&d.approver.upn),
+                    Some("same reaction"),
+                    self.now(),
+                )
+                .await?
+            {
+                continue;
+            }
+            self.audit(
+                conn,
+                Some(d.request.id),
+                &d.actor,
+                "stage_approved",
+                Some("pending"),
+                Some("approved"),
+                &serde_json::json!({"stage": other.seq, "kind": other.kind.as_str(), "with_stage": d.stage.seq})
+                    .to_string(),
+            )
+            .await?;
+            let status = t!(
+                self.texts(),
+                "status.approved_with",
+                who = who,
+                seq = d.stage.seq
+            );
+            self.edit_stage(conn, other, &status).await?;
+        }
+        Ok(())
+    }
+
+    /// A denial: the stage says who denied and why, the request's other stages are
+    /// cancelled, and the request ends.
+    async fn deny_request(
+        &self,
+        conn: &mut SqliteConnection,
+        d: &Decision<'_>,
+        note: Option<&str>,
+    ) -> EngineResult<()> {
+        let who = self.mention(&d.r.user);
+        let reason = self.reason_text(note);
+        let status = t!(self.texts(), "status.denied_by", who = who, reason = reason);
+        self.edit_stage(conn, d.stage, &status).await?;
+        let outcome = t!(self.texts(), "outcome.denied", who = who, reason = reason);
+        for s in self
+            .close_stages(
+                conn,
+                d.request.id,
+                StageState::Cancelled,
+                &outcome,
+                &d.actor,
+            )
+            .await?
+        {
+            let status = t!(self.texts(), "status.cancelled_denied", who = who);
+            self.edit_stage(conn, &s, &status).await?;
+        }
+        self.finish_request(conn, d.request.id, &outcome, &d.actor)
+            .await
     }
 
     /// A decision that does not count: removed where possible, audited, and explained to the

@@ -248,9 +248,6 @@ impl Engine {
             )));
         }
         let user = self.linkable(upn).await?;
-        let prefix = self.cfg().parser.prefix.clone();
-        let now = self.now();
-        let actor = format!("chat:{}", m.author);
         let existing = {
             let mut conn = self.store().read().await?;
             links::get(&mut conn, &m.author).await?
@@ -264,48 +261,74 @@ impl Engine {
                 upn = upn
             )));
         }
-        let to = user.mail.clone().filter(|_| self.cfg().mail_proof);
-        let Some(to) = to else {
-            // No proof can be mailed: the link waits for an approver's attestation.
-            let mut w = self.store().write().await?;
-            links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
-            self.audit_link(
-                w.conn(),
-                &actor,
-                "link_started",
-                &m.author,
-                upn,
-                serde_json::json!({"proof": "none available"}),
-            )
-            .await?;
-            let text = match self.send_sign_in(w.conn(), m, upn).await? {
-                true => t!(self.texts(), "link.sign_in_sent", upn = upn),
-                false => t!(
-                    self.texts(),
-                    "link.no_mail_proof",
-                    upn = upn,
-                    prefix = prefix
-                ),
-            };
-            outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-            w.commit().await?;
-            return Ok(());
+        match user.mail.clone().filter(|_| self.cfg().mail_proof) {
+            Some(to) => {
+                self.check_mail_rate(m, upn).await?;
+                let code = self.store_mailed_code(m, upn).await?;
+                crash_point(CrashPoint::AfterLinkProofStored);
+                self.mail_code(m, upn, to, code).await
+            }
+            None => self.start_without_mail(m, upn).await,
+        }
+    }
+
+    /// No proof can be mailed: the link waits for a sign-in (when on) or an approver's
+    /// attestation.
+    async fn start_without_mail(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<()> {
+        let now = self.now();
+        let mut w = self.store().write().await?;
+        links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
+        self.audit_link(
+            w.conn(),
+            &format!("chat:{}", m.author),
+            "link_started",
+            &m.author,
+            upn,
+            serde_json::json!({"proof": "none available"}),
+        )
+        .await?;
+        let text = match self.send_sign_in(w.conn(), m, upn).await? {
+            true => t!(self.texts(), "link.sign_in_sent", upn = upn),
+            false => t!(
+                self.texts(),
+                "link.no_mail_proof",
+                upn = upn,
+                prefix = self.cfg().parser.prefix
+            ),
         };
-        let hour_ago = now - chrono::Duration::hours(1);
+        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// At most `MAILS_PER_HOUR` codes an hour per chat account and per directory account;
+    /// a refusal is audited.
+    async fn check_mail_rate(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<()> {
+        let hour_ago = self.now() - chrono::Duration::hours(1);
         let (by_user, by_account) = {
             let mut conn = self.store().read().await?;
             links::mails_since(&mut conn, &m.author, upn, hour_ago).await?
         };
-        if by_user >= MAILS_PER_HOUR || by_account >= MAILS_PER_HOUR {
-            let mut w = self.store().write().await?;
-            self.audit_link(w.conn(), &actor, "link_refused", &m.author, upn, serde_json::json!({"reason": "rate limit", "mails_last_hour": by_user.max(by_account)})).await?;
-            w.commit().await?;
-            return Err(EngineError::User(t!(
-                self.texts(),
-                "link.rate_limited",
-                max = MAILS_PER_HOUR
-            )));
+        if by_user < MAILS_PER_HOUR && by_account < MAILS_PER_HOUR {
+            return Ok(());
         }
+        let mut w = self.store().write().await?;
+        let detail =
+            serde_json::json!({"reason": "rate limit", "mails_last_hour": by_user.max(by_account)});
+        let actor = format!("chat:{}", m.author);
+        self.audit_link(w.conn(), &actor, "link_refused", &m.author, upn, detail)
+            .await?;
+        w.commit().await?;
+        Err(EngineError::User(t!(
+            self.texts(),
+            "link.rate_limited",
+            max = MAILS_PER_HOUR
+        )))
+    }
+
+    /// A new one-time code, stored only as its hash with its expiry, before it is mailed.
+    async fn store_mailed_code(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<String> {
+        let now = self.now();
         let code = new_code();
         let hash = tokio::task::spawn_blocking({
             let code = code.clone();
@@ -314,22 +337,32 @@ impl Engine {
         .await
         .map_err(|e| EngineError::Unexpected(e.into()))??;
         let expires = now + chrono::Duration::from_std(CODE_TTL).unwrap_or_default();
-        {
-            let mut w = self.store().write().await?;
-            links::start_pending(w.conn(), &m.author, upn, Some(&hash), Some(expires), now).await?;
-            links::record_mail(w.conn(), &m.author, upn, now).await?;
-            self.audit_link(
-                w.conn(),
-                &actor,
-                "link_started",
-                &m.author,
-                upn,
-                serde_json::json!({"proof": "mail_code", "expires_at": crate::store::ts(expires)}),
-            )
-            .await?;
-            w.commit().await?;
-        }
-        crash_point(CrashPoint::AfterLinkProofStored);
+        let mut w = self.store().write().await?;
+        links::start_pending(w.conn(), &m.author, upn, Some(&hash), Some(expires), now).await?;
+        links::record_mail(w.conn(), &m.author, upn, now).await?;
+        self.audit_link(
+            w.conn(),
+            &format!("chat:{}", m.author),
+            "link_started",
+            &m.author,
+            upn,
+            serde_json::json!({"proof": "mail_code", "expires_at": crate::store::ts(expires)}),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(code)
+    }
+
+    /// Mails the code to the directory account's mailbox and answers in chat; a mail that
+    /// cannot be sent burns the code.
+    async fn mail_code(
+        &self,
+        m: &IncomingMessage,
+        upn: &Upn,
+        to: String,
+        code: String,
+    ) -> EngineResult<()> {
+        let prefix = self.cfg().parser.prefix.clone();
         let mail = Mail {
             to: to.clone(),
             subject: t!(self.texts(), "mail.subject"),
@@ -442,54 +475,11 @@ impl Engine {
         }
         let now = self.now();
         if link.code_expires_at.is_some_and(|at| at <= now) {
-            let mut w = self.store().write().await?;
-            links::burn_code(w.conn(), &m.author).await?;
-            self.audit_link(
-                w.conn(),
-                &actor,
-                "proof_failed",
-                &m.author,
-                &link.upn,
-                serde_json::json!({"reason": "code expired"}),
-            )
-            .await?;
-            w.commit().await?;
-            return Err(EngineError::User(t!(
-                self.texts(),
-                "verify.expired",
-                upn = link.upn,
-                prefix = prefix
-            )));
+            return self.code_expired(m, &link).await;
         }
         // Count the try before checking the code: tries made at the same moment each use
         // one, and none gets past the lock.
-        let tries = {
-            let mut w = self.store().write().await?;
-            let current = links::get(w.conn(), &m.author).await?;
-            let same = current.as_ref().is_some_and(|c| {
-                c.code_hash == link.code_hash && !c.locked && c.state == LinkState::Pending
-            });
-            if !same {
-                return Err(EngineError::User(match current {
-                    Some(c) if c.state == LinkState::Pending => self.unverified_text(&c),
-                    _ => t!(self.texts(), "verify.nothing_pending", prefix = prefix),
-                }));
-            }
-            if current.is_some_and(|c| c.code_tries >= MAX_TRIES) {
-                // Tries used up by attempts that did not finish: locked now.
-                links::lock(w.conn(), &m.author).await?;
-                w.commit().await?;
-                return Err(EngineError::User(t!(
-                    self.texts(),
-                    "link.locked",
-                    upn = link.upn,
-                    prefix = prefix
-                )));
-            }
-            let tries = links::count_try(w.conn(), &m.author).await?;
-            w.commit().await?;
-            tries
-        };
+        let tries = self.count_try(m, &link).await?;
         let hash = link.code_hash.clone().unwrap_or_default();
         let matches = tokio::task::spawn_blocking({
             let code = code.to_string();
@@ -521,6 +511,61 @@ impl Engine {
         outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
         w.commit().await?;
         Ok(())
+    }
+
+    /// The pending code has expired: burnt and audited; the answer says how to start again.
+    async fn code_expired(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
+        let actor = format!("chat:{}", m.author);
+        let prefix = &self.cfg().parser.prefix;
+        let mut w = self.store().write().await?;
+        links::burn_code(w.conn(), &m.author).await?;
+        self.audit_link(
+            w.conn(),
+            &actor,
+            "proof_failed",
+            &m.author,
+            &link.upn,
+            serde_json::json!({"reason": "code expired"}),
+        )
+        .await?;
+        w.commit().await?;
+        Err(EngineError::User(t!(
+            self.texts(),
+            "verify.expired",
+            upn = link.upn,
+            prefix = prefix
+        )))
+    }
+
+    /// Counts a try before the code is checked: tries made at the same moment each use one,
+    /// and none gets past the lock. Returns the tries made, the lock when they are used up.
+    async fn count_try(&self, m: &IncomingMessage, link: &Link) -> EngineResult<i64> {
+        let prefix = &self.cfg().parser.prefix;
+        let mut w = self.store().write().await?;
+        let current = links::get(w.conn(), &m.author).await?;
+        let same = current.as_ref().is_some_and(|c| {
+            c.code_hash == link.code_hash && !c.locked && c.state == LinkState::Pending
+        });
+        if !same {
+            return Err(EngineError::User(match current {
+                Some(c) if c.state == LinkState::Pending => self.unverified_text(&c),
+                _ => t!(self.texts(), "verify.nothing_pending", prefix = prefix),
+            }));
+        }
+        if current.is_some_and(|c| c.code_tries >= MAX_TRIES) {
+            // Tries used up by attempts that did not finish: locked now.
+            links::lock(w.conn(), &m.author).await?;
+            w.commit().await?;
+            return Err(EngineError::User(t!(
+                self.texts(),
+                "link.locked",
+                upn = link.upn,
+                prefix = prefix
+            )));
+        }
+        let tries = links::count_try(w.conn(), &m.author).await?;
+        w.commit().await?;
+        Ok(tries)
     }
 
     /// A wrong code: the try was counted; at [`MAX_TRIES`] the pending link locks.
@@ -728,41 +773,7 @@ impl Engine {
         }
         let now = self.now();
         let mut w = self.store().write().await?;
-        let unlinked: Vec<(ChatUserId, Upn)> = match &target {
-            None => links::get(w.conn(), &m.author)
-                .await?
-                .map(|l| vec![(m.author.clone(), l.upn)])
-                .unwrap_or_default(),
-            Some(Target::Mention(user)) => {
-                if let Some(a) = self.cfg().approver(user) {
-                    return Err(EngineError::User(t!(
-                        self.texts(),
-                        "link.configured",
-                        who = self.mention(user),
-                        upn = a.upn
-                    )));
-                }
-                links::get(w.conn(), user)
-                    .await?
-                    .map(|l| vec![(user.clone(), l.upn)])
-                    .unwrap_or_default()
-            }
-            Some(Target::Upn(upn)) => {
-                if let Some(a) = self.cfg().approvers.iter().find(|a| &a.upn == upn) {
-                    return Err(EngineError::User(t!(
-                        self.texts(),
-                        "link.configured",
-                        who = self.mention(&a.chat_user),
-                        upn = upn
-                    )));
-                }
-                links::users_for(w.conn(), upn)
-                    .await?
-                    .into_iter()
-                    .map(|u| (u, upn.clone()))
-                    .collect()
-            }
-        };
+        let unlinked = self.links_to_remove(w.conn(), m, target.as_ref()).await?;
         if unlinked.is_empty() {
             let text = match &target {
                 None => t!(self.texts(), "link.none"),
@@ -815,6 +826,51 @@ impl Engine {
         outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
         w.commit().await?;
         Ok(())
+    }
+
+    /// The links `target` names (none: the author's own), each with its chat account and
+    /// UPN; a link the settings configure (an approver's) cannot be removed.
+    async fn links_to_remove(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        m: &IncomingMessage,
+        target: Option<&Target>,
+    ) -> EngineResult<Vec<(ChatUserId, Upn)>> {
+        Ok(match target {
+            None => links::get(&mut *conn, &m.author)
+                .await?
+                .map(|l| vec![(m.author.clone(), l.upn)])
+                .unwrap_or_default(),
+            Some(Target::Mention(user)) => {
+                if let Some(a) = self.cfg().approver(user) {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "link.configured",
+                        who = self.mention(user),
+                        upn = a.upn
+                    )));
+                }
+                links::get(&mut *conn, user)
+                    .await?
+                    .map(|l| vec![(user.clone(), l.upn)])
+                    .unwrap_or_default()
+            }
+            Some(Target::Upn(upn)) => {
+                if let Some(a) = self.cfg().approvers.iter().find(|a| &a.upn == upn) {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "link.configured",
+                        who = self.mention(&a.chat_user),
+                        upn = upn
+                    )));
+                }
+                links::users_for(&mut *conn, upn)
+                    .await?
+                    .into_iter()
+                    .map(|u| (u, upn.clone()))
+                    .collect()
+            }
+        })
     }
 
     /// An audit event about a link: it belongs to no request; its detail names the chat

@@ -425,73 +425,10 @@ impl Engine {
         };
         let all = stages::for_request(conn, id).await?;
         let now = self.now();
-        for stage in &all {
-            match stage.state {
-                StageState::Completed => continue,
-                StageState::Approved => {
-                    if let Some(dep) = stage.depends_on {
-                        let done = stages::get(conn, dep)
-                            .await?
-                            .is_some_and(|d| d.state == StageState::Completed);
-                        if !done {
-                            break;
-                        }
-                    }
-                    if jobs::for_stage(conn, stage.id).await?.is_some() {
-                        break;
-                    }
-                    let payload = match stage.kind {
-                        StageKind::Purchase => {
-                            let Some(enabled) = enabled_now else {
-                                return Err(EngineError::User(t!(
-                                    self.texts(),
-                                    "backend.seats_unavailable"
-                                )));
-                            };
-                            let quantity = stage.quantity.unwrap_or(0);
-                            JobPayload::Purchase {
-                                target_seats: self.purchase_target(conn, enabled, quantity).await?,
-                                quantity,
-                                billing_cycle: stage
-                                    .billing_cycle
-                                    .unwrap_or(self.cfg().default_billing_cycle),
-                                idempotency_key: format!(
-                                    "licensebot-r{}-s{}-{}",
-                                    id.0,
-                                    stage.id.0,
-                                    rand::random::<u64>()
-                                ),
-                            }
-                        }
-                        StageKind::Assign | StageKind::Unassign => {
-                            let Some(upn) = request.target_upn.clone() else {
-                                return Err(EngineError::Unexpected(anyhow::anyhow!(
-                                    "request {id} has no target for its {} stage",
-                                    stage.kind
-                                )));
-                            };
-                            if stage.kind == StageKind::Assign {
-                                JobPayload::Assign { upn }
-                            } else {
-                                JobPayload::Unassign { upn }
-                            }
-                        }
-                    };
-                    jobs::enqueue(conn, stage.id, &payload, now).await?;
-                    self.audit(
-                        conn,
-                        Some(id),
-                        "system",
-                        "job_queued",
-                        None,
-                        None,
-                        &serde_json::to_string(&payload)
-                            .map_err(|e| EngineError::Unexpected(e.into()))?,
-                    )
-                    .await?;
-                    break;
-                }
-                _ => break,
+        // The first stage not completed runs next, once approved and what it waits on is done.
+        if let Some(stage) = all.iter().find(|s| s.state != StageState::Completed) {
+            if stage.state == StageState::Approved {
+                self.queue_job(conn, &request, stage, enabled_now).await?;
             }
         }
         // Queuing a job changes no stage's state: the states read above still hold.
@@ -537,6 +474,78 @@ impl Engine {
                 ..request
             }
         }))
+    }
+
+    /// Queues the job of an approved `stage` unless it waits on a stage not completed or
+    /// has its job already. A purchase's absolute target is fixed here from `enabled_now`.
+    async fn queue_job(
+        &self,
+        conn: &mut SqliteConnection,
+        request: &Request,
+        stage: &Stage,
+        enabled_now: Option<i64>,
+    ) -> EngineResult<()> {
+        let id = request.id;
+        if let Some(dep) = stage.depends_on {
+            let done = stages::get(conn, dep)
+                .await?
+                .is_some_and(|d| d.state == StageState::Completed);
+            if !done {
+                return Ok(());
+            }
+        }
+        if jobs::for_stage(conn, stage.id).await?.is_some() {
+            return Ok(());
+        }
+        let payload = match stage.kind {
+            StageKind::Purchase => {
+                let Some(enabled) = enabled_now else {
+                    return Err(EngineError::User(t!(
+                        self.texts(),
+                        "backend.seats_unavailable"
+                    )));
+                };
+                let quantity = stage.quantity.unwrap_or(0);
+                JobPayload::Purchase {
+                    target_seats: self.purchase_target(conn, enabled, quantity).await?,
+                    quantity,
+                    billing_cycle: stage
+                        .billing_cycle
+                        .unwrap_or(self.cfg().default_billing_cycle),
+                    idempotency_key: format!(
+                        "licensebot-r{}-s{}-{}",
+                        id.0,
+                        stage.id.0,
+                        rand::random::<u64>()
+                    ),
+                }
+            }
+            StageKind::Assign | StageKind::Unassign => {
+                let Some(upn) = request.target_upn.clone() else {
+                    return Err(EngineError::Unexpected(anyhow::anyhow!(
+                        "request {id} has no target for its {} stage",
+                        stage.kind
+                    )));
+                };
+                if stage.kind == StageKind::Assign {
+                    JobPayload::Assign { upn }
+                } else {
+                    JobPayload::Unassign { upn }
+                }
+            }
+        };
+        jobs::enqueue(conn, stage.id, &payload, self.now()).await?;
+        self.audit(
+            conn,
+            Some(id),
+            "system",
+            "job_queued",
+            None,
+            None,
+            &serde_json::to_string(&payload).map_err(|e| EngineError::Unexpected(e.into()))?,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Ends every unfinished stage of a request (denial, failure, cancellation, expiry),

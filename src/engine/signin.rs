@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::{Engine, EngineError, EngineResult};
 use crate::domain::{ChatUserId, LinkMethod, LinkState, Upn};
-use crate::engine::ports::{AuthorizeRequest, SignInError};
+use crate::engine::ports::{AuthorizeRequest, IdClaims, IdentityProvider, SignInError};
 use crate::store::links;
 use crate::store::signins::{self, SignIn, Stage, TokenKind};
 use crate::t;
@@ -210,7 +210,51 @@ impl Engine {
         code: Option<&str>,
         error: Option<&str>,
     ) -> Result<Page, StepError> {
-        let Some(identity) = self.inner.identity.as_ref() else {
+        let (identity, attempt) = self.callback_attempt(state, error).await?;
+        let Some(code) = code.filter(|c| !c.is_empty()) else {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.not_valid("an answer without a code"),
+            ));
+        };
+        let verifier = attempt.verifier.clone().unwrap_or_default();
+        let claims = identity
+            .redeem(code, &verifier, &self.redirect_uri())
+            .await
+            .map_err(|e| StepError::Provider(Some(attempt.clone()), e))?;
+        self.check_signed_in_account(identity, &attempt, &claims)
+            .await?;
+        self.still_pending(&attempt).await?;
+        let confirm = random_token();
+        let mut w = self.store().write().await?;
+        if !signins::prove(w.conn(), attempt.id, &claims.oid, &confirm, self.now()).await? {
+            return Err(StepError::Failed(
+                Some(attempt),
+                self.replayed("the state was used already"),
+            ));
+        }
+        w.commit().await?;
+        Ok(Page::Show {
+            status: 200,
+            title: t!(self.texts(), "page.confirm_title"),
+            paragraphs: vec![t!(
+                self.texts(),
+                "page.confirm",
+                name = crate::texts::one_line(&attempt.chat_name, 100),
+                upn = attempt.upn
+            )],
+            confirm: Some((confirm, t!(self.texts(), "page.confirm_button"))),
+        })
+    }
+
+    /// The sign-in attempt a callback answers: sign-in on, a known state used once, in
+    /// time, and no error from the identity provider.
+    async fn callback_attempt(
+        &self,
+        state: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<(&dyn IdentityProvider, SignIn), StepError> {
+        let Some(identity) = self.inner.identity.as_deref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let Some(state) = state.filter(|s| !s.is_empty()) else {
@@ -255,24 +299,24 @@ impl Engine {
                 },
             ));
         }
-        let Some(code) = code.filter(|c| !c.is_empty()) else {
-            return Err(StepError::Failed(
-                Some(attempt),
-                self.not_valid("an answer without a code"),
-            ));
-        };
-        let verifier = attempt.verifier.clone().unwrap_or_default();
-        let claims = identity
-            .redeem(code, &verifier, &self.redirect_uri())
-            .await
-            .map_err(|e| StepError::Provider(Some(attempt.clone()), e))?;
+        Ok((identity, attempt))
+    }
+
+    /// The account signed in is the one the link names: the bot's tenant, and the directory
+    /// object the UPN resolves to now.
+    async fn check_signed_in_account(
+        &self,
+        identity: &dyn IdentityProvider,
+        attempt: &SignIn,
+        claims: &IdClaims,
+    ) -> Result<(), StepError> {
         let tenant = identity
             .tenant()
             .await
             .map_err(|e| StepError::Provider(Some(attempt.clone()), e))?;
         if attempt.nonce.as_deref() != Some(claims.nonce.as_str()) {
             return Err(StepError::Failed(
-                Some(attempt),
+                Some(attempt.clone()),
                 self.not_valid("the token's nonce is not the one sent"),
             ));
         }
@@ -283,7 +327,7 @@ impl Engine {
                 vec![t!(self.texts(), "page.other_tenant", upn = attempt.upn)],
             );
             return Err(StepError::Failed(
-                Some(attempt),
+                Some(attempt.clone()),
                 Failure {
                     reason: format!("signed in to tenant {}", claims.tid),
                     page,
@@ -306,7 +350,7 @@ impl Engine {
                 vec![t!(self.texts(), "page.other_account", upn = attempt.upn)],
             );
             return Err(StepError::Failed(
-                Some(attempt),
+                Some(attempt.clone()),
                 Failure {
                     reason: format!("signed in as another account (oid {})", claims.oid),
                     page,
@@ -314,27 +358,7 @@ impl Engine {
                 },
             ));
         }
-        self.still_pending(&attempt).await?;
-        let confirm = random_token();
-        let mut w = self.store().write().await?;
-        if !signins::prove(w.conn(), attempt.id, &claims.oid, &confirm, self.now()).await? {
-            return Err(StepError::Failed(
-                Some(attempt),
-                self.replayed("the state was used already"),
-            ));
-        }
-        w.commit().await?;
-        Ok(Page::Show {
-            status: 200,
-            title: t!(self.texts(), "page.confirm_title"),
-            paragraphs: vec![t!(
-                self.texts(),
-                "page.confirm",
-                name = crate::texts::one_line(&attempt.chat_name, 100),
-                upn = attempt.upn
-            )],
-            confirm: Some((confirm, t!(self.texts(), "page.confirm_button"))),
-        })
+        Ok(())
     }
 
     /// `POST /link/confirm` (form `t`): the person confirms; the link is verified with

@@ -1,6 +1,7 @@
 //! A purchase that waits for a person: the task posted to the billing approvers, and its
 //! reminders.
 
+use crate::domain::BillingCycle;
 use crate::engine::{Engine, EngineResult};
 use crate::store::jobs::{Job, JobPayload};
 use crate::store::outbox::{self, ChatAction};
@@ -54,54 +55,16 @@ impl Engine {
             .map(|c| c.approver.chat_user.clone())
             .collect();
         let who = self.mentions(&billing);
-        let how = if via_reseller {
-            t!(self.texts(), "purchase.how_reseller")
-        } else {
-            t!(
-                self.texts(),
-                "purchase.how_admin_center",
-                target = target_seats
-            )
-        };
-        let text = if last.is_none() && *quantity < 0 {
-            t!(
-                self.texts(),
-                "purchase.reduce_task",
-                who = who,
-                id = request.id,
-                quantity = -quantity,
-                target = target_seats,
-                enabled = enabled,
-                how = how,
-                prefix = self.cfg().parser.prefix,
-                number = request.id.0
-            )
-        } else if last.is_none() {
-            t!(
-                self.texts(),
-                "purchase.task",
-                who = who,
-                id = request.id,
-                quantity = quantity,
-                cycle = self.cycle_word(*billing_cycle),
-                target = target_seats,
-                enabled = enabled,
-                how = how,
-                prefix = self.cfg().parser.prefix,
-                number = request.id.0
-            )
-        } else {
-            t!(
-                self.texts(),
-                "purchase.task_reminder",
-                who = who,
-                id = request.id,
-                enabled = enabled,
-                target = target_seats,
-                prefix = self.cfg().parser.prefix,
-                number = request.id.0
-            )
-        };
+        let text = self.purchase_task_text(
+            request,
+            *quantity,
+            *billing_cycle,
+            *target_seats,
+            enabled,
+            via_reseller,
+            last.is_none(),
+            &who,
+        );
         outbox::push(
             conn,
             &ChatAction::Send {
@@ -131,5 +94,68 @@ impl Engine {
         )
         .await?;
         Ok(())
+    }
+
+    /// The task's words: who is to buy (or remove) how many seats and how, or the reminder.
+    #[allow(clippy::too_many_arguments)]
+    fn purchase_task_text(
+        &self,
+        request: &Request,
+        quantity: i64,
+        billing_cycle: BillingCycle,
+        target_seats: i64,
+        enabled: i64,
+        via_reseller: bool,
+        first: bool,
+        who: &str,
+    ) -> String {
+        let how = if via_reseller {
+            t!(self.texts(), "purchase.how_reseller")
+        } else {
+            t!(
+                self.texts(),
+                "purchase.how_admin_center",
+                target = target_seats
+            )
+        };
+        if first && quantity < 0 {
+            t!(
+                self.texts(),
+                "purchase.reduce_task",
+                who = who,
+                id = request.id,
+                quantity = -quantity,
+                target = target_seats,
+                enabled = enabled,
+                how = how,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        } else if first {
+            t!(
+                self.texts(),
+                "purchase.task",
+                who = who,
+                id = request.id,
+                quantity = quantity,
+                cycle = self.cycle_word(billing_cycle),
+                target = target_seats,
+                enabled = enabled,
+                how = how,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        } else {
+            t!(
+                self.texts(),
+                "purchase.task_reminder",
+                who = who,
+                id = request.id,
+                enabled = enabled,
+                target = target_seats,
+                prefix = self.cfg().parser.prefix,
+                number = request.id.0
+            )
+        }
     }
 }

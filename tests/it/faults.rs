@@ -4,7 +4,7 @@
 //! README's Reliability section shows them.
 //!
 //! - Microsoft Graph and Partner Center faults come from the fake Microsoft
-//!   (tests/it/support/fake_graph.rs), with the bot in `console --jsonl` mode.
+//!   (tests/it/support/fake_microsoft/), with the bot in `console --jsonl` mode.
 //! - Discord faults come from the fake Discord, with the bot on the simulated tenant.
 //! - SQLite faults come from a second connection holding the write lock, and from a page
 //!   limit on the bot's own connections (a full disk).
@@ -21,7 +21,7 @@ use crate::support::bot::{approval_with, contents, dms_to, id, request_state};
 use crate::support::db;
 use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{self as fd, FakeDiscord, APPROVALS, BOT, GENERAL};
-use crate::support::fake_graph::{FakeMicrosoft, Fault, FaultKind, HoldId};
+use crate::support::fake_microsoft::{FakeMicrosoft, Fault, FaultKind, HoldId};
 use crate::support::Bot;
 
 macro_rules! table {
@@ -903,12 +903,12 @@ async fn discord_gateway_drop_is_resumed_and_the_missed_reaction_applied_once() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discord_rest_429_on_the_approval_post_is_retried_and_posted_once() {
     let d = OnDiscord::start(|f| {
-        f.fail(fd::Fault {
-            method: "POST",
-            path: format!("/channels/{APPROVALS}/messages"),
-            status: 429,
-            times: 1,
-        })
+        f.fail(fd::Fault::on(
+            "POST",
+            &format!("/channels/{APPROVALS}/messages"),
+            1,
+            429,
+        ))
     })
     .await;
     let approval = d.alice_asks().await;
@@ -943,12 +943,12 @@ async fn discord_rest_429_on_the_approval_post_is_retried_and_posted_once() {
 async fn discord_500_on_the_approval_edit_is_retried_and_edited() {
     let d = OnDiscord::start(|_| {}).await;
     let approval = d.alice_asks().await;
-    d.fake.fail(fd::Fault {
-        method: "PATCH",
-        path: format!("/messages/{}", approval.id),
-        status: 500,
-        times: 1,
-    });
+    d.fake.fail(fd::Fault::on(
+        "PATCH",
+        &format!("/messages/{}", approval.id),
+        1,
+        500,
+    ));
 
     d.fake.react("carol", approval.id, "✅");
     d.done(approval.id).await;

@@ -344,6 +344,13 @@ impl Drop for Bot {
 }
 
 /// The texts of `records`, one after another, for failure messages and searches.
+/// `text` says each of `phrases` (the whole text shown when it does not).
+pub fn assert_says(text: &str, phrases: &[&str]) {
+    for p in phrases {
+        assert!(text.contains(p), "{p:?} in {text}");
+    }
+}
+
 pub fn contents(records: &[Value]) -> String {
     records
         .iter()

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    approval_with, command, contents, dms_to, id, request_state, requests_json, sends_in,
-    write_config,
+    approval_with, assert_says, command, contents, dms_to, id, request_state, requests_json,
+    sends_in, write_config,
 };
 use crate::support::Bot;
 
@@ -26,9 +26,14 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
     let got = bot.idle();
     let approval = approval_with(&got, "assign the licence");
     let text = approval["content"].as_str().unwrap();
-    assert!(text.contains("Request #1, stage 1 of 1"), "{text}");
-    assert!(text.contains("alice@contoso.example"), "{text}");
-    assert!(text.contains("Seats: 1 free of 1"), "{text}");
+    assert_says(
+        text,
+        &[
+            "Request #1, stage 1 of 1",
+            "alice@contoso.example",
+            "Seats: 1 free of 1",
+        ],
+    );
     assert!(
         text.contains("@carol") && text.contains("@dave"),
         "routed to assign roles: {text}"
@@ -126,13 +131,12 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
     bot.react("bob", &pm, "✅");
     let got = bot.idle();
     let all = contents(&got);
-    assert!(
-        all.contains("1 seat(s) bought; the tenant now has 2"),
-        "{all}"
-    );
-    assert!(
-        all.contains("Power BI Pro assigned to judy@contoso.example"),
-        "{all}"
+    assert_says(
+        &all,
+        &[
+            "1 seat(s) bought; the tenant now has 2",
+            "Power BI Pro assigned to judy@contoso.example",
+        ],
     );
     assert_eq!(request_state(dir.path(), 2), "completed");
 
@@ -589,13 +593,12 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
     let mut bot = Bot::start_in(dir.path(), &quick_read_back);
     let got = bot.idle();
     let all = contents(&got);
-    assert!(
-        all.contains("Power BI Pro assigned to judy@contoso.example"),
-        "{all}"
-    );
-    assert!(
-        all.contains("Power BI Pro assigned to alice@contoso.example"),
-        "{all}"
+    assert_says(
+        &all,
+        &[
+            "Power BI Pro assigned to judy@contoso.example",
+            "Power BI Pro assigned to alice@contoso.example",
+        ],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(request_state(dir.path(), 2), "completed");
@@ -677,10 +680,12 @@ fn a_billing_approver_buys_and_then_removes_seats() {
     bot.say("bob", "!pro seats remove 2");
     let got = bot.idle();
     let all = contents(&got);
-    assert!(all.contains("only within a short window"), "{all}");
-    assert!(
-        all.contains("2 seat(s) removed; the tenant now has 1"),
-        "{all}"
+    assert_says(
+        &all,
+        &[
+            "only within a short window",
+            "2 seat(s) removed; the tenant now has 1",
+        ],
     );
     assert_eq!(request_state(dir.path(), 2), "completed");
     let requests = requests_json(dir.path());

@@ -6,6 +6,8 @@ use std::time::Duration;
 use licensebot::backend::Tenant;
 use licensebot::engine::JobReport;
 
+use crate::support::bot::assert_says;
+
 use super::harness::Harness;
 
 #[tokio::test]
@@ -393,12 +395,14 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
         .await;
     h.engine.settle().await;
     let text = h.text();
-    assert!(text.contains("purchase task for request #2"), "{text}");
-    assert!(
-        text.contains("Billing > Your products > Power BI Pro > Add/remove licenses"),
-        "{text}"
+    assert_says(
+        &text,
+        &[
+            "purchase task for request #2",
+            "Billing > Your products > Power BI Pro > Add/remove licenses",
+            "!pro purchased 2",
+        ],
     );
-    assert!(text.contains("!pro purchased 2"), "{text}");
     assert!(
         text.contains("@bob"),
         "billing approvers are mentioned: {text}"

@@ -65,6 +65,12 @@ impl Raw {
         self.graph("GET", path, None).await
     }
 
+    /// A Graph `$batch` of these requests, with a valid token.
+    async fn batch(&self, requests: Value) -> (u16, Value) {
+        self.graph("POST", "/$batch", Some(json!({ "requests": requests })))
+            .await
+    }
+
     async fn graph(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let token = self.token(false).await;
         let mut req = self
@@ -172,15 +178,12 @@ async fn a_batch_of_more_than_twenty_or_with_duplicate_ids_is_refused_whole() {
         .map(|i| get_item(&i.to_string(), "/users/alice@contoso.example"))
         .collect();
 
-    let (too_many, _) = raw
-        .graph("POST", "/$batch", Some(json!({"requests": many})))
-        .await;
+    let (too_many, _) = raw.batch(json!(many)).await;
     let (duplicate, _) = raw
-        .graph(
-            "POST",
-            "/$batch",
-            Some(json!({"requests": [get_item("1", "/subscribedSkus"), get_item("1", "/subscribedSkus")]})),
-        )
+        .batch(json!([
+            get_item("1", "/subscribedSkus"),
+            get_item("1", "/subscribedSkus")
+        ]))
         .await;
 
     assert_eq!((too_many, duplicate), (400, 400));
@@ -191,18 +194,14 @@ async fn batch_items_get_their_own_statuses_and_failed_dependencies_424() {
     let raw = Raw::new();
 
     let (status, body) = raw
-        .graph(
-            "POST",
-            "/$batch",
-            Some(json!({"requests": [
+        .batch(json!([
                 get_item("1", "/users/nobody@contoso.example"),
                 {"id": "2", "method": "POST", "url": "/users/alice@contoso.example/assignLicense",
                  "headers": {"Content-Type": "application/json"},
                  "body": {"addLicenses": [{"skuId": PRO_SKU, "disabledPlans": []}], "removeLicenses": []},
                  "dependsOn": ["1"]},
                 get_item("3", "users/alice@contoso.example?$select=id"),
-            ]})),
-        )
+            ]))
         .await;
 
     assert_eq!(status, 200, "the batch parsed");

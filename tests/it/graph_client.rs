@@ -45,10 +45,16 @@ async fn user(t: &GraphTenant, s: &str) -> DirectoryUser {
     t.user(&upn(s)).await.unwrap()
 }
 
-/// A fresh fake, the tenant on it, and one of its users as read from it.
-async fn with_user(upn: &str) -> (FakeMicrosoft, GraphTenant, DirectoryUser) {
+/// A fresh fake and the tenant on it.
+fn started() -> (FakeMicrosoft, GraphTenant) {
     let fake = FakeMicrosoft::start();
     let t = tenant(&fake);
+    (fake, t)
+}
+
+/// A fresh fake, the tenant on it, and one of its users as read from it.
+async fn with_user(upn: &str) -> (FakeMicrosoft, GraphTenant, DirectoryUser) {
+    let (fake, t) = started();
     let u = user(&t, upn).await;
     (fake, t, u)
 }
@@ -77,8 +83,7 @@ async fn refused_unassign(upn: &str, kind: ErrorKind, words: &[&str]) {
 
 #[tokio::test]
 async fn a_user_is_read_with_the_properties_that_must_be_selected() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
 
     let alice = user(&t, "alice@contoso.example").await;
 
@@ -109,8 +114,7 @@ async fn a_user_is_read_with_the_properties_that_must_be_selected() {
 
 #[tokio::test]
 async fn a_guest_upn_goes_out_with_an_encoded_hash() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
 
     let grace = user(&t, "grace_fabrikam.example#EXT#@contoso.example").await;
 
@@ -128,8 +132,7 @@ async fn a_guest_upn_goes_out_with_an_encoded_hash() {
 
 #[tokio::test]
 async fn unset_usage_location_and_disabled_accounts_are_read_as_such() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (_fake, t) = started();
 
     assert_eq!(user(&t, "ivan@contoso.example").await.usage_location, None);
     assert!(!user(&t, "heidi@contoso.example").await.account_enabled);
@@ -137,8 +140,7 @@ async fn unset_usage_location_and_disabled_accounts_are_read_as_such() {
 
 #[tokio::test]
 async fn e5_grants_pro_unless_its_power_bi_plan_is_disabled() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (_fake, t) = started();
 
     let frank = user(&t, "frank@contoso.example").await;
     let olga = user(&t, "olga@contoso.example").await;
@@ -154,8 +156,7 @@ async fn e5_grants_pro_unless_its_power_bi_plan_is_disabled() {
 
 #[tokio::test]
 async fn an_unknown_user_is_user_not_found_with_graphs_request_id() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (_fake, t) = started();
 
     let e = t.user(&upn("nobody@contoso.example")).await.unwrap_err();
 
@@ -184,8 +185,7 @@ async fn usage_location_is_set_with_a_patch() {
 
 #[tokio::test]
 async fn seats_come_from_subscribed_skus_filtered_here() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
 
     let seats = t.seats().await.unwrap();
 
@@ -216,8 +216,7 @@ async fn a_missing_sku_is_invalid_and_names_the_tenants_skus() {
 
 #[tokio::test]
 async fn roles_are_tenant_wide_role_assignments_matched_by_template_id() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
 
     let carol = t.roles(&upn("carol@contoso.example")).await.unwrap();
     let dave = t.roles(&upn("dave@contoso.example")).await.unwrap();
@@ -252,8 +251,7 @@ async fn roles_are_tenant_wide_role_assignments_matched_by_template_id() {
 
 #[tokio::test]
 async fn roles_are_cached_and_a_fresh_read_bypasses_the_cache() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
     let carol = upn("carol@contoso.example");
     t.roles(&carol).await.unwrap();
     let after_first = fake.graph_calls();
@@ -275,8 +273,7 @@ async fn roles_are_cached_and_a_fresh_read_bypasses_the_cache() {
 
 #[tokio::test]
 async fn a_failed_role_lookup_is_an_error_never_a_grant() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
     fake.inject(Fault::on(
         "GET",
         "/roleAssignments",
@@ -446,8 +443,7 @@ async fn an_unavailable_service_on_a_write_is_transient() {
 
 #[tokio::test]
 async fn one_token_serves_many_calls() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
 
     t.seats().await.unwrap();
     user(&t, "alice@contoso.example").await;
@@ -468,8 +464,7 @@ async fn one_token_serves_many_calls() {
 
 #[tokio::test]
 async fn an_expired_token_is_renewed_once_and_the_call_repeated() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
     t.seats().await.unwrap();
     fake.expire_tokens();
 
@@ -512,8 +507,7 @@ async fn a_wrong_secret_is_forbidden_and_the_message_never_holds_it() {
 
 #[tokio::test]
 async fn reads_wait_the_fractional_retry_after_of_a_429() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
     t.seats().await.unwrap();
     fake.clear_requests();
     fake.inject(Fault::on(
@@ -544,8 +538,7 @@ async fn reads_wait_the_fractional_retry_after_of_a_429() {
 
 #[tokio::test]
 async fn reads_retry_503_and_504_then_succeed() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
     fake.inject(Fault::on(
         "GET",
         "/users/alice",
@@ -572,8 +565,7 @@ async fn reads_retry_503_and_504_then_succeed() {
 
 #[tokio::test]
 async fn read_retries_are_bounded() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
     fake.inject(Fault::on(
         "GET",
         "/users/alice",
@@ -589,8 +581,7 @@ async fn read_retries_are_bounded() {
 
 #[tokio::test]
 async fn a_long_retry_after_goes_back_to_the_caller() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
     fake.inject(Fault::on(
         "GET",
         "/subscribedSkus",
@@ -646,8 +637,7 @@ async fn a_slow_write_times_out_as_transient() {
 
 #[tokio::test]
 async fn a_dropped_connection_is_retried_on_reads_and_transient_on_writes() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
     fake.inject(Fault::on("GET", "/users/alice", 1, FaultKind::Drop));
 
     let alice = user(&t, "alice@contoso.example").await;
@@ -661,8 +651,7 @@ async fn a_dropped_connection_is_retried_on_reads_and_transient_on_writes() {
 
 #[tokio::test]
 async fn every_call_carries_its_own_client_request_id() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (fake, t) = started();
 
     t.seats().await.unwrap();
     user(&t, "alice@contoso.example").await;
@@ -723,8 +712,7 @@ async fn a_hundred_users_are_read_in_one_call_of_lists_of_fifteen() {
 
 #[tokio::test]
 async fn users_missing_from_a_list_lookup_are_not_found() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (_fake, t) = started();
 
     let users = t
         .users(&[
@@ -825,8 +813,7 @@ async fn a_hundred_assignments_take_five_batch_calls() {
 
 #[tokio::test]
 async fn batch_items_report_their_own_errors() {
-    let fake = FakeMicrosoft::start();
-    let t = tenant(&fake);
+    let (_fake, t) = started();
     let users = vec![
         user(&t, "xavier@contoso.example").await,
         user(&t, "ivan@contoso.example").await,

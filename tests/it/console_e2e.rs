@@ -7,8 +7,8 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    approval_with, assert_says, command, contents, dms_to, id, request_state, requests_json,
-    sends_in, write_config,
+    approval_with, assert_bought_and_assigned, assert_dm, assert_says, command, contents, dms_to,
+    id, request_state, requests_json, sends_in, write_config,
 };
 use crate::support::Bot;
 
@@ -130,14 +130,7 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
 
     bot.react("bob", &pm, "✅");
     let got = bot.idle();
-    let all = contents(&got);
-    assert_says(
-        &all,
-        &[
-            "1 seat(s) bought; the tenant now has 2",
-            "Power BI Pro assigned to judy@contoso.example",
-        ],
-    );
+    assert_bought_and_assigned(&got, 2, "judy@contoso.example");
     assert_eq!(request_state(dir.path(), 2), "completed");
 
     bot.say("bob", "!pro seats");
@@ -217,20 +210,10 @@ fn a_reason_given_after_the_denial_reaches_the_requester() {
     let m = id(approval_with(&got, "Request #1"));
     bot.react("dave", &m, "👎");
     let got = bot.idle();
-    assert!(
-        dms_to(&got, "alice")
-            .iter()
-            .any(|d| d.contains("no reason given")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "alice", "no reason given");
     bot.reply("dave", &m, "Use the shared workspace instead");
     let got = bot.idle();
-    assert!(
-        dms_to(&got, "alice")
-            .iter()
-            .any(|d| d.contains("Use the shared workspace instead")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "alice", "Use the shared workspace instead");
     assert_eq!(request_state(dir.path(), 1), "denied");
     bot.finish();
 }
@@ -272,12 +255,7 @@ roles = ["LicenseAdministrator"]
             && v["message_id"] == m.as_str()),
         "{got:#?}"
     );
-    assert!(
-        dms_to(&got, "erin")
-            .iter()
-            .any(|d| d.contains("You can't decide")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "erin", "You can't decide");
     assert_eq!(request_state(dir.path(), 1), "pending");
     bot.finish();
 }
@@ -303,12 +281,7 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
             .any(|v| v["type"] == "unreact" && v["user"] == "bob"),
         "{got:#?}"
     );
-    assert!(
-        dms_to(&got, "bob")
-            .iter()
-            .any(|d| d.contains("needs one of these roles")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "bob", "needs one of these roles");
     assert_eq!(request_state(dir.path(), 1), "pending");
     let out = crate::support::bot::command(dir.path(), &["audit", "1", "--json"])
         .output()
@@ -429,12 +402,7 @@ fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
     bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "failed");
-    assert!(
-        dms_to(&got, "ivan")
-            .iter()
-            .any(|d| d.contains("no usage location")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "ivan", "no usage location");
     assert!(
         dms_to(&got, "carol").iter().any(|d| d.contains("failed")),
         "the approver is told: {got:#?}"

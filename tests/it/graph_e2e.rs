@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::bot::{
-    approval_with, assert_says, command, contents, dms_to, id, request_state, sends_in,
-    write_config,
+    approval_with, assert_bought_and_assigned, assert_dm, assert_says, command, contents, dms_to,
+    id, request_state, sends_in, write_config,
 };
 use crate::support::fake_microsoft::{
     FakeMicrosoft, Fault, FaultKind, CLIENT_SECRET, PC_CLIENT_SECRET,
@@ -31,6 +31,14 @@ fn restart(fake: &FakeMicrosoft, dir: &std::path::Path, pc: bool) -> Bot {
 
 fn link(bot: &mut Bot, ms: &FakeMicrosoft, who: &str, upn: &str) {
     bot.link_with(who, upn, |to| ms.mailed_code(to));
+}
+
+/// Dave asks for a licence for `upn` and carol approves: what the bot said to the approval.
+fn dave_asks_and_carol_approves(bot: &mut Bot, upn: &str) -> Vec<Value> {
+    bot.say("dave", &format!("!pro request for {upn}"));
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle()
 }
 
 /// A tenant with no Pro seat free (one bought, Gina's) and Judy asking for one with `ask`:
@@ -114,14 +122,7 @@ fn no_free_seat_buys_through_partner_center_then_assigns() {
     bot.react("bob", &pm, "✅");
     let got = bot.idle();
 
-    let all = contents(&got);
-    assert_says(
-        &all,
-        &[
-            "1 seat(s) bought; the tenant now has 2",
-            "Power BI Pro assigned to judy@contoso.example",
-        ],
-    );
+    assert_bought_and_assigned(&got, 2, "judy@contoso.example");
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.state().quantity_changes, [(1, 2)]);
     assert_eq!(fake.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
@@ -133,10 +134,7 @@ fn a_missing_usage_location_is_set_in_graph_before_assigning() {
     let fake = FakeMicrosoft::start();
     let (dir, mut bot) = start(&fake, false, &[]);
 
-    bot.say("dave", "!pro request for ivan@contoso.example");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    let got = bot.idle();
+    let got = dave_asks_and_carol_approves(&mut bot, "ivan@contoso.example");
 
     assert!(
         contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
@@ -202,12 +200,7 @@ fn a_reaction_counts_only_with_the_role_graph_shows() {
     // Bob is only a Billing Administrator in Graph.
     bot.react("bob", &m, "✅");
     let got = bot.idle();
-    assert!(
-        dms_to(&got, "bob")
-            .iter()
-            .any(|d| d.contains("needs one of these roles")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "bob", "needs one of these roles");
     assert_eq!(request_state(dir.path(), 1), "pending");
 
     // Carol loses License Administrator in Graph; her reaction no longer counts.
@@ -237,10 +230,7 @@ fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
         crate::support::fake_microsoft::FaultKind::Throttle(Some("0.2".into())),
     ));
     let (dir, mut bot) = start(&fake, false, &[]);
-    bot.say("dave", "!pro request for alice@contoso.example");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    bot.idle();
+    dave_asks_and_carol_approves(&mut bot, "alice@contoso.example");
     assert_eq!(fake.ops("POST", "/assignLicense"), 1);
     assert_ne!(
         request_state(dir.path(), 1),
@@ -473,10 +463,7 @@ fn an_assignment_seen_late_by_graph_is_verified_not_redone() {
             ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "100ms"),
         ],
     );
-    bot.say("dave", "!pro request for alice@contoso.example");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    bot.idle();
+    dave_asks_and_carol_approves(&mut bot, "alice@contoso.example");
     assert_ne!(request_state(dir.path(), 1), "completed", "not visible yet");
     assert_eq!(fake.ops("POST", "/assignLicense"), 1);
 
@@ -500,11 +487,7 @@ fn an_assignment_seen_late_by_graph_is_verified_not_redone() {
 fn a_refused_assignment_fails_with_graphs_words_and_request_id_on_record() {
     let fake = FakeMicrosoft::start();
     let (dir, mut bot) = start(&fake, false, &[]);
-    bot.say("dave", "!pro request for xavier@contoso.example");
-    let got = bot.idle();
-
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    let got = bot.idle();
+    let got = dave_asks_and_carol_approves(&mut bot, "xavier@contoso.example");
 
     assert_eq!(request_state(dir.path(), 1), "failed");
     assert!(contents(&got).contains("mutually exclusive"), "{got:#?}");

@@ -387,13 +387,7 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     let h = Harness::manual(&[]).await;
     h.link("alice", "alice@contoso.example").await;
     h.link("judy", "judy@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
-    h.engine.settle().await;
-    h.say("judy", "!pro request").await;
-    h.react("dave", &h.approval("Request #2, stage 1"), "✅")
-        .await;
-    h.engine.settle().await;
+    h.judy_needs_a_seat_bought(1, "dave").await;
     let text = h.text();
     assert_says(
         &text,

@@ -112,13 +112,7 @@ fn a_person_links_their_account_by_signing_in_in_a_real_browser() {
             .for_element(Locator::Id("confirm"))
             .await
             .expect("the confirm button");
-        let confirm_text = browser
-            .find(Locator::Css("body"))
-            .await
-            .expect("the page")
-            .text()
-            .await
-            .expect("its text");
+        let confirm_text = page_text(&browser).await;
         let png = browser.screenshot().await.expect("a screenshot");
         std::fs::write(&screenshot, png).expect("save the screenshot");
         confirm.click().await.expect("confirm");
@@ -128,13 +122,7 @@ fn a_person_links_their_account_by_signing_in_in_a_real_browser() {
             .for_element(Locator::XPath("//h1[text()='Linked']"))
             .await
             .expect("the done page");
-        let done_text = browser
-            .find(Locator::Css("body"))
-            .await
-            .expect("the page")
-            .text()
-            .await
-            .expect("its text");
+        let done_text = page_text(&browser).await;
         browser.close().await.expect("close the browser");
         (confirm_text, done_text)
     });
@@ -152,4 +140,15 @@ fn a_person_links_their_account_by_signing_in_in_a_real_browser() {
     assert!(png.starts_with(b"\x89PNG") && png.len() > 1000);
     assert_eq!(rig.link_state("alice"), "verified:sign_in");
     rig.bot.finish();
+}
+
+/// The text of the page the browser shows.
+async fn page_text(browser: &fantoccini::Client) -> String {
+    browser
+        .find(Locator::Css("body"))
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .expect("its text")
 }

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use crate::support::bot::{command, write_config};
-use crate::support::fake_graph::{CLIENT_ID, TENANT_ID};
+use crate::support::bot::{assert_says, command, write_config};
+use crate::support::fake_microsoft::{CLIENT_ID, TENANT_ID};
 use crate::support::Bot;
 
 #[test]
@@ -62,8 +62,7 @@ fn check_config_names_the_file_the_key_and_the_problem() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&path.display().to_string()), "{err}");
-    assert!(err.contains("scheduler.tick"), "{err}");
-    assert!(err.contains("bot.prefx"), "{err}");
+    assert_says(&err, &["scheduler.tick", "bot.prefx"]);
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    approval_with, command, contents, dms_to, id, request_state, requests_json, sends_in,
-    write_config,
+    approval_with, assert_bought_and_assigned, assert_dm, assert_says, command, contents, dms_to,
+    id, request_state, requests_json, sends_in, write_config,
 };
 use crate::support::Bot;
 
@@ -26,9 +26,14 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
     let got = bot.idle();
     let approval = approval_with(&got, "assign the licence");
     let text = approval["content"].as_str().unwrap();
-    assert!(text.contains("Request #1, stage 1 of 1"), "{text}");
-    assert!(text.contains("alice@contoso.example"), "{text}");
-    assert!(text.contains("Seats: 1 free of 1"), "{text}");
+    assert_says(
+        text,
+        &[
+            "Request #1, stage 1 of 1",
+            "alice@contoso.example",
+            "Seats: 1 free of 1",
+        ],
+    );
     assert!(
         text.contains("@carol") && text.contains("@dave"),
         "routed to assign roles: {text}"
@@ -125,15 +130,7 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
 
     bot.react("bob", &pm, "✅");
     let got = bot.idle();
-    let all = contents(&got);
-    assert!(
-        all.contains("1 seat(s) bought; the tenant now has 2"),
-        "{all}"
-    );
-    assert!(
-        all.contains("Power BI Pro assigned to judy@contoso.example"),
-        "{all}"
-    );
+    assert_bought_and_assigned(&got, 2, "judy@contoso.example");
     assert_eq!(request_state(dir.path(), 2), "completed");
 
     bot.say("bob", "!pro seats");
@@ -213,20 +210,10 @@ fn a_reason_given_after_the_denial_reaches_the_requester() {
     let m = id(approval_with(&got, "Request #1"));
     bot.react("dave", &m, "👎");
     let got = bot.idle();
-    assert!(
-        dms_to(&got, "alice")
-            .iter()
-            .any(|d| d.contains("no reason given")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "alice", "no reason given");
     bot.reply("dave", &m, "Use the shared workspace instead");
     let got = bot.idle();
-    assert!(
-        dms_to(&got, "alice")
-            .iter()
-            .any(|d| d.contains("Use the shared workspace instead")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "alice", "Use the shared workspace instead");
     assert_eq!(request_state(dir.path(), 1), "denied");
     bot.finish();
 }
@@ -268,12 +255,7 @@ roles = ["LicenseAdministrator"]
             && v["message_id"] == m.as_str()),
         "{got:#?}"
     );
-    assert!(
-        dms_to(&got, "erin")
-            .iter()
-            .any(|d| d.contains("You can't decide")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "erin", "You can't decide");
     assert_eq!(request_state(dir.path(), 1), "pending");
     bot.finish();
 }
@@ -299,12 +281,7 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
             .any(|v| v["type"] == "unreact" && v["user"] == "bob"),
         "{got:#?}"
     );
-    assert!(
-        dms_to(&got, "bob")
-            .iter()
-            .any(|d| d.contains("needs one of these roles")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "bob", "needs one of these roles");
     assert_eq!(request_state(dir.path(), 1), "pending");
     let out = crate::support::bot::command(dir.path(), &["audit", "1", "--json"])
         .output()
@@ -425,12 +402,7 @@ fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
     bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "failed");
-    assert!(
-        dms_to(&got, "ivan")
-            .iter()
-            .any(|d| d.contains("no usage location")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "ivan", "no usage location");
     assert!(
         dms_to(&got, "carol").iter().any(|d| d.contains("failed")),
         "the approver is told: {got:#?}"
@@ -589,13 +561,12 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
     let mut bot = Bot::start_in(dir.path(), &quick_read_back);
     let got = bot.idle();
     let all = contents(&got);
-    assert!(
-        all.contains("Power BI Pro assigned to judy@contoso.example"),
-        "{all}"
-    );
-    assert!(
-        all.contains("Power BI Pro assigned to alice@contoso.example"),
-        "{all}"
+    assert_says(
+        &all,
+        &[
+            "Power BI Pro assigned to judy@contoso.example",
+            "Power BI Pro assigned to alice@contoso.example",
+        ],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(request_state(dir.path(), 2), "completed");
@@ -677,10 +648,12 @@ fn a_billing_approver_buys_and_then_removes_seats() {
     bot.say("bob", "!pro seats remove 2");
     let got = bot.idle();
     let all = contents(&got);
-    assert!(all.contains("only within a short window"), "{all}");
-    assert!(
-        all.contains("2 seat(s) removed; the tenant now has 1"),
-        "{all}"
+    assert_says(
+        &all,
+        &[
+            "only within a short window",
+            "2 seat(s) removed; the tenant now has 1",
+        ],
     );
     assert_eq!(request_state(dir.path(), 2), "completed");
     let requests = requests_json(dir.path());

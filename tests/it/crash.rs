@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use sqlx::{ConnectOptions, Connection};
 
 use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
-use crate::support::fake_discord::{uid, FakeDiscord, Msg, APPROVALS, BOT, GENERAL};
-use crate::support::fake_graph::FakeMicrosoft;
+use crate::support::fake_discord::{uid, FakeDiscord, HoldId, Msg, APPROVALS, BOT, GENERAL};
+use crate::support::fake_microsoft::FakeMicrosoft;
 
 /// What is being done when the bot dies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,37 +294,19 @@ async fn crash_and_recover(flow: Flow, step: Step) {
         rig.boot(step.crash_point()).await;
     }
 
-    let approved = format!("Approved by <@{}>", uid(flow.approver()));
+    die_at(&mut rig, flow, step, &approval).await;
+
+    rig.boot(None).await;
+    rig.settled().await;
+    rig.stop().await;
+    check_recovered(&rig, flow, step).await;
+}
+
+/// Approves, and has the bot die at `step`: killed while an answer is held, or stopped at
+/// its crash point.
+async fn die_at(rig: &mut Rig, flow: Flow, step: Step, approval: &Msg) {
     match step {
-        Step::JobStarted => {
-            // The job reads its decider's roles fresh: alone, or inside the $batch that
-            // also reads its targets.
-            let held = [
-                rig.ms.hold("GET", "/roleManagement/"),
-                rig.ms.hold_with("POST", "/$batch", Some("roleManagement")),
-            ];
-            rig.discord.react(flow.approver(), approval.id, "✅");
-            rig.discord
-                .wait_for(
-                    "the decision told and the job's role check held",
-                    TIMEOUT,
-                    |v| {
-                        // The edit as sent, not the message as it is now: on a loaded machine
-                        // the held read can outlast the Graph timeout (2 s), be retried and the
-                        // job finish, and the "Done" edit replace "Approved by".
-                        let told = v
-                            .calls_to("PATCH", &format!("/messages/{}", approval.id))
-                            .iter()
-                            .any(|c| c.body.to_string().contains(&approved));
-                        (told && held.iter().any(|&h| rig.ms.holding(h))).then_some(())
-                    },
-                )
-                .await;
-            rig.kill().await;
-            for h in held {
-                rig.ms.release(h);
-            }
-        }
+        Step::JobStarted => die_in_role_check(rig, flow, approval).await,
         Step::ChangeInFlight => {
             let held = match flow {
                 Flow::Purchase => rig.ms.hold("PATCH", "/subscriptions/"),
@@ -339,28 +321,13 @@ async fn crash_and_recover(flow: Flow, step: Step) {
             rig.ms.release(held);
         }
         Step::ApprovalEditInFlight => {
-            let held =
-                rig.discord
-                    .hold("PATCH", &format!("/messages/{}", approval.id), Some("Done"));
-            rig.discord.react(flow.approver(), approval.id, "✅");
-            rig.discord
-                .wait_for("the done edit to be held", TIMEOUT, |v| {
-                    v.holding(held).then_some(())
-                })
-                .await;
-            rig.kill().await;
-            rig.discord.release(held);
+            let edit = format!("/messages/{}", approval.id);
+            let held = rig.discord.hold("PATCH", &edit, Some("Done"));
+            die_while_discord_holds(rig, flow, approval, held, "the done edit").await;
         }
         Step::DoneMessageInFlight => {
             let held = rig.discord.hold("POST", "/messages", Some("is done"));
-            rig.discord.react(flow.approver(), approval.id, "✅");
-            rig.discord
-                .wait_for("the done message to be held", TIMEOUT, |v| {
-                    v.holding(held).then_some(())
-                })
-                .await;
-            rig.kill().await;
-            rig.discord.release(held);
+            die_while_discord_holds(rig, flow, approval, held, "the done message").await;
         }
         Step::DecisionStored
         | Step::BackendAnswered
@@ -371,12 +338,63 @@ async fn crash_and_recover(flow: Flow, step: Step) {
                 .await;
         }
     }
+}
 
-    rig.boot(None).await;
-    rig.settled().await;
-    rig.stop().await;
+/// Approves, and kills the bot while the job's read of its decider's roles is held.
+async fn die_in_role_check(rig: &mut Rig, flow: Flow, approval: &Msg) {
+    let approved = format!("Approved by <@{}>", uid(flow.approver()));
+    // The job reads its decider's roles fresh: alone, or inside the $batch that also reads
+    // its targets.
+    let held = [
+        rig.ms.hold("GET", "/roleManagement/"),
+        rig.ms.hold_with("POST", "/$batch", Some("roleManagement")),
+    ];
+    rig.discord.react(flow.approver(), approval.id, "✅");
+    rig.discord
+        .wait_for(
+            "the decision told and the job's role check held",
+            TIMEOUT,
+            |v| {
+                // The edit as sent, not the message as it is now: on a loaded machine the
+                // held read can outlast the Graph timeout (2 s), be retried and the job
+                // finish, and the "Done" edit replace "Approved by".
+                let told = v
+                    .calls_to("PATCH", &format!("/messages/{}", approval.id))
+                    .iter()
+                    .any(|c| c.body.contains(&approved));
+                (told && held.iter().any(|&h| rig.ms.holding(h))).then_some(())
+            },
+        )
+        .await;
+    rig.kill().await;
+    for h in held {
+        rig.ms.release(h);
+    }
+}
 
-    let observed = observe(&rig, flow).await;
+/// Approves, and kills the bot once the fake Discord holds `what` (caught by `held`).
+async fn die_while_discord_holds(
+    rig: &mut Rig,
+    flow: Flow,
+    approval: &Msg,
+    held: HoldId,
+    what: &str,
+) {
+    rig.discord.react(flow.approver(), approval.id, "✅");
+    rig.discord
+        .wait_for(&format!("{what} to be held"), TIMEOUT, |v| {
+            v.holding(held).then_some(())
+        })
+        .await;
+    rig.kill().await;
+    rig.discord.release(held);
+}
+
+/// The end after the restart: completed, one quantity change per purchase, one
+/// `assignLicense`, the requester told once by DM and by reply, every approval message
+/// showing the outcome, the audit chain intact; prints the matrix row.
+async fn check_recovered(rig: &Rig, flow: Flow, step: Step) {
+    let observed = observe(rig, flow).await;
     println!(
         "CRASH-MATRIX | {step:?} | {flow:?} | {} | {:?} | {} | {} DM(s), {} reply(ies) | {} nonce repeat(s)",
         observed.state,
@@ -454,13 +472,13 @@ async fn observe(rig: &Rig, flow: Flow) -> Observed {
         assert!(
             creates
                 .iter()
-                .all(|c| c.body["enforce_nonce"] == true && c.body["nonce"].is_string()),
+                .all(|c| c.json()["enforce_nonce"] == true && c.json()["nonce"].is_string()),
             "every message create carries an enforced nonce: {creates:#?}"
         );
         let mut nonces: Vec<String> = creates
             .iter()
-            .filter(|c| c.status == 200 && c.body["enforce_nonce"] == true)
-            .filter_map(|c| c.body["nonce"].as_str().map(str::to_string))
+            .filter(|c| c.status == 200 && c.json()["enforce_nonce"] == true)
+            .filter_map(|c| c.json()["nonce"].as_str().map(str::to_string))
             .collect();
         let sent = nonces.len();
         nonces.sort();

@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::discord_bot::{self, request_state, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{
-    uid, FakeDiscord, Fault, Msg, APPROVALS, BOT, ELSEWHERE, GENERAL, TOKEN,
+    uid, FakeDiscord, Fault, InteractionView, Msg, APPROVALS, BOT, ELSEWHERE, GENERAL, TOKEN,
 };
 
 /// A fake Discord and a bot connected to it.
@@ -188,7 +188,7 @@ async fn text_request_is_approved_by_reaction_assigned_and_reported() {
             .iter()
             .filter(|c| c.method == "POST" && c.at > reacted)
             .find(|c| {
-                c.body["content"]
+                c.json()["content"]
                     .as_str()
                     .is_some_and(|t| t.contains("is done"))
             })
@@ -204,6 +204,22 @@ async fn text_request_is_approved_by_reaction_assigned_and_reported() {
     assert!(to_edit < Duration::from_secs(2), "{to_edit:?}");
     assert!(to_done < Duration::from_secs(3), "{to_done:?}");
     s.fake.assert_faithful();
+}
+
+/// Alice runs `/pro sub` with `options` in #general; once its answer says `needle`: the
+/// interaction's response (callback type, flags) and the answer.
+async fn slash_answered(
+    fake: &FakeDiscord,
+    sub: &str,
+    options: &[(&str, Value, u64)],
+    needle: &str,
+) -> InteractionView {
+    let id = fake.slash("alice", GENERAL, sub, options);
+    fake.wait_for(&format!("the {sub} answer"), TIMEOUT, |v| {
+        v.interaction(id)
+            .filter(|(_, m)| m.as_ref().is_some_and(|m| m.content.contains(needle)))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,52 +238,28 @@ async fn slash_commands_are_registered_answered_in_place_and_private_where_neede
         assert!(subs.iter().any(|s| s == sub), "{sub} in {subs:?}");
     }
 
-    let link = s.fake.slash(
-        "alice",
-        GENERAL,
+    let (response, message) = slash_answered(
+        &s.fake,
         "link",
         &[("upn", json!("alice@contoso.example"), 3)],
-    );
-    let (response, message) = s
-        .fake
-        .wait_for("the link answer", TIMEOUT, |v| {
-            v.interaction(link).filter(|(_, m)| {
-                m.as_ref()
-                    .is_some_and(|m| m.content.contains("I've mailed a code"))
-            })
-        })
-        .await;
+        "I've mailed a code",
+    )
+    .await;
     assert_eq!(response, Some((5, 64)), "deferred, ephemeral");
     assert_eq!(message.expect("answer").flags & 64, 64);
     // The code answered with /pro verify: only the bot sees a slash command's options.
     let code = discord_bot::mailed_code(s.dir.path(), "alice@contoso.example");
-    let verify = s
-        .fake
-        .slash("alice", GENERAL, "verify", &[("code", json!(code), 3)]);
-    let (response, _) = s
-        .fake
-        .wait_for("the verify answer", TIMEOUT, |v| {
-            v.interaction(verify)
-                .filter(|(_, m)| m.as_ref().is_some_and(|m| m.content.contains("Verified")))
-        })
-        .await;
+    let (response, _) =
+        slash_answered(&s.fake, "verify", &[("code", json!(code), 3)], "Verified").await;
     assert_eq!(response, Some((5, 64)), "deferred, ephemeral");
 
-    let request = s.fake.slash(
-        "alice",
-        GENERAL,
+    let (response, message) = slash_answered(
+        &s.fake,
         "request",
         &[("reason", json!("for the finance dashboards"), 3)],
-    );
-    let (response, message) = s
-        .fake
-        .wait_for("the request answer", TIMEOUT, |v| {
-            v.interaction(request).filter(|(_, m)| {
-                m.as_ref()
-                    .is_some_and(|m| m.content.contains("Request #1 is in"))
-            })
-        })
-        .await;
+        "Request #1 is in",
+    )
+    .await;
     assert_eq!(response, Some((5, 0)), "deferred, public");
     assert_eq!(message.expect("answer").flags & 64, 0);
     let approval = s.reacted_approval("Request #1").await;
@@ -332,7 +324,7 @@ async fn non_approver_reaction_is_removed_and_explained_in_the_channel_when_dms_
             .calls_to("POST", "/channels/")
             .iter()
             .any(|c| c.status == 403
-                && c.body["content"]
+                && c.json()["content"]
                     .as_str()
                     .is_some_and(|t| t.contains("approver"))));
         assert!(v.dms_to("mallory").is_empty());
@@ -513,19 +505,19 @@ async fn a_gateway_drop_mid_flow_is_resumed_and_missed_events_replayed_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_approval_post_and_a_failed_reply_arrive_after_a_retry() {
     let s = Setup::start().await;
-    s.fake.fail(Fault {
-        method: "POST",
-        path: format!("/channels/{APPROVALS}/messages"),
-        status: 429,
-        times: 1,
-    });
+    s.fake.fail(Fault::on(
+        "POST",
+        &format!("/channels/{APPROVALS}/messages"),
+        1,
+        429,
+    ));
     // And a server error on the first reply in #general: retried too.
-    s.fake.fail(Fault {
-        method: "POST",
-        path: format!("/channels/{GENERAL}/messages"),
-        status: 500,
-        times: 1,
-    });
+    s.fake.fail(Fault::on(
+        "POST",
+        &format!("/channels/{GENERAL}/messages"),
+        1,
+        500,
+    ));
     let started = Instant::now();
 
     let approval = s.alice_requests().await;
@@ -555,12 +547,12 @@ async fn a_rate_limited_approval_post_and_a_failed_reply_arrive_after_a_retry() 
 async fn approval_edits_that_were_refused_are_redone_after_a_restart() {
     let mut s = Setup::start().await;
     let approval = s.alice_requests().await;
-    s.fake.fail(Fault {
-        method: "PATCH",
-        path: format!("/messages/{}", approval.id),
-        status: 403,
-        times: 2,
-    });
+    s.fake.fail(Fault::on(
+        "PATCH",
+        &format!("/messages/{}", approval.id),
+        2,
+        403,
+    ));
 
     s.fake.react("carol", approval.id, "✅");
     s.dm("alice", "is done").await;
@@ -667,12 +659,12 @@ async fn mentions_in_a_reason_ping_nobody_and_the_reason_stays_quoted() {
     let post = creates
         .iter()
         .find(|c| {
-            c.body["content"]
+            c.json()["content"]
                 .as_str()
                 .is_some_and(|t| t.contains("Request #1, stage 1"))
         })
         .expect("the approval post");
-    let mut pinged: Vec<String> = post.body["allowed_mentions"]["users"]
+    let mut pinged: Vec<String> = post.json()["allowed_mentions"]["users"]
         .as_array()
         .expect("an explicit user list")
         .iter()
@@ -683,7 +675,7 @@ async fn mentions_in_a_reason_ping_nobody_and_the_reason_stays_quoted() {
     deciders.sort();
     assert_eq!(pinged, deciders, "{:#}", post.body);
     for c in &creates {
-        let allowed = &c.body["allowed_mentions"];
+        let allowed = &c.json()["allowed_mentions"];
         assert_eq!(allowed["parse"], json!([]), "{:#}", c.body);
         assert!(
             !allowed["users"]

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::fake_graph::{
+use crate::support::fake_microsoft::{
     FakeMicrosoft, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, PC_CLIENT_ID, PC_CLIENT_SECRET,
     PC_TENANT_ID, PRO_SKU, SUBSCRIPTION_ID, TENANT_ID,
 };
@@ -60,6 +60,17 @@ impl Raw {
         v["access_token"].as_str().unwrap().to_string()
     }
 
+    /// A Graph GET with a valid token.
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.graph("GET", path, None).await
+    }
+
+    /// A Graph `$batch` of these requests, with a valid token.
+    async fn batch(&self, requests: Value) -> (u16, Value) {
+        self.graph("POST", "/$batch", Some(json!({ "requests": requests })))
+            .await
+    }
+
     async fn graph(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let token = self.token(false).await;
         let mut req = self
@@ -105,11 +116,7 @@ async fn subscribed_skus_refuse_a_filter_and_honour_select() {
     let raw = Raw::new();
 
     let (status, body) = raw
-        .graph(
-            "GET",
-            "/subscribedSkus?$filter=skuPartNumber eq 'POWER_BI_PRO'",
-            None,
-        )
+        .get("/subscribedSkus?$filter=skuPartNumber eq 'POWER_BI_PRO'")
         .await;
     assert_eq!(status, 400, "{body}");
 
@@ -127,7 +134,7 @@ async fn subscribed_skus_refuse_a_filter_and_honour_select() {
 async fn users_default_to_the_default_properties_and_show_null_usage_location_on_select() {
     let raw = Raw::new();
 
-    let (_, plain) = raw.graph("GET", "/users/ivan@contoso.example", None).await;
+    let (_, plain) = raw.get("/users/ivan@contoso.example").await;
     let (_, selected) = raw
         .graph(
             "GET",
@@ -171,15 +178,12 @@ async fn a_batch_of_more_than_twenty_or_with_duplicate_ids_is_refused_whole() {
         .map(|i| get_item(&i.to_string(), "/users/alice@contoso.example"))
         .collect();
 
-    let (too_many, _) = raw
-        .graph("POST", "/$batch", Some(json!({"requests": many})))
-        .await;
+    let (too_many, _) = raw.batch(json!(many)).await;
     let (duplicate, _) = raw
-        .graph(
-            "POST",
-            "/$batch",
-            Some(json!({"requests": [get_item("1", "/subscribedSkus"), get_item("1", "/subscribedSkus")]})),
-        )
+        .batch(json!([
+            get_item("1", "/subscribedSkus"),
+            get_item("1", "/subscribedSkus")
+        ]))
         .await;
 
     assert_eq!((too_many, duplicate), (400, 400));
@@ -190,18 +194,14 @@ async fn batch_items_get_their_own_statuses_and_failed_dependencies_424() {
     let raw = Raw::new();
 
     let (status, body) = raw
-        .graph(
-            "POST",
-            "/$batch",
-            Some(json!({"requests": [
+        .batch(json!([
                 get_item("1", "/users/nobody@contoso.example"),
                 {"id": "2", "method": "POST", "url": "/users/alice@contoso.example/assignLicense",
                  "headers": {"Content-Type": "application/json"},
                  "body": {"addLicenses": [{"skuId": PRO_SKU, "disabledPlans": []}], "removeLicenses": []},
                  "dependsOn": ["1"]},
                 get_item("3", "users/alice@contoso.example?$select=id"),
-            ]})),
-        )
+            ]))
         .await;
 
     assert_eq!(status, 200, "the batch parsed");
@@ -231,8 +231,8 @@ async fn the_users_list_filters_by_upn_with_at_most_fifteen_values() {
         )
     };
 
-    let (ok, _) = raw.graph("GET", &list(15), None).await;
-    let (too_many, refused) = raw.graph("GET", &list(16), None).await;
+    let (ok, _) = raw.get(&list(15)).await;
+    let (too_many, refused) = raw.get(&list(16)).await;
     let (_, found) = raw
         .graph(
             "GET",
@@ -259,24 +259,16 @@ async fn the_users_list_reads_a_quote_doubled_and_refuses_a_filter_it_does_not_k
     raw.fake
         .state()
         .users
-        .push(crate::support::fake_graph::FakeUser::member(
+        .push(crate::support::fake_microsoft::FakeUser::member(
             "o'brien@contoso.example",
             "Pat O'Brien",
         ));
 
     let (_, doubled) = raw
-        .graph(
-            "GET",
-            "/users?$filter=userPrincipalName%20eq%20'o''brien@contoso.example'",
-            None,
-        )
+        .get("/users?$filter=userPrincipalName%20eq%20'o''brien@contoso.example'")
         .await;
     let (injected, _) = raw
-        .graph(
-            "GET",
-            "/users?$filter=userPrincipalName%20eq%20'x'%20or%20accountEnabled%20eq%20true",
-            None,
-        )
+        .get("/users?$filter=userPrincipalName%20eq%20'x'%20or%20accountEnabled%20eq%20true")
         .await;
 
     assert_eq!(doubled["value"][0]["displayName"], "Pat O'Brien");
@@ -288,11 +280,11 @@ async fn the_users_list_pages_with_a_next_link_and_refuses_a_top_over_999() {
     let raw = Raw::new();
     raw.fake.add_members(30);
 
-    let (_, first) = raw.graph("GET", "/users?$top=25&$select=id", None).await;
+    let (_, first) = raw.get("/users?$top=25&$select=id").await;
     let next = first["@odata.nextLink"].as_str().unwrap().to_string();
     let path = next.strip_prefix(&raw.fake.graph_url()).unwrap();
-    let (_, second) = raw.graph("GET", path, None).await;
-    let (too_big, _) = raw.graph("GET", "/users?$top=1000", None).await;
+    let (_, second) = raw.get(path).await;
+    let (too_big, _) = raw.get("/users?$top=1000").await;
 
     let total = raw.fake.state().users.len();
     assert_eq!(first["value"].as_array().unwrap().len(), 25);

@@ -4,10 +4,13 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::support::bot::{
-    approval_with, command, contents, dms_to, id, request_state, sends_in, write_config,
+    approval_with, assert_bought_and_assigned, assert_dm, assert_says, command, contents, dms_to,
+    id, request_state, sends_in, write_config,
 };
-use crate::support::fake_graph::{
+use crate::support::fake_microsoft::{
     FakeMicrosoft, Fault, FaultKind, CLIENT_SECRET, PC_CLIENT_SECRET,
 };
 use crate::support::Bot;
@@ -28,6 +31,30 @@ fn restart(fake: &FakeMicrosoft, dir: &std::path::Path, pc: bool) -> Bot {
 
 fn link(bot: &mut Bot, ms: &FakeMicrosoft, who: &str, upn: &str) {
     bot.link_with(who, upn, |to| ms.mailed_code(to));
+}
+
+/// Dave asks for a licence for `upn` and carol approves: what the bot said to the approval.
+fn dave_asks_and_carol_approves(bot: &mut Bot, upn: &str) -> Vec<Value> {
+    bot.say("dave", &format!("!pro request for {upn}"));
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle()
+}
+
+/// A tenant with no Pro seat free (one bought, Gina's) and Judy asking for one with `ask`:
+/// the fake, the bot's directory, the bot, and its answer.
+fn judy_asks_with_no_seat_free(
+    pc: bool,
+    extra_env: &[(&str, &str)],
+    ask: &str,
+) -> (FakeMicrosoft, tempfile::TempDir, Bot, Vec<Value>) {
+    let fake = FakeMicrosoft::start();
+    fake.state().set_enabled("POWER_BI_PRO", 1);
+    let (dir, mut bot) = start(&fake, pc, extra_env);
+    link(&mut bot, &fake, "judy", "judy@contoso.example");
+    bot.say("judy", ask);
+    let got = bot.idle();
+    (fake, dir, bot, got)
 }
 
 #[test]
@@ -76,13 +103,8 @@ fn a_request_with_a_free_seat_is_assigned_in_graph() {
 
 #[test]
 fn no_free_seat_buys_through_partner_center_then_assigns() {
-    let fake = FakeMicrosoft::start();
-    fake.state().set_enabled("POWER_BI_PRO", 1);
-    let (dir, mut bot) = start(&fake, true, &[]);
-    link(&mut bot, &fake, "judy", "judy@contoso.example");
-
-    bot.say("judy", "!pro request for the finance dashboards");
-    let got = bot.idle();
+    let (fake, dir, mut bot, got) =
+        judy_asks_with_no_seat_free(true, &[], "!pro request for the finance dashboards");
     let purchase = approval_with(&got, "stage 1 of 2: buy 1 seat(s), monthly");
     let text = purchase["content"].as_str().unwrap();
     assert!(text.contains("Seats: 0 free of 1"), "{text}");
@@ -100,15 +122,7 @@ fn no_free_seat_buys_through_partner_center_then_assigns() {
     bot.react("bob", &pm, "✅");
     let got = bot.idle();
 
-    let all = contents(&got);
-    assert!(
-        all.contains("1 seat(s) bought; the tenant now has 2"),
-        "{all}"
-    );
-    assert!(
-        all.contains("Power BI Pro assigned to judy@contoso.example"),
-        "{all}"
-    );
+    assert_bought_and_assigned(&got, 2, "judy@contoso.example");
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.state().quantity_changes, [(1, 2)]);
     assert_eq!(fake.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
@@ -120,10 +134,7 @@ fn a_missing_usage_location_is_set_in_graph_before_assigning() {
     let fake = FakeMicrosoft::start();
     let (dir, mut bot) = start(&fake, false, &[]);
 
-    bot.say("dave", "!pro request for ivan@contoso.example");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    let got = bot.idle();
+    let got = dave_asks_and_carol_approves(&mut bot, "ivan@contoso.example");
 
     assert!(
         contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
@@ -189,12 +200,7 @@ fn a_reaction_counts_only_with_the_role_graph_shows() {
     // Bob is only a Billing Administrator in Graph.
     bot.react("bob", &m, "✅");
     let got = bot.idle();
-    assert!(
-        dms_to(&got, "bob")
-            .iter()
-            .any(|d| d.contains("needs one of these roles")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "bob", "needs one of these roles");
     assert_eq!(request_state(dir.path(), 1), "pending");
 
     // Carol loses License Administrator in Graph; her reaction no longer counts.
@@ -217,17 +223,14 @@ fn a_reaction_counts_only_with_the_role_graph_shows() {
 #[test]
 fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
     let fake = FakeMicrosoft::start();
-    fake.inject(crate::support::fake_graph::Fault::on_batch_item(
+    fake.inject(crate::support::fake_microsoft::Fault::on_batch_item(
         "POST",
         "/assignLicense",
         1,
-        crate::support::fake_graph::FaultKind::Throttle(Some("0.2".into())),
+        crate::support::fake_microsoft::FaultKind::Throttle(Some("0.2".into())),
     ));
     let (dir, mut bot) = start(&fake, false, &[]);
-    bot.say("dave", "!pro request for alice@contoso.example");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    bot.idle();
+    dave_asks_and_carol_approves(&mut bot, "alice@contoso.example");
     assert_eq!(fake.ops("POST", "/assignLicense"), 1);
     assert_ne!(
         request_state(dir.path(), 1),
@@ -245,7 +248,8 @@ fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.ops("POST", "/assignLicense"), 2);
     assert_eq!(
-        fake.state().consumed(crate::support::fake_graph::PRO_SKU),
+        fake.state()
+            .consumed(crate::support::fake_microsoft::PRO_SKU),
         2
     );
     bot.finish();
@@ -253,12 +257,7 @@ fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
 
 #[test]
 fn a_kill_while_partner_center_holds_the_change_buys_exactly_once() {
-    let fake = FakeMicrosoft::start();
-    fake.state().set_enabled("POWER_BI_PRO", 1);
-    let (dir, mut bot) = start(&fake, true, &[]);
-    link(&mut bot, &fake, "judy", "judy@contoso.example");
-    bot.say("judy", "!pro request");
-    let got = bot.idle();
+    let (fake, dir, mut bot, got) = judy_asks_with_no_seat_free(true, &[], "!pro request");
     let pm = id(approval_with(&got, "Request #1, stage 1 of 2"));
     let held = fake.hold("PATCH", "/subscriptions/");
 
@@ -289,12 +288,8 @@ fn a_kill_while_partner_center_holds_the_change_buys_exactly_once() {
 
 #[test]
 fn secrets_and_tokens_never_reach_the_log_or_the_database() {
-    let fake = FakeMicrosoft::start();
-    fake.state().set_enabled("POWER_BI_PRO", 1);
-    let (dir, mut bot) = start(&fake, true, &[("RUST_LOG", "trace")]);
-    link(&mut bot, &fake, "judy", "judy@contoso.example");
-    bot.say("judy", "!pro request");
-    let got = bot.idle();
+    let (fake, dir, mut bot, got) =
+        judy_asks_with_no_seat_free(true, &[("RUST_LOG", "trace")], "!pro request");
     bot.react(
         "dave",
         &id(approval_with(&got, "Request #1, stage 1 of 2")),
@@ -364,25 +359,15 @@ fn check_config_reports_seats_and_roles_from_graph() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        stdout.contains("microsoft graph: token acquired"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("POWER_BI_PRO: 2 seats bought, 1 assigned, 1 free"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("approver bob (bob@contoso.example): BillingAdministrator"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("approver dave (dave@contoso.example): GlobalAdministrator"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("partner center: the subscription has 2 seats"),
-        "{stdout}"
+    assert_says(
+        &stdout,
+        &[
+            "microsoft graph: token acquired",
+            "POWER_BI_PRO: 2 seats bought, 1 assigned, 1 free",
+            "approver bob (bob@contoso.example): BillingAdministrator",
+            "approver dave (dave@contoso.example): GlobalAdministrator",
+            "partner center: the subscription has 2 seats",
+        ],
     );
     assert!(!stdout.contains(CLIENT_SECRET));
 
@@ -478,10 +463,7 @@ fn an_assignment_seen_late_by_graph_is_verified_not_redone() {
             ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "100ms"),
         ],
     );
-    bot.say("dave", "!pro request for alice@contoso.example");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    bot.idle();
+    dave_asks_and_carol_approves(&mut bot, "alice@contoso.example");
     assert_ne!(request_state(dir.path(), 1), "completed", "not visible yet");
     assert_eq!(fake.ops("POST", "/assignLicense"), 1);
 
@@ -505,11 +487,7 @@ fn an_assignment_seen_late_by_graph_is_verified_not_redone() {
 fn a_refused_assignment_fails_with_graphs_words_and_request_id_on_record() {
     let fake = FakeMicrosoft::start();
     let (dir, mut bot) = start(&fake, false, &[]);
-    bot.say("dave", "!pro request for xavier@contoso.example");
-    let got = bot.idle();
-
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    let got = bot.idle();
+    let got = dave_asks_and_carol_approves(&mut bot, "xavier@contoso.example");
 
     assert_eq!(request_state(dir.path(), 1), "failed");
     assert!(contents(&got).contains("mutually exclusive"), "{got:#?}");
@@ -531,12 +509,11 @@ fn a_refused_assignment_fails_with_graphs_words_and_request_id_on_record() {
 
 #[test]
 fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
-    let fake = FakeMicrosoft::start();
-    fake.state().set_enabled("POWER_BI_PRO", 1);
-    let (dir, mut bot) = start(&fake, false, &[("LICENSEBOT__BACKEND__PURCHASE", "manual")]);
-    link(&mut bot, &fake, "judy", "judy@contoso.example");
-    bot.say("judy", "!pro request");
-    let got = bot.idle();
+    let (fake, dir, mut bot, got) = judy_asks_with_no_seat_free(
+        false,
+        &[("LICENSEBOT__BACKEND__PURCHASE", "manual")],
+        "!pro request",
+    );
 
     bot.react(
         "dave",

@@ -52,12 +52,30 @@ fn case(name: &'static str, act: Vec<Act>, expect: Expect) -> Case {
     }
 }
 
+/// The whole catalogue, group by group.
 fn cases() -> Vec<Case> {
+    [
+        size_and_encoding(),
+        not_addressed(),
+        injected_upns(),
+        proving_others_links(),
+        undoing_others_links(),
+        refused_by_policy(),
+        bad_ids(),
+        approver_commands_by_others(),
+        bad_purchases(),
+        bad_approver_commands(),
+        reactions(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Size and encoding.
+fn size_and_encoding() -> Vec<Case> {
     use Expect::{Answer, Silent};
-    let long_reason = "x".repeat(501);
-    let many: Vec<String> = (0..101).map(|i| format!("@u{i}")).collect();
     vec![
-        // Size and encoding.
         case(
             "oversize message",
             vec![say("alice", format!("!pro request {}", "a".repeat(2000)))],
@@ -93,7 +111,13 @@ fn cases() -> Vec<Case> {
             vec![say("alice", "!pro 🤖🤖🤖")],
             Answer("don't know that command"),
         ),
-        // Look-alike prefixes and spoofed mentions: not addressed to the bot.
+    ]
+}
+
+/// Look-alike prefixes and spoofed mentions: not addressed to the bot.
+fn not_addressed() -> Vec<Case> {
+    use Expect::Silent;
+    vec![
         case(
             "fullwidth exclamation prefix",
             vec![say("alice", "！pro request")],
@@ -129,7 +153,13 @@ fn cases() -> Vec<Case> {
             vec![say("alice", "please !pro buy 5")],
             Silent,
         ),
-        // UPNs carrying injections.
+    ]
+}
+
+/// UPNs carrying injections.
+fn injected_upns() -> Vec<Case> {
+    use Expect::Answer;
+    vec![
         case(
             "link with a path",
             vec![say("alice", "!pro link x@contoso.example/../../admin")],
@@ -185,7 +215,13 @@ fn cases() -> Vec<Case> {
             vec![say("alice", "!pro link @judy")],
             Answer("Usage"),
         ),
-        // Proving links that are not yours.
+    ]
+}
+
+/// Proving links that are not yours.
+fn proving_others_links() -> Vec<Case> {
+    use Expect::Answer;
+    vec![
         case(
             "verify without a pending link",
             vec![say("mallory", "!pro verify 12345678")],
@@ -229,7 +265,13 @@ fn cases() -> Vec<Case> {
             )],
             Answer("is a guest account"),
         ),
-        // Undoing links that are not yours to undo.
+    ]
+}
+
+/// Undoing links that are not yours to undo.
+fn undoing_others_links() -> Vec<Case> {
+    use Expect::Answer;
+    vec![
         case(
             "unlink someone else by a non-approver",
             vec![say("mallory", "!pro unlink @alice")],
@@ -278,7 +320,14 @@ fn cases() -> Vec<Case> {
             )],
             Answer("can't find"),
         ),
-        // Requests that policy refuses.
+    ]
+}
+
+/// Requests that policy refuses.
+fn refused_by_policy() -> Vec<Case> {
+    use Expect::Answer;
+    let long_reason = "x".repeat(501);
+    vec![
         case(
             "request without a link",
             vec![say("mallory", "!pro request")],
@@ -322,7 +371,13 @@ fn cases() -> Vec<Case> {
             )],
             Answer("guest account"),
         ),
-        // Ids.
+    ]
+}
+
+/// Ids.
+fn bad_ids() -> Vec<Case> {
+    use Expect::Answer;
+    vec![
         case(
             "status of an unknown request",
             vec![say("alice", "!pro status 99999")],
@@ -363,7 +418,13 @@ fn cases() -> Vec<Case> {
             vec![say("alice", "!pro cancel 424242")],
             Answer("There is no request"),
         ),
-        // Approver commands.
+    ]
+}
+
+/// Approver commands from people who are not approvers.
+fn approver_commands_by_others() -> Vec<Case> {
+    use Expect::Answer;
+    vec![
         case(
             "audit by a non-approver",
             vec![say("alice", "!pro audit 1")],
@@ -384,6 +445,13 @@ fn cases() -> Vec<Case> {
             vec![say("alice", "!pro away on")],
             Answer("Only approvers"),
         ),
+    ]
+}
+
+/// Purchases approvers cannot make.
+fn bad_purchases() -> Vec<Case> {
+    use Expect::Answer;
+    vec![
         case(
             "buy zero seats",
             vec![say("bob", "!pro buy 0")],
@@ -414,6 +482,14 @@ fn cases() -> Vec<Case> {
             vec![say("bob", "!pro buy 5 weekly")],
             Answer("Usage"),
         ),
+    ]
+}
+
+/// Other approver commands that cannot be done.
+fn bad_approver_commands() -> Vec<Case> {
+    use Expect::Answer;
+    let many: Vec<String> = (0..101).map(|i| format!("@u{i}")).collect();
+    vec![
         case(
             "assign over a hundred people",
             vec![say("dave", format!("!pro assign {}", many.join(" ")))],
@@ -457,7 +533,13 @@ fn cases() -> Vec<Case> {
             vec![say("carol", "!pro purchased 1")],
             Answer("needs one of these roles"),
         ),
-        // Reactions.
+    ]
+}
+
+/// Reactions.
+fn reactions() -> Vec<Case> {
+    use Expect::{Answer, Silent};
+    vec![
         case(
             "reaction on a message that is no approval",
             vec![Act::React("carol", On::Raw("u1"), "✅")],

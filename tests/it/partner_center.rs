@@ -7,11 +7,13 @@ use licensebot::backend::graph::Credentials;
 use licensebot::backend::partner_center::{
     request_id_for, PartnerCenterOptions, PartnerCenterPurchaser,
 };
-use licensebot::backend::{ErrorKind, PurchaseProgress, Purchaser, SeatOrder};
+use licensebot::backend::{BackendError, ErrorKind, PurchaseProgress, Purchaser, SeatOrder};
 use licensebot::domain::{BillingCycle, RequestId};
 use secrecy::SecretString;
 
-use crate::support::fake_graph::{
+use crate::support::assert_backend_error;
+use crate::support::fake_microsoft::partner_center::Subscription;
+use crate::support::fake_microsoft::{
     FakeMicrosoft, Fault, FaultKind, CUSTOMER_ID, PC_CLIENT_ID, PC_CLIENT_SECRET, PC_TENANT_ID,
     SUBSCRIPTION_ID,
 };
@@ -48,15 +50,38 @@ fn order(target: i64, cycle: BillingCycle) -> SeatOrder {
 
 const SUB_PATH: &str = "/subscriptions/";
 
+/// Raises the seats to `target` (monthly), which must work.
+async fn raise(p: &PartnerCenterPurchaser, target: i64) -> PurchaseProgress {
+    p.raise_seats(&order(target, BillingCycle::Monthly))
+        .await
+        .unwrap()
+}
+
+/// Raises the seats to `target` (monthly), which must fail.
+async fn refused(p: &PartnerCenterPurchaser, target: i64) -> BackendError {
+    p.raise_seats(&order(target, BillingCycle::Monthly))
+        .await
+        .unwrap_err()
+}
+
+/// A fake whose Partner Center subscription is set up by `setup`.
+fn fake_with(setup: impl FnOnce(&mut Subscription)) -> FakeMicrosoft {
+    let fake = FakeMicrosoft::start();
+    setup(&mut fake.state().subscription);
+    fake
+}
+
+/// A fault on the next call to the subscription with this method.
+fn on_subscription(method: &'static str, kind: FaultKind) -> Fault {
+    Fault::on(method, SUB_PATH, 1, kind)
+}
+
 #[tokio::test]
 async fn seats_are_raised_to_the_absolute_target_with_etag_and_request_id() {
     let fake = FakeMicrosoft::start();
     let p = purchaser(&fake);
 
-    let done = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    let done = raise(&p, 3).await;
 
     assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
     assert_eq!(fake.state().quantity_changes, [(2, 3)]);
@@ -95,9 +120,7 @@ async fn every_partner_center_call_sends_contract_version_v1() {
     let fake = FakeMicrosoft::start();
     let p = purchaser(&fake);
 
-    p.raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    raise(&p, 3).await;
 
     let calls: Vec<_> = fake
         .requests()
@@ -122,9 +145,7 @@ async fn the_token_comes_from_the_v1_endpoint_for_partner_center() {
     let fake = FakeMicrosoft::start();
     let p = purchaser(&fake);
 
-    p.raise_seats(&order(2, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    raise(&p, 2).await;
 
     let form = fake.wait_for(Duration::from_secs(1), |r| {
         r.path.ends_with("/oauth2/token")
@@ -141,10 +162,7 @@ async fn a_subscription_already_at_the_target_is_done_without_a_change() {
     let fake = FakeMicrosoft::start();
     let p = purchaser(&fake);
 
-    let done = p
-        .raise_seats(&order(2, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    let done = raise(&p, 2).await;
 
     assert_eq!(done, PurchaseProgress::Done { enabled: 2 });
     assert_eq!(fake.count("PATCH", SUB_PATH), 0);
@@ -156,12 +174,8 @@ async fn the_same_order_twice_changes_the_quantity_once() {
     let fake = FakeMicrosoft::start();
     let p = purchaser(&fake);
 
-    p.raise_seats(&order(4, BillingCycle::Monthly))
-        .await
-        .unwrap();
-    p.raise_seats(&order(4, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    raise(&p, 4).await;
+    raise(&p, 4).await;
 
     assert_eq!(fake.state().quantity_changes, [(2, 4)]);
     assert_eq!(fake.count("PATCH", SUB_PATH), 1);
@@ -173,16 +187,10 @@ async fn a_timed_out_change_is_retried_without_buying_twice() {
     let p = purchaser_with(&fake, Duration::from_millis(500));
     let held = fake.hold("PATCH", SUB_PATH);
 
-    let e = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap_err();
+    let e = refused(&p, 3).await;
     assert_eq!(e.kind, ErrorKind::Transient, "{e:?}");
     fake.release(held);
-    let done = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    let done = raise(&p, 3).await;
 
     assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
     assert_eq!(fake.state().quantity_changes, [(2, 3)]);
@@ -190,24 +198,17 @@ async fn a_timed_out_change_is_retried_without_buying_twice() {
 
 #[tokio::test]
 async fn a_repeated_request_id_gets_the_same_answer_and_no_second_change() {
-    let fake = FakeMicrosoft::start();
-    fake.state().subscription.async_reads = Some(10);
+    let fake = fake_with(|s| s.async_reads = Some(10));
     let p = purchaser(&fake);
 
-    let first = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    let first = raise(&p, 3).await;
     assert!(
         matches!(first, PurchaseProgress::InProgress { .. }),
         "{first:?}"
     );
     fake.state().subscription.pending = None;
     fake.state().subscription.etag_version += 1;
-    let again = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    let again = raise(&p, 3).await;
 
     assert!(
         matches!(again, PurchaseProgress::InProgress { .. }),
@@ -223,14 +224,10 @@ async fn a_repeated_request_id_gets_the_same_answer_and_no_second_change() {
 
 #[tokio::test]
 async fn an_accepted_change_is_followed_through_its_location() {
-    let fake = FakeMicrosoft::start();
-    fake.state().subscription.async_reads = Some(2);
+    let fake = fake_with(|s| s.async_reads = Some(2));
     let p = purchaser(&fake);
 
-    let done = p
-        .raise_seats(&order(5, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    let done = raise(&p, 5).await;
 
     assert_eq!(done, PurchaseProgress::Done { enabled: 5 });
     assert_eq!(fake.state().quantity_changes, [(2, 5)]);
@@ -238,18 +235,11 @@ async fn an_accepted_change_is_followed_through_its_location() {
 
 #[tokio::test]
 async fn a_slow_accepted_change_is_in_progress_and_done_later() {
-    let fake = FakeMicrosoft::start();
-    fake.state().subscription.async_reads = Some(5);
+    let fake = fake_with(|s| s.async_reads = Some(5));
     let p = purchaser(&fake);
 
-    let first = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap();
-    let later = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    let first = raise(&p, 3).await;
+    let later = raise(&p, 3).await;
 
     assert!(
         matches!(first, PurchaseProgress::InProgress { .. }),
@@ -261,22 +251,15 @@ async fn a_slow_accepted_change_is_in_progress_and_done_later() {
 
 #[tokio::test]
 async fn a_term_that_differs_from_the_order_is_refused_without_buying() {
-    let fake = FakeMicrosoft::start();
-    fake.state().subscription.term_duration = "P1Y".into();
-    fake.state().subscription.billing_cycle = "monthly".into();
+    let fake = fake_with(|s| {
+        s.term_duration = "P1Y".into();
+        s.billing_cycle = "monthly".into();
+    });
     let p = purchaser(&fake);
 
-    let e = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap_err();
+    let e = refused(&p, 3).await;
 
-    assert_eq!(e.kind, ErrorKind::Invalid);
-    assert!(
-        e.message.contains("annual") && e.message.contains("P1Y"),
-        "{}",
-        e.message
-    );
+    assert_backend_error(&e, ErrorKind::Invalid, &["annual", "P1Y"]);
     assert_eq!(fake.count("PATCH", SUB_PATH), 0);
     let ok = p
         .raise_seats(&order(3, BillingCycle::Annual))
@@ -306,12 +289,8 @@ async fn a_stale_etag_is_transient_and_the_next_attempt_reads_again() {
     meanwhile.await.unwrap();
 
     let e = result.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Transient);
-    assert!(e.message.contains("2055"), "{}", e.message);
-    let done = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    assert_backend_error(&e, ErrorKind::Transient, &["2055"]);
+    let done = raise(&p, 3).await;
     assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
     assert_eq!(fake.state().quantity_changes, [(2, 3)]);
 }
@@ -319,21 +298,12 @@ async fn a_stale_etag_is_transient_and_the_next_attempt_reads_again() {
 #[tokio::test]
 async fn an_order_in_progress_is_transient() {
     let fake = FakeMicrosoft::start();
-    fake.inject(Fault::on(
-        "PATCH",
-        SUB_PATH,
-        1,
-        FaultKind::PcOrderInProgress,
-    ));
+    fake.inject(on_subscription("PATCH", FaultKind::PcOrderInProgress));
     let p = purchaser(&fake);
 
-    let e = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap_err();
+    let e = refused(&p, 3).await;
 
-    assert_eq!(e.kind, ErrorKind::Transient);
-    assert!(e.message.contains("800060"), "{}", e.message);
+    assert_backend_error(&e, ErrorKind::Transient, &["800060"]);
 }
 
 #[tokio::test]
@@ -341,56 +311,33 @@ async fn a_quantity_out_of_range_is_invalid_with_partner_centers_words() {
     let fake = FakeMicrosoft::start();
     let p = purchaser(&fake);
 
-    let e = p
-        .raise_seats(&order(1000, BillingCycle::Monthly))
-        .await
-        .unwrap_err();
+    let e = refused(&p, 1000).await;
 
-    assert_eq!(e.kind, ErrorKind::Invalid);
-    assert!(
-        e.message.contains("2002") && e.message.contains("minimum and maximum"),
-        "{}",
-        e.message
-    );
+    assert_backend_error(&e, ErrorKind::Invalid, &["2002", "minimum and maximum"]);
     assert!(fake.state().quantity_changes.is_empty());
 }
 
 #[tokio::test]
 async fn a_suspended_subscription_is_invalid() {
-    let fake = FakeMicrosoft::start();
-    fake.state().subscription.status = "suspended".into();
+    let fake = fake_with(|s| s.status = "suspended".into());
     let p = purchaser(&fake);
 
-    let e = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap_err();
+    let e = refused(&p, 3).await;
 
-    assert_eq!(e.kind, ErrorKind::Invalid);
-    assert!(e.message.contains("suspended"), "{}", e.message);
+    assert_backend_error(&e, ErrorKind::Invalid, &["suspended"]);
 }
 
 #[tokio::test]
 async fn throttled_reads_wait_and_throttled_changes_go_back_transient() {
     let fake = FakeMicrosoft::start();
-    fake.inject(Fault::on(
-        "GET",
-        SUB_PATH,
-        1,
-        FaultKind::PcThrottle("0.2".into()),
-    ));
-    fake.inject(Fault::on(
+    fake.inject(on_subscription("GET", FaultKind::PcThrottle("0.2".into())));
+    fake.inject(on_subscription(
         "PATCH",
-        SUB_PATH,
-        1,
         FaultKind::PcThrottle("0.2".into()),
     ));
     let p = purchaser(&fake);
 
-    let e = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap_err();
+    let e = refused(&p, 3).await;
 
     assert_eq!(e.kind, ErrorKind::Transient);
     assert_eq!(e.retry_after, Some(Duration::from_millis(200)));
@@ -400,17 +347,12 @@ async fn throttled_reads_wait_and_throttled_changes_go_back_transient() {
 
 #[tokio::test]
 async fn an_unknown_subscription_is_invalid() {
-    let fake = FakeMicrosoft::start();
-    fake.state().subscription.id = "another".into();
+    let fake = fake_with(|s| s.id = "another".into());
     let p = purchaser(&fake);
 
-    let e = p
-        .raise_seats(&order(3, BillingCycle::Monthly))
-        .await
-        .unwrap_err();
+    let e = refused(&p, 3).await;
 
-    assert_eq!(e.kind, ErrorKind::Invalid);
-    assert!(e.message.contains("20003"), "{}", e.message);
+    assert_backend_error(&e, ErrorKind::Invalid, &["20003"]);
 }
 
 fn reduction(target: i64, quantity: i64) -> SeatOrder {
@@ -427,9 +369,7 @@ fn reduction(target: i64, quantity: i64) -> SeatOrder {
 async fn seats_are_lowered_inside_the_reduction_window_opened_by_a_purchase() {
     let fake = FakeMicrosoft::start();
     let p = purchaser(&fake);
-    p.raise_seats(&order(4, BillingCycle::Monthly))
-        .await
-        .unwrap();
+    raise(&p, 4).await;
 
     let done = p.lower_seats(&reduction(3, -1)).await.unwrap();
 
@@ -450,11 +390,6 @@ async fn a_reduction_outside_the_window_is_refused_in_partner_centers_words() {
 
     let err = p.lower_seats(&reduction(1, -1)).await.unwrap_err();
 
-    assert_eq!(err.kind, ErrorKind::Invalid);
-    assert!(
-        err.message.contains("cannot be decreased"),
-        "{}",
-        err.message
-    );
+    assert_backend_error(&err, ErrorKind::Invalid, &["cannot be decreased"]);
     assert!(fake.state().quantity_changes.is_empty());
 }

@@ -1,6 +1,6 @@
 //! The proof of a link by signing in to Microsoft Entra: the real binary (console, Graph
 //! backend, sign-in on) with its real HTTP listener, the fake Microsoft (Graph and the
-//! identity platform, `support/fake_idp.rs`) on loopback, and an HTTP client that does what a
+//! identity platform, `support/fake_microsoft/idp.rs`) on loopback, and an HTTP client that does what a
 //! browser does (follows the redirects, posts the forms). Every attack ends on a page that
 //! says what happened, with the link still pending and the failure audited.
 
@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use regex::Regex;
 
 use crate::support::bot::{contents, dms_to, Bot};
-use crate::support::fake_graph::{FakeMicrosoft, TENANT_ID};
-use crate::support::fake_idp::Tamper;
+use crate::support::fake_microsoft::Tamper;
+use crate::support::fake_microsoft::{FakeMicrosoft, TENANT_ID};
 
 /// The fakes, the bot and an HTTP client standing in for a browser.
 pub struct Rig {

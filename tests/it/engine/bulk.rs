@@ -6,6 +6,8 @@ use std::time::Duration;
 use licensebot::chat::{ChatEvent, IncomingMessage};
 use licensebot::domain::{ChannelRef, ChatUserId, MessageRef};
 
+use crate::support::bot::assert_says;
+
 use super::harness::Harness;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,10 +139,15 @@ async fn a_batch_reports_each_person_it_cannot_serve() {
     .await;
     h.engine.settle().await;
     let text = h.text();
-    assert!(text.contains("through SPE_E5"), "{text}");
-    assert!(text.contains("is disabled"), "{text}");
-    assert!(text.contains("can't find nobody@contoso.example"), "{text}");
-    assert!(text.contains("@ghost has not verified a link"), "{text}");
+    assert_says(
+        &text,
+        &[
+            "through SPE_E5",
+            "is disabled",
+            "can't find nobody@contoso.example",
+            "@ghost has not verified a link",
+        ],
+    );
     assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
     assert_eq!(h.state(1).await, "completed");
 }

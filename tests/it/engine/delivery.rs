@@ -58,13 +58,7 @@ async fn the_audit_chain_of_a_whole_lifecycle_is_intact_and_complete() {
     let h = Harness::new(&[]).await;
     h.link("judy", "judy@contoso.example").await;
     h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
-    h.engine.settle().await;
-    h.say("judy", "!pro request").await;
-    h.react("dave", &h.approval("Request #2, stage 1"), "✅")
-        .await;
-    h.engine.settle().await;
+    h.judy_needs_a_seat_bought(1, "dave").await;
     let mut conn = h.store.pool().acquire().await.unwrap();
     let check = licensebot::store::audit::verify_chain(&mut conn)
         .await

@@ -456,6 +456,19 @@ impl Harness {
             .await;
     }
 
+    /// Alice's request #`first` takes the free seat (carol approves it); then Judy asks and
+    /// `buyer` approves the purchase stage of her request (#`first` + 1). Both are linked.
+    pub async fn judy_needs_a_seat_bought(&self, first: u32, buyer: &str) {
+        self.say("alice", "!pro request").await;
+        self.react("carol", &self.approval(&format!("Request #{first}")), "✅")
+            .await;
+        self.engine.settle().await;
+        self.say("judy", "!pro request").await;
+        let purchase = self.approval(&format!("Request #{}, stage 1", first + 1));
+        self.react(buyer, &purchase, "✅").await;
+        self.engine.settle().await;
+    }
+
     /// Links a chat user.
     pub async fn link(&self, who: &str, upn: &str) {
         self.say(who, &format!("!pro link {upn}")).await;

@@ -6,6 +6,8 @@ use std::time::Duration;
 use licensebot::backend::Tenant;
 use licensebot::engine::JobReport;
 
+use crate::support::bot::assert_says;
+
 use super::harness::Harness;
 
 #[tokio::test]
@@ -385,20 +387,16 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     let h = Harness::manual(&[]).await;
     h.link("alice", "alice@contoso.example").await;
     h.link("judy", "judy@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
-    h.engine.settle().await;
-    h.say("judy", "!pro request").await;
-    h.react("dave", &h.approval("Request #2, stage 1"), "✅")
-        .await;
-    h.engine.settle().await;
+    h.judy_needs_a_seat_bought(1, "dave").await;
     let text = h.text();
-    assert!(text.contains("purchase task for request #2"), "{text}");
-    assert!(
-        text.contains("Billing > Your products > Power BI Pro > Add/remove licenses"),
-        "{text}"
+    assert_says(
+        &text,
+        &[
+            "purchase task for request #2",
+            "Billing > Your products > Power BI Pro > Add/remove licenses",
+            "!pro purchased 2",
+        ],
     );
-    assert!(text.contains("!pro purchased 2"), "{text}");
     assert!(
         text.contains("@bob"),
         "billing approvers are mentioned: {text}"

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::support::bot::{code_in, mailed_code, mails};
+use crate::support::bot::{assert_says, code_in, mailed_code, mails};
 
 use super::harness::{Harness, Said};
 
@@ -72,13 +72,12 @@ async fn the_code_goes_to_the_accounts_own_mailbox_naming_who_asked_and_nowhere_
     assert_eq!(mail["to"], "ivan@contoso.example");
     assert_eq!(mail["from"], "licensebot@contoso.example");
     let body = mail["body"].as_str().unwrap();
-    assert!(
-        body.contains("The chat account mallory (mallory)"),
-        "{body}"
-    );
-    assert!(
-        body.contains("If it was not you, ignore this mail"),
-        "{body}"
+    assert_says(
+        body,
+        &[
+            "The chat account mallory (mallory)",
+            "If it was not you, ignore this mail",
+        ],
     );
     let code = code_in(body);
     assert!(!h.text().contains(&code), "the code is never said in chat");
@@ -307,13 +306,12 @@ async fn an_approver_with_an_assign_role_attests_a_link_and_the_person_is_told()
         .await;
 
     let text = h.text();
-    assert!(
-        text.contains("Confirming someone's link needs one of these roles"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Only approvers can confirm someone else's link"),
-        "{text}"
+    assert_says(
+        &text,
+        &[
+            "Confirming someone's link needs one of these roles",
+            "Only approvers can confirm someone else's link",
+        ],
     );
     assert_eq!(link_state(&h, "alice").await, "verified:admin:0");
     assert!(

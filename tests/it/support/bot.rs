@@ -344,6 +344,33 @@ impl Drop for Bot {
 }
 
 /// The texts of `records`, one after another, for failure messages and searches.
+/// `text` says each of `phrases` (the whole text shown when it does not).
+pub fn assert_says(text: &str, phrases: &[&str]) {
+    for p in phrases {
+        assert!(text.contains(p), "{p:?} in {text}");
+    }
+}
+
+/// The bot said it bought one seat (the tenant then having `now`) and assigned Power BI Pro
+/// to `upn`.
+pub fn assert_bought_and_assigned(records: &[Value], now: u32, upn: &str) {
+    assert_says(
+        &contents(records),
+        &[
+            &format!("1 seat(s) bought; the tenant now has {now}"),
+            &format!("Power BI Pro assigned to {upn}"),
+        ],
+    );
+}
+
+/// The bot told `user` by DM something that says `needle`.
+pub fn assert_dm(records: &[Value], user: &str, needle: &str) {
+    assert!(
+        dms_to(records, user).iter().any(|d| d.contains(needle)),
+        "a DM to {user} saying {needle:?} in {records:#?}"
+    );
+}
+
 pub fn contents(records: &[Value]) -> String {
     records
         .iter()
@@ -392,17 +419,26 @@ pub fn requests_json(dir: &Path) -> Value {
     let out = command(dir, &["requests", "--json"])
         .output()
         .expect("run requests");
+    json_output("requests", &out)
+}
+
+/// The JSON a `licensebot … --json` command printed, once it succeeded.
+pub fn json_output(what: &str, out: &std::process::Output) -> Value {
     assert!(
         out.status.success(),
-        "requests failed: {}",
+        "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("requests JSON")
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what} JSON: {e}"))
 }
 
 /// The state of request `id` per `licensebot requests --json`.
 pub fn request_state(dir: &Path, id: i64) -> String {
-    let all = requests_json(dir);
+    state_of(&requests_json(dir), id)
+}
+
+/// The state of request `id` in the output of `licensebot requests --json`.
+pub fn state_of(all: &Value, id: i64) -> String {
     all.as_array()
         .expect("array")
         .iter()

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::bot::{json_output, state_of};
 use super::fake_discord::{uid, APPROVALS, GUILD, TOKEN};
 
 /// How long to wait for the bot before a test fails.
@@ -154,25 +155,12 @@ pub async fn requests(dir: &Path) -> Value {
         .output()
         .await
         .expect("run requests");
-    assert!(
-        out.status.success(),
-        "requests failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("requests JSON")
+    json_output("requests", &out)
 }
 
 /// The state of request `id`.
 pub async fn request_state(dir: &Path, id: i64) -> String {
-    let all = requests(dir).await;
-    all.as_array()
-        .expect("array")
-        .iter()
-        .find(|r| r["id"] == id)
-        .unwrap_or_else(|| panic!("no request {id} in {all:#}"))["state"]
-        .as_str()
-        .expect("state")
-        .to_string()
+    state_of(&requests(dir).await, id)
 }
 
 /// `licensebot audit <id> --json`.
@@ -181,12 +169,7 @@ pub async fn audit(dir: &Path, id: i64) -> Value {
         .output()
         .await
         .expect("run audit");
-    assert!(
-        out.status.success(),
-        "audit failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("audit JSON")
+    json_output("audit", &out)
 }
 
 /// Links `who` to `upn` on the fake Discord as a person does: `!pro link` in the general

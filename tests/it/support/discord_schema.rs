@@ -28,6 +28,20 @@ const COMMAND_FIELDS: [&str; 9] = [
     "nsfw",
 ];
 
+/// The fields of INTEGER and NUMBER options (the same list for both).
+const NUMERIC_OPTION_FIELDS: [&str; 10] = [
+    "type",
+    "name",
+    "name_localizations",
+    "description",
+    "description_localizations",
+    "required",
+    "choices",
+    "min_value",
+    "max_value",
+    "autocomplete",
+];
+
 /// Every option type's number, name and the fields it may carry ("Application Command Option
 /// Structure"): `choices` only for STRING, INTEGER and NUMBER; `options` only for SUB_COMMAND
 /// and SUB_COMMAND_GROUP; `channel_types` only for CHANNEL; `min_value`/`max_value` only for
@@ -74,22 +88,7 @@ const OPTION_FIELDS: [(u64, &str, &[&str]); 11] = [
             "autocomplete",
         ],
     ),
-    (
-        4,
-        "INTEGER",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "required",
-            "choices",
-            "min_value",
-            "max_value",
-            "autocomplete",
-        ],
-    ),
+    (4, "INTEGER", &NUMERIC_OPTION_FIELDS),
     (
         5,
         "BOOLEAN",
@@ -151,22 +150,7 @@ const OPTION_FIELDS: [(u64, &str, &[&str]); 11] = [
             "required",
         ],
     ),
-    (
-        10,
-        "NUMBER",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "required",
-            "choices",
-            "min_value",
-            "max_value",
-            "autocomplete",
-        ],
-    ),
+    (10, "NUMBER", &NUMERIC_OPTION_FIELDS),
     (
         11,
         "ATTACHMENT",

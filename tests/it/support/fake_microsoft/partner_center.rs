@@ -12,7 +12,9 @@
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
-use super::fake_graph::{Answer, State, CUSTOMER_ID, PRO_SKU};
+use super::answer::Answer;
+use super::token::Audience;
+use super::{header, State, CUSTOMER_ID, PRO_SKU};
 
 /// The customer's subscription.
 #[derive(Debug, Clone)]
@@ -128,10 +130,6 @@ fn contract_version_refused(headers: &HeaderMap) -> Option<Answer> {
     ))
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
 /// A field whatever the case of its name.
 fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
     v.as_object()?
@@ -171,14 +169,27 @@ fn show(state: &mut State, quantity: i64) {
     }
 }
 
-/// `/v1/customers/{customer}/subscriptions/{id}`.
-pub fn handle(
+/// Partner Center's 409 code 800060, "Your order is in progress".
+pub(crate) fn order_in_progress() -> Answer {
+    error(
+        409,
+        800060,
+        "Your order is in progress. Please check your order history for recent orders in few minutes",
+    )
+}
+
+/// `/v1/customers/{customer}/subscriptions/{id}`: a Partner Center token and the contract
+/// version are required, the customer and subscription must be known.
+pub(crate) fn serve(
     state: &mut State,
     method: &str,
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Answer {
+    if !state.authorised(headers, Audience::PartnerCenter) {
+        return error(401, 800001, "Partner Token missing in request context");
+    }
     if let Some(refused) = contract_version_refused(headers) {
         return refused;
     }
@@ -192,105 +203,115 @@ pub fn handle(
     if !id.eq_ignore_ascii_case(&state.subscription.id) {
         return error(404, 20003, &format!("Subscription with id {id} not found."));
     }
-    match method {
-        "GET" => {
-            if let Some((to, left)) = state.subscription.pending {
-                if left <= 1 {
-                    show(state, to);
-                } else {
-                    state.subscription.pending = Some((to, left - 1));
-                }
-            }
-            echo(Answer::json(200, state.subscription.to_json()), headers)
+    let answer = match method {
+        "GET" => read(state),
+        "PATCH" => change(state, headers, body),
+        _ => error(405, 800002, "Invalid request input"),
+    };
+    echo(answer, headers)
+}
+
+/// A read; an accepted change becomes visible after its reads.
+fn read(state: &mut State) -> Answer {
+    if let Some((to, left)) = state.subscription.pending {
+        if left <= 1 {
+            show(state, to);
+        } else {
+            state.subscription.pending = Some((to, left - 1));
         }
-        "PATCH" => {
-            let request_id = header(headers, "MS-RequestId").map(str::to_string);
-            if let Some((status, body, location)) = request_id
-                .as_ref()
-                .and_then(|r| state.idempotency.get(r))
-                .cloned()
-            {
-                let mut a = Answer::json(status, body);
-                if let Some(l) = location {
-                    a = a.header("Location", &l);
-                }
-                return echo(a, headers);
-            }
-            let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-            let full = ["id", "offerId", "quantity", "status", "attributes"]
-                .iter()
-                .all(|k| field(&parsed, k).is_some());
-            if !full {
-                return echo(error(400, 800002, "Invalid request input"), headers);
-            }
-            let current = state.subscription.etag();
-            let body_etag = field(&parsed, "attributes")
-                .and_then(|a| field(a, "etag"))
-                .and_then(Value::as_str);
-            let if_match = header(headers, "If-Match");
-            if body_etag != Some(current.as_str()) || if_match.is_some_and(|m| m != current) {
-                return echo(error(400, 2055, "Etag is no longer valid"), headers);
-            }
-            if state.subscription.pending.is_some() {
-                return echo(error(409, 800060, "Your order is in progress. Please check your order history for recent orders in few minutes"), headers);
-            }
-            if !state.subscription.status.eq_ignore_ascii_case("active") {
-                return echo(
-                    error(
-                        400,
-                        800091,
-                        "Cannot update a subscription with suspended status",
-                    ),
-                    headers,
-                );
-            }
-            let Some(to) = field(&parsed, "quantity").and_then(Value::as_i64) else {
-                return echo(error(400, 800002, "Invalid request input"), headers);
-            };
-            if to < state.subscription.quantity && !state.subscription.decrease_window_open {
-                return echo(
-                    error(400, 800090, "Subscription quantity cannot be decreased"),
-                    headers,
-                );
-            }
-            if to < 1 || to > state.subscription.max_quantity {
-                return echo(
-                    error(
-                        400,
-                        2002,
-                        "Subscription quantity is not within minimum and maximum allowed quantity",
-                    ),
-                    headers,
-                );
-            }
-            apply(state, to);
-            let (status, reply, location) = if state.subscription.async_reads.is_some() {
-                (
-                    202,
-                    Value::Null,
-                    Some(format!(
-                        "/customers/{CUSTOMER_ID}/subscriptions/{}",
-                        state.subscription.id
-                    )),
-                )
-            } else {
-                (200, state.subscription.to_json(), None)
-            };
-            if let Some(r) = request_id {
-                state
-                    .idempotency
-                    .insert(r, (status, reply.clone(), location.clone()));
-            }
-            let mut a = if status == 202 {
-                Answer::empty(status)
-            } else {
-                Answer::json(status, reply)
-            };
-            if let Some(l) = location {
-                a = a.header("Location", &l);
-            }
-            echo(a, headers)
-        }
-        _ => echo(error(405, 800002, "Invalid request input"), headers),
     }
+    Answer::json(200, state.subscription.to_json())
+}
+
+/// A PATCH of the full resource: replayed by `MS-RequestId`, else checked and applied.
+fn change(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Answer {
+    let request_id = header(headers, "MS-RequestId").map(str::to_string);
+    if let Some((status, body, location)) = request_id
+        .as_ref()
+        .and_then(|r| state.idempotency.get(r))
+        .cloned()
+    {
+        return with_location(Answer::json(status, body), location);
+    }
+    let to = match check_change(state, headers, body) {
+        Ok(to) => to,
+        Err(refused) => return refused,
+    };
+    apply(state, to);
+    let (status, reply, location) = if state.subscription.async_reads.is_some() {
+        let location = format!(
+            "/customers/{CUSTOMER_ID}/subscriptions/{}",
+            state.subscription.id
+        );
+        (202, Value::Null, Some(location))
+    } else {
+        (200, state.subscription.to_json(), None)
+    };
+    if let Some(r) = request_id {
+        state
+            .idempotency
+            .insert(r, (status, reply.clone(), location.clone()));
+    }
+    let answer = if status == 202 {
+        Answer::empty(status)
+    } else {
+        Answer::json(status, reply)
+    };
+    with_location(answer, location)
+}
+
+fn with_location(answer: Answer, location: Option<String>) -> Answer {
+    match location {
+        Some(l) => answer.header("Location", &l),
+        None => answer,
+    }
+}
+
+/// The checks of a change, in Partner Center's order; the new quantity when all pass.
+fn check_change(state: &State, headers: &HeaderMap, body: &[u8]) -> Result<i64, Answer> {
+    let invalid = || error(400, 800002, "Invalid request input");
+    let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let full = ["id", "offerId", "quantity", "status", "attributes"]
+        .iter()
+        .all(|k| field(&parsed, k).is_some());
+    if !full {
+        return Err(invalid());
+    }
+    let sub = &state.subscription;
+    let current = sub.etag();
+    let body_etag = field(&parsed, "attributes")
+        .and_then(|a| field(a, "etag"))
+        .and_then(Value::as_str);
+    let if_match = header(headers, "If-Match");
+    if body_etag != Some(current.as_str()) || if_match.is_some_and(|m| m != current) {
+        return Err(error(400, 2055, "Etag is no longer valid"));
+    }
+    if sub.pending.is_some() {
+        return Err(order_in_progress());
+    }
+    if !sub.status.eq_ignore_ascii_case("active") {
+        return Err(error(
+            400,
+            800091,
+            "Cannot update a subscription with suspended status",
+        ));
+    }
+    let Some(to) = field(&parsed, "quantity").and_then(Value::as_i64) else {
+        return Err(invalid());
+    };
+    if to < sub.quantity && !sub.decrease_window_open {
+        return Err(error(
+            400,
+            800090,
+            "Subscription quantity cannot be decreased",
+        ));
+    }
+    if to < 1 || to > sub.max_quantity {
+        return Err(error(
+            400,
+            2002,
+            "Subscription quantity is not within minimum and maximum allowed quantity",
+        ));
+    }
+    Ok(to)
 }

@@ -1,6 +1,6 @@
 //! A fake Microsoft identity platform for the sign-in proof, built from Microsoft's documents
 //! (graph_groups_identity.md §4): the tenant's OpenID configuration, its JWKS (two RSA keys of
-//! its own, test-only: `idp/key1.pem`, `idp/key2.pem`), the authorize endpoint (a sign-in page
+//! its own, test-only: `keys/key1.pem`, `keys/key2.pem`), the authorize endpoint (a sign-in page
 //! with a form; a redirect URI must be registered, else an AADSTS50011 page that never goes
 //! back to the app), and the token endpoint's authorization-code grant (client secret, a
 //! single-use code bound to its redirect URI, the PKCE verifier checked against the S256
@@ -13,13 +13,16 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::fake_graph::{Answer, State, CLIENT_ID, CLIENT_SECRET, TENANT_ID};
+use super::super::fake_http::form;
+use super::answer::Answer;
+use super::token::token_error;
+use super::{State, CLIENT_ID, CLIENT_SECRET, TENANT_ID};
 
 /// The fake's signing keys: PEM and the modulus (base64url), exponent 65537.
-const KEY1_PEM: &str = include_str!("idp/key1.pem");
-const KEY1_N: &str = include_str!("idp/key1.n");
-const KEY2_PEM: &str = include_str!("idp/key2.pem");
-const KEY2_N: &str = include_str!("idp/key2.n");
+const KEY1_PEM: &str = include_str!("keys/key1.pem");
+const KEY1_N: &str = include_str!("keys/key1.n");
+const KEY2_PEM: &str = include_str!("keys/key2.pem");
+const KEY2_N: &str = include_str!("keys/key2.n");
 
 /// Another tenant's id, for tokens from elsewhere.
 pub const OTHER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
@@ -70,30 +73,11 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn form(body: &[u8]) -> HashMap<String, String> {
-    url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn token_error(status: u16, error: &str, code: u32, description: &str) -> Answer {
-    Answer::json(
-        status,
-        json!({
-            "error": error,
-            "error_description": format!("AADSTS{code}: {description}"),
-            "error_codes": [code],
-            "trace_id": uuid::Uuid::new_v4().to_string(),
-            "correlation_id": uuid::Uuid::new_v4().to_string(),
-        }),
-    )
 }
 
 /// The issuer of a tenant on this fake.

@@ -1,0 +1,244 @@
+//! The users of the directory: `GET /users` (filter, select, paging), `GET` and `PATCH`
+//! `/users/{id|upn}`, and a user's JSON as Graph writes it.
+
+use serde_json::{json, Map, Value};
+
+use super::super::answer::{graph_error, Answer};
+use super::super::{Assigned, FakeUser, State};
+use super::{not_found, unreadable_json, Query};
+
+/// The properties Graph returns for a user when no `$select` is given.
+const USER_DEFAULT: [&str; 11] = [
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+];
+
+pub(crate) fn licence_json(l: &Assigned) -> Value {
+    json!({"disabledPlans": l.disabled_plans, "skuId": l.sku_id})
+}
+
+pub(crate) fn user_json(user: &FakeUser, licences: &[Assigned], select: Option<&str>) -> Value {
+    let (given, surname) = user
+        .display_name
+        .split_once(' ')
+        .map_or((user.display_name.as_str(), ""), |(g, s)| (g, s));
+    let all: Map<String, Value> = json!({
+        "businessPhones": [],
+        "displayName": user.display_name,
+        "givenName": given,
+        "id": user.id,
+        "jobTitle": null,
+        "mail": if user.user_type == "Guest" { Value::Null } else { Value::from(user.upn.clone()) },
+        "mobilePhone": null,
+        "officeLocation": null,
+        "preferredLanguage": null,
+        "surname": surname,
+        "userPrincipalName": user.upn,
+        "usageLocation": user.usage_location,
+        "userType": user.user_type,
+        "accountEnabled": user.account_enabled,
+        "assignedLicenses": licences.iter().map(licence_json).collect::<Vec<_>>(),
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default();
+    let (context, keys): (String, Vec<String>) = match select {
+        Some(sel) => {
+            let keys: Vec<String> = sel.split(',').map(|s| s.trim().to_string()).collect();
+            (
+                format!(
+                    "https://graph.microsoft.com/v1.0/$metadata#users({})/$entity",
+                    keys.join(",")
+                ),
+                keys,
+            )
+        }
+        None => (
+            "https://graph.microsoft.com/v1.0/$metadata#users/$entity".to_string(),
+            USER_DEFAULT.iter().map(|s| s.to_string()).collect(),
+        ),
+    };
+    let mut out = Map::new();
+    out.insert("@odata.context".into(), Value::from(context));
+    for k in keys {
+        if let Some(v) = all.get(&k) {
+            out.insert(k, v.clone());
+        }
+    }
+    Value::Object(out)
+}
+/// Graph's default page size of the users list, and the largest `$top` it accepts.
+const USERS_PAGE: usize = 100;
+const USERS_TOP_MAX: usize = 999;
+/// Values Graph accepts in one `in` filter by default (known issues: "limited to 15
+/// expressions in the filter clause by default").
+const IN_LIMIT: usize = 15;
+
+/// One OData string literal at the start of `s` (`''` is a quote inside); the value and the
+/// rest.
+fn odata_literal(s: &str) -> Option<(String, &str)> {
+    let mut rest = s.trim_start().strip_prefix('\'')?;
+    let mut value = String::new();
+    loop {
+        let at = rest.find('\'')?;
+        value.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        match rest.strip_prefix('\'') {
+            Some(after) => {
+                value.push('\'');
+                rest = after;
+            }
+            None => return Some((value, rest)),
+        }
+    }
+}
+
+/// The UPNs of `userPrincipalName eq '…'` or `userPrincipalName in ('…', …)`, the filters
+/// the users list supports by default on that property; `None` for anything else.
+fn upn_filter(filter: &str) -> Option<Vec<String>> {
+    let rest = filter.trim().strip_prefix("userPrincipalName")?;
+    let rest = rest.trim_start();
+    if let Some(rest) = rest.strip_prefix("eq ") {
+        let (value, tail) = odata_literal(rest)?;
+        return tail.trim().is_empty().then_some(vec![value]);
+    }
+    let mut rest = rest.strip_prefix("in")?.trim_start().strip_prefix('(')?;
+    let mut values = Vec::new();
+    loop {
+        let (value, tail) = odata_literal(rest)?;
+        values.push(value);
+        let tail = tail.trim_start();
+        if let Some(after) = tail.strip_prefix(',') {
+            rest = after;
+        } else {
+            let end = tail.strip_prefix(')')?;
+            return end.trim().is_empty().then_some(values);
+        }
+    }
+}
+
+/// `GET /users/{id|upn}`: the user with `$select` honoured (lagging reads see the licences
+/// from before a change).
+pub(super) fn get(state: &mut State, key: &str, q: &Query, crid: &str) -> Answer {
+    let Some(i) = state.user_index(key) else {
+        return not_found(key, crid);
+    };
+    let user = &mut state.users[i];
+    let licences = user.visible_licences();
+    Answer::json(
+        200,
+        user_json(user, &licences, q.get("$select").map(String::as_str)),
+    )
+}
+
+/// `PATCH /users/{id|upn}`: only `usageLocation` is modelled (two capital letters); 204.
+pub(super) fn update(state: &mut State, key: &str, body: &[u8], crid: &str) -> Answer {
+    let Some(i) = state.user_index(key) else {
+        return not_found(key, crid);
+    };
+    let Ok(Value::Object(changes)) = serde_json::from_slice::<Value>(body) else {
+        return unreadable_json(crid);
+    };
+    if let Some(loc) = changes.get("usageLocation") {
+        let ok = loc
+            .as_str()
+            .is_some_and(|s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()));
+        if !ok {
+            return graph_error(
+                400,
+                "Request_BadRequest",
+                "Invalid value specified for property 'usageLocation' of resource 'User'.",
+                crid,
+            );
+        }
+        state.users[i].usage_location = loc.as_str().map(str::to_string);
+    }
+    Answer::empty(204)
+}
+
+/// `GET /users`: `$filter` on `userPrincipalName` (`eq`, `in` with at most 15 values),
+/// `$select`, `$top` (1–999, default 100) and `@odata.nextLink` paging with `$skiptoken`.
+/// Lagging reads apply as to a single user.
+pub(super) fn list(state: &mut State, q: &Query, crid: &str) -> Answer {
+    let wanted = match q.get("$filter") {
+        None => None,
+        Some(f) => match upn_filter(f) {
+            Some(values) if values.len() > IN_LIMIT => {
+                return graph_error(400, "Request_UnsupportedQuery", &format!("Too many child clauses specified in search filter expression containing 'OR' operators: {}. Max allowed: {IN_LIMIT}.", values.len()), crid);
+            }
+            Some(values) => Some(values),
+            None => {
+                return graph_error(400, "Request_UnsupportedQuery", &format!("Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User': {f}"), crid);
+            }
+        },
+    };
+    let page = match q.get("$top") {
+        None => USERS_PAGE,
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if (1..=USERS_TOP_MAX).contains(&n) => n,
+            _ => {
+                return graph_error(
+                    400,
+                    "Request_BadRequest",
+                    &format!(
+                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
+                    ),
+                    crid,
+                )
+            }
+        },
+    };
+    let skip = match q.get("$skiptoken") {
+        None => 0,
+        Some(t) => match t.strip_prefix("o").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => n,
+            None => return graph_error(400, "Request_BadRequest", "The specified page token value has expired and can no longer be included in your request.", crid),
+        },
+    };
+    let select = q.get("$select").map(String::as_str);
+    let matching: Vec<usize> = (0..state.users.len())
+        .filter(|&i| {
+            wanted.as_ref().is_none_or(|w| {
+                w.iter()
+                    .any(|upn| upn.eq_ignore_ascii_case(&state.users[i].upn))
+            })
+        })
+        .collect();
+    let mut value = Vec::new();
+    for &i in matching.iter().skip(skip).take(page) {
+        let user = &mut state.users[i];
+        let licences = user.visible_licences();
+        let mut item = user_json(user, &licences, select);
+        if let Some(o) = item.as_object_mut() {
+            o.remove("@odata.context");
+        }
+        value.push(item);
+    }
+    let context = match select {
+        Some(sel) => format!("https://graph.microsoft.com/v1.0/$metadata#users({sel})"),
+        None => "https://graph.microsoft.com/v1.0/$metadata#users".to_string(),
+    };
+    let mut body = json!({"@odata.context": context, "value": value});
+    if matching.len() > skip + page {
+        let mut next: Vec<(String, String)> = q
+            .iter()
+            .filter(|(k, _)| k.as_str() != "$skiptoken")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        next.push(("$skiptoken".into(), format!("o{}", skip + page)));
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(next)
+            .finish();
+        body["@odata.nextLink"] = Value::from(format!("{}/users?{query}", state.graph_base));
+    }
+    Answer::json(200, body)
+}

@@ -42,7 +42,7 @@ mod support;
 
 use support::discord_bot::{self, DiscordBot};
 use support::fake_discord::{FakeDiscord, APPROVALS, BOT, GENERAL};
-use support::fake_graph::FakeMicrosoft;
+use support::fake_microsoft::FakeMicrosoft;
 
 /// A chat transport that only counts, and remembers the last approval message.
 #[derive(Default)]

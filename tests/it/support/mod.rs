@@ -15,12 +15,6 @@ pub mod fake_microsoft;
 
 pub use bot::Bot;
 
-/// The fake Microsoft under the name `benches/load.rs` imports it by (it includes this
-/// module; the bench is outside the tests' tree).
-pub mod fake_graph {
-    pub use super::fake_microsoft::FakeMicrosoft;
-}
-
 /// The test tenant's settings.
 pub const TENANT: &str = include_str!("tenant.toml");
 

@@ -47,6 +47,7 @@ macro_rules! word_enum {
     };
 }
 
+mod audit;
 mod ids;
 mod language;
 mod link;
@@ -54,11 +55,13 @@ mod request;
 mod role;
 mod upn;
 
+pub use audit::{Actor, AuditAction};
 pub use ids::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId};
 pub use language::Language;
 pub use link::{LinkMethod, LinkProof, LinkState};
 pub use request::{
-    BillingCycle, CountryCode, RequestKind, RequestState, StageKind, StageState, UserType,
+    BillingCycle, CountryCode, DecisionSource, RequestKind, RequestState, StageKind, StageState,
+    UserType,
 };
 pub use role::{DirectoryRole, RoleSet};
 pub use upn::Upn;

@@ -132,6 +132,20 @@ word_enum!(
 );
 
 word_enum!(
+    /// How a stage was decided.
+    DecisionSource {
+        /// An approver's reaction on the stage's approval message.
+        Reaction => "reaction",
+        /// The same reaction, on another stage of the request whose role the approver holds.
+        SameReaction => "same_reaction",
+        /// The approver's own command (`!pro assign`, `!pro buy`, …) approved it.
+        Command => "command",
+        /// The holder gave their own licence back: no approval, and never shown as one.
+        SelfService => "self_service",
+    }
+);
+
+word_enum!(
     /// Whether a directory user belongs to the organisation or is a guest.
     UserType {
         /// A member of the organisation.

@@ -5,7 +5,9 @@
 
 use super::{Engine, EngineResult};
 use crate::command::parse_reaction;
-use crate::domain::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState};
+use crate::domain::{
+    Actor, AuditAction, ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState,
+};
 use crate::engine::ports::Reaction;
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::reactions::{self, Key};
@@ -218,8 +220,8 @@ impl Engine {
         self.audit(
             w.conn(),
             Some(s.request_id),
-            "system",
-            "approval_reposted",
+            &Actor::System,
+            AuditAction::ApprovalReposted,
             None,
             None,
             &serde_json::json!({"stage": s.seq, "old_message": s.approval_message.as_ref().map(MessageRef::as_str)})

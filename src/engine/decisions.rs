@@ -1,16 +1,18 @@
 //! Decisions: reactions on approval messages, and denial reasons given as replies.
 
-use super::crash::{crash_point, CrashPoint};
 use sqlx::SqliteConnection;
 
+use super::crash::{crash_point, CrashPoint};
 use super::{Approver, Engine, EngineResult};
 use crate::command::{parse_reaction, Verdict};
-use crate::domain::{MessageRef, RoleSet, StageKind, StageState};
+use crate::domain::{
+    Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
+};
 use crate::engine::ports::{IncomingMessage, Reaction};
 use crate::store::kv;
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
-use crate::store::stages::{self, Stage};
+use crate::store::stages::{self, Decided, Stage};
 use crate::t;
 
 /// Whether a reaction's author may decide the stage.
@@ -18,7 +20,7 @@ enum Gate {
     /// Yes: the approver and the roles they hold now.
     Pass(Approver, RoleSet),
     /// No: the audit action and the answer to the person.
-    Refuse(&'static str, String),
+    Refuse(AuditAction, String),
     /// The stage is decided already.
     Late,
 }
@@ -31,7 +33,7 @@ struct Decision<'a> {
     request: &'a Request,
     approver: &'a Approver,
     roles: &'a RoleSet,
-    actor: String,
+    actor: Actor,
 }
 
 impl Engine {
@@ -76,7 +78,12 @@ impl Engine {
             Ok(enabled) => enabled,
             Err(text) => {
                 return self
-                    .refuse_reaction(r, &stage, "decision_refused_seats_unavailable", &text)
+                    .refuse_reaction(
+                        r,
+                        &stage,
+                        AuditAction::DecisionRefusedSeatsUnavailable,
+                        &text,
+                    )
                     .await
             }
         };
@@ -87,7 +94,7 @@ impl Engine {
             request: &request,
             approver: &approver,
             roles: &roles,
-            actor: format!("chat:{}", r.user),
+            actor: Actor::chat(&r.user),
         };
         self.record_decision(&decision, &all, enabled_now).await
     }
@@ -104,7 +111,7 @@ impl Engine {
         let approver = self.cfg().approver(&r.user).cloned();
         let lookup_failed = || {
             let text = t!(self.texts(), "decision.roles_unavailable", id = request.id);
-            Gate::Refuse("decision_refused_role_lookup", text)
+            Gate::Refuse(AuditAction::DecisionRefusedRoleLookup, text)
         };
         // Who may not decide at all: the requester, the person the licence is for, anyone who
         // is not a registered approver.
@@ -126,11 +133,11 @@ impl Engine {
         }
         if own {
             let text = t!(self.texts(), "decision.own_request", id = request.id);
-            return Ok(Gate::Refuse("self_decision_refused", text));
+            return Ok(Gate::Refuse(AuditAction::SelfDecisionRefused, text));
         }
         let Some(approver) = approver else {
             let text = t!(self.texts(), "decision.not_approver", id = request.id);
-            return Ok(Gate::Refuse("decision_ignored_not_approver", text));
+            return Ok(Gate::Refuse(AuditAction::DecisionIgnoredNotApprover, text));
         };
         if stage.state != StageState::Pending {
             return Ok(Gate::Late);
@@ -150,7 +157,7 @@ impl Engine {
                 id = request.id,
                 roles = self.role_names(needed)
             );
-            return Ok(Gate::Refuse("decision_refused_missing_role", text));
+            return Ok(Gate::Refuse(AuditAction::DecisionRefusedMissingRole, text));
         }
         Ok(Gate::Pass(approver, roles))
     }
@@ -204,9 +211,12 @@ impl Engine {
             w.conn(),
             stage.id,
             to,
-            &r.user,
-            Some(&d.approver.upn),
-            note.as_deref(),
+            Decided {
+                by: &r.user,
+                by_upn: Some(&d.approver.upn),
+                via: DecisionSource::Reaction,
+                note: note.as_deref(),
+            },
             self.now(),
         )
         .await?;
@@ -218,7 +228,7 @@ impl Engine {
             w.conn(),
             Some(request.id),
             &d.actor,
-            if d.verdict == Verdict::Approve { "stage_approved" } else { "stage_denied" },
+            if d.verdict == Verdict::Approve { AuditAction::StageApproved } else { AuditAction::StageDenied },
             Some("pending"),
             Some(to.as_str()),
             &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "emoji": r.emoji, "note": note})
@@ -263,9 +273,12 @@ impl Engine {
                     conn,
                     other.id,
                     StageState::Approved,
-                    &d.r.user,
-                    Some(&d.approver.upn),
-                    Some("same reaction"),
+                    Decided {
+                        by: &d.r.user,
+                        by_upn: Some(&d.approver.upn),
+                        via: DecisionSource::SameReaction,
+                        note: None,
+                    },
                     self.now(),
                 )
                 .await?
@@ -276,7 +289,7 @@ impl Engine {
                 conn,
                 Some(d.request.id),
                 &d.actor,
-                "stage_approved",
+                AuditAction::StageApproved,
                 Some("pending"),
                 Some("approved"),
                 &serde_json::json!({"stage": other.seq, "kind": other.kind.as_str(), "with_stage": d.stage.seq})
@@ -330,7 +343,7 @@ impl Engine {
         &self,
         r: &Reaction,
         stage: &Stage,
-        action: &str,
+        action: AuditAction,
         text: &str,
     ) -> EngineResult<()> {
         let now = self.now();
@@ -338,7 +351,7 @@ impl Engine {
         self.audit(
             w.conn(),
             Some(stage.request_id),
-            &format!("chat:{}", r.user),
+            &Actor::chat(&r.user),
             action,
             None,
             None,
@@ -386,8 +399,8 @@ impl Engine {
         self.audit(
             w.conn(),
             Some(stage.request_id),
-            &format!("chat:{}", r.user),
-            "late_decision_reported",
+            &Actor::chat(&r.user),
+            AuditAction::LateDecisionReported,
             None,
             None,
             &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string(),
@@ -419,8 +432,8 @@ impl Engine {
         self.audit(
             w.conn(),
             Some(stage.request_id),
-            &format!("chat:{}", r.user),
-            "decision_reaction_removed",
+            &Actor::chat(&r.user),
+            AuditAction::DecisionReactionRemoved,
             None,
             None,
             &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "note": "decisions are final; nothing undone"})
@@ -482,8 +495,8 @@ impl Engine {
                 self.audit(
                     w.conn(),
                     Some(stage.request_id),
-                    &format!("chat:{}", m.author),
-                    "denial_reason",
+                    &Actor::chat(&m.author),
+                    AuditAction::DenialReason,
                     None,
                     None,
                     &reason,

@@ -15,7 +15,9 @@ use std::time::Duration;
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineError, EngineResult};
 use crate::command::Target;
-use crate::domain::{ChatUserId, LinkMethod, LinkProof, LinkState, Upn, UserType};
+use crate::domain::{
+    Actor, AuditAction, ChatUserId, LinkMethod, LinkProof, LinkState, Upn, UserType,
+};
 use crate::engine::ports::IncomingMessage;
 use crate::engine::ports::{DirectoryUser, Mail};
 use crate::store::links::{self, Link};
@@ -123,8 +125,8 @@ impl Engine {
                 let mut w = self.store().write().await?;
                 self.audit_link(
                     w.conn(),
-                    &format!("chat:{}", m.author),
-                    "link_refused",
+                    &Actor::chat(&m.author),
+                    AuditAction::LinkRefused,
                     &m.author,
                     &l.upn,
                     serde_json::json!({"reason": "link not verified", "action": action}),
@@ -280,8 +282,8 @@ impl Engine {
         links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
         self.audit_link(
             w.conn(),
-            &format!("chat:{}", m.author),
-            "link_started",
+            &Actor::chat(&m.author),
+            AuditAction::LinkStarted,
             &m.author,
             upn,
             serde_json::json!({"proof": "none available"}),
@@ -315,9 +317,16 @@ impl Engine {
         let mut w = self.store().write().await?;
         let detail =
             serde_json::json!({"reason": "rate limit", "mails_last_hour": by_user.max(by_account)});
-        let actor = format!("chat:{}", m.author);
-        self.audit_link(w.conn(), &actor, "link_refused", &m.author, upn, detail)
-            .await?;
+        let actor = Actor::chat(&m.author);
+        self.audit_link(
+            w.conn(),
+            &actor,
+            AuditAction::LinkRefused,
+            &m.author,
+            upn,
+            detail,
+        )
+        .await?;
         w.commit().await?;
         Err(EngineError::User(t!(
             self.texts(),
@@ -342,8 +351,8 @@ impl Engine {
         links::record_mail(w.conn(), &m.author, upn, now).await?;
         self.audit_link(
             w.conn(),
-            &format!("chat:{}", m.author),
-            "link_started",
+            &Actor::chat(&m.author),
+            AuditAction::LinkStarted,
             &m.author,
             upn,
             serde_json::json!({"proof": "mail_code", "expires_at": crate::store::ts(expires)}),
@@ -383,8 +392,8 @@ impl Engine {
             Ok(()) => {
                 self.audit_link(
                     w.conn(),
-                    "system",
-                    "proof_sent",
+                    &Actor::System,
+                    AuditAction::ProofSent,
                     &m.author,
                     upn,
                     serde_json::json!({"to": to, "via": self.inner.mailer.name()}),
@@ -403,8 +412,8 @@ impl Engine {
                 links::burn_code(w.conn(), &m.author).await?;
                 self.audit_link(
                     w.conn(),
-                    "system",
-                    "proof_failed",
+                    &Actor::System,
+                    AuditAction::ProofFailed,
                     &m.author,
                     upn,
                     serde_json::json!({"reason": "mail not sent", "error": e.message}),
@@ -454,7 +463,7 @@ impl Engine {
     /// (or a slash command only the bot sees): a code typed where others can read it is burnt,
     /// and the message deleted where the platform allows.
     pub(super) async fn verify(&self, m: &IncomingMessage, code: &str) -> EngineResult<()> {
-        let actor = format!("chat:{}", m.author);
+        let actor = Actor::chat(&m.author);
         let prefix = self.cfg().parser.prefix.clone();
         let link = {
             let mut conn = self.store().read().await?;
@@ -515,14 +524,14 @@ impl Engine {
 
     /// The pending code has expired: burnt and audited; the answer says how to start again.
     async fn code_expired(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
-        let actor = format!("chat:{}", m.author);
+        let actor = Actor::chat(&m.author);
         let prefix = &self.cfg().parser.prefix;
         let mut w = self.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
         self.audit_link(
             w.conn(),
             &actor,
-            "proof_failed",
+            AuditAction::ProofFailed,
             &m.author,
             &link.upn,
             serde_json::json!({"reason": "code expired"}),
@@ -570,7 +579,7 @@ impl Engine {
 
     /// A wrong code: the try was counted; at [`MAX_TRIES`] the pending link locks.
     async fn wrong_code(&self, m: &IncomingMessage, link: &Link, tries: i64) -> EngineResult<()> {
-        let actor = format!("chat:{}", m.author);
+        let actor = Actor::chat(&m.author);
         let prefix = &self.cfg().parser.prefix;
         let mut w = self.store().write().await?;
         let locked = tries >= MAX_TRIES;
@@ -580,7 +589,7 @@ impl Engine {
         self.audit_link(
             w.conn(),
             &actor,
-            "proof_failed",
+            AuditAction::ProofFailed,
             &m.author,
             &link.upn,
             serde_json::json!({"reason": "wrong code", "tries": tries, "locked": locked}),
@@ -602,14 +611,14 @@ impl Engine {
     /// A code typed where others can read it: burnt, the message deleted where possible, and
     /// the person told to start again and answer in a direct message.
     async fn burn_public_code(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
-        let actor = format!("chat:{}", m.author);
+        let actor = Actor::chat(&m.author);
         let deleted = self.inner.chat.delete(&m.channel, &m.id).await;
         if let Err(e) = &deleted {
             tracing::warn!(error = %e, "could not delete a message holding a code");
         }
         let mut w = self.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
-        self.audit_link(w.conn(), &actor, "proof_failed", &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
+        self.audit_link(w.conn(), &actor, AuditAction::ProofFailed, &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
         let text = t!(
             self.texts(),
             "verify.public",
@@ -633,17 +642,17 @@ impl Engine {
         object_id: &str,
         method: LinkMethod,
         attested_by: Option<&ChatUserId>,
-        actor: &str,
+        actor: &Actor,
     ) -> EngineResult<()> {
         self.move_owner(conn, user, upn, object_id, actor).await?;
         links::verify(conn, user, upn, object_id, method, attested_by, self.now()).await?;
         let (action, detail) = match attested_by {
             Some(by) => (
-                "link_attested",
+                AuditAction::LinkAttested,
                 serde_json::json!({"method": method.as_str(), "attested_by": by.as_str(), "object_id": object_id}),
             ),
             None => (
-                "link_verified",
+                AuditAction::LinkVerified,
                 serde_json::json!({"method": method.as_str(), "object_id": object_id}),
             ),
         };
@@ -659,7 +668,7 @@ impl Engine {
         to: &ChatUserId,
         upn: &Upn,
         object_id: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> EngineResult<()> {
         let Some(previous) = links::verified_owner(conn, object_id).await? else {
             return Ok(());
@@ -671,7 +680,7 @@ impl Engine {
         self.audit_link(
             conn,
             actor,
-            "link_moved",
+            AuditAction::LinkMoved,
             &previous.chat_user,
             upn,
             serde_json::json!({"to": to.as_str()}),
@@ -712,7 +721,7 @@ impl Engine {
             )));
         }
         let directory = self.linkable(upn).await?;
-        let actor = format!("chat:{}", m.author);
+        let actor = Actor::chat(&m.author);
         let now = self.now();
         let mut w = self.store().write().await?;
         self.verify_link(
@@ -784,13 +793,13 @@ impl Engine {
             };
             return Err(EngineError::User(text));
         }
-        let actor = format!("chat:{}", m.author);
+        let actor = Actor::chat(&m.author);
         for (user, upn) in &unlinked {
             links::remove(w.conn(), user).await?;
             self.audit_link(
                 w.conn(),
                 &actor,
-                "unlinked",
+                AuditAction::Unlinked,
                 user,
                 upn,
                 serde_json::json!({"by": if own { "self" } else { "approver" }}),
@@ -878,8 +887,8 @@ impl Engine {
     pub(super) async fn audit_link(
         &self,
         conn: &mut sqlx::SqliteConnection,
-        actor: &str,
-        action: &str,
+        actor: &Actor,
+        action: AuditAction,
         chat_user: &ChatUserId,
         upn: &Upn,
         mut detail: serde_json::Value,

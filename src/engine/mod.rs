@@ -27,7 +27,8 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::command::ParserConfig;
 use crate::domain::{
-    BillingCycle, ChannelRef, ChatUserId, CountryCode, RequestId, RoleSet, StageKind, Upn,
+    Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, CountryCode, RequestId, RoleSet,
+    StageKind, Upn,
 };
 use crate::engine::ports::{ChatEvent, ChatOutput, IncomingMessage};
 use crate::engine::ports::{IdentityProvider, Mailer, Purchaser, Tenant};
@@ -378,18 +379,19 @@ impl Engine {
         &self,
         conn: &mut sqlx::SqliteConnection,
         request: Option<RequestId>,
-        actor: &str,
-        action: &str,
+        actor: &Actor,
+        action: AuditAction,
         before: Option<&str>,
         after: Option<&str>,
         detail: &str,
     ) -> Result<(), StoreError> {
+        let actor = actor.to_string();
         let id = audit::append(
             conn,
             &audit::NewEvent {
                 request,
-                actor,
-                action,
+                actor: &actor,
+                action: action.as_str(),
                 before,
                 after,
                 detail,
@@ -399,8 +401,8 @@ impl Engine {
         .await?;
         tracing::info!(
             request = request.map(|r| r.0),
-            actor,
-            action,
+            actor = %actor,
+            action = action.as_str(),
             before,
             after,
             audit_id = id,

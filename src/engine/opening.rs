@@ -7,16 +7,16 @@ use sqlx::SqliteConnection;
 
 use super::links::Identity;
 use super::render::SeatFigures;
-use super::requests::{Approval, Candidate, NewWork, SeatPlanning, SELF_SERVICE};
+use super::requests::{Approval, Candidate, NewWork, SeatPlanning};
 use super::{Engine, EngineError, EngineResult};
 use crate::domain::{
-    BillingCycle, ChatUserId, LinkProof, RequestId, RequestKind, StageId, StageKind, StageState,
-    Upn,
+    Actor, AuditAction, BillingCycle, ChatUserId, DecisionSource, LinkProof, RequestId,
+    RequestKind, StageId, StageKind, StageState, Upn,
 };
 use crate::engine::ports::{IncomingMessage, Seats};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, NewRequest, Request};
-use crate::store::stages::{self, NewStage};
+use crate::store::stages::{self, Decided, NewStage};
 use crate::store::Timestamp;
 use crate::t;
 
@@ -36,7 +36,7 @@ struct Batch<'a> {
     /// Seats to buy so every waiting assignment gets one.
     shortfall: i64,
     now: Timestamp,
-    actor: String,
+    actor: Actor,
     /// The purchase stage the batch's waiting assignments depend on, once stored.
     purchase_stage: Option<(StageId, RequestId)>,
     /// One line per stage the command itself approved, for one summary message.
@@ -110,7 +110,7 @@ impl Engine {
             shortfall: waiting.len() as i64 + (-available).max(0),
             waiting,
             now: self.now(),
-            actor: format!("chat:{}", m.author),
+            actor: Actor::chat(&m.author),
             purchase_stage: None,
             approved_by_command: Vec::new(),
         };
@@ -323,7 +323,7 @@ impl Engine {
             conn,
             Some(request.id),
             &batch.actor,
-            "request_created",
+            AuditAction::RequestCreated,
             None,
             Some("pending"),
             &detail,
@@ -346,8 +346,8 @@ impl Engine {
             Approval::SelfService => Some((
                 batch.m.author.clone(),
                 batch.requester_upn.clone(),
-                SELF_SERVICE,
-                "released_by_holder",
+                DecisionSource::SelfService,
+                AuditAction::ReleasedByHolder,
             )),
             Approval::ByIssuer(a, roles) => {
                 let holds = roles
@@ -359,8 +359,8 @@ impl Engine {
                     (
                         a.chat_user.clone(),
                         Some(a.upn.clone()),
-                        "command",
-                        "stage_approved",
+                        DecisionSource::Command,
+                        AuditAction::StageApproved,
                     )
                 })
             }
@@ -374,20 +374,23 @@ impl Engine {
             conn,
             stage.id,
             StageState::Approved,
-            &who,
-            who_upn.as_ref(),
-            Some(how),
+            Decided {
+                by: &who,
+                by_upn: who_upn.as_ref(),
+                via: how,
+                note: None,
+            },
             batch.now,
         )
         .await?;
         self.audit(
             conn,
             Some(request.id),
-            &format!("chat:{who}"),
+            &Actor::chat(&who),
             action,
             Some("pending"),
             Some("approved"),
-            &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "by": how})
+            &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "by": how.as_str()})
                 .to_string(),
         )
         .await?;

@@ -8,8 +8,8 @@ use sqlx::SqliteConnection;
 use super::links::Identity;
 use super::{Approver, Engine, EngineError, EngineResult};
 use crate::domain::{
-    BillingCycle, ChatUserId, RequestId, RequestKind, RequestState, RoleSet, StageId, StageKind,
-    StageState, Upn, UserType,
+    Actor, AuditAction, BillingCycle, ChatUserId, RequestId, RequestKind, RequestState, RoleSet,
+    StageId, StageKind, StageState, Upn, UserType,
 };
 use crate::engine::ports::IncomingMessage;
 use crate::engine::ports::{DirectoryUser, Seats};
@@ -52,10 +52,6 @@ impl NewWork {
         }
     }
 }
-
-/// The decision note of a stage its own holder cleared by giving their licence back: no
-/// approval, and never shown as one.
-pub(super) const SELF_SERVICE: &str = "self_service";
 
 /// Who approves the stages of new requests.
 #[derive(Debug, Clone, Copy)]
@@ -418,7 +414,7 @@ impl Engine {
         conn: &mut SqliteConnection,
         id: RequestId,
         enabled_now: Option<i64>,
-        actor: &str,
+        actor: &Actor,
     ) -> EngineResult<Option<Request>> {
         let Some(request) = requests::get(conn, id).await? else {
             return Ok(None);
@@ -440,13 +436,13 @@ impl Engine {
                 conn,
                 Some(id),
                 actor,
-                "request_state",
+                AuditAction::RequestState,
                 Some(request.state.as_str()),
                 Some(new_state.as_str()),
                 "",
             )
             .await?;
-            let own_action = actor == format!("chat:{}", request.requester);
+            let own_action = *actor == Actor::chat(&request.requester);
             if new_state == RequestState::Approved
                 && request.state == RequestState::Pending
                 && !own_action
@@ -538,8 +534,8 @@ impl Engine {
         self.audit(
             conn,
             Some(id),
-            "system",
-            "job_queued",
+            &Actor::System,
+            AuditAction::JobQueued,
             None,
             None,
             &serde_json::to_string(&payload).map_err(|e| EngineError::Unexpected(e.into()))?,
@@ -557,7 +553,7 @@ impl Engine {
         id: RequestId,
         to: StageState,
         why: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> EngineResult<Vec<Stage>> {
         let mut changed = Vec::new();
         for stage in stages::for_request(conn, id).await? {
@@ -604,7 +600,7 @@ impl Engine {
         conn: &mut SqliteConnection,
         id: RequestId,
         outcome: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> EngineResult<()> {
         let Some(before) = requests::get(conn, id).await? else {
             return Ok(());
@@ -634,7 +630,7 @@ impl Engine {
             conn,
             Some(id),
             actor,
-            "request_state",
+            AuditAction::RequestState,
             Some(before.state.as_str()),
             Some(state.as_str()),
             outcome,
@@ -736,7 +732,7 @@ impl Engine {
         conn: &mut SqliteConnection,
         r: &Request,
         purchase: &Stage,
-        actor: &str,
+        actor: &Actor,
     ) -> EngineResult<()> {
         let mentions: Vec<ChatUserId> = purchase.decided_by.iter().cloned().collect();
         let text = t!(
@@ -763,7 +759,7 @@ impl Engine {
             conn,
             Some(r.id),
             actor,
-            "seat_left_free",
+            AuditAction::SeatLeftFree,
             None,
             None,
             &serde_json::json!({"purchase_request": purchase.request_id.0, "purchase_stage": purchase.seq, "seats": 1})

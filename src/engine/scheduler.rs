@@ -9,7 +9,7 @@
 
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
-use crate::domain::{RequestState, StageState};
+use crate::domain::{Actor, AuditAction, RequestState, StageState};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests;
 use crate::store::stages::{self, Stage};
@@ -103,8 +103,8 @@ impl Engine {
         self.audit(
             w.conn(),
             Some(stage.request_id),
-            "system",
-            "reminder_sent",
+            &Actor::System,
+            AuditAction::ReminderSent,
             None,
             None,
             &serde_json::json!({"stage": stage.seq, "to": stage.routed_to}).to_string(),
@@ -144,8 +144,8 @@ impl Engine {
         self.audit(
             w.conn(),
             Some(stage.request_id),
-            "system",
-            "escalated",
+            &Actor::System,
+            AuditAction::Escalated,
             None,
             None,
             &serde_json::json!({"stage": stage.seq, "to": to}).to_string(),
@@ -184,13 +184,19 @@ impl Engine {
             return Ok(());
         }
         for s in self
-            .close_stages(w.conn(), id, StageState::Cancelled, &outcome, "system")
+            .close_stages(
+                w.conn(),
+                id,
+                StageState::Cancelled,
+                &outcome,
+                &Actor::System,
+            )
             .await?
         {
             let status = t!(self.texts(), "status.cancelled_expired");
             self.edit_stage(w.conn(), &s, &status).await?;
         }
-        self.finish_request(w.conn(), id, &outcome, "system")
+        self.finish_request(w.conn(), id, &outcome, &Actor::System)
             .await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterScheduleStored);

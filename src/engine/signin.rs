@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use super::{Engine, EngineError, EngineResult};
-use crate::domain::{ChatUserId, LinkMethod, LinkState, Upn};
+use crate::domain::{Actor, AuditAction, ChatUserId, LinkMethod, LinkState, Upn};
 use crate::engine::ports::{AuthorizeRequest, IdClaims, IdentityProvider, SignInError};
 use crate::store::links;
 use crate::store::signins::{self, SignIn, Stage, TokenKind};
@@ -387,7 +387,7 @@ impl Engine {
         self.still_pending(&attempt).await?;
         let object_id = attempt.object_id.clone().unwrap_or_default();
         let now = self.now();
-        let actor = format!("chat:{}", attempt.chat_user);
+        let actor = Actor::chat(&attempt.chat_user);
         let mut w = self.store().write().await?;
         if !signins::end(w.conn(), attempt.id, Stage::Proven, Stage::Done, now).await? {
             return Err(StepError::Failed(
@@ -507,8 +507,8 @@ impl Engine {
                     }
                     self.audit_link(
                         w.conn(),
-                        &format!("chat:{}", a.chat_user),
-                        "proof_failed",
+                        &Actor::chat(&a.chat_user),
+                        AuditAction::ProofFailed,
                         &a.chat_user,
                         &a.upn,
                         serde_json::json!({"proof": "sign_in", "reason": failure.reason}),
@@ -519,8 +519,8 @@ impl Engine {
                     self.audit(
                         w.conn(),
                         None,
-                        "web",
-                        "proof_failed",
+                        &Actor::Web,
+                        AuditAction::ProofFailed,
                         None,
                         None,
                         &serde_json::json!({"proof": "sign_in", "reason": failure.reason})

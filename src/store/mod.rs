@@ -322,4 +322,105 @@ mod tests {
             w.commit().await.expect("commit");
         }
     }
+
+    /// A database made before `decided_via` existed upgrades in place: the markers written
+    /// into `decision_note` move to the new column, a denial's reason stays a reason.
+    #[tokio::test]
+    async fn stages_decided_before_decided_via_existed_keep_how_they_were_decided() {
+        use crate::domain::{ChatUserId, DecisionSource, RequestKind, StageKind};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let old = dir.path().join("migrations-0007");
+        std::fs::create_dir(&old).expect("mkdir");
+        for m in MIGRATOR.migrations.iter().filter(|m| m.version <= 7) {
+            let name = format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_"));
+            std::fs::write(old.join(name), m.sql.as_bytes()).expect("copy a migration");
+        }
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url, true).await.expect("open");
+        let before = sqlx::migrate::Migrator::new(old.as_path())
+            .await
+            .expect("0001-0007");
+        before.run(store.pool()).await.expect("migrate to 0007");
+
+        let at = chrono::Utc::now();
+        let mut w = store.write().await.expect("write");
+        let new = requests::NewRequest {
+            kind: RequestKind::Assign,
+            requester: ChatUserId("100".into()),
+            requester_upn: None,
+            target_upn: None,
+            target_name: None,
+            quantity: None,
+            billing_cycle: None,
+            reason: None,
+            origin_channel: None,
+            origin_message: None,
+            requester_link: None,
+            target_object_id: None,
+        };
+        let request = requests::insert(w.conn(), &new, at).await.expect("request");
+        let notes = [
+            ("approved", Some("command")),
+            ("completed", Some("self_service")),
+            ("approved", Some("same reaction")),
+            ("approved", None),
+            ("denied", Some("command")),
+            ("denied", Some("too expensive")),
+            ("pending", None),
+        ];
+        for (seq, (state, note)) in notes.iter().enumerate() {
+            let stage = stages::NewStage {
+                seq: seq as i64 + 1,
+                kind: StageKind::Assign,
+                depends_on: None,
+                quantity: None,
+                unit_price: None,
+                billing_cycle: None,
+                routed_to: Vec::new(),
+                body: String::new(),
+            };
+            let id = stages::insert(w.conn(), request, &stage, at)
+                .await
+                .expect("stage");
+            let decided_by = (*state != "pending").then_some("200");
+            sqlx::query(
+                "UPDATE stages SET state = ?, decided_by = ?, decision_note = ? WHERE id = ?",
+            )
+            .bind(state)
+            .bind(decided_by)
+            .bind(note)
+            .bind(id.0)
+            .execute(w.conn())
+            .await
+            .expect("an old decision");
+        }
+        w.commit().await.expect("commit");
+
+        store
+            .migrate()
+            .await
+            .expect("upgrade to the current schema");
+
+        let mut conn = store.read().await.expect("read");
+        let got: Vec<(Option<DecisionSource>, Option<String>)> =
+            stages::for_request(&mut conn, request)
+                .await
+                .expect("stages")
+                .into_iter()
+                .map(|s| (s.decided_via, s.decision_note))
+                .collect();
+        use DecisionSource::*;
+        assert_eq!(
+            got,
+            vec![
+                (Some(Command), None),
+                (Some(SelfService), None),
+                (Some(SameReaction), None),
+                (Some(Reaction), None),
+                (Some(Reaction), Some("command".to_string())),
+                (Some(Reaction), Some("too expensive".to_string())),
+                (None, None),
+            ]
+        );
+    }
 }

@@ -5,7 +5,8 @@ use sqlx::{Row, SqliteConnection};
 
 use super::{parse_opt_ts, parse_opt_word, parse_ts, parse_word, ts, StoreResult, Timestamp};
 use crate::domain::{
-    BillingCycle, ChatUserId, MessageRef, RequestId, StageId, StageKind, StageState, Upn,
+    BillingCycle, ChatUserId, DecisionSource, MessageRef, RequestId, StageId, StageKind,
+    StageState, Upn,
 };
 
 /// One approval stage.
@@ -37,7 +38,9 @@ pub struct Stage {
     pub decided_by_upn: Option<Upn>,
     /// When.
     pub decided_at: Option<Timestamp>,
-    /// A denial reason or other note from the decider.
+    /// How it was decided.
+    pub decided_via: Option<DecisionSource>,
+    /// What the decider wrote: a denial reason.
     pub decision_note: Option<String>,
     /// The approval message as first posted (edits append the outcome to it).
     pub body: String,
@@ -73,7 +76,7 @@ pub struct NewStage {
 }
 
 const COLUMNS: &str = "id, request_id, seq, kind, state, depends_on, quantity, unit_price, billing_cycle, \
-                       approval_message, decided_by, decided_by_upn, decided_at, decision_note, body, routed_to, \
+                       approval_message, decided_by, decided_by_upn, decided_at, decided_via, decision_note, body, routed_to, \
                        routed_at, reminded_at, escalated_at";
 
 fn from_row(r: &SqliteRow) -> StoreResult<Stage> {
@@ -101,6 +104,7 @@ fn from_row(r: &SqliteRow) -> StoreResult<Stage> {
             .map(|s| Upn::parse(&s).map_err(|e| super::corrupt(T, e)))
             .transpose()?,
         decided_at: parse_opt_ts(T, r.try_get("decided_at")?)?,
+        decided_via: parse_opt_word(T, r.try_get("decided_via")?)?,
         decision_note: r.try_get("decision_note")?,
         body: r.try_get("body")?,
         routed_to: routed.into_iter().map(ChatUserId).collect(),
@@ -258,25 +262,37 @@ pub async fn transition(
     Ok(done.rows_affected() == 1)
 }
 
+/// A decision on a stage: who made it, how, and what they wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Decided<'a> {
+    /// The approver's (or holder's) chat account.
+    pub by: &'a ChatUserId,
+    /// Their directory user.
+    pub by_upn: Option<&'a Upn>,
+    /// How the decision was made.
+    pub via: DecisionSource,
+    /// What they wrote (a denial reason).
+    pub note: Option<&'a str>,
+}
+
 /// Records a decision on a pending stage; false when it was already decided.
 pub async fn decide(
     conn: &mut SqliteConnection,
     id: StageId,
     to: StageState,
-    by: &ChatUserId,
-    by_upn: Option<&Upn>,
-    note: Option<&str>,
+    decided: Decided<'_>,
     at: Timestamp,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
-        "UPDATE stages SET state = ?, decided_by = ?, decided_by_upn = ?, decided_at = ?, decision_note = ?
-         WHERE id = ? AND state = 'pending'",
+        "UPDATE stages SET state = ?, decided_by = ?, decided_by_upn = ?, decided_at = ?, decided_via = ?, \
+         decision_note = ? WHERE id = ? AND state = 'pending'",
     )
     .bind(to.as_str())
-    .bind(by.as_str())
-    .bind(by_upn.map(Upn::as_str))
+    .bind(decided.by.as_str())
+    .bind(decided.by_upn.map(Upn::as_str))
     .bind(ts(at))
-    .bind(note)
+    .bind(decided.via.as_str())
+    .bind(decided.note)
     .bind(id.0)
     .execute(conn)
     .await?;

@@ -1,5 +1,6 @@
 //! `!pro away` / `!pro back`: an approver steps out of routing and back in.
 
+use crate::domain::{Actor, AuditAction};
 use crate::engine::ports::IncomingMessage;
 use crate::engine::{Engine, EngineResult};
 use crate::store::approvers;
@@ -14,8 +15,12 @@ impl Engine {
         self.audit(
             w.conn(),
             None,
-            &format!("chat:{}", m.author),
-            if on { "away_on" } else { "away_off" },
+            &Actor::chat(&m.author),
+            if on {
+                AuditAction::AwayOn
+            } else {
+                AuditAction::AwayOff
+            },
             None,
             None,
             "",

@@ -1,6 +1,6 @@
 //! `!pro cancel`: the requester (or an approver) withdraws an open request.
 
-use crate::domain::{RequestId, StageState};
+use crate::domain::{Actor, RequestId, StageState};
 use crate::engine::ports::IncomingMessage;
 use crate::engine::{Engine, EngineError, EngineResult};
 use crate::store::{requests, stages};
@@ -8,7 +8,7 @@ use crate::t;
 
 impl Engine {
     pub(super) async fn cancel(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
-        let actor = format!("chat:{}", m.author);
+        let actor = Actor::chat(&m.author);
         let mut w = self.store().write().await?;
         let r = requests::get(w.conn(), id)
             .await?

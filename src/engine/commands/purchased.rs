@@ -1,6 +1,6 @@
 //! `!pro purchased`: the person who placed a manual order says it went through.
 
-use crate::domain::{RequestId, StageKind, StageState};
+use crate::domain::{Actor, AuditAction, RequestId, StageKind, StageState};
 use crate::engine::ports::IncomingMessage;
 use crate::engine::{Engine, EngineError, EngineResult};
 use crate::store::outbox;
@@ -67,8 +67,8 @@ impl Engine {
         self.audit(
             w.conn(),
             Some(id),
-            &format!("chat:{}", m.author),
-            "purchase_reported_done",
+            &Actor::chat(&m.author),
+            AuditAction::PurchaseReportedDone,
             None,
             None,
             &serde_json::json!({"enabled": seats.enabled, "target": target_seats, "seen": there})

@@ -1,6 +1,6 @@
 //! `!pro status`: where a person's requests stand, or one request in full.
 
-use crate::domain::RequestId;
+use crate::domain::{DecisionSource, RequestId};
 use crate::engine::ports::IncomingMessage;
 use crate::engine::{Engine, EngineError, EngineResult};
 use crate::store::{requests, stages};
@@ -57,28 +57,25 @@ impl Engine {
                         .unwrap_or_else(|| "-".into());
                     let stage = self.stage_title(s.kind, s.quantity, s.billing_cycle);
                     let state = self.stage_state_word(s.state);
-                    lines.push(
-                        if s.decision_note.as_deref() == Some(crate::engine::requests::SELF_SERVICE)
-                        {
-                            t!(
-                                self.texts(),
-                                "status.stage_line_own",
-                                seq = s.seq,
-                                stage = stage,
-                                state = state,
-                                by = by
-                            )
-                        } else {
-                            t!(
-                                self.texts(),
-                                "status.stage_line",
-                                seq = s.seq,
-                                stage = stage,
-                                state = state,
-                                by = by
-                            )
-                        },
-                    );
+                    lines.push(if s.decided_via == Some(DecisionSource::SelfService) {
+                        t!(
+                            self.texts(),
+                            "status.stage_line_own",
+                            seq = s.seq,
+                            stage = stage,
+                            state = state,
+                            by = by
+                        )
+                    } else {
+                        t!(
+                            self.texts(),
+                            "status.stage_line",
+                            seq = s.seq,
+                            stage = stage,
+                            state = state,
+                            by = by
+                        )
+                    });
                 }
                 if let Some(o) = &r.outcome {
                     lines.push(t!(self.texts(), "status.outcome", outcome = o));

@@ -1,11 +1,11 @@
 //! Claiming due jobs: the next due job, with the assignments due alongside it as one batch,
 //! each moved to executing in the claim's transaction so a cancel cannot slip in.
 
-use crate::domain::{StageKind, StageState};
+use crate::domain::{Actor, AuditAction, StageKind, StageState};
 use crate::engine::{Engine, EngineResult};
-use crate::store::jobs::{self};
+use crate::store::jobs;
 use crate::store::requests::{self, Request};
-use crate::store::stages::{self};
+use crate::store::stages;
 
 use super::{Claimed, JobReport, MAX_BATCH};
 
@@ -72,8 +72,8 @@ impl Engine {
             self.audit(
                 w.conn(),
                 Some(request.id),
-                "system",
-                "job_started",
+                &Actor::System,
+                AuditAction::JobStarted,
                 Some("approved"),
                 Some("executing"),
                 &serde_json::json!({"job": job.id, "attempt": job.attempts, "verify_only": job.verify_only, "change_sent": job.change_sent})
@@ -108,8 +108,8 @@ impl Engine {
                 self.audit(
                     conn,
                     Some(request.id),
-                    "system",
-                    "request_state",
+                    &Actor::System,
+                    AuditAction::RequestState,
                     Some(current.state.as_str()),
                     Some(new.as_str()),
                     "",

@@ -1,7 +1,7 @@
 //! A purchase that waits for a person: the task posted to the billing approvers, and its
 //! reminders.
 
-use crate::domain::BillingCycle;
+use crate::domain::{Actor, AuditAction, BillingCycle};
 use crate::engine::{Engine, EngineResult};
 use crate::store::jobs::{Job, JobPayload};
 use crate::store::outbox::{self, ChatAction};
@@ -81,11 +81,11 @@ impl Engine {
         self.audit(
             conn,
             Some(request.id),
-            "system",
+            &Actor::System,
             if last.is_none() {
-                "purchase_task_posted"
+                AuditAction::PurchaseTaskPosted
             } else {
-                "purchase_task_reminded"
+                AuditAction::PurchaseTaskReminded
             },
             None,
             None,

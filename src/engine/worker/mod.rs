@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
-use crate::domain::{RoleSet, Upn};
+use crate::domain::{DecisionSource, RoleSet, Upn};
 use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, Lookup, SeatOrder};
 use crate::store::jobs::{Job, JobPayload};
 use crate::store::requests::Request;
@@ -305,7 +305,7 @@ impl Engine {
 
 /// The decider whose roles a job re-checks before acting: none for self-service stages.
 fn decider_to_check(stage: &Stage) -> Option<&Upn> {
-    if stage.decision_note.as_deref() == Some(super::requests::SELF_SERVICE) {
+    if stage.decided_via == Some(DecisionSource::SelfService) {
         return None;
     }
     stage.decided_by_upn.as_ref()

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{RequestKind, StageKind, StageState};
+use crate::domain::{Actor, AuditAction, RequestKind, StageKind, StageState};
 use crate::engine::crash::{crash_point, CrashPoint};
 use crate::engine::ports::BackendError;
 use crate::engine::{Engine, EngineResult};
@@ -42,7 +42,7 @@ impl Engine {
             Outcome::Done(detail) => self.job_done(conn, &c, detail).await?,
             Outcome::Wait { note, after } => {
                 jobs::wait_until(conn, c.job.id, &note, self.after(after), now).await?;
-                self.back_to_approved(conn, &c.stage, &c.request, "job_waiting", &note)
+                self.back_to_approved(conn, &c.stage, &c.request, AuditAction::JobWaiting, &note)
                     .await?;
                 JobReport::Retrying(note)
             }
@@ -56,8 +56,14 @@ impl Engine {
             Outcome::Unverified(note) if attempts_left => {
                 let delay = self.backoff(c.job.attempts, None);
                 jobs::verify_later(conn, c.job.id, &note, self.after(delay), now).await?;
-                self.back_to_approved(conn, &c.stage, &c.request, "job_unverified", &note)
-                    .await?;
+                self.back_to_approved(
+                    conn,
+                    &c.stage,
+                    &c.request,
+                    AuditAction::JobUnverified,
+                    &note,
+                )
+                .await?;
                 tracing::warn!(
                     job = c.job.id,
                     "change not visible on read-back yet; will only verify from now on"
@@ -122,8 +128,8 @@ impl Engine {
         self.audit(
             conn,
             Some(request.id),
-            "system",
-            "stage_completed",
+            &Actor::System,
+            AuditAction::StageCompleted,
             Some("executing"),
             Some("completed"),
             &detail,
@@ -159,7 +165,7 @@ impl Engine {
             conn,
             &c.stage,
             &c.request,
-            "purchase_awaiting_person",
+            AuditAction::PurchaseAwaitingPerson,
             &note,
         )
         .await?;
@@ -189,8 +195,14 @@ impl Engine {
         let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
             "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
         .to_string();
-        self.back_to_approved(conn, &c.stage, &c.request, "job_retry_scheduled", &detail)
-            .await?;
+        self.back_to_approved(
+            conn,
+            &c.stage,
+            &c.request,
+            AuditAction::JobRetryScheduled,
+            &detail,
+        )
+        .await?;
         tracing::warn!(job = job.id, attempt = job.attempts, error = %e, "job attempt failed; will retry");
         Ok(JobReport::Retrying(e.message))
     }
@@ -200,12 +212,20 @@ impl Engine {
         conn: &mut sqlx::SqliteConnection,
         stage: &Stage,
         request: &Request,
-        action: &str,
+        action: AuditAction,
         detail: &str,
     ) -> EngineResult<()> {
         stages::transition(conn, stage.id, StageState::Executing, StageState::Approved).await?;
-        self.audit(conn, Some(request.id), "system", action, None, None, detail)
-            .await?;
+        self.audit(
+            conn,
+            Some(request.id),
+            &Actor::System,
+            action,
+            None,
+            None,
+            detail,
+        )
+        .await?;
         self.set_request_state(conn, request).await
     }
 
@@ -223,8 +243,8 @@ impl Engine {
         self.audit(
             conn,
             Some(request.id),
-            "system",
-            "stage_failed",
+            &Actor::System,
+            AuditAction::StageFailed,
             Some("executing"),
             Some("failed"),
             why,
@@ -233,13 +253,14 @@ impl Engine {
         let status = t!(self.texts(), "status.failed", reason = why);
         self.edit_stage(conn, stage, &status).await?;
         for s in self
-            .close_stages(conn, request.id, StageState::Cancelled, why, "system")
+            .close_stages(conn, request.id, StageState::Cancelled, why, &Actor::System)
             .await?
         {
             let status = t!(self.texts(), "status.cancelled_failed");
             self.edit_stage(conn, &s, &status).await?;
         }
-        self.finish_request(conn, request.id, why, "system").await?;
+        self.finish_request(conn, request.id, why, &Actor::System)
+            .await?;
         if let Some(approver) = &stage.decided_by {
             if approver != &request.requester {
                 let text = t!(
@@ -267,14 +288,15 @@ impl Engine {
         request: &Request,
         detail: &str,
     ) -> EngineResult<()> {
-        let Some(now_request) = self.advance(conn, request.id, None, "system").await? else {
+        let Some(now_request) = self.advance(conn, request.id, None, &Actor::System).await? else {
             return Ok(());
         };
         // Requests waiting on this purchase can go on now.
         if stage.kind == StageKind::Purchase {
             for dep in stages::dependents(conn, stage.id).await? {
                 if dep.request_id != request.id {
-                    self.advance(conn, dep.request_id, None, "system").await?;
+                    self.advance(conn, dep.request_id, None, &Actor::System)
+                        .await?;
                 }
             }
         }

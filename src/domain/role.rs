@@ -93,4 +93,87 @@ impl<'de> Deserialize<'de> for DirectoryRole {
 }
 
 /// The set of directory roles one person holds.
-pub type RoleSet = BTreeSet<DirectoryRole>;
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RoleSet(BTreeSet<DirectoryRole>);
+
+impl RoleSet {
+    /// No role.
+    pub fn new() -> RoleSet {
+        RoleSet::default()
+    }
+
+    /// Whether the two sets share a role: a person holding `self` may do what needs any
+    /// role of `needed`.
+    pub fn intersects(&self, needed: &RoleSet) -> bool {
+        self.0.iter().any(|r| needed.0.contains(r))
+    }
+
+    /// Whether every role of `other` is in this set.
+    pub fn covers(&self, other: &RoleSet) -> bool {
+        other.0.is_subset(&self.0)
+    }
+
+    /// Adds a role; false when it was there already.
+    pub fn insert(&mut self, role: DirectoryRole) -> bool {
+        self.0.insert(role)
+    }
+}
+
+impl std::ops::Deref for RoleSet {
+    type Target = BTreeSet<DirectoryRole>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl FromIterator<DirectoryRole> for RoleSet {
+    fn from_iter<I: IntoIterator<Item = DirectoryRole>>(iter: I) -> Self {
+        RoleSet(iter.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a RoleSet {
+    type Item = &'a DirectoryRole;
+    type IntoIter = std::collections::btree_set::Iter<'a, DirectoryRole>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for RoleSet {
+    type Item = DirectoryRole;
+    type IntoIter = std::collections::btree_set::IntoIter<DirectoryRole>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DirectoryRole::*;
+    use super::*;
+
+    fn set(roles: &[DirectoryRole]) -> RoleSet {
+        roles.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_role_set_intersects_when_one_role_is_shared() {
+        let assign = set(&[LicenseAdministrator, UserAdministrator, GlobalAdministrator]);
+        assert!(set(&[BillingAdministrator, UserAdministrator]).intersects(&assign));
+        assert!(!set(&[BillingAdministrator]).intersects(&assign));
+        assert!(!RoleSet::new().intersects(&assign));
+    }
+
+    #[test]
+    fn a_role_set_covers_only_when_it_holds_every_role() {
+        let held = set(&[BillingAdministrator, LicenseAdministrator]);
+        assert!(held.covers(&set(&[LicenseAdministrator])));
+        assert!(held.covers(&RoleSet::new()));
+        assert!(!held.covers(&set(&[LicenseAdministrator, GlobalAdministrator])));
+    }
+}

@@ -150,7 +150,7 @@ impl Engine {
             }
         };
         let needed = self.cfg().roles_for(stage.kind);
-        if !roles.iter().any(|x| needed.contains(x)) {
+        if !roles.intersects(needed) {
             let text = t!(
                 self.texts(),
                 "decision.missing_role",
@@ -175,7 +175,7 @@ impl Engine {
             && all.iter().any(|s| {
                 s.kind == StageKind::Purchase
                     && s.state == StageState::Pending
-                    && roles.iter().any(|x| self.cfg().purchase_roles.contains(x))
+                    && roles.intersects(&self.cfg().purchase_roles)
             });
         if !approving_purchase {
             return Ok(None);
@@ -264,10 +264,7 @@ impl Engine {
             .iter()
             .filter(|s| s.id != d.stage.id && s.state == StageState::Pending)
         {
-            let holds = d
-                .roles
-                .iter()
-                .any(|x| self.cfg().roles_for(other.kind).contains(x));
+            let holds = d.roles.intersects(self.cfg().roles_for(other.kind));
             if !holds
                 || !stages::decide(
                     conn,

@@ -705,7 +705,7 @@ impl Engine {
             }
             other => other,
         })?;
-        if !roles.iter().any(|r| self.cfg().assign_roles.contains(r)) {
+        if !roles.intersects(&self.cfg().assign_roles) {
             return Err(EngineError::User(t!(
                 self.texts(),
                 "link.attest_needs_role",

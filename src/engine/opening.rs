@@ -350,9 +350,7 @@ impl Engine {
                 AuditAction::ReleasedByHolder,
             )),
             Approval::ByIssuer(a, roles) => {
-                let holds = roles
-                    .iter()
-                    .any(|r| self.cfg().roles_for(stage.kind).contains(r));
+                let holds = roles.intersects(self.cfg().roles_for(stage.kind));
                 let own = request.target_upn.as_ref() == Some(&a.upn)
                     || (batch.issuer_id.is_some() && request.target_object_id == batch.issuer_id);
                 (holds && !own).then(|| {

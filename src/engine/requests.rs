@@ -118,7 +118,7 @@ impl Engine {
             .iter()
             .filter(|c| &c.approver.chat_user != requester)
             .filter(|c| !exclude_upns.contains(&&c.approver.upn))
-            .filter(|c| c.roles.iter().any(|r| needed.contains(r)))
+            .filter(|c| c.roles.intersects(needed))
             .map(|c| c.approver.chat_user.clone())
             .collect()
     }

@@ -12,7 +12,7 @@ impl Engine {
     /// count now and carry on if they are there.
     pub(super) async fn purchased(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
         let (_, roles) = self.issuer_roles(m).await?;
-        if !roles.iter().any(|r| self.cfg().purchase_roles.contains(r)) {
+        if !roles.intersects(&self.cfg().purchase_roles) {
             return Err(EngineError::User(t!(
                 self.texts(),
                 "decision.missing_role",

@@ -47,11 +47,7 @@ impl Engine {
         let candidates = self.candidates(true).await?;
         let billing: Vec<_> = candidates
             .iter()
-            .filter(|c| {
-                c.roles
-                    .iter()
-                    .any(|r| self.cfg().purchase_roles.contains(r))
-            })
+            .filter(|c| c.roles.intersects(&self.cfg().purchase_roles))
             .map(|c| c.approver.chat_user.clone())
             .collect();
         let who = self.mentions(&billing);

@@ -242,13 +242,7 @@ impl Engine {
             calls.push(Call::of("roles", read));
         }
         match read {
-            Ok(roles)
-                if roles
-                    .iter()
-                    .any(|r| self.cfg().roles_for(stage.kind).contains(r)) =>
-            {
-                None
-            }
+            Ok(roles) if roles.intersects(self.cfg().roles_for(stage.kind)) => None,
             Ok(_) => Some(Outcome::Permanent(t!(
                 self.texts(),
                 "outcome.role_lost",

@@ -9,7 +9,6 @@ use crate::domain::{
     Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
 };
 use crate::engine::ports::{IncomingMessage, Reaction};
-use crate::store::kv;
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Decided, Stage};
@@ -200,7 +199,7 @@ impl Engine {
         let (r, stage, request) = (d.r, d.stage, d.request);
         let mut w = self.store().write().await?;
         let note = match d.verdict {
-            Verdict::Deny => kv::get(w.conn(), &draft_key(stage, &r.user)).await?,
+            Verdict::Deny => stages::denial_draft(w.conn(), stage.id, &r.user).await?,
             Verdict::Approve => None,
         };
         let to = match d.verdict {
@@ -473,7 +472,7 @@ impl Engine {
         };
         match stage.state {
             StageState::Pending => {
-                kv::set(w.conn(), &draft_key(&stage, &m.author), &reason).await?;
+                stages::set_denial_draft(w.conn(), stage.id, &m.author, &reason).await?;
                 outbox::push(
                     w.conn(),
                     &self.reply_action(
@@ -519,8 +518,4 @@ impl Engine {
         w.commit().await?;
         Ok(true)
     }
-}
-
-fn draft_key(stage: &Stage, user: &crate::domain::ChatUserId) -> String {
-    format!("denial_draft:{}:{}", stage.id.0, user.as_str())
 }

@@ -8,8 +8,7 @@ use super::Engine;
 use crate::domain::MessageRef;
 use crate::engine::ports::ChatError;
 use crate::store::outbox::{self, ChatAction, Pending};
-use crate::store::stages;
-use crate::store::StoreResult;
+use crate::store::{bot_state, stages, StoreResult};
 
 /// Attempts before an action is given up.
 const MAX_DELIVERY_ATTEMPTS: i64 = 10;
@@ -136,7 +135,7 @@ impl Engine {
             .delivery_salt
             .get_or_try_init(|| async {
                 let mut w = self.store().write().await?;
-                let salt = outbox::delivery_salt(w.conn()).await?;
+                let salt = bot_state::delivery_salt(w.conn()).await?;
                 w.commit().await?;
                 Ok(salt)
             })

@@ -333,11 +333,9 @@ impl Engine {
         let Some(message) = &r.origin_message else {
             return Ok(());
         };
-        let key = format!("batch_told:{}:{}", r.requester, message);
-        if crate::store::kv::get(conn, &key).await?.is_some() {
+        if !requests::claim_batch_summary(conn, &r.requester, message, self.now()).await? {
             return Ok(());
         }
-        crate::store::kv::set(conn, &key, &crate::store::ts(self.now())).await?;
         let done = siblings
             .iter()
             .filter(|s| s.state == RequestState::Completed)

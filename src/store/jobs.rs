@@ -434,3 +434,30 @@ pub async fn record_call(
     .await?;
     Ok(())
 }
+
+/// When the manual purchase task of job `id` was last posted or reminded.
+pub async fn task_posted_at(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> StoreResult<Option<Timestamp>> {
+    let at: Option<String> = sqlx::query_scalar("SELECT task_posted_at FROM jobs WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    at.map(|t| parse_ts("jobs", &t)).transpose()
+}
+
+/// Records that the manual purchase task of job `id` was posted or reminded at `at`.
+pub async fn set_task_posted(
+    conn: &mut SqliteConnection,
+    id: i64,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE jobs SET task_posted_at = ? WHERE id = ?")
+        .bind(ts(at))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -8,8 +8,8 @@
 
 pub mod approvers;
 pub mod audit;
+pub mod bot_state;
 pub mod jobs;
-pub mod kv;
 pub mod links;
 pub mod outbox;
 pub mod reactions;
@@ -286,6 +286,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{RequestId, StageId};
 
     #[tokio::test]
     async fn writes_begin_again_after_a_full_disk_rolled_a_transaction_back() {
@@ -323,15 +324,13 @@ mod tests {
         }
     }
 
-    /// A database made before `decided_via` existed upgrades in place: the markers written
-    /// into `decision_note` move to the new column, a denial's reason stays a reason.
-    #[tokio::test]
-    async fn stages_decided_before_decided_via_existed_keep_how_they_were_decided() {
-        use crate::domain::{ChatUserId, DecisionSource, RequestKind, StageKind};
+    /// A database with the migrations up to `version` applied, as an older licensebot left
+    /// it (the same files, so the current migrator accepts their checksums).
+    async fn store_at_version(version: i64) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let old = dir.path().join("migrations-0007");
+        let old = dir.path().join("migrations-old");
         std::fs::create_dir(&old).expect("mkdir");
-        for m in MIGRATOR.migrations.iter().filter(|m| m.version <= 7) {
+        for m in MIGRATOR.migrations.iter().filter(|m| m.version <= version) {
             let name = format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_"));
             std::fs::write(old.join(name), m.sql.as_bytes()).expect("copy a migration");
         }
@@ -339,11 +338,17 @@ mod tests {
         let store = Store::open(&url, true).await.expect("open");
         let before = sqlx::migrate::Migrator::new(old.as_path())
             .await
-            .expect("0001-0007");
-        before.run(store.pool()).await.expect("migrate to 0007");
+            .expect("old migrations");
+        before
+            .run(store.pool())
+            .await
+            .expect("migrate to the old version");
+        (dir, store)
+    }
 
-        let at = chrono::Utc::now();
-        let mut w = store.write().await.expect("write");
+    /// A request asked for by chat user 100, as every version since 0001 stores it.
+    async fn a_request(w: &mut WriteTx<'_>) -> RequestId {
+        use crate::domain::{ChatUserId, RequestKind};
         let new = requests::NewRequest {
             kind: RequestKind::Assign,
             requester: ChatUserId("100".into()),
@@ -358,7 +363,36 @@ mod tests {
             requester_link: None,
             target_object_id: None,
         };
-        let request = requests::insert(w.conn(), &new, at).await.expect("request");
+        requests::insert(w.conn(), &new, chrono::Utc::now())
+            .await
+            .expect("request")
+    }
+
+    /// Stage `seq` of `request`, as every version since 0001 stores it.
+    async fn a_stage(w: &mut WriteTx<'_>, request: RequestId, seq: i64) -> StageId {
+        let stage = stages::NewStage {
+            seq,
+            kind: crate::domain::StageKind::Assign,
+            depends_on: None,
+            quantity: None,
+            unit_price: None,
+            billing_cycle: None,
+            routed_to: Vec::new(),
+            body: String::new(),
+        };
+        stages::insert(w.conn(), request, &stage, chrono::Utc::now())
+            .await
+            .expect("stage")
+    }
+
+    /// A database made before `decided_via` existed upgrades in place: the markers written
+    /// into `decision_note` move to the new column, a denial's reason stays a reason.
+    #[tokio::test]
+    async fn stages_decided_before_decided_via_existed_keep_how_they_were_decided() {
+        use crate::domain::DecisionSource::{self, *};
+        let (_dir, store) = store_at_version(7).await;
+        let mut w = store.write().await.expect("write");
+        let request = a_request(&mut w).await;
         let notes = [
             ("approved", Some("command")),
             ("completed", Some("self_service")),
@@ -369,19 +403,7 @@ mod tests {
             ("pending", None),
         ];
         for (seq, (state, note)) in notes.iter().enumerate() {
-            let stage = stages::NewStage {
-                seq: seq as i64 + 1,
-                kind: StageKind::Assign,
-                depends_on: None,
-                quantity: None,
-                unit_price: None,
-                billing_cycle: None,
-                routed_to: Vec::new(),
-                body: String::new(),
-            };
-            let id = stages::insert(w.conn(), request, &stage, at)
-                .await
-                .expect("stage");
+            let id = a_stage(&mut w, request, seq as i64 + 1).await;
             let decided_by = (*state != "pending").then_some("200");
             sqlx::query(
                 "UPDATE stages SET state = ?, decided_by = ?, decision_note = ? WHERE id = ?",
@@ -409,7 +431,6 @@ mod tests {
                 .into_iter()
                 .map(|s| (s.decided_via, s.decision_note))
                 .collect();
-        use DecisionSource::*;
         assert_eq!(
             got,
             vec![
@@ -422,5 +443,74 @@ mod tests {
                 (None, None),
             ]
         );
+    }
+
+    /// What `kv` held in a database made before 0009 moves to its typed homes, and `kv`
+    /// goes.
+    #[tokio::test]
+    async fn what_kv_held_moves_to_its_own_tables() {
+        use crate::domain::{ChatUserId, MessageRef};
+        let (_dir, store) = store_at_version(8).await;
+        let mut w = store.write().await.expect("write");
+        let request = a_request(&mut w).await;
+        let stage = a_stage(&mut w, request, 1).await;
+        let job: i64 = sqlx::query_scalar(
+            "INSERT INTO jobs (stage_id, kind, payload, state, next_attempt_at, created_at, \
+             updated_at) VALUES (?, 'assign', '{}', 'queued', '2026-12-01T10:00:00.000Z', \
+             '2026-12-01T10:00:00.000Z', '2026-12-01T10:00:00.000Z') RETURNING id",
+        )
+        .bind(stage.0)
+        .fetch_one(w.conn())
+        .await
+        .expect("a job");
+        let rows = [
+            (format!("denial_draft:{}:300", stage.0), "too expensive"),
+            ("denial_draft:999999:300".to_string(), "a stage long gone"),
+            (
+                "batch_told:100:4711".to_string(),
+                "2026-12-01T10:00:00.000Z",
+            ),
+            (format!("purchase_task:{job}"), "2026-12-01T11:00:00.000Z"),
+            ("delivery_key_salt".to_string(), "0badcafe"),
+            ("console_message_ids".to_string(), "2048"),
+            ("health_check".to_string(), "2026-12-01T12:00:00.000Z"),
+        ];
+        for (key, value) in &rows {
+            sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?)")
+                .bind(key)
+                .bind(value)
+                .execute(w.conn())
+                .await
+                .expect("an old kv row");
+        }
+        w.commit().await.expect("commit");
+
+        store
+            .migrate()
+            .await
+            .expect("upgrade to the current schema");
+
+        let mut w = store.write().await.expect("write");
+        let c = w.conn();
+        let drafter = ChatUserId("300".into());
+        let draft = stages::denial_draft(c, stage, &drafter)
+            .await
+            .expect("draft");
+        assert_eq!(draft.as_deref(), Some("too expensive"));
+        let (requester, message) = (ChatUserId("100".into()), MessageRef("4711".into()));
+        let again = requests::claim_batch_summary(c, &requester, &message, chrono::Utc::now())
+            .await
+            .expect("claim");
+        assert!(!again, "the batch was told before the upgrade");
+        let posted = jobs::task_posted_at(c, job).await.expect("task posted");
+        assert_eq!(posted.map(ts).as_deref(), Some("2026-12-01T11:00:00.000Z"));
+        assert_eq!(bot_state::delivery_salt(c).await.expect("salt"), "0badcafe");
+        let first = bot_state::reserve_console_ids(c, 10).await.expect("ids");
+        assert_eq!(first, 2049, "ids go on after those handed out");
+        let kv: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'kv'")
+            .fetch_one(c)
+            .await
+            .expect("schema");
+        assert_eq!(kv, 0, "kv is gone");
     }
 }

@@ -378,18 +378,3 @@ pub async fn stage_latest_content(
     .await?;
     Ok(row.and_then(|(content, waiting)| content.map(|c| (c, waiting))))
 }
-
-/// This database's delivery-key salt: 8 hexadecimal digits made once, at random, and kept in
-/// `kv`, so delivery keys differ between databases (a restored or recreated one included).
-pub async fn delivery_salt(conn: &mut SqliteConnection) -> StoreResult<String> {
-    const KEY: &str = "delivery_key_salt";
-    let fresh = format!("{:08x}", rand::random::<u32>());
-    sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-        .bind(KEY)
-        .bind(&fresh)
-        .execute(&mut *conn)
-        .await?;
-    super::kv::get(conn, KEY)
-        .await?
-        .ok_or_else(|| super::corrupt("kv", format!("{KEY} missing after insert")))
-}

@@ -309,3 +309,23 @@ pub async fn from_message(
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Claims the one summary of the batch `requester` asked for in `message`: true the first
+/// time, false once it was claimed (so it is told once).
+pub async fn claim_batch_summary(
+    conn: &mut SqliteConnection,
+    requester: &ChatUserId,
+    message: &MessageRef,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO batch_summaries (requester, origin_message, told_at) VALUES (?, ?, ?) \
+         ON CONFLICT (requester, origin_message) DO NOTHING",
+    )
+    .bind(requester.as_str())
+    .bind(message.as_str())
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -415,3 +415,37 @@ pub async fn open_seat_change(
     })
     .transpose()
 }
+
+/// Keeps the denial reason `user` replied to `stage`'s approval message before deciding.
+pub async fn set_denial_draft(
+    conn: &mut SqliteConnection,
+    stage: StageId,
+    user: &ChatUserId,
+    reason: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO denial_drafts (stage_id, chat_user, reason) VALUES (?, ?, ?) \
+         ON CONFLICT (stage_id, chat_user) DO UPDATE SET reason = excluded.reason",
+    )
+    .bind(stage.0)
+    .bind(user.as_str())
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The denial reason `user` replied to `stage`'s approval message, if any.
+pub async fn denial_draft(
+    conn: &mut SqliteConnection,
+    stage: StageId,
+    user: &ChatUserId,
+) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT reason FROM denial_drafts WHERE stage_id = ? AND chat_user = ?")
+            .bind(stage.0)
+            .bind(user.as_str())
+            .fetch_optional(conn)
+            .await?,
+    )
+}

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::metrics::{self, HEALTH_TIMEOUT, TRANSPORT_CONNECTED};
 use crate::backend::Tenant;
-use crate::store::{kv, ts, Store};
+use crate::store::{bot_state, Store};
 
 #[derive(Clone)]
 struct Ops {
@@ -93,7 +93,7 @@ async fn metrics_page(State(ops): State<Ops>) -> impl IntoResponse {
 async fn database_writable(store: &Store) -> Result<(), String> {
     let write = async {
         let mut w = store.write().await?;
-        kv::set(w.conn(), "health_check", &ts(chrono::Utc::now())).await?;
+        bot_state::record_health_check(w.conn(), chrono::Utc::now()).await?;
         w.commit().await
     };
     match tokio::time::timeout(HEALTH_TIMEOUT, write).await {

@@ -28,7 +28,7 @@ use super::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef};
 use crate::engine::clock::AdjustableClock;
 use crate::engine::Engine;
-use crate::store::{kv, Store};
+use crate::store::{bot_state, Store};
 
 /// How the console talks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl MessageIds {
         if g.0 >= g.1 {
             let start = async {
                 let mut w = self.store.write().await?;
-                let start = kv::reserve(w.conn(), "console_message_ids", ID_BLOCK).await?;
+                let start = bot_state::reserve_console_ids(w.conn(), ID_BLOCK).await?;
                 w.commit().await?;
                 Ok::<i64, crate::store::StoreError>(start)
             }

@@ -3,11 +3,10 @@
 
 use crate::domain::{Actor, AuditAction, BillingCycle};
 use crate::engine::{Engine, EngineResult};
-use crate::store::jobs::{Job, JobPayload};
+use crate::store::jobs::{self, Job, JobPayload};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::Request;
 use crate::store::stages::Stage;
-use crate::store::{kv, ts};
 use crate::t;
 
 impl Engine {
@@ -32,15 +31,9 @@ impl Engine {
             return Ok(());
         };
         let now = self.now();
-        let key = format!("purchase_task:{}", job.id);
-        let last = kv::get(conn, &key).await?;
+        let last = jobs::task_posted_at(conn, job.id).await?;
         let remind = self.cfg().remind_after;
-        let due_reminder = match &last {
-            None => false,
-            Some(t) => crate::store::parse_ts("kv", t)
-                .map(|t| (now - t).to_std().unwrap_or_default() >= remind)
-                .unwrap_or(true),
-        };
+        let due_reminder = last.is_some_and(|t| (now - t).to_std().unwrap_or_default() >= remind);
         if last.is_some() && !due_reminder {
             return Ok(());
         }
@@ -73,7 +66,7 @@ impl Engine {
             now,
         )
         .await?;
-        kv::set(conn, &key, &ts(now)).await?;
+        jobs::set_task_posted(conn, job.id, now).await?;
         self.audit(
             conn,
             Some(request.id),

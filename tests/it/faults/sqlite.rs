@@ -165,7 +165,7 @@ async fn sqlite_write_lock_past_the_busy_timeout_fails_a_command_cleanly() {
     h.say("alice", "!pro request").await;
     lock.release().await;
     let apologies = h.text().matches(APOLOGY).count();
-    let stored = h.scalar("SELECT COUNT(*) FROM requests").await;
+    let stored = h.requests().await;
     h.say("alice", "!pro request").await;
     let approval = h.approval("Request #1");
     h.react("carol", &approval, "✅").await;
@@ -267,7 +267,7 @@ async fn sqlite_disk_full_fails_a_request_whole_and_the_bot_carries_on_after() {
 
     h.say("alice", &format!("!pro request {reason}")).await;
     let apologies = h.text().matches(APOLOGY).count();
-    let requests = h.scalar("SELECT COUNT(*) FROM requests").await;
+    let requests = h.requests().await;
     let stages = h.scalar("SELECT COUNT(*) FROM stages").await;
     let outbox = h.scalar("SELECT COUNT(*) FROM outbox").await - before;
     let chain = {

@@ -69,12 +69,10 @@ async fn seats_are_not_planned_while_assignments_are_in_flight() {
 async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_request() {
     let h = Harness::new(&[]).await;
     // One free seat, four people: one fits, three wait on a single purchase of three seats.
-    h.say(
+    h.say_and_settle(
         "dave",
         "!pro assign alice@contoso.example, judy@contoso.example kim@contoso.example ivan@contoso.example",
-    )
-    .await;
-    h.engine.settle().await;
+    ).await;
     assert_eq!(h.requests().await, 4, "{}", h.text());
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM stages WHERE kind = 'purchase'")
@@ -102,12 +100,11 @@ async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_
 async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
     let h = Harness::new(&[]).await;
     // carol may assign but not buy: the purchase goes to bob and dave.
-    h.say(
+    h.say_and_settle(
         "carol",
         "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
     )
     .await;
-    h.engine.settle().await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
     let purchase = h.approval("buy 2 seat(s)");
     h.react("bob", &purchase, "❌").await;
@@ -121,12 +118,10 @@ async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
 #[tokio::test]
 async fn a_batch_reports_each_person_it_cannot_serve() {
     let h = Harness::new(&[]).await;
-    h.say(
+    h.say_and_settle(
         "dave",
         "!pro assign frank@contoso.example heidi@contoso.example nobody@contoso.example @ghost alice@contoso.example",
-    )
-    .await;
-    h.engine.settle().await;
+    ).await;
     let text = h.text();
     assert_says(
         &text,
@@ -144,12 +139,11 @@ async fn a_batch_reports_each_person_it_cannot_serve() {
 #[tokio::test]
 async fn a_batch_is_reported_to_its_requester_once_when_all_of_it_has_ended() {
     let h = Harness::new(&[]).await;
-    h.say(
+    h.say_and_settle(
         "dave",
         "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
     )
     .await;
-    h.engine.settle().await;
     let dms = h.dms("dave");
     assert_eq!(
         dms.len(),

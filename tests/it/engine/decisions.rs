@@ -7,7 +7,7 @@ use super::harness::{reaction, Harness};
 #[tokio::test]
 async fn the_first_valid_decision_wins_and_the_second_is_reported() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
+    h.asks("alice").await;
     let m = h.approval("Request #1");
     // Two approvers react at the same moment.
     let react_now = |user: &str, emoji: &str| {
@@ -32,18 +32,15 @@ async fn the_first_valid_decision_wins_and_the_second_is_reported() {
 #[tokio::test]
 async fn one_open_request_per_person_and_a_limit_per_requester() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__MAX_OPEN_REQUESTS_PER_USER", "1")]).await;
-    h.alice_asks().await;
-    h.say("alice", "!pro request again").await;
-    h.engine.deliver().await;
+    h.asks("alice").await;
+    h.say_and_deliver("alice", "!pro request again").await;
     h.assert_said("already an open request for alice@contoso.example: #1");
-    h.say("dave", "!pro request for alice@contoso.example")
+    h.say_and_deliver("dave", "!pro request for alice@contoso.example")
         .await;
-    h.engine.deliver().await;
     assert_eq!(h.requests().await, 1);
-    h.link("judy", "judy@contoso.example").await;
-    h.say("judy", "!pro request").await;
-    h.say("judy", "!pro request for kim@contoso.example").await;
-    h.engine.deliver().await;
+    h.asks("judy").await;
+    h.say_and_deliver("judy", "!pro request for kim@contoso.example")
+        .await;
     h.assert_said("Only approvers can ask for a licence for someone else");
 }
 
@@ -86,7 +83,7 @@ async fn a_non_approver_cannot_use_approver_commands_and_bad_input_changes_nothi
 async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
     let h = Harness::new(&[]).await;
     h.say("dave", "!pro away on").await;
-    h.alice_asks().await;
+    h.asks("alice").await;
     let text = h.text();
     let line = text
         .lines()
@@ -97,8 +94,7 @@ async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
         line.contains("@carol") && !line.contains("@dave") && !line.contains("@bob"),
         "{line}"
     );
-    h.say("carol", "!pro pending").await;
-    h.engine.deliver().await;
+    h.say_and_deliver("carol", "!pro pending").await;
     h.assert_said("1 approval(s) waiting for you");
     // dave, away, may still decide when he sees it.
     h.approve("dave", "Request #1").await;
@@ -109,7 +105,6 @@ async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
 #[tokio::test]
 async fn dutch_texts_come_from_the_catalogue() {
     let h = Harness::new(&[("LICENSEBOT__BOT__LANGUAGE", "nl")]).await;
-    h.say("alice", "!pro request").await;
-    h.engine.deliver().await;
+    h.say_and_deliver("alice", "!pro request").await;
     h.assert_said("Koppel eerst je chataccount");
 }

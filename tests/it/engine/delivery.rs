@@ -42,7 +42,7 @@ async fn a_transient_chat_failure_is_retried_and_nothing_is_lost() {
 #[tokio::test]
 async fn closed_dms_to_an_approver_fall_back_to_the_approvals_channel() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
+    h.asks("alice").await;
     h.chat.dm_closed.lock().unwrap().push("mallory".into());
     h.approve("mallory", "Request #1").await;
     let text = h.text();

@@ -580,10 +580,22 @@ impl Harness {
         self.clock.advance(d);
     }
 
-    /// Alice links her account and asks for a licence: request #1 waits for an approver.
-    pub async fn alice_asks(&self) {
-        self.link("alice", "alice@contoso.example").await;
-        self.say("alice", "!pro request").await;
+    /// `who` links their own account (`who@contoso.example`) and asks for a licence.
+    pub async fn asks(&self, who: &str) {
+        self.link(who, &format!("{who}@contoso.example")).await;
+        self.say(who, "!pro request").await;
+    }
+
+    /// Someone writes in `general` and the engine settles all that follows (jobs, delivery).
+    pub async fn say_and_settle(&self, author: &str, content: &str) {
+        self.say(author, content).await;
+        self.engine.settle().await;
+    }
+
+    /// Someone writes in `general` and the engine delivers its answers.
+    pub async fn say_and_deliver(&self, author: &str, content: &str) {
+        self.say(author, content).await;
+        self.engine.deliver().await;
     }
 
     /// `approver` approves the approval message whose text contains `needle`.
@@ -593,7 +605,7 @@ impl Harness {
 
     /// Alice asks and carol approves: her assignment job is queued (not run yet).
     pub async fn alice_approved_by_carol(&self) {
-        self.alice_asks().await;
+        self.asks("alice").await;
         self.approve("carol", "Request #1").await;
     }
 

@@ -13,7 +13,7 @@ use super::harness::Harness;
 #[tokio::test]
 async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
+    h.asks("alice").await;
     h.tenant.assign_failures.store(2, Ordering::SeqCst);
     h.approve("carol", "Request #1").await;
 
@@ -41,7 +41,7 @@ async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
 #[tokio::test]
 async fn when_retries_run_out_the_request_fails_and_requester_and_approver_are_told() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
+    h.asks("alice").await;
     h.tenant.assign_failures.store(100, Ordering::SeqCst);
     h.approve("carol", "Request #1").await;
     for _ in 0..3 {
@@ -58,7 +58,7 @@ async fn when_retries_run_out_the_request_fails_and_requester_and_approver_are_t
 #[tokio::test]
 async fn an_approver_who_lost_the_role_before_execution_does_not_get_the_work_done() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
+    h.asks("alice").await;
     h.approve("carol", "Request #1").await;
     // Between the decision and the job, Carol's License Administrator role is removed.
     h.exec("UPDATE sim_users SET roles = '[]' WHERE upn = 'carol@contoso.example'")
@@ -74,8 +74,7 @@ async fn an_approver_who_lost_the_role_before_execution_does_not_get_the_work_do
 async fn purchase_targets_are_absolute_so_a_replayed_job_buys_nothing_more() {
     let h = Harness::new(&[]).await;
     h.say("bob", "!pro buy 2 annual").await;
-    h.say("bob", "!pro buy 3").await;
-    h.engine.deliver().await;
+    h.say_and_deliver("bob", "!pro buy 3").await;
     // bob holds the purchase role: both orders are approved by the commands, targets 1+2, 3+3.
     let targets: Vec<String> = sqlx::query_scalar("SELECT payload FROM jobs ORDER BY id")
         .fetch_all(h.store.pool())
@@ -120,7 +119,7 @@ async fn an_assignment_job_checks_first_whether_the_licence_is_already_held() {
 #[tokio::test]
 async fn reminders_escalation_and_expiry_follow_the_clock() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
+    h.asks("alice").await;
     h.clear();
     h.advance(Duration::from_secs(4 * 3600 - 1));
     h.engine.settle().await;
@@ -144,7 +143,7 @@ async fn reminders_escalation_and_expiry_follow_the_clock() {
 #[tokio::test]
 async fn ticks_at_the_same_time_remind_escalate_and_expire_once() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
+    h.asks("alice").await;
     let other = h.another_engine();
     h.clear();
 
@@ -244,8 +243,7 @@ async fn two_processes_recheck_a_manual_purchase_once() {
     let h = Harness::manual(&[]).await;
     h.alice_approved_by_carol().await;
     h.engine.settle().await;
-    h.link("judy", "judy@contoso.example").await;
-    h.say("judy", "!pro request").await;
+    h.asks("judy").await;
     h.approve("dave", "Request #2, stage 1").await;
     let other = h.another_engine();
 
@@ -291,8 +289,7 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     );
     assert_eq!(h.state(2).await, "approved");
     // Saying it is bought before it is: the bot checks and says so.
-    h.say("bob", "!pro purchased 2").await;
-    h.engine.deliver().await;
+    h.say_and_deliver("bob", "!pro purchased 2").await;
     h.assert_said("don't see the seats of request #2 yet: 1 of 2");
     // No spam: re-checks do not repeat the task; after remind_after one reminder.
     h.advance(Duration::from_secs(120));
@@ -303,8 +300,7 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     h.assert_said("the purchase for request #2 is still open");
     // The seats are bought in the admin center.
     h.set_pro_seats(2).await;
-    h.say("bob", "!pro purchased #2").await;
-    h.engine.settle().await;
+    h.say_and_settle("bob", "!pro purchased #2").await;
     h.assert_said("2 seats are there; carrying on with request #2");
     assert_eq!(h.state(2).await, "completed", "{}", h.text());
     assert_eq!(

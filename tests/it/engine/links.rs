@@ -95,7 +95,7 @@ async fn the_code_goes_to_the_accounts_own_mailbox_naming_who_asked_and_nowhere_
 #[tokio::test]
 async fn the_right_code_in_a_dm_verifies_and_the_approver_sees_how() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
+    h.asks("alice").await;
 
     assert_eq!(link_state(&h, "alice").await, "verified:mail_code:0");
     let approval = h
@@ -330,8 +330,7 @@ async fn proving_an_account_from_a_new_chat_account_moves_it_and_tells_the_old_o
 #[tokio::test]
 async fn an_approver_cannot_decide_for_their_own_directory_account_under_another_name() {
     let h = Harness::new(&[]).await;
-    h.link("judy", "judy@contoso.example").await;
-    h.say("judy", "!pro request").await;
+    h.asks("judy").await;
     let carol_id = licensebot::store::simulated::object_id(
         &licensebot::domain::Upn::parse("carol@contoso.example").unwrap(),
     );
@@ -350,9 +349,7 @@ async fn an_approver_cannot_decide_for_their_own_directory_account_under_another
 async fn only_the_configured_requesters_may_ask() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__REQUESTERS", "[\"alice\"]")]).await;
     h.link("alice", "alice@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
-
-    h.say("judy", "!pro request").await;
+    h.asks("judy").await;
     h.say("alice", "!pro request").await;
 
     h.assert_said("You are not among the people who may ask");

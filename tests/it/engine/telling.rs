@@ -57,15 +57,13 @@ async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable()
 #[tokio::test]
 async fn a_cancel_after_the_purchase_says_so_and_a_plain_cancel_does_not() {
     let h = Harness::new(&[]).await;
-    h.alice_asks().await;
-    h.say("alice", "!pro cancel 1").await;
-    h.engine.settle().await;
+    h.asks("alice").await;
+    h.say_and_settle("alice", "!pro cancel 1").await;
     h.assert_not_said("stays paid");
 
     h.link("judy", "judy@contoso.example").await;
     h.judy_needs_a_seat_bought(2, "bob").await;
-    h.say("judy", "!pro cancel 3").await;
-    h.engine.settle().await;
+    h.say_and_settle("judy", "!pro cancel 3").await;
 
     assert_eq!(h.state(3).await, "cancelled");
     assert!(
@@ -81,9 +79,8 @@ async fn the_holder_of_a_revoked_licence_is_told_who_and_why() {
     let h = Harness::alice_holds_pro().await;
     h.clear();
 
-    h.say("carol", "!pro revoke @alice left the finance team")
+    h.say_and_settle("carol", "!pro revoke @alice left the finance team")
         .await;
-    h.engine.settle().await;
 
     assert_eq!(h.state(2).await, "completed", "{}", h.text());
     let told = h.dms("alice").join("\n");
@@ -100,8 +97,8 @@ async fn the_holder_of_a_revoked_licence_is_told_who_and_why() {
 async fn a_revocation_without_a_reason_says_none_was_given() {
     let h = Harness::alice_holds_pro().await;
 
-    h.say("carol", "!pro revoke alice@contoso.example").await;
-    h.engine.settle().await;
+    h.say_and_settle("carol", "!pro revoke alice@contoso.example")
+        .await;
 
     let told = h.dms("alice").join("\n");
     assert!(
@@ -116,8 +113,7 @@ async fn a_release_reads_as_the_holders_own_never_as_an_approval() {
     let h = Harness::alice_holds_pro().await;
     h.clear();
 
-    h.say("alice", "!pro release").await;
-    h.engine.settle().await;
+    h.say_and_settle("alice", "!pro release").await;
     h.say("alice", "!pro status 2").await;
 
     assert_eq!(h.state(2).await, "completed");
@@ -181,9 +177,8 @@ async fn posts_may_ping_only_the_people_the_bot_names() {
     let h = Harness::new(&[]).await;
     h.link("alice", "alice@contoso.example").await;
 
-    h.say("alice", "!pro request ping @bob and <@123> and @everyone")
+    h.say_and_settle("alice", "!pro request ping @bob and <@123> and @everyone")
         .await;
-    h.engine.settle().await;
 
     let posts = h.chat.mentions.lock().unwrap().clone();
     let (_, approval_pings) = posts

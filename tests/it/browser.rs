@@ -90,18 +90,14 @@ fn a_person_links_their_account_by_signing_in_in_a_real_browser() {
 
         // The link from the DM: the bot sends the browser to Microsoft's sign-in page.
         browser.goto(&start).await.expect("open the start link");
-        let hint = browser
-            .find(Locator::Id("username"))
+        let hint = element(&browser, Locator::Id("username"), "the sign-in form")
             .await
-            .expect("the sign-in form")
             .prop("value")
             .await
             .expect("its value");
         assert_eq!(hint.as_deref(), Some("alice@contoso.example"), "login_hint");
-        browser
-            .find(Locator::Id("signin"))
+        element(&browser, Locator::Id("signin"), "the sign-in button")
             .await
-            .expect("the sign-in button")
             .click()
             .await
             .expect("sign in");
@@ -142,12 +138,22 @@ fn a_person_links_their_account_by_signing_in_in_a_real_browser() {
     rig.bot.finish();
 }
 
+/// The element the browser shows at `locator`; `what` names it if it is missing.
+async fn element(
+    browser: &fantoccini::Client,
+    locator: Locator<'_>,
+    what: &str,
+) -> fantoccini::elements::Element {
+    browser
+        .find(locator)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
 /// The text of the page the browser shows.
 async fn page_text(browser: &fantoccini::Client) -> String {
-    browser
-        .find(Locator::Css("body"))
+    element(browser, Locator::Css("body"), "the page")
         .await
-        .expect("the page")
         .text()
         .await
         .expect("its text")

@@ -200,17 +200,7 @@ impl Rig {
                 .await;
         }
         self.discord
-            .wait_for(
-                "the approval message with the bot's reactions",
-                TIMEOUT,
-                |v| {
-                    v.bot_message(APPROVALS, "Request #1, stage 1").filter(|m| {
-                        ["✅", "❌"]
-                            .iter()
-                            .all(|e| m.reactions.get(*e).is_some_and(|u| u.contains(&BOT)))
-                    })
-                },
-            )
+            .ready_for_a_decision(APPROVALS, "Request #1, stage 1", TIMEOUT)
             .await
     }
 

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::support::bot::audited;
 use crate::support::discord_bot::{self, request_state, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{
     uid, FakeDiscord, Fault, InteractionView, Msg, APPROVALS, BOT, ELSEWHERE, GENERAL, TOKEN,
@@ -124,17 +125,7 @@ impl Setup {
     /// The approval message with `needle`, once the bot's ✅ and ❌ are on it.
     async fn reacted_approval(&self, needle: &str) -> Msg {
         self.fake
-            .wait_for(
-                "an approval message with the bot's reactions",
-                TIMEOUT,
-                |v| {
-                    v.bot_message(APPROVALS, needle).filter(|m| {
-                        ["✅", "❌"]
-                            .iter()
-                            .all(|e| m.reactions.get(*e).is_some_and(|u| u.contains(&BOT)))
-                    })
-                },
-            )
+            .ready_for_a_decision(APPROVALS, needle, TIMEOUT)
             .await
     }
 }
@@ -453,12 +444,7 @@ async fn what_happened_while_the_bot_was_down_is_applied_after_restart() {
         .await;
     s.stop().await;
     let audit = discord_bot::audit(s.dir.path(), 1).await;
-    let approvals = audit["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| e["action"] == "stage_approved")
-        .count();
+    let approvals = audited(&audit, "stage_approved");
     assert_eq!(approvals, 1, "{audit:#}");
     let alice_done = s.fake.view(|v| {
         v.dms_to("alice")
@@ -475,12 +461,7 @@ async fn a_gateway_drop_mid_flow_is_resumed_and_missed_events_replayed_once() {
     let s = Setup::start().await;
     let approval = s.alice_requests().await;
 
-    s.fake.disconnect_and_hold();
-    s.fake
-        .wait_for("the bot to try to resume", TIMEOUT, |v| {
-            (v.handshakes().1 >= 1).then_some(())
-        })
-        .await;
+    s.fake.drop_and_wait_for_resume(TIMEOUT).await;
     s.fake.react("carol", approval.id, "✅");
     s.fake.release_resume();
 

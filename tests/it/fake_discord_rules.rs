@@ -4,28 +4,32 @@
 
 use licensebot::chat::discord::slash_definition;
 use licensebot::texts::{Language, Texts};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::discord_schema;
 use crate::support::fake_discord::{FakeDiscord, APP, GENERAL, GUILD, TOKEN};
 
-/// Creates a message in #general as the bot; returns the status and the body.
-async fn create(fake: &FakeDiscord, body: Value) -> (u16, Value) {
+/// Sends `body` to the fake's REST `path` as the bot; returns the status and the body.
+async fn as_bot(fake: &FakeDiscord, method: Method, path: &str, body: &Value) -> (u16, Value) {
     let r = reqwest::Client::builder()
         .no_proxy()
         .build()
         .expect("client")
-        .post(format!(
-            "{}/api/v10/channels/{GENERAL}/messages",
-            fake.url()
-        ))
+        .request(method, format!("{}/api/v10{path}", fake.url()))
         .header("Authorization", format!("Bot {TOKEN}"))
-        .json(&body)
+        .json(body)
         .send()
         .await
-        .expect("create message");
+        .expect("a request to the fake");
     let status = r.status().as_u16();
     (status, r.json().await.expect("JSON"))
+}
+
+/// Creates a message in #general as the bot; returns the status and the body.
+async fn create(fake: &FakeDiscord, body: Value) -> (u16, Value) {
+    let path = format!("/channels/{GENERAL}/messages");
+    as_bot(fake, Method::POST, &path, &body).await
 }
 
 fn count(fake: &FakeDiscord, content: &str) -> usize {
@@ -76,21 +80,8 @@ async fn a_nonce_longer_than_25_characters_is_refused() {
 
 /// Registers `commands` in the guild as the bot; returns the status and the body.
 async fn register(fake: &FakeDiscord, commands: Value) -> (u16, Value) {
-    let r = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
-        .put(format!(
-            "{}/api/v10/applications/{APP}/guilds/{GUILD}/commands",
-            fake.url()
-        ))
-        .header("Authorization", format!("Bot {TOKEN}"))
-        .json(&commands)
-        .send()
-        .await
-        .expect("register commands");
-    let status = r.status().as_u16();
-    (status, r.json().await.expect("JSON"))
+    let path = format!("/applications/{APP}/guilds/{GUILD}/commands");
+    as_bot(fake, Method::PUT, &path, &commands).await
 }
 
 #[test]

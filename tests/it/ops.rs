@@ -28,6 +28,13 @@ fn endpoint(bot: &Bot) -> String {
     }
 }
 
+/// `/healthz` at `base`: its status code, its body and the body read as JSON.
+fn health(base: &str) -> (u16, String, serde_json::Value) {
+    let (code, body) = get(&format!("{base}/healthz"));
+    let health = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (code, body, health)
+}
+
 fn get(url: &str) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -67,9 +74,8 @@ fn metrics_count_requests_decisions_jobs_and_backend_calls() {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
     }
 
-    let (code, body) = get(&format!("{base}/healthz"));
+    let (code, body, health) = health(&base);
     assert_eq!(code, 200, "{body}");
-    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["database"], "ok");
     assert_eq!(health["backend"], "ok");
@@ -101,9 +107,8 @@ fn healthz_is_503_when_the_backend_credentials_do_not_work() {
     );
     bot.idle();
     let base = endpoint(&bot);
-    let (code, body) = get(&format!("{base}/healthz"));
+    let (code, body, health) = health(&base);
     assert_eq!(code, 503, "{body}");
-    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "unhealthy");
     assert_eq!(health["database"], "ok");
     assert_ne!(health["backend"], "ok");

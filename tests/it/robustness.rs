@@ -8,22 +8,25 @@ use licensebot::config::Settings;
 use licensebot::domain::ChannelRef;
 use proptest::prelude::*;
 
+/// Field names a console line may carry, and two it may not.
+const CONSOLE_FIELDS: &[&str] = &[
+    "type",
+    "channel",
+    "author",
+    "content",
+    "reply_to",
+    "direct",
+    "message_id",
+    "user",
+    "emoji",
+    "seconds",
+    "extra",
+    "",
+];
+
 /// JSON-ish lines: real field names and types mixed with wrong ones and junk.
 fn jsonish() -> impl Strategy<Value = String> {
-    let key = prop_oneof![
-        Just("type"),
-        Just("channel"),
-        Just("author"),
-        Just("content"),
-        Just("reply_to"),
-        Just("direct"),
-        Just("message_id"),
-        Just("user"),
-        Just("emoji"),
-        Just("seconds"),
-        Just("extra"),
-        Just(""),
-    ];
+    let key = prop::sample::select(CONSOLE_FIELDS);
     let value = prop_oneof![
         Just(r#""message""#.to_string()),
         Just(r#""reaction_add""#.to_string()),
@@ -52,30 +55,33 @@ fn jsonish() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Setting keys: real ones of every type, an unknown one and a secret that must come from the environment.
+const SETTING_KEYS: &[&str] = &[
+    "chat.transport",
+    "store.url",
+    "bot.prefix",
+    "bot.language",
+    "bot.approve_emojis",
+    "policy.remind_after",
+    "policy.expire_after",
+    "policy.max_open_requests_per_user",
+    "policy.default_usage_location",
+    "roles.purchase",
+    "jobs.max_attempts",
+    "jobs.backoff_base",
+    "backend.kind",
+    "backend.purchase",
+    "backend.simulated.latency",
+    "telemetry.metrics_addr",
+    "discord.guild_id",
+    "backend.graph.tenant_id",
+    "nonsense.key",
+    "bot.client_secret",
+];
+
 /// TOML-ish settings: real keys with values of every type, unknown keys, broken syntax.
 fn tomlish() -> impl Strategy<Value = String> {
-    let key = prop_oneof![
-        Just("chat.transport"),
-        Just("store.url"),
-        Just("bot.prefix"),
-        Just("bot.language"),
-        Just("bot.approve_emojis"),
-        Just("policy.remind_after"),
-        Just("policy.expire_after"),
-        Just("policy.max_open_requests_per_user"),
-        Just("policy.default_usage_location"),
-        Just("roles.purchase"),
-        Just("jobs.max_attempts"),
-        Just("jobs.backoff_base"),
-        Just("backend.kind"),
-        Just("backend.purchase"),
-        Just("backend.simulated.latency"),
-        Just("telemetry.metrics_addr"),
-        Just("discord.guild_id"),
-        Just("backend.graph.tenant_id"),
-        Just("nonsense.key"),
-        Just("bot.client_secret"),
-    ];
+    let key = prop::sample::select(SETTING_KEYS);
     let value = prop_oneof![
         Just("\"4h\"".to_string()),
         Just("\"0s\"".to_string()),

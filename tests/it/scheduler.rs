@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::support::bot::{command, write_config};
+use crate::support::bot::{audited, command, write_config};
 
 /// Runs the console in human mode on `dir` with `input` typed at once, and returns what it
 /// printed.
@@ -56,12 +56,7 @@ fn a_restarted_bot_reminds_once() {
             .output()
             .expect("audit");
         let audit: serde_json::Value = serde_json::from_slice(&audit.stdout).expect("json");
-        let sent = audit["events"]
-            .as_array()
-            .expect("events")
-            .iter()
-            .filter(|e| e["action"] == "reminder_sent")
-            .count();
+        let sent = audited(&audit, "reminder_sent");
         assert_eq!(sent, 1, "round {round}: {audit:#}");
     }
 }

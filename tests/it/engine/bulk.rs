@@ -1,6 +1,5 @@
 //! Bulk assignment and coalesced purchases.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use licensebot::chat::{ChatEvent, IncomingMessage};
@@ -14,15 +13,14 @@ use super::harness::Harness;
 async fn seats_are_not_planned_while_assignments_are_in_flight() {
     let h = Harness::new(&[]).await;
     // Two free seats: alice takes one, judy needs the other; nobody needs to buy any.
-    h.exec("UPDATE sim_skus SET enabled = 3 WHERE sku_part_number = 'POWER_BI_PRO'")
-        .await;
+    h.set_pro_seats(3).await;
     h.tenant.answers_flow.send_replace(false);
     h.say("dave", "!pro assign alice@contoso.example").await;
     let worker = tokio::spawn({
         let engine = h.engine.clone();
         async move { engine.run_due_jobs().await }
     });
-    while h.tenant.assign_calls.load(Ordering::SeqCst) == 0 {
+    while h.assign_calls() == 0 {
         tokio::task::yield_now().await;
     }
 
@@ -71,18 +69,11 @@ async fn seats_are_not_planned_while_assignments_are_in_flight() {
 async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_request() {
     let h = Harness::new(&[]).await;
     // One free seat, four people: one fits, three wait on a single purchase of three seats.
-    h.say(
+    h.say_and_settle(
         "dave",
         "!pro assign alice@contoso.example, judy@contoso.example kim@contoso.example ivan@contoso.example",
-    )
-    .await;
-    h.engine.settle().await;
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM requests").await,
-        4,
-        "{}",
-        h.text()
-    );
+    ).await;
+    assert_eq!(h.requests().await, 4, "{}", h.text());
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM stages WHERE kind = 'purchase'")
             .await,
@@ -101,11 +92,7 @@ async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_
     for id in 1..=4 {
         assert_eq!(h.state(id).await, "completed", "request {id}: {}", h.text());
     }
-    assert_eq!(
-        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
-            .await,
-        4
-    );
+    assert_eq!(h.pro_seats().await, 4);
     assert_eq!(h.scalar("SELECT COUNT(*) FROM sim_purchases").await, 1);
 }
 
@@ -113,31 +100,28 @@ async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_
 async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
     let h = Harness::new(&[]).await;
     // carol may assign but not buy: the purchase goes to bob and dave.
-    h.say(
+    h.say_and_settle(
         "carol",
         "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
     )
     .await;
-    h.engine.settle().await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
     let purchase = h.approval("buy 2 seat(s)");
     h.react("bob", &purchase, "❌").await;
     h.engine.settle().await;
     assert_eq!(h.state(2).await, "denied");
     assert_eq!(h.state(3).await, "cancelled");
-    assert!(h.text().contains("did not go through"), "{}", h.text());
+    h.assert_said("did not go through");
     assert_eq!(h.scalar("SELECT COUNT(*) FROM sim_purchases").await, 0);
 }
 
 #[tokio::test]
 async fn a_batch_reports_each_person_it_cannot_serve() {
     let h = Harness::new(&[]).await;
-    h.say(
+    h.say_and_settle(
         "dave",
         "!pro assign frank@contoso.example heidi@contoso.example nobody@contoso.example @ghost alice@contoso.example",
-    )
-    .await;
-    h.engine.settle().await;
+    ).await;
     let text = h.text();
     assert_says(
         &text,
@@ -148,19 +132,18 @@ async fn a_batch_reports_each_person_it_cannot_serve() {
             "@ghost has not verified a link",
         ],
     );
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
+    assert_eq!(h.requests().await, 1);
     assert_eq!(h.state(1).await, "completed");
 }
 
 #[tokio::test]
 async fn a_batch_is_reported_to_its_requester_once_when_all_of_it_has_ended() {
     let h = Harness::new(&[]).await;
-    h.say(
+    h.say_and_settle(
         "dave",
         "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
     )
     .await;
-    h.engine.settle().await;
     let dms = h.dms("dave");
     assert_eq!(
         dms.len(),

@@ -1,39 +1,21 @@
 //! Decisions: who may decide, first decision wins, policy before requests.
 
-use super::harness::Harness;
+use licensebot::chat::ChatEvent;
+
+use super::harness::{reaction, Harness};
 
 #[tokio::test]
 async fn the_first_valid_decision_wins_and_the_second_is_reported() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
+    h.asks("alice").await;
     let m = h.approval("Request #1");
     // Two approvers react at the same moment.
-    let (a, b) = (h.engine.clone(), h.engine.clone());
-    let m1 = m.clone();
-    let m2 = m.clone();
-    let deny = tokio::spawn(async move {
-        a.handle(licensebot::chat::ChatEvent::ReactionAdded(
-            licensebot::chat::Reaction {
-                message: licensebot::domain::MessageRef(m1),
-                channel: None,
-                user: licensebot::domain::ChatUserId("dave".into()),
-                emoji: "❌".into(),
-            },
-        ))
-        .await
-    });
-    let approve = tokio::spawn(async move {
-        b.handle(licensebot::chat::ChatEvent::ReactionAdded(
-            licensebot::chat::Reaction {
-                message: licensebot::domain::MessageRef(m2),
-                channel: None,
-                user: licensebot::domain::ChatUserId("carol".into()),
-                emoji: "✅".into(),
-            },
-        ))
-        .await
-    });
+    let react_now = |user: &str, emoji: &str| {
+        let (engine, event) = (h.engine.clone(), reaction(user, &m, emoji));
+        tokio::spawn(async move { engine.handle(ChatEvent::ReactionAdded(event)).await })
+    };
+    let deny = react_now("dave", "❌");
+    let approve = react_now("carol", "✅");
     deny.await.unwrap();
     approve.await.unwrap();
     h.engine.settle().await;
@@ -43,45 +25,23 @@ async fn the_first_valid_decision_wins_and_the_second_is_reported() {
     assert_eq!(decided, 1);
     let state = h.state(1).await;
     assert!(state == "completed" || state == "denied", "{state}");
-    assert!(
-        h.text().contains("your reaction changes nothing"),
-        "{}",
-        h.text()
-    );
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'late_decision_reported'")
-            .await,
-        1
-    );
+    h.assert_said("your reaction changes nothing");
+    assert_eq!(h.audits("late_decision_reported").await, 1);
 }
 
 #[tokio::test]
 async fn one_open_request_per_person_and_a_limit_per_requester() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__MAX_OPEN_REQUESTS_PER_USER", "1")]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.say("alice", "!pro request again").await;
-    h.engine.deliver().await;
-    assert!(
-        h.text()
-            .contains("already an open request for alice@contoso.example: #1"),
-        "{}",
-        h.text()
-    );
-    h.say("dave", "!pro request for alice@contoso.example")
+    h.asks("alice").await;
+    h.say_and_deliver("alice", "!pro request again").await;
+    h.assert_said("already an open request for alice@contoso.example: #1");
+    h.say_and_deliver("dave", "!pro request for alice@contoso.example")
         .await;
-    h.engine.deliver().await;
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
-    h.link("judy", "judy@contoso.example").await;
-    h.say("judy", "!pro request").await;
-    h.say("judy", "!pro request for kim@contoso.example").await;
-    h.engine.deliver().await;
-    assert!(
-        h.text()
-            .contains("Only approvers can ask for a licence for someone else"),
-        "{}",
-        h.text()
-    );
+    assert_eq!(h.requests().await, 1);
+    h.asks("judy").await;
+    h.say_and_deliver("judy", "!pro request for kim@contoso.example")
+        .await;
+    h.assert_said("Only approvers can ask for a licence for someone else");
 }
 
 #[tokio::test]
@@ -106,7 +66,7 @@ async fn a_non_approver_cannot_use_approver_commands_and_bad_input_changes_nothi
         h.say("alice", bad).await;
     }
     h.engine.deliver().await;
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 0);
+    assert_eq!(h.requests().await, 0);
     assert_eq!(h.scalar("SELECT COUNT(*) FROM audit_events").await, before);
     let replies = h.said().len();
     assert_eq!(
@@ -114,29 +74,16 @@ async fn a_non_approver_cannot_use_approver_commands_and_bad_input_changes_nothi
         12 + 2,
         "each bad line got exactly one answer (plus the link's two: code mailed, verified)"
     );
-    assert!(
-        h.text().contains("Only approvers can use `buy`"),
-        "{}",
-        h.text()
-    );
-    assert!(
-        h.text().contains("There is no request #999"),
-        "{}",
-        h.text()
-    );
-    assert!(
-        h.text().contains("can't find nobody@contoso.example"),
-        "{}",
-        h.text()
-    );
+    h.assert_said("Only approvers can use `buy`");
+    h.assert_said("There is no request #999");
+    h.assert_said("can't find nobody@contoso.example");
 }
 
 #[tokio::test]
 async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
     let h = Harness::new(&[]).await;
     h.say("dave", "!pro away on").await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
+    h.asks("alice").await;
     let text = h.text();
     let line = text
         .lines()
@@ -147,15 +94,10 @@ async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
         line.contains("@carol") && !line.contains("@dave") && !line.contains("@bob"),
         "{line}"
     );
-    h.say("carol", "!pro pending").await;
-    h.engine.deliver().await;
-    assert!(
-        h.text().contains("1 approval(s) waiting for you"),
-        "{}",
-        h.text()
-    );
+    h.say_and_deliver("carol", "!pro pending").await;
+    h.assert_said("1 approval(s) waiting for you");
     // dave, away, may still decide when he sees it.
-    h.react("dave", &h.approval("Request #1"), "✅").await;
+    h.approve("dave", "Request #1").await;
     h.engine.settle().await;
     assert_eq!(h.state(1).await, "completed");
 }
@@ -163,11 +105,6 @@ async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
 #[tokio::test]
 async fn dutch_texts_come_from_the_catalogue() {
     let h = Harness::new(&[("LICENSEBOT__BOT__LANGUAGE", "nl")]).await;
-    h.say("alice", "!pro request").await;
-    h.engine.deliver().await;
-    assert!(
-        h.text().contains("Koppel eerst je chataccount"),
-        "{}",
-        h.text()
-    );
+    h.say_and_deliver("alice", "!pro request").await;
+    h.assert_said("Koppel eerst je chataccount");
 }

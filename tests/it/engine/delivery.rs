@@ -16,7 +16,7 @@ async fn a_transient_chat_failure_is_retried_and_nothing_is_lost() {
     ]);
     h.say("alice", "!pro request").await;
     // Nothing got out yet; the approval message waits in the outbox.
-    assert!(!h.text().contains("Request #1"), "{}", h.text());
+    h.assert_not_said("Request #1");
     assert!(
         h.scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
             .await
@@ -42,10 +42,9 @@ async fn a_transient_chat_failure_is_retried_and_nothing_is_lost() {
 #[tokio::test]
 async fn closed_dms_to_an_approver_fall_back_to_the_approvals_channel() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
+    h.asks("alice").await;
     h.chat.dm_closed.lock().unwrap().push("mallory".into());
-    h.react("mallory", &h.approval("Request #1"), "✅").await;
+    h.approve("mallory", "Request #1").await;
     let text = h.text();
     assert!(
         text.contains("@mallory Only approvers can decide"),

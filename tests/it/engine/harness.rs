@@ -15,7 +15,7 @@ use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reacti
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, Upn};
 use licensebot::engine::clock::ManualClock;
-use licensebot::engine::Engine;
+use licensebot::engine::{Engine, JobReport};
 use licensebot::startup;
 use licensebot::store::{Store, StoreOptions};
 
@@ -275,6 +275,16 @@ impl Tenant for FaultyTenant {
     }
 }
 
+/// `user`'s reaction `emoji` on `message` (in any channel).
+pub fn reaction(user: &str, message: &str, emoji: &str) -> Reaction {
+    Reaction {
+        message: MessageRef(message.into()),
+        channel: None,
+        user: ChatUserId(user.into()),
+        emoji: emoji.into(),
+    }
+}
+
 /// An engine under test.
 pub struct Harness {
     pub engine: Engine,
@@ -435,24 +445,14 @@ impl Harness {
     /// Someone reacts.
     pub async fn react(&self, user: &str, message: &str, emoji: &str) {
         self.engine
-            .handle(ChatEvent::ReactionAdded(Reaction {
-                message: MessageRef(message.into()),
-                channel: None,
-                user: ChatUserId(user.into()),
-                emoji: emoji.into(),
-            }))
+            .handle(ChatEvent::ReactionAdded(reaction(user, message, emoji)))
             .await;
     }
 
     /// Someone removes a reaction.
     pub async fn unreact(&self, user: &str, message: &str, emoji: &str) {
         self.engine
-            .handle(ChatEvent::ReactionRemoved(Reaction {
-                message: MessageRef(message.into()),
-                channel: None,
-                user: ChatUserId(user.into()),
-                emoji: emoji.into(),
-            }))
+            .handle(ChatEvent::ReactionRemoved(reaction(user, message, emoji)))
             .await;
     }
 
@@ -578,5 +578,109 @@ impl Harness {
     /// Moves the clock.
     pub fn advance(&self, d: Duration) {
         self.clock.advance(d);
+    }
+
+    /// `who` links their own account (`who@contoso.example`) and asks for a licence.
+    pub async fn asks(&self, who: &str) {
+        self.link(who, &format!("{who}@contoso.example")).await;
+        self.say(who, "!pro request").await;
+    }
+
+    /// Someone writes in `general` and the engine settles all that follows (jobs, delivery).
+    pub async fn say_and_settle(&self, author: &str, content: &str) {
+        self.say(author, content).await;
+        self.engine.settle().await;
+    }
+
+    /// Someone writes in `general` and the engine delivers its answers.
+    pub async fn say_and_deliver(&self, author: &str, content: &str) {
+        self.say(author, content).await;
+        self.engine.deliver().await;
+    }
+
+    /// `approver` approves the approval message whose text contains `needle`.
+    pub async fn approve(&self, approver: &str, needle: &str) {
+        self.react(approver, &self.approval(needle), "✅").await;
+    }
+
+    /// Alice asks and carol approves: her assignment job is queued (not run yet).
+    pub async fn alice_approved_by_carol(&self) {
+        self.asks("alice").await;
+        self.approve("carol", "Request #1").await;
+    }
+
+    /// Alice asks and carol approves: alice holds Power BI Pro (request #1).
+    pub async fn alice_holds_pro() -> Harness {
+        let h = Harness::new(&[]).await;
+        h.alice_approved_by_carol().await;
+        h.engine.settle().await;
+        assert_eq!(h.state(1).await, "completed", "{}", h.text());
+        h
+    }
+
+    /// Runs the next due job, if any, and says how it went.
+    pub async fn next_job(&self) -> Option<JobReport> {
+        self.engine.try_execute_job().await.unwrap()
+    }
+
+    /// Asserts that the next due job failed and is to be retried.
+    pub async fn assert_next_job_retries(&self) {
+        let report = self.next_job().await;
+        assert!(matches!(report, Some(JobReport::Retrying(_))), "{report:?}");
+    }
+
+    /// Asserts that the bot said `needle` somewhere (a post, a DM or an edit).
+    pub fn assert_said(&self, needle: &str) {
+        let text = self.text();
+        assert!(text.contains(needle), "{needle:?} was not said:\n{text}");
+    }
+
+    /// Asserts that the bot never said `needle`.
+    pub fn assert_not_said(&self, needle: &str) {
+        let text = self.text();
+        assert!(!text.contains(needle), "{needle:?} was said:\n{text}");
+    }
+
+    /// Asserts that one of the DMs to `user` contains `needle`.
+    pub fn assert_told(&self, user: &str, needle: &str) {
+        let dms = self.dms(user);
+        assert!(
+            dms.iter().any(|d| d.contains(needle)),
+            "{user} was not told {needle:?}: {dms:#?}"
+        );
+    }
+
+    /// How many audit events of this action were written.
+    pub async fn audits(&self, action: &str) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = ?")
+            .bind(action)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+
+    /// How many requests exist.
+    pub async fn requests(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM requests").await
+    }
+
+    /// The Power BI Pro seats the simulated tenant has.
+    pub async fn pro_seats(&self) -> i64 {
+        self.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+            .await
+    }
+
+    /// Changes the Power BI Pro seats of the simulated tenant, as in the admin center.
+    pub async fn set_pro_seats(&self, seats: i64) {
+        sqlx::query("UPDATE sim_skus SET enabled = ? WHERE sku_part_number = 'POWER_BI_PRO'")
+            .bind(seats)
+            .execute(self.store.pool())
+            .await
+            .unwrap();
+    }
+
+    /// How many licence assignments reached the tenant (one a user, batched or not).
+    pub fn assign_calls(&self) -> usize {
+        self.tenant.assign_calls.load(Ordering::SeqCst)
     }
 }

@@ -13,47 +13,24 @@ use super::harness::Harness;
 #[tokio::test]
 async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    let m = h.approval("Request #1");
+    h.asks("alice").await;
     h.tenant.assign_failures.store(2, Ordering::SeqCst);
-    h.react("carol", &m, "✅").await;
+    h.approve("carol", "Request #1").await;
 
     // Attempt 1 fails; the next attempt is due 0.5–1 × backoff_base (1 s) later.
-    assert!(matches!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Retrying(_))
-    ));
-    assert_eq!(
-        h.engine.try_execute_job().await.unwrap(),
-        None,
-        "not due yet"
-    );
+    h.assert_next_job_retries().await;
+    assert_eq!(h.next_job().await, None, "not due yet");
     h.advance(Duration::from_millis(1000));
     // Attempt 2 fails; the delay doubles (1–2 s).
-    assert!(matches!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Retrying(_))
-    ));
+    h.assert_next_job_retries().await;
     h.advance(Duration::from_millis(900));
-    assert_eq!(
-        h.engine.try_execute_job().await.unwrap(),
-        None,
-        "backoff doubled"
-    );
+    assert_eq!(h.next_job().await, None, "backoff doubled");
     h.advance(Duration::from_millis(1100));
-    assert_eq!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Succeeded)
-    );
+    assert_eq!(h.next_job().await, Some(JobReport::Succeeded));
     assert_eq!(h.state(1).await, "completed");
-    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 3);
+    assert_eq!(h.assign_calls(), 3);
     assert_eq!(h.scalar("SELECT attempts FROM jobs").await, 3);
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'job_retry_scheduled'")
-            .await,
-        2
-    );
+    assert_eq!(h.audits("job_retry_scheduled").await, 2);
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM backend_calls WHERE operation = 'assign_licence' AND backend_ref IS NOT NULL").await,
         2,
@@ -64,72 +41,40 @@ async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
 #[tokio::test]
 async fn when_retries_run_out_the_request_fails_and_requester_and_approver_are_told() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    let m = h.approval("Request #1");
+    h.asks("alice").await;
     h.tenant.assign_failures.store(100, Ordering::SeqCst);
-    h.react("carol", &m, "✅").await;
+    h.approve("carol", "Request #1").await;
     for _ in 0..3 {
         h.advance(Duration::from_secs(60));
         h.engine.run_due_jobs().await;
     }
     h.engine.deliver().await;
     assert_eq!(h.state(1).await, "failed");
-    assert_eq!(
-        h.tenant.assign_calls.load(Ordering::SeqCst),
-        3,
-        "max_attempts = 3"
-    );
-    assert!(
-        h.dms("alice")
-            .iter()
-            .any(|d| d.contains("gave up after 3 attempts")),
-        "{:#?}",
-        h.dms("alice")
-    );
-    assert!(
-        h.dms("carol")
-            .iter()
-            .any(|d| d.contains("that you approved failed")),
-        "{:#?}",
-        h.dms("carol")
-    );
+    assert_eq!(h.assign_calls(), 3, "max_attempts = 3");
+    h.assert_told("alice", "gave up after 3 attempts");
+    h.assert_told("carol", "that you approved failed");
 }
 
 #[tokio::test]
 async fn an_approver_who_lost_the_role_before_execution_does_not_get_the_work_done() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    let m = h.approval("Request #1");
-    h.react("carol", &m, "✅").await;
+    h.asks("alice").await;
+    h.approve("carol", "Request #1").await;
     // Between the decision and the job, Carol's License Administrator role is removed.
     h.exec("UPDATE sim_users SET roles = '[]' WHERE upn = 'carol@contoso.example'")
         .await;
-    assert!(matches!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Failed(_))
-    ));
+    assert!(matches!(h.next_job().await, Some(JobReport::Failed(_))));
     h.engine.deliver().await;
     assert_eq!(h.state(1).await, "failed");
-    assert_eq!(
-        h.tenant.assign_calls.load(Ordering::SeqCst),
-        0,
-        "nothing was assigned"
-    );
-    assert!(
-        h.text().contains("no longer holds one of the roles"),
-        "{}",
-        h.text()
-    );
+    assert_eq!(h.assign_calls(), 0, "nothing was assigned");
+    h.assert_said("no longer holds one of the roles");
 }
 
 #[tokio::test]
 async fn purchase_targets_are_absolute_so_a_replayed_job_buys_nothing_more() {
     let h = Harness::new(&[]).await;
     h.say("bob", "!pro buy 2 annual").await;
-    h.say("bob", "!pro buy 3").await;
-    h.engine.deliver().await;
+    h.say_and_deliver("bob", "!pro buy 3").await;
     // bob holds the purchase role: both orders are approved by the commands, targets 1+2, 3+3.
     let targets: Vec<String> = sqlx::query_scalar("SELECT payload FROM jobs ORDER BY id")
         .fetch_all(h.store.pool())
@@ -138,26 +83,15 @@ async fn purchase_targets_are_absolute_so_a_replayed_job_buys_nothing_more() {
     assert!(targets[0].contains("\"target_seats\":3"), "{targets:?}");
     assert!(targets[1].contains("\"target_seats\":6"), "{targets:?}");
     assert_eq!(h.engine.run_due_jobs().await, 2);
-    assert_eq!(
-        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
-            .await,
-        6
-    );
+    assert_eq!(h.pro_seats().await, 6);
 
     // A crash after the purchase but before the outcome was stored: the job runs again.
     h.exec("UPDATE jobs SET state = 'queued' WHERE id = 2")
         .await;
     h.exec("UPDATE stages SET state = 'approved' WHERE id = 2")
         .await;
-    assert_eq!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Succeeded)
-    );
-    assert_eq!(
-        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
-            .await,
-        6
-    );
+    assert_eq!(h.next_job().await, Some(JobReport::Succeeded));
+    assert_eq!(h.pro_seats().await, 6);
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM sim_purchases WHERE to_seats > from_seats")
             .await,
@@ -173,51 +107,35 @@ async fn purchase_targets_are_absolute_so_a_replayed_job_buys_nothing_more() {
 #[tokio::test]
 async fn an_assignment_job_checks_first_whether_the_licence_is_already_held() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.alice_approved_by_carol().await;
     // Someone assigned it by hand in the admin center meanwhile.
     h.exec("INSERT INTO sim_assignments (upn, sku_part_number, assigned_at) VALUES ('alice@contoso.example', 'POWER_BI_PRO', 'x')").await;
-    assert_eq!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Succeeded)
-    );
-    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 0);
+    assert_eq!(h.next_job().await, Some(JobReport::Succeeded));
+    assert_eq!(h.assign_calls(), 0);
     h.engine.deliver().await;
-    assert!(
-        h.text().contains("already had Power BI Pro"),
-        "{}",
-        h.text()
-    );
+    h.assert_said("already had Power BI Pro");
 }
 
 #[tokio::test]
 async fn reminders_escalation_and_expiry_follow_the_clock() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
+    h.asks("alice").await;
     h.clear();
     h.advance(Duration::from_secs(4 * 3600 - 1));
     h.engine.settle().await;
     assert!(h.said().is_empty(), "{:#?}", h.said());
     h.advance(Duration::from_secs(1));
     h.engine.settle().await;
-    assert!(h.text().contains("Reminder @carol @dave"), "{}", h.text());
+    h.assert_said("Reminder @carol @dave");
     h.engine.settle().await;
     assert_eq!(h.text().matches("Reminder").count(), 1, "one reminder only");
     h.advance(Duration::from_secs(20 * 3600));
     h.engine.settle().await;
-    assert!(h.text().contains("has waited 1day"), "{}", h.text());
+    h.assert_said("has waited 1day");
     h.advance(Duration::from_secs(6 * 24 * 3600));
     h.engine.settle().await;
     assert_eq!(h.state(1).await, "expired");
-    assert!(
-        h.dms("alice")
-            .iter()
-            .any(|d| d.contains("expired after 7days")),
-        "{:#?}",
-        h.dms("alice")
-    );
+    h.assert_told("alice", "expired after 7days");
 }
 
 /// Two processes on one database (a restart while the old one still ticks, the console's
@@ -225,8 +143,7 @@ async fn reminders_escalation_and_expiry_follow_the_clock() {
 #[tokio::test]
 async fn ticks_at_the_same_time_remind_escalate_and_expire_once() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
+    h.asks("alice").await;
     let other = h.another_engine();
     h.clear();
 
@@ -258,8 +175,7 @@ async fn ticks_at_the_same_time_remind_escalate_and_expire_once() {
 #[tokio::test]
 async fn assignments_due_together_run_as_one_batch() {
     let h = Harness::new(&[]).await;
-    h.exec("UPDATE sim_skus SET enabled = 10 WHERE sku_part_number = 'POWER_BI_PRO'")
-        .await;
+    h.set_pro_seats(10).await;
     h.say("carol", "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example ivan@contoso.example").await;
     // The command approved all four (carol holds the assignment role); one batch runs them.
     let ran = h.engine.run_due_jobs().await;
@@ -281,15 +197,10 @@ async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice()
         ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
     ])
     .await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.alice_approved_by_carol().await;
     h.tenant.read_lag.store(5, Ordering::SeqCst);
     // Attempt 1: assigned, two read-backs do not show it.
-    assert!(matches!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Retrying(_))
-    ));
+    h.assert_next_job_retries().await;
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM jobs WHERE phase = 'verify'")
             .await,
@@ -297,21 +208,11 @@ async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice()
     );
     // Attempt 2: only checks (three more reads), still not visible.
     h.advance(Duration::from_secs(2));
-    assert!(matches!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Retrying(_))
-    ));
+    h.assert_next_job_retries().await;
     // Attempt 3: visible now.
     h.advance(Duration::from_secs(5));
-    assert_eq!(
-        h.engine.try_execute_job().await.unwrap(),
-        Some(JobReport::Succeeded)
-    );
-    assert_eq!(
-        h.tenant.assign_calls.load(Ordering::SeqCst),
-        1,
-        "assigned exactly once"
-    );
+    assert_eq!(h.next_job().await, Some(JobReport::Succeeded));
+    assert_eq!(h.assign_calls(), 1, "assigned exactly once");
     assert_eq!(h.state(1).await, "completed");
 }
 
@@ -322,9 +223,7 @@ async fn an_assignment_never_seen_fails_as_unverified_and_is_not_reported_done()
         ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
     ])
     .await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.alice_approved_by_carol().await;
     h.tenant.read_lag.store(100, Ordering::SeqCst);
     for _ in 0..3 {
         h.advance(Duration::from_secs(30));
@@ -332,14 +231,9 @@ async fn an_assignment_never_seen_fails_as_unverified_and_is_not_reported_done()
     }
     h.engine.deliver().await;
     assert_eq!(h.state(1).await, "failed");
-    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 1);
-    assert!(
-        h.text()
-            .contains("check it in the Microsoft 365 admin center"),
-        "{}",
-        h.text()
-    );
-    assert!(!h.text().contains("is done"), "{}", h.text());
+    assert_eq!(h.assign_calls(), 1);
+    h.assert_said("check it in the Microsoft 365 admin center");
+    h.assert_not_said("is done");
 }
 
 /// The manual purchase's re-check is a job: two processes on one database re-check it at
@@ -347,14 +241,10 @@ async fn an_assignment_never_seen_fails_as_unverified_and_is_not_reported_done()
 #[tokio::test]
 async fn two_processes_recheck_a_manual_purchase_once() {
     let h = Harness::manual(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.alice_approved_by_carol().await;
     h.engine.settle().await;
-    h.link("judy", "judy@contoso.example").await;
-    h.say("judy", "!pro request").await;
-    h.react("dave", &h.approval("Request #2, stage 1"), "✅")
-        .await;
+    h.asks("judy").await;
+    h.approve("dave", "Request #2, stage 1").await;
     let other = h.another_engine();
 
     for _ in 0..3 {
@@ -375,11 +265,7 @@ async fn two_processes_recheck_a_manual_purchase_once() {
         1,
         "{text}"
     );
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'purchase_task_reminded'")
-            .await,
-        1
-    );
+    assert_eq!(h.audits("purchase_task_reminded").await, 1);
 }
 
 #[tokio::test]
@@ -403,37 +289,19 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     );
     assert_eq!(h.state(2).await, "approved");
     // Saying it is bought before it is: the bot checks and says so.
-    h.say("bob", "!pro purchased 2").await;
-    h.engine.deliver().await;
-    assert!(
-        h.text()
-            .contains("don't see the seats of request #2 yet: 1 of 2"),
-        "{}",
-        h.text()
-    );
+    h.say_and_deliver("bob", "!pro purchased 2").await;
+    h.assert_said("don't see the seats of request #2 yet: 1 of 2");
     // No spam: re-checks do not repeat the task; after remind_after one reminder.
     h.advance(Duration::from_secs(120));
     h.engine.settle().await;
     assert_eq!(h.text().matches("purchase task for request #2").count(), 1);
     h.advance(Duration::from_secs(4 * 3600));
     h.engine.settle().await;
-    assert!(
-        h.text()
-            .contains("the purchase for request #2 is still open"),
-        "{}",
-        h.text()
-    );
+    h.assert_said("the purchase for request #2 is still open");
     // The seats are bought in the admin center.
-    h.exec("UPDATE sim_skus SET enabled = 2 WHERE sku_part_number = 'POWER_BI_PRO'")
-        .await;
-    h.say("bob", "!pro purchased #2").await;
-    h.engine.settle().await;
-    assert!(
-        h.text()
-            .contains("2 seats are there; carrying on with request #2"),
-        "{}",
-        h.text()
-    );
+    h.set_pro_seats(2).await;
+    h.say_and_settle("bob", "!pro purchased #2").await;
+    h.assert_said("2 seats are there; carrying on with request #2");
     assert_eq!(h.state(2).await, "completed", "{}", h.text());
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM sim_assignments WHERE sku_part_number = 'POWER_BI_PRO'")
@@ -445,9 +313,7 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
 /// Sets up what a crash leaves behind: alice's approved assignment job was claimed, marked as
 /// sending its change, and its process died before the outcome was stored.
 async fn cut_off_assignment(h: &Harness) {
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.alice_approved_by_carol().await;
     h.exec(
         "UPDATE jobs SET state = 'running', attempts = 1, change_sent = 1, lease_owner = 'gone',
                          lease_until = '2026-03-02T09:05:00.000Z'",
@@ -469,11 +335,7 @@ async fn a_cut_off_assignment_that_shows_late_is_reported_assigned_and_not_sent_
     h.engine.settle().await;
 
     assert_eq!(h.state(1).await, "completed");
-    assert_eq!(
-        h.tenant.assign_calls.load(Ordering::SeqCst),
-        1,
-        "not sent again"
-    );
+    assert_eq!(h.assign_calls(), 1, "not sent again");
     let done = h
         .dms("alice")
         .into_iter()
@@ -494,7 +356,7 @@ async fn a_cut_off_assignment_that_never_went_out_is_sent_after_reading_back() {
     h.engine.settle().await;
 
     assert_eq!(h.state(1).await, "completed");
-    assert_eq!(h.tenant.assign_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(h.assign_calls(), 1);
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM backend_calls WHERE operation = 'verify_user'")
             .await,

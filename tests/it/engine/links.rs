@@ -37,7 +37,7 @@ async fn a_pending_link_acts_for_nothing_and_says_how_to_finish() {
     h.say("carol", "!pro request for @mallory").await;
     h.say("carol", "!pro assign @mallory").await;
 
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 0);
+    assert_eq!(h.requests().await, 0);
     let text = h.text();
     assert_eq!(
         text.matches("Your link to ivan@contoso.example is not proven yet")
@@ -53,8 +53,7 @@ async fn a_pending_link_acts_for_nothing_and_says_how_to_finish() {
     );
     assert_eq!(link_state(&h, "mallory").await, "pending:-:0");
     assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'link_refused'")
-            .await,
+        h.audits("link_refused").await,
         2,
         "the refused request and release are audited"
     );
@@ -96,9 +95,7 @@ async fn the_code_goes_to_the_accounts_own_mailbox_naming_who_asked_and_nowhere_
 #[tokio::test]
 async fn the_right_code_in_a_dm_verifies_and_the_approver_sees_how() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-
-    h.say("alice", "!pro request").await;
+    h.asks("alice").await;
 
     assert_eq!(link_state(&h, "alice").await, "verified:mail_code:0");
     let approval = h
@@ -132,7 +129,7 @@ async fn wrong_codes_count_down_and_the_fifth_locks_the_link() {
         h.dm_bot("alice", &format!("!pro verify {}", wrong(&code)))
             .await;
     }
-    assert!(h.text().contains("1 tries left"), "{}", h.text());
+    h.assert_said("1 tries left");
     h.dm_bot("alice", &format!("!pro verify {}", wrong(&code)))
         .await;
     h.dm_bot("alice", &format!("!pro verify {code}")).await;
@@ -147,11 +144,7 @@ async fn wrong_codes_count_down_and_the_fifth_locks_the_link() {
         !text.contains("Verified"),
         "the right code after the lock does nothing"
     );
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'proof_failed'")
-            .await,
-        5
-    );
+    assert_eq!(h.audits("proof_failed").await, 5);
     // A new link starts over.
     h.link("alice", "alice@contoso.example").await;
     assert_eq!(link_state(&h, "alice").await, "verified:mail_code:0");
@@ -191,7 +184,7 @@ async fn an_expired_code_is_refused_and_burnt() {
     h.advance(Duration::from_secs(15 * 60 + 1));
     h.dm_bot("alice", &format!("!pro verify {code}")).await;
 
-    assert!(h.text().contains("That code has expired"), "{}", h.text());
+    h.assert_said("That code has expired");
     assert_eq!(link_state(&h, "alice").await, "pending:-:0");
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM links WHERE code_hash IS NOT NULL")
@@ -208,11 +201,7 @@ async fn a_used_code_does_not_work_twice() {
 
     h.dm_bot("alice", &format!("!pro verify {code}")).await;
 
-    assert!(
-        h.text().contains("You have no link waiting for a code"),
-        "{}",
-        h.text()
-    );
+    h.assert_said("You have no link waiting for a code");
 }
 
 #[tokio::test]
@@ -251,7 +240,7 @@ async fn a_code_proves_only_the_link_it_was_mailed_for() {
     h.dm_bot("mallory", &format!("!pro verify {ivans}")).await;
 
     assert_eq!(link_state(&h, "mallory").await, "pending:-:0");
-    assert!(h.text().contains("That is not the code"), "{}", h.text());
+    h.assert_said("That is not the code");
     h.dm_bot("ivan", &format!("!pro verify {ivans}")).await;
     assert_eq!(link_state(&h, "ivan").await, "verified:mail_code:0");
 }
@@ -263,7 +252,7 @@ async fn three_mails_an_hour_per_chat_account_and_per_directory_account() {
         h.link_pending("alice", "alice@contoso.example").await;
     }
     h.link_pending("alice", "alice@contoso.example").await;
-    assert!(h.text().contains("Too many codes"), "{}", h.text());
+    h.assert_said("Too many codes");
     assert_eq!(mails(h.dir()).len(), 3);
     // Someone else cannot bomb alice's mailbox either.
     h.link_pending("mallory", "alice@contoso.example").await;
@@ -314,23 +303,13 @@ async fn an_approver_with_an_assign_role_attests_a_link_and_the_person_is_told()
         ],
     );
     assert_eq!(link_state(&h, "alice").await, "verified:admin:0");
-    assert!(
-        h.dms("alice").iter().any(|d| d
-            .contains("@carol confirmed that your chat account acts for alice@contoso.example")),
-        "{:#?}",
-        h.dms("alice")
+    h.assert_told(
+        "alice",
+        "@carol confirmed that your chat account acts for alice@contoso.example",
     );
     h.say("alice", "!pro request").await;
-    assert!(
-        h.text().contains("verified by @carol on 2026-03-02"),
-        "{}",
-        h.text()
-    );
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'link_attested'")
-            .await,
-        1
-    );
+    h.assert_said("verified by @carol on 2026-03-02");
+    assert_eq!(h.audits("link_attested").await, 1);
 }
 
 #[tokio::test]
@@ -342,18 +321,8 @@ async fn proving_an_account_from_a_new_chat_account_moves_it_and_tells_the_old_o
 
     assert_eq!(link_state(&h, "alice").await, "none");
     assert_eq!(link_state(&h, "alice2").await, "verified:mail_code:0");
-    assert!(
-        h.dms("alice")
-            .iter()
-            .any(|d| d.contains("no longer acts for alice@contoso.example")),
-        "{:#?}",
-        h.dms("alice")
-    );
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'link_moved'")
-            .await,
-        1
-    );
+    h.assert_told("alice", "no longer acts for alice@contoso.example");
+    assert_eq!(h.audits("link_moved").await, 1);
 }
 
 /// An approver may not decide for their own directory account, checked by object id: here
@@ -361,8 +330,7 @@ async fn proving_an_account_from_a_new_chat_account_moves_it_and_tells_the_old_o
 #[tokio::test]
 async fn an_approver_cannot_decide_for_their_own_directory_account_under_another_name() {
     let h = Harness::new(&[]).await;
-    h.link("judy", "judy@contoso.example").await;
-    h.say("judy", "!pro request").await;
+    h.asks("judy").await;
     let carol_id = licensebot::store::simulated::object_id(
         &licensebot::domain::Upn::parse("carol@contoso.example").unwrap(),
     );
@@ -371,32 +339,21 @@ async fn an_approver_cannot_decide_for_their_own_directory_account_under_another
     ))
     .await;
 
-    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.approve("carol", "Request #1").await;
 
     assert_eq!(h.state(1).await, "pending");
-    assert!(
-        h.text().contains("it is yours, or it is for you"),
-        "{}",
-        h.text()
-    );
+    h.assert_said("it is yours, or it is for you");
 }
 
 #[tokio::test]
 async fn only_the_configured_requesters_may_ask() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__REQUESTERS", "[\"alice\"]")]).await;
     h.link("alice", "alice@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
-
-    h.say("judy", "!pro request").await;
+    h.asks("judy").await;
     h.say("alice", "!pro request").await;
 
-    assert!(
-        h.text()
-            .contains("You are not among the people who may ask"),
-        "{}",
-        h.text()
-    );
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
+    h.assert_said("You are not among the people who may ask");
+    assert_eq!(h.requests().await, 1);
 }
 
 /// Links made before links were verified are pending: their owner hears it once, at the
@@ -419,5 +376,5 @@ async fn a_link_made_before_verification_existed_is_pending_and_its_owner_told_o
         "{text}"
     );
     assert!(text.contains("is not proven yet"), "{text}");
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 0);
+    assert_eq!(h.requests().await, 0);
 }

@@ -6,24 +6,14 @@ use super::harness::Harness;
 #[tokio::test]
 async fn a_billing_approver_removes_seats_down_to_what_is_in_use() {
     let h = Harness::new(&[]).await;
-    h.say("bob", "!pro buy 3").await;
-    h.engine.settle().await;
-    assert_eq!(
-        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
-            .await,
-        4
-    );
-    h.say("dave", "!pro assign alice@contoso.example").await;
-    h.engine.settle().await;
+    h.say_and_settle("bob", "!pro buy 3").await;
+    assert_eq!(h.pro_seats().await, 4);
+    h.say_and_settle("dave", "!pro assign alice@contoso.example")
+        .await;
 
-    h.say("bob", "!pro seats remove 3").await;
-    h.engine.settle().await;
+    h.say_and_settle("bob", "!pro seats remove 3").await;
 
-    assert_eq!(
-        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
-            .await,
-        1
-    );
+    assert_eq!(h.pro_seats().await, 1);
     assert_eq!(h.state(3).await, "completed");
     let text = h.text();
     assert!(text.contains("remove 3 seat(s)"), "{text}");
@@ -48,19 +38,10 @@ async fn seats_in_use_or_promised_are_never_removed() {
     h.link("alice", "alice@contoso.example").await;
     // Alice's pending request is promised the only seat.
     h.say("alice", "!pro request").await;
-    h.say("bob", "!pro seats remove 1").await;
-    h.engine.settle().await;
-    assert!(
-        h.text().contains("fewer than the 1 in use or promised"),
-        "{}",
-        h.text()
-    );
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
-    assert_eq!(
-        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
-            .await,
-        1
-    );
+    h.say_and_settle("bob", "!pro seats remove 1").await;
+    h.assert_said("fewer than the 1 in use or promised");
+    assert_eq!(h.requests().await, 1);
+    assert_eq!(h.pro_seats().await, 1);
 }
 
 /// A purchase nobody approved yet is not "being bought": the refusal says it waits for
@@ -73,15 +54,14 @@ async fn a_reduction_waits_for_a_purchase_that_awaits_approval_and_says_so() {
     h.say("alice", "!pro request").await;
     h.say("judy", "!pro request").await;
     // Judy's request waits on a purchase stage.
-    h.say("bob", "!pro seats remove 1").await;
-    h.engine.settle().await;
+    h.say_and_settle("bob", "!pro seats remove 1").await;
     let text = h.text();
     assert!(
         text.contains("A change of 1 seat(s) waits for approval in request #2"),
         "{text}"
     );
     assert!(!text.contains("Seats are being bought"), "{text}");
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 2);
+    assert_eq!(h.requests().await, 2);
 }
 
 /// An approved purchase that a person still has to make (manual mode) is on order: no
@@ -89,56 +69,34 @@ async fn a_reduction_waits_for_a_purchase_that_awaits_approval_and_says_so() {
 #[tokio::test]
 async fn no_reduction_while_seats_are_on_order() {
     let h = Harness::manual(&[]).await;
-    h.say("bob", "!pro buy 2").await;
-    h.engine.settle().await;
+    h.say_and_settle("bob", "!pro buy 2").await;
     assert_eq!(h.state(1).await, "approved", "{}", h.text());
-    h.say("bob", "!pro seats remove 1").await;
-    h.engine.settle().await;
-    assert!(
-        h.text()
-            .contains("Request #1 is changing the seat count right now"),
-        "{}",
-        h.text()
-    );
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM requests").await, 1);
+    h.say_and_settle("bob", "!pro seats remove 1").await;
+    h.assert_said("Request #1 is changing the seat count right now");
+    assert_eq!(h.requests().await, 1);
 }
 
 #[tokio::test]
 async fn an_approver_without_a_purchase_role_asks_the_billing_approvers() {
     let h = Harness::new(&[]).await;
-    h.say("bob", "!pro buy 1").await;
-    h.engine.settle().await;
-    h.say("carol", "!pro seats remove 1").await;
-    h.engine.settle().await;
+    h.say_and_settle("bob", "!pro buy 1").await;
+    h.say_and_settle("carol", "!pro seats remove 1").await;
     let approval = h.approval("remove 1 seat(s)");
     assert_eq!(h.state(2).await, "pending");
     h.react("bob", &approval, "✅").await;
     h.engine.settle().await;
     assert_eq!(h.state(2).await, "completed");
-    assert_eq!(
-        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
-            .await,
-        1
-    );
+    assert_eq!(h.pro_seats().await, 1);
 }
 
 #[tokio::test]
 async fn in_manual_mode_a_reduction_is_a_task_for_a_person() {
     let h = Harness::manual(&[]).await;
-    h.exec("UPDATE sim_skus SET enabled = 3 WHERE sku_part_number = 'POWER_BI_PRO'")
-        .await;
-    h.say("bob", "!pro seats remove 2").await;
-    h.engine.settle().await;
-    assert!(
-        h.text()
-            .contains("remove 2 Power BI Pro seat(s), so that the tenant has 1"),
-        "{}",
-        h.text()
-    );
+    h.set_pro_seats(3).await;
+    h.say_and_settle("bob", "!pro seats remove 2").await;
+    h.assert_said("remove 2 Power BI Pro seat(s), so that the tenant has 1");
     assert_eq!(h.state(1).await, "approved");
-    h.exec("UPDATE sim_skus SET enabled = 1 WHERE sku_part_number = 'POWER_BI_PRO'")
-        .await;
-    h.say("bob", "!pro purchased 1").await;
-    h.engine.settle().await;
+    h.set_pro_seats(1).await;
+    h.say_and_settle("bob", "!pro purchased 1").await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
 }

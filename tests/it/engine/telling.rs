@@ -29,12 +29,7 @@ async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable()
     h.link("alice", "alice@contoso.example").await;
     h.link("judy", "judy@contoso.example").await;
     h.judy_needs_a_seat_bought(1, "bob").await;
-    assert_eq!(
-        h.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
-            .await,
-        2,
-        "the seat was bought"
-    );
+    assert_eq!(h.pro_seats().await, 2, "the seat was bought");
     let assignment = h.approval("Request #2, stage 2");
     h.clear();
 
@@ -54,11 +49,7 @@ async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable()
             && posts.contains("!pro seats remove 1"),
         "{posts}"
     );
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'seat_left_free'")
-            .await,
-        1
-    );
+    assert_eq!(h.audits("seat_left_free").await, 1);
 }
 
 /// The same seat note when the request is cancelled after its purchase went through; and
@@ -66,16 +57,13 @@ async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable()
 #[tokio::test]
 async fn a_cancel_after_the_purchase_says_so_and_a_plain_cancel_does_not() {
     let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.say("alice", "!pro cancel 1").await;
-    h.engine.settle().await;
-    assert!(!h.text().contains("stays paid"), "{}", h.text());
+    h.asks("alice").await;
+    h.say_and_settle("alice", "!pro cancel 1").await;
+    h.assert_not_said("stays paid");
 
     h.link("judy", "judy@contoso.example").await;
     h.judy_needs_a_seat_bought(2, "bob").await;
-    h.say("judy", "!pro cancel 3").await;
-    h.engine.settle().await;
+    h.say_and_settle("judy", "!pro cancel 3").await;
 
     assert_eq!(h.state(3).await, "cancelled");
     assert!(
@@ -85,26 +73,14 @@ async fn a_cancel_after_the_purchase_says_so_and_a_plain_cancel_does_not() {
     );
 }
 
-/// Alice asks and carol approves: alice holds Power BI Pro (request #1).
-async fn alice_holds_pro() -> Harness {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.say("alice", "!pro request").await;
-    h.react("carol", &h.approval("Request #1"), "✅").await;
-    h.engine.settle().await;
-    assert_eq!(h.state(1).await, "completed", "{}", h.text());
-    h
-}
-
 /// A licence revoked by an approver: its holder (linked) hears who took it and why.
 #[tokio::test]
 async fn the_holder_of_a_revoked_licence_is_told_who_and_why() {
-    let h = alice_holds_pro().await;
+    let h = Harness::alice_holds_pro().await;
     h.clear();
 
-    h.say("carol", "!pro revoke @alice left the finance team")
+    h.say_and_settle("carol", "!pro revoke @alice left the finance team")
         .await;
-    h.engine.settle().await;
 
     assert_eq!(h.state(2).await, "completed", "{}", h.text());
     let told = h.dms("alice").join("\n");
@@ -119,10 +95,10 @@ async fn the_holder_of_a_revoked_licence_is_told_who_and_why() {
 /// Without a reason, the holder is told that none was given.
 #[tokio::test]
 async fn a_revocation_without_a_reason_says_none_was_given() {
-    let h = alice_holds_pro().await;
+    let h = Harness::alice_holds_pro().await;
 
-    h.say("carol", "!pro revoke alice@contoso.example").await;
-    h.engine.settle().await;
+    h.say_and_settle("carol", "!pro revoke alice@contoso.example")
+        .await;
 
     let told = h.dms("alice").join("\n");
     assert!(
@@ -134,11 +110,10 @@ async fn a_revocation_without_a_reason_says_none_was_given() {
 /// A holder giving their own licence back is not an approval and does not read as one.
 #[tokio::test]
 async fn a_release_reads_as_the_holders_own_never_as_an_approval() {
-    let h = alice_holds_pro().await;
+    let h = Harness::alice_holds_pro().await;
     h.clear();
 
-    h.say("alice", "!pro release").await;
-    h.engine.settle().await;
+    h.say_and_settle("alice", "!pro release").await;
     h.say("alice", "!pro status 2").await;
 
     assert_eq!(h.state(2).await, "completed");
@@ -159,11 +134,7 @@ async fn a_release_reads_as_the_holders_own_never_as_an_approval() {
         .await,
         0
     );
-    assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'released_by_holder'")
-            .await,
-        1
-    );
+    assert_eq!(h.audits("released_by_holder").await, 1);
 }
 
 /// A reason that imitates the bot's own lines stays visibly the requester's words: one line
@@ -206,9 +177,8 @@ async fn posts_may_ping_only_the_people_the_bot_names() {
     let h = Harness::new(&[]).await;
     h.link("alice", "alice@contoso.example").await;
 
-    h.say("alice", "!pro request ping @bob and <@123> and @everyone")
+    h.say_and_settle("alice", "!pro request ping @bob and <@123> and @everyone")
         .await;
-    h.engine.settle().await;
 
     let posts = h.chat.mentions.lock().unwrap().clone();
     let (_, approval_pings) = posts
@@ -269,17 +239,8 @@ async fn a_person_undoes_their_own_link() {
     h.say("alice", "!pro unlink").await;
     h.say("alice", "!pro request").await;
 
-    assert!(
-        h.text()
-            .contains("Your chat account is no longer linked to alice@contoso.example"),
-        "{}",
-        h.text()
-    );
-    assert!(
-        h.text().contains("First link your chat account"),
-        "{}",
-        h.text()
-    );
+    h.assert_said("Your chat account is no longer linked to alice@contoso.example");
+    h.assert_said("First link your chat account");
     assert_eq!(h.scalar("SELECT COUNT(*) FROM links").await, 0);
     assert_eq!(
         h.scalar(
@@ -301,18 +262,11 @@ async fn an_approver_undoes_someone_elses_link_and_they_are_told() {
     h.say("carol", "!pro unlink ivan@contoso.example").await;
     h.link("ivan", "ivan@contoso.example").await;
 
-    assert!(
-        h.dms("mallory").iter().any(|d| d
-            .contains("@carol undid the link between your chat account and ivan@contoso.example")),
-        "{:#?}",
-        h.dms("mallory")
+    h.assert_told(
+        "mallory",
+        "@carol undid the link between your chat account and ivan@contoso.example",
     );
-    assert!(
-        h.text()
-            .contains("Unlinked @mallory from ivan@contoso.example"),
-        "{}",
-        h.text()
-    );
+    h.assert_said("Unlinked @mallory from ivan@contoso.example");
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM links WHERE chat_user = 'ivan' AND upn = 'ivan@contoso.example' AND state = 'verified'")
             .await,

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::report;
+use crate::support::bot::audited;
 use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{self as fd, FakeDiscord, APPROVALS, BOT, GENERAL};
 
@@ -54,17 +55,7 @@ impl OnDiscord {
     async fn alice_requests(&self) -> fd::Msg {
         self.fake.say("alice", GENERAL, "!pro request");
         self.fake
-            .wait_for(
-                "the approval message with the bot's reactions",
-                TIMEOUT,
-                |v| {
-                    v.bot_message(APPROVALS, "Request #1").filter(|m| {
-                        ["✅", "❌"]
-                            .iter()
-                            .all(|e| m.reactions.get(*e).is_some_and(|u| u.contains(&BOT)))
-                    })
-                },
-            )
+            .ready_for_a_decision(APPROVALS, "Request #1", TIMEOUT)
             .await
     }
 
@@ -127,23 +118,13 @@ async fn discord_gateway_drop_is_resumed_and_the_missed_reaction_applied_once() 
     let d = OnDiscord::start(|_| {}).await;
     let approval = d.alice_asks().await;
 
-    d.fake.disconnect_and_hold();
-    d.fake
-        .wait_for("the bot to try to resume", TIMEOUT, |v| {
-            (v.handshakes().1 >= 1).then_some(())
-        })
-        .await;
+    d.fake.drop_and_wait_for_resume(TIMEOUT).await;
     d.fake.react("carol", approval.id, "✅");
     d.fake.release_resume();
     d.done(approval.id).await;
 
     let (identifies, resumes) = d.fake.view(|v| v.handshakes());
-    let approvals = discord_bot::audit(d.dir.path(), 1).await["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter(|e| e["action"] == "stage_approved")
-        .count();
+    let approvals = audited(&discord_bot::audit(d.dir.path(), 1).await, "stage_approved");
     let told = d.told_done();
     report(
         "Discord gateway connection dropped (resumable close 4000); a reaction arrives while the bot is away",

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use licensebot::store::StoreOptions;
+use serde_json::Value;
 
 use super::report;
 use crate::engine::harness::Harness;
@@ -82,10 +83,7 @@ fn sqlite_write_lock_held_during_a_request_is_waited_for() {
                     .is_some_and(|c| c.contains("🔔 Request #1"))
         })
         .count();
-    let done = dms_to(&got, "alice")
-        .iter()
-        .filter(|d| d.contains("is done"))
-        .count();
+    let done = times_told_done(&got);
     report(
         "another process holds the write lock for 1.5 s while a request comes in (busy timeout 10 s)",
         "the bot waits for the lock, then stores the request once and carries on",
@@ -126,10 +124,7 @@ fn sqlite_write_lock_held_while_a_job_runs_is_waited_for() {
         db.scalar("SELECT COUNT(*) FROM sim_assignments WHERE upn = 'alice@contoso.example'");
     let assign_calls =
         db.scalar("SELECT COUNT(*) FROM backend_calls WHERE operation = 'assign_licence'");
-    let done = dms_to(&got, "alice")
-        .iter()
-        .filter(|d| d.contains("is done"))
-        .count();
+    let done = times_told_done(&got);
     report(
         "another process holds the write lock for 1.5 s while the job runs",
         "the job's writes wait; assigned and recorded once; told once",
@@ -165,7 +160,7 @@ async fn sqlite_write_lock_past_the_busy_timeout_fails_a_command_cleanly() {
     h.say("alice", "!pro request").await;
     lock.release().await;
     let apologies = h.text().matches(APOLOGY).count();
-    let stored = h.scalar("SELECT COUNT(*) FROM requests").await;
+    let stored = h.requests().await;
     h.say("alice", "!pro request").await;
     let approval = h.approval("Request #1");
     h.react("carol", &approval, "✅").await;
@@ -216,36 +211,47 @@ async fn sqlite_write_lock_past_the_busy_timeout_leaves_a_due_job_queued() {
     assert_eq!(h.state(1).await, "completed");
 }
 
+/// How many times alice was told her request is done.
+fn times_told_done(records: &[Value]) -> usize {
+    dms_to(records, "alice")
+        .iter()
+        .filter(|d| d.contains("is done"))
+        .count()
+}
+
 /// Fills the database up to its page limit through the bot's own connections: a table of
 /// blobs, written in shrinking pieces until not one more page can be had.
 async fn fill_the_disk(h: &Harness) -> usize {
-    let mut w = h.store.write().await.expect("write");
-    sqlx::query("CREATE TABLE filler (b BLOB)")
-        .execute(w.conn())
-        .await
-        .expect("filler table");
-    w.commit().await.expect("commit");
+    h.exec("CREATE TABLE filler (b BLOB)").await;
     let mut size = 64 * 1024;
     let mut rows = 0;
     while size >= 256 {
-        let mut w = h.store.write().await.expect("write");
-        let r = sqlx::query("INSERT INTO filler (b) VALUES (zeroblob(?))")
-            .bind(size as i64)
-            .execute(w.conn())
-            .await;
-        match r {
-            Ok(_) => {
-                w.commit().await.expect("commit");
-                rows += 1;
-            }
-            Err(e) => {
-                assert!(e.to_string().contains("full"), "{e}");
-                drop(w);
-                size /= 2;
-            }
+        if store_a_blob(h, size).await {
+            rows += 1;
+        } else {
+            size /= 2;
         }
     }
     rows
+}
+
+/// Writes a blob of `bytes` through the store's write path; false when the disk is full.
+async fn store_a_blob(h: &Harness, bytes: i64) -> bool {
+    let mut w = h.store.write().await.expect("write");
+    let written = sqlx::query("INSERT INTO filler (b) VALUES (zeroblob(?))")
+        .bind(bytes)
+        .execute(w.conn())
+        .await;
+    match written {
+        Ok(_) => {
+            w.commit().await.expect("commit");
+            true
+        }
+        Err(e) => {
+            assert!(e.to_string().contains("full"), "{e}");
+            false
+        }
+    }
 }
 
 #[tokio::test]
@@ -267,7 +273,7 @@ async fn sqlite_disk_full_fails_a_request_whole_and_the_bot_carries_on_after() {
 
     h.say("alice", &format!("!pro request {reason}")).await;
     let apologies = h.text().matches(APOLOGY).count();
-    let requests = h.scalar("SELECT COUNT(*) FROM requests").await;
+    let requests = h.requests().await;
     let stages = h.scalar("SELECT COUNT(*) FROM stages").await;
     let outbox = h.scalar("SELECT COUNT(*) FROM outbox").await - before;
     let chain = {

@@ -396,22 +396,33 @@ pub fn id(v: &Value) -> String {
     v["message_id"].as_str().expect("message_id").to_string()
 }
 
-/// Records of a type addressed to a user (DMs) or a channel.
-pub fn dms_to<'a>(records: &'a [Value], user: &str) -> Vec<&'a str> {
+/// The contents of the records of type `kind` whose `field` is `value`.
+fn contents_where<'a>(records: &'a [Value], kind: &str, field: &str, value: &str) -> Vec<&'a str> {
     records
         .iter()
-        .filter(|v| v["type"] == "dm" && v["user"] == user)
+        .filter(|v| v["type"] == kind && v[field] == value)
         .filter_map(|v| v["content"].as_str())
         .collect()
 }
 
+/// Records of a type addressed to a user (DMs) or a channel.
+pub fn dms_to<'a>(records: &'a [Value], user: &str) -> Vec<&'a str> {
+    contents_where(records, "dm", "user", user)
+}
+
 /// Contents of `send` records in a channel.
 pub fn sends_in<'a>(records: &'a [Value], channel: &str) -> Vec<&'a str> {
-    records
+    contents_where(records, "send", "channel", channel)
+}
+
+/// How many events of `action` an audit export (`audit … --json`) holds.
+pub fn audited(audit: &Value, action: &str) -> usize {
+    audit["events"]
+        .as_array()
+        .expect("events")
         .iter()
-        .filter(|v| v["type"] == "send" && v["channel"] == channel)
-        .filter_map(|v| v["content"].as_str())
-        .collect()
+        .filter(|e| e["action"] == action)
+        .count()
 }
 
 /// Runs `licensebot requests --json` on a test directory.

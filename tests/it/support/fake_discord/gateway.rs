@@ -148,6 +148,16 @@ impl FakeDiscord {
         self.disconnect();
     }
 
+    /// Drops the gateway connection and waits until the bot tries to resume; its RESUME is
+    /// held until `release_resume`.
+    pub async fn drop_and_wait_for_resume(&self, timeout: std::time::Duration) {
+        self.disconnect_and_hold();
+        self.wait_for("the bot to try to resume", timeout, |v| {
+            (v.handshakes().1 >= 1).then_some(())
+        })
+        .await;
+    }
+
     /// Answers the held RESUMEs: missed events are replayed, then RESUMED.
     pub fn release_resume(&self) {
         let mut g = self.lock();

@@ -94,16 +94,30 @@ fn original(g: &Inner, app: u64, token: &str) -> Result<u64, Box<Response>> {
         .ok_or_else(|| Box::new(unknown_message()))
 }
 
+/// The text a webhook call brings, refused when the webhook is not the app's or the text
+/// is too long.
+fn webhook_content(app: u64, body: &Value) -> Result<String, Box<Response>> {
+    if app != APP {
+        return Err(Box::new(error(
+            StatusCode::NOT_FOUND,
+            10015,
+            "Unknown Webhook",
+        )));
+    }
+    let content = content(body);
+    match too_long(&content) {
+        Some(refused) => Err(Box::new(refused)),
+        None => Ok(content),
+    }
+}
+
 /// `PATCH /webhooks/{app}/{token}/messages/@original`: the response's new text (no longer
 /// "thinking"); announced unless ephemeral.
 pub(super) fn edit_original(g: &mut Inner, app: u64, token: &str, body: &Value) -> Response {
-    if app != APP {
-        return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
-    }
-    let content = content(body);
-    if let Some(r) = too_long(&content) {
-        return r;
-    }
+    let content = match webhook_content(app, body) {
+        Ok(content) => content,
+        Err(refused) => return *refused,
+    };
     let m = match original(g, app, token) {
         Ok(m) => m,
         Err(refused) => return *refused,
@@ -139,13 +153,10 @@ pub(super) fn delete_original(g: &mut Inner, app: u64, token: &str) -> Response 
 
 /// `POST /webhooks/{app}/{token}`: a follow-up message in the interaction's channel.
 pub(super) fn follow_up(g: &mut Inner, app: u64, token: &str, body: &Value) -> Response {
-    if app != APP {
-        return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
-    }
-    let content = content(body);
-    if let Some(r) = too_long(&content) {
-        return r;
-    }
+    let content = match webhook_content(app, body) {
+        Ok(content) => content,
+        Err(refused) => return *refused,
+    };
     let i = match by_token(g, app, token) {
         Ok(i) => i,
         Err(refused) => return *refused,

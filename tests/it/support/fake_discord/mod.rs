@@ -274,6 +274,23 @@ impl FakeDiscord {
     pub fn view<T>(&self, f: impl FnOnce(&FakeView<'_>) -> T) -> T {
         f(&FakeView(&self.lock()))
     }
+
+    /// The bot's post in `channel` with `needle`, once the bot's ✅ and ❌ are on it (the
+    /// bot's own reactions say it is ready for a decision).
+    pub async fn ready_for_a_decision(&self, channel: u64, needle: &str, timeout: Duration) -> Msg {
+        self.wait_for(
+            &format!("a post with {needle:?} and the bot's reactions"),
+            timeout,
+            |v| {
+                v.bot_message(channel, needle).filter(|m| {
+                    ["✅", "❌"]
+                        .iter()
+                        .all(|e| m.reactions.get(*e).is_some_and(|u| u.contains(&BOT)))
+                })
+            },
+        )
+        .await
+    }
 }
 
 /// An interaction's response: (callback type, flags), and the response message.

@@ -1,6 +1,7 @@
 //! Requests, their stages, and the small vocabularies they use.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -176,6 +177,13 @@ impl CountryCode {
     /// The upper-case code.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl FromStr for CountryCode {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CountryCode::parse(s)
     }
 }
 

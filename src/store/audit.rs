@@ -7,9 +7,10 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
-use super::{parse_ts, ts, StoreResult, Timestamp};
+use super::row::Columns;
+use super::{ts, StoreResult, Timestamp};
 use crate::domain::RequestId;
 
 /// The hash before the first row.
@@ -142,17 +143,18 @@ pub async fn append(
 }
 
 fn from_row(r: &SqliteRow) -> StoreResult<Event> {
+    let c = Columns::new("audit_events", r);
     Ok(Event {
-        id: r.try_get("id")?,
-        request_id: r.try_get("request_id")?,
-        at: parse_ts("audit_events", r.try_get("at")?)?,
-        actor: r.try_get("actor")?,
-        action: r.try_get("action")?,
-        before: r.try_get("before_state")?,
-        after: r.try_get("after_state")?,
-        detail: r.try_get("detail")?,
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
+        id: c.get("id")?,
+        request_id: c.get("request_id")?,
+        at: c.at("at")?,
+        actor: c.get("actor")?,
+        action: c.get("action")?,
+        before: c.get("before_state")?,
+        after: c.get("after_state")?,
+        detail: c.get("detail")?,
+        prev_hash: c.get("prev_hash")?,
+        hash: c.get("hash")?,
     })
 }
 

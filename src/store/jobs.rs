@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
-use super::{parse_ts, parse_word, ts, StoreResult, Timestamp};
+use super::row::Columns;
+use super::update::update;
+use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{BillingCycle, StageId, StageKind, Upn};
 
 /// What a job does, fixed when the stage is approved.
@@ -114,18 +116,17 @@ const COLUMNS: &str =
     "id, stage_id, payload, state, attempts, next_attempt_at, last_error, phase, change_sent";
 
 fn from_row(r: &SqliteRow) -> StoreResult<Job> {
-    const T: &str = "jobs";
+    let c = Columns::new("jobs", r);
     Ok(Job {
-        id: r.try_get("id")?,
-        stage_id: StageId(r.try_get("stage_id")?),
-        payload: serde_json::from_str(r.try_get::<&str, _>("payload")?)
-            .map_err(|e| super::corrupt(T, e))?,
-        state: parse_word(T, r.try_get::<&str, _>("state")?)?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: parse_ts(T, r.try_get("next_attempt_at")?)?,
-        last_error: r.try_get("last_error")?,
-        verify_only: r.try_get::<&str, _>("phase")? == "verify",
-        change_sent: r.try_get::<i64, _>("change_sent")? != 0,
+        id: c.get("id")?,
+        stage_id: StageId(c.get("stage_id")?),
+        payload: c.json("payload")?,
+        state: c.word("state")?,
+        attempts: c.get("attempts")?,
+        next_attempt_at: c.at("next_attempt_at")?,
+        last_error: c.get("last_error")?,
+        verify_only: c.get::<&str>("phase")? == "verify",
+        change_sent: c.get::<i64>("change_sent")? != 0,
     })
 }
 
@@ -233,18 +234,7 @@ pub async fn verify_later(
     at: Timestamp,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE jobs SET state = 'queued', phase = 'verify', last_error = ?, next_attempt_at = ?,
-                         lease_owner = NULL, lease_until = NULL, change_sent = 0, updated_at = ?
-         WHERE id = ?",
-    )
-    .bind(note)
-    .bind(ts(at))
-    .bind(ts(now))
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    requeue(conn, id, Requeue::VerifyOnly, note, at, now).await
 }
 
 /// Queues a job for a later look without counting the attempt (waiting is not failing).
@@ -255,32 +245,20 @@ pub async fn wait_until(
     at: Timestamp,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), last_error = ?,
-                         next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, change_sent = 0,
-                         updated_at = ?
-         WHERE id = ?",
-    )
-    .bind(note)
-    .bind(ts(at))
-    .bind(ts(now))
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    requeue(conn, id, Requeue::Wait, note, at, now).await
 }
 
 /// Makes a queued job due now (a person said the awaited thing happened).
 pub async fn due_now(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE jobs SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'queued'",
+    let changed = update(
+        conn,
+        "jobs",
+        "next_attempt_at = ?, updated_at = ?",
+        "id = ? AND state = 'queued'",
+        &[ts(now).into(), ts(now).into(), id.into()],
     )
-    .bind(ts(now))
-    .bind(ts(now))
-    .bind(id)
-    .execute(conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(changed == 1)
 }
 
 /// Puts every running job back in the queue (start-up: the previous process is gone).
@@ -303,11 +281,15 @@ pub async fn mark_change_sent(
     now: Timestamp,
 ) -> StoreResult<()> {
     for id in ids {
-        sqlx::query("UPDATE jobs SET change_sent = 1, updated_at = ? WHERE id = ?")
-            .bind(ts(now))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+        let params = [ts(now).into(), (*id).into()];
+        update(
+            &mut *conn,
+            "jobs",
+            "change_sent = 1, updated_at = ?",
+            "id = ?",
+            &params,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -334,15 +316,19 @@ async fn finish(
     error: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE jobs SET state = ?, last_error = COALESCE(?, last_error), lease_owner = NULL,
-                         lease_until = NULL, change_sent = 0, updated_at = ? WHERE id = ?",
+    update(
+        conn,
+        "jobs",
+        "state = ?, last_error = COALESCE(?, last_error), lease_owner = NULL, lease_until = NULL,
+         change_sent = 0, updated_at = ?",
+        "id = ?",
+        &[
+            state.as_str().into(),
+            error.into(),
+            ts(now).into(),
+            id.into(),
+        ],
     )
-    .bind(state.as_str())
-    .bind(error)
-    .bind(ts(now))
-    .bind(id)
-    .execute(conn)
     .await?;
     Ok(())
 }
@@ -357,17 +343,61 @@ pub async fn retry_at(
     now: Timestamp,
     change_sent: bool,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE jobs SET state = 'queued', last_error = ?, next_attempt_at = ?, lease_owner = NULL,
-                         lease_until = NULL, change_sent = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(error)
-    .bind(ts(at))
-    .bind(change_sent)
-    .bind(ts(now))
-    .bind(id)
-    .execute(conn)
-    .await?;
+    requeue(conn, id, Requeue::Retry { change_sent }, error, at, now).await
+}
+
+/// How a job goes back to the queue.
+#[derive(Debug, Clone, Copy)]
+enum Requeue {
+    /// Its change was seen to be made: from now on it only verifies.
+    VerifyOnly,
+    /// It waits for something outside the bot; the attempt does not count.
+    Wait,
+    /// Its attempt failed; `change_sent` says whether the change may have gone out.
+    Retry { change_sent: bool },
+}
+
+impl Requeue {
+    /// What this way of going back changes besides the queue columns.
+    fn also_set(self) -> &'static str {
+        match self {
+            Requeue::VerifyOnly => "phase = 'verify', ",
+            Requeue::Wait => "attempts = MAX(attempts - 1, 0), ",
+            Requeue::Retry { .. } => "",
+        }
+    }
+
+    fn change_sent(self) -> bool {
+        match self {
+            Requeue::Retry { change_sent } => change_sent,
+            Requeue::VerifyOnly | Requeue::Wait => false,
+        }
+    }
+}
+
+/// Puts job `id` back in the queue, due at `at`, with `note` as its last error and its lease
+/// released.
+async fn requeue(
+    conn: &mut SqliteConnection,
+    id: i64,
+    how: Requeue,
+    note: &str,
+    at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let set = format!(
+        "state = 'queued', {}last_error = ?, next_attempt_at = ?, lease_owner = NULL,
+         lease_until = NULL, change_sent = ?, updated_at = ?",
+        how.also_set()
+    );
+    let params = [
+        note.into(),
+        ts(at).into(),
+        how.change_sent().into(),
+        ts(now).into(),
+        id.into(),
+    ];
+    update(conn, "jobs", &set, "id = ?", &params).await?;
     Ok(())
 }
 
@@ -454,10 +484,7 @@ pub async fn set_task_posted(
     id: i64,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE jobs SET task_posted_at = ? WHERE id = ?")
-        .bind(ts(at))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    let params = [ts(at).into(), id.into()];
+    update(conn, "jobs", "task_posted_at = ?", "id = ?", &params).await?;
     Ok(())
 }

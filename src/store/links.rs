@@ -3,9 +3,11 @@
 //! proof mails sent, for rate limits.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
-use super::{parse_opt_ts, parse_ts, ts, StoreResult, Timestamp};
+use super::row::Columns;
+use super::update::update;
+use super::{ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, LinkMethod, LinkProof, LinkState, Upn};
 
 /// A chat account's link to a directory user.
@@ -57,27 +59,21 @@ const COLUMNS: &str = "chat_user, upn, linked_at, state, method, verified_at, at
                        object_id, code_hash, code_expires_at, code_tries, locked, notice";
 
 fn from_row(r: &SqliteRow) -> StoreResult<Link> {
-    const T: &str = "links";
-    let word = |c: &str| -> StoreResult<Option<String>> { Ok(r.try_get::<Option<String>, _>(c)?) };
+    let c = Columns::new("links", r);
     Ok(Link {
-        chat_user: ChatUserId(r.try_get("chat_user")?),
-        upn: Upn::parse(r.try_get::<&str, _>("upn")?).map_err(|e| super::corrupt(T, e))?,
-        linked_at: parse_ts(T, r.try_get("linked_at")?)?,
-        state: r
-            .try_get::<&str, _>("state")?
-            .parse()
-            .map_err(|e| super::corrupt(T, e))?,
-        method: word("method")?
-            .map(|m| m.parse().map_err(|e| super::corrupt(T, e)))
-            .transpose()?,
-        verified_at: parse_opt_ts(T, r.try_get("verified_at")?)?,
-        attested_by: word("attested_by")?.map(ChatUserId),
-        object_id: word("object_id")?,
-        code_hash: word("code_hash")?,
-        code_expires_at: parse_opt_ts(T, r.try_get("code_expires_at")?)?,
-        code_tries: r.try_get("code_tries")?,
-        locked: r.try_get("locked")?,
-        notice: r.try_get("notice")?,
+        chat_user: c.user("chat_user")?,
+        upn: c.word("upn")?,
+        linked_at: c.at("linked_at")?,
+        state: c.word("state")?,
+        method: c.opt_word("method")?,
+        verified_at: c.opt_at("verified_at")?,
+        attested_by: c.opt_id("attested_by", ChatUserId)?,
+        object_id: c.get("object_id")?,
+        code_hash: c.get("code_hash")?,
+        code_expires_at: c.opt_at("code_expires_at")?,
+        code_tries: c.get("code_tries")?,
+        locked: c.get("locked")?,
+        notice: c.get("notice")?,
     })
 }
 
@@ -170,11 +166,7 @@ pub async fn start_pending(
 /// Burns a pending link's code: it can no longer be used (typed in public, or its mail could
 /// not be sent).
 pub async fn burn_code(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
-    sqlx::query("UPDATE links SET code_hash = NULL, code_expires_at = NULL WHERE chat_user = ?")
-        .bind(user.as_str())
-        .execute(conn)
-        .await?;
-    Ok(())
+    set_on(conn, user, "code_hash = NULL, code_expires_at = NULL").await
 }
 
 /// Counts one try of a pending link's code, before the code is checked; returns the tries
@@ -190,13 +182,12 @@ pub async fn count_try(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreR
 
 /// Locks a pending link (too many wrong codes) and burns its code: a new `link` is needed.
 pub async fn lock(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE links SET locked = 1, code_hash = NULL, code_expires_at = NULL WHERE chat_user = ?",
+    set_on(
+        conn,
+        user,
+        "locked = 1, code_hash = NULL, code_expires_at = NULL",
     )
-    .bind(user.as_str())
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Marks a chat user's link to `upn` verified (creating it when there is none, for an
@@ -233,10 +224,12 @@ pub async fn verify(
 
 /// Marks that a link's owner was told links must now be verified.
 pub async fn clear_notice(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
-    sqlx::query("UPDATE links SET notice = 0 WHERE chat_user = ?")
-        .bind(user.as_str())
-        .execute(conn)
-        .await?;
+    set_on(conn, user, "notice = 0").await
+}
+
+/// Sets `set` (which binds nothing) on a chat user's link.
+async fn set_on(conn: &mut SqliteConnection, user: &ChatUserId, set: &str) -> StoreResult<()> {
+    update(conn, "links", set, "chat_user = ?", &[user.as_str().into()]).await?;
     Ok(())
 }
 

@@ -14,9 +14,11 @@ pub mod links;
 pub mod outbox;
 pub mod reactions;
 pub mod requests;
+mod row;
 pub mod signins;
 pub mod simulated;
 pub mod stages;
+mod update;
 
 use std::path::PathBuf;
 use std::str::FromStr;

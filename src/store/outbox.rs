@@ -4,6 +4,7 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
+use super::update::update;
 use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
 
@@ -87,114 +88,127 @@ pub async fn push(
     action: &ChatAction,
     at: Timestamp,
 ) -> StoreResult<i64> {
-    let mentions = match action {
-        ChatAction::Send { mentions, .. } => serde_json::to_string(mentions)
-            .map_err(|e| super::corrupt("outbox", format!("mentions: {e}")))?,
-        _ => "[]".to_string(),
-    };
-    let (kind, channel, user, message, stage, reply_to, emoji, content, fallback) = match action {
-        ChatAction::Send {
-            channel,
-            content,
-            reply_to,
-            stage,
-            ..
-        } => (
-            "send",
-            Some(channel),
-            None,
-            None,
-            *stage,
-            reply_to.as_ref(),
-            None,
-            Some(content),
-            None,
-        ),
-        ChatAction::Dm {
-            user,
-            content,
-            fallback,
-            fallback_reply_to,
-        } => (
-            "dm",
-            None,
-            Some(user),
-            None,
-            None,
-            fallback_reply_to.as_ref(),
-            None,
-            Some(content),
-            fallback.as_ref(),
-        ),
-        ChatAction::Edit {
-            channel,
-            message,
-            stage,
-            content,
-        } => (
-            "edit",
-            Some(channel),
-            None,
-            message.as_ref(),
-            *stage,
-            None,
-            None,
-            Some(content),
-            None,
-        ),
-        ChatAction::React {
-            channel,
-            message,
-            stage,
-            emoji,
-        } => (
-            "react",
-            Some(channel),
-            None,
-            message.as_ref(),
-            *stage,
-            None,
-            Some(emoji),
-            None,
-            None,
-        ),
-        ChatAction::Unreact {
-            channel,
-            message,
-            user,
-            emoji,
-        } => (
-            "unreact",
-            Some(channel),
-            Some(user),
-            Some(message),
-            None,
-            None,
-            Some(emoji),
-            None,
-            None,
-        ),
-    };
+    let row = OutboxRow::of(action)?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
                              fallback_channel, mentions, next_attempt_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
-    .bind(kind)
-    .bind(channel.map(ChannelRef::as_str))
-    .bind(user.map(ChatUserId::as_str))
-    .bind(message.map(MessageRef::as_str))
-    .bind(stage.map(|s| s.0))
-    .bind(reply_to.map(MessageRef::as_str))
-    .bind(emoji.map(String::as_str))
-    .bind(content.map(String::as_str))
-    .bind(fallback.map(ChannelRef::as_str))
-    .bind(mentions)
+    .bind(row.kind)
+    .bind(row.channel.map(ChannelRef::as_str))
+    .bind(row.user.map(ChatUserId::as_str))
+    .bind(row.message.map(MessageRef::as_str))
+    .bind(row.stage.map(|s| s.0))
+    .bind(row.reply_to.map(MessageRef::as_str))
+    .bind(row.emoji)
+    .bind(row.content)
+    .bind(row.fallback.map(ChannelRef::as_str))
+    .bind(row.mentions)
     .bind(ts(at))
     .bind(ts(at))
     .fetch_one(conn)
     .await?;
     Ok(id)
+}
+
+/// The columns an action fills in its outbox row; the others stay NULL.
+#[derive(Debug, Default)]
+struct OutboxRow<'a> {
+    kind: &'a str,
+    channel: Option<&'a ChannelRef>,
+    user: Option<&'a ChatUserId>,
+    message: Option<&'a MessageRef>,
+    stage: Option<StageId>,
+    reply_to: Option<&'a MessageRef>,
+    emoji: Option<&'a str>,
+    content: Option<&'a str>,
+    fallback: Option<&'a ChannelRef>,
+    /// The people a post may ping, as a JSON array (empty for every other action).
+    mentions: String,
+}
+
+impl<'a> OutboxRow<'a> {
+    /// The row that stores `action`.
+    fn of(action: &'a ChatAction) -> StoreResult<OutboxRow<'a>> {
+        let row = OutboxRow {
+            mentions: "[]".to_string(),
+            ..OutboxRow::default()
+        };
+        Ok(match action {
+            ChatAction::Send {
+                channel,
+                content,
+                reply_to,
+                stage,
+                mentions,
+            } => OutboxRow {
+                kind: "send",
+                channel: Some(channel),
+                stage: *stage,
+                reply_to: reply_to.as_ref(),
+                content: Some(content),
+                mentions: mentions_json(mentions)?,
+                ..row
+            },
+            ChatAction::Dm {
+                user,
+                content,
+                fallback,
+                fallback_reply_to,
+            } => OutboxRow {
+                kind: "dm",
+                user: Some(user),
+                reply_to: fallback_reply_to.as_ref(),
+                content: Some(content),
+                fallback: fallback.as_ref(),
+                ..row
+            },
+            ChatAction::Edit {
+                channel,
+                message,
+                stage,
+                content,
+            } => OutboxRow {
+                kind: "edit",
+                channel: Some(channel),
+                message: message.as_ref(),
+                stage: *stage,
+                content: Some(content),
+                ..row
+            },
+            ChatAction::React {
+                channel,
+                message,
+                stage,
+                emoji,
+            } => OutboxRow {
+                kind: "react",
+                channel: Some(channel),
+                message: message.as_ref(),
+                stage: *stage,
+                emoji: Some(emoji),
+                ..row
+            },
+            ChatAction::Unreact {
+                channel,
+                message,
+                user,
+                emoji,
+            } => OutboxRow {
+                kind: "unreact",
+                channel: Some(channel),
+                user: Some(user),
+                message: Some(message),
+                emoji: Some(emoji),
+                ..row
+            },
+        })
+    }
+}
+
+/// The people a post may ping, as stored.
+fn mentions_json(mentions: &[ChatUserId]) -> StoreResult<String> {
+    serde_json::to_string(mentions).map_err(|e| super::corrupt("outbox", format!("mentions: {e}")))
 }
 
 fn from_row(r: &SqliteRow) -> StoreResult<Pending> {
@@ -306,15 +320,13 @@ pub async fn delivered(
     message: Option<&MessageRef>,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE outbox SET delivered_at = ?, delivered_id = ?,
-             content = CASE WHEN action = 'dm' THEN '' ELSE content END
-         WHERE id = ?",
+    update(
+        conn,
+        "outbox",
+        "delivered_at = ?, delivered_id = ?, content = CASE WHEN action = 'dm' THEN '' ELSE content END",
+        "id = ?",
+        &[ts(at).into(), message.map(MessageRef::as_str).into(), id.into()],
     )
-    .bind(ts(at))
-    .bind(message.map(MessageRef::as_str))
-    .bind(id)
-    .execute(conn)
     .await?;
     Ok(())
 }
@@ -326,13 +338,7 @@ pub async fn retry_at(
     error: &str,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
-        .bind(error)
-        .bind(ts(at))
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    count_failed_attempt(conn, id, error, "next_attempt_at", at).await
 }
 
 /// Gives up on an action.
@@ -342,13 +348,26 @@ pub async fn give_up(
     error: &str,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, gave_up_at = ? WHERE id = ?",
+    count_failed_attempt(conn, id, error, "gave_up_at", at).await
+}
+
+/// Counts a failed delivery attempt of row `id` with its error, and sets `when_column`
+/// (the next attempt, or the giving up) to `at`.
+async fn count_failed_attempt(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    when_column: &str,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let set = format!("attempts = attempts + 1, last_error = ?, {when_column} = ?");
+    update(
+        conn,
+        "outbox",
+        &set,
+        "id = ?",
+        &[error.into(), ts(at).into(), id.into()],
     )
-    .bind(error)
-    .bind(ts(at))
-    .bind(id)
-    .execute(conn)
     .await?;
     Ok(())
 }

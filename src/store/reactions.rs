@@ -4,6 +4,7 @@
 
 use sqlx::SqliteConnection;
 
+use super::update::{update, Param};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, MessageRef};
 
@@ -58,44 +59,35 @@ pub async fn claim(
 
 /// Marks a claimed event as applied.
 pub async fn settle(conn: &mut SqliteConnection, key: Key<'_>) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE seen_reactions SET settled = 1 WHERE message_id = ? AND chat_user = ? AND emoji = ?",
-    )
-    .bind(key.message.as_str())
-    .bind(key.user.as_str())
-    .bind(key.emoji)
-    .execute(conn)
-    .await?;
-    Ok(())
+    set_on(conn, key, "settled = 1", &[]).await
 }
 
 /// Undoes a claim whose event could not be applied, so a replay applies it.
 pub async fn revert(conn: &mut SqliteConnection, key: Key<'_>, added: bool) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE seen_reactions SET present = ?, settled = 1
-         WHERE message_id = ? AND chat_user = ? AND emoji = ?",
-    )
-    .bind(i64::from(!added))
-    .bind(key.message.as_str())
-    .bind(key.user.as_str())
-    .bind(key.emoji)
-    .execute(conn)
-    .await?;
-    Ok(())
+    set_on(conn, key, "present = ?, settled = 1", &[(!added).into()]).await
 }
 
 /// Records that a reaction is gone (the bot removed it), without applying anything.
 pub async fn forget(conn: &mut SqliteConnection, key: Key<'_>, at: Timestamp) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE seen_reactions SET present = 0, settled = 1, updated_at = ?
-         WHERE message_id = ? AND chat_user = ? AND emoji = ?",
-    )
-    .bind(ts(at))
-    .bind(key.message.as_str())
-    .bind(key.user.as_str())
-    .bind(key.emoji)
-    .execute(conn)
-    .await?;
+    let set = "present = 0, settled = 1, updated_at = ?";
+    set_on(conn, key, set, &[ts(at).into()]).await
+}
+
+/// Sets `set` on the row of `key`, binding `values` to the placeholders in `set`.
+async fn set_on(
+    conn: &mut SqliteConnection,
+    key: Key<'_>,
+    set: &str,
+    values: &[Param<'_>],
+) -> StoreResult<()> {
+    let mut params = values.to_vec();
+    params.extend([
+        key.message.as_str().into(),
+        key.user.as_str().into(),
+        key.emoji.into(),
+    ]);
+    let filter = "message_id = ? AND chat_user = ? AND emoji = ?";
+    update(conn, "seen_reactions", set, filter, &params).await?;
     Ok(())
 }
 

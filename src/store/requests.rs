@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
-use super::{parse_opt_word, parse_ts, parse_word, ts, StoreResult, Timestamp};
+use super::row::Columns;
+use super::update::update;
+use super::{ts, StoreResult, Timestamp};
 use crate::domain::{
     BillingCycle, ChannelRef, ChatUserId, LinkMethod, LinkProof, MessageRef, RequestId,
     RequestKind, RequestState, Upn,
@@ -111,45 +113,38 @@ const COLUMNS: &str = "id, kind, state, requester, requester_upn, target_upn, ta
                        target_object_id";
 
 fn from_row(r: &SqliteRow) -> StoreResult<Request> {
-    const T: &str = "requests";
-    let upn = |col: &str| -> StoreResult<Option<Upn>> {
-        r.try_get::<Option<String>, _>(col)?
-            .map(|s| Upn::parse(&s).map_err(|e| super::corrupt(T, e)))
-            .transpose()
-    };
+    let c = Columns::new("requests", r);
     Ok(Request {
-        id: RequestId(r.try_get("id")?),
-        kind: parse_word(T, r.try_get::<&str, _>("kind")?)?,
-        state: parse_word(T, r.try_get::<&str, _>("state")?)?,
-        requester: ChatUserId(r.try_get("requester")?),
-        requester_upn: upn("requester_upn")?,
-        target_upn: upn("target_upn")?,
-        target_name: r.try_get("target_name")?,
-        quantity: r.try_get("quantity")?,
-        billing_cycle: parse_opt_word(T, r.try_get("billing_cycle")?)?,
-        reason: r.try_get("reason")?,
-        origin_channel: r
-            .try_get::<Option<String>, _>("origin_channel")?
-            .map(ChannelRef),
-        origin_message: r
-            .try_get::<Option<String>, _>("origin_message")?
-            .map(MessageRef),
-        outcome: r.try_get("outcome")?,
-        created_at: parse_ts(T, r.try_get("created_at")?)?,
-        updated_at: parse_ts(T, r.try_get("updated_at")?)?,
-        requester_link: parse_opt_word::<LinkMethod>(T, r.try_get("requester_link_method")?)?
-            .map(|method| -> StoreResult<LinkProof> {
-                Ok(LinkProof {
-                    method,
-                    verified_at: super::parse_opt_ts(T, r.try_get("requester_link_verified_at")?)?,
-                    attested_by: r
-                        .try_get::<Option<String>, _>("requester_link_attested_by")?
-                        .map(ChatUserId),
-                })
-            })
-            .transpose()?,
-        target_object_id: r.try_get("target_object_id")?,
+        id: RequestId(c.get("id")?),
+        kind: c.word("kind")?,
+        state: c.word("state")?,
+        requester: c.user("requester")?,
+        requester_upn: c.opt_word("requester_upn")?,
+        target_upn: c.opt_word("target_upn")?,
+        target_name: c.get("target_name")?,
+        quantity: c.get("quantity")?,
+        billing_cycle: c.opt_word("billing_cycle")?,
+        reason: c.get("reason")?,
+        origin_channel: c.opt_id("origin_channel", ChannelRef)?,
+        origin_message: c.opt_id("origin_message", MessageRef)?,
+        outcome: c.get("outcome")?,
+        created_at: c.at("created_at")?,
+        updated_at: c.at("updated_at")?,
+        requester_link: requester_link(&c)?,
+        target_object_id: c.get("target_object_id")?,
     })
+}
+
+/// How the requester's link was proven, from the `requester_link_*` columns.
+fn requester_link(c: &Columns<'_>) -> StoreResult<Option<LinkProof>> {
+    let Some(method) = c.opt_word::<LinkMethod>("requester_link_method")? else {
+        return Ok(None);
+    };
+    Ok(Some(LinkProof {
+        method,
+        verified_at: c.opt_at("requester_link_verified_at")?,
+        attested_by: c.opt_id("requester_link_attested_by", ChatUserId)?,
+    }))
 }
 
 /// Stores a new request in state `pending` and returns its id.
@@ -275,15 +270,14 @@ pub async fn set_state(
     outcome: Option<&str>,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE requests SET state = ?, outcome = COALESCE(?, outcome), updated_at = ? WHERE id = ?",
-    )
-    .bind(state.as_str())
-    .bind(outcome)
-    .bind(ts(at))
-    .bind(id.0)
-    .execute(conn)
-    .await?;
+    let set = "state = ?, outcome = COALESCE(?, outcome), updated_at = ?";
+    let params = [
+        state.as_str().into(),
+        outcome.into(),
+        ts(at).into(),
+        id.0.into(),
+    ];
+    update(conn, "requests", set, "id = ?", &params).await?;
     Ok(())
 }
 

@@ -3,9 +3,11 @@
 //! the stage before, so a token works once.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
-use super::{parse_ts, ts, StoreResult, Timestamp};
+use super::row::Columns;
+use super::update::{update, Param};
+use super::{ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, Upn};
 
 /// Where an attempt is.
@@ -80,18 +82,18 @@ const COLUMNS: &str =
     "id, chat_user, chat_name, upn, stage, nonce, verifier, object_id, created_at, stage_at";
 
 fn from_row(r: &SqliteRow) -> StoreResult<SignIn> {
-    const T: &str = "link_signins";
+    let c = Columns::new("link_signins", r);
     Ok(SignIn {
-        id: r.try_get("id")?,
-        chat_user: ChatUserId(r.try_get("chat_user")?),
-        chat_name: r.try_get("chat_name")?,
-        upn: Upn::parse(r.try_get::<&str, _>("upn")?).map_err(|e| super::corrupt(T, e))?,
-        stage: Stage::parse(r.try_get("stage")?)?,
-        nonce: r.try_get("nonce")?,
-        verifier: r.try_get("verifier")?,
-        object_id: r.try_get("object_id")?,
-        created_at: parse_ts(T, r.try_get("created_at")?)?,
-        stage_at: parse_ts(T, r.try_get("stage_at")?)?,
+        id: c.get("id")?,
+        chat_user: c.user("chat_user")?,
+        chat_name: c.get("chat_name")?,
+        upn: c.word("upn")?,
+        stage: Stage::parse(c.get("stage")?)?,
+        nonce: c.get("nonce")?,
+        verifier: c.get("verifier")?,
+        object_id: c.get("object_id")?,
+        created_at: c.at("created_at")?,
+        stage_at: c.at("stage_at")?,
     })
 }
 
@@ -165,19 +167,13 @@ pub async fn start(
     verifier: &str,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE link_signins SET stage = 'started', state_hash = ?, nonce = ?, verifier = ?,
-             stage_at = ?
-         WHERE id = ? AND stage = 'issued'",
-    )
-    .bind(token_hash(state))
-    .bind(nonce)
-    .bind(verifier)
-    .bind(ts(at))
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let step = Step {
+        from: Stage::Issued,
+        to: Stage::Started,
+        also_set: "state_hash = ?, nonce = ?, verifier = ?",
+        values: vec![token_hash(state).into(), nonce.into(), verifier.into()],
+    };
+    step.take(conn, id, at).await
 }
 
 /// Started → proven, with the object id the sign-in proved and the confirm token; false when
@@ -189,18 +185,13 @@ pub async fn prove(
     confirm: &str,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE link_signins SET stage = 'proven', object_id = ?, confirm_hash = ?,
-             nonce = NULL, verifier = NULL, stage_at = ?
-         WHERE id = ? AND stage = 'started'",
-    )
-    .bind(object_id)
-    .bind(token_hash(confirm))
-    .bind(ts(at))
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let step = Step {
+        from: Stage::Started,
+        to: Stage::Proven,
+        also_set: "object_id = ?, confirm_hash = ?, nonce = NULL, verifier = NULL",
+        values: vec![object_id.into(), token_hash(confirm).into()],
+    };
+    step.take(conn, id, at).await
 }
 
 /// Moves an attempt from `from` to a final stage (`done` or `failed`); false when it was
@@ -212,15 +203,32 @@ pub async fn end(
     to: Stage,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE link_signins SET stage = ?, nonce = NULL, verifier = NULL, stage_at = ?
-         WHERE id = ? AND stage = ?",
-    )
-    .bind(to.as_str())
-    .bind(ts(at))
-    .bind(id)
-    .bind(from.as_str())
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let step = Step {
+        from,
+        to,
+        also_set: "nonce = NULL, verifier = NULL",
+        values: Vec::new(),
+    };
+    step.take(conn, id, at).await
+}
+
+/// One move of an attempt from a stage to the next, with what else it records.
+struct Step<'a> {
+    from: Stage,
+    to: Stage,
+    /// Columns set with the stage, their values in `values`.
+    also_set: &'static str,
+    values: Vec<Param<'a>>,
+}
+
+impl Step<'_> {
+    /// Moves attempt `id` at `at`; false when it was not in `from`.
+    async fn take(self, conn: &mut SqliteConnection, id: i64, at: Timestamp) -> StoreResult<bool> {
+        let set = format!("stage = ?, {}, stage_at = ?", self.also_set);
+        let mut params = vec![self.to.as_str().into()];
+        params.extend(self.values);
+        params.extend([ts(at).into(), id.into(), self.from.as_str().into()]);
+        let changed = update(conn, "link_signins", &set, "id = ? AND stage = ?", &params).await?;
+        Ok(changed == 1)
+    }
 }

@@ -1,8 +1,10 @@
 //! `sim_*`: the state of the simulated tenant (SKUs, users, assignments, purchases), so a
 //! restart keeps what the bot bought and assigned.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
+use super::row::Columns;
+use super::update::update;
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{BillingCycle, CountryCode, DirectoryRole, RoleSet, Upn, UserType};
 
@@ -172,10 +174,6 @@ pub async fn seed(
     Ok(())
 }
 
-fn plans(raw: &str) -> StoreResult<Vec<String>> {
-    serde_json::from_str(raw).map_err(|e| super::corrupt("sim_skus", e))
-}
-
 /// A SKU with its counts.
 pub async fn sku(conn: &mut SqliteConnection, part: &str) -> StoreResult<Option<Sku>> {
     let row = sqlx::query(
@@ -186,17 +184,16 @@ pub async fn sku(conn: &mut SqliteConnection, part: &str) -> StoreResult<Option<
     .bind(part)
     .fetch_optional(conn)
     .await?;
-    row.map(|r| {
-        Ok(Sku {
-            sku_part_number: r.try_get("sku_part_number")?,
-            sku_id: r.try_get("sku_id")?,
-            enabled: r.try_get("enabled")?,
-            consumed: r.try_get("consumed")?,
-            unit_price_monthly: r.try_get("unit_price_monthly")?,
-            service_plans: plans(r.try_get("service_plans")?)?,
-        })
-    })
-    .transpose()
+    let Some(r) = row else { return Ok(None) };
+    let c = Columns::new("sim_skus", &r);
+    Ok(Some(Sku {
+        sku_part_number: c.get("sku_part_number")?,
+        sku_id: c.get("sku_id")?,
+        enabled: c.get("enabled")?,
+        consumed: c.get("consumed")?,
+        unit_price_monthly: c.get("unit_price_monthly")?,
+        service_plans: c.json("service_plans")?,
+    }))
 }
 
 /// A user with their licences.
@@ -214,27 +211,22 @@ pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<
     .fetch_optional(&mut *conn)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let licenses: Vec<String> =
-        serde_json::from_str(r.try_get("licenses")?).map_err(|e| super::corrupt(T, e))?;
-    let roles: Vec<String> =
-        serde_json::from_str(r.try_get("roles")?).map_err(|e| super::corrupt(T, e))?;
+    let c = Columns::new(T, &r);
+    let roles: Vec<String> = c.json("roles")?;
     let roles = roles
         .iter()
         .map(|s| s.parse::<DirectoryRole>().map_err(|e| super::corrupt(T, e)))
         .collect::<StoreResult<RoleSet>>()?;
     Ok(Some(User {
-        id: r.try_get("id")?,
-        upn: Upn::parse(r.try_get("upn")?).map_err(|e| super::corrupt(T, e))?,
-        display_name: r.try_get("display_name")?,
-        usage_location: r
-            .try_get::<Option<String>, _>("usage_location")?
-            .map(|s| CountryCode::parse(&s).map_err(|e| super::corrupt(T, e)))
-            .transpose()?,
-        user_type: super::parse_word(T, r.try_get::<&str, _>("user_type")?)?,
-        account_enabled: r.try_get("account_enabled")?,
+        id: c.get("id")?,
+        upn: c.word("upn")?,
+        display_name: c.get("display_name")?,
+        usage_location: c.opt_word("usage_location")?,
+        user_type: c.word("user_type")?,
+        account_enabled: c.get("account_enabled")?,
         roles,
-        licenses,
-        mail: r.try_get("mail")?,
+        licenses: c.json("licenses")?,
+        mail: c.get("mail")?,
     }))
 }
 
@@ -244,11 +236,8 @@ pub async fn set_usage_location(
     upn: &Upn,
     country: &CountryCode,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE sim_users SET usage_location = ? WHERE upn = ?")
-        .bind(country.as_str())
-        .bind(upn.as_str())
-        .execute(conn)
-        .await?;
+    let params = [country.as_str().into(), upn.as_str().into()];
+    update(conn, "sim_users", "usage_location = ?", "upn = ?", &params).await?;
     Ok(())
 }
 
@@ -382,11 +371,15 @@ struct SeatChange<'a> {
 
 impl SeatChange<'_> {
     async fn apply(self, conn: &mut SqliteConnection) -> StoreResult<PurchaseResult> {
-        sqlx::query("UPDATE sim_skus SET enabled = ? WHERE sku_part_number = ?")
-            .bind(self.to)
-            .bind(self.part)
-            .execute(&mut *conn)
-            .await?;
+        let params = [self.to.into(), self.part.into()];
+        update(
+            &mut *conn,
+            "sim_skus",
+            "enabled = ?",
+            "sku_part_number = ?",
+            &params,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO sim_purchases (idempotency_key, sku_part_number, from_seats, to_seats, billing_cycle, at)
              VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,9 +1,11 @@
 //! `stages`: the approval steps of a request, each needing one kind of role.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
-use super::{parse_opt_ts, parse_opt_word, parse_ts, parse_word, ts, StoreResult, Timestamp};
+use super::row::Columns;
+use super::update::{update, Param};
+use super::{ts, StoreResult, Timestamp};
 use crate::domain::{
     BillingCycle, ChatUserId, DecisionSource, MessageRef, RequestId, StageId, StageKind,
     StageState, Upn,
@@ -80,37 +82,29 @@ const COLUMNS: &str = "id, request_id, seq, kind, state, depends_on, quantity, u
                        routed_at, reminded_at, escalated_at";
 
 fn from_row(r: &SqliteRow) -> StoreResult<Stage> {
-    const T: &str = "stages";
-    let routed: Vec<String> = serde_json::from_str(r.try_get::<&str, _>("routed_to")?)
-        .map_err(|e| super::corrupt(T, e))?;
+    let c = Columns::new("stages", r);
+    let routed: Vec<String> = c.json("routed_to")?;
     Ok(Stage {
-        id: StageId(r.try_get("id")?),
-        request_id: RequestId(r.try_get("request_id")?),
-        seq: r.try_get("seq")?,
-        kind: parse_word(T, r.try_get::<&str, _>("kind")?)?,
-        state: parse_word(T, r.try_get::<&str, _>("state")?)?,
-        depends_on: r.try_get::<Option<i64>, _>("depends_on")?.map(StageId),
-        quantity: r.try_get("quantity")?,
-        unit_price: r.try_get("unit_price")?,
-        billing_cycle: parse_opt_word(T, r.try_get("billing_cycle")?)?,
-        approval_message: r
-            .try_get::<Option<String>, _>("approval_message")?
-            .map(MessageRef),
-        decided_by: r
-            .try_get::<Option<String>, _>("decided_by")?
-            .map(ChatUserId),
-        decided_by_upn: r
-            .try_get::<Option<String>, _>("decided_by_upn")?
-            .map(|s| Upn::parse(&s).map_err(|e| super::corrupt(T, e)))
-            .transpose()?,
-        decided_at: parse_opt_ts(T, r.try_get("decided_at")?)?,
-        decided_via: parse_opt_word(T, r.try_get("decided_via")?)?,
-        decision_note: r.try_get("decision_note")?,
-        body: r.try_get("body")?,
+        id: StageId(c.get("id")?),
+        request_id: RequestId(c.get("request_id")?),
+        seq: c.get("seq")?,
+        kind: c.word("kind")?,
+        state: c.word("state")?,
+        depends_on: c.get::<Option<i64>>("depends_on")?.map(StageId),
+        quantity: c.get("quantity")?,
+        unit_price: c.get("unit_price")?,
+        billing_cycle: c.opt_word("billing_cycle")?,
+        approval_message: c.opt_id("approval_message", MessageRef)?,
+        decided_by: c.opt_id("decided_by", ChatUserId)?,
+        decided_by_upn: c.opt_word("decided_by_upn")?,
+        decided_at: c.opt_at("decided_at")?,
+        decided_via: c.opt_word("decided_via")?,
+        decision_note: c.get("decision_note")?,
+        body: c.get("body")?,
         routed_to: routed.into_iter().map(ChatUserId).collect(),
-        routed_at: parse_ts(T, r.try_get("routed_at")?)?,
-        reminded_at: parse_opt_ts(T, r.try_get("reminded_at")?)?,
-        escalated_at: parse_opt_ts(T, r.try_get("escalated_at")?)?,
+        routed_at: c.at("routed_at")?,
+        reminded_at: c.opt_at("reminded_at")?,
+        escalated_at: c.opt_at("escalated_at")?,
     })
 }
 
@@ -253,13 +247,9 @@ pub async fn transition(
     from: StageState,
     to: StageState,
 ) -> StoreResult<bool> {
-    let done = sqlx::query("UPDATE stages SET state = ? WHERE id = ? AND state = ?")
-        .bind(to.as_str())
-        .bind(id.0)
-        .bind(from.as_str())
-        .execute(conn)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let params = [to.as_str().into(), id.0.into(), from.as_str().into()];
+    let changed = update(conn, "stages", "state = ?", "id = ? AND state = ?", &params).await?;
+    Ok(changed == 1)
 }
 
 /// A decision on a stage: who made it, how, and what they wrote.
@@ -283,30 +273,24 @@ pub async fn decide(
     decided: Decided<'_>,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE stages SET state = ?, decided_by = ?, decided_by_upn = ?, decided_at = ?, decided_via = ?, \
-         decision_note = ? WHERE id = ? AND state = 'pending'",
-    )
-    .bind(to.as_str())
-    .bind(decided.by.as_str())
-    .bind(decided.by_upn.map(Upn::as_str))
-    .bind(ts(at))
-    .bind(decided.via.as_str())
-    .bind(decided.note)
-    .bind(id.0)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let params = [
+        to.as_str().into(),
+        decided.by.as_str().into(),
+        decided.by_upn.map(Upn::as_str).into(),
+        ts(at).into(),
+        decided.via.as_str().into(),
+        decided.note.into(),
+        id.0.into(),
+    ];
+    let set = "state = ?, decided_by = ?, decided_by_upn = ?, decided_at = ?, decided_via = ?, \
+               decision_note = ?";
+    let changed = update(conn, "stages", set, "id = ? AND state = 'pending'", &params).await?;
+    Ok(changed == 1)
 }
 
 /// Sets the note of a decided stage (a denial reason given after the reaction).
 pub async fn set_note(conn: &mut SqliteConnection, id: StageId, note: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE stages SET decision_note = ? WHERE id = ?")
-        .bind(note)
-        .bind(id.0)
-        .execute(conn)
-        .await?;
-    Ok(())
+    set_on(conn, id, "decision_note = ?", note.into()).await
 }
 
 /// Records the chat message that carries the stage's approval.
@@ -315,11 +299,17 @@ pub async fn set_approval_message(
     id: StageId,
     message: &MessageRef,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE stages SET approval_message = ? WHERE id = ?")
-        .bind(message.as_str())
-        .bind(id.0)
-        .execute(conn)
-        .await?;
+    set_on(conn, id, "approval_message = ?", message.as_str().into()).await
+}
+
+/// Sets `set`, with its one placeholder bound to `value`, on stage `id`.
+async fn set_on(
+    conn: &mut SqliteConnection,
+    id: StageId,
+    set: &str,
+    value: Param<'_>,
+) -> StoreResult<()> {
+    update(conn, "stages", set, "id = ?", &[value, id.0.into()]).await?;
     Ok(())
 }
 
@@ -332,15 +322,9 @@ pub async fn claim_reminder(
     id: StageId,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE stages SET reminded_at = ?
-         WHERE id = ? AND state = 'pending' AND reminded_at IS NULL AND escalated_at IS NULL",
-    )
-    .bind(ts(at))
-    .bind(id.0)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let filter = "id = ? AND state = 'pending' AND reminded_at IS NULL AND escalated_at IS NULL";
+    let params = [ts(at).into(), id.0.into()];
+    Ok(update(conn, "stages", "reminded_at = ?", filter, &params).await? == 1)
 }
 
 /// Claims a stage's one escalation to `to`, like [`claim_reminder`]: true only for the call
@@ -351,16 +335,10 @@ pub async fn claim_escalation(
     to: &[ChatUserId],
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE stages SET escalated_at = ?, routed_to = ?
-         WHERE id = ? AND state = 'pending' AND escalated_at IS NULL",
-    )
-    .bind(ts(at))
-    .bind(json_users(to))
-    .bind(id.0)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let set = "escalated_at = ?, routed_to = ?";
+    let filter = "id = ? AND state = 'pending' AND escalated_at IS NULL";
+    let params = [ts(at).into(), json_users(to).into(), id.0.into()];
+    Ok(update(conn, "stages", set, filter, &params).await? == 1)
 }
 
 /// The approval messages a transport checks after reconnecting, oldest first: every stage
@@ -387,11 +365,7 @@ pub async fn to_check(conn: &mut SqliteConnection) -> StoreResult<Vec<Stage>> {
 
 /// Forgets a stage's approval message (it was deleted), so its next post becomes the new one.
 pub async fn clear_approval_message(conn: &mut SqliteConnection, id: StageId) -> StoreResult<()> {
-    sqlx::query("UPDATE stages SET approval_message = NULL WHERE id = ?")
-        .bind(id.0)
-        .execute(conn)
-        .await?;
-    Ok(())
+    set_on(conn, id, "approval_message = ?", Param::Text(None)).await
 }
 
 /// The seat change (purchase or reduction) that stands in the way of another one, if any:

@@ -1,0 +1,74 @@
+//! Reading a stored row back into domain types. Every read names the row's table, so a value
+//! the bot cannot read back is reported as a corrupt row of that table.
+
+use std::str::FromStr;
+
+use serde::de::DeserializeOwned;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Decode, Row, Sqlite, Type};
+
+use super::{corrupt, parse_opt_ts, parse_opt_word, parse_ts, parse_word, StoreResult, Timestamp};
+use crate::domain::ChatUserId;
+
+/// One row of `table`, read column by column.
+pub(crate) struct Columns<'r> {
+    row: &'r SqliteRow,
+    table: &'static str,
+}
+
+impl<'r> Columns<'r> {
+    /// The row `row` of `table`.
+    pub(crate) fn new(table: &'static str, row: &'r SqliteRow) -> Self {
+        Columns { row, table }
+    }
+
+    /// A column as SQLite hands it over (numbers, flags, free text).
+    pub(crate) fn get<T>(&self, column: &str) -> StoreResult<T>
+    where
+        T: Decode<'r, Sqlite> + Type<Sqlite>,
+    {
+        Ok(self.row.try_get(column)?)
+    }
+
+    /// A column holding a word or name the bot parses (an enum word, a UPN).
+    pub(crate) fn word<T: FromStr>(&self, column: &str) -> StoreResult<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        parse_word(self.table, self.get(column)?)
+    }
+
+    /// A nullable column holding a word or name the bot parses.
+    pub(crate) fn opt_word<T: FromStr>(&self, column: &str) -> StoreResult<Option<T>>
+    where
+        T::Err: std::fmt::Display,
+    {
+        parse_opt_word(self.table, self.get(column)?)
+    }
+
+    /// A timestamp column.
+    pub(crate) fn at(&self, column: &str) -> StoreResult<Timestamp> {
+        parse_ts(self.table, self.get(column)?)
+    }
+
+    /// A nullable timestamp column.
+    pub(crate) fn opt_at(&self, column: &str) -> StoreResult<Option<Timestamp>> {
+        parse_opt_ts(self.table, self.get(column)?)
+    }
+
+    /// A chat account column.
+    pub(crate) fn user(&self, column: &str) -> StoreResult<ChatUserId> {
+        Ok(ChatUserId(self.get(column)?))
+    }
+
+    /// A nullable text column wrapped in the identifier type `wrap` makes (a chat account,
+    /// channel or message).
+    pub(crate) fn opt_id<T>(&self, column: &str, wrap: fn(String) -> T) -> StoreResult<Option<T>> {
+        Ok(self.get::<Option<String>>(column)?.map(wrap))
+    }
+
+    /// A column holding JSON.
+    pub(crate) fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        serde_json::from_str(self.get(column)?).map_err(|e| corrupt(self.table, e))
+    }
+}

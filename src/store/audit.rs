@@ -10,6 +10,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
+use super::sql::Table;
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::RequestId;
 
@@ -142,6 +143,12 @@ pub async fn append(
     Ok(id)
 }
 
+const EVENTS: Table<Event> = Table {
+    name: "audit_events",
+    columns: COLUMNS,
+    read: from_row,
+};
+
 fn from_row(r: &SqliteRow) -> StoreResult<Event> {
     let c = Columns::new("audit_events", r);
     Ok(Event {
@@ -163,13 +170,9 @@ const COLUMNS: &str =
 
 /// The events of one request, oldest first.
 pub async fn for_request(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Vec<Event>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM audit_events WHERE request_id = ? ORDER BY id"
-    ))
-    .bind(id.0)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    EVENTS
+        .all(conn, "WHERE request_id = ? ORDER BY id", &[id.0.into()])
+        .await
 }
 
 /// The events about a chat account's links (they belong to no request), oldest first.
@@ -177,16 +180,10 @@ pub async fn for_link(
     conn: &mut SqliteConnection,
     chat_user: &crate::domain::ChatUserId,
 ) -> StoreResult<Vec<Event>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM audit_events
-         WHERE request_id IS NULL AND json_valid(detail)
-           AND json_extract(detail, '$.chat_user') = ?
-         ORDER BY id"
-    ))
-    .bind(chat_user.as_str())
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    let rest = "WHERE request_id IS NULL AND json_valid(detail)
+                  AND json_extract(detail, '$.chat_user') = ?
+                ORDER BY id";
+    EVENTS.all(conn, rest, &[chat_user.as_str().into()]).await
 }
 
 fn check_row(e: &Event, expected_prev: &str) -> Option<String> {

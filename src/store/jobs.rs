@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::update::update;
+use super::sql::{update, Table};
 use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{BillingCycle, StageId, StageKind, Upn};
 
@@ -114,6 +114,12 @@ pub struct Job {
 
 const COLUMNS: &str =
     "id, stage_id, payload, state, attempts, next_attempt_at, last_error, phase, change_sent";
+
+const JOBS: Table<Job> = Table {
+    name: "jobs",
+    columns: COLUMNS,
+    read: from_row,
+};
 
 fn from_row(r: &SqliteRow) -> StoreResult<Job> {
     let c = Columns::new("jobs", r);
@@ -430,11 +436,8 @@ pub async fn highest_open_purchase_target(conn: &mut SqliteConnection) -> StoreR
 
 /// The job of a stage, if any.
 pub async fn for_stage(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<Option<Job>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE stage_id = ?"))
-        .bind(stage.0)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    JOBS.first(conn, "WHERE stage_id = ?", &[stage.0.into()])
+        .await
 }
 
 /// Records one backend call and its result.

@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::update::update;
+use super::sql::{update, Table};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, LinkMethod, LinkProof, LinkState, Upn};
 
@@ -58,6 +58,12 @@ impl Link {
 const COLUMNS: &str = "chat_user, upn, linked_at, state, method, verified_at, attested_by,
                        object_id, code_hash, code_expires_at, code_tries, locked, notice";
 
+const LINKS: Table<Link> = Table {
+    name: "links",
+    columns: COLUMNS,
+    read: from_row,
+};
+
 fn from_row(r: &SqliteRow) -> StoreResult<Link> {
     let c = Columns::new("links", r);
     Ok(Link {
@@ -79,21 +85,14 @@ fn from_row(r: &SqliteRow) -> StoreResult<Link> {
 
 /// A chat user's link, if any.
 pub async fn get(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<Option<Link>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM links WHERE chat_user = ?"))
-        .bind(user.as_str())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    LINKS
+        .first(conn, "WHERE chat_user = ?", &[user.as_str().into()])
+        .await
 }
 
 /// Every link, oldest first.
 pub async fn all(conn: &mut SqliteConnection) -> StoreResult<Vec<Link>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM links ORDER BY linked_at, chat_user"
-    ))
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    LINKS.all(conn, "ORDER BY linked_at, chat_user", &[]).await
 }
 
 /// The chat users linked to a UPN, in any state.
@@ -111,13 +110,8 @@ pub async fn verified_owner(
     conn: &mut SqliteConnection,
     object_id: &str,
 ) -> StoreResult<Option<Link>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM links WHERE object_id = ? AND state = 'verified'"
-    ))
-    .bind(object_id)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    let rest = "WHERE object_id = ? AND state = 'verified'";
+    LINKS.first(conn, rest, &[object_id.into()]).await
 }
 
 /// The chat users whose verified link names a UPN.

@@ -17,8 +17,8 @@ pub mod requests;
 mod row;
 pub mod signins;
 pub mod simulated;
+mod sql;
 pub mod stages;
-mod update;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -4,7 +4,7 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use super::update::update;
+use super::sql::update;
 use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
 

@@ -4,7 +4,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::update::{update, Param};
+use super::sql::{update, Param};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, MessageRef};
 

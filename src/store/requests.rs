@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::update::update;
+use super::sql::{update, Table};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{
     BillingCycle, ChannelRef, ChatUserId, LinkMethod, LinkProof, MessageRef, RequestId,
@@ -112,6 +112,12 @@ const COLUMNS: &str = "id, kind, state, requester, requester_upn, target_upn, ta
                        requester_link_method, requester_link_verified_at, requester_link_attested_by, \
                        target_object_id";
 
+const REQUESTS: Table<Request> = Table {
+    name: "requests",
+    columns: COLUMNS,
+    read: from_row,
+};
+
 fn from_row(r: &SqliteRow) -> StoreResult<Request> {
     let c = Columns::new("requests", r);
     Ok(Request {
@@ -188,11 +194,7 @@ pub async fn insert(
 
 /// One request.
 pub async fn get(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Option<Request>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?"))
-        .bind(id.0)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    REQUESTS.first(conn, "WHERE id = ?", &[id.0.into()]).await
 }
 
 /// Requests, newest first, optionally only those in `state`, at most `limit`.
@@ -201,14 +203,9 @@ pub async fn list(
     state: Option<RequestState>,
     limit: i64,
 ) -> StoreResult<Vec<Request>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM requests WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
-    ))
-    .bind(state.map(RequestState::as_str))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    let rest = "WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2";
+    let params = [state.map(RequestState::as_str).into(), limit.into()];
+    REQUESTS.all(conn, rest, &params).await
 }
 
 /// Requests made by a chat user, newest first, at most `limit`.
@@ -217,24 +214,16 @@ pub async fn by_requester(
     user: &ChatUserId,
     limit: i64,
 ) -> StoreResult<Vec<Request>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM requests WHERE requester = ? ORDER BY id DESC LIMIT ?"
-    ))
-    .bind(user.as_str())
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    let rest = "WHERE requester = ? ORDER BY id DESC LIMIT ?";
+    REQUESTS
+        .all(conn, rest, &[user.as_str().into(), limit.into()])
+        .await
 }
 
 /// Open requests (pending, approved or executing), oldest first.
 pub async fn open(conn: &mut SqliteConnection) -> StoreResult<Vec<Request>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM requests WHERE state IN ('pending', 'approved', 'executing') ORDER BY id"
-    ))
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    let rest = "WHERE state IN ('pending', 'approved', 'executing') ORDER BY id";
+    REQUESTS.all(conn, rest, &[]).await
 }
 
 /// The open licence request (not a purchase) for a directory user, if any.
@@ -242,14 +231,9 @@ pub async fn open_for_target(
     conn: &mut SqliteConnection,
     upn: &Upn,
 ) -> StoreResult<Option<Request>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM requests WHERE target_upn = ? AND kind <> 'purchase'
-           AND state IN ('pending', 'approved', 'executing')"
-    ))
-    .bind(upn.as_str())
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    let rest = "WHERE target_upn = ? AND kind <> 'purchase'
+                AND state IN ('pending', 'approved', 'executing')";
+    REQUESTS.first(conn, rest, &[upn.as_str().into()]).await
 }
 
 /// How many open requests a chat user has made.
@@ -294,14 +278,9 @@ pub async fn from_message(
     requester: &ChatUserId,
     message: &MessageRef,
 ) -> StoreResult<Vec<Request>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM requests WHERE requester = ? AND origin_message = ? ORDER BY id"
-    ))
-    .bind(requester.as_str())
-    .bind(message.as_str())
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    let rest = "WHERE requester = ? AND origin_message = ? ORDER BY id";
+    let params = [requester.as_str().into(), message.as_str().into()];
+    REQUESTS.all(conn, rest, &params).await
 }
 
 /// Claims the one summary of the batch `requester` asked for in `message`: true the first

@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::update::{update, Param};
+use super::sql::{update, Param, Table};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, Upn};
 
@@ -81,6 +81,12 @@ pub struct SignIn {
 const COLUMNS: &str =
     "id, chat_user, chat_name, upn, stage, nonce, verifier, object_id, created_at, stage_at";
 
+const SIGNINS: Table<SignIn> = Table {
+    name: "link_signins",
+    columns: COLUMNS,
+    read: from_row,
+};
+
 fn from_row(r: &SqliteRow) -> StoreResult<SignIn> {
     let c = Columns::new("link_signins", r);
     Ok(SignIn {
@@ -137,13 +143,10 @@ pub async fn by_token(
         TokenKind::State => "state_hash",
         TokenKind::Confirm => "confirm_hash",
     };
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM link_signins WHERE {column} = ?"
-    ))
-    .bind(token_hash(token))
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    let rest = format!("WHERE {column} = ?");
+    SIGNINS
+        .first(conn, &rest, &[token_hash(token).into()])
+        .await
 }
 
 /// Which token of an attempt.

@@ -4,7 +4,7 @@
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::update::update;
+use super::sql::update;
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{BillingCycle, CountryCode, DirectoryRole, RoleSet, Upn, UserType};
 

@@ -4,7 +4,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::update::{update, Param};
+use super::sql::{update, Param, Table};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{
     BillingCycle, ChatUserId, DecisionSource, MessageRef, RequestId, StageId, StageKind,
@@ -81,6 +81,12 @@ const COLUMNS: &str = "id, request_id, seq, kind, state, depends_on, quantity, u
                        approval_message, decided_by, decided_by_upn, decided_at, decided_via, decision_note, body, routed_to, \
                        routed_at, reminded_at, escalated_at";
 
+const STAGES: Table<Stage> = Table {
+    name: "stages",
+    columns: COLUMNS,
+    read: from_row,
+};
+
 fn from_row(r: &SqliteRow) -> StoreResult<Stage> {
     let c = Columns::new("stages", r);
     let routed: Vec<String> = c.json("routed_to")?;
@@ -141,22 +147,14 @@ pub async fn insert(
 
 /// One stage.
 pub async fn get(conn: &mut SqliteConnection, id: StageId) -> StoreResult<Option<Stage>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM stages WHERE id = ?"))
-        .bind(id.0)
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    STAGES.first(conn, "WHERE id = ?", &[id.0.into()]).await
 }
 
 /// The stages of a request, in execution order.
 pub async fn for_request(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Vec<Stage>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM stages WHERE request_id = ? ORDER BY seq"
-    ))
-    .bind(id.0)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    STAGES
+        .all(conn, "WHERE request_id = ? ORDER BY seq", &[id.0.into()])
+        .await
 }
 
 /// The stage whose approval message this is.
@@ -164,35 +162,31 @@ pub async fn by_message(
     conn: &mut SqliteConnection,
     message: &MessageRef,
 ) -> StoreResult<Option<Stage>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM stages WHERE approval_message = ?"
-    ))
-    .bind(message.as_str())
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    STAGES
+        .first(
+            conn,
+            "WHERE approval_message = ?",
+            &[message.as_str().into()],
+        )
+        .await
 }
 
 /// Stages in a state, oldest first.
 pub async fn in_state(conn: &mut SqliteConnection, state: StageState) -> StoreResult<Vec<Stage>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM stages WHERE state = ? ORDER BY id"
-    ))
-    .bind(state.as_str())
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    STAGES
+        .all(
+            conn,
+            "WHERE state = ? ORDER BY id",
+            &[state.as_str().into()],
+        )
+        .await
 }
 
 /// Stages that wait on `id`.
 pub async fn dependents(conn: &mut SqliteConnection, id: StageId) -> StoreResult<Vec<Stage>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM stages WHERE depends_on = ? ORDER BY id"
-    ))
-    .bind(id.0)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    STAGES
+        .all(conn, "WHERE depends_on = ? ORDER BY id", &[id.0.into()])
+        .await
 }
 
 /// Where the seats of unfinished stages stand, for planning and for the figures people see.

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
-use crate::domain::ChannelRef;
+use crate::chat::IncomingMessage;
+use crate::domain::{ChannelRef, ChatUserId, MessageRef};
 
 /// Help for human mode.
 pub const HUMAN_HELP: &str = "\
@@ -340,6 +341,32 @@ fn valid_emoji(field: &'static str, e: &str) -> Result<String, InputError> {
 }
 
 impl Input {
+    /// The chat message a [`Input::Message`] writes, under the id it was given; `None` for
+    /// every other record.
+    pub(super) fn into_incoming(self, id: MessageRef) -> Option<IncomingMessage> {
+        let Input::Message {
+            channel,
+            author,
+            content,
+            reply_to,
+            direct,
+        } = self
+        else {
+            return None;
+        };
+        Some(IncomingMessage {
+            id,
+            channel: ChannelRef(channel),
+            author_name: author.clone(),
+            author: ChatUserId(author),
+            content,
+            reply_to: reply_to.map(MessageRef),
+            direct,
+            public: !direct,
+            roles: Vec::new(),
+        })
+    }
+
     /// Reads a JSONL line; `Ok(None)` for a blank line.
     pub fn from_json(line: &str) -> Result<Option<Input>, InputError> {
         if line.trim().is_empty() {

@@ -24,7 +24,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use tokio::io::AsyncBufRead;
 
-use super::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
+use super::{ChatError, ChatEvent, ChatOutput, Reaction};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef};
 use crate::engine::clock::AdjustableClock;
 use crate::engine::Engine;
@@ -211,102 +211,110 @@ pub async fn run<R: AsyncBufRead + Unpin>(
     input: R,
     general_channel: ChannelRef,
 ) -> anyhow::Result<()> {
+    let console = Console {
+        engine,
+        output,
+        clock,
+        general_channel,
+    };
     let mut lines = LineReader::new(input);
     while let Some(line) = lines
         .next_line()
         .await
         .context("Failed to read the console's input")?
     {
-        let parsed = line.and_then(|line| match output.mode {
-            Mode::Jsonl => Input::from_json(&line),
-            Mode::Human => Input::from_human(&line, &general_channel),
+        match line.and_then(|line| console.parse(&line)) {
+            Ok(Some(input)) => console.apply(input).await,
+            Ok(None) => {}
+            Err(e) => console.report(&e),
+        }
+    }
+    Ok(())
+}
+
+/// What the input loop works with: the engine it feeds, where it answers, and the clock
+/// `/advance` moves.
+struct Console {
+    engine: Engine,
+    output: Arc<ConsoleOutput>,
+    clock: Arc<AdjustableClock>,
+    general_channel: ChannelRef,
+}
+
+impl Console {
+    /// Reads one line in the console's mode; `Ok(None)` for a line that asks nothing.
+    fn parse(&self, line: &str) -> Result<Option<Input>, InputError> {
+        match self.output.mode {
+            Mode::Jsonl => Input::from_json(line),
+            Mode::Human => Input::from_human(line, &self.general_channel),
+        }
+    }
+
+    /// Answers a line that could not be used with an error record.
+    fn report(&self, e: &dyn std::fmt::Display) {
+        self.output.emit(&Output::Error {
+            message: e.to_string(),
         });
-        let input = match parsed {
-            Ok(Some(i)) => i,
-            Ok(None) => continue,
-            Err(e) => {
-                output.emit(&Output::Error {
-                    message: e.to_string(),
-                });
-                continue;
-            }
-        };
+    }
+
+    /// Does what one input record asks.
+    async fn apply(&self, input: Input) {
+        let added = matches!(input, Input::ReactionAdd { .. });
         match input {
-            Input::Message {
-                channel,
-                author,
-                content,
-                reply_to,
-                direct,
-            } => {
-                let id = match output.next_id().await {
-                    Ok(id) => id,
-                    Err(e) => {
-                        output.emit(&Output::Error {
-                            message: e.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                output.emit(&Output::Received {
-                    message_id: id.to_string(),
-                });
-                engine
-                    .handle(ChatEvent::Message(IncomingMessage {
-                        id,
-                        channel: ChannelRef(channel),
-                        author_name: author.clone(),
-                        author: ChatUserId(author),
-                        content,
-                        reply_to: reply_to.map(MessageRef),
-                        direct,
-                        public: !direct,
-                        roles: Vec::new(),
-                    }))
-                    .await;
-            }
+            message @ Input::Message { .. } => self.receive(message).await,
             Input::ReactionAdd {
                 message_id,
                 user,
                 emoji,
-            } => {
-                engine
-                    .handle(ChatEvent::ReactionAdded(Reaction {
-                        message: MessageRef(message_id),
-                        channel: None,
-                        user: ChatUserId(user),
-                        emoji,
-                    }))
-                    .await;
             }
-            Input::ReactionRemove {
+            | Input::ReactionRemove {
                 message_id,
                 user,
                 emoji,
             } => {
-                engine
-                    .handle(ChatEvent::ReactionRemoved(Reaction {
-                        message: MessageRef(message_id),
-                        channel: None,
-                        user: ChatUserId(user),
-                        emoji,
-                    }))
-                    .await;
+                let reaction = Reaction {
+                    message: MessageRef(message_id),
+                    channel: None,
+                    user: ChatUserId(user),
+                    emoji,
+                };
+                let event = if added {
+                    ChatEvent::ReactionAdded(reaction)
+                } else {
+                    ChatEvent::ReactionRemoved(reaction)
+                };
+                self.engine.handle(event).await;
             }
-            Input::Advance { seconds } => {
-                clock.advance(Duration::from_secs(seconds));
-                engine.tick().await;
-                engine.deliver().await;
-                engine.wake();
-            }
+            Input::Advance { seconds } => self.advance(Duration::from_secs(seconds)).await,
             Input::WaitIdle {} => {
-                engine.settle().await;
-                output.emit(&Output::Idle);
+                self.engine.settle().await;
+                self.output.emit(&Output::Idle);
             }
-            Input::Help => output.emit(&Output::Note {
+            Input::Help => self.output.emit(&Output::Note {
                 text: io::HUMAN_HELP.to_string(),
             }),
         }
     }
-    Ok(())
+
+    /// Gives a message its id, says so, and hands it to the engine.
+    async fn receive(&self, message: Input) {
+        let id = match self.output.next_id().await {
+            Ok(id) => id,
+            Err(e) => return self.report(&e),
+        };
+        self.output.emit(&Output::Received {
+            message_id: id.to_string(),
+        });
+        if let Some(incoming) = message.into_incoming(id) {
+            self.engine.handle(ChatEvent::Message(incoming)).await;
+        }
+    }
+
+    /// Moves the clock forward and runs what became due.
+    async fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.engine.tick().await;
+        self.engine.deliver().await;
+        self.engine.wake();
+    }
 }

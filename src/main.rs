@@ -146,21 +146,26 @@ fn run_cli() -> ExitCode {
         return check_backends(&settings);
     }
     licensebot::telemetry::init(&settings.telemetry);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            errln!("licensebot: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = start_runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(dispatch(cli.command.unwrap_or(Cmd::Run), settings)) {
         Ok(code) => code,
         Err(e) => {
             errln!("licensebot: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds the async runtime `builder` describes, with every driver on; says why when it
+/// cannot.
+fn start_runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    match builder.enable_all().build() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            errln!("licensebot: cannot start the async runtime: {e}");
+            None
         }
     }
 }
@@ -173,15 +178,8 @@ fn check_backends(settings: &Settings) -> ExitCode {
     use licensebot::config::{BackendKind, PurchaseBackend};
     let microsoft = settings.backend.kind == BackendKind::Graph
         || settings.backend.purchase == PurchaseBackend::PartnerCenter;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            errln!("licensebot: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = start_runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     if !microsoft {
         for line in runtime.block_on(startup::check_simulated(settings)) {

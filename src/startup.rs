@@ -279,86 +279,86 @@ pub fn partner_center_options(settings: &Settings) -> anyhow::Result<PartnerCent
 /// each approver's directory roles and, with Partner Center, the subscription. Returns one
 /// line per fact and whether everything worked.
 pub async fn check_microsoft(settings: &Settings) -> (Vec<String>, bool) {
-    let mut lines = Vec::new();
-    let mut ok = true;
+    let mut report = CheckReport::default();
     if settings.backend.kind == BackendKind::Graph {
         match graph_options(settings).and_then(|o| Ok(GraphTenant::new(o)?)) {
-            Err(e) => {
-                lines.push(format!("microsoft graph: FAILED: {e:#}"));
-                ok = false;
-            }
-            Ok(graph) => match graph.check_token().await {
-                Err(e) => {
-                    lines.push(format!("microsoft graph: token: FAILED: {}", e.message));
-                    ok = false;
-                }
-                Ok(()) => {
-                    lines.push("microsoft graph: token acquired".to_string());
-                    match graph.seats().await {
-                        Ok(s) => lines.push(format!(
-                            "microsoft graph: {}: {} seats bought, {} assigned, {} free",
-                            graph.sku_part_number(),
-                            s.enabled,
-                            s.consumed,
-                            s.free()
-                        )),
-                        Err(e) => {
-                            lines.push(format!(
-                                "microsoft graph: seats of {}: FAILED: {}",
-                                graph.sku_part_number(),
-                                e.message
-                            ));
-                            ok = false;
-                        }
-                    }
-                    for a in &settings.approvers {
-                        match graph.roles_fresh(&a.upn).await {
-                            Ok(roles) => lines.push(format!(
-                                "microsoft graph: approver {} ({}): {}",
-                                a.chat_user,
-                                a.upn,
-                                if roles.is_empty() {
-                                    "no licensing roles".to_string()
-                                } else {
-                                    roles
-                                        .iter()
-                                        .map(|r| r.name())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                }
-                            )),
-                            Err(e) => {
-                                lines.push(format!(
-                                    "microsoft graph: approver {} ({}): roles: FAILED: {}",
-                                    a.chat_user, a.upn, e.message
-                                ));
-                                ok = false;
-                            }
-                        }
-                    }
-                }
-            },
+            Err(e) => report.failed(format!("microsoft graph: FAILED: {e:#}")),
+            Ok(graph) => check_graph(&graph, settings, &mut report).await,
         }
     }
     if settings.backend.purchase == PurchaseBackend::PartnerCenter {
         match partner_center_options(settings).and_then(|o| Ok(PartnerCenterPurchaser::new(o)?)) {
-            Err(e) => {
-                lines.push(format!("partner center: FAILED: {e:#}"));
-                ok = false;
-            }
+            Err(e) => report.failed(format!("partner center: FAILED: {e:#}")),
             Ok(pc) => match pc.subscription_quantity().await {
-                Ok(q) => lines.push(format!("partner center: the subscription has {q} seats")),
-                Err(e) => {
-                    lines.push(format!(
-                        "partner center: subscription: FAILED: {}",
-                        e.message
-                    ));
-                    ok = false;
-                }
+                Ok(q) => report.found(format!("partner center: the subscription has {q} seats")),
+                Err(e) => report.failed(format!(
+                    "partner center: subscription: FAILED: {}",
+                    e.message
+                )),
             },
         }
     }
-    (lines, ok)
+    (report.lines, report.ok)
+}
+
+/// What `check-config` found: one line per fact, and whether every check worked.
+struct CheckReport {
+    lines: Vec<String>,
+    ok: bool,
+}
+
+impl Default for CheckReport {
+    fn default() -> Self {
+        CheckReport {
+            lines: Vec::new(),
+            ok: true,
+        }
+    }
+}
+
+impl CheckReport {
+    /// A fact a check found.
+    fn found(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
+    /// A check that failed.
+    fn failed(&mut self, line: String) {
+        self.lines.push(line);
+        self.ok = false;
+    }
+}
+
+/// Checks Graph for `check-config`: a token, then the seats and each approver's roles.
+async fn check_graph(graph: &GraphTenant, settings: &Settings, report: &mut CheckReport) {
+    if let Err(e) = graph.check_token().await {
+        return report.failed(format!("microsoft graph: token: FAILED: {}", e.message));
+    }
+    report.found("microsoft graph: token acquired".to_string());
+    let sku = graph.sku_part_number();
+    match graph.seats().await {
+        Ok(s) => report.found(format!(
+            "microsoft graph: {sku}: {} seats bought, {} assigned, {} free",
+            s.enabled,
+            s.consumed,
+            s.free()
+        )),
+        Err(e) => report.failed(format!(
+            "microsoft graph: seats of {sku}: FAILED: {}",
+            e.message
+        )),
+    }
+    for a in &settings.approvers {
+        let who = format!("microsoft graph: approver {} ({})", a.chat_user, a.upn);
+        match graph.roles_fresh(&a.upn).await {
+            Ok(roles) if roles.is_empty() => report.found(format!("{who}: no licensing roles")),
+            Ok(roles) => {
+                let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+                report.found(format!("{who}: {}", names.join(", ")));
+            }
+            Err(e) => report.failed(format!("{who}: roles: FAILED: {}", e.message)),
+        }
+    }
 }
 
 /// The backends the engine talks to.

@@ -28,51 +28,59 @@ fn register<C: prometheus::core::Collector + Clone + 'static>(c: C) -> C {
     c
 }
 
+/// Registers a metric whose definition is a constant, so making it cannot fail.
+fn register_constant<C: prometheus::core::Collector + Clone + 'static>(
+    made: prometheus::Result<C>,
+) -> C {
+    register(made.unwrap_or_else(|e| unreachable!("constant metric definition: {e}")))
+}
+
+/// A registered whole-number gauge.
+fn gauge(name: &str, help: &str) -> IntGauge {
+    register_constant(IntGauge::new(name, help))
+}
+
+/// A registered whole-number gauge with one series per value of `labels`.
+fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    register_constant(IntGaugeVec::new(Opts::new(name, help), labels))
+}
+
 /// Backend call latency by operation and outcome.
 pub static BACKEND_CALL_SECONDS: LazyLock<HistogramVec> = LazyLock::new(|| {
-    register(
-        HistogramVec::new(
-            HistogramOpts::new(
-                "licensebot_backend_call_seconds",
-                "Duration of licensing backend calls",
-            )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-            ]),
-            &["operation", "outcome"],
+    register_constant(HistogramVec::new(
+        HistogramOpts::new(
+            "licensebot_backend_call_seconds",
+            "Duration of licensing backend calls",
         )
-        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
-    )
+        .buckets(vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ]),
+        &["operation", "outcome"],
+    ))
 });
 
 /// Free seats of the managed SKU, as last read from the backend.
 pub static FREE_SEATS: LazyLock<IntGauge> = LazyLock::new(|| {
-    register(
-        IntGauge::new(
-            "licensebot_free_seats",
-            "Free seats of the managed SKU at the last read",
-        )
-        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    gauge(
+        "licensebot_free_seats",
+        "Free seats of the managed SKU at the last read",
     )
 });
 
 /// 1 while the Discord gateway is connected (always 1 on the console).
 pub static TRANSPORT_CONNECTED: LazyLock<IntGauge> = LazyLock::new(|| {
-    register(
-        IntGauge::new(
-            "licensebot_transport_connected",
-            "1 while the chat transport (the Discord gateway) is connected",
-        )
-        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    gauge(
+        "licensebot_transport_connected",
+        "1 while the chat transport (the Discord gateway) is connected",
     )
 });
 
 /// Seconds since the process started.
 pub static UPTIME: LazyLock<Gauge> = LazyLock::new(|| {
-    register(
-        Gauge::new("licensebot_uptime_seconds", "Seconds since the bot started")
-            .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
-    )
+    register_constant(Gauge::new(
+        "licensebot_uptime_seconds",
+        "Seconds since the bot started",
+    ))
 });
 
 static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
@@ -97,48 +105,33 @@ fn seats_fresh() -> bool {
 }
 
 static REQUESTS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register(
-        IntGaugeVec::new(
-            Opts::new("licensebot_requests", "Requests by kind and state"),
-            &["kind", "state"],
-        )
-        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    gauge_vec(
+        "licensebot_requests",
+        "Requests by kind and state",
+        &["kind", "state"],
     )
 });
 
 static DECISIONS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register(
-        IntGaugeVec::new(
-            Opts::new(
-                "licensebot_decisions",
-                "Stages decided, by verdict (approve, deny)",
-            ),
-            &["verdict"],
-        )
-        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    gauge_vec(
+        "licensebot_decisions",
+        "Stages decided, by verdict (approve, deny)",
+        &["verdict"],
     )
 });
 
 static JOBS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
-    register(
-        IntGaugeVec::new(
-            Opts::new(
-                "licensebot_jobs",
-                "Jobs by state (queued, running, succeeded, failed)",
-            ),
-            &["state"],
-        )
-        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    gauge_vec(
+        "licensebot_jobs",
+        "Jobs by state (queued, running, succeeded, failed)",
+        &["state"],
     )
 });
 
 static OUTBOX_UNDELIVERED: LazyLock<IntGauge> = LazyLock::new(|| {
-    register(
-        IntGauge::new(
-            "licensebot_outbox_undelivered",
-            "Chat actions not delivered yet",
-        )
-        .unwrap_or_else(|e| unreachable!("constant metric definition: {e}")),
+    gauge(
+        "licensebot_outbox_undelivered",
+        "Chat actions not delivered yet",
     )
 });
 

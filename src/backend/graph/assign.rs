@@ -25,18 +25,23 @@ fn assign_path(user: &DirectoryUser) -> String {
 impl GraphTenant {
     /// Assigns the managed SKU to one user.
     pub(crate) async fn assign_licence(&self, user: &DirectoryUser) -> Result<(), BackendError> {
-        let sku_id = self.managed_sku_id().await?;
-        self.client
-            .write(Method::POST, &assign_path(user), &add_body(&sku_id))
-            .await
-            .map(|_| ())
+        self.change_licence(user, add_body).await
     }
 
     /// Removes the managed SKU from one user.
     pub(crate) async fn remove_licence(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.change_licence(user, remove_body).await
+    }
+
+    /// Sends one user the `assignLicense` body `body` makes for the managed SKU.
+    async fn change_licence(
+        &self,
+        user: &DirectoryUser,
+        body: fn(&str) -> Value,
+    ) -> Result<(), BackendError> {
         let sku_id = self.managed_sku_id().await?;
         self.client
-            .write(Method::POST, &assign_path(user), &remove_body(&sku_id))
+            .write(Method::POST, &assign_path(user), &body(&sku_id))
             .await
             .map(|_| ())
     }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use crate::backend::retry::{asked_wait, RetryPolicy};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -68,14 +68,6 @@ impl GraphClient {
         }
     }
 
-    fn backoff(&self) -> ExponentialBuilder {
-        ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(200))
-            .with_max_delay(Duration::from_secs(5))
-            .with_max_times(self.read_retries)
-            .with_jitter()
-    }
-
     /// Runs a read, retrying transient failures a bounded number of times; the wait is
     /// Graph's `Retry-After` when it sent one, else capped exponential backoff with jitter.
     async fn retrying<T, F, Fut>(&self, what: &str, call: F) -> Result<T, BackendError>
@@ -83,16 +75,12 @@ impl GraphClient {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, BackendError>>,
     {
-        call.retry(self.backoff())
-            .when(BackendError::is_transient)
-            .adjust(|e, backoff| {
-                backoff.and_then(|d| match e.retry_after {
-                    Some(wait) if wait > MAX_WAIT_IN_CLIENT => None,
-                    Some(wait) => Some(wait),
-                    None => Some(d),
-                })
-            })
-            .notify(|e, wait| {
+        let policy = RetryPolicy {
+            retries: self.read_retries,
+            longest_wait: Some(MAX_WAIT_IN_CLIENT),
+        };
+        policy
+            .run(call, |e, wait| {
                 tracing::warn!(call = what, error = %e.message, request_id = ?e.backend_ref, ?wait, "Graph read failed; retrying");
             })
             .await
@@ -172,7 +160,7 @@ impl GraphClient {
                 .await
                 .map_err(|e| self.transport(&method, path, &client_request_id, &e))?;
             let status = response.status();
-            let retry_after = errors::retry_after(response.headers());
+            let retry_after = asked_wait(response.headers());
             let request_id = errors::request_id(response.headers());
             let bytes = response
                 .bytes()

@@ -7,6 +7,8 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+pub(crate) use crate::backend::retry::parse_retry_after;
+use crate::backend::retry::transient_wait;
 use crate::backend::{BackendError, ErrorKind};
 
 /// Graph's error envelope: `{"error":{"code","message","innerError":{"request-id",…}}}`.
@@ -32,29 +34,6 @@ pub(crate) struct GraphError {
 pub(crate) struct InnerError {
     #[serde(default, rename = "request-id")]
     pub request_id: Option<String>,
-}
-
-/// Parses `Retry-After`: decimal seconds as Graph sends them (`2.128`, `10`), or an HTTP
-/// date, which Graph does not document but HTTP allows.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    let v = value.trim();
-    if let Ok(secs) = v.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs.min(24.0 * 3600.0)));
-        }
-        return None;
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
-}
-
-/// `Retry-After` from response headers.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after)
 }
 
 /// Graph's `request-id` response header.
@@ -97,11 +76,7 @@ pub(crate) fn from_response(
         kind,
         message,
         backend_ref,
-        retry_after: if kind == ErrorKind::Transient {
-            retry_after
-        } else {
-            None
-        },
+        retry_after: transient_wait(kind, retry_after),
     }
 }
 

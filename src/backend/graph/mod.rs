@@ -31,7 +31,6 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 pub use client::BATCH_LIMIT;
-pub(crate) use errors::parse_retry_after;
 pub use mail::GraphMailer;
 use seats::SkuCatalogue;
 pub use token::{Audience, Credentials};

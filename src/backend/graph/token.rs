@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::errors::{self, parse_retry_after};
+use super::errors;
+use crate::backend::retry::{asked_wait, transient_wait, RetryPolicy};
 use crate::backend::{BackendError, ErrorKind};
 
 /// What the token is for.
@@ -167,19 +167,17 @@ impl TokenSource {
     }
 
     async fn fetch(&self) -> Result<Cached, BackendError> {
-        (|| self.fetch_once())
-            .retry(
-                ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(200))
-                    .with_max_delay(Duration::from_secs(5))
-                    .with_max_times(2)
-                    .with_jitter(),
+        let policy = RetryPolicy {
+            retries: 2,
+            longest_wait: None,
+        };
+        policy
+            .run(
+                || self.fetch_once(),
+                |e, wait| {
+                    tracing::warn!(endpoint = %self.endpoint, error = %e.message, ?wait, "token request failed; retrying");
+                },
             )
-            .when(BackendError::is_transient)
-            .adjust(|e, d| d.map(|d| e.retry_after.unwrap_or(d)))
-            .notify(|e, wait| {
-                tracing::warn!(endpoint = %self.endpoint, error = %e.message, ?wait, "token request failed; retrying");
-            })
             .await
     }
 
@@ -203,11 +201,7 @@ impl TokenSource {
             .await
             .map_err(|e| errors::from_transport("the token endpoint", &e, self.timeout))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
+        let retry_after = asked_wait(response.headers());
         let body = response
             .bytes()
             .await
@@ -257,11 +251,7 @@ impl TokenSource {
             kind,
             message,
             backend_ref: err.correlation_id,
-            retry_after: if kind == ErrorKind::Transient {
-                retry_after
-            } else {
-                None
-            },
+            retry_after: transient_wait(kind, retry_after),
         })
     }
 }

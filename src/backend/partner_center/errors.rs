@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::backend::retry::transient_wait;
 use crate::backend::{BackendError, ErrorKind};
 
 /// Codes worth retrying: the ETag went stale (read the subscription again) or an order for
@@ -85,11 +86,7 @@ pub(crate) fn from_response(
         kind,
         message,
         backend_ref: Some(reference),
-        retry_after: if kind == ErrorKind::Transient {
-            retry_after
-        } else {
-            None
-        },
+        retry_after: transient_wait(kind, retry_after),
     }
 }
 

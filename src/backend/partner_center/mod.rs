@@ -20,13 +20,13 @@ mod errors;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use backon::{ExponentialBuilder, Retryable};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::graph::token::{AccessToken, TokenSource};
-use super::graph::{http_client, parse_retry_after, Audience, Credentials};
+use super::graph::{http_client, Audience, Credentials};
+use super::retry::{asked_wait, RetryPolicy};
 use super::{BackendError, ErrorKind, PurchaseProgress, Purchaser, SeatOrder};
 use crate::domain::BillingCycle;
 
@@ -198,25 +198,17 @@ impl PartnerCenterPurchaser {
     }
 
     async fn read(&self, path: &str) -> Result<Subscription, BackendError> {
-        let reply = (|| self.call(Method::GET, path, None, None))
-            .retry(
-                ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(200))
-                    .with_max_delay(Duration::from_secs(5))
-                    .with_max_times(crate::backend::graph::READ_RETRIES)
-                    .with_jitter(),
+        let policy = RetryPolicy {
+            retries: crate::backend::graph::READ_RETRIES,
+            longest_wait: Some(Duration::from_secs(10)),
+        };
+        let reply = policy
+            .run(
+                || self.call(Method::GET, path, None, None),
+                |e, wait| {
+                    tracing::warn!(error = %e.message, ?wait, "Partner Center read failed; retrying");
+                },
             )
-            .when(BackendError::is_transient)
-            .adjust(|e, d| {
-                d.and_then(|d| match e.retry_after {
-                    Some(w) if w > Duration::from_secs(10) => None,
-                    Some(w) => Some(w),
-                    None => Some(d),
-                })
-            })
-            .notify(|e, wait| {
-                tracing::warn!(error = %e.message, ?wait, "Partner Center read failed; retrying");
-            })
             .await?;
         Subscription::parse(reply.1)
     }
@@ -260,11 +252,7 @@ impl PartnerCenterPurchaser {
             };
             let response = request.send().await.map_err(transport)?;
             let status = response.status();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
+            let retry_after = asked_wait(response.headers());
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)

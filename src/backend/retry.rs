@@ -1,0 +1,89 @@
+//! The one retry policy of the Microsoft backends (Graph, its tokens, Partner Center): a
+//! transient failure is tried again a bounded number of times, after the wait the service
+//! asked for (`Retry-After`) or else capped exponential backoff with jitter.
+
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::HeaderMap;
+
+use super::{BackendError, ErrorKind};
+
+/// How often, and how patiently, a call is tried again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetryPolicy {
+    /// Tries after the first.
+    pub retries: usize,
+    /// The longest `Retry-After` worth waiting for in the call; a longer one ends the tries
+    /// (the caller's own schedule waits instead). `None`: any.
+    pub longest_wait: Option<Duration>,
+}
+
+impl RetryPolicy {
+    /// Runs `call`, trying it again while it fails transiently; `on_retry` is told each
+    /// failure and the wait before the next try.
+    pub(crate) async fn run<T, F, Fut>(
+        self,
+        call: F,
+        on_retry: impl FnMut(&BackendError, Duration),
+    ) -> Result<T, BackendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, BackendError>>,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(5))
+            .with_max_times(self.retries)
+            .with_jitter();
+        call.retry(backoff)
+            .when(BackendError::is_transient)
+            .adjust(|e, backoff| backoff.and_then(|d| self.wait(e.retry_after, d)))
+            .notify(on_retry)
+            .await
+    }
+
+    /// The wait before the next try: what the service asked for, within `longest_wait`,
+    /// else the backoff's `d`; `None` ends the tries.
+    fn wait(self, asked: Option<Duration>, d: Duration) -> Option<Duration> {
+        match (asked, self.longest_wait) {
+            (Some(wait), Some(longest)) if wait > longest => None,
+            (Some(wait), _) => Some(wait),
+            (None, _) => Some(d),
+        }
+    }
+}
+
+/// Parses `Retry-After`: decimal seconds as Graph sends them (`2.128`, `10`), or an HTTP
+/// date, which Graph does not document but HTTP allows.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Some(Duration::from_secs_f64(secs.min(24.0 * 3600.0)));
+        }
+        return None;
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// The wait a response asked for in its `Retry-After` header.
+pub(crate) fn asked_wait(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
+/// The `Retry-After` worth keeping on a failure of `kind`: only a transient failure is
+/// worth trying again.
+pub(crate) fn transient_wait(kind: ErrorKind, asked: Option<Duration>) -> Option<Duration> {
+    if kind == ErrorKind::Transient {
+        asked
+    } else {
+        None
+    }
+}

@@ -2,6 +2,7 @@
 //! from the environment.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::RangeInclusive;
 
 use super::load::Loader;
 use super::log_filter;
@@ -172,15 +173,11 @@ impl Loader {
     }
 
     fn check_policy(&mut self, p: &PolicySettings) {
-        for (key, d) in [
+        self.check_not_zero(&[
             ("policy.remind_after", p.remind_after),
             ("policy.escalate_after", p.escalate_after),
             ("policy.expire_after", p.expire_after),
-        ] {
-            if d.0.is_zero() {
-                self.problem(key, "must be longer than 0s");
-            }
-        }
+        ]);
         self.check_order(
             ("policy.remind_after", p.remind_after),
             ("policy.escalate_after", p.escalate_after),
@@ -191,12 +188,11 @@ impl Loader {
             ("policy.expire_after", p.expire_after),
             true,
         );
-        if !(1..=100).contains(&p.max_open_requests_per_user) {
-            self.problem(
-                "policy.max_open_requests_per_user",
-                format!("{} is not between 1 and 100", p.max_open_requests_per_user),
-            );
-        }
+        self.check_between(
+            "policy.max_open_requests_per_user",
+            p.max_open_requests_per_user,
+            1..=100,
+        );
         if p.currency.len() != 3 || !p.currency.bytes().all(|b| b.is_ascii_uppercase()) {
             self.problem(
                 "policy.currency",
@@ -209,34 +205,46 @@ impl Loader {
     }
 
     fn check_jobs(&mut self, j: &JobSettings) {
-        if !(1..=100).contains(&j.max_attempts) {
-            self.problem(
-                "jobs.max_attempts",
-                format!("{} is not between 1 and 100", j.max_attempts),
-            );
-        }
-        if !(1..=50).contains(&j.verify_attempts) {
-            self.problem(
-                "jobs.verify_attempts",
-                format!("{} is not between 1 and 50", j.verify_attempts),
-            );
-        }
-        for (key, d) in [
+        self.check_between("jobs.max_attempts", j.max_attempts, 1..=100);
+        self.check_between("jobs.verify_attempts", j.verify_attempts, 1..=50);
+        self.check_not_zero(&[
             ("jobs.backoff_base", j.backoff_base),
             ("jobs.backoff_max", j.backoff_max),
             ("jobs.lease", j.lease),
             ("jobs.poll_interval", j.poll_interval),
             ("jobs.verify_interval", j.verify_interval),
-        ] {
-            if d.0.is_zero() {
-                self.problem(key, "must be longer than 0s");
-            }
-        }
+        ]);
         self.check_order(
             ("jobs.backoff_base", j.backoff_base),
             ("jobs.backoff_max", j.backoff_max),
             false,
         );
+    }
+
+    /// Each of these durations must be longer than zero.
+    fn check_not_zero(&mut self, durations: &[(&str, ConfigDuration)]) {
+        for (key, d) in durations {
+            if d.0.is_zero() {
+                self.problem(*key, "must be longer than 0s");
+            }
+        }
+    }
+
+    /// The number at `key` must lie in `range`.
+    fn check_between<T>(&mut self, key: &str, value: T, range: RangeInclusive<T>)
+    where
+        T: PartialOrd + std::fmt::Display,
+    {
+        if !range.contains(&value) {
+            self.problem(
+                key,
+                format!(
+                    "{value} is not between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
     }
 
     /// `shorter` must be shorter than (`strict`) or at most `longer`; the problem names the

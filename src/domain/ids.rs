@@ -7,16 +7,28 @@ use serde::{Deserialize, Serialize};
 
 use super::ParseError;
 
-/// The number of a licensing request, shown to people as `#12`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RequestId(pub i64);
+/// An id newtype: a public wrapper around the value it identifies by, compared, ordered and
+/// hashed as that value, serialised as it (`#[serde(transparent)]`) and shown through
+/// `$shown`. Number ids are `Copy`.
+macro_rules! id_newtype {
+    ($(#[$doc:meta])* $name:ident($inner:ty) $(: $copy:ident)?, shown as $shown:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, $($copy,)? PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub $inner);
 
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, $shown, self.0)
+            }
+        }
+    };
 }
+
+id_newtype!(
+    /// The number of a licensing request, shown to people as `#12`.
+    RequestId(i64): Copy, shown as "#{}"
+);
 
 impl FromStr for RequestId {
     type Err = ParseError;
@@ -31,23 +43,15 @@ impl FromStr for RequestId {
     }
 }
 
-/// The number of one approval stage of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct StageId(pub i64);
+id_newtype!(
+    /// The number of one approval stage of a request.
+    StageId(i64): Copy, shown as "{}"
+);
 
-impl fmt::Display for StageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
+/// An id newtype around the text a chat transport identifies something by.
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(pub String);
+        id_newtype!($(#[$doc])* $name(String), shown as "{}");
 
         impl $name {
             /// Wraps a transport-given identifier.
@@ -58,12 +62,6 @@ macro_rules! string_id {
             /// The identifier as the transport knows it.
             pub fn as_str(&self) -> &str {
                 &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
             }
         }
     };

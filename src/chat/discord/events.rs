@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serenity::all::{
     CommandInteraction, ConnectionStage, Context, CreateInteractionResponse,
     CreateInteractionResponseMessage, EventHandler, GuildId, Interaction, Message,
-    Reaction as DiscordReaction, Ready, ResumedEvent, ShardStageUpdateEvent, UserId,
+    Reaction as DiscordReaction, Ready, ResumedEvent, RoleId, ShardStageUpdateEvent, User, UserId,
 };
 use tokio::sync::mpsc;
 
@@ -153,20 +153,26 @@ impl Handler {
                 reply_to: None,
                 direct: false,
                 public: false,
-                author_name: cmd
-                    .user
-                    .global_name
-                    .clone()
-                    .unwrap_or_else(|| cmd.user.name.clone()),
-                roles: cmd
-                    .member
-                    .as_ref()
-                    .map(|m| m.roles.iter().map(|r| r.to_string()).collect())
-                    .unwrap_or_default(),
+                author_name: shown_name(&cmd.user),
+                roles: role_ids(cmd.member.as_ref().map(|m| m.roles.as_slice())),
             }),
             interaction: id,
         });
     }
+}
+
+/// The name a Discord user goes by: their display name, else their user name.
+fn shown_name(user: &User) -> String {
+    user.global_name
+        .clone()
+        .unwrap_or_else(|| user.name.clone())
+}
+
+/// The ids of a member's server roles (none outside a server).
+fn role_ids(roles: Option<&[RoleId]>) -> Vec<String> {
+    roles
+        .map(|roles| roles.iter().map(|r| r.to_string()).collect())
+        .unwrap_or_default()
 }
 
 #[async_trait]
@@ -207,16 +213,8 @@ impl EventHandler for Handler {
             id: MessageRef(msg.id.to_string()),
             channel: ChannelRef(msg.channel_id.to_string()),
             author: ChatUserId(msg.author.id.to_string()),
-            author_name: msg
-                .author
-                .global_name
-                .clone()
-                .unwrap_or_else(|| msg.author.name.clone()),
-            roles: msg
-                .member
-                .as_ref()
-                .map(|m| m.roles.iter().map(|r| r.to_string()).collect())
-                .unwrap_or_default(),
+            author_name: shown_name(&msg.author),
+            roles: role_ids(msg.member.as_ref().map(|m| m.roles.as_slice())),
             content: msg.content,
             reply_to,
             direct,

@@ -254,18 +254,21 @@ impl UserOption {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
+
+    /// What Discord is sent for `part`.
+    fn body(part: impl Serialize) -> Value {
+        serde_json::to_value(part).unwrap()
+    }
 
     #[test]
     fn a_subcommand_without_options_is_its_type_name_and_description_only() {
         let sub = SubCommand::new("release", "Give your seat back");
 
-        let body = serde_json::to_value(&sub).unwrap();
-
         assert_eq!(
-            body,
+            body(&sub),
             json!({"type": 1, "name": "release", "description": "Give your seat back"})
         );
     }
@@ -274,10 +277,8 @@ mod tests {
     fn an_optional_text_option_without_limits_leaves_them_out() {
         let option = StringOption::new("reason", "Why you need it");
 
-        let body = serde_json::to_value(&option).unwrap();
-
         assert_eq!(
-            body,
+            body(&option),
             json!({"type": 3, "name": "reason", "description": "Why you need it"})
         );
     }
@@ -289,10 +290,8 @@ mod tests {
             .min_value(1)
             .max_value(50);
 
-        let body = serde_json::to_value(ValueOption::from(option)).unwrap();
-
         assert_eq!(
-            body,
+            body(ValueOption::from(option)),
             json!({"type": 4, "name": "seats", "description": "How many", "required": true,
                    "min_value": 1, "max_value": 50})
         );
@@ -305,10 +304,8 @@ mod tests {
             .choice("on", "on")
             .choice("off", "off");
 
-        let body = serde_json::to_value(&option).unwrap();
-
         assert_eq!(
-            body["choices"],
+            body(&option)["choices"],
             json!([{"name": "on", "value": "on"}, {"name": "off", "value": "off"}])
         );
     }
@@ -317,10 +314,8 @@ mod tests {
     fn the_command_is_a_chat_input_command() {
         let command = ApplicationCommand::chat_input("pro", "Power BI Pro");
 
-        let body = serde_json::to_value(&command).unwrap();
-
         assert_eq!(
-            body,
+            body(&command),
             json!({"name": "pro", "type": 1, "description": "Power BI Pro"})
         );
     }

@@ -18,6 +18,7 @@ use crate::backend::simulated::{SimulatedMailbox, SimulatedPurchaser, SimulatedT
 use crate::backend::{IdentityProvider, Mailer, NoMail, Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::chat::discord::{Discord, DiscordConfig};
+use crate::chat::ChatOutput;
 use crate::command::ParserConfig;
 use crate::config::{BackendKind, ChatTransport, ManualOrderVia, PurchaseBackend, Settings};
 use crate::domain::{ChannelRef, Upn};
@@ -361,6 +362,60 @@ async fn check_graph(graph: &GraphTenant, settings: &Settings, report: &mut Chec
     }
 }
 
+/// What a transport starts from: the database, locked to this process, and the backends
+/// the engine talks to.
+struct Opened {
+    store: Store,
+    _lock: InstanceLock,
+    backends: Backends,
+}
+
+impl Opened {
+    /// Opens the database, takes the instance lock and builds the backends on `clock`.
+    async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Opened> {
+        let store = open_store(settings).await?;
+        let lock = lock_instance(store.path())?;
+        let backends = backends(settings, &store, clock).await?;
+        Ok(Opened {
+            store,
+            _lock: lock,
+            backends,
+        })
+    }
+
+    /// The engine on these backends, talking through `chat`, with what a previous run left
+    /// unfinished recovered.
+    async fn engine(
+        &self,
+        settings: &Settings,
+        chat: Arc<dyn ChatOutput>,
+        clock: Arc<dyn Clock>,
+        cfg: EngineConfig,
+    ) -> anyhow::Result<Engine> {
+        let b = &self.backends;
+        let engine = Engine::new(
+            self.store.clone(),
+            b.tenant.clone(),
+            b.purchaser.clone(),
+            b.mailer.clone(),
+            b.identity.clone(),
+            chat,
+            clock,
+            texts_for(settings),
+            cfg,
+        );
+        engine.recover().await?;
+        engine.recover_reactions().await?;
+        Ok(engine)
+    }
+
+    /// Starts the background tasks (scheduler, health, metrics) around `engine`.
+    async fn background(&self, settings: &Settings, engine: &Engine) -> anyhow::Result<Background> {
+        let tenant = self.backends.tenant.clone();
+        Background::start(settings, engine, &self.store, tenant).await
+    }
+}
+
 /// The backends the engine talks to.
 pub struct Backends {
     /// The directory and licences.
@@ -563,16 +618,8 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
             d.token_env
         );
     };
-    let store = open_store(&settings).await?;
-    let _lock = lock_instance(store.path())?;
     let clock = Arc::new(SystemClock);
-    let Backends {
-        tenant,
-        purchaser,
-        mailer,
-        identity,
-    } = backends(&settings, &store, clock.clone()).await?;
-    let health_tenant = tenant.clone();
+    let opened = Opened::open(&settings, clock.clone()).await?;
     let discord = Discord::connect(DiscordConfig {
         token,
         guild_id: d.guild_id.get(),
@@ -584,19 +631,9 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
     let mut cfg = engine_config(&settings);
     cfg.parser.bot_mentions = discord.bot_mentions();
     cfg.approvals_channel = ChannelRef(d.approvals_channel_id.to_string());
-    let engine = Engine::new(
-        store.clone(),
-        tenant,
-        purchaser,
-        mailer,
-        identity,
-        discord.output(),
-        clock,
-        texts_for(&settings),
-        cfg,
-    );
-    engine.recover().await?;
-    engine.recover_reactions().await?;
+    let engine = opened
+        .engine(&settings, discord.output(), clock, cfg)
+        .await?;
     tracing::info!(
         transport = "discord",
         guild = %d.guild_id,
@@ -607,7 +644,7 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         "licensebot started"
     );
 
-    let background = Background::start(&settings, &engine, &store, health_tenant).await?;
+    let background = opened.background(&settings, &engine).await?;
     let result = discord
         .run(
             engine.clone(),
@@ -620,41 +657,29 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         )
         .await;
     crate::telemetry::metrics::TRANSPORT_CONNECTED.set(0);
-    background.stop(&engine, &store).await;
+    background.stop(&engine, &opened.store).await;
     result
 }
 
 /// Runs the bot on the console until its input ends or it is told to stop.
 async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
-    let store = open_store(&settings).await?;
-    let _lock = lock_instance(store.path())?;
     let clock = Arc::new(AdjustableClock::new());
-    let Backends {
-        tenant,
-        purchaser,
-        mailer,
-        identity,
-    } = backends(&settings, &store, clock.clone()).await?;
-    let health_tenant = tenant.clone();
+    let opened = Opened::open(&settings, clock.clone()).await?;
+    let store = opened.store.clone();
     let output = Arc::new(ConsoleOutput::new(
         if jsonl { Mode::Jsonl } else { Mode::Human },
         settings.bot.name.clone(),
         store.clone(),
         Box::new(std::io::stdout()),
     ));
-    let engine = Engine::new(
-        store.clone(),
-        tenant,
-        purchaser,
-        mailer,
-        identity,
-        output.clone(),
-        clock.clone(),
-        texts_for(&settings),
-        engine_config(&settings),
-    );
-    engine.recover().await?;
-    engine.recover_reactions().await?;
+    let engine = opened
+        .engine(
+            &settings,
+            output.clone(),
+            clock.clone(),
+            engine_config(&settings),
+        )
+        .await?;
     tracing::info!(
         transport = "console",
         jsonl,
@@ -675,7 +700,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         });
     }
 
-    let background = Background::start(&settings, &engine, &store, health_tenant).await?;
+    let background = opened.background(&settings, &engine).await?;
     crate::telemetry::metrics::TRANSPORT_CONNECTED.set(1);
 
     let input = tokio::io::BufReader::new(tokio::io::stdin());
@@ -688,7 +713,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         }
     };
     crate::telemetry::metrics::TRANSPORT_CONNECTED.set(0);
-    background.stop(&engine, &store).await;
+    background.stop(&engine, &opened.store).await;
     result
 }
 

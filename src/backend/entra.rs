@@ -218,12 +218,9 @@ impl EntraIdentity {
     async fn validate(&self, token: &str) -> Result<IdClaims, SignInError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| SignInError::Invalid(format!("the token header: {e}")))?;
-        if header.alg != Algorithm::RS256 {
-            return Err(SignInError::Invalid(format!(
-                "algorithm {:?}, where RS256 is required",
-                header.alg
-            )));
-        }
+        ensure(header.alg == Algorithm::RS256, || {
+            format!("algorithm {:?}, where RS256 is required", header.alg)
+        })?;
         let kid = header
             .kid
             .ok_or_else(|| SignInError::Invalid("the token names no key (kid)".into()))?;
@@ -238,21 +235,15 @@ impl EntraIdentity {
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| SignInError::Invalid(e.to_string()))?;
         let c = data.claims;
-        if c.ver.as_deref() != Some("2.0") {
-            return Err(SignInError::Invalid(format!(
-                "token version {:?}, where 2.0 is required",
-                c.ver
-            )));
-        }
+        ensure(c.ver.as_deref() == Some("2.0"), || {
+            format!("token version {:?}, where 2.0 is required", c.ver)
+        })?;
         let tid = c
             .tid
             .ok_or_else(|| SignInError::Invalid("the token has no tenant (tid)".into()))?;
-        if !d.issuer.contains(&format!("/{tid}/")) {
-            return Err(SignInError::Invalid(format!(
-                "tenant {tid} does not match the issuer {}",
-                d.issuer
-            )));
-        }
+        ensure(d.issuer.contains(&format!("/{tid}/")), || {
+            format!("tenant {tid} does not match the issuer {}", d.issuer)
+        })?;
         let oid = c.oid.ok_or_else(|| {
             SignInError::Invalid("the token has no object id (oid): was `profile` granted?".into())
         })?;
@@ -262,6 +253,15 @@ impl EntraIdentity {
             nonce: c.nonce.unwrap_or_default(),
             username: c.preferred_username,
         })
+    }
+}
+
+/// A check an id_token must pass: fails validation, saying `why`, unless it `holds`.
+fn ensure(holds: bool, why: impl FnOnce() -> String) -> Result<(), SignInError> {
+    if holds {
+        Ok(())
+    } else {
+        Err(SignInError::Invalid(why()))
     }
 }
 

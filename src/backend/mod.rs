@@ -7,9 +7,9 @@
 
 pub mod entra;
 pub mod graph;
+pub(crate) mod http;
 pub mod manual;
 pub mod partner_center;
-pub(crate) mod retry;
 pub mod simulated;
 
 use async_trait::async_trait;

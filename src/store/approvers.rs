@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use sqlx::SqliteConnection;
 
+use super::sql::chat_users;
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::ChatUserId;
 
@@ -28,9 +29,6 @@ pub async fn set_away(
 
 /// The approvers who are away.
 pub async fn away(conn: &mut SqliteConnection) -> StoreResult<BTreeSet<ChatUserId>> {
-    let rows: Vec<String> =
-        sqlx::query_scalar("SELECT chat_user FROM approver_status WHERE away = 1")
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().map(ChatUserId).collect())
+    let sql = "SELECT chat_user FROM approver_status WHERE away = 1";
+    Ok(chat_users(conn, sql, &[]).await?.into_iter().collect())
 }

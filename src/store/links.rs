@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::sql::{update, Table};
+use super::sql::{chat_users, update, Table};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, LinkMethod, LinkProof, LinkState, Upn};
 
@@ -97,12 +97,8 @@ pub async fn all(conn: &mut SqliteConnection) -> StoreResult<Vec<Link>> {
 
 /// The chat users linked to a UPN, in any state.
 pub async fn users_for(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Vec<ChatUserId>> {
-    let rows: Vec<String> =
-        sqlx::query_scalar("SELECT chat_user FROM links WHERE upn = ? ORDER BY chat_user")
-            .bind(upn.as_str())
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().map(ChatUserId).collect())
+    let sql = "SELECT chat_user FROM links WHERE upn = ? ORDER BY chat_user";
+    chat_users(conn, sql, &[upn.as_str().into()]).await
 }
 
 /// The chat user whose link to a directory account (by object id) is verified, if any.
@@ -119,13 +115,8 @@ pub async fn verified_users_for(
     conn: &mut SqliteConnection,
     upn: &Upn,
 ) -> StoreResult<Vec<ChatUserId>> {
-    let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT chat_user FROM links WHERE upn = ? AND state = 'verified' ORDER BY chat_user",
-    )
-    .bind(upn.as_str())
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(ChatUserId).collect())
+    let sql = "SELECT chat_user FROM links WHERE upn = ? AND state = 'verified' ORDER BY chat_user";
+    chat_users(conn, sql, &[upn.as_str().into()]).await
 }
 
 /// Creates or replaces a chat user's link as pending, with a new mailed code (its hash and

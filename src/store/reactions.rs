@@ -4,7 +4,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::sql::{update, Param};
+use super::sql::{chat_users, update, Param};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, MessageRef};
 
@@ -108,13 +108,8 @@ pub async fn present_users(
     message: &MessageRef,
     emoji: &str,
 ) -> StoreResult<Vec<ChatUserId>> {
-    let users: Vec<String> = sqlx::query_scalar(
+    let sql =
         "SELECT chat_user FROM seen_reactions WHERE message_id = ? AND emoji = ? AND present = 1
-         ORDER BY updated_at",
-    )
-    .bind(message.as_str())
-    .bind(emoji)
-    .fetch_all(conn)
-    .await?;
-    Ok(users.into_iter().map(ChatUserId).collect())
+               ORDER BY updated_at";
+    chat_users(conn, sql, &[message.as_str().into(), emoji.into()]).await
 }

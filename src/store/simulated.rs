@@ -1,10 +1,11 @@
 //! `sim_*`: the state of the simulated tenant (SKUs, users, assignments, purchases), so a
 //! restart keeps what the bot bought and assigned.
 
+use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::sql::update;
+use super::sql::{update, Table};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{BillingCycle, CountryCode, DirectoryRole, RoleSet, Upn, UserType};
 
@@ -174,50 +175,53 @@ pub async fn seed(
     Ok(())
 }
 
-/// A SKU with its counts.
-pub async fn sku(conn: &mut SqliteConnection, part: &str) -> StoreResult<Option<Sku>> {
-    let row = sqlx::query(
-        "SELECT s.sku_part_number, s.sku_id, s.enabled, s.unit_price_monthly, s.service_plans,
-                (SELECT COUNT(*) FROM sim_assignments a WHERE a.sku_part_number = s.sku_part_number) AS consumed
-         FROM sim_skus s WHERE s.sku_part_number = ?",
-    )
-    .bind(part)
-    .fetch_optional(conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let c = Columns::new("sim_skus", &r);
-    Ok(Some(Sku {
+/// The SKUs with their counts.
+const SKUS: Table<Sku> = Table {
+    name: "sim_skus s",
+    columns: "s.sku_part_number, s.sku_id, s.enabled, s.unit_price_monthly, s.service_plans,
+              (SELECT COUNT(*) FROM sim_assignments a WHERE a.sku_part_number = s.sku_part_number)
+                AS consumed",
+    read: read_sku,
+};
+
+fn read_sku(r: &SqliteRow) -> StoreResult<Sku> {
+    let c = Columns::new("sim_skus", r);
+    Ok(Sku {
         sku_part_number: c.get("sku_part_number")?,
         sku_id: c.get("sku_id")?,
         enabled: c.get("enabled")?,
         consumed: c.get("consumed")?,
         unit_price_monthly: c.get("unit_price_monthly")?,
         service_plans: c.json("service_plans")?,
-    }))
+    })
 }
 
-/// A user with their licences.
-pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<User>> {
+/// A SKU with its counts.
+pub async fn sku(conn: &mut SqliteConnection, part: &str) -> StoreResult<Option<Sku>> {
+    SKUS.first(conn, "WHERE s.sku_part_number = ?", &[part.into()])
+        .await
+}
+
+/// The users with their licences: one statement for a user and their licences (a JSON array,
+/// in name order).
+const USERS: Table<User> = Table {
+    name: "sim_users u",
+    columns: "id, upn, display_name, usage_location, user_type, account_enabled, roles, mail,
+              (SELECT json_group_array(sku_part_number)
+                 FROM (SELECT sku_part_number FROM sim_assignments a
+                        WHERE a.upn = u.upn ORDER BY sku_part_number)) AS licenses",
+    read: read_user,
+};
+
+fn read_user(r: &SqliteRow) -> StoreResult<User> {
     const T: &str = "sim_users";
-    // One statement for the user and their licences (a JSON array, in name order).
-    let row = sqlx::query(
-        "SELECT id, upn, display_name, usage_location, user_type, account_enabled, roles, mail,
-                (SELECT json_group_array(sku_part_number)
-                   FROM (SELECT sku_part_number FROM sim_assignments a
-                          WHERE a.upn = u.upn ORDER BY sku_part_number)) AS licenses
-         FROM sim_users u WHERE upn = ?",
-    )
-    .bind(upn.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let c = Columns::new(T, &r);
+    let c = Columns::new(T, r);
     let roles: Vec<String> = c.json("roles")?;
     let roles = roles
         .iter()
         .map(|s| s.parse::<DirectoryRole>().map_err(|e| super::corrupt(T, e)))
         .collect::<StoreResult<RoleSet>>()?;
-    Ok(Some(User {
+    Ok(User {
         id: c.get("id")?,
         upn: c.word("upn")?,
         display_name: c.get("display_name")?,
@@ -227,7 +231,14 @@ pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<
         roles,
         licenses: c.json("licenses")?,
         mail: c.get("mail")?,
-    }))
+    })
+}
+
+/// A user with their licences.
+pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<User>> {
+    USERS
+        .first(conn, "WHERE upn = ?", &[upn.as_str().into()])
+        .await
 }
 
 /// Sets a user's usage location.

@@ -3,9 +3,10 @@
 
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Sqlite, SqliteConnection};
+use sqlx::{Row, Sqlite, SqliteConnection};
 
 use super::StoreResult;
+use crate::domain::ChatUserId;
 
 /// A value for one `?` of a statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +65,8 @@ pub(crate) async fn update(
 /// A table whose rows read back as `T`: its name, the columns a row is read from, and the
 /// function that reads one.
 pub(crate) struct Table<T> {
-    /// The table's name.
+    /// What the rows are selected from: the table's name (with an alias where `columns`
+    /// use one).
     pub name: &'static str,
     /// The columns `read` needs, comma-separated.
     pub columns: &'static str,
@@ -101,6 +103,17 @@ impl<T> Table<T> {
     fn select(&self, rest: &str) -> String {
         format!("SELECT {} FROM {} {rest}", self.columns, self.name)
     }
+}
+
+/// The chat accounts `sql` selects (one column of chat user ids), its placeholders bound to
+/// `params`.
+pub(crate) async fn chat_users(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    params: &[Param<'_>],
+) -> StoreResult<Vec<ChatUserId>> {
+    let rows = bound(sql, params).fetch_all(conn).await?;
+    rows.iter().map(|r| Ok(ChatUserId(r.try_get(0)?))).collect()
 }
 
 /// The statement `sql` with `params` bound to its placeholders in order.

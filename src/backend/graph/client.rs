@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::backend::retry::{asked_wait, RetryPolicy};
+use crate::backend::http::{asked_wait, json_body, RetryPolicy};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -168,16 +168,7 @@ impl GraphClient {
                 .map_err(|e| self.transport(&method, path, &client_request_id, &e))?;
             if status.is_success() {
                 tracing::debug!(%method, path, %client_request_id, request_id = ?request_id, %status, "Graph answered");
-                let body = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).map_err(|e| {
-                        BackendError::new(
-                            ErrorKind::Transient,
-                            format!("Graph sent a body that is not JSON: {e}"),
-                        )
-                    })?
-                };
+                let body = json_body("Graph", &bytes)?;
                 return Ok(Reply { body });
             }
             let err = errors::from_response(status, retry_after, request_id, &bytes);

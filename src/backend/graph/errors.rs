@@ -7,8 +7,8 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-pub(crate) use crate::backend::retry::parse_retry_after;
-use crate::backend::retry::transient_wait;
+pub(crate) use crate::backend::http::parse_retry_after;
+use crate::backend::http::transient_wait;
 use crate::backend::{BackendError, ErrorKind};
 
 /// Graph's error envelope: `{"error":{"code","message","innerError":{"request-id",…}}}`.

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::errors;
-use crate::backend::retry::{asked_wait, transient_wait, RetryPolicy};
+use crate::backend::http::{asked_wait, transient_wait, RetryPolicy};
 use crate::backend::{BackendError, ErrorKind};
 
 /// What the token is for.

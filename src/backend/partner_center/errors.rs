@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::backend::retry::transient_wait;
+use crate::backend::http::transient_wait;
 use crate::backend::{BackendError, ErrorKind};
 
 /// Codes worth retrying: the ETag went stale (read the subscription again) or an order for

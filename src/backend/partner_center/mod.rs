@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::graph::token::{AccessToken, TokenSource};
 use super::graph::{http_client, Audience, Credentials};
-use super::retry::{asked_wait, RetryPolicy};
+use super::http::{asked_wait, json_body, RetryPolicy};
 use super::{BackendError, ErrorKind, PurchaseProgress, Purchaser, SeatOrder};
 use crate::domain::BillingCycle;
 
@@ -260,16 +260,7 @@ impl PartnerCenterPurchaser {
                 .map(str::to_string);
             let bytes = response.bytes().await.map_err(transport)?;
             if status.is_success() {
-                let value = if bytes.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&bytes).map_err(|e| {
-                        BackendError::new(
-                            ErrorKind::Transient,
-                            format!("Partner Center sent a body that is not JSON: {e}"),
-                        )
-                    })?
-                };
+                let value = json_body("Partner Center", &bytes)?;
                 return Ok((status, value, location));
             }
             let err = errors::from_response(status, retry_after, reference, &bytes);

@@ -1,12 +1,14 @@
-//! The one retry policy of the Microsoft backends (Graph, its tokens, Partner Center): a
-//! transient failure is tried again a bounded number of times, after the wait the service
-//! asked for (`Retry-After`) or else capped exponential backoff with jitter.
+//! What the Microsoft backends (Graph, its tokens, Partner Center) share over HTTP: the one
+//! retry policy (a transient failure is tried again a bounded number of times, after the wait
+//! the service asked for in `Retry-After`, else capped exponential backoff with jitter), and
+//! reading an answer's body.
 
 use std::future::Future;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::HeaderMap;
+use serde_json::Value;
 
 use super::{BackendError, ErrorKind};
 
@@ -86,4 +88,18 @@ pub(crate) fn transient_wait(kind: ErrorKind, asked: Option<Duration>) -> Option
     } else {
         None
     }
+}
+
+/// A successful answer's JSON body (`null` when empty); a body that is not JSON is a
+/// transient failure of `service`.
+pub(crate) fn json_body(service: &str, bytes: &[u8]) -> Result<Value, BackendError> {
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        BackendError::new(
+            ErrorKind::Transient,
+            format!("{service} sent a body that is not JSON: {e}"),
+        )
+    })
 }

@@ -8,7 +8,7 @@ use serde::de::Visitor;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::sections::{from_str, unknown_word};
-use crate::domain::ParseError;
+use crate::domain::{words, ParseError};
 
 /// A duration written the humantime way: `30m`, `4h`, `7d`, `1h 30m`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -178,25 +178,15 @@ impl<'de> Deserialize<'de> for DiscordId {
     }
 }
 
+/// A closed list of words a setting takes: written exactly as listed, serialised as the word,
+/// read through a string so a wrong value is named in the problem.
 macro_rules! setting_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        pub enum $name {
-            $($(#[$vdoc])* #[serde(rename = $word)] $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The word used in settings files.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $word),+
-                }
-            }
-        }
+        words!(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+            $name { $($(#[$vdoc])* #[serde(rename = $word)] $variant => $word),+ }
+        );
 
         impl std::str::FromStr for $name {
             type Err = ParseError;
@@ -214,12 +204,6 @@ macro_rules! setting_enum {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 from_str(d)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
             }
         }
     };

@@ -1,22 +1,21 @@
 //! Domain types: identifiers, directory names, request and stage state machines, identity
 //! links. No I/O.
 
-/// An enum of words: each variant has the word stored in the database and shown in JSON,
-/// parsed back case-insensitively.
-macro_rules! word_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
+/// A closed list of words as an enum: each variant stands for one word, listed in `ALL`,
+/// given by `as_str` and shown by `Display`. The caller adds the derives and how the words are
+/// parsed (see `word_enum!` here and `setting_enum!` in the configuration).
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
         pub enum $name {
-            $($(#[$vdoc])* $variant),+
+            $($(#[$vmeta])* $variant),+
         }
 
         impl $name {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-            /// The word stored in the database and shown in JSON.
+            /// The word the value stands for.
             pub fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $word),+
@@ -29,6 +28,20 @@ macro_rules! word_enum {
                 f.write_str(self.as_str())
             }
         }
+    };
+}
+pub(crate) use words;
+
+/// An enum of words: each variant has the word stored in the database and shown in JSON,
+/// parsed back case-insensitively.
+macro_rules! word_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        words!(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+            #[serde(rename_all = "snake_case")]
+            $name { $($(#[$vdoc])* $variant => $word),+ }
+        );
 
         impl std::str::FromStr for $name {
             type Err = ParseError;

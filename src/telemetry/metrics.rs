@@ -3,6 +3,7 @@
 //! never drift; what only the process sees (backend call latency, the last seat count, the
 //! gateway connection) is kept in process-wide collectors here.
 
+use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -199,6 +200,44 @@ pub async fn render(
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// Runs one backend call, timed into [`BACKEND_CALL_SECONDS`] as `operation`.
+async fn timed<T>(
+    operation: &str,
+    call: impl Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    let started = Instant::now();
+    let r = call.await;
+    observe(operation, started, &r);
+    r
+}
+
+/// Runs one backend call with a result per item, timed as `operation`; its outcome is that of
+/// the first item that failed.
+async fn timed_batch<T>(
+    operation: &str,
+    call: impl Future<Output = Vec<Result<T, BackendError>>>,
+) -> Vec<Result<T, BackendError>> {
+    let started = Instant::now();
+    let r = call.await;
+    let all: Result<(), BackendError> = r
+        .iter()
+        .find_map(|x| x.as_ref().err().cloned())
+        .map_or(Ok(()), Err);
+    observe(operation, started, &all);
+    r
+}
+
+/// Records the seats just read from the backend.
+fn seats_seen(seats: &Seats) {
+    FREE_SEATS.set(seats.free());
+    seats_read(Some(Instant::now()));
+}
+
+/// The bot changed assignments or seats: the next scrape reads them again.
+fn seats_changed() {
+    seats_read(None);
+}
+
 fn observe<T>(operation: &str, started: Instant, r: &Result<T, BackendError>) {
     let outcome = match r {
         Ok(_) => "ok",
@@ -228,52 +267,27 @@ impl Tenant for MeteredTenant {
         self.inner.name()
     }
     async fn health(&self) -> Result<(), BackendError> {
-        let t = Instant::now();
-        let r = self.inner.health().await;
-        observe("health", t, &r);
-        r
+        timed("health", self.inner.health()).await
     }
     async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError> {
-        let t = Instant::now();
-        let r = self.inner.user(upn).await;
-        observe("get_user", t, &r);
-        r
+        timed("get_user", self.inner.user(upn)).await
     }
     async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
-        let t = Instant::now();
-        let r = self.inner.roles(upn).await;
-        observe("roles", t, &r);
-        r
+        timed("roles", self.inner.roles(upn)).await
     }
     async fn roles_fresh(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
-        let t = Instant::now();
-        let r = self.inner.roles_fresh(upn).await;
-        observe("roles_fresh", t, &r);
-        r
+        timed("roles_fresh", self.inner.roles_fresh(upn)).await
     }
     async fn object_id(&self, upn: &Upn) -> Result<String, BackendError> {
-        let t = Instant::now();
-        let r = self.inner.object_id(upn).await;
-        observe("object_id", t, &r);
-        r
+        timed("object_id", self.inner.object_id(upn)).await
     }
     async fn users(&self, upns: &[Upn]) -> Vec<Result<DirectoryUser, BackendError>> {
-        let t = Instant::now();
-        let r = self.inner.users(upns).await;
-        let all: Result<(), BackendError> = r
-            .iter()
-            .find_map(|x| x.as_ref().err().cloned())
-            .map_or(Ok(()), Err);
-        observe("get_users", t, &all);
-        r
+        timed_batch("get_users", self.inner.users(upns)).await
     }
     async fn seats(&self) -> Result<Seats, BackendError> {
-        let t = Instant::now();
-        let r = self.inner.seats().await;
-        observe("seats", t, &r);
+        let r = timed("seats", self.inner.seats()).await;
         if let Ok(s) = &r {
-            FREE_SEATS.set(s.free());
-            seats_read(Some(Instant::now()));
+            seats_seen(s);
         }
         r
     }
@@ -292,8 +306,7 @@ impl Tenant for MeteredTenant {
             .map_or(Ok(()), Err);
         observe("look_up", t, &first_error);
         if let Some(Ok(s)) = &found.seats {
-            FREE_SEATS.set(s.free());
-            seats_read(Some(Instant::now()));
+            seats_seen(s);
         }
         found
     }
@@ -302,34 +315,25 @@ impl Tenant for MeteredTenant {
         user: &DirectoryUser,
         country: &CountryCode,
     ) -> Result<(), BackendError> {
-        let t = Instant::now();
-        let r = self.inner.set_usage_location(user, country).await;
-        observe("set_usage_location", t, &r);
-        r
+        timed(
+            "set_usage_location",
+            self.inner.set_usage_location(user, country),
+        )
+        .await
     }
     async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
-        let t = Instant::now();
-        let r = self.inner.assign(user).await;
-        observe("assign", t, &r);
-        seats_read(None);
+        let r = timed("assign", self.inner.assign(user)).await;
+        seats_changed();
         r
     }
     async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
-        let t = Instant::now();
-        let r = self.inner.unassign(user).await;
-        observe("unassign", t, &r);
-        seats_read(None);
+        let r = timed("unassign", self.inner.unassign(user)).await;
+        seats_changed();
         r
     }
     async fn assign_many(&self, users: &[DirectoryUser]) -> Vec<Result<(), BackendError>> {
-        let t = Instant::now();
-        let r = self.inner.assign_many(users).await;
-        let all: Result<(), BackendError> = r
-            .iter()
-            .find_map(|x| x.as_ref().err().cloned())
-            .map_or(Ok(()), Err);
-        observe("assign_many", t, &all);
-        seats_read(None);
+        let r = timed_batch("assign_many", self.inner.assign_many(users)).await;
+        seats_changed();
         r
     }
 }
@@ -352,17 +356,13 @@ impl Purchaser for MeteredPurchaser {
         self.inner.name()
     }
     async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
-        let t = Instant::now();
-        let r = self.inner.raise_seats(order).await;
-        observe("raise_seats", t, &r);
-        seats_read(None);
+        let r = timed("raise_seats", self.inner.raise_seats(order)).await;
+        seats_changed();
         r
     }
     async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
-        let t = Instant::now();
-        let r = self.inner.lower_seats(order).await;
-        observe("lower_seats", t, &r);
-        seats_read(None);
+        let r = timed("lower_seats", self.inner.lower_seats(order)).await;
+        seats_changed();
         r
     }
 }

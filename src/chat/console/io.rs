@@ -303,41 +303,49 @@ fn not_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> InputError {
 }
 
 fn valid_name(field: &'static str, name: &str) -> Result<String, InputError> {
-    let n = name.trim();
-    if n.is_empty()
-        || n.len() > 64
-        || !n
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-    {
-        return Err(InputError::NotAName {
-            field,
-            value: shown(name),
-        });
-    }
+    let is_name = |n: &str| {
+        n.len() <= 64
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    };
+    let n = checked(field, name, is_name, |field, value| InputError::NotAName {
+        field,
+        value,
+    })?;
     Ok(n.to_ascii_lowercase())
 }
 
 fn valid_message_id(field: &'static str, id: &str) -> Result<String, InputError> {
-    let t = id.trim();
-    if t.is_empty() || t.len() > 64 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(InputError::NotAMessageId {
-            field,
-            value: shown(id),
-        });
-    }
+    let is_id = |t: &str| t.len() <= 64 && !t.chars().any(|c| c.is_whitespace() || c.is_control());
+    let t = checked(field, id, is_id, |field, value| InputError::NotAMessageId {
+        field,
+        value,
+    })?;
     Ok(t.to_string())
 }
 
 fn valid_emoji(field: &'static str, e: &str) -> Result<String, InputError> {
-    let t = e.trim();
-    if t.is_empty() || t.chars().count() > 16 || t.chars().any(char::is_control) {
-        return Err(InputError::NotAnEmoji {
-            field,
-            value: shown(e),
-        });
-    }
+    let is_emoji = |t: &str| t.chars().count() <= 16 && !t.chars().any(char::is_control);
+    let t = checked(field, e, is_emoji, |field, value| InputError::NotAnEmoji {
+        field,
+        value,
+    })?;
     Ok(t.to_string())
+}
+
+/// `value` trimmed, when it is not empty and `fits`; else the error `refuse` makes of
+/// `field` and the value as shown.
+fn checked<'v>(
+    field: &'static str,
+    value: &'v str,
+    fits: impl Fn(&str) -> bool,
+    refuse: fn(&'static str, String) -> InputError,
+) -> Result<&'v str, InputError> {
+    let t = value.trim();
+    if t.is_empty() || !fits(t) {
+        return Err(refuse(field, shown(value)));
+    }
+    Ok(t)
 }
 
 impl Input {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{AuthorizeRequest, IdClaims, IdentityProvider, SignInError};
@@ -141,18 +142,22 @@ impl EntraIdentity {
             self.options.authority_url.trim_end_matches('/'),
             self.options.tenant_id
         );
-        let d: Discovery = self
-            .http
-            .get(&url)
+        let d: Discovery = self.get_json(&url, "the OpenID configuration").await?;
+        *known = Some(d.clone());
+        Ok(d)
+    }
+
+    /// The JSON document at `url`, which a failure names as `what`.
+    async fn get_json<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<T, SignInError> {
+        self.http
+            .get(url)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| unavailable("the OpenID configuration", e))?
+            .map_err(|e| unavailable(what, e))?
             .json()
             .await
-            .map_err(|e| unavailable("the OpenID configuration", e))?;
-        *known = Some(d.clone());
-        Ok(d)
+            .map_err(|e| unavailable(what, e))
     }
 
     /// The tenant's signing key for `kid`: kept keys, or fetched again (expired keys, or an
@@ -186,16 +191,7 @@ impl EntraIdentity {
 
     async fn fetch_keys(&self) -> Result<Keys, SignInError> {
         let d = self.discovery().await?;
-        let jwks: Jwks = self
-            .http
-            .get(&d.jwks_uri)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| unavailable("the signing keys", e))?
-            .json()
-            .await
-            .map_err(|e| unavailable("the signing keys", e))?;
+        let jwks: Jwks = self.get_json(&d.jwks_uri, "the signing keys").await?;
         let mut by_kid = HashMap::new();
         for jwk in &jwks.keys {
             let Some(kid) = jwk.common.key_id.clone() else {

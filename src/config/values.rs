@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::de::Visitor;
+use serde::de::{Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::sections::{from_str, unknown_word};
@@ -48,21 +48,54 @@ impl Serialize for ConfigDuration {
 
 impl<'de> Deserialize<'de> for ConfigDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct DurationVisitor;
+        d.deserialize_str(ParsedText {
+            expecting: "a duration such as \"30m\", \"4h\" or \"7d\"",
+            parse: ConfigDuration::parse,
+            numbers: false,
+        })
+    }
+}
 
-        impl Visitor<'_> for DurationVisitor {
-            type Value = ConfigDuration;
+/// Reads a setting written as text through the value's own parser, so a problem says what
+/// is wrong with the text; with `numbers`, a whole number is read as its digits.
+struct ParsedText<T> {
+    /// What the setting should look like.
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, ParseError>,
+    numbers: bool,
+}
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration such as \"30m\", \"4h\" or \"7d\"")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ConfigDuration, E> {
-                ConfigDuration::parse(s).map_err(E::custom)
-            }
+impl<T> ParsedText<T> {
+    fn number<E: serde::de::Error>(
+        self,
+        n: impl fmt::Display,
+        as_found: Unexpected,
+    ) -> Result<T, E> {
+        if self.numbers {
+            (self.parse)(&n.to_string()).map_err(E::custom)
+        } else {
+            Err(E::invalid_type(as_found, &self))
         }
+    }
+}
 
-        d.deserialize_str(DurationVisitor)
+impl<T> Visitor<'_> for ParsedText<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+        (self.parse)(s).map_err(E::custom)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<T, E> {
+        self.number(n, Unexpected::Signed(n))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<T, E> {
+        self.number(n, Unexpected::Unsigned(n))
     }
 }
 
@@ -152,29 +185,11 @@ impl Serialize for DiscordId {
 
 impl<'de> Deserialize<'de> for DiscordId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-
-        impl Visitor<'_> for IdVisitor {
-            type Value = DiscordId;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a Discord id such as \"123456789012345678\"")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<DiscordId, E> {
-                DiscordId::parse(s).map_err(E::custom)
-            }
-
-            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<DiscordId, E> {
-                DiscordId::parse(&n.to_string()).map_err(E::custom)
-            }
-
-            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<DiscordId, E> {
-                DiscordId::parse(&n.to_string()).map_err(E::custom)
-            }
-        }
-
-        d.deserialize_any(IdVisitor)
+        d.deserialize_any(ParsedText {
+            expecting: "a Discord id such as \"123456789012345678\"",
+            parse: DiscordId::parse,
+            numbers: true,
+        })
     }
 }
 

@@ -15,16 +15,41 @@ use super::{
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::engine::clock::Clock;
-use crate::store::{self, simulated as sim, Store};
+use crate::store::{self, simulated as sim, Store, Timestamp, WriteTx};
 
 pub use mailbox::SimulatedMailbox;
 
 /// The simulated tenant.
 pub struct SimulatedTenant {
+    sim: Simulated,
+}
+
+/// What the simulated tenant and purchaser share: the store that holds the tenant, the SKU
+/// they manage, the latency every call waits, and the clock.
+struct Simulated {
     store: Store,
     sku: String,
     latency: Duration,
     clock: std::sync::Arc<dyn Clock>,
+}
+
+impl Simulated {
+    /// Waits the call's latency, then begins a write on the tenant; returns it with the time
+    /// the call is made at.
+    async fn begin(&self) -> Result<(WriteTx<'_>, Timestamp), BackendError> {
+        pause(self.latency).await;
+        let now = self.clock.now();
+        let tx = self.store.write().await.map_err(store_error)?;
+        Ok((tx, now))
+    }
+
+    /// The error of a call about the managed SKU when the tenant does not have it.
+    fn no_sku(&self) -> BackendError {
+        BackendError::new(
+            ErrorKind::Invalid,
+            format!("the tenant has no SKU {}", self.sku),
+        )
+    }
 }
 
 impl SimulatedTenant {
@@ -36,15 +61,13 @@ impl SimulatedTenant {
         clock: std::sync::Arc<dyn Clock>,
     ) -> Self {
         SimulatedTenant {
-            store,
-            sku: sku.into(),
-            latency,
-            clock,
+            sim: Simulated {
+                store,
+                sku: sku.into(),
+                latency,
+                clock,
+            },
         }
-    }
-
-    async fn pause(&self) {
-        pause(self.latency).await;
     }
 
     async fn grants_pro(
@@ -62,7 +85,7 @@ impl SimulatedTenant {
     }
 
     async fn load_user(&self, upn: &Upn) -> Result<(DirectoryUser, RoleSet), BackendError> {
-        let mut conn = self.store.read().await.map_err(store_error)?;
+        let mut conn = self.sim.store.read().await.map_err(store_error)?;
         let u = sim::user(&mut conn, upn)
             .await
             .map_err(store_error)?
@@ -106,9 +129,19 @@ async fn pause(latency: Duration) {
     }
 }
 
-/// The error of a call about a SKU the simulated tenant does not have.
-fn no_sku(sku: &str) -> BackendError {
-    BackendError::new(ErrorKind::Invalid, format!("the tenant has no SKU {sku}"))
+/// Fails as Graph does for a user the tenant does not have, naming them as `shown`.
+async fn require_user(
+    conn: &mut sqlx::SqliteConnection,
+    upn: &Upn,
+    shown: &(dyn std::fmt::Display + Sync),
+) -> Result<(), BackendError> {
+    if sim::user(conn, upn).await.map_err(store_error)?.is_none() {
+        return Err(BackendError::new(
+            ErrorKind::UserNotFound,
+            format!("Resource '{shown}' does not exist."),
+        ));
+    }
+    Ok(())
 }
 
 fn store_error(e: store::StoreError) -> BackendError {
@@ -125,22 +158,22 @@ impl Tenant for SimulatedTenant {
     }
 
     async fn user(&self, upn: &Upn) -> Result<DirectoryUser, BackendError> {
-        self.pause().await;
+        pause(self.sim.latency).await;
         Ok(self.load_user(upn).await?.0)
     }
 
     async fn roles(&self, upn: &Upn) -> Result<RoleSet, BackendError> {
-        self.pause().await;
+        pause(self.sim.latency).await;
         Ok(self.load_user(upn).await?.1)
     }
 
     async fn seats(&self) -> Result<Seats, BackendError> {
-        self.pause().await;
-        let mut conn = self.store.read().await.map_err(store_error)?;
-        let s = sim::sku(&mut conn, &self.sku)
+        pause(self.sim.latency).await;
+        let mut conn = self.sim.store.read().await.map_err(store_error)?;
+        let s = sim::sku(&mut conn, &self.sim.sku)
             .await
             .map_err(store_error)?
-            .ok_or_else(|| no_sku(&self.sku))?;
+            .ok_or_else(|| self.sim.no_sku())?;
         Ok(Seats {
             enabled: s.enabled,
             consumed: s.consumed,
@@ -153,18 +186,8 @@ impl Tenant for SimulatedTenant {
         user: &DirectoryUser,
         country: &CountryCode,
     ) -> Result<(), BackendError> {
-        self.pause().await;
-        let mut tx = self.store.write().await.map_err(store_error)?;
-        if sim::user(tx.conn(), &user.upn)
-            .await
-            .map_err(store_error)?
-            .is_none()
-        {
-            return Err(BackendError::new(
-                ErrorKind::UserNotFound,
-                format!("Resource '{}' does not exist.", user.id),
-            ));
-        }
+        let (mut tx, _) = self.sim.begin().await?;
+        require_user(tx.conn(), &user.upn, &user.id).await?;
         sim::set_usage_location(tx.conn(), &user.upn, country)
             .await
             .map_err(store_error)?;
@@ -175,25 +198,26 @@ impl Tenant for SimulatedTenant {
     /// unknown SKU, usage location, free seats, mutually exclusive plans. Assigning a SKU the
     /// user already holds is a no-op success, as Graph's is.
     async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
-        self.pause().await;
-        let now = self.clock.now();
-        let mut tx = self.store.write().await.map_err(store_error)?;
+        let (mut tx, now) = self.sim.begin().await?;
         let Some(u) = sim::user(tx.conn(), &user.upn).await.map_err(store_error)? else {
             return Err(BackendError::new(
                 ErrorKind::UserNotFound,
                 format!("Resource '{}' does not exist or one of its queried reference-property objects are not present.", user.upn),
             ));
         };
-        let Some(sku) = sim::sku(tx.conn(), &self.sku).await.map_err(store_error)? else {
+        let Some(sku) = sim::sku(tx.conn(), &self.sim.sku)
+            .await
+            .map_err(store_error)?
+        else {
             return Err(BackendError::new(
                 ErrorKind::Invalid,
                 format!(
                     "License {} does not correspond to a valid company License.",
-                    self.sku
+                    self.sim.sku
                 ),
             ));
         };
-        if u.licenses.iter().any(|l| l == &self.sku) {
+        if u.licenses.iter().any(|l| l == &self.sim.sku) {
             return Ok(());
         }
         if u.usage_location.is_none() {
@@ -222,30 +246,20 @@ impl Tenant for SimulatedTenant {
                 ErrorKind::Conflict,
                 format!(
                     "License assignment failed because service plans {} and {} are mutually exclusive.",
-                    self.sku, other
+                    self.sim.sku, other
                 ),
             ));
         }
-        sim::assign(tx.conn(), &u.upn, &self.sku, now)
+        sim::assign(tx.conn(), &u.upn, &self.sim.sku, now)
             .await
             .map_err(store_error)?;
         tx.commit().await.map_err(store_error)
     }
 
     async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
-        self.pause().await;
-        let mut tx = self.store.write().await.map_err(store_error)?;
-        if sim::user(tx.conn(), &user.upn)
-            .await
-            .map_err(store_error)?
-            .is_none()
-        {
-            return Err(BackendError::new(
-                ErrorKind::UserNotFound,
-                format!("Resource '{}' does not exist.", user.upn),
-            ));
-        }
-        sim::unassign(tx.conn(), &user.upn, &self.sku)
+        let (mut tx, _) = self.sim.begin().await?;
+        require_user(tx.conn(), &user.upn, &user.upn).await?;
+        sim::unassign(tx.conn(), &user.upn, &self.sim.sku)
             .await
             .map_err(store_error)?;
         tx.commit().await.map_err(store_error)
@@ -255,10 +269,7 @@ impl Tenant for SimulatedTenant {
 /// Buys seats in the simulated tenant: applies the absolute target under the order's
 /// idempotency key, like a Partner Center quantity change with an `MS-RequestId`.
 pub struct SimulatedPurchaser {
-    store: Store,
-    sku: String,
-    latency: Duration,
-    clock: std::sync::Arc<dyn Clock>,
+    sim: Simulated,
 }
 
 impl SimulatedPurchaser {
@@ -270,10 +281,12 @@ impl SimulatedPurchaser {
         clock: std::sync::Arc<dyn Clock>,
     ) -> Self {
         SimulatedPurchaser {
-            store,
-            sku: sku.into(),
-            latency,
-            clock,
+            sim: Simulated {
+                store,
+                sku: sku.into(),
+                latency,
+                clock,
+            },
         }
     }
 }
@@ -287,19 +300,17 @@ impl Purchaser for SimulatedPurchaser {
     /// Lowers the seats like a quantity decrease inside Microsoft's reduction window (the
     /// simulated tenant has no window), refusing to go below the seats assigned.
     async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
-        pause(self.latency).await;
-        let now = self.clock.now();
-        let mut tx = self.store.write().await.map_err(store_error)?;
+        let (mut tx, now) = self.sim.begin().await?;
         let result = sim::reduce(
             tx.conn(),
             &order.idempotency_key,
-            &self.sku,
+            &self.sim.sku,
             order.target_seats,
             now,
         )
         .await
         .map_err(store_error)?
-        .ok_or_else(|| no_sku(&self.sku))?;
+        .ok_or_else(|| self.sim.no_sku())?;
         let changed = match result {
             Ok(r) => r,
             Err(assigned) => {
@@ -318,23 +329,21 @@ impl Purchaser for SimulatedPurchaser {
     }
 
     async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
-        pause(self.latency).await;
-        let now = self.clock.now();
-        let mut tx = self.store.write().await.map_err(store_error)?;
+        let (mut tx, now) = self.sim.begin().await?;
         let result = sim::purchase(
             tx.conn(),
             &order.idempotency_key,
-            &self.sku,
+            &self.sim.sku,
             order.target_seats,
             order.billing_cycle,
             now,
         )
         .await
         .map_err(store_error)?
-        .ok_or_else(|| no_sku(&self.sku))?;
+        .ok_or_else(|| self.sim.no_sku())?;
         // The count now (a repeated key answers with its first change, and later purchases
         // may have raised it since), read in the same transaction.
-        let enabled = sim::sku(tx.conn(), &self.sku)
+        let enabled = sim::sku(tx.conn(), &self.sim.sku)
             .await
             .map_err(store_error)?
             .map_or(result.to, |s| s.enabled);

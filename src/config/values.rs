@@ -2,13 +2,14 @@
 //! closed word lists (transport, backend, store mode…).
 
 use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::de::{Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::sections::{from_str, unknown_word};
-use crate::domain::{words, ParseError};
+use crate::domain::{text_value, words, ParseError};
 
 /// A duration written the humantime way: `30m`, `4h`, `7d`, `1h 30m`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -100,8 +101,7 @@ impl<T> Visitor<'_> for ParsedText<T> {
 }
 
 /// A GUID in its 8-4-4-4-12 hexadecimal form, stored lower-case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Guid(String);
 
 impl Guid {
@@ -128,16 +128,10 @@ impl Guid {
     }
 }
 
-impl TryFrom<String> for Guid {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Guid::parse(&s)
-    }
-}
-
-impl From<Guid> for String {
-    fn from(g: Guid) -> String {
-        g.0
+impl FromStr for Guid {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Guid::parse(s)
     }
 }
 
@@ -146,6 +140,8 @@ impl fmt::Display for Guid {
         f.write_str(&self.0)
     }
 }
+
+text_value!(Guid);
 
 /// A Discord id (a "snowflake"): 1 to 20 decimal digits, written as a string (TOML integers
 /// cannot hold every id) or, when it fits, an integer.

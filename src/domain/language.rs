@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::ParseError;
 
 /// A language the message catalogue has a file for.
@@ -54,20 +52,7 @@ impl fmt::Display for Language {
     }
 }
 
-impl Serialize for Language {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-// Through a string rather than serde's enum support, whose TOML error for a non-string
-// value does not say what was found.
-impl<'de> Deserialize<'de> for Language {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+super::text_value!(Language);
 
 #[cfg(test)]
 mod tests {

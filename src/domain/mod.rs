@@ -60,6 +60,27 @@ macro_rules! word_enum {
     };
 }
 
+/// A value that travels as its text: serialised through `Display`, read back through
+/// `FromStr` from a string (rather than serde's own enum or newtype support, whose TOML error
+/// for a value of the wrong type does not say what was found).
+macro_rules! text_value {
+    ($name:ty) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use text_value;
+
 mod audit;
 mod ids;
 mod language;

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 use super::ParseError;
 
 word_enum!(
@@ -157,8 +155,7 @@ word_enum!(
 );
 
 /// A two-letter ISO 3166 country code, as Microsoft's `usageLocation` wants it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CountryCode(String);
 
 impl CountryCode {
@@ -187,24 +184,13 @@ impl FromStr for CountryCode {
     }
 }
 
-impl TryFrom<String> for CountryCode {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        CountryCode::parse(&s)
-    }
-}
-
-impl From<CountryCode> for String {
-    fn from(c: CountryCode) -> String {
-        c.0
-    }
-}
-
 impl fmt::Display for CountryCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
+
+super::text_value!(CountryCode);
 
 #[cfg(test)]
 mod tests {

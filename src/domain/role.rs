@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::ParseError;
 
@@ -79,19 +79,6 @@ impl FromStr for DirectoryRole {
     }
 }
 
-impl Serialize for DirectoryRole {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for DirectoryRole {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 /// The set of directory roles one person holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -151,6 +138,8 @@ impl IntoIterator for RoleSet {
         self.0.into_iter()
     }
 }
+
+super::text_value!(DirectoryRole);
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::ParseError;
 
 /// A Microsoft Entra user principal name, `local@domain`, stored lower-case.
@@ -82,18 +80,7 @@ impl FromStr for Upn {
     }
 }
 
-impl Serialize for Upn {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Upn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Upn::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+super::text_value!(Upn);
 
 #[cfg(test)]
 mod tests {

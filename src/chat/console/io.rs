@@ -303,47 +303,59 @@ fn not_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> InputError {
 }
 
 fn valid_name(field: &'static str, name: &str) -> Result<String, InputError> {
-    let is_name = |n: &str| {
-        n.len() <= 64
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-    };
-    let n = checked(field, name, is_name, |field, value| InputError::NotAName {
-        field,
-        value,
-    })?;
-    Ok(n.to_ascii_lowercase())
+    Ok(checked(field, name, Shape::Name)?.to_ascii_lowercase())
 }
 
 fn valid_message_id(field: &'static str, id: &str) -> Result<String, InputError> {
-    let is_id = |t: &str| t.len() <= 64 && !t.chars().any(|c| c.is_whitespace() || c.is_control());
-    let t = checked(field, id, is_id, |field, value| InputError::NotAMessageId {
-        field,
-        value,
-    })?;
-    Ok(t.to_string())
+    Ok(checked(field, id, Shape::MessageId)?.to_string())
 }
 
 fn valid_emoji(field: &'static str, e: &str) -> Result<String, InputError> {
-    let is_emoji = |t: &str| t.chars().count() <= 16 && !t.chars().any(char::is_control);
-    let t = checked(field, e, is_emoji, |field, value| InputError::NotAnEmoji {
-        field,
-        value,
-    })?;
-    Ok(t.to_string())
+    Ok(checked(field, e, Shape::Emoji)?.to_string())
 }
 
-/// `value` trimmed, when it is not empty and `fits`; else the error `refuse` makes of
-/// `field` and the value as shown.
-fn checked<'v>(
-    field: &'static str,
-    value: &'v str,
-    fits: impl Fn(&str) -> bool,
-    refuse: fn(&'static str, String) -> InputError,
-) -> Result<&'v str, InputError> {
+/// What a field of an input record must look like.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// A console name: 1-64 letters, digits, `_ . -`.
+    Name,
+    /// A message id: 1-64 characters, no whitespace or control characters.
+    MessageId,
+    /// An emoji: 1-16 characters, no control characters.
+    Emoji,
+}
+
+impl Shape {
+    /// Whether the trimmed, non-empty `t` has this shape.
+    fn fits(self, t: &str) -> bool {
+        match self {
+            Shape::Name => {
+                t.len() <= 64
+                    && t.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            }
+            Shape::MessageId => {
+                t.len() <= 64 && !t.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+            Shape::Emoji => t.chars().count() <= 16 && !t.chars().any(char::is_control),
+        }
+    }
+
+    /// The error for `field` holding `value` (as shown), which does not have this shape.
+    fn refused(self, field: &'static str, value: String) -> InputError {
+        match self {
+            Shape::Name => InputError::NotAName { field, value },
+            Shape::MessageId => InputError::NotAMessageId { field, value },
+            Shape::Emoji => InputError::NotAnEmoji { field, value },
+        }
+    }
+}
+
+/// `value` trimmed, when it is not empty and has `shape`; else the error saying so.
+fn checked<'v>(field: &'static str, value: &'v str, shape: Shape) -> Result<&'v str, InputError> {
     let t = value.trim();
-    if t.is_empty() || !fits(t) {
-        return Err(refuse(field, shown(value)));
+    if t.is_empty() || !shape.fits(t) {
+        return Err(shape.refused(field, shown(value)));
     }
     Ok(t)
 }

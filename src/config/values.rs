@@ -2,14 +2,13 @@
 //! closed word lists (transport, backend, store mode…).
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::de::{Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::sections::{from_str, unknown_word};
-use crate::domain::{text_value, words, ParseError};
+use crate::domain::{checked_text, words, ParseError};
 
 /// A duration written the humantime way: `30m`, `4h`, `7d`, `1h 30m`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -121,27 +120,9 @@ impl Guid {
             )))
         }
     }
-
-    /// The lower-case GUID.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl FromStr for Guid {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Guid::parse(s)
-    }
-}
-
-impl fmt::Display for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-text_value!(Guid);
+checked_text!(Guid);
 
 /// A Discord id (a "snowflake"): 1 to 20 decimal digits, written as a string (TOML integers
 /// cannot hold every id) or, when it fits, an integer.

@@ -81,6 +81,36 @@ macro_rules! text_value {
 }
 pub(crate) use text_value;
 
+/// Text checked on the way in: a newtype around a `String` made only by the type's `parse`
+/// (which checks and normalises it), read back by `as_str`, shown as itself, parsed by
+/// `FromStr` and travelling as its text.
+macro_rules! checked_text {
+    ($name:ident) => {
+        impl $name {
+            /// The checked, normalised text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::ParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::parse(s)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        $crate::domain::text_value!($name);
+    };
+}
+pub(crate) use checked_text;
+
 mod audit;
 mod ids;
 mod language;

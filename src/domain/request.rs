@@ -1,8 +1,5 @@
 //! Requests, their stages, and the small vocabularies they use.
 
-use std::fmt;
-use std::str::FromStr;
-
 use super::ParseError;
 
 word_enum!(
@@ -170,27 +167,9 @@ impl CountryCode {
             )))
         }
     }
-
-    /// The upper-case code.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl FromStr for CountryCode {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CountryCode::parse(s)
-    }
-}
-
-impl fmt::Display for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-super::text_value!(CountryCode);
+super::checked_text!(CountryCode);
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,5 @@
 //! User principal names: the directory account a licence is assigned to.
 
-use std::fmt;
-use std::str::FromStr;
-
 use super::ParseError;
 
 /// A Microsoft Entra user principal name, `local@domain`, stored lower-case.
@@ -51,11 +48,6 @@ impl Upn {
         }
         Ok(Upn(s.to_ascii_lowercase()))
     }
-
-    /// The normalised UPN.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 fn shorten(s: &str) -> String {
@@ -67,20 +59,7 @@ fn shorten(s: &str) -> String {
     }
 }
 
-impl fmt::Display for Upn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for Upn {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Upn::parse(s)
-    }
-}
-
-super::text_value!(Upn);
+super::checked_text!(Upn);
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ use crate::domain::{
 use crate::engine::ports::Reaction;
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::reactions::{self, Key};
+use crate::store::WriteTx;
 use crate::store::{stages, StoreResult};
 
 /// An approval message to check after reconnecting (of an open request, or one whose last
@@ -103,7 +104,7 @@ impl Engine {
     /// Bookkeeping after an outbox action was delivered: a reaction the bot removed is gone.
     pub(super) async fn after_delivery(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         item: &Pending,
     ) -> StoreResult<()> {
         if let ChatAction::Unreact {
@@ -118,7 +119,7 @@ impl Engine {
                 user,
                 emoji,
             };
-            reactions::forget(conn, key, self.now()).await?;
+            reactions::forget(tx.conn(), key, self.now()).await?;
         }
         Ok(())
     }
@@ -217,8 +218,7 @@ impl Engine {
                 .await?;
             }
         }
-        self.audit(
-            w.conn(),
+        self.audit(&mut w,
             Some(s.request_id),
             &Actor::System,
             AuditAction::ApprovalReposted,

@@ -73,7 +73,7 @@ impl Engine {
                 match result {
                     Delivered::Done(id) => {
                         outbox::delivered(w.conn(), item.id, id.as_ref(), now).await?;
-                        self.after_delivery(w.conn(), &item).await?;
+                        self.after_delivery(&mut w, &item).await?;
                         if let (
                             ChatAction::Send {
                                 stage: Some(stage), ..

@@ -22,6 +22,7 @@ use crate::engine::ports::IncomingMessage;
 use crate::engine::ports::{DirectoryUser, Mail};
 use crate::store::links::{self, Link};
 use crate::store::outbox;
+use crate::store::WriteTx;
 use crate::t;
 
 /// How long a mailed code is valid.
@@ -124,7 +125,7 @@ impl Engine {
             if let Some(l) = link {
                 let mut w = self.store().write().await?;
                 self.audit_link(
-                    w.conn(),
+                    &mut w,
                     &Actor::chat(&m.author),
                     AuditAction::LinkRefused,
                     &m.author,
@@ -281,7 +282,7 @@ impl Engine {
         let mut w = self.store().write().await?;
         links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
         self.audit_link(
-            w.conn(),
+            &mut w,
             &Actor::chat(&m.author),
             AuditAction::LinkStarted,
             &m.author,
@@ -289,7 +290,7 @@ impl Engine {
             serde_json::json!({"proof": "none available"}),
         )
         .await?;
-        let text = match self.send_sign_in(w.conn(), m, upn).await? {
+        let text = match self.send_sign_in(&mut w, m, upn).await? {
             true => t!(self.texts(), "link.sign_in_sent", upn = upn),
             false => t!(
                 self.texts(),
@@ -319,7 +320,7 @@ impl Engine {
             serde_json::json!({"reason": "rate limit", "mails_last_hour": by_user.max(by_account)});
         let actor = Actor::chat(&m.author);
         self.audit_link(
-            w.conn(),
+            &mut w,
             &actor,
             AuditAction::LinkRefused,
             &m.author,
@@ -350,7 +351,7 @@ impl Engine {
         links::start_pending(w.conn(), &m.author, upn, Some(&hash), Some(expires), now).await?;
         links::record_mail(w.conn(), &m.author, upn, now).await?;
         self.audit_link(
-            w.conn(),
+            &mut w,
             &Actor::chat(&m.author),
             AuditAction::LinkStarted,
             &m.author,
@@ -391,7 +392,7 @@ impl Engine {
         let text = match &sent {
             Ok(()) => {
                 self.audit_link(
-                    w.conn(),
+                    &mut w,
                     &Actor::System,
                     AuditAction::ProofSent,
                     &m.author,
@@ -411,7 +412,7 @@ impl Engine {
                 tracing::warn!(error = %e, upn = %upn, "could not mail a link proof");
                 links::burn_code(w.conn(), &m.author).await?;
                 self.audit_link(
-                    w.conn(),
+                    &mut w,
                     &Actor::System,
                     AuditAction::ProofFailed,
                     &m.author,
@@ -422,7 +423,7 @@ impl Engine {
                 t!(self.texts(), "link.mail_failed", upn = upn, prefix = prefix)
             }
         };
-        let text = match self.send_sign_in(w.conn(), m, upn).await? {
+        let text = match self.send_sign_in(&mut w, m, upn).await? {
             true => format!("{text} {}", t!(self.texts(), "link.sign_in_also")),
             false => text,
         };
@@ -435,18 +436,18 @@ impl Engine {
     /// a channel: it is theirs). Returns whether it did.
     async fn send_sign_in(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         m: &IncomingMessage,
         upn: &Upn,
     ) -> EngineResult<bool> {
         let Some(text) = self
-            .issue_sign_in(conn, &m.author, &m.author_name, upn)
+            .issue_sign_in(tx, &m.author, &m.author_name, upn)
             .await?
         else {
             return Ok(false);
         };
         outbox::push(
-            conn,
+            tx.conn(),
             &crate::store::outbox::ChatAction::Dm {
                 user: m.author.clone(),
                 content: text,
@@ -502,7 +503,7 @@ impl Engine {
         let user = self.linkable(&link.upn).await?;
         let mut w = self.store().write().await?;
         self.verify_link(
-            w.conn(),
+            &mut w,
             &m.author,
             &link.upn,
             &user.id,
@@ -529,7 +530,7 @@ impl Engine {
         let mut w = self.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
         self.audit_link(
-            w.conn(),
+            &mut w,
             &actor,
             AuditAction::ProofFailed,
             &m.author,
@@ -587,7 +588,7 @@ impl Engine {
             links::lock(w.conn(), &m.author).await?;
         }
         self.audit_link(
-            w.conn(),
+            &mut w,
             &actor,
             AuditAction::ProofFailed,
             &m.author,
@@ -618,7 +619,7 @@ impl Engine {
         }
         let mut w = self.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
-        self.audit_link(w.conn(), &actor, AuditAction::ProofFailed, &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
+        self.audit_link(&mut w, &actor, AuditAction::ProofFailed, &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
         let text = t!(
             self.texts(),
             "verify.public",
@@ -636,7 +637,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn verify_link(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         user: &ChatUserId,
         upn: &Upn,
         object_id: &str,
@@ -644,8 +645,17 @@ impl Engine {
         attested_by: Option<&ChatUserId>,
         actor: &Actor,
     ) -> EngineResult<()> {
-        self.move_owner(conn, user, upn, object_id, actor).await?;
-        links::verify(conn, user, upn, object_id, method, attested_by, self.now()).await?;
+        self.move_owner(tx, user, upn, object_id, actor).await?;
+        links::verify(
+            tx.conn(),
+            user,
+            upn,
+            object_id,
+            method,
+            attested_by,
+            self.now(),
+        )
+        .await?;
         let (action, detail) = match attested_by {
             Some(by) => (
                 AuditAction::LinkAttested,
@@ -656,29 +666,28 @@ impl Engine {
                 serde_json::json!({"method": method.as_str(), "object_id": object_id}),
             ),
         };
-        self.audit_link(conn, actor, action, user, upn, detail)
-            .await
+        self.audit_link(tx, actor, action, user, upn, detail).await
     }
 
     /// One owner per directory account: a verified link of another chat account to the same
     /// directory user (by object id) is removed, audited, and its chat account told.
     async fn move_owner(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         to: &ChatUserId,
         upn: &Upn,
         object_id: &str,
         actor: &Actor,
     ) -> EngineResult<()> {
-        let Some(previous) = links::verified_owner(conn, object_id).await? else {
+        let Some(previous) = links::verified_owner(tx.conn(), object_id).await? else {
             return Ok(());
         };
         if &previous.chat_user == to {
             return Ok(());
         }
-        links::remove(conn, &previous.chat_user).await?;
+        links::remove(tx.conn(), &previous.chat_user).await?;
         self.audit_link(
-            conn,
+            tx,
             actor,
             AuditAction::LinkMoved,
             &previous.chat_user,
@@ -692,7 +701,7 @@ impl Engine {
             upn = upn,
             prefix = self.cfg().parser.prefix
         );
-        self.tell_user(conn, &previous.chat_user, &text).await?;
+        self.tell_user(tx, &previous.chat_user, &text).await?;
         Ok(())
     }
 
@@ -725,7 +734,7 @@ impl Engine {
         let now = self.now();
         let mut w = self.store().write().await?;
         self.verify_link(
-            w.conn(),
+            &mut w,
             user,
             upn,
             &directory.id,
@@ -740,7 +749,7 @@ impl Engine {
             who = self.mention(&m.author),
             upn = upn
         );
-        self.tell_user(w.conn(), user, &told).await?;
+        self.tell_user(&mut w, user, &told).await?;
         let text = t!(
             self.texts(),
             "link.attested",
@@ -782,7 +791,7 @@ impl Engine {
         }
         let now = self.now();
         let mut w = self.store().write().await?;
-        let unlinked = self.links_to_remove(w.conn(), m, target.as_ref()).await?;
+        let unlinked = self.links_to_remove(&mut w, m, target.as_ref()).await?;
         if unlinked.is_empty() {
             let text = match &target {
                 None => t!(self.texts(), "link.none"),
@@ -797,7 +806,7 @@ impl Engine {
         for (user, upn) in &unlinked {
             links::remove(w.conn(), user).await?;
             self.audit_link(
-                w.conn(),
+                &mut w,
                 &actor,
                 AuditAction::Unlinked,
                 user,
@@ -813,7 +822,7 @@ impl Engine {
                     upn = upn,
                     prefix = self.cfg().parser.prefix
                 );
-                self.tell_user(w.conn(), user, &text).await?;
+                self.tell_user(&mut w, user, &text).await?;
             }
         }
         let text = if own {
@@ -841,12 +850,12 @@ impl Engine {
     /// UPN; a link the settings configure (an approver's) cannot be removed.
     async fn links_to_remove(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         m: &IncomingMessage,
         target: Option<&Target>,
     ) -> EngineResult<Vec<(ChatUserId, Upn)>> {
         Ok(match target {
-            None => links::get(&mut *conn, &m.author)
+            None => links::get(tx.conn(), &m.author)
                 .await?
                 .map(|l| vec![(m.author.clone(), l.upn)])
                 .unwrap_or_default(),
@@ -859,7 +868,7 @@ impl Engine {
                         upn = a.upn
                     )));
                 }
-                links::get(&mut *conn, user)
+                links::get(tx.conn(), user)
                     .await?
                     .map(|l| vec![(user.clone(), l.upn)])
                     .unwrap_or_default()
@@ -873,7 +882,7 @@ impl Engine {
                         upn = upn
                     )));
                 }
-                links::users_for(&mut *conn, upn)
+                links::users_for(tx.conn(), upn)
                     .await?
                     .into_iter()
                     .map(|u| (u, upn.clone()))
@@ -886,7 +895,7 @@ impl Engine {
     /// account and the directory user (`licensebot links` shows them as the link's history).
     pub(super) async fn audit_link(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         actor: &Actor,
         action: AuditAction,
         chat_user: &ChatUserId,
@@ -895,7 +904,7 @@ impl Engine {
     ) -> EngineResult<()> {
         detail["chat_user"] = serde_json::json!(chat_user.as_str());
         detail["upn"] = serde_json::json!(upn.as_str());
-        self.audit(conn, None, actor, action, None, None, &detail.to_string())
+        self.audit(tx, None, actor, action, None, None, &detail.to_string())
             .await?;
         Ok(())
     }

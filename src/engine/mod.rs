@@ -33,6 +33,7 @@ use crate::domain::{
 use crate::engine::ports::{ChatEvent, ChatOutput, IncomingMessage};
 use crate::engine::ports::{IdentityProvider, Mailer, Purchaser, Tenant};
 use crate::store::outbox::{self, ChatAction};
+use crate::store::WriteTx;
 use crate::store::{audit, Store, StoreError, Timestamp};
 use crate::t;
 use crate::texts::Texts;
@@ -377,7 +378,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     async fn audit(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         request: Option<RequestId>,
         actor: &Actor,
         action: AuditAction,
@@ -387,7 +388,7 @@ impl Engine {
     ) -> Result<(), StoreError> {
         let actor = actor.to_string();
         let id = audit::append(
-            conn,
+            tx.conn(),
             &audit::NewEvent {
                 request,
                 actor: &actor,

@@ -101,7 +101,7 @@ impl Engine {
         )
         .await?;
         self.audit(
-            w.conn(),
+            &mut w,
             Some(stage.request_id),
             &Actor::System,
             AuditAction::ReminderSent,
@@ -142,7 +142,7 @@ impl Engine {
         )
         .await?;
         self.audit(
-            w.conn(),
+            &mut w,
             Some(stage.request_id),
             &Actor::System,
             AuditAction::Escalated,
@@ -177,26 +177,20 @@ impl Engine {
             {
                 any = true;
                 let status = t!(self.texts(), "status.expired");
-                self.edit_stage(w.conn(), &s, &status).await?;
+                self.edit_stage(&mut w, &s, &status).await?;
             }
         }
         if !any {
             return Ok(());
         }
         for s in self
-            .close_stages(
-                w.conn(),
-                id,
-                StageState::Cancelled,
-                &outcome,
-                &Actor::System,
-            )
+            .close_stages(&mut w, id, StageState::Cancelled, &outcome, &Actor::System)
             .await?
         {
             let status = t!(self.texts(), "status.cancelled_expired");
-            self.edit_stage(w.conn(), &s, &status).await?;
+            self.edit_stage(&mut w, &s, &status).await?;
         }
-        self.finish_request(w.conn(), id, &outcome, &Actor::System)
+        self.finish_request(&mut w, id, &outcome, &Actor::System)
             .await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterScheduleStored);

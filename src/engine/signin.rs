@@ -18,6 +18,7 @@ use crate::domain::{Actor, AuditAction, ChatUserId, LinkMethod, LinkState, Upn};
 use crate::engine::ports::{AuthorizeRequest, IdClaims, IdentityProvider, SignInError};
 use crate::store::links;
 use crate::store::signins::{self, SignIn, Stage, TokenKind};
+use crate::store::WriteTx;
 use crate::t;
 
 /// How long each step of a sign-in may take: the start link, the sign-in, the confirmation.
@@ -121,7 +122,7 @@ impl Engine {
     /// text that carries it, for a direct message.
     pub(super) async fn issue_sign_in(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         user: &ChatUserId,
         chat_name: &str,
         upn: &Upn,
@@ -130,7 +131,7 @@ impl Engine {
             return Ok(None);
         };
         let token = random_token();
-        signins::issue(conn, user, chat_name, upn, &token, self.now()).await?;
+        signins::issue(tx.conn(), user, chat_name, upn, &token, self.now()).await?;
         let url = format!("{}/link/start?t={token}", public_url.trim_end_matches('/'));
         Ok(Some(t!(
             self.texts(),
@@ -396,7 +397,7 @@ impl Engine {
             ));
         }
         self.verify_link(
-            w.conn(),
+            &mut w,
             &attempt.chat_user,
             &attempt.upn,
             &object_id,
@@ -406,7 +407,7 @@ impl Engine {
         )
         .await?;
         let told = t!(self.texts(), "verify.done_sign_in", upn = attempt.upn);
-        self.tell_user(w.conn(), &attempt.chat_user, &told).await?;
+        self.tell_user(&mut w, &attempt.chat_user, &told).await?;
         w.commit().await?;
         self.wake();
         Ok(self.page(
@@ -506,7 +507,7 @@ impl Engine {
                         signins::end(w.conn(), a.id, a.stage, Stage::Failed, self.now()).await?;
                     }
                     self.audit_link(
-                        w.conn(),
+                        &mut w,
                         &Actor::chat(&a.chat_user),
                         AuditAction::ProofFailed,
                         &a.chat_user,
@@ -517,7 +518,7 @@ impl Engine {
                 }
                 None => {
                     self.audit(
-                        w.conn(),
+                        &mut w,
                         None,
                         &Actor::Web,
                         AuditAction::ProofFailed,

@@ -13,7 +13,7 @@ impl Engine {
         let mut w = self.store().write().await?;
         approvers::set_away(w.conn(), &m.author, on, now).await?;
         self.audit(
-            w.conn(),
+            &mut w,
             None,
             &Actor::chat(&m.author),
             if on {

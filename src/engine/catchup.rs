@@ -88,6 +88,7 @@ impl Engine {
 
     /// Start-up recovery of reactions a previous process claimed but did not finish: they are
     /// forgotten, so the transport's catch-up applies them. Call once, holding the instance lock.
+    #[tracing::instrument(name = "catch_up", skip_all)]
     pub async fn recover_reactions(&self) -> EngineResult<u64> {
         let mut w = self.store().write().await?;
         let n = reactions::revert_unsettled(w.conn()).await?;
@@ -171,6 +172,7 @@ impl Engine {
 
     /// Posts a stage's approval message again (someone deleted it, or its post was given up):
     /// its current text, and for a pending stage the approve and deny reactions. Audited.
+    #[tracing::instrument(skip(self))]
     pub async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
@@ -235,6 +237,7 @@ impl Engine {
 
     /// Queues an edit that brings an approval message back to what it should say (it was
     /// changed while the transport could not deliver, or an edit was given up).
+    #[tracing::instrument(skip(self))]
     pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;

@@ -36,6 +36,7 @@ struct Decision<'a> {
 
 impl Engine {
     /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
+    #[tracing::instrument(name = "decision", skip_all, fields(request, stage))]
     pub(super) async fn apply_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
         let Some(verdict) = parse_reaction(
             &r.emoji,
@@ -52,6 +53,9 @@ impl Engine {
             tracing::debug!(message = %r.message, "reaction on a message that is no approval; ignored");
             return Ok(());
         };
+        let span = tracing::Span::current();
+        span.record("request", stage.request_id.0);
+        span.record("stage", stage.seq);
         if !added {
             return self.on_reaction_removed(r, &stage).await;
         }
@@ -431,6 +435,7 @@ impl Engine {
 
     /// A reply to an approval message from the approver who denied it (or will deny it)
     /// is the denial's reason. Returns true when the message was taken as such.
+    #[tracing::instrument(name = "reply", skip_all, fields(parent = %parent))]
     pub(super) async fn on_reply(
         &self,
         m: &IncomingMessage,

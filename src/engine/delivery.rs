@@ -143,6 +143,7 @@ impl Engine {
             .cloned()
     }
 
+    #[tracing::instrument(name = "delivery", skip_all, fields(outbox = item.id, attempt = item.attempts + 1))]
     async fn deliver_one(&self, item: &Pending, salt: &str) -> StoreResult<Delivered> {
         let chat = &self.inner.chat;
         let key = delivery_key(salt, item.id, "");

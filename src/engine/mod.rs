@@ -232,7 +232,17 @@ impl Engine {
     /// Handles one chat event completely: decides, stores, and delivers what it has to say.
     /// Errors meant for the person become replies; others are logged and answered with an
     /// apology. Nothing here panics on any input.
+    #[tracing::instrument(name = "chat_event", skip_all, fields(kind, user, message))]
     pub async fn handle(&self, event: ChatEvent) {
+        let span = tracing::Span::current();
+        let (kind, user, message) = match &event {
+            ChatEvent::Message(m) => ("message", &m.author, &m.id),
+            ChatEvent::ReactionAdded(r) => ("reaction_added", &r.user, &r.message),
+            ChatEvent::ReactionRemoved(r) => ("reaction_removed", &r.user, &r.message),
+        };
+        span.record("kind", kind);
+        span.record("user", tracing::field::display(user));
+        span.record("message", tracing::field::display(message));
         let result = match &event {
             ChatEvent::Message(m) => self.on_message(m).await,
             ChatEvent::ReactionAdded(r) => self.on_reaction(r, true).await,

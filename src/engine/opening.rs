@@ -194,6 +194,7 @@ impl Engine {
 
     /// Stores the `i`th request of the batch with its stages, audits it, and approves its
     /// stages by the command or posts them for approval.
+    #[tracing::instrument(name = "open_request", skip_all, fields(request))]
     async fn open_one(
         &self,
         tx: &mut WriteTx<'_>,
@@ -219,6 +220,7 @@ impl Engine {
             target_object_id: work.target.as_ref().map(|t| t.id.clone()),
         };
         let id = requests::insert(tx.conn(), &new, batch.now).await?;
+        tracing::Span::current().record("request", id.0);
         let request = new.stored(id, batch.now);
         let planned = plan_stages(&work, batch.waiting.contains(&i), batch);
         let stored = self

@@ -24,6 +24,7 @@ fn elapsed(
 
 impl Engine {
     /// Checks every pending stage once. Errors are logged, never raised: the next tick tries again.
+    #[tracing::instrument(name = "scheduler_tick", skip_all)]
     pub async fn tick(&self) {
         let _one_tick_at_a_time = self.inner.tick_lock.lock().await;
         if let Err(e) = self.tick_inner().await {
@@ -75,6 +76,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(request = stage.request_id.0, stage = stage.seq))]
     async fn remind(&self, stage: &Stage) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
@@ -115,6 +117,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(request = stage.request_id.0, stage = stage.seq))]
     async fn escalate(&self, stage: &Stage, to: &[crate::domain::ChatUserId]) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
@@ -156,6 +159,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(request = id.0))]
     async fn expire(&self, id: crate::domain::RequestId) -> EngineResult<()> {
         let mut w = self.store().write().await?;
         let Some(r) = requests::get(w.conn(), id).await? else {

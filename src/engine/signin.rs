@@ -143,6 +143,7 @@ impl Engine {
     }
 
     /// `GET /link/start?t=…`: the start link, once: on to the identity provider's sign-in.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_in_start(&self, token: &str) -> Page {
         match self.try_sign_in_start(token).await {
             Ok(page) => page,
@@ -193,6 +194,7 @@ impl Engine {
     /// `GET /link/callback?code=…&state=…` (or `?error=…`): the sign-in's answer. When the
     /// token names the linked directory user in the configured tenant, the person is asked to
     /// confirm; nothing is linked yet.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_in_callback(
         &self,
         state: Option<&str>,
@@ -364,6 +366,7 @@ impl Engine {
 
     /// `POST /link/confirm` (form `t`): the person confirms; the link is verified with
     /// method `sign_in`, its previous owner (if any) told, the chat user told by DM.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_in_confirm(&self, token: &str) -> Page {
         match self.try_sign_in_confirm(token).await {
             Ok(page) => page,

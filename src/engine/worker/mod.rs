@@ -121,9 +121,17 @@ impl Engine {
         let results = self.execute(&claimed).instrument(span.clone()).await;
         crash_point(CrashPoint::AfterBackendCall);
         for (c, (outcome, calls)) in claimed.into_iter().zip(results) {
+            let job_span = tracing::info_span!(
+                parent: &span,
+                "job",
+                job = c.job.id,
+                request = c.request.id.0,
+                stage = c.stage.seq,
+                attempt = c.job.attempts
+            );
             let report = self
                 .record_outcome(c, outcome, calls)
-                .instrument(span.clone())
+                .instrument(job_span)
                 .await?;
             reports.push(report);
         }

@@ -297,7 +297,7 @@ impl Engine {
                     Some(p) => t!(
                         self.texts(),
                         "parse.usage_with_problem",
-                        problem = p,
+                        problem = p.render(self.texts()),
                         usage = usage
                     ),
                     None => t!(self.texts(), "parse.usage", usage = usage),

@@ -205,9 +205,10 @@ impl Engine {
             )
             .await;
         for s in pending {
-            results[s.i].0 = Some(Outcome::Unverified(
-                "the assignment was made but the read-back does not show it yet".into(),
-            ));
+            results[s.i].0 = Some(Outcome::Unverified(t!(
+                self.texts(),
+                "outcome.assignment_not_shown"
+            )));
         }
     }
 

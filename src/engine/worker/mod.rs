@@ -243,7 +243,7 @@ impl Engine {
         let Some(read) = roles.get(upn) else {
             return Some(Outcome::Transient(BackendError::new(
                 ErrorKind::Transient,
-                format!("the roles of {upn} were not read"),
+                t!(self.texts(), "outcome.roles_not_read", who = upn),
             )));
         };
         if reported.insert(upn.clone()) {

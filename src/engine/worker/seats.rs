@@ -122,9 +122,10 @@ impl Engine {
             Err(NotShown::Stop(outcome)) => outcome,
             Err(NotShown::Yet) => Outcome::Transient(BackendError::new(
                 ErrorKind::Transient,
-                format!(
-                    "the seat count does not show {} seats yet",
-                    order.target_seats
+                t!(
+                    self.texts(),
+                    "outcome.seats_not_shown",
+                    target = order.target_seats
                 ),
             )),
         }

@@ -62,9 +62,9 @@ impl Engine {
         match read {
             Ok(()) => Outcome::Done(t!(self.texts(), "outcome.removed", upn = upn)),
             Err(NotShown::Stop(outcome)) => outcome,
-            Err(NotShown::Yet) => Outcome::Unverified(
-                "the removal was made but the read-back still shows the licence".into(),
-            ),
+            Err(NotShown::Yet) => {
+                Outcome::Unverified(t!(self.texts(), "outcome.removal_not_shown"))
+            }
         }
     }
 

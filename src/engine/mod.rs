@@ -31,7 +31,7 @@ use crate::domain::{
     StageKind, Upn,
 };
 use crate::engine::ports::{ChatEvent, ChatOutput, IncomingMessage};
-use crate::engine::ports::{IdentityProvider, Mailer, Purchaser, Tenant};
+use crate::engine::ports::{IdentityProvider, Mailer, Purchaser, RetryPolicy, Tenant};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::WriteTx;
 use crate::store::{audit, Store, StoreError, Timestamp};
@@ -56,10 +56,8 @@ pub struct Approver {
 pub struct JobPolicy {
     /// Attempts before a transient failure becomes permanent.
     pub max_attempts: i64,
-    /// First retry delay.
-    pub backoff_base: Duration,
-    /// Longest retry delay.
-    pub backoff_max: Duration,
+    /// When a failed attempt is tried again (`times` unused: `max_attempts` counts).
+    pub retry: RetryPolicy,
     /// How long a claimed job stays leased to its worker.
     pub lease: Duration,
     /// Read-backs after a change before it counts as not yet visible.

@@ -6,16 +6,19 @@
 //! - [`Tenant`]: the directory, roles, seats and licences;
 //! - [`Purchaser`]: buying and removing seats;
 //! - [`Mailer`] and [`IdentityProvider`]: proving a link;
+//! - [`RetryPolicy`]: how anything is tried again (jobs, backend reads);
 //! - the clock is [`crate::engine::clock::Clock`].
 
 mod chat;
 mod identity;
 mod purchase;
+mod retry;
 mod tenant;
 
 pub use chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction, MAX_DELIVERY_KEY};
 pub use identity::{AuthorizeRequest, IdClaims, IdentityProvider, Mail, Mailer, SignInError};
 pub use purchase::{PurchaseProgress, Purchaser, SeatOrder};
+pub use retry::RetryPolicy;
 pub use tenant::{
     BackendError, DirectoryUser, ErrorKind, Found, HeldLicence, Lookup, Seats, Tenant,
 };

@@ -287,21 +287,9 @@ impl Engine {
         }
     }
 
-    /// The delay before attempt `attempts + 1`: exponential from the base, capped, with
-    /// jitter (50–100 %), and never shorter than what the backend asked for.
+    /// The delay before attempt `attempts + 1`, by the jobs' retry policy.
     fn backoff(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
-        let p = &self.cfg().jobs;
-        let exp = attempts.clamp(1, 30) as u32 - 1;
-        let raw = p
-            .backoff_base
-            .saturating_mul(2u32.saturating_pow(exp))
-            .min(p.backoff_max);
-        let jitter = 0.5 + rand::random::<f64>() * 0.5;
-        let d = raw.mul_f64(jitter);
-        match retry_after {
-            Some(ra) if ra > d => ra,
-            _ => d,
-        }
+        self.cfg().jobs.retry.delay(attempts, retry_after)
     }
 }
 

@@ -82,7 +82,7 @@ impl Engine {
             Ok(PurchaseProgress::Done { .. }) => None,
             Ok(PurchaseProgress::InProgress { detail }) => Some(Outcome::Wait {
                 note: detail,
-                after: self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
+                after: self.cfg().jobs.retry.first.max(Duration::from_secs(30)),
             }),
             Ok(PurchaseProgress::AwaitingPerson {
                 enabled,

@@ -200,25 +200,8 @@ impl Engine {
         )
         .await?;
         if s.state == StageState::Pending {
-            for emoji in [
-                self.cfg().approve_emojis.first(),
-                self.cfg().deny_emojis.first(),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                outbox::push(
-                    w.conn(),
-                    &ChatAction::React {
-                        channel: channel.clone(),
-                        message: None,
-                        stage: Some(stage),
-                        emoji: emoji.clone(),
-                    },
-                    now,
-                )
+            self.queue_decision_reactions(&mut w, &channel, stage)
                 .await?;
-            }
         }
         self.audit(&mut w,
             Some(s.request_id),

@@ -396,18 +396,8 @@ impl Engine {
             &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string(),
         )
         .await?;
-        outbox::push(
-            w.conn(),
-            &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
-                content: text,
-                reply_to: stage.approval_message.clone(),
-                stage: None,
-                mentions: vec![r.user.clone()],
-            },
-            self.now(),
-        )
-        .await?;
+        self.post_under_approval(&mut w, stage, text, vec![r.user.clone()])
+            .await?;
         w.commit().await?;
         Ok(())
     }

@@ -195,9 +195,7 @@ impl Engine {
             upn = l.upn,
             prefix = self.cfg().parser.prefix
         );
-        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// `link <upn>`: start proving the speaker's own link. `link <@user> <upn>`: an approver
@@ -299,9 +297,7 @@ impl Engine {
                 prefix = self.cfg().parser.prefix
             ),
         };
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// At most `MAILS_PER_HOUR` codes an hour per chat account and per directory account;
@@ -427,9 +423,7 @@ impl Engine {
             true => format!("{text} {}", t!(self.texts(), "link.sign_in_also")),
             false => text,
         };
-        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// When sign-in is on, hands the speaker a one-time start link by direct message (never in
@@ -518,9 +512,7 @@ impl Engine {
             name = self.display_name(&user.display_name),
             upn = link.upn
         );
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// The pending code has expired: burnt and audited; the answer says how to start again.
@@ -626,9 +618,7 @@ impl Engine {
             upn = link.upn,
             prefix = self.cfg().parser.prefix
         );
-        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// Verifies `user`'s link to `upn` (object id `object_id`) by `method`, done by `actor`,
@@ -731,7 +721,6 @@ impl Engine {
         }
         let directory = self.linkable(upn).await?;
         let actor = Actor::chat(&m.author);
-        let now = self.now();
         let mut w = self.store().write().await?;
         self.verify_link(
             &mut w,
@@ -756,9 +745,7 @@ impl Engine {
             who = self.mention(user),
             upn = upn
         );
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// `unlink`: a person undoes their own link. `unlink <upn|@user>`: an approver undoes
@@ -789,7 +776,6 @@ impl Engine {
                 prefix = self.cfg().parser.prefix
             )));
         }
-        let now = self.now();
         let mut w = self.store().write().await?;
         let unlinked = self.links_to_remove(&mut w, m, target.as_ref()).await?;
         if unlinked.is_empty() {
@@ -841,9 +827,7 @@ impl Engine {
                 upn = unlinked[0].1
             )
         };
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// The links `target` names (none: the author's own), each with its chat account and

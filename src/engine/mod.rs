@@ -363,6 +363,18 @@ impl Engine {
     }
 
     /// The action that answers a message: a DM for a DM, else a reply in its channel.
+    /// Queues `text` as the answer to `m` and commits the transaction it belongs to.
+    async fn reply_and_commit(
+        &self,
+        mut w: WriteTx<'_>,
+        m: &IncomingMessage,
+        text: String,
+    ) -> EngineResult<()> {
+        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
     fn reply_action(&self, m: &IncomingMessage, text: String) -> ChatAction {
         if m.direct {
             ChatAction::Dm {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use super::links::Identity;
 use super::{Approver, Engine, EngineError, EngineResult};
 use crate::domain::{
-    Actor, AuditAction, BillingCycle, ChatUserId, RequestId, RequestKind, RequestState, RoleSet,
-    StageId, StageKind, StageState, Upn, UserType,
+    Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, RequestId, RequestKind, RequestState,
+    RoleSet, StageId, StageKind, StageState, Upn, UserType,
 };
 use crate::engine::ports::IncomingMessage;
 use crate::engine::ports::{DirectoryUser, Seats};
@@ -216,6 +216,37 @@ impl Engine {
             now,
         )
         .await?;
+        self.queue_decision_reactions(tx, &channel, stage).await
+    }
+
+    /// Posts `text` in the approvals channel as a reply to `stage`'s approval message,
+    /// pinging `mentions` (and nobody else).
+    pub(super) async fn post_under_approval(
+        &self,
+        tx: &mut WriteTx<'_>,
+        stage: &Stage,
+        text: String,
+        mentions: Vec<ChatUserId>,
+    ) -> EngineResult<()> {
+        let post = ChatAction::Send {
+            channel: self.cfg().approvals_channel.clone(),
+            content: text,
+            reply_to: stage.approval_message.clone(),
+            stage: None,
+            mentions,
+        };
+        outbox::push(tx.conn(), &post, self.now()).await?;
+        Ok(())
+    }
+
+    /// Queues the bot's own ✅ and ❌ (the first approve and deny emoji) under a stage's
+    /// approval message, so approvers can click them.
+    pub(super) async fn queue_decision_reactions(
+        &self,
+        tx: &mut WriteTx<'_>,
+        channel: &ChannelRef,
+        stage: StageId,
+    ) -> EngineResult<()> {
         for emoji in [
             self.cfg().approve_emojis.first(),
             self.cfg().deny_emojis.first(),
@@ -223,17 +254,13 @@ impl Engine {
         .into_iter()
         .flatten()
         {
-            outbox::push(
-                tx.conn(),
-                &ChatAction::React {
-                    channel: channel.clone(),
-                    message: None,
-                    stage: Some(stage),
-                    emoji: emoji.clone(),
-                },
-                now,
-            )
-            .await?;
+            let react = ChatAction::React {
+                channel: channel.clone(),
+                message: None,
+                stage: Some(stage),
+                emoji: emoji.clone(),
+            };
+            outbox::push(tx.conn(), &react, self.now()).await?;
         }
         Ok(())
     }

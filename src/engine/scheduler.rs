@@ -10,7 +10,6 @@
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
 use crate::domain::{Actor, AuditAction, RequestState, StageState};
-use crate::store::outbox::{self, ChatAction};
 use crate::store::requests;
 use crate::store::stages::{self, Stage};
 use crate::t;
@@ -90,18 +89,8 @@ impl Engine {
             id = stage.request_id,
             waited = humantime::format_duration(self.cfg().remind_after)
         );
-        outbox::push(
-            w.conn(),
-            &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
-                content: text,
-                reply_to: stage.approval_message.clone(),
-                stage: None,
-                mentions: stage.routed_to.clone(),
-            },
-            now,
-        )
-        .await?;
+        self.post_under_approval(&mut w, stage, text, stage.routed_to.clone())
+            .await?;
         self.audit(
             &mut w,
             Some(stage.request_id),
@@ -132,18 +121,8 @@ impl Engine {
             waited = humantime::format_duration(self.cfg().escalate_after),
             roles = self.role_names(self.cfg().roles_for(stage.kind))
         );
-        outbox::push(
-            w.conn(),
-            &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
-                content: text,
-                reply_to: stage.approval_message.clone(),
-                stage: None,
-                mentions: to.to_vec(),
-            },
-            now,
-        )
-        .await?;
+        self.post_under_approval(&mut w, stage, text, to.to_vec())
+            .await?;
         self.audit(
             &mut w,
             Some(stage.request_id),

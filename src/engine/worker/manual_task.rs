@@ -4,7 +4,6 @@
 use crate::domain::{Actor, AuditAction, BillingCycle};
 use crate::engine::{Engine, EngineResult};
 use crate::store::jobs::{self, Job, JobPayload};
-use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::Request;
 use crate::store::stages::Stage;
 use crate::store::WriteTx;
@@ -55,18 +54,8 @@ impl Engine {
             last.is_none(),
             &who,
         );
-        outbox::push(
-            tx.conn(),
-            &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
-                content: text,
-                reply_to: stage.approval_message.clone(),
-                stage: None,
-                mentions: billing.clone(),
-            },
-            now,
-        )
-        .await?;
+        self.post_under_approval(tx, stage, text, billing.clone())
+            .await?;
         jobs::set_task_posted(tx.conn(), job.id, now).await?;
         self.audit(
             tx,

@@ -29,6 +29,7 @@ use licensebot::command::parse_message;
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, MessageRef, Upn, UserType};
 use licensebot::engine::clock::SystemClock;
+use licensebot::engine::ports::Ports;
 use licensebot::engine::Engine;
 use licensebot::startup;
 use licensebot::store::simulated::{seed, UserSeed};
@@ -197,22 +198,24 @@ impl Lifecycles {
         let sku = settings.backend.sku_part_number.clone();
         let engine = Engine::new(
             store.clone(),
-            Arc::new(SimulatedTenant::new(
-                store.clone(),
-                sku.clone(),
-                Duration::ZERO,
-                clock.clone(),
-            )),
-            Arc::new(SimulatedPurchaser::new(
-                store.clone(),
-                sku,
-                Duration::ZERO,
-                clock.clone(),
-            )),
-            Arc::new(licensebot::backend::NoMail),
-            None,
-            chat.clone(),
-            clock,
+            Ports {
+                tenant: Arc::new(SimulatedTenant::new(
+                    store.clone(),
+                    sku.clone(),
+                    Duration::ZERO,
+                    clock.clone(),
+                )),
+                purchaser: Arc::new(SimulatedPurchaser::new(
+                    store.clone(),
+                    sku,
+                    Duration::ZERO,
+                    clock.clone(),
+                )),
+                mailer: Arc::new(licensebot::backend::NoMail),
+                identity: None,
+                chat: chat.clone(),
+                clock,
+            },
             startup::texts_for(&settings),
             startup::engine_config(&settings),
         );

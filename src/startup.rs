@@ -22,7 +22,7 @@ use crate::command::ParserConfig;
 use crate::config::{BackendKind, ChatTransport, ManualOrderVia, PurchaseBackend, Settings};
 use crate::domain::{ChannelRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
-use crate::engine::ports::RetryPolicy;
+use crate::engine::ports::{Ports, RetryPolicy};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
 use crate::store::{simulated as sim, Store};
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
@@ -590,12 +590,14 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
     cfg.approvals_channel = ChannelRef(d.approvals_channel_id.to_string());
     let engine = Engine::new(
         store.clone(),
-        tenant,
-        purchaser,
-        mailer,
-        identity,
-        discord.output(),
-        clock,
+        Ports {
+            tenant,
+            purchaser,
+            mailer,
+            identity,
+            chat: discord.output(),
+            clock,
+        },
         texts_for(&settings),
         cfg,
     );
@@ -648,12 +650,14 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
     ));
     let engine = Engine::new(
         store.clone(),
-        tenant,
-        purchaser,
-        mailer,
-        identity,
-        output.clone(),
-        clock.clone(),
+        Ports {
+            tenant,
+            purchaser,
+            mailer,
+            identity,
+            chat: output.clone(),
+            clock: clock.clone(),
+        },
         texts_for(&settings),
         engine_config(&settings),
     );

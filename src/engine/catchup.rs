@@ -11,8 +11,7 @@ use crate::domain::{
 use crate::engine::ports::Reaction;
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::reactions::{self, Key};
-use crate::store::WriteTx;
-use crate::store::{stages, StoreResult};
+use crate::store::{stages, StoreResult, WriteTx};
 
 /// An approval message to check after reconnecting (of an open request, or one whose last
 /// update was given up), as the engine knows it.

@@ -144,7 +144,7 @@ impl Engine {
         if stage.state != StageState::Pending {
             return Ok(Gate::Late);
         }
-        let roles = match self.inner.tenant.roles(&approver.upn).await {
+        let roles = match self.inner.ports.tenant.roles(&approver.upn).await {
             Ok(roles) => roles,
             Err(e) => {
                 tracing::warn!(approver = %approver.chat_user, error = %e, "role check failed");
@@ -182,7 +182,7 @@ impl Engine {
         if !approving_purchase {
             return Ok(None);
         }
-        match self.inner.tenant.seats().await {
+        match self.inner.ports.tenant.seats().await {
             Ok(seats) => Ok(Some(seats.enabled)),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read seats to fix a purchase target");

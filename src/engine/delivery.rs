@@ -145,7 +145,7 @@ impl Engine {
 
     #[tracing::instrument(name = "delivery", skip_all, fields(outbox = item.id, attempt = item.attempts + 1))]
     async fn deliver_one(&self, item: &Pending, salt: &str) -> StoreResult<Delivered> {
-        let chat = &self.inner.chat;
+        let chat = &self.inner.ports.chat;
         let key = delivery_key(salt, item.id, "");
         Ok(match &item.action {
             ChatAction::Send {

@@ -383,7 +383,7 @@ impl Engine {
                 prefix = prefix
             ),
         };
-        let sent = self.inner.mailer.send(&mail).await;
+        let sent = self.inner.ports.mailer.send(&mail).await;
         let mut w = self.store().write().await?;
         let text = match &sent {
             Ok(()) => {
@@ -393,7 +393,7 @@ impl Engine {
                     AuditAction::ProofSent,
                     &m.author,
                     upn,
-                    serde_json::json!({"to": to, "via": self.inner.mailer.name()}),
+                    serde_json::json!({"to": to, "via": self.inner.ports.mailer.name()}),
                 )
                 .await?;
                 t!(
@@ -605,7 +605,7 @@ impl Engine {
     /// the person told to start again and answer in a direct message.
     async fn burn_public_code(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
-        let deleted = self.inner.chat.delete(&m.channel, &m.id).await;
+        let deleted = self.inner.ports.chat.delete(&m.channel, &m.id).await;
         if let Err(e) = &deleted {
             tracing::warn!(error = %e, "could not delete a message holding a code");
         }

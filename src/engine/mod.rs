@@ -30,14 +30,11 @@ use crate::domain::{
     Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, CountryCode, RequestId, RoleSet,
     StageKind, Upn,
 };
-use crate::engine::ports::{ChatEvent, ChatOutput, IncomingMessage};
-use crate::engine::ports::{IdentityProvider, Mailer, Purchaser, RetryPolicy, Tenant};
+use crate::engine::ports::{ChatEvent, IncomingMessage, Ports, RetryPolicy};
 use crate::store::outbox::{self, ChatAction};
-use crate::store::WriteTx;
-use crate::store::{audit, Store, StoreError, Timestamp};
+use crate::store::{audit, Store, StoreError, Timestamp, WriteTx};
 use crate::t;
 use crate::texts::Texts;
-use clock::Clock;
 
 pub use catchup::OpenApproval;
 pub use worker::JobReport;
@@ -151,12 +148,7 @@ pub struct Engine {
 
 struct Inner {
     store: Store,
-    tenant: Arc<dyn Tenant>,
-    purchaser: Arc<dyn Purchaser>,
-    mailer: Arc<dyn Mailer>,
-    identity: Option<Arc<dyn IdentityProvider>>,
-    chat: Arc<dyn ChatOutput>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
     texts: Texts,
     cfg: EngineConfig,
     worker_id: String,
@@ -175,29 +167,13 @@ struct Inner {
 }
 
 impl Engine {
-    /// Builds an engine.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        store: Store,
-        tenant: Arc<dyn Tenant>,
-        purchaser: Arc<dyn Purchaser>,
-        mailer: Arc<dyn Mailer>,
-        identity: Option<Arc<dyn IdentityProvider>>,
-        chat: Arc<dyn ChatOutput>,
-        clock: Arc<dyn Clock>,
-        texts: Texts,
-        cfg: EngineConfig,
-    ) -> Engine {
+    /// Builds an engine on `store`, talking to the world through `ports`.
+    pub fn new(store: Store, ports: Ports, texts: Texts, cfg: EngineConfig) -> Engine {
         let worker_id = format!("worker-{}-{}", std::process::id(), rand::random::<u32>());
         Engine {
             inner: Arc::new(Inner {
                 store,
-                tenant,
-                purchaser,
-                mailer,
-                identity,
-                chat,
-                clock,
+                ports,
                 texts,
                 cfg,
                 worker_id,
@@ -221,10 +197,10 @@ impl Engine {
         &self.inner.texts
     }
     fn now(&self) -> Timestamp {
-        self.inner.clock.now()
+        self.inner.ports.clock.now()
     }
     fn mention(&self, user: &ChatUserId) -> String {
-        self.inner.chat.mention(user)
+        self.inner.ports.chat.mention(user)
     }
 
     /// Handles one chat event completely: decides, stores, and delivers what it has to say.
@@ -340,7 +316,7 @@ impl Engine {
             return;
         };
         tracing::error!(error = %e, "could not queue a reply; sending it without the outbox");
-        let chat = &self.inner.chat;
+        let chat = &self.inner.ports.chat;
         let sent = match &action {
             ChatAction::Dm { user, content, .. } => chat.dm(user, content).await.map(|_| ()),
             ChatAction::Send {
@@ -503,7 +479,7 @@ impl Engine {
         if let Some(id) = known {
             return Ok(id);
         }
-        let id = self.inner.tenant.object_id(upn).await?;
+        let id = self.inner.ports.tenant.object_id(upn).await?;
         self.inner
             .approver_ids
             .lock()

@@ -90,7 +90,7 @@ impl Engine {
             if !include_away && away.contains(&a.chat_user) {
                 continue;
             }
-            match self.inner.tenant.roles(&a.upn).await {
+            match self.inner.ports.tenant.roles(&a.upn).await {
                 Ok(roles) => out.push(Candidate {
                     approver: a.clone(),
                     roles,
@@ -124,7 +124,7 @@ impl Engine {
 
     /// Reads the seats, or says in chat why it cannot.
     pub(super) async fn seats_or_user_error(&self) -> EngineResult<Seats> {
-        self.inner.tenant.seats().await.map_err(|e| {
+        self.inner.ports.tenant.seats().await.map_err(|e| {
             tracing::warn!(error = %e, "could not read seats");
             EngineError::User(t!(self.texts(), "backend.seats_unavailable"))
         })

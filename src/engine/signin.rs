@@ -152,7 +152,7 @@ impl Engine {
     }
 
     async fn try_sign_in_start(&self, token: &str) -> Result<Page, StepError> {
-        let Some(identity) = self.inner.identity.as_ref() else {
+        let Some(identity) = self.inner.ports.identity.as_ref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let attempt = self.attempt(TokenKind::Start, token).await?;
@@ -257,7 +257,7 @@ impl Engine {
         state: Option<&str>,
         error: Option<&str>,
     ) -> Result<(&dyn IdentityProvider, SignIn), StepError> {
-        let Some(identity) = self.inner.identity.as_deref() else {
+        let Some(identity) = self.inner.ports.identity.as_deref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let Some(state) = state.filter(|s| !s.is_empty()) else {
@@ -340,6 +340,7 @@ impl Engine {
         }
         let expected = self
             .inner
+            .ports
             .tenant
             .object_id(&attempt.upn)
             .await

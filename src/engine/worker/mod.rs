@@ -167,7 +167,7 @@ impl Engine {
                 fresh_roles: deciders.clone(),
                 seats: false,
             };
-            Some(self.inner.tenant.look_up(&lookup).await)
+            Some(self.inner.ports.tenant.look_up(&lookup).await)
         };
         let (found_users, found_roles) = match found {
             Some(f) => (f.users, f.roles),

@@ -230,7 +230,7 @@ impl Engine {
             Some(request.id),
             &d.actor,
             if d.verdict == Verdict::Approve { AuditAction::StageApproved } else { AuditAction::StageDenied },
-            Some("pending"),
+            Some(StageState::Pending.as_str()),
             Some(to.as_str()),
             &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "emoji": r.emoji, "note": note})
                 .to_string(),
@@ -288,8 +288,8 @@ impl Engine {
                 Some(d.request.id),
                 &d.actor,
                 AuditAction::StageApproved,
-                Some("pending"),
-                Some("approved"),
+                Some(StageState::Pending.as_str()),
+                Some(StageState::Approved.as_str()),
                 &serde_json::json!({"stage": other.seq, "kind": other.kind.as_str(), "with_stage": d.stage.seq})
                     .to_string(),
             )

@@ -9,7 +9,7 @@ use super::requests::{Approval, Candidate, NewWork, SeatPlanning};
 use super::{Engine, EngineError, EngineResult};
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChatUserId, DecisionSource, LinkProof, RequestId,
-    RequestKind, StageId, StageKind, StageState, Upn,
+    RequestKind, RequestState, StageId, StageKind, StageState, Upn,
 };
 use crate::engine::ports::{IncomingMessage, Seats};
 use crate::store::outbox::{self, ChatAction};
@@ -326,7 +326,7 @@ impl Engine {
             &batch.actor,
             AuditAction::RequestCreated,
             None,
-            Some("pending"),
+            Some(RequestState::Pending.as_str()),
             &detail,
         )
         .await?;
@@ -387,8 +387,8 @@ impl Engine {
             Some(request.id),
             &Actor::chat(&who),
             action,
-            Some("pending"),
-            Some("approved"),
+            Some(StageState::Pending.as_str()),
+            Some(StageState::Approved.as_str()),
             &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "by": how.as_str()})
                 .to_string(),
         )

@@ -74,8 +74,8 @@ impl Engine {
                 Some(request.id),
                 &Actor::System,
                 AuditAction::JobStarted,
-                Some("approved"),
-                Some("executing"),
+                Some(StageState::Approved.as_str()),
+                Some(StageState::Executing.as_str()),
                 &serde_json::json!({"job": job.id, "attempt": job.attempts, "verify_only": job.verify_only, "change_sent": job.change_sent})
                     .to_string(),
             )

@@ -131,8 +131,8 @@ impl Engine {
             Some(request.id),
             &Actor::System,
             AuditAction::StageCompleted,
-            Some("executing"),
-            Some("completed"),
+            Some(StageState::Executing.as_str()),
+            Some(StageState::Completed.as_str()),
             &detail,
         )
         .await?;
@@ -258,8 +258,8 @@ impl Engine {
             Some(request.id),
             &Actor::System,
             AuditAction::StageFailed,
-            Some("executing"),
-            Some("failed"),
+            Some(StageState::Executing.as_str()),
+            Some(StageState::Failed.as_str()),
             why,
         )
         .await?;

@@ -29,6 +29,7 @@ use licensebot::command::parse_message;
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, MessageRef, Upn, UserType};
 use licensebot::engine::clock::SystemClock;
+use licensebot::engine::ports::Ports;
 use licensebot::engine::Engine;
 use licensebot::startup;
 use licensebot::store::simulated::{seed, UserSeed};
@@ -197,22 +198,24 @@ impl Lifecycles {
         let sku = settings.backend.sku_part_number.clone();
         let engine = Engine::new(
             store.clone(),
-            Arc::new(SimulatedTenant::new(
-                store.clone(),
-                sku.clone(),
-                Duration::ZERO,
-                clock.clone(),
-            )),
-            Arc::new(SimulatedPurchaser::new(
-                store.clone(),
-                sku,
-                Duration::ZERO,
-                clock.clone(),
-            )),
-            Arc::new(licensebot::backend::NoMail),
-            None,
-            chat.clone(),
-            clock,
+            Ports {
+                tenant: Arc::new(SimulatedTenant::new(
+                    store.clone(),
+                    sku.clone(),
+                    Duration::ZERO,
+                    clock.clone(),
+                )),
+                purchaser: Arc::new(SimulatedPurchaser::new(
+                    store.clone(),
+                    sku,
+                    Duration::ZERO,
+                    clock.clone(),
+                )),
+                mailer: Arc::new(licensebot::backend::NoMail),
+                identity: None,
+                chat: chat.clone(),
+                clock,
+            },
             startup::texts_for(&settings),
             startup::engine_config(&settings),
         );
@@ -678,6 +681,29 @@ struct Row {
     target: String,
 }
 
+/// How large each part of the bench runs (environment overrides in the module doc).
+struct Sizes {
+    lifecycles: usize,
+    approvals: usize,
+    bulk_users: usize,
+    stored: usize,
+}
+
+/// The measured rows, in the order they are printed.
+#[derive(Default)]
+struct Rows(Vec<Row>);
+
+impl Rows {
+    fn add(&mut self, key: &'static str, value: f64, decimals: usize, target: String) {
+        self.0.push(Row {
+            key,
+            value,
+            decimals,
+            target,
+        });
+    }
+}
+
 fn main() {
     // LOAD_SQL_LOG=1 logs every SQL statement the bench's own engine runs (to count them).
     if std::env::var_os("LOAD_SQL_LOG").is_some() {
@@ -690,61 +716,26 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let n = env_usize("LOAD_LIFECYCLES", 300);
-    let approvals = env_usize("LOAD_APPROVALS", 200);
-    let bulk_users = env_usize("LOAD_BULK_USERS", 1000);
-    let stored = env_usize("LOAD_STORED_REQUESTS", 100_000);
+    let sizes = Sizes {
+        lifecycles: env_usize("LOAD_LIFECYCLES", 300),
+        approvals: env_usize("LOAD_APPROVALS", 200),
+        bulk_users: env_usize("LOAD_BULK_USERS", 1000),
+        stored: env_usize("LOAD_STORED_REQUESTS", 100_000),
+    };
     let only = std::env::var("LOAD_ONLY").ok();
     let run = |part: &str| {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|p| p.trim() == part))
     };
-    let mut rows: Vec<Row> = Vec::new();
-    let mut row = |key: &'static str, value: f64, decimals: usize, target: String| {
-        rows.push(Row {
-            key,
-            value,
-            decimals,
-            target,
-        })
-    };
-
+    let mut rows = Rows::default();
     if run("lifecycles") {
-        let (raw, lifecycles, commits) = rt.block_on(commits_and_lifecycles(n));
-        row("raw_commits_per_s", raw, 0, String::new());
-        row(
-            "lifecycles_per_s",
-            lifecycles,
-            1,
-            format!(
-                ">= {:.1} (raw / commits / 2); ratio {:.2} of raw / commits",
-                raw / commits / 2.0,
-                lifecycles * commits / raw
-            ),
-        );
-        row("commits_per_lifecycle", commits, 1, String::new());
+        measure_lifecycles(&rt, &sizes, &mut rows);
     }
     if run("latency") {
-        let latencies = rt.block_on(reaction_latencies(approvals, 10));
-        row(
-            "reaction_to_backend_p50_ms",
-            percentile(&latencies, 50.0),
-            2,
-            String::new(),
-        );
-        row(
-            "reaction_to_backend_p99_ms",
-            percentile(&latencies, 99.0),
-            2,
-            format!(
-                "<= 10 (max {:.2} of {})",
-                latencies.last().copied().unwrap_or(f64::NAN),
-                latencies.len()
-            ),
-        );
+        measure_latency(&rt, &sizes, &mut rows);
     }
     if run("parser") {
-        row(
+        rows.add(
             "parser_msgs_per_s",
             parser_msgs_per_s(),
             0,
@@ -752,43 +743,93 @@ fn main() {
         );
     }
     if run("rss") {
-        row("rss_idle_mb", rss_idle_mb(), 1, "<= 25".into());
-        row(
+        rows.add("rss_idle_mb", rss_idle_mb(), 1, "<= 25".into());
+        rows.add(
             "rss_100k_mb",
-            rt.block_on(rss_with_requests_mb(stored)),
+            rt.block_on(rss_with_requests_mb(sizes.stored)),
             1,
             "<= 60".into(),
         );
     }
     if run("cold") {
-        row("cold_start_ms", cold_start_ms(), 1, "<= 300".into());
+        rows.add("cold_start_ms", cold_start_ms(), 1, "<= 300".into());
     }
     if run("bulk") {
-        let bulk = bulk_assignment(bulk_users);
-        row(
-            "bulk_1000_http_calls",
-            bulk.calls as f64,
-            0,
-            format!(
-                "<= 60 ({} of them assignLicense batches)",
-                bulk.assign_calls
-            ),
-        );
-        row("bulk_1000_wall_s", bulk.wall_s, 2, String::new());
+        measure_bulk(&sizes, &mut rows);
     }
-
-    println!(
-        "licensebot load benchmark ({n} lifecycles, {approvals} approvals, {bulk_users} bulk users, {stored} stored requests)"
-    );
-    println!("{:<28} {:>14}  target", "measure", "value");
-    for r in &rows {
-        println!("{:<28} {:>14.*}  {}", r.key, r.decimals, r.value, r.target);
-    }
+    print_rows(&sizes, &rows);
     if only.is_some() {
         println!("LOAD_ONLY is set: no results file written");
         return;
     }
+    write_results(&rows);
+}
+
+fn measure_lifecycles(rt: &tokio::runtime::Runtime, sizes: &Sizes, rows: &mut Rows) {
+    let (raw, lifecycles, commits) = rt.block_on(commits_and_lifecycles(sizes.lifecycles));
+    rows.add("raw_commits_per_s", raw, 0, String::new());
+    rows.add(
+        "lifecycles_per_s",
+        lifecycles,
+        1,
+        format!(
+            ">= {:.1} (raw / commits / 2); ratio {:.2} of raw / commits",
+            raw / commits / 2.0,
+            lifecycles * commits / raw
+        ),
+    );
+    rows.add("commits_per_lifecycle", commits, 1, String::new());
+}
+
+fn measure_latency(rt: &tokio::runtime::Runtime, sizes: &Sizes, rows: &mut Rows) {
+    let latencies = rt.block_on(reaction_latencies(sizes.approvals, 10));
+    rows.add(
+        "reaction_to_backend_p50_ms",
+        percentile(&latencies, 50.0),
+        2,
+        String::new(),
+    );
+    rows.add(
+        "reaction_to_backend_p99_ms",
+        percentile(&latencies, 99.0),
+        2,
+        format!(
+            "<= 10 (max {:.2} of {})",
+            latencies.last().copied().unwrap_or(f64::NAN),
+            latencies.len()
+        ),
+    );
+}
+
+fn measure_bulk(sizes: &Sizes, rows: &mut Rows) {
+    let bulk = bulk_assignment(sizes.bulk_users);
+    rows.add(
+        "bulk_1000_http_calls",
+        bulk.calls as f64,
+        0,
+        format!(
+            "<= 60 ({} of them assignLicense batches)",
+            bulk.assign_calls
+        ),
+    );
+    rows.add("bulk_1000_wall_s", bulk.wall_s, 2, String::new());
+}
+
+fn print_rows(sizes: &Sizes, rows: &Rows) {
+    println!(
+        "licensebot load benchmark ({} lifecycles, {} approvals, {} bulk users, {} stored requests)",
+        sizes.lifecycles, sizes.approvals, sizes.bulk_users, sizes.stored
+    );
+    println!("{:<28} {:>14}  target", "measure", "value");
+    for r in &rows.0 {
+        println!("{:<28} {:>14.*}  {}", r.key, r.decimals, r.value, r.target);
+    }
+}
+
+/// Writes `target/bench-results/load.json`: each measure rounded as printed.
+fn write_results(rows: &Rows) {
     let results: BTreeMap<&str, Value> = rows
+        .0
         .iter()
         .map(|r| {
             let scale = 10f64.powi(r.decimals as i32);

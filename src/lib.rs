@@ -1,18 +1,21 @@
 //! licensebot: a chat-ops bot that turns Power BI Pro licence requests into approved,
 //! executed and audited Microsoft 365 licensing actions.
 //!
-//! The parts, from the outside in:
-//! - [`chat`]: transports (console, later Discord) that feed chat messages and reactions
-//!   to the engine and carry its replies out;
+//! The parts, from the outside in (ARCHITECTURE.md has the code map and its rules):
+//! - [`chat`]: transports (console, Discord) that feed chat messages and reactions to the
+//!   engine and carry its replies out; they implement the engine's chat port;
 //! - [`command`]: the pure parser from chat text and reactions to typed commands;
 //! - [`engine`]: policy, the request state machine, routing to approvers, the scheduler and
-//!   the job worker; it talks only to the traits of [`backend`] and [`chat`];
+//!   the job worker; it owns its ports ([`engine::ports`]) and imports neither chat nor
+//!   backend;
 //! - [`backend`]: licensing backends (the simulated tenant, Microsoft Graph, Partner Center
-//!   and manual purchases) behind the [`backend::Tenant`] and [`backend::Purchaser`] traits;
-//! - [`store`]: SQLite through sqlx: requests, stages, jobs, the outbox and the
-//!   hash-chained audit log;
+//!   and manual purchases) implementing the engine's tenant, purchaser, mailer and identity
+//!   ports;
+//! - [`store`]: SQLite through sqlx: one file per table, its own transaction type
+//!   ([`store::WriteTx`]), the outbox and the hash-chained audit log;
+//! - [`domain`]: the typed words of the domain (ids, UPN, roles, states, audit actions);
 //! - [`config`], [`texts`], [`telemetry`], [`startup`]: settings, the message catalogue,
-//!   logging and the composition root.
+//!   logging and metrics, and the composition root.
 
 pub mod backend;
 pub mod chat;

@@ -23,6 +23,7 @@ use crate::command::ParserConfig;
 use crate::config::{BackendKind, ChatTransport, ManualOrderVia, PurchaseBackend, Settings};
 use crate::domain::{ChannelRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
+use crate::engine::ports::{Ports, RetryPolicy};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
 use crate::store::{simulated as sim, Store};
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
@@ -156,8 +157,11 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             .then(|| s.links.public_url.trim().to_string()),
         jobs: JobPolicy {
             max_attempts: i64::from(s.jobs.max_attempts),
-            backoff_base: s.jobs.backoff_base.get(),
-            backoff_max: s.jobs.backoff_max.get(),
+            retry: RetryPolicy {
+                first: s.jobs.backoff_base.get(),
+                max: s.jobs.backoff_max.get(),
+                times: 0,
+            },
             lease: s.jobs.lease.get(),
             verify_attempts: s.jobs.verify_attempts,
             verify_interval: s.jobs.verify_interval.get(),
@@ -393,17 +397,15 @@ impl Opened {
         cfg: EngineConfig,
     ) -> anyhow::Result<Engine> {
         let b = &self.backends;
-        let engine = Engine::new(
-            self.store.clone(),
-            b.tenant.clone(),
-            b.purchaser.clone(),
-            b.mailer.clone(),
-            b.identity.clone(),
+        let ports = Ports {
+            tenant: b.tenant.clone(),
+            purchaser: b.purchaser.clone(),
+            mailer: b.mailer.clone(),
+            identity: b.identity.clone(),
             chat,
             clock,
-            texts_for(settings),
-            cfg,
-        );
+        };
+        let engine = Engine::new(self.store.clone(), ports, texts_for(settings), cfg);
         engine.recover().await?;
         engine.recover_reactions().await?;
         Ok(engine)

@@ -3,8 +3,10 @@
 //! and the engine renders them through the message catalogue.
 
 mod parse;
+mod problem;
 
 pub use parse::{parse_message, parse_reaction, ParserConfig};
+pub use problem::ArgProblem;
 
 use crate::domain::{BillingCycle, ChatUserId, RequestId, Upn};
 
@@ -207,7 +209,7 @@ pub enum Parsed {
     /// was wrong when the parser can tell (e.g. an invalid UPN), in plain words.
     Usage {
         command: CommandName,
-        problem: Option<String>,
+        problem: Option<ArgProblem>,
     },
     /// The prefix followed by something that is no command: answer with the help list.
     Unknown,

@@ -13,8 +13,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::{
-    Command, CommandName, Parsed, Target, Verdict, MAX_ASSIGN_TARGETS, MAX_MESSAGE_CHARS,
-    MAX_REASON_CHARS, MAX_SEATS_PER_BUY,
+    ArgProblem, Command, CommandName, Parsed, Target, Verdict, MAX_ASSIGN_TARGETS,
+    MAX_MESSAGE_CHARS, MAX_REASON_CHARS, MAX_SEATS_PER_BUY,
 };
 use crate::domain::{BillingCycle, ChatUserId, RequestId, Upn};
 use normalize::normalize;
@@ -31,7 +31,7 @@ pub struct ParserConfig {
 }
 
 /// Why a known command's arguments were refused; `None` when the usage line says enough.
-type Problem = Option<String>;
+type Problem = Option<ArgProblem>;
 
 /// `power bi pro` with any spacing or hyphens, any case.
 static POWER_BI_PRO: LazyLock<Regex> = LazyLock::new(|| {
@@ -162,7 +162,9 @@ impl<'a> Args<'a> {
     fn finish(&mut self) -> Result<(), Problem> {
         match self.next() {
             None => Ok(()),
-            Some(extra) => Err(Some(format!("`{}` was not expected here", shorten(extra)))),
+            Some(extra) => Err(Some(ArgProblem::Unexpected {
+                token: shorten(extra),
+            })),
         }
     }
 }
@@ -197,7 +199,11 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
             Some(word) if word.eq_ignore_ascii_case("remove") => Command::SeatsRemove {
                 seats: seat_count(args.next())?,
             },
-            Some(extra) => return Err(Some(format!("`{}` was not expected here", shorten(extra)))),
+            Some(extra) => {
+                return Err(Some(ArgProblem::Unexpected {
+                    token: shorten(extra),
+                }))
+            }
         },
         CommandName::Pending => Command::Pending,
         CommandName::Help => Command::Help {
@@ -242,10 +248,9 @@ fn request(args: &mut Args<'_>) -> Result<Command, Problem> {
     // (`request for bob`) is most likely a name typed without `@`, so it gets the usage.
     if !who.contains('@') {
         if why.trim().is_empty() {
-            return Err(Some(format!(
-                "`{}` is not a UPN (name@contoso.com) or a mention (@name)",
-                who.chars().take(64).collect::<String>()
-            )));
+            return Err(Some(ArgProblem::NotAPerson {
+                token: who.chars().take(64).collect(),
+            }));
         }
         return Ok(Command::Request {
             target: None,
@@ -271,10 +276,9 @@ fn revoke(args: &mut Args<'_>) -> Result<Command, Problem> {
     let why = args.take_rest();
     let (first, _) = split_first(why);
     if first.contains('@') && target(first).is_ok() {
-        return Err(Some(format!(
-            "`{}` was not expected here: revoke takes one person at a time",
-            shorten(first)
-        )));
+        return Err(Some(ArgProblem::OneAtATime {
+            token: shorten(first),
+        }));
     }
     Ok(Command::Revoke {
         target: who,
@@ -290,9 +294,9 @@ fn reason(text: &str) -> Result<Option<String>, Problem> {
         return Ok(None);
     }
     if text.chars().nth(MAX_REASON_CHARS).is_some() {
-        return Err(Some(format!(
-            "the reason is too long (at most {MAX_REASON_CHARS} characters)"
-        )));
+        return Err(Some(ArgProblem::ReasonTooLong {
+            max: MAX_REASON_CHARS,
+        }));
     }
     Ok(Some(text.to_string()))
 }
@@ -319,9 +323,9 @@ fn assign(args: &mut Args<'_>) -> Result<Command, Problem> {
             continue;
         }
         if targets.len() == MAX_ASSIGN_TARGETS {
-            return Err(Some(format!(
-                "too many users (at most {MAX_ASSIGN_TARGETS})"
-            )));
+            return Err(Some(ArgProblem::TooManyPeople {
+                max: MAX_ASSIGN_TARGETS,
+            }));
         }
         targets.push(next);
     }
@@ -350,14 +354,11 @@ fn target(token: &str) -> Result<Target, Problem> {
         }
     }
     if token.contains('@') {
-        return Upn::parse(token)
-            .map(Target::Upn)
-            .map_err(|e| Some(e.to_string()));
+        return upn(token).map(Target::Upn);
     }
-    Err(Some(format!(
-        "`{}` is not a UPN (name@contoso.com) or a mention (@name)",
-        shorten(token)
-    )))
+    Err(Some(ArgProblem::NotAPerson {
+        token: shorten(token),
+    }))
 }
 
 /// The user id of a Discord mention body `123>` or `!123>`: 1 to 20 digits.
@@ -387,9 +388,7 @@ fn link(args: &mut Args<'_>) -> Result<Command, Problem> {
                 user: Some(user),
                 upn: link_upn(upn)?,
             }),
-            None => Err(Some(
-                "link needs your UPN (name@contoso.com), not a mention".to_string(),
-            )),
+            None => Err(Some(ArgProblem::LinkNeedsUpn)),
         };
     }
     Ok(Command::Link {
@@ -412,9 +411,9 @@ fn verify(args: &mut Args<'_>) -> Result<Command, Problem> {
     if code.len() == CODE_DIGITS && code.bytes().all(|b| b.is_ascii_digit()) {
         Ok(Command::Verify { code })
     } else {
-        Err(Some(format!(
-            "give the {CODE_DIGITS}-digit code from the mail"
-        )))
+        Err(Some(ArgProblem::NeedCode {
+            digits: CODE_DIGITS,
+        }))
     }
 }
 
@@ -422,18 +421,18 @@ fn verify(args: &mut Args<'_>) -> Result<Command, Problem> {
 fn link_upn(token: &str) -> Result<Upn, Problem> {
     match target(token) {
         Ok(Target::Upn(upn)) => Ok(upn),
-        Ok(Target::Mention(_)) => Err(Some(
-            "link needs your UPN (name@contoso.com), not a mention".to_string(),
-        )),
-        Err(_) => Upn::parse(token).map_err(|e| Some(e.to_string())),
+        Ok(Target::Mention(_)) => Err(Some(ArgProblem::LinkNeedsUpn)),
+        Err(_) => upn(token),
     }
 }
 
 /// A request number, `12` or `#12`.
 fn request_id(token: &str) -> Result<RequestId, Problem> {
-    token
-        .parse()
-        .map_err(|e: crate::domain::ParseError| Some(e.to_string()))
+    token.parse().map_err(|_: crate::domain::ParseError| {
+        Some(ArgProblem::NotARequestNumber {
+            token: token.to_string(),
+        })
+    })
 }
 
 /// `help`'s optional topic; the prefix itself (`help !pro`) means no topic.
@@ -441,9 +440,11 @@ fn help_topic(word: &str, prefix: &str) -> Result<Option<CommandName>, Problem> 
     if word.eq_ignore_ascii_case(prefix) {
         return Ok(None);
     }
-    CommandName::from_word(word)
-        .map(Some)
-        .ok_or_else(|| Some(format!("`{}` is not a command", shorten(word))))
+    CommandName::from_word(word).map(Some).ok_or_else(|| {
+        Some(ArgProblem::NotACommand {
+            token: shorten(word),
+        })
+    })
 }
 
 /// A seat count: plain decimal digits, 1 to [`MAX_SEATS_PER_BUY`].
@@ -453,11 +454,9 @@ fn seat_count(token: Option<&str>) -> Result<u32, Problem> {
         // Digits only, so `+5` is refused; an overflowing number is an `Err`, not a panic.
         .and_then(|t| t.parse::<u32>().ok())
         .filter(|n| (1..=MAX_SEATS_PER_BUY).contains(n))
-        .ok_or_else(|| {
-            Some(format!(
-                "give a number of seats from 1 to {MAX_SEATS_PER_BUY}"
-            ))
-        })
+        .ok_or(Some(ArgProblem::NeedSeats {
+            max: MAX_SEATS_PER_BUY,
+        }))
 }
 
 /// `monthly`, or `annual` / `annually` / `yearly`, any case.
@@ -465,10 +464,9 @@ fn billing_cycle(word: &str) -> Result<BillingCycle, Problem> {
     match word.to_ascii_lowercase().as_str() {
         "monthly" => Ok(BillingCycle::Monthly),
         "annual" | "annually" | "yearly" => Ok(BillingCycle::Annual),
-        _ => Err(Some(format!(
-            "`{}` is not a billing cycle: use monthly or annual",
-            shorten(word)
-        ))),
+        _ => Err(Some(ArgProblem::NotACycle {
+            token: shorten(word),
+        })),
     }
 }
 
@@ -477,24 +475,36 @@ fn on_off(word: Option<&str>) -> Result<bool, Problem> {
     match word {
         Some(w) if w.eq_ignore_ascii_case("on") => Ok(true),
         Some(w) if w.eq_ignore_ascii_case("off") => Ok(false),
-        _ => Err(Some("say on or off".to_string())),
+        _ => Err(Some(ArgProblem::SayOnOrOff)),
     }
 }
 
 fn need_target() -> Problem {
-    Some("say who: a UPN (name@contoso.com) or a mention (@name)".to_string())
+    Some(ArgProblem::NeedPerson)
 }
 
 fn need_upn() -> Problem {
-    Some("give your UPN, such as name@contoso.com".to_string())
+    Some(ArgProblem::NeedUpn)
 }
 
 fn need_request_id() -> Problem {
-    Some("give a request number, such as #12".to_string())
+    Some(ArgProblem::NeedRequestNumber)
 }
 
 fn bad_mention(token: &str) -> Problem {
-    Some(format!("`{}` is not a valid mention", shorten(token)))
+    Some(ArgProblem::BadMention {
+        token: shorten(token),
+    })
+}
+
+/// A UPN, or which rule the token breaks.
+fn upn(token: &str) -> Result<Upn, Problem> {
+    Upn::check(token).map_err(|why| {
+        Some(ArgProblem::BadUpn {
+            token: shorten(token.trim()),
+            why,
+        })
+    })
 }
 
 /// A token cut to 64 characters, so a problem text stays short whatever was typed.

@@ -7,8 +7,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::provenance::Provenance;
+use super::values::{from_str, ConfigDuration, DiscordId, Guid};
 use super::values::{BackendKind, ChatTransport, LogFormat, ManualOrderVia, PurchaseBackend};
-use super::values::{ConfigDuration, DiscordId, Guid};
 use crate::domain::{BillingCycle, CountryCode, DirectoryRole, Language, Upn, UserType};
 
 /// All of licensebot's settings, as [`Settings::load`] builds them.
@@ -442,27 +442,12 @@ pub struct SimulatedUser {
     pub mail: Option<String>,
 }
 
-pub(super) fn unknown_word<'a>(s: &str, words: impl Iterator<Item = &'a str>) -> String {
-    let words: Vec<String> = words.map(|w| format!("{w:?}")).collect();
-    format!("{s:?} is not one of {}", words.join(", "))
-}
-
 fn member() -> UserType {
     UserType::Member
 }
 
 fn yes() -> bool {
     true
-}
-
-pub(super) fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: std::str::FromStr,
-    T::Err: fmt::Display,
-{
-    let s = String::deserialize(d)?;
-    s.parse().map_err(serde::de::Error::custom)
 }
 
 fn as_display<S: Serializer, T: fmt::Display>(value: &T, s: S) -> Result<S::Ok, S::Error> {

@@ -1,3 +1,5 @@
+//! Tests of the settings: layering, provenance, every problem a file or the environment can have, and the summary.
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde::de::{Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::sections::{from_str, unknown_word};
 use crate::domain::{checked_text, words, ParseError};
 
 /// A duration written the humantime way: `30m`, `4h`, `7d`, `1h 30m`.
@@ -252,3 +251,20 @@ setting_enum!(
         Reseller => "reseller",
     }
 );
+
+/// `"x" is not one of "a", "b"`: the problem of a word outside a closed list.
+pub(super) fn unknown_word<'a>(s: &str, words: impl Iterator<Item = &'a str>) -> String {
+    let words: Vec<String> = words.map(|w| format!("{w:?}")).collect();
+    format!("{s:?} is not one of {}", words.join(", "))
+}
+
+/// Deserializes a value through its `FromStr`, so its problem text is the one serde shows.
+pub(super) fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}

@@ -128,7 +128,7 @@ pub use request::{
     UserType,
 };
 pub use role::{DirectoryRole, RoleSet};
-pub use upn::Upn;
+pub use upn::{Upn, UpnProblem};
 
 /// A value that failed to parse into a domain type; the text is safe to show in chat.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -82,6 +82,22 @@ word_enum!(
     }
 );
 
+impl From<StageState> for RequestState {
+    /// The request state of the same word: a request is where its deciding stage is.
+    fn from(state: StageState) -> RequestState {
+        match state {
+            StageState::Pending => RequestState::Pending,
+            StageState::Approved => RequestState::Approved,
+            StageState::Executing => RequestState::Executing,
+            StageState::Completed => RequestState::Completed,
+            StageState::Denied => RequestState::Denied,
+            StageState::Cancelled => RequestState::Cancelled,
+            StageState::Expired => RequestState::Expired,
+            StageState::Failed => RequestState::Failed,
+        }
+    }
+}
+
 impl StageState {
     /// True once nothing more happens to the stage.
     pub fn is_final(self) -> bool {
@@ -174,6 +190,13 @@ super::checked_text!(CountryCode);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stage_state_becomes_the_request_state_of_the_same_word() {
+        for s in StageState::ALL {
+            assert_eq!(RequestState::from(*s).as_str(), s.as_str());
+        }
+    }
 
     #[test]
     fn request_state_follows_its_stages() {

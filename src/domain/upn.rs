@@ -11,27 +11,64 @@ use super::ParseError;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Upn(String);
 
+/// The rule a text breaks that is not a valid UPN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpnProblem {
+    /// No `@`.
+    NoAt,
+    /// The part before `@` is empty or longer than 113 characters.
+    LocalLength,
+    /// The part before `@` holds a character a UPN may not.
+    LocalCharacters,
+    /// A dot starts, ends or repeats in the part before `@`.
+    LocalDots,
+    /// The domain is no DNS name.
+    Domain,
+}
+
+impl UpnProblem {
+    /// In words, for the operator (settings problems, logs).
+    pub fn describe(self) -> &'static str {
+        match self {
+            UpnProblem::NoAt => "it has no @",
+            UpnProblem::LocalLength => "the part before @ must have 1 to 113 characters",
+            UpnProblem::LocalCharacters => {
+                "the part before @ may only hold letters, digits and ' . - _ ! # ^ ~"
+            }
+            UpnProblem::LocalDots => "dots may not start, end or repeat in the part before @",
+            UpnProblem::Domain => "the domain must be a DNS name such as contoso.com",
+        }
+    }
+}
+
 impl Upn {
-    /// Parses and normalises a UPN.
+    /// Parses and normalises a UPN; the error says why in words for the operator (chat
+    /// answers use [`Upn::check`] and the catalogue).
     pub fn parse(input: &str) -> Result<Upn, ParseError> {
+        Upn::check(input).map_err(|why| {
+            ParseError(format!(
+                "`{}` is not a valid UPN: {}",
+                shorten(input.trim()),
+                why.describe()
+            ))
+        })
+    }
+
+    /// Parses and normalises a UPN, or says which rule it breaks.
+    pub fn check(input: &str) -> Result<Upn, UpnProblem> {
         let s = input.trim();
-        let bad = |why: &str| ParseError(format!("`{}` is not a valid UPN: {why}", shorten(s)));
-        let (local, domain) = s.split_once('@').ok_or_else(|| bad("it has no @"))?;
+        let (local, domain) = s.split_once('@').ok_or(UpnProblem::NoAt)?;
         if local.is_empty() || local.chars().count() > 113 {
-            return Err(bad("the part before @ must have 1 to 113 characters"));
+            return Err(UpnProblem::LocalLength);
         }
         if !local
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c))
         {
-            return Err(bad(
-                "the part before @ may only hold letters, digits and ' . - _ ! # ^ ~",
-            ));
+            return Err(UpnProblem::LocalCharacters);
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-            return Err(bad(
-                "dots may not start, end or repeat in the part before @",
-            ));
+            return Err(UpnProblem::LocalDots);
         }
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = domain.len() <= 255
@@ -44,7 +81,7 @@ impl Upn {
                     && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !domain_ok {
-            return Err(bad("the domain must be a DNS name such as contoso.com"));
+            return Err(UpnProblem::Domain);
         }
         Ok(Upn(s.to_ascii_lowercase()))
     }

@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::engine::ports::Reaction;
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::reactions::{self, Key};
-use crate::store::{stages, StoreResult};
+use crate::store::{stages, StoreResult, WriteTx};
 
 /// An approval message to check after reconnecting (of an open request, or one whose last
 /// update was given up), as the engine knows it.
@@ -87,6 +87,7 @@ impl Engine {
 
     /// Start-up recovery of reactions a previous process claimed but did not finish: they are
     /// forgotten, so the transport's catch-up applies them. Call once, holding the instance lock.
+    #[tracing::instrument(name = "catch_up", skip_all)]
     pub async fn recover_reactions(&self) -> EngineResult<u64> {
         let mut w = self.store().write().await?;
         let n = reactions::revert_unsettled(w.conn()).await?;
@@ -103,7 +104,7 @@ impl Engine {
     /// Bookkeeping after an outbox action was delivered: a reaction the bot removed is gone.
     pub(super) async fn after_delivery(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         item: &Pending,
     ) -> StoreResult<()> {
         if let ChatAction::Unreact {
@@ -118,7 +119,7 @@ impl Engine {
                 user,
                 emoji,
             };
-            reactions::forget(conn, key, self.now()).await?;
+            reactions::forget(tx.conn(), key, self.now()).await?;
         }
         Ok(())
     }
@@ -170,6 +171,7 @@ impl Engine {
 
     /// Posts a stage's approval message again (someone deleted it, or its post was given up):
     /// its current text, and for a pending stage the approve and deny reactions. Audited.
+    #[tracing::instrument(skip(self))]
     pub async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
@@ -197,28 +199,10 @@ impl Engine {
         )
         .await?;
         if s.state == StageState::Pending {
-            for emoji in [
-                self.cfg().approve_emojis.first(),
-                self.cfg().deny_emojis.first(),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                outbox::push(
-                    w.conn(),
-                    &ChatAction::React {
-                        channel: channel.clone(),
-                        message: None,
-                        stage: Some(stage),
-                        emoji: emoji.clone(),
-                    },
-                    now,
-                )
+            self.queue_decision_reactions(&mut w, &channel, stage)
                 .await?;
-            }
         }
-        self.audit(
-            w.conn(),
+        self.audit(&mut w,
             Some(s.request_id),
             &Actor::System,
             AuditAction::ApprovalReposted,
@@ -235,6 +219,7 @@ impl Engine {
 
     /// Queues an edit that brings an approval message back to what it should say (it was
     /// changed while the transport could not deliver, or an edit was given up).
+    #[tracing::instrument(skip(self))]
     pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;

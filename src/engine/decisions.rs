@@ -1,7 +1,5 @@
 //! Decisions: reactions on approval messages, and denial reasons given as replies.
 
-use sqlx::SqliteConnection;
-
 use super::crash::{crash_point, CrashPoint};
 use super::{Approver, Engine, EngineResult};
 use crate::command::{parse_reaction, Verdict};
@@ -12,6 +10,7 @@ use crate::engine::ports::{IncomingMessage, Reaction};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Decided, Stage};
+use crate::store::WriteTx;
 use crate::t;
 
 /// Whether a reaction's author may decide the stage.
@@ -37,6 +36,7 @@ struct Decision<'a> {
 
 impl Engine {
     /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
+    #[tracing::instrument(name = "decision", skip_all, fields(request, stage))]
     pub(super) async fn apply_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
         let Some(verdict) = parse_reaction(
             &r.emoji,
@@ -53,6 +53,9 @@ impl Engine {
             tracing::debug!(message = %r.message, "reaction on a message that is no approval; ignored");
             return Ok(());
         };
+        let span = tracing::Span::current();
+        span.record("request", stage.request_id.0);
+        span.record("stage", stage.seq);
         if !added {
             return self.on_reaction_removed(r, &stage).await;
         }
@@ -141,7 +144,7 @@ impl Engine {
         if stage.state != StageState::Pending {
             return Ok(Gate::Late);
         }
-        let roles = match self.inner.tenant.roles(&approver.upn).await {
+        let roles = match self.inner.ports.tenant.roles(&approver.upn).await {
             Ok(roles) => roles,
             Err(e) => {
                 tracing::warn!(approver = %approver.chat_user, error = %e, "role check failed");
@@ -179,7 +182,7 @@ impl Engine {
         if !approving_purchase {
             return Ok(None);
         }
-        match self.inner.tenant.seats().await {
+        match self.inner.ports.tenant.seats().await {
             Ok(seats) => Ok(Some(seats.enabled)),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read seats to fix a purchase target");
@@ -223,12 +226,11 @@ impl Engine {
             drop(w);
             return self.report_late(r, stage).await;
         }
-        self.audit(
-            w.conn(),
+        self.audit(&mut w,
             Some(request.id),
             &d.actor,
             if d.verdict == Verdict::Approve { AuditAction::StageApproved } else { AuditAction::StageDenied },
-            Some("pending"),
+            Some(StageState::Pending.as_str()),
             Some(to.as_str()),
             &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "emoji": r.emoji, "note": note})
                 .to_string(),
@@ -236,11 +238,11 @@ impl Engine {
         .await?;
         match d.verdict {
             Verdict::Approve => {
-                self.approve_stages(w.conn(), d, all).await?;
-                self.advance(w.conn(), request.id, enabled_now, &d.actor)
+                self.approve_stages(&mut w, d, all).await?;
+                self.advance(&mut w, request.id, enabled_now, &d.actor)
                     .await?;
             }
-            Verdict::Deny => self.deny_request(w.conn(), d, note.as_deref()).await?,
+            Verdict::Deny => self.deny_request(&mut w, d, note.as_deref()).await?,
         }
         w.commit().await?;
         crash_point(CrashPoint::AfterDecisionStored);
@@ -252,13 +254,13 @@ impl Engine {
     /// request whose role the approver holds (one reaction clears them all).
     async fn approve_stages(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         d: &Decision<'_>,
         all: &[Stage],
     ) -> EngineResult<()> {
         let who = self.mention(&d.r.user);
         let status = t!(self.texts(), "status.approved_by", who = who);
-        self.edit_stage(conn, d.stage, &status).await?;
+        self.edit_stage(tx, d.stage, &status).await?;
         for other in all
             .iter()
             .filter(|s| s.id != d.stage.id && s.state == StageState::Pending)
@@ -266,7 +268,7 @@ impl Engine {
             let holds = d.roles.intersects(self.cfg().roles_for(other.kind));
             if !holds
                 || !stages::decide(
-                    conn,
+                    tx.conn(),
                     other.id,
                     StageState::Approved,
                     Decided {
@@ -282,12 +284,12 @@ impl Engine {
                 continue;
             }
             self.audit(
-                conn,
+                tx,
                 Some(d.request.id),
                 &d.actor,
                 AuditAction::StageApproved,
-                Some("pending"),
-                Some("approved"),
+                Some(StageState::Pending.as_str()),
+                Some(StageState::Approved.as_str()),
                 &serde_json::json!({"stage": other.seq, "kind": other.kind.as_str(), "with_stage": d.stage.seq})
                     .to_string(),
             )
@@ -298,7 +300,7 @@ impl Engine {
                 who = who,
                 seq = d.stage.seq
             );
-            self.edit_stage(conn, other, &status).await?;
+            self.edit_stage(tx, other, &status).await?;
         }
         Ok(())
     }
@@ -307,29 +309,23 @@ impl Engine {
     /// cancelled, and the request ends.
     async fn deny_request(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         d: &Decision<'_>,
         note: Option<&str>,
     ) -> EngineResult<()> {
         let who = self.mention(&d.r.user);
         let reason = self.reason_text(note);
         let status = t!(self.texts(), "status.denied_by", who = who, reason = reason);
-        self.edit_stage(conn, d.stage, &status).await?;
+        self.edit_stage(tx, d.stage, &status).await?;
         let outcome = t!(self.texts(), "outcome.denied", who = who, reason = reason);
         for s in self
-            .close_stages(
-                conn,
-                d.request.id,
-                StageState::Cancelled,
-                &outcome,
-                &d.actor,
-            )
+            .close_stages(tx, d.request.id, StageState::Cancelled, &outcome, &d.actor)
             .await?
         {
             let status = t!(self.texts(), "status.cancelled_denied", who = who);
-            self.edit_stage(conn, &s, &status).await?;
+            self.edit_stage(tx, &s, &status).await?;
         }
-        self.finish_request(conn, d.request.id, &outcome, &d.actor)
+        self.finish_request(tx, d.request.id, &outcome, &d.actor)
             .await
     }
 
@@ -344,8 +340,7 @@ impl Engine {
     ) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
-        self.audit(
-            w.conn(),
+        self.audit(&mut w,
             Some(stage.request_id),
             &Actor::chat(&r.user),
             action,
@@ -368,7 +363,7 @@ impl Engine {
             now,
         )
         .await?;
-        self.tell_user(w.conn(), &r.user, text).await?;
+        self.tell_user(&mut w, &r.user, text).await?;
         w.commit().await?;
         Ok(())
     }
@@ -392,8 +387,7 @@ impl Engine {
             state = self.stage_state_word(current.state),
             by = by
         );
-        self.audit(
-            w.conn(),
+        self.audit(&mut w,
             Some(stage.request_id),
             &Actor::chat(&r.user),
             AuditAction::LateDecisionReported,
@@ -402,18 +396,8 @@ impl Engine {
             &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string(),
         )
         .await?;
-        outbox::push(
-            w.conn(),
-            &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
-                content: text,
-                reply_to: stage.approval_message.clone(),
-                stage: None,
-                mentions: vec![r.user.clone()],
-            },
-            self.now(),
-        )
-        .await?;
+        self.post_under_approval(&mut w, stage, text, vec![r.user.clone()])
+            .await?;
         w.commit().await?;
         Ok(())
     }
@@ -425,8 +409,7 @@ impl Engine {
             return Ok(());
         }
         let mut w = self.store().write().await?;
-        self.audit(
-            w.conn(),
+        self.audit(&mut w,
             Some(stage.request_id),
             &Actor::chat(&r.user),
             AuditAction::DecisionReactionRemoved,
@@ -442,6 +425,7 @@ impl Engine {
 
     /// A reply to an approval message from the approver who denied it (or will deny it)
     /// is the denial's reason. Returns true when the message was taken as such.
+    #[tracing::instrument(name = "reply", skip_all, fields(parent = %parent))]
     pub(super) async fn on_reply(
         &self,
         m: &IncomingMessage,
@@ -489,7 +473,7 @@ impl Engine {
             {
                 stages::set_note(w.conn(), stage.id, &reason).await?;
                 self.audit(
-                    w.conn(),
+                    &mut w,
                     Some(stage.request_id),
                     &Actor::chat(&m.author),
                     AuditAction::DenialReason,
@@ -501,7 +485,7 @@ impl Engine {
                 let who = self.mention(&m.author);
                 let reason = self.reason_text(Some(&reason));
                 let status = t!(self.texts(), "status.denied_by", who = who, reason = reason);
-                self.edit_stage(w.conn(), &stage, &status).await?;
+                self.edit_stage(&mut w, &stage, &status).await?;
                 if let Some(r) = requests::get(w.conn(), stage.request_id).await? {
                     let text = t!(
                         self.texts(),
@@ -510,7 +494,7 @@ impl Engine {
                         who = who,
                         reason = reason
                     );
-                    self.tell_requester(w.conn(), &r, &text).await?;
+                    self.tell_requester(&mut w, &r, &text).await?;
                 }
             }
             _ => return Ok(false),

@@ -73,7 +73,7 @@ impl Engine {
                 match result {
                     Delivered::Done(id) => {
                         outbox::delivered(w.conn(), item.id, id.as_ref(), now).await?;
-                        self.after_delivery(w.conn(), &item).await?;
+                        self.after_delivery(&mut w, &item).await?;
                         if let (
                             ChatAction::Send {
                                 stage: Some(stage), ..
@@ -143,8 +143,9 @@ impl Engine {
             .cloned()
     }
 
+    #[tracing::instrument(name = "delivery", skip_all, fields(outbox = item.id, attempt = item.attempts + 1))]
     async fn deliver_one(&self, item: &Pending, salt: &str) -> StoreResult<Delivered> {
-        let chat = &self.inner.chat;
+        let chat = &self.inner.ports.chat;
         let key = delivery_key(salt, item.id, "");
         Ok(match &item.action {
             ChatAction::Send {

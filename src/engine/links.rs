@@ -22,6 +22,7 @@ use crate::engine::ports::IncomingMessage;
 use crate::engine::ports::{DirectoryUser, Mail};
 use crate::store::links::{self, Link};
 use crate::store::outbox;
+use crate::store::WriteTx;
 use crate::t;
 
 /// How long a mailed code is valid.
@@ -124,7 +125,7 @@ impl Engine {
             if let Some(l) = link {
                 let mut w = self.store().write().await?;
                 self.audit_link(
-                    w.conn(),
+                    &mut w,
                     &Actor::chat(&m.author),
                     AuditAction::LinkRefused,
                     &m.author,
@@ -194,9 +195,7 @@ impl Engine {
             upn = l.upn,
             prefix = self.cfg().parser.prefix
         );
-        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// `link <upn>`: start proving the speaker's own link. `link <@user> <upn>`: an approver
@@ -281,7 +280,7 @@ impl Engine {
         let mut w = self.store().write().await?;
         links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
         self.audit_link(
-            w.conn(),
+            &mut w,
             &Actor::chat(&m.author),
             AuditAction::LinkStarted,
             &m.author,
@@ -289,7 +288,7 @@ impl Engine {
             serde_json::json!({"proof": "none available"}),
         )
         .await?;
-        let text = match self.send_sign_in(w.conn(), m, upn).await? {
+        let text = match self.send_sign_in(&mut w, m, upn).await? {
             true => t!(self.texts(), "link.sign_in_sent", upn = upn),
             false => t!(
                 self.texts(),
@@ -298,9 +297,7 @@ impl Engine {
                 prefix = self.cfg().parser.prefix
             ),
         };
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// At most `MAILS_PER_HOUR` codes an hour per chat account and per directory account;
@@ -319,7 +316,7 @@ impl Engine {
             serde_json::json!({"reason": "rate limit", "mails_last_hour": by_user.max(by_account)});
         let actor = Actor::chat(&m.author);
         self.audit_link(
-            w.conn(),
+            &mut w,
             &actor,
             AuditAction::LinkRefused,
             &m.author,
@@ -350,7 +347,7 @@ impl Engine {
         links::start_pending(w.conn(), &m.author, upn, Some(&hash), Some(expires), now).await?;
         links::record_mail(w.conn(), &m.author, upn, now).await?;
         self.audit_link(
-            w.conn(),
+            &mut w,
             &Actor::chat(&m.author),
             AuditAction::LinkStarted,
             &m.author,
@@ -386,17 +383,17 @@ impl Engine {
                 prefix = prefix
             ),
         };
-        let sent = self.inner.mailer.send(&mail).await;
+        let sent = self.inner.ports.mailer.send(&mail).await;
         let mut w = self.store().write().await?;
         let text = match &sent {
             Ok(()) => {
                 self.audit_link(
-                    w.conn(),
+                    &mut w,
                     &Actor::System,
                     AuditAction::ProofSent,
                     &m.author,
                     upn,
-                    serde_json::json!({"to": to, "via": self.inner.mailer.name()}),
+                    serde_json::json!({"to": to, "via": self.inner.ports.mailer.name()}),
                 )
                 .await?;
                 t!(
@@ -411,7 +408,7 @@ impl Engine {
                 tracing::warn!(error = %e, upn = %upn, "could not mail a link proof");
                 links::burn_code(w.conn(), &m.author).await?;
                 self.audit_link(
-                    w.conn(),
+                    &mut w,
                     &Actor::System,
                     AuditAction::ProofFailed,
                     &m.author,
@@ -422,31 +419,29 @@ impl Engine {
                 t!(self.texts(), "link.mail_failed", upn = upn, prefix = prefix)
             }
         };
-        let text = match self.send_sign_in(w.conn(), m, upn).await? {
+        let text = match self.send_sign_in(&mut w, m, upn).await? {
             true => format!("{text} {}", t!(self.texts(), "link.sign_in_also")),
             false => text,
         };
-        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// When sign-in is on, hands the speaker a one-time start link by direct message (never in
     /// a channel: it is theirs). Returns whether it did.
     async fn send_sign_in(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         m: &IncomingMessage,
         upn: &Upn,
     ) -> EngineResult<bool> {
         let Some(text) = self
-            .issue_sign_in(conn, &m.author, &m.author_name, upn)
+            .issue_sign_in(tx, &m.author, &m.author_name, upn)
             .await?
         else {
             return Ok(false);
         };
         outbox::push(
-            conn,
+            tx.conn(),
             &crate::store::outbox::ChatAction::Dm {
                 user: m.author.clone(),
                 content: text,
@@ -502,7 +497,7 @@ impl Engine {
         let user = self.linkable(&link.upn).await?;
         let mut w = self.store().write().await?;
         self.verify_link(
-            w.conn(),
+            &mut w,
             &m.author,
             &link.upn,
             &user.id,
@@ -517,9 +512,7 @@ impl Engine {
             name = self.display_name(&user.display_name),
             upn = link.upn
         );
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// The pending code has expired: burnt and audited; the answer says how to start again.
@@ -529,7 +522,7 @@ impl Engine {
         let mut w = self.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
         self.audit_link(
-            w.conn(),
+            &mut w,
             &actor,
             AuditAction::ProofFailed,
             &m.author,
@@ -587,7 +580,7 @@ impl Engine {
             links::lock(w.conn(), &m.author).await?;
         }
         self.audit_link(
-            w.conn(),
+            &mut w,
             &actor,
             AuditAction::ProofFailed,
             &m.author,
@@ -612,22 +605,20 @@ impl Engine {
     /// the person told to start again and answer in a direct message.
     async fn burn_public_code(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
-        let deleted = self.inner.chat.delete(&m.channel, &m.id).await;
+        let deleted = self.inner.ports.chat.delete(&m.channel, &m.id).await;
         if let Err(e) = &deleted {
             tracing::warn!(error = %e, "could not delete a message holding a code");
         }
         let mut w = self.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
-        self.audit_link(w.conn(), &actor, AuditAction::ProofFailed, &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
+        self.audit_link(&mut w, &actor, AuditAction::ProofFailed, &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
         let text = t!(
             self.texts(),
             "verify.public",
             upn = link.upn,
             prefix = self.cfg().parser.prefix
         );
-        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// Verifies `user`'s link to `upn` (object id `object_id`) by `method`, done by `actor`,
@@ -636,7 +627,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn verify_link(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         user: &ChatUserId,
         upn: &Upn,
         object_id: &str,
@@ -644,8 +635,17 @@ impl Engine {
         attested_by: Option<&ChatUserId>,
         actor: &Actor,
     ) -> EngineResult<()> {
-        self.move_owner(conn, user, upn, object_id, actor).await?;
-        links::verify(conn, user, upn, object_id, method, attested_by, self.now()).await?;
+        self.move_owner(tx, user, upn, object_id, actor).await?;
+        links::verify(
+            tx.conn(),
+            user,
+            upn,
+            object_id,
+            method,
+            attested_by,
+            self.now(),
+        )
+        .await?;
         let (action, detail) = match attested_by {
             Some(by) => (
                 AuditAction::LinkAttested,
@@ -656,29 +656,28 @@ impl Engine {
                 serde_json::json!({"method": method.as_str(), "object_id": object_id}),
             ),
         };
-        self.audit_link(conn, actor, action, user, upn, detail)
-            .await
+        self.audit_link(tx, actor, action, user, upn, detail).await
     }
 
     /// One owner per directory account: a verified link of another chat account to the same
     /// directory user (by object id) is removed, audited, and its chat account told.
     async fn move_owner(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         to: &ChatUserId,
         upn: &Upn,
         object_id: &str,
         actor: &Actor,
     ) -> EngineResult<()> {
-        let Some(previous) = links::verified_owner(conn, object_id).await? else {
+        let Some(previous) = links::verified_owner(tx.conn(), object_id).await? else {
             return Ok(());
         };
         if &previous.chat_user == to {
             return Ok(());
         }
-        links::remove(conn, &previous.chat_user).await?;
+        links::remove(tx.conn(), &previous.chat_user).await?;
         self.audit_link(
-            conn,
+            tx,
             actor,
             AuditAction::LinkMoved,
             &previous.chat_user,
@@ -692,7 +691,7 @@ impl Engine {
             upn = upn,
             prefix = self.cfg().parser.prefix
         );
-        self.tell_user(conn, &previous.chat_user, &text).await?;
+        self.tell_user(tx, &previous.chat_user, &text).await?;
         Ok(())
     }
 
@@ -722,10 +721,9 @@ impl Engine {
         }
         let directory = self.linkable(upn).await?;
         let actor = Actor::chat(&m.author);
-        let now = self.now();
         let mut w = self.store().write().await?;
         self.verify_link(
-            w.conn(),
+            &mut w,
             user,
             upn,
             &directory.id,
@@ -740,16 +738,14 @@ impl Engine {
             who = self.mention(&m.author),
             upn = upn
         );
-        self.tell_user(w.conn(), user, &told).await?;
+        self.tell_user(&mut w, user, &told).await?;
         let text = t!(
             self.texts(),
             "link.attested",
             who = self.mention(user),
             upn = upn
         );
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// `unlink`: a person undoes their own link. `unlink <upn|@user>`: an approver undoes
@@ -780,9 +776,8 @@ impl Engine {
                 prefix = self.cfg().parser.prefix
             )));
         }
-        let now = self.now();
         let mut w = self.store().write().await?;
-        let unlinked = self.links_to_remove(w.conn(), m, target.as_ref()).await?;
+        let unlinked = self.links_to_remove(&mut w, m, target.as_ref()).await?;
         if unlinked.is_empty() {
             let text = match &target {
                 None => t!(self.texts(), "link.none"),
@@ -797,7 +792,7 @@ impl Engine {
         for (user, upn) in &unlinked {
             links::remove(w.conn(), user).await?;
             self.audit_link(
-                w.conn(),
+                &mut w,
                 &actor,
                 AuditAction::Unlinked,
                 user,
@@ -813,7 +808,7 @@ impl Engine {
                     upn = upn,
                     prefix = self.cfg().parser.prefix
                 );
-                self.tell_user(w.conn(), user, &text).await?;
+                self.tell_user(&mut w, user, &text).await?;
             }
         }
         let text = if own {
@@ -832,21 +827,19 @@ impl Engine {
                 upn = unlinked[0].1
             )
         };
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 
     /// The links `target` names (none: the author's own), each with its chat account and
     /// UPN; a link the settings configure (an approver's) cannot be removed.
     async fn links_to_remove(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         m: &IncomingMessage,
         target: Option<&Target>,
     ) -> EngineResult<Vec<(ChatUserId, Upn)>> {
         Ok(match target {
-            None => links::get(&mut *conn, &m.author)
+            None => links::get(tx.conn(), &m.author)
                 .await?
                 .map(|l| vec![(m.author.clone(), l.upn)])
                 .unwrap_or_default(),
@@ -859,7 +852,7 @@ impl Engine {
                         upn = a.upn
                     )));
                 }
-                links::get(&mut *conn, user)
+                links::get(tx.conn(), user)
                     .await?
                     .map(|l| vec![(user.clone(), l.upn)])
                     .unwrap_or_default()
@@ -873,7 +866,7 @@ impl Engine {
                         upn = upn
                     )));
                 }
-                links::users_for(&mut *conn, upn)
+                links::users_for(tx.conn(), upn)
                     .await?
                     .into_iter()
                     .map(|u| (u, upn.clone()))
@@ -886,7 +879,7 @@ impl Engine {
     /// account and the directory user (`licensebot links` shows them as the link's history).
     pub(super) async fn audit_link(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         actor: &Actor,
         action: AuditAction,
         chat_user: &ChatUserId,
@@ -895,7 +888,7 @@ impl Engine {
     ) -> EngineResult<()> {
         detail["chat_user"] = serde_json::json!(chat_user.as_str());
         detail["upn"] = serde_json::json!(upn.as_str());
-        self.audit(conn, None, actor, action, None, None, &detail.to_string())
+        self.audit(tx, None, actor, action, None, None, &detail.to_string())
             .await?;
         Ok(())
     }

@@ -30,13 +30,11 @@ use crate::domain::{
     Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, CountryCode, RequestId, RoleSet,
     StageKind, Upn,
 };
-use crate::engine::ports::{ChatEvent, ChatOutput, IncomingMessage};
-use crate::engine::ports::{IdentityProvider, Mailer, Purchaser, Tenant};
+use crate::engine::ports::{ChatEvent, IncomingMessage, Ports, RetryPolicy};
 use crate::store::outbox::{self, ChatAction};
-use crate::store::{audit, Store, StoreError, Timestamp};
+use crate::store::{audit, Store, StoreError, Timestamp, WriteTx};
 use crate::t;
 use crate::texts::Texts;
-use clock::Clock;
 
 pub use catchup::OpenApproval;
 pub use worker::JobReport;
@@ -55,10 +53,8 @@ pub struct Approver {
 pub struct JobPolicy {
     /// Attempts before a transient failure becomes permanent.
     pub max_attempts: i64,
-    /// First retry delay.
-    pub backoff_base: Duration,
-    /// Longest retry delay.
-    pub backoff_max: Duration,
+    /// When a failed attempt is tried again (`times` unused: `max_attempts` counts).
+    pub retry: RetryPolicy,
     /// How long a claimed job stays leased to its worker.
     pub lease: Duration,
     /// Read-backs after a change before it counts as not yet visible.
@@ -152,12 +148,7 @@ pub struct Engine {
 
 struct Inner {
     store: Store,
-    tenant: Arc<dyn Tenant>,
-    purchaser: Arc<dyn Purchaser>,
-    mailer: Arc<dyn Mailer>,
-    identity: Option<Arc<dyn IdentityProvider>>,
-    chat: Arc<dyn ChatOutput>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
     texts: Texts,
     cfg: EngineConfig,
     worker_id: String,
@@ -176,29 +167,13 @@ struct Inner {
 }
 
 impl Engine {
-    /// Builds an engine.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        store: Store,
-        tenant: Arc<dyn Tenant>,
-        purchaser: Arc<dyn Purchaser>,
-        mailer: Arc<dyn Mailer>,
-        identity: Option<Arc<dyn IdentityProvider>>,
-        chat: Arc<dyn ChatOutput>,
-        clock: Arc<dyn Clock>,
-        texts: Texts,
-        cfg: EngineConfig,
-    ) -> Engine {
+    /// Builds an engine on `store`, talking to the world through `ports`.
+    pub fn new(store: Store, ports: Ports, texts: Texts, cfg: EngineConfig) -> Engine {
         let worker_id = format!("worker-{}-{}", std::process::id(), rand::random::<u32>());
         Engine {
             inner: Arc::new(Inner {
                 store,
-                tenant,
-                purchaser,
-                mailer,
-                identity,
-                chat,
-                clock,
+                ports,
                 texts,
                 cfg,
                 worker_id,
@@ -222,16 +197,26 @@ impl Engine {
         &self.inner.texts
     }
     fn now(&self) -> Timestamp {
-        self.inner.clock.now()
+        self.inner.ports.clock.now()
     }
     fn mention(&self, user: &ChatUserId) -> String {
-        self.inner.chat.mention(user)
+        self.inner.ports.chat.mention(user)
     }
 
     /// Handles one chat event completely: decides, stores, and delivers what it has to say.
     /// Errors meant for the person become replies; others are logged and answered with an
     /// apology. Nothing here panics on any input.
+    #[tracing::instrument(name = "chat_event", skip_all, fields(kind, user, message))]
     pub async fn handle(&self, event: ChatEvent) {
+        let span = tracing::Span::current();
+        let (kind, user, message) = match &event {
+            ChatEvent::Message(m) => ("message", &m.author, &m.id),
+            ChatEvent::ReactionAdded(r) => ("reaction_added", &r.user, &r.message),
+            ChatEvent::ReactionRemoved(r) => ("reaction_removed", &r.user, &r.message),
+        };
+        span.record("kind", kind);
+        span.record("user", tracing::field::display(user));
+        span.record("message", tracing::field::display(message));
         let result = match &event {
             ChatEvent::Message(m) => self.on_message(m).await,
             ChatEvent::ReactionAdded(r) => self.on_reaction(r, true).await,
@@ -286,7 +271,7 @@ impl Engine {
                     Some(p) => t!(
                         self.texts(),
                         "parse.usage_with_problem",
-                        problem = p,
+                        problem = p.render(self.texts()),
                         usage = usage
                     ),
                     None => t!(self.texts(), "parse.usage", usage = usage),
@@ -331,7 +316,7 @@ impl Engine {
             return;
         };
         tracing::error!(error = %e, "could not queue a reply; sending it without the outbox");
-        let chat = &self.inner.chat;
+        let chat = &self.inner.ports.chat;
         let sent = match &action {
             ChatAction::Dm { user, content, .. } => chat.dm(user, content).await.map(|_| ()),
             ChatAction::Send {
@@ -354,6 +339,18 @@ impl Engine {
     }
 
     /// The action that answers a message: a DM for a DM, else a reply in its channel.
+    /// Queues `text` as the answer to `m` and commits the transaction it belongs to.
+    async fn reply_and_commit(
+        &self,
+        mut w: WriteTx<'_>,
+        m: &IncomingMessage,
+        text: String,
+    ) -> EngineResult<()> {
+        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
     fn reply_action(&self, m: &IncomingMessage, text: String) -> ChatAction {
         if m.direct {
             ChatAction::Dm {
@@ -377,7 +374,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     async fn audit(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         request: Option<RequestId>,
         actor: &Actor,
         action: AuditAction,
@@ -387,7 +384,7 @@ impl Engine {
     ) -> Result<(), StoreError> {
         let actor = actor.to_string();
         let id = audit::append(
-            conn,
+            tx.conn(),
             &audit::NewEvent {
                 request,
                 actor: &actor,
@@ -482,7 +479,7 @@ impl Engine {
         if let Some(id) = known {
             return Ok(id);
         }
-        let id = self.inner.tenant.object_id(upn).await?;
+        let id = self.inner.ports.tenant.object_id(upn).await?;
         self.inner
             .approver_ids
             .lock()

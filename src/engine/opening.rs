@@ -3,21 +3,20 @@
 //! command itself, approval messages for the rest, and queueing what can run, all in one
 //! transaction.
 
-use sqlx::SqliteConnection;
-
 use super::links::Identity;
 use super::render::SeatFigures;
 use super::requests::{Approval, Candidate, NewWork, SeatPlanning};
 use super::{Engine, EngineError, EngineResult};
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChatUserId, DecisionSource, LinkProof, RequestId,
-    RequestKind, StageId, StageKind, StageState, Upn,
+    RequestKind, RequestState, StageId, StageKind, StageState, Upn,
 };
 use crate::engine::ports::{IncomingMessage, Seats};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, NewRequest, Request};
 use crate::store::stages::{self, Decided, NewStage};
 use crate::store::Timestamp;
+use crate::store::WriteTx;
 use crate::t;
 
 /// What the requests of one batch share while they are opened.
@@ -77,7 +76,7 @@ impl Engine {
         let candidates = self.candidates(false).await?;
         let issuer_id = self.issuer_object_id(approval, &works).await?;
         let mut w = self.store().write().await?;
-        self.check_open_limits(w.conn(), m, &works, enforce_limit)
+        self.check_open_limits(&mut w, m, &works, enforce_limit)
             .await?;
         let pipeline = stages::seat_pipeline(w.conn()).await?;
         let mut available = seats.free() + pipeline.incoming() - pipeline.promised;
@@ -116,13 +115,13 @@ impl Engine {
         };
         let mut created = Vec::new();
         for (i, work) in works.into_iter().enumerate() {
-            created.push(self.open_one(w.conn(), &mut batch, i, work).await?);
+            created.push(self.open_one(&mut w, &mut batch, i, work).await?);
         }
-        self.post_command_approvals(w.conn(), &mut batch).await?;
+        self.post_command_approvals(&mut w, &mut batch).await?;
         let mut out = Vec::new();
         for id in created {
             if let Some(r) = self
-                .advance(w.conn(), id, Some(batch.seats.enabled), &batch.actor)
+                .advance(&mut w, id, Some(batch.seats.enabled), &batch.actor)
                 .await?
             {
                 out.push(r);
@@ -162,14 +161,14 @@ impl Engine {
     /// `policy.max_open_requests_per_user` open requests per requester.
     async fn check_open_limits(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         m: &IncomingMessage,
         works: &[NewWork],
         enforce_limit: bool,
     ) -> EngineResult<()> {
         for work in works {
             if let Some(t) = &work.target {
-                if let Some(existing) = requests::open_for_target(conn, &t.upn).await? {
+                if let Some(existing) = requests::open_for_target(tx.conn(), &t.upn).await? {
                     return Err(EngineError::User(t!(
                         self.texts(),
                         "policy.already_open",
@@ -180,7 +179,7 @@ impl Engine {
             }
         }
         if enforce_limit {
-            let open = requests::open_count_by(conn, &m.author).await?;
+            let open = requests::open_count_by(tx.conn(), &m.author).await?;
             if open + works.len() as i64 > self.cfg().max_open_requests_per_user {
                 return Err(EngineError::User(t!(
                     self.texts(),
@@ -195,9 +194,10 @@ impl Engine {
 
     /// Stores the `i`th request of the batch with its stages, audits it, and approves its
     /// stages by the command or posts them for approval.
+    #[tracing::instrument(name = "open_request", skip_all, fields(request))]
     async fn open_one(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         batch: &mut Batch<'_>,
         i: usize,
         work: NewWork,
@@ -219,16 +219,17 @@ impl Engine {
             requester_link: batch.requester_link.clone(),
             target_object_id: work.target.as_ref().map(|t| t.id.clone()),
         };
-        let id = requests::insert(conn, &new, batch.now).await?;
+        let id = requests::insert(tx.conn(), &new, batch.now).await?;
+        tracing::Span::current().record("request", id.0);
         let request = new.stored(id, batch.now);
         let planned = plan_stages(&work, batch.waiting.contains(&i), batch);
         let stored = self
-            .store_stages(conn, batch, &request, work.cycle.unwrap_or(cycle), planned)
+            .store_stages(tx, batch, &request, work.cycle.unwrap_or(cycle), planned)
             .await?;
-        self.audit_request_created(conn, batch, &request, &stored)
+        self.audit_request_created(tx, batch, &request, &stored)
             .await?;
         for stage in stored {
-            self.approve_or_route(conn, batch, &request, stage).await?;
+            self.approve_or_route(tx, batch, &request, stage).await?;
         }
         Ok(id)
     }
@@ -237,7 +238,7 @@ impl Engine {
     /// the approvers it is routed to.
     async fn store_stages(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         batch: &mut Batch<'_>,
         request: &Request,
         cycle: BillingCycle,
@@ -279,7 +280,7 @@ impl Engine {
                 routed_to: routed.clone(),
                 body: body.clone(),
             };
-            let id = stages::insert(conn, request.id, &new, batch.now).await?;
+            let id = stages::insert(tx.conn(), request.id, &new, batch.now).await?;
             if kind == StageKind::Purchase && request.kind == RequestKind::Assign {
                 batch.purchase_stage = Some((id, request.id));
             }
@@ -301,7 +302,7 @@ impl Engine {
 
     async fn audit_request_created(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         batch: &Batch<'_>,
         request: &Request,
         stored: &[StoredStage],
@@ -320,12 +321,12 @@ impl Engine {
         })
         .to_string();
         self.audit(
-            conn,
+            tx,
             Some(request.id),
             &batch.actor,
             AuditAction::RequestCreated,
             None,
-            Some("pending"),
+            Some(RequestState::Pending.as_str()),
             &detail,
         )
         .await?;
@@ -336,7 +337,7 @@ impl Engine {
     /// else posts its approval message to the approvers it is routed to.
     async fn approve_or_route(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         batch: &mut Batch<'_>,
         request: &Request,
         stage: StoredStage,
@@ -365,11 +366,11 @@ impl Engine {
         };
         let Some((who, who_upn, how, action)) = by_command else {
             return self
-                .post_approval(conn, stage.id, stage.body, &stage.routed)
+                .post_approval(tx, stage.id, stage.body, &stage.routed)
                 .await;
         };
         stages::decide(
-            conn,
+            tx.conn(),
             stage.id,
             StageState::Approved,
             Decided {
@@ -382,12 +383,12 @@ impl Engine {
         )
         .await?;
         self.audit(
-            conn,
+            tx,
             Some(request.id),
             &Actor::chat(&who),
             action,
-            Some("pending"),
-            Some("approved"),
+            Some(StageState::Pending.as_str()),
+            Some(StageState::Approved.as_str()),
             &serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(), "by": how.as_str()})
                 .to_string(),
         )
@@ -407,7 +408,7 @@ impl Engine {
     /// holder giving their own licence back is no approval, and is not shown as one.
     async fn post_command_approvals(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         batch: &mut Batch<'_>,
     ) -> EngineResult<()> {
         if batch.approved_by_command.is_empty() {
@@ -420,7 +421,7 @@ impl Engine {
         }];
         lines.append(&mut batch.approved_by_command);
         outbox::push(
-            conn,
+            tx.conn(),
             &ChatAction::Send {
                 channel: self.cfg().approvals_channel.clone(),
                 content: lines.join("\n"),

@@ -100,26 +100,24 @@ impl Engine {
         }
     }
 
+    /// A request's state in the bot's language.
     pub(super) fn state_word(&self, state: crate::domain::RequestState) -> String {
-        self.state_text(state.as_str())
-    }
-
-    pub(super) fn stage_state_word(&self, state: StageState) -> String {
-        self.state_text(state.as_str())
-    }
-
-    /// Request and stage states share their words (`pending`, `approved`, ...).
-    fn state_text(&self, word: &str) -> String {
-        match word {
-            "pending" => t!(self.texts(), "state.pending"),
-            "approved" => t!(self.texts(), "state.approved"),
-            "executing" => t!(self.texts(), "state.executing"),
-            "completed" => t!(self.texts(), "state.completed"),
-            "denied" => t!(self.texts(), "state.denied"),
-            "cancelled" => t!(self.texts(), "state.cancelled"),
-            "expired" => t!(self.texts(), "state.expired"),
-            _ => t!(self.texts(), "state.failed"),
+        use crate::domain::RequestState as S;
+        match state {
+            S::Pending => t!(self.texts(), "state.pending"),
+            S::Approved => t!(self.texts(), "state.approved"),
+            S::Executing => t!(self.texts(), "state.executing"),
+            S::Completed => t!(self.texts(), "state.completed"),
+            S::Denied => t!(self.texts(), "state.denied"),
+            S::Cancelled => t!(self.texts(), "state.cancelled"),
+            S::Expired => t!(self.texts(), "state.expired"),
+            S::Failed => t!(self.texts(), "state.failed"),
         }
+    }
+
+    /// A stage's state in the bot's language (stages and requests share their states' words).
+    pub(super) fn stage_state_word(&self, state: StageState) -> String {
+        self.state_word(state.into())
     }
 
     /// What the request is about, in a few words: "a Power BI Pro licence for X (upn)".

@@ -3,13 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::SqliteConnection;
-
 use super::links::Identity;
 use super::{Approver, Engine, EngineError, EngineResult};
 use crate::domain::{
-    Actor, AuditAction, BillingCycle, ChatUserId, RequestId, RequestKind, RequestState, RoleSet,
-    StageId, StageKind, StageState, Upn, UserType,
+    Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, RequestId, RequestKind, RequestState,
+    RoleSet, StageId, StageKind, StageState, Upn, UserType,
 };
 use crate::engine::ports::IncomingMessage;
 use crate::engine::ports::{DirectoryUser, Seats};
@@ -17,6 +15,7 @@ use crate::store::jobs::{self, JobPayload};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
+use crate::store::WriteTx;
 use crate::t;
 
 /// One request to open.
@@ -91,7 +90,7 @@ impl Engine {
             if !include_away && away.contains(&a.chat_user) {
                 continue;
             }
-            match self.inner.tenant.roles(&a.upn).await {
+            match self.inner.ports.tenant.roles(&a.upn).await {
                 Ok(roles) => out.push(Candidate {
                     approver: a.clone(),
                     roles,
@@ -125,7 +124,7 @@ impl Engine {
 
     /// Reads the seats, or says in chat why it cannot.
     pub(super) async fn seats_or_user_error(&self) -> EngineResult<Seats> {
-        self.inner.tenant.seats().await.map_err(|e| {
+        self.inner.ports.tenant.seats().await.map_err(|e| {
             tracing::warn!(error = %e, "could not read seats");
             EngineError::User(t!(self.texts(), "backend.seats_unavailable"))
         })
@@ -198,7 +197,7 @@ impl Engine {
     /// Queues an approval message for a stage and the bot's own approve/deny reactions.
     pub(super) async fn post_approval(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         stage: StageId,
         body: String,
         routed: &[ChatUserId],
@@ -206,7 +205,7 @@ impl Engine {
         let now = self.now();
         let channel = self.cfg().approvals_channel.clone();
         outbox::push(
-            conn,
+            tx.conn(),
             &ChatAction::Send {
                 channel: channel.clone(),
                 content: body,
@@ -217,6 +216,37 @@ impl Engine {
             now,
         )
         .await?;
+        self.queue_decision_reactions(tx, &channel, stage).await
+    }
+
+    /// Posts `text` in the approvals channel as a reply to `stage`'s approval message,
+    /// pinging `mentions` (and nobody else).
+    pub(super) async fn post_under_approval(
+        &self,
+        tx: &mut WriteTx<'_>,
+        stage: &Stage,
+        text: String,
+        mentions: Vec<ChatUserId>,
+    ) -> EngineResult<()> {
+        let post = ChatAction::Send {
+            channel: self.cfg().approvals_channel.clone(),
+            content: text,
+            reply_to: stage.approval_message.clone(),
+            stage: None,
+            mentions,
+        };
+        outbox::push(tx.conn(), &post, self.now()).await?;
+        Ok(())
+    }
+
+    /// Queues the bot's own ✅ and ❌ (the first approve and deny emoji) under a stage's
+    /// approval message, so approvers can click them.
+    pub(super) async fn queue_decision_reactions(
+        &self,
+        tx: &mut WriteTx<'_>,
+        channel: &ChannelRef,
+        stage: StageId,
+    ) -> EngineResult<()> {
         for emoji in [
             self.cfg().approve_emojis.first(),
             self.cfg().deny_emojis.first(),
@@ -224,17 +254,13 @@ impl Engine {
         .into_iter()
         .flatten()
         {
-            outbox::push(
-                conn,
-                &ChatAction::React {
-                    channel: channel.clone(),
-                    message: None,
-                    stage: Some(stage),
-                    emoji: emoji.clone(),
-                },
-                now,
-            )
-            .await?;
+            let react = ChatAction::React {
+                channel: channel.clone(),
+                message: None,
+                stage: Some(stage),
+                emoji: emoji.clone(),
+            };
+            outbox::push(tx.conn(), &react, self.now()).await?;
         }
         Ok(())
     }
@@ -242,16 +268,16 @@ impl Engine {
     /// Queues an edit of a stage's approval message: its body plus a status line.
     pub(super) async fn edit_stage(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         stage: &Stage,
         status: &str,
     ) -> EngineResult<()> {
         // Stages approved by a command have no approval message of their own.
-        if stage.approval_message.is_none() && !outbox::stage_has_post(conn, stage.id).await? {
+        if stage.approval_message.is_none() && !outbox::stage_has_post(tx.conn(), stage.id).await? {
             return Ok(());
         }
         outbox::push(
-            conn,
+            tx.conn(),
             &ChatAction::Edit {
                 channel: self.cfg().approvals_channel.clone(),
                 message: stage.approval_message.clone(),
@@ -271,30 +297,30 @@ impl Engine {
     /// summary instead.
     pub(super) async fn tell_requester(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         r: &Request,
         text: &str,
     ) -> EngineResult<()> {
         let siblings = match &r.origin_message {
-            Some(m) => requests::from_message(conn, &r.requester, m).await?,
+            Some(m) => requests::from_message(tx.conn(), &r.requester, m).await?,
             None => Vec::new(),
         };
         if siblings.len() > 1 {
-            return self.tell_batch(conn, r, &siblings).await;
+            return self.tell_batch(tx, r, &siblings).await;
         }
-        self.say_to_requester(conn, r, text).await
+        self.say_to_requester(tx, r, text).await
     }
 
     async fn say_to_requester(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         r: &Request,
         text: &str,
     ) -> EngineResult<()> {
         let now = self.now();
         if let (Some(channel), Some(message)) = (&r.origin_channel, &r.origin_message) {
             outbox::push(
-                conn,
+                tx.conn(),
                 &ChatAction::Send {
                     channel: channel.clone(),
                     content: format!("{} {}", self.mention(&r.requester), text),
@@ -307,7 +333,7 @@ impl Engine {
             .await?;
         }
         outbox::push(
-            conn,
+            tx.conn(),
             &ChatAction::Dm {
                 user: r.requester.clone(),
                 content: text.to_string(),
@@ -323,7 +349,7 @@ impl Engine {
     /// Once every request of a batch has ended, one summary for its requester.
     async fn tell_batch(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         r: &Request,
         siblings: &[Request],
     ) -> EngineResult<()> {
@@ -333,7 +359,7 @@ impl Engine {
         let Some(message) = &r.origin_message else {
             return Ok(());
         };
-        if !requests::claim_batch_summary(conn, &r.requester, message, self.now()).await? {
+        if !requests::claim_batch_summary(tx.conn(), &r.requester, message, self.now()).await? {
             return Ok(());
         }
         let done = siblings
@@ -361,18 +387,18 @@ impl Engine {
                 outcome = s.outcome.as_deref().unwrap_or("-")
             ));
         }
-        self.say_to_requester(conn, r, &lines.join("\n")).await
+        self.say_to_requester(tx, r, &lines.join("\n")).await
     }
 
     /// Tells a person directly (falling back to the approvals channel when DMs are closed).
     pub(super) async fn tell_user(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         user: &ChatUserId,
         text: &str,
     ) -> EngineResult<()> {
         outbox::push(
-            conn,
+            tx.conn(),
             &ChatAction::Dm {
                 user: user.clone(),
                 content: text.to_string(),
@@ -389,7 +415,7 @@ impl Engine {
     /// above every purchase already queued, by `quantity`.
     pub(super) async fn purchase_target(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         enabled_now: i64,
         quantity: i64,
     ) -> EngineResult<i64> {
@@ -398,7 +424,7 @@ impl Engine {
             // asked for), so it counts from the seats there are now.
             return Ok(enabled_now + quantity);
         }
-        let queued = jobs::highest_open_purchase_target(conn).await?;
+        let queued = jobs::highest_open_purchase_target(tx.conn()).await?;
         Ok(enabled_now.max(queued.unwrap_or(0)) + quantity)
     }
 
@@ -409,29 +435,29 @@ impl Engine {
     /// is no such request).
     pub(super) async fn advance(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         id: RequestId,
         enabled_now: Option<i64>,
         actor: &Actor,
     ) -> EngineResult<Option<Request>> {
-        let Some(request) = requests::get(conn, id).await? else {
+        let Some(request) = requests::get(tx.conn(), id).await? else {
             return Ok(None);
         };
-        let all = stages::for_request(conn, id).await?;
+        let all = stages::for_request(tx.conn(), id).await?;
         let now = self.now();
         // The first stage not completed runs next, once approved and what it waits on is done.
         if let Some(stage) = all.iter().find(|s| s.state != StageState::Completed) {
             if stage.state == StageState::Approved {
-                self.queue_job(conn, &request, stage, enabled_now).await?;
+                self.queue_job(tx, &request, stage, enabled_now).await?;
             }
         }
         // Queuing a job changes no stage's state: the states read above still hold.
         let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
         let new_state = RequestState::from_stages(&states);
         if new_state != request.state {
-            requests::set_state(conn, id, new_state, None, now).await?;
+            requests::set_state(tx.conn(), id, new_state, None, now).await?;
             self.audit(
-                conn,
+                tx,
                 Some(id),
                 actor,
                 AuditAction::RequestState,
@@ -456,7 +482,7 @@ impl Engine {
                     id = id,
                     subject = self.subject(&r)
                 );
-                self.tell_requester(conn, &r, &text).await?;
+                self.tell_requester(tx, &r, &text).await?;
             }
         }
         Ok(Some(if new_state == request.state {
@@ -474,21 +500,21 @@ impl Engine {
     /// has its job already. A purchase's absolute target is fixed here from `enabled_now`.
     async fn queue_job(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         request: &Request,
         stage: &Stage,
         enabled_now: Option<i64>,
     ) -> EngineResult<()> {
         let id = request.id;
         if let Some(dep) = stage.depends_on {
-            let done = stages::get(conn, dep)
+            let done = stages::get(tx.conn(), dep)
                 .await?
                 .is_some_and(|d| d.state == StageState::Completed);
             if !done {
                 return Ok(());
             }
         }
-        if jobs::for_stage(conn, stage.id).await?.is_some() {
+        if jobs::for_stage(tx.conn(), stage.id).await?.is_some() {
             return Ok(());
         }
         let payload = match stage.kind {
@@ -501,7 +527,7 @@ impl Engine {
                 };
                 let quantity = stage.quantity.unwrap_or(0);
                 JobPayload::Purchase {
-                    target_seats: self.purchase_target(conn, enabled, quantity).await?,
+                    target_seats: self.purchase_target(tx, enabled, quantity).await?,
                     quantity,
                     billing_cycle: stage
                         .billing_cycle
@@ -528,9 +554,9 @@ impl Engine {
                 }
             }
         };
-        jobs::enqueue(conn, stage.id, &payload, self.now()).await?;
+        jobs::enqueue(tx.conn(), stage.id, &payload, self.now()).await?;
         self.audit(
-            conn,
+            tx,
             Some(id),
             &Actor::System,
             AuditAction::JobQueued,
@@ -547,21 +573,21 @@ impl Engine {
     /// that changed, for edits.
     pub(super) async fn close_stages(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         id: RequestId,
         to: StageState,
         why: &str,
         actor: &Actor,
     ) -> EngineResult<Vec<Stage>> {
         let mut changed = Vec::new();
-        for stage in stages::for_request(conn, id).await? {
+        for stage in stages::for_request(tx.conn(), id).await? {
             let from = stage.state;
             if matches!(from, StageState::Pending | StageState::Approved)
-                && stages::transition(conn, stage.id, from, to).await?
+                && stages::transition(tx.conn(), stage.id, from, to).await?
             {
-                if let Some(job) = jobs::for_stage(conn, stage.id).await? {
+                if let Some(job) = jobs::for_stage(tx.conn(), stage.id).await? {
                     if job.state == jobs::JobState::Queued {
-                        jobs::fail(conn, job.id, why, self.now()).await?;
+                        jobs::fail(tx.conn(), job.id, why, self.now()).await?;
                     }
                 }
                 changed.push(stage.clone());
@@ -569,9 +595,9 @@ impl Engine {
         }
         // Requests whose stages wait on a stage of this one cannot go on either.
         let mut waiting: BTreeMap<RequestId, ()> = BTreeMap::new();
-        for stage in stages::for_request(conn, id).await? {
+        for stage in stages::for_request(tx.conn(), id).await? {
             if stage.kind == StageKind::Purchase && stage.state != StageState::Completed {
-                for dep in stages::dependents(conn, stage.id).await? {
+                for dep in stages::dependents(tx.conn(), stage.id).await? {
                     if !dep.state.is_final() && dep.request_id != id {
                         waiting.insert(dep.request_id, ());
                     }
@@ -581,13 +607,12 @@ impl Engine {
         for (other, ()) in waiting {
             let text = t!(self.texts(), "outcome.dependency_ended", other = id);
             let ended =
-                Box::pin(self.close_stages(conn, other, StageState::Cancelled, &text, actor))
-                    .await?;
+                Box::pin(self.close_stages(tx, other, StageState::Cancelled, &text, actor)).await?;
             for s in &ended {
                 let status = t!(self.texts(), "status.cancelled_dependency", other = id);
-                self.edit_stage(conn, s, &status).await?;
+                self.edit_stage(tx, s, &status).await?;
             }
-            self.finish_request(conn, other, &text, actor).await?;
+            self.finish_request(tx, other, &text, actor).await?;
         }
         Ok(changed)
     }
@@ -595,21 +620,21 @@ impl Engine {
     /// Re-derives a closed request's state, records the outcome and tells the requester.
     pub(super) async fn finish_request(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         id: RequestId,
         outcome: &str,
         actor: &Actor,
     ) -> EngineResult<()> {
-        let Some(before) = requests::get(conn, id).await? else {
+        let Some(before) = requests::get(tx.conn(), id).await? else {
             return Ok(());
         };
-        let all = stages::for_request(conn, id).await?;
+        let all = stages::for_request(tx.conn(), id).await?;
         let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
         let state = RequestState::from_stages(&states);
         let now = self.now();
         let seat_left = match state {
             RequestState::Completed => None,
-            _ => self.seat_bought_for(conn, &before, &all).await?,
+            _ => self.seat_bought_for(tx, &before, &all).await?,
         };
         let outcome = match &seat_left {
             Some(_) => format!(
@@ -623,9 +648,9 @@ impl Engine {
             None => outcome.to_string(),
         };
         let outcome = outcome.as_str();
-        requests::set_state(conn, id, state, Some(outcome), now).await?;
+        requests::set_state(tx.conn(), id, state, Some(outcome), now).await?;
         self.audit(
-            conn,
+            tx,
             Some(id),
             actor,
             AuditAction::RequestState,
@@ -649,9 +674,9 @@ impl Engine {
             state = self.state_word(state),
             outcome = outcome
         );
-        self.tell_requester(conn, &r, &text).await?;
+        self.tell_requester(tx, &r, &text).await?;
         if let Some(purchase) = seat_left {
-            self.tell_seat_left_free(conn, &r, &purchase, actor).await?;
+            self.tell_seat_left_free(tx, &r, &purchase, actor).await?;
         }
         Ok(())
     }
@@ -662,14 +687,14 @@ impl Engine {
     /// and the reason given.
     pub(super) async fn tell_former_holders(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         r: &Request,
     ) -> EngineResult<()> {
         let Some(upn) = &r.target_upn else {
             return Ok(());
         };
         // Only verified links: a pending one was never proven to be the holder's.
-        let mut holders = crate::store::links::verified_users_for(conn, upn).await?;
+        let mut holders = crate::store::links::verified_users_for(tx.conn(), upn).await?;
         holders.extend(
             self.cfg()
                 .approvers
@@ -689,7 +714,7 @@ impl Engine {
                 reason = self.reason_text(r.reason.as_deref()),
                 prefix = self.cfg().parser.prefix
             );
-            self.tell_user(conn, holder, &text).await?;
+            self.tell_user(tx, holder, &text).await?;
         }
         Ok(())
     }
@@ -699,7 +724,7 @@ impl Engine {
     /// that ends without its licence after that leaves one paid seat free.
     async fn seat_bought_for(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         r: &Request,
         all: &[Stage],
     ) -> EngineResult<Option<Stage>> {
@@ -715,7 +740,7 @@ impl Engine {
             return Ok(Some(own.clone()));
         }
         for dep in all.iter().filter_map(|s| s.depends_on) {
-            if let Some(purchase) = stages::get(conn, dep).await?.filter(|s| bought(s)) {
+            if let Some(purchase) = stages::get(tx.conn(), dep).await?.filter(|s| bought(s)) {
                 return Ok(Some(purchase));
             }
         }
@@ -727,7 +752,7 @@ impl Engine {
     /// message, mentioning who approved the purchase. Audited.
     async fn tell_seat_left_free(
         &self,
-        conn: &mut SqliteConnection,
+        tx: &mut WriteTx<'_>,
         r: &Request,
         purchase: &Stage,
         actor: &Actor,
@@ -742,7 +767,7 @@ impl Engine {
             prefix = self.cfg().parser.prefix
         );
         outbox::push(
-            conn,
+            tx.conn(),
             &ChatAction::Send {
                 channel: self.cfg().approvals_channel.clone(),
                 content: text,
@@ -754,7 +779,7 @@ impl Engine {
         )
         .await?;
         self.audit(
-            conn,
+            tx,
             Some(r.id),
             actor,
             AuditAction::SeatLeftFree,

@@ -10,7 +10,6 @@
 use super::crash::{crash_point, CrashPoint};
 use super::{Engine, EngineResult};
 use crate::domain::{Actor, AuditAction, RequestState, StageState};
-use crate::store::outbox::{self, ChatAction};
 use crate::store::requests;
 use crate::store::stages::{self, Stage};
 use crate::t;
@@ -24,6 +23,7 @@ fn elapsed(
 
 impl Engine {
     /// Checks every pending stage once. Errors are logged, never raised: the next tick tries again.
+    #[tracing::instrument(name = "scheduler_tick", skip_all)]
     pub async fn tick(&self) {
         let _one_tick_at_a_time = self.inner.tick_lock.lock().await;
         if let Err(e) = self.tick_inner().await {
@@ -75,6 +75,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(request = stage.request_id.0, stage = stage.seq))]
     async fn remind(&self, stage: &Stage) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
@@ -88,20 +89,10 @@ impl Engine {
             id = stage.request_id,
             waited = humantime::format_duration(self.cfg().remind_after)
         );
-        outbox::push(
-            w.conn(),
-            &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
-                content: text,
-                reply_to: stage.approval_message.clone(),
-                stage: None,
-                mentions: stage.routed_to.clone(),
-            },
-            now,
-        )
-        .await?;
+        self.post_under_approval(&mut w, stage, text, stage.routed_to.clone())
+            .await?;
         self.audit(
-            w.conn(),
+            &mut w,
             Some(stage.request_id),
             &Actor::System,
             AuditAction::ReminderSent,
@@ -115,6 +106,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(request = stage.request_id.0, stage = stage.seq))]
     async fn escalate(&self, stage: &Stage, to: &[crate::domain::ChatUserId]) -> EngineResult<()> {
         let now = self.now();
         let mut w = self.store().write().await?;
@@ -129,20 +121,10 @@ impl Engine {
             waited = humantime::format_duration(self.cfg().escalate_after),
             roles = self.role_names(self.cfg().roles_for(stage.kind))
         );
-        outbox::push(
-            w.conn(),
-            &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
-                content: text,
-                reply_to: stage.approval_message.clone(),
-                stage: None,
-                mentions: to.to_vec(),
-            },
-            now,
-        )
-        .await?;
+        self.post_under_approval(&mut w, stage, text, to.to_vec())
+            .await?;
         self.audit(
-            w.conn(),
+            &mut w,
             Some(stage.request_id),
             &Actor::System,
             AuditAction::Escalated,
@@ -156,6 +138,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(request = id.0))]
     async fn expire(&self, id: crate::domain::RequestId) -> EngineResult<()> {
         let mut w = self.store().write().await?;
         let Some(r) = requests::get(w.conn(), id).await? else {
@@ -177,26 +160,20 @@ impl Engine {
             {
                 any = true;
                 let status = t!(self.texts(), "status.expired");
-                self.edit_stage(w.conn(), &s, &status).await?;
+                self.edit_stage(&mut w, &s, &status).await?;
             }
         }
         if !any {
             return Ok(());
         }
         for s in self
-            .close_stages(
-                w.conn(),
-                id,
-                StageState::Cancelled,
-                &outcome,
-                &Actor::System,
-            )
+            .close_stages(&mut w, id, StageState::Cancelled, &outcome, &Actor::System)
             .await?
         {
             let status = t!(self.texts(), "status.cancelled_expired");
-            self.edit_stage(w.conn(), &s, &status).await?;
+            self.edit_stage(&mut w, &s, &status).await?;
         }
-        self.finish_request(w.conn(), id, &outcome, &Actor::System)
+        self.finish_request(&mut w, id, &outcome, &Actor::System)
             .await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterScheduleStored);

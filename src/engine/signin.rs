@@ -18,6 +18,7 @@ use crate::domain::{Actor, AuditAction, ChatUserId, LinkMethod, LinkState, Upn};
 use crate::engine::ports::{AuthorizeRequest, IdClaims, IdentityProvider, SignInError};
 use crate::store::links;
 use crate::store::signins::{self, SignIn, Stage, TokenKind};
+use crate::store::WriteTx;
 use crate::t;
 
 /// How long each step of a sign-in may take: the start link, the sign-in, the confirmation.
@@ -121,7 +122,7 @@ impl Engine {
     /// text that carries it, for a direct message.
     pub(super) async fn issue_sign_in(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         user: &ChatUserId,
         chat_name: &str,
         upn: &Upn,
@@ -130,7 +131,7 @@ impl Engine {
             return Ok(None);
         };
         let token = random_token();
-        signins::issue(conn, user, chat_name, upn, &token, self.now()).await?;
+        signins::issue(tx.conn(), user, chat_name, upn, &token, self.now()).await?;
         let url = format!("{}/link/start?t={token}", public_url.trim_end_matches('/'));
         Ok(Some(t!(
             self.texts(),
@@ -142,6 +143,7 @@ impl Engine {
     }
 
     /// `GET /link/start?t=…`: the start link, once: on to the identity provider's sign-in.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_in_start(&self, token: &str) -> Page {
         match self.try_sign_in_start(token).await {
             Ok(page) => page,
@@ -150,7 +152,7 @@ impl Engine {
     }
 
     async fn try_sign_in_start(&self, token: &str) -> Result<Page, StepError> {
-        let Some(identity) = self.inner.identity.as_ref() else {
+        let Some(identity) = self.inner.ports.identity.as_ref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let attempt = self.attempt(TokenKind::Start, token).await?;
@@ -192,6 +194,7 @@ impl Engine {
     /// `GET /link/callback?code=…&state=…` (or `?error=…`): the sign-in's answer. When the
     /// token names the linked directory user in the configured tenant, the person is asked to
     /// confirm; nothing is linked yet.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_in_callback(
         &self,
         state: Option<&str>,
@@ -254,7 +257,7 @@ impl Engine {
         state: Option<&str>,
         error: Option<&str>,
     ) -> Result<(&dyn IdentityProvider, SignIn), StepError> {
-        let Some(identity) = self.inner.identity.as_deref() else {
+        let Some(identity) = self.inner.ports.identity.as_deref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let Some(state) = state.filter(|s| !s.is_empty()) else {
@@ -337,6 +340,7 @@ impl Engine {
         }
         let expected = self
             .inner
+            .ports
             .tenant
             .object_id(&attempt.upn)
             .await
@@ -363,6 +367,7 @@ impl Engine {
 
     /// `POST /link/confirm` (form `t`): the person confirms; the link is verified with
     /// method `sign_in`, its previous owner (if any) told, the chat user told by DM.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_in_confirm(&self, token: &str) -> Page {
         match self.try_sign_in_confirm(token).await {
             Ok(page) => page,
@@ -396,7 +401,7 @@ impl Engine {
             ));
         }
         self.verify_link(
-            w.conn(),
+            &mut w,
             &attempt.chat_user,
             &attempt.upn,
             &object_id,
@@ -406,7 +411,7 @@ impl Engine {
         )
         .await?;
         let told = t!(self.texts(), "verify.done_sign_in", upn = attempt.upn);
-        self.tell_user(w.conn(), &attempt.chat_user, &told).await?;
+        self.tell_user(&mut w, &attempt.chat_user, &told).await?;
         w.commit().await?;
         self.wake();
         Ok(self.page(
@@ -506,7 +511,7 @@ impl Engine {
                         signins::end(w.conn(), a.id, a.stage, Stage::Failed, self.now()).await?;
                     }
                     self.audit_link(
-                        w.conn(),
+                        &mut w,
                         &Actor::chat(&a.chat_user),
                         AuditAction::ProofFailed,
                         &a.chat_user,
@@ -517,7 +522,7 @@ impl Engine {
                 }
                 None => {
                     self.audit(
-                        w.conn(),
+                        &mut w,
                         None,
                         &Actor::Web,
                         AuditAction::ProofFailed,

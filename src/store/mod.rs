@@ -66,10 +66,13 @@ pub(crate) fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> St
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A write transaction, holding the store's single-writer lock until it ends.
+/// A write transaction, holding the store's single-writer lock until it ends: the store's
+/// own transaction type. The engine passes it along and to the per-table functions (through
+/// [`WriteTx::conn`]); it never names SQLite itself. Dropped without [`WriteTx::commit`], it
+/// rolls back.
 pub struct WriteTx<'a> {
     /// The open `BEGIN IMMEDIATE` transaction.
-    pub tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Sqlite>,
     commits: &'a AtomicU64,
     _guard: MutexGuard<'a, ()>,
 }

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    approval_with, assert_bought_and_assigned, assert_dm, assert_says, command, contents, dms_to,
-    id, request_state, requests_json, sends_in, write_config,
+    approval_with, asked, assert_bought_and_assigned, assert_dm, assert_says, command, contents,
+    dms_to, id, request_state, requests_json, sends_in, write_config,
 };
 use crate::support::Bot;
 
@@ -173,11 +173,7 @@ fn an_approver_holding_both_roles_clears_both_stages_with_one_reaction() {
 
 #[test]
 fn a_denial_carries_the_reason_given_as_a_reply() {
-    let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
 
     bot.reply("carol", &m, "No budget left this quarter");
     bot.idle();
@@ -203,11 +199,7 @@ fn a_denial_carries_the_reason_given_as_a_reply() {
 
 #[test]
 fn a_reason_given_after_the_denial_reaches_the_requester() {
-    let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
     bot.react("dave", &m, "👎");
     let got = bot.idle();
     assert_dm(&got, "alice", "no reason given");
@@ -262,11 +254,7 @@ roles = ["LicenseAdministrator"]
 
 #[test]
 fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
-    let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
     bot.react("mallory", &m, "✅");
     // bob is an approver, but only for purchases.
     bot.react("bob", &m, "✅");
@@ -373,11 +361,8 @@ fn a_disabled_account_cannot_get_a_licence() {
 
 #[test]
 fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
-    let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "ivan", "ivan@contoso.example");
-    bot.say("ivan", "!pro request");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let (dir, mut bot, m) = asked("ivan", "ivan@contoso.example");
+    bot.react("carol", &m, "✅");
     let got = bot.idle();
     assert!(
         contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
@@ -479,11 +464,7 @@ fn reminder_then_escalation_then_expiry_follow_the_clock() {
 
 #[test]
 fn the_requester_can_cancel_a_pending_request() {
-    let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
     bot.say("judy", "!pro cancel 1");
     let got = bot.idle();
     assert!(contents(&got).contains("is not yours"), "{got:#?}");
@@ -579,11 +560,8 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
 
 #[test]
 fn a_tampered_audit_row_is_detected() {
-    let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
+    bot.react("carol", &m, "✅");
     bot.idle();
     bot.finish();
 

@@ -20,30 +20,28 @@ struct Setup {
 
 impl Setup {
     async fn start() -> Setup {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        discord_bot::write_config(dir.path(), &fake.url());
-        let mut s = Setup {
-            fake,
-            dir,
-            bot: None,
-        };
+        let mut s = Setup::configured().await;
         s.boot().await;
         s
     }
 
     /// A setup whose bot logs everything, down to serenity's and reqwest's traces.
     async fn start_traced() -> Setup {
+        let mut s = Setup::configured().await;
+        s.boot_logging("trace").await;
+        s
+    }
+
+    /// The fake Discord and the bot's settings pointing at it; no bot yet.
+    async fn configured() -> Setup {
         let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         discord_bot::write_config(dir.path(), &fake.url());
-        let mut s = Setup {
+        Setup {
             fake,
             dir,
             bot: None,
-        };
-        s.boot_logging("trace").await;
-        s
+        }
     }
 
     /// Starts the bot and waits until it is connected with its commands registered and its
@@ -213,6 +211,18 @@ async fn slash_answered(
     .await
 }
 
+/// The message flag EPHEMERAL: only the one who used the command sees the answer.
+const EPHEMERAL: u64 = 64;
+/// No flags: everyone in the channel sees the answer.
+const PUBLIC: u64 = 0;
+
+/// The interaction was deferred (response type 5, DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE) with
+/// these flags, and its answer then carried the same visibility.
+fn assert_deferred_then_answered((response, message): InteractionView, flags: u64) {
+    assert_eq!(response, Some((5, flags)), "deferred, with flags {flags}");
+    assert_eq!(message.expect("answer").flags & EPHEMERAL, flags);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slash_commands_are_registered_answered_in_place_and_private_where_needed() {
     let s = Setup::start().await;
@@ -229,30 +239,28 @@ async fn slash_commands_are_registered_answered_in_place_and_private_where_neede
         assert!(subs.iter().any(|s| s == sub), "{sub} in {subs:?}");
     }
 
-    let (response, message) = slash_answered(
+    let answer = slash_answered(
         &s.fake,
         "link",
         &[("upn", json!("alice@contoso.example"), 3)],
         "I've mailed a code",
     )
     .await;
-    assert_eq!(response, Some((5, 64)), "deferred, ephemeral");
-    assert_eq!(message.expect("answer").flags & 64, 64);
+    assert_deferred_then_answered(answer, EPHEMERAL);
     // The code answered with /pro verify: only the bot sees a slash command's options.
     let code = discord_bot::mailed_code(s.dir.path(), "alice@contoso.example");
     let (response, _) =
         slash_answered(&s.fake, "verify", &[("code", json!(code), 3)], "Verified").await;
     assert_eq!(response, Some((5, 64)), "deferred, ephemeral");
 
-    let (response, message) = slash_answered(
+    let answer = slash_answered(
         &s.fake,
         "request",
         &[("reason", json!("for the finance dashboards"), 3)],
         "Request #1 is in",
     )
     .await;
-    assert_eq!(response, Some((5, 0)), "deferred, public");
-    assert_eq!(message.expect("answer").flags & 64, 0);
+    assert_deferred_then_answered(answer, PUBLIC);
     let approval = s.reacted_approval("Request #1").await;
     assert!(
         approval.content.contains("for the finance dashboards"),

@@ -8,6 +8,11 @@ use crate::support::fake_microsoft::{
     PC_TENANT_ID, PRO_SKU, SUBSCRIPTION_ID, TENANT_ID,
 };
 
+/// Sends a request and reads its answer as JSON.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 struct Raw {
     http: reqwest::Client,
     fake: FakeMicrosoft,
@@ -42,22 +47,21 @@ impl Raw {
                 ("scope", "https://graph.microsoft.com/.default"),
             ]
         };
-        let v: Value = self
-            .http
-            .post(url)
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = json_of(self.http.post(url).form(&form)).await;
         if v1 {
             assert!(v["expires_in"].is_string(), "v1 sends strings: {v}");
         } else {
             assert!(v["expires_in"].is_number(), "v2 sends numbers: {v}");
         }
         v["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Partner Center's address of the customer's subscription.
+    fn subscription_url(&self) -> String {
+        format!(
+            "{}/v1/customers/{CUSTOMER_ID}/subscriptions/{SUBSCRIPTION_ID}",
+            self.fake.base_url()
+        )
     }
 
     /// A Graph GET with a valid token.
@@ -297,21 +301,14 @@ async fn the_users_list_pages_with_a_next_link_and_refuses_a_top_over_999() {
 async fn partner_center_replays_a_request_id_and_refuses_a_stale_etag() {
     let raw = Raw::new();
     let token = raw.token(true).await;
-    let url = format!(
-        "{}/v1/customers/{CUSTOMER_ID}/subscriptions/{SUBSCRIPTION_ID}",
-        raw.fake.base_url()
-    );
-    let sub: Value = raw
-        .http
-        .get(&url)
-        .bearer_auth(&token)
-        .header("MS-Contract-Version", "v1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = raw.subscription_url();
+    let sub = json_of(
+        raw.http
+            .get(&url)
+            .bearer_auth(&token)
+            .header("MS-Contract-Version", "v1"),
+    )
+    .await;
     let etag = sub["attributes"]["etag"].as_str().unwrap().to_string();
     let mut body = sub.clone();
     body["quantity"] = json!(5);
@@ -356,10 +353,7 @@ async fn partner_center_replays_a_request_id_and_refuses_a_stale_etag() {
 async fn partner_center_refuses_a_call_without_a_contract_version() {
     let raw = Raw::new();
     let token = raw.token(true).await;
-    let url = format!(
-        "{}/v1/customers/{CUSTOMER_ID}/subscriptions/{SUBSCRIPTION_ID}",
-        raw.fake.base_url()
-    );
+    let url = raw.subscription_url();
 
     let resp = raw.http.get(&url).bearer_auth(&token).send().await.unwrap();
 

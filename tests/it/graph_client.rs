@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use licensebot::backend::graph::{Credentials, GraphOptions, GraphTenant, READ_RETRIES};
-use licensebot::backend::{DirectoryUser, ErrorKind, Tenant};
+use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, Tenant};
 use licensebot::domain::{CountryCode, DirectoryRole, Upn, UserType};
 use secrecy::SecretString;
 
@@ -59,6 +59,36 @@ async fn with_user(upn: &str) -> (FakeMicrosoft, GraphTenant, DirectoryUser) {
     (fake, t, u)
 }
 
+/// A fresh fake with `n` more members, the tenant on it, and the members' UPNs.
+fn with_members(n: usize) -> (FakeMicrosoft, GraphTenant, Vec<Upn>) {
+    let (fake, t) = started();
+    let upns = fake.add_members(n).iter().map(|u| upn(u)).collect();
+    (fake, t, upns)
+}
+
+/// These users as read from the tenant, every one found.
+async fn read_all(t: &GraphTenant, upns: &[Upn]) -> Vec<DirectoryUser> {
+    t.users(upns)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// A write that failed on a fault with this `Retry-After` is transient, carries the wait,
+/// and was sent once: the client leaves the retry to the engine's job queue.
+fn assert_left_to_the_job_queue(
+    e: &BackendError,
+    retry_after: Duration,
+    fake: &FakeMicrosoft,
+    method: &str,
+    path: &str,
+) {
+    assert_eq!(e.kind, ErrorKind::Transient);
+    assert_eq!(e.retry_after, Some(retry_after));
+    assert_eq!(fake.count(method, path), 1, "writes go back to the engine");
+}
+
 /// Changing `upn`'s licence (`assign` or `unassign`) fails with this kind of error, whose
 /// message says each of `words`.
 async fn refused_change(upn: &str, assign: bool, kind: ErrorKind, words: &[&str]) {
@@ -96,12 +126,7 @@ async fn a_user_is_read_with_the_properties_that_must_be_selected() {
     assert!(alice.account_enabled);
     assert!(alice.licences.is_empty());
     let get = fake.wait_for(Duration::from_secs(1), |r| r.path.contains("/users/alice"));
-    let select = get
-        .query_pairs()
-        .into_iter()
-        .find(|(k, _)| k == "$select")
-        .map(|(_, v)| v)
-        .unwrap();
+    let select = get.query_param("$select").unwrap();
     for p in [
         "usageLocation",
         "userType",
@@ -274,12 +299,7 @@ async fn roles_are_cached_and_a_fresh_read_bypasses_the_cache() {
 #[tokio::test]
 async fn a_failed_role_lookup_is_an_error_never_a_grant() {
     let (fake, t) = started();
-    fake.inject(Fault::on(
-        "GET",
-        "/roleAssignments",
-        1,
-        FaultKind::Forbidden,
-    ));
+    fake.fail_once("GET", "/roleAssignments", FaultKind::Forbidden);
 
     let e = t.roles(&upn("dave@contoso.example")).await.unwrap_err();
 
@@ -380,7 +400,7 @@ async fn assigning_to_a_deleted_user_is_user_not_found() {
 #[tokio::test]
 async fn a_missing_permission_is_forbidden() {
     let (fake, t, alice) = with_user("alice@contoso.example").await;
-    fake.inject(Fault::on("POST", "/assignLicense", 1, FaultKind::Forbidden));
+    fake.fail_once("POST", "/assignLicense", FaultKind::Forbidden);
 
     let e = t.assign(&alice).await.unwrap_err();
 
@@ -400,21 +420,16 @@ async fn removing_a_group_licence_is_invalid() {
 #[tokio::test]
 async fn a_throttled_write_is_transient_and_not_repeated() {
     let (fake, t, alice) = with_user("alice@contoso.example").await;
-    fake.inject(Fault::on(
-        "POST",
-        "/assignLicense",
-        1,
-        FaultKind::Throttle(Some("2.128".into())),
-    ));
+    fake.fail_once("POST", "/assignLicense", FaultKind::throttle("2.128"));
 
     let e = t.assign(&alice).await.unwrap_err();
 
-    assert_eq!(e.kind, ErrorKind::Transient);
-    assert_eq!(e.retry_after, Some(Duration::from_millis(2128)));
-    assert_eq!(
-        fake.count("POST", "/assignLicense"),
-        1,
-        "writes go back to the engine"
+    assert_left_to_the_job_queue(
+        &e,
+        Duration::from_millis(2128),
+        &fake,
+        "POST",
+        "/assignLicense",
     );
     assert!(fake.licences_of("alice@contoso.example").is_empty());
 }
@@ -422,21 +437,14 @@ async fn a_throttled_write_is_transient_and_not_repeated() {
 #[tokio::test]
 async fn an_unavailable_service_on_a_write_is_transient() {
     let (fake, t, ivan) = with_user("ivan@contoso.example").await;
-    fake.inject(Fault::on(
-        "PATCH",
-        "/users/",
-        1,
-        FaultKind::Unavailable(Some("0.2".into())),
-    ));
+    fake.fail_once("PATCH", "/users/", FaultKind::unavailable("0.2"));
 
     let e = t
         .set_usage_location(&ivan, &CountryCode::parse("NL").unwrap())
         .await
         .unwrap_err();
 
-    assert_eq!(e.kind, ErrorKind::Transient);
-    assert_eq!(e.retry_after, Some(Duration::from_millis(200)));
-    assert_eq!(fake.count("PATCH", "/users/"), 1);
+    assert_left_to_the_job_queue(&e, Duration::from_millis(200), &fake, "PATCH", "/users/");
 }
 
 // ---- tokens ---------------------------------------------------------------------------
@@ -514,7 +522,7 @@ async fn reads_wait_the_fractional_retry_after_of_a_429() {
         "GET",
         "/subscribedSkus",
         2,
-        FaultKind::Throttle(Some("0.3".into())),
+        FaultKind::throttle("0.3"),
     ));
 
     let started = Instant::now();
@@ -539,18 +547,8 @@ async fn reads_wait_the_fractional_retry_after_of_a_429() {
 #[tokio::test]
 async fn reads_retry_503_and_504_then_succeed() {
     let (fake, t) = started();
-    fake.inject(Fault::on(
-        "GET",
-        "/users/alice",
-        1,
-        FaultKind::Unavailable(Some("0.2".into())),
-    ));
-    fake.inject(Fault::on(
-        "GET",
-        "/users/alice",
-        1,
-        FaultKind::GatewayTimeout,
-    ));
+    fake.fail_once("GET", "/users/alice", FaultKind::unavailable("0.2"));
+    fake.fail_once("GET", "/users/alice", FaultKind::GatewayTimeout);
 
     let started = Instant::now();
     let alice = user(&t, "alice@contoso.example").await;
@@ -570,7 +568,7 @@ async fn read_retries_are_bounded() {
         "GET",
         "/users/alice",
         50,
-        FaultKind::Throttle(Some("0.05".into())),
+        FaultKind::throttle("0.05"),
     ));
 
     let e = t.user(&upn("alice@contoso.example")).await.unwrap_err();
@@ -582,12 +580,7 @@ async fn read_retries_are_bounded() {
 #[tokio::test]
 async fn a_long_retry_after_goes_back_to_the_caller() {
     let (fake, t) = started();
-    fake.inject(Fault::on(
-        "GET",
-        "/subscribedSkus",
-        1,
-        FaultKind::Throttle(Some("120".into())),
-    ));
+    fake.fail_once("GET", "/subscribedSkus", FaultKind::throttle("120"));
 
     let started = Instant::now();
     let e = t.seats().await.unwrap_err();
@@ -602,12 +595,11 @@ async fn a_slow_read_times_out_and_is_tried_again() {
     let fake = FakeMicrosoft::start();
     let t = GraphTenant::new(options(&fake, Duration::from_millis(400), Duration::ZERO)).unwrap();
     t.seats().await.unwrap();
-    fake.inject(Fault::on(
+    fake.fail_once(
         "GET",
         "/users/alice",
-        1,
         FaultKind::Slow(Duration::from_secs(2)),
-    ));
+    );
 
     let started = Instant::now();
     let alice = user(&t, "alice@contoso.example").await;
@@ -622,12 +614,11 @@ async fn a_slow_write_times_out_as_transient() {
     let fake = FakeMicrosoft::start();
     let t = GraphTenant::new(options(&fake, Duration::from_millis(400), Duration::ZERO)).unwrap();
     let alice = user(&t, "alice@contoso.example").await;
-    fake.inject(Fault::on(
+    fake.fail_once(
         "POST",
         "/assignLicense",
-        1,
         FaultKind::Slow(Duration::from_secs(2)),
-    ));
+    );
 
     let e = t.assign(&alice).await.unwrap_err();
 
@@ -638,12 +629,12 @@ async fn a_slow_write_times_out_as_transient() {
 #[tokio::test]
 async fn a_dropped_connection_is_retried_on_reads_and_transient_on_writes() {
     let (fake, t) = started();
-    fake.inject(Fault::on("GET", "/users/alice", 1, FaultKind::Drop));
+    fake.fail_once("GET", "/users/alice", FaultKind::Drop);
 
     let alice = user(&t, "alice@contoso.example").await;
     assert_eq!(fake.count("GET", "/users/alice"), 2);
 
-    fake.inject(Fault::on("POST", "/assignLicense", 1, FaultKind::Drop));
+    fake.fail_once("POST", "/assignLicense", FaultKind::Drop);
     let e = t.assign(&alice).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Transient);
     assert_eq!(fake.count("POST", "/assignLicense"), 1);
@@ -679,9 +670,7 @@ async fn every_call_carries_its_own_client_request_id() {
 
 #[tokio::test]
 async fn a_hundred_users_are_read_in_one_call_of_lists_of_fifteen() {
-    let fake = FakeMicrosoft::start();
-    let upns: Vec<Upn> = fake.add_members(100).iter().map(|u| upn(u)).collect();
-    let t = tenant(&fake);
+    let (fake, t, upns) = with_members(100);
     t.seats().await.unwrap();
     fake.clear_requests();
 
@@ -699,12 +688,7 @@ async fn a_hundred_users_are_read_in_one_call_of_lists_of_fifteen() {
             (item.method.as_str(), item.path.as_str()),
             ("GET", "/v1.0/users")
         );
-        let filter = item
-            .query_pairs()
-            .into_iter()
-            .find(|(k, _)| k == "$filter")
-            .map(|(_, v)| v)
-            .unwrap();
+        let filter = item.query_param("$filter").unwrap();
         assert!(filter.starts_with("userPrincipalName in ('"), "{filter}");
         assert!(filter.matches('\'').count() <= 30, "{filter}");
     }
@@ -748,9 +732,7 @@ async fn guests_and_upns_with_a_quote_are_found_by_a_list_lookup() {
 
 #[tokio::test]
 async fn users_roles_and_seats_looked_up_together_take_one_call() {
-    let fake = FakeMicrosoft::start();
-    let upns: Vec<Upn> = fake.add_members(40).iter().map(|u| upn(u)).collect();
-    let t = tenant(&fake);
+    let (fake, t, upns) = with_members(40);
     let carol = upn("carol@contoso.example");
     t.roles(&carol).await.unwrap();
     fake.clear_requests();
@@ -775,15 +757,8 @@ async fn users_roles_and_seats_looked_up_together_take_one_call() {
 
 #[tokio::test]
 async fn a_hundred_assignments_take_five_batch_calls() {
-    let fake = FakeMicrosoft::start();
-    let upns: Vec<Upn> = fake.add_members(100).iter().map(|u| upn(u)).collect();
-    let t = tenant(&fake);
-    let users: Vec<DirectoryUser> = t
-        .users(&upns)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let (fake, t, upns) = with_members(100);
+    let users = read_all(&t, &upns).await;
     fake.clear_requests();
 
     let results = t.assign_many(&users).await;
@@ -838,20 +813,13 @@ async fn batch_items_report_their_own_errors() {
 
 #[tokio::test]
 async fn throttled_batch_assignments_come_back_transient_with_their_retry_after() {
-    let fake = FakeMicrosoft::start();
-    let upns: Vec<Upn> = fake.add_members(5).iter().map(|u| upn(u)).collect();
-    let t = tenant(&fake);
-    let users: Vec<DirectoryUser> = t
-        .users(&upns)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let (fake, t, upns) = with_members(5);
+    let users = read_all(&t, &upns).await;
     fake.inject(Fault::on_batch_item(
         "POST",
         "/assignLicense",
         2,
-        FaultKind::Throttle(Some("0.2".into())),
+        FaultKind::throttle("0.2"),
     ));
 
     let results = t.assign_many(&users).await;
@@ -866,15 +834,13 @@ async fn throttled_batch_assignments_come_back_transient_with_their_retry_after(
 
 #[tokio::test]
 async fn throttled_batch_reads_are_sent_again_after_their_retry_after() {
-    let fake = FakeMicrosoft::start();
-    let upns: Vec<Upn> = fake.add_members(20).iter().map(|u| upn(u)).collect();
-    let t = tenant(&fake);
+    let (fake, t, upns) = with_members(20);
     t.seats().await.unwrap();
     fake.inject(Fault::on_batch_item(
         "GET",
         "/users",
         1,
-        FaultKind::Throttle(Some("0.2".into())),
+        FaultKind::throttle("0.2"),
     ));
 
     let started = Instant::now();

@@ -33,6 +33,61 @@ fn link(bot: &mut Bot, ms: &FakeMicrosoft, who: &str, upn: &str) {
     bot.link_with(who, upn, |to| ms.mailed_code(to));
 }
 
+/// The Graph calls the fake received ("METHOD path"), printed as those made for `what`.
+fn graph_calls(fake: &FakeMicrosoft, what: &str) -> Vec<String> {
+    let calls: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1.0/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    eprintln!("Graph calls for {what} ({}): {calls:#?}", calls.len());
+    calls
+}
+
+/// The fake's settings written to a fresh directory (Partner Center purchases when `pc`):
+/// the directory and the environment that goes with them.
+fn configured(fake: &FakeMicrosoft, pc: bool) -> (tempfile::TempDir, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (toml, env) = fake.bot_settings(pc);
+    write_config(dir.path(), &toml);
+    (dir, env)
+}
+
+/// `licensebot check-config` run on the settings in `dir` with this environment.
+fn check_config(
+    dir: &std::path::Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> std::process::Output {
+    command(dir, &["check-config"]).envs(env).output().unwrap()
+}
+
+/// A bot on a fresh fake (no Partner Center) with `who` linked to `upn`: the fake, the
+/// bot's directory and the bot.
+fn linked(who: &str, upn: &str) -> (FakeMicrosoft, tempfile::TempDir, Bot) {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(&fake, false, &[]);
+    link(&mut bot, &fake, who, upn);
+    (fake, dir, bot)
+}
+
+/// The bot said Power BI Pro is assigned to alice, and request #1 is completed.
+fn assert_assigned_to_alice(got: &[Value], dir: &std::path::Path) {
+    assert!(
+        contents(got).contains("Power BI Pro assigned to alice@contoso.example"),
+        "{got:#?}"
+    );
+    assert_eq!(request_state(dir, 1), "completed");
+}
+
+/// alice asks to link alice@contoso.example, and the bot ends: what it said.
+fn alice_links(mut bot: Bot) -> Vec<Value> {
+    bot.say("alice", "!pro link alice@contoso.example");
+    let got = bot.idle();
+    bot.finish();
+    got
+}
+
 /// Dave asks for a licence for `upn` and carol approves: what the bot said to the approval.
 fn dave_asks_and_carol_approves(bot: &mut Bot, upn: &str) -> Vec<Value> {
     bot.say("dave", &format!("!pro request for {upn}"));
@@ -59,9 +114,7 @@ fn judy_asks_with_no_seat_free(
 
 #[test]
 fn a_request_with_a_free_seat_is_assigned_in_graph() {
-    let fake = FakeMicrosoft::start();
-    let (dir, mut bot) = start(&fake, false, &[]);
-    link(&mut bot, &fake, "alice", "alice@contoso.example");
+    let (fake, dir, mut bot) = linked("alice", "alice@contoso.example");
 
     bot.say("alice", "!pro request because I build the sales reports");
     let got = bot.idle();
@@ -86,16 +139,7 @@ fn a_request_with_a_free_seat_is_assigned_in_graph() {
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.licences_of("alice@contoso.example"), ["POWER_BI_PRO"]);
-    let calls: Vec<String> = fake
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/v1.0/"))
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect();
-    eprintln!(
-        "Graph calls for one approved assignment ({}): {calls:#?}",
-        calls.len()
-    );
+    let calls = graph_calls(&fake, "one approved assignment");
     assert_eq!(fake.ops("POST", "/assignLicense"), 1);
     assert!(calls.len() <= 6, "{calls:#?}");
     bot.finish();
@@ -156,9 +200,7 @@ fn a_missing_usage_location_is_set_in_graph_before_assigning() {
 
 #[test]
 fn e5_users_are_told_and_guests_refused_from_what_graph_says() {
-    let fake = FakeMicrosoft::start();
-    let (_dir, mut bot) = start(&fake, false, &[]);
-    link(&mut bot, &fake, "frank", "frank@contoso.example");
+    let (fake, _dir, mut bot) = linked("frank", "frank@contoso.example");
 
     bot.say("frank", "!pro request");
     let frank = bot.idle();
@@ -223,11 +265,11 @@ fn a_reaction_counts_only_with_the_role_graph_shows() {
 #[test]
 fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
     let fake = FakeMicrosoft::start();
-    fake.inject(crate::support::fake_microsoft::Fault::on_batch_item(
+    fake.inject(Fault::on_batch_item(
         "POST",
         "/assignLicense",
         1,
-        crate::support::fake_microsoft::FaultKind::Throttle(Some("0.2".into())),
+        FaultKind::throttle("0.2"),
     ));
     let (dir, mut bot) = start(&fake, false, &[]);
     dave_asks_and_carol_approves(&mut bot, "alice@contoso.example");
@@ -241,11 +283,7 @@ fn throttled_assignment_is_retried_by_the_job_queue_and_done_once() {
     bot.advance(30);
     let got = bot.idle();
 
-    assert!(
-        contents(&got).contains("Power BI Pro assigned to alice@contoso.example"),
-        "{got:#?}"
-    );
-    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_assigned_to_alice(&got, dir.path());
     assert_eq!(fake.ops("POST", "/assignLicense"), 2);
     assert_eq!(
         fake.state()
@@ -344,14 +382,9 @@ fn secrets_and_tokens_never_reach_the_log_or_the_database() {
 #[test]
 fn check_config_reports_seats_and_roles_from_graph() {
     let fake = FakeMicrosoft::start();
-    let dir = tempfile::tempdir().unwrap();
-    let (toml, env) = fake.bot_settings(true);
-    write_config(dir.path(), &toml);
+    let (dir, env) = configured(&fake, true);
 
-    let out = command(dir.path(), &["check-config"])
-        .envs(env.clone())
-        .output()
-        .unwrap();
+    let out = check_config(dir.path(), env.clone());
 
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -371,11 +404,10 @@ fn check_config_reports_seats_and_roles_from_graph() {
     );
     assert!(!stdout.contains(CLIENT_SECRET));
 
-    let out = command(dir.path(), &["check-config"])
-        .envs(env)
-        .env("FAKE_GRAPH_SECRET", "not-the-secret")
-        .output()
-        .unwrap();
+    // The last value set for a variable is the one the command gets.
+    let wrong_secret = [("FAKE_GRAPH_SECRET".into(), "not-the-secret".into())];
+    let wrong_secret = env.into_iter().chain(wrong_secret);
+    let out = check_config(dir.path(), wrong_secret);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(
@@ -388,14 +420,12 @@ fn check_config_reports_seats_and_roles_from_graph() {
 #[test]
 fn check_config_names_a_missing_secret_variable() {
     let fake = FakeMicrosoft::start();
-    let dir = tempfile::tempdir().unwrap();
-    let (toml, env) = fake.bot_settings(false);
-    write_config(dir.path(), &toml);
+    let (dir, env) = configured(&fake, false);
 
-    let out = command(dir.path(), &["check-config"])
-        .envs(env.into_iter().filter(|(k, _)| k != "FAKE_GRAPH_SECRET"))
-        .output()
-        .unwrap();
+    let out = check_config(
+        dir.path(),
+        env.into_iter().filter(|(k, _)| k != "FAKE_GRAPH_SECRET"),
+    );
 
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
@@ -420,16 +450,7 @@ fn a_bulk_assignment_of_a_hundred_users_goes_out_in_batches() {
         assert_eq!(fake.licences_of(upn), ["POWER_BI_PRO"], "{upn}");
     }
     assert_eq!(request_state(dir.path(), 100), "completed");
-    let calls: Vec<String> = fake
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/v1.0/"))
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect();
-    eprintln!(
-        "Graph calls for a 100-user assign command ({}): {calls:#?}",
-        calls.len()
-    );
+    let calls = graph_calls(&fake, "a 100-user assign command");
     assert_eq!(fake.ops("POST", "/assignLicense"), 100);
     let batches_with_writes = fake
         .requests()
@@ -470,11 +491,7 @@ fn an_assignment_seen_late_by_graph_is_verified_not_redone() {
     bot.advance(120);
     let got = bot.idle();
 
-    assert!(
-        contents(&got).contains("Power BI Pro assigned to alice@contoso.example"),
-        "{got:#?}"
-    );
-    assert_eq!(request_state(dir.path(), 1), "completed");
+    assert_assigned_to_alice(&got, dir.path());
     assert_eq!(
         fake.ops("POST", "/assignLicense"),
         1,
@@ -577,12 +594,7 @@ fn the_proof_code_is_mailed_through_graph_send_mail() {
 fn a_throttled_proof_mail_is_sent_again_after_the_wait() {
     let fake = FakeMicrosoft::start();
     let (_dir, mut bot) = start(&fake, false, &[]);
-    fake.inject(Fault::on(
-        "POST",
-        "/sendMail",
-        1,
-        FaultKind::Throttle(Some("1".into())),
-    ));
+    fake.fail_once("POST", "/sendMail", FaultKind::throttle("1"));
 
     let started = std::time::Instant::now();
     link(&mut bot, &fake, "alice", "alice@contoso.example");
@@ -598,12 +610,10 @@ fn a_throttled_proof_mail_is_sent_again_after_the_wait() {
 #[test]
 fn a_proof_mail_that_cannot_be_sent_is_said_and_proves_nothing() {
     let fake = FakeMicrosoft::start();
-    let (dir, mut bot) = start(&fake, false, &[]);
-    fake.inject(Fault::on("POST", "/sendMail", 1, FaultKind::ServerError));
+    let (dir, bot) = start(&fake, false, &[]);
+    fake.fail_once("POST", "/sendMail", FaultKind::ServerError);
 
-    bot.say("alice", "!pro link alice@contoso.example");
-    let got = bot.idle();
-    bot.finish();
+    let got = alice_links(bot);
 
     assert!(
         contents(&got).contains("I couldn't send the mail to the mailbox of alice@contoso.example"),
@@ -619,14 +629,12 @@ fn a_proof_mail_that_cannot_be_sent_is_said_and_proves_nothing() {
         1
     );
 
-    let (_dir, mut bot) = start(
+    let (_dir, bot) = start(
         &fake,
         false,
         &[("LICENSEBOT__LINKS__MAIL_SENDER", "nobody@contoso.example")],
     );
-    bot.say("alice", "!pro link alice@contoso.example");
-    let got = bot.idle();
-    bot.finish();
+    let got = alice_links(bot);
     assert!(
         contents(&got).contains("I couldn't send the mail"),
         "{got:#?}"

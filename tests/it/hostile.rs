@@ -43,6 +43,11 @@ fn say(who: &'static str, text: impl Into<String>) -> Act {
     Act::Say(who, text.into())
 }
 
+/// alice sends one message.
+fn alice_says(name: &'static str, text: impl Into<String>, expect: Expect) -> Case {
+    case(name, vec![say("alice", text)], expect)
+}
+
 fn case(name: &'static str, act: Vec<Act>, expect: Expect) -> Case {
     Case {
         name,
@@ -76,39 +81,39 @@ fn cases() -> Vec<Case> {
 fn size_and_encoding() -> Vec<Case> {
     use Expect::{Answer, Silent};
     vec![
-        case(
+        alice_says(
             "oversize message",
-            vec![say("alice", format!("!pro request {}", "a".repeat(2000)))],
+            format!("!pro request {}", "a".repeat(2000)),
             Answer("too long"),
         ),
-        case(
+        alice_says(
             "huge message",
-            vec![say("alice", format!("!pro {}", "b".repeat(200_000)))],
+            format!("!pro {}", "b".repeat(200_000)),
             Answer("too long"),
         ),
-        case(
+        alice_says(
             "huge message not addressed to the bot",
-            vec![say("alice", "c".repeat(200_000))],
+            "c".repeat(200_000),
             Silent,
         ),
-        case(
+        alice_says(
             "only zero-width after the prefix",
-            vec![say("alice", "!pro \u{200b}\u{200d}\u{feff}")],
+            "!pro \u{200b}\u{200d}\u{feff}",
             Answer("Commands:"),
         ),
-        case(
+        alice_says(
             "bidi override hiding a command word",
-            vec![say("alice", "!pro \u{202e}yub 5")],
+            "!pro \u{202e}yub 5",
             Answer("don't know that command"),
         ),
-        case(
+        alice_says(
             "control characters",
-            vec![say("alice", "!pro \u{0007}\u{0000}\u{001b}[31m")],
+            "!pro \u{0007}\u{0000}\u{001b}[31m",
             Answer("don't know that command"),
         ),
-        case(
+        alice_says(
             "emoji soup",
-            vec![say("alice", "!pro 🤖🤖🤖")],
+            "!pro 🤖🤖🤖",
             Answer("don't know that command"),
         ),
     ]
@@ -118,39 +123,15 @@ fn size_and_encoding() -> Vec<Case> {
 fn not_addressed() -> Vec<Case> {
     use Expect::Silent;
     vec![
-        case(
-            "fullwidth exclamation prefix",
-            vec![say("alice", "！pro request")],
-            Silent,
-        ),
-        case(
-            "cyrillic o in the prefix",
-            vec![say("alice", "!prо request")],
-            Silent,
-        ),
-        case(
-            "inverted exclamation prefix",
-            vec![say("alice", "¡pro request")],
-            Silent,
-        ),
-        case(
-            "prefix glued to a word",
-            vec![say("alice", "!professional request")],
-            Silent,
-        ),
-        case(
-            "mention of someone else",
-            vec![say("alice", "<@!999999> request")],
-            Silent,
-        ),
-        case(
-            "look-alike bot name",
-            vec![say("alice", "@licensebotx request")],
-            Silent,
-        ),
-        case(
+        alice_says("fullwidth exclamation prefix", "！pro request", Silent),
+        alice_says("cyrillic o in the prefix", "!prо request", Silent),
+        alice_says("inverted exclamation prefix", "¡pro request", Silent),
+        alice_says("prefix glued to a word", "!professional request", Silent),
+        alice_says("mention of someone else", "<@!999999> request", Silent),
+        alice_says("look-alike bot name", "@licensebotx request", Silent),
+        alice_says(
             "prefix in the middle of a line",
-            vec![say("alice", "please !pro buy 5")],
+            "please !pro buy 5",
             Silent,
         ),
     ]
@@ -160,59 +141,59 @@ fn not_addressed() -> Vec<Case> {
 fn injected_upns() -> Vec<Case> {
     use Expect::Answer;
     vec![
-        case(
+        alice_says(
             "link with a path",
-            vec![say("alice", "!pro link x@contoso.example/../../admin")],
+            "!pro link x@contoso.example/../../admin",
             Answer("not a valid UPN"),
         ),
-        case(
+        alice_says(
             "link with an OData filter",
-            vec![say("alice", "!pro link alice@contoso.example?$filter=true")],
+            "!pro link alice@contoso.example?$filter=true",
             Answer("not a valid UPN"),
         ),
-        case(
+        alice_says(
             "link with SQL quoting",
-            vec![say("alice", "!pro link x'or'1'='1@contoso.example")],
+            "!pro link x'or'1'='1@contoso.example",
             Answer("not a valid UPN"),
         ),
-        case(
+        alice_says(
             "link with an SQL comment",
-            vec![say("alice", "!pro link a'--@contoso.example")],
+            "!pro link a'--@contoso.example",
             Answer("can't find"),
         ),
-        case(
+        alice_says(
             "link with a second argument",
-            vec![say("alice", "!pro link alice@contoso.example or 1 eq 1")],
+            "!pro link alice@contoso.example or 1 eq 1",
             Answer("not expected"),
         ),
-        case(
+        alice_says(
             "link with a trailing quote",
-            vec![say("alice", "!pro link alice@contoso.example' or 1 eq 1")],
+            "!pro link alice@contoso.example' or 1 eq 1",
             Answer("not a valid UPN"),
         ),
-        case(
+        alice_says(
             "link with a newline and a command",
-            vec![say("alice", "!pro link judy@contoso.example\n!pro buy 5")],
+            "!pro link judy@contoso.example\n!pro buy 5",
             Answer("not expected"),
         ),
-        case(
+        alice_says(
             "link with percent-encoding",
-            vec![say("alice", "!pro link %2e%2e@contoso.example")],
+            "!pro link %2e%2e@contoso.example",
             Answer("not a valid UPN"),
         ),
-        case(
+        alice_says(
             "link to nobody",
-            vec![say("alice", "!pro link nobody@contoso.example")],
+            "!pro link nobody@contoso.example",
             Answer("can't find"),
         ),
-        case(
+        alice_says(
             "link to an approver's account",
-            vec![say("alice", "!pro link dave@contoso.example")],
+            "!pro link dave@contoso.example",
             Answer("by the bot's configuration"),
         ),
-        case(
+        alice_says(
             "link a mention instead of a UPN",
-            vec![say("alice", "!pro link @judy")],
+            "!pro link @judy",
             Answer("Usage"),
         ),
     ]
@@ -227,14 +208,14 @@ fn proving_others_links() -> Vec<Case> {
             vec![say("mallory", "!pro verify 12345678")],
             Answer("no link waiting for a code"),
         ),
-        case(
+        alice_says(
             "verify with seven digits",
-            vec![say("alice", "!pro verify 1234567")],
+            "!pro verify 1234567",
             Answer("give the 8-digit code from the mail"),
         ),
-        case(
+        alice_says(
             "verify with letters in the code",
-            vec![say("alice", "!pro verify 1234abcd")],
+            "!pro verify 1234abcd",
             Answer("give the 8-digit code from the mail"),
         ),
         case(
@@ -333,9 +314,9 @@ fn refused_by_policy() -> Vec<Case> {
             vec![say("mallory", "!pro request")],
             Answer("link your chat account"),
         ),
-        case(
+        alice_says(
             "request for someone else by a non-approver",
-            vec![say("alice", "!pro request for judy@contoso.example")],
+            "!pro request for judy@contoso.example",
             Answer("Only approvers"),
         ),
         case(
@@ -343,14 +324,14 @@ fn refused_by_policy() -> Vec<Case> {
             vec![say("dave", "!pro request for @ghost")],
             Answer("has not verified a link"),
         ),
-        case(
+        alice_says(
             "request with an oversize reason",
-            vec![say("alice", format!("!pro request {long_reason}"))],
+            format!("!pro request {long_reason}"),
             Answer("reason is too long"),
         ),
-        case(
+        alice_says(
             "second open request for the same person",
-            vec![say("alice", "!pro request again")],
+            "!pro request again",
             Answer("already an open request"),
         ),
         case(
@@ -378,9 +359,9 @@ fn refused_by_policy() -> Vec<Case> {
 fn bad_ids() -> Vec<Case> {
     use Expect::Answer;
     vec![
-        case(
+        alice_says(
             "status of an unknown request",
-            vec![say("alice", "!pro status 99999")],
+            "!pro status 99999",
             Answer("There is no request"),
         ),
         case(
@@ -388,21 +369,17 @@ fn bad_ids() -> Vec<Case> {
             vec![say("judy", "!pro status 1")],
             Answer("not yours"),
         ),
-        case(
+        alice_says(
             "status with an overflowing id",
-            vec![say("alice", "!pro status 999999999999999999999999")],
+            "!pro status 999999999999999999999999",
             Answer("Usage"),
         ),
-        case(
+        alice_says(
             "cancel with a negative id",
-            vec![say("alice", "!pro cancel -1")],
+            "!pro cancel -1",
             Answer("Usage"),
         ),
-        case(
-            "cancel request zero",
-            vec![say("alice", "!pro cancel 0")],
-            Answer("Usage"),
-        ),
+        alice_says("cancel request zero", "!pro cancel 0", Answer("Usage")),
         case(
             "cancel someone else's request",
             vec![say("judy", "!pro cancel 1")],
@@ -413,9 +390,9 @@ fn bad_ids() -> Vec<Case> {
             vec![say("judy", "!pro cancel 2")],
             Answer("already cancelled"),
         ),
-        case(
+        alice_says(
             "cancel an unknown request",
-            vec![say("alice", "!pro cancel 424242")],
+            "!pro cancel 424242",
             Answer("There is no request"),
         ),
     ]
@@ -425,24 +402,24 @@ fn bad_ids() -> Vec<Case> {
 fn approver_commands_by_others() -> Vec<Case> {
     use Expect::Answer;
     vec![
-        case(
+        alice_says(
             "audit by a non-approver",
-            vec![say("alice", "!pro audit 1")],
+            "!pro audit 1",
             Answer("Only approvers"),
         ),
-        case(
+        alice_says(
             "buy by a non-approver",
-            vec![say("alice", "!pro buy 5")],
+            "!pro buy 5",
             Answer("Only approvers"),
         ),
-        case(
+        alice_says(
             "assign by a non-approver",
-            vec![say("alice", "!pro assign judy@contoso.example")],
+            "!pro assign judy@contoso.example",
             Answer("Only approvers"),
         ),
-        case(
+        alice_says(
             "away by a non-approver",
-            vec![say("alice", "!pro away on")],
+            "!pro away on",
             Answer("Only approvers"),
         ),
     ]
@@ -513,14 +490,14 @@ fn bad_approver_commands() -> Vec<Case> {
             vec![say("dave", "!pro away sometimes")],
             Answer("Usage"),
         ),
-        case(
+        alice_says(
             "help on an unknown command",
-            vec![say("alice", "!pro help nothing")],
+            "!pro help nothing",
             Answer("Usage"),
         ),
-        case(
+        alice_says(
             "release without a licence",
-            vec![say("alice", "!pro release")],
+            "!pro release",
             Answer("no Power BI Pro licence"),
         ),
         case(

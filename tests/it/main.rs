@@ -18,6 +18,7 @@ mod faults;
 mod graph_client;
 mod graph_e2e;
 mod hostile;
+mod house;
 mod ops;
 mod partner_center;
 mod replays;

@@ -115,3 +115,46 @@ fn healthz_is_503_when_the_backend_credentials_do_not_work() {
     assert!(!body.contains("not-a-real-secret"), "{body}");
     bot.finish();
 }
+
+/// The spans of the lines that carry `request` as a field in any of their spans.
+fn spans_of_request(log: &str, request: u64) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in log.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let spans = v["spans"].as_array().cloned().unwrap_or_default();
+        if spans.iter().any(|s| s["request"] == request) {
+            for s in spans {
+                let name = s["name"].as_str().unwrap_or_default().to_string();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn one_requests_log_lines_carry_its_id_from_asking_to_done() {
+    let (_dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__TELEMETRY__FORMAT", "json")]);
+    bot.link("alice", "alice@contoso.example");
+    bot.say("alice", "!pro request");
+    let got = bot.idle();
+    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.idle();
+    let log = bot.log();
+    let spans = spans_of_request(&log, 1);
+    for span in ["open_request", "decision", "job"] {
+        assert!(
+            spans.contains(&span.to_string()),
+            "no line of request 1 in a {span} span (spans seen: {spans:?})\n{log}"
+        );
+    }
+    assert!(
+        spans_of_request(&log, 2).is_empty(),
+        "there is no request 2"
+    );
+    bot.finish();
+}

@@ -2,17 +2,11 @@
 //! restart) changes nothing, while a reaction removed and added again is a new event.
 //! Driven on the console, where replays are easy to type.
 
-use crate::support::bot::{approval_with, id, request_state, sends_in};
-use crate::support::Bot;
+use crate::support::bot::{asked, request_state, sends_in};
 
 #[test]
 fn a_replayed_reaction_is_applied_once_and_a_re_added_one_is_new() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
-    bot.idle();
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
 
     bot.react("carol", &m, "✅");
     bot.idle();

@@ -26,10 +26,11 @@ fn command(text: &str) -> Command {
     }
 }
 
-/// The command and problem of a `Usage` answer.
+/// The command and problem of a `Usage` answer, the problem as the English catalogue says it.
 fn usage(text: &str) -> (CommandName, Option<String>) {
+    let english = crate::texts::Texts::load(crate::texts::Language::En);
     match parse(text) {
-        Parsed::Usage { command, problem } => (command, problem),
+        Parsed::Usage { command, problem } => (command, problem.map(|p| p.render(&english))),
         other => panic!("{text:?} gave {other:?}, not a usage answer"),
     }
 }

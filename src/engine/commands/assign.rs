@@ -24,6 +24,7 @@ impl Engine {
         let planning = self.seat_planning().await;
         let found = self
             .inner
+            .ports
             .tenant
             .look_up(&Lookup {
                 users: resolved.iter().filter_map(|r| r.clone().ok()).collect(),

@@ -4,7 +4,6 @@ use crate::domain::{Actor, AuditAction};
 use crate::engine::ports::IncomingMessage;
 use crate::engine::{Engine, EngineResult};
 use crate::store::approvers;
-use crate::store::outbox;
 use crate::t;
 
 impl Engine {
@@ -13,7 +12,7 @@ impl Engine {
         let mut w = self.store().write().await?;
         approvers::set_away(w.conn(), &m.author, on, now).await?;
         self.audit(
-            w.conn(),
+            &mut w,
             None,
             &Actor::chat(&m.author),
             if on {
@@ -31,8 +30,6 @@ impl Engine {
         } else {
             t!(self.texts(), "away.off")
         };
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
-        w.commit().await?;
-        Ok(())
+        self.reply_and_commit(w, m, text).await
     }
 }

@@ -42,7 +42,7 @@ impl Engine {
             who = self.mention(&m.author)
         );
         let closed = self
-            .close_stages(w.conn(), id, StageState::Cancelled, &outcome, &actor)
+            .close_stages(&mut w, id, StageState::Cancelled, &outcome, &actor)
             .await?;
         if closed.is_empty() {
             return Err(EngineError::User(t!(
@@ -57,9 +57,9 @@ impl Engine {
                 "status.cancelled_by",
                 who = self.mention(&m.author)
             );
-            self.edit_stage(w.conn(), s, &status).await?;
+            self.edit_stage(&mut w, s, &status).await?;
         }
-        self.finish_request(w.conn(), id, &outcome, &actor).await?;
+        self.finish_request(&mut w, id, &outcome, &actor).await?;
         w.commit().await?;
         Ok(())
     }

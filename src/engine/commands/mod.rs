@@ -128,7 +128,7 @@ impl Engine {
         &self,
         upn: &Upn,
     ) -> EngineResult<crate::engine::ports::DirectoryUser> {
-        let looked_up = self.inner.tenant.user(upn).await;
+        let looked_up = self.inner.ports.tenant.user(upn).await;
         self.directory_answer(upn, looked_up)
     }
 
@@ -156,7 +156,7 @@ impl Engine {
         let a = self.cfg().approver(&m.author).cloned().ok_or_else(|| {
             EngineError::User(t!(self.texts(), "command.approvers_only", command = "-"))
         })?;
-        let roles = self.inner.tenant.roles(&a.upn).await.map_err(|e| {
+        let roles = self.inner.ports.tenant.roles(&a.upn).await.map_err(|e| {
             tracing::warn!(error = %e, "role lookup failed");
             EngineError::User(t!(self.texts(), "backend.roles_unavailable"))
         })?;

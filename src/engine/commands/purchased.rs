@@ -65,7 +65,7 @@ impl Engine {
             crate::store::jobs::due_now(w.conn(), job.id, now).await?;
         }
         self.audit(
-            w.conn(),
+            &mut w,
             Some(id),
             &Actor::chat(&m.author),
             AuditAction::PurchaseReportedDone,

@@ -6,16 +6,40 @@
 //! - [`Tenant`]: the directory, roles, seats and licences;
 //! - [`Purchaser`]: buying and removing seats;
 //! - [`Mailer`] and [`IdentityProvider`]: proving a link;
+//! - [`RetryPolicy`]: how anything is tried again (jobs, backend reads);
 //! - the clock is [`crate::engine::clock::Clock`].
+
+use std::sync::Arc;
+
+use super::clock::Clock;
 
 mod chat;
 mod identity;
 mod purchase;
+mod retry;
 mod tenant;
 
 pub use chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction, MAX_DELIVERY_KEY};
 pub use identity::{AuthorizeRequest, IdClaims, IdentityProvider, Mail, Mailer, SignInError};
 pub use purchase::{PurchaseProgress, Purchaser, SeatOrder};
+pub use retry::RetryPolicy;
 pub use tenant::{
     BackendError, DirectoryUser, ErrorKind, Found, HeldLicence, Lookup, Seats, Tenant,
 };
+
+/// What the engine is given to talk to the world: one implementation of each port.
+#[derive(Clone)]
+pub struct Ports {
+    /// The directory, roles, seats and licences.
+    pub tenant: Arc<dyn Tenant>,
+    /// Buying and removing seats.
+    pub purchaser: Arc<dyn Purchaser>,
+    /// Mailing link proofs.
+    pub mailer: Arc<dyn Mailer>,
+    /// Signing in to prove a link; none when sign-in is off.
+    pub identity: Option<Arc<dyn IdentityProvider>>,
+    /// The chat transport's output.
+    pub chat: Arc<dyn ChatOutput>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}

@@ -121,7 +121,12 @@ impl Engine {
                 upn = upn
             )));
         };
-        let set = self.inner.tenant.set_usage_location(&user, &country).await;
+        let set = self
+            .inner
+            .ports
+            .tenant
+            .set_usage_location(&user, &country)
+            .await;
         calls.push(Call::of("set_usage_location", &set));
         if let Err(e) = set {
             return Next::Decided(self.classify(e));
@@ -150,7 +155,7 @@ impl Engine {
             return Vec::new();
         }
         let users: Vec<DirectoryUser> = to_assign.iter().map(|(_, _, u, _)| u.clone()).collect();
-        let outcomes = self.inner.tenant.assign_many(&users).await;
+        let outcomes = self.inner.ports.tenant.assign_many(&users).await;
         let size = users.len();
         let mut sent = Vec::new();
         for ((i, upn, _, location_set), r) in to_assign.into_iter().zip(outcomes) {
@@ -184,7 +189,7 @@ impl Engine {
                 (sent, results),
                 |(pending, results)| async move {
                     let upns: Vec<Upn> = pending.iter().map(|s| s.upn.clone()).collect();
-                    let seen = self.inner.tenant.users(&upns).await;
+                    let seen = self.inner.ports.tenant.users(&upns).await;
                     let mut still = Vec::new();
                     for (s, r) in pending.into_iter().zip(seen) {
                         results[s.i].1.push(Call::of("verify_user", &r));
@@ -205,9 +210,10 @@ impl Engine {
             )
             .await;
         for s in pending {
-            results[s.i].0 = Some(Outcome::Unverified(
-                "the assignment was made but the read-back does not show it yet".into(),
-            ));
+            results[s.i].0 = Some(Outcome::Unverified(t!(
+                self.texts(),
+                "outcome.assignment_not_shown"
+            )));
         }
     }
 
@@ -263,7 +269,7 @@ impl Engine {
                 state,
                 |(pending, found, results)| async move {
                     let upns: Vec<Upn> = pending.iter().map(|k| batch[*k].1.clone()).collect();
-                    let seen = self.inner.tenant.users(&upns).await;
+                    let seen = self.inner.ports.tenant.users(&upns).await;
                     let mut still = Vec::new();
                     for (k, r) in pending.into_iter().zip(seen) {
                         results[batch[k].0].1.push(Call::of("verify_user", &r));

@@ -6,6 +6,7 @@ use crate::engine::{Engine, EngineResult};
 use crate::store::jobs;
 use crate::store::requests::{self, Request};
 use crate::store::stages;
+use crate::store::WriteTx;
 
 use super::{Claimed, JobReport, MAX_BATCH};
 
@@ -69,18 +70,17 @@ impl Engine {
                 skipped.push(JobReport::Skipped);
                 continue;
             }
-            self.audit(
-                w.conn(),
+            self.audit(&mut w,
                 Some(request.id),
                 &Actor::System,
                 AuditAction::JobStarted,
-                Some("approved"),
-                Some("executing"),
+                Some(StageState::Approved.as_str()),
+                Some(StageState::Executing.as_str()),
                 &serde_json::json!({"job": job.id, "attempt": job.attempts, "verify_only": job.verify_only, "change_sent": job.change_sent})
                     .to_string(),
             )
             .await?;
-            self.set_request_state(w.conn(), &request).await?;
+            self.set_request_state(&mut w, &request).await?;
             claimed.push(Claimed {
                 job,
                 stage,
@@ -93,20 +93,20 @@ impl Engine {
 
     pub(super) async fn set_request_state(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         request: &Request,
     ) -> EngineResult<()> {
-        let states: Vec<StageState> = stages::for_request(conn, request.id)
+        let states: Vec<StageState> = stages::for_request(tx.conn(), request.id)
             .await?
             .iter()
             .map(|s| s.state)
             .collect();
         let new = crate::domain::RequestState::from_stages(&states);
-        if let Some(current) = requests::get(conn, request.id).await? {
+        if let Some(current) = requests::get(tx.conn(), request.id).await? {
             if current.state != new {
-                requests::set_state(conn, request.id, new, None, self.now()).await?;
+                requests::set_state(tx.conn(), request.id, new, None, self.now()).await?;
                 self.audit(
-                    conn,
+                    tx,
                     Some(request.id),
                     &Actor::System,
                     AuditAction::RequestState,

@@ -4,9 +4,9 @@
 use crate::domain::{Actor, AuditAction, BillingCycle};
 use crate::engine::{Engine, EngineResult};
 use crate::store::jobs::{self, Job, JobPayload};
-use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::Request;
 use crate::store::stages::Stage;
+use crate::store::WriteTx;
 use crate::t;
 
 impl Engine {
@@ -14,7 +14,7 @@ impl Engine {
     /// `remind_after` while the seats are not there.
     pub(super) async fn purchase_task(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         job: &Job,
         stage: &Stage,
         request: &Request,
@@ -31,7 +31,7 @@ impl Engine {
             return Ok(());
         };
         let now = self.now();
-        let last = jobs::task_posted_at(conn, job.id).await?;
+        let last = jobs::task_posted_at(tx.conn(), job.id).await?;
         let remind = self.cfg().remind_after;
         let due_reminder = last.is_some_and(|t| (now - t).to_std().unwrap_or_default() >= remind);
         if last.is_some() && !due_reminder {
@@ -54,21 +54,11 @@ impl Engine {
             last.is_none(),
             &who,
         );
-        outbox::push(
-            conn,
-            &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
-                content: text,
-                reply_to: stage.approval_message.clone(),
-                stage: None,
-                mentions: billing.clone(),
-            },
-            now,
-        )
-        .await?;
-        jobs::set_task_posted(conn, job.id, now).await?;
+        self.post_under_approval(tx, stage, text, billing.clone())
+            .await?;
+        jobs::set_task_posted(tx.conn(), job.id, now).await?;
         self.audit(
-            conn,
+            tx,
             Some(request.id),
             &Actor::System,
             if last.is_none() {

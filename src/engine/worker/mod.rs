@@ -121,9 +121,17 @@ impl Engine {
         let results = self.execute(&claimed).instrument(span.clone()).await;
         crash_point(CrashPoint::AfterBackendCall);
         for (c, (outcome, calls)) in claimed.into_iter().zip(results) {
+            let job_span = tracing::info_span!(
+                parent: &span,
+                "job",
+                job = c.job.id,
+                request = c.request.id.0,
+                stage = c.stage.seq,
+                attempt = c.job.attempts
+            );
             let report = self
                 .record_outcome(c, outcome, calls)
-                .instrument(span.clone())
+                .instrument(job_span)
                 .await?;
             reports.push(report);
         }
@@ -159,7 +167,7 @@ impl Engine {
                 fresh_roles: deciders.clone(),
                 seats: false,
             };
-            Some(self.inner.tenant.look_up(&lookup).await)
+            Some(self.inner.ports.tenant.look_up(&lookup).await)
         };
         let (found_users, found_roles) = match found {
             Some(f) => (f.users, f.roles),
@@ -235,7 +243,7 @@ impl Engine {
         let Some(read) = roles.get(upn) else {
             return Some(Outcome::Transient(BackendError::new(
                 ErrorKind::Transient,
-                format!("the roles of {upn} were not read"),
+                t!(self.texts(), "outcome.roles_not_read", who = upn),
             )));
         };
         if reported.insert(upn.clone()) {
@@ -279,21 +287,9 @@ impl Engine {
         }
     }
 
-    /// The delay before attempt `attempts + 1`: exponential from the base, capped, with
-    /// jitter (50–100 %), and never shorter than what the backend asked for.
+    /// The delay before attempt `attempts + 1`, by the jobs' retry policy.
     fn backoff(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
-        let p = &self.cfg().jobs;
-        let exp = attempts.clamp(1, 30) as u32 - 1;
-        let raw = p
-            .backoff_base
-            .saturating_mul(2u32.saturating_pow(exp))
-            .min(p.backoff_max);
-        let jitter = 0.5 + rand::random::<f64>() * 0.5;
-        let d = raw.mul_f64(jitter);
-        match retry_after {
-            Some(ra) if ra > d => ra,
-            _ => d,
-        }
+        self.cfg().jobs.retry.delay(attempts, retry_after)
     }
 }
 

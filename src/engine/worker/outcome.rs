@@ -10,6 +10,7 @@ use crate::engine::{Engine, EngineResult};
 use crate::store::jobs::{self, Job};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
+use crate::store::WriteTx;
 use crate::t;
 
 use super::{Call, Claimed, JobReport, Outcome, MANUAL_RECHECK};
@@ -37,12 +38,12 @@ impl Engine {
             .await?;
         }
         let attempts_left = c.job.attempts < self.cfg().jobs.max_attempts;
-        let conn = w.conn();
+        let tx = &mut w;
         let report = match outcome {
-            Outcome::Done(detail) => self.job_done(conn, &c, detail).await?,
+            Outcome::Done(detail) => self.job_done(tx, &c, detail).await?,
             Outcome::Wait { note, after } => {
-                jobs::wait_until(conn, c.job.id, &note, self.after(after), now).await?;
-                self.back_to_approved(conn, &c.stage, &c.request, AuditAction::JobWaiting, &note)
+                jobs::wait_until(tx.conn(), c.job.id, &note, self.after(after), now).await?;
+                self.back_to_approved(tx, &c.stage, &c.request, AuditAction::JobWaiting, &note)
                     .await?;
                 JobReport::Retrying(note)
             }
@@ -50,20 +51,14 @@ impl Engine {
                 enabled,
                 via_reseller,
             } => {
-                self.job_awaits_person(conn, &c, enabled, via_reseller)
+                self.job_awaits_person(tx, &c, enabled, via_reseller)
                     .await?
             }
             Outcome::Unverified(note) if attempts_left => {
                 let delay = self.backoff(c.job.attempts, None);
-                jobs::verify_later(conn, c.job.id, &note, self.after(delay), now).await?;
-                self.back_to_approved(
-                    conn,
-                    &c.stage,
-                    &c.request,
-                    AuditAction::JobUnverified,
-                    &note,
-                )
-                .await?;
+                jobs::verify_later(tx.conn(), c.job.id, &note, self.after(delay), now).await?;
+                self.back_to_approved(tx, &c.stage, &c.request, AuditAction::JobUnverified, &note)
+                    .await?;
                 tracing::warn!(
                     job = c.job.id,
                     "change not visible on read-back yet; will only verify from now on"
@@ -77,11 +72,11 @@ impl Engine {
                     attempts = c.job.attempts,
                     detail = note
                 );
-                self.fail_job(conn, &c.job, &c.stage, &c.request, &why)
+                self.fail_job(tx, &c.job, &c.stage, &c.request, &why)
                     .await?;
                 JobReport::Failed(why)
             }
-            Outcome::Transient(e) if attempts_left => self.job_retries(conn, &c, e, &calls).await?,
+            Outcome::Transient(e) if attempts_left => self.job_retries(tx, &c, e, &calls).await?,
             Outcome::Transient(e) => {
                 let why = t!(
                     self.texts(),
@@ -89,12 +84,12 @@ impl Engine {
                     attempts = c.job.attempts,
                     error = e.message
                 );
-                self.fail_job(conn, &c.job, &c.stage, &c.request, &why)
+                self.fail_job(tx, &c.job, &c.stage, &c.request, &why)
                     .await?;
                 JobReport::Failed(why)
             }
             Outcome::Permanent(why) => {
-                self.fail_job(conn, &c.job, &c.stage, &c.request, &why)
+                self.fail_job(tx, &c.job, &c.stage, &c.request, &why)
                     .await?;
                 JobReport::Failed(why)
             }
@@ -114,7 +109,7 @@ impl Engine {
     /// goes on (or ends, and its requester is told).
     async fn job_done(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         c: &Claimed,
         detail: String,
     ) -> EngineResult<JobReport> {
@@ -123,21 +118,27 @@ impl Engine {
             stage,
             request,
         } = c;
-        jobs::succeed(conn, job.id, self.now()).await?;
-        stages::transition(conn, stage.id, StageState::Executing, StageState::Completed).await?;
+        jobs::succeed(tx.conn(), job.id, self.now()).await?;
+        stages::transition(
+            tx.conn(),
+            stage.id,
+            StageState::Executing,
+            StageState::Completed,
+        )
+        .await?;
         self.audit(
-            conn,
+            tx,
             Some(request.id),
             &Actor::System,
             AuditAction::StageCompleted,
-            Some("executing"),
-            Some("completed"),
+            Some(StageState::Executing.as_str()),
+            Some(StageState::Completed.as_str()),
             &detail,
         )
         .await?;
         let status = t!(self.texts(), "status.done", detail = detail);
-        self.edit_stage(conn, stage, &status).await?;
-        self.after_stage_completed(conn, stage, request, &detail)
+        self.edit_stage(tx, stage, &status).await?;
+        self.after_stage_completed(tx, stage, request, &detail)
             .await?;
         tracing::info!(job = job.id, request = request.id.0, "job succeeded");
         Ok(JobReport::Succeeded)
@@ -147,14 +148,14 @@ impl Engine {
     /// the billing approvers (or reminded).
     async fn job_awaits_person(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         c: &Claimed,
         enabled: i64,
         via_reseller: bool,
     ) -> EngineResult<JobReport> {
         let note = format!("waiting for a person to buy seats ({enabled} enabled now)");
         jobs::wait_until(
-            conn,
+            tx.conn(),
             c.job.id,
             &note,
             self.after(MANUAL_RECHECK),
@@ -162,14 +163,14 @@ impl Engine {
         )
         .await?;
         self.back_to_approved(
-            conn,
+            tx,
             &c.stage,
             &c.request,
             AuditAction::PurchaseAwaitingPerson,
             &note,
         )
         .await?;
-        self.purchase_task(conn, &c.job, &c.stage, &c.request, enabled, via_reseller)
+        self.purchase_task(tx, &c.job, &c.stage, &c.request, enabled, via_reseller)
             .await?;
         Ok(JobReport::Retrying(note))
     }
@@ -177,7 +178,7 @@ impl Engine {
     /// A transient failure with attempts left: tried again after the backoff.
     async fn job_retries(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         c: &Claimed,
         e: BackendError,
         calls: &[Call],
@@ -191,12 +192,12 @@ impl Engine {
             .any(|c| matches!(c.operation, "assign_licence" | "remove_licence"));
         let may_be_made = job.change_sent || (sent_now && e.retry_after.is_none());
         let at = self.after(delay);
-        jobs::retry_at(conn, job.id, &e.message, at, self.now(), may_be_made).await?;
+        jobs::retry_at(tx.conn(), job.id, &e.message, at, self.now(), may_be_made).await?;
         let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
             "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
         .to_string();
         self.back_to_approved(
-            conn,
+            tx,
             &c.stage,
             &c.request,
             AuditAction::JobRetryScheduled,
@@ -209,15 +210,21 @@ impl Engine {
 
     async fn back_to_approved(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         stage: &Stage,
         request: &Request,
         action: AuditAction,
         detail: &str,
     ) -> EngineResult<()> {
-        stages::transition(conn, stage.id, StageState::Executing, StageState::Approved).await?;
+        stages::transition(
+            tx.conn(),
+            stage.id,
+            StageState::Executing,
+            StageState::Approved,
+        )
+        .await?;
         self.audit(
-            conn,
+            tx,
             Some(request.id),
             &Actor::System,
             action,
@@ -226,40 +233,46 @@ impl Engine {
             detail,
         )
         .await?;
-        self.set_request_state(conn, request).await
+        self.set_request_state(tx, request).await
     }
 
     async fn fail_job(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         job: &Job,
         stage: &Stage,
         request: &Request,
         why: &str,
     ) -> EngineResult<()> {
         let now = self.now();
-        jobs::fail(conn, job.id, why, now).await?;
-        stages::transition(conn, stage.id, StageState::Executing, StageState::Failed).await?;
+        jobs::fail(tx.conn(), job.id, why, now).await?;
+        stages::transition(
+            tx.conn(),
+            stage.id,
+            StageState::Executing,
+            StageState::Failed,
+        )
+        .await?;
         self.audit(
-            conn,
+            tx,
             Some(request.id),
             &Actor::System,
             AuditAction::StageFailed,
-            Some("executing"),
-            Some("failed"),
+            Some(StageState::Executing.as_str()),
+            Some(StageState::Failed.as_str()),
             why,
         )
         .await?;
         let status = t!(self.texts(), "status.failed", reason = why);
-        self.edit_stage(conn, stage, &status).await?;
+        self.edit_stage(tx, stage, &status).await?;
         for s in self
-            .close_stages(conn, request.id, StageState::Cancelled, why, &Actor::System)
+            .close_stages(tx, request.id, StageState::Cancelled, why, &Actor::System)
             .await?
         {
             let status = t!(self.texts(), "status.cancelled_failed");
-            self.edit_stage(conn, &s, &status).await?;
+            self.edit_stage(tx, &s, &status).await?;
         }
-        self.finish_request(conn, request.id, why, &Actor::System)
+        self.finish_request(tx, request.id, why, &Actor::System)
             .await?;
         if let Some(approver) = &stage.decided_by {
             if approver != &request.requester {
@@ -269,7 +282,7 @@ impl Engine {
                     id = request.id,
                     reason = why
                 );
-                self.tell_user(conn, approver, &text).await?;
+                self.tell_user(tx, approver, &text).await?;
             }
         }
         tracing::warn!(
@@ -283,19 +296,19 @@ impl Engine {
 
     async fn after_stage_completed(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        tx: &mut WriteTx<'_>,
         stage: &Stage,
         request: &Request,
         detail: &str,
     ) -> EngineResult<()> {
-        let Some(now_request) = self.advance(conn, request.id, None, &Actor::System).await? else {
+        let Some(now_request) = self.advance(tx, request.id, None, &Actor::System).await? else {
             return Ok(());
         };
         // Requests waiting on this purchase can go on now.
         if stage.kind == StageKind::Purchase {
-            for dep in stages::dependents(conn, stage.id).await? {
+            for dep in stages::dependents(tx.conn(), stage.id).await? {
                 if dep.request_id != request.id {
-                    self.advance(conn, dep.request_id, None, &Actor::System)
+                    self.advance(tx, dep.request_id, None, &Actor::System)
                         .await?;
                 }
             }
@@ -322,19 +335,19 @@ impl Engine {
                 ),
             };
             requests::set_state(
-                conn,
+                tx.conn(),
                 request.id,
                 now_request.state,
                 Some(detail),
                 self.now(),
             )
             .await?;
-            self.tell_requester(conn, &now_request, &text).await?;
+            self.tell_requester(tx, &now_request, &text).await?;
             if matches!(request.kind, RequestKind::Release | RequestKind::Revoke) {
-                self.tell_former_holders(conn, &now_request).await?;
+                self.tell_former_holders(tx, &now_request).await?;
             }
         } else if stage.kind == StageKind::Purchase
-            && stages::for_request(conn, request.id)
+            && stages::for_request(tx.conn(), request.id)
                 .await?
                 .iter()
                 .any(|s| s.state == StageState::Pending)
@@ -345,7 +358,7 @@ impl Engine {
                 id = request.id,
                 detail = detail
             );
-            self.tell_requester(conn, &now_request, &text).await?;
+            self.tell_requester(tx, &now_request, &text).await?;
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ impl Engine {
         if order.quantity < 0 {
             return self.execute_reduction(order, calls).await;
         }
-        let progress = self.inner.purchaser.raise_seats(order).await;
+        let progress = self.inner.ports.purchaser.raise_seats(order).await;
         calls.push(Call::of("raise_seats", &progress));
         if let Some(unfinished) = self.unfinished(progress) {
             return unfinished;
@@ -49,7 +49,7 @@ impl Engine {
                 )
             })
         };
-        let seats = self.inner.tenant.seats().await;
+        let seats = self.inner.ports.tenant.seats().await;
         calls.push(Call::of("seats", &seats));
         match seats {
             Ok(s) => {
@@ -67,7 +67,7 @@ impl Engine {
             }
             Err(e) => return self.classify(e),
         }
-        let progress = self.inner.purchaser.lower_seats(order).await;
+        let progress = self.inner.ports.purchaser.lower_seats(order).await;
         calls.push(Call::of("lower_seats", &progress));
         if let Some(unfinished) = self.unfinished(progress) {
             return unfinished;
@@ -82,7 +82,7 @@ impl Engine {
             Ok(PurchaseProgress::Done { .. }) => None,
             Ok(PurchaseProgress::InProgress { detail }) => Some(Outcome::Wait {
                 note: detail,
-                after: self.cfg().jobs.backoff_base.max(Duration::from_secs(30)),
+                after: self.cfg().jobs.retry.first.max(Duration::from_secs(30)),
             }),
             Ok(PurchaseProgress::AwaitingPerson {
                 enabled,
@@ -107,7 +107,7 @@ impl Engine {
         let shows = &shows;
         let (_, read) = self
             .read_back(FirstRead::Now, calls, |calls| async move {
-                let seats = self.inner.tenant.seats().await;
+                let seats = self.inner.ports.tenant.seats().await;
                 calls.push(Call::of("seats", &seats));
                 let shown = match seats {
                     Ok(s) => shows(&s).ok_or(NotShown::Yet),
@@ -122,9 +122,10 @@ impl Engine {
             Err(NotShown::Stop(outcome)) => outcome,
             Err(NotShown::Yet) => Outcome::Transient(BackendError::new(
                 ErrorKind::Transient,
-                format!(
-                    "the seat count does not show {} seats yet",
-                    order.target_seats
+                t!(
+                    self.texts(),
+                    "outcome.seats_not_shown",
+                    target = order.target_seats
                 ),
             )),
         }

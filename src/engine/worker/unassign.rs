@@ -18,7 +18,7 @@ impl Engine {
     ) -> Outcome {
         let sku = self.cfg().sku_part_number.clone();
         let verify_only = job.verify_only;
-        let user = self.inner.tenant.user(upn).await;
+        let user = self.inner.ports.tenant.user(upn).await;
         calls.push(Call::of("get_user", &user));
         let mut user = match user {
             Ok(u) => u,
@@ -39,7 +39,7 @@ impl Engine {
             if let Err(e) = self.mark_change_sent(&[job.id]).await {
                 return Outcome::Transient(e);
             }
-            let removed = self.inner.tenant.unassign(&user).await;
+            let removed = self.inner.ports.tenant.unassign(&user).await;
             calls.push(Call::of("remove_licence", &removed));
             if let Err(e) = removed {
                 return self.classify(e);
@@ -48,7 +48,7 @@ impl Engine {
         let sku = &sku;
         let (_, read) = self
             .read_back(FirstRead::Now, calls, |calls| async move {
-                let check = self.inner.tenant.user(upn).await;
+                let check = self.inner.ports.tenant.user(upn).await;
                 calls.push(Call::of("verify_user", &check));
                 let shown = match check {
                     Ok(u) if !u.holds(sku) => Ok(()),
@@ -62,9 +62,9 @@ impl Engine {
         match read {
             Ok(()) => Outcome::Done(t!(self.texts(), "outcome.removed", upn = upn)),
             Err(NotShown::Stop(outcome)) => outcome,
-            Err(NotShown::Yet) => Outcome::Unverified(
-                "the removal was made but the read-back still shows the licence".into(),
-            ),
+            Err(NotShown::Yet) => {
+                Outcome::Unverified(t!(self.texts(), "outcome.removal_not_shown"))
+            }
         }
     }
 
@@ -82,7 +82,7 @@ impl Engine {
                 FirstRead::AfterInterval,
                 (calls, user),
                 |(calls, user)| async move {
-                    let check = self.inner.tenant.user(upn).await;
+                    let check = self.inner.ports.tenant.user(upn).await;
                     calls.push(Call::of("verify_user", &check));
                     match check {
                         Ok(u) if !u.holds(sku) => ((calls, u), Ok(())),

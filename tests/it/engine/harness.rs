@@ -15,6 +15,7 @@ use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reacti
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, Upn};
 use licensebot::engine::clock::ManualClock;
+use licensebot::engine::ports::Ports;
 use licensebot::engine::{Engine, JobReport};
 use licensebot::startup;
 use licensebot::store::{Store, StoreOptions};
@@ -375,12 +376,14 @@ impl Harness {
         ));
         let engine = Engine::new(
             store.clone(),
-            tenant.clone(),
-            purchaser.clone(),
-            mailer.clone(),
-            None,
-            chat.clone(),
-            clock.clone(),
+            Ports {
+                tenant: tenant.clone(),
+                purchaser: purchaser.clone(),
+                mailer: mailer.clone(),
+                identity: None,
+                chat: chat.clone(),
+                clock: clock.clone(),
+            },
             startup::texts_for(&settings),
             startup::engine_config(&settings),
         );
@@ -403,12 +406,14 @@ impl Harness {
     pub fn another_engine(&self) -> Engine {
         Engine::new(
             self.store.clone(),
-            self.tenant.clone(),
-            self.purchaser.clone(),
-            self.mailer.clone(),
-            None,
-            self.chat.clone(),
-            self.clock.clone(),
+            Ports {
+                tenant: self.tenant.clone(),
+                purchaser: self.purchaser.clone(),
+                mailer: self.mailer.clone(),
+                identity: None,
+                chat: self.chat.clone(),
+                clock: self.clock.clone(),
+            },
             startup::texts_for(&self.settings),
             startup::engine_config(&self.settings),
         )

@@ -23,13 +23,65 @@ struct GraphCase {
     inject: fn(&FakeMicrosoft),
     /// Extra settings (`LICENSEBOT__…`).
     env: &'static [(&'static str, &'static str)],
-    /// `assignLicense` requests Graph receives in all.
-    assign_requests: usize,
-    /// Job attempts in all.
-    attempts: i64,
+    /// What Graph and the job queue did in all.
+    sent: Sent,
     /// Anything else the row checks, on what was observed.
     check: fn(&GraphObserved),
 }
+
+impl GraphCase {
+    /// A row with no extra settings and no further checks.
+    const fn new(
+        fault: &'static str,
+        expected: &'static str,
+        inject: fn(&FakeMicrosoft),
+        sent: Sent,
+    ) -> GraphCase {
+        GraphCase {
+            fault,
+            expected,
+            inject,
+            env: &[],
+            sent,
+            check: no_check,
+        }
+    }
+
+    const fn with_env(self, env: &'static [(&'static str, &'static str)]) -> GraphCase {
+        GraphCase { env, ..self }
+    }
+
+    const fn checking(self, check: fn(&GraphObserved)) -> GraphCase {
+        GraphCase { check, ..self }
+    }
+}
+
+/// How many `assignLicense` requests Graph receives in all, in how many job attempts.
+#[derive(Debug, PartialEq)]
+struct Sent {
+    assign_requests: usize,
+    attempts: i64,
+}
+
+/// Assigned by the first attempt, with one `assignLicense`.
+const FIRST_ATTEMPT: Sent = Sent {
+    assign_requests: 1,
+    attempts: 1,
+};
+
+/// The first attempt's `assignLicense` is not made (or not known to be); the second attempt
+/// sends it again.
+const SENT_AGAIN: Sent = Sent {
+    assign_requests: 2,
+    attempts: 2,
+};
+
+/// The first attempt's `assignLicense` is made; the second attempt finds the licence and
+/// does not send it again.
+const FOUND_ON_THE_NEXT_ATTEMPT: Sent = Sent {
+    assign_requests: 1,
+    attempts: 2,
+};
 
 /// What a Graph row observed.
 #[derive(Debug)]
@@ -49,6 +101,26 @@ struct GraphObserved {
 const ALICE: &str = "alice@contoso.example";
 
 fn no_check(_: &GraphObserved) {}
+
+/// A fault on the first `$batch` carrying an `assignLicense` (the job's change).
+fn on_the_assign_batch(kind: FaultKind) -> Fault {
+    Fault::on("POST", "/$batch", 1, kind).with_body("assignLicense")
+}
+
+/// A fault on the first `assignLicense` item inside a `$batch` (the batch itself answers).
+fn on_the_assign_item(kind: FaultKind) -> Fault {
+    Fault::on_batch_item("POST", "/assignLicense", 1, kind)
+}
+
+/// A fault on the first `$batch` the job sends: its directory read.
+fn on_the_directory_read(kind: FaultKind) -> Fault {
+    Fault::on("POST", "/$batch", 1, kind)
+}
+
+/// A fault on the job's first role re-check.
+fn on_the_role_check(kind: FaultKind) -> Fault {
+    Fault::on("GET", "/roleManagement/", 1, kind)
+}
 
 /// HTTP requests that carried an `assignLicense` (alone or in a `$batch`), answered or not.
 fn assign_requests(fake: &FakeMicrosoft) -> usize {
@@ -130,10 +202,10 @@ fn run_graph(case: &GraphCase) {
     );
     assert_eq!(observed.licences, ["POWER_BI_PRO"], "{observed:#?}");
     assert_eq!(
-        observed.assign_requests, case.assign_requests,
+        observed.assign_requests, case.sent.assign_requests,
         "{observed:#?}"
     );
-    assert_eq!(observed.attempts, case.attempts, "{observed:#?}");
+    assert_eq!(observed.attempts, case.sent.attempts, "{observed:#?}");
     assert_eq!(observed.done_dms.len(), 1, "told once: {observed:#?}");
     assert!(
         observed.done_dms[0].contains(&format!("Power BI Pro assigned to {ALICE}")),
@@ -142,121 +214,74 @@ fn run_graph(case: &GraphCase) {
     (case.check)(&observed);
 }
 
-const GRAPH_THROTTLED: GraphCase = GraphCase {
-    fault: "Graph 429 with Retry-After: 7 on assignLicense",
-    expected: "refused, not made; retried by the job queue no sooner than 7 s; assigned on the 2nd attempt; told once",
-    inject: |f| {
-        f.inject(Fault::on_batch_item(
-            "POST",
-            "/assignLicense",
-            1,
-            FaultKind::Throttle(Some("7".into())),
-        ))
-    },
-    env: &[],
-    assign_requests: 2,
-    attempts: 2,
-    check: |o| {
-        assert!(
-            o.retry_delays_ms.first().is_some_and(|ms| *ms >= 7000),
-            "{o:#?}"
-        )
-    },
-};
+const GRAPH_THROTTLED: GraphCase = GraphCase::new(
+    "Graph 429 with Retry-After: 7 on assignLicense",
+    "refused, not made; retried by the job queue no sooner than 7 s; assigned on the 2nd attempt; told once",
+    |f| f.inject(on_the_assign_item(FaultKind::throttle("7"))),
+    SENT_AGAIN,
+)
+.checking(|o| {
+    assert!(
+        o.retry_delays_ms.first().is_some_and(|ms| *ms >= 7000),
+        "{o:#?}"
+    )
+});
 
-const GRAPH_500: GraphCase = GraphCase {
-    fault: "Graph 500 on the $batch carrying assignLicense",
-    expected: "outcome unknown: the 2nd attempt reads back first, sees nothing, assigns; told once",
-    inject: |f| {
-        f.inject(Fault::on("POST", "/$batch", 1, FaultKind::ServerError).with_body("assignLicense"))
+const GRAPH_500: GraphCase = GraphCase::new(
+    "Graph 500 on the $batch carrying assignLicense",
+    "outcome unknown: the 2nd attempt reads back first, sees nothing, assigns; told once",
+    |f| f.inject(on_the_assign_batch(FaultKind::ServerError)),
+    SENT_AGAIN,
+);
+
+const GRAPH_503_READ: GraphCase = GraphCase::new(
+    "Graph 503 with Retry-After: 0.2 on the job's directory read",
+    "the client waits and reads again; one attempt, one assignLicense",
+    |f| {
+        f.inject(on_the_directory_read(FaultKind::Unavailable(Some(
+            "0.2".into(),
+        ))))
     },
-    env: &[],
-    assign_requests: 2,
-    attempts: 2,
-    check: no_check,
-};
+    FIRST_ATTEMPT,
+);
 
-const GRAPH_503_READ: GraphCase = GraphCase {
-    fault: "Graph 503 with Retry-After: 0.2 on the job's directory read",
-    expected: "the client waits and reads again; one attempt, one assignLicense",
-    inject: |f| {
-        f.inject(Fault::on(
-            "POST",
-            "/$batch",
-            1,
-            FaultKind::Unavailable(Some("0.2".into())),
-        ))
-    },
-    env: &[],
-    assign_requests: 1,
-    attempts: 1,
-    check: no_check,
-};
+const GRAPH_READ_TIMEOUT: GraphCase = GraphCase::new(
+    "Graph answers the role re-check after 3 s (timeout 2 s)",
+    "the read times out and is repeated by the client; one attempt, one assignLicense",
+    |f| f.inject(on_the_role_check(FaultKind::Slow(Duration::from_secs(3)))),
+    FIRST_ATTEMPT,
+);
 
-const GRAPH_READ_TIMEOUT: GraphCase = GraphCase {
-    fault: "Graph answers the role re-check after 3 s (timeout 2 s)",
-    expected: "the read times out and is repeated by the client; one attempt, one assignLicense",
-    inject: |f| {
-        f.inject(Fault::on(
-            "GET",
-            "/roleManagement/",
-            1,
-            FaultKind::Slow(Duration::from_secs(3)),
-        ))
-    },
-    env: &[],
-    assign_requests: 1,
-    attempts: 1,
-    check: no_check,
-};
+const GRAPH_WRITE_TIMEOUT: GraphCase = GraphCase::new(
+    "Graph does not answer the $batch carrying assignLicense within the bot's 2 s timeout (the fake drops the work when the client goes)",
+    "not repeated by the client; outcome unknown: the 2nd attempt reads back first, sees nothing, assigns; told once",
+    |f| f.inject(on_the_assign_batch(FaultKind::Slow(Duration::from_secs(4)))),
+    SENT_AGAIN,
+);
 
-const GRAPH_WRITE_TIMEOUT: GraphCase = GraphCase {
-    fault: "Graph does not answer the $batch carrying assignLicense within the bot's 2 s timeout (the fake drops the work when the client goes)",
-    expected: "not repeated by the client; outcome unknown: the 2nd attempt reads back first, sees nothing, assigns; told once",
-    inject: |f| {
-        f.inject(
-            Fault::on("POST", "/$batch", 1, FaultKind::Slow(Duration::from_secs(4)))
-                .with_body("assignLicense"),
-        )
-    },
-    env: &[],
-    assign_requests: 2,
-    attempts: 2,
-    check: no_check,
-};
+const GRAPH_DROPPED: GraphCase = GraphCase::new(
+    "Graph makes the assignment, then drops the connection mid-answer",
+    "outcome unknown: the 2nd attempt reads back, sees the licence and reports it assigned; assignLicense not sent again",
+    |f| f.inject(on_the_assign_batch(FaultKind::Drop)),
+    FOUND_ON_THE_NEXT_ATTEMPT,
+);
 
-const GRAPH_DROPPED: GraphCase = GraphCase {
-    fault: "Graph makes the assignment, then drops the connection mid-answer",
-    expected: "outcome unknown: the 2nd attempt reads back, sees the licence and reports it assigned; assignLicense not sent again",
-    inject: |f| {
-        f.inject(Fault::on("POST", "/$batch", 1, FaultKind::Drop).with_body("assignLicense"))
-    },
-    env: &[],
-    assign_requests: 1,
-    attempts: 2,
-    check: no_check,
-};
+const GRAPH_TOKEN_EXPIRED: GraphCase = GraphCase::new(
+    "Graph's token expires between the request and the approval",
+    "the first call gets 401, the token is renewed once and the call repeated; one attempt",
+    |f| f.expire_tokens(),
+    FIRST_ATTEMPT,
+)
+.checking(|o| assert_eq!(o.tokens_issued, 1, "{o:#?}"));
 
-const GRAPH_TOKEN_EXPIRED: GraphCase = GraphCase {
-    fault: "Graph's token expires between the request and the approval",
-    expected:
-        "the first call gets 401, the token is renewed once and the call repeated; one attempt",
-    inject: |f| f.expire_tokens(),
-    env: &[],
-    assign_requests: 1,
-    attempts: 1,
-    check: |o| assert_eq!(o.tokens_issued, 1, "{o:#?}"),
-};
-
-const GRAPH_LAG: GraphCase = GraphCase {
-    fault: "Graph shows the assignment only on the 4th read (read-back lag), 2 read-backs an attempt",
-    expected: "not visible yet: the job only verifies from then on and never assigns again; done on a later check",
-    inject: |f| f.state().readback_lag = 3,
-    env: &[("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2")],
-    assign_requests: 1,
-    attempts: 2,
-    check: |o| assert!(o.clock_moves >= 1, "{o:#?}"),
-};
+const GRAPH_LAG: GraphCase = GraphCase::new(
+    "Graph shows the assignment only on the 4th read (read-back lag), 2 read-backs an attempt",
+    "not visible yet: the job only verifies from then on and never assigns again; done on a later check",
+    |f| f.state().readback_lag = 3,
+    FOUND_ON_THE_NEXT_ATTEMPT,
+)
+.with_env(&[("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2")])
+.checking(|o| assert!(o.clock_moves >= 1, "{o:#?}"));
 
 table! { run_graph:
     graph_429_with_retry_after_is_retried_no_sooner_and_assigned_once => GRAPH_THROTTLED;
@@ -293,6 +318,37 @@ struct PcCase {
 
 fn no_hold(_: &FakeMicrosoft) -> Option<HoldId> {
     None
+}
+
+/// Injects a fault on Partner Center's first subscription `PATCH` (the purchase); nothing
+/// is held.
+fn on_the_patch(fake: &FakeMicrosoft, kind: FaultKind) -> Option<HoldId> {
+    fake.inject(Fault::on("PATCH", "/subscriptions/", 1, kind));
+    None
+}
+
+impl PcCase {
+    /// judy's request, bought once (one seat added) and assigned in the end.
+    const fn bought_once(
+        fault: &'static str,
+        expected: &'static str,
+        arm: fn(&FakeMicrosoft) -> Option<HoldId>,
+    ) -> PcCase {
+        PcCase {
+            fault,
+            expected,
+            arm,
+            while_held: |_| {},
+            reduction: false,
+            state: "completed",
+            changes: &[(1, 2)],
+            says: "Power BI Pro assigned to judy@contoso.example",
+        }
+    }
+
+    const fn while_held(self, while_held: fn(&FakeMicrosoft)) -> PcCase {
+        PcCase { while_held, ..self }
+    }
 }
 
 fn run_partner_center(case: &PcCase) {
@@ -359,54 +415,24 @@ fn run_partner_center(case: &PcCase) {
     );
 }
 
-const PC_STALE_ETAG: PcCase = PcCase {
-    fault: "Partner Center: the subscription changes between the bot's GET and its PATCH (ETag stale, 2055)",
-    expected: "transient: the next attempt reads the subscription again and buys once; then the assignment",
-    arm: |f| Some(f.hold("GET", "/subscriptions/")),
-    while_held: |f| f.state().subscription.etag_version += 1,
-    reduction: false,
-    state: "completed",
-    changes: &[(1, 2)],
-    says: "Power BI Pro assigned to judy@contoso.example",
-};
+const PC_STALE_ETAG: PcCase = PcCase::bought_once(
+    "Partner Center: the subscription changes between the bot's GET and its PATCH (ETag stale, 2055)",
+    "transient: the next attempt reads the subscription again and buys once; then the assignment",
+    |f| Some(f.hold("GET", "/subscriptions/")),
+)
+.while_held(|f| f.state().subscription.etag_version += 1);
 
-const PC_ORDER_IN_PROGRESS: PcCase = PcCase {
-    fault: "Partner Center: 409, code 800060 (order in progress) on the PATCH",
-    expected: "transient: retried later, bought once; then the assignment",
-    arm: |f| {
-        f.inject(Fault::on(
-            "PATCH",
-            "/subscriptions/",
-            1,
-            FaultKind::PcOrderInProgress,
-        ));
-        None
-    },
-    while_held: |_| {},
-    reduction: false,
-    state: "completed",
-    changes: &[(1, 2)],
-    says: "Power BI Pro assigned to judy@contoso.example",
-};
+const PC_ORDER_IN_PROGRESS: PcCase = PcCase::bought_once(
+    "Partner Center: 409, code 800060 (order in progress) on the PATCH",
+    "transient: retried later, bought once; then the assignment",
+    |f| on_the_patch(f, FaultKind::PcOrderInProgress),
+);
 
-const PC_THROTTLED: PcCase = PcCase {
-    fault: "Partner Center: 429 with Retry-After: 1 on the PATCH",
-    expected: "refused, not made: retried after the wait, bought once; then the assignment",
-    arm: |f| {
-        f.inject(Fault::on(
-            "PATCH",
-            "/subscriptions/",
-            1,
-            FaultKind::PcThrottle("1".into()),
-        ));
-        None
-    },
-    while_held: |_| {},
-    reduction: false,
-    state: "completed",
-    changes: &[(1, 2)],
-    says: "Power BI Pro assigned to judy@contoso.example",
-};
+const PC_THROTTLED: PcCase = PcCase::bought_once(
+    "Partner Center: 429 with Retry-After: 1 on the PATCH",
+    "refused, not made: retried after the wait, bought once; then the assignment",
+    |f| on_the_patch(f, FaultKind::PcThrottle("1".into())),
+);
 
 const PC_CANNOT_DECREASE: PcCase = PcCase {
     fault: "Partner Center: 400, code 800090 (quantity cannot be decreased) on `!pro seats remove 1` outside the window",

@@ -343,6 +343,17 @@ impl Drop for Bot {
     }
 }
 
+/// A bot on the simulated tenant where `who`, linked to `upn`, has asked for a licence
+/// (`!pro request`): its directory, the bot, and the approval message of request #1.
+pub fn asked(who: &str, upn: &str) -> (tempfile::TempDir, Bot, String) {
+    let (dir, mut bot) = Bot::start("");
+    bot.link(who, upn);
+    bot.say(who, "!pro request");
+    let got = bot.idle();
+    let approval = id(approval_with(&got, "Request #1"));
+    (dir, bot, approval)
+}
+
 /// The texts of `records`, one after another, for failure messages and searches.
 /// `text` says each of `phrases` (the whole text shown when it does not).
 pub fn assert_says(text: &str, phrases: &[&str]) {

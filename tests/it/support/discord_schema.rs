@@ -28,13 +28,17 @@ const COMMAND_FIELDS: [&str; 9] = [
     "nsfw",
 ];
 
-/// The fields of INTEGER and NUMBER options (the same list for both).
-const NUMERIC_OPTION_FIELDS: [&str; 10] = [
+/// The fields every option type may carry ("Application Command Option Structure").
+const COMMON_OPTION_FIELDS: [&str; 5] = [
     "type",
     "name",
     "name_localizations",
     "description",
     "description_localizations",
+];
+
+/// The further fields of INTEGER and NUMBER options (the same list for both).
+const NUMERIC_OPTION_FIELDS: [&str; 5] = [
     "required",
     "choices",
     "min_value",
@@ -42,45 +46,19 @@ const NUMERIC_OPTION_FIELDS: [&str; 10] = [
     "autocomplete",
 ];
 
-/// Every option type's number, name and the fields it may carry ("Application Command Option
-/// Structure"): `choices` only for STRING, INTEGER and NUMBER; `options` only for SUB_COMMAND
-/// and SUB_COMMAND_GROUP; `channel_types` only for CHANNEL; `min_value`/`max_value` only for
-/// INTEGER and NUMBER; `min_length`/`max_length` only for STRING; `autocomplete` only for
-/// STRING, INTEGER and NUMBER.
+/// Every option type's number, name and the fields it may carry beyond
+/// [`COMMON_OPTION_FIELDS`] ("Application Command Option Structure"): `choices` only for
+/// STRING, INTEGER and NUMBER; `options` only for SUB_COMMAND and SUB_COMMAND_GROUP;
+/// `channel_types` only for CHANNEL; `min_value`/`max_value` only for INTEGER and NUMBER;
+/// `min_length`/`max_length` only for STRING; `autocomplete` only for STRING, INTEGER and
+/// NUMBER; `required` for every type but the two subcommand kinds.
 const OPTION_FIELDS: [(u64, &str, &[&str]); 11] = [
-    (
-        1,
-        "SUB_COMMAND",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "options",
-        ],
-    ),
-    (
-        2,
-        "SUB_COMMAND_GROUP",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "options",
-        ],
-    ),
+    (1, "SUB_COMMAND", &["options"]),
+    (2, "SUB_COMMAND_GROUP", &["options"]),
     (
         3,
         "STRING",
         &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
             "required",
             "choices",
             "min_length",
@@ -89,80 +67,13 @@ const OPTION_FIELDS: [(u64, &str, &[&str]); 11] = [
         ],
     ),
     (4, "INTEGER", &NUMERIC_OPTION_FIELDS),
-    (
-        5,
-        "BOOLEAN",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "required",
-        ],
-    ),
-    (
-        6,
-        "USER",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "required",
-        ],
-    ),
-    (
-        7,
-        "CHANNEL",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "required",
-            "channel_types",
-        ],
-    ),
-    (
-        8,
-        "ROLE",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "required",
-        ],
-    ),
-    (
-        9,
-        "MENTIONABLE",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "required",
-        ],
-    ),
+    (5, "BOOLEAN", &["required"]),
+    (6, "USER", &["required"]),
+    (7, "CHANNEL", &["required", "channel_types"]),
+    (8, "ROLE", &["required"]),
+    (9, "MENTIONABLE", &["required"]),
     (10, "NUMBER", &NUMERIC_OPTION_FIELDS),
-    (
-        11,
-        "ATTACHMENT",
-        &[
-            "type",
-            "name",
-            "name_localizations",
-            "description",
-            "description_localizations",
-            "required",
-        ],
-    ),
+    (11, "ATTACHMENT", &["required"]),
 ];
 
 /// The fields of an option choice ("Application Command Option Choice Structure").
@@ -267,7 +178,7 @@ fn below(path: &[String], keys: &[&str]) -> Vec<String> {
 
 fn check_option(found: &mut Vec<Problem>, path: &[String], option: &Value) {
     let kind = option.get("type").and_then(Value::as_u64);
-    let Some((number, name, fields)) = OPTION_FIELDS.iter().find(|(n, _, _)| Some(*n) == kind)
+    let Some((number, name, extra)) = OPTION_FIELDS.iter().find(|(n, _, _)| Some(*n) == kind)
     else {
         found.push(Problem {
             path: below(path, &["type"]),
@@ -277,7 +188,8 @@ fn check_option(found: &mut Vec<Problem>, path: &[String], option: &Value) {
         return;
     };
     let what = format!("an option of type {number} ({name})");
-    check_object(found, path, option, fields, &what);
+    let fields: Vec<&str> = COMMON_OPTION_FIELDS.iter().chain(*extra).copied().collect();
+    check_object(found, path, option, &fields, &what);
     for (i, nested) in list(option, "options") {
         check_option(found, &below(path, &["options", &i.to_string()]), nested);
     }

@@ -252,6 +252,14 @@ impl Recorded {
         pairs(self.query.as_bytes())
     }
 
+    /// The first value of this query parameter, decoded.
+    pub fn query_param(&self, key: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
     /// Whether it has this method and its path contains `path_contains`.
     pub fn is(&self, method: &str, path_contains: &str) -> bool {
         self.method == method && self.path.contains(path_contains)

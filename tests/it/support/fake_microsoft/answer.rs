@@ -45,6 +45,16 @@ pub(crate) enum Strike {
 }
 
 impl FaultKind {
+    /// Graph's 429 with this `Retry-After` (seconds).
+    pub fn throttle(retry_after: &str) -> FaultKind {
+        FaultKind::Throttle(Some(retry_after.into()))
+    }
+
+    /// 503 with this `Retry-After` (seconds).
+    pub fn unavailable(retry_after: &str) -> FaultKind {
+        FaultKind::Unavailable(Some(retry_after.into()))
+    }
+
     /// What this fault does to a whole HTTP request.
     pub(crate) fn strike(&self, crid: &str) -> Strike {
         match self {

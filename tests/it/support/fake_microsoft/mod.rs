@@ -139,6 +139,12 @@ impl FakeMicrosoft {
         self.state().faults.push(fault);
     }
 
+    /// Adds a fault on the next request with this method whose path contains
+    /// `path_contains`.
+    pub fn fail_once(&self, method: &'static str, path_contains: &str, kind: FaultKind) {
+        self.inject(Fault::on(method, path_contains, 1, kind));
+    }
+
     /// Makes every issued token invalid, as if it had expired.
     pub fn expire_tokens(&self) {
         self.state().tokens.clear();

@@ -1,28 +1,42 @@
-//! What the Microsoft backends (Graph, its tokens, Partner Center) share over HTTP: the one
-//! retry policy (a transient failure is tried again a bounded number of times, after the wait
-//! the service asked for in `Retry-After`, else capped exponential backoff with jitter), and
-//! reading an answer's body.
+//! What the Microsoft backends (Graph, its tokens, Partner Center) share over HTTP: retrying
+//! a read in place under the one [`RetryPolicy`] (a transient failure is tried again a bounded
+//! number of times, after the wait the service asked for in `Retry-After`, else the policy's
+//! capped exponential backoff with jitter), and reading an answer's body.
 
 use std::future::Future;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::Retryable;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::{BackendError, ErrorKind};
+use crate::engine::ports::RetryPolicy;
 
-/// How often, and how patiently, a call is tried again.
+/// How a Microsoft read is tried again in place: the shared [`RetryPolicy`] (its delays
+/// and number of tries), and the longest `Retry-After` worth waiting for in the call.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RetryPolicy {
-    /// Tries after the first.
-    pub retries: usize,
+pub(crate) struct InPlaceRetry {
+    /// Delays and tries.
+    pub policy: RetryPolicy,
     /// The longest `Retry-After` worth waiting for in the call; a longer one ends the tries
     /// (the caller's own schedule waits instead). `None`: any.
     pub longest_wait: Option<Duration>,
 }
 
-impl RetryPolicy {
+impl InPlaceRetry {
+    /// Reads from Microsoft: 200 ms doubling to 5 s, `times` tries after the first.
+    pub(crate) fn reads(times: usize, longest_wait: Option<Duration>) -> InPlaceRetry {
+        InPlaceRetry {
+            policy: RetryPolicy {
+                first: Duration::from_millis(200),
+                max: Duration::from_secs(5),
+                times,
+            },
+            longest_wait,
+        }
+    }
+
     /// Runs `call`, trying it again while it fails transiently; `on_retry` is told each
     /// failure and the wait before the next try.
     pub(crate) async fn run<T, F, Fut>(
@@ -34,12 +48,7 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, BackendError>>,
     {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(200))
-            .with_max_delay(Duration::from_secs(5))
-            .with_max_times(self.retries)
-            .with_jitter();
-        call.retry(backoff)
+        call.retry(self.policy.backon())
             .when(BackendError::is_transient)
             .adjust(|e, backoff| backoff.and_then(|d| self.wait(e.retry_after, d)))
             .notify(on_retry)

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::backend::http::{asked_wait, json_body, RetryPolicy};
+use crate::backend::http::{asked_wait, json_body, InPlaceRetry};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -75,11 +75,7 @@ impl GraphClient {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, BackendError>>,
     {
-        let policy = RetryPolicy {
-            retries: self.read_retries,
-            longest_wait: Some(MAX_WAIT_IN_CLIENT),
-        };
-        policy
+        InPlaceRetry::reads(self.read_retries, Some(MAX_WAIT_IN_CLIENT))
             .run(call, |e, wait| {
                 tracing::warn!(call = what, error = %e.message, request_id = ?e.backend_ref, ?wait, "Graph read failed; retrying");
             })

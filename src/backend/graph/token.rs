@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::errors;
-use crate::backend::http::{asked_wait, transient_wait, RetryPolicy};
+use crate::backend::http::{asked_wait, transient_wait, InPlaceRetry};
 use crate::backend::{BackendError, ErrorKind};
 
 /// What the token is for.
@@ -167,11 +167,7 @@ impl TokenSource {
     }
 
     async fn fetch(&self) -> Result<Cached, BackendError> {
-        let policy = RetryPolicy {
-            retries: 2,
-            longest_wait: None,
-        };
-        policy
+        InPlaceRetry::reads(2, None)
             .run(
                 || self.fetch_once(),
                 |e, wait| {

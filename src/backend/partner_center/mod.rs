@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::graph::token::{AccessToken, TokenSource};
 use super::graph::{http_client, Audience, Credentials};
-use super::http::{asked_wait, json_body, RetryPolicy};
+use super::http::{asked_wait, json_body, InPlaceRetry};
 use super::{BackendError, ErrorKind, PurchaseProgress, Purchaser, SeatOrder};
 use crate::domain::BillingCycle;
 
@@ -198,11 +198,11 @@ impl PartnerCenterPurchaser {
     }
 
     async fn read(&self, path: &str) -> Result<Subscription, BackendError> {
-        let policy = RetryPolicy {
-            retries: crate::backend::graph::READ_RETRIES,
-            longest_wait: Some(Duration::from_secs(10)),
-        };
-        let reply = policy
+        let retry = InPlaceRetry::reads(
+            crate::backend::graph::READ_RETRIES,
+            Some(Duration::from_secs(10)),
+        );
+        let reply = retry
             .run(
                 || self.call(Method::GET, path, None, None),
                 |e, wait| {

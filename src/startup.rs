@@ -156,11 +156,11 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             .sign_in
             .then(|| s.links.public_url.trim().to_string()),
         jobs: JobPolicy {
-            max_attempts: i64::from(s.jobs.max_attempts),
             retry: RetryPolicy {
                 first: s.jobs.backoff_base.get(),
                 max: s.jobs.backoff_max.get(),
-                times: 0,
+                // jobs.max_attempts is at least 1 (checked at load).
+                times: s.jobs.max_attempts.saturating_sub(1) as usize,
             },
             lease: s.jobs.lease.get(),
             verify_attempts: s.jobs.verify_attempts,

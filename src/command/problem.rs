@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_said_in_every_language_by_the_catalogue() {
-        for language in Language::ALL {
+        for &language in Language::ALL {
             let texts = Texts::load(language);
             for problem in every_problem() {
                 let said = problem.render(&texts);

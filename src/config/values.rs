@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::de::{Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::domain::{checked_text, words, ParseError};
+use crate::domain::{checked_text, setting_enum, ParseError};
 
 /// A duration written the humantime way: `30m`, `4h`, `7d`, `1h 30m`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -169,37 +169,6 @@ impl<'de> Deserialize<'de> for DiscordId {
     }
 }
 
-/// A closed list of words a setting takes: written exactly as listed, serialised as the word,
-/// read through a string so a wrong value is named in the problem.
-macro_rules! setting_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
-        words!(
-            $(#[$doc])*
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-            $name { $($(#[$vdoc])* #[serde(rename = $word)] $variant => $word),+ }
-        );
-
-        impl std::str::FromStr for $name {
-            type Err = ParseError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $name::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| ParseError(unknown_word(s, $name::ALL.iter().map(|v| v.as_str()))))
-            }
-        }
-
-        // Through a string rather than serde's enum support, whose TOML error for a
-        // non-string value does not say what was found.
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                from_str(d)
-            }
-        }
-    };
-}
-
 setting_enum!(
     /// Where people talk to the bot.
     ChatTransport {
@@ -251,12 +220,6 @@ setting_enum!(
         Reseller => "reseller",
     }
 );
-
-/// `"x" is not one of "a", "b"`: the problem of a word outside a closed list.
-pub(super) fn unknown_word<'a>(s: &str, words: impl Iterator<Item = &'a str>) -> String {
-    let words: Vec<String> = words.map(|w| format!("{w:?}")).collect();
-    format!("{s:?} is not one of {}", words.join(", "))
-}
 
 /// Deserializes a value through its `FromStr`, so its problem text is the one serde shows.
 pub(super) fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>

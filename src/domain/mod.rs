@@ -3,7 +3,7 @@
 
 /// A closed list of words as an enum: each variant stands for one word, listed in `ALL`,
 /// given by `as_str` and shown by `Display`. The caller adds the derives and how the words are
-/// parsed (see `word_enum!` here and `setting_enum!` in the configuration).
+/// parsed (see `word_enum!` and `setting_enum!` below).
 macro_rules! words {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -59,6 +59,39 @@ macro_rules! word_enum {
         }
     };
 }
+
+/// A closed list of words a setting takes: written exactly as listed, serialised as the word,
+/// read through a string so a wrong value is named in the problem.
+macro_rules! setting_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $crate::domain::words!(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+            $name { $($(#[$vdoc])* #[serde(rename = $word)] $variant => $word),+ }
+        );
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::ParseError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| $crate::domain::ParseError($crate::domain::unknown_word(s, $name::ALL.iter().map(|v| v.as_str()))))
+            }
+        }
+
+        // Through a string rather than serde's enum support, whose TOML error for a
+        // non-string value does not say what was found.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use setting_enum;
 
 /// A value that travels as its text: serialised through `Display`, read back through
 /// `FromStr` from a string (rather than serde's own enum or newtype support, whose TOML error
@@ -134,3 +167,9 @@ pub use upn::{Upn, UpnProblem};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ParseError(pub String);
+
+/// `"x" is not one of "a", "b"`: the problem of a word outside a closed list.
+pub fn unknown_word<'a>(s: &str, words: impl Iterator<Item = &'a str>) -> String {
+    let words: Vec<String> = words.map(|w| format!("{w:?}")).collect();
+    format!("{s:?} is not one of {}", words.join(", "))
+}

@@ -51,9 +51,8 @@ pub struct Approver {
 /// How the job worker retries.
 #[derive(Debug, Clone)]
 pub struct JobPolicy {
-    /// Attempts before a transient failure becomes permanent.
-    pub max_attempts: i64,
-    /// When a failed attempt is tried again (`times` unused: `max_attempts` counts).
+    /// When a failed attempt is tried again, and how often (`times`: attempts after the
+    /// first before a transient failure becomes permanent).
     pub retry: RetryPolicy,
     /// How long a claimed job stays leased to its worker.
     pub lease: Duration,

@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn every_language_has_the_same_keys_and_placeholders() {
         let en = Texts::parse(source(Language::En)).expect("en parses");
-        for lang in Language::ALL {
+        for &lang in Language::ALL {
             let other = Texts::parse(source(lang)).expect("catalogue parses");
             for key in en.keys() {
                 let theirs = other
@@ -177,112 +177,5 @@ mod tests {
                 "{lang:?} has extra keys"
             );
         }
-    }
-
-    /// Every `.rs` file under `dir`, however deep, with its text.
-    fn sources(dir: &str) -> Vec<(std::path::PathBuf, String)> {
-        let mut out = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(dir)];
-        while let Some(d) = dirs.pop() {
-            for entry in std::fs::read_dir(&d).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    out.push((path, text));
-                }
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn every_key_the_code_uses_exists() {
-        let en = Texts::parse(source(Language::En)).unwrap();
-        let used = regex::Regex::new(r#"t!\(\s*[\w.()&]+\s*,\s*"([a-z0-9_.]+)""#).unwrap();
-        let mut missing = Vec::new();
-        let mut seen = 0;
-        for (path, src) in sources("src") {
-            let code = src.split("#[cfg(test)]").next().unwrap_or_default();
-            for c in used.captures_iter(code) {
-                seen += 1;
-                if en.template(&c[1]).is_none() {
-                    missing.push(format!("{}: {}", path.display(), &c[1]));
-                }
-            }
-        }
-        assert!(
-            seen > 300,
-            "only {seen} uses of t! found: is the walk broken?"
-        );
-        assert!(
-            missing.is_empty(),
-            "keys missing from locales/en.toml: {missing:#?}"
-        );
-    }
-
-    /// Where a literal of four words or more is not said to a person: logs, errors for the
-    /// operator (`#[error]`, anyhow, store and backend errors), audit details, failure
-    /// reasons kept for the audit, chat errors (logged by delivery), panics in start-up code.
-    const OPERATOR_CONTEXT: &str = r"tracing::|ChatError|#\[error\(|eprintln!|anyhow!|bail!|Unexpected|jobs::fail\(|not_valid\(|replayed\(|reason:|json!\(|panic!|\.expect\(|\.context\(|BackendError::new|corrupt\(";
-
-    /// Literals that are not said to a person although no context above shows it, each
-    /// with why.
-    const NOT_SAID: &[(&str, &str)] = &[
-        // The crash-injection switch of the crash tests, read from the environment.
-        ("src/engine/crash.rs", "is not a visit number"),
-        ("src/engine/crash.rs", "unknown crash point"),
-        // A job's wait note, kept in the job's row for the operator.
-        (
-            "src/engine/worker/outcome.rs",
-            "waiting for a person to buy seats",
-        ),
-        // The console transcript's framing of chat events (who posted, reacted, deleted),
-        // not words of the bot.
-        ("src/chat/console/io.rs", "[{message_id}]"),
-        ("src/chat/console/io.rs", "deleted by {bot}"),
-        ("src/chat/console/mod.rs", "cannot encode output"),
-    ];
-
-    #[test]
-    fn no_reply_path_carries_a_literal_sentence() {
-        let literal = regex::Regex::new(r#""((?:[^"\\]|\\.)*)""#).unwrap();
-        let word = regex::Regex::new(r"[A-Za-z]{2,}").unwrap();
-        let operator = regex::Regex::new(OPERATOR_CONTEXT).unwrap();
-        let mut found = Vec::new();
-        for dir in ["src/engine", "src/chat"] {
-            for (path, src) in sources(dir) {
-                let name = path.display().to_string();
-                if name.ends_with("tests.rs") {
-                    continue;
-                }
-                let lines: Vec<&str> = src.lines().collect();
-                for (i, line) in lines.iter().enumerate() {
-                    if line.starts_with("#[cfg(test)]") {
-                        break;
-                    }
-                    if line.trim_start().starts_with("//") {
-                        continue;
-                    }
-                    for c in literal.captures_iter(line) {
-                        let text = &c[1];
-                        if word.find_iter(text).count() < 4 || !text.contains(' ') {
-                            continue;
-                        }
-                        let context = lines[i.saturating_sub(10)..=i].join(" ");
-                        let allowed = operator.is_match(&context)
-                            || NOT_SAID.iter().any(|(f, s)| name == *f && line.contains(s));
-                        if !allowed {
-                            found.push(format!("{name}:{}: {}", i + 1, line.trim()));
-                        }
-                    }
-                }
-            }
-        }
-        assert!(
-            found.is_empty(),
-            "sentences for people belong in locales/*.toml, said through t!: {found:#?}"
-        );
     }
 }

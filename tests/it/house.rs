@@ -1,8 +1,11 @@
 //! The shape of the house, measured on every test run (ARCHITECTURE.md says why): the
 //! engine names neither a transport, a backend nor SQLite; only the Discord transport uses
-//! serenity; no source file over 1,000 lines and no function over 100 lines.
+//! serenity; no source file over 1,000 lines and no function over 100 lines; every catalogue
+//! key the code uses exists, and no reply path carries a literal sentence.
 
 use std::path::{Path, PathBuf};
+
+use licensebot::texts::{Language, Texts};
 
 /// Most lines a function may have, from its `fn` line to its closing brace.
 const MAX_FUNCTION_LINES: usize = 100;
@@ -238,5 +241,93 @@ fn no_function_is_over_a_hundred_lines() {
     assert!(
         found.is_empty(),
         "over {MAX_FUNCTION_LINES} lines: {found:#?}"
+    );
+}
+
+#[test]
+fn every_key_the_code_uses_exists() {
+    let en = Texts::load(Language::En);
+    let used = regex::Regex::new(r#"t!\(\s*[\w.()&]+\s*,\s*"([a-z0-9_.]+)""#).unwrap();
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for (name, src) in sources("src") {
+        let code = src.split("#[cfg(test)]").next().unwrap_or_default();
+        for c in used.captures_iter(code) {
+            seen += 1;
+            if en.template(&c[1]).is_none() {
+                missing.push(format!("{name}: {}", &c[1]));
+            }
+        }
+    }
+    assert!(
+        seen > 300,
+        "only {seen} uses of t! found: is the walk broken?"
+    );
+    assert!(
+        missing.is_empty(),
+        "keys missing from locales/en.toml: {missing:#?}"
+    );
+}
+
+/// Where a literal of four words or more is not said to a person: logs, errors for the
+/// operator (`#[error]`, anyhow, store and backend errors), audit details, failure
+/// reasons kept for the audit, chat errors (logged by delivery), panics in start-up code.
+const OPERATOR_CONTEXT: &str = r"tracing::|ChatError|#\[error\(|eprintln!|anyhow!|bail!|Unexpected|jobs::fail\(|not_valid\(|replayed\(|reason:|json!\(|panic!|\.expect\(|\.context\(|BackendError::new|corrupt\(";
+
+/// Literals that are not said to a person although no context above shows it, each
+/// with why.
+const NOT_SAID: &[(&str, &str)] = &[
+    // The crash-injection switch of the crash tests, read from the environment.
+    ("src/engine/crash.rs", "is not a visit number"),
+    ("src/engine/crash.rs", "unknown crash point"),
+    // A job's wait note, kept in the job's row for the operator.
+    (
+        "src/engine/worker/outcome.rs",
+        "waiting for a person to buy seats",
+    ),
+    // The console transcript's framing of chat events (who posted, reacted, deleted),
+    // not words of the bot.
+    ("src/chat/console/io.rs", "[{message_id}]"),
+    ("src/chat/console/io.rs", "deleted by {bot}"),
+    ("src/chat/console/mod.rs", "cannot encode output"),
+];
+
+#[test]
+fn no_reply_path_carries_a_literal_sentence() {
+    let literal = regex::Regex::new(r#""((?:[^"\\]|\\.)*)""#).unwrap();
+    let word = regex::Regex::new(r"[A-Za-z]{2,}").unwrap();
+    let operator = regex::Regex::new(OPERATOR_CONTEXT).unwrap();
+    let mut found = Vec::new();
+    for dir in ["src/engine", "src/chat"] {
+        for (name, src) in sources(dir) {
+            if is_test_file(&name) {
+                continue;
+            }
+            let lines: Vec<&str> = src.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if line.starts_with("#[cfg(test)]") {
+                    break;
+                }
+                if line.trim_start().starts_with("//") {
+                    continue;
+                }
+                for c in literal.captures_iter(line) {
+                    let text = &c[1];
+                    if word.find_iter(text).count() < 4 || !text.contains(' ') {
+                        continue;
+                    }
+                    let context = lines[i.saturating_sub(10)..=i].join(" ");
+                    let allowed = operator.is_match(&context)
+                        || NOT_SAID.iter().any(|(f, s)| name == *f && line.contains(s));
+                    if !allowed {
+                        found.push(format!("{name}:{}: {}", i + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "sentences for people belong in locales/*.toml, said through t!: {found:#?}"
     );
 }

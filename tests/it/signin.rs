@@ -98,7 +98,7 @@ impl Rig {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = self.rt.block_on(response.text()).unwrap_or_default();
+        let body = self.rt.block_on(response.text()).expect("the page's body");
         Seen {
             status,
             location,

@@ -28,9 +28,10 @@ fn command(text: &str) -> Command {
 
 /// The command and problem of a `Usage` answer, the problem as the English catalogue says it.
 fn usage(text: &str) -> (CommandName, Option<String>) {
-    let english = crate::texts::Texts::load(crate::texts::Language::En);
+    static ENGLISH: std::sync::LazyLock<crate::texts::Texts> =
+        std::sync::LazyLock::new(|| crate::texts::Texts::load(crate::texts::Language::En));
     match parse(text) {
-        Parsed::Usage { command, problem } => (command, problem.map(|p| p.render(&english))),
+        Parsed::Usage { command, problem } => (command, problem.map(|p| p.render(&ENGLISH))),
         other => panic!("{text:?} gave {other:?}, not a usage answer"),
     }
 }

@@ -34,6 +34,11 @@ impl RetryPolicy {
         }
     }
 
+    /// Whether a failure of try `attempt` (counted from 1) is tried again.
+    pub fn may_try_again(&self, attempt: i64) -> bool {
+        attempt <= self.times as i64
+    }
+
     /// The same policy as a `backon` builder, for retrying a call in place.
     pub fn backon(&self) -> ExponentialBuilder {
         ExponentialBuilder::default()
@@ -61,6 +66,12 @@ mod tests {
             let d = POLICY.delay(attempt, None);
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
+    }
+
+    #[test]
+    fn a_policy_of_three_times_tries_again_after_the_first_three_tries_only() {
+        let tried_again: Vec<i64> = (1..=5).filter(|a| POLICY.may_try_again(*a)).collect();
+        assert_eq!(tried_again, vec![1, 2, 3]);
     }
 
     #[test]

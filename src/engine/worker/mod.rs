@@ -286,11 +286,6 @@ impl Engine {
             }
         }
     }
-
-    /// The delay before attempt `attempts + 1`, by the jobs' retry policy.
-    fn backoff(&self, attempts: i64, retry_after: Option<Duration>) -> Duration {
-        self.cfg().jobs.retry.delay(attempts, retry_after)
-    }
 }
 
 /// The decider whose roles a job re-checks before acting: none for self-service stages.

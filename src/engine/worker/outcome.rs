@@ -37,7 +37,7 @@ impl Engine {
             )
             .await?;
         }
-        let attempts_left = c.job.attempts < self.cfg().jobs.max_attempts;
+        let attempts_left = self.cfg().jobs.retry.may_try_again(c.job.attempts);
         let tx = &mut w;
         let report = match outcome {
             Outcome::Done(detail) => self.job_done(tx, &c, detail).await?,
@@ -55,7 +55,7 @@ impl Engine {
                     .await?
             }
             Outcome::Unverified(note) if attempts_left => {
-                let delay = self.backoff(c.job.attempts, None);
+                let delay = self.cfg().jobs.retry.delay(c.job.attempts, None);
                 jobs::verify_later(tx.conn(), c.job.id, &note, self.after(delay), now).await?;
                 self.back_to_approved(tx, &c.stage, &c.request, AuditAction::JobUnverified, &note)
                     .await?;
@@ -184,7 +184,7 @@ impl Engine {
         calls: &[Call],
     ) -> EngineResult<JobReport> {
         let job = &c.job;
-        let delay = self.backoff(job.attempts, e.retry_after);
+        let delay = self.cfg().jobs.retry.delay(job.attempts, e.retry_after);
         // A change call that failed without a definite refusal may have been carried out; a
         // refusal naming a Retry-After (429, 503) was not.
         let sent_now = calls

@@ -165,9 +165,9 @@ impl Lifecycles {
         let settings = settings_for(dir);
         let store = startup::open_store(&settings).await.expect("store");
         let clock = Arc::new(SystemClock);
-        startup::seed_simulated(&store, &settings, clock.as_ref())
+        let tenant_db = startup::open_simulated(&settings, clock.as_ref())
             .await
-            .expect("seed");
+            .expect("simulated tenant");
         let users: Vec<UserSeed> = (0..n)
             .map(|i| UserSeed {
                 upn: Upn::parse(&format!("user{i}@contoso.example")).expect("upn"),
@@ -181,12 +181,12 @@ impl Lifecycles {
             })
             .collect();
         {
-            let mut w = store.write().await.expect("write");
+            let mut w = tenant_db.write().await.expect("write");
             seed(w.conn(), &[], &users, chrono::Utc::now())
                 .await
                 .expect("seed users");
             sqlx::query(
-                "UPDATE sim_skus SET enabled = enabled + ? WHERE sku_part_number = 'POWER_BI_PRO'",
+                "UPDATE skus SET enabled = enabled + ? WHERE sku_part_number = 'POWER_BI_PRO'",
             )
             .bind(n as i64)
             .execute(w.conn())
@@ -200,13 +200,13 @@ impl Lifecycles {
             store.clone(),
             Ports {
                 tenant: Arc::new(SimulatedTenant::new(
-                    store.clone(),
+                    tenant_db.clone(),
                     sku.clone(),
                     Duration::ZERO,
                     clock.clone(),
                 )),
                 purchaser: Arc::new(SimulatedPurchaser::new(
-                    store.clone(),
+                    tenant_db,
                     sku,
                     Duration::ZERO,
                     clock.clone(),

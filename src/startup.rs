@@ -25,7 +25,8 @@ use crate::domain::{ChannelRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::ports::{Ports, RetryPolicy};
 use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
-use crate::store::{simulated as sim, Store};
+use crate::store::simulated::{self as sim, TenantStore};
+use crate::store::Store;
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
 use crate::texts::Texts;
 
@@ -49,24 +50,29 @@ pub async fn open_existing_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// `check-config` on the simulated tenant: its live seats, read from the database, which is
-/// what the bot works with from its first start on (purchases and removals change them
-/// there, not in the settings). Without a database yet, says that the seeded figures are
-/// where it will start.
+/// `check-config` on the simulated tenant: its live seats, read from its database (beside the
+/// bot's), which is what the bot works with from its first start on (purchases and removals
+/// change them there, not in the settings). Without a database yet, says that the seeded
+/// figures are where it will start.
 pub async fn check_simulated(settings: &Settings) -> Vec<String> {
     let part = &settings.backend.sku_part_number;
-    let url = &settings.store.url;
-    let Ok(store) = Store::open(url, false).await else {
+    let Ok(url) = TenantStore::url_beside(&settings.store.url) else {
+        return vec![format!(
+            "simulated tenant: store.url {} names no database file",
+            settings.store.url
+        )];
+    };
+    let Ok(tenant) = TenantStore::open(&url, false).await else {
         return vec![format!(
             "simulated tenant: no database at {url} yet; it will start with the seeded seats above"
         )];
     };
     let read = async {
-        let mut conn = store.read().await?;
+        let mut conn = tenant.read().await?;
         sim::sku(&mut conn, part).await
     }
     .await;
-    store.close().await;
+    tenant.close().await;
     vec![match read {
         Ok(Some(s)) => format!(
             "simulated tenant, live from {url}: {part}: {} seats bought, {} assigned, {} free",
@@ -174,9 +180,21 @@ pub fn texts_for(settings: &Settings) -> Texts {
     Texts::load(settings.bot.language)
 }
 
+/// Opens (creating if needed) the simulated tenant beside the store named in the settings,
+/// and seeds it from `[backend.simulated]`.
+pub async fn open_simulated(settings: &Settings, clock: &dyn Clock) -> anyhow::Result<TenantStore> {
+    let url = TenantStore::url_beside(&settings.store.url)
+        .with_context(|| format!("store.url {} names no database", settings.store.url))?;
+    let tenant = TenantStore::open(&url, true)
+        .await
+        .with_context(|| format!("Failed to open the simulated tenant's database {url}"))?;
+    seed_simulated(&tenant, settings, clock).await?;
+    Ok(tenant)
+}
+
 /// Seeds the simulated tenant from `[backend.simulated]`.
-pub async fn seed_simulated(
-    store: &Store,
+async fn seed_simulated(
+    tenant: &TenantStore,
     settings: &Settings,
     clock: &dyn Clock,
 ) -> anyhow::Result<()> {
@@ -206,7 +224,7 @@ pub async fn seed_simulated(
             mail: u.mail.clone(),
         })
         .collect();
-    let mut w = store.write().await?;
+    let mut w = tenant.write().await?;
     sim::seed(w.conn(), &skus, &users, clock.now()).await?;
     w.commit().await?;
     Ok(())
@@ -379,7 +397,7 @@ impl Opened {
     async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Opened> {
         let store = open_store(settings).await?;
         let lock = lock_instance(store.path())?;
-        let backends = backends(settings, &store, clock).await?;
+        let backends = backends(settings, clock).await?;
         Ok(Opened {
             store,
             _lock: lock,
@@ -452,23 +470,22 @@ pub fn identity_provider(settings: &Settings) -> anyhow::Result<Option<Arc<dyn I
 }
 
 /// The backends named in the settings.
-pub async fn backends(
-    settings: &Settings,
-    store: &Store,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<Backends> {
+pub async fn backends(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Backends> {
     let latency = settings.backend.simulated.latency.get();
     let sku = settings.backend.managed_sku().to_string();
     let sender = settings.links.mail_sender.trim();
+    // The simulated purchaser needs the simulated tenant (the settings check says so).
+    let mut simulated = None;
     let (tenant, mailer): (Arc<dyn Tenant>, Arc<dyn Mailer>) = match settings.backend.kind {
         BackendKind::Simulated => {
-            seed_simulated(store, settings, clock.as_ref()).await?;
+            let db = open_simulated(settings, clock.as_ref()).await?;
             let tenant = Arc::new(SimulatedTenant::new(
-                store.clone(),
+                db.clone(),
                 sku.clone(),
                 latency,
                 clock.clone(),
             ));
+            simulated = Some(db);
             let mailbox = Arc::new(SimulatedMailbox::new(
                 PathBuf::from(settings.backend.simulated.mailbox.trim()),
                 sender,
@@ -490,7 +507,10 @@ pub async fn backends(
     };
     let purchaser: Arc<dyn Purchaser> = match settings.backend.purchase {
         PurchaseBackend::Simulated => {
-            Arc::new(SimulatedPurchaser::new(store.clone(), sku, latency, clock))
+            let Some(db) = simulated else {
+                bail!("backend.purchase = \"simulated\" needs backend.kind = \"simulated\"");
+            };
+            Arc::new(SimulatedPurchaser::new(db, sku, latency, clock))
         }
         PurchaseBackend::PartnerCenter => Arc::new(
             PartnerCenterPurchaser::new(partner_center_options(settings)?)

@@ -148,10 +148,7 @@ impl Store {
         if let Some(pages) = options.max_page_count {
             opts = opts.pragma("max_page_count", pages.to_string());
         }
-        let path = {
-            let p = opts.get_filename();
-            (p.as_os_str() != ":memory:" && !p.as_os_str().is_empty()).then(|| p.to_path_buf())
-        };
+        let path = file_of(url, &opts);
         if let Some(p) = &path {
             if !p.exists() {
                 if !create {
@@ -191,10 +188,17 @@ impl Store {
         })
     }
 
-    /// Applies the migrations in `migrations/`.
+    /// Applies the migrations in `migrations/`, first carrying the simulated tenant's rows
+    /// out of an older database (migration 0010 drops its `sim_*` tables).
     pub async fn migrate(&self) -> StoreResult<()> {
+        simulated::carry_over(self).await?;
+        self.run_migrations(&MIGRATOR).await
+    }
+
+    /// Applies a set of migrations (the bot's, or the simulated tenant's in its own file).
+    async fn run_migrations(&self, migrator: &sqlx::migrate::Migrator) -> StoreResult<()> {
         let _guard = self.writer.lock().await;
-        MIGRATOR.run(&self.pool).await?;
+        migrator.run(&self.pool).await?;
         Ok(())
     }
 
@@ -233,6 +237,17 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file a database URL names, or `None` for a database in memory (which sqlx names
+/// `file:sqlx-in-memory-N`).
+fn file_of(url: &str, opts: &SqliteConnectOptions) -> Option<PathBuf> {
+    let name = opts.get_filename().to_string_lossy();
+    let memory = name.is_empty()
+        || name == ":memory:"
+        || name.starts_with("file:sqlx-in-memory-")
+        || url.contains("mode=memory");
+    (!memory).then(|| opts.get_filename().to_path_buf())
 }
 
 fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
@@ -331,7 +346,7 @@ mod tests {
 
     /// A database with the migrations up to `version` applied, as an older licensebot left
     /// it (the same files, so the current migrator accepts their checksums).
-    async fn store_at_version(version: i64) -> (tempfile::TempDir, Store) {
+    pub(super) async fn store_at_version(version: i64) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
         let old = dir.path().join("migrations-old");
         std::fs::create_dir(&old).expect("mkdir");

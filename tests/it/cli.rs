@@ -140,7 +140,15 @@ fn the_database_and_its_journal_files_are_private_to_their_owner() {
     {
         use std::os::unix::fs::PermissionsExt;
         let mut seen = 0;
-        for name in ["bot.db", "bot.db-wal", "bot.db-shm"] {
+        let names = [
+            "bot.db",
+            "bot.db-wal",
+            "bot.db-shm",
+            "bot.simulated-tenant.db",
+            "bot.simulated-tenant.db-wal",
+            "bot.simulated-tenant.db-shm",
+        ];
+        for name in names {
             if let Ok(meta) = std::fs::metadata(dir.path().join(name)) {
                 seen += 1;
                 assert_eq!(
@@ -151,8 +159,8 @@ fn the_database_and_its_journal_files_are_private_to_their_owner() {
             }
         }
         assert!(
-            seen >= 2,
-            "the database and its WAL exist while the bot runs"
+            seen >= 4,
+            "the databases (the bot's, the simulated tenant's) and their WALs exist while the bot runs"
         );
     }
     drop(child.stdin.take());

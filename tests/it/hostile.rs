@@ -605,16 +605,19 @@ async fn snapshot(h: &Harness) -> Vec<String> {
         "SELECT group_concat(id || ':' || state, ',') FROM jobs",
         "SELECT group_concat(chat_user || '=' || upn, ',') FROM links",
         "SELECT group_concat(chat_user || '=' || away, ',') FROM approver_status",
-        "SELECT group_concat(upn || '=' || sku_part_number, ',') FROM sim_assignments",
-        "SELECT group_concat(sku_part_number || '=' || enabled, ',') FROM sim_skus",
-        "SELECT group_concat(upn || '=' || COALESCE(usage_location, '-'), ',') FROM sim_users",
+    ];
+    let tenant_queries = [
+        "SELECT group_concat(upn || '=' || sku_part_number, ',') FROM assignments",
+        "SELECT group_concat(sku_part_number || '=' || enabled, ',') FROM skus",
+        "SELECT group_concat(upn || '=' || COALESCE(usage_location, '-'), ',') FROM users",
     ];
     let mut out = Vec::new();
-    for q in queries {
-        let v: Option<String> = sqlx::query_scalar(q)
-            .fetch_one(h.store.pool())
-            .await
-            .unwrap();
+    let asked = queries
+        .iter()
+        .map(|q| (q, h.store.pool()))
+        .chain(tenant_queries.iter().map(|q| (q, h.tenant_db.pool())));
+    for (q, pool) in asked {
+        let v: Option<String> = sqlx::query_scalar(q).fetch_one(pool).await.unwrap();
         out.push(v.unwrap_or_default());
     }
     out

@@ -1,5 +1,5 @@
-//! The simulated tenant: the embedded default backend. Its state lives in the bot's SQLite
-//! store (tables `sim_*`), seeded from `[backend.simulated]`, and it fails the way Microsoft
+//! The simulated tenant: the embedded default backend. Its state lives in a SQLite file of
+//! its own beside the bot's store ([`TenantStore`]), seeded from `[backend.simulated]`, and it fails the way Microsoft
 //! Graph fails (no free seat, invalid usage location, unknown user, mutually exclusive SKUs),
 //! with Graph's own messages, so the engine meets the same errors it will meet for real.
 
@@ -15,7 +15,8 @@ use super::{
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::engine::clock::Clock;
-use crate::store::{self, simulated as sim, Store, Timestamp, WriteTx};
+use crate::store::simulated::{self as sim, TenantStore};
+use crate::store::{self, Timestamp, WriteTx};
 
 pub use mailbox::SimulatedMailbox;
 
@@ -24,10 +25,10 @@ pub struct SimulatedTenant {
     sim: Simulated,
 }
 
-/// What the simulated tenant and purchaser share: the store that holds the tenant, the SKU
+/// What the simulated tenant and purchaser share: the database that holds the tenant, the SKU
 /// they manage, the latency every call waits, and the clock.
 struct Simulated {
-    store: Store,
+    store: TenantStore,
     sku: String,
     latency: Duration,
     clock: std::sync::Arc<dyn Clock>,
@@ -55,7 +56,7 @@ impl Simulated {
 impl SimulatedTenant {
     /// A tenant that manages `sku` (e.g. `POWER_BI_PRO`), adding `latency` to every call.
     pub fn new(
-        store: Store,
+        store: TenantStore,
         sku: impl Into<String>,
         latency: Duration,
         clock: std::sync::Arc<dyn Clock>,
@@ -275,7 +276,7 @@ pub struct SimulatedPurchaser {
 impl SimulatedPurchaser {
     /// A purchaser for `sku`.
     pub fn new(
-        store: Store,
+        store: TenantStore,
         sku: impl Into<String>,
         latency: Duration,
         clock: std::sync::Arc<dyn Clock>,

@@ -93,7 +93,7 @@ async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_
         assert_eq!(h.state(id).await, "completed", "request {id}: {}", h.text());
     }
     assert_eq!(h.pro_seats().await, 4);
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM sim_purchases").await, 1);
+    assert_eq!(h.tenant_scalar("SELECT COUNT(*) FROM purchases").await, 1);
 }
 
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
     assert_eq!(h.state(2).await, "denied");
     assert_eq!(h.state(3).await, "cancelled");
     h.assert_said("did not go through");
-    assert_eq!(h.scalar("SELECT COUNT(*) FROM sim_purchases").await, 0);
+    assert_eq!(h.tenant_scalar("SELECT COUNT(*) FROM purchases").await, 0);
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ use licensebot::engine::clock::ManualClock;
 use licensebot::engine::ports::Ports;
 use licensebot::engine::{Engine, JobReport};
 use licensebot::startup;
+use licensebot::store::simulated::TenantStore;
 use licensebot::store::{Store, StoreOptions};
 
 /// One thing the bot did in chat.
@@ -293,6 +294,8 @@ pub struct Harness {
     pub chat: Arc<RecordingChat>,
     pub clock: Arc<ManualClock>,
     pub tenant: Arc<FaultyTenant>,
+    /// The simulated tenant's own database.
+    pub tenant_db: TenantStore,
     purchaser: Arc<dyn licensebot::backend::Purchaser>,
     mailer: Arc<dyn licensebot::backend::Mailer>,
     settings: Settings,
@@ -342,12 +345,17 @@ impl Harness {
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
         ));
-        startup::seed_simulated(&store, &settings, clock.as_ref())
+        let tenant_db = startup::open_simulated(&settings, clock.as_ref())
             .await
             .unwrap();
         let sku = settings.backend.sku_part_number.clone();
         let tenant = Arc::new(FaultyTenant {
-            inner: SimulatedTenant::new(store.clone(), sku.clone(), Duration::ZERO, clock.clone()),
+            inner: SimulatedTenant::new(
+                tenant_db.clone(),
+                sku.clone(),
+                Duration::ZERO,
+                clock.clone(),
+            ),
             assign_failures: AtomicUsize::new(0),
             assign_calls: AtomicUsize::new(0),
             assign_many_calls: AtomicUsize::new(0),
@@ -362,7 +370,7 @@ impl Harness {
             ))
         } else {
             Arc::new(SimulatedPurchaser::new(
-                store.clone(),
+                tenant_db.clone(),
                 sku,
                 Duration::ZERO,
                 clock.clone(),
@@ -393,6 +401,7 @@ impl Harness {
             chat,
             clock,
             tenant,
+            tenant_db,
             purchaser,
             mailer,
             settings,
@@ -561,18 +570,28 @@ impl Harness {
             .to_string()
     }
 
-    /// One integer from SQL.
+    /// One integer from SQL on the bot's database.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(self.store.pool())
-            .await
-            .unwrap()
+        scalar_in(self.store.pool(), sql).await
     }
 
-    /// Runs SQL against the database (to change the simulated directory, as an admin would
-    /// in the Microsoft 365 admin center).
+    /// Runs SQL against the bot's database.
     pub async fn exec(&self, sql: &str) {
         sqlx::query(sql).execute(self.store.pool()).await.unwrap();
+    }
+
+    /// One integer from SQL on the simulated tenant's database.
+    pub async fn tenant_scalar(&self, sql: &str) -> i64 {
+        scalar_in(self.tenant_db.pool(), sql).await
+    }
+
+    /// Runs SQL against the simulated tenant's database (to change the directory, as an
+    /// admin would in the Microsoft 365 admin center).
+    pub async fn tenant_exec(&self, sql: &str) {
+        sqlx::query(sql)
+            .execute(self.tenant_db.pool())
+            .await
+            .unwrap();
     }
 
     /// The database file.
@@ -671,15 +690,15 @@ impl Harness {
 
     /// The Power BI Pro seats the simulated tenant has.
     pub async fn pro_seats(&self) -> i64 {
-        self.scalar("SELECT enabled FROM sim_skus WHERE sku_part_number = 'POWER_BI_PRO'")
+        self.tenant_scalar("SELECT enabled FROM skus WHERE sku_part_number = 'POWER_BI_PRO'")
             .await
     }
 
     /// Changes the Power BI Pro seats of the simulated tenant, as in the admin center.
     pub async fn set_pro_seats(&self, seats: i64) {
-        sqlx::query("UPDATE sim_skus SET enabled = ? WHERE sku_part_number = 'POWER_BI_PRO'")
+        sqlx::query("UPDATE skus SET enabled = ? WHERE sku_part_number = 'POWER_BI_PRO'")
             .bind(seats)
-            .execute(self.store.pool())
+            .execute(self.tenant_db.pool())
             .await
             .unwrap();
     }
@@ -688,4 +707,12 @@ impl Harness {
     pub fn assign_calls(&self) -> usize {
         self.tenant.assign_calls.load(Ordering::SeqCst)
     }
+}
+
+/// One integer from SQL on a database.
+async fn scalar_in(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }

@@ -61,7 +61,7 @@ async fn an_approver_who_lost_the_role_before_execution_does_not_get_the_work_do
     h.asks("alice").await;
     h.approve("carol", "Request #1").await;
     // Between the decision and the job, Carol's License Administrator role is removed.
-    h.exec("UPDATE sim_users SET roles = '[]' WHERE upn = 'carol@contoso.example'")
+    h.tenant_exec("UPDATE users SET roles = '[]' WHERE upn = 'carol@contoso.example'")
         .await;
     assert!(matches!(h.next_job().await, Some(JobReport::Failed(_))));
     h.engine.deliver().await;
@@ -93,7 +93,7 @@ async fn purchase_targets_are_absolute_so_a_replayed_job_buys_nothing_more() {
     assert_eq!(h.next_job().await, Some(JobReport::Succeeded));
     assert_eq!(h.pro_seats().await, 6);
     assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM sim_purchases WHERE to_seats > from_seats")
+        h.tenant_scalar("SELECT COUNT(*) FROM purchases WHERE to_seats > from_seats")
             .await,
         2
     );
@@ -109,7 +109,7 @@ async fn an_assignment_job_checks_first_whether_the_licence_is_already_held() {
     let h = Harness::new(&[]).await;
     h.alice_approved_by_carol().await;
     // Someone assigned it by hand in the admin center meanwhile.
-    h.exec("INSERT INTO sim_assignments (upn, sku_part_number, assigned_at) VALUES ('alice@contoso.example', 'POWER_BI_PRO', 'x')").await;
+    h.tenant_exec("INSERT INTO assignments (upn, sku_part_number, assigned_at) VALUES ('alice@contoso.example', 'POWER_BI_PRO', 'x')").await;
     assert_eq!(h.next_job().await, Some(JobReport::Succeeded));
     assert_eq!(h.assign_calls(), 0);
     h.engine.deliver().await;
@@ -304,7 +304,7 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     h.assert_said("2 seats are there; carrying on with request #2");
     assert_eq!(h.state(2).await, "completed", "{}", h.text());
     assert_eq!(
-        h.scalar("SELECT COUNT(*) FROM sim_assignments WHERE sku_part_number = 'POWER_BI_PRO'")
+        h.tenant_scalar("SELECT COUNT(*) FROM assignments WHERE sku_part_number = 'POWER_BI_PRO'")
             .await,
         2
     );

@@ -121,7 +121,7 @@ fn sqlite_write_lock_held_while_a_job_runs_is_waited_for() {
 
     let db = db::open(dir.path());
     let assigned =
-        db.scalar("SELECT COUNT(*) FROM sim_assignments WHERE upn = 'alice@contoso.example'");
+        db.scalar("SELECT COUNT(*) FROM tenant.assignments WHERE upn = 'alice@contoso.example'");
     let assign_calls =
         db.scalar("SELECT COUNT(*) FROM backend_calls WHERE operation = 'assign_licence'");
     let done = times_told_done(&got);

@@ -11,19 +11,29 @@ pub struct Db {
     conn: std::cell::RefCell<SqliteConnection>,
 }
 
-/// Opens the database of a test directory.
+/// Opens the database of a test directory, with the simulated tenant's database beside it
+/// (when there is one) attached as `tenant`.
 pub fn open(dir: &Path) -> Db {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let conn = rt
-        .block_on(
-            SqliteConnectOptions::new()
-                .filename(dir.join("bot.db"))
-                .connect(),
-        )
-        .expect("open test db");
+    let conn = rt.block_on(async {
+        let mut conn = SqliteConnectOptions::new()
+            .filename(dir.join("bot.db"))
+            .connect()
+            .await
+            .expect("open test db");
+        let tenant = dir.join("bot.simulated-tenant.db");
+        if tenant.exists() {
+            sqlx::query("ATTACH DATABASE ? AS tenant")
+                .bind(tenant.to_string_lossy().into_owned())
+                .execute(&mut conn)
+                .await
+                .expect("attach the simulated tenant");
+        }
+        conn
+    });
     Db {
         rt,
         conn: std::cell::RefCell::new(conn),
@@ -62,7 +72,7 @@ impl Db {
     /// Seats enabled of a SKU in the simulated tenant.
     pub fn seats_enabled(&self, sku: &str) -> i64 {
         self.scalar_i64(
-            "SELECT enabled FROM sim_skus WHERE sku_part_number = ?",
+            "SELECT enabled FROM tenant.skus WHERE sku_part_number = ?",
             Some(sku),
         )
     }
@@ -70,7 +80,7 @@ impl Db {
     /// Holders of a SKU in the simulated tenant.
     pub fn assignments(&self, sku: &str) -> i64 {
         self.scalar_i64(
-            "SELECT COUNT(*) FROM sim_assignments WHERE sku_part_number = ?",
+            "SELECT COUNT(*) FROM tenant.assignments WHERE sku_part_number = ?",
             Some(sku),
         )
     }
@@ -78,7 +88,7 @@ impl Db {
     /// Purchases that changed the seat count.
     pub fn purchases(&self) -> i64 {
         self.scalar_i64(
-            "SELECT COUNT(*) FROM sim_purchases WHERE to_seats > from_seats",
+            "SELECT COUNT(*) FROM tenant.purchases WHERE to_seats > from_seats",
             None,
         )
     }
@@ -110,7 +120,7 @@ impl Db {
         let mut conn = self.conn.borrow_mut();
         self.rt.block_on(async {
             sqlx::query_scalar::<_, Option<String>>(
-                "SELECT usage_location FROM sim_users WHERE upn = ?",
+                "SELECT usage_location FROM tenant.users WHERE upn = ?",
             )
             .bind(upn)
             .fetch_one(&mut *conn)

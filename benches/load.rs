@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use licensebot::backend::simulated::{SimulatedPurchaser, SimulatedTenant};
+use licensebot::backend::simulated::SimulatedTenant;
 use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
 use licensebot::command::parse_message;
 use licensebot::config::Settings;
@@ -196,21 +196,12 @@ impl Lifecycles {
         }
         let chat = Arc::new(CountingChat::default());
         let sku = settings.backend.sku_part_number.clone();
+        let tenant = SimulatedTenant::new(tenant_db, sku, Duration::ZERO, clock.clone());
         let engine = Engine::new(
             store.clone(),
             Ports {
-                tenant: Arc::new(SimulatedTenant::new(
-                    tenant_db.clone(),
-                    sku.clone(),
-                    Duration::ZERO,
-                    clock.clone(),
-                )),
-                purchaser: Arc::new(SimulatedPurchaser::new(
-                    tenant_db,
-                    sku,
-                    Duration::ZERO,
-                    clock.clone(),
-                )),
+                purchaser: Arc::new(tenant.purchaser()),
+                tenant: Arc::new(tenant),
                 mailer: Arc::new(licensebot::backend::NoMail),
                 identity: None,
                 chat: chat.clone(),

@@ -14,7 +14,7 @@ use crate::backend::entra::{EntraIdentity, EntraOptions};
 use crate::backend::graph::{Credentials, GraphMailer, GraphOptions, GraphTenant};
 use crate::backend::manual::ManualPurchaser;
 use crate::backend::partner_center::{PartnerCenterOptions, PartnerCenterPurchaser};
-use crate::backend::simulated::{SimulatedMailbox, SimulatedPurchaser, SimulatedTenant};
+use crate::backend::simulated::{SimulatedMailbox, SimulatedTenant};
 use crate::backend::{IdentityProvider, Mailer, NoMail, Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::chat::discord::{Discord, DiscordConfig};
@@ -479,13 +479,8 @@ pub async fn backends(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
     let (tenant, mailer): (Arc<dyn Tenant>, Arc<dyn Mailer>) = match settings.backend.kind {
         BackendKind::Simulated => {
             let db = open_simulated(settings, clock.as_ref()).await?;
-            let tenant = Arc::new(SimulatedTenant::new(
-                db.clone(),
-                sku.clone(),
-                latency,
-                clock.clone(),
-            ));
-            simulated = Some(db);
+            let tenant = Arc::new(SimulatedTenant::new(db, sku, latency, clock.clone()));
+            simulated = Some(tenant.purchaser());
             let mailbox = Arc::new(SimulatedMailbox::new(
                 PathBuf::from(settings.backend.simulated.mailbox.trim()),
                 sender,
@@ -507,10 +502,10 @@ pub async fn backends(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
     };
     let purchaser: Arc<dyn Purchaser> = match settings.backend.purchase {
         PurchaseBackend::Simulated => {
-            let Some(db) = simulated else {
+            let Some(purchaser) = simulated else {
                 bail!("backend.purchase = \"simulated\" needs backend.kind = \"simulated\"");
             };
-            Arc::new(SimulatedPurchaser::new(db, sku, latency, clock))
+            Arc::new(purchaser)
         }
         PurchaseBackend::PartnerCenter => Arc::new(
             PartnerCenterPurchaser::new(partner_center_options(settings)?)

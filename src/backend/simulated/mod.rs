@@ -27,6 +27,7 @@ pub struct SimulatedTenant {
 
 /// What the simulated tenant and purchaser share: the database that holds the tenant, the SKU
 /// they manage, the latency every call waits, and the clock.
+#[derive(Clone)]
 struct Simulated {
     store: TenantStore,
     sku: String,
@@ -61,13 +62,19 @@ impl SimulatedTenant {
         latency: Duration,
         clock: std::sync::Arc<dyn Clock>,
     ) -> Self {
-        SimulatedTenant {
-            sim: Simulated {
-                store,
-                sku: sku.into(),
-                latency,
-                clock,
-            },
+        let sim = Simulated {
+            store,
+            sku: sku.into(),
+            latency,
+            clock,
+        };
+        SimulatedTenant { sim }
+    }
+
+    /// The purchaser that buys seats of this tenant's SKU, with the same latency and clock.
+    pub fn purchaser(&self) -> SimulatedPurchaser {
+        SimulatedPurchaser {
+            sim: self.sim.clone(),
         }
     }
 
@@ -268,28 +275,10 @@ impl Tenant for SimulatedTenant {
 }
 
 /// Buys seats in the simulated tenant: applies the absolute target under the order's
-/// idempotency key, like a Partner Center quantity change with an `MS-RequestId`.
+/// idempotency key, like a Partner Center quantity change with an `MS-RequestId`. Made by
+/// [`SimulatedTenant::purchaser`].
 pub struct SimulatedPurchaser {
     sim: Simulated,
-}
-
-impl SimulatedPurchaser {
-    /// A purchaser for `sku`.
-    pub fn new(
-        store: TenantStore,
-        sku: impl Into<String>,
-        latency: Duration,
-        clock: std::sync::Arc<dyn Clock>,
-    ) -> Self {
-        SimulatedPurchaser {
-            sim: Simulated {
-                store,
-                sku: sku.into(),
-                latency,
-                clock,
-            },
-        }
-    }
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 
-use licensebot::backend::simulated::{SimulatedMailbox, SimulatedPurchaser, SimulatedTenant};
+use licensebot::backend::simulated::{SimulatedMailbox, SimulatedTenant};
 use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, Seats, Tenant};
 use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
 use licensebot::config::Settings;
@@ -349,13 +349,10 @@ impl Harness {
             .await
             .unwrap();
         let sku = settings.backend.sku_part_number.clone();
+        let simulated = SimulatedTenant::new(tenant_db.clone(), sku, Duration::ZERO, clock.clone());
+        let simulated_purchaser = simulated.purchaser();
         let tenant = Arc::new(FaultyTenant {
-            inner: SimulatedTenant::new(
-                tenant_db.clone(),
-                sku.clone(),
-                Duration::ZERO,
-                clock.clone(),
-            ),
+            inner: simulated,
             assign_failures: AtomicUsize::new(0),
             assign_calls: AtomicUsize::new(0),
             assign_many_calls: AtomicUsize::new(0),
@@ -369,12 +366,7 @@ impl Harness {
                 false,
             ))
         } else {
-            Arc::new(SimulatedPurchaser::new(
-                tenant_db.clone(),
-                sku,
-                Duration::ZERO,
-                clock.clone(),
-            ))
+            Arc::new(simulated_purchaser)
         };
         let chat = Arc::new(RecordingChat::default());
         let mailer: Arc<dyn licensebot::backend::Mailer> = Arc::new(SimulatedMailbox::new(

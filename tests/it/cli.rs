@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use crate::support::bot::{assert_says, command, write_config};
+use crate::support::bot::{actions, assert_says, command, write_config};
 use crate::support::fake_microsoft::{CLIENT_ID, TENANT_ID};
 use crate::support::Bot;
 
@@ -388,13 +388,10 @@ fn links_and_requests_show_how_each_link_was_proven() {
     assert_eq!(alice["state"], "verified");
     assert_eq!(alice["method"], "mail_code");
     assert!(alice["verified_at"].is_string());
-    let actions: Vec<&str> = alice["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["link_started", "proof_sent", "link_verified"]);
+    assert_eq!(
+        actions(&alice["history"]),
+        ["link_started", "proof_sent", "link_verified"]
+    );
     let mallory = by("mallory");
     assert_eq!(mallory["state"], "pending");
     assert!(mallory["method"].is_null());

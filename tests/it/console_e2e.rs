@@ -7,8 +7,8 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    approval_with, asked, assert_bought_and_assigned, assert_dm, assert_says, command, contents,
-    dms_to, id, request_state, requests_json, sends_in, write_config,
+    actions, approval_with, asked, assert_bought_and_assigned, assert_dm, assert_says, audit_json,
+    command, contents, dms_to, id, request_state, requests_json, sends_in, write_config,
 };
 use crate::support::Bot;
 
@@ -271,16 +271,8 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
     );
     assert_dm(&got, "bob", "needs one of these roles");
     assert_eq!(request_state(dir.path(), 1), "pending");
-    let out = crate::support::bot::command(dir.path(), &["audit", "1", "--json"])
-        .output()
-        .unwrap();
-    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let actions: Vec<&str> = audit["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let audit = audit_json(dir.path(), 1);
+    let actions = actions(&audit["events"]);
     assert!(
         actions.contains(&"decision_ignored_not_approver"),
         "{actions:?}"

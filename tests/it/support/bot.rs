@@ -436,6 +436,25 @@ pub fn audited(audit: &Value, action: &str) -> usize {
         .count()
 }
 
+/// The actions of a list of audit events (an audit export's `events`, a link's `history`),
+/// in order.
+pub fn actions(events: &Value) -> Vec<&str> {
+    events
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect()
+}
+
+/// Runs `licensebot audit <id> --json` on a test directory.
+pub fn audit_json(dir: &Path, id: i64) -> Value {
+    let out = command(dir, &["audit", &id.to_string(), "--json"])
+        .output()
+        .expect("run audit");
+    json_output("audit", &out)
+}
+
 /// Runs `licensebot requests --json` on a test directory.
 pub fn requests_json(dir: &Path) -> Value {
     let out = command(dir, &["requests", "--json"])

@@ -7,8 +7,9 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    actions, approval_with, asked, assert_bought_and_assigned, assert_dm, assert_says, audit_json,
-    command, contents, dms_to, id, request_state, requests_json, sends_in, write_config,
+    actions, approval_with, asked, assert_bought_and_assigned, assert_dm, assert_edited,
+    assert_says, audit_json, command, contents, dms_to, id, request_state, requests_json, sends_in,
+    write_config,
 };
 use crate::support::Bot;
 
@@ -50,23 +51,8 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
 
     bot.react("carol", &m, "✅");
     let got = bot.idle();
-    let edits: Vec<&Value> = got
-        .iter()
-        .filter(|v| v["type"] == "edit" && v["message_id"] == m.as_str())
-        .collect();
-    assert!(
-        edits.iter().any(|e| e["content"]
-            .as_str()
-            .unwrap()
-            .contains("Approved by @carol")),
-        "{got:#?}"
-    );
-    assert!(
-        edits
-            .iter()
-            .any(|e| e["content"].as_str().unwrap().contains("Done")),
-        "{got:#?}"
-    );
+    assert_edited(&got, &m, "Approved by @carol");
+    assert_edited(&got, &m, "Done");
     let dms = dms_to(&got, "alice");
     assert!(
         dms.iter()
@@ -83,10 +69,7 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
 
     bot.say("carol", "!pro seats");
     let got = bot.idle();
-    assert!(
-        contents(&got).contains("1 seats bought, 1 assigned, 0 free"),
-        "{got:#?}"
-    );
+    assert_says(&contents(&got), &["1 seats bought, 1 assigned, 0 free"]);
     bot.finish();
 }
 
@@ -135,10 +118,7 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
 
     bot.say("bob", "!pro seats");
     let got = bot.idle();
-    assert!(
-        contents(&got).contains("2 seats bought, 2 assigned, 0 free"),
-        "{got:#?}"
-    );
+    assert_says(&contents(&got), &["2 seats bought, 2 assigned, 0 free"]);
     bot.finish();
 }
 
@@ -158,15 +138,7 @@ fn an_approver_holding_both_roles_clears_both_stages_with_one_reaction() {
     let am = id(approval_with(&got, "stage 2 of 2"));
     bot.react("dave", &pm, "✅");
     let got = bot.idle();
-    assert!(
-        got.iter().any(|v| v["type"] == "edit"
-            && v["message_id"] == am.as_str()
-            && v["content"]
-                .as_str()
-                .unwrap()
-                .contains("together with stage 1")),
-        "{got:#?}"
-    );
+    assert_edited(&got, &am, "together with stage 1");
     assert_eq!(request_state(dir.path(), 2), "completed");
     bot.finish();
 }
@@ -186,14 +158,7 @@ fn a_denial_carries_the_reason_given_as_a_reply() {
             .any(|d| d.contains("denied") && d.contains("No budget left this quarter")),
         "{dms:#?}"
     );
-    assert!(
-        got.iter().any(|v| v["type"] == "edit"
-            && v["content"]
-                .as_str()
-                .unwrap()
-                .contains("Denied by @carol: `No budget left this quarter`")),
-        "{got:#?}"
-    );
+    assert_edited(&got, &m, "Denied by @carol: `No budget left this quarter`");
     bot.finish();
 }
 
@@ -356,9 +321,9 @@ fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
     let (dir, mut bot, m) = asked("ivan", "ivan@contoso.example");
     bot.react("carol", &m, "✅");
     let got = bot.idle();
-    assert!(
-        contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &contents(&got),
+        &["Power BI Pro assigned to ivan@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     let db = crate::support::db::open(dir.path());
@@ -440,16 +405,11 @@ fn reminder_then_escalation_then_expiry_follow_the_clock() {
         dms_to(&got, "alice").iter().any(|d| d.contains("expired")),
         "{got:#?}"
     );
-    assert!(
-        got.iter().any(|v| v["type"] == "edit"
-            && v["message_id"] == m.as_str()
-            && v["content"].as_str().unwrap().contains("Expired")),
-        "{got:#?}"
-    );
+    assert_edited(&got, &m, "Expired");
     // A late reaction changes nothing.
     bot.react("carol", &m, "✅");
     let got = bot.idle();
-    assert!(contents(&got).contains("already expired"), "{got:#?}");
+    assert_says(&contents(&got), &["already expired"]);
     assert_eq!(request_state(dir.path(), 1), "expired");
     bot.finish();
 }
@@ -459,19 +419,11 @@ fn the_requester_can_cancel_a_pending_request() {
     let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
     bot.say("judy", "!pro cancel 1");
     let got = bot.idle();
-    assert!(contents(&got).contains("is not yours"), "{got:#?}");
+    assert_says(&contents(&got), &["is not yours"]);
     bot.say("alice", "!pro cancel #1");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "cancelled");
-    assert!(
-        got.iter().any(|v| v["type"] == "edit"
-            && v["message_id"] == m.as_str()
-            && v["content"]
-                .as_str()
-                .unwrap()
-                .contains("Cancelled by @alice")),
-        "{got:#?}"
-    );
+    assert_edited(&got, &m, "Cancelled by @alice");
     bot.react("carol", &m, "✅");
     bot.idle();
     assert_eq!(request_state(dir.path(), 1), "cancelled");
@@ -490,9 +442,9 @@ fn release_gives_the_seat_back() {
     bot.idle();
     bot.say("alice", "!pro release");
     let got = bot.idle();
-    assert!(
-        contents(&got).contains("Power BI Pro removed from alice@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &contents(&got),
+        &["Power BI Pro removed from alice@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 2), "completed");
     let all = requests_json(dir.path());
@@ -588,7 +540,7 @@ fn a_tampered_audit_row_is_detected() {
     let mut bot = Bot::start_in(dir.path(), &[]);
     bot.say("dave", "!pro audit 1");
     let got = bot.idle();
-    assert!(contents(&got).contains("BROKEN"), "{got:#?}");
+    assert_says(&contents(&got), &["BROKEN"]);
     bot.finish();
 }
 
@@ -605,7 +557,7 @@ fn malformed_input_lines_get_an_error_and_the_bot_goes_on() {
     bot.until(|v| v["type"] == "error");
     bot.say("alice", "!pro help");
     let got = bot.idle();
-    assert!(contents(&got).contains("!pro request"), "{got:#?}");
+    assert_says(&contents(&got), &["!pro request"]);
     bot.finish();
 }
 

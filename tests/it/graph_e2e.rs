@@ -180,9 +180,9 @@ fn a_missing_usage_location_is_set_in_graph_before_assigning() {
 
     let got = dave_asks_and_carol_approves(&mut bot, "ivan@contoso.example");
 
-    assert!(
-        contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &contents(&got),
+        &["Power BI Pro assigned to ivan@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     let patch = fake.wait_for(Duration::from_secs(1), |r| r.method == "PATCH");
@@ -507,7 +507,7 @@ fn a_refused_assignment_fails_with_graphs_words_and_request_id_on_record() {
     let got = dave_asks_and_carol_approves(&mut bot, "xavier@contoso.example");
 
     assert_eq!(request_state(dir.path(), 1), "failed");
-    assert!(contents(&got).contains("mutually exclusive"), "{got:#?}");
+    assert_says(&contents(&got), &["mutually exclusive"]);
     let db = crate::support::db::open(dir.path());
     let calls = db.call_refs("assign_licence");
     assert_eq!(
@@ -538,10 +538,7 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
         "✅",
     );
     let got = bot.idle();
-    assert!(
-        contents(&got).contains("purchase task for request #1"),
-        "{got:#?}"
-    );
+    assert_says(&contents(&got), &["purchase task for request #1"]);
     assert_eq!(request_state(dir.path(), 1), "approved");
 
     // Bought in the admin center: Graph's subscribedSkus shows the new seat.
@@ -549,9 +546,9 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
     bot.say("bob", "!pro purchased 1");
     let got = bot.idle();
 
-    assert!(
-        contents(&got).contains("Power BI Pro assigned to judy@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &contents(&got),
+        &["Power BI Pro assigned to judy@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
@@ -615,9 +612,9 @@ fn a_proof_mail_that_cannot_be_sent_is_said_and_proves_nothing() {
 
     let got = alice_links(bot);
 
-    assert!(
-        contents(&got).contains("I couldn't send the mail to the mailbox of alice@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &contents(&got),
+        &["I couldn't send the mail to the mailbox of alice@contoso.example"],
     );
     let db = crate::support::db::open(dir.path());
     assert_eq!(
@@ -635,9 +632,6 @@ fn a_proof_mail_that_cannot_be_sent_is_said_and_proves_nothing() {
         &[("LICENSEBOT__LINKS__MAIL_SENDER", "nobody@contoso.example")],
     );
     let got = alice_links(bot);
-    assert!(
-        contents(&got).contains("I couldn't send the mail"),
-        "{got:#?}"
-    );
+    assert_says(&contents(&got), &["I couldn't send the mail"]);
     assert!(fake.state().mails.is_empty());
 }

@@ -382,6 +382,16 @@ pub fn assert_dm(records: &[Value], user: &str, needle: &str) {
     );
 }
 
+/// Asserts that message `message` was edited to a text containing `needle`.
+pub fn assert_edited(records: &[Value], message: &str, needle: &str) {
+    assert!(
+        contents_where(records, "edit", "message_id", message)
+            .iter()
+            .any(|c| c.contains(needle)),
+        "an edit of {message} saying {needle:?} in {records:#?}"
+    );
+}
+
 pub fn contents(records: &[Value]) -> String {
     records
         .iter()

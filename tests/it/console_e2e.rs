@@ -13,15 +13,10 @@ use crate::support::bot::{
 };
 use crate::support::Bot;
 
-/// Links a chat user to a UPN as a person does (the code from the mailbox, answered in a DM).
-fn link(bot: &mut Bot, who: &str, upn: &str) {
-    bot.link(who, upn);
-}
-
 #[test]
 fn request_with_a_free_seat_is_approved_assigned_and_reported() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
 
     bot.say("alice", "!pro request because I build the sales reports");
     let got = bot.idle();
@@ -67,17 +62,18 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
 
-    bot.say("carol", "!pro seats");
-    let got = bot.idle();
-    assert_says(&contents(&got), &["1 seats bought, 1 assigned, 0 free"]);
+    assert_says(
+        &bot.answer("carol", "!pro seats"),
+        &["1 seats bought, 1 assigned, 0 free"],
+    );
     bot.finish();
 }
 
 #[test]
 fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_roles() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    link(&mut bot, "judy", "judy@contoso.example");
+    bot.link("alice", "alice@contoso.example");
+    bot.link("judy", "judy@contoso.example");
     // Alice takes the only seat.
     bot.say("alice", "!pro request");
     let got = bot.idle();
@@ -116,17 +112,18 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
     assert_bought_and_assigned(&got, 2, "judy@contoso.example");
     assert_eq!(request_state(dir.path(), 2), "completed");
 
-    bot.say("bob", "!pro seats");
-    let got = bot.idle();
-    assert_says(&contents(&got), &["2 seats bought, 2 assigned, 0 free"]);
+    assert_says(
+        &bot.answer("bob", "!pro seats"),
+        &["2 seats bought, 2 assigned, 0 free"],
+    );
     bot.finish();
 }
 
 #[test]
 fn an_approver_holding_both_roles_clears_both_stages_with_one_reaction() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    link(&mut bot, "judy", "judy@contoso.example");
+    bot.link("alice", "alice@contoso.example");
+    bot.link("judy", "judy@contoso.example");
     bot.say("alice", "!pro request");
     let got = bot.idle();
     bot.react("dave", &id(approval_with(&got, "Request #1")), "✅");
@@ -252,7 +249,7 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
 #[test]
 fn a_user_with_e5_is_told_they_already_have_pro_and_no_request_is_made() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "frank", "frank@contoso.example");
+    bot.link("frank", "frank@contoso.example");
     bot.say("frank", "!pro request");
     let got = bot.idle();
     assert!(
@@ -290,11 +287,7 @@ fn a_guest_is_refused_unless_policy_allows_guests() {
     bot.finish();
 
     let (_dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__ALLOW_GUESTS", "true")]);
-    link(
-        &mut bot,
-        "grace",
-        "grace_fabrikam.example#EXT#@contoso.example",
-    );
+    bot.link("grace", "grace_fabrikam.example#EXT#@contoso.example");
     bot.say("grace", "!pro request");
     let got = bot.idle();
     approval_with(&got, "Request #1");
@@ -338,7 +331,7 @@ fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
 #[test]
 fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
     let (dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__DEFAULT_USAGE_LOCATION", "")]);
-    link(&mut bot, "ivan", "ivan@contoso.example");
+    bot.link("ivan", "ivan@contoso.example");
     bot.say("ivan", "!pro request");
     let got = bot.idle();
     bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
@@ -355,7 +348,7 @@ fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
 #[test]
 fn reminder_then_escalation_then_expiry_follow_the_clock() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
     bot.input(serde_json::json!({"type": "message", "channel": "general", "author": "dave", "content": "!pro away on"}));
     bot.idle();
     bot.say("alice", "!pro request");
@@ -417,9 +410,7 @@ fn reminder_then_escalation_then_expiry_follow_the_clock() {
 #[test]
 fn the_requester_can_cancel_a_pending_request() {
     let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
-    bot.say("judy", "!pro cancel 1");
-    let got = bot.idle();
-    assert_says(&contents(&got), &["is not yours"]);
+    assert_says(&bot.answer("judy", "!pro cancel 1"), &["is not yours"]);
     bot.say("alice", "!pro cancel #1");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "cancelled");
@@ -433,7 +424,7 @@ fn the_requester_can_cancel_a_pending_request() {
 #[test]
 fn release_gives_the_seat_back() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
     bot.say("alice", "!pro release");
     assert!(contents(&bot.idle()).contains("no Power BI Pro licence to give back"));
     bot.say("alice", "!pro request");
@@ -468,8 +459,8 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
         ("LICENSEBOT__BACKEND__SIMULATED__LATENCY", "1500ms"),
     ];
     let (dir, mut bot) = Bot::start_with("", &slow);
-    link(&mut bot, "alice", "alice@contoso.example");
-    link(&mut bot, "judy", "judy@contoso.example");
+    bot.link("alice", "alice@contoso.example");
+    bot.link("judy", "judy@contoso.example");
     bot.say("judy", "!pro request");
     let got = bot.idle();
     let m = id(approval_with(&got, "Request #1"));
@@ -538,9 +529,7 @@ fn a_tampered_audit_row_is_detected() {
     );
 
     let mut bot = Bot::start_in(dir.path(), &[]);
-    bot.say("dave", "!pro audit 1");
-    let got = bot.idle();
-    assert_says(&contents(&got), &["BROKEN"]);
+    assert_says(&bot.answer("dave", "!pro audit 1"), &["BROKEN"]);
     bot.finish();
 }
 
@@ -555,9 +544,7 @@ fn malformed_input_lines_get_an_error_and_the_bot_goes_on() {
         .contains("bad input line"));
     bot.raw(r#"{"type":"message","channel":"general","author":"a b","content":"x"}"#);
     bot.until(|v| v["type"] == "error");
-    bot.say("alice", "!pro help");
-    let got = bot.idle();
-    assert_says(&contents(&got), &["!pro request"]);
+    assert_says(&bot.answer("alice", "!pro help"), &["!pro request"]);
     bot.finish();
 }
 

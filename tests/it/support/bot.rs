@@ -196,6 +196,13 @@ impl Bot {
         self.say_in("general", author, content)
     }
 
+    /// `author` writes `content` in `general`; returns what the bot said until it was idle,
+    /// joined (see [`contents`]).
+    pub fn answer(&mut self, author: &str, content: &str) -> String {
+        self.say(author, content);
+        contents(&self.idle())
+    }
+
     /// A chat message in a channel; returns its id.
     pub fn say_in(&mut self, channel: &str, author: &str, content: &str) -> String {
         self.input(

@@ -75,9 +75,7 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
     bot.link("alice", "alice@contoso.example");
     bot.link("judy", "judy@contoso.example");
     // Alice takes the only seat.
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let m = bot.request("alice", "Request #1");
     bot.react("carol", &m, "✅");
     bot.idle();
     assert_eq!(request_state(dir.path(), 1), "completed");
@@ -124,9 +122,8 @@ fn an_approver_holding_both_roles_clears_both_stages_with_one_reaction() {
     let (dir, mut bot) = Bot::start("");
     bot.link("alice", "alice@contoso.example");
     bot.link("judy", "judy@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    bot.react("dave", &id(approval_with(&got, "Request #1")), "✅");
+    let approval = bot.request("alice", "Request #1");
+    bot.react("dave", &approval, "✅");
     bot.idle();
 
     bot.say("judy", "!pro request");
@@ -332,9 +329,8 @@ fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
 fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
     let (dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__DEFAULT_USAGE_LOCATION", "")]);
     bot.link("ivan", "ivan@contoso.example");
-    bot.say("ivan", "!pro request");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let approval = bot.request("ivan", "Request #1");
+    bot.react("carol", &approval, "✅");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "failed");
     assert_dm(&got, "ivan", "no usage location");
@@ -427,9 +423,8 @@ fn release_gives_the_seat_back() {
     bot.link("alice", "alice@contoso.example");
     bot.say("alice", "!pro release");
     assert!(contents(&bot.idle()).contains("no Power BI Pro licence to give back"));
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let approval = bot.request("alice", "Request #1");
+    bot.react("carol", &approval, "✅");
     bot.idle();
     bot.say("alice", "!pro release");
     let got = bot.idle();
@@ -461,9 +456,7 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
     let (dir, mut bot) = Bot::start_with("", &slow);
     bot.link("alice", "alice@contoso.example");
     bot.link("judy", "judy@contoso.example");
-    bot.say("judy", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let m = bot.request("judy", "Request #1");
     bot.say("alice", "!pro request");
     let got = bot.idle();
     let pm = id(approval_with(&got, "Request #2, stage 1 of 2"));

@@ -235,9 +235,7 @@ fn a_reaction_counts_only_with_the_role_graph_shows() {
         &[("LICENSEBOT__BACKEND__GRAPH__ROLE_CACHE_TTL", "0s")],
     );
     link(&mut bot, &fake, "alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let m = bot.request("alice", "Request #1");
 
     // Bob is only a Billing Administrator in Graph.
     bot.react("bob", &m, "✅");

@@ -203,6 +203,13 @@ impl Bot {
         contents(&self.idle())
     }
 
+    /// `who` asks for a licence (`!pro request`); returns the id of the approval message,
+    /// once the bot is idle, whose text contains `needle` (such as `Request #1`).
+    pub fn request(&mut self, who: &str, needle: &str) -> String {
+        self.say(who, "!pro request");
+        id(approval_with(&self.idle(), needle))
+    }
+
     /// A chat message in a channel; returns its id.
     pub fn say_in(&mut self, channel: &str, author: &str, content: &str) -> String {
         self.input(
@@ -355,9 +362,7 @@ impl Drop for Bot {
 pub fn asked(who: &str, upn: &str) -> (tempfile::TempDir, Bot, String) {
     let (dir, mut bot) = Bot::start("");
     bot.link(who, upn);
-    bot.say(who, "!pro request");
-    let got = bot.idle();
-    let approval = id(approval_with(&got, "Request #1"));
+    let approval = bot.request(who, "Request #1");
     (dir, bot, approval)
 }
 

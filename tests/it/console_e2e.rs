@@ -7,9 +7,9 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    actions, approval_with, asked, assert_bought_and_assigned, assert_dm, assert_edited,
-    assert_says, audit_json, command, contents, dms_to, id, request_state, requests_json, sends_in,
-    write_config,
+    actions, approval_with, asked, assert_bought_and_assigned, assert_dm, assert_dm_says,
+    assert_edited, assert_says, audit_json, command, contents, id, request_state, requests_json,
+    sends_in, write_config,
 };
 use crate::support::Bot;
 
@@ -48,12 +48,7 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
     let got = bot.idle();
     assert_edited(&got, &m, "Approved by @carol");
     assert_edited(&got, &m, "Done");
-    let dms = dms_to(&got, "alice");
-    assert!(
-        dms.iter()
-            .any(|d| d.contains("is done") && d.contains("alice@contoso.example")),
-        "{dms:#?}"
-    );
+    assert_dm_says(&got, "alice", &["is done", "alice@contoso.example"]);
     assert!(
         sends_in(&got, "general")
             .iter()
@@ -146,12 +141,7 @@ fn a_denial_carries_the_reason_given_as_a_reply() {
     bot.react("carol", &m, "❌");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "denied");
-    let dms = dms_to(&got, "alice");
-    assert!(
-        dms.iter()
-            .any(|d| d.contains("denied") && d.contains("No budget left this quarter")),
-        "{dms:#?}"
-    );
+    assert_dm_says(&got, "alice", &["denied", "No budget left this quarter"]);
     assert_edited(&got, &m, "Denied by @carol: `No budget left this quarter`");
     bot.finish();
 }
@@ -334,10 +324,7 @@ fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "failed");
     assert_dm(&got, "ivan", "no usage location");
-    assert!(
-        dms_to(&got, "carol").iter().any(|d| d.contains("failed")),
-        "the approver is told: {got:#?}"
-    );
+    assert_dm(&got, "carol", "failed");
     bot.finish();
 }
 
@@ -390,10 +377,7 @@ fn reminder_then_escalation_then_expiry_follow_the_clock() {
     bot.advance(6 * 24 * 3600);
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "expired");
-    assert!(
-        dms_to(&got, "alice").iter().any(|d| d.contains("expired")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "alice", "expired");
     assert_edited(&got, &m, "Expired");
     // A late reaction changes nothing.
     bot.react("carol", &m, "✅");

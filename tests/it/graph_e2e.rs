@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::bot::{
-    approval_with, assert_bought_and_assigned, assert_dm, assert_says, command, contents, dms_to,
-    id, request_state, sends_in, write_config,
+    approval_with, assert_bought_and_assigned, assert_dm, assert_dm_says, assert_says, command,
+    contents, dms_to, id, request_state, sends_in, write_config,
 };
 use crate::support::fake_microsoft::{
     FakeMicrosoft, Fault, FaultKind, CLIENT_SECRET, PC_CLIENT_SECRET,
@@ -131,12 +131,7 @@ fn a_request_with_a_free_seat_is_assigned_in_graph() {
     bot.react("carol", &m, "✅");
     let got = bot.idle();
 
-    assert!(
-        dms_to(&got, "alice")
-            .iter()
-            .any(|d| d.contains("is done") && d.contains("alice@contoso.example")),
-        "{got:#?}"
-    );
+    assert_dm_says(&got, "alice", &["is done", "alice@contoso.example"]);
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.licences_of("alice@contoso.example"), ["POWER_BI_PRO"]);
     let calls = graph_calls(&fake, "one approved assignment");
@@ -562,10 +557,7 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
 /// directory user's own address, plain text, not kept in Sent Items.
 #[test]
 fn the_proof_code_is_mailed_through_graph_send_mail() {
-    let fake = FakeMicrosoft::start();
-    let (_dir, mut bot) = start(&fake, false, &[]);
-
-    link(&mut bot, &fake, "alice", "alice@contoso.example");
+    let (fake, _dir, bot) = linked("alice", "alice@contoso.example");
 
     let mails = fake.state().mails.clone();
     assert_eq!(mails.len(), 1);

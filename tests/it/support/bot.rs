@@ -388,9 +388,16 @@ pub fn assert_bought_and_assigned(records: &[Value], now: u32, upn: &str) {
 
 /// The bot told `user` by DM something that says `needle`.
 pub fn assert_dm(records: &[Value], user: &str, needle: &str) {
+    assert_dm_says(records, user, &[needle]);
+}
+
+/// Asserts that one DM to `user` says every one of `phrases`.
+pub fn assert_dm_says(records: &[Value], user: &str, phrases: &[&str]) {
     assert!(
-        dms_to(records, user).iter().any(|d| d.contains(needle)),
-        "a DM to {user} saying {needle:?} in {records:#?}"
+        dms_to(records, user)
+            .iter()
+            .any(|d| phrases.iter().all(|p| d.contains(p))),
+        "a DM to {user} saying {phrases:?} in {records:#?}"
     );
 }
 

@@ -405,22 +405,24 @@ fn the_requester_can_cancel_a_pending_request() {
 fn release_gives_the_seat_back() {
     let (dir, mut bot) = Bot::start("");
     bot.link("alice", "alice@contoso.example");
-    bot.say("alice", "!pro release");
-    assert!(contents(&bot.idle()).contains("no Power BI Pro licence to give back"));
+    assert_says(
+        &bot.answer("alice", "!pro release"),
+        &["no Power BI Pro licence to give back"],
+    );
     let approval = bot.request("alice", "Request #1");
     bot.react("carol", &approval, "✅");
     bot.idle();
-    bot.say("alice", "!pro release");
-    let got = bot.idle();
     assert_says(
-        &contents(&got),
+        &bot.answer("alice", "!pro release"),
         &["Power BI Pro removed from alice@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 2), "completed");
     let all = requests_json(dir.path());
     assert_eq!(all[0]["kind"], "release");
-    bot.say("carol", "!pro seats");
-    assert!(contents(&bot.idle()).contains("1 seats bought, 0 assigned, 1 free"));
+    assert_says(
+        &bot.answer("carol", "!pro seats"),
+        &["1 seats bought, 0 assigned, 1 free"],
+    );
     bot.finish();
 }
 

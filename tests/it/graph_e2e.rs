@@ -536,11 +536,8 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
 
     // Bought in the admin center: Graph's subscribedSkus shows the new seat.
     fake.state().set_enabled("POWER_BI_PRO", 2);
-    bot.say("bob", "!pro purchased 1");
-    let got = bot.idle();
-
     assert_says(
-        &contents(&got),
+        &bot.answer("bob", "!pro purchased 1"),
         &["Power BI Pro assigned to judy@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");

@@ -88,6 +88,12 @@ fn sole_problem_at(text: &str, vars: &[(&str, &str)], key: &str) -> ConfigProble
     found
 }
 
+/// Asserts that loading `text` finds just one problem, in the file at `key`, whose message
+/// contains `fragment`.
+fn assert_sole_problem_says(text: &str, vars: &[(&str, &str)], key: &str, fragment: &str) {
+    assert_says(&sole_problem_at(text, vars, key), fragment);
+}
+
 /// The first problem found loading `text` (with no environment).
 fn first_problem(text: &str) -> ConfigProblem {
     let (_file, result) = load(text, &[]);
@@ -165,12 +171,12 @@ fn a_log_filter_with_non_ascii_text_is_a_problem_not_a_panic() {
         "\"info,licensebot=débug\"",
         "\"info\\u0000\"",
     ] {
-        let got = sole_problem_at(
+        assert_sole_problem_says(
             &format!("[telemetry]\nlevel = {level}\n"),
             &[],
             "telemetry.level",
+            "is not allowed",
         );
-        assert_says(&got, "is not allowed");
     }
 }
 
@@ -349,8 +355,12 @@ fn discord_transport_without_a_discord_table_is_refused() {
 fn discord_approvers_must_be_user_ids() {
     let text = DISCORD.replace("223456789012345678", "bob");
 
-    let found = sole_problem_at(&text, &[("DISCORD_TOKEN", "t")], "approvers[0].chat_user");
-    assert_says(&found, "is not a Discord user id");
+    assert_sole_problem_says(
+        &text,
+        &[("DISCORD_TOKEN", "t")],
+        "approvers[0].chat_user",
+        "is not a Discord user id",
+    );
 }
 
 #[test]
@@ -612,8 +622,7 @@ fn type_errors_in_different_sections_are_all_reported() {
 fn bad_upn_in_first_approver_is_named() {
     let text = "[[approvers]]\nchat_user = \"bob\"\nupn = \"bob at contoso\"\n";
 
-    let found = sole_problem_at(text, &[], "approvers[0].upn");
-    assert_says(&found, "is not a valid UPN");
+    assert_sole_problem_says(text, &[], "approvers[0].upn", "is not a valid UPN");
 }
 
 #[test]
@@ -630,12 +639,12 @@ fn missing_required_key_blames_the_file_holding_its_table() {
 
 #[test]
 fn unknown_role_is_named() {
-    let found = sole_problem_at(
+    assert_sole_problem_says(
         "[roles]\nassign = [\"LicenseAdministrator\", \"Janitor\"]\n",
         &[],
         "roles.assign[1]",
+        "`Janitor` is not a directory role",
     );
-    assert_says(&found, "`Janitor` is not a directory role");
 }
 
 #[test]
@@ -756,14 +765,18 @@ fn managed_sku_must_be_simulated() {
     assert_says(&found, "is not among backend.simulated.skus");
 }
 
-#[test]
-fn more_holders_than_seats_is_refused() {
-    let text = r#"
+/// A simulated tenant with one Power BI Pro seat, as a settings file writes it.
+const ONE_PRO_SEAT: &str = r#"
             [[backend.simulated.skus]]
             sku_part_number = "POWER_BI_PRO"
             sku_id = "f8a1db68-be16-40ed-86d5-cb42ce701560"
             seats = 1
             unit_price_monthly = 14.0
+        "#;
+
+#[test]
+fn more_holders_than_seats_is_refused() {
+    let users = r#"
             [[backend.simulated.users]]
             upn = "bob@contoso.example"
             display_name = "Bob"
@@ -777,7 +790,7 @@ fn more_holders_than_seats_is_refused() {
             display_name = "Dave"
         "#;
     assert_only_problem(
-        text,
+        &format!("{ONE_PRO_SEAT}{users}"),
         "backend.simulated.skus[0].seats",
         "2 simulated users hold POWER_BI_PRO but it has only 1 seats",
     );
@@ -785,14 +798,8 @@ fn more_holders_than_seats_is_refused() {
 
 #[test]
 fn bad_sku_guid_is_named() {
-    let text = r#"
-            [[backend.simulated.skus]]
-            sku_part_number = "POWER_BI_PRO"
-            sku_id = "not-a-guid"
-            seats = 1
-            unit_price_monthly = 14.0
-        "#;
-    let found = first_problem(text);
+    let text = ONE_PRO_SEAT.replace("f8a1db68-be16-40ed-86d5-cb42ce701560", "not-a-guid");
+    let found = first_problem(&text);
 
     assert_eq!(found.key, "backend.simulated.skus[0].sku_id");
     assert_says(&found, "is not a GUID");
@@ -993,12 +1000,12 @@ fn simulated_purchases_need_the_simulated_tenant() {
 
 #[test]
 fn graph_kind_needs_a_graph_table() {
-    let found = sole_problem_at(
+    assert_sole_problem_says(
         "[backend]\nkind = \"graph\"\npurchase = \"manual\"\n",
         &[],
         "backend.graph",
+        "tenant_id and client_id",
     );
-    assert_says(&found, "tenant_id and client_id");
 }
 
 #[test]

@@ -60,14 +60,14 @@ macro_rules! word_enum {
     };
 }
 
-/// A closed list of words a setting takes: written exactly as listed, serialised as the word,
-/// read through a string so a wrong value is named in the problem.
+/// A closed list of words a setting takes: written exactly as listed, travelling as its word
+/// (see `text_value!`), so a wrong value is named in the problem.
 macro_rules! setting_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
         $crate::domain::words!(
             $(#[$doc])*
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-            $name { $($(#[$vdoc])* #[serde(rename = $word)] $variant => $word),+ }
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            $name { $($(#[$vdoc])* $variant => $word),+ }
         );
 
         impl std::str::FromStr for $name {
@@ -81,14 +81,7 @@ macro_rules! setting_enum {
             }
         }
 
-        // Through a string rather than serde's enum support, whose TOML error for a
-        // non-string value does not say what was found.
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <String as serde::Deserialize>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
-            }
-        }
+        $crate::domain::text_value!($name);
     };
 }
 pub(crate) use setting_enum;

@@ -4,20 +4,15 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use crate::support::bot::{assert_says, command, write_config};
+use crate::support::bot::{actions, assert_says, command, write_config};
 use crate::support::fake_microsoft::{CLIENT_ID, TENANT_ID};
 use crate::support::Bot;
 
 #[test]
 fn check_config_accepts_the_embedded_default() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    let dir = configured_dir();
     let out = command(dir.path(), &["check-config"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0, &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("settings are valid"));
 }
 
@@ -26,8 +21,7 @@ fn check_config_accepts_the_embedded_default() {
 /// database's live count after (here 2 seats, after bob bought one more than the seeded 1).
 #[test]
 fn check_config_reports_the_live_seats_of_the_simulated_tenant() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    let dir = configured_dir();
     let before = command(dir.path(), &["check-config"]).output().unwrap();
     let before = String::from_utf8_lossy(&before.stdout).to_string();
     assert!(
@@ -59,41 +53,35 @@ fn check_config_names_the_file_the_key_and_the_problem() {
         "[scheduler]\ntick = \"soon\"\n\n[bot]\nprefx = \"!x\"\n",
     );
     let out = command(dir.path(), &["check-config"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&path.display().to_string()), "{err}");
-    assert_says(&err, &["scheduler.tick", "bot.prefx"]);
+    assert_exit(
+        &out,
+        2,
+        &[&path.display().to_string(), "scheduler.tick", "bot.prefx"],
+    );
 }
 
 #[test]
 fn start_up_fails_on_a_bad_config_and_names_the_env_var() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    let dir = configured_dir();
     let out = command(dir.path(), &["console", "--jsonl"])
         .env("LICENSEBOT__POLICY__REMIND_AFTER", "four hours")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("LICENSEBOT__POLICY__REMIND_AFTER") && err.contains("policy.remind_after"),
-        "{err}"
+    assert_exit(
+        &out,
+        2,
+        &["LICENSEBOT__POLICY__REMIND_AFTER", "policy.remind_after"],
     );
 }
 
 #[test]
 fn migrate_creates_the_database_and_requests_lists_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    let dir = configured_dir();
     let missing = command(dir.path(), &["requests"]).output().unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no database"));
     let out = command(dir.path(), &["migrate"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0, &[]);
     assert!(dir.path().join("bot.db").exists());
     #[cfg(unix)]
     {
@@ -113,8 +101,7 @@ fn migrate_creates_the_database_and_requests_lists_nothing() {
 #[test]
 fn the_database_and_its_journal_files_are_private_to_their_owner() {
     use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    let dir = configured_dir();
     let mut child = command(dir.path(), &["console", "--jsonl"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -167,6 +154,21 @@ fn the_database_and_its_journal_files_are_private_to_their_owner() {
     assert!(child.wait().unwrap().success());
 }
 
+/// A fresh test directory with a settings file (the test tenant) and no database yet.
+fn configured_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), "");
+    dir
+}
+
+/// Asserts that the command behind `out` exited with `code` and said each of `says` on
+/// standard error.
+fn assert_exit(out: &Output, code: i32, says: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_says(&err, says);
+}
+
 /// A test directory whose database holds request #1 (alice's, pending).
 fn directory_with_a_request() -> tempfile::TempDir {
     let (dir, mut bot) = Bot::start("");
@@ -194,6 +196,18 @@ fn run_with_closed(mut cmd: Command, closed: Stream, input: &[u8]) -> Output {
     // The parent's copy of the write end went into `cmd`; drop it so only the child holds it.
     drop(cmd);
     child.wait_with_output().unwrap()
+}
+
+/// What is wrong with how `what` ended, if anything: an exit code other than `expected`, or a
+/// panic on standard error (where that was captured).
+fn wrong_ending(what: &str, out: &Output, expected: i32) -> Option<String> {
+    let err = String::from_utf8_lossy(&out.stderr);
+    (out.status.code() != Some(expected) || err.contains("panicked")).then(|| {
+        format!(
+            "{what}: expected exit {expected}, got {:?}\n{err}",
+            out.status
+        )
+    })
 }
 
 /// Which of its output streams a test closes under a command.
@@ -231,13 +245,7 @@ fn every_printing_subcommand_ends_quietly_with_its_own_exit_code_when_stdout_is_
     for (args, input, expected) in printing_subcommands() {
         let out = run_with_closed(command(dir.path(), &args), Stream::Stdout, input);
 
-        let err = String::from_utf8_lossy(&out.stderr);
-        if out.status.code() != Some(expected) || err.contains("panicked") {
-            failures.push(format!(
-                "{args:?}: expected exit {expected}, got {:?}\n{err}",
-                out.status
-            ));
-        }
+        failures.extend(wrong_ending(&format!("{args:?}"), &out, expected));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -254,29 +262,18 @@ fn subcommands_end_with_their_own_exit_code_when_stderr_is_closed() {
     for (args, expected) in cases {
         let out = run_with_closed(command(dir.path(), &args), Stream::Stderr, b"");
 
-        if out.status.code() != Some(expected) {
-            failures.push(format!(
-                "{args:?}: expected exit {expected}, got {:?}",
-                out.status
-            ));
-        }
+        failures.extend(wrong_ending(&format!("{args:?}"), &out, expected));
     }
     let mut invalid = command(dir.path(), &["requests"]);
     invalid.env("LICENSEBOT__POLICY__REMIND_AFTER", "four hours");
     let out = run_with_closed(invalid, Stream::Stderr, b"");
-    if out.status.code() != Some(2) {
-        failures.push(format!(
-            "invalid settings: expected exit 2, got {:?}",
-            out.status
-        ));
-    }
+    failures.extend(wrong_ending("invalid settings", &out, 2));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn the_console_ends_with_exit_0_when_stderr_is_closed() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    let dir = configured_dir();
 
     let out = run_with_closed(
         command(dir.path(), &["console"]),
@@ -298,49 +295,28 @@ fn a_failed_write_to_stdout_other_than_a_closed_pipe_exits_1_and_says_so() {
         .output()
         .unwrap();
 
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot write to standard output"), "{err}");
+    assert_exit(&out, 1, &["cannot write to standard output"]);
 }
 
+/// A usage error (a missing argument, an unknown state, a request number that is no number)
+/// exits 2 and says what is wrong; a database that is not there exits 1.
 #[test]
-fn a_usage_error_exits_2() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+fn a_subcommand_that_cannot_run_exits_with_its_code_and_says_why() {
+    let dir = configured_dir();
+    for (args, code, says) in [
+        (&["audit"][..], 2, &["Usage:"][..]),
+        (
+            &["requests", "--state", "bogus"],
+            2,
+            &["--state", "`bogus` is not one of pending"],
+        ),
+        (&["audit", "abc"], 2, &["`abc` is not a request number"]),
+        (&["requests"], 1, &["no database"]),
+    ] {
+        let out = command(dir.path(), args).output().unwrap();
 
-    let out = command(dir.path(), &["audit"]).output().unwrap();
-
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage:"));
-}
-
-#[test]
-fn an_unknown_state_is_a_usage_error_and_exits_2() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
-
-    let out = command(dir.path(), &["requests", "--state", "bogus"])
-        .output()
-        .unwrap();
-
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("--state") && err.contains("`bogus` is not one of pending"),
-        "{err}"
-    );
-}
-
-#[test]
-fn a_request_number_that_is_no_number_is_a_usage_error_and_exits_2() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
-
-    let out = command(dir.path(), &["audit", "abc"]).output().unwrap();
-
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("`abc` is not a request number"), "{err}");
+        assert_exit(&out, code, says);
+    }
 }
 
 #[test]
@@ -349,22 +325,11 @@ fn audit_of_an_unknown_request_exits_4() {
 
     let out = command(dir.path(), &["audit", "99"]).output().unwrap();
 
-    assert_eq!(out.status.code(), Some(4));
+    assert_exit(&out, 4, &[]);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
         "licensebot: there is no request #99"
     );
-}
-
-#[test]
-fn requests_without_a_database_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
-
-    let out = command(dir.path(), &["requests"]).output().unwrap();
-
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
 }
 
 #[test]
@@ -377,12 +342,7 @@ fn a_second_bot_on_the_same_database_exits_1_and_says_so() {
         .output()
         .unwrap();
 
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("another licensebot is already running"),
-        "{err}"
-    );
+    assert_exit(&out, 1, &["another licensebot is already running"]);
     bot.finish();
 }
 
@@ -403,12 +363,7 @@ fn check_config_exits_1_when_microsoft_cannot_be_reached() {
         .output()
         .unwrap();
 
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1, &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("microsoft graph: FAILED"));
 }
 
@@ -416,8 +371,7 @@ fn check_config_exits_1_when_microsoft_cannot_be_reached() {
 /// history; `requests --json` carries how the requester's link was proven.
 #[test]
 fn links_and_requests_show_how_each_link_was_proven() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    let dir = configured_dir();
     let mut bot = Bot::start_in(dir.path(), &[]);
     bot.link("alice", "alice@contoso.example");
     bot.say("mallory", "!pro link ivan@contoso.example");
@@ -442,13 +396,10 @@ fn links_and_requests_show_how_each_link_was_proven() {
     assert_eq!(alice["state"], "verified");
     assert_eq!(alice["method"], "mail_code");
     assert!(alice["verified_at"].is_string());
-    let actions: Vec<&str> = alice["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["link_started", "proof_sent", "link_verified"]);
+    assert_eq!(
+        actions(&alice["history"]),
+        ["link_started", "proof_sent", "link_verified"]
+    );
     let mallory = by("mallory");
     assert_eq!(mallory["state"], "pending");
     assert!(mallory["method"].is_null());
@@ -472,8 +423,7 @@ fn links_and_requests_show_how_each_link_was_proven() {
 /// audit trail, not the database in clear, not a chat message.
 #[test]
 fn a_proof_code_never_reaches_the_log_the_audit_or_chat() {
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    let dir = configured_dir();
     let mut bot = Bot::start_in(dir.path(), &[("RUST_LOG", "trace")]);
     let said = bot.link("alice", "alice@contoso.example");
     bot.finish();

@@ -7,20 +7,16 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    approval_with, asked, assert_bought_and_assigned, assert_dm, assert_says, command, contents,
-    dms_to, id, request_state, requests_json, sends_in, write_config,
+    actions, approval_with, asked, assert_bought_and_assigned, assert_dm, assert_dm_says,
+    assert_edited, assert_says, audit_json, command, contents, id, request_state, requests_json,
+    sends_in, write_config,
 };
 use crate::support::Bot;
-
-/// Links a chat user to a UPN as a person does (the code from the mailbox, answered in a DM).
-fn link(bot: &mut Bot, who: &str, upn: &str) {
-    bot.link(who, upn);
-}
 
 #[test]
 fn request_with_a_free_seat_is_approved_assigned_and_reported() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
 
     bot.say("alice", "!pro request because I build the sales reports");
     let got = bot.idle();
@@ -50,29 +46,9 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
 
     bot.react("carol", &m, "✅");
     let got = bot.idle();
-    let edits: Vec<&Value> = got
-        .iter()
-        .filter(|v| v["type"] == "edit" && v["message_id"] == m.as_str())
-        .collect();
-    assert!(
-        edits.iter().any(|e| e["content"]
-            .as_str()
-            .unwrap()
-            .contains("Approved by @carol")),
-        "{got:#?}"
-    );
-    assert!(
-        edits
-            .iter()
-            .any(|e| e["content"].as_str().unwrap().contains("Done")),
-        "{got:#?}"
-    );
-    let dms = dms_to(&got, "alice");
-    assert!(
-        dms.iter()
-            .any(|d| d.contains("is done") && d.contains("alice@contoso.example")),
-        "{dms:#?}"
-    );
+    assert_edited(&got, &m, "Approved by @carol");
+    assert_edited(&got, &m, "Done");
+    assert_dm_says(&got, "alice", &["is done", "alice@contoso.example"]);
     assert!(
         sends_in(&got, "general")
             .iter()
@@ -81,11 +57,9 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
 
-    bot.say("carol", "!pro seats");
-    let got = bot.idle();
-    assert!(
-        contents(&got).contains("1 seats bought, 1 assigned, 0 free"),
-        "{got:#?}"
+    assert_says(
+        &bot.answer("carol", "!pro seats"),
+        &["1 seats bought, 1 assigned, 0 free"],
     );
     bot.finish();
 }
@@ -93,12 +67,10 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
 #[test]
 fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_roles() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    link(&mut bot, "judy", "judy@contoso.example");
+    bot.link("alice", "alice@contoso.example");
+    bot.link("judy", "judy@contoso.example");
     // Alice takes the only seat.
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let m = bot.request("alice", "Request #1");
     bot.react("carol", &m, "✅");
     bot.idle();
     assert_eq!(request_state(dir.path(), 1), "completed");
@@ -133,11 +105,9 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
     assert_bought_and_assigned(&got, 2, "judy@contoso.example");
     assert_eq!(request_state(dir.path(), 2), "completed");
 
-    bot.say("bob", "!pro seats");
-    let got = bot.idle();
-    assert!(
-        contents(&got).contains("2 seats bought, 2 assigned, 0 free"),
-        "{got:#?}"
+    assert_says(
+        &bot.answer("bob", "!pro seats"),
+        &["2 seats bought, 2 assigned, 0 free"],
     );
     bot.finish();
 }
@@ -145,11 +115,10 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
 #[test]
 fn an_approver_holding_both_roles_clears_both_stages_with_one_reaction() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    link(&mut bot, "judy", "judy@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    bot.react("dave", &id(approval_with(&got, "Request #1")), "✅");
+    bot.link("alice", "alice@contoso.example");
+    bot.link("judy", "judy@contoso.example");
+    let approval = bot.request("alice", "Request #1");
+    bot.react("dave", &approval, "✅");
     bot.idle();
 
     bot.say("judy", "!pro request");
@@ -158,15 +127,7 @@ fn an_approver_holding_both_roles_clears_both_stages_with_one_reaction() {
     let am = id(approval_with(&got, "stage 2 of 2"));
     bot.react("dave", &pm, "✅");
     let got = bot.idle();
-    assert!(
-        got.iter().any(|v| v["type"] == "edit"
-            && v["message_id"] == am.as_str()
-            && v["content"]
-                .as_str()
-                .unwrap()
-                .contains("together with stage 1")),
-        "{got:#?}"
-    );
+    assert_edited(&got, &am, "together with stage 1");
     assert_eq!(request_state(dir.path(), 2), "completed");
     bot.finish();
 }
@@ -180,20 +141,8 @@ fn a_denial_carries_the_reason_given_as_a_reply() {
     bot.react("carol", &m, "❌");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "denied");
-    let dms = dms_to(&got, "alice");
-    assert!(
-        dms.iter()
-            .any(|d| d.contains("denied") && d.contains("No budget left this quarter")),
-        "{dms:#?}"
-    );
-    assert!(
-        got.iter().any(|v| v["type"] == "edit"
-            && v["content"]
-                .as_str()
-                .unwrap()
-                .contains("Denied by @carol: `No budget left this quarter`")),
-        "{got:#?}"
-    );
+    assert_dm_says(&got, "alice", &["denied", "No budget left this quarter"]);
+    assert_edited(&got, &m, "Denied by @carol: `No budget left this quarter`");
     bot.finish();
 }
 
@@ -271,16 +220,8 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
     );
     assert_dm(&got, "bob", "needs one of these roles");
     assert_eq!(request_state(dir.path(), 1), "pending");
-    let out = crate::support::bot::command(dir.path(), &["audit", "1", "--json"])
-        .output()
-        .unwrap();
-    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let actions: Vec<&str> = audit["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let audit = audit_json(dir.path(), 1);
+    let actions = actions(&audit["events"]);
     assert!(
         actions.contains(&"decision_ignored_not_approver"),
         "{actions:?}"
@@ -295,7 +236,7 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
 #[test]
 fn a_user_with_e5_is_told_they_already_have_pro_and_no_request_is_made() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "frank", "frank@contoso.example");
+    bot.link("frank", "frank@contoso.example");
     bot.say("frank", "!pro request");
     let got = bot.idle();
     assert!(
@@ -333,11 +274,7 @@ fn a_guest_is_refused_unless_policy_allows_guests() {
     bot.finish();
 
     let (_dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__ALLOW_GUESTS", "true")]);
-    link(
-        &mut bot,
-        "grace",
-        "grace_fabrikam.example#EXT#@contoso.example",
-    );
+    bot.link("grace", "grace_fabrikam.example#EXT#@contoso.example");
     bot.say("grace", "!pro request");
     let got = bot.idle();
     approval_with(&got, "Request #1");
@@ -364,9 +301,9 @@ fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
     let (dir, mut bot, m) = asked("ivan", "ivan@contoso.example");
     bot.react("carol", &m, "✅");
     let got = bot.idle();
-    assert!(
-        contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &contents(&got),
+        &["Power BI Pro assigned to ivan@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     let db = crate::support::db::open(dir.path());
@@ -381,24 +318,20 @@ fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
 #[test]
 fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
     let (dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__DEFAULT_USAGE_LOCATION", "")]);
-    link(&mut bot, "ivan", "ivan@contoso.example");
-    bot.say("ivan", "!pro request");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.link("ivan", "ivan@contoso.example");
+    let approval = bot.request("ivan", "Request #1");
+    bot.react("carol", &approval, "✅");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "failed");
     assert_dm(&got, "ivan", "no usage location");
-    assert!(
-        dms_to(&got, "carol").iter().any(|d| d.contains("failed")),
-        "the approver is told: {got:#?}"
-    );
+    assert_dm(&got, "carol", "failed");
     bot.finish();
 }
 
 #[test]
 fn reminder_then_escalation_then_expiry_follow_the_clock() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
+    bot.link("alice", "alice@contoso.example");
     bot.input(serde_json::json!({"type": "message", "channel": "general", "author": "dave", "content": "!pro away on"}));
     bot.idle();
     bot.say("alice", "!pro request");
@@ -444,20 +377,12 @@ fn reminder_then_escalation_then_expiry_follow_the_clock() {
     bot.advance(6 * 24 * 3600);
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "expired");
-    assert!(
-        dms_to(&got, "alice").iter().any(|d| d.contains("expired")),
-        "{got:#?}"
-    );
-    assert!(
-        got.iter().any(|v| v["type"] == "edit"
-            && v["message_id"] == m.as_str()
-            && v["content"].as_str().unwrap().contains("Expired")),
-        "{got:#?}"
-    );
+    assert_dm(&got, "alice", "expired");
+    assert_edited(&got, &m, "Expired");
     // A late reaction changes nothing.
     bot.react("carol", &m, "✅");
     let got = bot.idle();
-    assert!(contents(&got).contains("already expired"), "{got:#?}");
+    assert_says(&contents(&got), &["already expired"]);
     assert_eq!(request_state(dir.path(), 1), "expired");
     bot.finish();
 }
@@ -465,21 +390,11 @@ fn reminder_then_escalation_then_expiry_follow_the_clock() {
 #[test]
 fn the_requester_can_cancel_a_pending_request() {
     let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
-    bot.say("judy", "!pro cancel 1");
-    let got = bot.idle();
-    assert!(contents(&got).contains("is not yours"), "{got:#?}");
+    assert_says(&bot.answer("judy", "!pro cancel 1"), &["is not yours"]);
     bot.say("alice", "!pro cancel #1");
     let got = bot.idle();
     assert_eq!(request_state(dir.path(), 1), "cancelled");
-    assert!(
-        got.iter().any(|v| v["type"] == "edit"
-            && v["message_id"] == m.as_str()
-            && v["content"]
-                .as_str()
-                .unwrap()
-                .contains("Cancelled by @alice")),
-        "{got:#?}"
-    );
+    assert_edited(&got, &m, "Cancelled by @alice");
     bot.react("carol", &m, "✅");
     bot.idle();
     assert_eq!(request_state(dir.path(), 1), "cancelled");
@@ -489,24 +404,25 @@ fn the_requester_can_cancel_a_pending_request() {
 #[test]
 fn release_gives_the_seat_back() {
     let (dir, mut bot) = Bot::start("");
-    link(&mut bot, "alice", "alice@contoso.example");
-    bot.say("alice", "!pro release");
-    assert!(contents(&bot.idle()).contains("no Power BI Pro licence to give back"));
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    bot.link("alice", "alice@contoso.example");
+    assert_says(
+        &bot.answer("alice", "!pro release"),
+        &["no Power BI Pro licence to give back"],
+    );
+    let approval = bot.request("alice", "Request #1");
+    bot.react("carol", &approval, "✅");
     bot.idle();
-    bot.say("alice", "!pro release");
-    let got = bot.idle();
-    assert!(
-        contents(&got).contains("Power BI Pro removed from alice@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &bot.answer("alice", "!pro release"),
+        &["Power BI Pro removed from alice@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 2), "completed");
     let all = requests_json(dir.path());
     assert_eq!(all[0]["kind"], "release");
-    bot.say("carol", "!pro seats");
-    assert!(contents(&bot.idle()).contains("1 seats bought, 0 assigned, 1 free"));
+    assert_says(
+        &bot.answer("carol", "!pro seats"),
+        &["1 seats bought, 0 assigned, 1 free"],
+    );
     bot.finish();
 }
 
@@ -524,11 +440,9 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
         ("LICENSEBOT__BACKEND__SIMULATED__LATENCY", "1500ms"),
     ];
     let (dir, mut bot) = Bot::start_with("", &slow);
-    link(&mut bot, "alice", "alice@contoso.example");
-    link(&mut bot, "judy", "judy@contoso.example");
-    bot.say("judy", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    bot.link("alice", "alice@contoso.example");
+    bot.link("judy", "judy@contoso.example");
+    let m = bot.request("judy", "Request #1");
     bot.say("alice", "!pro request");
     let got = bot.idle();
     let pm = id(approval_with(&got, "Request #2, stage 1 of 2"));
@@ -594,9 +508,7 @@ fn a_tampered_audit_row_is_detected() {
     );
 
     let mut bot = Bot::start_in(dir.path(), &[]);
-    bot.say("dave", "!pro audit 1");
-    let got = bot.idle();
-    assert!(contents(&got).contains("BROKEN"), "{got:#?}");
+    assert_says(&bot.answer("dave", "!pro audit 1"), &["BROKEN"]);
     bot.finish();
 }
 
@@ -611,9 +523,7 @@ fn malformed_input_lines_get_an_error_and_the_bot_goes_on() {
         .contains("bad input line"));
     bot.raw(r#"{"type":"message","channel":"general","author":"a b","content":"x"}"#);
     bot.until(|v| v["type"] == "error");
-    bot.say("alice", "!pro help");
-    let got = bot.idle();
-    assert!(contents(&got).contains("!pro request"), "{got:#?}");
+    assert_says(&bot.answer("alice", "!pro help"), &["!pro request"]);
     bot.finish();
 }
 

@@ -488,16 +488,18 @@ async fn observe(rig: &Rig, flow: Flow) -> Observed {
     }
 }
 
+/// One test a case: `run(What::what, At::at)`, for the flows killed at each crash point and
+/// for the scheduled messages below.
 macro_rules! crash_cases {
-    ($($name:ident: $flow:ident at $step:ident;)*) => {$(
+    ($run:ident($what:ident, $at:ident) { $($name:ident: $w:ident at $s:ident;)* }) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
-            crash_and_recover(Flow::$flow, Step::$step).await;
+            $run($what::$w, $at::$s).await;
         }
     )*};
 }
 
-crash_cases! {
+crash_cases! { crash_and_recover(Flow, Step) {
     purchase_dying_after_its_decision_is_stored_ends_once: Purchase at DecisionStored;
     purchase_killed_when_its_job_started_ends_once: Purchase at JobStarted;
     purchase_killed_while_partner_center_holds_the_change_ends_once: Purchase at ChangeInFlight;
@@ -514,7 +516,7 @@ crash_cases! {
     assignment_killed_while_the_approval_edit_is_held_ends_once: Assignment at ApprovalEditInFlight;
     assignment_dying_after_a_message_is_posted_ends_once: Assignment at MessagePosted;
     assignment_killed_while_the_done_message_is_held_ends_once: Assignment at DoneMessageInFlight;
-}
+}}
 
 /// An assignment killed while Graph holds `assignLicense`, on a Graph that shows changes
 /// late: after the restart the job reads back (the change may be made) before assigning
@@ -685,23 +687,14 @@ async fn schedule_crash_and_recover(action: Scheduled, step: ScheduleStep) {
     rig.discord.assert_faithful();
 }
 
-macro_rules! schedule_crash_cases {
-    ($($name:ident: $action:ident at $step:ident;)*) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            schedule_crash_and_recover(Scheduled::$action, ScheduleStep::$step).await;
-        }
-    )*};
-}
-
-schedule_crash_cases! {
+crash_cases! { schedule_crash_and_recover(Scheduled, ScheduleStep) {
     reminder_dying_after_it_is_stored_is_said_once: Reminder at Stored;
     reminder_killed_while_its_post_is_held_is_said_once: Reminder at PostHeld;
     escalation_dying_after_it_is_stored_is_said_once: Escalation at Stored;
     escalation_killed_while_its_post_is_held_is_said_once: Escalation at PostHeld;
     expiry_dying_after_it_is_stored_is_told_once: Expiry at Stored;
     expiry_killed_while_its_post_is_held_is_told_once: Expiry at PostHeld;
-}
+}}
 
 /// Killed between storing a link's code and mailing it (crash point
 /// `after_link_proof_stored`): after a restart the pending link is still there, no mail went

@@ -108,16 +108,26 @@ impl Setup {
         .await;
     }
 
+    /// `who` writes `text` in the general channel; waits for the bot's answer there
+    /// containing `answer`.
+    async fn say(&self, who: &str, text: &str, answer: &str) -> Msg {
+        self.fake.say(who, GENERAL, text);
+        self.bot_message(GENERAL, answer).await
+    }
+
+    /// `who` asks by text (`text`) for what becomes request #`number`; returns its approval
+    /// message once the bot reacted on it.
+    async fn asks(&self, who: &str, text: &str, number: u32) -> Msg {
+        self.say(who, text, &format!("Request #{number} is in"))
+            .await;
+        self.reacted_approval(&format!("Request #{number}")).await
+    }
+
     /// Alice asks by text; returns the approval message once the bot reacted on it.
     async fn alice_requests(&self) -> Msg {
         self.link("alice", "alice@contoso.example").await;
-        self.fake.say(
-            "alice",
-            GENERAL,
-            "!pro request because I build the sales reports",
-        );
-        self.bot_message(GENERAL, "Request #1 is in").await;
-        self.reacted_approval("Request #1").await
+        self.asks("alice", "!pro request because I build the sales reports", 1)
+            .await
     }
 
     /// The approval message with `needle`, once the bot's ✅ and ❌ are on it.
@@ -340,10 +350,7 @@ async fn non_approver_reaction_is_removed_and_explained_in_the_channel_when_dms_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approver_cannot_approve_their_own_request() {
     let s = Setup::start().await;
-    s.fake
-        .say("carol", GENERAL, "!pro request for my own reports");
-    s.bot_message(GENERAL, "Request #1 is in").await;
-    let approval = s.reacted_approval("Request #1").await;
+    let approval = s.asks("carol", "!pro request for my own reports", 1).await;
     let deciders = approval
         .content
         .lines()
@@ -382,9 +389,8 @@ async fn bots_and_other_guilds_are_ignored_and_dms_are_answered_by_dm() {
     s.fake.dm_bot("alice", "!pro status");
     s.dm("alice", "!pro request").await;
     // A mention of the bot addresses it too.
-    s.fake
-        .say("judy", GENERAL, &format!("<@{BOT}> help status"));
-    s.bot_message(GENERAL, "!pro status").await;
+    s.say("judy", &format!("<@{BOT}> help status"), "!pro status")
+        .await;
 
     s.fake.view(|v| {
         let in_general: Vec<String> = v
@@ -408,9 +414,7 @@ async fn what_happened_while_the_bot_was_down_is_applied_after_restart() {
     let mut s = Setup::start().await;
     let approval = s.alice_requests().await;
     s.link("judy", "judy@contoso.example").await;
-    s.fake.say("judy", GENERAL, "!pro request");
-    s.bot_message(GENERAL, "Request #2 is in").await;
-    let judys = s.reacted_approval("Request #2").await;
+    let judys = s.asks("judy", "!pro request", 2).await;
 
     s.stop().await;
     s.fake.react("carol", approval.id, "✅");
@@ -682,9 +686,12 @@ async fn mentions_in_a_reason_ping_nobody_and_the_reason_stays_quoted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_typed_in_a_channel_is_deleted_and_burnt() {
     let s = Setup::start().await;
-    s.fake
-        .say("alice", GENERAL, "!pro link alice@contoso.example");
-    s.bot_message(GENERAL, "I've mailed a code").await;
+    s.say(
+        "alice",
+        "!pro link alice@contoso.example",
+        "I've mailed a code",
+    )
+    .await;
     let code = discord_bot::mailed_code(s.dir.path(), "alice@contoso.example");
 
     let typed = s.fake.say("alice", GENERAL, &format!("!pro verify {code}"));

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::bot::{
-    approval_with, assert_bought_and_assigned, assert_dm, assert_says, command, contents, dms_to,
-    id, request_state, sends_in, write_config,
+    approval_with, assert_bought_and_assigned, assert_dm, assert_dm_says, assert_says, command,
+    contents, dms_to, id, request_state, sends_in, write_config,
 };
 use crate::support::fake_microsoft::{
     FakeMicrosoft, Fault, FaultKind, CLIENT_SECRET, PC_CLIENT_SECRET,
@@ -131,12 +131,7 @@ fn a_request_with_a_free_seat_is_assigned_in_graph() {
     bot.react("carol", &m, "✅");
     let got = bot.idle();
 
-    assert!(
-        dms_to(&got, "alice")
-            .iter()
-            .any(|d| d.contains("is done") && d.contains("alice@contoso.example")),
-        "{got:#?}"
-    );
+    assert_dm_says(&got, "alice", &["is done", "alice@contoso.example"]);
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.licences_of("alice@contoso.example"), ["POWER_BI_PRO"]);
     let calls = graph_calls(&fake, "one approved assignment");
@@ -180,9 +175,9 @@ fn a_missing_usage_location_is_set_in_graph_before_assigning() {
 
     let got = dave_asks_and_carol_approves(&mut bot, "ivan@contoso.example");
 
-    assert!(
-        contents(&got).contains("Power BI Pro assigned to ivan@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &contents(&got),
+        &["Power BI Pro assigned to ivan@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     let patch = fake.wait_for(Duration::from_secs(1), |r| r.method == "PATCH");
@@ -235,9 +230,7 @@ fn a_reaction_counts_only_with_the_role_graph_shows() {
         &[("LICENSEBOT__BACKEND__GRAPH__ROLE_CACHE_TTL", "0s")],
     );
     link(&mut bot, &fake, "alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    let m = id(approval_with(&got, "Request #1"));
+    let m = bot.request("alice", "Request #1");
 
     // Bob is only a Billing Administrator in Graph.
     bot.react("bob", &m, "✅");
@@ -507,7 +500,7 @@ fn a_refused_assignment_fails_with_graphs_words_and_request_id_on_record() {
     let got = dave_asks_and_carol_approves(&mut bot, "xavier@contoso.example");
 
     assert_eq!(request_state(dir.path(), 1), "failed");
-    assert!(contents(&got).contains("mutually exclusive"), "{got:#?}");
+    assert_says(&contents(&got), &["mutually exclusive"]);
     let db = crate::support::db::open(dir.path());
     let calls = db.call_refs("assign_licence");
     assert_eq!(
@@ -538,20 +531,14 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
         "✅",
     );
     let got = bot.idle();
-    assert!(
-        contents(&got).contains("purchase task for request #1"),
-        "{got:#?}"
-    );
+    assert_says(&contents(&got), &["purchase task for request #1"]);
     assert_eq!(request_state(dir.path(), 1), "approved");
 
     // Bought in the admin center: Graph's subscribedSkus shows the new seat.
     fake.state().set_enabled("POWER_BI_PRO", 2);
-    bot.say("bob", "!pro purchased 1");
-    let got = bot.idle();
-
-    assert!(
-        contents(&got).contains("Power BI Pro assigned to judy@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &bot.answer("bob", "!pro purchased 1"),
+        &["Power BI Pro assigned to judy@contoso.example"],
     );
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
@@ -567,10 +554,7 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
 /// directory user's own address, plain text, not kept in Sent Items.
 #[test]
 fn the_proof_code_is_mailed_through_graph_send_mail() {
-    let fake = FakeMicrosoft::start();
-    let (_dir, mut bot) = start(&fake, false, &[]);
-
-    link(&mut bot, &fake, "alice", "alice@contoso.example");
+    let (fake, _dir, bot) = linked("alice", "alice@contoso.example");
 
     let mails = fake.state().mails.clone();
     assert_eq!(mails.len(), 1);
@@ -615,9 +599,9 @@ fn a_proof_mail_that_cannot_be_sent_is_said_and_proves_nothing() {
 
     let got = alice_links(bot);
 
-    assert!(
-        contents(&got).contains("I couldn't send the mail to the mailbox of alice@contoso.example"),
-        "{got:#?}"
+    assert_says(
+        &contents(&got),
+        &["I couldn't send the mail to the mailbox of alice@contoso.example"],
     );
     let db = crate::support::db::open(dir.path());
     assert_eq!(
@@ -635,9 +619,6 @@ fn a_proof_mail_that_cannot_be_sent_is_said_and_proves_nothing() {
         &[("LICENSEBOT__LINKS__MAIL_SENDER", "nobody@contoso.example")],
     );
     let got = alice_links(bot);
-    assert!(
-        contents(&got).contains("I couldn't send the mail"),
-        "{got:#?}"
-    );
+    assert_says(&contents(&got), &["I couldn't send the mail"]);
     assert!(fake.state().mails.is_empty());
 }

@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::bot::{approval_with, id};
 use crate::support::Bot;
 
 /// The address the bot logged for its endpoint (it binds port 0 in tests).
@@ -54,9 +53,8 @@ fn metrics_count_requests_decisions_jobs_and_backend_calls() {
         &[("LICENSEBOT__TELEMETRY__METRICS_ADDR", "127.0.0.1:0")],
     );
     bot.link("alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let approval = bot.request("alice", "Request #1");
+    bot.react("carol", &approval, "✅");
     bot.idle();
     let base = endpoint(&bot);
 
@@ -140,9 +138,8 @@ fn spans_of_request(log: &str, request: u64) -> Vec<String> {
 fn one_requests_log_lines_carry_its_id_from_asking_to_done() {
     let (_dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__TELEMETRY__FORMAT", "json")]);
     bot.link("alice", "alice@contoso.example");
-    bot.say("alice", "!pro request");
-    let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
+    let approval = bot.request("alice", "Request #1");
+    bot.react("carol", &approval, "✅");
     bot.idle();
     let log = bot.log();
     let spans = spans_of_request(&log, 1);

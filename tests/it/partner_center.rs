@@ -64,6 +64,13 @@ async fn refused(p: &PartnerCenterPurchaser, target: i64) -> BackendError {
         .unwrap_err()
 }
 
+/// Asserts that the purchase is done at `target` seats, reached by one change from the fake's
+/// 2 seats.
+fn assert_raised_once(fake: &FakeMicrosoft, done: PurchaseProgress, target: i64) {
+    assert_eq!(done, PurchaseProgress::Done { enabled: target });
+    assert_eq!(fake.state().quantity_changes, [(2, target)]);
+}
+
 /// A fake whose Partner Center subscription is set up by `setup`.
 fn fake_with(setup: impl FnOnce(&mut Subscription)) -> FakeMicrosoft {
     let fake = FakeMicrosoft::start();
@@ -83,8 +90,7 @@ async fn seats_are_raised_to_the_absolute_target_with_etag_and_request_id() {
 
     let done = raise(&p, 3).await;
 
-    assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
-    assert_eq!(fake.state().quantity_changes, [(2, 3)]);
+    assert_raised_once(&fake, done, 3);
     assert_eq!(fake.state().skus[0].enabled, 3, "Graph shows the new seats");
     let patch = fake.wait_for(Duration::from_secs(1), |r| r.method == "PATCH");
     assert_eq!(
@@ -192,8 +198,7 @@ async fn a_timed_out_change_is_retried_without_buying_twice() {
     fake.release(held);
     let done = raise(&p, 3).await;
 
-    assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
-    assert_eq!(fake.state().quantity_changes, [(2, 3)]);
+    assert_raised_once(&fake, done, 3);
 }
 
 #[tokio::test]
@@ -229,8 +234,7 @@ async fn an_accepted_change_is_followed_through_its_location() {
 
     let done = raise(&p, 5).await;
 
-    assert_eq!(done, PurchaseProgress::Done { enabled: 5 });
-    assert_eq!(fake.state().quantity_changes, [(2, 5)]);
+    assert_raised_once(&fake, done, 5);
 }
 
 #[tokio::test]
@@ -245,8 +249,7 @@ async fn a_slow_accepted_change_is_in_progress_and_done_later() {
         matches!(first, PurchaseProgress::InProgress { .. }),
         "{first:?}"
     );
-    assert_eq!(later, PurchaseProgress::Done { enabled: 3 });
-    assert_eq!(fake.state().quantity_changes, [(2, 3)]);
+    assert_raised_once(&fake, later, 3);
 }
 
 #[tokio::test]
@@ -291,8 +294,7 @@ async fn a_stale_etag_is_transient_and_the_next_attempt_reads_again() {
     let e = result.unwrap_err();
     assert_backend_error(&e, ErrorKind::Transient, &["2055"]);
     let done = raise(&p, 3).await;
-    assert_eq!(done, PurchaseProgress::Done { enabled: 3 });
-    assert_eq!(fake.state().quantity_changes, [(2, 3)]);
+    assert_raised_once(&fake, done, 3);
 }
 
 #[tokio::test]
@@ -317,14 +319,19 @@ async fn a_quantity_out_of_range_is_invalid_with_partner_centers_words() {
     assert!(fake.state().quantity_changes.is_empty());
 }
 
+/// A suspended subscription, or one the customer does not have, cannot change.
 #[tokio::test]
-async fn a_suspended_subscription_is_invalid() {
-    let fake = fake_with(|s| s.status = "suspended".into());
-    let p = purchaser(&fake);
+async fn a_suspended_or_unknown_subscription_is_invalid() {
+    for (fake, says) in [
+        (fake_with(|s| s.status = "suspended".into()), "suspended"),
+        (fake_with(|s| s.id = "another".into()), "20003"),
+    ] {
+        let p = purchaser(&fake);
 
-    let e = refused(&p, 3).await;
+        let e = refused(&p, 3).await;
 
-    assert_backend_error(&e, ErrorKind::Invalid, &["suspended"]);
+        assert_backend_error(&e, ErrorKind::Invalid, &[says]);
+    }
 }
 
 #[tokio::test]
@@ -343,16 +350,6 @@ async fn throttled_reads_wait_and_throttled_changes_go_back_transient() {
     assert_eq!(e.retry_after, Some(Duration::from_millis(200)));
     assert_eq!(fake.count("GET", SUB_PATH), 2, "the read was retried");
     assert_eq!(fake.count("PATCH", SUB_PATH), 1, "the change was not");
-}
-
-#[tokio::test]
-async fn an_unknown_subscription_is_invalid() {
-    let fake = fake_with(|s| s.id = "another".into());
-    let p = purchaser(&fake);
-
-    let e = refused(&p, 3).await;
-
-    assert_backend_error(&e, ErrorKind::Invalid, &["20003"]);
 }
 
 fn reduction(target: i64, quantity: i64) -> SeatOrder {

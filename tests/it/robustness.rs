@@ -24,25 +24,44 @@ const CONSOLE_FIELDS: &[&str] = &[
     "",
 ];
 
+/// JSON values a console field may be given: the record types, and values of every other
+/// type, out of range or empty.
+const JSON_VALUES: &[&str] = &[
+    r#""message""#,
+    r#""reaction_add""#,
+    r#""reaction_remove""#,
+    r#""advance""#,
+    r#""wait_idle""#,
+    "null",
+    "true",
+    "-1",
+    "18446744073709551616",
+    "1e309",
+    "[]",
+    "{}",
+];
+
+/// One of `values`, each as likely as one of the generated values beside it (the weight is
+/// how many there are).
+fn one_of(values: &'static [&'static str]) -> (u32, BoxedStrategy<String>) {
+    let weight = u32::try_from(values.len()).expect("a short list");
+    (
+        weight,
+        prop::sample::select(values)
+            .prop_map(str::to_string)
+            .boxed(),
+    )
+}
+
 /// JSON-ish lines: real field names and types mixed with wrong ones and junk.
 fn jsonish() -> impl Strategy<Value = String> {
     let key = prop::sample::select(CONSOLE_FIELDS);
+    let (weight, known) = one_of(JSON_VALUES);
     let value = prop_oneof![
-        Just(r#""message""#.to_string()),
-        Just(r#""reaction_add""#.to_string()),
-        Just(r#""reaction_remove""#.to_string()),
-        Just(r#""advance""#.to_string()),
-        Just(r#""wait_idle""#.to_string()),
-        Just("null".to_string()),
-        Just("true".to_string()),
-        Just("-1".to_string()),
-        Just("18446744073709551616".to_string()),
-        Just("1e309".to_string()),
-        Just("[]".to_string()),
-        Just("{}".to_string()),
-        any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
-        any::<u64>().prop_map(|n| n.to_string()),
-        "[a-z]{0,12}".prop_map(|s| format!("\"{s}\"")),
+        weight => known,
+        1 => any::<String>().prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
+        1 => any::<u64>().prop_map(|n| n.to_string()),
+        1 => "[a-z]{0,12}".prop_map(|s| format!("\"{s}\"")),
     ];
     let obj = proptest::collection::vec((key, value), 0..8).prop_map(|kvs| {
         let body: Vec<String> = kvs.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
@@ -79,25 +98,32 @@ const SETTING_KEYS: &[&str] = &[
     "bot.client_secret",
 ];
 
+/// TOML values a setting may be given: durations, numbers, words and addresses the settings
+/// use, and values of every other type.
+const TOML_VALUES: &[&str] = &[
+    "\"4h\"",
+    "\"0s\"",
+    "\"-3d\"",
+    "5",
+    "-1",
+    "99999999999999999999",
+    "true",
+    "[]",
+    "[\"✅\", 3]",
+    "\"graph\"",
+    "\"discord\"",
+    "{ a = 1 }",
+    "\"127.0.0.1:0\"",
+    "1979-05-27T07:32:00Z",
+];
+
 /// TOML-ish settings: real keys with values of every type, unknown keys, broken syntax.
 fn tomlish() -> impl Strategy<Value = String> {
     let key = prop::sample::select(SETTING_KEYS);
+    let (weight, known) = one_of(TOML_VALUES);
     let value = prop_oneof![
-        Just("\"4h\"".to_string()),
-        Just("\"0s\"".to_string()),
-        Just("\"-3d\"".to_string()),
-        Just("5".to_string()),
-        Just("-1".to_string()),
-        Just("99999999999999999999".to_string()),
-        Just("true".to_string()),
-        Just("[]".to_string()),
-        Just("[\"✅\", 3]".to_string()),
-        Just("\"graph\"".to_string()),
-        Just("\"discord\"".to_string()),
-        Just("{ a = 1 }".to_string()),
-        Just("\"127.0.0.1:0\"".to_string()),
-        Just("1979-05-27T07:32:00Z".to_string()),
-        any::<String>().prop_map(|s| format!("{:?}", s)),
+        weight => known,
+        1 => any::<String>().prop_map(|s| format!("{:?}", s)),
     ];
     let line = (key, value).prop_map(|(k, v)| format!("{k} = {v}"));
     prop_oneof![

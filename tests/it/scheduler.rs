@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::support::bot::{audited, command, write_config};
+use crate::support::bot::{audit_json, audited, command, write_config};
 
 /// Runs the console in human mode on `dir` with `input` typed at once, and returns what it
 /// printed.
@@ -52,10 +52,7 @@ fn a_restarted_bot_reminds_once() {
             1,
             "round {round}: {printed}"
         );
-        let audit = command(dir.path(), &["audit", "1", "--json"])
-            .output()
-            .expect("audit");
-        let audit: serde_json::Value = serde_json::from_slice(&audit.stdout).expect("json");
+        let audit = audit_json(dir.path(), 1);
         let sent = audited(&audit, "reminder_sent");
         assert_eq!(sent, 1, "round {round}: {audit:#}");
     }

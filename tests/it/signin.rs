@@ -32,6 +32,14 @@ pub struct Seen {
     pub body: String,
 }
 
+impl Seen {
+    /// Asserts that the answer has `status` and a page that says `needle`.
+    fn assert_page(&self, status: u16, needle: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert!(self.body.contains(needle), "{}", self.body);
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("a free port")
@@ -125,10 +133,14 @@ impl Rig {
     /// From a start link to the bot's page after signing in as `account` (or cancelling):
     /// the start redirect, the identity platform's form posted, the callback.
     pub fn sign_in(&self, start: &str, account: Option<&str>) -> Seen {
+        self.sign_in_at(&self.authorize(start), account)
+    }
+
+    /// Where a start link sends the browser: the identity platform's sign-in page.
+    pub fn authorize(&self, start: &str) -> String {
         let first = self.get(start);
         assert_eq!(first.status, 303, "{first:?}");
-        let authorize = first.location.expect("to the identity platform");
-        self.sign_in_at(&authorize, account)
+        first.location.expect("to the identity platform")
     }
 
     /// From the identity platform's sign-in page (`authorize`) on: sign in as `account` (or
@@ -195,9 +207,7 @@ fn signing_in_as_the_account_and_confirming_verifies_the_link() {
     let mut rig = Rig::start();
     let start = rig.start_link("alice", "alice@contoso.example");
 
-    let first = rig.get(&start);
-    assert_eq!(first.status, 303);
-    let authorize = url::Url::parse(first.location.as_deref().unwrap()).unwrap();
+    let authorize = url::Url::parse(&rig.authorize(&start)).unwrap();
     let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
     assert_eq!(q["login_hint"], "alice@contoso.example");
     assert_eq!(q["code_challenge_method"], "S256");
@@ -208,13 +218,7 @@ fn signing_in_as_the_account_and_confirming_verifies_the_link() {
     assert_eq!(q["code_challenge"].len(), 43);
 
     let page = rig.sign_in_at(authorize.as_str(), Some("alice@contoso.example"));
-    assert_eq!(page.status, 200, "{page:?}");
-    assert!(
-        page.body
-            .contains("Should the chat account alice act for this account"),
-        "{}",
-        page.body
-    );
+    page.assert_page(200, "Should the chat account alice act for this account");
     assert_eq!(
         rig.link_state("alice"),
         "pending:-",
@@ -234,13 +238,7 @@ fn signing_in_as_the_account_and_confirming_verifies_the_link() {
     assert!(!page.body.contains("<script"), "works without JavaScript");
 
     let done = rig.confirm(&Rig::confirm_token(&page));
-    assert_eq!(done.status, 200, "{done:?}");
-    assert!(
-        done.body
-            .contains("Your chat account now acts for alice@contoso.example"),
-        "{}",
-        done.body
-    );
+    done.assert_page(200, "Your chat account now acts for alice@contoso.example");
     assert_eq!(rig.link_state("alice"), "verified:sign_in");
     let told = rig.bot.idle();
     assert!(
@@ -262,10 +260,9 @@ fn signing_in_as_the_account_and_confirming_verifies_the_link() {
 fn a_start_link_a_state_and_a_confirmation_work_once() {
     let mut rig = Rig::start();
     let start = rig.start_link("alice", "alice@contoso.example");
-    let first = rig.get(&start);
     let callback_page = {
         // The browser's trip, remembered: its callback URL can be replayed.
-        let authorize = first.location.clone().unwrap();
+        let authorize = rig.authorize(&start);
         let url = url::Url::parse(&authorize).unwrap();
         let mut form: Vec<(String, String)> = url
             .query_pairs()
@@ -287,12 +284,7 @@ fn a_start_link_a_state_and_a_confirmation_work_once() {
     let done = rig.confirm(&token);
     let twice = rig.confirm(&token);
 
-    assert_eq!(again.status, 400, "a used start link: {again:?}");
-    assert!(
-        again.body.contains("This sign-in link is not valid"),
-        "{}",
-        again.body
-    );
+    again.assert_page(400, "This sign-in link is not valid");
     assert_eq!(page.status, 200);
     assert_eq!(replayed.status, 400, "a replayed state: {replayed:?}");
     assert_eq!(done.status, 200);
@@ -312,8 +304,7 @@ fn an_old_start_link_or_an_unknown_one_is_refused() {
     let old = rig.get(&start);
 
     for seen in [&unknown, &old] {
-        assert_eq!(seen.status, 400, "{seen:?}");
-        assert!(seen.body.contains("not valid"), "{}", seen.body);
+        seen.assert_page(400, "not valid");
     }
     assert_eq!(rig.link_state("alice"), "pending:-");
     assert!(
@@ -369,20 +360,11 @@ fn signing_in_as_another_account_or_cancelling_proves_nothing() {
     let start = rig.start_link("alice", "alice@contoso.example");
     let cancelled = rig.sign_in(&start, None);
 
-    assert_eq!(other.status, 403, "{other:?}");
-    assert!(
-        other
-            .body
-            .contains("You signed in as another account than alice@contoso.example"),
-        "{}",
-        other.body
+    other.assert_page(
+        403,
+        "You signed in as another account than alice@contoso.example",
     );
-    assert_eq!(cancelled.status, 400, "{cancelled:?}");
-    assert!(
-        cancelled.body.contains("The sign-in did not finish"),
-        "{}",
-        cancelled.body
-    );
+    cancelled.assert_page(400, "The sign-in did not finish");
     assert_eq!(rig.link_state("alice"), "pending:-");
     let failures = rig.failures();
     assert!(failures[0].contains("another account"), "{failures:#?}");
@@ -418,18 +400,13 @@ fn a_link_started_by_someone_else_is_not_completed_by_the_victims_click() {
 fn a_sign_in_for_a_link_undone_meanwhile_is_refused() {
     let mut rig = Rig::start();
     let start = rig.start_link("alice", "alice@contoso.example");
-    let first = rig.get(&start);
-    assert_eq!(first.status, 303);
+    let authorize = rig.authorize(&start);
     rig.bot.say("alice", "!pro unlink");
     rig.bot.idle();
 
-    let page = rig.sign_in_at(
-        first.location.as_deref().unwrap(),
-        Some("alice@contoso.example"),
-    );
+    let page = rig.sign_in_at(&authorize, Some("alice@contoso.example"));
 
-    assert_eq!(page.status, 400, "{page:?}");
-    assert!(page.body.contains("not valid"), "{}", page.body);
+    page.assert_page(400, "not valid");
     assert_eq!(rig.link_state("alice"), "none");
     rig.bot.finish();
 }
@@ -440,15 +417,11 @@ fn a_sign_in_for_a_link_undone_meanwhile_is_refused() {
 fn a_sign_in_answer_after_ten_minutes_is_refused() {
     let mut rig = Rig::start();
     let start = rig.start_link("alice", "alice@contoso.example");
-    let first = rig.get(&start);
-    assert_eq!(first.status, 303);
+    let authorize = rig.authorize(&start);
 
     rig.bot.advance(11 * 60);
     rig.bot.idle();
-    let page = rig.sign_in_at(
-        first.location.as_deref().unwrap(),
-        Some("alice@contoso.example"),
-    );
+    let page = rig.sign_in_at(&authorize, Some("alice@contoso.example"));
 
     assert_eq!(page.status, 400, "{page:?}");
     assert_eq!(rig.link_state("alice"), "pending:-");

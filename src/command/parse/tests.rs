@@ -43,6 +43,14 @@ fn problem(text: &str, name: CommandName) -> String {
     problem.unwrap_or_else(|| panic!("{text:?} gave no problem text"))
 }
 
+/// Asserts that each text is a usage answer for `name` whose problem says exactly what its
+/// case says.
+fn assert_problems(name: CommandName, cases: &[(&str, &str)]) {
+    for (text, says) in cases {
+        assert_eq!(problem(text, name), *says, "{text:?}");
+    }
+}
+
 fn upn(s: &str) -> Target {
     Target::Upn(Upn::parse(s).expect("test UPN is valid"))
 }
@@ -60,46 +68,39 @@ fn request(target: Option<Target>, reason: Option<&str>) -> Command {
 
 // ---- addressing ----------------------------------------------------------------------
 
+/// The prefix in any case, the console mention or a Discord mention (with or without `!`)
+/// addresses the bot; alone it asks for help.
 #[test]
-fn bare_prefix_is_help() {
-    assert_eq!(command("!pro"), Command::Help { topic: None });
+fn the_prefix_or_a_mention_addresses_the_bot() {
+    let help = || Command::Help { topic: None };
+    for (text, expected) in [
+        ("!pro", help()),
+        ("@licensebot", help()),
+        ("!PRO seats", Command::Seats),
+        ("!Pro seats", Command::Seats),
+        ("@LicenseBot seats", Command::Seats),
+        ("<@123456> seats", Command::Seats),
+        ("<@!123456> seats", Command::Seats),
+        ("@licensebot request", request(None, None)),
+    ] {
+        assert_eq!(command(text), expected, "{text:?}");
+    }
 }
 
+/// The prefix glued to a word or in the middle of a message, and a mention of someone else,
+/// do not address the bot.
 #[test]
-fn prefix_is_case_insensitive() {
-    assert_eq!(command("!PRO seats"), Command::Seats);
-    assert_eq!(command("!Pro seats"), Command::Seats);
-}
-
-#[test]
-fn prefix_glued_to_a_word_is_not_the_prefix() {
-    assert_eq!(parse("!professional seats"), Parsed::Ignore);
-    assert_eq!(parse("!proseats"), Parsed::Ignore);
-}
-
-#[test]
-fn prefix_in_the_middle_of_a_message_is_not_addressed() {
-    assert_eq!(parse("try !pro seats"), Parsed::Ignore);
-}
-
-#[test]
-fn console_mention_addresses_the_bot() {
-    assert_eq!(command("@licensebot request"), request(None, None));
-    assert_eq!(command("@LicenseBot seats"), Command::Seats);
-    assert_eq!(command("@licensebot"), Command::Help { topic: None });
-}
-
-#[test]
-fn discord_mentions_address_the_bot() {
-    assert_eq!(command("<@123456> seats"), Command::Seats);
-    assert_eq!(command("<@!123456> seats"), Command::Seats);
-}
-
-#[test]
-fn mention_of_someone_else_is_not_addressed() {
-    assert_eq!(parse("<@999> seats"), Parsed::Ignore);
-    assert_eq!(parse("<@1234567> seats"), Parsed::Ignore);
-    assert_eq!(parse("@licensebotty seats"), Parsed::Ignore);
+fn text_not_addressed_to_the_bot_is_ignored() {
+    for text in [
+        "!professional seats",
+        "!proseats",
+        "try !pro seats",
+        "<@999> seats",
+        "<@1234567> seats",
+        "@licensebotty seats",
+    ] {
+        assert_eq!(parse(text), Parsed::Ignore, "{text:?}");
+    }
 }
 
 #[test]
@@ -253,72 +254,50 @@ fn cap_counts_characters_not_bytes() {
 
 // ---- request ---------------------------------------------------------------------------
 
+/// What follows `request` is the reason, unquoted and with its spaces collapsed: a leading
+/// "because" or "for <words>" is part of it, quotes round the whole of it go, and nothing (or
+/// nothing but quotes and blanks) is no reason.
 #[test]
-fn bare_request_is_for_oneself_without_reason() {
-    assert_eq!(command("!pro request"), request(None, None));
-}
-
-#[test]
-fn request_with_words_keeps_them_as_the_reason() {
-    assert_eq!(
-        command("!pro request I build the finance dashboards"),
-        request(None, Some("I build the finance dashboards"))
-    );
-}
-
-#[test]
-fn request_reason_keeps_a_leading_because() {
-    assert_eq!(
-        command("!pro request because I share reports"),
-        request(None, Some("because I share reports"))
-    );
-}
-
-#[test]
-fn request_reason_in_smart_quotes_is_unquoted() {
-    assert_eq!(
-        command("!pro request \u{201C}I share reports\u{201D}"),
-        request(None, Some("I share reports"))
-    );
-    assert_eq!(
-        command("!pro request \u{2018}team\u{2019}s dashboards\u{2019}"),
-        request(None, Some("'team's dashboards'"))
-    );
-}
-
-#[test]
-fn request_reason_in_ascii_quotes_is_unquoted() {
-    assert_eq!(
-        command("!pro request \"I share reports\""),
-        request(None, Some("I share reports"))
-    );
-    assert_eq!(
-        command("!pro request 'I share reports'"),
-        request(None, Some("I share reports"))
-    );
-}
-
-#[test]
-fn request_reason_partly_quoted_keeps_its_quotes() {
-    assert_eq!(
-        command("!pro request \"sales\" and \"ops\""),
-        request(None, Some("\"sales\" and \"ops\""))
-    );
-    assert_eq!(command("!pro request \""), request(None, Some("\"")));
-}
-
-#[test]
-fn request_reason_of_empty_quotes_is_no_reason() {
-    assert_eq!(command("!pro request \"\""), request(None, None));
-    assert_eq!(command("!pro request \" \u{200B} \""), request(None, None));
-}
-
-#[test]
-fn request_reason_has_its_spaces_and_line_breaks_collapsed() {
-    assert_eq!(
-        command("!pro request  I\nshare\u{00A0}\u{00A0}reports "),
-        request(None, Some("I share reports"))
-    );
+fn request_words_are_the_reason() {
+    for (text, reason) in [
+        ("!pro request", None),
+        (
+            "!pro request because I share reports",
+            Some("because I share reports"),
+        ),
+        (
+            "!pro request for the finance dashboards",
+            Some("for the finance dashboards"),
+        ),
+        ("!pro request forecasting work", Some("forecasting work")),
+        (
+            "!pro request \u{201C}I share reports\u{201D}",
+            Some("I share reports"),
+        ),
+        ("!pro request \"I share reports\"", Some("I share reports")),
+        ("!pro request 'I share reports'", Some("I share reports")),
+        (
+            "!pro request \"sales\" and \"ops\"",
+            Some("\"sales\" and \"ops\""),
+        ),
+        ("!pro request \"", Some("\"")),
+        ("!pro request \"\"", None),
+        ("!pro request \" \u{200B} \"", None),
+        (
+            "!pro request \u{2018}team\u{2019}s dashboards\u{2019}",
+            Some("'team's dashboards'"),
+        ),
+        (
+            "!pro request I build the finance dashboards",
+            Some("I build the finance dashboards"),
+        ),
+        (
+            "!pro request  I\nshare\u{00A0}\u{00A0}reports ",
+            Some("I share reports"),
+        ),
+    ] {
+        assert_eq!(command(text), request(None, reason), "{text:?}");
+    }
 }
 
 #[test]
@@ -333,104 +312,69 @@ fn request_reason_at_the_limit_is_kept() {
 #[test]
 fn request_reason_over_the_limit_is_a_usage_error() {
     let reason = "r".repeat(MAX_REASON_CHARS + 1);
-    assert_eq!(
-        problem(&format!("!pro request {reason}"), CommandName::Request),
-        "the reason is too long (at most 500 characters)"
-    );
-    assert_eq!(
-        problem(
-            &format!("!pro request for @bob {reason}"),
-            CommandName::Request
+    for text in [
+        format!("!pro request {reason}"),
+        format!("!pro request for @bob {reason}"),
+    ] {
+        assert_eq!(
+            problem(&text, CommandName::Request),
+            "the reason is too long (at most 500 characters)"
+        );
+    }
+}
+
+/// `request for` names a UPN (lower-cased) or a console or Discord mention, which may end in
+/// a colon or comma; the words after it are the reason.
+#[test]
+fn request_for_a_target() {
+    let bob = || upn("bob@contoso.com");
+    for (text, target, reason) in [
+        ("!pro request for Bob@Contoso.com", bob(), None),
+        ("!pro request for @Bob", mention("bob"), None),
+        ("!pro request for <@987>", mention("987"), None),
+        (
+            "!pro request for <@!987> he builds reports",
+            mention("987"),
+            Some("he builds reports"),
         ),
-        "the reason is too long (at most 500 characters)"
-    );
+        (
+            "!pro request FOR bob@contoso.com \u{201C}new analyst\u{201D}",
+            bob(),
+            Some("new analyst"),
+        ),
+        (
+            "!pro request for bob@contoso.com: new analyst",
+            bob(),
+            Some("new analyst"),
+        ),
+        (
+            "!pro request for @bob, new analyst",
+            mention("bob"),
+            Some("new analyst"),
+        ),
+    ] {
+        assert_eq!(command(text), request(Some(target), reason), "{text:?}");
+    }
 }
 
 #[test]
-fn request_for_a_upn() {
-    assert_eq!(
-        command("!pro request for Bob@Contoso.com"),
-        request(Some(upn("bob@contoso.com")), None)
-    );
-}
-
-#[test]
-fn request_for_a_console_mention_lowercases_the_name() {
-    assert_eq!(
-        command("!pro request for @Bob"),
-        request(Some(mention("bob")), None)
-    );
-}
-
-#[test]
-fn request_for_a_discord_mention() {
-    assert_eq!(
-        command("!pro request for <@!987> he builds reports"),
-        request(Some(mention("987")), Some("he builds reports"))
-    );
-    assert_eq!(
-        command("!pro request for <@987>"),
-        request(Some(mention("987")), None)
-    );
-}
-
-#[test]
-fn request_for_is_case_insensitive_and_takes_a_quoted_reason() {
-    assert_eq!(
-        command("!pro request FOR bob@contoso.com \u{201C}new analyst\u{201D}"),
-        request(Some(upn("bob@contoso.com")), Some("new analyst"))
-    );
-}
-
-#[test]
-fn request_for_target_may_end_in_a_colon_or_comma() {
-    assert_eq!(
-        command("!pro request for bob@contoso.com: new analyst"),
-        request(Some(upn("bob@contoso.com")), Some("new analyst"))
-    );
-    assert_eq!(
-        command("!pro request for @bob, new analyst"),
-        request(Some(mention("bob")), Some("new analyst"))
-    );
-}
-
-#[test]
-fn request_for_without_target_is_a_usage_error() {
-    assert_eq!(
-        problem("!pro request for", CommandName::Request),
-        "say who: a UPN (name@contoso.com) or a mention (@name)"
-    );
-}
-
-#[test]
-fn request_for_with_an_invalid_upn_gives_the_upn_problem() {
-    assert_eq!(
-        problem("!pro request for bob@localhost", CommandName::Request),
-        "`bob@localhost` is not a valid UPN: the domain must be a DNS name such as contoso.com"
-    );
-}
-
-#[test]
-fn request_for_a_plain_word_is_a_usage_error() {
-    assert_eq!(
-        problem("!pro request for reporting", CommandName::Request),
-        "`reporting` is not a UPN (name@contoso.com) or a mention (@name)"
-    );
-}
-
-#[test]
-fn request_for_followed_by_words_without_an_at_is_a_reason() {
-    assert_eq!(
-        command("!pro request for the finance dashboards"),
-        request(None, Some("for the finance dashboards"))
-    );
-}
-
-#[test]
-fn request_with_a_word_starting_with_for_is_a_reason() {
-    assert_eq!(
-        command("!pro request forecasting work"),
-        request(None, Some("forecasting work"))
+fn request_for_without_a_valid_target_is_a_usage_error() {
+    assert_problems(
+        CommandName::Request,
+        &[
+            (
+                "!pro request for",
+                "say who: a UPN (name@contoso.com) or a mention (@name)",
+            ),
+            (
+                "!pro request for bob@localhost",
+                "`bob@localhost` is not a valid UPN: the domain must be a DNS name such as contoso.com",
+            ),
+            (
+                "!pro request for reporting",
+                "`reporting` is not a UPN (name@contoso.com) or a mention (@name)",
+            ),
+        ],
     );
 }
 
@@ -542,39 +486,27 @@ fn a_bad_code_is_refused_without_repeating_it() {
     }
 }
 
+/// A link needs one UPN: not a mention, not an invalid UPN, not two.
 #[test]
-fn link_without_upn_is_a_usage_error() {
-    assert_eq!(
-        problem("!pro link", CommandName::Link),
-        "give your UPN, such as name@contoso.com"
-    );
-}
-
-#[test]
-fn link_with_a_mention_is_a_usage_error() {
-    assert_eq!(
-        problem("!pro link @alice", CommandName::Link),
-        "link needs your UPN (name@contoso.com), not a mention"
-    );
-    assert_eq!(
-        problem("!pro link <@42>", CommandName::Link),
-        "link needs your UPN (name@contoso.com), not a mention"
-    );
-}
-
-#[test]
-fn link_with_an_invalid_upn_gives_the_upn_problem() {
-    assert_eq!(
-        problem("!pro link alice", CommandName::Link),
-        "`alice` is not a valid UPN: it has no @"
-    );
-}
-
-#[test]
-fn link_with_two_upns_is_a_usage_error() {
-    assert_eq!(
-        problem("!pro link a@contoso.com b@contoso.com", CommandName::Link),
-        "`b@contoso.com` was not expected here"
+fn link_without_one_valid_upn_is_a_usage_error() {
+    assert_problems(
+        CommandName::Link,
+        &[
+            ("!pro link", "give your UPN, such as name@contoso.com"),
+            (
+                "!pro link @alice",
+                "link needs your UPN (name@contoso.com), not a mention",
+            ),
+            (
+                "!pro link <@42>",
+                "link needs your UPN (name@contoso.com), not a mention",
+            ),
+            ("!pro link alice", "`alice` is not a valid UPN: it has no @"),
+            (
+                "!pro link a@contoso.com b@contoso.com",
+                "`b@contoso.com` was not expected here",
+            ),
+        ],
     );
 }
 
@@ -603,13 +535,12 @@ fn status_takes_an_id_with_or_without_hash() {
 
 #[test]
 fn status_with_a_bad_id_is_a_usage_error() {
-    assert_eq!(
-        problem("!pro status twelve", CommandName::Status),
-        "`twelve` is not a request number"
-    );
-    assert_eq!(
-        problem("!pro status 12 13", CommandName::Status),
-        "`13` was not expected here"
+    assert_problems(
+        CommandName::Status,
+        &[
+            ("!pro status twelve", "`twelve` is not a request number"),
+            ("!pro status 12 13", "`13` was not expected here"),
+        ],
     );
 }
 
@@ -794,20 +725,18 @@ fn buy_refuses_bad_seat_counts() {
 }
 
 #[test]
-fn buy_refuses_an_unknown_cycle() {
-    assert_eq!(
-        problem("!pro buy 3 weekly", CommandName::Buy),
-        "`weekly` is not a billing cycle: use monthly or annual"
+fn buy_refuses_an_unknown_cycle_and_extra_words() {
+    assert_problems(
+        CommandName::Buy,
+        &[
+            (
+                "!pro buy 3 weekly",
+                "`weekly` is not a billing cycle: use monthly or annual",
+            ),
+            ("!pro buy 3 monthly now", "`now` was not expected here"),
+        ],
     );
     problem("!pro buy 3 month", CommandName::Buy);
-}
-
-#[test]
-fn buy_refuses_extra_words() {
-    assert_eq!(
-        problem("!pro buy 3 monthly now", CommandName::Buy),
-        "`now` was not expected here"
-    );
 }
 
 // ---- assign ----------------------------------------------------------------------------------
@@ -971,24 +900,20 @@ fn deny() -> Vec<String> {
     vec!["\u{274C}".to_string(), "\u{1F44E}".to_string()] // ❌ 👎
 }
 
+/// The verdict of `emoji` with the usual lists (`approve()`, `deny()`).
+fn verdict(emoji: &str) -> Option<Verdict> {
+    parse_reaction(emoji, &approve(), &deny())
+}
+
 #[test]
 fn configured_emoji_give_their_verdict() {
-    assert_eq!(
-        parse_reaction("\u{2705}", &approve(), &deny()),
-        Some(Verdict::Approve)
-    );
-    assert_eq!(
-        parse_reaction("\u{274C}", &approve(), &deny()),
-        Some(Verdict::Deny)
-    );
+    assert_eq!(verdict("\u{2705}"), Some(Verdict::Approve));
+    assert_eq!(verdict("\u{274C}"), Some(Verdict::Deny));
 }
 
 #[test]
 fn variation_selectors_are_ignored_on_both_sides() {
-    assert_eq!(
-        parse_reaction("\u{2705}\u{FE0F}", &approve(), &deny()),
-        Some(Verdict::Approve)
-    );
+    assert_eq!(verdict("\u{2705}\u{FE0F}"), Some(Verdict::Approve));
     let approve_with_selector = vec!["\u{2714}\u{FE0F}".to_string()]; // ✔️
     assert_eq!(
         parse_reaction("\u{2714}\u{FE0E}", &approve_with_selector, &deny()),
@@ -998,14 +923,8 @@ fn variation_selectors_are_ignored_on_both_sides() {
 
 #[test]
 fn skin_tones_are_ignored() {
-    assert_eq!(
-        parse_reaction("\u{1F44D}\u{1F3FD}", &approve(), &deny()),
-        Some(Verdict::Approve)
-    );
-    assert_eq!(
-        parse_reaction("\u{1F44E}\u{1F3FF}\u{FE0F}", &approve(), &deny()),
-        Some(Verdict::Deny)
-    );
+    assert_eq!(verdict("\u{1F44D}\u{1F3FD}"), Some(Verdict::Approve));
+    assert_eq!(verdict("\u{1F44E}\u{1F3FF}\u{FE0F}"), Some(Verdict::Deny));
 }
 
 #[test]
@@ -1020,11 +939,7 @@ fn look_alike_emoji_are_refused() {
         "x",
         "\u{1F44D}\u{200D}", // 👍 + zero-width joiner
     ] {
-        assert_eq!(
-            parse_reaction(emoji, &approve(), &deny()),
-            None,
-            "{emoji:?}"
-        );
+        assert_eq!(verdict(emoji), None, "{emoji:?}");
     }
 }
 

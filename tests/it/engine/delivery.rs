@@ -45,11 +45,7 @@ async fn closed_dms_to_an_approver_fall_back_to_the_approvals_channel() {
     h.asks("alice").await;
     h.chat.dm_closed.lock().unwrap().push("mallory".into());
     h.approve("mallory", "Request #1").await;
-    let text = h.text();
-    assert!(
-        text.contains("@mallory Only approvers can decide"),
-        "{text}"
-    );
+    h.assert_said("@mallory Only approvers can decide");
 }
 
 #[tokio::test]

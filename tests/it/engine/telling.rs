@@ -211,22 +211,16 @@ async fn the_approval_shows_free_promised_on_order_and_awaiting_seats_apart() {
     h.say("kim", "!pro request").await;
     h.say("bob", "!pro seats").await;
 
-    let text = h.text();
-    assert!(
-        text.contains(
-            "Seats: 1 free of 1; promised to open requests: 1; on order (approved, being bought): 0; awaiting approval: 0"
-        ),
-        "judy's purchase: {text}"
+    // Judy's purchase.
+    h.assert_said(
+        "Seats: 1 free of 1; promised to open requests: 1; on order (approved, being bought): 0; awaiting approval: 0",
     );
-    assert!(
-        text.contains(
-            "Seats: 1 free of 1; promised to open requests: 2; on order (approved, being bought): 0; awaiting approval: 1"
-        ),
-        "kim waits on judy's purchase: {text}"
+    // Kim waits on judy's purchase.
+    h.assert_said(
+        "Seats: 1 free of 1; promised to open requests: 2; on order (approved, being bought): 0; awaiting approval: 1",
     );
-    assert!(
-        text.contains("Promised to open requests: 3; on order (approved, being bought): 0 seat(s); awaiting approval: 2 seat(s)"),
-        "{text}"
+    h.assert_said(
+        "Promised to open requests: 3; on order (approved, being bought): 0 seat(s); awaiting approval: 2 seat(s)",
     );
 }
 

@@ -196,6 +196,20 @@ impl Bot {
         self.say_in("general", author, content)
     }
 
+    /// `author` writes `content` in `general`; returns what the bot said until it was idle,
+    /// joined (see [`contents`]).
+    pub fn answer(&mut self, author: &str, content: &str) -> String {
+        self.say(author, content);
+        contents(&self.idle())
+    }
+
+    /// `who` asks for a licence (`!pro request`); returns the id of the approval message,
+    /// once the bot is idle, whose text contains `needle` (such as `Request #1`).
+    pub fn request(&mut self, who: &str, needle: &str) -> String {
+        self.say(who, "!pro request");
+        id(approval_with(&self.idle(), needle))
+    }
+
     /// A chat message in a channel; returns its id.
     pub fn say_in(&mut self, channel: &str, author: &str, content: &str) -> String {
         self.input(
@@ -348,9 +362,7 @@ impl Drop for Bot {
 pub fn asked(who: &str, upn: &str) -> (tempfile::TempDir, Bot, String) {
     let (dir, mut bot) = Bot::start("");
     bot.link(who, upn);
-    bot.say(who, "!pro request");
-    let got = bot.idle();
-    let approval = id(approval_with(&got, "Request #1"));
+    let approval = bot.request(who, "Request #1");
     (dir, bot, approval)
 }
 
@@ -376,9 +388,26 @@ pub fn assert_bought_and_assigned(records: &[Value], now: u32, upn: &str) {
 
 /// The bot told `user` by DM something that says `needle`.
 pub fn assert_dm(records: &[Value], user: &str, needle: &str) {
+    assert_dm_says(records, user, &[needle]);
+}
+
+/// Asserts that one DM to `user` says every one of `phrases`.
+pub fn assert_dm_says(records: &[Value], user: &str, phrases: &[&str]) {
     assert!(
-        dms_to(records, user).iter().any(|d| d.contains(needle)),
-        "a DM to {user} saying {needle:?} in {records:#?}"
+        dms_to(records, user)
+            .iter()
+            .any(|d| phrases.iter().all(|p| d.contains(p))),
+        "a DM to {user} saying {phrases:?} in {records:#?}"
+    );
+}
+
+/// Asserts that message `message` was edited to a text containing `needle`.
+pub fn assert_edited(records: &[Value], message: &str, needle: &str) {
+    assert!(
+        contents_where(records, "edit", "message_id", message)
+            .iter()
+            .any(|c| c.contains(needle)),
+        "an edit of {message} saying {needle:?} in {records:#?}"
     );
 }
 
@@ -434,6 +463,25 @@ pub fn audited(audit: &Value, action: &str) -> usize {
         .iter()
         .filter(|e| e["action"] == action)
         .count()
+}
+
+/// The actions of a list of audit events (an audit export's `events`, a link's `history`),
+/// in order.
+pub fn actions(events: &Value) -> Vec<&str> {
+    events
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect()
+}
+
+/// Runs `licensebot audit <id> --json` on a test directory.
+pub fn audit_json(dir: &Path, id: i64) -> Value {
+    let out = command(dir, &["audit", &id.to_string(), "--json"])
+        .output()
+        .expect("run audit");
+    json_output("audit", &out)
 }
 
 /// Runs `licensebot requests --json` on a test directory.

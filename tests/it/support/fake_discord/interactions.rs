@@ -73,6 +73,12 @@ pub(super) fn callback(g: &mut Inner, id: u64, token: &str, body: &Value) -> Res
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// The answer `handler` gives, or the refusal it met on the way (an unknown webhook or
+/// message, a text too long).
+fn answer(handler: impl FnOnce() -> Result<Response, Box<Response>>) -> Response {
+    handler().unwrap_or_else(|refused| *refused)
+}
+
 /// The interaction of a webhook token, when the webhook is the application's.
 fn by_token(g: &Inner, app: u64, token: &str) -> Result<Interaction, Box<Response>> {
     let unknown = || Box::new(error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook"));
@@ -114,26 +120,22 @@ fn webhook_content(app: u64, body: &Value) -> Result<String, Box<Response>> {
 /// `PATCH /webhooks/{app}/{token}/messages/@original`: the response's new text (no longer
 /// "thinking"); announced unless ephemeral.
 pub(super) fn edit_original(g: &mut Inner, app: u64, token: &str, body: &Value) -> Response {
-    let content = match webhook_content(app, body) {
-        Ok(content) => content,
-        Err(refused) => return *refused,
-    };
-    let m = match original(g, app, token) {
-        Ok(m) => m,
-        Err(refused) => return *refused,
-    };
-    let Some(msg) = g.messages.get_mut(&m).filter(|m| !m.deleted) else {
-        return unknown_message();
-    };
-    msg.content = content;
-    msg.flags &= !LOADING;
-    msg.edits += 1;
-    let msg = msg.clone();
-    let v = message_value(g, &msg);
-    if msg.flags & EPHEMERAL == 0 {
-        g.dispatch("MESSAGE_UPDATE", v.clone());
-    }
-    Json(v).into_response()
+    answer(|| {
+        let content = webhook_content(app, body)?;
+        let m = original(g, app, token)?;
+        let Some(msg) = g.messages.get_mut(&m).filter(|m| !m.deleted) else {
+            return Ok(unknown_message());
+        };
+        msg.content = content;
+        msg.flags &= !LOADING;
+        msg.edits += 1;
+        let msg = msg.clone();
+        let v = message_value(g, &msg);
+        if msg.flags & EPHEMERAL == 0 {
+            g.dispatch("MESSAGE_UPDATE", v.clone());
+        }
+        Ok(Json(v).into_response())
+    })
 }
 
 /// `DELETE /webhooks/{app}/{token}/messages/@original`.
@@ -141,29 +143,24 @@ pub(super) fn delete_original(g: &mut Inner, app: u64, token: &str) -> Response 
     if app != APP {
         return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
     }
-    let m = match original(g, app, token) {
-        Ok(m) => m,
-        Err(refused) => return *refused,
-    };
-    if let Some(msg) = g.messages.get_mut(&m) {
-        msg.deleted = true;
-    }
-    StatusCode::NO_CONTENT.into_response()
+    answer(|| {
+        let m = original(g, app, token)?;
+        if let Some(msg) = g.messages.get_mut(&m) {
+            msg.deleted = true;
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
 }
 
 /// `POST /webhooks/{app}/{token}`: a follow-up message in the interaction's channel.
 pub(super) fn follow_up(g: &mut Inner, app: u64, token: &str, body: &Value) -> Response {
-    let content = match webhook_content(app, body) {
-        Ok(content) => content,
-        Err(refused) => return *refused,
-    };
-    let i = match by_token(g, app, token) {
-        Ok(i) => i,
-        Err(refused) => return *refused,
-    };
-    let flags = body["flags"].as_u64().unwrap_or(0);
-    let id = g.new_message(i.channel, BOT, &content, None, flags);
-    let v = message_value(g, &g.messages[&id].clone());
-    g.announce_create(id);
-    Json(v).into_response()
+    answer(|| {
+        let content = webhook_content(app, body)?;
+        let i = by_token(g, app, token)?;
+        let flags = body["flags"].as_u64().unwrap_or(0);
+        let id = g.new_message(i.channel, BOT, &content, None, flags);
+        let v = message_value(g, &g.messages[&id].clone());
+        g.announce_create(id);
+        Ok(Json(v).into_response())
+    })
 }

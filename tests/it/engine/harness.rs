@@ -509,18 +509,30 @@ impl Harness {
 
     /// The id of the approval message whose text contains `needle`.
     pub fn approval(&self, needle: &str) -> String {
+        self.sent(needle, Some("license-approvals")).0
+    }
+
+    /// The text of the first message sent (to any channel) that contains `needle`.
+    pub fn sent_text(&self, needle: &str) -> String {
+        self.sent(needle, None).1
+    }
+
+    /// The id and text of the first message sent to `channel` (or any) containing `needle`.
+    fn sent(&self, needle: &str, channel: Option<&str>) -> (String, String) {
         self.said()
             .into_iter()
             .find_map(|s| match s {
                 Said::Send {
-                    channel,
+                    channel: to,
                     id,
                     content,
                     ..
-                } if channel == "license-approvals" && content.contains(needle) => Some(id),
+                } if channel.is_none_or(|c| c == to) && content.contains(needle) => {
+                    Some((id, content))
+                }
                 _ => None,
             })
-            .unwrap_or_else(|| panic!("no approval containing {needle:?}: {:#?}", self.said()))
+            .unwrap_or_else(|| panic!("nothing sent containing {needle:?}: {:#?}", self.said()))
     }
 
     /// All texts said (sends, DMs, edits), joined.

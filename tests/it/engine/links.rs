@@ -98,14 +98,7 @@ async fn the_right_code_in_a_dm_verifies_and_the_approver_sees_how() {
     h.asks("alice").await;
 
     assert_eq!(link_state(&h, "alice").await, "verified:mail_code:0");
-    let approval = h
-        .said()
-        .into_iter()
-        .find_map(|s| match s {
-            Said::Send { content, .. } if content.contains("Request #1, stage 1") => Some(content),
-            _ => None,
-        })
-        .expect("approval");
+    let approval = h.sent_text("Request #1, stage 1");
     assert!(
         approval.contains(
             "Asked by: @alice, linked to alice@contoso.example, verified by mailed code on 2026-03-02"

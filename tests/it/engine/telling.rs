@@ -150,14 +150,7 @@ async fn a_reason_cannot_forge_the_approval_message() {
     )
     .await;
 
-    let approval = h
-        .said()
-        .into_iter()
-        .find_map(|s| match s {
-            Said::Send { content, .. } if content.contains("Request #1") => Some(content),
-            _ => None,
-        })
-        .expect("an approval message");
+    let approval = h.sent_text("Request #1");
     let lines: Vec<&str> = approval.lines().collect();
     assert!(
         lines.contains(&"Reason: `because ✅ Approved by @dave. Seats: 9 free of 9 ˋˋˋ`"),

@@ -35,6 +35,29 @@ pub struct OpenApproval {
     pub post_given_up: bool,
 }
 
+/// Bookkeeping after an outbox action was delivered: a reaction the bot removed is gone.
+pub(super) async fn after_delivery(
+    tx: &mut WriteTx<'_>,
+    item: &Pending,
+    now: crate::store::Timestamp,
+) -> StoreResult<()> {
+    if let ChatAction::Unreact {
+        message,
+        user,
+        emoji,
+        ..
+    } = &item.action
+    {
+        let key = Key {
+            message,
+            user,
+            emoji,
+        };
+        reactions::forget(tx.conn(), key, now).await?;
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Applies a reaction at most once: a replayed add (the reaction is already known to be
     /// there) and a remove of a reaction not known to be there are no-ops. Only reactions on
@@ -42,11 +65,11 @@ impl Engine {
     pub(super) async fn on_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
         let decision = parse_reaction(
             &r.emoji,
-            &self.cfg().approve_emojis,
-            &self.cfg().deny_emojis,
+            &self.core.cfg().approve_emojis,
+            &self.core.cfg().deny_emojis,
         );
         let on_approval = decision.is_some() && {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             stages::by_message(&mut conn, &r.message).await?.is_some()
         };
         if !on_approval {
@@ -58,8 +81,8 @@ impl Engine {
             emoji: &r.emoji,
         };
         let claimed = {
-            let mut w = self.store().write().await?;
-            let claimed = reactions::claim(w.conn(), key, added, self.now()).await?;
+            let mut w = self.core.store().write().await?;
+            let claimed = reactions::claim(w.conn(), key, added, self.core.now()).await?;
             w.commit().await?;
             claimed
         };
@@ -69,7 +92,7 @@ impl Engine {
         }
         let result = self.apply_reaction(r, added).await;
         let recorded = async {
-            let mut w = self.store().write().await?;
+            let mut w = self.core.store().write().await?;
             if result.is_ok() {
                 reactions::settle(w.conn(), key).await?;
             } else {
@@ -89,7 +112,7 @@ impl Engine {
     /// forgotten, so the transport's catch-up applies them. Call once, holding the instance lock.
     #[tracing::instrument(name = "catch_up", skip_all)]
     pub async fn recover_reactions(&self) -> EngineResult<u64> {
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         let n = reactions::revert_unsettled(w.conn()).await?;
         w.commit().await?;
         if n > 0 {
@@ -101,35 +124,13 @@ impl Engine {
         Ok(n)
     }
 
-    /// Bookkeeping after an outbox action was delivered: a reaction the bot removed is gone.
-    pub(super) async fn after_delivery(
-        &self,
-        tx: &mut WriteTx<'_>,
-        item: &Pending,
-    ) -> StoreResult<()> {
-        if let ChatAction::Unreact {
-            message,
-            user,
-            emoji,
-            ..
-        } = &item.action
-        {
-            let key = Key {
-                message,
-                user,
-                emoji,
-            };
-            reactions::forget(tx.conn(), key, self.now()).await?;
-        }
-        Ok(())
-    }
-
     /// Every emoji that decides (approve first, then deny), as configured.
     pub fn decision_emojis(&self) -> Vec<String> {
-        self.cfg()
+        self.core
+            .cfg()
             .approve_emojis
             .iter()
-            .chain(&self.cfg().deny_emojis)
+            .chain(&self.core.cfg().deny_emojis)
             .cloned()
             .collect()
     }
@@ -137,7 +138,7 @@ impl Engine {
     /// The approval messages to check after reconnecting, oldest first: those of open
     /// requests, and those whose latest post or edit was given up.
     pub async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         let mut out = Vec::new();
         for s in stages::to_check(&mut conn).await? {
             let (content, update_queued) = outbox::stage_latest_content(&mut conn, s.id)
@@ -148,7 +149,7 @@ impl Engine {
             out.push(OpenApproval {
                 stage: s.id,
                 request: s.request_id,
-                channel: self.cfg().approvals_channel.clone(),
+                channel: self.core.cfg().approvals_channel.clone(),
                 message: s.approval_message.clone(),
                 pending: s.state == StageState::Pending,
                 content,
@@ -165,7 +166,7 @@ impl Engine {
         message: &MessageRef,
         emoji: &str,
     ) -> EngineResult<Vec<ChatUserId>> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         Ok(reactions::present_users(&mut conn, message, emoji).await?)
     }
 
@@ -173,8 +174,8 @@ impl Engine {
     /// its current text, and for a pending stage the approve and deny reactions. Audited.
     #[tracing::instrument(skip(self))]
     pub async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         let Some(s) = stages::get(w.conn(), stage).await? else {
             return Ok(());
         };
@@ -185,7 +186,7 @@ impl Engine {
             .await?
             .map_or_else(|| s.body.clone(), |(c, _)| c);
         stages::clear_approval_message(w.conn(), stage).await?;
-        let channel = self.cfg().approvals_channel.clone();
+        let channel = self.core.cfg().approvals_channel.clone();
         outbox::push(
             w.conn(),
             &ChatAction::Send {
@@ -199,10 +200,11 @@ impl Engine {
         )
         .await?;
         if s.state == StageState::Pending {
-            self.queue_decision_reactions(&mut w, &channel, stage)
+            self.core
+                .queue_decision_reactions(&mut w, &channel, stage)
                 .await?;
         }
-        self.audit(&mut w,
+        self.core.audit(&mut w,
             Some(s.request_id),
             &Actor::System,
             AuditAction::ApprovalReposted,
@@ -213,7 +215,7 @@ impl Engine {
         )
         .await?;
         w.commit().await?;
-        self.wake();
+        self.core.wake();
         Ok(())
     }
 
@@ -221,8 +223,8 @@ impl Engine {
     /// changed while the transport could not deliver, or an edit was given up).
     #[tracing::instrument(skip(self))]
     pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         let Some(s) = stages::get(w.conn(), stage).await? else {
             return Ok(());
         };
@@ -235,7 +237,7 @@ impl Engine {
         outbox::push(
             w.conn(),
             &ChatAction::Edit {
-                channel: self.cfg().approvals_channel.clone(),
+                channel: self.core.cfg().approvals_channel.clone(),
                 message: Some(message),
                 stage: Some(stage),
                 content,
@@ -244,7 +246,7 @@ impl Engine {
         )
         .await?;
         w.commit().await?;
-        self.wake();
+        self.core.wake();
         Ok(())
     }
 }

@@ -1,12 +1,18 @@
 //! Delivery of the outbox: what the engine decided to say is sent through the transport in
 //! id order, each action marked when done, so a restart re-sends only what was not.
+//!
+//! [`Delivery`] is the one use case that sends through the chat port: it holds the port, the
+//! lock that keeps one deliverer at a time, and this database's delivery-key salt.
 
 use std::time::Duration;
 
 use super::crash::{crash_point, CrashPoint};
-use super::Engine;
+use std::sync::Arc;
+
+use super::core::Core;
 use crate::domain::MessageRef;
 use crate::engine::ports::ChatError;
+use crate::engine::ports::ChatOutput;
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::{bot_state, stages, StoreResult};
 
@@ -39,10 +45,29 @@ enum Delivered {
     Failed(ChatError),
 }
 
-impl Engine {
+/// Carries the outbox out through the chat transport.
+pub(super) struct Delivery {
+    core: Arc<Core>,
+    chat: Arc<dyn ChatOutput>,
+    /// One deliverer at a time, so nothing is said twice.
+    lock: tokio::sync::Mutex<()>,
+    /// This database's delivery-key salt, once read.
+    salt: tokio::sync::OnceCell<String>,
+}
+
+impl Delivery {
+    pub(super) fn new(core: Arc<Core>, chat: Arc<dyn ChatOutput>) -> Delivery {
+        Delivery {
+            core,
+            chat,
+            lock: tokio::sync::Mutex::new(()),
+            salt: tokio::sync::OnceCell::new(),
+        }
+    }
+
     /// Delivers every due outbox action. Failures are retried later or given up; never raised.
-    pub async fn deliver(&self) {
-        let _one = self.inner.delivery_lock.lock().await;
+    pub(super) async fn deliver(&self) {
+        let _one = self.lock.lock().await;
         if let Err(e) = self.deliver_inner().await {
             tracing::error!(error = %e, "outbox delivery failed");
         }
@@ -55,8 +80,8 @@ impl Engine {
         let mut after = 0;
         loop {
             let due = {
-                let mut conn = self.store().read().await?;
-                outbox::due(&mut conn, self.now(), after, 64).await?
+                let mut conn = self.core.store().read().await?;
+                outbox::due(&mut conn, self.core.now(), after, 64).await?
             };
             let Some(last) = due.last() else {
                 return Ok(());
@@ -68,12 +93,12 @@ impl Engine {
                 if matches!(result, Delivered::Done(Some(_))) {
                     crash_point(CrashPoint::AfterMessagePosted);
                 }
-                let now = self.now();
-                let mut w = self.store().write().await?;
+                let now = self.core.now();
+                let mut w = self.core.store().write().await?;
                 match result {
                     Delivered::Done(id) => {
                         outbox::delivered(w.conn(), item.id, id.as_ref(), now).await?;
-                        self.after_delivery(&mut w, &item).await?;
+                        super::catchup::after_delivery(&mut w, &item, now).await?;
                         if let (
                             ChatAction::Send {
                                 stage: Some(stage), ..
@@ -112,7 +137,7 @@ impl Engine {
         &self,
         stage: crate::domain::StageId,
     ) -> StoreResult<Result<MessageRef, Delivered>> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         match stages::get(&mut conn, stage)
             .await?
             .and_then(|s| s.approval_message)
@@ -131,10 +156,9 @@ impl Engine {
 
     /// This database's delivery-key salt, read (or made) once.
     async fn delivery_salt(&self) -> StoreResult<String> {
-        self.inner
-            .delivery_salt
+        self.salt
             .get_or_try_init(|| async {
-                let mut w = self.store().write().await?;
+                let mut w = self.core.store().write().await?;
                 let salt = bot_state::delivery_salt(w.conn()).await?;
                 w.commit().await?;
                 Ok(salt)
@@ -145,7 +169,7 @@ impl Engine {
 
     #[tracing::instrument(name = "delivery", skip_all, fields(outbox = item.id, attempt = item.attempts + 1))]
     async fn deliver_one(&self, item: &Pending, salt: &str) -> StoreResult<Delivered> {
-        let chat = &self.inner.ports.chat;
+        let chat = &self.chat;
         let key = delivery_key(salt, item.id, "");
         Ok(match &item.action {
             ChatAction::Send {

@@ -8,9 +8,11 @@
 mod catchup;
 pub mod clock;
 mod commands;
+mod core;
 pub mod crash;
 mod decisions;
 mod delivery;
+mod directory;
 mod links;
 mod opening;
 pub mod ports;
@@ -23,21 +25,22 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, Notify};
-
 use crate::command::ParserConfig;
-use crate::domain::{
-    Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, CountryCode, RequestId, RoleSet,
-    StageKind, Upn,
-};
+use crate::domain::{BillingCycle, ChannelRef, ChatUserId, CountryCode, RoleSet, StageKind, Upn};
 use crate::engine::ports::{ChatEvent, IncomingMessage, Ports, RetryPolicy};
 use crate::store::outbox::{self, ChatAction};
-use crate::store::{audit, Store, StoreError, Timestamp, WriteTx};
+use crate::store::{Store, StoreError};
 use crate::t;
 use crate::texts::Texts;
 
 pub use catchup::OpenApproval;
 pub use worker::JobReport;
+
+use self::core::Core;
+use delivery::Delivery;
+use directory::Directory;
+use scheduler::Scheduler;
+use worker::{JobLock, Worker};
 
 /// A registered approver: a chat account and the directory user it speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,67 +142,49 @@ pub enum EngineError {
 /// Result of engine operations.
 pub type EngineResult<T> = Result<T, EngineError>;
 
-/// The engine. Cheap to clone; clones share everything.
+/// The engine: a facade over its use cases. Cheap to clone; clones share everything.
+///
+/// It composes the use cases and does what crosses them: after a chat event it delivers
+/// what was said and wakes the worker; `settle` and the background loop run the scheduler,
+/// the worker and delivery in turn.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Store,
+    core: Arc<Core>,
+    directory: Arc<Directory>,
     ports: Ports,
-    texts: Texts,
-    cfg: EngineConfig,
-    worker_id: String,
-    /// One job at a time: purchases must apply in order, and a job's steps never interleave.
-    job_lock: Mutex<()>,
-    /// One deliverer at a time, so nothing is said twice.
-    delivery_lock: Mutex<()>,
-    /// One scheduler tick at a time (the console ticks beside the background loop).
-    tick_lock: Mutex<()>,
-    /// This database's delivery-key salt, once read.
-    delivery_salt: tokio::sync::OnceCell<String>,
-    /// Wakes the background loops when there is new work.
-    wake: Notify,
-    /// Approvers' directory object ids, once read (they never change).
-    approver_ids: std::sync::Mutex<std::collections::HashMap<Upn, String>>,
+    /// Held by the worker while jobs run; the intake holds it while it plans seats.
+    job_lock: JobLock,
+    delivery: Arc<Delivery>,
+    worker: Arc<Worker>,
+    scheduler: Arc<Scheduler>,
 }
 
 impl Engine {
     /// Builds an engine on `store`, talking to the world through `ports`.
     pub fn new(store: Store, ports: Ports, texts: Texts, cfg: EngineConfig) -> Engine {
-        let worker_id = format!("worker-{}-{}", std::process::id(), rand::random::<u32>());
+        let core = Arc::new(Core::new(
+            store,
+            texts,
+            cfg,
+            ports.clock.clone(),
+            ports.chat.clone(),
+        ));
+        let directory = Arc::new(Directory::new(core.clone(), ports.tenant.clone()));
+        let job_lock = JobLock::default();
         Engine {
-            inner: Arc::new(Inner {
-                store,
-                ports,
-                texts,
-                cfg,
-                worker_id,
-                job_lock: Mutex::new(()),
-                delivery_lock: Mutex::new(()),
-                tick_lock: Mutex::new(()),
-                delivery_salt: tokio::sync::OnceCell::new(),
-                wake: Notify::new(),
-                approver_ids: std::sync::Mutex::new(std::collections::HashMap::new()),
-            }),
+            delivery: Arc::new(Delivery::new(core.clone(), ports.chat.clone())),
+            worker: Arc::new(Worker::new(
+                core.clone(),
+                directory.clone(),
+                ports.purchaser.clone(),
+                job_lock.clone(),
+            )),
+            scheduler: Arc::new(Scheduler::new(core.clone(), directory.clone())),
+            core,
+            directory,
+            ports,
+            job_lock,
         }
-    }
-
-    fn store(&self) -> &Store {
-        &self.inner.store
-    }
-    fn cfg(&self) -> &EngineConfig {
-        &self.inner.cfg
-    }
-    fn texts(&self) -> &Texts {
-        &self.inner.texts
-    }
-    fn now(&self) -> Timestamp {
-        self.inner.ports.clock.now()
-    }
-    fn mention(&self, user: &ChatUserId) -> String {
-        self.inner.ports.chat.mention(user)
     }
 
     /// Handles one chat event completely: decides, stores, and delivers what it has to say.
@@ -235,14 +220,14 @@ impl Engine {
                 other => {
                     tracing::error!(error = %other, "failed to handle a chat event");
                     if let Some(m) = reply_to {
-                        let text = t!(self.texts(), "error.internal");
+                        let text = t!(self.core.texts(), "error.internal");
                         self.reply_now(m, text).await;
                     }
                 }
             }
         }
         self.deliver().await;
-        self.inner.wake.notify_one();
+        self.core.wake();
     }
 
     async fn on_message(&self, m: &IncomingMessage) -> EngineResult<()> {
@@ -252,14 +237,14 @@ impl Engine {
                 return Ok(());
             }
         }
-        match parse_message(&m.content, &self.cfg().parser) {
+        match parse_message(&m.content, &self.core.cfg().parser) {
             Parsed::Ignore => Ok(()),
             Parsed::Command(cmd) => self.run_command(m, cmd).await,
             Parsed::Suggest => {
                 let text = t!(
-                    self.texts(),
+                    self.core.texts(),
                     "parse.suggest",
-                    prefix = self.cfg().parser.prefix
+                    prefix = self.core.cfg().parser.prefix
                 );
                 self.reply_now(m, text).await;
                 Ok(())
@@ -268,12 +253,12 @@ impl Engine {
                 let usage = self.usage_line(command);
                 let text = match problem {
                     Some(p) => t!(
-                        self.texts(),
+                        self.core.texts(),
                         "parse.usage_with_problem",
-                        problem = p.render(self.texts()),
+                        problem = p.render(self.core.texts()),
                         usage = usage
                     ),
-                    None => t!(self.texts(), "parse.usage", usage = usage),
+                    None => t!(self.core.texts(), "parse.usage", usage = usage),
                 };
                 self.reply_now(m, text).await;
                 Ok(())
@@ -281,7 +266,7 @@ impl Engine {
             Parsed::Unknown => {
                 let text = format!(
                     "{}\n{}",
-                    t!(self.texts(), "parse.unknown"),
+                    t!(self.core.texts(), "parse.unknown"),
                     self.help_list(&m.author)
                 );
                 self.reply_now(m, text).await;
@@ -289,7 +274,7 @@ impl Engine {
             }
             Parsed::TooLong => {
                 let text = t!(
-                    self.texts(),
+                    self.core.texts(),
                     "parse.too_long",
                     max = crate::command::MAX_MESSAGE_CHARS
                 );
@@ -304,10 +289,10 @@ impl Engine {
     /// is sent straight away instead, once and not kept: the person still hears why nothing
     /// happened. Failures are logged, never propagated.
     async fn reply_now(&self, m: &IncomingMessage, text: String) {
-        let action = self.reply_action(m, text);
+        let action = self.core.reply_action(m, text);
         let result = async {
-            let mut w = self.store().write().await?;
-            outbox::push(w.conn(), &action, self.now()).await?;
+            let mut w = self.core.store().write().await?;
+            outbox::push(w.conn(), &action, self.core.now()).await?;
             w.commit().await
         }
         .await;
@@ -315,7 +300,7 @@ impl Engine {
             return;
         };
         tracing::error!(error = %e, "could not queue a reply; sending it without the outbox");
-        let chat = &self.inner.ports.chat;
+        let chat = &self.ports.chat;
         let sent = match &action {
             ChatAction::Dm { user, content, .. } => chat.dm(user, content).await.map(|_| ()),
             ChatAction::Send {
@@ -337,76 +322,6 @@ impl Engine {
         }
     }
 
-    /// The action that answers a message: a DM for a DM, else a reply in its channel.
-    /// Queues `text` as the answer to `m` and commits the transaction it belongs to.
-    async fn reply_and_commit(
-        &self,
-        mut w: WriteTx<'_>,
-        m: &IncomingMessage,
-        text: String,
-    ) -> EngineResult<()> {
-        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
-        w.commit().await?;
-        Ok(())
-    }
-
-    fn reply_action(&self, m: &IncomingMessage, text: String) -> ChatAction {
-        if m.direct {
-            ChatAction::Dm {
-                user: m.author.clone(),
-                content: text,
-                fallback: None,
-                fallback_reply_to: None,
-            }
-        } else {
-            ChatAction::Send {
-                channel: m.channel.clone(),
-                content: text,
-                reply_to: Some(m.id.clone()),
-                stage: None,
-                mentions: Vec::new(),
-            }
-        }
-    }
-
-    /// Writes one audit event inside a transaction.
-    #[allow(clippy::too_many_arguments)]
-    async fn audit(
-        &self,
-        tx: &mut WriteTx<'_>,
-        request: Option<RequestId>,
-        actor: &Actor,
-        action: AuditAction,
-        before: Option<&str>,
-        after: Option<&str>,
-        detail: &str,
-    ) -> Result<(), StoreError> {
-        let actor = actor.to_string();
-        let id = audit::append(
-            tx.conn(),
-            &audit::NewEvent {
-                request,
-                actor: &actor,
-                action: action.as_str(),
-                before,
-                after,
-                detail,
-            },
-            self.now(),
-        )
-        .await?;
-        tracing::info!(
-            request = request.map(|r| r.0),
-            actor = %actor,
-            action = action.as_str(),
-            before,
-            after,
-            audit_id = id,
-            "transition"
-        );
-        Ok(())
-    }
-
     /// Runs everything that is due now until nothing is left: scheduler, jobs, delivery.
     /// The console's `wait_idle` and the tests use it to reach a quiet state.
     pub async fn settle(&self) {
@@ -423,8 +338,8 @@ impl Engine {
     /// Start-up recovery: jobs leased by a previous process go back in the queue. Call once,
     /// while holding the instance lock.
     pub async fn recover(&self) -> EngineResult<u64> {
-        let mut w = self.store().write().await?;
-        let n = crate::store::jobs::release_all_leases(w.conn(), self.now()).await?;
+        let mut w = self.core.store().write().await?;
+        let n = crate::store::jobs::release_all_leases(w.conn(), self.core.now()).await?;
         w.commit().await?;
         if n > 0 {
             tracing::warn!(
@@ -455,7 +370,7 @@ impl Engine {
             self.run_due_jobs().await;
             self.deliver().await;
             tokio::select! {
-                _ = self.inner.wake.notified() => {}
+                _ = self.core.woken() => {}
                 _ = tokio::time::sleep(poll) => {}
                 _ = shutdown.changed() => {}
             }
@@ -463,32 +378,30 @@ impl Engine {
         tracing::info!("engine background loop stopped");
     }
 
-    /// An approver's directory object id, read from the directory once and remembered.
-    async fn approver_object_id(
-        &self,
-        upn: &Upn,
-    ) -> Result<String, crate::engine::ports::BackendError> {
-        let known = self
-            .inner
-            .approver_ids
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(upn)
-            .cloned();
-        if let Some(id) = known {
-            return Ok(id);
-        }
-        let id = self.inner.ports.tenant.object_id(upn).await?;
-        self.inner
-            .approver_ids
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(upn.clone(), id.clone());
-        Ok(id)
-    }
-
     /// Wakes the background loop (new work was stored).
     pub fn wake(&self) {
-        self.inner.wake.notify_one();
+        self.core.wake();
+    }
+
+    /// Delivers every due outbox action. Failures are retried later or given up; never raised.
+    pub async fn deliver(&self) {
+        self.delivery.deliver().await
+    }
+
+    /// Checks every pending stage once: reminders, escalations, expiry. Errors are logged,
+    /// never raised: the next tick tries again.
+    pub async fn tick(&self) {
+        self.scheduler.tick().await
+    }
+
+    /// Runs due jobs until none is due; returns how many ran.
+    pub async fn run_due_jobs(&self) -> usize {
+        self.worker.run_due_jobs().await
+    }
+
+    /// Claims and runs the next due job (with the assignment jobs due alongside it, as one
+    /// batch); returns the report of the first.
+    pub async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
+        self.worker.try_execute_job().await
     }
 }

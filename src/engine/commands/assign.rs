@@ -15,7 +15,7 @@ impl Engine {
         m: &IncomingMessage,
         targets: Vec<Target>,
     ) -> EngineResult<()> {
-        let (a, roles) = self.issuer_roles(m).await?;
+        let (a, roles) = self.directory.issuer_roles(m).await?;
         let mut works = Vec::new();
         let mut lines = Vec::new();
         let resolved = self.resolve_targets(&targets).await?;
@@ -23,7 +23,6 @@ impl Engine {
         // call rather than one per person. The seats are planned with the worker held off.
         let planning = self.seat_planning().await;
         let found = self
-            .inner
             .ports
             .tenant
             .look_up(&Lookup {
@@ -58,11 +57,11 @@ impl Engine {
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "could not read seats");
                     return Err(EngineError::User(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "backend.seats_unavailable"
                     )));
                 }
-                None => self.seats_or_user_error().await?,
+                None => self.directory.seats_or_user_error().await?,
             };
             let created = self
                 .open_requests_planned(
@@ -110,23 +109,23 @@ impl Engine {
         upn: &Upn,
         looked_up: Result<DirectoryUser, BackendError>,
     ) -> EngineResult<Result<DirectoryUser, String>> {
-        let user = match self.directory_answer(upn, looked_up) {
+        let user = match self.directory.directory_answer(upn, looked_up) {
             Ok(u) => u,
             Err(EngineError::User(text)) => {
                 return Ok(Err(text));
             }
             Err(e) => return Err(e),
         };
-        if let Err(text) = self.licence_policy(&user) {
+        if let Err(text) = self.core.licence_policy(&user) {
             return Ok(Err(text));
         }
         let open = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             requests::open_for_target(&mut conn, upn).await?
         };
         if let Some(r) = open {
             return Ok(Err(t!(
-                self.texts(),
+                self.core.texts(),
                 "policy.already_open",
                 upn = upn,
                 id = r.id

@@ -12,8 +12,8 @@ impl Engine {
         seats: u32,
         cycle: Option<crate::domain::BillingCycle>,
     ) -> EngineResult<()> {
-        let (a, roles) = self.issuer_roles(m).await?;
-        let cycle = cycle.unwrap_or(self.cfg().default_billing_cycle);
+        let (a, roles) = self.directory.issuer_roles(m).await?;
+        let cycle = cycle.unwrap_or(self.core.cfg().default_billing_cycle);
         self.open_and_reply(
             m,
             Identity::of_approver(&a),

@@ -23,35 +23,35 @@ use crate::t;
 
 impl Engine {
     pub(super) fn usage_line(&self, c: CommandName) -> String {
-        let p = &self.cfg().parser.prefix;
+        let p = &self.core.cfg().parser.prefix;
         match c {
-            CommandName::Request => t!(self.texts(), "help.request", prefix = p),
-            CommandName::Link => t!(self.texts(), "help.link", prefix = p),
-            CommandName::Status => t!(self.texts(), "help.status", prefix = p),
-            CommandName::Cancel => t!(self.texts(), "help.cancel", prefix = p),
-            CommandName::Release => t!(self.texts(), "help.release", prefix = p),
-            CommandName::Help => t!(self.texts(), "help.help", prefix = p),
-            CommandName::Buy => t!(self.texts(), "help.buy", prefix = p),
-            CommandName::Assign => t!(self.texts(), "help.assign", prefix = p),
-            CommandName::Revoke => t!(self.texts(), "help.revoke", prefix = p),
-            CommandName::Seats => t!(self.texts(), "help.seats", prefix = p),
-            CommandName::Pending => t!(self.texts(), "help.pending", prefix = p),
-            CommandName::Away => t!(self.texts(), "help.away", prefix = p),
-            CommandName::Audit => t!(self.texts(), "help.audit", prefix = p),
-            CommandName::Purchased => t!(self.texts(), "help.purchased", prefix = p),
-            CommandName::Unlink => t!(self.texts(), "help.unlink", prefix = p),
-            CommandName::Verify => t!(self.texts(), "help.verify", prefix = p),
+            CommandName::Request => t!(self.core.texts(), "help.request", prefix = p),
+            CommandName::Link => t!(self.core.texts(), "help.link", prefix = p),
+            CommandName::Status => t!(self.core.texts(), "help.status", prefix = p),
+            CommandName::Cancel => t!(self.core.texts(), "help.cancel", prefix = p),
+            CommandName::Release => t!(self.core.texts(), "help.release", prefix = p),
+            CommandName::Help => t!(self.core.texts(), "help.help", prefix = p),
+            CommandName::Buy => t!(self.core.texts(), "help.buy", prefix = p),
+            CommandName::Assign => t!(self.core.texts(), "help.assign", prefix = p),
+            CommandName::Revoke => t!(self.core.texts(), "help.revoke", prefix = p),
+            CommandName::Seats => t!(self.core.texts(), "help.seats", prefix = p),
+            CommandName::Pending => t!(self.core.texts(), "help.pending", prefix = p),
+            CommandName::Away => t!(self.core.texts(), "help.away", prefix = p),
+            CommandName::Audit => t!(self.core.texts(), "help.audit", prefix = p),
+            CommandName::Purchased => t!(self.core.texts(), "help.purchased", prefix = p),
+            CommandName::Unlink => t!(self.core.texts(), "help.unlink", prefix = p),
+            CommandName::Verify => t!(self.core.texts(), "help.verify", prefix = p),
         }
     }
 
     pub(super) fn help_list(&self, user: &ChatUserId) -> String {
-        let approver = self.cfg().approver(user).is_some();
-        let mut lines = vec![t!(self.texts(), "help.header")];
+        let approver = self.core.cfg().approver(user).is_some();
+        let mut lines = vec![t!(self.core.texts(), "help.header")];
         for c in CommandName::ALL.into_iter().filter(|c| !c.approvers_only()) {
             lines.push(self.usage_line(c));
         }
         if approver {
-            lines.push(t!(self.texts(), "help.approver_header"));
+            lines.push(t!(self.core.texts(), "help.approver_header"));
             for c in CommandName::ALL.into_iter().filter(|c| c.approvers_only()) {
                 lines.push(self.usage_line(c));
             }
@@ -60,9 +60,9 @@ impl Engine {
     }
 
     pub(super) async fn run_command(&self, m: &IncomingMessage, cmd: Command) -> EngineResult<()> {
-        if cmd.name().approvers_only() && self.cfg().approver(&m.author).is_none() {
+        if cmd.name().approvers_only() && self.core.cfg().approver(&m.author).is_none() {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "command.approvers_only",
                 command = cmd.name().word()
             )));
@@ -114,52 +114,13 @@ impl Engine {
             Target::Mention(user) => match self.acting_identity(user).await {
                 Ok(identity) => Ok(identity.upn),
                 Err(EngineError::User(_)) => Err(EngineError::User(t!(
-                    self.texts(),
+                    self.core.texts(),
                     "link.target_unlinked",
-                    who = self.mention(user),
-                    prefix = self.cfg().parser.prefix
+                    who = self.core.mention(user),
+                    prefix = self.core.cfg().parser.prefix
                 ))),
                 Err(e) => Err(e),
             },
         }
-    }
-
-    pub(super) async fn directory_user(
-        &self,
-        upn: &Upn,
-    ) -> EngineResult<crate::engine::ports::DirectoryUser> {
-        let looked_up = self.inner.ports.tenant.user(upn).await;
-        self.directory_answer(upn, looked_up)
-    }
-
-    /// A directory lookup's result, its failure said in chat words.
-    fn directory_answer(
-        &self,
-        upn: &Upn,
-        looked_up: Result<crate::engine::ports::DirectoryUser, crate::engine::ports::BackendError>,
-    ) -> EngineResult<crate::engine::ports::DirectoryUser> {
-        looked_up.map_err(|e| match e.kind {
-            crate::engine::ports::ErrorKind::UserNotFound => {
-                EngineError::User(t!(self.texts(), "directory.not_found", upn = upn))
-            }
-            _ => {
-                tracing::warn!(error = %e, "directory lookup failed");
-                EngineError::User(t!(self.texts(), "backend.directory_unavailable"))
-            }
-        })
-    }
-
-    pub(super) async fn issuer_roles(
-        &self,
-        m: &IncomingMessage,
-    ) -> EngineResult<(super::Approver, crate::domain::RoleSet)> {
-        let a = self.cfg().approver(&m.author).cloned().ok_or_else(|| {
-            EngineError::User(t!(self.texts(), "command.approvers_only", command = "-"))
-        })?;
-        let roles = self.inner.ports.tenant.roles(&a.upn).await.map_err(|e| {
-            tracing::warn!(error = %e, "role lookup failed");
-            EngineError::User(t!(self.texts(), "backend.roles_unavailable"))
-        })?;
-        Ok((a, roles))
     }
 }

@@ -9,11 +9,15 @@ use crate::t;
 impl Engine {
     pub(super) async fn release(&self, m: &IncomingMessage) -> EngineResult<()> {
         let me = self.own_identity(m, "release").await?;
-        let user = self.directory_user(&me.upn).await?;
-        if !user.holds(&self.cfg().sku_part_number) {
+        let user = self.directory.directory_user(&me.upn).await?;
+        if !user.holds(&self.core.cfg().sku_part_number) {
             return Err(EngineError::User(match user.pro_from() {
-                Some(l) => t!(self.texts(), "release.included", sku = l.sku_part_number),
-                None => t!(self.texts(), "release.nothing"),
+                Some(l) => t!(
+                    self.core.texts(),
+                    "release.included",
+                    sku = l.sku_part_number
+                ),
+                None => t!(self.core.texts(), "release.nothing"),
             }));
         }
         let created = self
@@ -26,7 +30,7 @@ impl Engine {
             )
             .await?;
         for r in created {
-            self.reply_now(m, t!(self.texts(), "release.started", id = r.id))
+            self.reply_now(m, t!(self.core.texts(), "release.started", id = r.id))
                 .await;
         }
         Ok(())

@@ -22,17 +22,17 @@ impl Engine {
         let target_upn = match &target {
             None => requester.upn.clone(),
             Some(t) => {
-                if self.cfg().approver(&m.author).is_none() {
+                if self.core.cfg().approver(&m.author).is_none() {
                     return Err(EngineError::User(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "request.for_others_approvers_only"
                     )));
                 }
                 self.resolve_target(t).await?
             }
         };
-        let user = self.directory_user(&target_upn).await?;
-        self.licence_policy(&user).map_err(EngineError::User)?;
+        let user = self.directory.directory_user(&target_upn).await?;
+        self.core.licence_policy(&user).map_err(EngineError::User)?;
         self.open_and_reply(
             m,
             requester,
@@ -46,7 +46,7 @@ impl Engine {
     /// `[policy] requesters`: when set, only the chat users named (console) or holding one of
     /// the roles (Discord) may ask.
     fn may_request(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let allowed = &self.cfg().requesters;
+        let allowed = &self.core.cfg().requesters;
         if allowed.is_empty()
             || allowed.iter().any(|r| r == m.author.as_str())
             || m.roles.iter().any(|r| allowed.contains(r))
@@ -54,7 +54,7 @@ impl Engine {
             return Ok(());
         }
         Err(EngineError::User(t!(
-            self.texts(),
+            self.core.texts(),
             "request.not_a_requester"
         )))
     }
@@ -79,37 +79,37 @@ impl Engine {
     }
 
     pub(super) async fn created_text(&self, r: &requests::Request) -> EngineResult<String> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         let all = stages::for_request(&mut conn, r.id).await?;
         let purchase = all.iter().find(|s| s.kind == StageKind::Purchase);
         let pending = all.iter().any(|s| s.state == StageState::Pending);
         Ok(match (purchase, pending) {
             (Some(p), true) => t!(
-                self.texts(),
+                self.core.texts(),
                 "request.created_with_purchase",
                 id = r.id,
-                subject = self.subject(r),
+                subject = self.core.subject(r),
                 quantity = p.quantity.unwrap_or(0)
             ),
             (None, true) if all.iter().any(|s| s.depends_on.is_some()) => {
                 t!(
-                    self.texts(),
+                    self.core.texts(),
                     "request.created_waiting",
                     id = r.id,
-                    subject = self.subject(r)
+                    subject = self.core.subject(r)
                 )
             }
             (_, true) => t!(
-                self.texts(),
+                self.core.texts(),
                 "request.created",
                 id = r.id,
-                subject = self.subject(r)
+                subject = self.core.subject(r)
             ),
             (_, false) => t!(
-                self.texts(),
+                self.core.texts(),
                 "request.created_approved",
                 id = r.id,
-                subject = self.subject(r)
+                subject = self.core.subject(r)
             ),
         })
     }

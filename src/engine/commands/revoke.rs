@@ -15,12 +15,12 @@ impl Engine {
         target: Target,
         reason: Option<String>,
     ) -> EngineResult<()> {
-        let (a, roles) = self.issuer_roles(m).await?;
+        let (a, roles) = self.directory.issuer_roles(m).await?;
         let upn = self.resolve_target(&target).await?;
-        let user = self.directory_user(&upn).await?;
-        if !user.holds(&self.cfg().sku_part_number) {
+        let user = self.directory.directory_user(&upn).await?;
+        if !user.holds(&self.core.cfg().sku_part_number) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "revoke.nothing",
                 upn = upn
             )));

@@ -2,8 +2,15 @@
 //! emoji in `seen_reactions`), and a transport that was disconnected can ask which approval
 //! messages are open, who is known to have reacted, re-post a deleted approval message and
 //! bring an out-of-date one back in line.
+//!
+//! [`Catchup`] holds the shared context and a handle to [`Decisions`], to which it passes a
+//! reaction once it knows it is new.
 
-use super::{Engine, EngineResult};
+use std::sync::Arc;
+
+use super::core::Core;
+use super::decisions::Decisions;
+use super::EngineResult;
 use crate::command::parse_reaction;
 use crate::domain::{
     Actor, AuditAction, ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState,
@@ -58,7 +65,17 @@ pub(super) async fn after_delivery(
     Ok(())
 }
 
-impl Engine {
+/// Reactions applied once, and approval messages brought back in line after a restart.
+pub(super) struct Catchup {
+    core: Arc<Core>,
+    decisions: Arc<Decisions>,
+}
+
+impl Catchup {
+    pub(super) fn new(core: Arc<Core>, decisions: Arc<Decisions>) -> Catchup {
+        Catchup { core, decisions }
+    }
+
     /// Applies a reaction at most once: a replayed add (the reaction is already known to be
     /// there) and a remove of a reaction not known to be there are no-ops. Only reactions on
     /// approval messages with a decision emoji are recorded.
@@ -73,7 +90,7 @@ impl Engine {
             stages::by_message(&mut conn, &r.message).await?.is_some()
         };
         if !on_approval {
-            return self.apply_reaction(r, added).await;
+            return self.decisions.apply_reaction(r, added).await;
         }
         let key = Key {
             message: &r.message,
@@ -90,7 +107,7 @@ impl Engine {
             tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction already applied; replay ignored");
             return Ok(());
         }
-        let result = self.apply_reaction(r, added).await;
+        let result = self.decisions.apply_reaction(r, added).await;
         let recorded = async {
             let mut w = self.core.store().write().await?;
             if result.is_ok() {
@@ -111,7 +128,7 @@ impl Engine {
     /// Start-up recovery of reactions a previous process claimed but did not finish: they are
     /// forgotten, so the transport's catch-up applies them. Call once, holding the instance lock.
     #[tracing::instrument(name = "catch_up", skip_all)]
-    pub async fn recover_reactions(&self) -> EngineResult<u64> {
+    pub(super) async fn recover_reactions(&self) -> EngineResult<u64> {
         let mut w = self.core.store().write().await?;
         let n = reactions::revert_unsettled(w.conn()).await?;
         w.commit().await?;
@@ -125,7 +142,7 @@ impl Engine {
     }
 
     /// Every emoji that decides (approve first, then deny), as configured.
-    pub fn decision_emojis(&self) -> Vec<String> {
+    pub(super) fn decision_emojis(&self) -> Vec<String> {
         self.core
             .cfg()
             .approve_emojis
@@ -137,7 +154,7 @@ impl Engine {
 
     /// The approval messages to check after reconnecting, oldest first: those of open
     /// requests, and those whose latest post or edit was given up.
-    pub async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
+    pub(super) async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
         let mut conn = self.core.store().read().await?;
         let mut out = Vec::new();
         for s in stages::to_check(&mut conn).await? {
@@ -161,7 +178,7 @@ impl Engine {
     }
 
     /// The users whose `emoji` on `message` the engine has applied and not seen removed.
-    pub async fn known_reactors(
+    pub(super) async fn known_reactors(
         &self,
         message: &MessageRef,
         emoji: &str,
@@ -173,7 +190,7 @@ impl Engine {
     /// Posts a stage's approval message again (someone deleted it, or its post was given up):
     /// its current text, and for a pending stage the approve and deny reactions. Audited.
     #[tracing::instrument(skip(self))]
-    pub async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
+    pub(super) async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
         let Some(s) = stages::get(w.conn(), stage).await? else {
@@ -222,7 +239,7 @@ impl Engine {
     /// Queues an edit that brings an approval message back to what it should say (it was
     /// changed while the transport could not deliver, or an edit was given up).
     #[tracing::instrument(skip(self))]
-    pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
+    pub(super) async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
         let Some(s) = stages::get(w.conn(), stage).await? else {

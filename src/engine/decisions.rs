@@ -1,7 +1,14 @@
 //! Decisions: reactions on approval messages, and denial reasons given as replies.
+//!
+//! [`Decisions`] holds the shared context and the directory (to check the decider's roles
+//! now); the de-duplication of replayed reactions around it is the catch-up's.
 
 use super::crash::{crash_point, CrashPoint};
-use super::{Approver, Engine, EngineResult};
+use std::sync::Arc;
+
+use super::core::Core;
+use super::directory::Directory;
+use super::{Approver, EngineResult};
 use crate::command::{parse_reaction, Verdict};
 use crate::domain::{
     Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
@@ -34,7 +41,17 @@ struct Decision<'a> {
     actor: Actor,
 }
 
-impl Engine {
+/// Reactions and replies that decide stages.
+pub(super) struct Decisions {
+    core: Arc<Core>,
+    directory: Arc<Directory>,
+}
+
+impl Decisions {
+    pub(super) fn new(core: Arc<Core>, directory: Arc<Directory>) -> Decisions {
+        Decisions { core, directory }
+    }
+
     /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
     #[tracing::instrument(name = "decision", skip_all, fields(request, stage))]
     pub(super) async fn apply_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
@@ -148,7 +165,7 @@ impl Engine {
         if stage.state != StageState::Pending {
             return Ok(Gate::Late);
         }
-        let roles = match self.ports.tenant.roles(&approver.upn).await {
+        let roles = match self.directory.tenant.roles(&approver.upn).await {
             Ok(roles) => roles,
             Err(e) => {
                 tracing::warn!(approver = %approver.chat_user, error = %e, "role check failed");
@@ -186,7 +203,7 @@ impl Engine {
         if !approving_purchase {
             return Ok(None);
         }
-        match self.ports.tenant.seats().await {
+        match self.directory.tenant.seats().await {
             Ok(seats) => Ok(Some(seats.enabled)),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read seats to fix a purchase target");

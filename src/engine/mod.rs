@@ -26,7 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::command::ParserConfig;
-use crate::domain::{BillingCycle, ChannelRef, ChatUserId, CountryCode, RoleSet, StageKind, Upn};
+use crate::domain::{
+    BillingCycle, ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, StageId, StageKind, Upn,
+};
 use crate::engine::ports::{ChatEvent, IncomingMessage, Ports, RetryPolicy};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::{Store, StoreError};
@@ -37,8 +39,11 @@ pub use catchup::OpenApproval;
 pub use worker::JobReport;
 
 use self::core::Core;
+use catchup::Catchup;
+use decisions::Decisions;
 use delivery::Delivery;
 use directory::Directory;
+use opening::Opening;
 use scheduler::Scheduler;
 use worker::{JobLock, Worker};
 
@@ -152,8 +157,9 @@ pub struct Engine {
     core: Arc<Core>,
     directory: Arc<Directory>,
     ports: Ports,
-    /// Held by the worker while jobs run; the intake holds it while it plans seats.
-    job_lock: JobLock,
+    opening: Arc<Opening>,
+    decisions: Arc<Decisions>,
+    catchup: Arc<Catchup>,
     delivery: Arc<Delivery>,
     worker: Arc<Worker>,
     scheduler: Arc<Scheduler>,
@@ -171,7 +177,15 @@ impl Engine {
         ));
         let directory = Arc::new(Directory::new(core.clone(), ports.tenant.clone()));
         let job_lock = JobLock::default();
+        let decisions = Arc::new(Decisions::new(core.clone(), directory.clone()));
         Engine {
+            opening: Arc::new(Opening::new(
+                core.clone(),
+                directory.clone(),
+                job_lock.clone(),
+            )),
+            catchup: Arc::new(Catchup::new(core.clone(), decisions.clone())),
+            decisions,
             delivery: Arc::new(Delivery::new(core.clone(), ports.chat.clone())),
             worker: Arc::new(Worker::new(
                 core.clone(),
@@ -183,7 +197,6 @@ impl Engine {
             core,
             directory,
             ports,
-            job_lock,
         }
     }
 
@@ -203,8 +216,8 @@ impl Engine {
         span.record("message", tracing::field::display(message));
         let result = match &event {
             ChatEvent::Message(m) => self.on_message(m).await,
-            ChatEvent::ReactionAdded(r) => self.on_reaction(r, true).await,
-            ChatEvent::ReactionRemoved(r) => self.on_reaction(r, false).await,
+            ChatEvent::ReactionAdded(r) => self.catchup.on_reaction(r, true).await,
+            ChatEvent::ReactionRemoved(r) => self.catchup.on_reaction(r, false).await,
         };
         if let Err(e) = result {
             let reply_to = match &event {
@@ -233,7 +246,7 @@ impl Engine {
     async fn on_message(&self, m: &IncomingMessage) -> EngineResult<()> {
         use crate::command::{parse_message, Parsed};
         if let Some(parent) = &m.reply_to {
-            if self.on_reply(m, parent).await? {
+            if self.decisions.on_reply(m, parent).await? {
                 return Ok(());
             }
         }
@@ -403,5 +416,43 @@ impl Engine {
     /// batch); returns the report of the first.
     pub async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
         self.worker.try_execute_job().await
+    }
+
+    /// Start-up recovery of reactions a previous process claimed but did not finish: they are
+    /// forgotten, so the transport's catch-up applies them. Call once, holding the instance lock.
+    pub async fn recover_reactions(&self) -> EngineResult<u64> {
+        self.catchup.recover_reactions().await
+    }
+
+    /// Every emoji that decides (approve first, then deny), as configured.
+    pub fn decision_emojis(&self) -> Vec<String> {
+        self.catchup.decision_emojis()
+    }
+
+    /// The approval messages to check after reconnecting, oldest first: those of open
+    /// requests, and those whose latest post or edit was given up.
+    pub async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
+        self.catchup.open_approvals().await
+    }
+
+    /// The users whose `emoji` on `message` the engine has applied and not seen removed.
+    pub async fn known_reactors(
+        &self,
+        message: &MessageRef,
+        emoji: &str,
+    ) -> EngineResult<Vec<ChatUserId>> {
+        self.catchup.known_reactors(message, emoji).await
+    }
+
+    /// Posts a stage's approval message again (someone deleted it, or its post was given up):
+    /// its current text, and for a pending stage the approve and deny reactions. Audited.
+    pub async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
+        self.catchup.repost_approval(stage).await
+    }
+
+    /// Queues an edit that brings an approval message back to what it should say (it was
+    /// changed while the transport could not deliver, or an edit was given up).
+    pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
+        self.catchup.refresh_approval(stage).await
     }
 }

@@ -2,12 +2,20 @@
 //! request that waits on a seat), storing requests and stages, approvals given by the
 //! command itself, approval messages for the rest, and queueing what can run, all in one
 //! transaction.
+//!
+//! [`Opening`] holds the shared context, the directory (seats, approvers' roles) and the job
+//! lock, which it holds while it plans seats so the worker cannot move them meanwhile.
 
 use super::directory::Candidate;
 use super::links::Identity;
 use super::render::SeatFigures;
 use super::requests::{Approval, NewWork};
-use super::{Engine, EngineError, EngineResult};
+use std::sync::Arc;
+
+use super::core::Core;
+use super::directory::Directory;
+use super::worker::JobLock;
+use super::{EngineError, EngineResult};
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChatUserId, DecisionSource, LinkProof, RequestId,
     RequestKind, RequestState, StageId, StageKind, StageState, Upn,
@@ -66,7 +74,22 @@ struct StoredStage {
     title: String,
 }
 
-impl Engine {
+/// Opens requests.
+pub(super) struct Opening {
+    core: Arc<Core>,
+    directory: Arc<Directory>,
+    job_lock: JobLock,
+}
+
+impl Opening {
+    pub(super) fn new(core: Arc<Core>, directory: Arc<Directory>, job_lock: JobLock) -> Opening {
+        Opening {
+            core,
+            directory,
+            job_lock,
+        }
+    }
+
     /// Opens requests for `works` in one transaction: plans seats (a purchase stage covering
     /// every request that waits on a seat), stores requests and stages, posts the approval
     /// messages, applies command approvals and queues what can run.
@@ -104,7 +127,7 @@ impl Engine {
         }
     }
 
-    /// [`Engine::open_requests`] with the seats read by the caller while it held
+    /// [`Opening::open_requests`] with the seats read by the caller while it held
     /// `planning` (in the same lookup as the targets, say).
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn open_requests_planned(

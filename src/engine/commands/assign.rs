@@ -21,7 +21,7 @@ impl Engine {
         let resolved = self.resolve_targets(&targets).await?;
         // Every target and the seats in one lookup: a backend that batches sends it as one
         // call rather than one per person. The seats are planned with the worker held off.
-        let planning = self.seat_planning().await;
+        let planning = self.opening.seat_planning().await;
         let found = self
             .ports
             .tenant
@@ -64,6 +64,7 @@ impl Engine {
                 None => self.directory.seats_or_user_error().await?,
             };
             let created = self
+                .opening
                 .open_requests_planned(
                     &planning,
                     m,

@@ -21,6 +21,7 @@ impl Engine {
             }));
         }
         let created = self
+            .opening
             .open_requests(
                 m,
                 Some(me),

@@ -69,6 +69,7 @@ impl Engine {
         enforce_limit: bool,
     ) -> EngineResult<()> {
         let created = self
+            .opening
             .open_requests(m, Some(requester), vec![work], approval, enforce_limit)
             .await?;
         for r in created {

@@ -2,7 +2,11 @@
 //! owns it. `link upn` starts a proof (a code mailed to the account's own mailbox),
 //! `verify CODE` finishes it in a direct message, an approver with an assign role may attest
 //! a link (`link @user upn`), `unlink` undoes one. Everything that acts on a directory
-//! account asks [`Engine::acting_identity`] first.
+//! account asks [`Links::acting_identity`] first.
+//!
+//! [`Links`] (here and in `signin.rs`) holds the shared context, the directory, the mailer,
+//! the identity provider (when sign-in is on) and the chat output, which it uses only to
+//! delete a message that shows a code in public.
 //!
 //! The code: eight random digits, kept only as an argon2id hash (salted, slow), single use,
 //! valid for [`CODE_TTL`]; [`MAX_TRIES`] wrong tries lock the pending link. Each try is
@@ -10,10 +14,14 @@
 //! lock. At most [`MAILS_PER_HOUR`] proof mails per chat account and per directory account.
 //! The code is never logged, audited, or said in chat; it goes only into the mail.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
-use super::{Engine, EngineError, EngineResult};
+use super::directory::Directory;
+use super::ports::{ChatOutput, IdentityProvider, Mailer};
+use super::{EngineError, EngineResult};
 use crate::command::Target;
 use crate::domain::{
     Actor, AuditAction, ChatUserId, LinkMethod, LinkProof, LinkState, Upn, UserType,
@@ -77,7 +85,33 @@ fn code_matches(code: &str, hash: &str) -> bool {
     })
 }
 
-impl Engine {
+/// Proving which directory account a chat account is: links, codes and sign-in.
+pub(super) struct Links {
+    pub(super) core: Arc<Core>,
+    pub(super) directory: Arc<Directory>,
+    pub(super) mailer: Arc<dyn Mailer>,
+    /// None when sign-in is off.
+    pub(super) identity: Option<Arc<dyn IdentityProvider>>,
+    pub(super) chat: Arc<dyn ChatOutput>,
+}
+
+impl Links {
+    pub(super) fn new(
+        core: Arc<Core>,
+        directory: Arc<Directory>,
+        mailer: Arc<dyn Mailer>,
+        identity: Option<Arc<dyn IdentityProvider>>,
+        chat: Arc<dyn ChatOutput>,
+    ) -> Links {
+        Links {
+            core,
+            directory,
+            mailer,
+            identity,
+            chat,
+        }
+    }
+
     /// The directory account `user` acts for: an approver's by configuration, else a
     /// verified link. A pending or missing link is refused with what to do.
     pub(super) async fn acting_identity(&self, user: &ChatUserId) -> EngineResult<Identity> {
@@ -371,7 +405,7 @@ impl Engine {
                 prefix = prefix
             ),
         };
-        let sent = self.ports.mailer.send(&mail).await;
+        let sent = self.mailer.send(&mail).await;
         let mut w = self.core.store().write().await?;
         let text = match &sent {
             Ok(()) => {
@@ -381,7 +415,7 @@ impl Engine {
                     AuditAction::ProofSent,
                     &m.author,
                     upn,
-                    serde_json::json!({"to": to, "via": self.ports.mailer.name()}),
+                    serde_json::json!({"to": to, "via": self.mailer.name()}),
                 )
                 .await?;
                 t!(
@@ -603,7 +637,7 @@ impl Engine {
     /// the person told to start again and answer in a direct message.
     async fn burn_public_code(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
-        let deleted = self.ports.chat.delete(&m.channel, &m.id).await;
+        let deleted = self.chat.delete(&m.channel, &m.id).await;
         if let Err(e) = &deleted {
             tracing::warn!(error = %e, "could not delete a message holding a code");
         }

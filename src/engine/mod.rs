@@ -30,7 +30,7 @@ use crate::domain::{
     BillingCycle, ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, StageId, StageKind, Upn,
 };
 use crate::engine::ports::{ChatEvent, IncomingMessage, Ports, RetryPolicy};
-use crate::store::outbox::{self, ChatAction};
+
 use crate::store::{Store, StoreError};
 use crate::t;
 use crate::texts::Texts;
@@ -40,9 +40,11 @@ pub use worker::JobReport;
 
 use self::core::Core;
 use catchup::Catchup;
+use commands::Intake;
 use decisions::Decisions;
 use delivery::Delivery;
 use directory::Directory;
+use links::Links;
 use opening::Opening;
 use scheduler::Scheduler;
 use worker::{JobLock, Worker};
@@ -155,10 +157,9 @@ pub type EngineResult<T> = Result<T, EngineError>;
 #[derive(Clone)]
 pub struct Engine {
     core: Arc<Core>,
-    directory: Arc<Directory>,
-    ports: Ports,
-    opening: Arc<Opening>,
+    intake: Arc<Intake>,
     decisions: Arc<Decisions>,
+    links: Arc<Links>,
     catchup: Arc<Catchup>,
     delivery: Arc<Delivery>,
     worker: Arc<Worker>,
@@ -178,25 +179,38 @@ impl Engine {
         let directory = Arc::new(Directory::new(core.clone(), ports.tenant.clone()));
         let job_lock = JobLock::default();
         let decisions = Arc::new(Decisions::new(core.clone(), directory.clone()));
+        let links = Arc::new(Links::new(
+            core.clone(),
+            directory.clone(),
+            ports.mailer,
+            ports.identity,
+            ports.chat.clone(),
+        ));
+        let opening = Arc::new(Opening::new(
+            core.clone(),
+            directory.clone(),
+            job_lock.clone(),
+        ));
         Engine {
-            opening: Arc::new(Opening::new(
+            intake: Arc::new(Intake::new(
                 core.clone(),
                 directory.clone(),
-                job_lock.clone(),
+                ports.chat.clone(),
+                opening,
+                links.clone(),
             )),
             catchup: Arc::new(Catchup::new(core.clone(), decisions.clone())),
             decisions,
-            delivery: Arc::new(Delivery::new(core.clone(), ports.chat.clone())),
+            links,
+            delivery: Arc::new(Delivery::new(core.clone(), ports.chat)),
             worker: Arc::new(Worker::new(
                 core.clone(),
                 directory.clone(),
-                ports.purchaser.clone(),
-                job_lock.clone(),
+                ports.purchaser,
+                job_lock,
             )),
-            scheduler: Arc::new(Scheduler::new(core.clone(), directory.clone())),
+            scheduler: Arc::new(Scheduler::new(core.clone(), directory)),
             core,
-            directory,
-            ports,
         }
     }
 
@@ -227,14 +241,14 @@ impl Engine {
             match e {
                 EngineError::User(text) => {
                     if let Some(m) = reply_to {
-                        self.reply_now(m, text).await;
+                        self.intake.reply_now(m, text).await;
                     }
                 }
                 other => {
                     tracing::error!(error = %other, "failed to handle a chat event");
                     if let Some(m) = reply_to {
                         let text = t!(self.core.texts(), "error.internal");
-                        self.reply_now(m, text).await;
+                        self.intake.reply_now(m, text).await;
                     }
                 }
             }
@@ -243,96 +257,14 @@ impl Engine {
         self.core.wake();
     }
 
+    /// A denial reason given as a reply, else a command.
     async fn on_message(&self, m: &IncomingMessage) -> EngineResult<()> {
-        use crate::command::{parse_message, Parsed};
         if let Some(parent) = &m.reply_to {
             if self.decisions.on_reply(m, parent).await? {
                 return Ok(());
             }
         }
-        match parse_message(&m.content, &self.core.cfg().parser) {
-            Parsed::Ignore => Ok(()),
-            Parsed::Command(cmd) => self.run_command(m, cmd).await,
-            Parsed::Suggest => {
-                let text = t!(
-                    self.core.texts(),
-                    "parse.suggest",
-                    prefix = self.core.cfg().parser.prefix
-                );
-                self.reply_now(m, text).await;
-                Ok(())
-            }
-            Parsed::Usage { command, problem } => {
-                let usage = self.usage_line(command);
-                let text = match problem {
-                    Some(p) => t!(
-                        self.core.texts(),
-                        "parse.usage_with_problem",
-                        problem = p.render(self.core.texts()),
-                        usage = usage
-                    ),
-                    None => t!(self.core.texts(), "parse.usage", usage = usage),
-                };
-                self.reply_now(m, text).await;
-                Ok(())
-            }
-            Parsed::Unknown => {
-                let text = format!(
-                    "{}\n{}",
-                    t!(self.core.texts(), "parse.unknown"),
-                    self.help_list(&m.author)
-                );
-                self.reply_now(m, text).await;
-                Ok(())
-            }
-            Parsed::TooLong => {
-                let text = t!(
-                    self.core.texts(),
-                    "parse.too_long",
-                    max = crate::command::MAX_MESSAGE_CHARS
-                );
-                self.reply_now(m, text).await;
-                Ok(())
-            }
-        }
-    }
-
-    /// Queues a reply to a message in its own small transaction. When even that cannot be
-    /// stored (the database is full, or locked for longer than its busy timeout), the reply
-    /// is sent straight away instead, once and not kept: the person still hears why nothing
-    /// happened. Failures are logged, never propagated.
-    async fn reply_now(&self, m: &IncomingMessage, text: String) {
-        let action = self.core.reply_action(m, text);
-        let result = async {
-            let mut w = self.core.store().write().await?;
-            outbox::push(w.conn(), &action, self.core.now()).await?;
-            w.commit().await
-        }
-        .await;
-        let Err(e) = result else {
-            return;
-        };
-        tracing::error!(error = %e, "could not queue a reply; sending it without the outbox");
-        let chat = &self.ports.chat;
-        let sent = match &action {
-            ChatAction::Dm { user, content, .. } => chat.dm(user, content).await.map(|_| ()),
-            ChatAction::Send {
-                channel,
-                content,
-                reply_to,
-                mentions,
-                ..
-            } => chat
-                .send(channel, content, reply_to.as_ref(), mentions)
-                .await
-                .map(|_| ()),
-            ChatAction::Edit { .. } | ChatAction::React { .. } | ChatAction::Unreact { .. } => {
-                Ok(())
-            }
-        };
-        if let Err(e) = sent {
-            tracing::error!(error = %e, "could not send a reply either; it is lost");
-        }
+        self.intake.on_message(m).await
     }
 
     /// Runs everything that is due now until nothing is left: scheduler, jobs, delivery.
@@ -351,16 +283,7 @@ impl Engine {
     /// Start-up recovery: jobs leased by a previous process go back in the queue. Call once,
     /// while holding the instance lock.
     pub async fn recover(&self) -> EngineResult<u64> {
-        let mut w = self.core.store().write().await?;
-        let n = crate::store::jobs::release_all_leases(w.conn(), self.core.now()).await?;
-        w.commit().await?;
-        if n > 0 {
-            tracing::warn!(
-                jobs = n,
-                "re-queued jobs left running by a previous process"
-            );
-        }
-        Ok(n)
+        self.worker.recover().await
     }
 
     /// Runs the worker, scheduler and delivery loops until `shutdown` fires; a job in flight
@@ -454,5 +377,26 @@ impl Engine {
     /// changed while the transport could not deliver, or an edit was given up).
     pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
         self.catchup.refresh_approval(stage).await
+    }
+
+    /// `GET /link/start?t=…`: the start link, once: on to the identity provider's sign-in.
+    pub async fn sign_in_start(&self, token: &str) -> signin::Page {
+        self.links.sign_in_start(token).await
+    }
+
+    /// `GET /link/callback?code=…&state=…` (or `?error=…`): the sign-in's answer, then a page
+    /// that asks the person to confirm; nothing is linked yet.
+    pub async fn sign_in_callback(
+        &self,
+        state: Option<&str>,
+        code: Option<&str>,
+        error: Option<&str>,
+    ) -> signin::Page {
+        self.links.sign_in_callback(state, code, error).await
+    }
+
+    /// `POST /link/confirm` (form `t`): the person confirms; the link is verified.
+    pub async fn sign_in_confirm(&self, token: &str) -> signin::Page {
+        self.links.sign_in_confirm(token).await
     }
 }

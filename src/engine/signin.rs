@@ -1,9 +1,9 @@
 //! The proof of a link by signing in to Microsoft Entra. `link upn` hands the chat user a
 //! one-time start link by direct message; the bot's HTTP listener calls
-//! [`Engine::sign_in_start`] (→ the provider's sign-in, with `state`, `nonce`, PKCE and the
-//! UPN as `login_hint`), [`Engine::sign_in_callback`] (the code redeemed, the id_token
+//! [`super::Engine::sign_in_start`] (→ the provider's sign-in, with `state`, `nonce`, PKCE and the
+//! UPN as `login_hint`), [`super::Engine::sign_in_callback`] (the code redeemed, the id_token
 //! validated; the link proven only when `tid` is the configured tenant and `oid` the directory
-//! user's object id, never by a name or mail claim) and [`Engine::sign_in_confirm`]: a page
+//! user's object id, never by a name or mail claim) and [`super::Engine::sign_in_confirm`]: a page
 //! with a POST button that names the chat account stands between the sign-in and the link, so
 //! a link started by someone else cannot be completed by a victim's click.
 //!
@@ -13,7 +13,8 @@
 
 use std::time::Duration;
 
-use super::{Engine, EngineError, EngineResult};
+use super::links::Links;
+use super::{EngineError, EngineResult};
 use crate::domain::{Actor, AuditAction, ChatUserId, LinkMethod, LinkState, Upn};
 use crate::engine::ports::{AuthorizeRequest, IdClaims, IdentityProvider, SignInError};
 use crate::store::links;
@@ -67,7 +68,7 @@ struct Failure {
     ends: bool,
 }
 
-impl Engine {
+impl Links {
     fn page(&self, status: u16, title: String, paragraphs: Vec<String>) -> Page {
         Page::Show {
             status,
@@ -144,7 +145,7 @@ impl Engine {
 
     /// `GET /link/start?t=…`: the start link, once: on to the identity provider's sign-in.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_in_start(&self, token: &str) -> Page {
+    pub(super) async fn sign_in_start(&self, token: &str) -> Page {
         match self.try_sign_in_start(token).await {
             Ok(page) => page,
             Err(e) => self.failed_page(e).await,
@@ -152,7 +153,7 @@ impl Engine {
     }
 
     async fn try_sign_in_start(&self, token: &str) -> Result<Page, StepError> {
-        let Some(identity) = self.ports.identity.as_ref() else {
+        let Some(identity) = self.identity.as_ref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let attempt = self.attempt(TokenKind::Start, token).await?;
@@ -204,7 +205,7 @@ impl Engine {
     /// token names the linked directory user in the configured tenant, the person is asked to
     /// confirm; nothing is linked yet.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_in_callback(
+    pub(super) async fn sign_in_callback(
         &self,
         state: Option<&str>,
         code: Option<&str>,
@@ -266,7 +267,7 @@ impl Engine {
         state: Option<&str>,
         error: Option<&str>,
     ) -> Result<(&dyn IdentityProvider, SignIn), StepError> {
-        let Some(identity) = self.ports.identity.as_deref() else {
+        let Some(identity) = self.identity.as_deref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let Some(state) = state.filter(|s| !s.is_empty()) else {
@@ -352,7 +353,7 @@ impl Engine {
             ));
         }
         let expected = self
-            .ports
+            .directory
             .tenant
             .object_id(&attempt.upn)
             .await
@@ -384,7 +385,7 @@ impl Engine {
     /// `POST /link/confirm` (form `t`): the person confirms; the link is verified with
     /// method `sign_in`, its previous owner (if any) told, the chat user told by DM.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_in_confirm(&self, token: &str) -> Page {
+    pub(super) async fn sign_in_confirm(&self, token: &str) -> Page {
         match self.try_sign_in_confirm(token).await {
             Ok(page) => page,
             Err(e) => self.failed_page(e).await,

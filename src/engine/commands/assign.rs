@@ -1,15 +1,16 @@
 //! `!pro assign`: an approver asks for the licence to be given to named people.
 
+use super::Intake;
 use crate::command::Target;
 use crate::domain::{RequestKind, Upn};
 use crate::engine::links::Identity;
 use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Lookup};
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::requests;
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn assign(
         &self,
         m: &IncomingMessage,
@@ -23,7 +24,7 @@ impl Engine {
         // call rather than one per person. The seats are planned with the worker held off.
         let planning = self.opening.seat_planning().await;
         let found = self
-            .ports
+            .directory
             .tenant
             .look_up(&Lookup {
                 users: resolved.iter().filter_map(|r| r.clone().ok()).collect(),

@@ -1,12 +1,13 @@
 //! `!pro audit`: one request's audit trail, for approvers.
 
+use super::Intake;
 use crate::domain::RequestId;
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::{audit, requests};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn audit_report(
         &self,
         m: &IncomingMessage,

@@ -1,12 +1,13 @@
 //! `!pro away` / `!pro back`: an approver steps out of routing and back in.
 
+use super::Intake;
 use crate::domain::{Actor, AuditAction};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineResult};
+use crate::engine::EngineResult;
 use crate::store::approvers;
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn away(&self, m: &IncomingMessage, on: bool) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;

@@ -1,11 +1,12 @@
 //! `!pro buy`: an approver asks for seats to be bought.
 
+use super::Intake;
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineResult};
+use crate::engine::EngineResult;
 
-impl Engine {
+impl Intake {
     pub(super) async fn buy(
         &self,
         m: &IncomingMessage,

@@ -1,12 +1,13 @@
 //! `!pro cancel`: the requester (or an approver) withdraws an open request.
 
+use super::Intake;
 use crate::domain::{Actor, RequestId, StageState};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::{requests, stages};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn cancel(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
         let mut w = self.core.store().write().await?;

@@ -1,12 +1,13 @@
 //! `!pro pending`: the requests waiting for an approver.
 
+use super::Intake;
 use crate::domain::StageState;
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineResult};
+use crate::engine::EngineResult;
 use crate::store::{requests, stages};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn pending_report(&self, m: &IncomingMessage) -> EngineResult<()> {
         let mut conn = self.core.store().read().await?;
         let pending = stages::in_state(&mut conn, StageState::Pending).await?;

@@ -1,13 +1,14 @@
 //! `!pro purchased`: the person who placed a manual order says it went through.
 
+use super::Intake;
 use crate::domain::{Actor, AuditAction, RequestId, StageKind, StageState};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::outbox;
 use crate::store::stages;
 use crate::t;
 
-impl Engine {
+impl Intake {
     /// A billing approver says the seats of a manual purchase are bought: check the seat
     /// count now and carry on if they are there.
     pub(super) async fn purchased(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {

@@ -1,14 +1,15 @@
 //! `!pro release`: a holder gives their own licence back, no approval needed.
 
+use super::Intake;
 use crate::domain::RequestKind;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn release(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let me = self.own_identity(m, "release").await?;
+        let me = self.links.own_identity(m, "release").await?;
         let user = self.directory.directory_user(&me.upn).await?;
         if !user.holds(&self.core.cfg().sku_part_number) {
             return Err(EngineError::User(match user.pro_from() {

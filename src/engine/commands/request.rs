@@ -1,16 +1,17 @@
 //! `!pro request`: a person asks for the licence, for themselves or someone else; who may
 //! ask, and the reply that says what happens next.
 
+use super::Intake;
 use crate::command::Target;
 use crate::domain::{RequestKind, StageKind, StageState};
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::{requests, stages};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn request(
         &self,
         m: &IncomingMessage,
@@ -18,7 +19,7 @@ impl Engine {
         reason: Option<String>,
     ) -> EngineResult<()> {
         self.may_request(m)?;
-        let requester = self.own_identity(m, "request").await?;
+        let requester = self.links.own_identity(m, "request").await?;
         let target_upn = match &target {
             None => requester.upn.clone(),
             Some(t) => {

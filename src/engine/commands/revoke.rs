@@ -1,14 +1,15 @@
 //! `!pro revoke`: an approver asks for someone's licence to be taken back.
 
+use super::Intake;
 use crate::command::Target;
 use crate::domain::RequestKind;
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn revoke(
         &self,
         m: &IncomingMessage,

@@ -1,14 +1,15 @@
 //! `!pro seats` and `!pro seats remove`: the seat figures, and asking to give seats back.
 
+use super::Intake;
 use crate::domain::StageState;
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::stages;
 use crate::t;
 
-impl Engine {
+impl Intake {
     /// Lowers the seat count, never below the seats in use or promised to open requests,
     /// and not while seats are being bought. Microsoft allows reductions only within a short
     /// window after a purchase or renewal; the reply and the approval say so.

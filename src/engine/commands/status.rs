@@ -1,12 +1,13 @@
 //! `!pro status`: where a person's requests stand, or one request in full.
 
+use super::Intake;
 use crate::domain::{DecisionSource, RequestId};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::{requests, stages};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn status(
         &self,
         m: &IncomingMessage,
@@ -33,7 +34,7 @@ impl Engine {
                     EngineError::User(t!(self.core.texts(), "request.unknown", id = id))
                 })?;
                 // Only a verified link shows the status of its account's licence.
-                let me = match self.acting_identity(&m.author).await {
+                let me = match self.links.acting_identity(&m.author).await {
                     Ok(identity) => Some(identity.upn),
                     Err(EngineError::User(_)) => None,
                     Err(e) => return Err(e),

@@ -123,6 +123,21 @@ impl Worker {
         }
     }
 
+    /// Start-up recovery: jobs leased by a previous process go back in the queue. Call once,
+    /// while holding the instance lock.
+    pub(super) async fn recover(&self) -> EngineResult<u64> {
+        let mut w = self.core.store().write().await?;
+        let n = crate::store::jobs::release_all_leases(w.conn(), self.core.now()).await?;
+        w.commit().await?;
+        if n > 0 {
+            tracing::warn!(
+                jobs = n,
+                "re-queued jobs left running by a previous process"
+            );
+        }
+        Ok(n)
+    }
+
     /// Runs due jobs until none is due; returns how many ran.
     pub(super) async fn run_due_jobs(&self) -> usize {
         let mut ran = 0;

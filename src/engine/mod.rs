@@ -2,8 +2,27 @@
 //! scheduler (reminders, escalation, expiry) and the job worker. It knows neither Discord nor
 //! Microsoft: it talks through its own ports ([`ports`]: chat, tenant, purchaser, mailer,
 //! identity provider), which transports and backends implement; it keeps everything in the
-//! [`Store`], and says everything
-//! through the message catalogue.
+//! [`Store`], and says everything through the message catalogue.
+//!
+//! [`Engine`] is a facade. Each use case is its own type holding only what it needs:
+//!
+//! - `Core` (`core.rs`): the context nearly every use case reads (store, catalogue,
+//!   settings, clock, mentions, the wake-up bell), shared as one `Arc`; behaviour two use
+//!   cases share is a method on it (`render.rs`: what messages say; `requests.rs`: moving a
+//!   request along), never a copy;
+//! - `Directory` (`directory.rs`): the tenant port and the approver-id cache, with the reads
+//!   the use cases share (approvers' roles, seats, directory users);
+//! - `Intake` (`commands/`): chat commands, one file each, with handles to `Opening`
+//!   (`opening.rs`) and `Links` (`links.rs`, `signin.rs`: mailer, identity provider);
+//! - `Decisions` (`decisions.rs`) and `Catchup` (`catchup.rs`, which hands a new reaction to
+//!   `Decisions`);
+//! - `Worker` (`worker/`: purchaser, job lock, lessee id), `Scheduler` (`scheduler.rs`: tick
+//!   lock) and `Delivery` (`delivery.rs`: the chat output, delivery lock, key salt).
+//!
+//! What crosses use cases is done here, not through a back-reference: after a chat event the
+//! engine delivers and wakes the worker; `settle` and the background loop run the scheduler,
+//! the worker and delivery in turn. The one lock two use cases share, the job lock (the
+//! worker runs jobs under it, `Opening` plans seats under it), is handed to both at start.
 
 mod catchup;
 pub mod clock;
@@ -30,7 +49,6 @@ use crate::domain::{
     BillingCycle, ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, StageId, StageKind, Upn,
 };
 use crate::engine::ports::{ChatEvent, IncomingMessage, Ports, RetryPolicy};
-
 use crate::store::{Store, StoreError};
 use crate::t;
 use crate::texts::Texts;

@@ -1,11 +1,14 @@
 //! The proof of a link by signing in to Microsoft Entra. `link upn` hands the chat user a
 //! one-time start link by direct message; the bot's HTTP listener calls
-//! [`super::Engine::sign_in_start`] (→ the provider's sign-in, with `state`, `nonce`, PKCE and the
-//! UPN as `login_hint`), [`super::Engine::sign_in_callback`] (the code redeemed, the id_token
-//! validated; the link proven only when `tid` is the configured tenant and `oid` the directory
-//! user's object id, never by a name or mail claim) and [`super::Engine::sign_in_confirm`]: a page
-//! with a POST button that names the chat account stands between the sign-in and the link, so
-//! a link started by someone else cannot be completed by a victim's click.
+//! [`Engine::sign_in_start`](super::Engine::sign_in_start) (→ the provider's sign-in, with
+//! `state`, `nonce`, PKCE and the UPN as `login_hint`),
+//! [`Engine::sign_in_callback`](super::Engine::sign_in_callback) (the code redeemed, the
+//! id_token validated; the link proven only when `tid` is the configured tenant and `oid` the
+//! directory user's object id, never by a name or mail claim) and
+//! [`Engine::sign_in_confirm`](super::Engine::sign_in_confirm): a page with a POST button that
+//! names the chat account stands between the sign-in and the link, so a link started by
+//! someone else cannot be completed by a victim's click. The steps are methods of
+//! `Links`, which holds the identity provider; the engine passes the listener's calls on.
 //!
 //! Every token (start, state, confirm) is random (256 bits), single use, stored as a hash, and
 //! lives [`STEP_TTL`]. Every failure is a page that says what happened and what to do, and an

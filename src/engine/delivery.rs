@@ -4,15 +4,13 @@
 //! [`Delivery`] is the one use case that sends through the chat port: it holds the port, the
 //! lock that keeps one deliverer at a time, and this database's delivery-key salt.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::crash::{crash_point, CrashPoint};
-use std::sync::Arc;
-
 use super::core::Core;
-use crate::domain::MessageRef;
-use crate::engine::ports::ChatError;
-use crate::engine::ports::ChatOutput;
+use super::crash::{crash_point, CrashPoint};
+use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
+use crate::engine::ports::{ChatError, ChatOutput};
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::{bot_state, stages, StoreResult};
 
@@ -133,10 +131,7 @@ impl Delivery {
     }
 
     /// The approval message of a stage, or why there is none (yet).
-    async fn stage_message(
-        &self,
-        stage: crate::domain::StageId,
-    ) -> StoreResult<Result<MessageRef, Delivered>> {
+    async fn stage_message(&self, stage: StageId) -> StoreResult<Result<MessageRef, Delivered>> {
         let mut conn = self.core.store().read().await?;
         match stages::get(&mut conn, stage)
             .await?
@@ -178,94 +173,120 @@ impl Delivery {
                 reply_to,
                 mentions,
                 ..
-            } => match chat
+            } => chat
                 .send_once(&key, channel, content, reply_to.as_ref(), mentions)
                 .await
-            {
-                Ok(id) => Delivered::Done(Some(id)),
-                Err(e) => Delivered::Failed(e),
-            },
+                .into(),
             ChatAction::Dm {
                 user,
                 content,
                 fallback,
                 fallback_reply_to,
             } => match chat.dm_once(&key, user, content).await {
-                Ok(id) => Delivered::Done(Some(id)),
                 Err(ChatError::DmClosed) => match fallback {
                     Some(channel) => {
-                        let text = format!("{} {}", chat.mention(user), content);
                         let key = delivery_key(salt, item.id, "f");
-                        match chat
-                            .send_once(
-                                &key,
-                                channel,
-                                &text,
-                                fallback_reply_to.as_ref(),
-                                std::slice::from_ref(user),
-                            )
+                        self.dm_in_channel(&key, user, content, channel, fallback_reply_to)
                             .await
-                        {
-                            Ok(id) => Delivered::Done(Some(id)),
-                            Err(e) => Delivered::Failed(e),
-                        }
                     }
                     None => Delivered::Failed(ChatError::DmClosed),
                 },
-                Err(e) => Delivered::Failed(e),
+                sent => sent.into(),
             },
             ChatAction::Edit {
                 channel,
                 message,
                 stage,
                 content,
-            } => {
-                let target = match (message, stage) {
-                    (Some(m), _) => Ok(m.clone()),
-                    (None, Some(s)) => self.stage_message(*s).await?,
-                    (None, None) => Err(Delivered::Failed(ChatError::NotFound(
-                        "no message to edit".into(),
-                    ))),
-                };
-                match target {
-                    Ok(m) => match chat.edit(channel, &m, content).await {
-                        Ok(()) => Delivered::Done(None),
-                        Err(e) => Delivered::Failed(e),
-                    },
-                    Err(d) => d,
-                }
-            }
+            } => match self
+                .target(
+                    message,
+                    stage,
+                    ChatError::NotFound("no message to edit".into()),
+                )
+                .await?
+            {
+                Ok(m) => chat.edit(channel, &m, content).await.into(),
+                Err(d) => d,
+            },
             ChatAction::React {
                 channel,
                 message,
                 stage,
                 emoji,
-            } => {
-                let target = match (message, stage) {
-                    (Some(m), _) => Ok(m.clone()),
-                    (None, Some(s)) => self.stage_message(*s).await?,
-                    (None, None) => Err(Delivered::Failed(ChatError::NotFound(
-                        "no message to react on".into(),
-                    ))),
-                };
-                match target {
-                    Ok(m) => match chat.react(channel, &m, emoji).await {
-                        Ok(()) => Delivered::Done(None),
-                        Err(e) => Delivered::Failed(e),
-                    },
-                    Err(d) => d,
-                }
-            }
+            } => match self
+                .target(
+                    message,
+                    stage,
+                    ChatError::NotFound("no message to react on".into()),
+                )
+                .await?
+            {
+                Ok(m) => chat.react(channel, &m, emoji).await.into(),
+                Err(d) => d,
+            },
             ChatAction::Unreact {
                 channel,
                 message,
                 user,
                 emoji,
-            } => match chat.unreact(channel, message, user, emoji).await {
-                Ok(()) => Delivered::Done(None),
-                Err(e) => Delivered::Failed(e),
-            },
+            } => chat.unreact(channel, message, user, emoji).await.into(),
         })
+    }
+
+    /// A direct message that could not be sent, said in `channel` with a mention instead.
+    async fn dm_in_channel(
+        &self,
+        key: &str,
+        user: &ChatUserId,
+        content: &str,
+        channel: &ChannelRef,
+        reply_to: &Option<MessageRef>,
+    ) -> Delivered {
+        let text = format!("{} {}", self.chat.mention(user), content);
+        self.chat
+            .send_once(
+                key,
+                channel,
+                &text,
+                reply_to.as_ref(),
+                std::slice::from_ref(user),
+            )
+            .await
+            .into()
+    }
+
+    /// The message an edit or a reaction is for: named, or its stage's approval message;
+    /// `missing` is the failure when it is neither.
+    async fn target(
+        &self,
+        message: &Option<MessageRef>,
+        stage: &Option<StageId>,
+        missing: ChatError,
+    ) -> StoreResult<Result<MessageRef, Delivered>> {
+        Ok(match (message, stage) {
+            (Some(m), _) => Ok(m.clone()),
+            (None, Some(s)) => self.stage_message(*s).await?,
+            (None, None) => Err(Delivered::Failed(missing)),
+        })
+    }
+}
+
+impl From<Result<MessageRef, ChatError>> for Delivered {
+    fn from(sent: Result<MessageRef, ChatError>) -> Self {
+        match sent {
+            Ok(id) => Delivered::Done(Some(id)),
+            Err(e) => Delivered::Failed(e),
+        }
+    }
+}
+
+impl From<Result<(), ChatError>> for Delivered {
+    fn from(done: Result<(), ChatError>) -> Self {
+        match done {
+            Ok(()) => Delivered::Done(None),
+            Err(e) => Delivered::Failed(e),
+        }
     }
 }
 

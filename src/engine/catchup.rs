@@ -2,8 +2,15 @@
 //! emoji in `seen_reactions`), and a transport that was disconnected can ask which approval
 //! messages are open, who is known to have reacted, re-post a deleted approval message and
 //! bring an out-of-date one back in line.
+//!
+//! [`Catchup`] holds the shared context and a handle to [`Decisions`], to which it passes a
+//! reaction once it knows it is new.
 
-use super::{Engine, EngineResult};
+use std::sync::Arc;
+
+use super::core::Core;
+use super::decisions::Decisions;
+use super::EngineResult;
 use crate::command::parse_reaction;
 use crate::domain::{
     Actor, AuditAction, ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState,
@@ -35,22 +42,55 @@ pub struct OpenApproval {
     pub post_given_up: bool,
 }
 
-impl Engine {
+/// Bookkeeping after an outbox action was delivered: a reaction the bot removed is gone.
+pub(super) async fn after_delivery(
+    tx: &mut WriteTx<'_>,
+    item: &Pending,
+    now: crate::store::Timestamp,
+) -> StoreResult<()> {
+    if let ChatAction::Unreact {
+        message,
+        user,
+        emoji,
+        ..
+    } = &item.action
+    {
+        let key = Key {
+            message,
+            user,
+            emoji,
+        };
+        reactions::forget(tx.conn(), key, now).await?;
+    }
+    Ok(())
+}
+
+/// Reactions applied once, and approval messages brought back in line after a restart.
+pub(super) struct Catchup {
+    core: Arc<Core>,
+    decisions: Arc<Decisions>,
+}
+
+impl Catchup {
+    pub(super) fn new(core: Arc<Core>, decisions: Arc<Decisions>) -> Catchup {
+        Catchup { core, decisions }
+    }
+
     /// Applies a reaction at most once: a replayed add (the reaction is already known to be
     /// there) and a remove of a reaction not known to be there are no-ops. Only reactions on
     /// approval messages with a decision emoji are recorded.
     pub(super) async fn on_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
         let decision = parse_reaction(
             &r.emoji,
-            &self.cfg().approve_emojis,
-            &self.cfg().deny_emojis,
+            &self.core.cfg().approve_emojis,
+            &self.core.cfg().deny_emojis,
         );
         let on_approval = decision.is_some() && {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             stages::by_message(&mut conn, &r.message).await?.is_some()
         };
         if !on_approval {
-            return self.apply_reaction(r, added).await;
+            return self.decisions.apply_reaction(r, added).await;
         }
         let key = Key {
             message: &r.message,
@@ -58,8 +98,8 @@ impl Engine {
             emoji: &r.emoji,
         };
         let claimed = {
-            let mut w = self.store().write().await?;
-            let claimed = reactions::claim(w.conn(), key, added, self.now()).await?;
+            let mut w = self.core.store().write().await?;
+            let claimed = reactions::claim(w.conn(), key, added, self.core.now()).await?;
             w.commit().await?;
             claimed
         };
@@ -67,9 +107,9 @@ impl Engine {
             tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction already applied; replay ignored");
             return Ok(());
         }
-        let result = self.apply_reaction(r, added).await;
+        let result = self.decisions.apply_reaction(r, added).await;
         let recorded = async {
-            let mut w = self.store().write().await?;
+            let mut w = self.core.store().write().await?;
             if result.is_ok() {
                 reactions::settle(w.conn(), key).await?;
             } else {
@@ -88,8 +128,8 @@ impl Engine {
     /// Start-up recovery of reactions a previous process claimed but did not finish: they are
     /// forgotten, so the transport's catch-up applies them. Call once, holding the instance lock.
     #[tracing::instrument(name = "catch_up", skip_all)]
-    pub async fn recover_reactions(&self) -> EngineResult<u64> {
-        let mut w = self.store().write().await?;
+    pub(super) async fn recover_reactions(&self) -> EngineResult<u64> {
+        let mut w = self.core.store().write().await?;
         let n = reactions::revert_unsettled(w.conn()).await?;
         w.commit().await?;
         if n > 0 {
@@ -101,43 +141,21 @@ impl Engine {
         Ok(n)
     }
 
-    /// Bookkeeping after an outbox action was delivered: a reaction the bot removed is gone.
-    pub(super) async fn after_delivery(
-        &self,
-        tx: &mut WriteTx<'_>,
-        item: &Pending,
-    ) -> StoreResult<()> {
-        if let ChatAction::Unreact {
-            message,
-            user,
-            emoji,
-            ..
-        } = &item.action
-        {
-            let key = Key {
-                message,
-                user,
-                emoji,
-            };
-            reactions::forget(tx.conn(), key, self.now()).await?;
-        }
-        Ok(())
-    }
-
     /// Every emoji that decides (approve first, then deny), as configured.
-    pub fn decision_emojis(&self) -> Vec<String> {
-        self.cfg()
+    pub(super) fn decision_emojis(&self) -> Vec<String> {
+        self.core
+            .cfg()
             .approve_emojis
             .iter()
-            .chain(&self.cfg().deny_emojis)
+            .chain(&self.core.cfg().deny_emojis)
             .cloned()
             .collect()
     }
 
     /// The approval messages to check after reconnecting, oldest first: those of open
     /// requests, and those whose latest post or edit was given up.
-    pub async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
-        let mut conn = self.store().read().await?;
+    pub(super) async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
+        let mut conn = self.core.store().read().await?;
         let mut out = Vec::new();
         for s in stages::to_check(&mut conn).await? {
             let (content, update_queued) = outbox::stage_latest_content(&mut conn, s.id)
@@ -148,7 +166,7 @@ impl Engine {
             out.push(OpenApproval {
                 stage: s.id,
                 request: s.request_id,
-                channel: self.cfg().approvals_channel.clone(),
+                channel: self.core.cfg().approvals_channel.clone(),
                 message: s.approval_message.clone(),
                 pending: s.state == StageState::Pending,
                 content,
@@ -160,21 +178,21 @@ impl Engine {
     }
 
     /// The users whose `emoji` on `message` the engine has applied and not seen removed.
-    pub async fn known_reactors(
+    pub(super) async fn known_reactors(
         &self,
         message: &MessageRef,
         emoji: &str,
     ) -> EngineResult<Vec<ChatUserId>> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         Ok(reactions::present_users(&mut conn, message, emoji).await?)
     }
 
     /// Posts a stage's approval message again (someone deleted it, or its post was given up):
     /// its current text, and for a pending stage the approve and deny reactions. Audited.
     #[tracing::instrument(skip(self))]
-    pub async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
+    pub(super) async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         let Some(s) = stages::get(w.conn(), stage).await? else {
             return Ok(());
         };
@@ -185,7 +203,7 @@ impl Engine {
             .await?
             .map_or_else(|| s.body.clone(), |(c, _)| c);
         stages::clear_approval_message(w.conn(), stage).await?;
-        let channel = self.cfg().approvals_channel.clone();
+        let channel = self.core.cfg().approvals_channel.clone();
         outbox::push(
             w.conn(),
             &ChatAction::Send {
@@ -199,10 +217,11 @@ impl Engine {
         )
         .await?;
         if s.state == StageState::Pending {
-            self.queue_decision_reactions(&mut w, &channel, stage)
+            self.core
+                .queue_decision_reactions(&mut w, &channel, stage)
                 .await?;
         }
-        self.audit(&mut w,
+        self.core.audit(&mut w,
             Some(s.request_id),
             &Actor::System,
             AuditAction::ApprovalReposted,
@@ -213,16 +232,16 @@ impl Engine {
         )
         .await?;
         w.commit().await?;
-        self.wake();
+        self.core.wake();
         Ok(())
     }
 
     /// Queues an edit that brings an approval message back to what it should say (it was
     /// changed while the transport could not deliver, or an edit was given up).
     #[tracing::instrument(skip(self))]
-    pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
+    pub(super) async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         let Some(s) = stages::get(w.conn(), stage).await? else {
             return Ok(());
         };
@@ -235,7 +254,7 @@ impl Engine {
         outbox::push(
             w.conn(),
             &ChatAction::Edit {
-                channel: self.cfg().approvals_channel.clone(),
+                channel: self.core.cfg().approvals_channel.clone(),
                 message: Some(message),
                 stage: Some(stage),
                 content,
@@ -244,7 +263,7 @@ impl Engine {
         )
         .await?;
         w.commit().await?;
-        self.wake();
+        self.core.wake();
         Ok(())
     }
 }

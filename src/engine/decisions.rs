@@ -1,7 +1,14 @@
 //! Decisions: reactions on approval messages, and denial reasons given as replies.
+//!
+//! [`Decisions`] holds the shared context and the directory (to check the decider's roles
+//! now); the de-duplication of replayed reactions around it is the catch-up's.
 
 use super::crash::{crash_point, CrashPoint};
-use super::{Approver, Engine, EngineResult};
+use std::sync::Arc;
+
+use super::core::Core;
+use super::directory::Directory;
+use super::{Approver, EngineResult};
 use crate::command::{parse_reaction, Verdict};
 use crate::domain::{
     Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
@@ -34,19 +41,29 @@ struct Decision<'a> {
     actor: Actor,
 }
 
-impl Engine {
+/// Reactions and replies that decide stages.
+pub(super) struct Decisions {
+    core: Arc<Core>,
+    directory: Arc<Directory>,
+}
+
+impl Decisions {
+    pub(super) fn new(core: Arc<Core>, directory: Arc<Directory>) -> Decisions {
+        Decisions { core, directory }
+    }
+
     /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
     #[tracing::instrument(name = "decision", skip_all, fields(request, stage))]
     pub(super) async fn apply_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
         let Some(verdict) = parse_reaction(
             &r.emoji,
-            &self.cfg().approve_emojis,
-            &self.cfg().deny_emojis,
+            &self.core.cfg().approve_emojis,
+            &self.core.cfg().deny_emojis,
         ) else {
             return Ok(());
         };
         let stage = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             stages::by_message(&mut conn, &r.message).await?
         };
         let Some(stage) = stage else {
@@ -60,7 +77,7 @@ impl Engine {
             return self.on_reaction_removed(r, &stage).await;
         }
         let Some(request) = ({
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             requests::get(&mut conn, stage.request_id).await?
         }) else {
             return Ok(());
@@ -73,7 +90,7 @@ impl Engine {
             Gate::Late => return self.report_late(r, &stage).await,
         };
         let all = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             stages::for_request(&mut conn, stage.request_id).await?
         };
         let enabled_now = match self.seats_for_target(verdict, &all, &roles).await {
@@ -110,9 +127,13 @@ impl Engine {
         stage: &Stage,
         request: &Request,
     ) -> EngineResult<Gate> {
-        let approver = self.cfg().approver(&r.user).cloned();
+        let approver = self.core.cfg().approver(&r.user).cloned();
         let lookup_failed = || {
-            let text = t!(self.texts(), "decision.roles_unavailable", id = request.id);
+            let text = t!(
+                self.core.texts(),
+                "decision.roles_unavailable",
+                id = request.id
+            );
             Gate::Refuse(AuditAction::DecisionRefusedRoleLookup, text)
         };
         // Who may not decide at all: the requester, the person the licence is for, anyone who
@@ -125,7 +146,7 @@ impl Engine {
         // ... and by directory identity: an approver's own account under another UPN or
         // asked for from another chat account is still their own.
         if let (false, Some(a), Some(target)) = (own, &approver, &request.target_object_id) {
-            match self.approver_object_id(&a.upn).await {
+            match self.directory.approver_object_id(&a.upn).await {
                 Ok(id) => own = &id == target,
                 Err(e) => {
                     tracing::warn!(approver = %a.chat_user, error = %e, "could not read an approver's object id");
@@ -134,30 +155,30 @@ impl Engine {
             }
         }
         if own {
-            let text = t!(self.texts(), "decision.own_request", id = request.id);
+            let text = t!(self.core.texts(), "decision.own_request", id = request.id);
             return Ok(Gate::Refuse(AuditAction::SelfDecisionRefused, text));
         }
         let Some(approver) = approver else {
-            let text = t!(self.texts(), "decision.not_approver", id = request.id);
+            let text = t!(self.core.texts(), "decision.not_approver", id = request.id);
             return Ok(Gate::Refuse(AuditAction::DecisionIgnoredNotApprover, text));
         };
         if stage.state != StageState::Pending {
             return Ok(Gate::Late);
         }
-        let roles = match self.inner.ports.tenant.roles(&approver.upn).await {
+        let roles = match self.directory.tenant.roles(&approver.upn).await {
             Ok(roles) => roles,
             Err(e) => {
                 tracing::warn!(approver = %approver.chat_user, error = %e, "role check failed");
                 return Ok(lookup_failed());
             }
         };
-        let needed = self.cfg().roles_for(stage.kind);
+        let needed = self.core.cfg().roles_for(stage.kind);
         if !roles.intersects(needed) {
             let text = t!(
-                self.texts(),
+                self.core.texts(),
                 "decision.missing_role",
                 id = request.id,
-                roles = self.role_names(needed)
+                roles = self.core.role_names(needed)
             );
             return Ok(Gate::Refuse(AuditAction::DecisionRefusedMissingRole, text));
         }
@@ -177,16 +198,16 @@ impl Engine {
             && all.iter().any(|s| {
                 s.kind == StageKind::Purchase
                     && s.state == StageState::Pending
-                    && roles.intersects(&self.cfg().purchase_roles)
+                    && roles.intersects(&self.core.cfg().purchase_roles)
             });
         if !approving_purchase {
             return Ok(None);
         }
-        match self.inner.ports.tenant.seats().await {
+        match self.directory.tenant.seats().await {
             Ok(seats) => Ok(Some(seats.enabled)),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read seats to fix a purchase target");
-                Err(t!(self.texts(), "backend.seats_unavailable"))
+                Err(t!(self.core.texts(), "backend.seats_unavailable"))
             }
         }
     }
@@ -200,7 +221,7 @@ impl Engine {
         enabled_now: Option<i64>,
     ) -> EngineResult<()> {
         let (r, stage, request) = (d.r, d.stage, d.request);
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         let note = match d.verdict {
             Verdict::Deny => stages::denial_draft(w.conn(), stage.id, &r.user).await?,
             Verdict::Approve => None,
@@ -219,14 +240,14 @@ impl Engine {
                 via: DecisionSource::Reaction,
                 note: note.as_deref(),
             },
-            self.now(),
+            self.core.now(),
         )
         .await?;
         if !decided {
             drop(w);
             return self.report_late(r, stage).await;
         }
-        self.audit(&mut w,
+        self.core.audit(&mut w,
             Some(request.id),
             &d.actor,
             if d.verdict == Verdict::Approve { AuditAction::StageApproved } else { AuditAction::StageDenied },
@@ -239,14 +260,15 @@ impl Engine {
         match d.verdict {
             Verdict::Approve => {
                 self.approve_stages(&mut w, d, all).await?;
-                self.advance(&mut w, request.id, enabled_now, &d.actor)
+                self.core
+                    .advance(&mut w, request.id, enabled_now, &d.actor)
                     .await?;
             }
             Verdict::Deny => self.deny_request(&mut w, d, note.as_deref()).await?,
         }
         w.commit().await?;
         crash_point(CrashPoint::AfterDecisionStored);
-        self.wake();
+        self.core.wake();
         Ok(())
     }
 
@@ -258,14 +280,14 @@ impl Engine {
         d: &Decision<'_>,
         all: &[Stage],
     ) -> EngineResult<()> {
-        let who = self.mention(&d.r.user);
-        let status = t!(self.texts(), "status.approved_by", who = who);
-        self.edit_stage(tx, d.stage, &status).await?;
+        let who = self.core.mention(&d.r.user);
+        let status = t!(self.core.texts(), "status.approved_by", who = who);
+        self.core.edit_stage(tx, d.stage, &status).await?;
         for other in all
             .iter()
             .filter(|s| s.id != d.stage.id && s.state == StageState::Pending)
         {
-            let holds = d.roles.intersects(self.cfg().roles_for(other.kind));
+            let holds = d.roles.intersects(self.core.cfg().roles_for(other.kind));
             if !holds
                 || !stages::decide(
                     tx.conn(),
@@ -277,13 +299,13 @@ impl Engine {
                         via: DecisionSource::SameReaction,
                         note: None,
                     },
-                    self.now(),
+                    self.core.now(),
                 )
                 .await?
             {
                 continue;
             }
-            self.audit(
+            self.core.audit(
                 tx,
                 Some(d.request.id),
                 &d.actor,
@@ -295,12 +317,12 @@ impl Engine {
             )
             .await?;
             let status = t!(
-                self.texts(),
+                self.core.texts(),
                 "status.approved_with",
                 who = who,
                 seq = d.stage.seq
             );
-            self.edit_stage(tx, other, &status).await?;
+            self.core.edit_stage(tx, other, &status).await?;
         }
         Ok(())
     }
@@ -313,19 +335,31 @@ impl Engine {
         d: &Decision<'_>,
         note: Option<&str>,
     ) -> EngineResult<()> {
-        let who = self.mention(&d.r.user);
-        let reason = self.reason_text(note);
-        let status = t!(self.texts(), "status.denied_by", who = who, reason = reason);
-        self.edit_stage(tx, d.stage, &status).await?;
-        let outcome = t!(self.texts(), "outcome.denied", who = who, reason = reason);
+        let who = self.core.mention(&d.r.user);
+        let reason = self.core.reason_text(note);
+        let status = t!(
+            self.core.texts(),
+            "status.denied_by",
+            who = who,
+            reason = reason
+        );
+        self.core.edit_stage(tx, d.stage, &status).await?;
+        let outcome = t!(
+            self.core.texts(),
+            "outcome.denied",
+            who = who,
+            reason = reason
+        );
         for s in self
+            .core
             .close_stages(tx, d.request.id, StageState::Cancelled, &outcome, &d.actor)
             .await?
         {
-            let status = t!(self.texts(), "status.cancelled_denied", who = who);
-            self.edit_stage(tx, &s, &status).await?;
+            let status = t!(self.core.texts(), "status.cancelled_denied", who = who);
+            self.core.edit_stage(tx, &s, &status).await?;
         }
-        self.finish_request(tx, d.request.id, &outcome, &d.actor)
+        self.core
+            .finish_request(tx, d.request.id, &outcome, &d.actor)
             .await
     }
 
@@ -338,9 +372,9 @@ impl Engine {
         action: AuditAction,
         text: &str,
     ) -> EngineResult<()> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
-        self.audit(&mut w,
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
+        self.core.audit(&mut w,
             Some(stage.request_id),
             &Actor::chat(&r.user),
             action,
@@ -355,7 +389,7 @@ impl Engine {
                 channel: r
                     .channel
                     .clone()
-                    .unwrap_or_else(|| self.cfg().approvals_channel.clone()),
+                    .unwrap_or_else(|| self.core.cfg().approvals_channel.clone()),
                 message: r.message.clone(),
                 user: r.user.clone(),
                 emoji: r.emoji.clone(),
@@ -363,31 +397,31 @@ impl Engine {
             now,
         )
         .await?;
-        self.tell_user(&mut w, &r.user, text).await?;
+        self.core.tell_user(&mut w, &r.user, text).await?;
         w.commit().await?;
         Ok(())
     }
 
     /// A valid approver decided after the stage was already decided: say so, apply nothing.
     async fn report_late(&self, r: &Reaction, stage: &Stage) -> EngineResult<()> {
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         let current = stages::get(w.conn(), stage.id)
             .await?
             .unwrap_or_else(|| stage.clone());
         let by = current
             .decided_by
             .as_ref()
-            .map(|u| self.mention(u))
-            .unwrap_or_else(|| t!(self.texts(), "decision.nobody"));
+            .map(|u| self.core.mention(u))
+            .unwrap_or_else(|| t!(self.core.texts(), "decision.nobody"));
         let text = t!(
-            self.texts(),
+            self.core.texts(),
             "decision.already_decided",
-            who = self.mention(&r.user),
+            who = self.core.mention(&r.user),
             id = stage.request_id,
-            state = self.stage_state_word(current.state),
+            state = self.core.stage_state_word(current.state),
             by = by
         );
-        self.audit(&mut w,
+        self.core.audit(&mut w,
             Some(stage.request_id),
             &Actor::chat(&r.user),
             AuditAction::LateDecisionReported,
@@ -396,7 +430,8 @@ impl Engine {
             &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string(),
         )
         .await?;
-        self.post_under_approval(&mut w, stage, text, vec![r.user.clone()])
+        self.core
+            .post_under_approval(&mut w, stage, text, vec![r.user.clone()])
             .await?;
         w.commit().await?;
         Ok(())
@@ -408,8 +443,8 @@ impl Engine {
         if stage.decided_by.as_ref() != Some(&r.user) {
             return Ok(());
         }
-        let mut w = self.store().write().await?;
-        self.audit(&mut w,
+        let mut w = self.core.store().write().await?;
+        self.core.audit(&mut w,
             Some(stage.request_id),
             &Actor::chat(&r.user),
             AuditAction::DecisionReactionRemoved,
@@ -431,11 +466,11 @@ impl Engine {
         m: &IncomingMessage,
         parent: &MessageRef,
     ) -> EngineResult<bool> {
-        if self.cfg().approver(&m.author).is_none() {
+        if self.core.cfg().approver(&m.author).is_none() {
             return Ok(false);
         }
         if !matches!(
-            crate::command::parse_message(&m.content, &self.cfg().parser),
+            crate::command::parse_message(&m.content, &self.core.cfg().parser),
             crate::command::Parsed::Ignore | crate::command::Parsed::Suggest
         ) {
             return Ok(false);
@@ -449,8 +484,8 @@ impl Engine {
         if reason.is_empty() {
             return Ok(false);
         }
-        let now = self.now();
-        let mut w = self.store().write().await?;
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         let Some(stage) = stages::by_message(w.conn(), parent).await? else {
             return Ok(false);
         };
@@ -459,9 +494,13 @@ impl Engine {
                 stages::set_denial_draft(w.conn(), stage.id, &m.author, &reason).await?;
                 outbox::push(
                     w.conn(),
-                    &self.reply_action(
+                    &self.core.reply_action(
                         m,
-                        t!(self.texts(), "decision.reason_noted", id = stage.request_id),
+                        t!(
+                            self.core.texts(),
+                            "decision.reason_noted",
+                            id = stage.request_id
+                        ),
                     ),
                     now,
                 )
@@ -472,29 +511,35 @@ impl Engine {
                     && stage.decision_note.is_none() =>
             {
                 stages::set_note(w.conn(), stage.id, &reason).await?;
-                self.audit(
-                    &mut w,
-                    Some(stage.request_id),
-                    &Actor::chat(&m.author),
-                    AuditAction::DenialReason,
-                    None,
-                    None,
-                    &reason,
-                )
-                .await?;
-                let who = self.mention(&m.author);
-                let reason = self.reason_text(Some(&reason));
-                let status = t!(self.texts(), "status.denied_by", who = who, reason = reason);
-                self.edit_stage(&mut w, &stage, &status).await?;
+                self.core
+                    .audit(
+                        &mut w,
+                        Some(stage.request_id),
+                        &Actor::chat(&m.author),
+                        AuditAction::DenialReason,
+                        None,
+                        None,
+                        &reason,
+                    )
+                    .await?;
+                let who = self.core.mention(&m.author);
+                let reason = self.core.reason_text(Some(&reason));
+                let status = t!(
+                    self.core.texts(),
+                    "status.denied_by",
+                    who = who,
+                    reason = reason
+                );
+                self.core.edit_stage(&mut w, &stage, &status).await?;
                 if let Some(r) = requests::get(w.conn(), stage.request_id).await? {
                     let text = t!(
-                        self.texts(),
+                        self.core.texts(),
                         "tell.denial_reason",
                         id = r.id,
                         who = who,
                         reason = reason
                     );
-                    self.tell_requester(&mut w, &r, &text).await?;
+                    self.core.tell_requester(&mut w, &r, &text).await?;
                 }
             }
             _ => return Ok(false),

@@ -1,12 +1,16 @@
 //! Delivery of the outbox: what the engine decided to say is sent through the transport in
 //! id order, each action marked when done, so a restart re-sends only what was not.
+//!
+//! [`Delivery`] is the one use case that sends through the chat port: it holds the port, the
+//! lock that keeps one deliverer at a time, and this database's delivery-key salt.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
-use super::Engine;
-use crate::domain::MessageRef;
-use crate::engine::ports::ChatError;
+use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
+use crate::engine::ports::{ChatError, ChatOutput};
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::{bot_state, stages, StoreResult};
 
@@ -39,10 +43,29 @@ enum Delivered {
     Failed(ChatError),
 }
 
-impl Engine {
+/// Carries the outbox out through the chat transport.
+pub(super) struct Delivery {
+    core: Arc<Core>,
+    chat: Arc<dyn ChatOutput>,
+    /// One deliverer at a time, so nothing is said twice.
+    lock: tokio::sync::Mutex<()>,
+    /// This database's delivery-key salt, once read.
+    salt: tokio::sync::OnceCell<String>,
+}
+
+impl Delivery {
+    pub(super) fn new(core: Arc<Core>, chat: Arc<dyn ChatOutput>) -> Delivery {
+        Delivery {
+            core,
+            chat,
+            lock: tokio::sync::Mutex::new(()),
+            salt: tokio::sync::OnceCell::new(),
+        }
+    }
+
     /// Delivers every due outbox action. Failures are retried later or given up; never raised.
-    pub async fn deliver(&self) {
-        let _one = self.inner.delivery_lock.lock().await;
+    pub(super) async fn deliver(&self) {
+        let _one = self.lock.lock().await;
         if let Err(e) = self.deliver_inner().await {
             tracing::error!(error = %e, "outbox delivery failed");
         }
@@ -55,8 +78,8 @@ impl Engine {
         let mut after = 0;
         loop {
             let due = {
-                let mut conn = self.store().read().await?;
-                outbox::due(&mut conn, self.now(), after, 64).await?
+                let mut conn = self.core.store().read().await?;
+                outbox::due(&mut conn, self.core.now(), after, 64).await?
             };
             let Some(last) = due.last() else {
                 return Ok(());
@@ -68,12 +91,12 @@ impl Engine {
                 if matches!(result, Delivered::Done(Some(_))) {
                     crash_point(CrashPoint::AfterMessagePosted);
                 }
-                let now = self.now();
-                let mut w = self.store().write().await?;
+                let now = self.core.now();
+                let mut w = self.core.store().write().await?;
                 match result {
                     Delivered::Done(id) => {
                         outbox::delivered(w.conn(), item.id, id.as_ref(), now).await?;
-                        self.after_delivery(&mut w, &item).await?;
+                        super::catchup::after_delivery(&mut w, &item, now).await?;
                         if let (
                             ChatAction::Send {
                                 stage: Some(stage), ..
@@ -108,11 +131,8 @@ impl Engine {
     }
 
     /// The approval message of a stage, or why there is none (yet).
-    async fn stage_message(
-        &self,
-        stage: crate::domain::StageId,
-    ) -> StoreResult<Result<MessageRef, Delivered>> {
-        let mut conn = self.store().read().await?;
+    async fn stage_message(&self, stage: StageId) -> StoreResult<Result<MessageRef, Delivered>> {
+        let mut conn = self.core.store().read().await?;
         match stages::get(&mut conn, stage)
             .await?
             .and_then(|s| s.approval_message)
@@ -131,10 +151,9 @@ impl Engine {
 
     /// This database's delivery-key salt, read (or made) once.
     async fn delivery_salt(&self) -> StoreResult<String> {
-        self.inner
-            .delivery_salt
+        self.salt
             .get_or_try_init(|| async {
-                let mut w = self.store().write().await?;
+                let mut w = self.core.store().write().await?;
                 let salt = bot_state::delivery_salt(w.conn()).await?;
                 w.commit().await?;
                 Ok(salt)
@@ -145,7 +164,7 @@ impl Engine {
 
     #[tracing::instrument(name = "delivery", skip_all, fields(outbox = item.id, attempt = item.attempts + 1))]
     async fn deliver_one(&self, item: &Pending, salt: &str) -> StoreResult<Delivered> {
-        let chat = &self.inner.ports.chat;
+        let chat = &self.chat;
         let key = delivery_key(salt, item.id, "");
         Ok(match &item.action {
             ChatAction::Send {
@@ -154,94 +173,120 @@ impl Engine {
                 reply_to,
                 mentions,
                 ..
-            } => match chat
+            } => chat
                 .send_once(&key, channel, content, reply_to.as_ref(), mentions)
                 .await
-            {
-                Ok(id) => Delivered::Done(Some(id)),
-                Err(e) => Delivered::Failed(e),
-            },
+                .into(),
             ChatAction::Dm {
                 user,
                 content,
                 fallback,
                 fallback_reply_to,
             } => match chat.dm_once(&key, user, content).await {
-                Ok(id) => Delivered::Done(Some(id)),
                 Err(ChatError::DmClosed) => match fallback {
                     Some(channel) => {
-                        let text = format!("{} {}", chat.mention(user), content);
                         let key = delivery_key(salt, item.id, "f");
-                        match chat
-                            .send_once(
-                                &key,
-                                channel,
-                                &text,
-                                fallback_reply_to.as_ref(),
-                                std::slice::from_ref(user),
-                            )
+                        self.dm_in_channel(&key, user, content, channel, fallback_reply_to)
                             .await
-                        {
-                            Ok(id) => Delivered::Done(Some(id)),
-                            Err(e) => Delivered::Failed(e),
-                        }
                     }
                     None => Delivered::Failed(ChatError::DmClosed),
                 },
-                Err(e) => Delivered::Failed(e),
+                sent => sent.into(),
             },
             ChatAction::Edit {
                 channel,
                 message,
                 stage,
                 content,
-            } => {
-                let target = match (message, stage) {
-                    (Some(m), _) => Ok(m.clone()),
-                    (None, Some(s)) => self.stage_message(*s).await?,
-                    (None, None) => Err(Delivered::Failed(ChatError::NotFound(
-                        "no message to edit".into(),
-                    ))),
-                };
-                match target {
-                    Ok(m) => match chat.edit(channel, &m, content).await {
-                        Ok(()) => Delivered::Done(None),
-                        Err(e) => Delivered::Failed(e),
-                    },
-                    Err(d) => d,
-                }
-            }
+            } => match self
+                .target(
+                    message,
+                    stage,
+                    ChatError::NotFound("no message to edit".into()),
+                )
+                .await?
+            {
+                Ok(m) => chat.edit(channel, &m, content).await.into(),
+                Err(d) => d,
+            },
             ChatAction::React {
                 channel,
                 message,
                 stage,
                 emoji,
-            } => {
-                let target = match (message, stage) {
-                    (Some(m), _) => Ok(m.clone()),
-                    (None, Some(s)) => self.stage_message(*s).await?,
-                    (None, None) => Err(Delivered::Failed(ChatError::NotFound(
-                        "no message to react on".into(),
-                    ))),
-                };
-                match target {
-                    Ok(m) => match chat.react(channel, &m, emoji).await {
-                        Ok(()) => Delivered::Done(None),
-                        Err(e) => Delivered::Failed(e),
-                    },
-                    Err(d) => d,
-                }
-            }
+            } => match self
+                .target(
+                    message,
+                    stage,
+                    ChatError::NotFound("no message to react on".into()),
+                )
+                .await?
+            {
+                Ok(m) => chat.react(channel, &m, emoji).await.into(),
+                Err(d) => d,
+            },
             ChatAction::Unreact {
                 channel,
                 message,
                 user,
                 emoji,
-            } => match chat.unreact(channel, message, user, emoji).await {
-                Ok(()) => Delivered::Done(None),
-                Err(e) => Delivered::Failed(e),
-            },
+            } => chat.unreact(channel, message, user, emoji).await.into(),
         })
+    }
+
+    /// A direct message that could not be sent, said in `channel` with a mention instead.
+    async fn dm_in_channel(
+        &self,
+        key: &str,
+        user: &ChatUserId,
+        content: &str,
+        channel: &ChannelRef,
+        reply_to: &Option<MessageRef>,
+    ) -> Delivered {
+        let text = format!("{} {}", self.chat.mention(user), content);
+        self.chat
+            .send_once(
+                key,
+                channel,
+                &text,
+                reply_to.as_ref(),
+                std::slice::from_ref(user),
+            )
+            .await
+            .into()
+    }
+
+    /// The message an edit or a reaction is for: named, or its stage's approval message;
+    /// `missing` is the failure when it is neither.
+    async fn target(
+        &self,
+        message: &Option<MessageRef>,
+        stage: &Option<StageId>,
+        missing: ChatError,
+    ) -> StoreResult<Result<MessageRef, Delivered>> {
+        Ok(match (message, stage) {
+            (Some(m), _) => Ok(m.clone()),
+            (None, Some(s)) => self.stage_message(*s).await?,
+            (None, None) => Err(Delivered::Failed(missing)),
+        })
+    }
+}
+
+impl From<Result<MessageRef, ChatError>> for Delivered {
+    fn from(sent: Result<MessageRef, ChatError>) -> Self {
+        match sent {
+            Ok(id) => Delivered::Done(Some(id)),
+            Err(e) => Delivered::Failed(e),
+        }
+    }
+}
+
+impl From<Result<(), ChatError>> for Delivered {
+    fn from(done: Result<(), ChatError>) -> Self {
+        match done {
+            Ok(()) => Delivered::Done(None),
+            Err(e) => Delivered::Failed(e),
+        }
     }
 }
 

@@ -2,7 +2,11 @@
 //! owns it. `link upn` starts a proof (a code mailed to the account's own mailbox),
 //! `verify CODE` finishes it in a direct message, an approver with an assign role may attest
 //! a link (`link @user upn`), `unlink` undoes one. Everything that acts on a directory
-//! account asks [`Engine::acting_identity`] first.
+//! account asks [`Links::acting_identity`] first.
+//!
+//! [`Links`] (here and in `signin.rs`) holds the shared context, the directory, the mailer,
+//! the identity provider (when sign-in is on) and the chat output, which it uses only to
+//! delete a message that shows a code in public.
 //!
 //! The code: eight random digits, kept only as an argon2id hash (salted, slow), single use,
 //! valid for [`CODE_TTL`]; [`MAX_TRIES`] wrong tries lock the pending link. Each try is
@@ -10,10 +14,14 @@
 //! lock. At most [`MAILS_PER_HOUR`] proof mails per chat account and per directory account.
 //! The code is never logged, audited, or said in chat; it goes only into the mail.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
-use super::{Engine, EngineError, EngineResult};
+use super::directory::Directory;
+use super::ports::{ChatOutput, IdentityProvider, Mailer};
+use super::{EngineError, EngineResult};
 use crate::command::Target;
 use crate::domain::{
     Actor, AuditAction, ChatUserId, LinkMethod, LinkProof, LinkState, Upn, UserType,
@@ -77,23 +85,44 @@ fn code_matches(code: &str, hash: &str) -> bool {
     })
 }
 
-/// A date as people read it in chat: `2026-12-04`.
-fn day(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d").to_string()
+/// Proving which directory account a chat account is: links, codes and sign-in.
+pub(super) struct Links {
+    pub(super) core: Arc<Core>,
+    pub(super) directory: Arc<Directory>,
+    pub(super) mailer: Arc<dyn Mailer>,
+    /// None when sign-in is off.
+    pub(super) identity: Option<Arc<dyn IdentityProvider>>,
+    pub(super) chat: Arc<dyn ChatOutput>,
 }
 
-impl Engine {
+impl Links {
+    pub(super) fn new(
+        core: Arc<Core>,
+        directory: Arc<Directory>,
+        mailer: Arc<dyn Mailer>,
+        identity: Option<Arc<dyn IdentityProvider>>,
+        chat: Arc<dyn ChatOutput>,
+    ) -> Links {
+        Links {
+            core,
+            directory,
+            mailer,
+            identity,
+            chat,
+        }
+    }
+
     /// The directory account `user` acts for: an approver's by configuration, else a
     /// verified link. A pending or missing link is refused with what to do.
     pub(super) async fn acting_identity(&self, user: &ChatUserId) -> EngineResult<Identity> {
-        if let Some(a) = self.cfg().approver(user) {
+        if let Some(a) = self.core.cfg().approver(user) {
             return Ok(Identity {
                 upn: a.upn.clone(),
                 proof: LinkProof::config(),
             });
         }
         let link = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             links::get(&mut conn, user).await?
         };
         match link {
@@ -102,9 +131,9 @@ impl Engine {
                 None => Err(EngineError::User(self.unverified_text(&l))),
             },
             None => Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.needed",
-                prefix = self.cfg().parser.prefix
+                prefix = self.core.cfg().parser.prefix
             ))),
         }
     }
@@ -119,11 +148,11 @@ impl Engine {
         let result = self.acting_identity(&m.author).await;
         if let Err(EngineError::User(_)) = &result {
             let link = {
-                let mut conn = self.store().read().await?;
+                let mut conn = self.core.store().read().await?;
                 links::get(&mut conn, &m.author).await?
             };
             if let Some(l) = link {
-                let mut w = self.store().write().await?;
+                let mut w = self.core.store().write().await?;
                 self.audit_link(
                     &mut w,
                     &Actor::chat(&m.author),
@@ -141,14 +170,24 @@ impl Engine {
 
     /// What a person with a pending link is told to do to finish it.
     fn unverified_text(&self, l: &Link) -> String {
-        let prefix = &self.cfg().parser.prefix;
+        let prefix = &self.core.cfg().parser.prefix;
         if l.locked {
-            t!(self.texts(), "link.locked", upn = l.upn, prefix = prefix)
+            t!(
+                self.core.texts(),
+                "link.locked",
+                upn = l.upn,
+                prefix = prefix
+            )
         } else if l.code_hash.is_some() {
-            t!(self.texts(), "link.pending", upn = l.upn, prefix = prefix)
+            t!(
+                self.core.texts(),
+                "link.pending",
+                upn = l.upn,
+                prefix = prefix
+            )
         } else {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "link.pending_no_code",
                 upn = l.upn,
                 prefix = prefix
@@ -156,46 +195,25 @@ impl Engine {
         }
     }
 
-    /// The proof shown to approvers next to a requester: "verified by mailed code on DATE".
-    pub(super) fn proof_text(&self, proof: Option<&LinkProof>) -> String {
-        let Some(p) = proof else {
-            return t!(self.texts(), "link.proof_none");
-        };
-        let on = p.verified_at.map(day).unwrap_or_default();
-        match p.method {
-            LinkMethod::SignIn => t!(self.texts(), "link.proof_sign_in", date = on),
-            LinkMethod::MailCode => t!(self.texts(), "link.proof_mail_code", date = on),
-            LinkMethod::Admin => {
-                let who = p
-                    .attested_by
-                    .as_ref()
-                    .map(|u| self.mention(u))
-                    .unwrap_or_default();
-                t!(self.texts(), "link.proof_admin", who = who, date = on)
-            }
-            LinkMethod::Config => t!(self.texts(), "link.proof_config"),
-        }
-    }
-
     /// Once per link made before links were verified: its owner hears that it must be
     /// proven now, and how. Said beside whatever the command answers.
     pub(super) async fn notice_unverified(&self, m: &IncomingMessage) -> EngineResult<()> {
         let link = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             links::get(&mut conn, &m.author).await?
         };
         let Some(l) = link.filter(|l| l.notice) else {
             return Ok(());
         };
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         links::clear_notice(w.conn(), &m.author).await?;
         let text = t!(
-            self.texts(),
+            self.core.texts(),
             "link.notice",
             upn = l.upn,
-            prefix = self.cfg().parser.prefix
+            prefix = self.core.cfg().parser.prefix
         );
-        self.reply_and_commit(w, m, text).await
+        self.core.reply_and_commit(w, m, text).await
     }
 
     /// `link <upn>`: start proving the speaker's own link. `link <@user> <upn>`: an approver
@@ -215,24 +233,28 @@ impl Engine {
     /// Refuses a link to an approver's configured account, and a directory user the policy
     /// does not allow (disabled; a guest unless guests are allowed). Returns the user.
     async fn linkable(&self, upn: &Upn) -> EngineResult<DirectoryUser> {
-        if let Some(a) = self.cfg().approvers.iter().find(|a| &a.upn == upn) {
+        if let Some(a) = self.core.cfg().approvers.iter().find(|a| &a.upn == upn) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.configured",
-                who = self.mention(&a.chat_user),
+                who = self.core.mention(&a.chat_user),
                 upn = upn
             )));
         }
-        let user = self.directory_user(upn).await?;
+        let user = self.directory.directory_user(upn).await?;
         if !user.account_enabled {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.disabled",
                 upn = upn
             )));
         }
-        if user.user_type == UserType::Guest && !self.cfg().allow_guests {
-            return Err(EngineError::User(t!(self.texts(), "link.guest", upn = upn)));
+        if user.user_type == UserType::Guest && !self.core.cfg().allow_guests {
+            return Err(EngineError::User(t!(
+                self.core.texts(),
+                "link.guest",
+                upn = upn
+            )));
         }
         Ok(user)
     }
@@ -241,28 +263,28 @@ impl Engine {
     /// user's own mailbox. The code is stored (as a hash) before the mail goes out: a crash
     /// in between leaves a code nobody received, never a mailed code that was not recorded.
     async fn start_proof(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<()> {
-        if let Some(a) = self.cfg().approver(&m.author) {
+        if let Some(a) = self.core.cfg().approver(&m.author) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.approver_fixed",
                 upn = a.upn
             )));
         }
         let user = self.linkable(upn).await?;
         let existing = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             links::get(&mut conn, &m.author).await?
         };
         if existing.as_ref().is_some_and(|l| {
             l.state == LinkState::Verified && l.object_id.as_deref() == Some(user.id.as_str())
         }) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.already_verified",
                 upn = upn
             )));
         }
-        match user.mail.clone().filter(|_| self.cfg().mail_proof) {
+        match user.mail.clone().filter(|_| self.core.cfg().mail_proof) {
             Some(to) => {
                 self.check_mail_rate(m, upn).await?;
                 let code = self.store_mailed_code(m, upn).await?;
@@ -276,8 +298,8 @@ impl Engine {
     /// No proof can be mailed: the link waits for a sign-in (when on) or an approver's
     /// attestation.
     async fn start_without_mail(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<()> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
         self.audit_link(
             &mut w,
@@ -289,29 +311,29 @@ impl Engine {
         )
         .await?;
         let text = match self.send_sign_in(&mut w, m, upn).await? {
-            true => t!(self.texts(), "link.sign_in_sent", upn = upn),
+            true => t!(self.core.texts(), "link.sign_in_sent", upn = upn),
             false => t!(
-                self.texts(),
+                self.core.texts(),
                 "link.no_mail_proof",
                 upn = upn,
-                prefix = self.cfg().parser.prefix
+                prefix = self.core.cfg().parser.prefix
             ),
         };
-        self.reply_and_commit(w, m, text).await
+        self.core.reply_and_commit(w, m, text).await
     }
 
     /// At most `MAILS_PER_HOUR` codes an hour per chat account and per directory account;
     /// a refusal is audited.
     async fn check_mail_rate(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<()> {
-        let hour_ago = self.now() - chrono::Duration::hours(1);
+        let hour_ago = self.core.now() - chrono::Duration::hours(1);
         let (by_user, by_account) = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             links::mails_since(&mut conn, &m.author, upn, hour_ago).await?
         };
         if by_user < MAILS_PER_HOUR && by_account < MAILS_PER_HOUR {
             return Ok(());
         }
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         let detail =
             serde_json::json!({"reason": "rate limit", "mails_last_hour": by_user.max(by_account)});
         let actor = Actor::chat(&m.author);
@@ -326,7 +348,7 @@ impl Engine {
         .await?;
         w.commit().await?;
         Err(EngineError::User(t!(
-            self.texts(),
+            self.core.texts(),
             "link.rate_limited",
             max = MAILS_PER_HOUR
         )))
@@ -334,7 +356,7 @@ impl Engine {
 
     /// A new one-time code, stored only as its hash with its expiry, before it is mailed.
     async fn store_mailed_code(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<String> {
-        let now = self.now();
+        let now = self.core.now();
         let code = new_code();
         let hash = tokio::task::spawn_blocking({
             let code = code.clone();
@@ -343,7 +365,7 @@ impl Engine {
         .await
         .map_err(|e| EngineError::Unexpected(e.into()))??;
         let expires = now + chrono::Duration::from_std(CODE_TTL).unwrap_or_default();
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         links::start_pending(w.conn(), &m.author, upn, Some(&hash), Some(expires), now).await?;
         links::record_mail(w.conn(), &m.author, upn, now).await?;
         self.audit_link(
@@ -368,12 +390,12 @@ impl Engine {
         to: String,
         code: String,
     ) -> EngineResult<()> {
-        let prefix = self.cfg().parser.prefix.clone();
+        let prefix = self.core.cfg().parser.prefix.clone();
         let mail = Mail {
             to: to.clone(),
-            subject: t!(self.texts(), "mail.subject"),
+            subject: t!(self.core.texts(), "mail.subject"),
             body: t!(
-                self.texts(),
+                self.core.texts(),
                 "mail.body",
                 name = m.author_name,
                 chat_user = m.author,
@@ -383,8 +405,8 @@ impl Engine {
                 prefix = prefix
             ),
         };
-        let sent = self.inner.ports.mailer.send(&mail).await;
-        let mut w = self.store().write().await?;
+        let sent = self.mailer.send(&mail).await;
+        let mut w = self.core.store().write().await?;
         let text = match &sent {
             Ok(()) => {
                 self.audit_link(
@@ -393,11 +415,11 @@ impl Engine {
                     AuditAction::ProofSent,
                     &m.author,
                     upn,
-                    serde_json::json!({"to": to, "via": self.inner.ports.mailer.name()}),
+                    serde_json::json!({"to": to, "via": self.mailer.name()}),
                 )
                 .await?;
                 t!(
-                    self.texts(),
+                    self.core.texts(),
                     "link.code_sent",
                     upn = upn,
                     minutes = CODE_TTL.as_secs() / 60,
@@ -416,14 +438,19 @@ impl Engine {
                     serde_json::json!({"reason": "mail not sent", "error": e.message}),
                 )
                 .await?;
-                t!(self.texts(), "link.mail_failed", upn = upn, prefix = prefix)
+                t!(
+                    self.core.texts(),
+                    "link.mail_failed",
+                    upn = upn,
+                    prefix = prefix
+                )
             }
         };
         let text = match self.send_sign_in(&mut w, m, upn).await? {
-            true => format!("{text} {}", t!(self.texts(), "link.sign_in_also")),
+            true => format!("{text} {}", t!(self.core.texts(), "link.sign_in_also")),
             false => text,
         };
-        self.reply_and_commit(w, m, text).await
+        self.core.reply_and_commit(w, m, text).await
     }
 
     /// When sign-in is on, hands the speaker a one-time start link by direct message (never in
@@ -448,7 +475,7 @@ impl Engine {
                 fallback: None,
                 fallback_reply_to: None,
             },
-            self.now(),
+            self.core.now(),
         )
         .await?;
         Ok(true)
@@ -459,14 +486,14 @@ impl Engine {
     /// and the message deleted where the platform allows.
     pub(super) async fn verify(&self, m: &IncomingMessage, code: &str) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
-        let prefix = self.cfg().parser.prefix.clone();
+        let prefix = self.core.cfg().parser.prefix.clone();
         let link = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             links::get(&mut conn, &m.author).await?
         };
         let Some(link) = link.filter(|l| l.state == LinkState::Pending) else {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "verify.nothing_pending",
                 prefix = prefix
             )));
@@ -477,7 +504,7 @@ impl Engine {
         if link.locked || link.code_hash.is_none() {
             return Err(EngineError::User(self.unverified_text(&link)));
         }
-        let now = self.now();
+        let now = self.core.now();
         if link.code_expires_at.is_some_and(|at| at <= now) {
             return self.code_expired(m, &link).await;
         }
@@ -495,7 +522,7 @@ impl Engine {
             return self.wrong_code(m, &link, tries).await;
         }
         let user = self.linkable(&link.upn).await?;
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         self.verify_link(
             &mut w,
             &m.author,
@@ -507,19 +534,19 @@ impl Engine {
         )
         .await?;
         let text = t!(
-            self.texts(),
+            self.core.texts(),
             "verify.done",
-            name = self.display_name(&user.display_name),
+            name = self.core.display_name(&user.display_name),
             upn = link.upn
         );
-        self.reply_and_commit(w, m, text).await
+        self.core.reply_and_commit(w, m, text).await
     }
 
     /// The pending code has expired: burnt and audited; the answer says how to start again.
     async fn code_expired(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
-        let prefix = &self.cfg().parser.prefix;
-        let mut w = self.store().write().await?;
+        let prefix = &self.core.cfg().parser.prefix;
+        let mut w = self.core.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
         self.audit_link(
             &mut w,
@@ -532,7 +559,7 @@ impl Engine {
         .await?;
         w.commit().await?;
         Err(EngineError::User(t!(
-            self.texts(),
+            self.core.texts(),
             "verify.expired",
             upn = link.upn,
             prefix = prefix
@@ -542,8 +569,8 @@ impl Engine {
     /// Counts a try before the code is checked: tries made at the same moment each use one,
     /// and none gets past the lock. Returns the tries made, the lock when they are used up.
     async fn count_try(&self, m: &IncomingMessage, link: &Link) -> EngineResult<i64> {
-        let prefix = &self.cfg().parser.prefix;
-        let mut w = self.store().write().await?;
+        let prefix = &self.core.cfg().parser.prefix;
+        let mut w = self.core.store().write().await?;
         let current = links::get(w.conn(), &m.author).await?;
         let same = current.as_ref().is_some_and(|c| {
             c.code_hash == link.code_hash && !c.locked && c.state == LinkState::Pending
@@ -551,7 +578,7 @@ impl Engine {
         if !same {
             return Err(EngineError::User(match current {
                 Some(c) if c.state == LinkState::Pending => self.unverified_text(&c),
-                _ => t!(self.texts(), "verify.nothing_pending", prefix = prefix),
+                _ => t!(self.core.texts(), "verify.nothing_pending", prefix = prefix),
             }));
         }
         if current.is_some_and(|c| c.code_tries >= MAX_TRIES) {
@@ -559,7 +586,7 @@ impl Engine {
             links::lock(w.conn(), &m.author).await?;
             w.commit().await?;
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.locked",
                 upn = link.upn,
                 prefix = prefix
@@ -573,8 +600,8 @@ impl Engine {
     /// A wrong code: the try was counted; at [`MAX_TRIES`] the pending link locks.
     async fn wrong_code(&self, m: &IncomingMessage, link: &Link, tries: i64) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
-        let prefix = &self.cfg().parser.prefix;
-        let mut w = self.store().write().await?;
+        let prefix = &self.core.cfg().parser.prefix;
+        let mut w = self.core.store().write().await?;
         let locked = tries >= MAX_TRIES;
         if locked {
             links::lock(w.conn(), &m.author).await?;
@@ -590,10 +617,15 @@ impl Engine {
         .await?;
         w.commit().await?;
         Err(EngineError::User(if locked {
-            t!(self.texts(), "link.locked", upn = link.upn, prefix = prefix)
+            t!(
+                self.core.texts(),
+                "link.locked",
+                upn = link.upn,
+                prefix = prefix
+            )
         } else {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "verify.wrong",
                 left = MAX_TRIES - tries,
                 prefix = prefix
@@ -605,20 +637,20 @@ impl Engine {
     /// the person told to start again and answer in a direct message.
     async fn burn_public_code(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
-        let deleted = self.inner.ports.chat.delete(&m.channel, &m.id).await;
+        let deleted = self.chat.delete(&m.channel, &m.id).await;
         if let Err(e) = &deleted {
             tracing::warn!(error = %e, "could not delete a message holding a code");
         }
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
         self.audit_link(&mut w, &actor, AuditAction::ProofFailed, &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
         let text = t!(
-            self.texts(),
+            self.core.texts(),
             "verify.public",
             upn = link.upn,
-            prefix = self.cfg().parser.prefix
+            prefix = self.core.cfg().parser.prefix
         );
-        self.reply_and_commit(w, m, text).await
+        self.core.reply_and_commit(w, m, text).await
     }
 
     /// Verifies `user`'s link to `upn` (object id `object_id`) by `method`, done by `actor`,
@@ -643,7 +675,7 @@ impl Engine {
             object_id,
             method,
             attested_by,
-            self.now(),
+            self.core.now(),
         )
         .await?;
         let (action, detail) = match attested_by {
@@ -686,42 +718,42 @@ impl Engine {
         )
         .await?;
         let text = t!(
-            self.texts(),
+            self.core.texts(),
             "link.moved_away",
             upn = upn,
-            prefix = self.cfg().parser.prefix
+            prefix = self.core.cfg().parser.prefix
         );
-        self.tell_user(tx, &previous.chat_user, &text).await?;
+        self.core.tell_user(tx, &previous.chat_user, &text).await?;
         Ok(())
     }
 
     /// `link <@user> <upn>`: an approver holding an assign role vouches that a chat account
     /// is the directory user's. Audited; the person is told.
     async fn attest(&self, m: &IncomingMessage, user: &ChatUserId, upn: &Upn) -> EngineResult<()> {
-        let (_, roles) = self.issuer_roles(m).await.map_err(|e| match e {
-            EngineError::User(_) if self.cfg().approver(&m.author).is_none() => {
-                EngineError::User(t!(self.texts(), "link.attest_approvers_only"))
+        let (_, roles) = self.directory.issuer_roles(m).await.map_err(|e| match e {
+            EngineError::User(_) if self.core.cfg().approver(&m.author).is_none() => {
+                EngineError::User(t!(self.core.texts(), "link.attest_approvers_only"))
             }
             other => other,
         })?;
-        if !roles.intersects(&self.cfg().assign_roles) {
+        if !roles.intersects(&self.core.cfg().assign_roles) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.attest_needs_role",
-                roles = self.role_names(&self.cfg().assign_roles)
+                roles = self.core.role_names(&self.core.cfg().assign_roles)
             )));
         }
-        if let Some(a) = self.cfg().approver(user) {
+        if let Some(a) = self.core.cfg().approver(user) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.configured",
-                who = self.mention(user),
+                who = self.core.mention(user),
                 upn = a.upn
             )));
         }
         let directory = self.linkable(upn).await?;
         let actor = Actor::chat(&m.author);
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         self.verify_link(
             &mut w,
             user,
@@ -733,19 +765,19 @@ impl Engine {
         )
         .await?;
         let told = t!(
-            self.texts(),
+            self.core.texts(),
             "link.attested_you",
-            who = self.mention(&m.author),
+            who = self.core.mention(&m.author),
             upn = upn
         );
-        self.tell_user(&mut w, user, &told).await?;
+        self.core.tell_user(&mut w, user, &told).await?;
         let text = t!(
-            self.texts(),
+            self.core.texts(),
             "link.attested",
-            who = self.mention(user),
+            who = self.core.mention(user),
             upn = upn
         );
-        self.reply_and_commit(w, m, text).await
+        self.core.reply_and_commit(w, m, text).await
     }
 
     /// `unlink`: a person undoes their own link. `unlink <upn|@user>`: an approver undoes
@@ -762,29 +794,33 @@ impl Engine {
             Some(Target::Mention(user)) => user == &m.author,
             Some(Target::Upn(_)) => false,
         };
-        if let Some(a) = self.cfg().approver(&m.author).filter(|_| own) {
+        if let Some(a) = self.core.cfg().approver(&m.author).filter(|_| own) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.approver_fixed",
                 upn = a.upn
             )));
         }
-        if !own && self.cfg().approver(&m.author).is_none() {
+        if !own && self.core.cfg().approver(&m.author).is_none() {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "link.unlink_others_approvers_only",
-                prefix = self.cfg().parser.prefix
+                prefix = self.core.cfg().parser.prefix
             )));
         }
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         let unlinked = self.links_to_remove(&mut w, m, target.as_ref()).await?;
         if unlinked.is_empty() {
             let text = match &target {
-                None => t!(self.texts(), "link.none"),
+                None => t!(self.core.texts(), "link.none"),
                 Some(Target::Mention(user)) => {
-                    t!(self.texts(), "link.none_for_user", who = self.mention(user))
+                    t!(
+                        self.core.texts(),
+                        "link.none_for_user",
+                        who = self.core.mention(user)
+                    )
                 }
-                Some(Target::Upn(upn)) => t!(self.texts(), "link.none_for_upn", upn = upn),
+                Some(Target::Upn(upn)) => t!(self.core.texts(), "link.none_for_upn", upn = upn),
             };
             return Err(EngineError::User(text));
         }
@@ -802,32 +838,32 @@ impl Engine {
             .await?;
             if user != &m.author {
                 let text = t!(
-                    self.texts(),
+                    self.core.texts(),
                     "link.removed_by",
-                    who = self.mention(&m.author),
+                    who = self.core.mention(&m.author),
                     upn = upn,
-                    prefix = self.cfg().parser.prefix
+                    prefix = self.core.cfg().parser.prefix
                 );
-                self.tell_user(&mut w, user, &text).await?;
+                self.core.tell_user(&mut w, user, &text).await?;
             }
         }
         let text = if own {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "link.removed",
                 upn = unlinked[0].1,
-                prefix = self.cfg().parser.prefix
+                prefix = self.core.cfg().parser.prefix
             )
         } else {
-            let who: Vec<String> = unlinked.iter().map(|(u, _)| self.mention(u)).collect();
+            let who: Vec<String> = unlinked.iter().map(|(u, _)| self.core.mention(u)).collect();
             t!(
-                self.texts(),
+                self.core.texts(),
                 "link.removed_other",
                 who = who.join(" "),
                 upn = unlinked[0].1
             )
         };
-        self.reply_and_commit(w, m, text).await
+        self.core.reply_and_commit(w, m, text).await
     }
 
     /// The links `target` names (none: the author's own), each with its chat account and
@@ -844,11 +880,11 @@ impl Engine {
                 .map(|l| vec![(m.author.clone(), l.upn)])
                 .unwrap_or_default(),
             Some(Target::Mention(user)) => {
-                if let Some(a) = self.cfg().approver(user) {
+                if let Some(a) = self.core.cfg().approver(user) {
                     return Err(EngineError::User(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "link.configured",
-                        who = self.mention(user),
+                        who = self.core.mention(user),
                         upn = a.upn
                     )));
                 }
@@ -858,11 +894,11 @@ impl Engine {
                     .unwrap_or_default()
             }
             Some(Target::Upn(upn)) => {
-                if let Some(a) = self.cfg().approvers.iter().find(|a| &a.upn == upn) {
+                if let Some(a) = self.core.cfg().approvers.iter().find(|a| &a.upn == upn) {
                     return Err(EngineError::User(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "link.configured",
-                        who = self.mention(&a.chat_user),
+                        who = self.core.mention(&a.chat_user),
                         upn = upn
                     )));
                 }
@@ -888,7 +924,8 @@ impl Engine {
     ) -> EngineResult<()> {
         detail["chat_user"] = serde_json::json!(chat_user.as_str());
         detail["upn"] = serde_json::json!(upn.as_str());
-        self.audit(tx, None, actor, action, None, None, &detail.to_string())
+        self.core
+            .audit(tx, None, actor, action, None, None, &detail.to_string())
             .await?;
         Ok(())
     }

@@ -2,15 +2,36 @@
 //! scheduler (reminders, escalation, expiry) and the job worker. It knows neither Discord nor
 //! Microsoft: it talks through its own ports ([`ports`]: chat, tenant, purchaser, mailer,
 //! identity provider), which transports and backends implement; it keeps everything in the
-//! [`Store`], and says everything
-//! through the message catalogue.
+//! [`Store`], and says everything through the message catalogue.
+//!
+//! [`Engine`] is a facade. Each use case is its own type holding only what it needs:
+//!
+//! - `Core` (`core.rs`): the context nearly every use case reads (store, catalogue,
+//!   settings, clock, mentions, the wake-up bell), shared as one `Arc`; behaviour two use
+//!   cases share is a method on it (`render.rs`: what messages say; `requests.rs`: moving a
+//!   request along), never a copy;
+//! - `Directory` (`directory.rs`): the tenant port and the approver-id cache, with the reads
+//!   the use cases share (approvers' roles, seats, directory users);
+//! - `Intake` (`commands/`): chat commands, one file each, with handles to `Opening`
+//!   (`opening.rs`) and `Links` (`links.rs`, `signin.rs`: mailer, identity provider);
+//! - `Decisions` (`decisions.rs`) and `Catchup` (`catchup.rs`, which hands a new reaction to
+//!   `Decisions`);
+//! - `Worker` (`worker/`: purchaser, job lock, lessee id), `Scheduler` (`scheduler.rs`: tick
+//!   lock) and `Delivery` (`delivery.rs`: the chat output, delivery lock, key salt).
+//!
+//! What crosses use cases is done here, not through a back-reference: after a chat event the
+//! engine delivers and wakes the worker; `settle` and the background loop run the scheduler,
+//! the worker and delivery in turn. The one lock two use cases share, the job lock (the
+//! worker runs jobs under it, `Opening` plans seats under it), is handed to both at start.
 
 mod catchup;
 pub mod clock;
 mod commands;
+mod core;
 pub mod crash;
 mod decisions;
 mod delivery;
+mod directory;
 mod links;
 mod opening;
 pub mod ports;
@@ -23,21 +44,28 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, Notify};
-
 use crate::command::ParserConfig;
 use crate::domain::{
-    Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, CountryCode, RequestId, RoleSet,
-    StageKind, Upn,
+    BillingCycle, ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, StageId, StageKind, Upn,
 };
 use crate::engine::ports::{ChatEvent, IncomingMessage, Ports, RetryPolicy};
-use crate::store::outbox::{self, ChatAction};
-use crate::store::{audit, Store, StoreError, Timestamp, WriteTx};
+use crate::store::{Store, StoreError};
 use crate::t;
 use crate::texts::Texts;
 
 pub use catchup::OpenApproval;
 pub use worker::JobReport;
+
+use self::core::Core;
+use catchup::Catchup;
+use commands::Intake;
+use decisions::Decisions;
+use delivery::Delivery;
+use directory::Directory;
+use links::Links;
+use opening::Opening;
+use scheduler::Scheduler;
+use worker::{JobLock, Worker};
 
 /// A registered approver: a chat account and the directory user it speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,67 +167,69 @@ pub enum EngineError {
 /// Result of engine operations.
 pub type EngineResult<T> = Result<T, EngineError>;
 
-/// The engine. Cheap to clone; clones share everything.
+/// The engine: a facade over its use cases. Cheap to clone; clones share everything.
+///
+/// It composes the use cases and does what crosses them: after a chat event it delivers
+/// what was said and wakes the worker; `settle` and the background loop run the scheduler,
+/// the worker and delivery in turn.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    store: Store,
-    ports: Ports,
-    texts: Texts,
-    cfg: EngineConfig,
-    worker_id: String,
-    /// One job at a time: purchases must apply in order, and a job's steps never interleave.
-    job_lock: Mutex<()>,
-    /// One deliverer at a time, so nothing is said twice.
-    delivery_lock: Mutex<()>,
-    /// One scheduler tick at a time (the console ticks beside the background loop).
-    tick_lock: Mutex<()>,
-    /// This database's delivery-key salt, once read.
-    delivery_salt: tokio::sync::OnceCell<String>,
-    /// Wakes the background loops when there is new work.
-    wake: Notify,
-    /// Approvers' directory object ids, once read (they never change).
-    approver_ids: std::sync::Mutex<std::collections::HashMap<Upn, String>>,
+    core: Arc<Core>,
+    intake: Arc<Intake>,
+    decisions: Arc<Decisions>,
+    links: Arc<Links>,
+    catchup: Arc<Catchup>,
+    delivery: Arc<Delivery>,
+    worker: Arc<Worker>,
+    scheduler: Arc<Scheduler>,
 }
 
 impl Engine {
     /// Builds an engine on `store`, talking to the world through `ports`.
     pub fn new(store: Store, ports: Ports, texts: Texts, cfg: EngineConfig) -> Engine {
-        let worker_id = format!("worker-{}-{}", std::process::id(), rand::random::<u32>());
+        let core = Arc::new(Core::new(
+            store,
+            texts,
+            cfg,
+            ports.clock.clone(),
+            ports.chat.clone(),
+        ));
+        let directory = Arc::new(Directory::new(core.clone(), ports.tenant.clone()));
+        let job_lock = JobLock::default();
+        let decisions = Arc::new(Decisions::new(core.clone(), directory.clone()));
+        let links = Arc::new(Links::new(
+            core.clone(),
+            directory.clone(),
+            ports.mailer,
+            ports.identity,
+            ports.chat.clone(),
+        ));
+        let opening = Arc::new(Opening::new(
+            core.clone(),
+            directory.clone(),
+            job_lock.clone(),
+        ));
         Engine {
-            inner: Arc::new(Inner {
-                store,
-                ports,
-                texts,
-                cfg,
-                worker_id,
-                job_lock: Mutex::new(()),
-                delivery_lock: Mutex::new(()),
-                tick_lock: Mutex::new(()),
-                delivery_salt: tokio::sync::OnceCell::new(),
-                wake: Notify::new(),
-                approver_ids: std::sync::Mutex::new(std::collections::HashMap::new()),
-            }),
+            intake: Arc::new(Intake::new(
+                core.clone(),
+                directory.clone(),
+                ports.chat.clone(),
+                opening,
+                links.clone(),
+            )),
+            catchup: Arc::new(Catchup::new(core.clone(), decisions.clone())),
+            decisions,
+            links,
+            delivery: Arc::new(Delivery::new(core.clone(), ports.chat)),
+            worker: Arc::new(Worker::new(
+                core.clone(),
+                directory.clone(),
+                ports.purchaser,
+                job_lock,
+            )),
+            scheduler: Arc::new(Scheduler::new(core.clone(), directory)),
+            core,
         }
-    }
-
-    fn store(&self) -> &Store {
-        &self.inner.store
-    }
-    fn cfg(&self) -> &EngineConfig {
-        &self.inner.cfg
-    }
-    fn texts(&self) -> &Texts {
-        &self.inner.texts
-    }
-    fn now(&self) -> Timestamp {
-        self.inner.ports.clock.now()
-    }
-    fn mention(&self, user: &ChatUserId) -> String {
-        self.inner.ports.chat.mention(user)
     }
 
     /// Handles one chat event completely: decides, stores, and delivers what it has to say.
@@ -218,8 +248,8 @@ impl Engine {
         span.record("message", tracing::field::display(message));
         let result = match &event {
             ChatEvent::Message(m) => self.on_message(m).await,
-            ChatEvent::ReactionAdded(r) => self.on_reaction(r, true).await,
-            ChatEvent::ReactionRemoved(r) => self.on_reaction(r, false).await,
+            ChatEvent::ReactionAdded(r) => self.catchup.on_reaction(r, true).await,
+            ChatEvent::ReactionRemoved(r) => self.catchup.on_reaction(r, false).await,
         };
         if let Err(e) = result {
             let reply_to = match &event {
@@ -229,182 +259,30 @@ impl Engine {
             match e {
                 EngineError::User(text) => {
                     if let Some(m) = reply_to {
-                        self.reply_now(m, text).await;
+                        self.intake.reply_now(m, text).await;
                     }
                 }
                 other => {
                     tracing::error!(error = %other, "failed to handle a chat event");
                     if let Some(m) = reply_to {
-                        let text = t!(self.texts(), "error.internal");
-                        self.reply_now(m, text).await;
+                        let text = t!(self.core.texts(), "error.internal");
+                        self.intake.reply_now(m, text).await;
                     }
                 }
             }
         }
         self.deliver().await;
-        self.inner.wake.notify_one();
+        self.core.wake();
     }
 
+    /// A denial reason given as a reply, else a command.
     async fn on_message(&self, m: &IncomingMessage) -> EngineResult<()> {
-        use crate::command::{parse_message, Parsed};
         if let Some(parent) = &m.reply_to {
-            if self.on_reply(m, parent).await? {
+            if self.decisions.on_reply(m, parent).await? {
                 return Ok(());
             }
         }
-        match parse_message(&m.content, &self.cfg().parser) {
-            Parsed::Ignore => Ok(()),
-            Parsed::Command(cmd) => self.run_command(m, cmd).await,
-            Parsed::Suggest => {
-                let text = t!(
-                    self.texts(),
-                    "parse.suggest",
-                    prefix = self.cfg().parser.prefix
-                );
-                self.reply_now(m, text).await;
-                Ok(())
-            }
-            Parsed::Usage { command, problem } => {
-                let usage = self.usage_line(command);
-                let text = match problem {
-                    Some(p) => t!(
-                        self.texts(),
-                        "parse.usage_with_problem",
-                        problem = p.render(self.texts()),
-                        usage = usage
-                    ),
-                    None => t!(self.texts(), "parse.usage", usage = usage),
-                };
-                self.reply_now(m, text).await;
-                Ok(())
-            }
-            Parsed::Unknown => {
-                let text = format!(
-                    "{}\n{}",
-                    t!(self.texts(), "parse.unknown"),
-                    self.help_list(&m.author)
-                );
-                self.reply_now(m, text).await;
-                Ok(())
-            }
-            Parsed::TooLong => {
-                let text = t!(
-                    self.texts(),
-                    "parse.too_long",
-                    max = crate::command::MAX_MESSAGE_CHARS
-                );
-                self.reply_now(m, text).await;
-                Ok(())
-            }
-        }
-    }
-
-    /// Queues a reply to a message in its own small transaction. When even that cannot be
-    /// stored (the database is full, or locked for longer than its busy timeout), the reply
-    /// is sent straight away instead, once and not kept: the person still hears why nothing
-    /// happened. Failures are logged, never propagated.
-    async fn reply_now(&self, m: &IncomingMessage, text: String) {
-        let action = self.reply_action(m, text);
-        let result = async {
-            let mut w = self.store().write().await?;
-            outbox::push(w.conn(), &action, self.now()).await?;
-            w.commit().await
-        }
-        .await;
-        let Err(e) = result else {
-            return;
-        };
-        tracing::error!(error = %e, "could not queue a reply; sending it without the outbox");
-        let chat = &self.inner.ports.chat;
-        let sent = match &action {
-            ChatAction::Dm { user, content, .. } => chat.dm(user, content).await.map(|_| ()),
-            ChatAction::Send {
-                channel,
-                content,
-                reply_to,
-                mentions,
-                ..
-            } => chat
-                .send(channel, content, reply_to.as_ref(), mentions)
-                .await
-                .map(|_| ()),
-            ChatAction::Edit { .. } | ChatAction::React { .. } | ChatAction::Unreact { .. } => {
-                Ok(())
-            }
-        };
-        if let Err(e) = sent {
-            tracing::error!(error = %e, "could not send a reply either; it is lost");
-        }
-    }
-
-    /// The action that answers a message: a DM for a DM, else a reply in its channel.
-    /// Queues `text` as the answer to `m` and commits the transaction it belongs to.
-    async fn reply_and_commit(
-        &self,
-        mut w: WriteTx<'_>,
-        m: &IncomingMessage,
-        text: String,
-    ) -> EngineResult<()> {
-        outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
-        w.commit().await?;
-        Ok(())
-    }
-
-    fn reply_action(&self, m: &IncomingMessage, text: String) -> ChatAction {
-        if m.direct {
-            ChatAction::Dm {
-                user: m.author.clone(),
-                content: text,
-                fallback: None,
-                fallback_reply_to: None,
-            }
-        } else {
-            ChatAction::Send {
-                channel: m.channel.clone(),
-                content: text,
-                reply_to: Some(m.id.clone()),
-                stage: None,
-                mentions: Vec::new(),
-            }
-        }
-    }
-
-    /// Writes one audit event inside a transaction.
-    #[allow(clippy::too_many_arguments)]
-    async fn audit(
-        &self,
-        tx: &mut WriteTx<'_>,
-        request: Option<RequestId>,
-        actor: &Actor,
-        action: AuditAction,
-        before: Option<&str>,
-        after: Option<&str>,
-        detail: &str,
-    ) -> Result<(), StoreError> {
-        let actor = actor.to_string();
-        let id = audit::append(
-            tx.conn(),
-            &audit::NewEvent {
-                request,
-                actor: &actor,
-                action: action.as_str(),
-                before,
-                after,
-                detail,
-            },
-            self.now(),
-        )
-        .await?;
-        tracing::info!(
-            request = request.map(|r| r.0),
-            actor = %actor,
-            action = action.as_str(),
-            before,
-            after,
-            audit_id = id,
-            "transition"
-        );
-        Ok(())
+        self.intake.on_message(m).await
     }
 
     /// Runs everything that is due now until nothing is left: scheduler, jobs, delivery.
@@ -423,16 +301,7 @@ impl Engine {
     /// Start-up recovery: jobs leased by a previous process go back in the queue. Call once,
     /// while holding the instance lock.
     pub async fn recover(&self) -> EngineResult<u64> {
-        let mut w = self.store().write().await?;
-        let n = crate::store::jobs::release_all_leases(w.conn(), self.now()).await?;
-        w.commit().await?;
-        if n > 0 {
-            tracing::warn!(
-                jobs = n,
-                "re-queued jobs left running by a previous process"
-            );
-        }
-        Ok(n)
+        self.worker.recover().await
     }
 
     /// Runs the worker, scheduler and delivery loops until `shutdown` fires; a job in flight
@@ -455,7 +324,7 @@ impl Engine {
             self.run_due_jobs().await;
             self.deliver().await;
             tokio::select! {
-                _ = self.inner.wake.notified() => {}
+                _ = self.core.woken() => {}
                 _ = tokio::time::sleep(poll) => {}
                 _ = shutdown.changed() => {}
             }
@@ -463,32 +332,89 @@ impl Engine {
         tracing::info!("engine background loop stopped");
     }
 
-    /// An approver's directory object id, read from the directory once and remembered.
-    async fn approver_object_id(
-        &self,
-        upn: &Upn,
-    ) -> Result<String, crate::engine::ports::BackendError> {
-        let known = self
-            .inner
-            .approver_ids
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(upn)
-            .cloned();
-        if let Some(id) = known {
-            return Ok(id);
-        }
-        let id = self.inner.ports.tenant.object_id(upn).await?;
-        self.inner
-            .approver_ids
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(upn.clone(), id.clone());
-        Ok(id)
-    }
-
     /// Wakes the background loop (new work was stored).
     pub fn wake(&self) {
-        self.inner.wake.notify_one();
+        self.core.wake();
+    }
+
+    /// Delivers every due outbox action. Failures are retried later or given up; never raised.
+    pub async fn deliver(&self) {
+        self.delivery.deliver().await
+    }
+
+    /// Checks every pending stage once: reminders, escalations, expiry. Errors are logged,
+    /// never raised: the next tick tries again.
+    pub async fn tick(&self) {
+        self.scheduler.tick().await
+    }
+
+    /// Runs due jobs until none is due; returns how many ran.
+    pub async fn run_due_jobs(&self) -> usize {
+        self.worker.run_due_jobs().await
+    }
+
+    /// Claims and runs the next due job (with the assignment jobs due alongside it, as one
+    /// batch); returns the report of the first.
+    pub async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
+        self.worker.try_execute_job().await
+    }
+
+    /// Start-up recovery of reactions a previous process claimed but did not finish: they are
+    /// forgotten, so the transport's catch-up applies them. Call once, holding the instance lock.
+    pub async fn recover_reactions(&self) -> EngineResult<u64> {
+        self.catchup.recover_reactions().await
+    }
+
+    /// Every emoji that decides (approve first, then deny), as configured.
+    pub fn decision_emojis(&self) -> Vec<String> {
+        self.catchup.decision_emojis()
+    }
+
+    /// The approval messages to check after reconnecting, oldest first: those of open
+    /// requests, and those whose latest post or edit was given up.
+    pub async fn open_approvals(&self) -> EngineResult<Vec<OpenApproval>> {
+        self.catchup.open_approvals().await
+    }
+
+    /// The users whose `emoji` on `message` the engine has applied and not seen removed.
+    pub async fn known_reactors(
+        &self,
+        message: &MessageRef,
+        emoji: &str,
+    ) -> EngineResult<Vec<ChatUserId>> {
+        self.catchup.known_reactors(message, emoji).await
+    }
+
+    /// Posts a stage's approval message again (someone deleted it, or its post was given up):
+    /// its current text, and for a pending stage the approve and deny reactions. Audited.
+    pub async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
+        self.catchup.repost_approval(stage).await
+    }
+
+    /// Queues an edit that brings an approval message back to what it should say (it was
+    /// changed while the transport could not deliver, or an edit was given up).
+    pub async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
+        self.catchup.refresh_approval(stage).await
+    }
+
+    /// `GET /link/start?t=…`: the start link, once: on to the identity provider's sign-in.
+    pub async fn sign_in_start(&self, token: &str) -> signin::Page {
+        self.links.sign_in_start(token).await
+    }
+
+    /// `GET /link/callback?code=…&state=…` (or `?error=…`): the sign-in's answer, then a page
+    /// that asks the person to confirm; nothing is linked yet.
+    pub async fn sign_in_callback(
+        &self,
+        state: Option<&str>,
+        code: Option<&str>,
+        error: Option<&str>,
+    ) -> signin::Page {
+        self.links.sign_in_callback(state, code, error).await
+    }
+
+    /// `POST /link/confirm` (form `t`): the person confirms; the link is verified.
+    pub async fn sign_in_confirm(&self, token: &str) -> signin::Page {
+        self.links.sign_in_confirm(token).await
     }
 }

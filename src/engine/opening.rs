@@ -2,11 +2,20 @@
 //! request that waits on a seat), storing requests and stages, approvals given by the
 //! command itself, approval messages for the rest, and queueing what can run, all in one
 //! transaction.
+//!
+//! [`Opening`] holds the shared context, the directory (seats, approvers' roles) and the job
+//! lock, which it holds while it plans seats so the worker cannot move them meanwhile.
 
+use super::directory::Candidate;
 use super::links::Identity;
 use super::render::SeatFigures;
-use super::requests::{Approval, Candidate, NewWork, SeatPlanning};
-use super::{Engine, EngineError, EngineResult};
+use super::requests::{Approval, NewWork};
+use std::sync::Arc;
+
+use super::core::Core;
+use super::directory::Directory;
+use super::worker::JobLock;
+use super::{EngineError, EngineResult};
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChatUserId, DecisionSource, LinkProof, RequestId,
     RequestKind, RequestState, StageId, StageKind, StageState, Upn,
@@ -49,6 +58,12 @@ struct PlannedStage {
     depends_on: Option<StageId>,
 }
 
+/// Proof that the job worker is held off while seats are planned
+/// (`seat_planning`).
+pub(super) struct SeatPlanning<'a> {
+    _worker_held_off: tokio::sync::MutexGuard<'a, ()>,
+}
+
 /// A stage as stored, with what its approval message and summary line say.
 struct StoredStage {
     id: StageId,
@@ -59,8 +74,60 @@ struct StoredStage {
     title: String,
 }
 
-impl Engine {
-    /// [`Engine::open_requests`] with the seats read by the caller while it held
+/// Opens requests.
+pub(super) struct Opening {
+    core: Arc<Core>,
+    directory: Arc<Directory>,
+    job_lock: JobLock,
+}
+
+impl Opening {
+    pub(super) fn new(core: Arc<Core>, directory: Arc<Directory>, job_lock: JobLock) -> Opening {
+        Opening {
+            core,
+            directory,
+            job_lock,
+        }
+    }
+
+    /// Opens requests for `works` in one transaction: plans seats (a purchase stage covering
+    /// every request that waits on a seat), stores requests and stages, posts the approval
+    /// messages, applies command approvals and queues what can run.
+    pub(super) async fn open_requests(
+        &self,
+        m: &IncomingMessage,
+        requester: Option<Identity>,
+        works: Vec<NewWork>,
+        approval: Approval<'_>,
+        enforce_limit: bool,
+    ) -> EngineResult<Vec<Request>> {
+        let planning = self.seat_planning().await;
+        let seats = self.directory.seats_or_user_error().await?;
+        self.open_requests_planned(
+            &planning,
+            m,
+            requester,
+            works,
+            approval,
+            enforce_limit,
+            seats,
+        )
+        .await
+    }
+
+    /// Keeps the job worker still while seats are planned, from reading the seats to
+    /// storing the new requests. A batch of assignments in flight has made assignments the
+    /// backend already counts as consumed while their stages still count as waiting for a
+    /// seat; planning in between would count those seats twice and order seats nobody
+    /// needs (or, the other way round, count seats freed by a batch recorded after the
+    /// read nowhere).
+    pub(super) async fn seat_planning(&self) -> SeatPlanning<'_> {
+        SeatPlanning {
+            _worker_held_off: self.job_lock.lock().await,
+        }
+    }
+
+    /// [`Opening::open_requests`] with the seats read by the caller while it held
     /// `planning` (in the same lookup as the targets, say).
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn open_requests_planned(
@@ -73,9 +140,9 @@ impl Engine {
         enforce_limit: bool,
         seats: Seats,
     ) -> EngineResult<Vec<Request>> {
-        let candidates = self.candidates(false).await?;
+        let candidates = self.directory.candidates(false).await?;
         let issuer_id = self.issuer_object_id(approval, &works).await?;
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         self.check_open_limits(&mut w, m, &works, enforce_limit)
             .await?;
         let pipeline = stages::seat_pipeline(w.conn()).await?;
@@ -108,7 +175,7 @@ impl Engine {
             seats,
             shortfall: waiting.len() as i64 + (-available).max(0),
             waiting,
-            now: self.now(),
+            now: self.core.now(),
             actor: Actor::chat(&m.author),
             purchase_stage: None,
             approved_by_command: Vec::new(),
@@ -121,6 +188,7 @@ impl Engine {
         let mut out = Vec::new();
         for id in created {
             if let Some(r) = self
+                .core
                 .advance(&mut w, id, Some(batch.seats.enabled), &batch.actor)
                 .await?
             {
@@ -128,7 +196,7 @@ impl Engine {
             }
         }
         w.commit().await?;
-        self.wake();
+        self.core.wake();
         Ok(out)
     }
 
@@ -142,12 +210,12 @@ impl Engine {
     ) -> EngineResult<Option<String>> {
         match approval {
             Approval::ByIssuer(a, _) if works.iter().any(|w| w.target.is_some()) => {
-                match self.approver_object_id(&a.upn).await {
+                match self.directory.approver_object_id(&a.upn).await {
                     Ok(id) => Ok(Some(id)),
                     Err(e) => {
                         tracing::warn!(error = %e, "could not read the issuer's object id");
                         Err(EngineError::User(t!(
-                            self.texts(),
+                            self.core.texts(),
                             "backend.directory_unavailable"
                         )))
                     }
@@ -170,7 +238,7 @@ impl Engine {
             if let Some(t) = &work.target {
                 if let Some(existing) = requests::open_for_target(tx.conn(), &t.upn).await? {
                     return Err(EngineError::User(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "policy.already_open",
                         upn = t.upn,
                         id = existing.id
@@ -180,12 +248,12 @@ impl Engine {
         }
         if enforce_limit {
             let open = requests::open_count_by(tx.conn(), &m.author).await?;
-            if open + works.len() as i64 > self.cfg().max_open_requests_per_user {
+            if open + works.len() as i64 > self.core.cfg().max_open_requests_per_user {
                 return Err(EngineError::User(t!(
-                    self.texts(),
+                    self.core.texts(),
                     "policy.too_many_open",
                     open = open,
-                    max = self.cfg().max_open_requests_per_user
+                    max = self.core.cfg().max_open_requests_per_user
                 )));
             }
         }
@@ -202,7 +270,7 @@ impl Engine {
         i: usize,
         work: NewWork,
     ) -> EngineResult<RequestId> {
-        let cycle = self.cfg().default_billing_cycle;
+        let cycle = self.core.cfg().default_billing_cycle;
         let new = NewRequest {
             kind: work.kind,
             requester: batch.m.author.clone(),
@@ -254,11 +322,13 @@ impl Engine {
         for (seq0, p) in planned.into_iter().enumerate() {
             let seq = seq0 as i64 + 1;
             let kind = p.kind;
-            let routed = self.eligible(&batch.candidates, kind, &batch.m.author, &exclude);
+            let routed = self
+                .core
+                .eligible(&batch.candidates, kind, &batch.m.author, &exclude);
             let stage_cycle = (kind == StageKind::Purchase).then_some(cycle);
             let price = (kind == StageKind::Purchase).then_some(unit_price);
             let waits_on = p.depends_on.and(batch.purchase_stage.map(|(_, r)| r));
-            let body = self.approval_body(
+            let body = self.core.approval_body(
                 request,
                 seq,
                 of,
@@ -284,9 +354,9 @@ impl Engine {
             if kind == StageKind::Purchase && request.kind == RequestKind::Assign {
                 batch.purchase_stage = Some((id, request.id));
             }
-            let mut title = self.stage_title(kind, p.quantity, stage_cycle);
+            let mut title = self.core.stage_title(kind, p.quantity, stage_cycle);
             if let (Some(q), Some(p), Some(c)) = (p.quantity, price, stage_cycle) {
-                title = format!("{title}, {}", self.cost_text(q, p, c));
+                title = format!("{title}, {}", self.core.cost_text(q, p, c));
             }
             stored.push(StoredStage {
                 id,
@@ -320,16 +390,17 @@ impl Engine {
             "seats_enabled": batch.seats.enabled,
         })
         .to_string();
-        self.audit(
-            tx,
-            Some(request.id),
-            &batch.actor,
-            AuditAction::RequestCreated,
-            None,
-            Some(RequestState::Pending.as_str()),
-            &detail,
-        )
-        .await?;
+        self.core
+            .audit(
+                tx,
+                Some(request.id),
+                &batch.actor,
+                AuditAction::RequestCreated,
+                None,
+                Some(RequestState::Pending.as_str()),
+                &detail,
+            )
+            .await?;
         Ok(())
     }
 
@@ -351,7 +422,7 @@ impl Engine {
                 AuditAction::ReleasedByHolder,
             )),
             Approval::ByIssuer(a, roles) => {
-                let holds = roles.intersects(self.cfg().roles_for(stage.kind));
+                let holds = roles.intersects(self.core.cfg().roles_for(stage.kind));
                 let own = request.target_upn.as_ref() == Some(&a.upn)
                     || (batch.issuer_id.is_some() && request.target_object_id == batch.issuer_id);
                 (holds && !own).then(|| {
@@ -366,6 +437,7 @@ impl Engine {
         };
         let Some((who, who_upn, how, action)) = by_command else {
             return self
+                .core
                 .post_approval(tx, stage.id, stage.body, &stage.routed)
                 .await;
         };
@@ -382,7 +454,7 @@ impl Engine {
             batch.now,
         )
         .await?;
-        self.audit(
+        self.core.audit(
             tx,
             Some(request.id),
             &Actor::chat(&who),
@@ -394,11 +466,11 @@ impl Engine {
         )
         .await?;
         batch.approved_by_command.push(t!(
-            self.texts(),
+            self.core.texts(),
             "approval.by_command_line",
             id = request.id,
             stage = stage.title,
-            subject = self.subject(request)
+            subject = self.core.subject(request)
         ));
         Ok(())
     }
@@ -414,16 +486,16 @@ impl Engine {
         if batch.approved_by_command.is_empty() {
             return Ok(());
         }
-        let who = self.mention(&batch.m.author);
+        let who = self.core.mention(&batch.m.author);
         let mut lines = vec![match batch.approval {
-            Approval::SelfService => t!(self.texts(), "approval.self_service", who = who),
-            _ => t!(self.texts(), "approval.by_command", who = who),
+            Approval::SelfService => t!(self.core.texts(), "approval.self_service", who = who),
+            _ => t!(self.core.texts(), "approval.by_command", who = who),
         }];
         lines.append(&mut batch.approved_by_command);
         outbox::push(
             tx.conn(),
             &ChatAction::Send {
-                channel: self.cfg().approvals_channel.clone(),
+                channel: self.core.cfg().approvals_channel.clone(),
                 content: lines.join("\n"),
                 reply_to: None,
                 stage: None,

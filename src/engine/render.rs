@@ -1,8 +1,12 @@
 //! Texts about requests and stages, put together from catalogue entries: approval messages,
-//! their status lines, and one-line summaries.
+//! their status lines, one-line summaries and how a link was proven. Methods on the shared
+//! [`Core`]: every use case says things, and they need only the catalogue, the settings and
+//! mentions.
 
-use super::Engine;
-use crate::domain::{BillingCycle, ChatUserId, RoleSet, StageKind, StageState};
+use super::core::Core;
+use crate::domain::{
+    BillingCycle, ChatUserId, LinkMethod, LinkProof, RoleSet, StageKind, StageState,
+};
 use crate::store::requests::Request;
 use crate::store::stages::{SeatPipeline, Stage};
 use crate::t;
@@ -19,7 +23,12 @@ pub(super) struct SeatFigures {
     pub pipeline: SeatPipeline,
 }
 
-impl Engine {
+/// A date as people read it in chat: `2026-12-04`.
+fn day(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+impl Core {
     pub(super) fn role_names(&self, roles: &RoleSet) -> String {
         roles
             .iter()
@@ -259,5 +268,26 @@ impl Engine {
             subject = self.subject(r),
             state = self.state_word(r.state)
         )
+    }
+
+    /// The proof shown to approvers next to a requester: "verified by mailed code on DATE".
+    pub(super) fn proof_text(&self, proof: Option<&LinkProof>) -> String {
+        let Some(p) = proof else {
+            return t!(self.texts(), "link.proof_none");
+        };
+        let on = p.verified_at.map(day).unwrap_or_default();
+        match p.method {
+            LinkMethod::SignIn => t!(self.texts(), "link.proof_sign_in", date = on),
+            LinkMethod::MailCode => t!(self.texts(), "link.proof_mail_code", date = on),
+            LinkMethod::Admin => {
+                let who = p
+                    .attested_by
+                    .as_ref()
+                    .map(|u| self.mention(u))
+                    .unwrap_or_default();
+                t!(self.texts(), "link.proof_admin", who = who, date = on)
+            }
+            LinkMethod::Config => t!(self.texts(), "link.proof_config"),
+        }
     }
 }

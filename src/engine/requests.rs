@@ -1,16 +1,18 @@
-//! Opening requests (policy, seat planning, stages, routing) and moving them along
-//! (queueing jobs, deriving the request's state, telling people).
+//! Moving requests along, which every use case does: the licence policy, who may decide a
+//! stage, approval messages, queueing jobs, finishing requests and telling people. These are
+//! methods on the shared [`Core`] (they need nothing else), so intake, decisions, the worker
+//! and the scheduler call one copy. Also the words for new work ([`NewWork`], [`Approval`]).
 
 use std::collections::BTreeMap;
 
-use super::links::Identity;
-use super::{Approver, Engine, EngineError, EngineResult};
+use super::core::Core;
+use super::directory::Candidate;
+use super::{Approver, EngineError, EngineResult};
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, RequestId, RequestKind, RequestState,
     RoleSet, StageId, StageKind, StageState, Upn, UserType,
 };
-use crate::engine::ports::IncomingMessage;
-use crate::engine::ports::{DirectoryUser, Seats};
+use crate::engine::ports::DirectoryUser;
 use crate::store::jobs::{self, JobPayload};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
@@ -64,45 +66,7 @@ pub(super) enum Approval<'a> {
     SelfService,
 }
 
-/// Proof that the job worker is held off while seats are planned
-/// ([`Engine::seat_planning`]).
-pub(super) struct SeatPlanning<'a> {
-    _worker_held_off: tokio::sync::MutexGuard<'a, ()>,
-}
-
-/// An approver and the roles they hold now.
-#[derive(Debug, Clone)]
-pub(super) struct Candidate {
-    pub approver: Approver,
-    pub roles: RoleSet,
-}
-
-impl Engine {
-    /// The approvers with their current directory roles. A role lookup that fails leaves the
-    /// approver out (a failure never grants a role).
-    pub(super) async fn candidates(&self, include_away: bool) -> EngineResult<Vec<Candidate>> {
-        let away = {
-            let mut conn = self.store().read().await?;
-            crate::store::approvers::away(&mut conn).await?
-        };
-        let mut out = Vec::new();
-        for a in &self.cfg().approvers {
-            if !include_away && away.contains(&a.chat_user) {
-                continue;
-            }
-            match self.inner.ports.tenant.roles(&a.upn).await {
-                Ok(roles) => out.push(Candidate {
-                    approver: a.clone(),
-                    roles,
-                }),
-                Err(e) => {
-                    tracing::warn!(approver = %a.chat_user, error = %e, "could not read an approver's roles; leaving them out of routing")
-                }
-            }
-        }
-        Ok(out)
-    }
-
+impl Core {
     /// Who may decide a stage: holders of one of its roles, never the requester, nor the
     /// person the licence is for.
     pub(super) fn eligible(
@@ -120,14 +84,6 @@ impl Engine {
             .filter(|c| c.roles.intersects(needed))
             .map(|c| c.approver.chat_user.clone())
             .collect()
-    }
-
-    /// Reads the seats, or says in chat why it cannot.
-    pub(super) async fn seats_or_user_error(&self) -> EngineResult<Seats> {
-        self.inner.ports.tenant.seats().await.map_err(|e| {
-            tracing::warn!(error = %e, "could not read seats");
-            EngineError::User(t!(self.texts(), "backend.seats_unavailable"))
-        })
     }
 
     /// Checks that a directory user may get a licence; the error is the chat answer.
@@ -155,43 +111,6 @@ impl Engine {
             return Err(t!(self.texts(), "policy.guest", upn = user.upn));
         }
         Ok(())
-    }
-
-    /// Opens requests for `works` in one transaction: plans seats (a purchase stage covering
-    /// every request that waits on a seat), stores requests and stages, posts the approval
-    /// messages, applies command approvals and queues what can run.
-    pub(super) async fn open_requests(
-        &self,
-        m: &IncomingMessage,
-        requester: Option<Identity>,
-        works: Vec<NewWork>,
-        approval: Approval<'_>,
-        enforce_limit: bool,
-    ) -> EngineResult<Vec<Request>> {
-        let planning = self.seat_planning().await;
-        let seats = self.seats_or_user_error().await?;
-        self.open_requests_planned(
-            &planning,
-            m,
-            requester,
-            works,
-            approval,
-            enforce_limit,
-            seats,
-        )
-        .await
-    }
-
-    /// Keeps the job worker still while seats are planned, from reading the seats to
-    /// storing the new requests. A batch of assignments in flight has made assignments the
-    /// backend already counts as consumed while their stages still count as waiting for a
-    /// seat; planning in between would count those seats twice and order seats nobody
-    /// needs (or, the other way round, count seats freed by a batch recorded after the
-    /// read nowhere).
-    pub(super) async fn seat_planning(&self) -> SeatPlanning<'_> {
-        SeatPlanning {
-            _worker_held_off: self.inner.job_lock.lock().await,
-        }
     }
 
     /// Queues an approval message for a stage and the bot's own approve/deny reactions.

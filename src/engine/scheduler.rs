@@ -6,9 +6,16 @@
 //! runs at a time, and each action is claimed by a conditional update of its stage
 //! ([`stages::claim_reminder`], [`stages::claim_escalation`], the pending → expired
 //! transition) in the same transaction as what it says and its audit event.
+//!
+//! [`Scheduler`] holds the shared context, the directory (to find whom to escalate to) and
+//! its own tick lock.
 
+use std::sync::Arc;
+
+use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
-use super::{Engine, EngineResult};
+use super::directory::Directory;
+use super::EngineResult;
 use crate::domain::{Actor, AuditAction, RequestState, StageState};
 use crate::store::requests;
 use crate::store::stages::{self, Stage};
@@ -21,11 +28,27 @@ fn elapsed(
     (now - since).to_std().unwrap_or_default()
 }
 
-impl Engine {
+/// Reminders, escalations and expiry.
+pub(super) struct Scheduler {
+    core: Arc<Core>,
+    directory: Arc<Directory>,
+    /// One tick at a time (the console ticks beside the background loop).
+    tick_lock: tokio::sync::Mutex<()>,
+}
+
+impl Scheduler {
+    pub(super) fn new(core: Arc<Core>, directory: Arc<Directory>) -> Scheduler {
+        Scheduler {
+            core,
+            directory,
+            tick_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
     /// Checks every pending stage once. Errors are logged, never raised: the next tick tries again.
     #[tracing::instrument(name = "scheduler_tick", skip_all)]
-    pub async fn tick(&self) {
-        let _one_tick_at_a_time = self.inner.tick_lock.lock().await;
+    pub(super) async fn tick(&self) {
+        let _one_tick_at_a_time = self.tick_lock.lock().await;
         if let Err(e) = self.tick_inner().await {
             tracing::error!(error = %e, "scheduler tick failed");
         }
@@ -33,27 +56,27 @@ impl Engine {
 
     async fn tick_inner(&self) -> EngineResult<()> {
         let pending = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             stages::in_state(&mut conn, StageState::Pending).await?
         };
         let mut candidates = None;
         for stage in pending {
-            let now = self.now();
+            let now = self.core.now();
             let request = {
-                let mut conn = self.store().read().await?;
+                let mut conn = self.core.store().read().await?;
                 requests::get(&mut conn, stage.request_id).await?
             };
             let Some(request) = request else { continue };
             if !request.state.is_open() {
                 continue;
             }
-            if elapsed(now, request.created_at) >= self.cfg().expire_after {
+            if elapsed(now, request.created_at) >= self.core.cfg().expire_after {
                 self.expire(request.id).await?;
             } else if stage.escalated_at.is_none()
-                && elapsed(now, stage.routed_at) >= self.cfg().escalate_after
+                && elapsed(now, stage.routed_at) >= self.core.cfg().escalate_after
             {
                 if candidates.is_none() {
-                    candidates = Some(self.candidates(true).await?);
+                    candidates = Some(self.directory.candidates(true).await?);
                 }
                 let everyone = candidates.as_deref().unwrap_or_default();
                 let mut exclude = Vec::new();
@@ -63,11 +86,13 @@ impl Engine {
                 if let Some(u) = &request.target_upn {
                     exclude.push(u);
                 }
-                let to = self.eligible(everyone, stage.kind, &request.requester, &exclude);
+                let to = self
+                    .core
+                    .eligible(everyone, stage.kind, &request.requester, &exclude);
                 self.escalate(&stage, &to).await?;
             } else if stage.reminded_at.is_none()
                 && stage.escalated_at.is_none()
-                && elapsed(now, stage.routed_at) >= self.cfg().remind_after
+                && elapsed(now, stage.routed_at) >= self.core.cfg().remind_after
             {
                 self.remind(&stage).await?;
             }
@@ -77,30 +102,32 @@ impl Engine {
 
     #[tracing::instrument(skip_all, fields(request = stage.request_id.0, stage = stage.seq))]
     async fn remind(&self, stage: &Stage) -> EngineResult<()> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         if !stages::claim_reminder(w.conn(), stage.id, now).await? {
             return Ok(());
         }
         let text = t!(
-            self.texts(),
+            self.core.texts(),
             "schedule.reminder",
-            who = self.mentions(&stage.routed_to),
+            who = self.core.mentions(&stage.routed_to),
             id = stage.request_id,
-            waited = humantime::format_duration(self.cfg().remind_after)
+            waited = humantime::format_duration(self.core.cfg().remind_after)
         );
-        self.post_under_approval(&mut w, stage, text, stage.routed_to.clone())
+        self.core
+            .post_under_approval(&mut w, stage, text, stage.routed_to.clone())
             .await?;
-        self.audit(
-            &mut w,
-            Some(stage.request_id),
-            &Actor::System,
-            AuditAction::ReminderSent,
-            None,
-            None,
-            &serde_json::json!({"stage": stage.seq, "to": stage.routed_to}).to_string(),
-        )
-        .await?;
+        self.core
+            .audit(
+                &mut w,
+                Some(stage.request_id),
+                &Actor::System,
+                AuditAction::ReminderSent,
+                None,
+                None,
+                &serde_json::json!({"stage": stage.seq, "to": stage.routed_to}).to_string(),
+            )
+            .await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterScheduleStored);
         Ok(())
@@ -108,31 +135,33 @@ impl Engine {
 
     #[tracing::instrument(skip_all, fields(request = stage.request_id.0, stage = stage.seq))]
     async fn escalate(&self, stage: &Stage, to: &[crate::domain::ChatUserId]) -> EngineResult<()> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         if !stages::claim_escalation(w.conn(), stage.id, to, now).await? {
             return Ok(());
         }
         let text = t!(
-            self.texts(),
+            self.core.texts(),
             "schedule.escalation",
-            who = self.mentions(to),
+            who = self.core.mentions(to),
             id = stage.request_id,
-            waited = humantime::format_duration(self.cfg().escalate_after),
-            roles = self.role_names(self.cfg().roles_for(stage.kind))
+            waited = humantime::format_duration(self.core.cfg().escalate_after),
+            roles = self.core.role_names(self.core.cfg().roles_for(stage.kind))
         );
-        self.post_under_approval(&mut w, stage, text, to.to_vec())
+        self.core
+            .post_under_approval(&mut w, stage, text, to.to_vec())
             .await?;
-        self.audit(
-            &mut w,
-            Some(stage.request_id),
-            &Actor::System,
-            AuditAction::Escalated,
-            None,
-            None,
-            &serde_json::json!({"stage": stage.seq, "to": to}).to_string(),
-        )
-        .await?;
+        self.core
+            .audit(
+                &mut w,
+                Some(stage.request_id),
+                &Actor::System,
+                AuditAction::Escalated,
+                None,
+                None,
+                &serde_json::json!({"stage": stage.seq, "to": to}).to_string(),
+            )
+            .await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterScheduleStored);
         Ok(())
@@ -140,7 +169,7 @@ impl Engine {
 
     #[tracing::instrument(skip_all, fields(request = id.0))]
     async fn expire(&self, id: crate::domain::RequestId) -> EngineResult<()> {
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         let Some(r) = requests::get(w.conn(), id).await? else {
             return Ok(());
         };
@@ -148,9 +177,9 @@ impl Engine {
             return Ok(());
         }
         let outcome = t!(
-            self.texts(),
+            self.core.texts(),
             "outcome.expired",
-            after = humantime::format_duration(self.cfg().expire_after)
+            after = humantime::format_duration(self.core.cfg().expire_after)
         );
         let mut any = false;
         for s in stages::for_request(w.conn(), id).await? {
@@ -159,21 +188,23 @@ impl Engine {
                     .await?
             {
                 any = true;
-                let status = t!(self.texts(), "status.expired");
-                self.edit_stage(&mut w, &s, &status).await?;
+                let status = t!(self.core.texts(), "status.expired");
+                self.core.edit_stage(&mut w, &s, &status).await?;
             }
         }
         if !any {
             return Ok(());
         }
         for s in self
+            .core
             .close_stages(&mut w, id, StageState::Cancelled, &outcome, &Actor::System)
             .await?
         {
-            let status = t!(self.texts(), "status.cancelled_expired");
-            self.edit_stage(&mut w, &s, &status).await?;
+            let status = t!(self.core.texts(), "status.cancelled_expired");
+            self.core.edit_stage(&mut w, &s, &status).await?;
         }
-        self.finish_request(&mut w, id, &outcome, &Actor::System)
+        self.core
+            .finish_request(&mut w, id, &outcome, &Actor::System)
             .await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterScheduleStored);

@@ -1,11 +1,14 @@
 //! The proof of a link by signing in to Microsoft Entra. `link upn` hands the chat user a
 //! one-time start link by direct message; the bot's HTTP listener calls
-//! [`Engine::sign_in_start`] (→ the provider's sign-in, with `state`, `nonce`, PKCE and the
-//! UPN as `login_hint`), [`Engine::sign_in_callback`] (the code redeemed, the id_token
-//! validated; the link proven only when `tid` is the configured tenant and `oid` the directory
-//! user's object id, never by a name or mail claim) and [`Engine::sign_in_confirm`]: a page
-//! with a POST button that names the chat account stands between the sign-in and the link, so
-//! a link started by someone else cannot be completed by a victim's click.
+//! [`Engine::sign_in_start`](super::Engine::sign_in_start) (→ the provider's sign-in, with
+//! `state`, `nonce`, PKCE and the UPN as `login_hint`),
+//! [`Engine::sign_in_callback`](super::Engine::sign_in_callback) (the code redeemed, the
+//! id_token validated; the link proven only when `tid` is the configured tenant and `oid` the
+//! directory user's object id, never by a name or mail claim) and
+//! [`Engine::sign_in_confirm`](super::Engine::sign_in_confirm): a page with a POST button that
+//! names the chat account stands between the sign-in and the link, so a link started by
+//! someone else cannot be completed by a victim's click. The steps are methods of
+//! `Links`, which holds the identity provider; the engine passes the listener's calls on.
 //!
 //! Every token (start, state, confirm) is random (256 bits), single use, stored as a hash, and
 //! lives [`STEP_TTL`]. Every failure is a page that says what happened and what to do, and an
@@ -13,7 +16,8 @@
 
 use std::time::Duration;
 
-use super::{Engine, EngineError, EngineResult};
+use super::links::Links;
+use super::{EngineError, EngineResult};
 use crate::domain::{Actor, AuditAction, ChatUserId, LinkMethod, LinkState, Upn};
 use crate::engine::ports::{AuthorizeRequest, IdClaims, IdentityProvider, SignInError};
 use crate::store::links;
@@ -67,7 +71,7 @@ struct Failure {
     ends: bool,
 }
 
-impl Engine {
+impl Links {
     fn page(&self, status: u16, title: String, paragraphs: Vec<String>) -> Page {
         Page::Show {
             status,
@@ -84,13 +88,13 @@ impl Engine {
             reason: reason.to_string(),
             page: self.page(
                 400,
-                t!(self.texts(), "page.not_valid_title"),
+                t!(self.core.texts(), "page.not_valid_title"),
                 vec![
-                    t!(self.texts(), "page.not_valid"),
+                    t!(self.core.texts(), "page.not_valid"),
                     t!(
-                        self.texts(),
+                        self.core.texts(),
                         "page.start_again",
-                        prefix = self.cfg().parser.prefix
+                        prefix = self.core.cfg().parser.prefix
                     ),
                 ],
             ),
@@ -109,13 +113,13 @@ impl Engine {
     fn page_internal(&self) -> Page {
         self.page(
             500,
-            t!(self.texts(), "page.error_title"),
-            vec![t!(self.texts(), "error.internal")],
+            t!(self.core.texts(), "page.error_title"),
+            vec![t!(self.core.texts(), "error.internal")],
         )
     }
 
     fn expired(&self, since: chrono::DateTime<chrono::Utc>) -> bool {
-        (self.now() - since).to_std().unwrap_or_default() > STEP_TTL
+        (self.core.now() - since).to_std().unwrap_or_default() > STEP_TTL
     }
 
     /// Hands out a start link for `user`'s pending link to `upn`: stored (as a hash), and the
@@ -127,14 +131,14 @@ impl Engine {
         chat_name: &str,
         upn: &Upn,
     ) -> EngineResult<Option<String>> {
-        let Some(public_url) = self.cfg().sign_in_url.as_deref() else {
+        let Some(public_url) = self.core.cfg().sign_in_url.as_deref() else {
             return Ok(None);
         };
         let token = random_token();
-        signins::issue(tx.conn(), user, chat_name, upn, &token, self.now()).await?;
+        signins::issue(tx.conn(), user, chat_name, upn, &token, self.core.now()).await?;
         let url = format!("{}/link/start?t={token}", public_url.trim_end_matches('/'));
         Ok(Some(t!(
-            self.texts(),
+            self.core.texts(),
             "link.sign_in_link",
             upn = upn,
             url = url,
@@ -144,7 +148,7 @@ impl Engine {
 
     /// `GET /link/start?t=…`: the start link, once: on to the identity provider's sign-in.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_in_start(&self, token: &str) -> Page {
+    pub(super) async fn sign_in_start(&self, token: &str) -> Page {
         match self.try_sign_in_start(token).await {
             Ok(page) => page,
             Err(e) => self.failed_page(e).await,
@@ -152,7 +156,7 @@ impl Engine {
     }
 
     async fn try_sign_in_start(&self, token: &str) -> Result<Page, StepError> {
-        let Some(identity) = self.inner.ports.identity.as_ref() else {
+        let Some(identity) = self.identity.as_ref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let attempt = self.attempt(TokenKind::Start, token).await?;
@@ -180,8 +184,17 @@ impl Engine {
             })
             .await
             .map_err(|e| StepError::Provider(Some(attempt.clone()), e))?;
-        let mut w = self.store().write().await?;
-        if !signins::start(w.conn(), attempt.id, &state, &nonce, &verifier, self.now()).await? {
+        let mut w = self.core.store().write().await?;
+        if !signins::start(
+            w.conn(),
+            attempt.id,
+            &state,
+            &nonce,
+            &verifier,
+            self.core.now(),
+        )
+        .await?
+        {
             return Err(StepError::Failed(
                 Some(attempt),
                 self.replayed("the start link was used already"),
@@ -195,7 +208,7 @@ impl Engine {
     /// token names the linked directory user in the configured tenant, the person is asked to
     /// confirm; nothing is linked yet.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_in_callback(
+    pub(super) async fn sign_in_callback(
         &self,
         state: Option<&str>,
         code: Option<&str>,
@@ -229,8 +242,8 @@ impl Engine {
             .await?;
         self.still_pending(&attempt).await?;
         let confirm = random_token();
-        let mut w = self.store().write().await?;
-        if !signins::prove(w.conn(), attempt.id, &claims.oid, &confirm, self.now()).await? {
+        let mut w = self.core.store().write().await?;
+        if !signins::prove(w.conn(), attempt.id, &claims.oid, &confirm, self.core.now()).await? {
             return Err(StepError::Failed(
                 Some(attempt),
                 self.replayed("the state was used already"),
@@ -239,14 +252,14 @@ impl Engine {
         w.commit().await?;
         Ok(Page::Show {
             status: 200,
-            title: t!(self.texts(), "page.confirm_title"),
+            title: t!(self.core.texts(), "page.confirm_title"),
             paragraphs: vec![t!(
-                self.texts(),
+                self.core.texts(),
                 "page.confirm",
                 name = crate::texts::one_line(&attempt.chat_name, 100),
                 upn = attempt.upn
             )],
-            confirm: Some((confirm, t!(self.texts(), "page.confirm_button"))),
+            confirm: Some((confirm, t!(self.core.texts(), "page.confirm_button"))),
         })
     }
 
@@ -257,7 +270,7 @@ impl Engine {
         state: Option<&str>,
         error: Option<&str>,
     ) -> Result<(&dyn IdentityProvider, SignIn), StepError> {
-        let Some(identity) = self.inner.ports.identity.as_deref() else {
+        let Some(identity) = self.identity.as_deref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
         let Some(state) = state.filter(|s| !s.is_empty()) else {
@@ -283,13 +296,13 @@ impl Engine {
             let why = format!("the identity provider answered {error}");
             let page = self.page(
                 400,
-                t!(self.texts(), "page.not_finished_title"),
+                t!(self.core.texts(), "page.not_finished_title"),
                 vec![
-                    t!(self.texts(), "page.not_finished"),
+                    t!(self.core.texts(), "page.not_finished"),
                     t!(
-                        self.texts(),
+                        self.core.texts(),
                         "page.start_again",
-                        prefix = self.cfg().parser.prefix
+                        prefix = self.core.cfg().parser.prefix
                     ),
                 ],
             );
@@ -326,8 +339,12 @@ impl Engine {
         if !claims.tid.eq_ignore_ascii_case(&tenant) {
             let page = self.page(
                 403,
-                t!(self.texts(), "page.wrong_account_title"),
-                vec![t!(self.texts(), "page.other_tenant", upn = attempt.upn)],
+                t!(self.core.texts(), "page.wrong_account_title"),
+                vec![t!(
+                    self.core.texts(),
+                    "page.other_tenant",
+                    upn = attempt.upn
+                )],
             );
             return Err(StepError::Failed(
                 Some(attempt.clone()),
@@ -339,8 +356,7 @@ impl Engine {
             ));
         }
         let expected = self
-            .inner
-            .ports
+            .directory
             .tenant
             .object_id(&attempt.upn)
             .await
@@ -350,8 +366,12 @@ impl Engine {
         if !claims.oid.eq_ignore_ascii_case(&expected) {
             let page = self.page(
                 403,
-                t!(self.texts(), "page.wrong_account_title"),
-                vec![t!(self.texts(), "page.other_account", upn = attempt.upn)],
+                t!(self.core.texts(), "page.wrong_account_title"),
+                vec![t!(
+                    self.core.texts(),
+                    "page.other_account",
+                    upn = attempt.upn
+                )],
             );
             return Err(StepError::Failed(
                 Some(attempt.clone()),
@@ -368,7 +388,7 @@ impl Engine {
     /// `POST /link/confirm` (form `t`): the person confirms; the link is verified with
     /// method `sign_in`, its previous owner (if any) told, the chat user told by DM.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_in_confirm(&self, token: &str) -> Page {
+    pub(super) async fn sign_in_confirm(&self, token: &str) -> Page {
         match self.try_sign_in_confirm(token).await {
             Ok(page) => page,
             Err(e) => self.failed_page(e).await,
@@ -391,9 +411,9 @@ impl Engine {
         }
         self.still_pending(&attempt).await?;
         let object_id = attempt.object_id.clone().unwrap_or_default();
-        let now = self.now();
+        let now = self.core.now();
         let actor = Actor::chat(&attempt.chat_user);
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         if !signins::end(w.conn(), attempt.id, Stage::Proven, Stage::Done, now).await? {
             return Err(StepError::Failed(
                 Some(attempt),
@@ -410,14 +430,16 @@ impl Engine {
             &actor,
         )
         .await?;
-        let told = t!(self.texts(), "verify.done_sign_in", upn = attempt.upn);
-        self.tell_user(&mut w, &attempt.chat_user, &told).await?;
+        let told = t!(self.core.texts(), "verify.done_sign_in", upn = attempt.upn);
+        self.core
+            .tell_user(&mut w, &attempt.chat_user, &told)
+            .await?;
         w.commit().await?;
-        self.wake();
+        self.core.wake();
         Ok(self.page(
             200,
-            t!(self.texts(), "page.done_title"),
-            vec![t!(self.texts(), "page.done", upn = attempt.upn)],
+            t!(self.core.texts(), "page.done_title"),
+            vec![t!(self.core.texts(), "page.done", upn = attempt.upn)],
         ))
     }
 
@@ -425,7 +447,8 @@ impl Engine {
     fn redirect_uri(&self) -> String {
         format!(
             "{}/link/callback",
-            self.cfg()
+            self.core
+                .cfg()
                 .sign_in_url
                 .as_deref()
                 .unwrap_or_default()
@@ -436,7 +459,7 @@ impl Engine {
     /// The attempt a token opens, or the page of a token that is no good.
     async fn attempt(&self, kind: TokenKind, token: &str) -> Result<SignIn, StepError> {
         let found = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             signins::by_token(&mut conn, kind, token).await?
         };
         found.ok_or_else(|| StepError::Failed(None, self.not_valid("an unknown token")))
@@ -445,7 +468,7 @@ impl Engine {
     /// The chat user's link must still be the pending one this attempt proves.
     async fn still_pending(&self, attempt: &SignIn) -> Result<(), StepError> {
         let link = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             links::get(&mut conn, &attempt.chat_user).await?
         };
         match link {
@@ -465,25 +488,25 @@ impl Engine {
                 let page = match &e {
                     SignInError::Unavailable(_) => self.page(
                         503,
-                        t!(self.texts(), "page.error_title"),
+                        t!(self.core.texts(), "page.error_title"),
                         vec![
-                            t!(self.texts(), "page.unavailable"),
+                            t!(self.core.texts(), "page.unavailable"),
                             t!(
-                                self.texts(),
+                                self.core.texts(),
                                 "page.start_again",
-                                prefix = self.cfg().parser.prefix
+                                prefix = self.core.cfg().parser.prefix
                             ),
                         ],
                     ),
                     SignInError::Refused(_) | SignInError::Invalid(_) => self.page(
                         400,
-                        t!(self.texts(), "page.not_finished_title"),
+                        t!(self.core.texts(), "page.not_finished_title"),
                         vec![
-                            t!(self.texts(), "page.not_checked"),
+                            t!(self.core.texts(), "page.not_checked"),
                             t!(
-                                self.texts(),
+                                self.core.texts(),
                                 "page.start_again",
-                                prefix = self.cfg().parser.prefix
+                                prefix = self.core.cfg().parser.prefix
                             ),
                         ],
                     ),
@@ -504,11 +527,12 @@ impl Engine {
         };
         tracing::warn!(reason = %failure.reason, "a sign-in proof failed");
         let recorded = async {
-            let mut w = self.store().write().await?;
+            let mut w = self.core.store().write().await?;
             match &attempt {
                 Some(a) => {
                     if failure.ends && !matches!(a.stage, Stage::Done | Stage::Failed) {
-                        signins::end(w.conn(), a.id, a.stage, Stage::Failed, self.now()).await?;
+                        signins::end(w.conn(), a.id, a.stage, Stage::Failed, self.core.now())
+                            .await?;
                     }
                     self.audit_link(
                         &mut w,
@@ -521,17 +545,18 @@ impl Engine {
                     .await?;
                 }
                 None => {
-                    self.audit(
-                        &mut w,
-                        None,
-                        &Actor::Web,
-                        AuditAction::ProofFailed,
-                        None,
-                        None,
-                        &serde_json::json!({"proof": "sign_in", "reason": failure.reason})
-                            .to_string(),
-                    )
-                    .await?;
+                    self.core
+                        .audit(
+                            &mut w,
+                            None,
+                            &Actor::Web,
+                            AuditAction::ProofFailed,
+                            None,
+                            None,
+                            &serde_json::json!({"proof": "sign_in", "reason": failure.reason})
+                                .to_string(),
+                        )
+                        .await?;
                 }
             }
             w.commit().await?;

@@ -1,30 +1,30 @@
 //! `!pro assign`: an approver asks for the licence to be given to named people.
 
+use super::Intake;
 use crate::command::Target;
 use crate::domain::{RequestKind, Upn};
 use crate::engine::links::Identity;
 use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Lookup};
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::requests;
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn assign(
         &self,
         m: &IncomingMessage,
         targets: Vec<Target>,
     ) -> EngineResult<()> {
-        let (a, roles) = self.issuer_roles(m).await?;
+        let (a, roles) = self.directory.issuer_roles(m).await?;
         let mut works = Vec::new();
         let mut lines = Vec::new();
         let resolved = self.resolve_targets(&targets).await?;
         // Every target and the seats in one lookup: a backend that batches sends it as one
         // call rather than one per person. The seats are planned with the worker held off.
-        let planning = self.seat_planning().await;
+        let planning = self.opening.seat_planning().await;
         let found = self
-            .inner
-            .ports
+            .directory
             .tenant
             .look_up(&Lookup {
                 users: resolved.iter().filter_map(|r| r.clone().ok()).collect(),
@@ -58,13 +58,14 @@ impl Engine {
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "could not read seats");
                     return Err(EngineError::User(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "backend.seats_unavailable"
                     )));
                 }
-                None => self.seats_or_user_error().await?,
+                None => self.directory.seats_or_user_error().await?,
             };
             let created = self
+                .opening
                 .open_requests_planned(
                     &planning,
                     m,
@@ -110,23 +111,23 @@ impl Engine {
         upn: &Upn,
         looked_up: Result<DirectoryUser, BackendError>,
     ) -> EngineResult<Result<DirectoryUser, String>> {
-        let user = match self.directory_answer(upn, looked_up) {
+        let user = match self.directory.directory_answer(upn, looked_up) {
             Ok(u) => u,
             Err(EngineError::User(text)) => {
                 return Ok(Err(text));
             }
             Err(e) => return Err(e),
         };
-        if let Err(text) = self.licence_policy(&user) {
+        if let Err(text) = self.core.licence_policy(&user) {
             return Ok(Err(text));
         }
         let open = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             requests::open_for_target(&mut conn, upn).await?
         };
         if let Some(r) = open {
             return Ok(Err(t!(
-                self.texts(),
+                self.core.texts(),
                 "policy.already_open",
                 upn = upn,
                 id = r.id

@@ -1,21 +1,22 @@
 //! `!pro audit`: one request's audit trail, for approvers.
 
+use super::Intake;
 use crate::domain::RequestId;
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::{audit, requests};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn audit_report(
         &self,
         m: &IncomingMessage,
         id: RequestId,
     ) -> EngineResult<()> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         if requests::get(&mut conn, id).await?.is_none() {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "request.unknown",
                 id = id
             )));
@@ -24,7 +25,7 @@ impl Engine {
         let check = audit::verify_request(&mut conn, id).await?;
         drop(conn);
         let mut lines = vec![t!(
-            self.texts(),
+            self.core.texts(),
             "audit.header",
             id = id,
             count = events.len()
@@ -44,8 +45,8 @@ impl Engine {
             ));
         }
         lines.push(match &check.broken_at {
-            None => t!(self.texts(), "audit.intact"),
-            Some((row, why)) => t!(self.texts(), "audit.broken", row = row, why = why),
+            None => t!(self.core.texts(), "audit.intact"),
+            Some((row, why)) => t!(self.core.texts(), "audit.broken", row = row, why = why),
         });
         let mut text = lines.join("\n");
         if text.chars().count() > 1900 {

@@ -1,19 +1,20 @@
 //! `!pro buy`: an approver asks for seats to be bought.
 
+use super::Intake;
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineResult};
+use crate::engine::EngineResult;
 
-impl Engine {
+impl Intake {
     pub(super) async fn buy(
         &self,
         m: &IncomingMessage,
         seats: u32,
         cycle: Option<crate::domain::BillingCycle>,
     ) -> EngineResult<()> {
-        let (a, roles) = self.issuer_roles(m).await?;
-        let cycle = cycle.unwrap_or(self.cfg().default_billing_cycle);
+        let (a, roles) = self.directory.issuer_roles(m).await?;
+        let cycle = cycle.unwrap_or(self.core.cfg().default_billing_cycle);
         self.open_and_reply(
             m,
             Identity::of_approver(&a),

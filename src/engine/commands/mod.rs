@@ -1,4 +1,10 @@
-//! Chat commands: who may run them, and what each one does.
+//! Chat commands: who may run them, and what each one does, one file per command.
+//!
+//! [`Intake`] answers chat messages. It holds the shared context, the directory, a handle to
+//! [`Opening`] (commands that open requests), a handle to [`Links`] (whom a chat account
+//! acts for), and the chat output, used only to answer straight away when even a reply
+//! cannot be queued. The commands share one struct rather than one each: they need the same
+//! few handles, and a struct per command would repeat them fourteen times.
 
 mod assign;
 mod audit;
@@ -13,45 +19,167 @@ mod revoke;
 mod seats;
 mod status;
 
+use std::sync::Arc;
+
 use tracing::Instrument;
 
-use super::{Engine, EngineError, EngineResult};
+use super::core::Core;
+use super::directory::Directory;
+use super::links::Links;
+use super::opening::Opening;
+use super::ports::ChatOutput;
+use super::{EngineError, EngineResult};
 use crate::command::{Command, CommandName, Target};
 use crate::domain::{ChatUserId, Upn};
 use crate::engine::ports::IncomingMessage;
+use crate::store::outbox::{self, ChatAction};
 use crate::t;
 
-impl Engine {
+/// Chat messages in: commands parsed, run and answered.
+pub(super) struct Intake {
+    core: Arc<Core>,
+    directory: Arc<Directory>,
+    /// Used only by `reply_now`, when a reply cannot be queued.
+    chat: Arc<dyn ChatOutput>,
+    opening: Arc<Opening>,
+    links: Arc<Links>,
+}
+
+impl Intake {
+    pub(super) fn new(
+        core: Arc<Core>,
+        directory: Arc<Directory>,
+        chat: Arc<dyn ChatOutput>,
+        opening: Arc<Opening>,
+        links: Arc<Links>,
+    ) -> Intake {
+        Intake {
+            core,
+            directory,
+            chat,
+            opening,
+            links,
+        }
+    }
+
+    /// Answers a message that is not a denial reason: a command, or why it is none.
+    pub(super) async fn on_message(&self, m: &IncomingMessage) -> EngineResult<()> {
+        use crate::command::{parse_message, Parsed};
+        match parse_message(&m.content, &self.core.cfg().parser) {
+            Parsed::Ignore => Ok(()),
+            Parsed::Command(cmd) => self.run_command(m, cmd).await,
+            Parsed::Suggest => {
+                let text = t!(
+                    self.core.texts(),
+                    "parse.suggest",
+                    prefix = self.core.cfg().parser.prefix
+                );
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+            Parsed::Usage { command, problem } => {
+                let usage = self.usage_line(command);
+                let text = match problem {
+                    Some(p) => t!(
+                        self.core.texts(),
+                        "parse.usage_with_problem",
+                        problem = p.render(self.core.texts()),
+                        usage = usage
+                    ),
+                    None => t!(self.core.texts(), "parse.usage", usage = usage),
+                };
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+            Parsed::Unknown => {
+                let text = format!(
+                    "{}\n{}",
+                    t!(self.core.texts(), "parse.unknown"),
+                    self.help_list(&m.author)
+                );
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+            Parsed::TooLong => {
+                let text = t!(
+                    self.core.texts(),
+                    "parse.too_long",
+                    max = crate::command::MAX_MESSAGE_CHARS
+                );
+                self.reply_now(m, text).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Queues a reply to a message in its own small transaction. When even that cannot be
+    /// stored (the database is full, or locked for longer than its busy timeout), the reply
+    /// is sent straight away instead, once and not kept: the person still hears why nothing
+    /// happened. Failures are logged, never propagated.
+    pub(super) async fn reply_now(&self, m: &IncomingMessage, text: String) {
+        let action = self.core.reply_action(m, text);
+        let result = async {
+            let mut w = self.core.store().write().await?;
+            outbox::push(w.conn(), &action, self.core.now()).await?;
+            w.commit().await
+        }
+        .await;
+        let Err(e) = result else {
+            return;
+        };
+        tracing::error!(error = %e, "could not queue a reply; sending it without the outbox");
+        let chat = &self.chat;
+        let sent = match &action {
+            ChatAction::Dm { user, content, .. } => chat.dm(user, content).await.map(|_| ()),
+            ChatAction::Send {
+                channel,
+                content,
+                reply_to,
+                mentions,
+                ..
+            } => chat
+                .send(channel, content, reply_to.as_ref(), mentions)
+                .await
+                .map(|_| ()),
+            ChatAction::Edit { .. } | ChatAction::React { .. } | ChatAction::Unreact { .. } => {
+                Ok(())
+            }
+        };
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "could not send a reply either; it is lost");
+        }
+    }
+
     pub(super) fn usage_line(&self, c: CommandName) -> String {
-        let p = &self.cfg().parser.prefix;
+        let p = &self.core.cfg().parser.prefix;
         match c {
-            CommandName::Request => t!(self.texts(), "help.request", prefix = p),
-            CommandName::Link => t!(self.texts(), "help.link", prefix = p),
-            CommandName::Status => t!(self.texts(), "help.status", prefix = p),
-            CommandName::Cancel => t!(self.texts(), "help.cancel", prefix = p),
-            CommandName::Release => t!(self.texts(), "help.release", prefix = p),
-            CommandName::Help => t!(self.texts(), "help.help", prefix = p),
-            CommandName::Buy => t!(self.texts(), "help.buy", prefix = p),
-            CommandName::Assign => t!(self.texts(), "help.assign", prefix = p),
-            CommandName::Revoke => t!(self.texts(), "help.revoke", prefix = p),
-            CommandName::Seats => t!(self.texts(), "help.seats", prefix = p),
-            CommandName::Pending => t!(self.texts(), "help.pending", prefix = p),
-            CommandName::Away => t!(self.texts(), "help.away", prefix = p),
-            CommandName::Audit => t!(self.texts(), "help.audit", prefix = p),
-            CommandName::Purchased => t!(self.texts(), "help.purchased", prefix = p),
-            CommandName::Unlink => t!(self.texts(), "help.unlink", prefix = p),
-            CommandName::Verify => t!(self.texts(), "help.verify", prefix = p),
+            CommandName::Request => t!(self.core.texts(), "help.request", prefix = p),
+            CommandName::Link => t!(self.core.texts(), "help.link", prefix = p),
+            CommandName::Status => t!(self.core.texts(), "help.status", prefix = p),
+            CommandName::Cancel => t!(self.core.texts(), "help.cancel", prefix = p),
+            CommandName::Release => t!(self.core.texts(), "help.release", prefix = p),
+            CommandName::Help => t!(self.core.texts(), "help.help", prefix = p),
+            CommandName::Buy => t!(self.core.texts(), "help.buy", prefix = p),
+            CommandName::Assign => t!(self.core.texts(), "help.assign", prefix = p),
+            CommandName::Revoke => t!(self.core.texts(), "help.revoke", prefix = p),
+            CommandName::Seats => t!(self.core.texts(), "help.seats", prefix = p),
+            CommandName::Pending => t!(self.core.texts(), "help.pending", prefix = p),
+            CommandName::Away => t!(self.core.texts(), "help.away", prefix = p),
+            CommandName::Audit => t!(self.core.texts(), "help.audit", prefix = p),
+            CommandName::Purchased => t!(self.core.texts(), "help.purchased", prefix = p),
+            CommandName::Unlink => t!(self.core.texts(), "help.unlink", prefix = p),
+            CommandName::Verify => t!(self.core.texts(), "help.verify", prefix = p),
         }
     }
 
     pub(super) fn help_list(&self, user: &ChatUserId) -> String {
-        let approver = self.cfg().approver(user).is_some();
-        let mut lines = vec![t!(self.texts(), "help.header")];
+        let approver = self.core.cfg().approver(user).is_some();
+        let mut lines = vec![t!(self.core.texts(), "help.header")];
         for c in CommandName::ALL.into_iter().filter(|c| !c.approvers_only()) {
             lines.push(self.usage_line(c));
         }
         if approver {
-            lines.push(t!(self.texts(), "help.approver_header"));
+            lines.push(t!(self.core.texts(), "help.approver_header"));
             for c in CommandName::ALL.into_iter().filter(|c| c.approvers_only()) {
                 lines.push(self.usage_line(c));
             }
@@ -60,9 +188,9 @@ impl Engine {
     }
 
     pub(super) async fn run_command(&self, m: &IncomingMessage, cmd: Command) -> EngineResult<()> {
-        if cmd.name().approvers_only() && self.cfg().approver(&m.author).is_none() {
+        if cmd.name().approvers_only() && self.core.cfg().approver(&m.author).is_none() {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "command.approvers_only",
                 command = cmd.name().word()
             )));
@@ -71,7 +199,7 @@ impl Engine {
             cmd.name(),
             CommandName::Link | CommandName::Verify | CommandName::Unlink
         ) {
-            self.notice_unverified(m).await?;
+            self.links.notice_unverified(m).await?;
         }
         let span = tracing::info_span!("command", command = cmd.name().word(), user = %m.author);
         self.dispatch(m, cmd).instrument(span).await
@@ -87,8 +215,8 @@ impl Engine {
                 self.reply_now(m, text).await;
                 Ok(())
             }
-            Command::Link { user, upn } => self.link(m, user, upn).await,
-            Command::Verify { code } => self.verify(m, &code).await,
+            Command::Link { user, upn } => self.links.link(m, user, upn).await,
+            Command::Verify { code } => self.links.verify(m, &code).await,
             Command::Request { target, reason } => self.request(m, target, reason).await,
             Command::Status { id } => self.status(m, id).await,
             Command::Cancel { id } => self.cancel(m, id).await,
@@ -96,7 +224,7 @@ impl Engine {
             Command::Buy { seats, cycle } => self.buy(m, seats, cycle).await,
             Command::Assign { targets } => self.assign(m, targets).await,
             Command::Revoke { target, reason } => self.revoke(m, target, reason).await,
-            Command::Unlink { target } => self.unlink(m, target).await,
+            Command::Unlink { target } => self.links.unlink(m, target).await,
             Command::Seats => self.seats_report(m).await,
             Command::SeatsRemove { seats } => self.seats_remove(m, seats).await,
             Command::Pending => self.pending_report(m).await,
@@ -111,55 +239,16 @@ impl Engine {
     async fn resolve_target(&self, target: &Target) -> EngineResult<Upn> {
         match target {
             Target::Upn(u) => Ok(u.clone()),
-            Target::Mention(user) => match self.acting_identity(user).await {
+            Target::Mention(user) => match self.links.acting_identity(user).await {
                 Ok(identity) => Ok(identity.upn),
                 Err(EngineError::User(_)) => Err(EngineError::User(t!(
-                    self.texts(),
+                    self.core.texts(),
                     "link.target_unlinked",
-                    who = self.mention(user),
-                    prefix = self.cfg().parser.prefix
+                    who = self.core.mention(user),
+                    prefix = self.core.cfg().parser.prefix
                 ))),
                 Err(e) => Err(e),
             },
         }
-    }
-
-    pub(super) async fn directory_user(
-        &self,
-        upn: &Upn,
-    ) -> EngineResult<crate::engine::ports::DirectoryUser> {
-        let looked_up = self.inner.ports.tenant.user(upn).await;
-        self.directory_answer(upn, looked_up)
-    }
-
-    /// A directory lookup's result, its failure said in chat words.
-    fn directory_answer(
-        &self,
-        upn: &Upn,
-        looked_up: Result<crate::engine::ports::DirectoryUser, crate::engine::ports::BackendError>,
-    ) -> EngineResult<crate::engine::ports::DirectoryUser> {
-        looked_up.map_err(|e| match e.kind {
-            crate::engine::ports::ErrorKind::UserNotFound => {
-                EngineError::User(t!(self.texts(), "directory.not_found", upn = upn))
-            }
-            _ => {
-                tracing::warn!(error = %e, "directory lookup failed");
-                EngineError::User(t!(self.texts(), "backend.directory_unavailable"))
-            }
-        })
-    }
-
-    pub(super) async fn issuer_roles(
-        &self,
-        m: &IncomingMessage,
-    ) -> EngineResult<(super::Approver, crate::domain::RoleSet)> {
-        let a = self.cfg().approver(&m.author).cloned().ok_or_else(|| {
-            EngineError::User(t!(self.texts(), "command.approvers_only", command = "-"))
-        })?;
-        let roles = self.inner.ports.tenant.roles(&a.upn).await.map_err(|e| {
-            tracing::warn!(error = %e, "role lookup failed");
-            EngineError::User(t!(self.texts(), "backend.roles_unavailable"))
-        })?;
-        Ok((a, roles))
     }
 }

@@ -1,24 +1,25 @@
 //! `!pro pending`: the requests waiting for an approver.
 
+use super::Intake;
 use crate::domain::StageState;
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineResult};
+use crate::engine::EngineResult;
 use crate::store::{requests, stages};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn pending_report(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         let pending = stages::in_state(&mut conn, StageState::Pending).await?;
         let mut lines = Vec::new();
         for s in pending.iter().filter(|s| s.routed_to.contains(&m.author)) {
             if let Some(r) = requests::get(&mut conn, s.request_id).await? {
                 lines.push(t!(
-                    self.texts(),
+                    self.core.texts(),
                     "pending.line",
                     id = r.id,
-                    subject = self.subject(&r),
-                    stage = self.stage_title(s.kind, s.quantity, s.billing_cycle),
+                    subject = self.core.subject(&r),
+                    stage = self.core.stage_title(s.kind, s.quantity, s.billing_cycle),
                     message = s
                         .approval_message
                         .as_ref()
@@ -29,9 +30,9 @@ impl Engine {
         }
         drop(conn);
         let text = if lines.is_empty() {
-            t!(self.texts(), "pending.none")
+            t!(self.core.texts(), "pending.none")
         } else {
-            let mut all = vec![t!(self.texts(), "pending.header", count = lines.len())];
+            let mut all = vec![t!(self.core.texts(), "pending.header", count = lines.len())];
             all.extend(lines);
             all.join("\n")
         };

@@ -1,27 +1,28 @@
 //! `!pro purchased`: the person who placed a manual order says it went through.
 
+use super::Intake;
 use crate::domain::{Actor, AuditAction, RequestId, StageKind, StageState};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::outbox;
 use crate::store::stages;
 use crate::t;
 
-impl Engine {
+impl Intake {
     /// A billing approver says the seats of a manual purchase are bought: check the seat
     /// count now and carry on if they are there.
     pub(super) async fn purchased(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
-        let (_, roles) = self.issuer_roles(m).await?;
-        if !roles.intersects(&self.cfg().purchase_roles) {
+        let (_, roles) = self.directory.issuer_roles(m).await?;
+        if !roles.intersects(&self.core.cfg().purchase_roles) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "decision.missing_role",
                 id = id,
-                roles = self.role_names(&self.cfg().purchase_roles)
+                roles = self.core.role_names(&self.core.cfg().purchase_roles)
             )));
         }
         let waiting = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             let mut found = None;
             for s in stages::for_request(&mut conn, id).await? {
                 if s.kind == StageKind::Purchase && s.state == StageState::Approved {
@@ -36,7 +37,7 @@ impl Engine {
         };
         let Some(job) = waiting else {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "purchase.none",
                 id = id
             )));
@@ -48,14 +49,14 @@ impl Engine {
         } = job.payload
         else {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "purchase.none",
                 id = id
             )));
         };
-        let seats = self.seats_or_user_error().await?;
-        let now = self.now();
-        let mut w = self.store().write().await?;
+        let seats = self.directory.seats_or_user_error().await?;
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         let there = if quantity < 0 {
             seats.enabled <= target_seats
         } else {
@@ -64,7 +65,7 @@ impl Engine {
         if there {
             crate::store::jobs::due_now(w.conn(), job.id, now).await?;
         }
-        self.audit(
+        self.core.audit(
             &mut w,
             Some(id),
             &Actor::chat(&m.author),
@@ -77,23 +78,23 @@ impl Engine {
         .await?;
         let text = if there {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "purchase.confirmed",
                 enabled = seats.enabled,
                 id = id
             )
         } else {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "purchase.not_yet",
                 id = id,
                 enabled = seats.enabled,
                 target = target_seats
             )
         };
-        outbox::push(w.conn(), &self.reply_action(m, text), now).await?;
+        outbox::push(w.conn(), &self.core.reply_action(m, text), now).await?;
         w.commit().await?;
-        self.wake();
+        self.core.wake();
         Ok(())
     }
 }

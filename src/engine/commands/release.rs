@@ -1,22 +1,28 @@
 //! `!pro release`: a holder gives their own licence back, no approval needed.
 
+use super::Intake;
 use crate::domain::RequestKind;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn release(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let me = self.own_identity(m, "release").await?;
-        let user = self.directory_user(&me.upn).await?;
-        if !user.holds(&self.cfg().sku_part_number) {
+        let me = self.links.own_identity(m, "release").await?;
+        let user = self.directory.directory_user(&me.upn).await?;
+        if !user.holds(&self.core.cfg().sku_part_number) {
             return Err(EngineError::User(match user.pro_from() {
-                Some(l) => t!(self.texts(), "release.included", sku = l.sku_part_number),
-                None => t!(self.texts(), "release.nothing"),
+                Some(l) => t!(
+                    self.core.texts(),
+                    "release.included",
+                    sku = l.sku_part_number
+                ),
+                None => t!(self.core.texts(), "release.nothing"),
             }));
         }
         let created = self
+            .opening
             .open_requests(
                 m,
                 Some(me),
@@ -26,7 +32,7 @@ impl Engine {
             )
             .await?;
         for r in created {
-            self.reply_now(m, t!(self.texts(), "release.started", id = r.id))
+            self.reply_now(m, t!(self.core.texts(), "release.started", id = r.id))
                 .await;
         }
         Ok(())

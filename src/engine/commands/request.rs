@@ -1,16 +1,17 @@
 //! `!pro request`: a person asks for the licence, for themselves or someone else; who may
 //! ask, and the reply that says what happens next.
 
+use super::Intake;
 use crate::command::Target;
 use crate::domain::{RequestKind, StageKind, StageState};
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::{requests, stages};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn request(
         &self,
         m: &IncomingMessage,
@@ -18,21 +19,21 @@ impl Engine {
         reason: Option<String>,
     ) -> EngineResult<()> {
         self.may_request(m)?;
-        let requester = self.own_identity(m, "request").await?;
+        let requester = self.links.own_identity(m, "request").await?;
         let target_upn = match &target {
             None => requester.upn.clone(),
             Some(t) => {
-                if self.cfg().approver(&m.author).is_none() {
+                if self.core.cfg().approver(&m.author).is_none() {
                     return Err(EngineError::User(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "request.for_others_approvers_only"
                     )));
                 }
                 self.resolve_target(t).await?
             }
         };
-        let user = self.directory_user(&target_upn).await?;
-        self.licence_policy(&user).map_err(EngineError::User)?;
+        let user = self.directory.directory_user(&target_upn).await?;
+        self.core.licence_policy(&user).map_err(EngineError::User)?;
         self.open_and_reply(
             m,
             requester,
@@ -46,7 +47,7 @@ impl Engine {
     /// `[policy] requesters`: when set, only the chat users named (console) or holding one of
     /// the roles (Discord) may ask.
     fn may_request(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let allowed = &self.cfg().requesters;
+        let allowed = &self.core.cfg().requesters;
         if allowed.is_empty()
             || allowed.iter().any(|r| r == m.author.as_str())
             || m.roles.iter().any(|r| allowed.contains(r))
@@ -54,7 +55,7 @@ impl Engine {
             return Ok(());
         }
         Err(EngineError::User(t!(
-            self.texts(),
+            self.core.texts(),
             "request.not_a_requester"
         )))
     }
@@ -69,6 +70,7 @@ impl Engine {
         enforce_limit: bool,
     ) -> EngineResult<()> {
         let created = self
+            .opening
             .open_requests(m, Some(requester), vec![work], approval, enforce_limit)
             .await?;
         for r in created {
@@ -79,37 +81,37 @@ impl Engine {
     }
 
     pub(super) async fn created_text(&self, r: &requests::Request) -> EngineResult<String> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         let all = stages::for_request(&mut conn, r.id).await?;
         let purchase = all.iter().find(|s| s.kind == StageKind::Purchase);
         let pending = all.iter().any(|s| s.state == StageState::Pending);
         Ok(match (purchase, pending) {
             (Some(p), true) => t!(
-                self.texts(),
+                self.core.texts(),
                 "request.created_with_purchase",
                 id = r.id,
-                subject = self.subject(r),
+                subject = self.core.subject(r),
                 quantity = p.quantity.unwrap_or(0)
             ),
             (None, true) if all.iter().any(|s| s.depends_on.is_some()) => {
                 t!(
-                    self.texts(),
+                    self.core.texts(),
                     "request.created_waiting",
                     id = r.id,
-                    subject = self.subject(r)
+                    subject = self.core.subject(r)
                 )
             }
             (_, true) => t!(
-                self.texts(),
+                self.core.texts(),
                 "request.created",
                 id = r.id,
-                subject = self.subject(r)
+                subject = self.core.subject(r)
             ),
             (_, false) => t!(
-                self.texts(),
+                self.core.texts(),
                 "request.created_approved",
                 id = r.id,
-                subject = self.subject(r)
+                subject = self.core.subject(r)
             ),
         })
     }

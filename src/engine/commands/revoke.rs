@@ -1,26 +1,27 @@
 //! `!pro revoke`: an approver asks for someone's licence to be taken back.
 
+use super::Intake;
 use crate::command::Target;
 use crate::domain::RequestKind;
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn revoke(
         &self,
         m: &IncomingMessage,
         target: Target,
         reason: Option<String>,
     ) -> EngineResult<()> {
-        let (a, roles) = self.issuer_roles(m).await?;
+        let (a, roles) = self.directory.issuer_roles(m).await?;
         let upn = self.resolve_target(&target).await?;
-        let user = self.directory_user(&upn).await?;
-        if !user.holds(&self.cfg().sku_part_number) {
+        let user = self.directory.directory_user(&upn).await?;
+        if !user.holds(&self.core.cfg().sku_part_number) {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "revoke.nothing",
                 upn = upn
             )));

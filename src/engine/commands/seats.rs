@@ -1,22 +1,23 @@
 //! `!pro seats` and `!pro seats remove`: the seat figures, and asking to give seats back.
 
+use super::Intake;
 use crate::domain::StageState;
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::stages;
 use crate::t;
 
-impl Engine {
+impl Intake {
     /// Lowers the seat count, never below the seats in use or promised to open requests,
     /// and not while seats are being bought. Microsoft allows reductions only within a short
     /// window after a purchase or renewal; the reply and the approval say so.
     pub(super) async fn seats_remove(&self, m: &IncomingMessage, seats: u32) -> EngineResult<()> {
-        let (a, roles) = self.issuer_roles(m).await?;
-        let now_seats = self.seats_or_user_error().await?;
+        let (a, roles) = self.directory.issuer_roles(m).await?;
+        let now_seats = self.directory.seats_or_user_error().await?;
         let (busy, pipeline) = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             let busy = stages::open_seat_change(&mut conn).await?;
             (busy, stages::seat_pipeline(&mut conn).await?)
         };
@@ -26,7 +27,7 @@ impl Engine {
         match busy {
             Some((id, StageState::Pending, quantity)) => {
                 return Err(EngineError::User(t!(
-                    self.texts(),
+                    self.core.texts(),
                     "seats.reduce_awaiting",
                     id = id,
                     seats = quantity.abs()
@@ -34,7 +35,7 @@ impl Engine {
             }
             Some((id, _, _)) => {
                 return Err(EngineError::User(t!(
-                    self.texts(),
+                    self.core.texts(),
                     "seats.reduce_busy",
                     id = id
                 )))
@@ -45,7 +46,7 @@ impl Engine {
         let floor = now_seats.consumed + pipeline.promised;
         if target < floor {
             return Err(EngineError::User(t!(
-                self.texts(),
+                self.core.texts(),
                 "seats.reduce_floor",
                 seats = seats,
                 enabled = now_seats.enabled,
@@ -55,26 +56,26 @@ impl Engine {
         self.open_and_reply(
             m,
             Identity::of_approver(&a),
-            NewWork::purchase(-i64::from(seats), self.cfg().default_billing_cycle),
+            NewWork::purchase(-i64::from(seats), self.core.cfg().default_billing_cycle),
             Approval::ByIssuer(&a, &roles),
             false,
         )
         .await?;
-        self.reply_now(m, t!(self.texts(), "approval.reduce_window"))
+        self.reply_now(m, t!(self.core.texts(), "approval.reduce_window"))
             .await;
         Ok(())
     }
 
     pub(super) async fn seats_report(&self, m: &IncomingMessage) -> EngineResult<()> {
-        let seats = self.seats_or_user_error().await?;
+        let seats = self.directory.seats_or_user_error().await?;
         let pipeline = {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             stages::seat_pipeline(&mut conn).await?
         };
         let mut text = t!(
-            self.texts(),
+            self.core.texts(),
             "seats.report",
-            sku = self.cfg().sku_part_number,
+            sku = self.core.cfg().sku_part_number,
             enabled = seats.enabled,
             consumed = seats.consumed,
             free = seats.free(),
@@ -85,7 +86,7 @@ impl Engine {
         if pipeline.removing > 0 {
             text.push(' ');
             text.push_str(&t!(
-                self.texts(),
+                self.core.texts(),
                 "seats.report_removing",
                 seats = pipeline.removing
             ));

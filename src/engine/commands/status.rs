@@ -1,65 +1,66 @@
 //! `!pro status`: where a person's requests stand, or one request in full.
 
+use super::Intake;
 use crate::domain::{DecisionSource, RequestId};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{Engine, EngineError, EngineResult};
+use crate::engine::{EngineError, EngineResult};
 use crate::store::{requests, stages};
 use crate::t;
 
-impl Engine {
+impl Intake {
     pub(super) async fn status(
         &self,
         m: &IncomingMessage,
         id: Option<RequestId>,
     ) -> EngineResult<()> {
-        let mut conn = self.store().read().await?;
+        let mut conn = self.core.store().read().await?;
         let text = match id {
             None => {
                 let mine = requests::by_requester(&mut conn, &m.author, 5).await?;
                 if mine.is_empty() {
                     t!(
-                        self.texts(),
+                        self.core.texts(),
                         "status.none",
-                        prefix = self.cfg().parser.prefix
+                        prefix = self.core.cfg().parser.prefix
                     )
                 } else {
-                    let mut lines = vec![t!(self.texts(), "status.yours")];
-                    lines.extend(mine.iter().map(|r| self.summary_line(r)));
+                    let mut lines = vec![t!(self.core.texts(), "status.yours")];
+                    lines.extend(mine.iter().map(|r| self.core.summary_line(r)));
                     lines.join("\n")
                 }
             }
             Some(id) => {
                 let r = requests::get(&mut conn, id).await?.ok_or_else(|| {
-                    EngineError::User(t!(self.texts(), "request.unknown", id = id))
+                    EngineError::User(t!(self.core.texts(), "request.unknown", id = id))
                 })?;
                 // Only a verified link shows the status of its account's licence.
-                let me = match self.acting_identity(&m.author).await {
+                let me = match self.links.acting_identity(&m.author).await {
                     Ok(identity) => Some(identity.upn),
                     Err(EngineError::User(_)) => None,
                     Err(e) => return Err(e),
                 };
                 let allowed = r.requester == m.author
-                    || self.cfg().approver(&m.author).is_some()
+                    || self.core.cfg().approver(&m.author).is_some()
                     || (me.is_some() && me == r.target_upn);
                 if !allowed {
                     return Err(EngineError::User(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "request.not_yours",
                         id = id
                     )));
                 }
-                let mut lines = vec![self.summary_line(&r)];
+                let mut lines = vec![self.core.summary_line(&r)];
                 for s in stages::for_request(&mut conn, id).await? {
                     let by = s
                         .decided_by
                         .as_ref()
-                        .map(|u| self.mention(u))
+                        .map(|u| self.core.mention(u))
                         .unwrap_or_else(|| "-".into());
-                    let stage = self.stage_title(s.kind, s.quantity, s.billing_cycle);
-                    let state = self.stage_state_word(s.state);
+                    let stage = self.core.stage_title(s.kind, s.quantity, s.billing_cycle);
+                    let state = self.core.stage_state_word(s.state);
                     lines.push(if s.decided_via == Some(DecisionSource::SelfService) {
                         t!(
-                            self.texts(),
+                            self.core.texts(),
                             "status.stage_line_own",
                             seq = s.seq,
                             stage = stage,
@@ -68,7 +69,7 @@ impl Engine {
                         )
                     } else {
                         t!(
-                            self.texts(),
+                            self.core.texts(),
                             "status.stage_line",
                             seq = s.seq,
                             stage = stage,
@@ -78,7 +79,7 @@ impl Engine {
                     });
                 }
                 if let Some(o) = &r.outcome {
-                    lines.push(t!(self.texts(), "status.outcome", outcome = o));
+                    lines.push(t!(self.core.texts(), "status.outcome", outcome = o));
                 }
                 lines.join("\n")
             }

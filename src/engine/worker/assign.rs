@@ -2,9 +2,9 @@
 //! one lookup; a change an earlier attempt may have sent is read back before sending again;
 //! what was sent is read back until it shows.
 
+use super::Worker;
 use crate::domain::Upn;
 use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind};
-use crate::engine::Engine;
 use crate::store::jobs::{self, Job};
 use crate::t;
 
@@ -33,7 +33,7 @@ struct Sent {
     location_set: Option<String>,
 }
 
-impl Engine {
+impl Worker {
     /// Assigns the licence to every user of `batch` (each with what the lookup just before
     /// found) in one batched call, then reads back.
     pub(super) async fn execute_assignments(
@@ -42,7 +42,7 @@ impl Engine {
         batch: Vec<(usize, Upn, Result<DirectoryUser, BackendError>)>,
         results: &mut Results,
     ) {
-        let sku = &self.cfg().sku_part_number;
+        let sku = &self.core.cfg().sku_part_number;
         let (batch, mut found): (Vec<(usize, Upn)>, Vec<UserRead>) = batch
             .into_iter()
             .map(|(i, upn, user)| ((i, upn), user))
@@ -92,12 +92,12 @@ impl Engine {
             Ok(u) => u,
             Err(e) => return Next::Decided(self.classify(e)),
         };
-        if user.holds(&self.cfg().sku_part_number) {
+        if user.holds(&self.core.cfg().sku_part_number) {
             // Held before this job acted, unless an earlier attempt may have assigned it.
             return Next::Decided(Outcome::Done(if job.verify_only || job.change_sent {
-                t!(self.texts(), "outcome.assigned", upn = upn)
+                t!(self.core.texts(), "outcome.assigned", upn = upn)
             } else {
-                t!(self.texts(), "outcome.already_held", upn = upn)
+                t!(self.core.texts(), "outcome.already_held", upn = upn)
             }));
         }
         if job.verify_only {
@@ -106,7 +106,7 @@ impl Engine {
         }
         if !user.account_enabled {
             return Next::Decided(Outcome::Permanent(t!(
-                self.texts(),
+                self.core.texts(),
                 "policy.disabled",
                 upn = upn
             )));
@@ -114,16 +114,15 @@ impl Engine {
         if user.usage_location.is_some() {
             return Next::Assign(user, None);
         }
-        let Some(country) = self.cfg().default_usage_location.clone() else {
+        let Some(country) = self.core.cfg().default_usage_location.clone() else {
             return Next::Decided(Outcome::Permanent(t!(
-                self.texts(),
+                self.core.texts(),
                 "outcome.no_usage_location",
                 upn = upn
             )));
         };
         let set = self
-            .inner
-            .ports
+            .directory
             .tenant
             .set_usage_location(&user, &country)
             .await;
@@ -155,7 +154,7 @@ impl Engine {
             return Vec::new();
         }
         let users: Vec<DirectoryUser> = to_assign.iter().map(|(_, _, u, _)| u.clone()).collect();
-        let outcomes = self.inner.ports.tenant.assign_many(&users).await;
+        let outcomes = self.directory.tenant.assign_many(&users).await;
         let size = users.len();
         let mut sent = Vec::new();
         for ((i, upn, _, location_set), r) in to_assign.into_iter().zip(outcomes) {
@@ -182,14 +181,14 @@ impl Engine {
         if sent.is_empty() {
             return;
         }
-        let sku = &self.cfg().sku_part_number;
+        let sku = &self.core.cfg().sku_part_number;
         let ((pending, results), _) = self
             .read_back(
                 FirstRead::Now,
                 (sent, results),
                 |(pending, results)| async move {
                     let upns: Vec<Upn> = pending.iter().map(|s| s.upn.clone()).collect();
-                    let seen = self.inner.ports.tenant.users(&upns).await;
+                    let seen = self.directory.tenant.users(&upns).await;
                     let mut still = Vec::new();
                     for (s, r) in pending.into_iter().zip(seen) {
                         results[s.i].1.push(Call::of("verify_user", &r));
@@ -211,7 +210,7 @@ impl Engine {
             .await;
         for s in pending {
             results[s.i].0 = Some(Outcome::Unverified(t!(
-                self.texts(),
+                self.core.texts(),
                 "outcome.assignment_not_shown"
             )));
         }
@@ -221,12 +220,12 @@ impl Engine {
     fn assigned(&self, s: &Sent) -> Outcome {
         Outcome::Done(match &s.location_set {
             Some(country) => t!(
-                self.texts(),
+                self.core.texts(),
                 "outcome.assigned_with_location",
                 upn = s.upn,
                 country = country
             ),
-            None => t!(self.texts(), "outcome.assigned", upn = s.upn),
+            None => t!(self.core.texts(), "outcome.assigned", upn = s.upn),
         })
     }
 
@@ -235,8 +234,8 @@ impl Engine {
     /// (a locked or full database) is transient: nothing has been sent.
     pub(super) async fn mark_change_sent(&self, ids: &[i64]) -> Result<(), BackendError> {
         let result = async {
-            let mut w = self.store().write().await?;
-            jobs::mark_change_sent(w.conn(), ids, self.now()).await?;
+            let mut w = self.core.store().write().await?;
+            jobs::mark_change_sent(w.conn(), ids, self.core.now()).await?;
             w.commit().await
         }
         .await;
@@ -261,7 +260,7 @@ impl Engine {
         if cut_off.is_empty() {
             return;
         }
-        let sku = &self.cfg().sku_part_number;
+        let sku = &self.core.cfg().sku_part_number;
         let state = (cut_off, found, results);
         let ((pending, ..), _) = self
             .read_back(
@@ -269,7 +268,7 @@ impl Engine {
                 state,
                 |(pending, found, results)| async move {
                     let upns: Vec<Upn> = pending.iter().map(|k| batch[*k].1.clone()).collect();
-                    let seen = self.inner.ports.tenant.users(&upns).await;
+                    let seen = self.directory.tenant.users(&upns).await;
                     let mut still = Vec::new();
                     for (k, r) in pending.into_iter().zip(seen) {
                         results[batch[k].0].1.push(Call::of("verify_user", &r));

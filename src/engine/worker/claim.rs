@@ -1,8 +1,9 @@
 //! Claiming due jobs: the next due job, with the assignments due alongside it as one batch,
 //! each moved to executing in the claim's transaction so a cancel cannot slip in.
 
+use super::Worker;
 use crate::domain::{Actor, AuditAction, StageKind, StageState};
-use crate::engine::{Engine, EngineResult};
+use crate::engine::EngineResult;
 use crate::store::jobs;
 use crate::store::requests::{self, Request};
 use crate::store::stages;
@@ -10,24 +11,24 @@ use crate::store::WriteTx;
 
 use super::{Claimed, JobReport, MAX_BATCH};
 
-impl Engine {
+impl Worker {
     /// Claims the next due job and, when it is an assignment, the other due assignments;
     /// moves their stages to executing in the same transaction, so a cancel cannot slip in.
     pub(super) async fn claim(&self) -> EngineResult<(Vec<Claimed>, Vec<JobReport>)> {
-        let now = self.now();
+        let now = self.core.now();
         let lease_until = now
-            + chrono::Duration::from_std(self.cfg().jobs.lease)
+            + chrono::Duration::from_std(self.core.cfg().jobs.lease)
                 .unwrap_or(chrono::Duration::minutes(5));
-        let owner = &self.inner.worker_id;
+        let owner = &self.worker_id;
         // Most wakes find nothing due: look with a read first, so they do not hold the
         // writer that decisions and deliveries are waiting for.
         {
-            let mut conn = self.store().read().await?;
+            let mut conn = self.core.store().read().await?;
             if !jobs::any_due(&mut conn, now).await? {
                 return Ok((Vec::new(), Vec::new()));
             }
         }
-        let mut w = self.store().write().await?;
+        let mut w = self.core.store().write().await?;
         let Some(first) = jobs::claim_due(w.conn(), owner, now, lease_until).await? else {
             return Ok((Vec::new(), Vec::new()));
         };
@@ -70,7 +71,7 @@ impl Engine {
                 skipped.push(JobReport::Skipped);
                 continue;
             }
-            self.audit(&mut w,
+            self.core.audit(&mut w,
                 Some(request.id),
                 &Actor::System,
                 AuditAction::JobStarted,
@@ -104,17 +105,18 @@ impl Engine {
         let new = crate::domain::RequestState::from_stages(&states);
         if let Some(current) = requests::get(tx.conn(), request.id).await? {
             if current.state != new {
-                requests::set_state(tx.conn(), request.id, new, None, self.now()).await?;
-                self.audit(
-                    tx,
-                    Some(request.id),
-                    &Actor::System,
-                    AuditAction::RequestState,
-                    Some(current.state.as_str()),
-                    Some(new.as_str()),
-                    "",
-                )
-                .await?;
+                requests::set_state(tx.conn(), request.id, new, None, self.core.now()).await?;
+                self.core
+                    .audit(
+                        tx,
+                        Some(request.id),
+                        &Actor::System,
+                        AuditAction::RequestState,
+                        Some(current.state.as_str()),
+                        Some(new.as_str()),
+                        "",
+                    )
+                    .await?;
             }
         }
         Ok(())

@@ -1,15 +1,16 @@
 //! A purchase that waits for a person: the task posted to the billing approvers, and its
 //! reminders.
 
+use super::Worker;
 use crate::domain::{Actor, AuditAction, BillingCycle};
-use crate::engine::{Engine, EngineResult};
+use crate::engine::EngineResult;
 use crate::store::jobs::{self, Job, JobPayload};
 use crate::store::requests::Request;
 use crate::store::stages::Stage;
 use crate::store::WriteTx;
 use crate::t;
 
-impl Engine {
+impl Worker {
     /// Hands a purchase to the billing approvers the first time, and reminds them after
     /// `remind_after` while the seats are not there.
     pub(super) async fn purchase_task(
@@ -30,20 +31,20 @@ impl Engine {
         else {
             return Ok(());
         };
-        let now = self.now();
+        let now = self.core.now();
         let last = jobs::task_posted_at(tx.conn(), job.id).await?;
-        let remind = self.cfg().remind_after;
+        let remind = self.core.cfg().remind_after;
         let due_reminder = last.is_some_and(|t| (now - t).to_std().unwrap_or_default() >= remind);
         if last.is_some() && !due_reminder {
             return Ok(());
         }
-        let candidates = self.candidates(true).await?;
+        let candidates = self.directory.candidates(true).await?;
         let billing: Vec<_> = candidates
             .iter()
-            .filter(|c| c.roles.intersects(&self.cfg().purchase_roles))
+            .filter(|c| c.roles.intersects(&self.core.cfg().purchase_roles))
             .map(|c| c.approver.chat_user.clone())
             .collect();
-        let who = self.mentions(&billing);
+        let who = self.core.mentions(&billing);
         let text = self.purchase_task_text(
             request,
             *quantity,
@@ -54,24 +55,26 @@ impl Engine {
             last.is_none(),
             &who,
         );
-        self.post_under_approval(tx, stage, text, billing.clone())
+        self.core
+            .post_under_approval(tx, stage, text, billing.clone())
             .await?;
         jobs::set_task_posted(tx.conn(), job.id, now).await?;
-        self.audit(
-            tx,
-            Some(request.id),
-            &Actor::System,
-            if last.is_none() {
-                AuditAction::PurchaseTaskPosted
-            } else {
-                AuditAction::PurchaseTaskReminded
-            },
-            None,
-            None,
-            &serde_json::json!({"to": billing, "target": target_seats, "enabled": enabled})
-                .to_string(),
-        )
-        .await?;
+        self.core
+            .audit(
+                tx,
+                Some(request.id),
+                &Actor::System,
+                if last.is_none() {
+                    AuditAction::PurchaseTaskPosted
+                } else {
+                    AuditAction::PurchaseTaskReminded
+                },
+                None,
+                None,
+                &serde_json::json!({"to": billing, "target": target_seats, "enabled": enabled})
+                    .to_string(),
+            )
+            .await?;
         Ok(())
     }
 
@@ -89,17 +92,17 @@ impl Engine {
         who: &str,
     ) -> String {
         let how = if via_reseller {
-            t!(self.texts(), "purchase.how_reseller")
+            t!(self.core.texts(), "purchase.how_reseller")
         } else {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "purchase.how_admin_center",
                 target = target_seats
             )
         };
         if first && quantity < 0 {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "purchase.reduce_task",
                 who = who,
                 id = request.id,
@@ -107,32 +110,32 @@ impl Engine {
                 target = target_seats,
                 enabled = enabled,
                 how = how,
-                prefix = self.cfg().parser.prefix,
+                prefix = self.core.cfg().parser.prefix,
                 number = request.id.0
             )
         } else if first {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "purchase.task",
                 who = who,
                 id = request.id,
                 quantity = quantity,
-                cycle = self.cycle_word(billing_cycle),
+                cycle = self.core.cycle_word(billing_cycle),
                 target = target_seats,
                 enabled = enabled,
                 how = how,
-                prefix = self.cfg().parser.prefix,
+                prefix = self.core.cfg().parser.prefix,
                 number = request.id.0
             )
         } else {
             t!(
-                self.texts(),
+                self.core.texts(),
                 "purchase.task_reminder",
                 who = who,
                 id = request.id,
                 enabled = enabled,
                 target = target_seats,
-                prefix = self.cfg().parser.prefix,
+                prefix = self.core.cfg().parser.prefix,
                 number = request.id.0
             )
         }

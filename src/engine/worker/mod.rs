@@ -9,6 +9,11 @@
 //!   the request and tell the requester and the approver.
 //! - A purchase that waits for a person (manual mode) becomes a task for the billing approvers,
 //!   re-checked every minute and reminded after `remind_after`.
+//!
+//! [`Worker`] holds what only the worker uses: the purchaser, its id as a lessee, and the job
+//! lock. The lock is shared with the intake, which holds the worker still while it plans
+//! seats (`SeatPlanning`); the tenant is reached through the shared
+//! [`Directory`](super::directory::Directory).
 
 mod assign;
 mod claim;
@@ -19,14 +24,17 @@ mod unassign;
 mod verify;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::Instrument;
 
+use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
-use super::{Engine, EngineResult};
+use super::directory::Directory;
+use super::EngineResult;
 use crate::domain::{DecisionSource, RoleSet, Upn};
-use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, Lookup, SeatOrder};
+use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, Lookup, Purchaser, SeatOrder};
 use crate::store::jobs::{Job, JobPayload};
 use crate::store::requests::Request;
 use crate::store::stages::Stage;
@@ -83,9 +91,55 @@ struct Claimed {
     request: Request,
 }
 
-impl Engine {
+/// One job at a time: purchases must apply in order, and a job's steps never interleave.
+/// Shared by the worker and the intake's seat planning.
+pub(super) type JobLock = Arc<tokio::sync::Mutex<()>>;
+
+/// The job worker.
+pub(super) struct Worker {
+    core: Arc<Core>,
+    directory: Arc<Directory>,
+    purchaser: Arc<dyn Purchaser>,
+    /// Held while a batch of jobs runs, and by seat planning.
+    job_lock: JobLock,
+    /// This process's name as the lessee of the jobs it claims.
+    worker_id: String,
+}
+
+impl Worker {
+    pub(super) fn new(
+        core: Arc<Core>,
+        directory: Arc<Directory>,
+        purchaser: Arc<dyn Purchaser>,
+        job_lock: JobLock,
+    ) -> Worker {
+        let worker_id = format!("worker-{}-{}", std::process::id(), rand::random::<u32>());
+        Worker {
+            core,
+            directory,
+            purchaser,
+            job_lock,
+            worker_id,
+        }
+    }
+
+    /// Start-up recovery: jobs leased by a previous process go back in the queue. Call once,
+    /// while holding the instance lock.
+    pub(super) async fn recover(&self) -> EngineResult<u64> {
+        let mut w = self.core.store().write().await?;
+        let n = crate::store::jobs::release_all_leases(w.conn(), self.core.now()).await?;
+        w.commit().await?;
+        if n > 0 {
+            tracing::warn!(
+                jobs = n,
+                "re-queued jobs left running by a previous process"
+            );
+        }
+        Ok(n)
+    }
+
     /// Runs due jobs until none is due; returns how many ran.
-    pub async fn run_due_jobs(&self) -> usize {
+    pub(super) async fn run_due_jobs(&self) -> usize {
         let mut ran = 0;
         loop {
             match self.execute_due().await {
@@ -102,12 +156,12 @@ impl Engine {
 
     /// Claims and runs the next due job (with the assignment jobs due alongside it, as one
     /// batch); returns the report of the first.
-    pub async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
+    pub(super) async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
         Ok(self.execute_due().await?.into_iter().next())
     }
 
     async fn execute_due(&self) -> EngineResult<Vec<JobReport>> {
-        let _one_at_a_time = self.inner.job_lock.lock().await;
+        let _one_at_a_time = self.job_lock.lock().await;
         let (claimed, mut reports) = self.claim().await?;
         if claimed.is_empty() {
             return Ok(reports);
@@ -167,7 +221,7 @@ impl Engine {
                 fresh_roles: deciders.clone(),
                 seats: false,
             };
-            Some(self.inner.ports.tenant.look_up(&lookup).await)
+            Some(self.directory.tenant.look_up(&lookup).await)
         };
         let (found_users, found_roles) = match found {
             Some(f) => (f.users, f.roles),
@@ -243,19 +297,19 @@ impl Engine {
         let Some(read) = roles.get(upn) else {
             return Some(Outcome::Transient(BackendError::new(
                 ErrorKind::Transient,
-                t!(self.texts(), "outcome.roles_not_read", who = upn),
+                t!(self.core.texts(), "outcome.roles_not_read", who = upn),
             )));
         };
         if reported.insert(upn.clone()) {
             calls.push(Call::of("roles", read));
         }
         match read {
-            Ok(roles) if roles.intersects(self.cfg().roles_for(stage.kind)) => None,
+            Ok(roles) if roles.intersects(self.core.cfg().roles_for(stage.kind)) => None,
             Ok(_) => Some(Outcome::Permanent(t!(
-                self.texts(),
+                self.core.texts(),
                 "outcome.role_lost",
                 who = upn,
-                roles = self.role_names(self.cfg().roles_for(stage.kind))
+                roles = self.core.role_names(self.core.cfg().roles_for(stage.kind))
             ))),
             Err(e) if e.is_transient() => Some(Outcome::Transient(e.clone())),
             Err(e) => Some(Outcome::Permanent(e.message.clone())),
@@ -266,23 +320,27 @@ impl Engine {
         match e.kind {
             ErrorKind::Transient => Outcome::Transient(e),
             ErrorKind::NoFreeSeat => Outcome::Permanent(t!(
-                self.texts(),
+                self.core.texts(),
                 "outcome.no_free_seat",
-                prefix = self.cfg().parser.prefix
+                prefix = self.core.cfg().parser.prefix
             )),
             ErrorKind::InvalidUsageLocation => {
-                Outcome::Permanent(t!(self.texts(), "outcome.invalid_usage_location"))
+                Outcome::Permanent(t!(self.core.texts(), "outcome.invalid_usage_location"))
             }
-            ErrorKind::UserNotFound => Outcome::Permanent(t!(self.texts(), "outcome.user_gone")),
+            ErrorKind::UserNotFound => {
+                Outcome::Permanent(t!(self.core.texts(), "outcome.user_gone"))
+            }
             ErrorKind::AccountDisabled => {
-                Outcome::Permanent(t!(self.texts(), "outcome.account_disabled"))
+                Outcome::Permanent(t!(self.core.texts(), "outcome.account_disabled"))
             }
-            ErrorKind::Conflict => {
-                Outcome::Permanent(t!(self.texts(), "outcome.conflict", detail = e.message))
-            }
-            ErrorKind::Forbidden => Outcome::Permanent(t!(self.texts(), "outcome.forbidden")),
+            ErrorKind::Conflict => Outcome::Permanent(t!(
+                self.core.texts(),
+                "outcome.conflict",
+                detail = e.message
+            )),
+            ErrorKind::Forbidden => Outcome::Permanent(t!(self.core.texts(), "outcome.forbidden")),
             ErrorKind::Invalid => {
-                Outcome::Permanent(t!(self.texts(), "outcome.invalid", detail = e.message))
+                Outcome::Permanent(t!(self.core.texts(), "outcome.invalid", detail = e.message))
             }
         }
     }

@@ -3,10 +3,11 @@
 
 use std::time::Duration;
 
+use super::Worker;
 use crate::domain::{Actor, AuditAction, RequestKind, StageKind, StageState};
 use crate::engine::crash::{crash_point, CrashPoint};
 use crate::engine::ports::BackendError;
-use crate::engine::{Engine, EngineResult};
+use crate::engine::EngineResult;
 use crate::store::jobs::{self, Job};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
@@ -15,15 +16,15 @@ use crate::t;
 
 use super::{Call, Claimed, JobReport, Outcome, MANUAL_RECHECK};
 
-impl Engine {
+impl Worker {
     pub(super) async fn record_outcome(
         &self,
         c: Claimed,
         outcome: Outcome,
         calls: Vec<Call>,
     ) -> EngineResult<JobReport> {
-        let now = self.now();
-        let mut w = self.store().write().await?;
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
         for call in &calls {
             jobs::record_call(
                 w.conn(),
@@ -37,7 +38,7 @@ impl Engine {
             )
             .await?;
         }
-        let attempts_left = self.cfg().jobs.retry.may_try_again(c.job.attempts);
+        let attempts_left = self.core.cfg().jobs.retry.may_try_again(c.job.attempts);
         let tx = &mut w;
         let report = match outcome {
             Outcome::Done(detail) => self.job_done(tx, &c, detail).await?,
@@ -55,7 +56,7 @@ impl Engine {
                     .await?
             }
             Outcome::Unverified(note) if attempts_left => {
-                let delay = self.cfg().jobs.retry.delay(c.job.attempts, None);
+                let delay = self.core.cfg().jobs.retry.delay(c.job.attempts, None);
                 jobs::verify_later(tx.conn(), c.job.id, &note, self.after(delay), now).await?;
                 self.back_to_approved(tx, &c.stage, &c.request, AuditAction::JobUnverified, &note)
                     .await?;
@@ -67,7 +68,7 @@ impl Engine {
             }
             Outcome::Unverified(note) => {
                 let why = t!(
-                    self.texts(),
+                    self.core.texts(),
                     "outcome.unverified",
                     attempts = c.job.attempts,
                     detail = note
@@ -79,7 +80,7 @@ impl Engine {
             Outcome::Transient(e) if attempts_left => self.job_retries(tx, &c, e, &calls).await?,
             Outcome::Transient(e) => {
                 let why = t!(
-                    self.texts(),
+                    self.core.texts(),
                     "outcome.gave_up",
                     attempts = c.job.attempts,
                     error = e.message
@@ -96,13 +97,13 @@ impl Engine {
         };
         w.commit().await?;
         crash_point(CrashPoint::AfterOutcomeStored);
-        self.wake();
+        self.core.wake();
         Ok(report)
     }
 
     /// The time `d` from now.
     fn after(&self, d: Duration) -> chrono::DateTime<chrono::Utc> {
-        self.now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(1))
+        self.core.now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(1))
     }
 
     /// The change is made and shows: the job succeeds, the stage completes, and the request
@@ -118,7 +119,7 @@ impl Engine {
             stage,
             request,
         } = c;
-        jobs::succeed(tx.conn(), job.id, self.now()).await?;
+        jobs::succeed(tx.conn(), job.id, self.core.now()).await?;
         stages::transition(
             tx.conn(),
             stage.id,
@@ -126,18 +127,19 @@ impl Engine {
             StageState::Completed,
         )
         .await?;
-        self.audit(
-            tx,
-            Some(request.id),
-            &Actor::System,
-            AuditAction::StageCompleted,
-            Some(StageState::Executing.as_str()),
-            Some(StageState::Completed.as_str()),
-            &detail,
-        )
-        .await?;
-        let status = t!(self.texts(), "status.done", detail = detail);
-        self.edit_stage(tx, stage, &status).await?;
+        self.core
+            .audit(
+                tx,
+                Some(request.id),
+                &Actor::System,
+                AuditAction::StageCompleted,
+                Some(StageState::Executing.as_str()),
+                Some(StageState::Completed.as_str()),
+                &detail,
+            )
+            .await?;
+        let status = t!(self.core.texts(), "status.done", detail = detail);
+        self.core.edit_stage(tx, stage, &status).await?;
         self.after_stage_completed(tx, stage, request, &detail)
             .await?;
         tracing::info!(job = job.id, request = request.id.0, "job succeeded");
@@ -159,7 +161,7 @@ impl Engine {
             c.job.id,
             &note,
             self.after(MANUAL_RECHECK),
-            self.now(),
+            self.core.now(),
         )
         .await?;
         self.back_to_approved(
@@ -184,7 +186,12 @@ impl Engine {
         calls: &[Call],
     ) -> EngineResult<JobReport> {
         let job = &c.job;
-        let delay = self.cfg().jobs.retry.delay(job.attempts, e.retry_after);
+        let delay = self
+            .core
+            .cfg()
+            .jobs
+            .retry
+            .delay(job.attempts, e.retry_after);
         // A change call that failed without a definite refusal may have been carried out; a
         // refusal naming a Retry-After (429, 503) was not.
         let sent_now = calls
@@ -192,7 +199,15 @@ impl Engine {
             .any(|c| matches!(c.operation, "assign_licence" | "remove_licence"));
         let may_be_made = job.change_sent || (sent_now && e.retry_after.is_none());
         let at = self.after(delay);
-        jobs::retry_at(tx.conn(), job.id, &e.message, at, self.now(), may_be_made).await?;
+        jobs::retry_at(
+            tx.conn(),
+            job.id,
+            &e.message,
+            at,
+            self.core.now(),
+            may_be_made,
+        )
+        .await?;
         let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
             "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
         .to_string();
@@ -223,16 +238,17 @@ impl Engine {
             StageState::Approved,
         )
         .await?;
-        self.audit(
-            tx,
-            Some(request.id),
-            &Actor::System,
-            action,
-            None,
-            None,
-            detail,
-        )
-        .await?;
+        self.core
+            .audit(
+                tx,
+                Some(request.id),
+                &Actor::System,
+                action,
+                None,
+                None,
+                detail,
+            )
+            .await?;
         self.set_request_state(tx, request).await
     }
 
@@ -244,7 +260,7 @@ impl Engine {
         request: &Request,
         why: &str,
     ) -> EngineResult<()> {
-        let now = self.now();
+        let now = self.core.now();
         jobs::fail(tx.conn(), job.id, why, now).await?;
         stages::transition(
             tx.conn(),
@@ -253,36 +269,39 @@ impl Engine {
             StageState::Failed,
         )
         .await?;
-        self.audit(
-            tx,
-            Some(request.id),
-            &Actor::System,
-            AuditAction::StageFailed,
-            Some(StageState::Executing.as_str()),
-            Some(StageState::Failed.as_str()),
-            why,
-        )
-        .await?;
-        let status = t!(self.texts(), "status.failed", reason = why);
-        self.edit_stage(tx, stage, &status).await?;
+        self.core
+            .audit(
+                tx,
+                Some(request.id),
+                &Actor::System,
+                AuditAction::StageFailed,
+                Some(StageState::Executing.as_str()),
+                Some(StageState::Failed.as_str()),
+                why,
+            )
+            .await?;
+        let status = t!(self.core.texts(), "status.failed", reason = why);
+        self.core.edit_stage(tx, stage, &status).await?;
         for s in self
+            .core
             .close_stages(tx, request.id, StageState::Cancelled, why, &Actor::System)
             .await?
         {
-            let status = t!(self.texts(), "status.cancelled_failed");
-            self.edit_stage(tx, &s, &status).await?;
+            let status = t!(self.core.texts(), "status.cancelled_failed");
+            self.core.edit_stage(tx, &s, &status).await?;
         }
-        self.finish_request(tx, request.id, why, &Actor::System)
+        self.core
+            .finish_request(tx, request.id, why, &Actor::System)
             .await?;
         if let Some(approver) = &stage.decided_by {
             if approver != &request.requester {
                 let text = t!(
-                    self.texts(),
+                    self.core.texts(),
                     "tell.approver_failed",
                     id = request.id,
                     reason = why
                 );
-                self.tell_user(tx, approver, &text).await?;
+                self.core.tell_user(tx, approver, &text).await?;
             }
         }
         tracing::warn!(
@@ -301,14 +320,19 @@ impl Engine {
         request: &Request,
         detail: &str,
     ) -> EngineResult<()> {
-        let Some(now_request) = self.advance(tx, request.id, None, &Actor::System).await? else {
+        let Some(now_request) = self
+            .core
+            .advance(tx, request.id, None, &Actor::System)
+            .await?
+        else {
             return Ok(());
         };
         // Requests waiting on this purchase can go on now.
         if stage.kind == StageKind::Purchase {
             for dep in stages::dependents(tx.conn(), stage.id).await? {
                 if dep.request_id != request.id {
-                    self.advance(tx, dep.request_id, None, &Actor::System)
+                    self.core
+                        .advance(tx, dep.request_id, None, &Actor::System)
                         .await?;
                 }
             }
@@ -316,19 +340,19 @@ impl Engine {
         if now_request.state == crate::domain::RequestState::Completed {
             let text = match request.kind {
                 RequestKind::Assign => t!(
-                    self.texts(),
+                    self.core.texts(),
                     "tell.completed_assign",
                     id = request.id,
                     detail = detail
                 ),
                 RequestKind::Purchase => t!(
-                    self.texts(),
+                    self.core.texts(),
                     "tell.completed_purchase",
                     id = request.id,
                     detail = detail
                 ),
                 RequestKind::Release | RequestKind::Revoke => t!(
-                    self.texts(),
+                    self.core.texts(),
                     "tell.completed_removal",
                     id = request.id,
                     detail = detail
@@ -339,12 +363,12 @@ impl Engine {
                 request.id,
                 now_request.state,
                 Some(detail),
-                self.now(),
+                self.core.now(),
             )
             .await?;
-            self.tell_requester(tx, &now_request, &text).await?;
+            self.core.tell_requester(tx, &now_request, &text).await?;
             if matches!(request.kind, RequestKind::Release | RequestKind::Revoke) {
-                self.tell_former_holders(tx, &now_request).await?;
+                self.core.tell_former_holders(tx, &now_request).await?;
             }
         } else if stage.kind == StageKind::Purchase
             && stages::for_request(tx.conn(), request.id)
@@ -353,12 +377,12 @@ impl Engine {
                 .any(|s| s.state == StageState::Pending)
         {
             let text = t!(
-                self.texts(),
+                self.core.texts(),
                 "tell.purchase_done_waiting",
                 id = request.id,
                 detail = detail
             );
-            self.tell_requester(tx, &now_request, &text).await?;
+            self.core.tell_requester(tx, &now_request, &text).await?;
         }
         Ok(())
     }

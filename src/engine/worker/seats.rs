@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
+use super::Worker;
 use crate::engine::ports::{BackendError, ErrorKind, PurchaseProgress, SeatOrder, Seats};
-use crate::engine::Engine;
 use crate::t;
 
 use super::verify::{FirstRead, NotShown};
 use super::{Call, Outcome};
 
-impl Engine {
+impl Worker {
     pub(super) async fn execute_purchase(
         &self,
         order: &SeatOrder,
@@ -19,7 +19,7 @@ impl Engine {
         if order.quantity < 0 {
             return self.execute_reduction(order, calls).await;
         }
-        let progress = self.inner.ports.purchaser.raise_seats(order).await;
+        let progress = self.purchaser.raise_seats(order).await;
         calls.push(Call::of("raise_seats", &progress));
         if let Some(unfinished) = self.unfinished(progress) {
             return unfinished;
@@ -27,7 +27,7 @@ impl Engine {
         self.verify_seats(order, calls, |s| {
             (s.enabled >= order.target_seats).then(|| {
                 t!(
-                    self.texts(),
+                    self.core.texts(),
                     "outcome.bought",
                     quantity = order.quantity,
                     enabled = s.enabled
@@ -42,14 +42,14 @@ impl Engine {
         let reduced = |s: &Seats| {
             (s.enabled <= order.target_seats).then(|| {
                 t!(
-                    self.texts(),
+                    self.core.texts(),
                     "outcome.reduced",
                     quantity = -order.quantity,
                     enabled = s.enabled
                 )
             })
         };
-        let seats = self.inner.ports.tenant.seats().await;
+        let seats = self.directory.tenant.seats().await;
         calls.push(Call::of("seats", &seats));
         match seats {
             Ok(s) => {
@@ -58,7 +58,7 @@ impl Engine {
                 }
                 if s.consumed > order.target_seats {
                     return Outcome::Permanent(t!(
-                        self.texts(),
+                        self.core.texts(),
                         "outcome.reduce_below_use",
                         target = order.target_seats,
                         consumed = s.consumed
@@ -67,7 +67,7 @@ impl Engine {
             }
             Err(e) => return self.classify(e),
         }
-        let progress = self.inner.ports.purchaser.lower_seats(order).await;
+        let progress = self.purchaser.lower_seats(order).await;
         calls.push(Call::of("lower_seats", &progress));
         if let Some(unfinished) = self.unfinished(progress) {
             return unfinished;
@@ -82,7 +82,13 @@ impl Engine {
             Ok(PurchaseProgress::Done { .. }) => None,
             Ok(PurchaseProgress::InProgress { detail }) => Some(Outcome::Wait {
                 note: detail,
-                after: self.cfg().jobs.retry.first.max(Duration::from_secs(30)),
+                after: self
+                    .core
+                    .cfg()
+                    .jobs
+                    .retry
+                    .first
+                    .max(Duration::from_secs(30)),
             }),
             Ok(PurchaseProgress::AwaitingPerson {
                 enabled,
@@ -107,7 +113,7 @@ impl Engine {
         let shows = &shows;
         let (_, read) = self
             .read_back(FirstRead::Now, calls, |calls| async move {
-                let seats = self.inner.ports.tenant.seats().await;
+                let seats = self.directory.tenant.seats().await;
                 calls.push(Call::of("seats", &seats));
                 let shown = match seats {
                     Ok(s) => shows(&s).ok_or(NotShown::Yet),
@@ -123,7 +129,7 @@ impl Engine {
             Err(NotShown::Yet) => Outcome::Transient(BackendError::new(
                 ErrorKind::Transient,
                 t!(
-                    self.texts(),
+                    self.core.texts(),
                     "outcome.seats_not_shown",
                     target = order.target_seats
                 ),

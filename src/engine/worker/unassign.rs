@@ -1,24 +1,24 @@
 //! Removing the licence from one user, read back before and after.
 
+use super::Worker;
 use crate::domain::Upn;
 use crate::engine::ports::DirectoryUser;
-use crate::engine::Engine;
 use crate::store::jobs::Job;
 use crate::t;
 
 use super::verify::{FirstRead, NotShown};
 use super::{Call, Outcome};
 
-impl Engine {
+impl Worker {
     pub(super) async fn execute_unassign(
         &self,
         upn: &Upn,
         job: &Job,
         calls: &mut Vec<Call>,
     ) -> Outcome {
-        let sku = self.cfg().sku_part_number.clone();
+        let sku = self.core.cfg().sku_part_number.clone();
         let verify_only = job.verify_only;
-        let user = self.inner.ports.tenant.user(upn).await;
+        let user = self.directory.tenant.user(upn).await;
         calls.push(Call::of("get_user", &user));
         let mut user = match user {
             Ok(u) => u,
@@ -30,16 +30,16 @@ impl Engine {
         }
         if !user.holds(&sku) {
             return Outcome::Done(if verify_only || job.change_sent {
-                t!(self.texts(), "outcome.removed", upn = upn)
+                t!(self.core.texts(), "outcome.removed", upn = upn)
             } else {
-                t!(self.texts(), "outcome.not_held", upn = upn)
+                t!(self.core.texts(), "outcome.not_held", upn = upn)
             });
         }
         if !verify_only {
             if let Err(e) = self.mark_change_sent(&[job.id]).await {
                 return Outcome::Transient(e);
             }
-            let removed = self.inner.ports.tenant.unassign(&user).await;
+            let removed = self.directory.tenant.unassign(&user).await;
             calls.push(Call::of("remove_licence", &removed));
             if let Err(e) = removed {
                 return self.classify(e);
@@ -48,7 +48,7 @@ impl Engine {
         let sku = &sku;
         let (_, read) = self
             .read_back(FirstRead::Now, calls, |calls| async move {
-                let check = self.inner.ports.tenant.user(upn).await;
+                let check = self.directory.tenant.user(upn).await;
                 calls.push(Call::of("verify_user", &check));
                 let shown = match check {
                     Ok(u) if !u.holds(sku) => Ok(()),
@@ -60,10 +60,10 @@ impl Engine {
             })
             .await;
         match read {
-            Ok(()) => Outcome::Done(t!(self.texts(), "outcome.removed", upn = upn)),
+            Ok(()) => Outcome::Done(t!(self.core.texts(), "outcome.removed", upn = upn)),
             Err(NotShown::Stop(outcome)) => outcome,
             Err(NotShown::Yet) => {
-                Outcome::Unverified(t!(self.texts(), "outcome.removal_not_shown"))
+                Outcome::Unverified(t!(self.core.texts(), "outcome.removal_not_shown"))
             }
         }
     }
@@ -76,13 +76,13 @@ impl Engine {
         user: DirectoryUser,
         calls: &mut Vec<Call>,
     ) -> DirectoryUser {
-        let sku = &self.cfg().sku_part_number;
+        let sku = &self.core.cfg().sku_part_number;
         let ((_, user), _) = self
             .read_back(
                 FirstRead::AfterInterval,
                 (calls, user),
                 |(calls, user)| async move {
-                    let check = self.inner.ports.tenant.user(upn).await;
+                    let check = self.directory.tenant.user(upn).await;
                     calls.push(Call::of("verify_user", &check));
                     match check {
                         Ok(u) if !u.holds(sku) => ((calls, u), Ok(())),

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use backon::{ConstantBuilder, RetryableWithContext};
 
-use crate::engine::Engine;
+use super::Worker;
 
 /// Why a read-back stops without the change showing.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub(super) enum FirstRead {
     AfterInterval,
 }
 
-impl Engine {
+impl Worker {
     /// Runs `read` until it finds the change (`Ok`), stops (`NotShown::Stop`) or the reads
     /// run out (`NotShown::Yet`). `state` is lent to each read and handed back with the
     /// result, so a read can record its calls and narrow what is left to check.
@@ -41,7 +41,7 @@ impl Engine {
         F: FnMut(S) -> Fut,
         Fut: Future<Output = (S, Result<T, NotShown<E>>)>,
     {
-        let jobs = &self.cfg().jobs;
+        let jobs = &self.core.cfg().jobs;
         let reads = jobs.verify_attempts.max(1) as usize;
         let reads = match first {
             FirstRead::Now => reads,

@@ -1,0 +1,154 @@
+//! The context every use case shares: the store, the catalogue, the configuration, the clock,
+//! the transport's way of writing a mention, and the bell that wakes the background loop.
+//!
+//! Why a shared context and not a copy per use case: nearly every use case reads these, they
+//! never change after start-up (the store is a pool, the bell a `Notify`), and one `Arc`
+//! costs nothing to share. What only some use cases need stays with them: the chat output's
+//! sending half with [`super::delivery::Delivery`] (and the intake's last-resort reply), the
+//! tenant with [`super::directory::Directory`], the purchaser, locks and caches with the use
+//! case that guards them.
+//!
+//! Behaviour two use cases share is a method here, in three files by concern:
+//! this one (time, audit, replies), `render.rs` (what messages say) and `requests.rs`
+//! (moving a request along inside a transaction: stages, jobs, telling people).
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use super::clock::Clock;
+use super::ports::{ChatOutput, IncomingMessage};
+use super::EngineConfig;
+use crate::domain::{Actor, AuditAction, ChatUserId, RequestId};
+use crate::store::outbox::ChatAction;
+use crate::store::{audit, Store, StoreError, Timestamp, WriteTx};
+use crate::texts::Texts;
+
+/// What every use case reads. Built once by [`super::Engine::new`], shared as `Arc<Core>`.
+pub(super) struct Core {
+    store: Store,
+    texts: Texts,
+    cfg: EngineConfig,
+    clock: Arc<dyn Clock>,
+    /// Used only for [`ChatOutput::mention`], which writes a mention in the transport's
+    /// syntax; sending belongs to delivery.
+    chat: Arc<dyn ChatOutput>,
+    /// Wakes the background loop when there is new work.
+    wake: Notify,
+}
+
+impl Core {
+    /// The shared context over `store`, with the clock and the chat transport's mentions.
+    pub(super) fn new(
+        store: Store,
+        texts: Texts,
+        cfg: EngineConfig,
+        clock: Arc<dyn Clock>,
+        chat: Arc<dyn ChatOutput>,
+    ) -> Core {
+        Core {
+            store,
+            texts,
+            cfg,
+            clock,
+            chat,
+            wake: Notify::new(),
+        }
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+    pub(super) fn cfg(&self) -> &EngineConfig {
+        &self.cfg
+    }
+    pub(super) fn texts(&self) -> &Texts {
+        &self.texts
+    }
+    pub(super) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+    pub(super) fn mention(&self, user: &ChatUserId) -> String {
+        self.chat.mention(user)
+    }
+
+    /// Wakes the background loop (new work was stored).
+    pub(super) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Waits until [`Core::wake`] is called.
+    pub(super) async fn woken(&self) {
+        self.wake.notified().await
+    }
+
+    /// The action that answers a message: a DM for a DM, else a reply in its channel.
+    pub(super) fn reply_action(&self, m: &IncomingMessage, text: String) -> ChatAction {
+        if m.direct {
+            ChatAction::Dm {
+                user: m.author.clone(),
+                content: text,
+                fallback: None,
+                fallback_reply_to: None,
+            }
+        } else {
+            ChatAction::Send {
+                channel: m.channel.clone(),
+                content: text,
+                reply_to: Some(m.id.clone()),
+                stage: None,
+                mentions: Vec::new(),
+            }
+        }
+    }
+
+    /// Queues `text` as the answer to `m` and commits the transaction it belongs to.
+    pub(super) async fn reply_and_commit(
+        &self,
+        mut w: WriteTx<'_>,
+        m: &IncomingMessage,
+        text: String,
+    ) -> super::EngineResult<()> {
+        crate::store::outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// Writes one audit event inside a transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn audit(
+        &self,
+        tx: &mut WriteTx<'_>,
+        request: Option<RequestId>,
+        actor: &Actor,
+        action: AuditAction,
+        before: Option<&str>,
+        after: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let actor = actor.to_string();
+        let id = audit::append(
+            tx.conn(),
+            &audit::NewEvent {
+                request,
+                actor: &actor,
+                action: action.as_str(),
+                before,
+                after,
+                detail,
+            },
+            self.now(),
+        )
+        .await?;
+        tracing::info!(
+            request = request.map(|r| r.0),
+            actor = %actor,
+            action = action.as_str(),
+            before,
+            after,
+            audit_id = id,
+            "transition"
+        );
+        Ok(())
+    }
+}

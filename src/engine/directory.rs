@@ -1,0 +1,140 @@
+//! What the engine reads from the directory on behalf of every use case: approvers and the
+//! roles they hold now, the seats, directory users, said in chat words when they fail.
+//!
+//! `Directory` holds the tenant port and the one cache of the engine (approvers' object ids,
+//! which never change); the worker reaches the tenant through it too, so the port is held
+//! in one place.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::core::Core;
+use super::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Seats, Tenant};
+use super::{Approver, EngineError, EngineResult};
+use crate::domain::{RoleSet, Upn};
+use crate::t;
+
+/// An approver and the roles they hold now.
+#[derive(Debug, Clone)]
+pub(super) struct Candidate {
+    pub approver: Approver,
+    pub roles: RoleSet,
+}
+
+/// The tenant port with the reads the use cases share.
+pub(super) struct Directory {
+    core: Arc<Core>,
+    /// The directory, roles, seats and licences.
+    pub(super) tenant: Arc<dyn Tenant>,
+    /// Approvers' directory object ids, once read (they never change).
+    approver_ids: std::sync::Mutex<HashMap<Upn, String>>,
+}
+
+impl Directory {
+    pub(super) fn new(core: Arc<Core>, tenant: Arc<dyn Tenant>) -> Directory {
+        Directory {
+            core,
+            tenant,
+            approver_ids: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The approvers with their current directory roles. A role lookup that fails leaves the
+    /// approver out (a failure never grants a role).
+    pub(super) async fn candidates(&self, include_away: bool) -> EngineResult<Vec<Candidate>> {
+        let away = {
+            let mut conn = self.core.store().read().await?;
+            crate::store::approvers::away(&mut conn).await?
+        };
+        let mut out = Vec::new();
+        for a in &self.core.cfg().approvers {
+            if !include_away && away.contains(&a.chat_user) {
+                continue;
+            }
+            match self.tenant.roles(&a.upn).await {
+                Ok(roles) => out.push(Candidate {
+                    approver: a.clone(),
+                    roles,
+                }),
+                Err(e) => {
+                    tracing::warn!(approver = %a.chat_user, error = %e, "could not read an approver's roles; leaving them out of routing")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads the seats, or says in chat why it cannot.
+    pub(super) async fn seats_or_user_error(&self) -> EngineResult<Seats> {
+        self.tenant.seats().await.map_err(|e| {
+            tracing::warn!(error = %e, "could not read seats");
+            EngineError::User(t!(self.core.texts(), "backend.seats_unavailable"))
+        })
+    }
+
+    /// An approver's directory object id, read from the directory once and remembered.
+    pub(super) async fn approver_object_id(&self, upn: &Upn) -> Result<String, BackendError> {
+        let known = self
+            .approver_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(upn)
+            .cloned();
+        if let Some(id) = known {
+            return Ok(id);
+        }
+        let id = self.tenant.object_id(upn).await?;
+        self.approver_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(upn.clone(), id.clone());
+        Ok(id)
+    }
+
+    /// A directory user, or why not in chat words.
+    pub(super) async fn directory_user(&self, upn: &Upn) -> EngineResult<DirectoryUser> {
+        let looked_up = self.tenant.user(upn).await;
+        self.directory_answer(upn, looked_up)
+    }
+
+    /// A directory lookup's result, its failure said in chat words.
+    pub(super) fn directory_answer(
+        &self,
+        upn: &Upn,
+        looked_up: Result<DirectoryUser, BackendError>,
+    ) -> EngineResult<DirectoryUser> {
+        looked_up.map_err(|e| match e.kind {
+            ErrorKind::UserNotFound => {
+                EngineError::User(t!(self.core.texts(), "directory.not_found", upn = upn))
+            }
+            _ => {
+                tracing::warn!(error = %e, "directory lookup failed");
+                EngineError::User(t!(self.core.texts(), "backend.directory_unavailable"))
+            }
+        })
+    }
+
+    /// The approver who sent `m` and the roles they hold now; refused for anyone else.
+    pub(super) async fn issuer_roles(
+        &self,
+        m: &IncomingMessage,
+    ) -> EngineResult<(Approver, RoleSet)> {
+        let a = self
+            .core
+            .cfg()
+            .approver(&m.author)
+            .cloned()
+            .ok_or_else(|| {
+                EngineError::User(t!(
+                    self.core.texts(),
+                    "command.approvers_only",
+                    command = "-"
+                ))
+            })?;
+        let roles = self.tenant.roles(&a.upn).await.map_err(|e| {
+            tracing::warn!(error = %e, "role lookup failed");
+            EngineError::User(t!(self.core.texts(), "backend.roles_unavailable"))
+        })?;
+        Ok((a, roles))
+    }
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::core::Core;
 use super::decisions::Decisions;
-use super::EngineResult;
+use super::error::EngineResult;
 use crate::command::parse_reaction;
 use crate::domain::{
     Actor, AuditAction, ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState,

@@ -4,8 +4,8 @@
 //! Why a shared context and not a copy per use case: nearly every use case reads these, they
 //! never change after start-up (the store is a pool, the bell a `Notify`), and one `Arc`
 //! costs nothing to share. What only some use cases need stays with them: the chat output's
-//! sending half with [`super::delivery::Delivery`] (and the intake's last-resort reply), the
-//! tenant with [`super::directory::Directory`], the purchaser, locks and caches with the use
+//! sending half with `Delivery` (and the intake's last-resort reply), the
+//! tenant with `Directory`, the purchaser, locks and caches with the use
 //! case that guards them.
 //!
 //! Behaviour two use cases share is a method here, in three files by concern:
@@ -17,14 +17,14 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use super::clock::Clock;
+use super::config::EngineConfig;
 use super::ports::{ChatOutput, IncomingMessage};
-use super::EngineConfig;
 use crate::domain::{Actor, AuditAction, ChatUserId, RequestId};
 use crate::store::outbox::ChatAction;
 use crate::store::{audit, Store, StoreError, Timestamp, WriteTx};
 use crate::texts::Texts;
 
-/// What every use case reads. Built once by [`super::Engine::new`], shared as `Arc<Core>`.
+/// What every use case reads. Built once by `Engine::new`, shared as `Arc<Core>`.
 pub(super) struct Core {
     store: Store,
     texts: Texts,

@@ -6,9 +6,10 @@
 use super::crash::{crash_point, CrashPoint};
 use std::sync::Arc;
 
+use super::config::Approver;
 use super::core::Core;
 use super::directory::Directory;
-use super::{Approver, EngineResult};
+use super::error::EngineResult;
 use crate::command::{parse_reaction, Verdict};
 use crate::domain::{
     Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,

@@ -8,9 +8,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::config::Approver;
 use super::core::Core;
+use super::error::{EngineError, EngineResult};
 use super::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Seats, Tenant};
-use super::{Approver, EngineError, EngineResult};
 use crate::domain::{RoleSet, Upn};
 use crate::t;
 

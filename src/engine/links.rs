@@ -20,8 +20,8 @@ use std::time::Duration;
 use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
 use super::directory::Directory;
+use super::error::{EngineError, EngineResult};
 use super::ports::{ChatOutput, IdentityProvider, Mailer};
-use super::{EngineError, EngineResult};
 use crate::command::Target;
 use crate::domain::{
     Actor, AuditAction, ChatUserId, LinkMethod, LinkProof, LinkState, Upn, UserType,

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use super::core::Core;
 use super::directory::Directory;
+use super::error::{EngineError, EngineResult};
 use super::worker::JobLock;
-use super::{EngineError, EngineResult};
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChatUserId, DecisionSource, LinkProof, RequestId,
     RequestKind, RequestState, StageId, StageKind, StageState, Upn,

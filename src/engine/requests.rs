@@ -5,9 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use super::config::Approver;
 use super::core::Core;
 use super::directory::Candidate;
-use super::{Approver, EngineError, EngineResult};
+use super::error::{EngineError, EngineResult};
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, RequestId, RequestKind, RequestState,
     RoleSet, StageId, StageKind, StageState, Upn, UserType,

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
 use super::directory::Directory;
-use super::EngineResult;
+use super::error::EngineResult;
 use crate::domain::{Actor, AuditAction, RequestState, StageState};
 use crate::store::requests;
 use crate::store::stages::{self, Stage};

@@ -16,8 +16,8 @@
 
 use std::time::Duration;
 
+use super::error::{EngineError, EngineResult};
 use super::links::Links;
-use super::{EngineError, EngineResult};
 use crate::domain::{Actor, AuditAction, ChatUserId, LinkMethod, LinkState, Upn};
 use crate::engine::ports::{AuthorizeRequest, IdClaims, IdentityProvider, SignInError};
 use crate::store::links;

@@ -3,10 +3,10 @@
 use super::Intake;
 use crate::command::Target;
 use crate::domain::{RequestKind, Upn};
+use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
 use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Lookup};
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{EngineError, EngineResult};
 use crate::store::requests;
 use crate::t;
 

@@ -2,8 +2,8 @@
 
 use super::Intake;
 use crate::domain::RequestId;
+use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{EngineError, EngineResult};
 use crate::store::{audit, requests};
 use crate::t;
 

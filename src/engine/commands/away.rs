@@ -2,8 +2,8 @@
 
 use super::Intake;
 use crate::domain::{Actor, AuditAction};
+use crate::engine::error::EngineResult;
 use crate::engine::ports::IncomingMessage;
-use crate::engine::EngineResult;
 use crate::store::approvers;
 use crate::t;
 

@@ -1,10 +1,10 @@
 //! `!pro buy`: an approver asks for seats to be bought.
 
 use super::Intake;
+use crate::engine::error::EngineResult;
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::EngineResult;
 
 impl Intake {
     pub(super) async fn buy(

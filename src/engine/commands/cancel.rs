@@ -2,8 +2,8 @@
 
 use super::Intake;
 use crate::domain::{Actor, RequestId, StageState};
+use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{EngineError, EngineResult};
 use crate::store::{requests, stages};
 use crate::t;
 

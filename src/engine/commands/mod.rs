@@ -25,10 +25,10 @@ use tracing::Instrument;
 
 use super::core::Core;
 use super::directory::Directory;
+use super::error::{EngineError, EngineResult};
 use super::links::Links;
 use super::opening::Opening;
 use super::ports::ChatOutput;
-use super::{EngineError, EngineResult};
 use crate::command::{Command, CommandName, Target};
 use crate::domain::{ChatUserId, Upn};
 use crate::engine::ports::IncomingMessage;

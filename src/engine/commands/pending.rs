@@ -2,8 +2,8 @@
 
 use super::Intake;
 use crate::domain::StageState;
+use crate::engine::error::EngineResult;
 use crate::engine::ports::IncomingMessage;
-use crate::engine::EngineResult;
 use crate::store::{requests, stages};
 use crate::t;
 

@@ -2,8 +2,8 @@
 
 use super::Intake;
 use crate::domain::{Actor, AuditAction, RequestId, StageKind, StageState};
+use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::ports::IncomingMessage;
-use crate::engine::{EngineError, EngineResult};
 use crate::store::outbox;
 use crate::store::stages;
 use crate::t;

@@ -2,9 +2,9 @@
 
 use super::Intake;
 use crate::domain::RequestKind;
+use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{EngineError, EngineResult};
 use crate::t;
 
 impl Intake {

@@ -4,10 +4,10 @@
 use super::Intake;
 use crate::command::Target;
 use crate::domain::{RequestKind, StageKind, StageState};
+use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{EngineError, EngineResult};
 use crate::store::{requests, stages};
 use crate::t;
 

@@ -2,10 +2,10 @@
 
 use super::Intake;
 use crate::domain::StageState;
+use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::engine::{EngineError, EngineResult};
 use crate::store::stages;
 use crate::t;
 

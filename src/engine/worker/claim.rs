@@ -3,7 +3,7 @@
 
 use super::Worker;
 use crate::domain::{Actor, AuditAction, StageKind, StageState};
-use crate::engine::EngineResult;
+use crate::engine::error::EngineResult;
 use crate::store::jobs;
 use crate::store::requests::{self, Request};
 use crate::store::stages;

@@ -3,7 +3,7 @@
 
 use super::Worker;
 use crate::domain::{Actor, AuditAction, BillingCycle};
-use crate::engine::EngineResult;
+use crate::engine::error::EngineResult;
 use crate::store::jobs::{self, Job, JobPayload};
 use crate::store::requests::Request;
 use crate::store::stages::Stage;

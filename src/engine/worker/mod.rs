@@ -32,7 +32,7 @@ use tracing::Instrument;
 use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
 use super::directory::Directory;
-use super::EngineResult;
+use super::error::EngineResult;
 use crate::domain::{DecisionSource, RoleSet, Upn};
 use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, Lookup, Purchaser, SeatOrder};
 use crate::store::jobs::{Job, JobPayload};

@@ -1,0 +1,91 @@
+//! What the engine needs from configuration: its settings, the registered approvers and the
+//! job worker's retry policy, built by start-up from the bot's settings.
+
+use std::time::Duration;
+
+use crate::command::ParserConfig;
+use crate::domain::{BillingCycle, ChannelRef, ChatUserId, CountryCode, RoleSet, StageKind, Upn};
+use crate::engine::ports::RetryPolicy;
+
+/// A registered approver: a chat account and the directory user it speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approver {
+    /// The chat account.
+    pub chat_user: ChatUserId,
+    /// The directory user whose roles count.
+    pub upn: Upn,
+}
+
+/// How the job worker retries.
+#[derive(Debug, Clone)]
+pub struct JobPolicy {
+    /// When a failed attempt is tried again, and how often (`times`: attempts after the
+    /// first before a transient failure becomes permanent).
+    pub retry: RetryPolicy,
+    /// How long a claimed job stays leased to its worker.
+    pub lease: Duration,
+    /// Read-backs after a change before it counts as not yet visible.
+    pub verify_attempts: u32,
+    /// Pause between read-backs.
+    pub verify_interval: Duration,
+}
+
+/// What the engine needs from configuration.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Prefix and bot mentions.
+    pub parser: ParserConfig,
+    /// Where approval messages go.
+    pub approvals_channel: ChannelRef,
+    /// Reactions that approve.
+    pub approve_emojis: Vec<String>,
+    /// Reactions that deny.
+    pub deny_emojis: Vec<String>,
+    /// Whether guests may get a licence.
+    pub allow_guests: bool,
+    /// Usage location set on users who have none, before assigning.
+    pub default_usage_location: Option<CountryCode>,
+    /// Billing cycle of purchases unless the command names one.
+    pub default_billing_cycle: BillingCycle,
+    /// Remind the approvers after this long.
+    pub remind_after: Duration,
+    /// Escalate to every eligible approver after this long.
+    pub escalate_after: Duration,
+    /// Expire the request after this long.
+    pub expire_after: Duration,
+    /// Open requests one person may have.
+    pub max_open_requests_per_user: i64,
+    /// Currency of prices.
+    pub currency: String,
+    /// Roles that may approve a purchase stage.
+    pub purchase_roles: RoleSet,
+    /// Roles that may approve an assignment (or removal) stage.
+    pub assign_roles: RoleSet,
+    /// The approvers.
+    pub approvers: Vec<Approver>,
+    /// The SKU the bot manages (`POWER_BI_PRO`).
+    pub sku_part_number: String,
+    /// Who may ask for a licence: chat user names or chat roles; empty means everyone.
+    pub requesters: Vec<String>,
+    /// Whether links are proven by a mailed code (a mail sender is configured).
+    pub mail_proof: bool,
+    /// The public base URL of the sign-in pages, when links are proven by signing in.
+    pub sign_in_url: Option<String>,
+    /// Retry policy of jobs.
+    pub jobs: JobPolicy,
+}
+
+impl EngineConfig {
+    /// The roles a stage of this kind needs.
+    pub fn roles_for(&self, kind: StageKind) -> &RoleSet {
+        match kind {
+            StageKind::Purchase => &self.purchase_roles,
+            StageKind::Assign | StageKind::Unassign => &self.assign_roles,
+        }
+    }
+
+    /// The approver registered for a chat account.
+    pub fn approver(&self, user: &ChatUserId) -> Option<&Approver> {
+        self.approvers.iter().find(|a| &a.chat_user == user)
+    }
+}

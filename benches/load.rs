@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use licensebot::backend::simulated::SimulatedTenant;
-use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
+use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction};
 use licensebot::command::parse_message;
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, MessageRef, Upn, UserType};
@@ -54,15 +54,9 @@ struct CountingChat {
 
 #[async_trait]
 impl ChatOutput for CountingChat {
-    async fn send(
-        &self,
-        channel: &ChannelRef,
-        _c: &str,
-        _r: Option<&MessageRef>,
-        _m: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError> {
+    async fn send(&self, post: Post<'_>) -> Result<MessageRef, ChatError> {
         let id = MessageRef(format!("b{}", self.next.fetch_add(1, Ordering::Relaxed)));
-        if channel.as_str() == "license-approvals" {
+        if post.channel.as_str() == "license-approvals" {
             *self.last_approval.lock().unwrap() = Some(id.clone());
         }
         Ok(id)

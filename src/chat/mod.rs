@@ -7,5 +7,5 @@ pub mod console;
 pub mod discord;
 
 pub use crate::engine::ports::{
-    ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction, MAX_DELIVERY_KEY,
+    ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction, MAX_DELIVERY_KEY,
 };

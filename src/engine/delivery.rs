@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
-use crate::engine::ports::{ChatError, ChatOutput};
+use crate::engine::ports::{ChatError, ChatOutput, Post};
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::{bot_state, stages, StoreResult};
 
@@ -174,7 +174,15 @@ impl Delivery {
                 mentions,
                 ..
             } => chat
-                .send_once(&key, channel, content, reply_to.as_ref(), mentions)
+                .send_once(
+                    &key,
+                    Post {
+                        channel,
+                        content,
+                        reply_to: reply_to.as_ref(),
+                        mentions,
+                    },
+                )
                 .await
                 .into(),
             ChatAction::Dm {
@@ -247,10 +255,12 @@ impl Delivery {
         self.chat
             .send_once(
                 key,
-                channel,
-                &text,
-                reply_to.as_ref(),
-                std::slice::from_ref(user),
+                Post {
+                    channel,
+                    content: &text,
+                    reply_to: reply_to.as_ref(),
+                    mentions: std::slice::from_ref(user),
+                },
             )
             .await
             .into()

@@ -24,7 +24,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use tokio::io::AsyncBufRead;
 
-use super::{ChatError, ChatEvent, ChatOutput, Reaction};
+use super::{ChatError, ChatEvent, ChatOutput, Post, Reaction};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef};
 use crate::engine::clock::AdjustableClock;
 use crate::engine::Engine;
@@ -121,19 +121,13 @@ impl ConsoleOutput {
 
 #[async_trait]
 impl ChatOutput for ConsoleOutput {
-    async fn send(
-        &self,
-        channel: &ChannelRef,
-        content: &str,
-        reply_to: Option<&MessageRef>,
-        _mentions: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError> {
+    async fn send(&self, post: Post<'_>) -> Result<MessageRef, ChatError> {
         let id = self.next_id().await?;
         self.emit(&Output::Send {
-            channel: channel.to_string(),
+            channel: post.channel.to_string(),
             message_id: id.to_string(),
-            content: content.to_string(),
-            reply_to: reply_to.map(|m| m.to_string()),
+            content: post.content.to_string(),
+            reply_to: post.reply_to.map(|m| m.to_string()),
         });
         Ok(id)
     }

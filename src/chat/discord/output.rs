@@ -20,7 +20,7 @@ use serenity::all::{
 };
 
 use super::text::fit;
-use crate::chat::{ChatError, ChatOutput, MAX_DELIVERY_KEY};
+use crate::chat::{ChatError, ChatOutput, Post, MAX_DELIVERY_KEY};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef};
 
 /// Discord's JSON error code for "Cannot send messages to this user".
@@ -298,14 +298,13 @@ impl DiscordOutput {
         Ok(channel.id)
     }
 
-    async fn send_keyed(
-        &self,
-        key: Option<&str>,
-        channel: &ChannelRef,
-        content: &str,
-        reply_to: Option<&MessageRef>,
-        mentions: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError> {
+    async fn send_keyed(&self, key: Option<&str>, post: Post<'_>) -> Result<MessageRef, ChatError> {
+        let Post {
+            channel,
+            content,
+            reply_to,
+            mentions,
+        } = post;
         let channel = channel_id(channel)?;
         match reply_to {
             Some(m) => match m.as_str().strip_prefix(INTERACTION_PREFIX) {
@@ -352,31 +351,16 @@ fn nonce(key: &str) -> Option<Nonce> {
 
 #[async_trait]
 impl ChatOutput for DiscordOutput {
-    async fn send(
-        &self,
-        channel: &ChannelRef,
-        content: &str,
-        reply_to: Option<&MessageRef>,
-        mentions: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError> {
-        self.send_keyed(None, channel, content, reply_to, mentions)
-            .await
+    async fn send(&self, post: Post<'_>) -> Result<MessageRef, ChatError> {
+        self.send_keyed(None, post).await
     }
 
     async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError> {
         self.dm_keyed(None, user, content).await
     }
 
-    async fn send_once(
-        &self,
-        key: &str,
-        channel: &ChannelRef,
-        content: &str,
-        reply_to: Option<&MessageRef>,
-        mentions: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError> {
-        self.send_keyed(Some(key), channel, content, reply_to, mentions)
-            .await
+    async fn send_once(&self, key: &str, post: Post<'_>) -> Result<MessageRef, ChatError> {
+        self.send_keyed(Some(key), post).await
     }
 
     async fn dm_once(

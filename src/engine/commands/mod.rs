@@ -28,7 +28,7 @@ use super::directory::Directory;
 use super::error::{EngineError, EngineResult};
 use super::links::Links;
 use super::opening::Opening;
-use super::ports::ChatOutput;
+use super::ports::{ChatOutput, Post};
 use crate::command::{Command, CommandName, Target};
 use crate::domain::{ChatUserId, Upn};
 use crate::engine::ports::IncomingMessage;
@@ -138,7 +138,12 @@ impl Intake {
                 mentions,
                 ..
             } => chat
-                .send(channel, content, reply_to.as_ref(), mentions)
+                .send(Post {
+                    channel,
+                    content,
+                    reply_to: reply_to.as_ref(),
+                    mentions,
+                })
                 .await
                 .map(|_| ()),
             ChatAction::Edit { .. } | ChatAction::React { .. } | ChatAction::Unreact { .. } => {

@@ -71,22 +71,30 @@ pub enum ChatError {
     Transient(String),
 }
 
+/// A message to post: where, what, in reply to what, and whom it may ping. Only the people in
+/// `mentions` (and the author of `reply_to`) may be pinged by it: a mention inside text
+/// someone typed, `@everyone` and role mentions ping nobody.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Post<'a> {
+    /// Where it goes.
+    pub channel: &'a ChannelRef,
+    /// What it says.
+    pub content: &'a str,
+    /// The message it answers, if any.
+    pub reply_to: Option<&'a MessageRef>,
+    /// Who may be pinged.
+    pub mentions: &'a [ChatUserId],
+}
+
 /// The longest delivery key (Discord's limit on a message nonce).
 pub const MAX_DELIVERY_KEY: usize = 25;
 
 /// What the engine can do in chat.
 #[async_trait]
 pub trait ChatOutput: Send + Sync {
-    /// Posts a message, optionally as a reply; returns its id. Only the people in `mentions`
-    /// (and the author of `reply_to`) may be pinged by it: a mention inside text someone
-    /// typed, `@everyone` and role mentions ping nobody.
-    async fn send(
-        &self,
-        channel: &ChannelRef,
-        content: &str,
-        reply_to: Option<&MessageRef>,
-        mentions: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError>;
+    /// Posts a message, optionally as a reply; returns its id. It pings only whom the
+    /// [`Post`] names.
+    async fn send(&self, post: Post<'_>) -> Result<MessageRef, ChatError>;
 
     /// Sends a direct message; returns its id. It pings nobody but its reader.
     async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError>;
@@ -96,15 +104,8 @@ pub trait ChatOutput: Send + Sync {
     /// characters). A transport that can recognise a repeat by it (Discord's message nonce)
     /// posts the message at most once, even when the answer to an earlier attempt was lost
     /// to a crash or a dropped connection. The default ignores the key.
-    async fn send_once(
-        &self,
-        _key: &str,
-        channel: &ChannelRef,
-        content: &str,
-        reply_to: Option<&MessageRef>,
-        mentions: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError> {
-        self.send(channel, content, reply_to, mentions).await
+    async fn send_once(&self, _key: &str, post: Post<'_>) -> Result<MessageRef, ChatError> {
+        self.send(post).await
     }
 
     /// Sends a direct message like [`ChatOutput::dm`], as the outbox action `key` (see

@@ -19,7 +19,9 @@ mod purchase;
 mod retry;
 mod tenant;
 
-pub use chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction, MAX_DELIVERY_KEY};
+pub use chat::{
+    ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction, MAX_DELIVERY_KEY,
+};
 pub use identity::{AuthorizeRequest, IdClaims, IdentityProvider, Mail, Mailer, SignInError};
 pub use purchase::{PurchaseProgress, Purchaser, SeatOrder};
 pub use retry::RetryPolicy;

@@ -11,7 +11,7 @@ use chrono::{TimeZone, Utc};
 
 use licensebot::backend::simulated::{SimulatedMailbox, SimulatedTenant};
 use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, Seats, Tenant};
-use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Reaction};
+use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction};
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, Upn};
 use licensebot::engine::clock::ManualClock;
@@ -85,24 +85,18 @@ impl RecordingChat {
 
 #[async_trait]
 impl ChatOutput for RecordingChat {
-    async fn send(
-        &self,
-        channel: &ChannelRef,
-        content: &str,
-        reply_to: Option<&MessageRef>,
-        mentions: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError> {
+    async fn send(&self, post: Post<'_>) -> Result<MessageRef, ChatError> {
         self.mentions
             .lock()
             .unwrap()
-            .push((content.to_string(), mentions.to_vec()));
+            .push((post.content.to_string(), post.mentions.to_vec()));
         self.fail()?;
         let id = self.id();
         self.push(Said::Send {
-            channel: channel.to_string(),
+            channel: post.channel.to_string(),
             id: id.clone(),
-            content: content.to_string(),
-            reply_to: reply_to.map(|m| m.to_string()),
+            content: post.content.to_string(),
+            reply_to: post.reply_to.map(|m| m.to_string()),
         });
         Ok(MessageRef(id))
     }
@@ -167,16 +161,9 @@ impl ChatOutput for RecordingChat {
         });
         Ok(())
     }
-    async fn send_once(
-        &self,
-        key: &str,
-        channel: &ChannelRef,
-        content: &str,
-        reply_to: Option<&MessageRef>,
-        mentions: &[ChatUserId],
-    ) -> Result<MessageRef, ChatError> {
+    async fn send_once(&self, key: &str, post: Post<'_>) -> Result<MessageRef, ChatError> {
         self.keys.lock().unwrap().push(key.to_string());
-        self.send(channel, content, reply_to, mentions).await
+        self.send(post).await
     }
     async fn dm_once(
         &self,

@@ -1,8 +1,10 @@
 //! A stateful fake of Microsoft's side on 127.0.0.1, one server for all of it: the identity
 //! platform's token endpoints (v2 with `scope`, v1 with `resource`; `token.rs`) and its
 //! sign-in pages (`idp.rs`), Microsoft Graph v1.0 (users, usage location, subscribedSkus,
-//! assignLicense, role assignments, sendMail, `$batch`; `graph/`) and Partner Center's
-//! subscription resource (`partner_center.rs`).
+//! assignLicense, role assignments, sendMail, groups and their members, licence assignment
+//! states, sign-in activity, `$batch`; `graph/`) with group-based licensing working in the
+//! background (`group_licensing.rs`), and Partner Center's subscription resource
+//! (`partner_center.rs`).
 //!
 //! It follows shared/reference/graph_licensing.md and graph_groups_identity.md: real JSON
 //! shapes, real error bodies and status codes, `@odata.context`, `innerError` with a
@@ -12,11 +14,12 @@
 //!
 //! Tests steer it: [`Fault`]s (429 with `Retry-After`, 503, slow answers, dropped
 //! connections, Partner Center throttling and orders in progress), token expiry, read-back
-//! lag, and holds that keep an answer back until released (the toolkit of `fake_http.rs`).
+//! lag, the fake's clock (group-based licensing's delay), and holds that keep an answer back until released (the toolkit of `fake_http.rs`).
 //! Every request is recorded.
 
 mod answer;
 mod graph;
+mod group_licensing;
 pub mod idp;
 pub mod partner_center;
 pub mod state;
@@ -36,7 +39,10 @@ pub use super::fake_http::{HoldId, Recorded};
 pub use answer::FaultKind;
 use answer::{respond, Answer};
 pub use idp::Tamper;
-pub use state::{Assigned, FakeUser, State, PRO_SKU};
+pub use state::{
+    Assigned, FakeGroup, FakeUser, LicenceError, LicenceState, SignInActivity, State, PRO_GROUP,
+    PRO_SKU,
+};
 
 /// A fault to inject with [`FakeMicrosoft::inject`].
 pub type Fault = fake_http::Fault<FaultKind>;
@@ -229,17 +235,22 @@ impl FakeMicrosoft {
         state.batch_items.clear();
     }
 
-    /// Part numbers of the SKUs a user holds now.
+    /// Part numbers of the SKUs a user holds now (a seat, from any source, once each).
     pub fn licences_of(&self, upn: &str) -> Vec<String> {
-        let state = self.state();
+        let mut state = self.state();
+        state.settle();
         let Some(user) = state.user(upn) else {
             return Vec::new();
         };
-        user.licenses
-            .iter()
-            .filter_map(|l| state.skus.iter().find(|s| s.sku_id == l.sku_id))
-            .map(|s| s.part.clone())
-            .collect()
+        let mut parts: Vec<String> = Vec::new();
+        for l in user.licenses.iter().filter(|l| l.state.holds_seat()) {
+            if let Some(s) = state.skus.iter().find(|s| s.sku_id == l.sku_id) {
+                if !parts.contains(&s.part) {
+                    parts.push(s.part.clone());
+                }
+            }
+        }
+        parts
     }
 
     /// Holds the answer to the next request matching `method` and `path_contains` (after

@@ -1,9 +1,11 @@
-//! What the fake Microsoft knows: the test tenant's SKUs, users and directory roles, the
-//! CSP subscription, the tokens it issued, and what tests steer or read (faults, read-back
-//! lag, the recorded requests and mails).
+//! What the fake Microsoft knows: the test tenant's SKUs, users, groups and directory roles,
+//! each user's licence assignments with where they come from and their state, the CSP
+//! subscription, the tokens it issued, and what tests steer or read (faults, read-back lag,
+//! the fake's clock, the recorded requests and mails).
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::super::fake_http::{Faults, Log};
@@ -20,6 +22,8 @@ pub const E5_SKU: &str = "06ebc4ee-1bb5-47dd-8120-11324bc54e06";
 pub const PPU_SKU: &str = "c1d032e0-5619-4761-9b5c-75b6831e1711";
 /// A SKU whose plan cannot be combined with Pro's (for the mutually-exclusive error).
 pub const EXCLUSIVE_SKU: &str = "9a1f2b3c-0000-4000-8000-00000000e001";
+/// The security group that gives Power BI Pro to its members (Gina is one).
+pub const PRO_GROUP: &str = "0f0f0f0f-1111-4222-8333-444455556666";
 /// The BI_AZURE_P2 service plan (Power BI Pro).
 pub const PLAN_PRO: &str = "70d33638-9c74-4d01-bfd3-562de28bd4ba";
 const PLAN_EXCHANGE_FOUNDATION: &str = "113feb6c-3fe4-4440-bddc-54d774bf0318";
@@ -39,7 +43,54 @@ pub struct FakeSku {
     pub plans: Vec<(String, String)>,
 }
 
-/// One of a user's `assignedLicenses`.
+/// Why a group-based assignment failed: the `error` values of the licenseAssignmentState
+/// resource (graph_groups_identity.md §1.4; Microsoft's resource page spells `Other`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenceError {
+    /// No free seat.
+    CountViolation,
+    /// A plan conflicts with a plan the user already has.
+    MutuallyExclusiveViolation,
+    /// Another product depends on a plan being removed.
+    DependencyViolation,
+    /// The service is not offered in the user's usage location.
+    ProhibitedInUsageLocationViolation,
+    /// A unique attribute (a proxy address) is already in use.
+    UniquenessViolation,
+    /// Anything else.
+    Other,
+}
+
+/// The `state` of a licence assignment. Microsoft's resource page lists `Active`,
+/// `ActiveWithError`, `Disabled` and `Error`; `Processing` is this fake's word for a
+/// group assignment the service has not evaluated yet (no documented value exists for it;
+/// the reference's §1.5 tells a client to wait for `Active` or `Error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenceState {
+    /// Assigned; holds a seat.
+    Active,
+    /// Assigned with an error; holds a seat.
+    ActiveWithError(LicenceError),
+    /// Switched off.
+    Disabled,
+    /// Waiting for group-based licensing until this time of the fake's clock.
+    Processing(DateTime<Utc>),
+    /// Not assigned, for this reason; holds no seat.
+    Error(LicenceError),
+}
+
+impl LicenceState {
+    /// Whether an assignment in this state uses one of the SKU's seats.
+    pub fn holds_seat(self) -> bool {
+        matches!(
+            self,
+            LicenceState::Active | LicenceState::ActiveWithError(_)
+        )
+    }
+}
+
+/// One of a user's licence assignments: one per (SKU, source), as `licenseAssignmentStates`
+/// lists them; `assignedLicenses` shows the seat-holding ones merged per SKU.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assigned {
     /// SKU GUID.
@@ -48,6 +99,12 @@ pub struct Assigned {
     pub disabled_plans: Vec<String>,
     /// The group it is inherited from, if any.
     pub by_group: Option<String>,
+    /// Where group-based licensing (or a direct assignment) has got to.
+    pub state: LicenceState,
+    /// `lastUpdatedDateTime`: when the state last changed.
+    pub updated: DateTime<Utc>,
+    /// When an inherited assignment goes after its user left the group (fake's clock).
+    pub removal_due: Option<DateTime<Utc>>,
 }
 
 impl Assigned {
@@ -57,7 +114,89 @@ impl Assigned {
             sku_id: sku_id.to_string(),
             disabled_plans: Vec::new(),
             by_group: None,
+            state: LicenceState::Active,
+            updated: Utc::now(),
+            removal_due: None,
         }
+    }
+
+    /// An active assignment inherited from this group.
+    pub fn inherited(sku_id: &str, group_id: &str) -> Assigned {
+        Assigned {
+            by_group: Some(group_id.to_string()),
+            ..Assigned::direct(sku_id)
+        }
+    }
+}
+
+/// A user's `signInActivity` (graph_groups_identity.md §2.1): `None` where the user never
+/// signed in that way.
+#[derive(Debug, Clone, Default)]
+pub struct SignInActivity {
+    /// `lastSignInDateTime`: the last interactive attempt, successful or not.
+    pub last_sign_in: Option<DateTime<Utc>>,
+    /// `lastNonInteractiveSignInDateTime`: the last non-interactive attempt.
+    pub last_non_interactive: Option<DateTime<Utc>>,
+    /// `lastSuccessfulSignInDateTime`: the last successful sign-in of either kind.
+    pub last_successful: Option<DateTime<Utc>>,
+}
+
+/// A directory group (graph_groups_identity.md §1.1–1.3; Microsoft's group resource).
+#[derive(Debug, Clone)]
+pub struct FakeGroup {
+    /// Object id.
+    pub id: String,
+    /// `displayName`.
+    pub display_name: String,
+    /// `groupTypes`: `Unified`, `DynamicMembership`, or none for a security group.
+    pub group_types: Vec<String>,
+    /// `membershipRule` of a dynamic group.
+    pub membership_rule: Option<String>,
+    /// `securityEnabled`.
+    pub security_enabled: bool,
+    /// `mailEnabled`.
+    pub mail_enabled: bool,
+    /// `isAssignableToRole`.
+    pub is_assignable_to_role: bool,
+    /// The group's `assignedLicenses`.
+    pub licences: Vec<Assigned>,
+    /// Object ids of its owners.
+    pub owners: Vec<String>,
+    /// Object ids of its (user) members.
+    pub members: Vec<String>,
+}
+
+impl FakeGroup {
+    /// A cloud security group without licences, owners or members.
+    pub fn security(name: &str) -> FakeGroup {
+        FakeGroup {
+            id: uuid::Uuid::new_v4().to_string(),
+            display_name: name.to_string(),
+            group_types: Vec::new(),
+            membership_rule: None,
+            security_enabled: true,
+            mail_enabled: false,
+            is_assignable_to_role: false,
+            licences: Vec::new(),
+            owners: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
+    /// The same group, also licensing its members with this SKU (every plan on).
+    pub fn licensing(mut self, sku_id: &str) -> FakeGroup {
+        self.licences.push(Assigned::inherited(sku_id, &self.id));
+        self
+    }
+
+    /// Whether its members are kept by a rule (Graph cannot change them).
+    pub fn is_dynamic(&self) -> bool {
+        self.group_types.iter().any(|t| t == "DynamicMembership")
+    }
+
+    /// A mail-enabled security group or a distribution group: read-only in Graph.
+    pub fn is_read_only(&self) -> bool {
+        self.mail_enabled && !self.group_types.iter().any(|t| t == "Unified")
     }
 }
 
@@ -76,8 +215,10 @@ pub struct FakeUser {
     pub user_type: String,
     /// Whether sign-in is allowed.
     pub account_enabled: bool,
-    /// Licences.
+    /// Licence assignments, one per (SKU, source).
     pub licenses: Vec<Assigned>,
+    /// `signInActivity`; `None` for a user who never signed in.
+    pub sign_in: Option<SignInActivity>,
     /// What reads still see while a change is not yet visible: (old licences, reads left).
     pub(super) stale: Option<(Vec<Assigned>, u32)>,
 }
@@ -98,6 +239,13 @@ impl FakeUser {
         }
     }
 
+    /// Whether the user uses a seat of this SKU (an active assignment from any source).
+    pub fn holds_seat(&self, sku_id: &str) -> bool {
+        self.licenses
+            .iter()
+            .any(|l| l.sku_id.eq_ignore_ascii_case(sku_id) && l.state.holds_seat())
+    }
+
     /// A member in NL without licences.
     pub fn member(upn: &str, name: &str) -> FakeUser {
         FakeUser {
@@ -108,6 +256,7 @@ impl FakeUser {
             user_type: "Member".into(),
             account_enabled: true,
             licenses: Vec::new(),
+            sign_in: None,
             stale: None,
         }
     }
@@ -131,12 +280,28 @@ pub struct State {
     pub skus: Vec<FakeSku>,
     /// Users.
     pub users: Vec<FakeUser>,
+    /// Groups.
+    pub groups: Vec<FakeGroup>,
     /// Role assignments.
     pub role_assignments: Vec<FakeRoleAssignment>,
     /// Pairs of SKU ids that cannot both be held.
     pub exclusive: Vec<(String, String)>,
     /// Reads of a user that still show the old licences after a change.
     pub readback_lag: u32,
+    /// How far the fake's clock is ahead of the wall clock ([`State::now`]).
+    pub clock_offset: chrono::Duration,
+    /// How long group-based licensing takes to act on a membership change or a reprocess.
+    pub group_licence_delay: chrono::Duration,
+    /// The directory's country, which group-based licensing gives users without a usage
+    /// location (graph_groups_identity.md §1.1); `None` makes them fail.
+    pub directory_usage_location: Option<String>,
+    /// (SKU id, country) pairs where the SKU's service is not offered.
+    pub prohibited: Vec<(String, String)>,
+    /// Whether the tenant has Entra ID P1 (needed for `signInActivity`).
+    pub entra_p1: bool,
+    /// Whether the app holds `RoleManagement.ReadWrite.Directory` (needed to change the
+    /// members of a role-assignable group).
+    pub role_management_granted: bool,
     /// `expires_in` of new tokens, in seconds.
     pub token_lifetime: u64,
     /// The CSP subscription.
@@ -167,12 +332,20 @@ impl Default for State {
     fn default() -> State {
         let users = users();
         let role_assignments = role_assignments(&users);
+        let groups = groups(&users);
         let mut state = State {
             skus: skus(),
             users,
+            groups,
             role_assignments,
             exclusive: vec![(PRO_SKU.into(), EXCLUSIVE_SKU.into())],
             readback_lag: 0,
+            clock_offset: chrono::Duration::zero(),
+            group_licence_delay: chrono::Duration::minutes(2),
+            directory_usage_location: Some("NL".into()),
+            prohibited: Vec::new(),
+            entra_p1: true,
+            role_management_granted: false,
             token_lifetime: 3599,
             subscription: Subscription::new(SUBSCRIPTION_ID, 1),
             idempotency: HashMap::new(),
@@ -281,10 +454,7 @@ fn users() -> Vec<FakeUser> {
             ..FakeUser::member("xavier@contoso.example", "Xavier (exclusive add-on)")
         },
         FakeUser {
-            licenses: vec![Assigned {
-                by_group: Some("0f0f0f0f-1111-4222-8333-444455556666".into()),
-                ..Assigned::direct(PRO_SKU)
-            }],
+            licenses: vec![Assigned::inherited(PRO_SKU, PRO_GROUP)],
             ..FakeUser::member("gina@contoso.example", "Gina (Pro from a group)")
         },
         FakeUser::member("bob@contoso.example", "Bob Billing"),
@@ -294,6 +464,24 @@ fn users() -> Vec<FakeUser> {
         // The bot's own mailbox: proof codes are sent as this user.
         FakeUser::member("licensebot@contoso.example", "Licence bot"),
     ]
+}
+
+/// The tenant's groups: Gina's Pro licensing group, owned by Carol.
+fn groups(users: &[FakeUser]) -> Vec<FakeGroup> {
+    let id_of = |upn: &str| {
+        users
+            .iter()
+            .find(|u| u.upn == upn)
+            .map(|u| u.id.clone())
+            .unwrap_or_default()
+    };
+    let pro = FakeGroup {
+        id: PRO_GROUP.into(),
+        owners: vec![id_of("carol@contoso.example")],
+        members: vec![id_of("gina@contoso.example")],
+        ..FakeGroup::security("Power BI Pro users")
+    };
+    vec![pro.licensing(PRO_SKU)]
 }
 
 /// The directory roles of the tenant's admins: Billing, License and Global Administrator,
@@ -340,12 +528,10 @@ impl State {
             .expect("known sku")
     }
 
-    /// Assigned units of a SKU, counted from the users.
+    /// Assigned units of a SKU, counted from the users: one per user holding it, however
+    /// many sources give it (graph_groups_identity.md §1.1, "one seat per product").
     pub fn consumed(&self, sku_id: &str) -> i64 {
-        self.users
-            .iter()
-            .filter(|u| u.licenses.iter().any(|l| l.sku_id == sku_id))
-            .count() as i64
+        self.users.iter().filter(|u| u.holds_seat(sku_id)).count() as i64
     }
 
     /// Sets the enabled units of a SKU by part number.

@@ -1,11 +1,13 @@
 //! Licences: `GET /subscribedSkus` (seats bought and used) and
 //! `POST /users/{id|upn}/assignLicense`, with the reference's checks in its §13.6 order.
+//! A direct assignment sits beside a group's for the same SKU and uses no second seat;
+//! removing the direct one leaves the inherited one (graph_groups_identity.md §1.7).
 
 use serde_json::{json, Value};
 
 use super::super::answer::{graph_error, Answer};
 use super::super::{Assigned, State, SUBSCRIPTION_ID, TENANT_ID};
-use super::users::{licence_json, user_json};
+use super::users::{assigned_licences_json, user_json};
 use super::{not_found, Query};
 
 /// `GET /subscribedSkus`: every SKU, consumedUnits counted from the users; `$select`
@@ -85,7 +87,6 @@ fn parse_change(body: &[u8]) -> Result<Change, String> {
     let adds = list("addLicenses")
         .iter()
         .map(|a| Assigned {
-            sku_id: text(&a["skuId"]),
             disabled_plans: a["disabledPlans"]
                 .as_array()
                 .map(|d| {
@@ -94,7 +95,7 @@ fn parse_change(body: &[u8]) -> Result<Change, String> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            by_group: None,
+            ..Assigned::direct(&text(&a["skuId"]))
         })
         .collect();
     let removes = list("removeLicenses").iter().map(text).collect();
@@ -119,7 +120,7 @@ fn check_change(state: &State, user: usize, change: &Change) -> Result<(), Strin
     let new_adds: Vec<&Assigned> = change
         .adds
         .iter()
-        .filter(|a| !user.licenses.iter().any(|l| l.sku_id == a.sku_id))
+        .filter(|a| !user.holds_seat(&a.sku_id))
         .collect();
     if !new_adds.is_empty() && user.usage_location.is_none() {
         return Err(
@@ -139,14 +140,21 @@ fn check_change(state: &State, user: usize, change: &Change) -> Result<(), Strin
             ));
         }
     }
+    let held: Vec<Assigned> = user
+        .licenses
+        .iter()
+        .filter(|l| l.state.holds_seat())
+        .cloned()
+        .collect();
     for a in &new_adds {
-        check_exclusive(state, &user.licenses, &a.sku_id)?;
+        check_exclusive(state, &held, &a.sku_id)?;
     }
-    let inherited = |r: &String| {
+    let has = |r: &String, direct: bool| {
         user.licenses
             .iter()
-            .any(|l| &l.sku_id == r && l.by_group.is_some())
+            .any(|l| &l.sku_id == r && l.by_group.is_none() == direct)
     };
+    let inherited = |r: &String| has(r, false) && !has(r, true);
     if change.removes.iter().any(inherited) {
         return Err("User license is inherited from a group membership and it cannot be removed directly from the user.".into());
     }
@@ -189,9 +197,10 @@ fn apply_change(state: &mut State, i: usize, change: Change) -> Answer {
     let user = &mut state.users[i];
     let before = user.licenses.clone();
     user.licenses
-        .retain(|l| !change.removes.contains(&l.sku_id));
+        .retain(|l| l.by_group.is_some() || !change.removes.contains(&l.sku_id));
     for a in change.adds {
-        if !user.licenses.iter().any(|l| l.sku_id == a.sku_id) {
+        let direct = |l: &Assigned| l.sku_id == a.sku_id && l.by_group.is_none();
+        if !user.licenses.iter().any(direct) {
             user.licenses.push(a);
         }
     }
@@ -200,7 +209,7 @@ fn apply_change(state: &mut State, i: usize, change: Change) -> Answer {
     }
     let licences = user.licenses.clone();
     let mut reply = user_json(user, &licences, None);
-    reply["assignedLicenses"] = Value::from(licences.iter().map(licence_json).collect::<Vec<_>>());
+    reply["assignedLicenses"] = Value::from(assigned_licences_json(&licences));
     reply["@odata.context"] =
         Value::from("https://graph.microsoft.com/v1.0/$metadata#users/$entity");
     Answer::json(200, reply)

@@ -1,10 +1,12 @@
 //! Microsoft Graph v1.0 on the fake (shared/reference/graph_licensing.md and
 //! graph_groups_identity.md): the bearer-token check, then one handler per resource —
-//! users (`users.rs`), licences and SKUs (`licences.rs`), directory role assignments
-//! (`roles.rs`), mail (`mail.rs`) — and `$batch` (`batch.rs`), whose items go through the
-//! same handlers.
+//! users (`users.rs`), licences and SKUs (`licences.rs`), groups, their members and
+//! owners, reprocessing (`groups.rs`), directory role assignments (`roles.rs`), mail
+//! (`mail.rs`) — and `$batch` (`batch.rs`), whose items go through the same handlers.
+//! Before each request, group-based licensing does what it has had time for.
 
 mod batch;
+mod groups;
 mod licences;
 mod mail;
 mod roles;
@@ -28,6 +30,7 @@ pub(crate) fn serve(state: &mut State, r: &Request<'_>) -> Answer {
         };
         return graph_error(401, "InvalidAuthenticationToken", message, r.crid);
     }
+    state.settle();
     if r.path == "/$batch" && r.method == "POST" {
         return batch::batch(state, r.body, r.crid);
     }
@@ -57,16 +60,25 @@ fn graph(
         ("GET", ["roleManagement", "directory", "roleAssignments"]) => {
             roles::role_assignments(state, &q, crid)
         }
-        _ => graph_error(
-            400,
-            "BadRequest",
-            &format!(
-                "Resource not found for the segment '{}'.",
-                segments.last().copied().unwrap_or("")
-            ),
-            crid,
-        ),
+        ("POST", ["users", key, "reprocessLicenseAssignment"]) => {
+            groups::reprocess(state, &user_key(key), crid)
+        }
+        (_, ["groups", ..]) => groups::route(state, method, &segments, &q, body, crid),
+        _ => no_segment(&segments, crid),
     }
+}
+
+/// Graph's 400 for a path it has no resource for.
+fn no_segment(segments: &[&str], crid: &str) -> Answer {
+    graph_error(
+        400,
+        "BadRequest",
+        &format!(
+            "Resource not found for the segment '{}'.",
+            segments.last().copied().unwrap_or("")
+        ),
+        crid,
+    )
 }
 
 /// The query of a request, decoded.

@@ -1,9 +1,14 @@
 //! The users of the directory: `GET /users` (filter, select, paging), `GET` and `PATCH`
-//! `/users/{id|upn}`, and a user's JSON as Graph writes it.
+//! `/users/{id|upn}`, and a user's JSON as Graph writes it: `assignedLicenses` with
+//! inherited licences merged in, one per SKU (graph_licensing.md §4.1),
+//! `licenseAssignmentStates` one per (SKU, source) (graph_groups_identity.md §1.4), and
+//! `signInActivity`, refused without Entra ID P1 (graph_groups_identity.md §2.1–2.2).
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
 use super::super::answer::{graph_error, Answer};
+use super::super::state::{LicenceState, SignInActivity};
 use super::super::{Assigned, FakeUser, State};
 use super::{not_found, unreadable_json, Query};
 
@@ -26,6 +31,87 @@ pub(crate) fn licence_json(l: &Assigned) -> Value {
     json!({"disabledPlans": l.disabled_plans, "skuId": l.sku_id})
 }
 
+/// `assignedLicenses`: the seat-holding assignments, one per SKU whatever the sources; a
+/// plan is disabled only when every source disables it (the enabled plans are merged,
+/// graph_groups_identity.md §1.1).
+pub(crate) fn assigned_licences_json(licences: &[Assigned]) -> Vec<Value> {
+    let mut merged: Vec<Assigned> = Vec::new();
+    for l in licences.iter().filter(|l| l.state.holds_seat()) {
+        match merged.iter_mut().find(|m| m.sku_id == l.sku_id) {
+            Some(m) => m.disabled_plans.retain(|p| l.disabled_plans.contains(p)),
+            None => merged.push(l.clone()),
+        }
+    }
+    merged.iter().map(licence_json).collect()
+}
+
+/// A time as Graph writes it.
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// One `licenseAssignmentStates` entry; `error` is null on success (Microsoft's resource
+/// page), and the fake's `Processing` has no error either.
+fn assignment_state_json(l: &Assigned) -> Value {
+    let (state, error) = match l.state {
+        LicenceState::Active => ("Active", None),
+        LicenceState::ActiveWithError(e) => ("ActiveWithError", Some(e)),
+        LicenceState::Disabled => ("Disabled", None),
+        LicenceState::Processing(_) => ("Processing", None),
+        LicenceState::Error(e) => ("Error", Some(e)),
+    };
+    json!({
+        "assignedByGroup": l.by_group,
+        "disabledPlans": l.disabled_plans,
+        "error": error.map(|e| format!("{e:?}")),
+        "lastUpdatedDateTime": stamp(l.updated),
+        "skuId": l.sku_id,
+        "state": state,
+    })
+}
+
+/// `signInActivity`: the three times with their request ids; blank (all null) for a user
+/// who never signed in (graph_groups_identity.md §2.1).
+fn sign_in_json(user: &FakeUser) -> Value {
+    let activity = user.sign_in.clone().unwrap_or_default();
+    let SignInActivity {
+        last_sign_in,
+        last_non_interactive,
+        last_successful,
+    } = activity;
+    let request_id = |at: Option<DateTime<Utc>>, kind: &str| {
+        at.map(|t| {
+            let name = format!("{}/{kind}/{}", user.id, stamp(t));
+            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string()
+        })
+    };
+    json!({
+        "lastSignInDateTime": last_sign_in.map(stamp),
+        "lastSignInRequestId": request_id(last_sign_in, "interactive"),
+        "lastNonInteractiveSignInDateTime": last_non_interactive.map(stamp),
+        "lastNonInteractiveSignInRequestId": request_id(last_non_interactive, "non-interactive"),
+        "lastSuccessfulSignInDateTime": last_successful.map(stamp),
+        "lastSuccessfulSignInRequestId": request_id(last_successful, "successful"),
+    })
+}
+
+/// Graph's 403 for `signInActivity` in a tenant without Entra ID P1 (graph_groups_identity.md
+/// §2.2, observed; clients match on the code).
+fn refuses_sign_in_activity(state: &State, q: &Query, crid: &str) -> Option<Answer> {
+    let asks = ["$select", "$filter"]
+        .iter()
+        .filter_map(|k| q.get(*k))
+        .any(|v| v.contains("signInActivity"));
+    (asks && !state.entra_p1).then(|| {
+        graph_error(
+            403,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "Neither tenant is B2C or tenant doesn't have premium license",
+            crid,
+        )
+    })
+}
+
 pub(crate) fn user_json(user: &FakeUser, licences: &[Assigned], select: Option<&str>) -> Value {
     let (given, surname) = user
         .display_name
@@ -46,7 +132,9 @@ pub(crate) fn user_json(user: &FakeUser, licences: &[Assigned], select: Option<&
         "usageLocation": user.usage_location,
         "userType": user.user_type,
         "accountEnabled": user.account_enabled,
-        "assignedLicenses": licences.iter().map(licence_json).collect::<Vec<_>>(),
+        "assignedLicenses": assigned_licences_json(licences),
+        "licenseAssignmentStates": licences.iter().map(assignment_state_json).collect::<Vec<_>>(),
+        "signInActivity": sign_in_json(user),
     })
     .as_object()
     .cloned()
@@ -132,6 +220,9 @@ pub(super) fn get(state: &mut State, key: &str, q: &Query, crid: &str) -> Answer
     let Some(i) = state.user_index(key) else {
         return not_found(key, crid);
     };
+    if let Some(refused) = refuses_sign_in_activity(state, q, crid) {
+        return refused;
+    }
     let user = &mut state.users[i];
     let licences = user.visible_licences();
     Answer::json(
@@ -169,6 +260,9 @@ pub(super) fn update(state: &mut State, key: &str, body: &[u8], crid: &str) -> A
 /// `$select`, `$top` (1–999, default 100) and `@odata.nextLink` paging with `$skiptoken`.
 /// Lagging reads apply as to a single user.
 pub(super) fn list(state: &mut State, q: &Query, crid: &str) -> Answer {
+    if let Some(refused) = refuses_sign_in_activity(state, q, crid) {
+        return refused;
+    }
     let wanted = match q.get("$filter") {
         None => None,
         Some(f) => match upn_filter(f) {

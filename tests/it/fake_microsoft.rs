@@ -8,6 +8,8 @@ use crate::support::fake_microsoft::{
     PC_TENANT_ID, PRO_SKU, SUBSCRIPTION_ID, TENANT_ID,
 };
 
+mod groups;
+
 /// Sends a request and reads its answer as JSON.
 async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()

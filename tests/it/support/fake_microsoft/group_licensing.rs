@@ -102,7 +102,7 @@ impl State {
     }
 
     /// Does what group-based licensing has had time for: removals due, then assignments
-    /// due, user by user and group by group, in the order they were made.
+    /// due, user by user in directory order and, for each, group by group.
     pub fn settle(&mut self) {
         let now = self.now();
         for user in &mut self.users {

@@ -33,8 +33,10 @@ use super::super::State;
 use super::users::{assigned_licences_json, licence_json, user_json};
 use super::{no_segment, not_found, unreadable_json, user_key, Query};
 
-/// The properties Graph returns for a group without `$select` (Microsoft's group resource:
-/// `assignedLicenses` and `licenseProcessingState` are returned only on `$select`).
+/// The properties this fake returns for a group without `$select`. Microsoft's group-get
+/// page says only a default subset comes back and the reference (§1.2) that
+/// `assignedLicenses` and `licenseProcessingState` are `$select`-only; which others are in
+/// the subset is this fake's choice (the ones a pre-flight check reads, §1.3.5).
 const GROUP_DEFAULT: [&str; 12] = [
     "id",
     "createdDateTime",

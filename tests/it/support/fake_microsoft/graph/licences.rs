@@ -194,6 +194,7 @@ fn check_exclusive(state: &State, held: &[Assigned], sku_id: &str) -> Result<(),
 /// Makes the change (lagging reads keep seeing the old licences) and answers with the user.
 fn apply_change(state: &mut State, i: usize, change: Change) -> Answer {
     let lag = state.readback_lag;
+    let now = state.now();
     let user = &mut state.users[i];
     let before = user.licenses.clone();
     user.licenses
@@ -201,7 +202,7 @@ fn apply_change(state: &mut State, i: usize, change: Change) -> Answer {
     for a in change.adds {
         let direct = |l: &Assigned| l.sku_id == a.sku_id && l.by_group.is_none();
         if !user.licenses.iter().any(direct) {
-            user.licenses.push(a);
+            user.licenses.push(Assigned { updated: now, ..a });
         }
     }
     if lag > 0 && user.licenses != before {

@@ -9,7 +9,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use super::Raw;
-use crate::support::fake_microsoft::{FakeGroup, FaultKind, SignInActivity, PRO_GROUP, PRO_SKU};
+use crate::support::fake_microsoft::{
+    Assigned, FakeGroup, FaultKind, LicenceError, LicenceState, SignInActivity, PRO_GROUP, PRO_SKU,
+};
 
 /// Longer than the fake's default group-licensing delay (two minutes).
 const LATER: Duration = Duration::from_secs(121);
@@ -583,6 +585,105 @@ async fn faults_strike_the_group_endpoints_before_they_act() {
 
     assert_eq!((throttled, forbidden, again), (429, 403, 204));
     assert_eq!(error_code(&body), "TooManyRequests");
+    assert_eq!(
+        raw.fake.members_of(PRO_GROUP),
+        ["gina@contoso.example", "alice@contoso.example"]
+    );
+}
+
+#[tokio::test]
+async fn two_groups_giving_one_sku_use_one_seat() {
+    let raw = Raw::new();
+    let second = with_group(&raw, FakeGroup::security("Report builders"));
+
+    let (status, _) = raw.add(&second, "gina@contoso.example").await;
+    raw.fake.advance(LATER);
+    let gina = raw.licences("gina@contoso.example").await;
+
+    assert_eq!(status, 204);
+    assert_eq!(from_group(&gina, PRO_GROUP)["state"], "Active");
+    assert_eq!(from_group(&gina, &second)["state"], "Active");
+    assert_eq!(gina["assignedLicenses"].as_array().unwrap().len(), 1);
+    assert_eq!(raw.pro_consumed().await, 1);
+}
+
+#[tokio::test]
+async fn a_member_back_before_the_removal_is_processed_keeps_the_licence() {
+    let raw = Raw::new();
+
+    raw.remove(PRO_GROUP, "gina@contoso.example").await;
+    let (status, _) = raw.add(PRO_GROUP, "gina@contoso.example").await;
+    raw.fake.advance(LATER);
+    let gina = raw.licences("gina@contoso.example").await;
+
+    assert_eq!(status, 204);
+    assert_eq!(from_group(&gina, PRO_GROUP)["state"], "Active");
+    assert_eq!(raw.pro_consumed().await, 1);
+}
+
+#[tokio::test]
+async fn seeded_states_show_the_documented_error_words() {
+    let raw = Raw::new();
+    {
+        let mut state = raw.fake.state();
+        let i = state
+            .users
+            .iter()
+            .position(|u| u.upn == "frank@contoso.example")
+            .unwrap();
+        let seeded = [
+            LicenceState::Error(LicenceError::UniquenessViolation),
+            LicenceState::ActiveWithError(LicenceError::DependencyViolation),
+            LicenceState::Error(LicenceError::Other),
+        ];
+        state.users[i].licenses = seeded
+            .into_iter()
+            .map(|s| Assigned {
+                state: s,
+                ..Assigned::inherited(PRO_SKU, PRO_GROUP)
+            })
+            .collect();
+    }
+
+    let frank = raw.licences("frank@contoso.example").await;
+
+    let words: Vec<(&str, &str)> = frank["licenseAssignmentStates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["state"].as_str().unwrap(), s["error"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            ("Error", "UniquenessViolation"),
+            ("ActiveWithError", "DependencyViolation"),
+            ("Error", "Other")
+        ]
+    );
+    assert_eq!(
+        frank["assignedLicenses"].as_array().unwrap().len(),
+        1,
+        "ActiveWithError holds the seat"
+    );
+}
+
+#[tokio::test]
+async fn a_member_can_be_added_inside_a_batch() {
+    let raw = Raw::new();
+    let reference = format!(
+        "https://graph.microsoft.com/v1.0/directoryObjects/{}",
+        raw.user_id("alice@contoso.example")
+    );
+    let item = json!({
+        "id": "1", "method": "POST", "url": format!("/groups/{PRO_GROUP}/members/$ref"),
+        "headers": {"Content-Type": "application/json"}, "body": {"@odata.id": reference},
+    });
+
+    let (status, body) = raw.batch(json!([item])).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(body["responses"][0]["status"], 204, "{body}");
     assert_eq!(
         raw.fake.members_of(PRO_GROUP),
         ["gina@contoso.example", "alice@contoso.example"]

@@ -15,9 +15,9 @@ pub mod simulated;
 use async_trait::async_trait;
 
 pub use crate::engine::ports::{
-    AuthorizeRequest, BackendError, DirectoryUser, ErrorKind, Found, HeldLicence, IdClaims,
-    IdentityProvider, Lookup, Mail, Mailer, PurchaseProgress, Purchaser, SeatOrder, Seats,
-    SignInError, Tenant,
+    AuthorizeRequest, BackendError, DirectoryUser, ErrorKind, Found, GroupInfo, HeldLicence,
+    IdClaims, IdentityProvider, LicenceSource, Lookup, Mail, Mailer, PurchaseProgress, Purchaser,
+    SeatOrder, Seats, SignInError, Tenant,
 };
 
 /// The service plan that grants Power BI Pro (commercial cloud).

@@ -98,6 +98,36 @@ impl Directory {
         self.directory_answer(upn, looked_up)
     }
 
+    /// The groups the user's managed licence is inherited from, named for people with their
+    /// owners (`None` when it is not inherited): only leaving such a group takes the licence
+    /// away. A group that cannot be read is named by its id (and the failure logged).
+    pub(super) async fn inherited_from(&self, user: &DirectoryUser) -> Option<String> {
+        let licence = user.licence(&self.core.cfg().sku_part_number)?;
+        let mut named = Vec::new();
+        for id in licence.groups() {
+            named.push(match self.tenant.group(id).await {
+                Ok(g) if g.owners.is_empty() => {
+                    t!(
+                        self.core.texts(),
+                        "group.named_no_owners",
+                        name = g.display_name
+                    )
+                }
+                Ok(g) => t!(
+                    self.core.texts(),
+                    "group.named",
+                    name = g.display_name,
+                    owners = g.owners.join(", ")
+                ),
+                Err(e) => {
+                    tracing::warn!(group = id, error = %e, "could not read a licensing group");
+                    id.to_string()
+                }
+            });
+        }
+        (!named.is_empty()).then(|| named.join("; "))
+    }
+
     /// A directory lookup's result, its failure said in chat words.
     pub(super) fn directory_answer(
         &self,

@@ -13,8 +13,8 @@ use prometheus::{
 };
 
 use crate::backend::{
-    BackendError, DirectoryUser, Found, Lookup, PurchaseProgress, Purchaser, SeatOrder, Seats,
-    Tenant,
+    BackendError, DirectoryUser, Found, GroupInfo, Lookup, PurchaseProgress, Purchaser, SeatOrder,
+    Seats, Tenant,
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::store::Store;
@@ -290,6 +290,9 @@ impl Tenant for MeteredTenant {
             seats_seen(s);
         }
         r
+    }
+    async fn group(&self, id: &str) -> Result<GroupInfo, BackendError> {
+        timed("get_group", self.inner.group(id)).await
     }
     /// Forwarded whole, so a backend that answers a lookup in one call (Graph `$batch`)
     /// still does behind the meter; timed as one `look_up` operation.

@@ -4,13 +4,16 @@
 use std::time::{Duration, Instant};
 
 use licensebot::backend::graph::{Credentials, GraphOptions, GraphTenant, READ_RETRIES};
-use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, Tenant};
+use licensebot::backend::{
+    BackendError, DirectoryUser, ErrorKind, GroupInfo, LicenceSource, Tenant,
+};
 use licensebot::domain::{CountryCode, DirectoryRole, Upn, UserType};
 use secrecy::SecretString;
 
 use crate::support::assert_backend_error;
 use crate::support::fake_microsoft::{
-    FakeMicrosoft, Fault, FaultKind, CLIENT_ID, CLIENT_SECRET, PRO_SKU, TENANT_ID,
+    Assigned, FakeMicrosoft, Fault, FaultKind, CLIENT_ID, CLIENT_SECRET, PRO_GROUP, PRO_SKU,
+    TENANT_ID,
 };
 
 fn options(fake: &FakeMicrosoft, timeout: Duration, ttl: Duration) -> GraphOptions {
@@ -871,4 +874,69 @@ async fn read_back_shows_an_assignment_only_after_the_lag() {
     assert!(user(&t, "alice@contoso.example")
         .await
         .holds("POWER_BI_PRO"));
+}
+
+/// Where each Pro licence comes from, read from `licenseAssignmentStates`: a direct one,
+/// gina's from the licensing group, and both for a user who holds it both ways.
+#[tokio::test]
+async fn licence_sources_are_read_from_the_assignment_states() {
+    let (fake, t) = started();
+    let give = |who: &str, licences: Vec<Assigned>| {
+        fake.state()
+            .users
+            .iter_mut()
+            .find(|u| u.upn == who)
+            .expect("a user of the fake")
+            .licenses = licences;
+    };
+    give("ivan@contoso.example", vec![Assigned::direct(PRO_SKU)]);
+    give(
+        "judy@contoso.example",
+        vec![
+            Assigned::direct(PRO_SKU),
+            Assigned::inherited(PRO_SKU, PRO_GROUP),
+        ],
+    );
+    let sources = |u: &DirectoryUser| u.licence("POWER_BI_PRO").map(|l| l.sources.clone());
+    let group = LicenceSource::Group(PRO_GROUP.to_string());
+
+    let ivan = user(&t, "ivan@contoso.example").await;
+    let gina = user(&t, "gina@contoso.example").await;
+    let judy = user(&t, "judy@contoso.example").await;
+
+    assert_eq!(sources(&ivan), Some(vec![LicenceSource::Direct]));
+    assert_eq!(sources(&gina), Some(vec![group.clone()]));
+    assert_eq!(sources(&judy), Some(vec![LicenceSource::Direct, group]));
+    assert!(gina.licence("POWER_BI_PRO").is_some_and(|l| l.inherited()));
+    assert!(!ivan.licence("POWER_BI_PRO").is_some_and(|l| l.inherited()));
+}
+
+/// A licensing group is named with its owners, by UPN.
+#[tokio::test]
+async fn a_group_is_read_with_its_owners() {
+    let (_fake, t) = started();
+
+    let group = t.group(PRO_GROUP).await.unwrap();
+
+    assert_eq!(
+        group,
+        GroupInfo {
+            id: PRO_GROUP.to_string(),
+            display_name: "Power BI Pro users".to_string(),
+            owners: vec!["carol@contoso.example".to_string()],
+        }
+    );
+}
+
+/// A group the tenant does not have is an error, never an empty answer.
+#[tokio::test]
+async fn an_unknown_group_is_an_error() {
+    let (_fake, t) = started();
+
+    let e = t
+        .group("99999999-0000-4000-8000-000000000000")
+        .await
+        .unwrap_err();
+
+    assert!(!e.is_transient(), "{e:?}");
 }

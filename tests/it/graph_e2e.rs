@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::support::bot::{
     approval_with, assert_bought_and_assigned, assert_dm, assert_dm_says, assert_says, command,
-    contents, dms_to, id, request_state, sends_in, write_config,
+    contents, dms_to, id, request_state, requests_json, sends_in, write_config,
 };
 use crate::support::fake_microsoft::{
     FakeMicrosoft, Fault, FaultKind, CLIENT_SECRET, PC_CLIENT_SECRET,
@@ -219,6 +219,38 @@ fn e5_users_are_told_and_guests_refused_from_what_graph_says() {
     assert!(sends_in(&grace, "license-approvals").is_empty());
     assert_eq!(fake.ops("POST", "/assignLicense"), 0);
     bot.finish();
+}
+
+/// Gina's Pro comes from the licensing group (Graph's `licenseAssignmentStates`): asking
+/// for Pro, giving it back and an approver's revoke are each answered with the group and its
+/// owner, and nothing is opened or changed in Graph (no removal from the user, which Graph
+/// would refuse, and no seat freed that a group still uses).
+#[test]
+fn a_licence_from_a_group_is_named_with_its_owners_and_left_alone() {
+    let (fake, dir, mut bot) = linked("gina", "gina@contoso.example");
+    let group = "the group Power BI Pro users (owners: carol@contoso.example)";
+
+    bot.say("gina", "!pro request");
+    let asked = bot.idle();
+    bot.say("gina", "!pro release");
+    let released = bot.idle();
+    bot.say("dave", "!pro revoke gina@contoso.example");
+    let revoked = bot.idle();
+    bot.finish();
+
+    for (said, expected) in [
+        (&asked, "already has Power BI Pro through"),
+        (&released, "would free no seat"),
+        (&revoked, "would change nothing"),
+    ] {
+        assert!(contents(said).contains(expected), "{said:#?}");
+        assert!(contents(said).contains(group), "{said:#?}");
+        assert!(sends_in(said, "license-approvals").is_empty(), "{said:#?}");
+    }
+    assert_eq!(fake.ops("POST", "/assignLicense"), 0);
+    assert_eq!(fake.ops("DELETE", "/members/"), 0);
+    let requests = requests_json(dir.path());
+    assert_eq!(requests.as_array().map(Vec::len), Some(0), "{requests:#?}");
 }
 
 #[test]

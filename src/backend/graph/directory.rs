@@ -3,7 +3,9 @@
 //! or batched, and `PATCH /users/{id}` for the usage location. Held licences come from
 //! `assignedLicenses` resolved through the SKU catalogue: a licence grants Power BI Pro when
 //! one of its SKU's service plans is BI_AZURE_P2 (or BI_AZURE_P_2_GOV) and the assignment
-//! does not list that plan in `disabledPlans`.
+//! does not list that plan in `disabledPlans`; where each comes from (assigned directly or
+//! inherited from a group) is read from `licenseAssignmentStates`, which Graph returns only
+//! on `$select` (one entry per SKU and source; `assignedByGroup` null for a direct one).
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
@@ -13,12 +15,15 @@ use serde_json::{json, Value};
 use super::client::BatchRequest;
 use super::seats::SkuCatalogue;
 use super::GraphTenant;
-use crate::backend::{plan_grants_pro, BackendError, DirectoryUser, ErrorKind, HeldLicence};
+use crate::backend::{
+    plan_grants_pro, BackendError, DirectoryUser, ErrorKind, HeldLicence, LicenceSource,
+};
 use crate::domain::{CountryCode, Upn, UserType};
 
 /// The properties the bot reads.
 pub(crate) const USER_SELECT: &str =
-    "id,userPrincipalName,displayName,mail,usageLocation,userType,accountEnabled,assignedLicenses";
+    "id,userPrincipalName,displayName,mail,usageLocation,userType,accountEnabled,assignedLicenses,\
+     licenseAssignmentStates";
 
 /// Characters kept as they are in a path segment; everything else (`#` in guest UPNs
 /// included, which must be `%23`) is percent-encoded.
@@ -99,6 +104,48 @@ pub(crate) struct GraphUser {
     pub account_enabled: Option<bool>,
     #[serde(default)]
     pub assigned_licenses: Vec<AssignedLicense>,
+    /// Absent when Graph did not send it (then every licence counts as direct, as before
+    /// the bot read sources).
+    #[serde(default)]
+    pub license_assignment_states: Option<Vec<AssignmentState>>,
+}
+
+/// One of `licenseAssignmentStates`: a SKU from one source, and how its assignment stands.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssignmentState {
+    pub sku_id: String,
+    #[serde(default)]
+    pub assigned_by_group: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// Where a held SKU comes from: each source whose assignment is in force (`Active`, or
+/// `ActiveWithError`: held, with a plan in error), GUIDs compared without case. Direct when
+/// Graph sent no states, or none in force for this SKU (it is held all the same: it is in
+/// `assignedLicenses`).
+fn sources(sku_id: &str, states: Option<&[AssignmentState]>) -> Vec<LicenceSource> {
+    let in_force = |s: &&AssignmentState| {
+        s.sku_id.eq_ignore_ascii_case(sku_id)
+            && s.state.as_deref().is_some_and(|st| {
+                st.eq_ignore_ascii_case("Active") || st.eq_ignore_ascii_case("ActiveWithError")
+            })
+    };
+    let mut out: Vec<LicenceSource> = Vec::new();
+    for s in states.unwrap_or_default().iter().filter(in_force) {
+        let source = match s.assigned_by_group.as_deref() {
+            Some(group) if !group.is_empty() => LicenceSource::Group(group.to_string()),
+            _ => LicenceSource::Direct,
+        };
+        if !out.contains(&source) {
+            out.push(source);
+        }
+    }
+    if out.is_empty() {
+        out.push(LicenceSource::Direct);
+    }
+    out
 }
 
 /// One of `assignedLicenses`.
@@ -119,7 +166,11 @@ fn unexpected(what: &str, e: impl std::fmt::Display) -> BackendError {
 
 /// The held licence an assignment stands for, or `None` when its SKU is not in the
 /// catalogue.
-fn held_licence(a: &AssignedLicense, catalogue: &SkuCatalogue) -> Option<HeldLicence> {
+fn held_licence(
+    a: &AssignedLicense,
+    catalogue: &SkuCatalogue,
+    states: Option<&[AssignmentState]>,
+) -> Option<HeldLicence> {
     let sku = catalogue.by_id(&a.sku_id)?;
     let grants_pro = sku.service_plans.iter().any(|p| {
         plan_grants_pro(&p.service_plan_name)
@@ -131,6 +182,7 @@ fn held_licence(a: &AssignedLicense, catalogue: &SkuCatalogue) -> Option<HeldLic
     Some(HeldLicence {
         sku_part_number: sku.sku_part_number.clone(),
         grants_pro,
+        sources: sources(&a.sku_id, states),
     })
 }
 
@@ -148,13 +200,15 @@ impl GraphTenant {
             catalogue = self.load_catalogue().await?;
         }
         // A SKU the tenant does not list (it should not happen) counts as not granting Pro.
+        let states = user.license_assignment_states.as_deref();
         let licences = user
             .assigned_licenses
             .iter()
             .map(|a| {
-                held_licence(a, &catalogue).unwrap_or_else(|| HeldLicence {
+                held_licence(a, &catalogue, states).unwrap_or_else(|| HeldLicence {
                     sku_part_number: a.sku_id.clone(),
                     grants_pro: false,
+                    sources: sources(&a.sku_id, states),
                 })
             })
             .collect();

@@ -18,6 +18,7 @@ mod assign;
 mod client;
 mod directory;
 mod errors;
+mod groups;
 mod lookup;
 mod mail;
 mod roles;
@@ -35,7 +36,7 @@ pub use mail::GraphMailer;
 use seats::SkuCatalogue;
 pub use token::{Audience, Credentials};
 
-use super::{BackendError, DirectoryUser, Found, Lookup, Seats, Tenant};
+use super::{BackendError, DirectoryUser, Found, GroupInfo, Lookup, Seats, Tenant};
 use crate::domain::{CountryCode, RoleSet, Upn};
 
 /// The scope of an app-only Microsoft Graph token.
@@ -170,6 +171,10 @@ impl Tenant for GraphTenant {
             ..Lookup::default()
         };
         self.look_up_batched(&lookup).await.users
+    }
+
+    async fn group(&self, id: &str) -> Result<GroupInfo, BackendError> {
+        self.read_group(id).await
     }
 
     async fn look_up(&self, lookup: &Lookup) -> Found {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    known_service_plans, plan_grants_pro, BackendError, DirectoryUser, ErrorKind, HeldLicence,
-    PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant,
+    known_service_plans, plan_grants_pro, BackendError, DirectoryUser, ErrorKind, GroupInfo,
+    HeldLicence, LicenceSource, PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant,
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::engine::clock::Clock;
@@ -112,6 +112,8 @@ impl SimulatedTenant {
             licences.push(HeldLicence {
                 sku_part_number: part.clone(),
                 grants_pro: self.grants_pro(&mut conn, part).await?,
+                // The simulated tenant assigns directly only; it has no groups (yet).
+                sources: vec![LicenceSource::Direct],
             });
         }
         Ok((
@@ -187,6 +189,16 @@ impl Tenant for SimulatedTenant {
             consumed: s.consumed,
             unit_price_monthly: Some(s.unit_price_monthly),
         })
+    }
+
+    /// The simulated tenant has no groups, and none of its licences comes from one: a group
+    /// id is not found, as Graph answers for an unknown object.
+    async fn group(&self, id: &str) -> Result<GroupInfo, BackendError> {
+        pause(self.sim.latency).await;
+        Err(BackendError::new(
+            ErrorKind::Invalid,
+            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        ))
     }
 
     async fn set_usage_location(

@@ -118,6 +118,14 @@ impl Intake {
             }
             Err(e) => return Err(e),
         };
+        if let Some(groups) = self.directory.inherited_from(&user).await {
+            return Ok(Err(t!(
+                self.core.texts(),
+                "policy.already_pro_group",
+                upn = user.upn,
+                groups = groups
+            )));
+        }
         if let Err(text) = self.core.licence_policy(&user) {
             return Ok(Err(text));
         }

@@ -21,6 +21,14 @@ impl Intake {
                 None => t!(self.core.texts(), "release.nothing"),
             }));
         }
+        // Removing a direct assignment beside a group's frees no seat, and the group's stays.
+        if let Some(groups) = self.directory.inherited_from(&user).await {
+            return Err(EngineError::User(t!(
+                self.core.texts(),
+                "release.from_group",
+                groups = groups
+            )));
+        }
         let created = self
             .opening
             .open_requests(

@@ -26,6 +26,14 @@ impl Intake {
                 upn = upn
             )));
         }
+        if let Some(groups) = self.directory.inherited_from(&user).await {
+            return Err(EngineError::User(t!(
+                self.core.texts(),
+                "revoke.from_group",
+                upn = upn,
+                groups = groups
+            )));
+        }
         self.open_and_reply(
             m,
             Identity::of_approver(&a),

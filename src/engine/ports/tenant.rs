@@ -15,6 +15,47 @@ pub struct HeldLicence {
     pub sku_part_number: String,
     /// True when its enabled service plans include Power BI Pro.
     pub grants_pro: bool,
+    /// Where it comes from: assigned directly, inherited from groups, or both (Graph keeps one
+    /// `licenseAssignmentStates` entry per source; the seat is consumed once).
+    pub sources: Vec<LicenceSource>,
+}
+
+impl HeldLicence {
+    /// The groups it is inherited from (their object ids).
+    pub fn groups(&self) -> impl Iterator<Item = &str> {
+        self.sources.iter().filter_map(|s| match s {
+            LicenceSource::Group(id) => Some(id.as_str()),
+            LicenceSource::Direct => None,
+        })
+    }
+
+    /// Whether a group grants it: then only leaving the group takes it away, and removing a
+    /// direct assignment beside it frees no seat.
+    pub fn inherited(&self) -> bool {
+        self.groups().next().is_some()
+    }
+}
+
+/// Where a held licence comes from (Graph `licenseAssignmentStates[].assignedByGroup`: null
+/// for a direct assignment, else the group's object id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LicenceSource {
+    /// Assigned to the user directly.
+    Direct,
+    /// Inherited from membership of this group (its object id).
+    Group(String),
+}
+
+/// A group as people are told about it: a licence it grants can only be taken away by
+/// taking the person out of it, which its owners (or an administrator) do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupInfo {
+    /// Object id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Its owners, by UPN (or display name when they have none, e.g. an application).
+    pub owners: Vec<String>,
 }
 
 /// A directory user as the backend reports it.
@@ -46,9 +87,14 @@ impl DirectoryUser {
 
     /// Whether the user holds this SKU.
     pub fn holds(&self, sku_part_number: &str) -> bool {
+        self.licence(sku_part_number).is_some()
+    }
+
+    /// The user's licence of this SKU, if held.
+    pub fn licence(&self, sku_part_number: &str) -> Option<&HeldLicence> {
         self.licences
             .iter()
-            .any(|l| l.sku_part_number.eq_ignore_ascii_case(sku_part_number))
+            .find(|l| l.sku_part_number.eq_ignore_ascii_case(sku_part_number))
     }
 }
 
@@ -164,6 +210,9 @@ pub trait Tenant: Send + Sync {
 
     /// Seats of the managed SKU.
     async fn seats(&self) -> Result<Seats, BackendError>;
+
+    /// A group a licence is inherited from: its name and owners, to tell people whom to ask.
+    async fn group(&self, id: &str) -> Result<GroupInfo, BackendError>;
 
     /// Several reads needed at the same moment (users, deciders' roles read fresh, seats),
     /// answered together. Backends that can batch (Graph `$batch`) send them in as few

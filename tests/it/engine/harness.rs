@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 
 use licensebot::backend::simulated::{SimulatedMailbox, SimulatedTenant};
-use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, Seats, Tenant};
+use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, GroupInfo, Seats, Tenant};
 use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction};
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, Upn};
@@ -222,6 +222,9 @@ impl Tenant for FaultyTenant {
     }
     async fn seats(&self) -> Result<Seats, BackendError> {
         self.inner.seats().await
+    }
+    async fn group(&self, id: &str) -> Result<GroupInfo, BackendError> {
+        self.inner.group(id).await
     }
     async fn set_usage_location(
         &self,

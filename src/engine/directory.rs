@@ -11,7 +11,9 @@ use std::sync::Arc;
 use super::config::Approver;
 use super::core::Core;
 use super::error::{EngineError, EngineResult};
-use super::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Seats, Tenant};
+use super::ports::{
+    BackendError, DirectoryUser, ErrorKind, IncomingMessage, LicenceSource, Seats, Tenant,
+};
 use crate::domain::{RoleSet, Upn};
 use crate::t;
 
@@ -126,6 +128,26 @@ impl Directory {
             });
         }
         (!named.is_empty()).then(|| named.join("; "))
+    }
+
+    /// One line on the Power BI Pro a user has now and where it comes from: assigned
+    /// directly, inherited from groups (named with their owners), both, or with another
+    /// licence (E5); or that they have none.
+    pub(super) async fn licence_line(&self, user: &DirectoryUser) -> String {
+        let texts = self.core.texts();
+        let sku = &self.core.cfg().sku_part_number;
+        let Some(licence) = user.licence(sku) else {
+            return match user.pro_from() {
+                Some(l) => t!(texts, "status.licence_bundle", sku = l.sku_part_number),
+                None => t!(texts, "status.licence_none"),
+            };
+        };
+        let direct = licence.sources.contains(&LicenceSource::Direct);
+        match self.inherited_from(user).await {
+            None => t!(texts, "status.licence_direct", sku = sku),
+            Some(groups) if direct => t!(texts, "status.licence_both", sku = sku, groups = groups),
+            Some(groups) => t!(texts, "status.licence_group", sku = sku, groups = groups),
+        }
     }
 
     /// A directory lookup's result, its failure said in chat words.

@@ -236,7 +236,14 @@ fn a_licence_from_a_group_is_named_with_its_owners_and_left_alone() {
     let released = bot.idle();
     bot.say("dave", "!pro revoke gina@contoso.example");
     let revoked = bot.idle();
+    bot.say("gina", "!pro status");
+    let status = bot.idle();
     bot.finish();
+
+    assert!(
+        contents(&status).contains(&format!("Your POWER_BI_PRO licence: from {group}.")),
+        "{status:#?}"
+    );
 
     for (said, expected) in [
         (&asked, "already has Power BI Pro through"),

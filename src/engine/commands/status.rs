@@ -17,17 +17,24 @@ impl Intake {
         let text = match id {
             None => {
                 let mine = requests::by_requester(&mut conn, &m.author, 5).await?;
+                drop(conn);
+                let mut lines = Vec::new();
+                if let Some(line) = self.own_licence_line(m).await? {
+                    lines.push(line);
+                }
                 if mine.is_empty() {
-                    t!(
+                    lines.push(t!(
                         self.core.texts(),
                         "status.none",
                         prefix = self.core.cfg().parser.prefix
-                    )
+                    ));
                 } else {
-                    let mut lines = vec![t!(self.core.texts(), "status.yours")];
+                    lines.push(t!(self.core.texts(), "status.yours"));
                     lines.extend(mine.iter().map(|r| self.core.summary_line(r)));
-                    lines.join("\n")
                 }
+                let text = lines.join("\n");
+                self.reply_now(m, text).await;
+                return Ok(());
             }
             Some(id) => {
                 let r = requests::get(&mut conn, id).await?.ok_or_else(|| {
@@ -87,5 +94,20 @@ impl Intake {
         drop(conn);
         self.reply_now(m, text).await;
         Ok(())
+    }
+
+    /// For a person whose chat account is linked (verified), the line on the licence they
+    /// have now; none for anyone else. A tenant that cannot be read now is said, not hidden.
+    async fn own_licence_line(&self, m: &IncomingMessage) -> EngineResult<Option<String>> {
+        let me = match self.links.acting_identity(&m.author).await {
+            Ok(identity) => identity.upn,
+            Err(EngineError::User(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(match self.directory.directory_user(&me).await {
+            Ok(user) => self.directory.licence_line(&user).await,
+            Err(EngineError::User(why)) => why,
+            Err(e) => return Err(e),
+        }))
     }
 }

@@ -361,3 +361,29 @@ async fn a_link_made_before_verification_existed_is_pending_and_its_owner_told_o
     assert!(text.contains("is not proven yet"), "{text}");
     assert_eq!(h.requests().await, 0);
 }
+
+/// `!pro status` says, to a person whose link is proven, the licence they have now and where
+/// it comes from: none yet, assigned directly once the request is done, or with another
+/// licence (E5). An unproven chat account hears only its requests.
+#[tokio::test]
+async fn status_says_the_licence_a_linked_person_has_and_where_it_comes_from() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.link("frank", "frank@contoso.example").await;
+
+    h.say("alice", "!pro status").await;
+    h.assert_said("You have no Power BI Pro licence now.");
+    h.say("alice", "!pro request").await;
+    h.approve("carol", "Request #1").await;
+    h.engine.settle().await;
+    h.clear();
+    h.say("alice", "!pro status").await;
+    h.assert_said("Your POWER_BI_PRO licence: assigned to you directly.");
+    h.assert_said("Your recent requests:");
+    h.say("frank", "!pro status").await;
+    h.assert_said("You have Power BI Pro through SPE_E5.");
+    h.clear();
+    h.say("mallory", "!pro status").await;
+    h.assert_not_said("licence");
+    h.assert_said("You have no requests yet.");
+}

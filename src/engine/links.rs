@@ -153,12 +153,11 @@ impl Links {
             };
             if let Some(l) = link {
                 let mut w = self.core.store().write().await?;
-                self.audit_link(
+                self.audit_own_link(
                     &mut w,
-                    &Actor::chat(&m.author),
-                    AuditAction::LinkRefused,
-                    &m.author,
+                    m,
                     &l.upn,
+                    AuditAction::LinkRefused,
                     serde_json::json!({"reason": "link not verified", "action": action}),
                 )
                 .await?;
@@ -301,12 +300,11 @@ impl Links {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
         links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
-        self.audit_link(
+        self.audit_own_link(
             &mut w,
-            &Actor::chat(&m.author),
-            AuditAction::LinkStarted,
-            &m.author,
+            m,
             upn,
+            AuditAction::LinkStarted,
             serde_json::json!({"proof": "none available"}),
         )
         .await?;
@@ -336,16 +334,8 @@ impl Links {
         let mut w = self.core.store().write().await?;
         let detail =
             serde_json::json!({"reason": "rate limit", "mails_last_hour": by_user.max(by_account)});
-        let actor = Actor::chat(&m.author);
-        self.audit_link(
-            &mut w,
-            &actor,
-            AuditAction::LinkRefused,
-            &m.author,
-            upn,
-            detail,
-        )
-        .await?;
+        self.audit_own_link(&mut w, m, upn, AuditAction::LinkRefused, detail)
+            .await?;
         w.commit().await?;
         Err(EngineError::User(t!(
             self.core.texts(),
@@ -368,12 +358,11 @@ impl Links {
         let mut w = self.core.store().write().await?;
         links::start_pending(w.conn(), &m.author, upn, Some(&hash), Some(expires), now).await?;
         links::record_mail(w.conn(), &m.author, upn, now).await?;
-        self.audit_link(
+        self.audit_own_link(
             &mut w,
-            &Actor::chat(&m.author),
-            AuditAction::LinkStarted,
-            &m.author,
+            m,
             upn,
+            AuditAction::LinkStarted,
             serde_json::json!({"proof": "mail_code", "expires_at": crate::store::ts(expires)}),
         )
         .await?;
@@ -544,16 +533,14 @@ impl Links {
 
     /// The pending code has expired: burnt and audited; the answer says how to start again.
     async fn code_expired(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
-        let actor = Actor::chat(&m.author);
         let prefix = &self.core.cfg().parser.prefix;
         let mut w = self.core.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
-        self.audit_link(
+        self.audit_own_link(
             &mut w,
-            &actor,
-            AuditAction::ProofFailed,
-            &m.author,
+            m,
             &link.upn,
+            AuditAction::ProofFailed,
             serde_json::json!({"reason": "code expired"}),
         )
         .await?;
@@ -599,19 +586,17 @@ impl Links {
 
     /// A wrong code: the try was counted; at [`MAX_TRIES`] the pending link locks.
     async fn wrong_code(&self, m: &IncomingMessage, link: &Link, tries: i64) -> EngineResult<()> {
-        let actor = Actor::chat(&m.author);
         let prefix = &self.core.cfg().parser.prefix;
         let mut w = self.core.store().write().await?;
         let locked = tries >= MAX_TRIES;
         if locked {
             links::lock(w.conn(), &m.author).await?;
         }
-        self.audit_link(
+        self.audit_own_link(
             &mut w,
-            &actor,
-            AuditAction::ProofFailed,
-            &m.author,
+            m,
             &link.upn,
+            AuditAction::ProofFailed,
             serde_json::json!({"reason": "wrong code", "tries": tries, "locked": locked}),
         )
         .await?;
@@ -636,14 +621,18 @@ impl Links {
     /// A code typed where others can read it: burnt, the message deleted where possible, and
     /// the person told to start again and answer in a direct message.
     async fn burn_public_code(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
-        let actor = Actor::chat(&m.author);
         let deleted = self.chat.delete(&m.channel, &m.id).await;
         if let Err(e) = &deleted {
             tracing::warn!(error = %e, "could not delete a message holding a code");
         }
         let mut w = self.core.store().write().await?;
         links::burn_code(w.conn(), &m.author).await?;
-        self.audit_link(&mut w, &actor, AuditAction::ProofFailed, &m.author, &link.upn, serde_json::json!({"reason": "code typed in public", "message_deleted": deleted.is_ok()})).await?;
+        let detail = serde_json::json!({
+            "reason": "code typed in public",
+            "message_deleted": deleted.is_ok(),
+        });
+        self.audit_own_link(&mut w, m, &link.upn, AuditAction::ProofFailed, detail)
+            .await?;
         let text = t!(
             self.core.texts(),
             "verify.public",
@@ -913,6 +902,19 @@ impl Links {
 
     /// An audit event about a link: it belongs to no request; its detail names the chat
     /// account and the directory user (`licensebot links` shows them as the link's history).
+    /// Audits a step of `m`'s author's own link, done by them.
+    async fn audit_own_link(
+        &self,
+        tx: &mut WriteTx<'_>,
+        m: &IncomingMessage,
+        upn: &Upn,
+        action: AuditAction,
+        detail: serde_json::Value,
+    ) -> EngineResult<()> {
+        self.audit_link(tx, &Actor::chat(&m.author), action, &m.author, upn, detail)
+            .await
+    }
+
     pub(super) async fn audit_link(
         &self,
         tx: &mut WriteTx<'_>,

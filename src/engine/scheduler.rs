@@ -19,6 +19,7 @@ use super::error::EngineResult;
 use crate::domain::{Actor, AuditAction, RequestState, StageState};
 use crate::store::requests;
 use crate::store::stages::{self, Stage};
+use crate::store::WriteTx;
 use crate::t;
 
 fn elapsed(
@@ -114,23 +115,8 @@ impl Scheduler {
             id = stage.request_id,
             waited = humantime::format_duration(self.core.cfg().remind_after)
         );
-        self.core
-            .post_under_approval(&mut w, stage, text, stage.routed_to.clone())
-            .await?;
-        self.core
-            .audit(
-                &mut w,
-                Some(stage.request_id),
-                &Actor::System,
-                AuditAction::ReminderSent,
-                None,
-                None,
-                &serde_json::json!({"stage": stage.seq, "to": stage.routed_to}).to_string(),
-            )
-            .await?;
-        w.commit().await?;
-        crash_point(CrashPoint::AfterScheduleStored);
-        Ok(())
+        self.nudge(w, stage, text, &stage.routed_to, AuditAction::ReminderSent)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(request = stage.request_id.0, stage = stage.seq))]
@@ -148,6 +134,19 @@ impl Scheduler {
             waited = humantime::format_duration(self.core.cfg().escalate_after),
             roles = self.core.role_names(self.core.cfg().roles_for(stage.kind))
         );
+        self.nudge(w, stage, text, to, AuditAction::Escalated).await
+    }
+
+    /// Posts a reminder or escalation under the stage's approval message to `to`, audits it
+    /// and commits the claim that was made in `w`.
+    async fn nudge(
+        &self,
+        mut w: WriteTx<'_>,
+        stage: &Stage,
+        text: String,
+        to: &[crate::domain::ChatUserId],
+        action: AuditAction,
+    ) -> EngineResult<()> {
         self.core
             .post_under_approval(&mut w, stage, text, to.to_vec())
             .await?;
@@ -156,7 +155,7 @@ impl Scheduler {
                 &mut w,
                 Some(stage.request_id),
                 &Actor::System,
-                AuditAction::Escalated,
+                action,
                 None,
                 None,
                 &serde_json::json!({"stage": stage.seq, "to": to}).to_string(),

@@ -120,23 +120,7 @@ impl Worker {
             request,
         } = c;
         jobs::succeed(tx.conn(), job.id, self.core.now()).await?;
-        stages::transition(
-            tx.conn(),
-            stage.id,
-            StageState::Executing,
-            StageState::Completed,
-        )
-        .await?;
-        self.core
-            .audit(
-                tx,
-                Some(request.id),
-                &Actor::System,
-                AuditAction::StageCompleted,
-                Some(StageState::Executing.as_str()),
-                Some(StageState::Completed.as_str()),
-                &detail,
-            )
+        self.end_stage(tx, stage, request, StageState::Completed, &detail)
             .await?;
         let status = t!(self.core.texts(), "status.done", detail = detail);
         self.core.edit_stage(tx, stage, &status).await?;
@@ -252,6 +236,34 @@ impl Worker {
         self.set_request_state(tx, request).await
     }
 
+    /// An executing stage ends (`Completed` or `Failed`), audited with both states.
+    async fn end_stage(
+        &self,
+        tx: &mut WriteTx<'_>,
+        stage: &Stage,
+        request: &Request,
+        to: StageState,
+        detail: &str,
+    ) -> EngineResult<()> {
+        let action = match to {
+            StageState::Completed => AuditAction::StageCompleted,
+            _ => AuditAction::StageFailed,
+        };
+        stages::transition(tx.conn(), stage.id, StageState::Executing, to).await?;
+        self.core
+            .audit(
+                tx,
+                Some(request.id),
+                &Actor::System,
+                action,
+                Some(StageState::Executing.as_str()),
+                Some(to.as_str()),
+                detail,
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn fail_job(
         &self,
         tx: &mut WriteTx<'_>,
@@ -262,23 +274,7 @@ impl Worker {
     ) -> EngineResult<()> {
         let now = self.core.now();
         jobs::fail(tx.conn(), job.id, why, now).await?;
-        stages::transition(
-            tx.conn(),
-            stage.id,
-            StageState::Executing,
-            StageState::Failed,
-        )
-        .await?;
-        self.core
-            .audit(
-                tx,
-                Some(request.id),
-                &Actor::System,
-                AuditAction::StageFailed,
-                Some(StageState::Executing.as_str()),
-                Some(StageState::Failed.as_str()),
-                why,
-            )
+        self.end_stage(tx, stage, request, StageState::Failed, why)
             .await?;
         let status = t!(self.core.texts(), "status.failed", reason = why);
         self.core.edit_stage(tx, stage, &status).await?;

@@ -130,6 +130,20 @@ impl Directory {
         (!named.is_empty()).then(|| named.join("; "))
     }
 
+    /// Checks that a directory user may get a licence, the error being the chat answer: the
+    /// licence policy, after a Pro licence inherited from a group (named with its owners).
+    pub(super) async fn licence_policy(&self, user: &DirectoryUser) -> Result<(), String> {
+        if let Some(groups) = self.inherited_from(user).await {
+            return Err(t!(
+                self.core.texts(),
+                "policy.already_pro_group",
+                upn = user.upn,
+                groups = groups
+            ));
+        }
+        self.core.licence_policy(user)
+    }
+
     /// One line on the Power BI Pro a user has now and where it comes from: assigned
     /// directly, inherited from groups (named with their owners), both, or with another
     /// licence (E5); or that they have none.

@@ -907,8 +907,13 @@ async fn licence_sources_are_read_from_the_assignment_states() {
     assert_eq!(sources(&ivan), Some(vec![LicenceSource::Direct]));
     assert_eq!(sources(&gina), Some(vec![group.clone()]));
     assert_eq!(sources(&judy), Some(vec![LicenceSource::Direct, group]));
-    assert!(gina.licence("POWER_BI_PRO").is_some_and(|l| l.inherited()));
-    assert!(!ivan.licence("POWER_BI_PRO").is_some_and(|l| l.inherited()));
+    let groups = |u: &DirectoryUser| -> Vec<String> {
+        u.licence("POWER_BI_PRO")
+            .map(|l| l.groups().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(groups(&gina), [PRO_GROUP]);
+    assert!(groups(&ivan).is_empty());
 }
 
 /// A licensing group is named with its owners, by UPN.

@@ -118,15 +118,7 @@ impl Intake {
             }
             Err(e) => return Err(e),
         };
-        if let Some(groups) = self.directory.inherited_from(&user).await {
-            return Ok(Err(t!(
-                self.core.texts(),
-                "policy.already_pro_group",
-                upn = user.upn,
-                groups = groups
-            )));
-        }
-        if let Err(text) = self.core.licence_policy(&user) {
+        if let Err(text) = self.directory.licence_policy(&user).await {
             return Ok(Err(text));
         }
         let open = {

@@ -33,15 +33,10 @@ impl Intake {
             }
         };
         let user = self.directory.directory_user(&target_upn).await?;
-        if let Some(groups) = self.directory.inherited_from(&user).await {
-            return Err(EngineError::User(t!(
-                self.core.texts(),
-                "policy.already_pro_group",
-                upn = user.upn,
-                groups = groups
-            )));
-        }
-        self.core.licence_policy(&user).map_err(EngineError::User)?;
+        self.directory
+            .licence_policy(&user)
+            .await
+            .map_err(EngineError::User)?;
         self.open_and_reply(
             m,
             requester,

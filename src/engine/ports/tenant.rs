@@ -21,18 +21,13 @@ pub struct HeldLicence {
 }
 
 impl HeldLicence {
-    /// The groups it is inherited from (their object ids).
+    /// The groups it is inherited from (their object ids). While any grants it, only leaving
+    /// the group takes it away, and removing a direct assignment beside it frees no seat.
     pub fn groups(&self) -> impl Iterator<Item = &str> {
         self.sources.iter().filter_map(|s| match s {
             LicenceSource::Group(id) => Some(id.as_str()),
             LicenceSource::Direct => None,
         })
-    }
-
-    /// Whether a group grants it: then only leaving the group takes it away, and removing a
-    /// direct assignment beside it frees no seat.
-    pub fn inherited(&self) -> bool {
-        self.groups().next().is_some()
     }
 }
 

@@ -20,11 +20,13 @@ use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::chat::discord::{Discord, DiscordConfig};
 use crate::chat::ChatOutput;
 use crate::command::ParserConfig;
-use crate::config::{BackendKind, ChatTransport, ManualOrderVia, PurchaseBackend, Settings};
+use crate::config::{
+    BackendKind, ChatTransport, LicensingMode, ManualOrderVia, PurchaseBackend, Settings,
+};
 use crate::domain::{ChannelRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::ports::{Ports, RetryPolicy};
-use crate::engine::{Approver, Engine, EngineConfig, JobPolicy};
+use crate::engine::{Approver, Engine, EngineConfig, JobPolicy, Licensing};
 use crate::store::simulated::{self as sim, TenantStore};
 use crate::store::Store;
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
@@ -155,6 +157,13 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             })
             .collect(),
         sku_part_number: s.backend.managed_sku().to_string(),
+        licensing: match s.licensing.mode {
+            LicensingMode::Direct => Licensing::Direct,
+            LicensingMode::Group => Licensing::Group {
+                id: s.licensing.group_id.trim().to_ascii_lowercase(),
+                wait: s.licensing.group_wait.get(),
+            },
+        },
         requesters: s.policy.requesters.clone(),
         mail_proof: !s.links.mail_sender.trim().is_empty(),
         sign_in_url: s

@@ -12,7 +12,7 @@ use super::sections::{
     ApproverSettings, BackendSettings, BotSettings, JobSettings, PolicySettings, Settings,
     SimulatedBackendSettings, DISCORD_API_URL,
 };
-use super::values::{BackendKind, ChatTransport, PurchaseBackend};
+use super::values::{BackendKind, ChatTransport, Guid, LicensingMode, PurchaseBackend};
 use super::values::{ConfigDuration, DiscordId};
 use crate::domain::Upn;
 
@@ -59,6 +59,26 @@ impl Loader {
         self.check_discord(s);
         self.check_backend(s);
         self.check_links(s);
+        self.check_licensing(s);
+    }
+
+    fn check_licensing(&mut self, s: &Settings) {
+        let l = &s.licensing;
+        let id = l.group_id.trim();
+        if l.mode == LicensingMode::Group {
+            if id.is_empty() {
+                self.problem(
+                    "licensing.group_id",
+                    "name the licensing group's object id (a GUID) with mode = \"group\"",
+                );
+            } else if let Err(e) = Guid::parse(id) {
+                self.problem(
+                    "licensing.group_id",
+                    format!("{id:?} is not a group's object id: {e}"),
+                );
+            }
+        }
+        self.check_not_zero(&[("licensing.group_wait", l.group_wait)]);
     }
 
     fn check_links(&mut self, s: &Settings) {

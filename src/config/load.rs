@@ -191,6 +191,7 @@ impl Loader {
         let approvers = self.list(&mut root, "approvers");
         let links = self.section(&mut root, "links");
         let backend = self.section(&mut root, "backend");
+        let licensing = self.section(&mut root, "licensing");
         let discord = match root.remove("discord") {
             Some(value) => self.value(value, "discord").map(Some),
             None => Some(None),
@@ -211,6 +212,7 @@ impl Loader {
             approvers: approvers?,
             links: links?,
             backend: backend?,
+            licensing: licensing?,
             discord: discord?,
             provenance: Provenance::default(),
         })

@@ -62,7 +62,7 @@ pub const ENV_PREFIX: &str = "LICENSEBOT__";
 
 /// The top-level tables of [`Settings`], in the order they are read. `discord` is optional
 /// (required only with `chat.transport = "discord"`); the others are always present.
-pub const SECTIONS: [&str; 12] = [
+pub const SECTIONS: [&str; 13] = [
     "chat",
     "store",
     "bot",
@@ -74,6 +74,7 @@ pub const SECTIONS: [&str; 12] = [
     "approvers",
     "links",
     "backend",
+    "licensing",
     "discord",
 ];
 

@@ -8,7 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::provenance::Provenance;
 use super::values::{from_str, ConfigDuration, DiscordId, Guid};
-use super::values::{BackendKind, ChatTransport, LogFormat, ManualOrderVia, PurchaseBackend};
+use super::values::{
+    BackendKind, ChatTransport, LicensingMode, LogFormat, ManualOrderVia, PurchaseBackend,
+};
 use crate::domain::{BillingCycle, CountryCode, DirectoryRole, Language, Upn, UserType};
 
 /// All of licensebot's settings, as [`Settings::load`] builds them.
@@ -41,6 +43,8 @@ pub struct Settings {
     pub links: LinkSettings,
     /// `[backend]`: the directory and purchasing backends.
     pub backend: BackendSettings,
+    /// `[licensing]`: how the licence is given, directly or through a group.
+    pub licensing: LicensingSettings,
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<DiscordSettings>,
@@ -171,6 +175,19 @@ pub struct LinkSettings {
     pub public_url: String,
     /// Where the sign-in pages are served, e.g. `127.0.0.1:8443` (behind a TLS proxy).
     pub listen_addr: String,
+}
+
+/// `[licensing]`: how the bot gives and takes the licence.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LicensingSettings {
+    /// `"direct"`: the licence is assigned to the user; `"group"`: the user is made a member
+    /// of the licensing group, whose licence Entra ID applies.
+    pub mode: LicensingMode,
+    /// The licensing group's object id (a GUID); required with `mode = "group"`.
+    pub group_id: String,
+    /// How long Entra ID may take to apply the group's licence to a new member before the
+    /// request fails (the membership stays).
+    pub group_wait: ConfigDuration,
 }
 
 /// `[roles]`

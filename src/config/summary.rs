@@ -1,7 +1,7 @@
 //! The human summary `licensebot check-config` prints, one fact per line, no secret.
 
 use super::sections::Settings;
-use super::values::BackendKind;
+use super::values::{BackendKind, LicensingMode};
 use crate::domain::{CountryCode, DirectoryRole};
 
 impl Settings {
@@ -54,6 +54,14 @@ impl Settings {
             self.backend.purchase,
             self.backend.managed_sku()
         ));
+        lines.push(match self.licensing.mode {
+            LicensingMode::Direct => "licensing: assigned directly".to_string(),
+            LicensingMode::Group => format!(
+                "licensing: through membership of group {} (Entra ID may take {})",
+                self.licensing.group_id.trim(),
+                self.licensing.group_wait
+            ),
+        });
         if let Some(g) = &self.backend.graph {
             lines.push(format!(
                 "microsoft graph: {} for tenant {} as app {}, token from {}, secret from ${}, \

@@ -200,6 +200,16 @@ setting_enum!(
 );
 
 setting_enum!(
+    /// How the licence is given and taken.
+    LicensingMode {
+        /// Assigned to the user and removed from them (`assignLicense`).
+        Direct => "direct",
+        /// Through membership of the licensing group (Entra ID group-based licensing).
+        Group => "group",
+    }
+);
+
+setting_enum!(
     /// How seats are bought.
     PurchaseBackend {
         /// The simulated tenant adds seats itself.

@@ -30,6 +30,30 @@ pub struct JobPolicy {
     pub verify_interval: Duration,
 }
 
+/// How the licence is given and taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Licensing {
+    /// Assigned to the person and removed from them.
+    Direct,
+    /// Through membership of one group, whose licence Entra ID applies.
+    Group {
+        /// The group's object id.
+        id: String,
+        /// How long Entra ID may take to apply it to a new member.
+        wait: Duration,
+    },
+}
+
+impl Licensing {
+    /// The licensing group's id, in group mode.
+    pub fn group(&self) -> Option<&str> {
+        match self {
+            Licensing::Direct => None,
+            Licensing::Group { id, .. } => Some(id),
+        }
+    }
+}
+
 /// What the engine needs from configuration.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -65,6 +89,8 @@ pub struct EngineConfig {
     pub approvers: Vec<Approver>,
     /// The SKU the bot manages (`POWER_BI_PRO`).
     pub sku_part_number: String,
+    /// Directly or through a group.
+    pub licensing: Licensing,
     /// Who may ask for a licence: chat user names or chat roles; empty means everyone.
     pub requesters: Vec<String>,
     /// Whether links are proven by a mailed code (a mail sender is configured).

@@ -53,7 +53,7 @@ use crate::t;
 use crate::texts::Texts;
 
 pub use catchup::OpenApproval;
-pub use config::{Approver, EngineConfig, JobPolicy};
+pub use config::{Approver, EngineConfig, JobPolicy, Licensing};
 pub use error::{EngineError, EngineResult};
 pub use worker::JobReport;
 

@@ -13,8 +13,8 @@ use prometheus::{
 };
 
 use crate::backend::{
-    BackendError, DirectoryUser, Found, GroupInfo, Lookup, PurchaseProgress, Purchaser, SeatOrder,
-    Seats, Tenant,
+    BackendError, DirectoryUser, Found, GroupInfo, LicensingGroup, Lookup, PurchaseProgress,
+    Purchaser, SeatOrder, Seats, Tenant,
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::store::Store;
@@ -293,6 +293,24 @@ impl Tenant for MeteredTenant {
     }
     async fn group(&self, id: &str) -> Result<GroupInfo, BackendError> {
         timed("get_group", self.inner.group(id)).await
+    }
+    async fn licensing_group(&self, id: &str) -> Result<LicensingGroup, BackendError> {
+        timed("get_licensing_group", self.inner.licensing_group(id)).await
+    }
+    async fn add_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
+        let r = timed("add_member", self.inner.add_member(group, user)).await;
+        seats_changed();
+        r
+    }
+    async fn remove_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
+        let r = timed("remove_member", self.inner.remove_member(group, user)).await;
+        seats_changed();
+        r
+    }
+    async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        let r = timed("reprocess", self.inner.reprocess(user)).await;
+        seats_changed();
+        r
     }
     /// Forwarded whole, so a backend that answers a lookup in one call (Graph `$batch`)
     /// still does behind the meter; timed as one `look_up` operation.

@@ -124,6 +124,21 @@ impl GraphClient {
             .map(|r| r.body)
     }
 
+    /// The base URL, e.g. `https://graph.microsoft.com/v1.0` (references to directory objects
+    /// in a body name it).
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A call without a body (`DELETE`, or a `POST` action that takes none), tried once.
+    pub(crate) async fn send_empty(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<Value, BackendError> {
+        self.once(method, path, &[], None).await.map(|r| r.body)
+    }
+
     /// One HTTP exchange; a 401 `InvalidAuthenticationToken` renews the token and repeats
     /// the call once (the service refused it unread, so repeating a write is safe).
     async fn once(

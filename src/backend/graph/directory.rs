@@ -16,7 +16,8 @@ use super::client::BatchRequest;
 use super::seats::SkuCatalogue;
 use super::GraphTenant;
 use crate::backend::{
-    plan_grants_pro, BackendError, DirectoryUser, ErrorKind, HeldLicence, LicenceSource,
+    plan_grants_pro, AssignmentError, AssignmentState as Progress, BackendError, DirectoryUser,
+    ErrorKind, GroupState, HeldLicence, LicenceSource,
 };
 use crate::domain::{CountryCode, Upn, UserType};
 
@@ -119,6 +120,51 @@ pub(crate) struct AssignmentState {
     pub assigned_by_group: Option<String>,
     #[serde(default)]
     pub state: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl AssignmentState {
+    /// Where Entra ID's processing stands: `Active` and `ActiveWithError` hold the licence;
+    /// `Error` fails with its `error` (`Other` when none is given) and `Disabled` fails as
+    /// such; any other state, or none, is not decided yet.
+    fn progress(&self) -> Progress {
+        let state = self.state.as_deref().unwrap_or_default();
+        let is = |word: &str| state.eq_ignore_ascii_case(word);
+        if is("Active") || is("ActiveWithError") {
+            Progress::Active
+        } else if is("Error") {
+            let word = self
+                .error
+                .as_deref()
+                .filter(|w| !w.trim().is_empty() && !w.eq_ignore_ascii_case("None"))
+                .unwrap_or("Other");
+            Progress::Failed(AssignmentError::from_word(word))
+        } else if is("Disabled") {
+            Progress::Failed(AssignmentError::Other("Disabled".into()))
+        } else {
+            Progress::Processing
+        }
+    }
+}
+
+/// The group states of a user (entries with `assignedByGroup`), SKUs by part number where
+/// the catalogue knows them.
+fn group_states(states: Option<&[AssignmentState]>, catalogue: &SkuCatalogue) -> Vec<GroupState> {
+    states
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| {
+            let group = s.assigned_by_group.as_deref().filter(|g| !g.is_empty())?;
+            Some(GroupState {
+                group: group.to_string(),
+                sku_part_number: catalogue
+                    .by_id(&s.sku_id)
+                    .map_or_else(|| s.sku_id.clone(), |k| k.sku_part_number.clone()),
+                state: s.progress(),
+            })
+        })
+        .collect()
 }
 
 /// Where a held SKU comes from: each source whose assignment is in force (`Active`, or
@@ -201,6 +247,7 @@ impl GraphTenant {
         }
         // A SKU the tenant does not list (it should not happen) counts as not granting Pro.
         let states = user.license_assignment_states.as_deref();
+        let group_states = group_states(states, &catalogue);
         let licences = user
             .assigned_licenses
             .iter()
@@ -236,6 +283,7 @@ impl GraphTenant {
             user_type,
             account_enabled: user.account_enabled.unwrap_or(true),
             licences,
+            group_states,
         })
     }
 
@@ -314,6 +362,50 @@ pub(crate) fn user_key(user: &DirectoryUser) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_assignment_is_active_failed_with_its_error_or_not_decided_yet() {
+        let state = |state: Option<&str>, error: Option<&str>| AssignmentState {
+            sku_id: "s".into(),
+            assigned_by_group: Some("g".into()),
+            state: state.map(str::to_string),
+            error: error.map(str::to_string),
+        };
+        let cases = [
+            (Some("Active"), None, Progress::Active),
+            (Some("ActiveWithError"), Some("Other"), Progress::Active),
+            (
+                Some("Error"),
+                Some("CountViolation"),
+                Progress::Failed(AssignmentError::CountViolation),
+            ),
+            (
+                Some("error"),
+                Some("ProhibitedInUsageLocationViolation"),
+                Progress::Failed(AssignmentError::ProhibitedInUsageLocationViolation),
+            ),
+            (
+                Some("Error"),
+                Some("Others"),
+                Progress::Failed(AssignmentError::Other("Others".into())),
+            ),
+            (
+                Some("Error"),
+                None,
+                Progress::Failed(AssignmentError::Other("Other".into())),
+            ),
+            (
+                Some("Disabled"),
+                None,
+                Progress::Failed(AssignmentError::Other("Disabled".into())),
+            ),
+            (Some("Processing"), None, Progress::Processing),
+            (None, None, Progress::Processing),
+        ];
+        for (s, e, want) in cases {
+            assert_eq!(state(s, e).progress(), want, "{s:?} {e:?}");
+        }
+    }
 
     #[test]
     fn guest_upns_encode_the_hash() {

@@ -36,7 +36,7 @@ pub use mail::GraphMailer;
 use seats::SkuCatalogue;
 pub use token::{Audience, Credentials};
 
-use super::{BackendError, DirectoryUser, Found, GroupInfo, Lookup, Seats, Tenant};
+use super::{BackendError, DirectoryUser, Found, GroupInfo, LicensingGroup, Lookup, Seats, Tenant};
 use crate::domain::{CountryCode, RoleSet, Upn};
 
 /// The scope of an app-only Microsoft Graph token.
@@ -175,6 +175,22 @@ impl Tenant for GraphTenant {
 
     async fn group(&self, id: &str) -> Result<GroupInfo, BackendError> {
         self.read_group(id).await
+    }
+
+    async fn licensing_group(&self, id: &str) -> Result<LicensingGroup, BackendError> {
+        self.read_licensing_group(id).await
+    }
+
+    async fn add_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.join(group, user).await
+    }
+
+    async fn remove_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.leave(group, user).await
+    }
+
+    async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.reprocess_licences(user).await
     }
 
     async fn look_up(&self, lookup: &Lookup) -> Found {

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 
 use super::{
     known_service_plans, plan_grants_pro, BackendError, DirectoryUser, ErrorKind, GroupInfo,
-    HeldLicence, LicenceSource, PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant,
+    HeldLicence, LicenceSource, LicensingGroup, PurchaseProgress, Purchaser, SeatOrder, Seats,
+    Tenant,
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::engine::clock::Clock;
@@ -126,6 +127,7 @@ impl SimulatedTenant {
                 account_enabled: u.account_enabled,
                 mail: Some(u.mail.unwrap_or_else(|| upn_text.clone())),
                 licences,
+                group_states: Vec::new(),
             },
             u.roles,
         ))
@@ -199,6 +201,23 @@ impl Tenant for SimulatedTenant {
             ErrorKind::Invalid,
             format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
         ))
+    }
+
+    async fn licensing_group(&self, id: &str) -> Result<LicensingGroup, BackendError> {
+        self.group(id).await.map(|_| LicensingGroup::default())
+    }
+
+    async fn add_member(&self, group: &str, _user: &DirectoryUser) -> Result<(), BackendError> {
+        self.group(group).await.map(|_| ())
+    }
+
+    async fn remove_member(&self, group: &str, _user: &DirectoryUser) -> Result<(), BackendError> {
+        self.group(group).await.map(|_| ())
+    }
+
+    async fn reprocess(&self, _user: &DirectoryUser) -> Result<(), BackendError> {
+        pause(self.sim.latency).await;
+        Ok(())
     }
 
     async fn set_usage_location(

@@ -26,8 +26,8 @@ pub use identity::{AuthorizeRequest, IdClaims, IdentityProvider, Mail, Mailer, S
 pub use purchase::{PurchaseProgress, Purchaser, SeatOrder};
 pub use retry::RetryPolicy;
 pub use tenant::{
-    BackendError, DirectoryUser, ErrorKind, Found, GroupInfo, HeldLicence, LicenceSource, Lookup,
-    Seats, Tenant,
+    AssignmentError, AssignmentState, BackendError, DirectoryUser, ErrorKind, Found, GroupInfo,
+    GroupState, HeldLicence, LicenceSource, LicensingGroup, Lookup, Seats, Tenant,
 };
 
 /// What the engine is given to talk to the world: one implementation of each port.

@@ -41,6 +41,103 @@ pub enum LicenceSource {
     Group(String),
 }
 
+/// How the assignment of one SKU from one group stands for a user (Graph
+/// `licenseAssignmentStates[]` with `assignedByGroup` set: `state` and `error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupState {
+    /// The group's object id.
+    pub group: String,
+    /// The SKU it assigns, e.g. `POWER_BI_PRO`.
+    pub sku_part_number: String,
+    /// Where its processing stands.
+    pub state: AssignmentState,
+}
+
+/// Where Entra ID's processing of a group's licence for one member stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignmentState {
+    /// In force: the member holds the licence (`Active`, or `ActiveWithError`: held, with a
+    /// plan in error).
+    Active,
+    /// Not decided yet: any state Microsoft does not document as final.
+    Processing,
+    /// Not assigned, for this reason (`Error`, or `Disabled`).
+    Failed(AssignmentError),
+}
+
+/// Why a group could not give a member its licence (`licenseAssignmentStates[].error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignmentError {
+    /// No free seat.
+    CountViolation,
+    /// A plan conflicts with a plan the member already holds.
+    MutuallyExclusiveViolation,
+    /// Another product depends on a plan of this one (raised on removal).
+    DependencyViolation,
+    /// The service is not offered in the member's usage location.
+    ProhibitedInUsageLocationViolation,
+    /// A value that must be unique is not (e.g. a proxy address).
+    UniquenessViolation,
+    /// Anything else, with Microsoft's word for it (`Other`, `Disabled`, or a word not
+    /// documented yet).
+    Other(String),
+}
+
+impl AssignmentError {
+    /// Microsoft's word for it.
+    pub fn word(&self) -> &str {
+        match self {
+            AssignmentError::CountViolation => "CountViolation",
+            AssignmentError::MutuallyExclusiveViolation => "MutuallyExclusiveViolation",
+            AssignmentError::DependencyViolation => "DependencyViolation",
+            AssignmentError::ProhibitedInUsageLocationViolation => {
+                "ProhibitedInUsageLocationViolation"
+            }
+            AssignmentError::UniquenessViolation => "UniquenessViolation",
+            AssignmentError::Other(word) => word,
+        }
+    }
+
+    /// The error Microsoft's word names; an unknown word is [`AssignmentError::Other`].
+    pub fn from_word(word: &str) -> AssignmentError {
+        [
+            AssignmentError::CountViolation,
+            AssignmentError::MutuallyExclusiveViolation,
+            AssignmentError::DependencyViolation,
+            AssignmentError::ProhibitedInUsageLocationViolation,
+            AssignmentError::UniquenessViolation,
+        ]
+        .into_iter()
+        .find(|e| e.word().eq_ignore_ascii_case(word))
+        .unwrap_or_else(|| AssignmentError::Other(word.to_string()))
+    }
+}
+
+/// A group as the bot checks it before licensing through it (Graph's group resource:
+/// `groupTypes`, `mailEnabled`, `securityEnabled`, `isAssignableToRole`,
+/// `onPremisesSyncEnabled`, `assignedLicenses`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LicensingGroup {
+    /// Object id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Membership follows a rule (`groupTypes` has `DynamicMembership`).
+    pub dynamic: bool,
+    /// A Microsoft 365 group (`groupTypes` has `Unified`).
+    pub unified: bool,
+    /// `mailEnabled`.
+    pub mail_enabled: bool,
+    /// `securityEnabled`.
+    pub security_enabled: bool,
+    /// `isAssignableToRole`.
+    pub role_assignable: bool,
+    /// Membership is mastered on-premises (`onPremisesSyncEnabled`).
+    pub synced: bool,
+    /// The SKUs the group assigns, by part number.
+    pub skus: Vec<String>,
+}
+
 /// A group as people are told about it: a licence it grants can only be taken away by
 /// taking the person out of it, which its owners (or an administrator) do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +169,9 @@ pub struct DirectoryUser {
     pub mail: Option<String>,
     /// Licences held.
     pub licences: Vec<HeldLicence>,
+    /// How each group's licences stand for the user, held or not (failed and pending ones
+    /// included).
+    pub group_states: Vec<GroupState>,
 }
 
 impl DirectoryUser {
@@ -83,6 +183,18 @@ impl DirectoryUser {
     /// Whether the user holds this SKU.
     pub fn holds(&self, sku_part_number: &str) -> bool {
         self.licence(sku_part_number).is_some()
+    }
+
+    /// How this group's assignment of this SKU stands for the user; `None` when the group
+    /// assigns it nothing (not a member, or Entra ID has not started on the membership).
+    pub fn from_group(&self, group: &str, sku_part_number: &str) -> Option<&AssignmentState> {
+        self.group_states
+            .iter()
+            .find(|g| {
+                g.group.eq_ignore_ascii_case(group)
+                    && g.sku_part_number.eq_ignore_ascii_case(sku_part_number)
+            })
+            .map(|g| &g.state)
     }
 
     /// The user's licence of this SKU, if held.
@@ -229,6 +341,21 @@ pub trait Tenant: Send + Sync {
             seats,
         }
     }
+
+    /// A group as it is set up, for the check before licensing through it.
+    async fn licensing_group(&self, id: &str) -> Result<LicensingGroup, BackendError>;
+
+    /// Makes the user a member of the group (its licences follow, asynchronously). Already
+    /// being a member is success.
+    async fn add_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError>;
+
+    /// Takes the user out of the group (its licences go, asynchronously). Not being a member
+    /// is success.
+    async fn remove_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError>;
+
+    /// Has Entra ID process the user's group licences again (after a seat was bought or the
+    /// usage location fixed: a failed group assignment is not retried by itself).
+    async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError>;
 
     /// Sets a user's usage location.
     async fn set_usage_location(

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 
 use licensebot::backend::simulated::{SimulatedMailbox, SimulatedTenant};
-use licensebot::backend::{BackendError, DirectoryUser, ErrorKind, GroupInfo, Seats, Tenant};
+use licensebot::backend::{
+    BackendError, DirectoryUser, ErrorKind, GroupInfo, LicensingGroup, Seats, Tenant,
+};
 use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction};
 use licensebot::config::Settings;
 use licensebot::domain::{ChannelRef, ChatUserId, CountryCode, MessageRef, RoleSet, Upn};
@@ -225,6 +227,18 @@ impl Tenant for FaultyTenant {
     }
     async fn group(&self, id: &str) -> Result<GroupInfo, BackendError> {
         self.inner.group(id).await
+    }
+    async fn licensing_group(&self, id: &str) -> Result<LicensingGroup, BackendError> {
+        self.inner.licensing_group(id).await
+    }
+    async fn add_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.inner.add_member(group, user).await
+    }
+    async fn remove_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.inner.remove_member(group, user).await
+    }
+    async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.inner.reprocess(user).await
     }
     async fn set_usage_location(
         &self,

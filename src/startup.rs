@@ -89,6 +89,75 @@ pub async fn check_simulated(settings: &Settings) -> Vec<String> {
     }]
 }
 
+/// What group mode's check of the licensing group found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupCheck {
+    /// Direct mode: there is no licensing group.
+    NotUsed,
+    /// The group can license through the bot; a line saying so.
+    Fit(String),
+    /// The group cannot be used; what to fix, naming the group.
+    Unfit(String),
+    /// The group could not be read (the tenant did not answer); the reason.
+    Unread(String),
+}
+
+/// Group mode's check of the licensing group before the bot licenses through it: found, with
+/// assigned membership, changeable through Graph (not a mail-enabled security or
+/// distribution group, not role-assignable: the bot is not given
+/// RoleManagement.ReadWrite.Directory, not synced from on-premises), security-enabled, and
+/// carrying the managed SKU itself among its licences (a bundle does not count).
+pub async fn check_licensing_group(settings: &Settings, tenant: &dyn Tenant) -> GroupCheck {
+    if settings.licensing.mode != LicensingMode::Group {
+        return GroupCheck::NotUsed;
+    }
+    let id = settings.licensing.group_id.trim();
+    let sku = settings.backend.managed_sku();
+    let group = match tenant.licensing_group(id).await {
+        Ok(g) => g,
+        Err(e) if e.is_transient() => return GroupCheck::Unread(e.message),
+        Err(e) => {
+            return GroupCheck::Unfit(format!(
+                "licensing.group_id {id}: the tenant has no such group that the bot may read \
+                 ({}); name the object id of an existing group",
+                e.message
+            ))
+        }
+    };
+    let mut fix = Vec::new();
+    if group.dynamic {
+        fix.push("its membership is dynamic (rule-based), so nobody can add or remove members; use a group with assigned membership".to_string());
+    }
+    if group.mail_enabled && !group.unified {
+        fix.push("it is a mail-enabled security or distribution group, which Microsoft Graph cannot change; use a security group or a Microsoft 365 group".to_string());
+    }
+    if !group.security_enabled {
+        fix.push("it is not security-enabled, and group-based licensing needs a security group or a security-enabled Microsoft 365 group".to_string());
+    }
+    if group.role_assignable {
+        fix.push("it is role-assignable: changing its members needs RoleManagement.ReadWrite.Directory, which the bot is not given; use a group that is not role-assignable".to_string());
+    }
+    if group.synced {
+        fix.push("its members come from on-premises Active Directory and can only be changed there; use a cloud group".to_string());
+    }
+    if !group.skus.iter().any(|s| s.eq_ignore_ascii_case(sku)) {
+        let has = if group.skus.is_empty() {
+            "no licence".to_string()
+        } else {
+            group.skus.join(", ")
+        };
+        fix.push(format!("it does not assign {sku} itself (it assigns {has}); add {sku} to the group's licences in the Microsoft 365 admin center (a bundle such as E5 does not count)"));
+    }
+    let named = format!("licensing group \"{}\" ({})", group.display_name, group.id);
+    if fix.is_empty() {
+        GroupCheck::Fit(format!(
+            "{named}: assigned membership, assigns {sku}; the bot licenses through it"
+        ))
+    } else {
+        GroupCheck::Unfit(format!("{named} cannot be used: {}", fix.join("; ")))
+    }
+}
+
 /// Holds the instance lock: one bot per database, so start-up may safely re-queue jobs that
 /// a previous (dead) process left running.
 pub struct InstanceLock {
@@ -380,6 +449,14 @@ async fn check_graph(graph: &GraphTenant, settings: &Settings, report: &mut Chec
             e.message
         )),
     }
+    match check_licensing_group(settings, graph).await {
+        GroupCheck::NotUsed => {}
+        GroupCheck::Fit(line) => report.found(format!("microsoft graph: {line}")),
+        GroupCheck::Unfit(why) => report.failed(format!("microsoft graph: FAILED: {why}")),
+        GroupCheck::Unread(why) => {
+            report.failed(format!("microsoft graph: licensing group: FAILED: {why}"))
+        }
+    }
     for a in &settings.approvers {
         let who = format!("microsoft graph: approver {} ({})", a.chat_user, a.upn);
         match graph.roles_fresh(&a.upn).await {
@@ -407,6 +484,16 @@ impl Opened {
         let store = open_store(settings).await?;
         let lock = lock_instance(store.path())?;
         let backends = backends(settings, clock).await?;
+        match check_licensing_group(settings, backends.tenant.as_ref()).await {
+            GroupCheck::NotUsed => {}
+            GroupCheck::Fit(line) => tracing::info!("{line}"),
+            GroupCheck::Unfit(why) => bail!("{why}"),
+            // Start anyway: a job that reaches the group says what fails, and a passing
+            // outage must not keep the bot down.
+            GroupCheck::Unread(why) => {
+                tracing::warn!(error = %why, "could not check the licensing group at start-up")
+            }
+        }
         Ok(Opened {
             store,
             _lock: lock,

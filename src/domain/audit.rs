@@ -104,6 +104,9 @@ word_enum!(
         SeatLeftFree => "seat_left_free",
         /// A decision on one's own request refused.
         SelfDecisionRefused => "self_decision_refused",
+        /// No seat was free for a group's licence: a purchase stage was added before the
+        /// assignment.
+        SeatNeeded => "seat_needed",
         /// A stage was approved.
         StageApproved => "stage_approved",
         /// A stage's change was made and verified.

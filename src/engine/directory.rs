@@ -31,6 +31,8 @@ pub(super) struct Directory {
     pub(super) tenant: Arc<dyn Tenant>,
     /// Approvers' directory object ids, once read (they never change).
     approver_ids: std::sync::Mutex<HashMap<Upn, String>>,
+    /// The licensing group's display name, once read (group mode).
+    managed_name: std::sync::Mutex<Option<String>>,
 }
 
 impl Directory {
@@ -39,6 +41,7 @@ impl Directory {
             core,
             tenant,
             approver_ids: std::sync::Mutex::new(HashMap::new()),
+            managed_name: std::sync::Mutex::new(None),
         }
     }
 
@@ -100,13 +103,51 @@ impl Directory {
         self.directory_answer(upn, looked_up)
     }
 
+    /// The licensing group's display name (group mode), read once; its id while it cannot
+    /// be read.
+    pub(super) async fn managed_group_name(&self) -> String {
+        let Some(id) = self.core.cfg().licensing.group() else {
+            return String::new();
+        };
+        if let Some(name) = self.managed_name.lock().ok().and_then(|n| n.clone()) {
+            return name;
+        }
+        match self.tenant.licensing_group(id).await {
+            Ok(g) => {
+                if let Ok(mut name) = self.managed_name.lock() {
+                    *name = Some(g.display_name.clone());
+                }
+                g.display_name
+            }
+            Err(e) => {
+                tracing::warn!(group = id, error = %e, "could not read the licensing group's name");
+                id.to_string()
+            }
+        }
+    }
+
     /// The groups the user's managed licence is inherited from, named for people with their
     /// owners (`None` when it is not inherited): only leaving such a group takes the licence
     /// away. A group that cannot be read is named by its id (and the failure logged).
     pub(super) async fn inherited_from(&self, user: &DirectoryUser) -> Option<String> {
+        self.name_groups(user, None).await
+    }
+
+    /// As [`Directory::inherited_from`], leaving out the licensing group of group mode: the
+    /// groups whose licence the bot cannot take away (only their owners can).
+    pub(super) async fn inherited_elsewhere(&self, user: &DirectoryUser) -> Option<String> {
+        self.name_groups(user, self.core.cfg().licensing.group())
+            .await
+    }
+
+    /// The groups (but `skip`) the user's managed licence is inherited from, named.
+    async fn name_groups(&self, user: &DirectoryUser, skip: Option<&str>) -> Option<String> {
         let licence = user.licence(&self.core.cfg().sku_part_number)?;
         let mut named = Vec::new();
-        for id in licence.groups() {
+        let groups = licence
+            .groups()
+            .filter(|g| skip.is_none_or(|s| !s.eq_ignore_ascii_case(g)));
+        for id in groups {
             named.push(match self.tenant.group(id).await {
                 Ok(g) if g.owners.is_empty() => {
                     t!(

@@ -110,10 +110,15 @@ pub struct Job {
     /// refusal (a timeout, a dropped connection, a 5xx without `Retry-After`). The change may
     /// have been made, so it is read back before it is sent again.
     pub change_sent: bool,
+    /// When the job last sent its change, if it did.
+    pub sent_at: Option<Timestamp>,
+    /// How often the job had the person's group licences reprocessed.
+    pub reprocesses: i64,
 }
 
 const COLUMNS: &str =
-    "id, stage_id, payload, state, attempts, next_attempt_at, last_error, phase, change_sent";
+    "id, stage_id, payload, state, attempts, next_attempt_at, last_error, phase, change_sent, sent_at, \
+     reprocesses";
 
 const JOBS: Table<Job> = Table {
     name: "jobs",
@@ -133,6 +138,8 @@ fn from_row(r: &SqliteRow) -> StoreResult<Job> {
         last_error: c.get("last_error")?,
         verify_only: c.get::<&str>("phase")? == "verify",
         change_sent: c.get::<i64>("change_sent")? != 0,
+        sent_at: c.opt_at("sent_at")?,
+        reprocesses: c.get("reprocesses")?,
     })
 }
 
@@ -254,6 +261,31 @@ pub async fn wait_until(
     requeue(conn, id, Requeue::Wait, note, at, now).await
 }
 
+/// Queues a job whose change is made for a later look, without counting the attempt: the
+/// change is being applied outside the bot (a group's licence), so it only verifies from
+/// now on.
+pub async fn wait_verifying(
+    conn: &mut SqliteConnection,
+    id: i64,
+    note: &str,
+    at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<()> {
+    requeue(conn, id, Requeue::WaitVerifying, note, at, now).await
+}
+
+/// Holds a job until another stage completes (which makes it due), or `at`: it runs from
+/// the start then (its change was taken back), and the wait is not a failed attempt.
+pub async fn hold(
+    conn: &mut SqliteConnection,
+    id: i64,
+    note: &str,
+    at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<()> {
+    requeue(conn, id, Requeue::Hold, note, at, now).await
+}
+
 /// Makes a queued job due now (a person said the awaited thing happened).
 pub async fn due_now(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> StoreResult<bool> {
     let changed = update(
@@ -287,16 +319,34 @@ pub async fn mark_change_sent(
     now: Timestamp,
 ) -> StoreResult<()> {
     for id in ids {
-        let params = [ts(now).into(), (*id).into()];
+        let params = [ts(now).into(), ts(now).into(), (*id).into()];
         update(
             &mut *conn,
             "jobs",
-            "change_sent = 1, updated_at = ?",
+            "change_sent = 1, sent_at = ?, updated_at = ?",
             "id = ?",
             &params,
         )
         .await?;
     }
+    Ok(())
+}
+
+/// Records that the job had the person's group licences reprocessed, now.
+pub async fn mark_reprocessed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let params = [ts(now).into(), ts(now).into(), id.into()];
+    update(
+        conn,
+        "jobs",
+        "reprocesses = reprocesses + 1, sent_at = ?, updated_at = ?",
+        "id = ?",
+        &params,
+    )
+    .await?;
     Ok(())
 }
 
@@ -359,6 +409,11 @@ enum Requeue {
     VerifyOnly,
     /// It waits for something outside the bot; the attempt does not count.
     Wait,
+    /// Its change is made and applied outside the bot: it waits, and only verifies from now
+    /// on; the attempt does not count.
+    WaitVerifying,
+    /// Its change was taken back; it waits for another stage and runs from the start.
+    Hold,
     /// Its attempt failed; `change_sent` says whether the change may have gone out.
     Retry { change_sent: bool },
 }
@@ -369,6 +424,8 @@ impl Requeue {
         match self {
             Requeue::VerifyOnly => "phase = 'verify', ",
             Requeue::Wait => "attempts = MAX(attempts - 1, 0), ",
+            Requeue::WaitVerifying => "phase = 'verify', attempts = MAX(attempts - 1, 0), ",
+            Requeue::Hold => "phase = 'execute', attempts = MAX(attempts - 1, 0), ",
             Requeue::Retry { .. } => "",
         }
     }
@@ -376,7 +433,7 @@ impl Requeue {
     fn change_sent(self) -> bool {
         match self {
             Requeue::Retry { change_sent } => change_sent,
-            Requeue::VerifyOnly | Requeue::Wait => false,
+            Requeue::VerifyOnly | Requeue::Wait | Requeue::WaitVerifying | Requeue::Hold => false,
         }
     }
 }

@@ -145,6 +145,46 @@ pub async fn insert(
     Ok(StageId(id))
 }
 
+/// Puts a new pending stage before `before` in its request's order (the stages from
+/// `before` on move one place later) and has `before` wait on it; returns the new stage.
+pub async fn insert_before(
+    conn: &mut SqliteConnection,
+    before: &Stage,
+    new: NewStage,
+    at: Timestamp,
+) -> StoreResult<StageId> {
+    // Later stages first, so no two share a place while they move.
+    let later: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, seq FROM stages WHERE request_id = ? AND seq >= ? ORDER BY seq DESC",
+    )
+    .bind(before.request_id.0)
+    .bind(before.seq)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, seq) in later {
+        update(
+            &mut *conn,
+            "stages",
+            "seq = ?",
+            "id = ?",
+            &[(seq + 1).into(), id.into()],
+        )
+        .await?;
+    }
+    let id = insert(
+        &mut *conn,
+        before.request_id,
+        &NewStage {
+            seq: before.seq,
+            ..new
+        },
+        at,
+    )
+    .await?;
+    set_on(conn, before.id, "depends_on = ?", Param::Int(Some(id.0))).await?;
+    Ok(id)
+}
+
 /// One stage.
 pub async fn get(conn: &mut SqliteConnection, id: StageId) -> StoreResult<Option<Stage>> {
     STAGES.first(conn, "WHERE id = ?", &[id.0.into()]).await

@@ -17,6 +17,7 @@ mod fake_microsoft;
 mod faults;
 mod graph_client;
 mod graph_e2e;
+mod group_e2e;
 mod hostile;
 mod house;
 mod ops;

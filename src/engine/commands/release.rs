@@ -21,8 +21,9 @@ impl Intake {
                 None => t!(self.core.texts(), "release.nothing"),
             }));
         }
-        // Removing a direct assignment beside a group's frees no seat, and the group's stays.
-        if let Some(groups) = self.directory.inherited_from(&user).await {
+        // Removing a direct assignment beside a group's frees no seat, and the group's stays;
+        // in group mode the licensing group's own membership is the bot's to take.
+        if let Some(groups) = self.directory.inherited_elsewhere(&user).await {
             return Err(EngineError::User(t!(
                 self.core.texts(),
                 "release.from_group",

@@ -26,7 +26,7 @@ impl Intake {
                 upn = upn
             )));
         }
-        if let Some(groups) = self.directory.inherited_from(&user).await {
+        if let Some(groups) = self.directory.inherited_elsewhere(&user).await {
             return Err(EngineError::User(t!(
                 self.core.texts(),
                 "revoke.from_group",

@@ -18,7 +18,9 @@
 mod assign;
 mod claim;
 mod manual_task;
+mod membership;
 mod outcome;
+mod seat_needed;
 mod seats;
 mod unassign;
 mod verify;
@@ -31,10 +33,12 @@ use tracing::Instrument;
 
 use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
-use super::directory::Directory;
+use super::directory::{Candidate, Directory};
 use super::error::EngineResult;
 use crate::domain::{DecisionSource, RoleSet, Upn};
-use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, Lookup, Purchaser, SeatOrder};
+use crate::engine::ports::{
+    BackendError, DirectoryUser, ErrorKind, Lookup, Purchaser, SeatOrder, Seats,
+};
 use crate::store::jobs::{Job, JobPayload};
 use crate::store::requests::Request;
 use crate::store::stages::Stage;
@@ -74,6 +78,18 @@ enum Outcome {
     Wait {
         note: String,
         after: Duration,
+    },
+    /// A group is applying its licence (or was asked to again): look at `after`, only
+    /// verifying from now on; the wait is not a failed attempt.
+    Applying {
+        note: String,
+        after: Duration,
+    },
+    /// No seat was free for the group's licence (and the membership was taken back): a
+    /// purchase stage goes before this one, routed to these approvers.
+    NeedsSeat {
+        seats: Seats,
+        candidates: Vec<Candidate>,
     },
     /// Waiting for a person to buy seats.
     AwaitPerson {
@@ -242,10 +258,7 @@ impl Worker {
             .filter(|((i, _), _)| results[*i].0.is_none())
             .map(|((i, upn), user)| (i, upn, user))
             .collect();
-        if !assign.is_empty() {
-            self.execute_assignments(claimed, assign, &mut results)
-                .await;
-        }
+        self.give_licences(claimed, assign, &mut results).await;
         for (i, c) in claimed.iter().enumerate() {
             if results[i].0.is_some() {
                 continue;
@@ -266,9 +279,13 @@ impl Worker {
                     };
                     self.execute_purchase(&order, &mut results[i].1).await
                 }
-                JobPayload::Unassign { upn } => {
-                    self.execute_unassign(upn, &c.job, &mut results[i].1).await
-                }
+                JobPayload::Unassign { upn } => match self.core.cfg().licensing.group() {
+                    None => self.execute_unassign(upn, &c.job, &mut results[i].1).await,
+                    Some(group) => {
+                        self.execute_leave(upn, &c.job, group, &mut results[i].1)
+                            .await
+                    }
+                },
                 JobPayload::Assign { .. } => Outcome::Permanent("assignment not run".into()),
             };
             results[i].0 = Some(outcome);
@@ -282,6 +299,29 @@ impl Worker {
                 )
             })
             .collect()
+    }
+
+    /// Gives the licence to each user of `assign`: assigned in one batch (direct mode), or
+    /// through the licensing group one by one (group mode).
+    async fn give_licences(
+        &self,
+        claimed: &[Claimed],
+        assign: Vec<(usize, Upn, UserRead)>,
+        results: &mut [(Option<Outcome>, Vec<Call>)],
+    ) {
+        match self.core.cfg().licensing.group() {
+            _ if assign.is_empty() => {}
+            None => self.execute_assignments(claimed, assign, results).await,
+            Some(group) => {
+                for (i, upn, user) in assign {
+                    let job = &claimed[i].job;
+                    let outcome = self
+                        .execute_join(job, group, &upn, user, &mut results[i].1)
+                        .await;
+                    results[i].0 = Some(outcome);
+                }
+            }
+        }
     }
 
     /// None when the decider (if any) still holds one of the stage's roles, as read for

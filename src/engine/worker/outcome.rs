@@ -48,6 +48,15 @@ impl Worker {
                     .await?;
                 JobReport::Retrying(note)
             }
+            Outcome::Applying { note, after } => {
+                jobs::wait_verifying(tx.conn(), c.job.id, &note, self.after(after), now).await?;
+                self.back_to_approved(tx, &c.stage, &c.request, AuditAction::JobWaiting, &note)
+                    .await?;
+                JobReport::Retrying(note)
+            }
+            Outcome::NeedsSeat { seats, candidates } => {
+                self.job_needs_seat(tx, &c, seats, candidates).await?
+            }
             Outcome::AwaitPerson {
                 enabled,
                 via_reseller,
@@ -102,7 +111,7 @@ impl Worker {
     }
 
     /// The time `d` from now.
-    fn after(&self, d: Duration) -> chrono::DateTime<chrono::Utc> {
+    pub(super) fn after(&self, d: Duration) -> chrono::DateTime<chrono::Utc> {
         self.core.now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(1))
     }
 
@@ -178,9 +187,16 @@ impl Worker {
             .delay(job.attempts, e.retry_after);
         // A change call that failed without a definite refusal may have been carried out; a
         // refusal naming a Retry-After (429, 503) was not.
-        let sent_now = calls
-            .iter()
-            .any(|c| matches!(c.operation, "assign_licence" | "remove_licence"));
+        let sent_now = calls.iter().any(|c| {
+            matches!(
+                c.operation,
+                "assign_licence"
+                    | "remove_licence"
+                    | "add_member"
+                    | "remove_member"
+                    | "reprocess_licences"
+            )
+        });
         let may_be_made = job.change_sent || (sent_now && e.retry_after.is_none());
         let at = self.after(delay);
         jobs::retry_at(
@@ -207,7 +223,7 @@ impl Worker {
         Ok(JobReport::Retrying(e.message))
     }
 
-    async fn back_to_approved(
+    pub(super) async fn back_to_approved(
         &self,
         tx: &mut WriteTx<'_>,
         stage: &Stage,
@@ -323,13 +339,17 @@ impl Worker {
         else {
             return Ok(());
         };
-        // Requests waiting on this purchase can go on now.
+        // Requests waiting on this purchase can go on now; a job held for it (an assignment
+        // a group could not license for want of a seat) is due at once.
         if stage.kind == StageKind::Purchase {
             for dep in stages::dependents(tx.conn(), stage.id).await? {
                 if dep.request_id != request.id {
                     self.core
                         .advance(tx, dep.request_id, None, &Actor::System)
                         .await?;
+                }
+                if let Some(job) = jobs::for_stage(tx.conn(), dep.id).await? {
+                    jobs::due_now(tx.conn(), job.id, self.core.now()).await?;
                 }
             }
         }

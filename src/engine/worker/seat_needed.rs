@@ -1,0 +1,121 @@
+//! No seat was free when the licensing group went to license a person (group mode's
+//! `CountViolation`): a purchase stage of one seat goes before the assignment in the same
+//! request, routed to the billing approvers, and the assignment waits on it. Its job is held
+//! until the purchase completes (then made due at once), and ends with the request when the
+//! purchase is denied or expires. The requester is told, and the assignment's approval
+//! message says what it waits for.
+
+use super::{Claimed, JobReport, Worker};
+use crate::domain::{AuditAction, StageKind, StageState, Upn};
+use crate::engine::directory::Candidate;
+use crate::engine::error::EngineResult;
+use crate::engine::ports::Seats;
+use crate::engine::render::SeatFigures;
+use crate::store::jobs;
+use crate::store::stages::{self, NewStage};
+use crate::store::WriteTx;
+use crate::t;
+
+impl Worker {
+    /// Adds the purchase stage (unless one the assignment waits on is still open) and holds
+    /// the job until it completes.
+    pub(super) async fn job_needs_seat(
+        &self,
+        tx: &mut WriteTx<'_>,
+        c: &Claimed,
+        seats: Seats,
+        candidates: Vec<Candidate>,
+    ) -> EngineResult<JobReport> {
+        let Claimed {
+            job,
+            stage,
+            request,
+        } = c;
+        let group = self.directory.managed_group_name().await;
+        let upn = request.target_upn.as_ref().map(Upn::as_str).unwrap_or("-");
+        let note = t!(
+            self.core.texts(),
+            "outcome.seat_needed",
+            group = group,
+            upn = upn
+        );
+        let hold = self.after(self.core.cfg().expire_after);
+        let open = match stage.depends_on {
+            Some(dep) => stages::get(tx.conn(), dep).await?.is_some_and(|d| {
+                matches!(
+                    d.state,
+                    StageState::Pending | StageState::Approved | StageState::Executing
+                )
+            }),
+            None => false,
+        };
+        jobs::hold(tx.conn(), job.id, &note, hold, self.core.now()).await?;
+        if open {
+            self.back_to_approved(tx, stage, request, AuditAction::JobWaiting, &note)
+                .await?;
+            return Ok(JobReport::Retrying(note));
+        }
+        let exclude: Vec<&Upn> = [&request.requester_upn, &request.target_upn]
+            .into_iter()
+            .flatten()
+            .collect();
+        let routed = self.core.eligible(
+            &candidates,
+            StageKind::Purchase,
+            &request.requester,
+            &exclude,
+        );
+        let cycle = self.core.cfg().default_billing_cycle;
+        let price = seats.unit_price_monthly.unwrap_or(0.0);
+        let of = stages::for_request(tx.conn(), request.id).await?.len() as i64 + 1;
+        let figures = SeatFigures {
+            free: seats.free(),
+            enabled: seats.enabled,
+            pipeline: stages::seat_pipeline(tx.conn()).await?,
+        };
+        let body = self.core.approval_body(
+            request,
+            stage.seq,
+            of,
+            StageKind::Purchase,
+            Some(1),
+            Some(price),
+            Some(cycle),
+            figures,
+            &routed,
+            None,
+        );
+        let new = NewStage {
+            seq: stage.seq,
+            kind: StageKind::Purchase,
+            depends_on: None,
+            quantity: Some(1),
+            unit_price: Some(price),
+            billing_cycle: Some(cycle),
+            routed_to: routed.clone(),
+            body: body.clone(),
+        };
+        let purchase = stages::insert_before(tx.conn(), stage, new, self.core.now()).await?;
+        self.core.post_approval(tx, purchase, body, &routed).await?;
+        let detail = serde_json::json!({"purchase_stage": purchase.0, "quantity": 1,
+            "seats_enabled": seats.enabled, "seats_consumed": seats.consumed})
+        .to_string();
+        self.back_to_approved(tx, stage, request, AuditAction::SeatNeeded, &detail)
+            .await?;
+        let status = t!(self.core.texts(), "status.waiting_for_seat");
+        self.core.edit_stage(tx, stage, &status).await?;
+        let text = t!(
+            self.core.texts(),
+            "tell.group_needs_seat",
+            id = request.id,
+            upn = upn
+        );
+        self.core.tell_requester(tx, request, &text).await?;
+        tracing::info!(
+            job = job.id,
+            request = request.id.0,
+            "no seat for the group's licence; a purchase stage was added"
+        );
+        Ok(JobReport::Retrying(note))
+    }
+}

@@ -18,7 +18,7 @@ use sqlx::{ConnectOptions, Connection};
 
 use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{uid, FakeDiscord, HoldId, Msg, APPROVALS, BOT, GENERAL};
-use crate::support::fake_microsoft::FakeMicrosoft;
+use crate::support::fake_microsoft::{Assigned, FakeMicrosoft, PRO_GROUP, PRO_SKU};
 
 /// What is being done when the bot dies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +28,16 @@ enum Flow {
     Purchase,
     /// Alice asks with a seat free: one assignment stage, approved by Carol.
     Assignment,
+    /// The same in group mode: Alice is made a member of the licensing group, whose licence
+    /// the fake's group-based licensing applies at once.
+    Joining,
 }
 
 impl Flow {
     fn requester(self) -> &'static str {
         match self {
             Flow::Purchase => "judy",
-            Flow::Assignment => "alice",
+            Flow::Assignment | Flow::Joining => "alice",
         }
     }
 
@@ -45,8 +48,20 @@ impl Flow {
     fn approver(self) -> &'static str {
         match self {
             Flow::Purchase => "dave",
-            Flow::Assignment => "carol",
+            Flow::Assignment | Flow::Joining => "carol",
         }
+    }
+
+    /// Group mode's settings: the fake's licensing group, its licence applied at once.
+    fn group_env(self, ms: &FakeMicrosoft) -> Vec<(String, String)> {
+        if self != Flow::Joining {
+            return Vec::new();
+        }
+        ms.state().group_licence_delay = chrono::Duration::zero();
+        vec![
+            ("LICENSEBOT__LICENSING__MODE".into(), "group".into()),
+            ("LICENSEBOT__LICENSING__GROUP_ID".into(), PRO_GROUP.into()),
+        ]
     }
 }
 
@@ -108,7 +123,8 @@ impl Rig {
             ms.state().set_enabled("POWER_BI_PRO", 1);
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let (toml, env) = ms.bot_settings(true);
+        let (toml, mut env) = ms.bot_settings(true);
+        env.extend(flow.group_env(&ms));
         discord_bot::write_config_with(dir.path(), &discord.url(), &toml);
         Rig {
             discord,
@@ -301,6 +317,7 @@ async fn die_at(rig: &mut Rig, flow: Flow, step: Step, approval: &Msg) {
             let held = match flow {
                 Flow::Purchase => rig.ms.hold("PATCH", "/subscriptions/"),
                 Flow::Assignment => rig.ms.hold_with("POST", "/$batch", Some("assignLicense")),
+                Flow::Joining => rig.ms.hold("POST", "/members/$ref"),
             };
             rig.discord.react(flow.approver(), approval.id, "✅");
             wait_until("the change to be held at Microsoft", || {
@@ -398,10 +415,20 @@ async fn check_recovered(rig: &Rig, flow: Flow, step: Step) {
     assert_eq!(observed.state, "completed", "{observed:#?}");
     let changes = match flow {
         Flow::Purchase => vec![(1, 2)],
-        Flow::Assignment => vec![],
+        Flow::Assignment | Flow::Joining => vec![],
     };
     assert_eq!(observed.quantity_changes, changes, "{observed:#?}");
-    assert_eq!(observed.assign_calls, 1, "{observed:#?}");
+    if flow == Flow::Joining {
+        assert_eq!(
+            observed.assign_calls, 0,
+            "never assigned directly: {observed:#?}"
+        );
+        let members = rig.ms.members_of(PRO_GROUP);
+        let alice = members.iter().filter(|m| **m == flow.upn()).count();
+        assert_eq!(alice, 1, "a member once: {members:?}");
+    } else {
+        assert_eq!(observed.assign_calls, 1, "{observed:#?}");
+    }
     assert_eq!(rig.ms.licences_of(&flow.upn()), ["POWER_BI_PRO"]);
     let assigned = format!("Power BI Pro assigned to {}", flow.upn());
     for (kind, said) in [("DM", &observed.dms), ("reply", &observed.replies)] {
@@ -516,7 +543,110 @@ crash_cases! { crash_and_recover(Flow, Step) {
     assignment_killed_while_the_approval_edit_is_held_ends_once: Assignment at ApprovalEditInFlight;
     assignment_dying_after_a_message_is_posted_ends_once: Assignment at MessagePosted;
     assignment_killed_while_the_done_message_is_held_ends_once: Assignment at DoneMessageInFlight;
+    joining_dying_after_its_decision_is_stored_ends_once: Joining at DecisionStored;
+    joining_killed_while_graph_holds_the_membership_ends_once: Joining at ChangeInFlight;
+    joining_dying_after_the_backend_answered_ends_once: Joining at BackendAnswered;
+    joining_dying_after_its_outcome_is_stored_ends_once: Joining at OutcomeStored;
 }}
+
+/// Alice gives back the Pro licence she has from the licensing group, in group mode, and the
+/// bot dies at `step` of taking her out of the group (no approval: the job runs at once).
+/// After the restart she is out of the group, the request completed and she is told once.
+async fn leaving_crash_and_recover(step: Step) {
+    let mut rig = Rig::new(Flow::Joining).await;
+    {
+        let mut state = rig.ms.state();
+        let alice = state
+            .user("alice@contoso.example")
+            .expect("alice")
+            .id
+            .clone();
+        let group = state
+            .groups
+            .iter_mut()
+            .find(|g| g.id == PRO_GROUP)
+            .expect("the licensing group");
+        group.members.push(alice);
+        let user = state
+            .users
+            .iter_mut()
+            .find(|u| u.upn == "alice@contoso.example")
+            .expect("alice");
+        user.licenses.push(Assigned::inherited(PRO_SKU, PRO_GROUP));
+    }
+    rig.boot(step.crash_point()).await;
+    discord_bot::link(&rig.discord, "alice", "alice@contoso.example", |to| {
+        rig.ms.mailed_code(to)
+    })
+    .await;
+    if step == Step::ChangeInFlight {
+        let held = rig.ms.hold("DELETE", "/members/");
+        rig.discord.say("alice", GENERAL, "!pro release");
+        wait_until("the removal to be held at Graph", || rig.ms.holding(held)).await;
+        rig.kill().await;
+        rig.ms.release(held);
+    } else {
+        rig.discord.say("alice", GENERAL, "!pro release");
+        rig.crashed_at(step.crash_point().expect("a crash point"))
+            .await;
+    }
+    rig.boot(None).await;
+    rig.settled().await;
+    rig.stop().await;
+
+    let state = discord_bot::request_state(rig.dir.path(), 1).await;
+    let removals = rig.ms.ops("DELETE", "/members/");
+    let mention = format!("<@{}>", uid("alice"));
+    let (dms, replies) = rig.discord.view(|v| {
+        let done = |t: &String| t.contains("is done");
+        let dms: Vec<String> = v.dms_to("alice").into_iter().filter(done).collect();
+        let replies: Vec<String> = v
+            .messages_in(GENERAL)
+            .into_iter()
+            .filter(|m| m.author == BOT && m.content.contains(&mention))
+            .map(|m| m.content)
+            .filter(done)
+            .collect();
+        (dms, replies)
+    });
+    println!(
+        "CRASH-MATRIX | {step:?} | Leaving | {state} | [] | {removals} removal(s) | {} DM(s), {} reply(ies) | -",
+        dms.len(),
+        replies.len()
+    );
+    assert_eq!(state, "completed");
+    let members = rig.ms.members_of(PRO_GROUP);
+    assert_eq!(
+        members,
+        ["gina@contoso.example"],
+        "alice is out of the group"
+    );
+    assert!(rig.ms.licences_of("alice@contoso.example").is_empty());
+    assert_eq!(rig.ms.ops("POST", "/assignLicense"), 0);
+    assert!(
+        (1..=2).contains(&removals),
+        "taken out, at most once more after a kill: {removals}"
+    );
+    assert_eq!(dms.len(), 1, "told once by DM: {dms:?}");
+    assert_eq!(replies.len(), 1, "told once in the channel: {replies:?}");
+    let audit = discord_bot::audit(rig.dir.path(), 1).await;
+    assert_eq!(audit["chain"]["intact"], true, "{audit:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_killed_while_graph_holds_the_removal_ends_once() {
+    leaving_crash_and_recover(Step::ChangeInFlight).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_dying_after_the_backend_answered_ends_once() {
+    leaving_crash_and_recover(Step::BackendAnswered).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_dying_after_its_outcome_is_stored_ends_once() {
+    leaving_crash_and_recover(Step::OutcomeStored).await;
+}
 
 /// An assignment killed while Graph holds `assignLicense`, on a Graph that shows changes
 /// late: after the restart the job reads back (the change may be made) before assigning

@@ -1093,3 +1093,34 @@ fn partner_center_with_graph_loads() {
     assert_eq!(pc.client_secret_env, "LICENSEBOT_PC_CLIENT_SECRET");
     assert_eq!(pc.tenant_id, None);
 }
+
+#[test]
+fn group_mode_needs_a_group_id_that_is_a_guid() {
+    assert_eq!(
+        problem_keys("[licensing]\nmode = \"group\"\n", &[]),
+        ["licensing.group_id"]
+    );
+    assert_sole_problem_says(
+        "[licensing]\nmode = \"group\"\ngroup_id = \"Power BI Pro users\"\n",
+        &[],
+        "licensing.group_id",
+        "is not a group's object id",
+    );
+    assert_sole_problem_says(
+        "[licensing]\ngroup_wait = \"0s\"\n",
+        &[],
+        "licensing.group_wait",
+        "longer than 0s",
+    );
+    let s = settings(
+        "[licensing]\nmode = \"group\"\ngroup_id = \"0F0F0F0F-1111-4222-8333-444455556666\"\n",
+        &[],
+    );
+    assert_eq!(s.licensing.mode, LicensingMode::Group);
+    assert!(s
+        .summary()
+        .contains("licensing: through membership of group 0F0F0F0F-1111-4222-8333-444455556666"));
+    let direct = settings("", &[]);
+    assert_eq!(direct.licensing.mode, LicensingMode::Direct);
+    assert!(direct.summary().contains("licensing: assigned directly"));
+}

@@ -110,6 +110,13 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Compare the bot's records with the tenant and print the differences (changes
+    /// nothing). Exit 0: none; 1: differences; 2: the check could not be made.
+    Reconcile {
+        /// Print JSON: {"checked_at", "differences": [{"kind", "upn", "request_id", "detail"}]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a request's audit trail and check the audit chain.
     Audit {
         /// The request number (12 or #12).
@@ -217,6 +224,49 @@ async fn dispatch(cmd: Cmd, settings: Settings) -> anyhow::Result<ExitCode> {
         Cmd::Requests { state, json } => list_requests(&settings, state, json).await,
         Cmd::Audit { request_id, json } => show_audit(&settings, request_id, json).await,
         Cmd::Links { json } => list_links(&settings, json).await,
+        Cmd::Reconcile { json } => Ok(reconcile(&settings, json).await),
+    }
+}
+
+/// `reconcile [--json]`: the differences between the records and the tenant; exit 0 when
+/// there is none, 1 when there are, 2 when the check could not be made.
+async fn reconcile(settings: &Settings, json: bool) -> ExitCode {
+    let check = match startup::check_drift(settings).await {
+        Ok(c) => c,
+        Err(e) => {
+            errln!("licensebot: the records could not be compared with the tenant: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let found: Vec<&licensebot::store::drift::Difference> = check.all().collect();
+    if json {
+        let out = serde_json::json!({
+            "checked_at": licensebot::store::ts(check.checked_at),
+            "differences": found.iter().map(|d| serde_json::json!({
+                "kind": d.kind.as_str(),
+                "upn": d.upn.as_ref().map(|u| u.as_str()),
+                "request_id": d.request_id.map(|r| r.0),
+                "detail": d.detail,
+            })).collect::<Vec<_>>(),
+        });
+        match serde_json::to_string_pretty(&out) {
+            Ok(text) => outln!("{text}"),
+            Err(e) => {
+                errln!("licensebot: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else if found.is_empty() {
+        outln!("no differences: the records and the tenant agree");
+    } else {
+        for d in &found {
+            outln!("{:<20} {}", d.kind.as_str(), d.detail);
+        }
+    }
+    if found.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -23,10 +23,11 @@ use crate::command::ParserConfig;
 use crate::config::{
     BackendKind, ChatTransport, LicensingMode, ManualOrderVia, PurchaseBackend, Settings,
 };
-use crate::domain::{ChannelRef, Upn};
+use crate::domain::{ChannelRef, ChatUserId, MessageRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
+use crate::engine::ports::{ChatError, Post};
 use crate::engine::ports::{Ports, RetryPolicy};
-use crate::engine::{Approver, Engine, EngineConfig, JobPolicy, Licensing};
+use crate::engine::{Approver, DriftCheck, Engine, EngineConfig, JobPolicy, Licensing};
 use crate::store::simulated::{self as sim, TenantStore};
 use crate::store::Store;
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
@@ -87,6 +88,66 @@ pub async fn check_simulated(settings: &Settings) -> Vec<String> {
         ),
         Err(e) => format!("simulated tenant: cannot read the seats from {url}: {e}"),
     }]
+}
+
+/// `licensebot reconcile`: compares the bot's records (the existing database) with the tenant
+/// and changes nothing: no record, no message, nothing in the tenant (the running bot's
+/// periodic check stores, corrects and reports).
+pub async fn check_drift(settings: &Settings) -> anyhow::Result<DriftCheck> {
+    let store = open_existing_store(settings).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let b = backends(settings, clock.clone()).await?;
+    let ports = Ports {
+        tenant: b.tenant,
+        purchaser: b.purchaser,
+        mailer: b.mailer,
+        identity: b.identity,
+        chat: Arc::new(NoChat),
+        clock,
+    };
+    let engine = Engine::new(
+        store.clone(),
+        ports,
+        texts_for(settings),
+        engine_config(settings),
+    );
+    let check = engine.check_drift().await;
+    store.close().await;
+    check.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The chat of a command that only prints: it posts nothing (and is never asked to).
+struct NoChat;
+
+#[async_trait::async_trait]
+impl ChatOutput for NoChat {
+    async fn send(&self, _post: Post<'_>) -> Result<MessageRef, ChatError> {
+        Err(ChatError::Refused("this command posts nothing".into()))
+    }
+    async fn dm(&self, _user: &ChatUserId, _content: &str) -> Result<MessageRef, ChatError> {
+        Err(ChatError::Refused("this command posts nothing".into()))
+    }
+    async fn edit(&self, _c: &ChannelRef, _m: &MessageRef, _t: &str) -> Result<(), ChatError> {
+        Err(ChatError::Refused("this command posts nothing".into()))
+    }
+    async fn react(&self, _c: &ChannelRef, _m: &MessageRef, _e: &str) -> Result<(), ChatError> {
+        Err(ChatError::Refused("this command posts nothing".into()))
+    }
+    async fn unreact(
+        &self,
+        _c: &ChannelRef,
+        _m: &MessageRef,
+        _u: &ChatUserId,
+        _e: &str,
+    ) -> Result<(), ChatError> {
+        Err(ChatError::Refused("this command posts nothing".into()))
+    }
+    async fn delete(&self, _c: &ChannelRef, _m: &MessageRef) -> Result<(), ChatError> {
+        Err(ChatError::Refused("this command posts nothing".into()))
+    }
+    fn mention(&self, user: &ChatUserId) -> String {
+        format!("@{user}")
+    }
 }
 
 /// What group mode's check of the licensing group found.
@@ -233,6 +294,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
                 wait: s.licensing.group_wait.get(),
             },
         },
+        reconcile_every: s.reconcile.every.map(|d| d.get()),
         requesters: s.policy.requesters.clone(),
         mail_proof: !s.links.mail_sender.trim().is_empty(),
         sign_in_url: s

@@ -192,6 +192,7 @@ impl Loader {
         let links = self.section(&mut root, "links");
         let backend = self.section(&mut root, "backend");
         let licensing = self.section(&mut root, "licensing");
+        let reconcile = self.section(&mut root, "reconcile");
         let discord = match root.remove("discord") {
             Some(value) => self.value(value, "discord").map(Some),
             None => Some(None),
@@ -213,6 +214,7 @@ impl Loader {
             links: links?,
             backend: backend?,
             licensing: licensing?,
+            reconcile: reconcile?,
             discord: discord?,
             provenance: Provenance::default(),
         })

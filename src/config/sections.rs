@@ -45,6 +45,8 @@ pub struct Settings {
     pub backend: BackendSettings,
     /// `[licensing]`: how the licence is given, directly or through a group.
     pub licensing: LicensingSettings,
+    /// `[reconcile]`: comparing the bot's records with the tenant.
+    pub reconcile: ReconcileSettings,
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<DiscordSettings>,
@@ -188,6 +190,39 @@ pub struct LicensingSettings {
     /// How long Entra ID may take to apply the group's licence to a new member before the
     /// request fails (the membership stays).
     pub group_wait: ConfigDuration,
+}
+
+/// `[reconcile]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ReconcileSettings {
+    /// How often the bot compares its records with the tenant and reports differences in the
+    /// approvals channel; `"off"` for never (`licensebot reconcile` still works).
+    #[serde(
+        deserialize_with = "duration_or_off",
+        serialize_with = "as_duration_or_off"
+    )]
+    pub every: Option<ConfigDuration>,
+}
+
+fn duration_or_off<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ConfigDuration>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let every = ConfigDuration::parse(&s).map_err(serde::de::Error::custom)?;
+    if every.get().is_zero() {
+        return Err(serde::de::Error::custom(
+            "must be longer than 0s; write \"off\" for never",
+        ));
+    }
+    Ok(Some(every))
+}
+
+fn as_duration_or_off<S: Serializer>(v: &Option<ConfigDuration>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(d) => s.collect_str(d),
+        None => s.serialize_str("off"),
+    }
 }
 
 /// `[roles]`

@@ -54,6 +54,10 @@ word_enum!(
         DecisionRefusedRoleLookup => "decision_refused_role_lookup",
         /// A purchase approval refused: the seats could not be read to fix its target.
         DecisionRefusedSeatsUnavailable => "decision_refused_seats_unavailable",
+        /// A licence check found a difference between the records and the tenant.
+        DriftFound => "drift_found",
+        /// A difference a licence check had found is no longer there.
+        DriftGone => "drift_gone",
         /// A denial reason given as a reply, kept for the denial.
         DenialReason => "denial_reason",
         /// A stage waiting too long was escalated to every eligible approver.
@@ -96,6 +100,8 @@ word_enum!(
         ReleasedByHolder => "released_by_holder",
         /// The approvers of a waiting stage were reminded.
         ReminderSent => "reminder_sent",
+        /// A licence check corrected the bot's records where the tenant is the truth.
+        Reconciled => "reconciled",
         /// A request was opened with its stages.
         RequestCreated => "request_created",
         /// A request's state changed.

@@ -138,6 +138,7 @@ macro_rules! checked_text {
 pub(crate) use checked_text;
 
 mod audit;
+mod drift;
 mod ids;
 mod language;
 mod link;
@@ -146,6 +147,7 @@ mod role;
 mod upn;
 
 pub use audit::{Actor, AuditAction};
+pub use drift::DriftKind;
 pub use ids::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId};
 pub use language::Language;
 pub use link::{LinkMethod, LinkProof, LinkState};

@@ -91,6 +91,8 @@ pub struct EngineConfig {
     pub sku_part_number: String,
     /// Directly or through a group.
     pub licensing: Licensing,
+    /// How often the records are compared with the tenant (`None`: never by itself).
+    pub reconcile_every: Option<Duration>,
     /// Who may ask for a licence: chat user names or chat roles; empty means everyone.
     pub requesters: Vec<String>,
     /// Whether links are proven by a mailed code (a mail sender is configured).

@@ -37,6 +37,7 @@ mod error;
 mod links;
 mod opening;
 pub mod ports;
+mod reconcile;
 mod render;
 mod requests;
 mod scheduler;
@@ -55,6 +56,7 @@ use crate::texts::Texts;
 pub use catchup::OpenApproval;
 pub use config::{Approver, EngineConfig, JobPolicy, Licensing};
 pub use error::{EngineError, EngineResult};
+pub use reconcile::DriftCheck;
 pub use worker::JobReport;
 
 use self::core::Core;
@@ -65,6 +67,7 @@ use delivery::Delivery;
 use directory::Directory;
 use links::Links;
 use opening::Opening;
+use reconcile::Reconciler;
 use scheduler::Scheduler;
 use worker::{JobLock, Worker};
 
@@ -83,6 +86,7 @@ pub struct Engine {
     delivery: Arc<Delivery>,
     worker: Arc<Worker>,
     scheduler: Arc<Scheduler>,
+    reconciler: Arc<Reconciler>,
 }
 
 impl Engine {
@@ -128,7 +132,8 @@ impl Engine {
                 ports.purchaser,
                 job_lock,
             )),
-            scheduler: Arc::new(Scheduler::new(core.clone(), directory)),
+            scheduler: Arc::new(Scheduler::new(core.clone(), directory.clone())),
+            reconciler: Arc::new(Reconciler::new(core.clone(), directory)),
             core,
         }
     }
@@ -246,7 +251,20 @@ impl Engine {
     /// Checks every pending stage once: reminders, escalations, expiry. Errors are logged,
     /// never raised: the next tick tries again.
     pub async fn tick(&self) {
-        self.scheduler.tick().await
+        self.scheduler.tick().await;
+        self.reconciler.when_due().await;
+    }
+
+    /// Compares the bot's records with the tenant; changes nothing (`licensebot reconcile`).
+    pub async fn check_drift(&self) -> EngineResult<DriftCheck> {
+        self.reconciler.compare().await
+    }
+
+    /// Compares the records with the tenant now, corrects the records where the tenant is
+    /// the truth, stores the differences and posts or edits the report (what the periodic
+    /// check does).
+    pub async fn reconcile(&self) -> EngineResult<DriftCheck> {
+        self.reconciler.reconcile().await
     }
 
     /// Runs due jobs until none is due; returns how many ran.

@@ -9,6 +9,7 @@
 pub mod approvers;
 pub mod audit;
 pub mod bot_state;
+pub mod drift;
 pub mod jobs;
 pub mod links;
 pub mod outbox;

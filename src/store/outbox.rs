@@ -331,6 +331,23 @@ pub async fn delivered(
     Ok(())
 }
 
+/// The message an outbox row posted, once delivered; `Err(())` when its delivery was given
+/// up (or the row is gone): it will never have one.
+pub async fn posted_message(
+    conn: &mut SqliteConnection,
+    id: i64,
+) -> StoreResult<Result<Option<MessageRef>, ()>> {
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT delivered_id, gave_up_at FROM outbox WHERE id = ?")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(match row {
+        None | Some((None, Some(_))) => Err(()),
+        Some((delivered, _)) => Ok(delivered.map(MessageRef)),
+    })
+}
+
 /// Schedules another attempt.
 pub async fn retry_at(
     conn: &mut SqliteConnection,

@@ -565,6 +565,18 @@ pub async fn purchase_count(conn: &mut SqliteConnection) -> StoreResult<i64> {
     )
 }
 
+/// The users who hold the SKU `part`, by UPN.
+pub async fn holders(conn: &mut SqliteConnection, part: &str) -> StoreResult<Vec<Upn>> {
+    let upns: Vec<String> =
+        sqlx::query_scalar("SELECT upn FROM assignments WHERE sku_part_number = ? ORDER BY upn")
+            .bind(part)
+            .fetch_all(conn)
+            .await?;
+    upns.iter()
+        .map(|u| Upn::parse(u).map_err(|e| super::corrupt("assignments", e.0)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,6 +129,14 @@ static JOBS: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     )
 });
 
+static DRIFT: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    gauge_vec(
+        "licensebot_drift_differences",
+        "Open differences between the bot's records and the tenant, by kind",
+        &["kind"],
+    )
+});
+
 static OUTBOX_UNDELIVERED: LazyLock<IntGauge> = LazyLock::new(|| {
     gauge(
         "licensebot_outbox_undelivered",
@@ -147,6 +155,7 @@ pub fn init() {
     LazyLock::force(&DECISIONS);
     LazyLock::force(&JOBS);
     LazyLock::force(&OUTBOX_UNDELIVERED);
+    LazyLock::force(&DRIFT);
 }
 
 /// Reads the database-backed figures (and the seats, when the last read is stale) and renders
@@ -191,6 +200,9 @@ pub async fn render(
     }
     let mut conn = pool.acquire().await?;
     OUTBOX_UNDELIVERED.set(crate::store::outbox::undelivered(&mut conn).await?);
+    for (kind, n) in crate::store::drift::open_counts(&mut conn).await? {
+        DRIFT.with_label_values(&[kind.as_str()]).set(n);
+    }
     UPTIME.set(STARTED.elapsed().as_secs_f64());
     let mut out = Vec::new();
     let encoder = prometheus::TextEncoder::new();
@@ -306,6 +318,12 @@ impl Tenant for MeteredTenant {
         let r = timed("remove_member", self.inner.remove_member(group, user)).await;
         seats_changed();
         r
+    }
+    async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
+        timed("list_holders", self.inner.holders()).await
+    }
+    async fn members(&self, group: &str) -> Result<Vec<Upn>, BackendError> {
+        timed("list_members", self.inner.members(group)).await
     }
     async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         let r = timed("reprocess", self.inner.reprocess(user)).await;

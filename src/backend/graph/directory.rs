@@ -333,6 +333,29 @@ impl GraphTenant {
         }
     }
 
+    /// Every user holding the managed SKU: `GET /users?$filter=assignedLicenses/any(x:x/skuId
+    /// eq {id})` (a filter `assignedLicenses` supports by default), 999 a page, every page.
+    pub(crate) async fn list_holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
+        let sku_id = self.managed_sku_id().await?;
+        let filter = format!("assignedLicenses/any(x:x/skuId eq {sku_id})");
+        let page = self
+            .client
+            .get(
+                "/users",
+                &[
+                    ("$filter", filter.as_str()),
+                    ("$select", USER_SELECT),
+                    ("$top", "999"),
+                ],
+            )
+            .await?;
+        self.users_from_list(page)
+            .await?
+            .into_iter()
+            .map(|(_, user)| user)
+            .collect()
+    }
+
     /// Sets the usage location (`PATCH /users/{id}`, 204).
     pub(crate) async fn write_usage_location(
         &self,

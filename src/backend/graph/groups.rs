@@ -21,6 +21,7 @@ use serde_json::json;
 use super::directory::{user_key, user_path};
 use super::GraphTenant;
 use crate::backend::{BackendError, DirectoryUser, ErrorKind, GroupInfo, LicensingGroup};
+use crate::domain::Upn;
 
 /// What stays as it is in a group id's path segment: a GUID's characters.
 const GUID: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-');
@@ -234,6 +235,44 @@ impl GraphTenant {
             .send_empty(Method::POST, &path)
             .await
             .map(|_| ())
+    }
+
+    /// The UPNs of the group's user members (`GET /groups/{id}/members`, 999 a page, every
+    /// page; members that are no users, such as devices, have no UPN and are left out).
+    pub(crate) async fn list_members(&self, group: &str) -> Result<Vec<Upn>, BackendError> {
+        let mut page = self
+            .client
+            .get(
+                &format!("{}/members", group_path(group)),
+                &[("$select", "id,userPrincipalName"), ("$top", "999")],
+            )
+            .await?;
+        let mut out = Vec::new();
+        loop {
+            let Some(items) = page["value"].as_array() else {
+                return Err(BackendError::new(
+                    ErrorKind::Transient,
+                    "Graph sent a member list without a `value` array",
+                ));
+            };
+            for item in items {
+                if let Some(upn) = item["userPrincipalName"].as_str() {
+                    match Upn::parse(upn) {
+                        Ok(u) => out.push(u),
+                        Err(e) => {
+                            tracing::warn!(upn, error = %e.0, "a group member's UPN does not parse; left out")
+                        }
+                    }
+                }
+            }
+            match page
+                .get("@odata.nextLink")
+                .and_then(serde_json::Value::as_str)
+            {
+                Some(next) => page = self.client.get_next(next).await?,
+                None => return Ok(out),
+            }
+        }
     }
 
     /// The user's object id: a member reference names the object, never a UPN.

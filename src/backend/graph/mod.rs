@@ -189,6 +189,14 @@ impl Tenant for GraphTenant {
         self.leave(group, user).await
     }
 
+    async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
+        self.list_holders().await
+    }
+
+    async fn members(&self, group: &str) -> Result<Vec<Upn>, BackendError> {
+        self.list_members(group).await
+    }
+
     async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         self.reprocess_licences(user).await
     }

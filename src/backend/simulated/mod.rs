@@ -215,6 +215,25 @@ impl Tenant for SimulatedTenant {
         self.group(group).await.map(|_| ())
     }
 
+    async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
+        pause(self.sim.latency).await;
+        let upns: Vec<Upn> = {
+            let mut conn = self.sim.store.read().await.map_err(store_error)?;
+            sim::holders(&mut conn, &self.sim.sku)
+                .await
+                .map_err(store_error)?
+        };
+        let mut out = Vec::with_capacity(upns.len());
+        for upn in &upns {
+            out.push(self.load_user(upn).await?.0);
+        }
+        Ok(out)
+    }
+
+    async fn members(&self, group: &str) -> Result<Vec<Upn>, BackendError> {
+        self.group(group).await.map(|_| Vec::new())
+    }
+
     async fn reprocess(&self, _user: &DirectoryUser) -> Result<(), BackendError> {
         pause(self.sim.latency).await;
         Ok(())

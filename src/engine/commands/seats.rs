@@ -6,7 +6,7 @@ use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::store::stages;
+use crate::store::{drift, stages};
 use crate::t;
 
 impl Intake {
@@ -68,9 +68,13 @@ impl Intake {
 
     pub(super) async fn seats_report(&self, m: &IncomingMessage) -> EngineResult<()> {
         let seats = self.directory.seats_or_user_error().await?;
-        let pipeline = {
+        let (pipeline, open, report) = {
             let mut conn = self.core.store().read().await?;
-            stages::seat_pipeline(&mut conn).await?
+            (
+                stages::seat_pipeline(&mut conn).await?,
+                drift::open(&mut conn).await?,
+                drift::report(&mut conn).await?,
+            )
         };
         let mut text = t!(
             self.core.texts(),
@@ -89,6 +93,15 @@ impl Intake {
                 self.core.texts(),
                 "seats.report_removing",
                 seats = pipeline.removing
+            ));
+        }
+        if let (false, Some(at)) = (open.is_empty(), report.checked_at) {
+            text.push('\n');
+            text.push_str(&t!(
+                self.core.texts(),
+                "drift.seats_line",
+                count = open.len(),
+                at = at.format("%Y-%m-%d %H:%M UTC")
             ));
         }
         self.reply_now(m, text).await;

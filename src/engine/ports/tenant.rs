@@ -357,6 +357,13 @@ pub trait Tenant: Send + Sync {
     /// usage location fixed: a failed group assignment is not retried by itself).
     async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError>;
 
+    /// Every directory user who holds the managed SKU now, from any source (for comparing the
+    /// bot's records with the tenant).
+    async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError>;
+
+    /// The UPNs of a group's (user) members.
+    async fn members(&self, group: &str) -> Result<Vec<Upn>, BackendError>;
+
     /// Sets a user's usage location.
     async fn set_usage_location(
         &self,

@@ -237,6 +237,12 @@ impl Tenant for FaultyTenant {
     async fn remove_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
         self.inner.remove_member(group, user).await
     }
+    async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
+        self.inner.holders().await
+    }
+    async fn members(&self, group: &str) -> Result<Vec<Upn>, BackendError> {
+        self.inner.members(group).await
+    }
     async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         self.inner.reprocess(user).await
     }

@@ -9,5 +9,6 @@ mod decisions;
 mod delivery;
 mod jobs;
 mod links;
+mod reconcile;
 mod seats;
 mod telling;

@@ -1,9 +1,13 @@
 //! The simulated tenant's own database (a file beside the bot's store, with its own
-//! migrations in `migrations/simulated/`): its SKUs, users, assignments and purchases, so a
-//! restart keeps what the bot bought and assigned, and the bot's production schema holds
-//! nothing of it. [`carry_over`] moves the rows an older store kept in `sim_*` tables.
+//! migrations in `migrations/simulated/`): its SKUs, users, direct assignments, groups with
+//! their members' licence states, and purchases, so a restart keeps what the bot bought,
+//! assigned and changed, and the bot's production schema holds nothing of it.
+//! [`carry_over`] moves the rows an older store kept in `sim_*` tables.
 
 mod carry_over;
+mod groups;
+#[cfg(test)]
+mod groups_tests;
 mod purchases;
 mod seed;
 #[cfg(test)]
@@ -22,8 +26,12 @@ use super::{ts, Store, StoreResult, Timestamp, WriteTx};
 use crate::domain::{CountryCode, DirectoryRole, RoleSet, Upn, UserType};
 
 pub(super) use carry_over::carry_over;
+use groups::StateRow;
+pub use groups::{
+    add_member, group, is_member, remove_member, reprocess, Group, GroupLicenceState, MemberState,
+};
 pub use purchases::{purchase, purchase_count, reduce, PurchaseResult};
-pub use seed::{seed, SkuSeed, UserSeed};
+pub use seed::{seed, seed_groups, GroupSeed, SkuSeed, UserSeed};
 
 /// The simulated tenant's schema, apart from the bot's.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/simulated");
@@ -103,7 +111,7 @@ pub struct Sku {
     pub service_plans: Vec<String>,
 }
 
-/// A directory user with the SKUs they hold.
+/// A directory user with the SKUs they hold and where each comes from.
 #[derive(Debug, Clone)]
 pub struct User {
     /// Object id.
@@ -120,10 +128,36 @@ pub struct User {
     pub account_enabled: bool,
     /// Directory roles.
     pub roles: RoleSet,
-    /// SKU part numbers held.
+    /// SKU part numbers held from any source (assigned directly or from a group), in name
+    /// order, each once.
     pub licenses: Vec<String>,
+    /// SKU part numbers assigned directly, in name order.
+    pub direct: Vec<String>,
+    /// How each SKU of each group they are a member of stands for them, held or not, by
+    /// group id then SKU.
+    pub group_states: Vec<MemberState>,
     /// Mail address, when one of its own is set.
     pub mail: Option<String>,
+}
+
+impl User {
+    /// Whether they hold the SKU, from any source.
+    pub fn holds(&self, part: &str) -> bool {
+        self.licenses.iter().any(|l| l == part)
+    }
+
+    /// Whether the SKU is assigned to them directly.
+    pub fn holds_directly(&self, part: &str) -> bool {
+        self.direct.iter().any(|l| l == part)
+    }
+
+    /// The groups (their ids) whose assignment of the SKU is in force for them.
+    pub fn groups_giving<'u>(&'u self, part: &'u str) -> impl Iterator<Item = &'u str> + 'u {
+        self.group_states
+            .iter()
+            .filter(move |s| s.sku_part_number == part && s.state == GroupLicenceState::Active)
+            .map(|s| s.group.as_str())
+    }
 }
 
 /// A stable object id for a simulated user, shaped like an Entra GUID.
@@ -140,11 +174,16 @@ pub fn object_id(upn: &Upn) -> String {
     )
 }
 
-/// The SKUs with their counts.
+/// The SKUs with their counts: a seat is consumed by each user who holds the SKU, once
+/// whatever the number of sources (a direct assignment, groups whose assignment is active).
 const SKUS: Table<Sku> = Table {
     name: "skus s",
     columns: "s.sku_part_number, s.sku_id, s.enabled, s.unit_price_monthly, s.service_plans,
-              (SELECT COUNT(*) FROM assignments a WHERE a.sku_part_number = s.sku_part_number)
+              (SELECT COUNT(*) FROM (
+                  SELECT a.upn FROM assignments a WHERE a.sku_part_number = s.sku_part_number
+                  UNION
+                  SELECT g.upn FROM group_assignments g
+                   WHERE g.sku_part_number = s.sku_part_number AND g.state = 'Active'))
                 AS consumed",
     read: read_sku,
 };
@@ -167,14 +206,19 @@ pub async fn sku(conn: &mut SqliteConnection, part: &str) -> StoreResult<Option<
         .await
 }
 
-/// The users with their licences: one statement for a user and their licences (a JSON array,
-/// in name order).
+/// The users with their licences: one statement for a user, their direct assignments (a JSON
+/// array, in name order) and their groups' assignment states (a JSON array of objects, by
+/// group then SKU).
 const USERS: Table<User> = Table {
     name: "users u",
     columns: "id, upn, display_name, usage_location, user_type, account_enabled, roles, mail,
               (SELECT json_group_array(sku_part_number)
                  FROM (SELECT sku_part_number FROM assignments a
-                        WHERE a.upn = u.upn ORDER BY sku_part_number)) AS licenses",
+                        WHERE a.upn = u.upn ORDER BY sku_part_number)) AS direct,
+              (SELECT json_group_array(json_object('group', group_id,
+                          'sku_part_number', sku_part_number, 'state', state, 'error', error))
+                 FROM (SELECT group_id, sku_part_number, state, error FROM group_assignments g
+                        WHERE g.upn = u.upn ORDER BY group_id, sku_part_number)) AS group_states",
     read: read_user,
 };
 
@@ -186,6 +230,21 @@ fn read_user(r: &SqliteRow) -> StoreResult<User> {
         .iter()
         .map(|s| s.parse::<DirectoryRole>().map_err(|e| super::corrupt(T, e)))
         .collect::<StoreResult<RoleSet>>()?;
+    let direct: Vec<String> = c.json("direct")?;
+    let group_states = c
+        .json::<Vec<StateRow>>("group_states")?
+        .into_iter()
+        .map(|s| s.into_state(T))
+        .collect::<StoreResult<Vec<MemberState>>>()?;
+    let mut licenses: Vec<String> = direct.clone();
+    licenses.extend(
+        group_states
+            .iter()
+            .filter(|s| s.state == GroupLicenceState::Active)
+            .map(|s| s.sku_part_number.clone()),
+    );
+    licenses.sort();
+    licenses.dedup();
     Ok(User {
         id: c.get("id")?,
         upn: c.word("upn")?,
@@ -194,7 +253,9 @@ fn read_user(r: &SqliteRow) -> StoreResult<User> {
         user_type: c.word("user_type")?,
         account_enabled: c.get("account_enabled")?,
         roles,
-        licenses: c.json("licenses")?,
+        licenses,
+        direct,
+        group_states,
         mail: c.get("mail")?,
     })
 }

@@ -2,6 +2,7 @@
 
 use sqlx::SqliteConnection;
 
+use super::groups::{evaluate, members, Group};
 use super::object_id;
 use crate::domain::{CountryCode, DirectoryRole, Upn, UserType};
 use crate::store::{corrupt, ts, StoreResult, Timestamp};
@@ -116,4 +117,93 @@ pub async fn seed(
         }
     }
     Ok(())
+}
+
+/// A group as configured: the group itself and its members at the start.
+#[derive(Debug, Clone)]
+pub struct GroupSeed {
+    /// The group (its id a GUID in lower case), its SKUs and owners.
+    pub group: Group,
+    /// Its members at the start, in order.
+    pub members: Vec<Upn>,
+}
+
+/// Seeds the tenant's groups after [`seed`] (its SKUs and users must be there). Rows the
+/// tenant already has win: a group, and each of its SKUs, owners and members, is inserted
+/// when missing and never changed or removed. A member inserted now gets the group's
+/// licences as Entra ID would give them at once (in the configured order: a member without
+/// a seat is in error with `CountViolation`); when a group gained a SKU, its earlier members
+/// are given it too.
+pub async fn seed_groups(
+    conn: &mut SqliteConnection,
+    groups: &[GroupSeed],
+    at: Timestamp,
+) -> StoreResult<()> {
+    for seed in groups {
+        let g = &seed.group;
+        sqlx::query(
+            "INSERT OR IGNORE INTO groups (id, display_name, dynamic, unified, mail_enabled,
+                 security_enabled, role_assignable, synced) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&g.id)
+        .bind(&g.display_name)
+        .bind(g.dynamic)
+        .bind(g.unified)
+        .bind(g.mail_enabled)
+        .bind(g.security_enabled)
+        .bind(g.role_assignable)
+        .bind(g.synced)
+        .execute(&mut *conn)
+        .await?;
+        let mut new_sku = false;
+        for part in &g.skus {
+            new_sku |= insert_pair(conn, "group_skus", "sku_part_number", &g.id, part).await?;
+        }
+        for owner in &g.owners {
+            insert_pair(conn, "group_owners", "upn", &g.id, owner.as_str()).await?;
+        }
+        let earlier = if new_sku {
+            members(conn, &g.id).await?
+        } else {
+            Vec::new()
+        };
+        let mut joined = Vec::new();
+        for member in &seed.members {
+            let added = sqlx::query(
+                "INSERT OR IGNORE INTO group_members (group_id, upn, added_at) VALUES (?, ?, ?)",
+            )
+            .bind(&g.id)
+            .bind(member.as_str())
+            .bind(ts(at))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                == 1;
+            if added {
+                joined.push(member);
+            }
+        }
+        for member in earlier.iter().chain(joined) {
+            evaluate(conn, &g.id, member, at).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts `(group_id, column) = (group, value)` into `table` unless there; true if it was
+/// not.
+async fn insert_pair(
+    conn: &mut SqliteConnection,
+    table: &str,
+    column: &str,
+    group: &str,
+    value: &str,
+) -> StoreResult<bool> {
+    let sql = format!("INSERT OR IGNORE INTO {table} (group_id, {column}) VALUES (?, ?)");
+    let done = sqlx::query(&sql)
+        .bind(group)
+        .bind(value)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

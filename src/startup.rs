@@ -332,7 +332,7 @@ pub async fn open_simulated(settings: &Settings, clock: &dyn Clock) -> anyhow::R
     Ok(tenant)
 }
 
-/// Seeds the simulated tenant from `[backend.simulated]`.
+/// Seeds the simulated tenant from `[backend.simulated]`: its SKUs, users and groups.
 async fn seed_simulated(
     tenant: &TenantStore,
     settings: &Settings,
@@ -364,8 +364,30 @@ async fn seed_simulated(
             mail: u.mail.clone(),
         })
         .collect();
+    let groups: Vec<sim::GroupSeed> = sim_cfg
+        .groups
+        .iter()
+        .map(|g| sim::GroupSeed {
+            group: sim::Group {
+                id: g.id.as_str().to_string(),
+                display_name: g.display_name.clone(),
+                dynamic: g.dynamic,
+                unified: g.unified,
+                mail_enabled: g.mail_enabled,
+                security_enabled: g.security_enabled,
+                role_assignable: g.role_assignable,
+                synced: g.synced,
+                skus: g.licenses.clone(),
+                owners: g.owners.clone(),
+            },
+            members: g.members.clone(),
+        })
+        .collect();
+    // One transaction: a start that fails half-way seeds nothing.
     let mut w = tenant.write().await?;
-    sim::seed(w.conn(), &skus, &users, clock.now()).await?;
+    let now = clock.now();
+    sim::seed(w.conn(), &skus, &users, now).await?;
+    sim::seed_groups(w.conn(), &groups, now).await?;
     w.commit().await?;
     Ok(())
 }

@@ -520,6 +520,7 @@ impl Loader {
         }
         let skus = self.check_simulated_skus(sim);
         let users = self.check_simulated_users(sim, &skus);
+        self.check_simulated_groups(sim, &skus, &users);
         if b.kind == BackendKind::Simulated {
             self.check_simulated_choices(s, &skus, &users);
         }
@@ -621,6 +622,73 @@ impl Loader {
             }
         }
         users
+    }
+
+    /// The simulated tenant's groups: unique ids, licences among its SKUs, members and owners
+    /// among its users. Members beyond the seats are allowed: Entra ID gives them none of the
+    /// group's licences (CountViolation) rather than refusing the membership.
+    fn check_simulated_groups(
+        &mut self,
+        sim: &SimulatedBackendSettings,
+        skus: &HashMap<&str, usize>,
+        users: &HashMap<&Upn, usize>,
+    ) {
+        let mut ids: HashMap<&Guid, usize> = HashMap::new();
+        for (i, group) in sim.groups.iter().enumerate() {
+            let key = format!("backend.simulated.groups[{i}]");
+            if let Some(first) = ids.insert(&group.id, i) {
+                self.problem(
+                    format!("{key}.id"),
+                    format!(
+                        "{} is already backend.simulated.groups[{first}]",
+                        group.id.as_str()
+                    ),
+                );
+            }
+            if group.display_name.trim().is_empty() {
+                self.problem(format!("{key}.display_name"), "must not be empty");
+            }
+            let mut listed = BTreeSet::new();
+            for license in &group.licenses {
+                if !listed.insert(license.as_str()) {
+                    self.problem(
+                        format!("{key}.licenses"),
+                        format!("{license:?} is listed twice"),
+                    );
+                } else if !skus.contains_key(license.as_str()) {
+                    self.problem(
+                        format!("{key}.licenses"),
+                        format!("{license:?} is not among backend.simulated.skus"),
+                    );
+                }
+            }
+            if !group.licenses.is_empty() && !group.security_enabled {
+                self.problem(
+                    format!("{key}.security_enabled"),
+                    "a group that assigns licences must be a security group (or a Microsoft 365 \
+                     group with security enabled): set it to true or remove the licenses",
+                );
+            }
+            self.check_group_people(&format!("{key}.members"), &group.members, users);
+            self.check_group_people(&format!("{key}.owners"), &group.owners, users);
+        }
+    }
+
+    /// Each UPN at `key` is a simulated user, listed once.
+    fn check_group_people(&mut self, key: &str, people: &[Upn], users: &HashMap<&Upn, usize>) {
+        let mut listed = BTreeSet::new();
+        for upn in people {
+            if !listed.insert(upn) {
+                self.problem(key, format!("{upn} is listed twice"));
+            } else if !users.contains_key(upn) {
+                self.problem(
+                    key,
+                    format!(
+                        "{upn} is not a user of the simulated tenant (backend.simulated.users)"
+                    ),
+                );
+            }
+        }
     }
 
     /// With the simulated backend, the managed SKU and every approver must exist in it.

@@ -443,6 +443,9 @@ pub struct SimulatedBackendSettings {
     pub skus: Vec<SimulatedSku>,
     /// `[[backend.simulated.users]]`: the directory users of the tenant.
     pub users: Vec<SimulatedUser>,
+    /// `[[backend.simulated.groups]]`: the tenant's groups, whose licences Entra ID's
+    /// group-based licensing gives their members.
+    pub groups: Vec<SimulatedGroup>,
 }
 
 /// One `[[backend.simulated.skus]]` entry.
@@ -492,6 +495,44 @@ pub struct SimulatedUser {
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<String>,
+}
+
+/// One `[[backend.simulated.groups]]` entry: a group as Graph's group resource describes it
+/// (`groupTypes`, `mailEnabled`, `securityEnabled`, `isAssignableToRole`,
+/// `onPremisesSyncEnabled`, `assignedLicenses`), with its owners and members.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SimulatedGroup {
+    /// The group's object id; unique.
+    pub id: Guid,
+    /// The group's display name.
+    pub display_name: String,
+    /// Part numbers of the SKUs the group assigns to its members.
+    #[serde(default)]
+    pub licenses: Vec<String>,
+    /// UPNs of its members at the start.
+    #[serde(default)]
+    pub members: Vec<Upn>,
+    /// UPNs of its owners (whom people are told to ask).
+    #[serde(default)]
+    pub owners: Vec<Upn>,
+    /// Membership follows a rule (`groupTypes` has `DynamicMembership`); `false` when absent.
+    #[serde(default)]
+    pub dynamic: bool,
+    /// A Microsoft 365 group (`groupTypes` has `Unified`); `false` when absent.
+    #[serde(default)]
+    pub unified: bool,
+    /// `mailEnabled`; `false` when absent.
+    #[serde(default)]
+    pub mail_enabled: bool,
+    /// `securityEnabled`; `true` when absent.
+    #[serde(default = "yes")]
+    pub security_enabled: bool,
+    /// `isAssignableToRole`; `false` when absent.
+    #[serde(default)]
+    pub role_assignable: bool,
+    /// Membership is mastered on-premises (`onPremisesSyncEnabled`); `false` when absent.
+    #[serde(default)]
+    pub synced: bool,
 }
 
 fn member() -> UserType {

@@ -87,9 +87,10 @@ impl Settings {
         if self.backend.kind == BackendKind::Simulated {
             let sim = &self.backend.simulated;
             lines.push(format!(
-                "simulated tenant: {} skus, {} users, latency {}",
+                "simulated tenant: {} skus, {} users, {} groups, latency {}",
                 sim.skus.len(),
                 sim.users.len(),
+                sim.groups.len(),
                 sim.latency
             ));
             for sku in &sim.skus {

@@ -8,7 +8,7 @@ use toml::{Table, Value};
 use super::load::env_value;
 use super::provenance::child_key;
 use super::*;
-use crate::domain::{CountryCode, UserType};
+use crate::domain::{CountryCode, Upn, UserType};
 use std::io::Write;
 
 use proptest::prelude::*;
@@ -271,6 +271,17 @@ fn documented_keys_are_in_default_toml() {
         "backend.simulated.users[].account_enabled",
         "backend.simulated.users[].licenses",
         "backend.simulated.users[].roles",
+        "backend.simulated.groups[].id",
+        "backend.simulated.groups[].display_name",
+        "backend.simulated.groups[].licenses",
+        "backend.simulated.groups[].members",
+        "backend.simulated.groups[].owners",
+        "backend.simulated.groups[].dynamic",
+        "backend.simulated.groups[].unified",
+        "backend.simulated.groups[].mail_enabled",
+        "backend.simulated.groups[].security_enabled",
+        "backend.simulated.groups[].role_assignable",
+        "backend.simulated.groups[].synced",
     ] {
         assert!(in_file.contains(key), "{key} is not in default.toml");
     }
@@ -803,6 +814,162 @@ fn bad_sku_guid_is_named() {
 
     assert_eq!(found.key, "backend.simulated.skus[0].sku_id");
     assert_says(&found, "is not a GUID");
+}
+
+/// A simulated group as a settings file writes it (its table stays open for more keys).
+const A_GROUP: &str = r#"
+            [[backend.simulated.groups]]
+            id = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+            display_name = "Pro users"
+            licenses = ["POWER_BI_PRO"]
+            members = ["alice@contoso.example"]
+            owners = ["carol@contoso.example"]
+        "#;
+
+#[test]
+fn embedded_default_has_the_pro_licensing_group_without_members() {
+    let s = Settings::embedded_default();
+    let groups = &s.backend.simulated.groups;
+    assert_eq!(groups.len(), 1);
+    let g = &groups[0];
+    assert_eq!(g.display_name, "Power BI Pro users");
+    assert_eq!(g.licenses, ["POWER_BI_PRO"]);
+    assert!(g.members.is_empty());
+    assert_eq!(g.owners, [Upn::parse("carol@contoso.example").unwrap()]);
+    let flags = (
+        g.dynamic,
+        g.unified,
+        g.mail_enabled,
+        g.role_assignable,
+        g.synced,
+    );
+    assert_eq!(flags, (false, false, false, false, false));
+    assert!(g.security_enabled);
+}
+
+#[test]
+fn a_groups_flags_default_to_an_assigned_security_group() {
+    let s = settings(A_GROUP, &[]);
+    let g = &s.backend.simulated.groups[0];
+    assert_eq!(g.id.as_str(), "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d");
+    let flags = (
+        g.dynamic,
+        g.unified,
+        g.mail_enabled,
+        g.role_assignable,
+        g.synced,
+    );
+    assert_eq!(flags, (false, false, false, false, false));
+    assert!(g.security_enabled);
+}
+
+#[test]
+fn a_group_licensing_an_unknown_sku_is_refused() {
+    let text = A_GROUP.replace("[\"POWER_BI_PRO\"]", "[\"POWER_BI_PREMIUM\"]");
+    assert_only_problem(
+        &text,
+        "backend.simulated.groups[0].licenses",
+        "\"POWER_BI_PREMIUM\" is not among backend.simulated.skus",
+    );
+}
+
+#[test]
+fn a_group_member_who_is_not_a_simulated_user_is_refused() {
+    let text = A_GROUP.replace("alice@", "zoe@");
+    assert_only_problem(
+        &text,
+        "backend.simulated.groups[0].members",
+        "zoe@contoso.example is not a user of the simulated tenant (backend.simulated.users)",
+    );
+}
+
+#[test]
+fn a_group_owner_who_is_not_a_simulated_user_is_refused() {
+    let text = A_GROUP.replace("carol@", "zoe@");
+    assert_only_problem(
+        &text,
+        "backend.simulated.groups[0].owners",
+        "zoe@contoso.example is not a user of the simulated tenant (backend.simulated.users)",
+    );
+}
+
+#[test]
+fn a_member_listed_twice_is_refused() {
+    let text = A_GROUP.replace(
+        "members = [\"alice@contoso.example\"]",
+        "members = [\"alice@contoso.example\", \"Alice@contoso.example\"]",
+    );
+    assert_only_problem(
+        &text,
+        "backend.simulated.groups[0].members",
+        "alice@contoso.example is listed twice",
+    );
+}
+
+#[test]
+fn a_duplicate_group_id_is_refused() {
+    let second = A_GROUP.replace("Pro users", "Other Pro users");
+    assert_only_problem(
+        &format!("{A_GROUP}{second}"),
+        "backend.simulated.groups[1].id",
+        "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d is already backend.simulated.groups[0]",
+    );
+}
+
+#[test]
+fn a_group_id_in_upper_case_is_the_same_group() {
+    let upper = A_GROUP
+        .replace(
+            "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+            "A1B2C3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D",
+        )
+        .replace("Pro users", "Other Pro users");
+    assert_only_problem(
+        &format!("{A_GROUP}{upper}"),
+        "backend.simulated.groups[1].id",
+        "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d is already backend.simulated.groups[0]",
+    );
+}
+
+#[test]
+fn a_group_id_that_is_not_a_guid_is_named() {
+    let text = A_GROUP.replace("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", "pro-users");
+    let found = first_problem(&text);
+    assert_eq!(found.key, "backend.simulated.groups[0].id");
+    assert_says(&found, "is not a GUID");
+}
+
+#[test]
+fn a_group_without_a_name_is_refused() {
+    let text = A_GROUP.replace("\"Pro users\"", "\" \"");
+    assert_only_problem(
+        &text,
+        "backend.simulated.groups[0].display_name",
+        "must not be empty",
+    );
+}
+
+#[test]
+fn a_licensing_group_must_be_a_security_group() {
+    let text = format!("{A_GROUP}unified = true\nsecurity_enabled = false\n");
+    let found = first_problem(&text);
+    assert_eq!(found.key, "backend.simulated.groups[0].security_enabled");
+    assert_says(&found, "must be a security group");
+}
+
+#[test]
+fn more_group_members_than_seats_is_allowed() {
+    let text = A_GROUP.replace(
+        "members = [\"alice@contoso.example\"]",
+        "members = [\"alice@contoso.example\", \"bob@contoso.example\", \"dave@contoso.example\"]",
+    );
+    // The one Pro seat is Ivan's (embedded default); Frank's E5 needs its SKU kept.
+    let e5 = ONE_PRO_SEAT.replace("POWER_BI_PRO", "SPE_E5").replace(
+        "f8a1db68-be16-40ed-86d5-cb42ce701560",
+        "06ebc4ee-1bb5-47dd-8120-11324bc54e06",
+    );
+    let s = settings(&format!("{ONE_PRO_SEAT}{e5}{text}"), &[]);
+    assert_eq!(s.backend.simulated.groups[0].members.len(), 3);
 }
 
 #[test]

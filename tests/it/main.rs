@@ -26,3 +26,4 @@ mod replays;
 mod robustness;
 mod scheduler;
 mod signin;
+mod simulated_groups;

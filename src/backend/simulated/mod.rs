@@ -1,8 +1,11 @@
 //! The simulated tenant: the embedded default backend. Its state lives in a SQLite file of
 //! its own beside the bot's store ([`TenantStore`]), seeded from `[backend.simulated]`, and it fails the way Microsoft
-//! Graph fails (no free seat, invalid usage location, unknown user, mutually exclusive SKUs),
-//! with Graph's own messages, so the engine meets the same errors it will meet for real.
+//! Graph fails (no free seat, invalid usage location, unknown user, mutually exclusive SKUs,
+//! a licence inherited from a group removed directly), with Graph's own messages, so the
+//! engine meets the same errors it will meet for real. Its groups license their members as
+//! Entra ID's group-based licensing does (see `groups.rs`).
 
+mod groups;
 mod mailbox;
 
 use std::time::Duration;
@@ -10,9 +13,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    known_service_plans, plan_grants_pro, BackendError, DirectoryUser, ErrorKind, GroupInfo,
-    HeldLicence, LicenceSource, LicensingGroup, PurchaseProgress, Purchaser, SeatOrder, Seats,
-    Tenant,
+    known_service_plans, plan_grants_pro, AssignmentError, AssignmentState, BackendError,
+    DirectoryUser, ErrorKind, GroupInfo, GroupState, HeldLicence, LicenceSource, LicensingGroup,
+    PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant,
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::engine::clock::Clock;
@@ -110,13 +113,22 @@ impl SimulatedTenant {
         let upn_text = u.upn.to_string();
         let mut licences = Vec::new();
         for part in &u.licenses {
+            // One entry per source, as Graph's licenseAssignmentStates has: direct first.
+            let mut sources = Vec::new();
+            if u.holds_directly(part) {
+                sources.push(LicenceSource::Direct);
+            }
+            sources.extend(
+                u.groups_giving(part)
+                    .map(|g| LicenceSource::Group(g.to_string())),
+            );
             licences.push(HeldLicence {
                 sku_part_number: part.clone(),
                 grants_pro: self.grants_pro(&mut conn, part).await?,
-                // The simulated tenant assigns directly only; it has no groups (yet).
-                sources: vec![LicenceSource::Direct],
+                sources,
             });
         }
+        let group_states = u.group_states.iter().map(group_state).collect();
         Ok((
             DirectoryUser {
                 id: u.id,
@@ -127,10 +139,24 @@ impl SimulatedTenant {
                 account_enabled: u.account_enabled,
                 mail: Some(u.mail.unwrap_or_else(|| upn_text.clone())),
                 licences,
-                group_states: Vec::new(),
+                group_states,
             },
             u.roles,
         ))
+    }
+}
+
+/// A member's state of a group's SKU, in the port's terms.
+fn group_state(s: &sim::MemberState) -> GroupState {
+    GroupState {
+        group: s.group.clone(),
+        sku_part_number: s.sku_part_number.clone(),
+        state: match &s.state {
+            sim::GroupLicenceState::Active => AssignmentState::Active,
+            sim::GroupLicenceState::Error(word) => {
+                AssignmentState::Failed(AssignmentError::from_word(word))
+            }
+        },
     }
 }
 
@@ -146,14 +172,16 @@ async fn require_user(
     conn: &mut sqlx::SqliteConnection,
     upn: &Upn,
     shown: &(dyn std::fmt::Display + Sync),
-) -> Result<(), BackendError> {
-    if sim::user(conn, upn).await.map_err(store_error)?.is_none() {
-        return Err(BackendError::new(
-            ErrorKind::UserNotFound,
-            format!("Resource '{shown}' does not exist."),
-        ));
-    }
-    Ok(())
+) -> Result<sim::User, BackendError> {
+    sim::user(conn, upn)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            BackendError::new(
+                ErrorKind::UserNotFound,
+                format!("Resource '{shown}' does not exist."),
+            )
+        })
 }
 
 fn store_error(e: store::StoreError) -> BackendError {
@@ -193,26 +221,38 @@ impl Tenant for SimulatedTenant {
         })
     }
 
-    /// The simulated tenant has no groups, and none of its licences comes from one: a group
-    /// id is not found, as Graph answers for an unknown object.
     async fn group(&self, id: &str) -> Result<GroupInfo, BackendError> {
-        pause(self.sim.latency).await;
-        Err(BackendError::new(
-            ErrorKind::Invalid,
-            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
-        ))
+        let g = self.read_group(id).await?;
+        Ok(GroupInfo {
+            id: g.id,
+            display_name: g.display_name,
+            owners: g.owners.iter().map(ToString::to_string).collect(),
+        })
     }
 
     async fn licensing_group(&self, id: &str) -> Result<LicensingGroup, BackendError> {
-        self.group(id).await.map(|_| LicensingGroup::default())
+        let g = self.read_group(id).await?;
+        Ok(LicensingGroup {
+            id: g.id,
+            display_name: g.display_name,
+            dynamic: g.dynamic,
+            unified: g.unified,
+            mail_enabled: g.mail_enabled,
+            security_enabled: g.security_enabled,
+            role_assignable: g.role_assignable,
+            synced: g.synced,
+            skus: g.skus,
+        })
     }
 
-    async fn add_member(&self, group: &str, _user: &DirectoryUser) -> Result<(), BackendError> {
-        self.group(group).await.map(|_| ())
+    async fn add_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.change_membership(group, user, groups::Membership::Join)
+            .await
     }
 
-    async fn remove_member(&self, group: &str, _user: &DirectoryUser) -> Result<(), BackendError> {
-        self.group(group).await.map(|_| ())
+    async fn remove_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
+        self.change_membership(group, user, groups::Membership::Leave)
+            .await
     }
 
     async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
@@ -231,12 +271,20 @@ impl Tenant for SimulatedTenant {
     }
 
     async fn members(&self, group: &str) -> Result<Vec<Upn>, BackendError> {
-        self.group(group).await.map(|_| Vec::new())
+        self.group(group).await?;
+        let mut conn = self.sim.store.read().await.map_err(store_error)?;
+        sim::members(&mut conn, group).await.map_err(store_error)
     }
 
-    async fn reprocess(&self, _user: &DirectoryUser) -> Result<(), BackendError> {
-        pause(self.sim.latency).await;
-        Ok(())
+    /// Evaluates each of the user's group licences again: one in error for want of a seat
+    /// becomes active if a seat was freed or bought since.
+    async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError> {
+        let (mut tx, now) = self.sim.begin().await?;
+        require_user(tx.conn(), &user.upn, &user.id).await?;
+        sim::reprocess(tx.conn(), &user.upn, now)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)
     }
 
     async fn set_usage_location(
@@ -254,7 +302,9 @@ impl Tenant for SimulatedTenant {
 
     /// Checks in the order the reference documents for Graph's assignLicense: unknown user,
     /// unknown SKU, usage location, free seats, mutually exclusive plans. Assigning a SKU the
-    /// user already holds is a no-op success, as Graph's is.
+    /// user already holds directly is a no-op success, as Graph's is; one they hold from a
+    /// group gains a direct source without a seat of its own (its plans are already theirs:
+    /// no seat or conflict check).
     async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         let (mut tx, now) = self.sim.begin().await?;
         let Some(u) = sim::user(tx.conn(), &user.upn).await.map_err(store_error)? else {
@@ -275,7 +325,7 @@ impl Tenant for SimulatedTenant {
                 ),
             ));
         };
-        if u.licenses.iter().any(|l| l == &self.sim.sku) {
+        if u.holds_directly(&self.sim.sku) {
             return Ok(());
         }
         if u.usage_location.is_none() {
@@ -284,7 +334,10 @@ impl Tenant for SimulatedTenant {
                 "License assignment cannot be done for user with invalid usage location.",
             ));
         }
-        if sku.enabled - sku.consumed <= 0 {
+        // Held from a group: the direct assignment is one more source of the same product,
+        // which consumes no second seat.
+        let from_group = u.holds(&self.sim.sku);
+        if !from_group && sku.enabled - sku.consumed <= 0 {
             return Err(BackendError::new(
                 ErrorKind::NoFreeSeat,
                 format!(
@@ -294,12 +347,16 @@ impl Tenant for SimulatedTenant {
             ));
         }
         // Pro and Premium Per User both carry BI_AZURE_P2; the simulated tenant treats holding
-        // one while adding the other as Graph's mutually-exclusive-plans error.
-        if let Some(other) = u
-            .licenses
-            .iter()
-            .find(|l| l.to_ascii_uppercase().starts_with("PBI_PREMIUM_PER_USER"))
-        {
+        // one while adding the other as Graph's mutually-exclusive-plans error. A product held
+        // from a group adds no plan the user does not have already.
+        let conflicting = if from_group {
+            None
+        } else {
+            u.licenses
+                .iter()
+                .find(|l| l.to_ascii_uppercase().starts_with("PBI_PREMIUM_PER_USER"))
+        };
+        if let Some(other) = conflicting {
             return Err(BackendError::new(
                 ErrorKind::Conflict,
                 format!(
@@ -314,9 +371,20 @@ impl Tenant for SimulatedTenant {
         tx.commit().await.map_err(store_error)
     }
 
+    /// Removes the direct assignment. A licence held only from groups cannot be removed
+    /// from the user (Graph's 400; only leaving the group takes it away), and nothing
+    /// changes; beside a group's, the direct source goes and the seat stays in use.
     async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         let (mut tx, _) = self.sim.begin().await?;
-        require_user(tx.conn(), &user.upn, &user.upn).await?;
+        let u = require_user(tx.conn(), &user.upn, &user.upn).await?;
+        let inherited = u.groups_giving(&self.sim.sku).next().is_some();
+        if inherited && !u.holds_directly(&self.sim.sku) {
+            return Err(BackendError::new(
+                ErrorKind::Invalid,
+                "User license is inherited from a group membership and it cannot be removed \
+                 directly from the user.",
+            ));
+        }
         sim::unassign(tx.conn(), &user.upn, &self.sim.sku)
             .await
             .map_err(store_error)?;

@@ -295,6 +295,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             },
         },
         reconcile_every: s.reconcile.every.map(|d| d.get()),
+        max_term: s.policy.max_duration,
         requesters: s.policy.requesters.clone(),
         mail_proof: !s.links.mail_sender.trim().is_empty(),
         sign_in_url: s

@@ -8,7 +8,7 @@ mod problem;
 pub use parse::{parse_message, parse_reaction, ParserConfig};
 pub use problem::ArgProblem;
 
-use crate::domain::{BillingCycle, ChatUserId, RequestId, Upn};
+use crate::domain::{BillingCycle, ChatUserId, RequestId, Term, Upn};
 
 /// Longest chat message the parser looks at, in characters (Discord's own limit).
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -47,12 +47,14 @@ pub enum CommandName {
     Purchased,
     Unlink,
     Verify,
+    Extend,
 }
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 16] = [
+    pub const ALL: [CommandName; 17] = [
         CommandName::Request,
+        CommandName::Extend,
         CommandName::Link,
         CommandName::Verify,
         CommandName::Unlink,
@@ -89,6 +91,7 @@ impl CommandName {
             CommandName::Purchased => "purchased",
             CommandName::Unlink => "unlink",
             CommandName::Verify => "verify",
+            CommandName::Extend => "extend",
         }
     }
 
@@ -118,11 +121,14 @@ impl CommandName {
 /// A chat command, fully parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `request [for <upn|@user>] [reason…]`
+    /// `request [for <upn|@user>] [for <term>] [reason…]`
     Request {
         target: Option<Target>,
+        term: Option<Term>,
         reason: Option<String>,
     },
+    /// `extend [for <term>]`: ask to keep your time-bound licence longer.
+    Extend { term: Option<Term> },
     /// `link <upn>`: start proving your own link. `link <@user> <upn>`: an approver attests
     /// someone's link.
     Link {
@@ -177,6 +183,7 @@ impl Command {
     pub fn name(&self) -> CommandName {
         match self {
             Command::Request { .. } => CommandName::Request,
+            Command::Extend { .. } => CommandName::Extend,
             Command::Link { .. } => CommandName::Link,
             Command::Status { .. } => CommandName::Status,
             Command::Cancel { .. } => CommandName::Cancel,

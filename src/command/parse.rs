@@ -16,7 +16,7 @@ use super::{
     ArgProblem, Command, CommandName, Parsed, Target, Verdict, MAX_ASSIGN_TARGETS,
     MAX_MESSAGE_CHARS, MAX_REASON_CHARS, MAX_SEATS_PER_BUY,
 };
-use crate::domain::{BillingCycle, ChatUserId, RequestId, Upn};
+use crate::domain::{BillingCycle, ChatUserId, RequestId, Term, Upn};
 use normalize::normalize;
 
 /// How the parser recognises messages meant for the bot.
@@ -178,6 +178,9 @@ fn split_first(text: &str) -> (&str, &str) {
 fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Command, Problem> {
     let command = match name {
         CommandName::Request => return request(args),
+        CommandName::Extend => Command::Extend {
+            term: extend_term(args)?,
+        },
         CommandName::Assign => return assign(args),
         CommandName::Link => link(args)?,
         CommandName::Verify => return verify(args),
@@ -229,44 +232,82 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
     Ok(command)
 }
 
-/// `request`, `request for <target> [reason…]` or `request <reason…>`.
+/// `request`, then any of `for <target>` and `for <term>` (each once, in either order),
+/// then the reason: `request for @erin for 30d because …`.
 fn request(args: &mut Args<'_>) -> Result<Command, Problem> {
-    let rest = args.take_rest();
-    let (first, after_for) = split_first(rest);
-    if !first.eq_ignore_ascii_case("for") {
-        return Ok(Command::Request {
-            target: None,
-            reason: reason(rest)?,
-        });
-    }
-    let (who, why) = split_first(after_for);
-    if who.is_empty() {
-        return Err(need_target());
-    }
-    // `request for the finance dashboards` is a reason, not a target: only a word that
-    // could be a UPN or a mention (it holds an `@`) names someone. A lone word after `for`
-    // (`request for bob`) is most likely a name typed without `@`, so it gets the usage.
-    if !who.contains('@') {
-        if why.trim().is_empty() {
-            return Err(Some(ArgProblem::NotAPerson {
-                token: who.chars().take(64).collect(),
-            }));
+    let mut rest = args.take_rest();
+    let mut who = None;
+    let mut term = None;
+    loop {
+        let (first, after_for) = split_first(rest);
+        if !first.eq_ignore_ascii_case("for") {
+            break;
         }
-        return Ok(Command::Request {
-            target: None,
-            reason: reason(rest)?,
-        });
+        let (word, after) = split_first(after_for);
+        if word.is_empty() {
+            return Err(need_target());
+        }
+        // `request for bob@contoso.com: …` reads naturally; neither a UPN, a mention nor a
+        // term can end in `:` or `,`, so dropping one is unambiguous.
+        let bare = word
+            .strip_suffix([':', ','])
+            .filter(|w| !w.is_empty())
+            .unwrap_or(word);
+        if let Some(parsed) = Term::parse(bare) {
+            if term.is_some() {
+                return Err(Some(ArgProblem::Unexpected {
+                    token: shorten(word),
+                }));
+            }
+            term = Some(parsed.map_err(|_| {
+                Some(ArgProblem::BadTerm {
+                    token: shorten(word),
+                    max: Term::MAX_DAYS,
+                })
+            })?);
+        } else if word.contains('@') {
+            if who.is_some() {
+                return Err(Some(ArgProblem::OneAtATime {
+                    token: shorten(word),
+                }));
+            }
+            who = Some(target(bare)?);
+        } else {
+            // `request for the finance dashboards` is a reason: only a word that could be a
+            // UPN or a mention (it holds an `@`) names someone, and only a number with a unit
+            // is a term. A lone word after `for` (`request for bob`) is most likely a name
+            // typed without `@`, so it gets the usage.
+            if after.trim().is_empty() && who.is_none() && term.is_none() {
+                return Err(Some(ArgProblem::NotAPerson {
+                    token: word.chars().take(64).collect(),
+                }));
+            }
+            break;
+        }
+        rest = after;
     }
-    // `request for bob@contoso.com: …` reads naturally; neither a UPN nor a mention can
-    // end in `:` or `,`, so dropping one is unambiguous.
-    let who = who
-        .strip_suffix([':', ','])
-        .filter(|w| !w.is_empty())
-        .unwrap_or(who);
     Ok(Command::Request {
-        target: Some(target(who)?),
-        reason: reason(why)?,
+        target: who,
+        term,
+        reason: reason(rest)?,
     })
+}
+
+/// `extend`, `extend 30d` or `extend for 30d`.
+fn extend_term(args: &mut Args<'_>) -> Result<Option<Term>, Problem> {
+    let mut word = args.next();
+    if word.is_some_and(|w| w.eq_ignore_ascii_case("for")) {
+        word = Some(args.next().ok_or(Some(ArgProblem::NeedTerm))?);
+    }
+    let Some(word) = word else { return Ok(None) };
+    match Term::parse(word) {
+        Some(Ok(term)) => Ok(Some(term)),
+        Some(Err(_)) => Err(Some(ArgProblem::BadTerm {
+            token: shorten(word),
+            max: Term::MAX_DAYS,
+        })),
+        None => Err(Some(ArgProblem::NeedTerm)),
+    }
 }
 
 /// `revoke <target> [reason…]`: one person, then the reason in free text. A reason that

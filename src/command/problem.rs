@@ -43,6 +43,10 @@ pub enum ArgProblem {
     SayOnOrOff,
     /// `help` about something that is no command.
     NotACommand { token: String },
+    /// A term out of range (`0d`, `200m`).
+    BadTerm { token: String, max: u32 },
+    /// `extend for` without a term, or a word that is none.
+    NeedTerm,
 }
 
 impl ArgProblem {
@@ -78,6 +82,10 @@ impl ArgProblem {
             NotACycle { token } => t!(texts, "parse.problem.not_a_cycle", token = token),
             SayOnOrOff => t!(texts, "parse.problem.say_on_or_off"),
             NotACommand { token } => t!(texts, "parse.problem.not_a_command", token = token),
+            BadTerm { token, max } => {
+                t!(texts, "parse.problem.bad_term", token = token, max = max)
+            }
+            NeedTerm => t!(texts, "parse.problem.need_term"),
         }
     }
 }
@@ -107,6 +115,11 @@ mod tests {
             NotACycle { token: token() },
             SayOnOrOff,
             NotACommand { token: token() },
+            BadTerm {
+                token: token(),
+                max: 3650,
+            },
+            NeedTerm,
         ];
         for why in [
             UpnProblem::NoAt,

@@ -11,7 +11,7 @@ use super::values::{from_str, ConfigDuration, DiscordId, Guid};
 use super::values::{
     BackendKind, ChatTransport, LicensingMode, LogFormat, ManualOrderVia, PurchaseBackend,
 };
-use crate::domain::{BillingCycle, CountryCode, DirectoryRole, Language, Upn, UserType};
+use crate::domain::{BillingCycle, CountryCode, DirectoryRole, Language, Term, Upn, UserType};
 
 /// All of licensebot's settings, as [`Settings::load`] builds them.
 ///
@@ -161,6 +161,37 @@ pub struct PolicySettings {
     /// Who may ask for a licence at all: Discord role ids (any one of them), or console
     /// names; empty means everyone with a verified link.
     pub requesters: Vec<String>,
+    /// The longest term a licence is given for (`90d`, `12w`, `3m`: months of 30 days);
+    /// a request without a term gets it. Absent or `""`: no limit, and a licence without a
+    /// term never ends.
+    #[serde(
+        default,
+        deserialize_with = "optional_term",
+        serialize_with = "as_optional_term",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_duration: Option<Term>,
+}
+
+fn optional_term<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Term>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    match Term::parse(&s) {
+        Some(Ok(term)) => Ok(Some(term)),
+        Some(Err(e)) => Err(serde::de::Error::custom(e.0)),
+        None => Err(serde::de::Error::custom(format!(
+            "{s:?} is not a term; write e.g. \"90d\", \"12w\" or \"3m\" (months of 30 days), or \"\" for no limit"
+        ))),
+    }
+}
+
+fn as_optional_term<S: Serializer>(v: &Option<Term>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(t) => s.collect_str(t),
+        None => s.serialize_str(""),
+    }
 }
 
 /// `[links]`: how a chat account proves that it owns a directory account.

@@ -102,6 +102,10 @@ word_enum!(
         ReminderSent => "reminder_sent",
         /// A licence check corrected the bot's records where the tenant is the truth.
         Reconciled => "reconciled",
+        /// A time-bound licence's holder was reminded of its end.
+        TermReminded => "term_reminded",
+        /// A time-bound licence's term ended: its release was opened.
+        TermEnded => "term_ended",
         /// A request was opened with its stages.
         RequestCreated => "request_created",
         /// A request's state changed.

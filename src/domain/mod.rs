@@ -144,6 +144,7 @@ mod language;
 mod link;
 mod request;
 mod role;
+mod term;
 mod upn;
 
 pub use audit::{Actor, AuditAction};
@@ -156,6 +157,7 @@ pub use request::{
     UserType,
 };
 pub use role::{DirectoryRole, RoleSet};
+pub use term::Term;
 pub use upn::{Upn, UpnProblem};
 
 /// A value that failed to parse into a domain type; the text is safe to show in chat.

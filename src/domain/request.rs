@@ -154,6 +154,8 @@ word_enum!(
         Command => "command",
         /// The holder gave their own licence back: no approval, and never shown as one.
         SelfService => "self_service",
+        /// A time-bound licence's term ended: released with no approval.
+        TermEnded => "term_ended",
     }
 );
 

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::command::ParserConfig;
-use crate::domain::{BillingCycle, ChannelRef, ChatUserId, CountryCode, RoleSet, StageKind, Upn};
+use crate::domain::{
+    BillingCycle, ChannelRef, ChatUserId, CountryCode, RoleSet, StageKind, Term, Upn,
+};
 use crate::engine::ports::RetryPolicy;
 
 /// A registered approver: a chat account and the directory user it speaks for.
@@ -91,6 +93,8 @@ pub struct EngineConfig {
     pub sku_part_number: String,
     /// Directly or through a group.
     pub licensing: Licensing,
+    /// The longest term of a licence, given to requests without one (`None`: no limit).
+    pub max_term: Option<Term>,
     /// How often the records are compared with the tenant (`None`: never by itself).
     pub reconcile_every: Option<Duration>,
     /// Who may ask for a licence: chat user names or chat roles; empty means everyone.

@@ -42,6 +42,7 @@ mod render;
 mod requests;
 mod scheduler;
 pub mod signin;
+mod terms;
 mod worker;
 
 use std::sync::Arc;
@@ -69,6 +70,7 @@ use links::Links;
 use opening::Opening;
 use reconcile::Reconciler;
 use scheduler::Scheduler;
+use terms::Terms;
 use worker::{JobLock, Worker};
 
 /// The engine: a facade over its use cases. Cheap to clone; clones share everything.
@@ -87,6 +89,7 @@ pub struct Engine {
     worker: Arc<Worker>,
     scheduler: Arc<Scheduler>,
     reconciler: Arc<Reconciler>,
+    terms: Arc<Terms>,
 }
 
 impl Engine {
@@ -114,6 +117,7 @@ impl Engine {
             directory.clone(),
             job_lock.clone(),
         ));
+        let terms = Arc::new(Terms::new(core.clone(), directory.clone(), opening.clone()));
         Engine {
             intake: Arc::new(Intake::new(
                 core.clone(),
@@ -122,6 +126,7 @@ impl Engine {
                 opening,
                 links.clone(),
             )),
+            terms,
             catchup: Arc::new(Catchup::new(core.clone(), decisions.clone())),
             decisions,
             links,
@@ -252,6 +257,7 @@ impl Engine {
     /// never raised: the next tick tries again.
     pub async fn tick(&self) {
         self.scheduler.tick().await;
+        self.terms.tick().await;
         self.reconciler.when_due().await;
     }
 

@@ -18,12 +18,13 @@ use super::error::{EngineError, EngineResult};
 use super::worker::JobLock;
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChatUserId, DecisionSource, LinkProof, RequestId,
-    RequestKind, RequestState, StageId, StageKind, StageState, Upn,
+    RequestKind, RequestState, StageId, StageKind, StageState, Term, Upn,
 };
 use crate::engine::ports::{IncomingMessage, Seats};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, NewRequest, Request};
 use crate::store::stages::{self, Decided, NewStage};
+use crate::store::terms;
 use crate::store::Timestamp;
 use crate::store::WriteTx;
 use crate::t;
@@ -150,7 +151,8 @@ impl Opening {
         let waiting: Vec<usize> = works
             .iter()
             .enumerate()
-            .filter(|(_, work)| work.kind == RequestKind::Assign)
+            // An extension keeps the seat its holder has.
+            .filter(|(_, work)| work.kind == RequestKind::Assign && !work.extends())
             .filter_map(|(i, _)| {
                 if available >= 1 {
                     available -= 1;
@@ -271,6 +273,7 @@ impl Opening {
         work: NewWork,
     ) -> EngineResult<RequestId> {
         let cycle = self.core.cfg().default_billing_cycle;
+        let ended = matches!(batch.approval, Approval::TermEnded);
         let new = NewRequest {
             kind: work.kind,
             requester: batch.m.author.clone(),
@@ -282,17 +285,42 @@ impl Opening {
                 .cycle
                 .or((work.kind == RequestKind::Purchase).then_some(cycle)),
             reason: work.reason.clone(),
-            origin_channel: Some(batch.m.channel.clone()),
-            origin_message: Some(batch.m.id.clone()),
+            // The end of a licence's term was asked for by nobody's message: the holder is
+            // told by direct message.
+            origin_channel: (!ended).then(|| batch.m.channel.clone()),
+            origin_message: (!ended).then(|| batch.m.id.clone()),
             requester_link: batch.requester_link.clone(),
             target_object_id: work.target.as_ref().map(|t| t.id.clone()),
         };
+        if let Some(grant) = work.ends {
+            // The end of a time-bound licence opens one release, whatever ticks race for it.
+            if !terms::claim_end(tx.conn(), grant, batch.now).await? {
+                return Err(EngineError::User(t!(
+                    self.core.texts(),
+                    "term.already_ended"
+                )));
+            }
+        }
         let id = requests::insert(tx.conn(), &new, batch.now).await?;
+        if let Some((term, extends)) = work.term {
+            terms::insert(tx.conn(), id, term, extends).await?;
+        }
         tracing::Span::current().record("request", id.0);
         let request = new.stored(id, batch.now);
         let planned = plan_stages(&work, batch.waiting.contains(&i), batch);
+        let term_line = match work.term {
+            Some(term) => Some(self.term_line(tx, term, batch.now).await?),
+            None => None,
+        };
         let stored = self
-            .store_stages(tx, batch, &request, work.cycle.unwrap_or(cycle), planned)
+            .store_stages(
+                tx,
+                batch,
+                &request,
+                work.cycle.unwrap_or(cycle),
+                planned,
+                term_line.as_deref(),
+            )
             .await?;
         self.audit_request_created(tx, batch, &request, &stored)
             .await?;
@@ -302,8 +330,38 @@ impl Opening {
         Ok(id)
     }
 
-    /// Stores the planned stages of `request`, each with its approval message's body and
-    /// the approvers it is routed to.
+    /// What an assignment's approval says of its term: how long, and until when (an
+    /// extension: after the end of the licence it extends, or now if that is later).
+    async fn term_line(
+        &self,
+        tx: &mut WriteTx<'_>,
+        (term, extends): (Term, Option<RequestId>),
+        now: Timestamp,
+    ) -> EngineResult<String> {
+        let day = |at: Timestamp| at.format("%Y-%m-%d").to_string();
+        Ok(match extends {
+            None => t!(
+                self.core.texts(),
+                "approval.term",
+                days = term.days(),
+                until = day(now + term.duration())
+            ),
+            Some(grant) => {
+                let ends = terms::ends_at(tx.conn(), grant).await?.unwrap_or(now);
+                t!(
+                    self.core.texts(),
+                    "approval.extends",
+                    id = grant,
+                    ends = day(ends),
+                    days = term.days(),
+                    until = day(ends.max(now) + term.duration())
+                )
+            }
+        })
+    }
+
+    /// Stores the planned stages of `request`, each with its approval message's body (and,
+    /// for an assignment, `term_line`) and the approvers it is routed to.
     async fn store_stages(
         &self,
         tx: &mut WriteTx<'_>,
@@ -311,6 +369,7 @@ impl Opening {
         request: &Request,
         cycle: BillingCycle,
         planned: Vec<PlannedStage>,
+        term_line: Option<&str>,
     ) -> EngineResult<Vec<StoredStage>> {
         let of = planned.len() as i64;
         let exclude: Vec<&Upn> = [&batch.requester_upn, &request.target_upn]
@@ -328,7 +387,7 @@ impl Opening {
             let stage_cycle = (kind == StageKind::Purchase).then_some(cycle);
             let price = (kind == StageKind::Purchase).then_some(unit_price);
             let waits_on = p.depends_on.and(batch.purchase_stage.map(|(_, r)| r));
-            let body = self.core.approval_body(
+            let mut body = self.core.approval_body(
                 request,
                 seq,
                 of,
@@ -340,6 +399,9 @@ impl Opening {
                 &routed,
                 waits_on,
             );
+            if let (StageKind::Assign, Some(line)) = (kind, term_line) {
+                body = format!("{body}\n{line}");
+            }
             let new = NewStage {
                 seq,
                 kind,
@@ -421,6 +483,12 @@ impl Opening {
                 DecisionSource::SelfService,
                 AuditAction::ReleasedByHolder,
             )),
+            Approval::TermEnded => Some((
+                batch.m.author.clone(),
+                None,
+                DecisionSource::TermEnded,
+                AuditAction::TermEnded,
+            )),
             Approval::ByIssuer(a, roles) => {
                 let holds = roles.intersects(self.core.cfg().roles_for(stage.kind));
                 let own = request.target_upn.as_ref() == Some(&a.upn)
@@ -489,6 +557,7 @@ impl Opening {
         let who = self.core.mention(&batch.m.author);
         let mut lines = vec![match batch.approval {
             Approval::SelfService => t!(self.core.texts(), "approval.self_service", who = who),
+            Approval::TermEnded => t!(self.core.texts(), "approval.term_ended", who = who),
             _ => t!(self.core.texts(), "approval.by_command", who = who),
         }];
         lines.append(&mut batch.approved_by_command);

@@ -11,7 +11,7 @@ use super::directory::Candidate;
 use super::error::{EngineError, EngineResult};
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, RequestId, RequestKind, RequestState,
-    RoleSet, StageId, StageKind, StageState, Upn, UserType,
+    RoleSet, StageId, StageKind, StageState, Term, Upn, UserType,
 };
 use crate::engine::ports::DirectoryUser;
 use crate::store::jobs::{self, JobPayload};
@@ -29,6 +29,10 @@ pub(super) struct NewWork {
     pub quantity: Option<i64>,
     pub cycle: Option<BillingCycle>,
     pub reason: Option<String>,
+    /// How long the licence is given for (assignments), and the licence it extends.
+    pub term: Option<(Term, Option<RequestId>)>,
+    /// The time-bound licence whose end this release is (claimed as the request opens).
+    pub ends: Option<RequestId>,
 }
 
 impl NewWork {
@@ -40,7 +44,14 @@ impl NewWork {
             quantity: None,
             cycle: None,
             reason,
+            term: None,
+            ends: None,
         }
+    }
+
+    /// Whether it extends a time-bound licence (whose holder keeps their seat).
+    pub(super) fn extends(&self) -> bool {
+        self.term.is_some_and(|(_, extends)| extends.is_some())
     }
 
     /// A purchase of seats.
@@ -51,6 +62,8 @@ impl NewWork {
             quantity: Some(quantity),
             cycle: Some(cycle),
             reason: None,
+            term: None,
+            ends: None,
         }
     }
 }
@@ -65,6 +78,8 @@ pub(super) enum Approval<'a> {
     ByIssuer(&'a Approver, &'a RoleSet),
     /// The holder gives their own licence back: no approval needed.
     SelfService,
+    /// A time-bound licence's term ended: released with no approval.
+    TermEnded,
 }
 
 impl Core {

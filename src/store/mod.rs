@@ -20,6 +20,7 @@ pub mod signins;
 pub mod simulated;
 mod sql;
 pub mod stages;
+pub mod terms;
 
 use std::path::PathBuf;
 use std::str::FromStr;

@@ -254,7 +254,8 @@ impl SeatPipeline {
 /// The seat pipeline of every unfinished stage.
 pub async fn seat_pipeline(conn: &mut SqliteConnection) -> StoreResult<SeatPipeline> {
     let (promised, on_order, awaiting_approval, removing): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(kind = 'assign'), 0),
+        "SELECT COALESCE(SUM(kind = 'assign' AND request_id NOT IN
+                    (SELECT request_id FROM licence_terms WHERE extends IS NOT NULL)), 0),
                 COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state <> 'pending'
                                   THEN quantity ELSE 0 END), 0),
                 COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state = 'pending'

@@ -104,8 +104,18 @@ pub fn render(inv: &Invocation, prefix: &str) -> Rendered {
                 words.push("for".into());
                 words.push(who);
             }
+            if let Some(term) = inv.text("term") {
+                words.push("for".into());
+                words.push(term);
+            }
             if let Some(reason) = inv.text("reason").filter(|r| !r.is_empty()) {
                 words.push(quoted(&reason));
+            }
+        }
+        "extend" => {
+            if let Some(term) = inv.text("term") {
+                words.push("for".into());
+                words.push(term);
             }
         }
         "status" | "cancel" | "audit" | "purchased" => words.extend(inv.text("id")),
@@ -194,7 +204,12 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
                     text("reason", t!(texts, "discord.request_reason"))
                         .max_length(MAX_REASON_CHARS as u16),
                 )
-                .option(user("for", t!(texts, "discord.request_for"))),
+                .option(user("for", t!(texts, "discord.request_for")))
+                .option(terms(text("term", t!(texts, "discord.request_term")))),
+        )
+        .subcommand(
+            sub("extend", t!(texts, "discord.extend"))
+                .option(terms(text("term", t!(texts, "discord.extend_term")))),
         )
         .subcommand(sub("status", t!(texts, "discord.status")).option(id("discord.status_id")))
         .subcommand(
@@ -269,6 +284,13 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
         )
 }
 
+/// The terms offered for a licence (typed commands take any, up to `[policy] max_duration`).
+fn terms(option: StringOption) -> StringOption {
+    ["7d", "30d", "3m", "6m", "12m"]
+        .into_iter()
+        .fold(option, |o, t| o.choice(t, t))
+}
+
 fn help(texts: &Texts) -> SubCommand {
     let mut command = text("command", t!(texts, "discord.help_command"));
     for c in crate::command::CommandName::ALL {
@@ -316,6 +338,7 @@ mod tests {
             parsed(&i),
             Parsed::Command(Command::Request {
                 target: None,
+                term: None,
                 reason: Some("for the finance dashboards".into())
             })
         );
@@ -336,6 +359,7 @@ mod tests {
             parsed(&i),
             Parsed::Command(Command::Request {
                 target: Some(Target::Mention(ChatUserId::new("42"))),
+                term: None,
                 reason: Some("new hire".into())
             })
         );

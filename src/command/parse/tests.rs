@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::Term;
 
 fn cfg() -> ParserConfig {
     ParserConfig {
@@ -62,7 +63,109 @@ fn mention(s: &str) -> Target {
 fn request(target: Option<Target>, reason: Option<&str>) -> Command {
     Command::Request {
         target,
+        term: None,
         reason: reason.map(str::to_string),
+    }
+}
+
+fn days(n: u32) -> Term {
+    Term::of_days(n).expect("a test term is in range")
+}
+
+/// A term: `for 30d`, `2w`, `3m` (months of 30 days), before or after the person, once each.
+#[test]
+fn a_request_may_name_a_term_and_a_person_in_either_order() {
+    let cfg = cfg();
+    let with = |target: Option<Target>, term: u32, reason: Option<&str>| Command::Request {
+        target,
+        term: Some(days(term)),
+        reason: reason.map(str::to_string),
+    };
+    for (text, expected) in [
+        ("!pro request for 30d", with(None, 30, None)),
+        (
+            "!pro request for 2w because of the audit",
+            with(None, 14, Some("because of the audit")),
+        ),
+        (
+            "!pro request for 3M: quarter close",
+            with(None, 90, Some("quarter close")),
+        ),
+        (
+            "!pro request for @erin for 30d new hire",
+            with(Some(mention("erin")), 30, Some("new hire")),
+        ),
+        (
+            "!pro request for 30d for erin@contoso.com",
+            with(Some(upn("erin@contoso.com")), 30, None),
+        ),
+    ] {
+        assert_eq!(
+            parse_message(text, &cfg),
+            Parsed::Command(expected),
+            "{text}"
+        );
+    }
+    // A reason that merely starts with `for` stays a reason.
+    assert_eq!(
+        parse_message("!pro request for the 30 dashboards", &cfg),
+        Parsed::Command(request(None, Some("for the 30 dashboards")))
+    );
+}
+
+#[test]
+fn a_term_out_of_range_or_named_twice_is_refused_with_the_usage() {
+    let cfg = cfg();
+    for (text, problem) in [
+        (
+            "!pro request for 0d",
+            ArgProblem::BadTerm {
+                token: "0d".into(),
+                max: 3650,
+            },
+        ),
+        (
+            "!pro request for 200m",
+            ArgProblem::BadTerm {
+                token: "200m".into(),
+                max: 3650,
+            },
+        ),
+        (
+            "!pro request for 30d for 2w",
+            ArgProblem::Unexpected { token: "2w".into() },
+        ),
+        (
+            "!pro request for @erin for @bob",
+            ArgProblem::OneAtATime {
+                token: "@bob".into(),
+            },
+        ),
+        ("!pro extend for soon", ArgProblem::NeedTerm),
+        ("!pro extend for", ArgProblem::NeedTerm),
+    ] {
+        match parse_message(text, &cfg) {
+            Parsed::Usage {
+                problem: Some(p), ..
+            } => assert_eq!(p, problem, "{text}"),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn extend_takes_an_optional_term() {
+    let cfg = cfg();
+    for (text, term) in [
+        ("!pro extend", None),
+        ("!pro extend 30d", Some(days(30))),
+        ("!pro extend for 2w", Some(days(14))),
+    ] {
+        assert_eq!(
+            parse_message(text, &cfg),
+            Parsed::Command(Command::Extend { term }),
+            "{text}"
+        );
     }
 }
 
@@ -986,12 +1089,26 @@ fn render_tokens(command: &Command) -> Vec<(String, bool)> {
     };
     let mut tokens = vec![word(command.name().word())];
     match command {
-        Command::Request { target: t, reason } => {
+        Command::Request {
+            target: t,
+            term,
+            reason,
+        } => {
             if let Some(t) = t {
                 tokens.push(word("for"));
                 tokens.push(target(t));
             }
+            if let Some(term) = term {
+                tokens.push(word("for"));
+                tokens.push(word(&term.to_string()));
+            }
             tokens.extend(reason_words(reason));
+        }
+        Command::Extend { term } => {
+            if let Some(term) = term {
+                tokens.push(word("for"));
+                tokens.push(word(&term.to_string()));
+            }
         }
         Command::Link { user, upn } => {
             if let Some(u) = user {
@@ -1131,8 +1248,19 @@ fn id_strategy() -> impl Strategy<Value = RequestId> {
 
 fn command_strategy() -> impl Strategy<Value = Command> {
     prop_oneof![
-        (proptest::option::of(target_strategy()), reason_strategy())
-            .prop_map(|(target, reason)| Command::Request { target, reason }),
+        (
+            proptest::option::of(target_strategy()),
+            proptest::option::of(1..=3650u32),
+            reason_strategy()
+        )
+            .prop_map(|(target, term, reason)| Command::Request {
+                target,
+                term: term.map(days),
+                reason
+            }),
+        proptest::option::of(1..=3650u32).prop_map(|term| Command::Extend {
+            term: term.map(days)
+        }),
         upn_strategy().prop_map(|upn| Command::Link { user: None, upn }),
         "[0-9]{8}".prop_map(|code| Command::Verify { code }),
         proptest::option::of(id_strategy()).prop_map(|id| Command::Status { id }),

@@ -48,7 +48,11 @@ impl Intake {
                 ))
             });
             match self.assignable(&upn, looked_up).await? {
-                Ok(user) => works.push(NewWork::licence(RequestKind::Assign, user, None)),
+                Ok(user) => {
+                    let mut work = NewWork::licence(RequestKind::Assign, user, None);
+                    work.term = self.core.cfg().max_term.map(|t| (t, None));
+                    works.push(work)
+                }
                 Err(text) => lines.push(text),
             }
         }

@@ -11,6 +11,7 @@ mod audit;
 mod away;
 mod buy;
 mod cancel;
+mod extend;
 mod pending;
 mod purchased;
 mod release;
@@ -174,6 +175,7 @@ impl Intake {
             CommandName::Purchased => t!(self.core.texts(), "help.purchased", prefix = p),
             CommandName::Unlink => t!(self.core.texts(), "help.unlink", prefix = p),
             CommandName::Verify => t!(self.core.texts(), "help.verify", prefix = p),
+            CommandName::Extend => t!(self.core.texts(), "help.extend", prefix = p),
         }
     }
 
@@ -222,7 +224,12 @@ impl Intake {
             }
             Command::Link { user, upn } => self.links.link(m, user, upn).await,
             Command::Verify { code } => self.links.verify(m, &code).await,
-            Command::Request { target, reason } => self.request(m, target, reason).await,
+            Command::Request {
+                target,
+                term,
+                reason,
+            } => self.request(m, target, term, reason).await,
+            Command::Extend { term } => self.extend(m, term).await,
             Command::Status { id } => self.status(m, id).await,
             Command::Cancel { id } => self.cancel(m, id).await,
             Command::Release => self.release(m).await,

@@ -3,7 +3,7 @@
 
 use super::Intake;
 use crate::command::Target;
-use crate::domain::{RequestKind, StageKind, StageState};
+use crate::domain::{RequestKind, StageKind, StageState, Term};
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
@@ -16,9 +16,11 @@ impl Intake {
         &self,
         m: &IncomingMessage,
         target: Option<Target>,
+        term: Option<Term>,
         reason: Option<String>,
     ) -> EngineResult<()> {
         self.may_request(m)?;
+        let term = self.term_within_policy(term)?;
         let requester = self.links.own_identity(m, "request").await?;
         let target_upn = match &target {
             None => requester.upn.clone(),
@@ -37,19 +39,31 @@ impl Intake {
             .licence_policy(&user)
             .await
             .map_err(EngineError::User)?;
-        self.open_and_reply(
-            m,
-            requester,
-            NewWork::licence(RequestKind::Assign, user, reason),
-            Approval::Routed,
-            true,
-        )
-        .await
+        let mut work = NewWork::licence(RequestKind::Assign, user, reason);
+        work.term = term.map(|t| (t, None));
+        self.open_and_reply(m, requester, work, Approval::Routed, true)
+            .await
+    }
+
+    /// The term a licence is given for: the one asked, at most `[policy] max_duration`;
+    /// without one asked, the maximum (none when there is no limit).
+    pub(super) fn term_within_policy(&self, asked: Option<Term>) -> EngineResult<Option<Term>> {
+        let max = self.core.cfg().max_term;
+        match (asked, max) {
+            (Some(t), Some(max)) if t > max => Err(EngineError::User(t!(
+                self.core.texts(),
+                "term.too_long",
+                days = t.days(),
+                max = max.days()
+            ))),
+            (Some(t), _) => Ok(Some(t)),
+            (None, max) => Ok(max),
+        }
     }
 
     /// `[policy] requesters`: when set, only the chat users named (console) or holding one of
     /// the roles (Discord) may ask.
-    fn may_request(&self, m: &IncomingMessage) -> EngineResult<()> {
+    pub(super) fn may_request(&self, m: &IncomingMessage) -> EngineResult<()> {
         let allowed = &self.core.cfg().requesters;
         if allowed.is_empty()
             || allowed.iter().any(|r| r == m.author.as_str())

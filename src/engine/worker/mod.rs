@@ -388,7 +388,10 @@ impl Worker {
 
 /// The decider whose roles a job re-checks before acting: none for self-service stages.
 fn decider_to_check(stage: &Stage) -> Option<&Upn> {
-    if stage.decided_via == Some(DecisionSource::SelfService) {
+    if matches!(
+        stage.decided_via,
+        Some(DecisionSource::SelfService | DecisionSource::TermEnded)
+    ) {
         return None;
     }
     stage.decided_by_upn.as_ref()

@@ -11,6 +11,7 @@ use crate::engine::ports::BackendError;
 use crate::store::jobs::{self, Job};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
+use crate::store::terms;
 use crate::store::WriteTx;
 use crate::t;
 
@@ -129,6 +130,7 @@ impl Worker {
             request,
         } = c;
         jobs::succeed(tx.conn(), job.id, self.core.now()).await?;
+        let detail = self.start_term(tx, stage, request, detail).await?;
         self.end_stage(tx, stage, request, StageState::Completed, &detail)
             .await?;
         let status = t!(self.core.texts(), "status.done", detail = detail);
@@ -137,6 +139,40 @@ impl Worker {
             .await?;
         tracing::info!(job = job.id, request = request.id.0, "job succeeded");
         Ok(JobReport::Succeeded)
+    }
+
+    /// A time-bound licence starts when its assignment completes: its end is set (an
+    /// extension's: its term on from the end of the licence it extends, or from now if that
+    /// is later), and what people are told says until when.
+    async fn start_term(
+        &self,
+        tx: &mut WriteTx<'_>,
+        stage: &Stage,
+        request: &Request,
+        detail: String,
+    ) -> EngineResult<String> {
+        if stage.kind != StageKind::Assign {
+            return Ok(detail);
+        }
+        let Some((term, extends)) = terms::of_request(tx.conn(), request.id).await? else {
+            return Ok(detail);
+        };
+        let now = self.core.now();
+        let base = match extends {
+            Some(grant) => terms::ends_at(tx.conn(), grant)
+                .await?
+                .unwrap_or(now)
+                .max(now),
+            None => now,
+        };
+        let ends = base + term.duration();
+        terms::start(tx.conn(), request.id, ends).await?;
+        let until = ends.format("%Y-%m-%d").to_string();
+        let texts = self.core.texts();
+        Ok(match (extends, &request.target_upn) {
+            (Some(_), Some(upn)) => t!(texts, "outcome.extended", upn = upn, until = until),
+            _ => format!("{detail}; {}", t!(texts, "outcome.until", until = until)),
+        })
     }
 
     /// A purchase waits for a person: checked again in a minute, with the task posted to

@@ -13,3 +13,4 @@ mod links;
 mod reconcile;
 mod seats;
 mod telling;
+mod terms;

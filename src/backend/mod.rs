@@ -15,10 +15,10 @@ pub mod simulated;
 use async_trait::async_trait;
 
 pub use crate::engine::ports::{
-    AssignmentError, AssignmentState, AuthorizeRequest, BackendError, DirectoryUser, ErrorKind,
-    Found, GroupInfo, GroupState, HeldLicence, IdClaims, IdentityProvider, LicenceSource,
-    LicensingGroup, Lookup, Mail, Mailer, PurchaseProgress, Purchaser, SeatOrder, Seats,
-    SignInError, Tenant,
+    Activity, AssignmentError, AssignmentState, AuthorizeRequest, BackendError, DirectoryUser,
+    ErrorKind, Found, GroupInfo, GroupState, HeldLicence, IdClaims, IdentityProvider,
+    LicenceSource, LicensingGroup, Lookup, Mail, Mailer, PurchaseProgress, Purchaser, SeatOrder,
+    Seats, SignInError, Tenant, UserActivity,
 };
 
 /// The service plan that grants Power BI Pro (commercial cloud).

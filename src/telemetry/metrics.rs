@@ -319,6 +319,13 @@ impl Tenant for MeteredTenant {
         seats_changed();
         r
     }
+    async fn activity(
+        &self,
+        upns: &[Upn],
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::backend::Activity, BackendError> {
+        timed("activity", self.inner.activity(upns, since)).await
+    }
     async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
         timed("list_holders", self.inner.holders()).await
     }

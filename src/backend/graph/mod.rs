@@ -14,6 +14,7 @@
 //! and `User.ReadWrite.All` (usageLocation); `Mail.Send` when links are proven by mailed
 //! code.
 
+mod activity;
 mod assign;
 mod client;
 mod directory;
@@ -187,6 +188,14 @@ impl Tenant for GraphTenant {
 
     async fn remove_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
         self.leave(group, user).await
+    }
+
+    async fn activity(
+        &self,
+        upns: &[Upn],
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::backend::Activity, BackendError> {
+        self.read_activity(upns, since).await
     }
 
     async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {

@@ -255,6 +255,20 @@ impl Tenant for SimulatedTenant {
             .await
     }
 
+    /// The simulated tenant keeps no sign-ins yet: unknown, as a tenant without Entra ID P1.
+    async fn activity(
+        &self,
+        _upns: &[Upn],
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::backend::Activity, BackendError> {
+        pause(self.sim.latency).await;
+        Ok(crate::backend::Activity {
+            users: Vec::new(),
+            sign_in_unknown: Some("the simulated tenant records no sign-ins".into()),
+            power_bi_unknown: Some("the simulated tenant records no sign-ins".into()),
+        })
+    }
+
     async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
         pause(self.sim.latency).await;
         let upns: Vec<Upn> = {

@@ -26,8 +26,9 @@ pub use identity::{AuthorizeRequest, IdClaims, IdentityProvider, Mail, Mailer, S
 pub use purchase::{PurchaseProgress, Purchaser, SeatOrder};
 pub use retry::RetryPolicy;
 pub use tenant::{
-    AssignmentError, AssignmentState, BackendError, DirectoryUser, ErrorKind, Found, GroupInfo,
-    GroupState, HeldLicence, LicenceSource, LicensingGroup, Lookup, Seats, Tenant,
+    Activity, AssignmentError, AssignmentState, BackendError, DirectoryUser, ErrorKind, Found,
+    GroupInfo, GroupState, HeldLicence, LicenceSource, LicensingGroup, Lookup, Seats, Tenant,
+    UserActivity,
 };
 
 /// What the engine is given to talk to the world: one implementation of each port.

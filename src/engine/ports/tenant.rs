@@ -138,6 +138,32 @@ pub struct LicensingGroup {
     pub skus: Vec<String>,
 }
 
+/// When licence holders last signed in, as far as the tenant can tell (for reclaiming seats
+/// nobody uses before buying more).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Activity {
+    /// One entry per user asked about that the tenant knows, in no particular order.
+    pub users: Vec<UserActivity>,
+    /// Why the last sign-in to Microsoft 365 is unknown for everyone (no Entra ID P1, a
+    /// missing permission), when it is.
+    pub sign_in_unknown: Option<String>,
+    /// Why the last sign-in to Power BI is unknown for everyone, when it is.
+    pub power_bi_unknown: Option<String>,
+}
+
+/// One user's last sign-ins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserActivity {
+    /// The user.
+    pub upn: Upn,
+    /// The last sign-in to anything (Graph `signInActivity`: the latest of the successful,
+    /// interactive and non-interactive ones); `None` when there is none on record.
+    pub last_sign_in: Option<chrono::DateTime<chrono::Utc>>,
+    /// The last sign-in to the Power BI service since `since` (the sign-in logs); `None`
+    /// when there is none in that time.
+    pub last_power_bi: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// A group as people are told about it: a licence it grants can only be taken away by
 /// taking the person out of it, which its owners (or an administrator) do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,6 +389,15 @@ pub trait Tenant: Send + Sync {
 
     /// The UPNs of a group's (user) members.
     async fn members(&self, group: &str) -> Result<Vec<Upn>, BackendError>;
+
+    /// When these users last signed in, to Microsoft 365 and to the Power BI service (the
+    /// latter looked for since `since`). Not knowing (no Entra ID P1, a missing permission)
+    /// is said in the answer, never an error; only an outage is.
+    async fn activity(
+        &self,
+        upns: &[Upn],
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Activity, BackendError>;
 
     /// Sets a user's usage location.
     async fn set_usage_location(

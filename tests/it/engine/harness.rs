@@ -237,6 +237,13 @@ impl Tenant for FaultyTenant {
     async fn remove_member(&self, group: &str, user: &DirectoryUser) -> Result<(), BackendError> {
         self.inner.remove_member(group, user).await
     }
+    async fn activity(
+        &self,
+        upns: &[Upn],
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<licensebot::backend::Activity, BackendError> {
+        self.inner.activity(upns, since).await
+    }
     async fn holders(&self) -> Result<Vec<DirectoryUser>, BackendError> {
         self.inner.holders().await
     }

@@ -9,6 +9,7 @@ use crate::support::fake_microsoft::{
 };
 
 mod groups;
+mod listings;
 
 /// Sends a request and reads its answer as JSON.
 async fn json_of(request: reqwest::RequestBuilder) -> Value {

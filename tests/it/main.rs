@@ -22,6 +22,7 @@ mod hostile;
 mod house;
 mod ops;
 mod partner_center;
+mod reconcile_e2e;
 mod replays;
 mod robustness;
 mod scheduler;

@@ -1,5 +1,5 @@
-//! Groups on Graph: `GET /groups/{id}` with `$select`, adding and removing user members
-//! through `members/$ref`, `membersWithLicenseErrors`, `owners`, and
+//! Groups on Graph: `GET /groups/{id}` with `$select`, listing its members, adding and
+//! removing user members through `members/$ref`, `membersWithLicenseErrors`, `owners`, and
 //! `POST /users/{id}/reprocessLicenseAssignment`. What a membership change does to the
 //! member's licences happens later, in `group_licensing.rs`.
 //!
@@ -16,6 +16,13 @@
 //!   404 and 400; this fake picks 404);
 //! - dynamic groups: "can't be managed through Microsoft Graph" (§1.3.3–1.3.4) with no
 //!   documented code; this fake answers the reference's guess, the 403 above;
+//! - Microsoft's "List group members" page: `GET /groups/{id}/members` lists the direct
+//!   members as directory objects, each with its `@odata.type` (`#microsoft.graph.user`)
+//!   and the `$select`ed properties (a user's default ones without it), `$top` and
+//!   `@odata.nextLink` paging as the users list (`paging.rs`); an unknown group is 404
+//!   `Request_ResourceNotFound`. The page also documents `$filter`, `$search` and
+//!   `$count` (advanced queries); this fake does not model them and answers 400
+//!   `Request_UnsupportedQuery` rather than ignore them;
 //! - §1.6: `membersWithLicenseErrors` lists the members whose assignment from this group is
 //!   in error (a collection of users with `@odata.type`); `reprocessLicenseAssignment` takes
 //!   no body and answers 200 with the user;
@@ -29,7 +36,8 @@ use serde_json::{json, Map, Value};
 
 use super::super::answer::{graph_error, Answer};
 use super::super::state::{FakeGroup, LicenceState};
-use super::super::State;
+use super::super::{FakeUser, State};
+use super::paging::{collection, Page};
 use super::users::{assigned_licences_json, licence_json, user_json};
 use super::{no_segment, not_found, unreadable_json, user_key, Query};
 
@@ -64,6 +72,7 @@ pub(super) fn route(
     let is_ref = |s: &str| s == "$ref" || s.eq_ignore_ascii_case("%24ref");
     match (method, segments) {
         ("GET", ["groups", id]) => get(state, id, q, crid),
+        ("GET", ["groups", id, "members"]) => members(state, id, q, crid),
         ("POST", ["groups", id, "members", r]) if is_ref(r) => add_member(state, id, body, crid),
         ("DELETE", ["groups", id, "members", user, r]) if is_ref(r) => {
             remove_member(state, id, &user_key(user), crid)
@@ -223,25 +232,69 @@ fn remove_member(state: &mut State, id: &str, member: &str, crid: &str) -> Answe
     Answer::empty(204)
 }
 
+/// A user as a directory object in a collection: its `@odata.type` and the `$select`ed
+/// properties (the default ones without `$select`).
+fn directory_object(user: &FakeUser, select: Option<&str>) -> Value {
+    let mut item = user_json(user, &user.licenses, select);
+    if let Some(o) = item.as_object_mut() {
+        o.remove("@odata.context");
+        o.insert("@odata.type".into(), Value::from("#microsoft.graph.user"));
+    }
+    item
+}
+
+/// The `@odata.context` of a collection of directory objects.
+fn directory_objects_context(select: Option<&str>) -> String {
+    match select {
+        Some(sel) => format!("https://graph.microsoft.com/v1.0/$metadata#directoryObjects({sel})"),
+        None => "https://graph.microsoft.com/v1.0/$metadata#directoryObjects".to_string(),
+    }
+}
+
 /// A collection of users as directory objects, `$select` honoured.
 fn user_collection(state: &State, ids: &[String], q: &Query) -> Answer {
     let select = q.get("$select").map(String::as_str);
     let value: Vec<Value> = ids
         .iter()
         .filter_map(|id| state.user(id))
-        .map(|u| {
-            let mut item = user_json(u, &u.licenses, select);
-            if let Some(o) = item.as_object_mut() {
-                o.remove("@odata.context");
-                o.insert("@odata.type".into(), Value::from("#microsoft.graph.user"));
-            }
-            item
-        })
+        .map(|u| directory_object(u, select))
         .collect();
-    Answer::json(
-        200,
-        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects", "value": value}),
-    )
+    collection(&directory_objects_context(select), value, None)
+}
+
+/// `GET /groups/{id}/members`: the user members as directory objects, `$select`, `$top`
+/// and paging honoured.
+fn members(state: &State, id: &str, q: &Query, crid: &str) -> Answer {
+    let Some(g) = state.group(id) else {
+        return not_found(id, crid);
+    };
+    if let Some(option) = ["$filter", "$search", "$count", "$orderby"]
+        .into_iter()
+        .find(|k| q.contains_key(*k))
+    {
+        return graph_error(
+            400,
+            "Request_UnsupportedQuery",
+            &format!(
+                "The query option '{option}' on a group's members is not modelled by this fake."
+            ),
+            crid,
+        );
+    }
+    let page = match Page::of(q, crid) {
+        Ok(page) => page,
+        Err(refused) => return refused,
+    };
+    let select = q.get("$select").map(String::as_str);
+    let users: Vec<&FakeUser> = g.members.iter().filter_map(|m| state.user(m)).collect();
+    let value = page
+        .of_items(&users)
+        .iter()
+        .map(|u| directory_object(u, select))
+        .collect();
+    let url = format!("{}/groups/{}/members", state.graph_base, g.id);
+    let next = page.next_link(users.len(), &url, q);
+    collection(&directory_objects_context(select), value, next)
 }
 
 /// `GET /groups/{id}/membersWithLicenseErrors`: members whose assignment from this group is

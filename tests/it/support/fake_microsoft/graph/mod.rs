@@ -1,14 +1,17 @@
 //! Microsoft Graph v1.0 on the fake (shared/reference/graph_licensing.md and
 //! graph_groups_identity.md): the bearer-token check, then one handler per resource —
-//! users (`users.rs`), licences and SKUs (`licences.rs`), groups, their members and
-//! owners, reprocessing (`groups.rs`), directory role assignments (`roles.rs`), mail
-//! (`mail.rs`) — and `$batch` (`batch.rs`), whose items go through the same handlers.
+//! users (`users.rs`, with the `$filter` clauses of `filter.rs`), licences and SKUs
+//! (`licences.rs`), groups, their members and owners, reprocessing (`groups.rs`), directory
+//! role assignments (`roles.rs`), mail (`mail.rs`) — and `$batch` (`batch.rs`), whose items
+//! go through the same handlers. Collections page as `paging.rs` says.
 //! Before each request, group-based licensing does what it has had time for.
 
 mod batch;
+mod filter;
 mod groups;
 mod licences;
 mod mail;
+mod paging;
 mod roles;
 mod users;
 

@@ -1,8 +1,11 @@
-//! The users of the directory: `GET /users` (filter, select, paging), `GET` and `PATCH`
+//! The users of the directory: `GET /users` (`$filter` as `filter.rs` reads it, `$select`,
+//! paging as `paging.rs` does it), `GET` and `PATCH`
 //! `/users/{id|upn}`, and a user's JSON as Graph writes it: `assignedLicenses` with
 //! inherited licences merged in, one per SKU (graph_licensing.md §4.1),
 //! `licenseAssignmentStates` one per (SKU, source) (graph_groups_identity.md §1.4), and
 //! `signInActivity`, refused without Entra ID P1 (graph_groups_identity.md §2.1–2.2).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
@@ -10,6 +13,8 @@ use serde_json::{json, Map, Value};
 use super::super::answer::{graph_error, Answer};
 use super::super::state::{LicenceState, SignInActivity};
 use super::super::{Assigned, FakeUser, State};
+use super::filter::UsersFilter;
+use super::paging::{collection, Page};
 use super::{not_found, unreadable_json, Query};
 
 /// The properties Graph returns for a user when no `$select` is given.
@@ -164,56 +169,6 @@ pub(crate) fn user_json(user: &FakeUser, licences: &[Assigned], select: Option<&
     }
     Value::Object(out)
 }
-/// Graph's default page size of the users list, and the largest `$top` it accepts.
-const USERS_PAGE: usize = 100;
-const USERS_TOP_MAX: usize = 999;
-/// Values Graph accepts in one `in` filter by default (known issues: "limited to 15
-/// expressions in the filter clause by default").
-const IN_LIMIT: usize = 15;
-
-/// One OData string literal at the start of `s` (`''` is a quote inside); the value and the
-/// rest.
-fn odata_literal(s: &str) -> Option<(String, &str)> {
-    let mut rest = s.trim_start().strip_prefix('\'')?;
-    let mut value = String::new();
-    loop {
-        let at = rest.find('\'')?;
-        value.push_str(&rest[..at]);
-        rest = &rest[at + 1..];
-        match rest.strip_prefix('\'') {
-            Some(after) => {
-                value.push('\'');
-                rest = after;
-            }
-            None => return Some((value, rest)),
-        }
-    }
-}
-
-/// The UPNs of `userPrincipalName eq '…'` or `userPrincipalName in ('…', …)`, the filters
-/// the users list supports by default on that property; `None` for anything else.
-fn upn_filter(filter: &str) -> Option<Vec<String>> {
-    let rest = filter.trim().strip_prefix("userPrincipalName")?;
-    let rest = rest.trim_start();
-    if let Some(rest) = rest.strip_prefix("eq ") {
-        let (value, tail) = odata_literal(rest)?;
-        return tail.trim().is_empty().then_some(vec![value]);
-    }
-    let mut rest = rest.strip_prefix("in")?.trim_start().strip_prefix('(')?;
-    let mut values = Vec::new();
-    loop {
-        let (value, tail) = odata_literal(rest)?;
-        values.push(value);
-        let tail = tail.trim_start();
-        if let Some(after) = tail.strip_prefix(',') {
-            rest = after;
-        } else {
-            let end = tail.strip_prefix(')')?;
-            return end.trim().is_empty().then_some(values);
-        }
-    }
-}
-
 /// `GET /users/{id|upn}`: the user with `$select` honoured (lagging reads see the licences
 /// from before a change).
 pub(super) fn get(state: &mut State, key: &str, q: &Query, crid: &str) -> Answer {
@@ -256,61 +211,39 @@ pub(super) fn update(state: &mut State, key: &str, body: &[u8], crid: &str) -> A
     Answer::empty(204)
 }
 
-/// `GET /users`: `$filter` on `userPrincipalName` (`eq`, `in` with at most 15 values),
-/// `$select`, `$top` (1–999, default 100) and `@odata.nextLink` paging with `$skiptoken`.
-/// Lagging reads apply as to a single user.
+/// `GET /users`: `$filter` (the clauses of `filter.rs`), `$select`, `$top` and
+/// `@odata.nextLink` paging (`paging.rs`). Lagging reads apply as to a single user: each
+/// user whose licences the answer looks at (to filter on them, or to show them on the
+/// page) is read once, which uses up one of their lagging reads.
 pub(super) fn list(state: &mut State, q: &Query, crid: &str) -> Answer {
     if let Some(refused) = refuses_sign_in_activity(state, q, crid) {
         return refused;
     }
-    let wanted = match q.get("$filter") {
+    let filter = match q.get("$filter").map(|f| UsersFilter::parse(f, crid)) {
         None => None,
-        Some(f) => match upn_filter(f) {
-            Some(values) if values.len() > IN_LIMIT => {
-                return graph_error(400, "Request_UnsupportedQuery", &format!("Too many child clauses specified in search filter expression containing 'OR' operators: {}. Max allowed: {IN_LIMIT}.", values.len()), crid);
-            }
-            Some(values) => Some(values),
-            None => {
-                return graph_error(400, "Request_UnsupportedQuery", &format!("Unsupported or invalid query filter clause specified for property 'userPrincipalName' of resource 'User': {f}"), crid);
-            }
-        },
+        Some(Ok(filter)) => Some(filter),
+        Some(Err(refused)) => return refused,
     };
-    let page = match q.get("$top") {
-        None => USERS_PAGE,
-        Some(t) => match t.parse::<usize>() {
-            Ok(n) if (1..=USERS_TOP_MAX).contains(&n) => n,
-            _ => {
-                return graph_error(
-                    400,
-                    "Request_BadRequest",
-                    &format!(
-                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
-                    ),
-                    crid,
-                )
-            }
-        },
+    let page = match Page::of(q, crid) {
+        Ok(page) => page,
+        Err(refused) => return refused,
     };
-    let skip = match q.get("$skiptoken") {
-        None => 0,
-        Some(t) => match t.strip_prefix("o").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) => n,
-            None => return graph_error(400, "Request_BadRequest", "The specified page token value has expired and can no longer be included in your request.", crid),
-        },
-    };
+    let reads_licences = filter.as_ref().is_some_and(UsersFilter::reads_licences);
+    let mut read: HashMap<usize, Vec<Assigned>> = HashMap::new();
+    let mut matching: Vec<usize> = Vec::new();
+    for (i, user) in state.users.iter_mut().enumerate() {
+        let licences = reads_licences.then(|| user.visible_licences());
+        let seen = licences.as_deref().unwrap_or_default();
+        if filter.as_ref().is_none_or(|f| f.admits(user, seen)) {
+            matching.push(i);
+            read.extend(licences.map(|l| (i, l)));
+        }
+    }
     let select = q.get("$select").map(String::as_str);
-    let matching: Vec<usize> = (0..state.users.len())
-        .filter(|&i| {
-            wanted.as_ref().is_none_or(|w| {
-                w.iter()
-                    .any(|upn| upn.eq_ignore_ascii_case(&state.users[i].upn))
-            })
-        })
-        .collect();
     let mut value = Vec::new();
-    for &i in matching.iter().skip(skip).take(page) {
+    for &i in page.of_items(&matching) {
         let user = &mut state.users[i];
-        let licences = user.visible_licences();
+        let licences = read.remove(&i).unwrap_or_else(|| user.visible_licences());
         let mut item = user_json(user, &licences, select);
         if let Some(o) = item.as_object_mut() {
             o.remove("@odata.context");
@@ -321,18 +254,6 @@ pub(super) fn list(state: &mut State, q: &Query, crid: &str) -> Answer {
         Some(sel) => format!("https://graph.microsoft.com/v1.0/$metadata#users({sel})"),
         None => "https://graph.microsoft.com/v1.0/$metadata#users".to_string(),
     };
-    let mut body = json!({"@odata.context": context, "value": value});
-    if matching.len() > skip + page {
-        let mut next: Vec<(String, String)> = q
-            .iter()
-            .filter(|(k, _)| k.as_str() != "$skiptoken")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        next.push(("$skiptoken".into(), format!("o{}", skip + page)));
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(next)
-            .finish();
-        body["@odata.nextLink"] = Value::from(format!("{}/users?{query}", state.graph_base));
-    }
-    Answer::json(200, body)
+    let next = page.next_link(matching.len(), &format!("{}/users", state.graph_base), q);
+    collection(&context, value, next)
 }

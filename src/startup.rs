@@ -27,7 +27,9 @@ use crate::domain::{ChannelRef, ChatUserId, MessageRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::ports::{ChatError, Post};
 use crate::engine::ports::{Ports, RetryPolicy};
-use crate::engine::{Approver, DriftCheck, Engine, EngineConfig, JobPolicy, Licensing};
+use crate::engine::{
+    Approver, DriftCheck, Engine, EngineConfig, JobPolicy, Licensing, ReclaimPolicy,
+};
 use crate::store::simulated::{self as sim, TenantStore};
 use crate::store::Store;
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
@@ -296,6 +298,12 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         },
         reconcile_every: s.reconcile.every.map(|d| d.get()),
         max_term: s.policy.max_duration,
+        reclaim: ReclaimPolicy {
+            inactive_after: s.reclaim.inactive_after.get(),
+            grace: s.reclaim.grace.get(),
+            exempt: s.reclaim.exempt.clone(),
+            emoji: s.reclaim.emoji.trim().to_string(),
+        },
         requesters: s.policy.requesters.clone(),
         mail_proof: !s.links.mail_sender.trim().is_empty(),
         sign_in_url: s

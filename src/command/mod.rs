@@ -48,13 +48,15 @@ pub enum CommandName {
     Unlink,
     Verify,
     Extend,
+    Keep,
 }
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 17] = [
+    pub const ALL: [CommandName; 18] = [
         CommandName::Request,
         CommandName::Extend,
+        CommandName::Keep,
         CommandName::Link,
         CommandName::Verify,
         CommandName::Unlink,
@@ -92,6 +94,7 @@ impl CommandName {
             CommandName::Unlink => "unlink",
             CommandName::Verify => "verify",
             CommandName::Extend => "extend",
+            CommandName::Keep => "keep",
         }
     }
 
@@ -129,6 +132,8 @@ pub enum Command {
     },
     /// `extend [for <term>]`: ask to keep your time-bound licence longer.
     Extend { term: Option<Term> },
+    /// `keep`: keep your licence that an approver chose to move to someone else.
+    Keep,
     /// `link <upn>`: start proving your own link. `link <@user> <upn>`: an approver attests
     /// someone's link.
     Link {
@@ -184,6 +189,7 @@ impl Command {
         match self {
             Command::Request { .. } => CommandName::Request,
             Command::Extend { .. } => CommandName::Extend,
+            Command::Keep => CommandName::Keep,
             Command::Link { .. } => CommandName::Link,
             Command::Status { .. } => CommandName::Status,
             Command::Cancel { .. } => CommandName::Cancel,

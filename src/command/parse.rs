@@ -197,6 +197,7 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
             id: request_id(args.next().ok_or_else(need_request_id)?)?,
         },
         CommandName::Release => Command::Release,
+        CommandName::Keep => Command::Keep,
         CommandName::Seats => match args.next() {
             None => Command::Seats,
             Some(word) if word.eq_ignore_ascii_case("remove") => Command::SeatsRemove {

@@ -79,6 +79,26 @@ impl Loader {
             }
         }
         self.check_not_zero(&[("licensing.group_wait", l.group_wait)]);
+        let r = &s.reclaim;
+        self.check_not_zero(&[
+            ("reclaim.inactive_after", r.inactive_after),
+            ("reclaim.grace", r.grace),
+        ]);
+        let emoji = r.emoji.trim();
+        if emoji.is_empty() {
+            self.problem("reclaim.emoji", "name a reaction, such as \"♻️\"");
+        } else if s
+            .bot
+            .approve_emojis
+            .iter()
+            .chain(&s.bot.deny_emojis)
+            .any(|e| e == emoji)
+        {
+            self.problem(
+                "reclaim.emoji",
+                format!("{emoji:?} already approves or denies; choose another reaction"),
+            );
+        }
     }
 
     fn check_links(&mut self, s: &Settings) {

@@ -193,6 +193,7 @@ impl Loader {
         let backend = self.section(&mut root, "backend");
         let licensing = self.section(&mut root, "licensing");
         let reconcile = self.section(&mut root, "reconcile");
+        let reclaim = self.section(&mut root, "reclaim");
         let discord = match root.remove("discord") {
             Some(value) => self.value(value, "discord").map(Some),
             None => Some(None),
@@ -215,6 +216,7 @@ impl Loader {
             backend: backend?,
             licensing: licensing?,
             reconcile: reconcile?,
+            reclaim: reclaim?,
             discord: discord?,
             provenance: Provenance::default(),
         })

@@ -62,7 +62,7 @@ pub const ENV_PREFIX: &str = "LICENSEBOT__";
 
 /// The top-level tables of [`Settings`], in the order they are read. `discord` is optional
 /// (required only with `chat.transport = "discord"`); the others are always present.
-pub const SECTIONS: [&str; 14] = [
+pub const SECTIONS: [&str; 15] = [
     "chat",
     "store",
     "bot",
@@ -76,6 +76,7 @@ pub const SECTIONS: [&str; 14] = [
     "backend",
     "licensing",
     "reconcile",
+    "reclaim",
     "discord",
 ];
 

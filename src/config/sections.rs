@@ -47,6 +47,8 @@ pub struct Settings {
     pub licensing: LicensingSettings,
     /// `[reconcile]`: comparing the bot's records with the tenant.
     pub reconcile: ReconcileSettings,
+    /// `[reclaim]`: moving seats nobody uses instead of buying.
+    pub reclaim: ReclaimSettings,
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<DiscordSettings>,
@@ -221,6 +223,21 @@ pub struct LicensingSettings {
     /// How long Entra ID may take to apply the group's licence to a new member before the
     /// request fails (the membership stays).
     pub group_wait: ConfigDuration,
+}
+
+/// `[reclaim]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ReclaimSettings {
+    /// A holder counts as not using their licence after this long without signing in to
+    /// Power BI (or to Microsoft 365, when Power BI's sign-ins are unknown).
+    pub inactive_after: ConfigDuration,
+    /// How long a holder has to keep their licence (`!pro keep`) once an approver chose to
+    /// move it.
+    pub grace: ConfigDuration,
+    /// Holders never listed (UPNs).
+    pub exempt: Vec<Upn>,
+    /// The reaction that moves a seat instead of buying one.
+    pub emoji: String,
 }
 
 /// `[reconcile]`

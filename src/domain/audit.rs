@@ -106,6 +106,12 @@ word_enum!(
         TermReminded => "term_reminded",
         /// A time-bound licence's term ended: its release was opened.
         TermEnded => "term_ended",
+        /// A ♻️ chose to move a seat nobody uses instead of buying one.
+        ReclaimChosen => "reclaim_chosen",
+        /// The holder kept the licence a ♻️ was to move.
+        ReclaimKept => "reclaim_kept",
+        /// A ♻️ refused (no purchase of one seat, no assign role, nobody to move).
+        ReclaimRefused => "reclaim_refused",
         /// A request was opened with its stages.
         RequestCreated => "request_created",
         /// A request's state changed.

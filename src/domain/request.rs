@@ -156,6 +156,9 @@ word_enum!(
         SelfService => "self_service",
         /// A time-bound licence's term ended: released with no approval.
         TermEnded => "term_ended",
+        /// A ♻️ chose to move a seat instead of buying; the move approved the purchase stage
+        /// when its grace period was over.
+        Reclaim => "reclaim",
     }
 );
 

@@ -56,6 +56,19 @@ impl Licensing {
     }
 }
 
+/// Moving seats nobody uses instead of buying.
+#[derive(Debug, Clone)]
+pub struct ReclaimPolicy {
+    /// Not signed in for this long counts as not using the licence.
+    pub inactive_after: Duration,
+    /// How long a holder has to keep their licence.
+    pub grace: Duration,
+    /// Holders never listed.
+    pub exempt: Vec<Upn>,
+    /// The reaction that moves a seat.
+    pub emoji: String,
+}
+
 /// What the engine needs from configuration.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -93,6 +106,8 @@ pub struct EngineConfig {
     pub sku_part_number: String,
     /// Directly or through a group.
     pub licensing: Licensing,
+    /// Reclaiming seats before buying.
+    pub reclaim: ReclaimPolicy,
     /// The longest term of a licence, given to requests without one (`None`: no limit).
     pub max_term: Option<Term>,
     /// How often the records are compared with the tenant (`None`: never by itself).

@@ -53,9 +53,27 @@ impl Decisions {
         Decisions { core, directory }
     }
 
+    /// The shared context.
+    pub(super) fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// The directory.
+    pub(super) fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
     /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
     #[tracing::instrument(name = "decision", skip_all, fields(request, stage))]
     pub(super) async fn apply_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
+        if r.emoji == self.core.cfg().reclaim.emoji {
+            // Taking a ♻️ away undoes nothing: the holder keeps their licence with `keep`.
+            return if added {
+                self.reclaim_reaction(r).await
+            } else {
+                Ok(())
+            };
+        }
         let Some(verdict) = parse_reaction(
             &r.emoji,
             &self.core.cfg().approve_emojis,
@@ -366,7 +384,7 @@ impl Decisions {
 
     /// A decision that does not count: removed where possible, audited, and explained to the
     /// person who made it.
-    async fn refuse_reaction(
+    pub(super) async fn refuse_reaction(
         &self,
         r: &Reaction,
         stage: &Stage,

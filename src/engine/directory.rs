@@ -103,6 +103,11 @@ impl Directory {
         self.directory_answer(upn, looked_up)
     }
 
+    /// The shared context.
+    pub(super) fn core(&self) -> &Core {
+        &self.core
+    }
+
     /// The licensing group's display name (group mode), read once; its id while it cannot
     /// be read.
     pub(super) async fn managed_group_name(&self) -> String {

@@ -37,6 +37,7 @@ mod error;
 mod links;
 mod opening;
 pub mod ports;
+mod reclaim;
 mod reconcile;
 mod render;
 mod requests;
@@ -55,7 +56,7 @@ use crate::t;
 use crate::texts::Texts;
 
 pub use catchup::OpenApproval;
-pub use config::{Approver, EngineConfig, JobPolicy, Licensing};
+pub use config::{Approver, EngineConfig, JobPolicy, Licensing, ReclaimPolicy};
 pub use error::{EngineError, EngineResult};
 pub use reconcile::DriftCheck;
 pub use worker::JobReport;
@@ -68,6 +69,7 @@ use delivery::Delivery;
 use directory::Directory;
 use links::Links;
 use opening::Opening;
+use reclaim::Reclaims;
 use reconcile::Reconciler;
 use scheduler::Scheduler;
 use terms::Terms;
@@ -90,6 +92,7 @@ pub struct Engine {
     scheduler: Arc<Scheduler>,
     reconciler: Arc<Reconciler>,
     terms: Arc<Terms>,
+    reclaims: Arc<Reclaims>,
 }
 
 impl Engine {
@@ -118,6 +121,7 @@ impl Engine {
             job_lock.clone(),
         ));
         let terms = Arc::new(Terms::new(core.clone(), directory.clone(), opening.clone()));
+        let reclaims = Arc::new(Reclaims::new(core.clone()));
         Engine {
             intake: Arc::new(Intake::new(
                 core.clone(),
@@ -125,8 +129,10 @@ impl Engine {
                 ports.chat.clone(),
                 opening,
                 links.clone(),
+                reclaims.clone(),
             )),
             terms,
+            reclaims,
             catchup: Arc::new(Catchup::new(core.clone(), decisions.clone())),
             decisions,
             links,
@@ -258,6 +264,7 @@ impl Engine {
     pub async fn tick(&self) {
         self.scheduler.tick().await;
         self.terms.tick().await;
+        self.reclaims.tick().await;
         self.reconciler.when_due().await;
     }
 

@@ -8,6 +8,7 @@
 
 use super::directory::Candidate;
 use super::links::Identity;
+use super::reclaim::ReclaimList;
 use super::render::SeatFigures;
 use super::requests::{Approval, NewWork};
 use std::sync::Arc;
@@ -24,9 +25,9 @@ use crate::engine::ports::{IncomingMessage, Seats};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, NewRequest, Request};
 use crate::store::stages::{self, Decided, NewStage};
-use crate::store::terms;
 use crate::store::Timestamp;
 use crate::store::WriteTx;
+use crate::store::{reclaims, terms};
 use crate::t;
 
 /// What the requests of one batch share while they are opened.
@@ -50,6 +51,9 @@ struct Batch<'a> {
     purchase_stage: Option<(StageId, RequestId)>,
     /// One line per stage the command itself approved, for one summary message.
     approved_by_command: Vec<String>,
+    /// The holders a purchase stage could move a seat from instead (read when no seat is
+    /// free).
+    reclaim: Option<ReclaimList>,
 }
 
 /// A stage to store: its kind, seats (purchases) and the stage it waits on.
@@ -143,6 +147,20 @@ impl Opening {
     ) -> EngineResult<Vec<Request>> {
         let candidates = self.directory.candidates(false).await?;
         let issuer_id = self.issuer_object_id(approval, &works).await?;
+        let reclaim = if seats.free() <= 0
+            && works
+                .iter()
+                .any(|w| w.kind == RequestKind::Assign && !w.extends())
+        {
+            let mut exclude: Vec<&Upn> = works
+                .iter()
+                .filter_map(|w| w.target.as_ref().map(|t| &t.upn))
+                .collect();
+            exclude.extend(requester.as_ref().map(|r| &r.upn));
+            Some(self.directory.reclaim_list(&exclude).await)
+        } else {
+            None
+        };
         let mut w = self.core.store().write().await?;
         self.check_open_limits(&mut w, m, &works, enforce_limit)
             .await?;
@@ -181,6 +199,7 @@ impl Opening {
             actor: Actor::chat(&m.author),
             purchase_stage: None,
             approved_by_command: Vec::new(),
+            reclaim,
         };
         let mut created = Vec::new();
         for (i, work) in works.into_iter().enumerate() {
@@ -402,6 +421,15 @@ impl Opening {
             if let (StageKind::Assign, Some(line)) = (kind, term_line) {
                 body = format!("{body}\n{line}");
             }
+            let reclaim = batch
+                .reclaim
+                .as_ref()
+                .filter(|_| kind == StageKind::Purchase && request.kind == RequestKind::Assign);
+            if let Some(list) = reclaim {
+                for line in self.core.reclaim_lines(list) {
+                    body = format!("{body}\n{line}");
+                }
+            }
             let new = NewStage {
                 seq,
                 kind,
@@ -413,6 +441,9 @@ impl Opening {
                 body: body.clone(),
             };
             let id = stages::insert(tx.conn(), request.id, &new, batch.now).await?;
+            if let Some(list) = reclaim {
+                reclaims::set_candidates(tx.conn(), id, &list.candidates).await?;
+            }
             if kind == StageKind::Purchase && request.kind == RequestKind::Assign {
                 batch.purchase_stage = Some((id, request.id));
             }

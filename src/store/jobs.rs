@@ -35,13 +35,21 @@ pub enum JobPayload {
         /// The directory user.
         upn: Upn,
     },
+    /// Move the managed licence from `from` (who does not use it) to `to`, instead of buying
+    /// a seat: executes a purchase stage.
+    Move {
+        /// Whose licence moves.
+        from: Upn,
+        /// Who gets it.
+        to: Upn,
+    },
 }
 
 impl JobPayload {
     /// The stage kind this payload executes.
     pub fn kind(&self) -> StageKind {
         match self {
-            JobPayload::Purchase { .. } => StageKind::Purchase,
+            JobPayload::Purchase { .. } | JobPayload::Move { .. } => StageKind::Purchase,
             JobPayload::Assign { .. } => StageKind::Assign,
             JobPayload::Unassign { .. } => StageKind::Unassign,
         }

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod links;
 pub mod outbox;
 pub mod reactions;
+pub mod reclaims;
 pub mod requests;
 mod row;
 pub mod signins;

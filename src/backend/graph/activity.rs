@@ -70,11 +70,8 @@ impl GraphTenant {
         };
         let power_bi = match self.power_bi_sign_ins(&wanted, since).await {
             Ok(found) => found,
-            Err(e) if e.kind == ErrorKind::Forbidden => {
-                out.power_bi_unknown = Some(e.message);
-                HashMap::new()
-            }
-            Err(e) if e.kind == ErrorKind::Invalid => {
+            // Anything but an outage leaves the figure unknown, said with Graph's words.
+            Err(e) if !e.is_transient() => {
                 out.power_bi_unknown = Some(e.message);
                 HashMap::new()
             }

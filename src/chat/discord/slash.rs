@@ -216,6 +216,7 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
             sub("cancel", t!(texts, "discord.cancel")).option(id("discord.cancel_id").required()),
         )
         .subcommand(sub("release", t!(texts, "discord.release")))
+        .subcommand(sub("keep", t!(texts, "discord.keep")))
         .subcommand(
             sub("link", t!(texts, "discord.link"))
                 .option(text("upn", t!(texts, "discord.link_upn")).required())

@@ -1133,7 +1133,7 @@ fn render_tokens(command: &Command) -> Vec<(String, bool)> {
         }
         Command::Unlink { target: t } => tokens.extend(t.as_ref().map(target)),
         Command::Away { on } => tokens.push(word(if *on { "on" } else { "off" })),
-        Command::Release | Command::Seats | Command::Pending => {}
+        Command::Release | Command::Keep | Command::Seats | Command::Pending => {}
         Command::SeatsRemove { seats } => {
             tokens.push(word("remove"));
             tokens.push(word(&seats.to_string()));
@@ -1261,6 +1261,7 @@ fn command_strategy() -> impl Strategy<Value = Command> {
         proptest::option::of(1..=3650u32).prop_map(|term| Command::Extend {
             term: term.map(days)
         }),
+        Just(Command::Keep),
         upn_strategy().prop_map(|upn| Command::Link { user: None, upn }),
         "[0-9]{8}".prop_map(|code| Command::Verify { code }),
         proptest::option::of(id_strategy()).prop_map(|id| Command::Status { id }),

@@ -20,6 +20,7 @@ mod revoke;
 mod seats;
 mod status;
 
+use super::reclaim::Reclaims;
 use std::sync::Arc;
 
 use tracing::Instrument;
@@ -44,6 +45,7 @@ pub(super) struct Intake {
     chat: Arc<dyn ChatOutput>,
     opening: Arc<Opening>,
     links: Arc<Links>,
+    reclaims: Arc<Reclaims>,
 }
 
 impl Intake {
@@ -53,6 +55,7 @@ impl Intake {
         chat: Arc<dyn ChatOutput>,
         opening: Arc<Opening>,
         links: Arc<Links>,
+        reclaims: Arc<Reclaims>,
     ) -> Intake {
         Intake {
             core,
@@ -60,6 +63,7 @@ impl Intake {
             chat,
             opening,
             links,
+            reclaims,
         }
     }
 
@@ -176,6 +180,7 @@ impl Intake {
             CommandName::Unlink => t!(self.core.texts(), "help.unlink", prefix = p),
             CommandName::Verify => t!(self.core.texts(), "help.verify", prefix = p),
             CommandName::Extend => t!(self.core.texts(), "help.extend", prefix = p),
+            CommandName::Keep => t!(self.core.texts(), "help.keep", prefix = p),
         }
     }
 
@@ -230,6 +235,12 @@ impl Intake {
                 reason,
             } => self.request(m, target, term, reason).await,
             Command::Extend { term } => self.extend(m, term).await,
+            Command::Keep => {
+                let me = self.links.own_identity(m, "keep").await?;
+                self.reclaims.keep(&m.author, &me).await?;
+                self.reply_now(m, t!(self.core.texts(), "keep.done")).await;
+                Ok(())
+            }
             Command::Status { id } => self.status(m, id).await,
             Command::Cancel { id } => self.cancel(m, id).await,
             Command::Release => self.release(m).await,

@@ -129,7 +129,12 @@ impl Worker {
     /// The group has not applied the change yet (`leaving`: taken its licence away): look
     /// again after as long as it has taken so far (between `jobs.verify_interval` and ten
     /// minutes), until `licensing.group_wait`.
-    async fn still_applying(&self, upn: &Upn, since: Timestamp, leaving: bool) -> Outcome {
+    pub(super) async fn still_applying(
+        &self,
+        upn: &Upn,
+        since: Timestamp,
+        leaving: bool,
+    ) -> Outcome {
         let wait = match &self.core.cfg().licensing {
             crate::engine::Licensing::Group { wait, .. } => *wait,
             crate::engine::Licensing::Direct => Duration::ZERO,

@@ -19,6 +19,7 @@ mod assign;
 mod claim;
 mod manual_task;
 mod membership;
+mod move_seat;
 mod outcome;
 mod seat_needed;
 mod seats;
@@ -35,7 +36,7 @@ use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
 use super::directory::{Candidate, Directory};
 use super::error::EngineResult;
-use crate::domain::{DecisionSource, RoleSet, Upn};
+use crate::domain::{DecisionSource, RoleSet, StageKind, Upn};
 use crate::engine::ports::{
     BackendError, DirectoryUser, ErrorKind, Lookup, Purchaser, SeatOrder, Seats,
 };
@@ -286,6 +287,9 @@ impl Worker {
                             .await
                     }
                 },
+                JobPayload::Move { from, to } => {
+                    self.execute_move(c, from, to, &mut results[i].1).await
+                }
                 JobPayload::Assign { .. } => Outcome::Permanent("assignment not run".into()),
             };
             results[i].0 = Some(outcome);
@@ -343,13 +347,18 @@ impl Worker {
         if reported.insert(upn.clone()) {
             calls.push(Call::of("roles", read));
         }
+        // A move instead of a purchase was chosen with an assign role (nothing is bought).
+        let kind = match stage.decided_via {
+            Some(DecisionSource::Reclaim) => StageKind::Assign,
+            _ => stage.kind,
+        };
         match read {
-            Ok(roles) if roles.intersects(self.core.cfg().roles_for(stage.kind)) => None,
+            Ok(roles) if roles.intersects(self.core.cfg().roles_for(kind)) => None,
             Ok(_) => Some(Outcome::Permanent(t!(
                 self.core.texts(),
                 "outcome.role_lost",
                 who = upn,
-                roles = self.core.role_names(self.core.cfg().roles_for(stage.kind))
+                roles = self.core.role_names(self.core.cfg().roles_for(kind))
             ))),
             Err(e) if e.is_transient() => Some(Outcome::Transient(e.clone())),
             Err(e) => Some(Outcome::Permanent(e.message.clone())),

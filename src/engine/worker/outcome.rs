@@ -8,7 +8,7 @@ use crate::domain::{Actor, AuditAction, RequestKind, StageKind, StageState};
 use crate::engine::crash::{crash_point, CrashPoint};
 use crate::engine::error::EngineResult;
 use crate::engine::ports::BackendError;
-use crate::store::jobs::{self, Job};
+use crate::store::jobs::{self, Job, JobPayload};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
 use crate::store::terms;
@@ -135,10 +135,47 @@ impl Worker {
             .await?;
         let status = t!(self.core.texts(), "status.done", detail = detail);
         self.core.edit_stage(tx, stage, &status).await?;
+        if let JobPayload::Move { to, .. } = &job.payload {
+            self.move_done(tx, stage, request, to, &detail).await?;
+        }
         self.after_stage_completed(tx, stage, request, &detail)
             .await?;
         tracing::info!(job = job.id, request = request.id.0, "job succeeded");
         Ok(JobReport::Succeeded)
+    }
+
+    /// A seat moved instead of bought: the move gave the requester the licence, so the
+    /// request's assignment stage is completed with it (no job of its own), and the holder
+    /// is told.
+    async fn move_done(
+        &self,
+        tx: &mut WriteTx<'_>,
+        stage: &Stage,
+        request: &Request,
+        to: &crate::domain::Upn,
+        detail: &str,
+    ) -> EngineResult<()> {
+        for s in stages::for_request(tx.conn(), request.id).await? {
+            if s.kind == StageKind::Assign
+                && stages::transition(tx.conn(), s.id, StageState::Approved, StageState::Completed)
+                    .await?
+            {
+                self.core
+                    .audit(
+                        tx,
+                        Some(request.id),
+                        &Actor::System,
+                        AuditAction::StageCompleted,
+                        Some(StageState::Approved.as_str()),
+                        Some(StageState::Completed.as_str()),
+                        detail,
+                    )
+                    .await?;
+                let status = t!(self.core.texts(), "status.done", detail = detail);
+                self.core.edit_stage(tx, &s, &status).await?;
+            }
+        }
+        crate::engine::reclaim::moved(&self.core, tx, stage, to).await
     }
 
     /// A time-bound licence starts when its assignment completes: its end is set (an

@@ -5,7 +5,7 @@
 mod parse;
 mod problem;
 
-pub use parse::{parse_message, parse_reaction, ParserConfig};
+pub use parse::{parse_message, parse_reaction, same_emoji, ParserConfig};
 pub use problem::ArgProblem;
 
 use crate::domain::{BillingCycle, ChatUserId, RequestId, Term, Upn};

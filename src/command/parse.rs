@@ -78,6 +78,12 @@ pub fn parse_reaction(emoji: &str, approve: &[String], deny: &[String]) -> Optio
     }
 }
 
+/// Whether a reaction is `wanted`, presentation selectors and skin tones aside (as
+/// [`parse_reaction`] compares): `♻` is `♻️`.
+pub fn same_emoji(emoji: &str, wanted: &str) -> bool {
+    emoji_base(emoji).next().is_some() && emoji_base(emoji).eq(emoji_base(wanted))
+}
+
 /// The characters of an emoji without presentation selectors and skin tones.
 fn emoji_base(emoji: &str) -> impl Iterator<Item = char> + '_ {
     emoji

@@ -141,13 +141,14 @@ impl Catchup {
         Ok(n)
     }
 
-    /// Every emoji that decides (approve first, then deny), as configured.
+    /// Every emoji that decides (approve, then deny, then the reclaim), as configured.
     pub(super) fn decision_emojis(&self) -> Vec<String> {
         self.core
             .cfg()
             .approve_emojis
             .iter()
             .chain(&self.core.cfg().deny_emojis)
+            .chain(std::iter::once(&self.core.cfg().reclaim.emoji))
             .cloned()
             .collect()
     }

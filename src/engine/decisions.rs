@@ -66,7 +66,7 @@ impl Decisions {
     /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
     #[tracing::instrument(name = "decision", skip_all, fields(request, stage))]
     pub(super) async fn apply_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
-        if r.emoji == self.core.cfg().reclaim.emoji {
+        if crate::command::same_emoji(&r.emoji, &self.core.cfg().reclaim.emoji) {
             // Taking a ♻️ away undoes nothing: the holder keeps their licence with `keep`.
             return if added {
                 self.reclaim_reaction(r).await

@@ -18,7 +18,7 @@ use sqlx::{ConnectOptions, Connection};
 
 use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{uid, FakeDiscord, HoldId, Msg, APPROVALS, BOT, GENERAL};
-use crate::support::fake_microsoft::{Assigned, FakeMicrosoft, PRO_GROUP, PRO_SKU};
+use crate::support::fake_microsoft::{Assigned, FakeMicrosoft, SignInActivity, PRO_GROUP, PRO_SKU};
 
 /// What is being done when the bot dies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -631,6 +631,104 @@ async fn leaving_crash_and_recover(step: Step) {
     assert_eq!(replies.len(), 1, "told once in the channel: {replies:?}");
     let audit = discord_bot::audit(rig.dir.path(), 1).await;
     assert_eq!(audit["chain"]["intact"], true, "{audit:#}");
+}
+
+/// Judy asks with no seat free; alice holds Pro directly and has not signed in for 100 days,
+/// so the purchase stage lists her; carol answers ♻️, and after the grace period (a second
+/// here) one job takes alice's licence and gives it to judy. The bot dies at `step` of that
+/// job; after the restart the licence has moved exactly once: judy holds it, alice does not,
+/// nothing was bought, judy is told once.
+async fn reclaim_crash_and_recover(step: Step) {
+    let mut rig = Rig::new(Flow::Purchase).await;
+    {
+        let mut state = rig.ms.state();
+        state.set_enabled("POWER_BI_PRO", 2);
+        let alice = state
+            .users
+            .iter_mut()
+            .find(|u| u.upn == "alice@contoso.example")
+            .expect("alice");
+        alice.licenses.push(Assigned::direct(PRO_SKU));
+        let long_ago = chrono::Utc::now() - chrono::Duration::days(100);
+        alice.sign_in = Some(SignInActivity {
+            last_sign_in: Some(long_ago),
+            last_non_interactive: Some(long_ago),
+            last_successful: Some(long_ago),
+        });
+    }
+    rig.env.extend([
+        ("LICENSEBOT__RECLAIM__GRACE".to_string(), "1s".to_string()),
+        (
+            "LICENSEBOT__SCHEDULER__TICK".to_string(),
+            "100ms".to_string(),
+        ),
+    ]);
+    rig.boot(step.crash_point()).await;
+    let purchase = rig.ask(Flow::Purchase).await;
+    assert!(
+        purchase.content.contains("alice@contoso.example"),
+        "{}",
+        purchase.content
+    );
+    if step == Step::ChangeInFlight {
+        let held = rig.ms.hold("POST", "/assignLicense");
+        rig.discord.react("carol", purchase.id, "♻️");
+        wait_until("the removal to be held at Graph", || rig.ms.holding(held)).await;
+        rig.kill().await;
+        rig.ms.release(held);
+    } else {
+        rig.discord.react("carol", purchase.id, "♻️");
+        rig.crashed_at(step.crash_point().expect("a crash point"))
+            .await;
+    }
+    rig.boot(None).await;
+    rig.settled().await;
+    rig.stop().await;
+
+    let observed = observe(&rig, Flow::Purchase).await;
+    let changes = rig.ms.ops("POST", "/assignLicense");
+    println!(
+        "CRASH-MATRIX | {step:?} | Reclaim | {} | {:?} | {changes} licence change(s) | {} DM(s), {} reply(ies) | {} nonce repeat(s)",
+        observed.state,
+        observed.quantity_changes,
+        observed.dms.len(),
+        observed.replies.len(),
+        observed.nonce_repeats
+    );
+    assert_eq!(observed.state, "completed", "{observed:#?}");
+    assert!(
+        observed.quantity_changes.is_empty(),
+        "nothing bought: {observed:#?}"
+    );
+    assert_eq!(rig.ms.licences_of("judy@contoso.example"), ["POWER_BI_PRO"]);
+    assert!(rig.ms.licences_of("alice@contoso.example").is_empty());
+    assert!(
+        (2..=3).contains(&changes),
+        "one removal, one assignment (a held one repeated at most once): {changes}"
+    );
+    let done: Vec<&String> = observed
+        .dms
+        .iter()
+        .filter(|d| d.contains("is done"))
+        .collect();
+    assert_eq!(done.len(), 1, "judy told once: {observed:#?}");
+    let audit = discord_bot::audit(rig.dir.path(), 1).await;
+    assert_eq!(audit["chain"]["intact"], true, "{audit:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reclaim_killed_while_graph_holds_the_removal_moves_once() {
+    reclaim_crash_and_recover(Step::ChangeInFlight).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reclaim_dying_after_the_backend_answered_moves_once() {
+    reclaim_crash_and_recover(Step::BackendAnswered).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reclaim_dying_after_its_outcome_is_stored_moves_once() {
+    reclaim_crash_and_recover(Step::OutcomeStored).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,7 @@ mod hostile;
 mod house;
 mod ops;
 mod partner_center;
+mod reclaim_e2e;
 mod reconcile_e2e;
 mod replays;
 mod robustness;

@@ -478,31 +478,17 @@ impl Reclaims {
         {
             return Ok(());
         }
-        let stage = stages::get(w.conn(), r.stage).await?;
-        let Some(stage) = stage.filter(|s| s.state == StageState::Pending) else {
-            reclaims::transition(
-                w.conn(),
-                r.id,
-                ReclaimState::Moving,
-                ReclaimState::Cancelled,
-                now,
-            )
-            .await?;
-            w.commit().await?;
-            return Ok(());
-        };
-        let Some(target) = requests::get(w.conn(), r.request)
+        let stage = stages::get(w.conn(), r.stage)
             .await?
-            .and_then(|q| q.target_upn)
-        else {
-            reclaims::transition(
-                w.conn(),
-                r.id,
-                ReclaimState::Moving,
-                ReclaimState::Cancelled,
-                now,
-            )
-            .await?;
+            .filter(|s| s.state == StageState::Pending);
+        let target = requests::get(w.conn(), r.request)
+            .await?
+            .filter(|q| q.state.is_open())
+            .and_then(|q| q.target_upn);
+        // The purchase was decided meanwhile, or the request ended: nothing to move.
+        let (Some(stage), Some(target)) = (stage, target) else {
+            let (from, to) = (ReclaimState::Moving, ReclaimState::Cancelled);
+            reclaims::transition(w.conn(), r.id, from, to, now).await?;
             w.commit().await?;
             return Ok(());
         };

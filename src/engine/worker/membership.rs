@@ -136,8 +136,8 @@ impl Worker {
         leaving: bool,
     ) -> Outcome {
         let wait = match &self.core.cfg().licensing {
-            crate::engine::Licensing::Group { wait, .. } => *wait,
-            crate::engine::Licensing::Direct => Duration::ZERO,
+            crate::engine::config::Licensing::Group { wait, .. } => *wait,
+            crate::engine::config::Licensing::Direct => Duration::ZERO,
         };
         let taken = (self.core.now() - since).to_std().unwrap_or_default();
         if taken >= wait {
@@ -422,20 +422,8 @@ impl Worker {
                 }
             }
         }
-        let (_, read) = self
-            .read_back(FirstRead::Now, calls, |calls| async move {
-                let check = self.directory.tenant.user(upn).await;
-                calls.push(Call::of("verify_user", &check));
-                let gone = match check {
-                    Ok(u) if sources_to_take(&u, group, sku) == (false, false) => Ok(()),
-                    Ok(_) => Err(NotShown::Yet),
-                    Err(e) if e.is_transient() => Err(NotShown::Yet),
-                    Err(e) => Err(NotShown::Stop(self.classify(e))),
-                };
-                (calls, gone)
-            })
-            .await;
-        match read {
+        let gone = |u: &DirectoryUser| sources_to_take(u, group, sku) == (false, false);
+        match self.read_until(upn, calls, gone).await {
             Ok(()) if member => Outcome::Done(t!(
                 self.core.texts(),
                 "outcome.removed_from_group",

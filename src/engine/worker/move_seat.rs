@@ -6,7 +6,7 @@
 //! past the first step (the seat is free), a requester who holds it is done. In group mode
 //! each step goes through the licensing group and waits for Entra ID like any membership.
 
-use super::verify::{FirstRead, NotShown};
+use super::verify::NotShown;
 use super::{Call, Claimed, Outcome, UserRead, Worker};
 use crate::domain::Upn;
 use crate::engine::ports::{DirectoryUser, LicenceSource};
@@ -95,20 +95,7 @@ impl Worker {
         calls: &mut Vec<Call>,
     ) -> Result<(), Outcome> {
         let sku = &self.core.cfg().sku_part_number;
-        let (_, read) = self
-            .read_back(FirstRead::Now, calls, |calls| async move {
-                let check = self.directory.tenant.user(from).await;
-                calls.push(Call::of("verify_user", &check));
-                let gone = match check {
-                    Ok(u) if !u.holds(sku) => Ok(()),
-                    Ok(_) => Err(NotShown::Yet),
-                    Err(e) if e.is_transient() => Err(NotShown::Yet),
-                    Err(e) => Err(NotShown::Stop(self.classify(e))),
-                };
-                (calls, gone)
-            })
-            .await;
-        match read {
+        match self.read_until(from, calls, |u| !u.holds(sku)).await {
             Ok(()) => Ok(()),
             Err(NotShown::Stop(outcome)) => Err(outcome),
             // A group takes its licence away in its own time, bounded by group_wait.
@@ -157,20 +144,7 @@ impl Worker {
                 return self.classify(e);
             }
         }
-        let (_, read) = self
-            .read_back(FirstRead::Now, calls, |calls| async move {
-                let check = self.directory.tenant.user(to).await;
-                calls.push(Call::of("verify_user", &check));
-                let shown = match check {
-                    Ok(u) if u.holds(sku) => Ok(()),
-                    Ok(_) => Err(NotShown::Yet),
-                    Err(e) if e.is_transient() => Err(NotShown::Yet),
-                    Err(e) => Err(NotShown::Stop(self.classify(e))),
-                };
-                (calls, shown)
-            })
-            .await;
-        match read {
+        match self.read_until(to, calls, |u| u.holds(sku)).await {
             Ok(()) => Outcome::Done(t!(self.core.texts(), "outcome.assigned", upn = to)),
             Err(NotShown::Stop(outcome)) => outcome,
             Err(NotShown::Yet) => {

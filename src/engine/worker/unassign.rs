@@ -45,21 +45,7 @@ impl Worker {
                 return self.classify(e);
             }
         }
-        let sku = &sku;
-        let (_, read) = self
-            .read_back(FirstRead::Now, calls, |calls| async move {
-                let check = self.directory.tenant.user(upn).await;
-                calls.push(Call::of("verify_user", &check));
-                let shown = match check {
-                    Ok(u) if !u.holds(sku) => Ok(()),
-                    Ok(_) => Err(NotShown::Yet),
-                    Err(e) if e.is_transient() => Err(NotShown::Yet),
-                    Err(e) => Err(NotShown::Stop(self.classify(e))),
-                };
-                (calls, shown)
-            })
-            .await;
-        match read {
+        match self.read_until(upn, calls, |u| !u.holds(&sku)).await {
             Ok(()) => Outcome::Done(t!(self.core.texts(), "outcome.removed", upn = upn)),
             Err(NotShown::Stop(outcome)) => outcome,
             Err(NotShown::Yet) => {

@@ -28,6 +28,32 @@ pub(super) enum FirstRead {
 }
 
 impl Worker {
+    /// Reads `upn` back (from now, `jobs.verify_attempts` reads) until `shows` holds of
+    /// what is read; each read is recorded in `calls`. A transient failure reads again; any
+    /// other stops with its outcome.
+    pub(super) async fn read_until(
+        &self,
+        upn: &crate::domain::Upn,
+        calls: &mut Vec<super::Call>,
+        shows: impl Fn(&crate::engine::ports::DirectoryUser) -> bool,
+    ) -> Result<(), NotShown<super::Outcome>> {
+        let shows = &shows;
+        let (_, read) = self
+            .read_back(FirstRead::Now, calls, |calls| async move {
+                let check = self.directory.tenant.user(upn).await;
+                calls.push(super::Call::of("verify_user", &check));
+                let shown = match check {
+                    Ok(u) if shows(&u) => Ok(()),
+                    Ok(_) => Err(NotShown::Yet),
+                    Err(e) if e.is_transient() => Err(NotShown::Yet),
+                    Err(e) => Err(NotShown::Stop(self.classify(e))),
+                };
+                (calls, shown)
+            })
+            .await;
+        read
+    }
+
     /// Runs `read` until it finds the change (`Ok`), stops (`NotShown::Stop`) or the reads
     /// run out (`NotShown::Yet`). `state` is lent to each read and handed back with the
     /// result, so a read can record its calls and narrow what is left to check.

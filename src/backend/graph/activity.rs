@@ -8,12 +8,17 @@
 //!   Power BI Service application as the resource (`resourceId`, its well-known app id) and
 //!   on `createdDateTime` since a time, newest first, every page up to a bound.
 //!
+//! Reading everyone's sign-ins is slow (Graph allows 10 requests a minute with
+//! `signInActivity`), so one read serves for [`SNAPSHOT_TTL`]: a purchase stage shows sign-ins
+//! at most that old, which does not change who has been away for weeks.
+//!
 //! Both need Entra ID P1 and AuditLog.Read.All. Graph's 403 (no P1:
 //! `Authentication_RequestFromNonPremiumTenantOrB2CTenant`; no permission:
 //! `Authorization_RequestDenied`) makes the figure unknown, said with Graph's words, never a
 //! failure.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -26,6 +31,18 @@ use crate::domain::Upn;
 pub(crate) const POWER_BI_SERVICE: &str = "00000009-0000-0000-c000-000000000000";
 /// Pages of Power BI sign-ins read at most (1000 each).
 const MOST_SIGN_IN_PAGES: usize = 50;
+
+/// How long one read of everyone's sign-ins serves.
+pub(crate) const SNAPSHOT_TTL: Duration = Duration::from_secs(3600);
+
+/// Everyone's sign-ins as last read: by lower-case UPN, or why they are unknown.
+pub(crate) struct Snapshot {
+    read_at: Instant,
+    /// Power BI's sign-ins were read from this time on.
+    since: DateTime<Utc>,
+    general: Result<HashMap<String, Option<DateTime<Utc>>>, String>,
+    power_bi: Result<HashMap<String, DateTime<Utc>>, String>,
+}
 
 /// A time Graph wrote, unless blank or its `0001-01-01` placeholder.
 fn when(v: &Value) -> Option<DateTime<Utc>> {
@@ -52,45 +69,73 @@ fn key(upn: &str) -> String {
 }
 
 impl GraphTenant {
-    /// The last sign-ins of `upns` (Power BI's since `since`).
+    /// The last sign-ins of `upns` (Power BI's since `since`), from a read at most
+    /// [`SNAPSHOT_TTL`] old that reaches back to `since`.
     pub(crate) async fn read_activity(
         &self,
         upns: &[Upn],
         since: DateTime<Utc>,
     ) -> Result<Activity, BackendError> {
-        let wanted: HashMap<String, &Upn> = upns.iter().map(|u| (key(u.as_str()), u)).collect();
-        let mut out = Activity::default();
-        let general = match self.sign_in_activity(&wanted).await {
-            Ok(found) => found,
-            Err(e) if e.kind == ErrorKind::Forbidden => {
-                out.sign_in_unknown = Some(e.message);
-                HashMap::new()
-            }
-            Err(e) => return Err(e),
+        let mut cached = self.activity.lock().await;
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|s| s.read_at.elapsed() < SNAPSHOT_TTL && s.since <= since);
+        if !fresh {
+            *cached = Some(self.read_snapshot(since).await?);
+        }
+        let Some(snapshot) = cached.as_ref() else {
+            return Ok(Activity::default());
         };
-        let power_bi = match self.power_bi_sign_ins(&wanted, since).await {
-            Ok(found) => found,
-            // Anything but an outage leaves the figure unknown, said with Graph's words.
-            Err(e) if !e.is_transient() => {
-                out.power_bi_unknown = Some(e.message);
-                HashMap::new()
-            }
-            Err(e) => return Err(e),
+        let mut out = Activity {
+            sign_in_unknown: snapshot.general.as_ref().err().cloned(),
+            power_bi_unknown: snapshot.power_bi.as_ref().err().cloned(),
+            ..Activity::default()
         };
-        for (k, upn) in &wanted {
+        for upn in upns {
+            let k = key(upn.as_str());
             out.users.push(UserActivity {
-                upn: (*upn).clone(),
-                last_sign_in: general.get(k).copied().flatten(),
-                last_power_bi: power_bi.get(k).copied(),
+                upn: upn.clone(),
+                last_sign_in: snapshot
+                    .general
+                    .as_ref()
+                    .ok()
+                    .and_then(|g| g.get(&k).copied().flatten()),
+                last_power_bi: snapshot
+                    .power_bi
+                    .as_ref()
+                    .ok()
+                    .and_then(|p| p.get(&k).copied())
+                    .filter(|at| *at >= since),
             });
         }
         Ok(out)
     }
 
-    /// Every user's `signInActivity`, kept for the users wanted.
+    /// Reads everyone's sign-ins now; what is not known (no P1, no permission) is said, an
+    /// outage is an error.
+    async fn read_snapshot(&self, since: DateTime<Utc>) -> Result<Snapshot, BackendError> {
+        let general = match self.sign_in_activity().await {
+            Ok(found) => Ok(found),
+            Err(e) if e.kind == ErrorKind::Forbidden => Err(e.message),
+            Err(e) => return Err(e),
+        };
+        let power_bi = match self.power_bi_sign_ins(since).await {
+            Ok(found) => Ok(found),
+            // Anything but an outage leaves the figure unknown, said with Graph's words.
+            Err(e) if !e.is_transient() => Err(e.message),
+            Err(e) => return Err(e),
+        };
+        Ok(Snapshot {
+            read_at: Instant::now(),
+            since,
+            general,
+            power_bi,
+        })
+    }
+
+    /// Every user's last sign-in, by lower-case UPN.
     async fn sign_in_activity(
         &self,
-        wanted: &HashMap<String, &Upn>,
     ) -> Result<HashMap<String, Option<DateTime<Utc>>>, BackendError> {
         let mut page = self
             .client
@@ -106,9 +151,7 @@ impl GraphTenant {
         loop {
             for user in page["value"].as_array().into_iter().flatten() {
                 let k = key(user["userPrincipalName"].as_str().unwrap_or_default());
-                if wanted.contains_key(&k) {
-                    found.insert(k, last_sign_in(&user["signInActivity"]));
-                }
+                found.insert(k, last_sign_in(&user["signInActivity"]));
             }
             match page.get("@odata.nextLink").and_then(Value::as_str) {
                 Some(next) => page = self.client.get_next(next).await?,
@@ -117,10 +160,9 @@ impl GraphTenant {
         }
     }
 
-    /// The latest sign-in to the Power BI service of each user wanted, since `since`.
+    /// Everyone's latest sign-in to the Power BI service since `since`, by lower-case UPN.
     async fn power_bi_sign_ins(
         &self,
-        wanted: &HashMap<String, &Upn>,
         since: DateTime<Utc>,
     ) -> Result<HashMap<String, DateTime<Utc>>, BackendError> {
         let filter = format!(
@@ -142,7 +184,7 @@ impl GraphTenant {
         for _ in 0..MOST_SIGN_IN_PAGES {
             for s in page["value"].as_array().into_iter().flatten() {
                 let k = key(s["userPrincipalName"].as_str().unwrap_or_default());
-                if let (true, Some(at)) = (wanted.contains_key(&k), when(&s["createdDateTime"])) {
+                if let Some(at) = when(&s["createdDateTime"]) {
                     let latest = found.entry(k).or_insert(at);
                     *latest = (*latest).max(at);
                 }

@@ -69,6 +69,8 @@ pub struct GraphTenant {
     catalogue: tokio::sync::RwLock<Option<Arc<SkuCatalogue>>>,
     roles: std::sync::Mutex<HashMap<Upn, (RoleSet, Instant)>>,
     ids: std::sync::Mutex<HashMap<Upn, String>>,
+    /// The last read of everyone's sign-ins (reading them is slow and rate-limited).
+    activity: tokio::sync::Mutex<Option<activity::Snapshot>>,
 }
 
 impl std::fmt::Debug for GraphTenant {
@@ -120,6 +122,7 @@ impl GraphTenant {
             catalogue: tokio::sync::RwLock::new(None),
             roles: std::sync::Mutex::new(HashMap::new()),
             ids: std::sync::Mutex::new(HashMap::new()),
+            activity: tokio::sync::Mutex::new(None),
         })
     }
 

@@ -15,6 +15,7 @@ mod engine;
 mod fake_discord_rules;
 mod fake_microsoft;
 mod faults;
+mod graph_activity;
 mod graph_client;
 mod graph_e2e;
 mod group_e2e;

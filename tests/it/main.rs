@@ -29,3 +29,4 @@ mod robustness;
 mod scheduler;
 mod signin;
 mod simulated_groups;
+mod simulated_sign_ins;

@@ -22,6 +22,7 @@ use crate::chat::ChatOutput;
 use crate::command::ParserConfig;
 use crate::config::{
     BackendKind, ChatTransport, LicensingMode, ManualOrderVia, PurchaseBackend, Settings,
+    SignInTime,
 };
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
@@ -341,7 +342,8 @@ pub async fn open_simulated(settings: &Settings, clock: &dyn Clock) -> anyhow::R
     Ok(tenant)
 }
 
-/// Seeds the simulated tenant from `[backend.simulated]`: its SKUs, users and groups.
+/// Seeds the simulated tenant from `[backend.simulated]`: its SKUs, users, groups and the
+/// users' sign-ins.
 async fn seed_simulated(
     tenant: &TenantStore,
     settings: &Settings,
@@ -392,13 +394,39 @@ async fn seed_simulated(
             members: g.members.clone(),
         })
         .collect();
+    let sign_ins = sign_in_seeds(settings)?;
     // One transaction: a start that fails half-way seeds nothing.
     let mut w = tenant.write().await?;
     let now = clock.now();
     sim::seed(w.conn(), &skus, &users, now).await?;
     sim::seed_groups(w.conn(), &groups, now).await?;
+    sim::seed_sign_ins(w.conn(), &sign_ins, now).await?;
     w.commit().await?;
     Ok(())
+}
+
+/// The simulated users' sign-ins from `[[backend.simulated.users]]` (already checked when the
+/// settings loaded).
+fn sign_in_seeds(settings: &Settings) -> anyhow::Result<Vec<sim::SignInSeed>> {
+    let seed = |t: Option<SignInTime>| {
+        t.map(|t| match t {
+            SignInTime::At(at) => sim::SignInAt::At(at),
+            SignInTime::BeforeFirstSeeding(d) => sim::SignInAt::BeforeFirstSeeding(d),
+        })
+    };
+    let mut out = Vec::new();
+    for (i, u) in settings.backend.simulated.users.iter().enumerate() {
+        let (any, power_bi) = u.sign_ins();
+        let key = format!("backend.simulated.users[{i}]");
+        out.push(sim::SignInSeed {
+            upn: u.upn.clone(),
+            last_sign_in: seed(any.with_context(|| format!("{key}.last_sign_in"))?),
+            last_power_bi_sign_in: seed(
+                power_bi.with_context(|| format!("{key}.last_power_bi_sign_in"))?,
+            ),
+        });
+    }
+    Ok(out)
 }
 
 /// A secret from the environment variable `var`, named by the settings key `key`.

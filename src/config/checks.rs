@@ -10,11 +10,11 @@ use super::problems::ConfigProblem;
 use super::secrets::secret_among;
 use super::sections::{
     ApproverSettings, BackendSettings, BotSettings, JobSettings, PolicySettings, Settings,
-    SimulatedBackendSettings, DISCORD_API_URL,
+    SimulatedBackendSettings, SimulatedUser, DISCORD_API_URL,
 };
 use super::values::{BackendKind, ChatTransport, Guid, LicensingMode, PurchaseBackend};
-use super::values::{ConfigDuration, DiscordId};
-use crate::domain::Upn;
+use super::values::{ConfigDuration, DiscordId, SignInTime};
+use crate::domain::{ParseError, Upn};
 
 impl Loader {
     /// The checks types cannot express.
@@ -609,6 +609,7 @@ impl Loader {
             if user.display_name.trim().is_empty() {
                 self.problem(format!("{key}.display_name"), "must not be empty");
             }
+            self.check_sign_ins(&key, user);
             let mut held = BTreeSet::new();
             for license in &user.licenses {
                 if !held.insert(license.as_str()) {
@@ -642,6 +643,41 @@ impl Loader {
             }
         }
         users
+    }
+
+    /// A simulated user's sign-ins: each an RFC 3339 time or a duration before the tenant was
+    /// first seeded, and the last sign-in to Power BI no later than the last sign-in of all
+    /// (a sign-in to Power BI is a sign-in). The two are compared when written alike (both
+    /// times, or both durations); a time and a duration meet only once the tenant is seeded,
+    /// where the later of the two is the last sign-in.
+    fn check_sign_ins(&mut self, key: &str, user: &SimulatedUser) {
+        let (any, power_bi) = user.sign_ins();
+        let mut read = |name: &str, result: Result<Option<SignInTime>, ParseError>| {
+            result.unwrap_or_else(|e| {
+                self.problem(format!("{key}.{name}"), e.0);
+                None
+            })
+        };
+        let any = read("last_sign_in", any);
+        let power_bi = read("last_power_bi_sign_in", power_bi);
+        let later = match (any, power_bi) {
+            (Some(SignInTime::At(a)), Some(SignInTime::At(p))) => p > a,
+            (Some(SignInTime::BeforeFirstSeeding(a)), Some(SignInTime::BeforeFirstSeeding(p))) => {
+                p < a
+            }
+            _ => false,
+        };
+        if later {
+            self.problem(
+                format!("{key}.last_power_bi_sign_in"),
+                format!(
+                    "{:?} is later than last_sign_in ({:?}): a sign-in to Power BI is a sign-in, \
+                     so last_sign_in must be at least as recent",
+                    user.last_power_bi_sign_in.as_deref().unwrap_or_default(),
+                    user.last_sign_in.as_deref().unwrap_or_default()
+                ),
+            );
+        }
     }
 
     /// The simulated tenant's groups: unique ids, licences among its SKUs, members and owners

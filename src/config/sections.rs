@@ -7,11 +7,13 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::provenance::Provenance;
-use super::values::{from_str, ConfigDuration, DiscordId, Guid};
+use super::values::{from_str, ConfigDuration, DiscordId, Guid, SignInTime};
 use super::values::{
     BackendKind, ChatTransport, LicensingMode, LogFormat, ManualOrderVia, PurchaseBackend,
 };
-use crate::domain::{BillingCycle, CountryCode, DirectoryRole, Language, Term, Upn, UserType};
+use crate::domain::{
+    BillingCycle, CountryCode, DirectoryRole, Language, ParseError, Term, Upn, UserType,
+};
 
 /// All of licensebot's settings, as [`Settings::load`] builds them.
 ///
@@ -543,6 +545,31 @@ pub struct SimulatedUser {
     /// when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<String>,
+    /// When the user last signed in to anything (Graph `signInActivity`), as a
+    /// [`SignInTime`] writes it: an RFC 3339 time or a duration before the tenant was first
+    /// seeded; absent means none on record. Read by [`SimulatedUser::sign_ins`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sign_in: Option<String>,
+    /// When the user last signed in to the Power BI service (the sign-in logs), written as
+    /// `last_sign_in` is; absent means none on record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_power_bi_sign_in: Option<String>,
+}
+
+impl SimulatedUser {
+    /// `last_sign_in` and `last_power_bi_sign_in`, each read (the settings checks name the
+    /// key of one that does not read).
+    pub fn sign_ins(
+        &self,
+    ) -> (
+        Result<Option<SignInTime>, ParseError>,
+        Result<Option<SignInTime>, ParseError>,
+    ) {
+        (
+            SignInTime::parse_setting(self.last_sign_in.as_deref()),
+            SignInTime::parse_setting(self.last_power_bi_sign_in.as_deref()),
+        )
+    }
 }
 
 /// One `[[backend.simulated.groups]]` entry: a group as Graph's group resource describes it

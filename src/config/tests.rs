@@ -271,6 +271,8 @@ fn documented_keys_are_in_default_toml() {
         "backend.simulated.users[].account_enabled",
         "backend.simulated.users[].licenses",
         "backend.simulated.users[].roles",
+        "backend.simulated.users[].last_sign_in",
+        "backend.simulated.users[].last_power_bi_sign_in",
         "backend.simulated.groups[].id",
         "backend.simulated.groups[].display_name",
         "backend.simulated.groups[].licenses",
@@ -814,6 +816,132 @@ fn bad_sku_guid_is_named() {
 
     assert_eq!(found.key, "backend.simulated.skus[0].sku_id");
     assert_says(&found, "is not a GUID");
+}
+
+/// The approvers as simulated users, as a settings file writes them (Dave's table stays open
+/// for more keys).
+const APPROVER_USERS: &str = r#"
+            [[backend.simulated.users]]
+            upn = "bob@contoso.example"
+            display_name = "Bob"
+            [[backend.simulated.users]]
+            upn = "carol@contoso.example"
+            display_name = "Carol"
+            [[backend.simulated.users]]
+            upn = "dave@contoso.example"
+            display_name = "Dave"
+        "#;
+
+/// Dave's sign-ins as a settings file writes them: the keys' text, each only when given.
+fn dave_signed_in(any: Option<&str>, power_bi: Option<&str>) -> String {
+    let mut text = APPROVER_USERS.to_string();
+    if let Some(any) = any {
+        text.push_str(&format!("last_sign_in = \"{any}\"\n"));
+    }
+    if let Some(power_bi) = power_bi {
+        text.push_str(&format!("last_power_bi_sign_in = \"{power_bi}\"\n"));
+    }
+    text
+}
+
+#[test]
+fn a_simulated_users_sign_ins_are_times_or_durations_before_the_first_seeding() {
+    let s = settings(
+        &dave_signed_in(Some("2026-09-01T08:00:00+02:00"), Some("90d")),
+        &[],
+    );
+
+    let dave = &s.backend.simulated.users[2];
+    let (any, power_bi) = dave.sign_ins();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-09-01T06:00:00Z").unwrap();
+    assert_eq!(any.unwrap(), Some(SignInTime::At(at.into())));
+    assert_eq!(
+        power_bi.unwrap(),
+        Some(SignInTime::BeforeFirstSeeding(Duration::from_secs(
+            90 * 86_400
+        )))
+    );
+    let (none, also_none) = s.backend.simulated.users[0].sign_ins();
+    assert_eq!((none.unwrap(), also_none.unwrap()), (None, None));
+}
+
+#[test]
+fn a_sign_in_that_is_neither_a_time_nor_a_duration_is_named() {
+    let (_file, result) = load(
+        &dave_signed_in(Some("last tuesday"), Some("2026-13-01")),
+        &[],
+    );
+    let found = problems(result);
+
+    let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "backend.simulated.users[2].last_sign_in",
+            "backend.simulated.users[2].last_power_bi_sign_in"
+        ]
+    );
+    assert_says(&found[0], "\"last tuesday\" is neither an RFC 3339 time");
+    assert_says(&found[1], "such as \"90d\"");
+}
+
+#[test]
+fn a_sign_in_more_than_a_hundred_years_back_is_refused() {
+    assert_sole_problem_says(
+        &dave_signed_in(None, Some("36501d")),
+        &[],
+        "backend.simulated.users[2].last_power_bi_sign_in",
+        "is more than 100 years (36500d) before the tenant was first seeded",
+    );
+}
+
+#[test]
+fn a_power_bi_sign_in_later_than_the_last_sign_in_is_refused() {
+    for (any, power_bi) in [
+        ("90d", "30d"),
+        ("2026-09-01T08:00:00Z", "2026-09-02T08:00:00Z"),
+    ] {
+        assert_sole_problem_says(
+            &dave_signed_in(Some(any), Some(power_bi)),
+            &[],
+            "backend.simulated.users[2].last_power_bi_sign_in",
+            "is later than last_sign_in",
+        );
+    }
+}
+
+#[test]
+fn a_power_bi_sign_in_alone_or_beside_a_time_of_the_other_kind_is_accepted() {
+    for (any, power_bi) in [
+        (None, Some("30d")),
+        (Some("2020-01-01T00:00:00Z"), Some("30d")),
+        (Some("30d"), Some("30d")),
+        (Some("1d"), None),
+    ] {
+        settings(&dave_signed_in(any, power_bi), &[]);
+    }
+}
+
+#[test]
+fn embedded_default_has_ivan_as_a_pro_holder_who_has_not_used_it_for_a_while() {
+    let s = Settings::embedded_default();
+    let ivan = s
+        .backend
+        .simulated
+        .users
+        .iter()
+        .find(|u| u.upn.as_str() == "ivan@contoso.example")
+        .unwrap();
+    let days = |d: u64| {
+        Some(SignInTime::BeforeFirstSeeding(Duration::from_secs(
+            d * 86_400,
+        )))
+    };
+
+    let (any, power_bi) = ivan.sign_ins();
+
+    assert_eq!(ivan.licenses, ["POWER_BI_PRO"]);
+    assert_eq!((any.unwrap(), power_bi.unwrap()), (days(75), days(100)));
 }
 
 /// A simulated group as a settings file writes it (its table stays open for more keys).

@@ -123,6 +123,45 @@ impl Guid {
 
 checked_text!(Guid);
 
+/// When a simulated user last signed in, as `[[backend.simulated.users]]` writes it: an RFC
+/// 3339 time, or a duration such as `90d` meaning that long before the simulated tenant was
+/// first seeded (so a demo tenant stays the same however long ago it was made).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInTime {
+    /// At this time.
+    At(chrono::DateTime<chrono::Utc>),
+    /// This long before the tenant was first seeded.
+    BeforeFirstSeeding(Duration),
+}
+
+impl SignInTime {
+    /// The longest time back a duration may go: a hundred years of 365 days.
+    pub const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+    /// Parses `2026-09-01T08:00:00Z` or `90d`.
+    pub fn parse(s: &str) -> Result<SignInTime, ParseError> {
+        let t = s.trim();
+        if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
+            return Ok(SignInTime::At(at.with_timezone(&chrono::Utc)));
+        }
+        match humantime::parse_duration(t) {
+            Ok(d) if d <= SignInTime::LONGEST => Ok(SignInTime::BeforeFirstSeeding(d)),
+            Ok(_) => Err(ParseError(format!(
+                "{t:?} is more than 100 years (36500d) before the tenant was first seeded"
+            ))),
+            Err(_) => Err(ParseError(format!(
+                "{t:?} is neither an RFC 3339 time (such as \"2026-09-01T08:00:00Z\") nor a \
+                 duration before the tenant was first seeded (such as \"90d\")"
+            ))),
+        }
+    }
+
+    /// Parses an optional setting; absent is `None`.
+    pub fn parse_setting(s: Option<&str>) -> Result<Option<SignInTime>, ParseError> {
+        s.map(SignInTime::parse).transpose()
+    }
+}
+
 /// A Discord id (a "snowflake"): 1 to 20 decimal digits, written as a string (TOML integers
 /// cannot hold every id) or, when it fits, an integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

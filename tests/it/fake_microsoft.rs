@@ -10,6 +10,7 @@ use crate::support::fake_microsoft::{
 
 mod groups;
 mod listings;
+mod sign_ins;
 
 /// Sends a request and reads its answer as JSON.
 async fn json_of(request: reqwest::RequestBuilder) -> Value {

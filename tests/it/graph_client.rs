@@ -31,7 +31,8 @@ fn options(fake: &FakeMicrosoft, timeout: Duration, ttl: Duration) -> GraphOptio
     }
 }
 
-fn tenant(fake: &FakeMicrosoft) -> GraphTenant {
+/// The Graph tenant on this fake (2 s timeout, roles cached 10 minutes).
+pub(crate) fn tenant(fake: &FakeMicrosoft) -> GraphTenant {
     GraphTenant::new(options(
         fake,
         Duration::from_secs(2),

@@ -3,7 +3,8 @@
 //! Graph fails (no free seat, invalid usage location, unknown user, mutually exclusive SKUs,
 //! a licence inherited from a group removed directly), with Graph's own messages, so the
 //! engine meets the same errors it will meet for real. Its groups license their members as
-//! Entra ID's group-based licensing does (see `groups.rs`).
+//! Entra ID's group-based licensing does (see `groups.rs`); its users' last sign-ins are
+//! configured and kept in the file, and always known (as with Entra ID P1).
 
 mod groups;
 mod mailbox;
@@ -13,9 +14,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    known_service_plans, plan_grants_pro, AssignmentError, AssignmentState, BackendError,
+    known_service_plans, plan_grants_pro, Activity, AssignmentError, AssignmentState, BackendError,
     DirectoryUser, ErrorKind, GroupInfo, GroupState, HeldLicence, LicenceSource, LicensingGroup,
-    PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant,
+    PurchaseProgress, Purchaser, SeatOrder, Seats, Tenant, UserActivity,
 };
 use crate::domain::{CountryCode, RoleSet, Upn};
 use crate::engine::clock::Clock;
@@ -255,17 +256,30 @@ impl Tenant for SimulatedTenant {
             .await
     }
 
-    /// The simulated tenant keeps no sign-ins yet: unknown, as a tenant without Entra ID P1.
+    /// The sign-ins the tenant keeps (seeded from `[[backend.simulated.users]]`), both known
+    /// as in a tenant with Entra ID P1: users not asked about, and users it does not have,
+    /// are left out; the last sign-in is the later of the two kept (a sign-in to Power BI is
+    /// a sign-in); the Power BI one counts only at or after `since`.
     async fn activity(
         &self,
-        _upns: &[Upn],
-        _since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<crate::backend::Activity, BackendError> {
+        upns: &[Upn],
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Activity, BackendError> {
         pause(self.sim.latency).await;
-        Ok(crate::backend::Activity {
-            users: Vec::new(),
-            sign_in_unknown: Some("the simulated tenant records no sign-ins".into()),
-            power_bi_unknown: Some("the simulated tenant records no sign-ins".into()),
+        let mut conn = self.sim.store.read().await.map_err(store_error)?;
+        let kept = sim::sign_ins(&mut conn, upns).await.map_err(store_error)?;
+        let users = kept
+            .into_iter()
+            .map(|s| UserActivity {
+                last_sign_in: s.last_sign_in.max(s.last_power_bi_sign_in),
+                last_power_bi: s.last_power_bi_sign_in.filter(|t| *t >= since),
+                upn: s.upn,
+            })
+            .collect();
+        Ok(Activity {
+            users,
+            sign_in_unknown: None,
+            power_bi_unknown: None,
         })
     }
 

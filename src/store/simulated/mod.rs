@@ -1,7 +1,8 @@
 //! The simulated tenant's own database (a file beside the bot's store, with its own
 //! migrations in `migrations/simulated/`): its SKUs, users, direct assignments, groups with
-//! their members' licence states, and purchases, so a restart keeps what the bot bought,
-//! assigned and changed, and the bot's production schema holds nothing of it.
+//! their members' licence states, the users' sign-ins, and purchases, so a restart keeps
+//! what the bot bought, assigned and changed, and the bot's production schema holds nothing
+//! of it.
 //! [`carry_over`] moves the rows an older store kept in `sim_*` tables.
 
 mod carry_over;
@@ -10,6 +11,9 @@ mod groups;
 mod groups_tests;
 mod purchases;
 mod seed;
+mod sign_ins;
+#[cfg(test)]
+mod sign_ins_tests;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +36,7 @@ pub use groups::{
 };
 pub use purchases::{purchase, purchase_count, reduce, PurchaseResult};
 pub use seed::{seed, seed_groups, GroupSeed, SkuSeed, UserSeed};
+pub use sign_ins::{first_seeded, seed_sign_ins, sign_ins, SignInAt, SignInSeed, SignIns};
 
 /// The simulated tenant's schema, apart from the bot's.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/simulated");

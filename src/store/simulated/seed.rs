@@ -43,7 +43,8 @@ pub struct UserSeed {
     pub mail: Option<String>,
 }
 
-/// Seeds the tenant from configuration. SKUs and their start seats are inserted once;
+/// Seeds the tenant from configuration, noting the first seeding's time (sign-ins configured
+/// as durations count back from it). SKUs and their start seats are inserted once;
 /// directory facts (name, type, enabled, roles) follow the configuration on every start;
 /// a usage location the bot set, and assignments, are kept; initial licences are given only
 /// when a user first appears.
@@ -53,6 +54,7 @@ pub async fn seed(
     users: &[UserSeed],
     at: Timestamp,
 ) -> StoreResult<()> {
+    super::first_seeded(conn, at).await?;
     for s in skus {
         sqlx::query(
             "INSERT INTO skus (sku_part_number, sku_id, enabled, unit_price_monthly, service_plans)

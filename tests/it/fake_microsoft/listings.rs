@@ -47,7 +47,7 @@ fn keys(item: &Value) -> BTreeSet<&str> {
 impl Raw {
     /// Every item of a collection, following `@odata.nextLink` to the end: the size of
     /// each page and the items.
-    async fn every_page(&self, path: &str) -> (Vec<usize>, Vec<Value>) {
+    pub(super) async fn every_page(&self, path: &str) -> (Vec<usize>, Vec<Value>) {
         let (mut sizes, mut items) = (Vec::new(), Vec::new());
         let mut path = path.to_string();
         loop {

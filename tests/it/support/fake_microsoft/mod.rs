@@ -2,9 +2,9 @@
 //! platform's token endpoints (v2 with `scope`, v1 with `resource`; `token.rs`) and its
 //! sign-in pages (`idp.rs`), Microsoft Graph v1.0 (users, usage location, subscribedSkus,
 //! assignLicense, role assignments, sendMail, groups and their members, licence assignment
-//! states, sign-in activity, `$batch`; `graph/`) with group-based licensing working in the
-//! background (`group_licensing.rs`), and Partner Center's subscription resource
-//! (`partner_center.rs`).
+//! states, sign-in activity, the sign-in logs of `sign_ins.rs`, `$batch`; `graph/`) with
+//! group-based licensing working in the background (`group_licensing.rs`), and Partner
+//! Center's subscription resource (`partner_center.rs`).
 //!
 //! It follows shared/reference/graph_licensing.md and graph_groups_identity.md: real JSON
 //! shapes, real error bodies and status codes, `@odata.context`, `innerError` with a
@@ -22,6 +22,7 @@ mod graph;
 mod group_licensing;
 pub mod idp;
 pub mod partner_center;
+pub mod sign_ins;
 pub mod state;
 mod token;
 
@@ -39,6 +40,7 @@ pub use super::fake_http::{HoldId, Recorded};
 pub use answer::FaultKind;
 use answer::{respond, Answer};
 pub use idp::Tamper;
+pub use sign_ins::{SignInApp, POWER_BI_SERVICE};
 pub use state::{
     Assigned, FakeGroup, FakeUser, LicenceError, LicenceState, SignInActivity, State, PRO_GROUP,
     PRO_SKU,

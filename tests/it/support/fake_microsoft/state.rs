@@ -1,7 +1,7 @@
 //! What the fake Microsoft knows: the test tenant's SKUs, users, groups and directory roles,
-//! each user's licence assignments with where they come from and their state, the CSP
-//! subscription, the tokens it issued, and what tests steer or read (faults, read-back lag,
-//! the fake's clock, the recorded requests and mails).
+//! each user's licence assignments with where they come from and their state, the sign-in
+//! logs, the CSP subscription, the tokens it issued, and what tests steer or read (faults,
+//! read-back lag, the fake's clock, the recorded requests and mails).
 
 use std::collections::HashMap;
 
@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::super::fake_http::{Faults, Log};
 use super::idp::IdpState;
 use super::partner_center::Subscription;
+use super::sign_ins::SignInRecord;
 use super::token::Audience;
 use super::{FaultKind, SUBSCRIPTION_ID};
 
@@ -297,8 +298,13 @@ pub struct State {
     pub directory_usage_location: Option<String>,
     /// (SKU id, country) pairs where the SKU's service is not offered.
     pub prohibited: Vec<(String, String)>,
-    /// Whether the tenant has Entra ID P1 (needed for `signInActivity`).
+    /// Whether the tenant has Entra ID P1 (needed for `signInActivity` and the sign-in
+    /// logs).
     pub entra_p1: bool,
+    /// Whether the app holds `AuditLog.Read.All` (needed for the same two).
+    pub audit_log_granted: bool,
+    /// The sign-in logs, in the order the sign-ins were recorded.
+    pub sign_ins: Vec<SignInRecord>,
     /// Whether the app holds `RoleManagement.ReadWrite.Directory` (needed to change the
     /// members of a role-assignable group).
     pub role_management_granted: bool,
@@ -345,6 +351,8 @@ impl Default for State {
             directory_usage_location: Some("NL".into()),
             prohibited: Vec::new(),
             entra_p1: true,
+            audit_log_granted: true,
+            sign_ins: Vec::new(),
             role_management_granted: false,
             token_lifetime: 3599,
             subscription: Subscription::new(SUBSCRIPTION_ID, 1),

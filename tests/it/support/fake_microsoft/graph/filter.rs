@@ -69,7 +69,7 @@ impl UsersFilter {
 
 /// One OData string literal at the start of `s` (`''` is a quote inside); the value and the
 /// rest.
-fn odata_literal(s: &str) -> Option<(String, &str)> {
+pub(super) fn odata_literal(s: &str) -> Option<(String, &str)> {
     let mut rest = s.trim_start().strip_prefix('\'')?;
     let mut value = String::new();
     loop {

@@ -2,8 +2,9 @@
 //! graph_groups_identity.md): the bearer-token check, then one handler per resource —
 //! users (`users.rs`, with the `$filter` clauses of `filter.rs`), licences and SKUs
 //! (`licences.rs`), groups, their members and owners, reprocessing (`groups.rs`), directory
-//! role assignments (`roles.rs`), mail (`mail.rs`) — and `$batch` (`batch.rs`), whose items
-//! go through the same handlers. Collections page as `paging.rs` says.
+//! role assignments (`roles.rs`), mail (`mail.rs`), the sign-in logs (`sign_in_logs.rs`) —
+//! and `$batch` (`batch.rs`), whose items go through the same handlers. Collections page as
+//! `paging.rs` says.
 //! Before each request, group-based licensing does what it has had time for.
 
 mod batch;
@@ -13,6 +14,7 @@ mod licences;
 mod mail;
 mod paging;
 mod roles;
+mod sign_in_logs;
 mod users;
 
 use std::collections::HashMap;
@@ -63,6 +65,7 @@ fn graph(
         ("GET", ["roleManagement", "directory", "roleAssignments"]) => {
             roles::role_assignments(state, &q, crid)
         }
+        ("GET", ["auditLogs", "signIns"]) => sign_in_logs::list(state, &q, crid),
         ("POST", ["users", key, "reprocessLicenseAssignment"]) => {
             groups::reprocess(state, &user_key(key), crid)
         }

@@ -1,6 +1,7 @@
 //! Server-side paging of Graph's directory collections (the users list, a group's members):
 //! `$top` from 1 to 999, 100 without it (graph_groups_identity.md §2.1 and
-//! graph_licensing.md §7.3: "default page size 100, maximum 999"), and an
+//! graph_licensing.md §7.3: "default page size 100, maximum 999"; the sign-in logs size
+//! theirs themselves: 1,000 by default and at most), and an
 //! `@odata.nextLink` that repeats the query with an opaque `$skiptoken` while more items
 //! follow. `$skip` is not supported by Graph on these collections and is not read here.
 
@@ -24,18 +25,24 @@ pub(super) struct Page {
 }
 
 impl Page {
-    /// The page that `$top` and `$skiptoken` ask for; Graph's 400 for a `$top` out of range
-    /// or a token it did not hand out.
+    /// The page that `$top` and `$skiptoken` ask for of a directory collection; Graph's 400
+    /// for a `$top` out of range or a token it did not hand out.
     pub(super) fn of(q: &Query, crid: &str) -> Result<Page, Answer> {
+        Page::sized(q, crid, DEFAULT_TOP, MAX_TOP)
+    }
+
+    /// The page that `$top` and `$skiptoken` ask for of a collection whose pages hold
+    /// `default` items without `$top` and at most `max`.
+    pub(super) fn sized(q: &Query, crid: &str, default: usize, max: usize) -> Result<Page, Answer> {
         let size = match q.get("$top") {
-            None => DEFAULT_TOP,
+            None => default,
             Some(t) => match t.parse::<usize>() {
-                Ok(n) if (1..=MAX_TOP).contains(&n) => n,
+                Ok(n) if (1..=max).contains(&n) => n,
                 _ => {
                     return Err(graph_error(
                         400,
                         "Request_BadRequest",
-                        &format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_TOP} inclusive."),
+                        &format!("Invalid page size specified: '{t}'. Must be between 1 and {max} inclusive."),
                         crid,
                     ))
                 }

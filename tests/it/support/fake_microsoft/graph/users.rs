@@ -3,7 +3,8 @@
 //! `/users/{id|upn}`, and a user's JSON as Graph writes it: `assignedLicenses` with
 //! inherited licences merged in, one per SKU (graph_licensing.md §4.1),
 //! `licenseAssignmentStates` one per (SKU, source) (graph_groups_identity.md §1.4), and
-//! `signInActivity`, refused without Entra ID P1 (graph_groups_identity.md §2.1–2.2).
+//! `signInActivity`, refused without Entra ID P1 or `AuditLog.Read.All`, 500 users a page at
+//! most (graph_groups_identity.md §2.1–2.3).
 
 use std::collections::HashMap;
 
@@ -100,14 +101,20 @@ fn sign_in_json(user: &FakeUser) -> Value {
     })
 }
 
-/// Graph's 403 for `signInActivity` in a tenant without Entra ID P1 (graph_groups_identity.md
-/// §2.2, observed; clients match on the code).
-fn refuses_sign_in_activity(state: &State, q: &Query, crid: &str) -> Option<Answer> {
-    let asks = ["$select", "$filter"]
-        .iter()
-        .filter_map(|k| q.get(*k))
-        .any(|v| v.contains("signInActivity"));
-    (asks && !state.entra_p1).then(|| {
+/// Graph's 403 for `signInActivity` (or the sign-in logs) when the app lacks
+/// `AuditLog.Read.All` (`Authorization_RequestDenied`) or the tenant lacks Entra ID P1
+/// (graph_groups_identity.md §2.2, observed; clients match on the code). Which of the two
+/// Graph checks first is not documented; the fake checks the permission first.
+pub(super) fn refuses_audit_data(state: &State, crid: &str) -> Option<Answer> {
+    if !state.audit_log_granted {
+        return Some(graph_error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            crid,
+        ));
+    }
+    (!state.entra_p1).then(|| {
         graph_error(
             403,
             "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
@@ -116,6 +123,41 @@ fn refuses_sign_in_activity(state: &State, q: &Query, crid: &str) -> Option<Answ
         )
     })
 }
+
+/// Whether the request asks for `signInActivity` (in `$select` or `$filter`).
+fn asks_sign_in_activity(q: &Query) -> bool {
+    ["$select", "$filter"]
+        .iter()
+        .filter_map(|k| q.get(*k))
+        .any(|v| v.contains("signInActivity"))
+}
+
+/// The refusal of a request for `signInActivity`: the 403s of [`refuses_audit_data`].
+fn refuses_sign_in_activity(state: &State, q: &Query, crid: &str) -> Option<Answer> {
+    if !asks_sign_in_activity(q) {
+        return None;
+    }
+    refuses_audit_data(state, crid)
+}
+
+/// The users list's refusal of pages over 500 when `signInActivity` is asked for
+/// (graph_groups_identity.md §2.3: "with `signInActivity` the maximum is 500"). The words
+/// follow the error observed when the limit was 120 ("Cannot query data for more than 120
+/// users at a time."); its status and code are not documented: 400 `BadRequest` here.
+fn refuses_sign_in_page(q: &Query, crid: &str) -> Option<Answer> {
+    let top = q.get("$top")?.parse::<usize>().ok()?;
+    (asks_sign_in_activity(q) && top > SIGN_IN_ACTIVITY_TOP).then(|| {
+        graph_error(
+            400,
+            "BadRequest",
+            &format!("Cannot query data for more than {SIGN_IN_ACTIVITY_TOP} users at a time."),
+            crid,
+        )
+    })
+}
+
+/// The largest page of users Graph gives with `signInActivity`.
+const SIGN_IN_ACTIVITY_TOP: usize = 500;
 
 pub(crate) fn user_json(user: &FakeUser, licences: &[Assigned], select: Option<&str>) -> Value {
     let (given, surname) = user
@@ -217,6 +259,9 @@ pub(super) fn update(state: &mut State, key: &str, body: &[u8], crid: &str) -> A
 /// page) is read once, which uses up one of their lagging reads.
 pub(super) fn list(state: &mut State, q: &Query, crid: &str) -> Answer {
     if let Some(refused) = refuses_sign_in_activity(state, q, crid) {
+        return refused;
+    }
+    if let Some(refused) = refuses_sign_in_page(q, crid) {
         return refused;
     }
     let filter = match q.get("$filter").map(|f| UsersFilter::parse(f, crid)) {

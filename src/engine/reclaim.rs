@@ -141,11 +141,18 @@ impl Core {
         let day = |t: Timestamp| t.format("%Y-%m-%d").to_string();
         let mut lines = Vec::new();
         if !list.candidates.is_empty() {
+            let grace = self.cfg().reclaim.grace;
+            let days = grace.as_secs() / 86_400;
+            let grace = if days > 0 && grace.as_secs().is_multiple_of(86_400) {
+                t!(texts, "reclaim.days", days = days)
+            } else {
+                humantime::format_duration(grace).to_string()
+            };
             lines.push(t!(
                 texts,
                 "reclaim.header",
                 emoji = self.cfg().reclaim.emoji,
-                grace = humantime::format_duration(self.cfg().reclaim.grace),
+                grace = grace,
                 prefix = self.cfg().parser.prefix
             ));
         }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::support::bot::{approval_with, assert_dm_says, contents, id, request_state};
-use crate::support::fake_microsoft::{Assigned, FakeMicrosoft, SignInActivity, PRO_SKU};
+use crate::support::fake_microsoft::{Assigned, FakeMicrosoft, SignInApp, PRO_SKU};
 use crate::support::Bot;
 
 /// A tenant with no Pro seat free: gina's (from a group) and alice's (direct, unused for
@@ -21,13 +21,10 @@ fn full_tenant(idle_days: i64) -> FakeMicrosoft {
             .find(|u| u.upn == "alice@contoso.example")
             .expect("alice");
         alice.licenses.push(Assigned::direct(PRO_SKU));
-        let then = chrono::Utc::now() - chrono::Duration::days(idle_days);
-        alice.sign_in = Some(SignInActivity {
-            last_sign_in: Some(then),
-            last_non_interactive: None,
-            last_successful: Some(then),
-        });
     }
+    // Her last sign-in was to Power BI (the logs keep 30 days of it).
+    let then = chrono::Utc::now() - chrono::Duration::days(idle_days);
+    fake.sign_in("alice@contoso.example", SignInApp::PowerBi, then);
     fake
 }
 

@@ -142,7 +142,8 @@ pub struct LicensingGroup {
 /// nobody uses before buying more).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Activity {
-    /// One entry per user asked about that the tenant knows, in no particular order.
+    /// One entry per user asked about (a user the tenant does not know may be left out, or
+    /// have no sign-in on record), in no particular order.
     pub users: Vec<UserActivity>,
     /// Why the last sign-in to Microsoft 365 is unknown for everyone (no Entra ID P1, a
     /// missing permission), when it is.

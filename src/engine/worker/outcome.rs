@@ -130,7 +130,10 @@ impl Worker {
             request,
         } = c;
         jobs::succeed(tx.conn(), job.id, self.core.now()).await?;
-        let detail = self.start_term(tx, stage, request, detail).await?;
+        // The licence was given: by an assignment, or by a seat moved instead of bought.
+        let gives =
+            stage.kind == StageKind::Assign || matches!(job.payload, JobPayload::Move { .. });
+        let detail = self.start_term(tx, gives, request, detail).await?;
         self.end_stage(tx, stage, request, StageState::Completed, &detail)
             .await?;
         let status = t!(self.core.texts(), "status.done", detail = detail);
@@ -184,11 +187,11 @@ impl Worker {
     async fn start_term(
         &self,
         tx: &mut WriteTx<'_>,
-        stage: &Stage,
+        gives: bool,
         request: &Request,
         detail: String,
     ) -> EngineResult<String> {
-        if stage.kind != StageKind::Assign {
+        if !gives {
             return Ok(detail);
         }
         let Some((term, extends)) = terms::of_request(tx.conn(), request.id).await? else {

@@ -20,7 +20,7 @@
 //! (`[reconcile] every`) stores the differences, posts one report in the approvals channel
 //! and edits it when they change; `licensebot reconcile` only compares and prints.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,10 @@ use crate::t;
 const SETTLING: Duration = Duration::from_secs(3600);
 /// Lines of differences the channel report shows; the rest are counted.
 const REPORT_LINES: usize = 20;
+/// Differences (and corrections) one periodic check records at most; the rest wait for the
+/// next checks, so one check stays short on a large or long-neglected tenant (each is
+/// audited). `licensebot reconcile` prints them all.
+const MOST_PER_CHECK: usize = 200;
 
 /// What a check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +121,10 @@ impl Reconciler {
         self.licences(&view, &people, &mut check);
         self.memberships(&view, &people, &mut check);
         self.seats(&view, last_change, &mut check);
+        // A stable order, so a check that handles only the first ones handles the same.
+        let order = |d: &Difference| (d.kind, d.upn.clone(), d.request_id.map(|r| r.0));
+        check.differences.sort_by_key(order);
+        check.corrections.sort_by_key(order);
         Ok(check)
     }
 
@@ -149,13 +157,17 @@ impl Reconciler {
     /// and posts (or edits) the report, all in one transaction.
     pub(super) async fn reconcile(&self) -> EngineResult<DriftCheck> {
         let _one_at_a_time = self.lock.lock().await;
-        let check = self.compare().await?;
+        let mut check = self.compare().await?;
+        let complete =
+            check.differences.len() <= MOST_PER_CHECK && check.corrections.len() <= MOST_PER_CHECK;
+        check.differences.truncate(MOST_PER_CHECK);
+        check.corrections.truncate(MOST_PER_CHECK);
         let now = check.checked_at;
         let mut w = self.core.store().write().await?;
         for c in &check.corrections {
             self.correct(&mut w, c).await?;
         }
-        let recorded = drift::record(w.conn(), &check.differences, now).await?;
+        let recorded = drift::record(w.conn(), &check.differences, complete, now).await?;
         for (d, action) in recorded
             .new
             .iter()
@@ -254,7 +266,7 @@ impl Reconciler {
                 });
             }
         }
-        let holds: Vec<String> = view
+        let holds: HashSet<String> = view
             .holders
             .iter()
             .filter(|u| u.holds(sku))
@@ -295,10 +307,11 @@ impl Reconciler {
             return;
         };
         let sku = &self.core.cfg().sku_part_number;
+        let holding: HashSet<String> = view.holders.iter().map(|h| key(&h.upn)).collect();
         for upn in members {
             let person = people.get(&key(upn));
             let explained = person.is_some_and(|p| p.open || p.granted.is_some());
-            let holds = view.holders.iter().any(|h| key(&h.upn) == key(upn));
+            let holds = holding.contains(&key(upn));
             if explained || holds {
                 continue;
             }

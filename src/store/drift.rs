@@ -80,11 +80,12 @@ async fn open_keyed(conn: &mut SqliteConnection) -> StoreResult<Vec<(String, Dif
 }
 
 /// Records what a check found: a difference not open is opened, one open is updated (its
-/// detail and when it was last seen), and one open that the check did not find is resolved
-/// as gone.
+/// detail and when it was last seen), and, when the check is `complete` (it did not stop at
+/// a bound), one open that it did not find is resolved as gone.
 pub async fn record(
     conn: &mut SqliteConnection,
     found: &[Difference],
+    complete: bool,
     now: Timestamp,
 ) -> StoreResult<Recorded> {
     let open = open_keyed(&mut *conn).await?;
@@ -108,7 +109,7 @@ pub async fn record(
         }
     }
     for (key, d) in open {
-        if !found_keys.contains(&key) {
+        if complete && !found_keys.contains(&key) {
             sqlx::query(
                 "UPDATE drift SET resolved_at = ?, resolution = 'gone' \
                  WHERE key = ? AND resolved_at IS NULL",

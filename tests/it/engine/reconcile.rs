@@ -167,3 +167,25 @@ async fn seats_the_bot_did_not_leave_are_a_difference_and_the_seats_command_says
     h.say_and_settle("bob", "!pro seats").await;
     h.assert_said("Differences with Microsoft 365: 1");
 }
+
+#[tokio::test]
+async fn a_check_records_at_most_two_hundred_and_the_next_goes_on() {
+    let h = Harness::new(&[]).await;
+    // 250 licences granted by requests long ago, none of them in the tenant any more.
+    h.exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250)
+         INSERT INTO requests (kind, state, requester, target_upn, created_at, updated_at)
+         SELECT 'assign', 'completed', 'u' || i, 'gone' || i || '@contoso.example',
+                '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM n",
+    )
+    .await;
+
+    let first = h.engine.reconcile().await.unwrap();
+    assert_eq!(first.corrections.len(), 200);
+    let second = h.engine.reconcile().await.unwrap();
+    assert_eq!(second.corrections.len(), 50);
+    let ended: i64 = h.scalar("SELECT COUNT(*) FROM licence_ends").await;
+    assert_eq!(ended, 250);
+    assert_eq!(h.audits("reconciled").await, 250);
+    assert!(h.engine.check_drift().await.unwrap().all().next().is_none());
+}

@@ -31,3 +31,4 @@ mod scheduler;
 mod signin;
 mod simulated_groups;
 mod simulated_sign_ins;
+mod terms_e2e;

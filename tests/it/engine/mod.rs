@@ -10,6 +10,7 @@ mod delivery;
 mod groups;
 mod jobs;
 mod links;
+mod reclaim;
 mod reconcile;
 mod seats;
 mod telling;

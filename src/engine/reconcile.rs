@@ -71,10 +71,10 @@ struct TenantView {
 /// What the records say of one person: an open request, the request that grants them the
 /// licence now, and a failed assignment since.
 #[derive(Default)]
-struct PersonRecord {
+struct PersonRecord<'r> {
     open: bool,
-    granted: Option<LicenceRecord>,
-    failed_since: Option<LicenceRecord>,
+    granted: Option<&'r LicenceRecord>,
+    failed_since: Option<&'r LicenceRecord>,
 }
 
 /// Compares the records with the tenant, corrects the records, reports.
@@ -100,6 +100,13 @@ impl Reconciler {
 
     /// Compares the records with the tenant; changes nothing.
     pub(super) async fn compare(&self) -> EngineResult<DriftCheck> {
+        self.compare_at_most(usize::MAX).await
+    }
+
+    /// Compares, collecting at most `limit` corrections of granted licences that are gone
+    /// (a long-neglected store may hold a great many; a periodic check handles a few
+    /// hundred at a time).
+    async fn compare_at_most(&self, limit: usize) -> EngineResult<DriftCheck> {
         let view = self.read_tenant().await.map_err(|e| {
             tracing::warn!(error = %e, "could not read the tenant for a licence check");
             EngineError::User(t!(self.core.texts(), "backend.directory_unavailable"))
@@ -117,8 +124,8 @@ impl Reconciler {
             differences: Vec::new(),
             corrections: Vec::new(),
         };
-        let people = by_person(&records, now);
-        self.licences(&view, &people, &mut check);
+        let people = by_person(&records);
+        self.licences(&view, &people, limit, &mut check);
         self.memberships(&view, &people, &mut check);
         self.seats(&view, last_change, &mut check);
         // A stable order, so a check that handles only the first ones handles the same.
@@ -157,7 +164,7 @@ impl Reconciler {
     /// and posts (or edits) the report, all in one transaction.
     pub(super) async fn reconcile(&self) -> EngineResult<DriftCheck> {
         let _one_at_a_time = self.lock.lock().await;
-        let mut check = self.compare().await?;
+        let mut check = self.compare_at_most(MOST_PER_CHECK + 1).await?;
         let complete =
             check.differences.len() <= MOST_PER_CHECK && check.corrections.len() <= MOST_PER_CHECK;
         check.differences.truncate(MOST_PER_CHECK);
@@ -218,7 +225,8 @@ impl Reconciler {
     fn licences(
         &self,
         view: &TenantView,
-        people: &HashMap<String, PersonRecord>,
+        people: &HashMap<String, PersonRecord<'_>>,
+        limit: usize,
         check: &mut DriftCheck,
     ) {
         let texts = self.core.texts();
@@ -273,7 +281,10 @@ impl Reconciler {
             .map(|u| key(&u.upn))
             .collect();
         for (who, person) in people {
-            let Some(granted) = &person.granted else {
+            if check.corrections.len() >= limit {
+                break;
+            }
+            let Some(granted) = person.granted else {
                 continue;
             };
             let settled = (check.checked_at - granted.at).to_std().unwrap_or_default() >= SETTLING;
@@ -300,7 +311,7 @@ impl Reconciler {
     fn memberships(
         &self,
         view: &TenantView,
-        people: &HashMap<String, PersonRecord>,
+        people: &HashMap<String, PersonRecord<'_>>,
         check: &mut DriftCheck,
     ) {
         let Some(members) = &view.members else {
@@ -512,20 +523,21 @@ fn key(upn: &Upn) -> String {
 /// What the records say of each person, from their licence requests in order: the last
 /// completed one decides whether a licence is granted (an assignment whose licence was not
 /// seen gone), a failed assignment after it may be contradicted by the tenant.
-fn by_person(records: &[LicenceRecord], _now: Timestamp) -> HashMap<String, PersonRecord> {
-    let mut people: HashMap<String, PersonRecord> = HashMap::new();
+fn by_person(records: &[LicenceRecord]) -> HashMap<String, PersonRecord<'_>> {
+    let mut people: HashMap<String, PersonRecord<'_>> = HashMap::new();
     for r in records {
-        let person = people.entry(key(&r.upn)).or_default();
+        // A parsed UPN is lower case already: its text is the key.
+        let person = people.entry(r.upn.as_str().to_owned()).or_default();
         match r.state {
             RequestState::Pending | RequestState::Approved | RequestState::Executing => {
                 person.open = true;
             }
             RequestState::Completed => {
                 person.failed_since = None;
-                person.granted = (r.kind == RequestKind::Assign && !r.ended).then(|| r.clone());
+                person.granted = (r.kind == RequestKind::Assign && !r.ended).then_some(r);
             }
             RequestState::Failed if r.kind == RequestKind::Assign => {
-                person.failed_since = Some(r.clone());
+                person.failed_since = Some(r);
             }
             _ => {}
         }

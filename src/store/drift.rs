@@ -252,30 +252,31 @@ pub struct LicenceRecord {
     pub ended: bool,
 }
 
-/// Every licence request with a target, oldest first.
+/// Every licence request with a target, oldest first (read as a stream: a store may hold a
+/// great many).
 pub async fn licence_records(conn: &mut SqliteConnection) -> StoreResult<Vec<LicenceRecord>> {
-    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query_as::<_, (i64, String, String, String, String, i64)>(
         "SELECT r.id, r.kind, r.state, r.target_upn, r.updated_at,
                 EXISTS (SELECT 1 FROM licence_ends e WHERE e.request_id = r.id)
          FROM requests r
          WHERE r.kind IN ('assign', 'release', 'revoke') AND r.target_upn IS NOT NULL
          ORDER BY r.id",
     )
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter()
-        .map(|(id, kind, state, upn, at, ended)| {
-            let bad = |e: &dyn std::fmt::Display| super::corrupt("requests", e);
-            Ok(LicenceRecord {
-                request: RequestId(id),
-                kind: kind.parse().map_err(|e| bad(&e))?,
-                state: state.parse().map_err(|e| bad(&e))?,
-                upn: Upn::parse(&upn).map_err(|e| bad(&e.0))?,
-                at: parse_ts("requests", &at)?,
-                ended: ended != 0,
-            })
-        })
-        .collect()
+    .fetch(conn);
+    let mut out = Vec::new();
+    while let Some((id, kind, state, upn, at, ended)) = rows.try_next().await? {
+        let bad = |e: &dyn std::fmt::Display| super::corrupt("requests", e);
+        out.push(LicenceRecord {
+            request: RequestId(id),
+            kind: kind.parse().map_err(|e| bad(&e))?,
+            state: state.parse().map_err(|e| bad(&e))?,
+            upn: Upn::parse(&upn).map_err(|e| bad(&e.0))?,
+            at: parse_ts("requests", &at)?,
+            ended: ended != 0,
+        });
+    }
+    Ok(out)
 }
 
 /// The seat count the bot's last completed seat change left (its request and absolute

@@ -117,6 +117,15 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Show what the bot bought per calendar month (UTC) and this month's budget left.
+    Spend {
+        /// Only this month (YYYY-MM); default: the last twelve with purchases.
+        #[arg(long)]
+        month: Option<String>,
+        /// Print JSON: {"currency", "budget", "month", "used", "left", "months": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a request's audit trail and check the audit chain.
     Audit {
         /// The request number (12 or #12).
@@ -225,6 +234,7 @@ async fn dispatch(cmd: Cmd, settings: Settings) -> anyhow::Result<ExitCode> {
         Cmd::Audit { request_id, json } => show_audit(&settings, request_id, json).await,
         Cmd::Links { json } => list_links(&settings, json).await,
         Cmd::Reconcile { json } => Ok(reconcile(&settings, json).await),
+        Cmd::Spend { month, json } => show_spend(&settings, month.as_deref(), json).await,
     }
 }
 
@@ -268,6 +278,65 @@ async fn reconcile(settings: &Settings, json: bool) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `spend [--month YYYY-MM] [--json]`: spend per month from the purchase ledger, and the
+/// budget of the current month (what is bought or approved to buy counts as used).
+async fn show_spend(
+    settings: &Settings,
+    month: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use licensebot::domain::Month;
+    use licensebot::store::governance;
+    let month = match month.map(|m| (m, Month::parse(m))) {
+        None => None,
+        Some((_, Some(m))) => Some(m.to_string()),
+        Some((raw, None)) => {
+            errln!("licensebot: {raw:?} is not a month; write it like 2026-12");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let store = startup::open_existing_store(settings).await?;
+    let mut conn = store.read().await.context("Failed to read the database")?;
+    let now = chrono::Utc::now();
+    let months = governance::spend_by_month(&mut conn, month.as_deref(), 12).await?;
+    let used = governance::committed_this_month(&mut conn, now).await?;
+    drop(conn);
+    store.close().await;
+    let (currency, budget) = (&settings.policy.currency, settings.policy.monthly_budget);
+    let left = (budget > 0.0).then(|| (budget - used).max(0.0));
+    if json {
+        let out = serde_json::json!({
+            "currency": currency, "budget": (budget > 0.0).then_some(budget),
+            "month": Month::of(now).to_string(), "used": used, "left": left, "months": months,
+        });
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if months.is_empty() {
+        outln!(
+            "nothing bought{}",
+            month.map(|m| format!(" in {m}")).unwrap_or_default()
+        );
+    }
+    for m in &months {
+        outln!(
+            "{}  {} purchase(s)  {} seat(s)  {:.2} {currency} per month",
+            m.month,
+            m.purchases,
+            m.seats,
+            m.spent
+        );
+    }
+    match left {
+        Some(left) => outln!(
+            "budget {}: {budget:.2} {currency}; used {used:.2} (including approved orders); left {left:.2}",
+            Month::of(now)
+        ),
+        None => outln!("no monthly budget is set"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// How a request's requester was linked, for `requests --json`: verified with a method and

@@ -8,7 +8,7 @@ mod problem;
 pub use parse::{parse_message, parse_reaction, same_emoji, ParserConfig};
 pub use problem::ArgProblem;
 
-use crate::domain::{BillingCycle, ChatUserId, RequestId, Term, Upn};
+use crate::domain::{BillingCycle, ChatUserId, Month, RequestId, Term, Upn};
 
 /// Longest chat message the parser looks at, in characters (Discord's own limit).
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -49,11 +49,12 @@ pub enum CommandName {
     Verify,
     Extend,
     Keep,
+    Spend,
 }
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 18] = [
+    pub const ALL: [CommandName; 19] = [
         CommandName::Request,
         CommandName::Extend,
         CommandName::Keep,
@@ -72,6 +73,7 @@ impl CommandName {
         CommandName::Away,
         CommandName::Audit,
         CommandName::Purchased,
+        CommandName::Spend,
     ];
 
     /// The word a person types.
@@ -95,6 +97,7 @@ impl CommandName {
             CommandName::Verify => "verify",
             CommandName::Extend => "extend",
             CommandName::Keep => "keep",
+            CommandName::Spend => "spend",
         }
     }
 
@@ -110,6 +113,7 @@ impl CommandName {
                 | CommandName::Away
                 | CommandName::Audit
                 | CommandName::Purchased
+                | CommandName::Spend
         )
     }
 
@@ -175,6 +179,8 @@ pub enum Command {
     SeatsRemove { seats: u32 },
     /// `pending`
     Pending,
+    /// `spend [YYYY-MM]`
+    Spend { month: Option<Month> },
     /// `away on|off`
     Away { on: bool },
     /// `audit <id>`
@@ -200,6 +206,7 @@ impl Command {
             Command::Revoke { .. } => CommandName::Revoke,
             Command::Seats | Command::SeatsRemove { .. } => CommandName::Seats,
             Command::Pending => CommandName::Pending,
+            Command::Spend { .. } => CommandName::Spend,
             Command::Away { .. } => CommandName::Away,
             Command::Audit { .. } => CommandName::Audit,
             Command::Purchased { .. } => CommandName::Purchased,

@@ -16,7 +16,7 @@ use super::{
     ArgProblem, Command, CommandName, Parsed, Target, Verdict, MAX_ASSIGN_TARGETS,
     MAX_MESSAGE_CHARS, MAX_REASON_CHARS, MAX_SEATS_PER_BUY,
 };
-use crate::domain::{BillingCycle, ChatUserId, RequestId, Term, Upn};
+use crate::domain::{BillingCycle, ChatUserId, Month, RequestId, Term, Upn};
 use normalize::normalize;
 
 /// How the parser recognises messages meant for the bot.
@@ -216,6 +216,14 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
             }
         },
         CommandName::Pending => Command::Pending,
+        CommandName::Spend => Command::Spend {
+            month: args
+                .next()
+                .map(|w| {
+                    Month::parse(w).ok_or_else(|| Some(ArgProblem::NotAMonth { token: shorten(w) }))
+                })
+                .transpose()?,
+        },
         CommandName::Help => Command::Help {
             topic: args
                 .next()

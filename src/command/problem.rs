@@ -47,6 +47,8 @@ pub enum ArgProblem {
     BadTerm { token: String, max: u32 },
     /// `extend for` without a term, or a word that is none.
     NeedTerm,
+    /// Not a month written `YYYY-MM`.
+    NotAMonth { token: String },
 }
 
 impl ArgProblem {
@@ -86,6 +88,7 @@ impl ArgProblem {
                 t!(texts, "parse.problem.bad_term", token = token, max = max)
             }
             NeedTerm => t!(texts, "parse.problem.need_term"),
+            NotAMonth { token } => t!(texts, "parse.problem.not_a_month", token = token),
         }
     }
 }

@@ -36,6 +36,10 @@ impl Loader {
         if s.roles.assign.is_empty() {
             self.problem("roles.assign", "name at least one directory role");
         }
+        if s.roles.over_budget.is_empty() {
+            self.problem("roles.over_budget", "name at least one directory role");
+        }
+        self.check_governance(s);
         self.check_jobs(&s.jobs);
         if s.scheduler.tick.0.is_zero() {
             self.problem("scheduler.tick", "must be longer than 0s");
@@ -241,6 +245,59 @@ impl Loader {
                     p.currency
                 ),
             );
+        }
+    }
+
+    /// Amounts are finite and not negative, a limit on money has a price to work with, and
+    /// each auto-approval rule is named once and has a condition.
+    fn check_governance(&mut self, s: &Settings) {
+        let p = &s.policy;
+        for (key, amount) in [
+            ("policy.two_person_above_cost", p.two_person_above_cost),
+            ("policy.monthly_budget", p.monthly_budget),
+            ("policy.seat_price_monthly", p.seat_price_monthly),
+        ] {
+            if !amount.is_finite() || amount < 0.0 {
+                self.problem(
+                    key,
+                    format!("{amount} must be a finite amount of 0 or more"),
+                );
+            }
+        }
+        let limits_money = p.two_person_above_cost > 0.0 || p.monthly_budget > 0.0;
+        if limits_money && p.seat_price_monthly == 0.0 && s.backend.kind != BackendKind::Simulated {
+            self.problem(
+                "policy.seat_price_monthly",
+                "a budget or a cost limit needs the seat's price: Microsoft Graph does not tell \
+                 it, so set the monthly price of one seat here",
+            );
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, rule) in s.auto_approve.iter().enumerate() {
+            let key = format!("auto_approve[{i}]");
+            if rule.name.trim().is_empty() {
+                self.problem(format!("{key}.name"), "give the rule a name");
+            } else if !names.insert(rule.name.trim().to_string()) {
+                self.problem(
+                    format!("{key}.name"),
+                    format!("{:?} names another rule too; names are unique", rule.name),
+                );
+            }
+            if rule.requesters.is_empty() && rule.directory_groups.is_empty() {
+                self.problem(
+                    key.clone(),
+                    "a rule needs requesters or directory_groups (a rule with no condition \
+                     would approve everyone)",
+                );
+            }
+            for (j, group) in rule.directory_groups.iter().enumerate() {
+                if Guid::parse(group).is_err() {
+                    self.problem(
+                        format!("{key}.directory_groups[{j}]"),
+                        format!("{group:?} is not a group object id (a GUID)"),
+                    );
+                }
+            }
         }
     }
 

@@ -194,6 +194,11 @@ impl Loader {
         let licensing = self.section(&mut root, "licensing");
         let reconcile = self.section(&mut root, "reconcile");
         let reclaim = self.section(&mut root, "reclaim");
+        let auto_approve = if root.contains_key("auto_approve") {
+            self.list(&mut root, "auto_approve")
+        } else {
+            Some(Vec::new())
+        };
         let discord = match root.remove("discord") {
             Some(value) => self.value(value, "discord").map(Some),
             None => Some(None),
@@ -217,6 +222,7 @@ impl Loader {
             licensing: licensing?,
             reconcile: reconcile?,
             reclaim: reclaim?,
+            auto_approve: auto_approve?,
             discord: discord?,
             provenance: Provenance::default(),
         })

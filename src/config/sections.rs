@@ -51,6 +51,9 @@ pub struct Settings {
     pub reconcile: ReconcileSettings,
     /// `[reclaim]`: moving seats nobody uses instead of buying.
     pub reclaim: ReclaimSettings,
+    /// `[[auto_approve]]`: rules that approve an assignment without an approver.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_approve: Vec<AutoApproveSettings>,
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<DiscordSettings>,
@@ -175,6 +178,31 @@ pub struct PolicySettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_duration: Option<Term>,
+    /// A purchase of more seats than this needs two approvers; 0 is off.
+    pub two_person_above_seats: u32,
+    /// A purchase costing more than this per month (in `currency`) needs two approvers; 0 is
+    /// off.
+    pub two_person_above_cost: f64,
+    /// What the bot may buy per calendar month, in `currency` (monthly price × seats of
+    /// each purchase); 0 is no budget.
+    pub monthly_budget: f64,
+    /// The monthly price of one seat, in `currency`; 0 means the backend's own (the
+    /// simulated tenant's SKU price; Graph tells none).
+    pub seat_price_monthly: f64,
+}
+
+/// `[[auto_approve]]`: an assignment whose requester and licence holder match every
+/// condition given is approved by the rule when a seat is free.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AutoApproveSettings {
+    /// The rule's name, shown on the approval and recorded as who approved; unique.
+    pub name: String,
+    /// Discord role ids (any one of them), or console names, of who may ask.
+    #[serde(default)]
+    pub requesters: Vec<String>,
+    /// Directory group object ids; the licence's holder must be a member of one.
+    #[serde(default)]
+    pub directory_groups: Vec<String>,
 }
 
 fn optional_term<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Term>, D::Error> {
@@ -282,6 +310,8 @@ pub struct RoleSettings {
     pub purchase: Vec<DirectoryRole>,
     /// Roles that may approve an assign or unassign stage; non-empty.
     pub assign: Vec<DirectoryRole>,
+    /// Roles that may approve a purchase over `[policy] monthly_budget`; non-empty.
+    pub over_budget: Vec<DirectoryRole>,
 }
 
 /// `[jobs]`

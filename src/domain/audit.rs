@@ -15,6 +15,8 @@ pub enum Actor {
     System,
     /// A browser on the sign-in pages whose sign-in attempt is not known (no person yet).
     Web,
+    /// An auto-approval rule (`[[auto_approve]]`), by name.
+    Rule(String),
 }
 
 impl Actor {
@@ -31,6 +33,7 @@ impl fmt::Display for Actor {
             Actor::Chat(user) => write!(f, "chat:{user}"),
             Actor::System => f.write_str("system"),
             Actor::Web => f.write_str("web"),
+            Actor::Rule(name) => write!(f, "rule:{name}"),
         }
     }
 }
@@ -102,6 +105,14 @@ word_enum!(
         ReminderSent => "reminder_sent",
         /// A licence check corrected the bot's records where the tenant is the truth.
         Reconciled => "reconciled",
+        /// The first of the two approvals a stage needs was given (two-person rule).
+        StageApprovalCounted => "stage_approval_counted",
+        /// An approver who approved a two-person stage already approved it again: one
+        /// approval still.
+        DecisionRefusedSameApprover => "decision_refused_same_approver",
+        /// A purchase over the monthly budget was approved by someone without an
+        /// over-budget role: refused.
+        DecisionRefusedOverBudget => "decision_refused_over_budget",
         /// A time-bound licence's holder was reminded of its end.
         TermReminded => "term_reminded",
         /// A time-bound licence's term ended: its release was opened.

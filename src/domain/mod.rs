@@ -142,6 +142,7 @@ mod drift;
 mod ids;
 mod language;
 mod link;
+mod month;
 mod request;
 mod role;
 mod term;
@@ -152,6 +153,7 @@ pub use drift::DriftKind;
 pub use ids::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId};
 pub use language::Language;
 pub use link::{LinkMethod, LinkProof, LinkState};
+pub use month::Month;
 pub use request::{
     BillingCycle, CountryCode, DecisionSource, RequestKind, RequestState, StageKind, StageState,
     UserType,

@@ -159,6 +159,8 @@ word_enum!(
         /// A ♻️ chose to move a seat instead of buying; the move approved the purchase stage
         /// when its grace period was over.
         Reclaim => "reclaim",
+        /// An auto-approval rule approved it (`[[auto_approve]]`).
+        AutoRule => "auto_rule",
     }
 );
 

@@ -69,6 +69,55 @@ pub struct ReclaimPolicy {
     pub emoji: String,
 }
 
+/// An auto-approval rule (`[[auto_approve]]`): an assignment stage whose requester and
+/// licence holder match is approved by the rule when a seat is free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoRule {
+    /// Its name, shown on the approval and recorded as the actor.
+    pub name: String,
+    /// Chat names (console) or chat role ids (Discord); the requester needs one. Empty: any.
+    pub requesters: Vec<String>,
+    /// Directory group object ids (lower case); the licence's holder must be a member of one.
+    /// Empty: any.
+    pub directory_groups: Vec<String>,
+}
+
+/// The rules finance and security put on money and access.
+#[derive(Debug, Clone, Default)]
+pub struct Governance {
+    /// A purchase of more seats than this needs two approvers (0: off).
+    pub two_person_above_seats: i64,
+    /// A purchase costing more than this per month needs two approvers (0: off).
+    pub two_person_above_cost: f64,
+    /// What the bot may buy per calendar month, in the configured currency (0: no budget).
+    pub monthly_budget: f64,
+    /// Roles that may approve a purchase over the budget.
+    pub over_budget_roles: RoleSet,
+    /// The monthly price of a seat when set (else the backend's, if it knows one).
+    pub seat_price: Option<f64>,
+    /// Auto-approval rules for assignments, in order.
+    pub auto_approve: Vec<AutoRule>,
+}
+
+impl Governance {
+    /// Approvals a purchase of `quantity` seats costing `monthly` per month needs.
+    pub fn approvals_needed(&self, quantity: i64, monthly: f64) -> i64 {
+        let by_seats = self.two_person_above_seats > 0 && quantity > self.two_person_above_seats;
+        let by_cost = self.two_person_above_cost > 0.0 && monthly > self.two_person_above_cost;
+        if by_seats || by_cost {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// By how much `monthly` on top of `spent` passes the budget, if it does.
+    pub fn over_budget(&self, spent: f64, monthly: f64) -> Option<f64> {
+        let over = spent + monthly - self.monthly_budget;
+        (self.monthly_budget > 0.0 && monthly > 0.0 && over > 0.005).then_some(over)
+    }
+}
+
 /// What the engine needs from configuration.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -120,6 +169,8 @@ pub struct EngineConfig {
     pub sign_in_url: Option<String>,
     /// Retry policy of jobs.
     pub jobs: JobPolicy,
+    /// Two-person rule, budget, auto-approval.
+    pub governance: Governance,
 }
 
 impl EngineConfig {
@@ -128,6 +179,15 @@ impl EngineConfig {
         match kind {
             StageKind::Purchase => &self.purchase_roles,
             StageKind::Assign | StageKind::Unassign => &self.assign_roles,
+        }
+    }
+
+    /// The roles a stage needs: a purchase over the budget needs the over-budget roles.
+    pub fn stage_roles(&self, kind: StageKind, over_budget: bool) -> &RoleSet {
+        if over_budget && kind == StageKind::Purchase {
+            &self.governance.over_budget_roles
+        } else {
+            self.roles_for(kind)
         }
     }
 

@@ -10,6 +10,7 @@ use super::config::Approver;
 use super::core::Core;
 use super::directory::Directory;
 use super::error::EngineResult;
+use super::governance::FirstApproval;
 use crate::command::{parse_reaction, Verdict};
 use crate::domain::{
     Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
@@ -108,6 +109,13 @@ impl Decisions {
             }
             Gate::Late => return self.report_late(r, &stage).await,
         };
+        if verdict == Verdict::Approve {
+            if let Some(text) = self.over_budget_refusal(&stage, &roles).await? {
+                return self
+                    .refuse_reaction(r, &stage, AuditAction::DecisionRefusedOverBudget, &text)
+                    .await;
+            }
+        }
         let all = {
             let mut conn = self.core.store().read().await?;
             stages::for_request(&mut conn, stage.request_id).await?
@@ -191,7 +199,10 @@ impl Decisions {
                 return Ok(lookup_failed());
             }
         };
-        let needed = self.core.cfg().roles_for(stage.kind);
+        let needed = self
+            .core
+            .cfg()
+            .stage_roles(stage.kind, stage.over_budget.is_some());
         if !roles.intersects(needed) {
             let text = t!(
                 self.core.texts(),
@@ -241,6 +252,21 @@ impl Decisions {
     ) -> EngineResult<()> {
         let (r, stage, request) = (d.r, d.stage, d.request);
         let mut w = self.core.store().write().await?;
+        let mut earlier = Vec::new();
+        if d.verdict == Verdict::Approve && stage.approvals_needed > 1 {
+            match self
+                .core
+                .count_first_approval(&mut w, stage, d.approver, &d.actor)
+                .await?
+            {
+                FirstApproval::Counted => return self.first_of_two(w, d).await,
+                FirstApproval::Already => {
+                    drop(w);
+                    return self.same_approver_again(r, stage).await;
+                }
+                FirstApproval::Enough(before) => earlier = before,
+            }
+        }
         let note = match d.verdict {
             Verdict::Deny => stages::denial_draft(w.conn(), stage.id, &r.user).await?,
             Verdict::Approve => None,
@@ -278,7 +304,7 @@ impl Decisions {
         .await?;
         match d.verdict {
             Verdict::Approve => {
-                self.approve_stages(&mut w, d, all).await?;
+                self.approve_stages(&mut w, d, all, &earlier).await?;
                 self.core
                     .advance(&mut w, request.id, enabled_now, &d.actor)
                     .await?;
@@ -298,16 +324,32 @@ impl Decisions {
         tx: &mut WriteTx<'_>,
         d: &Decision<'_>,
         all: &[Stage],
+        earlier: &[crate::domain::ChatUserId],
     ) -> EngineResult<()> {
         let who = self.core.mention(&d.r.user);
-        let status = t!(self.core.texts(), "status.approved_by", who = who);
+        let status = match earlier.first() {
+            None => t!(self.core.texts(), "status.approved_by", who = who),
+            Some(first) => t!(
+                self.core.texts(),
+                "governance.approved_by_two",
+                first = self.core.mention(first),
+                second = who
+            ),
+        };
         self.core.edit_stage(tx, d.stage, &status).await?;
         for other in all
             .iter()
             .filter(|s| s.id != d.stage.id && s.state == StageState::Pending)
         {
-            let holds = d.roles.intersects(self.core.cfg().roles_for(other.kind));
-            if !holds
+            let needed = self
+                .core
+                .cfg()
+                .stage_roles(other.kind, other.over_budget.is_some());
+            // A stage under the rules on money takes its own reaction.
+            let own_reaction = other.approvals_needed > 1
+                || self.over_budget_refusal(other, d.roles).await?.is_some();
+            if !d.roles.intersects(needed)
+                || own_reaction
                 || !stages::decide(
                     tx.conn(),
                     other.id,
@@ -421,16 +463,93 @@ impl Decisions {
         Ok(())
     }
 
+    /// The first of a two-person stage's approvals: the message says who approved and that a
+    /// second person is needed, and reminders now go to the others.
+    async fn first_of_two(&self, mut w: WriteTx<'_>, d: &Decision<'_>) -> EngineResult<()> {
+        let stage = d.stage;
+        let status = self.core.first_approval_status(stage, &d.r.user);
+        self.core.edit_stage(&mut w, stage, &status).await?;
+        let others: Vec<_> = stage
+            .routed_to
+            .iter()
+            .filter(|u| **u != d.r.user)
+            .cloned()
+            .collect();
+        stages::set_routed_to(w.conn(), stage.id, &others).await?;
+        w.commit().await?;
+        crash_point(CrashPoint::AfterDecisionStored);
+        Ok(())
+    }
+
+    /// An approver approved a two-person stage a second time: still one approval. Their
+    /// reaction stays (it is their approval); they are told a second person is needed.
+    async fn same_approver_again(&self, r: &Reaction, stage: &Stage) -> EngineResult<()> {
+        let mut w = self.core.store().write().await?;
+        self.core
+            .audit(
+                &mut w,
+                Some(stage.request_id),
+                &Actor::chat(&r.user),
+                AuditAction::DecisionRefusedSameApprover,
+                None,
+                None,
+                &serde_json::json!({"stage": stage.seq, "emoji": r.emoji}).to_string(),
+            )
+            .await?;
+        let text = t!(
+            self.core.texts(),
+            "governance.same_approver",
+            who = self.core.mention(&r.user),
+            id = stage.request_id
+        );
+        self.core.tell_user(&mut w, &r.user, &text).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// Why an approver who holds no over-budget role may not approve `stage` now: a purchase
+    /// that, with this month's spend as it stands, would pass the budget. None when they may.
+    pub(super) async fn over_budget_refusal(
+        &self,
+        stage: &Stage,
+        roles: &RoleSet,
+    ) -> EngineResult<Option<String>> {
+        let g = &self.core.cfg().governance;
+        let quantity = stage.quantity.unwrap_or(0);
+        if stage.kind != StageKind::Purchase
+            || quantity <= 0
+            || g.monthly_budget <= 0.0
+            || roles.intersects(&g.over_budget_roles)
+        {
+            return Ok(None);
+        }
+        let spent = {
+            let mut conn = self.core.store().read().await?;
+            crate::store::governance::committed_this_month(&mut conn, self.core.now()).await?
+        };
+        let monthly = quantity as f64 * stage.unit_price.unwrap_or(0.0);
+        Ok(g.over_budget(spent, monthly).map(|over| {
+            t!(
+                self.core.texts(),
+                "governance.refused_over_budget",
+                id = stage.request_id,
+                over = self.core.money(over),
+                spent = self.core.money(spent),
+                budget = self.core.money(g.monthly_budget),
+                roles = self.core.role_names(&g.over_budget_roles)
+            )
+        }))
+    }
+
     /// A valid approver decided after the stage was already decided: say so, apply nothing.
     async fn report_late(&self, r: &Reaction, stage: &Stage) -> EngineResult<()> {
         let mut w = self.core.store().write().await?;
         let current = stages::get(w.conn(), stage.id)
             .await?
             .unwrap_or_else(|| stage.clone());
-        let by = current
-            .decided_by
-            .as_ref()
-            .map(|u| self.core.mention(u))
+        let by = self
+            .core
+            .decider(&current)
             .unwrap_or_else(|| t!(self.core.texts(), "decision.nobody"));
         let text = t!(
             self.core.texts(),

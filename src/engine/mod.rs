@@ -34,6 +34,7 @@ mod decisions;
 mod delivery;
 mod directory;
 mod error;
+mod governance;
 mod links;
 mod opening;
 pub mod ports;
@@ -56,7 +57,9 @@ use crate::t;
 use crate::texts::Texts;
 
 pub use catchup::OpenApproval;
-pub use config::{Approver, EngineConfig, JobPolicy, Licensing, ReclaimPolicy};
+pub use config::{
+    Approver, AutoRule, EngineConfig, Governance, JobPolicy, Licensing, ReclaimPolicy,
+};
 pub use error::{EngineError, EngineResult};
 pub use reconcile::DriftCheck;
 pub use worker::JobReport;

@@ -6,6 +6,8 @@
 //! [`Opening`] holds the shared context, the directory (seats, approvers' roles) and the job
 //! lock, which it holds while it plans seats so the worker cannot move them meanwhile.
 
+mod auto_approve;
+
 use super::directory::Candidate;
 use super::links::Identity;
 use super::reclaim::ReclaimList;
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use super::core::Core;
 use super::directory::Directory;
 use super::error::{EngineError, EngineResult};
+use super::governance::PurchaseRule;
 use super::worker::JobLock;
 use crate::domain::{
     Actor, AuditAction, BillingCycle, ChatUserId, DecisionSource, LinkProof, RequestId,
@@ -54,6 +57,8 @@ struct Batch<'a> {
     /// The holders a purchase stage could move a seat from instead (read when no seat is
     /// free).
     reclaim: Option<ReclaimList>,
+    /// The auto-approval rule each request of the batch matches, if any (by position).
+    auto: Vec<Option<String>>,
 }
 
 /// A stage to store: its kind, seats (purchases) and the stage it waits on.
@@ -77,6 +82,7 @@ struct StoredStage {
     body: String,
     routed: Vec<ChatUserId>,
     title: String,
+    rule: PurchaseRule,
 }
 
 /// Opens requests.
@@ -147,6 +153,7 @@ impl Opening {
     ) -> EngineResult<Vec<Request>> {
         let candidates = self.directory.candidates(false).await?;
         let issuer_id = self.issuer_object_id(approval, &works).await?;
+        let auto = self.auto_rules(m, &works, approval).await;
         let reclaim = if seats.free() <= 0
             && works
                 .iter()
@@ -200,6 +207,7 @@ impl Opening {
             purchase_stage: None,
             approved_by_command: Vec::new(),
             reclaim,
+            auto,
         };
         let mut created = Vec::new();
         for (i, work) in works.into_iter().enumerate() {
@@ -343,7 +351,17 @@ impl Opening {
             .await?;
         self.audit_request_created(tx, batch, &request, &stored)
             .await?;
+        // A rule approves an assignment only when a seat is free for it.
+        let rule = match batch.waiting.contains(&i) {
+            true => None,
+            false => batch.auto.get(i).cloned().flatten(),
+        };
         for stage in stored {
+            if let (StageKind::Assign, Some(rule)) = (stage.kind, &rule) {
+                self.approve_by_rule(tx, batch, &request, stage, rule)
+                    .await?;
+                continue;
+            }
             self.approve_or_route(tx, batch, &request, stage).await?;
         }
         Ok(id)
@@ -395,14 +413,22 @@ impl Opening {
             .into_iter()
             .flatten()
             .collect();
-        let unit_price = batch.seats.unit_price_monthly.unwrap_or(0.0);
+        let unit_price = self.core.seat_price(&batch.seats);
         let mut stored = Vec::new();
         for (seq0, p) in planned.into_iter().enumerate() {
             let seq = seq0 as i64 + 1;
             let kind = p.kind;
+            let rule = self
+                .core
+                .purchase_rule(tx, kind, p.quantity, unit_price)
+                .await?;
+            let needed = self
+                .core
+                .cfg()
+                .stage_roles(kind, rule.over_budget.is_some());
             let routed = self
                 .core
-                .eligible(&batch.candidates, kind, &batch.m.author, &exclude);
+                .eligible(&batch.candidates, needed, &batch.m.author, &exclude);
             let stage_cycle = (kind == StageKind::Purchase).then_some(cycle);
             let price = (kind == StageKind::Purchase).then_some(unit_price);
             let waits_on = p.depends_on.and(batch.purchase_stage.map(|(_, r)| r));
@@ -417,8 +443,12 @@ impl Opening {
                 batch.figures,
                 &routed,
                 waits_on,
+                rule.over_budget.is_some(),
             );
             if let (StageKind::Assign, Some(line)) = (kind, term_line) {
+                body = format!("{body}\n{line}");
+            }
+            for line in self.core.rule_lines(&rule, p.quantity, unit_price) {
                 body = format!("{body}\n{line}");
             }
             let reclaim = batch
@@ -439,6 +469,8 @@ impl Opening {
                 billing_cycle: stage_cycle,
                 routed_to: routed.clone(),
                 body: body.clone(),
+                approvals_needed: rule.approvals_needed,
+                over_budget: rule.over_budget,
             };
             let id = stages::insert(tx.conn(), request.id, &new, batch.now).await?;
             if let Some(list) = reclaim {
@@ -458,6 +490,7 @@ impl Opening {
                 body,
                 routed,
                 title,
+                rule,
             });
         }
         Ok(stored)
@@ -521,10 +554,17 @@ impl Opening {
                 AuditAction::TermEnded,
             )),
             Approval::ByIssuer(a, roles) => {
-                let holds = roles.intersects(self.core.cfg().roles_for(stage.kind));
+                let needed = self
+                    .core
+                    .cfg()
+                    .stage_roles(stage.kind, stage.rule.over_budget.is_some());
+                let holds = roles.intersects(needed);
                 let own = request.target_upn.as_ref() == Some(&a.upn)
                     || (batch.issuer_id.is_some() && request.target_object_id == batch.issuer_id);
-                (holds && !own).then(|| {
+                // Under the two-person rule the issuer is the requester, who approves
+                // nothing: two others decide.
+                let two_person = stage.rule.approvals_needed > 1;
+                (holds && !own && !two_person).then(|| {
                     (
                         a.chat_user.clone(),
                         Some(a.upn.clone()),
@@ -571,6 +611,62 @@ impl Opening {
             stage = stage.title,
             subject = self.core.subject(request)
         ));
+        Ok(())
+    }
+
+    /// An auto-approval rule approves an assignment stage: decided by the rule (its name
+    /// stands where an approver's would), audited with the rule as the actor, and its approval
+    /// message posted already decided, naming the rule, so approvers see it and may revoke.
+    async fn approve_by_rule(
+        &self,
+        tx: &mut WriteTx<'_>,
+        batch: &Batch<'_>,
+        request: &Request,
+        stage: StoredStage,
+        rule: &str,
+    ) -> EngineResult<()> {
+        let by = ChatUserId(rule.to_string());
+        let decided = Decided {
+            by: &by,
+            by_upn: None,
+            via: DecisionSource::AutoRule,
+            note: None,
+        };
+        stages::decide(
+            tx.conn(),
+            stage.id,
+            StageState::Approved,
+            decided,
+            batch.now,
+        )
+        .await?;
+        let detail = serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(),
+            "by": DecisionSource::AutoRule.as_str(), "rule": rule});
+        self.core
+            .audit(
+                tx,
+                Some(request.id),
+                &Actor::Rule(rule.to_string()),
+                AuditAction::StageApproved,
+                Some(StageState::Pending.as_str()),
+                Some(StageState::Approved.as_str()),
+                &detail.to_string(),
+            )
+            .await?;
+        let status = t!(
+            self.core.texts(),
+            "governance.auto_approved",
+            rule = rule,
+            prefix = self.core.cfg().parser.prefix
+        );
+        let post = ChatAction::Send {
+            channel: self.core.cfg().approvals_channel.clone(),
+            content: format!("{}\n{status}", stage.body),
+            reply_to: None,
+            stage: Some(stage.id),
+            mentions: Vec::new(),
+        };
+        outbox::push(tx.conn(), &post, batch.now).await?;
         Ok(())
     }
 

@@ -62,6 +62,18 @@ impl Core {
         }
     }
 
+    /// Who decided a stage, as people read it: a mention, or the auto-approval rule by name
+    /// (its name stands where an approver's would). None when undecided.
+    pub(super) fn decider(&self, stage: &crate::store::stages::Stage) -> Option<String> {
+        let by = stage.decided_by.as_ref()?;
+        Some(match stage.decided_via {
+            Some(crate::domain::DecisionSource::AutoRule) => {
+                t!(self.texts(), "governance.by_rule", rule = by.as_str())
+            }
+            _ => self.mention(by),
+        })
+    }
+
     pub(super) fn money(&self, amount: f64) -> String {
         format!("{amount:.2} {}", self.cfg().currency)
     }
@@ -170,6 +182,7 @@ impl Core {
         seats: SeatFigures,
         routed: &[ChatUserId],
         waits_on: Option<crate::domain::RequestId>,
+        over_budget: bool,
     ) -> String {
         let mut lines = vec![t!(
             self.texts(),
@@ -232,7 +245,7 @@ impl Core {
         lines.push(t!(
             self.texts(),
             "approval.deciders",
-            roles = self.role_names(self.cfg().roles_for(kind)),
+            roles = self.role_names(self.cfg().stage_roles(kind, over_budget)),
             who = self.mentions(routed)
         ));
         lines.push(t!(

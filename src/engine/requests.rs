@@ -88,11 +88,10 @@ impl Core {
     pub(super) fn eligible(
         &self,
         candidates: &[Candidate],
-        kind: StageKind,
+        needed: &RoleSet,
         requester: &ChatUserId,
         exclude_upns: &[&Upn],
     ) -> Vec<ChatUserId> {
-        let needed = self.cfg().roles_for(kind);
         candidates
             .iter()
             .filter(|c| &c.approver.chat_user != requester)

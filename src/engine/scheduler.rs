@@ -87,9 +87,14 @@ impl Scheduler {
                 if let Some(u) = &request.target_upn {
                     exclude.push(u);
                 }
-                let to = self
-                    .core
-                    .eligible(everyone, stage.kind, &request.requester, &exclude);
+                let to = self.core.eligible(
+                    everyone,
+                    self.core
+                        .cfg()
+                        .stage_roles(stage.kind, stage.over_budget.is_some()),
+                    &request.requester,
+                    &exclude,
+                );
                 self.escalate(&stage, &to).await?;
             } else if stage.reminded_at.is_none()
                 && stage.escalated_at.is_none()
@@ -132,7 +137,11 @@ impl Scheduler {
             who = self.core.mentions(to),
             id = stage.request_id,
             waited = humantime::format_duration(self.core.cfg().escalate_after),
-            roles = self.core.role_names(self.core.cfg().roles_for(stage.kind))
+            roles = self.core.role_names(
+                self.core
+                    .cfg()
+                    .stage_roles(stage.kind, stage.over_budget.is_some())
+            )
         );
         self.nudge(w, stage, text, to, AuditAction::Escalated).await
     }

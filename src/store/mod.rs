@@ -10,6 +10,7 @@ pub mod approvers;
 pub mod audit;
 pub mod bot_state;
 pub mod drift;
+pub mod governance;
 pub mod jobs;
 pub mod links;
 pub mod outbox;
@@ -391,21 +392,20 @@ mod tests {
             .expect("request")
     }
 
-    /// Stage `seq` of `request`, as every version since 0001 stores it.
+    /// Stage `seq` of `request`, as every version since 0001 stores it (the columns 0001
+    /// made, written by hand: the store's own insert writes columns later versions added).
     async fn a_stage(w: &mut WriteTx<'_>, request: RequestId, seq: i64) -> StageId {
-        let stage = stages::NewStage {
-            seq,
-            kind: crate::domain::StageKind::Assign,
-            depends_on: None,
-            quantity: None,
-            unit_price: None,
-            billing_cycle: None,
-            routed_to: Vec::new(),
-            body: String::new(),
-        };
-        stages::insert(w.conn(), request, &stage, chrono::Utc::now())
-            .await
-            .expect("stage")
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO stages (request_id, seq, kind, state, body, routed_to, routed_at)
+             VALUES (?, ?, 'assign', 'pending', '', '[]', ?) RETURNING id",
+        )
+        .bind(request.0)
+        .bind(seq)
+        .bind(ts(chrono::Utc::now()))
+        .fetch_one(w.conn())
+        .await
+        .expect("stage");
+        StageId(id)
     }
 
     /// A database made before `decided_via` existed upgrades in place: the markers written

@@ -54,6 +54,11 @@ pub struct Stage {
     pub reminded_at: Option<Timestamp>,
     /// When it was escalated.
     pub escalated_at: Option<Timestamp>,
+    /// Approvals by different people it needs (2 under the two-person rule).
+    pub approvals_needed: i64,
+    /// By how much the purchase went over the monthly budget when it was posted: it is
+    /// decided by the over-budget roles.
+    pub over_budget: Option<f64>,
 }
 
 /// A stage about to be stored.
@@ -75,11 +80,16 @@ pub struct NewStage {
     pub routed_to: Vec<ChatUserId>,
     /// The approval message text.
     pub body: String,
+    /// Approvals by different people it needs (1, or 2 under the two-person rule).
+    pub approvals_needed: i64,
+    /// By how much a purchase goes over the monthly budget (decided by the over-budget
+    /// roles).
+    pub over_budget: Option<f64>,
 }
 
 const COLUMNS: &str = "id, request_id, seq, kind, state, depends_on, quantity, unit_price, billing_cycle, \
                        approval_message, decided_by, decided_by_upn, decided_at, decided_via, decision_note, body, routed_to, \
-                       routed_at, reminded_at, escalated_at";
+                       routed_at, reminded_at, escalated_at, approvals_needed, over_budget";
 
 const STAGES: Table<Stage> = Table {
     name: "stages",
@@ -111,6 +121,8 @@ fn from_row(r: &SqliteRow) -> StoreResult<Stage> {
         routed_at: c.at("routed_at")?,
         reminded_at: c.opt_at("reminded_at")?,
         escalated_at: c.opt_at("escalated_at")?,
+        approvals_needed: c.get("approvals_needed")?,
+        over_budget: c.get("over_budget")?,
     })
 }
 
@@ -127,8 +139,8 @@ pub async fn insert(
 ) -> StoreResult<StageId> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO stages (request_id, seq, kind, state, depends_on, quantity, unit_price, billing_cycle,
-                             body, routed_to, routed_at)
-         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             body, routed_to, routed_at, approvals_needed, over_budget)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(request.0)
     .bind(new.seq)
@@ -140,6 +152,8 @@ pub async fn insert(
     .bind(&new.body)
     .bind(json_users(&new.routed_to))
     .bind(ts(at))
+    .bind(new.approvals_needed)
+    .bind(new.over_budget)
     .fetch_one(conn)
     .await?;
     Ok(StageId(id))
@@ -321,6 +335,15 @@ pub async fn decide(
                decision_note = ?";
     let changed = update(conn, "stages", set, "id = ? AND state = 'pending'", &params).await?;
     Ok(changed == 1)
+}
+
+/// Sets who a pending stage's reminders and escalation go to.
+pub async fn set_routed_to(
+    conn: &mut SqliteConnection,
+    id: StageId,
+    users: &[ChatUserId],
+) -> StoreResult<()> {
+    set_on(conn, id, "routed_to = ?", json_users(users).into()).await
 }
 
 /// Sets the note of a decided stage (a denial reason given after the reaction).

@@ -90,8 +90,8 @@ pub fn invocation(name: &str, options: &[CommandDataOption]) -> Option<Invocatio
 }
 
 /// Subcommands whose answers only the invoker should see.
-const PRIVATE: [&str; 9] = [
-    "status", "link", "verify", "unlink", "help", "seats", "pending", "away", "audit",
+const PRIVATE: [&str; 10] = [
+    "status", "link", "verify", "unlink", "help", "seats", "pending", "away", "audit", "spend",
 ];
 
 /// Renders an invocation as the text command it stands for, under `prefix`. Unknown
@@ -138,6 +138,7 @@ pub fn render(inv: &Invocation, prefix: &str) -> Rendered {
         }
         "unlink" => words.extend(inv.text("user")),
         "away" => words.extend(inv.text("state")),
+        "spend" => words.extend(inv.text("month")),
         "seats" => {
             if let Some(n) = inv.text("remove") {
                 words.push("remove".into());
@@ -268,6 +269,10 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
             ),
         )
         .subcommand(sub("pending", t!(texts, "discord.pending")))
+        .subcommand(
+            sub("spend", t!(texts, "discord.spend"))
+                .option(text("month", t!(texts, "discord.spend_month")).max_length(7)),
+        )
         .subcommand(
             sub("away", t!(texts, "discord.away")).option(
                 text("state", t!(texts, "discord.away_state"))

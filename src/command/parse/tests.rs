@@ -703,6 +703,13 @@ fn no_argument_commands_parse() {
     assert_eq!(command("!pro release"), Command::Release);
     assert_eq!(command("!pro seats"), Command::Seats);
     assert_eq!(command("!pro pending"), Command::Pending);
+    assert_eq!(command("!pro spend"), Command::Spend { month: None });
+    assert_eq!(
+        command("!pro spend 2026-12"),
+        Command::Spend {
+            month: crate::domain::Month::parse("2026-12")
+        }
+    );
 }
 
 #[test]
@@ -1133,6 +1140,7 @@ fn render_tokens(command: &Command) -> Vec<(String, bool)> {
         }
         Command::Unlink { target: t } => tokens.extend(t.as_ref().map(target)),
         Command::Away { on } => tokens.push(word(if *on { "on" } else { "off" })),
+        Command::Spend { month } => tokens.extend(month.iter().map(|m| word(&m.to_string()))),
         Command::Release | Command::Keep | Command::Seats | Command::Pending => {}
         Command::SeatsRemove { seats } => {
             tokens.push(word("remove"));
@@ -1290,6 +1298,9 @@ fn command_strategy() -> impl Strategy<Value = Command> {
         Just(Command::Seats),
         (1..=MAX_SEATS_PER_BUY).prop_map(|seats| Command::SeatsRemove { seats }),
         Just(Command::Pending),
+        proptest::option::of((2000..=9999i32, 1..=12u32)).prop_map(|m| Command::Spend {
+            month: m.and_then(|(y, m)| crate::domain::Month::parse(&format!("{y:04}-{m:02}")))
+        }),
         any::<bool>().prop_map(|on| Command::Away { on }),
         id_strategy().prop_map(|id| Command::Audit { id }),
     ]

@@ -18,6 +18,7 @@ mod release;
 mod request;
 mod revoke;
 mod seats;
+mod spend;
 mod status;
 
 use super::reclaim::Reclaims;
@@ -181,6 +182,7 @@ impl Intake {
             CommandName::Verify => t!(self.core.texts(), "help.verify", prefix = p),
             CommandName::Extend => t!(self.core.texts(), "help.extend", prefix = p),
             CommandName::Keep => t!(self.core.texts(), "help.keep", prefix = p),
+            CommandName::Spend => t!(self.core.texts(), "help.spend", prefix = p),
         }
     }
 
@@ -251,6 +253,7 @@ impl Intake {
             Command::Seats => self.seats_report(m).await,
             Command::SeatsRemove { seats } => self.seats_remove(m, seats).await,
             Command::Pending => self.pending_report(m).await,
+            Command::Spend { month } => self.spend_report(m, month).await,
             Command::Away { on } => self.away(m, on).await,
             Command::Audit { id } => self.audit_report(m, id).await,
             Command::Purchased { id } => self.purchased(m, id).await,

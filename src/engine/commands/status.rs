@@ -64,11 +64,7 @@ impl Intake {
         }
         let mut lines = vec![self.core.summary_line(&r)];
         for s in stages::for_request(&mut conn, id).await? {
-            let by = s
-                .decided_by
-                .as_ref()
-                .map(|u| self.core.mention(u))
-                .unwrap_or_else(|| "-".into());
+            let by = self.core.decider(&s).unwrap_or_else(|| "-".into());
             let stage = self.core.stage_title(s.kind, s.quantity, s.billing_cycle);
             let state = self.core.stage_state_word(s.state);
             lines.push(if s.decided_via == Some(DecisionSource::SelfService) {

@@ -352,13 +352,17 @@ impl Worker {
             Some(DecisionSource::Reclaim) => StageKind::Assign,
             _ => stage.kind,
         };
+        let needed = self
+            .core
+            .cfg()
+            .stage_roles(kind, stage.over_budget.is_some());
         match read {
-            Ok(roles) if roles.intersects(self.core.cfg().roles_for(kind)) => None,
+            Ok(roles) if roles.intersects(needed) => None,
             Ok(_) => Some(Outcome::Permanent(t!(
                 self.core.texts(),
                 "outcome.role_lost",
                 who = upn,
-                roles = self.core.role_names(self.core.cfg().roles_for(kind))
+                roles = self.core.role_names(needed)
             ))),
             Err(e) if e.is_transient() => Some(Outcome::Transient(e.clone())),
             Err(e) => Some(Outcome::Permanent(e.message.clone())),

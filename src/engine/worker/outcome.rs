@@ -130,6 +130,7 @@ impl Worker {
             request,
         } = c;
         jobs::succeed(tx.conn(), job.id, self.core.now()).await?;
+        self.record_purchase(tx, job, stage).await?;
         // The licence was given: by an assignment, or by a seat moved instead of bought.
         let gives =
             stage.kind == StageKind::Assign || matches!(job.payload, JobPayload::Move { .. });
@@ -145,6 +146,31 @@ impl Worker {
             .await?;
         tracing::info!(job = job.id, request = request.id.0, "job succeeded");
         Ok(JobReport::Succeeded)
+    }
+
+    /// A purchase carried out goes into the ledger spend is read from (a seat moved instead
+    /// of bought, or a reduction, is no purchase).
+    async fn record_purchase(
+        &self,
+        tx: &mut WriteTx<'_>,
+        job: &Job,
+        stage: &Stage,
+    ) -> EngineResult<()> {
+        let quantity = stage.quantity.unwrap_or(0);
+        if !matches!(job.payload, JobPayload::Purchase { .. }) || quantity <= 0 {
+            return Ok(());
+        }
+        let purchase = crate::store::governance::Purchase {
+            stage: stage.id,
+            request: stage.request_id,
+            quantity,
+            unit_price: stage.unit_price.unwrap_or(0.0),
+            cycle: stage
+                .billing_cycle
+                .unwrap_or(self.core.cfg().default_billing_cycle),
+        };
+        crate::store::governance::record_purchase(tx.conn(), &purchase, self.core.now()).await?;
+        Ok(())
     }
 
     /// A seat moved instead of bought: the move gave the requester the licence, so the
@@ -381,7 +407,9 @@ impl Worker {
         self.core
             .finish_request(tx, request.id, why, &Actor::System)
             .await?;
-        if let Some(approver) = &stage.decided_by {
+        // A rule that approved is nobody to tell.
+        let by_person = stage.decided_via != Some(crate::domain::DecisionSource::AutoRule);
+        if let Some(approver) = stage.decided_by.as_ref().filter(|_| by_person) {
             if approver != &request.requester {
                 let text = t!(
                     self.core.texts(),

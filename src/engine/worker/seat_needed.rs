@@ -55,46 +55,8 @@ impl Worker {
                 .await?;
             return Ok(JobReport::Retrying(note));
         }
-        let exclude: Vec<&Upn> = [&request.requester_upn, &request.target_upn]
-            .into_iter()
-            .flatten()
-            .collect();
-        let routed = self.core.eligible(
-            &candidates,
-            StageKind::Purchase,
-            &request.requester,
-            &exclude,
-        );
-        let cycle = self.core.cfg().default_billing_cycle;
-        let price = seats.unit_price_monthly.unwrap_or(0.0);
-        let of = stages::for_request(tx.conn(), request.id).await?.len() as i64 + 1;
-        let figures = SeatFigures {
-            free: seats.free(),
-            enabled: seats.enabled,
-            pipeline: stages::seat_pipeline(tx.conn()).await?,
-        };
-        let body = self.core.approval_body(
-            request,
-            stage.seq,
-            of,
-            StageKind::Purchase,
-            Some(1),
-            Some(price),
-            Some(cycle),
-            figures,
-            &routed,
-            None,
-        );
-        let new = NewStage {
-            seq: stage.seq,
-            kind: StageKind::Purchase,
-            depends_on: None,
-            quantity: Some(1),
-            unit_price: Some(price),
-            billing_cycle: Some(cycle),
-            routed_to: routed.clone(),
-            body: body.clone(),
-        };
+        let (new, routed) = self.purchase_stage(tx, c, &seats, &candidates).await?;
+        let body = new.body.clone();
         let purchase = stages::insert_before(tx.conn(), stage, new, self.core.now()).await?;
         self.core.post_approval(tx, purchase, body, &routed).await?;
         let detail = serde_json::json!({"purchase_stage": purchase.0, "quantity": 1,
@@ -117,5 +79,69 @@ impl Worker {
             "no seat for the group's licence; a purchase stage was added"
         );
         Ok(JobReport::Retrying(note))
+    }
+
+    /// The purchase stage of one seat that goes before `c`'s assignment, and whom it is
+    /// routed to (the rules on money apply to it as to any purchase).
+    async fn purchase_stage(
+        &self,
+        tx: &mut WriteTx<'_>,
+        c: &Claimed,
+        seats: &Seats,
+        candidates: &[Candidate],
+    ) -> EngineResult<(NewStage, Vec<crate::domain::ChatUserId>)> {
+        let (stage, request) = (&c.stage, &c.request);
+        let exclude: Vec<&Upn> = [&request.requester_upn, &request.target_upn]
+            .into_iter()
+            .flatten()
+            .collect();
+        let price = self.core.seat_price(seats);
+        let rule = self
+            .core
+            .purchase_rule(tx, StageKind::Purchase, Some(1), price)
+            .await?;
+        let needed = self
+            .core
+            .cfg()
+            .stage_roles(StageKind::Purchase, rule.over_budget.is_some());
+        let routed = self
+            .core
+            .eligible(candidates, needed, &request.requester, &exclude);
+        let cycle = self.core.cfg().default_billing_cycle;
+        let of = stages::for_request(tx.conn(), request.id).await?.len() as i64 + 1;
+        let figures = SeatFigures {
+            free: seats.free(),
+            enabled: seats.enabled,
+            pipeline: stages::seat_pipeline(tx.conn()).await?,
+        };
+        let mut body = self.core.approval_body(
+            request,
+            stage.seq,
+            of,
+            StageKind::Purchase,
+            Some(1),
+            Some(price),
+            Some(cycle),
+            figures,
+            &routed,
+            None,
+            rule.over_budget.is_some(),
+        );
+        for line in self.core.rule_lines(&rule, Some(1), price) {
+            body = format!("{body}\n{line}");
+        }
+        let new = NewStage {
+            seq: stage.seq,
+            kind: StageKind::Purchase,
+            depends_on: None,
+            quantity: Some(1),
+            unit_price: Some(price),
+            billing_cycle: Some(cycle),
+            routed_to: routed.clone(),
+            body: body.clone(),
+            approvals_needed: rule.approvals_needed,
+            over_budget: rule.over_budget,
+        };
+        Ok((new, routed))
     }
 }

@@ -19,22 +19,22 @@ use crate::backend::{IdentityProvider, Mailer, NoMail, Purchaser, Tenant};
 use crate::chat::console::{self, ConsoleOutput, Mode};
 use crate::chat::discord::{Discord, DiscordConfig};
 use crate::chat::ChatOutput;
-use crate::command::ParserConfig;
 use crate::config::{
     BackendKind, ChatTransport, LicensingMode, ManualOrderVia, PurchaseBackend, Settings,
     SignInTime,
 };
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, Upn};
 use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
+use crate::engine::ports::Ports;
 use crate::engine::ports::{ChatError, Post};
-use crate::engine::ports::{Ports, RetryPolicy};
-use crate::engine::{
-    Approver, DriftCheck, Engine, EngineConfig, JobPolicy, Licensing, ReclaimPolicy,
-};
+use crate::engine::{DriftCheck, Engine, EngineConfig};
 use crate::store::simulated::{self as sim, TenantStore};
 use crate::store::Store;
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
 use crate::texts::Texts;
+
+mod engine_settings;
+pub use engine_settings::engine_config;
 
 /// Opens (creating if needed) and migrates the database named in the settings.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -257,71 +257,6 @@ pub fn lock_instance(db: Option<&Path>) -> anyhow::Result<InstanceLock> {
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("Failed to lock {}", path.display()))
         }
-    }
-}
-
-/// The engine's settings, from the configuration.
-pub fn engine_config(settings: &Settings) -> EngineConfig {
-    let s = settings;
-    EngineConfig {
-        parser: ParserConfig {
-            prefix: s.bot.prefix.clone(),
-            bot_mentions: vec![format!("@{}", s.bot.name)],
-        },
-        approvals_channel: ChannelRef(s.bot.approvals_channel.clone()),
-        approve_emojis: s.bot.approve_emojis.clone(),
-        deny_emojis: s.bot.deny_emojis.clone(),
-        allow_guests: s.policy.allow_guests,
-        default_usage_location: s.policy.default_usage_location.clone(),
-        default_billing_cycle: s.policy.default_billing_cycle,
-        remind_after: s.policy.remind_after.get(),
-        escalate_after: s.policy.escalate_after.get(),
-        expire_after: s.policy.expire_after.get(),
-        max_open_requests_per_user: i64::from(s.policy.max_open_requests_per_user),
-        currency: s.policy.currency.clone(),
-        purchase_roles: s.roles.purchase.iter().copied().collect(),
-        assign_roles: s.roles.assign.iter().copied().collect(),
-        approvers: s
-            .approvers
-            .iter()
-            .map(|a| Approver {
-                chat_user: crate::domain::ChatUserId(a.chat_user.clone()),
-                upn: a.upn.clone(),
-            })
-            .collect(),
-        sku_part_number: s.backend.managed_sku().to_string(),
-        licensing: match s.licensing.mode {
-            LicensingMode::Direct => Licensing::Direct,
-            LicensingMode::Group => Licensing::Group {
-                id: s.licensing.group_id.trim().to_ascii_lowercase(),
-                wait: s.licensing.group_wait.get(),
-            },
-        },
-        reconcile_every: s.reconcile.every.map(|d| d.get()),
-        max_term: s.policy.max_duration,
-        reclaim: ReclaimPolicy {
-            inactive_after: s.reclaim.inactive_after.get(),
-            grace: s.reclaim.grace.get(),
-            exempt: s.reclaim.exempt.clone(),
-            emoji: s.reclaim.emoji.trim().to_string(),
-        },
-        requesters: s.policy.requesters.clone(),
-        mail_proof: !s.links.mail_sender.trim().is_empty(),
-        sign_in_url: s
-            .links
-            .sign_in
-            .then(|| s.links.public_url.trim().to_string()),
-        jobs: JobPolicy {
-            retry: RetryPolicy {
-                first: s.jobs.backoff_base.get(),
-                max: s.jobs.backoff_max.get(),
-                // jobs.max_attempts is at least 1 (checked at load).
-                times: s.jobs.max_attempts.saturating_sub(1) as usize,
-            },
-            lease: s.jobs.lease.get(),
-            verify_attempts: s.jobs.verify_attempts,
-            verify_interval: s.jobs.verify_interval.get(),
-        },
     }
 }
 

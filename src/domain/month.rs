@@ -1,0 +1,64 @@
+//! A calendar month, as spend is counted (UTC).
+
+use std::fmt;
+
+/// A calendar month, `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    year: i32,
+    month: u32,
+}
+
+impl Month {
+    /// Reads `2026-12` (years 2000 to 9999); None for anything else.
+    pub fn parse(s: &str) -> Option<Month> {
+        let (y, m) = s.trim().split_once('-')?;
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let (year, month) = (y.parse::<i32>().ok()?, m.parse::<u32>().ok()?);
+        ((2000..=9999).contains(&year) && (1..=12).contains(&month))
+            .then_some(Month { year, month })
+    }
+
+    /// The month a moment falls in (UTC).
+    pub fn of(at: chrono::DateTime<chrono::Utc>) -> Month {
+        use chrono::Datelike;
+        Month {
+            year: at.year(),
+            month: at.month(),
+        }
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Month;
+
+    #[test]
+    fn months_are_read_and_written_alike() {
+        assert_eq!(
+            Month::parse("2026-12").map(|m| m.to_string()),
+            Some("2026-12".into())
+        );
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "26-12",
+            "2026-1",
+            "2026/12",
+            "",
+            "２０２６-12",
+            "1999-12",
+        ] {
+            assert_eq!(Month::parse(bad), None, "{bad}");
+        }
+    }
+}

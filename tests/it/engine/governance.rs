@@ -1,0 +1,249 @@
+//! The rules on money: two approvals by two different people above a size or cost, and a
+//! monthly budget only the over-budget roles may pass. bob is a Billing Administrator, dave
+//! a Global Administrator (both may buy; only dave may pass the budget), carol a License
+//! Administrator; a seat costs 14.00 USD a month and the tenant starts with one seat.
+
+use super::harness::Harness;
+
+const TWO_ABOVE_2_SEATS: (&str, &str) = ("LICENSEBOT__POLICY__TWO_PERSON_ABOVE_SEATS", "2");
+
+#[tokio::test]
+async fn a_large_purchase_needs_a_second_person_and_the_first_twice_is_still_one() {
+    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
+    // carol (no purchase role) asks for 3 seats: bob and dave must both approve.
+    h.say_and_settle("carol", "!pro buy 3").await;
+    assert_eq!(h.state(1).await, "pending", "{}", h.text());
+    h.assert_said("Two-person rule: this purchase needs approvals by two different people (more than 2 seats)");
+    let approval = h.approval("Request #1");
+    h.react("bob", &approval, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "pending");
+    h.assert_said("1 of 2 approvals: @bob. Waiting for a second approver.");
+    assert_eq!(h.audits("stage_approval_counted").await, 1);
+    // bob again is still one approval.
+    h.react("bob", &approval, "👍").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "pending");
+    h.assert_told("bob", "you approved request #1 already");
+    assert_eq!(h.audits("decision_refused_same_approver").await, 1);
+    assert_eq!(h.pro_seats().await, 1);
+
+    h.react("dave", &approval, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "completed", "{}", h.text());
+    assert_eq!(h.pro_seats().await, 4);
+    h.assert_said("Approved by @bob and @dave");
+    // A small purchase is one approval, as before.
+    h.say_and_settle("bob", "!pro buy 2").await;
+    assert_eq!(h.state(2).await, "completed");
+}
+
+/// The requester is no approver of their own purchase, even holding a purchase role: with
+/// the two-person rule, bob's own `buy` is approved by neither his command nor his reaction.
+#[tokio::test]
+async fn the_requesters_command_and_reaction_count_for_nothing() {
+    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
+    h.say_and_settle("bob", "!pro buy 3").await;
+    assert_eq!(h.state(1).await, "pending", "{}", h.text());
+    h.assert_not_said("Approved by @bob with a command");
+    let approval = h.approval("Request #1");
+    h.react("bob", &approval, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.audits("self_decision_refused").await, 1);
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM stage_approvals").await, 0);
+    h.react("dave", &approval, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(
+        h.state(1).await,
+        "pending",
+        "one approval of two: {}",
+        h.text()
+    );
+}
+
+#[tokio::test]
+async fn the_requester_counts_for_nothing_and_a_deny_by_either_ends_it() {
+    let h = Harness::new(&[("LICENSEBOT__POLICY__TWO_PERSON_ABOVE_COST", "10")]).await;
+    h.asks("alice").await; // takes the free seat
+                           // bob (an approver, linked by the configuration) asks for himself: his purchase stage
+                           // costs 14.00 a month, above 10.
+    h.say_and_settle("bob", "!pro request").await;
+    let purchase = h.approval("Request #2, stage 1");
+    h.assert_said("14.00 USD per month, above 10.00 USD");
+    h.react("bob", &purchase, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.audits("self_decision_refused").await, 1);
+    assert_eq!(
+        h.scalar("SELECT COUNT(*) FROM stage_approvals").await,
+        0,
+        "the requester's reaction is no approval"
+    );
+    h.react("dave", &purchase, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM stage_approvals").await, 1);
+    // dave changes his mind: a deny by either ends it.
+    h.react("dave", &purchase, "❌").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(2).await, "denied", "{}", h.text());
+    assert_eq!(h.pro_seats().await, 1);
+}
+
+#[tokio::test]
+async fn the_first_approval_survives_a_restart_and_the_second_completes_the_purchase() {
+    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
+    h.asks("alice").await;
+    h.say_and_settle(
+        "carol",
+        "!pro assign judy@contoso.example kim@contoso.example ivan@contoso.example",
+    )
+    .await;
+    // Three people wait on a purchase of three seats.
+    let purchase = h.approval("buy 3 seat(s)");
+    h.react("dave", &purchase, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.scalar("SELECT COUNT(*) FROM stage_approvals").await, 1);
+
+    let again = h.another_engine();
+    again
+        .handle(licensebot::chat::ChatEvent::ReactionAdded(
+            super::harness::reaction("bob", &purchase, "✅"),
+        ))
+        .await;
+    again.settle().await;
+    assert_eq!(h.pro_seats().await, 4, "{}", h.text());
+    let done = h
+        .scalar("SELECT COUNT(*) FROM requests WHERE state = 'completed'")
+        .await;
+    assert_eq!(
+        done,
+        3,
+        "the three assignments ran after the purchase: {}",
+        h.text()
+    );
+}
+
+#[tokio::test]
+async fn a_purchase_over_the_budget_needs_an_over_budget_role_and_spend_is_reported() {
+    let h = Harness::new(&[("LICENSEBOT__POLICY__MONTHLY_BUDGET", "20")]).await;
+    h.say_and_settle("bob", "!pro buy 1").await;
+    assert_eq!(
+        h.state(1).await,
+        "completed",
+        "within the budget: {}",
+        h.text()
+    );
+    // 14 bought, 14 more would pass 20: only a Global Administrator may approve it.
+    h.say_and_settle("carol", "!pro buy 1").await;
+    assert_eq!(h.state(2).await, "pending");
+    h.assert_said("Over this month's budget: 14.00 USD bought or on order this month, budget 20.00 USD; this purchase goes 8.00 USD over. Only GlobalAdministrator may approve it.");
+    let approval = h.approval("Request #2");
+    h.react("bob", &approval, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(2).await, "pending");
+    assert_eq!(h.audits("decision_refused_missing_role").await, 1);
+    h.react("dave", &approval, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(2).await, "completed");
+
+    h.say_and_deliver("dave", "!pro spend").await;
+    h.assert_said("2 purchase(s), 2 seat(s), 28.00 USD");
+    h.assert_said(
+        "Budget for 2026-03: 20.00 USD; used 28.00 USD (including approved orders); left 0.00 USD",
+    );
+    h.say_and_deliver("dave", "!pro spend 2019-01").await;
+    h.assert_said("Nothing bought in 2019-01.");
+    h.say_and_deliver("dave", "!pro spend december").await;
+    h.assert_said("`december` is not a month");
+    h.say_and_deliver("alice", "!pro spend").await;
+    h.assert_said("Only approvers can use `spend`");
+}
+
+#[tokio::test]
+async fn the_budget_is_checked_again_when_someone_approves() {
+    let h = Harness::new(&[("LICENSEBOT__POLICY__MONTHLY_BUDGET", "20")]).await;
+    h.asks("alice").await;
+    h.link("judy", "judy@contoso.example").await;
+    h.say_and_settle("judy", "!pro request").await;
+    // Posted within the budget ...
+    let purchase = h.approval("Request #2, stage 1");
+    h.assert_not_said("Over this month's budget");
+    // ... but another purchase takes the budget meanwhile.
+    h.say_and_settle("bob", "!pro buy 1").await;
+    assert_eq!(h.state(3).await, "completed");
+    h.react("bob", &purchase, "✅").await;
+    h.engine.settle().await;
+    h.assert_told(
+        "bob",
+        "Request #2 would go over this month's budget by 8.00 USD",
+    );
+    assert_eq!(h.audits("decision_refused_over_budget").await, 1);
+    assert_eq!(h.state(2).await, "pending");
+    // dave passes the budget (and, holding an assign role too, approves the assignment).
+    h.react("dave", &purchase, "✅").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(2).await, "completed", "{}", h.text());
+}
+
+const ANALYSTS: &str = "5b7e3c9a-1d2f-4a6b-8c0e-9f1a2b3c4d5e";
+
+/// A rule naming alice as a requester, and one for members of the Analysts group.
+const RULES: [(&str, &str); 1] = [(
+    "LICENSEBOT__AUTO_APPROVE",
+    r#"[{ name = "alice asks", requesters = ["alice"] },
+        { name = "analysts", directory_groups = ["5B7E3C9A-1D2F-4A6B-8C0E-9F1A2B3C4D5E"] }]"#,
+)];
+
+async fn with_analysts(h: &Harness, members: &[&str]) {
+    h.tenant_exec(&format!(
+        "INSERT INTO groups (id, display_name) VALUES ('{ANALYSTS}', 'Analysts')"
+    ))
+    .await;
+    for m in members {
+        h.tenant_exec(&format!(
+            "INSERT INTO group_members (group_id, upn, added_at) VALUES ('{ANALYSTS}', '{m}', '2026-01-01T00:00:00.000Z')"
+        ))
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_matching_assignment_with_a_free_seat_is_approved_by_the_rule() {
+    let h = Harness::new(&RULES).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.say_and_settle("alice", "!pro request").await;
+    assert_eq!(h.state(1).await, "completed", "{}", h.text());
+    h.assert_said("Approved by the rule “alice asks” (a seat was free)");
+    let actor: i64 = h
+        .scalar("SELECT COUNT(*) FROM audit_events WHERE actor = 'rule:alice asks' AND action = 'stage_approved'")
+        .await;
+    assert_eq!(actor, 1, "the audit names the rule as who approved");
+    h.say_and_deliver("alice", "!pro status 1").await;
+    h.assert_said("decided by the rule “alice asks”");
+    // Approvers may still take it back.
+    h.say_and_settle("carol", "!pro revoke alice@contoso.example")
+        .await;
+    assert_eq!(h.state(2).await, "completed", "{}", h.text());
+}
+
+#[tokio::test]
+async fn a_rule_never_buys_and_leaves_others_to_the_approvers() {
+    let h = Harness::new(&RULES).await;
+    with_analysts(&h, &["judy@contoso.example"]).await;
+    h.link("judy", "judy@contoso.example").await;
+    h.link("kim", "kim@contoso.example").await;
+    // kim is in no rule: the approvers decide.
+    h.say_and_settle("kim", "!pro request").await;
+    assert_eq!(h.state(1).await, "pending");
+    // judy is an analyst, but no seat is free (kim's request holds it): a purchase is never
+    // approved by a rule, so her request waits for the approvers.
+    h.say_and_settle("judy", "!pro request").await;
+    assert_eq!(h.state(2).await, "pending", "{}", h.text());
+    h.assert_not_said("Approved by the rule");
+    // With a seat free, the analyst's next request goes through by the rule.
+    h.react("carol", &h.approval("Request #1"), "❌").await;
+    h.engine.settle().await;
+    h.say_and_settle("judy", "!pro cancel 2").await;
+    h.say_and_settle("judy", "!pro request").await;
+    assert_eq!(h.state(3).await, "completed", "{}", h.text());
+    h.assert_said("Approved by the rule “analysts”");
+}

@@ -21,6 +21,7 @@ pub mod signins;
 pub mod simulated;
 mod sql;
 pub mod stages;
+pub mod standing;
 pub mod terms;
 
 use std::path::PathBuf;

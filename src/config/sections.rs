@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use super::alerts::AlertSettings;
 use super::provenance::Provenance;
 use super::values::{from_str, ConfigDuration, DiscordId, Guid, SignInTime};
 use super::values::{
@@ -51,6 +52,8 @@ pub struct Settings {
     pub reconcile: ReconcileSettings,
     /// `[reclaim]`: moving seats nobody uses instead of buying.
     pub reclaim: ReclaimSettings,
+    /// `[alerts]`: messages in the approvals channel when seats run short.
+    pub alerts: AlertSettings,
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<DiscordSettings>,

@@ -29,7 +29,7 @@ use crate::engine::clock::{AdjustableClock, Clock, SystemClock};
 use crate::engine::ports::{ChatError, Post};
 use crate::engine::ports::{Ports, RetryPolicy};
 use crate::engine::{
-    Approver, DriftCheck, Engine, EngineConfig, JobPolicy, Licensing, ReclaimPolicy,
+    Approver, DriftCheck, Engine, EngineConfig, JobPolicy, Licensing, ReclaimPolicy, SeatThresholds,
 };
 use crate::store::simulated::{self as sim, TenantStore};
 use crate::store::Store;
@@ -298,6 +298,10 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             },
         },
         reconcile_every: s.reconcile.every.map(|d| d.get()),
+        seat_alerts: SeatThresholds {
+            free_seats_below: s.alerts.free_seats_below(),
+            usage_above_percent: s.alerts.usage_above_percent(),
+        },
         max_term: s.policy.max_duration,
         reclaim: ReclaimPolicy {
             inactive_after: s.reclaim.inactive_after.get(),

@@ -17,13 +17,16 @@
 //! - `Decisions` (`decisions.rs`) and `Catchup` (`catchup.rs`, which hands a new reaction to
 //!   `Decisions`);
 //! - `Worker` (`worker/`: purchaser, job lock, lessee id), `Scheduler` (`scheduler.rs`: tick
-//!   lock) and `Delivery` (`delivery.rs`: the chat output, delivery lock, key salt).
+//!   lock) and `Delivery` (`delivery.rs`: the chat output, delivery lock, key salt);
+//! - `SeatAlerts` (`alerts.rs`): the one seat-alert message, compared after a job succeeded,
+//!   on `!pro seats` (through `Intake`) and on the tick.
 //!
 //! What crosses use cases is done here, not through a back-reference: after a chat event the
 //! engine delivers and wakes the worker; `settle` and the background loop run the scheduler,
 //! the worker and delivery in turn. The one lock two use cases share, the job lock (the
 //! worker runs jobs under it, `Opening` plans seats under it), is handed to both at start.
 
+mod alerts;
 mod catchup;
 pub mod clock;
 mod commands;
@@ -56,12 +59,13 @@ use crate::t;
 use crate::texts::Texts;
 
 pub use catchup::OpenApproval;
-pub use config::{Approver, EngineConfig, JobPolicy, Licensing, ReclaimPolicy};
+pub use config::{Approver, EngineConfig, JobPolicy, Licensing, ReclaimPolicy, SeatThresholds};
 pub use error::{EngineError, EngineResult};
 pub use reconcile::DriftCheck;
 pub use worker::JobReport;
 
 use self::core::Core;
+use alerts::SeatAlerts;
 use catchup::Catchup;
 use commands::Intake;
 use decisions::Decisions;
@@ -93,6 +97,7 @@ pub struct Engine {
     reconciler: Arc<Reconciler>,
     terms: Arc<Terms>,
     reclaims: Arc<Reclaims>,
+    alerts: Arc<SeatAlerts>,
 }
 
 impl Engine {
@@ -122,6 +127,7 @@ impl Engine {
         ));
         let terms = Arc::new(Terms::new(core.clone(), directory.clone(), opening.clone()));
         let reclaims = Arc::new(Reclaims::new(core.clone()));
+        let alerts = Arc::new(SeatAlerts::new(core.clone(), directory.clone()));
         Engine {
             intake: Arc::new(Intake::new(
                 core.clone(),
@@ -130,8 +136,10 @@ impl Engine {
                 opening,
                 links.clone(),
                 reclaims.clone(),
+                alerts.clone(),
             )),
             terms,
+            alerts,
             reclaims,
             catchup: Arc::new(Catchup::new(core.clone(), decisions.clone())),
             decisions,
@@ -266,6 +274,7 @@ impl Engine {
         self.terms.tick().await;
         self.reclaims.tick().await;
         self.reconciler.when_due().await;
+        self.alerts.when_due().await;
     }
 
     /// Compares the bot's records with the tenant; changes nothing (`licensebot reconcile`).
@@ -280,15 +289,25 @@ impl Engine {
         self.reconciler.reconcile().await
     }
 
-    /// Runs due jobs until none is due; returns how many ran.
+    /// Runs due jobs until none is due; returns how many ran. When one succeeded, the seats
+    /// are compared with the seat alerts' thresholds.
     pub async fn run_due_jobs(&self) -> usize {
-        self.worker.run_due_jobs().await
+        let reports = self.worker.run_due_jobs().await;
+        if reports.contains(&JobReport::Succeeded) {
+            self.alerts.check_now().await;
+        }
+        reports.len()
     }
 
     /// Claims and runs the next due job (with the assignment jobs due alongside it, as one
-    /// batch); returns the report of the first.
+    /// batch); returns the report of the first. When it succeeded, the seats are compared
+    /// with the seat alerts' thresholds.
     pub async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
-        self.worker.try_execute_job().await
+        let report = self.worker.try_execute_job().await?;
+        if report == Some(JobReport::Succeeded) {
+            self.alerts.check_now().await;
+        }
+        Ok(report)
     }
 
     /// Start-up recovery of reactions a previous process claimed but did not finish: they are

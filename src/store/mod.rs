@@ -17,6 +17,7 @@ pub mod reactions;
 pub mod reclaims;
 pub mod requests;
 mod row;
+pub mod seat_alerts;
 pub mod signins;
 pub mod simulated;
 mod sql;

@@ -20,6 +20,7 @@ mod revoke;
 mod seats;
 mod status;
 
+use super::alerts::SeatAlerts;
 use super::reclaim::Reclaims;
 use std::sync::Arc;
 
@@ -46,6 +47,8 @@ pub(super) struct Intake {
     opening: Arc<Opening>,
     links: Arc<Links>,
     reclaims: Arc<Reclaims>,
+    /// Told the seats `!pro seats` read.
+    alerts: Arc<SeatAlerts>,
 }
 
 impl Intake {
@@ -56,6 +59,7 @@ impl Intake {
         opening: Arc<Opening>,
         links: Arc<Links>,
         reclaims: Arc<Reclaims>,
+        alerts: Arc<SeatAlerts>,
     ) -> Intake {
         Intake {
             core,
@@ -64,6 +68,7 @@ impl Intake {
             opening,
             links,
             reclaims,
+            alerts,
         }
     }
 

@@ -155,13 +155,13 @@ impl Worker {
         Ok(n)
     }
 
-    /// Runs due jobs until none is due; returns how many ran.
-    pub(super) async fn run_due_jobs(&self) -> usize {
-        let mut ran = 0;
+    /// Runs due jobs until none is due; returns the report of each.
+    pub(super) async fn run_due_jobs(&self) -> Vec<JobReport> {
+        let mut ran = Vec::new();
         loop {
             match self.execute_due().await {
                 Ok(reports) if reports.is_empty() => break,
-                Ok(reports) => ran += reports.len(),
+                Ok(reports) => ran.extend(reports),
                 Err(e) => {
                     tracing::error!(error = %e, "job worker step failed");
                     break;

@@ -18,8 +18,8 @@
 //!   `Decisions`);
 //! - `Worker` (`worker/`: purchaser, job lock, lessee id), `Scheduler` (`scheduler.rs`: tick
 //!   lock) and `Delivery` (`delivery.rs`: the chat output, delivery lock, key salt);
-//! - `SeatAlerts` (`alerts.rs`): the one seat-alert message, compared after a job succeeded,
-//!   on `!pro seats` (through `Intake`) and on the tick.
+//! - `SeatAlerts` (`alerts.rs`): the one seat-alert message, compared by the worker after a
+//!   job succeeded (under the job lock), on `!pro seats` (through `Intake`) and on the tick.
 //!
 //! What crosses use cases is done here, not through a back-reference: after a chat event the
 //! engine delivers and wakes the worker; `settle` and the background loop run the scheduler,
@@ -139,7 +139,6 @@ impl Engine {
                 alerts.clone(),
             )),
             terms,
-            alerts,
             reclaims,
             catchup: Arc::new(Catchup::new(core.clone(), decisions.clone())),
             decisions,
@@ -150,9 +149,11 @@ impl Engine {
                 directory.clone(),
                 ports.purchaser,
                 job_lock,
+                alerts.clone(),
             )),
             scheduler: Arc::new(Scheduler::new(core.clone(), directory.clone())),
             reconciler: Arc::new(Reconciler::new(core.clone(), directory)),
+            alerts,
             core,
         }
     }
@@ -289,25 +290,15 @@ impl Engine {
         self.reconciler.reconcile().await
     }
 
-    /// Runs due jobs until none is due; returns how many ran. When one succeeded, the seats
-    /// are compared with the seat alerts' thresholds.
+    /// Runs due jobs until none is due; returns how many ran.
     pub async fn run_due_jobs(&self) -> usize {
-        let reports = self.worker.run_due_jobs().await;
-        if reports.contains(&JobReport::Succeeded) {
-            self.alerts.check_now().await;
-        }
-        reports.len()
+        self.worker.run_due_jobs().await
     }
 
     /// Claims and runs the next due job (with the assignment jobs due alongside it, as one
-    /// batch); returns the report of the first. When it succeeded, the seats are compared
-    /// with the seat alerts' thresholds.
+    /// batch); returns the report of the first.
     pub async fn try_execute_job(&self) -> EngineResult<Option<JobReport>> {
-        let report = self.worker.try_execute_job().await?;
-        if report == Some(JobReport::Succeeded) {
-            self.alerts.check_now().await;
-        }
-        Ok(report)
+        self.worker.try_execute_job().await
     }
 
     /// Start-up recovery of reactions a previous process claimed but did not finish: they are

@@ -64,6 +64,7 @@ impl Loader {
         self.check_backend(s);
         self.check_links(s);
         self.check_licensing(s);
+        self.check_alerts(&s.alerts);
     }
 
     fn check_licensing(&mut self, s: &Settings) {

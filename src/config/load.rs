@@ -199,6 +199,7 @@ impl Loader {
         } else {
             Some(Vec::new())
         };
+        let alerts = self.section(&mut root, "alerts");
         let discord = match root.remove("discord") {
             Some(value) => self.value(value, "discord").map(Some),
             None => Some(None),
@@ -223,6 +224,7 @@ impl Loader {
             reconcile: reconcile?,
             reclaim: reclaim?,
             auto_approve: auto_approve?,
+            alerts: alerts?,
             discord: discord?,
             provenance: Provenance::default(),
         })

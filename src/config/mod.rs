@@ -26,6 +26,7 @@
 //! and keeps those messages, which the tests pin; figment would replace only the merge and
 //! still need all of the rest, so it was evaluated and not taken.
 
+mod alerts;
 mod checks;
 mod load;
 mod problems;
@@ -62,7 +63,7 @@ pub const ENV_PREFIX: &str = "LICENSEBOT__";
 
 /// The top-level tables of [`Settings`], in the order they are read. `discord` is optional
 /// (required only with `chat.transport = "discord"`); the others are always present.
-pub const SECTIONS: [&str; 15] = [
+pub const SECTIONS: [&str; 16] = [
     "chat",
     "store",
     "bot",
@@ -77,6 +78,7 @@ pub const SECTIONS: [&str; 15] = [
     "licensing",
     "reconcile",
     "reclaim",
+    "alerts",
     "discord",
 ];
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use super::alerts::AlertSettings;
 use super::provenance::Provenance;
 use super::values::{from_str, ConfigDuration, DiscordId, Guid, SignInTime};
 use super::values::{
@@ -54,6 +55,8 @@ pub struct Settings {
     /// `[[auto_approve]]`: rules that approve an assignment without an approver.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub auto_approve: Vec<AutoApproveSettings>,
+    /// `[alerts]`: messages in the approvals channel when seats run short.
+    pub alerts: AlertSettings,
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<DiscordSettings>,

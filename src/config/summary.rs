@@ -171,6 +171,7 @@ impl Settings {
             j.verify_interval
         ));
         lines.push(format!("scheduler: tick every {}", self.scheduler.tick));
+        lines.push(self.alerts.summary());
         lines.push(format!(
             "telemetry: {} ({})",
             self.telemetry.level, self.telemetry.format

@@ -118,6 +118,22 @@ impl Governance {
     }
 }
 
+/// When the seats call for an alert in the approvals channel; `None` is off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SeatThresholds {
+    /// While fewer seats than this are free.
+    pub free_seats_below: Option<u32>,
+    /// While more than this percentage of the seats bought is assigned (1 to 100).
+    pub usage_above_percent: Option<u32>,
+}
+
+impl SeatThresholds {
+    /// Whether any alert is on.
+    pub fn any(&self) -> bool {
+        self.free_seats_below.is_some() || self.usage_above_percent.is_some()
+    }
+}
+
 /// What the engine needs from configuration.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -161,6 +177,8 @@ pub struct EngineConfig {
     pub max_term: Option<Term>,
     /// How often the records are compared with the tenant (`None`: never by itself).
     pub reconcile_every: Option<Duration>,
+    /// When the seats call for an alert.
+    pub seat_alerts: SeatThresholds,
     /// Who may ask for a licence: chat user names or chat roles; empty means everyone.
     pub requesters: Vec<String>,
     /// Whether links are proven by a mailed code (a mail sender is configured).

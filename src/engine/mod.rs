@@ -17,13 +17,16 @@
 //! - `Decisions` (`decisions.rs`) and `Catchup` (`catchup.rs`, which hands a new reaction to
 //!   `Decisions`);
 //! - `Worker` (`worker/`: purchaser, job lock, lessee id), `Scheduler` (`scheduler.rs`: tick
-//!   lock) and `Delivery` (`delivery.rs`: the chat output, delivery lock, key salt).
+//!   lock) and `Delivery` (`delivery.rs`: the chat output, delivery lock, key salt);
+//! - `SeatAlerts` (`alerts.rs`): the one seat-alert message, compared by the worker after a
+//!   job succeeded (under the job lock), on `!pro seats` (through `Intake`) and on the tick.
 //!
 //! What crosses use cases is done here, not through a back-reference: after a chat event the
 //! engine delivers and wakes the worker; `settle` and the background loop run the scheduler,
 //! the worker and delivery in turn. The one lock two use cases share, the job lock (the
 //! worker runs jobs under it, `Opening` plans seats under it), is handed to both at start.
 
+mod alerts;
 mod catchup;
 pub mod clock;
 mod commands;
@@ -59,12 +62,14 @@ use crate::texts::Texts;
 pub use catchup::OpenApproval;
 pub use config::{
     Approver, AutoRule, EngineConfig, Governance, JobPolicy, Licensing, ReclaimPolicy,
+    SeatThresholds,
 };
 pub use error::{EngineError, EngineResult};
 pub use reconcile::DriftCheck;
 pub use worker::JobReport;
 
 use self::core::Core;
+use alerts::SeatAlerts;
 use catchup::Catchup;
 use commands::Intake;
 use decisions::Decisions;
@@ -96,6 +101,7 @@ pub struct Engine {
     reconciler: Arc<Reconciler>,
     terms: Arc<Terms>,
     reclaims: Arc<Reclaims>,
+    alerts: Arc<SeatAlerts>,
 }
 
 impl Engine {
@@ -125,6 +131,7 @@ impl Engine {
         ));
         let terms = Arc::new(Terms::new(core.clone(), directory.clone(), opening.clone()));
         let reclaims = Arc::new(Reclaims::new(core.clone()));
+        let alerts = Arc::new(SeatAlerts::new(core.clone(), directory.clone()));
         Engine {
             intake: Arc::new(Intake::new(
                 core.clone(),
@@ -133,6 +140,7 @@ impl Engine {
                 opening,
                 links.clone(),
                 reclaims.clone(),
+                alerts.clone(),
             )),
             terms,
             reclaims,
@@ -145,9 +153,11 @@ impl Engine {
                 directory.clone(),
                 ports.purchaser,
                 job_lock,
+                alerts.clone(),
             )),
             scheduler: Arc::new(Scheduler::new(core.clone(), directory.clone())),
             reconciler: Arc::new(Reconciler::new(core.clone(), directory)),
+            alerts,
             core,
         }
     }
@@ -269,6 +279,7 @@ impl Engine {
         self.terms.tick().await;
         self.reclaims.tick().await;
         self.reconciler.when_due().await;
+        self.alerts.when_due().await;
     }
 
     /// Compares the bot's records with the tenant; changes nothing (`licensebot reconcile`).

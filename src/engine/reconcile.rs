@@ -30,7 +30,7 @@ use super::error::{EngineError, EngineResult};
 use crate::domain::{Actor, AuditAction, DriftKind, RequestKind, RequestState, Upn};
 use crate::engine::ports::{BackendError, DirectoryUser, LicenceSource, Seats};
 use crate::store::drift::{self, Difference, LicenceRecord, Report};
-use crate::store::outbox::{self, ChatAction};
+use crate::store::standing::{self, Standing, WhenNone, Words};
 use crate::store::{requests, Timestamp, WriteTx};
 use crate::t;
 
@@ -436,51 +436,30 @@ impl Reconciler {
         let open = drift::open(tx.conn()).await?;
         let last = drift::report(tx.conn()).await?;
         let body = self.report_body(&open, &check.corrections);
-        let mut next = Report {
-            checked_at: Some(check.checked_at),
-            ..last.clone()
-        };
-        let said = last.content.as_deref() == Some(body.as_str());
         let quiet = last.outbox_id.is_none() && open.is_empty() && check.corrections.is_empty();
-        if !said && !quiet {
+        let mut message = Standing {
+            outbox_id: last.outbox_id,
+            says: last.content,
+        };
+        if !quiet {
             let at = check.checked_at.format("%Y-%m-%d %H:%M UTC").to_string();
             let content = format!(
                 "{body}\n{}",
                 t!(self.core.texts(), "drift.report_checked", at = at)
             );
-            let channel = self.core.cfg().approvals_channel.clone();
-            let posted = match last.outbox_id {
-                Some(id) => outbox::posted_message(tx.conn(), id).await?,
-                None => Err(()),
+            let words = Words {
+                channel: &self.core.cfg().approvals_channel,
+                says: &body,
+                content: &content,
             };
-            match posted {
-                // Posted: edited in place.
-                Ok(Some(message)) => {
-                    let edit = ChatAction::Edit {
-                        channel,
-                        message: Some(message),
-                        stage: None,
-                        content,
-                    };
-                    outbox::push(tx.conn(), &edit, check.checked_at).await?;
-                    next.content = Some(body);
-                }
-                // Not delivered yet: the next check edits it.
-                Ok(None) => {}
-                // Never posted, or given up: posted anew.
-                Err(()) => {
-                    let post = ChatAction::Send {
-                        channel,
-                        content,
-                        reply_to: None,
-                        stage: None,
-                        mentions: Vec::new(),
-                    };
-                    next.outbox_id = Some(outbox::push(tx.conn(), &post, check.checked_at).await?);
-                    next.content = Some(body);
-                }
-            }
+            let at = check.checked_at;
+            standing::say(tx.conn(), &mut message, words, WhenNone::Post, at).await?;
         }
+        let next = Report {
+            outbox_id: message.outbox_id,
+            content: message.says,
+            checked_at: Some(check.checked_at),
+        };
         drift::set_report(tx.conn(), &next).await?;
         Ok(())
     }

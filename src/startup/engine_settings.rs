@@ -6,6 +6,7 @@ use crate::domain::ChannelRef;
 use crate::engine::ports::RetryPolicy;
 use crate::engine::{
     Approver, AutoRule, EngineConfig, Governance, JobPolicy, Licensing, ReclaimPolicy,
+    SeatThresholds,
 };
 
 /// The engine's settings, from the configuration.
@@ -46,6 +47,10 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             },
         },
         reconcile_every: s.reconcile.every.map(|d| d.get()),
+        seat_alerts: SeatThresholds {
+            free_seats_below: s.alerts.free_seats_below(),
+            usage_above_percent: s.alerts.usage_above_percent(),
+        },
         max_term: s.policy.max_duration,
         reclaim: ReclaimPolicy {
             inactive_after: s.reclaim.inactive_after.get(),

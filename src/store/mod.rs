@@ -18,10 +18,12 @@ pub mod reactions;
 pub mod reclaims;
 pub mod requests;
 mod row;
+pub mod seat_alerts;
 pub mod signins;
 pub mod simulated;
 mod sql;
 pub mod stages;
+pub mod standing;
 pub mod terms;
 
 use std::path::PathBuf;

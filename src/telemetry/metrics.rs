@@ -137,6 +137,20 @@ static DRIFT: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     )
 });
 
+/// 1 while a seat alert of that kind stands (`[alerts]`), read from the database.
+static SEAT_ALERT: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    let alert = gauge_vec(
+        "licensebot_seat_alert",
+        "1 while a seat alert stands, by kind (free_seats, usage)",
+        &["kind"],
+    );
+    // Both kinds are shown from start-up, at 0 until an alert stands.
+    for (kind, _) in crate::store::seat_alerts::SeatAlert::default().kinds() {
+        alert.with_label_values(&[kind]).set(0);
+    }
+    alert
+});
+
 static OUTBOX_UNDELIVERED: LazyLock<IntGauge> = LazyLock::new(|| {
     gauge(
         "licensebot_outbox_undelivered",
@@ -156,6 +170,7 @@ pub fn init() {
     LazyLock::force(&JOBS);
     LazyLock::force(&OUTBOX_UNDELIVERED);
     LazyLock::force(&DRIFT);
+    LazyLock::force(&SEAT_ALERT);
 }
 
 /// Reads the database-backed figures (and the seats, when the last read is stale) and renders
@@ -202,6 +217,9 @@ pub async fn render(
     OUTBOX_UNDELIVERED.set(crate::store::outbox::undelivered(&mut conn).await?);
     for (kind, n) in crate::store::drift::open_counts(&mut conn).await? {
         DRIFT.with_label_values(&[kind.as_str()]).set(n);
+    }
+    for (kind, stands) in crate::store::seat_alerts::get(&mut conn).await?.kinds() {
+        SEAT_ALERT.with_label_values(&[kind]).set(i64::from(stands));
     }
     UPTIME.set(STARTED.elapsed().as_secs_f64());
     let mut out = Vec::new();

@@ -28,6 +28,7 @@ mod reconcile_e2e;
 mod replays;
 mod robustness;
 mod scheduler;
+mod seat_alerts_e2e;
 mod signin;
 mod simulated_groups;
 mod simulated_sign_ins;

@@ -6,12 +6,19 @@ use crate::support::Bot;
 
 /// The address the bot logged for its endpoint (it binds port 0 in tests).
 fn endpoint(bot: &Bot) -> String {
+    endpoint_of_start(bot, 1)
+}
+
+/// The address the `nth` start of the bot in its directory logged for its endpoint (the
+/// log file is kept across restarts).
+pub(crate) fn endpoint_of_start(bot: &Bot, nth: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let log = bot.log();
         if let Some(line) = log
             .lines()
-            .find(|l| l.contains("serving /metrics and /healthz"))
+            .filter(|l| l.contains("serving /metrics and /healthz"))
+            .nth(nth - 1)
         {
             let addr = line
                 .split_whitespace()
@@ -34,7 +41,8 @@ fn health(base: &str) -> (u16, String, serde_json::Value) {
     (code, body, health)
 }
 
-fn get(url: &str) -> (u16, String) {
+/// `GET url`: the status code and the body.
+pub(crate) fn get(url: &str) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

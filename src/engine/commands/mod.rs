@@ -21,6 +21,7 @@ mod seats;
 mod spend;
 mod status;
 
+use super::alerts::SeatAlerts;
 use super::reclaim::Reclaims;
 use std::sync::Arc;
 
@@ -47,6 +48,8 @@ pub(super) struct Intake {
     opening: Arc<Opening>,
     links: Arc<Links>,
     reclaims: Arc<Reclaims>,
+    /// Told the seats `!pro seats` read.
+    alerts: Arc<SeatAlerts>,
 }
 
 impl Intake {
@@ -57,6 +60,7 @@ impl Intake {
         opening: Arc<Opening>,
         links: Arc<Links>,
         reclaims: Arc<Reclaims>,
+        alerts: Arc<SeatAlerts>,
     ) -> Intake {
         Intake {
             core,
@@ -65,6 +69,7 @@ impl Intake {
             opening,
             links,
             reclaims,
+            alerts,
         }
     }
 

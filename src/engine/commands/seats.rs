@@ -105,6 +105,7 @@ impl Intake {
             ));
         }
         self.reply_now(m, text).await;
+        self.alerts.seen(seats).await;
         Ok(())
     }
 }

@@ -9,6 +9,8 @@
 //!   the request and tell the requester and the approver.
 //! - A purchase that waits for a person (manual mode) becomes a task for the billing approvers,
 //!   re-checked every minute and reminded after `remind_after`.
+//! - After a batch in which a job succeeded, the seats are compared with the seat alerts'
+//!   thresholds, still under the job lock.
 //!
 //! [`Worker`] holds what only the worker uses: the purchaser, its id as a lessee, and the job
 //! lock. The lock is shared with the intake, which holds the worker still while it plans
@@ -32,6 +34,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
+use super::alerts::SeatAlerts;
 use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
 use super::directory::{Candidate, Directory};
@@ -121,6 +124,8 @@ pub(super) struct Worker {
     job_lock: JobLock,
     /// This process's name as the lessee of the jobs it claims.
     worker_id: String,
+    /// Told when a job succeeded (licences or seats changed).
+    alerts: Arc<SeatAlerts>,
 }
 
 impl Worker {
@@ -129,6 +134,7 @@ impl Worker {
         directory: Arc<Directory>,
         purchaser: Arc<dyn Purchaser>,
         job_lock: JobLock,
+        alerts: Arc<SeatAlerts>,
     ) -> Worker {
         let worker_id = format!("worker-{}-{}", std::process::id(), rand::random::<u32>());
         Worker {
@@ -137,6 +143,7 @@ impl Worker {
             purchaser,
             job_lock,
             worker_id,
+            alerts,
         }
     }
 
@@ -205,6 +212,11 @@ impl Worker {
                 .instrument(job_span)
                 .await?;
             reports.push(report);
+        }
+        // Still under the job lock, so whoever waits for the jobs to be done (`settle`)
+        // finds the seat alert said too.
+        if reports.contains(&JobReport::Succeeded) {
+            self.alerts.check_now().await;
         }
         Ok(reports)
     }

@@ -13,6 +13,7 @@ mod jobs;
 mod links;
 mod reclaim;
 mod reconcile;
+mod seat_alerts;
 mod seats;
 mod telling;
 mod terms;

@@ -194,6 +194,7 @@ impl Loader {
         let licensing = self.section(&mut root, "licensing");
         let reconcile = self.section(&mut root, "reconcile");
         let reclaim = self.section(&mut root, "reclaim");
+        let audit = self.section(&mut root, "audit");
         let discord = match root.remove("discord") {
             Some(value) => self.value(value, "discord").map(Some),
             None => Some(None),
@@ -217,6 +218,7 @@ impl Loader {
             licensing: licensing?,
             reconcile: reconcile?,
             reclaim: reclaim?,
+            audit: audit?,
             discord: discord?,
             provenance: Provenance::default(),
         })

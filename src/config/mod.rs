@@ -62,7 +62,7 @@ pub const ENV_PREFIX: &str = "LICENSEBOT__";
 
 /// The top-level tables of [`Settings`], in the order they are read. `discord` is optional
 /// (required only with `chat.transport = "discord"`); the others are always present.
-pub const SECTIONS: [&str; 15] = [
+pub const SECTIONS: [&str; 16] = [
     "chat",
     "store",
     "bot",
@@ -77,6 +77,7 @@ pub const SECTIONS: [&str; 15] = [
     "licensing",
     "reconcile",
     "reclaim",
+    "audit",
     "discord",
 ];
 

@@ -1,8 +1,9 @@
 //! The audit trail for a security team, through the real binary: `audit verify` finds the
-//! first broken link of a chain edited in the database file, and `audit export` writes the
-//! events of a window as JSON lines or OCSF events.
+//! first broken link of a chain edited in the database file, `audit export` writes the
+//! events of a window as JSON lines or OCSF events, and the live sink (`[audit] sink`)
+//! holds exactly the database's events, in order, across a kill -9 and a restart.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
@@ -31,6 +32,15 @@ fn completed_request(extra: impl Fn(&Path) -> String) -> tempfile::TempDir {
 
 fn no_settings(_: &Path) -> String {
     String::new()
+}
+
+/// `[audit] sink` on a file in the test directory.
+fn sink_setting(dir: &Path) -> String {
+    format!("[audit]\nsink = \"file:{}\"\n", sink_path(dir).display())
+}
+
+fn sink_path(dir: &Path) -> PathBuf {
+    dir.join("audit").join("events.jsonl")
 }
 
 /// Runs SQL statements on the test database with a plain SQLite connection, as someone
@@ -383,4 +393,125 @@ fn export_in_ocsf_maps_the_assignment_to_an_account_change_of_its_target() {
         assert_eq!(e["metadata"]["product"]["name"], "licensebot");
         assert_eq!(e["unmapped"]["hash"].as_str().map(str::len), Some(64));
     }
+}
+
+#[test]
+fn a_sink_that_is_not_a_file_is_refused_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(dir.path(), "[audit]\nsink = \"syslog://127.0.0.1:514\"\n");
+
+    let out = run(dir.path(), &["check-config"]);
+
+    exits(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("audit.sink") && err.contains("file:PATH"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_sink_holds_exactly_the_database_events_in_order() {
+    let dir = completed_request(sink_setting);
+
+    let file = std::fs::read_to_string(sink_path(dir.path())).expect("the sink");
+    let export = run(dir.path(), &["audit", "export", "--since", "2000-01-01"]);
+
+    assert_eq!(rows_of(&json_lines(&file)), rows(dir.path()));
+    assert_eq!(
+        file,
+        stdout(&export),
+        "the sink's lines are the jsonl export's"
+    );
+}
+
+/// Starts a bot with the sink on `dir`, with `env`, and has alice link and ask (request #1).
+fn asked_with_sink(dir: &Path, env: &[(&str, &str)]) -> (Bot, String) {
+    write_config(dir, &sink_setting(dir));
+    let mut bot = Bot::start_in(dir, env);
+    bot.link("alice", "alice@contoso.example");
+    let m = bot.request("alice", "Request #1");
+    (bot, m)
+}
+
+/// After a restart the request completes and the sink holds every event once, in order.
+fn restarted_sink_matches_the_database(dir: &Path) {
+    let mut bot = Bot::start_in(dir, &[]);
+    bot.idle();
+    bot.finish();
+    let file = std::fs::read_to_string(sink_path(dir)).expect("the sink");
+    assert_eq!(request_state(dir, 1), "completed");
+    assert_eq!(rows_of(&json_lines(&file)), rows(dir));
+}
+
+#[test]
+fn the_sink_has_no_gap_or_duplicate_after_a_crash_point_and_a_restart() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let crash = [("LICENSEBOT_CRASH_AT", "after_decision_stored")];
+    let (mut bot, m) = asked_with_sink(dir.path(), &crash);
+
+    bot.react("carol", &m, "✅");
+    let status = bot.wait_exit();
+
+    assert_eq!(status.signal(), Some(6), "aborted at the crash point");
+    restarted_sink_matches_the_database(dir.path());
+}
+
+#[test]
+fn the_sink_has_no_gap_or_duplicate_after_a_kill_9_during_a_job_and_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let slow = [("LICENSEBOT__BACKEND__SIMULATED__LATENCY", "400ms")];
+    let (mut bot, m) = asked_with_sink(dir.path(), &slow);
+
+    bot.react("carol", &m, "✅");
+    let deadline = std::time::Instant::now() + crate::support::bot::TIMEOUT;
+    while !rows(dir.path()).iter().any(|r| r.2 == "job_started") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    bot.kill();
+
+    restarted_sink_matches_the_database(dir.path());
+}
+
+#[test]
+fn the_sink_catches_up_at_restart_after_a_crash_between_the_database_and_the_file() {
+    let dir = completed_request(sink_setting);
+    let path = sink_path(dir.path());
+    let whole = std::fs::read_to_string(&path).expect("the sink");
+    // As the file is when the process dies after the database committed the last three
+    // events and in the middle of writing the first of them.
+    let kept: Vec<&str> = whole.lines().collect();
+    let cut = kept.len() - 3;
+    let mut partial = kept[..cut].join("\n");
+    partial.push('\n');
+    partial.push_str(&kept[cut][..kept[cut].len() / 2]);
+    std::fs::write(&path, partial).expect("a crash's leftovers");
+
+    let bot = Bot::start_in(dir.path(), &[]);
+    bot.finish();
+
+    assert_eq!(std::fs::read_to_string(&path).expect("the sink"), whole);
+}
+
+#[test]
+fn a_sink_from_another_database_stops_the_start() {
+    let dir = completed_request(sink_setting);
+    let path = sink_path(dir.path());
+    let mut file = std::fs::read_to_string(&path).expect("the sink");
+    file.push_str(&format!(
+        "{{\"id\":9999,\"hash\":\"{}\"}}\n",
+        "f".repeat(64)
+    ));
+    std::fs::write(&path, file).expect("a sink ahead of the database");
+
+    let out = run(dir.path(), &["console", "--jsonl"]);
+
+    exits(&out, 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ends with event 9999"), "{err}");
 }

@@ -13,10 +13,12 @@
 //!   ports;
 //! - [`store`]: SQLite through sqlx: one file per table, its own transaction type
 //!   ([`store::WriteTx`]), the outbox and the hash-chained audit log;
+//! - [`audit_export`]: the audit trail for a security team, as JSON lines or OCSF events;
 //! - [`domain`]: the typed words of the domain (ids, UPN, roles, states, audit actions);
 //! - [`config`], [`texts`], [`telemetry`], [`startup`]: settings, the message catalogue,
 //!   logging and metrics, and the composition root.
 
+pub mod audit_export;
 pub mod backend;
 pub mod chat;
 pub mod command;

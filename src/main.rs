@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use licensebot::audit_export::{self, Format, Window};
 use licensebot::config::Settings;
 use licensebot::domain::{RequestId, RequestState};
 use licensebot::startup::{self, RunMode};
-use licensebot::store::{audit, requests};
+use licensebot::store::{audit, requests, Timestamp};
 
 /// Standard output and standard error of the subcommands: every line they print goes
 /// through here, so that a reader who goes away (a closed pipe: `licensebot audit 1 | head`)
@@ -126,13 +127,40 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show a request's audit trail and check the audit chain.
+    /// Show a request's audit trail and check the audit chain (`audit 12`); check the whole
+    /// chain (`audit verify`); export the events of a time window (`audit export`).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Audit {
         /// The request number (12 or #12).
-        request_id: RequestId,
+        #[arg(required = true)]
+        request_id: Option<RequestId>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(subcommand)]
+        whole: Option<AuditCmd>,
+    },
+}
+
+/// What `audit` does with the whole trail.
+#[derive(Debug, Subcommand)]
+enum AuditCmd {
+    /// Check the whole audit chain and print the first broken link: the row, the hash
+    /// expected there and the hash found. Exit 0: intact; 1: broken; 2: not checked.
+    Verify,
+    /// Write every event from --since to --until to standard output, one JSON object per
+    /// line, in chain order.
+    Export {
+        /// The first day (YYYY-MM-DD, from its start in UTC) or time (RFC 3339) included.
+        #[arg(long, value_name = "DATE", value_parser = audit_export::parse_date)]
+        since: Timestamp,
+        /// The day or time where the window ends, itself not included (default: no end).
+        #[arg(long, value_name = "DATE", value_parser = audit_export::parse_date)]
+        until: Option<Timestamp>,
+        /// jsonl: the events as stored, with the request's target; ocsf: OCSF 1.1.0 events
+        /// (README, "Audit for a security team", has the mapping).
+        #[arg(long, default_value = "jsonl")]
+        format: Format,
     },
 }
 
@@ -231,7 +259,33 @@ async fn dispatch(cmd: Cmd, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Cmd::CheckConfig => Ok(ExitCode::SUCCESS),
         Cmd::Requests { state, json } => list_requests(&settings, state, json).await,
-        Cmd::Audit { request_id, json } => show_audit(&settings, request_id, json).await,
+        Cmd::Audit {
+            request_id: Some(request_id),
+            json,
+            whole: None,
+        } => show_audit(&settings, request_id, json).await,
+        Cmd::Audit {
+            whole: Some(AuditCmd::Verify),
+            ..
+        } => Ok(verify_audit(&settings).await),
+        Cmd::Audit {
+            whole:
+                Some(AuditCmd::Export {
+                    since,
+                    until,
+                    format,
+                }),
+            ..
+        } => export_audit(&settings, since, until, format).await,
+        // clap requires a request id when no subcommand is given; this is not reached.
+        Cmd::Audit {
+            request_id: None,
+            whole: None,
+            ..
+        } => {
+            errln!("licensebot: audit needs a request number, or verify or export");
+            Ok(ExitCode::from(2))
+        }
         Cmd::Links { json } => list_links(&settings, json).await,
         Cmd::Reconcile { json } => Ok(reconcile(&settings, json).await),
         Cmd::Spend { month, json } => show_spend(&settings, month.as_deref(), json).await,
@@ -539,4 +593,66 @@ async fn show_audit(settings: &Settings, id: RequestId, json: bool) -> anyhow::R
     } else {
         ExitCode::from(3)
     })
+}
+
+/// `audit verify`: the whole chain checked, streaming; exit 0 when intact, 1 at the first
+/// broken link (printed with the hash expected there and the hash found), 2 when the check
+/// could not be made.
+async fn verify_audit(settings: &Settings) -> ExitCode {
+    let chain = match check_whole_chain(settings).await {
+        Ok(chain) => chain,
+        Err(e) => {
+            errln!("licensebot: the audit chain could not be checked: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some((row, why)) = &chain.broken_at else {
+        outln!("audit chain: intact ({} events checked)", chain.checked);
+        return ExitCode::SUCCESS;
+    };
+    outln!("audit chain: BROKEN at event {row}: {why}");
+    if let Some(expected) = &chain.expected {
+        outln!("  expected: {expected}");
+    }
+    if let Some(found) = &chain.found {
+        outln!("  found:    {found}");
+    }
+    outln!("  ({} events checked up to the break)", chain.checked);
+    ExitCode::from(1)
+}
+
+async fn check_whole_chain(settings: &Settings) -> anyhow::Result<audit::ChainCheck> {
+    let store = startup::open_existing_store(settings).await?;
+    let mut conn = store.read().await.context("Failed to read the database")?;
+    let chain = audit::verify_chain(&mut conn)
+        .await
+        .context("Failed to read the audit events")?;
+    drop(conn);
+    store.close().await;
+    Ok(chain)
+}
+
+/// `audit export`: every event of the window on standard output, one line each, streamed
+/// from the database. A window that ends before it starts is a command-line error (exit 2).
+async fn export_audit(
+    settings: &Settings,
+    since: Timestamp,
+    until: Option<Timestamp>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let window = match Window::new(since, until) {
+        Ok(w) => w,
+        Err(e) => {
+            errln!("licensebot: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let store = startup::open_existing_store(settings).await?;
+    let mut conn = store.read().await.context("Failed to read the database")?;
+    audit_export::export(&mut conn, window, format, |line| outln!("{line}"))
+        .await
+        .context("Failed to export the audit events")?;
+    drop(conn);
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }

@@ -200,6 +200,7 @@ impl Loader {
             Some(Vec::new())
         };
         let alerts = self.section(&mut root, "alerts");
+        let audit = self.section(&mut root, "audit");
         let discord = match root.remove("discord") {
             Some(value) => self.value(value, "discord").map(Some),
             None => Some(None),
@@ -225,6 +226,7 @@ impl Loader {
             reclaim: reclaim?,
             auto_approve: auto_approve?,
             alerts: alerts?,
+            audit: audit?,
             discord: discord?,
             provenance: Provenance::default(),
         })

@@ -63,7 +63,7 @@ pub const ENV_PREFIX: &str = "LICENSEBOT__";
 
 /// The top-level tables of [`Settings`], in the order they are read. `discord` is optional
 /// (required only with `chat.transport = "discord"`); the others are always present.
-pub const SECTIONS: [&str; 16] = [
+pub const SECTIONS: [&str; 17] = [
     "chat",
     "store",
     "bot",
@@ -79,6 +79,7 @@ pub const SECTIONS: [&str; 16] = [
     "reconcile",
     "reclaim",
     "alerts",
+    "audit",
     "discord",
 ];
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use super::alerts::AlertSettings;
 use super::provenance::Provenance;
-use super::values::{from_str, ConfigDuration, DiscordId, Guid, SignInTime};
+use super::values::{from_str, AuditSinkTarget, ConfigDuration, DiscordId, Guid, SignInTime};
 use super::values::{
     BackendKind, ChatTransport, LicensingMode, LogFormat, ManualOrderVia, PurchaseBackend,
 };
@@ -57,6 +57,8 @@ pub struct Settings {
     pub auto_approve: Vec<AutoApproveSettings>,
     /// `[alerts]`: messages in the approvals channel when seats run short.
     pub alerts: AlertSettings,
+    /// `[audit]`: the live audit sink.
+    pub audit: AuditSettings,
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<DiscordSettings>,
@@ -271,6 +273,15 @@ pub struct ReclaimSettings {
     pub exempt: Vec<Upn>,
     /// The reaction that moves a seat instead of buying one.
     pub emoji: String,
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct AuditSettings {
+    /// Where every audit event is also appended as a JSON line, fsync'd with the commit that
+    /// wrote it (`file:PATH`); absent for no sink.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sink: Option<AuditSinkTarget>,
 }
 
 /// `[reconcile]`

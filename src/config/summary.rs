@@ -32,6 +32,12 @@ impl Settings {
             ));
         }
         lines.push(format!("store: {}", self.store.url));
+        if let Some(sink) = &self.audit.sink {
+            lines.push(format!(
+                "audit sink: {} (every event appended, fsync'd with its commit)",
+                sink.path().display()
+            ));
+        }
         lines.push(format!(
             "bot: @{} with prefix {}, language {}, channels #{} and #{}",
             self.bot.name,

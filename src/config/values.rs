@@ -123,6 +123,35 @@ impl Guid {
 
 checked_text!(Guid);
 
+/// Where the live audit sink writes, as `[audit] sink` says it: `file:PATH`, the only
+/// scheme (a path relative to the working directory, like the database's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AuditSinkTarget(String);
+
+impl AuditSinkTarget {
+    /// Parses `file:data/audit.jsonl`.
+    pub fn parse(s: &str) -> Result<AuditSinkTarget, ParseError> {
+        let t = s.trim();
+        match t.split_once(':') {
+            Some(("file", path)) if !path.trim().is_empty() => Ok(AuditSinkTarget(t.to_string())),
+            Some(("file", _)) => Err(ParseError(format!(
+                "{t:?} names no file; write file:PATH, such as \"file:data/audit.jsonl\""
+            ))),
+            _ => Err(ParseError(format!(
+                "{t:?} is not a sink this build writes to; the only scheme is file:PATH, such \
+                 as \"file:data/audit.jsonl\""
+            ))),
+        }
+    }
+
+    /// The file the events are appended to.
+    pub fn path(&self) -> &std::path::Path {
+        std::path::Path::new(self.0.split_once(':').map_or("", |(_, p)| p.trim()))
+    }
+}
+
+checked_text!(AuditSinkTarget);
+
 /// When a simulated user last signed in, as `[[backend.simulated.users]]` writes it: an RFC
 /// 3339 time, or a duration such as `90d` meaning that long before the simulated tenant was
 /// first seeded (so a demo tenant stays the same however long ago it was made).

@@ -539,6 +539,11 @@ impl Opened {
     async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Opened> {
         let store = open_store(settings).await?;
         let lock = lock_instance(store.path())?;
+        let sink = settings.audit.sink.as_ref().map(|s| s.path());
+        let store = store
+            .with_audit_sink(sink)
+            .await
+            .context("Failed to open the audit sink")?;
         let backends = backends(settings, clock).await?;
         match check_licensing_group(settings, backends.tenant.as_ref()).await {
             GroupCheck::NotUsed => {}

@@ -12,7 +12,7 @@ use sqlx::SqliteConnection;
 use super::row::Columns;
 use super::sql::Table;
 use super::{ts, StoreResult, Timestamp};
-use crate::domain::RequestId;
+use crate::domain::{RequestId, RequestKind};
 
 /// The hash before the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -66,12 +66,55 @@ pub struct ChainCheck {
     pub checked: i64,
     /// The first row where the chain breaks, and why.
     pub broken_at: Option<(i64, String)>,
+    /// At the break, the hash the chain expects there: the row's own hash computed from its
+    /// fields, or (when the row does not follow the one before it) the previous row's hash.
+    /// `None` when intact, or when the row cannot be read at all.
+    pub expected: Option<String>,
+    /// At the break, the hash found in the row: its stored hash, or its `prev_hash`.
+    pub found: Option<String>,
 }
 
 impl ChainCheck {
     /// True when no break was found.
     pub fn intact(&self) -> bool {
         self.broken_at.is_none()
+    }
+
+    fn intact_after(checked: i64) -> ChainCheck {
+        ChainCheck {
+            checked,
+            broken_at: None,
+            expected: None,
+            found: None,
+        }
+    }
+
+    fn broken_after(checked: i64, b: Broken) -> ChainCheck {
+        ChainCheck {
+            checked,
+            broken_at: Some((b.row, b.why)),
+            expected: b.expected,
+            found: b.found,
+        }
+    }
+}
+
+/// Where one row breaks the chain.
+struct Broken {
+    row: i64,
+    why: String,
+    expected: Option<String>,
+    found: Option<String>,
+}
+
+impl Broken {
+    fn hashes(row: i64, why: impl Into<String>, expected: &str, found: &str) -> Broken {
+        Broken {
+            row,
+            why: why.into(),
+            expected: Some(expected.to_string()),
+            found: Some(found.to_string()),
+        }
     }
 }
 
@@ -186,11 +229,14 @@ pub async fn for_link(
     EVENTS.all(conn, rest, &[chat_user.as_str().into()]).await
 }
 
-fn check_row(e: &Event, expected_prev: &str) -> Option<String> {
+fn check_row(e: &Event, expected_prev: &str) -> Option<Broken> {
     if e.prev_hash != expected_prev {
-        return Some(
-            "it does not follow the row before it (a row was changed, removed or inserted)".into(),
-        );
+        return Some(Broken::hashes(
+            e.id,
+            "it does not follow the row before it (a row was changed, removed or inserted)",
+            expected_prev,
+            &e.prev_hash,
+        ));
     }
     let at = ts(e.at);
     let want = hash_of(
@@ -204,7 +250,30 @@ fn check_row(e: &Event, expected_prev: &str) -> Option<String> {
         e.after.as_deref(),
         &e.detail,
     );
-    (want != e.hash).then(|| "its contents do not match its hash (the row was changed)".into())
+    (want != e.hash).then(|| {
+        Broken::hashes(
+            e.id,
+            "its contents do not match its hash (the row was changed)",
+            &want,
+            &e.hash,
+        )
+    })
+}
+
+/// Reads one row for the chain check: a row the bot cannot read back (a hand-edited time,
+/// say) breaks the chain there rather than failing the check.
+fn chain_row(row: &SqliteRow) -> StoreResult<Result<Event, Broken>> {
+    use sqlx::Row;
+    match from_row(row) {
+        Ok(e) => Ok(Ok(e)),
+        Err(super::StoreError::Corrupt { detail, .. }) => Ok(Err(Broken {
+            row: row.try_get("id")?,
+            why: format!("the row cannot be read: {detail}"),
+            expected: None,
+            found: None,
+        })),
+        Err(e) => Err(e),
+    }
 }
 
 /// Checks the whole chain from the first row, streaming so memory stays flat.
@@ -216,27 +285,23 @@ pub async fn verify_chain(conn: &mut SqliteConnection) -> StoreResult<ChainCheck
     let mut expected_id = 1;
     let mut checked = 0;
     while let Some(row) = rows.try_next().await? {
-        let e = from_row(&row)?;
         checked += 1;
+        let e = match chain_row(&row)? {
+            Ok(e) => e,
+            Err(broken) => return Ok(ChainCheck::broken_after(checked, broken)),
+        };
         if e.id != expected_id {
-            return Ok(ChainCheck {
-                checked,
-                broken_at: Some((e.id, format!("row {expected_id} is missing"))),
-            });
+            let why = format!("row {expected_id} is missing");
+            let broken = Broken::hashes(e.id, why, &prev, &e.prev_hash);
+            return Ok(ChainCheck::broken_after(checked, broken));
         }
-        if let Some(why) = check_row(&e, &prev) {
-            return Ok(ChainCheck {
-                checked,
-                broken_at: Some((e.id, why)),
-            });
+        if let Some(broken) = check_row(&e, &prev) {
+            return Ok(ChainCheck::broken_after(checked, broken));
         }
         prev = e.hash;
         expected_id += 1;
     }
-    Ok(ChainCheck {
-        checked,
-        broken_at: None,
-    })
+    Ok(ChainCheck::intact_after(checked))
 }
 
 /// Checks the rows of one request: each row's own hash, and its link to the row before it.
@@ -248,24 +313,132 @@ pub async fn verify_request(conn: &mut SqliteConnection, id: RequestId) -> Store
         let prev: Option<String> = if e.id == 1 {
             Some(GENESIS.to_string())
         } else {
-            sqlx::query_scalar("SELECT hash FROM audit_events WHERE id = ?")
-                .bind(e.id - 1)
-                .fetch_optional(&mut *conn)
-                .await?
+            hash_of_row(&mut *conn, e.id - 1).await?
         };
-        let why = match prev {
-            None => Some(format!("row {} before it is missing", e.id - 1)),
+        let broken = match prev {
+            None => Some(Broken {
+                row: e.id,
+                why: format!("row {} before it is missing", e.id - 1),
+                expected: None,
+                found: Some(e.prev_hash.clone()),
+            }),
             Some(prev) => check_row(e, &prev),
         };
-        if let Some(why) = why {
-            return Ok(ChainCheck {
-                checked,
-                broken_at: Some((e.id, why)),
-            });
+        if let Some(broken) = broken {
+            return Ok(ChainCheck::broken_after(checked, broken));
         }
     }
-    Ok(ChainCheck {
-        checked,
-        broken_at: None,
+    Ok(ChainCheck::intact_after(checked))
+}
+
+/// The stored hash of row `id`, if there is such a row.
+pub async fn hash_of_row(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT hash FROM audit_events WHERE id = ?")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// An audit event as it leaves the database (`licensebot audit export`, the live sink): the
+/// row, with the target of the request it concerns. Serialized, it is one JSON line with the
+/// fields in this order; `at` is written as stored, so the hashes can be checked again from
+/// the line alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// Position in the chain.
+    pub id: i64,
+    /// When.
+    #[serde(serialize_with = "as_stored")]
+    pub at: Timestamp,
+    /// Who (`chat:<user>`, `system`, `web`).
+    pub actor: String,
+    /// What (an [`AuditAction`](crate::domain::AuditAction) word).
+    pub action: String,
+    /// The directory user the request is for, when the event concerns a request with one.
+    pub target: Option<String>,
+    /// The request it concerns.
+    pub request_id: Option<i64>,
+    /// State before.
+    pub before: Option<String>,
+    /// State after: the outcome.
+    pub after: Option<String>,
+    /// Details, free text or JSON.
+    pub detail: String,
+    /// The previous row's hash.
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
+    /// The kind of the request it concerns (not part of the line: the OCSF mapping reads it).
+    #[serde(skip)]
+    pub request_kind: Option<RequestKind>,
+}
+
+fn as_stored<S: serde::Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&ts(*at))
+}
+
+/// The columns of a [`Record`]: the event and its request's target and kind.
+macro_rules! select_records {
+    () => {
+        "SELECT a.id, a.request_id, a.at, a.actor, a.action, a.before_state, a.after_state,
+                a.detail, a.prev_hash, a.hash, r.target_upn, r.kind AS request_kind
+           FROM audit_events a LEFT JOIN requests r ON r.id = a.request_id"
+    };
+}
+
+const RECORDS_BETWEEN: &str = concat!(
+    select_records!(),
+    " WHERE a.at >= ?1 AND (?2 IS NULL OR a.at < ?2) ORDER BY a.id"
+);
+
+const RECORDS_AFTER: &str = concat!(select_records!(), " WHERE a.id > ? ORDER BY a.id LIMIT ?");
+
+fn record_from_row(r: &SqliteRow) -> StoreResult<Record> {
+    let e = from_row(r)?;
+    let c = Columns::new("audit_events", r);
+    Ok(Record {
+        id: e.id,
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        target: c.get("target_upn")?,
+        request_id: e.request_id,
+        before: e.before,
+        after: e.after,
+        detail: e.detail,
+        prev_hash: e.prev_hash,
+        hash: e.hash,
+        request_kind: c.opt_word("request_kind")?,
     })
+}
+
+/// Every event from `since` (inclusive) to `until` (exclusive; `None`: no end), in chain
+/// order, as a stream: memory stays flat however many there are.
+pub fn records_between(
+    conn: &mut SqliteConnection,
+    since: Timestamp,
+    until: Option<Timestamp>,
+) -> impl futures_util::Stream<Item = StoreResult<Record>> + '_ {
+    use futures_util::StreamExt;
+    sqlx::query(RECORDS_BETWEEN)
+        .bind(ts(since))
+        .bind(until.map(ts))
+        .fetch(conn)
+        .map(|row| record_from_row(&row?))
+}
+
+/// Up to `limit` events after row `after`, in chain order.
+pub async fn records_after(
+    conn: &mut SqliteConnection,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<Record>> {
+    let rows = sqlx::query(RECORDS_AFTER)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(record_from_row).collect()
 }

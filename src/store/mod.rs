@@ -8,6 +8,7 @@
 
 pub mod approvers;
 pub mod audit;
+pub mod audit_sink;
 pub mod bot_state;
 pub mod drift;
 pub mod governance;
@@ -37,6 +38,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
+use audit_sink::AuditSink;
+
 /// A point in time as the bot stores it.
 pub type Timestamp = DateTime<Utc>;
 
@@ -60,6 +63,9 @@ pub enum StoreError {
     /// The database file does not exist and the caller did not ask to create it.
     #[error("no database at {0}; start the bot or run `licensebot migrate` first")]
     Missing(String),
+    /// The live audit sink could not be opened or written.
+    #[error(transparent)]
+    AuditSink(#[from] audit_sink::SinkError),
 }
 
 pub(crate) fn corrupt(table: &'static str, detail: impl std::fmt::Display) -> StoreError {
@@ -80,14 +86,38 @@ pub struct WriteTx<'a> {
     /// The open `BEGIN IMMEDIATE` transaction.
     tx: Transaction<'static, Sqlite>,
     commits: &'a AtomicU64,
+    /// The live audit sink, when one is set.
+    sink: Option<&'a AuditSink>,
     _guard: MutexGuard<'a, ()>,
 }
 
 impl WriteTx<'_> {
-    /// Commits the transaction.
-    pub async fn commit(self) -> StoreResult<()> {
+    /// Commits the transaction. With a live audit sink, the events the sink does not hold
+    /// yet (those this transaction added) are read on the transaction's own connection, and
+    /// appended to the sink and fsync'd once the commit succeeded, before this returns and
+    /// still under the writer lock, so the file keeps the chain's order. A sink that cannot
+    /// be read for or written is logged, not returned (the transaction is committed), and
+    /// caught up at the next commit or start.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        let pending = match self.sink {
+            Some(sink) => sink.pending(&mut self.tx).await,
+            None => Ok(Vec::new()),
+        };
         self.tx.commit().await?;
         self.commits.fetch_add(1, Ordering::Relaxed);
+        if let Some(sink) = self.sink {
+            let appended = match pending {
+                Ok(events) => sink.append(&events).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = appended {
+                tracing::error!(
+                    error = %e,
+                    sink = %sink.path().display(),
+                    "the audit sink is behind the database; it is caught up at the next commit"
+                );
+            }
+        }
         Ok(())
     }
 
@@ -104,6 +134,7 @@ pub struct Store {
     writer: Arc<Mutex<()>>,
     commits: Arc<AtomicU64>,
     path: Option<PathBuf>,
+    sink: Option<Arc<AuditSink>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -191,6 +222,7 @@ impl Store {
             writer: Arc::new(Mutex::new(())),
             commits: Arc::new(AtomicU64::new(0)),
             path,
+            sink: None,
         })
     }
 
@@ -230,8 +262,24 @@ impl Store {
         Ok(WriteTx {
             tx,
             commits: &self.commits,
+            sink: self.sink.as_deref(),
             _guard: guard,
         })
+    }
+
+    /// This store with the live audit sink at `path` (see [`audit_sink`]), or as it is
+    /// without one: opened, repaired and caught up with the database now, appended to by
+    /// every commit from now on. Only the process holding the instance lock may set it, so
+    /// one writer appends to the file.
+    pub async fn with_audit_sink(mut self, path: Option<&std::path::Path>) -> StoreResult<Store> {
+        let Some(path) = path else {
+            return Ok(self);
+        };
+        let guard = self.writer.lock().await;
+        let sink = AuditSink::open(path, &self.pool).await?;
+        drop(guard);
+        self.sink = Some(Arc::new(sink));
+        Ok(self)
     }
 
     /// Write transactions committed through this store so far (benchmarks count them).

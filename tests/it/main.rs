@@ -6,6 +6,7 @@
 
 mod support;
 
+mod audit_export;
 mod browser;
 mod cli;
 mod console_e2e;

@@ -1419,3 +1419,42 @@ fn group_mode_needs_a_group_id_that_is_a_guid() {
     assert_eq!(direct.licensing.mode, LicensingMode::Direct);
     assert!(direct.summary().contains("licensing: assigned directly"));
 }
+
+#[test]
+fn the_rules_on_money_are_checked() {
+    let text = r#"
+            [policy]
+            two_person_above_cost = -1
+            monthly_budget = inf
+            [roles]
+            over_budget = []
+            [[auto_approve]]
+            name = "analysts"
+            [[auto_approve]]
+            name = "analysts"
+            requesters = ["alice"]
+            directory_groups = ["not-a-guid"]
+        "#;
+    let keys = problem_keys(text, &[]);
+    assert_eq!(
+        keys,
+        [
+            "roles.over_budget",
+            "policy.two_person_above_cost",
+            "policy.monthly_budget",
+            "auto_approve[0]",
+            "auto_approve[1].name",
+            "auto_approve[1].directory_groups[0]",
+        ]
+    );
+    let s = settings(
+        "[policy]\ntwo_person_above_seats = 5\nmonthly_budget = 500\n[[auto_approve]]\nname = \"bi\"\nrequesters = [\"alice\"]\n",
+        &[],
+    );
+    assert_eq!(
+        (s.policy.two_person_above_seats, s.policy.monthly_budget),
+        (5, 500.0)
+    );
+    assert_eq!(s.auto_approve[0].requesters, ["alice"]);
+    assert!(Settings::embedded_default().auto_approve.is_empty());
+}

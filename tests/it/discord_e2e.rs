@@ -709,3 +709,69 @@ async fn a_code_typed_in_a_channel_is_deleted_and_burnt() {
     assert!(s.fake.view(|v| v.message(typed)).is_none_or(|m| m.deleted));
     s.fake.assert_faithful();
 }
+
+/// The two-person rule on Discord: the requester's reaction counts for nothing, the same
+/// approver twice is one approval, and a kill -9 between the first and the second approval
+/// (the second given while the bot is down) loses nothing: the purchase is made once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_under_the_two_person_rule_takes_two_approvers_across_a_kill() {
+    let mut s = Setup::configured().await;
+    let two_person = [(
+        "LICENSEBOT__POLICY__TWO_PERSON_ABOVE_SEATS".to_string(),
+        "2".to_string(),
+    )];
+    let mark = s.fake.start_mark();
+    s.bot = Some(DiscordBot::start_with(
+        s.dir.path(),
+        "info,licensebot=debug",
+        &two_person,
+    ));
+    s.fake.wait_started(mark, TIMEOUT).await;
+    // carol (no purchase role) asks for three seats.
+    s.say("carol", "!pro buy 3", "Request #1 is in").await;
+    let approval = s.reacted_approval("Request #1").await;
+    assert!(
+        approval.content.contains("Two-person rule"),
+        "{}",
+        approval.content
+    );
+
+    s.fake.react("carol", approval.id, "✅");
+    s.dm("carol", "it is yours").await;
+    s.fake.react("bob", approval.id, "✅");
+    s.edited(
+        approval.id,
+        &format!("1 of 2 approvals: {}", mention("bob")),
+    )
+    .await;
+    s.fake.react("bob", approval.id, "👍");
+    s.dm("bob", "you approved request #1 already").await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "pending");
+
+    s.bot.take().expect("bot").kill().await;
+    s.fake.react("dave", approval.id, "✅");
+    let mark = s.fake.start_mark();
+    s.bot = Some(DiscordBot::start_with(
+        s.dir.path(),
+        "info,licensebot=debug",
+        &two_person,
+    ));
+    s.fake.wait_started(mark, TIMEOUT).await;
+    s.edited(
+        approval.id,
+        &format!("Approved by {} and {}", mention("bob"), mention("dave")),
+    )
+    .await;
+    s.edited(approval.id, "Done").await;
+    s.stop().await;
+    assert_eq!(request_state(s.dir.path(), 1).await, "completed");
+    let audit = discord_bot::audit(s.dir.path(), 1).await;
+    assert_eq!(audited(&audit, "stage_approval_counted"), 1, "{audit:#}");
+    assert_eq!(audited(&audit, "stage_approved"), 1, "{audit:#}");
+    assert_eq!(
+        audited(&audit, "stage_completed"),
+        1,
+        "bought once: {audit:#}"
+    );
+    s.fake.assert_faithful();
+}

@@ -87,7 +87,7 @@ impl Scheduler {
                 if let Some(u) = &request.target_upn {
                     exclude.push(u);
                 }
-                let to = self.core.eligible(
+                let mut to = self.core.eligible(
                     everyone,
                     self.core
                         .cfg()
@@ -95,6 +95,12 @@ impl Scheduler {
                     &request.requester,
                     &exclude,
                 );
+                // Who gave a two-person stage its first approval is not asked again.
+                if stage.approvals_needed > 1 {
+                    let mut conn = self.core.store().read().await?;
+                    let given = crate::store::governance::approvals(&mut conn, stage.id).await?;
+                    to.retain(|u| given.iter().all(|a| &a.approver != u));
+                }
                 self.escalate(&stage, &to).await?;
             } else if stage.reminded_at.is_none()
                 && stage.escalated_at.is_none()

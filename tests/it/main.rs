@@ -16,6 +16,7 @@ mod engine;
 mod fake_discord_rules;
 mod fake_microsoft;
 mod faults;
+mod governance_e2e;
 mod graph_activity;
 mod graph_client;
 mod graph_e2e;

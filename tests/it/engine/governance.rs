@@ -247,3 +247,20 @@ async fn a_rule_never_buys_and_leaves_others_to_the_approvers() {
     assert_eq!(h.state(3).await, "completed", "{}", h.text());
     h.assert_said("Approved by the rule “analysts”");
 }
+
+/// After the first approval, the reminder and the escalation go to the others only.
+#[tokio::test]
+async fn the_second_approver_is_reminded_and_escalated_to_not_the_first() {
+    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
+    h.say_and_settle("carol", "!pro buy 3").await;
+    h.react("bob", &h.approval("Request #1"), "✅").await;
+    h.engine.settle().await;
+    h.clear();
+    h.advance(std::time::Duration::from_secs(4 * 3600));
+    h.engine.settle().await;
+    h.assert_said("Reminder @dave: request #1");
+    h.advance(std::time::Duration::from_secs(20 * 3600));
+    h.engine.settle().await;
+    h.assert_said("📣 @dave: request #1 has waited");
+    h.assert_not_said("@bob");
+}

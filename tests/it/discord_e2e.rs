@@ -56,6 +56,17 @@ impl Setup {
         self.fake.wait_started(mark, TIMEOUT).await;
     }
 
+    /// Starts the bot with `env` overrides and waits until it is ready.
+    async fn boot_with(&mut self, env: &[(String, String)]) {
+        let mark = self.fake.start_mark();
+        self.bot = Some(DiscordBot::start_with(
+            self.dir.path(),
+            "info,licensebot=debug",
+            env,
+        ));
+        self.fake.wait_started(mark, TIMEOUT).await;
+    }
+
     /// Stops the bot gracefully (SIGTERM).
     async fn stop(&mut self) {
         if let Some(bot) = self.bot.take() {
@@ -720,13 +731,7 @@ async fn a_purchase_under_the_two_person_rule_takes_two_approvers_across_a_kill(
         "LICENSEBOT__POLICY__TWO_PERSON_ABOVE_SEATS".to_string(),
         "2".to_string(),
     )];
-    let mark = s.fake.start_mark();
-    s.bot = Some(DiscordBot::start_with(
-        s.dir.path(),
-        "info,licensebot=debug",
-        &two_person,
-    ));
-    s.fake.wait_started(mark, TIMEOUT).await;
+    s.boot_with(&two_person).await;
     // carol (no purchase role) asks for three seats.
     s.say("carol", "!pro buy 3", "Request #1 is in").await;
     let approval = s.reacted_approval("Request #1").await;
@@ -750,13 +755,7 @@ async fn a_purchase_under_the_two_person_rule_takes_two_approvers_across_a_kill(
 
     s.bot.take().expect("bot").kill().await;
     s.fake.react("dave", approval.id, "✅");
-    let mark = s.fake.start_mark();
-    s.bot = Some(DiscordBot::start_with(
-        s.dir.path(),
-        "info,licensebot=debug",
-        &two_person,
-    ));
-    s.fake.wait_started(mark, TIMEOUT).await;
+    s.boot_with(&two_person).await;
     s.edited(
         approval.id,
         &format!("Approved by {} and {}", mention("bob"), mention("dave")),

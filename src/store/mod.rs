@@ -362,6 +362,41 @@ mod tests {
     use super::*;
     use crate::domain::{RequestId, StageId};
 
+    /// Listing by state finds only that state, newest first, at most `limit`; without a
+    /// state, every request.
+    #[tokio::test]
+    async fn requests_are_listed_by_state_newest_first() {
+        use crate::domain::RequestState;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url, true).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let mut w = store.write().await.expect("write");
+        let mut ids = Vec::new();
+        for _ in 0..5 {
+            ids.push(a_request(&mut w).await);
+        }
+        sqlx::query("UPDATE requests SET state = 'completed' WHERE id IN (?, ?)")
+            .bind(ids[1].0)
+            .bind(ids[3].0)
+            .execute(w.conn())
+            .await
+            .expect("complete two");
+        w.commit().await.expect("commit");
+        let mut conn = store.read().await.expect("read");
+        let listed = |rows: Vec<requests::Request>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        let pending = requests::list(&mut conn, Some(RequestState::Pending), 10)
+            .await
+            .expect("pending");
+        assert_eq!(listed(pending), [ids[4], ids[2], ids[0]]);
+        let done = requests::list(&mut conn, Some(RequestState::Completed), 1)
+            .await
+            .expect("completed");
+        assert_eq!(listed(done), [ids[3]]);
+        let all = requests::list(&mut conn, None, 10).await.expect("all");
+        assert_eq!(all.len(), 5);
+    }
+
     #[tokio::test]
     async fn writes_begin_again_after_a_full_disk_rolled_a_transaction_back() {
         let dir = tempfile::tempdir().expect("tempdir");

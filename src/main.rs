@@ -343,13 +343,15 @@ async fn show_spend(
 ) -> anyhow::Result<ExitCode> {
     use licensebot::domain::Month;
     use licensebot::store::governance;
-    let month = match month.map(|m| (m, Month::parse(m))) {
+    let month = match month {
         None => None,
-        Some((_, Some(m))) => Some(m.to_string()),
-        Some((raw, None)) => {
-            errln!("licensebot: {raw:?} is not a month; write it like 2026-12");
-            return Ok(ExitCode::from(2));
-        }
+        Some(raw) => match Month::parse(raw) {
+            Some(m) => Some(m.to_string()),
+            None => {
+                errln!("licensebot: {raw:?} is not a month; write it like 2026-12");
+                return Ok(ExitCode::from(2));
+            }
+        },
     };
     let store = startup::open_existing_store(settings).await?;
     let mut conn = store.read().await.context("Failed to read the database")?;

@@ -352,9 +352,10 @@ impl Opening {
         self.audit_request_created(tx, batch, &request, &stored)
             .await?;
         // A rule approves an assignment only when a seat is free for it.
-        let rule = match batch.waiting.contains(&i) {
-            true => None,
-            false => batch.auto.get(i).cloned().flatten(),
+        let rule = if batch.waiting.contains(&i) {
+            None
+        } else {
+            batch.auto.get(i).cloned().flatten()
         };
         for stage in stored {
             if let (StageKind::Assign, Some(rule)) = (stage.kind, &rule) {

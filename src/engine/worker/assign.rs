@@ -111,11 +111,26 @@ impl Worker {
                 upn = upn
             )));
         }
+        match self.give_usage_location(&mut user, upn, calls).await {
+            Ok(location_set) => Next::Assign(user, location_set),
+            Err(outcome) => Next::Decided(outcome),
+        }
+    }
+
+    /// Gives a user without a usage location the configured default (Microsoft refuses a
+    /// licence without one); returns the location set, if one was. The error is the job's
+    /// outcome: no default configured, or the change refused.
+    pub(super) async fn give_usage_location(
+        &self,
+        user: &mut DirectoryUser,
+        upn: &Upn,
+        calls: &mut Vec<Call>,
+    ) -> Result<Option<String>, Outcome> {
         if user.usage_location.is_some() {
-            return Next::Assign(user, None);
+            return Ok(None);
         }
         let Some(country) = self.core.cfg().default_usage_location.clone() else {
-            return Next::Decided(Outcome::Permanent(t!(
+            return Err(Outcome::Permanent(t!(
                 self.core.texts(),
                 "outcome.no_usage_location",
                 upn = upn
@@ -124,15 +139,15 @@ impl Worker {
         let set = self
             .directory
             .tenant
-            .set_usage_location(&user, &country)
+            .set_usage_location(user, &country)
             .await;
         calls.push(Call::of("set_usage_location", &set));
         if let Err(e) = set {
-            return Next::Decided(self.classify(e));
+            return Err(self.classify(e));
         }
         let location_set = Some(country.to_string());
         user.usage_location = Some(country);
-        Next::Assign(user, location_set)
+        Ok(location_set)
     }
 
     /// Sends the assignments in one batched call, after recording that they are about to be

@@ -119,24 +119,8 @@ impl Worker {
             Err(e) => return self.classify(e),
         };
         if !user.holds(sku) {
-            if user.usage_location.is_none() {
-                let Some(country) = self.core.cfg().default_usage_location.clone() else {
-                    return Outcome::Permanent(t!(
-                        self.core.texts(),
-                        "outcome.no_usage_location",
-                        upn = to
-                    ));
-                };
-                let set = self
-                    .directory
-                    .tenant
-                    .set_usage_location(&user, &country)
-                    .await;
-                calls.push(Call::of("set_usage_location", &set));
-                if let Err(e) = set {
-                    return self.classify(e);
-                }
-                user.usage_location = Some(country);
+            if let Err(outcome) = self.give_usage_location(&mut user, to, calls).await {
+                return outcome;
             }
             let assigned = self.directory.tenant.assign(&user).await;
             calls.push(Call::of("assign_licence", &assigned));

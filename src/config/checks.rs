@@ -668,21 +668,8 @@ impl Loader {
                 self.problem(format!("{key}.display_name"), "must not be empty");
             }
             self.check_sign_ins(&key, user);
-            let mut held = BTreeSet::new();
-            for license in &user.licenses {
-                if !held.insert(license.as_str()) {
-                    self.problem(
-                        format!("{key}.licenses"),
-                        format!("{license:?} is listed twice"),
-                    );
-                } else if !skus.contains_key(license.as_str()) {
-                    self.problem(
-                        format!("{key}.licenses"),
-                        format!("{license:?} is not among backend.simulated.skus"),
-                    );
-                } else {
-                    *holders.entry(license.as_str()).or_default() += 1;
-                }
+            for license in self.check_licences(&key, &user.licenses, skus) {
+                *holders.entry(license).or_default() += 1;
             }
         }
         for (i, sku) in sim.skus.iter().enumerate() {
@@ -701,6 +688,30 @@ impl Loader {
             }
         }
         users
+    }
+
+    /// The licences at `{key}.licenses`: each among the simulated SKUs and listed once.
+    /// Returns the ones that are.
+    fn check_licences<'l>(
+        &mut self,
+        key: &str,
+        licenses: &'l [String],
+        skus: &HashMap<&str, usize>,
+    ) -> Vec<&'l str> {
+        let mut listed = BTreeSet::new();
+        let mut valid = Vec::new();
+        for license in licenses {
+            let problem = if !listed.insert(license.as_str()) {
+                "is listed twice"
+            } else if !skus.contains_key(license.as_str()) {
+                "is not among backend.simulated.skus"
+            } else {
+                valid.push(license.as_str());
+                continue;
+            };
+            self.problem(format!("{key}.licenses"), format!("{license:?} {problem}"));
+        }
+        valid
     }
 
     /// A simulated user's sign-ins: each an RFC 3339 time or a duration before the tenant was
@@ -762,20 +773,7 @@ impl Loader {
             if group.display_name.trim().is_empty() {
                 self.problem(format!("{key}.display_name"), "must not be empty");
             }
-            let mut listed = BTreeSet::new();
-            for license in &group.licenses {
-                if !listed.insert(license.as_str()) {
-                    self.problem(
-                        format!("{key}.licenses"),
-                        format!("{license:?} is listed twice"),
-                    );
-                } else if !skus.contains_key(license.as_str()) {
-                    self.problem(
-                        format!("{key}.licenses"),
-                        format!("{license:?} is not among backend.simulated.skus"),
-                    );
-                }
-            }
+            self.check_licences(&key, &group.licenses, skus);
             if !group.licenses.is_empty() && !group.security_enabled {
                 self.problem(
                     format!("{key}.security_enabled"),

@@ -114,6 +114,20 @@ impl Core {
         Ok(())
     }
 
+    /// Appends an audit event that changes no recorded value: [`Core::audit`] with no
+    /// before and after.
+    pub(super) async fn audit_note(
+        &self,
+        tx: &mut WriteTx<'_>,
+        request: Option<RequestId>,
+        actor: &Actor,
+        action: AuditAction,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.audit(tx, request, actor, action, None, None, detail)
+            .await
+    }
+
     /// Writes one audit event inside a transaction.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn audit(

@@ -435,14 +435,7 @@ impl Decisions {
     ) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        self.core.audit(&mut w,
-            Some(stage.request_id),
-            &Actor::chat(&r.user),
-            action,
-            None,
-            None,
-            &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "message": r.message.as_str()}).to_string(),
-        )
+        self.core.audit_note(&mut w, Some(stage.request_id), &Actor::chat(&r.user), action, &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "message": r.message.as_str()}).to_string())
         .await?;
         outbox::push(
             w.conn(),
@@ -486,13 +479,11 @@ impl Decisions {
     async fn same_approver_again(&self, r: &Reaction, stage: &Stage) -> EngineResult<()> {
         let mut w = self.core.store().write().await?;
         self.core
-            .audit(
+            .audit_note(
                 &mut w,
                 Some(stage.request_id),
                 &Actor::chat(&r.user),
                 AuditAction::DecisionRefusedSameApprover,
-                None,
-                None,
                 &serde_json::json!({"stage": stage.seq, "emoji": r.emoji}).to_string(),
             )
             .await?;
@@ -559,14 +550,7 @@ impl Decisions {
             state = self.core.stage_state_word(current.state),
             by = by
         );
-        self.core.audit(&mut w,
-            Some(stage.request_id),
-            &Actor::chat(&r.user),
-            AuditAction::LateDecisionReported,
-            None,
-            None,
-            &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string(),
-        )
+        self.core.audit_note(&mut w, Some(stage.request_id), &Actor::chat(&r.user), AuditAction::LateDecisionReported, &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string())
         .await?;
         self.core
             .post_under_approval(&mut w, stage, text, vec![r.user.clone()])
@@ -582,15 +566,8 @@ impl Decisions {
             return Ok(());
         }
         let mut w = self.core.store().write().await?;
-        self.core.audit(&mut w,
-            Some(stage.request_id),
-            &Actor::chat(&r.user),
-            AuditAction::DecisionReactionRemoved,
-            None,
-            None,
-            &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "note": "decisions are final; nothing undone"})
-                .to_string(),
-        )
+        self.core.audit_note(&mut w, Some(stage.request_id), &Actor::chat(&r.user), AuditAction::DecisionReactionRemoved, &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "note": "decisions are final; nothing undone"})
+                .to_string())
         .await?;
         w.commit().await?;
         Ok(())
@@ -650,13 +627,11 @@ impl Decisions {
             {
                 stages::set_note(w.conn(), stage.id, &reason).await?;
                 self.core
-                    .audit(
+                    .audit_note(
                         &mut w,
                         Some(stage.request_id),
                         &Actor::chat(&m.author),
                         AuditAction::DenialReason,
-                        None,
-                        None,
                         &reason,
                     )
                     .await?;

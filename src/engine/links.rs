@@ -927,7 +927,7 @@ impl Links {
         detail["chat_user"] = serde_json::json!(chat_user.as_str());
         detail["upn"] = serde_json::json!(upn.as_str());
         self.core
-            .audit(tx, None, actor, action, None, None, &detail.to_string())
+            .audit_note(tx, None, actor, action, &detail.to_string())
             .await?;
         Ok(())
     }

@@ -360,13 +360,11 @@ impl Decisions {
         let detail = serde_json::json!({"stage": stage.seq, "candidate": candidate.as_str(),
             "due_at": crate::store::ts(due)})
         .to_string();
-        core.audit(
+        core.audit_note(
             &mut w,
             Some(request.id),
             &actor,
             AuditAction::ReclaimChosen,
-            None,
-            None,
             &detail,
         )
         .await?;
@@ -430,13 +428,11 @@ impl Reclaims {
                 core.tell_requester(&mut w, &request, &told).await?;
             }
             let detail = serde_json::json!({"candidate": me.upn.as_str()}).to_string();
-            core.audit(
+            core.audit_note(
                 &mut w,
                 Some(r.request),
                 &Actor::chat(who),
                 AuditAction::ReclaimKept,
-                None,
-                None,
                 &detail,
             )
             .await?;
@@ -515,13 +511,11 @@ impl Reclaims {
         core.edit_stage(&mut w, &stage, &status).await?;
         let detail =
             serde_json::to_string(&payload).map_err(|e| EngineError::Unexpected(e.into()))?;
-        core.audit(
+        core.audit_note(
             &mut w,
             Some(r.request),
             &Actor::System,
             AuditAction::JobQueued,
-            None,
-            None,
             &detail,
         )
         .await?;

@@ -183,15 +183,7 @@ impl Reconciler {
         {
             let detail = serde_json::json!({"kind": d.kind.as_str(), "upn": d.upn.as_ref().map(Upn::as_str), "detail": d.detail}).to_string();
             self.core
-                .audit(
-                    &mut w,
-                    d.request_id,
-                    &Actor::System,
-                    action,
-                    None,
-                    None,
-                    &detail,
-                )
+                .audit_note(&mut w, d.request_id, &Actor::System, action, &detail)
                 .await?;
         }
         self.report(&mut w, &check).await?;

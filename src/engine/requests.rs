@@ -489,13 +489,11 @@ impl Core {
             }
         };
         jobs::enqueue(tx.conn(), stage.id, &payload, self.now()).await?;
-        self.audit(
+        self.audit_note(
             tx,
             Some(id),
             &Actor::System,
             AuditAction::JobQueued,
-            None,
-            None,
             &serde_json::to_string(&payload).map_err(|e| EngineError::Unexpected(e.into()))?,
         )
         .await?;
@@ -712,16 +710,8 @@ impl Core {
             self.now(),
         )
         .await?;
-        self.audit(
-            tx,
-            Some(r.id),
-            actor,
-            AuditAction::SeatLeftFree,
-            None,
-            None,
-            &serde_json::json!({"purchase_request": purchase.request_id.0, "purchase_stage": purchase.seq, "seats": 1})
-                .to_string(),
-        )
+        self.audit_note(tx, Some(r.id), actor, AuditAction::SeatLeftFree, &serde_json::json!({"purchase_request": purchase.request_id.0, "purchase_stage": purchase.seq, "seats": 1})
+                .to_string())
         .await?;
         Ok(())
     }

@@ -166,13 +166,11 @@ impl Scheduler {
             .post_under_approval(&mut w, stage, text, to.to_vec())
             .await?;
         self.core
-            .audit(
+            .audit_note(
                 &mut w,
                 Some(stage.request_id),
                 &Actor::System,
                 action,
-                None,
-                None,
                 &serde_json::json!({"stage": stage.seq, "to": to}).to_string(),
             )
             .await?;

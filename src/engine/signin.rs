@@ -546,13 +546,11 @@ impl Links {
                 }
                 None => {
                     self.core
-                        .audit(
+                        .audit_note(
                             &mut w,
                             None,
                             &Actor::Web,
                             AuditAction::ProofFailed,
-                            None,
-                            None,
                             &serde_json::json!({"proof": "sign_in", "reason": failure.reason})
                                 .to_string(),
                         )

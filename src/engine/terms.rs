@@ -91,13 +91,11 @@ impl Terms {
             "before": match which { Reminder::Week => "7d", Reminder::Day => "1d" }})
         .to_string();
         self.core
-            .audit(
+            .audit_note(
                 &mut w,
                 Some(r.request),
                 &Actor::System,
                 AuditAction::TermReminded,
-                None,
-                None,
                 &detail,
             )
             .await?;
@@ -199,13 +197,11 @@ impl Terms {
             "released": false, "why": "the licence was gone already"})
         .to_string();
         self.core
-            .audit(
+            .audit_note(
                 &mut w,
                 Some(r.request),
                 &Actor::System,
                 AuditAction::TermEnded,
-                None,
-                None,
                 &detail,
             )
             .await?;

@@ -247,53 +247,6 @@ pub async fn claim_due_of_kind(
     Ok(jobs)
 }
 
-/// Marks a job as verify-only and queues the next check.
-pub async fn verify_later(
-    conn: &mut SqliteConnection,
-    id: i64,
-    note: &str,
-    at: Timestamp,
-    now: Timestamp,
-) -> StoreResult<()> {
-    requeue(conn, id, Requeue::VerifyOnly, note, at, now).await
-}
-
-/// Queues a job for a later look without counting the attempt (waiting is not failing).
-pub async fn wait_until(
-    conn: &mut SqliteConnection,
-    id: i64,
-    note: &str,
-    at: Timestamp,
-    now: Timestamp,
-) -> StoreResult<()> {
-    requeue(conn, id, Requeue::Wait, note, at, now).await
-}
-
-/// Queues a job whose change is made for a later look, without counting the attempt: the
-/// change is being applied outside the bot (a group's licence), so it only verifies from
-/// now on.
-pub async fn wait_verifying(
-    conn: &mut SqliteConnection,
-    id: i64,
-    note: &str,
-    at: Timestamp,
-    now: Timestamp,
-) -> StoreResult<()> {
-    requeue(conn, id, Requeue::WaitVerifying, note, at, now).await
-}
-
-/// Holds a job until another stage completes (which makes it due), or `at`: it runs from
-/// the start then (its change was taken back), and the wait is not a failed attempt.
-pub async fn hold(
-    conn: &mut SqliteConnection,
-    id: i64,
-    note: &str,
-    at: Timestamp,
-    now: Timestamp,
-) -> StoreResult<()> {
-    requeue(conn, id, Requeue::Hold, note, at, now).await
-}
-
 /// Makes a queued job due now (a person said the awaited thing happened).
 pub async fn due_now(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> StoreResult<bool> {
     let changed = update(
@@ -397,22 +350,9 @@ async fn finish(
     Ok(())
 }
 
-/// Puts a job back in the queue for a later attempt; `change_sent` says whether its change
-/// may have gone out (see [`Job::change_sent`]).
-pub async fn retry_at(
-    conn: &mut SqliteConnection,
-    id: i64,
-    error: &str,
-    at: Timestamp,
-    now: Timestamp,
-    change_sent: bool,
-) -> StoreResult<()> {
-    requeue(conn, id, Requeue::Retry { change_sent }, error, at, now).await
-}
-
 /// How a job goes back to the queue.
 #[derive(Debug, Clone, Copy)]
-enum Requeue {
+pub enum Requeue {
     /// Its change was seen to be made: from now on it only verifies.
     VerifyOnly,
     /// It waits for something outside the bot; the attempt does not count.
@@ -422,8 +362,11 @@ enum Requeue {
     WaitVerifying,
     /// Its change was taken back; it waits for another stage and runs from the start.
     Hold,
-    /// Its attempt failed; `change_sent` says whether the change may have gone out.
-    Retry { change_sent: bool },
+    /// Its attempt failed; it is tried again.
+    Retry {
+        /// Whether its change may have gone out (see [`Job::change_sent`]).
+        change_sent: bool,
+    },
 }
 
 impl Requeue {
@@ -447,8 +390,8 @@ impl Requeue {
 }
 
 /// Puts job `id` back in the queue, due at `at`, with `note` as its last error and its lease
-/// released.
-async fn requeue(
+/// released. `Retry` counts the attempt; the waits do not (waiting is not failing).
+pub async fn requeue(
     conn: &mut SqliteConnection,
     id: i64,
     how: Requeue,

@@ -13,7 +13,7 @@ impl Intake {
         let mut w = self.core.store().write().await?;
         approvers::set_away(w.conn(), &m.author, on, now).await?;
         self.core
-            .audit(
+            .audit_note(
                 &mut w,
                 None,
                 &Actor::chat(&m.author),
@@ -22,8 +22,6 @@ impl Intake {
                 } else {
                     AuditAction::AwayOff
                 },
-                None,
-                None,
                 "",
             )
             .await?;

@@ -60,7 +60,7 @@ impl Worker {
             .await?;
         jobs::set_task_posted(tx.conn(), job.id, now).await?;
         self.core
-            .audit(
+            .audit_note(
                 tx,
                 Some(request.id),
                 &Actor::System,
@@ -69,8 +69,6 @@ impl Worker {
                 } else {
                     AuditAction::PurchaseTaskReminded
                 },
-                None,
-                None,
                 &serde_json::json!({"to": billing, "target": target_seats, "enabled": enabled})
                     .to_string(),
             )

@@ -8,11 +8,11 @@ use crate::domain::{Actor, AuditAction, RequestKind, StageKind, StageState};
 use crate::engine::crash::{crash_point, CrashPoint};
 use crate::engine::error::EngineResult;
 use crate::engine::ports::BackendError;
-use crate::store::jobs::{self, Job, JobPayload};
+use crate::store::jobs::{self, Job, JobPayload, Requeue};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
 use crate::store::terms;
-use crate::store::WriteTx;
+use crate::store::{Timestamp, WriteTx};
 use crate::t;
 
 use super::{Call, Claimed, JobReport, Outcome, MANUAL_RECHECK};
@@ -44,16 +44,26 @@ impl Worker {
         let report = match outcome {
             Outcome::Done(detail) => self.job_done(tx, &c, detail).await?,
             Outcome::Wait { note, after } => {
-                jobs::wait_until(tx.conn(), c.job.id, &note, self.after(after), now).await?;
-                self.back_to_approved(tx, &c.stage, &c.request, AuditAction::JobWaiting, &note)
-                    .await?;
-                JobReport::Retrying(note)
+                self.requeue(
+                    tx,
+                    &c,
+                    Requeue::Wait,
+                    self.after(after),
+                    AuditAction::JobWaiting,
+                    note,
+                )
+                .await?
             }
             Outcome::Applying { note, after } => {
-                jobs::wait_verifying(tx.conn(), c.job.id, &note, self.after(after), now).await?;
-                self.back_to_approved(tx, &c.stage, &c.request, AuditAction::JobWaiting, &note)
-                    .await?;
-                JobReport::Retrying(note)
+                self.requeue(
+                    tx,
+                    &c,
+                    Requeue::WaitVerifying,
+                    self.after(after),
+                    AuditAction::JobWaiting,
+                    note,
+                )
+                .await?
             }
             Outcome::NeedsSeat { seats, candidates } => {
                 self.job_needs_seat(tx, &c, seats, candidates).await?
@@ -67,14 +77,19 @@ impl Worker {
             }
             Outcome::Unverified(note) if attempts_left => {
                 let delay = self.core.cfg().jobs.retry.delay(c.job.attempts, None);
-                jobs::verify_later(tx.conn(), c.job.id, &note, self.after(delay), now).await?;
-                self.back_to_approved(tx, &c.stage, &c.request, AuditAction::JobUnverified, &note)
-                    .await?;
                 tracing::warn!(
                     job = c.job.id,
                     "change not visible on read-back yet; will only verify from now on"
                 );
-                JobReport::Retrying(note)
+                self.requeue(
+                    tx,
+                    &c,
+                    Requeue::VerifyOnly,
+                    self.after(delay),
+                    AuditAction::JobUnverified,
+                    note,
+                )
+                .await?
             }
             Outcome::Unverified(note) => {
                 let why = t!(
@@ -251,25 +266,19 @@ impl Worker {
         via_reseller: bool,
     ) -> EngineResult<JobReport> {
         let note = format!("waiting for a person to buy seats ({enabled} enabled now)");
-        jobs::wait_until(
-            tx.conn(),
-            c.job.id,
-            &note,
-            self.after(MANUAL_RECHECK),
-            self.core.now(),
-        )
-        .await?;
-        self.back_to_approved(
-            tx,
-            &c.stage,
-            &c.request,
-            AuditAction::PurchaseAwaitingPerson,
-            &note,
-        )
-        .await?;
+        let report = self
+            .requeue(
+                tx,
+                c,
+                Requeue::Wait,
+                self.after(MANUAL_RECHECK),
+                AuditAction::PurchaseAwaitingPerson,
+                note,
+            )
+            .await?;
         self.purchase_task(tx, &c.job, &c.stage, &c.request, enabled, via_reseller)
             .await?;
-        Ok(JobReport::Retrying(note))
+        Ok(report)
     }
 
     /// A transient failure with attempts left: tried again after the backoff.
@@ -301,15 +310,10 @@ impl Worker {
         });
         let may_be_made = job.change_sent || (sent_now && e.retry_after.is_none());
         let at = self.after(delay);
-        jobs::retry_at(
-            tx.conn(),
-            job.id,
-            &e.message,
-            at,
-            self.core.now(),
-            may_be_made,
-        )
-        .await?;
+        let how = Requeue::Retry {
+            change_sent: may_be_made,
+        };
+        jobs::requeue(tx.conn(), job.id, how, &e.message, at, self.core.now()).await?;
         let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
             "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
         .to_string();
@@ -323,6 +327,23 @@ impl Worker {
         .await?;
         tracing::warn!(job = job.id, attempt = job.attempts, error = %e, "job attempt failed; will retry");
         Ok(JobReport::Retrying(e.message))
+    }
+
+    /// Puts the claimed job back in the queue (`how`, due at `at`) and its stage back to
+    /// approved, audited as `action` with `note`: the job is retrying or waiting.
+    pub(super) async fn requeue(
+        &self,
+        tx: &mut WriteTx<'_>,
+        c: &Claimed,
+        how: Requeue,
+        at: Timestamp,
+        action: AuditAction,
+        note: String,
+    ) -> EngineResult<JobReport> {
+        jobs::requeue(tx.conn(), c.job.id, how, &note, at, self.core.now()).await?;
+        self.back_to_approved(tx, &c.stage, &c.request, action, &note)
+            .await?;
+        Ok(JobReport::Retrying(note))
     }
 
     pub(super) async fn back_to_approved(
@@ -341,15 +362,7 @@ impl Worker {
         )
         .await?;
         self.core
-            .audit(
-                tx,
-                Some(request.id),
-                &Actor::System,
-                action,
-                None,
-                None,
-                detail,
-            )
+            .audit_note(tx, Some(request.id), &Actor::System, action, detail)
             .await?;
         self.set_request_state(tx, request).await
     }

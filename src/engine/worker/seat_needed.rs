@@ -11,7 +11,7 @@ use crate::engine::directory::Candidate;
 use crate::engine::error::EngineResult;
 use crate::engine::ports::Seats;
 use crate::engine::render::SeatFigures;
-use crate::store::jobs;
+use crate::store::jobs::{self, Requeue};
 use crate::store::stages::{self, NewStage};
 use crate::store::WriteTx;
 use crate::t;
@@ -49,12 +49,20 @@ impl Worker {
             }),
             None => false,
         };
-        jobs::hold(tx.conn(), job.id, &note, hold, self.core.now()).await?;
         if open {
-            self.back_to_approved(tx, stage, request, AuditAction::JobWaiting, &note)
-                .await?;
-            return Ok(JobReport::Retrying(note));
+            return self
+                .requeue(tx, c, Requeue::Hold, hold, AuditAction::JobWaiting, note)
+                .await;
         }
+        jobs::requeue(
+            tx.conn(),
+            job.id,
+            Requeue::Hold,
+            &note,
+            hold,
+            self.core.now(),
+        )
+        .await?;
         let (new, routed) = self.purchase_stage(tx, c, &seats, &candidates).await?;
         let body = new.body.clone();
         let purchase = stages::insert_before(tx.conn(), stage, new, self.core.now()).await?;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::core::Core;
-use super::decisions::Decisions;
+use super::decisions::{Decisions, Seal};
 use super::error::EngineResult;
 use crate::command::parse_reaction;
 use crate::domain::{
@@ -90,39 +90,33 @@ impl Catchup {
             stages::by_message(&mut conn, &r.message).await?.is_some()
         };
         if !on_approval {
-            return self.decisions.apply_reaction(r, added).await;
+            return self.decisions.apply_reaction(r, added, None).await;
         }
         let key = Key {
             message: &r.message,
             user: &r.user,
             emoji: &r.emoji,
         };
-        let claimed = {
-            let mut w = self.core.store().write().await?;
-            let claimed = reactions::claim(w.conn(), key, added, self.core.now()).await?;
-            w.commit().await?;
-            claimed
+        // A replay is usually known before any work; the seal's own check, in the
+        // transaction that applies the reaction, is the one that holds.
+        let news = {
+            let mut conn = self.core.store().read().await?;
+            reactions::is_news(&mut conn, key, added).await?
         };
-        if !claimed {
+        if !news {
             tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction already applied; replay ignored");
             return Ok(());
         }
-        let result = self.decisions.apply_reaction(r, added).await;
-        let recorded = async {
+        let seal = Seal::new(r, added);
+        self.decisions.apply_reaction(r, added, Some(&seal)).await?;
+        if !seal.recorded() {
+            // Applied with nothing to write (a reaction taken away by someone who did not
+            // decide, say): still recorded, so an add after it is news.
             let mut w = self.core.store().write().await?;
-            if result.is_ok() {
-                reactions::settle(w.conn(), key).await?;
-            } else {
-                reactions::revert(w.conn(), key, added).await?;
-            }
-            w.commit().await
+            seal.record(&mut w, self.core.now()).await?;
+            w.commit().await?;
         }
-        .await;
-        if let Err(e) = recorded {
-            // Start-up reverts unsettled rows, so the catch-up will look at it again.
-            tracing::error!(error = %e, message = %r.message, "could not record a reaction as applied");
-        }
-        result
+        Ok(())
     }
 
     /// Start-up recovery of reactions a previous process claimed but did not finish: they are

@@ -1,9 +1,13 @@
 //! Decisions: reactions on approval messages, and denial reasons given as replies.
 //!
 //! [`Decisions`] holds the shared context and the directory (to check the decider's roles
-//! now); the de-duplication of replayed reactions around it is the catch-up's.
+//! now). A reaction on an approval message comes with a [`Seal`]: whatever it changes is
+//! written in the transaction that records the reaction as applied, so a replayed gateway
+//! event or the catch-up after a restart never applies it twice, and a crash leaves it
+//! either applied and recorded or neither.
 
 use super::crash::{crash_point, CrashPoint};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::config::Approver;
@@ -11,16 +15,61 @@ use super::core::Core;
 use super::directory::Directory;
 use super::error::EngineResult;
 use super::governance::FirstApproval;
+use super::worker::Handover;
 use crate::command::{parse_reaction, Verdict};
 use crate::domain::{
     Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
 };
 use crate::engine::ports::{IncomingMessage, Reaction};
 use crate::store::outbox::{self, ChatAction};
+use crate::store::reactions::{self, Key};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Decided, Stage};
 use crate::store::WriteTx;
 use crate::t;
+
+/// A reaction to record as applied in the transaction that applies it (see the module doc).
+pub(super) struct Seal<'a> {
+    key: Key<'a>,
+    added: bool,
+    /// Set once a transaction recorded it.
+    recorded: AtomicBool,
+}
+
+impl<'a> Seal<'a> {
+    pub(super) fn new(r: &'a Reaction, added: bool) -> Seal<'a> {
+        Seal {
+            key: Key {
+                message: &r.message,
+                user: &r.user,
+                emoji: &r.emoji,
+            },
+            added,
+            recorded: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a transaction that applied it was committed (or found it applied already).
+    pub(super) fn recorded(&self) -> bool {
+        self.recorded.load(Ordering::Acquire)
+    }
+
+    /// Records the reaction as applied in `w`. False when it was applied before: a replay,
+    /// whose transaction is to be dropped.
+    pub(super) async fn record(
+        &self,
+        w: &mut WriteTx<'_>,
+        now: crate::store::Timestamp,
+    ) -> EngineResult<bool> {
+        let news = reactions::claim(w.conn(), self.key, self.added, now).await?;
+        if news {
+            reactions::settle(w.conn(), self.key).await?;
+        }
+        // Either way nothing is left for the caller to record.
+        self.recorded.store(true, Ordering::Release);
+        Ok(news)
+    }
+}
 
 /// Whether a reaction's author may decide the stage.
 enum Gate {
@@ -35,6 +84,7 @@ enum Gate {
 /// A decision that passed the gate, with what recording it needs.
 struct Decision<'a> {
     r: &'a Reaction,
+    seal: Option<&'a Seal<'a>>,
     verdict: Verdict,
     stage: &'a Stage,
     request: &'a Request,
@@ -47,11 +97,21 @@ struct Decision<'a> {
 pub(super) struct Decisions {
     core: Arc<Core>,
     directory: Arc<Directory>,
+    /// An approval claims the jobs it makes due in its own transaction, for the worker.
+    handover: Arc<Handover>,
 }
 
 impl Decisions {
-    pub(super) fn new(core: Arc<Core>, directory: Arc<Directory>) -> Decisions {
-        Decisions { core, directory }
+    pub(super) fn new(
+        core: Arc<Core>,
+        directory: Arc<Directory>,
+        handover: Arc<Handover>,
+    ) -> Decisions {
+        Decisions {
+            core,
+            directory,
+            handover,
+        }
     }
 
     /// The shared context.
@@ -64,9 +124,25 @@ impl Decisions {
         &self.directory
     }
 
-    /// Applies a reaction (see `on_reaction` in `catchup.rs` for the de-duplication around it).
+    /// A write transaction for what a reaction changes, recording it as applied when it
+    /// comes with a seal; None when the seal finds it applied already (a replay).
+    async fn write(&self, seal: Option<&Seal<'_>>) -> EngineResult<Option<WriteTx<'_>>> {
+        let mut w = self.core.store().write().await?;
+        match seal {
+            Some(seal) if !seal.record(&mut w, self.core.now()).await? => Ok(None),
+            _ => Ok(Some(w)),
+        }
+    }
+
+    /// Applies a reaction; with a seal, recorded as applied in the same transaction (see
+    /// the module doc).
     #[tracing::instrument(name = "decision", skip_all, fields(request, stage))]
-    pub(super) async fn apply_reaction(&self, r: &Reaction, added: bool) -> EngineResult<()> {
+    pub(super) async fn apply_reaction(
+        &self,
+        r: &Reaction,
+        added: bool,
+        seal: Option<&Seal<'_>>,
+    ) -> EngineResult<()> {
         if crate::command::same_emoji(&r.emoji, &self.core.cfg().reclaim.emoji) {
             // Taking a ♻️ away undoes nothing: the holder keeps their licence with `keep`.
             return if added {
@@ -94,7 +170,7 @@ impl Decisions {
         span.record("request", stage.request_id.0);
         span.record("stage", stage.seq);
         if !added {
-            return self.on_reaction_removed(r, &stage).await;
+            return self.on_reaction_removed(r, &stage, seal).await;
         }
         let Some(request) = ({
             let mut conn = self.core.store().read().await?;
@@ -105,14 +181,20 @@ impl Decisions {
         let (approver, roles) = match self.decider_gate(r, &stage, &request).await? {
             Gate::Pass(approver, roles) => (approver, roles),
             Gate::Refuse(action, text) => {
-                return self.refuse_reaction(r, &stage, action, &text).await
+                return self.refuse_reaction(r, &stage, action, &text, seal).await
             }
-            Gate::Late => return self.report_late(r, &stage).await,
+            Gate::Late => return self.report_late(r, &stage, seal).await,
         };
         if verdict == Verdict::Approve {
             if let Some(text) = self.over_budget_refusal(&stage, &roles).await? {
                 return self
-                    .refuse_reaction(r, &stage, AuditAction::DecisionRefusedOverBudget, &text)
+                    .refuse_reaction(
+                        r,
+                        &stage,
+                        AuditAction::DecisionRefusedOverBudget,
+                        &text,
+                        seal,
+                    )
                     .await;
             }
         }
@@ -129,12 +211,14 @@ impl Decisions {
                         &stage,
                         AuditAction::DecisionRefusedSeatsUnavailable,
                         &text,
+                        seal,
                     )
                     .await
             }
         };
         let decision = Decision {
             r,
+            seal,
             verdict,
             stage: &stage,
             request: &request,
@@ -251,7 +335,9 @@ impl Decisions {
         enabled_now: Option<i64>,
     ) -> EngineResult<()> {
         let (r, stage, request) = (d.r, d.stage, d.request);
-        let mut w = self.core.store().write().await?;
+        let Some(mut w) = self.write(d.seal).await? else {
+            return Ok(());
+        };
         let mut earlier = Vec::new();
         if d.verdict == Verdict::Approve && stage.approvals_needed > 1 {
             match self
@@ -262,7 +348,7 @@ impl Decisions {
                 FirstApproval::Counted => return self.first_of_two(w, d).await,
                 FirstApproval::Already => {
                     drop(w);
-                    return self.same_approver_again(r, stage).await;
+                    return self.same_approver_again(r, stage, d.seal).await;
                 }
                 FirstApproval::Enough(before) => earlier = before,
             }
@@ -290,7 +376,7 @@ impl Decisions {
         .await?;
         if !decided {
             drop(w);
-            return self.report_late(r, stage).await;
+            return self.report_late(r, stage, d.seal).await;
         }
         self.core.audit(&mut w,
             Some(request.id),
@@ -302,16 +388,19 @@ impl Decisions {
                 .to_string(),
         )
         .await?;
+        let mut claims = Vec::new();
         match d.verdict {
             Verdict::Approve => {
                 self.approve_stages(&mut w, d, all, &earlier).await?;
                 self.core
                     .advance(&mut w, request.id, enabled_now, &d.actor)
                     .await?;
+                claims = self.handover.claim_in(&self.core, &mut w).await?;
             }
             Verdict::Deny => self.deny_request(&mut w, d, note.as_deref()).await?,
         }
         w.commit().await?;
+        self.handover.hand(claims);
         crash_point(CrashPoint::AfterDecisionStored);
         self.core.wake();
         Ok(())
@@ -432,9 +521,12 @@ impl Decisions {
         stage: &Stage,
         action: AuditAction,
         text: &str,
+        seal: Option<&Seal<'_>>,
     ) -> EngineResult<()> {
         let now = self.core.now();
-        let mut w = self.core.store().write().await?;
+        let Some(mut w) = self.write(seal).await? else {
+            return Ok(());
+        };
         self.core.audit_note(&mut w, Some(stage.request_id), &Actor::chat(&r.user), action, &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "message": r.message.as_str()}).to_string())
         .await?;
         outbox::push(
@@ -476,8 +568,15 @@ impl Decisions {
 
     /// An approver approved a two-person stage a second time: still one approval. Their
     /// reaction stays (it is their approval); they are told a second person is needed.
-    async fn same_approver_again(&self, r: &Reaction, stage: &Stage) -> EngineResult<()> {
-        let mut w = self.core.store().write().await?;
+    async fn same_approver_again(
+        &self,
+        r: &Reaction,
+        stage: &Stage,
+        seal: Option<&Seal<'_>>,
+    ) -> EngineResult<()> {
+        let Some(mut w) = self.write(seal).await? else {
+            return Ok(());
+        };
         self.core
             .audit_note(
                 &mut w,
@@ -533,8 +632,15 @@ impl Decisions {
     }
 
     /// A valid approver decided after the stage was already decided: say so, apply nothing.
-    async fn report_late(&self, r: &Reaction, stage: &Stage) -> EngineResult<()> {
-        let mut w = self.core.store().write().await?;
+    async fn report_late(
+        &self,
+        r: &Reaction,
+        stage: &Stage,
+        seal: Option<&Seal<'_>>,
+    ) -> EngineResult<()> {
+        let Some(mut w) = self.write(seal).await? else {
+            return Ok(());
+        };
         let current = stages::get(w.conn(), stage.id)
             .await?
             .unwrap_or_else(|| stage.clone());
@@ -561,11 +667,18 @@ impl Decisions {
 
     /// Taking a reaction back after the decision does not undo it (the work may have run);
     /// it is recorded.
-    async fn on_reaction_removed(&self, r: &Reaction, stage: &Stage) -> EngineResult<()> {
+    async fn on_reaction_removed(
+        &self,
+        r: &Reaction,
+        stage: &Stage,
+        seal: Option<&Seal<'_>>,
+    ) -> EngineResult<()> {
         if stage.decided_by.as_ref() != Some(&r.user) {
             return Ok(());
         }
-        let mut w = self.core.store().write().await?;
+        let Some(mut w) = self.write(seal).await? else {
+            return Ok(());
+        };
         self.core.audit_note(&mut w, Some(stage.request_id), &Actor::chat(&r.user), AuditAction::DecisionReactionRemoved, &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "note": "decisions are final; nothing undone"})
                 .to_string())
         .await?;

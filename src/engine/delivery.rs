@@ -4,6 +4,7 @@
 //! [`Delivery`] is the one use case that sends through the chat port: it holds the port, the
 //! lock that keeps one deliverer at a time, and this database's delivery-key salt.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,15 @@ pub(crate) fn delivery_key(salt: &str, id: i64, suffix: &str) -> String {
     }
     let id36: String = digits.into_iter().rev().collect();
     format!("{salt}-{id36}{suffix}")
+}
+
+/// One page of a delivery pass: what became of each action, and the approval messages it
+/// posted (an edit or a reaction later in the page finds its message there before the page
+/// is stored).
+#[derive(Default)]
+struct Page {
+    results: Vec<(Pending, Delivered)>,
+    posted: HashMap<StageId, MessageRef>,
 }
 
 enum Delivered {
@@ -71,9 +81,13 @@ impl Delivery {
         }
     }
 
-    /// One pass over every due action in id order. An action that waits for its approval
-    /// message to be posted is skipped and looked at again on the next pass; the pass goes on
-    /// past it, so nothing queued behind it starves.
+    /// One pass over every due action in id order, in pages of 64. A page's actions are
+    /// carried out one by one and marked together in one transaction: a crash between a post
+    /// and the page's commit sends the page's posts again under the same delivery keys,
+    /// which the transport answers with the message it made the first time (Discord's
+    /// `enforce_nonce`). An action that waits for its approval message to be posted is
+    /// skipped and looked at again on the next pass; the pass goes on past it, so nothing
+    /// queued behind it starves.
     async fn deliver_inner(&self) -> StoreResult<()> {
         let mut after = 0;
         loop {
@@ -86,48 +100,70 @@ impl Delivery {
             };
             after = last.id;
             let salt = self.delivery_salt().await?;
+            let mut page = Page::default();
             for item in due {
-                let result = self.deliver_one(&item, &salt).await?;
-                if matches!(result, Delivered::Done(Some(_))) {
+                let result = self.deliver_one(&item, &salt, &page).await?;
+                if let Delivered::Done(Some(id)) = &result {
                     crash_point(CrashPoint::AfterMessagePosted);
-                }
-                let now = self.core.now();
-                let mut w = self.core.store().write().await?;
-                match result {
-                    Delivered::Done(id) => {
-                        outbox::delivered(w.conn(), item.id, id.as_ref(), now).await?;
-                        super::catchup::after_delivery(&mut w, &item, now).await?;
-                        if let (
-                            ChatAction::Send {
-                                stage: Some(stage), ..
-                            },
-                            Some(id),
-                        ) = (&item.action, &id)
-                        {
-                            stages::set_approval_message(w.conn(), *stage, id).await?;
-                        }
-                    }
-                    Delivered::NotYet => {}
-                    Delivered::Failed(e) => {
-                        let permanent = !matches!(e, ChatError::Transient(_));
-                        if permanent || item.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
-                            tracing::warn!(outbox = item.id, error = %e, "giving up on a chat action");
-                            outbox::give_up(w.conn(), item.id, &e.to_string(), now).await?;
-                        } else {
-                            let delay = Duration::from_secs(
-                                2u64.saturating_pow(item.attempts.clamp(0, 10) as u32),
-                            );
-                            let at = now
-                                + chrono::Duration::from_std(delay)
-                                    .unwrap_or(chrono::Duration::seconds(60));
-                            tracing::warn!(outbox = item.id, error = %e, "chat action failed; will retry");
-                            outbox::retry_at(w.conn(), item.id, &e.to_string(), at).await?;
-                        }
+                    if let ChatAction::Send {
+                        stage: Some(stage), ..
+                    } = &item.action
+                    {
+                        page.posted.insert(*stage, id.clone());
                     }
                 }
-                w.commit().await?;
+                page.results.push((item, result));
+            }
+            self.record_page(page).await?;
+        }
+    }
+
+    /// Marks a page's actions in one transaction: done, given up, or due again later.
+    async fn record_page(&self, page: Page) -> StoreResult<()> {
+        if page
+            .results
+            .iter()
+            .all(|(_, r)| matches!(r, Delivered::NotYet))
+        {
+            return Ok(());
+        }
+        let now = self.core.now();
+        let mut w = self.core.store().write().await?;
+        for (item, result) in page.results {
+            match result {
+                Delivered::Done(id) => {
+                    outbox::delivered(w.conn(), item.id, id.as_ref(), now).await?;
+                    super::catchup::after_delivery(&mut w, &item, now).await?;
+                    if let (
+                        ChatAction::Send {
+                            stage: Some(stage), ..
+                        },
+                        Some(id),
+                    ) = (&item.action, &id)
+                    {
+                        stages::set_approval_message(w.conn(), *stage, id).await?;
+                    }
+                }
+                Delivered::NotYet => {}
+                Delivered::Failed(e) => {
+                    let permanent = !matches!(e, ChatError::Transient(_));
+                    if permanent || item.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
+                        tracing::warn!(outbox = item.id, error = %e, "giving up on a chat action");
+                        outbox::give_up(w.conn(), item.id, &e.to_string(), now).await?;
+                    } else {
+                        let delay = Duration::from_secs(
+                            2u64.saturating_pow(item.attempts.clamp(0, 10) as u32),
+                        );
+                        let at = now
+                            + chrono::Duration::from_std(delay)
+                                .unwrap_or(chrono::Duration::seconds(60));
+                        tracing::warn!(outbox = item.id, error = %e, "chat action failed; will retry");
+                        outbox::retry_at(w.conn(), item.id, &e.to_string(), at).await?;
+                    }
+                }
             }
         }
+        w.commit().await
     }
 
     /// The approval message of a stage, or why there is none (yet).
@@ -163,7 +199,7 @@ impl Delivery {
     }
 
     #[tracing::instrument(name = "delivery", skip_all, fields(outbox = item.id, attempt = item.attempts + 1))]
-    async fn deliver_one(&self, item: &Pending, salt: &str) -> StoreResult<Delivered> {
+    async fn deliver_one(&self, item: &Pending, salt: &str, page: &Page) -> StoreResult<Delivered> {
         let chat = &self.chat;
         let key = delivery_key(salt, item.id, "");
         Ok(match &item.action {
@@ -210,6 +246,7 @@ impl Delivery {
                 .target(
                     message,
                     stage,
+                    page,
                     ChatError::NotFound("no message to edit".into()),
                 )
                 .await?
@@ -226,6 +263,7 @@ impl Delivery {
                 .target(
                     message,
                     stage,
+                    page,
                     ChatError::NotFound("no message to react on".into()),
                 )
                 .await?
@@ -266,16 +304,19 @@ impl Delivery {
             .into()
     }
 
-    /// The message an edit or a reaction is for: named, or its stage's approval message;
-    /// `missing` is the failure when it is neither.
+    /// The message an edit or a reaction is for: named, or its stage's approval message
+    /// (posted earlier in this `page`, or stored); `missing` is the failure when it is
+    /// neither.
     async fn target(
         &self,
         message: &Option<MessageRef>,
         stage: &Option<StageId>,
+        page: &Page,
         missing: ChatError,
     ) -> StoreResult<Result<MessageRef, Delivered>> {
         Ok(match (message, stage) {
             (Some(m), _) => Ok(m.clone()),
+            (None, Some(s)) if page.posted.contains_key(s) => Ok(page.posted[s].clone()),
             (None, Some(s)) => self.stage_message(*s).await?,
             (None, None) => Err(Delivered::Failed(missing)),
         })

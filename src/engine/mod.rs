@@ -81,7 +81,7 @@ use reclaim::Reclaims;
 use reconcile::Reconciler;
 use scheduler::Scheduler;
 use terms::Terms;
-use worker::{JobLock, Worker};
+use worker::{Handover, JobLock, Worker};
 
 /// The engine: a facade over its use cases. Cheap to clone; clones share everything.
 ///
@@ -116,7 +116,12 @@ impl Engine {
         ));
         let directory = Arc::new(Directory::new(core.clone(), ports.tenant.clone()));
         let job_lock = JobLock::default();
-        let decisions = Arc::new(Decisions::new(core.clone(), directory.clone()));
+        let handover = Arc::new(Handover::default());
+        let decisions = Arc::new(Decisions::new(
+            core.clone(),
+            directory.clone(),
+            handover.clone(),
+        ));
         let links = Arc::new(Links::new(
             core.clone(),
             directory.clone(),
@@ -153,6 +158,7 @@ impl Engine {
                 directory.clone(),
                 ports.purchaser,
                 job_lock,
+                handover,
                 alerts.clone(),
             )),
             scheduler: Arc::new(Scheduler::new(core.clone(), directory.clone())),

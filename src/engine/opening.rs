@@ -27,7 +27,7 @@ use crate::domain::{
 use crate::engine::ports::{IncomingMessage, Seats};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, NewRequest, Request};
-use crate::store::stages::{self, Decided, NewStage};
+use crate::store::stages::{self, Decided, NewStage, Stage};
 use crate::store::Timestamp;
 use crate::store::WriteTx;
 use crate::store::{reclaims, terms};
@@ -68,6 +68,19 @@ struct PlannedStage {
     depends_on: Option<StageId>,
 }
 
+/// The answer to the message that opened requests, made from each request opened and its
+/// stages, and queued in the transaction that opens them (one commit for both).
+pub(super) type Answer<'a> = &'a (dyn Fn(&Request, &[Stage]) -> String + Sync);
+
+/// How requests are opened: who approves them, whether the person's open-request limit
+/// applies, the seats read beforehand, and the answer to queue for each.
+pub(super) struct Opened<'a> {
+    pub(super) approval: Approval<'a>,
+    pub(super) enforce_limit: bool,
+    pub(super) seats: Seats,
+    pub(super) answer: Option<Answer<'a>>,
+}
+
 /// Proof that the job worker is held off while seats are planned
 /// (`seat_planning`).
 pub(super) struct SeatPlanning<'a> {
@@ -104,6 +117,7 @@ impl Opening {
     /// Opens requests for `works` in one transaction: plans seats (a purchase stage covering
     /// every request that waits on a seat), stores requests and stages, posts the approval
     /// messages, applies command approvals and queues what can run.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn open_requests(
         &self,
         m: &IncomingMessage,
@@ -111,19 +125,18 @@ impl Opening {
         works: Vec<NewWork>,
         approval: Approval<'_>,
         enforce_limit: bool,
+        answer: Option<Answer<'_>>,
     ) -> EngineResult<Vec<Request>> {
         let planning = self.seat_planning().await;
         let seats = self.directory.seats_or_user_error().await?;
-        self.open_requests_planned(
-            &planning,
-            m,
-            requester,
-            works,
+        let opening = Opened {
             approval,
             enforce_limit,
             seats,
-        )
-        .await
+            answer,
+        };
+        self.open_requests_planned(&planning, m, requester, works, opening)
+            .await
     }
 
     /// Keeps the job worker still while seats are planned, from reading the seats to
@@ -140,17 +153,20 @@ impl Opening {
 
     /// [`Opening::open_requests`] with the seats read by the caller while it held
     /// `planning` (in the same lookup as the targets, say).
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn open_requests_planned(
         &self,
         _planning: &SeatPlanning<'_>,
         m: &IncomingMessage,
         requester: Option<Identity>,
         works: Vec<NewWork>,
-        approval: Approval<'_>,
-        enforce_limit: bool,
-        seats: Seats,
+        opened: Opened<'_>,
     ) -> EngineResult<Vec<Request>> {
+        let Opened {
+            approval,
+            enforce_limit,
+            seats,
+            answer,
+        } = opened;
         let candidates = self.directory.candidates(false).await?;
         let issuer_id = self.issuer_object_id(approval, &works).await?;
         let auto = self.auto_rules(m, &works, approval).await;
@@ -222,6 +238,13 @@ impl Opening {
                 .await?
             {
                 out.push(r);
+            }
+        }
+        if let Some(answer) = answer {
+            for r in &out {
+                let all = stages::for_request(w.conn(), r.id).await?;
+                let action = self.core.reply_action(m, answer(r, &all));
+                outbox::push(w.conn(), &action, self.core.now()).await?;
             }
         }
         w.commit().await?;

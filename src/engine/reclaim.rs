@@ -212,14 +212,14 @@ impl Decisions {
         if !movable || !self.alone_on(&stage).await? {
             let text = t!(texts, "reclaim.not_here", id = request.id);
             return self
-                .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text)
+                .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text, None)
                 .await;
         }
         let approver = match self.reclaim_gate(r, &request).await? {
             Ok(a) => a,
             Err(text) => {
                 return self
-                    .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text)
+                    .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text, None)
                     .await
             }
         };
@@ -234,7 +234,7 @@ impl Decisions {
         let Some(candidate) = candidate else {
             let text = t!(texts, "reclaim.nobody", id = request.id);
             return self
-                .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text)
+                .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text, None)
                 .await;
         };
         self.start_reclaim(r, &stage, &request, &approver, &candidate.upn)

@@ -168,7 +168,7 @@ impl Terms {
         work.ends = Some(r.request);
         match self
             .opening
-            .open_requests(&m, None, vec![work], Approval::TermEnded, false)
+            .open_requests(&m, None, vec![work], Approval::TermEnded, false, None)
             .await
         {
             Ok(_) => Ok(()),

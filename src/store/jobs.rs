@@ -208,9 +208,11 @@ pub async fn claim_due(
     .bind(owner)
     .bind(ts(lease_until))
     .bind(ts(now))
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    row.as_ref().map(from_row).transpose()
+    let job = row.as_ref().map(from_row).transpose()?;
+    may_send(conn, job.as_slice()).await?;
+    Ok(job)
 }
 
 /// Claims up to `limit` more due jobs of one kind (to batch them into one backend call).
@@ -237,14 +239,34 @@ pub async fn claim_due_of_kind(
     .bind(ts(now))
     .bind(kind.as_str())
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
     let mut jobs = rows
         .iter()
         .map(from_row)
         .collect::<StoreResult<Vec<Job>>>()?;
     jobs.sort_by_key(|j| j.id);
+    may_send(conn, &jobs).await?;
     Ok(jobs)
+}
+
+/// Records, in the claim's transaction, that the attempts just claimed may send their
+/// change (all but the verify-only ones): an attempt cut off after its claim reads back
+/// before sending again, and the hot path needs no commit of its own before its call. The
+/// jobs handed back keep what the earlier attempts left ([`Job::change_sent`]); an attempt
+/// that ends in the queue again writes what it knows ([`Requeue`]).
+async fn may_send(conn: &mut SqliteConnection, claimed: &[Job]) -> StoreResult<()> {
+    for job in claimed.iter().filter(|j| !j.verify_only && !j.change_sent) {
+        update(
+            &mut *conn,
+            "jobs",
+            "change_sent = 1",
+            "id = ?",
+            &[job.id.into()],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Makes a queued job due now (a person said the awaited thing happened).
@@ -272,8 +294,8 @@ pub async fn release_all_leases(conn: &mut SqliteConnection, now: Timestamp) -> 
     Ok(done.rows_affected())
 }
 
-/// Records, before the change goes out, that these jobs are sending it (see
-/// [`Job::change_sent`]).
+/// Records, before the change goes out, when these jobs send it (see [`Job::sent_at`]; a
+/// read-back that waits for a group to apply its licences measures from it).
 pub async fn mark_change_sent(
     conn: &mut SqliteConnection,
     ids: &[i64],
@@ -446,6 +468,20 @@ pub async fn highest_open_purchase_target(conn: &mut SqliteConnection) -> StoreR
 pub async fn for_stage(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<Option<Job>> {
     JOBS.first(conn, "WHERE stage_id = ?", &[stage.0.into()])
         .await
+}
+
+/// Job `id` when it is running attempt `attempt` under `lessee`'s lease, unexpired at `now`.
+pub async fn held(
+    conn: &mut SqliteConnection,
+    id: i64,
+    lessee: &str,
+    attempt: i64,
+    now: Timestamp,
+) -> StoreResult<Option<Job>> {
+    let rest = "WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?
+                  AND lease_until > ?";
+    let params = [id.into(), lessee.into(), attempt.into(), ts(now).into()];
+    JOBS.first(conn, rest, &params).await
 }
 
 /// Records one backend call and its result.

@@ -57,6 +57,21 @@ pub async fn claim(
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether [`claim`] would find an add (`added`) or a remove news now, read without
+/// claiming: a replay can be told apart before any work is done for it.
+pub async fn is_news(conn: &mut SqliteConnection, key: Key<'_>, added: bool) -> StoreResult<bool> {
+    let present: Option<i64> = sqlx::query_scalar(
+        "SELECT present FROM seen_reactions WHERE message_id = ? AND chat_user = ? AND emoji = ?",
+    )
+    .bind(key.message.as_str())
+    .bind(key.user.as_str())
+    .bind(key.emoji)
+    .fetch_optional(conn)
+    .await?;
+    let there = present == Some(1);
+    Ok(added != there)
+}
+
 /// Marks a claimed event as applied.
 pub async fn settle(conn: &mut SqliteConnection, key: Key<'_>) -> StoreResult<()> {
     set_on(conn, key, "settled = 1", &[]).await

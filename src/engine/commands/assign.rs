@@ -5,9 +5,10 @@ use crate::command::Target;
 use crate::domain::{RequestKind, Upn};
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
+use crate::engine::opening::Opened;
 use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Lookup};
 use crate::engine::requests::{Approval, NewWork};
-use crate::store::requests;
+use crate::store::{requests, stages};
 use crate::t;
 
 impl Intake {
@@ -75,14 +76,19 @@ impl Intake {
                     m,
                     Some(Identity::of_approver(&a)),
                     works,
-                    Approval::ByIssuer(&a, &roles),
-                    false,
-                    seats,
+                    Opened {
+                        approval: Approval::ByIssuer(&a, &roles),
+                        enforce_limit: false,
+                        seats,
+                        answer: None,
+                    },
                 )
                 .await?;
             drop(planning);
+            let mut conn = self.core.store().read().await?;
             for r in &created {
-                lines.push(self.created_text(r).await?);
+                let all = stages::for_request(&mut conn, r.id).await?;
+                lines.push(self.created_text(r, &all));
             }
         }
         self.reply_now(m, lines.join("\n")).await;

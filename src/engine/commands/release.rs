@@ -5,6 +5,8 @@ use crate::domain::RequestKind;
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
+use crate::store::requests::Request;
+use crate::store::stages::Stage;
 use crate::t;
 
 impl Intake {
@@ -30,20 +32,17 @@ impl Intake {
                 groups = groups
             )));
         }
-        let created = self
-            .opening
+        let answer = |r: &Request, _: &[Stage]| t!(self.core.texts(), "release.started", id = r.id);
+        self.opening
             .open_requests(
                 m,
                 Some(me),
                 vec![NewWork::licence(RequestKind::Release, user, None)],
                 Approval::SelfService,
                 false,
+                Some(&answer),
             )
             .await?;
-        for r in created {
-            self.reply_now(m, t!(self.core.texts(), "release.started", id = r.id))
-                .await;
-        }
         Ok(())
     }
 }

@@ -8,7 +8,8 @@ use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
-use crate::store::{requests, stages};
+use crate::store::requests;
+use crate::store::stages::Stage;
 use crate::t;
 
 impl Intake {
@@ -77,7 +78,8 @@ impl Intake {
         )))
     }
 
-    /// Opens one request and answers with what became of it.
+    /// Opens one request and answers with what became of it, in the transaction that opens
+    /// it.
     pub(super) async fn open_and_reply(
         &self,
         m: &IncomingMessage,
@@ -86,23 +88,25 @@ impl Intake {
         approval: Approval<'_>,
         enforce_limit: bool,
     ) -> EngineResult<()> {
-        let created = self
-            .opening
-            .open_requests(m, Some(requester), vec![work], approval, enforce_limit)
+        let answer = |r: &requests::Request, all: &[Stage]| self.created_text(r, all);
+        self.opening
+            .open_requests(
+                m,
+                Some(requester),
+                vec![work],
+                approval,
+                enforce_limit,
+                Some(&answer),
+            )
             .await?;
-        for r in created {
-            let text = self.created_text(&r).await?;
-            self.reply_now(m, text).await;
-        }
         Ok(())
     }
 
-    pub(super) async fn created_text(&self, r: &requests::Request) -> EngineResult<String> {
-        let mut conn = self.core.store().read().await?;
-        let all = stages::for_request(&mut conn, r.id).await?;
+    /// What a person is told of a request just opened (`all`: its stages).
+    pub(super) fn created_text(&self, r: &requests::Request, all: &[Stage]) -> String {
         let purchase = all.iter().find(|s| s.kind == StageKind::Purchase);
         let pending = all.iter().any(|s| s.state == StageState::Pending);
-        Ok(match (purchase, pending) {
+        match (purchase, pending) {
             (Some(p), true) => t!(
                 self.core.texts(),
                 "request.created_with_purchase",
@@ -130,6 +134,6 @@ impl Intake {
                 id = r.id,
                 subject = self.core.subject(r)
             ),
-        })
+        }
     }
 }

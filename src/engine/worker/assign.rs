@@ -81,7 +81,7 @@ impl Worker {
                 }),
             }
         }
-        sent.extend(self.send_assignments(claimed, to_assign, results).await);
+        sent.extend(self.send_assignments(to_assign, results).await);
         self.verify_assignments(sent, results).await;
     }
 
@@ -150,24 +150,17 @@ impl Worker {
         Ok(location_set)
     }
 
-    /// Sends the assignments in one batched call, after recording that they are about to be
-    /// sent; returns those the directory accepted, to read back.
+    /// Sends the assignments in one batched call; returns those the directory accepted, to
+    /// read back.
     async fn send_assignments(
         &self,
-        claimed: &[Claimed],
         to_assign: Vec<(usize, Upn, DirectoryUser, Option<String>)>,
         results: &mut Results,
     ) -> Vec<Sent> {
         if to_assign.is_empty() {
             return Vec::new();
         }
-        let ids: Vec<i64> = to_assign.iter().map(|(i, ..)| claimed[*i].job.id).collect();
-        if let Err(e) = self.mark_change_sent(&ids).await {
-            for (i, ..) in to_assign {
-                results[i].0 = Some(Outcome::Transient(e.clone()));
-            }
-            return Vec::new();
-        }
+        // The claim recorded that these attempts may send (`jobs::claim_due`).
         let users: Vec<DirectoryUser> = to_assign.iter().map(|(_, _, u, _)| u.clone()).collect();
         let outcomes = self.directory.tenant.assign_many(&users).await;
         let size = users.len();

@@ -1,124 +1,259 @@
 //! Claiming due jobs: the next due job, with the assignments due alongside it as one batch,
 //! each moved to executing in the claim's transaction so a cancel cannot slip in.
+//!
+//! A claim is made by the worker in a transaction of its own, or by a decision in the
+//! transaction that made the jobs due ([`Handover`]): the worker then runs them next without
+//! a commit of its own before the first call.
+
+use std::sync::Mutex;
 
 use super::Worker;
 use crate::domain::{Actor, AuditAction, StageKind, StageState};
+use crate::engine::core::Core;
 use crate::engine::error::EngineResult;
-use crate::store::jobs;
+use crate::store::jobs::{self, Job};
 use crate::store::requests::{self, Request};
 use crate::store::stages;
 use crate::store::WriteTx;
 
 use super::{Claimed, JobReport, MAX_BATCH};
 
+/// Jobs claimed in another use case's transaction, handed to this process's worker to run
+/// next, and the name this process's claims are leased under. Shared by the worker and the
+/// decisions.
+pub(in crate::engine) struct Handover {
+    lessee: String,
+    /// The jobs handed over and not yet taken, as claimed (with what the earlier attempts
+    /// left, [`Job::change_sent`]).
+    claims: Mutex<Vec<Job>>,
+}
+
+impl Default for Handover {
+    fn default() -> Handover {
+        Handover {
+            lessee: format!("worker-{}-{}", std::process::id(), rand::random::<u32>()),
+            claims: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Handover {
+    /// Claims the due jobs in `w`, a transaction that just made some due, for this process;
+    /// [`Handover::hand`] them to the worker once `w` is committed.
+    pub(in crate::engine) async fn claim_in(
+        &self,
+        core: &Core,
+        w: &mut WriteTx<'_>,
+    ) -> EngineResult<Vec<Job>> {
+        let (claimed, _) = claim_in(core, w, &self.lessee).await?;
+        Ok(claimed.into_iter().map(|c| c.job).collect())
+    }
+
+    /// Hands committed claims to the worker.
+    pub(in crate::engine) fn hand(&self, claims: Vec<Job>) {
+        if let Ok(mut held) = self.claims.lock() {
+            held.extend(claims);
+        }
+    }
+
+    fn take(&self) -> Vec<Job> {
+        self.claims
+            .lock()
+            .map(|mut held| std::mem::take(&mut *held))
+            .unwrap_or_default()
+    }
+}
+
 impl Worker {
+    /// The jobs handed over, each still held under this process's lease for the attempt it
+    /// was claimed for (a claim whose lease ran out was claimed again by now, or will be).
+    pub(super) async fn take_handed(&self) -> EngineResult<Vec<Claimed>> {
+        let handed = self.handover.take();
+        if handed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.core.now();
+        let mut conn = self.core.store().read().await?;
+        let mut claimed = Vec::new();
+        for job in handed {
+            let lessee = &self.handover.lessee;
+            if jobs::held(&mut conn, job.id, lessee, job.attempts, now)
+                .await?
+                .is_none()
+            {
+                continue;
+            }
+            let Some(stage) = stages::get(&mut conn, job.stage_id).await? else {
+                continue;
+            };
+            if let Some(request) = requests::get(&mut conn, stage.request_id).await? {
+                claimed.push(Claimed {
+                    job,
+                    stage,
+                    request,
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Stores the outcomes a run could not store, while this process still holds their
+    /// claims (one whose lease ran out is claimed again, and reads back what it finds).
+    pub(super) async fn record_unrecorded(&self) -> EngineResult<Vec<JobReport>> {
+        let waiting = std::mem::take(&mut *self.unrecorded.lock().await);
+        let mut reports = Vec::new();
+        let mut waiting = waiting.into_iter();
+        while let Some((c, outcome, calls)) = waiting.next() {
+            let held = {
+                let mut conn = self.core.store().read().await?;
+                let (id, attempt) = (c.job.id, c.job.attempts);
+                jobs::held(
+                    &mut conn,
+                    id,
+                    &self.handover.lessee,
+                    attempt,
+                    self.core.now(),
+                )
+                .await?
+            };
+            if held.is_none() {
+                continue;
+            }
+            match self
+                .record_outcome(c.clone(), outcome.clone(), calls.clone())
+                .await
+            {
+                Ok(report) => reports.push(report),
+                Err(e) => {
+                    let mut unrecorded = self.unrecorded.lock().await;
+                    unrecorded.push((c, outcome, calls));
+                    unrecorded.extend(waiting);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(reports)
+    }
+
     /// Claims the next due job and, when it is an assignment, the other due assignments;
     /// moves their stages to executing in the same transaction, so a cancel cannot slip in.
     pub(super) async fn claim(&self) -> EngineResult<(Vec<Claimed>, Vec<JobReport>)> {
-        let now = self.core.now();
-        let lease_until = now
-            + chrono::Duration::from_std(self.core.cfg().jobs.lease)
-                .unwrap_or(chrono::Duration::minutes(5));
-        let owner = &self.worker_id;
         // Most wakes find nothing due: look with a read first, so they do not hold the
         // writer that decisions and deliveries are waiting for.
         {
             let mut conn = self.core.store().read().await?;
-            if !jobs::any_due(&mut conn, now).await? {
+            if !jobs::any_due(&mut conn, self.core.now()).await? {
                 return Ok((Vec::new(), Vec::new()));
             }
         }
         let mut w = self.core.store().write().await?;
-        let Some(first) = jobs::claim_due(w.conn(), owner, now, lease_until).await? else {
-            return Ok((Vec::new(), Vec::new()));
+        let claims = claim_in(&self.core, &mut w, &self.handover.lessee).await?;
+        w.commit().await?;
+        Ok(claims)
+    }
+}
+
+/// Claims the next due job in `w` for `lessee` (with the assignments due alongside it),
+/// each stage moved to executing; the jobs whose stage or request is gone or no longer
+/// approved fail, reported as skipped.
+async fn claim_in(
+    core: &Core,
+    w: &mut WriteTx<'_>,
+    lessee: &str,
+) -> EngineResult<(Vec<Claimed>, Vec<JobReport>)> {
+    let now = core.now();
+    let lease_until = now
+        + chrono::Duration::from_std(core.cfg().jobs.lease).unwrap_or(chrono::Duration::minutes(5));
+    let Some(first) = jobs::claim_due(w.conn(), lessee, now, lease_until).await? else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let mut claimed_jobs = vec![first];
+    if claimed_jobs[0].payload.kind() == StageKind::Assign {
+        let more = jobs::claim_due_of_kind(
+            w.conn(),
+            StageKind::Assign,
+            lessee,
+            now,
+            lease_until,
+            MAX_BATCH - 1,
+        )
+        .await?;
+        claimed_jobs.extend(more);
+    }
+    let mut claimed = Vec::new();
+    let mut skipped = Vec::new();
+    for job in claimed_jobs {
+        let stage = stages::get(w.conn(), job.stage_id).await?;
+        let request = match &stage {
+            Some(s) => requests::get(w.conn(), s.request_id).await?,
+            None => None,
         };
-        let mut claimed_jobs = vec![first];
-        if claimed_jobs[0].payload.kind() == StageKind::Assign {
-            let more = jobs::claim_due_of_kind(
-                w.conn(),
-                StageKind::Assign,
-                owner,
-                now,
-                lease_until,
-                MAX_BATCH - 1,
-            )
-            .await?;
-            claimed_jobs.extend(more);
+        let (Some(stage), Some(request)) = (stage, request) else {
+            jobs::fail(w.conn(), job.id, "stage or request missing", now).await?;
+            skipped.push(JobReport::Skipped);
+            continue;
+        };
+        let started = stages::transition(
+            w.conn(),
+            stage.id,
+            StageState::Approved,
+            StageState::Executing,
+        )
+        .await?
+            || stage.state == StageState::Executing;
+        if !started {
+            jobs::fail(w.conn(), job.id, "the stage is no longer approved", now).await?;
+            skipped.push(JobReport::Skipped);
+            continue;
         }
-        let mut claimed = Vec::new();
-        let mut skipped = Vec::new();
-        for job in claimed_jobs {
-            let stage = stages::get(w.conn(), job.stage_id).await?;
-            let request = match &stage {
-                Some(s) => requests::get(w.conn(), s.request_id).await?,
-                None => None,
-            };
-            let (Some(stage), Some(request)) = (stage, request) else {
-                jobs::fail(w.conn(), job.id, "stage or request missing", now).await?;
-                skipped.push(JobReport::Skipped);
-                continue;
-            };
-            let started = stages::transition(
-                w.conn(),
-                stage.id,
-                StageState::Approved,
-                StageState::Executing,
-            )
-            .await?
-                || stage.state == StageState::Executing;
-            if !started {
-                jobs::fail(w.conn(), job.id, "the stage is no longer approved", now).await?;
-                skipped.push(JobReport::Skipped);
-                continue;
-            }
-            self.core.audit(&mut w,
+        core.audit(
+            w,
+            Some(request.id),
+            &Actor::System,
+            AuditAction::JobStarted,
+            Some(StageState::Approved.as_str()),
+            Some(StageState::Executing.as_str()),
+            &serde_json::json!({"job": job.id, "attempt": job.attempts,
+                "verify_only": job.verify_only, "change_sent": job.change_sent})
+            .to_string(),
+        )
+        .await?;
+        set_request_state(core, w, &request).await?;
+        claimed.push(Claimed {
+            job,
+            stage,
+            request,
+        });
+    }
+    Ok((claimed, skipped))
+}
+
+/// Sets `request`'s state from its stages, audited when it changes.
+pub(super) async fn set_request_state(
+    core: &Core,
+    tx: &mut WriteTx<'_>,
+    request: &Request,
+) -> EngineResult<()> {
+    let states: Vec<StageState> = stages::for_request(tx.conn(), request.id)
+        .await?
+        .iter()
+        .map(|s| s.state)
+        .collect();
+    let new = crate::domain::RequestState::from_stages(&states);
+    if let Some(current) = requests::get(tx.conn(), request.id).await? {
+        if current.state != new {
+            requests::set_state(tx.conn(), request.id, new, None, core.now()).await?;
+            core.audit(
+                tx,
                 Some(request.id),
                 &Actor::System,
-                AuditAction::JobStarted,
-                Some(StageState::Approved.as_str()),
-                Some(StageState::Executing.as_str()),
-                &serde_json::json!({"job": job.id, "attempt": job.attempts, "verify_only": job.verify_only, "change_sent": job.change_sent})
-                    .to_string(),
+                AuditAction::RequestState,
+                Some(current.state.as_str()),
+                Some(new.as_str()),
+                "",
             )
             .await?;
-            self.set_request_state(&mut w, &request).await?;
-            claimed.push(Claimed {
-                job,
-                stage,
-                request,
-            });
         }
-        w.commit().await?;
-        Ok((claimed, skipped))
     }
-
-    pub(super) async fn set_request_state(
-        &self,
-        tx: &mut WriteTx<'_>,
-        request: &Request,
-    ) -> EngineResult<()> {
-        let states: Vec<StageState> = stages::for_request(tx.conn(), request.id)
-            .await?
-            .iter()
-            .map(|s| s.state)
-            .collect();
-        let new = crate::domain::RequestState::from_stages(&states);
-        if let Some(current) = requests::get(tx.conn(), request.id).await? {
-            if current.state != new {
-                requests::set_state(tx.conn(), request.id, new, None, self.core.now()).await?;
-                self.core
-                    .audit(
-                        tx,
-                        Some(request.id),
-                        &Actor::System,
-                        AuditAction::RequestState,
-                        Some(current.state.as_str()),
-                        Some(new.as_str()),
-                        "",
-                    )
-                    .await?;
-            }
-        }
-        Ok(())
-    }
+    Ok(())
 }

@@ -28,6 +28,8 @@ mod seats;
 mod unassign;
 mod verify;
 
+pub(super) use claim::Handover;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,12 +69,14 @@ pub enum JobReport {
 }
 
 /// One backend call made during an attempt, recorded with the outcome.
+#[derive(Clone)]
 struct Call {
     operation: &'static str,
     outcome: String,
     backend_ref: Option<String>,
 }
 
+#[derive(Clone)]
 enum Outcome {
     /// Done and verified, with what to tell people.
     Done(String),
@@ -105,6 +109,7 @@ enum Outcome {
 }
 
 /// A claimed job with its stage and request.
+#[derive(Clone)]
 struct Claimed {
     job: Job,
     stage: Stage,
@@ -122,10 +127,13 @@ pub(super) struct Worker {
     purchaser: Arc<dyn Purchaser>,
     /// Held while a batch of jobs runs, and by seat planning.
     job_lock: JobLock,
-    /// This process's name as the lessee of the jobs it claims.
-    worker_id: String,
+    /// This process's name as the lessee of its claims, and the claims handed to it.
+    handover: Arc<Handover>,
     /// Told when a job succeeded (licences or seats changed).
     alerts: Arc<SeatAlerts>,
+    /// Attempts whose outcome could not be stored (the database locked or full), stored
+    /// first on the next run while their claim holds.
+    unrecorded: tokio::sync::Mutex<Vec<(Claimed, Outcome, Vec<Call>)>>,
 }
 
 impl Worker {
@@ -134,16 +142,17 @@ impl Worker {
         directory: Arc<Directory>,
         purchaser: Arc<dyn Purchaser>,
         job_lock: JobLock,
+        handover: Arc<Handover>,
         alerts: Arc<SeatAlerts>,
     ) -> Worker {
-        let worker_id = format!("worker-{}-{}", std::process::id(), rand::random::<u32>());
         Worker {
             core,
             directory,
             purchaser,
             job_lock,
-            worker_id,
+            handover,
             alerts,
+            unrecorded: tokio::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -186,7 +195,18 @@ impl Worker {
 
     async fn execute_due(&self) -> EngineResult<Vec<JobReport>> {
         let _one_at_a_time = self.job_lock.lock().await;
-        let (claimed, mut reports) = self.claim().await?;
+        let mut reports = self.record_unrecorded().await?;
+        if !reports.is_empty() {
+            return Ok(reports);
+        }
+        let handed = self.take_handed().await?;
+        let claimed = if handed.is_empty() {
+            let (claimed, skipped) = self.claim().await?;
+            reports = skipped;
+            claimed
+        } else {
+            handed
+        };
         if claimed.is_empty() {
             return Ok(reports);
         }
@@ -198,7 +218,9 @@ impl Worker {
         );
         let results = self.execute(&claimed).instrument(span.clone()).await;
         crash_point(CrashPoint::AfterBackendCall);
-        for (c, (outcome, calls)) in claimed.into_iter().zip(results) {
+        let attempts = claimed.into_iter().zip(results);
+        let mut attempts = attempts.map(|(c, (outcome, calls))| (c, outcome, calls));
+        while let Some((c, outcome, calls)) = attempts.next() {
             let job_span = tracing::info_span!(
                 parent: &span,
                 "job",
@@ -207,11 +229,20 @@ impl Worker {
                 stage = c.stage.seq,
                 attempt = c.job.attempts
             );
-            let report = self
-                .record_outcome(c, outcome, calls)
+            let recorded = self
+                .record_outcome(c.clone(), outcome.clone(), calls.clone())
                 .instrument(job_span)
-                .await?;
-            reports.push(report);
+                .await;
+            match recorded {
+                Ok(report) => reports.push(report),
+                Err(e) => {
+                    // Made but not stored: kept to be stored on the next run.
+                    let mut unrecorded = self.unrecorded.lock().await;
+                    unrecorded.push((c, outcome, calls));
+                    unrecorded.extend(attempts);
+                    return Err(e);
+                }
+            }
         }
         // Still under the job lock, so whoever waits for the jobs to be done (`settle`)
         // finds the seat alert said too.

@@ -39,14 +39,28 @@ impl Worker {
             )
             .await?;
         }
+        let report = self.apply_outcome(&mut w, &c, outcome, &calls).await?;
+        w.commit().await?;
+        crash_point(CrashPoint::AfterOutcomeStored);
+        self.core.wake();
+        Ok(report)
+    }
+
+    /// The job's next state for `outcome`, with its stage, request and what people are told.
+    async fn apply_outcome(
+        &self,
+        tx: &mut WriteTx<'_>,
+        c: &Claimed,
+        outcome: Outcome,
+        calls: &[Call],
+    ) -> EngineResult<JobReport> {
         let attempts_left = self.core.cfg().jobs.retry.may_try_again(c.job.attempts);
-        let tx = &mut w;
-        let report = match outcome {
-            Outcome::Done(detail) => self.job_done(tx, &c, detail).await?,
+        Ok(match outcome {
+            Outcome::Done(detail) => self.job_done(tx, c, detail).await?,
             Outcome::Wait { note, after } => {
                 self.requeue(
                     tx,
-                    &c,
+                    c,
                     Requeue::Wait,
                     self.after(after),
                     AuditAction::JobWaiting,
@@ -57,7 +71,7 @@ impl Worker {
             Outcome::Applying { note, after } => {
                 self.requeue(
                     tx,
-                    &c,
+                    c,
                     Requeue::WaitVerifying,
                     self.after(after),
                     AuditAction::JobWaiting,
@@ -66,15 +80,12 @@ impl Worker {
                 .await?
             }
             Outcome::NeedsSeat { seats, candidates } => {
-                self.job_needs_seat(tx, &c, seats, candidates).await?
+                self.job_needs_seat(tx, c, seats, candidates).await?
             }
             Outcome::AwaitPerson {
                 enabled,
                 via_reseller,
-            } => {
-                self.job_awaits_person(tx, &c, enabled, via_reseller)
-                    .await?
-            }
+            } => self.job_awaits_person(tx, c, enabled, via_reseller).await?,
             Outcome::Unverified(note) if attempts_left => {
                 let delay = self.core.cfg().jobs.retry.delay(c.job.attempts, None);
                 tracing::warn!(
@@ -83,7 +94,7 @@ impl Worker {
                 );
                 self.requeue(
                     tx,
-                    &c,
+                    c,
                     Requeue::VerifyOnly,
                     self.after(delay),
                     AuditAction::JobUnverified,
@@ -102,7 +113,7 @@ impl Worker {
                     .await?;
                 JobReport::Failed(why)
             }
-            Outcome::Transient(e) if attempts_left => self.job_retries(tx, &c, e, &calls).await?,
+            Outcome::Transient(e) if attempts_left => self.job_retries(tx, c, e, calls).await?,
             Outcome::Transient(e) => {
                 let why = t!(
                     self.core.texts(),
@@ -119,11 +130,7 @@ impl Worker {
                     .await?;
                 JobReport::Failed(why)
             }
-        };
-        w.commit().await?;
-        crash_point(CrashPoint::AfterOutcomeStored);
-        self.core.wake();
-        Ok(report)
+        })
     }
 
     /// The time `d` from now.
@@ -364,7 +371,7 @@ impl Worker {
         self.core
             .audit_note(tx, Some(request.id), &Actor::System, action, detail)
             .await?;
-        self.set_request_state(tx, request).await
+        super::claim::set_request_state(&self.core, tx, request).await
     }
 
     /// An executing stage ends (`Completed` or `Failed`), audited with both states.

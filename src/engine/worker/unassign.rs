@@ -36,9 +36,7 @@ impl Worker {
             });
         }
         if !verify_only {
-            if let Err(e) = self.mark_change_sent(&[job.id]).await {
-                return Outcome::Transient(e);
-            }
+            // The claim recorded that this attempt may send (`jobs::claim_due`).
             let removed = self.directory.tenant.unassign(&user).await;
             calls.push(Call::of("remove_licence", &removed));
             if let Err(e) = removed {

@@ -126,3 +126,22 @@ async fn every_message_has_its_own_delivery_key_and_databases_do_not_share_them(
         "{keys_a:?} {keys_b:?}"
     );
 }
+
+#[tokio::test]
+async fn a_request_from_asking_to_told_done_takes_six_commits() {
+    let h = Harness::new(&[]).await;
+    h.link("alice", "alice@contoso.example").await;
+    h.engine.deliver().await;
+    let before = h.store.commits();
+
+    h.say("alice", "!pro request").await;
+    h.react("carol", &h.approval("Request #1"), "✅").await;
+    h.engine.run_due_jobs().await;
+    h.engine.deliver().await;
+
+    assert_eq!(h.state(1).await, "completed");
+    h.assert_told("alice", "Request #1");
+    // The request with its answer; its page of messages; the decision with the reaction
+    // recorded and the job claimed; its page; the outcome; its page.
+    assert_eq!(h.store.commits() - before, 6);
+}

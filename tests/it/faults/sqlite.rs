@@ -179,17 +179,22 @@ async fn sqlite_write_lock_past_the_busy_timeout_fails_a_command_cleanly() {
 }
 
 #[tokio::test]
-async fn sqlite_write_lock_past_the_busy_timeout_leaves_a_due_job_queued() {
+async fn sqlite_write_lock_past_the_busy_timeout_keeps_a_job_outcome_until_it_is_stored() {
     let h = impatient_engine().await;
     h.link("alice", "alice@contoso.example").await;
     h.say("alice", "!pro request").await;
+    // The approval claims the job in its own transaction, for this process's worker.
     h.react("carol", &h.approval("Request #1"), "✅").await;
     let lock = WriteLock::take(&h.db_path()).await;
 
     let ran_locked = h.engine.run_due_jobs().await;
-    let queued = h
-        .scalar("SELECT COUNT(*) FROM jobs WHERE state = 'queued'")
+    let running = h
+        .scalar("SELECT COUNT(*) FROM jobs WHERE state = 'running'")
         .await;
+    let calls_locked = h
+        .tenant
+        .assign_calls
+        .load(std::sync::atomic::Ordering::SeqCst);
     lock.release().await;
     let ran = h.engine.run_due_jobs().await;
     h.engine.deliver().await;
@@ -199,14 +204,14 @@ async fn sqlite_write_lock_past_the_busy_timeout_leaves_a_due_job_queued() {
         .assign_calls
         .load(std::sync::atomic::Ordering::SeqCst);
     report(
-        "another process holds the write lock longer than the busy timeout when a job is due",
-        "the job cannot be claimed and stays queued, untouched; it runs once the lock is gone",
+        "another process holds the write lock longer than the busy timeout while an approved job runs",
+        "the change is made once; its outcome, which cannot be stored, is kept and stored once the lock is gone; the job is not run again",
         &format!(
-            "locked: {ran_locked} run, {queued} queued; released: {ran} run, {} ; assign calls {calls}",
+            "locked: {ran_locked} recorded, {running} running, {calls_locked} assign call; released: {ran} recorded, {}; assign calls {calls}",
             h.state(1).await
         ),
     );
-    assert_eq!((ran_locked, queued), (0, 1));
+    assert_eq!((ran_locked, running, calls_locked), (0, 1, 1));
     assert_eq!((ran, calls), (1, 1));
     assert_eq!(h.state(1).await, "completed");
 }

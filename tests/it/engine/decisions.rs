@@ -6,8 +6,7 @@ use super::harness::{reaction, Harness};
 
 #[tokio::test]
 async fn the_first_valid_decision_wins_and_the_second_is_reported() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     let m = h.approval("Request #1");
     // Two approvers react at the same moment.
     let react_now = |user: &str, emoji: &str| {
@@ -46,8 +45,7 @@ async fn one_open_request_per_person_and_a_limit_per_requester() {
 
 #[tokio::test]
 async fn a_non_approver_cannot_use_approver_commands_and_bad_input_changes_nothing() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
     let before = h.scalar("SELECT COUNT(*) FROM audit_events").await;
     for bad in [
         "!pro buy 5",

@@ -162,7 +162,7 @@ async fn a_purchase_over_the_budget_needs_an_over_budget_role_and_spend_is_repor
 async fn the_budget_is_checked_again_when_someone_approves() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__MONTHLY_BUDGET", "20")]).await;
     h.asks("alice").await;
-    h.link("judy", "judy@contoso.example").await;
+    h.link_own("judy").await;
     h.say_and_settle("judy", "!pro request").await;
     // Posted within the budget ...
     let purchase = h.approval("Request #2, stage 1");
@@ -209,7 +209,7 @@ async fn with_analysts(h: &Harness, members: &[&str]) {
 #[tokio::test]
 async fn a_matching_assignment_with_a_free_seat_is_approved_by_the_rule() {
     let h = Harness::new(&RULES).await;
-    h.link("alice", "alice@contoso.example").await;
+    h.link_own("alice").await;
     h.say_and_settle("alice", "!pro request").await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
     h.assert_said("Approved by the rule “alice asks” (a seat was free)");
@@ -229,8 +229,8 @@ async fn a_matching_assignment_with_a_free_seat_is_approved_by_the_rule() {
 async fn a_rule_never_buys_and_leaves_others_to_the_approvers() {
     let h = Harness::new(&RULES).await;
     with_analysts(&h, &["judy@contoso.example"]).await;
-    h.link("judy", "judy@contoso.example").await;
-    h.link("kim", "kim@contoso.example").await;
+    h.link_own("judy").await;
+    h.link_own("kim").await;
     // kim is in no rule: the approvers decide.
     h.say_and_settle("kim", "!pro request").await;
     assert_eq!(h.state(1).await, "pending");

@@ -83,6 +83,12 @@ impl RecordingChat {
     fn push(&self, s: Said) {
         self.said.lock().unwrap().push(s);
     }
+    /// Fails with the next failure queued, or records `s`.
+    fn record(&self, s: Said) -> Result<(), ChatError> {
+        self.fail()?;
+        self.push(s);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -121,12 +127,10 @@ impl ChatOutput for RecordingChat {
         message: &MessageRef,
         content: &str,
     ) -> Result<(), ChatError> {
-        self.fail()?;
-        self.push(Said::Edit {
+        self.record(Said::Edit {
             id: message.to_string(),
             content: content.to_string(),
-        });
-        Ok(())
+        })
     }
     async fn react(
         &self,
@@ -134,12 +138,10 @@ impl ChatOutput for RecordingChat {
         message: &MessageRef,
         emoji: &str,
     ) -> Result<(), ChatError> {
-        self.fail()?;
-        self.push(Said::React {
+        self.record(Said::React {
             id: message.to_string(),
             emoji: emoji.to_string(),
-        });
-        Ok(())
+        })
     }
     async fn unreact(
         &self,
@@ -148,20 +150,16 @@ impl ChatOutput for RecordingChat {
         user: &ChatUserId,
         emoji: &str,
     ) -> Result<(), ChatError> {
-        self.fail()?;
-        self.push(Said::Unreact {
+        self.record(Said::Unreact {
             id: message.to_string(),
             user: user.to_string(),
             emoji: emoji.to_string(),
-        });
-        Ok(())
+        })
     }
     async fn delete(&self, _c: &ChannelRef, message: &MessageRef) -> Result<(), ChatError> {
-        self.fail()?;
-        self.push(Said::Delete {
+        self.record(Said::Delete {
             id: message.to_string(),
-        });
-        Ok(())
+        })
     }
     async fn send_once(&self, key: &str, post: Post<'_>) -> Result<MessageRef, ChatError> {
         self.keys.lock().unwrap().push(key.to_string());
@@ -625,9 +623,14 @@ impl Harness {
         self.clock.advance(d);
     }
 
+    /// `who` links their own account (`who@contoso.example`).
+    pub async fn link_own(&self, who: &str) {
+        self.link(who, &format!("{who}@contoso.example")).await;
+    }
+
     /// `who` links their own account (`who@contoso.example`) and asks for a licence.
     pub async fn asks(&self, who: &str) {
-        self.link(who, &format!("{who}@contoso.example")).await;
+        self.link_own(who).await;
         self.say(who, "!pro request").await;
     }
 
@@ -652,6 +655,24 @@ impl Harness {
     pub async fn alice_approved_by_carol(&self) {
         self.asks("alice").await;
         self.approve("carol", "Request #1").await;
+    }
+
+    /// A fresh engine on the test tenant where each of `people` has linked their own account
+    /// (`who@contoso.example`), in that order.
+    pub async fn linked(people: &[&str]) -> Harness {
+        let h = Harness::new(&[]).await;
+        for who in people {
+            h.link_own(who).await;
+        }
+        h
+    }
+
+    /// A fresh engine on the test tenant where `who` linked their own account and asked for a
+    /// licence (request #1).
+    pub async fn asked_by(who: &str) -> Harness {
+        let h = Harness::new(&[]).await;
+        h.asks(who).await;
+        h
     }
 
     /// Alice asks and carol approves: alice holds Power BI Pro (request #1).

@@ -12,8 +12,7 @@ use super::harness::Harness;
 
 #[tokio::test]
 async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.tenant.assign_failures.store(2, Ordering::SeqCst);
     h.approve("carol", "Request #1").await;
 
@@ -40,8 +39,7 @@ async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
 
 #[tokio::test]
 async fn when_retries_run_out_the_request_fails_and_requester_and_approver_are_told() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.tenant.assign_failures.store(100, Ordering::SeqCst);
     h.approve("carol", "Request #1").await;
     for _ in 0..3 {
@@ -57,8 +55,7 @@ async fn when_retries_run_out_the_request_fails_and_requester_and_approver_are_t
 
 #[tokio::test]
 async fn an_approver_who_lost_the_role_before_execution_does_not_get_the_work_done() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.approve("carol", "Request #1").await;
     // Between the decision and the job, Carol's License Administrator role is removed.
     h.tenant_exec("UPDATE users SET roles = '[]' WHERE upn = 'carol@contoso.example'")
@@ -118,8 +115,7 @@ async fn an_assignment_job_checks_first_whether_the_licence_is_already_held() {
 
 #[tokio::test]
 async fn reminders_escalation_and_expiry_follow_the_clock() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.clear();
     h.advance(Duration::from_secs(4 * 3600 - 1));
     h.engine.settle().await;
@@ -142,8 +138,7 @@ async fn reminders_escalation_and_expiry_follow_the_clock() {
 /// `/advance` beside the background loop): every scheduled action is said and audited once.
 #[tokio::test]
 async fn ticks_at_the_same_time_remind_escalate_and_expire_once() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     let other = h.another_engine();
     h.clear();
 
@@ -271,8 +266,8 @@ async fn two_processes_recheck_a_manual_purchase_once() {
 #[tokio::test]
 async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when_seats_appear() {
     let h = Harness::manual(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
+    h.link_own("alice").await;
+    h.link_own("judy").await;
     h.judy_needs_a_seat_bought(1, "dave").await;
     let text = h.text();
     assert_says(

@@ -21,8 +21,8 @@ async fn judy_asks_while_ivan_idles(h: &Harness) -> String {
          VALUES ('ivan@contoso.example', '2025-11-01T00:00:00.000Z', '2025-10-01T00:00:00.000Z')",
     )
     .await;
-    h.link("ivan", "ivan@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
+    h.link_own("ivan").await;
+    h.link_own("judy").await;
     h.say_and_settle("judy", "!pro request").await;
     let text = h.sent_text("buy 1 seat(s)");
     assert!(text.contains("1. ivan@contoso.example"), "{text}");

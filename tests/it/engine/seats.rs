@@ -41,9 +41,7 @@ async fn seats_in_use_or_promised_are_never_removed() {
 /// approval, and in which request.
 #[tokio::test]
 async fn a_reduction_waits_for_a_purchase_that_awaits_approval_and_says_so() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
+    let h = Harness::linked(&["alice", "judy"]).await;
     h.say("alice", "!pro request").await;
     h.say("judy", "!pro request").await;
     // Judy's request waits on a purchase stage.

@@ -561,17 +561,9 @@ async fn leaving_crash_and_recover(step: Step) {
             .expect("alice")
             .id
             .clone();
-        let group = state
-            .groups
-            .iter_mut()
-            .find(|g| g.id == PRO_GROUP)
-            .expect("the licensing group");
+        let group = state.group_mut(PRO_GROUP);
         group.members.push(alice);
-        let user = state
-            .users
-            .iter_mut()
-            .find(|u| u.upn == "alice@contoso.example")
-            .expect("alice");
+        let user = state.user_mut("alice@contoso.example");
         user.licenses.push(Assigned::inherited(PRO_SKU, PRO_GROUP));
     }
     rig.boot(step.crash_point()).await;
@@ -643,11 +635,7 @@ async fn reclaim_crash_and_recover(step: Step) {
     {
         let mut state = rig.ms.state();
         state.set_enabled("POWER_BI_PRO", 2);
-        let alice = state
-            .users
-            .iter_mut()
-            .find(|u| u.upn == "alice@contoso.example")
-            .expect("alice");
+        let alice = state.user_mut("alice@contoso.example");
         alice.licenses.push(Assigned::direct(PRO_SKU));
         let long_ago = chrono::Utc::now() - chrono::Duration::days(100);
         alice.sign_in = Some(SignInActivity {

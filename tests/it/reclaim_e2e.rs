@@ -15,11 +15,7 @@ fn full_tenant(idle_days: i64) -> FakeMicrosoft {
     {
         let mut state = fake.state();
         state.set_enabled("POWER_BI_PRO", 2);
-        let alice = state
-            .users
-            .iter_mut()
-            .find(|u| u.upn == "alice@contoso.example")
-            .expect("alice");
+        let alice = state.user_mut("alice@contoso.example");
         alice.licenses.push(Assigned::direct(PRO_SKU));
     }
     // Her last sign-in was to Power BI (the logs keep 30 days of it).

@@ -92,8 +92,7 @@ fn alice_links(mut bot: Bot) -> Vec<Value> {
 fn dave_asks_and_carol_approves(bot: &mut Bot, upn: &str) -> Vec<Value> {
     bot.say("dave", &format!("!pro request for {upn}"));
     let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    bot.idle()
+    bot.approve("carol", &got, "Request #1")
 }
 
 /// A tenant with no Pro seat free (one bought, Gina's) and Judy asking for one with `ask`:
@@ -360,22 +359,12 @@ fn a_kill_while_partner_center_holds_the_change_buys_exactly_once() {
 fn secrets_and_tokens_never_reach_the_log_or_the_database() {
     let (fake, dir, mut bot, got) =
         judy_asks_with_no_seat_free(true, &[("RUST_LOG", "trace")], "!pro request");
-    bot.react(
-        "dave",
-        &id(approval_with(&got, "Request #1, stage 1 of 2")),
-        "✅",
-    );
-    bot.idle();
+    bot.approve("dave", &got, "Request #1, stage 1 of 2");
     fake.expire_tokens();
     // No seat is free again: a second purchase with a renewed Graph token.
     bot.say("bob", "!pro request for ivan@contoso.example");
     let got = bot.idle();
-    bot.react(
-        "dave",
-        &id(approval_with(&got, "Request #2, stage 1 of 2")),
-        "✅",
-    );
-    bot.idle();
+    bot.approve("dave", &got, "Request #2, stage 1 of 2");
     assert_eq!(request_state(dir.path(), 2), "completed");
     bot.finish();
 
@@ -564,12 +553,7 @@ fn a_manual_purchase_goes_on_when_graph_shows_the_seats() {
         "!pro request",
     );
 
-    bot.react(
-        "dave",
-        &id(approval_with(&got, "Request #1, stage 1 of 2")),
-        "✅",
-    );
-    let got = bot.idle();
+    let got = bot.approve("dave", &got, "Request #1, stage 1 of 2");
     assert_says(&contents(&got), &["purchase task for request #1"]);
     assert_eq!(request_state(dir.path(), 1), "approved");
 

@@ -53,12 +53,7 @@ fn let_the_group_act(fake: &FakeMicrosoft, bot: &mut Bot) -> Vec<Value> {
 fn asks_and_carol_approves(bot: &mut Bot, who: &str) -> Vec<Value> {
     bot.say(who, "!pro request for the sales reports");
     let got = bot.idle();
-    bot.react(
-        "carol",
-        &id(approval_with(&got, "assign the licence")),
-        "✅",
-    );
-    bot.idle()
+    bot.approve("carol", &got, "assign the licence")
 }
 
 /// The states of `upn`'s Pro licence from the licensing group.
@@ -114,18 +109,10 @@ fn no_seat_left_for_the_group_adds_a_purchase_stage_and_then_licenses() {
     let asked = bot.idle();
     // Another admin takes the last free seat between the approval and the processing.
     fake.state()
-        .users
-        .iter_mut()
-        .find(|u| u.upn == "judy@contoso.example")
-        .expect("judy")
+        .user_mut("judy@contoso.example")
         .licenses
         .push(Assigned::direct(PRO_SKU));
-    bot.react(
-        "carol",
-        &id(approval_with(&asked, "assign the licence")),
-        "✅",
-    );
-    bot.idle();
+    bot.approve("carol", &asked, "assign the licence");
 
     let got = let_the_group_act(&fake, &mut bot);
     let purchase = approval_with(&got, "buy 1 seat(s)");

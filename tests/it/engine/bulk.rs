@@ -107,8 +107,7 @@ async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
     .await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
     let purchase = h.approval("buy 2 seat(s)");
-    h.react("bob", &purchase, "❌").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &purchase, "❌").await;
     assert_eq!(h.state(2).await, "denied");
     assert_eq!(h.state(3).await, "cancelled");
     h.assert_said("did not go through");

@@ -470,6 +470,12 @@ impl Harness {
             .await;
     }
 
+    /// Someone reacts and the engine settles all that follows (jobs, delivery).
+    pub async fn react_and_settle(&self, user: &str, message: &str, emoji: &str) {
+        self.react(user, message, emoji).await;
+        self.engine.settle().await;
+    }
+
     /// Someone removes a reaction.
     pub async fn unreact(&self, user: &str, message: &str, emoji: &str) {
         self.engine
@@ -623,6 +629,12 @@ impl Harness {
         self.clock.advance(d);
     }
 
+    /// Moves the clock, and the engine settles all that is due then.
+    pub async fn advance_and_settle(&self, d: Duration) {
+        self.advance(d);
+        self.engine.settle().await;
+    }
+
     /// `who` links their own account (`who@contoso.example`).
     pub async fn link_own(&self, who: &str) {
         self.link(who, &format!("{who}@contoso.example")).await;
@@ -728,6 +740,15 @@ impl Harness {
     /// How many requests exist.
     pub async fn requests(&self) -> i64 {
         self.scalar("SELECT COUNT(*) FROM requests").await
+    }
+
+    /// Whether the simulated tenant has Power BI Pro assigned to `upn` directly.
+    pub async fn holds_pro(&self, upn: &str) -> bool {
+        self.tenant_scalar(&format!(
+            "SELECT COUNT(*) FROM assignments WHERE upn = '{upn}' AND sku_part_number = 'POWER_BI_PRO'"
+        ))
+        .await
+            == 1
     }
 
     /// The Power BI Pro seats the simulated tenant has.

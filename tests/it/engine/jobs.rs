@@ -117,19 +117,17 @@ async fn an_assignment_job_checks_first_whether_the_licence_is_already_held() {
 async fn reminders_escalation_and_expiry_follow_the_clock() {
     let h = Harness::asked_by("alice").await;
     h.clear();
-    h.advance(Duration::from_secs(4 * 3600 - 1));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(4 * 3600 - 1))
+        .await;
     assert!(h.said().is_empty(), "{:#?}", h.said());
-    h.advance(Duration::from_secs(1));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(1)).await;
     h.assert_said("Reminder @carol @dave");
     h.engine.settle().await;
     assert_eq!(h.text().matches("Reminder").count(), 1, "one reminder only");
-    h.advance(Duration::from_secs(20 * 3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(20 * 3600)).await;
     h.assert_said("has waited 1day");
-    h.advance(Duration::from_secs(6 * 24 * 3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(6 * 24 * 3600))
+        .await;
     assert_eq!(h.state(1).await, "expired");
     h.assert_told("alice", "expired after 7days");
 }
@@ -185,15 +183,22 @@ async fn assignments_due_together_run_as_one_batch() {
     );
 }
 
-#[tokio::test]
-async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice() {
+/// A fresh engine that checks an assignment `attempts` times (1 ms apart) after making it,
+/// on a tenant that shows a change only `lag` reads late; alice asked and carol approved.
+async fn approved_with_read_lag(attempts: &str, lag: usize) -> Harness {
     let h = Harness::new(&[
-        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
+        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", attempts),
         ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
     ])
     .await;
     h.alice_approved_by_carol().await;
-    h.tenant.read_lag.store(5, Ordering::SeqCst);
+    h.tenant.read_lag.store(lag, Ordering::SeqCst);
+    h
+}
+
+#[tokio::test]
+async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice() {
+    let h = approved_with_read_lag("2", 5).await;
     // Attempt 1: assigned, two read-backs do not show it.
     h.assert_next_job_retries().await;
     assert_eq!(
@@ -213,13 +218,7 @@ async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice()
 
 #[tokio::test]
 async fn an_assignment_never_seen_fails_as_unverified_and_is_not_reported_done() {
-    let h = Harness::new(&[
-        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "1"),
-        ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
-    ])
-    .await;
-    h.alice_approved_by_carol().await;
-    h.tenant.read_lag.store(100, Ordering::SeqCst);
+    let h = approved_with_read_lag("1", 100).await;
     for _ in 0..3 {
         h.advance(Duration::from_secs(30));
         h.engine.run_due_jobs().await;
@@ -287,11 +286,9 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     h.say_and_deliver("bob", "!pro purchased 2").await;
     h.assert_said("don't see the seats of request #2 yet: 1 of 2");
     // No spam: re-checks do not repeat the task; after remind_after one reminder.
-    h.advance(Duration::from_secs(120));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(120)).await;
     assert_eq!(h.text().matches("purchase task for request #2").count(), 1);
-    h.advance(Duration::from_secs(4 * 3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(4 * 3600)).await;
     h.assert_said("the purchase for request #2 is still open");
     // The seats are bought in the admin center.
     h.set_pro_seats(2).await;

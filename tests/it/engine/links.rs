@@ -15,6 +15,15 @@ fn wrong(code: &str) -> String {
     format!("{other}{}", &code[1..])
 }
 
+/// A fresh engine where alice asked to link her own account, not proven yet: the harness and
+/// the code mailed to her.
+async fn alice_pending() -> (Harness, String) {
+    let h = Harness::new(&[]).await;
+    h.link_pending("alice", "alice@contoso.example").await;
+    let code = mailed_code(h.dir(), "alice@contoso.example");
+    (h, code)
+}
+
 async fn link_state(h: &Harness, who: &str) -> String {
     let row: Option<String> = sqlx::query_scalar(
         "SELECT state || ':' || COALESCE(method, '-') || ':' || locked FROM links WHERE chat_user = ?",
@@ -113,9 +122,7 @@ async fn the_right_code_in_a_dm_verifies_and_the_approver_sees_how() {
 
 #[tokio::test]
 async fn wrong_codes_count_down_and_the_fifth_locks_the_link() {
-    let h = Harness::new(&[]).await;
-    h.link_pending("alice", "alice@contoso.example").await;
-    let code = mailed_code(h.dir(), "alice@contoso.example");
+    let (h, code) = alice_pending().await;
 
     for _ in 0..4 {
         h.dm_bot("alice", &format!("!pro verify {}", wrong(&code)))
@@ -138,9 +145,7 @@ async fn wrong_codes_count_down_and_the_fifth_locks_the_link() {
 
 #[tokio::test]
 async fn tries_made_at_once_cannot_get_past_the_lock() {
-    let h = Harness::new(&[]).await;
-    h.link_pending("alice", "alice@contoso.example").await;
-    let code = mailed_code(h.dir(), "alice@contoso.example");
+    let (h, code) = alice_pending().await;
     let bad = wrong(&code);
 
     let attempts: Vec<_> = (0..8)
@@ -163,9 +168,7 @@ async fn tries_made_at_once_cannot_get_past_the_lock() {
 
 #[tokio::test]
 async fn an_expired_code_is_refused_and_burnt() {
-    let h = Harness::new(&[]).await;
-    h.link_pending("alice", "alice@contoso.example").await;
-    let code = mailed_code(h.dir(), "alice@contoso.example");
+    let (h, code) = alice_pending().await;
 
     h.advance(Duration::from_secs(15 * 60 + 1));
     h.dm_bot("alice", &format!("!pro verify {code}")).await;
@@ -191,9 +194,7 @@ async fn a_used_code_does_not_work_twice() {
 
 #[tokio::test]
 async fn a_code_typed_in_a_channel_is_burnt_and_deleted() {
-    let h = Harness::new(&[]).await;
-    h.link_pending("alice", "alice@contoso.example").await;
-    let code = mailed_code(h.dir(), "alice@contoso.example");
+    let (h, code) = alice_pending().await;
 
     let typed = h.say("alice", &format!("!pro verify {code}")).await;
     h.dm_bot("alice", &format!("!pro verify {code}")).await;

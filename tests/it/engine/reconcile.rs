@@ -64,10 +64,8 @@ async fn a_licence_no_request_explains_is_reported_once_and_edited_when_it_chang
         reports(&h).0.is_empty(),
         "not due before an hour has passed"
     );
-    h.advance(Duration::from_secs(3600));
-    h.engine.settle().await;
-    h.advance(Duration::from_secs(3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(3600)).await;
+    h.advance_and_settle(Duration::from_secs(3600)).await;
     let (sends, edits) = reports(&h);
     assert_eq!(sends.len(), 1, "posted once: {sends:#?}");
     assert!(sends[0].contains("ivan@contoso.example holds POWER_BI_PRO assigned directly"));
@@ -84,8 +82,7 @@ async fn a_licence_no_request_explains_is_reported_once_and_edited_when_it_chang
     // An administrator removes ivan's licence in the tenant: the difference goes.
     h.tenant_exec("DELETE FROM assignments WHERE upn = 'ivan@contoso.example'")
         .await;
-    h.advance(Duration::from_secs(3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(3600)).await;
     let (sends, edits) = reports(&h);
     assert_eq!(sends.len(), 1, "edited, not reposted: {sends:#?}");
     assert_eq!(edits.len(), 1, "{edits:#?}");

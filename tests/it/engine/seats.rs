@@ -70,8 +70,7 @@ async fn an_approver_without_a_purchase_role_asks_the_billing_approvers() {
     h.say_and_settle("carol", "!pro seats remove 1").await;
     let approval = h.approval("remove 1 seat(s)");
     assert_eq!(h.state(2).await, "pending");
-    h.react("bob", &approval, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &approval, "✅").await;
     assert_eq!(h.state(2).await, "completed");
     assert_eq!(h.pro_seats().await, 1);
 }

@@ -31,8 +31,7 @@ async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable()
     let assignment = h.approval("Request #2, stage 2");
     h.clear();
 
-    h.react("carol", &assignment, "❌").await;
-    h.engine.settle().await;
+    h.react_and_settle("carol", &assignment, "❌").await;
 
     assert_eq!(h.state(2).await, "denied");
     let told = h.dms("judy").join("\n");

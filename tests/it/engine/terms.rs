@@ -18,18 +18,12 @@ async fn alice_gets(h: &Harness, ask: &str) {
 }
 
 async fn alice_holds(h: &Harness) -> bool {
-    h.tenant_scalar(
-        "SELECT COUNT(*) FROM assignments WHERE upn = 'alice@contoso.example' \
-         AND sku_part_number = 'POWER_BI_PRO'",
-    )
-    .await
-        == 1
+    h.holds_pro("alice@contoso.example").await
 }
 
 /// Moves the clock by `d` and lets everything due run.
 async fn after(h: &Harness, d: Duration) {
-    h.advance(d);
-    h.engine.settle().await;
+    h.advance_and_settle(d).await;
 }
 
 #[tokio::test]

@@ -73,6 +73,13 @@ impl Raw {
         self.graph("GET", path, None).await
     }
 
+    /// A Graph `GET` that must answer 200; its body.
+    async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     /// A Graph `$batch` of these requests, with a valid token.
     async fn batch(&self, requests: Value) -> (u16, Value) {
         self.graph("POST", "/$batch", Some(json!({ "requests": requests })))

@@ -53,9 +53,7 @@ impl Raw {
     async fn licences(&self, upn: &str) -> Value {
         let path =
             format!("/users/{upn}?$select=usageLocation,assignedLicenses,licenseAssignmentStates");
-        let (status, body) = self.get(&path).await;
-        assert_eq!(status, 200, "{body}");
-        body
+        self.get_ok(&path).await
     }
 
     /// `consumedUnits` of Power BI Pro.

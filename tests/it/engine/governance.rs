@@ -134,17 +134,17 @@ async fn a_purchase_over_the_budget_needs_an_over_budget_role_and_spend_is_repor
     h.react_and_settle("dave", &approval, "✅").await;
     assert_eq!(h.state(2).await, "completed");
 
-    h.say_and_deliver("dave", "!pro spend").await;
-    h.assert_said("2 purchase(s), 2 seat(s), 28.00 USD");
+    h.answer_says("dave", "!pro spend", "2 purchase(s), 2 seat(s), 28.00 USD")
+        .await;
     h.assert_said(
         "Budget for 2026-03: 20.00 USD; used 28.00 USD (including approved orders); left 0.00 USD",
     );
-    h.say_and_deliver("dave", "!pro spend 2019-01").await;
-    h.assert_said("Nothing bought in 2019-01.");
-    h.say_and_deliver("dave", "!pro spend december").await;
-    h.assert_said("`december` is not a month");
-    h.say_and_deliver("alice", "!pro spend").await;
-    h.assert_said("Only approvers can use `spend`");
+    h.answer_says("dave", "!pro spend 2019-01", "Nothing bought in 2019-01.")
+        .await;
+    h.answer_says("dave", "!pro spend december", "`december` is not a month")
+        .await;
+    h.answer_says("alice", "!pro spend", "Only approvers can use `spend`")
+        .await;
 }
 
 #[tokio::test]
@@ -204,8 +204,8 @@ async fn a_matching_assignment_with_a_free_seat_is_approved_by_the_rule() {
         .scalar("SELECT COUNT(*) FROM audit_events WHERE actor = 'rule:alice asks' AND action = 'stage_approved'")
         .await;
     assert_eq!(actor, 1, "the audit names the rule as who approved");
-    h.say_and_deliver("alice", "!pro status 1").await;
-    h.assert_said("decided by the rule “alice asks”");
+    h.answer_says("alice", "!pro status 1", "decided by the rule “alice asks”")
+        .await;
     // Approvers may still take it back.
     h.say_and_settle("carol", "!pro revoke alice@contoso.example")
         .await;

@@ -570,6 +570,21 @@ impl Harness {
             .join("\n---\n")
     }
 
+    /// The texts posted to `channel`, in order.
+    pub fn posts_in(&self, channel: &str) -> Vec<String> {
+        self.said()
+            .into_iter()
+            .filter_map(|s| match s {
+                Said::Send {
+                    channel: to,
+                    content,
+                    ..
+                } if to == channel => Some(content),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// DMs to a user.
     pub fn dms(&self, user: &str) -> Vec<String> {
         self.said()
@@ -656,6 +671,20 @@ impl Harness {
     pub async fn say_and_deliver(&self, author: &str, content: &str) {
         self.say(author, content).await;
         self.engine.deliver().await;
+    }
+
+    /// Someone writes in `general`, the engine settles all that follows, and the bot has said
+    /// `needle` (see [`Harness::assert_said`]).
+    pub async fn settled_answer_says(&self, author: &str, content: &str, needle: &str) {
+        self.say_and_settle(author, content).await;
+        self.assert_said(needle);
+    }
+
+    /// Someone writes in `general`, the engine delivers its answers, and the bot has said
+    /// `needle` (see [`Harness::assert_said`]).
+    pub async fn answer_says(&self, author: &str, content: &str, needle: &str) {
+        self.say_and_deliver(author, content).await;
+        self.assert_said(needle);
     }
 
     /// `approver` approves the approval message whose text contains `needle`.

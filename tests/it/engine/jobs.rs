@@ -283,8 +283,12 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     );
     assert_eq!(h.state(2).await, "approved");
     // Saying it is bought before it is: the bot checks and says so.
-    h.say_and_deliver("bob", "!pro purchased 2").await;
-    h.assert_said("don't see the seats of request #2 yet: 1 of 2");
+    h.answer_says(
+        "bob",
+        "!pro purchased 2",
+        "don't see the seats of request #2 yet: 1 of 2",
+    )
+    .await;
     // No spam: re-checks do not repeat the task; after remind_after one reminder.
     h.advance_and_settle(Duration::from_secs(120)).await;
     assert_eq!(h.text().matches("purchase task for request #2").count(), 1);

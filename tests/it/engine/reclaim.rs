@@ -57,8 +57,8 @@ async fn keep_cancels_the_move_and_a_billing_approver_can_still_buy() {
     let (h, m) = judy_asks_while_ivan_idles().await;
     h.react_and_settle("carol", &m, "♻️").await;
 
-    h.say_and_settle("ivan", "!pro keep").await;
-    h.assert_said("You keep your Power BI Pro licence");
+    h.settled_answer_says("ivan", "!pro keep", "You keep your Power BI Pro licence")
+        .await;
     h.advance_and_settle(4 * DAY).await;
     assert!(h.holds_pro("ivan@contoso.example").await);
 

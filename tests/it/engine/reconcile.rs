@@ -161,8 +161,8 @@ async fn seats_the_bot_did_not_leave_are_a_difference_and_the_seats_command_says
         seats,
         ["my last seat change (request #1) left 3 seats of POWER_BI_PRO; the tenant has 2"]
     );
-    h.say_and_settle("bob", "!pro seats").await;
-    h.assert_said("Differences with Microsoft 365: 1");
+    h.settled_answer_says("bob", "!pro seats", "Differences with Microsoft 365: 1")
+        .await;
 }
 
 #[tokio::test]

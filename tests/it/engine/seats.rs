@@ -31,8 +31,12 @@ async fn seats_in_use_or_promised_are_never_removed() {
     let h = Harness::new(&[]).await;
     // Alice's pending request is promised the only seat.
     h.asks("alice").await;
-    h.say_and_settle("bob", "!pro seats remove 1").await;
-    h.assert_said("fewer than the 1 in use or promised");
+    h.settled_answer_says(
+        "bob",
+        "!pro seats remove 1",
+        "fewer than the 1 in use or promised",
+    )
+    .await;
     assert_eq!(h.requests().await, 1);
     assert_eq!(h.pro_seats().await, 1);
 }
@@ -45,8 +49,12 @@ async fn a_reduction_waits_for_a_purchase_that_awaits_approval_and_says_so() {
     h.say("alice", "!pro request").await;
     h.say("judy", "!pro request").await;
     // Judy's request waits on a purchase stage.
-    h.say_and_settle("bob", "!pro seats remove 1").await;
-    h.assert_said("A change of 1 seat(s) waits for approval in request #2");
+    h.settled_answer_says(
+        "bob",
+        "!pro seats remove 1",
+        "A change of 1 seat(s) waits for approval in request #2",
+    )
+    .await;
     h.assert_not_said("Seats are being bought");
     assert_eq!(h.requests().await, 2);
 }
@@ -58,8 +66,12 @@ async fn no_reduction_while_seats_are_on_order() {
     let h = Harness::manual(&[]).await;
     h.say_and_settle("bob", "!pro buy 2").await;
     assert_eq!(h.state(1).await, "approved", "{}", h.text());
-    h.say_and_settle("bob", "!pro seats remove 1").await;
-    h.assert_said("Request #1 is changing the seat count right now");
+    h.settled_answer_says(
+        "bob",
+        "!pro seats remove 1",
+        "Request #1 is changing the seat count right now",
+    )
+    .await;
     assert_eq!(h.requests().await, 1);
 }
 
@@ -79,8 +91,12 @@ async fn an_approver_without_a_purchase_role_asks_the_billing_approvers() {
 async fn in_manual_mode_a_reduction_is_a_task_for_a_person() {
     let h = Harness::manual(&[]).await;
     h.set_pro_seats(3).await;
-    h.say_and_settle("bob", "!pro seats remove 2").await;
-    h.assert_said("remove 2 Power BI Pro seat(s), so that the tenant has 1");
+    h.settled_answer_says(
+        "bob",
+        "!pro seats remove 2",
+        "remove 2 Power BI Pro seat(s), so that the tenant has 1",
+    )
+    .await;
     assert_eq!(h.state(1).await, "approved");
     h.set_pro_seats(1).await;
     h.say_and_settle("bob", "!pro purchased 1").await;

@@ -5,20 +5,7 @@ use licensebot::domain::ChatUserId;
 
 use crate::support::bot::assert_says;
 
-use super::harness::{Harness, Said};
-
-/// The posts in the approvals channel.
-fn approvals_posts(h: &Harness) -> Vec<String> {
-    h.said()
-        .into_iter()
-        .filter_map(|s| match s {
-            Said::Send {
-                channel, content, ..
-            } if channel == "license-approvals" => Some(content),
-            _ => None,
-        })
-        .collect()
-}
+use super::harness::Harness;
 
 /// No free seat: judy's request buys one (approved by bob, billing), then carol denies the
 /// assignment. The seat stays paid; the requester and the approvers are told, with how to
@@ -40,7 +27,7 @@ async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable()
             && told.contains("!pro seats remove 1"),
         "{told}"
     );
-    let posts = approvals_posts(&h).join("\n");
+    let posts = h.posts_in("license-approvals").join("\n");
     assert!(
         posts.contains("💺 @bob: request #2 is denied, but a seat was bought for it")
             && posts.contains("!pro seats remove 1"),

@@ -116,8 +116,12 @@ async fn the_longest_term_is_given_to_requests_without_one_and_longer_ones_are_r
 #[tokio::test]
 async fn extend_without_a_time_bound_licence_says_so() {
     let h = Harness::alice_holds_pro().await;
-    h.say_and_settle("alice", "!pro extend").await;
-    h.assert_said("You have no time-bound licence to extend");
+    h.settled_answer_says(
+        "alice",
+        "!pro extend",
+        "You have no time-bound licence to extend",
+    )
+    .await;
     assert_eq!(h.requests().await, 1);
 }
 

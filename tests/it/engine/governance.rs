@@ -7,14 +7,21 @@ use super::harness::Harness;
 
 const TWO_ABOVE_2_SEATS: (&str, &str) = ("LICENSEBOT__POLICY__TWO_PERSON_ABOVE_SEATS", "2");
 
+/// A fresh engine with the two-person rule above 2 seats, where `buyer` asked to buy 3 seats
+/// (request #1, left pending): the harness and the approval message's id.
+async fn three_seats_asked_by(buyer: &str) -> (Harness, String) {
+    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
+    h.say_and_settle(buyer, "!pro buy 3").await;
+    assert_eq!(h.state(1).await, "pending", "{}", h.text());
+    let approval = h.approval("Request #1");
+    (h, approval)
+}
+
 #[tokio::test]
 async fn a_large_purchase_needs_a_second_person_and_the_first_twice_is_still_one() {
-    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
     // carol (no purchase role) asks for 3 seats: bob and dave must both approve.
-    h.say_and_settle("carol", "!pro buy 3").await;
-    assert_eq!(h.state(1).await, "pending", "{}", h.text());
+    let (h, approval) = three_seats_asked_by("carol").await;
     h.assert_said("Two-person rule: this purchase needs approvals by two different people (more than 2 seats)");
-    let approval = h.approval("Request #1");
     h.react_and_settle("bob", &approval, "✅").await;
     assert_eq!(h.state(1).await, "pending");
     h.assert_said("1 of 2 approvals: @bob. Waiting for a second approver.");
@@ -39,11 +46,8 @@ async fn a_large_purchase_needs_a_second_person_and_the_first_twice_is_still_one
 /// the two-person rule, bob's own `buy` is approved by neither his command nor his reaction.
 #[tokio::test]
 async fn the_requesters_command_and_reaction_count_for_nothing() {
-    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
-    h.say_and_settle("bob", "!pro buy 3").await;
-    assert_eq!(h.state(1).await, "pending", "{}", h.text());
+    let (h, approval) = three_seats_asked_by("bob").await;
     h.assert_not_said("Approved by @bob with a command");
-    let approval = h.approval("Request #1");
     h.react_and_settle("bob", &approval, "✅").await;
     assert_eq!(h.audits("self_decision_refused").await, 1);
     assert_eq!(h.scalar("SELECT COUNT(*) FROM stage_approvals").await, 0);

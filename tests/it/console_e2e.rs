@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    actions, approval_with, asked, asked_with, assert_bought_and_assigned, assert_dm,
+    actions, approval_with, approved, asked, asked_with, assert_bought_and_assigned, assert_dm,
     assert_dm_says, assert_edited, assert_says, assert_sent, audit_json, command, contents, id,
     request_state, requests_json, run_ok, sends_in, write_config,
 };
@@ -282,8 +282,7 @@ fn a_disabled_account_cannot_get_a_licence() {
 
 #[test]
 fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
-    let (dir, mut bot, m) = asked("ivan", "ivan@contoso.example");
-    let got = bot.reacted("carol", &m, "✅");
+    let (dir, bot, got) = approved("ivan", "ivan@contoso.example");
     assert_says(
         &contents(&got),
         &["Power BI Pro assigned to ivan@contoso.example"],
@@ -451,9 +450,7 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
 
 #[test]
 fn a_tampered_audit_row_is_detected() {
-    let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
-    bot.react("carol", &m, "✅");
-    bot.idle();
+    let (dir, bot, _) = approved("alice", "alice@contoso.example");
     bot.finish();
 
     let ok = run_ok(&mut command(dir.path(), &["audit", "1"]), "audit 1");

@@ -384,6 +384,14 @@ pub fn asked(who: &str, upn: &str) -> (tempfile::TempDir, Bot, String) {
     asked_with(&[], who, upn)
 }
 
+/// [`asked`], and carol approves request #1: the directory, the bot, and what it said until
+/// it was idle again.
+pub fn approved(who: &str, upn: &str) -> (tempfile::TempDir, Bot, Vec<Value>) {
+    let (dir, mut bot, m) = asked(who, upn);
+    let got = bot.reacted("carol", &m, "✅");
+    (dir, bot, got)
+}
+
 /// [`asked`], with the bot started with `env` on top of its test environment.
 pub fn asked_with(env: &[(&str, &str)], who: &str, upn: &str) -> (tempfile::TempDir, Bot, String) {
     let (dir, mut bot) = Bot::start_with("", env);

@@ -15,8 +15,7 @@ use crate::support::Bot;
 
 #[test]
 fn request_with_a_free_seat_is_approved_assigned_and_reported() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["alice"]);
 
     bot.say("alice", "!pro request because I build the sales reports");
     let got = bot.idle();
@@ -69,8 +68,7 @@ fn judy_asks_after_alice_took_the_seat(
     approver: &str,
     request: &str,
 ) -> (tempfile::TempDir, Bot, Vec<Value>) {
-    let (dir, mut bot) = Bot::start("");
-    bot.link_own(&["alice", "judy"]);
+    let (dir, mut bot) = Bot::linked(&["alice", "judy"]);
     let m = bot.request("alice", "Request #1");
     bot.react(approver, &m, "✅");
     bot.idle();
@@ -229,8 +227,7 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
 
 #[test]
 fn a_user_with_e5_is_told_they_already_have_pro_and_no_request_is_made() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("frank", "frank@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["frank"]);
     bot.say("frank", "!pro request");
     let got = bot.idle();
     assert_sent(&got, "general", "already has Power BI Pro through SPE_E5");
@@ -310,8 +307,7 @@ fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
 
 #[test]
 fn reminder_then_escalation_then_expiry_follow_the_clock() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["alice"]);
     bot.input(serde_json::json!({"type": "message", "channel": "general", "author": "dave", "content": "!pro away on"}));
     bot.idle();
     bot.say("alice", "!pro request");
@@ -382,8 +378,7 @@ fn the_requester_can_cancel_a_pending_request() {
 
 #[test]
 fn release_gives_the_seat_back() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["alice"]);
     assert_says(
         &bot.answer("alice", "!pro release"),
         &["no Power BI Pro licence to give back"],

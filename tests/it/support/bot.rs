@@ -95,6 +95,14 @@ impl Bot {
         Bot::start_with(extra, &[])
     }
 
+    /// Starts a bot on a fresh directory with the test tenant, where each of `people` has
+    /// linked their own account (`who@contoso.example`), in that order.
+    pub fn linked(people: &[&str]) -> (tempfile::TempDir, Bot) {
+        let (dir, mut bot) = Bot::start("");
+        bot.link_own(people);
+        (dir, bot)
+    }
+
     /// Starts a bot with `extra` settings (new tables only: the tenant file already has
     /// `[policy]` and `[jobs]`) and `env` overrides (`LICENSEBOT__POLICY__…`).
     pub fn start_with(extra: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, Bot) {

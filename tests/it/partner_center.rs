@@ -86,6 +86,14 @@ fn answering_after(reads: u32) -> (FakeMicrosoft, PartnerCenterPurchaser) {
     (fake, p)
 }
 
+/// [`answering_after`] `reads`, with the seats raised to `target` once: the change is
+/// accepted and not done yet.
+async fn raised_in_progress(reads: u32, target: i64) -> (FakeMicrosoft, PartnerCenterPurchaser) {
+    let (fake, p) = answering_after(reads);
+    assert_in_progress(&raise(&p, target).await);
+    (fake, p)
+}
+
 /// The purchase was accepted and is not done yet.
 fn assert_in_progress(progress: &PurchaseProgress) {
     assert!(
@@ -219,10 +227,8 @@ async fn a_timed_out_change_is_retried_without_buying_twice() {
 
 #[tokio::test]
 async fn a_repeated_request_id_gets_the_same_answer_and_no_second_change() {
-    let (fake, p) = answering_after(10);
+    let (fake, p) = raised_in_progress(10, 3).await;
 
-    let first = raise(&p, 3).await;
-    assert_in_progress(&first);
     fake.state().subscription.pending = None;
     fake.state().subscription.etag_version += 1;
     let again = raise(&p, 3).await;
@@ -247,12 +253,10 @@ async fn an_accepted_change_is_followed_through_its_location() {
 
 #[tokio::test]
 async fn a_slow_accepted_change_is_in_progress_and_done_later() {
-    let (fake, p) = answering_after(5);
+    let (fake, p) = raised_in_progress(5, 3).await;
 
-    let first = raise(&p, 3).await;
     let later = raise(&p, 3).await;
 
-    assert_in_progress(&first);
     assert_raised_once(&fake, later, 3);
 }
 

@@ -43,9 +43,13 @@ fn sink_path(dir: &Path) -> PathBuf {
     dir.join("audit").join("events.jsonl")
 }
 
-/// Runs SQL statements on the test database with a plain SQLite connection, as someone
-/// with the file would.
-fn sql(dir: &Path, statements: &[&str]) {
+/// Runs `work` on a plain SQLite connection to the test database (read-only if asked), as
+/// someone with the file would, and closes the connection after it.
+fn with_db<T>(
+    dir: &Path,
+    read_only: bool,
+    work: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> T,
+) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -53,36 +57,48 @@ fn sql(dir: &Path, statements: &[&str]) {
     rt.block_on(async {
         let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
             .filename(dir.join("bot.db"))
+            .read_only(read_only)
             .connect()
             .await
             .expect("open the database file");
-        for s in statements {
-            sqlx::query(s).execute(&mut conn).await.expect(s);
-        }
+        let out = work(&mut conn).await;
         conn.close().await.expect("close");
+        out
+    })
+}
+
+/// Runs SQL statements on the test database.
+fn sql(dir: &Path, statements: &[&str]) {
+    with_db(dir, false, async |conn| {
+        for s in statements {
+            sqlx::query(s).execute(&mut *conn).await.expect(s);
+        }
     });
 }
 
 /// Every audit row in the database, in chain order.
 fn rows(dir: &Path) -> Vec<Row> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.join("bot.db"))
-            .read_only(true)
-            .connect()
+    with_db(dir, true, async |conn| {
+        sqlx::query_as("SELECT id, at, action, hash FROM audit_events ORDER BY id")
+            .fetch_all(conn)
             .await
-            .expect("open the database file");
-        let all = sqlx::query_as("SELECT id, at, action, hash FROM audit_events ORDER BY id")
-            .fetch_all(&mut conn)
-            .await
-            .expect("audit rows");
-        conn.close().await.expect("close");
-        all
+            .expect("audit rows")
     })
+}
+
+/// Alice's completed request (see [`completed_request`]), then the guard `trigger` dropped
+/// and `statement` run on the database, then `audit verify`, which must find the chain
+/// broken (exit 1) and say `broken`. Returns the audit rows from before the edit and what
+/// verify printed.
+fn verify_after_editing(trigger: &str, statement: &str, broken: &str) -> (Vec<Row>, String) {
+    let dir = completed_request(no_settings);
+    let before = rows(dir.path());
+    sql(dir.path(), &[&format!("DROP TRIGGER {trigger}"), statement]);
+    let out = run(dir.path(), &["audit", "verify"]);
+    exits(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains(broken), "{text}");
+    (before, text)
 }
 
 /// The (id, at, action, hash) of JSON lines.
@@ -149,53 +165,30 @@ fn verify_passes_an_untouched_chain_and_audit_of_a_request_still_works() {
 
 #[test]
 fn verify_reports_an_edited_row_with_the_hash_expected_and_the_hash_found() {
-    let dir = completed_request(no_settings);
-    let stored = rows(dir.path())[2].3.clone();
-    sql(
-        dir.path(),
-        &[
-            "DROP TRIGGER audit_events_no_update",
-            "UPDATE audit_events SET detail = 'nothing to see' WHERE id = 3",
-        ],
+    let (before, text) = verify_after_editing(
+        "audit_events_no_update",
+        "UPDATE audit_events SET detail = 'nothing to see' WHERE id = 3",
+        "audit chain: BROKEN at event 3: its contents do not match its hash",
     );
 
-    let out = run(dir.path(), &["audit", "verify"]);
-
-    exits(&out, 1);
-    let text = stdout(&out);
-    assert!(
-        text.contains("audit chain: BROKEN at event 3: its contents do not match its hash"),
-        "{text}"
-    );
+    let stored = &before[2].3;
     assert!(text.contains(&format!("found:    {stored}")), "{text}");
     let expected = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("expected: "))
         .unwrap_or_else(|| panic!("an expected hash in {text}"));
     assert_eq!(expected.len(), 64, "{text}");
-    assert_ne!(expected, stored);
+    assert_ne!(expected, stored.as_str());
 }
 
 #[test]
 fn verify_reports_a_deleted_row() {
-    let dir = completed_request(no_settings);
-    let before = rows(dir.path());
-    sql(
-        dir.path(),
-        &[
-            "DROP TRIGGER audit_events_no_delete",
-            "DELETE FROM audit_events WHERE id = 4",
-        ],
+    let (before, text) = verify_after_editing(
+        "audit_events_no_delete",
+        "DELETE FROM audit_events WHERE id = 4",
+        "audit chain: BROKEN at event 5: row 4 is missing",
     );
 
-    let out = run(dir.path(), &["audit", "verify"]);
-
-    exits(&out, 1);
-    let text = stdout(&out);
-    assert!(
-        text.contains("audit chain: BROKEN at event 5: row 4 is missing"),
-        "{text}"
-    );
     // Row 5 still names the deleted row's hash as the one before it.
     assert!(
         text.contains(&format!("found:    {}", before[3].3)),
@@ -425,13 +418,16 @@ fn the_sink_holds_exactly_the_database_events_in_order() {
     );
 }
 
-/// Starts a bot with the sink on `dir`, with `env`, and has alice link and ask (request #1).
-fn asked_with_sink(dir: &Path, env: &[(&str, &str)]) -> (Bot, String) {
-    write_config(dir, &sink_setting(dir));
-    let mut bot = Bot::start_in(dir, env);
+/// Starts a bot with the sink on a new test directory, with `env`; alice links and asks
+/// (request #1) and carol approves.
+fn approved_with_sink(env: &[(&str, &str)]) -> (tempfile::TempDir, Bot) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_config(dir.path(), &sink_setting(dir.path()));
+    let mut bot = Bot::start_in(dir.path(), env);
     bot.link("alice", "alice@contoso.example");
     let m = bot.request("alice", "Request #1");
-    (bot, m)
+    bot.react("carol", &m, "✅");
+    (dir, bot)
 }
 
 /// After a restart the request completes and the sink holds every event once, in order.
@@ -447,11 +443,9 @@ fn restarted_sink_matches_the_database(dir: &Path) {
 #[test]
 fn the_sink_has_no_gap_or_duplicate_after_a_crash_point_and_a_restart() {
     use std::os::unix::process::ExitStatusExt;
-    let dir = tempfile::tempdir().expect("tempdir");
     let crash = [("LICENSEBOT_CRASH_AT", "after_decision_stored")];
-    let (mut bot, m) = asked_with_sink(dir.path(), &crash);
+    let (dir, bot) = approved_with_sink(&crash);
 
-    bot.react("carol", &m, "✅");
     let status = bot.wait_exit();
 
     assert_eq!(status.signal(), Some(6), "aborted at the crash point");
@@ -460,11 +454,9 @@ fn the_sink_has_no_gap_or_duplicate_after_a_crash_point_and_a_restart() {
 
 #[test]
 fn the_sink_has_no_gap_or_duplicate_after_a_kill_9_during_a_job_and_a_restart() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let slow = [("LICENSEBOT__BACKEND__SIMULATED__LATENCY", "400ms")];
-    let (mut bot, m) = asked_with_sink(dir.path(), &slow);
+    let (dir, bot) = approved_with_sink(&slow);
 
-    bot.react("carol", &m, "✅");
     let deadline = std::time::Instant::now() + crate::support::bot::TIMEOUT;
     while !rows(dir.path()).iter().any(|r| r.2 == "job_started") {
         assert!(

@@ -171,8 +171,7 @@ fn assert_exit(out: &Output, code: i32, says: &[&str]) {
 
 /// A test directory whose database holds request #1 (alice's, pending).
 fn directory_with_a_request() -> tempfile::TempDir {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["alice"]);
     bot.say("alice", "!pro request");
     bot.idle();
     bot.finish();

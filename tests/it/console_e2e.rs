@@ -7,16 +7,15 @@ use std::io::Write;
 use std::process::{Output, Stdio};
 
 use crate::support::bot::{
-    actions, approval_with, asked, assert_bought_and_assigned, assert_dm, assert_dm_says,
-    assert_edited, assert_says, audit_json, command, contents, id, request_state, requests_json,
-    sends_in, write_config,
+    actions, approval_with, approved, asked, asked_with, assert_bought_and_assigned, assert_dm,
+    assert_dm_says, assert_edited, assert_says, assert_sent, audit_json, command, contents, id,
+    request_state, requests_json, run_ok, sends_in, write_config,
 };
 use crate::support::Bot;
 
 #[test]
 fn request_with_a_free_seat_is_approved_assigned_and_reported() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["alice"]);
 
     bot.say("alice", "!pro request because I build the sales reports");
     let got = bot.idle();
@@ -44,8 +43,7 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
         .any(|v| v["type"] == "react" && v["message_id"] == m.as_str() && v["emoji"] == "❌"));
     assert_eq!(request_state(dir.path(), 1), "pending");
 
-    bot.react("carol", &m, "✅");
-    let got = bot.idle();
+    let got = bot.reacted("carol", &m, "✅");
     assert_edited(&got, &m, "Approved by @carol");
     assert_edited(&got, &m, "Done");
     assert_dm_says(&got, "alice", &["is done", "alice@contoso.example"]);
@@ -64,19 +62,41 @@ fn request_with_a_free_seat_is_approved_assigned_and_reported() {
     bot.finish();
 }
 
-#[test]
-fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_roles() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
-    bot.link("judy", "judy@contoso.example");
-    // Alice takes the only seat.
+/// Alice and judy link; alice's request #1, approved by `approver`, takes the only seat; then
+/// judy writes `request`. Returns the directory, the bot and what it said to judy's request.
+fn judy_asks_after_alice_took_the_seat(
+    approver: &str,
+    request: &str,
+) -> (tempfile::TempDir, Bot, Vec<Value>) {
+    let (dir, mut bot) = Bot::linked(&["alice", "judy"]);
     let m = bot.request("alice", "Request #1");
-    bot.react("carol", &m, "✅");
+    bot.react(approver, &m, "✅");
     bot.idle();
     assert_eq!(request_state(dir.path(), 1), "completed");
 
-    bot.say("judy", "!pro request for the finance dashboards");
+    bot.say("judy", request);
     let got = bot.idle();
+    (dir, bot, got)
+}
+
+/// No request was made in the test directory.
+fn assert_no_requests(dir: &tempfile::TempDir) {
+    assert_eq!(requests_json(dir.path()), serde_json::json!([]));
+}
+
+/// `user`'s reaction was taken away again.
+fn assert_unreacted(got: &[Value], user: &str) {
+    assert!(
+        got.iter()
+            .any(|v| v["type"] == "unreact" && v["user"] == user),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_roles() {
+    let (dir, mut bot, got) =
+        judy_asks_after_alice_took_the_seat("carol", "!pro request for the finance dashboards");
     let purchase = approval_with(&got, "stage 1 of 2: buy 1 seat(s), monthly");
     let text = purchase["content"].as_str().unwrap();
     assert!(text.contains("Seats: 0 free of 1"), "{text}");
@@ -87,21 +107,14 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
     );
     let assign = approval_with(&got, "stage 2 of 2: assign the licence");
     let (pm, am) = (id(purchase), id(assign));
-    assert!(
-        sends_in(&got, "general")
-            .iter()
-            .any(|c| c.contains("1 seat(s) must be bought first")),
-        "{got:#?}"
-    );
+    assert_sent(&got, "general", "1 seat(s) must be bought first");
 
     // The licence approver may decide first; nothing runs before the seat is bought.
-    bot.react("carol", &am, "✅");
-    let got = bot.idle();
+    let got = bot.reacted("carol", &am, "✅");
     assert!(!contents(&got).contains("Done"), "{got:#?}");
     assert_eq!(request_state(dir.path(), 2), "pending");
 
-    bot.react("bob", &pm, "✅");
-    let got = bot.idle();
+    let got = bot.reacted("bob", &pm, "✅");
     assert_bought_and_assigned(&got, 2, "judy@contoso.example");
     assert_eq!(request_state(dir.path(), 2), "completed");
 
@@ -114,19 +127,10 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
 
 #[test]
 fn an_approver_holding_both_roles_clears_both_stages_with_one_reaction() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
-    bot.link("judy", "judy@contoso.example");
-    let approval = bot.request("alice", "Request #1");
-    bot.react("dave", &approval, "✅");
-    bot.idle();
-
-    bot.say("judy", "!pro request");
-    let got = bot.idle();
+    let (dir, mut bot, got) = judy_asks_after_alice_took_the_seat("dave", "!pro request");
     let pm = id(approval_with(&got, "stage 1 of 2"));
     let am = id(approval_with(&got, "stage 2 of 2"));
-    bot.react("dave", &pm, "✅");
-    let got = bot.idle();
+    let got = bot.reacted("dave", &pm, "✅");
     assert_edited(&got, &am, "together with stage 1");
     assert_eq!(request_state(dir.path(), 2), "completed");
     bot.finish();
@@ -138,8 +142,7 @@ fn a_denial_carries_the_reason_given_as_a_reply() {
 
     bot.reply("carol", &m, "No budget left this quarter");
     bot.idle();
-    bot.react("carol", &m, "❌");
-    let got = bot.idle();
+    let got = bot.reacted("carol", &m, "❌");
     assert_eq!(request_state(dir.path(), 1), "denied");
     assert_dm_says(&got, "alice", &["denied", "No budget left this quarter"]);
     assert_edited(&got, &m, "Denied by @carol: `No budget left this quarter`");
@@ -149,8 +152,7 @@ fn a_denial_carries_the_reason_given_as_a_reply() {
 #[test]
 fn a_reason_given_after_the_denial_reaches_the_requester() {
     let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
-    bot.react("dave", &m, "👎");
-    let got = bot.idle();
+    let got = bot.reacted("dave", &m, "👎");
     assert_dm(&got, "alice", "no reason given");
     bot.reply("dave", &m, "Use the shared workspace instead");
     let got = bot.idle();
@@ -188,8 +190,7 @@ roles = ["LicenseAdministrator"]
         "never routed to the requester: {deciders}"
     );
     let m = id(approval);
-    bot.react("erin", &m, "✅");
-    let got = bot.idle();
+    let got = bot.reacted("erin", &m, "✅");
     assert!(
         got.iter().any(|v| v["type"] == "unreact"
             && v["user"] == "erin"
@@ -206,18 +207,9 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
     let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
     bot.react("mallory", &m, "✅");
     // bob is an approver, but only for purchases.
-    bot.react("bob", &m, "✅");
-    let got = bot.idle();
-    assert!(
-        got.iter()
-            .any(|v| v["type"] == "unreact" && v["user"] == "mallory"),
-        "{got:#?}"
-    );
-    assert!(
-        got.iter()
-            .any(|v| v["type"] == "unreact" && v["user"] == "bob"),
-        "{got:#?}"
-    );
+    let got = bot.reacted("bob", &m, "✅");
+    assert_unreacted(&got, "mallory");
+    assert_unreacted(&got, "bob");
     assert_dm(&got, "bob", "needs one of these roles");
     assert_eq!(request_state(dir.path(), 1), "pending");
     let audit = audit_json(dir.path(), 1);
@@ -235,18 +227,12 @@ fn a_reaction_from_a_non_approver_is_ignored_removed_and_audited() {
 
 #[test]
 fn a_user_with_e5_is_told_they_already_have_pro_and_no_request_is_made() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("frank", "frank@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["frank"]);
     bot.say("frank", "!pro request");
     let got = bot.idle();
-    assert!(
-        sends_in(&got, "general")
-            .iter()
-            .any(|c| c.contains("already has Power BI Pro through SPE_E5")),
-        "{got:#?}"
-    );
+    assert_sent(&got, "general", "already has Power BI Pro through SPE_E5");
     assert!(sends_in(&got, "license-approvals").is_empty(), "{got:#?}");
-    assert_eq!(requests_json(dir.path()), serde_json::json!([]));
+    assert_no_requests(&dir);
     bot.finish();
 }
 
@@ -270,7 +256,7 @@ fn a_guest_is_refused_unless_policy_allows_guests() {
         .count();
     assert_eq!(refusals, 2, "{got:#?}");
     assert!(crate::support::bot::mails(dir.path()).is_empty());
-    assert_eq!(requests_json(dir.path()), serde_json::json!([]));
+    assert_no_requests(&dir);
     bot.finish();
 
     let (_dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__ALLOW_GUESTS", "true")]);
@@ -286,21 +272,14 @@ fn a_disabled_account_cannot_get_a_licence() {
     let (dir, mut bot) = Bot::start("");
     bot.say("dave", "!pro request for heidi@contoso.example");
     let got = bot.idle();
-    assert!(
-        sends_in(&got, "general")
-            .iter()
-            .any(|c| c.contains("is disabled")),
-        "{got:#?}"
-    );
-    assert_eq!(requests_json(dir.path()), serde_json::json!([]));
+    assert_sent(&got, "general", "is disabled");
+    assert_no_requests(&dir);
     bot.finish();
 }
 
 #[test]
 fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
-    let (dir, mut bot, m) = asked("ivan", "ivan@contoso.example");
-    bot.react("carol", &m, "✅");
-    let got = bot.idle();
+    let (dir, bot, got) = approved("ivan", "ivan@contoso.example");
     assert_says(
         &contents(&got),
         &["Power BI Pro assigned to ivan@contoso.example"],
@@ -317,11 +296,9 @@ fn a_missing_usage_location_is_set_from_the_default_before_assigning() {
 
 #[test]
 fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
-    let (dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__POLICY__DEFAULT_USAGE_LOCATION", "")]);
-    bot.link("ivan", "ivan@contoso.example");
-    let approval = bot.request("ivan", "Request #1");
-    bot.react("carol", &approval, "✅");
-    let got = bot.idle();
+    let no_default = [("LICENSEBOT__POLICY__DEFAULT_USAGE_LOCATION", "")];
+    let (dir, mut bot, approval) = asked_with(&no_default, "ivan", "ivan@contoso.example");
+    let got = bot.reacted("carol", &approval, "✅");
     assert_eq!(request_state(dir.path(), 1), "failed");
     assert_dm(&got, "ivan", "no usage location");
     assert_dm(&got, "carol", "failed");
@@ -330,8 +307,7 @@ fn without_a_default_usage_location_the_request_fails_with_a_clear_reason() {
 
 #[test]
 fn reminder_then_escalation_then_expiry_follow_the_clock() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["alice"]);
     bot.input(serde_json::json!({"type": "message", "channel": "general", "author": "dave", "content": "!pro away on"}));
     bot.idle();
     bot.say("alice", "!pro request");
@@ -380,8 +356,7 @@ fn reminder_then_escalation_then_expiry_follow_the_clock() {
     assert_dm(&got, "alice", "expired");
     assert_edited(&got, &m, "Expired");
     // A late reaction changes nothing.
-    bot.react("carol", &m, "✅");
-    let got = bot.idle();
+    let got = bot.reacted("carol", &m, "✅");
     assert_says(&contents(&got), &["already expired"]);
     assert_eq!(request_state(dir.path(), 1), "expired");
     bot.finish();
@@ -403,8 +378,7 @@ fn the_requester_can_cancel_a_pending_request() {
 
 #[test]
 fn release_gives_the_seat_back() {
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["alice"]);
     assert_says(
         &bot.answer("alice", "!pro release"),
         &["no Power BI Pro licence to give back"],
@@ -440,8 +414,7 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
         ("LICENSEBOT__BACKEND__SIMULATED__LATENCY", "1500ms"),
     ];
     let (dir, mut bot) = Bot::start_with("", &slow);
-    bot.link("alice", "alice@contoso.example");
-    bot.link("judy", "judy@contoso.example");
+    bot.link_own(&["alice", "judy"]);
     let m = bot.request("judy", "Request #1");
     bot.say("alice", "!pro request");
     let got = bot.idle();
@@ -454,10 +427,8 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
     bot.kill();
 
     let mut bot = Bot::start_in(dir.path(), &quick_read_back);
-    let got = bot.idle();
-    let all = contents(&got);
     assert_says(
-        &all,
+        &contents(&bot.idle()),
         &[
             "Power BI Pro assigned to judy@contoso.example",
             "Power BI Pro assigned to alice@contoso.example",
@@ -474,27 +445,16 @@ fn a_restart_between_approval_and_execution_runs_the_job_once() {
 
 #[test]
 fn a_tampered_audit_row_is_detected() {
-    let (dir, mut bot, m) = asked("alice", "alice@contoso.example");
-    bot.react("carol", &m, "✅");
-    bot.idle();
+    let (dir, bot, _) = approved("alice", "alice@contoso.example");
     bot.finish();
 
-    let ok = crate::support::bot::command(dir.path(), &["audit", "1"])
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    let ok = run_ok(&mut command(dir.path(), &["audit", "1"]), "audit 1");
     assert!(String::from_utf8_lossy(&ok.stdout).contains("audit chain: intact"));
 
     let db = crate::support::db::open(dir.path());
     db.tamper("UPDATE audit_events SET actor = 'chat:mallory' WHERE action = 'stage_approved'");
 
-    let bad = crate::support::bot::command(dir.path(), &["audit", "1"])
-        .output()
-        .unwrap();
+    let bad = command(dir.path(), &["audit", "1"]).output().unwrap();
     assert_eq!(
         bad.status.code(),
         Some(3),
@@ -533,11 +493,8 @@ fn a_billing_approver_buys_and_then_removes_seats() {
     bot.say("bob", "!pro buy 2");
     bot.idle();
     assert_eq!(request_state(dir.path(), 1), "completed");
-    bot.say("bob", "!pro seats remove 2");
-    let got = bot.idle();
-    let all = contents(&got);
     assert_says(
-        &all,
+        &bot.answer("bob", "!pro seats remove 2"),
         &[
             "only within a short window",
             "2 seat(s) removed; the tenant now has 1",

@@ -286,6 +286,26 @@ struct Observed {
     nonce_repeats: usize,
 }
 
+impl Observed {
+    /// Prints this run's row of the crash matrix: the `step` it died at, what ran, and the
+    /// calls that changed the tenant.
+    fn print_row(&self, step: Step, what: &str, calls: &str) {
+        println!(
+            "CRASH-MATRIX | {step:?} | {what} | {} | {:?} | {calls} | {} DM(s), {} reply(ies) | {} nonce repeat(s)",
+            self.state,
+            self.quantity_changes,
+            self.dms.len(),
+            self.replies.len(),
+            self.nonce_repeats
+        );
+    }
+}
+
+/// The messages of `said` that tell a request is done.
+fn done_in(said: &[String]) -> Vec<&String> {
+    said.iter().filter(|t| t.contains("is done")).collect()
+}
+
 /// Dies at `step` of `flow`, restarts, and checks the end: completed, one quantity change per
 /// purchase, one `assignLicense`, the requester told once; prints the matrix row.
 async fn crash_and_recover(flow: Flow, step: Step) {
@@ -402,14 +422,10 @@ async fn die_while_discord_holds(
 /// showing the outcome, the audit chain intact; prints the matrix row.
 async fn check_recovered(rig: &Rig, flow: Flow, step: Step) {
     let observed = observe(rig, flow).await;
-    println!(
-        "CRASH-MATRIX | {step:?} | {flow:?} | {} | {:?} | {} | {} DM(s), {} reply(ies) | {} nonce repeat(s)",
-        observed.state,
-        observed.quantity_changes,
-        observed.assign_calls,
-        observed.dms.len(),
-        observed.replies.len(),
-        observed.nonce_repeats
+    observed.print_row(
+        step,
+        &format!("{flow:?}"),
+        &observed.assign_calls.to_string(),
     );
 
     assert_eq!(observed.state, "completed", "{observed:#?}");
@@ -432,7 +448,7 @@ async fn check_recovered(rig: &Rig, flow: Flow, step: Step) {
     assert_eq!(rig.ms.licences_of(&flow.upn()), ["POWER_BI_PRO"]);
     let assigned = format!("Power BI Pro assigned to {}", flow.upn());
     for (kind, said) in [("DM", &observed.dms), ("reply", &observed.replies)] {
-        let done: Vec<&String> = said.iter().filter(|t| t.contains("is done")).collect();
+        let done = done_in(said);
         assert_eq!(done.len(), 1, "told done once by {kind}: {observed:#?}");
         assert!(
             done[0].contains(&assigned),
@@ -515,13 +531,19 @@ async fn observe(rig: &Rig, flow: Flow) -> Observed {
     }
 }
 
-/// One test a case: `run(What::what, At::at)`, for the flows killed at each crash point and
+/// One test a case: `run(What::what, At::at)` (or `run(At::at)`), for the flows killed at each crash point and
 /// for the scheduled messages below.
 macro_rules! crash_cases {
     ($run:ident($what:ident, $at:ident) { $($name:ident: $w:ident at $s:ident;)* }) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             $run($what::$w, $at::$s).await;
+        }
+    )*};
+    ($run:ident($at:ident) { $($name:ident: at $s:ident;)* }) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            $run($at::$s).await;
         }
     )*};
 }
@@ -561,17 +583,9 @@ async fn leaving_crash_and_recover(step: Step) {
             .expect("alice")
             .id
             .clone();
-        let group = state
-            .groups
-            .iter_mut()
-            .find(|g| g.id == PRO_GROUP)
-            .expect("the licensing group");
+        let group = state.group_mut(PRO_GROUP);
         group.members.push(alice);
-        let user = state
-            .users
-            .iter_mut()
-            .find(|u| u.upn == "alice@contoso.example")
-            .expect("alice");
+        let user = state.user_mut("alice@contoso.example");
         user.licenses.push(Assigned::inherited(PRO_SKU, PRO_GROUP));
     }
     rig.boot(step.crash_point()).await;
@@ -643,11 +657,7 @@ async fn reclaim_crash_and_recover(step: Step) {
     {
         let mut state = rig.ms.state();
         state.set_enabled("POWER_BI_PRO", 2);
-        let alice = state
-            .users
-            .iter_mut()
-            .find(|u| u.upn == "alice@contoso.example")
-            .expect("alice");
+        let alice = state.user_mut("alice@contoso.example");
         alice.licenses.push(Assigned::direct(PRO_SKU));
         let long_ago = chrono::Utc::now() - chrono::Duration::days(100);
         alice.sign_in = Some(SignInActivity {
@@ -687,14 +697,7 @@ async fn reclaim_crash_and_recover(step: Step) {
 
     let observed = observe(&rig, Flow::Purchase).await;
     let changes = rig.ms.ops("POST", "/assignLicense");
-    println!(
-        "CRASH-MATRIX | {step:?} | Reclaim | {} | {:?} | {changes} licence change(s) | {} DM(s), {} reply(ies) | {} nonce repeat(s)",
-        observed.state,
-        observed.quantity_changes,
-        observed.dms.len(),
-        observed.replies.len(),
-        observed.nonce_repeats
-    );
+    observed.print_row(step, "Reclaim", &format!("{changes} licence change(s)"));
     assert_eq!(observed.state, "completed", "{observed:#?}");
     assert!(
         observed.quantity_changes.is_empty(),
@@ -706,45 +709,23 @@ async fn reclaim_crash_and_recover(step: Step) {
         (2..=3).contains(&changes),
         "one removal, one assignment (a held one repeated at most once): {changes}"
     );
-    let done: Vec<&String> = observed
-        .dms
-        .iter()
-        .filter(|d| d.contains("is done"))
-        .collect();
+    let done = done_in(&observed.dms);
     assert_eq!(done.len(), 1, "judy told once: {observed:#?}");
     let audit = discord_bot::audit(rig.dir.path(), 1).await;
     assert_eq!(audit["chain"]["intact"], true, "{audit:#}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reclaim_killed_while_graph_holds_the_removal_moves_once() {
-    reclaim_crash_and_recover(Step::ChangeInFlight).await;
-}
+crash_cases! { reclaim_crash_and_recover(Step) {
+    reclaim_killed_while_graph_holds_the_removal_moves_once: at ChangeInFlight;
+    reclaim_dying_after_the_backend_answered_moves_once: at BackendAnswered;
+    reclaim_dying_after_its_outcome_is_stored_moves_once: at OutcomeStored;
+}}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reclaim_dying_after_the_backend_answered_moves_once() {
-    reclaim_crash_and_recover(Step::BackendAnswered).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reclaim_dying_after_its_outcome_is_stored_moves_once() {
-    reclaim_crash_and_recover(Step::OutcomeStored).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leaving_killed_while_graph_holds_the_removal_ends_once() {
-    leaving_crash_and_recover(Step::ChangeInFlight).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leaving_dying_after_the_backend_answered_ends_once() {
-    leaving_crash_and_recover(Step::BackendAnswered).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leaving_dying_after_its_outcome_is_stored_ends_once() {
-    leaving_crash_and_recover(Step::OutcomeStored).await;
-}
+crash_cases! { leaving_crash_and_recover(Step) {
+    leaving_killed_while_graph_holds_the_removal_ends_once: at ChangeInFlight;
+    leaving_dying_after_the_backend_answered_ends_once: at BackendAnswered;
+    leaving_dying_after_its_outcome_is_stored_ends_once: at OutcomeStored;
+}}
 
 /// An assignment killed while Graph holds `assignLicense`, on a Graph that shows changes
 /// late: after the restart the job reads back (the change may be made) before assigning
@@ -779,11 +760,7 @@ async fn an_interrupted_assignment_graph_shows_late_is_not_assigned_twice() {
     let observed = observe(&rig, flow).await;
     assert_eq!(observed.state, "completed", "{observed:#?}");
     assert_eq!(observed.assign_calls, 1, "{observed:#?}");
-    let done: Vec<&String> = observed
-        .dms
-        .iter()
-        .filter(|d| d.contains("is done"))
-        .collect();
+    let done = done_in(&observed.dms);
     assert_eq!(done.len(), 1, "{observed:#?}");
     assert!(
         done[0].contains("Power BI Pro assigned to alice@contoso.example"),

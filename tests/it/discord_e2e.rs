@@ -134,6 +134,14 @@ impl Setup {
         self.reacted_approval(&format!("Request #{number}")).await
     }
 
+    /// A started setup where alice asked by text: the setup and the approval message, once
+    /// the bot reacted on it.
+    async fn alice_asked() -> (Setup, Msg) {
+        let s = Setup::start().await;
+        let approval = s.alice_requests().await;
+        (s, approval)
+    }
+
     /// Alice asks by text; returns the approval message once the bot reacted on it.
     async fn alice_requests(&self) -> Msg {
         self.link("alice", "alice@contoso.example").await;
@@ -237,6 +245,17 @@ const EPHEMERAL: u64 = 64;
 /// No flags: everyone in the channel sees the answer.
 const PUBLIC: u64 = 0;
 
+/// Alice runs `/pro sub` with `options` in #general ([`slash_answered`]); it is deferred
+/// with `flags` and answered, saying `needle`, with the same visibility.
+async fn slash_deferred(
+    fake: &FakeDiscord,
+    (sub, options): (&str, &[(&str, Value, u64)]),
+    needle: &str,
+    flags: u64,
+) {
+    assert_deferred_then_answered(slash_answered(fake, sub, options, needle).await, flags);
+}
+
 /// The interaction was deferred (response type 5, DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE) with
 /// these flags, and its answer then carried the same visibility.
 fn assert_deferred_then_answered((response, message): InteractionView, flags: u64) {
@@ -260,28 +279,29 @@ async fn slash_commands_are_registered_answered_in_place_and_private_where_neede
         assert!(subs.iter().any(|s| s == sub), "{sub} in {subs:?}");
     }
 
-    let answer = slash_answered(
+    slash_deferred(
         &s.fake,
-        "link",
-        &[("upn", json!("alice@contoso.example"), 3)],
+        ("link", &[("upn", json!("alice@contoso.example"), 3)]),
         "I've mailed a code",
+        EPHEMERAL,
     )
     .await;
-    assert_deferred_then_answered(answer, EPHEMERAL);
     // The code answered with /pro verify: only the bot sees a slash command's options.
     let code = discord_bot::mailed_code(s.dir.path(), "alice@contoso.example");
     let (response, _) =
         slash_answered(&s.fake, "verify", &[("code", json!(code), 3)], "Verified").await;
     assert_eq!(response, Some((5, 64)), "deferred, ephemeral");
 
-    let answer = slash_answered(
+    slash_deferred(
         &s.fake,
-        "request",
-        &[("reason", json!("for the finance dashboards"), 3)],
+        (
+            "request",
+            &[("reason", json!("for the finance dashboards"), 3)],
+        ),
         "Request #1 is in",
+        PUBLIC,
     )
     .await;
-    assert_deferred_then_answered(answer, PUBLIC);
     let approval = s.reacted_approval("Request #1").await;
     assert!(
         approval.content.contains("for the finance dashboards"),
@@ -308,8 +328,7 @@ async fn slash_commands_are_registered_answered_in_place_and_private_where_neede
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn denial_by_reaction_closes_the_request_and_tells_the_requester() {
-    let s = Setup::start().await;
-    let approval = s.alice_requests().await;
+    let (s, approval) = Setup::alice_asked().await;
 
     s.fake.react("dave", approval.id, "❌");
 
@@ -322,8 +341,7 @@ async fn denial_by_reaction_closes_the_request_and_tells_the_requester() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_approver_reaction_is_removed_and_explained_in_the_channel_when_dms_are_closed() {
-    let s = Setup::start().await;
-    let approval = s.alice_requests().await;
+    let (s, approval) = Setup::alice_asked().await;
     s.fake.close_dms("mallory");
 
     s.fake.react("mallory", approval.id, "✅");
@@ -481,8 +499,7 @@ async fn what_happened_while_the_bot_was_down_is_applied_after_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_drop_mid_flow_is_resumed_and_missed_events_replayed_once() {
-    let s = Setup::start().await;
-    let approval = s.alice_requests().await;
+    let (s, approval) = Setup::alice_asked().await;
 
     s.fake.drop_and_wait_for_resume(TIMEOUT).await;
     s.fake.react("carol", approval.id, "✅");

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use crate::support::bot::{approval_with, assert_dm, command, contents, id, request_state};
+use crate::support::bot::{
+    approval_with, assert_dm, assert_says, command, contents, id, request_state,
+};
 use crate::support::Bot;
 
 const TWO_PERSON: (&str, &str) = ("LICENSEBOT__POLICY__TWO_PERSON_ABOVE_SEATS", "2");
@@ -17,11 +19,7 @@ fn the_first_approval_survives_a_kill_and_the_second_buys_once() {
     let approval = id(approval_with(&got, "Two-person rule"));
     bot.react("bob", &approval, "✅");
     let got = bot.idle();
-    assert!(
-        contents(&got).contains("1 of 2 approvals: @bob"),
-        "{}",
-        contents(&got)
-    );
+    assert_says(&contents(&got), &["1 of 2 approvals: @bob"]);
     bot.kill();
 
     let mut bot = Bot::start_in(dir.path(), &[TWO_PERSON]);
@@ -36,11 +34,7 @@ fn the_first_approval_survives_a_kill_and_the_second_buys_once() {
     bot.react("dave", &approval, "✅");
     let got = bot.idle();
     bot.finish();
-    assert!(
-        contents(&got).contains("Approved by @bob and @dave"),
-        "{}",
-        contents(&got)
-    );
+    assert_says(&contents(&got), &["Approved by @bob and @dave"]);
     assert_eq!(request_state(dir.path(), 1), "completed");
     let spend = spend_json(dir.path());
     assert_eq!(spend["months"][0]["seats"], 3, "bought once: {spend:#}");
@@ -73,11 +67,7 @@ fn a_purchase_past_the_budget_waits_for_a_global_administrator_and_spend_shows_i
     let got = bot.idle();
     bot.finish();
     assert_eq!(request_state(dir.path(), 2), "completed");
-    assert!(
-        contents(&got).contains("2 purchase(s), 2 seat(s), 28.00 USD"),
-        "{}",
-        contents(&got)
-    );
+    assert_says(&contents(&got), &["2 purchase(s), 2 seat(s), 28.00 USD"]);
 
     let out = command(dir.path(), &["spend"])
         .env("LICENSEBOT__POLICY__MONTHLY_BUDGET", "20")
@@ -111,10 +101,9 @@ fn an_auto_approval_rule_gives_the_licence_when_a_seat_is_free() {
     bot.say("alice", "!pro request");
     let got = bot.idle();
     bot.finish();
-    assert!(
-        contents(&got).contains("Approved by the rule “analysts” (a seat was free)"),
-        "{}",
-        contents(&got)
+    assert_says(
+        &contents(&got),
+        &["Approved by the rule “analysts” (a seat was free)"],
     );
     assert_dm(&got, "alice", "is done");
     assert_eq!(request_state(dir.path(), 1), "completed");

@@ -883,12 +883,7 @@ async fn read_back_shows_an_assignment_only_after_the_lag() {
 async fn licence_sources_are_read_from_the_assignment_states() {
     let (fake, t) = started();
     let give = |who: &str, licences: Vec<Assigned>| {
-        fake.state()
-            .users
-            .iter_mut()
-            .find(|u| u.upn == who)
-            .expect("a user of the fake")
-            .licenses = licences;
+        fake.state().user_mut(who).licenses = licences;
     };
     give("ivan@contoso.example", vec![Assigned::direct(PRO_SKU)]);
     give(

@@ -42,6 +42,14 @@ fn start(fake: &FakeMicrosoft, pc: bool, who: &str, upn: &str) -> (tempfile::Tem
     (dir, bot)
 }
 
+/// A fresh fake and a bot in group mode on it ([`start`]), `who` linked to their own account:
+/// the fake, the bot's directory and the bot.
+fn started(pc: bool, who: &str) -> (FakeMicrosoft, tempfile::TempDir, Bot) {
+    let fake = FakeMicrosoft::start();
+    let (dir, bot) = start(&fake, pc, who, &format!("{who}@contoso.example"));
+    (fake, dir, bot)
+}
+
 /// Lets the fake's group-based licensing act and the bot look again.
 fn let_the_group_act(fake: &FakeMicrosoft, bot: &mut Bot) -> Vec<Value> {
     fake.advance(PAST_THE_DELAY);
@@ -53,12 +61,7 @@ fn let_the_group_act(fake: &FakeMicrosoft, bot: &mut Bot) -> Vec<Value> {
 fn asks_and_carol_approves(bot: &mut Bot, who: &str) -> Vec<Value> {
     bot.say(who, "!pro request for the sales reports");
     let got = bot.idle();
-    bot.react(
-        "carol",
-        &id(approval_with(&got, "assign the licence")),
-        "✅",
-    );
-    bot.idle()
+    bot.approve("carol", &got, "assign the licence")
 }
 
 /// The states of `upn`'s Pro licence from the licensing group.
@@ -72,8 +75,7 @@ fn pro_from_group(fake: &FakeMicrosoft, upn: &str) -> Vec<LicenceState> {
 
 #[test]
 fn an_approved_request_adds_the_member_and_is_done_when_the_group_applies_it() {
-    let fake = FakeMicrosoft::start();
-    let (dir, mut bot) = start(&fake, false, "alice", "alice@contoso.example");
+    let (fake, dir, mut bot) = started(false, "alice");
 
     let approved = asks_and_carol_approves(&mut bot, "alice");
     assert!(
@@ -108,24 +110,15 @@ fn an_approved_request_adds_the_member_and_is_done_when_the_group_applies_it() {
 
 #[test]
 fn no_seat_left_for_the_group_adds_a_purchase_stage_and_then_licenses() {
-    let fake = FakeMicrosoft::start();
-    let (dir, mut bot) = start(&fake, true, "alice", "alice@contoso.example");
+    let (fake, dir, mut bot) = started(true, "alice");
     bot.say("alice", "!pro request for the sales reports");
     let asked = bot.idle();
     // Another admin takes the last free seat between the approval and the processing.
     fake.state()
-        .users
-        .iter_mut()
-        .find(|u| u.upn == "judy@contoso.example")
-        .expect("judy")
+        .user_mut("judy@contoso.example")
         .licenses
         .push(Assigned::direct(PRO_SKU));
-    bot.react(
-        "carol",
-        &id(approval_with(&asked, "assign the licence")),
-        "✅",
-    );
-    bot.idle();
+    bot.approve("carol", &asked, "assign the licence");
 
     let got = let_the_group_act(&fake, &mut bot);
     let purchase = approval_with(&got, "buy 1 seat(s)");
@@ -188,8 +181,7 @@ fn a_usage_location_the_service_is_not_offered_in_gets_the_default_and_is_reproc
 
 #[test]
 fn a_conflicting_licence_fails_naming_the_cause_and_takes_the_membership_back() {
-    let fake = FakeMicrosoft::start();
-    let (dir, mut bot) = start(&fake, false, "xavier", "xavier@contoso.example");
+    let (fake, dir, mut bot) = started(false, "xavier");
     asks_and_carol_approves(&mut bot, "xavier");
 
     let got = let_the_group_act(&fake, &mut bot);
@@ -205,8 +197,7 @@ fn a_conflicting_licence_fails_naming_the_cause_and_takes_the_membership_back() 
 
 #[test]
 fn giving_back_a_licence_from_the_licensing_group_takes_the_member_out() {
-    let fake = FakeMicrosoft::start();
-    let (dir, mut bot) = start(&fake, false, "gina", "gina@contoso.example");
+    let (fake, dir, mut bot) = started(false, "gina");
 
     bot.say("gina", "!pro release");
     let started = bot.idle();

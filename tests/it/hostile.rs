@@ -43,9 +43,19 @@ fn say(who: &'static str, text: impl Into<String>) -> Act {
     Act::Say(who, text.into())
 }
 
+/// `who` sends one message.
+fn says(name: &'static str, who: &'static str, text: impl Into<String>, expect: Expect) -> Case {
+    one(name, say(who, text), expect)
+}
+
+/// One act.
+fn one(name: &'static str, act: Act, expect: Expect) -> Case {
+    case(name, vec![act], expect)
+}
+
 /// alice sends one message.
 fn alice_says(name: &'static str, text: impl Into<String>, expect: Expect) -> Case {
-    case(name, vec![say("alice", text)], expect)
+    says(name, "alice", text, expect)
 }
 
 fn case(name: &'static str, act: Vec<Act>, expect: Expect) -> Case {
@@ -203,9 +213,10 @@ fn injected_upns() -> Vec<Case> {
 fn proving_others_links() -> Vec<Case> {
     use Expect::Answer;
     vec![
-        case(
+        says(
             "verify without a pending link",
-            vec![say("mallory", "!pro verify 12345678")],
+            "mallory",
+            "!pro verify 12345678",
             Answer("no link waiting for a code"),
         ),
         alice_says(
@@ -218,32 +229,34 @@ fn proving_others_links() -> Vec<Case> {
             "!pro verify 1234abcd",
             Answer("give the 8-digit code from the mail"),
         ),
-        case(
+        says(
             "attest a link by a non-approver",
-            vec![say("mallory", "!pro link @judy ivan@contoso.example")],
+            "mallory",
+            "!pro link @judy ivan@contoso.example",
             Answer("Only approvers can confirm"),
         ),
-        case(
+        says(
             "attest a link by an approver without an assign role",
-            vec![say("bob", "!pro link @mallory ivan@contoso.example")],
+            "bob",
+            "!pro link @mallory ivan@contoso.example",
             Answer("needs one of these roles"),
         ),
-        case(
+        says(
             "attest a link to an approver's account",
-            vec![say("carol", "!pro link @mallory dave@contoso.example")],
+            "carol",
+            "!pro link @mallory dave@contoso.example",
             Answer("by the bot's configuration"),
         ),
-        case(
+        says(
             "attest a link to a disabled account",
-            vec![say("carol", "!pro link @mallory heidi@contoso.example")],
+            "carol",
+            "!pro link @mallory heidi@contoso.example",
             Answer("is disabled"),
         ),
-        case(
+        says(
             "link to a guest account",
-            vec![say(
-                "mallory",
-                "!pro link grace_fabrikam.example#EXT#@contoso.example",
-            )],
+            "mallory",
+            "!pro link grace_fabrikam.example#EXT#@contoso.example",
             Answer("is a guest account"),
         ),
     ]
@@ -253,52 +266,58 @@ fn proving_others_links() -> Vec<Case> {
 fn undoing_others_links() -> Vec<Case> {
     use Expect::Answer;
     vec![
-        case(
+        says(
             "unlink someone else by a non-approver",
-            vec![say("mallory", "!pro unlink @alice")],
+            "mallory",
+            "!pro unlink @alice",
             Answer("Only approvers can undo someone else's link"),
         ),
-        case(
+        says(
             "unlink someone else's UPN by a non-approver",
-            vec![say("mallory", "!pro unlink alice@contoso.example")],
+            "mallory",
+            "!pro unlink alice@contoso.example",
             Answer("Only approvers can undo someone else's link"),
         ),
-        case(
+        says(
             "unlink an approver's configured link",
-            vec![say("carol", "!pro unlink @dave")],
+            "carol",
+            "!pro unlink @dave",
             Answer("by the bot's configuration"),
         ),
-        case(
+        says(
             "unlink an approver's own configured link",
-            vec![say("carol", "!pro unlink")],
+            "carol",
+            "!pro unlink",
             Answer("by the bot's configuration"),
         ),
-        case(
+        says(
             "unlink without a link",
-            vec![say("mallory", "!pro unlink")],
+            "mallory",
+            "!pro unlink",
             Answer("nothing to undo"),
         ),
-        case(
+        says(
             "unlink a UPN nobody linked",
-            vec![say("carol", "!pro unlink ivan@contoso.example")],
+            "carol",
+            "!pro unlink ivan@contoso.example",
             Answer("No chat account is linked"),
         ),
-        case(
+        says(
             "unlink with two targets",
-            vec![say("carol", "!pro unlink @alice @judy")],
+            "carol",
+            "!pro unlink @alice @judy",
             Answer("was not expected here"),
         ),
-        case(
+        says(
             "revoke two people at once",
-            vec![say("carol", "!pro revoke @alice @judy")],
+            "carol",
+            "!pro revoke @alice @judy",
             Answer("one person at a time"),
         ),
-        case(
+        says(
             "request for a fake guest",
-            vec![say(
-                "dave",
-                "!pro request for fake_x.com#EXT#@contoso.example",
-            )],
+            "dave",
+            "!pro request for fake_x.com#EXT#@contoso.example",
             Answer("can't find"),
         ),
     ]
@@ -309,9 +328,10 @@ fn refused_by_policy() -> Vec<Case> {
     use Expect::Answer;
     let long_reason = "x".repeat(501);
     vec![
-        case(
+        says(
             "request without a link",
-            vec![say("mallory", "!pro request")],
+            "mallory",
+            "!pro request",
             Answer("link your chat account"),
         ),
         alice_says(
@@ -319,9 +339,10 @@ fn refused_by_policy() -> Vec<Case> {
             "!pro request for judy@contoso.example",
             Answer("Only approvers"),
         ),
-        case(
+        says(
             "request for an unlinked mention",
-            vec![say("dave", "!pro request for @ghost")],
+            "dave",
+            "!pro request for @ghost",
             Answer("has not verified a link"),
         ),
         alice_says(
@@ -334,22 +355,22 @@ fn refused_by_policy() -> Vec<Case> {
             "!pro request again",
             Answer("already an open request"),
         ),
-        case(
+        says(
             "request for a disabled account",
-            vec![say("dave", "!pro request for heidi@contoso.example")],
+            "dave",
+            "!pro request for heidi@contoso.example",
             Answer("is disabled"),
         ),
-        case(
+        says(
             "request for someone holding E5",
-            vec![say("dave", "!pro request for frank@contoso.example")],
+            "dave",
+            "!pro request for frank@contoso.example",
             Answer("through SPE_E5"),
         ),
-        case(
+        says(
             "request for a guest",
-            vec![say(
-                "dave",
-                "!pro request for grace_fabrikam.example#EXT#@contoso.example",
-            )],
+            "dave",
+            "!pro request for grace_fabrikam.example#EXT#@contoso.example",
             Answer("guest account"),
         ),
     ]
@@ -364,9 +385,10 @@ fn bad_ids() -> Vec<Case> {
             "!pro status 99999",
             Answer("There is no request"),
         ),
-        case(
+        says(
             "status of someone else's request",
-            vec![say("judy", "!pro status 1")],
+            "judy",
+            "!pro status 1",
             Answer("not yours"),
         ),
         alice_says(
@@ -380,14 +402,16 @@ fn bad_ids() -> Vec<Case> {
             Answer("Usage"),
         ),
         alice_says("cancel request zero", "!pro cancel 0", Answer("Usage")),
-        case(
+        says(
             "cancel someone else's request",
-            vec![say("judy", "!pro cancel 1")],
+            "judy",
+            "!pro cancel 1",
             Answer("not yours"),
         ),
-        case(
+        says(
             "cancel a closed request",
-            vec![say("judy", "!pro cancel 2")],
+            "judy",
+            "!pro cancel 2",
             Answer("already cancelled"),
         ),
         alice_says(
@@ -429,34 +453,30 @@ fn approver_commands_by_others() -> Vec<Case> {
 fn bad_purchases() -> Vec<Case> {
     use Expect::Answer;
     vec![
-        case(
-            "buy zero seats",
-            vec![say("bob", "!pro buy 0")],
-            Answer("Usage"),
-        ),
-        case(
-            "buy negative seats",
-            vec![say("bob", "!pro buy -5")],
-            Answer("Usage"),
-        ),
-        case(
+        says("buy zero seats", "bob", "!pro buy 0", Answer("Usage")),
+        says("buy negative seats", "bob", "!pro buy -5", Answer("Usage")),
+        says(
             "buy too many seats",
-            vec![say("bob", "!pro buy 1001")],
+            "bob",
+            "!pro buy 1001",
             Answer("Usage"),
         ),
-        case(
+        says(
             "buy a huge number of seats",
-            vec![say("bob", "!pro buy 99999999999999999999999999")],
+            "bob",
+            "!pro buy 99999999999999999999999999",
             Answer("Usage"),
         ),
-        case(
+        says(
             "buy in scientific notation",
-            vec![say("bob", "!pro buy 1e3")],
+            "bob",
+            "!pro buy 1e3",
             Answer("Usage"),
         ),
-        case(
+        says(
             "buy with an unknown billing cycle",
-            vec![say("bob", "!pro buy 5 weekly")],
+            "bob",
+            "!pro buy 5 weekly",
             Answer("Usage"),
         ),
     ]
@@ -467,27 +487,28 @@ fn bad_approver_commands() -> Vec<Case> {
     use Expect::Answer;
     let many: Vec<String> = (0..101).map(|i| format!("@u{i}")).collect();
     vec![
-        case(
+        says(
             "assign over a hundred people",
-            vec![say("dave", format!("!pro assign {}", many.join(" ")))],
+            "dave",
+            format!("!pro assign {}", many.join(" ")),
             Answer("too many"),
         ),
-        case(
+        says(
             "assign only people who cannot get it",
-            vec![say(
-                "dave",
-                "!pro assign heidi@contoso.example frank@contoso.example @ghost",
-            )],
+            "dave",
+            "!pro assign heidi@contoso.example frank@contoso.example @ghost",
             Answer("is disabled"),
         ),
-        case(
+        says(
             "revoke someone without a licence",
-            vec![say("dave", "!pro revoke judy@contoso.example")],
+            "dave",
+            "!pro revoke judy@contoso.example",
             Answer("no Power BI Pro licence"),
         ),
-        case(
+        says(
             "away with a bad word",
-            vec![say("dave", "!pro away sometimes")],
+            "dave",
+            "!pro away sometimes",
             Answer("Usage"),
         ),
         alice_says(
@@ -500,14 +521,16 @@ fn bad_approver_commands() -> Vec<Case> {
             "!pro release",
             Answer("no Power BI Pro licence"),
         ),
-        case(
+        says(
             "purchased without a purchase task",
-            vec![say("bob", "!pro purchased 1")],
+            "bob",
+            "!pro purchased 1",
             Answer("no purchase waiting"),
         ),
-        case(
+        says(
             "purchased by an approver who cannot buy",
-            vec![say("carol", "!pro purchased 1")],
+            "carol",
+            "!pro purchased 1",
             Answer("needs one of these roles"),
         ),
     ]
@@ -516,72 +539,65 @@ fn bad_approver_commands() -> Vec<Case> {
 /// Reactions.
 fn reactions() -> Vec<Case> {
     use Expect::{Answer, Silent};
-    vec![
-        case(
-            "reaction on a message that is no approval",
-            vec![Act::React("carol", On::Raw("u1"), "✅")],
-            Silent,
-        ),
-        case(
-            "reaction on an unknown message id",
-            vec![Act::React(
-                "carol",
-                On::Raw("m999999999999999999999999"),
-                "✅",
-            )],
-            Silent,
-        ),
-        case(
-            "reaction with another emoji",
-            vec![Act::React("carol", On::Approval, "🎉")],
-            Silent,
-        ),
-        case(
-            "homoglyph check mark",
-            vec![Act::React("carol", On::Approval, "✔")],
-            Silent,
-        ),
-        case(
-            "homoglyph ballot box",
-            vec![Act::React("carol", On::Approval, "☑")],
-            Silent,
-        ),
-        case(
+    // (name, who, emoji, expected) of one reaction on alice's pending approval message.
+    let on_approval = [
+        ("reaction with another emoji", "carol", "🎉", Silent),
+        ("homoglyph check mark", "carol", "✔", Silent),
+        ("homoglyph ballot box", "carol", "☑", Silent),
+        (
             "reaction by a non-approver",
-            vec![Act::React("mallory", On::Approval, "✅")],
+            "mallory",
+            "✅",
             Answer("Only approvers can decide"),
         ),
-        case(
-            "self-approval",
-            vec![Act::React("alice", On::Approval, "✅")],
-            Answer("You can't decide"),
-        ),
-        case(
+        ("self-approval", "alice", "✅", Answer("You can't decide")),
+        (
             "approval without the stage's role",
-            vec![Act::React("bob", On::Approval, "✅")],
+            "bob",
+            "✅",
             Answer("needs one of these roles"),
         ),
-        case(
-            "removing a reaction that decided nothing",
-            vec![Act::Unreact("carol", On::Approval, "✅")],
+    ];
+    let approved = || vec![Act::React("carol", On::Approval, "✅")];
+    let mut cases = vec![
+        one(
+            "reaction on a message that is no approval",
+            Act::React("carol", On::Raw("u1"), "✅"),
             Silent,
         ),
-        case(
+        one(
+            "reaction on an unknown message id",
+            Act::React("carol", On::Raw("m999999999999999999999999"), "✅"),
+            Silent,
+        ),
+    ];
+    cases.extend(
+        on_approval.into_iter().map(|(name, who, emoji, expect)| {
+            one(name, Act::React(who, On::Approval, emoji), expect)
+        }),
+    );
+    cases.extend([
+        one(
+            "removing a reaction that decided nothing",
+            Act::Unreact("carol", On::Approval, "✅"),
+            Silent,
+        ),
+        one(
             "decision on a closed request",
-            vec![Act::React("carol", On::Closed, "✅")],
+            Act::React("carol", On::Closed, "✅"),
             Answer("already cancelled"),
         ),
         // The same reaction added again without being removed can only be a replay (a
         // gateway resume, a catch-up after a restart): it is applied once, so it says nothing.
         Case {
             name: "replayed approval",
-            before: vec![Act::React("carol", On::Approval, "✅")],
-            act: vec![Act::React("carol", On::Approval, "✅")],
+            before: approved(),
+            act: approved(),
             expect: Silent,
         },
         Case {
             name: "removed then added again",
-            before: vec![Act::React("carol", On::Approval, "✅")],
+            before: approved(),
             act: vec![
                 Act::Unreact("carol", On::Approval, "✅"),
                 Act::React("carol", On::Approval, "✅"),
@@ -590,11 +606,12 @@ fn reactions() -> Vec<Case> {
         },
         Case {
             name: "denial after an approval",
-            before: vec![Act::React("carol", On::Approval, "✅")],
+            before: approved(),
             act: vec![Act::React("dave", On::Approval, "❌")],
             expect: Answer("your reaction changes nothing"),
         },
-    ]
+    ]);
+    cases
 }
 
 /// The state that hostile input must not change.
@@ -653,9 +670,7 @@ async fn every_hostile_input_gets_a_clear_answer_and_changes_nothing() {
     let mut failures = Vec::new();
     for c in all {
         // Alice has a pending request (#1); Judy's request (#2) was cancelled.
-        let h = Harness::new(&[]).await;
-        h.link("alice", "alice@contoso.example").await;
-        h.link("judy", "judy@contoso.example").await;
+        let h = Harness::linked(&["alice", "judy"]).await;
         h.say("alice", "!pro request").await;
         h.say("judy", "!pro request").await;
         h.say("judy", "!pro cancel 2").await;

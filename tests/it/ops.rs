@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::bot::asked_with;
 use crate::support::Bot;
 
 /// The address the bot logged for its endpoint (it binds port 0 in tests).
@@ -144,9 +145,8 @@ fn spans_of_request(log: &str, request: u64) -> Vec<String> {
 
 #[test]
 fn one_requests_log_lines_carry_its_id_from_asking_to_done() {
-    let (_dir, mut bot) = Bot::start_with("", &[("LICENSEBOT__TELEMETRY__FORMAT", "json")]);
-    bot.link("alice", "alice@contoso.example");
-    let approval = bot.request("alice", "Request #1");
+    let json_logs = [("LICENSEBOT__TELEMETRY__FORMAT", "json")];
+    let (_dir, mut bot, approval) = asked_with(&json_logs, "alice", "alice@contoso.example");
     bot.react("carol", &approval, "✅");
     bot.idle();
     let log = bot.log();

@@ -78,6 +78,30 @@ fn fake_with(setup: impl FnOnce(&mut Subscription)) -> FakeMicrosoft {
     fake
 }
 
+/// A fake whose subscription accepts a change and shows it done after `reads` reads of its
+/// location, and a purchaser on it.
+fn answering_after(reads: u32) -> (FakeMicrosoft, PartnerCenterPurchaser) {
+    let fake = fake_with(|s| s.async_reads = Some(reads));
+    let p = purchaser(&fake);
+    (fake, p)
+}
+
+/// [`answering_after`] `reads`, with the seats raised to `target` once: the change is
+/// accepted and not done yet.
+async fn raised_in_progress(reads: u32, target: i64) -> (FakeMicrosoft, PartnerCenterPurchaser) {
+    let (fake, p) = answering_after(reads);
+    assert_in_progress(&raise(&p, target).await);
+    (fake, p)
+}
+
+/// The purchase was accepted and is not done yet.
+fn assert_in_progress(progress: &PurchaseProgress) {
+    assert!(
+        matches!(progress, PurchaseProgress::InProgress { .. }),
+        "{progress:?}"
+    );
+}
+
 /// A fault on the next call to the subscription with this method.
 fn on_subscription(method: &'static str, kind: FaultKind) -> Fault {
     Fault::on(method, SUB_PATH, 1, kind)
@@ -203,22 +227,13 @@ async fn a_timed_out_change_is_retried_without_buying_twice() {
 
 #[tokio::test]
 async fn a_repeated_request_id_gets_the_same_answer_and_no_second_change() {
-    let fake = fake_with(|s| s.async_reads = Some(10));
-    let p = purchaser(&fake);
+    let (fake, p) = raised_in_progress(10, 3).await;
 
-    let first = raise(&p, 3).await;
-    assert!(
-        matches!(first, PurchaseProgress::InProgress { .. }),
-        "{first:?}"
-    );
     fake.state().subscription.pending = None;
     fake.state().subscription.etag_version += 1;
     let again = raise(&p, 3).await;
 
-    assert!(
-        matches!(again, PurchaseProgress::InProgress { .. }),
-        "{again:?}"
-    );
+    assert_in_progress(&again);
     assert_eq!(fake.count("PATCH", SUB_PATH), 2);
     assert_eq!(
         fake.state().quantity_changes,
@@ -229,8 +244,7 @@ async fn a_repeated_request_id_gets_the_same_answer_and_no_second_change() {
 
 #[tokio::test]
 async fn an_accepted_change_is_followed_through_its_location() {
-    let fake = fake_with(|s| s.async_reads = Some(2));
-    let p = purchaser(&fake);
+    let (fake, p) = answering_after(2);
 
     let done = raise(&p, 5).await;
 
@@ -239,16 +253,10 @@ async fn an_accepted_change_is_followed_through_its_location() {
 
 #[tokio::test]
 async fn a_slow_accepted_change_is_in_progress_and_done_later() {
-    let fake = fake_with(|s| s.async_reads = Some(5));
-    let p = purchaser(&fake);
+    let (fake, p) = raised_in_progress(5, 3).await;
 
-    let first = raise(&p, 3).await;
     let later = raise(&p, 3).await;
 
-    assert!(
-        matches!(first, PurchaseProgress::InProgress { .. }),
-        "{first:?}"
-    );
     assert_raised_once(&fake, later, 3);
 }
 

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use crate::support::bot::{approval_with, assert_dm_says, contents, id, request_state};
+use crate::support::bot::{
+    approval_with, assert_dm_says, assert_says, contents, id, request_state,
+};
 use crate::support::fake_microsoft::{Assigned, FakeMicrosoft, SignInApp, PRO_SKU};
 use crate::support::Bot;
 
@@ -15,11 +17,7 @@ fn full_tenant(idle_days: i64) -> FakeMicrosoft {
     {
         let mut state = fake.state();
         state.set_enabled("POWER_BI_PRO", 2);
-        let alice = state
-            .users
-            .iter_mut()
-            .find(|u| u.upn == "alice@contoso.example")
-            .expect("alice");
+        let alice = state.user_mut("alice@contoso.example");
         alice.licenses.push(Assigned::direct(PRO_SKU));
     }
     // Her last sign-in was to Power BI (the logs keep 30 days of it).
@@ -38,6 +36,16 @@ fn judy_asks(fake: &FakeMicrosoft) -> (tempfile::TempDir, Bot, Vec<Value>) {
     bot.say("judy", "!pro request for the finance dashboards");
     let got = bot.idle();
     (dir, bot, got)
+}
+
+/// The text of the purchase stage's approval message once judy has asked on `fake`.
+fn purchase_text_after_judy_asks(fake: &FakeMicrosoft) -> String {
+    let (_dir, bot, asked) = judy_asks(fake);
+    bot.finish();
+    approval_with(&asked, "buy 1 seat(s)")["content"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -64,13 +72,10 @@ fn a_purchase_lists_an_idle_holder_and_keep_puts_the_purchase_back() {
 
     bot.dm("alice", "!pro keep");
     let kept = bot.idle();
-    assert!(
-        contents(&kept).contains("You keep your Power BI Pro licence"),
-        "{kept:#?}"
-    );
-    assert!(
-        contents(&kept).contains("keeps their licence; this purchase waits"),
-        "{kept:#?}"
+    assert_says(&contents(&kept), &["You keep your Power BI Pro licence"]);
+    assert_says(
+        &contents(&kept),
+        &["keeps their licence; this purchase waits"],
     );
     assert_dm_says(&kept, "carol", &["keeps their licence"]);
 
@@ -81,10 +86,7 @@ fn a_purchase_lists_an_idle_holder_and_keep_puts_the_purchase_back() {
     let again = bot.idle();
     bot.finish();
     assert!(!contents(&later).contains("is done"), "{later:#?}");
-    assert!(
-        contents(&again).contains("nobody to move a seat from"),
-        "{again:#?}"
-    );
+    assert_says(&contents(&again), &["nobody to move a seat from"]);
     assert_eq!(fake.licences_of("alice@contoso.example"), ["POWER_BI_PRO"]);
     assert!(fake.licences_of("judy@contoso.example").is_empty());
     assert_eq!(request_state(dir.path(), 1), "pending");
@@ -115,23 +117,12 @@ fn after_the_grace_period_the_seat_moves_to_the_requester() {
 
 #[test]
 fn a_recently_active_holder_is_not_listed_and_without_p1_the_stage_says_so() {
-    let fake = full_tenant(5);
-    let (_dir, bot, asked) = judy_asks(&fake);
-    bot.finish();
-    let text = approval_with(&asked, "buy 1 seat(s)")["content"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let text = purchase_text_after_judy_asks(&full_tenant(5));
     assert!(!text.contains("alice@contoso.example"), "{text}");
 
     let fake = full_tenant(100);
     fake.state().entra_p1 = false;
-    let (_dir, bot, asked) = judy_asks(&fake);
-    bot.finish();
-    let text = approval_with(&asked, "buy 1 seat(s)")["content"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let text = purchase_text_after_judy_asks(&fake);
     assert!(text.contains("Last sign-in unknown:"), "{text}");
     assert!(!text.contains("1. alice"), "{text}");
 }

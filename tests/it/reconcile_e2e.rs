@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::bot::{approval_with, command, id, request_state, sends_in, write_config};
+use crate::support::bot::{command, request_state, run_ok, sends_in, write_config};
 use crate::support::fake_microsoft::{
     Assigned, FakeMicrosoft, Fault, FaultKind, PRO_GROUP, PRO_SKU,
 };
@@ -80,14 +80,9 @@ fn migrated(
     let dir = tempfile::tempdir().unwrap();
     let (toml, env) = env_with(fake, extra);
     write_config(dir.path(), &toml);
-    let out = command(dir.path(), &["migrate"])
-        .envs(env.clone())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "migrate: {}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        command(dir.path(), &["migrate"]).envs(env.clone()),
+        "migrate",
     );
     (dir, env)
 }
@@ -105,10 +100,26 @@ fn reconcile(dir: &Path, env: &[(String, String)]) -> Reconciled {
     }
 }
 
+/// Migrates a new test directory for the bot on the fake with `extra`, then runs
+/// `licensebot reconcile --json` there.
+fn reconciled(fake: &FakeMicrosoft, extra: &[(&str, &str)]) -> Reconciled {
+    let (dir, env) = migrated(fake, extra);
+    reconcile(dir.path(), &env)
+}
+
+/// The check could not compare (exit 2) and says so on stderr.
+fn assert_not_compared(got: &Reconciled) {
+    assert_eq!(got.code, 2, "{got:?}");
+    assert!(
+        got.stderr.contains("could not be compared with the tenant"),
+        "{got:?}"
+    );
+}
+
 /// Gives the user Pro directly in the fake, as an admin would outside the bot.
 fn give_pro_directly(fake: &FakeMicrosoft, upn: &str) {
     let mut state = fake.state();
-    let user = state.users.iter_mut().find(|u| u.upn == upn).unwrap();
+    let user = state.user_mut(upn);
     user.licenses.push(Assigned::direct(PRO_SKU));
     let bought = state.consumed(PRO_SKU) + 1;
     state.set_enabled("POWER_BI_PRO", bought);
@@ -117,7 +128,7 @@ fn give_pro_directly(fake: &FakeMicrosoft, upn: &str) {
 /// Takes the user's Pro away in the fake, as an admin would outside the bot.
 fn take_pro_away(fake: &FakeMicrosoft, upn: &str) {
     let mut state = fake.state();
-    let user = state.users.iter_mut().find(|u| u.upn == upn).unwrap();
+    let user = state.user_mut(upn);
     user.licenses.retain(|l| l.sku_id != PRO_SKU);
 }
 
@@ -141,6 +152,14 @@ fn start_bot(
     (dir, env, bot)
 }
 
+/// Alice links and asks for Pro; carol approves the assignment; the bot goes idle.
+fn alice_asks_and_carol_approves(fake: &FakeMicrosoft, bot: &mut Bot) {
+    bot.link_with("alice", "alice@contoso.example", |to| fake.mailed_code(to));
+    bot.say("alice", "!pro request because I build the sales reports");
+    let got = bot.idle();
+    bot.approve("carol", &got, "assign the licence");
+}
+
 /// A bot on the fake that has granted alice Pro through request #1 (linked, asked,
 /// approved by carol), still running: its directory, its environment and the bot.
 fn alice_granted_pro(
@@ -148,15 +167,7 @@ fn alice_granted_pro(
     extra: &[(&str, &str)],
 ) -> (tempfile::TempDir, Vec<(String, String)>, Bot) {
     let (dir, env, mut bot) = start_bot(fake, extra);
-    bot.link_with("alice", "alice@contoso.example", |to| fake.mailed_code(to));
-    bot.say("alice", "!pro request because I build the sales reports");
-    let got = bot.idle();
-    bot.react(
-        "carol",
-        &id(approval_with(&got, "assign the licence")),
-        "✅",
-    );
-    bot.idle();
+    alice_asks_and_carol_approves(fake, &mut bot);
     assert_eq!(request_state(dir.path(), 1), "completed");
     assert_eq!(fake.licences_of("alice@contoso.example"), ["POWER_BI_PRO"]);
     (dir, env, bot)
@@ -165,9 +176,7 @@ fn alice_granted_pro(
 #[test]
 fn a_tenant_where_only_a_group_gives_pro_has_no_difference_in_direct_mode() {
     let fake = FakeMicrosoft::start();
-    let (dir, env) = migrated(&fake, &[]);
-
-    let got = reconcile(dir.path(), &env);
+    let got = reconciled(&fake, &[]);
 
     assert_eq!(got.code, 0, "{got:?}");
     assert_eq!(got.json["differences"], json!([]), "{got:?}");
@@ -183,9 +192,7 @@ fn a_tenant_where_only_a_group_gives_pro_has_no_difference_in_direct_mode() {
 fn a_direct_licence_no_request_explains_is_unexplained() {
     let fake = FakeMicrosoft::start();
     give_pro_directly(&fake, "judy@contoso.example");
-    let (dir, env) = migrated(&fake, &[]);
-
-    let got = reconcile(dir.path(), &env);
+    let got = reconciled(&fake, &[]);
 
     assert_eq!(got.code, 1, "{got:?}");
     assert_eq!(got.differences().len(), 1, "{got:?}");
@@ -198,9 +205,7 @@ fn a_direct_licence_no_request_explains_is_unexplained() {
 #[test]
 fn in_group_mode_a_member_no_request_added_is_a_membership_difference() {
     let fake = FakeMicrosoft::start();
-    let (dir, env) = migrated(&fake, &group_mode());
-
-    let got = reconcile(dir.path(), &env);
+    let got = reconciled(&fake, &group_mode());
 
     assert_eq!(got.code, 1, "{got:?}");
     assert_eq!(
@@ -221,12 +226,10 @@ fn in_group_mode_a_member_without_the_licence_is_a_membership_difference_too() {
     {
         let mut state = fake.state();
         let judy = state.user("judy@contoso.example").unwrap().id.clone();
-        let group = state.groups.iter_mut().find(|g| g.id == PRO_GROUP).unwrap();
+        let group = state.group_mut(PRO_GROUP);
         group.members.push(judy);
     }
-    let (dir, env) = migrated(&fake, &group_mode());
-
-    let got = reconcile(dir.path(), &env);
+    let got = reconciled(&fake, &group_mode());
 
     assert_eq!(got.code, 1, "{got:?}");
     let mut members = got.upns_of("membership");
@@ -277,16 +280,10 @@ fn graph_unreachable_is_exit_2_with_a_message() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1.0", closed.local_addr().unwrap());
     drop(closed);
-    let (dir, env) = migrated(&fake, &[("LICENSEBOT__BACKEND__GRAPH__GRAPH_URL", &url)]);
+    let got = reconciled(&fake, &[("LICENSEBOT__BACKEND__GRAPH__GRAPH_URL", &url)]);
 
-    let got = reconcile(dir.path(), &env);
-
-    assert_eq!(got.code, 2, "{got:?}");
+    assert_not_compared(&got);
     assert!(got.json.is_null(), "nothing on stdout: {got:?}");
-    assert!(
-        got.stderr.contains("could not be compared with the tenant"),
-        "{got:?}"
-    );
 }
 
 #[test]
@@ -302,20 +299,14 @@ fn graph_answering_503_to_every_call_is_exit_2() {
 
     let got = reconcile(dir.path(), &env);
 
-    assert_eq!(got.code, 2, "{got:?}");
-    assert!(
-        got.stderr.contains("could not be compared with the tenant"),
-        "{got:?}"
-    );
+    assert_not_compared(&got);
 }
 
 #[test]
 fn the_json_has_exactly_the_documented_keys() {
     let fake = FakeMicrosoft::start();
     give_pro_directly(&fake, "judy@contoso.example");
-    let (dir, env) = migrated(&fake, &[]);
-
-    let got = reconcile(dir.path(), &env);
+    let got = reconciled(&fake, &[]);
 
     let keys = |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(
@@ -338,17 +329,12 @@ fn a_failed_request_whose_licence_shows_is_a_stuck_request_left_failed() {
     let (dir, env, mut bot) = start_bot(&fake, &[]);
     bot.say("dave", "!pro request for xavier@contoso.example");
     let got = bot.idle();
-    bot.react("carol", &id(approval_with(&got, "Request #1")), "✅");
-    bot.idle();
+    bot.approve("carol", &got, "Request #1");
     bot.finish();
     assert_eq!(request_state(dir.path(), 1), "failed", "mutually exclusive");
     {
         let mut state = fake.state();
-        let xavier = state
-            .users
-            .iter_mut()
-            .find(|u| u.upn == "xavier@contoso.example")
-            .unwrap();
+        let xavier = state.user_mut("xavier@contoso.example");
         xavier.licenses = vec![Assigned::direct(PRO_SKU)];
     }
 
@@ -374,9 +360,7 @@ fn holders_beyond_one_page_are_all_read() {
     for upn in &people {
         give_pro_directly(&fake, upn);
     }
-    let (dir, env) = migrated(&fake, &[]);
-
-    let got = reconcile(dir.path(), &env);
+    let got = reconciled(&fake, &[]);
 
     assert_eq!(got.code, 1, "{}", got.stderr);
     assert_eq!(got.upns_of("unexplained_licence").len(), 1000);
@@ -393,12 +377,10 @@ fn members_beyond_one_page_are_all_read() {
             .iter()
             .map(|p| state.user(p).unwrap().id.clone())
             .collect();
-        let group = state.groups.iter_mut().find(|g| g.id == PRO_GROUP).unwrap();
+        let group = state.group_mut(PRO_GROUP);
         group.members.extend(ids);
     }
-    let (dir, env) = migrated(&fake, &group_mode());
-
-    let got = reconcile(dir.path(), &env);
+    let got = reconciled(&fake, &group_mode());
 
     assert_eq!(got.code, 1, "{}", got.stderr);
     assert_eq!(got.upns_of("membership").len(), 1001, "gina and the 1000");
@@ -418,15 +400,7 @@ fn in_group_mode_a_member_the_bot_added_is_no_difference() {
         ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "100ms"),
     ]);
     let (dir, env, mut bot) = start_bot(&fake, &extra);
-    bot.link_with("alice", "alice@contoso.example", |to| fake.mailed_code(to));
-    bot.say("alice", "!pro request because I build the sales reports");
-    let got = bot.idle();
-    bot.react(
-        "carol",
-        &id(approval_with(&got, "assign the licence")),
-        "✅",
-    );
-    bot.idle();
+    alice_asks_and_carol_approves(&fake, &mut bot);
     let while_applying = reconcile(dir.path(), &env);
     fake.advance(GROUP_APPLIED);
     bot.advance(GROUP_APPLIED.as_secs());
@@ -450,9 +424,7 @@ fn in_group_mode_a_member_the_bot_added_is_no_difference() {
 fn more_seats_assigned_than_bought_is_a_seat_count_difference() {
     let fake = FakeMicrosoft::start();
     fake.state().set_enabled("POWER_BI_PRO", 0);
-    let (dir, env) = migrated(&fake, &[]);
-
-    let got = reconcile(dir.path(), &env);
+    let got = reconciled(&fake, &[]);
 
     assert_eq!(got.code, 1, "{got:?}");
     let seats = got.of_kind("seat_count");

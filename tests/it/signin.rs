@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use crate::support::bot::{contents, dms_to, Bot};
+use crate::support::bot::{assert_says, contents, dms_to, Bot};
 use crate::support::fake_microsoft::Tamper;
 use crate::support::fake_microsoft::{FakeMicrosoft, TENANT_ID};
 
@@ -86,6 +86,13 @@ impl Rig {
             rt,
             http,
         }
+    }
+
+    /// A rig where alice has asked to link her own account: the rig and her start link.
+    pub fn alice_linking() -> (Rig, String) {
+        let mut rig = Rig::start();
+        let start = rig.start_link("alice", "alice@contoso.example");
+        (rig, start)
     }
 
     /// `who` asks to link `upn`; returns the start link the bot sent them by DM.
@@ -204,8 +211,7 @@ impl Rig {
 
 #[test]
 fn signing_in_as_the_account_and_confirming_verifies_the_link() {
-    let mut rig = Rig::start();
-    let start = rig.start_link("alice", "alice@contoso.example");
+    let (mut rig, start) = Rig::alice_linking();
 
     let authorize = url::Url::parse(&rig.authorize(&start)).unwrap();
     let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
@@ -249,17 +255,13 @@ fn signing_in_as_the_account_and_confirming_verifies_the_link() {
     );
     rig.bot.say("alice", "!pro request");
     let asked = rig.bot.idle();
-    assert!(
-        contents(&asked).contains("verified by sign-in on"),
-        "{asked:#?}"
-    );
+    assert_says(&contents(&asked), &["verified by sign-in on"]);
     rig.bot.finish();
 }
 
 #[test]
 fn a_start_link_a_state_and_a_confirmation_work_once() {
-    let mut rig = Rig::start();
-    let start = rig.start_link("alice", "alice@contoso.example");
+    let (rig, start) = Rig::alice_linking();
     let callback_page = {
         // The browser's trip, remembered: its callback URL can be replayed.
         let authorize = rig.authorize(&start);
@@ -295,8 +297,7 @@ fn a_start_link_a_state_and_a_confirmation_work_once() {
 
 #[test]
 fn an_old_start_link_or_an_unknown_one_is_refused() {
-    let mut rig = Rig::start();
-    let start = rig.start_link("alice", "alice@contoso.example");
+    let (mut rig, start) = Rig::alice_linking();
 
     let unknown = rig.get(&format!("{}/link/start?t=forged", rig.public));
     rig.bot.advance(11 * 60);
@@ -354,8 +355,7 @@ fn a_token_that_fails_any_check_proves_nothing() {
 
 #[test]
 fn signing_in_as_another_account_or_cancelling_proves_nothing() {
-    let mut rig = Rig::start();
-    let start = rig.start_link("alice", "alice@contoso.example");
+    let (mut rig, start) = Rig::alice_linking();
     let other = rig.sign_in(&start, Some("judy@contoso.example"));
     let start = rig.start_link("alice", "alice@contoso.example");
     let cancelled = rig.sign_in(&start, None);
@@ -396,15 +396,22 @@ fn a_link_started_by_someone_else_is_not_completed_by_the_victims_click() {
     rig.bot.finish();
 }
 
+/// Alice starts linking and is sent to the identity platform; `meanwhile` happens; then she
+/// signs in as herself. Returns the rig and the bot's callback page.
+fn alice_signs_in_after(meanwhile: impl FnOnce(&mut Rig)) -> (Rig, Seen) {
+    let (mut rig, start) = Rig::alice_linking();
+    let authorize = rig.authorize(&start);
+    meanwhile(&mut rig);
+    let page = rig.sign_in_at(&authorize, Some("alice@contoso.example"));
+    (rig, page)
+}
+
 #[test]
 fn a_sign_in_for_a_link_undone_meanwhile_is_refused() {
-    let mut rig = Rig::start();
-    let start = rig.start_link("alice", "alice@contoso.example");
-    let authorize = rig.authorize(&start);
-    rig.bot.say("alice", "!pro unlink");
-    rig.bot.idle();
-
-    let page = rig.sign_in_at(&authorize, Some("alice@contoso.example"));
+    let (rig, page) = alice_signs_in_after(|rig| {
+        rig.bot.say("alice", "!pro unlink");
+        rig.bot.idle();
+    });
 
     page.assert_page(400, "not valid");
     assert_eq!(rig.link_state("alice"), "none");
@@ -415,13 +422,10 @@ fn a_sign_in_for_a_link_undone_meanwhile_is_refused() {
 /// refused.
 #[test]
 fn a_sign_in_answer_after_ten_minutes_is_refused() {
-    let mut rig = Rig::start();
-    let start = rig.start_link("alice", "alice@contoso.example");
-    let authorize = rig.authorize(&start);
-
-    rig.bot.advance(11 * 60);
-    rig.bot.idle();
-    let page = rig.sign_in_at(&authorize, Some("alice@contoso.example"));
+    let (rig, page) = alice_signs_in_after(|rig| {
+        rig.bot.advance(11 * 60);
+        rig.bot.idle();
+    });
 
     assert_eq!(page.status, 400, "{page:?}");
     assert_eq!(rig.link_state("alice"), "pending:-");

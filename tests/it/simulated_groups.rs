@@ -95,25 +95,56 @@ impl Sim {
         }
     }
 
+    /// The test tenant with [`GROUPS`] and nothing else.
+    async fn new() -> Sim {
+        Sim::start("").await
+    }
+
+    /// [`Sim::new`] with the one free Pro seat assigned to alice directly.
+    async fn seat_taken() -> Sim {
+        let sim = Sim::new().await;
+        sim.assign("alice").await.expect("the one seat");
+        sim
+    }
+
+    /// [`Sim::seat_taken`] with judy joined to Power BI Pro users, in count violation.
+    async fn judy_waiting() -> Sim {
+        let sim = Sim::seat_taken().await;
+        sim.join(PRO_USERS, "judy").await;
+        sim
+    }
+
+    /// [`Sim::new`] with alice a member of each of `groups`.
+    async fn alice_in(groups: &[&str]) -> Sim {
+        let sim = Sim::new().await;
+        for group in groups {
+            sim.join(group, "alice").await;
+        }
+        sim
+    }
+
     async fn user(&self, name: &str) -> DirectoryUser {
         let upn = Upn::parse(&format!("{name}@contoso.example")).unwrap();
         self.tenant.user(&upn).await.expect("a simulated user")
     }
 
     async fn join(&self, group: &str, name: &str) {
-        let user = self.user(name).await;
-        self.tenant
-            .add_member(group, &user)
-            .await
-            .expect("joins the group");
+        self.set_member(group, name, true).await;
     }
 
     async fn leave(&self, group: &str, name: &str) {
+        self.set_member(group, name, false).await;
+    }
+
+    /// The user joins (`member`) or leaves the group, which must succeed.
+    async fn set_member(&self, group: &str, name: &str, member: bool) {
         let user = self.user(name).await;
-        self.tenant
-            .remove_member(group, &user)
-            .await
-            .expect("leaves the group");
+        let (done, what) = if member {
+            (self.tenant.add_member(group, &user).await, "joins")
+        } else {
+            (self.tenant.remove_member(group, &user).await, "leaves")
+        };
+        done.unwrap_or_else(|e| panic!("{name} {what} the group {group}: {e:?}"));
     }
 
     async fn assign(&self, name: &str) -> Result<(), BackendError> {
@@ -137,6 +168,21 @@ impl Sim {
         user.licence("POWER_BI_PRO")
             .map(|l| l.sources.clone())
             .unwrap_or_default()
+    }
+
+    /// The user's Power BI Pro comes from `sources` and `consumed` seats are in use.
+    async fn assert_pro(&self, name: &str, sources: &[LicenceSource], consumed: i64) {
+        assert_eq!(
+            self.pro_sources(name).await,
+            sources,
+            "{name}'s Pro sources"
+        );
+        assert_eq!(self.consumed().await, consumed, "Pro seats in use");
+    }
+
+    /// The user's group assignment states.
+    async fn states(&self, name: &str) -> Vec<GroupState> {
+        self.user(name).await.group_states
     }
 
     /// Power BI Pro seats in use.
@@ -192,7 +238,7 @@ fn count_violation() -> AssignmentState {
 
 #[tokio::test]
 async fn a_member_gets_the_groups_licence_at_once_and_uses_a_seat() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
 
     sim.join(PRO_USERS, "alice").await;
 
@@ -206,32 +252,28 @@ async fn a_member_gets_the_groups_licence_at_once_and_uses_a_seat() {
 
 #[tokio::test]
 async fn a_direct_and_a_group_source_consume_one_seat() {
-    let sim = Sim::start("").await;
-    sim.assign("alice").await.expect("the one seat");
+    let sim = Sim::seat_taken().await;
 
     sim.join(PRO_USERS, "alice").await;
 
-    let sources = sim.pro_sources("alice").await;
-    assert_eq!(sources, [LicenceSource::Direct, group(PRO_USERS)]);
-    assert_eq!(sim.consumed().await, 1);
+    sim.assert_pro("alice", &[LicenceSource::Direct, group(PRO_USERS)], 1)
+        .await;
 }
 
 #[tokio::test]
 async fn two_groups_giving_one_licence_consume_one_seat() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
 
     sim.join(PRO_USERS, "alice").await;
     sim.join(ANALYSTS, "alice").await;
 
-    let sources = sim.pro_sources("alice").await;
-    assert_eq!(sources, [group(PRO_USERS), group(ANALYSTS)]);
-    assert_eq!(sim.consumed().await, 1);
+    sim.assert_pro("alice", &[group(PRO_USERS), group(ANALYSTS)], 1)
+        .await;
 }
 
 #[tokio::test]
 async fn a_member_without_a_free_seat_is_in_count_violation() {
-    let sim = Sim::start("").await;
-    sim.assign("alice").await.expect("the one seat");
+    let sim = Sim::seat_taken().await;
 
     sim.join(PRO_USERS, "judy").await;
 
@@ -247,9 +289,7 @@ async fn a_member_without_a_free_seat_is_in_count_violation() {
 
 #[tokio::test]
 async fn a_bought_seat_goes_to_a_failed_member_only_when_reprocessed() {
-    let sim = Sim::start("").await;
-    sim.assign("alice").await.expect("the one seat");
-    sim.join(PRO_USERS, "judy").await;
+    let sim = Sim::judy_waiting().await;
 
     sim.buy_up_to(2).await;
 
@@ -260,38 +300,34 @@ async fn a_bought_seat_goes_to_a_failed_member_only_when_reprocessed() {
         judy.group_states,
         [pro_state(PRO_USERS, AssignmentState::Active)]
     );
-    assert_eq!(sim.pro_sources("judy").await, [group(PRO_USERS)]);
-    assert_eq!(sim.consumed().await, 2);
+    sim.assert_pro("judy", &[group(PRO_USERS)], 2).await;
 }
 
 #[tokio::test]
 async fn a_freed_seat_goes_to_a_failed_member_when_reprocessed() {
-    let sim = Sim::start("").await;
-    sim.assign("alice").await.expect("the one seat");
-    sim.join(PRO_USERS, "judy").await;
+    let sim = Sim::judy_waiting().await;
 
     sim.unassign("alice").await.expect("the seat is freed");
     sim.reprocess("judy").await;
 
-    assert_eq!(sim.pro_sources("judy").await, [group(PRO_USERS)]);
-    assert_eq!(sim.consumed().await, 1);
+    sim.assert_pro("judy", &[group(PRO_USERS)], 1).await;
 }
 
 #[tokio::test]
 async fn reprocessing_without_a_seat_leaves_the_failure() {
-    let sim = Sim::start("").await;
-    sim.assign("alice").await.expect("the one seat");
-    sim.join(PRO_USERS, "judy").await;
+    let sim = Sim::judy_waiting().await;
 
     sim.reprocess("judy").await;
 
-    let judy = sim.user("judy").await;
-    assert_eq!(judy.group_states, [pro_state(PRO_USERS, count_violation())]);
+    assert_eq!(
+        sim.states("judy").await,
+        [pro_state(PRO_USERS, count_violation())]
+    );
 }
 
 #[tokio::test]
 async fn a_group_with_one_sku_short_gives_none_of_its_skus() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
 
     // The one E5 seat is Frank's; the Pro seat is free.
     sim.join(PRO_AND_E5, "alice").await;
@@ -313,7 +349,7 @@ async fn a_group_with_one_sku_short_gives_none_of_its_skus() {
 
 #[tokio::test]
 async fn a_member_without_usage_location_gets_the_licence_from_the_group() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
     assert_eq!(sim.user("ivan").await.usage_location, None);
 
     sim.join(PRO_USERS, "ivan").await;
@@ -324,8 +360,7 @@ async fn a_member_without_usage_location_gets_the_licence_from_the_group() {
 
 #[tokio::test]
 async fn leaving_the_group_takes_the_licence_and_frees_the_seat() {
-    let sim = Sim::start("").await;
-    sim.join(PRO_USERS, "alice").await;
+    let sim = Sim::alice_in(&[PRO_USERS]).await;
 
     sim.leave(PRO_USERS, "alice").await;
 
@@ -338,47 +373,41 @@ async fn leaving_the_group_takes_the_licence_and_frees_the_seat() {
 
 #[tokio::test]
 async fn leaving_one_group_keeps_the_licence_another_gives() {
-    let sim = Sim::start("").await;
-    sim.join(PRO_USERS, "alice").await;
-    sim.join(ANALYSTS, "alice").await;
+    let sim = Sim::alice_in(&[PRO_USERS, ANALYSTS]).await;
 
     sim.leave(PRO_USERS, "alice").await;
 
-    assert_eq!(sim.pro_sources("alice").await, [group(ANALYSTS)]);
-    assert_eq!(sim.consumed().await, 1);
+    sim.assert_pro("alice", &[group(ANALYSTS)], 1).await;
 }
 
 #[tokio::test]
 async fn leaving_the_group_keeps_a_direct_licence() {
-    let sim = Sim::start("").await;
-    sim.assign("alice").await.expect("the one seat");
+    let sim = Sim::seat_taken().await;
     sim.join(PRO_USERS, "alice").await;
 
     sim.leave(PRO_USERS, "alice").await;
 
-    assert_eq!(sim.pro_sources("alice").await, [LicenceSource::Direct]);
-    assert_eq!(sim.consumed().await, 1);
+    sim.assert_pro("alice", &[LicenceSource::Direct], 1).await;
 }
 
 #[tokio::test]
 async fn joining_twice_changes_nothing() {
-    let sim = Sim::start("").await;
-    sim.assign("alice").await.expect("the one seat");
-    sim.join(PRO_USERS, "judy").await;
+    let sim = Sim::judy_waiting().await;
     sim.unassign("alice").await.expect("a seat is free again");
 
     // A second join is success and does not evaluate the member again (reprocess does).
     sim.join(PRO_USERS, "judy").await;
 
-    let judy = sim.user("judy").await;
-    assert_eq!(judy.group_states, [pro_state(PRO_USERS, count_violation())]);
+    assert_eq!(
+        sim.states("judy").await,
+        [pro_state(PRO_USERS, count_violation())]
+    );
     assert_eq!(sim.rows_of("judy").await, (1, 1));
 }
 
 #[tokio::test]
 async fn leaving_a_group_one_is_not_in_is_success() {
-    let sim = Sim::start("").await;
-    sim.join(ANALYSTS, "alice").await;
+    let sim = Sim::alice_in(&[ANALYSTS]).await;
 
     sim.leave(PRO_USERS, "alice").await;
     sim.leave(PRO_USERS, "alice").await;
@@ -389,8 +418,7 @@ async fn leaving_a_group_one_is_not_in_is_success() {
 
 #[tokio::test]
 async fn removing_a_licence_held_only_from_a_group_is_refused_and_changes_nothing() {
-    let sim = Sim::start("").await;
-    sim.join(PRO_USERS, "alice").await;
+    let sim = Sim::alice_in(&[PRO_USERS]).await;
 
     let refused = sim.unassign("alice").await.expect_err("refused");
 
@@ -400,38 +428,33 @@ async fn removing_a_licence_held_only_from_a_group_is_refused_and_changes_nothin
         "User license is inherited from a group membership and it cannot be removed directly \
          from the user."
     );
-    assert_eq!(sim.pro_sources("alice").await, [group(PRO_USERS)]);
-    assert_eq!(sim.consumed().await, 1);
+    sim.assert_pro("alice", &[group(PRO_USERS)], 1).await;
 }
 
 #[tokio::test]
 async fn removing_a_direct_licence_beside_a_group_removes_the_direct_source_only() {
-    let sim = Sim::start("").await;
-    sim.assign("alice").await.expect("the one seat");
+    let sim = Sim::seat_taken().await;
     sim.join(PRO_USERS, "alice").await;
 
     sim.unassign("alice").await.expect("the direct source goes");
 
-    assert_eq!(sim.pro_sources("alice").await, [group(PRO_USERS)]);
-    assert_eq!(sim.consumed().await, 1);
+    sim.assert_pro("alice", &[group(PRO_USERS)], 1).await;
 }
 
 #[tokio::test]
 async fn assigning_a_licence_held_from_a_group_adds_a_direct_source_without_a_seat() {
-    let sim = Sim::start("").await;
-    sim.join(PRO_USERS, "alice").await;
+    let sim = Sim::alice_in(&[PRO_USERS]).await;
     assert_eq!(sim.tenant.seats().await.expect("seats").free(), 0);
 
     sim.assign("alice").await.expect("no seat needed");
 
-    let sources = sim.pro_sources("alice").await;
-    assert_eq!(sources, [LicenceSource::Direct, group(PRO_USERS)]);
-    assert_eq!(sim.consumed().await, 1);
+    sim.assert_pro("alice", &[LicenceSource::Direct, group(PRO_USERS)], 1)
+        .await;
 }
 
 #[tokio::test]
 async fn a_licensing_group_is_read_with_its_flags_and_skus() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
 
     let g = sim
         .tenant
@@ -461,7 +484,7 @@ async fn a_licensing_group_is_read_with_its_flags_and_skus() {
 
 #[tokio::test]
 async fn a_group_is_read_with_its_name_and_owners() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
 
     let g = sim.tenant.group(ANALYSTS).await.expect("the group");
 
@@ -474,7 +497,7 @@ async fn a_group_is_read_with_its_name_and_owners() {
 
 #[tokio::test]
 async fn a_missing_group_is_not_found_and_not_a_missing_user() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
     let alice = sim.user("alice").await;
     let said = format!(
         "Resource '{UNKNOWN}' does not exist or one of its queried reference-property objects \
@@ -507,7 +530,7 @@ async fn a_missing_group_is_not_found_and_not_a_missing_user() {
 
 #[tokio::test]
 async fn a_missing_user_cannot_join() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
     let mut zoe = sim.user("alice").await;
     zoe.upn = Upn::parse("zoe@contoso.example").unwrap();
 
@@ -523,7 +546,7 @@ async fn a_missing_user_cannot_join() {
 
 #[tokio::test]
 async fn members_of_dynamic_and_mail_enabled_security_groups_cannot_be_changed() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
     let alice = sim.user("alice").await;
 
     for id in [DYNAMIC, MAIL_SECURITY] {
@@ -550,7 +573,7 @@ async fn members_of_dynamic_and_mail_enabled_security_groups_cannot_be_changed()
 
 #[tokio::test]
 async fn members_of_a_synced_group_cannot_be_changed_in_the_cloud() {
-    let sim = Sim::start("").await;
+    let sim = Sim::new().await;
     let alice = sim.user("alice").await;
 
     let e = sim

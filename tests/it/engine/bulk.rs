@@ -65,14 +65,30 @@ async fn seats_are_not_planned_while_assignments_are_in_flight() {
     assert_eq!(h.state(2).await, "completed", "{}", h.text());
 }
 
+/// Three people in one command, with one free seat: one fits, two wait on a purchase.
+const ALICE_JUDY_KIM: &str =
+    "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example";
+
+/// The only text of `texts` (what it is, `what`, is said when there is not exactly one).
+fn only<'a>(texts: &'a [String], what: &str) -> &'a str {
+    assert_eq!(texts.len(), 1, "{what}: {texts:#?}");
+    &texts[0]
+}
+
+/// A fresh engine where `approver` wrote `command` (an `!pro assign` of several people) and
+/// the engine settled all that followed.
+async fn assigned_by(approver: &str, command: &str) -> Harness {
+    let h = Harness::new(&[]).await;
+    h.say_and_settle(approver, command).await;
+    h
+}
+
 #[tokio::test]
 async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_request() {
-    let h = Harness::new(&[]).await;
     // One free seat, four people: one fits, three wait on a single purchase of three seats.
-    h.say_and_settle(
-        "dave",
-        "!pro assign alice@contoso.example, judy@contoso.example kim@contoso.example ivan@contoso.example",
-    ).await;
+    let four = "!pro assign alice@contoso.example, judy@contoso.example kim@contoso.example \
+                ivan@contoso.example";
+    let h = assigned_by("dave", four).await;
     assert_eq!(h.requests().await, 4, "{}", h.text());
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM stages WHERE kind = 'purchase'")
@@ -98,17 +114,11 @@ async fn a_batch_beyond_the_free_seats_gets_one_purchase_covering_every_waiting_
 
 #[tokio::test]
 async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
-    let h = Harness::new(&[]).await;
     // carol may assign but not buy: the purchase goes to bob and dave.
-    h.say_and_settle(
-        "carol",
-        "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
-    )
-    .await;
+    let h = assigned_by("carol", ALICE_JUDY_KIM).await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
     let purchase = h.approval("buy 2 seat(s)");
-    h.react("bob", &purchase, "❌").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &purchase, "❌").await;
     assert_eq!(h.state(2).await, "denied");
     assert_eq!(h.state(3).await, "cancelled");
     h.assert_said("did not go through");
@@ -117,11 +127,9 @@ async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
 
 #[tokio::test]
 async fn a_batch_reports_each_person_it_cannot_serve() {
-    let h = Harness::new(&[]).await;
-    h.say_and_settle(
-        "dave",
-        "!pro assign frank@contoso.example heidi@contoso.example nobody@contoso.example @ghost alice@contoso.example",
-    ).await;
+    let mixed = "!pro assign frank@contoso.example heidi@contoso.example \
+                 nobody@contoso.example @ghost alice@contoso.example";
+    let h = assigned_by("dave", mixed).await;
     let text = h.text();
     assert_says(
         &text,
@@ -138,43 +146,21 @@ async fn a_batch_reports_each_person_it_cannot_serve() {
 
 #[tokio::test]
 async fn a_batch_is_reported_to_its_requester_once_when_all_of_it_has_ended() {
-    let h = Harness::new(&[]).await;
-    h.say_and_settle(
-        "dave",
-        "!pro assign alice@contoso.example judy@contoso.example kim@contoso.example",
-    )
-    .await;
+    let h = assigned_by("dave", ALICE_JUDY_KIM).await;
     let dms = h.dms("dave");
-    assert_eq!(
-        dms.len(),
-        1,
-        "one summary, not a message per request: {dms:#?}"
-    );
+    let summary = only(&dms, "one summary, not a message per request");
     assert!(
-        dms[0].contains("Your requests #1 to #3: 3 of 3 done"),
+        summary.contains("Your requests #1 to #3: 3 of 3 done"),
         "{dms:#?}"
     );
-    let approvals: Vec<String> = h
-        .said()
-        .into_iter()
-        .filter_map(|s| match s {
-            super::harness::Said::Send {
-                channel, content, ..
-            } if channel == "license-approvals" => Some(content),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(
-        approvals.len(),
-        1,
-        "one record of the command's approvals: {approvals:#?}"
-    );
+    let approvals = h.posts_in("license-approvals");
+    let record = only(&approvals, "one record of the command's approvals");
     assert!(
-        approvals[0].contains("Approved by @dave with a command"),
+        record.contains("Approved by @dave with a command"),
         "{approvals:#?}"
     );
     assert!(
-        approvals[0].contains("buy 2 seat(s), monthly, 28.00 USD per month"),
+        record.contains("buy 2 seat(s), monthly, 28.00 USD per month"),
         "{approvals:#?}"
     );
 }

@@ -6,8 +6,7 @@ use super::harness::{reaction, Harness};
 
 #[tokio::test]
 async fn the_first_valid_decision_wins_and_the_second_is_reported() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     let m = h.approval("Request #1");
     // Two approvers react at the same moment.
     let react_now = |user: &str, emoji: &str| {
@@ -33,21 +32,27 @@ async fn the_first_valid_decision_wins_and_the_second_is_reported() {
 async fn one_open_request_per_person_and_a_limit_per_requester() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__MAX_OPEN_REQUESTS_PER_USER", "1")]).await;
     h.asks("alice").await;
-    h.say_and_deliver("alice", "!pro request again").await;
-    h.assert_said("already an open request for alice@contoso.example: #1");
+    h.answer_says(
+        "alice",
+        "!pro request again",
+        "already an open request for alice@contoso.example: #1",
+    )
+    .await;
     h.say_and_deliver("dave", "!pro request for alice@contoso.example")
         .await;
     assert_eq!(h.requests().await, 1);
     h.asks("judy").await;
-    h.say_and_deliver("judy", "!pro request for kim@contoso.example")
-        .await;
-    h.assert_said("Only approvers can ask for a licence for someone else");
+    h.answer_says(
+        "judy",
+        "!pro request for kim@contoso.example",
+        "Only approvers can ask for a licence for someone else",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_non_approver_cannot_use_approver_commands_and_bad_input_changes_nothing() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
     let before = h.scalar("SELECT COUNT(*) FROM audit_events").await;
     for bad in [
         "!pro buy 5",
@@ -94,8 +99,8 @@ async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
         line.contains("@carol") && !line.contains("@dave") && !line.contains("@bob"),
         "{line}"
     );
-    h.say_and_deliver("carol", "!pro pending").await;
-    h.assert_said("1 approval(s) waiting for you");
+    h.answer_says("carol", "!pro pending", "1 approval(s) waiting for you")
+        .await;
     // dave, away, may still decide when he sees it.
     h.approve("dave", "Request #1").await;
     h.engine.settle().await;
@@ -105,6 +110,6 @@ async fn a_stage_is_routed_only_to_approvers_holding_its_role_and_not_away() {
 #[tokio::test]
 async fn dutch_texts_come_from_the_catalogue() {
     let h = Harness::new(&[("LICENSEBOT__BOT__LANGUAGE", "nl")]).await;
-    h.say_and_deliver("alice", "!pro request").await;
-    h.assert_said("Koppel eerst je chataccount");
+    h.answer_says("alice", "!pro request", "Koppel eerst je chataccount")
+        .await;
 }

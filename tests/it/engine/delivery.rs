@@ -8,8 +8,7 @@ use super::harness::Harness;
 
 #[tokio::test]
 async fn a_transient_chat_failure_is_retried_and_nothing_is_lost() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
     h.chat.failures.lock().unwrap().extend([
         ChatError::Transient("429".into()),
         ChatError::Transient("502".into()),
@@ -41,8 +40,7 @@ async fn a_transient_chat_failure_is_retried_and_nothing_is_lost() {
 
 #[tokio::test]
 async fn closed_dms_to_an_approver_fall_back_to_the_approvals_channel() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.chat.dm_closed.lock().unwrap().push("mallory".into());
     h.approve("mallory", "Request #1").await;
     h.assert_said("@mallory Only approvers can decide");
@@ -50,9 +48,7 @@ async fn closed_dms_to_an_approver_fall_back_to_the_approvals_channel() {
 
 #[tokio::test]
 async fn the_audit_chain_of_a_whole_lifecycle_is_intact_and_complete() {
-    let h = Harness::new(&[]).await;
-    h.link("judy", "judy@contoso.example").await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["judy", "alice"]).await;
     h.judy_needs_a_seat_bought(1, "dave").await;
     let mut conn = h.store.pool().acquire().await.unwrap();
     let check = licensebot::store::audit::verify_chain(&mut conn)

@@ -7,29 +7,33 @@ use super::harness::Harness;
 
 const TWO_ABOVE_2_SEATS: (&str, &str) = ("LICENSEBOT__POLICY__TWO_PERSON_ABOVE_SEATS", "2");
 
+/// A fresh engine with the two-person rule above 2 seats, where `buyer` asked to buy 3 seats
+/// (request #1, left pending): the harness and the approval message's id.
+async fn three_seats_asked_by(buyer: &str) -> (Harness, String) {
+    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
+    h.say_and_settle(buyer, "!pro buy 3").await;
+    assert_eq!(h.state(1).await, "pending", "{}", h.text());
+    let approval = h.approval("Request #1");
+    (h, approval)
+}
+
 #[tokio::test]
 async fn a_large_purchase_needs_a_second_person_and_the_first_twice_is_still_one() {
-    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
     // carol (no purchase role) asks for 3 seats: bob and dave must both approve.
-    h.say_and_settle("carol", "!pro buy 3").await;
-    assert_eq!(h.state(1).await, "pending", "{}", h.text());
+    let (h, approval) = three_seats_asked_by("carol").await;
     h.assert_said("Two-person rule: this purchase needs approvals by two different people (more than 2 seats)");
-    let approval = h.approval("Request #1");
-    h.react("bob", &approval, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &approval, "✅").await;
     assert_eq!(h.state(1).await, "pending");
     h.assert_said("1 of 2 approvals: @bob. Waiting for a second approver.");
     assert_eq!(h.audits("stage_approval_counted").await, 1);
     // bob again is still one approval.
-    h.react("bob", &approval, "👍").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &approval, "👍").await;
     assert_eq!(h.state(1).await, "pending");
     h.assert_told("bob", "you approved request #1 already");
     assert_eq!(h.audits("decision_refused_same_approver").await, 1);
     assert_eq!(h.pro_seats().await, 1);
 
-    h.react("dave", &approval, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("dave", &approval, "✅").await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
     assert_eq!(h.pro_seats().await, 4);
     h.assert_said("Approved by @bob and @dave");
@@ -42,17 +46,12 @@ async fn a_large_purchase_needs_a_second_person_and_the_first_twice_is_still_one
 /// the two-person rule, bob's own `buy` is approved by neither his command nor his reaction.
 #[tokio::test]
 async fn the_requesters_command_and_reaction_count_for_nothing() {
-    let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
-    h.say_and_settle("bob", "!pro buy 3").await;
-    assert_eq!(h.state(1).await, "pending", "{}", h.text());
+    let (h, approval) = three_seats_asked_by("bob").await;
     h.assert_not_said("Approved by @bob with a command");
-    let approval = h.approval("Request #1");
-    h.react("bob", &approval, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &approval, "✅").await;
     assert_eq!(h.audits("self_decision_refused").await, 1);
     assert_eq!(h.scalar("SELECT COUNT(*) FROM stage_approvals").await, 0);
-    h.react("dave", &approval, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("dave", &approval, "✅").await;
     assert_eq!(
         h.state(1).await,
         "pending",
@@ -70,20 +69,17 @@ async fn the_requester_counts_for_nothing_and_a_deny_by_either_ends_it() {
     h.say_and_settle("bob", "!pro request").await;
     let purchase = h.approval("Request #2, stage 1");
     h.assert_said("14.00 USD per month, above 10.00 USD");
-    h.react("bob", &purchase, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &purchase, "✅").await;
     assert_eq!(h.audits("self_decision_refused").await, 1);
     assert_eq!(
         h.scalar("SELECT COUNT(*) FROM stage_approvals").await,
         0,
         "the requester's reaction is no approval"
     );
-    h.react("dave", &purchase, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("dave", &purchase, "✅").await;
     assert_eq!(h.scalar("SELECT COUNT(*) FROM stage_approvals").await, 1);
     // dave changes his mind: a deny by either ends it.
-    h.react("dave", &purchase, "❌").await;
-    h.engine.settle().await;
+    h.react_and_settle("dave", &purchase, "❌").await;
     assert_eq!(h.state(2).await, "denied", "{}", h.text());
     assert_eq!(h.pro_seats().await, 1);
 }
@@ -99,8 +95,7 @@ async fn the_first_approval_survives_a_restart_and_the_second_completes_the_purc
     .await;
     // Three people wait on a purchase of three seats.
     let purchase = h.approval("buy 3 seat(s)");
-    h.react("dave", &purchase, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("dave", &purchase, "✅").await;
     assert_eq!(h.scalar("SELECT COUNT(*) FROM stage_approvals").await, 1);
 
     let again = h.another_engine();
@@ -137,32 +132,30 @@ async fn a_purchase_over_the_budget_needs_an_over_budget_role_and_spend_is_repor
     assert_eq!(h.state(2).await, "pending");
     h.assert_said("Over this month's budget: 14.00 USD bought or on order this month, budget 20.00 USD; this purchase goes 8.00 USD over. Only GlobalAdministrator may approve it.");
     let approval = h.approval("Request #2");
-    h.react("bob", &approval, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &approval, "✅").await;
     assert_eq!(h.state(2).await, "pending");
     assert_eq!(h.audits("decision_refused_missing_role").await, 1);
-    h.react("dave", &approval, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("dave", &approval, "✅").await;
     assert_eq!(h.state(2).await, "completed");
 
-    h.say_and_deliver("dave", "!pro spend").await;
-    h.assert_said("2 purchase(s), 2 seat(s), 28.00 USD");
+    h.answer_says("dave", "!pro spend", "2 purchase(s), 2 seat(s), 28.00 USD")
+        .await;
     h.assert_said(
         "Budget for 2026-03: 20.00 USD; used 28.00 USD (including approved orders); left 0.00 USD",
     );
-    h.say_and_deliver("dave", "!pro spend 2019-01").await;
-    h.assert_said("Nothing bought in 2019-01.");
-    h.say_and_deliver("dave", "!pro spend december").await;
-    h.assert_said("`december` is not a month");
-    h.say_and_deliver("alice", "!pro spend").await;
-    h.assert_said("Only approvers can use `spend`");
+    h.answer_says("dave", "!pro spend 2019-01", "Nothing bought in 2019-01.")
+        .await;
+    h.answer_says("dave", "!pro spend december", "`december` is not a month")
+        .await;
+    h.answer_says("alice", "!pro spend", "Only approvers can use `spend`")
+        .await;
 }
 
 #[tokio::test]
 async fn the_budget_is_checked_again_when_someone_approves() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__MONTHLY_BUDGET", "20")]).await;
     h.asks("alice").await;
-    h.link("judy", "judy@contoso.example").await;
+    h.link_own("judy").await;
     h.say_and_settle("judy", "!pro request").await;
     // Posted within the budget ...
     let purchase = h.approval("Request #2, stage 1");
@@ -170,8 +163,7 @@ async fn the_budget_is_checked_again_when_someone_approves() {
     // ... but another purchase takes the budget meanwhile.
     h.say_and_settle("bob", "!pro buy 1").await;
     assert_eq!(h.state(3).await, "completed");
-    h.react("bob", &purchase, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &purchase, "✅").await;
     h.assert_told(
         "bob",
         "Request #2 would go over this month's budget by 8.00 USD",
@@ -179,8 +171,7 @@ async fn the_budget_is_checked_again_when_someone_approves() {
     assert_eq!(h.audits("decision_refused_over_budget").await, 1);
     assert_eq!(h.state(2).await, "pending");
     // dave passes the budget (and, holding an assign role too, approves the assignment).
-    h.react("dave", &purchase, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("dave", &purchase, "✅").await;
     assert_eq!(h.state(2).await, "completed", "{}", h.text());
 }
 
@@ -209,7 +200,7 @@ async fn with_analysts(h: &Harness, members: &[&str]) {
 #[tokio::test]
 async fn a_matching_assignment_with_a_free_seat_is_approved_by_the_rule() {
     let h = Harness::new(&RULES).await;
-    h.link("alice", "alice@contoso.example").await;
+    h.link_own("alice").await;
     h.say_and_settle("alice", "!pro request").await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
     h.assert_said("Approved by the rule “alice asks” (a seat was free)");
@@ -217,8 +208,8 @@ async fn a_matching_assignment_with_a_free_seat_is_approved_by_the_rule() {
         .scalar("SELECT COUNT(*) FROM audit_events WHERE actor = 'rule:alice asks' AND action = 'stage_approved'")
         .await;
     assert_eq!(actor, 1, "the audit names the rule as who approved");
-    h.say_and_deliver("alice", "!pro status 1").await;
-    h.assert_said("decided by the rule “alice asks”");
+    h.answer_says("alice", "!pro status 1", "decided by the rule “alice asks”")
+        .await;
     // Approvers may still take it back.
     h.say_and_settle("carol", "!pro revoke alice@contoso.example")
         .await;
@@ -229,8 +220,8 @@ async fn a_matching_assignment_with_a_free_seat_is_approved_by_the_rule() {
 async fn a_rule_never_buys_and_leaves_others_to_the_approvers() {
     let h = Harness::new(&RULES).await;
     with_analysts(&h, &["judy@contoso.example"]).await;
-    h.link("judy", "judy@contoso.example").await;
-    h.link("kim", "kim@contoso.example").await;
+    h.link_own("judy").await;
+    h.link_own("kim").await;
     // kim is in no rule: the approvers decide.
     h.say_and_settle("kim", "!pro request").await;
     assert_eq!(h.state(1).await, "pending");
@@ -240,8 +231,8 @@ async fn a_rule_never_buys_and_leaves_others_to_the_approvers() {
     assert_eq!(h.state(2).await, "pending", "{}", h.text());
     h.assert_not_said("Approved by the rule");
     // With a seat free, the analyst's next request goes through by the rule.
-    h.react("carol", &h.approval("Request #1"), "❌").await;
-    h.engine.settle().await;
+    h.react_and_settle("carol", &h.approval("Request #1"), "❌")
+        .await;
     h.say_and_settle("judy", "!pro cancel 2").await;
     h.say_and_settle("judy", "!pro request").await;
     assert_eq!(h.state(3).await, "completed", "{}", h.text());
@@ -253,14 +244,14 @@ async fn a_rule_never_buys_and_leaves_others_to_the_approvers() {
 async fn the_second_approver_is_reminded_and_escalated_to_not_the_first() {
     let h = Harness::new(&[TWO_ABOVE_2_SEATS]).await;
     h.say_and_settle("carol", "!pro buy 3").await;
-    h.react("bob", &h.approval("Request #1"), "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &h.approval("Request #1"), "✅")
+        .await;
     h.clear();
-    h.advance(std::time::Duration::from_secs(4 * 3600));
-    h.engine.settle().await;
+    h.advance_and_settle(std::time::Duration::from_secs(4 * 3600))
+        .await;
     h.assert_said("Reminder @dave: request #1");
-    h.advance(std::time::Duration::from_secs(20 * 3600));
-    h.engine.settle().await;
+    h.advance_and_settle(std::time::Duration::from_secs(20 * 3600))
+        .await;
     h.assert_said("📣 @dave: request #1 has waited");
     h.assert_not_said("@bob");
 }

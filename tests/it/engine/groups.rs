@@ -36,8 +36,8 @@ async fn the_licence_comes_and_goes_with_the_membership_and_is_never_assigned_di
         .await;
     assert_eq!(direct, 0);
 
-    h.say_and_settle("alice", "!pro status").await;
-    h.assert_said("from the group Power BI Pro users");
+    h.settled_answer_says("alice", "!pro status", "from the group Power BI Pro users")
+        .await;
     h.say_and_settle("alice", "!pro release").await;
     assert_eq!(h.state(2).await, "completed", "{}", h.text());
     assert!(!is_member(&h, "alice@contoso.example").await);

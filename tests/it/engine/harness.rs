@@ -83,6 +83,12 @@ impl RecordingChat {
     fn push(&self, s: Said) {
         self.said.lock().unwrap().push(s);
     }
+    /// Fails with the next failure queued, or records `s`.
+    fn record(&self, s: Said) -> Result<(), ChatError> {
+        self.fail()?;
+        self.push(s);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -121,12 +127,10 @@ impl ChatOutput for RecordingChat {
         message: &MessageRef,
         content: &str,
     ) -> Result<(), ChatError> {
-        self.fail()?;
-        self.push(Said::Edit {
+        self.record(Said::Edit {
             id: message.to_string(),
             content: content.to_string(),
-        });
-        Ok(())
+        })
     }
     async fn react(
         &self,
@@ -134,12 +138,10 @@ impl ChatOutput for RecordingChat {
         message: &MessageRef,
         emoji: &str,
     ) -> Result<(), ChatError> {
-        self.fail()?;
-        self.push(Said::React {
+        self.record(Said::React {
             id: message.to_string(),
             emoji: emoji.to_string(),
-        });
-        Ok(())
+        })
     }
     async fn unreact(
         &self,
@@ -148,20 +150,16 @@ impl ChatOutput for RecordingChat {
         user: &ChatUserId,
         emoji: &str,
     ) -> Result<(), ChatError> {
-        self.fail()?;
-        self.push(Said::Unreact {
+        self.record(Said::Unreact {
             id: message.to_string(),
             user: user.to_string(),
             emoji: emoji.to_string(),
-        });
-        Ok(())
+        })
     }
     async fn delete(&self, _c: &ChannelRef, message: &MessageRef) -> Result<(), ChatError> {
-        self.fail()?;
-        self.push(Said::Delete {
+        self.record(Said::Delete {
             id: message.to_string(),
-        });
-        Ok(())
+        })
     }
     async fn send_once(&self, key: &str, post: Post<'_>) -> Result<MessageRef, ChatError> {
         self.keys.lock().unwrap().push(key.to_string());
@@ -472,6 +470,12 @@ impl Harness {
             .await;
     }
 
+    /// Someone reacts and the engine settles all that follows (jobs, delivery).
+    pub async fn react_and_settle(&self, user: &str, message: &str, emoji: &str) {
+        self.react(user, message, emoji).await;
+        self.engine.settle().await;
+    }
+
     /// Someone removes a reaction.
     pub async fn unreact(&self, user: &str, message: &str, emoji: &str) {
         self.engine
@@ -566,6 +570,21 @@ impl Harness {
             .join("\n---\n")
     }
 
+    /// The texts posted to `channel`, in order.
+    pub fn posts_in(&self, channel: &str) -> Vec<String> {
+        self.said()
+            .into_iter()
+            .filter_map(|s| match s {
+                Said::Send {
+                    channel: to,
+                    content,
+                    ..
+                } if to == channel => Some(content),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// DMs to a user.
     pub fn dms(&self, user: &str) -> Vec<String> {
         self.said()
@@ -625,9 +644,20 @@ impl Harness {
         self.clock.advance(d);
     }
 
+    /// Moves the clock, and the engine settles all that is due then.
+    pub async fn advance_and_settle(&self, d: Duration) {
+        self.advance(d);
+        self.engine.settle().await;
+    }
+
+    /// `who` links their own account (`who@contoso.example`).
+    pub async fn link_own(&self, who: &str) {
+        self.link(who, &format!("{who}@contoso.example")).await;
+    }
+
     /// `who` links their own account (`who@contoso.example`) and asks for a licence.
     pub async fn asks(&self, who: &str) {
-        self.link(who, &format!("{who}@contoso.example")).await;
+        self.link_own(who).await;
         self.say(who, "!pro request").await;
     }
 
@@ -643,6 +673,20 @@ impl Harness {
         self.engine.deliver().await;
     }
 
+    /// Someone writes in `general`, the engine settles all that follows, and the bot has said
+    /// `needle` (see [`Harness::assert_said`]).
+    pub async fn settled_answer_says(&self, author: &str, content: &str, needle: &str) {
+        self.say_and_settle(author, content).await;
+        self.assert_said(needle);
+    }
+
+    /// Someone writes in `general`, the engine delivers its answers, and the bot has said
+    /// `needle` (see [`Harness::assert_said`]).
+    pub async fn answer_says(&self, author: &str, content: &str, needle: &str) {
+        self.say_and_deliver(author, content).await;
+        self.assert_said(needle);
+    }
+
     /// `approver` approves the approval message whose text contains `needle`.
     pub async fn approve(&self, approver: &str, needle: &str) {
         self.react(approver, &self.approval(needle), "✅").await;
@@ -652,6 +696,24 @@ impl Harness {
     pub async fn alice_approved_by_carol(&self) {
         self.asks("alice").await;
         self.approve("carol", "Request #1").await;
+    }
+
+    /// A fresh engine on the test tenant where each of `people` has linked their own account
+    /// (`who@contoso.example`), in that order.
+    pub async fn linked(people: &[&str]) -> Harness {
+        let h = Harness::new(&[]).await;
+        for who in people {
+            h.link_own(who).await;
+        }
+        h
+    }
+
+    /// A fresh engine on the test tenant where `who` linked their own account and asked for a
+    /// licence (request #1).
+    pub async fn asked_by(who: &str) -> Harness {
+        let h = Harness::new(&[]).await;
+        h.asks(who).await;
+        h
     }
 
     /// Alice asks and carol approves: alice holds Power BI Pro (request #1).
@@ -707,6 +769,15 @@ impl Harness {
     /// How many requests exist.
     pub async fn requests(&self) -> i64 {
         self.scalar("SELECT COUNT(*) FROM requests").await
+    }
+
+    /// Whether the simulated tenant has Power BI Pro assigned to `upn` directly.
+    pub async fn holds_pro(&self, upn: &str) -> bool {
+        self.tenant_scalar(&format!(
+            "SELECT COUNT(*) FROM assignments WHERE upn = '{upn}' AND sku_part_number = 'POWER_BI_PRO'"
+        ))
+        .await
+            == 1
     }
 
     /// The Power BI Pro seats the simulated tenant has.

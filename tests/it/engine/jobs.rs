@@ -12,8 +12,7 @@ use super::harness::Harness;
 
 #[tokio::test]
 async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.tenant.assign_failures.store(2, Ordering::SeqCst);
     h.approve("carol", "Request #1").await;
 
@@ -40,8 +39,7 @@ async fn transient_errors_are_retried_with_growing_backoff_then_succeed() {
 
 #[tokio::test]
 async fn when_retries_run_out_the_request_fails_and_requester_and_approver_are_told() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.tenant.assign_failures.store(100, Ordering::SeqCst);
     h.approve("carol", "Request #1").await;
     for _ in 0..3 {
@@ -57,8 +55,7 @@ async fn when_retries_run_out_the_request_fails_and_requester_and_approver_are_t
 
 #[tokio::test]
 async fn an_approver_who_lost_the_role_before_execution_does_not_get_the_work_done() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.approve("carol", "Request #1").await;
     // Between the decision and the job, Carol's License Administrator role is removed.
     h.tenant_exec("UPDATE users SET roles = '[]' WHERE upn = 'carol@contoso.example'")
@@ -118,22 +115,19 @@ async fn an_assignment_job_checks_first_whether_the_licence_is_already_held() {
 
 #[tokio::test]
 async fn reminders_escalation_and_expiry_follow_the_clock() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.clear();
-    h.advance(Duration::from_secs(4 * 3600 - 1));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(4 * 3600 - 1))
+        .await;
     assert!(h.said().is_empty(), "{:#?}", h.said());
-    h.advance(Duration::from_secs(1));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(1)).await;
     h.assert_said("Reminder @carol @dave");
     h.engine.settle().await;
     assert_eq!(h.text().matches("Reminder").count(), 1, "one reminder only");
-    h.advance(Duration::from_secs(20 * 3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(20 * 3600)).await;
     h.assert_said("has waited 1day");
-    h.advance(Duration::from_secs(6 * 24 * 3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(6 * 24 * 3600))
+        .await;
     assert_eq!(h.state(1).await, "expired");
     h.assert_told("alice", "expired after 7days");
 }
@@ -142,8 +136,7 @@ async fn reminders_escalation_and_expiry_follow_the_clock() {
 /// `/advance` beside the background loop): every scheduled action is said and audited once.
 #[tokio::test]
 async fn ticks_at_the_same_time_remind_escalate_and_expire_once() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     let other = h.another_engine();
     h.clear();
 
@@ -190,15 +183,22 @@ async fn assignments_due_together_run_as_one_batch() {
     );
 }
 
-#[tokio::test]
-async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice() {
+/// A fresh engine that checks an assignment `attempts` times (1 ms apart) after making it,
+/// on a tenant that shows a change only `lag` reads late; alice asked and carol approved.
+async fn approved_with_read_lag(attempts: &str, lag: usize) -> Harness {
     let h = Harness::new(&[
-        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
+        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", attempts),
         ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
     ])
     .await;
     h.alice_approved_by_carol().await;
-    h.tenant.read_lag.store(5, Ordering::SeqCst);
+    h.tenant.read_lag.store(lag, Ordering::SeqCst);
+    h
+}
+
+#[tokio::test]
+async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice() {
+    let h = approved_with_read_lag("2", 5).await;
     // Attempt 1: assigned, two read-backs do not show it.
     h.assert_next_job_retries().await;
     assert_eq!(
@@ -218,13 +218,7 @@ async fn an_assignment_not_yet_visible_is_only_verified_later_never_made_twice()
 
 #[tokio::test]
 async fn an_assignment_never_seen_fails_as_unverified_and_is_not_reported_done() {
-    let h = Harness::new(&[
-        ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "1"),
-        ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "1ms"),
-    ])
-    .await;
-    h.alice_approved_by_carol().await;
-    h.tenant.read_lag.store(100, Ordering::SeqCst);
+    let h = approved_with_read_lag("1", 100).await;
     for _ in 0..3 {
         h.advance(Duration::from_secs(30));
         h.engine.run_due_jobs().await;
@@ -271,8 +265,8 @@ async fn two_processes_recheck_a_manual_purchase_once() {
 #[tokio::test]
 async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when_seats_appear() {
     let h = Harness::manual(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
+    h.link_own("alice").await;
+    h.link_own("judy").await;
     h.judy_needs_a_seat_bought(1, "dave").await;
     let text = h.text();
     assert_says(
@@ -289,14 +283,16 @@ async fn a_manual_purchase_becomes_a_task_for_billing_approvers_and_goes_on_when
     );
     assert_eq!(h.state(2).await, "approved");
     // Saying it is bought before it is: the bot checks and says so.
-    h.say_and_deliver("bob", "!pro purchased 2").await;
-    h.assert_said("don't see the seats of request #2 yet: 1 of 2");
+    h.answer_says(
+        "bob",
+        "!pro purchased 2",
+        "don't see the seats of request #2 yet: 1 of 2",
+    )
+    .await;
     // No spam: re-checks do not repeat the task; after remind_after one reminder.
-    h.advance(Duration::from_secs(120));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(120)).await;
     assert_eq!(h.text().matches("purchase task for request #2").count(), 1);
-    h.advance(Duration::from_secs(4 * 3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(4 * 3600)).await;
     h.assert_said("the purchase for request #2 is still open");
     // The seats are bought in the admin center.
     h.set_pro_seats(2).await;

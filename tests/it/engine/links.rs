@@ -15,6 +15,15 @@ fn wrong(code: &str) -> String {
     format!("{other}{}", &code[1..])
 }
 
+/// A fresh engine where alice asked to link her own account, not proven yet: the harness and
+/// the code mailed to her.
+async fn alice_pending() -> (Harness, String) {
+    let h = Harness::new(&[]).await;
+    h.link_pending("alice", "alice@contoso.example").await;
+    let code = mailed_code(h.dir(), "alice@contoso.example");
+    (h, code)
+}
+
 async fn link_state(h: &Harness, who: &str) -> String {
     let row: Option<String> = sqlx::query_scalar(
         "SELECT state || ':' || COALESCE(method, '-') || ':' || locked FROM links WHERE chat_user = ?",
@@ -94,8 +103,7 @@ async fn the_code_goes_to_the_accounts_own_mailbox_naming_who_asked_and_nowhere_
 
 #[tokio::test]
 async fn the_right_code_in_a_dm_verifies_and_the_approver_sees_how() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
 
     assert_eq!(link_state(&h, "alice").await, "verified:mail_code:0");
     let approval = h.sent_text("Request #1, stage 1");
@@ -114,9 +122,7 @@ async fn the_right_code_in_a_dm_verifies_and_the_approver_sees_how() {
 
 #[tokio::test]
 async fn wrong_codes_count_down_and_the_fifth_locks_the_link() {
-    let h = Harness::new(&[]).await;
-    h.link_pending("alice", "alice@contoso.example").await;
-    let code = mailed_code(h.dir(), "alice@contoso.example");
+    let (h, code) = alice_pending().await;
 
     for _ in 0..4 {
         h.dm_bot("alice", &format!("!pro verify {}", wrong(&code)))
@@ -133,15 +139,13 @@ async fn wrong_codes_count_down_and_the_fifth_locks_the_link() {
     h.assert_not_said("Verified");
     assert_eq!(h.audits("proof_failed").await, 5);
     // A new link starts over.
-    h.link("alice", "alice@contoso.example").await;
+    h.link_own("alice").await;
     assert_eq!(link_state(&h, "alice").await, "verified:mail_code:0");
 }
 
 #[tokio::test]
 async fn tries_made_at_once_cannot_get_past_the_lock() {
-    let h = Harness::new(&[]).await;
-    h.link_pending("alice", "alice@contoso.example").await;
-    let code = mailed_code(h.dir(), "alice@contoso.example");
+    let (h, code) = alice_pending().await;
     let bad = wrong(&code);
 
     let attempts: Vec<_> = (0..8)
@@ -164,9 +168,7 @@ async fn tries_made_at_once_cannot_get_past_the_lock() {
 
 #[tokio::test]
 async fn an_expired_code_is_refused_and_burnt() {
-    let h = Harness::new(&[]).await;
-    h.link_pending("alice", "alice@contoso.example").await;
-    let code = mailed_code(h.dir(), "alice@contoso.example");
+    let (h, code) = alice_pending().await;
 
     h.advance(Duration::from_secs(15 * 60 + 1));
     h.dm_bot("alice", &format!("!pro verify {code}")).await;
@@ -182,8 +184,7 @@ async fn an_expired_code_is_refused_and_burnt() {
 
 #[tokio::test]
 async fn a_used_code_does_not_work_twice() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
     let code = mailed_code(h.dir(), "alice@contoso.example");
 
     h.dm_bot("alice", &format!("!pro verify {code}")).await;
@@ -193,9 +194,7 @@ async fn a_used_code_does_not_work_twice() {
 
 #[tokio::test]
 async fn a_code_typed_in_a_channel_is_burnt_and_deleted() {
-    let h = Harness::new(&[]).await;
-    h.link_pending("alice", "alice@contoso.example").await;
-    let code = mailed_code(h.dir(), "alice@contoso.example");
+    let (h, code) = alice_pending().await;
 
     let typed = h.say("alice", &format!("!pro verify {code}")).await;
     h.dm_bot("alice", &format!("!pro verify {code}")).await;
@@ -242,7 +241,7 @@ async fn three_mails_an_hour_per_chat_account_and_per_directory_account() {
     assert_eq!(mails(h.dir()).len(), 3);
 
     h.advance(Duration::from_secs(3601));
-    h.link("alice", "alice@contoso.example").await;
+    h.link_own("alice").await;
     assert_eq!(mails(h.dir()).len(), 4);
 }
 
@@ -297,8 +296,7 @@ async fn an_approver_with_an_assign_role_attests_a_link_and_the_person_is_told()
 
 #[tokio::test]
 async fn proving_an_account_from_a_new_chat_account_moves_it_and_tells_the_old_one() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
 
     h.link("alice2", "alice@contoso.example").await;
 
@@ -312,8 +310,7 @@ async fn proving_an_account_from_a_new_chat_account_moves_it_and_tells_the_old_o
 /// judy's request names an account the directory knows as carol's.
 #[tokio::test]
 async fn an_approver_cannot_decide_for_their_own_directory_account_under_another_name() {
-    let h = Harness::new(&[]).await;
-    h.asks("judy").await;
+    let h = Harness::asked_by("judy").await;
     let carol_id = licensebot::store::simulated::object_id(
         &licensebot::domain::Upn::parse("carol@contoso.example").unwrap(),
     );
@@ -331,7 +328,7 @@ async fn an_approver_cannot_decide_for_their_own_directory_account_under_another
 #[tokio::test]
 async fn only_the_configured_requesters_may_ask() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__REQUESTERS", "[\"alice\"]")]).await;
-    h.link("alice", "alice@contoso.example").await;
+    h.link_own("alice").await;
     h.asks("judy").await;
     h.say("alice", "!pro request").await;
 
@@ -367,9 +364,7 @@ async fn a_link_made_before_verification_existed_is_pending_and_its_owner_told_o
 /// licence (E5). An unproven chat account hears only its requests.
 #[tokio::test]
 async fn status_says_the_licence_a_linked_person_has_and_where_it_comes_from() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.link("frank", "frank@contoso.example").await;
+    let h = Harness::linked(&["alice", "frank"]).await;
 
     h.say("alice", "!pro status").await;
     h.assert_said("You have no Power BI Pro licence now.");

@@ -7,9 +7,10 @@ use super::harness::Harness;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// Ivan holds the only Pro seat and last used Power BI long ago; judy asks for one. Returns
-/// the purchase stage's message id.
-async fn judy_asks_while_ivan_idles(h: &Harness) -> String {
+/// A fresh engine where ivan holds the only Pro seat and last used Power BI long ago, and
+/// judy asks for one: the harness and the purchase stage's message id.
+async fn judy_asks_while_ivan_idles() -> (Harness, String) {
+    let h = Harness::new(&[]).await;
     h.set_pro_seats(1).await;
     h.tenant_exec(
         "INSERT INTO assignments (upn, sku_part_number, assigned_at) \
@@ -21,42 +22,31 @@ async fn judy_asks_while_ivan_idles(h: &Harness) -> String {
          VALUES ('ivan@contoso.example', '2025-11-01T00:00:00.000Z', '2025-10-01T00:00:00.000Z')",
     )
     .await;
-    h.link("ivan", "ivan@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
+    h.link_own("ivan").await;
+    h.link_own("judy").await;
     h.say_and_settle("judy", "!pro request").await;
     let text = h.sent_text("buy 1 seat(s)");
     assert!(text.contains("1. ivan@contoso.example"), "{text}");
-    h.approval("buy 1 seat(s)")
-}
-
-async fn holds(h: &Harness, upn: &str) -> bool {
-    h.tenant_scalar(&format!(
-        "SELECT COUNT(*) FROM assignments WHERE upn = '{upn}' AND sku_part_number = 'POWER_BI_PRO'"
-    ))
-    .await
-        == 1
+    let m = h.approval("buy 1 seat(s)");
+    (h, m)
 }
 
 #[tokio::test]
 async fn an_idle_holders_seat_moves_after_the_grace_period_and_nothing_is_bought() {
-    let h = Harness::new(&[]).await;
-    let m = judy_asks_while_ivan_idles(&h).await;
+    let (h, m) = judy_asks_while_ivan_idles().await;
 
-    h.react("carol", &m, "♻️").await;
-    h.engine.settle().await;
+    h.react_and_settle("carol", &m, "♻️").await;
     h.assert_told("ivan", "move your Power BI Pro licence");
-    h.advance(2 * DAY);
-    h.engine.settle().await;
+    h.advance_and_settle(2 * DAY).await;
     assert!(
-        holds(&h, "ivan@contoso.example").await,
+        h.holds_pro("ivan@contoso.example").await,
         "not before the grace period ends"
     );
 
-    h.advance(DAY + Duration::from_secs(60));
-    h.engine.settle().await;
+    h.advance_and_settle(DAY + Duration::from_secs(60)).await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
-    assert!(holds(&h, "judy@contoso.example").await);
-    assert!(!holds(&h, "ivan@contoso.example").await);
+    assert!(h.holds_pro("judy@contoso.example").await);
+    assert!(!h.holds_pro("ivan@contoso.example").await);
     assert_eq!(h.pro_seats().await, 1, "nothing bought");
     h.assert_told("ivan", "was moved to judy@contoso.example");
     h.assert_told("judy", "the seat of ivan@contoso.example was moved");
@@ -64,30 +54,24 @@ async fn an_idle_holders_seat_moves_after_the_grace_period_and_nothing_is_bought
 
 #[tokio::test]
 async fn keep_cancels_the_move_and_a_billing_approver_can_still_buy() {
-    let h = Harness::new(&[]).await;
-    let m = judy_asks_while_ivan_idles(&h).await;
-    h.react("carol", &m, "♻️").await;
-    h.engine.settle().await;
+    let (h, m) = judy_asks_while_ivan_idles().await;
+    h.react_and_settle("carol", &m, "♻️").await;
 
-    h.say_and_settle("ivan", "!pro keep").await;
-    h.assert_said("You keep your Power BI Pro licence");
-    h.advance(4 * DAY);
-    h.engine.settle().await;
-    assert!(holds(&h, "ivan@contoso.example").await);
+    h.settled_answer_says("ivan", "!pro keep", "You keep your Power BI Pro licence")
+        .await;
+    h.advance_and_settle(4 * DAY).await;
+    assert!(h.holds_pro("ivan@contoso.example").await);
 
-    h.react("bob", &m, "✅").await;
-    h.engine.settle().await;
+    h.react_and_settle("bob", &m, "✅").await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
-    assert!(holds(&h, "judy@contoso.example").await);
+    assert!(h.holds_pro("judy@contoso.example").await);
     assert_eq!(h.pro_seats().await, 2, "bought after all");
 }
 
 #[tokio::test]
 async fn a_reclaim_needs_an_assign_role() {
-    let h = Harness::new(&[]).await;
-    let m = judy_asks_while_ivan_idles(&h).await;
-    h.react("bob", &m, "♻️").await;
-    h.engine.settle().await;
+    let (h, m) = judy_asks_while_ivan_idles().await;
+    h.react_and_settle("bob", &m, "♻️").await;
     h.assert_told("bob", "this step needs one of these roles");
     assert_eq!(h.audits("reclaim_refused").await, 1);
     assert_eq!(h.audits("reclaim_chosen").await, 0);

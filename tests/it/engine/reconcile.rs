@@ -64,10 +64,8 @@ async fn a_licence_no_request_explains_is_reported_once_and_edited_when_it_chang
         reports(&h).0.is_empty(),
         "not due before an hour has passed"
     );
-    h.advance(Duration::from_secs(3600));
-    h.engine.settle().await;
-    h.advance(Duration::from_secs(3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(3600)).await;
+    h.advance_and_settle(Duration::from_secs(3600)).await;
     let (sends, edits) = reports(&h);
     assert_eq!(sends.len(), 1, "posted once: {sends:#?}");
     assert!(sends[0].contains("ivan@contoso.example holds POWER_BI_PRO assigned directly"));
@@ -84,8 +82,7 @@ async fn a_licence_no_request_explains_is_reported_once_and_edited_when_it_chang
     // An administrator removes ivan's licence in the tenant: the difference goes.
     h.tenant_exec("DELETE FROM assignments WHERE upn = 'ivan@contoso.example'")
         .await;
-    h.advance(Duration::from_secs(3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(3600)).await;
     let (sends, edits) = reports(&h);
     assert_eq!(sends.len(), 1, "edited, not reposted: {sends:#?}");
     assert_eq!(edits.len(), 1, "{edits:#?}");
@@ -164,8 +161,8 @@ async fn seats_the_bot_did_not_leave_are_a_difference_and_the_seats_command_says
         seats,
         ["my last seat change (request #1) left 3 seats of POWER_BI_PRO; the tenant has 2"]
     );
-    h.say_and_settle("bob", "!pro seats").await;
-    h.assert_said("Differences with Microsoft 365: 1");
+    h.settled_answer_says("bob", "!pro seats", "Differences with Microsoft 365: 1")
+        .await;
 }
 
 #[tokio::test]

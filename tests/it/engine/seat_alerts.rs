@@ -137,8 +137,7 @@ async fn seat_alert_after_recovery_a_new_crossing_posts_a_new_message() {
 
     // An administrator removes seats in the admin center; the tick notices within minutes.
     h.set_pro_seats(4).await;
-    h.advance(Duration::from_secs(5 * 60));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(5 * 60)).await;
 
     let (posts, _) = alerts(&h);
     assert_eq!(posts.len(), 2, "{posts:#?}");
@@ -191,12 +190,10 @@ async fn seat_alert_tick_reads_the_seats_at_most_every_five_minutes() {
     );
     h.set_pro_seats(0).await;
 
-    h.advance(Duration::from_secs(4 * 60));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(4 * 60)).await;
     assert!(alerts(&h).0.is_empty(), "not due yet");
 
-    h.advance(Duration::from_secs(60));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(60)).await;
     assert_eq!(alerts(&h).0.len(), 1);
 }
 
@@ -205,8 +202,7 @@ async fn seat_alert_is_off_by_default() {
     let h = Harness::new(&[]).await;
     h.set_pro_seats(0).await;
     h.say_and_settle("carol", "!pro seats").await;
-    h.advance(Duration::from_secs(3600));
-    h.engine.settle().await;
+    h.advance_and_settle(Duration::from_secs(3600)).await;
     assert!(alerts(&h).0.is_empty());
     assert_eq!(stored(&h).await, SeatAlert::default());
 }

@@ -5,36 +5,20 @@ use licensebot::domain::ChatUserId;
 
 use crate::support::bot::assert_says;
 
-use super::harness::{Harness, Said};
-
-/// The posts in the approvals channel.
-fn approvals_posts(h: &Harness) -> Vec<String> {
-    h.said()
-        .into_iter()
-        .filter_map(|s| match s {
-            Said::Send {
-                channel, content, ..
-            } if channel == "license-approvals" => Some(content),
-            _ => None,
-        })
-        .collect()
-}
+use super::harness::Harness;
 
 /// No free seat: judy's request buys one (approved by bob, billing), then carol denies the
 /// assignment. The seat stays paid; the requester and the approvers are told, with how to
 /// remove it.
 #[tokio::test]
 async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
+    let h = Harness::linked(&["alice", "judy"]).await;
     h.judy_needs_a_seat_bought(1, "bob").await;
     assert_eq!(h.pro_seats().await, 2, "the seat was bought");
     let assignment = h.approval("Request #2, stage 2");
     h.clear();
 
-    h.react("carol", &assignment, "❌").await;
-    h.engine.settle().await;
+    h.react_and_settle("carol", &assignment, "❌").await;
 
     assert_eq!(h.state(2).await, "denied");
     let told = h.dms("judy").join("\n");
@@ -43,7 +27,7 @@ async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable()
             && told.contains("!pro seats remove 1"),
         "{told}"
     );
-    let posts = approvals_posts(&h).join("\n");
+    let posts = h.posts_in("license-approvals").join("\n");
     assert!(
         posts.contains("💺 @bob: request #2 is denied, but a seat was bought for it")
             && posts.contains("!pro seats remove 1"),
@@ -56,12 +40,11 @@ async fn a_seat_bought_for_a_denied_request_is_said_to_stay_free_and_removable()
 /// none when nothing was bought for it.
 #[tokio::test]
 async fn a_cancel_after_the_purchase_says_so_and_a_plain_cancel_does_not() {
-    let h = Harness::new(&[]).await;
-    h.asks("alice").await;
+    let h = Harness::asked_by("alice").await;
     h.say_and_settle("alice", "!pro cancel 1").await;
     h.assert_not_said("stays paid");
 
-    h.link("judy", "judy@contoso.example").await;
+    h.link_own("judy").await;
     h.judy_needs_a_seat_bought(2, "bob").await;
     h.say_and_settle("judy", "!pro cancel 3").await;
 
@@ -141,8 +124,7 @@ async fn a_release_reads_as_the_holders_own_never_as_an_approval() {
 /// of inline code, after "Reason:"; the message's own lines are untouched.
 #[tokio::test]
 async fn a_reason_cannot_forge_the_approval_message() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
 
     h.say(
         "alice",
@@ -167,8 +149,7 @@ async fn a_reason_cannot_forge_the_approval_message() {
 /// reply to the requester the requester; a mention typed into a reason pings nobody.
 #[tokio::test]
 async fn posts_may_ping_only_the_people_the_bot_names() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
 
     h.say_and_settle("alice", "!pro request ping @bob and <@123> and @everyone")
         .await;
@@ -195,10 +176,7 @@ async fn posts_may_ping_only_the_people_the_bot_names() {
 /// The approval for a purchase says why one is needed: the free seat is promised.
 #[tokio::test]
 async fn the_approval_shows_free_promised_on_order_and_awaiting_seats_apart() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
-    h.link("judy", "judy@contoso.example").await;
-    h.link("kim", "kim@contoso.example").await;
+    let h = Harness::linked(&["alice", "judy", "kim"]).await;
     h.say("alice", "!pro request").await;
     h.say("judy", "!pro request").await;
     h.say("kim", "!pro request").await;
@@ -220,8 +198,7 @@ async fn the_approval_shows_free_promised_on_order_and_awaiting_seats_apart() {
 /// A person undoes their own link; requests made before keep working.
 #[tokio::test]
 async fn a_person_undoes_their_own_link() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
 
     h.say("alice", "!pro unlink").await;
     h.say("alice", "!pro request").await;
@@ -247,7 +224,7 @@ async fn an_approver_undoes_someone_elses_link_and_they_are_told() {
         .await;
 
     h.say("carol", "!pro unlink ivan@contoso.example").await;
-    h.link("ivan", "ivan@contoso.example").await;
+    h.link_own("ivan").await;
 
     h.assert_told(
         "mallory",

@@ -10,7 +10,7 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// Alice links and asks with `ask`; carol approves request #1; all runs.
 async fn alice_gets(h: &Harness, ask: &str) {
-    h.link("alice", "alice@contoso.example").await;
+    h.link_own("alice").await;
     h.say_and_settle("alice", ask).await;
     h.approve("carol", "Request #1").await;
     h.engine.settle().await;
@@ -18,24 +18,17 @@ async fn alice_gets(h: &Harness, ask: &str) {
 }
 
 async fn alice_holds(h: &Harness) -> bool {
-    h.tenant_scalar(
-        "SELECT COUNT(*) FROM assignments WHERE upn = 'alice@contoso.example' \
-         AND sku_part_number = 'POWER_BI_PRO'",
-    )
-    .await
-        == 1
+    h.holds_pro("alice@contoso.example").await
 }
 
 /// Moves the clock by `d` and lets everything due run.
 async fn after(h: &Harness, d: Duration) {
-    h.advance(d);
-    h.engine.settle().await;
+    h.advance_and_settle(d).await;
 }
 
 #[tokio::test]
 async fn a_licence_for_thirty_days_is_reminded_of_and_released_at_its_end() {
-    let h = Harness::new(&[]).await;
-    h.link("alice", "alice@contoso.example").await;
+    let h = Harness::linked(&["alice"]).await;
     h.say_and_settle("alice", "!pro request for 30d for the quarter close")
         .await;
     assert!(h
@@ -109,7 +102,7 @@ async fn an_extension_is_a_new_approval_and_moves_the_end() {
 #[tokio::test]
 async fn the_longest_term_is_given_to_requests_without_one_and_longer_ones_are_refused() {
     let h = Harness::new(&[("LICENSEBOT__POLICY__MAX_DURATION", "3m")]).await;
-    h.link("alice", "alice@contoso.example").await;
+    h.link_own("alice").await;
     h.say_and_settle("alice", "!pro request for 6m").await;
     h.assert_said("at most 90 days here; you asked for 180");
     assert_eq!(h.requests().await, 0, "nothing opened");
@@ -123,8 +116,12 @@ async fn the_longest_term_is_given_to_requests_without_one_and_longer_ones_are_r
 #[tokio::test]
 async fn extend_without_a_time_bound_licence_says_so() {
     let h = Harness::alice_holds_pro().await;
-    h.say_and_settle("alice", "!pro extend").await;
-    h.assert_said("You have no time-bound licence to extend");
+    h.settled_answer_says(
+        "alice",
+        "!pro extend",
+        "You have no time-bound licence to extend",
+    )
+    .await;
     assert_eq!(h.requests().await, 1);
 }
 

@@ -41,13 +41,19 @@ impl Raw {
         self.graph("DELETE", &path, None).await
     }
 
+    /// Adds the user to the Pro licensing group and lets processing end ([`LATER`]); returns
+    /// their licences (see [`Raw::licences`]).
+    async fn in_the_group_later(&self, upn: &str) -> Value {
+        self.add(PRO_GROUP, upn).await;
+        self.fake.advance(LATER);
+        self.licences(upn).await
+    }
+
     /// The user's `assignedLicenses` and `licenseAssignmentStates`.
     async fn licences(&self, upn: &str) -> Value {
         let path =
             format!("/users/{upn}?$select=usageLocation,assignedLicenses,licenseAssignmentStates");
-        let (status, body) = self.get(&path).await;
-        assert_eq!(status, 200, "{body}");
-        body
+        self.get_ok(&path).await
     }
 
     /// `consumedUnits` of Power BI Pro.
@@ -76,8 +82,18 @@ fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
 
-fn with_group(raw: &Raw, group: FakeGroup) -> String {
-    raw.fake.add_group(group.licensing(PRO_SKU))
+/// Asserts that `answer` is the error `code` with `status`; returns its body.
+fn assert_error((status, body): (u16, Value), expected: u16, code: &str) -> Value {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(error_code(&body), code, "{body}");
+    body
+}
+
+/// A fake with `group` added, licensing Power BI Pro; and the group's id.
+fn with_group(group: FakeGroup) -> (Raw, String) {
+    let raw = Raw::new();
+    let id = raw.fake.add_group(group.licensing(PRO_SKU));
+    (raw, id)
 }
 
 #[tokio::test]
@@ -175,10 +191,11 @@ async fn nothing_changes_before_the_delay_has_passed() {
 async fn adding_an_existing_member_is_the_documented_400() {
     let raw = Raw::new();
 
-    let (status, body) = raw.add(PRO_GROUP, "gina@contoso.example").await;
-
-    assert_eq!(status, 400);
-    assert_eq!(error_code(&body), "Request_BadRequest");
+    let body = assert_error(
+        raw.add(PRO_GROUP, "gina@contoso.example").await,
+        400,
+        "Request_BadRequest",
+    );
     assert_eq!(
         body["error"]["message"],
         "One or more added object references already exist for the following modified properties: 'members'."
@@ -191,16 +208,16 @@ async fn adding_an_unknown_user_is_not_found() {
     let nobody = "9d9d9d9d-1111-4222-8333-444455556666";
     let body = json!({ "@odata.id": format!("https://graph.microsoft.com/v1.0/users/{nobody}") });
 
-    let (status, answer) = raw
-        .graph(
+    let answer = assert_error(
+        raw.graph(
             "POST",
             &format!("/groups/{PRO_GROUP}/members/$ref"),
             Some(body),
         )
-        .await;
-
-    assert_eq!(status, 404);
-    assert_eq!(error_code(&answer), "Request_ResourceNotFound");
+        .await,
+        404,
+        "Request_ResourceNotFound",
+    );
     assert!(answer["error"]["message"]
         .as_str()
         .unwrap()
@@ -209,15 +226,11 @@ async fn adding_an_unknown_user_is_not_found() {
 
 #[tokio::test]
 async fn a_dynamic_group_refuses_adds_and_removes() {
-    let raw = Raw::new();
-    let group = with_group(
-        &raw,
-        FakeGroup {
-            group_types: vec!["DynamicMembership".into()],
-            membership_rule: Some("user.department -eq \"BI\"".into()),
-            ..FakeGroup::security("BI department")
-        },
-    );
+    let (raw, group) = with_group(FakeGroup {
+        group_types: vec!["DynamicMembership".into()],
+        membership_rule: Some("user.department -eq \"BI\"".into()),
+        ..FakeGroup::security("BI department")
+    });
 
     let (add, body) = raw.add(&group, "alice@contoso.example").await;
     let (remove, _) = raw.remove(&group, "alice@contoso.example").await;
@@ -231,14 +244,10 @@ async fn a_dynamic_group_refuses_adds_and_removes() {
 
 #[tokio::test]
 async fn a_role_assignable_group_needs_role_management() {
-    let raw = Raw::new();
-    let group = with_group(
-        &raw,
-        FakeGroup {
-            is_assignable_to_role: true,
-            ..FakeGroup::security("Licence admins")
-        },
-    );
+    let (raw, group) = with_group(FakeGroup {
+        is_assignable_to_role: true,
+        ..FakeGroup::security("Licence admins")
+    });
 
     let (without, body) = raw.add(&group, "alice@contoso.example").await;
     raw.fake.state().role_management_granted = true;
@@ -251,19 +260,16 @@ async fn a_role_assignable_group_needs_role_management() {
 
 #[tokio::test]
 async fn a_mail_enabled_security_group_is_read_only() {
-    let raw = Raw::new();
-    let group = with_group(
-        &raw,
-        FakeGroup {
-            mail_enabled: true,
-            ..FakeGroup::security("BI news")
-        },
+    let (raw, group) = with_group(FakeGroup {
+        mail_enabled: true,
+        ..FakeGroup::security("BI news")
+    });
+
+    assert_error(
+        raw.add(&group, "alice@contoso.example").await,
+        403,
+        "Authorization_RequestDenied",
     );
-
-    let (status, body) = raw.add(&group, "alice@contoso.example").await;
-
-    assert_eq!(status, 403);
-    assert_eq!(error_code(&body), "Authorization_RequestDenied");
 }
 
 #[tokio::test]
@@ -287,10 +293,11 @@ async fn a_member_removed_loses_the_licence_after_processing() {
 async fn removing_a_non_member_is_not_found() {
     let raw = Raw::new();
 
-    let (status, body) = raw.remove(PRO_GROUP, "alice@contoso.example").await;
-
-    assert_eq!(status, 404);
-    assert_eq!(error_code(&body), "Request_ResourceNotFound");
+    assert_error(
+        raw.remove(PRO_GROUP, "alice@contoso.example").await,
+        404,
+        "Request_ResourceNotFound",
+    );
 }
 
 #[tokio::test]
@@ -298,9 +305,7 @@ async fn without_a_free_seat_the_member_is_in_count_violation_and_listed() {
     let raw = Raw::new();
 
     raw.add(PRO_GROUP, "alice@contoso.example").await;
-    raw.add(PRO_GROUP, "judy@contoso.example").await;
-    raw.fake.advance(LATER);
-    let judy = raw.licences("judy@contoso.example").await;
+    let judy = raw.in_the_group_later("judy@contoso.example").await;
     let (status, errors) = raw
         .get(&format!(
             "/groups/{PRO_GROUP}/membersWithLicenseErrors?$select=id,userPrincipalName"
@@ -356,25 +361,23 @@ async fn a_failed_assignment_waits_for_reprocessing_once_a_seat_is_free() {
 async fn reprocessing_an_unknown_user_is_not_found() {
     let raw = Raw::new();
 
-    let (status, body) = raw
-        .graph(
+    assert_error(
+        raw.graph(
             "POST",
             "/users/nobody@contoso.example/reprocessLicenseAssignment",
             None,
         )
-        .await;
-
-    assert_eq!(status, 404);
-    assert_eq!(error_code(&body), "Request_ResourceNotFound");
+        .await,
+        404,
+        "Request_ResourceNotFound",
+    );
 }
 
 #[tokio::test]
 async fn a_member_without_usage_location_gets_the_directorys() {
     let raw = Raw::new();
 
-    raw.add(PRO_GROUP, "ivan@contoso.example").await;
-    raw.fake.advance(LATER);
-    let ivan = raw.licences("ivan@contoso.example").await;
+    let ivan = raw.in_the_group_later("ivan@contoso.example").await;
 
     assert_eq!(from_group(&ivan, PRO_GROUP)["state"], "Active");
     assert_eq!(ivan["usageLocation"], "NL");
@@ -385,9 +388,7 @@ async fn without_any_usage_location_it_is_a_location_violation() {
     let raw = Raw::new();
     raw.fake.state().directory_usage_location = None;
 
-    raw.add(PRO_GROUP, "ivan@contoso.example").await;
-    raw.fake.advance(LATER);
-    let ivan = raw.licences("ivan@contoso.example").await;
+    let ivan = raw.in_the_group_later("ivan@contoso.example").await;
 
     let failed = from_group(&ivan, PRO_GROUP);
     assert_eq!(failed["error"], "ProhibitedInUsageLocationViolation");
@@ -402,9 +403,7 @@ async fn a_service_not_offered_in_the_country_is_a_location_violation() {
         .prohibited
         .push((PRO_SKU.into(), "BE".into()));
 
-    raw.add(PRO_GROUP, "kim@contoso.example").await;
-    raw.fake.advance(LATER);
-    let kim = raw.licences("kim@contoso.example").await;
+    let kim = raw.in_the_group_later("kim@contoso.example").await;
 
     assert_eq!(
         from_group(&kim, PRO_GROUP)["error"],
@@ -416,9 +415,7 @@ async fn a_service_not_offered_in_the_country_is_a_location_violation() {
 async fn a_conflicting_plan_is_a_mutually_exclusive_violation() {
     let raw = Raw::new();
 
-    raw.add(PRO_GROUP, "xavier@contoso.example").await;
-    raw.fake.advance(LATER);
-    let xavier = raw.licences("xavier@contoso.example").await;
+    let xavier = raw.in_the_group_later("xavier@contoso.example").await;
 
     let failed = from_group(&xavier, PRO_GROUP);
     assert_eq!(
@@ -441,9 +438,7 @@ async fn direct_and_group_assignments_of_one_sku_use_one_seat() {
     )
     .await;
 
-    raw.add(PRO_GROUP, "alice@contoso.example").await;
-    raw.fake.advance(LATER);
-    let both = raw.licences("alice@contoso.example").await;
+    let both = raw.in_the_group_later("alice@contoso.example").await;
     let seats_with_both = raw.pro_consumed().await;
     let (status, _) = raw
         .graph(
@@ -593,8 +588,7 @@ async fn faults_strike_the_group_endpoints_before_they_act() {
 
 #[tokio::test]
 async fn two_groups_giving_one_sku_use_one_seat() {
-    let raw = Raw::new();
-    let second = with_group(&raw, FakeGroup::security("Report builders"));
+    let (raw, second) = with_group(FakeGroup::security("Report builders"));
 
     let (status, _) = raw.add(&second, "gina@contoso.example").await;
     raw.fake.advance(LATER);

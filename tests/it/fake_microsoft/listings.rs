@@ -70,7 +70,7 @@ impl Raw {
     /// Gives the user this licence directly.
     fn give(&self, upn: &str, licence: Assigned) {
         let mut state = self.fake.state();
-        let user = state.users.iter_mut().find(|u| u.upn == upn).unwrap();
+        let user = state.user_mut(upn);
         user.licenses.push(licence);
     }
 

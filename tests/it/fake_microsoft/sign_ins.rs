@@ -45,6 +45,13 @@ fn created(item: &Value) -> DateTime<Utc> {
 }
 
 impl Raw {
+    /// A fake where each (who, app, hours ago) signed in (see [`Raw::signed_in`]).
+    fn with_sign_ins(sign_ins: &[(&str, SignInApp, i64)]) -> Raw {
+        let raw = Raw::new();
+        raw.signed_in(sign_ins);
+        raw
+    }
+
     /// The fake's clock now.
     fn now(&self) -> DateTime<Utc> {
         self.fake.state().now()
@@ -62,16 +69,14 @@ impl Raw {
 
 #[tokio::test]
 async fn the_logs_list_each_sign_in_newest_first_with_microsofts_fields() {
-    let raw = Raw::new();
-    raw.signed_in(&[
+    let raw = Raw::with_sign_ins(&[
         ("alice", SignInApp::PowerBi, 5),
         ("judy", SignInApp::Teams, 1),
         ("kim", SignInApp::GraphExplorer, 3),
     ]);
 
-    let (status, body) = raw.get("/auditLogs/signIns").await;
+    let body = raw.get_ok("/auditLogs/signIns").await;
 
-    assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["@odata.context"],
         "https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns"
@@ -107,8 +112,7 @@ async fn the_logs_list_each_sign_in_newest_first_with_microsofts_fields() {
 
 #[tokio::test]
 async fn power_bi_sign_ins_since_a_time_are_found_by_resource_and_time() {
-    let raw = Raw::new();
-    raw.signed_in(&[
+    let raw = Raw::with_sign_ins(&[
         ("alice", SignInApp::PowerBi, 50),
         ("alice", SignInApp::PowerBi, 2),
         ("judy", SignInApp::Teams, 1),
@@ -117,15 +121,14 @@ async fn power_bi_sign_ins_since_a_time_are_found_by_resource_and_time() {
     let since = bare(raw.now() - Duration::hours(40));
     let filter = format!("resourceId eq '{POWER_BI_SERVICE}' and createdDateTime ge {since}");
 
-    let (status, body) = raw
-        .get(&logs(&[
+    let body = raw
+        .get_ok(&logs(&[
             ("$filter", &filter),
             ("$select", "userPrincipalName,createdDateTime"),
             ("$top", "1000"),
         ]))
         .await;
 
-    assert_eq!(status, 200, "{body}");
     let items = body["value"].as_array().unwrap();
     let upns: Vec<&str> = items
         .iter()
@@ -152,8 +155,7 @@ async fn power_bi_sign_ins_since_a_time_are_found_by_resource_and_time() {
 
 #[tokio::test]
 async fn each_documented_filter_narrows_the_logs() {
-    let raw = Raw::new();
-    raw.signed_in(&[
+    let raw = Raw::with_sign_ins(&[
         ("alice", SignInApp::PowerBi, 1),
         ("alice", SignInApp::Teams, 2),
         ("judy", SignInApp::PowerBi, 3),

@@ -53,8 +53,7 @@ const LOCK_HELD: Duration = Duration::from_millis(1500);
 #[test]
 fn sqlite_write_lock_held_during_a_request_is_waited_for() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (dir, mut bot) = Bot::start("");
-    bot.link("alice", "alice@contoso.example");
+    let (dir, mut bot) = Bot::linked(&["alice"]);
     bot.idle();
     let lock = rt.block_on(WriteLock::take(&dir.path().join("bot.db")));
 

@@ -95,6 +95,14 @@ impl Bot {
         Bot::start_with(extra, &[])
     }
 
+    /// Starts a bot on a fresh directory with the test tenant, where each of `people` has
+    /// linked their own account (`who@contoso.example`), in that order.
+    pub fn linked(people: &[&str]) -> (tempfile::TempDir, Bot) {
+        let (dir, mut bot) = Bot::start("");
+        bot.link_own(people);
+        (dir, bot)
+    }
+
     /// Starts a bot with `extra` settings (new tables only: the tenant file already has
     /// `[policy]` and `[jobs]`) and `env` overrides (`LICENSEBOT__POLICY__…`).
     pub fn start_with(extra: &str, env: &[(&str, &str)]) -> (tempfile::TempDir, Bot) {
@@ -208,6 +216,27 @@ impl Bot {
     pub fn request(&mut self, who: &str, needle: &str) -> String {
         self.say(who, "!pro request");
         id(approval_with(&self.idle(), needle))
+    }
+
+    /// `user` reacts with `emoji` to `message`; returns the records printed until the bot was
+    /// idle again.
+    pub fn reacted(&mut self, user: &str, message: &str, emoji: &str) -> Vec<Value> {
+        self.react(user, message, emoji);
+        self.idle()
+    }
+
+    /// Each of `people` links their own account (`who@contoso.example`), in that order.
+    pub fn link_own(&mut self, people: &[&str]) {
+        for who in people {
+            self.link(who, &format!("{who}@contoso.example"));
+        }
+    }
+
+    /// `approver` reacts ✅ to the approval message in `records` whose text contains `needle`;
+    /// returns the records printed until the bot was idle again.
+    pub fn approve(&mut self, approver: &str, records: &[Value], needle: &str) -> Vec<Value> {
+        self.react(approver, &id(approval_with(records, needle)), "✅");
+        self.idle()
     }
 
     /// A chat message in a channel; returns its id.
@@ -360,13 +389,37 @@ impl Drop for Bot {
 /// A bot on the simulated tenant where `who`, linked to `upn`, has asked for a licence
 /// (`!pro request`): its directory, the bot, and the approval message of request #1.
 pub fn asked(who: &str, upn: &str) -> (tempfile::TempDir, Bot, String) {
-    let (dir, mut bot) = Bot::start("");
+    asked_with(&[], who, upn)
+}
+
+/// [`asked`], and carol approves request #1: the directory, the bot, and what it said until
+/// it was idle again.
+pub fn approved(who: &str, upn: &str) -> (tempfile::TempDir, Bot, Vec<Value>) {
+    let (dir, mut bot, m) = asked(who, upn);
+    let got = bot.reacted("carol", &m, "✅");
+    (dir, bot, got)
+}
+
+/// [`asked`], with the bot started with `env` on top of its test environment.
+pub fn asked_with(env: &[(&str, &str)], who: &str, upn: &str) -> (tempfile::TempDir, Bot, String) {
+    let (dir, mut bot) = Bot::start_with("", env);
     bot.link(who, upn);
     let approval = bot.request(who, "Request #1");
     (dir, bot, approval)
 }
 
-/// The texts of `records`, one after another, for failure messages and searches.
+/// Runs `cmd`, which must exit 0 (`what` and its stderr are shown when it does not);
+/// returns its output.
+pub fn run_ok(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// `text` says each of `phrases` (the whole text shown when it does not).
 pub fn assert_says(text: &str, phrases: &[&str]) {
     for p in phrases {
@@ -401,6 +454,16 @@ pub fn assert_dm_says(records: &[Value], user: &str, phrases: &[&str]) {
     );
 }
 
+/// Asserts that a post to `channel` says `needle`.
+pub fn assert_sent(records: &[Value], channel: &str, needle: &str) {
+    assert!(
+        sends_in(records, channel)
+            .iter()
+            .any(|c| c.contains(needle)),
+        "a post to {channel} saying {needle:?} in {records:#?}"
+    );
+}
+
 /// Asserts that message `message` was edited to a text containing `needle`.
 pub fn assert_edited(records: &[Value], message: &str, needle: &str) {
     assert!(
@@ -411,6 +474,7 @@ pub fn assert_edited(records: &[Value], message: &str, needle: &str) {
     );
 }
 
+/// The texts of `records`, one after another, for failure messages and searches.
 pub fn contents(records: &[Value]) -> String {
     records
         .iter()

@@ -559,6 +559,24 @@ impl State {
             .find(|u| u.id.eq_ignore_ascii_case(key) || u.upn.eq_ignore_ascii_case(key))
     }
 
+    /// The user with this UPN or id, to change as an admin would outside the bot; panics
+    /// when the fake has no such user.
+    pub fn user_mut(&mut self, key: &str) -> &mut FakeUser {
+        let i = self
+            .user_index(key)
+            .unwrap_or_else(|| panic!("no user {key} in the fake"));
+        &mut self.users[i]
+    }
+
+    /// The group with this id, to change as an admin would outside the bot; panics when the
+    /// fake has no such group.
+    pub fn group_mut(&mut self, id: &str) -> &mut FakeGroup {
+        let i = self
+            .group_index(id)
+            .unwrap_or_else(|| panic!("no group {id} in the fake"));
+        &mut self.groups[i]
+    }
+
     pub(super) fn user_index(&self, key: &str) -> Option<usize> {
         self.users
             .iter()

@@ -141,19 +141,19 @@ impl Core {
         detail: &str,
     ) -> Result<(), StoreError> {
         let actor = actor.to_string();
-        let id = audit::append(
-            tx.conn(),
-            &audit::NewEvent {
-                request,
-                actor: &actor,
-                action: action.as_str(),
-                before,
-                after,
-                detail,
-            },
-            self.now(),
-        )
-        .await?;
+        let id = tx
+            .append_audit(
+                &audit::NewEvent {
+                    request,
+                    actor: &actor,
+                    action: action.as_str(),
+                    before,
+                    after,
+                    detail,
+                },
+                self.now(),
+            )
+            .await?;
         tracing::info!(
             request = request.map(|r| r.0),
             actor = %actor,

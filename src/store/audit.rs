@@ -155,11 +155,26 @@ pub async fn append(
     e: &NewEvent<'_>,
     at: Timestamp,
 ) -> StoreResult<i64> {
-    let last: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+    let mut head = None;
+    append_after(conn, &mut head, e, at).await
+}
+
+/// [`append`] after the chain's `head` (id and hash of the last event), read when `None` and
+/// moved on to the new event: a transaction that appends several events reads the head
+/// once (no other writer can append while it holds the write lock).
+pub(super) async fn append_after(
+    conn: &mut SqliteConnection,
+    head: &mut Option<(i64, String)>,
+    e: &NewEvent<'_>,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    let (prev_id, prev_hash) = match head.take() {
+        Some(head) => head,
+        None => sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *conn)
-            .await?;
-    let (prev_id, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
+            .await?
+            .unwrap_or((0, GENESIS.to_string())),
+    };
     let id = prev_id + 1;
     let at = ts(at);
     let request = e.request.map(|r| r.0);
@@ -183,6 +198,7 @@ pub async fn append(
     .bind(&hash)
     .execute(conn)
     .await?;
+    *head = Some((id, hash));
     Ok(id)
 }
 

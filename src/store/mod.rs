@@ -88,6 +88,8 @@ pub struct WriteTx<'a> {
     commits: &'a AtomicU64,
     /// The live audit sink, when one is set.
     sink: Option<&'a AuditSink>,
+    /// The audit chain's head once this transaction read or moved it.
+    audit_head: Option<(i64, String)>,
     _guard: MutexGuard<'a, ()>,
 }
 
@@ -124,6 +126,16 @@ impl WriteTx<'_> {
     /// The connection, for the per-table functions.
     pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
         &mut self.tx
+    }
+
+    /// Appends an event to the audit chain ([`audit::append`]), reading the chain's head
+    /// once per transaction.
+    pub async fn append_audit(
+        &mut self,
+        e: &audit::NewEvent<'_>,
+        at: Timestamp,
+    ) -> StoreResult<i64> {
+        audit::append_after(&mut self.tx, &mut self.audit_head, e, at).await
     }
 }
 
@@ -263,6 +275,7 @@ impl Store {
             tx,
             commits: &self.commits,
             sink: self.sink.as_deref(),
+            audit_head: None,
             _guard: guard,
         })
     }

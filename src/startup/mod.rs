@@ -231,6 +231,8 @@ pub struct InstanceLock {
 /// Takes the instance lock of the database at `db` (a `.lock` file beside it).
 pub fn lock_instance(db: Option<&Path>) -> anyhow::Result<InstanceLock> {
     let Some(db) = db else {
+        // An in-memory database has no other bot.
+        crate::telemetry::metrics::LEADER.set(1);
         return Ok(InstanceLock { _file: None });
     };
     let mut path = PathBuf::from(db);
@@ -248,7 +250,11 @@ pub fn lock_instance(db: Option<&Path>) -> anyhow::Result<InstanceLock> {
         .open(&path)
         .with_context(|| format!("Failed to open the lock file {}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(InstanceLock { _file: Some(file) }),
+        Ok(()) => {
+            // The one bot on this database leads.
+            crate::telemetry::metrics::LEADER.set(1);
+            Ok(InstanceLock { _file: Some(file) })
+        }
         Err(std::fs::TryLockError::WouldBlock) => bail!(
             "another licensebot is already running on {} (lock file {} is held)",
             db.display(),

@@ -76,6 +76,15 @@ pub static TRANSPORT_CONNECTED: LazyLock<IntGauge> = LazyLock::new(|| {
     )
 });
 
+/// 1 while this instance leads: it holds the gateway and runs the jobs. One bot per SQLite
+/// database (its lock file) is always the leader.
+pub static LEADER: LazyLock<IntGauge> = LazyLock::new(|| {
+    gauge(
+        "licensebot_leader",
+        "1 while this instance leads (holds the chat gateway and runs the jobs), else 0",
+    )
+});
+
 /// Seconds since the process started.
 pub static UPTIME: LazyLock<Gauge> = LazyLock::new(|| {
     register_constant(Gauge::new(
@@ -164,6 +173,7 @@ pub fn init() {
     LazyLock::force(&BACKEND_CALL_SECONDS);
     LazyLock::force(&FREE_SEATS);
     LazyLock::force(&TRANSPORT_CONNECTED);
+    LazyLock::force(&LEADER);
     LazyLock::force(&UPTIME);
     LazyLock::force(&REQUESTS);
     LazyLock::force(&DECISIONS);

@@ -1,6 +1,8 @@
 //! The operator's HTTP endpoint (`[telemetry] metrics_addr`): `/metrics` in Prometheus text
 //! format and `/healthz`, which checks that the database takes a write, that the backend's
-//! credentials work, and that the chat transport is connected, answering 200 or 503.
+//! credentials work, and that the chat transport is connected, answering 200 or 503 with
+//! `{"status": "ok"|"degraded", "role": "leader"|"standby", "checks": {…}}` (a standby is
+//! healthy: 200).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::json;
 
-use super::metrics::{self, HEALTH_TIMEOUT, TRANSPORT_CONNECTED};
+use super::metrics::{self, HEALTH_TIMEOUT, LEADER, TRANSPORT_CONNECTED};
 use crate::backend::Tenant;
 use crate::store::{bot_state, Store};
 
@@ -117,10 +119,13 @@ async fn healthz(State(ops): State<Ops>) -> impl IntoResponse {
         Err(e) => e.clone(),
     };
     let body = json!({
-        "status": if healthy { "ok" } else { "unhealthy" },
-        "database": word(&database),
-        "backend": word(&backend),
-        "transport": if connected { "connected" } else { "disconnected" },
+        "status": if healthy { "ok" } else { "degraded" },
+        "role": if LEADER.get() == 1 { "leader" } else { "standby" },
+        "checks": {
+            "database": word(&database),
+            "backend": word(&backend),
+            "transport": if connected { "connected" } else { "disconnected" },
+        },
     });
     let code = if healthy {
         StatusCode::OK

@@ -76,6 +76,7 @@ fn metrics_count_requests_decisions_jobs_and_backend_calls() {
         r#"licensebot_backend_call_seconds_count{operation="assign_many",outcome="ok"} 1"#,
         "licensebot_free_seats 0",
         "licensebot_transport_connected 1",
+        "licensebot_leader 1",
         "licensebot_outbox_undelivered 0",
     ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
@@ -84,9 +85,10 @@ fn metrics_count_requests_decisions_jobs_and_backend_calls() {
     let (code, body, health) = health(&base);
     assert_eq!(code, 200, "{body}");
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["database"], "ok");
-    assert_eq!(health["backend"], "ok");
-    assert_eq!(health["transport"], "connected");
+    assert_eq!(health["role"], "leader");
+    assert_eq!(health["checks"]["database"], "ok");
+    assert_eq!(health["checks"]["backend"], "ok");
+    assert_eq!(health["checks"]["transport"], "connected");
     bot.finish();
 }
 
@@ -116,9 +118,10 @@ fn healthz_is_503_when_the_backend_credentials_do_not_work() {
     let base = endpoint(&bot);
     let (code, body, health) = health(&base);
     assert_eq!(code, 503, "{body}");
-    assert_eq!(health["status"], "unhealthy");
-    assert_eq!(health["database"], "ok");
-    assert_ne!(health["backend"], "ok");
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["role"], "leader");
+    assert_eq!(health["checks"]["database"], "ok");
+    assert_ne!(health["checks"]["backend"], "ok");
     assert!(!body.contains("not-a-real-secret"), "{body}");
     bot.finish();
 }

@@ -219,6 +219,14 @@ pub async fn list(
     }
 }
 
+/// The requests with these ids, in id order (an id without a request is left out).
+pub async fn by_ids(conn: &mut SqliteConnection, ids: &[RequestId]) -> StoreResult<Vec<Request>> {
+    let ids: Vec<String> = ids.iter().map(|id| id.0.to_string()).collect();
+    let ids = format!("[{}]", ids.join(","));
+    let rest = "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id";
+    REQUESTS.all(conn, rest, &[ids.into()]).await
+}
+
 /// Requests made by a chat user, newest first, at most `limit`.
 pub async fn by_requester(
     conn: &mut SqliteConnection,

@@ -236,6 +236,21 @@ pub async fn in_state(conn: &mut SqliteConnection, state: StageState) -> StoreRe
         .await
 }
 
+/// At most `limit` pending stages routed to `user` after stage `after`, oldest first: one
+/// page of them (a store may hold thousands pending).
+pub async fn pending_for(
+    conn: &mut SqliteConnection,
+    user: &ChatUserId,
+    after: StageId,
+    limit: i64,
+) -> StoreResult<Vec<Stage>> {
+    let rest = "WHERE state = 'pending' AND id > ?
+                  AND EXISTS (SELECT 1 FROM json_each(routed_to) WHERE value = ?)
+                ORDER BY id LIMIT ?";
+    let params = [after.0.into(), user.as_str().into(), limit.into()];
+    STAGES.all(conn, rest, &params).await
+}
+
 /// When the scheduler's actions fall due: a stage routed at or before `routed_by` is due for
 /// its reminder or escalation (unless it was escalated), and a pending request made at or
 /// before `created_by` for its expiry.

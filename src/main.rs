@@ -94,13 +94,23 @@ enum Cmd {
     Migrate,
     /// Load and check the settings, and print what they say.
     CheckConfig,
-    /// List requests.
+    /// List requests, newest first, a page at a time: 100 unless --limit says otherwise. When
+    /// more are stored, the page ends with how to get the next one (--before the last number
+    /// shown; in JSON, "next_before").
     Requests {
         /// Only requests in this state (pending, approved, executing, completed, denied,
         /// cancelled, expired, failed).
         #[arg(long)]
         state: Option<RequestState>,
-        /// Print a JSON array.
+        /// Requests on a page.
+        #[arg(long, value_name = "N", default_value_t = PAGE,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+        /// Only requests numbered below this one: the page after the one that ended with it.
+        #[arg(long, value_name = "ID")]
+        before: Option<RequestId>,
+        /// Print JSON: {"requests": [...], "next_before": the --before of the next page, or
+        /// null on the last}.
         #[arg(long)]
         json: bool,
     },
@@ -258,7 +268,19 @@ async fn dispatch(cmd: Cmd, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::CheckConfig => Ok(ExitCode::SUCCESS),
-        Cmd::Requests { state, json } => list_requests(&settings, state, json).await,
+        Cmd::Requests {
+            state,
+            limit,
+            before,
+            json,
+        } => {
+            let page = Page {
+                state,
+                limit,
+                before,
+            };
+            list_requests(&settings, page, json).await
+        }
         Cmd::Audit {
             request_id: Some(request_id),
             json,
@@ -471,67 +493,106 @@ async fn list_links(settings: &Settings, json: bool) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-async fn list_requests(
-    settings: &Settings,
+/// Requests on a page of `licensebot requests` unless `--limit` says otherwise.
+const PAGE: u32 = 100;
+
+/// Which page of requests to list.
+struct Page {
     state: Option<RequestState>,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+    limit: u32,
+    before: Option<RequestId>,
+}
+
+impl Page {
+    /// The command that lists the page after one that ended with request `last`.
+    fn next_command(&self, last: RequestId) -> String {
+        let mut cmd = String::from("licensebot requests");
+        if let Some(state) = self.state {
+            cmd.push_str(&format!(" --state {}", state.as_str()));
+        }
+        if self.limit != PAGE {
+            cmd.push_str(&format!(" --limit {}", self.limit));
+        }
+        cmd.push_str(&format!(" --before {}", last.0));
+        cmd
+    }
+}
+
+async fn list_requests(settings: &Settings, page: Page, json: bool) -> anyhow::Result<ExitCode> {
     let store = startup::open_existing_store(settings).await?;
     let mut conn = store.read().await.context("Failed to read the database")?;
-    let rows = requests::list(&mut conn, state, i64::MAX).await?;
+    // One more than the page: whether there is a next page, without counting.
+    let limit = i64::from(page.limit);
+    let mut rows = requests::list(&mut conn, page.state, page.before, limit + 1).await?;
     drop(conn);
     store.close().await;
+    let more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    let next = rows.last().map(|r| r.id).filter(|_| more);
     if json {
-        let out: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "id": r.id.0,
-                    "kind": r.kind.as_str(),
-                    "state": r.state.as_str(),
-                    "requester": r.requester.as_str(),
-                    "target_upn": r.target_upn.as_ref().map(|u| u.as_str()),
-                    "quantity": r.quantity,
-                    "billing_cycle": r.billing_cycle.map(|c| c.as_str()),
-                    "created_at": licensebot::store::ts(r.created_at),
-                    "updated_at": licensebot::store::ts(r.updated_at),
-                    "link": link_json(r.requester_link.as_ref()),
-                })
-            })
-            .collect();
+        let out: Vec<serde_json::Value> = rows.iter().map(request_json).collect();
+        let out = serde_json::json!({ "requests": out, "next_before": next.map(|id| id.0) });
         outln!("{}", serde_json::to_string_pretty(&out)?);
     } else if rows.is_empty() {
         outln!("no requests");
     } else {
-        outln!(
-            "{:>5}  {:<9} {:<10} {:<12} {:<36} created",
-            "id",
-            "kind",
-            "state",
-            "requester",
-            "target / quantity"
-        );
-        for r in &rows {
-            let what = match (&r.target_upn, r.quantity) {
-                (Some(u), _) => u.to_string(),
-                (None, Some(q)) => format!(
-                    "{q} seat(s), {}",
-                    r.billing_cycle.map(|c| c.as_str()).unwrap_or("-")
-                ),
-                _ => "-".into(),
-            };
+        print_requests(&rows);
+        if let Some(last) = next {
             outln!(
-                "{:>5}  {:<9} {:<10} {:<12} {:<36} {}",
-                r.id.0,
-                r.kind.as_str(),
-                r.state.as_str(),
-                r.requester.as_str(),
-                what,
-                licensebot::store::ts(r.created_at)
+                "{} shown, newest first; the next page: {}",
+                rows.len(),
+                page.next_command(last)
             );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One request in `requests --json`.
+fn request_json(r: &requests::Request) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id.0,
+        "kind": r.kind.as_str(),
+        "state": r.state.as_str(),
+        "requester": r.requester.as_str(),
+        "target_upn": r.target_upn.as_ref().map(|u| u.as_str()),
+        "quantity": r.quantity,
+        "billing_cycle": r.billing_cycle.map(|c| c.as_str()),
+        "created_at": licensebot::store::ts(r.created_at),
+        "updated_at": licensebot::store::ts(r.updated_at),
+        "link": link_json(r.requester_link.as_ref()),
+    })
+}
+
+/// The requests as a table, one line each.
+fn print_requests(rows: &[requests::Request]) {
+    outln!(
+        "{:>5}  {:<9} {:<10} {:<12} {:<36} created",
+        "id",
+        "kind",
+        "state",
+        "requester",
+        "target / quantity"
+    );
+    for r in rows {
+        let what = match (&r.target_upn, r.quantity) {
+            (Some(u), _) => u.to_string(),
+            (None, Some(q)) => format!(
+                "{q} seat(s), {}",
+                r.billing_cycle.map(|c| c.as_str()).unwrap_or("-")
+            ),
+            _ => "-".into(),
+        };
+        outln!(
+            "{:>5}  {:<9} {:<10} {:<12} {:<36} {}",
+            r.id.0,
+            r.kind.as_str(),
+            r.state.as_str(),
+            r.requester.as_str(),
+            what,
+            licensebot::store::ts(r.created_at)
+        );
+    }
 }
 
 async fn show_audit(settings: &Settings, id: RequestId, json: bool) -> anyhow::Result<ExitCode> {

@@ -71,10 +71,23 @@ struct TenantView {
 /// What the records say of one person: an open request, the request that grants them the
 /// licence now, and a failed assignment since.
 #[derive(Default)]
-struct PersonRecord<'r> {
+struct PersonRecord {
     open: bool,
-    granted: Option<&'r LicenceRecord>,
-    failed_since: Option<&'r LicenceRecord>,
+    granted: Option<LicenceRecord>,
+    failed_since: Option<LicenceRecord>,
+}
+
+/// What one pass over the records keeps: the people the tenant names (holders of the SKU,
+/// members of the licensing group), and the granted licences found gone, at most `limit`.
+/// Everyone else's requests are read, judged and let go, so a check holds what the tenant
+/// holds, however many requests are stored.
+struct Sweep {
+    named: HashSet<String>,
+    holds: HashSet<String>,
+    people: HashMap<String, PersonRecord>,
+    missing: Vec<LicenceRecord>,
+    limit: usize,
+    now: Timestamp,
 }
 
 /// Compares the records with the tenant, corrects the records, reports.
@@ -111,22 +124,21 @@ impl Reconciler {
             tracing::warn!(error = %e, "could not read the tenant for a licence check");
             EngineError::User(t!(self.core.texts(), "backend.directory_unavailable"))
         })?;
-        let (records, last_change) = {
-            let mut conn = self.core.store().read().await?;
-            (
-                drift::licence_records(&mut conn).await?,
-                drift::last_seat_change(&mut conn).await?,
-            )
-        };
         let now = self.core.now();
+        let mut sweep = Sweep::new(&view, &self.core.cfg().sku_part_number, now, limit);
+        let last_change = {
+            let mut conn = self.core.store().read().await?;
+            drift::each_person(&mut conn, |records| sweep.person(records)).await?;
+            drift::last_seat_change(&mut conn).await?
+        };
         let mut check = DriftCheck {
             checked_at: now,
             differences: Vec::new(),
             corrections: Vec::new(),
         };
-        let people = by_person(&records);
-        self.licences(&view, &people, limit, &mut check);
-        self.memberships(&view, &people, &mut check);
+        self.licences(&view, &sweep.people, &mut check);
+        self.missing(sweep.missing, limit, &mut check);
+        self.memberships(&view, &sweep.people, &mut check);
         self.seats(&view, last_change, &mut check);
         // A stable order, so a check that handles only the first ones handles the same.
         let order = |d: &Difference| (d.kind, d.upn.clone(), d.request_id.map(|r| r.0));
@@ -212,13 +224,12 @@ impl Reconciler {
         })
     }
 
-    /// Licences held that the bot manages and no request explains, failed requests the
-    /// tenant contradicts, and granted licences that are gone.
+    /// Licences held that the bot manages and no request explains, and failed requests the
+    /// tenant contradicts.
     fn licences(
         &self,
         view: &TenantView,
-        people: &HashMap<String, PersonRecord<'_>>,
-        limit: usize,
+        people: &HashMap<String, PersonRecord>,
         check: &mut DriftCheck,
     ) {
         let texts = self.core.texts();
@@ -266,23 +277,15 @@ impl Reconciler {
                 });
             }
         }
-        let holds: HashSet<String> = view
-            .holders
-            .iter()
-            .filter(|u| u.holds(sku))
-            .map(|u| key(&u.upn))
-            .collect();
-        for (who, person) in people {
-            if check.corrections.len() >= limit {
-                break;
-            }
-            let Some(granted) = person.granted else {
-                continue;
-            };
-            let settled = (check.checked_at - granted.at).to_std().unwrap_or_default() >= SETTLING;
-            if person.open || !settled || holds.contains(who) {
-                continue;
-            }
+    }
+
+    /// Granted licences that are gone (`missing`, found by the sweep), as corrections: as many
+    /// as leave the corrections at most `limit`.
+    fn missing(&self, missing: Vec<LicenceRecord>, limit: usize, check: &mut DriftCheck) {
+        let texts = self.core.texts();
+        let sku = &self.core.cfg().sku_part_number;
+        let room = limit.saturating_sub(check.corrections.len());
+        for granted in missing.into_iter().take(room) {
             check.corrections.push(Difference {
                 kind: DriftKind::MissingLicence,
                 upn: Some(granted.upn.clone()),
@@ -303,7 +306,7 @@ impl Reconciler {
     fn memberships(
         &self,
         view: &TenantView,
-        people: &HashMap<String, PersonRecord<'_>>,
+        people: &HashMap<String, PersonRecord>,
         check: &mut DriftCheck,
     ) {
         let Some(members) = &view.members else {
@@ -491,27 +494,66 @@ fn key(upn: &Upn) -> String {
     upn.as_str().to_ascii_lowercase()
 }
 
-/// What the records say of each person, from their licence requests in order: the last
+impl Sweep {
+    fn new(view: &TenantView, sku: &str, now: Timestamp, limit: usize) -> Sweep {
+        let holders = view.holders.iter().map(|u| key(&u.upn));
+        let members = view.members.iter().flatten().map(key);
+        Sweep {
+            named: holders.chain(members).collect(),
+            holds: view
+                .holders
+                .iter()
+                .filter(|u| u.holds(sku))
+                .map(|u| key(&u.upn))
+                .collect(),
+            people: HashMap::new(),
+            missing: Vec::new(),
+            limit,
+            now,
+        }
+    }
+
+    /// One person's licence requests, oldest first: kept when the tenant names them; their
+    /// granted licence noted when it is settled and gone.
+    fn person(&mut self, records: &[LicenceRecord]) {
+        let Some(first) = records.first() else {
+            return;
+        };
+        // A parsed UPN is lower case already: its text is the key.
+        let who = first.upn.as_str();
+        let person = person_record(records);
+        if let Some(granted) = &person.granted {
+            let settled = (self.now - granted.at).to_std().unwrap_or_default() >= SETTLING;
+            let gone = !person.open && settled && !self.holds.contains(who);
+            if gone && self.missing.len() < self.limit {
+                self.missing.push(granted.clone());
+            }
+        }
+        if self.named.contains(who) {
+            self.people.insert(who.to_owned(), person);
+        }
+    }
+}
+
+/// What the records say of one person, from their licence requests in order: the last
 /// completed one decides whether a licence is granted (an assignment whose licence was not
 /// seen gone), a failed assignment after it may be contradicted by the tenant.
-fn by_person(records: &[LicenceRecord]) -> HashMap<String, PersonRecord<'_>> {
-    let mut people: HashMap<String, PersonRecord<'_>> = HashMap::new();
+fn person_record(records: &[LicenceRecord]) -> PersonRecord {
+    let mut person = PersonRecord::default();
     for r in records {
-        // A parsed UPN is lower case already: its text is the key.
-        let person = people.entry(r.upn.as_str().to_owned()).or_default();
         match r.state {
             RequestState::Pending | RequestState::Approved | RequestState::Executing => {
                 person.open = true;
             }
             RequestState::Completed => {
                 person.failed_since = None;
-                person.granted = (r.kind == RequestKind::Assign && !r.ended).then_some(r);
+                person.granted = (r.kind == RequestKind::Assign && !r.ended).then(|| r.clone());
             }
             RequestState::Failed if r.kind == RequestKind::Assign => {
-                person.failed_since = Some(r);
+                person.failed_since = Some(r.clone());
             }
             _ => {}
         }
     }
-    people
+    person
 }

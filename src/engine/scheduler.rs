@@ -29,6 +29,23 @@ fn elapsed(
     (now - since).to_std().unwrap_or_default()
 }
 
+/// The latest time from which `after` has passed by `now`: for a zero `after` every time up
+/// to the year 9999 (as stored, text order is time order), since [`elapsed`] counts a time
+/// still to come as no time at all.
+fn due_by(
+    now: chrono::DateTime<chrono::Utc>,
+    after: std::time::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    if after.is_zero() {
+        const LAST_SECOND_OF_9999: i64 = 253_402_300_799;
+        return chrono::DateTime::from_timestamp(LAST_SECOND_OF_9999, 0).unwrap_or(now);
+    }
+    chrono::Duration::from_std(after)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+}
+
 /// Reminders, escalations and expiry.
 pub(super) struct Scheduler {
     core: Arc<Core>,
@@ -56,9 +73,19 @@ impl Scheduler {
     }
 
     async fn tick_inner(&self) -> EngineResult<()> {
+        let due = {
+            let cfg = self.core.cfg();
+            let now = self.core.now();
+            stages::DueBy {
+                routed_by: due_by(now, cfg.remind_after.min(cfg.escalate_after)),
+                created_by: due_by(now, cfg.expire_after),
+            }
+        };
+        // Only stages with something due (a superset of what the checks below act on): the
+        // others would be read and left alone.
         let pending = {
             let mut conn = self.core.store().read().await?;
-            stages::in_state(&mut conn, StageState::Pending).await?
+            stages::pending_due(&mut conn, due).await?
         };
         let mut candidates = None;
         for stage in pending {

@@ -252,31 +252,45 @@ pub struct LicenceRecord {
     pub ended: bool,
 }
 
-/// Every licence request with a target, oldest first (read as a stream: a store may hold a
-/// great many).
-pub async fn licence_records(conn: &mut SqliteConnection) -> StoreResult<Vec<LicenceRecord>> {
+/// Every licence request with a target, one person at a time: `visit` gets each person's
+/// requests, oldest first, people in UPN order. Read as a stream through `requests_by_target`
+/// and never held whole (a store may hold a great many): one person's requests at a time.
+/// A UPN is stored lower-case (it is written from a parsed [`Upn`]), so one person's requests
+/// come side by side.
+pub async fn each_person<F>(conn: &mut SqliteConnection, mut visit: F) -> StoreResult<()>
+where
+    F: FnMut(&[LicenceRecord]),
+{
     use futures_util::TryStreamExt;
     let mut rows = sqlx::query_as::<_, (i64, String, String, String, String, i64)>(
         "SELECT r.id, r.kind, r.state, r.target_upn, r.updated_at,
                 EXISTS (SELECT 1 FROM licence_ends e WHERE e.request_id = r.id)
          FROM requests r
          WHERE r.kind IN ('assign', 'release', 'revoke') AND r.target_upn IS NOT NULL
-         ORDER BY r.id",
+         ORDER BY r.target_upn, r.id",
     )
     .fetch(conn);
-    let mut out = Vec::new();
+    let mut person: Vec<LicenceRecord> = Vec::new();
     while let Some((id, kind, state, upn, at, ended)) = rows.try_next().await? {
         let bad = |e: &dyn std::fmt::Display| super::corrupt("requests", e);
-        out.push(LicenceRecord {
+        let record = LicenceRecord {
             request: RequestId(id),
             kind: kind.parse().map_err(|e| bad(&e))?,
             state: state.parse().map_err(|e| bad(&e))?,
             upn: Upn::parse(&upn).map_err(|e| bad(&e.0))?,
             at: parse_ts("requests", &at)?,
             ended: ended != 0,
-        });
+        };
+        if person.last().is_some_and(|p| p.upn != record.upn) {
+            visit(&person);
+            person.clear();
+        }
+        person.push(record);
     }
-    Ok(out)
+    if !person.is_empty() {
+        visit(&person);
+    }
+    Ok(())
 }
 
 /// The seat count the bot's last completed seat change left (its request and absolute

@@ -376,7 +376,7 @@ mod tests {
     use crate::domain::{RequestId, StageId};
 
     /// Listing by state finds only that state, newest first, at most `limit`; without a
-    /// state, every request.
+    /// state, every request; with `before`, only those numbered below it (the next page).
     #[tokio::test]
     async fn requests_are_listed_by_state_newest_first() {
         use crate::domain::RequestState;
@@ -398,16 +398,26 @@ mod tests {
         w.commit().await.expect("commit");
         let mut conn = store.read().await.expect("read");
         let listed = |rows: Vec<requests::Request>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
-        let pending = requests::list(&mut conn, Some(RequestState::Pending), 10)
+        let pending = requests::list(&mut conn, Some(RequestState::Pending), None, 10)
             .await
             .expect("pending");
         assert_eq!(listed(pending), [ids[4], ids[2], ids[0]]);
-        let done = requests::list(&mut conn, Some(RequestState::Completed), 1)
+        let done = requests::list(&mut conn, Some(RequestState::Completed), None, 1)
             .await
             .expect("completed");
         assert_eq!(listed(done), [ids[3]]);
-        let all = requests::list(&mut conn, None, 10).await.expect("all");
+        let all = requests::list(&mut conn, None, None, 10)
+            .await
+            .expect("all");
         assert_eq!(all.len(), 5);
+        let next = requests::list(&mut conn, Some(RequestState::Pending), Some(ids[4]), 1)
+            .await
+            .expect("the next page");
+        assert_eq!(listed(next), [ids[2]]);
+        let older = requests::list(&mut conn, None, Some(ids[2]), 10)
+            .await
+            .expect("older");
+        assert_eq!(listed(older), [ids[1], ids[0]]);
     }
 
     #[tokio::test]

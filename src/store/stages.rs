@@ -236,6 +236,47 @@ pub async fn in_state(conn: &mut SqliteConnection, state: StageState) -> StoreRe
         .await
 }
 
+/// At most `limit` pending stages routed to `user` after stage `after`, oldest first: one
+/// page of them (a store may hold thousands pending).
+pub async fn pending_for(
+    conn: &mut SqliteConnection,
+    user: &ChatUserId,
+    after: StageId,
+    limit: i64,
+) -> StoreResult<Vec<Stage>> {
+    let rest = "WHERE state = 'pending' AND id > ?
+                  AND EXISTS (SELECT 1 FROM json_each(routed_to) WHERE value = ?)
+                ORDER BY id LIMIT ?";
+    let params = [after.0.into(), user.as_str().into(), limit.into()];
+    STAGES.all(conn, rest, &params).await
+}
+
+/// When the scheduler's actions fall due: a stage routed at or before `routed_by` is due for
+/// its reminder or escalation (unless it was escalated), and a pending request made at or
+/// before `created_by` for its expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueBy {
+    /// The latest routing time whose reminder or escalation is due.
+    pub routed_by: Timestamp,
+    /// The latest creation time whose expiry is due.
+    pub created_by: Timestamp,
+}
+
+/// The pending stages with something due by `due`, oldest first: not yet escalated and
+/// routed by `due.routed_by`, or of a pending request made by `due.created_by`. Read through
+/// two indexes, so a tick reads what is due and not every pending stage.
+pub async fn pending_due(conn: &mut SqliteConnection, due: DueBy) -> StoreResult<Vec<Stage>> {
+    let rest = "WHERE id IN (
+                    SELECT id FROM stages
+                    WHERE state = 'pending' AND escalated_at IS NULL AND routed_at <= ?
+                    UNION
+                    SELECT s.id FROM requests r JOIN stages s ON s.request_id = r.id
+                    WHERE r.state = 'pending' AND r.created_at <= ? AND s.state = 'pending')
+                ORDER BY id";
+    let params = [ts(due.routed_by).into(), ts(due.created_by).into()];
+    STAGES.all(conn, rest, &params).await
+}
+
 /// Stages that wait on `id`.
 pub async fn dependents(conn: &mut SqliteConnection, id: StageId) -> StoreResult<Vec<Stage>> {
     STAGES

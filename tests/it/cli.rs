@@ -95,7 +95,128 @@ fn migrate_creates_the_database_and_requests_lists_nothing() {
     let out = command(dir.path(), &["requests", "--json"])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        listed,
+        serde_json::json!({"requests": [], "next_before": null})
+    );
+}
+
+/// A migrated database holding `n` requests numbered 1 to `n`; every tenth is pending.
+fn directory_with_requests(n: usize) -> tempfile::TempDir {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = configured_dir();
+    let out = command(dir.path(), &["migrate"]).output().unwrap();
+    assert_exit(&out, 0, &[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("bot.db"))
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+             INSERT INTO requests (kind, state, requester, target_upn, created_at, updated_at)
+             SELECT 'assign', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'completed' END,
+                    'user' || i, 'user' || i || '@contoso.example',
+                    '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
+             FROM n",
+        )
+        .bind(n as i64)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    });
+    dir
+}
+
+/// The numbers of the requests on a `requests --json` page, and its `next_before`.
+fn page(dir: &std::path::Path, args: &[&str]) -> (Vec<i64>, Option<i64>) {
+    let out = command(dir, args).output().unwrap();
+    assert_exit(&out, 0, &[]);
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids = page["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    (ids, page["next_before"].as_i64())
+}
+
+#[test]
+fn requests_lists_a_hundred_newest_first_and_the_pages_before_follow_to_the_first() {
+    let dir = directory_with_requests(250);
+
+    let first = page(dir.path(), &["requests", "--json"]);
+    let second = page(dir.path(), &["requests", "--json", "--before", "151"]);
+    let last = page(dir.path(), &["requests", "--json", "--before", "51"]);
+
+    assert_eq!(first, ((151..=250).rev().collect(), Some(151)));
+    assert_eq!(second, ((51..=150).rev().collect(), Some(51)));
+    assert_eq!(last, ((1..=50).rev().collect(), None));
+}
+
+#[test]
+fn a_page_of_requests_ends_with_the_command_for_the_next_one_and_the_last_without() {
+    let dir = directory_with_requests(40);
+
+    let out = command(
+        dir.path(),
+        &["requests", "--state", "pending", "--limit", "3"],
+    )
+    .output()
+    .unwrap();
+    let last = command(
+        dir.path(),
+        &[
+            "requests", "--state", "pending", "--limit", "3", "--before", "20",
+        ],
+    )
+    .output()
+    .unwrap();
+
+    assert_exit(&out, 0, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        5,
+        "a header, three requests, the next page: {text}"
+    );
+    assert!(
+        lines[1].contains("user40@") && lines[3].contains("user20@"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[4],
+        "3 shown, newest first; the next page: licensebot requests --state pending --limit 3 --before 20"
+    );
+    assert_exit(&last, 0, &[]);
+    let text = String::from_utf8_lossy(&last.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "a header and request 10, and no next page: {text}"
+    );
+    assert!(lines[1].contains("user10@contoso.example"), "{text}");
+}
+
+#[test]
+fn requests_refuses_a_page_of_no_requests() {
+    let dir = directory_with_requests(1);
+
+    let out = command(dir.path(), &["requests", "--limit", "0"])
+        .output()
+        .unwrap();
+
+    assert_exit(&out, 2, &["--limit"]);
 }
 
 #[test]

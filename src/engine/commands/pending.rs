@@ -1,24 +1,38 @@
 //! `!pro pending`: the requests waiting for an approver.
 
 use super::Intake;
-use crate::domain::StageState;
+use crate::domain::{RequestId, StageId};
 use crate::engine::error::EngineResult;
 use crate::engine::ports::IncomingMessage;
 use crate::store::{requests, stages};
 use crate::t;
 
+/// Stages read at a time.
+const PAGE: i64 = 500;
+
 impl Intake {
     pub(super) async fn pending_report(&self, m: &IncomingMessage) -> EngineResult<()> {
         let mut conn = self.core.store().read().await?;
-        let pending = stages::in_state(&mut conn, StageState::Pending).await?;
         let mut lines = Vec::new();
-        for s in pending.iter().filter(|s| s.routed_to.contains(&m.author)) {
-            if let Some(r) = requests::get(&mut conn, s.request_id).await? {
+        // A page of stages at a time, with their requests in one read: an approver may have
+        // thousands waiting, and only the lines are kept.
+        let mut after = StageId(0);
+        loop {
+            let page = stages::pending_for(&mut conn, &m.author, after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            let ids: Vec<RequestId> = page.iter().map(|s| s.request_id).collect();
+            let requests = requests::by_ids(&mut conn, &ids).await?;
+            for s in &page {
+                let Ok(i) = requests.binary_search_by_key(&s.request_id, |r| r.id) else {
+                    continue;
+                };
+                let r = &requests[i];
                 lines.push(t!(
                     self.core.texts(),
                     "pending.line",
                     id = r.id,
-                    subject = self.core.subject(&r),
+                    subject = self.core.subject(r),
                     stage = self.core.stage_title(s.kind, s.quantity, s.billing_cycle),
                     message = s
                         .approval_message

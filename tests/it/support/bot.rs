@@ -548,12 +548,55 @@ pub fn audit_json(dir: &Path, id: i64) -> Value {
     json_output("audit", &out)
 }
 
-/// Runs `licensebot requests --json` on a test directory.
+/// Runs `licensebot requests --json` on a test directory, page after page: every request,
+/// newest first, as one array.
 pub fn requests_json(dir: &Path) -> Value {
-    let out = command(dir, &["requests", "--json"])
-        .output()
-        .expect("run requests");
-    json_output("requests", &out)
+    let mut pages = RequestPages::default();
+    while let Some(args) = pages.next_args() {
+        let out = command(dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
+            .output()
+            .expect("run requests");
+        pages.add(&json_output("requests", &out));
+    }
+    pages.all()
+}
+
+/// The pages of `licensebot requests --json`, gathered: what to run next, and every request
+/// so far.
+#[derive(Default)]
+pub struct RequestPages {
+    requests: Vec<Value>,
+    next: Option<i64>,
+    done: bool,
+}
+
+impl RequestPages {
+    /// The arguments of the next page's command, or `None` after the last page.
+    pub fn next_args(&self) -> Option<Vec<String>> {
+        if self.done {
+            return None;
+        }
+        let mut args: Vec<String> = ["requests", "--json", "--limit", "500"]
+            .map(String::from)
+            .into();
+        if let Some(before) = self.next {
+            args.extend(["--before".to_string(), before.to_string()]);
+        }
+        Some(args)
+    }
+
+    /// One page's output.
+    pub fn add(&mut self, page: &Value) {
+        let listed = page["requests"].as_array().expect("a page lists requests");
+        self.requests.extend(listed.iter().cloned());
+        self.next = page["next_before"].as_i64();
+        self.done = self.next.is_none();
+    }
+
+    /// Every request listed.
+    pub fn all(self) -> Value {
+        Value::Array(self.requests)
+    }
 }
 
 /// The JSON a `licensebot … --json` command printed, once it succeeded.

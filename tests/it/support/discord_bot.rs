@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::bot::{json_output, state_of};
+use super::bot::{json_output, state_of, RequestPages};
 use super::fake_discord::{uid, APPROVALS, GUILD, TOKEN};
 
 /// How long to wait for the bot before a test fails.
@@ -151,11 +151,15 @@ impl DiscordBot {
 
 /// `licensebot requests --json` on a test directory.
 pub async fn requests(dir: &Path) -> Value {
-    let out = command(dir, &["requests", "--json"])
-        .output()
-        .await
-        .expect("run requests");
-    json_output("requests", &out)
+    let mut pages = RequestPages::default();
+    while let Some(args) = pages.next_args() {
+        let out = command(dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
+            .output()
+            .await
+            .expect("run requests");
+        pages.add(&json_output("requests", &out));
+    }
+    pages.all()
 }
 
 /// The state of request `id`.

@@ -16,7 +16,8 @@ use crate::store::requests::{self, Request};
 use crate::store::stages;
 use crate::store::WriteTx;
 
-use super::{Claimed, JobReport, MAX_BATCH};
+use super::{Attempt, Claimed, JobReport, MAX_BATCH};
+use tracing::Instrument;
 
 /// Jobs claimed in another use case's transaction, handed to this process's worker to run
 /// next, and the name this process's claims are leased under. Shared by the worker and the
@@ -101,33 +102,63 @@ impl Worker {
     /// claims (one whose lease ran out is claimed again, and reads back what it finds).
     pub(super) async fn record_unrecorded(&self) -> EngineResult<Vec<JobReport>> {
         let waiting = std::mem::take(&mut *self.unrecorded.lock().await);
-        let mut reports = Vec::new();
-        let mut waiting = waiting.into_iter();
-        while let Some((c, outcome, calls)) = waiting.next() {
-            let held = {
-                let mut conn = self.core.store().read().await?;
-                let (id, attempt) = (c.job.id, c.job.attempts);
-                jobs::held(
-                    &mut conn,
-                    id,
-                    &self.handover.lessee,
-                    attempt,
-                    self.core.now(),
-                )
-                .await?
-            };
-            if held.is_none() {
-                continue;
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut held = Vec::new();
+        let read = async {
+            let mut conn = self.core.store().read().await?;
+            let (lessee, now) = (&self.handover.lessee, self.core.now());
+            for attempt in &waiting {
+                let job = &attempt.0.job;
+                held.push(
+                    jobs::held(&mut conn, job.id, lessee, job.attempts, now)
+                        .await?
+                        .is_some(),
+                );
             }
-            match self
+            crate::store::StoreResult::Ok(())
+        };
+        if let Err(e) = read.await {
+            self.unrecorded.lock().await.extend(waiting);
+            return Err(e.into());
+        }
+        let still: Vec<Attempt> = waiting
+            .into_iter()
+            .zip(held)
+            .filter_map(|(attempt, held)| held.then_some(attempt))
+            .collect();
+        self.record_all(still, &tracing::Span::current()).await
+    }
+
+    /// Stores each attempt's outcome in turn; from the first that cannot be stored on, the
+    /// attempts are kept for the next run (made but not stored: never made again).
+    pub(super) async fn record_all(
+        &self,
+        attempts: Vec<Attempt>,
+        parent: &tracing::Span,
+    ) -> EngineResult<Vec<JobReport>> {
+        let mut reports = Vec::new();
+        let mut attempts = attempts.into_iter();
+        while let Some((c, outcome, calls)) = attempts.next() {
+            let span = tracing::info_span!(
+                parent: parent,
+                "job",
+                job = c.job.id,
+                request = c.request.id.0,
+                stage = c.stage.seq,
+                attempt = c.job.attempts
+            );
+            let recorded = self
                 .record_outcome(c.clone(), outcome.clone(), calls.clone())
-                .await
-            {
+                .instrument(span)
+                .await;
+            match recorded {
                 Ok(report) => reports.push(report),
                 Err(e) => {
                     let mut unrecorded = self.unrecorded.lock().await;
                     unrecorded.push((c, outcome, calls));
-                    unrecorded.extend(waiting);
+                    unrecorded.extend(attempts);
                     return Err(e);
                 }
             }

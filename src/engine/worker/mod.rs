@@ -108,6 +108,9 @@ enum Outcome {
     Permanent(String),
 }
 
+/// An attempt made: the job claimed, what it came to and the calls it made.
+type Attempt = (Claimed, Outcome, Vec<Call>);
+
 /// A claimed job with its stage and request.
 #[derive(Clone)]
 struct Claimed {
@@ -133,7 +136,7 @@ pub(super) struct Worker {
     alerts: Arc<SeatAlerts>,
     /// Attempts whose outcome could not be stored (the database locked or full), stored
     /// first on the next run while their claim holds.
-    unrecorded: tokio::sync::Mutex<Vec<(Claimed, Outcome, Vec<Call>)>>,
+    unrecorded: tokio::sync::Mutex<Vec<Attempt>>,
 }
 
 impl Worker {
@@ -219,31 +222,8 @@ impl Worker {
         let results = self.execute(&claimed).instrument(span.clone()).await;
         crash_point(CrashPoint::AfterBackendCall);
         let attempts = claimed.into_iter().zip(results);
-        let mut attempts = attempts.map(|(c, (outcome, calls))| (c, outcome, calls));
-        while let Some((c, outcome, calls)) = attempts.next() {
-            let job_span = tracing::info_span!(
-                parent: &span,
-                "job",
-                job = c.job.id,
-                request = c.request.id.0,
-                stage = c.stage.seq,
-                attempt = c.job.attempts
-            );
-            let recorded = self
-                .record_outcome(c.clone(), outcome.clone(), calls.clone())
-                .instrument(job_span)
-                .await;
-            match recorded {
-                Ok(report) => reports.push(report),
-                Err(e) => {
-                    // Made but not stored: kept to be stored on the next run.
-                    let mut unrecorded = self.unrecorded.lock().await;
-                    unrecorded.push((c, outcome, calls));
-                    unrecorded.extend(attempts);
-                    return Err(e);
-                }
-            }
-        }
+        let attempts = attempts.map(|(c, (outcome, calls))| (c, outcome, calls));
+        reports.extend(self.record_all(attempts.collect(), &span).await?);
         // Still under the job lock, so whoever waits for the jobs to be done (`settle`)
         // finds the seat alert said too.
         if reports.contains(&JobReport::Succeeded) {

@@ -15,7 +15,7 @@ use super::core::Core;
 use super::directory::Directory;
 use super::error::EngineResult;
 use super::governance::FirstApproval;
-use super::worker::Handover;
+use super::worker::{Claims, Handover};
 use crate::command::{parse_reaction, Verdict};
 use crate::domain::{
     Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
@@ -388,7 +388,7 @@ impl Decisions {
                 .to_string(),
         )
         .await?;
-        let mut claims = Vec::new();
+        let mut claims = Claims::default();
         match d.verdict {
             Verdict::Approve => {
                 self.approve_stages(&mut w, d, all, &earlier).await?;

@@ -11,7 +11,7 @@ use super::Worker;
 use crate::domain::{Actor, AuditAction, StageKind, StageState};
 use crate::engine::core::Core;
 use crate::engine::error::EngineResult;
-use crate::store::jobs::{self, Job};
+use crate::store::jobs;
 use crate::store::requests::{self, Request};
 use crate::store::stages;
 use crate::store::WriteTx;
@@ -25,9 +25,13 @@ use tracing::Instrument;
 pub(in crate::engine) struct Handover {
     lessee: String,
     /// The jobs handed over and not yet taken, as claimed (with what the earlier attempts
-    /// left, [`Job::change_sent`]).
-    claims: Mutex<Vec<Job>>,
+    /// left, [`crate::store::jobs::Job::change_sent`]), with their stages and requests.
+    claims: Mutex<Vec<Claimed>>,
 }
+
+/// Claims made in a transaction, to [`Handover::hand`] once it is committed.
+#[derive(Default)]
+pub(in crate::engine) struct Claims(Vec<Claimed>);
 
 impl Default for Handover {
     fn default() -> Handover {
@@ -45,19 +49,19 @@ impl Handover {
         &self,
         core: &Core,
         w: &mut WriteTx<'_>,
-    ) -> EngineResult<Vec<Job>> {
+    ) -> EngineResult<Claims> {
         let (claimed, _) = claim_in(core, w, &self.lessee).await?;
-        Ok(claimed.into_iter().map(|c| c.job).collect())
+        Ok(Claims(claimed))
     }
 
     /// Hands committed claims to the worker.
-    pub(in crate::engine) fn hand(&self, claims: Vec<Job>) {
+    pub(in crate::engine) fn hand(&self, claims: Claims) {
         if let Ok(mut held) = self.claims.lock() {
-            held.extend(claims);
+            held.extend(claims.0);
         }
     }
 
-    fn take(&self) -> Vec<Job> {
+    fn take(&self) -> Vec<Claimed> {
         self.claims
             .lock()
             .map(|mut held| std::mem::take(&mut *held))
@@ -76,23 +80,14 @@ impl Worker {
         let now = self.core.now();
         let mut conn = self.core.store().read().await?;
         let mut claimed = Vec::new();
-        for job in handed {
+        for c in handed {
+            let job = &c.job;
             let lessee = &self.handover.lessee;
             if jobs::held(&mut conn, job.id, lessee, job.attempts, now)
                 .await?
-                .is_none()
+                .is_some()
             {
-                continue;
-            }
-            let Some(stage) = stages::get(&mut conn, job.stage_id).await? else {
-                continue;
-            };
-            if let Some(request) = requests::get(&mut conn, stage.request_id).await? {
-                claimed.push(Claimed {
-                    job,
-                    stage,
-                    request,
-                });
+                claimed.push(c);
             }
         }
         Ok(claimed)

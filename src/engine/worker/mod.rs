@@ -28,7 +28,7 @@ mod seats;
 mod unassign;
 mod verify;
 
-pub(super) use claim::Handover;
+pub(super) use claim::{Claims, Handover};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -216,9 +216,16 @@ impl Catchup {
                 .queue_decision_reactions(&mut w, &channel, stage)
                 .await?;
         }
-        self.core.audit_note(&mut w, Some(s.request_id), &Actor::System, AuditAction::ApprovalReposted, &serde_json::json!({"stage": s.seq, "old_message": s.approval_message.as_ref().map(MessageRef::as_str)})
-                .to_string())
-        .await?;
+        let detail = serde_json::json!({"stage": s.seq, "old_message": s.approval_message.as_ref().map(MessageRef::as_str)}).to_string();
+        self.core
+            .audit_note(
+                &mut w,
+                Some(s.request_id),
+                &Actor::System,
+                AuditAction::ApprovalReposted,
+                &detail,
+            )
+            .await?;
         w.commit().await?;
         self.core.wake();
         Ok(())

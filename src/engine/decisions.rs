@@ -527,8 +527,16 @@ impl Decisions {
         let Some(mut w) = self.write(seal).await? else {
             return Ok(());
         };
-        self.core.audit_note(&mut w, Some(stage.request_id), &Actor::chat(&r.user), action, &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "message": r.message.as_str()}).to_string())
-        .await?;
+        let detail = serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "message": r.message.as_str()}).to_string();
+        self.core
+            .audit_note(
+                &mut w,
+                Some(stage.request_id),
+                &Actor::chat(&r.user),
+                action,
+                &detail,
+            )
+            .await?;
         outbox::push(
             w.conn(),
             &ChatAction::Unreact {
@@ -656,8 +664,16 @@ impl Decisions {
             state = self.core.stage_state_word(current.state),
             by = by
         );
-        self.core.audit_note(&mut w, Some(stage.request_id), &Actor::chat(&r.user), AuditAction::LateDecisionReported, &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string())
-        .await?;
+        let detail = serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string();
+        self.core
+            .audit_note(
+                &mut w,
+                Some(stage.request_id),
+                &Actor::chat(&r.user),
+                AuditAction::LateDecisionReported,
+                &detail,
+            )
+            .await?;
         self.core
             .post_under_approval(&mut w, stage, text, vec![r.user.clone()])
             .await?;
@@ -679,9 +695,16 @@ impl Decisions {
         let Some(mut w) = self.write(seal).await? else {
             return Ok(());
         };
-        self.core.audit_note(&mut w, Some(stage.request_id), &Actor::chat(&r.user), AuditAction::DecisionReactionRemoved, &serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "note": "decisions are final; nothing undone"})
-                .to_string())
-        .await?;
+        let detail = serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "note": "decisions are final; nothing undone"}).to_string();
+        self.core
+            .audit_note(
+                &mut w,
+                Some(stage.request_id),
+                &Actor::chat(&r.user),
+                AuditAction::DecisionReactionRemoved,
+                &detail,
+            )
+            .await?;
         w.commit().await?;
         Ok(())
     }

@@ -316,8 +316,10 @@ impl Delivery {
     ) -> StoreResult<Result<MessageRef, Delivered>> {
         Ok(match (message, stage) {
             (Some(m), _) => Ok(m.clone()),
-            (None, Some(s)) if page.posted.contains_key(s) => Ok(page.posted[s].clone()),
-            (None, Some(s)) => self.stage_message(*s).await?,
+            (None, Some(s)) => match page.posted.get(s) {
+                Some(m) => Ok(m.clone()),
+                None => self.stage_message(*s).await?,
+            },
             (None, None) => Err(Delivered::Failed(missing)),
         })
     }

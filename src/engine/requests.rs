@@ -710,9 +710,9 @@ impl Core {
             self.now(),
         )
         .await?;
-        self.audit_note(tx, Some(r.id), actor, AuditAction::SeatLeftFree, &serde_json::json!({"purchase_request": purchase.request_id.0, "purchase_stage": purchase.seq, "seats": 1})
-                .to_string())
-        .await?;
+        let detail = serde_json::json!({"purchase_request": purchase.request_id.0, "purchase_stage": purchase.seq, "seats": 1}).to_string();
+        self.audit_note(tx, Some(r.id), actor, AuditAction::SeatLeftFree, &detail)
+            .await?;
         Ok(())
     }
 }

@@ -149,19 +149,10 @@ fn hash_of(
     hex::encode(h.finalize())
 }
 
-/// Appends an event to the chain (call inside the write transaction of the change).
-pub async fn append(
-    conn: &mut SqliteConnection,
-    e: &NewEvent<'_>,
-    at: Timestamp,
-) -> StoreResult<i64> {
-    let mut head = None;
-    append_after(conn, &mut head, e, at).await
-}
-
-/// [`append`] after the chain's `head` (id and hash of the last event), read when `None` and
-/// moved on to the new event: a transaction that appends several events reads the head
-/// once (no other writer can append while it holds the write lock).
+/// Appends an event to the hash chain after its `head` (id and hash of the last event), read
+/// when `None` and moved on to the new event: a transaction that appends several events
+/// reads the head once (no other writer can append while it holds the write lock). Called
+/// through [`super::WriteTx::append_audit`], which keeps the head.
 pub(super) async fn append_after(
     conn: &mut SqliteConnection,
     head: &mut Option<(i64, String)>,

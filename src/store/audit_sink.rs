@@ -361,7 +361,7 @@ mod tests {
                 after: None,
                 detail: &detail,
             };
-            audit::append(w.conn(), &e, chrono::Utc::now())
+            w.append_audit(&e, chrono::Utc::now())
                 .await
                 .expect("append");
         }
@@ -458,18 +458,23 @@ mod tests {
         assert_eq!(lines(&path), events(&store).await);
     }
 
-    #[tokio::test]
-    async fn a_sink_ending_with_an_event_the_database_lacks_is_refused() {
-        let (dir, store) = store_with_events(2).await;
+    /// Why a store with `events` events refuses a sink file that holds `text`.
+    async fn refused_sink(events: usize, text: &str) -> StoreError {
+        let (dir, store) = store_with_events(events).await;
         let path = dir.path().join("sink.jsonl");
-        let line = format!("{{\"id\":9,\"hash\":\"{}\"}}\n", "0".repeat(64));
-        std::fs::write(&path, line).expect("a sink of another database");
-
-        let e = store
+        std::fs::write(&path, text).expect("a sink file");
+        store
             .with_audit_sink(Some(&path))
             .await
             .err()
-            .expect("refused");
+            .expect("refused")
+    }
+
+    #[tokio::test]
+    async fn a_sink_ending_with_an_event_the_database_lacks_is_refused() {
+        // A sink of another database.
+        let line = format!("{{\"id\":9,\"hash\":\"{}\"}}\n", "0".repeat(64));
+        let e = refused_sink(2, &line).await;
 
         assert!(
             matches!(&e, StoreError::AuditSink(SinkError::Diverged { id: 9, .. })),
@@ -480,31 +485,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_sink_whose_last_event_has_another_hash_is_refused() {
-        let (dir, store) = store_with_events(2).await;
-        let path = dir.path().join("sink.jsonl");
+        // A sink of another chain.
         let line = format!("{{\"id\":2,\"hash\":\"{}\"}}\n", "0".repeat(64));
-        std::fs::write(&path, line).expect("a sink of another chain");
-
-        let e = store
-            .with_audit_sink(Some(&path))
-            .await
-            .err()
-            .expect("refused");
+        let e = refused_sink(2, &line).await;
 
         assert!(e.to_string().contains("another hash"), "{e}");
     }
 
     #[tokio::test]
     async fn a_last_line_that_is_no_event_is_refused() {
-        let (dir, store) = store_with_events(1).await;
-        let path = dir.path().join("sink.jsonl");
-        std::fs::write(&path, "hello\n").expect("not ours");
-
-        let e = store
-            .with_audit_sink(Some(&path))
-            .await
-            .err()
-            .expect("refused");
+        let e = refused_sink(1, "hello\n").await;
 
         assert!(
             matches!(&e, StoreError::AuditSink(SinkError::NotAnEvent { .. })),

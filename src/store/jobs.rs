@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::SqliteConnection;
 
 use super::row::Columns;
-use super::sql::{update, Table};
+use super::sql::{update, Param, Table};
 use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{BillingCycle, StageId, StageKind, Upn};
 
@@ -256,16 +256,16 @@ pub async fn claim_due_of_kind(
 /// jobs handed back keep what the earlier attempts left ([`Job::change_sent`]); an attempt
 /// that ends in the queue again writes what it knows ([`Requeue`]).
 async fn may_send(conn: &mut SqliteConnection, claimed: &[Job]) -> StoreResult<()> {
-    for job in claimed.iter().filter(|j| !j.verify_only && !j.change_sent) {
-        update(
-            &mut *conn,
-            "jobs",
-            "change_sent = 1",
-            "id = ?",
-            &[job.id.into()],
-        )
-        .await?;
+    let ids: Vec<Param<'_>> = claimed
+        .iter()
+        .filter(|j| !j.verify_only && !j.change_sent)
+        .map(|j| j.id.into())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
     }
+    let filter = format!("id IN ({})", vec!["?"; ids.len()].join(", "));
+    update(&mut *conn, "jobs", "change_sent = 1", &filter, &ids).await?;
     Ok(())
 }
 

@@ -128,8 +128,8 @@ impl WriteTx<'_> {
         &mut self.tx
     }
 
-    /// Appends an event to the audit chain ([`audit::append`]), reading the chain's head
-    /// once per transaction.
+    /// Appends an event to the audit chain ([`audit::append_after`]), reading the chain's
+    /// head once per transaction.
     pub async fn append_audit(
         &mut self,
         e: &audit::NewEvent<'_>,

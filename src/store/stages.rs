@@ -225,17 +225,6 @@ pub async fn by_message(
         .await
 }
 
-/// Stages in a state, oldest first.
-pub async fn in_state(conn: &mut SqliteConnection, state: StageState) -> StoreResult<Vec<Stage>> {
-    STAGES
-        .all(
-            conn,
-            "WHERE state = ? ORDER BY id",
-            &[state.as_str().into()],
-        )
-        .await
-}
-
 /// At most `limit` pending stages routed to `user` after stage `after`, oldest first: one
 /// page of them (a store may hold thousands pending).
 pub async fn pending_for(

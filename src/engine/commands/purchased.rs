@@ -65,9 +65,18 @@ impl Intake {
         if there {
             crate::store::jobs::due_now(w.conn(), job.id, now).await?;
         }
-        self.core.audit_note(&mut w, Some(id), &Actor::chat(&m.author), AuditAction::PurchaseReportedDone, &serde_json::json!({"enabled": seats.enabled, "target": target_seats, "seen": there})
-                .to_string())
-        .await?;
+        let detail =
+            serde_json::json!({"enabled": seats.enabled, "target": target_seats, "seen": there})
+                .to_string();
+        self.core
+            .audit_note(
+                &mut w,
+                Some(id),
+                &Actor::chat(&m.author),
+                AuditAction::PurchaseReportedDone,
+                &detail,
+            )
+            .await?;
         let text = if there {
             t!(
                 self.core.texts(),

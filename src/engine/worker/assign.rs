@@ -237,9 +237,10 @@ impl Worker {
         })
     }
 
-    /// Records that these jobs are about to send their change, in its own commit, so an
-    /// attempt cut off after it reads back before sending again. A failure to record it
-    /// (a locked or full database) is transient: nothing has been sent.
+    /// Records when these jobs send their change (`sent_at`), in its own commit before the
+    /// call: the read-back of a group's licence and of a moved seat measures its wait from
+    /// it. (That the attempt may send, `change_sent`, its claim recorded already.) A failure
+    /// to record it (a locked or full database) is transient: nothing has been sent.
     pub(super) async fn mark_change_sent(&self, ids: &[i64]) -> Result<(), BackendError> {
         let result = async {
             let mut w = self.core.store().write().await?;

@@ -5,7 +5,7 @@
 //! transaction that made the jobs due ([`Handover`]): the worker then runs them next without
 //! a commit of its own before the first call.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use super::Worker;
 use crate::domain::{Actor, AuditAction, StageKind, StageState};
@@ -16,8 +16,7 @@ use crate::store::requests::{self, Request};
 use crate::store::stages;
 use crate::store::WriteTx;
 
-use super::{Attempt, Claimed, JobReport, MAX_BATCH};
-use tracing::Instrument;
+use super::{Claimed, JobReport, MAX_BATCH};
 
 /// Jobs claimed in another use case's transaction, handed to this process's worker to run
 /// next, and the name this process's claims are leased under. Shared by the worker and the
@@ -54,18 +53,23 @@ impl Handover {
         Ok(Claims(claimed))
     }
 
+    /// The name this process's claims are leased under.
+    pub(super) fn lessee(&self) -> &str {
+        &self.lessee
+    }
+
     /// Hands committed claims to the worker.
     pub(in crate::engine) fn hand(&self, claims: Claims) {
-        if let Ok(mut held) = self.claims.lock() {
-            held.extend(claims.0);
-        }
+        self.held().extend(claims.0);
     }
 
     fn take(&self) -> Vec<Claimed> {
-        self.claims
-            .lock()
-            .map(|mut held| std::mem::take(&mut *held))
-            .unwrap_or_default()
+        std::mem::take(&mut *self.held())
+    }
+
+    /// The claims held; a panic elsewhere while they were held leaves them as they were.
+    fn held(&self) -> std::sync::MutexGuard<'_, Vec<Claimed>> {
+        self.claims.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -91,74 +95,6 @@ impl Worker {
             }
         }
         Ok(claimed)
-    }
-
-    /// Stores the outcomes a run could not store, while this process still holds their
-    /// claims (one whose lease ran out is claimed again, and reads back what it finds).
-    pub(super) async fn record_unrecorded(&self) -> EngineResult<Vec<JobReport>> {
-        let waiting = std::mem::take(&mut *self.unrecorded.lock().await);
-        if waiting.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut held = Vec::new();
-        let read = async {
-            let mut conn = self.core.store().read().await?;
-            let (lessee, now) = (&self.handover.lessee, self.core.now());
-            for attempt in &waiting {
-                let job = &attempt.0.job;
-                held.push(
-                    jobs::held(&mut conn, job.id, lessee, job.attempts, now)
-                        .await?
-                        .is_some(),
-                );
-            }
-            crate::store::StoreResult::Ok(())
-        };
-        if let Err(e) = read.await {
-            self.unrecorded.lock().await.extend(waiting);
-            return Err(e.into());
-        }
-        let still: Vec<Attempt> = waiting
-            .into_iter()
-            .zip(held)
-            .filter_map(|(attempt, held)| held.then_some(attempt))
-            .collect();
-        self.record_all(still, &tracing::Span::current()).await
-    }
-
-    /// Stores each attempt's outcome in turn; from the first that cannot be stored on, the
-    /// attempts are kept for the next run (made but not stored: never made again).
-    pub(super) async fn record_all(
-        &self,
-        attempts: Vec<Attempt>,
-        parent: &tracing::Span,
-    ) -> EngineResult<Vec<JobReport>> {
-        let mut reports = Vec::new();
-        let mut attempts = attempts.into_iter();
-        while let Some((c, outcome, calls)) = attempts.next() {
-            let span = tracing::info_span!(
-                parent: parent,
-                "job",
-                job = c.job.id,
-                request = c.request.id.0,
-                stage = c.stage.seq,
-                attempt = c.job.attempts
-            );
-            let recorded = self
-                .record_outcome(c.clone(), outcome.clone(), calls.clone())
-                .instrument(span)
-                .await;
-            match recorded {
-                Ok(report) => reports.push(report),
-                Err(e) => {
-                    let mut unrecorded = self.unrecorded.lock().await;
-                    unrecorded.push((c, outcome, calls));
-                    unrecorded.extend(attempts);
-                    return Err(e);
-                }
-            }
-        }
-        Ok(reports)
     }
 
     /// Claims the next due job and, when it is an assignment, the other due assignments;

@@ -15,9 +15,79 @@ use crate::store::terms;
 use crate::store::{Timestamp, WriteTx};
 use crate::t;
 
-use super::{Call, Claimed, JobReport, Outcome, MANUAL_RECHECK};
+use tracing::Instrument;
+
+use super::{Attempt, Call, Claimed, JobReport, Outcome, MANUAL_RECHECK};
 
 impl Worker {
+    /// Stores the outcomes a run could not store, while this process still holds their
+    /// claims (one whose lease ran out is claimed again, and reads back what it finds).
+    pub(super) async fn record_unrecorded(&self) -> EngineResult<Vec<JobReport>> {
+        let waiting = std::mem::take(&mut *self.unrecorded.lock().await);
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut held = Vec::new();
+        let read = async {
+            let mut conn = self.core.store().read().await?;
+            let (lessee, now) = (self.handover.lessee(), self.core.now());
+            for attempt in &waiting {
+                let job = &attempt.0.job;
+                held.push(
+                    jobs::held(&mut conn, job.id, lessee, job.attempts, now)
+                        .await?
+                        .is_some(),
+                );
+            }
+            crate::store::StoreResult::Ok(())
+        };
+        if let Err(e) = read.await {
+            self.unrecorded.lock().await.extend(waiting);
+            return Err(e.into());
+        }
+        let still: Vec<Attempt> = waiting
+            .into_iter()
+            .zip(held)
+            .filter_map(|(attempt, held)| held.then_some(attempt))
+            .collect();
+        self.record_all(still, &tracing::Span::current()).await
+    }
+
+    /// Stores each attempt's outcome in turn; from the first that cannot be stored on, the
+    /// attempts are kept for the next run (made but not stored: never made again).
+    pub(super) async fn record_all(
+        &self,
+        attempts: Vec<Attempt>,
+        parent: &tracing::Span,
+    ) -> EngineResult<Vec<JobReport>> {
+        let mut reports = Vec::new();
+        let mut attempts = attempts.into_iter();
+        while let Some((c, outcome, calls)) = attempts.next() {
+            let span = tracing::info_span!(
+                parent: parent,
+                "job",
+                job = c.job.id,
+                request = c.request.id.0,
+                stage = c.stage.seq,
+                attempt = c.job.attempts
+            );
+            let recorded = self
+                .record_outcome(c.clone(), outcome.clone(), calls.clone())
+                .instrument(span)
+                .await;
+            match recorded {
+                Ok(report) => reports.push(report),
+                Err(e) => {
+                    let mut unrecorded = self.unrecorded.lock().await;
+                    unrecorded.push((c, outcome, calls));
+                    unrecorded.extend(attempts);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(reports)
+    }
+
     pub(super) async fn record_outcome(
         &self,
         c: Claimed,

@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::TryStreamExt;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::domain::ParseError;
 use crate::store::audit::{self, Record};
@@ -111,7 +111,7 @@ pub fn line(record: &Record, format: Format) -> Result<String, serde_json::Error
 /// Writes every event of `window` to `out`, one line each, in chain order, reading them as
 /// a stream (memory stays flat however many there are). Returns how many were written.
 pub async fn export(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     window: Window,
     format: Format,
     mut out: impl FnMut(&str),

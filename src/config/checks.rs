@@ -15,19 +15,12 @@ use super::sections::{
 use super::values::{BackendKind, ChatTransport, Guid, LicensingMode, PurchaseBackend};
 use super::values::{ConfigDuration, DiscordId, SignInTime};
 use crate::domain::{ParseError, Upn};
+use crate::store::Dialect;
 
 impl Loader {
     /// The checks types cannot express.
     pub(super) fn check(&mut self, s: &Settings) {
-        if !s.store.url.starts_with("sqlite:") {
-            self.problem(
-                "store.url",
-                format!(
-                    "{:?} is not a SQLite URL; it must start with sqlite:",
-                    s.store.url
-                ),
-            );
-        }
+        self.check_store(s);
         self.check_bot(&s.bot);
         self.check_policy(&s.policy);
         if s.roles.purchase.is_empty() {
@@ -464,9 +457,58 @@ impl Loader {
         }
     }
 
-    /// Reads the Discord token from the environment variable `discord.token_env` names;
-    /// with the Discord transport a missing token is a problem.
+    /// `[store]`: a SQLite or PostgreSQL URL, no password inside it, and the password's
+    /// variable a name; the simulated tenant's database a SQLite URL.
+    fn check_store(&mut self, s: &Settings) {
+        let url = s.store.url.trim();
+        match Dialect::of_url(url) {
+            Some(Dialect::Sqlite) => {}
+            Some(Dialect::Postgres) => match url::Url::parse(url) {
+                Ok(u) if u.password().is_some() => self.problem(
+                    "store.url",
+                    "holds a password; remove it from the URL and name the environment \
+                     variable that holds it in store.password_env",
+                ),
+                Ok(u) if u.has_host() => {}
+                _ => self.problem(
+                    "store.url",
+                    format!("{url:?} is not a PostgreSQL URL such as postgres://licensebot@db:5432/licensebot"),
+                ),
+            },
+            None => self.problem(
+                "store.url",
+                format!(
+                    "{url:?} names no database the bot knows; start it with sqlite: (a file) or \
+                     postgres:// (a server)"
+                ),
+            ),
+        }
+        if !s.store.password_env.is_empty() {
+            self.check_env_name("store.password_env", &s.store.password_env);
+        }
+        let sim = s.backend.simulated.database.trim();
+        if !sim.is_empty() && Dialect::of_url(sim) != Some(Dialect::Sqlite) {
+            self.problem(
+                "backend.simulated.database",
+                format!("{sim:?} is not a SQLite URL; the simulated tenant keeps its own file"),
+            );
+        }
+    }
+
+    /// Reads the database password from `store.password_env` (a missing one is a problem
+    /// when a name is given), then the Discord token from the environment variable
+    /// `discord.token_env` names (with the Discord transport a missing token is a problem).
     pub(super) fn read_secrets(&mut self, s: &mut Settings, env: &[(String, String)]) {
+        let name = s.store.password_env.trim().to_string();
+        if is_env_name(&name) {
+            match secret_among(env, &name) {
+                Some(password) => s.store.password = Some(password),
+                None => self.problem(
+                    "store.password_env",
+                    format!("the environment variable {name} (the database password) is not set"),
+                ),
+            }
+        }
         let transport = s.chat.transport;
         let Some(d) = s.discord.as_mut() else {
             return;
@@ -565,10 +607,7 @@ impl Loader {
     }
 
     fn check_env_name(&mut self, key: &str, name: &str) {
-        let ok = !name.is_empty()
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ok {
+        if !is_env_name(name) {
             self.problem(
                 key,
                 format!(
@@ -839,4 +878,12 @@ impl Loader {
             }
         }
     }
+}
+
+/// Whether `name` can name an environment variable (letters, digits and `_`, not starting
+/// with a digit).
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

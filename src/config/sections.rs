@@ -122,8 +122,15 @@ fn default_api_url() -> String {
 /// `[store]`
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct StoreSettings {
-    /// The SQLite database URL; starts with `sqlite:`.
+    /// The database URL: `sqlite:…` (the default, one bot per file) or
+    /// `postgres://user@host:port/db` (several bots may share it).
     pub url: String,
+    /// PostgreSQL: the environment variable holding the database password; empty when the
+    /// server asks for none.
+    pub password_env: String,
+    /// The password, read from `password_env` when the settings load; never serialized.
+    #[serde(skip)]
+    pub password: Option<SecretString>,
 }
 
 /// `[bot]`
@@ -533,6 +540,9 @@ pub struct SimulatedBackendSettings {
     /// The file every mail the bot sends is appended to, one JSON line each (relative paths
     /// from the working directory, like the database's).
     pub mailbox: String,
+    /// The simulated tenant's own SQLite database URL; empty keeps it beside the store's
+    /// file (or at `data/licensebot.simulated-tenant.db` when the store is PostgreSQL).
+    pub database: String,
     /// `[[backend.simulated.skus]]`: the subscriptions of the tenant.
     pub skus: Vec<SimulatedSku>,
     /// `[[backend.simulated.users]]`: the directory users of the tenant.

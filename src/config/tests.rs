@@ -733,7 +733,7 @@ fn out_of_range_counts_and_bad_words_are_refused() {
             max_open_requests_per_user = 0
             currency = "usd"
             [store]
-            url = "postgres://db"
+            url = "mysql://db"
         "#;
     let keys = problem_keys(text, &[]);
 
@@ -1457,4 +1457,36 @@ fn the_rules_on_money_are_checked() {
     );
     assert_eq!(s.auto_approve[0].requesters, ["alice"]);
     assert!(Settings::embedded_default().auto_approve.is_empty());
+}
+
+/// PostgreSQL is named by its URL; its password comes from the variable `password_env`
+/// names, never from the URL, and a named variable that is not set is a problem.
+#[test]
+fn a_postgres_store_takes_its_password_from_the_environment_only() {
+    let pg = "[store]\nurl = \"postgres://licensebot@db.internal:5432/licensebot\"\n";
+    let with_env = format!("{pg}password_env = \"LICENSEBOT_DB_PASSWORD\"\n");
+    let env = [("LICENSEBOT_DB_PASSWORD", "s3cret")];
+    let (_file, result) = load(&with_env, &env);
+    let settings = result.unwrap_or_else(|e| panic!("{e}"));
+    use secrecy::ExposeSecret;
+    let password = settings.store.password.as_ref().map(|p| p.expose_secret());
+    assert_eq!(password, Some("s3cret"));
+    assert!(!format!("{settings:?}").contains("s3cret"), "the password is not printed");
+
+    assert_eq!(problem_keys(&with_env, &[]), ["store.password_env"]);
+    let (_file, result) = load(pg, &[]);
+    assert!(result.is_ok(), "a server asking no password needs no variable");
+
+    let in_url = "[store]\nurl = \"postgres://licensebot:s3cret@db.internal/licensebot\"\n";
+    let problem = first_problem(in_url);
+    assert_eq!(problem.key, "store.url");
+    assert!(!problem.to_string().contains("s3cret"), "{problem}");
+    assert_eq!(
+        problem_keys("[store]\npassword_env = \"not a name\"\n", &[]),
+        ["store.password_env"]
+    );
+    assert_eq!(
+        problem_keys("[backend.simulated]\ndatabase = \"postgres://db/sim\"\n", &[]),
+        ["backend.simulated.database"]
+    );
 }

@@ -62,7 +62,7 @@ pub async fn open_existing_store(settings: &Settings) -> anyhow::Result<Store> {
 /// figures are where it will start.
 pub async fn check_simulated(settings: &Settings) -> Vec<String> {
     let part = &settings.backend.sku_part_number;
-    let Ok(url) = TenantStore::url_beside(&settings.store.url) else {
+    let Ok(url) = simulated_url(settings) else {
         return vec![format!(
             "simulated tenant: store.url {} names no database file",
             settings.store.url
@@ -274,13 +274,22 @@ pub fn texts_for(settings: &Settings) -> Texts {
 /// Opens (creating if needed) the simulated tenant beside the store named in the settings,
 /// and seeds it from `[backend.simulated]`.
 pub async fn open_simulated(settings: &Settings, clock: &dyn Clock) -> anyhow::Result<TenantStore> {
-    let url = TenantStore::url_beside(&settings.store.url)
+    let url = simulated_url(settings)
         .with_context(|| format!("store.url {} names no database", settings.store.url))?;
     let tenant = TenantStore::open(&url, true)
         .await
         .with_context(|| format!("Failed to open the simulated tenant's database {url}"))?;
     seed_simulated(&tenant, settings, clock).await?;
     Ok(tenant)
+}
+
+/// Where the simulated tenant keeps its database: `[backend.simulated] database`, else beside
+/// the store.
+fn simulated_url(settings: &Settings) -> crate::store::StoreResult<String> {
+    match settings.backend.simulated.database.trim() {
+        "" => TenantStore::url_beside(&settings.store.url),
+        url => Ok(url.to_string()),
+    }
 }
 
 /// Seeds the simulated tenant from `[backend.simulated]`: its SKUs, users, groups and the

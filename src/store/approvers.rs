@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::sql::chat_users;
 use super::{ts, StoreResult, Timestamp};
@@ -10,17 +10,17 @@ use crate::domain::ChatUserId;
 
 /// Sets an approver's away flag.
 pub async fn set_away(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: &ChatUserId,
     away: bool,
     at: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO approver_status (chat_user, away, updated_at) VALUES (?, ?, ?)
+        "INSERT INTO approver_status (chat_user, away, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (chat_user) DO UPDATE SET away = excluded.away, updated_at = excluded.updated_at",
     )
     .bind(user.as_str())
-    .bind(away)
+    .bind(i64::from(away))
     .bind(ts(at))
     .execute(conn)
     .await?;
@@ -28,7 +28,7 @@ pub async fn set_away(
 }
 
 /// The approvers who are away.
-pub async fn away(conn: &mut SqliteConnection) -> StoreResult<BTreeSet<ChatUserId>> {
+pub async fn away(conn: &mut AnyConnection) -> StoreResult<BTreeSet<ChatUserId>> {
     let sql = "SELECT chat_user FROM approver_status WHERE away = 1";
     Ok(chat_users(conn, sql, &[]).await?.into_iter().collect())
 }

@@ -6,12 +6,12 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::Table;
-use super::{ts, StoreResult, Timestamp};
+use super::sql::{json_field, Table};
+use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{RequestId, RequestKind};
 
 /// The hash before the first row.
@@ -154,7 +154,7 @@ fn hash_of(
 /// reads the head once (no other writer can append while it holds the write lock). Called
 /// through [`super::WriteTx::append_audit`], which keeps the head.
 pub(super) async fn append_after(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     head: &mut Option<(i64, String)>,
     e: &NewEvent<'_>,
     at: Timestamp,
@@ -175,7 +175,7 @@ pub(super) async fn append_after(
     sqlx::query(
         "INSERT INTO audit_events (id, request_id, at, actor, action, before_state, after_state, detail,
                                    prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(request)
@@ -199,7 +199,7 @@ const EVENTS: Table<Event> = Table {
     read: from_row,
 };
 
-fn from_row(r: &SqliteRow) -> StoreResult<Event> {
+fn from_row(r: &AnyRow) -> StoreResult<Event> {
     let c = Columns::new("audit_events", r);
     Ok(Event {
         id: c.get("id")?,
@@ -219,7 +219,7 @@ const COLUMNS: &str =
     "id, request_id, at, actor, action, before_state, after_state, detail, prev_hash, hash";
 
 /// The events of one request, oldest first.
-pub async fn for_request(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Vec<Event>> {
+pub async fn for_request(conn: &mut AnyConnection, id: RequestId) -> StoreResult<Vec<Event>> {
     EVENTS
         .all(conn, "WHERE request_id = ? ORDER BY id", &[id.0.into()])
         .await
@@ -227,13 +227,12 @@ pub async fn for_request(conn: &mut SqliteConnection, id: RequestId) -> StoreRes
 
 /// The events about a chat account's links (they belong to no request), oldest first.
 pub async fn for_link(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     chat_user: &crate::domain::ChatUserId,
 ) -> StoreResult<Vec<Event>> {
-    let rest = "WHERE request_id IS NULL AND json_valid(detail)
-                  AND json_extract(detail, '$.chat_user') = ?
-                ORDER BY id";
-    EVENTS.all(conn, rest, &[chat_user.as_str().into()]).await
+    let chat_user_field = json_field(Dialect::of(conn), "detail", "chat_user");
+    let rest = format!("WHERE request_id IS NULL AND {chat_user_field} = ? ORDER BY id");
+    EVENTS.all(conn, &rest, &[chat_user.as_str().into()]).await
 }
 
 fn check_row(e: &Event, expected_prev: &str) -> Option<Broken> {
@@ -269,7 +268,7 @@ fn check_row(e: &Event, expected_prev: &str) -> Option<Broken> {
 
 /// Reads one row for the chain check: a row the bot cannot read back (a hand-edited time,
 /// say) breaks the chain there rather than failing the check.
-fn chain_row(row: &SqliteRow) -> StoreResult<Result<Event, Broken>> {
+fn chain_row(row: &AnyRow) -> StoreResult<Result<Event, Broken>> {
     use sqlx::Row;
     match from_row(row) {
         Ok(e) => Ok(Ok(e)),
@@ -284,7 +283,7 @@ fn chain_row(row: &SqliteRow) -> StoreResult<Result<Event, Broken>> {
 }
 
 /// Checks the whole chain from the first row, streaming so memory stays flat.
-pub async fn verify_chain(conn: &mut SqliteConnection) -> StoreResult<ChainCheck> {
+pub async fn verify_chain(conn: &mut AnyConnection) -> StoreResult<ChainCheck> {
     use futures_util::TryStreamExt;
     let sql = format!("SELECT {COLUMNS} FROM audit_events ORDER BY id");
     let mut rows = sqlx::query(&sql).fetch(conn);
@@ -312,7 +311,7 @@ pub async fn verify_chain(conn: &mut SqliteConnection) -> StoreResult<ChainCheck
 }
 
 /// Checks the rows of one request: each row's own hash, and its link to the row before it.
-pub async fn verify_request(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<ChainCheck> {
+pub async fn verify_request(conn: &mut AnyConnection, id: RequestId) -> StoreResult<ChainCheck> {
     let events = for_request(&mut *conn, id).await?;
     let mut checked = 0;
     for e in &events {
@@ -339,9 +338,9 @@ pub async fn verify_request(conn: &mut SqliteConnection, id: RequestId) -> Store
 }
 
 /// The stored hash of row `id`, if there is such a row.
-pub async fn hash_of_row(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<String>> {
+pub async fn hash_of_row(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT hash FROM audit_events WHERE id = ?")
+        sqlx::query_scalar("SELECT hash FROM audit_events WHERE id = $1")
             .bind(id)
             .fetch_optional(conn)
             .await?,
@@ -397,12 +396,12 @@ macro_rules! select_records {
 
 const RECORDS_BETWEEN: &str = concat!(
     select_records!(),
-    " WHERE a.at >= ?1 AND (?2 IS NULL OR a.at < ?2) ORDER BY a.id"
+    " WHERE a.at >= $1 AND ($2 IS NULL OR a.at < $2) ORDER BY a.id"
 );
 
-const RECORDS_AFTER: &str = concat!(select_records!(), " WHERE a.id > ? ORDER BY a.id LIMIT ?");
+const RECORDS_AFTER: &str = concat!(select_records!(), " WHERE a.id > $1 ORDER BY a.id LIMIT $2");
 
-fn record_from_row(r: &SqliteRow) -> StoreResult<Record> {
+fn record_from_row(r: &AnyRow) -> StoreResult<Record> {
     let e = from_row(r)?;
     let c = Columns::new("audit_events", r);
     Ok(Record {
@@ -424,7 +423,7 @@ fn record_from_row(r: &SqliteRow) -> StoreResult<Record> {
 /// Every event from `since` (inclusive) to `until` (exclusive; `None`: no end), in chain
 /// order, as a stream: memory stays flat however many there are.
 pub fn records_between(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     since: Timestamp,
     until: Option<Timestamp>,
 ) -> impl futures_util::Stream<Item = StoreResult<Record>> + '_ {
@@ -438,7 +437,7 @@ pub fn records_between(
 
 /// Up to `limit` events after row `after`, in chain order.
 pub async fn records_after(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<Record>> {

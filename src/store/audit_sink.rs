@@ -17,7 +17,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 
 use super::audit::{self, Record};
 use super::{StoreError, StoreResult};
@@ -88,7 +88,7 @@ pub struct AuditSink {
 impl AuditSink {
     /// Opens (creating, mode 0600) the sink at `path`, repairs a partial last line, checks
     /// the file's last event against the database and appends every event after it.
-    pub async fn open(path: &Path, pool: &SqlitePool) -> StoreResult<AuditSink> {
+    pub async fn open(path: &Path, pool: &AnyPool) -> StoreResult<AuditSink> {
         let owned = path.to_path_buf();
         let (file, len, last) = blocking(path, move || open_file(&owned)).await?;
         let last_id = match last {
@@ -129,7 +129,7 @@ impl AuditSink {
     /// Appends every event the database holds after the file's last, in batches, each
     /// fsync'd. Called at open with the store's writer lock held, so no event is appended
     /// twice.
-    async fn catch_up(&self, pool: &SqlitePool) -> StoreResult<()> {
+    async fn catch_up(&self, pool: &AnyPool) -> StoreResult<()> {
         loop {
             let after = self.written()?;
             let batch = {
@@ -150,7 +150,7 @@ impl AuditSink {
     /// The events the database holds after the file's last (at most [`PER_COMMIT`]), read
     /// on `conn`: inside a write transaction, those it added (and any the sink fell behind
     /// by), without taking a second connection while the writer lock is held.
-    pub(super) async fn pending(&self, conn: &mut SqliteConnection) -> StoreResult<Vec<Record>> {
+    pub(super) async fn pending(&self, conn: &mut AnyConnection) -> StoreResult<Vec<Record>> {
         audit::records_after(conn, self.written()?, PER_COMMIT).await
     }
 
@@ -265,12 +265,7 @@ fn parse_tail(path: &Path, line: &[u8]) -> StoreResult<(i64, String)> {
 }
 
 /// The file's last event must be the database's event of that id.
-async fn check_last(
-    conn: &mut SqliteConnection,
-    path: &Path,
-    id: i64,
-    hash: &str,
-) -> StoreResult<()> {
+async fn check_last(conn: &mut AnyConnection, path: &Path, id: i64, hash: &str) -> StoreResult<()> {
     let why = match audit::hash_of_row(conn, id).await? {
         Some(h) if h == hash => return Ok(()),
         Some(_) => "the database's event of that id has another hash",

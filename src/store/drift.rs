@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
-use super::{parse_opt_ts, parse_ts, ts, StoreResult, Timestamp};
+use super::sql::json_field;
+use super::{parse_opt_ts, parse_ts, ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{DriftKind, RequestId, RequestKind, RequestState, Upn};
 
 /// One difference between the bot's records and the tenant.
@@ -62,7 +63,7 @@ fn difference(row: Row) -> StoreResult<(String, Difference)> {
 }
 
 /// The open differences, oldest first.
-pub async fn open(conn: &mut SqliteConnection) -> StoreResult<Vec<Difference>> {
+pub async fn open(conn: &mut AnyConnection) -> StoreResult<Vec<Difference>> {
     Ok(open_keyed(conn)
         .await?
         .into_iter()
@@ -70,7 +71,7 @@ pub async fn open(conn: &mut SqliteConnection) -> StoreResult<Vec<Difference>> {
         .collect())
 }
 
-async fn open_keyed(conn: &mut SqliteConnection) -> StoreResult<Vec<(String, Difference)>> {
+async fn open_keyed(conn: &mut AnyConnection) -> StoreResult<Vec<(String, Difference)>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT kind, upn, request_id, detail, key FROM drift WHERE resolved_at IS NULL ORDER BY id",
     )
@@ -83,7 +84,7 @@ async fn open_keyed(conn: &mut SqliteConnection) -> StoreResult<Vec<(String, Dif
 /// detail and when it was last seen), and, when the check is `complete` (it did not stop at
 /// a bound), one open that it did not find is resolved as gone.
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     found: &[Difference],
     complete: bool,
     now: Timestamp,
@@ -96,7 +97,7 @@ pub async fn record(
         let key = d.key();
         if open_keys.contains(&key) {
             sqlx::query(
-                "UPDATE drift SET detail = ?, last_seen = ? WHERE key = ? AND resolved_at IS NULL",
+                "UPDATE drift SET detail = $1, last_seen = $2 WHERE key = $3 AND resolved_at IS NULL",
             )
             .bind(&d.detail)
             .bind(ts(now))
@@ -111,8 +112,8 @@ pub async fn record(
     for (key, d) in open {
         if complete && !found_keys.contains(&key) {
             sqlx::query(
-                "UPDATE drift SET resolved_at = ?, resolution = 'gone' \
-                 WHERE key = ? AND resolved_at IS NULL",
+                "UPDATE drift SET resolved_at = $1, resolution = 'gone' \
+                 WHERE key = $2 AND resolved_at IS NULL",
             )
             .bind(ts(now))
             .bind(&key)
@@ -126,7 +127,7 @@ pub async fn record(
 
 /// Stores a difference the bot resolved at once by correcting its own records.
 pub async fn record_corrected(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     d: &Difference,
     now: Timestamp,
 ) -> StoreResult<()> {
@@ -134,7 +135,7 @@ pub async fn record_corrected(
 }
 
 async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     d: &Difference,
     now: Timestamp,
     corrected_at: Option<Timestamp>,
@@ -142,7 +143,7 @@ async fn insert(
     sqlx::query(
         "INSERT INTO drift (key, kind, upn, request_id, detail, first_seen, last_seen, resolved_at,
                             resolution)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(d.key())
     .bind(d.kind.as_str())
@@ -159,7 +160,7 @@ async fn insert(
 }
 
 /// The open differences counted by kind (every kind, zero included).
-pub async fn open_counts(conn: &mut SqliteConnection) -> StoreResult<Vec<(DriftKind, i64)>> {
+pub async fn open_counts(conn: &mut AnyConnection) -> StoreResult<Vec<(DriftKind, i64)>> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT kind, COUNT(*) FROM drift WHERE resolved_at IS NULL GROUP BY kind")
             .fetch_all(conn)
@@ -189,7 +190,7 @@ pub struct Report {
 }
 
 /// The drift report.
-pub async fn report(conn: &mut SqliteConnection) -> StoreResult<Report> {
+pub async fn report(conn: &mut AnyConnection) -> StoreResult<Report> {
     let row: Option<(Option<i64>, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT drift_outbox_id, drift_report, drift_checked_at FROM bot_state WHERE id = 1",
     )
@@ -206,9 +207,9 @@ pub async fn report(conn: &mut SqliteConnection) -> StoreResult<Report> {
 }
 
 /// Stores the drift report.
-pub async fn set_report(conn: &mut SqliteConnection, report: &Report) -> StoreResult<()> {
+pub async fn set_report(conn: &mut AnyConnection, report: &Report) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE bot_state SET drift_outbox_id = ?, drift_report = ?, drift_checked_at = ? WHERE id = 1",
+        "UPDATE bot_state SET drift_outbox_id = $1, drift_report = $2, drift_checked_at = $3 WHERE id = 1",
     )
     .bind(report.outbox_id)
     .bind(&report.content)
@@ -221,17 +222,20 @@ pub async fn set_report(conn: &mut SqliteConnection, report: &Report) -> StoreRe
 /// Records that the licence `request` granted is gone from the tenant: the request no longer
 /// explains a licence.
 pub async fn end_licence(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request: RequestId,
     upn: &Upn,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT OR IGNORE INTO licence_ends (request_id, upn, at) VALUES (?, ?, ?)")
-        .bind(request.0)
-        .bind(upn.as_str())
-        .bind(ts(now))
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO licence_ends (request_id, upn, at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(request.0)
+    .bind(upn.as_str())
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -257,7 +261,7 @@ pub struct LicenceRecord {
 /// and never held whole (a store may hold a great many): one person's requests at a time.
 /// A UPN is stored lower-case (it is written from a parsed [`Upn`]), so one person's requests
 /// come side by side.
-pub async fn each_person<F>(conn: &mut SqliteConnection, mut visit: F) -> StoreResult<()>
+pub async fn each_person<F>(conn: &mut AnyConnection, mut visit: F) -> StoreResult<()>
 where
     F: FnMut(&[LicenceRecord]),
 {
@@ -295,16 +299,14 @@ where
 
 /// The seat count the bot's last completed seat change left (its request and absolute
 /// target), if it made one.
-pub async fn last_seat_change(
-    conn: &mut SqliteConnection,
-) -> StoreResult<Option<(RequestId, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT s.request_id, json_extract(j.payload, '$.target_seats')
+pub async fn last_seat_change(conn: &mut AnyConnection) -> StoreResult<Option<(RequestId, i64)>> {
+    let target = json_field(Dialect::of(conn), "j.payload", "target_seats");
+    Ok(sqlx::query_as(&format!(
+        "SELECT s.request_id, CAST({target} AS BIGINT)
          FROM jobs j JOIN stages s ON s.id = j.stage_id
-         WHERE j.kind = 'purchase' AND j.state = 'succeeded'
-           AND json_extract(j.payload, '$.target_seats') IS NOT NULL
-         ORDER BY j.updated_at DESC, j.id DESC LIMIT 1",
-    )
+         WHERE j.kind = 'purchase' AND j.state = 'succeeded' AND {target} IS NOT NULL
+         ORDER BY j.updated_at DESC, j.id DESC LIMIT 1"
+    ))
     .fetch_optional(conn)
     .await?
     .map(|(r, t): (i64, i64)| (RequestId(r), t)))

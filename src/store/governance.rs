@@ -3,7 +3,7 @@
 //! month (UTC) is read.
 
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{BillingCycle, ChatUserId, RequestId, StageId, Upn};
@@ -20,15 +20,15 @@ pub struct StageApproval {
 /// Records an approval of `stage`; false when this person (by chat account or directory
 /// user) approved it already.
 pub async fn add_approval(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
     approver: &ChatUserId,
     upn: &Upn,
     at: Timestamp,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
-        "INSERT OR IGNORE INTO stage_approvals (stage_id, approver, approver_upn, at)
-         VALUES (?, ?, ?, ?)",
+        "INSERT INTO stage_approvals (stage_id, approver, approver_upn, at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(stage.0)
     .bind(approver.as_str())
@@ -41,11 +41,11 @@ pub async fn add_approval(
 
 /// The approvals a stage has collected, first first.
 pub async fn approvals(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
 ) -> StoreResult<Vec<StageApproval>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT approver, approver_upn FROM stage_approvals WHERE stage_id = ? ORDER BY at, rowid",
+        "SELECT approver, approver_upn FROM stage_approvals WHERE stage_id = $1 ORDER BY at, approver",
     )
     .bind(stage.0)
     .fetch_all(conn)
@@ -78,13 +78,13 @@ pub struct Purchase {
 
 /// Records a purchase carried out (once per stage: a job that runs again records nothing).
 pub async fn record_purchase(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &Purchase,
     at: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT OR IGNORE INTO purchases (stage_id, request_id, quantity, unit_price, billing_cycle, at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO purchases (stage_id, request_id, quantity, unit_price, billing_cycle, at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(p.stage.0)
     .bind(p.request.0)
@@ -112,15 +112,16 @@ pub struct MonthSpend {
 
 /// Spend per calendar month, latest first, at most `months` of them; only `month` when given.
 pub async fn spend_by_month(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     month: Option<&str>,
     months: i64,
 ) -> StoreResult<Vec<MonthSpend>> {
     let rows: Vec<(String, i64, i64, f64)> = sqlx::query_as(
-        "SELECT substr(at, 1, 7) AS month, COUNT(*), SUM(quantity), SUM(quantity * unit_price)
+        "SELECT substr(at, 1, 7) AS month, COUNT(*), CAST(SUM(quantity) AS BIGINT),
+                SUM(quantity * unit_price)
          FROM purchases
-         WHERE ?1 IS NULL OR substr(at, 1, 7) = ?1
-         GROUP BY month ORDER BY month DESC LIMIT ?2",
+         WHERE $1 IS NULL OR substr(at, 1, 7) = $1
+         GROUP BY month ORDER BY month DESC LIMIT $2",
     )
     .bind(month)
     .bind(months)
@@ -139,10 +140,10 @@ pub async fn spend_by_month(
 
 /// What the budget of `now`'s month has taken: purchases made this month, and purchases
 /// approved and not yet carried out (so two approvals in a row cannot both pass the budget).
-pub async fn committed_this_month(conn: &mut SqliteConnection, now: Timestamp) -> StoreResult<f64> {
+pub async fn committed_this_month(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<f64> {
     let month = now.format("%Y-%m").to_string();
     let spent: f64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(quantity * unit_price), 0.0) FROM purchases WHERE substr(at, 1, 7) = ?",
+        "SELECT COALESCE(SUM(quantity * unit_price), 0.0) FROM purchases WHERE substr(at, 1, 7) = $1",
     )
     .bind(&month)
     .fetch_one(&mut *conn)

@@ -2,8 +2,8 @@
 //! a worker claims it with a lease, so a crashed worker's job is picked up again.
 
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 
 use super::row::Columns;
 use super::sql::{update, Param, Table};
@@ -134,7 +134,7 @@ const JOBS: Table<Job> = Table {
     read: from_row,
 };
 
-fn from_row(r: &SqliteRow) -> StoreResult<Job> {
+fn from_row(r: &AnyRow) -> StoreResult<Job> {
     let c = Columns::new("jobs", r);
     Ok(Job {
         id: c.get("id")?,
@@ -153,7 +153,7 @@ fn from_row(r: &SqliteRow) -> StoreResult<Job> {
 
 /// Queues the job for a stage; a second call for the same stage changes nothing.
 pub async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
     payload: &JobPayload,
     at: Timestamp,
@@ -161,7 +161,7 @@ pub async fn enqueue(
     let json = serde_json::to_string(payload).map_err(|e| super::corrupt("jobs", e))?;
     let done = sqlx::query(
         "INSERT INTO jobs (stage_id, kind, payload, state, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (stage_id) DO NOTHING",
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6) ON CONFLICT (stage_id) DO NOTHING",
     )
     .bind(stage.0)
     .bind(payload.kind().as_str())
@@ -176,32 +176,32 @@ pub async fn enqueue(
 
 /// Whether any job is due (queued and due, or running with an expired lease): a read, so a
 /// worker that wakes for nothing does not take the writer.
-pub async fn any_due(conn: &mut SqliteConnection, now: Timestamp) -> StoreResult<bool> {
-    let due: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM jobs
-                        WHERE (state = 'queued' AND next_attempt_at <= ?1)
-                           OR (state = 'running' AND lease_until <= ?1))",
+pub async fn any_due(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<bool> {
+    let due: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs
+                        WHERE (state = 'queued' AND next_attempt_at <= $1)
+                           OR (state = 'running' AND lease_until <= $1)) THEN 1 ELSE 0 END",
     )
     .bind(ts(now))
     .fetch_one(conn)
     .await?;
-    Ok(due)
+    Ok(due != 0)
 }
 
 /// Claims the oldest due job (queued and due, or running with an expired lease), leasing it
 /// to `owner` until `lease_until` and counting the attempt.
 pub async fn claim_due(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     owner: &str,
     now: Timestamp,
     lease_until: Timestamp,
 ) -> StoreResult<Option<Job>> {
     let row = sqlx::query(&format!(
-        "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1,
-                         updated_at = ?3
+        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
+                         updated_at = $3
          WHERE id = (SELECT id FROM jobs
-                     WHERE (state = 'queued' AND next_attempt_at <= ?3)
-                        OR (state = 'running' AND lease_until <= ?3)
+                     WHERE (state = 'queued' AND next_attempt_at <= $3)
+                        OR (state = 'running' AND lease_until <= $3)
                      ORDER BY next_attempt_at, id LIMIT 1)
          RETURNING {COLUMNS}"
     ))
@@ -217,7 +217,7 @@ pub async fn claim_due(
 
 /// Claims up to `limit` more due jobs of one kind (to batch them into one backend call).
 pub async fn claim_due_of_kind(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     kind: StageKind,
     owner: &str,
     now: Timestamp,
@@ -225,13 +225,13 @@ pub async fn claim_due_of_kind(
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
     let rows = sqlx::query(&format!(
-        "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_until = ?2, attempts = attempts + 1,
-                         updated_at = ?3
+        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
+                         updated_at = $3
          WHERE id IN (SELECT id FROM jobs
-                      WHERE kind = ?4
-                        AND ((state = 'queued' AND next_attempt_at <= ?3)
-                             OR (state = 'running' AND lease_until <= ?3))
-                      ORDER BY next_attempt_at, id LIMIT ?5)
+                      WHERE kind = $4
+                        AND ((state = 'queued' AND next_attempt_at <= $3)
+                             OR (state = 'running' AND lease_until <= $3))
+                      ORDER BY next_attempt_at, id LIMIT $5)
          RETURNING {COLUMNS}"
     ))
     .bind(owner)
@@ -255,7 +255,7 @@ pub async fn claim_due_of_kind(
 /// before sending again, and the hot path needs no commit of its own before its call. The
 /// jobs handed back keep what the earlier attempts left ([`Job::change_sent`]); an attempt
 /// that ends in the queue again writes what it knows ([`Requeue`]).
-async fn may_send(conn: &mut SqliteConnection, claimed: &[Job]) -> StoreResult<()> {
+async fn may_send(conn: &mut AnyConnection, claimed: &[Job]) -> StoreResult<()> {
     let ids: Vec<Param<'_>> = claimed
         .iter()
         .filter(|j| !j.verify_only && !j.change_sent)
@@ -270,7 +270,7 @@ async fn may_send(conn: &mut SqliteConnection, claimed: &[Job]) -> StoreResult<(
 }
 
 /// Makes a queued job due now (a person said the awaited thing happened).
-pub async fn due_now(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> StoreResult<bool> {
+pub async fn due_now(conn: &mut AnyConnection, id: i64, now: Timestamp) -> StoreResult<bool> {
     let changed = update(
         conn,
         "jobs",
@@ -283,9 +283,9 @@ pub async fn due_now(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> St
 }
 
 /// Puts every running job back in the queue (start-up: the previous process is gone).
-pub async fn release_all_leases(conn: &mut SqliteConnection, now: Timestamp) -> StoreResult<u64> {
+pub async fn release_all_leases(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<u64> {
     let done = sqlx::query(
-        "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = ?
+        "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = $1
          WHERE state = 'running'",
     )
     .bind(ts(now))
@@ -297,7 +297,7 @@ pub async fn release_all_leases(conn: &mut SqliteConnection, now: Timestamp) -> 
 /// Records, before the change goes out, when these jobs send it (see [`Job::sent_at`]; a
 /// read-back that waits for a group to apply its licences measures from it).
 pub async fn mark_change_sent(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ids: &[i64],
     now: Timestamp,
 ) -> StoreResult<()> {
@@ -317,7 +317,7 @@ pub async fn mark_change_sent(
 
 /// Records that the job had the person's group licences reprocessed, now.
 pub async fn mark_reprocessed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     now: Timestamp,
 ) -> StoreResult<()> {
@@ -334,13 +334,13 @@ pub async fn mark_reprocessed(
 }
 
 /// Records success.
-pub async fn succeed(conn: &mut SqliteConnection, id: i64, now: Timestamp) -> StoreResult<()> {
+pub async fn succeed(conn: &mut AnyConnection, id: i64, now: Timestamp) -> StoreResult<()> {
     finish(conn, id, JobState::Succeeded, None, now).await
 }
 
 /// Records a permanent failure.
 pub async fn fail(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     error: &str,
     now: Timestamp,
@@ -349,7 +349,7 @@ pub async fn fail(
 }
 
 async fn finish(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     state: JobState,
     error: Option<&str>,
@@ -396,9 +396,13 @@ impl Requeue {
     fn also_set(self) -> &'static str {
         match self {
             Requeue::VerifyOnly => "phase = 'verify', ",
-            Requeue::Wait => "attempts = MAX(attempts - 1, 0), ",
-            Requeue::WaitVerifying => "phase = 'verify', attempts = MAX(attempts - 1, 0), ",
-            Requeue::Hold => "phase = 'execute', attempts = MAX(attempts - 1, 0), ",
+            Requeue::Wait => "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, ",
+            Requeue::WaitVerifying => {
+                "phase = 'verify', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+            }
+            Requeue::Hold => {
+                "phase = 'execute', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+            }
             Requeue::Retry { .. } => "",
         }
     }
@@ -414,7 +418,7 @@ impl Requeue {
 /// Puts job `id` back in the queue, due at `at`, with `note` as its last error and its lease
 /// released. `Retry` counts the attempt; the waits do not (waiting is not failing).
 pub async fn requeue(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     how: Requeue,
     note: &str,
@@ -438,7 +442,7 @@ pub async fn requeue(
 }
 
 /// The earliest time a queued job becomes due, if any job is queued.
-pub async fn next_due_at(conn: &mut SqliteConnection) -> StoreResult<Option<Timestamp>> {
+pub async fn next_due_at(conn: &mut AnyConnection) -> StoreResult<Option<Timestamp>> {
     let at: Option<String> =
         sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued'")
             .fetch_one(conn)
@@ -447,7 +451,7 @@ pub async fn next_due_at(conn: &mut SqliteConnection) -> StoreResult<Option<Time
 }
 
 /// The highest seat target of purchase jobs not yet finished.
-pub async fn highest_open_purchase_target(conn: &mut SqliteConnection) -> StoreResult<Option<i64>> {
+pub async fn highest_open_purchase_target(conn: &mut AnyConnection) -> StoreResult<Option<i64>> {
     let rows: Vec<String> = sqlx::query_scalar(
         "SELECT payload FROM jobs WHERE kind = 'purchase' AND state IN ('queued', 'running')",
     )
@@ -465,14 +469,14 @@ pub async fn highest_open_purchase_target(conn: &mut SqliteConnection) -> StoreR
 }
 
 /// The job of a stage, if any.
-pub async fn for_stage(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<Option<Job>> {
+pub async fn for_stage(conn: &mut AnyConnection, stage: StageId) -> StoreResult<Option<Job>> {
     JOBS.first(conn, "WHERE stage_id = ?", &[stage.0.into()])
         .await
 }
 
 /// Job `id` when it is running attempt `attempt` under `lessee`'s lease, unexpired at `now`.
 pub async fn held(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     lessee: &str,
     attempt: i64,
@@ -487,7 +491,7 @@ pub async fn held(
 /// Records one backend call and its result.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_call(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     job: Option<i64>,
     request: Option<i64>,
     operation: &str,
@@ -498,7 +502,7 @@ pub async fn record_call(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO backend_calls (job_id, request_id, operation, outcome, detail, backend_ref, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(job)
     .bind(request)
@@ -513,11 +517,8 @@ pub async fn record_call(
 }
 
 /// When the manual purchase task of job `id` was last posted or reminded.
-pub async fn task_posted_at(
-    conn: &mut SqliteConnection,
-    id: i64,
-) -> StoreResult<Option<Timestamp>> {
-    let at: Option<String> = sqlx::query_scalar("SELECT task_posted_at FROM jobs WHERE id = ?")
+pub async fn task_posted_at(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Timestamp>> {
+    let at: Option<String> = sqlx::query_scalar("SELECT task_posted_at FROM jobs WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
@@ -526,11 +527,7 @@ pub async fn task_posted_at(
 }
 
 /// Records that the manual purchase task of job `id` was posted or reminded at `at`.
-pub async fn set_task_posted(
-    conn: &mut SqliteConnection,
-    id: i64,
-    at: Timestamp,
-) -> StoreResult<()> {
+pub async fn set_task_posted(conn: &mut AnyConnection, id: i64, at: Timestamp) -> StoreResult<()> {
     let params = [ts(at).into(), id.into()];
     update(conn, "jobs", "task_posted_at = ?", "id = ?", &params).await?;
     Ok(())

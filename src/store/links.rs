@@ -2,8 +2,8 @@
 //! (pending or verified, how and when), and the pending proof by mail; `link_mails`: the
 //! proof mails sent, for rate limits.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 
 use super::row::Columns;
 use super::sql::{chat_users, update, Table};
@@ -64,7 +64,7 @@ const LINKS: Table<Link> = Table {
     read: from_row,
 };
 
-fn from_row(r: &SqliteRow) -> StoreResult<Link> {
+fn from_row(r: &AnyRow) -> StoreResult<Link> {
     let c = Columns::new("links", r);
     Ok(Link {
         chat_user: c.user("chat_user")?,
@@ -78,32 +78,32 @@ fn from_row(r: &SqliteRow) -> StoreResult<Link> {
         code_hash: c.get("code_hash")?,
         code_expires_at: c.opt_at("code_expires_at")?,
         code_tries: c.get("code_tries")?,
-        locked: c.get("locked")?,
-        notice: c.get("notice")?,
+        locked: c.flag("locked")?,
+        notice: c.flag("notice")?,
     })
 }
 
 /// A chat user's link, if any.
-pub async fn get(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<Option<Link>> {
+pub async fn get(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<Option<Link>> {
     LINKS
         .first(conn, "WHERE chat_user = ?", &[user.as_str().into()])
         .await
 }
 
 /// Every link, oldest first.
-pub async fn all(conn: &mut SqliteConnection) -> StoreResult<Vec<Link>> {
+pub async fn all(conn: &mut AnyConnection) -> StoreResult<Vec<Link>> {
     LINKS.all(conn, "ORDER BY linked_at, chat_user", &[]).await
 }
 
 /// The chat users linked to a UPN, in any state.
-pub async fn users_for(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Vec<ChatUserId>> {
+pub async fn users_for(conn: &mut AnyConnection, upn: &Upn) -> StoreResult<Vec<ChatUserId>> {
     let sql = "SELECT chat_user FROM links WHERE upn = ? ORDER BY chat_user";
     chat_users(conn, sql, &[upn.as_str().into()]).await
 }
 
 /// The chat user whose link to a directory account (by object id) is verified, if any.
 pub async fn verified_owner(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     object_id: &str,
 ) -> StoreResult<Option<Link>> {
     let rest = "WHERE object_id = ? AND state = 'verified'";
@@ -112,7 +112,7 @@ pub async fn verified_owner(
 
 /// The chat users whose verified link names a UPN.
 pub async fn verified_users_for(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     upn: &Upn,
 ) -> StoreResult<Vec<ChatUserId>> {
     let sql = "SELECT chat_user FROM links WHERE upn = ? AND state = 'verified' ORDER BY chat_user";
@@ -122,7 +122,7 @@ pub async fn verified_users_for(
 /// Creates or replaces a chat user's link as pending, with a new mailed code (its hash and
 /// expiry), no wrong tries, not locked. A verified link it replaces is no longer verified.
 pub async fn start_pending(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: &ChatUserId,
     upn: &Upn,
     code_hash: Option<&str>,
@@ -132,7 +132,7 @@ pub async fn start_pending(
     sqlx::query(
         "INSERT INTO links (chat_user, upn, linked_at, state, code_hash, code_expires_at,
                             code_tries, locked, notice)
-         VALUES (?, ?, ?, 'pending', ?, ?, 0, 0, 0)
+         VALUES ($1, $2, $3, 'pending', $4, $5, 0, 0, 0)
          ON CONFLICT (chat_user) DO UPDATE SET upn = excluded.upn, linked_at = excluded.linked_at,
              state = 'pending', method = NULL, verified_at = NULL, attested_by = NULL,
              object_id = NULL, code_hash = excluded.code_hash,
@@ -150,15 +150,15 @@ pub async fn start_pending(
 
 /// Burns a pending link's code: it can no longer be used (typed in public, or its mail could
 /// not be sent).
-pub async fn burn_code(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
+pub async fn burn_code(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<()> {
     set_on(conn, user, "code_hash = NULL, code_expires_at = NULL").await
 }
 
 /// Counts one try of a pending link's code, before the code is checked; returns the tries
 /// so far (a right code then clears them).
-pub async fn count_try(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<i64> {
+pub async fn count_try(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "UPDATE links SET code_tries = code_tries + 1 WHERE chat_user = ? RETURNING code_tries",
+        "UPDATE links SET code_tries = code_tries + 1 WHERE chat_user = $1 RETURNING code_tries",
     )
     .bind(user.as_str())
     .fetch_one(conn)
@@ -166,7 +166,7 @@ pub async fn count_try(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreR
 }
 
 /// Locks a pending link (too many wrong codes) and burns its code: a new `link` is needed.
-pub async fn lock(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
+pub async fn lock(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<()> {
     set_on(
         conn,
         user,
@@ -178,7 +178,7 @@ pub async fn lock(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult
 /// Marks a chat user's link to `upn` verified (creating it when there is none, for an
 /// attestation), with how, by whom and the directory user's object id; clears any code.
 pub async fn verify(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: &ChatUserId,
     upn: &Upn,
     object_id: &str,
@@ -189,7 +189,7 @@ pub async fn verify(
     sqlx::query(
         "INSERT INTO links (chat_user, upn, linked_at, state, method, verified_at, attested_by,
                             object_id, code_hash, code_expires_at, code_tries, locked, notice)
-         VALUES (?, ?, ?, 'verified', ?, ?, ?, ?, NULL, NULL, 0, 0, 0)
+         VALUES ($1, $2, $3, 'verified', $4, $5, $6, $7, NULL, NULL, 0, 0, 0)
          ON CONFLICT (chat_user) DO UPDATE SET upn = excluded.upn, state = 'verified',
              method = excluded.method, verified_at = excluded.verified_at,
              attested_by = excluded.attested_by, object_id = excluded.object_id,
@@ -208,20 +208,20 @@ pub async fn verify(
 }
 
 /// Marks that a link's owner was told links must now be verified.
-pub async fn clear_notice(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<()> {
+pub async fn clear_notice(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<()> {
     set_on(conn, user, "notice = 0").await
 }
 
 /// Sets `set` (which binds nothing) on a chat user's link.
-async fn set_on(conn: &mut SqliteConnection, user: &ChatUserId, set: &str) -> StoreResult<()> {
+async fn set_on(conn: &mut AnyConnection, user: &ChatUserId, set: &str) -> StoreResult<()> {
     update(conn, "links", set, "chat_user = ?", &[user.as_str().into()]).await?;
     Ok(())
 }
 
 /// Removes a chat user's link; returns the UPN it was linked to, if any.
-pub async fn remove(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<Option<Upn>> {
+pub async fn remove(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<Option<Upn>> {
     let row: Option<String> =
-        sqlx::query_scalar("DELETE FROM links WHERE chat_user = ? RETURNING upn")
+        sqlx::query_scalar("DELETE FROM links WHERE chat_user = $1 RETURNING upn")
             .bind(user.as_str())
             .fetch_optional(conn)
             .await?;
@@ -231,12 +231,12 @@ pub async fn remove(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResu
 
 /// Records a proof mail sent (or tried) for a chat user and a directory user.
 pub async fn record_mail(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: &ChatUserId,
     upn: &Upn,
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO link_mails (chat_user, upn, sent_at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO link_mails (chat_user, upn, sent_at) VALUES ($1, $2, $3)")
         .bind(user.as_str())
         .bind(upn.as_str())
         .bind(ts(at))
@@ -247,14 +247,15 @@ pub async fn record_mail(
 
 /// Proof mails sent since `since`: (for this chat user, for this directory user).
 pub async fn mails_since(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: &ChatUserId,
     upn: &Upn,
     since: Timestamp,
 ) -> StoreResult<(i64, i64)> {
     Ok(sqlx::query_as(
-        "SELECT COALESCE(SUM(chat_user = ?), 0), COALESCE(SUM(upn = ?), 0)
-         FROM link_mails WHERE sent_at >= ?",
+        "SELECT CAST(COALESCE(SUM(CASE WHEN chat_user = $1 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN upn = $2 THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM link_mails WHERE sent_at >= $3",
     )
     .bind(user.as_str())
     .bind(upn.as_str())

@@ -10,6 +10,7 @@ pub mod approvers;
 pub mod audit;
 pub mod audit_sink;
 pub mod bot_state;
+mod connect;
 pub mod drift;
 pub mod governance;
 pub mod jobs;
@@ -34,11 +35,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 use audit_sink::AuditSink;
+pub use connect::Dialect;
+
+/// The PostgreSQL advisory lock every write transaction takes first, so writes from all
+/// instances on one database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes them:
+/// each transaction reads and writes a consistent state, and none fails on a serialization
+/// conflict. (The key is "licensebot" in ASCII, truncated to fit.)
+const WRITER_LOCK: i64 = 0x6c69_6365_6e73_6562;
 
 /// A point in time as the bot stores it.
 pub type Timestamp = DateTime<Utc>;
@@ -84,7 +91,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// rolls back.
 pub struct WriteTx<'a> {
     /// The open `BEGIN IMMEDIATE` transaction.
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     commits: &'a AtomicU64,
     /// The live audit sink, when one is set.
     sink: Option<&'a AuditSink>,
@@ -124,7 +131,7 @@ impl WriteTx<'_> {
     }
 
     /// The connection, for the per-table functions.
-    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
 
@@ -142,7 +149,8 @@ impl WriteTx<'_> {
 /// The bot's database.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    dialect: Dialect,
     writer: Arc<Mutex<()>>,
     commits: Arc<AtomicU64>,
     path: Option<PathBuf>,
@@ -151,6 +159,10 @@ pub struct Store {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// PostgreSQL's migrations: one that makes the schema SQLite's first 19 build, then the
+/// later ones under the same numbers as SQLite's.
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 /// How the store's connections are set up. The bot always uses [`StoreOptions::default`];
 /// the other values exist for tests that make the database busy or full.
 #[derive(Debug, Clone)]
@@ -158,6 +170,11 @@ pub struct StoreOptions {
     /// How long a write waits for another process's write lock before it fails with
     /// "database is locked".
     pub busy_timeout: Duration,
+    /// The database password (PostgreSQL), read from the environment variable
+    /// `[store] password_env` names; never written in the URL.
+    pub password: Option<secrecy::SecretString>,
+    /// The most connections the pool opens (PostgreSQL; SQLite keeps its own limits).
+    pub max_connections: Option<u32>,
     /// Test hook: the page size of a database created now (SQLite's default when `None`).
     pub page_size: Option<u32>,
     /// Test hook: the most pages the database may grow to (`PRAGMA max_page_count`, on every
@@ -170,6 +187,8 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             busy_timeout: Duration::from_secs(10),
+            password: None,
+            max_connections: None,
             page_size: None,
             max_page_count: None,
         }
@@ -185,64 +204,27 @@ impl Store {
 
     /// Opens the database at `url` with these connection options.
     pub async fn open_with(url: &str, create: bool, options: &StoreOptions) -> StoreResult<Store> {
-        let mut opts = SqliteConnectOptions::from_str(url)?
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(options.busy_timeout)
-            .create_if_missing(create);
-        if let Some(size) = options.page_size {
-            opts = opts.page_size(size);
-        }
-        if let Some(pages) = options.max_page_count {
-            opts = opts.pragma("max_page_count", pages.to_string());
-        }
-        let path = file_of(url, &opts);
-        if let Some(p) = &path {
-            if !p.exists() {
-                if !create {
-                    return Err(StoreError::Missing(p.display().to_string()));
-                }
-                create_private_file(p).map_err(|e| StoreError::Sqlx(sqlx::Error::Io(e)))?;
-            }
-        }
-        let max = if path.is_some() { 4 } else { 1 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .min_connections(1)
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    // Out of any transaction (the common case: committed, or reads only),
-                    // nothing can be pending: keep it without a round trip to its thread.
-                    if !conn.is_in_transaction() {
-                        return Ok(true);
-                    }
-                    // A transaction dropped unfinished has its ROLLBACK queued. After some
-                    // errors (a full disk, an I/O error) SQLite rolls the transaction back by
-                    // itself; sqlx's own ROLLBACK then fails and it goes on believing the
-                    // connection is in a transaction, so every later BEGIN on it fails. Let
-                    // the pending rollback run, then keep the connection only if it is really
-                    // out of its transaction.
-                    conn.ping().await?;
-                    Ok(!conn.is_in_transaction())
-                })
-            })
-            .connect_with(opts)
-            .await?;
+        let opened = connect::open(url, create, options).await?;
         Ok(Store {
-            pool,
+            pool: opened.pool,
+            dialect: opened.dialect,
             writer: Arc::new(Mutex::new(())),
             commits: Arc::new(AtomicU64::new(0)),
-            path,
+            path: opened.path,
             sink: None,
         })
     }
 
-    /// Applies the migrations in `migrations/`, first carrying the simulated tenant's rows
+    /// Applies the migrations in `migrations/` (SQLite, first carrying the simulated tenant's rows
     /// out of an older database (migration 0010 drops its `sim_*` tables).
     pub async fn migrate(&self) -> StoreResult<()> {
-        simulated::carry_over(self).await?;
-        self.run_migrations(&MIGRATOR).await
+        match self.dialect {
+            Dialect::Sqlite => {
+                simulated::carry_over(self).await?;
+                self.run_migrations(&MIGRATOR).await
+            }
+            Dialect::Postgres => self.run_migrations(&POSTGRES_MIGRATOR).await,
+        }
     }
 
     /// Applies a set of migrations (the bot's, or the simulated tenant's in its own file).
@@ -253,12 +235,12 @@ impl Store {
     }
 
     /// The pool, for reads.
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
     /// A pooled connection for reads outside the write transaction.
-    pub async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Sqlite>> {
+    pub async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
         Ok(self.pool.acquire().await?)
     }
 
@@ -270,7 +252,17 @@ impl Store {
     /// Starts the one write transaction allowed at a time.
     pub async fn write(&self) -> StoreResult<WriteTx<'_>> {
         let guard = self.writer.lock().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
         Ok(WriteTx {
             tx,
             commits: &self.commits,
@@ -303,37 +295,6 @@ impl Store {
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-/// The file a database URL names, or `None` for a database in memory (which sqlx names
-/// `file:sqlx-in-memory-N`).
-fn file_of(url: &str, opts: &SqliteConnectOptions) -> Option<PathBuf> {
-    let name = opts.get_filename().to_string_lossy();
-    let memory = name.is_empty()
-        || name == ":memory:"
-        || name.starts_with("file:sqlx-in-memory-")
-        || url.contains("mode=memory");
-    (!memory).then(|| opts.get_filename().to_path_buf())
-}
-
-fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
-        }
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    match opts.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
     }
 }
 
@@ -389,7 +350,7 @@ mod tests {
         for _ in 0..5 {
             ids.push(a_request(&mut w).await);
         }
-        sqlx::query("UPDATE requests SET state = 'completed' WHERE id IN (?, ?)")
+        sqlx::query("UPDATE requests SET state = 'completed' WHERE id IN ($1, $2)")
             .bind(ids[1].0)
             .bind(ids[3].0)
             .execute(w.conn())
@@ -505,7 +466,7 @@ mod tests {
     async fn a_stage(w: &mut WriteTx<'_>, request: RequestId, seq: i64) -> StageId {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO stages (request_id, seq, kind, state, body, routed_to, routed_at)
-             VALUES (?, ?, 'assign', 'pending', '', '[]', ?) RETURNING id",
+             VALUES ($1, $2, 'assign', 'pending', '', '[]', $3) RETURNING id",
         )
         .bind(request.0)
         .bind(seq)
@@ -537,7 +498,7 @@ mod tests {
             let id = a_stage(&mut w, request, seq as i64 + 1).await;
             let decided_by = (*state != "pending").then_some("200");
             sqlx::query(
-                "UPDATE stages SET state = ?, decided_by = ?, decision_note = ? WHERE id = ?",
+                "UPDATE stages SET state = $1, decided_by = $2, decision_note = $3 WHERE id = $4",
             )
             .bind(state)
             .bind(decided_by)
@@ -587,7 +548,7 @@ mod tests {
         let stage = a_stage(&mut w, request, 1).await;
         let job: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (stage_id, kind, payload, state, next_attempt_at, created_at, \
-             updated_at) VALUES (?, 'assign', '{}', 'queued', '2026-12-01T10:00:00.000Z', \
+             updated_at) VALUES ($1, 'assign', '{}', 'queued', '2026-12-01T10:00:00.000Z', \
              '2026-12-01T10:00:00.000Z', '2026-12-01T10:00:00.000Z') RETURNING id",
         )
         .bind(stage.0)
@@ -607,7 +568,7 @@ mod tests {
             ("health_check".to_string(), "2026-12-01T12:00:00.000Z"),
         ];
         for (key, value) in &rows {
-            sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?)")
+            sqlx::query("INSERT INTO kv (key, value) VALUES ($1, $2)")
                 .bind(key)
                 .bind(value)
                 .execute(w.conn())

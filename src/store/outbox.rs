@@ -1,8 +1,8 @@
 //! `outbox`: what the bot owes people in chat, written in the same transaction as the change
 //! it reports and delivered afterwards, so nothing said is lost if the process stops.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::sql::update;
 use super::{parse_ts, ts, StoreResult, Timestamp};
@@ -84,7 +84,7 @@ pub struct Pending {
 
 /// Queues an action.
 pub async fn push(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     action: &ChatAction,
     at: Timestamp,
 ) -> StoreResult<i64> {
@@ -92,7 +92,7 @@ pub async fn push(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
                              fallback_channel, mentions, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(row.kind)
     .bind(row.channel.map(ChannelRef::as_str))
@@ -211,7 +211,7 @@ fn mentions_json(mentions: &[ChatUserId]) -> StoreResult<String> {
     serde_json::to_string(mentions).map_err(|e| super::corrupt("outbox", format!("mentions: {e}")))
 }
 
-fn from_row(r: &SqliteRow) -> StoreResult<Pending> {
+fn from_row(r: &AnyRow) -> StoreResult<Pending> {
     const T: &str = "outbox";
     let s = |c: &str| -> StoreResult<Option<String>> { Ok(r.try_get::<Option<String>, _>(c)?) };
     let need = |c: &str| -> StoreResult<String> {
@@ -262,7 +262,7 @@ fn from_row(r: &SqliteRow) -> StoreResult<Pending> {
 
 /// Undelivered actions that are due, after row `after`, in delivery order.
 pub async fn due(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     now: Timestamp,
     after: i64,
     limit: i64,
@@ -270,9 +270,9 @@ pub async fn due(
     let rows = sqlx::query(
         "SELECT id, action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
                 fallback_channel, mentions, attempts
-         FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?
-           AND id > ?
-         ORDER BY id LIMIT ?",
+         FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
+           AND id > $2
+         ORDER BY id LIMIT $3",
     )
     .bind(ts(now))
     .bind(after)
@@ -283,7 +283,7 @@ pub async fn due(
 }
 
 /// Number of undelivered actions (due or not).
-pub async fn undelivered(conn: &mut SqliteConnection) -> StoreResult<i64> {
+pub async fn undelivered(conn: &mut AnyConnection) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL",
     )
@@ -292,9 +292,9 @@ pub async fn undelivered(conn: &mut SqliteConnection) -> StoreResult<i64> {
 }
 
 /// Whether an approval message was ever queued for a stage.
-pub async fn stage_has_post(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<bool> {
+pub async fn stage_has_post(conn: &mut AnyConnection, stage: StageId) -> StoreResult<bool> {
     let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE action = 'send' AND stage_id = ?")
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE action = 'send' AND stage_id = $1")
             .bind(stage.0)
             .fetch_one(conn)
             .await?;
@@ -302,9 +302,9 @@ pub async fn stage_has_post(conn: &mut SqliteConnection, stage: StageId) -> Stor
 }
 
 /// Whether the send that posts a stage's approval message was given up.
-pub async fn stage_post_given_up(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<bool> {
+pub async fn stage_post_given_up(conn: &mut AnyConnection, stage: StageId) -> StoreResult<bool> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox WHERE action = 'send' AND stage_id = ? AND gave_up_at IS NOT NULL",
+        "SELECT COUNT(*) FROM outbox WHERE action = 'send' AND stage_id = $1 AND gave_up_at IS NOT NULL",
     )
     .bind(stage.0)
     .fetch_one(conn)
@@ -315,7 +315,7 @@ pub async fn stage_post_given_up(conn: &mut SqliteConnection, stage: StageId) ->
 /// Marks an action delivered. A delivered direct message's text is not kept: nothing reads
 /// it again, and it may carry a one-time sign-in link.
 pub async fn delivered(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     message: Option<&MessageRef>,
     at: Timestamp,
@@ -334,11 +334,11 @@ pub async fn delivered(
 /// The message an outbox row posted, once delivered; `Err(())` when its delivery was given
 /// up (or the row is gone): it will never have one.
 pub async fn posted_message(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
 ) -> StoreResult<Result<Option<MessageRef>, ()>> {
     let row: Option<(Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT delivered_id, gave_up_at FROM outbox WHERE id = ?")
+        sqlx::query_as("SELECT delivered_id, gave_up_at FROM outbox WHERE id = $1")
             .bind(id)
             .fetch_optional(conn)
             .await?;
@@ -350,7 +350,7 @@ pub async fn posted_message(
 
 /// Schedules another attempt.
 pub async fn retry_at(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     error: &str,
     at: Timestamp,
@@ -360,7 +360,7 @@ pub async fn retry_at(
 
 /// Gives up on an action.
 pub async fn give_up(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     error: &str,
     at: Timestamp,
@@ -371,7 +371,7 @@ pub async fn give_up(
 /// Counts a failed delivery attempt of row `id` with its error, and sets `when_column`
 /// (the next attempt, or the giving up) to `at`.
 async fn count_failed_attempt(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     error: &str,
     when_column: &str,
@@ -390,7 +390,7 @@ async fn count_failed_attempt(
 }
 
 /// When the earliest undelivered action becomes due.
-pub async fn next_due_at(conn: &mut SqliteConnection) -> StoreResult<Option<Timestamp>> {
+pub async fn next_due_at(conn: &mut AnyConnection) -> StoreResult<Option<Timestamp>> {
     let at: Option<String> = sqlx::query_scalar(
         "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL",
     )
@@ -402,15 +402,17 @@ pub async fn next_due_at(conn: &mut SqliteConnection) -> StoreResult<Option<Time
 /// What a stage's approval message was last told to say (its post or latest edit, delivered
 /// or not), and whether a post or edit of it is still waiting for delivery.
 pub async fn stage_latest_content(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
 ) -> StoreResult<Option<(String, bool)>> {
-    let row: Option<(Option<String>, bool)> = sqlx::query_as(
-        "SELECT content, delivered_at IS NULL AND gave_up_at IS NULL FROM outbox
-         WHERE stage_id = ? AND action IN ('send', 'edit') ORDER BY id DESC LIMIT 1",
+    let row: Option<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT content,
+                CASE WHEN delivered_at IS NULL AND gave_up_at IS NULL THEN 1 ELSE 0 END
+         FROM outbox
+         WHERE stage_id = $1 AND action IN ('send', 'edit') ORDER BY id DESC LIMIT 1",
     )
     .bind(stage.0)
     .fetch_optional(conn)
     .await?;
-    Ok(row.and_then(|(content, waiting)| content.map(|c| (c, waiting))))
+    Ok(row.and_then(|(content, waiting)| content.map(|c| (c, waiting != 0))))
 }

@@ -2,7 +2,7 @@
 //! (message, user, emoji), so replayed gateway events and the catch-up after a restart never
 //! apply one twice.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::sql::{chat_users, update, Param};
 use super::{ts, StoreResult, Timestamp};
@@ -23,7 +23,7 @@ pub struct Key<'a> {
 /// not known to be there, or was known to be there for a remove), false for a replay. A
 /// claimed event must be [`settle`]d or [`revert`]ed.
 pub async fn claim(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     key: Key<'_>,
     added: bool,
     at: Timestamp,
@@ -31,7 +31,7 @@ pub async fn claim(
     let done = if added {
         sqlx::query(
             "INSERT INTO seen_reactions (message_id, chat_user, emoji, present, settled, updated_at)
-             VALUES (?, ?, ?, 1, 0, ?)
+             VALUES ($1, $2, $3, 1, 0, $4)
              ON CONFLICT (message_id, chat_user, emoji)
              DO UPDATE SET present = 1, settled = 0, updated_at = excluded.updated_at
              WHERE present = 0",
@@ -44,8 +44,8 @@ pub async fn claim(
         .await?
     } else {
         sqlx::query(
-            "UPDATE seen_reactions SET present = 0, settled = 0, updated_at = ?
-             WHERE message_id = ? AND chat_user = ? AND emoji = ? AND present = 1",
+            "UPDATE seen_reactions SET present = 0, settled = 0, updated_at = $1
+             WHERE message_id = $2 AND chat_user = $3 AND emoji = $4 AND present = 1",
         )
         .bind(ts(at))
         .bind(key.message.as_str())
@@ -59,9 +59,9 @@ pub async fn claim(
 
 /// Whether [`claim`] would find an add (`added`) or a remove news now, read without
 /// claiming: a replay can be told apart before any work is done for it.
-pub async fn is_news(conn: &mut SqliteConnection, key: Key<'_>, added: bool) -> StoreResult<bool> {
+pub async fn is_news(conn: &mut AnyConnection, key: Key<'_>, added: bool) -> StoreResult<bool> {
     let present: Option<i64> = sqlx::query_scalar(
-        "SELECT present FROM seen_reactions WHERE message_id = ? AND chat_user = ? AND emoji = ?",
+        "SELECT present FROM seen_reactions WHERE message_id = $1 AND chat_user = $2 AND emoji = $3",
     )
     .bind(key.message.as_str())
     .bind(key.user.as_str())
@@ -73,24 +73,24 @@ pub async fn is_news(conn: &mut SqliteConnection, key: Key<'_>, added: bool) -> 
 }
 
 /// Marks a claimed event as applied.
-pub async fn settle(conn: &mut SqliteConnection, key: Key<'_>) -> StoreResult<()> {
+pub async fn settle(conn: &mut AnyConnection, key: Key<'_>) -> StoreResult<()> {
     set_on(conn, key, "settled = 1", &[]).await
 }
 
 /// Undoes a claim whose event could not be applied, so a replay applies it.
-pub async fn revert(conn: &mut SqliteConnection, key: Key<'_>, added: bool) -> StoreResult<()> {
+pub async fn revert(conn: &mut AnyConnection, key: Key<'_>, added: bool) -> StoreResult<()> {
     set_on(conn, key, "present = ?, settled = 1", &[(!added).into()]).await
 }
 
 /// Records that a reaction is gone (the bot removed it), without applying anything.
-pub async fn forget(conn: &mut SqliteConnection, key: Key<'_>, at: Timestamp) -> StoreResult<()> {
+pub async fn forget(conn: &mut AnyConnection, key: Key<'_>, at: Timestamp) -> StoreResult<()> {
     let set = "present = 0, settled = 1, updated_at = ?";
     set_on(conn, key, set, &[ts(at).into()]).await
 }
 
 /// Sets `set` on the row of `key`, binding `values` to the placeholders in `set`.
 async fn set_on(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     key: Key<'_>,
     set: &str,
     values: &[Param<'_>],
@@ -108,7 +108,7 @@ async fn set_on(
 
 /// Reverts every claim a previous process left unsettled; returns how many. Call at start-up
 /// while holding the instance lock.
-pub async fn revert_unsettled(conn: &mut SqliteConnection) -> StoreResult<u64> {
+pub async fn revert_unsettled(conn: &mut AnyConnection) -> StoreResult<u64> {
     let done = sqlx::query(
         "UPDATE seen_reactions SET present = 1 - present, settled = 1 WHERE settled = 0",
     )
@@ -119,7 +119,7 @@ pub async fn revert_unsettled(conn: &mut SqliteConnection) -> StoreResult<u64> {
 
 /// The users whose `emoji` on `message` is known to be there.
 pub async fn present_users(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     message: &MessageRef,
     emoji: &str,
 ) -> StoreResult<Vec<ChatUserId>> {

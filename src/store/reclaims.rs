@@ -1,7 +1,7 @@
 //! `reclaim_candidates` and `reclaims`: the seats a purchase stage could take back from
 //! people who do not use them, and the moves approvers chose instead of buying.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::{parse_opt_ts, parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{ChatUserId, RequestId, StageId, Upn};
@@ -21,14 +21,14 @@ pub struct Candidate {
 
 /// Stores a purchase stage's candidates, in rank order.
 pub async fn set_candidates(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
     candidates: &[Candidate],
 ) -> StoreResult<()> {
     for c in candidates {
         sqlx::query(
             "INSERT INTO reclaim_candidates (stage_id, rank, upn, last_sign_in, last_power_bi)
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(stage.0)
         .bind(c.rank)
@@ -42,13 +42,10 @@ pub async fn set_candidates(
 }
 
 /// A purchase stage's candidates, in rank order.
-pub async fn candidates(
-    conn: &mut SqliteConnection,
-    stage: StageId,
-) -> StoreResult<Vec<Candidate>> {
+pub async fn candidates(conn: &mut AnyConnection, stage: StageId) -> StoreResult<Vec<Candidate>> {
     let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT rank, upn, last_sign_in, last_power_bi FROM reclaim_candidates
-         WHERE stage_id = ? ORDER BY rank",
+         WHERE stage_id = $1 ORDER BY rank",
     )
     .bind(stage.0)
     .fetch_all(conn)
@@ -159,7 +156,7 @@ fn reclaim(row: Row) -> StoreResult<Reclaim> {
 /// already open for the stage.
 #[allow(clippy::too_many_arguments)]
 pub async fn start(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
     request: RequestId,
     candidate: &Upn,
@@ -171,7 +168,7 @@ pub async fn start(
     Ok(sqlx::query_scalar(
         "INSERT INTO reclaims (stage_id, request_id, candidate_upn, decided_by, decided_by_upn,
                                state, due_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, 'waiting', $6, $7, $8)
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(stage.0)
@@ -188,11 +185,11 @@ pub async fn start(
 
 /// The open reclaim (waiting or moving) of a purchase stage, if any.
 pub async fn open_for_stage(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
 ) -> StoreResult<Option<Reclaim>> {
     let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM reclaims WHERE stage_id = ? AND state IN ('waiting', 'moving')"
+        "SELECT {COLUMNS} FROM reclaims WHERE stage_id = $1 AND state IN ('waiting', 'moving')"
     ))
     .bind(stage.0)
     .fetch_optional(conn)
@@ -201,9 +198,9 @@ pub async fn open_for_stage(
 }
 
 /// The waiting reclaims of a holder's licence.
-pub async fn waiting_for(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Vec<Reclaim>> {
+pub async fn waiting_for(conn: &mut AnyConnection, upn: &Upn) -> StoreResult<Vec<Reclaim>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM reclaims WHERE candidate_upn = ? AND state = 'waiting' ORDER BY id"
+        "SELECT {COLUMNS} FROM reclaims WHERE candidate_upn = $1 AND state = 'waiting' ORDER BY id"
     ))
     .bind(upn.as_str())
     .fetch_all(conn)
@@ -212,9 +209,9 @@ pub async fn waiting_for(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<
 }
 
 /// The waiting reclaims whose grace period is over.
-pub async fn due(conn: &mut SqliteConnection, now: Timestamp) -> StoreResult<Vec<Reclaim>> {
+pub async fn due(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<Vec<Reclaim>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM reclaims WHERE state = 'waiting' AND due_at <= ? ORDER BY due_at, id"
+        "SELECT {COLUMNS} FROM reclaims WHERE state = 'waiting' AND due_at <= $1 ORDER BY due_at, id"
     ))
     .bind(ts(now))
     .fetch_all(conn)
@@ -223,9 +220,9 @@ pub async fn due(conn: &mut SqliteConnection, now: Timestamp) -> StoreResult<Vec
 }
 
 /// The candidates of a stage who kept their licence.
-pub async fn kept(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<Vec<Upn>> {
+pub async fn kept(conn: &mut AnyConnection, stage: StageId) -> StoreResult<Vec<Upn>> {
     let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT candidate_upn FROM reclaims WHERE stage_id = ? AND state = 'kept' ORDER BY id",
+        "SELECT candidate_upn FROM reclaims WHERE stage_id = $1 AND state = 'kept' ORDER BY id",
     )
     .bind(stage.0)
     .fetch_all(conn)
@@ -237,14 +234,14 @@ pub async fn kept(conn: &mut SqliteConnection, stage: StageId) -> StoreResult<Ve
 
 /// Moves a reclaim from one state to another; false when it was no longer in `from`.
 pub async fn transition(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     from: ReclaimState,
     to: ReclaimState,
     now: Timestamp,
 ) -> StoreResult<bool> {
     let done =
-        sqlx::query("UPDATE reclaims SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
+        sqlx::query("UPDATE reclaims SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
             .bind(to.word())
             .bind(ts(now))
             .bind(id)

@@ -1,11 +1,11 @@
 //! `requests`: one row per licensing request.
 
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{update, Table};
+use super::sql::{update, Param, Table};
 use super::{ts, StoreResult, Timestamp};
 use crate::domain::{
     BillingCycle, ChannelRef, ChatUserId, LinkMethod, LinkProof, MessageRef, RequestId,
@@ -118,7 +118,7 @@ const REQUESTS: Table<Request> = Table {
     read: from_row,
 };
 
-fn from_row(r: &SqliteRow) -> StoreResult<Request> {
+fn from_row(r: &AnyRow) -> StoreResult<Request> {
     let c = Columns::new("requests", r);
     Ok(Request {
         id: RequestId(c.get("id")?),
@@ -155,7 +155,7 @@ fn requester_link(c: &Columns<'_>) -> StoreResult<Option<LinkProof>> {
 
 /// Stores a new request in state `pending` and returns its id.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     new: &NewRequest,
     at: Timestamp,
 ) -> StoreResult<RequestId> {
@@ -164,7 +164,7 @@ pub async fn insert(
                                billing_cycle, reason, origin_channel, origin_message, created_at, updated_at,
                                requester_link_method, requester_link_verified_at,
                                requester_link_attested_by, target_object_id)
-         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
     )
     .bind(new.kind.as_str())
     .bind(new.requester.as_str())
@@ -193,7 +193,7 @@ pub async fn insert(
 }
 
 /// One request.
-pub async fn get(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Option<Request>> {
+pub async fn get(conn: &mut AnyConnection, id: RequestId) -> StoreResult<Option<Request>> {
     REQUESTS.first(conn, "WHERE id = ?", &[id.0.into()]).await
 }
 
@@ -202,7 +202,7 @@ pub async fn get(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Opti
 /// primary key or the state index (which holds the id), newest first, so a page costs its own
 /// rows however many are stored.
 pub async fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     state: Option<RequestState>,
     before: Option<RequestId>,
     limit: i64,
@@ -226,16 +226,21 @@ pub async fn list(
 }
 
 /// The requests with these ids, in id order (an id without a request is left out).
-pub async fn by_ids(conn: &mut SqliteConnection, ids: &[RequestId]) -> StoreResult<Vec<Request>> {
-    let ids: Vec<String> = ids.iter().map(|id| id.0.to_string()).collect();
-    let ids = format!("[{}]", ids.join(","));
-    let rest = "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id";
-    REQUESTS.all(conn, rest, &[ids.into()]).await
+pub async fn by_ids(conn: &mut AnyConnection, ids: &[RequestId]) -> StoreResult<Vec<Request>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rest = format!(
+        "WHERE id IN ({}) ORDER BY id",
+        vec!["?"; ids.len()].join(", ")
+    );
+    let params: Vec<Param> = ids.iter().map(|id| id.0.into()).collect();
+    REQUESTS.all(conn, &rest, &params).await
 }
 
 /// Requests made by a chat user, newest first, at most `limit`.
 pub async fn by_requester(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: &ChatUserId,
     limit: i64,
 ) -> StoreResult<Vec<Request>> {
@@ -246,25 +251,22 @@ pub async fn by_requester(
 }
 
 /// Open requests (pending, approved or executing), oldest first.
-pub async fn open(conn: &mut SqliteConnection) -> StoreResult<Vec<Request>> {
+pub async fn open(conn: &mut AnyConnection) -> StoreResult<Vec<Request>> {
     let rest = "WHERE state IN ('pending', 'approved', 'executing') ORDER BY id";
     REQUESTS.all(conn, rest, &[]).await
 }
 
 /// The open licence request (not a purchase) for a directory user, if any.
-pub async fn open_for_target(
-    conn: &mut SqliteConnection,
-    upn: &Upn,
-) -> StoreResult<Option<Request>> {
+pub async fn open_for_target(conn: &mut AnyConnection, upn: &Upn) -> StoreResult<Option<Request>> {
     let rest = "WHERE target_upn = ? AND kind <> 'purchase'
                 AND state IN ('pending', 'approved', 'executing')";
     REQUESTS.first(conn, rest, &[upn.as_str().into()]).await
 }
 
 /// How many open requests a chat user has made.
-pub async fn open_count_by(conn: &mut SqliteConnection, user: &ChatUserId) -> StoreResult<i64> {
+pub async fn open_count_by(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM requests WHERE requester = ? AND state IN ('pending', 'approved', 'executing')",
+        "SELECT COUNT(*) FROM requests WHERE requester = $1 AND state IN ('pending', 'approved', 'executing')",
     )
     .bind(user.as_str())
     .fetch_one(conn)
@@ -273,7 +275,7 @@ pub async fn open_count_by(conn: &mut SqliteConnection, user: &ChatUserId) -> St
 
 /// Sets a request's state (and optionally its outcome text).
 pub async fn set_state(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: RequestId,
     state: RequestState,
     outcome: Option<&str>,
@@ -291,7 +293,7 @@ pub async fn set_state(
 }
 
 /// Number of requests stored.
-pub async fn count(conn: &mut SqliteConnection) -> StoreResult<i64> {
+pub async fn count(conn: &mut AnyConnection) -> StoreResult<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM requests")
         .fetch_one(conn)
         .await?)
@@ -299,7 +301,7 @@ pub async fn count(conn: &mut SqliteConnection) -> StoreResult<i64> {
 
 /// The requests one chat message opened (an `assign` of several people), in id order.
 pub async fn from_message(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     requester: &ChatUserId,
     message: &MessageRef,
 ) -> StoreResult<Vec<Request>> {
@@ -311,13 +313,13 @@ pub async fn from_message(
 /// Claims the one summary of the batch `requester` asked for in `message`: true the first
 /// time, false once it was claimed (so it is told once).
 pub async fn claim_batch_summary(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     requester: &ChatUserId,
     message: &MessageRef,
     at: Timestamp,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
-        "INSERT INTO batch_summaries (requester, origin_message, told_at) VALUES (?, ?, ?) \
+        "INSERT INTO batch_summaries (requester, origin_message, told_at) VALUES ($1, $2, $3) \
          ON CONFLICT (requester, origin_message) DO NOTHING",
     )
     .bind(requester.as_str())

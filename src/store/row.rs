@@ -4,30 +4,44 @@
 use std::str::FromStr;
 
 use serde::de::DeserializeOwned;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Decode, Row, Sqlite, Type};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Decode, Row, Type};
 
 use super::{corrupt, parse_opt_ts, parse_opt_word, parse_ts, parse_word, StoreResult, Timestamp};
 use crate::domain::ChatUserId;
 
+/// What a column reads as directly: numbers and text. A flag is not among them: both
+/// databases keep flags as whole numbers, read with [`Columns::flag`].
+pub(crate) trait Plain {}
+impl Plain for i64 {}
+impl Plain for f64 {}
+impl Plain for String {}
+impl Plain for &str {}
+impl<T: Plain> Plain for Option<T> {}
+
 /// One row of `table`, read column by column.
 pub(crate) struct Columns<'r> {
-    row: &'r SqliteRow,
+    row: &'r AnyRow,
     table: &'static str,
 }
 
 impl<'r> Columns<'r> {
     /// The row `row` of `table`.
-    pub(crate) fn new(table: &'static str, row: &'r SqliteRow) -> Self {
+    pub(crate) fn new(table: &'static str, row: &'r AnyRow) -> Self {
         Columns { row, table }
     }
 
-    /// A column as SQLite hands it over (numbers, flags, free text).
+    /// A column as the database hands it over (numbers, free text).
     pub(crate) fn get<T>(&self, column: &str) -> StoreResult<T>
     where
-        T: Decode<'r, Sqlite> + Type<Sqlite>,
+        T: Plain + Decode<'r, Any> + Type<Any>,
     {
         Ok(self.row.try_get(column)?)
+    }
+
+    /// A flag column (0 or 1: both databases keep flags as whole numbers).
+    pub(crate) fn flag(&self, column: &str) -> StoreResult<bool> {
+        Ok(self.get::<i64>(column)? != 0)
     }
 
     /// A column holding a word or name the bot parses (an enum word, a UPN).

@@ -2,7 +2,7 @@
 //! while the seats cross a threshold of `[alerts]`, which thresholds they crossed when last
 //! compared, and when that was.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::standing::Standing;
 use super::{parse_opt_ts, ts, StoreResult, Timestamp};
@@ -27,10 +27,10 @@ impl SeatAlert {
     }
 }
 
-type Row = (Option<i64>, Option<String>, bool, bool, Option<String>);
+type Row = (Option<i64>, Option<String>, i64, i64, Option<String>);
 
 /// The seat alert.
-pub async fn get(conn: &mut SqliteConnection) -> StoreResult<SeatAlert> {
+pub async fn get(conn: &mut AnyConnection) -> StoreResult<SeatAlert> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT seat_alert_outbox_id, seat_alert_text, seat_alert_free_seats, seat_alert_usage,
                 seat_alert_checked_at
@@ -43,23 +43,23 @@ pub async fn get(conn: &mut SqliteConnection) -> StoreResult<SeatAlert> {
     };
     Ok(SeatAlert {
         message: Standing { outbox_id, says },
-        free_seats,
-        usage,
+        free_seats: free_seats != 0,
+        usage: usage != 0,
         checked_at: parse_opt_ts("bot_state", checked.as_deref())?,
     })
 }
 
 /// Stores the seat alert.
-pub async fn set(conn: &mut SqliteConnection, alert: &SeatAlert) -> StoreResult<()> {
+pub async fn set(conn: &mut AnyConnection, alert: &SeatAlert) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE bot_state SET seat_alert_outbox_id = ?, seat_alert_text = ?,
-                seat_alert_free_seats = ?, seat_alert_usage = ?, seat_alert_checked_at = ?
+        "UPDATE bot_state SET seat_alert_outbox_id = $1, seat_alert_text = $2,
+                seat_alert_free_seats = $3, seat_alert_usage = $4, seat_alert_checked_at = $5
          WHERE id = 1",
     )
     .bind(alert.message.outbox_id)
     .bind(&alert.message.says)
-    .bind(alert.free_seats)
-    .bind(alert.usage)
+    .bind(i64::from(alert.free_seats))
+    .bind(i64::from(alert.usage))
     .bind(alert.checked_at.map(ts))
     .execute(conn)
     .await?;

@@ -2,8 +2,8 @@
 //! looked up by their SHA-256 hash; each step moves the attempt to its next stage only from
 //! the stage before, so a token works once.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 
 use super::row::Columns;
 use super::sql::{update, Param, Table};
@@ -87,7 +87,7 @@ const SIGNINS: Table<SignIn> = Table {
     read: from_row,
 };
 
-fn from_row(r: &SqliteRow) -> StoreResult<SignIn> {
+fn from_row(r: &AnyRow) -> StoreResult<SignIn> {
     let c = Columns::new("link_signins", r);
     Ok(SignIn {
         id: c.get("id")?,
@@ -111,7 +111,7 @@ pub fn token_hash(token: &str) -> String {
 
 /// Records a start link handed to `user` for their pending link to `upn`.
 pub async fn issue(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: &ChatUserId,
     chat_name: &str,
     upn: &Upn,
@@ -120,7 +120,7 @@ pub async fn issue(
 ) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO link_signins (chat_user, chat_name, upn, stage, start_hash, created_at, stage_at)
-         VALUES (?, ?, ?, 'issued', ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, 'issued', $4, $5, $6) RETURNING id",
     )
     .bind(user.as_str())
     .bind(chat_name)
@@ -134,7 +134,7 @@ pub async fn issue(
 
 /// The attempt a token of the given kind opens, if any (`start`, `state` or `confirm`).
 pub async fn by_token(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     kind: TokenKind,
     token: &str,
 ) -> StoreResult<Option<SignIn>> {
@@ -163,7 +163,7 @@ pub enum TokenKind {
 /// Issued → started, with the provider's state, nonce and verifier; false when the attempt
 /// was not in `issued` (its start link was used already).
 pub async fn start(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     state: &str,
     nonce: &str,
@@ -182,7 +182,7 @@ pub async fn start(
 /// Started → proven, with the object id the sign-in proved and the confirm token; false when
 /// the attempt was not in `started` (its state was used already).
 pub async fn prove(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     object_id: &str,
     confirm: &str,
@@ -200,7 +200,7 @@ pub async fn prove(
 /// Moves an attempt from `from` to a final stage (`done` or `failed`); false when it was
 /// not in `from`. Clears its secrets.
 pub async fn end(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     from: Stage,
     to: Stage,
@@ -226,7 +226,7 @@ struct Step<'a> {
 
 impl Step<'_> {
     /// Moves attempt `id` at `at`; false when it was not in `from`.
-    async fn take(self, conn: &mut SqliteConnection, id: i64, at: Timestamp) -> StoreResult<bool> {
+    async fn take(self, conn: &mut AnyConnection, id: i64, at: Timestamp) -> StoreResult<bool> {
         let set = format!("stage = ?, {}, stage_at = ?", self.also_set);
         let mut params = vec![self.to.as_str().into()];
         params.extend(self.values);

@@ -1,14 +1,14 @@
 //! The statements the tables share: selecting rows by a filter and changing rows in place,
 //! each with its values bound in order.
 
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row, Sqlite, SqliteConnection};
+use sqlx::{Any, AnyConnection, Row};
 
-use super::StoreResult;
+use super::{Dialect, StoreResult};
 use crate::domain::ChatUserId;
 
-/// A value for one `?` of a statement.
+/// A value for one placeholder of a statement.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Param<'a> {
     /// Text, or NULL.
@@ -52,13 +52,13 @@ impl From<bool> for Param<'_> {
 /// Runs `UPDATE {table} SET {set} WHERE {filter}`, binding `params` to its placeholders in
 /// order (those of `set`, then those of `filter`); returns how many rows changed.
 pub(crate) async fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     table: &str,
     set: &str,
     filter: &str,
     params: &[Param<'_>],
 ) -> StoreResult<u64> {
-    let sql = format!("UPDATE {table} SET {set} WHERE {filter}");
+    let sql = numbered(&format!("UPDATE {table} SET {set} WHERE {filter}"));
     Ok(bound(&sql, params).execute(conn).await?.rows_affected())
 }
 
@@ -71,7 +71,7 @@ pub(crate) struct Table<T> {
     /// The columns `read` needs, comma-separated.
     pub columns: &'static str,
     /// Reads one row.
-    pub read: fn(&SqliteRow) -> StoreResult<T>,
+    pub read: fn(&AnyRow) -> StoreResult<T>,
 }
 
 impl<T> Table<T> {
@@ -79,7 +79,7 @@ impl<T> Table<T> {
     /// its placeholders bound to `params`.
     pub(crate) async fn all(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         rest: &str,
         params: &[Param<'_>],
     ) -> StoreResult<Vec<T>> {
@@ -90,7 +90,7 @@ impl<T> Table<T> {
     /// The first row `rest` selects, if any (see [`Table::all`]).
     pub(crate) async fn first(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         rest: &str,
         params: &[Param<'_>],
     ) -> StoreResult<Option<T>> {
@@ -101,23 +101,75 @@ impl<T> Table<T> {
     }
 
     fn select(&self, rest: &str) -> String {
-        format!("SELECT {} FROM {} {rest}", self.columns, self.name)
+        numbered(&format!(
+            "SELECT {} FROM {} {rest}",
+            self.columns, self.name
+        ))
     }
 }
 
 /// The chat accounts `sql` selects (one column of chat user ids), its placeholders bound to
 /// `params`.
 pub(crate) async fn chat_users(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     sql: &str,
     params: &[Param<'_>],
 ) -> StoreResult<Vec<ChatUserId>> {
-    let rows = bound(sql, params).fetch_all(conn).await?;
+    let sql = numbered(sql);
+    let rows = bound(&sql, params).fetch_all(conn).await?;
     rows.iter().map(|r| Ok(ChatUserId(r.try_get(0)?))).collect()
 }
 
+/// `sql` with its `?` placeholders numbered `$1`, `$2`, … in order, the form both databases
+/// read: the shared statements are put together from pieces (a SET and a filter), each
+/// written with `?`, so only the whole statement knows each one's number. A `?` inside a
+/// quoted literal is left alone.
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let (mut n, mut quoted) = (0, false);
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The text of `field` in the JSON object held in `column`, as an SQL expression: NULL when
+/// the column holds no JSON object or the object no such field. (PostgreSQL has no
+/// `json_valid`; its migration adds `json_field`, which reads a field or gives NULL.)
+pub(crate) fn json_field(dialect: Dialect, column: &str, field: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => {
+            format!("(CASE WHEN json_valid({column}) THEN json_extract({column}, '$.{field}') END)")
+        }
+        Dialect::Postgres => format!("json_field({column}, '{field}')"),
+    }
+}
+
+/// Whether the JSON array of strings in `column` holds the text bound to the one `?` this
+/// condition has.
+pub(crate) fn json_array_has(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)"),
+        Dialect::Postgres => format!(
+            "EXISTS (SELECT 1 FROM json_array_elements_text(CAST({column} AS json)) AS e (value)
+                     WHERE e.value = ?)"
+        ),
+    }
+}
+
 /// The statement `sql` with `params` bound to its placeholders in order.
-fn bound<'q>(sql: &'q str, params: &'q [Param<'q>]) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+fn bound<'q>(sql: &'q str, params: &'q [Param<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
     let mut query = sqlx::query(sql);
     for param in params {
         query = match param {

@@ -1,11 +1,11 @@
 //! `stages`: the approval steps of a request, each needing one kind of role.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{update, Param, Table};
-use super::{ts, StoreResult, Timestamp};
+use super::sql::{json_array_has, update, Param, Table};
+use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{
     BillingCycle, ChatUserId, DecisionSource, MessageRef, RequestId, StageId, StageKind,
     StageState, Upn,
@@ -97,7 +97,7 @@ const STAGES: Table<Stage> = Table {
     read: from_row,
 };
 
-fn from_row(r: &SqliteRow) -> StoreResult<Stage> {
+fn from_row(r: &AnyRow) -> StoreResult<Stage> {
     let c = Columns::new("stages", r);
     let routed: Vec<String> = c.json("routed_to")?;
     Ok(Stage {
@@ -132,7 +132,7 @@ fn json_users(users: &[ChatUserId]) -> String {
 
 /// Stores a new pending stage.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request: RequestId,
     new: &NewStage,
     at: Timestamp,
@@ -140,7 +140,7 @@ pub async fn insert(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO stages (request_id, seq, kind, state, depends_on, quantity, unit_price, billing_cycle,
                              body, routed_to, routed_at, approvals_needed, over_budget)
-         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(request.0)
     .bind(new.seq)
@@ -162,14 +162,14 @@ pub async fn insert(
 /// Puts a new pending stage before `before` in its request's order (the stages from
 /// `before` on move one place later) and has `before` wait on it; returns the new stage.
 pub async fn insert_before(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     before: &Stage,
     new: NewStage,
     at: Timestamp,
 ) -> StoreResult<StageId> {
     // Later stages first, so no two share a place while they move.
     let later: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, seq FROM stages WHERE request_id = ? AND seq >= ? ORDER BY seq DESC",
+        "SELECT id, seq FROM stages WHERE request_id = $1 AND seq >= $2 ORDER BY seq DESC",
     )
     .bind(before.request_id.0)
     .bind(before.seq)
@@ -200,12 +200,12 @@ pub async fn insert_before(
 }
 
 /// One stage.
-pub async fn get(conn: &mut SqliteConnection, id: StageId) -> StoreResult<Option<Stage>> {
+pub async fn get(conn: &mut AnyConnection, id: StageId) -> StoreResult<Option<Stage>> {
     STAGES.first(conn, "WHERE id = ?", &[id.0.into()]).await
 }
 
 /// The stages of a request, in execution order.
-pub async fn for_request(conn: &mut SqliteConnection, id: RequestId) -> StoreResult<Vec<Stage>> {
+pub async fn for_request(conn: &mut AnyConnection, id: RequestId) -> StoreResult<Vec<Stage>> {
     STAGES
         .all(conn, "WHERE request_id = ? ORDER BY seq", &[id.0.into()])
         .await
@@ -213,7 +213,7 @@ pub async fn for_request(conn: &mut SqliteConnection, id: RequestId) -> StoreRes
 
 /// The stage whose approval message this is.
 pub async fn by_message(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     message: &MessageRef,
 ) -> StoreResult<Option<Stage>> {
     STAGES
@@ -228,16 +228,15 @@ pub async fn by_message(
 /// At most `limit` pending stages routed to `user` after stage `after`, oldest first: one
 /// page of them (a store may hold thousands pending).
 pub async fn pending_for(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     user: &ChatUserId,
     after: StageId,
     limit: i64,
 ) -> StoreResult<Vec<Stage>> {
-    let rest = "WHERE state = 'pending' AND id > ?
-                  AND EXISTS (SELECT 1 FROM json_each(routed_to) WHERE value = ?)
-                ORDER BY id LIMIT ?";
+    let routed = json_array_has(Dialect::of(conn), "routed_to");
+    let rest = format!("WHERE state = 'pending' AND id > ? AND {routed} ORDER BY id LIMIT ?");
     let params = [after.0.into(), user.as_str().into(), limit.into()];
-    STAGES.all(conn, rest, &params).await
+    STAGES.all(conn, &rest, &params).await
 }
 
 /// When the scheduler's actions fall due: a stage routed at or before `routed_by` is due for
@@ -254,7 +253,7 @@ pub struct DueBy {
 /// The pending stages with something due by `due`, oldest first: not yet escalated and
 /// routed by `due.routed_by`, or of a pending request made by `due.created_by`. Read through
 /// two indexes, so a tick reads what is due and not every pending stage.
-pub async fn pending_due(conn: &mut SqliteConnection, due: DueBy) -> StoreResult<Vec<Stage>> {
+pub async fn pending_due(conn: &mut AnyConnection, due: DueBy) -> StoreResult<Vec<Stage>> {
     let rest = "WHERE id IN (
                     SELECT id FROM stages
                     WHERE state = 'pending' AND escalated_at IS NULL AND routed_at <= ?
@@ -267,7 +266,7 @@ pub async fn pending_due(conn: &mut SqliteConnection, due: DueBy) -> StoreResult
 }
 
 /// Stages that wait on `id`.
-pub async fn dependents(conn: &mut SqliteConnection, id: StageId) -> StoreResult<Vec<Stage>> {
+pub async fn dependents(conn: &mut AnyConnection, id: StageId) -> StoreResult<Vec<Stage>> {
     STAGES
         .all(conn, "WHERE depends_on = ? ORDER BY id", &[id.0.into()])
         .await
@@ -296,16 +295,17 @@ impl SeatPipeline {
 }
 
 /// The seat pipeline of every unfinished stage.
-pub async fn seat_pipeline(conn: &mut SqliteConnection) -> StoreResult<SeatPipeline> {
+pub async fn seat_pipeline(conn: &mut AnyConnection) -> StoreResult<SeatPipeline> {
     let (promised, on_order, awaiting_approval, removing): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(kind = 'assign' AND request_id NOT IN
-                    (SELECT request_id FROM licence_terms WHERE extends IS NOT NULL)), 0),
-                COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state <> 'pending'
-                                  THEN quantity ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state = 'pending'
-                                  THEN quantity ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity < 0
-                                  THEN -quantity ELSE 0 END), 0)
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'assign' AND request_id NOT IN
+                    (SELECT request_id FROM licence_terms WHERE extends IS NOT NULL)
+                                  THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state <> 'pending'
+                                  THEN quantity ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state = 'pending'
+                                  THEN quantity ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity < 0
+                                  THEN -quantity ELSE 0 END), 0) AS BIGINT)
          FROM stages WHERE state IN ('pending', 'approved', 'executing')",
     )
     .fetch_one(conn)
@@ -321,7 +321,7 @@ pub async fn seat_pipeline(conn: &mut SqliteConnection) -> StoreResult<SeatPipel
 /// Moves a stage from one state to another; false when it was no longer in `from`
 /// (someone else got there first).
 pub async fn transition(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: StageId,
     from: StageState,
     to: StageState,
@@ -346,7 +346,7 @@ pub struct Decided<'a> {
 
 /// Records a decision on a pending stage; false when it was already decided.
 pub async fn decide(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: StageId,
     to: StageState,
     decided: Decided<'_>,
@@ -369,7 +369,7 @@ pub async fn decide(
 
 /// Sets who a pending stage's reminders and escalation go to.
 pub async fn set_routed_to(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: StageId,
     users: &[ChatUserId],
 ) -> StoreResult<()> {
@@ -377,13 +377,13 @@ pub async fn set_routed_to(
 }
 
 /// Sets the note of a decided stage (a denial reason given after the reaction).
-pub async fn set_note(conn: &mut SqliteConnection, id: StageId, note: &str) -> StoreResult<()> {
+pub async fn set_note(conn: &mut AnyConnection, id: StageId, note: &str) -> StoreResult<()> {
     set_on(conn, id, "decision_note = ?", note.into()).await
 }
 
 /// Records the chat message that carries the stage's approval.
 pub async fn set_approval_message(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: StageId,
     message: &MessageRef,
 ) -> StoreResult<()> {
@@ -392,7 +392,7 @@ pub async fn set_approval_message(
 
 /// Sets `set`, with its one placeholder bound to `value`, on stage `id`.
 async fn set_on(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: StageId,
     set: &str,
     value: Param<'_>,
@@ -406,7 +406,7 @@ async fn set_on(
 /// before a restart, got there first). The caller says the reminder only when it claimed it,
 /// in the same transaction, so a reminder is said exactly once.
 pub async fn claim_reminder(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: StageId,
     at: Timestamp,
 ) -> StoreResult<bool> {
@@ -418,7 +418,7 @@ pub async fn claim_reminder(
 /// Claims a stage's one escalation to `to`, like [`claim_reminder`]: true only for the call
 /// that marked it escalated.
 pub async fn claim_escalation(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: StageId,
     to: &[ChatUserId],
     at: Timestamp,
@@ -432,7 +432,7 @@ pub async fn claim_escalation(
 /// The approval messages a transport checks after reconnecting, oldest first: every stage
 /// of the requests still open (pending, approved or executing), and any stage whose latest
 /// post or edit was given up (its message may say something stale forever otherwise).
-pub async fn to_check(conn: &mut SqliteConnection) -> StoreResult<Vec<Stage>> {
+pub async fn to_check(conn: &mut AnyConnection) -> StoreResult<Vec<Stage>> {
     let columns = COLUMNS
         .split(", ")
         .map(|c| format!("s.{}", c.trim()))
@@ -452,7 +452,7 @@ pub async fn to_check(conn: &mut SqliteConnection) -> StoreResult<Vec<Stage>> {
 }
 
 /// Forgets a stage's approval message (it was deleted), so its next post becomes the new one.
-pub async fn clear_approval_message(conn: &mut SqliteConnection, id: StageId) -> StoreResult<()> {
+pub async fn clear_approval_message(conn: &mut AnyConnection, id: StageId) -> StoreResult<()> {
     set_on(conn, id, "approval_message = ?", Param::Text(None)).await
 }
 
@@ -460,7 +460,7 @@ pub async fn clear_approval_message(conn: &mut SqliteConnection, id: StageId) ->
 /// one approved or being carried out first, else one still waiting for approval. Returns its
 /// request, state and signed quantity.
 pub async fn open_seat_change(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
 ) -> StoreResult<Option<(RequestId, StageState, i64)>> {
     let row: Option<(i64, String, Option<i64>)> = sqlx::query_as(
         "SELECT request_id, state, quantity FROM stages WHERE kind = 'purchase'
@@ -480,13 +480,13 @@ pub async fn open_seat_change(
 
 /// Keeps the denial reason `user` replied to `stage`'s approval message before deciding.
 pub async fn set_denial_draft(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
     user: &ChatUserId,
     reason: &str,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO denial_drafts (stage_id, chat_user, reason) VALUES (?, ?, ?) \
+        "INSERT INTO denial_drafts (stage_id, chat_user, reason) VALUES ($1, $2, $3) \
          ON CONFLICT (stage_id, chat_user) DO UPDATE SET reason = excluded.reason",
     )
     .bind(stage.0)
@@ -499,15 +499,15 @@ pub async fn set_denial_draft(
 
 /// The denial reason `user` replied to `stage`'s approval message, if any.
 pub async fn denial_draft(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stage: StageId,
     user: &ChatUserId,
 ) -> StoreResult<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT reason FROM denial_drafts WHERE stage_id = ? AND chat_user = ?")
-            .bind(stage.0)
-            .bind(user.as_str())
-            .fetch_optional(conn)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT reason FROM denial_drafts WHERE stage_id = $1 AND chat_user = $2",
     )
+    .bind(stage.0)
+    .bind(user.as_str())
+    .fetch_optional(conn)
+    .await?)
 }

@@ -4,7 +4,7 @@
 //! Its owner stores a [`Standing`] (the outbox row that posted it and what it says) and calls
 //! [`say`] in the transaction that decides what it should say now.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::outbox::{self, ChatAction};
 use super::{StoreResult, Timestamp};
@@ -60,7 +60,7 @@ pub enum Said {
 /// Says `words` through the standing message: edits it once its post was delivered, posts a
 /// new one when none stands (as `when_none` says), and updates `standing` to match.
 pub async fn say(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     standing: &mut Standing,
     words: Words<'_>,
     when_none: WhenNone,

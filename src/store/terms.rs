@@ -1,7 +1,7 @@
 //! `licence_terms`: how long a time-bound licence runs, and how far its end has come (the
 //! reminders sent, the release opened), each step claimed by a conditional update.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::{parse_opt_ts, ts, StoreResult, Timestamp};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, RequestId, Term, Upn};
@@ -30,12 +30,12 @@ pub struct Running {
 
 /// Records the term a new assignment request asks for (and the licence it extends).
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request: RequestId,
     term: Term,
     extends: Option<RequestId>,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO licence_terms (request_id, days, extends) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO licence_terms (request_id, days, extends) VALUES ($1, $2, $3)")
         .bind(request.0)
         .bind(i64::from(term.days()))
         .bind(extends.map(|r| r.0))
@@ -46,11 +46,11 @@ pub async fn insert(
 
 /// The term a request asked for, and the licence it extends.
 pub async fn of_request(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request: RequestId,
 ) -> StoreResult<Option<(Term, Option<RequestId>)>> {
     let row: Option<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT days, extends FROM licence_terms WHERE request_id = ?")
+        sqlx::query_as("SELECT days, extends FROM licence_terms WHERE request_id = $1")
             .bind(request.0)
             .fetch_optional(conn)
             .await?;
@@ -64,11 +64,11 @@ pub async fn of_request(
 
 /// When the licence `request` gave ends, if it was given and is time-bound.
 pub async fn ends_at(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request: RequestId,
 ) -> StoreResult<Option<Timestamp>> {
     let at: Option<Option<String>> =
-        sqlx::query_scalar("SELECT ends_at FROM licence_terms WHERE request_id = ?")
+        sqlx::query_scalar("SELECT ends_at FROM licence_terms WHERE request_id = $1")
             .bind(request.0)
             .fetch_optional(conn)
             .await?;
@@ -77,11 +77,11 @@ pub async fn ends_at(
 
 /// Starts the term of the licence `request` gave: it ends at `ends_at`.
 pub async fn start(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request: RequestId,
     ends_at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE licence_terms SET ends_at = ? WHERE request_id = ? AND ends_at IS NULL")
+    sqlx::query("UPDATE licence_terms SET ends_at = $1 WHERE request_id = $2 AND ends_at IS NULL")
         .bind(ts(ends_at))
         .bind(request.0)
         .execute(conn)
@@ -92,7 +92,7 @@ pub async fn start(
 /// The time-bound licences that run and have not ended, soonest end first. Driven from
 /// `licence_terms` (a `CROSS JOIN` keeps SQLite from walking every request first), each
 /// holder's later requests found by `requests_by_target`.
-pub async fn running(conn: &mut SqliteConnection) -> StoreResult<Vec<Running>> {
+pub async fn running(conn: &mut AnyConnection) -> StoreResult<Vec<Running>> {
     type Row = (
         i64,
         String,
@@ -144,7 +144,7 @@ pub enum Reminder {
 
 /// Claims a reminder of the licence `request` gave: true when this call marked it sent.
 pub async fn claim_reminder(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request: RequestId,
     which: Reminder,
     now: Timestamp,
@@ -154,7 +154,7 @@ pub async fn claim_reminder(
         Reminder::Day => "reminded_1d_at",
     };
     let done = sqlx::query(&format!(
-        "UPDATE licence_terms SET {column} = ? WHERE request_id = ? AND {column} IS NULL"
+        "UPDATE licence_terms SET {column} = $1 WHERE request_id = $2 AND {column} IS NULL"
     ))
     .bind(ts(now))
     .bind(request.0)
@@ -165,12 +165,12 @@ pub async fn claim_reminder(
 
 /// Claims the end of the licence `request` gave: true when this call marked it ended.
 pub async fn claim_end(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     request: RequestId,
     now: Timestamp,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
-        "UPDATE licence_terms SET ended_at = ? WHERE request_id = ? AND ended_at IS NULL",
+        "UPDATE licence_terms SET ended_at = $1 WHERE request_id = $2 AND ended_at IS NULL",
     )
     .bind(ts(now))
     .bind(request.0)

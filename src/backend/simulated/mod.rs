@@ -85,7 +85,7 @@ impl SimulatedTenant {
 
     async fn grants_pro(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut sqlx::AnyConnection,
         part: &str,
     ) -> Result<bool, BackendError> {
         let configured = sim::sku(conn, part).await.map_err(store_error)?;
@@ -170,7 +170,7 @@ async fn pause(latency: Duration) {
 
 /// Fails as Graph does for a user the tenant does not have, naming them as `shown`.
 async fn require_user(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     upn: &Upn,
     shown: &(dyn std::fmt::Display + Sync),
 ) -> Result<sim::User, BackendError> {

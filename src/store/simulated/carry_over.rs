@@ -1,6 +1,6 @@
 //! Moving an older store's `sim_*` rows into the simulated tenant's own file.
 
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{AnyConnection, Connection};
 
 use super::{beside, TenantStore};
 use crate::store::{Store, StoreResult};
@@ -54,7 +54,7 @@ pub(in crate::store) async fn carry_over(store: &Store) -> StoreResult<()> {
 }
 
 /// Copies the `sim_*` rows into the attached `tenant`, in one transaction.
-async fn copy_legacy_rows(conn: &mut SqliteConnection, mail: &str) -> StoreResult<()> {
+async fn copy_legacy_rows(conn: &mut AnyConnection, mail: &str) -> StoreResult<()> {
     let statements = [
         "INSERT OR IGNORE INTO tenant.skus (sku_part_number, sku_id, enabled, unit_price_monthly,
              service_plans)

@@ -4,8 +4,8 @@
 //! is reprocessed (Microsoft: freeing seats retries nobody by itself).
 
 use serde::Deserialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 
 use super::{sku, user};
 use crate::domain::Upn;
@@ -107,7 +107,7 @@ const GROUPS: Table<Group> = Table {
     read: read_group,
 };
 
-fn read_group(r: &SqliteRow) -> StoreResult<Group> {
+fn read_group(r: &AnyRow) -> StoreResult<Group> {
     const T: &str = "groups";
     let c = Columns::new(T, r);
     let owners: Vec<String> = c.json("owners")?;
@@ -118,26 +118,26 @@ fn read_group(r: &SqliteRow) -> StoreResult<Group> {
     Ok(Group {
         id: c.get("id")?,
         display_name: c.get("display_name")?,
-        dynamic: c.get("dynamic")?,
-        unified: c.get("unified")?,
-        mail_enabled: c.get("mail_enabled")?,
-        security_enabled: c.get("security_enabled")?,
-        role_assignable: c.get("role_assignable")?,
-        synced: c.get("synced")?,
+        dynamic: c.flag("dynamic")?,
+        unified: c.flag("unified")?,
+        mail_enabled: c.flag("mail_enabled")?,
+        security_enabled: c.flag("security_enabled")?,
+        role_assignable: c.flag("role_assignable")?,
+        synced: c.flag("synced")?,
         skus: c.json("skus")?,
         owners,
     })
 }
 
 /// The group with this id (GUIDs compare without regard to case).
-pub async fn group(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<Group>> {
+pub async fn group(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<Group>> {
     GROUPS
         .first(conn, "WHERE g.id = lower(?)", &[id.trim().into()])
         .await
 }
 
 /// Whether the user is a member of the group (`group` as stored: lower case).
-pub async fn is_member(conn: &mut SqliteConnection, group: &str, upn: &Upn) -> StoreResult<bool> {
+pub async fn is_member(conn: &mut AnyConnection, group: &str, upn: &Upn) -> StoreResult<bool> {
     let found: Option<i64> =
         sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = ? AND upn = ?")
             .bind(group)
@@ -150,7 +150,7 @@ pub async fn is_member(conn: &mut SqliteConnection, group: &str, upn: &Upn) -> S
 /// Makes the user a member of the group and gives them its SKUs at once (see [`evaluate`]);
 /// false, and nothing changed, when they were a member already.
 pub async fn add_member(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     group: &str,
     upn: &Upn,
     at: Timestamp,
@@ -174,11 +174,7 @@ pub async fn add_member(
 
 /// Takes the user out of the group, with the group's assignment states for them: what no
 /// other source gives them any more frees its seat. False when they were not a member.
-pub async fn remove_member(
-    conn: &mut SqliteConnection,
-    group: &str,
-    upn: &Upn,
-) -> StoreResult<bool> {
+pub async fn remove_member(conn: &mut AnyConnection, group: &str, upn: &Upn) -> StoreResult<bool> {
     sqlx::query("DELETE FROM group_assignments WHERE group_id = ? AND upn = ?")
         .bind(group)
         .bind(upn.as_str())
@@ -194,7 +190,7 @@ pub async fn remove_member(
 
 /// Processes all the user's group licences again, their groups in the order they joined
 /// them: a failed assignment becomes active when the seats now allow it; one in force stays.
-pub async fn reprocess(conn: &mut SqliteConnection, upn: &Upn, at: Timestamp) -> StoreResult<()> {
+pub async fn reprocess(conn: &mut AnyConnection, upn: &Upn, at: Timestamp) -> StoreResult<()> {
     let groups: Vec<String> = sqlx::query_scalar(
         "SELECT group_id FROM group_members WHERE upn = ? ORDER BY added_at, group_id",
     )
@@ -208,7 +204,7 @@ pub async fn reprocess(conn: &mut SqliteConnection, upn: &Upn, at: Timestamp) ->
 }
 
 /// Members of the group, in the order they joined.
-pub(super) async fn members(conn: &mut SqliteConnection, group: &str) -> StoreResult<Vec<Upn>> {
+pub(super) async fn members(conn: &mut AnyConnection, group: &str) -> StoreResult<Vec<Upn>> {
     let upns: Vec<String> = sqlx::query_scalar(
         "SELECT upn FROM group_members WHERE group_id = ? ORDER BY added_at, upn",
     )
@@ -226,7 +222,7 @@ pub(super) async fn members(conn: &mut SqliteConnection, group: &str) -> StoreRe
 /// with `CountViolation`. The member's usage location does not matter (the directory's is
 /// used). Writes each SKU's state, its time only when it changed.
 pub(super) async fn evaluate(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     group: &str,
     upn: &Upn,
     at: Timestamp,

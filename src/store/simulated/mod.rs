@@ -18,11 +18,10 @@ mod sign_ins_tests;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
+use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Any, AnyConnection, AnyPool};
 
 use super::row::Columns;
 use super::sql::{update, Table};
@@ -51,10 +50,13 @@ pub struct TenantStore {
 impl TenantStore {
     /// The URL of the simulated tenant beside the store at `store_url`:
     /// `data/licensebot.db` has its tenant in `data/licensebot.simulated-tenant.db`. A store
-    /// in memory has its tenant in memory too.
+    /// in memory has its tenant in memory too; a store on PostgreSQL has it in
+    /// `data/licensebot.simulated-tenant.db` (a simulation keeps its file).
     pub fn url_beside(store_url: &str) -> StoreResult<String> {
-        let opts = SqliteConnectOptions::from_str(store_url)?;
-        Ok(match super::file_of(store_url, &opts) {
+        if super::Dialect::of_url(store_url) == Some(super::Dialect::Postgres) {
+            return Ok("sqlite://data/licensebot.simulated-tenant.db".to_string());
+        }
+        Ok(match super::connect::file_of(store_url)? {
             Some(path) => format!("sqlite://{}", beside(&path).display()),
             None => "sqlite::memory:".to_string(),
         })
@@ -69,7 +71,7 @@ impl TenantStore {
     }
 
     /// A pooled connection for reads.
-    pub async fn read(&self) -> StoreResult<PoolConnection<Sqlite>> {
+    pub async fn read(&self) -> StoreResult<PoolConnection<Any>> {
         self.db.read().await
     }
 
@@ -79,7 +81,7 @@ impl TenantStore {
     }
 
     /// The pool (tests read and change the tenant through it, as an admin would).
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         self.db.pool()
     }
 
@@ -193,7 +195,7 @@ const SKUS: Table<Sku> = Table {
     read: read_sku,
 };
 
-fn read_sku(r: &SqliteRow) -> StoreResult<Sku> {
+fn read_sku(r: &AnyRow) -> StoreResult<Sku> {
     let c = Columns::new("skus", r);
     Ok(Sku {
         sku_part_number: c.get("sku_part_number")?,
@@ -206,7 +208,7 @@ fn read_sku(r: &SqliteRow) -> StoreResult<Sku> {
 }
 
 /// A SKU with its counts.
-pub async fn sku(conn: &mut SqliteConnection, part: &str) -> StoreResult<Option<Sku>> {
+pub async fn sku(conn: &mut AnyConnection, part: &str) -> StoreResult<Option<Sku>> {
     SKUS.first(conn, "WHERE s.sku_part_number = ?", &[part.into()])
         .await
 }
@@ -227,7 +229,7 @@ const USERS: Table<User> = Table {
     read: read_user,
 };
 
-fn read_user(r: &SqliteRow) -> StoreResult<User> {
+fn read_user(r: &AnyRow) -> StoreResult<User> {
     const T: &str = "users";
     let c = Columns::new(T, r);
     let roles: Vec<String> = c.json("roles")?;
@@ -256,7 +258,7 @@ fn read_user(r: &SqliteRow) -> StoreResult<User> {
         display_name: c.get("display_name")?,
         usage_location: c.opt_word("usage_location")?,
         user_type: c.word("user_type")?,
-        account_enabled: c.get("account_enabled")?,
+        account_enabled: c.flag("account_enabled")?,
         roles,
         licenses,
         direct,
@@ -266,7 +268,7 @@ fn read_user(r: &SqliteRow) -> StoreResult<User> {
 }
 
 /// A user with their licences.
-pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<User>> {
+pub async fn user(conn: &mut AnyConnection, upn: &Upn) -> StoreResult<Option<User>> {
     USERS
         .first(conn, "WHERE upn = ?", &[upn.as_str().into()])
         .await
@@ -274,7 +276,7 @@ pub async fn user(conn: &mut SqliteConnection, upn: &Upn) -> StoreResult<Option<
 
 /// Sets a user's usage location.
 pub async fn set_usage_location(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     upn: &Upn,
     country: &CountryCode,
 ) -> StoreResult<()> {
@@ -285,7 +287,7 @@ pub async fn set_usage_location(
 
 /// Gives a user a SKU; false if they already held it.
 pub async fn assign(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     upn: &Upn,
     part: &str,
     at: Timestamp,
@@ -302,7 +304,7 @@ pub async fn assign(
 }
 
 /// Takes a SKU from a user; false if they did not hold it.
-pub async fn unassign(conn: &mut SqliteConnection, upn: &Upn, part: &str) -> StoreResult<bool> {
+pub async fn unassign(conn: &mut AnyConnection, upn: &Upn, part: &str) -> StoreResult<bool> {
     let done = sqlx::query("DELETE FROM assignments WHERE upn = ? AND sku_part_number = ?")
         .bind(upn.as_str())
         .bind(part)
@@ -312,7 +314,7 @@ pub async fn unassign(conn: &mut SqliteConnection, upn: &Upn, part: &str) -> Sto
 }
 
 /// The users who hold the SKU `part`, assigned directly or from a group, by UPN.
-pub async fn holders(conn: &mut SqliteConnection, part: &str) -> StoreResult<Vec<Upn>> {
+pub async fn holders(conn: &mut AnyConnection, part: &str) -> StoreResult<Vec<Upn>> {
     let upns: Vec<String> = sqlx::query_scalar(
         "SELECT upn FROM assignments WHERE sku_part_number = ?1
          UNION
@@ -328,7 +330,7 @@ pub async fn holders(conn: &mut SqliteConnection, part: &str) -> StoreResult<Vec
 }
 
 /// The UPNs of a group's members, in the order they joined.
-pub async fn members(conn: &mut SqliteConnection, group: &str) -> StoreResult<Vec<Upn>> {
+pub async fn members(conn: &mut AnyConnection, group: &str) -> StoreResult<Vec<Upn>> {
     let upns: Vec<String> = sqlx::query_scalar(
         "SELECT upn FROM group_members WHERE group_id = lower(?) ORDER BY added_at, upn",
     )

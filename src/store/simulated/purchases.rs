@@ -1,6 +1,6 @@
 //! Seat purchases and reductions, each applied once under its idempotency key.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::sku;
 use crate::domain::BillingCycle;
@@ -21,7 +21,7 @@ pub struct PurchaseResult {
 /// Raises a SKU's seats to `target` under an idempotency key: a repeated key returns the
 /// first result, and the count never goes down.
 pub async fn purchase(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     key: &str,
     part: &str,
     target: i64,
@@ -54,7 +54,7 @@ pub async fn purchase(
 /// first result). Never raises the count, and never below the seats assigned: `Ok(Err(n))`
 /// says `n` seats are assigned.
 pub async fn reduce(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     key: &str,
     part: &str,
     target: i64,
@@ -82,7 +82,7 @@ pub async fn reduce(
 
 /// The result of the seat change made under `key` before, if any.
 async fn applied_before(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     key: &str,
 ) -> StoreResult<Option<PurchaseResult>> {
     let before: Option<(i64, i64)> =
@@ -108,7 +108,7 @@ struct SeatChange<'a> {
 }
 
 impl SeatChange<'_> {
-    async fn apply(self, conn: &mut SqliteConnection) -> StoreResult<PurchaseResult> {
+    async fn apply(self, conn: &mut AnyConnection) -> StoreResult<PurchaseResult> {
         let params = [self.to.into(), self.part.into()];
         update(
             &mut *conn,
@@ -139,7 +139,7 @@ impl SeatChange<'_> {
 }
 
 /// Number of purchases that changed the seat count (tests count these).
-pub async fn purchase_count(conn: &mut SqliteConnection) -> StoreResult<i64> {
+pub async fn purchase_count(conn: &mut AnyConnection) -> StoreResult<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM purchases WHERE to_seats > from_seats")
             .fetch_one(conn)

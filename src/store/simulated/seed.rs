@@ -1,6 +1,6 @@
 //! Seeding the simulated tenant from `[backend.simulated]`.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::groups::{evaluate, members, Group};
 use super::object_id;
@@ -49,7 +49,7 @@ pub struct UserSeed {
 /// a usage location the bot set, and assignments, are kept; initial licences are given only
 /// when a user first appears.
 pub async fn seed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     skus: &[SkuSeed],
     users: &[UserSeed],
     at: Timestamp,
@@ -137,7 +137,7 @@ pub struct GroupSeed {
 /// a seat is in error with `CountViolation`); when a group gained a SKU, its earlier members
 /// are given it too.
 pub async fn seed_groups(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     groups: &[GroupSeed],
     at: Timestamp,
 ) -> StoreResult<()> {
@@ -195,7 +195,7 @@ pub async fn seed_groups(
 /// Inserts `(group_id, column) = (group, value)` into `table` unless there; true if it was
 /// not.
 async fn insert_pair(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     table: &str,
     column: &str,
     group: &str,

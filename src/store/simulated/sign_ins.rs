@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::domain::Upn;
 use crate::store::{corrupt, parse_opt_ts, parse_ts, ts, StoreResult, Timestamp};
@@ -40,7 +40,7 @@ pub struct SignIns {
 }
 
 /// When the tenant was first seeded; `at` when it is being seeded for the first time now.
-pub async fn first_seeded(conn: &mut SqliteConnection, at: Timestamp) -> StoreResult<Timestamp> {
+pub async fn first_seeded(conn: &mut AnyConnection, at: Timestamp) -> StoreResult<Timestamp> {
     sqlx::query("INSERT OR IGNORE INTO seeding (id, first_seeded_at) VALUES (1, ?)")
         .bind(ts(at))
         .execute(&mut *conn)
@@ -71,7 +71,7 @@ fn resolve(at: SignInAt, first: Timestamp) -> StoreResult<Timestamp> {
 /// tenant already has win; a missing one is filled in from the configuration. Durations count
 /// back from the tenant's first seeding (this one, `at`, when it is the first).
 pub async fn seed_sign_ins(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     seeds: &[SignInSeed],
     at: Timestamp,
 ) -> StoreResult<()> {
@@ -103,7 +103,7 @@ pub async fn seed_sign_ins(
 
 /// The sign-ins of those of `upns` the tenant has as users, in the order asked, each once;
 /// a user without a row has none on record.
-pub async fn sign_ins(conn: &mut SqliteConnection, upns: &[Upn]) -> StoreResult<Vec<SignIns>> {
+pub async fn sign_ins(conn: &mut AnyConnection, upns: &[Upn]) -> StoreResult<Vec<SignIns>> {
     const T: &str = "sign_ins";
     let asked: Vec<&str> = upns.iter().map(Upn::as_str).collect();
     let asked = serde_json::to_string(&asked).map_err(|e| corrupt(T, e))?;

@@ -802,7 +802,7 @@ impl Harness {
 }
 
 /// One integer from SQL on a database.
-async fn scalar_in(pool: &sqlx::SqlitePool, sql: &str) -> i64 {
+async fn scalar_in(pool: &sqlx::AnyPool, sql: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(sql)
         .fetch_one(pool)
         .await

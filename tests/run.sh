@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs what the browser test needs when it
 # is missing (Debian's chromium and chromium-driver, for the sign-in pages), then runs
-# `cargo test` with any arguments given.
+# `cargo test` with any arguments given (every test, on SQLite). Without arguments it then
+# runs the PostgreSQL half: a throwaway cluster (tests/postgres.sh, which installs Debian's
+# postgresql when missing) and the suites that exercise the store on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
@@ -12,4 +14,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   $sudo apt-get install -y -q chromium chromium-driver >/dev/null \
     || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium chromium-driver >/dev/null; }
 fi
-exec cargo test "$@"
+cargo test "$@"
+if [ "$#" -eq 0 ]; then
+  source tests/postgres.sh
+  pg_start
+  echo "tests/run.sh: the PostgreSQL half, on $LICENSEBOT_TEST_POSTGRES_URL" >&2
+  cargo test --test it -- --include-ignored engine:: postgres::
+fi

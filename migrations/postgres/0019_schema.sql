@@ -276,3 +276,6 @@ EXCEPTION WHEN others THEN
     RETURN NULL;
 END;
 $$;
+
+-- The single row of bot_state.
+INSERT INTO bot_state (id) VALUES (1);

@@ -1471,11 +1471,17 @@ fn a_postgres_store_takes_its_password_from_the_environment_only() {
     use secrecy::ExposeSecret;
     let password = settings.store.password.as_ref().map(|p| p.expose_secret());
     assert_eq!(password, Some("s3cret"));
-    assert!(!format!("{settings:?}").contains("s3cret"), "the password is not printed");
+    assert!(
+        !format!("{settings:?}").contains("s3cret"),
+        "the password is not printed"
+    );
 
     assert_eq!(problem_keys(&with_env, &[]), ["store.password_env"]);
     let (_file, result) = load(pg, &[]);
-    assert!(result.is_ok(), "a server asking no password needs no variable");
+    assert!(
+        result.is_ok(),
+        "a server asking no password needs no variable"
+    );
 
     let in_url = "[store]\nurl = \"postgres://licensebot:s3cret@db.internal/licensebot\"\n";
     let problem = first_problem(in_url);
@@ -1486,7 +1492,10 @@ fn a_postgres_store_takes_its_password_from_the_environment_only() {
         ["store.password_env"]
     );
     assert_eq!(
-        problem_keys("[backend.simulated]\ndatabase = \"postgres://db/sim\"\n", &[]),
+        problem_keys(
+            "[backend.simulated]\ndatabase = \"postgres://db/sim\"\n",
+            &[]
+        ),
         ["backend.simulated.database"]
     );
 }

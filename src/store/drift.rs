@@ -268,7 +268,8 @@ where
     use futures_util::TryStreamExt;
     let mut rows = sqlx::query_as::<_, (i64, String, String, String, String, i64)>(
         "SELECT r.id, r.kind, r.state, r.target_upn, r.updated_at,
-                EXISTS (SELECT 1 FROM licence_ends e WHERE e.request_id = r.id)
+                CASE WHEN EXISTS (SELECT 1 FROM licence_ends e WHERE e.request_id = r.id)
+                     THEN 1 ELSE 0 END
          FROM requests r
          WHERE r.kind IN ('assign', 'release', 'revoke') AND r.target_upn IS NOT NULL
          ORDER BY r.target_upn, r.id",

@@ -34,7 +34,7 @@ pub async fn claim(
              VALUES ($1, $2, $3, 1, 0, $4)
              ON CONFLICT (message_id, chat_user, emoji)
              DO UPDATE SET present = 1, settled = 0, updated_at = excluded.updated_at
-             WHERE present = 0",
+             WHERE seen_reactions.present = 0",
         )
         .bind(key.message.as_str())
         .bind(key.user.as_str())

@@ -168,6 +168,15 @@ pub(crate) fn json_array_has(dialect: Dialect, column: &str) -> String {
     }
 }
 
+/// A nullable real number as the text to bind for it, for a placeholder written
+/// `CAST($N AS DOUBLE PRECISION)`. sqlx's `Any` driver gives PostgreSQL a NULL `f64` as a
+/// single-precision NULL, so one statement bound with a number and with NULL in turn fails
+/// ("incorrect binary data format"); as text both bind alike, and Rust's shortest form of an
+/// `f64` reads back as the same number on either database.
+pub(crate) fn real(value: Option<f64>) -> Option<String> {
+    value.map(|v| v.to_string())
+}
+
 /// The statement `sql` with `params` bound to its placeholders in order.
 fn bound<'q>(sql: &'q str, params: &'q [Param<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
     let mut query = sqlx::query(sql);

@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{json_array_has, update, Param, Table};
+use super::sql::{json_array_has, real, update, Param, Table};
 use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{
     BillingCycle, ChatUserId, DecisionSource, MessageRef, RequestId, StageId, StageKind,
@@ -140,20 +140,22 @@ pub async fn insert(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO stages (request_id, seq, kind, state, depends_on, quantity, unit_price, billing_cycle,
                              body, routed_to, routed_at, approvals_needed, over_budget)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         VALUES ($1, $2, $3, 'pending', $4, $5, CAST($6 AS DOUBLE PRECISION), $7, $8, $9, $10, $11,
+                 CAST($12 AS DOUBLE PRECISION))
+         RETURNING id",
     )
     .bind(request.0)
     .bind(new.seq)
     .bind(new.kind.as_str())
     .bind(new.depends_on.map(|s| s.0))
     .bind(new.quantity)
-    .bind(new.unit_price)
+    .bind(real(new.unit_price))
     .bind(new.billing_cycle.map(BillingCycle::as_str))
     .bind(&new.body)
     .bind(json_users(&new.routed_to))
     .bind(ts(at))
     .bind(new.approvals_needed)
-    .bind(new.over_budget)
+    .bind(real(new.over_budget))
     .fetch_one(conn)
     .await?;
     Ok(StageId(id))

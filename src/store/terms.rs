@@ -106,7 +106,7 @@ pub async fn running(conn: &mut AnyConnection) -> StoreResult<Vec<Running>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT r.id, r.target_upn, r.requester, r.origin_channel, r.origin_message, t.ends_at,
                 t.reminded_7d_at, t.reminded_1d_at
-         FROM licence_terms t CROSS JOIN requests r ON r.id = t.request_id
+         FROM licence_terms t JOIN requests r ON r.id = t.request_id
          WHERE r.kind = 'assign' AND r.state = 'completed' AND t.ends_at IS NOT NULL
            AND t.ended_at IS NULL AND r.target_upn IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM requests l

@@ -348,10 +348,16 @@ impl Harness {
             .unwrap_or(());
         let dir = tempfile::tempdir().unwrap();
         let cfg = crate::support::bot::write_config(dir.path(), "");
-        let env: Vec<(String, String)> = env
+        let mut env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        if let Some(server) = crate::support::postgres::server() {
+            let url = crate::support::postgres::fresh_database(&server).await;
+            let tenant = format!("sqlite://{}", dir.path().join("tenant.db").display());
+            env.push(("LICENSEBOT__STORE__URL".into(), url));
+            env.push(("LICENSEBOT__BACKEND__SIMULATED__DATABASE".into(), tenant));
+        }
         let settings = Settings::load_from(Some(&cfg), &env).unwrap_or_else(|e| panic!("{e}"));
         let store = Store::open_with(&settings.store.url, true, &options)
             .await
@@ -759,7 +765,7 @@ impl Harness {
 
     /// How many audit events of this action were written.
     pub async fn audits(&self, action: &str) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = ?")
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = $1")
             .bind(action)
             .fetch_one(self.store.pool())
             .await
@@ -788,7 +794,7 @@ impl Harness {
 
     /// Changes the Power BI Pro seats of the simulated tenant, as in the admin center.
     pub async fn set_pro_seats(&self, seats: i64) {
-        sqlx::query("UPDATE skus SET enabled = ? WHERE sku_part_number = 'POWER_BI_PRO'")
+        sqlx::query("UPDATE skus SET enabled = $1 WHERE sku_part_number = 'POWER_BI_PRO'")
             .bind(seats)
             .execute(self.tenant_db.pool())
             .await

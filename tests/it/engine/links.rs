@@ -26,7 +26,7 @@ async fn alice_pending() -> (Harness, String) {
 
 async fn link_state(h: &Harness, who: &str) -> String {
     let row: Option<String> = sqlx::query_scalar(
-        "SELECT state || ':' || COALESCE(method, '-') || ':' || locked FROM links WHERE chat_user = ?",
+        "SELECT state || ':' || COALESCE(method, '-') || ':' || locked FROM links WHERE chat_user = $1",
     )
     .bind(who)
     .fetch_optional(h.store.pool())

@@ -12,6 +12,7 @@ pub mod discord_schema;
 pub mod fake_discord;
 pub mod fake_http;
 pub mod fake_microsoft;
+pub mod postgres;
 
 pub use bot::Bot;
 

@@ -1,0 +1,72 @@
+//! The PostgreSQL half of the suite: with `LICENSEBOT_TEST_POSTGRES_URL` set (a server's
+//! maintenance database, e.g. `postgres://postgres@127.0.0.1:55432/postgres`, as
+//! `tests/run.sh` starts one), every test's store is a database of its own on that server,
+//! copied from a template migrated once per test process; without it, every store is SQLite.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::{Connection, Executor, PgConnection};
+use tokio::sync::OnceCell;
+
+/// The variable naming the server the PostgreSQL half runs on.
+pub const URL_VAR: &str = "LICENSEBOT_TEST_POSTGRES_URL";
+
+/// The server's maintenance URL, when this run is on PostgreSQL.
+pub fn server() -> Option<String> {
+    std::env::var(URL_VAR).ok().filter(|u| !u.trim().is_empty())
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// The URL of `server` with its database replaced by `name`.
+fn with_database(server: &str, name: &str) -> String {
+    let mut url = url::Url::parse(server).expect("LICENSEBOT_TEST_POSTGRES_URL is a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+/// A new, migrated, empty database on the test server, for one test's store: its URL.
+pub async fn fresh_database(server: &str) -> String {
+    let template = TEMPLATE
+        .get_or_init(|| async { make_template(server).await })
+        .await;
+    let name = format!(
+        "lb_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = PgConnection::connect(server)
+        .await
+        .expect("the test server");
+    admin
+        .execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
+        .await
+        .expect("a database from the template");
+    admin.close().await.expect("close");
+    with_database(server, &name)
+}
+
+/// The template: a database with the bot's migrations applied, made once per process (the
+/// bot's own migrator, so it is what `licensebot migrate` makes).
+async fn make_template(server: &str) -> String {
+    let name = format!("lb_{}_template", std::process::id());
+    let mut admin = PgConnection::connect(server)
+        .await
+        .expect("the test server");
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await
+        .expect("drop an old template");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create the template");
+    admin.close().await.expect("close");
+    let store = licensebot::store::Store::open(&with_database(server, &name), true)
+        .await
+        .expect("open the template");
+    store.migrate().await.expect("migrate the template");
+    store.close().await;
+    name
+}

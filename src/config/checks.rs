@@ -483,6 +483,21 @@ impl Loader {
                 ),
             ),
         }
+        if let Some(ha) = &s.ha {
+            if Dialect::of_url(url) == Some(Dialect::Sqlite) {
+                self.problem(
+                    "ha",
+                    "several bots share a PostgreSQL database only; on SQLite one bot runs \
+                     per database file (remove [ha] or set store.url to postgres://…)",
+                );
+            }
+            let lease = ha.lease.get();
+            if lease < std::time::Duration::from_secs(3)
+                || lease > std::time::Duration::from_secs(600)
+            {
+                self.problem("ha.lease", "must be between 3s and 10m");
+            }
+        }
         if !s.store.password_env.is_empty() {
             self.check_env_name("store.password_env", &s.store.password_env);
         }

@@ -205,6 +205,10 @@ impl Loader {
             Some(value) => self.value(value, "discord").map(Some),
             None => Some(None),
         };
+        let ha = match root.remove("ha") {
+            Some(value) => self.value(value, "ha").map(Some),
+            None => Some(None),
+        };
         let unknown: Vec<String> = root.keys().map(|k| child_key("", k)).collect();
         for key in unknown {
             self.unknown_key(key);
@@ -228,6 +232,7 @@ impl Loader {
             alerts: alerts?,
             audit: audit?,
             discord: discord?,
+            ha: ha?,
             provenance: Provenance::default(),
         })
     }

@@ -61,9 +61,10 @@ pub const CONFIG_FILE_ENV: &str = "LICENSEBOT_CONFIG";
 /// The prefix of environment variables that override single keys.
 pub const ENV_PREFIX: &str = "LICENSEBOT__";
 
-/// The top-level tables of [`Settings`], in the order they are read. `discord` is optional
-/// (required only with `chat.transport = "discord"`); the others are always present.
-pub const SECTIONS: [&str; 17] = [
+/// The top-level tables of [`Settings`], in the order they are read. `discord` (required
+/// only with `chat.transport = "discord"`) and `ha` (PostgreSQL only) are optional; the
+/// others are always present.
+pub const SECTIONS: [&str; 18] = [
     "chat",
     "store",
     "bot",
@@ -81,6 +82,7 @@ pub const SECTIONS: [&str; 17] = [
     "alerts",
     "audit",
     "discord",
+    "ha",
 ];
 
 /// Parses a log filter (`info`, `info,licensebot=debug`). Only printable ASCII is taken:

@@ -62,6 +62,9 @@ pub struct Settings {
     /// `[discord]`: the Discord transport; required when `chat.transport = "discord"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discord: Option<DiscordSettings>,
+    /// `[ha]`: several instances on one PostgreSQL database; refused on SQLite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ha: Option<HaSettings>,
     /// Which layer set each key; filled by [`Settings::load`], never read from a file.
     #[serde(skip)]
     pub provenance: Provenance,
@@ -280,6 +283,27 @@ pub struct ReclaimSettings {
     pub exempt: Vec<Upn>,
     /// The reaction that moves a seat instead of buying one.
     pub emoji: String,
+}
+
+/// `[ha]`: several instances on one PostgreSQL database.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct HaSettings {
+    /// The gateway leadership lease: the leader renews it a third of the way through, and a
+    /// standby takes over once it has run out (within this long of the leader's death).
+    #[serde(default = "default_ha_lease")]
+    pub lease: ConfigDuration,
+}
+
+impl Default for HaSettings {
+    fn default() -> Self {
+        HaSettings {
+            lease: default_ha_lease(),
+        }
+    }
+}
+
+fn default_ha_lease() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(15))
 }
 
 /// `[audit]`

@@ -298,9 +298,10 @@ fn sections_match_the_settings_fields() {
         .keys()
         .map(String::as_str)
         .collect();
-    // `discord` is the one optional section, absent from the embedded default.
+    // `discord` and `ha` are the optional sections, absent from the embedded default.
     let mut expected: BTreeSet<&str> = SECTIONS.into_iter().collect();
     expected.remove("discord");
+    expected.remove("ha");
     assert_eq!(keys, expected);
 }
 
@@ -1497,5 +1498,21 @@ fn a_postgres_store_takes_its_password_from_the_environment_only() {
             &[]
         ),
         ["backend.simulated.database"]
+    );
+}
+
+/// `[ha]` runs several bots on one PostgreSQL database: refused on SQLite, its lease
+/// between 3s and 10m, 15s when not given.
+#[test]
+fn ha_is_for_postgres_only_and_its_lease_is_bounded() {
+    assert_eq!(problem_keys("[ha]\nlease = \"15s\"\n", &[]), ["ha"]);
+    let pg = "[store]\nurl = \"postgres://licensebot@db.internal/licensebot\"\n";
+    let (_file, result) = load(&format!("{pg}[ha]\n"), &[]);
+    let settings = result.unwrap_or_else(|e| panic!("{e}"));
+    let lease = settings.ha.map(|h| h.lease.get());
+    assert_eq!(lease, Some(std::time::Duration::from_secs(15)));
+    assert_eq!(
+        problem_keys(&format!("{pg}[ha]\nlease = \"1s\"\n"), &[]),
+        ["ha.lease"]
     );
 }

@@ -91,6 +91,9 @@ impl Delivery {
     async fn deliver_inner(&self) -> StoreResult<()> {
         let mut after = 0;
         loop {
+            // Another instance that took the gateway over posts from here on; this one
+            // posts nothing more (its token is stale).
+            self.core.store().check_fence().await?;
             let due = {
                 let mut conn = self.core.store().read().await?;
                 outbox::due(&mut conn, self.core.now(), after, 64).await?

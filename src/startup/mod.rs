@@ -29,11 +29,12 @@ use crate::engine::ports::Ports;
 use crate::engine::ports::{ChatError, Post};
 use crate::engine::{DriftCheck, Engine, EngineConfig};
 use crate::store::simulated::{self as sim, TenantStore};
-use crate::store::Store;
+use crate::store::{leases, Dialect, Store};
 use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
 use crate::texts::Texts;
 
 mod engine_settings;
+pub mod leadership;
 pub use engine_settings::engine_config;
 
 /// Opens (creating if needed) and migrates the database named in the settings.
@@ -541,19 +542,27 @@ async fn check_graph(graph: &GraphTenant, settings: &Settings, report: &mut Chec
     }
 }
 
-/// What a transport starts from: the database, locked to this process, and the backends
-/// the engine talks to.
+/// What a transport starts from: the database, this process's right to act on it (the lock
+/// file on SQLite, the gateway lease on PostgreSQL), the backends the engine talks to, and
+/// the operator's endpoint, already answering.
 struct Opened {
     store: Store,
     _lock: InstanceLock,
+    held: Option<leases::Held>,
     backends: Backends,
+    background: Background,
 }
 
 impl Opened {
-    /// Opens the database, takes the instance lock and builds the backends on `clock`.
-    async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Opened> {
+    /// Opens the database, takes the instance lock (SQLite) and builds the backends on
+    /// `clock`, starts the operator's endpoint, and on PostgreSQL stands by until this
+    /// process leads. `None` when told to stop while standing by.
+    async fn open(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Option<Opened>> {
         let store = open_store(settings).await?;
-        let lock = lock_instance(store.path())?;
+        let lock = match store.dialect() {
+            Dialect::Sqlite => lock_instance(store.path())?,
+            Dialect::Postgres => InstanceLock { _file: None },
+        };
         let sink = settings.audit.sink.as_ref().map(|s| s.path());
         let store = store
             .with_audit_sink(sink)
@@ -570,11 +579,29 @@ impl Opened {
                 tracing::warn!(error = %why, "could not check the licensing group at start-up")
             }
         }
-        Ok(Opened {
+        let background = Background::ops(settings, &store, backends.tenant.clone()).await?;
+        let (store, held) = match store.dialect() {
+            Dialect::Sqlite => (store, None),
+            Dialect::Postgres => {
+                let lease = settings.ha.clone().unwrap_or_default().lease.get();
+                let held = tokio::select! {
+                    held = leadership::lead(&store, lease) => held?,
+                    _ = shutdown_signal() => {
+                        tracing::info!("shutdown signal received while standing by");
+                        background.stop_ops().await;
+                        return Ok(None);
+                    }
+                };
+                (store.fenced_by(held.clone()), Some(held))
+            }
+        };
+        Ok(Some(Opened {
             store,
             _lock: lock,
+            held,
             backends,
-        })
+            background,
+        }))
     }
 
     /// The engine on these backends, talking through `chat`, with what a previous run left
@@ -596,15 +623,27 @@ impl Opened {
             clock,
         };
         let engine = Engine::new(self.store.clone(), ports, texts_for(settings), cfg);
-        engine.recover().await?;
+        // The lock file proves that the process that left jobs running is gone, so they are
+        // queued again at once. On PostgreSQL a former leader may not be gone yet: its jobs
+        // are claimed again when their leases run out (`[jobs] lease`).
+        if self.store.dialect() == Dialect::Sqlite {
+            engine.recover().await?;
+        }
         engine.recover_reactions().await?;
         Ok(engine)
     }
 
-    /// Starts the background tasks (scheduler, health, metrics) around `engine`.
-    async fn background(&self, settings: &Settings, engine: &Engine) -> anyhow::Result<Background> {
-        let tenant = self.backends.tenant.clone();
-        Background::start(settings, engine, &self.store, tenant).await
+    /// Starts the engine's background tasks (jobs, scheduler, deliveries, the sign-in pages)
+    /// beside the operator's endpoint.
+    async fn start(&mut self, settings: &Settings, engine: &Engine) -> anyhow::Result<()> {
+        self.background.start(settings, engine).await
+    }
+
+    /// Stops everything: the background tasks, then (a leader) the gateway lease.
+    async fn stop(self, engine: &Engine) {
+        self.background
+            .stop(engine, &self.store, self.held.as_ref())
+            .await;
     }
 }
 
@@ -706,9 +745,9 @@ struct Background {
 }
 
 impl Background {
-    async fn start(
+    /// Starts the operator's endpoint (health, metrics), when configured.
+    async fn ops(
         settings: &Settings,
-        engine: &Engine,
         store: &Store,
         tenant: Arc<dyn Tenant>,
     ) -> anyhow::Result<Background> {
@@ -716,10 +755,16 @@ impl Background {
         let mut tasks = Vec::new();
         if let Some(addr) = settings.telemetry.metrics_socket() {
             let (_, task) =
-                crate::telemetry::server::serve(addr, store.clone(), tenant, stop_rx.clone())
-                    .await?;
+                crate::telemetry::server::serve(addr, store.clone(), tenant, stop_rx).await?;
             tasks.push(task);
         }
+        Ok(Background { stop, tasks })
+    }
+
+    /// Starts the sign-in pages (when configured) and the engine's background loop.
+    async fn start(&mut self, settings: &Settings, engine: &Engine) -> anyhow::Result<()> {
+        let stop_rx = self.stop.subscribe();
+        let tasks = &mut self.tasks;
         if settings.links.sign_in {
             let addr: std::net::SocketAddr = settings
                 .links
@@ -742,12 +787,24 @@ impl Background {
         tasks.push(tokio::spawn(async move {
             engine.run_background(tick, poll, stop_rx).await
         }));
-        Ok(Background { stop, tasks })
+        Ok(())
+    }
+
+    /// Stops the operator's endpoint of a process that never started its engine.
+    async fn stop_ops(self) {
+        if self.stop.send(true).is_err() {
+            tracing::debug!("the background tasks had already ended");
+        }
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "a background task ended abnormally");
+            }
+        }
     }
 
     /// Lets the job in flight finish (queued work stays queued), delivers what is owed,
-    /// and closes the store.
-    async fn stop(self, engine: &Engine, store: &Store) {
+    /// gives the gateway lease up (a leader on PostgreSQL) and closes the store.
+    async fn stop(self, engine: &Engine, store: &Store, held: Option<&leases::Held>) {
         tracing::info!("stopping: letting the job in flight finish; queued work stays queued");
         if self.stop.send(true).is_err() {
             tracing::debug!("the background tasks had already ended");
@@ -758,6 +815,9 @@ impl Background {
             }
         }
         engine.deliver().await;
+        if let Some(held) = held {
+            leadership::step_down(store, held).await;
+        }
         store.close().await;
         tracing::info!("licensebot stopped");
     }
@@ -808,7 +868,9 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         );
     };
     let clock = Arc::new(SystemClock);
-    let opened = Opened::open(&settings, clock.clone()).await?;
+    let Some(mut opened) = Opened::open(&settings, clock.clone()).await? else {
+        return Ok(());
+    };
     let discord = Discord::connect(DiscordConfig {
         token,
         guild_id: d.guild_id.get(),
@@ -833,7 +895,7 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         "licensebot started"
     );
 
-    let background = opened.background(&settings, &engine).await?;
+    opened.start(&settings, &engine).await?;
     let result = discord
         .run(
             engine.clone(),
@@ -846,14 +908,16 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
         )
         .await;
     crate::telemetry::metrics::TRANSPORT_CONNECTED.set(0);
-    background.stop(&engine, &opened.store).await;
+    opened.stop(&engine).await;
     result
 }
 
 /// Runs the bot on the console until its input ends or it is told to stop.
 async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
     let clock = Arc::new(AdjustableClock::new());
-    let opened = Opened::open(&settings, clock.clone()).await?;
+    let Some(mut opened) = Opened::open(&settings, clock.clone()).await? else {
+        return Ok(());
+    };
     let store = opened.store.clone();
     let output = Arc::new(ConsoleOutput::new(
         if jsonl { Mode::Jsonl } else { Mode::Human },
@@ -889,7 +953,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         });
     }
 
-    let background = opened.background(&settings, &engine).await?;
+    opened.start(&settings, &engine).await?;
     crate::telemetry::metrics::TRANSPORT_CONNECTED.set(1);
 
     let input = tokio::io::BufReader::new(tokio::io::stdin());
@@ -902,7 +966,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         }
     };
     crate::telemetry::metrics::TRANSPORT_CONNECTED.set(0);
-    background.stop(&engine, &opened.store).await;
+    opened.stop(&engine).await;
     result
 }
 

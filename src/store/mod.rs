@@ -14,6 +14,7 @@ mod connect;
 pub mod drift;
 pub mod governance;
 pub mod jobs;
+pub mod leases;
 pub mod links;
 pub mod outbox;
 pub mod reactions;
@@ -70,6 +71,14 @@ pub enum StoreError {
     /// The database file does not exist and the caller did not ask to create it.
     #[error("no database at {0}; start the bot or run `licensebot migrate` first")]
     Missing(String),
+    /// This instance no longer holds the lease it acts under: another took it over.
+    #[error("the {lease} lease is no longer held with token {token}; another instance took over")]
+    Fenced {
+        /// The lease's name.
+        lease: &'static str,
+        /// The stale token.
+        token: i64,
+    },
     /// The live audit sink could not be opened or written.
     #[error(transparent)]
     AuditSink(#[from] audit_sink::SinkError),
@@ -155,6 +164,7 @@ pub struct Store {
     commits: Arc<AtomicU64>,
     path: Option<PathBuf>,
     sink: Option<Arc<AuditSink>>,
+    fence: Option<Arc<leases::Held>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -212,6 +222,7 @@ impl Store {
             commits: Arc::new(AtomicU64::new(0)),
             path: opened.path,
             sink: None,
+            fence: None,
         })
     }
 
@@ -285,6 +296,30 @@ impl Store {
         drop(guard);
         self.sink = Some(Arc::new(sink));
         Ok(self)
+    }
+
+    /// This store fenced by `held`: [`Store::check_fence`] refuses once another instance has
+    /// taken the lease over.
+    pub fn fenced_by(mut self, held: leases::Held) -> Store {
+        self.fence = Some(Arc::new(held));
+        self
+    }
+
+    /// Refuses with [`StoreError::Fenced`] when this store is fenced by a lease this instance
+    /// no longer holds now (the host's wall clock, as leases are kept); does nothing unfenced
+    /// (one bot on SQLite). Called before whatever one instance alone may do (posting to
+    /// chat).
+    pub async fn check_fence(&self) -> StoreResult<()> {
+        let Some(held) = &self.fence else {
+            return Ok(());
+        };
+        let mut conn = self.read().await?;
+        leases::check(&mut conn, held, chrono::Utc::now()).await
+    }
+
+    /// The database this store runs on.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Write transactions committed through this store so far (benchmarks count them).

@@ -113,18 +113,24 @@ async fn healthz(State(ops): State<Ops>) -> impl IntoResponse {
         Err(_) => Err(format!("no answer within {HEALTH_TIMEOUT:?}")),
     };
     let connected = TRANSPORT_CONNECTED.get() == 1;
-    let healthy = database.is_ok() && backend.is_ok() && connected;
+    // A standby holds no transport by design: it is healthy while it can take over.
+    let leader = LEADER.get() == 1;
+    let healthy = database.is_ok() && backend.is_ok() && (connected || !leader);
     let word = |r: &Result<(), String>| match r {
         Ok(()) => "ok".to_string(),
         Err(e) => e.clone(),
     };
     let body = json!({
         "status": if healthy { "ok" } else { "degraded" },
-        "role": if LEADER.get() == 1 { "leader" } else { "standby" },
+        "role": if leader { "leader" } else { "standby" },
         "checks": {
             "database": word(&database),
             "backend": word(&backend),
-            "transport": if connected { "connected" } else { "disconnected" },
+            "transport": match (connected, leader) {
+                (true, _) => "connected",
+                (false, true) => "disconnected",
+                (false, false) => "standby",
+            },
         },
     });
     let code = if healthy {

@@ -25,6 +25,7 @@ mod hostile;
 mod house;
 mod ops;
 mod partner_center;
+mod postgres;
 mod reclaim_e2e;
 mod reconcile_e2e;
 mod replays;

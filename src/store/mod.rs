@@ -1,10 +1,12 @@
-//! SQLite storage through sqlx: one file per table, each returning domain types.
+//! The store, on SQLite (the embedded default) or PostgreSQL, through sqlx's `Any` driver
+//! ([`connect`]): one file per table, each returning domain types.
 //!
-//! Discipline: WAL journal, `synchronous = FULL` (a committed request survives a power cut),
-//! foreign keys on, and one writer at a time: every write goes through [`Store::write`],
-//! which takes an in-process lock and opens a `BEGIN IMMEDIATE` transaction, so a write never
-//! fails half-way on a lock upgrade. Readers (the `requests` CLI included) use the pool
-//! freely and never block the writer.
+//! Discipline: one writer at a time. Every write goes through [`Store::write`], which takes
+//! an in-process lock and then the database's: SQLite's `BEGIN IMMEDIATE` (WAL,
+//! `synchronous = FULL`, so a committed request survives a power cut), PostgreSQL's advisory
+//! writer lock (so writes from several instances on one database run one after another). A
+//! write never fails half-way on a lock upgrade or a serialization conflict. Readers (the
+//! `requests` CLI included) use the pool freely and never block the writer.
 
 pub mod approvers;
 pub mod audit;
@@ -226,8 +228,9 @@ impl Store {
         })
     }
 
-    /// Applies the migrations in `migrations/` (SQLite, first carrying the simulated tenant's rows
-    /// out of an older database (migration 0010 drops its `sim_*` tables).
+    /// Applies the migrations: `migrations/` on SQLite (first carrying the simulated
+    /// tenant's rows out of an older database: migration 0010 drops its `sim_*` tables),
+    /// `migrations/postgres/` on PostgreSQL.
     pub async fn migrate(&self) -> StoreResult<()> {
         match self.dialect {
             Dialect::Sqlite => {

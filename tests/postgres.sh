@@ -1,7 +1,8 @@
 # A throwaway PostgreSQL cluster for the suite's PostgreSQL half, sourced by tests/run.sh:
 # installs Debian's postgresql when its programs are missing, starts a cluster of its own in
 # a temporary directory on a free loopback port (no systemd, no Docker; fsync off, as the
-# data is thrown away), exports LICENSEBOT_TEST_POSTGRES_URL for the tests, and stops and
+# data is thrown away), exports LICENSEBOT_TEST_POSTGRES_URL for the tests (and
+# LICENSEBOT_TEST_POSTGRES_RESTART, the command that restarts the server), and stops and
 # removes the cluster when the shell exits.
 
 pg_bin() {
@@ -50,6 +51,8 @@ pg_start() {
       start >/dev/null; then
       PG_BIN="$bin"
       export LICENSEBOT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+      # How a test restarts the server under the bots (fast: open connections are cut).
+      export LICENSEBOT_TEST_POSTGRES_RESTART="$(pg_restart_command "$bin" "$PG_DIR")"
       trap pg_stop EXIT
       return 0
     fi
@@ -57,6 +60,15 @@ pg_start() {
   echo "tests/postgres.sh: the cluster did not start; its log:" >&2
   cat "$PG_DIR/log" >&2
   return 1
+}
+
+pg_restart_command() {
+  local restart="$1/pg_ctl -D $2/data -l $2/log -w -t 30 -m fast restart"
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "runuser -u postgres -- $restart"
+  else
+    echo "$restart"
+  fi
 }
 
 pg_stop() {

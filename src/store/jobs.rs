@@ -488,6 +488,27 @@ pub async fn held(
     JOBS.first(conn, rest, &params).await
 }
 
+/// Renews the leases of the jobs `ids` that `lessee` is still running until `until` (a
+/// heartbeat while their backend calls run); returns how many it renewed: fewer when one was
+/// taken over or ended meanwhile.
+pub async fn renew_leases(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    lessee: &str,
+    until: Timestamp,
+) -> StoreResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let filter = format!(
+        "state = 'running' AND lease_owner = ? AND id IN ({})",
+        vec!["?"; ids.len()].join(", ")
+    );
+    let mut params: Vec<Param> = vec![ts(until).into(), lessee.into()];
+    params.extend(ids.iter().map(|&id| Param::from(id)));
+    update(conn, "jobs", "lease_until = ?", &filter, &params).await
+}
+
 /// Records one backend call and its result.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_call(

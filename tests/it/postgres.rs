@@ -46,13 +46,18 @@ impl Cluster {
     /// Starts bot `n` with a 3-second gateway lease and job lease, a call to the tenant that
     /// takes a second and a half, read-backs tried twice, and its endpoint on a free port.
     fn start(&self, n: usize) -> DiscordBot {
+        self.start_with(n, "3s")
+    }
+
+    /// Starts bot `n` as [`Cluster::start`] does, with a gateway lease of `lease`.
+    fn start_with(&self, n: usize, lease: &str) -> DiscordBot {
         let tenant = format!(
             "sqlite://{}",
             self.shared.path().join("tenant.db").display()
         );
         let env: Vec<(String, String)> = [
             ("LICENSEBOT__STORE__URL", self.url.as_str()),
-            ("LICENSEBOT__HA__LEASE", "3s"),
+            ("LICENSEBOT__HA__LEASE", lease),
             ("LICENSEBOT__JOBS__LEASE", "3s"),
             ("LICENSEBOT__JOBS__VERIFY_ATTEMPTS", "2"),
             ("LICENSEBOT__JOBS__VERIFY_INTERVAL", "200ms"),
@@ -99,19 +104,45 @@ impl Cluster {
         }
     }
 
-    /// Holders of `upn`'s Power BI Pro licence in the simulated tenant.
-    async fn holders(&self, upn: &str) -> i64 {
+    /// One number from the simulated tenant's database (`$1` bound to `bind` when used).
+    async fn tenant_number(&self, sql: &str, bind: &str) -> i64 {
         let path = self.shared.path().join("tenant.db");
         let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
             .await
             .expect("the tenant");
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM assignments WHERE upn = $1 AND sku_part_number = 'POWER_BI_PRO'",
-        )
-        .bind(upn)
-        .fetch_one(&mut db)
-        .await
-        .expect("query")
+        let q = sqlx::query_scalar(sql);
+        let q = if sql.contains("$1") { q.bind(bind) } else { q };
+        q.fetch_one(&mut db).await.expect("query")
+    }
+
+    /// Holders of `upn`'s Power BI Pro licence in the simulated tenant.
+    async fn holders(&self, upn: &str) -> i64 {
+        let sql =
+            "SELECT COUNT(*) FROM assignments WHERE upn = $1 AND sku_part_number = 'POWER_BI_PRO'";
+        self.tenant_number(sql, upn).await
+    }
+
+    /// Power BI Pro seats in the simulated tenant.
+    async fn seats(&self) -> i64 {
+        let sql = "SELECT enabled FROM skus WHERE sku_part_number = 'POWER_BI_PRO'";
+        self.tenant_number(sql, "").await
+    }
+
+    /// Purchases that raised the seat count in the simulated tenant.
+    async fn seat_rises(&self) -> i64 {
+        let sql = "SELECT COUNT(*) FROM purchases WHERE to_seats > from_seats";
+        self.tenant_number(sql, "").await
+    }
+
+    /// The roles `/healthz` of bots `ns` report, in order.
+    async fn roles(&self, ns: &[usize]) -> Vec<String> {
+        let mut roles = Vec::new();
+        for &n in ns {
+            let (code, body) = health(self.dirs[n].path()).await;
+            assert_eq!(code, 200, "{body}");
+            roles.push(body["role"].as_str().unwrap_or_default().to_string());
+        }
+        roles
     }
 }
 
@@ -228,4 +259,118 @@ async fn a_standby_takes_over_a_leader_killed_between_approval_and_assignment() 
     .expect("query");
     assert!(assigned <= 1, "assigned {assigned} times");
     standby.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
+async fn one_of_two_standbys_takes_over_a_leader_killed_during_a_purchase() {
+    let c = Cluster::new(3).await;
+    let mark = c.fake.start_mark();
+    let leader = c.start(0);
+    c.fake.wait_started(mark, TIMEOUT).await;
+    let others = [c.start(1), c.start(2)];
+    assert_eq!(c.roles(&[0, 1, 2]).await, ["leader", "standby", "standby"]);
+    let before = c.seats().await;
+
+    c.fake.say("bob", GENERAL, "!pro buy 2");
+    // The leader is buying (its call to the tenant takes 1.5 s): kill it there.
+    c.wait_db(
+        "the purchase job",
+        "SELECT state FROM jobs WHERE stage_id = 1",
+        "running",
+    )
+    .await;
+    let mark = c.fake.start_mark();
+    leader.kill().await;
+
+    c.fake.wait_started(mark, Duration::from_secs(30)).await;
+    c.wait_db(
+        "request #1",
+        "SELECT state FROM requests WHERE id = 1",
+        "completed",
+    )
+    .await;
+    assert_eq!(c.seats().await, before + 2, "two seats bought, once");
+    assert_eq!(c.seat_rises().await, 1);
+    let mut roles = c.roles(&[1, 2]).await;
+    roles.sort();
+    assert_eq!(roles, ["leader", "standby"], "one of the two took over");
+    assert_eq!(
+        c.fake.view(|v| v.handshakes().0),
+        2,
+        "one session at a time"
+    );
+    no_repeats(&c.fake.view(|v| v.messages_in(GENERAL)));
+    no_repeats(&c.fake.view(|v| v.messages_in(APPROVALS)));
+    for bot in others {
+        bot.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
+async fn the_bots_reconnect_when_postgres_restarts_mid_flow() {
+    let restart = std::env::var("LICENSEBOT_TEST_POSTGRES_RESTART").expect(NEEDS);
+    let c = Cluster::new(2).await;
+    let mark = c.fake.start_mark();
+    let leader = c.start_with(0, "9s");
+    c.fake.wait_started(mark, TIMEOUT).await;
+    let standby = c.start_with(1, "9s");
+    assert_eq!(c.roles(&[0, 1]).await, ["leader", "standby"]);
+    let dir = c.dirs[0].path().to_path_buf();
+    discord_bot::link(&c.fake, "alice", "alice@contoso.example", |to| {
+        discord_bot::mailed_code(&dir, to)
+    })
+    .await;
+
+    // The request is stored (its answer says so); the server restarts while the approval
+    // message may still be on its way.
+    c.fake.say(
+        "alice",
+        GENERAL,
+        "!pro request because I build the sales reports",
+    );
+    c.fake
+        .wait_for("the request taken", TIMEOUT, |v| {
+            v.bot_message(GENERAL, "Request #1 is in")
+        })
+        .await;
+    let status = tokio::process::Command::new("sh")
+        .args(["-c", &restart])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await
+        .expect("restart PostgreSQL");
+    assert!(status.success(), "{status}");
+
+    let approval = c
+        .fake
+        .ready_for_a_decision(APPROVALS, "Request #1", TIMEOUT)
+        .await;
+    c.fake.react("carol", approval.id, "✅");
+    c.wait_db(
+        "request #1",
+        "SELECT state FROM requests WHERE id = 1",
+        "completed",
+    )
+    .await;
+    c.fake
+        .wait_for("the requester told", TIMEOUT, |v| {
+            v.dms_to("alice")
+                .into_iter()
+                .find(|d| d.contains("is done"))
+        })
+        .await;
+    assert_eq!(c.holders("alice@contoso.example").await, 1);
+    assert_eq!(
+        c.roles(&[0, 1]).await,
+        ["leader", "standby"],
+        "both went on through the restart"
+    );
+    let told = c.fake.view(|v| v.dms_to("alice"));
+    assert_eq!(told.iter().filter(|d| d.contains("is done")).count(), 1);
+    no_repeats(&c.fake.view(|v| v.messages_in(GENERAL)));
+    no_repeats(&c.fake.view(|v| v.messages_in(APPROVALS)));
+    standby.stop().await;
+    leader.stop().await;
 }

@@ -219,7 +219,10 @@ impl Worker {
             request = claimed[0].request.id.0,
             batch = claimed.len()
         );
-        let results = self.execute(&claimed).instrument(span.clone()).await;
+        let results = self
+            .with_heartbeat(&claimed, self.execute(&claimed))
+            .instrument(span.clone())
+            .await;
         crash_point(CrashPoint::AfterBackendCall);
         let attempts = claimed.into_iter().zip(results);
         let attempts = attempts.map(|(c, (outcome, calls))| (c, outcome, calls));
@@ -230,6 +233,47 @@ impl Worker {
             self.alerts.check_now().await;
         }
         Ok(reports)
+    }
+
+    /// Runs `work` on `claimed` while renewing their leases every third of `[jobs] lease`
+    /// (a heartbeat), so a batch whose backend calls take long is not taken for dead and run
+    /// again by another process; a job that proves to be someone else's by now is said in
+    /// the log (its claim is checked again when its outcome is stored).
+    async fn with_heartbeat<T>(
+        &self,
+        claimed: &[Claimed],
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        let lease = self.core.cfg().jobs.lease;
+        let ids: Vec<i64> = claimed.iter().map(|c| c.job.id).collect();
+        let beat = async {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                match self.renew_leases(&ids, lease).await {
+                    Ok(n) if n < ids.len() as u64 => tracing::warn!(
+                        jobs = ids.len(),
+                        renewed = n,
+                        "some jobs of this batch are no longer leased to this process"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not renew the jobs' leases"),
+                }
+            }
+        };
+        tokio::select! {
+            out = work => out,
+            never = beat => never,
+        }
+    }
+
+    async fn renew_leases(&self, ids: &[i64], lease: std::time::Duration) -> EngineResult<u64> {
+        let until = self.core.now()
+            + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+        let mut w = self.core.store().write().await?;
+        let n =
+            crate::store::jobs::renew_leases(w.conn(), ids, self.handover.lessee(), until).await?;
+        w.commit().await?;
+        Ok(n)
     }
 
     async fn execute(&self, claimed: &[Claimed]) -> Vec<(Outcome, Vec<Call>)> {

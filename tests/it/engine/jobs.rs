@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use licensebot::backend::Tenant;
+use licensebot::engine::clock::Clock;
 use licensebot::engine::JobReport;
 
 use crate::support::bot::assert_says;
@@ -359,4 +360,43 @@ async fn a_cut_off_assignment_that_never_went_out_is_sent_after_reading_back() {
         5,
         "four reads back before sending (five in all with the first), one after"
     );
+}
+
+/// A batch whose backend call outlasts a third of `[jobs] lease` has its jobs' leases renewed
+/// while the call runs (a heartbeat): another process looking for due jobs after the first
+/// lease has run out finds none to take over, and the licence is assigned once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_backend_call_keeps_its_jobs_leased() {
+    let h = Harness::new(&[("LICENSEBOT__JOBS__LEASE", "300ms")]).await;
+    h.tenant.answers_flow.send_replace(false);
+    h.say("dave", "!pro assign alice@contoso.example").await;
+    let worker = tokio::spawn({
+        let engine = h.engine.clone();
+        async move { engine.run_due_jobs().await }
+    });
+    while h.assign_calls() == 0 {
+        tokio::task::yield_now().await;
+    }
+    // The first lease ran out long ago on the bot's clock; the heartbeat (every 100 ms)
+    // renews it from the clock's new time.
+    h.advance(Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let now = h.clock.now();
+    let mut w = h.store.write().await.unwrap();
+    let taken = licensebot::store::jobs::claim_due(
+        w.conn(),
+        "another-process",
+        now,
+        now + chrono::Duration::seconds(60),
+    )
+    .await
+    .unwrap();
+    drop(w);
+    assert_eq!(taken.map(|j| j.id), None, "the running job was taken over");
+
+    h.tenant.answers_flow.send_replace(true);
+    worker.await.unwrap();
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "completed");
+    assert_eq!(h.assign_calls(), 1);
 }

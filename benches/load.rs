@@ -14,8 +14,8 @@
 //! `LOAD_ONLY=latency,bulk` runs only the named parts (lifecycles, latency, parser, rss, cold,
 //! bulk, million) and then writes no JSON;
 //! `LICENSEBOT_BENCH_POSTGRES_URL` (a PostgreSQL server's maintenance database) runs the
-//! commit and lifecycle part on PostgreSQL too, each on a new database, and writes its
-//! figures under `"postgres"` in the JSON;
+//! lifecycles, latency and million parts on PostgreSQL too, each on a new database, and
+//! writes their figures under `"postgres"` in the JSON;
 //! `LOAD_BOT_LOG` (a log filter such as `licensebot=debug`) and `LOAD_KEEP_LOG=FILE` keep the
 //! log of the bot under the latency run, to see where the time goes; `LOAD_DEBUG=1` lists
 //! the bulk run's HTTP calls with their times and contents; `LOAD_SQL_LOG=1` logs every SQL
@@ -367,13 +367,19 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// dispatches MESSAGE_REACTION_ADD to the moment the fake Graph receives the assignLicense
 /// (inside the `$batch` that carries it). The first `warmup` approvals are not counted.
 /// Returns the latencies in ms, sorted.
-async fn reaction_latencies(n: usize, warmup: usize) -> Vec<f64> {
+async fn reaction_latencies(n: usize, warmup: usize, server: Option<&str>) -> Vec<f64> {
     let microsoft = FakeMicrosoft::start();
     let upns = microsoft.add_members(n + warmup);
     let discord = FakeDiscord::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = discord_bot::write_config(dir.path(), &discord.url());
-    let (graph_toml, env) = microsoft.bot_settings(false);
+    let (graph_toml, mut env) = microsoft.bot_settings(false);
+    if server.is_some() {
+        env.push((
+            "LICENSEBOT__STORE__URL".to_string(),
+            store_url(dir.path(), server).await,
+        ));
+    }
     let mut text = std::fs::read_to_string(&config).expect("config");
     text.push_str(&graph_toml);
     std::fs::write(&config, text).expect("config");
@@ -547,10 +553,16 @@ struct Proc {
 
 impl Proc {
     fn start(dir: &Path) -> Proc {
-        let url = format!("sqlite://{}", dir.join("bot.db").display());
+        Proc::start_on(dir, &sqlite_url(dir))
+    }
+
+    /// A bot on the store at `url` (its simulated tenant's file in `dir`).
+    fn start_on(dir: &Path, url: &str) -> Proc {
+        let tenant = format!("sqlite://{}", dir.join("tenant.db").display());
         let mut child = Command::new(env!("CARGO_BIN_EXE_licensebot"))
             .args(["console", "--jsonl"])
             .env("LICENSEBOT__STORE__URL", url)
+            .env("LICENSEBOT__BACKEND__SIMULATED__DATABASE", tenant)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -627,27 +639,35 @@ fn rss_idle_mb() -> f64 {
     rss
 }
 
-/// Fills a fresh database in `dir` with `n` requests (1 % of them pending, the rest completed),
-/// each with its stage, as the bot stores them: two statements, so a million take seconds.
-async fn seed_requests(dir: &Path, n: usize) {
-    let settings = Settings::load_from(
-        None,
-        &[(
-            "LICENSEBOT__STORE__URL".into(),
-            format!("sqlite://{}", dir.join("bot.db").display()),
-        )],
-    )
-    .expect("settings");
+/// The bench's SQLite store in `dir`.
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("bot.db").display())
+}
+
+/// The store a part runs on: SQLite in `dir`, or a new database on the PostgreSQL `server`.
+async fn store_url(dir: &Path, server: Option<&str>) -> String {
+    match server {
+        Some(server) => support::postgres::fresh_database(server).await,
+        None => sqlite_url(dir),
+    }
+}
+
+/// Fills the fresh database at `url` with `n` requests (1 % of them pending, the rest
+/// completed), each with its stage, as the bot stores them: two statements, so a million
+/// take seconds.
+async fn seed_requests(url: &str, n: usize) {
+    let settings = Settings::load_from(None, &[("LICENSEBOT__STORE__URL".into(), url.to_string())])
+        .expect("settings");
     let store = startup::open_store(&settings).await.expect("store");
     let mut w = store.write().await.expect("write");
     let now = licensebot::store::ts(chrono::Utc::now());
     sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1)
          INSERT INTO requests (kind, state, requester, requester_upn, target_upn, target_name,
                                origin_channel, origin_message, created_at, updated_at)
          SELECT 'assign', CASE WHEN i % 100 = 0 THEN 'pending' ELSE 'completed' END,
                 'user' || i, 'user' || i || '@contoso.example', 'user' || i || '@contoso.example',
-                'Someone', 'general', 'x' || i, ?2, ?2
+                'Someone', 'general', 'x' || i, $2, $2
          FROM n",
     )
     .bind(n as i64)
@@ -671,7 +691,7 @@ async fn seed_requests(dir: &Path, n: usize) {
 /// started, ticked its scheduler and answered a few commands.
 async fn rss_with_requests_mb(n: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
-    seed_requests(dir.path(), n).await;
+    seed_requests(&sqlite_url(dir.path()), n).await;
     let mut p = Proc::start(dir.path());
     p.wait_idle();
     rss_after_work(p)
@@ -693,10 +713,10 @@ fn rss_after_work(mut p: Proc) -> f64 {
 /// With `n` requests stored (1 % pending): milliseconds for `licensebot requests --state
 /// pending --json` to answer with its first page (the median of three runs of the process),
 /// milliseconds from spawning the bot to its first answer, and its peak RSS after some work.
-async fn with_a_million_stored(n: usize) -> (f64, f64, f64) {
+async fn with_a_million_stored(n: usize, server: Option<&str>) -> (f64, f64, f64) {
     let dir = tempfile::tempdir().expect("tempdir");
-    seed_requests(dir.path(), n).await;
-    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let url = store_url(dir.path(), server).await;
+    seed_requests(&url, n).await;
     let mut runs = Vec::new();
     for _ in 0..3 {
         let start = Instant::now();
@@ -716,7 +736,7 @@ async fn with_a_million_stored(n: usize) -> (f64, f64, f64) {
     }
     runs.sort_by(f64::total_cmp);
     let start = Instant::now();
-    let mut p = Proc::start(dir.path());
+    let mut p = Proc::start_on(dir.path(), &url);
     p.wait_idle();
     let ready_ms = start.elapsed().as_secs_f64() * 1000.0;
     (runs[1], ready_ms, rss_after_work(p))
@@ -791,7 +811,7 @@ fn main() {
         measure_lifecycles(&rt, &sizes, &mut rows, None);
     }
     if run("latency") {
-        measure_latency(&rt, &sizes, &mut rows);
+        measure_latency(&rt, &sizes, &mut rows, None);
     }
     if run("parser") {
         rows.add(
@@ -817,10 +837,7 @@ fn main() {
         measure_bulk(&sizes, &mut rows);
     }
     if run("million") {
-        let (pending_ms, ready_ms, rss) = rt.block_on(with_a_million_stored(sizes.million));
-        rows.add("pending_list_1m_ms", pending_ms, 1, "<= 50".into());
-        rows.add("start_1m_ms", ready_ms, 1, "<= 500".into());
-        rows.add("rss_1m_mb", rss, 1, "<= 60".into());
+        measure_million(&rt, &sizes, &mut rows, None);
     }
     print_rows(&sizes, &rows);
     let mut postgres = Rows::default();
@@ -828,7 +845,13 @@ fn main() {
         if run("lifecycles") {
             measure_lifecycles(&rt, &sizes, &mut postgres, Some(&server));
         }
-        println!("on PostgreSQL ({} lifecycles):", sizes.lifecycles);
+        if run("latency") {
+            measure_latency(&rt, &sizes, &mut postgres, Some(&server));
+        }
+        if run("million") {
+            measure_million(&rt, &sizes, &mut postgres, Some(&server));
+        }
+        println!("on PostgreSQL:");
         for r in &postgres.0 {
             println!("{:<28} {:>14.*}  {}", r.key, r.decimals, r.value, r.target);
         }
@@ -861,8 +884,13 @@ fn measure_lifecycles(
     rows.add("commits_per_lifecycle", commits, 1, String::new());
 }
 
-fn measure_latency(rt: &tokio::runtime::Runtime, sizes: &Sizes, rows: &mut Rows) {
-    let latencies = rt.block_on(reaction_latencies(sizes.approvals, 10));
+fn measure_latency(
+    rt: &tokio::runtime::Runtime,
+    sizes: &Sizes,
+    rows: &mut Rows,
+    server: Option<&str>,
+) {
+    let latencies = rt.block_on(reaction_latencies(sizes.approvals, 10, server));
     rows.add(
         "reaction_to_backend_p50_ms",
         percentile(&latencies, 50.0),
@@ -879,6 +907,18 @@ fn measure_latency(rt: &tokio::runtime::Runtime, sizes: &Sizes, rows: &mut Rows)
             latencies.len()
         ),
     );
+}
+
+fn measure_million(
+    rt: &tokio::runtime::Runtime,
+    sizes: &Sizes,
+    rows: &mut Rows,
+    server: Option<&str>,
+) {
+    let (pending_ms, ready_ms, rss) = rt.block_on(with_a_million_stored(sizes.million, server));
+    rows.add("pending_list_1m_ms", pending_ms, 1, "<= 50".into());
+    rows.add("start_1m_ms", ready_ms, 1, "<= 500".into());
+    rows.add("rss_1m_mb", rss, 1, "<= 60".into());
 }
 
 fn measure_bulk(sizes: &Sizes, rows: &mut Rows) {

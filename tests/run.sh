@@ -19,5 +19,5 @@ if [ "$#" -eq 0 ]; then
   source tests/postgres.sh
   pg_start
   echo "tests/run.sh: the PostgreSQL half, on $LICENSEBOT_TEST_POSTGRES_URL" >&2
-  cargo test --test it -- --include-ignored engine:: postgres::
+  cargo test --test it -- --include-ignored engine:: console_e2e:: discord_e2e:: postgres::
 fi

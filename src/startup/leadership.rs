@@ -1,7 +1,8 @@
 //! Leadership among bots sharing one PostgreSQL database: one holds the gateway lease and
 //! does everything (the chat transport, deliveries, jobs, the scheduler); the others stand
 //! by, answering `/healthz` as standby, and take the lease over once the leader has not
-//! renewed it for `[ha] lease`.
+//! renewed it for `[ha] lease`. A new leader queues again the jobs its predecessor left
+//! running, as a bot restarted on SQLite does.
 //!
 //! The leader renews a third of the way through the lease. A leader that cannot renew for
 //! two thirds of it (the database unreachable, the process paused) or finds its lease taken

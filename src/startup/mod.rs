@@ -623,12 +623,11 @@ impl Opened {
             clock,
         };
         let engine = Engine::new(self.store.clone(), ports, texts_for(settings), cfg);
-        // The lock file proves that the process that left jobs running is gone, so they are
-        // queued again at once. On PostgreSQL a former leader may not be gone yet: its jobs
-        // are claimed again when their leases run out (`[jobs] lease`).
-        if self.store.dialect() == Dialect::Sqlite {
-            engine.recover().await?;
-        }
+        // Jobs left running are queued again at once: only the process that holds the lock
+        // file (SQLite) or the gateway lease (PostgreSQL) runs jobs, and a former leader
+        // stops before its lease runs out, so whoever left them is gone. Their effects are
+        // idempotent besides (absolute seat targets, a read-back before sending again).
+        engine.recover().await?;
         engine.recover_reactions().await?;
         Ok(engine)
     }

@@ -90,8 +90,9 @@ pub async fn start(
 }
 
 /// The time-bound licences that run and have not ended, soonest end first. Driven from
-/// `licence_terms` (a `CROSS JOIN` keeps SQLite from walking every request first), each
-/// holder's later requests found by `requests_by_target`.
+/// `licence_terms` (a `CROSS JOIN`, with its condition in WHERE as PostgreSQL wants it,
+/// keeps SQLite from walking every request first), each holder's later requests found by
+/// `requests_by_target`.
 pub async fn running(conn: &mut AnyConnection) -> StoreResult<Vec<Running>> {
     type Row = (
         i64,
@@ -106,8 +107,9 @@ pub async fn running(conn: &mut AnyConnection) -> StoreResult<Vec<Running>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT r.id, r.target_upn, r.requester, r.origin_channel, r.origin_message, t.ends_at,
                 t.reminded_7d_at, t.reminded_1d_at
-         FROM licence_terms t JOIN requests r ON r.id = t.request_id
-         WHERE r.kind = 'assign' AND r.state = 'completed' AND t.ends_at IS NOT NULL
+         FROM licence_terms t CROSS JOIN requests r
+         WHERE r.id = t.request_id
+           AND r.kind = 'assign' AND r.state = 'completed' AND t.ends_at IS NOT NULL
            AND t.ended_at IS NULL AND r.target_upn IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM requests l
                            WHERE l.target_upn = r.target_upn AND l.id > r.id

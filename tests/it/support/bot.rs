@@ -28,8 +28,8 @@ pub struct Bot {
 pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("licensebot.toml");
     let text = format!(
-        "[store]\nurl = \"sqlite://{}\"\n\n{}\n{}\n{}\n",
-        dir.join("bot.db").display(),
+        "[store]\nurl = \"{}\"\n\n{}\n{}\n{}\n",
+        store_url(dir),
         mailbox_setting(dir),
         super::TENANT,
         extra
@@ -38,12 +38,38 @@ pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
     path
 }
 
-/// The simulated tenant's mailbox in a test directory, as a settings table.
+/// The store of a test directory: `bot.db` in it, or, when the suite runs on PostgreSQL
+/// (`LICENSEBOT_TEST_POSTGRES_URL`), a database of its own on that server, made the first
+/// time and named in the directory's `store-url` file from then on.
+pub fn store_url(dir: &Path) -> String {
+    let named = dir.join("store-url");
+    if let Ok(url) = std::fs::read_to_string(&named) {
+        return url;
+    }
+    let Some(server) = super::postgres::server() else {
+        return format!("sqlite://{}", dir.join("bot.db").display());
+    };
+    let url = super::postgres::fresh_database_blocking(&server);
+    std::fs::write(&named, &url).expect("name the store");
+    url
+}
+
+/// The simulated tenant's mailbox in a test directory, as a settings table (and, with the
+/// store on PostgreSQL, the tenant's file where it would be beside a SQLite store, after a
+/// short `[ha] lease`).
 pub fn mailbox_setting(dir: &Path) -> String {
-    format!(
+    let mut table = format!(
         "[backend.simulated]\nmailbox = \"{}\"\n",
         dir.join("mailbox.jsonl").display()
-    )
+    );
+    if super::postgres::server().is_some() {
+        // A bot started again after one was killed takes the gateway lease within 3 s.
+        table = format!(
+            "[ha]\nlease = \"3s\"\n\n{table}database = \"sqlite://{}\"\n",
+            dir.join("bot.simulated-tenant.db").display()
+        );
+    }
+    table
 }
 
 /// Every mail the simulated tenant sent from a test directory, oldest first.

@@ -34,10 +34,10 @@ pub fn write_config(dir: &Path, api_url: &str) -> PathBuf {
 pub fn write_config_with(dir: &Path, api_url: &str, extra: &str) -> PathBuf {
     let path = dir.join("licensebot.toml");
     let text = format!(
-        "[store]\nurl = \"sqlite://{db}\"\n\n{mailbox}\n{tenant}\n\n[chat]\ntransport = \"discord\"\n\n\
+        "[store]\nurl = \"{db}\"\n\n{mailbox}\n{tenant}\n\n[chat]\ntransport = \"discord\"\n\n\
          [discord]\nguild_id = \"{GUILD}\"\napprovals_channel_id = \"{APPROVALS}\"\n\
          api_url = \"{api_url}\"\nregister_slash_commands = true\n\n{extra}\n",
-        db = dir.join("bot.db").display(),
+        db = super::bot::store_url(dir),
         mailbox = super::bot::mailbox_setting(dir),
         tenant = discord_tenant(),
     );

@@ -47,6 +47,21 @@ pub async fn fresh_database(server: &str) -> String {
     with_database(server, &name)
 }
 
+/// [`fresh_database`] from code that is not async (the console bot's settings): on a thread
+/// of its own, so it works inside a runtime too.
+pub fn fresh_database_blocking(server: &str) -> String {
+    let server = server.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(fresh_database(&server))
+    })
+    .join()
+    .expect("a database for the test")
+}
+
 /// The template: a database with the bot's migrations applied, made once per process (the
 /// bot's own migrator, so it is what `licensebot migrate` makes).
 async fn make_template(server: &str) -> String {

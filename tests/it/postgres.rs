@@ -43,14 +43,10 @@ impl Cluster {
         }
     }
 
-    /// Starts bot `n` with a 3-second gateway lease and job lease, a call to the tenant that
-    /// takes a second and a half, read-backs tried twice, and its endpoint on a free port.
-    fn start(&self, n: usize) -> DiscordBot {
-        self.start_with(n, "3s")
-    }
-
-    /// Starts bot `n` as [`Cluster::start`] does, with a gateway lease of `lease`.
-    fn start_with(&self, n: usize, lease: &str) -> DiscordBot {
+    /// Starts bot `n` with a gateway lease of `lease`, a 3-second job lease, a call to the
+    /// tenant that takes a second and a half, read-backs tried twice, and its endpoint on a
+    /// free port.
+    fn start(&self, n: usize, lease: &str) -> DiscordBot {
         let tenant = format!(
             "sqlite://{}",
             self.shared.path().join("tenant.db").display()
@@ -144,6 +140,66 @@ impl Cluster {
         }
         roles
     }
+
+    /// Starts bot 0 with a gateway lease of `lease`, waits until it holds the gateway, then
+    /// starts the other `standbys`; returns the leader and the others.
+    async fn boot(&self, standbys: usize, lease: &str) -> (DiscordBot, Vec<DiscordBot>) {
+        let mark = self.fake.start_mark();
+        let leader = self.start(0, lease);
+        self.fake.wait_started(mark, TIMEOUT).await;
+        let others = (1..=standbys).map(|n| self.start(n, lease)).collect();
+        (leader, others)
+    }
+
+    /// Alice links her account and asks; returns the approval message, once the bot reacted
+    /// on it.
+    async fn alice_asks(&self) -> Msg {
+        let dir = self.dirs[0].path().to_path_buf();
+        discord_bot::link(&self.fake, "alice", "alice@contoso.example", |to| {
+            discord_bot::mailed_code(&dir, to)
+        })
+        .await;
+        self.fake.say(
+            "alice",
+            GENERAL,
+            "!pro request because I build the sales reports",
+        );
+        self.fake
+            .ready_for_a_decision(APPROVALS, "Request #1", TIMEOUT)
+            .await
+    }
+
+    /// Kills `leader` (kill -9) while it carries out the job of stage 1 (its call to the
+    /// tenant takes 1.5 s), and waits until another bot holds the gateway.
+    async fn kill_mid_job(&self, leader: DiscordBot) {
+        let sql = "SELECT state FROM jobs WHERE stage_id = 1";
+        self.wait_db("the job under way", sql, "running").await;
+        let mark = self.fake.start_mark();
+        leader.kill().await;
+        self.fake.wait_started(mark, Duration::from_secs(30)).await;
+    }
+
+    /// Waits until request #1 is completed.
+    async fn completed(&self) {
+        let sql = "SELECT state FROM requests WHERE id = 1";
+        self.wait_db("request #1", sql, "completed").await;
+    }
+
+    /// Alice is told once that her request is done, and no message the bot posted repeats.
+    async fn told_once(&self) {
+        self.fake
+            .wait_for("the requester told", TIMEOUT, |v| {
+                v.dms_to("alice")
+                    .into_iter()
+                    .find(|d| d.contains("is done"))
+            })
+            .await;
+        let told = self.fake.view(|v| v.dms_to("alice"));
+        let done = told.iter().filter(|d| d.contains("is done")).count();
+        assert_eq!(done, 1, "told once: {told:?}");
+        no_repeats(&self.fake.view(|v| v.messages_in(GENERAL)));
+        no_repeats(&self.fake.view(|v| v.messages_in(APPROVALS)));
+    }
 }
 
 /// `/healthz` of the bot whose log is in `dir`, once it serves it: status code and body.
@@ -185,121 +241,49 @@ fn no_repeats(messages: &[Msg]) {
 #[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
 async fn a_standby_takes_over_a_leader_killed_between_approval_and_assignment() {
     let c = Cluster::new(2).await;
-    let mark = c.fake.start_mark();
-    let leader = c.start(0);
-    c.fake.wait_started(mark, TIMEOUT).await;
-    let standby = c.start(1);
+    let (leader, others) = c.boot(1, "3s").await;
     let (code, body) = health(c.dirs[1].path()).await;
     assert_eq!((code, &body["role"]), (200, &"standby".into()), "{body}");
     assert_eq!(body["checks"]["transport"], "standby", "{body}");
-    let (code, body) = health(c.dirs[0].path()).await;
-    assert_eq!((code, &body["role"]), (200, &"leader".into()), "{body}");
+    assert_eq!(c.roles(&[0]).await, ["leader"]);
+    let sessions = c.fake.view(|v| v.handshakes().0);
     assert_eq!(
-        c.fake.view(|v| v.handshakes().0),
-        1,
+        sessions, 1,
         "one session: the standby stays off the gateway"
     );
 
-    let dir = c.dirs[0].path().to_path_buf();
-    discord_bot::link(&c.fake, "alice", "alice@contoso.example", |to| {
-        discord_bot::mailed_code(&dir, to)
-    })
-    .await;
-    c.fake.say(
-        "alice",
-        GENERAL,
-        "!pro request because I build the sales reports",
-    );
-    let approval = c
-        .fake
-        .ready_for_a_decision(APPROVALS, "Request #1", TIMEOUT)
-        .await;
+    let approval = c.alice_asks().await;
     c.fake.react("carol", approval.id, "✅");
-    // The leader took the assignment (its call to the tenant takes 1.5 s): kill it there.
-    c.wait_db(
-        "the assignment job",
-        "SELECT state FROM jobs WHERE stage_id = 1",
-        "running",
-    )
-    .await;
-    let mark = c.fake.start_mark();
-    leader.kill().await;
+    c.kill_mid_job(leader).await;
 
-    c.fake.wait_started(mark, Duration::from_secs(30)).await;
-    c.wait_db(
-        "request #1",
-        "SELECT state FROM requests WHERE id = 1",
-        "completed",
-    )
-    .await;
-    c.fake
-        .wait_for("the requester told", TIMEOUT, |v| {
-            v.dms_to("alice")
-                .into_iter()
-                .find(|d| d.contains("is done"))
-        })
-        .await;
-    let (code, body) = health(c.dirs[1].path()).await;
-    assert_eq!((code, &body["role"]), (200, &"leader".into()), "{body}");
+    c.completed().await;
+    c.told_once().await;
+    assert_eq!(c.roles(&[1]).await, ["leader"]);
     assert_eq!(c.holders("alice@contoso.example").await, 1);
-    let told: Vec<String> = c.fake.view(|v| v.dms_to("alice"));
-    assert_eq!(
-        told.iter().filter(|d| d.contains("is done")).count(),
-        1,
-        "told once: {told:?}"
-    );
-    no_repeats(&c.fake.view(|v| v.messages_in(GENERAL)));
-    no_repeats(&c.fake.view(|v| v.messages_in(APPROVALS)));
-    let mut db = c.db().await;
-    let assigned: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM backend_calls WHERE operation = 'assign_licence' AND outcome = 'ok'",
-    )
-    .fetch_one(&mut db)
-    .await
-    .expect("query");
-    assert!(assigned <= 1, "assigned {assigned} times");
-    standby.stop().await;
+    for bot in others {
+        bot.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
 async fn one_of_two_standbys_takes_over_a_leader_killed_during_a_purchase() {
     let c = Cluster::new(3).await;
-    let mark = c.fake.start_mark();
-    let leader = c.start(0);
-    c.fake.wait_started(mark, TIMEOUT).await;
-    let others = [c.start(1), c.start(2)];
+    let (leader, others) = c.boot(2, "3s").await;
     assert_eq!(c.roles(&[0, 1, 2]).await, ["leader", "standby", "standby"]);
     let before = c.seats().await;
 
     c.fake.say("bob", GENERAL, "!pro buy 2");
-    // The leader is buying (its call to the tenant takes 1.5 s): kill it there.
-    c.wait_db(
-        "the purchase job",
-        "SELECT state FROM jobs WHERE stage_id = 1",
-        "running",
-    )
-    .await;
-    let mark = c.fake.start_mark();
-    leader.kill().await;
+    c.kill_mid_job(leader).await;
 
-    c.fake.wait_started(mark, Duration::from_secs(30)).await;
-    c.wait_db(
-        "request #1",
-        "SELECT state FROM requests WHERE id = 1",
-        "completed",
-    )
-    .await;
+    c.completed().await;
     assert_eq!(c.seats().await, before + 2, "two seats bought, once");
     assert_eq!(c.seat_rises().await, 1);
     let mut roles = c.roles(&[1, 2]).await;
     roles.sort();
     assert_eq!(roles, ["leader", "standby"], "one of the two took over");
-    assert_eq!(
-        c.fake.view(|v| v.handshakes().0),
-        2,
-        "one session at a time"
-    );
+    let sessions = c.fake.view(|v| v.handshakes().0);
+    assert_eq!(sessions, 2, "one session at a time");
     no_repeats(&c.fake.view(|v| v.messages_in(GENERAL)));
     no_repeats(&c.fake.view(|v| v.messages_in(APPROVALS)));
     for bot in others {
@@ -312,29 +296,13 @@ async fn one_of_two_standbys_takes_over_a_leader_killed_during_a_purchase() {
 async fn the_bots_reconnect_when_postgres_restarts_mid_flow() {
     let restart = std::env::var("LICENSEBOT_TEST_POSTGRES_RESTART").expect(NEEDS);
     let c = Cluster::new(2).await;
-    let mark = c.fake.start_mark();
-    let leader = c.start_with(0, "9s");
-    c.fake.wait_started(mark, TIMEOUT).await;
-    let standby = c.start_with(1, "9s");
+    // A lease long enough that the leader rides out the restart.
+    let (leader, others) = c.boot(1, "9s").await;
     assert_eq!(c.roles(&[0, 1]).await, ["leader", "standby"]);
-    let dir = c.dirs[0].path().to_path_buf();
-    discord_bot::link(&c.fake, "alice", "alice@contoso.example", |to| {
-        discord_bot::mailed_code(&dir, to)
-    })
-    .await;
 
-    // The request is stored (its answer says so); the server restarts while the approval
-    // message may still be on its way.
-    c.fake.say(
-        "alice",
-        GENERAL,
-        "!pro request because I build the sales reports",
-    );
-    c.fake
-        .wait_for("the request taken", TIMEOUT, |v| {
-            v.bot_message(GENERAL, "Request #1 is in")
-        })
-        .await;
+    // Alice's request is stored (the bot reacted on its approval message); the server
+    // restarts before anyone decides.
+    let approval = c.alice_asks().await;
     let status = tokio::process::Command::new("sh")
         .args(["-c", &restart])
         .stdout(std::process::Stdio::null())
@@ -343,34 +311,18 @@ async fn the_bots_reconnect_when_postgres_restarts_mid_flow() {
         .expect("restart PostgreSQL");
     assert!(status.success(), "{status}");
 
-    let approval = c
-        .fake
-        .ready_for_a_decision(APPROVALS, "Request #1", TIMEOUT)
-        .await;
     c.fake.react("carol", approval.id, "✅");
-    c.wait_db(
-        "request #1",
-        "SELECT state FROM requests WHERE id = 1",
-        "completed",
-    )
-    .await;
-    c.fake
-        .wait_for("the requester told", TIMEOUT, |v| {
-            v.dms_to("alice")
-                .into_iter()
-                .find(|d| d.contains("is done"))
-        })
-        .await;
+    c.completed().await;
+    c.told_once().await;
     assert_eq!(c.holders("alice@contoso.example").await, 1);
+    let roles = c.roles(&[0, 1]).await;
     assert_eq!(
-        c.roles(&[0, 1]).await,
+        roles,
         ["leader", "standby"],
         "both went on through the restart"
     );
-    let told = c.fake.view(|v| v.dms_to("alice"));
-    assert_eq!(told.iter().filter(|d| d.contains("is done")).count(), 1);
-    no_repeats(&c.fake.view(|v| v.messages_in(GENERAL)));
-    no_repeats(&c.fake.view(|v| v.messages_in(APPROVALS)));
-    standby.stop().await;
+    for bot in others {
+        bot.stop().await;
+    }
     leader.stop().await;
 }

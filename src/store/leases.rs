@@ -68,16 +68,10 @@ pub async fn renew(conn: &mut AnyConnection, held: &Held, until: Timestamp) -> S
     Ok(done.rows_affected() == 1)
 }
 
-/// Gives `held` up at `now` (a clean stop), so a standby need not wait for it to run out.
+/// Gives `held` up at `now` (a clean stop), so a standby need not wait for it to run out:
+/// the lease runs out now (nothing when it was taken over meanwhile).
 pub async fn release(conn: &mut AnyConnection, held: &Held, now: Timestamp) -> StoreResult<()> {
-    sqlx::query("UPDATE leases SET until = $1 WHERE name = $2 AND holder = $3 AND token = $4")
-        .bind(ts(now))
-        .bind(held.name)
-        .bind(held.holder.as_str())
-        .bind(held.token)
-        .execute(conn)
-        .await?;
-    Ok(())
+    renew(conn, held, now).await.map(|_| ())
 }
 
 /// Refuses with [`StoreError::Fenced`] unless `held` still holds its lease at `now`: its

@@ -16,13 +16,7 @@ async fn seats_are_not_planned_while_assignments_are_in_flight() {
     h.set_pro_seats(3).await;
     h.tenant.answers_flow.send_replace(false);
     h.say("dave", "!pro assign alice@contoso.example").await;
-    let worker = tokio::spawn({
-        let engine = h.engine.clone();
-        async move { engine.run_due_jobs().await }
-    });
-    while h.assign_calls() == 0 {
-        tokio::task::yield_now().await;
-    }
+    let worker = h.jobs_under_way().await;
 
     // alice's seat is taken in the tenant while her stage is still executing.
     let mut second = tokio::spawn({

@@ -763,6 +763,19 @@ impl Harness {
         );
     }
 
+    /// Runs the due jobs in the background once their first assignment call is under way
+    /// (the test holds the tenant's answers: `tenant.answers_flow`).
+    pub async fn jobs_under_way(&self) -> tokio::task::JoinHandle<usize> {
+        let worker = tokio::spawn({
+            let engine = self.engine.clone();
+            async move { engine.run_due_jobs().await }
+        });
+        while self.assign_calls() == 0 {
+            tokio::task::yield_now().await;
+        }
+        worker
+    }
+
     /// How many audit events of this action were written.
     pub async fn audits(&self, action: &str) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = $1")

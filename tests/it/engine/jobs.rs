@@ -370,13 +370,7 @@ async fn a_long_backend_call_keeps_its_jobs_leased() {
     let h = Harness::new(&[("LICENSEBOT__JOBS__LEASE", "300ms")]).await;
     h.tenant.answers_flow.send_replace(false);
     h.say("dave", "!pro assign alice@contoso.example").await;
-    let worker = tokio::spawn({
-        let engine = h.engine.clone();
-        async move { engine.run_due_jobs().await }
-    });
-    while h.assign_calls() == 0 {
-        tokio::task::yield_now().await;
-    }
+    let worker = h.jobs_under_way().await;
     // The first lease ran out long ago on the bot's clock; the heartbeat (every 100 ms)
     // renews it from the clock's new time.
     h.advance(Duration::from_secs(1));

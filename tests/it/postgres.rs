@@ -293,6 +293,7 @@ async fn one_of_two_standbys_takes_over_a_leader_killed_during_a_purchase() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
+/// Restarts the server every test on it shares: `tests/run.sh` runs it alone, after the rest.
 async fn the_bots_reconnect_when_postgres_restarts_mid_flow() {
     let restart = std::env::var("LICENSEBOT_TEST_POSTGRES_RESTART").expect(NEEDS);
     let c = Cluster::new(2).await;

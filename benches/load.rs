@@ -102,19 +102,14 @@ impl ChatOutput for CountingChat {
 /// The bench's settings: its store a SQLite file in `dir`, or a new database on the
 /// PostgreSQL `server` (its simulated tenant's file in `dir` then).
 async fn settings_for(dir: &Path, server: Option<&str>) -> Settings {
-    let mut env = Vec::new();
-    match server {
-        Some(server) => {
-            let url = support::postgres::fresh_database(server).await;
-            let tenant = format!("sqlite://{}", dir.join("tenant.db").display());
-            env.push(("LICENSEBOT__STORE__URL".into(), url));
-            env.push(("LICENSEBOT__BACKEND__SIMULATED__DATABASE".into(), tenant));
-        }
-        None => {
-            let url = format!("sqlite://{}", dir.join("bench.db").display());
-            env.push(("LICENSEBOT__STORE__URL".into(), url));
-        }
-    }
+    let tenant = format!("sqlite://{}", dir.join("tenant.db").display());
+    let env = [
+        (
+            "LICENSEBOT__STORE__URL".into(),
+            store_url(dir, server).await,
+        ),
+        ("LICENSEBOT__BACKEND__SIMULATED__DATABASE".into(), tenant),
+    ];
     Settings::load_from(None, &env).expect("settings")
 }
 

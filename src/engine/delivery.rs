@@ -91,9 +91,6 @@ impl Delivery {
     async fn deliver_inner(&self) -> StoreResult<()> {
         let mut after = 0;
         loop {
-            // Another instance that took the gateway over posts from here on; this one
-            // posts nothing more (its token is stale).
-            self.core.store().check_fence().await?;
             let due = {
                 let mut conn = self.core.store().read().await?;
                 outbox::due(&mut conn, self.core.now(), after, 64).await?
@@ -101,6 +98,10 @@ impl Delivery {
             let Some(last) = due.last() else {
                 return Ok(());
             };
+            // Another instance that took the gateway over posts from here on; this one
+            // posts nothing more (its token is stale). Checked only when there is a page to
+            // post, so an idle pass costs no extra read.
+            self.core.store().check_fence().await?;
             after = last.id;
             let salt = self.delivery_salt().await?;
             let mut page = Page::default();

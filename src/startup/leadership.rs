@@ -68,9 +68,14 @@ pub async fn lead(store: &Store, lease: Duration) -> anyhow::Result<Held> {
     Ok(held)
 }
 
+/// When a lease taken or renewed at `now` runs out.
+fn lease_end(now: chrono::DateTime<Utc>, lease: Duration) -> anyhow::Result<chrono::DateTime<Utc>> {
+    Ok(now + chrono::Duration::from_std(lease).context("lease too long")?)
+}
+
 async fn try_acquire(store: &Store, holder: &str, lease: Duration) -> anyhow::Result<Option<Held>> {
     let now = Utc::now();
-    let until = now + chrono::Duration::from_std(lease).context("lease too long")?;
+    let until = lease_end(now, lease)?;
     let mut w = store.write().await?;
     let held = leases::acquire(w.conn(), GATEWAY, holder, now, until).await?;
     w.commit().await?;
@@ -98,7 +103,7 @@ async fn keep(store: Store, held: Held, lease: Duration) {
 }
 
 async fn renew(store: &Store, held: &Held, lease: Duration) -> anyhow::Result<bool> {
-    let until = Utc::now() + chrono::Duration::from_std(lease).context("lease too long")?;
+    let until = lease_end(Utc::now(), lease)?;
     let renew = async {
         let mut w = store.write().await?;
         let kept = leases::renew(w.conn(), held, until).await?;

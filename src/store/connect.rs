@@ -46,6 +46,11 @@ impl Dialect {
     }
 }
 
+/// The most connections a bot opens to PostgreSQL: one writer at a time (the advisory lock)
+/// and a few readers, so a handful serve it; many instances stay far below the server's
+/// limit.
+const POSTGRES_CONNECTIONS: u32 = 8;
+
 /// An opened pool, and the file it keeps its data in (SQLite on disk only).
 pub(super) struct Opened {
     pub pool: AnyPool,
@@ -73,7 +78,7 @@ async fn open_postgres(url: &str, options: &StoreOptions) -> StoreResult<Opened>
             })?;
     }
     let pool = AnyPoolOptions::new()
-        .max_connections(options.max_connections.unwrap_or(8))
+        .max_connections(POSTGRES_CONNECTIONS)
         .min_connections(1)
         .acquire_timeout(options.busy_timeout)
         .connect_with(opts)

@@ -185,8 +185,6 @@ pub struct StoreOptions {
     /// The database password (PostgreSQL), read from the environment variable
     /// `[store] password_env` names; never written in the URL.
     pub password: Option<secrecy::SecretString>,
-    /// The most connections the pool opens (PostgreSQL; SQLite keeps its own limits).
-    pub max_connections: Option<u32>,
     /// Test hook: the page size of a database created now (SQLite's default when `None`).
     pub page_size: Option<u32>,
     /// Test hook: the most pages the database may grow to (`PRAGMA max_page_count`, on every
@@ -200,7 +198,6 @@ impl Default for StoreOptions {
         StoreOptions {
             busy_timeout: Duration::from_secs(10),
             password: None,
-            max_connections: None,
             page_size: None,
             max_page_count: None,
         }

@@ -36,14 +36,11 @@ pub async fn fresh_database(server: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let mut admin = PgConnection::connect(server)
-        .await
-        .expect("the test server");
-    admin
-        .execute(format!("CREATE DATABASE {name} TEMPLATE {template}").as_str())
-        .await
-        .expect("a database from the template");
-    admin.close().await.expect("close");
+    admin(
+        server,
+        &[&format!("CREATE DATABASE {name} TEMPLATE {template}")],
+    )
+    .await;
     with_database(server, &name)
 }
 
@@ -66,22 +63,32 @@ pub fn fresh_database_blocking(server: &str) -> String {
 /// bot's own migrator, so it is what `licensebot migrate` makes).
 async fn make_template(server: &str) -> String {
     let name = format!("lb_{}_template", std::process::id());
-    let mut admin = PgConnection::connect(server)
-        .await
-        .expect("the test server");
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
-        .await
-        .expect("drop an old template");
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create the template");
-    admin.close().await.expect("close");
+    admin(
+        server,
+        &[
+            &format!("DROP DATABASE IF EXISTS {name}"),
+            &format!("CREATE DATABASE {name}"),
+        ],
+    )
+    .await;
     let store = licensebot::store::Store::open(&with_database(server, &name), true)
         .await
         .expect("open the template");
     store.migrate().await.expect("migrate the template");
     store.close().await;
     name
+}
+
+/// Runs `statements` on the test server's maintenance database, one connection for them all.
+async fn admin(server: &str, statements: &[&str]) {
+    let mut admin = PgConnection::connect(server)
+        .await
+        .expect("the test server");
+    for sql in statements {
+        admin
+            .execute(*sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    admin.close().await.expect("close");
 }

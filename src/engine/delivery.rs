@@ -15,6 +15,9 @@ use crate::engine::ports::{ChatError, ChatOutput, Post};
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::{bot_state, stages, StoreResult};
 
+/// Actions read, carried out and marked together in one delivery page.
+const PAGE: usize = 64;
+
 /// Attempts before an action is given up.
 const MAX_DELIVERY_ATTEMPTS: i64 = 10;
 
@@ -93,7 +96,7 @@ impl Delivery {
         loop {
             let due = {
                 let mut conn = self.core.store().read().await?;
-                outbox::due(&mut conn, self.core.now(), after, 64).await?
+                outbox::due(&mut conn, self.core.now(), after, PAGE as i64).await?
             };
             let Some(last) = due.last() else {
                 return Ok(());
@@ -118,7 +121,13 @@ impl Delivery {
                 }
                 page.results.push((item, result));
             }
+            let short = page.results.len() < PAGE;
             self.record_page(page).await?;
+            // A short page was the last of what was due when it was read; what was queued
+            // since is delivered by the pass its own writer asks for.
+            if short {
+                return Ok(());
+            }
         }
     }
 
@@ -133,17 +142,25 @@ impl Delivery {
         }
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        for (item, result) in page.results {
+        let done: Vec<(i64, Option<&MessageRef>)> = page
+            .results
+            .iter()
+            .filter_map(|(item, result)| match result {
+                Delivered::Done(id) => Some((item.id, id.as_ref())),
+                _ => None,
+            })
+            .collect();
+        outbox::delivered(w.conn(), &done, now).await?;
+        for (item, result) in &page.results {
             match result {
                 Delivered::Done(id) => {
-                    outbox::delivered(w.conn(), item.id, id.as_ref(), now).await?;
-                    super::catchup::after_delivery(&mut w, &item, now).await?;
+                    super::catchup::after_delivery(&mut w, item, now).await?;
                     if let (
                         ChatAction::Send {
                             stage: Some(stage), ..
                         },
                         Some(id),
-                    ) = (&item.action, &id)
+                    ) = (&item.action, id)
                     {
                         stages::set_approval_message(w.conn(), *stage, id).await?;
                     }

@@ -51,6 +51,12 @@ impl Dialect {
 /// limit.
 const POSTGRES_CONNECTIONS: u32 = 8;
 
+/// How long a PostgreSQL connection may sit idle in the pool and still be handed out
+/// without a ping first. A connection in steady use is not pinged (a round trip saved on
+/// every statement outside a transaction); one that waited longer is, so a pool that sat
+/// through a server restart finds its dead connections before using them.
+const POSTGRES_PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An opened pool, and the file it keeps its data in (SQLite on disk only).
 pub(super) struct Opened {
     pub pool: AnyPool,
@@ -80,6 +86,15 @@ async fn open_postgres(url: &str, options: &StoreOptions) -> StoreResult<Opened>
     let pool = AnyPoolOptions::new()
         .max_connections(POSTGRES_CONNECTIONS)
         .min_connections(1)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .acquire_timeout(options.busy_timeout)
         .connect_with(opts)
         .await?;
@@ -105,6 +120,10 @@ async fn open_sqlite(url: &str, create: bool, options: &StoreOptions) -> StoreRe
     let pool = AnyPoolOptions::new()
         .max_connections(max)
         .min_connections(1)
+        // A connection to a local file does not go stale the way a network connection
+        // does, and a connection is kept only out of a transaction (`after_release`):
+        // no ping, a round trip to the connection's thread, before every use.
+        .test_before_acquire(false)
         .after_connect(move |conn, _| {
             let pragmas = pragmas.clone();
             Box::pin(async move {

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{update, Param, Table};
+use super::sql::{insert, update, Param, Table};
 use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{BillingCycle, StageId, StageKind, Upn};
 
@@ -509,30 +509,54 @@ pub async fn renew_leases(
     update(conn, "jobs", "lease_until = ?", &filter, &params).await
 }
 
-/// Records one backend call and its result.
-#[allow(clippy::too_many_arguments)]
-pub async fn record_call(
+/// One backend call and its result, as [`record_calls`] stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallRecord<'a> {
+    /// What was called (`assignLicense`, `purchase`, …).
+    pub operation: &'a str,
+    /// How it ended.
+    pub outcome: &'a str,
+    /// More about it, when there is more.
+    pub detail: Option<&'a str>,
+    /// The backend's own reference for it (an order id), when it gave one.
+    pub backend_ref: Option<&'a str>,
+}
+
+/// Records the backend calls a job (of a request) made, all in one statement.
+pub async fn record_calls(
     conn: &mut AnyConnection,
     job: Option<i64>,
     request: Option<i64>,
-    operation: &str,
-    outcome: &str,
-    detail: Option<&str>,
-    backend_ref: Option<&str>,
+    calls: &[CallRecord<'_>],
     at: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO backend_calls (job_id, request_id, operation, outcome, detail, backend_ref, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    let at = ts(at);
+    let mut params: Vec<Param> = Vec::with_capacity(calls.len() * 7);
+    for call in calls {
+        params.extend([
+            Param::Int(job),
+            Param::Int(request),
+            call.operation.into(),
+            call.outcome.into(),
+            call.detail.into(),
+            call.backend_ref.into(),
+            at.as_str().into(),
+        ]);
+    }
+    insert(
+        conn,
+        "backend_calls",
+        &[
+            "job_id",
+            "request_id",
+            "operation",
+            "outcome",
+            "detail",
+            "backend_ref",
+            "at",
+        ],
+        &params,
     )
-    .bind(job)
-    .bind(request)
-    .bind(operation)
-    .bind(outcome)
-    .bind(detail)
-    .bind(backend_ref)
-    .bind(ts(at))
-    .execute(conn)
     .await?;
     Ok(())
 }

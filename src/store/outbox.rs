@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::sql::update;
+use super::sql::{update, Param};
 use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
 
@@ -312,22 +312,31 @@ pub async fn stage_post_given_up(conn: &mut AnyConnection, stage: StageId) -> St
     Ok(n > 0)
 }
 
-/// Marks an action delivered. A delivered direct message's text is not kept: nothing reads
-/// it again, and it may carry a one-time sign-in link.
+/// Marks actions delivered, each with the message it made (if any), in one statement. A
+/// delivered direct message's text is not kept: nothing reads it again, and it may carry a
+/// one-time sign-in link.
 pub async fn delivered(
     conn: &mut AnyConnection,
-    id: i64,
-    message: Option<&MessageRef>,
+    done: &[(i64, Option<&MessageRef>)],
     at: Timestamp,
 ) -> StoreResult<()> {
-    update(
-        conn,
-        "outbox",
-        "delivered_at = ?, delivered_id = ?, content = CASE WHEN action = 'dm' THEN '' ELSE content END",
-        "id = ?",
-        &[ts(at).into(), message.map(MessageRef::as_str).into(), id.into()],
-    )
-    .await?;
+    if done.is_empty() {
+        return Ok(());
+    }
+    let whens = " WHEN ? THEN ?".repeat(done.len());
+    let ids = vec!["?"; done.len()].join(", ");
+    let set = format!(
+        "delivered_at = ?, delivered_id = CASE id{whens} END, \
+         content = CASE WHEN action = 'dm' THEN '' ELSE content END"
+    );
+    let mut params: Vec<Param<'_>> = Vec::with_capacity(1 + done.len() * 3);
+    params.push(ts(at).into());
+    for (id, message) in done {
+        params.push((*id).into());
+        params.push(message.map(MessageRef::as_str).into());
+    }
+    params.extend(done.iter().map(|(id, _)| Param::from(*id)));
+    update(conn, "outbox", &set, &format!("id IN ({ids})"), &params).await?;
     Ok(())
 }
 

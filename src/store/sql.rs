@@ -62,6 +62,28 @@ pub(crate) async fn update(
     Ok(bound(&sql, params).execute(conn).await?.rows_affected())
 }
 
+/// Inserts rows into `table` in one statement: `params` holds each row's values in the
+/// order of `columns`, row after row. Returns how many rows were inserted.
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    params: &[Param<'_>],
+) -> StoreResult<u64> {
+    let width = columns.len();
+    if width == 0 || params.is_empty() {
+        return Ok(0);
+    }
+    debug_assert_eq!(params.len() % width, 0, "a whole number of rows");
+    let row = format!("({})", vec!["?"; width].join(", "));
+    let rows = vec![row.as_str(); params.len() / width].join(", ");
+    let sql = numbered(&format!(
+        "INSERT INTO {table} ({}) VALUES {rows}",
+        columns.join(", ")
+    ));
+    Ok(bound(&sql, params).execute(conn).await?.rows_affected())
+}
+
 /// A table whose rows read back as `T`: its name, the columns a row is read from, and the
 /// function that reads one.
 pub(crate) struct Table<T> {

@@ -96,19 +96,23 @@ impl Worker {
     ) -> EngineResult<JobReport> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        for call in &calls {
-            jobs::record_call(
-                w.conn(),
-                Some(c.job.id),
-                Some(c.request.id.0),
-                call.operation,
-                &call.outcome,
-                None,
-                call.backend_ref.as_deref(),
-                now,
-            )
-            .await?;
-        }
+        let records: Vec<jobs::CallRecord<'_>> = calls
+            .iter()
+            .map(|call| jobs::CallRecord {
+                operation: call.operation,
+                outcome: &call.outcome,
+                detail: None,
+                backend_ref: call.backend_ref.as_deref(),
+            })
+            .collect();
+        jobs::record_calls(
+            w.conn(),
+            Some(c.job.id),
+            Some(c.request.id.0),
+            &records,
+            now,
+        )
+        .await?;
         let report = self.apply_outcome(&mut w, &c, outcome, &calls).await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterOutcomeStored);

@@ -141,3 +141,52 @@ async fn a_request_from_asking_to_told_done_takes_six_commits() {
     // recorded and the job claimed; its page; the outcome; its page.
     assert_eq!(h.store.commits() - before, 6);
 }
+
+#[tokio::test]
+async fn a_page_marks_each_action_with_the_message_it_made_and_forgets_dm_texts() {
+    use super::harness::Said;
+    use sqlx::Row;
+
+    let h = Harness::alice_holds_pro().await;
+    let rows = sqlx::query(
+        "SELECT action, delivered_id, content FROM outbox WHERE delivered_at IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(h.store.pool())
+    .await
+    .unwrap();
+    let said = h.said();
+    let made = |id: &str| {
+        said.iter().find_map(|s| match s {
+            Said::Send { id: i, content, .. } if i == id => Some(("send", content.clone())),
+            Said::Dm { id: i, .. } if i == id => Some(("dm", String::new())),
+            _ => None,
+        })
+    };
+    let (mut sends, mut dms) = (0, 0);
+    for row in &rows {
+        let action: String = row.get("action");
+        let delivered: Option<String> = row.get("delivered_id");
+        let content: Option<String> = row.get("content");
+        match action.as_str() {
+            "send" | "dm" => {
+                let id = delivered.expect("a post keeps the message it made");
+                let (kind, text) = made(&id).unwrap_or_else(|| panic!("{id} was never made"));
+                assert_eq!(kind, action, "{id}");
+                // A post keeps its text; a DM's text is forgotten once delivered.
+                assert_eq!(content.unwrap_or_default(), text, "{id}");
+                if kind == "send" {
+                    sends += 1;
+                } else {
+                    dms += 1;
+                }
+            }
+            _ => assert_eq!(delivered, None, "{action} makes no message"),
+        }
+    }
+    assert_eq!(
+        rows.len(),
+        h.scalar("SELECT COUNT(*) FROM outbox").await as usize,
+        "every action was delivered"
+    );
+    assert!(sends >= 3 && dms >= 1, "sends {sends}, dms {dms}");
+}

@@ -85,11 +85,7 @@ impl Catchup {
             &self.core.cfg().approve_emojis,
             &self.core.cfg().deny_emojis,
         );
-        let on_approval = decision.is_some() && {
-            let mut conn = self.core.store().read().await?;
-            stages::by_message(&mut conn, &r.message).await?.is_some()
-        };
-        if !on_approval {
+        if decision.is_none() {
             return self.decisions.apply_reaction(r, added, None).await;
         }
         let key = Key {
@@ -99,10 +95,17 @@ impl Catchup {
         };
         // A replay is usually known before any work; the seal's own check, in the
         // transaction that applies the reaction, is the one that holds.
-        let news = {
+        let (on_approval, news) = {
             let mut conn = self.core.store().read().await?;
-            reactions::is_news(&mut conn, key, added).await?
+            let on_approval = stages::by_message(&mut conn, &r.message).await?.is_some();
+            (
+                on_approval,
+                on_approval && reactions::is_news(&mut conn, key, added).await?,
+            )
         };
+        if !on_approval {
+            return self.decisions.apply_reaction(r, added, None).await;
+        }
         if !news {
             tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction already applied; replay ignored");
             return Ok(());

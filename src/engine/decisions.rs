@@ -158,11 +158,9 @@ impl Decisions {
         ) else {
             return Ok(());
         };
-        let stage = {
-            let mut conn = self.core.store().read().await?;
-            stages::by_message(&mut conn, &r.message).await?
-        };
-        let Some(stage) = stage else {
+        // The stage, its request and the request's stages, read together: the decision
+        // itself is checked again in the transaction that records it.
+        let Some((stage, request, all)) = self.decision_context(&r.message).await? else {
             tracing::debug!(message = %r.message, "reaction on a message that is no approval; ignored");
             return Ok(());
         };
@@ -172,10 +170,7 @@ impl Decisions {
         if !added {
             return self.on_reaction_removed(r, &stage, seal).await;
         }
-        let Some(request) = ({
-            let mut conn = self.core.store().read().await?;
-            requests::get(&mut conn, stage.request_id).await?
-        }) else {
+        let Some(request) = request else {
             return Ok(());
         };
         let (approver, roles) = match self.decider_gate(r, &stage, &request).await? {
@@ -198,10 +193,6 @@ impl Decisions {
                     .await;
             }
         }
-        let all = {
-            let mut conn = self.core.store().read().await?;
-            stages::for_request(&mut conn, stage.request_id).await?
-        };
         let enabled_now = match self.seats_for_target(verdict, &all, &roles).await {
             Ok(enabled) => enabled,
             Err(text) => {
@@ -227,6 +218,21 @@ impl Decisions {
             actor: Actor::chat(&r.user),
         };
         self.record_decision(&decision, &all, enabled_now).await
+    }
+
+    /// The stage whose approval message `message` is, its request and all the request's
+    /// stages, read on one connection; None when `message` is no approval message.
+    async fn decision_context(
+        &self,
+        message: &MessageRef,
+    ) -> EngineResult<Option<(Stage, Option<Request>, Vec<Stage>)>> {
+        let mut conn = self.core.store().read().await?;
+        let Some(stage) = stages::by_message(&mut conn, message).await? else {
+            return Ok(None);
+        };
+        let request = requests::get(&mut conn, stage.request_id).await?;
+        let all = stages::for_request(&mut conn, stage.request_id).await?;
+        Ok(Some((stage, request, all)))
     }
 
     /// Whether `r.user` may decide `stage` of `request` now: not their own request (by chat

@@ -11,10 +11,7 @@
 //! section shows them.
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-use sqlx::Connection;
 
 use crate::support::discord_bot::{self, DiscordBot, TIMEOUT};
 use crate::support::fake_discord::{uid, FakeDiscord, HoldId, Msg, APPROVALS, BOT, GENERAL};
@@ -222,7 +219,7 @@ impl Rig {
 
     /// One number from the bot's database.
     async fn scalar(&self, sql: &str) -> i64 {
-        scalar(self.dir.path(), sql).await
+        discord_bot::store_scalar(self.dir.path(), sql).await
     }
 
     /// Waits until every request has ended, no job is left and the outbox is delivered.
@@ -256,21 +253,6 @@ impl Rig {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-}
-
-/// One number from a test bot's store (its SQLite file, or its PostgreSQL database), on a
-/// connection of its own.
-async fn scalar(dir: &Path, sql: &str) -> i64 {
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&crate::support::bot::store_url(dir))
-        .await
-        .expect("open the bot's database");
-    let n = sqlx::query_scalar::<_, i64>(sql)
-        .fetch_one(&mut conn)
-        .await
-        .expect("query");
-    conn.close().await.expect("close");
-    n
 }
 
 /// What the fakes saw, once the bot settled after its restart.
@@ -880,7 +862,7 @@ async fn schedule_crash_and_recover(action: Scheduled, step: ScheduleStep) {
     let audited = |what: &'static str| {
         let dir = rig.dir.path().to_path_buf();
         async move {
-            scalar(
+            discord_bot::store_scalar(
                 &dir,
                 &format!("SELECT COUNT(*) FROM audit_events WHERE action = '{what}'"),
             )

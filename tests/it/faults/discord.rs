@@ -79,20 +79,11 @@ impl OnDiscord {
 
     /// Messages the bot still owes (undelivered, not given up).
     async fn owed(&self) -> i64 {
-        use sqlx::{ConnectOptions, Connection};
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(self.dir.path().join("bot.db"))
-            .connect()
-            .await
-            .expect("db");
-        let n = sqlx::query_scalar::<_, i64>(
+        crate::support::discord_bot::store_scalar(
+            self.dir.path(),
             "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL",
         )
-        .fetch_one(&mut conn)
         .await
-        .expect("query");
-        conn.close().await.expect("close");
-        n
     }
 
     /// Bot messages to alice that say it is done: (DMs, replies in #general).

@@ -167,6 +167,22 @@ pub async fn request_state(dir: &Path, id: i64) -> String {
     state_of(&requests(dir).await, id)
 }
 
+/// One number from a test bot's store (its SQLite file, or its PostgreSQL database), on a
+/// connection of its own, as an operator's query would read it.
+pub async fn store_scalar(dir: &Path, sql: &str) -> i64 {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&super::bot::store_url(dir))
+        .await
+        .expect("open the bot's store");
+    let n = sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&mut conn)
+        .await
+        .expect("query");
+    conn.close().await.expect("close");
+    n
+}
+
 /// `licensebot audit <id> --json`.
 pub async fn audit(dir: &Path, id: i64) -> Value {
     let out = command(dir, &["audit", &id.to_string(), "--json"])

@@ -22,7 +22,7 @@ if [ "$#" -eq 0 ]; then
   cargo test --test it -- --include-ignored --skip restarts_mid_flow engine:: postgres:: \
     crash:: faults::discord:: faults::microsoft:: console_e2e:: discord_e2e:: graph_e2e:: \
     governance_e2e:: group_e2e:: ops:: reclaim_e2e:: reconcile_e2e:: replays:: scheduler:: \
-    seat_alerts_e2e:: signin:: terms_e2e::
+    seat_alerts_e2e:: signin:: terms_e2e:: audit_export::
   # The restart drill restarts the server under every test on it: it runs alone, last.
   cargo test --test it -- --include-ignored restarts_mid_flow
 fi

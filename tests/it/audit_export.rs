@@ -1,5 +1,5 @@
 //! The audit trail for a security team, through the real binary: `audit verify` finds the
-//! first broken link of a chain edited in the database file, `audit export` writes the
+//! first broken link of a chain edited in the database (SQLite or PostgreSQL), `audit export` writes the
 //! events of a window as JSON lines or OCSF events, and the live sink (`[audit] sink`)
 //! holds exactly the database's events, in order, across a kill -9 and a restart.
 
@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::Connection;
 
-use crate::support::bot::{command, request_state, write_config};
+use crate::support::bot::{command, request_state, store_url, write_config};
 use crate::support::Bot;
 
 /// The stored fields of an audit row: (id, at, action, hash).
@@ -43,33 +43,37 @@ fn sink_path(dir: &Path) -> PathBuf {
     dir.join("audit").join("events.jsonl")
 }
 
-/// Runs `work` on a plain SQLite connection to the test database (read-only if asked), as
-/// someone with the file would, and closes the connection after it.
-fn with_db<T>(
-    dir: &Path,
-    read_only: bool,
-    work: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> T,
-) -> T {
+/// Runs `work` on a plain connection to the test bot's store (its SQLite file, or its
+/// PostgreSQL database), as someone with access to the database would, and closes the
+/// connection after it.
+fn with_db<T>(dir: &Path, work: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.join("bot.db"))
-            .read_only(read_only)
-            .connect()
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&store_url(dir))
             .await
-            .expect("open the database file");
+            .expect("open the database");
         let out = work(&mut conn).await;
         conn.close().await.expect("close");
         out
     })
 }
 
+/// `DROP TRIGGER` of the audit table's guard `trigger`, as the store's database spells it.
+fn drop_guard(dir: &Path, trigger: &str) -> String {
+    if store_url(dir).starts_with("postgres") {
+        format!("DROP TRIGGER {trigger} ON audit_events")
+    } else {
+        format!("DROP TRIGGER {trigger}")
+    }
+}
+
 /// Runs SQL statements on the test database.
 fn sql(dir: &Path, statements: &[&str]) {
-    with_db(dir, false, async |conn| {
+    with_db(dir, async |conn| {
         for s in statements {
             sqlx::query(s).execute(&mut *conn).await.expect(s);
         }
@@ -78,7 +82,7 @@ fn sql(dir: &Path, statements: &[&str]) {
 
 /// Every audit row in the database, in chain order.
 fn rows(dir: &Path) -> Vec<Row> {
-    with_db(dir, true, async |conn| {
+    with_db(dir, async |conn| {
         sqlx::query_as("SELECT id, at, action, hash FROM audit_events ORDER BY id")
             .fetch_all(conn)
             .await
@@ -93,7 +97,7 @@ fn rows(dir: &Path) -> Vec<Row> {
 fn verify_after_editing(trigger: &str, statement: &str, broken: &str) -> (Vec<Row>, String) {
     let dir = completed_request(no_settings);
     let before = rows(dir.path());
-    sql(dir.path(), &[&format!("DROP TRIGGER {trigger}"), statement]);
+    sql(dir.path(), &[&drop_guard(dir.path(), trigger), statement]);
     let out = run(dir.path(), &["audit", "verify"]);
     exits(&out, 1);
     let text = stdout(&out);
@@ -203,16 +207,29 @@ fn verify_reports_a_deleted_row() {
 #[test]
 fn verify_without_a_database_cannot_check_and_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
+    // On PostgreSQL: a database the server does not have (the operator makes it).
+    let url = store_url(dir.path());
+    let on_postgres = url.starts_with("postgres");
+    if on_postgres {
+        let (server, _) = url.rsplit_once('/').expect("a database name");
+        std::fs::write(
+            dir.path().join("store-url"),
+            format!("{server}/no_such_database"),
+        )
+        .expect("name a missing database");
+    }
     write_config(dir.path(), "");
 
     let out = run(dir.path(), &["audit", "verify"]);
 
     exits(&out, 2);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no database at"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = if on_postgres {
+        "\"no_such_database\" does not exist"
+    } else {
+        "no database at"
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(said), "{err}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The audit trail for a security team, through the real binary: `audit verify` finds the
-//! first broken link of a chain edited in the database (SQLite or PostgreSQL), `audit export` writes the
-//! events of a window as JSON lines or OCSF events, and the live sink (`[audit] sink`)
-//! holds exactly the database's events, in order, across a kill -9 and a restart.
+//! first broken link of a chain edited in the database (SQLite or PostgreSQL), `audit
+//! export` writes the events of a window as JSON lines or OCSF events, and the live sink
+//! (`[audit] sink`) holds exactly the database's events, in order, across a kill -9 and a
+//! restart.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -183,6 +183,44 @@ pub async fn store_scalar(dir: &Path, sql: &str) -> i64 {
     n
 }
 
+/// Everything a test bot's store holds, as text: its SQLite file and write-ahead log read as
+/// bytes, or every row of every table of its PostgreSQL database. For checks that a secret
+/// was never stored.
+pub async fn store_contents(dir: &Path) -> String {
+    use sqlx::{Connection, Row};
+    let url = super::bot::store_url(dir);
+    if !url.starts_with("postgres") {
+        return ["bot.db", "bot.db-wal"]
+            .iter()
+            .filter_map(|f| std::fs::read(dir.join(f)).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .collect();
+    }
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url)
+        .await
+        .expect("open the bot's store");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("tables");
+    let mut text = String::new();
+    for table in tables {
+        let rows = sqlx::query(&format!(
+            "SELECT COALESCE(string_agg(t::text, E'\\n'), '') FROM \"{table}\" t"
+        ))
+        .fetch_one(&mut conn)
+        .await
+        .expect("rows");
+        text.push_str(&rows.get::<String, _>(0));
+        text.push('\n');
+    }
+    conn.close().await.expect("close");
+    text
+}
+
 /// `licensebot audit <id> --json`.
 pub async fn audit(dir: &Path, id: i64) -> Value {
     let out = command(dir, &["audit", &id.to_string(), "--json"])

@@ -189,12 +189,23 @@ impl Db {
 }
 
 impl Drop for Db {
+    /// Lets anything the connections still owe (a rollback a failed statement queued) run
+    /// before they go; a connection that no longer answers fails the test, unless it is
+    /// failing already.
     fn drop(&mut self) {
         let store = self.store.get_mut();
-        let _closed = self.rt.block_on(async { store.ping().await });
-        if let Some(tenant) = &mut self.tenant {
-            let tenant = tenant.get_mut();
-            let _closed = self.rt.block_on(async { tenant.ping().await });
+        let store = self.rt.block_on(async { store.ping().await });
+        let tenant = match &mut self.tenant {
+            Some(tenant) => {
+                let tenant = tenant.get_mut();
+                self.rt.block_on(async { tenant.ping().await })
+            }
+            None => Ok(()),
+        };
+        if let Err(e) = store.and(tenant) {
+            if !std::thread::panicking() {
+                panic!("a test database stopped answering: {e}");
+            }
         }
     }
 }

@@ -616,17 +616,18 @@ fn reactions() -> Vec<Case> {
 
 /// The state that hostile input must not change.
 async fn snapshot(h: &Harness) -> Vec<String> {
+    // `string_agg … ORDER BY` reads the same on both databases the store runs on.
     let queries = [
-        "SELECT group_concat(id || ':' || kind || ':' || state, ',') FROM requests",
-        "SELECT group_concat(id || ':' || state || ':' || COALESCE(decided_by, '-'), ',') FROM stages",
-        "SELECT group_concat(id || ':' || state, ',') FROM jobs",
-        "SELECT group_concat(chat_user || '=' || upn, ',') FROM links",
-        "SELECT group_concat(chat_user || '=' || away, ',') FROM approver_status",
+        "SELECT string_agg(id || ':' || kind || ':' || state, ',' ORDER BY id) FROM requests",
+        "SELECT string_agg(id || ':' || state || ':' || COALESCE(decided_by, '-'), ',' ORDER BY id) FROM stages",
+        "SELECT string_agg(id || ':' || state, ',' ORDER BY id) FROM jobs",
+        "SELECT string_agg(chat_user || '=' || upn, ',' ORDER BY chat_user) FROM links",
+        "SELECT string_agg(chat_user || '=' || away, ',' ORDER BY chat_user) FROM approver_status",
     ];
     let tenant_queries = [
-        "SELECT group_concat(upn || '=' || sku_part_number, ',') FROM assignments",
-        "SELECT group_concat(sku_part_number || '=' || enabled, ',') FROM skus",
-        "SELECT group_concat(upn || '=' || COALESCE(usage_location, '-'), ',') FROM users",
+        "SELECT string_agg(upn || '=' || sku_part_number, ',' ORDER BY upn, sku_part_number) FROM assignments",
+        "SELECT string_agg(sku_part_number || '=' || enabled, ',' ORDER BY sku_part_number) FROM skus",
+        "SELECT string_agg(upn || '=' || COALESCE(usage_location, '-'), ',' ORDER BY upn) FROM users",
     ];
     let mut out = Vec::new();
     let asked = queries

@@ -14,6 +14,7 @@ pub mod audit_sink;
 pub mod bot_state;
 mod connect;
 pub mod drift;
+pub mod figures;
 pub mod governance;
 pub mod jobs;
 pub mod leases;

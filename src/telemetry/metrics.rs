@@ -8,16 +8,18 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use prometheus::proto::{Bucket, Histogram, Metric, MetricFamily, MetricType};
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry,
 };
 
 use crate::backend::{
     BackendError, DirectoryUser, Found, GroupInfo, LicensingGroup, Lookup, PurchaseProgress,
     Purchaser, SeatOrder, Seats, Tenant,
 };
-use crate::domain::{CountryCode, RoleSet, Upn};
-use crate::store::Store;
+use crate::domain::{CountryCode, DriftKind, RequestKind, RequestState, RoleSet, Upn};
+use crate::store::jobs::JobState;
+use crate::store::{figures, Store};
 
 /// The process's registry.
 pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -160,6 +162,28 @@ static SEAT_ALERT: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     alert
 });
 
+/// Job attempts beyond each job's first, over every stored job.
+static JOB_RETRIES: LazyLock<IntGauge> = LazyLock::new(|| {
+    gauge(
+        "licensebot_job_retries",
+        "Job attempts beyond each job's first (retries after a transient failure), all jobs",
+    )
+});
+
+/// Graph's 429 answers since the process started, copied from the Graph client at scrape.
+static GRAPH_THROTTLED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_constant(IntCounter::new(
+        "licensebot_graph_throttled_total",
+        "Answers in which Microsoft Graph throttled the bot (429), whole calls and batch items",
+    ))
+});
+
+/// The bounds, in seconds, of the time-to-decision and time-to-done histograms: ten seconds
+/// to a week.
+const DURATION_BOUNDS: [f64; 12] = [
+    10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 28800.0, 86400.0, 259200.0, 604800.0,
+];
+
 static OUTBOX_UNDELIVERED: LazyLock<IntGauge> = LazyLock::new(|| {
     gauge(
         "licensebot_outbox_undelivered",
@@ -181,7 +205,34 @@ pub fn init() {
     LazyLock::force(&OUTBOX_UNDELIVERED);
     LazyLock::force(&DRIFT);
     LazyLock::force(&SEAT_ALERT);
+    LazyLock::force(&JOB_RETRIES);
+    LazyLock::force(&GRAPH_THROTTLED);
+    zero_known_series();
 }
+
+/// Every series whose labels are known in advance, at zero, so a dashboard shows 0 rather
+/// than no data before the first event of its kind.
+fn zero_known_series() {
+    for kind in RequestKind::ALL {
+        for state in RequestState::ALL {
+            REQUESTS
+                .with_label_values(&[kind.as_str(), state.as_str()])
+                .set(0);
+        }
+    }
+    for verdict in VERDICTS {
+        DECISIONS.with_label_values(&[verdict]).set(0);
+    }
+    for state in JobState::ALL {
+        JOBS.with_label_values(&[state.as_str()]).set(0);
+    }
+    for kind in DriftKind::ALL {
+        DRIFT.with_label_values(&[kind.as_str()]).set(0);
+    }
+}
+
+/// The verdicts `licensebot_decisions` counts.
+const VERDICTS: [&str; 2] = ["approve", "deny"];
 
 /// Reads the database-backed figures (and the seats, when the last read is stale) and renders
 /// every metric in Prometheus text format.
@@ -200,6 +251,9 @@ pub async fn render(
             .fetch_all(pool)
             .await?;
     REQUESTS.reset();
+    DECISIONS.reset();
+    JOBS.reset();
+    zero_known_series();
     for (kind, state, n) in requests {
         REQUESTS
             .with_label_values(&[kind.as_str(), state.as_str()])
@@ -211,7 +265,6 @@ pub async fn render(
     )
     .fetch_all(pool)
     .await?;
-    DECISIONS.reset();
     for (verdict, n) in decisions {
         DECISIONS.with_label_values(&[verdict.as_str()]).set(n);
     }
@@ -219,7 +272,6 @@ pub async fn render(
         sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
             .fetch_all(pool)
             .await?;
-    JOBS.reset();
     for (state, n) in jobs {
         JOBS.with_label_values(&[state.as_str()]).set(n);
     }
@@ -231,13 +283,61 @@ pub async fn render(
     for (kind, stands) in crate::store::seat_alerts::get(&mut conn).await?.kinds() {
         SEAT_ALERT.with_label_values(&[kind]).set(i64::from(stands));
     }
+    JOB_RETRIES.set(
+        sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(attempts - 1), 0) AS BIGINT) FROM jobs WHERE attempts > 1",
+        )
+        .fetch_one(&mut *conn)
+        .await?,
+    );
+    let seen = crate::backend::graph::throttled_answers();
+    GRAPH_THROTTLED.inc_by(seen.saturating_sub(GRAPH_THROTTLED.get()));
     UPTIME.set(STARTED.elapsed().as_secs_f64());
+    let mut families = REGISTRY.gather();
+    let dialect = store.dialect();
+    families.push(histogram(
+        "licensebot_time_to_decision_seconds",
+        "From a stage's posting to approvers to an approver's reaction deciding it",
+        &figures::time_to_decision(&mut conn, dialect, &DURATION_BOUNDS).await?,
+    ));
+    families.push(histogram(
+        "licensebot_time_to_done_seconds",
+        "From asking to done, for the requests that completed",
+        &figures::time_to_done(&mut conn, dialect, &DURATION_BOUNDS).await?,
+    ));
+    families.sort_by(|a, b| a.name().cmp(b.name()));
     let mut out = Vec::new();
     let encoder = prometheus::TextEncoder::new();
-    if let Err(e) = encoder.encode(&REGISTRY.gather(), &mut out) {
+    if let Err(e) = encoder.encode(&families, &mut out) {
         tracing::error!(error = %e, "cannot encode metrics");
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A histogram read from the database, as a metric family of one series.
+fn histogram(name: &str, help: &str, d: &figures::Durations) -> MetricFamily {
+    let buckets = d
+        .buckets
+        .iter()
+        .map(|(bound, n)| {
+            let mut b = Bucket::default();
+            b.set_upper_bound(*bound);
+            b.set_cumulative_count(*n);
+            b
+        })
+        .collect();
+    let mut h = Histogram::default();
+    h.set_bucket(buckets);
+    h.set_sample_count(d.count);
+    h.set_sample_sum(d.sum);
+    let mut m = Metric::default();
+    m.set_histogram(h);
+    let mut family = MetricFamily::default();
+    family.set_name(name.to_string());
+    family.set_help(help.to_string());
+    family.set_field_type(MetricType::HISTOGRAM);
+    family.set_metric(vec![m]);
+    family
 }
 
 /// Runs one backend call, timed into [`BACKEND_CALL_SECONDS`] as `operation`.

@@ -78,6 +78,13 @@ fn metrics_count_requests_decisions_jobs_and_backend_calls() {
         "licensebot_transport_connected 1",
         "licensebot_leader 1",
         "licensebot_outbox_undelivered 0",
+        // Read from the database: carol's reaction decided the one stage, and the request
+        // completed; no job was tried twice.
+        "licensebot_time_to_decision_seconds_count 1",
+        "licensebot_time_to_done_seconds_count 1",
+        r#"licensebot_time_to_done_seconds_bucket{le="+Inf"} 1"#,
+        "licensebot_job_retries 0",
+        "licensebot_graph_throttled_total 0",
     ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
     }
@@ -123,6 +130,100 @@ fn healthz_is_503_when_the_backend_credentials_do_not_work() {
     assert_eq!(health["checks"]["database"], "ok");
     assert_ne!(health["checks"]["backend"], "ok");
     assert!(!body.contains("not-a-real-secret"), "{body}");
+    bot.finish();
+}
+
+/// The metric names an expression of the dashboard reads.
+fn metric_names(expr: &str) -> Vec<String> {
+    let name = regex::Regex::new(r"licensebot_[a-z_]+").expect("pattern");
+    name.find_iter(expr)
+        .map(|m| m.as_str().to_string())
+        .collect()
+}
+
+/// Every query of every panel of `deploy/grafana/licensebot.json`.
+fn dashboard_queries() -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/grafana/licensebot.json"
+    );
+    let text = std::fs::read_to_string(path).expect("the dashboard");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("dashboard JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    panels
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn every_metric_the_dashboard_queries_is_exported_from_start_up() {
+    let queries = dashboard_queries();
+    assert!(queries.len() >= 14, "{queries:#?}");
+    let (_dir, bot) = Bot::start_with(
+        "",
+        &[("LICENSEBOT__TELEMETRY__METRICS_ADDR", "127.0.0.1:0")],
+    );
+    let base = endpoint(&bot);
+
+    // The first scrape, before anyone has asked for anything.
+    let (code, text) = get(&format!("{base}/metrics"));
+    assert_eq!(code, 200);
+    for query in &queries {
+        let names = metric_names(query);
+        assert!(!names.is_empty(), "{query} reads no licensebot metric");
+        for name in names {
+            let samples = text
+                .lines()
+                .filter(|l| {
+                    l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{"))
+                })
+                .count();
+            assert!(
+                samples > 0,
+                "{name} (in {query}) has no series at start-up:
+{text}"
+            );
+        }
+    }
+    // Label sets known in advance are there at zero.
+    for zero in [
+        r#"licensebot_requests{kind="assign",state="pending"} 0"#,
+        r#"licensebot_decisions{verdict="deny"} 0"#,
+        r#"licensebot_jobs{state="failed"} 0"#,
+        "licensebot_time_to_decision_seconds_count 0",
+    ] {
+        assert!(text.contains(zero), "{zero} missing from\n{text}");
+    }
+    bot.finish();
+}
+
+#[test]
+fn a_throttled_graph_read_is_counted() {
+    use crate::support::fake_microsoft::{FakeMicrosoft, Fault, FaultKind};
+    let fake = FakeMicrosoft::start();
+    let (toml, env) = fake.bot_settings(false);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("LICENSEBOT__TELEMETRY__METRICS_ADDR", "127.0.0.1:0"));
+    let (_dir, mut bot) = Bot::start_with(&toml, &env);
+    let base = endpoint(&bot);
+    // Graph throttles the first role read; the client waits a moment and reads again.
+    fake.inject(Fault::on(
+        "GET",
+        "/roleManagement/",
+        1,
+        FaultKind::throttle("0"),
+    ));
+    bot.say("dave", "!pro request for alice@contoso.example");
+    let got = bot.idle();
+    crate::support::bot::approval_with(&got, "Request #1");
+
+    let (_, text) = get(&format!("{base}/metrics"));
+    assert!(
+        text.contains("licensebot_graph_throttled_total 1"),
+        "one 429 counted:\n{text}"
+    );
     bot.finish();
 }
 

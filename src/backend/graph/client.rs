@@ -4,6 +4,7 @@
 //! 20 requests a call). Writes are never retried here: a write that fails transiently goes
 //! back to the engine, whose job queue re-reads the state before trying again.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::backend::http::{asked_wait, json_body, InPlaceRetry};
@@ -21,6 +22,21 @@ pub const BATCH_LIMIT: usize = 20;
 /// The longest `Retry-After` a read waits for inside the client; a longer one goes back to
 /// the caller as a transient error.
 const MAX_WAIT_IN_CLIENT: Duration = Duration::from_secs(10);
+
+/// Answers in which Graph said 429 Too Many Requests (whole calls, and items of a batch)
+/// since the process started: the operator's throttling figure.
+static THROTTLED: AtomicU64 = AtomicU64::new(0);
+
+/// How many answers Graph throttled (429) since the process started.
+pub fn throttled_answers() -> u64 {
+    THROTTLED.load(Ordering::Relaxed)
+}
+
+fn count_if_throttled(status: u64) {
+    if status == u64::from(StatusCode::TOO_MANY_REQUESTS.as_u16()) {
+        THROTTLED.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 /// A successful answer.
 #[derive(Debug)]
@@ -171,6 +187,7 @@ impl GraphClient {
                 .await
                 .map_err(|e| self.transport(&method, path, &client_request_id, &e))?;
             let status = response.status();
+            count_if_throttled(u64::from(status.as_u16()));
             let retry_after = asked_wait(response.headers());
             let request_id = errors::request_id(response.headers());
             let bytes = response
@@ -276,6 +293,7 @@ impl GraphClient {
                     tracing::warn!(id = %response["id"], "Graph's batch answered an id that was not asked");
                     continue;
                 };
+                count_if_throttled(response["status"].as_u64().unwrap_or_default());
                 let result = item_result(&response);
                 if let Err(e) = &result {
                     if reads_only && e.kind == ErrorKind::Transient {

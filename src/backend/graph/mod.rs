@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-pub use client::BATCH_LIMIT;
+pub use client::{throttled_answers, BATCH_LIMIT};
 pub use mail::GraphMailer;
 use seats::SkuCatalogue;
 pub use token::{Audience, Credentials};

@@ -7,6 +7,7 @@ pub mod harness;
 mod bulk;
 mod decisions;
 mod delivery;
+mod figures;
 mod governance;
 mod groups;
 mod jobs;

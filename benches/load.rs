@@ -232,6 +232,7 @@ impl Lifecycles {
                 identity: None,
                 chat: chat.clone(),
                 clock,
+                observer: Arc::new(licensebot::engine::ports::Unobserved),
             },
             startup::texts_for(&settings),
             startup::engine_config(&settings),

@@ -1,5 +1,6 @@
 //! The context every use case shares: the store, the catalogue, the configuration, the clock,
-//! the transport's way of writing a mention, and the bell that wakes the background loop.
+//! the transport's way of writing a mention, the observer of the pace of decisions and
+//! requests, and the bell that wakes the background loop.
 //!
 //! Why a shared context and not a copy per use case: nearly every use case reads these, they
 //! never change after start-up (the store is a pool, the bell a `Notify`), and one `Arc`
@@ -18,7 +19,7 @@ use tokio::sync::Notify;
 
 use super::clock::Clock;
 use super::config::EngineConfig;
-use super::ports::{ChatOutput, IncomingMessage};
+use super::ports::{ChatOutput, IncomingMessage, Observer, Ports};
 use crate::domain::{Actor, AuditAction, ChatUserId, RequestId};
 use crate::store::outbox::ChatAction;
 use crate::store::{audit, Store, StoreError, Timestamp, WriteTx};
@@ -33,25 +34,23 @@ pub(super) struct Core {
     /// Used only for [`ChatOutput::mention`], which writes a mention in the transport's
     /// syntax; sending belongs to delivery.
     chat: Arc<dyn ChatOutput>,
+    /// Hears how long decisions and requests took.
+    observer: Arc<dyn Observer>,
     /// Wakes the background loop when there is new work.
     wake: Notify,
 }
 
 impl Core {
-    /// The shared context over `store`, with the clock and the chat transport's mentions.
-    pub(super) fn new(
-        store: Store,
-        texts: Texts,
-        cfg: EngineConfig,
-        clock: Arc<dyn Clock>,
-        chat: Arc<dyn ChatOutput>,
-    ) -> Core {
+    /// The shared context over `store`, with the clock, the chat transport's mentions and
+    /// the observer from `ports`.
+    pub(super) fn new(store: Store, texts: Texts, cfg: EngineConfig, ports: &Ports) -> Core {
         Core {
             store,
             texts,
             cfg,
-            clock,
-            chat,
+            clock: ports.clock.clone(),
+            chat: ports.chat.clone(),
+            observer: ports.observer.clone(),
             wake: Notify::new(),
         }
     }
@@ -70,6 +69,21 @@ impl Core {
     }
     pub(super) fn mention(&self, user: &ChatUserId) -> String {
         self.chat.mention(user)
+    }
+
+    /// Tells the observer that an approver's reaction decided a stage posted at `posted`.
+    pub(super) fn observe_decision(&self, posted: Timestamp) {
+        self.observer.decided(self.since(posted));
+    }
+
+    /// Tells the observer that a request asked at `asked` completed.
+    pub(super) fn observe_completion(&self, asked: Timestamp) {
+        self.observer.completed(self.since(asked));
+    }
+
+    /// The time from `then` to now (none when `then` lies ahead, as a clock set back makes it).
+    fn since(&self, then: Timestamp) -> std::time::Duration {
+        (self.now() - then).to_std().unwrap_or_default()
     }
 
     /// Wakes the background loop (new work was stored).

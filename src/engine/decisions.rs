@@ -384,6 +384,7 @@ impl Decisions {
             drop(w);
             return self.report_late(r, stage, d.seal).await;
         }
+        self.core.observe_decision(stage.routed_at);
         self.core.audit(&mut w,
             Some(request.id),
             &d.actor,
@@ -461,6 +462,7 @@ impl Decisions {
             {
                 continue;
             }
+            self.core.observe_decision(other.routed_at);
             self.core.audit(
                 tx,
                 Some(d.request.id),

@@ -107,13 +107,7 @@ pub struct Engine {
 impl Engine {
     /// Builds an engine on `store`, talking to the world through `ports`.
     pub fn new(store: Store, ports: Ports, texts: Texts, cfg: EngineConfig) -> Engine {
-        let core = Arc::new(Core::new(
-            store,
-            texts,
-            cfg,
-            ports.clock.clone(),
-            ports.chat.clone(),
-        ));
+        let core = Arc::new(Core::new(store, texts, cfg, &ports));
         let directory = Arc::new(Directory::new(core.clone(), ports.tenant.clone()));
         let job_lock = JobLock::default();
         let handover = Arc::new(Handover::default());

@@ -390,6 +390,9 @@ impl Core {
         let new_state = RequestState::from_stages(&states);
         if new_state != request.state {
             requests::set_state(tx.conn(), id, new_state, None, now).await?;
+            if new_state == RequestState::Completed {
+                self.observe_completion(request.created_at);
+            }
             self.audit(
                 tx,
                 Some(id),

@@ -30,7 +30,7 @@ use crate::engine::ports::{ChatError, Post};
 use crate::engine::{DriftCheck, Engine, EngineConfig};
 use crate::store::simulated::{self as sim, TenantStore};
 use crate::store::{leases, Dialect, Store};
-use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant};
+use crate::telemetry::metrics::{MeteredPurchaser, MeteredTenant, MetricsObserver};
 use crate::texts::Texts;
 
 mod background;
@@ -110,6 +110,7 @@ pub async fn check_drift(settings: &Settings) -> anyhow::Result<DriftCheck> {
         identity: b.identity,
         chat: Arc::new(NoChat),
         clock,
+        observer: Arc::new(crate::engine::ports::Unobserved),
     };
     let engine = Engine::new(
         store.clone(),
@@ -623,6 +624,7 @@ impl Opened {
             identity: b.identity.clone(),
             chat,
             clock,
+            observer: Arc::new(MetricsObserver),
         };
         let engine = Engine::new(self.store.clone(), ports, texts_for(settings), cfg);
         // Jobs left running are queued again at once: only the process that holds the lock

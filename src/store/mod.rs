@@ -14,7 +14,6 @@ pub mod audit_sink;
 pub mod bot_state;
 mod connect;
 pub mod drift;
-pub mod figures;
 pub mod governance;
 pub mod jobs;
 pub mod leases;

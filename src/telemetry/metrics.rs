@@ -8,9 +8,9 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use prometheus::proto::{Bucket, Histogram, Metric, MetricFamily, MetricType};
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec,
+    Opts, Registry,
 };
 
 use crate::backend::{
@@ -18,8 +18,9 @@ use crate::backend::{
     Purchaser, SeatOrder, Seats, Tenant,
 };
 use crate::domain::{CountryCode, DriftKind, RequestKind, RequestState, RoleSet, Upn};
+use crate::engine::ports::Observer;
 use crate::store::jobs::JobState;
-use crate::store::{figures, Store};
+use crate::store::Store;
 
 /// The process's registry.
 pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
@@ -184,6 +185,43 @@ const DURATION_BOUNDS: [f64; 12] = [
     10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 28800.0, 86400.0, 259200.0, 604800.0,
 ];
 
+/// A registered histogram over [`DURATION_BOUNDS`].
+fn durations(name: &str, help: &str) -> Histogram {
+    register_constant(Histogram::with_opts(
+        HistogramOpts::new(name, help).buckets(DURATION_BOUNDS.to_vec()),
+    ))
+}
+
+/// From a stage's approval message to the reaction that decided it.
+static TIME_TO_DECISION: LazyLock<Histogram> = LazyLock::new(|| {
+    durations(
+        "licensebot_time_to_decision_seconds",
+        "From a stage's approval message to the approver's reaction that decided it",
+    )
+});
+
+/// From asking to done.
+static TIME_TO_DONE: LazyLock<Histogram> = LazyLock::new(|| {
+    durations(
+        "licensebot_time_to_done_seconds",
+        "From asking to done, for the requests that completed",
+    )
+});
+
+/// The engine's observer: keeps the pace of decisions and requests in the histograms above
+/// (this process's, since it started).
+pub struct MetricsObserver;
+
+impl Observer for MetricsObserver {
+    fn decided(&self, waited: Duration) {
+        TIME_TO_DECISION.observe(waited.as_secs_f64());
+    }
+
+    fn completed(&self, took: Duration) {
+        TIME_TO_DONE.observe(took.as_secs_f64());
+    }
+}
+
 static OUTBOX_UNDELIVERED: LazyLock<IntGauge> = LazyLock::new(|| {
     gauge(
         "licensebot_outbox_undelivered",
@@ -207,6 +245,8 @@ pub fn init() {
     LazyLock::force(&SEAT_ALERT);
     LazyLock::force(&JOB_RETRIES);
     LazyLock::force(&GRAPH_THROTTLED);
+    LazyLock::force(&TIME_TO_DECISION);
+    LazyLock::force(&TIME_TO_DONE);
     zero_known_series();
 }
 
@@ -293,51 +333,12 @@ pub async fn render(
     let seen = crate::backend::graph::throttled_answers();
     GRAPH_THROTTLED.inc_by(seen.saturating_sub(GRAPH_THROTTLED.get()));
     UPTIME.set(STARTED.elapsed().as_secs_f64());
-    let mut families = REGISTRY.gather();
-    let dialect = store.dialect();
-    families.push(histogram(
-        "licensebot_time_to_decision_seconds",
-        "From a stage's posting to approvers to an approver's reaction deciding it",
-        &figures::time_to_decision(&mut conn, dialect, &DURATION_BOUNDS).await?,
-    ));
-    families.push(histogram(
-        "licensebot_time_to_done_seconds",
-        "From asking to done, for the requests that completed",
-        &figures::time_to_done(&mut conn, dialect, &DURATION_BOUNDS).await?,
-    ));
-    families.sort_by(|a, b| a.name().cmp(b.name()));
     let mut out = Vec::new();
     let encoder = prometheus::TextEncoder::new();
-    if let Err(e) = encoder.encode(&families, &mut out) {
+    if let Err(e) = encoder.encode(&REGISTRY.gather(), &mut out) {
         tracing::error!(error = %e, "cannot encode metrics");
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// A histogram read from the database, as a metric family of one series.
-fn histogram(name: &str, help: &str, d: &figures::Durations) -> MetricFamily {
-    let buckets = d
-        .buckets
-        .iter()
-        .map(|(bound, n)| {
-            let mut b = Bucket::default();
-            b.set_upper_bound(*bound);
-            b.set_cumulative_count(*n);
-            b
-        })
-        .collect();
-    let mut h = Histogram::default();
-    h.set_bucket(buckets);
-    h.set_sample_count(d.count);
-    h.set_sample_sum(d.sum);
-    let mut m = Metric::default();
-    m.set_histogram(h);
-    let mut family = MetricFamily::default();
-    family.set_name(name.to_string());
-    family.set_help(help.to_string());
-    family.set_field_type(MetricType::HISTOGRAM);
-    family.set_metric(vec![m]);
-    family
 }
 
 /// Runs one backend call, timed into [`BACKEND_CALL_SECONDS`] as `operation`.

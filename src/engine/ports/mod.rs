@@ -7,6 +7,7 @@
 //! - [`Purchaser`]: buying and removing seats;
 //! - [`Mailer`] and [`IdentityProvider`]: proving a link;
 //! - [`RetryPolicy`]: how anything is tried again (jobs, backend reads);
+//! - [`Observer`]: the pace of decisions and requests, for the operator's figures;
 //! - the clock is [`crate::engine::clock::Clock`].
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use super::clock::Clock;
 
 mod chat;
 mod identity;
+mod observe;
 mod purchase;
 mod retry;
 mod tenant;
@@ -23,6 +25,7 @@ pub use chat::{
     ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction, MAX_DELIVERY_KEY,
 };
 pub use identity::{AuthorizeRequest, IdClaims, IdentityProvider, Mail, Mailer, SignInError};
+pub use observe::{Observer, Unobserved};
 pub use purchase::{PurchaseProgress, Purchaser, SeatOrder};
 pub use retry::RetryPolicy;
 pub use tenant::{
@@ -46,4 +49,6 @@ pub struct Ports {
     pub chat: Arc<dyn ChatOutput>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Hears how long decisions and requests took.
+    pub observer: Arc<dyn Observer>,
 }

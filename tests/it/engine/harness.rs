@@ -303,10 +303,28 @@ pub fn reaction(user: &str, message: &str, emoji: &str) -> Reaction {
 }
 
 /// An engine under test.
+/// An observer that keeps what it hears: the waits for decisions and the times to done.
+#[derive(Default)]
+pub struct RecordingObserver {
+    pub decided: Mutex<Vec<Duration>>,
+    pub completed: Mutex<Vec<Duration>>,
+}
+
+impl licensebot::engine::ports::Observer for RecordingObserver {
+    fn decided(&self, waited: Duration) {
+        self.decided.lock().unwrap().push(waited);
+    }
+    fn completed(&self, took: Duration) {
+        self.completed.lock().unwrap().push(took);
+    }
+}
+
 pub struct Harness {
     pub engine: Engine,
     pub store: Store,
     pub chat: Arc<RecordingChat>,
+    /// What the engine told of the pace of decisions and requests.
+    pub observed: Arc<RecordingObserver>,
     pub clock: Arc<ManualClock>,
     pub tenant: Arc<FaultyTenant>,
     /// The simulated tenant's own database.
@@ -395,6 +413,7 @@ impl Harness {
             settings.links.mail_sender.clone(),
             clock.clone(),
         ));
+        let observed = Arc::new(RecordingObserver::default());
         let engine = Engine::new(
             store.clone(),
             Ports {
@@ -404,6 +423,7 @@ impl Harness {
                 identity: None,
                 chat: chat.clone(),
                 clock: clock.clone(),
+                observer: observed.clone(),
             },
             startup::texts_for(&settings),
             startup::engine_config(&settings),
@@ -412,6 +432,7 @@ impl Harness {
             engine,
             store,
             chat,
+            observed,
             clock,
             tenant,
             tenant_db,
@@ -435,6 +456,7 @@ impl Harness {
                 identity: None,
                 chat: self.chat.clone(),
                 clock: self.clock.clone(),
+                observer: self.observed.clone(),
             },
             startup::texts_for(&self.settings),
             startup::engine_config(&self.settings),

@@ -86,20 +86,51 @@ async fn register(fake: &FakeDiscord, commands: Value) -> (u16, Value) {
 
 #[test]
 fn the_pro_command_carries_only_the_fields_discord_documents_for_each_option_type() {
-    let texts = Texts::load(Language::En);
-    let body = json!([serde_json::to_value(slash_definition(&texts)).expect("JSON")]);
+    // In each language the bot can be set to, with its translations into the others.
+    for language in [Language::En, Language::Nl] {
+        let texts = Texts::load(language);
+        let body = json!([serde_json::to_value(slash_definition(&texts)).expect("JSON")]);
+        assert!(
+            body.to_string().contains("name_localizations"),
+            "translated: {body}"
+        );
 
-    let problems = discord_schema::problems(&body);
+        let problems = discord_schema::problems(&body);
 
-    assert!(
-        problems.is_empty(),
-        "{} problems:\n{}",
-        problems.len(),
-        problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
+        assert!(
+            problems.is_empty(),
+            "{language}: {} problems:\n{}",
+            problems.len(),
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_translation_under_an_unknown_locale_or_a_name_in_capitals_is_refused() {
+    let fake = FakeDiscord::start().await;
+    let commands = json!([{
+        "name": "pro", "type": 1, "description": "Power BI Pro",
+        "options": [{"type": 1, "name": "request", "description": "Ask",
+            "name_localizations": {"nl": "Aanvragen"},
+            "description_localizations": {"nl-NL": "Vraag aan"}}],
+    }]);
+
+    let (status, error) = register(&fake, commands).await;
+
+    assert_eq!(status, 400);
+    let at = &error["errors"]["0"]["options"]["0"];
+    assert_eq!(
+        at["name_localizations"]["nl"]["_errors"][0]["code"], "BASE_TYPE_BAD_LENGTH",
+        "{error}"
+    );
+    assert_eq!(
+        at["description_localizations"]["nl-NL"]["_errors"][0]["code"], "LOCALE_INVALID",
+        "{error}"
     );
 }
 

@@ -7,6 +7,8 @@
 //! `min_value: null`, `channel_types: []` even on a subcommand), which Discord's schema does
 //! not define for most of them; these types are serialized and sent as they are instead.
 
+use std::collections::BTreeMap;
+
 use serde::{Serialize, Serializer};
 
 /// A Discord type number fixed by the Rust type: serializes as `N`, so a value of one kind
@@ -25,6 +27,57 @@ fn is_false(flag: &bool) -> bool {
     !*flag
 }
 
+/// A name's and a description's translations, by Discord locale (`nl`, `en-US`, …); each
+/// map left out while it is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Localizations {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    name_localizations: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    description_localizations: BTreeMap<String, String>,
+}
+
+/// One language's translation of the whole command, as [`Localize::localize`] takes it.
+pub struct Translation<'a> {
+    /// The Discord locales the language is shown in (`nl`; `en-US` and `en-GB`).
+    pub locales: &'a [&'a str],
+    /// The name a command or option is shown under in the language, by its own name (names
+    /// stay the ones interactions carry; only what people see is translated).
+    pub name: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Localizations {
+    /// Adds `t`'s name for `name` and `described` for `description`, where they differ.
+    fn add(&mut self, t: &Translation<'_>, name: &str, description: &str, described: &str) {
+        let shown = (t.name)(name).filter(|n| n != name);
+        for locale in t.locales {
+            if let Some(n) = &shown {
+                self.name_localizations
+                    .insert((*locale).to_string(), n.clone());
+            }
+            if described != description {
+                self.description_localizations
+                    .insert((*locale).to_string(), described.to_string());
+            }
+        }
+    }
+}
+
+/// A part of the command that takes the translation of its twin: the same part built in
+/// another language.
+pub trait Localize {
+    /// Adds the translations `other` (this part, described in another language) gives.
+    fn localize(&mut self, other: &Self, t: &Translation<'_>);
+}
+
+/// Localizes each of `parts` by its twin in `others` (the same list, built in another
+/// language).
+fn localize_all<T: Localize>(parts: &mut [T], others: &[T], t: &Translation<'_>) {
+    for (part, other) in parts.iter_mut().zip(others) {
+        part.localize(other, t);
+    }
+}
+
 /// A chat-input application command (a slash command, `type` 1) made of subcommands, as
 /// `/pro` is: `name`, `type`, `description` and, when there are any, `options`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,6 +86,8 @@ pub struct ApplicationCommand {
     #[serde(rename = "type")]
     kind: TypeNumber<1>,
     description: String,
+    #[serde(flatten)]
+    localizations: Localizations,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     options: Vec<SubCommand>,
 }
@@ -44,6 +99,7 @@ impl ApplicationCommand {
             name: name.into(),
             kind: TypeNumber,
             description: description.into(),
+            localizations: Localizations::default(),
             options: Vec::new(),
         }
     }
@@ -64,6 +120,8 @@ pub struct SubCommand {
     kind: TypeNumber<1>,
     name: String,
     description: String,
+    #[serde(flatten)]
+    localizations: Localizations,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     options: Vec<ValueOption>,
 }
@@ -75,6 +133,7 @@ impl SubCommand {
             kind: TypeNumber,
             name: name.into(),
             description: description.into(),
+            localizations: Localizations::default(),
             options: Vec::new(),
         }
     }
@@ -125,6 +184,8 @@ pub struct StringOption {
     kind: TypeNumber<3>,
     name: String,
     description: String,
+    #[serde(flatten)]
+    localizations: Localizations,
     #[serde(skip_serializing_if = "is_false")]
     required: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -140,6 +201,7 @@ impl StringOption {
             kind: TypeNumber,
             name: name.into(),
             description: description.into(),
+            localizations: Localizations::default(),
             required: false,
             choices: Vec::new(),
             max_length: None,
@@ -158,6 +220,7 @@ impl StringOption {
     pub fn choice(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.choices.push(StringChoice {
             name: name.into(),
+            name_localizations: BTreeMap::new(),
             value: value.into(),
         });
         self
@@ -175,7 +238,20 @@ impl StringOption {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StringChoice {
     name: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    name_localizations: BTreeMap<String, String>,
     value: String,
+}
+
+impl Localize for StringChoice {
+    fn localize(&mut self, other: &Self, t: &Translation<'_>) {
+        if other.name != self.name {
+            for locale in t.locales {
+                self.name_localizations
+                    .insert((*locale).to_string(), other.name.clone());
+            }
+        }
+    }
 }
 
 /// A whole-number option (`type` 4): `type`, `name`, `description`, and `required`,
@@ -186,6 +262,8 @@ pub struct IntegerOption {
     kind: TypeNumber<4>,
     name: String,
     description: String,
+    #[serde(flatten)]
+    localizations: Localizations,
     #[serde(skip_serializing_if = "is_false")]
     required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,6 +279,7 @@ impl IntegerOption {
             kind: TypeNumber,
             name: name.into(),
             description: description.into(),
+            localizations: Localizations::default(),
             required: false,
             min_value: None,
             max_value: None,
@@ -236,6 +315,8 @@ pub struct UserOption {
     kind: TypeNumber<6>,
     name: String,
     description: String,
+    #[serde(flatten)]
+    localizations: Localizations,
     #[serde(skip_serializing_if = "is_false")]
     required: bool,
 }
@@ -247,8 +328,58 @@ impl UserOption {
             kind: TypeNumber,
             name: name.into(),
             description: description.into(),
+            localizations: Localizations::default(),
             required: false,
         }
+    }
+}
+
+impl Localize for ApplicationCommand {
+    fn localize(&mut self, other: &Self, t: &Translation<'_>) {
+        let (name, description) = (self.name.clone(), self.description.clone());
+        self.localizations
+            .add(t, &name, &description, &other.description);
+        localize_all(&mut self.options, &other.options, t);
+    }
+}
+
+impl Localize for SubCommand {
+    fn localize(&mut self, other: &Self, t: &Translation<'_>) {
+        let (name, description) = (self.name.clone(), self.description.clone());
+        self.localizations
+            .add(t, &name, &description, &other.description);
+        localize_all(&mut self.options, &other.options, t);
+    }
+}
+
+impl Localize for ValueOption {
+    fn localize(&mut self, other: &Self, t: &Translation<'_>) {
+        let (localizations, name, description, described) = match (self, other) {
+            (ValueOption::String(o), ValueOption::String(other)) => {
+                localize_all(&mut o.choices, &other.choices, t);
+                (
+                    &mut o.localizations,
+                    &o.name,
+                    &o.description,
+                    &other.description,
+                )
+            }
+            (ValueOption::Integer(o), ValueOption::Integer(other)) => (
+                &mut o.localizations,
+                &o.name,
+                &o.description,
+                &other.description,
+            ),
+            (ValueOption::User(o), ValueOption::User(other)) => (
+                &mut o.localizations,
+                &o.name,
+                &o.description,
+                &other.description,
+            ),
+            // Twins are built by the same function: never of two kinds.
+            _ => return,
+        };
+        localizations.add(t, name, description, described);
     }
 }
 

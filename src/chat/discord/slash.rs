@@ -5,12 +5,12 @@
 use serenity::all::{CommandDataOption, CommandDataOptionValue};
 
 use super::registration::{
-    ApplicationCommand, IntegerOption, StringOption, SubCommand, UserOption,
+    ApplicationCommand, IntegerOption, Localize, StringOption, SubCommand, Translation, UserOption,
 };
 
 use crate::command::MAX_REASON_CHARS;
 use crate::t;
-use crate::texts::Texts;
+use crate::texts::{Language, Texts};
 
 /// The top-level command's name.
 pub const COMMAND: &str = "pro";
@@ -192,10 +192,41 @@ fn user(name: &str, description: String) -> UserOption {
     UserOption::new(name, describe(description))
 }
 
-/// The `/pro` command with every subcommand, described in the language of `texts`: the body
-/// of the guild registration, each option carrying only the fields Discord defines for its
-/// type.
+/// The `/pro` command with every subcommand, described in the language of `texts` and
+/// translated into every language the bot has: the body of the guild registration, each
+/// option carrying only the fields Discord defines for its type.
+///
+/// Names stay the ones the bot reads back (interactions carry a command's own names, not
+/// the ones shown); a Dutch client shows the Dutch names and descriptions, an English one
+/// the English (`name_localizations`, `description_localizations`).
 pub fn definition(texts: &Texts) -> ApplicationCommand {
+    let mut command = described(texts);
+    for language in Language::ALL {
+        let theirs = Texts::load(*language);
+        let name = |n: &str| {
+            theirs
+                .template(&format!("discord_name.{n}"))
+                .map(str::to_string)
+        };
+        let translation = Translation {
+            locales: discord_locales(*language),
+            name: &name,
+        };
+        command.localize(&described(&theirs), &translation);
+    }
+    command
+}
+
+/// The Discord locales a language of the bot is shown in.
+fn discord_locales(language: Language) -> &'static [&'static str] {
+    match language {
+        Language::En => &["en-US", "en-GB"],
+        Language::Nl => &["nl"],
+    }
+}
+
+/// The `/pro` command described in the language of `texts`, under its own names.
+fn described(texts: &Texts) -> ApplicationCommand {
     let id = |key: &str| number("id", texts.get(key, &[])).min_value(1);
     let most_seats = i64::from(crate::command::MAX_SEATS_PER_BUY);
     ApplicationCommand::chat_input(COMMAND, describe(t!(texts, "discord.pro")))
@@ -447,6 +478,66 @@ mod tests {
             let d = o["description"].as_str().unwrap();
             assert!(!d.is_empty() && d.chars().count() <= 100, "{o}");
         }
+    }
+
+    /// The registered form of `/pro` for a bot set to `language`.
+    fn registered(language: crate::texts::Language) -> serde_json::Value {
+        serde_json::to_value(definition(&Texts::load(language))).unwrap()
+    }
+
+    /// A subcommand of a registered `/pro`.
+    fn subcommand<'a>(def: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+        def["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    }
+
+    #[test]
+    fn an_english_bot_shows_dutch_clients_dutch_names_and_descriptions() {
+        let def = registered(crate::texts::Language::En);
+        let nl = Texts::load(crate::texts::Language::Nl);
+
+        let request = subcommand(&def, "request");
+        assert_eq!(request["description"], "Ask for a Power BI Pro licence");
+        assert_eq!(
+            request["name_localizations"],
+            serde_json::json!({"nl": "aanvragen"})
+        );
+        assert_eq!(
+            request["description_localizations"],
+            serde_json::json!({"nl": nl.get("discord.request", &[])})
+        );
+        let cycle = &subcommand(&def, "buy")["options"][1];
+        assert_eq!(cycle["name_localizations"]["nl"], "facturering");
+        assert_eq!(
+            cycle["choices"][0]["name_localizations"]["nl"],
+            nl.get("cycle.monthly", &[])
+        );
+        // Status is "status" in Dutch too: nothing to translate in its name.
+        assert!(subcommand(&def, "status")
+            .get("name_localizations")
+            .is_none());
+    }
+
+    #[test]
+    fn a_dutch_bot_keeps_the_names_it_reads_back_and_shows_english_clients_english() {
+        let def = registered(crate::texts::Language::Nl);
+        let en = Texts::load(crate::texts::Language::En);
+
+        let request = subcommand(&def, "request");
+        assert_eq!(request["name"], "request", "interactions carry this name");
+        assert_eq!(request["name_localizations"]["nl"], "aanvragen");
+        for locale in ["en-US", "en-GB"] {
+            assert_eq!(
+                request["description_localizations"][locale],
+                en.get("discord.request", &[]),
+                "{locale}"
+            );
+        }
+        assert!(request["name_localizations"].get("en-US").is_none());
     }
 
     #[test]

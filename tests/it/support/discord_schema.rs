@@ -117,6 +117,7 @@ pub fn problems(body: &Value) -> Vec<Problem> {
             &COMMAND_FIELDS,
             "an application command",
         );
+        check_localizations(&mut found, &[i.to_string()], command, false);
         for (j, option) in list(command, "options") {
             check_option(
                 &mut found,
@@ -190,6 +191,7 @@ fn check_option(found: &mut Vec<Problem>, path: &[String], option: &Value) {
     let what = format!("an option of type {number} ({name})");
     let fields: Vec<&str> = COMMON_OPTION_FIELDS.iter().chain(*extra).copied().collect();
     check_object(found, path, option, &fields, &what);
+    check_localizations(found, path, option, false);
     for (i, nested) in list(option, "options") {
         check_option(found, &below(path, &["options", &i.to_string()]), nested);
     }
@@ -201,6 +203,80 @@ fn check_option(found: &mut Vec<Problem>, path: &[String], option: &Value) {
             &CHOICE_FIELDS,
             "an option choice",
         );
+        check_localizations(
+            found,
+            &below(path, &["choices", &i.to_string()]),
+            choice,
+            true,
+        );
+    }
+}
+
+/// Discord's locales ("Reference: Locales"): the keys a localization map may have.
+const LOCALES: [&str; 32] = [
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th",
+    "zh-CN", "ja", "zh-TW", "ko",
+];
+
+/// Whether `name` is a name Discord takes for a chat-input command or option: 1 to 32
+/// letters, digits, `-`, `_` or `'`, in lowercase where the letter has a lowercase form
+/// ("Application Command Naming").
+fn is_command_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=32).contains(&n)
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '\''))
+        && name.to_lowercase() == name
+}
+
+/// A localization map's field, what its texts must be, and what is said when one is not.
+type LocalizationRule = (&'static str, fn(&str) -> bool, &'static str);
+
+/// Whether `text` is 1 to 100 characters long (a description, a choice's name).
+fn is_display_text(text: &str) -> bool {
+    (1..=100).contains(&text.chars().count())
+}
+
+/// The localization maps of `v`: keys among [`LOCALES`], names as [`is_command_name`] asks
+/// (a choice's name is shown text, 1 to 100 characters), descriptions of 1 to 100 characters
+/// ("Localization").
+fn check_localizations(found: &mut Vec<Problem>, path: &[String], v: &Value, choice: bool) {
+    let name_rule: fn(&str) -> bool = if choice {
+        is_display_text
+    } else {
+        is_command_name
+    };
+    let maps: [LocalizationRule; 2] = [
+        ("name_localizations", name_rule, "Not a valid name here."),
+        (
+            "description_localizations",
+            is_display_text,
+            "Must be between 1 and 100 characters long.",
+        ),
+    ];
+    for (field, valid, message) in maps {
+        let Some(map) = v.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        for (locale, text) in map {
+            let at = below(path, &[field, locale]);
+            if !LOCALES.contains(&locale.as_str()) {
+                found.push(Problem {
+                    path: at.clone(),
+                    code: "LOCALE_INVALID",
+                    message: format!("Not a Discord locale: {locale}."),
+                });
+            }
+            if !text.as_str().is_some_and(valid) {
+                found.push(Problem {
+                    path: at,
+                    code: "BASE_TYPE_BAD_LENGTH",
+                    message: message.to_string(),
+                });
+            }
+        }
     }
 }
 

@@ -157,6 +157,19 @@ mod tests {
     }
 
     #[test]
+    fn every_command_has_an_example_and_a_name_on_discord_in_every_language() {
+        for language in Language::ALL {
+            let texts = Texts::load(*language);
+            for c in crate::command::CommandName::ALL {
+                for table in ["help_example", "discord_name"] {
+                    let key = format!("{table}.{}", c.word());
+                    assert!(texts.template(&key).is_some(), "{language}: {key}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_language_has_the_same_keys_and_placeholders() {
         let en = Texts::parse(source(Language::En)).expect("en parses");
         for &lang in Language::ALL {

@@ -203,7 +203,22 @@ impl Intake {
                 lines.push(self.usage_line(c));
             }
         }
+        let p = &self.core.cfg().parser.prefix;
+        lines.push(t!(self.core.texts(), "help.more", prefix = p));
         lines.join("\n")
+    }
+
+    /// One command: how it is written, and an example. (The list holds no examples: with
+    /// them it would pass Discord's 2,000 characters.)
+    pub(super) fn help_topic(&self, c: CommandName) -> String {
+        let p = &self.core.cfg().parser.prefix;
+        let texts = self.core.texts();
+        let example = texts.get(&format!("help_example.{}", c.word()), &[("prefix", p)]);
+        format!(
+            "{}\n{}",
+            self.usage_line(c),
+            t!(texts, "help.example", example = example)
+        )
     }
 
     pub(super) async fn run_command(&self, m: &IncomingMessage, cmd: Command) -> EngineResult<()> {
@@ -228,7 +243,7 @@ impl Intake {
         match cmd {
             Command::Help { topic } => {
                 let text = match topic {
-                    Some(c) => self.usage_line(c),
+                    Some(c) => self.help_topic(c),
                     None => self.help_list(&m.author),
                 };
                 self.reply_now(m, text).await;

@@ -1,5 +1,6 @@
 //! What people are told, and how: a seat left paid after a denial, a licence taken away, a
-//! holder's own release, text someone typed shown as theirs, seat figures, links undone.
+//! holder's own release, text someone typed shown as theirs, seat figures, links undone,
+//! help with an example.
 
 use licensebot::domain::ChatUserId;
 
@@ -242,5 +243,42 @@ async fn an_approver_undoes_someone_elses_link_and_they_are_told() {
         )
         .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn help_on_one_command_shows_it_with_an_example_and_the_list_says_so() {
+    let h = Harness::new(&[]).await;
+
+    h.say_and_deliver("alice", "!pro help request").await;
+    let one = h.sent_text("Example:");
+    h.say_and_deliver("alice", "!pro help").await;
+    let list = h.sent_text("Commands:");
+
+    assert!(one.starts_with("`!pro request ["), "{one}");
+    assert!(
+        one.ends_with("Example: `!pro request for 30d I build the monthly sales report`"),
+        "{one}"
+    );
+    assert!(
+        list.ends_with("`!pro help <command>` shows one command with an example."),
+        "{list}"
+    );
+    assert!(
+        !list.contains("Example:"),
+        "the list stays one line a command: {list}"
+    );
+}
+
+#[tokio::test]
+async fn a_dutch_bot_gives_its_examples_in_dutch() {
+    let h = Harness::new(&[("LICENSEBOT__BOT__LANGUAGE", "nl")]).await;
+
+    h.say_and_deliver("alice", "!pro help revoke").await;
+    let one = h.sent_text("Voorbeeld:");
+
+    assert!(
+        one.ends_with("Voorbeeld: `!pro revoke alice@contoso.com is naar een ander team gegaan`"),
+        "{one}"
     );
 }

@@ -1,5 +1,5 @@
-//! The load benchmark: durable commit rate, whole request lifecycles per second, commits per
-//! lifecycle, parser throughput, reaction → backend latency through the fake Discord and the
+//! The load benchmark: durable commit rate, whole request lifecycles per second, commits and
+//! SQL statements per lifecycle, parser throughput, reaction → backend latency through the fake Discord and the
 //! fake Graph, a bulk assignment of 1,000 users against the fake Graph, memory and cold start
 //! of the real binary. Prints a table and writes `target/bench-results/load.json`.
 //!
@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -304,15 +304,52 @@ impl Lifecycles {
     }
 }
 
+/// While on, every SQL statement sqlx runs is counted (its `sqlx::query` event); while off,
+/// the event is not even made, so sqlx formats nothing and the lifecycles are timed as the
+/// bot runs. Nothing else passes this subscriber.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+struct StatementCounter;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
+    fn register_callsite(
+        &self,
+        metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if metadata.target() == "sqlx::query" {
+            tracing::subscriber::Interest::sometimes()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(
+        &self,
+        metadata: &tracing::Metadata<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        metadata.target() == "sqlx::query" && COUNTING.load(Ordering::Relaxed)
+    }
+
+    fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Lifecycles run after the timed ones, with their statements counted.
+const COUNTED_LIFECYCLES: usize = 10;
+
 /// The durable commit rate and the lifecycle rate measured in turns (ten rounds of half a
 /// second of raw commits and a tenth of the lifecycles), so both see the same machine; the
-/// ratio is what the target is about. Returns (raw commits/s, lifecycles/s, commits per
-/// lifecycle).
-async fn commits_and_lifecycles(n: usize, server: Option<&str>) -> (f64, f64, f64) {
+/// ratio is what the target is about. Then [`COUNTED_LIFECYCLES`] more, untimed, with their
+/// SQL statements counted (the bot's and the simulated tenant's). Returns (raw commits/s,
+/// lifecycles/s, commits per lifecycle, statements per lifecycle).
+async fn commits_and_lifecycles(n: usize, server: Option<&str>) -> (f64, f64, f64, f64) {
     let raw_dir = tempfile::tempdir().expect("tempdir");
     let life_dir = tempfile::tempdir().expect("tempdir");
     let raw = RawCommits::open(raw_dir.path(), server).await;
-    let life = Lifecycles::open(life_dir.path(), n, server).await;
+    let life = Lifecycles::open(life_dir.path(), n + COUNTED_LIFECYCLES, server).await;
     let rounds = 10;
     let (mut raw_n, mut raw_s, mut life_commits, mut life_s) = (0u64, 0.0, 0u64, 0.0);
     for r in 0..rounds {
@@ -324,12 +361,18 @@ async fn commits_and_lifecycles(n: usize, server: Option<&str>) -> (f64, f64, f6
         life_s += s;
     }
     assert_eq!(life.completed().await, n, "every lifecycle completed");
+    let before = STATEMENTS.load(Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    life.run(n..n + COUNTED_LIFECYCLES).await;
+    COUNTING.store(false, Ordering::Relaxed);
+    let statements = STATEMENTS.load(Ordering::Relaxed) - before;
     raw.store.close().await;
     life.store.close().await;
     (
         raw_n as f64 / raw_s,
         n as f64 / life_s,
         life_commits as f64 / n as f64,
+        statements as f64 / COUNTED_LIFECYCLES as f64,
     )
 }
 
@@ -793,11 +836,16 @@ impl Rows {
 
 fn main() {
     // LOAD_SQL_LOG=1 logs every SQL statement the bench's own engine runs (to count them).
+    // Otherwise the statements of a few lifecycles are counted (see `StatementCounter`).
     if std::env::var_os("LOAD_SQL_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("sqlx::query=debug"))
             .with_writer(std::io::stderr)
             .init();
+    } else {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::registry().with(StatementCounter).init();
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -878,7 +926,8 @@ fn measure_lifecycles(
     rows: &mut Rows,
     server: Option<&str>,
 ) {
-    let (raw, lifecycles, commits) = rt.block_on(commits_and_lifecycles(sizes.lifecycles, server));
+    let (raw, lifecycles, commits, statements) =
+        rt.block_on(commits_and_lifecycles(sizes.lifecycles, server));
     rows.add("raw_commits_per_s", raw, 0, String::new());
     rows.add(
         "lifecycles_per_s",
@@ -891,6 +940,12 @@ fn measure_lifecycles(
         ),
     );
     rows.add("commits_per_lifecycle", commits, 1, String::new());
+    rows.add(
+        "statements_per_lifecycle",
+        statements,
+        1,
+        "SQL statements, the simulated tenant's included".into(),
+    );
 }
 
 fn measure_latency(

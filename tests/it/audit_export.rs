@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
-use sqlx::Connection;
 
 use crate::support::bot::{command, request_state, store_url, write_config};
+use crate::support::db;
 use crate::support::Bot;
 
 /// The stored fields of an audit row: (id, at, action, hash).
@@ -44,51 +44,10 @@ fn sink_path(dir: &Path) -> PathBuf {
     dir.join("audit").join("events.jsonl")
 }
 
-/// Runs `work` on a plain connection to the test bot's store (its SQLite file, or its
-/// PostgreSQL database), as someone with access to the database would, and closes the
-/// connection after it.
-fn with_db<T>(dir: &Path, work: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> T) -> T {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        sqlx::any::install_default_drivers();
-        let mut conn = sqlx::AnyConnection::connect(&store_url(dir))
-            .await
-            .expect("open the database");
-        let out = work(&mut conn).await;
-        conn.close().await.expect("close");
-        out
-    })
-}
-
-/// `DROP TRIGGER` of the audit table's guard `trigger`, as the store's database spells it.
-fn drop_guard(dir: &Path, trigger: &str) -> String {
-    if store_url(dir).starts_with("postgres") {
-        format!("DROP TRIGGER {trigger} ON audit_events")
-    } else {
-        format!("DROP TRIGGER {trigger}")
-    }
-}
-
-/// Runs SQL statements on the test database.
-fn sql(dir: &Path, statements: &[&str]) {
-    with_db(dir, async |conn| {
-        for s in statements {
-            sqlx::query(s).execute(&mut *conn).await.expect(s);
-        }
-    });
-}
-
-/// Every audit row in the database, in chain order.
+/// Every audit row in the database, in chain order, read as someone with access to the
+/// database would.
 fn rows(dir: &Path) -> Vec<Row> {
-    with_db(dir, async |conn| {
-        sqlx::query_as("SELECT id, at, action, hash FROM audit_events ORDER BY id")
-            .fetch_all(conn)
-            .await
-            .expect("audit rows")
-    })
+    db::open(dir).audit_chain()
 }
 
 /// Alice's completed request (see [`completed_request`]), then the guard `trigger` dropped
@@ -98,7 +57,10 @@ fn rows(dir: &Path) -> Vec<Row> {
 fn verify_after_editing(trigger: &str, statement: &str, broken: &str) -> (Vec<Row>, String) {
     let dir = completed_request(no_settings);
     let before = rows(dir.path());
-    sql(dir.path(), &[&drop_guard(dir.path(), trigger), statement]);
+    let db = db::open(dir.path());
+    db.drop_guard(trigger);
+    db.execute(statement);
+    drop(db);
     let out = run(dir.path(), &["audit", "verify"]);
     exits(&out, 1);
     let text = stdout(&out);

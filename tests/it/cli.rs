@@ -103,32 +103,17 @@ fn migrate_creates_the_database_and_requests_lists_nothing() {
 
 /// A migrated database holding `n` requests numbered 1 to `n`; every tenth is pending.
 fn directory_with_requests(n: usize) -> tempfile::TempDir {
-    use sqlx::Connection;
     let dir = configured_dir();
     let out = command(dir.path(), &["migrate"]).output().unwrap();
     assert_exit(&out, 0, &[]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        sqlx::any::install_default_drivers();
-        let url = crate::support::bot::store_url(dir.path());
-        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::query(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
-             INSERT INTO requests (kind, state, requester, target_upn, created_at, updated_at)
-             SELECT 'assign', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'completed' END,
-                    'user' || i, 'user' || i || '@contoso.example',
-                    '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
-             FROM n",
-        )
-        .bind(n as i64)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        conn.close().await.unwrap();
-    });
+    crate::support::db::open(dir.path()).execute(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+         INSERT INTO requests (kind, state, requester, target_upn, created_at, updated_at)
+         SELECT 'assign', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'completed' END,
+                'user' || i, 'user' || i || '@contoso.example',
+                '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
+         FROM n"
+    ));
     dir
 }
 

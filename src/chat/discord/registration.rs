@@ -336,18 +336,16 @@ impl UserOption {
 
 impl Localize for ApplicationCommand {
     fn localize(&mut self, other: &Self, t: &Translation<'_>) {
-        let (name, description) = (self.name.clone(), self.description.clone());
         self.localizations
-            .add(t, &name, &description, &other.description);
+            .add(t, &self.name, &self.description, &other.description);
         localize_all(&mut self.options, &other.options, t);
     }
 }
 
 impl Localize for SubCommand {
     fn localize(&mut self, other: &Self, t: &Translation<'_>) {
-        let (name, description) = (self.name.clone(), self.description.clone());
         self.localizations
-            .add(t, &name, &description, &other.description);
+            .add(t, &self.name, &self.description, &other.description);
         localize_all(&mut self.options, &other.options, t);
     }
 }

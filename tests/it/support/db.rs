@@ -172,19 +172,44 @@ impl Db {
 
     /// Changes an audit row behind the bot's back, as an attacker with the database would.
     pub fn tamper(&self, sql: &str) {
-        let drop_trigger = if self.postgres {
-            "DROP TRIGGER audit_events_no_update ON audit_events"
+        self.drop_guard("audit_events_no_update");
+        self.execute(sql);
+    }
+
+    /// Drops the audit table's guard `trigger`, as each database spells it.
+    pub fn drop_guard(&self, trigger: &str) {
+        if self.postgres {
+            self.execute(&format!("DROP TRIGGER {trigger} ON audit_events"));
         } else {
-            "DROP TRIGGER audit_events_no_update"
-        };
+            self.execute(&format!("DROP TRIGGER {trigger}"));
+        }
+    }
+
+    /// Runs one statement on the store.
+    pub fn execute(&self, sql: &str) {
         let mut conn = self.store.borrow_mut();
         self.rt.block_on(async {
-            sqlx::query(drop_trigger)
-                .execute(&mut *conn)
-                .await
-                .expect("drop trigger");
-            sqlx::query(sql).execute(&mut *conn).await.expect("tamper");
+            sqlx::query(sql).execute(&mut *conn).await.expect(sql);
         });
+    }
+
+    /// Every audit row as (id, at, action, hash), in chain order.
+    pub fn audit_chain(&self) -> Vec<(i64, String, String, String)> {
+        use sqlx::Row;
+        self.rows(
+            "SELECT id, at, action, hash FROM audit_events ORDER BY id",
+            None,
+        )
+        .iter()
+        .map(|r| {
+            (
+                r.try_get(0).expect("id"),
+                r.try_get(1).expect("at"),
+                r.try_get(2).expect("action"),
+                r.try_get(3).expect("hash"),
+            )
+        })
+        .collect()
     }
 }
 

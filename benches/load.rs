@@ -183,6 +183,7 @@ fn message(i: usize, author: &str, text: String) -> ChatEvent {
         direct: false,
         public: true,
         roles: Vec::new(),
+        locale: None,
     })
 }
 

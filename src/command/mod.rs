@@ -8,7 +8,7 @@ mod problem;
 pub use parse::{parse_message, parse_reaction, same_emoji, ParserConfig};
 pub use problem::ArgProblem;
 
-use crate::domain::{BillingCycle, ChatUserId, Month, RequestId, Term, Upn};
+use crate::domain::{BillingCycle, ChatUserId, Language, Month, RequestId, Term, Upn};
 
 /// Longest chat message the parser looks at, in characters (Discord's own limit).
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -50,11 +50,12 @@ pub enum CommandName {
     Extend,
     Keep,
     Spend,
+    Language,
 }
 
 impl CommandName {
     /// Every command, in the order help lists them.
-    pub const ALL: [CommandName; 19] = [
+    pub const ALL: [CommandName; 20] = [
         CommandName::Request,
         CommandName::Extend,
         CommandName::Keep,
@@ -64,6 +65,7 @@ impl CommandName {
         CommandName::Status,
         CommandName::Cancel,
         CommandName::Release,
+        CommandName::Language,
         CommandName::Help,
         CommandName::Buy,
         CommandName::Assign,
@@ -98,6 +100,7 @@ impl CommandName {
             CommandName::Extend => "extend",
             CommandName::Keep => "keep",
             CommandName::Spend => "spend",
+            CommandName::Language => "language",
         }
     }
 
@@ -183,6 +186,9 @@ pub enum Command {
     Spend { month: Option<Month> },
     /// `away on|off`
     Away { on: bool },
+    /// `language [en|nl]`: the language the bot answers the speaker in, from now on (none:
+    /// say which it is and which there are).
+    Language { choice: Option<Language> },
     /// `audit <id>`
     Audit { id: RequestId },
     /// `purchased <id>`: a billing approver bought the seats of a manual purchase.
@@ -208,6 +214,7 @@ impl Command {
             Command::Pending => CommandName::Pending,
             Command::Spend { .. } => CommandName::Spend,
             Command::Away { .. } => CommandName::Away,
+            Command::Language { .. } => CommandName::Language,
             Command::Audit { .. } => CommandName::Audit,
             Command::Purchased { .. } => CommandName::Purchased,
             Command::Unlink { .. } => CommandName::Unlink,

@@ -16,7 +16,7 @@ use super::{
     ArgProblem, Command, CommandName, Parsed, Target, Verdict, MAX_ASSIGN_TARGETS,
     MAX_MESSAGE_CHARS, MAX_REASON_CHARS, MAX_SEATS_PER_BUY,
 };
-use crate::domain::{BillingCycle, ChatUserId, Month, RequestId, Term, Upn};
+use crate::domain::{BillingCycle, ChatUserId, Language, Month, RequestId, Term, Upn};
 use normalize::normalize;
 
 /// How the parser recognises messages meant for the bot.
@@ -241,6 +241,9 @@ fn parse_args(name: CommandName, args: &mut Args<'_>, prefix: &str) -> Result<Co
         },
         CommandName::Away => Command::Away {
             on: on_off(args.next())?,
+        },
+        CommandName::Language => Command::Language {
+            choice: args.next().map(language).transpose()?,
         },
     };
     args.finish()?;
@@ -524,6 +527,15 @@ fn billing_cycle(word: &str) -> Result<BillingCycle, Problem> {
             token: shorten(word),
         })),
     }
+}
+
+/// A language the bot speaks, by its locale tag (`nl`, `en-GB`, any case).
+fn language(word: &str) -> Result<Language, Problem> {
+    Language::from_locale(word).ok_or_else(|| {
+        Some(ArgProblem::NotALanguage {
+            token: shorten(word),
+        })
+    })
 }
 
 /// `on` or `off`, any case.

@@ -49,6 +49,8 @@ pub enum ArgProblem {
     NeedTerm,
     /// Not a month written `YYYY-MM`.
     NotAMonth { token: String },
+    /// `language` naming one the bot does not speak.
+    NotALanguage { token: String },
 }
 
 impl ArgProblem {
@@ -89,6 +91,19 @@ impl ArgProblem {
             }
             NeedTerm => t!(texts, "parse.problem.need_term"),
             NotAMonth { token } => t!(texts, "parse.problem.not_a_month", token = token),
+            NotALanguage { token } => {
+                let choices = crate::domain::Language::ALL
+                    .iter()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                t!(
+                    texts,
+                    "parse.problem.not_a_language",
+                    token = token,
+                    choices = choices
+                )
+            }
         }
     }
 }
@@ -123,6 +138,8 @@ mod tests {
                 max: 3650,
             },
             NeedTerm,
+            NotAMonth { token: token() },
+            NotALanguage { token: token() },
         ];
         for why in [
             UpnProblem::NoAt,

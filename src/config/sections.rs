@@ -143,8 +143,12 @@ pub struct BotSettings {
     pub name: String,
     /// The command prefix, e.g. `!pro`: non-empty, no whitespace, at most 16 characters.
     pub prefix: String,
-    /// The language of replies.
+    /// The language of replies to whoever has none of their own (a person's is the one their
+    /// slash command carries, else the one they chose with `language`, else the server's).
     pub language: Language,
+    /// The language approval messages are written in; absent: `language`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals_language: Option<Language>,
     /// Console: the channel a line without `#channel` is posted to.
     pub general_channel: String,
     /// The channel where approval requests are posted for approvers to react to.

@@ -141,7 +141,7 @@ impl SeatAlerts {
         let stood = alert.free_seats || alert.usage;
         let channel = &self.core.cfg().approvals_channel;
         if crossed.any() {
-            let text = self.alert_text(&seats, crossed);
+            let text = self.core.for_approvers(|| self.alert_text(&seats, crossed));
             let words = Words {
                 channel,
                 says: &text,
@@ -149,7 +149,7 @@ impl SeatAlerts {
             };
             standing::say(w.conn(), &mut alert.message, words, WhenNone::Post, now).await?;
         } else if alert.message.outbox_id.is_some() {
-            let text = self.recovered_text(&seats);
+            let text = self.core.for_approvers(|| self.recovered_text(&seats));
             let words = Words {
                 channel,
                 says: &text,

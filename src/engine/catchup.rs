@@ -86,7 +86,7 @@ impl Catchup {
             &self.core.cfg().deny_emojis,
         );
         if decision.is_none() {
-            return self.decisions.apply_reaction(r, added, None).await;
+            return self.decisions.apply_reaction(r, added, None, None).await;
         }
         let key = Key {
             message: &r.message,
@@ -95,23 +95,23 @@ impl Catchup {
         };
         // A replay is usually known before any work; the seal's own check, in the
         // transaction that applies the reaction, is the one that holds.
-        let (on_approval, news) = {
+        let (context, news) = {
             let mut conn = self.core.store().read().await?;
-            let on_approval = stages::by_message(&mut conn, &r.message).await?.is_some();
-            (
-                on_approval,
-                on_approval && reactions::is_news(&mut conn, key, added).await?,
-            )
+            let context = stages::approval_context(&mut conn, &r.message).await?;
+            let news = context.is_some() && reactions::is_news(&mut conn, key, added).await?;
+            (context, news)
         };
-        if !on_approval {
-            return self.decisions.apply_reaction(r, added, None).await;
+        if context.is_none() {
+            return self.decisions.apply_reaction(r, added, None, None).await;
         }
         if !news {
             tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction already applied; replay ignored");
             return Ok(());
         }
         let seal = Seal::new(r, added);
-        self.decisions.apply_reaction(r, added, Some(&seal)).await?;
+        self.decisions
+            .apply_reaction(r, added, Some(&seal), context)
+            .await?;
         if !seal.recorded() {
             // Applied with nothing to write (a reaction taken away by someone who did not
             // decide, say): still recorded, so an add after it is news.

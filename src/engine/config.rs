@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::command::ParserConfig;
 use crate::domain::{
-    BillingCycle, ChannelRef, ChatUserId, CountryCode, RoleSet, StageKind, Term, Upn,
+    BillingCycle, ChannelRef, ChatUserId, CountryCode, Language, RoleSet, StageKind, Term, Upn,
 };
 use crate::engine::ports::RetryPolicy;
 
@@ -139,6 +139,10 @@ impl SeatThresholds {
 pub struct EngineConfig {
     /// Prefix and bot mentions.
     pub parser: ParserConfig,
+    /// The language spoken to whoever has none of their own (`[bot] language`).
+    pub language: Language,
+    /// The language approval messages are written in (`[bot] approvals_language`).
+    pub approvals_language: Language,
     /// Where approval messages go.
     pub approvals_channel: ChannelRef,
     /// Reactions that approve.

@@ -13,6 +13,7 @@
 //! this one (time, audit, replies), `render.rs` (what messages say) and `requests.rs`
 //! (moving a request along inside a transaction: stages, jobs, telling people).
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -20,16 +21,27 @@ use tokio::sync::Notify;
 use super::clock::Clock;
 use super::config::EngineConfig;
 use super::ports::{ChatOutput, IncomingMessage, Observer, Ports};
-use crate::domain::{Actor, AuditAction, ChatUserId, RequestId};
+use crate::domain::{Actor, AuditAction, ChatUserId, Language, RequestId};
 use crate::store::outbox::ChatAction;
-use crate::store::{audit, Store, StoreError, Timestamp, WriteTx};
+use crate::store::{audit, languages, Store, StoreError, Timestamp, WriteTx};
 use crate::texts::Texts;
+
+tokio::task_local! {
+    /// The language being spoken: the person's a reply or message is for. Set around the
+    /// handling of what a person said ([`Core::speaking_to`]) and around each sentence for
+    /// someone else ([`Core::in_language`]); where it is not set, the bot's language.
+    static SPEAKING: Language;
+}
 
 /// What every use case reads. Built once by `Engine::new`, shared as `Arc<Core>`.
 pub(super) struct Core {
     store: Store,
-    texts: Texts,
+    /// One catalogue per language the bot has, in [`Language::ALL`]'s order.
+    catalogues: Vec<Texts>,
     cfg: EngineConfig,
+    /// The chat server's preferred language as the transport last said it (0: not known;
+    /// else 1 + its place in [`Language::ALL`]).
+    place: AtomicU8,
     clock: Arc<dyn Clock>,
     /// Used only for [`ChatOutput::mention`], which writes a mention in the transport's
     /// syntax; sending belongs to delivery.
@@ -44,9 +56,21 @@ impl Core {
     /// The shared context over `store`, with the clock, the chat transport's mentions and
     /// the observer from `ports`.
     pub(super) fn new(store: Store, texts: Texts, cfg: EngineConfig, ports: &Ports) -> Core {
+        // The configured language's catalogue is the one given (a test may give its own).
+        let catalogues = Language::ALL
+            .iter()
+            .map(|l| {
+                if *l == cfg.language {
+                    texts.clone()
+                } else {
+                    Texts::load(*l)
+                }
+            })
+            .collect();
         Core {
             store,
-            texts,
+            catalogues,
+            place: AtomicU8::new(0),
             cfg,
             clock: ports.clock.clone(),
             chat: ports.chat.clone(),
@@ -61,8 +85,96 @@ impl Core {
     pub(super) fn cfg(&self) -> &EngineConfig {
         &self.cfg
     }
+    /// The catalogue in the language being spoken now (see [`SPEAKING`]).
     pub(super) fn texts(&self) -> &Texts {
-        &self.texts
+        self.catalogue(self.spoken())
+    }
+
+    /// The language being spoken now (see [`SPEAKING`]).
+    pub(super) fn spoken(&self) -> Language {
+        SPEAKING.try_with(|l| *l).unwrap_or(self.cfg.language)
+    }
+
+    /// The catalogue of `language`.
+    pub(super) fn catalogue(&self, language: Language) -> &Texts {
+        let i = Language::ALL
+            .iter()
+            .position(|l| *l == language)
+            .unwrap_or(0);
+        &self.catalogues[i]
+    }
+
+    /// Runs `f` (which renders sentences) speaking `language`.
+    pub(super) fn in_language<T>(&self, language: Language, f: impl FnOnce() -> T) -> T {
+        SPEAKING.sync_scope(language, f)
+    }
+
+    /// Runs `work`, everything it renders spoken in `language` unless it says otherwise.
+    pub(super) async fn speaking_to<T>(
+        &self,
+        language: Language,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        SPEAKING.scope(language, work).await
+    }
+
+    /// Renders `f` for the approvals channel, in `[bot] approvals_language`.
+    pub(super) fn for_approvers<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.in_language(self.cfg.approvals_language, f)
+    }
+
+    /// Runs `work`, everything it renders written for the approvals channel.
+    pub(super) async fn for_approvers_async<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
+        self.speaking_to(self.cfg.approvals_language, work).await
+    }
+
+    /// What the transport said the chat server prefers (None: it prefers none the bot has).
+    pub(super) fn set_place_language(&self, language: Option<Language>) {
+        let code = language
+            .and_then(|l| Language::ALL.iter().position(|x| *x == l))
+            .map_or(0, |i| i as u8 + 1);
+        self.place.store(code, Ordering::Relaxed);
+    }
+
+    /// The language of someone with no language of their own: the chat server's, else the
+    /// bot's.
+    fn default_language(&self) -> Language {
+        match self.place.load(Ordering::Relaxed) {
+            0 => self.cfg.language,
+            n => Language::ALL
+                .get(usize::from(n) - 1)
+                .copied()
+                .unwrap_or(self.cfg.language),
+        }
+    }
+
+    /// The language `user` is answered in: `client`'s (the language their chat app says,
+    /// with a slash command), else the one they chose, else the server's, else the bot's.
+    pub(super) async fn language_of(
+        &self,
+        user: &ChatUserId,
+        client: Option<Language>,
+    ) -> Result<Language, StoreError> {
+        if let Some(l) = client {
+            return Ok(l);
+        }
+        let mut conn = self.store.read().await?;
+        let chosen = languages::chosen(&mut conn, user).await?;
+        Ok(chosen.unwrap_or_else(|| self.default_language()))
+    }
+
+    /// The language `user` is written to in `tx` (a direct message, a reply to them): the
+    /// one they chose, else the server's, else the bot's.
+    pub(super) async fn language_in(
+        &self,
+        tx: &mut WriteTx<'_>,
+        user: &ChatUserId,
+    ) -> Result<Language, StoreError> {
+        let chosen = languages::chosen(tx.conn(), user).await?;
+        Ok(chosen.unwrap_or_else(|| self.default_language()))
     }
     pub(super) fn now(&self) -> Timestamp {
         self.clock.now()

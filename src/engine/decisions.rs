@@ -24,7 +24,7 @@ use crate::engine::ports::{IncomingMessage, Reaction};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::reactions::{self, Key};
 use crate::store::requests::{self, Request};
-use crate::store::stages::{self, Decided, Stage};
+use crate::store::stages::{self, ApprovalContext, Decided, Stage};
 use crate::store::WriteTx;
 use crate::t;
 
@@ -135,13 +135,15 @@ impl Decisions {
     }
 
     /// Applies a reaction; with a seal, recorded as applied in the same transaction (see
-    /// the module doc).
+    /// the module doc). `context`: the reaction's message's [`ApprovalContext`], when the
+    /// caller read it already (None: read here).
     #[tracing::instrument(name = "decision", skip_all, fields(request, stage))]
     pub(super) async fn apply_reaction(
         &self,
         r: &Reaction,
         added: bool,
         seal: Option<&Seal<'_>>,
+        context: Option<ApprovalContext>,
     ) -> EngineResult<()> {
         if crate::command::same_emoji(&r.emoji, &self.core.cfg().reclaim.emoji) {
             // Taking a ♻️ away undoes nothing: the holder keeps their licence with `keep`.
@@ -160,7 +162,19 @@ impl Decisions {
         };
         // The stage, its request and the request's stages, read together: the decision
         // itself is checked again in the transaction that records it.
-        let Some((stage, request, all)) = self.decision_context(&r.message).await? else {
+        let context = match context {
+            Some(c) => Some(c),
+            None => {
+                let mut conn = self.core.store().read().await?;
+                stages::approval_context(&mut conn, &r.message).await?
+            }
+        };
+        let Some(ApprovalContext {
+            stage,
+            request,
+            all,
+        }) = context
+        else {
             tracing::debug!(message = %r.message, "reaction on a message that is no approval; ignored");
             return Ok(());
         };
@@ -218,21 +232,6 @@ impl Decisions {
             actor: Actor::chat(&r.user),
         };
         self.record_decision(&decision, &all, enabled_now).await
-    }
-
-    /// The stage whose approval message `message` is, its request and all the request's
-    /// stages, read on one connection; None when `message` is no approval message.
-    async fn decision_context(
-        &self,
-        message: &MessageRef,
-    ) -> EngineResult<Option<(Stage, Option<Request>, Vec<Stage>)>> {
-        let mut conn = self.core.store().read().await?;
-        let Some(stage) = stages::by_message(&mut conn, message).await? else {
-            return Ok(None);
-        };
-        let request = requests::get(&mut conn, stage.request_id).await?;
-        let all = stages::for_request(&mut conn, stage.request_id).await?;
-        Ok(Some((stage, request, all)))
     }
 
     /// Whether `r.user` may decide `stage` of `request` now: not their own request (by chat
@@ -423,7 +422,7 @@ impl Decisions {
         earlier: &[crate::domain::ChatUserId],
     ) -> EngineResult<()> {
         let who = self.core.mention(&d.r.user);
-        let status = match earlier.first() {
+        let status = || match earlier.first() {
             None => t!(self.core.texts(), "status.approved_by", who = who),
             Some(first) => t!(
                 self.core.texts(),
@@ -474,12 +473,14 @@ impl Decisions {
                     .to_string(),
             )
             .await?;
-            let status = t!(
-                self.core.texts(),
-                "status.approved_with",
-                who = who,
-                seq = d.stage.seq
-            );
+            let status = || {
+                t!(
+                    self.core.texts(),
+                    "status.approved_with",
+                    who = who,
+                    seq = d.stage.seq
+                )
+            };
             self.core.edit_stage(tx, other, &status).await?;
         }
         Ok(())
@@ -495,12 +496,14 @@ impl Decisions {
     ) -> EngineResult<()> {
         let who = self.core.mention(&d.r.user);
         let reason = self.core.reason_text(note);
-        let status = t!(
-            self.core.texts(),
-            "status.denied_by",
-            who = who,
-            reason = reason
-        );
+        let status = || {
+            t!(
+                self.core.texts(),
+                "status.denied_by",
+                who = who,
+                reason = reason
+            )
+        };
         self.core.edit_stage(tx, d.stage, &status).await?;
         let outcome = t!(
             self.core.texts(),
@@ -513,7 +516,7 @@ impl Decisions {
             .close_stages(tx, d.request.id, StageState::Cancelled, &outcome, &d.actor)
             .await?
         {
-            let status = t!(self.core.texts(), "status.cancelled_denied", who = who);
+            let status = || t!(self.core.texts(), "status.cancelled_denied", who = who);
             self.core.edit_stage(tx, &s, &status).await?;
         }
         self.core
@@ -559,7 +562,10 @@ impl Decisions {
             now,
         )
         .await?;
-        self.core.tell_user(&mut w, &r.user, text).await?;
+        // Said in the reactor's language, which is the one being spoken.
+        self.core
+            .tell_user(&mut w, &r.user, &|| text.to_string())
+            .await?;
         w.commit().await?;
         Ok(())
     }
@@ -568,7 +574,7 @@ impl Decisions {
     /// second person is needed, and reminders now go to the others.
     async fn first_of_two(&self, mut w: WriteTx<'_>, d: &Decision<'_>) -> EngineResult<()> {
         let stage = d.stage;
-        let status = self.core.first_approval_status(stage, &d.r.user);
+        let status = || self.core.first_approval_status(stage, &d.r.user);
         self.core.edit_stage(&mut w, stage, &status).await?;
         let others: Vec<_> = stage
             .routed_to
@@ -602,12 +608,14 @@ impl Decisions {
                 &serde_json::json!({"stage": stage.seq, "emoji": r.emoji}).to_string(),
             )
             .await?;
-        let text = t!(
-            self.core.texts(),
-            "governance.same_approver",
-            who = self.core.mention(&r.user),
-            id = stage.request_id
-        );
+        let text = || {
+            t!(
+                self.core.texts(),
+                "governance.same_approver",
+                who = self.core.mention(&r.user),
+                id = stage.request_id
+            )
+        };
         self.core.tell_user(&mut w, &r.user, &text).await?;
         w.commit().await?;
         Ok(())
@@ -664,14 +672,16 @@ impl Decisions {
             .core
             .decider(&current)
             .unwrap_or_else(|| t!(self.core.texts(), "decision.nobody"));
-        let text = t!(
-            self.core.texts(),
-            "decision.already_decided",
-            who = self.core.mention(&r.user),
-            id = stage.request_id,
-            state = self.core.stage_state_word(current.state),
-            by = by
-        );
+        let text = || {
+            t!(
+                self.core.texts(),
+                "decision.already_decided",
+                who = self.core.mention(&r.user),
+                id = stage.request_id,
+                state = self.core.stage_state_word(current.state),
+                by = by
+            )
+        };
         let detail = serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string();
         self.core
             .audit_note(
@@ -683,7 +693,7 @@ impl Decisions {
             )
             .await?;
         self.core
-            .post_under_approval(&mut w, stage, text, vec![r.user.clone()])
+            .post_under_approval(&mut w, stage, &text, vec![r.user.clone()])
             .await?;
         w.commit().await?;
         Ok(())
@@ -781,21 +791,25 @@ impl Decisions {
                     .await?;
                 let who = self.core.mention(&m.author);
                 let reason = self.core.reason_text(Some(&reason));
-                let status = t!(
-                    self.core.texts(),
-                    "status.denied_by",
-                    who = who,
-                    reason = reason
-                );
-                self.core.edit_stage(&mut w, &stage, &status).await?;
-                if let Some(r) = requests::get(w.conn(), stage.request_id).await? {
-                    let text = t!(
+                let status = || {
+                    t!(
                         self.core.texts(),
-                        "tell.denial_reason",
-                        id = r.id,
+                        "status.denied_by",
                         who = who,
                         reason = reason
-                    );
+                    )
+                };
+                self.core.edit_stage(&mut w, &stage, &status).await?;
+                if let Some(r) = requests::get(w.conn(), stage.request_id).await? {
+                    let text = || {
+                        t!(
+                            self.core.texts(),
+                            "tell.denial_reason",
+                            id = r.id,
+                            who = who,
+                            reason = reason
+                        )
+                    };
                     self.core.tell_requester(&mut w, &r, &text).await?;
                 }
             }

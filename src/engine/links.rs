@@ -14,6 +14,7 @@
 //! lock. At most [`MAILS_PER_HOUR`] proof mails per chat account and per directory account.
 //! The code is never logged, audited, or said in chat; it goes only into the mail.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,6 +86,13 @@ fn code_matches(code: &str, hash: &str) -> bool {
     })
 }
 
+/// [`Links::notices`]: not read yet (or a notice was just given).
+const NOTICES_UNKNOWN: u8 = 0;
+/// Some links' owners are still to be told.
+const NOTICES_SOME: u8 = 1;
+/// None are (for good: nothing marks a link again).
+const NOTICES_NONE: u8 = 2;
+
 /// Proving which directory account a chat account is: links, codes and sign-in.
 pub(super) struct Links {
     pub(super) core: Arc<Core>,
@@ -93,6 +101,10 @@ pub(super) struct Links {
     /// None when sign-in is off.
     pub(super) identity: Option<Arc<dyn IdentityProvider>>,
     pub(super) chat: Arc<dyn ChatOutput>,
+    /// Whether links whose owners must hear that links are verified now remain (see
+    /// [`links::any_notice`]): unknown until the first command asks, then known; once none
+    /// remain a command reads no link for the notice.
+    notices: AtomicU8,
 }
 
 impl Links {
@@ -109,6 +121,7 @@ impl Links {
             mailer,
             identity,
             chat,
+            notices: AtomicU8::new(NOTICES_UNKNOWN),
         }
     }
 
@@ -197,8 +210,20 @@ impl Links {
     /// Once per link made before links were verified: its owner hears that it must be
     /// proven now, and how. Said beside whatever the command answers.
     pub(super) async fn notice_unverified(&self, m: &IncomingMessage) -> EngineResult<()> {
+        let known = self.notices.load(Ordering::Relaxed);
+        if known == NOTICES_NONE {
+            return Ok(());
+        }
         let link = {
             let mut conn = self.core.store().read().await?;
+            if known == NOTICES_UNKNOWN {
+                let remain = links::any_notice(&mut conn).await?;
+                let now_known = if remain { NOTICES_SOME } else { NOTICES_NONE };
+                self.notices.store(now_known, Ordering::Relaxed);
+                if !remain {
+                    return Ok(());
+                }
+            }
             links::get(&mut conn, &m.author).await?
         };
         let Some(l) = link.filter(|l| l.notice) else {
@@ -212,7 +237,10 @@ impl Links {
             upn = l.upn,
             prefix = self.core.cfg().parser.prefix
         );
-        self.core.reply_and_commit(w, m, text).await
+        self.core.reply_and_commit(w, m, text).await?;
+        // Perhaps the last one: the next command looks again.
+        self.notices.store(NOTICES_UNKNOWN, Ordering::Relaxed);
+        Ok(())
     }
 
     /// `link <upn>`: start proving the speaker's own link. `link <@user> <upn>`: an approver
@@ -706,12 +734,14 @@ impl Links {
             serde_json::json!({"to": to.as_str()}),
         )
         .await?;
-        let text = t!(
-            self.core.texts(),
-            "link.moved_away",
-            upn = upn,
-            prefix = self.core.cfg().parser.prefix
-        );
+        let text = || {
+            t!(
+                self.core.texts(),
+                "link.moved_away",
+                upn = upn,
+                prefix = self.core.cfg().parser.prefix
+            )
+        };
         self.core.tell_user(tx, &previous.chat_user, &text).await?;
         Ok(())
     }
@@ -753,12 +783,14 @@ impl Links {
             &actor,
         )
         .await?;
-        let told = t!(
-            self.core.texts(),
-            "link.attested_you",
-            who = self.core.mention(&m.author),
-            upn = upn
-        );
+        let told = || {
+            t!(
+                self.core.texts(),
+                "link.attested_you",
+                who = self.core.mention(&m.author),
+                upn = upn
+            )
+        };
         self.core.tell_user(&mut w, user, &told).await?;
         let text = t!(
             self.core.texts(),
@@ -826,13 +858,15 @@ impl Links {
             )
             .await?;
             if user != &m.author {
-                let text = t!(
-                    self.core.texts(),
-                    "link.removed_by",
-                    who = self.core.mention(&m.author),
-                    upn = upn,
-                    prefix = self.core.cfg().parser.prefix
-                );
+                let text = || {
+                    t!(
+                        self.core.texts(),
+                        "link.removed_by",
+                        who = self.core.mention(&m.author),
+                        upn = upn,
+                        prefix = self.core.cfg().parser.prefix
+                    )
+                };
                 self.core.tell_user(&mut w, user, &text).await?;
             }
         }

@@ -168,41 +168,62 @@ impl Engine {
     #[tracing::instrument(name = "chat_event", skip_all, fields(kind, user, message))]
     pub async fn handle(&self, event: ChatEvent) {
         let span = tracing::Span::current();
-        let (kind, user, message) = match &event {
-            ChatEvent::Message(m) => ("message", &m.author, &m.id),
-            ChatEvent::ReactionAdded(r) => ("reaction_added", &r.user, &r.message),
-            ChatEvent::ReactionRemoved(r) => ("reaction_removed", &r.user, &r.message),
+        let (kind, user, message, client) = match &event {
+            ChatEvent::Message(m) => ("message", &m.author, &m.id, m.locale),
+            ChatEvent::ReactionAdded(r) => ("reaction_added", &r.user, &r.message, None),
+            ChatEvent::ReactionRemoved(r) => ("reaction_removed", &r.user, &r.message, None),
+            ChatEvent::PlaceLanguage(language) => {
+                self.core.set_place_language(*language);
+                return;
+            }
         };
         span.record("kind", kind);
         span.record("user", tracing::field::display(user));
         span.record("message", tracing::field::display(message));
-        let result = match &event {
+        // Whoever spoke is answered in their language.
+        let language = match self.core.language_of(user, client).await {
+            Ok(language) => language,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the person's language; the bot's is used");
+                self.core.cfg().language
+            }
+        };
+        self.core
+            .speaking_to(language, self.apply_event(&event))
+            .await;
+        self.deliver().await;
+        self.core.wake();
+    }
+
+    /// What [`Engine::handle`] does with one event, spoken in the person's language.
+    async fn apply_event(&self, event: &ChatEvent) {
+        let result = match event {
             ChatEvent::Message(m) => self.on_message(m).await,
             ChatEvent::ReactionAdded(r) => self.catchup.on_reaction(r, true).await,
             ChatEvent::ReactionRemoved(r) => self.catchup.on_reaction(r, false).await,
+            ChatEvent::PlaceLanguage(_) => Ok(()),
         };
-        if let Err(e) = result {
-            let reply_to = match &event {
-                ChatEvent::Message(m) => Some(m),
-                _ => None,
-            };
-            match e {
-                EngineError::User(text) => {
-                    if let Some(m) = reply_to {
-                        self.intake.reply_now(m, text).await;
-                    }
+        let Err(e) = result else {
+            return;
+        };
+        let reply_to = match event {
+            ChatEvent::Message(m) => Some(m),
+            _ => None,
+        };
+        match e {
+            EngineError::User(text) => {
+                if let Some(m) = reply_to {
+                    self.intake.reply_now(m, text).await;
                 }
-                other => {
-                    tracing::error!(error = %other, "failed to handle a chat event");
-                    if let Some(m) = reply_to {
-                        let text = t!(self.core.texts(), "error.internal");
-                        self.intake.reply_now(m, text).await;
-                    }
+            }
+            other => {
+                tracing::error!(error = %other, "failed to handle a chat event");
+                if let Some(m) = reply_to {
+                    let text = t!(self.core.texts(), "error.internal");
+                    self.intake.reply_now(m, text).await;
                 }
             }
         }
-        self.deliver().await;
-        self.core.wake();
     }
 
     /// A denial reason given as a reply, else a command.

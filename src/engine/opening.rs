@@ -229,24 +229,24 @@ impl Opening {
         for (i, work) in works.into_iter().enumerate() {
             created.push(self.open_one(&mut w, &mut batch, i, work).await?);
         }
-        self.post_command_approvals(&mut w, &mut batch).await?;
-        let mut out = Vec::new();
+        self.core
+            .for_approvers_async(self.post_command_approvals(&mut w, &mut batch))
+            .await?;
+        let mut advanced = Vec::new();
         for id in created {
-            if let Some(r) = self
-                .core
-                .advance(&mut w, id, Some(batch.seats.enabled), &batch.actor)
-                .await?
-            {
-                out.push(r);
-            }
+            advanced.extend(
+                self.core
+                    .advance_with_stages(&mut w, id, Some(batch.seats.enabled), &batch.actor, None)
+                    .await?,
+            );
         }
         if let Some(answer) = answer {
-            for r in &out {
-                let all = stages::for_request(w.conn(), r.id).await?;
-                let action = self.core.reply_action(m, answer(r, &all));
+            for (r, all) in &advanced {
+                let action = self.core.reply_action(m, answer(r, all));
                 outbox::push(w.conn(), &action, self.core.now()).await?;
             }
         }
+        let out: Vec<Request> = advanced.into_iter().map(|(r, _)| r).collect();
         w.commit().await?;
         self.core.wake();
         Ok(out)
@@ -358,6 +358,25 @@ impl Opening {
         tracing::Span::current().record("request", id.0);
         let request = new.stored(id, batch.now);
         let planned = plan_stages(&work, batch.waiting.contains(&i), batch);
+        // Everything below is written for the approvals channel, in its language.
+        self.core
+            .for_approvers_async(self.store_and_route(tx, batch, i, work, &request, planned))
+            .await?;
+        Ok(id)
+    }
+
+    /// Stores the stages of the `i`th request of the batch, audits the request, and approves
+    /// its stages by rule or command, or routes them to approvers.
+    async fn store_and_route(
+        &self,
+        tx: &mut WriteTx<'_>,
+        batch: &mut Batch<'_>,
+        i: usize,
+        work: NewWork,
+        request: &Request,
+        planned: Vec<PlannedStage>,
+    ) -> EngineResult<()> {
+        let cycle = self.core.cfg().default_billing_cycle;
         let term_line = match work.term {
             Some(term) => Some(self.term_line(tx, term, batch.now).await?),
             None => None,
@@ -366,13 +385,13 @@ impl Opening {
             .store_stages(
                 tx,
                 batch,
-                &request,
+                request,
                 work.cycle.unwrap_or(cycle),
                 planned,
                 term_line.as_deref(),
             )
             .await?;
-        self.audit_request_created(tx, batch, &request, &stored)
+        self.audit_request_created(tx, batch, request, &stored)
             .await?;
         // A rule approves an assignment only when a seat is free for it.
         let rule = if batch.waiting.contains(&i) {
@@ -382,13 +401,13 @@ impl Opening {
         };
         for stage in stored {
             if let (StageKind::Assign, Some(rule)) = (stage.kind, &rule) {
-                self.approve_by_rule(tx, batch, &request, stage, rule)
+                self.approve_by_rule(tx, batch, request, stage, rule)
                     .await?;
                 continue;
             }
-            self.approve_or_route(tx, batch, &request, stage).await?;
+            self.approve_or_route(tx, batch, request, stage).await?;
         }
-        Ok(id)
+        Ok(())
     }
 
     /// What an assignment's approval says of its term: how long, and until when (an

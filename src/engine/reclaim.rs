@@ -323,39 +323,47 @@ impl Decisions {
                     note: None,
                 };
                 stages::decide(w.conn(), s.id, StageState::Approved, by, now).await?;
-                let status = t!(
-                    core.texts(),
-                    "status.approved_by",
-                    who = core.mention(&r.user)
-                );
+                let status = || {
+                    t!(
+                        core.texts(),
+                        "status.approved_by",
+                        who = core.mention(&r.user)
+                    )
+                };
                 core.edit_stage(&mut w, &s, &status).await?;
             }
         }
         let until = due.format("%Y-%m-%d %H:%M UTC").to_string();
-        let status = t!(
-            core.texts(),
-            "reclaim.chosen",
-            who = core.mention(&r.user),
-            upn = candidate,
-            until = until,
-            prefix = core.cfg().parser.prefix
-        );
+        let status = || {
+            t!(
+                core.texts(),
+                "reclaim.chosen",
+                who = core.mention(&r.user),
+                upn = candidate,
+                until = until,
+                prefix = core.cfg().parser.prefix
+            )
+        };
         core.edit_stage(&mut w, stage, &status).await?;
-        let notice = t!(
-            core.texts(),
-            "reclaim.notice",
-            until = until,
-            prefix = core.cfg().parser.prefix
-        );
+        let notice = || {
+            t!(
+                core.texts(),
+                "reclaim.notice",
+                until = until,
+                prefix = core.cfg().parser.prefix
+            )
+        };
         for holder in links::verified_users_for(w.conn(), candidate).await? {
             core.tell_user(&mut w, &holder, &notice).await?;
         }
-        let told = t!(
-            core.texts(),
-            "reclaim.told_requester",
-            id = request.id,
-            until = until
-        );
+        let told = || {
+            t!(
+                core.texts(),
+                "reclaim.told_requester",
+                id = request.id,
+                until = until
+            )
+        };
         core.tell_requester(&mut w, request, &told).await?;
         let detail = serde_json::json!({"stage": stage.seq, "candidate": candidate.as_str(),
             "due_at": crate::store::ts(due)})
@@ -414,15 +422,17 @@ impl Reclaims {
             }
             kept += 1;
             if let Some(stage) = stages::get(w.conn(), r.stage).await? {
-                let status = t!(core.texts(), "reclaim.kept", upn = me.upn);
+                let status = || t!(core.texts(), "reclaim.kept", upn = me.upn);
                 core.edit_stage(&mut w, &stage, &status).await?;
             }
-            let told = t!(
-                core.texts(),
-                "reclaim.kept_told",
-                id = r.request,
-                upn = me.upn
-            );
+            let told = || {
+                t!(
+                    core.texts(),
+                    "reclaim.kept_told",
+                    id = r.request,
+                    upn = me.upn
+                )
+            };
             core.tell_user(&mut w, &r.decided_by, &told).await?;
             if let Some(request) = requests::get(w.conn(), r.request).await? {
                 core.tell_requester(&mut w, &request, &told).await?;
@@ -507,7 +517,7 @@ impl Reclaims {
             to: target,
         };
         jobs::enqueue(w.conn(), stage.id, &payload, now).await?;
-        let status = t!(core.texts(), "reclaim.moving", upn = r.candidate);
+        let status = || t!(core.texts(), "reclaim.moving", upn = r.candidate);
         core.edit_stage(&mut w, &stage, &status).await?;
         let detail =
             serde_json::to_string(&payload).map_err(|e| EngineError::Unexpected(e.into()))?;
@@ -545,7 +555,7 @@ pub(super) async fn moved(
         core.now(),
     )
     .await?;
-    let text = t!(core.texts(), "reclaim.taken", upn = r.candidate, to = to);
+    let text = || t!(core.texts(), "reclaim.taken", upn = r.candidate, to = to);
     for holder in links::verified_users_for(tx.conn(), &r.candidate).await? {
         core.tell_user(tx, &holder, &text).await?;
     }

@@ -430,7 +430,9 @@ impl Reconciler {
     async fn report(&self, tx: &mut WriteTx<'_>, check: &DriftCheck) -> EngineResult<()> {
         let open = drift::open(tx.conn()).await?;
         let last = drift::report(tx.conn()).await?;
-        let body = self.report_body(&open, &check.corrections);
+        let body = self
+            .core
+            .for_approvers(|| self.report_body(&open, &check.corrections));
         let quiet = last.outbox_id.is_none() && open.is_empty() && check.corrections.is_empty();
         let mut message = Standing {
             outbox_id: last.outbox_id,
@@ -438,10 +440,10 @@ impl Reconciler {
         };
         if !quiet {
             let at = check.checked_at.format("%Y-%m-%d %H:%M UTC").to_string();
-            let content = format!(
-                "{body}\n{}",
-                t!(self.core.texts(), "drift.report_checked", at = at)
-            );
+            let checked = self
+                .core
+                .for_approvers(|| t!(self.core.texts(), "drift.report_checked", at = at));
+            let content = format!("{body}\n{checked}");
             let words = Words {
                 channel: &self.core.cfg().approvals_channel,
                 says: &body,

@@ -10,8 +10,8 @@ use super::core::Core;
 use super::directory::Candidate;
 use super::error::{EngineError, EngineResult};
 use crate::domain::{
-    Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, RequestId, RequestKind, RequestState,
-    RoleSet, StageId, StageKind, StageState, Term, Upn, UserType,
+    Actor, AuditAction, BillingCycle, ChannelRef, ChatUserId, Language, RequestId, RequestKind,
+    RequestState, RoleSet, StageId, StageKind, StageState, Term, Upn, UserType,
 };
 use crate::engine::ports::DirectoryUser;
 use crate::store::jobs::{self, JobPayload};
@@ -153,18 +153,18 @@ impl Core {
         self.queue_decision_reactions(tx, &channel, stage).await
     }
 
-    /// Posts `text` in the approvals channel as a reply to `stage`'s approval message,
-    /// pinging `mentions` (and nobody else).
+    /// Posts `text` (rendered in the approvals language) in the approvals channel as a reply
+    /// to `stage`'s approval message, pinging `mentions` (and nobody else).
     pub(super) async fn post_under_approval(
         &self,
         tx: &mut WriteTx<'_>,
         stage: &Stage,
-        text: String,
+        text: &(dyn Fn() -> String + Sync),
         mentions: Vec<ChatUserId>,
     ) -> EngineResult<()> {
         let post = ChatAction::Send {
             channel: self.cfg().approvals_channel.clone(),
-            content: text,
+            content: self.for_approvers(text),
             reply_to: stage.approval_message.clone(),
             stage: None,
             mentions,
@@ -199,12 +199,13 @@ impl Core {
         Ok(())
     }
 
-    /// Queues an edit of a stage's approval message: its body plus a status line.
+    /// Queues an edit of a stage's approval message: its body plus a status line (rendered
+    /// in the approvals language).
     pub(super) async fn edit_stage(
         &self,
         tx: &mut WriteTx<'_>,
         stage: &Stage,
-        status: &str,
+        status: &(dyn Fn() -> String + Sync),
     ) -> EngineResult<()> {
         // Stages approved by a command have no approval message of their own.
         if stage.approval_message.is_none() && !outbox::stage_has_post(tx.conn(), stage.id).await? {
@@ -216,7 +217,7 @@ impl Core {
                 channel: self.cfg().approvals_channel.clone(),
                 message: stage.approval_message.clone(),
                 stage: Some(stage.id),
-                content: self.approval_with_status(stage, status),
+                content: self.for_approvers(|| self.approval_with_status(stage, &status())),
             },
             self.now(),
         )
@@ -229,20 +230,24 @@ impl Core {
     /// A request that is one of several opened by the same message (an `assign` of many
     /// people) is not told one by one: when the last of them ends, the requester gets one
     /// summary instead.
+    ///
+    /// `text` is rendered in the requester's language ([`Core::language_in`]).
     pub(super) async fn tell_requester(
         &self,
         tx: &mut WriteTx<'_>,
         r: &Request,
-        text: &str,
+        text: &(dyn Fn() -> String + Sync),
     ) -> EngineResult<()> {
         let siblings = match &r.origin_message {
             Some(m) => requests::from_message(tx.conn(), &r.requester, m).await?,
             None => Vec::new(),
         };
+        let language = self.language_in(tx, &r.requester).await?;
         if siblings.len() > 1 {
-            return self.tell_batch(tx, r, &siblings).await;
+            return self.tell_batch(tx, r, &siblings, language).await;
         }
-        self.say_to_requester(tx, r, text).await
+        let text = self.in_language(language, text);
+        self.say_to_requester(tx, r, &text).await
     }
 
     async fn say_to_requester(
@@ -280,12 +285,14 @@ impl Core {
         Ok(())
     }
 
-    /// Once every request of a batch has ended, one summary for its requester.
+    /// Once every request of a batch has ended, one summary for its requester, in
+    /// `language`.
     async fn tell_batch(
         &self,
         tx: &mut WriteTx<'_>,
         r: &Request,
         siblings: &[Request],
+        language: Language,
     ) -> EngineResult<()> {
         if siblings.iter().any(|s| s.state.is_open()) {
             return Ok(());
@@ -300,42 +307,47 @@ impl Core {
             .iter()
             .filter(|s| s.state == RequestState::Completed)
             .count();
-        let mut lines = vec![t!(
-            self.texts(),
-            "tell.batch_summary",
-            done = done,
-            total = siblings.len(),
-            first = siblings[0].id,
-            last = siblings[siblings.len() - 1].id
-        )];
-        for s in siblings
-            .iter()
-            .filter(|s| s.state != RequestState::Completed)
-        {
-            lines.push(t!(
+        let summary = self.in_language(language, || {
+            let mut lines = vec![t!(
                 self.texts(),
-                "tell.batch_line",
-                id = s.id,
-                subject = self.subject(s),
-                state = self.state_word(s.state),
-                outcome = s.outcome.as_deref().unwrap_or("-")
-            ));
-        }
-        self.say_to_requester(tx, r, &lines.join("\n")).await
+                "tell.batch_summary",
+                done = done,
+                total = siblings.len(),
+                first = siblings[0].id,
+                last = siblings[siblings.len() - 1].id
+            )];
+            for s in siblings
+                .iter()
+                .filter(|s| s.state != RequestState::Completed)
+            {
+                lines.push(t!(
+                    self.texts(),
+                    "tell.batch_line",
+                    id = s.id,
+                    subject = self.subject(s),
+                    state = self.state_word(s.state),
+                    outcome = s.outcome.as_deref().unwrap_or("-")
+                ));
+            }
+            lines.join("\n")
+        });
+        self.say_to_requester(tx, r, &summary).await
     }
 
-    /// Tells a person directly (falling back to the approvals channel when DMs are closed).
+    /// Tells a person directly (falling back to the approvals channel when DMs are closed),
+    /// `text` rendered in their language ([`Core::language_in`]).
     pub(super) async fn tell_user(
         &self,
         tx: &mut WriteTx<'_>,
         user: &ChatUserId,
-        text: &str,
+        text: &(dyn Fn() -> String + Sync),
     ) -> EngineResult<()> {
+        let language = self.language_in(tx, user).await?;
         outbox::push(
             tx.conn(),
             &ChatAction::Dm {
                 user: user.clone(),
-                content: text.to_string(),
+                content: self.in_language(language, text),
                 fallback: Some(self.cfg().approvals_channel.clone()),
                 fallback_reply_to: None,
             },
@@ -374,6 +386,22 @@ impl Core {
         enabled_now: Option<i64>,
         actor: &Actor,
     ) -> EngineResult<Option<Request>> {
+        Ok(self
+            .advance_with_stages(tx, id, enabled_now, actor, None)
+            .await?
+            .map(|(request, _)| request))
+    }
+
+    /// [`Core::advance`], returning the request's stages too (as they are after it).
+    /// `outcome`: the words stored with the request when this completes it.
+    pub(super) async fn advance_with_stages(
+        &self,
+        tx: &mut WriteTx<'_>,
+        id: RequestId,
+        enabled_now: Option<i64>,
+        actor: &Actor,
+        outcome: Option<&str>,
+    ) -> EngineResult<Option<(Request, Vec<Stage>)>> {
         let Some(request) = requests::get(tx.conn(), id).await? else {
             return Ok(None);
         };
@@ -382,14 +410,16 @@ impl Core {
         // The first stage not completed runs next, once approved and what it waits on is done.
         if let Some(stage) = all.iter().find(|s| s.state != StageState::Completed) {
             if stage.state == StageState::Approved {
-                self.queue_job(tx, &request, stage, enabled_now).await?;
+                self.queue_job(tx, &request, stage, &all, enabled_now)
+                    .await?;
             }
         }
         // Queuing a job changes no stage's state: the states read above still hold.
         let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
         let new_state = RequestState::from_stages(&states);
         if new_state != request.state {
-            requests::set_state(tx.conn(), id, new_state, None, now).await?;
+            let outcome = outcome.filter(|_| new_state == RequestState::Completed);
+            requests::set_state(tx.conn(), id, new_state, outcome, now).await?;
             if new_state == RequestState::Completed {
                 self.observe_completion(request.created_at);
             }
@@ -413,16 +443,18 @@ impl Core {
                     updated_at: now,
                     ..request.clone()
                 };
-                let text = t!(
-                    self.texts(),
-                    "tell.approved",
-                    id = id,
-                    subject = self.subject(&r)
-                );
+                let text = || {
+                    t!(
+                        self.texts(),
+                        "tell.approved",
+                        id = id,
+                        subject = self.subject(&r)
+                    )
+                };
                 self.tell_requester(tx, &r, &text).await?;
             }
         }
-        Ok(Some(if new_state == request.state {
+        let request = if new_state == request.state {
             request
         } else {
             Request {
@@ -430,28 +462,39 @@ impl Core {
                 updated_at: now,
                 ..request
             }
-        }))
+        };
+        Ok(Some((request, all)))
     }
 
     /// Queues the job of an approved `stage` unless it waits on a stage not completed or
     /// has its job already. A purchase's absolute target is fixed here from `enabled_now`.
+    /// `all`: the request's stages as they stand in `tx` (a stage waited on in another
+    /// request, a shared purchase, is read).
     async fn queue_job(
         &self,
         tx: &mut WriteTx<'_>,
         request: &Request,
         stage: &Stage,
+        all: &[Stage],
         enabled_now: Option<i64>,
     ) -> EngineResult<()> {
         let id = request.id;
         if let Some(dep) = stage.depends_on {
-            let done = stages::get(tx.conn(), dep)
-                .await?
-                .is_some_and(|d| d.state == StageState::Completed);
+            let done = match all.iter().find(|s| s.id == dep) {
+                Some(d) => d.state == StageState::Completed,
+                None => stages::get(tx.conn(), dep)
+                    .await?
+                    .is_some_and(|d| d.state == StageState::Completed),
+            };
             if !done {
                 return Ok(());
             }
         }
-        if jobs::for_stage(tx.conn(), stage.id).await?.is_some() {
+        // A purchase's target is worked out only for a job not queued yet; an assignment's
+        // job is simply not queued twice (the insert keeps the first).
+        if stage.kind == StageKind::Purchase
+            && jobs::for_stage(tx.conn(), stage.id).await?.is_some()
+        {
             return Ok(());
         }
         let payload = match stage.kind {
@@ -491,7 +534,9 @@ impl Core {
                 }
             }
         };
-        jobs::enqueue(tx.conn(), stage.id, &payload, self.now()).await?;
+        if !jobs::enqueue(tx.conn(), stage.id, &payload, self.now()).await? {
+            return Ok(());
+        }
         self.audit_note(
             tx,
             Some(id),
@@ -544,7 +589,7 @@ impl Core {
             let ended =
                 Box::pin(self.close_stages(tx, other, StageState::Cancelled, &text, actor)).await?;
             for s in &ended {
-                let status = t!(self.texts(), "status.cancelled_dependency", other = id);
+                let status = || t!(self.texts(), "status.cancelled_dependency", other = id);
                 self.edit_stage(tx, s, &status).await?;
             }
             self.finish_request(tx, other, &text, actor).await?;
@@ -601,14 +646,16 @@ impl Core {
             updated_at: now,
             ..before
         };
-        let text = t!(
-            self.texts(),
-            "tell.closed",
-            id = id,
-            subject = self.subject(&r),
-            state = self.state_word(state),
-            outcome = outcome
-        );
+        let text = || {
+            t!(
+                self.texts(),
+                "tell.closed",
+                id = id,
+                subject = self.subject(&r),
+                state = self.state_word(state),
+                outcome = outcome
+            )
+        };
         self.tell_requester(tx, &r, &text).await?;
         if let Some(purchase) = seat_left {
             self.tell_seat_left_free(tx, &r, &purchase, actor).await?;
@@ -640,15 +687,17 @@ impl Core {
         holders.sort();
         holders.dedup();
         for holder in holders.iter().filter(|h| *h != &r.requester) {
-            let text = t!(
-                self.texts(),
-                "tell.licence_taken",
-                upn = upn,
-                who = self.mention(&r.requester),
-                id = r.id,
-                reason = self.reason_text(r.reason.as_deref()),
-                prefix = self.cfg().parser.prefix
-            );
+            let text = || {
+                t!(
+                    self.texts(),
+                    "tell.licence_taken",
+                    upn = upn,
+                    who = self.mention(&r.requester),
+                    id = r.id,
+                    reason = self.reason_text(r.reason.as_deref()),
+                    prefix = self.cfg().parser.prefix
+                )
+            };
             self.tell_user(tx, holder, &text).await?;
         }
         Ok(())
@@ -693,14 +742,16 @@ impl Core {
         actor: &Actor,
     ) -> EngineResult<()> {
         let mentions: Vec<ChatUserId> = purchase.decided_by.iter().cloned().collect();
-        let text = t!(
-            self.texts(),
-            "approval.seat_left_free",
-            who = self.mentions(&mentions),
-            id = r.id,
-            state = self.state_word(r.state),
-            prefix = self.cfg().parser.prefix
-        );
+        let text = self.for_approvers(|| {
+            t!(
+                self.texts(),
+                "approval.seat_left_free",
+                who = self.mentions(&mentions),
+                id = r.id,
+                state = self.state_word(r.state),
+                prefix = self.cfg().parser.prefix
+            )
+        });
         outbox::push(
             tx.conn(),
             &ChatAction::Send {

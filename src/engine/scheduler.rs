@@ -146,14 +146,16 @@ impl Scheduler {
         if !stages::claim_reminder(w.conn(), stage.id, now).await? {
             return Ok(());
         }
-        let text = t!(
-            self.core.texts(),
-            "schedule.reminder",
-            who = self.core.mentions(&stage.routed_to),
-            id = stage.request_id,
-            waited = humantime::format_duration(self.core.cfg().remind_after)
-        );
-        self.nudge(w, stage, text, &stage.routed_to, AuditAction::ReminderSent)
+        let text = || {
+            t!(
+                self.core.texts(),
+                "schedule.reminder",
+                who = self.core.mentions(&stage.routed_to),
+                id = stage.request_id,
+                waited = humantime::format_duration(self.core.cfg().remind_after)
+            )
+        };
+        self.nudge(w, stage, &text, &stage.routed_to, AuditAction::ReminderSent)
             .await
     }
 
@@ -164,19 +166,22 @@ impl Scheduler {
         if !stages::claim_escalation(w.conn(), stage.id, to, now).await? {
             return Ok(());
         }
-        let text = t!(
-            self.core.texts(),
-            "schedule.escalation",
-            who = self.core.mentions(to),
-            id = stage.request_id,
-            waited = humantime::format_duration(self.core.cfg().escalate_after),
-            roles = self.core.role_names(
-                self.core
-                    .cfg()
-                    .stage_roles(stage.kind, stage.over_budget.is_some())
+        let text = || {
+            t!(
+                self.core.texts(),
+                "schedule.escalation",
+                who = self.core.mentions(to),
+                id = stage.request_id,
+                waited = humantime::format_duration(self.core.cfg().escalate_after),
+                roles = self.core.role_names(
+                    self.core
+                        .cfg()
+                        .stage_roles(stage.kind, stage.over_budget.is_some())
+                )
             )
-        );
-        self.nudge(w, stage, text, to, AuditAction::Escalated).await
+        };
+        self.nudge(w, stage, &text, to, AuditAction::Escalated)
+            .await
     }
 
     /// Posts a reminder or escalation under the stage's approval message to `to`, audits it
@@ -185,7 +190,7 @@ impl Scheduler {
         &self,
         mut w: WriteTx<'_>,
         stage: &Stage,
-        text: String,
+        text: &(dyn Fn() -> String + Sync),
         to: &[crate::domain::ChatUserId],
         action: AuditAction,
     ) -> EngineResult<()> {
@@ -227,7 +232,7 @@ impl Scheduler {
                     .await?
             {
                 any = true;
-                let status = t!(self.core.texts(), "status.expired");
+                let status = || t!(self.core.texts(), "status.expired");
                 self.core.edit_stage(&mut w, &s, &status).await?;
             }
         }
@@ -239,7 +244,7 @@ impl Scheduler {
             .close_stages(&mut w, id, StageState::Cancelled, &outcome, &Actor::System)
             .await?
         {
-            let status = t!(self.core.texts(), "status.cancelled_expired");
+            let status = || t!(self.core.texts(), "status.cancelled_expired");
             self.core.edit_stage(&mut w, &s, &status).await?;
         }
         self.core

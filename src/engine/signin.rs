@@ -430,7 +430,7 @@ impl Links {
             &actor,
         )
         .await?;
-        let told = t!(self.core.texts(), "verify.done_sign_in", upn = attempt.upn);
+        let told = || t!(self.core.texts(), "verify.done_sign_in", upn = attempt.upn);
         self.core
             .tell_user(&mut w, &attempt.chat_user, &told)
             .await?;

@@ -79,13 +79,15 @@ impl Terms {
         if which == Reminder::Day {
             terms::claim_reminder(w.conn(), r.request, Reminder::Week, now).await?;
         }
-        let text = t!(
-            self.core.texts(),
-            "term.reminder",
-            upn = r.upn,
-            until = r.ends_at.format("%Y-%m-%d %H:%M UTC"),
-            prefix = self.core.cfg().parser.prefix
-        );
+        let text = || {
+            t!(
+                self.core.texts(),
+                "term.reminder",
+                upn = r.upn,
+                until = r.ends_at.format("%Y-%m-%d %H:%M UTC"),
+                prefix = self.core.cfg().parser.prefix
+            )
+        };
         self.tell_holder(&mut w, r, &text).await?;
         let detail = serde_json::json!({"ends_at": crate::store::ts(r.ends_at),
             "before": match which { Reminder::Week => "7d", Reminder::Day => "1d" }})
@@ -106,7 +108,13 @@ impl Terms {
 
     /// The holder of `r` by direct message (the chat accounts with a verified link to them,
     /// else whoever asked), and a reply where the licence was asked for.
-    async fn tell_holder(&self, w: &mut WriteTx<'_>, r: &Running, text: &str) -> EngineResult<()> {
+    /// `text` is rendered in each one's language (the reply in the first one's).
+    async fn tell_holder(
+        &self,
+        w: &mut WriteTx<'_>,
+        r: &Running,
+        text: &(dyn Fn() -> String + Sync),
+    ) -> EngineResult<()> {
         let mut holders = links::verified_users_for(w.conn(), &r.upn).await?;
         if holders.is_empty() {
             holders.push(r.requester.clone());
@@ -115,6 +123,8 @@ impl Terms {
             self.core.tell_user(w, holder, text).await?;
         }
         if let (Some(channel), Some(message)) = (&r.origin_channel, &r.origin_message) {
+            let language = self.core.language_in(w, &holders[0]).await?;
+            let text = self.core.in_language(language, text);
             let post = ChatAction::Send {
                 channel: channel.clone(),
                 content: format!("{} {text}", self.core.mention(&holders[0])),
@@ -162,6 +172,7 @@ impl Terms {
             public: false,
             author_name: r.requester.to_string(),
             roles: Vec::new(),
+            locale: None,
         };
         let reason = t!(self.core.texts(), "term.reason", id = r.request);
         let mut work = NewWork::licence(RequestKind::Release, user, Some(reason));

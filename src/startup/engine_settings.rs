@@ -17,6 +17,8 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
             prefix: s.bot.prefix.clone(),
             bot_mentions: vec![format!("@{}", s.bot.name)],
         },
+        language: s.bot.language,
+        approvals_language: s.bot.approvals_language.unwrap_or(s.bot.language),
         approvals_channel: ChannelRef(s.bot.approvals_channel.clone()),
         approve_emojis: s.bot.approve_emojis.clone(),
         deny_emojis: s.bot.deny_emojis.clone(),

@@ -207,6 +207,17 @@ pub async fn verify(
     Ok(())
 }
 
+/// Whether any link's owner still has to be told that links must now be verified. Only the
+/// migration that made links verifiable sets the mark, so once this is false it stays false.
+pub async fn any_notice(conn: &mut AnyConnection) -> StoreResult<bool> {
+    let any: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM links WHERE notice = 1) THEN 1 ELSE 0 END",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(any == 1)
+}
+
 /// Marks that a link's owner was told links must now be verified.
 pub async fn clear_notice(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<()> {
     set_on(conn, user, "notice = 0").await

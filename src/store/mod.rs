@@ -16,6 +16,7 @@ mod connect;
 pub mod drift;
 pub mod governance;
 pub mod jobs;
+pub mod languages;
 pub mod leases;
 pub mod links;
 pub mod outbox;

@@ -213,6 +213,68 @@ pub async fn for_request(conn: &mut AnyConnection, id: RequestId) -> StoreResult
         .await
 }
 
+/// Every stage of the request stage `id` belongs to, in execution order (none when there is
+/// no such stage): one read where a caller has a stage's id and needs its request's stages.
+pub async fn with_siblings(conn: &mut AnyConnection, id: StageId) -> StoreResult<Vec<Stage>> {
+    STAGES
+        .all(
+            conn,
+            "WHERE request_id = (SELECT request_id FROM stages WHERE id = ?) ORDER BY seq",
+            &[id.0.into()],
+        )
+        .await
+}
+
+/// Every stage of the request one of whose stages has `message` as its approval message,
+/// in execution order (none when `message` is no approval message).
+pub async fn with_siblings_by_message(
+    conn: &mut AnyConnection,
+    message: &MessageRef,
+) -> StoreResult<Vec<Stage>> {
+    STAGES
+        .all(
+            conn,
+            "WHERE request_id = (SELECT request_id FROM stages WHERE approval_message = ? LIMIT 1) \
+             ORDER BY seq",
+            &[message.as_str().into()],
+        )
+        .await
+}
+
+/// What a reaction on an approval message decides: the stage, its request and all the
+/// request's stages, as read before the decision (which checks them again as it writes).
+#[derive(Debug)]
+pub struct ApprovalContext {
+    /// The stage whose approval message it is.
+    pub stage: Stage,
+    /// Its request.
+    pub request: Option<super::requests::Request>,
+    /// Every stage of the request, in execution order.
+    pub all: Vec<Stage>,
+}
+
+/// The [`ApprovalContext`] of a reaction on `message`, in two reads; None when `message` is
+/// no approval message.
+pub async fn approval_context(
+    conn: &mut AnyConnection,
+    message: &MessageRef,
+) -> StoreResult<Option<ApprovalContext>> {
+    let all = with_siblings_by_message(conn, message).await?;
+    let Some(stage) = all
+        .iter()
+        .find(|s| s.approval_message.as_ref() == Some(message))
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let request = super::requests::get(conn, stage.request_id).await?;
+    Ok(Some(ApprovalContext {
+        stage,
+        request,
+        all,
+    }))
+}
+
 /// The stage whose approval message this is.
 pub async fn by_message(
     conn: &mut AnyConnection,

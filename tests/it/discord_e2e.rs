@@ -791,3 +791,144 @@ async fn a_purchase_under_the_two_person_rule_takes_two_approvers_across_a_kill(
     );
     s.fake.assert_faithful();
 }
+
+/// `user` runs `/pro sub` with `options` in #general; waits for its answer saying `needle`.
+async fn slash_by(
+    fake: &FakeDiscord,
+    user: &str,
+    sub: &str,
+    options: &[(&str, Value, u64)],
+    needle: &str,
+) -> Msg {
+    let id = fake.slash(user, GENERAL, sub, options);
+    let (_, answer) = fake
+        .wait_for(
+            &format!("{user}'s {sub} answer with {needle:?}"),
+            TIMEOUT,
+            |v| {
+                v.interaction(id)
+                    .filter(|(_, m)| m.as_ref().is_some_and(|m| m.content.contains(needle)))
+            },
+        )
+        .await;
+    answer.expect("an answer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dutch_slash_user_is_answered_in_dutch_and_an_english_one_in_english() {
+    let s = Setup::start().await;
+    s.fake.set_client_locale("bob", "nl");
+    let commands = s.fake.view(|v| v.commands()).expect("registered");
+    let language = commands[0]["options"]
+        .as_array()
+        .expect("subcommands")
+        .iter()
+        .find(|o| o["name"] == "language")
+        .expect("/pro language")
+        .clone();
+    let choices: Vec<&str> = language["options"][0]["choices"]
+        .as_array()
+        .expect("choices")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(choices, ["English", "Nederlands"], "each by its own name");
+
+    // The same command, in one guild, by two people whose apps speak two languages.
+    let dutch = slash_by(&s.fake, "bob", "help", &[], "Commando's:").await;
+    assert!(!dutch.content.contains("Commands:"), "{}", dutch.content);
+    let english = slash_by(&s.fake, "alice", "help", &[], "Commands:").await;
+    assert!(
+        !english.content.contains("Commando's:"),
+        "{}",
+        english.content
+    );
+    slash_by(
+        &s.fake,
+        "bob",
+        "language",
+        &[],
+        "Ik antwoord je in het Nederlands",
+    )
+    .await;
+    slash_by(&s.fake, "alice", "language", &[], "I answer you in English").await;
+    // A problem with what was typed is said in the speaker's language too.
+    slash_by(
+        &s.fake,
+        "bob",
+        "cancel",
+        &[("id", json!(99), 4)],
+        "Aanvraag #99",
+    )
+    .await;
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chosen_language_holds_for_text_commands_and_direct_messages_but_not_approvals() {
+    let s = Setup::start().await;
+    s.link("alice", "alice@contoso.example").await;
+    s.say(
+        "alice",
+        "!pro language klingon",
+        "is not a language I speak: choose en, nl",
+    )
+    .await;
+    s.say(
+        "alice",
+        "!pro language nl",
+        "Vanaf nu antwoord ik je in het Nederlands",
+    )
+    .await;
+    s.say(
+        "alice",
+        "!pro request because I build the sales reports",
+        "Aanvraag #1 is binnen",
+    )
+    .await;
+    // The approvals channel keeps the bot's language.
+    let approval = s.reacted_approval("Request #1").await;
+    s.fake.react("carol", approval.id, "✅");
+    s.edited(approval.id, "Done").await;
+    s.dm("alice", "Aanvraag #1 is klaar").await;
+    s.bot_message(GENERAL, "Aanvraag #1 is klaar").await;
+    // Someone who chose nothing still hears the bot's language.
+    s.say("bob", "!pro help", "Commands:").await;
+    s.say(
+        "alice",
+        "!pro language en",
+        "From now on I answer you in English",
+    )
+    .await;
+    s.say("alice", "!pro status 1", "#1 a Power BI Pro licence").await;
+    s.fake.assert_faithful();
+}
+
+/// Waits until the bot's log has said `needle` `times` times.
+async fn logged(s: &Setup, needle: &str, times: usize) {
+    let deadline = Instant::now() + TIMEOUT;
+    while s.log().matches(needle).count() < times {
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} {times} times in:\n{}",
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_community_guilds_language_answers_those_who_chose_none() {
+    let mut s = Setup::configured().await;
+    s.fake.make_community("nl");
+    s.boot().await;
+    logged(&s, "community=true", 1).await;
+    s.say("bob", "!pro help", "Commando's:").await;
+    // A slash command follows the person's app over the guild.
+    slash_by(&s.fake, "alice", "help", &[], "Commands:").await;
+    // The guild turns English: so do the answers to text commands.
+    s.fake.make_community("en-GB");
+    logged(&s, "community=true", 2).await;
+    s.say("bob", "!pro help", "Commands:").await;
+    s.fake.assert_faithful();
+}

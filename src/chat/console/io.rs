@@ -384,6 +384,8 @@ impl Input {
             direct,
             public: !direct,
             roles: Vec::new(),
+            // The console has no app language: a person's choice, else the bot's.
+            locale: None,
         })
     }
 

@@ -7,15 +7,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serenity::all::{
     CommandInteraction, ConnectionStage, Context, CreateInteractionResponse,
-    CreateInteractionResponseMessage, EventHandler, GuildId, Interaction, Message,
-    Reaction as DiscordReaction, Ready, ResumedEvent, RoleId, ShardStageUpdateEvent, User, UserId,
+    CreateInteractionResponseMessage, EventHandler, Guild, GuildId, Interaction, Message,
+    PartialGuild, Reaction as DiscordReaction, Ready, ResumedEvent, RoleId, ShardStageUpdateEvent,
+    User, UserId,
 };
 use tokio::sync::mpsc;
 
 use super::output::{classify, emoji_name, interaction_ref, DiscordOutput};
 use super::slash;
 use crate::chat::{ChatEvent, IncomingMessage, Reaction};
-use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+use crate::domain::{ChannelRef, ChatUserId, Language, MessageRef};
 use crate::texts::Texts;
 
 /// Work for the engine, handed from serenity's event tasks to the one loop that drives the
@@ -88,6 +89,18 @@ impl Handler {
         })
     }
 
+    /// Tells the engine the guild's preferred language (a locale it does not speak: none).
+    ///
+    /// Only a Community guild chooses its preferred locale; every other guild reports
+    /// Discord's default, `en-US`, which says nothing of its people, so it counts as none
+    /// (else `[bot] language = "nl"` would never be heard on Discord).
+    fn place_language(&self, features: &[String], locale: &str) {
+        let community = features.iter().any(|f| f == "COMMUNITY");
+        tracing::debug!(locale, community, "the guild's preferred locale");
+        let language = community.then(|| Language::from_locale(locale)).flatten();
+        self.queue(Work::Event(ChatEvent::PlaceLanguage(language)));
+    }
+
     fn queue(&self, work: Work) {
         if !self.accepting() {
             return;
@@ -155,6 +168,7 @@ impl Handler {
                 public: false,
                 author_name: shown_name(&cmd.user),
                 roles: role_ids(cmd.member.as_ref().map(|m| m.roles.as_slice())),
+                locale: Language::from_locale(&cmd.locale),
             }),
             interaction: id,
         });
@@ -219,7 +233,21 @@ impl EventHandler for Handler {
             reply_to,
             direct,
             public: !direct,
+            // A message says nothing of its author's app language.
+            locale: None,
         })));
+    }
+
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        if guild.id == self.guild {
+            self.place_language(&guild.features, &guild.preferred_locale);
+        }
+    }
+
+    async fn guild_update(&self, _ctx: Context, _old: Option<Guild>, guild: PartialGuild) {
+        if guild.id == self.guild {
+            self.place_language(&guild.features, &guild.preferred_locale);
+        }
     }
 
     async fn reaction_add(&self, _ctx: Context, r: DiscordReaction) {

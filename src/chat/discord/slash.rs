@@ -90,8 +90,9 @@ pub fn invocation(name: &str, options: &[CommandDataOption]) -> Option<Invocatio
 }
 
 /// Subcommands whose answers only the invoker should see.
-const PRIVATE: [&str; 10] = [
+const PRIVATE: [&str; 11] = [
     "status", "link", "verify", "unlink", "help", "seats", "pending", "away", "audit", "spend",
+    "language",
 ];
 
 /// Renders an invocation as the text command it stands for, under `prefix`. Unknown
@@ -123,7 +124,7 @@ pub fn render(inv: &Invocation, prefix: &str) -> Rendered {
             words.extend(inv.text("user"));
             words.extend(inv.text("upn"));
         }
-        "verify" => words.extend(inv.text("code")),
+        "verify" | "language" => words.extend(inv.text("code")),
         "help" => words.extend(inv.text("command")),
         "buy" => {
             words.extend(inv.text("seats"));
@@ -261,6 +262,7 @@ fn described(texts: &Texts) -> ApplicationCommand {
                     .max_length(16),
             ),
         )
+        .subcommand(language(texts))
         .subcommand(help(texts))
         .subcommand(
             sub("buy", t!(texts, "discord.buy"))
@@ -326,6 +328,16 @@ fn terms(option: StringOption) -> StringOption {
     ["7d", "30d", "3m", "6m", "12m"]
         .into_iter()
         .fold(option, |o, t| o.choice(t, t))
+}
+
+/// `/pro language`: each language offered by its own name ("English", "Nederlands").
+fn language(texts: &Texts) -> SubCommand {
+    let mut code = text("code", t!(texts, "discord.language_code"));
+    for l in Language::ALL {
+        let own_name = Texts::load(*l).get(&format!("language.{}", l.as_str()), &[]);
+        code = code.choice(own_name, l.as_str());
+    }
+    sub("language", t!(texts, "discord.language")).option(code)
 }
 
 fn help(texts: &Texts) -> SubCommand {

@@ -984,6 +984,34 @@ fn revoke_with_two_targets_is_a_usage_error() {
     );
 }
 
+// ---- language --------------------------------------------------------------------------------
+
+#[test]
+fn language_takes_a_locale_tag_or_nothing() {
+    use crate::domain::Language;
+    assert_eq!(
+        command("!pro language nl"),
+        Command::Language {
+            choice: Some(Language::Nl)
+        }
+    );
+    assert_eq!(
+        command("!pro language EN-gb"),
+        Command::Language {
+            choice: Some(Language::En)
+        }
+    );
+    assert_eq!(command("!pro language"), Command::Language { choice: None });
+}
+
+#[test]
+fn language_refuses_one_the_bot_does_not_speak() {
+    for text in ["!pro language de", "!pro language klingon"] {
+        problem(text, CommandName::Language);
+    }
+    problem("!pro language nl now", CommandName::Language);
+}
+
 // ---- away ------------------------------------------------------------------------------------
 
 #[test]
@@ -1140,6 +1168,7 @@ fn render_tokens(command: &Command) -> Vec<(String, bool)> {
         }
         Command::Unlink { target: t } => tokens.extend(t.as_ref().map(target)),
         Command::Away { on } => tokens.push(word(if *on { "on" } else { "off" })),
+        Command::Language { choice } => tokens.extend(choice.iter().map(|l| word(l.as_str()))),
         Command::Spend { month } => tokens.extend(month.iter().map(|m| word(&m.to_string()))),
         Command::Release | Command::Keep | Command::Seats | Command::Pending => {}
         Command::SeatsRemove { seats } => {
@@ -1302,6 +1331,10 @@ fn command_strategy() -> impl Strategy<Value = Command> {
             month: m.and_then(|(y, m)| crate::domain::Month::parse(&format!("{y:04}-{m:02}")))
         }),
         any::<bool>().prop_map(|on| Command::Away { on }),
+        proptest::option::of(proptest::sample::select(
+            crate::domain::Language::ALL.to_vec()
+        ))
+        .prop_map(|choice| Command::Language { choice }),
         id_strategy().prop_map(|id| Command::Audit { id }),
     ]
 }

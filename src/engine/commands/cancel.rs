@@ -54,11 +54,13 @@ impl Intake {
             )));
         }
         for s in &closed {
-            let status = t!(
-                self.core.texts(),
-                "status.cancelled_by",
-                who = self.core.mention(&m.author)
-            );
+            let status = || {
+                t!(
+                    self.core.texts(),
+                    "status.cancelled_by",
+                    who = self.core.mention(&m.author)
+                )
+            };
             self.core.edit_stage(&mut w, s, &status).await?;
         }
         self.core

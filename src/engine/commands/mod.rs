@@ -12,6 +12,7 @@ mod away;
 mod buy;
 mod cancel;
 mod extend;
+mod language;
 mod pending;
 mod purchased;
 mod release;
@@ -166,29 +167,12 @@ impl Intake {
         }
     }
 
+    /// How command `c` is written, with what it does (`help.<command>`).
     pub(super) fn usage_line(&self, c: CommandName) -> String {
         let p = &self.core.cfg().parser.prefix;
-        match c {
-            CommandName::Request => t!(self.core.texts(), "help.request", prefix = p),
-            CommandName::Link => t!(self.core.texts(), "help.link", prefix = p),
-            CommandName::Status => t!(self.core.texts(), "help.status", prefix = p),
-            CommandName::Cancel => t!(self.core.texts(), "help.cancel", prefix = p),
-            CommandName::Release => t!(self.core.texts(), "help.release", prefix = p),
-            CommandName::Help => t!(self.core.texts(), "help.help", prefix = p),
-            CommandName::Buy => t!(self.core.texts(), "help.buy", prefix = p),
-            CommandName::Assign => t!(self.core.texts(), "help.assign", prefix = p),
-            CommandName::Revoke => t!(self.core.texts(), "help.revoke", prefix = p),
-            CommandName::Seats => t!(self.core.texts(), "help.seats", prefix = p),
-            CommandName::Pending => t!(self.core.texts(), "help.pending", prefix = p),
-            CommandName::Away => t!(self.core.texts(), "help.away", prefix = p),
-            CommandName::Audit => t!(self.core.texts(), "help.audit", prefix = p),
-            CommandName::Purchased => t!(self.core.texts(), "help.purchased", prefix = p),
-            CommandName::Unlink => t!(self.core.texts(), "help.unlink", prefix = p),
-            CommandName::Verify => t!(self.core.texts(), "help.verify", prefix = p),
-            CommandName::Extend => t!(self.core.texts(), "help.extend", prefix = p),
-            CommandName::Keep => t!(self.core.texts(), "help.keep", prefix = p),
-            CommandName::Spend => t!(self.core.texts(), "help.spend", prefix = p),
-        }
+        self.core
+            .texts()
+            .get(&format!("help.{}", c.word()), &[("prefix", p)])
     }
 
     pub(super) fn help_list(&self, user: &ChatUserId) -> String {
@@ -275,6 +259,7 @@ impl Intake {
             Command::Pending => self.pending_report(m).await,
             Command::Spend { month } => self.spend_report(m, month).await,
             Command::Away { on } => self.away(m, on).await,
+            Command::Language { choice } => self.language(m, choice).await,
             Command::Audit { id } => self.audit_report(m, id).await,
             Command::Purchased { id } => self.purchased(m, id).await,
         }

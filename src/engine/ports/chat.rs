@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+use crate::domain::{ChannelRef, ChatUserId, Language, MessageRef};
 
 /// A chat message someone wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub struct IncomingMessage {
     pub author_name: String,
     /// The author's roles in the chat server (Discord role ids); empty where there are none.
     pub roles: Vec<String>,
+    /// The language the author's chat app is set to, when the chat says it (a slash
+    /// command's locale) and the bot speaks it: the reply is in it.
+    pub locale: Option<Language>,
 }
 
 /// A reaction someone added to or removed from a message.
@@ -52,6 +55,9 @@ pub enum ChatEvent {
     ReactionAdded(Reaction),
     /// A reaction was removed.
     ReactionRemoved(Reaction),
+    /// The chat server's preferred language (a Discord guild's preferred locale), when the
+    /// transport learns it; None when it prefers one the bot does not speak.
+    PlaceLanguage(Option<Language>),
 }
 
 /// Why a chat action failed.

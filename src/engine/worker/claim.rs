@@ -8,7 +8,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use super::Worker;
-use crate::domain::{Actor, AuditAction, StageKind, StageState};
+use crate::domain::{Actor, AuditAction, RequestId, RequestState, StageKind, StageState};
 use crate::engine::core::Core;
 use crate::engine::error::EngineResult;
 use crate::store::jobs;
@@ -145,7 +145,10 @@ async fn claim_in(
     let mut claimed = Vec::new();
     let mut skipped = Vec::new();
     for job in claimed_jobs {
-        let stage = stages::get(w.conn(), job.stage_id).await?;
+        // The stage with its request's other stages, and the request: two reads, and the
+        // request's new state follows from them without reading either again.
+        let mut all = stages::with_siblings(w.conn(), job.stage_id).await?;
+        let stage = all.iter().find(|s| s.id == job.stage_id).cloned();
         let request = match &stage {
             Some(s) => requests::get(w.conn(), s.request_id).await?,
             None => None,
@@ -180,7 +183,11 @@ async fn claim_in(
             .to_string(),
         )
         .await?;
-        set_request_state(core, w, &request).await?;
+        for s in all.iter_mut().filter(|s| s.id == stage.id) {
+            s.state = StageState::Executing;
+        }
+        let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
+        derive_request_state(core, w, request.id, request.state, &states).await?;
         claimed.push(Claimed {
             job,
             stage,
@@ -201,21 +208,34 @@ pub(super) async fn set_request_state(
         .iter()
         .map(|s| s.state)
         .collect();
-    let new = crate::domain::RequestState::from_stages(&states);
     if let Some(current) = requests::get(tx.conn(), request.id).await? {
-        if current.state != new {
-            requests::set_state(tx.conn(), request.id, new, None, core.now()).await?;
-            core.audit(
-                tx,
-                Some(request.id),
-                &Actor::System,
-                AuditAction::RequestState,
-                Some(current.state.as_str()),
-                Some(new.as_str()),
-                "",
-            )
-            .await?;
-        }
+        derive_request_state(core, tx, request.id, current.state, &states).await?;
+    }
+    Ok(())
+}
+
+/// Moves request `id` from `current` to the state its stages' `states` (in execution order,
+/// as they stand in `tx`) make it, audited when that changes it.
+async fn derive_request_state(
+    core: &Core,
+    tx: &mut WriteTx<'_>,
+    id: RequestId,
+    current: RequestState,
+    states: &[StageState],
+) -> EngineResult<()> {
+    let new = RequestState::from_stages(states);
+    if current != new {
+        requests::set_state(tx.conn(), id, new, None, core.now()).await?;
+        core.audit(
+            tx,
+            Some(id),
+            &Actor::System,
+            AuditAction::RequestState,
+            Some(current.as_str()),
+            Some(new.as_str()),
+            "",
+        )
+        .await?;
     }
     Ok(())
 }

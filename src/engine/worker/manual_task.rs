@@ -45,18 +45,20 @@ impl Worker {
             .map(|c| c.approver.chat_user.clone())
             .collect();
         let who = self.core.mentions(&billing);
-        let text = self.purchase_task_text(
-            request,
-            *quantity,
-            *billing_cycle,
-            *target_seats,
-            enabled,
-            via_reseller,
-            last.is_none(),
-            &who,
-        );
+        let text = || {
+            self.purchase_task_text(
+                request,
+                *quantity,
+                *billing_cycle,
+                *target_seats,
+                enabled,
+                via_reseller,
+                last.is_none(),
+                &who,
+            )
+        };
         self.core
-            .post_under_approval(tx, stage, text, billing.clone())
+            .post_under_approval(tx, stage, &text, billing.clone())
             .await?;
         jobs::set_task_posted(tx.conn(), job.id, now).await?;
         self.core

@@ -233,7 +233,7 @@ impl Worker {
         let detail = self.start_term(tx, gives, request, detail).await?;
         self.end_stage(tx, stage, request, StageState::Completed, &detail)
             .await?;
-        let status = t!(self.core.texts(), "status.done", detail = detail);
+        let status = || t!(self.core.texts(), "status.done", detail = detail);
         self.core.edit_stage(tx, stage, &status).await?;
         if let JobPayload::Move { to, .. } = &job.payload {
             self.move_done(tx, stage, request, to, &detail).await?;
@@ -296,7 +296,7 @@ impl Worker {
                         detail,
                     )
                     .await?;
-                let status = t!(self.core.texts(), "status.done", detail = detail);
+                let status = || t!(self.core.texts(), "status.done", detail = detail);
                 self.core.edit_stage(tx, &s, &status).await?;
             }
         }
@@ -488,14 +488,14 @@ impl Worker {
         jobs::fail(tx.conn(), job.id, why, now).await?;
         self.end_stage(tx, stage, request, StageState::Failed, why)
             .await?;
-        let status = t!(self.core.texts(), "status.failed", reason = why);
+        let status = || t!(self.core.texts(), "status.failed", reason = why);
         self.core.edit_stage(tx, stage, &status).await?;
         for s in self
             .core
             .close_stages(tx, request.id, StageState::Cancelled, why, &Actor::System)
             .await?
         {
-            let status = t!(self.core.texts(), "status.cancelled_failed");
+            let status = || t!(self.core.texts(), "status.cancelled_failed");
             self.core.edit_stage(tx, &s, &status).await?;
         }
         self.core
@@ -505,12 +505,14 @@ impl Worker {
         let by_person = stage.decided_via != Some(crate::domain::DecisionSource::AutoRule);
         if let Some(approver) = stage.decided_by.as_ref().filter(|_| by_person) {
             if approver != &request.requester {
-                let text = t!(
-                    self.core.texts(),
-                    "tell.approver_failed",
-                    id = request.id,
-                    reason = why
-                );
+                let text = || {
+                    t!(
+                        self.core.texts(),
+                        "tell.approver_failed",
+                        id = request.id,
+                        reason = why
+                    )
+                };
                 self.core.tell_user(tx, approver, &text).await?;
             }
         }
@@ -530,9 +532,9 @@ impl Worker {
         request: &Request,
         detail: &str,
     ) -> EngineResult<()> {
-        let Some(now_request) = self
+        let Some((now_request, all)) = self
             .core
-            .advance(tx, request.id, None, &Actor::System)
+            .advance_with_stages(tx, request.id, None, &Actor::System, Some(detail))
             .await?
         else {
             return Ok(());
@@ -552,7 +554,7 @@ impl Worker {
             }
         }
         if now_request.state == crate::domain::RequestState::Completed {
-            let text = match request.kind {
+            let text = || match request.kind {
                 RequestKind::Assign => t!(
                     self.core.texts(),
                     "tell.completed_assign",
@@ -572,30 +574,33 @@ impl Worker {
                     detail = detail
                 ),
             };
-            requests::set_state(
-                tx.conn(),
-                request.id,
-                now_request.state,
-                Some(detail),
-                self.core.now(),
-            )
-            .await?;
+            if request.state == crate::domain::RequestState::Completed {
+                // Completed before (a job done again): `advance` changed nothing, so the
+                // outcome is written here.
+                requests::set_state(
+                    tx.conn(),
+                    request.id,
+                    now_request.state,
+                    Some(detail),
+                    self.core.now(),
+                )
+                .await?;
+            }
             self.core.tell_requester(tx, &now_request, &text).await?;
             if matches!(request.kind, RequestKind::Release | RequestKind::Revoke) {
                 self.core.tell_former_holders(tx, &now_request).await?;
             }
         } else if stage.kind == StageKind::Purchase
-            && stages::for_request(tx.conn(), request.id)
-                .await?
-                .iter()
-                .any(|s| s.state == StageState::Pending)
+            && all.iter().any(|s| s.state == StageState::Pending)
         {
-            let text = t!(
-                self.core.texts(),
-                "tell.purchase_done_waiting",
-                id = request.id,
-                detail = detail
-            );
+            let text = || {
+                t!(
+                    self.core.texts(),
+                    "tell.purchase_done_waiting",
+                    id = request.id,
+                    detail = detail
+                )
+            };
             self.core.tell_requester(tx, &now_request, &text).await?;
         }
         Ok(())

@@ -72,14 +72,16 @@ impl Worker {
         .to_string();
         self.back_to_approved(tx, stage, request, AuditAction::SeatNeeded, &detail)
             .await?;
-        let status = t!(self.core.texts(), "status.waiting_for_seat");
+        let status = || t!(self.core.texts(), "status.waiting_for_seat");
         self.core.edit_stage(tx, stage, &status).await?;
-        let text = t!(
-            self.core.texts(),
-            "tell.group_needs_seat",
-            id = request.id,
-            upn = upn
-        );
+        let text = || {
+            t!(
+                self.core.texts(),
+                "tell.group_needs_seat",
+                id = request.id,
+                upn = upn
+            )
+        };
         self.core.tell_requester(tx, request, &text).await?;
         tracing::info!(
             job = job.id,
@@ -122,22 +124,25 @@ impl Worker {
             enabled: seats.enabled,
             pipeline: stages::seat_pipeline(tx.conn()).await?,
         };
-        let mut body = self.core.approval_body(
-            request,
-            stage.seq,
-            of,
-            StageKind::Purchase,
-            Some(1),
-            Some(price),
-            Some(cycle),
-            figures,
-            &routed,
-            None,
-            rule.over_budget.is_some(),
-        );
-        for line in self.core.rule_lines(&rule, Some(1), price) {
-            body = format!("{body}\n{line}");
-        }
+        let body = self.core.for_approvers(|| {
+            let mut body = self.core.approval_body(
+                request,
+                stage.seq,
+                of,
+                StageKind::Purchase,
+                Some(1),
+                Some(price),
+                Some(cycle),
+                figures,
+                &routed,
+                None,
+                rule.over_budget.is_some(),
+            );
+            for line in self.core.rule_lines(&rule, Some(1), price) {
+                body = format!("{body}\n{line}");
+            }
+            body
+        });
         let new = NewStage {
             seq: stage.seq,
             kind: StageKind::Purchase,

@@ -33,6 +33,7 @@ async fn seats_are_not_planned_while_assignments_are_in_flight() {
                     public: true,
                     author_name: "dave".into(),
                     roles: Vec::new(),
+                    locale: None,
                 }))
                 .await
         }

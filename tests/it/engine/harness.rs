@@ -486,6 +486,7 @@ impl Harness {
                 direct,
                 public: !direct,
                 roles: Vec::new(),
+                locale: None,
             }))
             .await;
         id

@@ -89,7 +89,8 @@ fn on_client(shared: &Shared, tx: &mpsc::UnboundedSender<WsMessage>, v: &Value) 
                     "shard": [0, 1], "application": {"id": APP.to_string(), "flags": 0},
                 }),
             );
-            g.dispatch("GUILD_CREATE", guild_json());
+            let guild = guild_json(g.community_locale.as_deref());
+            g.dispatch("GUILD_CREATE", guild);
         }
         Some(6) if g.hold_resume => g.held.push((tx.clone(), v.clone())),
         Some(6) => resume(&mut g, tx, v),

@@ -51,8 +51,10 @@ fn channel_json(id: u64, name: &str) -> Value {
     })
 }
 
-pub(super) fn guild_json() -> Value {
-    json!({
+/// The guild as GUILD_CREATE sends it; `community_locale`: a Community guild's preferred
+/// locale (a Community guild has a rules and an updates channel), else Discord's default.
+pub(super) fn guild_json(community_locale: Option<&str>) -> Value {
+    let mut guild = json!({
         "id": GUILD.to_string(), "name": "Contoso", "icon": null, "icon_hash": null,
         "splash": null, "discovery_splash": null, "owner_id": uid("dave").to_string(),
         "afk_channel_id": null, "afk_timeout": 300, "widget_enabled": false,
@@ -76,7 +78,37 @@ pub(super) fn guild_json() -> Value {
         "members": [member_json(BOT)],
         "channels": [channel_json(APPROVALS, "license-approvals"), channel_json(GENERAL, "general")],
         "threads": [], "presences": [], "stage_instances": [], "guild_scheduled_events": [],
-    })
+    });
+    if let Some(locale) = community_locale {
+        guild["features"] = json!(["COMMUNITY", "NEWS"]);
+        guild["preferred_locale"] = json!(locale);
+        guild["rules_channel_id"] = json!(GENERAL.to_string());
+        guild["public_updates_channel_id"] = json!(GENERAL.to_string());
+    }
+    guild
+}
+
+/// The guild as GUILD_UPDATE sends it: the guild object without GUILD_CREATE's extra fields.
+pub(super) fn guild_update_json(community_locale: Option<&str>) -> Value {
+    let mut guild = guild_json(community_locale);
+    if let Some(fields) = guild.as_object_mut() {
+        for extra in [
+            "joined_at",
+            "large",
+            "unavailable",
+            "member_count",
+            "voice_states",
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "stage_instances",
+            "guild_scheduled_events",
+        ] {
+            fields.remove(extra);
+        }
+    }
+    guild
 }
 
 /// A message as Discord's REST API and gateway write it.

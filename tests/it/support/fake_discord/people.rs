@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::json::{message_json, user_json};
+use super::json::{guild_update_json, message_json, user_json};
 use super::state::Interaction;
 use super::{uid, FakeDiscord, APP, ELSEWHERE, GUILD};
 
@@ -90,6 +90,26 @@ impl FakeDiscord {
         self.touch();
     }
 
+    /// `user`'s Discord app is set to `locale` (such as `nl`): Discord sends it with their
+    /// slash commands.
+    pub fn set_client_locale(&self, user: &str, locale: &str) {
+        self.lock()
+            .client_locales
+            .insert(uid(user), locale.to_string());
+    }
+
+    /// The guild becomes a Community guild whose preferred locale is `locale`: GUILD_UPDATE
+    /// to a connected bot, and GUILD_CREATE says so from then on.
+    pub fn make_community(&self, locale: &str) {
+        let mut g = self.lock();
+        g.community_locale = Some(locale.to_string());
+        if g.conn.is_some() {
+            g.dispatch("GUILD_UPDATE", guild_update_json(Some(locale)));
+        }
+        drop(g);
+        self.touch();
+    }
+
     /// Someone runs `/pro <sub>` with options (name, JSON value, option type); returns the
     /// interaction id.
     pub fn slash(
@@ -103,6 +123,8 @@ impl FakeDiscord {
         let id = g.id();
         let token = format!("itoken-{id}");
         let u = uid(user);
+        let locale = g.client_locales.get(&u).cloned().unwrap_or("en-US".into());
+        let guild_locale = g.community_locale.clone().unwrap_or("en-US".into());
         g.interactions.insert(
             id,
             Interaction {
@@ -136,7 +158,7 @@ impl FakeDiscord {
                 "deaf": false, "mute": false, "flags": 0, "permissions": "1071698660929",
             },
             "token": token, "version": 1, "app_permissions": "1071698660929",
-            "locale": "en-US", "guild_locale": "en-US", "entitlements": [],
+            "locale": locale, "guild_locale": guild_locale, "entitlements": [],
             "authorizing_integration_owners": {"0": GUILD.to_string()}, "context": 0,
             "attachment_size_limit": 8_388_608,
         });

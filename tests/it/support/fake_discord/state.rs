@@ -84,6 +84,11 @@ pub(super) struct Inner {
     pub(super) nonces: HashMap<(u64, String), (u64, Instant)>,
     /// Answers to keep back until the test releases them.
     pub(super) holds: Holds,
+    /// Each person's Discord app language, sent with their slash commands (default `en-US`).
+    pub(super) client_locales: HashMap<u64, String>,
+    /// The preferred locale of the guild once it is a Community guild (before: none of its
+    /// own, and Discord reports `en-US`).
+    pub(super) community_locale: Option<String>,
 }
 
 impl Inner {

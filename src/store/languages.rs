@@ -1,0 +1,38 @@
+//! `person_languages`: the language each person chose to be answered in (`language <code>`).
+
+use sqlx::{AnyConnection, Row};
+
+use super::{ts, StoreResult, Timestamp};
+use crate::domain::{ChatUserId, Language};
+
+/// Stores `user`'s choice, replacing any earlier one.
+pub async fn choose(
+    conn: &mut AnyConnection,
+    user: &ChatUserId,
+    language: Language,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO person_languages (chat_user, language, chosen_at) VALUES ($1, $2, $3)
+         ON CONFLICT (chat_user) DO UPDATE SET language = excluded.language,
+                                               chosen_at = excluded.chosen_at",
+    )
+    .bind(user.as_str())
+    .bind(language.as_str())
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The language `user` chose, if any (a word no longer known counts as none).
+pub async fn chosen(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<Option<Language>> {
+    let row = sqlx::query("SELECT language FROM person_languages WHERE chat_user = $1")
+        .bind(user.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<String, _>("language")?.parse().ok(),
+        None => None,
+    })
+}

@@ -122,6 +122,72 @@ macro_rules! t {
     };
 }
 
+/// A sentence from the catalogue kept to be said later, in the language of whoever reads it
+/// then: its key and parameters, a parameter being words or another such sentence. What the
+/// job worker found out (a licence assigned, seats bought) is one: it is stored in the bot's
+/// language, posted in the approvals channel's and told in the requester's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    key: &'static str,
+    args: Vec<(&'static str, Part)>,
+}
+
+/// One parameter of a [`Said`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Words said as they are (a UPN, a number, a backend's message).
+    Words(String),
+    /// A sentence of its own, said in the same language.
+    Said(Said),
+}
+
+impl<T: Display> From<T> for Part {
+    fn from(value: T) -> Part {
+        Part::Words(value.to_string())
+    }
+}
+
+impl From<&Said> for Part {
+    fn from(said: &Said) -> Part {
+        Part::Said(said.clone())
+    }
+}
+
+impl Said {
+    /// The sentence `key` with its parameters (see the [`said!`](crate::said) macro).
+    pub fn new(key: &'static str, args: Vec<(&'static str, Part)>) -> Said {
+        Said { key, args }
+    }
+
+    /// The sentence in the language of `texts`.
+    pub fn render(&self, texts: &Texts) -> String {
+        let words: Vec<(&str, String)> = self
+            .args
+            .iter()
+            .map(|(name, part)| match part {
+                Part::Words(w) => (*name, w.clone()),
+                Part::Said(s) => (*name, s.render(texts)),
+            })
+            .collect();
+        let args: Vec<(&str, &(dyn Display + Sync))> = words
+            .iter()
+            .map(|(name, w)| (*name, w as &(dyn Display + Sync)))
+            .collect();
+        texts.get(self.key, &args)
+    }
+}
+
+/// A sentence to say later: `said!("outcome.assigned", upn = upn)` (see [`Said`]).
+#[macro_export]
+macro_rules! said {
+    ($key:literal $(, $name:ident = $value:expr)* $(,)?) => {
+        $crate::texts::Said::new(
+            $key,
+            vec![$((stringify!($name), $crate::texts::Part::from(&$value))),*],
+        )
+    };
+}
+
 /// The placeholders a template uses.
 pub fn placeholders(template: &str) -> Vec<String> {
     let mut names = Vec::new();
@@ -151,6 +217,15 @@ mod tests {
     }
 
     #[test]
+    fn a_sentence_kept_for_later_is_said_in_each_language_with_its_parts() {
+        let en = Texts::parse("[a]\nb = \"{x} and {y}\"\nc = \"done for {upn}\"").unwrap();
+        let nl = Texts::parse("[a]\nb = \"{x} en {y}\"\nc = \"klaar voor {upn}\"").unwrap();
+        let said = crate::said!("a.b", x = 3, y = crate::said!("a.c", upn = "a@b.c"));
+        assert_eq!(said.render(&en), "3 and done for a@b.c");
+        assert_eq!(said.render(&nl), "3 en klaar voor a@b.c");
+    }
+
+    #[test]
     fn a_missing_key_renders_as_the_key() {
         let t = Texts::parse("").unwrap();
         assert_eq!(t!(t, "no.such"), "no.such");
@@ -161,10 +236,21 @@ mod tests {
         for language in Language::ALL {
             let texts = Texts::load(*language);
             for c in crate::command::CommandName::ALL {
-                for table in ["help_example", "discord_name"] {
+                for table in ["help", "help_example", "discord_name"] {
                     let key = format!("{table}.{}", c.word());
                     assert!(texts.template(&key).is_some(), "{language}: {key}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_catalogue_names_every_language() {
+        for language in Language::ALL {
+            let texts = Texts::load(*language);
+            for named in Language::ALL {
+                let key = format!("language.{}", named.as_str());
+                assert!(texts.template(&key).is_some(), "{language}: {key}");
             }
         }
     }

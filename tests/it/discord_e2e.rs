@@ -890,8 +890,15 @@ async fn a_chosen_language_holds_for_text_commands_and_direct_messages_but_not_a
     let approval = s.reacted_approval("Request #1").await;
     s.fake.react("carol", approval.id, "✅");
     s.edited(approval.id, "Done").await;
-    s.dm("alice", "Aanvraag #1 is klaar").await;
-    s.bot_message(GENERAL, "Aanvraag #1 is klaar").await;
+    // What the job did is said in her language too; the approvals channel says it in its own.
+    let done = "Aanvraag #1 is klaar: Power BI Pro toegewezen aan alice@contoso.example.";
+    s.dm("alice", done).await;
+    s.bot_message(GENERAL, done).await;
+    s.edited(
+        approval.id,
+        "Done: Power BI Pro assigned to alice@contoso.example",
+    )
+    .await;
     // Someone who chose nothing still hears the bot's language.
     s.say("bob", "!pro help", "Commands:").await;
     s.say(
@@ -900,7 +907,8 @@ async fn a_chosen_language_holds_for_text_commands_and_direct_messages_but_not_a
         "From now on I answer you in English",
     )
     .await;
-    s.say("alice", "!pro status 1", "#1 a Power BI Pro licence").await;
+    s.say("alice", "!pro status 1", "#1 a Power BI Pro licence")
+        .await;
     s.fake.assert_faithful();
 }
 
@@ -930,5 +938,36 @@ async fn a_community_guilds_language_answers_those_who_chose_none() {
     s.fake.make_community("en-GB");
     logged(&s, "community=true", 2).await;
     s.say("bob", "!pro help", "Commands:").await;
+    s.fake.assert_faithful();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_are_written_in_the_approvals_language_whoever_asked() {
+    let mut s = Setup::configured().await;
+    s.boot_with(&[(
+        "LICENSEBOT__BOT__APPROVALS_LANGUAGE".to_string(),
+        "nl".to_string(),
+    )])
+    .await;
+    s.link("alice", "alice@contoso.example").await;
+    s.say(
+        "alice",
+        "!pro request because I build the sales reports",
+        "Request #1 is in",
+    )
+    .await;
+    let approval = s.reacted_approval("Aanvraag #1, stap 1 van 1").await;
+    s.fake.react("carol", approval.id, "✅");
+    s.edited(approval.id, "Goedgekeurd door").await;
+    s.edited(
+        approval.id,
+        "Klaar: Power BI Pro toegewezen aan alice@contoso.example",
+    )
+    .await;
+    s.dm(
+        "alice",
+        "Request #1 is done: Power BI Pro assigned to alice@contoso.example",
+    )
+    .await;
     s.fake.assert_faithful();
 }

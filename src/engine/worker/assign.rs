@@ -5,6 +5,7 @@
 use super::Worker;
 use crate::domain::Upn;
 use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind};
+use crate::said;
 use crate::store::jobs::{self, Job};
 use crate::t;
 
@@ -95,9 +96,9 @@ impl Worker {
         if user.holds(&self.core.cfg().sku_part_number) {
             // Held before this job acted, unless an earlier attempt may have assigned it.
             return Next::Decided(Outcome::Done(if job.verify_only || job.change_sent {
-                t!(self.core.texts(), "outcome.assigned", upn = upn)
+                said!("outcome.assigned", upn = upn)
             } else {
-                t!(self.core.texts(), "outcome.already_held", upn = upn)
+                said!("outcome.already_held", upn = upn)
             }));
         }
         if job.verify_only {
@@ -227,13 +228,12 @@ impl Worker {
     /// The outcome of an assignment that shows on read-back.
     fn assigned(&self, s: &Sent) -> Outcome {
         Outcome::Done(match &s.location_set {
-            Some(country) => t!(
-                self.core.texts(),
+            Some(country) => said!(
                 "outcome.assigned_with_location",
                 upn = s.upn,
                 country = country
             ),
-            None => t!(self.core.texts(), "outcome.assigned", upn = s.upn),
+            None => said!("outcome.assigned", upn = s.upn),
         })
     }
 

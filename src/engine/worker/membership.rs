@@ -24,6 +24,7 @@ use super::verify::{FirstRead, NotShown};
 use super::{Call, Outcome, UserRead, Worker};
 use crate::domain::Upn;
 use crate::engine::ports::{AssignmentError, AssignmentState, DirectoryUser, LicenceSource};
+use crate::said;
 use crate::store::jobs::{self, Job};
 use crate::store::Timestamp;
 use crate::t;
@@ -65,7 +66,7 @@ impl Worker {
             None if job.verify_only => {}
             None => {
                 if !ours && (user.holds(sku) || user.pro_from().is_some()) {
-                    return Outcome::Done(t!(self.core.texts(), "outcome.already_held", upn = upn));
+                    return Outcome::Done(said!("outcome.already_held", upn = upn));
                 }
                 if !user.account_enabled {
                     return Outcome::Permanent(t!(self.core.texts(), "policy.disabled", upn = upn));
@@ -178,14 +179,13 @@ impl Worker {
     /// The group's licence is in force: done (said as assigned when the bot made it so).
     async fn joined(&self, upn: &Upn, ours: bool) -> Outcome {
         Outcome::Done(if ours {
-            t!(
-                self.core.texts(),
+            said!(
                 "outcome.assigned_by_group",
                 upn = upn,
                 group = self.directory.managed_group_name().await
             )
         } else {
-            t!(self.core.texts(), "outcome.already_held", upn = upn)
+            said!("outcome.already_held", upn = upn)
         })
     }
 
@@ -400,9 +400,9 @@ impl Worker {
         let ours = job.verify_only || job.change_sent;
         if !member && !direct {
             return Outcome::Done(if ours {
-                t!(self.core.texts(), "outcome.removed", upn = upn)
+                said!("outcome.removed", upn = upn)
             } else {
-                t!(self.core.texts(), "outcome.not_held", upn = upn)
+                said!("outcome.not_held", upn = upn)
             });
         }
         if !job.verify_only {
@@ -424,13 +424,12 @@ impl Worker {
         }
         let gone = |u: &DirectoryUser| sources_to_take(u, group, sku) == (false, false);
         match self.read_until(upn, calls, gone).await {
-            Ok(()) if member => Outcome::Done(t!(
-                self.core.texts(),
+            Ok(()) if member => Outcome::Done(said!(
                 "outcome.removed_from_group",
                 upn = upn,
                 group = self.directory.managed_group_name().await
             )),
-            Ok(()) => Outcome::Done(t!(self.core.texts(), "outcome.removed", upn = upn)),
+            Ok(()) => Outcome::Done(said!("outcome.removed", upn = upn)),
             Err(NotShown::Stop(outcome)) => outcome,
             // Leaving a group takes its licence away as slowly as joining gives it.
             Err(NotShown::Yet) if member => {

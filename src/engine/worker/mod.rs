@@ -49,6 +49,7 @@ use crate::store::jobs::{Job, JobPayload};
 use crate::store::requests::Request;
 use crate::store::stages::Stage;
 use crate::t;
+use crate::texts::Said;
 
 /// Most assignment jobs run together in one batch.
 const MAX_BATCH: i64 = 100;
@@ -78,8 +79,8 @@ struct Call {
 
 #[derive(Clone)]
 enum Outcome {
-    /// Done and verified, with what to tell people.
-    Done(String),
+    /// Done and verified, with what to tell people (in each one's language).
+    Done(Said),
     /// Made, but the read-back does not show it yet: verify later, never redo.
     Unverified(String),
     /// Waiting for something outside (an order in progress, a person): look again at `after`.

@@ -10,6 +10,7 @@ use super::verify::NotShown;
 use super::{Call, Claimed, Outcome, UserRead, Worker};
 use crate::domain::Upn;
 use crate::engine::ports::{DirectoryUser, LicenceSource};
+use crate::said;
 use crate::store::jobs::Job;
 use crate::t;
 
@@ -38,12 +39,9 @@ impl Worker {
             None => self.give_directly(to, user, calls).await,
         };
         match given {
-            Outcome::Done(detail) => Outcome::Done(t!(
-                self.core.texts(),
-                "reclaim.moved",
-                from = from,
-                detail = detail
-            )),
+            Outcome::Done(detail) => {
+                Outcome::Done(said!("reclaim.moved", from = from, detail = detail))
+            }
             other => other,
         }
     }
@@ -129,7 +127,7 @@ impl Worker {
             }
         }
         match self.read_until(to, calls, |u| u.holds(sku)).await {
-            Ok(()) => Outcome::Done(t!(self.core.texts(), "outcome.assigned", upn = to)),
+            Ok(()) => Outcome::Done(said!("outcome.assigned", upn = to)),
             Err(NotShown::Stop(outcome)) => outcome,
             Err(NotShown::Yet) => {
                 Outcome::Unverified(t!(self.core.texts(), "outcome.assignment_not_shown"))

@@ -14,6 +14,7 @@ use crate::store::stages::{self, Stage};
 use crate::store::terms;
 use crate::store::{Timestamp, WriteTx};
 use crate::t;
+use crate::{said, texts::Said};
 
 use tracing::Instrument;
 
@@ -218,7 +219,7 @@ impl Worker {
         &self,
         tx: &mut WriteTx<'_>,
         c: &Claimed,
-        detail: String,
+        detail: Said,
     ) -> EngineResult<JobReport> {
         let Claimed {
             job,
@@ -231,9 +232,14 @@ impl Worker {
         let gives =
             stage.kind == StageKind::Assign || matches!(job.payload, JobPayload::Move { .. });
         let detail = self.start_term(tx, gives, request, detail).await?;
-        self.end_stage(tx, stage, request, StageState::Completed, &detail)
+        // Kept in the audit trail in the bot's language (no one is spoken to here).
+        let recorded = detail.render(self.core.texts());
+        self.end_stage(tx, stage, request, StageState::Completed, &recorded)
             .await?;
-        let status = || t!(self.core.texts(), "status.done", detail = detail);
+        let status = || {
+            let texts = self.core.texts();
+            t!(texts, "status.done", detail = detail.render(texts))
+        };
         self.core.edit_stage(tx, stage, &status).await?;
         if let JobPayload::Move { to, .. } = &job.payload {
             self.move_done(tx, stage, request, to, &detail).await?;
@@ -278,8 +284,9 @@ impl Worker {
         stage: &Stage,
         request: &Request,
         to: &crate::domain::Upn,
-        detail: &str,
+        detail: &Said,
     ) -> EngineResult<()> {
+        let recorded = detail.render(self.core.texts());
         for s in stages::for_request(tx.conn(), request.id).await? {
             if s.kind == StageKind::Assign
                 && stages::transition(tx.conn(), s.id, StageState::Approved, StageState::Completed)
@@ -293,10 +300,13 @@ impl Worker {
                         AuditAction::StageCompleted,
                         Some(StageState::Approved.as_str()),
                         Some(StageState::Completed.as_str()),
-                        detail,
+                        &recorded,
                     )
                     .await?;
-                let status = || t!(self.core.texts(), "status.done", detail = detail);
+                let status = || {
+                    let texts = self.core.texts();
+                    t!(texts, "status.done", detail = detail.render(texts))
+                };
                 self.core.edit_stage(tx, &s, &status).await?;
             }
         }
@@ -311,8 +321,8 @@ impl Worker {
         tx: &mut WriteTx<'_>,
         gives: bool,
         request: &Request,
-        detail: String,
-    ) -> EngineResult<String> {
+        detail: Said,
+    ) -> EngineResult<Said> {
         if !gives {
             return Ok(detail);
         }
@@ -330,10 +340,13 @@ impl Worker {
         let ends = base + term.duration();
         terms::start(tx.conn(), request.id, ends).await?;
         let until = ends.format("%Y-%m-%d").to_string();
-        let texts = self.core.texts();
         Ok(match (extends, &request.target_upn) {
-            (Some(_), Some(upn)) => t!(texts, "outcome.extended", upn = upn, until = until),
-            _ => format!("{detail}; {}", t!(texts, "outcome.until", until = until)),
+            (Some(_), Some(upn)) => said!("outcome.extended", upn = upn, until = until),
+            _ => said!(
+                "outcome.done_until",
+                detail = detail,
+                until = said!("outcome.until", until = until)
+            ),
         })
     }
 
@@ -530,11 +543,13 @@ impl Worker {
         tx: &mut WriteTx<'_>,
         stage: &Stage,
         request: &Request,
-        detail: &str,
+        detail: &Said,
     ) -> EngineResult<()> {
+        // Stored with the request in the bot's language; told in the requester's.
+        let recorded = detail.render(self.core.texts());
         let Some((now_request, all)) = self
             .core
-            .advance_with_stages(tx, request.id, None, &Actor::System, Some(detail))
+            .advance_with_stages(tx, request.id, None, &Actor::System, Some(&recorded))
             .await?
         else {
             return Ok(());
@@ -559,19 +574,19 @@ impl Worker {
                     self.core.texts(),
                     "tell.completed_assign",
                     id = request.id,
-                    detail = detail
+                    detail = detail.render(self.core.texts())
                 ),
                 RequestKind::Purchase => t!(
                     self.core.texts(),
                     "tell.completed_purchase",
                     id = request.id,
-                    detail = detail
+                    detail = detail.render(self.core.texts())
                 ),
                 RequestKind::Release | RequestKind::Revoke => t!(
                     self.core.texts(),
                     "tell.completed_removal",
                     id = request.id,
-                    detail = detail
+                    detail = detail.render(self.core.texts())
                 ),
             };
             if request.state == crate::domain::RequestState::Completed {
@@ -581,7 +596,7 @@ impl Worker {
                     tx.conn(),
                     request.id,
                     now_request.state,
-                    Some(detail),
+                    Some(&recorded),
                     self.core.now(),
                 )
                 .await?;
@@ -598,7 +613,7 @@ impl Worker {
                     self.core.texts(),
                     "tell.purchase_done_waiting",
                     id = request.id,
-                    detail = detail
+                    detail = detail.render(self.core.texts())
                 )
             };
             self.core.tell_requester(tx, &now_request, &text).await?;

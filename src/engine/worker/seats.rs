@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::Worker;
 use crate::engine::ports::{BackendError, ErrorKind, PurchaseProgress, SeatOrder, Seats};
 use crate::t;
+use crate::{said, texts::Said};
 
 use super::verify::{FirstRead, NotShown};
 use super::{Call, Outcome};
@@ -26,8 +27,7 @@ impl Worker {
         }
         self.verify_seats(order, calls, |s| {
             (s.enabled >= order.target_seats).then(|| {
-                t!(
-                    self.core.texts(),
+                said!(
                     "outcome.bought",
                     quantity = order.quantity,
                     enabled = s.enabled
@@ -41,8 +41,7 @@ impl Worker {
     async fn execute_reduction(&self, order: &SeatOrder, calls: &mut Vec<Call>) -> Outcome {
         let reduced = |s: &Seats| {
             (s.enabled <= order.target_seats).then(|| {
-                t!(
-                    self.core.texts(),
+                said!(
                     "outcome.reduced",
                     quantity = -order.quantity,
                     enabled = s.enabled
@@ -108,7 +107,7 @@ impl Worker {
         &self,
         order: &SeatOrder,
         calls: &mut Vec<Call>,
-        shows: impl Fn(&Seats) -> Option<String>,
+        shows: impl Fn(&Seats) -> Option<Said>,
     ) -> Outcome {
         let shows = &shows;
         let (_, read) = self

@@ -3,6 +3,7 @@
 use super::Worker;
 use crate::domain::Upn;
 use crate::engine::ports::DirectoryUser;
+use crate::said;
 use crate::store::jobs::Job;
 use crate::t;
 
@@ -30,9 +31,9 @@ impl Worker {
         }
         if !user.holds(&sku) {
             return Outcome::Done(if verify_only || job.change_sent {
-                t!(self.core.texts(), "outcome.removed", upn = upn)
+                said!("outcome.removed", upn = upn)
             } else {
-                t!(self.core.texts(), "outcome.not_held", upn = upn)
+                said!("outcome.not_held", upn = upn)
             });
         }
         if !verify_only {
@@ -44,7 +45,7 @@ impl Worker {
             }
         }
         match self.read_until(upn, calls, |u| !u.holds(&sku)).await {
-            Ok(()) => Outcome::Done(t!(self.core.texts(), "outcome.removed", upn = upn)),
+            Ok(()) => Outcome::Done(said!("outcome.removed", upn = upn)),
             Err(NotShown::Stop(outcome)) => outcome,
             Err(NotShown::Yet) => {
                 Outcome::Unverified(t!(self.core.texts(), "outcome.removal_not_shown"))

@@ -2,6 +2,11 @@
 //! and read requests and their audit trail. Every line a subcommand prints goes through
 //! [`output`]; the exit codes are listed in README.md, "Command line".
 
+// The engine's use cases nest futures deeply (a chat event's handling runs inside the
+// speaker's language, opening a request inside the approvals channel's): an optimized build
+// lays the nested future of `console`'s dispatch out deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

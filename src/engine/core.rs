@@ -95,6 +95,11 @@ impl Core {
         SPEAKING.try_with(|l| *l).unwrap_or(self.cfg.language)
     }
 
+    /// `said` as the store and the audit trail keep it: in the bot's language.
+    pub(super) fn recorded(&self, said: &crate::texts::Said) -> String {
+        said.render(self.catalogue(self.cfg.language))
+    }
+
     /// The catalogue of `language`.
     pub(super) fn catalogue(&self, language: Language) -> &Texts {
         let i = Language::ALL

@@ -21,6 +21,7 @@ use crate::domain::{
     Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
 };
 use crate::engine::ports::{IncomingMessage, Reaction};
+use crate::said;
 use crate::store::outbox::{self, ChatAction};
 use crate::store::reactions::{self, Key};
 use crate::store::requests::{self, Request};
@@ -495,25 +496,17 @@ impl Decisions {
         note: Option<&str>,
     ) -> EngineResult<()> {
         let who = self.core.mention(&d.r.user);
-        let reason = self.core.reason_text(note);
-        let status = || {
-            t!(
-                self.core.texts(),
-                "status.denied_by",
-                who = who,
-                reason = reason
-            )
-        };
+        let status = || self.core.denied_by(&who, note);
         self.core.edit_stage(tx, d.stage, &status).await?;
-        let outcome = t!(
-            self.core.texts(),
+        let outcome = said!(
             "outcome.denied",
             who = who,
-            reason = reason
+            reason = self.core.reason_said(note)
         );
+        let why = self.core.recorded(&outcome);
         for s in self
             .core
-            .close_stages(tx, d.request.id, StageState::Cancelled, &outcome, &d.actor)
+            .close_stages(tx, d.request.id, StageState::Cancelled, &why, &d.actor)
             .await?
         {
             let status = || t!(self.core.texts(), "status.cancelled_denied", who = who);
@@ -668,11 +661,11 @@ impl Decisions {
         let current = stages::get(w.conn(), stage.id)
             .await?
             .unwrap_or_else(|| stage.clone());
-        let by = self
-            .core
-            .decider(&current)
-            .unwrap_or_else(|| t!(self.core.texts(), "decision.nobody"));
         let text = || {
+            let by = self
+                .core
+                .decider(&current)
+                .unwrap_or_else(|| t!(self.core.texts(), "decision.nobody"));
             t!(
                 self.core.texts(),
                 "decision.already_decided",
@@ -790,15 +783,7 @@ impl Decisions {
                     )
                     .await?;
                 let who = self.core.mention(&m.author);
-                let reason = self.core.reason_text(Some(&reason));
-                let status = || {
-                    t!(
-                        self.core.texts(),
-                        "status.denied_by",
-                        who = who,
-                        reason = reason
-                    )
-                };
+                let status = || self.core.denied_by(&who, Some(&reason));
                 self.core.edit_stage(&mut w, &stage, &status).await?;
                 if let Some(r) = requests::get(w.conn(), stage.request_id).await? {
                     let text = || {
@@ -807,7 +792,7 @@ impl Decisions {
                             "tell.denial_reason",
                             id = r.id,
                             who = who,
-                            reason = reason
+                            reason = self.core.reason_text(Some(&reason))
                         )
                     };
                     self.core.tell_requester(&mut w, &r, &text).await?;

@@ -62,6 +62,24 @@ impl Core {
         }
     }
 
+    /// A reason someone typed, kept to be said in any language ([`Core::reason_text`]).
+    pub(super) fn reason_said(&self, reason: Option<&str>) -> crate::texts::Said {
+        match reason {
+            Some(r) => crate::texts::Said::words(quoted(r)),
+            None => crate::said!("outcome.no_reason"),
+        }
+    }
+
+    /// The status line of a stage `who` (a mention) denied, with the reason they gave.
+    pub(super) fn denied_by(&self, who: &str, reason: Option<&str>) -> String {
+        t!(
+            self.texts(),
+            "status.denied_by",
+            who = who,
+            reason = self.reason_text(reason)
+        )
+    }
+
     /// Who decided a stage, as people read it: a mention, or the auto-approval rule by name
     /// (its name stands where an approver's would). None when undecided.
     pub(super) fn decider(&self, stage: &crate::store::stages::Stage) -> Option<String> {

@@ -14,12 +14,14 @@ use crate::domain::{
     RequestState, RoleSet, StageId, StageKind, StageState, Term, Upn, UserType,
 };
 use crate::engine::ports::DirectoryUser;
+use crate::said;
 use crate::store::jobs::{self, JobPayload};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
 use crate::store::WriteTx;
 use crate::t;
+use crate::texts::Said;
 
 /// One request to open.
 #[derive(Debug, Clone)]
@@ -585,9 +587,10 @@ impl Core {
             }
         }
         for (other, ()) in waiting {
-            let text = t!(self.texts(), "outcome.dependency_ended", other = id);
+            let text = said!("outcome.dependency_ended", other = id);
+            let why = self.recorded(&text);
             let ended =
-                Box::pin(self.close_stages(tx, other, StageState::Cancelled, &text, actor)).await?;
+                Box::pin(self.close_stages(tx, other, StageState::Cancelled, &why, actor)).await?;
             for s in &ended {
                 let status = || t!(self.texts(), "status.cancelled_dependency", other = id);
                 self.edit_stage(tx, s, &status).await?;
@@ -602,7 +605,7 @@ impl Core {
         &self,
         tx: &mut WriteTx<'_>,
         id: RequestId,
-        outcome: &str,
+        outcome: &Said,
         actor: &Actor,
     ) -> EngineResult<()> {
         let Some(before) = requests::get(tx.conn(), id).await? else {
@@ -617,18 +620,17 @@ impl Core {
             _ => self.seat_bought_for(tx, &before, &all).await?,
         };
         let outcome = match &seat_left {
-            Some(_) => format!(
-                "{outcome}; {}",
-                t!(
-                    self.texts(),
-                    "outcome.seat_left_free",
-                    prefix = self.cfg().parser.prefix
-                )
+            Some(_) => said!(
+                "outcome.joined",
+                first = *outcome,
+                then = said!("outcome.seat_left_free", prefix = self.cfg().parser.prefix)
             ),
-            None => outcome.to_string(),
+            None => outcome.clone(),
         };
-        let outcome = outcome.as_str();
-        requests::set_state(tx.conn(), id, state, Some(outcome), now).await?;
+        // Stored and audited in the bot's language; told in the requester's.
+        let recorded = self.recorded(&outcome);
+        let outcome = &outcome;
+        requests::set_state(tx.conn(), id, state, Some(&recorded), now).await?;
         self.audit(
             tx,
             Some(id),
@@ -636,13 +638,13 @@ impl Core {
             AuditAction::RequestState,
             Some(before.state.as_str()),
             Some(state.as_str()),
-            outcome,
+            &recorded,
         )
         .await?;
         // The row as just written.
         let r = Request {
             state,
-            outcome: Some(outcome.to_string()),
+            outcome: Some(recorded.clone()),
             updated_at: now,
             ..before
         };
@@ -653,7 +655,7 @@ impl Core {
                 id = id,
                 subject = self.subject(&r),
                 state = self.state_word(state),
-                outcome = outcome
+                outcome = outcome.render(self.texts())
             )
         };
         self.tell_requester(tx, &r, &text).await?;

@@ -17,6 +17,7 @@ use super::crash::{crash_point, CrashPoint};
 use super::directory::Directory;
 use super::error::EngineResult;
 use crate::domain::{Actor, AuditAction, RequestState, StageState};
+use crate::said;
 use crate::store::requests;
 use crate::store::stages::{self, Stage};
 use crate::store::WriteTx;
@@ -220,11 +221,11 @@ impl Scheduler {
         if r.state != RequestState::Pending {
             return Ok(());
         }
-        let outcome = t!(
-            self.core.texts(),
+        let outcome = said!(
             "outcome.expired",
             after = humantime::format_duration(self.core.cfg().expire_after)
         );
+        let why = self.core.recorded(&outcome);
         let mut any = false;
         for s in stages::for_request(w.conn(), id).await? {
             if s.state == StageState::Pending
@@ -241,7 +242,7 @@ impl Scheduler {
         }
         for s in self
             .core
-            .close_stages(&mut w, id, StageState::Cancelled, &outcome, &Actor::System)
+            .close_stages(&mut w, id, StageState::Cancelled, &why, &Actor::System)
             .await?
         {
             let status = || t!(self.core.texts(), "status.cancelled_expired");

@@ -127,9 +127,17 @@ macro_rules! t {
 /// job worker found out (a licence assigned, seats bought) is one: it is stored in the bot's
 /// language, posted in the approvals channel's and told in the requester's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Said {
-    key: &'static str,
-    args: Vec<(&'static str, Part)>,
+pub struct Said(Kept);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kept {
+    /// A catalogue key with its parameters.
+    Sentence {
+        key: &'static str,
+        args: Vec<(&'static str, Part)>,
+    },
+    /// Words no catalogue has (a backend's error message), the same in every language.
+    Words(String),
 }
 
 /// One parameter of a [`Said`].
@@ -156,13 +164,21 @@ impl From<&Said> for Part {
 impl Said {
     /// The sentence `key` with its parameters (see the [`said!`](crate::said) macro).
     pub fn new(key: &'static str, args: Vec<(&'static str, Part)>) -> Said {
-        Said { key, args }
+        Said(Kept::Sentence { key, args })
+    }
+
+    /// Words said as they are in every language.
+    pub fn words(words: impl Into<String>) -> Said {
+        Said(Kept::Words(words.into()))
     }
 
     /// The sentence in the language of `texts`.
     pub fn render(&self, texts: &Texts) -> String {
-        let words: Vec<(&str, String)> = self
-            .args
+        let (key, args) = match &self.0 {
+            Kept::Words(w) => return w.clone(),
+            Kept::Sentence { key, args } => (key, args),
+        };
+        let words: Vec<(&str, String)> = args
             .iter()
             .map(|(name, part)| match part {
                 Part::Words(w) => (*name, w.clone()),
@@ -173,7 +189,7 @@ impl Said {
             .iter()
             .map(|(name, w)| (*name, w as &(dyn Display + Sync)))
             .collect();
-        texts.get(self.key, &args)
+        texts.get(key, &args)
     }
 }
 

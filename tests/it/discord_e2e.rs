@@ -901,6 +901,28 @@ async fn a_chosen_language_holds_for_text_commands_and_direct_messages_but_not_a
     .await;
     // Someone who chose nothing still hears the bot's language.
     s.say("bob", "!pro help", "Commands:").await;
+    // A denial is told in the requester's language, its reason ("none given") too, while
+    // the approval message says it in English.
+    s.link("judy", "judy@contoso.example").await;
+    slash_by(
+        &s.fake,
+        "judy",
+        "language",
+        &[("code", json!("nl"), 3)],
+        "Vanaf nu",
+    )
+    .await;
+    s.say(
+        "judy",
+        "!pro request because I need it",
+        "Aanvraag #2 is binnen",
+    )
+    .await;
+    let second = s.reacted_approval("Request #2").await;
+    s.fake.react("dave", second.id, "❌");
+    s.dm("judy", "is afgewezen: afgewezen door").await;
+    s.dm("judy", "geen reden gegeven").await;
+    s.edited(second.id, "no reason given").await;
     s.say(
         "alice",
         "!pro language en",

@@ -4,6 +4,7 @@ use super::Intake;
 use crate::domain::{Actor, RequestId, StageState};
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::ports::IncomingMessage;
+use crate::said;
 use crate::store::{requests, stages};
 use crate::t;
 
@@ -37,14 +38,11 @@ impl Intake {
                 id = id
             )));
         }
-        let outcome = t!(
-            self.core.texts(),
-            "outcome.cancelled",
-            who = self.core.mention(&m.author)
-        );
+        let outcome = said!("outcome.cancelled", who = self.core.mention(&m.author));
+        let why = self.core.recorded(&outcome);
         let closed = self
             .core
-            .close_stages(&mut w, id, StageState::Cancelled, &outcome, &actor)
+            .close_stages(&mut w, id, StageState::Cancelled, &why, &actor)
             .await?;
         if closed.is_empty() {
             return Err(EngineError::User(t!(

@@ -343,9 +343,9 @@ impl Worker {
         Ok(match (extends, &request.target_upn) {
             (Some(_), Some(upn)) => said!("outcome.extended", upn = upn, until = until),
             _ => said!(
-                "outcome.done_until",
-                detail = detail,
-                until = said!("outcome.until", until = until)
+                "outcome.joined",
+                first = detail,
+                then = said!("outcome.until", until = until)
             ),
         })
     }
@@ -512,7 +512,7 @@ impl Worker {
             self.core.edit_stage(tx, &s, &status).await?;
         }
         self.core
-            .finish_request(tx, request.id, why, &Actor::System)
+            .finish_request(tx, request.id, &Said::words(why), &Actor::System)
             .await?;
         // A rule that approved is nobody to tell.
         let by_person = stage.decided_via != Some(crate::domain::DecisionSource::AutoRule);

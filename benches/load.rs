@@ -285,6 +285,7 @@ impl Lifecycles {
                     channel: None,
                     user: ChatUserId("carol".into()),
                     emoji: "✅".into(),
+                    pressed: None,
                 }))
                 .await;
             self.engine.run_due_jobs().await;

@@ -7,5 +7,6 @@ pub mod console;
 pub mod discord;
 
 pub use crate::engine::ports::{
-    ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction, MAX_DELIVERY_KEY,
+    Buttons, ChatError, ChatEvent, ChatOutput, DecisionLabels, IncomingMessage, Post, Press,
+    Reaction, MAX_DELIVERY_KEY,
 };

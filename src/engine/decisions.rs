@@ -18,9 +18,9 @@ use super::governance::FirstApproval;
 use super::worker::{Claims, Handover};
 use crate::command::{parse_reaction, Verdict};
 use crate::domain::{
-    Actor, AuditAction, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
+    Actor, AuditAction, ChannelRef, DecisionSource, MessageRef, RoleSet, StageKind, StageState,
 };
-use crate::engine::ports::{IncomingMessage, Reaction};
+use crate::engine::ports::{IncomingMessage, Press, Reaction};
 use crate::said;
 use crate::store::outbox::{self, ChatAction};
 use crate::store::reactions::{self, Key};
@@ -541,25 +541,51 @@ impl Decisions {
                 &detail,
             )
             .await?;
-        outbox::push(
-            w.conn(),
-            &ChatAction::Unreact {
-                channel: r
-                    .channel
-                    .clone()
-                    .unwrap_or_else(|| self.core.cfg().approvals_channel.clone()),
-                message: r.message.clone(),
-                user: r.user.clone(),
-                emoji: r.emoji.clone(),
-            },
-            now,
-        )
-        .await?;
-        // Said in the reactor's language, which is the one being spoken.
-        self.core
-            .tell_user(&mut w, &r.user, &|| text.to_string())
+        if r.pressed.is_none() {
+            outbox::push(
+                w.conn(),
+                &ChatAction::Unreact {
+                    channel: self.channel_of(r),
+                    message: r.message.clone(),
+                    user: r.user.clone(),
+                    emoji: r.emoji.clone(),
+                },
+                now,
+            )
             .await?;
+        }
+        // Said in the decider's language, which is the one being spoken.
+        self.tell_decider(&mut w, r, &|| text.to_string()).await?;
         w.commit().await?;
+        Ok(())
+    }
+
+    /// The channel of the message `r` is on.
+    fn channel_of(&self, r: &Reaction) -> ChannelRef {
+        r.channel
+            .clone()
+            .unwrap_or_else(|| self.core.cfg().approvals_channel.clone())
+    }
+
+    /// Tells whoever decided by `r` why it did not count: the answer to their button press
+    /// (only they see it), else a direct message.
+    async fn tell_decider(
+        &self,
+        w: &mut WriteTx<'_>,
+        r: &Reaction,
+        text: &(dyn Fn() -> String + Sync),
+    ) -> EngineResult<()> {
+        let Some(interaction) = &r.pressed else {
+            return self.core.tell_user(w, &r.user, text).await;
+        };
+        let answer = ChatAction::Send {
+            channel: self.channel_of(r),
+            content: text(),
+            reply_to: Some(interaction.clone()),
+            stage: None,
+            mentions: Vec::new(),
+        };
+        outbox::push(w.conn(), &answer, self.core.now()).await?;
         Ok(())
     }
 
@@ -609,7 +635,7 @@ impl Decisions {
                 id = stage.request_id
             )
         };
-        self.core.tell_user(&mut w, &r.user, &text).await?;
+        self.tell_decider(&mut w, r, &text).await?;
         w.commit().await?;
         Ok(())
     }
@@ -685,11 +711,38 @@ impl Decisions {
                 &detail,
             )
             .await?;
-        self.core
-            .post_under_approval(&mut w, stage, &text, vec![r.user.clone()])
-            .await?;
+        if r.pressed.is_some() {
+            // A press is answered to its presser alone, in their language.
+            self.tell_decider(&mut w, r, &text).await?;
+        } else {
+            self.core
+                .post_under_approval(&mut w, stage, &text, vec![r.user.clone()])
+                .await?;
+        }
         w.commit().await?;
         Ok(())
+    }
+
+    /// A decision's button was pressed: the same decision as the reaction it stands for,
+    /// by the same rules. No replay record is kept (a press leaves no reaction for a
+    /// catch-up to find, and a decided stage refuses a second decision anyway).
+    pub(super) async fn apply_press(&self, p: &Press) -> EngineResult<()> {
+        let emojis = if p.approve {
+            &self.core.cfg().approve_emojis
+        } else {
+            &self.core.cfg().deny_emojis
+        };
+        let Some(emoji) = emojis.first() else {
+            return Ok(());
+        };
+        let r = Reaction {
+            message: p.message.clone(),
+            channel: Some(p.channel.clone()),
+            user: p.user.clone(),
+            emoji: emoji.clone(),
+            pressed: Some(p.interaction.clone()),
+        };
+        self.apply_reaction(&r, true, None, None).await
     }
 
     /// Taking a reaction back after the decision does not undo it (the work may have run);

@@ -11,9 +11,10 @@ use std::time::Duration;
 use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
-use crate::engine::ports::{ChatError, ChatOutput, Post};
+use crate::engine::ports::{Buttons, ChatError, ChatOutput, DecisionLabels, Post};
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::{bot_state, stages, StoreResult};
+use crate::t;
 
 /// Actions read, carried out and marked together in one delivery page.
 const PAGE: usize = 64;
@@ -223,13 +224,14 @@ impl Delivery {
     async fn deliver_one(&self, item: &Pending, salt: &str, page: &Page) -> StoreResult<Delivered> {
         let chat = &self.chat;
         let key = delivery_key(salt, item.id, "");
+        let labels = self.decision_labels();
         Ok(match &item.action {
             ChatAction::Send {
                 channel,
                 content,
                 reply_to,
                 mentions,
-                ..
+                stage,
             } => chat
                 .send_once(
                     &key,
@@ -238,6 +240,7 @@ impl Delivery {
                         content,
                         reply_to: reply_to.as_ref(),
                         mentions,
+                        decision: (stage.is_some() && item.decidable).then_some(&labels),
                     },
                 )
                 .await
@@ -272,7 +275,16 @@ impl Delivery {
                 )
                 .await?
             {
-                Ok(m) => chat.edit(channel, &m, content).await.into(),
+                Ok(m) => {
+                    let buttons = match (stage, item.decidable) {
+                        (None, _) => Buttons::Leave,
+                        (Some(_), true) => Buttons::Offer(&labels),
+                        (Some(_), false) => Buttons::Remove,
+                    };
+                    chat.edit_approval(channel, &m, content, buttons)
+                        .await
+                        .into()
+                }
                 Err(d) => d,
             },
             ChatAction::React {
@@ -301,6 +313,14 @@ impl Delivery {
         })
     }
 
+    /// The words on an approval message's buttons, in the approvals channel's language.
+    fn decision_labels(&self) -> DecisionLabels {
+        self.core.for_approvers(|| DecisionLabels {
+            approve: t!(self.core.texts(), "approval.button_approve"),
+            deny: t!(self.core.texts(), "approval.button_deny"),
+        })
+    }
+
     /// A direct message that could not be sent, said in `channel` with a mention instead.
     async fn dm_in_channel(
         &self,
@@ -319,6 +339,7 @@ impl Delivery {
                     content: &text,
                     reply_to: reply_to.as_ref(),
                     mentions: std::slice::from_ref(user),
+                    decision: None,
                 },
             )
             .await

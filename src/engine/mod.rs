@@ -172,6 +172,7 @@ impl Engine {
             ChatEvent::Message(m) => ("message", &m.author, &m.id, m.locale),
             ChatEvent::ReactionAdded(r) => ("reaction_added", &r.user, &r.message, None),
             ChatEvent::ReactionRemoved(r) => ("reaction_removed", &r.user, &r.message, None),
+            ChatEvent::Pressed(p) => ("pressed", &p.user, &p.message, p.locale),
             ChatEvent::PlaceLanguage(language) => {
                 self.core.set_place_language(*language);
                 return;
@@ -201,6 +202,7 @@ impl Engine {
             ChatEvent::Message(m) => self.on_message(m).await,
             ChatEvent::ReactionAdded(r) => self.catchup.on_reaction(r, true).await,
             ChatEvent::ReactionRemoved(r) => self.catchup.on_reaction(r, false).await,
+            ChatEvent::Pressed(p) => self.decisions.apply_press(p).await,
             ChatEvent::PlaceLanguage(_) => Ok(()),
         };
         let Err(e) = result else {

@@ -80,6 +80,9 @@ pub struct Pending {
     pub action: ChatAction,
     /// Delivery attempts so far.
     pub attempts: i64,
+    /// Its stage (a post or edit of an approval message) waits for a decision as it is
+    /// delivered: the message offers the decision's buttons.
+    pub decidable: bool,
 }
 
 /// Queues an action.
@@ -257,6 +260,7 @@ fn from_row(r: &AnyRow) -> StoreResult<Pending> {
         id: r.try_get("id")?,
         action,
         attempts: r.try_get("attempts")?,
+        decidable: r.try_get::<Option<i64>, _>("decidable")? == Some(1),
     })
 }
 
@@ -269,7 +273,9 @@ pub async fn due(
 ) -> StoreResult<Vec<Pending>> {
     let rows = sqlx::query(
         "SELECT id, action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
-                fallback_channel, mentions, attempts
+                fallback_channel, mentions, attempts,
+                (SELECT CAST(CASE WHEN s.state = 'pending' THEN 1 ELSE 0 END AS BIGINT)
+                 FROM stages s WHERE s.id = outbox.stage_id) AS decidable
          FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
            AND id > $2
          ORDER BY id LIMIT $3",

@@ -12,28 +12,28 @@ use crate::support::fake_discord::{
 };
 
 /// A fake Discord and a bot connected to it.
-struct Setup {
-    fake: FakeDiscord,
-    dir: tempfile::TempDir,
+pub(crate) struct Setup {
+    pub(crate) fake: FakeDiscord,
+    pub(crate) dir: tempfile::TempDir,
     bot: Option<DiscordBot>,
 }
 
 impl Setup {
-    async fn start() -> Setup {
+    pub(crate) async fn start() -> Setup {
         let mut s = Setup::configured().await;
         s.boot().await;
         s
     }
 
     /// A setup whose bot logs everything, down to serenity's and reqwest's traces.
-    async fn start_traced() -> Setup {
+    pub(crate) async fn start_traced() -> Setup {
         let mut s = Setup::configured().await;
         s.boot_logging("trace").await;
         s
     }
 
     /// The fake Discord and the bot's settings pointing at it; no bot yet.
-    async fn configured() -> Setup {
+    pub(crate) async fn configured() -> Setup {
         let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         discord_bot::write_config(dir.path(), &fake.url());
@@ -46,18 +46,18 @@ impl Setup {
 
     /// Starts the bot and waits until it is connected with its commands registered and its
     /// first catch-up done.
-    async fn boot(&mut self) {
+    pub(crate) async fn boot(&mut self) {
         self.boot_logging("info,licensebot=debug").await;
     }
 
-    async fn boot_logging(&mut self, filter: &str) {
+    pub(crate) async fn boot_logging(&mut self, filter: &str) {
         let mark = self.fake.start_mark();
         self.bot = Some(DiscordBot::start_logging(self.dir.path(), filter));
         self.fake.wait_started(mark, TIMEOUT).await;
     }
 
     /// Starts the bot with `env` overrides and waits until it is ready.
-    async fn boot_with(&mut self, env: &[(String, String)]) {
+    pub(crate) async fn boot_with(&mut self, env: &[(String, String)]) {
         let mark = self.fake.start_mark();
         self.bot = Some(DiscordBot::start_with(
             self.dir.path(),
@@ -68,7 +68,7 @@ impl Setup {
     }
 
     /// Stops the bot gracefully (SIGTERM).
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(bot) = self.bot.take() {
             bot.stop().await;
         }
@@ -79,12 +79,12 @@ impl Setup {
             .await;
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.bot.as_ref().map(|b| b.log()).unwrap_or_default()
     }
 
     /// Waits for the bot's message in `channel` containing `needle`.
-    async fn bot_message(&self, channel: u64, needle: &str) -> Msg {
+    pub(crate) async fn bot_message(&self, channel: u64, needle: &str) -> Msg {
         self.fake
             .wait_for(&format!("a bot message with {needle:?}"), TIMEOUT, |v| {
                 v.bot_message(channel, needle)
@@ -93,7 +93,7 @@ impl Setup {
     }
 
     /// Waits for a DM to `user` containing `needle`.
-    async fn dm(&self, user: &str, needle: &str) -> String {
+    pub(crate) async fn dm(&self, user: &str, needle: &str) -> String {
         self.fake
             .wait_for(&format!("a DM to {user} with {needle:?}"), TIMEOUT, |v| {
                 v.dms_to(user).into_iter().find(|d| d.contains(needle))
@@ -102,7 +102,7 @@ impl Setup {
     }
 
     /// Waits until message `id` says `needle`.
-    async fn edited(&self, id: u64, needle: &str) -> Msg {
+    pub(crate) async fn edited(&self, id: u64, needle: &str) -> Msg {
         self.fake
             .wait_for(&format!("message {id} to say {needle:?}"), TIMEOUT, |v| {
                 v.message(id).filter(|m| m.content.contains(needle))
@@ -111,7 +111,7 @@ impl Setup {
     }
 
     /// Links a person to a UPN by text and waits for the answer.
-    async fn link(&self, who: &str, upn: &str) {
+    pub(crate) async fn link(&self, who: &str, upn: &str) {
         let dir = self.dir.path().to_path_buf();
         discord_bot::link(&self.fake, who, upn, |to| {
             discord_bot::mailed_code(&dir, to)
@@ -121,14 +121,14 @@ impl Setup {
 
     /// `who` writes `text` in the general channel; waits for the bot's answer there
     /// containing `answer`.
-    async fn say(&self, who: &str, text: &str, answer: &str) -> Msg {
+    pub(crate) async fn say(&self, who: &str, text: &str, answer: &str) -> Msg {
         self.fake.say(who, GENERAL, text);
         self.bot_message(GENERAL, answer).await
     }
 
     /// `who` asks by text (`text`) for what becomes request #`number`; returns its approval
     /// message once the bot reacted on it.
-    async fn asks(&self, who: &str, text: &str, number: u32) -> Msg {
+    pub(crate) async fn asks(&self, who: &str, text: &str, number: u32) -> Msg {
         self.say(who, text, &format!("Request #{number} is in"))
             .await;
         self.reacted_approval(&format!("Request #{number}")).await
@@ -136,28 +136,28 @@ impl Setup {
 
     /// A started setup where alice asked by text: the setup and the approval message, once
     /// the bot reacted on it.
-    async fn alice_asked() -> (Setup, Msg) {
+    pub(crate) async fn alice_asked() -> (Setup, Msg) {
         let s = Setup::start().await;
         let approval = s.alice_requests().await;
         (s, approval)
     }
 
     /// Alice asks by text; returns the approval message once the bot reacted on it.
-    async fn alice_requests(&self) -> Msg {
+    pub(crate) async fn alice_requests(&self) -> Msg {
         self.link("alice", "alice@contoso.example").await;
         self.asks("alice", "!pro request because I build the sales reports", 1)
             .await
     }
 
     /// The approval message with `needle`, once the bot's ✅ and ❌ are on it.
-    async fn reacted_approval(&self, needle: &str) -> Msg {
+    pub(crate) async fn reacted_approval(&self, needle: &str) -> Msg {
         self.fake
             .ready_for_a_decision(APPROVALS, needle, TIMEOUT)
             .await
     }
 }
 
-fn mention(name: &str) -> String {
+pub(crate) fn mention(name: &str) -> String {
     format!("<@{}>", uid(name))
 }
 

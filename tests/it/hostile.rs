@@ -602,13 +602,13 @@ fn reactions() -> Vec<Case> {
                 Act::Unreact("carol", On::Approval, "✅"),
                 Act::React("carol", On::Approval, "✅"),
             ],
-            expect: Answer("your reaction changes nothing"),
+            expect: Answer("your decision changes nothing"),
         },
         Case {
             name: "denial after an approval",
             before: approved(),
             act: vec![Act::React("dave", On::Approval, "❌")],
-            expect: Answer("your reaction changes nothing"),
+            expect: Answer("your decision changes nothing"),
         },
     ]);
     cases

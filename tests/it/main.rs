@@ -7,6 +7,7 @@
 mod support;
 
 mod audit_export;
+mod buttons_e2e;
 mod browser;
 mod cli;
 mod console_e2e;

@@ -271,6 +271,7 @@ impl Console {
                     channel: None,
                     user: ChatUserId(user),
                     emoji,
+                    pressed: None,
                 };
                 let event = if added {
                     ChatEvent::ReactionAdded(reaction)

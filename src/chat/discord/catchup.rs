@@ -128,6 +128,7 @@ fn reaction(a: &OpenApproval, message: &MessageRef, emoji: &str, user: &ChatUser
         channel: Some(ChannelRef::new(a.channel.as_str())),
         user: user.clone(),
         emoji: emoji.to_string(),
+        pressed: None,
     }
 }
 

@@ -6,16 +6,18 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serenity::all::{
-    CommandInteraction, ConnectionStage, Context, CreateInteractionResponse,
+    CommandInteraction, ComponentInteraction, ConnectionStage, Context, CreateInteractionResponse,
     CreateInteractionResponseMessage, EventHandler, Guild, GuildId, Interaction, Message,
-    PartialGuild, Reaction as DiscordReaction, Ready, ResumedEvent, RoleId, ShardStageUpdateEvent,
+    InteractionId, PartialGuild, Reaction as DiscordReaction, Ready, ResumedEvent, RoleId, ShardStageUpdateEvent,
     User, UserId,
 };
 use tokio::sync::mpsc;
 
-use super::output::{classify, emoji_name, interaction_ref, DiscordOutput};
+use super::output::{
+    classify, emoji_name, interaction_ref, DiscordOutput, APPROVE_BUTTON, DENY_BUTTON,
+};
 use super::slash;
-use crate::chat::{ChatEvent, IncomingMessage, Reaction};
+use crate::chat::{ChatEvent, IncomingMessage, Press, Reaction};
 use crate::domain::{ChannelRef, ChatUserId, Language, MessageRef};
 use crate::texts::Texts;
 
@@ -25,9 +27,10 @@ use crate::texts::Texts;
 pub enum Work {
     /// A chat event.
     Event(ChatEvent),
-    /// A slash command rendered as a message; its deferred response is cleaned up after.
+    /// An interaction (a slash command rendered as a message, or a decision button pressed);
+    /// its deferred response is cleaned up after, when the engine did not answer it.
     Slash {
-        /// The rendered message.
+        /// What it stands for.
         event: ChatEvent,
         /// The interaction id.
         interaction: u64,
@@ -86,6 +89,7 @@ impl Handler {
             channel: Some(ChannelRef(r.channel_id.to_string())),
             user: ChatUserId(user.to_string()),
             emoji: emoji_name(&r.emoji),
+            pressed: None,
         })
     }
 
@@ -139,23 +143,7 @@ impl Handler {
         };
         let rendered = slash::render(&inv, &self.prefix);
         let id = cmd.id.get();
-        // Discord wants an answer within 3 seconds: acknowledge now, fill it in when the
-        // engine replies.
-        let defer = CreateInteractionResponse::Defer(
-            CreateInteractionResponseMessage::new().ephemeral(rendered.ephemeral),
-        );
-        if let Err(e) = self
-            .output
-            .http()
-            .create_interaction_response(cmd.id, &cmd.token, &defer, vec![])
-            .await
-        {
-            tracing::warn!(interaction = id, error = %classify(&e), "could not acknowledge a slash command; its answer goes to the channel");
-        } else {
-            self.output
-                .interactions
-                .begin(id, cmd.token.clone(), rendered.ephemeral);
-        }
+        self.defer(cmd.id, &cmd.token, rendered.ephemeral).await;
         tracing::debug!(interaction = id, sub = %inv.sub, "slash command");
         self.queue(Work::Slash {
             event: ChatEvent::Message(IncomingMessage {
@@ -169,6 +157,56 @@ impl Handler {
                 author_name: shown_name(&cmd.user),
                 roles: role_ids(cmd.member.as_ref().map(|m| m.roles.as_slice())),
                 locale: Language::from_locale(&cmd.locale),
+            }),
+            interaction: id,
+        });
+    }
+
+    /// Acknowledges interaction `id` at once (Discord wants an answer within 3 seconds):
+    /// "thinking…", filled in when the engine answers, or removed when it does not.
+    async fn defer(&self, id: InteractionId, token: &str, ephemeral: bool) {
+        let defer = CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+        );
+        if let Err(e) = self
+            .output
+            .http()
+            .create_interaction_response(id, token, &defer, vec![])
+            .await
+        {
+            tracing::warn!(interaction = id.get(), error = %classify(&e), "could not acknowledge an interaction; its answer goes to the channel");
+        } else {
+            self.output
+                .interactions
+                .begin(id.get(), token.to_string(), ephemeral);
+        }
+    }
+
+    /// An approval message's Approve or Deny button: the decision its reaction would be.
+    /// Acknowledged privately, so what the bot says to the presser only they see.
+    async fn pressed(&self, press: ComponentInteraction) {
+        let approve = match press.data.custom_id.as_str() {
+            APPROVE_BUTTON => true,
+            DENY_BUTTON => false,
+            other => {
+                tracing::debug!(custom_id = other, "not our button");
+                return;
+            }
+        };
+        if press.guild_id != Some(self.guild) || press.user.bot {
+            return;
+        }
+        let id = press.id.get();
+        self.defer(press.id, &press.token, true).await;
+        tracing::debug!(interaction = id, approve, message = %press.message.id, "decision button");
+        self.queue(Work::Slash {
+            event: ChatEvent::Pressed(Press {
+                message: MessageRef(press.message.id.to_string()),
+                channel: ChannelRef(press.channel_id.to_string()),
+                user: ChatUserId(press.user.id.to_string()),
+                approve,
+                interaction: interaction_ref(id),
+                locale: Language::from_locale(&press.locale),
             }),
             interaction: id,
         });
@@ -266,8 +304,10 @@ impl EventHandler for Handler {
         if !self.accepting() {
             return;
         }
-        if let Interaction::Command(cmd) = interaction {
-            self.slash_command(cmd).await;
+        match interaction {
+            Interaction::Command(cmd) => self.slash_command(cmd).await,
+            Interaction::Component(press) => self.pressed(press).await,
+            _ => {}
         }
     }
 }

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateInteractionResponseFollowup, CreateMessage,
-    EditInteractionResponse, EditMessage, Http, MessageId, MessageReference, MessageReferenceKind,
-    Nonce, ReactionType, UserId,
+    ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateButton,
+    CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, EditMessage, Http,
+    MessageId, MessageReference, MessageReferenceKind, Nonce, ReactionType, UserId,
 };
 
 use super::text::fit;
-use crate::chat::{ChatError, ChatOutput, Post, MAX_DELIVERY_KEY};
+use crate::chat::{Buttons, ChatError, ChatOutput, DecisionLabels, Post, MAX_DELIVERY_KEY};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef};
 
 /// Discord's JSON error code for "Cannot send messages to this user".
@@ -31,6 +31,23 @@ const INTERACTION_TTL: Duration = Duration::from_secs(14 * 60);
 
 /// The prefix of message ids that stand for a slash-command interaction.
 const INTERACTION_PREFIX: &str = "interaction:";
+
+/// The custom id of an approval message's Approve button.
+pub const APPROVE_BUTTON: &str = "licensebot:approve";
+/// The custom id of an approval message's Deny button.
+pub const DENY_BUTTON: &str = "licensebot:deny";
+
+/// An approval message's buttons: one row, Approve (green) and Deny (red).
+fn decision_row(labels: &DecisionLabels) -> Vec<CreateActionRow> {
+    vec![CreateActionRow::Buttons(vec![
+        CreateButton::new(APPROVE_BUTTON)
+            .label(labels.approve.as_str())
+            .style(ButtonStyle::Success),
+        CreateButton::new(DENY_BUTTON)
+            .label(labels.deny.as_str())
+            .style(ButtonStyle::Danger),
+    ])]
+}
 
 /// The message id under which the engine knows a slash-command invocation.
 pub fn interaction_ref(id: u64) -> MessageRef {
@@ -210,14 +227,17 @@ impl DiscordOutput {
     async fn post(
         &self,
         channel: ChannelId,
-        content: &str,
-        reply_to: Option<MessageId>,
+        (content, reply_to): (&str, Option<MessageId>),
         key: Option<&str>,
         mentions: &[ChatUserId],
+        decision: Option<&DecisionLabels>,
     ) -> Result<MessageRef, ChatError> {
         let mut msg = CreateMessage::new()
             .content(fit(content))
             .allowed_mentions(allowed(mentions, reply_to.is_some()));
+        if let Some(labels) = decision {
+            msg = msg.components(decision_row(labels));
+        }
         if let Some(nonce) = key.and_then(nonce) {
             msg = msg.nonce(nonce).enforce_nonce(true);
         }
@@ -304,6 +324,7 @@ impl DiscordOutput {
             content,
             reply_to,
             mentions,
+            decision,
         } = post;
         let channel = channel_id(channel)?;
         match reply_to {
@@ -313,15 +334,21 @@ impl DiscordOutput {
                     match self.answer_interaction(id, content, mentions).await {
                         Some(result) => result,
                         // The token is gone: say it in the channel instead.
-                        None => self.post(channel, content, None, key, mentions).await,
+                        None => {
+                            self.post(channel, (content, None), key, mentions, decision)
+                                .await
+                        }
                     }
                 }
                 None => {
-                    self.post(channel, content, Some(message_id(m)?), key, mentions)
-                        .await
+                    let reply = (content, Some(message_id(m)?));
+                    self.post(channel, reply, key, mentions, decision).await
                 }
             },
-            None => self.post(channel, content, None, key, mentions).await,
+            None => {
+                self.post(channel, (content, None), key, mentions, decision)
+                    .await
+            }
         }
     }
 
@@ -332,7 +359,7 @@ impl DiscordOutput {
         content: &str,
     ) -> Result<MessageRef, ChatError> {
         let channel = self.dm_channel(user_id(user)?).await?;
-        self.post(channel, content, None, key, &[]).await
+        self.post(channel, (content, None), key, &[], None).await
     }
 }
 
@@ -378,9 +405,25 @@ impl ChatOutput for DiscordOutput {
         message: &MessageRef,
         content: &str,
     ) -> Result<(), ChatError> {
-        let edit = EditMessage::new()
+        self.edit_approval(channel, message, content, Buttons::Leave)
+            .await
+    }
+
+    async fn edit_approval(
+        &self,
+        channel: &ChannelRef,
+        message: &MessageRef,
+        content: &str,
+        buttons: Buttons<'_>,
+    ) -> Result<(), ChatError> {
+        let mut edit = EditMessage::new()
             .content(fit(content))
             .allowed_mentions(allowed(&[], false));
+        edit = match buttons {
+            Buttons::Leave => edit,
+            Buttons::Offer(labels) => edit.components(decision_row(labels)),
+            Buttons::Remove => edit.components(Vec::new()),
+        };
         self.http
             .edit_message(channel_id(channel)?, message_id(message)?, &edit, vec![])
             .await

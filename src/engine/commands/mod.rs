@@ -155,6 +155,7 @@ impl Intake {
                     content,
                     reply_to: reply_to.as_ref(),
                     mentions,
+                    decision: None,
                 })
                 .await
                 .map(|_| ()),

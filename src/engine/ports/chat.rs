@@ -44,6 +44,26 @@ pub struct Reaction {
     pub user: ChatUserId,
     /// The emoji.
     pub emoji: String,
+    /// When the decision came by a button rather than a reaction: the press's interaction,
+    /// which is answered (only its presser sees the answer) instead of a direct message.
+    pub pressed: Option<MessageRef>,
+}
+
+/// Someone pressed an approval message's Approve or Deny button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Press {
+    /// The approval message.
+    pub message: MessageRef,
+    /// Its channel.
+    pub channel: ChannelRef,
+    /// Who pressed.
+    pub user: ChatUserId,
+    /// Approve (true) or Deny (false).
+    pub approve: bool,
+    /// The press's interaction: what the bot says to the presser answers it.
+    pub interaction: MessageRef,
+    /// The language of the presser's chat app, when the chat says it.
+    pub locale: Option<Language>,
 }
 
 /// Something that happened in chat.
@@ -55,6 +75,8 @@ pub enum ChatEvent {
     ReactionAdded(Reaction),
     /// A reaction was removed.
     ReactionRemoved(Reaction),
+    /// A decision's button was pressed: the same decision as its reaction.
+    Pressed(Press),
     /// The chat server's preferred language (a Discord guild's preferred locale), when the
     /// transport learns it; None when it prefers one the bot does not speak.
     PlaceLanguage(Option<Language>),
@@ -90,6 +112,28 @@ pub struct Post<'a> {
     pub reply_to: Option<&'a MessageRef>,
     /// Who may be pinged.
     pub mentions: &'a [ChatUserId],
+    /// Buttons to decide by, on an approval message that waits for a decision.
+    pub decision: Option<&'a DecisionLabels>,
+}
+
+/// The words on an approval message's buttons, in the approvals channel's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionLabels {
+    /// The Approve button's.
+    pub approve: String,
+    /// The Deny button's.
+    pub deny: String,
+}
+
+/// What an edit does with an approval message's buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Buttons<'a> {
+    /// Not an approval message: whatever it carries stays.
+    Leave,
+    /// Its stage still waits for a decision: the buttons stand.
+    Offer(&'a DecisionLabels),
+    /// Its stage is decided (or closed): the buttons go.
+    Remove,
 }
 
 /// The longest delivery key (Discord's limit on a message nonce).
@@ -132,6 +176,18 @@ pub trait ChatOutput: Send + Sync {
         message: &MessageRef,
         content: &str,
     ) -> Result<(), ChatError>;
+
+    /// Edits an approval message like [`ChatOutput::edit`], and its decision buttons as
+    /// `buttons` says. The default leaves buttons alone (a transport without them).
+    async fn edit_approval(
+        &self,
+        channel: &ChannelRef,
+        message: &MessageRef,
+        content: &str,
+        _buttons: Buttons<'_>,
+    ) -> Result<(), ChatError> {
+        self.edit(channel, message, content).await
+    }
 
     /// Adds the bot's reaction to a message.
     async fn react(

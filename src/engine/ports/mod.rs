@@ -22,7 +22,8 @@ mod retry;
 mod tenant;
 
 pub use chat::{
-    ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction, MAX_DELIVERY_KEY,
+    Buttons, ChatError, ChatEvent, ChatOutput, DecisionLabels, IncomingMessage, Post, Press,
+    Reaction, MAX_DELIVERY_KEY,
 };
 pub use identity::{AuthorizeRequest, IdClaims, IdentityProvider, Mail, Mailer, SignInError};
 pub use observe::{Observer, Unobserved};

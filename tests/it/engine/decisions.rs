@@ -24,7 +24,7 @@ async fn the_first_valid_decision_wins_and_the_second_is_reported() {
     assert_eq!(decided, 1);
     let state = h.state(1).await;
     assert!(state == "completed" || state == "denied", "{state}");
-    h.assert_said("your reaction changes nothing");
+    h.assert_said("your decision changes nothing");
     assert_eq!(h.audits("late_decision_reported").await, 1);
 }
 

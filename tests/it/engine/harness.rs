@@ -299,6 +299,7 @@ pub fn reaction(user: &str, message: &str, emoji: &str) -> Reaction {
         channel: None,
         user: ChatUserId(user.into()),
         emoji: emoji.into(),
+        pressed: None,
     }
 }
 

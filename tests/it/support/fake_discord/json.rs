@@ -133,7 +133,7 @@ pub(super) fn message_json(m: &Msg) -> Value {
         "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
         "attachments": [], "embeds": [], "pinned": false,
         "type": if m.reply_to.is_some() { 19 } else { 0 },
-        "flags": m.flags, "reactions": reactions, "components": [],
+        "flags": m.flags, "reactions": reactions, "components": m.components,
     });
     if let Some(r) = m.reply_to {
         v["message_reference"] =

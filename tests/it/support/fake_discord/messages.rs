@@ -52,6 +52,10 @@ pub(super) fn create(g: &mut Inner, channel: u64, body: &Value) -> Response {
     {
         return too_long_field("nonce", MAX_NONCE);
     }
+    let components = match super::components::of(body) {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
     let enforced = body["enforce_nonce"].as_bool() == Some(true);
     let nonce = nonce.map(|n| (n, enforced));
     if let Some(earlier) = nonce.as_ref().and_then(|n| made_with(g, n)) {
@@ -60,6 +64,9 @@ pub(super) fn create(g: &mut Inner, channel: u64, body: &Value) -> Response {
         return Json(v).into_response();
     }
     let id = g.new_message(channel, BOT, &content, reply_to, 0);
+    if let (Some(m), Some(c)) = (g.messages.get_mut(&id), components) {
+        m.components = c;
+    }
     if let Some((n, enforced)) = nonce {
         if let Some(m) = g.messages.get_mut(&id) {
             m.nonce = Some(n.clone());
@@ -138,6 +145,10 @@ pub(super) fn edit(g: &mut Inner, id: u64, body: &Value) -> Response {
     if let Some(r) = too_long(&content) {
         return r;
     }
+    let components = match super::components::of(body) {
+        Ok(c) => c,
+        Err(refused) => return *refused,
+    };
     let Some(msg) = g.messages.get_mut(&id).filter(|m| !m.deleted) else {
         return unknown_message();
     };
@@ -150,6 +161,9 @@ pub(super) fn edit(g: &mut Inner, id: u64, body: &Value) -> Response {
     }
     msg.content = content;
     msg.edits += 1;
+    if let Some(c) = components {
+        msg.components = c;
+    }
     let msg = msg.clone();
     let v = message_value(g, &msg);
     g.dispatch("MESSAGE_UPDATE", v.clone());

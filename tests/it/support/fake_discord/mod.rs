@@ -20,6 +20,7 @@
 //! and REST bodies must deserialize into the model serenity reads them as; any violation
 //! fails [`FakeDiscord::assert_faithful`].
 
+mod components;
 mod gateway;
 mod interactions;
 mod json;

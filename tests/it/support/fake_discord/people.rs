@@ -119,6 +119,51 @@ impl FakeDiscord {
         sub: &str,
         options: &[(&str, Value, u64)],
     ) -> u64 {
+        let opts: Vec<Value> = options
+            .iter()
+            .map(|(n, v, t)| json!({"name": n, "type": t, "value": v}))
+            .collect();
+        let mut resolved = json!({});
+        for (_, v, t) in options {
+            if *t == 6 {
+                let uid_s = v.as_str().unwrap_or_default().to_string();
+                let uid_n: u64 = uid_s.parse().unwrap_or_default();
+                resolved["users"][&uid_s] = user_json(uid_n);
+            }
+        }
+        let data = json!({"id": "910000000000000001", "name": "pro", "type": 1,
+                 "options": [{"name": sub, "type": 1, "options": opts}],
+                 "guild_id": GUILD.to_string(), "resolved": resolved});
+        self.interact(user, channel, 2, data, None)
+    }
+
+    /// Someone presses the button `custom_id` on the bot's `message` (an
+    /// INTERACTION_CREATE of type 3, MESSAGE_COMPONENT); returns the interaction id.
+    pub fn press(&self, user: &str, message: u64, custom_id: &str) -> u64 {
+        let msg = {
+            let g = self.lock();
+            let msg = g.messages.get(&message).cloned().expect("no such message");
+            assert!(
+                super::components::custom_ids(&msg.components).contains(&custom_id.to_string()),
+                "message {message} has no button {custom_id:?}: {}",
+                msg.components
+            );
+            msg
+        };
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        self.interact(user, msg.channel, 3, data, Some(message))
+    }
+
+    /// An interaction of `kind` by `user` in `channel` with `data` (and the `message` a
+    /// component is on), dispatched as INTERACTION_CREATE; returns its id.
+    fn interact(
+        &self,
+        user: &str,
+        channel: u64,
+        kind: u64,
+        data: Value,
+        message: Option<u64>,
+    ) -> u64 {
         let mut g = self.lock();
         let id = g.id();
         let token = format!("itoken-{id}");
@@ -134,23 +179,9 @@ impl FakeDiscord {
                 original: None,
             },
         );
-        let opts: Vec<Value> = options
-            .iter()
-            .map(|(n, v, t)| json!({"name": n, "type": t, "value": v}))
-            .collect();
-        let mut resolved = json!({});
-        for (_, v, t) in options {
-            if *t == 6 {
-                let uid_s = v.as_str().unwrap_or_default().to_string();
-                let uid_n: u64 = uid_s.parse().unwrap_or_default();
-                resolved["users"][&uid_s] = user_json(uid_n);
-            }
-        }
-        let d = json!({
-            "id": id.to_string(), "application_id": APP.to_string(), "type": 2,
-            "data": {"id": "910000000000000001", "name": "pro", "type": 1,
-                     "options": [{"name": sub, "type": 1, "options": opts}],
-                     "guild_id": GUILD.to_string(), "resolved": resolved},
+        let mut d = json!({
+            "id": id.to_string(), "application_id": APP.to_string(), "type": kind,
+            "data": data,
             "guild_id": GUILD.to_string(), "channel_id": channel.to_string(),
             "channel": {"id": channel.to_string(), "type": 0},
             "member": {
@@ -162,6 +193,9 @@ impl FakeDiscord {
             "authorizing_integration_owners": {"0": GUILD.to_string()}, "context": 0,
             "attachment_size_limit": 8_388_608,
         });
+        if let Some(m) = message.and_then(|m| g.messages.get(&m).cloned()) {
+            d["message"] = message_json(&m);
+        }
         g.dispatch("INTERACTION_CREATE", d);
         drop(g);
         self.touch();

@@ -36,6 +36,8 @@ pub struct Msg {
     pub edits: u32,
     /// The nonce it was created with.
     pub nonce: Option<String>,
+    /// Its components (action rows of buttons), as the bot sent them; `[]` for none.
+    pub components: Value,
 }
 
 #[derive(Debug, Default)]
@@ -184,6 +186,7 @@ impl Inner {
                 deleted: false,
                 edits: 0,
                 nonce: None,
+                components: json!([]),
             },
         );
         id

@@ -13,7 +13,15 @@ use super::rest::invalid_form;
 const ROW_FIELDS: [&str; 3] = ["type", "components", "id"];
 /// The fields a button may carry.
 const BUTTON_FIELDS: [&str; 9] = [
-    "type", "style", "label", "emoji", "custom_id", "sku_id", "url", "disabled", "id",
+    "type",
+    "style",
+    "label",
+    "emoji",
+    "custom_id",
+    "sku_id",
+    "url",
+    "disabled",
+    "id",
 ];
 
 /// A message body's components checked: `None` when it sends none (an edit then keeps the
@@ -32,7 +40,10 @@ pub(super) fn of(body: &Value) -> Result<Option<Value>, Box<Response>> {
     let mut ids = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         if let Err(why) = row_ok(row, &mut ids) {
-            errors.insert(i.to_string(), json!({"_errors": [{"code": "COMPONENT_INVALID", "message": why}]}));
+            errors.insert(
+                i.to_string(),
+                json!({"_errors": [{"code": "COMPONENT_INVALID", "message": why}]}),
+            );
         }
     }
     if errors.is_empty() {

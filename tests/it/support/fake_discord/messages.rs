@@ -65,6 +65,7 @@ pub(super) fn create(g: &mut Inner, channel: u64, body: &Value) -> Response {
     }
     let id = g.new_message(channel, BOT, &content, reply_to, 0);
     if let (Some(m), Some(c)) = (g.messages.get_mut(&id), components) {
+        m.pressable.extend(super::components::custom_ids(&c));
         m.components = c;
     }
     if let Some((n, enforced)) = nonce {
@@ -162,6 +163,7 @@ pub(super) fn edit(g: &mut Inner, id: u64, body: &Value) -> Response {
     msg.content = content;
     msg.edits += 1;
     if let Some(c) = components {
+        msg.pressable.extend(super::components::custom_ids(&c));
         msg.components = c;
     }
     let msg = msg.clone();

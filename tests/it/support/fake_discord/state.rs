@@ -38,6 +38,9 @@ pub struct Msg {
     pub nonce: Option<String>,
     /// Its components (action rows of buttons), as the bot sent them; `[]` for none.
     pub components: Value,
+    /// Every button's custom id it ever carried: a person whose app still shows an older
+    /// version of the message can press one the bot has taken away since.
+    pub pressable: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -187,6 +190,7 @@ impl Inner {
                 edits: 0,
                 nonce: None,
                 components: json!([]),
+                pressable: Vec::new(),
             },
         );
         id

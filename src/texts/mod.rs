@@ -1,12 +1,32 @@
 //! The message catalogue: every sentence the bot says to a person, keyed and parameterised,
-//! in English and Dutch (`locales/*.toml`). The engine and the transports never write a
-//! sentence inline; they name a key and its parameters, so a language is added by adding a
-//! file, without touching code.
+//! in English and Dutch (`locales/*.ftl`, Project Fluent's format). The engine and the
+//! transports never write a sentence inline; they name a key and its parameters, so a
+//! language is added by adding a file, without touching code.
+//!
+//! A key is written with dots in the code (`request.created`) and with dashes in the files
+//! (`request-created`: a Fluent id has no dots). A parameter is `{ $name }`. A sentence that
+//! counts something chooses its form by the language's plural rules (CLDR), so English says
+//! "1 seat" and "2 seats", Dutch "1 licentie" and "2 licenties":
+//!
+//! ```text
+//! seats-to_buy = { $quantity ->
+//!     [one] { $quantity } seat
+//!    *[other] { $quantity } seats
+//! }
+//! ```
+//!
+//! A whole number of at most fifteen digits is handed to Fluent as a number (so it can choose
+//! a plural form; it prints the same); anything else, as words.
 
 mod quote;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::sync::Arc;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use fluent_syntax::ast;
 
 pub use crate::domain::Language;
 pub use quote::{one_line, quoted, MAX_QUOTED_CHARS};
@@ -14,104 +34,193 @@ pub use quote::{one_line, quoted, MAX_QUOTED_CHARS};
 /// The catalogue file's text for `language`.
 fn source(language: Language) -> &'static str {
     match language {
-        Language::En => include_str!("../../locales/en.toml"),
-        Language::Nl => include_str!("../../locales/nl.toml"),
+        Language::En => include_str!("../../locales/en.ftl"),
+        Language::Nl => include_str!("../../locales/nl.ftl"),
     }
 }
 
-/// A loaded catalogue.
-#[derive(Debug, Clone)]
+/// A loaded catalogue (cheap to clone: the bundle is shared).
+#[derive(Clone)]
 pub struct Texts {
-    map: HashMap<String, String>,
+    inner: Arc<Catalogue>,
 }
 
-fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
-    for (k, v) in table {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            toml::Value::Table(t) => flatten(&key, t, out),
-            toml::Value::String(s) => {
-                out.insert(key, s.trim_end_matches('\n').to_string());
-            }
-            other => {
-                out.insert(key, other.to_string());
-            }
-        }
+struct Catalogue {
+    bundle: FluentBundle<FluentResource>,
+    /// What each message uses, by its key as the code writes it (`request.created`).
+    shapes: BTreeMap<String, Shape>,
+}
+
+/// The parameters a message uses and the plural forms it chooses between.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Every parameter named, sorted.
+    pub parameters: Vec<String>,
+    /// For each parameter a form is chosen by: the variant keys offered (`one`, `other`).
+    pub forms: BTreeMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for Texts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Texts")
+            .field("locales", &self.inner.bundle.locales)
+            .field("messages", &self.inner.shapes.len())
+            .finish()
     }
 }
+
+/// Why a catalogue does not load.
+#[derive(Debug, thiserror::Error)]
+#[error("the message catalogue does not parse: {0}")]
+pub struct CatalogueError(String);
 
 impl Texts {
     /// Loads the embedded catalogue of a language.
     pub fn load(lang: Language) -> Texts {
-        Texts::parse(source(lang)).unwrap_or_else(|e| {
+        Texts::parse(lang, source(lang)).unwrap_or_else(|e| {
             // The catalogues are embedded and checked by tests; a broken one is a build defect.
             tracing::error!(error = %e, "message catalogue does not parse");
-            Texts {
-                map: HashMap::new(),
-            }
+            Texts::empty(lang)
         })
     }
 
-    /// Parses a catalogue from TOML.
-    pub fn parse(source: &str) -> Result<Texts, toml::de::Error> {
-        let table: toml::Table = toml::from_str(source)?;
-        let mut map = HashMap::new();
-        flatten("", &table, &mut map);
-        Ok(Texts { map })
+    fn empty(lang: Language) -> Texts {
+        Texts {
+            inner: Arc::new(Catalogue {
+                bundle: bundle_for(lang),
+                shapes: BTreeMap::new(),
+            }),
+        }
+    }
+
+    /// Parses a catalogue in Fluent's syntax, for `lang`'s plural rules.
+    pub fn parse(lang: Language, source: &str) -> Result<Texts, CatalogueError> {
+        let resource = FluentResource::try_new(source.to_string())
+            .map_err(|(_, errors)| CatalogueError(format!("{errors:?}")))?;
+        let mut shapes = BTreeMap::new();
+        for entry in resource.entries() {
+            if let ast::Entry::Message(m) = entry {
+                let mut shape = Shape::default();
+                if let Some(p) = &m.value {
+                    shape_of(p, &mut shape);
+                }
+                shape.parameters.sort();
+                shape.parameters.dedup();
+                shapes.insert(m.id.name.replace('-', "."), shape);
+            }
+        }
+        let mut bundle = bundle_for(lang);
+        bundle
+            .add_resource(resource)
+            .map_err(|errors| CatalogueError(format!("{errors:?}")))?;
+        Ok(Texts {
+            inner: Arc::new(Catalogue { bundle, shapes }),
+        })
     }
 
     /// Every key in the catalogue.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.map.keys().map(String::as_str)
+        self.inner.shapes.keys().map(String::as_str)
     }
 
-    /// The raw template of a key.
-    pub fn template(&self, key: &str) -> Option<&str> {
-        self.map.get(key).map(String::as_str)
+    /// Whether the catalogue has a key.
+    pub fn has(&self, key: &str) -> bool {
+        self.inner.shapes.contains_key(key)
     }
 
-    /// Renders a key with its parameters: `{name}` is replaced by the parameter `name`.
-    /// A missing key renders as the key itself (and is logged), never as a panic.
+    /// The parameters and plural forms of a key.
+    pub fn shape(&self, key: &str) -> Option<&Shape> {
+        self.inner.shapes.get(key)
+    }
+
+    /// Renders a key with its parameters. A missing key renders as the key itself (and is
+    /// logged), never as a panic.
     pub fn get(&self, key: &str, args: &[(&str, &(dyn Display + Sync))]) -> String {
-        let Some(template) = self.map.get(key) else {
+        let bundle = &self.inner.bundle;
+        let Some(pattern) = bundle
+            .get_message(&key.replace('.', "-"))
+            .and_then(|m| m.value())
+        else {
             tracing::error!(key, "message catalogue has no such key");
             return key.to_string();
         };
-        render(template, args)
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            fluent_args.set(*name, value_of(value.to_string()));
+        }
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
+        if !errors.is_empty() {
+            tracing::error!(key, errors = ?errors, "a catalogue message did not render cleanly");
+        }
+        text.into_owned()
     }
 }
 
-fn render(template: &str, args: &[(&str, &(dyn Display + Sync))]) -> String {
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) => {
-                let name = &after[..close];
-                match args.iter().find(|(n, _)| *n == name) {
-                    Some((_, v)) => out.push_str(&v.to_string()),
-                    None => {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
-                    }
-                }
-                rest = &after[close + 1..];
+/// A bundle for `lang`, writing parameters as they are (no Unicode isolation marks: chat
+/// shows them as stray characters).
+fn bundle_for(lang: Language) -> FluentBundle<FluentResource> {
+    let id: unic_langid::LanguageIdentifier = lang.as_str().parse().unwrap_or_default();
+    let mut bundle = FluentBundle::new_concurrent(vec![id]);
+    bundle.set_use_isolating(false);
+    bundle
+}
+
+/// A parameter's value for Fluent: a whole number of at most fifteen digits (no leading
+/// zero: a code such as `01234567` stays words) as a number, so plural forms can be chosen
+/// by it; anything else as words.
+fn value_of(words: String) -> FluentValue<'static> {
+    let digits = words.strip_prefix('-').unwrap_or(&words);
+    let whole = !digits.is_empty()
+        && digits.len() <= 15
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    match words.parse::<i64>() {
+        Ok(n) if whole => FluentValue::from(n),
+        _ => FluentValue::from(words),
+    }
+}
+
+/// Collects the parameters a pattern names and the forms it chooses between.
+fn shape_of(pattern: &ast::Pattern<&str>, shape: &mut Shape) {
+    for element in &pattern.elements {
+        if let ast::PatternElement::Placeable { expression } = element {
+            expression_shape(expression, shape);
+        }
+    }
+}
+
+fn expression_shape(expression: &ast::Expression<&str>, shape: &mut Shape) {
+    match expression {
+        ast::Expression::Inline(inline) => inline_shape(inline, shape),
+        ast::Expression::Select { selector, variants } => {
+            inline_shape(selector, shape);
+            if let ast::InlineExpression::VariableReference { id } = selector {
+                let mut keys: Vec<String> = variants
+                    .iter()
+                    .map(|v| match &v.key {
+                        ast::VariantKey::Identifier { name } => name.to_string(),
+                        ast::VariantKey::NumberLiteral { value } => value.to_string(),
+                    })
+                    .collect();
+                keys.sort();
+                shape.forms.insert(id.name.to_string(), keys);
             }
-            None => {
-                out.push_str(&rest[open..]);
-                rest = "";
+            for v in variants {
+                shape_of(&v.value, shape);
             }
         }
     }
-    out.push_str(rest);
-    out
+}
+
+fn inline_shape(inline: &ast::InlineExpression<&str>, shape: &mut Shape) {
+    match inline {
+        ast::InlineExpression::VariableReference { id } => {
+            shape.parameters.push(id.name.to_string())
+        }
+        ast::InlineExpression::Placeable { expression } => expression_shape(expression, shape),
+        _ => {}
+    }
 }
 
 /// Renders a catalogue key: `t!(texts, "request.created", id = id, target = upn)`.
@@ -204,28 +313,17 @@ macro_rules! said {
     };
 }
 
-/// The placeholders a template uses.
-pub fn placeholders(template: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else { break };
-        names.push(after[..close].to_string());
-        rest = &after[close + 1..];
-    }
-    names.sort();
-    names.dedup();
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ftl(lang: Language, source: &str) -> Texts {
+        Texts::parse(lang, source).expect("parses")
+    }
+
     #[test]
     fn parameters_are_substituted() {
-        let t = Texts::parse("[a]\nb = \"Request {id} for {upn}; {id}\"").unwrap();
+        let t = ftl(Language::En, "a-b = Request { $id } for { $upn }; { $id }");
         assert_eq!(
             t!(t, "a.b", id = 12, upn = "x@y.z"),
             "Request 12 for x@y.z; 12"
@@ -233,9 +331,48 @@ mod tests {
     }
 
     #[test]
+    fn a_plural_form_is_chosen_by_each_languages_rules() {
+        let en = ftl(
+            Language::En,
+            "n = { $n ->\n    [one] { $n } seat\n   *[other] { $n } seats\n}",
+        );
+        let nl = ftl(
+            Language::Nl,
+            "n = { $n ->\n    [one] { $n } licentie\n   *[other] { $n } licenties\n}",
+        );
+        assert_eq!(t!(en, "n", n = 1), "1 seat");
+        assert_eq!(t!(en, "n", n = 2), "2 seats");
+        assert_eq!(t!(en, "n", n = 0), "0 seats");
+        assert_eq!(t!(nl, "n", n = 1), "1 licentie");
+        assert_eq!(t!(nl, "n", n = 3), "3 licenties");
+    }
+
+    #[test]
+    fn numbers_and_codes_are_written_as_given() {
+        let t = ftl(Language::En, "c = { $code } { $big } { $neg } { $id }");
+        assert_eq!(
+            t!(
+                t,
+                "c",
+                code = "01234567",
+                big = "700000000000000001",
+                neg = -3,
+                id = "#12"
+            ),
+            "01234567 700000000000000001 -3 #12"
+        );
+    }
+
+    #[test]
     fn a_sentence_kept_for_later_is_said_in_each_language_with_its_parts() {
-        let en = Texts::parse("[a]\nb = \"{x} and {y}\"\nc = \"done for {upn}\"").unwrap();
-        let nl = Texts::parse("[a]\nb = \"{x} en {y}\"\nc = \"klaar voor {upn}\"").unwrap();
+        let en = ftl(
+            Language::En,
+            "a-b = { $x } and { $y }\na-c = done for { $upn }",
+        );
+        let nl = ftl(
+            Language::Nl,
+            "a-b = { $x } en { $y }\na-c = klaar voor { $upn }",
+        );
         let said = crate::said!("a.b", x = 3, y = crate::said!("a.c", upn = "a@b.c"));
         assert_eq!(said.render(&en), "3 and done for a@b.c");
         assert_eq!(said.render(&nl), "3 en klaar voor a@b.c");
@@ -243,8 +380,18 @@ mod tests {
 
     #[test]
     fn a_missing_key_renders_as_the_key() {
-        let t = Texts::parse("").unwrap();
+        let t = ftl(Language::En, "");
         assert_eq!(t!(t, "no.such"), "no.such");
+    }
+
+    #[test]
+    fn leading_spaces_and_lines_survive() {
+        let t = ftl(
+            Language::En,
+            "a = {\"  \"}indented\nb =\n    one\n\n    two",
+        );
+        assert_eq!(t!(t, "a"), "  indented");
+        assert_eq!(t!(t, "b"), "one\n\ntwo");
     }
 
     #[test]
@@ -254,7 +401,7 @@ mod tests {
             for c in crate::command::CommandName::ALL {
                 for table in ["help", "help_example", "discord_name"] {
                     let key = format!("{table}.{}", c.word());
-                    assert!(texts.template(&key).is_some(), "{language}: {key}");
+                    assert!(texts.has(&key), "{language}: {key}");
                 }
             }
         }
@@ -266,25 +413,46 @@ mod tests {
             let texts = Texts::load(*language);
             for named in Language::ALL {
                 let key = format!("language.{}", named.as_str());
-                assert!(texts.template(&key).is_some(), "{language}: {key}");
+                assert!(texts.has(&key), "{language}: {key}");
             }
         }
     }
 
+    /// The plural categories of each language's cardinal numbers (CLDR): a form chosen by a
+    /// count must offer each of them.
+    fn plural_categories(lang: Language) -> &'static [&'static str] {
+        match lang {
+            Language::En | Language::Nl => &["one", "other"],
+        }
+    }
+
+    /// Every key in every language, with the same parameters; every form chosen by a count
+    /// offers each of its language's plural categories (a language may count where another
+    /// does not: Dutch says "moeten er 3 worden gekocht" with no noun to inflect).
     #[test]
-    fn every_language_has_the_same_keys_and_placeholders() {
-        let en = Texts::parse(source(Language::En)).expect("en parses");
+    fn every_language_has_the_same_keys_parameters_and_its_plural_forms() {
+        let en = Texts::parse(Language::En, source(Language::En)).expect("en parses");
+        assert!(en.keys().count() > 400, "the catalogue is read whole");
+        let mut counted = 0;
         for &lang in Language::ALL {
-            let other = Texts::parse(source(lang)).expect("catalogue parses");
+            let other = Texts::parse(lang, source(lang)).expect("catalogue parses");
             for key in en.keys() {
+                let ours = en.shape(key).expect("en");
                 let theirs = other
-                    .template(key)
+                    .shape(key)
                     .unwrap_or_else(|| panic!("{lang:?} lacks {key}"));
-                assert_eq!(
-                    placeholders(en.template(key).unwrap()),
-                    placeholders(theirs),
-                    "{lang:?} {key}"
-                );
+                assert_eq!(ours.parameters, theirs.parameters, "{lang:?} {key}");
+            }
+            for key in other.keys() {
+                for (by, forms) in &other.shape(key).expect("shape").forms {
+                    counted += 1;
+                    for needed in plural_categories(lang) {
+                        assert!(
+                            forms.iter().any(|f| f == needed),
+                            "{lang:?} {key}: no [{needed}] form for {by}"
+                        );
+                    }
+                }
             }
             assert_eq!(
                 en.keys().count(),
@@ -292,5 +460,6 @@ mod tests {
                 "{lang:?} has extra keys"
             );
         }
+        assert!(counted > 20, "only {counted} counted forms found");
     }
 }

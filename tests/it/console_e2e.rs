@@ -97,7 +97,7 @@ fn assert_unreacted(got: &[Value], user: &str) {
 fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_roles() {
     let (dir, mut bot, got) =
         judy_asks_after_alice_took_the_seat("carol", "!pro request for the finance dashboards");
-    let purchase = approval_with(&got, "stage 1 of 2: buy 1 seat(s), monthly");
+    let purchase = approval_with(&got, "stage 1 of 2: buy 1 seat, monthly");
     let text = purchase["content"].as_str().unwrap();
     assert!(text.contains("Seats: 0 free of 1"), "{text}");
     assert!(text.contains("14.00 USD per month"), "cost shown: {text}");
@@ -107,7 +107,7 @@ fn no_free_seat_means_a_purchase_stage_then_an_assignment_stage_for_different_ro
     );
     let assign = approval_with(&got, "stage 2 of 2: assign the licence");
     let (pm, am) = (id(purchase), id(assign));
-    assert_sent(&got, "general", "1 seat(s) must be bought first");
+    assert_sent(&got, "general", "1 seat must be bought first");
 
     // The licence approver may decide first; nothing runs before the seat is bought.
     let got = bot.reacted("carol", &am, "✅");
@@ -497,7 +497,7 @@ fn a_billing_approver_buys_and_then_removes_seats() {
         &bot.answer("bob", "!pro seats remove 2"),
         &[
             "only within a short window",
-            "2 seat(s) removed; the tenant now has 1",
+            "2 seats removed; the tenant now has 1",
         ],
     );
     assert_eq!(request_state(dir.path(), 2), "completed");

@@ -67,7 +67,7 @@ fn a_purchase_past_the_budget_waits_for_a_global_administrator_and_spend_shows_i
     let got = bot.idle();
     bot.finish();
     assert_eq!(request_state(dir.path(), 2), "completed");
-    assert_says(&contents(&got), &["2 purchase(s), 2 seat(s), 28.00 USD"]);
+    assert_says(&contents(&got), &["2 purchases, 2 seats, 28.00 USD"]);
 
     let out = command(dir.path(), &["spend"])
         .env("LICENSEBOT__POLICY__MONTHLY_BUDGET", "20")

@@ -150,7 +150,7 @@ fn a_request_with_a_free_seat_is_assigned_in_graph() {
 fn no_free_seat_buys_through_partner_center_then_assigns() {
     let (fake, dir, mut bot, got) =
         judy_asks_with_no_seat_free(true, &[], "!pro request for the finance dashboards");
-    let purchase = approval_with(&got, "stage 1 of 2: buy 1 seat(s), monthly");
+    let purchase = approval_with(&got, "stage 1 of 2: buy 1 seat, monthly");
     let text = purchase["content"].as_str().unwrap();
     assert!(text.contains("Seats: 0 free of 1"), "{text}");
     assert!(text.contains("@bob") && !text.contains("@carol"), "{text}");

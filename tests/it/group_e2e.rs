@@ -121,7 +121,7 @@ fn no_seat_left_for_the_group_adds_a_purchase_stage_and_then_licenses() {
     bot.approve("carol", &asked, "assign the licence");
 
     let got = let_the_group_act(&fake, &mut bot);
-    let purchase = approval_with(&got, "buy 1 seat(s)");
+    let purchase = approval_with(&got, "buy 1 seat");
     let text = purchase["content"].as_str().unwrap();
     assert!(text.contains("@bob") && !text.contains("@carol"), "{text}");
     assert_dm_says(&got, "alice", &["no seat was free", "billing approver"]);

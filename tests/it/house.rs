@@ -254,7 +254,7 @@ fn every_key_the_code_uses_exists() {
         let code = src.split("#[cfg(test)]").next().unwrap_or_default();
         for c in used.captures_iter(code) {
             seen += 1;
-            if en.template(&c[1]).is_none() {
+            if !en.has(&c[1]) {
                 missing.push(format!("{name}: {}", &c[1]));
             }
         }
@@ -265,7 +265,7 @@ fn every_key_the_code_uses_exists() {
     );
     assert!(
         missing.is_empty(),
-        "keys missing from locales/en.toml: {missing:#?}"
+        "keys missing from locales/en.ftl: {missing:#?}"
     );
 }
 
@@ -328,6 +328,6 @@ fn no_reply_path_carries_a_literal_sentence() {
     }
     assert!(
         found.is_empty(),
-        "sentences for people belong in locales/*.toml, said through t!: {found:#?}"
+        "sentences for people belong in locales/*.ftl, said through t!: {found:#?}"
     );
 }

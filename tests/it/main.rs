@@ -7,8 +7,8 @@
 mod support;
 
 mod audit_export;
-mod buttons_e2e;
 mod browser;
+mod buttons_e2e;
 mod cli;
 mod console_e2e;
 mod crash;

@@ -40,7 +40,7 @@ fn alert_edits(records: &[Value]) -> Vec<(String, String)> {
 fn alert_text(v: &Value) -> Option<String> {
     v["content"]
         .as_str()
-        .filter(|c| c.contains("Power BI Pro seats"))
+        .filter(|c| c.contains("% in use)"))
         .map(str::to_string)
 }
 

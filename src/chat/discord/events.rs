@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serenity::all::{
     CommandInteraction, ComponentInteraction, ConnectionStage, Context, CreateInteractionResponse,
-    CreateInteractionResponseMessage, EventHandler, Guild, GuildId, Interaction, Message,
-    InteractionId, PartialGuild, Reaction as DiscordReaction, Ready, ResumedEvent, RoleId, ShardStageUpdateEvent,
-    User, UserId,
+    CreateInteractionResponseMessage, EventHandler, Guild, GuildId, Interaction, InteractionId,
+    Message, PartialGuild, Reaction as DiscordReaction, Ready, ResumedEvent, RoleId,
+    ShardStageUpdateEvent, User, UserId,
 };
 use tokio::sync::mpsc;
 

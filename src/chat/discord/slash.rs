@@ -205,9 +205,8 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
     for language in Language::ALL {
         let theirs = Texts::load(*language);
         let name = |n: &str| {
-            theirs
-                .template(&format!("discord_name.{n}"))
-                .map(str::to_string)
+            let key = format!("discord_name.{n}");
+            theirs.has(&key).then(|| theirs.get(&key, &[]))
         };
         let translation = Translation {
             locales: discord_locales(*language),

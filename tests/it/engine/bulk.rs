@@ -112,7 +112,7 @@ async fn when_the_batch_purchase_is_denied_the_waiting_requests_end_too() {
     // carol may assign but not buy: the purchase goes to bob and dave.
     let h = assigned_by("carol", ALICE_JUDY_KIM).await;
     assert_eq!(h.state(1).await, "completed", "{}", h.text());
-    let purchase = h.approval("buy 2 seat(s)");
+    let purchase = h.approval("buy 2 seats");
     h.react_and_settle("bob", &purchase, "❌").await;
     assert_eq!(h.state(2).await, "denied");
     assert_eq!(h.state(3).await, "cancelled");
@@ -155,7 +155,7 @@ async fn a_batch_is_reported_to_its_requester_once_when_all_of_it_has_ended() {
         "{approvals:#?}"
     );
     assert!(
-        record.contains("buy 2 seat(s), monthly, 28.00 USD per month"),
+        record.contains("buy 2 seats, monthly, 28.00 USD per month"),
         "{approvals:#?}"
     );
 }

@@ -94,7 +94,7 @@ async fn the_first_approval_survives_a_restart_and_the_second_completes_the_purc
     )
     .await;
     // Three people wait on a purchase of three seats.
-    let purchase = h.approval("buy 3 seat(s)");
+    let purchase = h.approval("buy 3 seats");
     h.react_and_settle("dave", &purchase, "✅").await;
     assert_eq!(h.scalar("SELECT COUNT(*) FROM stage_approvals").await, 1);
 
@@ -138,7 +138,7 @@ async fn a_purchase_over_the_budget_needs_an_over_budget_role_and_spend_is_repor
     h.react_and_settle("dave", &approval, "✅").await;
     assert_eq!(h.state(2).await, "completed");
 
-    h.answer_says("dave", "!pro spend", "2 purchase(s), 2 seat(s), 28.00 USD")
+    h.answer_says("dave", "!pro spend", "2 purchases, 2 seats, 28.00 USD")
         .await;
     h.assert_said(
         "Budget for 2026-03: 20.00 USD; used 28.00 USD (including approved orders); left 0.00 USD",

@@ -25,9 +25,9 @@ async fn judy_asks_while_ivan_idles() -> (Harness, String) {
     h.link_own("ivan").await;
     h.link_own("judy").await;
     h.say_and_settle("judy", "!pro request").await;
-    let text = h.sent_text("buy 1 seat(s)");
+    let text = h.sent_text("buy 1 seat");
     assert!(text.contains("1. ivan@contoso.example"), "{text}");
-    let m = h.approval("buy 1 seat(s)");
+    let m = h.approval("buy 1 seat");
     (h, m)
 }
 

@@ -27,10 +27,10 @@ fn alerts(h: &Harness) -> (Texts, Texts) {
                 id,
                 content,
                 ..
-            } if channel == "license-approvals" && content.contains("Power BI Pro seats") => {
+            } if channel == "license-approvals" && content.contains("% in use)") => {
                 posts.push((id, content))
             }
-            Said::Edit { id, content } if content.contains("Power BI Pro seats") => {
+            Said::Edit { id, content } if content.contains("% in use)") => {
                 edits.push((id, content))
             }
             _ => {}
@@ -79,7 +79,7 @@ async fn seat_alert_is_posted_once_when_a_threshold_is_crossed_and_edited_as_num
         "{text}"
     );
     assert!(
-        !text.contains("free seat(s)"),
+        !text.contains("Below the alert level"),
         "only the usage alert: {text}"
     );
 
@@ -90,9 +90,7 @@ async fn seat_alert_is_posted_once_when_a_threshold_is_crossed_and_edited_as_num
     assert_eq!(edits.len(), 2, "{edits:#?}");
     assert!(edits.iter().all(|(id, _)| id == alert), "{edits:#?}");
     assert!(edits[0].1.contains("1 free of 5 bought (80 % in use)"));
-    assert!(edits[0]
-        .1
-        .contains("Below the alert level of 2 free seat(s)"));
+    assert!(edits[0].1.contains("Below the alert level of 2 free seats"));
     assert!(edits[0].1.contains("Above the alert level of 50 % in use"));
     assert!(edits[1].1.contains("2 free of 6 bought (67 % in use)"));
     assert!(edits[1].1.contains("`!pro buy <n>`"));

@@ -23,10 +23,10 @@ async fn a_billing_approver_removes_seats_down_to_what_is_in_use() {
 
     assert_eq!(h.pro_seats().await, 1);
     assert_eq!(h.state(3).await, "completed");
-    h.assert_said("remove 3 seat(s)");
+    h.assert_said("remove 3 seats");
     // The window is spelled out.
     h.assert_said("only within a short window");
-    h.assert_said("3 seat(s) removed; the tenant now has 1");
+    h.assert_said("3 seats removed; the tenant now has 1");
     let q: i64 = h.scalar("SELECT quantity FROM requests WHERE id = 3").await;
     assert_eq!(
         q, -3,
@@ -51,12 +51,7 @@ async fn a_reduction_waits_for_a_purchase_that_awaits_approval_and_says_so() {
     h.say("alice", "!pro request").await;
     h.say("judy", "!pro request").await;
     // Judy's request waits on a purchase stage.
-    refused_removing_one(
-        &h,
-        "A change of 1 seat(s) waits for approval in request #2",
-        2,
-    )
-    .await;
+    refused_removing_one(&h, "A change of 1 seat waits for approval in request #2", 2).await;
     h.assert_not_said("Seats are being bought");
 }
 
@@ -75,7 +70,7 @@ async fn an_approver_without_a_purchase_role_asks_the_billing_approvers() {
     let h = Harness::new(&[]).await;
     h.say_and_settle("bob", "!pro buy 1").await;
     h.say_and_settle("carol", "!pro seats remove 1").await;
-    let approval = h.approval("remove 1 seat(s)");
+    let approval = h.approval("remove 1 seat");
     assert_eq!(h.state(2).await, "pending");
     h.react_and_settle("bob", &approval, "✅").await;
     assert_eq!(h.state(2).await, "completed");
@@ -89,7 +84,7 @@ async fn in_manual_mode_a_reduction_is_a_task_for_a_person() {
     h.settled_answer_says(
         "bob",
         "!pro seats remove 2",
-        "remove 2 Power BI Pro seat(s), so that the tenant has 1",
+        "remove 2 Power BI Pro seats, so that the tenant has 1",
     )
     .await;
     assert_eq!(h.state(1).await, "approved");

@@ -192,7 +192,7 @@ async fn the_approval_shows_free_promised_on_order_and_awaiting_seats_apart() {
         "Seats: 1 free of 1; promised to open requests: 2; on order (approved, being bought): 0; awaiting approval: 1",
     );
     h.assert_said(
-        "Promised to open requests: 3; on order (approved, being bought): 0 seat(s); awaiting approval: 2 seat(s)",
+        "Promised to open requests: 3; on order (approved, being bought): 0 seats; awaiting approval: 2 seats",
     );
 }
 

@@ -459,7 +459,7 @@ pub fn assert_bought_and_assigned(records: &[Value], now: u32, upn: &str) {
     assert_says(
         &contents(records),
         &[
-            &format!("1 seat(s) bought; the tenant now has {now}"),
+            &format!("1 seat bought; the tenant now has {now}"),
             &format!("Power BI Pro assigned to {upn}"),
         ],
     );

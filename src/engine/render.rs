@@ -5,7 +5,7 @@
 
 use super::core::Core;
 use crate::domain::{
-    BillingCycle, ChatUserId, LinkMethod, LinkProof, RoleSet, StageKind, StageState,
+    BillingCycle, ChatUserId, Language, LinkMethod, LinkProof, RoleSet, StageKind, StageState,
 };
 use crate::store::requests::Request;
 use crate::store::stages::{SeatPipeline, Stage};
@@ -92,8 +92,15 @@ impl Core {
         })
     }
 
+    /// An amount of money as the language being spoken writes it: two decimals after a
+    /// point in English (`14.00 USD`), after a comma in Dutch (`14,00 USD`).
     pub(super) fn money(&self, amount: f64) -> String {
-        format!("{amount:.2} {}", self.cfg().currency)
+        let digits = format!("{amount:.2}");
+        let digits = match self.spoken() {
+            Language::En => digits,
+            Language::Nl => digits.replace('.', ","),
+        };
+        format!("{digits} {}", self.cfg().currency)
     }
 
     pub(super) fn cost_text(&self, quantity: i64, unit: f64, cycle: BillingCycle) -> String {

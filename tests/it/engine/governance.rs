@@ -145,6 +145,13 @@ async fn a_purchase_over_the_budget_needs_an_over_budget_role_and_spend_is_repor
     );
     h.answer_says("dave", "!pro spend 2019-01", "Nothing bought in 2019-01.")
         .await;
+    // In Dutch: the counts in their forms, the money with a decimal comma.
+    h.answer_says("dave", "!pro language nl", "Vanaf nu").await;
+    h.answer_says("dave", "!pro spend", "2 aankopen, 2 licenties, 28,00 USD")
+        .await;
+    h.assert_said("Budget voor 2026-03: 20,00 USD; gebruikt 28,00 USD");
+    h.answer_says("dave", "!pro language en", "From now on")
+        .await;
     h.answer_says("dave", "!pro spend december", "`december` is not a month")
         .await;
     h.answer_says("alice", "!pro spend", "Only approvers can use `spend`")

@@ -102,7 +102,13 @@ impl Catchup {
             (context, news)
         };
         if context.is_none() {
-            return self.decisions.apply_reaction(r, added, None, None).await;
+            if crate::command::same_emoji(&r.emoji, &self.core.cfg().reclaim.emoji) {
+                return self.decisions.apply_reaction(r, added, None, None).await;
+            }
+            // A decision emoji on a message that is no approval: nothing to decide (and
+            // nothing to read again).
+            tracing::debug!(message = %r.message, "reaction on a message that is no approval; ignored");
+            return Ok(());
         }
         if !news {
             tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction already applied; replay ignored");

@@ -224,7 +224,8 @@ impl Delivery {
     async fn deliver_one(&self, item: &Pending, salt: &str, page: &Page) -> StoreResult<Delivered> {
         let chat = &self.chat;
         let key = delivery_key(salt, item.id, "");
-        let labels = self.decision_labels();
+        // Only an approval message that waits for a decision has buttons to label.
+        let labels = item.decidable.then(|| self.decision_labels());
         Ok(match &item.action {
             ChatAction::Send {
                 channel,
@@ -240,7 +241,7 @@ impl Delivery {
                         content,
                         reply_to: reply_to.as_ref(),
                         mentions,
-                        decision: (stage.is_some() && item.decidable).then_some(&labels),
+                        decision: stage.and(labels.as_ref()),
                     },
                 )
                 .await
@@ -276,10 +277,10 @@ impl Delivery {
                 .await?
             {
                 Ok(m) => {
-                    let buttons = match (stage, item.decidable) {
+                    let buttons = match (stage, &labels) {
                         (None, _) => Buttons::Leave,
-                        (Some(_), true) => Buttons::Offer(&labels),
-                        (Some(_), false) => Buttons::Remove,
+                        (Some(_), Some(labels)) => Buttons::Offer(labels),
+                        (Some(_), None) => Buttons::Remove,
                     };
                     chat.edit_approval(channel, &m, content, buttons)
                         .await

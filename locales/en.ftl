@@ -638,3 +638,50 @@ help_example-spend = `{ $prefix } spend 2026-11`
 help_example-status = `{ $prefix } status 12`
 help_example-unlink = `{ $prefix } unlink`
 help_example-verify = `{ $prefix } verify 12345678`
+
+## Dates, money and the seat chart. English keeps ISO 8601 dates, which US and UK readers
+## read alike.
+date-day = { $year }-{ $mm }-{ $dd }
+date-minute = { $date } { $hh }:{ $min } UTC
+date-short = { $month ->
+    [1] Jan
+    [2] Feb
+    [3] Mar
+    [4] Apr
+    [5] May
+    [6] Jun
+    [7] Jul
+    [8] Aug
+    [9] Sep
+    [10] Oct
+    [11] Nov
+   *[other] Dec
+} { $day }
+date-month = { $month ->
+    [1] Jan
+    [2] Feb
+    [3] Mar
+    [4] Apr
+    [5] May
+    [6] Jun
+    [7] Jul
+    [8] Aug
+    [9] Sep
+    [10] Oct
+    [11] Nov
+   *[other] Dec
+} { $year }
+money = { $whole }.{ $cents } { $currency }
+chart-title = { $sku } seats, last { $days } { $days ->
+    [one] day
+   *[other] days
+}
+chart-bought = bought
+chart-assigned = assigned
+chart-pending = requests waiting for a decision
+chart-spend = Spend per month ({ $currency })
+chart-budget = monthly budget
+chart-alt = Chart of { $sku } seats bought and assigned, and requests waiting, over the last { $days } { $days ->
+    [one] day
+   *[other] days
+}.

@@ -626,3 +626,49 @@ help_example-spend = `{ $prefix } spend 2026-11`
 help_example-status = `{ $prefix } status 12`
 help_example-unlink = `{ $prefix } unlink`
 help_example-verify = `{ $prefix } verify 12345678`
+
+## Datums, geld en de licentiegrafiek.
+date-day = { $dd }-{ $mm }-{ $year }
+date-minute = { $date } { $hh }:{ $min } UTC
+date-short = { $day } { $month ->
+    [1] jan
+    [2] feb
+    [3] mrt
+    [4] apr
+    [5] mei
+    [6] jun
+    [7] jul
+    [8] aug
+    [9] sep
+    [10] okt
+    [11] nov
+   *[other] dec
+}
+date-month = { $month ->
+    [1] jan
+    [2] feb
+    [3] mrt
+    [4] apr
+    [5] mei
+    [6] jun
+    [7] jul
+    [8] aug
+    [9] sep
+    [10] okt
+    [11] nov
+   *[other] dec
+} { $year }
+money = { $whole },{ $cents } { $currency }
+chart-title = { $sku }-licenties, { $days ->
+    [one] afgelopen dag
+   *[other] afgelopen { $days } dagen
+}
+chart-bought = gekocht
+chart-assigned = toegewezen
+chart-pending = aanvragen die op een besluit wachten
+chart-spend = Uitgaven per maand ({ $currency })
+chart-budget = maandbudget
+chart-alt = Grafiek van de { $sku }-licenties, gekocht en toegewezen, en de wachtende aanvragen, over { $days ->
+    [one] de afgelopen dag
+   *[other] de afgelopen { $days } dagen
+}.

@@ -24,6 +24,7 @@ pub mod chat;
 pub mod command;
 pub mod domain;
 pub mod engine;
+pub mod pictures;
 pub mod store;
 #[macro_use]
 pub mod texts;

@@ -143,8 +143,10 @@ mod ids;
 mod language;
 mod link;
 mod month;
+mod picture;
 mod request;
 mod role;
+mod seats;
 mod term;
 mod upn;
 
@@ -154,11 +156,13 @@ pub use ids::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId};
 pub use language::Language;
 pub use link::{LinkMethod, LinkProof, LinkState};
 pub use month::Month;
+pub use picture::Picture;
 pub use request::{
     BillingCycle, CountryCode, DecisionSource, RequestKind, RequestState, StageKind, StageState,
     UserType,
 };
 pub use role::{DirectoryRole, RoleSet};
+pub use seats::SeatDay;
 pub use term::Term;
 pub use upn::{Upn, UpnProblem};
 

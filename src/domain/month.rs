@@ -32,6 +32,32 @@ impl Month {
     }
 }
 
+impl Month {
+    /// Its year.
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    /// Its number, 1 to 12.
+    pub fn number(self) -> u32 {
+        self.month
+    }
+
+    /// The month before it.
+    pub fn previous(self) -> Month {
+        match self.month {
+            1 => Month {
+                year: self.year - 1,
+                month: 12,
+            },
+            m => Month {
+                year: self.year,
+                month: m - 1,
+            },
+        }
+    }
+}
+
 impl fmt::Display for Month {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)
@@ -41,6 +67,14 @@ impl fmt::Display for Month {
 #[cfg(test)]
 mod tests {
     use super::Month;
+
+    #[test]
+    fn the_month_before_crosses_the_year() {
+        let jan = Month::parse("2027-01").unwrap();
+        assert_eq!(jan.previous().to_string(), "2026-12");
+        assert_eq!(jan.previous().previous().to_string(), "2026-11");
+        assert_eq!((jan.year(), jan.number()), (2027, 1));
+    }
 
     #[test]
     fn months_are_read_and_written_alike() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::core::Core;
 use super::crash::{crash_point, CrashPoint};
-use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
+use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture, StageId};
 use crate::engine::ports::{Buttons, ChatError, ChatOutput, DecisionLabels, Post};
 use crate::store::outbox::{self, ChatAction, Pending};
 use crate::store::{bot_state, stages, StoreResult};
@@ -242,6 +242,7 @@ impl Delivery {
                         reply_to: reply_to.as_ref(),
                         mentions,
                         decision: stage.and(labels.as_ref()),
+                        picture: item.picture.as_ref(),
                     },
                 )
                 .await
@@ -251,11 +252,12 @@ impl Delivery {
                 content,
                 fallback,
                 fallback_reply_to,
-            } => match chat.dm_once(&key, user, content).await {
+            } => match self.dm(&key, user, content, item.picture.as_ref()).await {
                 Err(ChatError::DmClosed) => match fallback {
                     Some(channel) => {
                         let key = delivery_key(salt, item.id, "f");
-                        self.dm_in_channel(&key, user, content, channel, fallback_reply_to)
+                        let dm = (user, content.as_str(), item.picture.as_ref());
+                        self.dm_in_channel(&key, dm, channel, fallback_reply_to)
                             .await
                     }
                     None => Delivered::Failed(ChatError::DmClosed),
@@ -322,12 +324,25 @@ impl Delivery {
         })
     }
 
-    /// A direct message that could not be sent, said in `channel` with a mention instead.
-    async fn dm_in_channel(
+    /// A direct message, with its picture if it has one.
+    async fn dm(
         &self,
         key: &str,
         user: &ChatUserId,
         content: &str,
+        picture: Option<&Picture>,
+    ) -> Result<MessageRef, ChatError> {
+        match picture {
+            Some(p) => self.chat.dm_picture_once(key, user, content, p).await,
+            None => self.chat.dm_once(key, user, content).await,
+        }
+    }
+
+    /// A direct message that could not be sent, said in `channel` with a mention instead.
+    async fn dm_in_channel(
+        &self,
+        key: &str,
+        (user, content, picture): (&ChatUserId, &str, Option<&Picture>),
         channel: &ChannelRef,
         reply_to: &Option<MessageRef>,
     ) -> Delivered {
@@ -341,6 +356,7 @@ impl Delivery {
                     reply_to: reply_to.as_ref(),
                     mentions: std::slice::from_ref(user),
                     decision: None,
+                    picture,
                 },
             )
             .await

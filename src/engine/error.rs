@@ -11,6 +11,9 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A picture could not be drawn.
+    #[error(transparent)]
+    Picture(#[from] crate::pictures::PictureError),
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),

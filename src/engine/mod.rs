@@ -19,7 +19,9 @@
 //! - `Worker` (`worker/`: purchaser, job lock, lessee id), `Scheduler` (`scheduler.rs`: tick
 //!   lock) and `Delivery` (`delivery.rs`: the chat output, delivery lock, key salt);
 //! - `SeatAlerts` (`alerts.rs`): the one seat-alert message, compared by the worker after a
-//!   job succeeded (under the job lock), on `!pro seats` (through `Intake`) and on the tick.
+//!   job succeeded (under the job lock), on `!pro seats` (through `Intake`) and on the tick;
+//! - `SeatHistory` (`seat_history.rs`): the seats kept once a day (on the tick and on
+//!   `!pro seats`) and the chart `!pro seats` attaches.
 //!
 //! What crosses use cases is done here, not through a back-reference: after a chat event the
 //! engine delivers and wakes the worker; `settle` and the background loop run the scheduler,
@@ -46,6 +48,7 @@ mod reconcile;
 mod render;
 mod requests;
 mod scheduler;
+mod seat_history;
 pub mod signin;
 mod terms;
 mod worker;
@@ -71,7 +74,7 @@ pub use worker::JobReport;
 use self::core::Core;
 use alerts::SeatAlerts;
 use catchup::Catchup;
-use commands::Intake;
+use commands::{Intake, SeatWatch};
 use decisions::Decisions;
 use delivery::Delivery;
 use directory::Directory;
@@ -80,6 +83,7 @@ use opening::Opening;
 use reclaim::Reclaims;
 use reconcile::Reconciler;
 use scheduler::Scheduler;
+use seat_history::SeatHistory;
 use terms::Terms;
 use worker::{Handover, JobLock, Worker};
 
@@ -102,6 +106,7 @@ pub struct Engine {
     terms: Arc<Terms>,
     reclaims: Arc<Reclaims>,
     alerts: Arc<SeatAlerts>,
+    history: Arc<SeatHistory>,
 }
 
 impl Engine {
@@ -131,6 +136,7 @@ impl Engine {
         let terms = Arc::new(Terms::new(core.clone(), directory.clone(), opening.clone()));
         let reclaims = Arc::new(Reclaims::new(core.clone()));
         let alerts = Arc::new(SeatAlerts::new(core.clone(), directory.clone()));
+        let history = Arc::new(SeatHistory::new(core.clone(), directory.clone()));
         Engine {
             intake: Arc::new(Intake::new(
                 core.clone(),
@@ -139,7 +145,10 @@ impl Engine {
                 opening,
                 links.clone(),
                 reclaims.clone(),
-                alerts.clone(),
+                SeatWatch {
+                    alerts: alerts.clone(),
+                    history: history.clone(),
+                },
             )),
             terms,
             reclaims,
@@ -158,6 +167,7 @@ impl Engine {
             scheduler: Arc::new(Scheduler::new(core.clone(), directory.clone())),
             reconciler: Arc::new(Reconciler::new(core.clone(), directory)),
             alerts,
+            history,
             core,
         }
     }
@@ -303,6 +313,7 @@ impl Engine {
         self.reclaims.tick().await;
         self.reconciler.when_due().await;
         self.alerts.when_due().await;
+        self.history.when_due().await;
     }
 
     /// Compares the bot's records with the tenant; changes nothing (`licensebot reconcile`).

@@ -418,7 +418,7 @@ impl Opening {
         (term, extends): (Term, Option<RequestId>),
         now: Timestamp,
     ) -> EngineResult<String> {
-        let day = |at: Timestamp| at.format("%Y-%m-%d").to_string();
+        let day = |at: Timestamp| self.core.day(at);
         Ok(match extends {
             None => t!(
                 self.core.texts(),

@@ -138,7 +138,7 @@ impl Core {
     /// nothing unknown).
     pub(super) fn reclaim_lines(&self, list: &ReclaimList) -> Vec<String> {
         let texts = self.texts();
-        let day = |t: Timestamp| t.format("%Y-%m-%d").to_string();
+        let day = |t: Timestamp| self.day(t);
         let mut lines = Vec::new();
         if !list.candidates.is_empty() {
             let grace = self.cfg().reclaim.grace;
@@ -333,14 +333,13 @@ impl Decisions {
                 core.edit_stage(&mut w, &s, &status).await?;
             }
         }
-        let until = due.format("%Y-%m-%d %H:%M UTC").to_string();
         let status = || {
             t!(
                 core.texts(),
                 "reclaim.chosen",
                 who = core.mention(&r.user),
                 upn = candidate,
-                until = until,
+                until = core.minute(due),
                 prefix = core.cfg().parser.prefix
             )
         };
@@ -349,7 +348,7 @@ impl Decisions {
             t!(
                 core.texts(),
                 "reclaim.notice",
-                until = until,
+                until = core.minute(due),
                 prefix = core.cfg().parser.prefix
             )
         };
@@ -361,7 +360,7 @@ impl Decisions {
                 core.texts(),
                 "reclaim.told_requester",
                 id = request.id,
-                until = until
+                until = core.minute(due)
             )
         };
         core.tell_requester(&mut w, request, &told).await?;

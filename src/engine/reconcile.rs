@@ -439,10 +439,10 @@ impl Reconciler {
             says: last.content,
         };
         if !quiet {
-            let at = check.checked_at.format("%Y-%m-%d %H:%M UTC").to_string();
-            let checked = self
-                .core
-                .for_approvers(|| t!(self.core.texts(), "drift.report_checked", at = at));
+            let checked = self.core.for_approvers(|| {
+                let at = self.core.minute(check.checked_at);
+                t!(self.core.texts(), "drift.report_checked", at = at)
+            });
             let content = format!("{body}\n{checked}");
             let words = Words {
                 channel: &self.core.cfg().approvals_channel,

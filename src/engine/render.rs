@@ -5,12 +5,13 @@
 
 use super::core::Core;
 use crate::domain::{
-    BillingCycle, ChatUserId, Language, LinkMethod, LinkProof, RoleSet, StageKind, StageState,
+    BillingCycle, ChatUserId, LinkMethod, LinkProof, RoleSet, StageKind, StageState,
 };
 use crate::store::requests::Request;
 use crate::store::stages::{SeatPipeline, Stage};
+use crate::store::Timestamp;
 use crate::t;
-use crate::texts::{one_line, quoted};
+use crate::texts::{dates, one_line, quoted};
 
 /// The most characters of a directory display name shown in a message.
 const MAX_NAME_CHARS: usize = 100;
@@ -21,11 +22,6 @@ pub(super) struct SeatFigures {
     pub free: i64,
     pub enabled: i64,
     pub pipeline: SeatPipeline,
-}
-
-/// A date as people read it in chat: `2026-12-04`.
-fn day(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d").to_string()
 }
 
 impl Core {
@@ -94,13 +90,19 @@ impl Core {
 
     /// An amount of money as the language being spoken writes it: two decimals after a
     /// point in English (`14.00 USD`), after a comma in Dutch (`14,00 USD`).
+    /// An amount in the bot's currency, as the language being spoken writes it.
     pub(super) fn money(&self, amount: f64) -> String {
-        let digits = format!("{amount:.2}");
-        let digits = match self.spoken() {
-            Language::En => digits,
-            Language::Nl => digits.replace('.', ","),
-        };
-        format!("{digits} {}", self.cfg().currency)
+        dates::money(amount, &self.cfg().currency).render(self.texts())
+    }
+
+    /// A day, as the language being spoken writes it (`2026-12-04`, `04-12-2026`).
+    pub(super) fn day(&self, at: Timestamp) -> String {
+        dates::day(at.date_naive()).render(self.texts())
+    }
+
+    /// A moment to the minute in UTC, as the language being spoken writes it.
+    pub(super) fn minute(&self, at: Timestamp) -> String {
+        dates::minute(at).render(self.texts())
     }
 
     pub(super) fn cost_text(&self, quantity: i64, unit: f64, cycle: BillingCycle) -> String {
@@ -313,7 +315,7 @@ impl Core {
         let Some(p) = proof else {
             return t!(self.texts(), "link.proof_none");
         };
-        let on = p.verified_at.map(day).unwrap_or_default();
+        let on = p.verified_at.map(|at| self.day(at)).unwrap_or_default();
         match p.method {
             LinkMethod::SignIn => t!(self.texts(), "link.proof_sign_in", date = on),
             LinkMethod::MailCode => t!(self.texts(), "link.proof_mail_code", date = on),

@@ -84,7 +84,7 @@ impl Terms {
                 self.core.texts(),
                 "term.reminder",
                 upn = r.upn,
-                until = r.ends_at.format("%Y-%m-%d %H:%M UTC"),
+                until = self.core.minute(r.ends_at),
                 prefix = self.core.cfg().parser.prefix
             )
         };

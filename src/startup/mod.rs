@@ -829,6 +829,21 @@ async fn run_discord(settings: Settings) -> anyhow::Result<()> {
     result
 }
 
+/// Where the console saves pictures: `pictures/` beside the SQLite file, or `data/pictures`
+/// (a database in memory or on PostgreSQL).
+fn pictures_dir(store_url: &str) -> PathBuf {
+    let file = store_url
+        .strip_prefix("sqlite://")
+        .or_else(|| store_url.strip_prefix("sqlite:"))
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .filter(|path| !path.is_empty() && !path.starts_with(':'));
+    let folder = file
+        .and_then(|f| Path::new(f).parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("data"));
+    folder.join("pictures")
+}
+
 /// Runs the bot on the console until its input ends or it is told to stop.
 async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
     let clock = Arc::new(AdjustableClock::new());
@@ -841,6 +856,7 @@ async fn run_console(settings: Settings, jsonl: bool) -> anyhow::Result<()> {
         settings.bot.name.clone(),
         store.clone(),
         Box::new(std::io::stdout()),
+        pictures_dir(&settings.store.url),
     ));
     let engine = opened
         .engine(
@@ -909,5 +925,30 @@ async fn shutdown_signal() {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pictures_dir;
+    use std::path::PathBuf;
+
+    #[test]
+    fn the_console_saves_pictures_beside_the_database_file() {
+        let dir = |url: &str| pictures_dir(url);
+        assert_eq!(
+            dir("sqlite://data/licensebot.db"),
+            PathBuf::from("data/pictures")
+        );
+        assert_eq!(
+            dir("sqlite:///var/lib/lb/bot.db?mode=rwc"),
+            PathBuf::from("/var/lib/lb/pictures")
+        );
+        assert_eq!(dir("sqlite:bot.db"), PathBuf::from("data/pictures"));
+        assert_eq!(dir("sqlite::memory:"), PathBuf::from("data/pictures"));
+        assert_eq!(
+            dir("postgres://bot@db/licensebot"),
+            PathBuf::from("data/pictures")
+        );
     }
 }

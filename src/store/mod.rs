@@ -25,6 +25,7 @@ pub mod reclaims;
 pub mod requests;
 mod row;
 pub mod seat_alerts;
+pub mod seat_history;
 pub mod signins;
 pub mod simulated;
 mod sql;

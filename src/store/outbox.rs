@@ -6,7 +6,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::sql::{update, Param};
 use super::{parse_ts, ts, StoreResult, Timestamp};
-use crate::domain::{ChannelRef, ChatUserId, MessageRef, StageId};
+use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture, StageId};
 
 /// One thing to say or do in chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +83,8 @@ pub struct Pending {
     /// Its stage (a post or edit of an approval message) waits for a decision as it is
     /// delivered: the message offers the decision's buttons.
     pub decidable: bool,
+    /// The picture a post or direct message carries.
+    pub picture: Option<Picture>,
 }
 
 /// Queues an action.
@@ -91,11 +93,25 @@ pub async fn push(
     action: &ChatAction,
     at: Timestamp,
 ) -> StoreResult<i64> {
+    push_with(conn, action, None, at).await
+}
+
+/// Queues an action that carries a picture (a post or a direct message; any other action
+/// ignores it). The picture is dropped once delivered.
+pub async fn push_with(
+    conn: &mut AnyConnection,
+    action: &ChatAction,
+    picture: Option<&Picture>,
+    at: Timestamp,
+) -> StoreResult<i64> {
     let row = OutboxRow::of(action)?;
+    let picture =
+        picture.filter(|_| matches!(action, ChatAction::Send { .. } | ChatAction::Dm { .. }));
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO outbox (action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
-                             fallback_channel, mentions, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                             fallback_channel, mentions, next_attempt_at, created_at,
+                             picture_name, picture_description, picture)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(row.kind)
     .bind(row.channel.map(ChannelRef::as_str))
@@ -109,6 +125,9 @@ pub async fn push(
     .bind(row.mentions)
     .bind(ts(at))
     .bind(ts(at))
+    .bind(picture.map(|p| p.file_name.as_str()))
+    .bind(picture.map(|p| p.description.as_str()))
+    .bind(picture.map(|p| p.png.as_slice()))
     .fetch_one(conn)
     .await?;
     Ok(id)
@@ -261,6 +280,17 @@ fn from_row(r: &AnyRow) -> StoreResult<Pending> {
         action,
         attempts: r.try_get("attempts")?,
         decidable: r.try_get::<Option<i64>, _>("decidable")? == Some(1),
+        picture: match (
+            s("picture_name")?,
+            r.try_get::<Option<Vec<u8>>, _>("picture")?,
+        ) {
+            (Some(file_name), Some(png)) => Some(Picture {
+                file_name,
+                description: s("picture_description")?.unwrap_or_default(),
+                png,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -273,7 +303,7 @@ pub async fn due(
 ) -> StoreResult<Vec<Pending>> {
     let rows = sqlx::query(
         "SELECT id, action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
-                fallback_channel, mentions, attempts,
+                fallback_channel, mentions, attempts, picture_name, picture_description, picture,
                 (SELECT CAST(CASE WHEN s.state = 'pending' THEN 1 ELSE 0 END AS BIGINT)
                  FROM stages s WHERE s.id = outbox.stage_id) AS decidable
          FROM outbox WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
@@ -320,7 +350,7 @@ pub async fn stage_post_given_up(conn: &mut AnyConnection, stage: StageId) -> St
 
 /// Marks actions delivered, each with the message it made (if any), in one statement. A
 /// delivered direct message's text is not kept: nothing reads it again, and it may carry a
-/// one-time sign-in link.
+/// one-time sign-in link. Nor is a delivered picture: the chat has it, and the text stays.
 pub async fn delivered(
     conn: &mut AnyConnection,
     done: &[(i64, Option<&MessageRef>)],
@@ -333,7 +363,8 @@ pub async fn delivered(
     let ids = vec!["?"; done.len()].join(", ");
     let set = format!(
         "delivered_at = ?, delivered_id = CASE id{whens} END, \
-         content = CASE WHEN action = 'dm' THEN '' ELSE content END"
+         content = CASE WHEN action = 'dm' THEN '' ELSE content END, \
+         picture_name = NULL, picture_description = NULL, picture = NULL"
     );
     let mut params: Vec<Param<'_>> = Vec::with_capacity(1 + done.len() * 3);
     params.push(ts(at).into());

@@ -18,6 +18,7 @@
 //! A whole number of at most fifteen digits is handed to Fluent as a number (so it can choose
 //! a plural form; it prints the same); anything else, as words.
 
+pub mod dates;
 mod quote;
 
 use std::collections::BTreeMap;
@@ -204,7 +205,14 @@ fn expression_shape(expression: &ast::Expression<&str>, shape: &mut Shape) {
                     })
                     .collect();
                 keys.sort();
-                shape.forms.insert(id.name.to_string(), keys);
+                // A choice by exact values (a month's number) with only `other` besides is
+                // no plural form: a plural form names a category (`one`, `few`, ...).
+                if keys
+                    .iter()
+                    .any(|k| k != "other" && k.parse::<f64>().is_err())
+                {
+                    shape.forms.insert(id.name.to_string(), keys);
+                }
             }
             for v in variants {
                 shape_of(&v.value, shape);

@@ -1,6 +1,6 @@
 //! Tests of the fake Discord's own rules, where they model Discord's documented behaviour
-//! rather than the bot's: message nonces, and the fields a registered command and each of
-//! its options may carry (with the bot's `/pro` held against the same table).
+//! rather than the bot's: message nonces, file uploads, and the fields a registered command
+//! and each of its options may carry (with the bot's `/pro` held against the same table).
 
 use licensebot::chat::discord::slash_definition;
 use licensebot::texts::{Language, Texts};
@@ -10,12 +10,17 @@ use serde_json::{json, Value};
 use crate::support::discord_schema;
 use crate::support::fake_discord::{FakeDiscord, APP, GENERAL, GUILD, TOKEN};
 
-/// Sends `body` to the fake's REST `path` as the bot; returns the status and the body.
-async fn as_bot(fake: &FakeDiscord, method: Method, path: &str, body: &Value) -> (u16, Value) {
-    let r = reqwest::Client::builder()
+/// A client for the fake on loopback (no proxy).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
         .no_proxy()
         .build()
         .expect("client")
+}
+
+/// Sends `body` to the fake's REST `path` as the bot; returns the status and the body.
+async fn as_bot(fake: &FakeDiscord, method: Method, path: &str, body: &Value) -> (u16, Value) {
+    let r = client()
         .request(method, format!("{}/api/v10{path}", fake.url()))
         .header("Authorization", format!("Bot {TOKEN}"))
         .json(body)
@@ -168,4 +173,112 @@ async fn an_option_with_a_field_its_type_does_not_define_is_refused_as_invalid_f
         "{error}"
     );
     assert_eq!(fake.view(|v| v.commands()), None);
+}
+
+/// A 1×1 PNG.
+fn tiny_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, 1, 1);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().expect("header");
+    writer.write_image_data(&[0, 0, 0]).expect("pixel");
+    writer.finish().expect("finish");
+    out
+}
+
+/// Creates a message in #general as the bot with a multipart body: `payload_json` and the
+/// parts `files` (part name, file name if any, bytes); returns the status and the body.
+async fn upload(
+    fake: &FakeDiscord,
+    payload: &Value,
+    files: Vec<(&str, Option<&str>, Vec<u8>)>,
+) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new().text("payload_json", payload.to_string());
+    for (name, file_name, bytes) in files {
+        let mut part = reqwest::multipart::Part::bytes(bytes)
+            .mime_str("image/png")
+            .expect("mime");
+        if let Some(f) = file_name {
+            part = part.file_name(f.to_string());
+        }
+        form = form.part(name.to_string(), part);
+    }
+    let r = client()
+        .post(format!(
+            "{}/api/v10/channels/{GENERAL}/messages",
+            fake.url()
+        ))
+        .header("Authorization", format!("Bot {TOKEN}"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("a request to the fake");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("JSON"))
+}
+
+#[tokio::test]
+async fn an_uploaded_file_named_in_attachments_is_carried_by_the_message() {
+    let fake = FakeDiscord::start().await;
+    let payload = json!({"content": "the chart",
+        "attachments": [{"id": 0, "filename": "a.png", "description": "a dot"}]});
+    let (status, body) = upload(
+        &fake,
+        &payload,
+        vec![("files[0]", Some("a.png"), tiny_png())],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let a = &body["attachments"][0];
+    assert_eq!(a["filename"], "a.png");
+    assert_eq!(a["description"], "a dot");
+    assert_eq!(a["content_type"], "image/png");
+    assert_eq!(
+        (a["width"].as_u64(), a["height"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let stored = fake.view(|v| v.messages_in(GENERAL)[0].attachments.clone());
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].bytes, tiny_png());
+    fake.assert_faithful();
+}
+
+#[tokio::test]
+async fn an_upload_without_a_file_name_or_under_another_name_or_id_is_refused() {
+    let fake = FakeDiscord::start().await;
+    let plain = json!({"content": "x"});
+    let (status, body) = upload(&fake, &plain, vec![("files[0]", None, tiny_png())]).await;
+    assert_eq!(
+        (status, body["code"].as_u64()),
+        (400, Some(50035)),
+        "no file name: {body}"
+    );
+    let (status, body) = upload(&fake, &plain, vec![("file", Some("a.png"), tiny_png())]).await;
+    assert_eq!(
+        (status, body["code"].as_u64()),
+        (400, Some(50035)),
+        "not files[n]: {body}"
+    );
+    let unknown = json!({"content": "x", "attachments": [{"id": 5, "filename": "a.png"}]});
+    let (status, body) = upload(
+        &fake,
+        &unknown,
+        vec![("files[0]", Some("a.png"), tiny_png())],
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_u64()),
+        (400, Some(50035)),
+        "no files[5]: {body}"
+    );
+    let long = json!({"content": "x",
+        "attachments": [{"id": 0, "filename": "a.png", "description": "d".repeat(1025)}]});
+    let (status, _) = upload(&fake, &long, vec![("files[0]", Some("a.png"), tiny_png())]).await;
+    assert_eq!(status, 400, "a description over 1,024 characters");
+    assert_eq!(
+        fake.view(|v| v.messages_in(GENERAL).len()),
+        0,
+        "nothing was posted"
+    );
 }

@@ -26,6 +26,7 @@ mod hostile;
 mod house;
 mod ops;
 mod partner_center;
+mod pictures_e2e;
 mod postgres;
 mod reclaim_e2e;
 mod reconcile_e2e;

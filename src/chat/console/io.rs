@@ -96,6 +96,13 @@ pub enum Output {
         /// Text.
         content: String,
     },
+    /// The bot's message carries a picture, saved as a PNG file.
+    Picture {
+        /// The message.
+        message_id: String,
+        /// Where the file is.
+        path: String,
+    },
     /// The bot edited its message.
     Edit {
         /// Which.
@@ -545,6 +552,7 @@ impl Output {
                 message_id,
                 content,
             } => format!("[{message_id}] DM {bot} → {user}: {}", indent(content)),
+            Output::Picture { message_id, path } => format!("[{message_id}] 📎 {path}"),
             Output::Edit {
                 message_id,
                 content,

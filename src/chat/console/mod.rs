@@ -17,6 +17,7 @@ mod io;
 pub use io::{Input, InputError, LineReader, Output, MAX_LINE_BYTES};
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncBufRead;
 
 use super::{ChatError, ChatEvent, ChatOutput, Post, Reaction};
-use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture};
 use crate::engine::clock::AdjustableClock;
 use crate::engine::Engine;
 use crate::store::{bot_state, Store};
@@ -82,21 +83,48 @@ pub struct ConsoleOutput {
     bot_name: String,
     ids: MessageIds,
     out: Mutex<Box<dyn Write + Send>>,
+    /// Where pictures are saved (`<message id>-<file name>`).
+    pictures: PathBuf,
 }
 
 impl ConsoleOutput {
-    /// Prints to `out` in `mode`.
+    /// Prints to `out` in `mode`; saves the pictures messages carry in `pictures`.
     pub fn new(
         mode: Mode,
         bot_name: impl Into<String>,
         store: Store,
         out: Box<dyn Write + Send>,
+        pictures: PathBuf,
     ) -> Self {
         ConsoleOutput {
             mode,
             bot_name: bot_name.into(),
             ids: MessageIds::new(store),
             out: Mutex::new(out),
+            pictures,
+        }
+    }
+
+    /// Saves the picture message `id` carries and says where; a file that cannot be written
+    /// is logged, and the message stands without it.
+    fn save_picture(&self, id: &MessageRef, picture: &Picture) {
+        // Only the file name's own characters: it names a file in a folder of ours.
+        let name: String = picture
+            .file_name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            .collect();
+        let path = self.pictures.join(format!("{id}-{name}"));
+        let written = std::fs::create_dir_all(&self.pictures)
+            .and_then(|()| std::fs::write(&path, &picture.png));
+        match written {
+            Ok(()) => self.emit(&Output::Picture {
+                message_id: id.to_string(),
+                path: path.display().to_string(),
+            }),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "could not save a picture")
+            }
         }
     }
 
@@ -129,6 +157,9 @@ impl ChatOutput for ConsoleOutput {
             content: post.content.to_string(),
             reply_to: post.reply_to.map(|m| m.to_string()),
         });
+        if let Some(picture) = post.picture {
+            self.save_picture(&id, picture);
+        }
         Ok(id)
     }
 
@@ -139,6 +170,18 @@ impl ChatOutput for ConsoleOutput {
             message_id: id.to_string(),
             content: content.to_string(),
         });
+        Ok(id)
+    }
+
+    async fn dm_picture_once(
+        &self,
+        _key: &str,
+        user: &ChatUserId,
+        content: &str,
+        picture: &Picture,
+    ) -> Result<MessageRef, ChatError> {
+        let id = self.dm(user, content).await?;
+        self.save_picture(&id, picture);
         Ok(id)
     }
 

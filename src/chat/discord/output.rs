@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serenity::all::{
-    ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateButton,
+    ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateAttachment, CreateButton,
     CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, EditMessage, Http,
     MessageId, MessageReference, MessageReferenceKind, Nonce, ReactionType, UserId,
 };
 
 use super::text::fit;
 use crate::chat::{Buttons, ChatError, ChatOutput, DecisionLabels, Post, MAX_DELIVERY_KEY};
-use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture};
 
 /// Discord's JSON error code for "Cannot send messages to this user".
 const CANNOT_DM: isize = 50007;
@@ -227,16 +227,19 @@ impl DiscordOutput {
     async fn post(
         &self,
         channel: ChannelId,
-        (content, reply_to): (&str, Option<MessageId>),
+        reply_to: Option<MessageId>,
         key: Option<&str>,
-        mentions: &[ChatUserId],
-        decision: Option<&DecisionLabels>,
+        post: &Post<'_>,
     ) -> Result<MessageRef, ChatError> {
         let mut msg = CreateMessage::new()
-            .content(fit(content))
-            .allowed_mentions(allowed(mentions, reply_to.is_some()));
-        if let Some(labels) = decision {
+            .content(fit(post.content))
+            .allowed_mentions(allowed(post.mentions, reply_to.is_some()));
+        if let Some(labels) = post.decision {
             msg = msg.components(decision_row(labels));
+        }
+        let files = files(post.picture);
+        for file in &files {
+            msg = msg.add_file(file.clone());
         }
         if let Some(nonce) = key.and_then(nonce) {
             msg = msg.nonce(nonce).enforce_nonce(true);
@@ -251,7 +254,7 @@ impl DiscordOutput {
         }
         let sent = self
             .http
-            .send_message(channel, vec![], &msg)
+            .send_message(channel, files, &msg)
             .await
             .map_err(|e| classify(&e))?;
         Ok(MessageRef(sent.id.to_string()))
@@ -261,29 +264,35 @@ impl DiscordOutput {
     async fn answer_interaction(
         &self,
         id: u64,
-        content: &str,
-        mentions: &[ChatUserId],
+        post: &Post<'_>,
     ) -> Option<Result<MessageRef, ChatError>> {
         let (token, ephemeral, first) = self.interactions.take_turn(id)?;
+        let files = files(post.picture);
         let result = if first {
-            let edit = EditInteractionResponse::new()
-                .content(fit(content))
-                .allowed_mentions(allowed(mentions, false));
+            let mut edit = EditInteractionResponse::new()
+                .content(fit(post.content))
+                .allowed_mentions(allowed(post.mentions, false));
+            for file in &files {
+                edit = edit.new_attachment(file.clone());
+            }
             let r = self
                 .http
-                .edit_original_interaction_response(&token, &edit, vec![])
+                .edit_original_interaction_response(&token, &edit, files)
                 .await;
             if r.is_err() {
                 self.interactions.untake(id);
             }
             r
         } else {
-            let follow = CreateInteractionResponseFollowup::new()
-                .content(fit(content))
+            let mut follow = CreateInteractionResponseFollowup::new()
+                .content(fit(post.content))
                 .ephemeral(ephemeral)
-                .allowed_mentions(allowed(mentions, false));
+                .allowed_mentions(allowed(post.mentions, false));
+            for file in &files {
+                follow = follow.add_file(file.clone());
+            }
             self.http
-                .create_followup_message(&token, &follow, vec![])
+                .create_followup_message(&token, &follow, files)
                 .await
         };
         Some(
@@ -319,36 +328,20 @@ impl DiscordOutput {
     }
 
     async fn send_keyed(&self, key: Option<&str>, post: Post<'_>) -> Result<MessageRef, ChatError> {
-        let Post {
-            channel,
-            content,
-            reply_to,
-            mentions,
-            decision,
-        } = post;
-        let channel = channel_id(channel)?;
-        match reply_to {
-            Some(m) => match m.as_str().strip_prefix(INTERACTION_PREFIX) {
-                Some(id) => {
-                    let id = snowflake("interaction", id)?;
-                    match self.answer_interaction(id, content, mentions).await {
-                        Some(result) => result,
-                        // The token is gone: say it in the channel instead.
-                        None => {
-                            self.post(channel, (content, None), key, mentions, decision)
-                                .await
-                        }
-                    }
+        let channel = channel_id(post.channel)?;
+        let Some(m) = post.reply_to else {
+            return self.post(channel, None, key, &post).await;
+        };
+        match m.as_str().strip_prefix(INTERACTION_PREFIX) {
+            Some(id) => {
+                let id = snowflake("interaction", id)?;
+                match self.answer_interaction(id, &post).await {
+                    Some(result) => result,
+                    // The token is gone: say it in the channel instead.
+                    None => self.post(channel, None, key, &post).await,
                 }
-                None => {
-                    let reply = (content, Some(message_id(m)?));
-                    self.post(channel, reply, key, mentions, decision).await
-                }
-            },
-            None => {
-                self.post(channel, (content, None), key, mentions, decision)
-                    .await
             }
+            None => self.post(channel, Some(message_id(m)?), key, &post).await,
         }
     }
 
@@ -357,10 +350,31 @@ impl DiscordOutput {
         key: Option<&str>,
         user: &ChatUserId,
         content: &str,
+        picture: Option<&Picture>,
     ) -> Result<MessageRef, ChatError> {
         let channel = self.dm_channel(user_id(user)?).await?;
-        self.post(channel, (content, None), key, &[], None).await
+        let post = Post {
+            channel: &ChannelRef(channel.to_string()),
+            content,
+            reply_to: None,
+            mentions: &[],
+            decision: None,
+            picture,
+        };
+        self.post(channel, None, key, &post).await
     }
+}
+
+/// A picture as the file a message uploads, with its description (alt text).
+fn files(picture: Option<&Picture>) -> Vec<CreateAttachment> {
+    picture
+        .map(|p| {
+            let mut file = CreateAttachment::bytes(p.png.clone(), p.file_name.as_str());
+            file.description = Some(p.description.clone());
+            file
+        })
+        .into_iter()
+        .collect()
 }
 
 /// A delivery key as Discord's message nonce (a string of at most 25 characters); a longer
@@ -383,7 +397,7 @@ impl ChatOutput for DiscordOutput {
     }
 
     async fn dm(&self, user: &ChatUserId, content: &str) -> Result<MessageRef, ChatError> {
-        self.dm_keyed(None, user, content).await
+        self.dm_keyed(None, user, content, None).await
     }
 
     async fn send_once(&self, key: &str, post: Post<'_>) -> Result<MessageRef, ChatError> {
@@ -396,7 +410,17 @@ impl ChatOutput for DiscordOutput {
         user: &ChatUserId,
         content: &str,
     ) -> Result<MessageRef, ChatError> {
-        self.dm_keyed(Some(key), user, content).await
+        self.dm_keyed(Some(key), user, content, None).await
+    }
+
+    async fn dm_picture_once(
+        &self,
+        key: &str,
+        user: &ChatUserId,
+        content: &str,
+        picture: &Picture,
+    ) -> Result<MessageRef, ChatError> {
+        self.dm_keyed(Some(key), user, content, Some(picture)).await
     }
 
     async fn edit(

@@ -24,6 +24,7 @@ mod status;
 
 use super::alerts::SeatAlerts;
 use super::reclaim::Reclaims;
+use super::seat_history::SeatHistory;
 use std::sync::Arc;
 
 use tracing::Instrument;
@@ -35,7 +36,7 @@ use super::links::Links;
 use super::opening::Opening;
 use super::ports::{ChatOutput, Post};
 use crate::command::{Command, CommandName, Target};
-use crate::domain::{ChatUserId, Upn};
+use crate::domain::{ChatUserId, Picture, Upn};
 use crate::engine::ports::IncomingMessage;
 use crate::store::outbox::{self, ChatAction};
 use crate::t;
@@ -50,7 +51,14 @@ pub(super) struct Intake {
     links: Arc<Links>,
     reclaims: Arc<Reclaims>,
     /// Told the seats `!pro seats` read.
-    alerts: Arc<SeatAlerts>,
+    seats: SeatWatch,
+}
+
+/// Those told the seats `!pro seats` read: the seat alerts compare them, the history keeps
+/// them and draws its chart.
+pub(super) struct SeatWatch {
+    pub(super) alerts: Arc<SeatAlerts>,
+    pub(super) history: Arc<SeatHistory>,
 }
 
 impl Intake {
@@ -61,7 +69,7 @@ impl Intake {
         opening: Arc<Opening>,
         links: Arc<Links>,
         reclaims: Arc<Reclaims>,
-        alerts: Arc<SeatAlerts>,
+        seats: SeatWatch,
     ) -> Intake {
         Intake {
             core,
@@ -70,7 +78,7 @@ impl Intake {
             opening,
             links,
             reclaims,
-            alerts,
+            seats,
         }
     }
 
@@ -129,10 +137,21 @@ impl Intake {
     /// is sent straight away instead, once and not kept: the person still hears why nothing
     /// happened. Failures are logged, never propagated.
     pub(super) async fn reply_now(&self, m: &IncomingMessage, text: String) {
+        self.reply_now_with(m, text, None).await
+    }
+
+    /// [`Intake::reply_now`] with a picture the reply carries (sent without it when the
+    /// reply cannot be queued).
+    pub(super) async fn reply_now_with(
+        &self,
+        m: &IncomingMessage,
+        text: String,
+        picture: Option<&Picture>,
+    ) {
         let action = self.core.reply_action(m, text);
         let result = async {
             let mut w = self.core.store().write().await?;
-            outbox::push(w.conn(), &action, self.core.now()).await?;
+            outbox::push_with(w.conn(), &action, picture, self.core.now()).await?;
             w.commit().await
         }
         .await;
@@ -156,6 +175,7 @@ impl Intake {
                     reply_to: reply_to.as_ref(),
                     mentions,
                     decision: None,
+                    picture: None,
                 })
                 .await
                 .map(|_| ()),

@@ -101,11 +101,21 @@ impl Intake {
                 self.core.texts(),
                 "drift.seats_line",
                 count = open.len(),
-                at = at.format("%Y-%m-%d %H:%M UTC")
+                at = self.core.minute(at)
             ));
         }
-        self.reply_now(m, text).await;
-        self.alerts.seen(seats).await;
+        self.seats.history.keep(&seats).await;
+        // The chart goes with the text, which stays for screen readers and the console; a
+        // chart that cannot be drawn leaves the text alone.
+        let picture = match self.seats.history.chart().await {
+            Ok(picture) => Some(picture),
+            Err(e) => {
+                tracing::error!(error = %e, "could not draw the seat chart");
+                None
+            }
+        };
+        self.reply_now_with(m, text, picture.as_ref()).await;
+        self.seats.alerts.seen(seats).await;
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{ChannelRef, ChatUserId, Language, MessageRef};
+use crate::domain::{ChannelRef, ChatUserId, Language, MessageRef, Picture};
 
 /// A chat message someone wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +114,8 @@ pub struct Post<'a> {
     pub mentions: &'a [ChatUserId],
     /// Buttons to decide by, on an approval message that waits for a decision.
     pub decision: Option<&'a DecisionLabels>,
+    /// A picture it carries (the seat chart); a transport that shows none sends the text.
+    pub picture: Option<&'a Picture>,
 }
 
 /// The words on an approval message's buttons, in the approvals channel's language.
@@ -167,6 +169,18 @@ pub trait ChatOutput: Send + Sync {
         content: &str,
     ) -> Result<MessageRef, ChatError> {
         self.dm(user, content).await
+    }
+
+    /// Sends a direct message with a picture, like [`ChatOutput::dm_once`]. The default
+    /// sends the text alone (a transport that shows no pictures).
+    async fn dm_picture_once(
+        &self,
+        key: &str,
+        user: &ChatUserId,
+        content: &str,
+        _picture: &Picture,
+    ) -> Result<MessageRef, ChatError> {
+        self.dm_once(key, user, content).await
     }
 
     /// Edits a message the bot posted. An edit pings nobody.

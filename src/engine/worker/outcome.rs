@@ -14,6 +14,7 @@ use crate::store::stages::{self, Stage};
 use crate::store::terms;
 use crate::store::{Timestamp, WriteTx};
 use crate::t;
+use crate::texts::dates;
 use crate::{said, texts::Said};
 
 use tracing::Instrument;
@@ -339,7 +340,7 @@ impl Worker {
         };
         let ends = base + term.duration();
         terms::start(tx.conn(), request.id, ends).await?;
-        let until = ends.format("%Y-%m-%d").to_string();
+        let until = dates::day(ends.date_naive());
         Ok(match (extends, &request.target_upn) {
             (Some(_), Some(upn)) => said!("outcome.extended", upn = upn, until = until),
             _ => said!(

@@ -12,6 +12,7 @@ use super::rest::{
     checked, content, error, invalid_form, message_value, too_long, unknown_message,
 };
 use super::state::{Inner, Interaction};
+use super::uploads::Upload;
 use super::{APP, BOT, GUILD};
 
 /// A message flag: only the person who ran the command sees it.
@@ -119,7 +120,13 @@ fn webhook_content(app: u64, body: &Value) -> Result<String, Box<Response>> {
 
 /// `PATCH /webhooks/{app}/{token}/messages/@original`: the response's new text (no longer
 /// "thinking"); announced unless ephemeral.
-pub(super) fn edit_original(g: &mut Inner, app: u64, token: &str, body: &Value) -> Response {
+pub(super) fn edit_original(
+    g: &mut Inner,
+    app: u64,
+    token: &str,
+    body: &Value,
+    files: Vec<Upload>,
+) -> Response {
     answer(|| {
         let content = webhook_content(app, body)?;
         let m = original(g, app, token)?;
@@ -129,7 +136,8 @@ pub(super) fn edit_original(g: &mut Inner, app: u64, token: &str, body: &Value) 
         msg.content = content;
         msg.flags &= !LOADING;
         msg.edits += 1;
-        let msg = msg.clone();
+        g.attach(m, files);
+        let msg = g.messages[&m].clone();
         let v = message_value(g, &msg);
         if msg.flags & EPHEMERAL == 0 {
             g.dispatch("MESSAGE_UPDATE", v.clone());
@@ -153,12 +161,19 @@ pub(super) fn delete_original(g: &mut Inner, app: u64, token: &str) -> Response 
 }
 
 /// `POST /webhooks/{app}/{token}`: a follow-up message in the interaction's channel.
-pub(super) fn follow_up(g: &mut Inner, app: u64, token: &str, body: &Value) -> Response {
+pub(super) fn follow_up(
+    g: &mut Inner,
+    app: u64,
+    token: &str,
+    body: &Value,
+    files: Vec<Upload>,
+) -> Response {
     answer(|| {
         let content = webhook_content(app, body)?;
         let i = by_token(g, app, token)?;
         let flags = body["flags"].as_u64().unwrap_or(0);
         let id = g.new_message(i.channel, BOT, &content, None, flags);
+        g.attach(id, files);
         let v = message_value(g, &g.messages[&id].clone());
         g.announce_create(id);
         Ok(Json(v).into_response())

@@ -131,7 +131,8 @@ pub(super) fn message_json(m: &Msg) -> Value {
         "author": user_json(m.author), "content": m.content, "timestamp": ts(),
         "edited_timestamp": if m.edits > 0 { Value::from(ts()) } else { Value::Null },
         "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
-        "attachments": [], "embeds": [], "pinned": false,
+        "attachments": super::uploads::attachments_json(m.channel, &m.attachments),
+        "embeds": [], "pinned": false,
         "type": if m.reply_to.is_some() { 19 } else { 0 },
         "flags": m.flags, "reactions": reactions, "components": m.components,
     });

@@ -15,6 +15,7 @@ use super::rest::{
     ListQuery,
 };
 use super::state::Inner;
+use super::uploads::Upload;
 use super::{BOT, MAX_NONCE, NONCE_WINDOW};
 
 /// `POST /users/@me/channels`: the DM channel with `recipient_id`, opened if need be.
@@ -29,7 +30,7 @@ pub(super) fn open_dm(g: &mut Inner, body: &Value) -> Response {
 /// can write in, a reply to a live message (unless `fail_if_not_exists: false`), and a
 /// nonce of at most 25 characters that, with `enforce_nonce`, makes a second create return
 /// the first message.
-pub(super) fn create(g: &mut Inner, channel: u64, body: &Value) -> Response {
+pub(super) fn create(g: &mut Inner, channel: u64, body: &Value, files: Vec<Upload>) -> Response {
     let content = content(body);
     if let Some(r) = too_long(&content) {
         return r;
@@ -63,7 +64,15 @@ pub(super) fn create(g: &mut Inner, channel: u64, body: &Value) -> Response {
         let v = message_value(g, &earlier);
         return Json(v).into_response();
     }
+    if content.is_empty() && files.is_empty() && components.is_none() {
+        return super::rest::error(
+            StatusCode::BAD_REQUEST,
+            50006,
+            "Cannot send an empty message",
+        );
+    }
     let id = g.new_message(channel, BOT, &content, reply_to, 0);
+    g.attach(id, files);
     if let (Some(m), Some(c)) = (g.messages.get_mut(&id), components) {
         m.pressable.extend(super::components::custom_ids(&c));
         m.components = c;

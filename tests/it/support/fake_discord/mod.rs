@@ -28,6 +28,7 @@ mod messages;
 mod people;
 mod rest;
 mod state;
+mod uploads;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,6 +44,7 @@ use super::fake_http::{self, Rule};
 pub use super::fake_http::{HoldId, Recorded};
 use state::Inner;
 pub use state::Msg;
+pub use uploads::Upload;
 
 /// A REST call the fake received (path without `/api/v10`).
 pub type Call = Recorded;

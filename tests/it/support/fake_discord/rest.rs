@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::super::fake_http::Recorded;
 use super::json::{message_json, user_json};
 use super::state::{Inner, Msg};
+use super::uploads::{self, Body};
 use super::{interactions, lock, messages, Shared, BOT, MAX_CONTENT, TOKEN};
 
 /// The paging of a list (reaction users).
@@ -50,6 +51,7 @@ pub(super) async fn rest(
         .headers
         .get("authorization")
         .is_some_and(|h| *h == format!("Bot {TOKEN}"));
+    let read = uploads::read(&headers, body).await;
     let (response, held) = {
         let mut g = lock(&shared);
         let fault = g.faults.take(method, &path, &call.body, false);
@@ -58,8 +60,10 @@ pub(super) async fn rest(
         } else if let Some(status) = fault {
             fault_response(status)
         } else {
-            let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            route(&mut g, method, &rest, &q, &json, shared.port)
+            match read {
+                Ok(body) => route(&mut g, (method, &rest, &q), body, shared.port),
+                Err(refused) => *refused,
+            }
         };
         let held = g.holds.catch(method, &path, &call.body);
         call.status = response.status().as_u16();
@@ -76,12 +80,11 @@ pub(super) async fn rest(
 /// The handler of each route the fake models.
 fn route(
     g: &mut Inner,
-    method: &str,
-    rest: &str,
-    q: &ListQuery,
-    body: &Value,
+    (method, rest, q): (&str, &str, &ListQuery),
+    Body { json, files }: Body,
     port: u16,
 ) -> Response {
+    let body = &json;
     let parts: Vec<&str> = rest.split('/').collect();
     match (method, parts.as_slice()) {
         ("GET", ["gateway"]) => {
@@ -91,7 +94,7 @@ fn route(
             checked::<serenity::all::CurrentUser>(g, "current user", user_json(BOT))
         }
         ("POST", ["users", "@me", "channels"]) => messages::open_dm(g, body),
-        ("POST", ["channels", c, "messages"]) => messages::create(g, parse(c), body),
+        ("POST", ["channels", c, "messages"]) => messages::create(g, parse(c), body, files),
         ("GET", ["channels", _, "messages", m]) => messages::get(g, parse(m)),
         ("PATCH", ["channels", _, "messages", m]) => messages::edit(g, parse(m), body),
         ("DELETE", ["channels", _, "messages", m]) => messages::delete(g, parse(m)),
@@ -111,12 +114,14 @@ fn route(
             interactions::callback(g, parse(id), token, body)
         }
         ("PATCH", ["webhooks", app, token, "messages", "@original"]) => {
-            interactions::edit_original(g, parse(app), token, body)
+            interactions::edit_original(g, parse(app), token, body, files)
         }
         ("DELETE", ["webhooks", app, token, "messages", "@original"]) => {
             interactions::delete_original(g, parse(app), token)
         }
-        ("POST", ["webhooks", app, token]) => interactions::follow_up(g, parse(app), token, body),
+        ("POST", ["webhooks", app, token]) => {
+            interactions::follow_up(g, parse(app), token, body, files)
+        }
         _ => error(
             StatusCode::NOT_FOUND,
             0,

@@ -41,6 +41,8 @@ pub struct Msg {
     /// Every button's custom id it ever carried: a person whose app still shows an older
     /// version of the message can press one the bot has taken away since.
     pub pressable: Vec<String>,
+    /// The files it carries.
+    pub attachments: Vec<super::Upload>,
 }
 
 #[derive(Debug, Default)]
@@ -167,6 +169,17 @@ impl Inner {
         }
     }
 
+    /// Stores uploaded files on message `id` under ids of their own.
+    pub(super) fn attach(&mut self, id: u64, files: Vec<super::Upload>) {
+        let files: Vec<super::Upload> = files
+            .into_iter()
+            .map(|f| super::Upload { id: self.id(), ..f })
+            .collect();
+        if let Some(m) = self.messages.get_mut(&id) {
+            m.attachments.extend(files);
+        }
+    }
+
     pub(super) fn new_message(
         &mut self,
         channel: u64,
@@ -191,6 +204,7 @@ impl Inner {
                 nonce: None,
                 components: json!([]),
                 pressable: Vec::new(),
+                attachments: Vec::new(),
             },
         );
         id

@@ -468,6 +468,8 @@ purchase-none = Request { $id } has no purchase waiting for a person.
 # Descriptions of the Discord slash command /pro and its options (at most 100 characters).
 ## discord
 discord-seats_remove = Seats to remove (only shortly after a purchase or renewal)
+# The Discord locales (their codes, separated by spaces) that show this language.
+discord-locales = en-US en-GB
 discord-pro = Power BI Pro licences: ask, follow up, approve
 discord-request = Ask for a Power BI Pro licence
 discord-request_term = For how long (e.g. 30d, 2w, 3m)

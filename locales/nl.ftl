@@ -456,6 +456,8 @@ purchase-none = Bij aanvraag { $id } wacht geen aankoop op iemand.
 # Beschrijvingen van de Discord-slashopdracht /pro en zijn opties (hoogstens 100 tekens).
 ## discord
 discord-seats_remove = Te verwijderen licenties (alleen kort na een aankoop of verlenging)
+# The Discord locales (their codes, separated by spaces) that show this language.
+discord-locales = nl
 discord-pro = Power BI Pro-licenties: aanvragen, volgen, goedkeuren
 discord-request = Vraag een Power BI Pro-licentie aan
 discord-request_term = Voor hoe lang (bijv. 30d, 2w, 3m)

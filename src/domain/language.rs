@@ -1,16 +1,8 @@
 //! The languages the bot speaks: one type for the setting (`bot.language`) and the
-//! catalogue that renders every sentence.
+//! catalogue that renders every sentence. They are the files in `locales/` (`build.rs` writes
+//! the enum from them), so adding a language is adding its catalogue file.
 
-setting_enum!(
-    /// A language the message catalogue has a file for, by the word settings write
-    /// (`bot.language = "nl"`).
-    Language {
-        /// English.
-        En => "en",
-        /// Dutch (nl-NL).
-        Nl => "nl",
-    }
-);
+include!(concat!(env!("OUT_DIR"), "/languages.rs"));
 
 impl Language {
     /// The language of a locale tag as chat clients and settings write it (`nl`, `nl-NL`,

@@ -208,8 +208,10 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
             let key = format!("discord_name.{n}");
             theirs.has(&key).then(|| theirs.get(&key, &[]))
         };
+        let locales = discord_locales(&theirs);
+        let locales: Vec<&str> = locales.iter().map(String::as_str).collect();
         let translation = Translation {
-            locales: discord_locales(*language),
+            locales: &locales,
             name: &name,
         };
         command.localize(&described(&theirs), &translation);
@@ -217,12 +219,13 @@ pub fn definition(texts: &Texts) -> ApplicationCommand {
     command
 }
 
-/// The Discord locales a language of the bot is shown in.
-fn discord_locales(language: Language) -> &'static [&'static str] {
-    match language {
-        Language::En => &["en-US", "en-GB"],
-        Language::Nl => &["nl"],
-    }
+/// The Discord locales a catalogue's language is shown in, as the catalogue names them
+/// (`discord-locales = en-US en-GB`).
+fn discord_locales(texts: &Texts) -> Vec<String> {
+    t!(texts, "discord.locales")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The `/pro` command described in the language of `texts`, under its own names.

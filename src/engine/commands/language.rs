@@ -10,6 +10,7 @@ use crate::engine::error::EngineResult;
 use crate::engine::ports::IncomingMessage;
 use crate::store::languages;
 use crate::t;
+use crate::texts::Texts;
 
 impl Intake {
     pub(super) async fn language(
@@ -22,14 +23,14 @@ impl Intake {
             let texts = self.core.texts();
             let choices = Language::ALL
                 .iter()
-                .map(|l| format!("`{}` ({})", l.as_str(), language_name(texts, *l)))
+                .map(|l| format!("`{}` ({})", l.as_str(), self.language_name(texts, *l)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let spoken = self.core.spoken();
             let text = t!(
                 texts,
                 "language.current",
-                language = language_name(texts, spoken),
+                language = self.language_name(texts, spoken),
                 prefix = self.core.cfg().parser.prefix,
                 choices = choices
             );
@@ -43,14 +44,22 @@ impl Intake {
             t!(
                 texts,
                 "language.set",
-                language = language_name(texts, language)
+                language = self.language_name(texts, language)
             )
         });
         self.core.reply_and_commit(w, m, text).await
     }
 }
 
-/// The name of `language` in the catalogue's own language ("Dutch", "Nederlands").
-pub(super) fn language_name(texts: &crate::texts::Texts, language: Language) -> String {
-    texts.get(&format!("language.{}", language.as_str()), &[])
+impl Intake {
+    /// The name of `language` in the language of `texts` ("Dutch", "Nederlands"); a
+    /// catalogue that does not name it (a language added after it) says the language's own
+    /// name for itself.
+    fn language_name(&self, texts: &Texts, language: Language) -> String {
+        let key = format!("language.{}", language.as_str());
+        match texts.has(&key) {
+            true => texts.get(&key, &[]),
+            false => self.core.catalogue(language).get(&key, &[]),
+        }
+    }
 }

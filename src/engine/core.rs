@@ -146,7 +146,7 @@ impl Core {
 
     /// The language of someone with no language of their own: the chat server's, else the
     /// bot's.
-    fn default_language(&self) -> Language {
+    pub(super) fn default_language(&self) -> Language {
         match self.place.load(Ordering::Relaxed) {
             0 => self.cfg.language,
             n => Language::ALL

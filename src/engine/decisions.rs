@@ -399,10 +399,14 @@ impl Decisions {
         match d.verdict {
             Verdict::Approve => {
                 self.approve_stages(&mut w, d, all, &earlier).await?;
-                self.core
-                    .advance(&mut w, request.id, enabled_now, &d.actor)
+                let moved = self
+                    .core
+                    .advance_with_stages(&mut w, request.id, enabled_now, &d.actor, None)
                     .await?;
-                claims = self.handover.claim_in(&self.core, &mut w).await?;
+                claims = self
+                    .handover
+                    .claim_in(&self.core, &mut w, moved.as_ref())
+                    .await?;
             }
             Verdict::Deny => self.deny_request(&mut w, d, note.as_deref()).await?,
         }

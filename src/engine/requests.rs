@@ -19,7 +19,7 @@ use crate::store::jobs::{self, JobPayload};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
-use crate::store::WriteTx;
+use crate::store::{languages, WriteTx};
 use crate::t;
 use crate::texts::Said;
 
@@ -240,12 +240,13 @@ impl Core {
         r: &Request,
         text: &(dyn Fn() -> String + Sync),
     ) -> EngineResult<()> {
-        let siblings = match &r.origin_message {
-            Some(m) => requests::from_message(tx.conn(), &r.requester, m).await?,
-            None => Vec::new(),
-        };
-        let language = self.language_in(tx, &r.requester).await?;
-        if siblings.len() > 1 {
+        // One read for the language and whether the request is one of a batch; the batch
+        // itself only when it is one.
+        let message = r.origin_message.as_ref();
+        let (chosen, batch) = languages::chosen_and_batch(tx.conn(), &r.requester, message).await?;
+        let language = chosen.unwrap_or_else(|| self.default_language());
+        if let (Some(m), true) = (message, batch > 1) {
+            let siblings = requests::from_message(tx.conn(), &r.requester, m).await?;
             return self.tell_batch(tx, r, &siblings, language).await;
         }
         let text = self.in_language(language, text);

@@ -149,16 +149,39 @@ fn hash_of(
     hex::encode(h.finalize())
 }
 
-/// Appends an event to the hash chain after its `head` (id and hash of the last event), read
+/// An event placed on the hash chain and not yet written: what its row will hold.
+#[derive(Debug, Clone)]
+pub(super) struct Chained {
+    id: i64,
+    request: Option<i64>,
+    at: String,
+    actor: String,
+    action: String,
+    before: Option<String>,
+    after: Option<String>,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+impl Chained {
+    /// Its position in the chain.
+    pub(super) fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+/// Places an event on the hash chain after its `head` (id and hash of the last event), read
 /// when `None` and moved on to the new event: a transaction that appends several events
-/// reads the head once (no other writer can append while it holds the write lock). Called
-/// through [`super::WriteTx::append_audit`], which keeps the head.
-pub(super) async fn append_after(
+/// reads the head once (no other writer can append while it holds the write lock). The
+/// event is written by [`insert_all`] with the transaction's others. Called through
+/// [`super::WriteTx::append_audit`], which keeps the head and the events.
+pub(super) async fn chain(
     conn: &mut AnyConnection,
     head: &mut Option<(i64, String)>,
     e: &NewEvent<'_>,
     at: Timestamp,
-) -> StoreResult<i64> {
+) -> StoreResult<Chained> {
     let (prev_id, prev_hash) = match head.take() {
         Some(head) => head,
         None => sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
@@ -172,25 +195,57 @@ pub(super) async fn append_after(
     let hash = hash_of(
         &prev_hash, id, request, &at, e.actor, e.action, e.before, e.after, e.detail,
     );
-    sqlx::query(
-        "INSERT INTO audit_events (id, request_id, at, actor, action, before_state, after_state, detail,
-                                   prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id)
-    .bind(request)
-    .bind(&at)
-    .bind(e.actor)
-    .bind(e.action)
-    .bind(e.before)
-    .bind(e.after)
-    .bind(e.detail)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(conn)
-    .await?;
-    *head = Some((id, hash));
-    Ok(id)
+    *head = Some((id, hash.clone()));
+    Ok(Chained {
+        id,
+        request,
+        at,
+        actor: e.actor.to_string(),
+        action: e.action.to_string(),
+        before: e.before.map(str::to_string),
+        after: e.after.map(str::to_string),
+        detail: e.detail.to_string(),
+        prev_hash,
+        hash,
+    })
+}
+
+/// The columns of an event's row, in the order [`insert_all`] binds them.
+const INSERTED: &str =
+    "id, request_id, at, actor, action, before_state, after_state, detail, prev_hash, hash";
+
+/// Writes the events a transaction chained, in one statement.
+pub(super) async fn insert_all(conn: &mut AnyConnection, events: &[Chained]) -> StoreResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let n = i * 10;
+            let marks: Vec<String> = (1..=10).map(|k| format!("${}", n + k)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO audit_events ({INSERTED}) VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for e in events {
+        query = query
+            .bind(e.id)
+            .bind(e.request)
+            .bind(e.at.as_str())
+            .bind(e.actor.as_str())
+            .bind(e.action.as_str())
+            .bind(e.before.as_deref())
+            .bind(e.after.as_deref())
+            .bind(e.detail.as_str())
+            .bind(e.prev_hash.as_str())
+            .bind(e.hash.as_str());
+    }
+    query.execute(conn).await?;
+    Ok(())
 }
 
 const EVENTS: Table<Event> = Table {

@@ -224,29 +224,34 @@ pub async fn claim_due(
     Ok(job)
 }
 
-/// Claims up to `limit` more due jobs of one kind (to batch them into one backend call).
-pub async fn claim_due_of_kind(
+/// Claims the oldest due job and, when it is of kind `batch`, the other due jobs of that
+/// kind with it (to go in one backend call), at most `limit` in all, in one statement:
+/// leased to `owner` until `lease_until`, each attempt counted. The oldest comes first, the
+/// others follow by id.
+pub async fn claim_next(
     conn: &mut AnyConnection,
-    kind: StageKind,
-    owner: &str,
+    (owner, lease_until): (&str, Timestamp),
     now: Timestamp,
-    lease_until: Timestamp,
+    batch: StageKind,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
     let rows = sqlx::query(&format!(
-        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
-                         updated_at = $3
-         WHERE id IN (SELECT id FROM jobs
-                      WHERE kind = $4
-                        AND ((state = 'queued' AND next_attempt_at <= $3)
-                             OR (state = 'running' AND lease_until <= $3))
+        "WITH due AS (SELECT id, kind, next_attempt_at FROM jobs
+                      WHERE (state = 'queued' AND next_attempt_at <= $3)
+                         OR (state = 'running' AND lease_until <= $3)),
+              oldest AS (SELECT id, kind FROM due ORDER BY next_attempt_at, id LIMIT 1)
+         UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
+                         attempts = attempts + 1, updated_at = $3
+         WHERE id IN (SELECT id FROM due
+                      WHERE id = (SELECT id FROM oldest)
+                         OR (kind = $4 AND (SELECT kind FROM oldest) = $4)
                       ORDER BY next_attempt_at, id LIMIT $5)
          RETURNING {COLUMNS}"
     ))
     .bind(owner)
     .bind(ts(lease_until))
     .bind(ts(now))
-    .bind(kind.as_str())
+    .bind(batch.as_str())
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
@@ -255,6 +260,15 @@ pub async fn claim_due_of_kind(
         .map(from_row)
         .collect::<StoreResult<Vec<Job>>>()?;
     jobs.sort_by_key(|j| j.id);
+    if let Some(oldest) = jobs
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, j)| (j.next_attempt_at, j.id))
+        .map(|(i, _)| i)
+    {
+        let oldest = jobs.remove(oldest);
+        jobs.insert(0, oldest);
+    }
     may_send(conn, &jobs).await?;
     Ok(jobs)
 }

@@ -3,7 +3,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::{ts, StoreResult, Timestamp};
-use crate::domain::{ChatUserId, Language};
+use crate::domain::{ChatUserId, Language, MessageRef};
 
 /// Stores `user`'s choice, replacing any earlier one.
 pub async fn choose(
@@ -35,4 +35,23 @@ pub async fn chosen(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<
         Some(row) => row.try_get::<String, _>("language")?.parse().ok(),
         None => None,
     })
+}
+
+/// What telling `user` about their request needs, in one read: the language they chose (if
+/// any), and how many requests their `message` opened (0 without a message; more than one
+/// for a batch, told together).
+pub async fn chosen_and_batch(
+    conn: &mut AnyConnection,
+    user: &ChatUserId,
+    message: Option<&MessageRef>,
+) -> StoreResult<(Option<Language>, i64)> {
+    let (language, batch): (Option<String>, i64) = sqlx::query_as(
+        "SELECT (SELECT language FROM person_languages WHERE chat_user = $1),
+                (SELECT COUNT(*) FROM requests WHERE requester = $1 AND origin_message = $2)",
+    )
+    .bind(user.as_str())
+    .bind(message.map(MessageRef::as_str))
+    .fetch_one(conn)
+    .await?;
+    Ok((language.and_then(|l| l.parse().ok()), batch))
 }

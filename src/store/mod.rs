@@ -110,6 +110,8 @@ pub struct WriteTx<'a> {
     sink: Option<&'a AuditSink>,
     /// The audit chain's head once this transaction read or moved it.
     audit_head: Option<(i64, String)>,
+    /// The events this transaction chained, written in one statement when it commits.
+    audit_events: Vec<audit::Chained>,
     _guard: MutexGuard<'a, ()>,
 }
 
@@ -121,6 +123,7 @@ impl WriteTx<'_> {
     /// be read for or written is logged, not returned (the transaction is committed), and
     /// caught up at the next commit or start.
     pub async fn commit(mut self) -> StoreResult<()> {
+        audit::insert_all(&mut self.tx, &std::mem::take(&mut self.audit_events)).await?;
         let pending = match self.sink {
             Some(sink) => sink.pending(&mut self.tx).await,
             None => Ok(Vec::new()),
@@ -148,14 +151,18 @@ impl WriteTx<'_> {
         &mut self.tx
     }
 
-    /// Appends an event to the audit chain ([`audit::append_after`]), reading the chain's
-    /// head once per transaction.
+    /// Appends an event to the audit chain ([`audit::chain`]), reading the chain's head once
+    /// per transaction; the transaction's events are written together when it commits (one
+    /// statement, before the live sink reads them back), so nothing in it reads them first.
     pub async fn append_audit(
         &mut self,
         e: &audit::NewEvent<'_>,
         at: Timestamp,
     ) -> StoreResult<i64> {
-        audit::append_after(&mut self.tx, &mut self.audit_head, e, at).await
+        let event = audit::chain(&mut self.tx, &mut self.audit_head, e, at).await?;
+        let id = event.id();
+        self.audit_events.push(event);
+        Ok(id)
     }
 }
 
@@ -281,6 +288,7 @@ impl Store {
             commits: &self.commits,
             sink: self.sink.as_deref(),
             audit_head: None,
+            audit_events: Vec::new(),
             _guard: guard,
         })
     }

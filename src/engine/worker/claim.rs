@@ -13,8 +13,8 @@ use crate::engine::core::Core;
 use crate::engine::error::EngineResult;
 use crate::store::jobs;
 use crate::store::requests::{self, Request};
-use crate::store::stages;
-use crate::store::WriteTx;
+use crate::store::stages::{self, Stage};
+use crate::store::{Timestamp, WriteTx};
 
 use super::{Claimed, JobReport, MAX_BATCH};
 
@@ -24,13 +24,15 @@ use super::{Claimed, JobReport, MAX_BATCH};
 pub(in crate::engine) struct Handover {
     lessee: String,
     /// The jobs handed over and not yet taken, as claimed (with what the earlier attempts
-    /// left, [`crate::store::jobs::Job::change_sent`]), with their stages and requests.
-    claims: Mutex<Vec<Claimed>>,
+    /// left, [`crate::store::jobs::Job::change_sent`]), with their stages and requests, and
+    /// when their lease ends.
+    claims: Mutex<Vec<(Claimed, Timestamp)>>,
 }
 
-/// Claims made in a transaction, to [`Handover::hand`] once it is committed.
+/// Claims made in a transaction, to [`Handover::hand`] once it is committed, with when their
+/// lease ends.
 #[derive(Default)]
-pub(in crate::engine) struct Claims(Vec<Claimed>);
+pub(in crate::engine) struct Claims(Vec<(Claimed, Timestamp)>);
 
 impl Default for Handover {
     fn default() -> Handover {
@@ -44,13 +46,19 @@ impl Default for Handover {
 impl Handover {
     /// Claims the due jobs in `w`, a transaction that just made some due, for this process;
     /// [`Handover::hand`] them to the worker once `w` is committed.
+    /// `known`: a request and its stages as they stand in `w` (what the decision just
+    /// moved on), so a job of theirs is claimed without reading them again.
     pub(in crate::engine) async fn claim_in(
         &self,
         core: &Core,
         w: &mut WriteTx<'_>,
+        known: Option<&(Request, Vec<Stage>)>,
     ) -> EngineResult<Claims> {
-        let (claimed, _) = claim_in(core, w, &self.lessee).await?;
-        Ok(Claims(claimed))
+        let (claimed, _) = claim_in(core, w, &self.lessee, known).await?;
+        let lease_until = core.now() + lease(core);
+        Ok(Claims(
+            claimed.into_iter().map(|c| (c, lease_until)).collect(),
+        ))
     }
 
     /// The name this process's claims are leased under.
@@ -63,12 +71,17 @@ impl Handover {
         self.held().extend(claims.0);
     }
 
-    fn take(&self) -> Vec<Claimed> {
+    /// Forgets every claim handed over (their leases were released).
+    pub(super) fn drop_all(&self) {
+        self.held().clear();
+    }
+
+    fn take(&self) -> Vec<(Claimed, Timestamp)> {
         std::mem::take(&mut *self.held())
     }
 
     /// The claims held; a panic elsewhere while they were held leaves them as they were.
-    fn held(&self) -> std::sync::MutexGuard<'_, Vec<Claimed>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, Vec<(Claimed, Timestamp)>> {
         self.claims.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -76,18 +89,26 @@ impl Handover {
 impl Worker {
     /// The jobs handed over, each still held under this process's lease for the attempt it
     /// was claimed for (a claim whose lease ran out was claimed again by now, or will be).
+    /// A claim with at least half its lease left is this process's without a look: only
+    /// this process runs it until the lease ends, and nothing but the lease's end (or a
+    /// start-up, which this process is past) releases it.
     pub(super) async fn take_handed(&self) -> EngineResult<Vec<Claimed>> {
         let handed = self.handover.take();
-        if handed.is_empty() {
-            return Ok(Vec::new());
-        }
         let now = self.core.now();
-        let mut conn = self.core.store().read().await?;
+        let fresh = now + lease(&self.core) / 2;
         let mut claimed = Vec::new();
-        for c in handed {
-            let job = &c.job;
-            let lessee = &self.handover.lessee;
-            if jobs::held(&mut conn, job.id, lessee, job.attempts, now)
+        let mut conn = None;
+        for (c, lease_until) in handed {
+            if fresh < lease_until {
+                claimed.push(c);
+                continue;
+            }
+            let conn = match &mut conn {
+                Some(conn) => conn,
+                None => conn.insert(self.core.store().read().await?),
+            };
+            let (job, lessee) = (&c.job, &self.handover.lessee);
+            if jobs::held(conn, job.id, lessee, job.attempts, now)
                 .await?
                 .is_some()
             {
@@ -109,7 +130,7 @@ impl Worker {
             }
         }
         let mut w = self.core.store().write().await?;
-        let claims = claim_in(&self.core, &mut w, &self.handover.lessee).await?;
+        let claims = claim_in(&self.core, &mut w, &self.handover.lessee, None).await?;
         w.commit().await?;
         Ok(claims)
     }
@@ -122,36 +143,29 @@ async fn claim_in(
     core: &Core,
     w: &mut WriteTx<'_>,
     lessee: &str,
+    known: Option<&(Request, Vec<Stage>)>,
 ) -> EngineResult<(Vec<Claimed>, Vec<JobReport>)> {
     let now = core.now();
-    let lease_until = now
-        + chrono::Duration::from_std(core.cfg().jobs.lease).unwrap_or(chrono::Duration::minutes(5));
-    let Some(first) = jobs::claim_due(w.conn(), lessee, now, lease_until).await? else {
-        return Ok((Vec::new(), Vec::new()));
-    };
-    let mut claimed_jobs = vec![first];
-    if claimed_jobs[0].payload.kind() == StageKind::Assign {
-        let more = jobs::claim_due_of_kind(
-            w.conn(),
-            StageKind::Assign,
-            lessee,
-            now,
-            lease_until,
-            MAX_BATCH - 1,
-        )
-        .await?;
-        claimed_jobs.extend(more);
-    }
+    let lease_until = now + lease(core);
+    // The next due job, and the assignments due with it when it is one: one statement.
+    let lease = (lessee, lease_until);
+    let claimed_jobs = jobs::claim_next(w.conn(), lease, now, StageKind::Assign, MAX_BATCH).await?;
     let mut claimed = Vec::new();
     let mut skipped = Vec::new();
     for job in claimed_jobs {
-        // The stage with its request's other stages, and the request: two reads, and the
-        // request's new state follows from them without reading either again.
-        let mut all = stages::with_siblings(w.conn(), job.stage_id).await?;
+        // The stage with its request's other stages, and the request: known, or two reads,
+        // and the request's new state follows from them without reading either again.
+        let (mut all, request) = match known {
+            Some((request, all)) if all.iter().any(|s| s.id == job.stage_id) => {
+                (all.clone(), Some(request.clone()))
+            }
+            _ => (stages::with_siblings(w.conn(), job.stage_id).await?, None),
+        };
         let stage = all.iter().find(|s| s.id == job.stage_id).cloned();
-        let request = match &stage {
-            Some(s) => requests::get(w.conn(), s.request_id).await?,
-            None => None,
+        let request = match (request, &stage) {
+            (Some(request), _) => Some(request),
+            (None, Some(s)) => requests::get(w.conn(), s.request_id).await?,
+            (None, None) => None,
         };
         let (Some(stage), Some(request)) = (stage, request) else {
             jobs::fail(w.conn(), job.id, "stage or request missing", now).await?;
@@ -195,6 +209,11 @@ async fn claim_in(
         });
     }
     Ok((claimed, skipped))
+}
+
+/// How long a claim is leased for (`[jobs] lease`).
+fn lease(core: &Core) -> chrono::Duration {
+    chrono::Duration::from_std(core.cfg().jobs.lease).unwrap_or(chrono::Duration::minutes(5))
 }
 
 /// Sets `request`'s state from its stages, audited when it changes.

@@ -161,11 +161,13 @@ impl Worker {
     }
 
     /// Start-up recovery: jobs leased by a previous process go back in the queue. Call once,
-    /// while holding the instance lock.
+    /// while holding the instance lock. Every lease goes, this process's too: a claim
+    /// handed over before is dropped with it (the job is claimed again from the queue).
     pub(super) async fn recover(&self) -> EngineResult<u64> {
         let mut w = self.core.store().write().await?;
         let n = crate::store::jobs::release_all_leases(w.conn(), self.core.now()).await?;
         w.commit().await?;
+        self.handover.drop_all();
         if n > 0 {
             tracing::warn!(
                 jobs = n,

@@ -20,10 +20,14 @@ fn client() -> reqwest::Client {
 
 /// Sends `body` to the fake's REST `path` as the bot; returns the status and the body.
 async fn as_bot(fake: &FakeDiscord, method: Method, path: &str, body: &Value) -> (u16, Value) {
-    let r = client()
-        .request(method, format!("{}/api/v10{path}", fake.url()))
+    let request = client().request(method, format!("{}/api/v10{path}", fake.url()));
+    send_as_bot(request.json(body)).await
+}
+
+/// Sends `request` with the bot's token; returns the status and the body.
+async fn send_as_bot(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = request
         .header("Authorization", format!("Bot {TOKEN}"))
-        .json(body)
         .send()
         .await
         .expect("a request to the fake");
@@ -204,18 +208,8 @@ async fn upload(
         }
         form = form.part(name.to_string(), part);
     }
-    let r = client()
-        .post(format!(
-            "{}/api/v10/channels/{GENERAL}/messages",
-            fake.url()
-        ))
-        .header("Authorization", format!("Bot {TOKEN}"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("a request to the fake");
-    let status = r.status().as_u16();
-    (status, r.json().await.expect("JSON"))
+    let url = format!("{}/api/v10/channels/{GENERAL}/messages", fake.url());
+    send_as_bot(client().post(url).multipart(form)).await
 }
 
 #[tokio::test]

@@ -122,10 +122,8 @@ fn webhook_content(app: u64, body: &Value) -> Result<String, Box<Response>> {
 /// "thinking"); announced unless ephemeral.
 pub(super) fn edit_original(
     g: &mut Inner,
-    app: u64,
-    token: &str,
-    body: &Value,
-    files: Vec<Upload>,
+    (app, token): (u64, &str),
+    (body, files): (&Value, Vec<Upload>),
 ) -> Response {
     answer(|| {
         let content = webhook_content(app, body)?;
@@ -163,10 +161,8 @@ pub(super) fn delete_original(g: &mut Inner, app: u64, token: &str) -> Response 
 /// `POST /webhooks/{app}/{token}`: a follow-up message in the interaction's channel.
 pub(super) fn follow_up(
     g: &mut Inner,
-    app: u64,
-    token: &str,
-    body: &Value,
-    files: Vec<Upload>,
+    (app, token): (u64, &str),
+    (body, files): (&Value, Vec<Upload>),
 ) -> Response {
     answer(|| {
         let content = webhook_content(app, body)?;

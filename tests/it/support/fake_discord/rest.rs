@@ -114,13 +114,13 @@ fn route(
             interactions::callback(g, parse(id), token, body)
         }
         ("PATCH", ["webhooks", app, token, "messages", "@original"]) => {
-            interactions::edit_original(g, parse(app), token, body, files)
+            interactions::edit_original(g, (parse(app), token), (body, files))
         }
         ("DELETE", ["webhooks", app, token, "messages", "@original"]) => {
             interactions::delete_original(g, parse(app), token)
         }
         ("POST", ["webhooks", app, token]) => {
-            interactions::follow_up(g, parse(app), token, body, files)
+            interactions::follow_up(g, (parse(app), token), (body, files))
         }
         _ => error(
             StatusCode::NOT_FOUND,

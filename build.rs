@@ -3,7 +3,6 @@
 //! `Language` enum (one variant a file, named by the file's primary language subtag) and the
 //! text of each file, compiled into the binary. `src/domain/language.rs` includes it.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
@@ -46,21 +45,19 @@ fn generate(dir: &Path, codes: &[String]) -> String {
          /// word settings write (`bot.language = \"nl\"`).\n    Language {\n",
     );
     for code in codes {
-        let _ = writeln!(
-            src,
-            "        /// `locales/{code}.ftl`.\n        {} => \"{code}\",",
+        src.push_str(&format!(
+            "        /// `locales/{code}.ftl`.\n        {} => \"{code}\",\n",
             variant(code)
-        );
+        ));
     }
     src.push_str("    }\n);\n\nimpl Language {\n    /// The text of its catalogue file.\n    pub fn catalogue(self) -> &'static str {\n        match self {\n");
     for code in codes {
         let path = dir.join(format!("{code}.ftl"));
-        let _ = writeln!(
-            src,
-            "            Language::{} => include_str!({:?}),",
+        src.push_str(&format!(
+            "            Language::{} => include_str!({:?}),\n",
             variant(code),
             path.display().to_string()
-        );
+        ));
     }
     src.push_str("        }\n    }\n}\n");
     src

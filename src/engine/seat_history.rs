@@ -103,12 +103,11 @@ impl SeatHistory {
         let (days, spent) = {
             let mut conn = self.core.store().read().await?;
             let days = seat_history::since(&mut conn, first).await?;
-            let spent = match budget > 0.0 {
-                true => {
-                    let months = SPEND_MONTHS as i64;
-                    Some(governance::spend_by_month(&mut conn, None, months).await?)
-                }
-                false => None,
+            let spent = if budget > 0.0 {
+                let months = SPEND_MONTHS as i64;
+                Some(governance::spend_by_month(&mut conn, None, months).await?)
+            } else {
+                None
             };
             (days, spent)
         };

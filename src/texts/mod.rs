@@ -23,7 +23,7 @@ mod quote;
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -73,19 +73,35 @@ impl std::fmt::Debug for Texts {
 pub struct CatalogueError(String);
 
 impl Texts {
-    /// Loads the embedded catalogue of a language.
+    /// The embedded catalogue of a language, parsed once per process (every later call
+    /// shares it: the engine, and the slash commands' translations at each registration).
     pub fn load(lang: Language) -> Texts {
+        static LOADED: OnceLock<Vec<Texts>> = OnceLock::new();
+        let all = LOADED.get_or_init(|| {
+            Language::ALL
+                .iter()
+                .map(|l| Texts::parse_embedded(*l))
+                .collect()
+        });
+        let at = Language::ALL.iter().position(|l| *l == lang);
+        match at.and_then(|i| all.get(i)) {
+            Some(texts) => texts.clone(),
+            None => Texts::parse_embedded(lang),
+        }
+    }
+
+    fn parse_embedded(lang: Language) -> Texts {
         Texts::parse(lang, source(lang)).unwrap_or_else(|e| {
             // The catalogues are embedded and checked by tests; a broken one is a build defect.
             tracing::error!(error = %e, "message catalogue does not parse");
-            Texts::empty(lang)
+            Texts::empty()
         })
     }
 
-    fn empty(lang: Language) -> Texts {
+    fn empty() -> Texts {
         Texts {
             inner: Arc::new(Catalogue {
-                bundle: bundle_for(lang),
+                bundle: FluentBundle::new_concurrent(Vec::new()),
                 shapes: BTreeMap::new(),
             }),
         }
@@ -107,7 +123,7 @@ impl Texts {
                 shapes.insert(m.id.name.replace('-', "."), shape);
             }
         }
-        let mut bundle = bundle_for(lang);
+        let mut bundle = bundle_for(lang)?;
         bundle
             .add_resource(resource)
             .map_err(|errors| CatalogueError(format!("{errors:?}")))?;
@@ -155,13 +171,16 @@ impl Texts {
     }
 }
 
-/// A bundle for `lang`, writing parameters as they are (no Unicode isolation marks: chat
-/// shows them as stray characters).
-fn bundle_for(lang: Language) -> FluentBundle<FluentResource> {
-    let id: unic_langid::LanguageIdentifier = lang.as_str().parse().unwrap_or_default();
+/// A bundle for `lang` (its plural rules come from its language identifier), writing
+/// parameters as they are (no Unicode isolation marks: chat shows them as stray characters).
+fn bundle_for(lang: Language) -> Result<FluentBundle<FluentResource>, CatalogueError> {
+    let id: unic_langid::LanguageIdentifier = lang
+        .as_str()
+        .parse()
+        .map_err(|e| CatalogueError(format!("{lang} is no language identifier: {e}")))?;
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
     bundle.set_use_isolating(false);
-    bundle
+    Ok(bundle)
 }
 
 /// A parameter's value for Fluent: a whole number of at most fifteen digits (no leading

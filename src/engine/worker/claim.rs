@@ -54,8 +54,7 @@ impl Handover {
         w: &mut WriteTx<'_>,
         known: Option<&(Request, Vec<Stage>)>,
     ) -> EngineResult<Claims> {
-        let (claimed, _) = claim_in(core, w, &self.lessee, known).await?;
-        let lease_until = core.now() + lease(core);
+        let (claimed, _, lease_until) = claim_in(core, w, &self.lessee, known).await?;
         Ok(Claims(
             claimed.into_iter().map(|c| (c, lease_until)).collect(),
         ))
@@ -130,21 +129,22 @@ impl Worker {
             }
         }
         let mut w = self.core.store().write().await?;
-        let claims = claim_in(&self.core, &mut w, &self.handover.lessee, None).await?;
+        let (claimed, skipped, _) =
+            claim_in(&self.core, &mut w, &self.handover.lessee, None).await?;
         w.commit().await?;
-        Ok(claims)
+        Ok((claimed, skipped))
     }
 }
 
 /// Claims the next due job in `w` for `lessee` (with the assignments due alongside it),
 /// each stage moved to executing; the jobs whose stage or request is gone or no longer
-/// approved fail, reported as skipped.
+/// approved fail, reported as skipped; with when the claims' lease ends.
 async fn claim_in(
     core: &Core,
     w: &mut WriteTx<'_>,
     lessee: &str,
     known: Option<&(Request, Vec<Stage>)>,
-) -> EngineResult<(Vec<Claimed>, Vec<JobReport>)> {
+) -> EngineResult<(Vec<Claimed>, Vec<JobReport>, Timestamp)> {
     let now = core.now();
     let lease_until = now + lease(core);
     // The next due job, and the assignments due with it when it is one: one statement.
@@ -208,7 +208,7 @@ async fn claim_in(
             request,
         });
     }
-    Ok((claimed, skipped))
+    Ok((claimed, skipped, lease_until))
 }
 
 /// How long a claim is leased for (`[jobs] lease`).

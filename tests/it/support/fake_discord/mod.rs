@@ -44,7 +44,7 @@ use super::fake_http::{self, Rule};
 pub use super::fake_http::{HoldId, Recorded};
 use state::Inner;
 pub use state::Msg;
-pub use uploads::Upload;
+pub use uploads::{png_size, Upload};
 
 /// A REST call the fake received (path without `/api/v10`).
 pub type Call = Recorded;

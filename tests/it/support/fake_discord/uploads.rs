@@ -37,12 +37,17 @@ pub struct Upload {
 impl Upload {
     /// The picture's size when it is a PNG Discord would show (Discord reports it).
     pub fn png_size(&self) -> Option<(u32, u32)> {
-        let reader = png::Decoder::new(std::io::Cursor::new(&self.bytes[..]))
-            .read_info()
-            .ok()?;
-        let info = reader.info();
-        Some((info.width, info.height))
+        png_size(&self.bytes)
     }
+}
+
+/// The width and height of a PNG file; None for anything else.
+pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .ok()?;
+    let info = reader.info();
+    Some((info.width, info.height))
 }
 
 /// A request body: its JSON, and the files a multipart body uploads (with placeholder ids,

@@ -13,7 +13,7 @@ use super::values::{
     BackendKind, ChatTransport, LicensingMode, LogFormat, ManualOrderVia, PurchaseBackend,
 };
 use crate::domain::{
-    BillingCycle, CountryCode, DirectoryRole, Language, ParseError, Term, Upn, UserType,
+    BillingCycle, CountryCode, DirectoryRole, GroupFlags, Language, ParseError, Term, Upn, UserType,
 };
 
 /// All of licensebot's settings, as [`Settings::load`] builds them.
@@ -690,6 +690,20 @@ pub struct SimulatedGroup {
     /// Membership is mastered on-premises (`onPremisesSyncEnabled`); `false` when absent.
     #[serde(default)]
     pub synced: bool,
+}
+
+impl SimulatedGroup {
+    /// The group's kind, as the tenant keeps it.
+    pub fn flags(&self) -> GroupFlags {
+        GroupFlags {
+            dynamic: self.dynamic,
+            unified: self.unified,
+            mail_enabled: self.mail_enabled,
+            security_enabled: self.security_enabled,
+            role_assignable: self.role_assignable,
+            synced: self.synced,
+        }
+    }
 }
 
 fn member() -> UserType {

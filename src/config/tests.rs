@@ -8,7 +8,7 @@ use toml::{Table, Value};
 use super::load::env_value;
 use super::provenance::child_key;
 use super::*;
-use crate::domain::{CountryCode, Upn, UserType};
+use crate::domain::{CountryCode, GroupFlags, Upn, UserType};
 use std::io::Write;
 
 use proptest::prelude::*;
@@ -965,15 +965,7 @@ fn embedded_default_has_the_pro_licensing_group_without_members() {
     assert_eq!(g.licenses, ["POWER_BI_PRO"]);
     assert!(g.members.is_empty());
     assert_eq!(g.owners, [Upn::parse("carol@contoso.example").unwrap()]);
-    let flags = (
-        g.dynamic,
-        g.unified,
-        g.mail_enabled,
-        g.role_assignable,
-        g.synced,
-    );
-    assert_eq!(flags, (false, false, false, false, false));
-    assert!(g.security_enabled);
+    assert_eq!(g.flags(), GroupFlags::SECURITY);
 }
 
 #[test]
@@ -981,15 +973,7 @@ fn a_groups_flags_default_to_an_assigned_security_group() {
     let s = settings(A_GROUP, &[]);
     let g = &s.backend.simulated.groups[0];
     assert_eq!(g.id.as_str(), "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d");
-    let flags = (
-        g.dynamic,
-        g.unified,
-        g.mail_enabled,
-        g.role_assignable,
-        g.synced,
-    );
-    assert_eq!(flags, (false, false, false, false, false));
-    assert!(g.security_enabled);
+    assert_eq!(g.flags(), GroupFlags::SECURITY);
 }
 
 #[test]

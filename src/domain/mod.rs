@@ -139,6 +139,7 @@ pub(crate) use checked_text;
 
 mod audit;
 mod drift;
+mod group;
 mod ids;
 mod language;
 mod link;
@@ -152,6 +153,7 @@ mod upn;
 
 pub use audit::{Actor, AuditAction};
 pub use drift::DriftKind;
+pub use group::GroupFlags;
 pub use ids::{ChannelRef, ChatUserId, MessageRef, RequestId, StageId};
 pub use language::Language;
 pub use link::{LinkMethod, LinkProof, LinkState};

@@ -39,12 +39,17 @@ word_enum!(
 );
 
 impl RequestState {
-    /// True while the request can still change on its own or by decision.
+    /// True while the request (or stage) can still change on its own or by decision.
     pub fn is_open(self) -> bool {
         matches!(
             self,
             RequestState::Pending | RequestState::Approved | RequestState::Executing
         )
+    }
+
+    /// True once nothing more happens to the stage (or request).
+    pub fn is_final(self) -> bool {
+        !self.is_open()
     }
 }
 
@@ -60,53 +65,11 @@ word_enum!(
     }
 );
 
-word_enum!(
-    /// Where one stage is.
-    StageState {
-        /// Waiting for a decision.
-        Pending => "pending",
-        /// Approved; its job runs when the stages before it are done.
-        Approved => "approved",
-        /// Its job is running.
-        Executing => "executing",
-        /// Executed and verified.
-        Completed => "completed",
-        /// Refused by an approver.
-        Denied => "denied",
-        /// Withdrawn, or dropped because another stage of the request was denied or failed.
-        Cancelled => "cancelled",
-        /// Nobody decided in time.
-        Expired => "expired",
-        /// The backend refused for good.
-        Failed => "failed",
-    }
-);
-
-impl From<StageState> for RequestState {
-    /// The request state of the same word: a request is where its deciding stage is.
-    fn from(state: StageState) -> RequestState {
-        match state {
-            StageState::Pending => RequestState::Pending,
-            StageState::Approved => RequestState::Approved,
-            StageState::Executing => RequestState::Executing,
-            StageState::Completed => RequestState::Completed,
-            StageState::Denied => RequestState::Denied,
-            StageState::Cancelled => RequestState::Cancelled,
-            StageState::Expired => RequestState::Expired,
-            StageState::Failed => RequestState::Failed,
-        }
-    }
-}
-
-impl StageState {
-    /// True once nothing more happens to the stage.
-    pub fn is_final(self) -> bool {
-        !matches!(
-            self,
-            StageState::Pending | StageState::Approved | StageState::Executing
-        )
-    }
-}
+/// Where one stage is: a stage moves through the same states, with the same words, as a
+/// request (a request is where its deciding stage is), so both share one vocabulary.
+/// `Cancelled` on a stage also means dropped because another stage of the request was
+/// denied or failed.
+pub type StageState = RequestState;
 
 impl RequestState {
     /// The request's state, derived from its stages (in execution order).
@@ -197,13 +160,6 @@ super::checked_text!(CountryCode);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_stage_state_becomes_the_request_state_of_the_same_word() {
-        for s in StageState::ALL {
-            assert_eq!(RequestState::from(*s).as_str(), s.as_str());
-        }
-    }
 
     #[test]
     fn request_state_follows_its_stages() {

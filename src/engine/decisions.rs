@@ -701,7 +701,7 @@ impl Decisions {
                 "decision.already_decided",
                 who = self.core.mention(&r.user),
                 id = stage.request_id,
-                state = self.core.stage_state_word(current.state),
+                state = self.core.state_word(current.state),
                 by = by
             )
         };

@@ -4,9 +4,7 @@
 //! mentions.
 
 use super::core::Core;
-use crate::domain::{
-    BillingCycle, ChatUserId, LinkMethod, LinkProof, RoleSet, StageKind, StageState,
-};
+use crate::domain::{BillingCycle, ChatUserId, LinkMethod, LinkProof, RoleSet, StageKind};
 use crate::store::requests::Request;
 use crate::store::stages::{SeatPipeline, Stage};
 use crate::store::Timestamp;
@@ -161,11 +159,6 @@ impl Core {
             S::Expired => t!(self.texts(), "state.expired"),
             S::Failed => t!(self.texts(), "state.failed"),
         }
-    }
-
-    /// A stage's state in the bot's language (stages and requests share their states' words).
-    pub(super) fn stage_state_word(&self, state: StageState) -> String {
-        self.state_word(state.into())
     }
 
     /// What the request is about, in a few words: "a Power BI Pro licence for X (upn)".

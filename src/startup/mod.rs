@@ -193,19 +193,20 @@ pub async fn check_licensing_group(settings: &Settings, tenant: &dyn Tenant) -> 
         }
     };
     let mut fix = Vec::new();
-    if group.dynamic {
+    let flags = group.flags;
+    if flags.dynamic {
         fix.push("its membership is dynamic (rule-based), so nobody can add or remove members; use a group with assigned membership".to_string());
     }
-    if group.mail_enabled && !group.unified {
+    if flags.mail_enabled && !flags.unified {
         fix.push("it is a mail-enabled security or distribution group, which Microsoft Graph cannot change; use a security group or a Microsoft 365 group".to_string());
     }
-    if !group.security_enabled {
+    if !flags.security_enabled {
         fix.push("it is not security-enabled, and group-based licensing needs a security group or a security-enabled Microsoft 365 group".to_string());
     }
-    if group.role_assignable {
+    if flags.role_assignable {
         fix.push("it is role-assignable: changing its members needs RoleManagement.ReadWrite.Directory, which the bot is not given; use a group that is not role-assignable".to_string());
     }
-    if group.synced {
+    if flags.synced {
         fix.push("its members come from on-premises Active Directory and can only be changed there; use a cloud group".to_string());
     }
     if !group.skus.iter().any(|s| s.eq_ignore_ascii_case(sku)) {
@@ -336,12 +337,7 @@ async fn seed_simulated(
             group: sim::Group {
                 id: g.id.as_str().to_string(),
                 display_name: g.display_name.clone(),
-                dynamic: g.dynamic,
-                unified: g.unified,
-                mail_enabled: g.mail_enabled,
-                security_enabled: g.security_enabled,
-                role_assignable: g.role_assignable,
-                synced: g.synced,
+                flags: g.flags(),
                 skus: g.licenses.clone(),
                 owners: g.owners.clone(),
             },

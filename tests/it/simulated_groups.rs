@@ -13,6 +13,7 @@ use licensebot::backend::{
     LicenceSource, Purchaser, SeatOrder, Tenant,
 };
 use licensebot::config::Settings;
+use licensebot::domain::GroupFlags;
 use licensebot::domain::{BillingCycle, RequestId, Upn};
 use licensebot::engine::clock::ManualClock;
 use licensebot::startup;
@@ -466,20 +467,27 @@ async fn a_licensing_group_is_read_with_its_flags_and_skus() {
         (PRO_AND_E5, "Pro and E5")
     );
     assert_eq!(g.skus, ["POWER_BI_PRO", "SPE_E5"]);
-    let flags = (
-        g.dynamic,
-        g.unified,
-        g.mail_enabled,
-        g.role_assignable,
-        g.synced,
-    );
-    assert_eq!(flags, (false, false, false, false, false));
-    assert!(g.security_enabled);
+    assert_eq!(g.flags, GroupFlags::SECURITY);
 
     let mail = sim.tenant.licensing_group(MAIL_SECURITY).await.unwrap();
-    assert!(mail.mail_enabled && mail.role_assignable && mail.security_enabled);
-    assert!(sim.tenant.licensing_group(DYNAMIC).await.unwrap().dynamic);
-    assert!(sim.tenant.licensing_group(SYNCED).await.unwrap().synced);
+    let f = mail.flags;
+    assert!(f.mail_enabled && f.role_assignable && f.security_enabled);
+    assert!(
+        sim.tenant
+            .licensing_group(DYNAMIC)
+            .await
+            .unwrap()
+            .flags
+            .dynamic
+    );
+    assert!(
+        sim.tenant
+            .licensing_group(SYNCED)
+            .await
+            .unwrap()
+            .flags
+            .synced
+    );
 }
 
 #[tokio::test]

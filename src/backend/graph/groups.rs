@@ -21,6 +21,7 @@ use serde_json::json;
 use super::directory::{user_key, user_path};
 use super::GraphTenant;
 use crate::backend::{BackendError, DirectoryUser, ErrorKind, GroupInfo, LicensingGroup};
+use crate::domain::GroupFlags;
 use crate::domain::Upn;
 
 /// What stays as it is in a group id's path segment: a GUID's characters.
@@ -171,12 +172,14 @@ impl GraphTenant {
         let has = |t: &str| g.group_types.iter().any(|x| x.eq_ignore_ascii_case(t));
         Ok(LicensingGroup {
             display_name: g.display_name.clone().unwrap_or_else(|| g.id.clone()),
-            dynamic: has("DynamicMembership"),
-            unified: has("Unified"),
-            mail_enabled: g.mail_enabled.unwrap_or(false),
-            security_enabled: g.security_enabled.unwrap_or(false),
-            role_assignable: g.is_assignable_to_role.unwrap_or(false),
-            synced: g.on_premises_sync_enabled.unwrap_or(false),
+            flags: GroupFlags {
+                dynamic: has("DynamicMembership"),
+                unified: has("Unified"),
+                mail_enabled: g.mail_enabled.unwrap_or(false),
+                security_enabled: g.security_enabled.unwrap_or(false),
+                role_assignable: g.is_assignable_to_role.unwrap_or(false),
+                synced: g.on_premises_sync_enabled.unwrap_or(false),
+            },
             skus: g
                 .assigned_licenses
                 .iter()

@@ -36,13 +36,13 @@ fn no_group(id: &str) -> BackendError {
 /// for changing an on-premises mastered object, unverified for members). The simulated app is taken to hold every permission it
 /// could ask for, so a role-assignable group is changed like any other.
 fn refuses_changes(g: &sim::Group) -> Option<BackendError> {
-    if g.dynamic || (g.mail_enabled && !g.unified) {
+    if g.flags.members_fixed() {
         return Some(BackendError::new(
             ErrorKind::Forbidden,
             "Insufficient privileges to complete the operation.",
         ));
     }
-    g.synced.then(|| {
+    g.flags.synced.then(|| {
         BackendError::new(
             ErrorKind::Invalid,
             "Unable to update the specified properties for on-premises mastered Directory Sync \

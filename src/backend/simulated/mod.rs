@@ -236,12 +236,7 @@ impl Tenant for SimulatedTenant {
         Ok(LicensingGroup {
             id: g.id,
             display_name: g.display_name,
-            dynamic: g.dynamic,
-            unified: g.unified,
-            mail_enabled: g.mail_enabled,
-            security_enabled: g.security_enabled,
-            role_assignable: g.role_assignable,
-            synced: g.synced,
+            flags: g.flags,
             skus: g.skus,
         })
     }

@@ -66,7 +66,7 @@ impl Intake {
         for s in stages::for_request(&mut conn, id).await? {
             let by = self.core.decider(&s).unwrap_or_else(|| "-".into());
             let stage = self.core.stage_title(s.kind, s.quantity, s.billing_cycle);
-            let state = self.core.stage_state_word(s.state);
+            let state = self.core.state_word(s.state);
             lines.push(if s.decided_via == Some(DecisionSource::SelfService) {
                 t!(
                     self.core.texts(),

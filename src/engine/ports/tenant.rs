@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::{CountryCode, RoleSet, Upn, UserType};
+use crate::domain::{CountryCode, GroupFlags, RoleSet, Upn, UserType};
 
 /// A licence a directory user holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,18 +122,8 @@ pub struct LicensingGroup {
     pub id: String,
     /// Display name.
     pub display_name: String,
-    /// Membership follows a rule (`groupTypes` has `DynamicMembership`).
-    pub dynamic: bool,
-    /// A Microsoft 365 group (`groupTypes` has `Unified`).
-    pub unified: bool,
-    /// `mailEnabled`.
-    pub mail_enabled: bool,
-    /// `securityEnabled`.
-    pub security_enabled: bool,
-    /// `isAssignableToRole`.
-    pub role_assignable: bool,
-    /// Membership is mastered on-premises (`onPremisesSyncEnabled`).
-    pub synced: bool,
+    /// Its kind: dynamic, Microsoft 365, mail- or security-enabled, role-assignable, synced.
+    pub flags: GroupFlags,
     /// The SKUs the group assigns, by part number.
     pub skus: Vec<String>,
 }

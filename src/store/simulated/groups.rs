@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::{sku, user};
+use crate::domain::GroupFlags;
 use crate::domain::Upn;
 use crate::store::row::Columns;
 use crate::store::sql::Table;
@@ -23,18 +24,8 @@ pub struct Group {
     pub id: String,
     /// Display name.
     pub display_name: String,
-    /// Membership follows a rule (`groupTypes` has `DynamicMembership`).
-    pub dynamic: bool,
-    /// A Microsoft 365 group (`groupTypes` has `Unified`).
-    pub unified: bool,
-    /// `mailEnabled`.
-    pub mail_enabled: bool,
-    /// `securityEnabled`.
-    pub security_enabled: bool,
-    /// `isAssignableToRole`.
-    pub role_assignable: bool,
-    /// Membership is mastered on-premises (`onPremisesSyncEnabled`).
-    pub synced: bool,
+    /// Its kind: dynamic, Microsoft 365, mail- or security-enabled, role-assignable, synced.
+    pub flags: GroupFlags,
     /// Part numbers of the SKUs it assigns, in name order.
     pub skus: Vec<String>,
     /// Its owners' UPNs, in order.
@@ -118,12 +109,14 @@ fn read_group(r: &AnyRow) -> StoreResult<Group> {
     Ok(Group {
         id: c.get("id")?,
         display_name: c.get("display_name")?,
-        dynamic: c.flag("dynamic")?,
-        unified: c.flag("unified")?,
-        mail_enabled: c.flag("mail_enabled")?,
-        security_enabled: c.flag("security_enabled")?,
-        role_assignable: c.flag("role_assignable")?,
-        synced: c.flag("synced")?,
+        flags: GroupFlags {
+            dynamic: c.flag("dynamic")?,
+            unified: c.flag("unified")?,
+            mail_enabled: c.flag("mail_enabled")?,
+            security_enabled: c.flag("security_enabled")?,
+            role_assignable: c.flag("role_assignable")?,
+            synced: c.flag("synced")?,
+        },
         skus: c.json("skus")?,
         owners,
     })

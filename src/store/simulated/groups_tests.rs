@@ -1,6 +1,7 @@
 //! Seeding the simulated tenant's groups and its group-based licensing, on a tenant file.
 
 use super::*;
+use crate::domain::GroupFlags;
 
 fn upn(s: &str) -> Upn {
     Upn::parse(s).expect("a UPN")
@@ -48,12 +49,7 @@ fn pro_users(members: &[&str], skus: &[&str]) -> GroupSeed {
         group: Group {
             id: "3f6c2a1e-8b4d-4e7a-9c15-6d2b8e0f4a71".to_string(),
             display_name: "Power BI Pro users".to_string(),
-            dynamic: false,
-            unified: false,
-            mail_enabled: false,
-            security_enabled: true,
-            role_assignable: false,
-            synced: false,
+            flags: GroupFlags::SECURITY,
             skus: skus.iter().map(|s| s.to_string()).collect(),
             owners: vec![upn("carol@contoso.example")],
         },
@@ -135,7 +131,7 @@ async fn rows_already_in_the_tenant_win_over_the_seed() {
     seed_with(&tenant, &[pro_users(&["bob"], &["POWER_BI_PRO"])]).await;
     let mut renamed = pro_users(&[], &["POWER_BI_PRO"]);
     renamed.group.display_name = "Renamed".to_string();
-    renamed.group.dynamic = true;
+    renamed.group.flags.dynamic = true;
 
     seed_with(&tenant, &[renamed]).await;
 
@@ -145,7 +141,7 @@ async fn rows_already_in_the_tenant_win_over_the_seed() {
         .expect("read")
         .expect("the group, found whatever the case of its id");
     assert_eq!(
-        (g.display_name.as_str(), g.dynamic),
+        (g.display_name.as_str(), g.flags.dynamic),
         ("Power BI Pro users", false)
     );
     assert_eq!(g.owners, [upn("carol@contoso.example")]);

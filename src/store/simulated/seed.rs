@@ -149,12 +149,12 @@ pub async fn seed_groups(
         )
         .bind(&g.id)
         .bind(&g.display_name)
-        .bind(g.dynamic)
-        .bind(g.unified)
-        .bind(g.mail_enabled)
-        .bind(g.security_enabled)
-        .bind(g.role_assignable)
-        .bind(g.synced)
+        .bind(g.flags.dynamic)
+        .bind(g.flags.unified)
+        .bind(g.flags.mail_enabled)
+        .bind(g.flags.security_enabled)
+        .bind(g.flags.role_assignable)
+        .bind(g.flags.synced)
         .execute(&mut *conn)
         .await?;
         let mut new_sku = false;

@@ -36,7 +36,7 @@ use licensebot::backend::simulated::SimulatedTenant;
 use licensebot::chat::{ChatError, ChatEvent, ChatOutput, IncomingMessage, Post, Reaction};
 use licensebot::command::parse_message;
 use licensebot::config::Settings;
-use licensebot::domain::{ChannelRef, ChatUserId, MessageRef, Upn, UserType};
+use licensebot::domain::{ChannelRef, ChatUserId, MessageRef, Upn};
 use licensebot::engine::clock::SystemClock;
 use licensebot::engine::ports::Ports;
 use licensebot::engine::Engine;
@@ -196,15 +196,12 @@ impl Lifecycles {
             .await
             .expect("simulated tenant");
         let users: Vec<UserSeed> = (0..n)
-            .map(|i| UserSeed {
-                upn: Upn::parse(&format!("user{i}@contoso.example")).expect("upn"),
-                display_name: format!("User {i}"),
-                usage_location: Some(licensebot::domain::CountryCode::parse("NL").expect("nl")),
-                user_type: UserType::Member,
-                account_enabled: true,
-                licenses: Vec::new(),
-                roles: Vec::new(),
-                mail: None,
+            .map(|i| {
+                let upn = Upn::parse(&format!("user{i}@contoso.example")).expect("upn");
+                UserSeed {
+                    usage_location: Some(licensebot::domain::CountryCode::parse("NL").expect("nl")),
+                    ..UserSeed::member(upn, &format!("User {i}"))
+                }
             })
             .collect();
         {

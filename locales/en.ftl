@@ -86,9 +86,11 @@ link-none_for_upn = No chat account is linked to { $upn }.
 link-removed = Your chat account is no longer linked to { $upn }. To link an account again: `{ $prefix } link you@contoso.com`.
 link-removed_by = { $who } undid the link between your chat account and { $upn }. If that was a mistake, link it again with `{ $prefix } link { $upn }`.
 link-removed_other = Unlinked { $who } from { $upn }; I've told them.
-link-pending = Your link to { $upn } is not proven yet. I mailed a code to that account: send `{ $prefix } verify CODE` to me in a direct message. No mail? Start again with `{ $prefix } link { $upn }`.
-link-pending_no_code = Your link to { $upn } is not proven yet. Get a code by mail with `{ $prefix } link { $upn }` and send it to me in a direct message, or ask an approver to confirm the link.
-link-locked = Your link to { $upn } is locked after too many wrong codes. Start again with `{ $prefix } link { $upn }` for a new code.
+link-unproven = { $how ->
+        [locked] Your link to { $upn } is locked after too many wrong codes. Start again with `{ $prefix } link { $upn }` for a new code.
+        [code] Your link to { $upn } is not proven yet. I mailed a code to that account: send `{ $prefix } verify CODE` to me in a direct message. No mail? Start again with `{ $prefix } link { $upn }`.
+       *[other] Your link to { $upn } is not proven yet. Get a code by mail with `{ $prefix } link { $upn }` and send it to me in a direct message, or ask an approver to confirm the link.
+    }
 link-code_sent = I've mailed a code to the mailbox of { $upn }. Send `{ $prefix } verify CODE` to me in a direct message within { $minutes } minutes; never type the code in a channel.
 link-mail_failed = I couldn't send the mail to the mailbox of { $upn } just now, so nothing is proven. Try `{ $prefix } link { $upn }` again in a few minutes, or ask an approver to confirm your link.
 link-no_mail_proof = I've noted that you say you are { $upn }, but I can't mail that account a code. Ask an approver to confirm it (`{ $prefix } link @you { $upn }`); until then you can't act for it.
@@ -204,8 +206,10 @@ audit-broken = Audit chain: BROKEN at event { $row }: { $why }.
 ## status
 status-none = You have no requests yet. Ask with `{ $prefix } request`.
 status-yours = Your recent requests:
-status-stage_line = {"  "}stage { $seq }: { $stage }: { $state } (decided by { $by })
-status-stage_line_own = {"  "}stage { $seq }: { $stage }: { $state } (released by { $by }, their own licence; no approval needed)
+status-stage_line = {"  "}stage { $seq }: { $stage }: { $state } ({ $own ->
+        [yes] released by { $by }, their own licence; no approval needed
+       *[no] decided by { $by }
+    })
 status-outcome = {"  "}outcome: { $outcome }
 status-approved_by = ✅ Approved by { $who }.
 status-approved_with = ✅ Approved by { $who } together with stage { $seq }.
@@ -347,9 +351,11 @@ outcome-unverified = the change was made but did not show on { $attempts } read-
 outcome-gave_up = gave up after { $attempts } attempts; last error: { $error }
 outcome-assigned_by_group = Power BI Pro assigned to { $upn } through the group { $group }
 outcome-group_applying = Entra ID is applying the group's licence; looking again in { $after }
-outcome-group_slow = Entra ID did not apply the group { $group }'s licence to { $upn } within { $wait }; { $upn } stays a member, and an administrator can see the group's licence errors in the Microsoft 365 admin center
+outcome-group_slow = { $leaving ->
+        [yes] Entra ID did not take the group { $group }'s licence away from { $upn } within { $wait }; { $upn } is no longer a member, and an administrator can check the licence in the Microsoft 365 admin center
+       *[other] Entra ID did not apply the group { $group }'s licence to { $upn } within { $wait }; { $upn } stays a member, and an administrator can see the group's licence errors in the Microsoft 365 admin center
+    }
 outcome-group_failed = the group { $group } could not give { $upn } Power BI Pro: { $cause }
-outcome-group_slow_leave = Entra ID did not take the group { $group }'s licence away from { $upn } within { $wait }; { $upn } is no longer a member, and an administrator can check the licence in the Microsoft 365 admin center
 outcome-membership_undone = { $upn } was taken out of the group again
 outcome-membership_stays = taking { $upn } out of the group again failed ({ $error }); an administrator should remove the membership
 outcome-removed_from_group = { $upn } was taken out of the group { $group }; Power BI Pro is removed

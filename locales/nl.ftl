@@ -86,9 +86,11 @@ link-none_for_upn = Er is geen chataccount aan { $upn } gekoppeld.
 link-removed = Je chataccount is niet meer gekoppeld aan { $upn }. Opnieuw koppelen: `{ $prefix } link jij@contoso.com`.
 link-removed_by = { $who } heeft de koppeling tussen je chataccount en { $upn } ongedaan gemaakt. Was dat een vergissing, koppel dan opnieuw met `{ $prefix } link { $upn }`.
 link-removed_other = { $who } is losgekoppeld van { $upn }; ik heb het ze laten weten.
-link-pending = Je koppeling met { $upn } is nog niet bewezen. Ik heb een code naar dat account gemaild: stuur `{ $prefix } verify CODE` in een privébericht aan mij. Geen mail? Begin opnieuw met `{ $prefix } link { $upn }`.
-link-pending_no_code = Je koppeling met { $upn } is nog niet bewezen. Vraag een code per mail met `{ $prefix } link { $upn }` en stuur die in een privébericht aan mij, of vraag een goedkeurder de koppeling te bevestigen.
-link-locked = Je koppeling met { $upn } is geblokkeerd na te veel verkeerde codes. Begin opnieuw met `{ $prefix } link { $upn }` voor een nieuwe code.
+link-unproven = { $how ->
+        [locked] Je koppeling met { $upn } is geblokkeerd na te veel verkeerde codes. Begin opnieuw met `{ $prefix } link { $upn }` voor een nieuwe code.
+        [code] Je koppeling met { $upn } is nog niet bewezen. Ik heb een code naar dat account gemaild: stuur `{ $prefix } verify CODE` in een privébericht aan mij. Geen mail? Begin opnieuw met `{ $prefix } link { $upn }`.
+       *[other] Je koppeling met { $upn } is nog niet bewezen. Vraag een code per mail met `{ $prefix } link { $upn }` en stuur die in een privébericht aan mij, of vraag een goedkeurder de koppeling te bevestigen.
+    }
 link-code_sent = Ik heb een code gemaild naar de mailbox van { $upn }. Stuur `{ $prefix } verify CODE` binnen { $minutes } minuten in een privébericht aan mij; typ de code nooit in een kanaal.
 link-mail_failed = Ik kon de mail naar de mailbox van { $upn } nu niet versturen, dus er is niets bewezen. Probeer `{ $prefix } link { $upn }` over een paar minuten opnieuw, of vraag een goedkeurder je koppeling te bevestigen.
 link-no_mail_proof = Ik heb genoteerd dat je zegt { $upn } te zijn, maar ik kan dat account geen code mailen. Vraag een goedkeurder het te bevestigen (`{ $prefix } link @jij { $upn }`); tot dan kun je er niet namens optreden.
@@ -195,8 +197,10 @@ audit-broken = Auditketen: GEBROKEN bij gebeurtenis { $row }: { $why }.
 ## status
 status-none = Je hebt nog geen aanvragen. Vraag er een aan met `{ $prefix } request`.
 status-yours = Je recente aanvragen:
-status-stage_line = {"  "}stap { $seq }: { $stage }: { $state } (besloten door { $by })
-status-stage_line_own = {"  "}stap { $seq }: { $stage }: { $state } (vrijgegeven door { $by }, de eigen licentie; geen goedkeuring nodig)
+status-stage_line = {"  "}stap { $seq }: { $stage }: { $state } ({ $own ->
+        [yes] vrijgegeven door { $by }, de eigen licentie; geen goedkeuring nodig
+       *[no] besloten door { $by }
+    })
 status-outcome = {"  "}uitkomst: { $outcome }
 status-approved_by = ✅ Goedgekeurd door { $who }.
 status-approved_with = ✅ Goedgekeurd door { $who }, samen met stap { $seq }.
@@ -338,9 +342,11 @@ outcome-unverified = de wijziging is gedaan maar was na { $attempts } controles 
 outcome-gave_up = opgegeven na { $attempts } pogingen; laatste fout: { $error }
 outcome-assigned_by_group = Power BI Pro toegewezen aan { $upn } via de groep { $group }
 outcome-group_applying = Entra ID past de licentie van de groep toe; opnieuw kijken over { $after }
-outcome-group_slow = Entra ID heeft de licentie van de groep { $group } niet binnen { $wait } toegepast op { $upn }; { $upn } blijft lid, en een beheerder kan de licentiefouten van de groep zien in het Microsoft 365-beheercentrum
+outcome-group_slow = { $leaving ->
+        [yes] Entra ID heeft de licentie van de groep { $group } niet binnen { $wait } weggehaald bij { $upn }; { $upn } is geen lid meer, en een beheerder kan de licentie controleren in het Microsoft 365-beheercentrum
+       *[other] Entra ID heeft de licentie van de groep { $group } niet binnen { $wait } toegepast op { $upn }; { $upn } blijft lid, en een beheerder kan de licentiefouten van de groep zien in het Microsoft 365-beheercentrum
+    }
 outcome-group_failed = de groep { $group } kon { $upn } geen Power BI Pro geven: { $cause }
-outcome-group_slow_leave = Entra ID heeft de licentie van de groep { $group } niet binnen { $wait } weggehaald bij { $upn }; { $upn } is geen lid meer, en een beheerder kan de licentie controleren in het Microsoft 365-beheercentrum
 outcome-membership_undone = { $upn } is weer uit de groep gehaald
 outcome-membership_stays = { $upn } weer uit de groep halen mislukte ({ $error }); een beheerder moet het lidmaatschap verwijderen
 outcome-removed_from_group = { $upn } is uit de groep { $group } gehaald; Power BI Pro is verwijderd

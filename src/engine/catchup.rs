@@ -13,7 +13,7 @@ use super::decisions::{Decisions, Seal};
 use super::error::EngineResult;
 use crate::command::parse_reaction;
 use crate::domain::{
-    Actor, AuditAction, ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState,
+    AuditAction, ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState,
 };
 use crate::engine::ports::Reaction;
 use crate::store::outbox::{self, ChatAction, Pending};
@@ -225,15 +225,11 @@ impl Catchup {
                 .queue_decision_reactions(&mut w, &channel, stage)
                 .await?;
         }
-        let detail = serde_json::json!({"stage": s.seq, "old_message": s.approval_message.as_ref().map(MessageRef::as_str)}).to_string();
+        let old = s.approval_message.as_ref().map(MessageRef::as_str);
+        let detail = serde_json::json!({"stage": s.seq, "old_message": old});
+        let action = AuditAction::ApprovalReposted;
         self.core
-            .audit_note(
-                &mut w,
-                Some(s.request_id),
-                &Actor::System,
-                AuditAction::ApprovalReposted,
-                &detail,
-            )
+            .audit_by_bot(&mut w, s.request_id, action, detail)
             .await?;
         w.commit().await?;
         self.core.wake();

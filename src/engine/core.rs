@@ -259,6 +259,20 @@ impl Core {
             .await
     }
 
+    /// Writes an event the bot did by itself about a request (a reminder, a repost, a
+    /// queued job), with its detail as JSON.
+    pub(super) async fn audit_by_bot(
+        &self,
+        tx: &mut WriteTx<'_>,
+        request: RequestId,
+        action: AuditAction,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let detail = detail.to_string();
+        self.audit_note(tx, Some(request), &Actor::System, action, &detail)
+            .await
+    }
+
     /// Writes one audit event inside a transaction.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn audit(

@@ -94,6 +94,26 @@ struct Decision<'a> {
     actor: Actor,
 }
 
+/// A reaction (or button press) on a stage's approval message, with the seal that records
+/// it as applied in the write that applies it (None: nothing to record).
+#[derive(Clone, Copy)]
+pub(super) struct Seen<'a> {
+    pub(super) r: &'a Reaction,
+    pub(super) stage: &'a Stage,
+    pub(super) seal: Option<&'a Seal<'a>>,
+}
+
+impl<'a> Decision<'a> {
+    /// The reaction this decision was made by, on its stage.
+    fn seen(&self) -> Seen<'a> {
+        Seen {
+            r: self.r,
+            stage: self.stage,
+            seal: self.seal,
+        }
+    }
+}
+
 /// Reactions and replies that decide stages.
 pub(super) struct Decisions {
     core: Arc<Core>,
@@ -182,44 +202,33 @@ impl Decisions {
         let span = tracing::Span::current();
         span.record("request", stage.request_id.0);
         span.record("stage", stage.seq);
+        let seen = Seen {
+            r,
+            stage: &stage,
+            seal,
+        };
         if !added {
-            return self.on_reaction_removed(r, &stage, seal).await;
+            return self.on_reaction_removed(seen).await;
         }
         let Some(request) = request else {
             return Ok(());
         };
         let (approver, roles) = match self.decider_gate(r, &stage, &request).await? {
             Gate::Pass(approver, roles) => (approver, roles),
-            Gate::Refuse(action, text) => {
-                return self.refuse_reaction(r, &stage, action, &text, seal).await
-            }
-            Gate::Late => return self.report_late(r, &stage, seal).await,
+            Gate::Refuse(action, text) => return self.refuse_reaction(seen, action, &text).await,
+            Gate::Late => return self.report_late(seen).await,
         };
         if verdict == Verdict::Approve {
             if let Some(text) = self.over_budget_refusal(&stage, &roles).await? {
-                return self
-                    .refuse_reaction(
-                        r,
-                        &stage,
-                        AuditAction::DecisionRefusedOverBudget,
-                        &text,
-                        seal,
-                    )
-                    .await;
+                let action = AuditAction::DecisionRefusedOverBudget;
+                return self.refuse_reaction(seen, action, &text).await;
             }
         }
         let enabled_now = match self.seats_for_target(verdict, &all, &roles).await {
             Ok(enabled) => enabled,
             Err(text) => {
-                return self
-                    .refuse_reaction(
-                        r,
-                        &stage,
-                        AuditAction::DecisionRefusedSeatsUnavailable,
-                        &text,
-                        seal,
-                    )
-                    .await
+                let action = AuditAction::DecisionRefusedSeatsUnavailable;
+                return self.refuse_reaction(seen, action, &text).await;
             }
         };
         let decision = Decision {
@@ -354,7 +363,7 @@ impl Decisions {
                 FirstApproval::Counted => return self.first_of_two(w, d).await,
                 FirstApproval::Already => {
                     drop(w);
-                    return self.same_approver_again(r, stage, d.seal).await;
+                    return self.same_approver_again(d.seen()).await;
                 }
                 FirstApproval::Enough(before) => earlier = before,
             }
@@ -382,7 +391,7 @@ impl Decisions {
         .await?;
         if !decided {
             drop(w);
-            return self.report_late(r, stage, d.seal).await;
+            return self.report_late(d.seen()).await;
         }
         self.core.observe_decision(stage.routed_at);
         self.core.audit(&mut w,
@@ -525,26 +534,16 @@ impl Decisions {
     /// person who made it.
     pub(super) async fn refuse_reaction(
         &self,
-        r: &Reaction,
-        stage: &Stage,
+        seen: Seen<'_>,
         action: AuditAction,
         text: &str,
-        seal: Option<&Seal<'_>>,
     ) -> EngineResult<()> {
-        let now = self.core.now();
-        let Some(mut w) = self.write(seal).await? else {
+        let (r, now) = (seen.r, self.core.now());
+        let Some(mut w) = self.write(seen.seal).await? else {
             return Ok(());
         };
-        let detail = serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "message": r.message.as_str()}).to_string();
-        self.core
-            .audit_note(
-                &mut w,
-                Some(stage.request_id),
-                &Actor::chat(&r.user),
-                action,
-                &detail,
-            )
-            .await?;
+        let message = serde_json::json!({"message": r.message.as_str()});
+        self.audit_reaction(&mut w, seen, action, message).await?;
         if r.pressed.is_none() {
             outbox::push(
                 w.conn(),
@@ -561,6 +560,27 @@ impl Decisions {
         // Said in the decider's language, which is the one being spoken.
         self.tell_decider(&mut w, r, &|| text.to_string()).await?;
         w.commit().await?;
+        Ok(())
+    }
+
+    /// Audits what was done with a reaction, by its reactor: the stage's number and the emoji,
+    /// with `more` (a JSON object) beside them.
+    async fn audit_reaction(
+        &self,
+        w: &mut WriteTx<'_>,
+        seen: Seen<'_>,
+        action: AuditAction,
+        more: serde_json::Value,
+    ) -> EngineResult<()> {
+        let mut detail = serde_json::json!({"stage": seen.stage.seq, "emoji": seen.r.emoji});
+        if let (Some(all), serde_json::Value::Object(more)) = (detail.as_object_mut(), more) {
+            all.extend(more);
+        }
+        let actor = Actor::chat(&seen.r.user);
+        let request = Some(seen.stage.request_id);
+        self.core
+            .audit_note(w, request, &actor, action, &detail.to_string())
+            .await?;
         Ok(())
     }
 
@@ -613,23 +633,13 @@ impl Decisions {
 
     /// An approver approved a two-person stage a second time: still one approval. Their
     /// reaction stays (it is their approval); they are told a second person is needed.
-    async fn same_approver_again(
-        &self,
-        r: &Reaction,
-        stage: &Stage,
-        seal: Option<&Seal<'_>>,
-    ) -> EngineResult<()> {
-        let Some(mut w) = self.write(seal).await? else {
+    async fn same_approver_again(&self, seen: Seen<'_>) -> EngineResult<()> {
+        let (r, stage) = (seen.r, seen.stage);
+        let Some(mut w) = self.write(seen.seal).await? else {
             return Ok(());
         };
-        self.core
-            .audit_note(
-                &mut w,
-                Some(stage.request_id),
-                &Actor::chat(&r.user),
-                AuditAction::DecisionRefusedSameApprover,
-                &serde_json::json!({"stage": stage.seq, "emoji": r.emoji}).to_string(),
-            )
+        let action = AuditAction::DecisionRefusedSameApprover;
+        self.audit_reaction(&mut w, seen, action, serde_json::json!({}))
             .await?;
         let text = || {
             t!(
@@ -679,13 +689,9 @@ impl Decisions {
     }
 
     /// A valid approver decided after the stage was already decided: say so, apply nothing.
-    async fn report_late(
-        &self,
-        r: &Reaction,
-        stage: &Stage,
-        seal: Option<&Seal<'_>>,
-    ) -> EngineResult<()> {
-        let Some(mut w) = self.write(seal).await? else {
+    async fn report_late(&self, seen: Seen<'_>) -> EngineResult<()> {
+        let (r, stage) = (seen.r, seen.stage);
+        let Some(mut w) = self.write(seen.seal).await? else {
             return Ok(());
         };
         let current = stages::get(w.conn(), stage.id)
@@ -705,16 +711,9 @@ impl Decisions {
                 by = by
             )
         };
-        let detail = serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "state": current.state.as_str()}).to_string();
-        self.core
-            .audit_note(
-                &mut w,
-                Some(stage.request_id),
-                &Actor::chat(&r.user),
-                AuditAction::LateDecisionReported,
-                &detail,
-            )
-            .await?;
+        let state = serde_json::json!({"state": current.state.as_str()});
+        let action = AuditAction::LateDecisionReported;
+        self.audit_reaction(&mut w, seen, action, state).await?;
         if r.pressed.is_some() {
             // A press is answered to its presser alone, in their language.
             self.tell_decider(&mut w, r, &text).await?;
@@ -751,28 +750,16 @@ impl Decisions {
 
     /// Taking a reaction back after the decision does not undo it (the work may have run);
     /// it is recorded.
-    async fn on_reaction_removed(
-        &self,
-        r: &Reaction,
-        stage: &Stage,
-        seal: Option<&Seal<'_>>,
-    ) -> EngineResult<()> {
-        if stage.decided_by.as_ref() != Some(&r.user) {
+    async fn on_reaction_removed(&self, seen: Seen<'_>) -> EngineResult<()> {
+        if seen.stage.decided_by.as_ref() != Some(&seen.r.user) {
             return Ok(());
         }
-        let Some(mut w) = self.write(seal).await? else {
+        let Some(mut w) = self.write(seen.seal).await? else {
             return Ok(());
         };
-        let detail = serde_json::json!({"stage": stage.seq, "emoji": r.emoji, "note": "decisions are final; nothing undone"}).to_string();
-        self.core
-            .audit_note(
-                &mut w,
-                Some(stage.request_id),
-                &Actor::chat(&r.user),
-                AuditAction::DecisionReactionRemoved,
-                &detail,
-            )
-            .await?;
+        let note = serde_json::json!({"note": "decisions are final; nothing undone"});
+        let action = AuditAction::DecisionReactionRemoved;
+        self.audit_reaction(&mut w, seen, action, note).await?;
         w.commit().await?;
         Ok(())
     }

@@ -182,29 +182,27 @@ impl Links {
 
     /// What a person with a pending link is told to do to finish it.
     fn unverified_text(&self, l: &Link) -> String {
-        let prefix = &self.core.cfg().parser.prefix;
-        if l.locked {
-            t!(
-                self.core.texts(),
-                "link.locked",
-                upn = l.upn,
-                prefix = prefix
-            )
+        let how = if l.locked {
+            "locked"
         } else if l.code_hash.is_some() {
-            t!(
-                self.core.texts(),
-                "link.pending",
-                upn = l.upn,
-                prefix = prefix
-            )
+            "code"
         } else {
-            t!(
-                self.core.texts(),
-                "link.pending_no_code",
-                upn = l.upn,
-                prefix = prefix
-            )
-        }
+            "none"
+        };
+        self.unproven(&l.upn, how)
+    }
+
+    /// `link.unproven`: a link to `upn` not proven yet, `how` it stands (`locked` after too
+    /// many wrong codes, `code` mailed, else neither).
+    fn unproven(&self, upn: &Upn, how: &str) -> String {
+        let prefix = &self.core.cfg().parser.prefix;
+        t!(
+            self.core.texts(),
+            "link.unproven",
+            upn = upn,
+            prefix = prefix,
+            how = how
+        )
     }
 
     /// Once per link made before links were verified: its owner hears that it must be
@@ -257,16 +255,22 @@ impl Links {
         }
     }
 
+    /// The refusal to change an approver's link, which the settings configure.
+    fn configured(&self, who: &ChatUserId, upn: &Upn) -> EngineError {
+        let who = self.core.mention(who);
+        EngineError::User(t!(
+            self.core.texts(),
+            "link.configured",
+            who = who,
+            upn = upn
+        ))
+    }
+
     /// Refuses a link to an approver's configured account, and a directory user the policy
     /// does not allow (disabled; a guest unless guests are allowed). Returns the user.
     async fn linkable(&self, upn: &Upn) -> EngineResult<DirectoryUser> {
         if let Some(a) = self.core.cfg().approvers.iter().find(|a| &a.upn == upn) {
-            return Err(EngineError::User(t!(
-                self.core.texts(),
-                "link.configured",
-                who = self.core.mention(&a.chat_user),
-                upn = upn
-            )));
+            return Err(self.configured(&a.chat_user, upn));
         }
         let user = self.directory.directory_user(upn).await?;
         if !user.account_enabled {
@@ -600,12 +604,7 @@ impl Links {
             // Tries used up by attempts that did not finish: locked now.
             links::lock(w.conn(), &m.author).await?;
             w.commit().await?;
-            return Err(EngineError::User(t!(
-                self.core.texts(),
-                "link.locked",
-                upn = link.upn,
-                prefix = prefix
-            )));
+            return Err(EngineError::User(self.unproven(&link.upn, "locked")));
         }
         let tries = links::count_try(w.conn(), &m.author).await?;
         w.commit().await?;
@@ -630,12 +629,7 @@ impl Links {
         .await?;
         w.commit().await?;
         Err(EngineError::User(if locked {
-            t!(
-                self.core.texts(),
-                "link.locked",
-                upn = link.upn,
-                prefix = prefix
-            )
+            self.unproven(&link.upn, "locked")
         } else {
             t!(
                 self.core.texts(),
@@ -904,12 +898,7 @@ impl Links {
                 .unwrap_or_default(),
             Some(Target::Mention(user)) => {
                 if let Some(a) = self.core.cfg().approver(user) {
-                    return Err(EngineError::User(t!(
-                        self.core.texts(),
-                        "link.configured",
-                        who = self.core.mention(user),
-                        upn = a.upn
-                    )));
+                    return Err(self.configured(user, &a.upn));
                 }
                 links::get(tx.conn(), user)
                     .await?
@@ -918,12 +907,7 @@ impl Links {
             }
             Some(Target::Upn(upn)) => {
                 if let Some(a) = self.core.cfg().approvers.iter().find(|a| &a.upn == upn) {
-                    return Err(EngineError::User(t!(
-                        self.core.texts(),
-                        "link.configured",
-                        who = self.core.mention(&a.chat_user),
-                        upn = upn
-                    )));
+                    return Err(self.configured(&a.chat_user, upn));
                 }
                 links::users_for(tx.conn(), upn)
                     .await?

@@ -138,32 +138,33 @@ impl Engine {
         let alerts = Arc::new(SeatAlerts::new(core.clone(), directory.clone()));
         let history = Arc::new(SeatHistory::new(core.clone(), directory.clone()));
         Engine {
-            intake: Arc::new(Intake::new(
-                core.clone(),
-                directory.clone(),
-                ports.chat.clone(),
+            intake: Arc::new(Intake {
+                core: core.clone(),
+                directory: directory.clone(),
+                chat: ports.chat.clone(),
                 opening,
-                links.clone(),
-                reclaims.clone(),
-                SeatWatch {
+                links: links.clone(),
+                reclaims: reclaims.clone(),
+                seats: SeatWatch {
                     alerts: alerts.clone(),
                     history: history.clone(),
                 },
-            )),
+            }),
             terms,
             reclaims,
             catchup: Arc::new(Catchup::new(core.clone(), decisions.clone())),
             decisions,
             links,
             delivery: Arc::new(Delivery::new(core.clone(), ports.chat)),
-            worker: Arc::new(Worker::new(
-                core.clone(),
-                directory.clone(),
-                ports.purchaser,
+            worker: Arc::new(Worker {
+                core: core.clone(),
+                directory: directory.clone(),
+                purchaser: ports.purchaser,
                 job_lock,
                 handover,
-                alerts.clone(),
-            )),
+                alerts: alerts.clone(),
+                unrecorded: Default::default(),
+            }),
             scheduler: Arc::new(Scheduler::new(core.clone(), directory.clone())),
             reconciler: Arc::new(Reconciler::new(core.clone(), directory)),
             alerts,

@@ -26,7 +26,7 @@ use crate::domain::{
 };
 use crate::engine::ports::{IncomingMessage, Seats};
 use crate::store::outbox::{self, ChatAction};
-use crate::store::requests::{self, NewRequest, Request};
+use crate::store::requests::{self, Asked, Request};
 use crate::store::stages::{self, Decided, NewStage, Stage};
 use crate::store::Timestamp;
 use crate::store::WriteTx;
@@ -324,7 +324,7 @@ impl Opening {
     ) -> EngineResult<RequestId> {
         let cycle = self.core.cfg().default_billing_cycle;
         let ended = matches!(batch.approval, Approval::TermEnded);
-        let new = NewRequest {
+        let new = Asked {
             kind: work.kind,
             requester: batch.m.author.clone(),
             requester_upn: batch.requester_upn.clone(),

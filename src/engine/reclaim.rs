@@ -21,7 +21,7 @@ use std::sync::Arc;
 use chrono::Duration as Days;
 
 use super::core::Core;
-use super::decisions::Decisions;
+use super::decisions::{Decisions, Seen};
 use super::directory::Directory;
 use super::error::{EngineError, EngineResult};
 use super::links::Identity;
@@ -51,6 +51,16 @@ pub(super) struct ReclaimList {
     pub since: Option<Timestamp>,
 }
 
+impl ReclaimList {
+    /// No candidates: the tenant could not tell (`why`).
+    fn unread(why: String) -> ReclaimList {
+        ReclaimList {
+            unknown: Some(why),
+            ..ReclaimList::default()
+        }
+    }
+}
+
 impl Directory {
     /// The holders whose seat could move to someone asking now (`exclude`: the people the
     /// request is by and for). Never fails: what cannot be read is said in the list.
@@ -58,12 +68,7 @@ impl Directory {
         let cfg = self.core().cfg();
         let holders = match self.tenant.holders().await {
             Ok(h) => h,
-            Err(e) => {
-                return ReclaimList {
-                    unknown: Some(e.message),
-                    ..ReclaimList::default()
-                }
-            }
+            Err(e) => return ReclaimList::unread(e.message),
         };
         let group = cfg.licensing.group();
         let movable: Vec<Upn> = holders
@@ -86,12 +91,7 @@ impl Directory {
         let cutoff = now - Days::from_std(cfg.reclaim.inactive_after).unwrap_or(Days::days(60));
         let activity = match self.tenant.activity(&movable, cutoff).await {
             Ok(a) => a,
-            Err(e) => {
-                return ReclaimList {
-                    unknown: Some(e.message),
-                    ..ReclaimList::default()
-                }
-            }
+            Err(e) => return ReclaimList::unread(e.message),
         };
         let by_power_bi = activity.power_bi_unknown.is_none();
         if !by_power_bi && activity.sign_in_unknown.is_some() {
@@ -211,17 +211,11 @@ impl Decisions {
             && request.kind == RequestKind::Assign;
         if !movable || !self.alone_on(&stage).await? {
             let text = t!(texts, "reclaim.not_here", id = request.id);
-            return self
-                .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text, None)
-                .await;
+            return self.refuse_reclaim(r, &stage, &text).await;
         }
         let approver = match self.reclaim_gate(r, &request).await? {
             Ok(a) => a,
-            Err(text) => {
-                return self
-                    .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text, None)
-                    .await
-            }
+            Err(text) => return self.refuse_reclaim(r, &stage, &text).await,
         };
         let candidate = {
             let mut conn = self.core().store().read().await?;
@@ -233,11 +227,20 @@ impl Decisions {
         };
         let Some(candidate) = candidate else {
             let text = t!(texts, "reclaim.nobody", id = request.id);
-            return self
-                .refuse_reaction(r, &stage, AuditAction::ReclaimRefused, &text, None)
-                .await;
+            return self.refuse_reclaim(r, &stage, &text).await;
         };
         self.start_reclaim(r, &stage, &request, &approver, &candidate.upn)
+            .await
+    }
+
+    /// A ♻️ that does not count: removed, audited, the reactor told why.
+    async fn refuse_reclaim(&self, r: &Reaction, stage: &Stage, text: &str) -> EngineResult<()> {
+        let seen = Seen {
+            r,
+            stage,
+            seal: None,
+        };
+        self.refuse_reaction(seen, AuditAction::ReclaimRefused, text)
             .await
     }
 
@@ -496,7 +499,7 @@ impl Reclaims {
         let target = requests::get(w.conn(), r.request)
             .await?
             .filter(|q| q.state.is_open())
-            .and_then(|q| q.target_upn);
+            .and_then(|q| q.asked.target_upn);
         // The purchase was decided meanwhile, or the request ended: nothing to move.
         let (Some(stage), Some(target)) = (stage, target) else {
             let (from, to) = (ReclaimState::Moving, ReclaimState::Cancelled);

@@ -198,14 +198,9 @@ impl Scheduler {
         self.core
             .post_under_approval(&mut w, stage, text, to.to_vec())
             .await?;
+        let detail = serde_json::json!({"stage": stage.seq, "to": to});
         self.core
-            .audit_note(
-                &mut w,
-                Some(stage.request_id),
-                &Actor::System,
-                action,
-                &serde_json::json!({"stage": stage.seq, "to": to}).to_string(),
-            )
+            .audit_by_bot(&mut w, stage.request_id, action, detail)
             .await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterScheduleStored);

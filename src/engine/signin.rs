@@ -101,6 +101,19 @@ impl Links {
         }
     }
 
+    /// The attempt ends: the person signed in with another account than the link's
+    /// (`said`: which one, for the page).
+    fn wrong_account(&self, attempt: &SignIn, said: String, reason: String) -> StepError {
+        let title = t!(self.core.texts(), "page.wrong_account_title");
+        let page = self.page(403, title, vec![said]);
+        let failure = Failure {
+            reason,
+            page,
+            ends: true,
+        };
+        StepError::Failed(Some(attempt.clone()), failure)
+    }
+
     /// The page of a token used a second time: refused, its attempt left as it is.
     fn replayed(&self, reason: &str) -> Failure {
         Failure {
@@ -159,19 +172,10 @@ impl Links {
         let Some(identity) = self.identity.as_ref() else {
             return Err(StepError::Failed(None, self.not_valid("sign-in is off")));
         };
-        let attempt = self.attempt(TokenKind::Start, token).await?;
-        if attempt.stage != Stage::Issued {
-            return Err(StepError::Failed(
-                Some(attempt),
-                self.replayed("the start link was used already"),
-            ));
-        }
-        if self.expired(attempt.created_at) {
-            return Err(StepError::Failed(
-                Some(attempt),
-                self.not_valid("the start link expired"),
-            ));
-        }
+        let why = ["the start link was used already", "the start link expired"];
+        let attempt = self
+            .attempt_at(TokenKind::Start, token, Stage::Issued, why)
+            .await?;
         self.still_pending(&attempt).await?;
         let (state, nonce, verifier) = (random_token(), random_token(), random_token());
         let url = identity
@@ -279,19 +283,10 @@ impl Links {
                 self.not_valid("an answer without a state"),
             ));
         };
-        let attempt = self.attempt(TokenKind::State, state).await?;
-        if attempt.stage != Stage::Started {
-            return Err(StepError::Failed(
-                Some(attempt),
-                self.replayed("the state was used already"),
-            ));
-        }
-        if self.expired(attempt.stage_at) {
-            return Err(StepError::Failed(
-                Some(attempt),
-                self.not_valid("the sign-in took too long"),
-            ));
-        }
+        let why = ["the state was used already", "the sign-in took too long"];
+        let attempt = self
+            .attempt_at(TokenKind::State, state, Stage::Started, why)
+            .await?;
         if let Some(error) = error {
             let why = format!("the identity provider answered {error}");
             let page = self.page(
@@ -337,23 +332,9 @@ impl Links {
             ));
         }
         if !claims.tid.eq_ignore_ascii_case(&tenant) {
-            let page = self.page(
-                403,
-                t!(self.core.texts(), "page.wrong_account_title"),
-                vec![t!(
-                    self.core.texts(),
-                    "page.other_tenant",
-                    upn = attempt.upn
-                )],
-            );
-            return Err(StepError::Failed(
-                Some(attempt.clone()),
-                Failure {
-                    reason: format!("signed in to tenant {}", claims.tid),
-                    page,
-                    ends: true,
-                },
-            ));
+            let reason = format!("signed in to tenant {}", claims.tid);
+            let said = t!(self.core.texts(), "page.other_tenant", upn = attempt.upn);
+            return Err(self.wrong_account(attempt, said, reason));
         }
         let expected = self
             .directory
@@ -364,23 +345,9 @@ impl Links {
                 StepError::Provider(Some(attempt.clone()), SignInError::Unavailable(e.message))
             })?;
         if !claims.oid.eq_ignore_ascii_case(&expected) {
-            let page = self.page(
-                403,
-                t!(self.core.texts(), "page.wrong_account_title"),
-                vec![t!(
-                    self.core.texts(),
-                    "page.other_account",
-                    upn = attempt.upn
-                )],
-            );
-            return Err(StepError::Failed(
-                Some(attempt.clone()),
-                Failure {
-                    reason: format!("signed in as another account (oid {})", claims.oid),
-                    page,
-                    ends: true,
-                },
-            ));
+            let reason = format!("signed in as another account (oid {})", claims.oid);
+            let said = t!(self.core.texts(), "page.other_account", upn = attempt.upn);
+            return Err(self.wrong_account(attempt, said, reason));
         }
         Ok(())
     }
@@ -396,19 +363,13 @@ impl Links {
     }
 
     async fn try_sign_in_confirm(&self, token: &str) -> Result<Page, StepError> {
-        let attempt = self.attempt(TokenKind::Confirm, token).await?;
-        if attempt.stage != Stage::Proven {
-            return Err(StepError::Failed(
-                Some(attempt),
-                self.replayed("the confirmation was used already"),
-            ));
-        }
-        if self.expired(attempt.stage_at) {
-            return Err(StepError::Failed(
-                Some(attempt),
-                self.not_valid("the confirmation came too late"),
-            ));
-        }
+        let why = [
+            "the confirmation was used already",
+            "the confirmation came too late",
+        ];
+        let attempt = self
+            .attempt_at(TokenKind::Confirm, token, Stage::Proven, why)
+            .await?;
         self.still_pending(&attempt).await?;
         let object_id = attempt.object_id.clone().unwrap_or_default();
         let now = self.core.now();
@@ -463,6 +424,31 @@ impl Links {
             signins::by_token(&mut conn, kind, token).await?
         };
         found.ok_or_else(|| StepError::Failed(None, self.not_valid("an unknown token")))
+    }
+
+    /// The attempt a token opens when it stands at `stage` and is not too old (its clock
+    /// runs from its creation while `Issued`, else from its last step); `why`: what the
+    /// operator's log says of a token used again, and of one that came too late.
+    async fn attempt_at(
+        &self,
+        kind: TokenKind,
+        token: &str,
+        stage: Stage,
+        why: [&str; 2],
+    ) -> Result<SignIn, StepError> {
+        let attempt = self.attempt(kind, token).await?;
+        let since = if stage == Stage::Issued {
+            attempt.created_at
+        } else {
+            attempt.stage_at
+        };
+        if attempt.stage != stage {
+            return Err(StepError::Failed(Some(attempt), self.replayed(why[0])));
+        }
+        if self.expired(since) {
+            return Err(StepError::Failed(Some(attempt), self.not_valid(why[1])));
+        }
+        Ok(attempt)
     }
 
     /// The chat user's link must still be the pending one this attempt proves.

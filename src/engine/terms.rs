@@ -15,7 +15,7 @@ use super::directory::Directory;
 use super::error::{EngineError, EngineResult};
 use super::opening::Opening;
 use super::requests::{Approval, NewWork};
-use crate::domain::{Actor, AuditAction, ChannelRef, MessageRef, RequestKind};
+use crate::domain::{AuditAction, ChannelRef, MessageRef, RequestKind};
 use crate::engine::ports::IncomingMessage;
 use crate::store::outbox::{self, ChatAction};
 use crate::store::terms::{self, Reminder, Running};
@@ -89,17 +89,14 @@ impl Terms {
             )
         };
         self.tell_holder(&mut w, r, &text).await?;
-        let detail = serde_json::json!({"ends_at": crate::store::ts(r.ends_at),
-            "before": match which { Reminder::Week => "7d", Reminder::Day => "1d" }})
-        .to_string();
+        let before = match which {
+            Reminder::Week => "7d",
+            Reminder::Day => "1d",
+        };
+        let detail = serde_json::json!({"ends_at": crate::store::ts(r.ends_at), "before": before});
+        let action = AuditAction::TermReminded;
         self.core
-            .audit_note(
-                &mut w,
-                Some(r.request),
-                &Actor::System,
-                AuditAction::TermReminded,
-                &detail,
-            )
+            .audit_by_bot(&mut w, r.request, action, detail)
             .await?;
         w.commit().await?;
         self.core.wake();
@@ -205,16 +202,10 @@ impl Terms {
             return Ok(());
         }
         let detail = serde_json::json!({"ends_at": crate::store::ts(r.ends_at),
-            "released": false, "why": "the licence was gone already"})
-        .to_string();
+            "released": false, "why": "the licence was gone already"});
+        let action = AuditAction::TermEnded;
         self.core
-            .audit_note(
-                &mut w,
-                Some(r.request),
-                &Actor::System,
-                AuditAction::TermEnded,
-                &detail,
-            )
+            .audit_by_bot(&mut w, r.request, action, detail)
             .await?;
         w.commit().await?;
         Ok(())

@@ -487,7 +487,7 @@ mod tests {
     /// A request asked for by chat user 100, as every version since 0001 stores it.
     async fn a_request(w: &mut WriteTx<'_>) -> RequestId {
         use crate::domain::{ChatUserId, RequestKind};
-        let new = requests::NewRequest {
+        let new = requests::Asked {
             kind: RequestKind::Assign,
             requester: ChatUserId("100".into()),
             requester_upn: None,

@@ -1,6 +1,5 @@
 //! `requests`: one row per licensing request.
 
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
@@ -12,15 +11,37 @@ use crate::domain::{
     RequestKind, RequestState, Upn,
 };
 
-/// A licensing request as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A licensing request as stored: what was asked ([`Asked`], read through it:
+/// `request.kind` is `request.asked.kind`), and where it stands.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Request {
     /// Its number.
     pub id: RequestId,
-    /// What it asks for.
-    pub kind: RequestKind,
     /// Where it is.
     pub state: RequestState,
+    /// How it ended, in words (failure reason, denial reason).
+    pub outcome: Option<String>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// What was asked, as stored when it was made.
+    pub asked: Asked,
+}
+
+impl std::ops::Deref for Request {
+    type Target = Asked;
+
+    fn deref(&self) -> &Asked {
+        &self.asked
+    }
+}
+
+/// What a request asks: everything a request is made with, before it has a number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    /// What it asks for.
+    pub kind: RequestKind,
     /// The chat user who asked.
     pub requester: ChatUserId,
     /// The directory user the requester is linked to, when known.
@@ -39,70 +60,23 @@ pub struct Request {
     pub origin_channel: Option<ChannelRef>,
     /// The chat message that made it.
     pub origin_message: Option<MessageRef>,
-    /// How it ended, in words (failure reason, denial reason).
-    pub outcome: Option<String>,
-    /// When it was made.
-    pub created_at: Timestamp,
-    /// When it last changed.
-    pub updated_at: Timestamp,
     /// How the requester's link was proven when they asked (none on requests made before
     /// links were verified).
-    #[serde(skip)]
     pub requester_link: Option<LinkProof>,
     /// The directory object id of the person the licence is for.
     pub target_object_id: Option<String>,
 }
 
-/// A request about to be stored.
-#[derive(Debug, Clone)]
-pub struct NewRequest {
-    /// What it asks for.
-    pub kind: RequestKind,
-    /// The chat user who asked.
-    pub requester: ChatUserId,
-    /// Their directory user.
-    pub requester_upn: Option<Upn>,
-    /// Who the licence is for.
-    pub target_upn: Option<Upn>,
-    /// Their display name.
-    pub target_name: Option<String>,
-    /// Seats (purchases).
-    pub quantity: Option<i64>,
-    /// Billing cycle (purchases).
-    pub billing_cycle: Option<BillingCycle>,
-    /// Why.
-    pub reason: Option<String>,
-    /// Where.
-    pub origin_channel: Option<ChannelRef>,
-    /// Which message.
-    pub origin_message: Option<MessageRef>,
-    /// How the requester's link was proven.
-    pub requester_link: Option<LinkProof>,
-    /// The directory object id of the person the licence is for.
-    pub target_object_id: Option<String>,
-}
-
-impl NewRequest {
+impl Asked {
     /// The request as stored under `id` at `at`: pending, no outcome yet.
     pub fn stored(self, id: RequestId, at: Timestamp) -> Request {
         Request {
             id,
-            kind: self.kind,
             state: RequestState::Pending,
-            requester: self.requester,
-            requester_upn: self.requester_upn,
-            target_upn: self.target_upn,
-            target_name: self.target_name,
-            quantity: self.quantity,
-            billing_cycle: self.billing_cycle,
-            reason: self.reason,
-            origin_channel: self.origin_channel,
-            origin_message: self.origin_message,
             outcome: None,
             created_at: at,
             updated_at: at,
-            requester_link: self.requester_link,
-            target_object_id: self.target_object_id,
+            asked: self,
         }
     }
 }
@@ -120,10 +94,8 @@ const REQUESTS: Table<Request> = Table {
 
 fn from_row(r: &AnyRow) -> StoreResult<Request> {
     let c = Columns::new("requests", r);
-    Ok(Request {
-        id: RequestId(c.get("id")?),
+    let asked = Asked {
         kind: c.word("kind")?,
-        state: c.word("state")?,
         requester: c.user("requester")?,
         requester_upn: c.opt_word("requester_upn")?,
         target_upn: c.opt_word("target_upn")?,
@@ -133,11 +105,16 @@ fn from_row(r: &AnyRow) -> StoreResult<Request> {
         reason: c.get("reason")?,
         origin_channel: c.opt_id("origin_channel", ChannelRef)?,
         origin_message: c.opt_id("origin_message", MessageRef)?,
+        requester_link: requester_link(&c)?,
+        target_object_id: c.get("target_object_id")?,
+    };
+    Ok(Request {
+        id: RequestId(c.get("id")?),
+        state: c.word("state")?,
         outcome: c.get("outcome")?,
         created_at: c.at("created_at")?,
         updated_at: c.at("updated_at")?,
-        requester_link: requester_link(&c)?,
-        target_object_id: c.get("target_object_id")?,
+        asked,
     })
 }
 
@@ -156,7 +133,7 @@ fn requester_link(c: &Columns<'_>) -> StoreResult<Option<LinkProof>> {
 /// Stores a new request in state `pending` and returns its id.
 pub async fn insert(
     conn: &mut AnyConnection,
-    new: &NewRequest,
+    new: &Asked,
     at: Timestamp,
 ) -> StoreResult<RequestId> {
     let id: i64 = sqlx::query_scalar(

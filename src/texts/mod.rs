@@ -56,7 +56,13 @@ pub struct Shape {
     pub parameters: Vec<String>,
     /// For each parameter a form is chosen by: the variant keys offered (`one`, `other`).
     pub forms: BTreeMap<String, Vec<String>>,
+    /// For each parameter a sentence is chosen by its word (`{ $how -> [locked] … }`): the
+    /// words offered, which every language offers alike.
+    pub choices: BTreeMap<String, Vec<String>>,
 }
+
+/// CLDR's plural categories besides `other`: a choice offering one of them is a plural form.
+const PLURAL_CATEGORIES: [&str; 5] = ["zero", "one", "two", "few", "many"];
 
 impl std::fmt::Debug for Texts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -221,13 +227,17 @@ fn expression_shape(expression: &ast::Expression<&str>, shape: &mut Shape) {
                     })
                     .collect();
                 keys.sort();
-                // A choice by exact values (a month's number) with only `other` besides is
-                // no plural form: a plural form names a category (`one`, `few`, ...).
-                if keys
+                // A plural form names a category (`one`, `few`, ...); a choice by exact
+                // values (a month's number) has none, and a choice by word (`locked`) is
+                // the same in every language.
+                let name = id.name.to_string();
+                if keys.iter().any(|k| PLURAL_CATEGORIES.contains(&k.as_str())) {
+                    shape.forms.insert(name, keys);
+                } else if keys
                     .iter()
                     .any(|k| k != "other" && k.parse::<f64>().is_err())
                 {
-                    shape.forms.insert(id.name.to_string(), keys);
+                    shape.choices.insert(name, keys);
                 }
             }
             for v in variants {
@@ -497,6 +507,7 @@ mod tests {
                     .shape(key)
                     .unwrap_or_else(|| panic!("{lang:?} lacks {key}"));
                 assert_eq!(ours.parameters, theirs.parameters, "{lang:?} {key}");
+                assert_eq!(ours.choices, theirs.choices, "{lang:?} {key}");
             }
             let categories = plural_categories(lang);
             for key in other.keys() {

@@ -272,7 +272,7 @@ fn every_key_the_code_uses_exists() {
 /// Where a literal of four words or more is not said to a person: logs, errors for the
 /// operator (`#[error]`, anyhow, store and backend errors), audit details, failure
 /// reasons kept for the audit, chat errors (logged by delivery), panics in start-up code.
-const OPERATOR_CONTEXT: &str = r"tracing::|ChatError|#\[error\(|eprintln!|anyhow!|bail!|Unexpected|jobs::fail\(|not_valid\(|replayed\(|reason:|json!\(|panic!|\.expect\(|\.context\(|BackendError::new|corrupt\(";
+const OPERATOR_CONTEXT: &str = r"tracing::|ChatError|#\[error\(|eprintln!|anyhow!|bail!|Unexpected|jobs::fail\(|not_valid\(|replayed\(|reason:|let reason = |let why = \[|json!\(|panic!|\.expect\(|\.context\(|BackendError::new|corrupt\(";
 
 /// Literals that are not said to a person although no context above shows it, each
 /// with why.

@@ -41,17 +41,18 @@ use crate::engine::ports::IncomingMessage;
 use crate::store::outbox::{self, ChatAction};
 use crate::t;
 
-/// Chat messages in: commands parsed, run and answered.
+/// Chat messages in: commands parsed, run and answered. Built by the engine's root with
+/// the use cases it hands commands to.
 pub(super) struct Intake {
-    core: Arc<Core>,
-    directory: Arc<Directory>,
+    pub(super) core: Arc<Core>,
+    pub(super) directory: Arc<Directory>,
     /// Used only by `reply_now`, when a reply cannot be queued.
-    chat: Arc<dyn ChatOutput>,
-    opening: Arc<Opening>,
-    links: Arc<Links>,
-    reclaims: Arc<Reclaims>,
+    pub(super) chat: Arc<dyn ChatOutput>,
+    pub(super) opening: Arc<Opening>,
+    pub(super) links: Arc<Links>,
+    pub(super) reclaims: Arc<Reclaims>,
     /// Told the seats `!pro seats` read.
-    seats: SeatWatch,
+    pub(super) seats: SeatWatch,
 }
 
 /// Those told the seats `!pro seats` read: the seat alerts compare them, the history keeps
@@ -62,26 +63,6 @@ pub(super) struct SeatWatch {
 }
 
 impl Intake {
-    pub(super) fn new(
-        core: Arc<Core>,
-        directory: Arc<Directory>,
-        chat: Arc<dyn ChatOutput>,
-        opening: Arc<Opening>,
-        links: Arc<Links>,
-        reclaims: Arc<Reclaims>,
-        seats: SeatWatch,
-    ) -> Intake {
-        Intake {
-            core,
-            directory,
-            chat,
-            opening,
-            links,
-            reclaims,
-            seats,
-        }
-    }
-
     /// Answers a message that is not a denial reason: a command, or why it is none.
     pub(super) async fn on_message(&self, m: &IncomingMessage) -> EngineResult<()> {
         use crate::command::{parse_message, Parsed};

@@ -67,25 +67,21 @@ impl Intake {
             let by = self.core.decider(&s).unwrap_or_else(|| "-".into());
             let stage = self.core.stage_title(s.kind, s.quantity, s.billing_cycle);
             let state = self.core.state_word(s.state);
-            lines.push(if s.decided_via == Some(DecisionSource::SelfService) {
-                t!(
-                    self.core.texts(),
-                    "status.stage_line_own",
-                    seq = s.seq,
-                    stage = stage,
-                    state = state,
-                    by = by
-                )
+            // A holder's own release needs no approval: said so, in the same line.
+            let own = if s.decided_via == Some(DecisionSource::SelfService) {
+                "yes"
             } else {
-                t!(
-                    self.core.texts(),
-                    "status.stage_line",
-                    seq = s.seq,
-                    stage = stage,
-                    state = state,
-                    by = by
-                )
-            });
+                "no"
+            };
+            lines.push(t!(
+                self.core.texts(),
+                "status.stage_line",
+                seq = s.seq,
+                stage = stage,
+                state = state,
+                by = by,
+                own = own
+            ));
         }
         if let Some(o) = &r.outcome {
             lines.push(t!(self.core.texts(), "status.outcome", outcome = o));

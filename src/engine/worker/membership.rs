@@ -144,23 +144,15 @@ impl Worker {
         if taken >= wait {
             let group = self.directory.managed_group_name().await;
             let wait = humantime::format_duration(wait);
-            return Outcome::Permanent(if leaving {
-                t!(
-                    self.core.texts(),
-                    "outcome.group_slow_leave",
-                    group = group,
-                    upn = upn,
-                    wait = wait
-                )
-            } else {
-                t!(
-                    self.core.texts(),
-                    "outcome.group_slow",
-                    group = group,
-                    upn = upn,
-                    wait = wait
-                )
-            });
+            let leaving = if leaving { "yes" } else { "no" };
+            return Outcome::Permanent(t!(
+                self.core.texts(),
+                "outcome.group_slow",
+                group = group,
+                upn = upn,
+                wait = wait,
+                leaving = leaving
+            ));
         }
         let after = taken
             .max(self.core.cfg().jobs.verify_interval)

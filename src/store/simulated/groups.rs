@@ -148,21 +148,31 @@ pub async fn add_member(
     upn: &Upn,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    let added = sqlx::query(
+    let added = insert_member(conn, group, upn, at).await?;
+    if added {
+        evaluate(conn, group, upn, at).await?;
+    }
+    Ok(added)
+}
+
+/// Makes the user a member of the group from `at`, unless they are one; true if they were
+/// not. Their licences from it are evaluated by the caller.
+pub(super) async fn insert_member(
+    conn: &mut AnyConnection,
+    group: &str,
+    upn: &Upn,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
         "INSERT INTO group_members (group_id, upn, added_at) VALUES (?, ?, ?)
          ON CONFLICT DO NOTHING",
     )
     .bind(group)
     .bind(upn.as_str())
     .bind(ts(at))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if added {
-        evaluate(conn, group, upn, at).await?;
-    }
-    Ok(added)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Takes the user out of the group, with the group's assignment states for them: what no

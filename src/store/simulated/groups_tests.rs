@@ -25,16 +25,7 @@ async fn a_tenant() -> (tempfile::TempDir, TenantStore) {
         unit_price_monthly: 14.0,
         service_plans: Vec::new(),
     };
-    let user = |name: &str| UserSeed {
-        upn: upn(&format!("{name}@contoso.example")),
-        display_name: name.to_string(),
-        usage_location: None,
-        user_type: UserType::Member,
-        account_enabled: true,
-        licenses: Vec::new(),
-        roles: Vec::new(),
-        mail: None,
-    };
+    let user = |name: &str| UserSeed::member(upn(&format!("{name}@contoso.example")), name);
     let mut w = tenant.write().await.expect("write");
     let skus = [sku("POWER_BI_PRO", 1), sku("SPE_E5", 5)];
     let users = [user("alice"), user("bob"), user("carol")];

@@ -43,6 +43,22 @@ pub struct UserSeed {
     pub mail: Option<String>,
 }
 
+impl UserSeed {
+    /// An enabled member with no usage location, licence, role or mail of their own.
+    pub fn member(upn: Upn, display_name: &str) -> UserSeed {
+        UserSeed {
+            upn,
+            display_name: display_name.to_string(),
+            usage_location: None,
+            user_type: UserType::Member,
+            account_enabled: true,
+            licenses: Vec::new(),
+            roles: Vec::new(),
+            mail: None,
+        }
+    }
+}
+
 /// Seeds the tenant from configuration, noting the first seeding's time (sign-ins configured
 /// as durations count back from it). SKUs and their start seats are inserted once;
 /// directory facts (name, type, enabled, roles) follow the configuration on every start;
@@ -171,17 +187,7 @@ pub async fn seed_groups(
         };
         let mut joined = Vec::new();
         for member in &seed.members {
-            let added = sqlx::query(
-                "INSERT OR IGNORE INTO group_members (group_id, upn, added_at) VALUES (?, ?, ?)",
-            )
-            .bind(&g.id)
-            .bind(member.as_str())
-            .bind(ts(at))
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-                == 1;
-            if added {
+            if super::groups::insert_member(conn, &g.id, member, at).await? {
                 joined.push(member);
             }
         }

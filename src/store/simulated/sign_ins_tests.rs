@@ -22,16 +22,7 @@ fn days(n: u64) -> SignInAt {
 fn users(names: &[&str]) -> Vec<UserSeed> {
     names
         .iter()
-        .map(|name| UserSeed {
-            upn: upn(name),
-            display_name: name.to_string(),
-            usage_location: None,
-            user_type: UserType::Member,
-            account_enabled: true,
-            licenses: Vec::new(),
-            roles: Vec::new(),
-            mail: None,
-        })
+        .map(|name| UserSeed::member(upn(name), name))
         .collect()
 }
 

@@ -248,14 +248,9 @@ pub(super) async fn insert_all(conn: &mut AnyConnection, events: &[Chained]) -> 
     Ok(())
 }
 
-const EVENTS: Table<Event> = Table {
-    name: "audit_events",
-    columns: COLUMNS,
-    read: from_row,
-};
+const EVENTS: Table<Event> = Table::new("audit_events", COLUMNS, from_row);
 
-fn from_row(r: &AnyRow) -> StoreResult<Event> {
-    let c = Columns::new("audit_events", r);
+fn from_row(c: &Columns<'_>) -> StoreResult<Event> {
     Ok(Event {
         id: c.get("id")?,
         request_id: c.get("request_id")?,
@@ -325,7 +320,7 @@ fn check_row(e: &Event, expected_prev: &str) -> Option<Broken> {
 /// say) breaks the chain there rather than failing the check.
 fn chain_row(row: &AnyRow) -> StoreResult<Result<Event, Broken>> {
     use sqlx::Row;
-    match from_row(row) {
+    match EVENTS.read(row) {
         Ok(e) => Ok(Ok(e)),
         Err(super::StoreError::Corrupt { detail, .. }) => Ok(Err(Broken {
             row: row.try_get("id")?,
@@ -457,7 +452,7 @@ const RECORDS_BETWEEN: &str = concat!(
 const RECORDS_AFTER: &str = concat!(select_records!(), " WHERE a.id > $1 ORDER BY a.id LIMIT $2");
 
 fn record_from_row(r: &AnyRow) -> StoreResult<Record> {
-    let e = from_row(r)?;
+    let e = EVENTS.read(r)?;
     let c = Columns::new("audit_events", r);
     Ok(Record {
         id: e.id,

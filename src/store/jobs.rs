@@ -2,7 +2,6 @@
 //! a worker claims it with a lease, so a crashed worker's job is picked up again.
 
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
@@ -137,14 +136,9 @@ const COLUMNS: &str =
     "id, stage_id, payload, state, attempts, next_attempt_at, last_error, phase, change_sent, sent_at, \
      reprocesses";
 
-const JOBS: Table<Job> = Table {
-    name: "jobs",
-    columns: COLUMNS,
-    read: from_row,
-};
+const JOBS: Table<Job> = Table::new("jobs", COLUMNS, from_row);
 
-fn from_row(r: &AnyRow) -> StoreResult<Job> {
-    let c = Columns::new("jobs", r);
+fn from_row(c: &Columns<'_>) -> StoreResult<Job> {
     Ok(Job {
         id: c.get("id")?,
         stage_id: StageId(c.get("stage_id")?),
@@ -219,7 +213,7 @@ pub async fn claim_due(
     .bind(ts(now))
     .fetch_optional(&mut *conn)
     .await?;
-    let job = row.as_ref().map(from_row).transpose()?;
+    let job = row.as_ref().map(|r| JOBS.read(r)).transpose()?;
     may_send(conn, job.as_slice()).await?;
     Ok(job)
 }
@@ -257,7 +251,7 @@ pub async fn claim_next(
     .await?;
     let mut jobs = rows
         .iter()
-        .map(from_row)
+        .map(|r| JOBS.read(r))
         .collect::<StoreResult<Vec<Job>>>()?;
     jobs.sort_by_key(|j| j.id);
     if let Some(oldest) = jobs

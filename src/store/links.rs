@@ -2,7 +2,6 @@
 //! (pending or verified, how and when), and the pending proof by mail; `link_mails`: the
 //! proof mails sent, for rate limits.
 
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
@@ -58,14 +57,9 @@ impl Link {
 const COLUMNS: &str = "chat_user, upn, linked_at, state, method, verified_at, attested_by,
                        object_id, code_hash, code_expires_at, code_tries, locked, notice";
 
-const LINKS: Table<Link> = Table {
-    name: "links",
-    columns: COLUMNS,
-    read: from_row,
-};
+const LINKS: Table<Link> = Table::new("links", COLUMNS, from_row);
 
-fn from_row(r: &AnyRow) -> StoreResult<Link> {
-    let c = Columns::new("links", r);
+fn from_row(c: &Columns<'_>) -> StoreResult<Link> {
     Ok(Link {
         chat_user: c.user("chat_user")?,
         upn: c.word("upn")?,

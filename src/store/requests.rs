@@ -1,6 +1,5 @@
 //! `requests`: one row per licensing request.
 
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
@@ -86,14 +85,9 @@ const COLUMNS: &str = "id, kind, state, requester, requester_upn, target_upn, ta
                        requester_link_method, requester_link_verified_at, requester_link_attested_by, \
                        target_object_id";
 
-const REQUESTS: Table<Request> = Table {
-    name: "requests",
-    columns: COLUMNS,
-    read: from_row,
-};
+const REQUESTS: Table<Request> = Table::new("requests", COLUMNS, from_row);
 
-fn from_row(r: &AnyRow) -> StoreResult<Request> {
-    let c = Columns::new("requests", r);
+fn from_row(c: &Columns<'_>) -> StoreResult<Request> {
     let asked = Asked {
         kind: c.word("kind")?,
         requester: c.user("requester")?,

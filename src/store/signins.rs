@@ -2,7 +2,6 @@
 //! looked up by their SHA-256 hash; each step moves the attempt to its next stage only from
 //! the stage before, so a token works once.
 
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
@@ -81,14 +80,9 @@ pub struct SignIn {
 const COLUMNS: &str =
     "id, chat_user, chat_name, upn, stage, nonce, verifier, object_id, created_at, stage_at";
 
-const SIGNINS: Table<SignIn> = Table {
-    name: "link_signins",
-    columns: COLUMNS,
-    read: from_row,
-};
+const SIGNINS: Table<SignIn> = Table::new("link_signins", COLUMNS, from_row);
 
-fn from_row(r: &AnyRow) -> StoreResult<SignIn> {
-    let c = Columns::new("link_signins", r);
+fn from_row(c: &Columns<'_>) -> StoreResult<SignIn> {
     Ok(SignIn {
         id: c.get("id")?,
         chat_user: c.user("chat_user")?,

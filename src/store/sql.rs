@@ -1,6 +1,7 @@
 //! The statements the tables share: selecting rows by a filter and changing rows in place,
 //! each with its values bound in order.
 
+use super::row::Columns;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
@@ -89,14 +90,34 @@ pub(crate) async fn insert(
 pub(crate) struct Table<T> {
     /// What the rows are selected from: the table's name (with an alias where `columns`
     /// use one).
-    pub name: &'static str,
-    /// The columns `read` needs, comma-separated.
-    pub columns: &'static str,
-    /// Reads one row.
-    pub read: fn(&AnyRow) -> StoreResult<T>,
+    name: &'static str,
+    /// The columns `reader` needs, comma-separated.
+    columns: &'static str,
+    /// Reads one row's columns.
+    reader: fn(&Columns<'_>) -> StoreResult<T>,
 }
 
 impl<T> Table<T> {
+    /// The table `name` (with its alias, if `columns` use one), read by `reader`.
+    pub(crate) const fn new(
+        name: &'static str,
+        columns: &'static str,
+        reader: fn(&Columns<'_>) -> StoreResult<T>,
+    ) -> Table<T> {
+        Table {
+            name,
+            columns,
+            reader,
+        }
+    }
+
+    /// Reads one row that selected the table's columns (here or in a statement of its own);
+    /// a value it cannot read names the table.
+    pub(crate) fn read(&self, row: &AnyRow) -> StoreResult<T> {
+        let table = self.name.split(' ').next().unwrap_or(self.name);
+        (self.reader)(&Columns::new(table, row))
+    }
+
     /// Every row `rest` (the statement after `FROM table`: its WHERE and ORDER BY) selects,
     /// its placeholders bound to `params`.
     pub(crate) async fn all(
@@ -106,7 +127,7 @@ impl<T> Table<T> {
         params: &[Param<'_>],
     ) -> StoreResult<Vec<T>> {
         let rows = bound(&self.select(rest), params).fetch_all(conn).await?;
-        rows.iter().map(self.read).collect()
+        rows.iter().map(|r| self.read(r)).collect()
     }
 
     /// The first row `rest` selects, if any (see [`Table::all`]).
@@ -119,7 +140,7 @@ impl<T> Table<T> {
         let row = bound(&self.select(rest), params)
             .fetch_optional(conn)
             .await?;
-        row.as_ref().map(self.read).transpose()
+        row.as_ref().map(|r| self.read(r)).transpose()
     }
 
     fn select(&self, rest: &str) -> String {

@@ -1,6 +1,5 @@
 //! `stages`: the approval steps of a request, each needing one kind of role.
 
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
@@ -91,14 +90,9 @@ const COLUMNS: &str = "id, request_id, seq, kind, state, depends_on, quantity, u
                        approval_message, decided_by, decided_by_upn, decided_at, decided_via, decision_note, body, routed_to, \
                        routed_at, reminded_at, escalated_at, approvals_needed, over_budget";
 
-const STAGES: Table<Stage> = Table {
-    name: "stages",
-    columns: COLUMNS,
-    read: from_row,
-};
+const STAGES: Table<Stage> = Table::new("stages", COLUMNS, from_row);
 
-fn from_row(r: &AnyRow) -> StoreResult<Stage> {
-    let c = Columns::new("stages", r);
+fn from_row(c: &Columns<'_>) -> StoreResult<Stage> {
     let routed: Vec<String> = c.json("routed_to")?;
     Ok(Stage {
         id: StageId(c.get("id")?),
@@ -512,7 +506,7 @@ pub async fn to_check(conn: &mut AnyConnection) -> StoreResult<Vec<Stage>> {
     ))
     .fetch_all(conn)
     .await?;
-    rows.iter().map(from_row).collect()
+    rows.iter().map(|r| STAGES.read(r)).collect()
 }
 
 /// Forgets a stage's approval message (it was deleted), so its next post becomes the new one.

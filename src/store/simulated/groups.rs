@@ -4,7 +4,6 @@
 //! is reprocessed (Microsoft: freeing seats retries nobody by itself).
 
 use serde::Deserialize;
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::{sku, user};
@@ -85,9 +84,9 @@ impl StateRow {
 }
 
 /// The groups with their SKUs and owners (JSON arrays, in order).
-const GROUPS: Table<Group> = Table {
-    name: "groups g",
-    columns: "g.id, g.display_name, g.dynamic, g.unified, g.mail_enabled, g.security_enabled,
+const GROUPS: Table<Group> = Table::new(
+    "groups g",
+    "g.id, g.display_name, g.dynamic, g.unified, g.mail_enabled, g.security_enabled,
               g.role_assignable, g.synced,
               (SELECT json_group_array(sku_part_number)
                  FROM (SELECT sku_part_number FROM group_skus k
@@ -95,12 +94,11 @@ const GROUPS: Table<Group> = Table {
               (SELECT json_group_array(upn)
                  FROM (SELECT upn FROM group_owners o
                         WHERE o.group_id = g.id ORDER BY upn)) AS owners",
-    read: read_group,
-};
+    read_group,
+);
 
-fn read_group(r: &AnyRow) -> StoreResult<Group> {
+fn read_group(c: &Columns<'_>) -> StoreResult<Group> {
     const T: &str = "groups";
-    let c = Columns::new(T, r);
     let owners: Vec<String> = c.json("owners")?;
     let owners = owners
         .iter()

@@ -19,7 +19,6 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
-use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool};
 
@@ -183,20 +182,19 @@ pub fn object_id(upn: &Upn) -> String {
 
 /// The SKUs with their counts: a seat is consumed by each user who holds the SKU, once
 /// whatever the number of sources (a direct assignment, groups whose assignment is active).
-const SKUS: Table<Sku> = Table {
-    name: "skus s",
-    columns: "s.sku_part_number, s.sku_id, s.enabled, s.unit_price_monthly, s.service_plans,
+const SKUS: Table<Sku> = Table::new(
+    "skus s",
+    "s.sku_part_number, s.sku_id, s.enabled, s.unit_price_monthly, s.service_plans,
               (SELECT COUNT(*) FROM (
                   SELECT a.upn FROM assignments a WHERE a.sku_part_number = s.sku_part_number
                   UNION
                   SELECT g.upn FROM group_assignments g
                    WHERE g.sku_part_number = s.sku_part_number AND g.state = 'Active'))
                 AS consumed",
-    read: read_sku,
-};
+    read_sku,
+);
 
-fn read_sku(r: &AnyRow) -> StoreResult<Sku> {
-    let c = Columns::new("skus", r);
+fn read_sku(c: &Columns<'_>) -> StoreResult<Sku> {
     Ok(Sku {
         sku_part_number: c.get("sku_part_number")?,
         sku_id: c.get("sku_id")?,
@@ -216,9 +214,9 @@ pub async fn sku(conn: &mut AnyConnection, part: &str) -> StoreResult<Option<Sku
 /// The users with their licences: one statement for a user, their direct assignments (a JSON
 /// array, in name order) and their groups' assignment states (a JSON array of objects, by
 /// group then SKU).
-const USERS: Table<User> = Table {
-    name: "users u",
-    columns: "id, upn, display_name, usage_location, user_type, account_enabled, roles, mail,
+const USERS: Table<User> = Table::new(
+    "users u",
+    "id, upn, display_name, usage_location, user_type, account_enabled, roles, mail,
               (SELECT json_group_array(sku_part_number)
                  FROM (SELECT sku_part_number FROM assignments a
                         WHERE a.upn = u.upn ORDER BY sku_part_number)) AS direct,
@@ -226,12 +224,11 @@ const USERS: Table<User> = Table {
                           'sku_part_number', sku_part_number, 'state', state, 'error', error))
                  FROM (SELECT group_id, sku_part_number, state, error FROM group_assignments g
                         WHERE g.upn = u.upn ORDER BY group_id, sku_part_number)) AS group_states",
-    read: read_user,
-};
+    read_user,
+);
 
-fn read_user(r: &AnyRow) -> StoreResult<User> {
+fn read_user(c: &Columns<'_>) -> StoreResult<User> {
     const T: &str = "users";
-    let c = Columns::new(T, r);
     let roles: Vec<String> = c.json("roles")?;
     let roles = roles
         .iter()

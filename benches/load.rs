@@ -834,6 +834,11 @@ impl Rows {
 }
 
 fn main() {
+    // The integration tests' drivers put a bot's store on the server this variable names
+    // (`tests/postgres.sh` exports it); the bench chooses its databases itself: SQLite, and
+    // PostgreSQL only where `LICENSEBOT_BENCH_POSTGRES_URL` asks. Cleared before any thread
+    // starts, so no SQLite figure is measured on PostgreSQL.
+    std::env::remove_var(support::postgres::URL_VAR);
     // LOAD_SQL_LOG=1 logs every SQL statement the bench's own engine runs (to count them).
     // Otherwise the statements of a few lifecycles are counted (see `StatementCounter`).
     if std::env::var_os("LOAD_SQL_LOG").is_some() {

@@ -163,31 +163,18 @@ mod tests {
 
     #[test]
     fn request_state_follows_its_stages() {
-        use StageState as S;
-        assert_eq!(
-            RequestState::from_stages(&[S::Pending, S::Pending]),
-            RequestState::Pending
-        );
-        assert_eq!(
-            RequestState::from_stages(&[S::Completed, S::Pending]),
-            RequestState::Pending
-        );
-        assert_eq!(
-            RequestState::from_stages(&[S::Completed, S::Approved]),
-            RequestState::Approved
-        );
-        assert_eq!(
-            RequestState::from_stages(&[S::Executing, S::Pending]),
-            RequestState::Executing
-        );
-        assert_eq!(
-            RequestState::from_stages(&[S::Denied, S::Cancelled]),
-            RequestState::Denied
-        );
-        assert_eq!(
-            RequestState::from_stages(&[S::Completed, S::Completed]),
-            RequestState::Completed
-        );
+        use RequestState as S;
+        let cases = [
+            ([S::Pending, S::Pending], S::Pending),
+            ([S::Completed, S::Pending], S::Pending),
+            ([S::Completed, S::Approved], S::Approved),
+            ([S::Executing, S::Pending], S::Executing),
+            ([S::Denied, S::Cancelled], S::Denied),
+            ([S::Completed, S::Completed], S::Completed),
+        ];
+        for (stages, request) in cases {
+            assert_eq!(RequestState::from_stages(&stages), request, "{stages:?}");
+        }
     }
 
     #[test]

@@ -63,9 +63,6 @@ impl<'a> Seal<'a> {
         now: crate::store::Timestamp,
     ) -> EngineResult<bool> {
         let news = reactions::claim(w.conn(), self.key, self.added, now).await?;
-        if news {
-            reactions::settle(w.conn(), self.key).await?;
-        }
         // Either way nothing is left for the caller to record.
         self.recorded.store(true, Ordering::Release);
         Ok(news)

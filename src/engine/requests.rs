@@ -138,21 +138,17 @@ impl Core {
         body: String,
         routed: &[ChatUserId],
     ) -> EngineResult<()> {
-        let now = self.now();
         let channel = self.cfg().approvals_channel.clone();
-        outbox::push(
-            tx.conn(),
-            &ChatAction::Send {
-                channel: channel.clone(),
-                content: body,
-                reply_to: None,
-                stage: Some(stage),
-                mentions: routed.to_vec(),
-            },
-            now,
-        )
-        .await?;
-        self.queue_decision_reactions(tx, &channel, stage).await
+        let mut actions = vec![ChatAction::Send {
+            channel: channel.clone(),
+            content: body,
+            reply_to: None,
+            stage: Some(stage),
+            mentions: routed.to_vec(),
+        }];
+        actions.extend(self.decision_reactions(&channel, stage));
+        outbox::push_all(tx.conn(), &actions, self.now()).await?;
+        Ok(())
     }
 
     /// Posts `text` (rendered in the approvals language) in the approvals channel as a reply
@@ -183,22 +179,26 @@ impl Core {
         channel: &ChannelRef,
         stage: StageId,
     ) -> EngineResult<()> {
-        for emoji in [
+        let reactions = self.decision_reactions(channel, stage);
+        outbox::push_all(tx.conn(), &reactions, self.now()).await?;
+        Ok(())
+    }
+
+    /// The bot's own ✅ and ❌ under a stage's approval message, as outbox actions.
+    fn decision_reactions(&self, channel: &ChannelRef, stage: StageId) -> Vec<ChatAction> {
+        [
             self.cfg().approve_emojis.first(),
             self.cfg().deny_emojis.first(),
         ]
         .into_iter()
         .flatten()
-        {
-            let react = ChatAction::React {
-                channel: channel.clone(),
-                message: None,
-                stage: Some(stage),
-                emoji: emoji.clone(),
-            };
-            outbox::push(tx.conn(), &react, self.now()).await?;
-        }
-        Ok(())
+        .map(|emoji| ChatAction::React {
+            channel: channel.clone(),
+            message: None,
+            stage: Some(stage),
+            emoji: emoji.clone(),
+        })
+        .collect()
     }
 
     /// Queues an edit of a stage's approval message: its body plus a status line (rendered
@@ -259,32 +259,23 @@ impl Core {
         r: &Request,
         text: &str,
     ) -> EngineResult<()> {
-        let now = self.now();
+        let mut actions = Vec::with_capacity(2);
         if let (Some(channel), Some(message)) = (&r.origin_channel, &r.origin_message) {
-            outbox::push(
-                tx.conn(),
-                &ChatAction::Send {
-                    channel: channel.clone(),
-                    content: format!("{} {}", self.mention(&r.requester), text),
-                    reply_to: Some(message.clone()),
-                    stage: None,
-                    mentions: vec![r.requester.clone()],
-                },
-                now,
-            )
-            .await?;
+            actions.push(ChatAction::Send {
+                channel: channel.clone(),
+                content: format!("{} {}", self.mention(&r.requester), text),
+                reply_to: Some(message.clone()),
+                stage: None,
+                mentions: vec![r.requester.clone()],
+            });
         }
-        outbox::push(
-            tx.conn(),
-            &ChatAction::Dm {
-                user: r.requester.clone(),
-                content: text.to_string(),
-                fallback: None,
-                fallback_reply_to: None,
-            },
-            now,
-        )
-        .await?;
+        actions.push(ChatAction::Dm {
+            user: r.requester.clone(),
+            content: text.to_string(),
+            fallback: None,
+            fallback_reply_to: None,
+        });
+        outbox::push_all(tx.conn(), &actions, self.now()).await?;
         Ok(())
     }
 

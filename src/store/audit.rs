@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{json_field, Table};
+use super::sql::{insert, json_field, Param, Table};
 use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{RequestId, RequestKind};
 
@@ -211,40 +211,37 @@ pub(super) async fn chain(
 }
 
 /// The columns of an event's row, in the order [`insert_all`] binds them.
-const INSERTED: &str =
-    "id, request_id, at, actor, action, before_state, after_state, detail, prev_hash, hash";
+const INSERTED: [&str; 10] = [
+    "id",
+    "request_id",
+    "at",
+    "actor",
+    "action",
+    "before_state",
+    "after_state",
+    "detail",
+    "prev_hash",
+    "hash",
+];
 
 /// Writes the events a transaction chained, in one statement.
 pub(super) async fn insert_all(conn: &mut AnyConnection, events: &[Chained]) -> StoreResult<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<String> = (0..events.len())
-        .map(|i| {
-            let n = i * 10;
-            let marks: Vec<String> = (1..=10).map(|k| format!("${}", n + k)).collect();
-            format!("({})", marks.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO audit_events ({INSERTED}) VALUES {}",
-        rows.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
+    let mut params: Vec<Param<'_>> = Vec::with_capacity(events.len() * INSERTED.len());
     for e in events {
-        query = query
-            .bind(e.id)
-            .bind(e.request)
-            .bind(e.at.as_str())
-            .bind(e.actor.as_str())
-            .bind(e.action.as_str())
-            .bind(e.before.as_deref())
-            .bind(e.after.as_deref())
-            .bind(e.detail.as_str())
-            .bind(e.prev_hash.as_str())
-            .bind(e.hash.as_str());
+        params.extend([
+            Param::from(e.id),
+            Param::Int(e.request),
+            Param::from(e.at.as_str()),
+            Param::from(e.actor.as_str()),
+            Param::from(e.action.as_str()),
+            e.before.as_deref().into(),
+            e.after.as_deref().into(),
+            Param::from(e.detail.as_str()),
+            Param::from(e.prev_hash.as_str()),
+            Param::from(e.hash.as_str()),
+        ]);
     }
-    query.execute(conn).await?;
+    insert(conn, "audit_events", &INSERTED, &params).await?;
     Ok(())
 }
 

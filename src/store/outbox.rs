@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::sql::{update, Param};
+use super::sql::{insert, update, Param};
 use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture, StageId};
 
@@ -131,6 +131,55 @@ pub async fn push_with(
     .fetch_one(conn)
     .await?;
     Ok(id)
+}
+
+/// The columns [`push_all`] fills, in the order it binds them.
+const PUSHED: [&str; 12] = [
+    "action",
+    "channel",
+    "chat_user",
+    "message_id",
+    "stage_id",
+    "reply_to",
+    "emoji",
+    "content",
+    "fallback_channel",
+    "mentions",
+    "next_attempt_at",
+    "created_at",
+];
+
+/// Queues several actions, none carrying a picture, in one statement and in their order (a
+/// post with its reactions, a reply with its direct message).
+pub async fn push_all(
+    conn: &mut AnyConnection,
+    actions: &[ChatAction],
+    at: Timestamp,
+) -> StoreResult<()> {
+    let at = ts(at);
+    let rows = actions
+        .iter()
+        .map(OutboxRow::of)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut params: Vec<Param<'_>> = Vec::with_capacity(rows.len() * PUSHED.len());
+    for row in &rows {
+        params.extend([
+            Param::from(row.kind),
+            row.channel.map(ChannelRef::as_str).into(),
+            row.user.map(ChatUserId::as_str).into(),
+            row.message.map(MessageRef::as_str).into(),
+            Param::Int(row.stage.map(|s| s.0)),
+            row.reply_to.map(MessageRef::as_str).into(),
+            row.emoji.into(),
+            row.content.into(),
+            row.fallback.map(ChannelRef::as_str).into(),
+            Param::from(row.mentions.as_str()),
+            Param::from(at.as_str()),
+            Param::from(at.as_str()),
+        ]);
+    }
+    insert(conn, "outbox", &PUSHED, &params).await?;
+    Ok(())
 }
 
 /// The columns an action fills in its outbox row; the others stay NULL.

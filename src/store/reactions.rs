@@ -19,9 +19,11 @@ pub struct Key<'a> {
     pub emoji: &'a str,
 }
 
-/// Claims an add (`added`) or a remove for applying: true when it is news (the reaction was
-/// not known to be there, or was known to be there for a remove), false for a replay. A
-/// claimed event must be [`settle`]d or [`revert`]ed.
+/// Records an add (`added`) or a remove as applied, in the transaction that applies it:
+/// true when it is news (the reaction was not known to be there, or was known to be there
+/// for a remove), false for a replay (whose transaction is dropped). The record commits
+/// with what the event changed, so it is settled at once; `settled = 0` rows come only from
+/// versions that recorded and applied in two steps (see [`revert_unsettled`]).
 pub async fn claim(
     conn: &mut AnyConnection,
     key: Key<'_>,
@@ -31,9 +33,9 @@ pub async fn claim(
     let done = if added {
         sqlx::query(
             "INSERT INTO seen_reactions (message_id, chat_user, emoji, present, settled, updated_at)
-             VALUES ($1, $2, $3, 1, 0, $4)
+             VALUES ($1, $2, $3, 1, 1, $4)
              ON CONFLICT (message_id, chat_user, emoji)
-             DO UPDATE SET present = 1, settled = 0, updated_at = excluded.updated_at
+             DO UPDATE SET present = 1, settled = 1, updated_at = excluded.updated_at
              WHERE seen_reactions.present = 0",
         )
         .bind(key.message.as_str())
@@ -44,7 +46,7 @@ pub async fn claim(
         .await?
     } else {
         sqlx::query(
-            "UPDATE seen_reactions SET present = 0, settled = 0, updated_at = $1
+            "UPDATE seen_reactions SET present = 0, settled = 1, updated_at = $1
              WHERE message_id = $2 AND chat_user = $3 AND emoji = $4 AND present = 1",
         )
         .bind(ts(at))
@@ -70,16 +72,6 @@ pub async fn is_news(conn: &mut AnyConnection, key: Key<'_>, added: bool) -> Sto
     .await?;
     let there = present == Some(1);
     Ok(added != there)
-}
-
-/// Marks a claimed event as applied.
-pub async fn settle(conn: &mut AnyConnection, key: Key<'_>) -> StoreResult<()> {
-    set_on(conn, key, "settled = 1", &[]).await
-}
-
-/// Undoes a claim whose event could not be applied, so a replay applies it.
-pub async fn revert(conn: &mut AnyConnection, key: Key<'_>, added: bool) -> StoreResult<()> {
-    set_on(conn, key, "present = ?, settled = 1", &[(!added).into()]).await
 }
 
 /// Records that a reaction is gone (the bot removed it), without applying anything.

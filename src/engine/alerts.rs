@@ -166,8 +166,7 @@ impl SeatAlerts {
         alert.usage = crossed.usage;
         alert.checked_at = Some(now);
         seat_alerts::set(w.conn(), &alert).await?;
-        w.commit().await?;
-        self.core.wake();
+        self.core.commit(w).await?;
         if stood != crossed.any() {
             tracing::info!(
                 free = seats.free(),

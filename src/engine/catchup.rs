@@ -231,8 +231,7 @@ impl Catchup {
         self.core
             .audit_by_bot(&mut w, s.request_id, action, detail)
             .await?;
-        w.commit().await?;
-        self.core.wake();
+        self.core.commit(w).await?;
         Ok(())
     }
 
@@ -262,8 +261,7 @@ impl Catchup {
             now,
         )
         .await?;
-        w.commit().await?;
-        self.core.wake();
+        self.core.commit(w).await?;
         Ok(())
     }
 }

@@ -234,6 +234,13 @@ impl Core {
     }
 
     /// Queues `text` as the answer to `m` and commits the transaction it belongs to.
+    /// Commits what a use case changed and wakes the delivery and the worker for it.
+    pub(super) async fn commit(&self, w: WriteTx<'_>) -> Result<(), StoreError> {
+        w.commit().await?;
+        self.wake();
+        Ok(())
+    }
+
     pub(super) async fn reply_and_commit(
         &self,
         mut w: WriteTx<'_>,

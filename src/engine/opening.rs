@@ -247,8 +247,7 @@ impl Opening {
             }
         }
         let out: Vec<Request> = advanced.into_iter().map(|(r, _)| r).collect();
-        w.commit().await?;
-        self.core.wake();
+        self.core.commit(w).await?;
         Ok(out)
     }
 

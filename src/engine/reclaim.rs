@@ -379,8 +379,7 @@ impl Decisions {
         )
         .await?;
         core.advance(&mut w, request.id, None, &actor).await?;
-        w.commit().await?;
-        core.wake();
+        core.commit(w).await?;
         Ok(())
     }
 }
@@ -449,8 +448,7 @@ impl Reclaims {
             )
             .await?;
         }
-        w.commit().await?;
-        core.wake();
+        core.commit(w).await?;
         Ok(kept)
     }
 
@@ -533,8 +531,7 @@ impl Reclaims {
         .await?;
         core.advance(&mut w, r.request, None, &Actor::System)
             .await?;
-        w.commit().await?;
-        core.wake();
+        core.commit(w).await?;
         Ok(())
     }
 }

@@ -199,8 +199,7 @@ impl Reconciler {
                 .await?;
         }
         self.report(&mut w, &check).await?;
-        w.commit().await?;
-        self.core.wake();
+        self.core.commit(w).await?;
         tracing::info!(
             differences = check.differences.len(),
             corrected = check.corrections.len(),

@@ -395,8 +395,7 @@ impl Links {
         self.core
             .tell_user(&mut w, &attempt.chat_user, &told)
             .await?;
-        w.commit().await?;
-        self.core.wake();
+        self.core.commit(w).await?;
         Ok(self.page(
             200,
             t!(self.core.texts(), "page.done_title"),

@@ -98,8 +98,7 @@ impl Terms {
         self.core
             .audit_by_bot(&mut w, r.request, action, detail)
             .await?;
-        w.commit().await?;
-        self.core.wake();
+        self.core.commit(w).await?;
         Ok(())
     }
 

@@ -94,8 +94,7 @@ impl Intake {
             )
         };
         outbox::push(w.conn(), &self.core.reply_action(m, text), now).await?;
-        w.commit().await?;
-        self.core.wake();
+        self.core.commit(w).await?;
         Ok(())
     }
 }

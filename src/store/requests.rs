@@ -99,7 +99,7 @@ fn from_row(c: &Columns<'_>) -> StoreResult<Request> {
         reason: c.get("reason")?,
         origin_channel: c.opt_id("origin_channel", ChannelRef)?,
         origin_message: c.opt_id("origin_message", MessageRef)?,
-        requester_link: requester_link(&c)?,
+        requester_link: requester_link(c)?,
         target_object_id: c.get("target_object_id")?,
     };
     Ok(Request {

@@ -384,6 +384,57 @@ mod tests {
     /// Listing by state finds only that state, newest first, at most `limit`; without a
     /// state, every request; with `before`, only those numbered below it (the next page).
     #[tokio::test]
+    async fn actions_queued_together_are_delivered_in_their_order_as_given() {
+        use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+        use outbox::ChatAction;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url, true).await.expect("open");
+        store.migrate().await.expect("migrate");
+        let (channel, at) = (ChannelRef("c1".into()), chrono::Utc::now());
+        let together = [
+            ChatAction::Send {
+                channel: channel.clone(),
+                content: "@alice it's in".into(),
+                reply_to: Some(MessageRef("m0".into())),
+                stage: None,
+                mentions: vec![ChatUserId("alice".into())],
+            },
+            ChatAction::React {
+                channel: channel.clone(),
+                message: Some(MessageRef("m0".into())),
+                stage: None,
+                emoji: "✅".into(),
+            },
+            ChatAction::Dm {
+                user: ChatUserId("alice".into()),
+                content: "it's in".into(),
+                fallback: Some(channel.clone()),
+                fallback_reply_to: None,
+            },
+        ];
+        let alone = ChatAction::Edit {
+            channel,
+            message: Some(MessageRef("m0".into())),
+            stage: None,
+            content: "edited".into(),
+        };
+        let mut w = store.write().await.expect("write");
+        outbox::push_all(w.conn(), &together, at)
+            .await
+            .expect("together");
+        outbox::push_all(w.conn(), &[], at).await.expect("nothing");
+        outbox::push(w.conn(), &alone, at).await.expect("alone");
+        w.commit().await.expect("commit");
+        let mut conn = store.read().await.expect("read");
+        let due = outbox::due(&mut conn, at, 0, 10).await.expect("due");
+        let actions: Vec<ChatAction> = due.into_iter().map(|p| p.action).collect();
+        let mut expected = together.to_vec();
+        expected.push(alone);
+        assert_eq!(actions, expected);
+    }
+
+    #[tokio::test]
     async fn requests_are_listed_by_state_newest_first() {
         use crate::domain::RequestState;
         let dir = tempfile::tempdir().expect("tempdir");

@@ -413,6 +413,23 @@ mod tests {
     }
 
     #[test]
+    fn a_choice_by_word_is_no_plural_form_and_is_said_by_its_word() {
+        let t = ftl(
+            Language::En,
+            "l = { $how ->\n    [locked] locked\n   *[other] not yet\n}\n\
+             n = { $n ->\n    [one] one\n   *[other] many\n}",
+        );
+        let word = t.shape("l").expect("l");
+        assert!(word.forms.is_empty(), "{word:?}");
+        assert_eq!(word.choices["how"], ["locked", "other"]);
+        let plural = t.shape("n").expect("n");
+        assert!(plural.choices.is_empty(), "{plural:?}");
+        assert_eq!(plural.forms["n"], ["one", "other"]);
+        assert_eq!(t!(t, "l", how = "locked"), "locked");
+        assert_eq!(t!(t, "l", how = "code"), "not yet");
+    }
+
+    #[test]
     fn a_missing_key_renders_as_the_key() {
         let t = ftl(Language::En, "");
         assert_eq!(t!(t, "no.such"), "no.such");

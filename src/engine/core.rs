@@ -233,7 +233,6 @@ impl Core {
         }
     }
 
-    /// Queues `text` as the answer to `m` and commits the transaction it belongs to.
     /// Commits what a use case changed and wakes the delivery and the worker for it.
     pub(super) async fn commit(&self, w: WriteTx<'_>) -> Result<(), StoreError> {
         w.commit().await?;
@@ -241,6 +240,7 @@ impl Core {
         Ok(())
     }
 
+    /// Queues `text` as the answer to `m` and commits the transaction it belongs to.
     pub(super) async fn reply_and_commit(
         &self,
         mut w: WriteTx<'_>,

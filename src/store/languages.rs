@@ -25,14 +25,14 @@ pub async fn choose(
     Ok(())
 }
 
-/// The language `user` chose, if any (a word no longer known counts as none).
+/// The language `user` chose, if any (see [`known`]).
 pub async fn chosen(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<Option<Language>> {
     let row = sqlx::query("SELECT language FROM person_languages WHERE chat_user = $1")
         .bind(user.as_str())
         .fetch_optional(conn)
         .await?;
     Ok(match row {
-        Some(row) => row.try_get::<String, _>("language")?.parse().ok(),
+        Some(row) => known(&row.try_get::<String, _>("language")?),
         None => None,
     })
 }
@@ -53,5 +53,11 @@ pub async fn chosen_and_batch(
     .bind(message.map(MessageRef::as_str))
     .fetch_one(conn)
     .await?;
-    Ok((language.and_then(|l| l.parse().ok()), batch))
+    Ok((language.as_deref().and_then(known), batch))
+}
+
+/// A stored choice as a language: a word no longer known (its catalogue was removed) counts
+/// as no choice, so the person is answered in the default language.
+fn known(word: &str) -> Option<Language> {
+    word.parse().ok()
 }

@@ -381,8 +381,6 @@ mod tests {
     use super::*;
     use crate::domain::{RequestId, StageId};
 
-    /// Listing by state finds only that state, newest first, at most `limit`; without a
-    /// state, every request; with `before`, only those numbered below it (the next page).
     #[tokio::test]
     async fn actions_queued_together_are_delivered_in_their_order_as_given() {
         use crate::domain::{ChannelRef, ChatUserId, MessageRef};
@@ -434,6 +432,8 @@ mod tests {
         assert_eq!(actions, expected);
     }
 
+    /// Listing by state finds only that state, newest first, at most `limit`; without a
+    /// state, every request; with `before`, only those numbered below it (the next page).
     #[tokio::test]
     async fn requests_are_listed_by_state_newest_first() {
         use crate::domain::RequestState;

@@ -1,10 +1,12 @@
 //! `outbox`: what the bot owes people in chat, written in the same transaction as the change
 //! it reports and delivered afterwards, so nothing said is lost if the process stops.
 
+use std::sync::LazyLock;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::sql::{insert, update, Param};
+use super::sql::{bound, insert, numbered, update, Param};
 use super::{parse_ts, ts, StoreResult, Timestamp};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture, StageId};
 
@@ -107,33 +109,29 @@ pub async fn push_with(
     let row = OutboxRow::of(action)?;
     let picture =
         picture.filter(|_| matches!(action, ChatAction::Send { .. } | ChatAction::Dm { .. }));
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (action, channel, chat_user, message_id, stage_id, reply_to, emoji, content,
-                             fallback_channel, mentions, next_attempt_at, created_at,
-                             picture_name, picture_description, picture)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-    )
-    .bind(row.kind)
-    .bind(row.channel.map(ChannelRef::as_str))
-    .bind(row.user.map(ChatUserId::as_str))
-    .bind(row.message.map(MessageRef::as_str))
-    .bind(row.stage.map(|s| s.0))
-    .bind(row.reply_to.map(MessageRef::as_str))
-    .bind(row.emoji)
-    .bind(row.content)
-    .bind(row.fallback.map(ChannelRef::as_str))
-    .bind(row.mentions)
-    .bind(ts(at))
-    .bind(ts(at))
-    .bind(picture.map(|p| p.file_name.as_str()))
-    .bind(picture.map(|p| p.description.as_str()))
-    .bind(picture.map(|p| p.png.as_slice()))
-    .fetch_one(conn)
-    .await?;
-    Ok(id)
+    let at = ts(at);
+    let params = row.params(&at);
+    let inserted = bound(&PUSH_WITH_PICTURE, &params)
+        .bind(picture.map(|p| p.file_name.as_str()))
+        .bind(picture.map(|p| p.description.as_str()))
+        .bind(picture.map(|p| p.png.as_slice()))
+        .fetch_one(conn)
+        .await?;
+    Ok(inserted.try_get("id")?)
 }
 
-/// The columns [`push_all`] fills, in the order it binds them.
+/// [`push_with`]'s statement: a row's [`PUSHED`] columns and its picture, returning its id.
+static PUSH_WITH_PICTURE: LazyLock<String> = LazyLock::new(|| {
+    numbered(&format!(
+        "INSERT INTO outbox ({}, picture_name, picture_description, picture)
+         VALUES ({}, ?, ?, ?) RETURNING id",
+        PUSHED.join(", "),
+        vec!["?"; PUSHED.len()].join(", ")
+    ))
+});
+
+/// The columns a pushed row fills from its action and time, in the order
+/// [`OutboxRow::params`] gives their values.
 const PUSHED: [&str; 12] = [
     "action",
     "channel",
@@ -161,23 +159,7 @@ pub async fn push_all(
         .iter()
         .map(OutboxRow::of)
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut params: Vec<Param<'_>> = Vec::with_capacity(rows.len() * PUSHED.len());
-    for row in &rows {
-        params.extend([
-            Param::from(row.kind),
-            row.channel.map(ChannelRef::as_str).into(),
-            row.user.map(ChatUserId::as_str).into(),
-            row.message.map(MessageRef::as_str).into(),
-            Param::Int(row.stage.map(|s| s.0)),
-            row.reply_to.map(MessageRef::as_str).into(),
-            row.emoji.into(),
-            row.content.into(),
-            row.fallback.map(ChannelRef::as_str).into(),
-            Param::from(row.mentions.as_str()),
-            Param::from(at.as_str()),
-            Param::from(at.as_str()),
-        ]);
-    }
+    let params: Vec<Param<'_>> = rows.iter().flat_map(|row| row.params(&at)).collect();
     insert(conn, "outbox", &PUSHED, &params).await?;
     Ok(())
 }
@@ -199,6 +181,24 @@ struct OutboxRow<'a> {
 }
 
 impl<'a> OutboxRow<'a> {
+    /// The values of its [`PUSHED`] columns, queued `at`.
+    fn params<'p>(&'p self, at: &'p str) -> [Param<'p>; PUSHED.len()] {
+        [
+            Param::from(self.kind),
+            self.channel.map(ChannelRef::as_str).into(),
+            self.user.map(ChatUserId::as_str).into(),
+            self.message.map(MessageRef::as_str).into(),
+            Param::Int(self.stage.map(|s| s.0)),
+            self.reply_to.map(MessageRef::as_str).into(),
+            self.emoji.into(),
+            self.content.into(),
+            self.fallback.map(ChannelRef::as_str).into(),
+            Param::from(self.mentions.as_str()),
+            Param::from(at),
+            Param::from(at),
+        ]
+    }
+
     /// The row that stores `action`.
     fn of(action: &'a ChatAction) -> StoreResult<OutboxRow<'a>> {
         let row = OutboxRow {

@@ -221,7 +221,7 @@ pub(crate) fn real(value: Option<f64>) -> Option<String> {
 }
 
 /// The statement `sql` with `params` bound to its placeholders in order.
-fn bound<'q>(sql: &'q str, params: &'q [Param<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
+pub(crate) fn bound<'q>(sql: &'q str, params: &'q [Param<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
     let mut query = sqlx::query(sql);
     for param in params {
         query = match param {

@@ -124,27 +124,42 @@ struct Claimed {
 /// Shared by the worker and the intake's seat planning.
 pub(super) type JobLock = Arc<tokio::sync::Mutex<()>>;
 
-/// The job worker. Built by the engine's root with the ports and shared parts it uses.
+/// The job worker.
 pub(super) struct Worker {
-    pub(super) core: Arc<Core>,
-    pub(super) directory: Arc<Directory>,
-    pub(super) purchaser: Arc<dyn Purchaser>,
+    core: Arc<Core>,
+    directory: Arc<Directory>,
+    purchaser: Arc<dyn Purchaser>,
     /// Held while a batch of jobs runs, and by seat planning.
-    pub(super) job_lock: JobLock,
+    job_lock: JobLock,
     /// This process's name as the lessee of its claims, and the claims handed to it.
-    pub(super) handover: Arc<Handover>,
+    handover: Arc<Handover>,
     /// Told when a job succeeded (licences or seats changed).
-    pub(super) alerts: Arc<SeatAlerts>,
+    alerts: Arc<SeatAlerts>,
     /// Attempts whose outcome could not be stored (the database locked or full), stored
-    /// first on the next run while their claim holds; empty at start.
-    pub(super) unrecorded: Unrecorded,
+    /// first on the next run while their claim holds.
+    unrecorded: tokio::sync::Mutex<Vec<Attempt>>,
 }
 
-/// Attempts whose outcome is not stored yet.
-#[derive(Default)]
-pub(super) struct Unrecorded(tokio::sync::Mutex<Vec<Attempt>>);
-
 impl Worker {
+    pub(super) fn new(
+        core: Arc<Core>,
+        directory: Arc<Directory>,
+        purchaser: Arc<dyn Purchaser>,
+        job_lock: JobLock,
+        handover: Arc<Handover>,
+        alerts: Arc<SeatAlerts>,
+    ) -> Worker {
+        Worker {
+            core,
+            directory,
+            purchaser,
+            job_lock,
+            handover,
+            alerts,
+            unrecorded: tokio::sync::Mutex::new(Vec::new()),
+        }
+    }
+
     /// Start-up recovery: jobs leased by a previous process go back in the queue. Call once,
     /// while holding the instance lock. Every lease goes, this process's too: a claim
     /// handed over before is dropped with it (the job is claimed again from the queue).

@@ -25,7 +25,7 @@ impl Worker {
     /// Stores the outcomes a run could not store, while this process still holds their
     /// claims (one whose lease ran out is claimed again, and reads back what it finds).
     pub(super) async fn record_unrecorded(&self) -> EngineResult<Vec<JobReport>> {
-        let waiting = std::mem::take(&mut *self.unrecorded.0.lock().await);
+        let waiting = std::mem::take(&mut *self.unrecorded.lock().await);
         if waiting.is_empty() {
             return Ok(Vec::new());
         }
@@ -44,7 +44,7 @@ impl Worker {
             crate::store::StoreResult::Ok(())
         };
         if let Err(e) = read.await {
-            self.unrecorded.0.lock().await.extend(waiting);
+            self.unrecorded.lock().await.extend(waiting);
             return Err(e.into());
         }
         let still: Vec<Attempt> = waiting
@@ -80,7 +80,7 @@ impl Worker {
             match recorded {
                 Ok(report) => reports.push(report),
                 Err(e) => {
-                    let mut unrecorded = self.unrecorded.0.lock().await;
+                    let mut unrecorded = self.unrecorded.lock().await;
                     unrecorded.push((c, outcome, calls));
                     unrecorded.extend(attempts);
                     return Err(e);

@@ -385,10 +385,7 @@ mod tests {
     async fn actions_queued_together_are_delivered_in_their_order_as_given() {
         use crate::domain::{ChannelRef, ChatUserId, MessageRef};
         use outbox::ChatAction;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::open(&url, true).await.expect("open");
-        store.migrate().await.expect("migrate");
+        let (_dir, store) = migrated().await;
         let (channel, at) = (ChannelRef("c1".into()), chrono::Utc::now());
         let together = [
             ChatAction::Send {
@@ -437,10 +434,7 @@ mod tests {
     #[tokio::test]
     async fn requests_are_listed_by_state_newest_first() {
         use crate::domain::RequestState;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::open(&url, true).await.expect("open");
-        store.migrate().await.expect("migrate");
+        let (_dir, store) = migrated().await;
         let mut w = store.write().await.expect("write");
         let mut ids = Vec::new();
         for _ in 0..5 {
@@ -515,6 +509,15 @@ mod tests {
 
     /// A database with the migrations up to `version` applied, as an older licensebot left
     /// it (the same files, so the current migrator accepts their checksums).
+    /// A store in a new file, every migration applied.
+    async fn migrated() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::open(&url, true).await.expect("open");
+        store.migrate().await.expect("migrate");
+        (dir, store)
+    }
+
     pub(super) async fn store_at_version(version: i64) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
         let old = dir.path().join("migrations-old");

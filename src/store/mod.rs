@@ -5,8 +5,9 @@
 //! an in-process lock and then the database's: SQLite's `BEGIN IMMEDIATE` (WAL,
 //! `synchronous = FULL`, so a committed request survives a power cut), PostgreSQL's advisory
 //! writer lock (so writes from several instances on one database run one after another). A
-//! write never fails half-way on a lock upgrade or a serialization conflict. Readers (the
-//! `requests` CLI included) use the pool freely and never block the writer.
+//! write never fails half-way on a lock upgrade or a serialization conflict. On a SQLite
+//! file writes run on one connection kept for them, whose page cache stays warm. Readers
+//! (the `requests` CLI included) use the pool freely and never block the writer.
 
 pub mod approvers;
 pub mod audit;
@@ -170,6 +171,8 @@ impl WriteTx<'_> {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run (see `connect::Opened::writer`).
+    write_pool: AnyPool,
     dialect: Dialect,
     writer: Arc<Mutex<()>>,
     commits: Arc<AtomicU64>,
@@ -225,6 +228,7 @@ impl Store {
         let opened = connect::open(url, create, options).await?;
         Ok(Store {
             pool: opened.pool,
+            write_pool: opened.writer,
             dialect: opened.dialect,
             writer: Arc::new(Mutex::new(())),
             commits: Arc::new(AtomicU64::new(0)),
@@ -273,9 +277,9 @@ impl Store {
     pub async fn write(&self) -> StoreResult<WriteTx<'_>> {
         let guard = self.writer.lock().await;
         let tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_pool.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(WRITER_LOCK)
                     .execute(&mut *tx)
@@ -337,8 +341,9 @@ impl Store {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// Closes the pool, waiting for connections to finish.
+    /// Closes the pools, waiting for connections to finish.
     pub async fn close(&self) {
+        self.write_pool.close().await;
         self.pool.close().await;
     }
 }
@@ -380,6 +385,38 @@ where
 mod tests {
     use super::*;
     use crate::domain::{RequestId, StageId};
+
+    /// Every write transaction on a SQLite file runs on the one connection kept for writes
+    /// (whose page cache then holds every change), however many readers the pool has open:
+    /// a temporary table, which only the connection that made it sees, is there for each.
+    #[tokio::test]
+    async fn writes_on_a_file_run_on_one_connection_of_their_own() {
+        let (_dir, store) = migrated().await;
+        let mut w = store.write().await.expect("write");
+        sqlx::query("CREATE TEMP TABLE mine (n INTEGER)")
+            .execute(w.conn())
+            .await
+            .expect("temp table");
+        w.commit().await.expect("commit");
+        for n in 0..6 {
+            // Readers held open meanwhile make the pool open more connections.
+            let mut readers = Vec::new();
+            for _ in 0..=(n % 4) {
+                readers.push(store.read().await.expect("read"));
+            }
+            let mut w = store.write().await.expect("write");
+            sqlx::query("INSERT INTO mine (n) VALUES ($1)")
+                .bind(n)
+                .execute(w.conn())
+                .await
+                .expect("the writer's own table");
+            w.commit().await.expect("commit");
+            for mut r in readers {
+                let seen = sqlx::query("SELECT n FROM mine").fetch_all(&mut *r).await;
+                assert!(seen.is_err(), "a reader sees no writer's temporary table");
+            }
+        }
+    }
 
     #[tokio::test]
     async fn actions_queued_together_are_delivered_in_their_order_as_given() {

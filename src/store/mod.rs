@@ -392,12 +392,7 @@ mod tests {
     #[tokio::test]
     async fn writes_on_a_file_run_on_one_connection_of_their_own() {
         let (_dir, store) = migrated().await;
-        let mut w = store.write().await.expect("write");
-        sqlx::query("CREATE TEMP TABLE mine (n INTEGER)")
-            .execute(w.conn())
-            .await
-            .expect("temp table");
-        w.commit().await.expect("commit");
+        write_one(&store, "CREATE TEMP TABLE mine (n INTEGER)").await;
         for n in 0..6 {
             // Readers held open meanwhile make the pool open more connections.
             let mut readers = Vec::new();
@@ -518,12 +513,7 @@ mod tests {
             ..StoreOptions::default()
         };
         let store = Store::open_with(&url, true, &options).await.expect("open");
-        let mut w = store.write().await.expect("write");
-        sqlx::query("CREATE TABLE t (b BLOB)")
-            .execute(w.conn())
-            .await
-            .expect("create");
-        w.commit().await.expect("commit");
+        write_one(&store, "CREATE TABLE t (b BLOB)").await;
 
         let mut w = store.write().await.expect("write");
         let full = sqlx::query("INSERT INTO t VALUES (zeroblob(1000000))")
@@ -535,13 +525,15 @@ mod tests {
         assert!(full.to_string().contains("full"), "{full}");
         // Whichever connection the pool hands out, a new transaction begins and commits.
         for _ in 0..8 {
-            let mut w = store.write().await.expect("a write begins again");
-            sqlx::query("INSERT INTO t VALUES (x'00')")
-                .execute(w.conn())
-                .await
-                .expect("a small insert fits");
-            w.commit().await.expect("commit");
+            write_one(&store, "INSERT INTO t VALUES (x'00')").await;
         }
+    }
+
+    /// Runs `sql` in a write transaction of its own and commits it.
+    async fn write_one(store: &Store, sql: &str) {
+        let mut w = store.write().await.expect("write");
+        sqlx::query(sql).execute(w.conn()).await.expect(sql);
+        w.commit().await.expect("commit");
     }
 
     /// A database with the migrations up to `version` applied, as an older licensebot left

@@ -396,10 +396,9 @@ impl Core {
         actor: &Actor,
         outcome: Option<&str>,
     ) -> EngineResult<Option<(Request, Vec<Stage>)>> {
-        let Some(request) = requests::get(tx.conn(), id).await? else {
+        let Some((request, all)) = stages::of_request(tx.conn(), id).await? else {
             return Ok(None);
         };
-        let all = stages::for_request(tx.conn(), id).await?;
         let now = self.now();
         // The first stage not completed runs next, once approved and what it waits on is done.
         if let Some(stage) = all.iter().find(|s| s.state != StageState::Completed) {
@@ -600,10 +599,9 @@ impl Core {
         outcome: &Said,
         actor: &Actor,
     ) -> EngineResult<()> {
-        let Some(before) = requests::get(tx.conn(), id).await? else {
+        let Some((before, all)) = stages::of_request(tx.conn(), id).await? else {
             return Ok(());
         };
-        let all = stages::for_request(tx.conn(), id).await?;
         let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
         let state = RequestState::from_stages(&states);
         let now = self.now();

@@ -605,6 +605,72 @@ mod tests {
         StageId(id)
     }
 
+    /// A request and its stages come back from one read, the stages in execution order
+    /// whatever order they were written in, and with the right one of two tables' columns
+    /// that share names (`id`, `kind`, `state`); likewise the context of an approval message.
+    #[tokio::test]
+    async fn a_request_is_read_with_its_stages_in_one_statement() {
+        use crate::domain::{MessageRef, RequestKind, RequestState, StageState};
+        let (_dir, store) = migrated().await;
+        let mut w = store.write().await.expect("write");
+        let (request, bare) = (a_request(&mut w).await, a_request(&mut w).await);
+        let second = a_stage(&mut w, request, 2).await;
+        let first = a_stage(&mut w, request, 1).await;
+        let message = MessageRef("m-2".into());
+        stages::set_approval_message(w.conn(), second, &message)
+            .await
+            .expect("approval message");
+        stages::transition(w.conn(), first, StageState::Pending, StageState::Approved)
+            .await
+            .expect("first approved");
+        w.commit().await.expect("commit");
+
+        let mut conn = store.read().await.expect("read");
+        let (r, all) = stages::of_request(&mut conn, request)
+            .await
+            .expect("read")
+            .expect("the request");
+        assert_eq!(
+            (r.id, r.kind, r.state),
+            (request, RequestKind::Assign, RequestState::Pending)
+        );
+        let seen: Vec<_> = all
+            .iter()
+            .map(|s| (s.id, s.seq, s.request_id, s.state))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (first, 1, request, StageState::Approved),
+                (second, 2, request, StageState::Pending)
+            ]
+        );
+        let (r, all) = stages::of_request(&mut conn, bare)
+            .await
+            .expect("read")
+            .expect("a request without stages");
+        assert_eq!((r.id, all.len()), (bare, 0));
+        let none = stages::of_request(&mut conn, RequestId(bare.0 + 100)).await;
+        assert!(none.expect("read").is_none(), "no such request");
+        let (r, all) = stages::of_stage(&mut conn, second)
+            .await
+            .expect("read")
+            .expect("the stage's request");
+        assert_eq!((r.id, all.len()), (request, 2));
+        let none = stages::of_stage(&mut conn, StageId(second.0 + 100)).await;
+        assert!(none.expect("read").is_none(), "no such stage");
+
+        let context = stages::approval_context(&mut conn, &message)
+            .await
+            .expect("read")
+            .expect("an approval message");
+        assert_eq!(context.stage.id, second);
+        assert_eq!(context.request.map(|r| r.id), Some(request));
+        assert_eq!(context.all.len(), 2);
+        let unknown = stages::approval_context(&mut conn, &MessageRef("m-9".into())).await;
+        assert!(unknown.expect("read").is_none(), "no approval message");
+    }
+
     /// A database made before `decided_via` existed upgrades in place: the markers written
     /// into `decision_note` move to the new column, a denial's reason stays a reason.
     #[tokio::test]

@@ -85,7 +85,7 @@ const COLUMNS: &str = "id, kind, state, requester, requester_upn, target_upn, ta
                        requester_link_method, requester_link_verified_at, requester_link_attested_by, \
                        target_object_id";
 
-const REQUESTS: Table<Request> = Table::new("requests", COLUMNS, from_row);
+pub(super) const REQUESTS: Table<Request> = Table::new("requests", COLUMNS, from_row);
 
 fn from_row(c: &Columns<'_>) -> StoreResult<Request> {
     let asked = Asked {

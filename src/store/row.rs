@@ -23,12 +23,20 @@ impl<T: Plain> Plain for Option<T> {}
 pub(crate) struct Columns<'r> {
     row: &'r AnyRow,
     table: &'static str,
+    /// What the table's columns are named with in `row` (empty: their own names), where a
+    /// statement joined two tables that share column names.
+    prefix: &'static str,
 }
 
 impl<'r> Columns<'r> {
     /// The row `row` of `table`.
     pub(crate) fn new(table: &'static str, row: &'r AnyRow) -> Self {
-        Columns { row, table }
+        Columns::prefixed(table, row, "")
+    }
+
+    /// The row `row` of `table`, its columns selected as `{prefix}{column}`.
+    pub(crate) fn prefixed(table: &'static str, row: &'r AnyRow, prefix: &'static str) -> Self {
+        Columns { row, table, prefix }
     }
 
     /// A column as the database hands it over (numbers, free text).
@@ -36,7 +44,12 @@ impl<'r> Columns<'r> {
     where
         T: Plain + Decode<'r, Any> + Type<Any>,
     {
-        Ok(self.row.try_get(column)?)
+        if self.prefix.is_empty() {
+            return Ok(self.row.try_get(column)?);
+        }
+        Ok(self
+            .row
+            .try_get(format!("{}{column}", self.prefix).as_str())?)
     }
 
     /// A flag column (0 or 1: both databases keep flags as whole numbers).

@@ -114,8 +114,29 @@ impl<T> Table<T> {
     /// Reads one row that selected the table's columns (here or in a statement of its own);
     /// a value it cannot read names the table.
     pub(crate) fn read(&self, row: &AnyRow) -> StoreResult<T> {
+        self.read_as(row, "")
+    }
+
+    /// Reads one row that selected the table's columns as `{prefix}{column}` (a statement
+    /// that joins another table with columns of the same names; see [`Table::aliased`]).
+    pub(crate) fn read_as(&self, row: &AnyRow, prefix: &'static str) -> StoreResult<T> {
         let table = self.name.split(' ').next().unwrap_or(self.name);
-        (self.reader)(&Columns::new(table, row))
+        (self.reader)(&Columns::prefixed(table, row, prefix))
+    }
+
+    /// The table's columns for a statement that joins it as `alias`, each selected as
+    /// `{alias}.{column} AS {prefix}{column}` (none renamed when `prefix` is empty); the
+    /// columns must be plain names.
+    pub(crate) fn aliased(&self, alias: &str, prefix: &str) -> String {
+        let columns = self.columns.split(',').map(str::trim);
+        let named: Vec<String> = if prefix.is_empty() {
+            columns.map(|c| format!("{alias}.{c}")).collect()
+        } else {
+            columns
+                .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
+                .collect()
+        };
+        named.join(", ")
     }
 
     /// Every row `rest` (the statement after `FROM table`: its WHERE and ORDER BY) selects,

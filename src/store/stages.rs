@@ -3,7 +3,11 @@
 use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{json_array_has, real, update, Param, Table};
+use std::sync::LazyLock;
+
+use sqlx::Row;
+
+use super::sql::{bound, json_array_has, numbered, real, update, Param, Table};
 use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{
     BillingCycle, ChatUserId, DecisionSource, MessageRef, RequestId, StageId, StageKind,
@@ -207,34 +211,6 @@ pub async fn for_request(conn: &mut AnyConnection, id: RequestId) -> StoreResult
         .await
 }
 
-/// Every stage of the request stage `id` belongs to, in execution order (none when there is
-/// no such stage): one read where a caller has a stage's id and needs its request's stages.
-pub async fn with_siblings(conn: &mut AnyConnection, id: StageId) -> StoreResult<Vec<Stage>> {
-    STAGES
-        .all(
-            conn,
-            "WHERE request_id = (SELECT request_id FROM stages WHERE id = ?) ORDER BY seq",
-            &[id.0.into()],
-        )
-        .await
-}
-
-/// Every stage of the request one of whose stages has `message` as its approval message,
-/// in execution order (none when `message` is no approval message).
-pub async fn with_siblings_by_message(
-    conn: &mut AnyConnection,
-    message: &MessageRef,
-) -> StoreResult<Vec<Stage>> {
-    STAGES
-        .all(
-            conn,
-            "WHERE request_id = (SELECT request_id FROM stages WHERE approval_message = ? LIMIT 1) \
-             ORDER BY seq",
-            &[message.as_str().into()],
-        )
-        .await
-}
-
 /// What a reaction on an approval message decides: the stage, its request and all the
 /// request's stages, as read before the decision (which checks them again as it writes).
 #[derive(Debug)]
@@ -247,13 +223,16 @@ pub struct ApprovalContext {
     pub all: Vec<Stage>,
 }
 
-/// The [`ApprovalContext`] of a reaction on `message`, in two reads; None when `message` is
+/// The [`ApprovalContext`] of a reaction on `message`, in one read; None when `message` is
 /// no approval message.
 pub async fn approval_context(
     conn: &mut AnyConnection,
     message: &MessageRef,
 ) -> StoreResult<Option<ApprovalContext>> {
-    let all = with_siblings_by_message(conn, message).await?;
+    let which = "(SELECT request_id FROM stages WHERE approval_message = ? LIMIT 1)";
+    let Some((request, all)) = with_request(conn, which, &[message.as_str().into()]).await? else {
+        return Ok(None);
+    };
     let Some(stage) = all
         .iter()
         .find(|s| s.approval_message.as_ref() == Some(message))
@@ -261,12 +240,65 @@ pub async fn approval_context(
     else {
         return Ok(None);
     };
-    let request = super::requests::get(conn, stage.request_id).await?;
     Ok(Some(ApprovalContext {
         stage,
-        request,
+        request: Some(request),
         all,
     }))
+}
+
+/// A request and its stages, in execution order; None when there is no such request.
+pub async fn of_request(
+    conn: &mut AnyConnection,
+    id: RequestId,
+) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
+    with_request(conn, "?", &[id.0.into()]).await
+}
+
+/// The request stage `id` belongs to and all its stages, in execution order; None when
+/// there is no such stage.
+pub async fn of_stage(
+    conn: &mut AnyConnection,
+    id: StageId,
+) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
+    let which = "(SELECT request_id FROM stages WHERE id = ?)";
+    with_request(conn, which, &[id.0.into()]).await
+}
+
+/// The request whose id `which` (an expression, its placeholders bound to `params`) gives,
+/// and its stages in execution order, in one statement: each stage's row carries its
+/// request's columns too, the stage's own named `s_…`.
+async fn with_request(
+    conn: &mut AnyConnection,
+    which: &str,
+    params: &[Param<'_>],
+) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
+    use super::requests::REQUESTS;
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{}, {}",
+            REQUESTS.aliased("r", ""),
+            STAGES.aliased("s", "s_")
+        )
+    });
+    let sql = numbered(&format!(
+        "SELECT {} FROM requests r LEFT JOIN stages s ON s.request_id = r.id \
+         WHERE r.id = {which} ORDER BY s.seq",
+        *COLUMNS
+    ));
+    let rows = bound(&sql, params).fetch_all(conn).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let request = REQUESTS.read(first)?;
+    let mut stages = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // A request without stages joins none: one row, its stage columns empty.
+        if row.try_get::<Option<i64>, _>("s_id")?.is_some() {
+            stages.push(STAGES.read_as(row, "s_")?);
+        }
+    }
+    Ok(Some((request, stages)))
 }
 
 /// The stage whose approval message this is.

@@ -153,20 +153,18 @@ async fn claim_in(
     let mut claimed = Vec::new();
     let mut skipped = Vec::new();
     for job in claimed_jobs {
-        // The stage with its request's other stages, and the request: known, or two reads,
+        // The stage with its request's other stages, and the request: known, or one read,
         // and the request's new state follows from them without reading either again.
         let (mut all, request) = match known {
             Some((request, all)) if all.iter().any(|s| s.id == job.stage_id) => {
                 (all.clone(), Some(request.clone()))
             }
-            _ => (stages::with_siblings(w.conn(), job.stage_id).await?, None),
+            _ => match stages::of_stage(w.conn(), job.stage_id).await? {
+                Some((request, all)) => (all, Some(request)),
+                None => (Vec::new(), None),
+            },
         };
         let stage = all.iter().find(|s| s.id == job.stage_id).cloned();
-        let request = match (request, &stage) {
-            (Some(request), _) => Some(request),
-            (None, Some(s)) => requests::get(w.conn(), s.request_id).await?,
-            (None, None) => None,
-        };
         let (Some(stage), Some(request)) = (stage, request) else {
             jobs::fail(w.conn(), job.id, "stage or request missing", now).await?;
             skipped.push(JobReport::Skipped);
@@ -222,12 +220,8 @@ pub(super) async fn set_request_state(
     tx: &mut WriteTx<'_>,
     request: &Request,
 ) -> EngineResult<()> {
-    let states: Vec<StageState> = stages::for_request(tx.conn(), request.id)
-        .await?
-        .iter()
-        .map(|s| s.state)
-        .collect();
-    if let Some(current) = requests::get(tx.conn(), request.id).await? {
+    if let Some((current, all)) = stages::of_request(tx.conn(), request.id).await? {
+        let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
         derive_request_state(core, tx, request.id, current.state, &states).await?;
     }
     Ok(())

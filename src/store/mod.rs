@@ -645,20 +645,21 @@ mod tests {
                 (second, 2, request, StageState::Pending)
             ]
         );
-        let (r, all) = stages::of_request(&mut conn, bare)
-            .await
-            .expect("read")
-            .expect("a request without stages");
-        assert_eq!((r.id, all.len()), (bare, 0));
-        let none = stages::of_request(&mut conn, RequestId(bare.0 + 100)).await;
-        assert!(none.expect("read").is_none(), "no such request");
-        let (r, all) = stages::of_stage(&mut conn, second)
-            .await
-            .expect("read")
-            .expect("the stage's request");
-        assert_eq!((r.id, all.len()), (request, 2));
-        let none = stages::of_stage(&mut conn, StageId(second.0 + 100)).await;
-        assert!(none.expect("read").is_none(), "no such stage");
+        // (request read, its stage count), by request and by stage; None where there is none.
+        let by_request = [bare, RequestId(bare.0 + 100)];
+        for (id, want) in by_request.into_iter().zip([Some((bare, 0)), None]) {
+            let read = stages::of_request(&mut conn, id).await.expect("read");
+            assert_eq!(
+                read.map(|(r, all)| (r.id, all.len())),
+                want,
+                "request {id:?}"
+            );
+        }
+        let by_stage = [second, StageId(second.0 + 100)];
+        for (id, want) in by_stage.into_iter().zip([Some((request, 2)), None]) {
+            let read = stages::of_stage(&mut conn, id).await.expect("read");
+            assert_eq!(read.map(|(r, all)| (r.id, all.len())), want, "stage {id:?}");
+        }
 
         let context = stages::approval_context(&mut conn, &message)
             .await

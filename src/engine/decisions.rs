@@ -207,9 +207,6 @@ impl Decisions {
         if !added {
             return self.on_reaction_removed(seen).await;
         }
-        let Some(request) = request else {
-            return Ok(());
-        };
         let (approver, roles) = match self.decider_gate(r, &stage, &request).await? {
             Gate::Pass(approver, roles) => (approver, roles),
             Gate::Refuse(action, text) => return self.refuse_reaction(seen, action, &text).await,

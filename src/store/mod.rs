@@ -666,7 +666,7 @@ mod tests {
             .expect("read")
             .expect("an approval message");
         assert_eq!(context.stage.id, second);
-        assert_eq!(context.request.map(|r| r.id), Some(request));
+        assert_eq!(context.request.id, request);
         assert_eq!(context.all.len(), 2);
         let unknown = stages::approval_context(&mut conn, &MessageRef("m-9".into())).await;
         assert!(unknown.expect("read").is_none(), "no approval message");

@@ -1,12 +1,10 @@
 //! `stages`: the approval steps of a request, each needing one kind of role.
 
-use sqlx::AnyConnection;
-
-use super::row::Columns;
 use std::sync::LazyLock;
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
+use super::row::Columns;
 use super::sql::{bound, json_array_has, numbered, real, update, Param, Table};
 use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{
@@ -218,7 +216,7 @@ pub struct ApprovalContext {
     /// The stage whose approval message it is.
     pub stage: Stage,
     /// Its request.
-    pub request: Option<super::requests::Request>,
+    pub request: super::requests::Request,
     /// Every stage of the request, in execution order.
     pub all: Vec<Stage>,
 }
@@ -242,7 +240,7 @@ pub async fn approval_context(
     };
     Ok(Some(ApprovalContext {
         stage,
-        request: Some(request),
+        request,
         all,
     }))
 }

@@ -278,13 +278,11 @@ impl Store {
         let guard = self.writer.lock().await;
         let tx = match self.dialect {
             Dialect::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
+            // The transaction and its lock in one round trip: the two statements go as one
+            // simple query, and the transaction begins only if both succeed.
             Dialect::Postgres => {
-                let mut tx = self.write_pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(WRITER_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                tx
+                let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})");
+                self.write_pool.begin_with(begin).await?
             }
         };
         Ok(WriteTx {

@@ -327,3 +327,40 @@ async fn the_bots_reconnect_when_postgres_restarts_mid_flow() {
     }
     leader.stop().await;
 }
+
+/// Write transactions of two instances on one database run one at a time: the second waits
+/// on the writer's advisory lock, taken as its transaction begins, until the first commits,
+/// and then begins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
+async fn writes_of_two_instances_on_one_database_run_one_at_a_time() {
+    use licensebot::store::Store;
+    let server = postgres::server().expect(NEEDS);
+    let url = postgres::fresh_database(&server).await;
+    let first = Store::open(&url, false)
+        .await
+        .expect("the first instance's store");
+    let second = Store::open(&url, false)
+        .await
+        .expect("the second instance's store");
+
+    let held = first.write().await.expect("the first write begins");
+    let waiting = tokio::spawn(async move {
+        let w = second.write().await.expect("the second write begins");
+        let began = Instant::now();
+        w.commit().await.expect("the second write commits");
+        began
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the second write waits while the first holds the lock"
+    );
+    let committed = Instant::now();
+    held.commit().await.expect("the first write commits");
+    let began = tokio::time::timeout(TIMEOUT, waiting)
+        .await
+        .expect("the second write begins once the first committed")
+        .expect("the second write's task");
+    assert!(began >= committed, "it began after the first committed");
+}

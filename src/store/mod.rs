@@ -37,7 +37,7 @@ pub mod terms;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -281,8 +281,9 @@ impl Store {
             // The transaction and its lock in one round trip: the two statements go as one
             // simple query, and the transaction begins only if both succeed.
             Dialect::Postgres => {
-                let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})");
-                self.write_pool.begin_with(begin).await?
+                static BEGIN: LazyLock<String> =
+                    LazyLock::new(|| format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"));
+                self.write_pool.begin_with(BEGIN.as_str()).await?
             }
         };
         Ok(WriteTx {

@@ -125,17 +125,14 @@ impl<T> Table<T> {
     }
 
     /// The table's columns for a statement that joins it as `alias`, each selected as
-    /// `{alias}.{column} AS {prefix}{column}` (none renamed when `prefix` is empty); the
-    /// columns must be plain names.
+    /// `{alias}.{column} AS {prefix}{column}`; the columns must be plain names.
     pub(crate) fn aliased(&self, alias: &str, prefix: &str) -> String {
-        let columns = self.columns.split(',').map(str::trim);
-        let named: Vec<String> = if prefix.is_empty() {
-            columns.map(|c| format!("{alias}.{c}")).collect()
-        } else {
-            columns
-                .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
-                .collect()
-        };
+        let named: Vec<String> = self
+            .columns
+            .split(',')
+            .map(str::trim)
+            .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
+            .collect();
         named.join(", ")
     }
 

@@ -227,8 +227,11 @@ pub async fn approval_context(
     conn: &mut AnyConnection,
     message: &MessageRef,
 ) -> StoreResult<Option<ApprovalContext>> {
-    let which = "(SELECT request_id FROM stages WHERE approval_message = ? LIMIT 1)";
-    let Some((request, all)) = with_request(conn, which, &[message.as_str().into()]).await? else {
+    static BY_MESSAGE: LazyLock<String> = LazyLock::new(|| {
+        with_request_sql("(SELECT request_id FROM stages WHERE approval_message = ? LIMIT 1)")
+    });
+    let Some((request, all)) = with_request(conn, &BY_MESSAGE, &[message.as_str().into()]).await?
+    else {
         return Ok(None);
     };
     let Some(stage) = all
@@ -250,7 +253,8 @@ pub async fn of_request(
     conn: &mut AnyConnection,
     id: RequestId,
 ) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
-    with_request(conn, "?", &[id.0.into()]).await
+    static BY_REQUEST: LazyLock<String> = LazyLock::new(|| with_request_sql("?"));
+    with_request(conn, &BY_REQUEST, &[id.0.into()]).await
 }
 
 /// The request stage `id` belongs to and all its stages, in execution order; None when
@@ -259,36 +263,35 @@ pub async fn of_stage(
     conn: &mut AnyConnection,
     id: StageId,
 ) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
-    let which = "(SELECT request_id FROM stages WHERE id = ?)";
-    with_request(conn, which, &[id.0.into()]).await
+    static BY_STAGE: LazyLock<String> =
+        LazyLock::new(|| with_request_sql("(SELECT request_id FROM stages WHERE id = ?)"));
+    with_request(conn, &BY_STAGE, &[id.0.into()]).await
 }
 
-/// The request whose id `which` (an expression, its placeholders bound to `params`) gives,
-/// and its stages in execution order, in one statement: each stage's row carries its
-/// request's columns too, the stage's own named `s_…`.
+/// The statement that reads the request whose id `which` (an expression) gives, and its
+/// stages in execution order: each stage's row carries its request's columns too, the
+/// stage's own named `s_…`. Made once per caller.
+fn with_request_sql(which: &str) -> String {
+    numbered(&format!(
+        "SELECT {}, {} FROM requests r LEFT JOIN stages s ON s.request_id = r.id \
+         WHERE r.id = {which} ORDER BY s.seq",
+        super::requests::REQUESTS.aliased("r", ""),
+        STAGES.aliased("s", "s_")
+    ))
+}
+
+/// Runs a [`with_request_sql`] statement, its placeholders bound to `params`: the request
+/// and its stages, or None.
 async fn with_request(
     conn: &mut AnyConnection,
-    which: &str,
+    sql: &str,
     params: &[Param<'_>],
 ) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
-    use super::requests::REQUESTS;
-    static COLUMNS: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "{}, {}",
-            REQUESTS.aliased("r", ""),
-            STAGES.aliased("s", "s_")
-        )
-    });
-    let sql = numbered(&format!(
-        "SELECT {} FROM requests r LEFT JOIN stages s ON s.request_id = r.id \
-         WHERE r.id = {which} ORDER BY s.seq",
-        *COLUMNS
-    ));
-    let rows = bound(&sql, params).fetch_all(conn).await?;
+    let rows = bound(sql, params).fetch_all(conn).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let request = REQUESTS.read(first)?;
+    let request = super::requests::REQUESTS.read(first)?;
     let mut stages = Vec::with_capacity(rows.len());
     for row in &rows {
         // A request without stages joins none: one row, its stage columns empty.

@@ -155,17 +155,17 @@ async fn claim_in(
     for job in claimed_jobs {
         // The stage with its request's other stages, and the request: known, or one read,
         // and the request's new state follows from them without reading either again.
-        let (mut all, request) = match known {
+        let found = match known {
             Some((request, all)) if all.iter().any(|s| s.id == job.stage_id) => {
-                (all.clone(), Some(request.clone()))
+                Some((request.clone(), all.clone()))
             }
-            _ => match stages::of_stage(w.conn(), job.stage_id).await? {
-                Some((request, all)) => (all, Some(request)),
-                None => (Vec::new(), None),
-            },
+            _ => stages::of_stage(w.conn(), job.stage_id).await?,
         };
-        let stage = all.iter().find(|s| s.id == job.stage_id).cloned();
-        let (Some(stage), Some(request)) = (stage, request) else {
+        let found = found.and_then(|(request, all)| {
+            let stage = all.iter().find(|s| s.id == job.stage_id).cloned()?;
+            Some((stage, request, all))
+        });
+        let Some((stage, request, mut all)) = found else {
             jobs::fail(w.conn(), job.id, "stage or request missing", now).await?;
             skipped.push(JobReport::Skipped);
             continue;

@@ -1,9 +1,10 @@
 # A throwaway PostgreSQL cluster for the suite's PostgreSQL half, sourced by tests/run.sh:
 # installs Debian's postgresql when its programs are missing, starts a cluster of its own in
 # a temporary directory on a free loopback port (no systemd, no Docker; fsync off, as the
-# data is thrown away), exports LICENSEBOT_TEST_POSTGRES_URL for the tests (and
-# LICENSEBOT_TEST_POSTGRES_RESTART, the command that restarts the server), and stops and
-# removes the cluster when the shell exits.
+# data is thrown away, unless LICENSEBOT_PG_DURABLE=1 asks for fsync on, as the load bench's
+# PostgreSQL figures need: a commit rate is a durable one only with fsync on), exports
+# LICENSEBOT_TEST_POSTGRES_URL for the tests (and LICENSEBOT_TEST_POSTGRES_RESTART, the
+# command that restarts the server), and stops and removes the cluster when the shell exits.
 
 pg_bin() {
   local dir
@@ -43,11 +44,12 @@ pg_start() {
   PG_DIR="$(mktemp -d /tmp/licensebot-pg.XXXXXX)"
   if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_DIR"; fi
   pg_as_owner "$bin/initdb" -D "$PG_DIR/data" -A trust -U postgres --locale=C.UTF-8 >/dev/null
-  local port try
+  local port try fsync=off
+  if [ "${LICENSEBOT_PG_DURABLE:-}" = 1 ]; then fsync=on; fi
   for try in 1 2 3 4 5; do
     port=$((20000 + (RANDOM % 30000)))
     if pg_as_owner "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 \
-      -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" \
+      -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=300" \
       start >/dev/null; then
       PG_BIN="$bin"
       export LICENSEBOT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"

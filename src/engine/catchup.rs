@@ -97,9 +97,10 @@ impl Catchup {
         // transaction that applies the reaction, is the one that holds.
         let (context, news) = {
             let mut conn = self.core.store().read().await?;
-            let context = stages::approval_context(&mut conn, &r.message).await?;
-            let news = context.is_some() && reactions::is_news(&mut conn, key, added).await?;
-            (context, news)
+            match stages::approval_context_seen(&mut conn, key).await? {
+                Some((context, seen)) => (Some(context), seen.is_news(added)),
+                None => (None, false),
+            }
         };
         if context.is_none() {
             if crate::command::same_emoji(&r.emoji, &self.core.cfg().reclaim.emoji) {

@@ -671,6 +671,91 @@ mod tests {
         assert!(unknown.expect("read").is_none(), "no approval message");
     }
 
+    /// The context of a reaction's approval message comes with what is known of the reaction
+    /// itself, read in the same statement: never seen, there, gone again; and only that
+    /// user's that emoji counts.
+    #[tokio::test]
+    async fn a_reactions_context_comes_with_whether_it_is_news() {
+        use crate::domain::{ChatUserId, MessageRef};
+        let (_dir, store) = migrated().await;
+        let mut w = store.write().await.expect("write");
+        let request = a_request(&mut w).await;
+        let stage = a_stage(&mut w, request, 1).await;
+        let message = MessageRef("m-1".into());
+        stages::set_approval_message(w.conn(), stage, &message)
+            .await
+            .expect("approval message");
+        w.commit().await.expect("commit");
+        let (carol, dave) = (ChatUserId("carol".into()), ChatUserId("dave".into()));
+        let reactions = [(&carol, "✅"), (&dave, "✅"), (&carol, "❌")];
+
+        // (an add is news, a remove is news) for each of `reactions`.
+        async fn news(
+            store: &Store,
+            message: &MessageRef,
+            of: &[(&ChatUserId, &str)],
+        ) -> Vec<(StageId, bool, bool)> {
+            let mut conn = store.read().await.expect("read");
+            let mut found = Vec::new();
+            for (user, emoji) in of {
+                let key = reactions::Key {
+                    message,
+                    user,
+                    emoji,
+                };
+                let (context, seen) = stages::approval_context_seen(&mut conn, key)
+                    .await
+                    .expect("read")
+                    .expect("an approval message");
+                found.push((context.stage.id, seen.is_news(true), seen.is_news(false)));
+            }
+            found
+        }
+        async fn claim(
+            store: &Store,
+            message: &MessageRef,
+            user: &ChatUserId,
+            added: bool,
+        ) -> bool {
+            let key = reactions::Key {
+                message,
+                user,
+                emoji: "✅",
+            };
+            let mut w = store.write().await.expect("write");
+            let news = reactions::claim(w.conn(), key, added, chrono::Utc::now())
+                .await
+                .expect("claim");
+            w.commit().await.expect("commit");
+            news
+        }
+        let never = (stage, true, false);
+        assert_eq!(news(&store, &message, &reactions).await, [never; 3]);
+        assert!(
+            claim(&store, &message, &carol, true).await,
+            "carol's ✅ is news"
+        );
+        let there = (stage, false, true);
+        assert_eq!(
+            news(&store, &message, &reactions).await,
+            [there, never, never]
+        );
+        assert!(
+            claim(&store, &message, &carol, false).await,
+            "carol's ✅ gone is news"
+        );
+        assert_eq!(news(&store, &message, &reactions).await, [never; 3]);
+
+        let mut conn = store.read().await.expect("read");
+        let elsewhere = reactions::Key {
+            message: &MessageRef("m-9".into()),
+            user: &carol,
+            emoji: "✅",
+        };
+        let unknown = stages::approval_context_seen(&mut conn, elsewhere).await;
+        assert!(unknown.expect("read").is_none(), "no approval message");
+    }
+
     /// A database made before `decided_via` existed upgrades in place: the markers written
     /// into `decision_note` move to the new column, a denial's reason stays a reason.
     #[tokio::test]

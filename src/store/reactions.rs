@@ -59,20 +59,33 @@ pub async fn claim(
     Ok(done.rows_affected() == 1)
 }
 
-/// Whether [`claim`] would find an add (`added`) or a remove news now, read without
-/// claiming: a replay can be told apart before any work is done for it.
-pub async fn is_news(conn: &mut AnyConnection, key: Key<'_>, added: bool) -> StoreResult<bool> {
-    let present: Option<i64> = sqlx::query_scalar(
-        "SELECT present FROM seen_reactions WHERE message_id = $1 AND chat_user = $2 AND emoji = $3",
-    )
-    .bind(key.message.as_str())
-    .bind(key.user.as_str())
-    .bind(key.emoji)
-    .fetch_optional(conn)
-    .await?;
-    let there = present == Some(1);
-    Ok(added != there)
+/// What is known of one reaction, read without claiming it (with its approval message's
+/// context, [`super::stages::approval_context_seen`]): a replay can be told apart before any
+/// work is done for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    /// Known to be there (added and not removed since).
+    there: bool,
 }
+
+impl Seen {
+    /// From the row's `present` (None: never seen).
+    pub(super) fn from_present(present: Option<i64>) -> Seen {
+        Seen {
+            there: present == Some(1),
+        }
+    }
+
+    /// Whether [`claim`] would find an add (`added`) or a remove news now.
+    pub fn is_news(self, added: bool) -> bool {
+        added != self.there
+    }
+}
+
+/// The `present` of one reaction's row, as a scalar subquery of three placeholders: the
+/// message, the user, the emoji (NULL when there is no row).
+pub(super) const PRESENT: &str =
+    "(SELECT present FROM seen_reactions WHERE message_id = ? AND chat_user = ? AND emoji = ?)";
 
 /// Records that a reaction is gone (the bot removed it), without applying anything.
 pub async fn forget(conn: &mut AnyConnection, key: Key<'_>, at: Timestamp) -> StoreResult<()> {

@@ -2,8 +2,10 @@
 
 use std::sync::LazyLock;
 
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::reactions::{Key, Seen};
 use super::row::Columns;
 use super::sql::{bound, json_array_has, numbered, real, update, Param, Table};
 use super::{ts, Dialect, StoreResult, Timestamp};
@@ -227,25 +229,59 @@ pub async fn approval_context(
     conn: &mut AnyConnection,
     message: &MessageRef,
 ) -> StoreResult<Option<ApprovalContext>> {
-    static BY_MESSAGE: LazyLock<String> = LazyLock::new(|| {
-        with_request_sql("(SELECT request_id FROM stages WHERE approval_message = ? LIMIT 1)")
+    static BY_MESSAGE: LazyLock<String> =
+        LazyLock::new(|| with_request_sql(APPROVAL_MESSAGE_REQUEST, ""));
+    let read = with_request(conn, &BY_MESSAGE, &[message.as_str().into()]).await?;
+    Ok(read.and_then(|(request, all, _)| context_of(message, request, all)))
+}
+
+/// The [`ApprovalContext`] of `key`'s reaction, as [`approval_context`] reads it, and in the
+/// same statement what is known of that reaction (so a replay is told apart without a read
+/// of its own); None when the message is no approval message.
+pub async fn approval_context_seen(
+    conn: &mut AnyConnection,
+    key: Key<'_>,
+) -> StoreResult<Option<(ApprovalContext, Seen)>> {
+    static BY_MESSAGE_SEEN: LazyLock<String> = LazyLock::new(|| {
+        with_request_sql(
+            APPROVAL_MESSAGE_REQUEST,
+            &format!(", {} AS seen_present", super::reactions::PRESENT),
+        )
     });
-    let Some((request, all)) = with_request(conn, &BY_MESSAGE, &[message.as_str().into()]).await?
-    else {
+    let message = key.message.as_str();
+    let params = [
+        message.into(),
+        key.user.as_str().into(),
+        key.emoji.into(),
+        message.into(),
+    ];
+    let Some((request, all, first)) = with_request(conn, &BY_MESSAGE_SEEN, &params).await? else {
         return Ok(None);
     };
-    let Some(stage) = all
+    let seen = Seen::from_present(first.try_get("seen_present")?);
+    Ok(context_of(key.message, request, all).map(|context| (context, seen)))
+}
+
+/// The request whose stage has the approval message bound to the placeholder.
+const APPROVAL_MESSAGE_REQUEST: &str =
+    "(SELECT request_id FROM stages WHERE approval_message = ? LIMIT 1)";
+
+/// The [`ApprovalContext`] of `message` among a request's stages; None when none of them
+/// has it.
+fn context_of(
+    message: &MessageRef,
+    request: super::requests::Request,
+    all: Vec<Stage>,
+) -> Option<ApprovalContext> {
+    let stage = all
         .iter()
         .find(|s| s.approval_message.as_ref() == Some(message))
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    Ok(Some(ApprovalContext {
+        .cloned()?;
+    Some(ApprovalContext {
         stage,
         request,
         all,
-    }))
+    })
 }
 
 /// A request and its stages, in execution order; None when there is no such request.
@@ -253,8 +289,9 @@ pub async fn of_request(
     conn: &mut AnyConnection,
     id: RequestId,
 ) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
-    static BY_REQUEST: LazyLock<String> = LazyLock::new(|| with_request_sql("?"));
-    with_request(conn, &BY_REQUEST, &[id.0.into()]).await
+    static BY_REQUEST: LazyLock<String> = LazyLock::new(|| with_request_sql("?", ""));
+    let read = with_request(conn, &BY_REQUEST, &[id.0.into()]).await?;
+    Ok(read.map(|(request, stages, _)| (request, stages)))
 }
 
 /// The request stage `id` belongs to and all its stages, in execution order; None when
@@ -264,30 +301,32 @@ pub async fn of_stage(
     id: StageId,
 ) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
     static BY_STAGE: LazyLock<String> =
-        LazyLock::new(|| with_request_sql("(SELECT request_id FROM stages WHERE id = ?)"));
-    with_request(conn, &BY_STAGE, &[id.0.into()]).await
+        LazyLock::new(|| with_request_sql("(SELECT request_id FROM stages WHERE id = ?)", ""));
+    let read = with_request(conn, &BY_STAGE, &[id.0.into()]).await?;
+    Ok(read.map(|(request, stages, _)| (request, stages)))
 }
 
 /// The statement that reads the request whose id `which` (an expression) gives, and its
 /// stages in execution order: each stage's row carries its request's columns too, the
-/// stage's own named `s_…`. Made once per caller.
-fn with_request_sql(which: &str) -> String {
+/// stage's own named `s_…`, and after them the columns `extra` adds (`, expr AS name`; its
+/// placeholders come before `which`'s). Made once per caller.
+fn with_request_sql(which: &str, extra: &str) -> String {
     numbered(&format!(
-        "SELECT {}, {} FROM requests r LEFT JOIN stages s ON s.request_id = r.id \
+        "SELECT {}, {}{extra} FROM requests r LEFT JOIN stages s ON s.request_id = r.id \
          WHERE r.id = {which} ORDER BY s.seq",
         super::requests::REQUESTS.aliased("r", ""),
         STAGES.aliased("s", "s_")
     ))
 }
 
-/// Runs a [`with_request_sql`] statement, its placeholders bound to `params`: the request
-/// and its stages, or None.
+/// Runs a [`with_request_sql`] statement, its placeholders bound to `params`: the request,
+/// its stages and the first row (for the columns the caller added), or None.
 async fn with_request(
     conn: &mut AnyConnection,
     sql: &str,
     params: &[Param<'_>],
-) -> StoreResult<Option<(super::requests::Request, Vec<Stage>)>> {
-    let rows = bound(sql, params).fetch_all(conn).await?;
+) -> StoreResult<Option<(super::requests::Request, Vec<Stage>, AnyRow)>> {
+    let mut rows = bound(sql, params).fetch_all(conn).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
@@ -299,7 +338,7 @@ async fn with_request(
             stages.push(STAGES.read_as(row, "s_")?);
         }
     }
-    Ok(Some((request, stages)))
+    Ok(Some((request, stages, rows.swap_remove(0))))
 }
 
 /// The stage whose approval message this is.

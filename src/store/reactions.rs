@@ -19,6 +19,20 @@ pub struct Key<'a> {
     pub emoji: &'a str,
 }
 
+/// The filter that finds one reaction's row, its placeholders bound to [`Key::params`].
+const KEY_FILTER: &str = "message_id = ? AND chat_user = ? AND emoji = ?";
+
+impl<'a> Key<'a> {
+    /// The values of [`KEY_FILTER`]'s placeholders, in order.
+    pub(super) fn params(self) -> [Param<'a>; 3] {
+        [
+            self.message.as_str().into(),
+            self.user.as_str().into(),
+            self.emoji.into(),
+        ]
+    }
+}
+
 /// Records an add (`added`) or a remove as applied, in the transaction that applies it:
 /// true when it is news (the reaction was not known to be there, or was known to be there
 /// for a remove), false for a replay (whose transaction is dropped). The record commits
@@ -82,10 +96,11 @@ impl Seen {
     }
 }
 
-/// The `present` of one reaction's row, as a scalar subquery of three placeholders: the
-/// message, the user, the emoji (NULL when there is no row).
-pub(super) const PRESENT: &str =
-    "(SELECT present FROM seen_reactions WHERE message_id = ? AND chat_user = ? AND emoji = ?)";
+/// The `present` of one reaction's row, as a scalar subquery whose placeholders take
+/// [`Key::params`] (NULL when there is no row).
+pub(super) fn present_sql() -> String {
+    format!("(SELECT present FROM seen_reactions WHERE {KEY_FILTER})")
+}
 
 /// Records that a reaction is gone (the bot removed it), without applying anything.
 pub async fn forget(conn: &mut AnyConnection, key: Key<'_>, at: Timestamp) -> StoreResult<()> {
@@ -101,13 +116,8 @@ async fn set_on(
     values: &[Param<'_>],
 ) -> StoreResult<()> {
     let mut params = values.to_vec();
-    params.extend([
-        key.message.as_str().into(),
-        key.user.as_str().into(),
-        key.emoji.into(),
-    ]);
-    let filter = "message_id = ? AND chat_user = ? AND emoji = ?";
-    update(conn, "seen_reactions", set, filter, &params).await?;
+    params.extend(key.params());
+    update(conn, "seen_reactions", set, KEY_FILTER, &params).await?;
     Ok(())
 }
 

@@ -245,16 +245,12 @@ pub async fn approval_context_seen(
     static BY_MESSAGE_SEEN: LazyLock<String> = LazyLock::new(|| {
         with_request_sql(
             APPROVAL_MESSAGE_REQUEST,
-            &format!(", {} AS seen_present", super::reactions::PRESENT),
+            &format!(", {} AS seen_present", super::reactions::present_sql()),
         )
     });
-    let message = key.message.as_str();
-    let params = [
-        message.into(),
-        key.user.as_str().into(),
-        key.emoji.into(),
-        message.into(),
-    ];
+    // The subquery's placeholders come first in the statement, then the message's.
+    let [message, user, emoji] = key.params();
+    let params = [message.clone(), user, emoji, message];
     let Some((request, all, first)) = with_request(conn, &BY_MESSAGE_SEEN, &params).await? else {
         return Ok(None);
     };

@@ -86,7 +86,7 @@ impl Catchup {
             &self.core.cfg().deny_emojis,
         );
         if decision.is_none() {
-            return self.decisions.apply_reaction(r, added, None, None).await;
+            return self.undecided(r, added).await;
         }
         let key = Key {
             message: &r.message,
@@ -94,30 +94,42 @@ impl Catchup {
             emoji: &r.emoji,
         };
         // A replay is usually known before any work; the seal's own check, in the
-        // transaction that applies the reaction, is the one that holds.
-        let (context, news) = {
+        // transaction that applies the reaction, is the one that holds. The reacting person's
+        // language comes in the same read.
+        let read = {
             let mut conn = self.core.store().read().await?;
-            match stages::approval_context_seen(&mut conn, key).await? {
-                Some((context, seen)) => (Some(context), seen.is_news(added)),
-                None => (None, false),
-            }
+            stages::reaction_context(&mut conn, key).await?
         };
-        if context.is_none() {
+        let Some(read) = read else {
             if crate::command::same_emoji(&r.emoji, &self.core.cfg().reclaim.emoji) {
-                return self.decisions.apply_reaction(r, added, None, None).await;
+                return self.undecided(r, added).await;
             }
             // A decision emoji on a message that is no approval: nothing to decide (and
             // nothing to read again).
             tracing::debug!(message = %r.message, "reaction on a message that is no approval; ignored");
             return Ok(());
-        }
-        if !news {
+        };
+        if !read.seen.is_news(added) {
             tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction already applied; replay ignored");
             return Ok(());
         }
+        let language = self.core.language_or_default(read.language);
+        // Boxed: a decision's future is large, and the caller's stack need not hold it.
+        let apply = Box::pin(self.apply_news(r, added, read.context));
+        self.core.speaking_to(language, apply).await
+    }
+
+    /// Applies a reaction that is news on an approval message, sealed so that it is applied
+    /// once, in the reacting person's language.
+    async fn apply_news(
+        &self,
+        r: &Reaction,
+        added: bool,
+        context: stages::ApprovalContext,
+    ) -> EngineResult<()> {
         let seal = Seal::new(r, added);
         self.decisions
-            .apply_reaction(r, added, Some(&seal), context)
+            .apply_reaction(r, added, Some(&seal), Some(context))
             .await?;
         if !seal.recorded() {
             // Applied with nothing to write (a reaction taken away by someone who did not
@@ -127,6 +139,14 @@ impl Catchup {
             w.commit().await?;
         }
         Ok(())
+    }
+
+    /// A reaction that decides nothing by its emoji (a ♻️, say), applied unsealed in the
+    /// reacting person's language, read first.
+    async fn undecided(&self, r: &Reaction, added: bool) -> EngineResult<()> {
+        let language = self.core.language_of(&r.user, None).await;
+        let apply = Box::pin(self.decisions.apply_reaction(r, added, None, None));
+        self.core.speaking_to(language, apply).await
     }
 
     /// Start-up recovery of reactions a previous process claimed but did not finish: they are

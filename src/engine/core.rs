@@ -158,17 +158,32 @@ impl Core {
 
     /// The language `user` is answered in: `client`'s (the language their chat app says,
     /// with a slash command), else the one they chose, else the server's, else the bot's.
+    /// A failed read answers in the bot's language (and says so in the log).
     pub(super) async fn language_of(
         &self,
         user: &ChatUserId,
         client: Option<Language>,
-    ) -> Result<Language, StoreError> {
+    ) -> Language {
         if let Some(l) = client {
-            return Ok(l);
+            return l;
         }
-        let mut conn = self.store.read().await?;
-        let chosen = languages::chosen(&mut conn, user).await?;
-        Ok(chosen.unwrap_or_else(|| self.default_language()))
+        let chosen = match self.store.read().await {
+            Ok(mut conn) => languages::chosen(&mut conn, user).await,
+            Err(e) => Err(e),
+        };
+        match chosen {
+            Ok(chosen) => self.language_or_default(chosen),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the person's language; the bot's is used");
+                self.cfg.language
+            }
+        }
+    }
+
+    /// The language of someone who chose `chosen` (None: no choice): it, else the server's,
+    /// else the bot's.
+    pub(super) fn language_or_default(&self, chosen: Option<Language>) -> Language {
+        chosen.unwrap_or_else(|| self.default_language())
     }
 
     /// The language `user` is written to in `tx` (a direct message, a reply to them): the
@@ -179,7 +194,7 @@ impl Core {
         user: &ChatUserId,
     ) -> Result<Language, StoreError> {
         let chosen = languages::chosen(tx.conn(), user).await?;
-        Ok(chosen.unwrap_or_else(|| self.default_language()))
+        Ok(self.language_or_default(chosen))
     }
     pub(super) fn now(&self) -> Timestamp {
         self.clock.now()

@@ -191,17 +191,19 @@ impl Engine {
         span.record("kind", kind);
         span.record("user", tracing::field::display(user));
         span.record("message", tracing::field::display(message));
-        // Whoever spoke is answered in their language.
-        let language = match self.core.language_of(user, client).await {
-            Ok(language) => language,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the person's language; the bot's is used");
-                self.core.cfg().language
-            }
-        };
-        self.core
-            .speaking_to(language, self.apply_event(&event))
-            .await;
+        // Whoever spoke is answered in their language. A reaction's is read with its approval
+        // message, in the same statement (see `Catchup::on_reaction`).
+        if matches!(
+            event,
+            ChatEvent::ReactionAdded(_) | ChatEvent::ReactionRemoved(_)
+        ) {
+            self.apply_event(&event).await;
+        } else {
+            let language = self.core.language_of(user, client).await;
+            self.core
+                .speaking_to(language, self.apply_event(&event))
+                .await;
+        }
         self.deliver().await;
         self.core.wake();
     }

@@ -56,6 +56,16 @@ pub async fn chosen_and_batch(
     Ok((language.as_deref().and_then(known), batch))
 }
 
+/// The language the person bound to its placeholder chose, as a scalar subquery (NULL when
+/// they chose none), for a statement that reads it along with something else; its column
+/// is read with [`chosen_in`].
+pub(super) const CHOSEN_SQL: &str = "(SELECT language FROM person_languages WHERE chat_user = ?)";
+
+/// The language a [`CHOSEN_SQL`] column holds, if any (see [`known`]).
+pub(super) fn chosen_in(column: Option<String>) -> Option<Language> {
+    column.as_deref().and_then(known)
+}
+
 /// A stored choice as a language: a word no longer known (its catalogue was removed) counts
 /// as no choice, so the person is answered in the default language.
 fn known(word: &str) -> Option<Language> {

@@ -703,11 +703,15 @@ mod tests {
                     user,
                     emoji,
                 };
-                let (context, seen) = stages::approval_context_seen(&mut conn, key)
+                let read = stages::reaction_context(&mut conn, key)
                     .await
                     .expect("read")
                     .expect("an approval message");
-                found.push((context.stage.id, seen.is_news(true), seen.is_news(false)));
+                found.push((
+                    read.context.stage.id,
+                    read.seen.is_news(true),
+                    read.seen.is_news(false),
+                ));
             }
             found
         }
@@ -752,8 +756,59 @@ mod tests {
             user: &carol,
             emoji: "✅",
         };
-        let unknown = stages::approval_context_seen(&mut conn, elsewhere).await;
+        let unknown = stages::reaction_context(&mut conn, elsewhere).await;
         assert!(unknown.expect("read").is_none(), "no approval message");
+    }
+
+    /// The context of a reaction's approval message comes with the language the person who
+    /// reacted chose, read in the same statement: theirs, not another person's; none when
+    /// they chose none or their choice is a language no longer known.
+    #[tokio::test]
+    async fn a_reactions_context_comes_with_the_reactors_language() {
+        use crate::domain::{ChatUserId, Language, MessageRef};
+        let (_dir, store) = migrated().await;
+        let mut w = store.write().await.expect("write");
+        let request = a_request(&mut w).await;
+        let stage = a_stage(&mut w, request, 1).await;
+        let message = MessageRef("m-1".into());
+        stages::set_approval_message(w.conn(), stage, &message)
+            .await
+            .expect("approval message");
+        let (carol, dave, erin) = (
+            ChatUserId("carol".into()),
+            ChatUserId("dave".into()),
+            ChatUserId("erin".into()),
+        );
+        let now = chrono::Utc::now();
+        languages::choose(w.conn(), &carol, Language::Nl, now)
+            .await
+            .expect("carol's");
+        sqlx::query(
+            "INSERT INTO person_languages (chat_user, language, chosen_at) VALUES ($1, 'xx', $2)",
+        )
+        .bind(erin.as_str())
+        .bind(ts(now))
+        .execute(w.conn())
+        .await
+        .expect("erin's, of a catalogue since removed");
+        w.commit().await.expect("commit");
+
+        let mut conn = store.read().await.expect("read");
+        let mut found = Vec::new();
+        for user in [&carol, &dave, &erin] {
+            let key = reactions::Key {
+                message: &message,
+                user,
+                emoji: "✅",
+            };
+            let read = stages::reaction_context(&mut conn, key)
+                .await
+                .expect("read")
+                .expect("an approval message");
+            assert_eq!(read.context.stage.id, stage);
+            found.push(read.language);
+        }
+        assert_eq!(found, [Some(Language::Nl), None, None]);
     }
 
     /// A database made before `decided_via` existed upgrades in place: the markers written

@@ -74,7 +74,7 @@ pub async fn claim(
 }
 
 /// What is known of one reaction, read without claiming it (with its approval message's
-/// context, [`super::stages::approval_context_seen`]): a replay can be told apart before any
+/// context, [`super::stages::reaction_context`]): a replay can be told apart before any
 /// work is done for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Seen {

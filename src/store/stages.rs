@@ -10,7 +10,7 @@ use super::row::Columns;
 use super::sql::{bound, json_array_has, numbered, real, update, Param, Table};
 use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{
-    BillingCycle, ChatUserId, DecisionSource, MessageRef, RequestId, StageId, StageKind,
+    BillingCycle, ChatUserId, DecisionSource, Language, MessageRef, RequestId, StageId, StageKind,
     StageState, Upn,
 };
 
@@ -235,27 +235,51 @@ pub async fn approval_context(
     Ok(read.and_then(|(request, all, _)| context_of(message, request, all)))
 }
 
-/// The [`ApprovalContext`] of `key`'s reaction, as [`approval_context`] reads it, and in the
-/// same statement what is known of that reaction (so a replay is told apart without a read
-/// of its own); None when the message is no approval message.
-pub async fn approval_context_seen(
+/// What a reaction on an approval message needs to know before any work is done for it,
+/// read in one statement: the message's [`ApprovalContext`], what is known of that reaction
+/// (so a replay is told apart without a read of its own), and the language the person who
+/// reacted chose (so they are answered in it without a read of its own).
+#[derive(Debug)]
+pub struct ReactionContext {
+    /// The approval message's stage, request and the request's stages.
+    pub context: ApprovalContext,
+    /// What is known of the reaction.
+    pub seen: Seen,
+    /// The language the reacting person chose; None when they chose none.
+    pub language: Option<Language>,
+}
+
+/// The [`ReactionContext`] of `key`'s reaction (its [`ApprovalContext`] as
+/// [`approval_context`] reads it); None when the message is no approval message.
+pub async fn reaction_context(
     conn: &mut AnyConnection,
     key: Key<'_>,
-) -> StoreResult<Option<(ApprovalContext, Seen)>> {
+) -> StoreResult<Option<ReactionContext>> {
     static BY_MESSAGE_SEEN: LazyLock<String> = LazyLock::new(|| {
         with_request_sql(
             APPROVAL_MESSAGE_REQUEST,
-            &format!(", {} AS seen_present", super::reactions::present_sql()),
+            &format!(
+                ", {} AS seen_present, {} AS reactor_language",
+                super::reactions::present_sql(),
+                super::languages::CHOSEN_SQL
+            ),
         )
     });
-    // The subquery's placeholders come first in the statement, then the message's.
+    // The subqueries' placeholders come first in the statement, then the message's.
     let [message, user, emoji] = key.params();
-    let params = [message.clone(), user, emoji, message];
+    let params = [message.clone(), user.clone(), emoji, user, message];
     let Some((request, all, first)) = with_request(conn, &BY_MESSAGE_SEEN, &params).await? else {
         return Ok(None);
     };
     let seen = Seen::from_present(first.try_get("seen_present")?);
-    Ok(context_of(key.message, request, all).map(|context| (context, seen)))
+    let language = super::languages::chosen_in(first.try_get("reactor_language")?);
+    Ok(
+        context_of(key.message, request, all).map(|context| ReactionContext {
+            context,
+            seen,
+            language,
+        }),
+    )
 }
 
 /// The request whose stage has the approval message bound to the placeholder.

@@ -113,3 +113,18 @@ async fn dutch_texts_come_from_the_catalogue() {
     h.answer_says("alice", "!pro request", "Koppel eerst je chataccount")
         .await;
 }
+
+/// Whoever reacts is answered in the language they chose (read with the approval message,
+/// in the same statement), and only they: the next person's answer is in the default.
+#[tokio::test]
+async fn a_reaction_is_answered_in_the_reacting_persons_language() {
+    let h = Harness::asked_by("alice").await;
+    h.answer_says("mallory", "!pro language nl", "Vanaf nu")
+        .await;
+    h.approve("mallory", "Request #1").await;
+    h.assert_said("Alleen goedkeurders kunnen besluiten over aanvraag #1");
+    h.approve("eve", "Request #1").await;
+    h.assert_said("Only approvers can decide on request #1");
+    assert_eq!(h.audits("decision_ignored_not_approver").await, 2);
+    assert_eq!(h.state(1).await, "pending");
+}

@@ -242,10 +242,21 @@ impl Core {
     ) -> EngineResult<()> {
         // One read for the language and whether the request is one of a batch; the batch
         // itself only when it is one.
+        let told = languages::told(tx.conn(), &r.requester, r.origin_message.as_ref()).await?;
+        self.tell_requester_as(tx, r, text, told).await
+    }
+
+    /// [`Core::tell_requester`] with what telling them needs read already, in `tx`.
+    pub(super) async fn tell_requester_as(
+        &self,
+        tx: &mut WriteTx<'_>,
+        r: &Request,
+        text: &(dyn Fn() -> String + Sync),
+        told: languages::Told,
+    ) -> EngineResult<()> {
         let message = r.origin_message.as_ref();
-        let (chosen, batch) = languages::chosen_and_batch(tx.conn(), &r.requester, message).await?;
-        let language = chosen.unwrap_or_else(|| self.default_language());
-        if let (Some(m), true) = (message, batch > 1) {
+        let language = self.language_or_default(told.language);
+        if let (Some(m), true) = (message, told.batch > 1) {
             let siblings = requests::from_message(tx.conn(), &r.requester, m).await?;
             return self.tell_batch(tx, r, &siblings, language).await;
         }
@@ -396,7 +407,24 @@ impl Core {
         actor: &Actor,
         outcome: Option<&str>,
     ) -> EngineResult<Option<(Request, Vec<Stage>)>> {
-        let Some((request, all)) = stages::of_request(tx.conn(), id).await? else {
+        let advanced = self
+            .advance_told(tx, id, enabled_now, actor, outcome)
+            .await?;
+        Ok(advanced.map(|(request, all, _)| (request, all)))
+    }
+
+    /// [`Core::advance_with_stages`], returning too what telling the requester needs, as
+    /// read in `tx` (for [`Core::tell_requester_as`] later in it).
+    pub(super) async fn advance_told(
+        &self,
+        tx: &mut WriteTx<'_>,
+        id: RequestId,
+        enabled_now: Option<i64>,
+        actor: &Actor,
+        outcome: Option<&str>,
+    ) -> EngineResult<Option<(Request, Vec<Stage>, languages::Told)>> {
+        // With what telling the requester needs, should this tell them.
+        let Some((request, all, told)) = stages::of_request_told(tx.conn(), id).await? else {
             return Ok(None);
         };
         let now = self.now();
@@ -444,7 +472,8 @@ impl Core {
                         subject = self.subject(&r)
                     )
                 };
-                self.tell_requester(tx, &r, &text).await?;
+                // Nothing since the read changed a language or the batch: `told` holds.
+                self.tell_requester_as(tx, &r, &text, told).await?;
             }
         }
         let request = if new_state == request.state {
@@ -456,7 +485,7 @@ impl Core {
                 ..request
             }
         };
-        Ok(Some((request, all)))
+        Ok(Some((request, all, told)))
     }
 
     /// Queues the job of an approved `stage` unless it waits on a stage not completed or

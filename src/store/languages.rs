@@ -1,5 +1,8 @@
 //! `person_languages`: the language each person chose to be answered in (`language <code>`).
 
+use std::sync::LazyLock;
+
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{ts, StoreResult, Timestamp};
@@ -37,23 +40,49 @@ pub async fn chosen(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<
     })
 }
 
-/// What telling `user` about their request needs, in one read: the language they chose (if
-/// any), and how many requests their `message` opened (0 without a message; more than one
-/// for a batch, told together).
-pub async fn chosen_and_batch(
+/// What telling a requester about their request needs: the language they chose (if any),
+/// and how many requests their message opened (0 without a message; more than one for a
+/// batch, told together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Told {
+    /// The language the requester chose; None when they chose none.
+    pub language: Option<Language>,
+    /// How many requests the requester's message opened.
+    pub batch: i64,
+}
+
+/// [`Told`] as two scalar subqueries of a select list, `told_language` and `told_batch`:
+/// `user` and `message` are SQL expressions for the requester and their message
+/// (placeholders, or a joined request's columns). Read back with [`told_in`].
+pub(super) fn told_sql(user: &str, message: &str) -> String {
+    format!(
+        "(SELECT language FROM person_languages WHERE chat_user = {user}) AS told_language, \
+         (SELECT COUNT(*) FROM requests WHERE requester = {user} AND origin_message = {message}) \
+         AS told_batch"
+    )
+}
+
+/// The [`Told`] a row of a [`told_sql`] statement carries.
+pub(super) fn told_in(row: &AnyRow) -> StoreResult<Told> {
+    Ok(Told {
+        language: chosen_in(row.try_get("told_language")?),
+        batch: row.try_get("told_batch")?,
+    })
+}
+
+/// What telling `user` about their request opened by `message` needs, in one read.
+pub async fn told(
     conn: &mut AnyConnection,
     user: &ChatUserId,
     message: Option<&MessageRef>,
-) -> StoreResult<(Option<Language>, i64)> {
-    let (language, batch): (Option<String>, i64) = sqlx::query_as(
-        "SELECT (SELECT language FROM person_languages WHERE chat_user = $1),
-                (SELECT COUNT(*) FROM requests WHERE requester = $1 AND origin_message = $2)",
-    )
-    .bind(user.as_str())
-    .bind(message.map(MessageRef::as_str))
-    .fetch_one(conn)
-    .await?;
-    Ok((language.as_deref().and_then(known), batch))
+) -> StoreResult<Told> {
+    static TOLD: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", told_sql("$1", "$2")));
+    let row = sqlx::query(&TOLD)
+        .bind(user.as_str())
+        .bind(message.map(MessageRef::as_str))
+        .fetch_one(conn)
+        .await?;
+    told_in(&row)
 }
 
 /// The language the person bound to its placeholder chose, as a scalar subquery (NULL when

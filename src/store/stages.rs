@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::languages::Told;
 use super::reactions::{Key, Seen};
 use super::row::Columns;
 use super::sql::{bound, json_array_has, numbered, real, update, Param, Table};
@@ -302,6 +303,26 @@ fn context_of(
         request,
         all,
     })
+}
+
+/// A request and its stages, as [`of_request`] reads them, and in the same statement what
+/// telling its requester needs (read in the transaction that may tell them, it holds for
+/// the rest of it); None when there is no such request.
+pub async fn of_request_told(
+    conn: &mut AnyConnection,
+    id: RequestId,
+) -> StoreResult<Option<(super::requests::Request, Vec<Stage>, Told)>> {
+    static BY_REQUEST_TOLD: LazyLock<String> = LazyLock::new(|| {
+        let told = super::languages::told_sql("r.requester", "r.origin_message");
+        with_request_sql("?", &format!(", {told}"))
+    });
+    let Some((request, stages, first)) =
+        with_request(conn, &BY_REQUEST_TOLD, &[id.0.into()]).await?
+    else {
+        return Ok(None);
+    };
+    let told = super::languages::told_in(&first)?;
+    Ok(Some((request, stages, told)))
 }
 
 /// A request and its stages, in execution order; None when there is no such request.

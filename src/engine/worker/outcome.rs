@@ -548,9 +548,11 @@ impl Worker {
     ) -> EngineResult<()> {
         // Stored with the request in the bot's language; told in the requester's.
         let recorded = detail.render(self.core.texts());
-        let Some((now_request, all)) = self
+        // With what telling the requester needs: nothing below changes a language or how
+        // many requests a message opened, so it holds when they are told.
+        let Some((now_request, all, told)) = self
             .core
-            .advance_with_stages(tx, request.id, None, &Actor::System, Some(&recorded))
+            .advance_told(tx, request.id, None, &Actor::System, Some(&recorded))
             .await?
         else {
             return Ok(());
@@ -602,7 +604,9 @@ impl Worker {
                 )
                 .await?;
             }
-            self.core.tell_requester(tx, &now_request, &text).await?;
+            self.core
+                .tell_requester_as(tx, &now_request, &text, told)
+                .await?;
             if matches!(request.kind, RequestKind::Release | RequestKind::Revoke) {
                 self.core.tell_former_holders(tx, &now_request).await?;
             }
@@ -617,7 +621,9 @@ impl Worker {
                     detail = detail.render(self.core.texts())
                 )
             };
-            self.core.tell_requester(tx, &now_request, &text).await?;
+            self.core
+                .tell_requester_as(tx, &now_request, &text, told)
+                .await?;
         }
         Ok(())
     }

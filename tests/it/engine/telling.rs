@@ -282,3 +282,22 @@ async fn a_dutch_bot_gives_its_examples_in_dutch() {
         "{one}"
     );
 }
+
+/// A requester who chose Dutch is told in Dutch when their request is approved and when it
+/// is done (what telling them needs is read with the request as it moves on).
+#[tokio::test]
+async fn the_requester_is_told_of_approval_and_completion_in_their_language() {
+    let h = Harness::linked(&["alice"]).await;
+    h.answer_says("alice", "!pro language nl", "Vanaf nu").await;
+    h.say("alice", "!pro request").await;
+    h.approve("carol", "Request #1").await;
+    h.engine.settle().await;
+    assert_eq!(h.state(1).await, "completed");
+    let alice = h.dms("alice").join("\n");
+    assert!(
+        alice.contains("Aanvraag #1 (")
+            && alice.contains("is goedgekeurd; ik voer hem uit.")
+            && alice.contains("Aanvraag #1 is klaar:"),
+        "{alice}"
+    );
+}

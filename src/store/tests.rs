@@ -1,0 +1,617 @@
+//! The store's own tests: its pool and transactions, reads that join tables, and upgrades
+//! of databases made by earlier versions.
+
+use super::*;
+use crate::domain::{RequestId, StageId};
+
+/// Every write transaction on a SQLite file runs on the one connection kept for writes
+/// (whose page cache then holds every change), however many readers the pool has open:
+/// a temporary table, which only the connection that made it sees, is there for each.
+#[tokio::test]
+async fn writes_on_a_file_run_on_one_connection_of_their_own() {
+    let (_dir, store) = migrated().await;
+    write_one(&store, "CREATE TEMP TABLE mine (n INTEGER)").await;
+    for n in 0..6 {
+        // Readers held open meanwhile make the pool open more connections.
+        let mut readers = Vec::new();
+        for _ in 0..=(n % 4) {
+            readers.push(store.read().await.expect("read"));
+        }
+        let mut w = store.write().await.expect("write");
+        sqlx::query("INSERT INTO mine (n) VALUES ($1)")
+            .bind(n)
+            .execute(w.conn())
+            .await
+            .expect("the writer's own table");
+        w.commit().await.expect("commit");
+        for mut r in readers {
+            let seen = sqlx::query("SELECT n FROM mine").fetch_all(&mut *r).await;
+            assert!(seen.is_err(), "a reader sees no writer's temporary table");
+        }
+    }
+}
+
+#[tokio::test]
+async fn actions_queued_together_are_delivered_in_their_order_as_given() {
+    use crate::domain::{ChannelRef, ChatUserId, MessageRef};
+    use outbox::ChatAction;
+    let (_dir, store) = migrated().await;
+    let (channel, at) = (ChannelRef("c1".into()), chrono::Utc::now());
+    let together = [
+        ChatAction::Send {
+            channel: channel.clone(),
+            content: "@alice it's in".into(),
+            reply_to: Some(MessageRef("m0".into())),
+            stage: None,
+            mentions: vec![ChatUserId("alice".into())],
+        },
+        ChatAction::React {
+            channel: channel.clone(),
+            message: Some(MessageRef("m0".into())),
+            stage: None,
+            emoji: "✅".into(),
+        },
+        ChatAction::Dm {
+            user: ChatUserId("alice".into()),
+            content: "it's in".into(),
+            fallback: Some(channel.clone()),
+            fallback_reply_to: None,
+        },
+    ];
+    let alone = ChatAction::Edit {
+        channel,
+        message: Some(MessageRef("m0".into())),
+        stage: None,
+        content: "edited".into(),
+    };
+    let mut w = store.write().await.expect("write");
+    outbox::push_all(w.conn(), &together, at)
+        .await
+        .expect("together");
+    outbox::push_all(w.conn(), &[], at).await.expect("nothing");
+    outbox::push(w.conn(), &alone, at).await.expect("alone");
+    w.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("read");
+    let due = outbox::due(&mut conn, at, 0, 10).await.expect("due");
+    let actions: Vec<ChatAction> = due.into_iter().map(|p| p.action).collect();
+    let mut expected = together.to_vec();
+    expected.push(alone);
+    assert_eq!(actions, expected);
+}
+
+/// Listing by state finds only that state, newest first, at most `limit`; without a
+/// state, every request; with `before`, only those numbered below it (the next page).
+#[tokio::test]
+async fn requests_are_listed_by_state_newest_first() {
+    use crate::domain::RequestState;
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(a_request(&mut w).await);
+    }
+    sqlx::query("UPDATE requests SET state = 'completed' WHERE id IN ($1, $2)")
+        .bind(ids[1].0)
+        .bind(ids[3].0)
+        .execute(w.conn())
+        .await
+        .expect("complete two");
+    w.commit().await.expect("commit");
+    let mut conn = store.read().await.expect("read");
+    let listed = |rows: Vec<requests::Request>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    let pending = requests::list(&mut conn, Some(RequestState::Pending), None, 10)
+        .await
+        .expect("pending");
+    assert_eq!(listed(pending), [ids[4], ids[2], ids[0]]);
+    let done = requests::list(&mut conn, Some(RequestState::Completed), None, 1)
+        .await
+        .expect("completed");
+    assert_eq!(listed(done), [ids[3]]);
+    let all = requests::list(&mut conn, None, None, 10)
+        .await
+        .expect("all");
+    assert_eq!(all.len(), 5);
+    let next = requests::list(&mut conn, Some(RequestState::Pending), Some(ids[4]), 1)
+        .await
+        .expect("the next page");
+    assert_eq!(listed(next), [ids[2]]);
+    let older = requests::list(&mut conn, None, Some(ids[2]), 10)
+        .await
+        .expect("older");
+    assert_eq!(listed(older), [ids[1], ids[0]]);
+}
+
+#[tokio::test]
+async fn writes_begin_again_after_a_full_disk_rolled_a_transaction_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let options = StoreOptions {
+        page_size: Some(512),
+        max_page_count: Some(64),
+        ..StoreOptions::default()
+    };
+    let store = Store::open_with(&url, true, &options).await.expect("open");
+    write_one(&store, "CREATE TABLE t (b BLOB)").await;
+
+    let mut w = store.write().await.expect("write");
+    let full = sqlx::query("INSERT INTO t VALUES (zeroblob(1000000))")
+        .execute(w.conn())
+        .await
+        .expect_err("the disk is full");
+    drop(w);
+
+    assert!(full.to_string().contains("full"), "{full}");
+    // Whichever connection the pool hands out, a new transaction begins and commits.
+    for _ in 0..8 {
+        write_one(&store, "INSERT INTO t VALUES (x'00')").await;
+    }
+}
+
+/// Runs `sql` in a write transaction of its own and commits it.
+async fn write_one(store: &Store, sql: &str) {
+    let mut w = store.write().await.expect("write");
+    sqlx::query(sql).execute(w.conn()).await.expect(sql);
+    w.commit().await.expect("commit");
+}
+
+/// A database with the migrations up to `version` applied, as an older licensebot left
+/// it (the same files, so the current migrator accepts their checksums).
+/// A store in a new file, every migration applied.
+async fn migrated() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::open(&url, true).await.expect("open");
+    store.migrate().await.expect("migrate");
+    (dir, store)
+}
+
+pub(super) async fn store_at_version(version: i64) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = dir.path().join("migrations-old");
+    std::fs::create_dir(&old).expect("mkdir");
+    for m in MIGRATOR.migrations.iter().filter(|m| m.version <= version) {
+        let name = format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_"));
+        std::fs::write(old.join(name), m.sql.as_bytes()).expect("copy a migration");
+    }
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::open(&url, true).await.expect("open");
+    let before = sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .expect("old migrations");
+    before
+        .run(store.pool())
+        .await
+        .expect("migrate to the old version");
+    (dir, store)
+}
+
+/// A request asked for by chat user 100, as every version since 0001 stores it.
+async fn a_request(w: &mut WriteTx<'_>) -> RequestId {
+    use crate::domain::{ChatUserId, RequestKind};
+    let new = requests::Asked {
+        kind: RequestKind::Assign,
+        requester: ChatUserId("100".into()),
+        requester_upn: None,
+        target_upn: None,
+        target_name: None,
+        quantity: None,
+        billing_cycle: None,
+        reason: None,
+        origin_channel: None,
+        origin_message: None,
+        requester_link: None,
+        target_object_id: None,
+    };
+    requests::insert(w.conn(), &new, chrono::Utc::now())
+        .await
+        .expect("request")
+}
+
+/// Stage `seq` of `request`, as every version since 0001 stores it (the columns 0001
+/// made, written by hand: the store's own insert writes columns later versions added).
+async fn a_stage(w: &mut WriteTx<'_>, request: RequestId, seq: i64) -> StageId {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO stages (request_id, seq, kind, state, body, routed_to, routed_at)
+         VALUES ($1, $2, 'assign', 'pending', '', '[]', $3) RETURNING id",
+    )
+    .bind(request.0)
+    .bind(seq)
+    .bind(ts(chrono::Utc::now()))
+    .fetch_one(w.conn())
+    .await
+    .expect("stage");
+    StageId(id)
+}
+
+/// A request and its stages come back from one read, the stages in execution order
+/// whatever order they were written in, and with the right one of two tables' columns
+/// that share names (`id`, `kind`, `state`); likewise the context of an approval message.
+#[tokio::test]
+async fn a_request_is_read_with_its_stages_in_one_statement() {
+    use crate::domain::{MessageRef, RequestKind, RequestState, StageState};
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let (request, bare) = (a_request(&mut w).await, a_request(&mut w).await);
+    let second = a_stage(&mut w, request, 2).await;
+    let first = a_stage(&mut w, request, 1).await;
+    let message = MessageRef("m-2".into());
+    stages::set_approval_message(w.conn(), second, &message)
+        .await
+        .expect("approval message");
+    stages::transition(w.conn(), first, StageState::Pending, StageState::Approved)
+        .await
+        .expect("first approved");
+    w.commit().await.expect("commit");
+
+    let mut conn = store.read().await.expect("read");
+    let (r, all) = stages::of_request(&mut conn, request)
+        .await
+        .expect("read")
+        .expect("the request");
+    assert_eq!(
+        (r.id, r.kind, r.state),
+        (request, RequestKind::Assign, RequestState::Pending)
+    );
+    let seen: Vec<_> = all
+        .iter()
+        .map(|s| (s.id, s.seq, s.request_id, s.state))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (first, 1, request, StageState::Approved),
+            (second, 2, request, StageState::Pending)
+        ]
+    );
+    // (request read, its stage count), by request and by stage; None where there is none.
+    let by_request = [bare, RequestId(bare.0 + 100)];
+    for (id, want) in by_request.into_iter().zip([Some((bare, 0)), None]) {
+        let read = stages::of_request(&mut conn, id).await.expect("read");
+        assert_eq!(
+            read.map(|(r, all)| (r.id, all.len())),
+            want,
+            "request {id:?}"
+        );
+    }
+    let by_stage = [second, StageId(second.0 + 100)];
+    for (id, want) in by_stage.into_iter().zip([Some((request, 2)), None]) {
+        let read = stages::of_stage(&mut conn, id).await.expect("read");
+        assert_eq!(read.map(|(r, all)| (r.id, all.len())), want, "stage {id:?}");
+    }
+
+    let context = stages::approval_context(&mut conn, &message)
+        .await
+        .expect("read")
+        .expect("an approval message");
+    assert_eq!(context.stage.id, second);
+    assert_eq!(context.request.id, request);
+    assert_eq!(context.all.len(), 2);
+    let unknown = stages::approval_context(&mut conn, &MessageRef("m-9".into())).await;
+    assert!(unknown.expect("read").is_none(), "no approval message");
+}
+
+/// The context of a reaction's approval message comes with what is known of the reaction
+/// itself, read in the same statement: never seen, there, gone again; and only that
+/// user's that emoji counts.
+#[tokio::test]
+async fn a_reactions_context_comes_with_whether_it_is_news() {
+    use crate::domain::{ChatUserId, MessageRef};
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let request = a_request(&mut w).await;
+    let stage = a_stage(&mut w, request, 1).await;
+    let message = MessageRef("m-1".into());
+    stages::set_approval_message(w.conn(), stage, &message)
+        .await
+        .expect("approval message");
+    w.commit().await.expect("commit");
+    let (carol, dave) = (ChatUserId("carol".into()), ChatUserId("dave".into()));
+    let reactions = [(&carol, "✅"), (&dave, "✅"), (&carol, "❌")];
+
+    // (an add is news, a remove is news) for each of `reactions`.
+    async fn news(
+        store: &Store,
+        message: &MessageRef,
+        of: &[(&ChatUserId, &str)],
+    ) -> Vec<(StageId, bool, bool)> {
+        let mut conn = store.read().await.expect("read");
+        let mut found = Vec::new();
+        for (user, emoji) in of {
+            let key = reactions::Key {
+                message,
+                user,
+                emoji,
+            };
+            let read = stages::reaction_context(&mut conn, key)
+                .await
+                .expect("read")
+                .expect("an approval message");
+            found.push((
+                read.context.stage.id,
+                read.seen.is_news(true),
+                read.seen.is_news(false),
+            ));
+        }
+        found
+    }
+    async fn claim(store: &Store, message: &MessageRef, user: &ChatUserId, added: bool) -> bool {
+        let key = reactions::Key {
+            message,
+            user,
+            emoji: "✅",
+        };
+        let mut w = store.write().await.expect("write");
+        let news = reactions::claim(w.conn(), key, added, chrono::Utc::now())
+            .await
+            .expect("claim");
+        w.commit().await.expect("commit");
+        news
+    }
+    let never = (stage, true, false);
+    assert_eq!(news(&store, &message, &reactions).await, [never; 3]);
+    assert!(
+        claim(&store, &message, &carol, true).await,
+        "carol's ✅ is news"
+    );
+    let there = (stage, false, true);
+    assert_eq!(
+        news(&store, &message, &reactions).await,
+        [there, never, never]
+    );
+    assert!(
+        claim(&store, &message, &carol, false).await,
+        "carol's ✅ gone is news"
+    );
+    assert_eq!(news(&store, &message, &reactions).await, [never; 3]);
+
+    let mut conn = store.read().await.expect("read");
+    let elsewhere = reactions::Key {
+        message: &MessageRef("m-9".into()),
+        user: &carol,
+        emoji: "✅",
+    };
+    let unknown = stages::reaction_context(&mut conn, elsewhere).await;
+    assert!(unknown.expect("read").is_none(), "no approval message");
+}
+
+/// The context of a reaction's approval message comes with the language the person who
+/// reacted chose, read in the same statement: theirs, not another person's; none when
+/// they chose none or their choice is a language no longer known.
+#[tokio::test]
+async fn a_reactions_context_comes_with_the_reactors_language() {
+    use crate::domain::{ChatUserId, Language, MessageRef};
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let request = a_request(&mut w).await;
+    let stage = a_stage(&mut w, request, 1).await;
+    let message = MessageRef("m-1".into());
+    stages::set_approval_message(w.conn(), stage, &message)
+        .await
+        .expect("approval message");
+    let (carol, dave, erin) = (
+        ChatUserId("carol".into()),
+        ChatUserId("dave".into()),
+        ChatUserId("erin".into()),
+    );
+    let now = chrono::Utc::now();
+    languages::choose(w.conn(), &carol, Language::Nl, now)
+        .await
+        .expect("carol's");
+    sqlx::query(
+        "INSERT INTO person_languages (chat_user, language, chosen_at) VALUES ($1, 'xx', $2)",
+    )
+    .bind(erin.as_str())
+    .bind(ts(now))
+    .execute(w.conn())
+    .await
+    .expect("erin's, of a catalogue since removed");
+    w.commit().await.expect("commit");
+
+    let mut conn = store.read().await.expect("read");
+    let mut found = Vec::new();
+    for user in [&carol, &dave, &erin] {
+        let key = reactions::Key {
+            message: &message,
+            user,
+            emoji: "✅",
+        };
+        let read = stages::reaction_context(&mut conn, key)
+            .await
+            .expect("read")
+            .expect("an approval message");
+        assert_eq!(read.context.stage.id, stage);
+        found.push(read.language);
+    }
+    assert_eq!(found, [Some(Language::Nl), None, None]);
+}
+
+/// What telling a requester needs, read with their request as it moves on, is what the
+/// read of its own finds: their language, and how many requests their message opened
+/// (two here; none counted for a request without a message).
+#[tokio::test]
+async fn a_request_is_read_with_what_telling_its_requester_needs() {
+    use crate::domain::{ChannelRef, ChatUserId, Language, MessageRef, RequestKind};
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let requester = ChatUserId("100".into());
+    let message = MessageRef("m-7".into());
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let asked = requests::Asked {
+            kind: RequestKind::Assign,
+            requester: requester.clone(),
+            requester_upn: None,
+            target_upn: None,
+            target_name: None,
+            quantity: None,
+            billing_cycle: None,
+            reason: None,
+            origin_channel: Some(ChannelRef("general".into())),
+            origin_message: Some(message.clone()),
+            requester_link: None,
+            target_object_id: None,
+        };
+        ids.push(
+            requests::insert(w.conn(), &asked, chrono::Utc::now())
+                .await
+                .expect("request"),
+        );
+    }
+    let alone = a_request(&mut w).await;
+    languages::choose(w.conn(), &requester, Language::Nl, chrono::Utc::now())
+        .await
+        .expect("a language");
+    let mut found = Vec::new();
+    for id in [ids[0], ids[1], alone] {
+        let (request, _, told) = stages::of_request_told(w.conn(), id)
+            .await
+            .expect("read")
+            .expect("the request");
+        let own = languages::told(w.conn(), &requester, request.origin_message.as_ref())
+            .await
+            .expect("read");
+        assert_eq!(told, own, "request {id:?}");
+        found.push(told.batch);
+    }
+    assert_eq!(found, [2, 2, 0]);
+    assert_eq!(
+        stages::of_request_told(w.conn(), ids[0])
+            .await
+            .expect("read")
+            .map(|r| r.2.language),
+        Some(Some(Language::Nl))
+    );
+    assert!(stages::of_request_told(w.conn(), RequestId(999))
+        .await
+        .expect("read")
+        .is_none());
+}
+
+/// A database made before `decided_via` existed upgrades in place: the markers written
+/// into `decision_note` move to the new column, a denial's reason stays a reason.
+#[tokio::test]
+async fn stages_decided_before_decided_via_existed_keep_how_they_were_decided() {
+    use crate::domain::DecisionSource::{self, *};
+    let (_dir, store) = store_at_version(7).await;
+    let mut w = store.write().await.expect("write");
+    let request = a_request(&mut w).await;
+    let notes = [
+        ("approved", Some("command")),
+        ("completed", Some("self_service")),
+        ("approved", Some("same reaction")),
+        ("approved", None),
+        ("denied", Some("command")),
+        ("denied", Some("too expensive")),
+        ("pending", None),
+    ];
+    for (seq, (state, note)) in notes.iter().enumerate() {
+        let id = a_stage(&mut w, request, seq as i64 + 1).await;
+        let decided_by = (*state != "pending").then_some("200");
+        sqlx::query(
+            "UPDATE stages SET state = $1, decided_by = $2, decision_note = $3 WHERE id = $4",
+        )
+        .bind(state)
+        .bind(decided_by)
+        .bind(note)
+        .bind(id.0)
+        .execute(w.conn())
+        .await
+        .expect("an old decision");
+    }
+    w.commit().await.expect("commit");
+
+    store
+        .migrate()
+        .await
+        .expect("upgrade to the current schema");
+
+    let mut conn = store.read().await.expect("read");
+    let got: Vec<(Option<DecisionSource>, Option<String>)> =
+        stages::for_request(&mut conn, request)
+            .await
+            .expect("stages")
+            .into_iter()
+            .map(|s| (s.decided_via, s.decision_note))
+            .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Some(Command), None),
+            (Some(SelfService), None),
+            (Some(SameReaction), None),
+            (Some(Reaction), None),
+            (Some(Reaction), Some("command".to_string())),
+            (Some(Reaction), Some("too expensive".to_string())),
+            (None, None),
+        ]
+    );
+}
+
+/// What `kv` held in a database made before 0009 moves to its typed homes, and `kv`
+/// goes.
+#[tokio::test]
+async fn what_kv_held_moves_to_its_own_tables() {
+    use crate::domain::{ChatUserId, MessageRef};
+    let (_dir, store) = store_at_version(8).await;
+    let mut w = store.write().await.expect("write");
+    let request = a_request(&mut w).await;
+    let stage = a_stage(&mut w, request, 1).await;
+    let job: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (stage_id, kind, payload, state, next_attempt_at, created_at, \
+         updated_at) VALUES ($1, 'assign', '{}', 'queued', '2026-12-01T10:00:00.000Z', \
+         '2026-12-01T10:00:00.000Z', '2026-12-01T10:00:00.000Z') RETURNING id",
+    )
+    .bind(stage.0)
+    .fetch_one(w.conn())
+    .await
+    .expect("a job");
+    let rows = [
+        (format!("denial_draft:{}:300", stage.0), "too expensive"),
+        ("denial_draft:999999:300".to_string(), "a stage long gone"),
+        (
+            "batch_told:100:4711".to_string(),
+            "2026-12-01T10:00:00.000Z",
+        ),
+        (format!("purchase_task:{job}"), "2026-12-01T11:00:00.000Z"),
+        ("delivery_key_salt".to_string(), "0badcafe"),
+        ("console_message_ids".to_string(), "2048"),
+        ("health_check".to_string(), "2026-12-01T12:00:00.000Z"),
+    ];
+    for (key, value) in &rows {
+        sqlx::query("INSERT INTO kv (key, value) VALUES ($1, $2)")
+            .bind(key)
+            .bind(value)
+            .execute(w.conn())
+            .await
+            .expect("an old kv row");
+    }
+    w.commit().await.expect("commit");
+
+    store
+        .migrate()
+        .await
+        .expect("upgrade to the current schema");
+
+    let mut w = store.write().await.expect("write");
+    let c = w.conn();
+    let drafter = ChatUserId("300".into());
+    let draft = stages::denial_draft(c, stage, &drafter)
+        .await
+        .expect("draft");
+    assert_eq!(draft.as_deref(), Some("too expensive"));
+    let (requester, message) = (ChatUserId("100".into()), MessageRef("4711".into()));
+    let again = requests::claim_batch_summary(c, &requester, &message, chrono::Utc::now())
+        .await
+        .expect("claim");
+    assert!(!again, "the batch was told before the upgrade");
+    let posted = jobs::task_posted_at(c, job).await.expect("task posted");
+    assert_eq!(posted.map(ts).as_deref(), Some("2026-12-01T11:00:00.000Z"));
+    assert_eq!(bot_state::delivery_salt(c).await.expect("salt"), "0badcafe");
+    let first = bot_state::reserve_console_ids(c, 10).await.expect("ids");
+    assert_eq!(first, 2049, "ids go on after those handed out");
+    let kv: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'kv'")
+        .fetch_one(c)
+        .await
+        .expect("schema");
+    assert_eq!(kv, 0, "kv is gone");
+}

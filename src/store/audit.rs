@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{insert, json_field, Param, Table};
+use super::sql::{insert, insert_if, json_field, Param, Table};
 use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{RequestId, RequestKind};
 
@@ -169,45 +169,75 @@ impl Chained {
     pub(super) fn id(&self) -> i64 {
         self.id
     }
+
+    /// Its id and hash: the chain's head once it is written, if it is the last.
+    pub(super) fn head(&self) -> (i64, String) {
+        (self.id, self.hash.clone())
+    }
 }
 
 /// Places an event on the hash chain after its `head` (id and hash of the last event), read
 /// when `None` and moved on to the new event: a transaction that appends several events
 /// reads the head once (no other writer can append while it holds the write lock). The
 /// event is written by [`insert_all`] with the transaction's others. Called through
-/// [`super::WriteTx::append_audit`], which keeps the head and the events.
+/// [`super::WriteTx::append_audit`], which keeps the head and the events (and may start
+/// from a head it knows without reading it: see [`insert_after`]).
 pub(super) async fn chain(
     conn: &mut AnyConnection,
     head: &mut Option<(i64, String)>,
     e: &NewEvent<'_>,
     at: Timestamp,
 ) -> StoreResult<Chained> {
-    let (prev_id, prev_hash) = match head.take() {
+    let prev = match head.take() {
         Some(head) => head,
-        None => sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?
-            .unwrap_or((0, GENESIS.to_string())),
+        None => read_head(conn).await?,
     };
-    let id = prev_id + 1;
-    let at = ts(at);
-    let request = e.request.map(|r| r.0);
-    let hash = hash_of(
-        &prev_hash, id, request, &at, e.actor, e.action, e.before, e.after, e.detail,
-    );
-    *head = Some((id, hash.clone()));
-    Ok(Chained {
-        id,
-        request,
-        at,
+    let mut event = Chained {
+        id: 0,
+        request: e.request.map(|r| r.0),
+        at: ts(at),
         actor: e.actor.to_string(),
         action: e.action.to_string(),
         before: e.before.map(str::to_string),
         after: e.after.map(str::to_string),
         detail: e.detail.to_string(),
-        prev_hash,
-        hash,
-    })
+        prev_hash: String::new(),
+        hash: String::new(),
+    };
+    *head = Some(event.place_after(prev));
+    Ok(event)
+}
+
+impl Chained {
+    /// Places the event right after `prev` (id and hash of the event before it): its id,
+    /// its link to `prev` and its own hash; returns its own id and hash.
+    fn place_after(&mut self, (prev_id, prev_hash): (i64, String)) -> (i64, String) {
+        self.id = prev_id + 1;
+        self.hash = hash_of(
+            &prev_hash,
+            self.id,
+            self.request,
+            &self.at,
+            &self.actor,
+            &self.action,
+            self.before.as_deref(),
+            self.after.as_deref(),
+            &self.detail,
+        );
+        self.prev_hash = prev_hash;
+        (self.id, self.hash.clone())
+    }
+}
+
+/// The chain's head as the database has it: the last event's id and hash ((0, [`GENESIS`])
+/// while there is none).
+async fn read_head(conn: &mut AnyConnection) -> StoreResult<(i64, String)> {
+    Ok(
+        sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or((0, GENESIS.to_string())),
+    )
 }
 
 /// The columns of an event's row, in the order [`insert_all`] binds them.
@@ -226,6 +256,45 @@ const INSERTED: [&str; 10] = [
 
 /// Writes the events a transaction chained, in one statement.
 pub(super) async fn insert_all(conn: &mut AnyConnection, events: &[Chained]) -> StoreResult<()> {
+    insert(conn, "audit_events", &INSERTED, &row_params(events)).await?;
+    Ok(())
+}
+
+/// Writes the events a transaction chained after a head it knew without reading it (the
+/// head as this process last committed it), in one statement that inserts them only if that
+/// is still the chain's head. When it is not (another process appended since), they are
+/// placed again after the head as it is and written then: the chain stays whole either way.
+/// Returns the events as written.
+pub(super) async fn insert_after(
+    conn: &mut AnyConnection,
+    mut events: Vec<Chained>,
+) -> StoreResult<Vec<Chained>> {
+    let Some(first) = events.first() else {
+        return Ok(events);
+    };
+    const HEAD_IS: &str =
+        "COALESCE((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), ?) = ?";
+    let expected = first.prev_hash.clone();
+    let mut params = row_params(&events);
+    params.extend([Param::from(GENESIS), Param::from(expected.as_str())]);
+    let table = ("audit_events", &INSERTED[..]);
+    let written = insert_if(conn, table, events.len(), HEAD_IS, &params).await?;
+    if written == events.len() as u64 {
+        return Ok(events);
+    }
+    tracing::debug!(
+        "the audit chain moved on in another process; this transaction's events are chained again"
+    );
+    let mut head = read_head(conn).await?;
+    for event in &mut events {
+        head = event.place_after(head);
+    }
+    insert_all(conn, &events).await?;
+    Ok(events)
+}
+
+/// The values of `events`' rows, in the order of [`INSERTED`].
+fn row_params(events: &[Chained]) -> Vec<Param<'_>> {
     let mut params: Vec<Param<'_>> = Vec::with_capacity(events.len() * INSERTED.len());
     for e in events {
         params.extend([
@@ -241,8 +310,7 @@ pub(super) async fn insert_all(conn: &mut AnyConnection, events: &[Chained]) -> 
             Param::from(e.hash.as_str()),
         ]);
     }
-    insert(conn, "audit_events", &INSERTED, &params).await?;
-    Ok(())
+    params
 }
 
 const EVENTS: Table<Event> = Table::new("audit_events", COLUMNS, from_row);

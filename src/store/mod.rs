@@ -113,8 +113,19 @@ pub struct WriteTx<'a> {
     audit_head: Option<(i64, String)>,
     /// The events this transaction chained, written in one statement when it commits.
     audit_events: Vec<audit::Chained>,
-    _guard: MutexGuard<'a, ()>,
+    /// The first of them was placed after the head this store knew ([`KnownHead`]), not
+    /// one read in this transaction: their insert checks it ([`audit::insert_after`]).
+    head_unread: bool,
+    /// The writer lock, and under it the chain's head as this store last committed it.
+    known_head: MutexGuard<'a, KnownHead>,
 }
+
+/// The audit chain's head (the last event's id and hash) as this store last committed it,
+/// kept under the writer lock: a transaction's first event is placed after it without a
+/// read, and written only if it is still the head ([`audit::insert_after`]; another process
+/// on the same database may have appended since). None until this store has written an
+/// event.
+type KnownHead = Option<(i64, String)>;
 
 impl WriteTx<'_> {
     /// Commits the transaction. With a live audit sink, the events the sink does not hold
@@ -124,13 +135,22 @@ impl WriteTx<'_> {
     /// be read for or written is logged, not returned (the transaction is committed), and
     /// caught up at the next commit or start.
     pub async fn commit(mut self) -> StoreResult<()> {
-        audit::insert_all(&mut self.tx, &std::mem::take(&mut self.audit_events)).await?;
+        let events = std::mem::take(&mut self.audit_events);
+        let events = if self.head_unread {
+            audit::insert_after(&mut self.tx, events).await?
+        } else {
+            audit::insert_all(&mut self.tx, &events).await?;
+            events
+        };
         let pending = match self.sink {
             Some(sink) => sink.pending(&mut self.tx).await,
             None => Ok(Vec::new()),
         };
         self.tx.commit().await?;
         self.commits.fetch_add(1, Ordering::Relaxed);
+        if let Some(last) = events.last() {
+            *self.known_head = Some(last.head());
+        }
         if let Some(sink) = self.sink {
             let appended = match pending {
                 Ok(events) => sink.append(&events).await,
@@ -152,14 +172,23 @@ impl WriteTx<'_> {
         &mut self.tx
     }
 
-    /// Appends an event to the audit chain ([`audit::chain`]), reading the chain's head once
-    /// per transaction; the transaction's events are written together when it commits (one
-    /// statement, before the live sink reads them back), so nothing in it reads them first.
+    /// Appends an event to the audit chain ([`audit::chain`]), after the head this store
+    /// knows ([`KnownHead`]), else reading the chain's head once per transaction; the
+    /// transaction's events are written together when it commits (one statement, before
+    /// the live sink reads them back), so nothing in it reads them first. Returns the
+    /// event's id, which it keeps unless another process appended since the known head
+    /// (it is chained again then, at commit).
     pub async fn append_audit(
         &mut self,
         e: &audit::NewEvent<'_>,
         at: Timestamp,
     ) -> StoreResult<i64> {
+        if self.audit_head.is_none() {
+            if let Some(known) = self.known_head.clone() {
+                self.audit_head = Some(known);
+                self.head_unread = true;
+            }
+        }
         let event = audit::chain(&mut self.tx, &mut self.audit_head, e, at).await?;
         let id = event.id();
         self.audit_events.push(event);
@@ -174,7 +203,7 @@ pub struct Store {
     /// Where write transactions run (see `connect::Opened::writer`).
     write_pool: AnyPool,
     dialect: Dialect,
-    writer: Arc<Mutex<()>>,
+    writer: Arc<Mutex<KnownHead>>,
     commits: Arc<AtomicU64>,
     path: Option<PathBuf>,
     sink: Option<Arc<AuditSink>>,
@@ -230,7 +259,7 @@ impl Store {
             pool: opened.pool,
             write_pool: opened.writer,
             dialect: opened.dialect,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::new(Mutex::new(None)),
             commits: Arc::new(AtomicU64::new(0)),
             path: opened.path,
             sink: None,
@@ -292,7 +321,8 @@ impl Store {
             sink: self.sink.as_deref(),
             audit_head: None,
             audit_events: Vec::new(),
-            _guard: guard,
+            head_unread: false,
+            known_head: guard,
         })
     }
 

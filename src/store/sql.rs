@@ -71,18 +71,43 @@ pub(crate) async fn insert(
     columns: &[&str],
     params: &[Param<'_>],
 ) -> StoreResult<u64> {
-    let width = columns.len();
-    if width == 0 || params.is_empty() {
+    if columns.is_empty() || params.is_empty() {
         return Ok(0);
     }
-    debug_assert_eq!(params.len() % width, 0, "a whole number of rows");
-    let row = format!("({})", vec!["?"; width].join(", "));
-    let rows = vec![row.as_str(); params.len() / width].join(", ");
     let sql = numbered(&format!(
-        "INSERT INTO {table} ({}) VALUES {rows}",
-        columns.join(", ")
+        "INSERT INTO {table} ({}) VALUES {}",
+        columns.join(", "),
+        value_rows(columns.len(), params.len())
     ));
     Ok(bound(&sql, params).execute(conn).await?.rows_affected())
+}
+
+/// [`insert`], the rows inserted only when `condition` holds as the statement runs (all or
+/// none): `params` holds the rows' values, then the condition's. Returns how many rows were
+/// inserted.
+pub(crate) async fn insert_if(
+    conn: &mut AnyConnection,
+    (table, columns): (&str, &[&str]),
+    rows: usize,
+    condition: &str,
+    params: &[Param<'_>],
+) -> StoreResult<u64> {
+    if columns.is_empty() || rows == 0 {
+        return Ok(0);
+    }
+    let sql = numbered(&format!(
+        "INSERT INTO {table} ({}) SELECT * FROM (VALUES {}) AS v WHERE {condition}",
+        columns.join(", "),
+        value_rows(columns.len(), rows * columns.len())
+    ));
+    Ok(bound(&sql, params).execute(conn).await?.rows_affected())
+}
+
+/// `(?, ?), (?, ?)`: the placeholders of `values` values in rows of `width`.
+fn value_rows(width: usize, values: usize) -> String {
+    debug_assert_eq!(values % width, 0, "a whole number of rows");
+    let row = format!("({})", vec!["?"; width].join(", "));
+    vec![row.as_str(); values / width].join(", ")
 }
 
 /// A table whose rows read back as `T`: its name, the columns a row is read from, and the

@@ -615,3 +615,66 @@ async fn what_kv_held_moves_to_its_own_tables() {
         .expect("schema");
     assert_eq!(kv, 0, "kv is gone");
 }
+
+/// A transaction places its events after the head its store last committed, without
+/// reading it; when another process appended since, they are chained again after the head
+/// as it is, so the chain stays whole and numbered without a gap. A rolled-back
+/// transaction teaches its store nothing.
+#[tokio::test]
+async fn events_placed_after_a_known_head_are_chained_again_when_another_process_appended() {
+    let (dir, one) = migrated().await;
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let other = Store::open(&url, false).await.expect("a second store");
+    async fn append(store: &Store, detail: &str, commit: bool) -> i64 {
+        let mut w = store.write().await.expect("write");
+        let e = audit::NewEvent {
+            request: None,
+            actor: "system",
+            action: "drift_found",
+            before: None,
+            after: None,
+            detail,
+        };
+        let id = w
+            .append_audit(&e, chrono::Utc::now())
+            .await
+            .expect("append");
+        if commit {
+            w.commit().await.expect("commit");
+        }
+        id
+    }
+    assert_eq!(append(&one, "first, head read", true).await, 1);
+    assert_eq!(append(&one, "second, head known", true).await, 2);
+    assert_eq!(append(&other, "third, elsewhere", true).await, 3);
+    assert_eq!(
+        append(&one, "rolled back", false).await,
+        3,
+        "placed after its known head"
+    );
+    // Placed after the head `one` knows (2), written after the one there is (3).
+    assert_eq!(append(&one, "fourth, chained again", true).await, 3);
+    assert_eq!(append(&one, "fifth, head known again", true).await, 5);
+    // `other` knows its own third as the head: placed at 4, written at 6.
+    assert_eq!(append(&other, "sixth, elsewhere again", true).await, 4);
+
+    let mut conn = one.read().await.expect("read");
+    let check = audit::verify_chain(&mut conn).await.expect("verify");
+    assert!(check.intact(), "{check:?}");
+    assert_eq!(check.checked, 6);
+    let details: Vec<String> = sqlx::query_scalar("SELECT detail FROM audit_events ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("details");
+    assert_eq!(
+        details,
+        [
+            "first, head read",
+            "second, head known",
+            "third, elsewhere",
+            "fourth, chained again",
+            "fifth, head known again",
+            "sixth, elsewhere again"
+        ]
+    );
+}

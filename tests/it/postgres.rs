@@ -364,3 +364,46 @@ async fn writes_of_two_instances_on_one_database_run_one_at_a_time() {
         .expect("the second write's task");
     assert!(began >= committed, "it began after the first committed");
 }
+
+/// Two instances append to the audit chain in turns, each placing its events after the head
+/// it last committed without reading it: an event written after the other's is chained
+/// again after the head as it is, so the chain stays whole and numbered without a gap.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
+async fn two_instances_appending_in_turn_keep_one_whole_audit_chain() {
+    use licensebot::store::audit::{self, NewEvent};
+    use licensebot::store::Store;
+    let server = postgres::server().expect(NEEDS);
+    let url = postgres::fresh_database(&server).await;
+    let first = Store::open(&url, false).await.expect("the first store");
+    first.migrate().await.expect("migrate");
+    let second = Store::open(&url, false).await.expect("the second store");
+    let details: Vec<String> = (1..=8).map(|i| format!("event {i}")).collect();
+    for (i, detail) in details.iter().enumerate() {
+        // first, first, second, second, first, first, ...: each instance's first event of a
+        // turn follows the other's.
+        let store = if (i / 2) % 2 == 0 { &first } else { &second };
+        let mut w = store.write().await.expect("write");
+        let e = NewEvent {
+            request: None,
+            actor: "system",
+            action: "drift_found",
+            before: None,
+            after: None,
+            detail,
+        };
+        w.append_audit(&e, chrono::Utc::now())
+            .await
+            .expect("append");
+        w.commit().await.expect("commit");
+    }
+    let mut conn = first.read().await.expect("read");
+    let check = audit::verify_chain(&mut conn).await.expect("verify");
+    assert!(check.intact(), "{check:?}");
+    assert_eq!(check.checked, 8);
+    let written: Vec<String> = sqlx::query_scalar("SELECT detail FROM audit_events ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("details");
+    assert_eq!(written, details);
+}

@@ -405,7 +405,8 @@ impl Decisions {
                 let moved = self
                     .core
                     .advance_with_stages(&mut w, request.id, enabled_now, &d.actor, None)
-                    .await?;
+                    .await?
+                    .map(|(request, all, _)| (request, all));
                 claims = self
                     .handover
                     .claim_in(&self.core, &mut w, moved.as_ref())

@@ -234,11 +234,11 @@ impl Opening {
             .await?;
         let mut advanced = Vec::new();
         for id in created {
-            advanced.extend(
-                self.core
-                    .advance_with_stages(&mut w, id, Some(batch.seats.enabled), &batch.actor, None)
-                    .await?,
-            );
+            let moved = self
+                .core
+                .advance_with_stages(&mut w, id, Some(batch.seats.enabled), &batch.actor, None)
+                .await?;
+            advanced.extend(moved.map(|(request, all, _)| (request, all)));
         }
         if let Some(answer) = answer {
             for (r, all) in &advanced {

@@ -394,28 +394,13 @@ impl Core {
         Ok(self
             .advance_with_stages(tx, id, enabled_now, actor, None)
             .await?
-            .map(|(request, _)| request))
+            .map(|(request, _, _)| request))
     }
 
-    /// [`Core::advance`], returning the request's stages too (as they are after it).
-    /// `outcome`: the words stored with the request when this completes it.
+    /// [`Core::advance`], returning the request's stages too (as they are after it), and
+    /// what telling the requester needs as read in `tx` (for [`Core::tell_requester_as`]
+    /// later in it). `outcome`: the words stored with the request when this completes it.
     pub(super) async fn advance_with_stages(
-        &self,
-        tx: &mut WriteTx<'_>,
-        id: RequestId,
-        enabled_now: Option<i64>,
-        actor: &Actor,
-        outcome: Option<&str>,
-    ) -> EngineResult<Option<(Request, Vec<Stage>)>> {
-        let advanced = self
-            .advance_told(tx, id, enabled_now, actor, outcome)
-            .await?;
-        Ok(advanced.map(|(request, all, _)| (request, all)))
-    }
-
-    /// [`Core::advance_with_stages`], returning too what telling the requester needs, as
-    /// read in `tx` (for [`Core::tell_requester_as`] later in it).
-    pub(super) async fn advance_told(
         &self,
         tx: &mut WriteTx<'_>,
         id: RequestId,

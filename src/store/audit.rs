@@ -174,6 +174,25 @@ impl Chained {
     pub(super) fn head(&self) -> (i64, String) {
         (self.id, self.hash.clone())
     }
+
+    /// Places the event right after `prev` (id and hash of the event before it): its id,
+    /// its link to `prev` and its own hash; returns its own id and hash.
+    fn place_after(&mut self, (prev_id, prev_hash): (i64, String)) -> (i64, String) {
+        self.id = prev_id + 1;
+        self.hash = hash_of(
+            &prev_hash,
+            self.id,
+            self.request,
+            &self.at,
+            &self.actor,
+            &self.action,
+            self.before.as_deref(),
+            self.after.as_deref(),
+            &self.detail,
+        );
+        self.prev_hash = prev_hash;
+        (self.id, self.hash.clone())
+    }
 }
 
 /// Places an event on the hash chain after its `head` (id and hash of the last event), read
@@ -206,27 +225,6 @@ pub(super) async fn chain(
     };
     *head = Some(event.place_after(prev));
     Ok(event)
-}
-
-impl Chained {
-    /// Places the event right after `prev` (id and hash of the event before it): its id,
-    /// its link to `prev` and its own hash; returns its own id and hash.
-    fn place_after(&mut self, (prev_id, prev_hash): (i64, String)) -> (i64, String) {
-        self.id = prev_id + 1;
-        self.hash = hash_of(
-            &prev_hash,
-            self.id,
-            self.request,
-            &self.at,
-            &self.actor,
-            &self.action,
-            self.before.as_deref(),
-            self.after.as_deref(),
-            &self.detail,
-        );
-        self.prev_hash = prev_hash;
-        (self.id, self.hash.clone())
-    }
 }
 
 /// The chain's head as the database has it: the last event's id and hash ((0, [`GENESIS`])

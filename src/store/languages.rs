@@ -30,14 +30,12 @@ pub async fn choose(
 
 /// The language `user` chose, if any (see [`known`]).
 pub async fn chosen(conn: &mut AnyConnection, user: &ChatUserId) -> StoreResult<Option<Language>> {
-    let row = sqlx::query("SELECT language FROM person_languages WHERE chat_user = $1")
+    static CHOSEN: LazyLock<String> = LazyLock::new(|| format!("SELECT {}", chosen_sql("$1")));
+    let column: Option<String> = sqlx::query_scalar(&CHOSEN)
         .bind(user.as_str())
-        .fetch_optional(conn)
+        .fetch_one(conn)
         .await?;
-    Ok(match row {
-        Some(row) => known(&row.try_get::<String, _>("language")?),
-        None => None,
-    })
+    Ok(chosen_in(column))
 }
 
 /// What telling a requester about their request needs: the language they chose (if any),
@@ -56,9 +54,10 @@ pub struct Told {
 /// (placeholders, or a joined request's columns). Read back with [`told_in`].
 pub(super) fn told_sql(user: &str, message: &str) -> String {
     format!(
-        "(SELECT language FROM person_languages WHERE chat_user = {user}) AS told_language, \
+        "{} AS told_language, \
          (SELECT COUNT(*) FROM requests WHERE requester = {user} AND origin_message = {message}) \
-         AS told_batch"
+         AS told_batch",
+        chosen_sql(user)
     )
 }
 
@@ -85,12 +84,14 @@ pub async fn told(
     told_in(&row)
 }
 
-/// The language the person bound to its placeholder chose, as a scalar subquery (NULL when
-/// they chose none), for a statement that reads it along with something else; its column
-/// is read with [`chosen_in`].
-pub(super) const CHOSEN_SQL: &str = "(SELECT language FROM person_languages WHERE chat_user = ?)";
+/// The language the person `user` (an SQL expression: a placeholder, or a joined row's
+/// column) chose, as a scalar subquery (NULL when they chose none), for a statement that
+/// reads it, alone or along with something else; its column is read with [`chosen_in`].
+pub(super) fn chosen_sql(user: &str) -> String {
+    format!("(SELECT language FROM person_languages WHERE chat_user = {user})")
+}
 
-/// The language a [`CHOSEN_SQL`] column holds, if any (see [`known`]).
+/// The language a [`chosen_sql`] column holds, if any (see [`known`]).
 pub(super) fn chosen_in(column: Option<String>) -> Option<Language> {
     column.as_deref().and_then(known)
 }

@@ -262,7 +262,7 @@ pub async fn reaction_context(
             &format!(
                 ", {} AS seen_present, {} AS reactor_language",
                 super::reactions::present_sql(),
-                super::languages::CHOSEN_SQL
+                super::languages::chosen_sql("?")
             ),
         )
     });

@@ -223,6 +223,17 @@ async fn a_stage(w: &mut WriteTx<'_>, request: RequestId, seq: i64) -> StageId {
     StageId(id)
 }
 
+/// Stage 1 of a new request, with its approval message `m-1`.
+async fn an_approval_message(w: &mut WriteTx<'_>) -> (StageId, crate::domain::MessageRef) {
+    let request = a_request(w).await;
+    let stage = a_stage(w, request, 1).await;
+    let message = crate::domain::MessageRef("m-1".into());
+    stages::set_approval_message(w.conn(), stage, &message)
+        .await
+        .expect("approval message");
+    (stage, message)
+}
+
 /// A request and its stages come back from one read, the stages in execution order
 /// whatever order they were written in, and with the right one of two tables' columns
 /// that share names (`id`, `kind`, `state`); likewise the context of an approval message.
@@ -298,12 +309,7 @@ async fn a_reactions_context_comes_with_whether_it_is_news() {
     use crate::domain::{ChatUserId, MessageRef};
     let (_dir, store) = migrated().await;
     let mut w = store.write().await.expect("write");
-    let request = a_request(&mut w).await;
-    let stage = a_stage(&mut w, request, 1).await;
-    let message = MessageRef("m-1".into());
-    stages::set_approval_message(w.conn(), stage, &message)
-        .await
-        .expect("approval message");
+    let (stage, message) = an_approval_message(&mut w).await;
     w.commit().await.expect("commit");
     let (carol, dave) = (ChatUserId("carol".into()), ChatUserId("dave".into()));
     let reactions = [(&carol, "✅"), (&dave, "✅"), (&carol, "❌")];
@@ -379,15 +385,10 @@ async fn a_reactions_context_comes_with_whether_it_is_news() {
 /// they chose none or their choice is a language no longer known.
 #[tokio::test]
 async fn a_reactions_context_comes_with_the_reactors_language() {
-    use crate::domain::{ChatUserId, Language, MessageRef};
+    use crate::domain::{ChatUserId, Language};
     let (_dir, store) = migrated().await;
     let mut w = store.write().await.expect("write");
-    let request = a_request(&mut w).await;
-    let stage = a_stage(&mut w, request, 1).await;
-    let message = MessageRef("m-1".into());
-    stages::set_approval_message(w.conn(), stage, &message)
-        .await
-        .expect("approval message");
+    let (stage, message) = an_approval_message(&mut w).await;
     let (carol, dave, erin) = (
         ChatUserId("carol".into()),
         ChatUserId("dave".into()),

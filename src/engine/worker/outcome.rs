@@ -552,7 +552,7 @@ impl Worker {
         // many requests a message opened, so it holds when they are told.
         let Some((now_request, all, told)) = self
             .core
-            .advance_told(tx, request.id, None, &Actor::System, Some(&recorded))
+            .advance_with_stages(tx, request.id, None, &Actor::System, Some(&recorded))
             .await?
         else {
             return Ok(());

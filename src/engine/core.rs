@@ -167,11 +167,11 @@ impl Core {
         if let Some(l) = client {
             return l;
         }
-        let chosen = match self.store.read().await {
-            Ok(mut conn) => languages::chosen(&mut conn, user).await,
-            Err(e) => Err(e),
+        let chosen = async {
+            let mut conn = self.store.read().await?;
+            languages::chosen(&mut conn, user).await
         };
-        match chosen {
+        match chosen.await {
             Ok(chosen) => self.language_or_default(chosen),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the person's language; the bot's is used");

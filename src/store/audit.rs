@@ -272,9 +272,8 @@ pub(super) async fn insert_after(
     };
     const HEAD_IS: &str =
         "COALESCE((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), ?) = ?";
-    let expected = first.prev_hash.clone();
     let mut params = row_params(&events);
-    params.extend([Param::from(GENESIS), Param::from(expected.as_str())]);
+    params.extend([Param::from(GENESIS), Param::from(first.prev_hash.as_str())]);
     let table = ("audit_events", &INSERTED[..]);
     let written = insert_if(conn, table, events.len(), HEAD_IS, &params).await?;
     if written == events.len() as u64 {

@@ -140,7 +140,7 @@ impl RawCommits {
         };
         let mut w = store.write().await.expect("write");
         sqlx::query(&format!("CREATE TABLE bench (id {id}, v TEXT NOT NULL)"))
-            .execute(w.conn())
+            .execute(w.conn().await.expect("the transaction's connection"))
             .await
             .expect("create");
         w.commit().await.expect("commit");
@@ -154,7 +154,7 @@ impl RawCommits {
         while start.elapsed() < span {
             let mut w = self.store.write().await.expect("write");
             sqlx::query("INSERT INTO bench (v) VALUES ('x')")
-                .execute(w.conn())
+                .execute(w.conn().await.expect("the transaction's connection"))
                 .await
                 .expect("insert");
             w.commit().await.expect("commit");
@@ -206,14 +206,19 @@ impl Lifecycles {
             .collect();
         {
             let mut w = tenant_db.write().await.expect("write");
-            seed(w.conn(), &[], &users, chrono::Utc::now())
-                .await
-                .expect("seed users");
+            seed(
+                w.conn().await.expect("the transaction's connection"),
+                &[],
+                &users,
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("seed users");
             sqlx::query(
                 "UPDATE skus SET enabled = enabled + ? WHERE sku_part_number = 'POWER_BI_PRO'",
             )
             .bind(n as i64)
-            .execute(w.conn())
+            .execute(w.conn().await.expect("the transaction's connection"))
             .await
             .expect("seats");
             w.commit().await.expect("commit");
@@ -241,7 +246,7 @@ impl Lifecycles {
             let mut w = store.write().await.expect("write");
             for (i, u) in users.iter().enumerate() {
                 licensebot::store::links::verify(
-                    w.conn(),
+                    w.conn().await.expect("the transaction's connection"),
                     &licensebot::domain::ChatUserId(format!("user{i}")),
                     &u.upn,
                     &licensebot::store::simulated::object_id(&u.upn),
@@ -710,7 +715,7 @@ async fn seed_requests(url: &str, n: usize) {
     )
     .bind(n as i64)
     .bind(&now)
-    .execute(w.conn())
+    .execute(w.conn().await.expect("the transaction's connection"))
     .await
     .expect("requests");
     sqlx::query(
@@ -718,7 +723,7 @@ async fn seed_requests(url: &str, n: usize) {
          SELECT id, 1, 'assign', state, 'Request', '[\"carol\"]', created_at, 'a' || id
          FROM requests",
     )
-    .execute(w.conn())
+    .execute(w.conn().await.expect("the transaction's connection"))
     .await
     .expect("stages");
     w.commit().await.expect("commit");

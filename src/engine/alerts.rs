@@ -137,7 +137,7 @@ impl SeatAlerts {
         let crossed = Crossed::of(&self.core.cfg().seat_alerts, &seats);
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        let mut alert = seat_alerts::get(w.conn()).await?;
+        let mut alert = seat_alerts::get(w.conn().await?).await?;
         let stood = alert.free_seats || alert.usage;
         let channel = &self.core.cfg().approvals_channel;
         if crossed.any() {
@@ -147,7 +147,14 @@ impl SeatAlerts {
                 says: &text,
                 content: &text,
             };
-            standing::say(w.conn(), &mut alert.message, words, WhenNone::Post, now).await?;
+            standing::say(
+                w.conn().await?,
+                &mut alert.message,
+                words,
+                WhenNone::Post,
+                now,
+            )
+            .await?;
         } else if alert.message.outbox_id.is_some() {
             let text = self.core.for_approvers(|| self.recovered_text(&seats));
             let words = Words {
@@ -155,8 +162,14 @@ impl SeatAlerts {
                 says: &text,
                 content: &text,
             };
-            let said =
-                standing::say(w.conn(), &mut alert.message, words, WhenNone::Leave, now).await?;
+            let said = standing::say(
+                w.conn().await?,
+                &mut alert.message,
+                words,
+                WhenNone::Leave,
+                now,
+            )
+            .await?;
             // Said (or never posted): let go. Its post still waiting: edited next time.
             if said != Said::Waiting {
                 alert.message = Standing::default();
@@ -165,7 +178,7 @@ impl SeatAlerts {
         alert.free_seats = crossed.free_seats;
         alert.usage = crossed.usage;
         alert.checked_at = Some(now);
-        seat_alerts::set(w.conn(), &alert).await?;
+        seat_alerts::set(w.conn().await?, &alert).await?;
         self.core.commit(w).await?;
         if stood != crossed.any() {
             tracing::info!(
@@ -223,8 +236,8 @@ impl SeatAlerts {
         }
         let forgotten = async {
             let mut w = self.core.store().write().await?;
-            if seat_alerts::get(w.conn()).await? != SeatAlert::default() {
-                seat_alerts::set(w.conn(), &SeatAlert::default()).await?;
+            if seat_alerts::get(w.conn().await?).await? != SeatAlert::default() {
+                seat_alerts::set(w.conn().await?, &SeatAlert::default()).await?;
                 w.commit().await?;
             }
             Ok::<(), crate::store::StoreError>(())

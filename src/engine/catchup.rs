@@ -60,7 +60,7 @@ pub(super) async fn after_delivery(
             user,
             emoji,
         };
-        reactions::forget(tx.conn(), key, now).await?;
+        reactions::forget(tx.conn().await?, key, now).await?;
     }
     Ok(())
 }
@@ -154,7 +154,7 @@ impl Catchup {
     #[tracing::instrument(name = "catch_up", skip_all)]
     pub(super) async fn recover_reactions(&self) -> EngineResult<u64> {
         let mut w = self.core.store().write().await?;
-        let n = reactions::revert_unsettled(w.conn()).await?;
+        let n = reactions::revert_unsettled(w.conn().await?).await?;
         w.commit().await?;
         if n > 0 {
             tracing::warn!(
@@ -218,19 +218,19 @@ impl Catchup {
     pub(super) async fn repost_approval(&self, stage: StageId) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        let Some(s) = stages::get(w.conn(), stage).await? else {
+        let Some(s) = stages::get(w.conn().await?, stage).await? else {
             return Ok(());
         };
         if s.state.is_final() {
             return Ok(());
         }
-        let content = outbox::stage_latest_content(w.conn(), stage)
+        let content = outbox::stage_latest_content(w.conn().await?, stage)
             .await?
             .map_or_else(|| s.body.clone(), |(c, _)| c);
-        stages::clear_approval_message(w.conn(), stage).await?;
+        stages::clear_approval_message(w.conn().await?, stage).await?;
         let channel = self.core.cfg().approvals_channel.clone();
         outbox::push(
-            w.conn(),
+            &mut w,
             &ChatAction::Send {
                 channel: channel.clone(),
                 content,
@@ -239,8 +239,7 @@ impl Catchup {
                 mentions: s.routed_to.clone(),
             },
             now,
-        )
-        .await?;
+        )?;
         if s.state == StageState::Pending {
             self.core
                 .queue_decision_reactions(&mut w, &channel, stage)
@@ -262,17 +261,17 @@ impl Catchup {
     pub(super) async fn refresh_approval(&self, stage: StageId) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        let Some(s) = stages::get(w.conn(), stage).await? else {
+        let Some(s) = stages::get(w.conn().await?, stage).await? else {
             return Ok(());
         };
         let Some(message) = s.approval_message.clone() else {
             return Ok(());
         };
-        let content = outbox::stage_latest_content(w.conn(), stage)
+        let content = outbox::stage_latest_content(w.conn().await?, stage)
             .await?
             .map_or_else(|| s.body.clone(), |(c, _)| c);
         outbox::push(
-            w.conn(),
+            &mut w,
             &ChatAction::Edit {
                 channel: self.core.cfg().approvals_channel.clone(),
                 message: Some(message),
@@ -280,8 +279,7 @@ impl Catchup {
                 content,
             },
             now,
-        )
-        .await?;
+        )?;
         self.core.commit(w).await?;
         Ok(())
     }

@@ -193,7 +193,7 @@ impl Core {
         tx: &mut WriteTx<'_>,
         user: &ChatUserId,
     ) -> Result<Language, StoreError> {
-        let chosen = languages::chosen(tx.conn(), user).await?;
+        let chosen = languages::chosen(tx.conn().await?, user).await?;
         Ok(self.language_or_default(chosen))
     }
     pub(super) fn now(&self) -> Timestamp {
@@ -262,7 +262,7 @@ impl Core {
         m: &IncomingMessage,
         text: String,
     ) -> super::EngineResult<()> {
-        crate::store::outbox::push(w.conn(), &self.reply_action(m, text), self.now()).await?;
+        crate::store::outbox::push(&mut w, &self.reply_action(m, text), self.now())?;
         w.commit().await?;
         Ok(())
     }

@@ -62,7 +62,7 @@ impl<'a> Seal<'a> {
         w: &mut WriteTx<'_>,
         now: crate::store::Timestamp,
     ) -> EngineResult<bool> {
-        let news = reactions::claim(w.conn(), self.key, self.added, now).await?;
+        let news = reactions::claim(w.conn().await?, self.key, self.added, now).await?;
         // Either way nothing is left for the caller to record.
         self.recorded.store(true, Ordering::Release);
         Ok(news)
@@ -363,7 +363,7 @@ impl Decisions {
             }
         }
         let note = match d.verdict {
-            Verdict::Deny => stages::denial_draft(w.conn(), stage.id, &r.user).await?,
+            Verdict::Deny => stages::denial_draft(w.conn().await?, stage.id, &r.user).await?,
             Verdict::Approve => None,
         };
         let to = match d.verdict {
@@ -371,7 +371,7 @@ impl Decisions {
             Verdict::Deny => StageState::Denied,
         };
         let decided = stages::decide(
-            w.conn(),
+            w.conn().await?,
             stage.id,
             to,
             Decided {
@@ -455,7 +455,7 @@ impl Decisions {
             if !d.roles.intersects(needed)
                 || own_reaction
                 || !stages::decide(
-                    tx.conn(),
+                    tx.conn().await?,
                     other.id,
                     StageState::Approved,
                     Decided {
@@ -541,7 +541,7 @@ impl Decisions {
         self.audit_reaction(&mut w, seen, action, message).await?;
         if r.pressed.is_none() {
             outbox::push(
-                w.conn(),
+                &mut w,
                 &ChatAction::Unreact {
                     channel: self.channel_of(r),
                     message: r.message.clone(),
@@ -549,8 +549,7 @@ impl Decisions {
                     emoji: r.emoji.clone(),
                 },
                 now,
-            )
-            .await?;
+            )?;
         }
         // Said in the decider's language, which is the one being spoken.
         self.tell_decider(&mut w, r, &|| text.to_string()).await?;
@@ -604,7 +603,7 @@ impl Decisions {
             stage: None,
             mentions: Vec::new(),
         };
-        outbox::push(w.conn(), &answer, self.core.now()).await?;
+        outbox::push(w, &answer, self.core.now())?;
         Ok(())
     }
 
@@ -620,7 +619,7 @@ impl Decisions {
             .filter(|u| **u != d.r.user)
             .cloned()
             .collect();
-        stages::set_routed_to(w.conn(), stage.id, &others).await?;
+        stages::set_routed_to(w.conn().await?, stage.id, &others).await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterDecisionStored);
         Ok(())
@@ -689,7 +688,7 @@ impl Decisions {
         let Some(mut w) = self.write(seen.seal).await? else {
             return Ok(());
         };
-        let current = stages::get(w.conn(), stage.id)
+        let current = stages::get(w.conn().await?, stage.id)
             .await?
             .unwrap_or_else(|| stage.clone());
         let text = || {
@@ -787,14 +786,14 @@ impl Decisions {
         }
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        let Some(stage) = stages::by_message(w.conn(), parent).await? else {
+        let Some(stage) = stages::by_message(w.conn().await?, parent).await? else {
             return Ok(false);
         };
         match stage.state {
             StageState::Pending => {
-                stages::set_denial_draft(w.conn(), stage.id, &m.author, &reason).await?;
+                stages::set_denial_draft(w.conn().await?, stage.id, &m.author, &reason).await?;
                 outbox::push(
-                    w.conn(),
+                    &mut w,
                     &self.core.reply_action(
                         m,
                         t!(
@@ -804,14 +803,13 @@ impl Decisions {
                         ),
                     ),
                     now,
-                )
-                .await?;
+                )?;
             }
             StageState::Denied
                 if stage.decided_by.as_ref() == Some(&m.author)
                     && stage.decision_note.is_none() =>
             {
-                stages::set_note(w.conn(), stage.id, &reason).await?;
+                stages::set_note(w.conn().await?, stage.id, &reason).await?;
                 self.core
                     .audit_note(
                         &mut w,
@@ -824,7 +822,7 @@ impl Decisions {
                 let who = self.core.mention(&m.author);
                 let status = || self.core.denied_by(&who, Some(&reason));
                 self.core.edit_stage(&mut w, &stage, &status).await?;
-                if let Some(r) = requests::get(w.conn(), stage.request_id).await? {
+                if let Some(r) = requests::get(w.conn().await?, stage.request_id).await? {
                     let text = || {
                         t!(
                             self.core.texts(),

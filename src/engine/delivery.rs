@@ -151,7 +151,7 @@ impl Delivery {
                 _ => None,
             })
             .collect();
-        outbox::delivered(w.conn(), &done, now).await?;
+        outbox::delivered(w.conn().await?, &done, now).await?;
         for (item, result) in &page.results {
             match result {
                 Delivered::Done(id) => {
@@ -163,7 +163,7 @@ impl Delivery {
                         Some(id),
                     ) = (&item.action, id)
                     {
-                        stages::set_approval_message(w.conn(), *stage, id).await?;
+                        stages::set_approval_message(w.conn().await?, *stage, id).await?;
                     }
                 }
                 Delivered::NotYet => {}
@@ -171,7 +171,7 @@ impl Delivery {
                     let permanent = !matches!(e, ChatError::Transient(_));
                     if permanent || item.attempts + 1 >= MAX_DELIVERY_ATTEMPTS {
                         tracing::warn!(outbox = item.id, error = %e, "giving up on a chat action");
-                        outbox::give_up(w.conn(), item.id, &e.to_string(), now).await?;
+                        outbox::give_up(w.conn().await?, item.id, &e.to_string(), now).await?;
                     } else {
                         let delay = Duration::from_secs(
                             2u64.saturating_pow(item.attempts.clamp(0, 10) as u32),
@@ -180,7 +180,7 @@ impl Delivery {
                             + chrono::Duration::from_std(delay)
                                 .unwrap_or(chrono::Duration::seconds(60));
                         tracing::warn!(outbox = item.id, error = %e, "chat action failed; will retry");
-                        outbox::retry_at(w.conn(), item.id, &e.to_string(), at).await?;
+                        outbox::retry_at(w.conn().await?, item.id, &e.to_string(), at).await?;
                     }
                 }
             }
@@ -212,7 +212,7 @@ impl Delivery {
         self.salt
             .get_or_try_init(|| async {
                 let mut w = self.core.store().write().await?;
-                let salt = bot_state::delivery_salt(w.conn()).await?;
+                let salt = bot_state::delivery_salt(w.conn().await?).await?;
                 w.commit().await?;
                 Ok(salt)
             })

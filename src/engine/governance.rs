@@ -69,7 +69,7 @@ impl Core {
         let g = &self.cfg().governance;
         let monthly = quantity as f64 * unit_price;
         let spent = if g.monthly_budget > 0.0 {
-            governance::committed_this_month(tx.conn(), self.now()).await?
+            governance::committed_this_month(tx.conn().await?, self.now()).await?
         } else {
             0.0
         };
@@ -134,7 +134,7 @@ impl Core {
         who: &crate::engine::Approver,
         actor: &Actor,
     ) -> EngineResult<FirstApproval> {
-        let so_far = governance::approvals(tx.conn(), stage.id).await?;
+        let so_far = governance::approvals(tx.conn().await?, stage.id).await?;
         if so_far
             .iter()
             .any(|a| a.approver == who.chat_user || a.approver_upn == who.upn)
@@ -146,7 +146,14 @@ impl Core {
                 so_far.into_iter().map(|a| a.approver).collect(),
             ));
         }
-        governance::add_approval(tx.conn(), stage.id, &who.chat_user, &who.upn, self.now()).await?;
+        governance::add_approval(
+            tx.conn().await?,
+            stage.id,
+            &who.chat_user,
+            &who.upn,
+            self.now(),
+        )
+        .await?;
         let detail = serde_json::json!({
             "stage": stage.seq, "kind": stage.kind.as_str(),
             "approvals": so_far.len() + 1, "needed": stage.approvals_needed,

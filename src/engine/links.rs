@@ -228,7 +228,7 @@ impl Links {
             return Ok(());
         };
         let mut w = self.core.store().write().await?;
-        links::clear_notice(w.conn(), &m.author).await?;
+        links::clear_notice(w.conn().await?, &m.author).await?;
         let text = t!(
             self.core.texts(),
             "link.notice",
@@ -331,7 +331,7 @@ impl Links {
     async fn start_without_mail(&self, m: &IncomingMessage, upn: &Upn) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        links::start_pending(w.conn(), &m.author, upn, None, None, now).await?;
+        links::start_pending(w.conn().await?, &m.author, upn, None, None, now).await?;
         self.audit_own_link(
             &mut w,
             m,
@@ -388,8 +388,16 @@ impl Links {
         .map_err(|e| EngineError::Unexpected(e.into()))??;
         let expires = now + chrono::Duration::from_std(CODE_TTL).unwrap_or_default();
         let mut w = self.core.store().write().await?;
-        links::start_pending(w.conn(), &m.author, upn, Some(&hash), Some(expires), now).await?;
-        links::record_mail(w.conn(), &m.author, upn, now).await?;
+        links::start_pending(
+            w.conn().await?,
+            &m.author,
+            upn,
+            Some(&hash),
+            Some(expires),
+            now,
+        )
+        .await?;
+        links::record_mail(w.conn().await?, &m.author, upn, now).await?;
         self.audit_own_link(
             &mut w,
             m,
@@ -449,7 +457,7 @@ impl Links {
             }
             Err(e) => {
                 tracing::warn!(error = %e, upn = %upn, "could not mail a link proof");
-                links::burn_code(w.conn(), &m.author).await?;
+                links::burn_code(w.conn().await?, &m.author).await?;
                 self.audit_link(
                     &mut w,
                     &Actor::System,
@@ -489,7 +497,7 @@ impl Links {
             return Ok(false);
         };
         outbox::push(
-            tx.conn(),
+            tx,
             &crate::store::outbox::ChatAction::Dm {
                 user: m.author.clone(),
                 content: text,
@@ -497,8 +505,7 @@ impl Links {
                 fallback_reply_to: None,
             },
             self.core.now(),
-        )
-        .await?;
+        )?;
         Ok(true)
     }
 
@@ -567,7 +574,7 @@ impl Links {
     async fn code_expired(&self, m: &IncomingMessage, link: &Link) -> EngineResult<()> {
         let prefix = &self.core.cfg().parser.prefix;
         let mut w = self.core.store().write().await?;
-        links::burn_code(w.conn(), &m.author).await?;
+        links::burn_code(w.conn().await?, &m.author).await?;
         self.audit_own_link(
             &mut w,
             m,
@@ -590,7 +597,7 @@ impl Links {
     async fn count_try(&self, m: &IncomingMessage, link: &Link) -> EngineResult<i64> {
         let prefix = &self.core.cfg().parser.prefix;
         let mut w = self.core.store().write().await?;
-        let current = links::get(w.conn(), &m.author).await?;
+        let current = links::get(w.conn().await?, &m.author).await?;
         let same = current.as_ref().is_some_and(|c| {
             c.code_hash == link.code_hash && !c.locked && c.state == LinkState::Pending
         });
@@ -602,11 +609,11 @@ impl Links {
         }
         if current.is_some_and(|c| c.code_tries >= MAX_TRIES) {
             // Tries used up by attempts that did not finish: locked now.
-            links::lock(w.conn(), &m.author).await?;
+            links::lock(w.conn().await?, &m.author).await?;
             w.commit().await?;
             return Err(EngineError::User(self.unproven(&link.upn, "locked")));
         }
-        let tries = links::count_try(w.conn(), &m.author).await?;
+        let tries = links::count_try(w.conn().await?, &m.author).await?;
         w.commit().await?;
         Ok(tries)
     }
@@ -617,7 +624,7 @@ impl Links {
         let mut w = self.core.store().write().await?;
         let locked = tries >= MAX_TRIES;
         if locked {
-            links::lock(w.conn(), &m.author).await?;
+            links::lock(w.conn().await?, &m.author).await?;
         }
         self.audit_own_link(
             &mut w,
@@ -648,7 +655,7 @@ impl Links {
             tracing::warn!(error = %e, "could not delete a message holding a code");
         }
         let mut w = self.core.store().write().await?;
-        links::burn_code(w.conn(), &m.author).await?;
+        links::burn_code(w.conn().await?, &m.author).await?;
         let detail = serde_json::json!({
             "reason": "code typed in public",
             "message_deleted": deleted.is_ok(),
@@ -680,7 +687,7 @@ impl Links {
     ) -> EngineResult<()> {
         self.move_owner(tx, user, upn, object_id, actor).await?;
         links::verify(
-            tx.conn(),
+            tx.conn().await?,
             user,
             upn,
             object_id,
@@ -712,13 +719,13 @@ impl Links {
         object_id: &str,
         actor: &Actor,
     ) -> EngineResult<()> {
-        let Some(previous) = links::verified_owner(tx.conn(), object_id).await? else {
+        let Some(previous) = links::verified_owner(tx.conn().await?, object_id).await? else {
             return Ok(());
         };
         if &previous.chat_user == to {
             return Ok(());
         }
-        links::remove(tx.conn(), &previous.chat_user).await?;
+        links::remove(tx.conn().await?, &previous.chat_user).await?;
         self.audit_link(
             tx,
             actor,
@@ -841,7 +848,7 @@ impl Links {
         }
         let actor = Actor::chat(&m.author);
         for (user, upn) in &unlinked {
-            links::remove(w.conn(), user).await?;
+            links::remove(w.conn().await?, user).await?;
             self.audit_link(
                 &mut w,
                 &actor,
@@ -892,7 +899,7 @@ impl Links {
         target: Option<&Target>,
     ) -> EngineResult<Vec<(ChatUserId, Upn)>> {
         Ok(match target {
-            None => links::get(tx.conn(), &m.author)
+            None => links::get(tx.conn().await?, &m.author)
                 .await?
                 .map(|l| vec![(m.author.clone(), l.upn)])
                 .unwrap_or_default(),
@@ -900,7 +907,7 @@ impl Links {
                 if let Some(a) = self.core.cfg().approver(user) {
                     return Err(self.configured(user, &a.upn));
                 }
-                links::get(tx.conn(), user)
+                links::get(tx.conn().await?, user)
                     .await?
                     .map(|l| vec![(user.clone(), l.upn)])
                     .unwrap_or_default()
@@ -909,7 +916,7 @@ impl Links {
                 if let Some(a) = self.core.cfg().approvers.iter().find(|a| &a.upn == upn) {
                     return Err(self.configured(&a.chat_user, upn));
                 }
-                links::users_for(tx.conn(), upn)
+                links::users_for(tx.conn().await?, upn)
                     .await?
                     .into_iter()
                     .map(|u| (u, upn.clone()))

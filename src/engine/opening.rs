@@ -187,7 +187,7 @@ impl Opening {
         let mut w = self.core.store().write().await?;
         self.check_open_limits(&mut w, m, &works, enforce_limit)
             .await?;
-        let pipeline = stages::seat_pipeline(w.conn()).await?;
+        let pipeline = stages::seat_pipeline(w.conn().await?).await?;
         let mut available = seats.free() + pipeline.incoming() - pipeline.promised;
         let waiting: Vec<usize> = works
             .iter()
@@ -243,7 +243,7 @@ impl Opening {
         if let Some(answer) = answer {
             for (r, all) in &advanced {
                 let action = self.core.reply_action(m, answer(r, all));
-                outbox::push(w.conn(), &action, self.core.now()).await?;
+                outbox::push(&mut w, &action, self.core.now())?;
             }
         }
         let out: Vec<Request> = advanced.into_iter().map(|(r, _)| r).collect();
@@ -287,7 +287,7 @@ impl Opening {
     ) -> EngineResult<()> {
         for work in works {
             if let Some(t) = &work.target {
-                if let Some(existing) = requests::open_for_target(tx.conn(), &t.upn).await? {
+                if let Some(existing) = requests::open_for_target(tx.conn().await?, &t.upn).await? {
                     return Err(EngineError::User(t!(
                         self.core.texts(),
                         "policy.already_open",
@@ -298,7 +298,7 @@ impl Opening {
             }
         }
         if enforce_limit {
-            let open = requests::open_count_by(tx.conn(), &m.author).await?;
+            let open = requests::open_count_by(tx.conn().await?, &m.author).await?;
             if open + works.len() as i64 > self.core.cfg().max_open_requests_per_user {
                 return Err(EngineError::User(t!(
                     self.core.texts(),
@@ -343,16 +343,16 @@ impl Opening {
         };
         if let Some(grant) = work.ends {
             // The end of a time-bound licence opens one release, whatever ticks race for it.
-            if !terms::claim_end(tx.conn(), grant, batch.now).await? {
+            if !terms::claim_end(tx.conn().await?, grant, batch.now).await? {
                 return Err(EngineError::User(t!(
                     self.core.texts(),
                     "term.already_ended"
                 )));
             }
         }
-        let id = requests::insert(tx.conn(), &new, batch.now).await?;
+        let id = requests::insert(tx.conn().await?, &new, batch.now).await?;
         if let Some((term, extends)) = work.term {
-            terms::insert(tx.conn(), id, term, extends).await?;
+            terms::insert(tx.conn().await?, id, term, extends).await?;
         }
         tracing::Span::current().record("request", id.0);
         let request = new.stored(id, batch.now);
@@ -426,7 +426,9 @@ impl Opening {
                 until = day(now + term.duration())
             ),
             Some(grant) => {
-                let ends = terms::ends_at(tx.conn(), grant).await?.unwrap_or(now);
+                let ends = terms::ends_at(tx.conn().await?, grant)
+                    .await?
+                    .unwrap_or(now);
                 t!(
                     self.core.texts(),
                     "approval.extends",
@@ -514,9 +516,9 @@ impl Opening {
                 approvals_needed: rule.approvals_needed,
                 over_budget: rule.over_budget,
             };
-            let id = stages::insert(tx.conn(), request.id, &new, batch.now).await?;
+            let id = stages::insert(tx.conn().await?, request.id, &new, batch.now).await?;
             if let Some(list) = reclaim {
-                reclaims::set_candidates(tx.conn(), id, &list.candidates).await?;
+                reclaims::set_candidates(tx.conn().await?, id, &list.candidates).await?;
             }
             if kind == StageKind::Purchase && request.kind == RequestKind::Assign {
                 batch.purchase_stage = Some((id, request.id));
@@ -623,7 +625,7 @@ impl Opening {
                 .await;
         };
         stages::decide(
-            tx.conn(),
+            tx.conn().await?,
             stage.id,
             StageState::Approved,
             Decided {
@@ -675,7 +677,7 @@ impl Opening {
             note: None,
         };
         stages::decide(
-            tx.conn(),
+            tx.conn().await?,
             stage.id,
             StageState::Approved,
             decided,
@@ -708,7 +710,7 @@ impl Opening {
             stage: Some(stage.id),
             mentions: Vec::new(),
         };
-        outbox::push(tx.conn(), &post, batch.now).await?;
+        outbox::push(tx, &post, batch.now)?;
         Ok(())
     }
 
@@ -731,7 +733,7 @@ impl Opening {
         }];
         lines.append(&mut batch.approved_by_command);
         outbox::push(
-            tx.conn(),
+            tx,
             &ChatAction::Send {
                 channel: self.core.cfg().approvals_channel.clone(),
                 content: lines.join("\n"),
@@ -740,8 +742,7 @@ impl Opening {
                 mentions: vec![batch.m.author.clone()],
             },
             batch.now,
-        )
-        .await?;
+        )?;
         Ok(())
     }
 }

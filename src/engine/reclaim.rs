@@ -303,7 +303,7 @@ impl Decisions {
         let due = now + Days::from_std(core.cfg().reclaim.grace).unwrap_or(Days::days(3));
         let mut w = core.store().write().await?;
         let started = reclaims::start(
-            w.conn(),
+            w.conn().await?,
             stage.id,
             request.id,
             candidate,
@@ -317,7 +317,7 @@ impl Decisions {
             return Ok(());
         }
         let actor = Actor::chat(&r.user);
-        for s in stages::for_request(w.conn(), request.id).await? {
+        for s in stages::for_request(w.conn().await?, request.id).await? {
             if s.kind == StageKind::Assign && s.state == StageState::Pending {
                 let by = Decided {
                     by: &approver.chat_user,
@@ -325,7 +325,7 @@ impl Decisions {
                     via: DecisionSource::Reaction,
                     note: None,
                 };
-                stages::decide(w.conn(), s.id, StageState::Approved, by, now).await?;
+                stages::decide(w.conn().await?, s.id, StageState::Approved, by, now).await?;
                 let status = || {
                     t!(
                         core.texts(),
@@ -355,7 +355,7 @@ impl Decisions {
                 prefix = core.cfg().parser.prefix
             )
         };
-        for holder in links::verified_users_for(w.conn(), candidate).await? {
+        for holder in links::verified_users_for(w.conn().await?, candidate).await? {
             core.tell_user(&mut w, &holder, &notice).await?;
         }
         let told = || {
@@ -404,14 +404,14 @@ impl Reclaims {
         let core = &self.core;
         let now = core.now();
         let mut w = core.store().write().await?;
-        let waiting = reclaims::waiting_for(w.conn(), &me.upn).await?;
+        let waiting = reclaims::waiting_for(w.conn().await?, &me.upn).await?;
         if waiting.is_empty() {
             return Err(EngineError::User(t!(core.texts(), "keep.nothing")));
         }
         let mut kept = 0;
         for r in &waiting {
             if !reclaims::transition(
-                w.conn(),
+                w.conn().await?,
                 r.id,
                 ReclaimState::Waiting,
                 ReclaimState::Kept,
@@ -422,7 +422,7 @@ impl Reclaims {
                 continue;
             }
             kept += 1;
-            if let Some(stage) = stages::get(w.conn(), r.stage).await? {
+            if let Some(stage) = stages::get(w.conn().await?, r.stage).await? {
                 let status = || t!(core.texts(), "reclaim.kept", upn = me.upn);
                 core.edit_stage(&mut w, &stage, &status).await?;
             }
@@ -435,7 +435,7 @@ impl Reclaims {
                 )
             };
             core.tell_user(&mut w, &r.decided_by, &told).await?;
-            if let Some(request) = requests::get(w.conn(), r.request).await? {
+            if let Some(request) = requests::get(w.conn().await?, r.request).await? {
                 core.tell_requester(&mut w, &request, &told).await?;
             }
             let detail = serde_json::json!({"candidate": me.upn.as_str()}).to_string();
@@ -481,7 +481,7 @@ impl Reclaims {
         let now = core.now();
         let mut w = core.store().write().await?;
         if !reclaims::transition(
-            w.conn(),
+            w.conn().await?,
             r.id,
             ReclaimState::Waiting,
             ReclaimState::Moving,
@@ -491,17 +491,17 @@ impl Reclaims {
         {
             return Ok(());
         }
-        let stage = stages::get(w.conn(), r.stage)
+        let stage = stages::get(w.conn().await?, r.stage)
             .await?
             .filter(|s| s.state == StageState::Pending);
-        let target = requests::get(w.conn(), r.request)
+        let target = requests::get(w.conn().await?, r.request)
             .await?
             .filter(|q| q.state.is_open())
             .and_then(|q| q.asked.target_upn);
         // The purchase was decided meanwhile, or the request ended: nothing to move.
         let (Some(stage), Some(target)) = (stage, target) else {
             let (from, to) = (ReclaimState::Moving, ReclaimState::Cancelled);
-            reclaims::transition(w.conn(), r.id, from, to, now).await?;
+            reclaims::transition(w.conn().await?, r.id, from, to, now).await?;
             w.commit().await?;
             return Ok(());
         };
@@ -511,12 +511,12 @@ impl Reclaims {
             via: DecisionSource::Reclaim,
             note: None,
         };
-        stages::decide(w.conn(), stage.id, StageState::Approved, by, now).await?;
+        stages::decide(w.conn().await?, stage.id, StageState::Approved, by, now).await?;
         let payload = JobPayload::Move {
             from: r.candidate.clone(),
             to: target,
         };
-        jobs::enqueue(w.conn(), stage.id, &payload, now).await?;
+        jobs::enqueue(w.conn().await?, stage.id, &payload, now).await?;
         let status = || t!(core.texts(), "reclaim.moving", upn = r.candidate);
         core.edit_stage(&mut w, &stage, &status).await?;
         let detail =
@@ -543,11 +543,11 @@ pub(super) async fn moved(
     stage: &Stage,
     to: &Upn,
 ) -> EngineResult<()> {
-    let Some(r) = reclaims::open_for_stage(tx.conn(), stage.id).await? else {
+    let Some(r) = reclaims::open_for_stage(tx.conn().await?, stage.id).await? else {
         return Ok(());
     };
     reclaims::transition(
-        tx.conn(),
+        tx.conn().await?,
         r.id,
         ReclaimState::Moving,
         ReclaimState::Moved,
@@ -555,7 +555,7 @@ pub(super) async fn moved(
     )
     .await?;
     let text = || t!(core.texts(), "reclaim.taken", upn = r.candidate, to = to);
-    for holder in links::verified_users_for(tx.conn(), &r.candidate).await? {
+    for holder in links::verified_users_for(tx.conn().await?, &r.candidate).await? {
         core.tell_user(tx, &holder, &text).await?;
     }
     Ok(())

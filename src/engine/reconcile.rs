@@ -186,7 +186,7 @@ impl Reconciler {
         for c in &check.corrections {
             self.correct(&mut w, c).await?;
         }
-        let recorded = drift::record(w.conn(), &check.differences, complete, now).await?;
+        let recorded = drift::record(w.conn().await?, &check.differences, complete, now).await?;
         for (d, action) in recorded
             .new
             .iter()
@@ -387,26 +387,19 @@ impl Reconciler {
         let (before, after) = match c.kind {
             DriftKind::StuckRequest => {
                 let outcome = t!(self.core.texts(), "drift.corrected_completed");
-                requests::set_state(
-                    tx.conn(),
-                    request,
-                    RequestState::Completed,
-                    Some(&outcome),
-                    now,
-                )
-                .await?;
+                requests::set_state(tx, request, RequestState::Completed, Some(&outcome), now);
                 (
                     Some(RequestState::Failed.as_str()),
                     Some(RequestState::Completed.as_str()),
                 )
             }
             DriftKind::MissingLicence => {
-                drift::end_licence(tx.conn(), request, upn, now).await?;
+                drift::end_licence(tx.conn().await?, request, upn, now).await?;
                 (None, None)
             }
             _ => return Ok(()),
         };
-        drift::record_corrected(tx.conn(), c, now).await?;
+        drift::record_corrected(tx.conn().await?, c, now).await?;
         let detail =
             serde_json::json!({"kind": c.kind.as_str(), "upn": upn.as_str(), "detail": c.detail})
                 .to_string();
@@ -427,8 +420,8 @@ impl Reconciler {
     /// Posts the report in the approvals channel, or edits the one posted when what it says
     /// changed; says nothing while the records and the tenant have always agreed.
     async fn report(&self, tx: &mut WriteTx<'_>, check: &DriftCheck) -> EngineResult<()> {
-        let open = drift::open(tx.conn()).await?;
-        let last = drift::report(tx.conn()).await?;
+        let open = drift::open(tx.conn().await?).await?;
+        let last = drift::report(tx.conn().await?).await?;
         let body = self
             .core
             .for_approvers(|| self.report_body(&open, &check.corrections));
@@ -449,14 +442,14 @@ impl Reconciler {
                 content: &content,
             };
             let at = check.checked_at;
-            standing::say(tx.conn(), &mut message, words, WhenNone::Post, at).await?;
+            standing::say(tx.conn().await?, &mut message, words, WhenNone::Post, at).await?;
         }
         let next = Report {
             outbox_id: message.outbox_id,
             content: message.says,
             checked_at: Some(check.checked_at),
         };
-        drift::set_report(tx.conn(), &next).await?;
+        drift::set_report(tx.conn().await?, &next).await?;
         Ok(())
     }
 

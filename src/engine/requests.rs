@@ -147,7 +147,7 @@ impl Core {
             mentions: routed.to_vec(),
         }];
         actions.extend(self.decision_reactions(&channel, stage));
-        outbox::push_all(tx.conn(), &actions, self.now()).await?;
+        outbox::push_all(tx, &actions, self.now())?;
         Ok(())
     }
 
@@ -167,7 +167,7 @@ impl Core {
             stage: None,
             mentions,
         };
-        outbox::push(tx.conn(), &post, self.now()).await?;
+        outbox::push(tx, &post, self.now())?;
         Ok(())
     }
 
@@ -180,7 +180,7 @@ impl Core {
         stage: StageId,
     ) -> EngineResult<()> {
         let reactions = self.decision_reactions(channel, stage);
-        outbox::push_all(tx.conn(), &reactions, self.now()).await?;
+        outbox::push_all(tx, &reactions, self.now())?;
         Ok(())
     }
 
@@ -210,11 +210,13 @@ impl Core {
         status: &(dyn Fn() -> String + Sync),
     ) -> EngineResult<()> {
         // Stages approved by a command have no approval message of their own.
-        if stage.approval_message.is_none() && !outbox::stage_has_post(tx.conn(), stage.id).await? {
+        if stage.approval_message.is_none()
+            && !outbox::stage_has_post(tx.conn().await?, stage.id).await?
+        {
             return Ok(());
         }
         outbox::push(
-            tx.conn(),
+            tx,
             &ChatAction::Edit {
                 channel: self.cfg().approvals_channel.clone(),
                 message: stage.approval_message.clone(),
@@ -222,8 +224,7 @@ impl Core {
                 content: self.for_approvers(|| self.approval_with_status(stage, &status())),
             },
             self.now(),
-        )
-        .await?;
+        )?;
         Ok(())
     }
 
@@ -242,7 +243,8 @@ impl Core {
     ) -> EngineResult<()> {
         // One read for the language and whether the request is one of a batch; the batch
         // itself only when it is one.
-        let told = languages::told(tx.conn(), &r.requester, r.origin_message.as_ref()).await?;
+        let told =
+            languages::told(tx.conn().await?, &r.requester, r.origin_message.as_ref()).await?;
         self.tell_requester_as(tx, r, text, told).await
     }
 
@@ -257,7 +259,7 @@ impl Core {
         let message = r.origin_message.as_ref();
         let language = self.language_or_default(told.language);
         if let (Some(m), true) = (message, told.batch > 1) {
-            let siblings = requests::from_message(tx.conn(), &r.requester, m).await?;
+            let siblings = requests::from_message(tx.conn().await?, &r.requester, m).await?;
             return self.tell_batch(tx, r, &siblings, language).await;
         }
         let text = self.in_language(language, text);
@@ -286,7 +288,7 @@ impl Core {
             fallback: None,
             fallback_reply_to: None,
         });
-        outbox::push_all(tx.conn(), &actions, self.now()).await?;
+        outbox::push_all(tx, &actions, self.now())?;
         Ok(())
     }
 
@@ -305,7 +307,9 @@ impl Core {
         let Some(message) = &r.origin_message else {
             return Ok(());
         };
-        if !requests::claim_batch_summary(tx.conn(), &r.requester, message, self.now()).await? {
+        if !requests::claim_batch_summary(tx.conn().await?, &r.requester, message, self.now())
+            .await?
+        {
             return Ok(());
         }
         let done = siblings
@@ -349,7 +353,7 @@ impl Core {
     ) -> EngineResult<()> {
         let language = self.language_in(tx, user).await?;
         outbox::push(
-            tx.conn(),
+            tx,
             &ChatAction::Dm {
                 user: user.clone(),
                 content: self.in_language(language, text),
@@ -357,8 +361,7 @@ impl Core {
                 fallback_reply_to: None,
             },
             self.now(),
-        )
-        .await?;
+        )?;
         Ok(())
     }
 
@@ -375,7 +378,7 @@ impl Core {
             // asked for), so it counts from the seats there are now.
             return Ok(enabled_now + quantity);
         }
-        let queued = jobs::highest_open_purchase_target(tx.conn()).await?;
+        let queued = jobs::highest_open_purchase_target(tx.conn().await?).await?;
         Ok(enabled_now.max(queued.unwrap_or(0)) + quantity)
     }
 
@@ -409,7 +412,8 @@ impl Core {
         outcome: Option<&str>,
     ) -> EngineResult<Option<(Request, Vec<Stage>, languages::Told)>> {
         // With what telling the requester needs, should this tell them.
-        let Some((request, all, told)) = stages::of_request_told(tx.conn(), id).await? else {
+        let Some((request, all, told)) = stages::of_request_told(tx.conn().await?, id).await?
+        else {
             return Ok(None);
         };
         let now = self.now();
@@ -425,7 +429,7 @@ impl Core {
         let new_state = RequestState::from_stages(&states);
         if new_state != request.state {
             let outcome = outcome.filter(|_| new_state == RequestState::Completed);
-            requests::set_state(tx.conn(), id, new_state, outcome, now).await?;
+            requests::set_state(tx, id, new_state, outcome, now);
             if new_state == RequestState::Completed {
                 self.observe_completion(request.created_at);
             }
@@ -489,7 +493,7 @@ impl Core {
         if let Some(dep) = stage.depends_on {
             let done = match all.iter().find(|s| s.id == dep) {
                 Some(d) => d.state == StageState::Completed,
-                None => stages::get(tx.conn(), dep)
+                None => stages::get(tx.conn().await?, dep)
                     .await?
                     .is_some_and(|d| d.state == StageState::Completed),
             };
@@ -500,7 +504,7 @@ impl Core {
         // A purchase's target is worked out only for a job not queued yet; an assignment's
         // job is simply not queued twice (the insert keeps the first).
         if stage.kind == StageKind::Purchase
-            && jobs::for_stage(tx.conn(), stage.id).await?.is_some()
+            && jobs::for_stage(tx.conn().await?, stage.id).await?.is_some()
         {
             return Ok(());
         }
@@ -541,7 +545,7 @@ impl Core {
                 }
             }
         };
-        if !jobs::enqueue(tx.conn(), stage.id, &payload, self.now()).await? {
+        if !jobs::enqueue(tx.conn().await?, stage.id, &payload, self.now()).await? {
             return Ok(());
         }
         self.audit_note(
@@ -567,14 +571,14 @@ impl Core {
         actor: &Actor,
     ) -> EngineResult<Vec<Stage>> {
         let mut changed = Vec::new();
-        for stage in stages::for_request(tx.conn(), id).await? {
+        for stage in stages::for_request(tx.conn().await?, id).await? {
             let from = stage.state;
             if matches!(from, StageState::Pending | StageState::Approved)
-                && stages::transition(tx.conn(), stage.id, from, to).await?
+                && stages::transition(tx.conn().await?, stage.id, from, to).await?
             {
-                if let Some(job) = jobs::for_stage(tx.conn(), stage.id).await? {
+                if let Some(job) = jobs::for_stage(tx.conn().await?, stage.id).await? {
                     if job.state == jobs::JobState::Queued {
-                        jobs::fail(tx.conn(), job.id, why, self.now()).await?;
+                        jobs::fail(tx, job.id, why, self.now());
                     }
                 }
                 changed.push(stage.clone());
@@ -582,9 +586,9 @@ impl Core {
         }
         // Requests whose stages wait on a stage of this one cannot go on either.
         let mut waiting: BTreeMap<RequestId, ()> = BTreeMap::new();
-        for stage in stages::for_request(tx.conn(), id).await? {
+        for stage in stages::for_request(tx.conn().await?, id).await? {
             if stage.kind == StageKind::Purchase && stage.state != StageState::Completed {
-                for dep in stages::dependents(tx.conn(), stage.id).await? {
+                for dep in stages::dependents(tx.conn().await?, stage.id).await? {
                     if !dep.state.is_final() && dep.request_id != id {
                         waiting.insert(dep.request_id, ());
                     }
@@ -613,7 +617,7 @@ impl Core {
         outcome: &Said,
         actor: &Actor,
     ) -> EngineResult<()> {
-        let Some((before, all)) = stages::of_request(tx.conn(), id).await? else {
+        let Some((before, all)) = stages::of_request(tx.conn().await?, id).await? else {
             return Ok(());
         };
         let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
@@ -634,7 +638,7 @@ impl Core {
         // Stored and audited in the bot's language; told in the requester's.
         let recorded = self.recorded(&outcome);
         let outcome = &outcome;
-        requests::set_state(tx.conn(), id, state, Some(&recorded), now).await?;
+        requests::set_state(tx, id, state, Some(&recorded), now);
         self.audit(
             tx,
             Some(id),
@@ -682,7 +686,7 @@ impl Core {
             return Ok(());
         };
         // Only verified links: a pending one was never proven to be the holder's.
-        let mut holders = crate::store::links::verified_users_for(tx.conn(), upn).await?;
+        let mut holders = crate::store::links::verified_users_for(tx.conn().await?, upn).await?;
         holders.extend(
             self.cfg()
                 .approvers
@@ -730,7 +734,10 @@ impl Core {
             return Ok(Some(own.clone()));
         }
         for dep in all.iter().filter_map(|s| s.depends_on) {
-            if let Some(purchase) = stages::get(tx.conn(), dep).await?.filter(|s| bought(s)) {
+            if let Some(purchase) = stages::get(tx.conn().await?, dep)
+                .await?
+                .filter(|s| bought(s))
+            {
                 return Ok(Some(purchase));
             }
         }
@@ -759,7 +766,7 @@ impl Core {
             )
         });
         outbox::push(
-            tx.conn(),
+            tx,
             &ChatAction::Send {
                 channel: self.cfg().approvals_channel.clone(),
                 content: text,
@@ -768,8 +775,7 @@ impl Core {
                 mentions,
             },
             self.now(),
-        )
-        .await?;
+        )?;
         let detail = serde_json::json!({"purchase_request": purchase.request_id.0, "purchase_stage": purchase.seq, "seats": 1}).to_string();
         self.audit_note(tx, Some(r.id), actor, AuditAction::SeatLeftFree, &detail)
             .await?;

@@ -144,7 +144,7 @@ impl Scheduler {
     async fn remind(&self, stage: &Stage) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        if !stages::claim_reminder(w.conn(), stage.id, now).await? {
+        if !stages::claim_reminder(w.conn().await?, stage.id, now).await? {
             return Ok(());
         }
         let text = || {
@@ -164,7 +164,7 @@ impl Scheduler {
     async fn escalate(&self, stage: &Stage, to: &[crate::domain::ChatUserId]) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        if !stages::claim_escalation(w.conn(), stage.id, to, now).await? {
+        if !stages::claim_escalation(w.conn().await?, stage.id, to, now).await? {
             return Ok(());
         }
         let text = || {
@@ -210,7 +210,7 @@ impl Scheduler {
     #[tracing::instrument(skip_all, fields(request = id.0))]
     async fn expire(&self, id: crate::domain::RequestId) -> EngineResult<()> {
         let mut w = self.core.store().write().await?;
-        let Some(r) = requests::get(w.conn(), id).await? else {
+        let Some(r) = requests::get(w.conn().await?, id).await? else {
             return Ok(());
         };
         if r.state != RequestState::Pending {
@@ -222,10 +222,15 @@ impl Scheduler {
         );
         let why = self.core.recorded(&outcome);
         let mut any = false;
-        for s in stages::for_request(w.conn(), id).await? {
+        for s in stages::for_request(w.conn().await?, id).await? {
             if s.state == StageState::Pending
-                && stages::transition(w.conn(), s.id, StageState::Pending, StageState::Expired)
-                    .await?
+                && stages::transition(
+                    w.conn().await?,
+                    s.id,
+                    StageState::Pending,
+                    StageState::Expired,
+                )
+                .await?
             {
                 any = true;
                 let status = || t!(self.core.texts(), "status.expired");

@@ -58,7 +58,7 @@ impl SeatHistory {
         let now = self.core.now();
         let kept = async {
             let mut w = self.core.store().write().await?;
-            seat_history::record(w.conn(), now, seats.enabled, seats.consumed).await?;
+            seat_history::record(w.conn().await?, now, seats.enabled, seats.consumed).await?;
             w.commit().await
         }
         .await;

@@ -148,7 +148,15 @@ impl Links {
             return Ok(None);
         };
         let token = random_token();
-        signins::issue(tx.conn(), user, chat_name, upn, &token, self.core.now()).await?;
+        signins::issue(
+            tx.conn().await?,
+            user,
+            chat_name,
+            upn,
+            &token,
+            self.core.now(),
+        )
+        .await?;
         let url = format!("{}/link/start?t={token}", public_url.trim_end_matches('/'));
         Ok(Some(t!(
             self.core.texts(),
@@ -190,7 +198,7 @@ impl Links {
             .map_err(|e| StepError::Provider(Some(attempt.clone()), e))?;
         let mut w = self.core.store().write().await?;
         if !signins::start(
-            w.conn(),
+            w.conn().await?,
             attempt.id,
             &state,
             &nonce,
@@ -247,7 +255,15 @@ impl Links {
         self.still_pending(&attempt).await?;
         let confirm = random_token();
         let mut w = self.core.store().write().await?;
-        if !signins::prove(w.conn(), attempt.id, &claims.oid, &confirm, self.core.now()).await? {
+        if !signins::prove(
+            w.conn().await?,
+            attempt.id,
+            &claims.oid,
+            &confirm,
+            self.core.now(),
+        )
+        .await?
+        {
             return Err(StepError::Failed(
                 Some(attempt),
                 self.replayed("the state was used already"),
@@ -375,7 +391,7 @@ impl Links {
         let now = self.core.now();
         let actor = Actor::chat(&attempt.chat_user);
         let mut w = self.core.store().write().await?;
-        if !signins::end(w.conn(), attempt.id, Stage::Proven, Stage::Done, now).await? {
+        if !signins::end(w.conn().await?, attempt.id, Stage::Proven, Stage::Done, now).await? {
             return Err(StepError::Failed(
                 Some(attempt),
                 self.replayed("the confirmation was used already"),
@@ -516,8 +532,14 @@ impl Links {
             match &attempt {
                 Some(a) => {
                     if failure.ends && !matches!(a.stage, Stage::Done | Stage::Failed) {
-                        signins::end(w.conn(), a.id, a.stage, Stage::Failed, self.core.now())
-                            .await?;
+                        signins::end(
+                            w.conn().await?,
+                            a.id,
+                            a.stage,
+                            Stage::Failed,
+                            self.core.now(),
+                        )
+                        .await?;
                     }
                     self.audit_link(
                         &mut w,

@@ -72,12 +72,12 @@ impl Terms {
     async fn remind(&self, r: &Running, which: Reminder) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        if !terms::claim_reminder(w.conn(), r.request, which, now).await? {
+        if !terms::claim_reminder(w.conn().await?, r.request, which, now).await? {
             return Ok(());
         }
         // The week's reminder is not owed any more once the day's is sent.
         if which == Reminder::Day {
-            terms::claim_reminder(w.conn(), r.request, Reminder::Week, now).await?;
+            terms::claim_reminder(w.conn().await?, r.request, Reminder::Week, now).await?;
         }
         let text = || {
             t!(
@@ -111,7 +111,7 @@ impl Terms {
         r: &Running,
         text: &(dyn Fn() -> String + Sync),
     ) -> EngineResult<()> {
-        let mut holders = links::verified_users_for(w.conn(), &r.upn).await?;
+        let mut holders = links::verified_users_for(w.conn().await?, &r.upn).await?;
         if holders.is_empty() {
             holders.push(r.requester.clone());
         }
@@ -128,7 +128,7 @@ impl Terms {
                 stage: None,
                 mentions: vec![holders[0].clone()],
             };
-            outbox::push(w.conn(), &post, self.core.now()).await?;
+            outbox::push(w, &post, self.core.now())?;
         }
         Ok(())
     }
@@ -197,7 +197,7 @@ impl Terms {
     async fn end_without_release(&self, r: &Running) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        if !terms::claim_end(w.conn(), r.request, now).await? {
+        if !terms::claim_end(w.conn().await?, r.request, now).await? {
             return Ok(());
         }
         let detail = serde_json::json!({"ends_at": crate::store::ts(r.ends_at),

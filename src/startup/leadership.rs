@@ -77,7 +77,7 @@ async fn try_acquire(store: &Store, holder: &str, lease: Duration) -> anyhow::Re
     let now = Utc::now();
     let until = lease_end(now, lease)?;
     let mut w = store.write().await?;
-    let held = leases::acquire(w.conn(), GATEWAY, holder, now, until).await?;
+    let held = leases::acquire(w.conn().await?, GATEWAY, holder, now, until).await?;
     w.commit().await?;
     Ok(held)
 }
@@ -106,7 +106,7 @@ async fn renew(store: &Store, held: &Held, lease: Duration) -> anyhow::Result<bo
     let until = lease_end(Utc::now(), lease)?;
     let renew = async {
         let mut w = store.write().await?;
-        let kept = leases::renew(w.conn(), held, until).await?;
+        let kept = leases::renew(w.conn().await?, held, until).await?;
         w.commit().await?;
         anyhow::Ok(kept)
     };
@@ -129,7 +129,7 @@ fn lost(held: &Held, why: &str) -> ! {
 pub async fn step_down(store: &Store, held: &Held) {
     let release = async {
         let mut w = store.write().await?;
-        leases::release(w.conn(), held, Utc::now()).await?;
+        leases::release(w.conn().await?, held, Utc::now()).await?;
         w.commit().await
     };
     match release.await {

@@ -348,9 +348,9 @@ async fn seed_simulated(
     // One transaction: a start that fails half-way seeds nothing.
     let mut w = tenant.write().await?;
     let now = clock.now();
-    sim::seed(w.conn(), &skus, &users, now).await?;
-    sim::seed_groups(w.conn(), &groups, now).await?;
-    sim::seed_sign_ins(w.conn(), &sign_ins, now).await?;
+    sim::seed(w.conn().await?, &skus, &users, now).await?;
+    sim::seed_groups(w.conn().await?, &groups, now).await?;
+    sim::seed_sign_ins(w.conn().await?, &sign_ins, now).await?;
     w.commit().await?;
     Ok(())
 }

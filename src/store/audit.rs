@@ -9,8 +9,11 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
+use super::deferred::Write;
 use super::row::Columns;
-use super::sql::{insert, insert_if, json_field, Param, Table};
+use super::sql::{
+    insert, insert_if_later, insert_later as insert_later_all, json_field, Param, Table,
+};
 use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{RequestId, RequestKind};
 
@@ -198,9 +201,9 @@ impl Chained {
 /// Places an event on the hash chain after its `head` (id and hash of the last event), read
 /// when `None` and moved on to the new event: a transaction that appends several events
 /// reads the head once (no other writer can append while it holds the write lock). The
-/// event is written by [`insert_all`] with the transaction's others. Called through
+/// event is written by [`insert_later`] with the transaction's others. Called through
 /// [`super::WriteTx::append_audit`], which keeps the head and the events (and may start
-/// from a head it knows without reading it: see [`insert_after`]).
+/// from a head it knows without reading it: see [`insert_later`]).
 pub(super) async fn chain(
     conn: &mut AnyConnection,
     head: &mut Option<(i64, String)>,
@@ -258,27 +261,31 @@ pub(super) async fn insert_all(conn: &mut AnyConnection, events: &[Chained]) -> 
     Ok(())
 }
 
-/// Writes the events a transaction chained after a head it knew without reading it (the
-/// head as this process last committed it), in one statement that inserts them only if that
-/// is still the chain's head. When it is not (another process appended since), they are
-/// placed again after the head as it is and written then: the chain stays whole either way.
-/// Returns the events as written.
-pub(super) async fn insert_after(
+/// The statement that writes the events a transaction chained, held back to go with its
+/// commit (none when it chained none). When `head_unread`, they were placed after a head
+/// the transaction knew without reading it (the head as this process last committed it),
+/// and the statement inserts them only if that is still the chain's head: when it inserts
+/// none, [`chain_again`] places them after the head as it is.
+pub(super) fn insert_later(events: &[Chained], head_unread: bool) -> Option<Write> {
+    const HEAD_IS: &str =
+        "COALESCE((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), ?) = ?";
+    let first = events.first()?;
+    let mut params = row_params(events);
+    let table = ("audit_events", &INSERTED[..]);
+    if !head_unread {
+        return insert_later_all("audit events", table, &params);
+    }
+    params.extend([Param::from(GENESIS), Param::from(first.prev_hash.as_str())]);
+    insert_if_later("audit events", table, events.len(), HEAD_IS, &params)
+}
+
+/// Places `events` (which [`insert_later`]'s checked insert did not write: another process
+/// appended since the head they were placed after) after the chain's head as it is, and
+/// writes them: the chain stays whole. Returns the events as written.
+pub(super) async fn chain_again(
     conn: &mut AnyConnection,
     mut events: Vec<Chained>,
 ) -> StoreResult<Vec<Chained>> {
-    let Some(first) = events.first() else {
-        return Ok(events);
-    };
-    const HEAD_IS: &str =
-        "COALESCE((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), ?) = ?";
-    let mut params = row_params(&events);
-    params.extend([Param::from(GENESIS), Param::from(first.prev_hash.as_str())]);
-    let table = ("audit_events", &INSERTED[..]);
-    let written = insert_if(conn, table, events.len(), HEAD_IS, &params).await?;
-    if written == events.len() as u64 {
-        return Ok(events);
-    }
     tracing::debug!(
         "the audit chain moved on in another process; this transaction's events are chained again"
     );

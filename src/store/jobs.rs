@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
+use super::deferred::Write;
 use super::row::Columns;
-use super::sql::{insert, update, Param, Table};
-use super::{parse_ts, ts, StoreResult, Timestamp};
+use super::sql::{insert, update, update_later, Param, Table};
+use super::{parse_ts, ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{BillingCycle, StageId, StageKind, Upn};
 
 /// What a job does, fixed when the stage is approved.
@@ -214,7 +215,9 @@ pub async fn claim_due(
     .fetch_optional(&mut *conn)
     .await?;
     let job = row.as_ref().map(|r| JOBS.read(r)).transpose()?;
-    may_send(conn, job.as_slice()).await?;
+    if let Some(write) = may_send(job.as_slice()) {
+        super::deferred::run_now(conn, &write).await?;
+    }
     Ok(job)
 }
 
@@ -223,7 +226,7 @@ pub async fn claim_due(
 /// leased to `owner` until `lease_until`, each attempt counted. The oldest comes first, the
 /// others follow by id.
 pub async fn claim_next(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx<'_>,
     (owner, lease_until): (&str, Timestamp),
     now: Timestamp,
     batch: StageKind,
@@ -247,7 +250,7 @@ pub async fn claim_next(
     .bind(ts(now))
     .bind(batch.as_str())
     .bind(limit)
-    .fetch_all(&mut *conn)
+    .fetch_all(tx.conn().await?)
     .await?;
     let mut jobs = rows
         .iter()
@@ -263,7 +266,9 @@ pub async fn claim_next(
         let oldest = jobs.remove(oldest);
         jobs.insert(0, oldest);
     }
-    may_send(conn, &jobs).await?;
+    if let Some(write) = may_send(&jobs) {
+        tx.defer(write);
+    }
     Ok(jobs)
 }
 
@@ -272,18 +277,25 @@ pub async fn claim_next(
 /// before sending again, and the hot path needs no commit of its own before its call. The
 /// jobs handed back keep what the earlier attempts left ([`Job::change_sent`]); an attempt
 /// that ends in the queue again writes what it knows ([`Requeue`]).
-async fn may_send(conn: &mut AnyConnection, claimed: &[Job]) -> StoreResult<()> {
+///
+/// The write is returned (none when no attempt may send), to go with the claim's
+/// transaction's next statement or its commit; it must mark every one of them.
+fn may_send(claimed: &[Job]) -> Option<Write> {
     let ids: Vec<Param<'_>> = claimed
         .iter()
         .filter(|j| !j.verify_only && !j.change_sent)
         .map(|j| j.id.into())
         .collect();
     if ids.is_empty() {
-        return Ok(());
+        return None;
     }
     let filter = format!("id IN ({})", vec!["?"; ids.len()].join(", "));
-    update(&mut *conn, "jobs", "change_sent = 1", &filter, &ids).await?;
-    Ok(())
+    let write = update_later(
+        "claimed jobs marked may-send",
+        ("jobs", "change_sent = 1", &filter),
+        &ids,
+    );
+    Some(write.expecting(ids.len() as u64))
 }
 
 /// Makes a queued job due now (a person said the awaited thing happened).
@@ -350,43 +362,31 @@ pub async fn mark_reprocessed(
     Ok(())
 }
 
-/// Records success.
-pub async fn succeed(conn: &mut AnyConnection, id: i64, now: Timestamp) -> StoreResult<()> {
-    finish(conn, id, JobState::Succeeded, None, now).await
+/// Records success: held back to go with the transaction's next statement or its commit
+/// ([`WriteTx::defer`]), as is [`fail`].
+pub fn succeed(tx: &mut WriteTx<'_>, id: i64, now: Timestamp) {
+    finish(tx, id, JobState::Succeeded, None, now);
 }
 
 /// Records a permanent failure.
-pub async fn fail(
-    conn: &mut AnyConnection,
-    id: i64,
-    error: &str,
-    now: Timestamp,
-) -> StoreResult<()> {
-    finish(conn, id, JobState::Failed, Some(error), now).await
+pub fn fail(tx: &mut WriteTx<'_>, id: i64, error: &str, now: Timestamp) {
+    finish(tx, id, JobState::Failed, Some(error), now);
 }
 
-async fn finish(
-    conn: &mut AnyConnection,
-    id: i64,
-    state: JobState,
-    error: Option<&str>,
-    now: Timestamp,
-) -> StoreResult<()> {
-    update(
-        conn,
-        "jobs",
-        "state = ?, last_error = COALESCE(?, last_error), lease_owner = NULL, lease_until = NULL,
-         change_sent = 0, updated_at = ?",
-        "id = ?",
-        &[
-            state.as_str().into(),
-            error.into(),
-            ts(now).into(),
-            id.into(),
-        ],
-    )
-    .await?;
-    Ok(())
+fn finish(tx: &mut WriteTx<'_>, id: i64, state: JobState, error: Option<&str>, now: Timestamp) {
+    let set = "state = ?, last_error = COALESCE(?, last_error), lease_owner = NULL, \
+               lease_until = NULL, change_sent = 0, updated_at = ?";
+    let params = [
+        state.as_str().into(),
+        error.into(),
+        ts(now).into(),
+        id.into(),
+    ];
+    tx.defer(update_later(
+        "a job's end",
+        ("jobs", set, "id = ?"),
+        &params,
+    ));
 }
 
 /// How a job goes back to the queue.

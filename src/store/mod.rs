@@ -14,6 +14,7 @@ pub mod audit;
 pub mod audit_sink;
 pub mod bot_state;
 mod connect;
+mod deferred;
 pub mod drift;
 pub mod governance;
 pub mod jobs;
@@ -84,6 +85,17 @@ pub enum StoreError {
         /// The stale token.
         token: i64,
     },
+    /// A write held back to go with others changed another number of rows than its
+    /// transaction had read it would: the transaction is rolled back.
+    #[error("{what} changed {changed} rows where {expected} were expected")]
+    Unapplied {
+        /// What the write does.
+        what: &'static str,
+        /// The rows it was to change.
+        expected: u64,
+        /// The rows it changed.
+        changed: u64,
+    },
     /// The live audit sink could not be opened or written.
     #[error(transparent)]
     AuditSink(#[from] audit_sink::SinkError),
@@ -114,15 +126,19 @@ pub struct WriteTx<'a> {
     /// The events this transaction chained, written in one statement when it commits.
     audit_events: Vec<audit::Chained>,
     /// The first of them was placed after the head this store knew ([`KnownHead`]), not
-    /// one read in this transaction: their insert checks it ([`audit::insert_after`]).
+    /// one read in this transaction: their insert checks it ([`audit::insert_later`]).
     head_unread: bool,
     /// The writer lock, and under it the chain's head as this store last committed it.
     known_head: MutexGuard<'a, KnownHead>,
+    /// The writes held back until the transaction's next statement or its commit
+    /// ([`deferred`]).
+    held: deferred::Held,
+    dialect: Dialect,
 }
 
 /// The audit chain's head (the last event's id and hash) as this store last committed it,
 /// kept under the writer lock: a transaction's first event is placed after it without a
-/// read, and written only if it is still the head ([`audit::insert_after`]; another process
+/// read, and written only if it is still the head ([`audit::insert_later`]; another process
 /// on the same database may have appended since). None until this store has written an
 /// event.
 type KnownHead = Option<(i64, String)>;
@@ -136,11 +152,17 @@ impl WriteTx<'_> {
     /// caught up at the next commit or start.
     pub async fn commit(mut self) -> StoreResult<()> {
         let events = std::mem::take(&mut self.audit_events);
-        let events = if self.head_unread {
-            audit::insert_after(&mut self.tx, events).await?
-        } else {
-            audit::insert_all(&mut self.tx, &events).await?;
-            events
+        let audited = audit::insert_later(&events, self.head_unread);
+        let checked = audited.is_some() && self.head_unread;
+        if let Some(write) = audited {
+            self.held.push(write);
+        }
+        let changed = self.held.send(&mut self.tx, self.dialect).await?;
+        let events = match changed.last() {
+            Some(&n) if checked && n != events.len() as u64 => {
+                audit::chain_again(&mut self.tx, events).await?
+            }
+            _ => events,
         };
         let pending = match self.sink {
             Some(sink) => sink.pending(&mut self.tx).await,
@@ -167,9 +189,19 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// The connection, for the per-table functions.
-    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+    /// The connection, for the per-table functions, once the writes held back so far have
+    /// gone (so what runs on it sees them).
+    pub async fn conn(&mut self) -> StoreResult<&mut sqlx::AnyConnection> {
+        if !self.held.is_empty() {
+            self.held.send(&mut self.tx, self.dialect).await?;
+        }
+        Ok(&mut self.tx)
+    }
+
+    /// Holds `write` back until the transaction's next statement or its commit, to go with
+    /// the others held then in one round trip ([`deferred`]).
+    pub(crate) fn defer(&mut self, write: deferred::Write) {
+        self.held.push(write);
     }
 
     /// Appends an event to the audit chain ([`audit::chain`]), after the head this store
@@ -188,6 +220,10 @@ impl WriteTx<'_> {
                 self.audit_head = Some(known);
                 self.head_unread = true;
             }
+        }
+        if self.audit_head.is_none() && !self.held.is_empty() {
+            // The head is read below: the writes held so far go first.
+            self.held.send(&mut self.tx, self.dialect).await?;
         }
         let event = audit::chain(&mut self.tx, &mut self.audit_head, e, at).await?;
         let id = event.id();
@@ -323,6 +359,8 @@ impl Store {
             audit_events: Vec::new(),
             head_unread: false,
             known_head: guard,
+            held: deferred::Held::default(),
+            dialect: self.dialect,
         })
     }
 

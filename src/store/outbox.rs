@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::sql::{bound, insert, numbered, update, Param};
-use super::{parse_ts, ts, StoreResult, Timestamp};
+use super::sql::{bound, insert_later, numbered, update, Param};
+use super::{parse_ts, ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture, StageId};
 
 /// One thing to say or do in chat.
@@ -89,8 +89,14 @@ pub struct Pending {
     pub picture: Option<Picture>,
 }
 
-/// Queues an action.
-pub async fn push(
+/// Queues an action: held back to go with the transaction's next statement or its commit
+/// ([`WriteTx::defer`]).
+pub fn push(tx: &mut WriteTx<'_>, action: &ChatAction, at: Timestamp) -> StoreResult<()> {
+    push_all(tx, std::slice::from_ref(action), at)
+}
+
+/// Queues an action at once; returns its id.
+pub async fn push_now(
     conn: &mut AnyConnection,
     action: &ChatAction,
     at: Timestamp,
@@ -149,18 +155,19 @@ const PUSHED: [&str; 12] = [
 
 /// Queues several actions, none carrying a picture, in one statement and in their order (a
 /// post with its reactions, a reply with its direct message).
-pub async fn push_all(
-    conn: &mut AnyConnection,
-    actions: &[ChatAction],
-    at: Timestamp,
-) -> StoreResult<()> {
+///
+/// Held back to go with the transaction's next statement or its commit
+/// ([`WriteTx::defer`]).
+pub fn push_all(tx: &mut WriteTx<'_>, actions: &[ChatAction], at: Timestamp) -> StoreResult<()> {
     let at = ts(at);
     let rows = actions
         .iter()
         .map(OutboxRow::of)
         .collect::<StoreResult<Vec<_>>>()?;
     let params: Vec<Param<'_>> = rows.iter().flat_map(|row| row.params(&at)).collect();
-    insert(conn, "outbox", &PUSHED, &params).await?;
+    if let Some(write) = insert_later("queued chat actions", ("outbox", &PUSHED), &params) {
+        tx.defer(write);
+    }
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{update, Param, Table};
-use super::{ts, StoreResult, Timestamp};
+use super::sql::{update_later, Param, Table};
+use super::{ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{
     BillingCycle, ChannelRef, ChatUserId, LinkMethod, LinkProof, MessageRef, RequestId,
     RequestKind, RequestState, Upn,
@@ -244,14 +244,15 @@ pub async fn open_count_by(conn: &mut AnyConnection, user: &ChatUserId) -> Store
     .await?)
 }
 
-/// Sets a request's state (and optionally its outcome text).
-pub async fn set_state(
-    conn: &mut AnyConnection,
+/// Sets a request's state (and optionally its outcome text): held back to go with the
+/// transaction's next statement or its commit ([`WriteTx::defer`]).
+pub fn set_state(
+    tx: &mut WriteTx<'_>,
     id: RequestId,
     state: RequestState,
     outcome: Option<&str>,
     at: Timestamp,
-) -> StoreResult<()> {
+) {
     let set = "state = ?, outcome = COALESCE(?, outcome), updated_at = ?";
     let params = [
         state.as_str().into(),
@@ -259,8 +260,11 @@ pub async fn set_state(
         ts(at).into(),
         id.0.into(),
     ];
-    update(conn, "requests", set, "id = ?", &params).await?;
-    Ok(())
+    tx.defer(update_later(
+        "a request's state",
+        ("requests", set, "id = ?"),
+        &params,
+    ));
 }
 
 /// Number of requests stored.

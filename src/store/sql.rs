@@ -6,6 +6,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
+use super::deferred::Write;
 use super::{Dialect, StoreResult};
 use crate::domain::ChatUserId;
 
@@ -18,6 +19,17 @@ pub(crate) enum Param<'a> {
     Owned(Option<String>),
     /// A whole number or flag, or NULL.
     Int(Option<i64>),
+}
+
+impl Param<'_> {
+    /// This value, owning its text.
+    pub(crate) fn owned(&self) -> Param<'static> {
+        match self {
+            Param::Text(s) => Param::Owned(s.map(str::to_owned)),
+            Param::Owned(s) => Param::Owned(s.clone()),
+            Param::Int(n) => Param::Int(*n),
+        }
+    }
 }
 
 impl<'a> From<&'a str> for Param<'a> {
@@ -59,8 +71,21 @@ pub(crate) async fn update(
     filter: &str,
     params: &[Param<'_>],
 ) -> StoreResult<u64> {
-    let sql = numbered(&format!("UPDATE {table} SET {set} WHERE {filter}"));
+    let sql = numbered(&update_sql(table, set, filter));
     Ok(bound(&sql, params).execute(conn).await?.rows_affected())
+}
+
+/// [`update`] as a write a transaction may hold back ([`super::WriteTx::defer`]).
+pub(crate) fn update_later(
+    what: &'static str,
+    (table, set, filter): (&str, &str, &str),
+    params: &[Param<'_>],
+) -> Write {
+    Write::new(what, update_sql(table, set, filter), params)
+}
+
+fn update_sql(table: &str, set: &str, filter: &str) -> String {
+    format!("UPDATE {table} SET {set} WHERE {filter}")
 }
 
 /// Inserts rows into `table` in one statement: `params` holds each row's values in the
@@ -74,33 +99,48 @@ pub(crate) async fn insert(
     if columns.is_empty() || params.is_empty() {
         return Ok(0);
     }
-    let sql = numbered(&format!(
-        "INSERT INTO {table} ({}) VALUES {}",
-        columns.join(", "),
-        value_rows(columns.len(), params.len())
-    ));
+    let sql = numbered(&insert_sql(table, columns, params.len()));
     Ok(bound(&sql, params).execute(conn).await?.rows_affected())
 }
 
+/// [`insert`] as a write a transaction may hold back ([`super::WriteTx::defer`]); none when
+/// there is nothing to insert.
+pub(crate) fn insert_later(
+    what: &'static str,
+    (table, columns): (&str, &[&str]),
+    params: &[Param<'_>],
+) -> Option<Write> {
+    let rows = params.len() / columns.len().max(1);
+    (rows > 0).then(|| Write::new(what, insert_sql(table, columns, params.len()), params))
+}
+
+fn insert_sql(table: &str, columns: &[&str], values: usize) -> String {
+    format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        columns.join(", "),
+        value_rows(columns.len(), values)
+    )
+}
+
 /// [`insert`], the rows inserted only when `condition` holds as the statement runs (all or
-/// none): `params` holds the rows' values, then the condition's. Returns how many rows were
-/// inserted.
-pub(crate) async fn insert_if(
-    conn: &mut AnyConnection,
+/// none), as a write a transaction may hold back: `params` holds the rows' values, then the
+/// condition's. None when there is nothing to insert.
+pub(crate) fn insert_if_later(
+    what: &'static str,
     (table, columns): (&str, &[&str]),
     rows: usize,
     condition: &str,
     params: &[Param<'_>],
-) -> StoreResult<u64> {
+) -> Option<Write> {
     if columns.is_empty() || rows == 0 {
-        return Ok(0);
+        return None;
     }
-    let sql = numbered(&format!(
+    let sql = format!(
         "INSERT INTO {table} ({}) SELECT * FROM (VALUES {}) AS v WHERE {condition}",
         columns.join(", "),
         value_rows(columns.len(), rows * columns.len())
-    ));
-    Ok(bound(&sql, params).execute(conn).await?.rows_affected())
+    );
+    Some(Write::new(what, sql, params))
 }
 
 /// `(?, ?), (?, ?)`: the placeholders of `values` values in rows of `width`.
@@ -211,8 +251,14 @@ pub(crate) async fn chat_users(
 /// written with `?`, so only the whole statement knows each one's number. A `?` inside a
 /// quoted literal is left alone.
 pub(crate) fn numbered(sql: &str) -> String {
+    numbered_from(sql, 0)
+}
+
+/// [`numbered`], the first `?` numbered `after + 1`: a statement that follows others in one
+/// query whose values come first.
+pub(crate) fn numbered_from(sql: &str, after: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
-    let (mut n, mut quoted) = (0, false);
+    let (mut n, mut quoted) = (after, false);
     for c in sql.chars() {
         match c {
             '\'' => {

@@ -5,11 +5,12 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::deferred::Write;
 use super::languages::Told;
 use super::reactions::{Key, Seen};
 use super::row::Columns;
-use super::sql::{bound, json_array_has, numbered, real, update, Param, Table};
-use super::{ts, Dialect, StoreResult, Timestamp};
+use super::sql::{bound, json_array_has, numbered, real, update, update_later, Param, Table};
+use super::{ts, Dialect, StoreResult, Timestamp, WriteTx};
 use crate::domain::{
     BillingCycle, ChatUserId, DecisionSource, Language, MessageRef, RequestId, StageId, StageKind,
     StageState, Upn,
@@ -500,6 +501,28 @@ pub async fn transition(
     let params = [to.as_str().into(), id.0.into(), from.as_str().into()];
     let changed = update(conn, "stages", "state = ?", "id = ? AND state = ?", &params).await?;
     Ok(changed == 1)
+}
+
+/// Moves a stage from one state to another when this transaction read it in `from`: held
+/// back to go with the transaction's next statement or its commit ([`WriteTx::defer`]), and
+/// failing the transaction if the stage was not in `from` after all.
+pub fn transition_later(tx: &mut WriteTx<'_>, id: StageId, from: StageState, to: StageState) {
+    tx.defer(transition_write(id, from, to).expecting(1));
+}
+
+/// Moves a stage from one state to another if it is still in `from` (held back as
+/// [`transition_later`]; whether it moved is not read).
+pub fn transition_if_later(tx: &mut WriteTx<'_>, id: StageId, from: StageState, to: StageState) {
+    tx.defer(transition_write(id, from, to));
+}
+
+fn transition_write(id: StageId, from: StageState, to: StageState) -> Write {
+    let params = [to.as_str().into(), id.0.into(), from.as_str().into()];
+    update_later(
+        "a stage's state",
+        ("stages", "state = ?", "id = ? AND state = ?"),
+        &params,
+    )
 }
 
 /// A decision on a stage: who made it, how, and what they wrote.

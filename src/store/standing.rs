@@ -81,7 +81,7 @@ pub async fn say(
                 stage: None,
                 content: words.content.to_string(),
             };
-            outbox::push(conn, &edit, at).await?;
+            outbox::push_now(conn, &edit, at).await?;
             Said::Edited
         }
         (Ok(None), _) => return Ok(Said::Waiting),
@@ -93,7 +93,7 @@ pub async fn say(
                 stage: None,
                 mentions: Vec::new(),
             };
-            standing.outbox_id = Some(outbox::push(conn, &post, at).await?);
+            standing.outbox_id = Some(outbox::push_now(conn, &post, at).await?);
             Said::Posted
         }
         (Err(()), WhenNone::Leave) => {

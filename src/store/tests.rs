@@ -20,7 +20,7 @@ async fn writes_on_a_file_run_on_one_connection_of_their_own() {
         let mut w = store.write().await.expect("write");
         sqlx::query("INSERT INTO mine (n) VALUES ($1)")
             .bind(n)
-            .execute(w.conn())
+            .execute(w.conn().await.expect("the transaction's connection"))
             .await
             .expect("the writer's own table");
         w.commit().await.expect("commit");
@@ -65,11 +65,9 @@ async fn actions_queued_together_are_delivered_in_their_order_as_given() {
         content: "edited".into(),
     };
     let mut w = store.write().await.expect("write");
-    outbox::push_all(w.conn(), &together, at)
-        .await
-        .expect("together");
-    outbox::push_all(w.conn(), &[], at).await.expect("nothing");
-    outbox::push(w.conn(), &alone, at).await.expect("alone");
+    outbox::push_all(&mut w, &together, at).expect("together");
+    outbox::push_all(&mut w, &[], at).expect("nothing");
+    outbox::push(&mut w, &alone, at).expect("alone");
     w.commit().await.expect("commit");
     let mut conn = store.read().await.expect("read");
     let due = outbox::due(&mut conn, at, 0, 10).await.expect("due");
@@ -93,7 +91,7 @@ async fn requests_are_listed_by_state_newest_first() {
     sqlx::query("UPDATE requests SET state = 'completed' WHERE id IN ($1, $2)")
         .bind(ids[1].0)
         .bind(ids[3].0)
-        .execute(w.conn())
+        .execute(w.conn().await.expect("the transaction's connection"))
         .await
         .expect("complete two");
     w.commit().await.expect("commit");
@@ -135,7 +133,7 @@ async fn writes_begin_again_after_a_full_disk_rolled_a_transaction_back() {
 
     let mut w = store.write().await.expect("write");
     let full = sqlx::query("INSERT INTO t VALUES (zeroblob(1000000))")
-        .execute(w.conn())
+        .execute(w.conn().await.expect("the transaction's connection"))
         .await
         .expect_err("the disk is full");
     drop(w);
@@ -150,7 +148,10 @@ async fn writes_begin_again_after_a_full_disk_rolled_a_transaction_back() {
 /// Runs `sql` in a write transaction of its own and commits it.
 async fn write_one(store: &Store, sql: &str) {
     let mut w = store.write().await.expect("write");
-    sqlx::query(sql).execute(w.conn()).await.expect(sql);
+    sqlx::query(sql)
+        .execute(w.conn().await.expect("the transaction's connection"))
+        .await
+        .expect(sql);
     w.commit().await.expect("commit");
 }
 
@@ -202,9 +203,13 @@ async fn a_request(w: &mut WriteTx<'_>) -> RequestId {
         requester_link: None,
         target_object_id: None,
     };
-    requests::insert(w.conn(), &new, chrono::Utc::now())
-        .await
-        .expect("request")
+    requests::insert(
+        w.conn().await.expect("the transaction's connection"),
+        &new,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("request")
 }
 
 /// Stage `seq` of `request`, as every version since 0001 stores it (the columns 0001
@@ -217,7 +222,7 @@ async fn a_stage(w: &mut WriteTx<'_>, request: RequestId, seq: i64) -> StageId {
     .bind(request.0)
     .bind(seq)
     .bind(ts(chrono::Utc::now()))
-    .fetch_one(w.conn())
+    .fetch_one(w.conn().await.expect("the transaction's connection"))
     .await
     .expect("stage");
     StageId(id)
@@ -228,9 +233,13 @@ async fn an_approval_message(w: &mut WriteTx<'_>) -> (StageId, crate::domain::Me
     let request = a_request(w).await;
     let stage = a_stage(w, request, 1).await;
     let message = crate::domain::MessageRef("m-1".into());
-    stages::set_approval_message(w.conn(), stage, &message)
-        .await
-        .expect("approval message");
+    stages::set_approval_message(
+        w.conn().await.expect("the transaction's connection"),
+        stage,
+        &message,
+    )
+    .await
+    .expect("approval message");
     (stage, message)
 }
 
@@ -246,12 +255,21 @@ async fn a_request_is_read_with_its_stages_in_one_statement() {
     let second = a_stage(&mut w, request, 2).await;
     let first = a_stage(&mut w, request, 1).await;
     let message = MessageRef("m-2".into());
-    stages::set_approval_message(w.conn(), second, &message)
-        .await
-        .expect("approval message");
-    stages::transition(w.conn(), first, StageState::Pending, StageState::Approved)
-        .await
-        .expect("first approved");
+    stages::set_approval_message(
+        w.conn().await.expect("the transaction's connection"),
+        second,
+        &message,
+    )
+    .await
+    .expect("approval message");
+    stages::transition(
+        w.conn().await.expect("the transaction's connection"),
+        first,
+        StageState::Pending,
+        StageState::Approved,
+    )
+    .await
+    .expect("first approved");
     w.commit().await.expect("commit");
 
     let mut conn = store.read().await.expect("read");
@@ -347,9 +365,14 @@ async fn a_reactions_context_comes_with_whether_it_is_news() {
             emoji: "✅",
         };
         let mut w = store.write().await.expect("write");
-        let news = reactions::claim(w.conn(), key, added, chrono::Utc::now())
-            .await
-            .expect("claim");
+        let news = reactions::claim(
+            w.conn().await.expect("the transaction's connection"),
+            key,
+            added,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("claim");
         w.commit().await.expect("commit");
         news
     }
@@ -395,15 +418,20 @@ async fn a_reactions_context_comes_with_the_reactors_language() {
         ChatUserId("erin".into()),
     );
     let now = chrono::Utc::now();
-    languages::choose(w.conn(), &carol, Language::Nl, now)
-        .await
-        .expect("carol's");
+    languages::choose(
+        w.conn().await.expect("the transaction's connection"),
+        &carol,
+        Language::Nl,
+        now,
+    )
+    .await
+    .expect("carol's");
     sqlx::query(
         "INSERT INTO person_languages (chat_user, language, chosen_at) VALUES ($1, 'xx', $2)",
     )
     .bind(erin.as_str())
     .bind(ts(now))
-    .execute(w.conn())
+    .execute(w.conn().await.expect("the transaction's connection"))
     .await
     .expect("erin's, of a catalogue since removed");
     w.commit().await.expect("commit");
@@ -453,39 +481,59 @@ async fn a_request_is_read_with_what_telling_its_requester_needs() {
             target_object_id: None,
         };
         ids.push(
-            requests::insert(w.conn(), &asked, chrono::Utc::now())
-                .await
-                .expect("request"),
+            requests::insert(
+                w.conn().await.expect("the transaction's connection"),
+                &asked,
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("request"),
         );
     }
     let alone = a_request(&mut w).await;
-    languages::choose(w.conn(), &requester, Language::Nl, chrono::Utc::now())
-        .await
-        .expect("a language");
+    languages::choose(
+        w.conn().await.expect("the transaction's connection"),
+        &requester,
+        Language::Nl,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("a language");
     let mut found = Vec::new();
     for id in [ids[0], ids[1], alone] {
-        let (request, _, told) = stages::of_request_told(w.conn(), id)
-            .await
-            .expect("read")
-            .expect("the request");
-        let own = languages::told(w.conn(), &requester, request.origin_message.as_ref())
-            .await
-            .expect("read");
+        let (request, _, told) =
+            stages::of_request_told(w.conn().await.expect("the transaction's connection"), id)
+                .await
+                .expect("read")
+                .expect("the request");
+        let own = languages::told(
+            w.conn().await.expect("the transaction's connection"),
+            &requester,
+            request.origin_message.as_ref(),
+        )
+        .await
+        .expect("read");
         assert_eq!(told, own, "request {id:?}");
         found.push(told.batch);
     }
     assert_eq!(found, [2, 2, 0]);
     assert_eq!(
-        stages::of_request_told(w.conn(), ids[0])
-            .await
-            .expect("read")
-            .map(|r| r.2.language),
-        Some(Some(Language::Nl))
-    );
-    assert!(stages::of_request_told(w.conn(), RequestId(999))
+        stages::of_request_told(
+            w.conn().await.expect("the transaction's connection"),
+            ids[0]
+        )
         .await
         .expect("read")
-        .is_none());
+        .map(|r| r.2.language),
+        Some(Some(Language::Nl))
+    );
+    assert!(stages::of_request_told(
+        w.conn().await.expect("the transaction's connection"),
+        RequestId(999)
+    )
+    .await
+    .expect("read")
+    .is_none());
 }
 
 /// A database made before `decided_via` existed upgrades in place: the markers written
@@ -515,7 +563,7 @@ async fn stages_decided_before_decided_via_existed_keep_how_they_were_decided() 
         .bind(decided_by)
         .bind(note)
         .bind(id.0)
-        .execute(w.conn())
+        .execute(w.conn().await.expect("the transaction's connection"))
         .await
         .expect("an old decision");
     }
@@ -563,7 +611,7 @@ async fn what_kv_held_moves_to_its_own_tables() {
          '2026-12-01T10:00:00.000Z', '2026-12-01T10:00:00.000Z') RETURNING id",
     )
     .bind(stage.0)
-    .fetch_one(w.conn())
+    .fetch_one(w.conn().await.expect("the transaction's connection"))
     .await
     .expect("a job");
     let rows = [
@@ -582,7 +630,7 @@ async fn what_kv_held_moves_to_its_own_tables() {
         sqlx::query("INSERT INTO kv (key, value) VALUES ($1, $2)")
             .bind(key)
             .bind(value)
-            .execute(w.conn())
+            .execute(w.conn().await.expect("the transaction's connection"))
             .await
             .expect("an old kv row");
     }
@@ -594,7 +642,7 @@ async fn what_kv_held_moves_to_its_own_tables() {
         .expect("upgrade to the current schema");
 
     let mut w = store.write().await.expect("write");
-    let c = w.conn();
+    let c = w.conn().await.expect("the transaction's connection");
     let drafter = ChatUserId("300".into());
     let draft = stages::denial_draft(c, stage, &drafter)
         .await
@@ -678,4 +726,59 @@ async fn events_placed_after_a_known_head_are_chained_again_when_another_process
             "sixth, elsewhere again"
         ]
     );
+}
+
+/// Writes a transaction holds back go before its next statement, so that statement sees
+/// them; a held write that must change one row and changes none fails the commit, and
+/// nothing of the transaction stays, the writes held with it included.
+#[tokio::test]
+async fn held_writes_are_seen_by_the_next_statement_and_a_wrong_count_undoes_them_all() {
+    use crate::domain::{ChannelRef, RequestState, StageState};
+    use outbox::ChatAction;
+    let (_dir, store) = migrated().await;
+    let at = chrono::Utc::now();
+    let post = ChatAction::Send {
+        channel: ChannelRef("c1".into()),
+        content: "held".into(),
+        reply_to: None,
+        stage: None,
+        mentions: Vec::new(),
+    };
+    let mut w = store.write().await.expect("write");
+    let request = a_request(&mut w).await;
+    let stage = a_stage(&mut w, request, 1).await;
+    w.commit().await.expect("commit");
+
+    let mut w = store.write().await.expect("write");
+    outbox::push(&mut w, &post, at).expect("push");
+    requests::set_state(&mut w, request, RequestState::Approved, None, at);
+    let conn = w.conn().await.expect("the held writes sent");
+    assert_eq!(outbox::undelivered(&mut *conn).await.expect("count"), 1);
+    let read = requests::get(&mut *conn, request).await.expect("get");
+    assert_eq!(read.expect("the request").state, RequestState::Approved);
+    w.commit().await.expect("commit");
+
+    // The stage is pending, not approved: the held move finds no row in `approved`.
+    let mut w = store.write().await.expect("write");
+    outbox::push(&mut w, &post, at).expect("push");
+    requests::set_state(&mut w, request, RequestState::Executing, None, at);
+    stages::transition_later(&mut w, stage, StageState::Approved, StageState::Executing);
+    let err = w.commit().await.expect_err("a held write changed no row");
+    assert!(
+        matches!(
+            err,
+            StoreError::Unapplied {
+                expected: 1,
+                changed: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mut conn = store.read().await.expect("read");
+    assert_eq!(outbox::undelivered(&mut conn).await.expect("count"), 1);
+    let read = requests::get(&mut conn, request).await.expect("get");
+    assert_eq!(read.expect("the request").state, RequestState::Approved);
+    let stage = stages::get(&mut conn, stage).await.expect("stage");
+    assert_eq!(stage.expect("the stage").state, StageState::Pending);
 }

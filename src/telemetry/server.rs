@@ -95,7 +95,7 @@ async fn metrics_page(State(ops): State<Ops>) -> impl IntoResponse {
 async fn database_writable(store: &Store) -> Result<(), String> {
     let write = async {
         let mut w = store.write().await?;
-        bot_state::record_health_check(w.conn(), chrono::Utc::now()).await?;
+        bot_state::record_health_check(w.conn().await?, chrono::Utc::now()).await?;
         w.commit().await
     };
     match tokio::time::timeout(HEALTH_TIMEOUT, write).await {

@@ -71,17 +71,28 @@ impl SimulatedTenant {
         change: Membership,
     ) -> Result<(), BackendError> {
         let (mut tx, now) = self.sim.begin().await?;
-        let group = sim::group(tx.conn(), id)
+        let group = sim::group(tx.conn().await.map_err(store_error)?, id)
             .await
             .map_err(store_error)?
             .ok_or_else(|| no_group(id))?;
-        require_user(tx.conn(), &user.upn, &user.id).await?;
+        require_user(tx.conn().await.map_err(store_error)?, &user.upn, &user.id).await?;
         if let Some(refused) = refuses_changes(&group) {
             return Err(refused);
         }
         match change {
-            Membership::Join => sim::add_member(tx.conn(), &group.id, &user.upn, now).await,
-            Membership::Leave => sim::remove_member(tx.conn(), &group.id, &user.upn).await,
+            Membership::Join => {
+                sim::add_member(
+                    tx.conn().await.map_err(store_error)?,
+                    &group.id,
+                    &user.upn,
+                    now,
+                )
+                .await
+            }
+            Membership::Leave => {
+                sim::remove_member(tx.conn().await.map_err(store_error)?, &group.id, &user.upn)
+                    .await
+            }
         }
         .map_err(store_error)?;
         tx.commit().await.map_err(store_error)

@@ -303,8 +303,8 @@ impl Tenant for SimulatedTenant {
     /// becomes active if a seat was freed or bought since.
     async fn reprocess(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         let (mut tx, now) = self.sim.begin().await?;
-        require_user(tx.conn(), &user.upn, &user.id).await?;
-        sim::reprocess(tx.conn(), &user.upn, now)
+        require_user(tx.conn().await.map_err(store_error)?, &user.upn, &user.id).await?;
+        sim::reprocess(tx.conn().await.map_err(store_error)?, &user.upn, now)
             .await
             .map_err(store_error)?;
         tx.commit().await.map_err(store_error)
@@ -316,8 +316,8 @@ impl Tenant for SimulatedTenant {
         country: &CountryCode,
     ) -> Result<(), BackendError> {
         let (mut tx, _) = self.sim.begin().await?;
-        require_user(tx.conn(), &user.upn, &user.id).await?;
-        sim::set_usage_location(tx.conn(), &user.upn, country)
+        require_user(tx.conn().await.map_err(store_error)?, &user.upn, &user.id).await?;
+        sim::set_usage_location(tx.conn().await.map_err(store_error)?, &user.upn, country)
             .await
             .map_err(store_error)?;
         tx.commit().await.map_err(store_error)
@@ -330,13 +330,16 @@ impl Tenant for SimulatedTenant {
     /// no seat or conflict check).
     async fn assign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         let (mut tx, now) = self.sim.begin().await?;
-        let Some(u) = sim::user(tx.conn(), &user.upn).await.map_err(store_error)? else {
+        let Some(u) = sim::user(tx.conn().await.map_err(store_error)?, &user.upn)
+            .await
+            .map_err(store_error)?
+        else {
             return Err(BackendError::new(
                 ErrorKind::UserNotFound,
                 format!("Resource '{}' does not exist or one of its queried reference-property objects are not present.", user.upn),
             ));
         };
-        let Some(sku) = sim::sku(tx.conn(), &self.sim.sku)
+        let Some(sku) = sim::sku(tx.conn().await.map_err(store_error)?, &self.sim.sku)
             .await
             .map_err(store_error)?
         else {
@@ -388,9 +391,14 @@ impl Tenant for SimulatedTenant {
                 ),
             ));
         }
-        sim::assign(tx.conn(), &u.upn, &self.sim.sku, now)
-            .await
-            .map_err(store_error)?;
+        sim::assign(
+            tx.conn().await.map_err(store_error)?,
+            &u.upn,
+            &self.sim.sku,
+            now,
+        )
+        .await
+        .map_err(store_error)?;
         tx.commit().await.map_err(store_error)
     }
 
@@ -399,7 +407,7 @@ impl Tenant for SimulatedTenant {
     /// changes; beside a group's, the direct source goes and the seat stays in use.
     async fn unassign(&self, user: &DirectoryUser) -> Result<(), BackendError> {
         let (mut tx, _) = self.sim.begin().await?;
-        let u = require_user(tx.conn(), &user.upn, &user.upn).await?;
+        let u = require_user(tx.conn().await.map_err(store_error)?, &user.upn, &user.upn).await?;
         let inherited = u.groups_giving(&self.sim.sku).next().is_some();
         if inherited && !u.holds_directly(&self.sim.sku) {
             return Err(BackendError::new(
@@ -408,9 +416,13 @@ impl Tenant for SimulatedTenant {
                  directly from the user.",
             ));
         }
-        sim::unassign(tx.conn(), &user.upn, &self.sim.sku)
-            .await
-            .map_err(store_error)?;
+        sim::unassign(
+            tx.conn().await.map_err(store_error)?,
+            &user.upn,
+            &self.sim.sku,
+        )
+        .await
+        .map_err(store_error)?;
         tx.commit().await.map_err(store_error)
     }
 }
@@ -433,7 +445,7 @@ impl Purchaser for SimulatedPurchaser {
     async fn lower_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
         let (mut tx, now) = self.sim.begin().await?;
         let result = sim::reduce(
-            tx.conn(),
+            tx.conn().await.map_err(store_error)?,
             &order.idempotency_key,
             &self.sim.sku,
             order.target_seats,
@@ -462,7 +474,7 @@ impl Purchaser for SimulatedPurchaser {
     async fn raise_seats(&self, order: &SeatOrder) -> Result<PurchaseProgress, BackendError> {
         let (mut tx, now) = self.sim.begin().await?;
         let result = sim::purchase(
-            tx.conn(),
+            tx.conn().await.map_err(store_error)?,
             &order.idempotency_key,
             &self.sim.sku,
             order.target_seats,
@@ -474,7 +486,7 @@ impl Purchaser for SimulatedPurchaser {
         .ok_or_else(|| self.sim.no_sku())?;
         // The count now (a repeated key answers with its first change, and later purchases
         // may have raised it since), read in the same transaction.
-        let enabled = sim::sku(tx.conn(), &self.sim.sku)
+        let enabled = sim::sku(tx.conn().await.map_err(store_error)?, &self.sim.sku)
             .await
             .map_err(store_error)?
             .map_or(result.to, |s| s.enabled);

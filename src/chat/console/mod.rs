@@ -63,7 +63,7 @@ impl MessageIds {
         if g.0 >= g.1 {
             let start = async {
                 let mut w = self.store.write().await?;
-                let start = bot_state::reserve_console_ids(w.conn(), ID_BLOCK).await?;
+                let start = bot_state::reserve_console_ids(w.conn().await?, ID_BLOCK).await?;
                 w.commit().await?;
                 Ok::<i64, crate::store::StoreError>(start)
             }

@@ -11,7 +11,7 @@ impl Intake {
     pub(super) async fn away(&self, m: &IncomingMessage, on: bool) -> EngineResult<()> {
         let now = self.core.now();
         let mut w = self.core.store().write().await?;
-        approvers::set_away(w.conn(), &m.author, on, now).await?;
+        approvers::set_away(w.conn().await?, &m.author, on, now).await?;
         self.core
             .audit_note(
                 &mut w,

@@ -12,7 +12,7 @@ impl Intake {
     pub(super) async fn cancel(&self, m: &IncomingMessage, id: RequestId) -> EngineResult<()> {
         let actor = Actor::chat(&m.author);
         let mut w = self.core.store().write().await?;
-        let r = requests::get(w.conn(), id)
+        let r = requests::get(w.conn().await?, id)
             .await?
             .ok_or_else(|| EngineError::User(t!(self.core.texts(), "request.unknown", id = id)))?;
         if r.requester != m.author && self.core.cfg().approver(&m.author).is_none() {
@@ -30,7 +30,7 @@ impl Intake {
                 state = self.core.state_word(r.state)
             )));
         }
-        let all = stages::for_request(w.conn(), id).await?;
+        let all = stages::for_request(w.conn().await?, id).await?;
         if all.iter().any(|s| s.state == StageState::Executing) {
             return Err(EngineError::User(t!(
                 self.core.texts(),

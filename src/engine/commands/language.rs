@@ -38,7 +38,7 @@ impl Intake {
             return Ok(());
         };
         let mut w = self.core.store().write().await?;
-        languages::choose(w.conn(), &m.author, language, self.core.now()).await?;
+        languages::choose(w.conn().await?, &m.author, language, self.core.now()).await?;
         let text = self.core.in_language(language, || {
             let texts = self.core.texts();
             t!(

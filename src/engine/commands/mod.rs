@@ -132,7 +132,7 @@ impl Intake {
         let action = self.core.reply_action(m, text);
         let result = async {
             let mut w = self.core.store().write().await?;
-            outbox::push_with(w.conn(), &action, picture, self.core.now()).await?;
+            outbox::push_with(w.conn().await?, &action, picture, self.core.now()).await?;
             w.commit().await
         }
         .await;

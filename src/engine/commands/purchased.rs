@@ -63,7 +63,7 @@ impl Intake {
             seats.enabled >= target_seats
         };
         if there {
-            crate::store::jobs::due_now(w.conn(), job.id, now).await?;
+            crate::store::jobs::due_now(w.conn().await?, job.id, now).await?;
         }
         let detail =
             serde_json::json!({"enabled": seats.enabled, "target": target_seats, "seen": there})
@@ -93,7 +93,7 @@ impl Intake {
                 target = target_seats
             )
         };
-        outbox::push(w.conn(), &self.core.reply_action(m, text), now).await?;
+        outbox::push(&mut w, &self.core.reply_action(m, text), now)?;
         self.core.commit(w).await?;
         Ok(())
     }

@@ -244,7 +244,7 @@ impl Worker {
     pub(super) async fn mark_change_sent(&self, ids: &[i64]) -> Result<(), BackendError> {
         let result = async {
             let mut w = self.core.store().write().await?;
-            jobs::mark_change_sent(w.conn(), ids, self.core.now()).await?;
+            jobs::mark_change_sent(w.conn().await?, ids, self.core.now()).await?;
             w.commit().await
         }
         .await;

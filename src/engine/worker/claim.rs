@@ -149,7 +149,7 @@ async fn claim_in(
     let lease_until = now + lease(core);
     // The next due job, and the assignments due with it when it is one: one statement.
     let lease = (lessee, lease_until);
-    let claimed_jobs = jobs::claim_next(w.conn(), lease, now, StageKind::Assign, MAX_BATCH).await?;
+    let claimed_jobs = jobs::claim_next(w, lease, now, StageKind::Assign, MAX_BATCH).await?;
     let mut claimed = Vec::new();
     let mut skipped = Vec::new();
     for job in claimed_jobs {
@@ -159,27 +159,28 @@ async fn claim_in(
             Some((request, all)) if all.iter().any(|s| s.id == job.stage_id) => {
                 Some((request.clone(), all.clone()))
             }
-            _ => stages::of_stage(w.conn(), job.stage_id).await?,
+            _ => stages::of_stage(w.conn().await?, job.stage_id).await?,
         };
         let found = found.and_then(|(request, all)| {
             let stage = all.iter().find(|s| s.id == job.stage_id).cloned()?;
             Some((stage, request, all))
         });
         let Some((stage, request, mut all)) = found else {
-            jobs::fail(w.conn(), job.id, "stage or request missing", now).await?;
+            jobs::fail(w, job.id, "stage or request missing", now);
             skipped.push(JobReport::Skipped);
             continue;
         };
-        let started = stages::transition(
-            w.conn(),
-            stage.id,
-            StageState::Approved,
-            StageState::Executing,
-        )
-        .await?
-            || stage.state == StageState::Executing;
+        // The stage was read in this transaction (with the claim, or handed from the
+        // decision that read it here): its state is the one it has.
+        let started = match stage.state {
+            StageState::Approved => {
+                stages::transition_later(w, stage.id, StageState::Approved, StageState::Executing);
+                true
+            }
+            state => state == StageState::Executing,
+        };
         if !started {
-            jobs::fail(w.conn(), job.id, "the stage is no longer approved", now).await?;
+            jobs::fail(w, job.id, "the stage is no longer approved", now);
             skipped.push(JobReport::Skipped);
             continue;
         }
@@ -220,7 +221,7 @@ pub(super) async fn set_request_state(
     tx: &mut WriteTx<'_>,
     request: &Request,
 ) -> EngineResult<()> {
-    if let Some((current, all)) = stages::of_request(tx.conn(), request.id).await? {
+    if let Some((current, all)) = stages::of_request(tx.conn().await?, request.id).await? {
         let states: Vec<StageState> = all.iter().map(|s| s.state).collect();
         derive_request_state(core, tx, request.id, current.state, &states).await?;
     }
@@ -238,7 +239,7 @@ async fn derive_request_state(
 ) -> EngineResult<()> {
     let new = RequestState::from_stages(states);
     if current != new {
-        requests::set_state(tx.conn(), id, new, None, core.now()).await?;
+        requests::set_state(tx, id, new, None, core.now());
         core.audit(
             tx,
             Some(id),

@@ -32,7 +32,7 @@ impl Worker {
             return Ok(());
         };
         let now = self.core.now();
-        let last = jobs::task_posted_at(tx.conn(), job.id).await?;
+        let last = jobs::task_posted_at(tx.conn().await?, job.id).await?;
         let remind = self.core.cfg().remind_after;
         let due_reminder = last.is_some_and(|t| (now - t).to_std().unwrap_or_default() >= remind);
         if last.is_some() && !due_reminder {
@@ -60,7 +60,7 @@ impl Worker {
         self.core
             .post_under_approval(tx, stage, &text, billing.clone())
             .await?;
-        jobs::set_task_posted(tx.conn(), job.id, now).await?;
+        jobs::set_task_posted(tx.conn().await?, job.id, now).await?;
         self.core
             .audit_note(
                 tx,

@@ -283,7 +283,7 @@ impl Worker {
         }
         let marked = async {
             let mut w = self.core.store().write().await?;
-            jobs::mark_reprocessed(w.conn(), job.id, self.core.now()).await?;
+            jobs::mark_reprocessed(w.conn().await?, job.id, self.core.now()).await?;
             w.commit().await
         }
         .await;

@@ -165,7 +165,7 @@ impl Worker {
     /// handed over before is dropped with it (the job is claimed again from the queue).
     pub(super) async fn recover(&self) -> EngineResult<u64> {
         let mut w = self.core.store().write().await?;
-        let n = crate::store::jobs::release_all_leases(w.conn(), self.core.now()).await?;
+        let n = crate::store::jobs::release_all_leases(w.conn().await?, self.core.now()).await?;
         w.commit().await?;
         self.handover.drop_all();
         if n > 0 {
@@ -274,7 +274,8 @@ impl Worker {
             + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
         let mut w = self.core.store().write().await?;
         let n =
-            crate::store::jobs::renew_leases(w.conn(), ids, self.handover.lessee(), until).await?;
+            crate::store::jobs::renew_leases(w.conn().await?, ids, self.handover.lessee(), until)
+                .await?;
         w.commit().await?;
         Ok(n)
     }

@@ -108,7 +108,7 @@ impl Worker {
             })
             .collect();
         jobs::record_calls(
-            w.conn(),
+            w.conn().await?,
             Some(c.job.id),
             Some(c.request.id.0),
             &records,
@@ -227,7 +227,7 @@ impl Worker {
             stage,
             request,
         } = c;
-        jobs::succeed(tx.conn(), job.id, self.core.now()).await?;
+        jobs::succeed(tx, job.id, self.core.now());
         self.record_purchase(tx, job, stage).await?;
         // The licence was given: by an assignment, or by a seat moved instead of bought.
         let gives =
@@ -272,7 +272,8 @@ impl Worker {
                 .billing_cycle
                 .unwrap_or(self.core.cfg().default_billing_cycle),
         };
-        crate::store::governance::record_purchase(tx.conn(), &purchase, self.core.now()).await?;
+        crate::store::governance::record_purchase(tx.conn().await?, &purchase, self.core.now())
+            .await?;
         Ok(())
     }
 
@@ -288,10 +289,15 @@ impl Worker {
         detail: &Said,
     ) -> EngineResult<()> {
         let recorded = detail.render(self.core.texts());
-        for s in stages::for_request(tx.conn(), request.id).await? {
+        for s in stages::for_request(tx.conn().await?, request.id).await? {
             if s.kind == StageKind::Assign
-                && stages::transition(tx.conn(), s.id, StageState::Approved, StageState::Completed)
-                    .await?
+                && stages::transition(
+                    tx.conn().await?,
+                    s.id,
+                    StageState::Approved,
+                    StageState::Completed,
+                )
+                .await?
             {
                 self.core
                     .audit(
@@ -327,19 +333,19 @@ impl Worker {
         if !gives {
             return Ok(detail);
         }
-        let Some((term, extends)) = terms::of_request(tx.conn(), request.id).await? else {
+        let Some((term, extends)) = terms::of_request(tx.conn().await?, request.id).await? else {
             return Ok(detail);
         };
         let now = self.core.now();
         let base = match extends {
-            Some(grant) => terms::ends_at(tx.conn(), grant)
+            Some(grant) => terms::ends_at(tx.conn().await?, grant)
                 .await?
                 .unwrap_or(now)
                 .max(now),
             None => now,
         };
         let ends = base + term.duration();
-        terms::start(tx.conn(), request.id, ends).await?;
+        terms::start(tx.conn().await?, request.id, ends).await?;
         let until = dates::day(ends.date_naive());
         Ok(match (extends, &request.target_upn) {
             (Some(_), Some(upn)) => said!("outcome.extended", upn = upn, until = until),
@@ -408,7 +414,15 @@ impl Worker {
         let how = Requeue::Retry {
             change_sent: may_be_made,
         };
-        jobs::requeue(tx.conn(), job.id, how, &e.message, at, self.core.now()).await?;
+        jobs::requeue(
+            tx.conn().await?,
+            job.id,
+            how,
+            &e.message,
+            at,
+            self.core.now(),
+        )
+        .await?;
         let detail = serde_json::json!({"attempt": job.attempts, "error": e.message,
             "backend_ref": e.backend_ref, "retry_in_ms": delay.as_millis() as u64})
         .to_string();
@@ -435,7 +449,7 @@ impl Worker {
         action: AuditAction,
         note: String,
     ) -> EngineResult<JobReport> {
-        jobs::requeue(tx.conn(), c.job.id, how, &note, at, self.core.now()).await?;
+        jobs::requeue(tx.conn().await?, c.job.id, how, &note, at, self.core.now()).await?;
         self.back_to_approved(tx, &c.stage, &c.request, action, &note)
             .await?;
         Ok(JobReport::Retrying(note))
@@ -449,13 +463,7 @@ impl Worker {
         action: AuditAction,
         detail: &str,
     ) -> EngineResult<()> {
-        stages::transition(
-            tx.conn(),
-            stage.id,
-            StageState::Executing,
-            StageState::Approved,
-        )
-        .await?;
+        stages::transition_if_later(tx, stage.id, StageState::Executing, StageState::Approved);
         self.core
             .audit_note(tx, Some(request.id), &Actor::System, action, detail)
             .await?;
@@ -475,7 +483,7 @@ impl Worker {
             StageState::Completed => AuditAction::StageCompleted,
             _ => AuditAction::StageFailed,
         };
-        stages::transition(tx.conn(), stage.id, StageState::Executing, to).await?;
+        stages::transition_if_later(tx, stage.id, StageState::Executing, to);
         self.core
             .audit(
                 tx,
@@ -499,7 +507,7 @@ impl Worker {
         why: &str,
     ) -> EngineResult<()> {
         let now = self.core.now();
-        jobs::fail(tx.conn(), job.id, why, now).await?;
+        jobs::fail(tx, job.id, why, now);
         self.end_stage(tx, stage, request, StageState::Failed, why)
             .await?;
         let status = || t!(self.core.texts(), "status.failed", reason = why);
@@ -560,14 +568,14 @@ impl Worker {
         // Requests waiting on this purchase can go on now; a job held for it (an assignment
         // a group could not license for want of a seat) is due at once.
         if stage.kind == StageKind::Purchase {
-            for dep in stages::dependents(tx.conn(), stage.id).await? {
+            for dep in stages::dependents(tx.conn().await?, stage.id).await? {
                 if dep.request_id != request.id {
                     self.core
                         .advance(tx, dep.request_id, None, &Actor::System)
                         .await?;
                 }
-                if let Some(job) = jobs::for_stage(tx.conn(), dep.id).await? {
-                    jobs::due_now(tx.conn(), job.id, self.core.now()).await?;
+                if let Some(job) = jobs::for_stage(tx.conn().await?, dep.id).await? {
+                    jobs::due_now(tx.conn().await?, job.id, self.core.now()).await?;
                 }
             }
         }
@@ -596,13 +604,12 @@ impl Worker {
                 // Completed before (a job done again): `advance` changed nothing, so the
                 // outcome is written here.
                 requests::set_state(
-                    tx.conn(),
+                    tx,
                     request.id,
                     now_request.state,
                     Some(&recorded),
                     self.core.now(),
-                )
-                .await?;
+                );
             }
             self.core
                 .tell_requester_as(tx, &now_request, &text, told)

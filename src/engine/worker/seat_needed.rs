@@ -41,7 +41,7 @@ impl Worker {
         );
         let hold = self.after(self.core.cfg().expire_after);
         let open = match stage.depends_on {
-            Some(dep) => stages::get(tx.conn(), dep).await?.is_some_and(|d| {
+            Some(dep) => stages::get(tx.conn().await?, dep).await?.is_some_and(|d| {
                 matches!(
                     d.state,
                     StageState::Pending | StageState::Approved | StageState::Executing
@@ -55,7 +55,7 @@ impl Worker {
                 .await;
         }
         jobs::requeue(
-            tx.conn(),
+            tx.conn().await?,
             job.id,
             Requeue::Hold,
             &note,
@@ -65,7 +65,7 @@ impl Worker {
         .await?;
         let (new, routed) = self.purchase_stage(tx, c, &seats, &candidates).await?;
         let body = new.body.clone();
-        let purchase = stages::insert_before(tx.conn(), stage, new, self.core.now()).await?;
+        let purchase = stages::insert_before(tx.conn().await?, stage, new, self.core.now()).await?;
         self.core.post_approval(tx, purchase, body, &routed).await?;
         let detail = serde_json::json!({"purchase_stage": purchase.0, "quantity": 1,
             "seats_enabled": seats.enabled, "seats_consumed": seats.consumed})
@@ -118,11 +118,14 @@ impl Worker {
             .core
             .eligible(candidates, needed, &request.requester, &exclude);
         let cycle = self.core.cfg().default_billing_cycle;
-        let of = stages::for_request(tx.conn(), request.id).await?.len() as i64 + 1;
+        let of = stages::for_request(tx.conn().await?, request.id)
+            .await?
+            .len() as i64
+            + 1;
         let figures = SeatFigures {
             free: seats.free(),
             enabled: seats.enabled,
-            pipeline: stages::seat_pipeline(tx.conn()).await?,
+            pipeline: stages::seat_pipeline(tx.conn().await?).await?,
         };
         let body = self.core.for_approvers(|| {
             let mut body = self.core.approval_body(

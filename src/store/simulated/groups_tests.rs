@@ -29,7 +29,14 @@ async fn a_tenant() -> (tempfile::TempDir, TenantStore) {
     let mut w = tenant.write().await.expect("write");
     let skus = [sku("POWER_BI_PRO", 1), sku("SPE_E5", 5)];
     let users = [user("alice"), user("bob"), user("carol")];
-    seed(w.conn(), &skus, &users, at()).await.expect("seed");
+    seed(
+        w.conn().await.expect("the transaction's connection"),
+        &skus,
+        &users,
+        at(),
+    )
+    .await
+    .expect("seed");
     w.commit().await.expect("commit");
     (dir, tenant)
 }
@@ -53,9 +60,13 @@ fn pro_users(members: &[&str], skus: &[&str]) -> GroupSeed {
 
 async fn seed_with(tenant: &TenantStore, groups: &[GroupSeed]) {
     let mut w = tenant.write().await.expect("write");
-    seed_groups(w.conn(), groups, at())
-        .await
-        .expect("seed groups");
+    seed_groups(
+        w.conn().await.expect("the transaction's connection"),
+        groups,
+        at(),
+    )
+    .await
+    .expect("seed groups");
     w.commit().await.expect("commit");
 }
 
@@ -159,9 +170,14 @@ async fn a_direct_and_a_group_source_consume_one_seat() {
     let (_dir, tenant) = a_tenant().await;
     let bob = upn("bob@contoso.example");
     let mut w = tenant.write().await.expect("write");
-    assign(w.conn(), &bob, "POWER_BI_PRO", at())
-        .await
-        .expect("assign");
+    assign(
+        w.conn().await.expect("the transaction's connection"),
+        &bob,
+        "POWER_BI_PRO",
+        at(),
+    )
+    .await
+    .expect("assign");
     w.commit().await.expect("commit");
 
     seed_with(&tenant, &[pro_users(&["bob"], &["POWER_BI_PRO"])]).await;

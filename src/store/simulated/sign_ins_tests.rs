@@ -37,12 +37,21 @@ fn signed_in(name: &str, any: Option<SignInAt>, power_bi: Option<SignInAt>) -> S
 /// One start of the tenant at `at`: the users `names` and these sign-ins seeded.
 async fn start(tenant: &TenantStore, names: &[&str], seeds: &[SignInSeed], at: &str) {
     let mut w = tenant.write().await.expect("write");
-    seed(w.conn(), &[], &users(names), time(at))
-        .await
-        .expect("seed");
-    seed_sign_ins(w.conn(), seeds, time(at))
-        .await
-        .expect("seed sign-ins");
+    seed(
+        w.conn().await.expect("the transaction's connection"),
+        &[],
+        &users(names),
+        time(at),
+    )
+    .await
+    .expect("seed");
+    seed_sign_ins(
+        w.conn().await.expect("the transaction's connection"),
+        seeds,
+        time(at),
+    )
+    .await
+    .expect("seed sign-ins");
     w.commit().await.expect("commit");
 }
 
@@ -161,9 +170,12 @@ async fn the_first_seeding_is_kept_from_the_first_start() {
     start(&tenant, &["alice"], &[], "2026-05-02T09:00:00Z").await;
 
     let mut w = tenant.write().await.expect("write");
-    let first = first_seeded(w.conn(), time("2027-01-01T00:00:00Z"))
-        .await
-        .expect("first seeding");
+    let first = first_seeded(
+        w.conn().await.expect("the transaction's connection"),
+        time("2027-01-01T00:00:00Z"),
+    )
+    .await
+    .expect("first seeding");
 
     assert_eq!(first, time("2026-03-02T09:00:00Z"));
 }

@@ -30,7 +30,10 @@ async fn an_old_tenant(store: &Store, with_mail: bool) {
             .to_string(),
     ];
     for sql in &statements {
-        sqlx::query(sql).execute(w.conn()).await.expect(sql);
+        sqlx::query(sql)
+            .execute(w.conn().await.expect("the transaction's connection"))
+            .await
+            .expect(sql);
     }
     w.commit().await.expect("commit");
 }

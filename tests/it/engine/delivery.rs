@@ -190,3 +190,66 @@ async fn a_page_marks_each_action_with_the_message_it_made_and_forgets_dm_texts(
     );
     assert!(sends >= 3 && dms >= 1, "sends {sends}, dms {dms}");
 }
+
+/// Actions a transaction holds back go together in one call: on PostgreSQL as one simple
+/// query with their values written in as literals. Text that would end a literal or a
+/// statement there (quotes, backslashes, placeholders, comment marks, semicolons, a
+/// dollar quote), or that is not ASCII, is queued exactly as given and in its order, on
+/// either database (the PostgreSQL half of `tests/run.sh` runs this on PostgreSQL).
+#[tokio::test]
+async fn actions_held_back_together_keep_every_character_and_their_order() {
+    use licensebot::domain::{ChannelRef, ChatUserId};
+    use licensebot::store::outbox::{self, ChatAction};
+    let h = Harness::new(&[]).await;
+    let texts = [
+        "it's",
+        "'",
+        "''; DELETE FROM outbox; --",
+        r"back\slash \' \\ E'x'",
+        "what? $1 ?1 ?? -- not a comment /* nor this */",
+        "$$ dollar $$ $tag$ quoted $tag$",
+        "line one\nline two\ttab\r",
+        "ünïcødé ✅ 🎉 日本語",
+        "",
+    ];
+    let channel = ChannelRef("held-back".into());
+    let actions: Vec<ChatAction> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match i % 2 {
+            0 => ChatAction::Send {
+                channel: channel.clone(),
+                content: t.to_string(),
+                reply_to: None,
+                stage: None,
+                mentions: vec![ChatUserId(format!("o'{t}"))],
+            },
+            _ => ChatAction::Dm {
+                user: ChatUserId(format!("user {t}")),
+                content: t.to_string(),
+                fallback: Some(channel.clone()),
+                fallback_reply_to: None,
+            },
+        })
+        .collect();
+    let at = chrono::Utc::now();
+    let mut w = h.store.write().await.expect("write");
+    outbox::push_all(&mut w, &actions[..4], at).expect("the first four");
+    outbox::push(&mut w, &actions[4], at).expect("the fifth");
+    outbox::push_all(&mut w, &actions[5..], at).expect("the rest");
+    w.commit().await.expect("commit");
+    let mut conn = h.store.read().await.expect("read");
+    let due = outbox::due(&mut conn, at + chrono::Duration::days(1), 0, 1000)
+        .await
+        .expect("due");
+    let queued: Vec<ChatAction> = due
+        .into_iter()
+        .map(|p| p.action)
+        .filter(|a| match a {
+            ChatAction::Send { channel: c, .. } => *c == channel,
+            ChatAction::Dm { fallback, .. } => fallback.as_ref() == Some(&channel),
+            _ => false,
+        })
+        .collect();
+    assert_eq!(queued, actions);
+}

@@ -378,7 +378,7 @@ async fn a_long_backend_call_keeps_its_jobs_leased() {
     let now = h.clock.now();
     let mut w = h.store.write().await.unwrap();
     let taken = licensebot::store::jobs::claim_due(
-        w.conn(),
+        w.conn().await.expect("the transaction's connection"),
         "another-process",
         now,
         now + chrono::Duration::seconds(60),

@@ -244,7 +244,7 @@ async fn store_a_blob(h: &Harness, bytes: i64) -> bool {
     let mut w = h.store.write().await.expect("write");
     let written = sqlx::query("INSERT INTO filler (b) VALUES (zeroblob(?))")
         .bind(bytes)
-        .execute(w.conn())
+        .execute(w.conn().await.expect("the transaction's connection"))
         .await;
     match written {
         Ok(_) => {
@@ -289,7 +289,7 @@ async fn sqlite_disk_full_fails_a_request_whole_and_the_bot_carries_on_after() {
     // Space is back (an operator freed it).
     let mut w = h.store.write().await.unwrap();
     sqlx::query("DELETE FROM filler")
-        .execute(w.conn())
+        .execute(w.conn().await.expect("the transaction's connection"))
         .await
         .unwrap();
     w.commit().await.unwrap();

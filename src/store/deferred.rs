@@ -1,0 +1,262 @@
+//! Writes a transaction holds back until it next needs the database, then sends together:
+//! several statements in one round trip instead of one each.
+//!
+//! A write whose result nothing reads at once (a request's new state, a queued message, an
+//! audit event) is handed to [`super::WriteTx::defer`]. The transaction keeps it until its
+//! next statement (any use of [`super::WriteTx::conn`] sends the held writes first, so every
+//! read sees them) or its commit, where the audit events it chained go with them. The held
+//! writes then go in order, as one call:
+//!
+//! - **SQLite**: one multi-statement query, each statement's `?` numbered on from the
+//!   previous one's (`$N` is the N-th value of the whole query) and every value bound; sqlx
+//!   runs the statements one after another on its connection's thread and answers each.
+//! - **PostgreSQL**: its extended protocol takes one statement per prepared query, so the
+//!   held writes go as one simple query with their values written in as SQL literals
+//!   ([`literal`]: a number, NULL, or text quoted the way PostgreSQL's own `quote_literal`
+//!   does it, in the escape-string form whenever a backslash is in it, so the setting of
+//!   `standard_conforming_strings` cannot change what it means). One write alone goes as it
+//!   always did, prepared, with its values bound.
+//!
+//! Either way the statements run in order inside the open transaction: the first that fails
+//! fails the call, the transaction is rolled back as any failed one, and nothing of it is
+//! kept. A write may say how many rows it must change ([`Write::expecting`]); when it changes
+//! another number the call fails (the transaction rolls back) rather than go on with a state
+//! the caller did not read.
+
+use futures_util::TryStreamExt;
+use sqlx::{AnyConnection, Either, Executor};
+
+use super::sql::{bound, numbered_from, Param};
+use super::{Dialect, StoreError, StoreResult};
+
+/// One write: its statement with a `?` for each value, and the values in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Write {
+    /// The statement, written with `?` placeholders.
+    sql: String,
+    params: Vec<Param<'static>>,
+    /// How many rows it must change, when the caller knows.
+    expect: Option<u64>,
+    /// What it does, for the error when it changes another number of rows.
+    what: &'static str,
+}
+
+impl Write {
+    /// The write `sql` (with a `?` for each of `params`), named `what` in errors.
+    pub(crate) fn new(what: &'static str, sql: String, params: &[Param<'_>]) -> Write {
+        Write {
+            sql,
+            params: params.iter().map(Param::owned).collect(),
+            expect: None,
+            what,
+        }
+    }
+
+    /// This write, failing its transaction unless it changes exactly `rows` rows.
+    pub(crate) fn expecting(mut self, rows: u64) -> Write {
+        self.expect = Some(rows);
+        self
+    }
+}
+
+/// The writes a transaction holds, in the order they were made.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    writes: Vec<Write>,
+}
+
+impl Held {
+    /// Holds `write` until the next [`Held::send`].
+    pub(crate) fn push(&mut self, write: Write) {
+        self.writes.push(write);
+    }
+
+    /// Whether nothing is held.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Sends every held write, in order, in one call; returns how many rows each changed.
+    /// Nothing is held afterwards, whether it succeeded or not.
+    pub(crate) async fn send(
+        &mut self,
+        conn: &mut AnyConnection,
+        dialect: Dialect,
+    ) -> StoreResult<Vec<u64>> {
+        let writes = std::mem::take(&mut self.writes);
+        let changed = match writes.as_slice() {
+            [] => return Ok(Vec::new()),
+            [one] => vec![run_one(conn, one).await?],
+            many => match dialect {
+                Dialect::Sqlite => run_bound(conn, many).await?,
+                Dialect::Postgres => run_literal(conn, many).await?,
+            },
+        };
+        if changed.len() != writes.len() {
+            return Err(super::corrupt(
+                "deferred writes",
+                format!(
+                    "{} statements answered {} times",
+                    writes.len(),
+                    changed.len()
+                ),
+            ));
+        }
+        for (write, rows) in writes.iter().zip(&changed) {
+            if let Some(expected) = write.expect.filter(|e| e != rows) {
+                return Err(StoreError::Unapplied {
+                    what: write.what,
+                    expected,
+                    changed: *rows,
+                });
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// Runs `write` at once on `conn` (outside a transaction that holds writes back);
+/// fails as [`Held::send`] does when it changes another number of rows than it expects.
+pub(crate) async fn run_now(conn: &mut AnyConnection, write: &Write) -> StoreResult<u64> {
+    let rows = run_one(conn, write).await?;
+    match write.expect {
+        Some(expected) if expected != rows => Err(StoreError::Unapplied {
+            what: write.what,
+            expected,
+            changed: rows,
+        }),
+        _ => Ok(rows),
+    }
+}
+
+/// One write, prepared and bound as any statement.
+async fn run_one(conn: &mut AnyConnection, write: &Write) -> StoreResult<u64> {
+    let sql = numbered_from(&write.sql, 0);
+    Ok(bound(&sql, &write.params)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Several writes as one SQLite query: placeholders numbered across them, values bound.
+async fn run_bound(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Vec<u64>> {
+    let mut sql = String::new();
+    let mut params = Vec::new();
+    for write in writes {
+        sql.push_str(&numbered_from(&write.sql, params.len()));
+        sql.push_str(";\n");
+        params.extend(write.params.iter().cloned());
+    }
+    let results = conn.fetch_many(bound(&sql, &params));
+    counts(results).await
+}
+
+/// Several writes as one PostgreSQL simple query, their values written in as literals.
+async fn run_literal(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Vec<u64>> {
+    let mut sql = String::new();
+    for write in writes {
+        sql.push_str(&with_literals(&write.sql, &write.params)?);
+        sql.push_str(";\n");
+    }
+    let results = conn.fetch_many(sqlx::raw_sql(&sql));
+    counts(results).await
+}
+
+/// The rows each statement of a multi-statement query changed, in order.
+async fn counts<R, S>(results: S) -> StoreResult<Vec<u64>>
+where
+    S: futures_util::Stream<Item = Result<Either<sqlx::any::AnyQueryResult, R>, sqlx::Error>>,
+{
+    let mut changed = Vec::new();
+    futures_util::pin_mut!(results);
+    while let Some(result) = results.try_next().await? {
+        if let Either::Left(done) = result {
+            changed.push(done.rows_affected());
+        }
+    }
+    Ok(changed)
+}
+
+/// `sql` with each `?` outside a quoted literal replaced by the SQL literal of the next of
+/// `params`. Fails when the counts differ, or on text PostgreSQL cannot hold (a NUL).
+fn with_literals(sql: &str, params: &[Param<'_>]) -> StoreResult<String> {
+    let mut out = String::with_capacity(sql.len() + params.len() * 16);
+    let mut values = params.iter();
+    let mut quoted = false;
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                let value = values
+                    .next()
+                    .ok_or_else(|| super::corrupt("deferred writes", "more ? than values"))?;
+                out.push_str(&literal(value)?);
+            }
+            _ => out.push(c),
+        }
+    }
+    if values.next().is_some() {
+        return Err(super::corrupt("deferred writes", "more values than ?"));
+    }
+    Ok(out)
+}
+
+/// A value as a PostgreSQL literal. Numbers are written in decimal (a negative one in
+/// parentheses, so no `-` can join the one before it into a comment), absent values as a
+/// NULL of the type a bound one has (a bare NULL in a `VALUES` row would make its column
+/// text), text between single quotes with each quote doubled; text holding a backslash is
+/// written as an escape string (`E'…'`, each backslash doubled too), which reads the same
+/// whatever `standard_conforming_strings` is set to. A NUL is refused: PostgreSQL's text
+/// cannot hold one (bound, it fails as well), and the simple query would end at it.
+pub(crate) fn literal(value: &Param<'_>) -> StoreResult<String> {
+    let text = match value {
+        Param::Int(Some(n)) if *n < 0 => return Ok(format!("({n})")),
+        Param::Int(Some(n)) => return Ok(n.to_string()),
+        Param::Int(None) => return Ok("CAST(NULL AS BIGINT)".into()),
+        Param::Text(None) | Param::Owned(None) => return Ok("CAST(NULL AS TEXT)".into()),
+        Param::Text(Some(s)) => *s,
+        Param::Owned(Some(s)) => s.as_str(),
+    };
+    if text.contains('\0') {
+        return Err(StoreError::Sqlx(sqlx::Error::Encode(
+            "text holding a NUL character cannot be stored".into(),
+        )));
+    }
+    let doubled = text.replace('\'', "''");
+    Ok(if text.contains('\\') {
+        format!(" E'{}'", doubled.replace('\\', "\\\\"))
+    } else {
+        format!("'{doubled}'")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_quote_text_and_keep_numbers_apart() {
+        assert_eq!(literal(&Param::Int(Some(42))).unwrap(), "42");
+        assert_eq!(literal(&Param::Int(Some(-7))).unwrap(), "(-7)");
+        assert_eq!(literal(&Param::Int(None)).unwrap(), "CAST(NULL AS BIGINT)");
+        assert_eq!(literal(&Param::Text(None)).unwrap(), "CAST(NULL AS TEXT)");
+        assert_eq!(literal(&Param::from("o'brien")).unwrap(), "'o''brien'");
+        assert_eq!(literal(&Param::from(r"a\'b")).unwrap(), r" E'a\\''b'");
+        assert!(literal(&Param::from("a\0b")).is_err());
+    }
+
+    #[test]
+    fn placeholders_inside_quoted_text_stay_and_counts_must_match() {
+        let sql = "UPDATE t SET a = ?, b = 'why?' WHERE id = ? AND c - ? > 0";
+        let params = [Param::from("x'; DROP TABLE t; --"), 5.into(), (-1).into()];
+        assert_eq!(
+            with_literals(sql, &params).unwrap(),
+            "UPDATE t SET a = 'x''; DROP TABLE t; --', b = 'why?' WHERE id = 5 AND c - (-1) > 0"
+        );
+        assert!(with_literals(sql, &params[..2]).is_err());
+        assert!(with_literals("SELECT ?", &params).is_err());
+    }
+}

@@ -96,6 +96,9 @@ pub enum StoreError {
         /// The rows it changed.
         changed: u64,
     },
+    /// A write of this transaction failed before: it can only be rolled back.
+    #[error("an earlier write of this transaction failed; it is rolled back")]
+    Broken,
     /// The live audit sink could not be opened or written.
     #[error(transparent)]
     AuditSink(#[from] audit_sink::SinkError),
@@ -133,6 +136,9 @@ pub struct WriteTx<'a> {
     /// The writes held back until the transaction's next statement or its commit
     /// ([`deferred`]).
     held: deferred::Held,
+    /// A send of held writes failed: the transaction can only be rolled back (a caller that
+    /// went on past the error must not commit what the failed send left out).
+    broken: bool,
     dialect: Dialect,
 }
 
@@ -157,7 +163,7 @@ impl WriteTx<'_> {
         if let Some(write) = audited {
             self.held.push(write);
         }
-        let changed = self.held.send(&mut self.tx, self.dialect).await?;
+        let changed = self.send_held().await?;
         let events = match changed.last() {
             Some(&n) if checked && n != events.len() as u64 => {
                 audit::chain_again(&mut self.tx, events).await?
@@ -192,10 +198,23 @@ impl WriteTx<'_> {
     /// The connection, for the per-table functions, once the writes held back so far have
     /// gone (so what runs on it sees them).
     pub async fn conn(&mut self) -> StoreResult<&mut sqlx::AnyConnection> {
-        if !self.held.is_empty() {
-            self.held.send(&mut self.tx, self.dialect).await?;
-        }
+        self.send_held().await?;
         Ok(&mut self.tx)
+    }
+
+    /// Sends the writes held back so far; how many rows each changed. Once a send failed
+    /// every later one fails too, so the transaction cannot commit without the writes that
+    /// send left out (on SQLite a failed statement leaves its transaction open).
+    async fn send_held(&mut self) -> StoreResult<Vec<u64>> {
+        if self.broken {
+            return Err(StoreError::Broken);
+        }
+        if self.held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sent = self.held.send(&mut self.tx, self.dialect).await;
+        self.broken = sent.is_err();
+        sent
     }
 
     /// Holds `write` back until the transaction's next statement or its commit, to go with
@@ -221,9 +240,9 @@ impl WriteTx<'_> {
                 self.head_unread = true;
             }
         }
-        if self.audit_head.is_none() && !self.held.is_empty() {
+        if self.audit_head.is_none() {
             // The head is read below: the writes held so far go first.
-            self.held.send(&mut self.tx, self.dialect).await?;
+            self.send_held().await?;
         }
         let event = audit::chain(&mut self.tx, &mut self.audit_head, e, at).await?;
         let id = event.id();
@@ -360,6 +379,7 @@ impl Store {
             head_unread: false,
             known_head: guard,
             held: deferred::Held::default(),
+            broken: false,
             dialect: self.dialect,
         })
     }

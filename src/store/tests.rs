@@ -730,7 +730,8 @@ async fn events_placed_after_a_known_head_are_chained_again_when_another_process
 
 /// Writes a transaction holds back go before its next statement, so that statement sees
 /// them; a held write that must change one row and changes none fails the commit, and
-/// nothing of the transaction stays, the writes held with it included.
+/// nothing of the transaction stays, the writes held with it included; after a failed send
+/// the transaction cannot commit at all.
 #[tokio::test]
 async fn held_writes_are_seen_by_the_next_statement_and_a_wrong_count_undoes_them_all() {
     use crate::domain::{ChannelRef, RequestState, StageState};
@@ -779,6 +780,21 @@ async fn held_writes_are_seen_by_the_next_statement_and_a_wrong_count_undoes_the
     assert_eq!(outbox::undelivered(&mut conn).await.expect("count"), 1);
     let read = requests::get(&mut conn, request).await.expect("get");
     assert_eq!(read.expect("the request").state, RequestState::Approved);
-    let stage = stages::get(&mut conn, stage).await.expect("stage");
-    assert_eq!(stage.expect("the stage").state, StageState::Pending);
+    let read = stages::get(&mut conn, stage).await.expect("stage");
+    assert_eq!(read.expect("the stage").state, StageState::Pending);
+    drop(conn);
+
+    // A caller that goes on past a failed send cannot commit what it left out.
+    let mut w = store.write().await.expect("write");
+    stages::transition_later(&mut w, stage, StageState::Approved, StageState::Executing);
+    outbox::push(&mut w, &post, at).expect("push");
+    let err = w.conn().await.expect_err("the held move changed no row");
+    assert!(matches!(err, StoreError::Unapplied { .. }), "{err}");
+    requests::set_state(&mut w, request, RequestState::Executing, None, at);
+    let err = w.commit().await.expect_err("an earlier send failed");
+    assert!(matches!(err, StoreError::Broken), "{err}");
+    let mut conn = store.read().await.expect("read");
+    assert_eq!(outbox::undelivered(&mut conn).await.expect("count"), 1);
+    let read = requests::get(&mut conn, request).await.expect("get");
+    assert_eq!(read.expect("the request").state, RequestState::Approved);
 }

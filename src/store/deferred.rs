@@ -15,7 +15,10 @@
 //!   ([`literal`]: a number, NULL, or text quoted the way PostgreSQL's own `quote_literal`
 //!   does it, in the escape-string form whenever a backslash is in it, so the setting of
 //!   `standard_conforming_strings` cannot change what it means). One write alone goes as it
-//!   always did, prepared, with its values bound.
+//!   always did, prepared, with its values bound; so does a [`Write::private`] one, whose
+//!   values must never stand in a statement's text: sqlx logs that text (at debug level,
+//!   and as a warning when a statement is slow), and a direct message may carry a one-time
+//!   link. The writes on either side of it go as runs of their own.
 //!
 //! Either way the statements run in order inside the open transaction: the first that fails
 //! fails the call, the transaction is rolled back as any failed one, and nothing of it is
@@ -26,7 +29,7 @@
 use futures_util::TryStreamExt;
 use sqlx::{AnyConnection, Either, Executor};
 
-use super::sql::{bound, numbered_from, Param};
+use super::sql::{bound, fill_placeholders, numbered_from, Param};
 use super::{Dialect, StoreError, StoreResult};
 
 /// One write: its statement with a `?` for each value, and the values in order.
@@ -39,6 +42,8 @@ pub(crate) struct Write {
     expect: Option<u64>,
     /// What it does, for the error when it changes another number of rows.
     what: &'static str,
+    /// Its values are never written into the statement's text (see the module doc).
+    private: bool,
 }
 
 impl Write {
@@ -49,7 +54,15 @@ impl Write {
             params: params.iter().map(Param::owned).collect(),
             expect: None,
             what,
+            private: false,
         }
+    }
+
+    /// This write, its values always bound, never written into a statement's text: they may
+    /// hold a secret.
+    pub(crate) fn private(mut self) -> Write {
+        self.private = true;
+        self
     }
 
     /// This write, failing its transaction unless it changes exactly `rows` rows.
@@ -84,13 +97,11 @@ impl Held {
         dialect: Dialect,
     ) -> StoreResult<Vec<u64>> {
         let writes = std::mem::take(&mut self.writes);
-        let changed = match writes.as_slice() {
-            [] => return Ok(Vec::new()),
-            [one] => vec![run_one(conn, one).await?],
-            many => match dialect {
-                Dialect::Sqlite => run_bound(conn, many).await?,
-                Dialect::Postgres => run_literal(conn, many).await?,
-            },
+        let changed = match (writes.as_slice(), dialect) {
+            ([], _) => return Ok(Vec::new()),
+            ([one], _) => vec![run_one(conn, one).await?],
+            (many, Dialect::Sqlite) => run_bound(conn, many).await?,
+            (many, Dialect::Postgres) => run_postgres(conn, many).await?,
         };
         if changed.len() != writes.len() {
             return Err(super::corrupt(
@@ -151,6 +162,39 @@ async fn run_bound(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Ve
     counts(results).await
 }
 
+/// Several writes on PostgreSQL: each run of them that may be written in as literals in one
+/// simple query, each private one (and a run of one) prepared and bound.
+async fn run_postgres(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Vec<u64>> {
+    let mut changed = Vec::with_capacity(writes.len());
+    for run in runs(writes) {
+        match run {
+            [one] => changed.push(run_one(conn, one).await?),
+            many => changed.extend(run_literal(conn, many).await?),
+        }
+    }
+    Ok(changed)
+}
+
+/// `writes` in order, cut into runs: each private write alone, the others in the longest
+/// runs between them.
+fn runs(writes: &[Write]) -> Vec<&[Write]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for (i, write) in writes.iter().enumerate() {
+        if write.private {
+            if start < i {
+                runs.push(&writes[start..i]);
+            }
+            runs.push(&writes[i..=i]);
+            start = i + 1;
+        }
+    }
+    if start < writes.len() {
+        runs.push(&writes[start..]);
+    }
+    runs
+}
+
 /// Several writes as one PostgreSQL simple query, their values written in as literals.
 async fn run_literal(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Vec<u64>> {
     let mut sql = String::new();
@@ -180,24 +224,14 @@ where
 /// `sql` with each `?` outside a quoted literal replaced by the SQL literal of the next of
 /// `params`. Fails when the counts differ, or on text PostgreSQL cannot hold (a NUL).
 fn with_literals(sql: &str, params: &[Param<'_>]) -> StoreResult<String> {
-    let mut out = String::with_capacity(sql.len() + params.len() * 16);
     let mut values = params.iter();
-    let mut quoted = false;
-    for c in sql.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                out.push(c);
-            }
-            '?' if !quoted => {
-                let value = values
-                    .next()
-                    .ok_or_else(|| super::corrupt("deferred writes", "more ? than values"))?;
-                out.push_str(&literal(value)?);
-            }
-            _ => out.push(c),
-        }
-    }
+    let out = fill_placeholders(sql, |out| {
+        let value = values
+            .next()
+            .ok_or_else(|| super::corrupt("deferred writes", "more ? than values"))?;
+        out.push_str(&literal(value)?);
+        Ok::<(), StoreError>(())
+    })?;
     if values.next().is_some() {
         return Err(super::corrupt("deferred writes", "more values than ?"));
     }
@@ -246,6 +280,36 @@ mod tests {
         assert_eq!(literal(&Param::from("o'brien")).unwrap(), "'o''brien'");
         assert_eq!(literal(&Param::from(r"a\'b")).unwrap(), r" E'a\\''b'");
         assert!(literal(&Param::from("a\0b")).is_err());
+    }
+
+    #[test]
+    fn private_writes_go_alone_and_the_others_in_runs_between_them() {
+        let write = |what| Write::new(what, "UPDATE t SET a = ?".into(), &[1.into()]);
+        let writes = [
+            write("a"),
+            write("b"),
+            write("p1").private(),
+            write("c"),
+            write("p2").private(),
+            write("p3").private(),
+            write("d"),
+            write("e"),
+        ];
+        let cut: Vec<Vec<&str>> = runs(&writes)
+            .iter()
+            .map(|run| run.iter().map(|w| w.what).collect())
+            .collect();
+        let expected = [
+            vec!["a", "b"],
+            vec!["p1"],
+            vec!["c"],
+            vec!["p2"],
+            vec!["p3"],
+            vec!["d", "e"],
+        ];
+        assert_eq!(cut, expected);
+        assert_eq!(runs(&writes[..2]).len(), 1);
+        assert!(runs(&[]).is_empty());
     }
 
     #[test]

@@ -166,7 +166,10 @@ pub fn push_all(tx: &mut WriteTx<'_>, actions: &[ChatAction], at: Timestamp) -> 
         .collect::<StoreResult<Vec<_>>>()?;
     let params: Vec<Param<'_>> = rows.iter().flat_map(|row| row.params(&at)).collect();
     if let Some(write) = insert_later("queued chat actions", ("outbox", &PUSHED), &params) {
-        tx.defer(write);
+        // A direct message may carry a one-time link (a sign-in's start link): its values
+        // are never written into a statement's text.
+        let dm = actions.iter().any(|a| matches!(a, ChatAction::Dm { .. }));
+        tx.defer(if dm { write.private() } else { write });
     }
     Ok(())
 }

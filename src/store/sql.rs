@@ -257,23 +257,38 @@ pub(crate) fn numbered(sql: &str) -> String {
 /// [`numbered`], the first `?` numbered `after + 1`: a statement that follows others in one
 /// query whose values come first.
 pub(crate) fn numbered_from(sql: &str, after: usize) -> String {
+    let mut n = after;
+    let filled = fill_placeholders(sql, |out| {
+        n += 1;
+        out.push('$');
+        out.push_str(&n.to_string());
+        Ok::<(), std::convert::Infallible>(())
+    });
+    match filled {
+        Ok(sql) => sql,
+        Err(never) => match never {},
+    }
+}
+
+/// `sql` with each `?` outside a quoted literal replaced by what `fill` writes for it,
+/// called once for each, in order: the one home of finding a statement's placeholders.
+pub(crate) fn fill_placeholders<E>(
+    sql: &str,
+    mut fill: impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<String, E> {
     let mut out = String::with_capacity(sql.len() + 8);
-    let (mut n, mut quoted) = (after, false);
+    let mut quoted = false;
     for c in sql.chars() {
         match c {
             '\'' => {
                 quoted = !quoted;
                 out.push(c);
             }
-            '?' if !quoted => {
-                n += 1;
-                out.push('$');
-                out.push_str(&n.to_string());
-            }
+            '?' if !quoted => fill(&mut out)?,
             _ => out.push(c),
         }
     }
-    out
+    Ok(out)
 }
 
 /// The text of `field` in the JSON object held in `column`, as an SQL expression: NULL when

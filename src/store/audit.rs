@@ -9,10 +9,9 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
-use super::deferred::Write;
 use super::row::Columns;
 use super::sql::{
-    insert, insert_if_later, insert_later as insert_later_all, json_field, Param, Table,
+    insert, insert_if_later, insert_later as insert_later_all, json_field, Param, Table, Write,
 };
 use super::{ts, Dialect, StoreResult, Timestamp};
 use crate::domain::{RequestId, RequestKind};

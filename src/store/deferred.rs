@@ -29,48 +29,8 @@
 use futures_util::TryStreamExt;
 use sqlx::{AnyConnection, Either, Executor};
 
-use super::sql::{bound, fill_placeholders, numbered_from, Param};
+use super::sql::{bound, fill_placeholders, numbered, numbered_from, Param, Write};
 use super::{Dialect, StoreError, StoreResult};
-
-/// One write: its statement with a `?` for each value, and the values in order.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Write {
-    /// The statement, written with `?` placeholders.
-    sql: String,
-    params: Vec<Param<'static>>,
-    /// How many rows it must change, when the caller knows.
-    expect: Option<u64>,
-    /// What it does, for the error when it changes another number of rows.
-    what: &'static str,
-    /// Its values are never written into the statement's text (see the module doc).
-    private: bool,
-}
-
-impl Write {
-    /// The write `sql` (with a `?` for each of `params`), named `what` in errors.
-    pub(crate) fn new(what: &'static str, sql: String, params: &[Param<'_>]) -> Write {
-        Write {
-            sql,
-            params: params.iter().map(Param::owned).collect(),
-            expect: None,
-            what,
-            private: false,
-        }
-    }
-
-    /// This write, its values always bound, never written into a statement's text: they may
-    /// hold a secret.
-    pub(crate) fn private(mut self) -> Write {
-        self.private = true;
-        self
-    }
-
-    /// This write, failing its transaction unless it changes exactly `rows` rows.
-    pub(crate) fn expecting(mut self, rows: u64) -> Write {
-        self.expect = Some(rows);
-        self
-    }
-}
 
 /// The writes a transaction holds, in the order they were made.
 #[derive(Debug, Default)]
@@ -82,11 +42,6 @@ impl Held {
     /// Holds `write` until the next [`Held::send`].
     pub(crate) fn push(&mut self, write: Write) {
         self.writes.push(write);
-    }
-
-    /// Whether nothing is held.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.writes.is_empty()
     }
 
     /// Sends every held write, in order, in one call; returns how many rows each changed.
@@ -113,14 +68,8 @@ impl Held {
                 ),
             ));
         }
-        for (write, rows) in writes.iter().zip(&changed) {
-            if let Some(expected) = write.expect.filter(|e| e != rows) {
-                return Err(StoreError::Unapplied {
-                    what: write.what,
-                    expected,
-                    changed: *rows,
-                });
-            }
+        for (write, &rows) in writes.iter().zip(&changed) {
+            checked(write, rows)?;
         }
         Ok(changed)
     }
@@ -130,6 +79,11 @@ impl Held {
 /// fails as [`Held::send`] does when it changes another number of rows than it expects.
 pub(crate) async fn run_now(conn: &mut AnyConnection, write: &Write) -> StoreResult<u64> {
     let rows = run_one(conn, write).await?;
+    checked(write, rows)
+}
+
+/// `rows`, the rows `write` changed, unless it was to change another number.
+fn checked(write: &Write, rows: u64) -> StoreResult<u64> {
     match write.expect {
         Some(expected) if expected != rows => Err(StoreError::Unapplied {
             what: write.what,
@@ -142,7 +96,7 @@ pub(crate) async fn run_now(conn: &mut AnyConnection, write: &Write) -> StoreRes
 
 /// One write, prepared and bound as any statement.
 async fn run_one(conn: &mut AnyConnection, write: &Write) -> StoreResult<u64> {
-    let sql = numbered_from(&write.sql, 0);
+    let sql = numbered(&write.sql);
     Ok(bound(&sql, &write.params)
         .execute(conn)
         .await?
@@ -245,7 +199,7 @@ fn with_literals(sql: &str, params: &[Param<'_>]) -> StoreResult<String> {
 /// written as an escape string (`E'…'`, each backslash doubled too), which reads the same
 /// whatever `standard_conforming_strings` is set to. A NUL is refused: PostgreSQL's text
 /// cannot hold one (bound, it fails as well), and the simple query would end at it.
-pub(crate) fn literal(value: &Param<'_>) -> StoreResult<String> {
+fn literal(value: &Param<'_>) -> StoreResult<String> {
     let text = match value {
         Param::Int(Some(n)) if *n < 0 => return Ok(format!("({n})")),
         Param::Int(Some(n)) => return Ok(n.to_string()),

@@ -4,9 +4,8 @@
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::deferred::Write;
 use super::row::Columns;
-use super::sql::{insert, update, update_later, Param, Table};
+use super::sql::{insert, update, update_later, Param, Table, Write};
 use super::{parse_ts, ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{BillingCycle, StageId, StageKind, Upn};
 

@@ -159,13 +159,13 @@ impl WriteTx<'_> {
     pub async fn commit(mut self) -> StoreResult<()> {
         let events = std::mem::take(&mut self.audit_events);
         let audited = audit::insert_later(&events, self.head_unread);
-        let checked = audited.is_some() && self.head_unread;
+        let head_checked = audited.is_some() && self.head_unread;
         if let Some(write) = audited {
             self.held.push(write);
         }
         let changed = self.send_held().await?;
         let events = match changed.last() {
-            Some(&n) if checked && n != events.len() as u64 => {
+            Some(&n) if head_checked && n != events.len() as u64 => {
                 audit::chain_again(&mut self.tx, events).await?
             }
             _ => events,
@@ -209,9 +209,6 @@ impl WriteTx<'_> {
         if self.broken {
             return Err(StoreError::Broken);
         }
-        if self.held.is_empty() {
-            return Ok(Vec::new());
-        }
         let sent = self.held.send(&mut self.tx, self.dialect).await;
         self.broken = sent.is_err();
         sent
@@ -219,7 +216,7 @@ impl WriteTx<'_> {
 
     /// Holds `write` back until the transaction's next statement or its commit, to go with
     /// the others held then in one round trip ([`deferred`]).
-    pub(crate) fn defer(&mut self, write: deferred::Write) {
+    pub(crate) fn defer(&mut self, write: sql::Write) {
         self.held.push(write);
     }
 

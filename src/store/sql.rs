@@ -6,7 +6,6 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
-use super::deferred::Write;
 use super::{Dialect, StoreResult};
 use crate::domain::ChatUserId;
 
@@ -59,6 +58,47 @@ impl From<i64> for Param<'_> {
 impl From<bool> for Param<'_> {
     fn from(b: bool) -> Self {
         Param::Int(Some(i64::from(b)))
+    }
+}
+
+/// One write a transaction may hold back ([`super::WriteTx::defer`]): its statement with a
+/// `?` for each value, and the values in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Write {
+    /// The statement, written with `?` placeholders.
+    pub(super) sql: String,
+    pub(super) params: Vec<Param<'static>>,
+    /// How many rows it must change, when the caller knows.
+    pub(super) expect: Option<u64>,
+    /// What it does, for the error when it changes another number of rows.
+    pub(super) what: &'static str,
+    /// Its values are never written into the statement's text (see [`super::deferred`]).
+    pub(super) private: bool,
+}
+
+impl Write {
+    /// The write `sql` (with a `?` for each of `params`), named `what` in errors.
+    pub(crate) fn new(what: &'static str, sql: String, params: &[Param<'_>]) -> Write {
+        Write {
+            sql,
+            params: params.iter().map(Param::owned).collect(),
+            expect: None,
+            what,
+            private: false,
+        }
+    }
+
+    /// This write, its values always bound, never written into a statement's text: they may
+    /// hold a secret.
+    pub(crate) fn private(mut self) -> Write {
+        self.private = true;
+        self
+    }
+
+    /// This write, failing its transaction unless it changes exactly `rows` rows.
+    pub(crate) fn expecting(mut self, rows: u64) -> Write {
+        self.expect = Some(rows);
+        self
     }
 }
 

@@ -5,11 +5,12 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::deferred::Write;
 use super::languages::Told;
 use super::reactions::{Key, Seen};
 use super::row::Columns;
-use super::sql::{bound, json_array_has, numbered, real, update, update_later, Param, Table};
+use super::sql::{
+    bound, json_array_has, numbered, real, update, update_later, Param, Table, Write,
+};
 use super::{ts, Dialect, StoreResult, Timestamp, WriteTx};
 use crate::domain::{
     BillingCycle, ChatUserId, DecisionSource, Language, MessageRef, RequestId, StageId, StageKind,

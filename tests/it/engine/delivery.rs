@@ -240,7 +240,10 @@ async fn actions_held_back_together_keep_every_character_and_their_order() {
     let log = StatementLog::default();
     let logged = tracing_subscriber::fmt()
         .with_env_filter("sqlx::query=debug")
-        .with_writer(log.clone())
+        .with_writer({
+            let log = log.clone();
+            move || log.clone()
+        })
         .finish();
     let at = chrono::Utc::now();
     {
@@ -303,13 +306,5 @@ impl std::io::Write for StatementLog {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for StatementLog {
-    type Writer = StatementLog;
-
-    fn make_writer(&'a self) -> StatementLog {
-        self.clone()
     }
 }

@@ -191,3 +191,39 @@ async fn a_direct_and_a_group_source_consume_one_seat() {
     let groups: Vec<&str> = u.groups_giving("POWER_BI_PRO").collect();
     assert_eq!(groups, ["3f6c2a1e-8b4d-4e7a-9c15-6d2b8e0f4a71"]);
 }
+
+#[tokio::test]
+async fn each_holder_consumes_one_seat_whatever_their_sources_and_an_error_none() {
+    let (_dir, tenant) = a_tenant().await;
+    let alice = upn("alice@contoso.example");
+    let mut w = tenant.write().await.expect("write");
+    assign(
+        w.conn().await.expect("the transaction's connection"),
+        &alice,
+        "SPE_E5",
+        at(),
+    )
+    .await
+    .expect("assign");
+    w.commit().await.expect("commit");
+    let mut first = pro_users(&["alice", "bob"], &["SPE_E5"]);
+    first.group.id = "0a0b0c0d-1111-4222-8333-444455556666".to_string();
+    let mut second = pro_users(&["bob", "carol"], &["SPE_E5"]);
+    second.group.id = "1a1b1c1d-2222-4333-8444-555566667777".to_string();
+    // Pro has one seat: Bob's group assignment takes it, Carol's is in error.
+    let pro = pro_users(&["bob", "carol"], &["POWER_BI_PRO"]);
+
+    seed_with(&tenant, &[first, second, pro]).await;
+
+    let mut conn = tenant.read().await.expect("read");
+    let e5 = sku(&mut conn, "SPE_E5").await.expect("read").expect("E5");
+    // Alice: direct and a group; Bob: two groups; Carol: one group.
+    assert_eq!(e5.consumed, 3);
+    drop(conn);
+    assert_eq!(pro_consumed(&tenant).await, 1);
+    let carol = states_of(&tenant, "carol").await;
+    assert!(
+        carol.contains(&count_violation("POWER_BI_PRO")),
+        "{carol:?}"
+    );
+}

@@ -181,15 +181,18 @@ pub fn object_id(upn: &Upn) -> String {
 }
 
 /// The SKUs with their counts: a seat is consumed by each user who holds the SKU, once
-/// whatever the number of sources (a direct assignment, groups whose assignment is active).
+/// whatever the number of sources (a direct assignment, groups whose assignment is active):
+/// the direct holders, and the users an active group gives it to without a direct one. Each
+/// part is read from an index by SKU (`0004_seats_by_sku.sql`).
 const SKUS: Table<Sku> = Table::new(
     "skus s",
     "s.sku_part_number, s.sku_id, s.enabled, s.unit_price_monthly, s.service_plans,
-              (SELECT COUNT(*) FROM (
-                  SELECT a.upn FROM assignments a WHERE a.sku_part_number = s.sku_part_number
-                  UNION
-                  SELECT g.upn FROM group_assignments g
-                   WHERE g.sku_part_number = s.sku_part_number AND g.state = 'Active'))
+              (SELECT COUNT(*) FROM assignments a WHERE a.sku_part_number = s.sku_part_number)
+              + (SELECT COUNT(DISTINCT g.upn) FROM group_assignments g
+                  WHERE g.sku_part_number = s.sku_part_number AND g.state = 'Active'
+                    AND NOT EXISTS (SELECT 1 FROM assignments a
+                                     WHERE a.upn = g.upn
+                                       AND a.sku_part_number = g.sku_part_number))
                 AS consumed",
     read_sku,
 );

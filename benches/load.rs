@@ -408,7 +408,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// against the fake Discord and the fake Microsoft: bob asks for a licence for someone,
 /// carol approves with ✅, and each approval is timed from the moment the fake Discord
 /// dispatches MESSAGE_REACTION_ADD to the moment the fake Graph receives the assignLicense
-/// (inside the `$batch` that carries it). The first `warmup` approvals are not counted.
+/// (inside the `$batch` that carries it). carol reacts once the bot is idle, as it is when a
+/// person reacts seconds after the approval message appears: everything it queued posted
+/// and recorded ([`wait_until_said`]). The first `warmup` approvals are not counted.
 /// Returns the latencies in ms, sorted.
 async fn reaction_latencies(n: usize, warmup: usize, server: Option<&str>) -> Vec<f64> {
     let microsoft = FakeMicrosoft::start();
@@ -417,12 +419,8 @@ async fn reaction_latencies(n: usize, warmup: usize, server: Option<&str>) -> Ve
     let dir = tempfile::tempdir().expect("tempdir");
     let config = discord_bot::write_config(dir.path(), &discord.url());
     let (graph_toml, mut env) = microsoft.bot_settings(false);
-    if server.is_some() {
-        env.push((
-            "LICENSEBOT__STORE__URL".to_string(),
-            store_url(dir.path(), server).await,
-        ));
-    }
+    let url = store_url(dir.path(), server).await;
+    env.push(("LICENSEBOT__STORE__URL".to_string(), url.clone()));
     let mut text = std::fs::read_to_string(&config).expect("config");
     text.push_str(&graph_toml);
     std::fs::write(&config, text).expect("config");
@@ -432,6 +430,10 @@ async fn reaction_latencies(n: usize, warmup: usize, server: Option<&str>) -> Ve
     let bot = DiscordBot::start_with(dir.path(), &filter, &env);
     let timeout = discord_bot::TIMEOUT;
     discord.wait_started(mark, timeout).await;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&url)
+        .await
+        .expect("the bot's database");
 
     let mut latencies = Vec::with_capacity(n);
     for (i, upn) in upns.iter().enumerate() {
@@ -455,6 +457,7 @@ async fn reaction_latencies(n: usize, warmup: usize, server: Option<&str>) -> Ve
                 v.bot_message(GENERAL, &answer)
             })
             .await;
+        wait_until_said(&db, timeout).await;
         let user_id = microsoft.state().user(upn).expect("member").id.clone();
         let path = format!("/users/{user_id}/assignLicense");
         discord.react("carol", approval.id, "✅");
@@ -470,12 +473,38 @@ async fn reaction_latencies(n: usize, warmup: usize, server: Option<&str>) -> Ve
             })
             .await;
     }
+    db.close().await;
     bot.stop().await;
     if let Ok(path) = std::env::var("LOAD_KEEP_LOG") {
         std::fs::copy(dir.path().join("bot.log"), path).expect("keep the bot's log");
     }
     latencies.sort_by(f64::total_cmp);
     latencies
+}
+
+/// Waits until the bot has posted every action it queued and recorded them posted. The last
+/// post of a page shows in chat before the page's commit records it (and the approval
+/// message's id with it); a reaction that came before that commit would wait for it.
+async fn wait_until_said(db: &sqlx::AnyPool, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let mut conn = db
+            .acquire()
+            .await
+            .expect("a connection to the bot's database");
+        let left = licensebot::store::outbox::undelivered(&mut conn)
+            .await
+            .expect("the bot's outbox");
+        if left == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bot never posted {left} actions"
+        );
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// When the fake Graph received a request (or `$batch` item) whose path ends with `path`.

@@ -1,5 +1,5 @@
 //! The load benchmark: durable commit rate, whole request lifecycles per second, commits and
-//! SQL statements per lifecycle, parser throughput, reaction → backend latency through the fake Discord and the
+//! SQL statements per lifecycle, one statement's round trip, parser throughput, reaction → backend latency through the fake Discord and the
 //! fake Graph, a bulk assignment of 1,000 users against the fake Graph, memory and cold start
 //! of the real binary. Prints a table and writes `target/bench-results/load.json`.
 //!
@@ -344,12 +344,38 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StatementCounter {
 /// Lifecycles run after the timed ones, with their statements counted.
 const COUNTED_LIFECYCLES: usize = 10;
 
+/// What the lifecycles part measures.
+struct LifecycleFigures {
+    raw_commits_per_s: f64,
+    lifecycles_per_s: f64,
+    commits_per_lifecycle: f64,
+    statements_per_lifecycle: f64,
+    /// Microseconds of one `SELECT 1` through the store's read path: the cost of a round
+    /// trip to the database (to SQLite's connection thread, or to PostgreSQL's server),
+    /// which each statement, BEGIN and COMMIT of a lifecycle pays once.
+    round_trip_us: f64,
+}
+
+/// Microseconds of one `SELECT 1` on a connection of `store`'s read pool, over 2,000.
+async fn round_trip_us(store: &licensebot::store::Store) -> f64 {
+    const N: u32 = 2_000;
+    let mut conn = store.read().await.expect("a connection");
+    let start = Instant::now();
+    for _ in 0..N {
+        let one: i64 = sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("select 1");
+        assert_eq!(one, 1);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(N)
+}
+
 /// The durable commit rate and the lifecycle rate measured in turns (ten rounds of half a
 /// second of raw commits and a tenth of the lifecycles), so both see the same machine; the
 /// ratio is what the target is about. Then [`COUNTED_LIFECYCLES`] more, untimed, with their
-/// SQL statements counted (the bot's and the simulated tenant's). Returns (raw commits/s,
-/// lifecycles/s, commits per lifecycle, statements per lifecycle).
-async fn commits_and_lifecycles(n: usize, server: Option<&str>) -> (f64, f64, f64, f64) {
+/// SQL statements counted (the bot's and the simulated tenant's), and the round trip.
+async fn commits_and_lifecycles(n: usize, server: Option<&str>) -> LifecycleFigures {
     let raw_dir = tempfile::tempdir().expect("tempdir");
     let life_dir = tempfile::tempdir().expect("tempdir");
     let raw = RawCommits::open(raw_dir.path(), server).await;
@@ -370,14 +396,16 @@ async fn commits_and_lifecycles(n: usize, server: Option<&str>) -> (f64, f64, f6
     life.run(n..n + COUNTED_LIFECYCLES).await;
     COUNTING.store(false, Ordering::Relaxed);
     let statements = STATEMENTS.load(Ordering::Relaxed) - before;
+    let round_trip_us = round_trip_us(&life.store).await;
     raw.store.close().await;
     life.store.close().await;
-    (
-        raw_n as f64 / raw_s,
-        n as f64 / life_s,
-        life_commits as f64 / n as f64,
-        statements as f64 / COUNTED_LIFECYCLES as f64,
-    )
+    LifecycleFigures {
+        raw_commits_per_s: raw_n as f64 / raw_s,
+        lifecycles_per_s: n as f64 / life_s,
+        commits_per_lifecycle: life_commits as f64 / n as f64,
+        statements_per_lifecycle: statements as f64 / COUNTED_LIFECYCLES as f64,
+        round_trip_us,
+    }
 }
 
 /// Messages parsed per second, the same mix as the criterion bench (`benches/parser.rs`).
@@ -964,8 +992,13 @@ fn measure_lifecycles(
     rows: &mut Rows,
     server: Option<&str>,
 ) {
-    let (raw, lifecycles, commits, statements) =
-        rt.block_on(commits_and_lifecycles(sizes.lifecycles, server));
+    let LifecycleFigures {
+        raw_commits_per_s: raw,
+        lifecycles_per_s: lifecycles,
+        commits_per_lifecycle: commits,
+        statements_per_lifecycle: statements,
+        round_trip_us,
+    } = rt.block_on(commits_and_lifecycles(sizes.lifecycles, server));
     rows.add("raw_commits_per_s", raw, 0, String::new());
     rows.add(
         "lifecycles_per_s",
@@ -983,6 +1016,12 @@ fn measure_lifecycles(
         statements,
         1,
         "SQL statements, the simulated tenant's included".into(),
+    );
+    rows.add(
+        "round_trip_us",
+        round_trip_us,
+        1,
+        "one SELECT 1 through the store".into(),
     );
 }
 

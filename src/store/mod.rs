@@ -6,8 +6,9 @@
 //! `synchronous = FULL`, so a committed request survives a power cut), PostgreSQL's advisory
 //! writer lock (so writes from several instances on one database run one after another). A
 //! write never fails half-way on a lock upgrade or a serialization conflict. On a SQLite
-//! file writes run on one connection kept for them, whose page cache stays warm. Readers
-//! (the `requests` CLI included) use the pool freely and never block the writer.
+//! file writes run on one connection kept for them, whose page cache stays warm; reads run
+//! on connections kept for them too ([`readers`]), without the pool's test of each one given
+//! back. Readers (the `requests` CLI included) never block the writer.
 
 pub mod approvers;
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod leases;
 pub mod links;
 pub mod outbox;
 pub mod reactions;
+mod readers;
 pub mod reclaims;
 pub mod requests;
 mod row;
@@ -47,6 +49,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use audit_sink::AuditSink;
 pub use connect::Dialect;
+pub use readers::ReadConn;
 
 /// The PostgreSQL advisory lock every write transaction takes first, so writes from all
 /// instances on one database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes them:
@@ -252,6 +255,9 @@ impl WriteTx<'_> {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// The connections kept for reads on a SQLite file ([`readers`]); none on PostgreSQL
+    /// or in memory (where the one connection is the database).
+    readers: Option<Arc<readers::Readers>>,
     /// Where write transactions run (see `connect::Opened::writer`).
     write_pool: AnyPool,
     dialect: Dialect,
@@ -307,8 +313,11 @@ impl Store {
     /// Opens the database at `url` with these connection options.
     pub async fn open_with(url: &str, create: bool, options: &StoreOptions) -> StoreResult<Store> {
         let opened = connect::open(url, create, options).await?;
+        let readers = (opened.dialect == Dialect::Sqlite && opened.path.is_some())
+            .then(|| Arc::new(readers::Readers::default()));
         Ok(Store {
             pool: opened.pool,
+            readers,
             write_pool: opened.writer,
             dialect: opened.dialect,
             writer: Arc::new(Mutex::new(None)),
@@ -344,9 +353,13 @@ impl Store {
         &self.pool
     }
 
-    /// A pooled connection for reads outside the write transaction.
-    pub async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
-        Ok(self.pool.acquire().await?)
+    /// A connection for reads outside the write transaction: on a SQLite file one the
+    /// store keeps for reads ([`readers`]), else one from the pool.
+    pub async fn read(&self) -> StoreResult<ReadConn> {
+        match &self.readers {
+            Some(readers) => readers.take(&self.pool).await,
+            None => Ok(ReadConn::pooled(self.pool.acquire().await?)),
+        }
     }
 
     /// The database file, unless in memory.
@@ -425,8 +438,12 @@ impl Store {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// Closes the pools, waiting for connections to finish.
+    /// Closes the pools and the connections kept for reads, waiting for connections to
+    /// finish.
     pub async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers.close().await;
+        }
         self.write_pool.close().await;
         self.pool.close().await;
     }

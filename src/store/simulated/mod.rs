@@ -19,8 +19,7 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool};
 
 use super::row::Columns;
 use super::sql::{update, Table};
@@ -69,8 +68,8 @@ impl TenantStore {
         Ok(TenantStore { db })
     }
 
-    /// A pooled connection for reads.
-    pub async fn read(&self) -> StoreResult<PoolConnection<Any>> {
+    /// A connection for reads.
+    pub async fn read(&self) -> StoreResult<super::ReadConn> {
         self.db.read().await
     }
 

@@ -158,17 +158,23 @@ mod tests {
             .expect("count")
     }
 
-    #[tokio::test]
-    async fn reads_reuse_kept_connections_see_every_commit_and_overflow_to_the_pool() {
-        let dir = tempfile::tempdir().expect("a directory");
-        let url = format!("sqlite://{}", dir.path().join("r.db").display());
-        let store = Store::open(&url, true).await.expect("store");
+    /// A store at `url` with an empty table `t`.
+    async fn with_table(url: &str) -> Store {
+        let store = Store::open(url, true).await.expect("store");
         let mut w = store.write().await.expect("write");
         sqlx::query("CREATE TABLE t (v INTEGER)")
             .execute(w.conn().await.expect("conn"))
             .await
             .expect("create");
         w.commit().await.expect("commit");
+        store
+    }
+
+    #[tokio::test]
+    async fn reads_reuse_kept_connections_see_every_commit_and_overflow_to_the_pool() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = format!("sqlite://{}", dir.path().join("r.db").display());
+        let store = with_table(&url).await;
 
         let mut held = Vec::new();
         for _ in 0..KEPT + 1 {
@@ -212,13 +218,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_database_in_memory_reads_on_its_one_connection() {
-        let store = Store::open("sqlite::memory:", true).await.expect("store");
-        let mut w = store.write().await.expect("write");
-        sqlx::query("CREATE TABLE t (v INTEGER)")
-            .execute(w.conn().await.expect("conn"))
-            .await
-            .expect("create");
-        w.commit().await.expect("commit");
+        let store = with_table("sqlite::memory:").await;
         let mut r = store.read().await.expect("read");
         assert!(!kept(&r));
         assert_eq!(count(&mut r).await, 0);

@@ -55,7 +55,7 @@ const POSTGRES_CONNECTIONS: u32 = 8;
 /// without a ping first. A connection in steady use is not pinged (a round trip saved on
 /// every statement outside a transaction); one that waited longer is, so a pool that sat
 /// through a server restart finds its dead connections before using them.
-const POSTGRES_PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+pub(super) const POSTGRES_PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// An opened pool, the connection writes go through, and the file it keeps its data in
 /// (SQLite on disk only).

@@ -6,8 +6,8 @@
 //! `synchronous = FULL`, so a committed request survives a power cut), PostgreSQL's advisory
 //! writer lock (so writes from several instances on one database run one after another). A
 //! write never fails half-way on a lock upgrade or a serialization conflict. On a SQLite
-//! file writes run on one connection kept for them, whose page cache stays warm; reads run
-//! on connections kept for them too ([`readers`]), without the pool's test of each one given
+//! file writes run on one connection kept for them, whose page cache stays warm. Reads run
+//! on connections kept for them ([`readers`]), without the pool's test of each one given
 //! back. Readers (the `requests` CLI included) never block the writer.
 
 pub mod approvers;
@@ -57,6 +57,15 @@ pub use readers::ReadConn;
 /// conflict. (The key is "licensebot" in ASCII, truncated to fit.)
 const WRITER_LOCK: i64 = 0x6c69_6365_6e73_6562;
 
+/// Every sqlx error becomes a store error here, where one that says its connection broke is
+/// noted (the connections kept for reads are tested again, [`readers::note_error`]).
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        readers::note_error(&e);
+        StoreError::Sqlx(e)
+    }
+}
+
 /// A point in time as the bot stores it.
 pub type Timestamp = DateTime<Utc>;
 
@@ -65,7 +74,7 @@ pub type Timestamp = DateTime<Utc>;
 pub enum StoreError {
     /// The database said no.
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(#[source] sqlx::Error),
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -255,8 +264,8 @@ impl WriteTx<'_> {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// The connections kept for reads on a SQLite file ([`readers`]); none on PostgreSQL
-    /// or in memory (where the one connection is the database).
+    /// The connections kept for reads ([`readers`]); none on SQLite in memory (where the
+    /// one connection is the database).
     readers: Option<Arc<readers::Readers>>,
     /// Where write transactions run (see `connect::Opened::writer`).
     write_pool: AnyPool,
@@ -313,8 +322,13 @@ impl Store {
     /// Opens the database at `url` with these connection options.
     pub async fn open_with(url: &str, create: bool, options: &StoreOptions) -> StoreResult<Store> {
         let opened = connect::open(url, create, options).await?;
-        let readers = (opened.dialect == Dialect::Sqlite && opened.path.is_some())
-            .then(|| Arc::new(readers::Readers::default()));
+        let readers = match (opened.dialect, &opened.path) {
+            (Dialect::Sqlite, Some(_)) => Some(Arc::new(readers::Readers::new(None))),
+            (Dialect::Sqlite, None) => None,
+            (Dialect::Postgres, _) => Some(Arc::new(readers::Readers::new(Some(
+                connect::POSTGRES_PING_AFTER_IDLE,
+            )))),
+        };
         Ok(Store {
             pool: opened.pool,
             readers,
@@ -353,8 +367,8 @@ impl Store {
         &self.pool
     }
 
-    /// A connection for reads outside the write transaction: on a SQLite file one the
-    /// store keeps for reads ([`readers`]), else one from the pool.
+    /// A connection for reads outside the write transaction: one the store keeps for reads
+    /// ([`readers`]), or one from the pool.
     pub async fn read(&self) -> StoreResult<ReadConn> {
         match &self.readers {
             Some(readers) => readers.take(&self.pool).await,

@@ -1,43 +1,115 @@
-//! Reads on a SQLite file through connections the store keeps for them.
+//! Reads through connections the store keeps for them.
 //!
 //! sqlx's pool tests every connection when it goes back (a round trip to the connection's
-//! thread, in a task of its own), and a connection is not handed out again until that test is
-//! done: a read cost about ten times its statement. A SQLite file connection does not go
-//! stale, and a read never leaves a transaction open, so the store keeps up to
-//! [`KEPT`] of them out of the pool and hands them out again as they are given back. When
-//! all of them are in use, a read takes a pooled connection as before (the pool's limit and
-//! timeout apply). PostgreSQL's connections cross a network and may break: reads there stay
-//! on the pool, whose test finds a broken one.
+//! thread or server, in a task of its own), and a connection is not handed out again until
+//! that test is done: on SQLite a pooled read cost about ten times its statement. The store
+//! keeps up to [`KEPT`] connections out of the pool and hands them out again as they are
+//! given back; when all of them are in use, a read takes a pooled connection as before (the
+//! pool's limit and timeout apply).
+//!
+//! A SQLite file connection does not go stale, and a read leaves no transaction open: its
+//! kept connections are never tested. PostgreSQL's cross a network and break when the server
+//! restarts. A kept one is tested (a ping) before it is handed out when its last test is a
+//! second old (as the pool tests a connection idle that long), or when any connection of
+//! this process has failed since its last test ([`note_error`]); one that fails the test is
+//! closed and replaced. So after a restart the first read on a broken connection fails,
+//! as the pool let one read fail on each, and every kept connection is tested before the
+//! next.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool};
+use sqlx::{Any, AnyConnection, AnyPool, Connection};
 
 use super::StoreResult;
 
 /// The most connections kept out of the pool for reads.
 pub(super) const KEPT: usize = 4;
 
-/// The connections kept for reads on one SQLite file.
-#[derive(Default)]
+/// Errors that said a connection broke, seen by this process so far (any store).
+static CONNECTION_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+/// Notes `e` when it says its connection broke: every kept PostgreSQL connection is then
+/// tested before it is handed out again.
+pub(super) fn note_error(e: &sqlx::Error) {
+    if breaks_connection(e) {
+        CONNECTION_ERRORS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether `e` says the connection it came from broke: an I/O, protocol or TLS failure, its
+/// thread gone, or PostgreSQL's connection exceptions (class 08) and operator intervention
+/// (57P, as a shutdown or restart ends every session).
+fn breaks_connection(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// A kept connection and when it was last known to work (made, or tested).
+struct Held {
+    conn: AnyConnection,
+    tested: Instant,
+    /// [`CONNECTION_ERRORS`] then.
+    errors: u64,
+}
+
+impl Held {
+    fn new(conn: AnyConnection) -> Held {
+        Held {
+            conn,
+            tested: Instant::now(),
+            errors: CONNECTION_ERRORS.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// The connections kept for reads on one database.
 pub(super) struct Readers {
-    /// Kept connections not in use now.
-    idle: Mutex<Vec<AnyConnection>>,
+    /// Kept connections not in use now, the last given back at the end.
+    idle: Mutex<Vec<Held>>,
     /// Kept connections, in use or not.
     kept: AtomicUsize,
     /// The store closed: connections given back are closed, not kept.
     closed: AtomicBool,
+    /// How old a kept connection's last test may be when it is handed out (PostgreSQL); never
+    /// tested when `None` (a SQLite file).
+    test_every: Option<Duration>,
 }
 
 impl Readers {
-    /// A connection for one read: a kept one, else a new one taken out of `pool` to keep, else
-    /// (all kept ones in use) a pooled one.
+    /// Kept connections tested when their last test is `test_every` old or a connection
+    /// broke since, or (`None`) never.
+    pub(super) fn new(test_every: Option<Duration>) -> Readers {
+        Readers {
+            idle: Mutex::new(Vec::new()),
+            kept: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            test_every,
+        }
+    }
+
+    /// A connection for one read: a kept one (tested first when due), else a new one taken
+    /// out of `pool` to keep, else (all kept ones in use) a pooled one.
     pub(super) async fn take(self: &Arc<Self>, pool: &AnyPool) -> StoreResult<ReadConn> {
-        if let Some(conn) = self.lock().pop() {
-            return Ok(self.kept_conn(conn));
+        while let Some(held) = self.pop() {
+            match self.tested(held).await {
+                Some(held) => return Ok(self.kept_conn(held)),
+                // Broken: closed, no longer kept; the next one is tried.
+                None => {
+                    self.kept.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
         }
         let keep = self
             .kept
@@ -46,7 +118,7 @@ impl Readers {
             })
             .is_ok();
         match pool.acquire().await {
-            Ok(conn) if keep => Ok(self.kept_conn(conn.detach())),
+            Ok(conn) if keep => Ok(self.kept_conn(Held::new(conn.detach()))),
             Ok(conn) => Ok(ReadConn(Reading::Pooled(conn))),
             Err(e) => {
                 if keep {
@@ -57,9 +129,38 @@ impl Readers {
         }
     }
 
-    fn kept_conn(self: &Arc<Self>, conn: AnyConnection) -> ReadConn {
+    fn pop(&self) -> Option<Held> {
+        self.lock().pop()
+    }
+
+    /// `held` when its test is not due or it passes one now; `None` (closed) when it fails.
+    async fn tested(&self, mut held: Held) -> Option<Held> {
+        let Some(every) = self.test_every else {
+            return Some(held);
+        };
+        let errors = CONNECTION_ERRORS.load(Ordering::SeqCst);
+        if held.tested.elapsed() < every && held.errors == errors {
+            return Some(held);
+        }
+        match held.conn.ping().await {
+            Ok(()) => {
+                held.tested = Instant::now();
+                held.errors = errors;
+                Some(held)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a kept read connection failed its test; replacing it");
+                if let Err(e) = held.conn.close_hard().await {
+                    tracing::debug!(error = %e, "closing the broken read connection");
+                }
+                None
+            }
+        }
+    }
+
+    fn kept_conn(self: &Arc<Self>, held: Held) -> ReadConn {
         ReadConn(Reading::Kept {
-            conn: Some(conn),
+            held: Some(held),
             home: self.clone(),
         })
     }
@@ -67,9 +168,9 @@ impl Readers {
     /// Closes the kept connections not in use; those in use are closed when given back.
     pub(super) async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        let idle: Vec<AnyConnection> = std::mem::take(&mut *self.lock());
-        for conn in idle {
-            if let Err(e) = sqlx::Connection::close(conn).await {
+        let idle: Vec<Held> = std::mem::take(&mut *self.lock());
+        for held in idle {
+            if let Err(e) = held.conn.close().await {
                 tracing::warn!(error = %e, "could not close a read connection");
             }
         }
@@ -77,18 +178,19 @@ impl Readers {
 
     /// The idle list, also after a panic while it was held (a list of connections stays a
     /// list of connections).
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<AnyConnection>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Held>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Takes back a kept connection after a read.
-    fn give_back(&self, conn: AnyConnection) {
+    fn give_back(&self, held: Held) {
         if self.closed.load(Ordering::SeqCst) {
-            // Dropped, its thread ends and closes the file's handle.
-            drop(conn);
+            // Dropped: SQLite's thread ends and closes the file's handle; PostgreSQL's
+            // socket closes.
+            drop(held);
             return;
         }
-        self.lock().push(conn);
+        self.lock().push(held);
     }
 }
 
@@ -99,14 +201,14 @@ pub struct ReadConn(Reading);
 enum Reading {
     Kept {
         /// Always `Some` until dropped.
-        conn: Option<AnyConnection>,
+        held: Option<Held>,
         home: Arc<Readers>,
     },
     Pooled(PoolConnection<Any>),
 }
 
 impl ReadConn {
-    /// A connection from the pool (reads on PostgreSQL, or on SQLite in memory).
+    /// A connection from the pool (reads on SQLite in memory).
     pub(super) fn pooled(conn: PoolConnection<Any>) -> ReadConn {
         ReadConn(Reading::Pooled(conn))
     }
@@ -117,7 +219,7 @@ impl Deref for ReadConn {
 
     fn deref(&self) -> &AnyConnection {
         match &self.0 {
-            Reading::Kept { conn, .. } => conn.as_ref().expect("kept until dropped"),
+            Reading::Kept { held, .. } => &held.as_ref().expect("kept until dropped").conn,
             Reading::Pooled(conn) => conn,
         }
     }
@@ -126,7 +228,7 @@ impl Deref for ReadConn {
 impl DerefMut for ReadConn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match &mut self.0 {
-            Reading::Kept { conn, .. } => conn.as_mut().expect("kept until dropped"),
+            Reading::Kept { held, .. } => &mut held.as_mut().expect("kept until dropped").conn,
             Reading::Pooled(conn) => conn,
         }
     }
@@ -134,9 +236,9 @@ impl DerefMut for ReadConn {
 
 impl Drop for ReadConn {
     fn drop(&mut self) {
-        if let Reading::Kept { conn, home } = &mut self.0 {
-            if let Some(conn) = conn.take() {
-                home.give_back(conn);
+        if let Reading::Kept { held, home } = &mut self.0 {
+            if let Some(held) = held.take() {
+                home.give_back(held);
             }
         }
     }
@@ -214,6 +316,19 @@ mod tests {
         drop(in_use);
         assert_eq!(readers.lock().len(), 0);
         assert!(store.read().await.is_err(), "a closed store reads nothing");
+    }
+
+    #[test]
+    fn only_errors_that_break_a_connection_count() {
+        let io = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+        assert!(breaks_connection(&io));
+        assert!(breaks_connection(&sqlx::Error::Protocol("eof".into())));
+        assert!(breaks_connection(&sqlx::Error::WorkerCrashed));
+        assert!(!breaks_connection(&sqlx::Error::RowNotFound));
+        assert!(!breaks_connection(&sqlx::Error::PoolTimedOut));
+        let before = CONNECTION_ERRORS.load(Ordering::SeqCst);
+        note_error(&io);
+        assert!(CONNECTION_ERRORS.load(Ordering::SeqCst) > before);
     }
 
     #[tokio::test]

@@ -407,3 +407,71 @@ async fn two_instances_appending_in_turn_keep_one_whole_audit_chain() {
         .expect("details");
     assert_eq!(written, details);
 }
+
+/// A read connection the store keeps whose server process ends (as in a restart): the read
+/// on it fails, as a pooled connection's did, and says the connection broke; the next read
+/// tests the kept connections first, closes the broken one and runs on a new one.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
+async fn a_kept_read_connection_whose_server_process_ended_is_replaced() {
+    use licensebot::store::Store;
+    let server = postgres::server().expect(NEEDS);
+    let url = postgres::fresh_database(&server).await;
+    let store = Store::open(&url, false).await.expect("store");
+    let first = {
+        let mut conn = store.read().await.expect("read");
+        backend_pid(&mut conn).await.expect("pid")
+    };
+    {
+        let mut conn = store.read().await.expect("read");
+        let again = backend_pid(&mut conn).await.expect("pid");
+        assert_eq!(
+            again, first,
+            "kept: the next read runs on the same connection"
+        );
+    }
+    let mut admin = PgConnection::connect(&server).await.expect("admin");
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(first)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate");
+    assert!(ended);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let alive: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1")
+            .bind(first)
+            .fetch_one(&mut admin)
+            .await
+            .expect("activity");
+        if alive == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server process never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let failed = {
+        let mut conn = store.read().await.expect("read");
+        backend_pid(&mut conn).await
+    };
+    assert!(
+        failed.is_err(),
+        "the read on the ended connection fails: {failed:?}"
+    );
+    // The error reaches the store as the engine's reads meet it.
+    let noted: licensebot::store::StoreError = failed.unwrap_err().into();
+    assert!(matches!(noted, licensebot::store::StoreError::Sqlx(_)));
+    let mut conn = store.read().await.expect("read after the connection broke");
+    let second = backend_pid(&mut conn)
+        .await
+        .expect("a read on the connection that replaced it");
+    assert_ne!(second, first);
+}
+
+/// The server process a connection talks to.
+async fn backend_pid(conn: &mut sqlx::AnyConnection) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(conn)
+        .await
+}

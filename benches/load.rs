@@ -356,7 +356,7 @@ struct LifecycleFigures {
     round_trip_us: f64,
 }
 
-/// Microseconds of one `SELECT 1` on a connection of `store`'s read pool, over 2,000.
+/// Microseconds of one `SELECT 1` on a connection from [`Store::read`](licensebot::store::Store::read), over 2,000.
 async fn round_trip_us(store: &licensebot::store::Store) -> f64 {
     const N: u32 = 2_000;
     let mut conn = store.read().await.expect("a connection");

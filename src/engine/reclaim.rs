@@ -516,7 +516,7 @@ impl Reclaims {
             from: r.candidate.clone(),
             to: target,
         };
-        jobs::enqueue(w.conn().await?, stage.id, &payload, now).await?;
+        jobs::enqueue(&mut w, stage.id, &payload, now).await?;
         let status = || t!(core.texts(), "reclaim.moving", upn = r.candidate);
         core.edit_stage(&mut w, &stage, &status).await?;
         let detail =

@@ -412,8 +412,7 @@ impl Core {
         outcome: Option<&str>,
     ) -> EngineResult<Option<(Request, Vec<Stage>, languages::Told)>> {
         // With what telling the requester needs, should this tell them.
-        let Some((request, all, told)) = stages::of_request_told(tx.conn().await?, id).await?
-        else {
+        let Some((request, all, told)) = stages::of_request_told(tx, id).await? else {
             return Ok(None);
         };
         let now = self.now();
@@ -545,7 +544,7 @@ impl Core {
                 }
             }
         };
-        if !jobs::enqueue(tx.conn().await?, stage.id, &payload, self.now()).await? {
+        if !jobs::enqueue(tx, stage.id, &payload, self.now()).await? {
             return Ok(());
         }
         self.audit_note(

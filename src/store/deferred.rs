@@ -4,7 +4,10 @@
 //! A write whose result nothing reads at once (a request's new state, a queued message, an
 //! audit event) is handed to [`super::WriteTx::defer`]. The transaction keeps it until its
 //! next statement (any use of [`super::WriteTx::conn`] sends the held writes first, so every
-//! read sees them) or its commit, where the audit events it chained go with them. The held
+//! read sees them) or its commit, where the audit events it chained go with them. A statement
+//! that touches no table of theirs may go ahead of them instead
+//! ([`super::WriteTx::conn_past`]: the request's read and a job's insert pass the chat
+//! actions queued), so a lone queued action does not cost a round trip of its own. The held
 //! writes then go in order, as one call:
 //!
 //! - **SQLite**: one multi-statement query, each statement's `?` numbered on from the
@@ -42,6 +45,12 @@ impl Held {
     /// Holds `write` until the next [`Held::send`].
     pub(crate) fn push(&mut self, write: Write) {
         self.writes.push(write);
+    }
+
+    /// Whether every write held (none, or all of them) changes `table` alone, so a
+    /// statement that neither reads nor writes `table` need not wait for them.
+    pub(crate) fn only_into(&self, table: &str) -> bool {
+        self.writes.iter().all(|w| w.table() == Some(table))
     }
 
     /// Sends every held write, in order, in one call; returns how many rows each changed.

@@ -156,11 +156,13 @@ fn from_row(c: &Columns<'_>) -> StoreResult<Job> {
 
 /// Queues the job for a stage; a second call for the same stage changes nothing.
 pub async fn enqueue(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx<'_>,
     stage: StageId,
     payload: &JobPayload,
     at: Timestamp,
 ) -> StoreResult<bool> {
+    // It touches no queued chat action: those held back by `tx` may stay held.
+    let conn = tx.conn_past(super::outbox::TABLE).await?;
     let json = serde_json::to_string(payload).map_err(|e| super::corrupt("jobs", e))?;
     let done = sqlx::query(
         "INSERT INTO jobs (stage_id, kind, payload, state, next_attempt_at, created_at, updated_at)

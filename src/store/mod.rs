@@ -214,6 +214,22 @@ impl WriteTx<'_> {
         Ok(&mut self.tx)
     }
 
+    /// The connection for a statement that neither reads nor writes `table`: when every
+    /// write held back so far changes `table` alone, they stay held (to go, in their order,
+    /// with the next statement that needs them or at commit), so this statement costs no
+    /// round trip of theirs; otherwise they all go first, as for [`WriteTx::conn`]. The
+    /// statement must not remove a row the held ones refer to either (a queued action's
+    /// stage): their insert would fail later, failing the transaction.
+    pub(crate) async fn conn_past(&mut self, table: &str) -> StoreResult<&mut sqlx::AnyConnection> {
+        if self.broken {
+            return Err(StoreError::Broken);
+        }
+        if !self.held.only_into(table) {
+            self.send_held().await?;
+        }
+        Ok(&mut self.tx)
+    }
+
     /// Sends the writes held back so far; how many rows each changed. Once a send failed
     /// every later one fails too, so the transaction cannot commit without the writes that
     /// send left out (on SQLite a failed statement leaves its transaction open).

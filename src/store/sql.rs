@@ -100,6 +100,23 @@ impl Write {
         self.expect = Some(rows);
         self
     }
+
+    /// The table it changes, as its statement names it (`INSERT INTO t`, `UPDATE t`,
+    /// `DELETE FROM t`); None for any other statement, which may change anything.
+    pub(super) fn table(&self) -> Option<&str> {
+        let sql = self.sql.trim_start();
+        let rest = ["INSERT INTO ", "UPDATE ", "DELETE FROM "]
+            .iter()
+            .find_map(|verb| {
+                sql.get(..verb.len())
+                    .filter(|head| head.eq_ignore_ascii_case(verb))
+                    .map(|_| sql[verb.len()..].trim_start())
+            })?;
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        (end > 0).then(|| &rest[..end])
+    }
 }
 
 /// Runs `UPDATE {table} SET {set} WHERE {filter}`, binding `params` to its placeholders in
@@ -375,4 +392,30 @@ pub(crate) fn bound<'q>(sql: &'q str, params: &'q [Param<'q>]) -> Query<'q, Any,
         };
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_names_the_table_it_changes() {
+        let table = |sql: &str| Write::new("w", sql.into(), &[]).table().map(str::to_owned);
+        assert_eq!(
+            table("INSERT INTO outbox (a) VALUES (?)").as_deref(),
+            Some("outbox")
+        );
+        assert_eq!(table("\n update jobs SET a = ?").as_deref(), Some("jobs"));
+        assert_eq!(
+            table("DELETE FROM seen_reactions WHERE a = ?").as_deref(),
+            Some("seen_reactions")
+        );
+        assert_eq!(
+            table("INSERT INTO outbox(a) VALUES (?)").as_deref(),
+            Some("outbox")
+        );
+        assert_eq!(table("WITH x AS (SELECT 1) UPDATE outbox SET a = 1"), None);
+        assert_eq!(table("INSERT INTO  "), None);
+        assert_eq!(table("UPD"), None);
+    }
 }

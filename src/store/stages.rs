@@ -311,9 +311,11 @@ fn context_of(
 /// telling its requester needs (read in the transaction that may tell them, it holds for
 /// the rest of it); None when there is no such request.
 pub async fn of_request_told(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx<'_>,
     id: RequestId,
 ) -> StoreResult<Option<(super::requests::Request, Vec<Stage>, Told)>> {
+    // It reads no queued chat action: those held back by `tx` may stay held.
+    let conn = tx.conn_past(super::outbox::TABLE).await?;
     static BY_REQUEST_TOLD: LazyLock<String> = LazyLock::new(|| {
         let told = super::languages::told_sql("r.requester", "r.origin_message");
         with_request_sql("?", &format!(", {told}"))

@@ -246,6 +246,78 @@ async fn an_approval_message(w: &mut WriteTx<'_>) -> (StageId, crate::domain::Me
 /// A request and its stages come back from one read, the stages in execution order
 /// whatever order they were written in, and with the right one of two tables' columns
 /// that share names (`id`, `kind`, `state`); likewise the context of an approval message.
+/// Chat actions queued and held back stay held past a statement that touches none of them
+/// (the request's read, a job's insert), and land at commit; a held write to another table
+/// goes first, with them, and the read sees it.
+#[tokio::test]
+async fn held_chat_actions_wait_past_statements_that_need_none_and_other_writes_do_not() {
+    use crate::domain::{ChannelRef, RequestState};
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let id = a_request(&mut w).await;
+    let stage = a_stage(&mut w, id, 1).await;
+    let now = chrono::Utc::now();
+    let say = outbox::ChatAction::Send {
+        channel: ChannelRef("c1".into()),
+        content: "hi".into(),
+        reply_to: None,
+        stage: None,
+        mentions: Vec::new(),
+    };
+    // What the transaction's connection holds, read on it without sending anything held.
+    async fn sent(w: &mut WriteTx<'_>) -> (i64, String) {
+        let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(&mut *w.tx)
+            .await
+            .expect("count");
+        let state: String = sqlx::query_scalar("SELECT state FROM requests")
+            .fetch_one(&mut *w.tx)
+            .await
+            .expect("state");
+        (queued, state)
+    }
+    outbox::push(&mut w, &say, now).expect("queued");
+    stages::of_request_told(&mut w, id)
+        .await
+        .expect("read")
+        .expect("the request");
+    let payload = jobs::JobPayload::Assign {
+        upn: crate::domain::Upn::parse("a@contoso.example").expect("upn"),
+    };
+    assert!(jobs::enqueue(&mut w, stage, &payload, now)
+        .await
+        .expect("job"));
+    assert_eq!(
+        sent(&mut w).await,
+        (0, "pending".into()),
+        "the action is still held"
+    );
+    requests::set_state(&mut w, id, RequestState::Approved, None, now);
+    outbox::push(&mut w, &say, now).expect("queued");
+    let (request, _, _) = stages::of_request_told(&mut w, id)
+        .await
+        .expect("read")
+        .expect("the request");
+    assert_eq!(
+        request.state,
+        RequestState::Approved,
+        "the read saw the held state"
+    );
+    assert_eq!(
+        sent(&mut w).await,
+        (2, "approved".into()),
+        "all held went, in order"
+    );
+    outbox::push(&mut w, &say, now).expect("queued");
+    w.commit().await.expect("commit");
+    let mut r = store.read().await.expect("read");
+    let queued: Vec<String> = sqlx::query_scalar("SELECT action FROM outbox ORDER BY id")
+        .fetch_all(&mut *r)
+        .await
+        .expect("queued");
+    assert_eq!(queued.len(), 3, "the last action landed at commit");
+}
+
 #[tokio::test]
 async fn a_request_is_read_with_its_stages_in_one_statement() {
     use crate::domain::{MessageRef, RequestKind, RequestState, StageState};
@@ -501,11 +573,10 @@ async fn a_request_is_read_with_what_telling_its_requester_needs() {
     .expect("a language");
     let mut found = Vec::new();
     for id in [ids[0], ids[1], alone] {
-        let (request, _, told) =
-            stages::of_request_told(w.conn().await.expect("the transaction's connection"), id)
-                .await
-                .expect("read")
-                .expect("the request");
+        let (request, _, told) = stages::of_request_told(&mut w, id)
+            .await
+            .expect("read")
+            .expect("the request");
         let own = languages::told(
             w.conn().await.expect("the transaction's connection"),
             &requester,
@@ -518,22 +589,16 @@ async fn a_request_is_read_with_what_telling_its_requester_needs() {
     }
     assert_eq!(found, [2, 2, 0]);
     assert_eq!(
-        stages::of_request_told(
-            w.conn().await.expect("the transaction's connection"),
-            ids[0]
-        )
-        .await
-        .expect("read")
-        .map(|r| r.2.language),
+        stages::of_request_told(&mut w, ids[0])
+            .await
+            .expect("read")
+            .map(|r| r.2.language),
         Some(Some(Language::Nl))
     );
-    assert!(stages::of_request_told(
-        w.conn().await.expect("the transaction's connection"),
-        RequestId(999)
-    )
-    .await
-    .expect("read")
-    .is_none());
+    assert!(stages::of_request_told(&mut w, RequestId(999))
+        .await
+        .expect("read")
+        .is_none());
 }
 
 /// A database made before `decided_via` existed upgrades in place: the markers written

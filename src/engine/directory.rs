@@ -52,12 +52,21 @@ impl Directory {
             let mut conn = self.core.store().read().await?;
             crate::store::approvers::away(&mut conn).await?
         };
+        let asked: Vec<&Approver> = self
+            .core
+            .cfg()
+            .approvers
+            .iter()
+            .filter(|a| include_away || !away.contains(&a.chat_user))
+            .collect();
+        // Read together, not one after another: with the roles not cached (a bot just
+        // started, or `role_cache_ttl` after the last read) each is a call to the directory,
+        // and the request waits for all of them.
+        let read =
+            futures_util::future::join_all(asked.iter().map(|a| self.tenant.roles(&a.upn))).await;
         let mut out = Vec::new();
-        for a in &self.core.cfg().approvers {
-            if !include_away && away.contains(&a.chat_user) {
-                continue;
-            }
-            match self.tenant.roles(&a.upn).await {
+        for (a, roles) in asked.into_iter().zip(read) {
+            match roles {
                 Ok(roles) => out.push(Candidate {
                     approver: a.clone(),
                     roles,

@@ -146,6 +146,44 @@ fn a_request_with_a_free_seat_is_assigned_in_graph() {
     bot.finish();
 }
 
+/// Routing reads the approvers' roles together: on a bot just started none is cached, so
+/// each is a Graph call, and the request waits for all of them. Three reads held at the fake
+/// are all in flight at once; read one after another, the second would wait for the first
+/// held one, whose client timeout is set longer than the test waits.
+#[test]
+fn routing_reads_the_approvers_roles_together() {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(
+        &fake,
+        false,
+        &[("LICENSEBOT__BACKEND__GRAPH__TIMEOUT", "60s")],
+    );
+    link(&mut bot, &fake, "alice", "alice@contoso.example");
+    let holds: Vec<_> = (0..3)
+        .map(|_| fake.hold("GET", "/roleAssignments"))
+        .collect();
+    bot.say("alice", "!pro request because I build the sales reports");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !holds.iter().all(|h| fake.holding(*h)) {
+        let in_flight = holds.iter().filter(|h| fake.holding(**h)).count();
+        if std::time::Instant::now() > deadline {
+            holds.iter().for_each(|h| fake.release(*h));
+            panic!("only {in_flight} of the three approvers' role reads were sent at once");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    holds.iter().for_each(|h| fake.release(*h));
+    let got = bot.idle();
+    let approval = approval_with(&got, "assign the licence");
+    let text = approval["content"].as_str().unwrap();
+    assert!(
+        text.contains("@carol") && text.contains("@dave") && !text.contains("@bob"),
+        "routed by the roles Graph holds: {text}"
+    );
+    assert_eq!(request_state(dir.path(), 1), "pending");
+    bot.finish();
+}
+
 #[test]
 fn no_free_seat_buys_through_partner_center_then_assigns() {
     let (fake, dir, mut bot, got) =

@@ -12,7 +12,7 @@ use super::config::Approver;
 use super::core::Core;
 use super::error::{EngineError, EngineResult};
 use super::ports::{
-    BackendError, DirectoryUser, ErrorKind, IncomingMessage, LicenceSource, Seats, Tenant,
+    BackendError, DirectoryUser, ErrorKind, IncomingMessage, LicenceSource, Lookup, Seats, Tenant,
 };
 use crate::domain::{RoleSet, Upn};
 use crate::t;
@@ -81,10 +81,48 @@ impl Directory {
 
     /// Reads the seats, or says in chat why it cannot.
     pub(super) async fn seats_or_user_error(&self) -> EngineResult<Seats> {
-        self.tenant.seats().await.map_err(|e| {
+        let read = self.tenant.seats().await;
+        self.seats_answer(read)
+    }
+
+    /// The seats a lookup read (read now when it left them out), their failure said in chat
+    /// words.
+    pub(super) async fn found_seats(
+        &self,
+        found: Option<Result<Seats, BackendError>>,
+    ) -> EngineResult<Seats> {
+        match found {
+            Some(read) => self.seats_answer(read),
+            None => self.seats_or_user_error().await,
+        }
+    }
+
+    /// A read of the seats, its failure said in chat words.
+    fn seats_answer(&self, read: Result<Seats, BackendError>) -> EngineResult<Seats> {
+        read.map_err(|e| {
             tracing::warn!(error = %e, "could not read seats");
             EngineError::User(t!(self.core.texts(), "backend.seats_unavailable"))
         })
+    }
+
+    /// A directory user and the seats, in one lookup (one call to a backend that batches),
+    /// each failure said in chat words: the user's first.
+    pub(super) async fn user_and_seats(&self, upn: &Upn) -> EngineResult<(DirectoryUser, Seats)> {
+        let found = self
+            .tenant
+            .look_up(&Lookup {
+                users: vec![upn.clone()],
+                fresh_roles: Vec::new(),
+                seats: true,
+            })
+            .await;
+        let looked_up = found
+            .users
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(left_out()));
+        let user = self.directory_answer(upn, looked_up)?;
+        Ok((user, self.found_seats(found.seats).await?))
     }
 
     /// An approver's directory object id, read from the directory once and remembered.
@@ -259,4 +297,10 @@ impl Directory {
         })?;
         Ok((a, roles))
     }
+}
+
+/// The error for a user a lookup's answer left out (a backend that broke the port's
+/// contract of one result per user asked).
+pub(super) fn left_out() -> BackendError {
+    BackendError::new(ErrorKind::Transient, "the lookup left this user out")
 }

@@ -121,12 +121,19 @@ fn judy_asks_with_no_seat_free(
 #[test]
 fn a_request_with_a_free_seat_is_assigned_in_graph() {
     let (fake, dir, mut bot) = linked("alice", "alice@contoso.example");
+    fake.clear_requests();
 
     bot.say("alice", "!pro request because I build the sales reports");
     let got = bot.idle();
     let approval = approval_with(&got, "assign the licence");
     let text = approval["content"].as_str().unwrap();
     assert!(text.contains("Seats: 1 free of 2"), "{text}");
+    // The person and the seats were read in one call; the rest are the approvers' roles.
+    let calls = graph_calls(&fake, "a request");
+    assert_eq!(fake.count("POST", "/$batch"), 1, "{calls:#?}");
+    assert_eq!(fake.ops("GET", "/subscribedSkus"), 1, "{calls:#?}");
+    assert_eq!(fake.count("GET", "/subscribedSkus"), 0, "{calls:#?}");
+    assert_eq!(fake.count("GET", "/users/alice"), 0, "{calls:#?}");
     assert!(
         text.contains("@carol") && text.contains("@dave") && !text.contains("@bob"),
         "routed by the roles Graph holds: {text}"

@@ -3,10 +3,11 @@
 use super::Intake;
 use crate::command::Target;
 use crate::domain::{RequestKind, Upn};
+use crate::engine::directory::left_out;
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
 use crate::engine::opening::Opened;
-use crate::engine::ports::{BackendError, DirectoryUser, ErrorKind, IncomingMessage, Lookup};
+use crate::engine::ports::{BackendError, DirectoryUser, IncomingMessage, Lookup};
 use crate::engine::requests::{Approval, NewWork};
 use crate::store::{requests, stages};
 use crate::t;
@@ -42,12 +43,7 @@ impl Intake {
                     continue;
                 }
             };
-            let looked_up = users.next().unwrap_or_else(|| {
-                Err(BackendError::new(
-                    ErrorKind::Transient,
-                    "the lookup left this user out",
-                ))
-            });
+            let looked_up = users.next().unwrap_or_else(|| Err(left_out()));
             match self.assignable(&upn, looked_up).await? {
                 Ok(user) => {
                     let mut work = NewWork::licence(RequestKind::Assign, user, None);
@@ -58,17 +54,7 @@ impl Intake {
             }
         }
         if !works.is_empty() {
-            let seats = match found.seats {
-                Some(Ok(seats)) => seats,
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "could not read seats");
-                    return Err(EngineError::User(t!(
-                        self.core.texts(),
-                        "backend.seats_unavailable"
-                    )));
-                }
-                None => self.directory.seats_or_user_error().await?,
-            };
+            let seats = self.directory.found_seats(found.seats).await?;
             let created = self
                 .opening
                 .open_requests_planned(

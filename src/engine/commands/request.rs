@@ -6,6 +6,7 @@ use crate::command::Target;
 use crate::domain::{RequestKind, StageKind, StageState, Term};
 use crate::engine::error::{EngineError, EngineResult};
 use crate::engine::links::Identity;
+use crate::engine::opening::Opened;
 use crate::engine::ports::IncomingMessage;
 use crate::engine::requests::{Approval, NewWork};
 use crate::store::requests;
@@ -35,15 +36,27 @@ impl Intake {
                 self.resolve_target(t).await?
             }
         };
-        let user = self.directory.directory_user(&target_upn).await?;
+        // The person and the seats in one lookup (one call to a backend that batches), the
+        // seats planned with the worker held off, as `!pro assign` does.
+        let planning = self.opening.seat_planning().await;
+        let (user, seats) = self.directory.user_and_seats(&target_upn).await?;
         self.directory
             .licence_policy(&user)
             .await
             .map_err(EngineError::User)?;
         let mut work = NewWork::licence(RequestKind::Assign, user, reason);
         work.term = term.map(|t| (t, None));
-        self.open_and_reply(m, requester, work, Approval::Routed, true)
-            .await
+        let answer = |r: &requests::Request, all: &[Stage]| self.created_text(r, all);
+        let opened = Opened {
+            approval: Approval::Routed,
+            enforce_limit: true,
+            seats,
+            answer: Some(&answer),
+        };
+        self.opening
+            .open_requests_planned(&planning, m, Some(requester), vec![work], opened)
+            .await?;
+        Ok(())
     }
 
     /// The term a licence is given for: the one asked, at most `[policy] max_duration`;

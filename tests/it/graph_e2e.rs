@@ -73,7 +73,17 @@ fn fresh() -> (FakeMicrosoft, tempfile::TempDir, Bot) {
 /// A bot on a fresh fake (no Partner Center) with `who` linked to `upn`: the fake, the
 /// bot's directory and the bot.
 fn linked(who: &str, upn: &str) -> (FakeMicrosoft, tempfile::TempDir, Bot) {
-    let (fake, dir, mut bot) = fresh();
+    linked_with(who, upn, &[])
+}
+
+/// [`linked`], the bot started with extra environment.
+fn linked_with(
+    who: &str,
+    upn: &str,
+    extra_env: &[(&str, &str)],
+) -> (FakeMicrosoft, tempfile::TempDir, Bot) {
+    let fake = FakeMicrosoft::start();
+    let (dir, mut bot) = start(&fake, false, extra_env);
     link(&mut bot, &fake, who, upn);
     (fake, dir, bot)
 }
@@ -159,13 +169,8 @@ fn a_request_with_a_free_seat_is_assigned_in_graph() {
 /// held one, whose client timeout is set longer than the test waits.
 #[test]
 fn routing_reads_the_approvers_roles_together() {
-    let fake = FakeMicrosoft::start();
-    let (dir, mut bot) = start(
-        &fake,
-        false,
-        &[("LICENSEBOT__BACKEND__GRAPH__TIMEOUT", "60s")],
-    );
-    link(&mut bot, &fake, "alice", "alice@contoso.example");
+    let env = [("LICENSEBOT__BACKEND__GRAPH__TIMEOUT", "60s")];
+    let (fake, dir, mut bot) = linked_with("alice", "alice@contoso.example", &env);
     let holds: Vec<_> = (0..3)
         .map(|_| fake.hold("GET", "/roleAssignments"))
         .collect();
@@ -309,13 +314,8 @@ fn a_licence_from_a_group_is_named_with_its_owners_and_left_alone() {
 
 #[test]
 fn a_reaction_counts_only_with_the_role_graph_shows() {
-    let fake = FakeMicrosoft::start();
-    let (dir, mut bot) = start(
-        &fake,
-        false,
-        &[("LICENSEBOT__BACKEND__GRAPH__ROLE_CACHE_TTL", "0s")],
-    );
-    link(&mut bot, &fake, "alice", "alice@contoso.example");
+    let env = [("LICENSEBOT__BACKEND__GRAPH__ROLE_CACHE_TTL", "0s")];
+    let (fake, dir, mut bot) = linked_with("alice", "alice@contoso.example", &env);
     let m = bot.request("alice", "Request #1");
 
     // Bob is only a Billing Administrator in Graph.

@@ -7,9 +7,10 @@
 //! the first page of `licensebot requests --state pending --json`, the bot's start-up to its
 //! first answer, and its peak RSS after a few commands and an hour of ticks (issue 16).
 //!
-//! Run with `cargo bench --bench load` (every part, about a minute and a half on two cores once built; the
-//! million's database is filled in seconds, so it stays in the default run). Sizes can be changed with `LOAD_LIFECYCLES`
-//! (default 300), `LOAD_APPROVALS` (default 200), `LOAD_BULK_USERS` (default 1000),
+//! Run with `cargo bench --bench load` (every part, about a minute and a half on two cores
+//! once built; the million's database is filled in seconds, so it stays in the default run).
+//! Sizes can be changed with `LOAD_LIFECYCLES` (default 300), `LOAD_APPROVALS` (default 200),
+//! `LOAD_BULK_USERS` (default 1000),
 //! `LOAD_STORED_REQUESTS` (default 100000) and `LOAD_MILLION_REQUESTS` (default 1000000);
 //! `LOAD_ONLY=latency,bulk` runs only the named parts (lifecycles, latency, parser, rss, cold,
 //! bulk, million) and then writes no JSON;

@@ -119,7 +119,7 @@ impl Readers {
             .is_ok();
         match pool.acquire().await {
             Ok(conn) if keep => Ok(self.kept_conn(Held::new(conn.detach()))),
-            Ok(conn) => Ok(ReadConn(Reading::Pooled(conn))),
+            Ok(conn) => Ok(ReadConn::pooled(conn)),
             Err(e) => {
                 if keep {
                     self.kept.fetch_sub(1, Ordering::SeqCst);
@@ -247,6 +247,7 @@ impl Drop for ReadConn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tests::write_one;
     use crate::store::Store;
 
     fn kept(c: &ReadConn) -> bool {
@@ -263,12 +264,7 @@ mod tests {
     /// A store at `url` with an empty table `t`.
     async fn with_table(url: &str) -> Store {
         let store = Store::open(url, true).await.expect("store");
-        let mut w = store.write().await.expect("write");
-        sqlx::query("CREATE TABLE t (v INTEGER)")
-            .execute(w.conn().await.expect("conn"))
-            .await
-            .expect("create");
-        w.commit().await.expect("commit");
+        write_one(&store, "CREATE TABLE t (v INTEGER)").await;
         store
     }
 
@@ -290,13 +286,7 @@ mod tests {
 
         // Given back and handed out again: no new connection is kept.
         for v in 1..=3 {
-            let mut w = store.write().await.expect("write");
-            sqlx::query("INSERT INTO t (v) VALUES ($1)")
-                .bind(v)
-                .execute(w.conn().await.expect("conn"))
-                .await
-                .expect("insert");
-            w.commit().await.expect("commit");
+            write_one(&store, &format!("INSERT INTO t (v) VALUES ({v})")).await;
             let mut r = store.read().await.expect("read");
             assert!(kept(&r));
             assert_eq!(

@@ -146,7 +146,7 @@ async fn writes_begin_again_after_a_full_disk_rolled_a_transaction_back() {
 }
 
 /// Runs `sql` in a write transaction of its own and commits it.
-async fn write_one(store: &Store, sql: &str) {
+pub(super) async fn write_one(store: &Store, sql: &str) {
     let mut w = store.write().await.expect("write");
     sqlx::query(sql)
         .execute(w.conn().await.expect("the transaction's connection"))
@@ -155,8 +155,6 @@ async fn write_one(store: &Store, sql: &str) {
     w.commit().await.expect("commit");
 }
 
-/// A database with the migrations up to `version` applied, as an older licensebot left
-/// it (the same files, so the current migrator accepts their checksums).
 /// A store in a new file, every migration applied.
 async fn migrated() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -166,6 +164,8 @@ async fn migrated() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// A database with the migrations up to `version` applied, as an older licensebot left
+/// it (the same files, so the current migrator accepts their checksums).
 pub(super) async fn store_at_version(version: i64) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let old = dir.path().join("migrations-old");
@@ -243,9 +243,6 @@ async fn an_approval_message(w: &mut WriteTx<'_>) -> (StageId, crate::domain::Me
     (stage, message)
 }
 
-/// A request and its stages come back from one read, the stages in execution order
-/// whatever order they were written in, and with the right one of two tables' columns
-/// that share names (`id`, `kind`, `state`); likewise the context of an approval message.
 /// Chat actions queued and held back stay held past a statement that touches none of them
 /// (the request's read, a job's insert), and land at commit; a held write to another table
 /// goes first, with them, and the read sees it.
@@ -318,6 +315,9 @@ async fn held_chat_actions_wait_past_statements_that_need_none_and_other_writes_
     assert_eq!(queued.len(), 3, "the last action landed at commit");
 }
 
+/// A request and its stages come back from one read, the stages in execution order
+/// whatever order they were written in, and with the right one of two tables' columns
+/// that share names (`id`, `kind`, `state`); likewise the context of an approval message.
 #[tokio::test]
 async fn a_request_is_read_with_its_stages_in_one_statement() {
     use crate::domain::{MessageRef, RequestKind, RequestState, StageState};

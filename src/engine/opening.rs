@@ -27,7 +27,7 @@ use crate::domain::{
 use crate::engine::ports::{IncomingMessage, Seats};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Asked, Request};
-use crate::store::stages::{self, Decided, NewStage, Stage};
+use crate::store::stages::{self, Decided, NewStage, SeatPipeline, Stage};
 use crate::store::Timestamp;
 use crate::store::WriteTx;
 use crate::store::{reclaims, terms};
@@ -185,9 +185,9 @@ impl Opening {
             None
         };
         let mut w = self.core.store().write().await?;
-        self.check_open_limits(&mut w, m, &works, enforce_limit)
+        let pipeline = self
+            .check_open_limits(&mut w, m, &works, enforce_limit)
             .await?;
-        let pipeline = stages::seat_pipeline(w.conn().await?).await?;
         let mut available = seats.free() + pipeline.incoming() - pipeline.promised;
         let waiting: Vec<usize> = works
             .iter()
@@ -277,38 +277,38 @@ impl Opening {
     }
 
     /// One open request per person, and (when `enforce_limit`) at most
-    /// `policy.max_open_requests_per_user` open requests per requester.
+    /// `policy.max_open_requests_per_user` open requests per requester; read with the seat
+    /// pipeline, which is returned.
     async fn check_open_limits(
         &self,
         tx: &mut WriteTx<'_>,
         m: &IncomingMessage,
         works: &[NewWork],
         enforce_limit: bool,
-    ) -> EngineResult<()> {
-        for work in works {
-            if let Some(t) = &work.target {
-                if let Some(existing) = requests::open_for_target(tx.conn().await?, &t.upn).await? {
-                    return Err(EngineError::User(t!(
-                        self.core.texts(),
-                        "policy.already_open",
-                        upn = t.upn,
-                        id = existing.id
-                    )));
-                }
-            }
+    ) -> EngineResult<SeatPipeline> {
+        let targets: Vec<&Upn> = works
+            .iter()
+            .filter_map(|w| w.target.as_ref().map(|t| &t.upn))
+            .collect();
+        let checks = requests::opening_checks(tx.conn().await?, &targets, &m.author).await?;
+        if let Some((upn, id)) = checks.first_open(targets.iter().copied()) {
+            return Err(EngineError::User(t!(
+                self.core.texts(),
+                "policy.already_open",
+                upn = upn,
+                id = id
+            )));
         }
-        if enforce_limit {
-            let open = requests::open_count_by(tx.conn().await?, &m.author).await?;
-            if open + works.len() as i64 > self.core.cfg().max_open_requests_per_user {
-                return Err(EngineError::User(t!(
-                    self.core.texts(),
-                    "policy.too_many_open",
-                    open = open,
-                    max = self.core.cfg().max_open_requests_per_user
-                )));
-            }
+        let open = checks.open_by_requester;
+        if enforce_limit && open + works.len() as i64 > self.core.cfg().max_open_requests_per_user {
+            return Err(EngineError::User(t!(
+                self.core.texts(),
+                "policy.too_many_open",
+                open = open,
+                max = self.core.cfg().max_open_requests_per_user
+            )));
         }
-        Ok(())
+        Ok(checks.pipeline)
     }
 
     /// Stores the `i`th request of the batch with its stages, audits it, and approves its

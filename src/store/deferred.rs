@@ -6,9 +6,10 @@
 //! next statement (any use of [`super::WriteTx::conn`] sends the held writes first, so every
 //! read sees them) or its commit, where the audit events it chained go with them. A statement
 //! that touches no table of theirs may go ahead of them instead
-//! ([`super::WriteTx::conn_past`]: the request's read and a job's insert pass the chat
-//! actions queued), so a lone queued action does not cost a round trip of its own. The held
-//! writes then go in order, as one call:
+//! ([`super::WriteTx::conn_for`]: the request's read and a job's insert pass the chat
+//! actions queued, a job's claim and a licence term's read pass what came before them), so
+//! a write held does not cost a round trip of its own. The held writes then go in order, as
+//! one call:
 //!
 //! - **SQLite**: one multi-statement query, each statement's `?` numbered on from the
 //!   previous one's (`$N` is the N-th value of the whole query) and every value bound; sqlx
@@ -47,10 +48,13 @@ impl Held {
         self.writes.push(write);
     }
 
-    /// Whether every write held (none, or all of them) changes `table` alone, so a
-    /// statement that neither reads nor writes `table` need not wait for them.
-    pub(crate) fn only_into(&self, table: &str) -> bool {
-        self.writes.iter().all(|w| w.table() == Some(table))
+    /// Whether no write held changes any of `tables` (each names the table it changes, and
+    /// none is one of them), so a statement that reads or writes those tables alone need
+    /// not wait for them.
+    pub(crate) fn clear_of(&self, tables: &[&str]) -> bool {
+        self.writes
+            .iter()
+            .all(|w| w.table().is_some_and(|t| !tables.contains(&t)))
     }
 
     /// Sends every held write, in order, in one call; returns how many rows each changed.

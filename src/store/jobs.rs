@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use super::row::Columns;
-use super::sql::{insert, update, update_later, Param, Table, Write};
+use super::sql::{insert_later, update, update_later, Param, Table, Write};
 use super::{parse_ts, ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{BillingCycle, StageId, StageKind, Upn};
 
@@ -161,8 +161,7 @@ pub async fn enqueue(
     payload: &JobPayload,
     at: Timestamp,
 ) -> StoreResult<bool> {
-    // It touches no queued chat action: those held back by `tx` may stay held.
-    let conn = tx.conn_past(super::outbox::TABLE).await?;
+    let conn = tx.conn_for(&["jobs", "stages"]).await?;
     let json = serde_json::to_string(payload).map_err(|e| super::corrupt("jobs", e))?;
     let done = sqlx::query(
         "INSERT INTO jobs (stage_id, kind, payload, state, next_attempt_at, created_at, updated_at)
@@ -251,7 +250,7 @@ pub async fn claim_next(
     .bind(ts(now))
     .bind(batch.as_str())
     .bind(limit)
-    .fetch_all(tx.conn().await?)
+    .fetch_all(tx.conn_for(&["jobs"]).await?)
     .await?;
     let mut jobs = rows
         .iter()
@@ -540,14 +539,15 @@ pub struct CallRecord<'a> {
     pub backend_ref: Option<&'a str>,
 }
 
-/// Records the backend calls a job (of a request) made, all in one statement.
-pub async fn record_calls(
-    conn: &mut AnyConnection,
+/// Records the backend calls a job (of a request) made, all in one statement: held back to
+/// go with the transaction's next statement or its commit ([`WriteTx::defer`]).
+pub fn record_calls(
+    tx: &mut WriteTx<'_>,
     job: Option<i64>,
     request: Option<i64>,
     calls: &[CallRecord<'_>],
     at: Timestamp,
-) -> StoreResult<()> {
+) {
     let at = ts(at);
     let mut params: Vec<Param> = Vec::with_capacity(calls.len() * 7);
     for call in calls {
@@ -561,22 +561,22 @@ pub async fn record_calls(
             at.as_str().into(),
         ]);
     }
-    insert(
-        conn,
-        "backend_calls",
-        &[
-            "job_id",
-            "request_id",
-            "operation",
-            "outcome",
-            "detail",
-            "backend_ref",
-            "at",
-        ],
+    let columns = [
+        "job_id",
+        "request_id",
+        "operation",
+        "outcome",
+        "detail",
+        "backend_ref",
+        "at",
+    ];
+    if let Some(write) = insert_later(
+        "a job's backend calls",
+        ("backend_calls", &columns),
         &params,
-    )
-    .await?;
-    Ok(())
+    ) {
+        tx.defer(write);
+    }
 }
 
 /// When the manual purchase task of job `id` was last posted or reminded.

@@ -214,17 +214,21 @@ impl WriteTx<'_> {
         Ok(&mut self.tx)
     }
 
-    /// The connection for a statement that neither reads nor writes `table`: when every
-    /// write held back so far changes `table` alone, they stay held (to go, in their order,
-    /// with the next statement that needs them or at commit), so this statement costs no
-    /// round trip of theirs; otherwise they all go first, as for [`WriteTx::conn`]. The
-    /// statement must not remove a row the held ones refer to either (a queued action's
-    /// stage): their insert would fail later, failing the transaction.
-    pub(crate) async fn conn_past(&mut self, table: &str) -> StoreResult<&mut sqlx::AnyConnection> {
+    /// The connection for a statement that reads or writes only `tables`: when no write
+    /// held back so far changes one of them, they stay held (to go, in their order, with the
+    /// next statement that needs them or at commit), so this statement costs no round trip
+    /// of theirs; otherwise they all go first, as for [`WriteTx::conn`]. `tables` must also
+    /// name every table whose rows the statement's rows refer to (an insert's foreign keys),
+    /// and a statement that removes rows must name the tables that refer to them: a held
+    /// write and this statement never meet then, whichever runs first.
+    pub(crate) async fn conn_for(
+        &mut self,
+        tables: &[&str],
+    ) -> StoreResult<&mut sqlx::AnyConnection> {
         if self.broken {
             return Err(StoreError::Broken);
         }
-        if !self.held.only_into(table) {
+        if !self.held.clear_of(tables) {
             self.send_held().await?;
         }
         Ok(&mut self.tx)

@@ -10,10 +10,6 @@ use super::sql::{bound, insert_later, numbered, update, Param};
 use super::{parse_ts, ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture, StageId};
 
-/// The table of queued chat actions. A statement that neither reads nor writes it may go
-/// ahead of the actions a transaction holds back ([`WriteTx::conn_past`]).
-pub(crate) const TABLE: &str = "outbox";
-
 /// One thing to say or do in chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatAction {
@@ -169,7 +165,7 @@ pub fn push_all(tx: &mut WriteTx<'_>, actions: &[ChatAction], at: Timestamp) -> 
         .map(OutboxRow::of)
         .collect::<StoreResult<Vec<_>>>()?;
     let params: Vec<Param<'_>> = rows.iter().flat_map(|row| row.params(&at)).collect();
-    if let Some(write) = insert_later("queued chat actions", (TABLE, &PUSHED), &params) {
+    if let Some(write) = insert_later("queued chat actions", ("outbox", &PUSHED), &params) {
         // A direct message may carry a one-time link (a sign-in's start link): its values
         // are never written into a statement's text.
         let dm = actions.iter().any(|a| matches!(a, ChatAction::Dm { .. }));

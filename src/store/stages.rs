@@ -314,8 +314,9 @@ pub async fn of_request_told(
     tx: &mut WriteTx<'_>,
     id: RequestId,
 ) -> StoreResult<Option<(super::requests::Request, Vec<Stage>, Told)>> {
-    // It reads no queued chat action: those held back by `tx` may stay held.
-    let conn = tx.conn_past(super::outbox::TABLE).await?;
+    let conn = tx
+        .conn_for(&["requests", "stages", "person_languages"])
+        .await?;
     static BY_REQUEST_TOLD: LazyLock<String> = LazyLock::new(|| {
         let told = super::languages::told_sql("r.requester", "r.origin_message");
         with_request_sql("?", &format!(", {told}"))
@@ -471,25 +472,34 @@ impl SeatPipeline {
 
 /// The seat pipeline of every unfinished stage.
 pub async fn seat_pipeline(conn: &mut AnyConnection) -> StoreResult<SeatPipeline> {
-    let (promised, on_order, awaiting_approval, removing): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'assign' AND request_id NOT IN
+    let row = sqlx::query(&format!("SELECT {PIPELINE_SQL}"))
+        .fetch_one(conn)
+        .await?;
+    pipeline_in(&row)
+}
+
+/// The seat pipeline as one row's columns (`promised`, `on_order`, `awaiting_approval`,
+/// `removing`), summed over every unfinished stage: the select list and `FROM` of a query,
+/// one row whatever the stages.
+pub(super) const PIPELINE_SQL: &str =
+    "CAST(COALESCE(SUM(CASE WHEN kind = 'assign' AND request_id NOT IN
                     (SELECT request_id FROM licence_terms WHERE extends IS NOT NULL)
-                                  THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state <> 'pending'
-                                  THEN quantity ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state = 'pending'
-                                  THEN quantity ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity < 0
-                                  THEN -quantity ELSE 0 END), 0) AS BIGINT)
-         FROM stages WHERE state IN ('pending', 'approved', 'executing')",
-    )
-    .fetch_one(conn)
-    .await?;
+                                  THEN 1 ELSE 0 END), 0) AS BIGINT) AS promised,
+     CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state <> 'pending'
+                       THEN quantity ELSE 0 END), 0) AS BIGINT) AS on_order,
+     CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state = 'pending'
+                       THEN quantity ELSE 0 END), 0) AS BIGINT) AS awaiting_approval,
+     CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity < 0
+                       THEN -quantity ELSE 0 END), 0) AS BIGINT) AS removing
+     FROM stages WHERE state IN ('pending', 'approved', 'executing')";
+
+/// The [`SeatPipeline`] a row of a [`PIPELINE_SQL`] statement carries.
+pub(super) fn pipeline_in(row: &AnyRow) -> StoreResult<SeatPipeline> {
     Ok(SeatPipeline {
-        promised,
-        on_order,
-        awaiting_approval,
-        removing,
+        promised: row.try_get("promised")?,
+        on_order: row.try_get("on_order")?,
+        awaiting_approval: row.try_get("awaiting_approval")?,
+        removing: row.try_get("removing")?,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use super::{parse_opt_ts, ts, StoreResult, Timestamp};
+use super::{parse_opt_ts, ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, RequestId, Term, Upn};
 
 /// A time-bound licence that runs: given by a completed assignment that is the last word on
@@ -42,6 +42,15 @@ pub async fn insert(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// [`of_request`] in a write transaction: the writes it holds back stay held unless one
+/// changes the terms ([`WriteTx::conn_for`]).
+pub async fn of_request_in(
+    tx: &mut WriteTx<'_>,
+    request: RequestId,
+) -> StoreResult<Option<(Term, Option<RequestId>)>> {
+    of_request(tx.conn_for(&["licence_terms"]).await?, request).await
 }
 
 /// The term a request asked for, and the licence it extends.

@@ -243,11 +243,12 @@ async fn an_approval_message(w: &mut WriteTx<'_>) -> (StageId, crate::domain::Me
     (stage, message)
 }
 
-/// Chat actions queued and held back stay held past a statement that touches none of them
-/// (the request's read, a job's insert), and land at commit; a held write to another table
-/// goes first, with them, and the read sees it.
+/// Writes held back stay held past a statement on other tables (chat actions past the
+/// request's read and a job's insert; the job's backend calls past a licence term's read
+/// and the job's claim), and land at commit; a held write to a table the statement reads
+/// goes first, with all the others, in order, and the read sees it.
 #[tokio::test]
-async fn held_chat_actions_wait_past_statements_that_need_none_and_other_writes_do_not() {
+async fn held_writes_wait_past_statements_on_other_tables_and_not_past_those_on_theirs() {
     use crate::domain::{ChannelRef, RequestState};
     let (_dir, store) = migrated().await;
     let mut w = store.write().await.expect("write");
@@ -263,10 +264,12 @@ async fn held_chat_actions_wait_past_statements_that_need_none_and_other_writes_
     };
     // What the transaction's connection holds, read on it without sending anything held.
     async fn sent(w: &mut WriteTx<'_>) -> (i64, String) {
-        let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
-            .fetch_one(&mut *w.tx)
-            .await
-            .expect("count");
+        let queued: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) + 10 * (SELECT COUNT(*) FROM backend_calls) FROM outbox",
+        )
+        .fetch_one(&mut *w.tx)
+        .await
+        .expect("count");
         let state: String = sqlx::query_scalar("SELECT state FROM requests")
             .fetch_one(&mut *w.tx)
             .await
@@ -289,6 +292,24 @@ async fn held_chat_actions_wait_past_statements_that_need_none_and_other_writes_
         (0, "pending".into()),
         "the action is still held"
     );
+    let call = jobs::CallRecord {
+        operation: "assign_licence",
+        outcome: "ok",
+        detail: None,
+        backend_ref: None,
+    };
+    jobs::record_calls(&mut w, None, Some(id.0), &[call], now);
+    let term = crate::store::terms::of_request_in(&mut w, id).await;
+    assert_eq!(term.expect("the term's read"), None);
+    let lease = ("me", now + chrono::Duration::minutes(1));
+    let kind = crate::domain::StageKind::Assign;
+    let claimed = jobs::claim_next(&mut w, lease, now, kind, 10).await;
+    assert_eq!(claimed.expect("the claim").len(), 1);
+    assert_eq!(
+        sent(&mut w).await,
+        (0, "pending".into()),
+        "the action and the call are still held"
+    );
     requests::set_state(&mut w, id, RequestState::Approved, None, now);
     outbox::push(&mut w, &say, now).expect("queued");
     let (request, _, _) = stages::of_request_told(&mut w, id)
@@ -302,7 +323,7 @@ async fn held_chat_actions_wait_past_statements_that_need_none_and_other_writes_
     );
     assert_eq!(
         sent(&mut w).await,
-        (2, "approved".into()),
+        (12, "approved".into()),
         "all held went, in order"
     );
     outbox::push(&mut w, &say, now).expect("queued");
@@ -313,6 +334,76 @@ async fn held_chat_actions_wait_past_statements_that_need_none_and_other_writes_
         .await
         .expect("queued");
     assert_eq!(queued.len(), 3, "the last action landed at commit");
+}
+
+/// What opening requests checks comes from one read: the open licence requests of the
+/// targets asked about (no purchase, nothing finished, no one else), in id order, the
+/// requester's open requests, and the seat pipeline as [`stages::seat_pipeline`] reads it;
+/// with no target and no request of the requester's, still the one row.
+#[tokio::test]
+async fn opening_checks_read_targets_requests_the_requesters_count_and_the_pipeline() {
+    use crate::domain::{ChatUserId, RequestKind, RequestState, Upn};
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let upn = |s: &str| Upn::parse(&format!("{s}@contoso.example")).expect("upn");
+    let (a, b, c, d) = (upn("a"), upn("b"), upn("c"), upn("d"));
+    let ask = |kind, target: &Upn, requester: &str| {
+        let mut asked = requests::Asked {
+            kind,
+            requester: ChatUserId(requester.into()),
+            requester_upn: None,
+            target_upn: Some(target.clone()),
+            target_name: None,
+            quantity: None,
+            billing_cycle: None,
+            reason: None,
+            origin_channel: None,
+            origin_message: None,
+            requester_link: None,
+            target_object_id: None,
+        };
+        if kind == RequestKind::Purchase {
+            asked.quantity = Some(1);
+        }
+        asked
+    };
+    let mut ids = Vec::new();
+    for asked in [
+        ask(RequestKind::Assign, &d, "200"),
+        ask(RequestKind::Assign, &a, "100"),
+        ask(RequestKind::Assign, &b, "100"),
+        ask(RequestKind::Purchase, &c, "100"),
+    ] {
+        let conn = w.conn().await.expect("the transaction's connection");
+        ids.push(
+            requests::insert(conn, &asked, chrono::Utc::now())
+                .await
+                .expect("request"),
+        );
+    }
+    let now = chrono::Utc::now();
+    requests::set_state(&mut w, ids[2], RequestState::Completed, None, now);
+    a_stage(&mut w, ids[1], 1).await;
+    let conn = w.conn().await.expect("the transaction's connection");
+    let checks = requests::opening_checks(conn, &[&b, &c, &a, &d], &ChatUserId("100".into()))
+        .await
+        .expect("checks");
+    assert_eq!(
+        checks.open_for,
+        vec![(d.clone(), ids[0]), (a.clone(), ids[1])]
+    );
+    assert_eq!(checks.first_open([&b, &c, &a, &d]), Some((&a, ids[1])));
+    assert_eq!(checks.first_open([&b, &c]), None);
+    assert_eq!(checks.open_by_requester, 2, "a's and the purchase");
+    let pipeline = stages::seat_pipeline(conn).await.expect("pipeline");
+    assert_eq!(checks.pipeline, pipeline);
+    assert_eq!(pipeline.promised, 1);
+    let none = requests::opening_checks(conn, &[], &ChatUserId("300".into()))
+        .await
+        .expect("checks");
+    assert_eq!(none.open_for, Vec::new());
+    assert_eq!(none.open_by_requester, 0);
+    assert_eq!(none.pipeline, pipeline);
 }
 
 /// A request and its stages come back from one read, the stages in execution order

@@ -107,14 +107,7 @@ impl Worker {
                 backend_ref: call.backend_ref.as_deref(),
             })
             .collect();
-        jobs::record_calls(
-            w.conn().await?,
-            Some(c.job.id),
-            Some(c.request.id.0),
-            &records,
-            now,
-        )
-        .await?;
+        jobs::record_calls(&mut w, Some(c.job.id), Some(c.request.id.0), &records, now);
         let report = self.apply_outcome(&mut w, &c, outcome, &calls).await?;
         w.commit().await?;
         crash_point(CrashPoint::AfterOutcomeStored);
@@ -333,7 +326,7 @@ impl Worker {
         if !gives {
             return Ok(detail);
         }
-        let Some((term, extends)) = terms::of_request(tx.conn().await?, request.id).await? else {
+        let Some((term, extends)) = terms::of_request_in(tx, request.id).await? else {
             return Ok(detail);
         };
         let now = self.core.now();

@@ -41,6 +41,17 @@ async fn one_open_request_per_person_and_a_limit_per_requester() {
     h.say_and_deliver("dave", "!pro request for alice@contoso.example")
         .await;
     assert_eq!(h.requests().await, 1);
+    // An approver asking for others is held to the limit on their own open requests.
+    h.say_and_deliver("dave", "!pro request for kim@contoso.example")
+        .await;
+    assert_eq!(h.requests().await, 2);
+    h.answer_says(
+        "dave",
+        "!pro request for ivan@contoso.example",
+        "You have 1 open requests, and the limit is 1",
+    )
+    .await;
+    assert_eq!(h.requests().await, 2);
     h.asks("judy").await;
     h.answer_says(
         "judy",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::core::Core;
 use super::decisions::{Decisions, Seal};
-use super::error::EngineResult;
+use super::error::{EngineError, EngineResult};
 use crate::command::parse_reaction;
 use crate::domain::{
     AuditAction, ChannelRef, ChatUserId, MessageRef, RequestId, StageId, StageState,
@@ -128,17 +128,28 @@ impl Catchup {
         context: stages::ApprovalContext,
     ) -> EngineResult<()> {
         let seal = Seal::new(r, added);
-        self.decisions
-            .apply_reaction(r, added, Some(&seal), Some(context))
-            .await?;
-        if !seal.recorded() {
-            // Applied with nothing to write (a reaction taken away by someone who did not
-            // decide, say): still recorded, so an add after it is news.
-            let mut w = self.core.store().write().await?;
-            seal.record(&mut w, self.core.now()).await?;
-            w.commit().await?;
+        let applied = async {
+            self.decisions
+                .apply_reaction(r, added, Some(&seal), Some(context))
+                .await?;
+            if !seal.recorded() {
+                // Applied with nothing to write (a reaction taken away by someone who did
+                // not decide, say): still recorded, so an add after it is news.
+                let mut w = self.core.store().write().await?;
+                seal.record(&mut w, self.core.now());
+                w.commit().await?;
+            }
+            Ok(())
+        };
+        match applied.await {
+            // Applied by another event between the read and the write (the same reaction
+            // replayed at once): its transaction was rolled back, nothing is done twice.
+            Err(EngineError::Store(e)) if reactions::is_replay(&e) => {
+                tracing::debug!(message = %r.message, user = %r.user, emoji = %r.emoji, added, "reaction applied meanwhile; replay ignored");
+                Ok(())
+            }
+            other => other,
         }
-        Ok(())
     }
 
     /// A reaction that decides nothing by its emoji (a ♻️, say), applied unsealed in the

@@ -55,17 +55,13 @@ impl<'a> Seal<'a> {
         self.recorded.load(Ordering::Acquire)
     }
 
-    /// Records the reaction as applied in `w`. False when it was applied before: a replay,
-    /// whose transaction is to be dropped.
-    pub(super) async fn record(
-        &self,
-        w: &mut WriteTx<'_>,
-        now: crate::store::Timestamp,
-    ) -> EngineResult<bool> {
-        let news = reactions::claim(w.conn().await?, self.key, self.added, now).await?;
+    /// Records the reaction as applied in `w`, held back to go with its next statement or
+    /// its commit: when it was applied before (a replay), that fails `w` with an error
+    /// [`reactions::is_replay`] tells apart, and nothing of it is kept.
+    pub(super) fn record(&self, w: &mut WriteTx<'_>, now: crate::store::Timestamp) {
+        reactions::claim(w, self.key, self.added, now);
         // Either way nothing is left for the caller to record.
         self.recorded.store(true, Ordering::Release);
-        Ok(news)
     }
 }
 
@@ -143,13 +139,13 @@ impl Decisions {
     }
 
     /// A write transaction for what a reaction changes, recording it as applied when it
-    /// comes with a seal; None when the seal finds it applied already (a replay).
-    async fn write(&self, seal: Option<&Seal<'_>>) -> EngineResult<Option<WriteTx<'_>>> {
+    /// comes with a seal (a replay fails the transaction: see [`Seal::record`]).
+    async fn write(&self, seal: Option<&Seal<'_>>) -> EngineResult<WriteTx<'_>> {
         let mut w = self.core.store().write().await?;
-        match seal {
-            Some(seal) if !seal.record(&mut w, self.core.now()).await? => Ok(None),
-            _ => Ok(Some(w)),
+        if let Some(seal) = seal {
+            seal.record(&mut w, self.core.now());
         }
+        Ok(w)
     }
 
     /// Applies a reaction; with a seal, recorded as applied in the same transaction (see
@@ -344,9 +340,7 @@ impl Decisions {
         enabled_now: Option<i64>,
     ) -> EngineResult<()> {
         let (r, stage, request) = (d.r, d.stage, d.request);
-        let Some(mut w) = self.write(d.seal).await? else {
-            return Ok(());
-        };
+        let mut w = self.write(d.seal).await?;
         let mut earlier = Vec::new();
         if d.verdict == Verdict::Approve && stage.approvals_needed > 1 {
             match self
@@ -371,7 +365,7 @@ impl Decisions {
             Verdict::Deny => StageState::Denied,
         };
         let decided = stages::decide(
-            w.conn().await?,
+            &mut w,
             stage.id,
             to,
             Decided {
@@ -455,7 +449,7 @@ impl Decisions {
             if !d.roles.intersects(needed)
                 || own_reaction
                 || !stages::decide(
-                    tx.conn().await?,
+                    tx,
                     other.id,
                     StageState::Approved,
                     Decided {
@@ -534,9 +528,7 @@ impl Decisions {
         text: &str,
     ) -> EngineResult<()> {
         let (r, now) = (seen.r, self.core.now());
-        let Some(mut w) = self.write(seen.seal).await? else {
-            return Ok(());
-        };
+        let mut w = self.write(seen.seal).await?;
         let message = serde_json::json!({"message": r.message.as_str()});
         self.audit_reaction(&mut w, seen, action, message).await?;
         if r.pressed.is_none() {
@@ -629,9 +621,7 @@ impl Decisions {
     /// reaction stays (it is their approval); they are told a second person is needed.
     async fn same_approver_again(&self, seen: Seen<'_>) -> EngineResult<()> {
         let (r, stage) = (seen.r, seen.stage);
-        let Some(mut w) = self.write(seen.seal).await? else {
-            return Ok(());
-        };
+        let mut w = self.write(seen.seal).await?;
         let action = AuditAction::DecisionRefusedSameApprover;
         self.audit_reaction(&mut w, seen, action, serde_json::json!({}))
             .await?;
@@ -685,9 +675,7 @@ impl Decisions {
     /// A valid approver decided after the stage was already decided: say so, apply nothing.
     async fn report_late(&self, seen: Seen<'_>) -> EngineResult<()> {
         let (r, stage) = (seen.r, seen.stage);
-        let Some(mut w) = self.write(seen.seal).await? else {
-            return Ok(());
-        };
+        let mut w = self.write(seen.seal).await?;
         let current = stages::get(w.conn().await?, stage.id)
             .await?
             .unwrap_or_else(|| stage.clone());
@@ -748,9 +736,7 @@ impl Decisions {
         if seen.stage.decided_by.as_ref() != Some(&seen.r.user) {
             return Ok(());
         }
-        let Some(mut w) = self.write(seen.seal).await? else {
-            return Ok(());
-        };
+        let mut w = self.write(seen.seal).await?;
         let note = serde_json::json!({"note": "decisions are final; nothing undone"});
         let action = AuditAction::DecisionReactionRemoved;
         self.audit_reaction(&mut w, seen, action, note).await?;

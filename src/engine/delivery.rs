@@ -151,7 +151,7 @@ impl Delivery {
                 _ => None,
             })
             .collect();
-        outbox::delivered(w.conn().await?, &done, now).await?;
+        outbox::delivered(&mut w, &done, now);
         for (item, result) in &page.results {
             match result {
                 Delivered::Done(id) => {
@@ -163,7 +163,7 @@ impl Delivery {
                         Some(id),
                     ) = (&item.action, id)
                     {
-                        stages::set_approval_message(w.conn().await?, *stage, id).await?;
+                        stages::set_approval_message(&mut w, *stage, id);
                     }
                 }
                 Delivered::NotYet => {}

@@ -625,7 +625,7 @@ impl Opening {
                 .await;
         };
         stages::decide(
-            tx.conn().await?,
+            tx,
             stage.id,
             StageState::Approved,
             Decided {
@@ -676,14 +676,7 @@ impl Opening {
             via: DecisionSource::AutoRule,
             note: None,
         };
-        stages::decide(
-            tx.conn().await?,
-            stage.id,
-            StageState::Approved,
-            decided,
-            batch.now,
-        )
-        .await?;
+        stages::decide(tx, stage.id, StageState::Approved, decided, batch.now).await?;
         let detail = serde_json::json!({"stage": stage.seq, "kind": stage.kind.as_str(),
             "by": DecisionSource::AutoRule.as_str(), "rule": rule});
         self.core

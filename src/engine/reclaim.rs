@@ -325,7 +325,7 @@ impl Decisions {
                     via: DecisionSource::Reaction,
                     note: None,
                 };
-                stages::decide(w.conn().await?, s.id, StageState::Approved, by, now).await?;
+                stages::decide(&mut w, s.id, StageState::Approved, by, now).await?;
                 let status = || {
                     t!(
                         core.texts(),
@@ -511,7 +511,7 @@ impl Reclaims {
             via: DecisionSource::Reclaim,
             note: None,
         };
-        stages::decide(w.conn().await?, stage.id, StageState::Approved, by, now).await?;
+        stages::decide(&mut w, stage.id, StageState::Approved, by, now).await?;
         let payload = JobPayload::Move {
             from: r.candidate.clone(),
             to: target,

@@ -246,6 +246,18 @@ impl WriteTx<'_> {
         sent
     }
 
+    /// Runs `write` now, after the writes held back so far and in the same call (one round
+    /// trip for all); returns the rows it changed. Fails as a held write does when it (or
+    /// one held) changes another number of rows than it expects.
+    pub(crate) async fn run(&mut self, write: sql::Write) -> StoreResult<u64> {
+        self.held.push(write);
+        let changed = self.send_held().await?;
+        changed
+            .last()
+            .copied()
+            .ok_or_else(|| corrupt("deferred writes", "a write ran without an answer"))
+    }
+
     /// Holds `write` back until the transaction's next statement or its commit, to go with
     /// the others held then in one round trip ([`deferred`]).
     pub(crate) fn defer(&mut self, write: sql::Write) {

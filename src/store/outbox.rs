@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::sql::{bound, insert_later, numbered, update, Param};
+use super::sql::{bound, insert_later, numbered, update, update_later, Param};
 use super::{parse_ts, ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture, StageId};
 
@@ -407,16 +407,13 @@ pub async fn stage_post_given_up(conn: &mut AnyConnection, stage: StageId) -> St
     Ok(n > 0)
 }
 
-/// Marks actions delivered, each with the message it made (if any), in one statement. A
+/// Marks actions delivered, each with the message it made (if any), in one statement held
+/// back to go with the transaction's next statement or its commit ([`WriteTx::defer`]). A
 /// delivered direct message's text is not kept: nothing reads it again, and it may carry a
 /// one-time sign-in link. Nor is a delivered picture: the chat has it, and the text stays.
-pub async fn delivered(
-    conn: &mut AnyConnection,
-    done: &[(i64, Option<&MessageRef>)],
-    at: Timestamp,
-) -> StoreResult<()> {
+pub fn delivered(tx: &mut WriteTx<'_>, done: &[(i64, Option<&MessageRef>)], at: Timestamp) {
     if done.is_empty() {
-        return Ok(());
+        return;
     }
     let whens = " WHEN ? THEN ?".repeat(done.len());
     let ids = vec!["?"; done.len()].join(", ");
@@ -432,8 +429,12 @@ pub async fn delivered(
         params.push(message.map(MessageRef::as_str).into());
     }
     params.extend(done.iter().map(|(id, _)| Param::from(*id)));
-    update(conn, "outbox", &set, &format!("id IN ({ids})"), &params).await?;
-    Ok(())
+    let filter = format!("id IN ({ids})");
+    tx.defer(update_later(
+        "delivered actions",
+        ("outbox", &set, &filter),
+        &params,
+    ));
 }
 
 /// The message an outbox row posted, once delivered; `Err(())` when its delivery was given

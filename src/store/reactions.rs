@@ -4,8 +4,8 @@
 
 use sqlx::AnyConnection;
 
-use super::sql::{chat_users, update, Param};
-use super::{ts, StoreResult, Timestamp};
+use super::sql::{chat_users, update, Param, Write};
+use super::{ts, StoreError, StoreResult, Timestamp, WriteTx};
 use crate::domain::{ChatUserId, MessageRef};
 
 /// One reaction: who put which emoji on which message.
@@ -33,44 +33,49 @@ impl<'a> Key<'a> {
     }
 }
 
+/// What a reaction's record says it does, in the error of a transaction that found it
+/// applied already ([`is_replay`]).
+const SEEN: &str = "a reaction seen";
+
 /// Records an add (`added`) or a remove as applied, in the transaction that applies it:
-/// true when it is news (the reaction was not known to be there, or was known to be there
-/// for a remove), false for a replay (whose transaction is dropped). The record commits
-/// with what the event changed, so it is settled at once; `settled = 0` rows come only from
-/// versions that recorded and applied in two steps (see [`revert_unsettled`]).
-pub async fn claim(
-    conn: &mut AnyConnection,
-    key: Key<'_>,
-    added: bool,
-    at: Timestamp,
-) -> StoreResult<bool> {
-    let done = if added {
-        sqlx::query(
+/// held back to go with the transaction's next statement (its decision, say) or its
+/// commit, in one round trip ([`WriteTx::defer`]). It must be news (the reaction not known
+/// to be there, or known to be there for a remove): for a replay the write changes no row
+/// and the transaction fails with an error [`is_replay`] tells apart, rolling back all it
+/// did. The record commits with what the event changed, so it is settled at once;
+/// `settled = 0` rows come only from versions that recorded and applied in two steps (see
+/// [`revert_unsettled`]).
+pub fn claim(tx: &mut WriteTx<'_>, key: Key<'_>, added: bool, at: Timestamp) {
+    let at = ts(at);
+    let write = if added {
+        let params = [key.params().as_slice(), &[at.as_str().into()]].concat();
+        Write::new(
+            SEEN,
             "INSERT INTO seen_reactions (message_id, chat_user, emoji, present, settled, updated_at)
-             VALUES ($1, $2, $3, 1, 1, $4)
+             VALUES (?, ?, ?, 1, 1, ?)
              ON CONFLICT (message_id, chat_user, emoji)
              DO UPDATE SET present = 1, settled = 1, updated_at = excluded.updated_at
-             WHERE seen_reactions.present = 0",
+             WHERE seen_reactions.present = 0"
+                .into(),
+            &params,
         )
-        .bind(key.message.as_str())
-        .bind(key.user.as_str())
-        .bind(key.emoji)
-        .bind(ts(at))
-        .execute(conn)
-        .await?
     } else {
-        sqlx::query(
-            "UPDATE seen_reactions SET present = 0, settled = 1, updated_at = $1
-             WHERE message_id = $2 AND chat_user = $3 AND emoji = $4 AND present = 1",
+        let params = [&[at.as_str().into()], key.params().as_slice()].concat();
+        let filter = format!("{KEY_FILTER} AND present = 1");
+        let set = "present = 0, settled = 1, updated_at = ?";
+        Write::new(
+            SEEN,
+            format!("UPDATE seen_reactions SET {set} WHERE {filter}"),
+            &params,
         )
-        .bind(ts(at))
-        .bind(key.message.as_str())
-        .bind(key.user.as_str())
-        .bind(key.emoji)
-        .execute(conn)
-        .await?
     };
-    Ok(done.rows_affected() == 1)
+    tx.defer(write.expecting(1));
+}
+
+/// Whether `e` failed a transaction because the reaction it recorded ([`claim`]) was
+/// applied already: a replay, nothing of which is kept.
+pub fn is_replay(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unapplied { what, .. } if *what == SEEN)
 }
 
 /// What is known of one reaction, read without claiming it (with its approval message's

@@ -551,9 +551,10 @@ pub struct Decided<'a> {
     pub note: Option<&'a str>,
 }
 
-/// Records a decision on a pending stage; false when it was already decided.
+/// Records a decision on a pending stage; false when it was already decided. It goes with
+/// the writes the transaction held back, in one round trip ([`WriteTx::run`]).
 pub async fn decide(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx<'_>,
     id: StageId,
     to: StageState,
     decided: Decided<'_>,
@@ -570,8 +571,12 @@ pub async fn decide(
     ];
     let set = "state = ?, decided_by = ?, decided_by_upn = ?, decided_at = ?, decided_via = ?, \
                decision_note = ?";
-    let changed = update(conn, "stages", set, "id = ? AND state = 'pending'", &params).await?;
-    Ok(changed == 1)
+    let write = update_later(
+        "a decision",
+        ("stages", set, "id = ? AND state = 'pending'"),
+        &params,
+    );
+    Ok(tx.run(write).await? == 1)
 }
 
 /// Sets who a pending stage's reminders and escalation go to.
@@ -589,12 +594,10 @@ pub async fn set_note(conn: &mut AnyConnection, id: StageId, note: &str) -> Stor
 }
 
 /// Records the chat message that carries the stage's approval.
-pub async fn set_approval_message(
-    conn: &mut AnyConnection,
-    id: StageId,
-    message: &MessageRef,
-) -> StoreResult<()> {
-    set_on(conn, id, "approval_message = ?", message.as_str().into()).await
+pub fn set_approval_message(tx: &mut WriteTx<'_>, id: StageId, message: &MessageRef) {
+    let params = [message.as_str().into(), id.0.into()];
+    let set = ("stages", "approval_message = ?", "id = ?");
+    tx.defer(update_later("an approval message", set, &params));
 }
 
 /// Sets `set`, with its one placeholder bound to `value`, on stage `id`.

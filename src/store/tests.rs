@@ -233,13 +233,7 @@ async fn an_approval_message(w: &mut WriteTx<'_>) -> (StageId, crate::domain::Me
     let request = a_request(w).await;
     let stage = a_stage(w, request, 1).await;
     let message = crate::domain::MessageRef("m-1".into());
-    stages::set_approval_message(
-        w.conn().await.expect("the transaction's connection"),
-        stage,
-        &message,
-    )
-    .await
-    .expect("approval message");
+    stages::set_approval_message(w, stage, &message);
     (stage, message)
 }
 
@@ -406,6 +400,52 @@ async fn opening_checks_read_targets_requests_the_requesters_count_and_the_pipel
     assert_eq!(none.pipeline, pipeline);
 }
 
+/// A reaction's record goes with the decision it makes, in one call: the decision is
+/// answered (it changed the stage); a replayed record fails its transaction as a replay,
+/// even when the decision in the same call changed a row, and nothing of it is kept.
+#[tokio::test]
+async fn a_reactions_record_goes_with_its_decision_and_a_replay_keeps_nothing() {
+    use crate::domain::{ChatUserId, DecisionSource, StageState};
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let (stage, message) = an_approval_message(&mut w).await;
+    let other = a_request(&mut w).await;
+    let other = a_stage(&mut w, other, 1).await;
+    w.commit().await.expect("commit");
+    let carol = ChatUserId("carol".into());
+    let key = reactions::Key {
+        message: &message,
+        user: &carol,
+        emoji: "✅",
+    };
+    let decided = |note| stages::Decided {
+        by: &carol,
+        by_upn: None,
+        via: DecisionSource::Reaction,
+        note,
+    };
+    let now = chrono::Utc::now();
+    let mut w = store.write().await.expect("write");
+    reactions::claim(&mut w, key, true, now);
+    let to = StageState::Approved;
+    let first = stages::decide(&mut w, stage, to, decided(None), now).await;
+    assert!(first.expect("the record and the decision"), "decided");
+    w.commit().await.expect("commit");
+
+    let mut w = store.write().await.expect("write");
+    reactions::claim(&mut w, key, true, now);
+    let replayed = stages::decide(&mut w, other, to, decided(Some("again")), now).await;
+    let e = replayed.expect_err("a replay fails its transaction");
+    assert!(reactions::is_replay(&e), "{e}");
+    assert!(w.commit().await.is_err(), "nothing of it can be committed");
+    let mut r = store.read().await.expect("read");
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM stages ORDER BY id")
+        .fetch_all(&mut *r)
+        .await
+        .expect("states");
+    assert_eq!(states, ["approved", "pending"]);
+}
+
 /// A request and its stages come back from one read, the stages in execution order
 /// whatever order they were written in, and with the right one of two tables' columns
 /// that share names (`id`, `kind`, `state`); likewise the context of an approval message.
@@ -418,13 +458,7 @@ async fn a_request_is_read_with_its_stages_in_one_statement() {
     let second = a_stage(&mut w, request, 2).await;
     let first = a_stage(&mut w, request, 1).await;
     let message = MessageRef("m-2".into());
-    stages::set_approval_message(
-        w.conn().await.expect("the transaction's connection"),
-        second,
-        &message,
-    )
-    .await
-    .expect("approval message");
+    stages::set_approval_message(&mut w, second, &message);
     stages::transition(
         w.conn().await.expect("the transaction's connection"),
         first,
@@ -528,16 +562,12 @@ async fn a_reactions_context_comes_with_whether_it_is_news() {
             emoji: "✅",
         };
         let mut w = store.write().await.expect("write");
-        let news = reactions::claim(
-            w.conn().await.expect("the transaction's connection"),
-            key,
-            added,
-            chrono::Utc::now(),
-        )
-        .await
-        .expect("claim");
-        w.commit().await.expect("commit");
-        news
+        reactions::claim(&mut w, key, added, chrono::Utc::now());
+        match w.commit().await {
+            Ok(()) => true,
+            Err(e) if reactions::is_replay(&e) => false,
+            Err(e) => panic!("the claim failed: {e}"),
+        }
     }
     let never = (stage, true, false);
     assert_eq!(news(&store, &message, &reactions).await, [never; 3]);

@@ -2,7 +2,7 @@
 
 use licensebot::chat::ChatEvent;
 
-use super::harness::{reaction, Harness};
+use super::harness::{captured, reaction, Harness};
 
 #[tokio::test]
 async fn the_first_valid_decision_wins_and_the_second_is_reported() {
@@ -26,6 +26,51 @@ async fn the_first_valid_decision_wins_and_the_second_is_reported() {
     assert!(state == "completed" || state == "denied", "{state}");
     h.assert_said("your decision changes nothing");
     assert_eq!(h.audits("late_decision_reported").await, 1);
+}
+
+/// The same reaction delivered twice at once (a gateway replay racing the catch-up, say)
+/// decides once; the second changes nothing and fails nothing, whether it found the
+/// reaction applied when it read or only when it wrote (seen in the log).
+#[tokio::test]
+async fn the_same_reaction_twice_at_once_decides_once_and_the_second_fails_nothing() {
+    let people = ["alice", "judy", "kim", "ivan"];
+    let h = Harness::new(&[]).await;
+    h.tenant_exec("UPDATE skus SET enabled = enabled + 3 WHERE sku_part_number = 'POWER_BI_PRO'")
+        .await;
+    // The replay's line and any error; no span (one dropped on sqlx's threads, under
+    // another subscriber, would fail).
+    let (log, _logged) = captured("licensebot::engine::catchup=debug,licensebot::engine=error");
+    for (n, who) in people.iter().enumerate() {
+        h.asks(who).await;
+        h.engine.deliver().await;
+        let m = h.approval(&format!("Request #{},", n + 1));
+        let twice: Vec<_> = (0..2)
+            .map(|_| {
+                let (engine, event) = (h.engine.clone(), reaction("carol", &m, "✅"));
+                tokio::spawn(async move { engine.handle(ChatEvent::ReactionAdded(event)).await })
+            })
+            .collect();
+        for one in twice {
+            one.await.unwrap();
+        }
+    }
+    h.engine.settle().await;
+    assert_eq!(
+        h.audits("stage_approved").await,
+        people.len() as i64,
+        "{}",
+        h.text()
+    );
+    h.assert_not_said("your decision changes nothing");
+    let log = log.text();
+    assert!(!log.contains("ERROR"), "{log}");
+    assert!(
+        log.contains("reaction applied meanwhile; replay ignored"),
+        "the second found the reaction applied only when it wrote: {log}"
+    );
+    for n in 1..=people.len() as i64 {
+        assert_eq!(h.state(n).await, "completed", "{}", h.text());
+    }
 }
 
 #[tokio::test]

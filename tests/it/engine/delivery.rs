@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use licensebot::chat::ChatError;
 
-use super::harness::Harness;
+use super::harness::{captured, Harness};
 
 #[tokio::test]
 async fn a_transient_chat_failure_is_retried_and_nothing_is_lost() {
@@ -237,17 +237,9 @@ async fn actions_held_back_together_keep_every_character_and_their_order() {
             fallback_reply_to: None,
         })
         .collect();
-    let log = StatementLog::default();
-    let logged = tracing_subscriber::fmt()
-        .with_env_filter("sqlx::query=debug")
-        .with_writer({
-            let log = log.clone();
-            move || log.clone()
-        })
-        .finish();
     let at = chrono::Utc::now();
-    {
-        let _logged = tracing::subscriber::set_default(logged);
+    let log = {
+        let (log, _logged) = captured("sqlx::query=debug");
         let mut w = h.store.write().await.expect("write");
         for post in &posts[..4] {
             outbox::push(&mut w, post, at).expect("a post");
@@ -255,7 +247,8 @@ async fn actions_held_back_together_keep_every_character_and_their_order() {
         outbox::push_all(&mut w, &dms, at).expect("the direct messages");
         outbox::push_all(&mut w, &posts[4..], at).expect("the other posts");
         w.commit().await.expect("commit");
-    }
+        log
+    };
     let mut conn = h.store.read().await.expect("read");
     let due = outbox::due(&mut conn, at + chrono::Duration::days(1), 0, 1000)
         .await
@@ -285,26 +278,5 @@ async fn actions_held_back_together_keep_every_character_and_their_order() {
         );
         // The posts went as literals: this test ran the literal path.
         assert!(log.contains("public words it''s"), "{log}");
-    }
-}
-
-/// What a test's own subscriber writes, kept to be read.
-#[derive(Clone, Default)]
-struct StatementLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl StatementLog {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("the log")).into_owned()
-    }
-}
-
-impl std::io::Write for StatementLog {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("the log").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

@@ -851,3 +851,39 @@ async fn scalar_in(pool: &sqlx::AnyPool, sql: &str) -> i64 {
         .await
         .unwrap()
 }
+
+/// What a test's own subscriber wrote (see [`captured`]), kept to be read.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("the log")).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("the log").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Logs what `filter` lets through into the buffer returned, from this thread (a
+/// `#[tokio::test]` runs its tasks on it) until the guard is dropped.
+pub fn captured(filter: &str) -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+    let log = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer({
+            let log = log.clone();
+            move || log.clone()
+        })
+        .finish();
+    (log, tracing::subscriber::set_default(subscriber))
+}

@@ -22,7 +22,9 @@
 //!   always did, prepared, with its values bound; so does a [`Write::private`] one, whose
 //!   values must never stand in a statement's text: sqlx logs that text (at debug level,
 //!   and as a warning when a statement is slow), and a direct message may carry a one-time
-//!   link. The writes on either side of it go as runs of their own.
+//!   link. The writes on either side of it go as runs of their own, unless it can go last:
+//!   when no write after it names its table, the private ones go after the others
+//!   ([`postgres_order`]), which then make one run.
 //!
 //! Either way the statements run in order inside the open transaction: the first that fails
 //! fails the call, the transaction is rolled back as any failed one, and nothing of it is
@@ -130,21 +132,55 @@ async fn run_bound(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Ve
 }
 
 /// Several writes on PostgreSQL: each run of them that may be written in as literals in one
-/// simple query, each private one (and a run of one) prepared and bound.
+/// simple query, each private one (and a run of one) prepared and bound; the private ones
+/// last when nothing after them touches their tables ([`postgres_order`]). The rows each
+/// changed come back in the order the writes were given.
 async fn run_postgres(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Vec<u64>> {
+    let order = postgres_order(writes);
+    let ordered: Vec<&Write> = order.iter().map(|&i| &writes[i]).collect();
     let mut changed = Vec::with_capacity(writes.len());
-    for run in runs(writes) {
+    for run in runs(&ordered) {
         match run {
             [one] => changed.push(run_one(conn, one).await?),
             many => changed.extend(run_literal(conn, many).await?),
         }
     }
-    Ok(changed)
+    if changed.len() != writes.len() {
+        return Ok(changed);
+    }
+    let mut given = vec![0; writes.len()];
+    for (&i, rows) in order.iter().zip(changed) {
+        given[i] = rows;
+    }
+    Ok(given)
+}
+
+/// The order PostgreSQL runs `writes` in, as their positions: the private writes after all
+/// the others (which then make one run instead of one on each side of each private write)
+/// when no write that follows a private one names its table anywhere in its statement (so
+/// none reads or changes what the private one changes: no table refers to another by a
+/// trigger here, nor by a key to a table a private write changes); else as given.
+fn postgres_order(writes: &[Write]) -> Vec<usize> {
+    let movable = writes
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.private)
+        .all(|(i, p)| {
+            p.table().is_some_and(|table| {
+                writes[i + 1..]
+                    .iter()
+                    .all(|w| w.private || !w.sql.contains(table))
+            })
+        });
+    let (mut order, private): (Vec<usize>, Vec<usize>) =
+        (0..writes.len()).partition(|&i| !movable || !writes[i].private);
+    order.extend(private);
+    order
 }
 
 /// `writes` in order, cut into runs: each private write alone, the others in the longest
 /// runs between them.
-fn runs(writes: &[Write]) -> Vec<&[Write]> {
+fn runs<'w>(writes: &'w [&'w Write]) -> Vec<&'w [&'w Write]> {
     let mut runs = Vec::new();
     let mut start = 0;
     for (i, write) in writes.iter().enumerate() {
@@ -163,7 +199,7 @@ fn runs(writes: &[Write]) -> Vec<&[Write]> {
 }
 
 /// Several writes as one PostgreSQL simple query, their values written in as literals.
-async fn run_literal(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Vec<u64>> {
+async fn run_literal(conn: &mut AnyConnection, writes: &[&Write]) -> StoreResult<Vec<u64>> {
     let mut sql = String::new();
     for write in writes {
         sql.push_str(&with_literals(&write.sql, &write.params)?);
@@ -262,7 +298,8 @@ mod tests {
             write("d"),
             write("e"),
         ];
-        let cut: Vec<Vec<&str>> = runs(&writes)
+        let refs: Vec<&Write> = writes.iter().collect();
+        let cut: Vec<Vec<&str>> = runs(&refs)
             .iter()
             .map(|run| run.iter().map(|w| w.what).collect())
             .collect();
@@ -275,8 +312,33 @@ mod tests {
             vec!["d", "e"],
         ];
         assert_eq!(cut, expected);
-        assert_eq!(runs(&writes[..2]).len(), 1);
+        assert_eq!(runs(&refs[..2]).len(), 1);
         assert!(runs(&[]).is_empty());
+    }
+
+    #[test]
+    fn private_writes_go_last_unless_a_later_write_names_their_table() {
+        let write = |sql: &str| Write::new("w", sql.into(), &[1.into()]);
+        let edit = write("INSERT INTO outbox (a) VALUES (?)");
+        let dm = write("INSERT INTO outbox (a) VALUES (?)").private();
+        let job = write("UPDATE jobs SET a = ? WHERE id = 1");
+        let audit = write("INSERT INTO audit_events (a) VALUES (?)");
+        let reads_outbox =
+            write("UPDATE stages SET a = ? WHERE id IN (SELECT stage_id FROM outbox)");
+        let order = |writes: &[&Write]| {
+            let owned: Vec<Write> = writes.iter().map(|&w| w.clone()).collect();
+            postgres_order(&owned)
+        };
+        assert_eq!(order(&[&edit, &dm, &job, &dm, &audit]), [0, 2, 4, 1, 3]);
+        assert_eq!(
+            order(&[&dm, &edit, &job]),
+            [0, 1, 2],
+            "a later action stays after"
+        );
+        assert_eq!(order(&[&job, &dm, &reads_outbox]), [0, 1, 2]);
+        let unknown = write("WITH x AS (SELECT 1) UPDATE outbox SET a = ?").private();
+        assert_eq!(order(&[&unknown, &job]), [0, 1]);
+        assert_eq!(order(&[&job, &audit]), [0, 1]);
     }
 
     #[test]

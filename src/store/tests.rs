@@ -188,21 +188,7 @@ pub(super) async fn store_at_version(version: i64) -> (tempfile::TempDir, Store)
 
 /// A request asked for by chat user 100, as every version since 0001 stores it.
 async fn a_request(w: &mut WriteTx<'_>) -> RequestId {
-    use crate::domain::{ChatUserId, RequestKind};
-    let new = requests::Asked {
-        kind: RequestKind::Assign,
-        requester: ChatUserId("100".into()),
-        requester_upn: None,
-        target_upn: None,
-        target_name: None,
-        quantity: None,
-        billing_cycle: None,
-        reason: None,
-        origin_channel: None,
-        origin_message: None,
-        requester_link: None,
-        target_object_id: None,
-    };
+    let new = asked(crate::domain::RequestKind::Assign, "100", None);
     requests::insert(
         w.conn().await.expect("the transaction's connection"),
         &new,
@@ -210,6 +196,29 @@ async fn a_request(w: &mut WriteTx<'_>) -> RequestId {
     )
     .await
     .expect("request")
+}
+
+/// What `requester` asks for: `kind`, for `target` (a purchase is of one seat).
+fn asked(
+    kind: crate::domain::RequestKind,
+    requester: &str,
+    target: Option<&crate::domain::Upn>,
+) -> requests::Asked {
+    let purchase = kind == crate::domain::RequestKind::Purchase;
+    requests::Asked {
+        kind,
+        requester: crate::domain::ChatUserId(requester.into()),
+        requester_upn: None,
+        target_upn: target.cloned(),
+        target_name: None,
+        quantity: purchase.then_some(1),
+        billing_cycle: None,
+        reason: None,
+        origin_channel: None,
+        origin_message: None,
+        requester_link: None,
+        target_object_id: None,
+    }
 }
 
 /// Stage `seq` of `request`, as every version since 0001 stores it (the columns 0001
@@ -341,26 +350,7 @@ async fn opening_checks_read_targets_requests_the_requesters_count_and_the_pipel
     let mut w = store.write().await.expect("write");
     let upn = |s: &str| Upn::parse(&format!("{s}@contoso.example")).expect("upn");
     let (a, b, c, d) = (upn("a"), upn("b"), upn("c"), upn("d"));
-    let ask = |kind, target: &Upn, requester: &str| {
-        let mut asked = requests::Asked {
-            kind,
-            requester: ChatUserId(requester.into()),
-            requester_upn: None,
-            target_upn: Some(target.clone()),
-            target_name: None,
-            quantity: None,
-            billing_cycle: None,
-            reason: None,
-            origin_channel: None,
-            origin_message: None,
-            requester_link: None,
-            target_object_id: None,
-        };
-        if kind == RequestKind::Purchase {
-            asked.quantity = Some(1);
-        }
-        asked
-    };
+    let ask = |kind, target: &Upn, requester: &str| asked(kind, requester, Some(target));
     let mut ids = Vec::new();
     for asked in [
         ask(RequestKind::Assign, &d, "200"),

@@ -290,7 +290,7 @@ impl Opening {
             .iter()
             .filter_map(|w| w.target.as_ref().map(|t| &t.upn))
             .collect();
-        let checks = requests::opening_checks(tx.conn().await?, &targets, &m.author).await?;
+        let checks = stages::opening_checks(tx.conn().await?, &targets, &m.author).await?;
         if let Some((upn, id)) = checks.first_open(targets.iter().copied()) {
             return Err(EngineError::User(t!(
                 self.core.texts(),

@@ -481,8 +481,7 @@ pub async fn seat_pipeline(conn: &mut AnyConnection) -> StoreResult<SeatPipeline
 /// The seat pipeline as one row's columns (`promised`, `on_order`, `awaiting_approval`,
 /// `removing`), summed over every unfinished stage: the select list and `FROM` of a query,
 /// one row whatever the stages.
-pub(super) const PIPELINE_SQL: &str =
-    "CAST(COALESCE(SUM(CASE WHEN kind = 'assign' AND request_id NOT IN
+const PIPELINE_SQL: &str = "CAST(COALESCE(SUM(CASE WHEN kind = 'assign' AND request_id NOT IN
                     (SELECT request_id FROM licence_terms WHERE extends IS NOT NULL)
                                   THEN 1 ELSE 0 END), 0) AS BIGINT) AS promised,
      CAST(COALESCE(SUM(CASE WHEN kind = 'purchase' AND quantity > 0 AND state <> 'pending'
@@ -494,12 +493,84 @@ pub(super) const PIPELINE_SQL: &str =
      FROM stages WHERE state IN ('pending', 'approved', 'executing')";
 
 /// The [`SeatPipeline`] a row of a [`PIPELINE_SQL`] statement carries.
-pub(super) fn pipeline_in(row: &AnyRow) -> StoreResult<SeatPipeline> {
+fn pipeline_in(row: &AnyRow) -> StoreResult<SeatPipeline> {
     Ok(SeatPipeline {
         promised: row.try_get("promised")?,
         on_order: row.try_get("on_order")?,
         awaiting_approval: row.try_get("awaiting_approval")?,
         removing: row.try_get("removing")?,
+    })
+}
+
+/// What opening requests checks before it writes, read together in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpeningChecks {
+    /// The open licence requests (not purchases) for the targets asked about, by id: each
+    /// target and its request.
+    pub open_for: Vec<(Upn, RequestId)>,
+    /// How many open requests the requester has made.
+    pub open_by_requester: i64,
+    /// The seat pipeline of every unfinished stage.
+    pub pipeline: SeatPipeline,
+}
+
+impl OpeningChecks {
+    /// The first of `targets` (in their order) with an open licence request, and its id.
+    pub fn first_open<'a>(
+        &self,
+        targets: impl IntoIterator<Item = &'a Upn>,
+    ) -> Option<(&'a Upn, RequestId)> {
+        targets.into_iter().find_map(|t| {
+            self.open_for
+                .iter()
+                .find(|(upn, _)| upn == t)
+                .map(|(_, id)| (t, *id))
+        })
+    }
+}
+
+/// The open licence requests for `targets`, how many open requests `requester` has made,
+/// and the seat pipeline: one statement (the pipeline's one row, joined to each open
+/// request found), read in the transaction that opens new ones.
+pub async fn opening_checks(
+    conn: &mut AnyConnection,
+    targets: &[&Upn],
+    requester: &ChatUserId,
+) -> StoreResult<OpeningChecks> {
+    const OPEN: &str = "state IN ('pending', 'approved', 'executing')";
+    let which = match targets.len() {
+        0 => "1 = 0".to_string(),
+        n => format!("target_upn IN ({})", vec!["?"; n].join(", ")),
+    };
+    let sql = numbered(&format!(
+        "SELECT o.target_upn AS target_upn, o.id AS id, c.* FROM
+           (SELECT (SELECT COUNT(*) FROM requests WHERE requester = ? AND {OPEN}) AS open_by,
+                   {PIPELINE_SQL}) c
+         LEFT JOIN (SELECT target_upn, id FROM requests
+                    WHERE {which} AND kind <> 'purchase' AND {OPEN}) o ON 1 = 1
+         ORDER BY o.id"
+    ));
+    let mut params: Vec<Param> = vec![requester.as_str().into()];
+    params.extend(targets.iter().map(|t| Param::from(t.as_str())));
+    let rows = bound(&sql, &params).fetch_all(conn).await?;
+    let first = rows
+        .first()
+        .ok_or_else(|| super::corrupt("requests", "the opening checks read no row"))?;
+    let mut open_for = Vec::new();
+    for row in &rows {
+        let (Some(upn), Some(id)) = (
+            row.try_get::<Option<String>, _>("target_upn")?,
+            row.try_get::<Option<i64>, _>("id")?,
+        ) else {
+            continue;
+        };
+        let upn = Upn::parse(&upn).map_err(|e| super::corrupt("requests", e))?;
+        open_for.push((upn, RequestId(id)));
+    }
+    Ok(OpeningChecks {
+        open_for,
+        open_by_requester: first.try_get("open_by")?,
+        pipeline: pipeline_in(first)?,
     })
 }
 

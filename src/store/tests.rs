@@ -369,7 +369,7 @@ async fn opening_checks_read_targets_requests_the_requesters_count_and_the_pipel
     requests::set_state(&mut w, ids[2], RequestState::Completed, None, now);
     a_stage(&mut w, ids[1], 1).await;
     let conn = w.conn().await.expect("the transaction's connection");
-    let checks = requests::opening_checks(conn, &[&b, &c, &a, &d], &ChatUserId("100".into()))
+    let checks = stages::opening_checks(conn, &[&b, &c, &a, &d], &ChatUserId("100".into()))
         .await
         .expect("checks");
     assert_eq!(
@@ -382,7 +382,7 @@ async fn opening_checks_read_targets_requests_the_requesters_count_and_the_pipel
     let pipeline = stages::seat_pipeline(conn).await.expect("pipeline");
     assert_eq!(checks.pipeline, pipeline);
     assert_eq!(pipeline.promised, 1);
-    let none = requests::opening_checks(conn, &[], &ChatUserId("300".into()))
+    let none = stages::opening_checks(conn, &[], &ChatUserId("300".into()))
         .await
         .expect("checks");
     assert_eq!(none.open_for, Vec::new());

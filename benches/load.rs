@@ -15,8 +15,8 @@
 //! `LOAD_ONLY=latency,bulk` runs only the named parts (lifecycles, latency, parser, rss, cold,
 //! bulk, million) and then writes no JSON;
 //! `LICENSEBOT_BENCH_POSTGRES_URL` (a PostgreSQL server's maintenance database) runs the
-//! lifecycles, latency and million parts on PostgreSQL too, each on a new database, and
-//! writes their figures under `"postgres"` in the JSON;
+//! lifecycles, latency and million parts on PostgreSQL too, each on a new database (all
+//! dropped when the bench is done), and writes their figures under `"postgres"` in the JSON;
 //! `LOAD_BOT_LOG` (a log filter such as `licensebot=debug`) and `LOAD_KEEP_LOG=FILE` keep the
 //! log of the bot under the latency run, to see where the time goes; `LOAD_DEBUG=1` lists
 //! the bulk run's HTTP calls with their times and contents; `LOAD_SQL_LOG=1` logs every SQL
@@ -975,6 +975,8 @@ fn main() {
         if run("million") {
             measure_million(&rt, &sizes, &mut postgres, Some(&server));
         }
+        // The server outlives the bench: none of its databases is kept there.
+        rt.block_on(support::postgres::drop_own_databases(&server));
         println!("on PostgreSQL:");
         for r in &postgres.0 {
             println!("{:<28} {:>14.*}  {}", r.key, r.decimals, r.value, r.target);

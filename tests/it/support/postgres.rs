@@ -79,6 +79,31 @@ async fn make_template(server: &str) -> String {
     name
 }
 
+/// Drops every database this process made on `server` (its template and each
+/// [`fresh_database`], connections to them cut): the bench runs on a server that outlives
+/// it, which is to keep none of them. The suite's server is thrown away whole instead.
+pub async fn drop_own_databases(server: &str) {
+    let mut admin = PgConnection::connect(server)
+        .await
+        .expect("the test server");
+    // `_` matches any one character in LIKE: escaped, it matches only itself.
+    let own = format!("lb\\_{}\\_%", std::process::id());
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1")
+            .bind(own)
+            .fetch_all(&mut admin)
+            .await
+            .expect("the server's databases");
+    for name in names {
+        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        admin
+            .execute(sql.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    admin.close().await.expect("close");
+}
+
 /// Runs `statements` on the test server's maintenance database, one connection for them all.
 async fn admin(server: &str, statements: &[&str]) {
     let mut admin = PgConnection::connect(server)

@@ -146,6 +146,7 @@ async fn run_postgres(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult
         }
     }
     if changed.len() != writes.len() {
+        // The caller refuses a count that differs from the writes'; nothing to put back.
         return Ok(changed);
     }
     let mut given = vec![0; writes.len()];

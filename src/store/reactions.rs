@@ -4,7 +4,7 @@
 
 use sqlx::AnyConnection;
 
-use super::sql::{chat_users, update, Param, Write};
+use super::sql::{chat_users, update, update_later, Param, Write};
 use super::{ts, StoreError, StoreResult, Timestamp, WriteTx};
 use crate::domain::{ChatUserId, MessageRef};
 
@@ -63,11 +63,7 @@ pub fn claim(tx: &mut WriteTx<'_>, key: Key<'_>, added: bool, at: Timestamp) {
         let params = [&[at.as_str().into()], key.params().as_slice()].concat();
         let filter = format!("{KEY_FILTER} AND present = 1");
         let set = "present = 0, settled = 1, updated_at = ?";
-        Write::new(
-            SEEN,
-            format!("UPDATE seen_reactions SET {set} WHERE {filter}"),
-            &params,
-        )
+        update_later(SEEN, ("seen_reactions", set, &filter), &params)
     };
     tx.defer(write.expecting(1));
 }

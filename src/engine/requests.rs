@@ -288,7 +288,8 @@ impl Core {
             fallback: None,
             fallback_reply_to: None,
         });
-        outbox::push_all(tx, &actions, self.now())?;
+        // The bot's own words about the request: no link or code (see `push_notice`).
+        outbox::push_notice(tx, &actions, self.now())?;
         Ok(())
     }
 

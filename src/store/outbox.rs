@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::sql::{bound, insert_later, numbered, update, update_later, Param};
+use super::sql::{bound, insert_later, numbered, update, update_later, Param, Write};
 use super::{parse_ts, ts, StoreResult, Timestamp, WriteTx};
 use crate::domain::{ChannelRef, ChatUserId, MessageRef, Picture, StageId};
 
@@ -159,19 +159,46 @@ const PUSHED: [&str; 12] = [
 /// Held back to go with the transaction's next statement or its commit
 /// ([`WriteTx::defer`]).
 pub fn push_all(tx: &mut WriteTx<'_>, actions: &[ChatAction], at: Timestamp) -> StoreResult<()> {
+    if let Some(write) = queued(actions, at, false)? {
+        tx.defer(write);
+    }
+    Ok(())
+}
+
+/// Queues a notice about a request for its requester ([`push_all`]'s order and holding):
+/// the bot's own words about the request, made from what it stored, which the same push
+/// says in the channel the request was made in when it came from one. Such a direct message
+/// carries no sign-in link and no code, so its values may be written into a statement's text
+/// as a post's are: on PostgreSQL it goes in one call with the other writes held (see
+/// [`super::deferred`]), not in a round trip of its own.
+pub fn push_notice(tx: &mut WriteTx<'_>, actions: &[ChatAction], at: Timestamp) -> StoreResult<()> {
+    if let Some(write) = queued(actions, at, true)? {
+        tx.defer(write);
+    }
+    Ok(())
+}
+
+/// The insert that queues `actions` (none for no action). Unless they are a `notice`
+/// ([`push_notice`]), one direct message among them makes it private
+/// ([`crate::store::sql::Write::private`]): a direct message may carry a one-time link (a
+/// sign-in's start link), or answer what a person wrote to the bot alone.
+fn queued(actions: &[ChatAction], at: Timestamp, notice: bool) -> StoreResult<Option<Write>> {
     let at = ts(at);
     let rows = actions
         .iter()
         .map(OutboxRow::of)
         .collect::<StoreResult<Vec<_>>>()?;
     let params: Vec<Param<'_>> = rows.iter().flat_map(|row| row.params(&at)).collect();
-    if let Some(write) = insert_later("queued chat actions", ("outbox", &PUSHED), &params) {
-        // A direct message may carry a one-time link (a sign-in's start link): its values
-        // are never written into a statement's text.
-        let dm = actions.iter().any(|a| matches!(a, ChatAction::Dm { .. }));
-        tx.defer(if dm { write.private() } else { write });
-    }
-    Ok(())
+    let dm = actions.iter().any(|a| matches!(a, ChatAction::Dm { .. }));
+    Ok(
+        insert_later("queued chat actions", ("outbox", &PUSHED), &params).map(|write| {
+            if dm && !notice {
+                write.private()
+            } else {
+                write
+            }
+        }),
+    )
 }
 
 /// The columns an action fills in its outbox row; the others stay NULL.
@@ -521,4 +548,48 @@ pub async fn stage_latest_content(
     .fetch_optional(conn)
     .await?;
     Ok(row.and_then(|(content, waiting)| content.map(|c| (c, waiting != 0))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dm(content: &str) -> ChatAction {
+        ChatAction::Dm {
+            user: ChatUserId("alice".into()),
+            content: content.into(),
+            fallback: None,
+            fallback_reply_to: None,
+        }
+    }
+
+    fn post(content: &str) -> ChatAction {
+        ChatAction::Send {
+            channel: ChannelRef("general".into()),
+            content: content.into(),
+            reply_to: None,
+            stage: None,
+            mentions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_direct_message_is_private_unless_it_is_a_notice_about_a_request() {
+        let at = chrono::Utc::now();
+        let private = |actions: &[ChatAction], notice: bool| {
+            queued(actions, at, notice)
+                .expect("queued")
+                .expect("a write")
+                .private
+        };
+        assert!(!private(&[post("Request 1 is in")], false));
+        assert!(private(&[dm("your start link")], false));
+        assert!(private(&[post("Request 1"), dm("your start link")], false));
+        assert!(!private(
+            &[post("Request 1 was approved"), dm("Request 1 was approved")],
+            true
+        ));
+        assert!(!private(&[dm("Request 1 was approved")], true));
+        assert!(queued(&[], at, false).expect("queued").is_none());
+    }
 }

@@ -52,6 +52,11 @@ impl Rig {
     /// A bot on the fake Microsoft with the sign-in proof on; the app's redirect URI is
     /// registered at the fake identity platform.
     pub fn start() -> Rig {
+        Rig::start_env(&[])
+    }
+
+    /// [`Rig::start`], the bot's environment with `extra` too (after the rig's own).
+    pub fn start_env(extra: &[(&str, &str)]) -> Rig {
         let fake = FakeMicrosoft::start();
         let port = free_port();
         let public = format!("http://127.0.0.1:{port}");
@@ -68,6 +73,7 @@ impl Rig {
             ("LICENSEBOT__LINKS__PUBLIC_URL", public.as_str()),
             ("LICENSEBOT__LINKS__LISTEN_ADDR", listen.as_str()),
         ]);
+        env.extend_from_slice(extra);
         let (dir, mut bot) = Bot::start_with(&toml, &env);
         bot.idle();
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -313,6 +319,24 @@ fn an_old_start_link_or_an_unknown_one_is_refused() {
         "{:#?}",
         rig.failures()
     );
+    rig.bot.finish();
+}
+
+/// A start link is a secret: with every statement logged, its token is in no log line. On
+/// PostgreSQL the direct message that carries it is bound, never written into the text of
+/// the statement that queues it (which the log shows), as a notice about a request is.
+#[test]
+fn a_start_link_never_reaches_the_log_even_with_every_statement_logged() {
+    let mut rig = Rig::start_env(&[("RUST_LOG", "debug")]);
+    let start = rig.start_link("alice", "alice@contoso.example");
+    let token = start.rsplit_once("t=").expect("the link's token").1;
+    assert!(token.len() >= 20, "{start}");
+    let log = rig.bot.log();
+    assert!(
+        log.contains("INSERT INTO outbox"),
+        "the statement that queued the link was logged"
+    );
+    assert!(!log.contains(token), "the start link's token is in the log");
     rig.bot.finish();
 }
 

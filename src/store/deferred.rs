@@ -31,6 +31,10 @@
 //! kept. A write may say how many rows it must change ([`Write::expecting`]); when it changes
 //! another number the call fails (the transaction rolls back) rather than go on with a state
 //! the caller did not read.
+//!
+//! A write held may also be dropped before it goes: when a later one sets all it set
+//! ([`Write::setting`]: a request's state set twice in one transaction, approved and then
+//! executing) and nothing held between them names its table, only the later one runs.
 
 use futures_util::TryStreamExt;
 use sqlx::{AnyConnection, Either, Executor};
@@ -45,9 +49,32 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    /// Holds `write` until the next [`Held::send`].
+    /// Holds `write` until the next [`Held::send`]. When it sets what a held write set
+    /// entirely ([`Write::setting`]), that one goes: unless a write held after it names its
+    /// table (which may read what it set), or either expects a number of rows (the count
+    /// would change).
     pub(crate) fn push(&mut self, write: Write) {
+        if let Some(i) = self.replaced_by(&write) {
+            self.writes.remove(i);
+        }
         self.writes.push(write);
+    }
+
+    /// The position of the held write `write` takes the place of, if any.
+    fn replaced_by(&self, write: &Write) -> Option<usize> {
+        let key = &write.sets.as_ref()?.key;
+        if write.expect.is_some() {
+            return None;
+        }
+        let i = self
+            .writes
+            .iter()
+            .rposition(|w| w.sets.as_ref().is_some_and(|s| &s.key == key))?;
+        let earlier = &self.writes[i];
+        let table = earlier.table()?;
+        let covered = earlier.sets.as_ref().is_some_and(|s| s.covered);
+        let untouched = self.writes[i + 1..].iter().all(|w| !w.sql.contains(table));
+        (covered && earlier.expect.is_none() && untouched).then_some(i)
     }
 
     /// Whether no write held changes any of `tables` (each names the table it changes, and
@@ -340,6 +367,92 @@ mod tests {
         let unknown = write("WITH x AS (SELECT 1) UPDATE outbox SET a = ?").private();
         assert_eq!(order(&[&unknown, &job]), [0, 1]);
         assert_eq!(order(&[&job, &audit]), [0, 1]);
+    }
+
+    #[test]
+    fn a_later_write_setting_the_same_takes_the_place_of_one_held_unless_something_reads_it() {
+        let state = |what: &'static str, covered: bool| {
+            Write::new(
+                what,
+                "UPDATE requests SET state = ? WHERE id = 1".into(),
+                &[1.into()],
+            )
+            .setting("requests.state 1".into(), covered)
+        };
+        let other_request = Write::new(
+            "other",
+            "UPDATE requests SET state = ? WHERE id = 2".into(),
+            &[1.into()],
+        )
+        .setting("requests.state 2".into(), true);
+        let outbox = Write::new(
+            "post",
+            "INSERT INTO outbox (a) VALUES (?)".into(),
+            &[1.into()],
+        );
+        let reads = Write::new(
+            "reads",
+            "INSERT INTO outbox (a) SELECT id FROM requests WHERE id = ?".into(),
+            &[1.into()],
+        );
+        let held = |writes: Vec<Write>| {
+            let mut held = Held::default();
+            for w in writes {
+                held.push(w);
+            }
+            held.writes.iter().map(|w| w.what).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            held(vec![
+                state("approved", true),
+                outbox,
+                state("executing", true)
+            ]),
+            ["post", "executing"]
+        );
+        assert_eq!(
+            held(vec![
+                state("approved", true),
+                other_request,
+                state("executing", true)
+            ]),
+            ["approved", "other", "executing"],
+            "a write between names the table, though of another row"
+        );
+        assert_eq!(
+            held(vec![
+                state("approved", true),
+                reads,
+                state("executing", true)
+            ]),
+            ["approved", "reads", "executing"],
+            "a write between names the table"
+        );
+        assert_eq!(
+            held(vec![state("completed", false), state("executing", true)]),
+            ["completed", "executing"],
+            "the earlier one sets more"
+        );
+        assert_eq!(
+            held(vec![
+                state("approved", true).expecting(1),
+                state("executing", true)
+            ]),
+            ["approved", "executing"],
+            "the earlier one's count is checked"
+        );
+        assert_eq!(
+            held(vec![
+                state("approved", true),
+                state("executing", true).expecting(1)
+            ]),
+            ["approved", "executing"],
+            "the later one's count would include the earlier's row"
+        );
+        assert_eq!(
+            held(vec![state("a", true), state("b", true), state("c", true)]),
+            ["c"]
+        );
     }
 
     #[test]

@@ -250,11 +250,11 @@ pub fn set_state(
         ts(at).into(),
         id.0.into(),
     ];
-    tx.defer(update_later(
-        "a request's state",
-        ("requests", set, "id = ?"),
-        &params,
-    ));
+    // A later state set in the transaction sets the state and time again, and the outcome
+    // too when this one sets none: it may take this one's place while both are held.
+    let write = update_later("a request's state", ("requests", set, "id = ?"), &params)
+        .setting(format!("requests.state {}", id.0), outcome.is_none());
+    tx.defer(write);
 }
 
 /// Number of requests stored.

@@ -74,6 +74,19 @@ pub(crate) struct Write {
     pub(super) what: &'static str,
     /// Its values are never written into the statement's text (see [`super::deferred`]).
     pub(super) private: bool,
+    /// What it sets, named so a later write that sets the same may take its place while it
+    /// is held ([`Write::setting`]).
+    pub(super) sets: Option<Sets>,
+}
+
+/// What a held write sets, for [`Write::setting`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Sets {
+    /// The columns of one row, as `table.columns id`: equal for writes that set the same.
+    pub(super) key: String,
+    /// Whether everything it sets is set again by a later write with the same key (else it
+    /// sets more, and stays).
+    pub(super) covered: bool,
 }
 
 impl Write {
@@ -85,7 +98,18 @@ impl Write {
             expect: None,
             what,
             private: false,
+            sets: None,
         }
+    }
+
+    /// This write, setting what `key` names (the same columns of one row); `covered`: a
+    /// later write with the same key sets all this one does. While this one is held, such a
+    /// later write takes its place, unless a write held between them names its table or
+    /// either expects a number of rows ([`super::deferred::Held::push`]): one statement
+    /// fewer where a transaction moves a row twice (a request approved, then executing).
+    pub(crate) fn setting(mut self, key: String, covered: bool) -> Write {
+        self.sets = Some(Sets { key, covered });
+        self
     }
 
     /// This write, its values always bound, never written into a statement's text: they may

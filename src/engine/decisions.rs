@@ -396,14 +396,17 @@ impl Decisions {
         match d.verdict {
             Verdict::Approve => {
                 self.approve_stages(&mut w, d, all, &earlier).await?;
-                let moved = self
+                // The job this approval queues is claimed as it is queued when it is the
+                // only one due, and run next by this process's worker.
+                let lease = self.handover.lease_from_now(&self.core);
+                let (moved, queued) = self
                     .core
-                    .advance_with_stages(&mut w, request.id, enabled_now, &d.actor, None)
-                    .await?
-                    .map(|(request, all, _)| (request, all));
+                    .advance_claiming(&mut w, request.id, enabled_now, &d.actor, lease)
+                    .await?;
+                let moved = moved.map(|(request, all, _)| (request, all));
                 claims = self
                     .handover
-                    .claim_in(&self.core, &mut w, moved.as_ref())
+                    .claim_in(&self.core, &mut w, lease, (moved.as_ref(), queued))
                     .await?;
             }
             Verdict::Deny => self.deny_request(&mut w, d, note.as_deref()).await?,

@@ -15,11 +15,11 @@ use crate::domain::{
 };
 use crate::engine::ports::DirectoryUser;
 use crate::said;
-use crate::store::jobs::{self, JobPayload};
+use crate::store::jobs::{self, Job, JobPayload};
 use crate::store::outbox::{self, ChatAction};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
-use crate::store::{languages, WriteTx};
+use crate::store::{languages, Timestamp, WriteTx};
 use crate::t;
 use crate::texts::Said;
 
@@ -69,6 +69,10 @@ impl NewWork {
         }
     }
 }
+
+/// A request as a change left it, with its stages and what telling its requester needs (as
+/// read in the change's transaction); None when there is no such request.
+pub(super) type Moved = Option<(Request, Vec<Stage>, languages::Told)>;
 
 /// Who approves the stages of new requests.
 #[derive(Debug, Clone, Copy)]
@@ -411,16 +415,49 @@ impl Core {
         enabled_now: Option<i64>,
         actor: &Actor,
         outcome: Option<&str>,
-    ) -> EngineResult<Option<(Request, Vec<Stage>, languages::Told)>> {
+    ) -> EngineResult<Moved> {
+        let (moved, _) = self
+            .advance_as(tx, id, (enabled_now, outcome), actor, None)
+            .await?;
+        Ok(moved)
+    }
+
+    /// [`Core::advance_with_stages`] for a transaction that runs the job it queues next (a
+    /// decision): the job is queued claimed under `lease` (a lessee and when the lease ends)
+    /// when no other job is due ([`jobs::enqueue_claimed`]), and returned so.
+    pub(super) async fn advance_claiming(
+        &self,
+        tx: &mut WriteTx<'_>,
+        id: RequestId,
+        enabled_now: Option<i64>,
+        actor: &Actor,
+        lease: (&str, Timestamp),
+    ) -> EngineResult<(Moved, Option<Job>)> {
+        self.advance_as(tx, id, (enabled_now, None), actor, Some(lease))
+            .await
+    }
+
+    /// [`Core::advance_with_stages`], the job queued claimed under `lease` when one is given
+    /// (see [`Core::advance_claiming`]).
+    async fn advance_as(
+        &self,
+        tx: &mut WriteTx<'_>,
+        id: RequestId,
+        (enabled_now, outcome): (Option<i64>, Option<&str>),
+        actor: &Actor,
+        lease: Option<(&str, Timestamp)>,
+    ) -> EngineResult<(Moved, Option<Job>)> {
         // With what telling the requester needs, should this tell them.
         let Some((request, all, told)) = stages::of_request_told(tx, id).await? else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let now = self.now();
         // The first stage not completed runs next, once approved and what it waits on is done.
+        let mut claimed = None;
         if let Some(stage) = all.iter().find(|s| s.state != StageState::Completed) {
             if stage.state == StageState::Approved {
-                self.queue_job(tx, &request, stage, &all, enabled_now)
+                claimed = self
+                    .queue_job(tx, (&request, stage, &all), enabled_now, lease)
                     .await?;
             }
         }
@@ -474,21 +511,22 @@ impl Core {
                 ..request
             }
         };
-        Ok(Some((request, all, told)))
+        Ok((Some((request, all, told)), claimed))
     }
 
     /// Queues the job of an approved `stage` unless it waits on a stage not completed or
     /// has its job already. A purchase's absolute target is fixed here from `enabled_now`.
     /// `all`: the request's stages as they stand in `tx` (a stage waited on in another
     /// request, a shared purchase, is read).
+    /// With `lease`, the job is queued claimed under it when no other job is due, and
+    /// returned ([`jobs::enqueue_claimed`]); else queued as any.
     async fn queue_job(
         &self,
         tx: &mut WriteTx<'_>,
-        request: &Request,
-        stage: &Stage,
-        all: &[Stage],
+        (request, stage, all): (&Request, &Stage, &[Stage]),
         enabled_now: Option<i64>,
-    ) -> EngineResult<()> {
+        lease: Option<(&str, Timestamp)>,
+    ) -> EngineResult<Option<Job>> {
         let id = request.id;
         if let Some(dep) = stage.depends_on {
             let done = match all.iter().find(|s| s.id == dep) {
@@ -498,7 +536,7 @@ impl Core {
                     .is_some_and(|d| d.state == StageState::Completed),
             };
             if !done {
-                return Ok(());
+                return Ok(None);
             }
         }
         // A purchase's target is worked out only for a job not queued yet; an assignment's
@@ -506,7 +544,7 @@ impl Core {
         if stage.kind == StageKind::Purchase
             && jobs::for_stage(tx.conn().await?, stage.id).await?.is_some()
         {
-            return Ok(());
+            return Ok(None);
         }
         let payload = match stage.kind {
             StageKind::Purchase => {
@@ -545,8 +583,13 @@ impl Core {
                 }
             }
         };
-        if !jobs::enqueue(tx, stage.id, &payload, self.now()).await? {
-            return Ok(());
+        let now = self.now();
+        let claimed = match lease {
+            Some(lease) => jobs::enqueue_claimed(tx, stage.id, &payload, now, lease).await?,
+            None => None,
+        };
+        if claimed.is_none() && !jobs::enqueue(tx, stage.id, &payload, now).await? {
+            return Ok(None);
         }
         self.audit_note(
             tx,
@@ -556,7 +599,7 @@ impl Core {
             &serde_json::to_string(&payload).map_err(|e| EngineError::Unexpected(e.into()))?,
         )
         .await?;
-        Ok(())
+        Ok(claimed)
     }
 
     /// Ends every unfinished stage of a request (denial, failure, cancellation, expiry),

@@ -178,6 +178,50 @@ pub async fn enqueue(
     Ok(done.rows_affected() == 1)
 }
 
+/// Queues the job for a stage and claims it, in one statement, when no other job is due:
+/// running, leased to `owner` until `lease_until`, its first attempt counted and recorded
+/// as one that may send. That is what [`claim_next`] would do next in the same transaction,
+/// the new job being the only one due, with one statement fewer; it serves the transaction
+/// that makes a job and runs it next (a decision). None, and nothing changed, when the stage
+/// has its job already or another job is due: [`enqueue`] and [`claim_next`] then take the
+/// oldest due first, as ever. The job comes back as a claim of it does: no earlier attempt
+/// sent anything.
+pub async fn enqueue_claimed(
+    tx: &mut WriteTx<'_>,
+    stage: StageId,
+    payload: &JobPayload,
+    at: Timestamp,
+    (owner, lease_until): (&str, Timestamp),
+) -> StoreResult<Option<Job>> {
+    let json = serde_json::to_string(payload).map_err(|e| super::corrupt("jobs", e))?;
+    let row = sqlx::query(&format!(
+        "INSERT INTO jobs (stage_id, kind, payload, state, attempts, lease_owner, lease_until,
+                           change_sent, next_attempt_at, created_at, updated_at)
+         SELECT $1, $2, $3, 'running', 1, $4, $5, 1, $6, $6, $6
+         WHERE NOT EXISTS (SELECT 1 FROM jobs
+                           WHERE (state = 'queued' AND next_attempt_at <= $6)
+                              OR (state = 'running' AND lease_until <= $6))
+         ON CONFLICT (stage_id) DO NOTHING
+         RETURNING {COLUMNS}"
+    ))
+    .bind(stage.0)
+    .bind(payload.kind().as_str())
+    .bind(json)
+    .bind(owner)
+    .bind(ts(lease_until))
+    .bind(ts(at))
+    .fetch_optional(tx.conn_for(&["jobs", "stages"]).await?)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    // Sent by no earlier attempt: the mark set is this attempt's, as `may_send` sets it.
+    Ok(Some(Job {
+        change_sent: false,
+        ..JOBS.read(&row)?
+    }))
+}
+
 /// Whether any job is due (queued and due, or running with an expired lease): a read, so a
 /// worker that wakes for nothing does not take the writer.
 pub async fn any_due(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<bool> {

@@ -343,6 +343,64 @@ async fn held_writes_wait_past_statements_on_other_tables_and_not_past_those_on_
 /// targets asked about (no purchase, nothing finished, no one else), in id order, the
 /// requester's open requests, and the seat pipeline as [`stages::seat_pipeline`] reads it;
 /// with no target and no request of the requester's, still the one row.
+/// A job queued claimed (as a decision queues the job it runs next) is running under the
+/// lease in one statement: its first attempt counted, marked in the row as one that may
+/// send, and read back as sent by no earlier attempt, as a claim reads it. Nothing is queued
+/// when the stage has its job already, nor when another job is due: the oldest due goes
+/// first then, claimed the usual way.
+#[tokio::test]
+async fn a_job_is_queued_claimed_only_when_no_other_job_is_due() {
+    let (_dir, store) = migrated().await;
+    let mut w = store.write().await.expect("write");
+    let id = a_request(&mut w).await;
+    let (first, second, third) = (
+        a_stage(&mut w, id, 1).await,
+        a_stage(&mut w, id, 2).await,
+        a_stage(&mut w, id, 3).await,
+    );
+    let now = chrono::Utc::now();
+    let lease = ("me", now + chrono::Duration::minutes(5));
+    let payload = jobs::JobPayload::Assign {
+        upn: crate::domain::Upn::parse("a@contoso.example").expect("upn"),
+    };
+    let job = jobs::enqueue_claimed(&mut w, first, &payload, now, lease)
+        .await
+        .expect("the insert")
+        .expect("claimed");
+    assert_eq!(
+        (job.state, job.attempts, job.change_sent, job.verify_only),
+        (jobs::JobState::Running, 1, false, false)
+    );
+    assert_eq!((job.stage_id, &job.payload), (first, &payload));
+    let stored: (String, String, i64) =
+        sqlx::query_as("SELECT lease_owner, lease_until, change_sent FROM jobs WHERE id = $1")
+            .bind(job.id)
+            .fetch_one(w.conn().await.expect("conn"))
+            .await
+            .expect("the job");
+    assert_eq!(stored, ("me".into(), ts(lease.1), 1));
+    async fn count(w: &mut WriteTx<'_>) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+            .fetch_one(&mut *w.tx)
+            .await
+            .expect("count")
+    }
+    let again = jobs::enqueue_claimed(&mut w, first, &payload, now, lease).await;
+    assert_eq!(again.expect("the insert"), None, "the stage has its job");
+    assert_eq!(count(&mut w).await, 1);
+    assert!(jobs::enqueue(&mut w, second, &payload, now)
+        .await
+        .expect("queued"));
+    let behind = jobs::enqueue_claimed(&mut w, third, &payload, now, lease).await;
+    assert_eq!(behind.expect("the insert"), None, "another job is due");
+    assert_eq!(count(&mut w).await, 2);
+    let claimed = jobs::claim_next(&mut w, lease, now, crate::domain::StageKind::Assign, 10)
+        .await
+        .expect("the claim");
+    let stages: Vec<_> = claimed.iter().map(|j| j.stage_id).collect();
+    assert_eq!(stages, [second], "the job due is claimed the usual way");
+}
+
 #[tokio::test]
 async fn opening_checks_read_targets_requests_the_requesters_count_and_the_pipeline() {
     use crate::domain::{ChatUserId, RequestKind, RequestState, Upn};

@@ -3,7 +3,9 @@
 //!
 //! A claim is made by the worker in a transaction of its own, or by a decision in the
 //! transaction that made the jobs due ([`Handover`]): the worker then runs them next without
-//! a commit of its own before the first call.
+//! a commit of its own before the first call. A decision's job is claimed as it is queued
+//! when no other job is due ([`crate::store::jobs::enqueue_claimed`], one statement where a
+//! queue and a claim took two); otherwise the claim takes the oldest due, as the worker's.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -11,7 +13,7 @@ use super::Worker;
 use crate::domain::{Actor, AuditAction, RequestId, RequestState, StageKind, StageState};
 use crate::engine::core::Core;
 use crate::engine::error::EngineResult;
-use crate::store::jobs;
+use crate::store::jobs::{self, Job};
 use crate::store::requests::{self, Request};
 use crate::store::stages::{self, Stage};
 use crate::store::{Timestamp, WriteTx};
@@ -44,20 +46,30 @@ impl Default for Handover {
 }
 
 impl Handover {
-    /// Claims the due jobs in `w`, a transaction that just made some due, for this process;
-    /// [`Handover::hand`] them to the worker once `w` is committed.
-    /// `known`: a request and its stages as they stand in `w` (what the decision just
-    /// moved on), so a job of theirs is claimed without reading them again.
+    /// A lease for claims made now: this process's name, and when the lease ends.
+    pub(in crate::engine) fn lease_from_now(&self, core: &Core) -> (&str, Timestamp) {
+        (&self.lessee, core.now() + lease(core))
+    }
+
+    /// Claims the due jobs in `w`, a transaction that just made some due, for this process
+    /// under `lease` ([`Handover::lease_from_now`]); [`Handover::hand`] them to the worker
+    /// once `w` is committed. `known`: a request and its stages as they stand in `w` (what
+    /// the decision just moved on), so a job of theirs is claimed without reading them
+    /// again. `queued`: the job `w` queued claimed under `lease`
+    /// ([`crate::store::jobs::enqueue_claimed`]), taken instead of a claim of its own.
     pub(in crate::engine) async fn claim_in(
         &self,
         core: &Core,
         w: &mut WriteTx<'_>,
-        known: Option<&(Request, Vec<Stage>)>,
+        lease: (&str, Timestamp),
+        (known, queued): (Option<&(Request, Vec<Stage>)>, Option<Job>),
     ) -> EngineResult<Claims> {
-        let (claimed, _, lease_until) = claim_in(core, w, &self.lessee, known).await?;
-        Ok(Claims(
-            claimed.into_iter().map(|c| (c, lease_until)).collect(),
-        ))
+        let claimed = match queued {
+            Some(job) => vec![job],
+            None => jobs::claim_next(w, lease, core.now(), StageKind::Assign, MAX_BATCH).await?,
+        };
+        let (claimed, _) = start_claimed(core, w, claimed, known).await?;
+        Ok(Claims(claimed.into_iter().map(|c| (c, lease.1)).collect()))
     }
 
     /// The name this process's claims are leased under.
@@ -129,27 +141,26 @@ impl Worker {
             }
         }
         let mut w = self.core.store().write().await?;
-        let (claimed, skipped, _) =
-            claim_in(&self.core, &mut w, &self.handover.lessee, None).await?;
+        // The next due job, and the assignments due with it when it is one: one statement.
+        let lease = self.handover.lease_from_now(&self.core);
+        let jobs =
+            jobs::claim_next(&mut w, lease, self.core.now(), StageKind::Assign, MAX_BATCH).await?;
+        let (claimed, skipped) = start_claimed(&self.core, &mut w, jobs, None).await?;
         w.commit().await?;
         Ok((claimed, skipped))
     }
 }
 
-/// Claims the next due job in `w` for `lessee` (with the assignments due alongside it),
-/// each stage moved to executing; the jobs whose stage or request is gone or no longer
-/// approved fail, reported as skipped; with when the claims' lease ends.
-async fn claim_in(
+/// Starts the jobs claimed in `w`: each stage moved to executing; the jobs whose stage or
+/// request is gone or no longer approved fail, reported as skipped. `known`: a request and
+/// its stages as they stand in `w`, not read again for a job of theirs.
+async fn start_claimed(
     core: &Core,
     w: &mut WriteTx<'_>,
-    lessee: &str,
+    claimed_jobs: Vec<Job>,
     known: Option<&(Request, Vec<Stage>)>,
-) -> EngineResult<(Vec<Claimed>, Vec<JobReport>, Timestamp)> {
+) -> EngineResult<(Vec<Claimed>, Vec<JobReport>)> {
     let now = core.now();
-    let lease_until = now + lease(core);
-    // The next due job, and the assignments due with it when it is one: one statement.
-    let lease = (lessee, lease_until);
-    let claimed_jobs = jobs::claim_next(w, lease, now, StageKind::Assign, MAX_BATCH).await?;
     let mut claimed = Vec::new();
     let mut skipped = Vec::new();
     for job in claimed_jobs {
@@ -207,7 +218,7 @@ async fn claim_in(
             request,
         });
     }
-    Ok((claimed, skipped, lease_until))
+    Ok((claimed, skipped))
 }
 
 /// How long a claim is leased for (`[jobs] lease`).

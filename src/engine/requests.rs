@@ -518,6 +518,7 @@ impl Core {
     /// has its job already. A purchase's absolute target is fixed here from `enabled_now`.
     /// `all`: the request's stages as they stand in `tx` (a stage waited on in another
     /// request, a shared purchase, is read).
+    ///
     /// With `lease`, the job is queued claimed under it when no other job is due, and
     /// returned ([`jobs::enqueue_claimed`]); else queued as any.
     async fn queue_job(

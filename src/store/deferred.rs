@@ -73,7 +73,7 @@ impl Held {
         let earlier = &self.writes[i];
         let table = earlier.table()?;
         let covered = earlier.sets.as_ref().is_some_and(|s| s.covered);
-        let untouched = self.writes[i + 1..].iter().all(|w| !w.sql.contains(table));
+        let untouched = self.writes[i + 1..].iter().all(|w| !w.names(table));
         (covered && earlier.expect.is_none() && untouched).then_some(i)
     }
 
@@ -194,11 +194,8 @@ fn postgres_order(writes: &[Write]) -> Vec<usize> {
         .enumerate()
         .filter(|(_, w)| w.private)
         .all(|(i, p)| {
-            p.table().is_some_and(|table| {
-                writes[i + 1..]
-                    .iter()
-                    .all(|w| w.private || !w.sql.contains(table))
-            })
+            p.table()
+                .is_some_and(|table| writes[i + 1..].iter().all(|w| w.private || !w.names(table)))
         });
     let (mut order, private): (Vec<usize>, Vec<usize>) =
         (0..writes.len()).partition(|&i| !movable || !writes[i].private);

@@ -1,6 +1,8 @@
 //! `jobs`: the durable work queue (outbox of backend actions). One job per approved stage;
 //! a worker claims it with a lease, so a crashed worker's job is picked up again.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
@@ -178,6 +180,13 @@ pub async fn enqueue(
     Ok(done.rows_affected() == 1)
 }
 
+/// The filter of the jobs due at the time placeholder `at` names: queued and due, or
+/// running with an expired lease (a crashed worker's). Every claim and the wake's look use
+/// it.
+fn due(at: &str) -> String {
+    format!("(state = 'queued' AND next_attempt_at <= {at}) OR (state = 'running' AND lease_until <= {at})")
+}
+
 /// Queues the job for a stage and claims it, in one statement, when no other job is due:
 /// running, leased to `owner` until `lease_until`, its first attempt counted and recorded
 /// as one that may send. That is what [`claim_next`] would do next in the same transaction,
@@ -198,11 +207,10 @@ pub async fn enqueue_claimed(
         "INSERT INTO jobs (stage_id, kind, payload, state, attempts, lease_owner, lease_until,
                            change_sent, next_attempt_at, created_at, updated_at)
          SELECT $1, $2, $3, 'running', 1, $4, $5, 1, $6, $6, $6
-         WHERE NOT EXISTS (SELECT 1 FROM jobs
-                           WHERE (state = 'queued' AND next_attempt_at <= $6)
-                              OR (state = 'running' AND lease_until <= $6))
+         WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE {})
          ON CONFLICT (stage_id) DO NOTHING
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS}",
+        due("$6")
     ))
     .bind(stage.0)
     .bind(payload.kind().as_str())
@@ -225,14 +233,16 @@ pub async fn enqueue_claimed(
 /// Whether any job is due (queued and due, or running with an expired lease): a read, so a
 /// worker that wakes for nothing does not take the writer.
 pub async fn any_due(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<bool> {
-    let due: i64 = sqlx::query_scalar(
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs
-                        WHERE (state = 'queued' AND next_attempt_at <= $1)
-                           OR (state = 'running' AND lease_until <= $1)) THEN 1 ELSE 0 END",
-    )
-    .bind(ts(now))
-    .fetch_one(conn)
-    .await?;
+    static ANY_DUE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE {}) THEN 1 ELSE 0 END",
+            due("$1")
+        )
+    });
+    let due: i64 = sqlx::query_scalar(&ANY_DUE)
+        .bind(ts(now))
+        .fetch_one(conn)
+        .await?;
     Ok(due != 0)
 }
 
@@ -247,11 +257,9 @@ pub async fn claim_due(
     let row = sqlx::query(&format!(
         "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
                          updated_at = $3
-         WHERE id = (SELECT id FROM jobs
-                     WHERE (state = 'queued' AND next_attempt_at <= $3)
-                        OR (state = 'running' AND lease_until <= $3)
-                     ORDER BY next_attempt_at, id LIMIT 1)
-         RETURNING {COLUMNS}"
+         WHERE id = (SELECT id FROM jobs WHERE {} ORDER BY next_attempt_at, id LIMIT 1)
+         RETURNING {COLUMNS}",
+        due("$3")
     ))
     .bind(owner)
     .bind(ts(lease_until))
@@ -277,9 +285,7 @@ pub async fn claim_next(
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
     let rows = sqlx::query(&format!(
-        "WITH due AS (SELECT id, kind, next_attempt_at FROM jobs
-                      WHERE (state = 'queued' AND next_attempt_at <= $3)
-                         OR (state = 'running' AND lease_until <= $3)),
+        "WITH due AS (SELECT id, kind, next_attempt_at FROM jobs WHERE {}),
               oldest AS (SELECT id, kind FROM due ORDER BY next_attempt_at, id LIMIT 1)
          UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
                          attempts = attempts + 1, updated_at = $3
@@ -287,7 +293,8 @@ pub async fn claim_next(
                       WHERE id = (SELECT id FROM oldest)
                          OR (kind = $4 AND (SELECT kind FROM oldest) = $4)
                       ORDER BY next_attempt_at, id LIMIT $5)
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS}",
+        due("$3")
     ))
     .bind(owner)
     .bind(ts(lease_until))

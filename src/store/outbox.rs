@@ -159,10 +159,7 @@ const PUSHED: [&str; 12] = [
 /// Held back to go with the transaction's next statement or its commit
 /// ([`WriteTx::defer`]).
 pub fn push_all(tx: &mut WriteTx<'_>, actions: &[ChatAction], at: Timestamp) -> StoreResult<()> {
-    if let Some(write) = queued(actions, at, false)? {
-        tx.defer(write);
-    }
-    Ok(())
+    queue(tx, actions, at, false)
 }
 
 /// Queues a notice about a request for its requester ([`push_all`]'s order and holding):
@@ -172,7 +169,17 @@ pub fn push_all(tx: &mut WriteTx<'_>, actions: &[ChatAction], at: Timestamp) -> 
 /// as a post's are: on PostgreSQL it goes in one call with the other writes held (see
 /// [`super::deferred`]), not in a round trip of its own.
 pub fn push_notice(tx: &mut WriteTx<'_>, actions: &[ChatAction], at: Timestamp) -> StoreResult<()> {
-    if let Some(write) = queued(actions, at, true)? {
+    queue(tx, actions, at, true)
+}
+
+/// Holds the insert that queues `actions` ([`queued`]).
+fn queue(
+    tx: &mut WriteTx<'_>,
+    actions: &[ChatAction],
+    at: Timestamp,
+    notice: bool,
+) -> StoreResult<()> {
+    if let Some(write) = queued(actions, at, notice)? {
         tx.defer(write);
     }
     Ok(())

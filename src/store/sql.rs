@@ -125,6 +125,12 @@ impl Write {
         self
     }
 
+    /// Whether its statement names `table` anywhere (a broad test: it may read or change
+    /// that table's rows).
+    pub(super) fn names(&self, table: &str) -> bool {
+        self.sql.contains(table)
+    }
+
     /// The table it changes, as its statement names it (`INSERT INTO t`, `UPDATE t`,
     /// `DELETE FROM t`); None for any other statement, which may change anything.
     pub(super) fn table(&self) -> Option<&str> {

@@ -36,6 +36,7 @@ mod sql;
 pub mod stages;
 pub mod standing;
 pub mod terms;
+mod writer;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -44,12 +45,14 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool};
 use tokio::sync::{Mutex, MutexGuard};
 
 use audit_sink::AuditSink;
 pub use connect::Dialect;
 pub use readers::ReadConn;
+use writer::Writer;
 
 /// The PostgreSQL advisory lock every write transaction takes first, so writes from all
 /// instances on one database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes them:
@@ -131,8 +134,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// [`WriteTx::conn`]); it never names SQLite itself. Dropped without [`WriteTx::commit`], it
 /// rolls back.
 pub struct WriteTx<'a> {
-    /// The open `BEGIN IMMEDIATE` transaction.
-    tx: Transaction<'static, Any>,
+    /// The connection of the open transaction (`BEGIN IMMEDIATE` on SQLite); taken when it
+    /// commits.
+    conn: Option<PoolConnection<Any>>,
     commits: &'a AtomicU64,
     /// The live audit sink, when one is set.
     sink: Option<&'a AuditSink>,
@@ -140,11 +144,12 @@ pub struct WriteTx<'a> {
     audit_head: Option<(i64, String)>,
     /// The events this transaction chained, written in one statement when it commits.
     audit_events: Vec<audit::Chained>,
-    /// The first of them was placed after the head this store knew ([`KnownHead`]), not
+    /// The first of them was placed after the head this store knew ([`writer::KnownHead`]), not
     /// one read in this transaction: their insert checks it ([`audit::insert_later`]).
     head_unread: bool,
-    /// The writer lock, and under it the chain's head as this store last committed it.
-    known_head: MutexGuard<'a, KnownHead>,
+    /// The writer lock, and under it the chain's head as this store last committed it and
+    /// the connection kept for writes ([`writer`]).
+    writer: MutexGuard<'a, Writer>,
     /// The writes held back until the transaction's next statement or its commit
     /// ([`deferred`]).
     held: deferred::Held,
@@ -153,13 +158,6 @@ pub struct WriteTx<'a> {
     broken: bool,
     dialect: Dialect,
 }
-
-/// The audit chain's head (the last event's id and hash) as this store last committed it,
-/// kept under the writer lock: a transaction's first event is placed after it without a
-/// read, and written only if it is still the head ([`audit::insert_later`]; another process
-/// on the same database may have appended since). None until this store has written an
-/// event.
-type KnownHead = Option<(i64, String)>;
 
 impl WriteTx<'_> {
     /// Commits the transaction. With a live audit sink, the events the sink does not hold
@@ -178,18 +176,19 @@ impl WriteTx<'_> {
         let changed = self.send_held().await?;
         let events = match changed.last() {
             Some(&n) if head_checked && n != events.len() as u64 => {
-                audit::chain_again(&mut self.tx, events).await?
+                audit::chain_again(open(&mut self.conn)?, events).await?
             }
             _ => events,
         };
         let pending = match self.sink {
-            Some(sink) => sink.pending(&mut self.tx).await,
+            Some(sink) => sink.pending(open(&mut self.conn)?).await,
             None => Ok(Vec::new()),
         };
-        self.tx.commit().await?;
+        let conn = self.conn.take().ok_or(StoreError::Broken)?;
+        self.writer.commit(conn).await?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         if let Some(last) = events.last() {
-            *self.known_head = Some(last.head());
+            self.writer.head = Some(last.head());
         }
         if let Some(sink) = self.sink {
             let appended = match pending {
@@ -211,7 +210,7 @@ impl WriteTx<'_> {
     /// gone (so what runs on it sees them).
     pub async fn conn(&mut self) -> StoreResult<&mut sqlx::AnyConnection> {
         self.send_held().await?;
-        Ok(&mut self.tx)
+        open(&mut self.conn)
     }
 
     /// The connection for a statement that reads or writes only `tables`: when no write
@@ -231,7 +230,7 @@ impl WriteTx<'_> {
         if !self.held.clear_of(tables) {
             self.send_held().await?;
         }
-        Ok(&mut self.tx)
+        open(&mut self.conn)
     }
 
     /// Sends the writes held back so far; how many rows each changed. Once a send failed
@@ -241,7 +240,10 @@ impl WriteTx<'_> {
         if self.broken {
             return Err(StoreError::Broken);
         }
-        let sent = self.held.send(&mut self.tx, self.dialect).await;
+        let sent = match open(&mut self.conn) {
+            Ok(conn) => self.held.send(conn, self.dialect).await,
+            Err(e) => Err(e),
+        };
         self.broken = sent.is_err();
         sent
     }
@@ -265,7 +267,7 @@ impl WriteTx<'_> {
     }
 
     /// Appends an event to the audit chain ([`audit::chain`]), after the head this store
-    /// knows ([`KnownHead`]), else reading the chain's head once per transaction; the
+    /// knows ([`writer::KnownHead`]), else reading the chain's head once per transaction; the
     /// transaction's events are written together when it commits (one statement, before
     /// the live sink reads them back), so nothing in it reads them first. Returns the
     /// event's id, which it keeps unless another process appended since the known head
@@ -276,7 +278,7 @@ impl WriteTx<'_> {
         at: Timestamp,
     ) -> StoreResult<i64> {
         if self.audit_head.is_none() {
-            if let Some(known) = self.known_head.clone() {
+            if let Some(known) = self.writer.head.clone() {
                 self.audit_head = Some(known);
                 self.head_unread = true;
             }
@@ -285,10 +287,24 @@ impl WriteTx<'_> {
             // The head is read below: the writes held so far go first.
             self.send_held().await?;
         }
-        let event = audit::chain(&mut self.tx, &mut self.audit_head, e, at).await?;
+        let event = audit::chain(open(&mut self.conn)?, &mut self.audit_head, e, at).await?;
         let id = event.id();
         self.audit_events.push(event);
         Ok(id)
+    }
+}
+
+/// The connection of a transaction still open (`Some` until it commits).
+fn open(conn: &mut Option<PoolConnection<Any>>) -> StoreResult<&mut AnyConnection> {
+    conn.as_deref_mut().ok_or(StoreError::Broken)
+}
+
+impl Drop for WriteTx<'_> {
+    /// Not committed: the connection goes back to the pool with its rollback queued.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            writer::roll_back(conn);
+        }
     }
 }
 
@@ -302,7 +318,8 @@ pub struct Store {
     /// Where write transactions run (see `connect::Opened::writer`).
     write_pool: AnyPool,
     dialect: Dialect,
-    writer: Arc<Mutex<KnownHead>>,
+    /// The writer lock ([`Store::write`]) and what it guards between transactions.
+    writer: Arc<Mutex<Writer>>,
     commits: Arc<AtomicU64>,
     path: Option<PathBuf>,
     sink: Option<Arc<AuditSink>>,
@@ -354,19 +371,20 @@ impl Store {
     /// Opens the database at `url` with these connection options.
     pub async fn open_with(url: &str, create: bool, options: &StoreOptions) -> StoreResult<Store> {
         let opened = connect::open(url, create, options).await?;
-        let readers = match (opened.dialect, &opened.path) {
-            (Dialect::Sqlite, Some(_)) => Some(Arc::new(readers::Readers::new(None))),
-            (Dialect::Sqlite, None) => None,
-            (Dialect::Postgres, _) => Some(Arc::new(readers::Readers::new(Some(
-                connect::POSTGRES_PING_AFTER_IDLE,
-            )))),
+        // Connections are kept out of the pool for reads and writes, except on SQLite in
+        // memory (one connection, shared by both); PostgreSQL's are tested when idle a while.
+        let test_every = match opened.dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(connect::POSTGRES_PING_AFTER_IDLE),
         };
+        let keeps = opened.dialect == Dialect::Postgres || opened.path.is_some();
+        let readers = keeps.then(|| Arc::new(readers::Readers::new(test_every)));
         Ok(Store {
             pool: opened.pool,
             readers,
             write_pool: opened.writer,
             dialect: opened.dialect,
-            writer: Arc::new(Mutex::new(None)),
+            writer: Arc::new(Mutex::new(Writer::new(keeps, test_every))),
             commits: Arc::new(AtomicU64::new(0)),
             path: opened.path,
             sink: None,
@@ -415,25 +433,26 @@ impl Store {
 
     /// Starts the one write transaction allowed at a time.
     pub async fn write(&self) -> StoreResult<WriteTx<'_>> {
-        let guard = self.writer.lock().await;
-        let tx = match self.dialect {
-            Dialect::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
+        let mut writer = self.writer.lock().await;
+        let begin = match self.dialect {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
             // The transaction and its lock in one round trip: the two statements go as one
             // simple query, and the transaction begins only if both succeed.
             Dialect::Postgres => {
                 static BEGIN: LazyLock<String> =
                     LazyLock::new(|| format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"));
-                self.write_pool.begin_with(BEGIN.as_str()).await?
+                BEGIN.as_str()
             }
         };
+        let conn = writer.begin(&self.write_pool, begin).await?;
         Ok(WriteTx {
-            tx,
+            conn: Some(conn),
             commits: &self.commits,
             sink: self.sink.as_deref(),
             audit_head: None,
             audit_events: Vec::new(),
             head_unread: false,
-            known_head: guard,
+            writer,
             held: deferred::Held::default(),
             broken: false,
             dialect: self.dialect,
@@ -490,6 +509,7 @@ impl Store {
         if let Some(readers) = &self.readers {
             readers.close().await;
         }
+        self.writer.lock().await.release();
         self.write_pool.close().await;
         self.pool.close().await;
     }

@@ -56,20 +56,45 @@ fn breaks_connection(e: &sqlx::Error) -> bool {
     }
 }
 
-/// A kept connection and when it was last known to work (made, or tested).
-struct Held {
-    conn: AnyConnection,
-    tested: Instant,
+/// When a kept connection was last known to work (made, tested, or, for the writer's, a
+/// commit on it), and whether it is due a test before its next use.
+#[derive(Debug)]
+pub(super) struct Tested {
+    at: Instant,
     /// [`CONNECTION_ERRORS`] then.
     errors: u64,
+}
+
+impl Tested {
+    /// Known to work now.
+    pub(super) fn now() -> Tested {
+        Tested {
+            at: Instant::now(),
+            errors: CONNECTION_ERRORS.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Whether a connection known to work then is to be tested before its next use: when
+    /// that was `every` ago or longer, or a connection of this process broke since; never
+    /// when `every` is `None` (a SQLite file).
+    pub(super) fn due(&self, every: Option<Duration>) -> bool {
+        every.is_some_and(|every| {
+            self.at.elapsed() >= every || self.errors != CONNECTION_ERRORS.load(Ordering::SeqCst)
+        })
+    }
+}
+
+/// A kept connection and when it was last known to work.
+struct Held {
+    conn: AnyConnection,
+    tested: Tested,
 }
 
 impl Held {
     fn new(conn: AnyConnection) -> Held {
         Held {
             conn,
-            tested: Instant::now(),
-            errors: CONNECTION_ERRORS.load(Ordering::SeqCst),
+            tested: Tested::now(),
         }
     }
 }
@@ -135,17 +160,12 @@ impl Readers {
 
     /// `held` when its test is not due or it passes one now; `None` (closed) when it fails.
     async fn tested(&self, mut held: Held) -> Option<Held> {
-        let Some(every) = self.test_every else {
-            return Some(held);
-        };
-        let errors = CONNECTION_ERRORS.load(Ordering::SeqCst);
-        if held.tested.elapsed() < every && held.errors == errors {
+        if !held.tested.due(self.test_every) {
             return Some(held);
         }
         match held.conn.ping().await {
             Ok(()) => {
-                held.tested = Instant::now();
-                held.errors = errors;
+                held.tested = Tested::now();
                 Some(held)
             }
             Err(e) => {

@@ -155,6 +155,55 @@ pub(super) async fn write_one(store: &Store, sql: &str) {
     w.commit().await.expect("commit");
 }
 
+/// The connection a write transaction committed on is kept for the next one, out of the
+/// pool; one whose transaction was dropped unfinished goes back to the pool, which runs its
+/// rollback; closing the store gives the kept one back, so the pool's close ends.
+#[tokio::test]
+async fn the_write_connection_is_kept_after_a_commit_and_given_back_unfinished() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let store = Store::open(&url, true).await.expect("store");
+    write_one(&store, "CREATE TABLE t (v INTEGER)").await;
+    // Time enough for a connection given back to be in the pool again (its test is one
+    // round trip to the connection's thread).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        (store.write_pool.size(), store.write_pool.num_idle()),
+        (1, 0),
+        "the committed-on connection is kept out of the pool"
+    );
+
+    let mut w = store.write().await.expect("write");
+    sqlx::query("INSERT INTO t (v) VALUES (1)")
+        .execute(w.conn().await.expect("conn"))
+        .await
+        .expect("insert");
+    drop(w);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.write_pool.num_idle() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unfinished transaction's connection never went back to the pool"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+        .fetch_one(&mut *store.read().await.expect("read"))
+        .await
+        .expect("count");
+    assert_eq!(rows, 0, "rolled back");
+
+    write_one(&store, "INSERT INTO t (v) VALUES (2)").await;
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+        .fetch_one(&mut *store.read().await.expect("read"))
+        .await
+        .expect("count");
+    assert_eq!(rows, 1, "the next write runs, on the pool's connection");
+    tokio::time::timeout(Duration::from_secs(5), store.close())
+        .await
+        .expect("the store closes with a write connection kept");
+}
+
 /// A store in a new file, every migration applied.
 async fn migrated() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -270,11 +319,11 @@ async fn held_writes_wait_past_statements_on_other_tables_and_not_past_those_on_
         let queued: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) + 10 * (SELECT COUNT(*) FROM backend_calls) FROM outbox",
         )
-        .fetch_one(&mut *w.tx)
+        .fetch_one(super::open(&mut w.conn).expect("open"))
         .await
         .expect("count");
         let state: String = sqlx::query_scalar("SELECT state FROM requests")
-            .fetch_one(&mut *w.tx)
+            .fetch_one(super::open(&mut w.conn).expect("open"))
             .await
             .expect("state");
         (queued, state)
@@ -381,7 +430,7 @@ async fn a_job_is_queued_claimed_only_when_no_other_job_is_due() {
     assert_eq!(stored, ("me".into(), ts(lease.1), 1));
     async fn count(w: &mut WriteTx<'_>) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
-            .fetch_one(&mut *w.tx)
+            .fetch_one(super::open(&mut w.conn).expect("open"))
             .await
             .expect("count")
     }

@@ -408,6 +408,11 @@ async fn two_instances_appending_in_turn_keep_one_whole_audit_chain() {
     assert_eq!(written, details);
 }
 
+/// Held by each test here that breaks a connection of its own process: a broken connection
+/// noted anywhere in the process makes every store test its kept connections, so one such
+/// test running alongside another would hide what the other checks.
+static BREAKING_CONNECTIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A read connection the store keeps whose server process ends (as in a restart): the read
 /// on it fails, as a pooled connection's did, and says the connection broke; the next read
 /// tests the kept connections first, closes the broken one and runs on a new one.
@@ -415,6 +420,7 @@ async fn two_instances_appending_in_turn_keep_one_whole_audit_chain() {
 #[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
 async fn a_kept_read_connection_whose_server_process_ended_is_replaced() {
     use licensebot::store::Store;
+    let _alone = BREAKING_CONNECTIONS.lock().await;
     let server = postgres::server().expect(NEEDS);
     let url = postgres::fresh_database(&server).await;
     let store = Store::open(&url, false).await.expect("store");
@@ -431,25 +437,7 @@ async fn a_kept_read_connection_whose_server_process_ended_is_replaced() {
         );
     }
     let mut admin = PgConnection::connect(&server).await.expect("admin");
-    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
-        .bind(first)
-        .fetch_one(&mut admin)
-        .await
-        .expect("terminate");
-    assert!(ended);
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let alive: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1")
-            .bind(first)
-            .fetch_one(&mut admin)
-            .await
-            .expect("activity");
-        if alive == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the server process never ended");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    end_backend(&mut admin, first).await;
 
     let failed = {
         let mut conn = store.read().await.expect("read");
@@ -467,6 +455,76 @@ async fn a_kept_read_connection_whose_server_process_ended_is_replaced() {
         .await
         .expect("a read on the connection that replaced it");
     assert_ne!(second, first);
+}
+
+/// The connection a write transaction committed on is kept for the next one. When its
+/// server process ends (as in a restart) while it sits idle a second or more, the next write
+/// tests it first and runs on a new one; when it ends just after a commit, the next write
+/// fails, as one on a pooled connection did, and the write after it runs on a new one.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
+async fn a_kept_write_connection_whose_server_process_ended_is_replaced() {
+    use licensebot::store::{Store, WriteTx};
+    let _alone = BREAKING_CONNECTIONS.lock().await;
+    async fn pid_in(w: &mut WriteTx<'_>) -> i32 {
+        backend_pid(w.conn().await.expect("conn"))
+            .await
+            .expect("pid")
+    }
+    async fn write_pid(store: &Store) -> i32 {
+        let mut w = store.write().await.expect("write");
+        let pid = pid_in(&mut w).await;
+        w.commit().await.expect("commit");
+        pid
+    }
+    let server = postgres::server().expect(NEEDS);
+    let url = postgres::fresh_database(&server).await;
+    let store = Store::open(&url, false).await.expect("store");
+    let first = write_pid(&store).await;
+    assert_eq!(
+        write_pid(&store).await,
+        first,
+        "kept: the next write runs on the same connection"
+    );
+
+    let mut admin = PgConnection::connect(&server).await.expect("admin");
+    end_backend(&mut admin, first).await;
+    // Idle past the store's test interval (a second, as the pool's).
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let second = write_pid(&store).await;
+    assert_ne!(second, first, "tested, found broken, replaced");
+
+    end_backend(&mut admin, second).await;
+    let failed = store.write().await.map(drop);
+    assert!(
+        failed.is_err(),
+        "the write on the connection ended just now fails: {failed:?}"
+    );
+    let third = write_pid(&store).await;
+    assert_ne!(third, second);
+}
+
+/// Ends the server process `pid` and waits until it is gone.
+async fn end_backend(admin: &mut PgConnection, pid: i32) {
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut *admin)
+        .await
+        .expect("terminate");
+    assert!(ended);
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let alive: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1")
+            .bind(pid)
+            .fetch_one(&mut *admin)
+            .await
+            .expect("activity");
+        if alive == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server process never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The server process a connection talks to.

@@ -1,0 +1,130 @@
+//! What the store's writer lock guards between write transactions: the audit chain's head
+//! as this store last committed it, and the connection the last transaction committed on.
+//!
+//! sqlx's pool takes a connection given back in a task of its own, tests it there (a round
+//! trip to SQLite's connection thread or PostgreSQL's server), and hands it out again only
+//! once that is done. A write transaction began right after another committed waited for
+//! all of it: on SQLite its `BEGIN` took about four times a statement in the load bench.
+//! So the connection a transaction committed on is kept here, checked out of the pool, and
+//! the next transaction begins on it at once. It goes back to the pool instead when its
+//! transaction did not commit (the pool runs the rollback sqlx queued, and keeps the
+//! connection only out of a transaction, see `connect::sqlite_pool`), and when the store
+//! closes.
+//!
+//! A kept PostgreSQL connection is tested (a ping) before its next transaction as a kept
+//! read connection is ([`super::readers::Tested`]): when it has not worked for a second, or
+//! any connection of this process broke since. One that fails the test is closed and a
+//! pooled one takes its place. On SQLite in memory nothing is kept: its one connection is
+//! also the one reads take.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Connection, Database, TransactionManager};
+
+use super::readers::Tested;
+use super::StoreResult;
+
+/// The audit chain's head (the last event's id and hash) as this store last committed it,
+/// kept under the writer lock: a transaction's first event is placed after it without a
+/// read, and written only if it is still the head ([`super::audit::insert_later`]; another
+/// process on the same database may have appended since). None until this store has written
+/// an event.
+pub(super) type KnownHead = Option<(i64, String)>;
+
+/// The sqlx transaction manager for the `Any` driver: what `sqlx::Transaction` itself calls
+/// to begin, commit and roll back on its connection.
+type Manager = <Any as Database>::TransactionManager;
+
+/// A connection kept for the next write transaction.
+struct Kept {
+    conn: PoolConnection<Any>,
+    tested: Tested,
+}
+
+/// Guarded by the store's writer lock.
+pub(super) struct Writer {
+    /// The audit chain's head as this store last committed it.
+    pub(super) head: KnownHead,
+    kept: Option<Kept>,
+    /// Whether a connection is kept at all (not on SQLite in memory).
+    keeps: bool,
+    /// How long a kept connection goes untested ([`Tested::due`]); `None`: never tested.
+    test_every: Option<Duration>,
+}
+
+impl Writer {
+    /// Nothing known or kept yet; connections kept after a commit when `keeps`.
+    pub(super) fn new(keeps: bool, test_every: Option<Duration>) -> Writer {
+        Writer {
+            head: None,
+            kept: None,
+            keeps,
+            test_every,
+        }
+    }
+
+    /// A connection with a transaction begun on it by `statement`: the kept one (tested
+    /// first when due), else one from `pool`.
+    pub(super) async fn begin(
+        &mut self,
+        pool: &AnyPool,
+        statement: &'static str,
+    ) -> StoreResult<PoolConnection<Any>> {
+        let mut conn = match self.take_tested().await {
+            Some(conn) => conn,
+            None => pool.acquire().await?,
+        };
+        // On failure the connection goes back to the pool, which tests it.
+        Manager::begin(&mut conn, Some(Cow::Borrowed(statement))).await?;
+        Ok(conn)
+    }
+
+    /// The kept connection, when there is one and it is not due a test or passes it.
+    async fn take_tested(&mut self) -> Option<PoolConnection<Any>> {
+        let mut kept = self.kept.take()?;
+        if !kept.tested.due(self.test_every) {
+            return Some(kept.conn);
+        }
+        match kept.conn.ping().await {
+            Ok(()) => Some(kept.conn),
+            Err(e) => {
+                tracing::warn!(error = %e, "the kept write connection failed its test; replacing it");
+                if let Err(e) = kept.conn.close().await {
+                    tracing::debug!(error = %e, "closing the broken write connection");
+                }
+                None
+            }
+        }
+    }
+
+    /// Commits the transaction on `conn`, then keeps `conn` for the next one (when this
+    /// store keeps one). A commit that fails gives it back to the pool, its rollback queued.
+    pub(super) async fn commit(&mut self, mut conn: PoolConnection<Any>) -> StoreResult<()> {
+        if let Err(e) = Manager::commit(&mut conn).await {
+            roll_back(conn);
+            return Err(e.into());
+        }
+        if self.keeps {
+            self.kept = Some(Kept {
+                conn,
+                tested: Tested::now(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives the kept connection back to the pool (before the pool closes, which waits for
+    /// every connection out of it).
+    pub(super) fn release(&mut self) {
+        self.kept = None;
+    }
+}
+
+/// Gives `conn` back to the pool with the rollback of its open transaction queued, as a
+/// `sqlx::Transaction` dropped unfinished does: the pool runs it before keeping the
+/// connection.
+pub(super) fn roll_back(mut conn: PoolConnection<Any>) {
+    Manager::start_rollback(&mut conn);
+}

@@ -184,8 +184,12 @@ impl WriteTx<'_> {
             Some(sink) => sink.pending(open(&mut self.conn)?).await,
             None => Ok(Vec::new()),
         };
-        let conn = self.conn.take().ok_or(StoreError::Broken)?;
-        self.writer.commit(conn).await?;
+        // Dropped or failed before it ends, the transaction rolls back as any unfinished
+        // one (`Drop`); committed, its connection is kept for the next.
+        writer::commit(open(&mut self.conn)?).await?;
+        if let Some(conn) = self.conn.take() {
+            self.writer.keep(conn);
+        }
         self.commits.fetch_add(1, Ordering::Relaxed);
         if let Some(last) = events.last() {
             self.writer.head = Some(last.head());

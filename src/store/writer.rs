@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Connection, Database, TransactionManager};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Database, TransactionManager};
 
 use super::readers::Tested;
 use super::StoreResult;
@@ -99,20 +99,15 @@ impl Writer {
         }
     }
 
-    /// Commits the transaction on `conn`, then keeps `conn` for the next one (when this
-    /// store keeps one). A commit that fails gives it back to the pool, its rollback queued.
-    pub(super) async fn commit(&mut self, mut conn: PoolConnection<Any>) -> StoreResult<()> {
-        if let Err(e) = Manager::commit(&mut conn).await {
-            roll_back(conn);
-            return Err(e.into());
-        }
+    /// Keeps `conn`, whose transaction committed, for the next one (when this store keeps
+    /// one at all); else it goes back to the pool.
+    pub(super) fn keep(&mut self, conn: PoolConnection<Any>) {
         if self.keeps {
             self.kept = Some(Kept {
                 conn,
                 tested: Tested::now(),
             });
         }
-        Ok(())
     }
 
     /// Gives the kept connection back to the pool (before the pool closes, which waits for
@@ -120,6 +115,13 @@ impl Writer {
     pub(super) fn release(&mut self) {
         self.kept = None;
     }
+}
+
+/// Commits the transaction open on `conn`. Until this returns success the transaction is
+/// open as far as the caller knows: one that fails, or is dropped before it ends, is rolled
+/// back as any unfinished transaction ([`roll_back`]).
+pub(super) async fn commit(conn: &mut AnyConnection) -> StoreResult<()> {
+    Ok(Manager::commit(conn).await?)
 }
 
 /// Gives `conn` back to the pool with the rollback of its open transaction queued, as a

@@ -182,7 +182,7 @@ pub async fn enqueue(
 
 /// The filter of the jobs due at the time placeholder `at` names: queued and due, or
 /// running with an expired lease (a crashed worker's). Every claim and the wake's look use
-/// it.
+/// it, each in a statement made once (a `LazyLock`), not on every call.
 fn due(at: &str) -> String {
     format!("(state = 'queued' AND next_attempt_at <= {at}) OR (state = 'running' AND lease_until <= {at})")
 }
@@ -203,23 +203,26 @@ pub async fn enqueue_claimed(
     (owner, lease_until): (&str, Timestamp),
 ) -> StoreResult<Option<Job>> {
     let json = serde_json::to_string(payload).map_err(|e| super::corrupt("jobs", e))?;
-    let row = sqlx::query(&format!(
-        "INSERT INTO jobs (stage_id, kind, payload, state, attempts, lease_owner, lease_until,
-                           change_sent, next_attempt_at, created_at, updated_at)
-         SELECT $1, $2, $3, 'running', 1, $4, $5, 1, $6, $6, $6
-         WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE {})
-         ON CONFLICT (stage_id) DO NOTHING
-         RETURNING {COLUMNS}",
-        due("$6")
-    ))
-    .bind(stage.0)
-    .bind(payload.kind().as_str())
-    .bind(json)
-    .bind(owner)
-    .bind(ts(lease_until))
-    .bind(ts(at))
-    .fetch_optional(tx.conn_for(&["jobs", "stages"]).await?)
-    .await?;
+    static ENQUEUE_CLAIMED: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO jobs (stage_id, kind, payload, state, attempts, lease_owner, lease_until,
+                               change_sent, next_attempt_at, created_at, updated_at)
+             SELECT $1, $2, $3, 'running', 1, $4, $5, 1, $6, $6, $6
+             WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE {})
+             ON CONFLICT (stage_id) DO NOTHING
+             RETURNING {COLUMNS}",
+            due("$6")
+        )
+    });
+    let row = sqlx::query(&ENQUEUE_CLAIMED)
+        .bind(stage.0)
+        .bind(payload.kind().as_str())
+        .bind(json)
+        .bind(owner)
+        .bind(ts(lease_until))
+        .bind(ts(at))
+        .fetch_optional(tx.conn_for(&["jobs", "stages"]).await?)
+        .await?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -254,18 +257,21 @@ pub async fn claim_due(
     now: Timestamp,
     lease_until: Timestamp,
 ) -> StoreResult<Option<Job>> {
-    let row = sqlx::query(&format!(
-        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1,
-                         updated_at = $3
-         WHERE id = (SELECT id FROM jobs WHERE {} ORDER BY next_attempt_at, id LIMIT 1)
-         RETURNING {COLUMNS}",
-        due("$3")
-    ))
-    .bind(owner)
-    .bind(ts(lease_until))
-    .bind(ts(now))
-    .fetch_optional(&mut *conn)
-    .await?;
+    static CLAIM_DUE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
+                             attempts = attempts + 1, updated_at = $3
+             WHERE id = (SELECT id FROM jobs WHERE {} ORDER BY next_attempt_at, id LIMIT 1)
+             RETURNING {COLUMNS}",
+            due("$3")
+        )
+    });
+    let row = sqlx::query(&CLAIM_DUE)
+        .bind(owner)
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .fetch_optional(&mut *conn)
+        .await?;
     let job = row.as_ref().map(|r| JOBS.read(r)).transpose()?;
     if let Some(write) = may_send(job.as_slice()) {
         super::deferred::run_now(conn, &write).await?;
@@ -284,25 +290,28 @@ pub async fn claim_next(
     batch: StageKind,
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
-    let rows = sqlx::query(&format!(
-        "WITH due AS (SELECT id, kind, next_attempt_at FROM jobs WHERE {}),
-              oldest AS (SELECT id, kind FROM due ORDER BY next_attempt_at, id LIMIT 1)
-         UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
-                         attempts = attempts + 1, updated_at = $3
-         WHERE id IN (SELECT id FROM due
-                      WHERE id = (SELECT id FROM oldest)
-                         OR (kind = $4 AND (SELECT kind FROM oldest) = $4)
-                      ORDER BY next_attempt_at, id LIMIT $5)
-         RETURNING {COLUMNS}",
-        due("$3")
-    ))
-    .bind(owner)
-    .bind(ts(lease_until))
-    .bind(ts(now))
-    .bind(batch.as_str())
-    .bind(limit)
-    .fetch_all(tx.conn_for(&["jobs"]).await?)
-    .await?;
+    static CLAIM_NEXT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "WITH due AS (SELECT id, kind, next_attempt_at FROM jobs WHERE {}),
+                  oldest AS (SELECT id, kind FROM due ORDER BY next_attempt_at, id LIMIT 1)
+             UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
+                             attempts = attempts + 1, updated_at = $3
+             WHERE id IN (SELECT id FROM due
+                          WHERE id = (SELECT id FROM oldest)
+                             OR (kind = $4 AND (SELECT kind FROM oldest) = $4)
+                          ORDER BY next_attempt_at, id LIMIT $5)
+             RETURNING {COLUMNS}",
+            due("$3")
+        )
+    });
+    let rows = sqlx::query(&CLAIM_NEXT)
+        .bind(owner)
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .bind(batch.as_str())
+        .bind(limit)
+        .fetch_all(tx.conn_for(&["jobs"]).await?)
+        .await?;
     let mut jobs = rows
         .iter()
         .map(|r| JOBS.read(r))

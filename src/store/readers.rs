@@ -58,7 +58,6 @@ fn breaks_connection(e: &sqlx::Error) -> bool {
 
 /// When a kept connection was last known to work (made, tested, or, for the writer's, a
 /// commit on it), and whether it is due a test before its next use.
-#[derive(Debug)]
 pub(super) struct Tested {
     at: Instant,
     /// [`CONNECTION_ERRORS`] then.

@@ -187,6 +187,11 @@ fn due(at: &str) -> String {
     format!("(state = 'queued' AND next_attempt_at <= {at}) OR (state = 'running' AND lease_until <= {at})")
 }
 
+/// What a claim sets: the job running, leased to `$1` until `$2`, its attempt counted, at
+/// `$3` ([`claim_due`], [`claim_next`]).
+const CLAIM: &str = "state = 'running', lease_owner = $1, lease_until = $2, \
+                     attempts = attempts + 1, updated_at = $3";
+
 /// Queues the job for a stage and claims it, in one statement, when no other job is due:
 /// running, leased to `owner` until `lease_until`, its first attempt counted and recorded
 /// as one that may send. That is what [`claim_next`] would do next in the same transaction,
@@ -259,8 +264,7 @@ pub async fn claim_due(
 ) -> StoreResult<Option<Job>> {
     static CLAIM_DUE: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
-                             attempts = attempts + 1, updated_at = $3
+            "UPDATE jobs SET {CLAIM}
              WHERE id = (SELECT id FROM jobs WHERE {} ORDER BY next_attempt_at, id LIMIT 1)
              RETURNING {COLUMNS}",
             due("$3")
@@ -294,8 +298,7 @@ pub async fn claim_next(
         format!(
             "WITH due AS (SELECT id, kind, next_attempt_at FROM jobs WHERE {}),
                   oldest AS (SELECT id, kind FROM due ORDER BY next_attempt_at, id LIMIT 1)
-             UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
-                             attempts = attempts + 1, updated_at = $3
+             UPDATE jobs SET {CLAIM}
              WHERE id IN (SELECT id FROM due
                           WHERE id = (SELECT id FROM oldest)
                              OR (kind = $4 AND (SELECT kind FROM oldest) = $4)

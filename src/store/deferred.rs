@@ -26,6 +26,10 @@
 //!   when no write after it names its table, the private ones go after the others
 //!   ([`postgres_order`]), which then make one run.
 //!
+//! A transaction that read nothing and holds only such writes when it commits sends them
+//! with its BEGIN and its COMMIT, in one call of the same kind ([`Held::commit_in_one`]):
+//! unless a write expects a number of rows, or (on PostgreSQL) is private.
+//!
 //! Either way the statements run in order inside the open transaction: the first that fails
 //! fails the call, the transaction is rolled back as any failed one, and nothing of it is
 //! kept. A write may say how many rows it must change ([`Write::expecting`]); when it changes
@@ -77,6 +81,11 @@ impl Held {
         (covered && earlier.expect.is_none() && untouched).then_some(i)
     }
 
+    /// Whether nothing is held.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
     /// Whether no write held changes any of `tables` (each names the table it changes, and
     /// none is one of them), so a statement that reads or writes those tables alone need
     /// not wait for them.
@@ -115,6 +124,58 @@ impl Held {
         }
         Ok(changed)
     }
+
+    /// Whether the held writes may go in one call with their transaction's BEGIN and
+    /// COMMIT ([`Held::commit_in_one`]): none expects a number of rows (the count comes
+    /// back only once the COMMIT ran, too late to roll back), and on PostgreSQL none is
+    /// private (the call is one simple query, every value written into its text).
+    pub(crate) fn commit_foldable(&self, dialect: Dialect) -> bool {
+        self.writes
+            .iter()
+            .all(|w| w.expect.is_none() && (dialect == Dialect::Sqlite || !w.private))
+    }
+
+    /// A whole transaction in one call: `begin` (one or more statements), every held write
+    /// in order, then `COMMIT`, where [`Held::send`] and the commit would take three (one
+    /// round trip each on PostgreSQL, one hand-off to the connection's thread each on
+    /// SQLite). Only for writes [`Held::commit_foldable`] allows. Nothing is held afterwards.
+    ///
+    /// The database stops at the first statement that fails, which may leave the
+    /// transaction open on `conn` where sqlx does not know of it: on an error the caller
+    /// must close `conn`, never give it back ([`super::writer::close_unknown`]).
+    pub(crate) async fn commit_in_one(
+        &mut self,
+        conn: &mut AnyConnection,
+        dialect: Dialect,
+        begin: &str,
+    ) -> StoreResult<()> {
+        let writes = std::mem::take(&mut self.writes);
+        let writes: Vec<&Write> = writes.iter().collect();
+        let answers = match dialect {
+            Dialect::Sqlite => {
+                let (script, params) = bound_script(&writes);
+                let sql = format!("{begin};\n{script}COMMIT;");
+                counts(conn.fetch_many(bound(&sql, &params))).await?
+            }
+            Dialect::Postgres => {
+                let sql = format!("{begin};\n{}COMMIT;", literal_script(&writes)?);
+                counts(conn.fetch_many(sqlx::raw_sql(&sql))).await?
+            }
+        };
+        let begun = begin.split(';').filter(|s| !s.trim().is_empty()).count();
+        if answers.len() != begun + writes.len() + 1 {
+            return Err(super::corrupt(
+                "deferred writes",
+                format!(
+                    "a transaction of {} writes, begun and committed in one call, answered {} \
+                     times",
+                    writes.len(),
+                    answers.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Runs `write` at once on `conn` (outside a transaction that holds writes back);
@@ -147,6 +208,15 @@ async fn run_one(conn: &mut AnyConnection, write: &Write) -> StoreResult<u64> {
 
 /// Several writes as one SQLite query: placeholders numbered across them, values bound.
 async fn run_bound(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Vec<u64>> {
+    let writes: Vec<&Write> = writes.iter().collect();
+    let (sql, params) = bound_script(&writes);
+    let results = conn.fetch_many(bound(&sql, &params));
+    counts(results).await
+}
+
+/// `writes` as one SQLite query, each statement ended by `;` and a new line, and its
+/// values: each `?` numbered on from the previous statements' (`$N` is the N-th value).
+fn bound_script<'w>(writes: &[&'w Write]) -> (String, Vec<Param<'w>>) {
     let mut sql = String::new();
     let mut params = Vec::new();
     for write in writes {
@@ -154,8 +224,7 @@ async fn run_bound(conn: &mut AnyConnection, writes: &[Write]) -> StoreResult<Ve
         sql.push_str(";\n");
         params.extend(write.params.iter().cloned());
     }
-    let results = conn.fetch_many(bound(&sql, &params));
-    counts(results).await
+    (sql, params)
 }
 
 /// Several writes on PostgreSQL: each run of them that may be written in as literals in one
@@ -225,13 +294,20 @@ fn runs<'w>(writes: &'w [&'w Write]) -> Vec<&'w [&'w Write]> {
 
 /// Several writes as one PostgreSQL simple query, their values written in as literals.
 async fn run_literal(conn: &mut AnyConnection, writes: &[&Write]) -> StoreResult<Vec<u64>> {
+    let sql = literal_script(writes)?;
+    let results = conn.fetch_many(sqlx::raw_sql(&sql));
+    counts(results).await
+}
+
+/// `writes` as one PostgreSQL simple query, their values written in as literals, each
+/// statement ended by `;` and a new line.
+fn literal_script(writes: &[&Write]) -> StoreResult<String> {
     let mut sql = String::new();
     for write in writes {
         sql.push_str(&with_literals(&write.sql, &write.params)?);
         sql.push_str(";\n");
     }
-    let results = conn.fetch_many(sqlx::raw_sql(&sql));
-    counts(results).await
+    Ok(sql)
 }
 
 /// The rows each statement of a multi-statement query changed, in order.

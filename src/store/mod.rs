@@ -57,8 +57,9 @@ use writer::Writer;
 /// The PostgreSQL advisory lock every write transaction takes first, so writes from all
 /// instances on one database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes them:
 /// each transaction reads and writes a consistent state, and none fails on a serialization
-/// conflict. (The key is "licensebot" in ASCII, truncated to fit.)
-const WRITER_LOCK: i64 = 0x6c69_6365_6e73_6562;
+/// conflict. (The key is "licensebot" in ASCII, truncated to fit; an operator sees it in
+/// `pg_locks`.)
+pub const WRITER_LOCK: i64 = 0x6c69_6365_6e73_6562;
 
 /// Every sqlx error becomes a store error here, where one that says its connection broke is
 /// noted (the connections kept for reads are tested again, [`readers::note_error`]).
@@ -134,9 +135,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// [`WriteTx::conn`]); it never names SQLite itself. Dropped without [`WriteTx::commit`], it
 /// rolls back.
 pub struct WriteTx<'a> {
-    /// The connection of the open transaction (`BEGIN IMMEDIATE` on SQLite); taken when it
-    /// commits.
+    /// The connection of the transaction; taken when it commits.
     conn: Option<PoolConnection<Any>>,
+    /// The statement that begins the transaction (`BEGIN IMMEDIATE` on SQLite). It goes
+    /// before the transaction's first statement, or with its writes and COMMIT in one call
+    /// when it reads nothing ([`WriteTx::commit`]).
+    begin: &'static str,
+    /// Whether `begin` went.
+    begun: bool,
     commits: &'a AtomicU64,
     /// The live audit sink, when one is set.
     sink: Option<&'a AuditSink>,
@@ -166,7 +172,15 @@ impl WriteTx<'_> {
     /// still under the writer lock, so the file keeps the chain's order. A sink that cannot
     /// be read for or written is logged, not returned (the transaction is committed), and
     /// caught up at the next commit or start.
+    ///
+    /// A transaction that read nothing and only holds writes back (one that marks chat
+    /// actions delivered, say) goes as one call: its BEGIN, its writes and its COMMIT
+    /// ([`deferred::Held::commit_in_one`]), when the writes allow it and no live sink has
+    /// to read it first. One that did nothing at all commits nothing.
     pub async fn commit(mut self) -> StoreResult<()> {
+        if !self.begun && self.sink.is_none() && self.held.commit_foldable(self.dialect) {
+            return self.commit_in_one().await;
+        }
         let events = std::mem::take(&mut self.audit_events);
         let audited = audit::insert_later(&events, self.head_unread);
         let head_checked = audited.is_some() && self.head_unread;
@@ -176,10 +190,14 @@ impl WriteTx<'_> {
         let changed = self.send_held().await?;
         let events = match changed.last() {
             Some(&n) if head_checked && n != events.len() as u64 => {
-                audit::chain_again(open(&mut self.conn)?, events).await?
+                audit::chain_again(self.begun().await?, events).await?
             }
             _ => events,
         };
+        if !self.begun {
+            // Nothing read, nothing written: nothing to commit.
+            return Ok(());
+        }
         let pending = match self.sink {
             Some(sink) => sink.pending(open(&mut self.conn)?).await,
             None => Ok(Vec::new()),
@@ -210,11 +228,44 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Commits a transaction that read nothing: its BEGIN, the writes it holds and its
+    /// COMMIT in one call. When that call fails the connection may be left inside the
+    /// transaction, where sqlx does not know of it, so it is closed, never given back.
+    async fn commit_in_one(mut self) -> StoreResult<()> {
+        if self.broken {
+            return Err(StoreError::Broken);
+        }
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.take().ok_or(StoreError::Broken)?;
+        match self
+            .held
+            .commit_in_one(&mut conn, self.dialect, self.begin)
+            .await
+        {
+            Ok(()) => {
+                self.writer.keep(conn);
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                writer::close_unknown(conn).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The connection with the transaction begun on it (its BEGIN goes now, unless it went).
+    async fn begun(&mut self) -> StoreResult<&mut AnyConnection> {
+        begun(&mut self.conn, &mut self.begun, self.begin).await
+    }
+
     /// The connection, for the per-table functions, once the writes held back so far have
     /// gone (so what runs on it sees them).
     pub async fn conn(&mut self) -> StoreResult<&mut sqlx::AnyConnection> {
         self.send_held().await?;
-        open(&mut self.conn)
+        self.begun().await
     }
 
     /// The connection for a statement that reads or writes only `tables`: when no write
@@ -234,7 +285,7 @@ impl WriteTx<'_> {
         if !self.held.clear_of(tables) {
             self.send_held().await?;
         }
-        open(&mut self.conn)
+        self.begun().await
     }
 
     /// Sends the writes held back so far; how many rows each changed. Once a send failed
@@ -244,7 +295,10 @@ impl WriteTx<'_> {
         if self.broken {
             return Err(StoreError::Broken);
         }
-        let sent = match open(&mut self.conn) {
+        if self.held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sent = match begun(&mut self.conn, &mut self.begun, self.begin).await {
             Ok(conn) => self.held.send(conn, self.dialect).await,
             Err(e) => Err(e),
         };
@@ -291,7 +345,8 @@ impl WriteTx<'_> {
             // The head is read below: the writes held so far go first.
             self.send_held().await?;
         }
-        let event = audit::chain(open(&mut self.conn)?, &mut self.audit_head, e, at).await?;
+        let conn = begun(&mut self.conn, &mut self.begun, self.begin).await?;
+        let event = audit::chain(conn, &mut self.audit_head, e, at).await?;
         let id = event.id();
         self.audit_events.push(event);
         Ok(id)
@@ -301,6 +356,20 @@ impl WriteTx<'_> {
 /// The connection of a transaction still open (`Some` until it commits).
 fn open(conn: &mut Option<PoolConnection<Any>>) -> StoreResult<&mut AnyConnection> {
     conn.as_deref_mut().ok_or(StoreError::Broken)
+}
+
+/// The connection of a transaction still open, `begin` sent on it first unless `begun`.
+async fn begun<'c>(
+    conn: &'c mut Option<PoolConnection<Any>>,
+    begun: &mut bool,
+    begin: &'static str,
+) -> StoreResult<&'c mut AnyConnection> {
+    let conn = open(conn)?;
+    if !*begun {
+        writer::begin(conn, begin).await?;
+        *begun = true;
+    }
+    Ok(conn)
 }
 
 impl Drop for WriteTx<'_> {
@@ -435,7 +504,9 @@ impl Store {
         self.path.as_deref()
     }
 
-    /// Starts the one write transaction allowed at a time.
+    /// Starts the one write transaction allowed at a time: the writer lock of this store
+    /// now, the database's (`BEGIN IMMEDIATE` on SQLite, the advisory lock on PostgreSQL) at
+    /// the transaction's first statement, or at its commit when it read nothing.
     pub async fn write(&self) -> StoreResult<WriteTx<'_>> {
         let mut writer = self.writer.lock().await;
         let begin = match self.dialect {
@@ -448,9 +519,11 @@ impl Store {
                 BEGIN.as_str()
             }
         };
-        let conn = writer.begin(&self.write_pool, begin).await?;
+        let conn = writer.take(&self.write_pool).await?;
         Ok(WriteTx {
             conn: Some(conn),
+            begin,
+            begun: false,
             commits: &self.commits,
             sink: self.sink.as_deref(),
             audit_head: None,

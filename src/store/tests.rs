@@ -204,6 +204,73 @@ async fn the_write_connection_is_kept_after_a_commit_and_given_back_unfinished()
         .expect("the store closes with a write connection kept");
 }
 
+/// A transaction that reads nothing and only holds writes back takes the database's write
+/// lock only when it commits (its BEGIN goes with its writes and COMMIT, in one call), so
+/// another connection may write meanwhile. When that call fails, none of its writes is kept
+/// and the connection, which the failure may have left inside the transaction, is not
+/// reused: the next write runs. A transaction that did nothing commits nothing.
+#[tokio::test]
+async fn a_transaction_of_held_writes_alone_begins_and_commits_in_its_commit() {
+    use super::sql::Write;
+    let insert = |v: i64| Write::new("a row", "INSERT INTO t (v) VALUES (?)".into(), &[v.into()]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let store = Store::open(&url, true).await.expect("store");
+    write_one(&store, "CREATE TABLE t (v INTEGER PRIMARY KEY)").await;
+    let other = Store::open(&url, false)
+        .await
+        .expect("a second store on the file");
+    let rows = |store: Store| async move {
+        let values: Vec<i64> = sqlx::query_scalar("SELECT v FROM t ORDER BY v")
+            .fetch_all(&mut *store.read().await.expect("read"))
+            .await
+            .expect("rows");
+        values
+    };
+
+    let commits = store.commits();
+    let mut w = store.write().await.expect("write");
+    w.defer(insert(1));
+    w.defer(insert(2));
+    // The database is not locked yet: another writer on the file does not wait.
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        write_one(&other, "INSERT INTO t (v) VALUES (10)"),
+    )
+    .await
+    .expect("another connection writes while the transaction only holds writes");
+    w.commit().await.expect("commit in one call");
+    assert_eq!(rows(store.clone()).await, [1, 2, 10]);
+    assert_eq!(store.commits(), commits + 1);
+
+    let mut w = store.write().await.expect("write");
+    w.defer(insert(3));
+    w.defer(insert(1));
+    let failed = w.commit().await;
+    assert!(
+        failed.is_err(),
+        "a duplicate key fails the commit: {failed:?}"
+    );
+    assert_eq!(rows(store.clone()).await, [1, 2, 10], "nothing of it kept");
+    assert_eq!(store.commits(), commits + 1);
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        write_one(&other, "INSERT INTO t (v) VALUES (11)"),
+    )
+    .await
+    .expect("the failed transaction holds no lock");
+    let mut w = store.write().await.expect("write");
+    w.defer(insert(4));
+    w.commit().await.expect("the next write runs");
+    assert_eq!(rows(store.clone()).await, [1, 2, 4, 10, 11]);
+
+    let w = store.write().await.expect("write");
+    w.commit().await.expect("an empty transaction commits");
+    assert_eq!(store.commits(), commits + 2, "and is not counted");
+    other.close().await;
+    store.close().await;
+}
+
 /// A store in a new file, every migration applied.
 async fn migrated() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,5 +1,8 @@
 //! What the store's writer lock guards between write transactions: the audit chain's head
 //! as this store last committed it, and the connection the last transaction committed on.
+//! A transaction takes its connection here ([`Writer::take`]) and begins on it only at its
+//! first statement ([`begin`]), or at its commit when it read nothing (its BEGIN, its writes
+//! and its COMMIT then go in one call, see `WriteTx::commit`).
 //!
 //! sqlx's pool takes a connection given back in a task of its own, tests it there (a round
 //! trip to SQLite's connection thread or PostgreSQL's server), and hands it out again only
@@ -65,20 +68,13 @@ impl Writer {
         }
     }
 
-    /// A connection with a transaction begun on it by `statement`: the kept one (tested
-    /// first when due), else one from `pool`.
-    pub(super) async fn begin(
-        &mut self,
-        pool: &AnyPool,
-        statement: &'static str,
-    ) -> StoreResult<PoolConnection<Any>> {
-        let mut conn = match self.take_tested().await {
-            Some(conn) => conn,
-            None => pool.acquire().await?,
-        };
-        // On failure the connection goes back to the pool, which tests it.
-        Manager::begin(&mut conn, Some(Cow::Borrowed(statement))).await?;
-        Ok(conn)
+    /// A connection for the next write transaction, nothing begun on it yet ([`begin`]
+    /// does that): the kept one (tested first when due), else one from `pool`.
+    pub(super) async fn take(&mut self, pool: &AnyPool) -> StoreResult<PoolConnection<Any>> {
+        match self.take_tested().await {
+            Some(conn) => Ok(conn),
+            None => Ok(pool.acquire().await?),
+        }
     }
 
     /// The kept connection, when there is one and it is not due a test or passes it.
@@ -114,6 +110,22 @@ impl Writer {
     /// every connection out of it).
     pub(super) fn release(&mut self) {
         self.kept = None;
+    }
+}
+
+/// Begins a transaction on `conn` with `statement`, as `sqlx::Transaction` does (sqlx then
+/// knows the connection is in it: see [`roll_back`]).
+pub(super) async fn begin(conn: &mut AnyConnection, statement: &'static str) -> StoreResult<()> {
+    Ok(Manager::begin(conn, Some(Cow::Borrowed(statement))).await?)
+}
+
+/// Closes `conn`, which a failed call may have left inside a transaction sqlx does not know
+/// of (one begun and ended in the call's own text, see [`super::deferred::Held::commit_in_one`]):
+/// closed, the database rolls that transaction back, where the pool would keep the
+/// connection as it is.
+pub(super) async fn close_unknown(conn: PoolConnection<Any>) {
+    if let Err(e) = conn.close().await {
+        tracing::debug!(error = %e, "closing a write connection after a failed commit");
     }
 }
 

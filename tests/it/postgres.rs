@@ -344,9 +344,12 @@ async fn writes_of_two_instances_on_one_database_run_one_at_a_time() {
         .await
         .expect("the second instance's store");
 
-    let held = first.write().await.expect("the first write begins");
+    // A transaction takes the lock with its first statement.
+    let mut held = first.write().await.expect("the first write");
+    held.conn().await.expect("the first write begins");
     let waiting = tokio::spawn(async move {
-        let w = second.write().await.expect("the second write begins");
+        let mut w = second.write().await.expect("the second write");
+        w.conn().await.expect("the second write begins");
         let began = Instant::now();
         w.commit().await.expect("the second write commits");
         began
@@ -406,6 +409,84 @@ async fn two_instances_appending_in_turn_keep_one_whole_audit_chain() {
         .await
         .expect("details");
     assert_eq!(written, details);
+}
+
+/// A transaction that only queues chat actions goes as one simple query: its BEGIN, the
+/// writer lock (so it still waits for a writer of another instance), its writes and its
+/// COMMIT. One whose write fails keeps nothing, and its connection, which the failure left
+/// inside an aborted transaction, is not reused: the next write runs.
+#[tokio::test]
+#[ignore = "needs PostgreSQL (LICENSEBOT_TEST_POSTGRES_URL); tests/run.sh runs it"]
+async fn a_transaction_of_held_writes_alone_commits_in_one_query_under_the_writer_lock() {
+    use licensebot::domain::{ChannelRef, StageId};
+    use licensebot::store::outbox::{self, ChatAction};
+    use licensebot::store::{Store, WRITER_LOCK};
+    let server = postgres::server().expect(NEEDS);
+    let url = postgres::fresh_database(&server).await;
+    let store = Store::open(&url, false).await.expect("store");
+    store.migrate().await.expect("migrate");
+    let send = |text: &str, stage: Option<StageId>| ChatAction::Send {
+        channel: ChannelRef("general".into()),
+        content: text.into(),
+        reply_to: None,
+        stage,
+        mentions: Vec::new(),
+    };
+    let queue = |texts: Vec<ChatAction>| {
+        let store = store.clone();
+        async move {
+            let mut w = store.write().await.expect("write");
+            for action in &texts {
+                outbox::push(&mut w, action, chrono::Utc::now()).expect("push");
+            }
+            w.commit().await
+        }
+    };
+    let contents = || async {
+        let texts: Vec<String> = sqlx::query_scalar("SELECT content FROM outbox ORDER BY id")
+            .fetch_all(&mut *store.read().await.expect("read"))
+            .await
+            .expect("contents");
+        texts
+    };
+
+    // Another instance's writer holds the lock: the commit waits for it.
+    let mut admin = PgConnection::connect(&url).await.expect("admin");
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(WRITER_LOCK)
+        .execute(&mut admin)
+        .await
+        .expect("lock");
+    let commit = tokio::spawn(queue(vec![send("first", None), send("it's second", None)]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !commit.is_finished(),
+        "the commit waits for the writer lock"
+    );
+    assert!(contents().await.is_empty());
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(WRITER_LOCK)
+        .execute(&mut admin)
+        .await
+        .expect("unlock");
+    let committed = tokio::time::timeout(TIMEOUT, commit).await;
+    committed
+        .expect("in time")
+        .expect("joined")
+        .expect("commit");
+    assert_eq!(contents().await, ["first", "it's second"]);
+
+    let failed = queue(vec![
+        send("third", None),
+        send("orphan", Some(StageId(999))),
+    ])
+    .await;
+    assert!(failed.is_err(), "no stage 999: {failed:?}");
+    assert_eq!(contents().await, ["first", "it's second"], "nothing kept");
+    queue(vec![send("fourth", None)])
+        .await
+        .expect("the next write runs");
+    assert_eq!(contents().await, ["first", "it's second", "fourth"]);
 }
 
 /// Held by each test here that breaks a connection of its own process: a broken connection
@@ -495,7 +576,10 @@ async fn a_kept_write_connection_whose_server_process_ended_is_replaced() {
     assert_ne!(second, first, "tested, found broken, replaced");
 
     end_backend(&mut admin, second).await;
-    let failed = store.write().await.map(drop);
+    let failed = match store.write().await {
+        Ok(mut w) => w.conn().await.map(drop),
+        Err(e) => Err(e),
+    };
     assert!(
         failed.is_err(),
         "the write on the connection ended just now fails: {failed:?}"

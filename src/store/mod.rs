@@ -235,6 +235,11 @@ impl WriteTx<'_> {
         if self.broken {
             return Err(StoreError::Broken);
         }
+        // Every way to an audit event begins the transaction first.
+        debug_assert!(
+            self.audit_events.is_empty(),
+            "events in a transaction never begun"
+        );
         if self.held.is_empty() {
             return Ok(());
         }
@@ -373,7 +378,8 @@ async fn begun<'c>(
 }
 
 impl Drop for WriteTx<'_> {
-    /// Not committed: the connection goes back to the pool with its rollback queued.
+    /// Not committed: the connection goes back to the pool with its rollback queued (none
+    /// when the transaction never began: sqlx knows of no transaction on it then).
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
             writer::roll_back(conn);

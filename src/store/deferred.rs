@@ -142,7 +142,7 @@ impl Held {
     ///
     /// The database stops at the first statement that fails, which may leave the
     /// transaction open on `conn` where sqlx does not know of it: on an error the caller
-    /// must close `conn`, never give it back ([`super::writer::close_unknown`]).
+    /// must close `conn`, never give it back ([`super::writer::close`]).
     pub(crate) async fn commit_in_one(
         &mut self,
         conn: &mut AnyConnection,
@@ -176,13 +176,6 @@ impl Held {
         }
         Ok(())
     }
-}
-
-/// Runs `write` at once on `conn` (outside a transaction that holds writes back);
-/// fails as [`Held::send`] does when it changes another number of rows than it expects.
-pub(crate) async fn run_now(conn: &mut AnyConnection, write: &Write) -> StoreResult<u64> {
-    let rows = run_one(conn, write).await?;
-    checked(write, rows)
 }
 
 /// `rows`, the rows `write` changed, unless it was to change another number.

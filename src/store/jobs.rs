@@ -187,11 +187,6 @@ fn due(at: &str) -> String {
     format!("(state = 'queued' AND next_attempt_at <= {at}) OR (state = 'running' AND lease_until <= {at})")
 }
 
-/// What a claim sets: the job running, leased to `$1` until `$2`, its attempt counted, at
-/// `$3` ([`claim_due`], [`claim_next`]).
-const CLAIM: &str = "state = 'running', lease_owner = $1, lease_until = $2, \
-                     attempts = attempts + 1, updated_at = $3";
-
 /// Queues the job for a stage and claims it, in one statement, when no other job is due:
 /// running, leased to `owner` until `lease_until`, its first attempt counted and recorded
 /// as one that may send. That is what [`claim_next`] would do next in the same transaction,
@@ -254,35 +249,6 @@ pub async fn any_due(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<bo
     Ok(due != 0)
 }
 
-/// Claims the oldest due job (queued and due, or running with an expired lease), leasing it
-/// to `owner` until `lease_until` and counting the attempt.
-pub async fn claim_due(
-    conn: &mut AnyConnection,
-    owner: &str,
-    now: Timestamp,
-    lease_until: Timestamp,
-) -> StoreResult<Option<Job>> {
-    static CLAIM_DUE: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "UPDATE jobs SET {CLAIM}
-             WHERE id = (SELECT id FROM jobs WHERE {} ORDER BY next_attempt_at, id LIMIT 1)
-             RETURNING {COLUMNS}",
-            due("$3")
-        )
-    });
-    let row = sqlx::query(&CLAIM_DUE)
-        .bind(owner)
-        .bind(ts(lease_until))
-        .bind(ts(now))
-        .fetch_optional(&mut *conn)
-        .await?;
-    let job = row.as_ref().map(|r| JOBS.read(r)).transpose()?;
-    if let Some(write) = may_send(job.as_slice()) {
-        super::deferred::run_now(conn, &write).await?;
-    }
-    Ok(job)
-}
-
 /// Claims the oldest due job and, when it is of kind `batch`, the other due jobs of that
 /// kind with it (to go in one backend call), at most `limit` in all, in one statement:
 /// leased to `owner` until `lease_until`, each attempt counted. The oldest comes first, the
@@ -298,7 +264,8 @@ pub async fn claim_next(
         format!(
             "WITH due AS (SELECT id, kind, next_attempt_at FROM jobs WHERE {}),
                   oldest AS (SELECT id, kind FROM due ORDER BY next_attempt_at, id LIMIT 1)
-             UPDATE jobs SET {CLAIM}
+             UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
+                             attempts = attempts + 1, updated_at = $3
              WHERE id IN (SELECT id FROM due
                           WHERE id = (SELECT id FROM oldest)
                              OR (kind = $4 AND (SELECT kind FROM oldest) = $4)

@@ -255,7 +255,7 @@ impl WriteTx<'_> {
                 Ok(())
             }
             Err(e) => {
-                writer::close_unknown(conn).await;
+                writer::close(conn).await;
                 Err(e)
             }
         }

@@ -87,9 +87,7 @@ impl Writer {
             Ok(()) => Some(kept.conn),
             Err(e) => {
                 tracing::warn!(error = %e, "the kept write connection failed its test; replacing it");
-                if let Err(e) = kept.conn.close().await {
-                    tracing::debug!(error = %e, "closing the broken write connection");
-                }
+                close(kept.conn).await;
                 None
             }
         }
@@ -119,13 +117,14 @@ pub(super) async fn begin(conn: &mut AnyConnection, statement: &'static str) -> 
     Ok(Manager::begin(conn, Some(Cow::Borrowed(statement))).await?)
 }
 
-/// Closes `conn`, which a failed call may have left inside a transaction sqlx does not know
-/// of (one begun and ended in the call's own text, see [`super::deferred::Held::commit_in_one`]):
-/// closed, the database rolls that transaction back, where the pool would keep the
+/// Closes `conn` for good (the pool opens another when it needs one): one that failed its
+/// test, or one a failed call may have left inside a transaction sqlx does not know of (one
+/// begun and ended in the call's own text, see [`super::deferred::Held::commit_in_one`]),
+/// which the database rolls back as the connection closes, where the pool would keep the
 /// connection as it is.
-pub(super) async fn close_unknown(conn: PoolConnection<Any>) {
+pub(super) async fn close(conn: PoolConnection<Any>) {
     if let Err(e) = conn.close().await {
-        tracing::debug!(error = %e, "closing a write connection after a failed commit");
+        tracing::debug!(error = %e, "closing a write connection");
     }
 }
 

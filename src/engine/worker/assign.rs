@@ -161,7 +161,7 @@ impl Worker {
         if to_assign.is_empty() {
             return Vec::new();
         }
-        // The claim recorded that these attempts may send (`jobs::claim_due`).
+        // The claim recorded that these attempts may send (`jobs::claim_next`).
         let users: Vec<DirectoryUser> = to_assign.iter().map(|(_, _, u, _)| u.clone()).collect();
         let outcomes = self.directory.tenant.assign_many(&users).await;
         let size = users.len();

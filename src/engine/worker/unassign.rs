@@ -37,7 +37,7 @@ impl Worker {
             });
         }
         if !verify_only {
-            // The claim recorded that this attempt may send (`jobs::claim_due`).
+            // The claim recorded that this attempt may send (`jobs::claim_next`).
             let removed = self.directory.tenant.unassign(&user).await;
             calls.push(Call::of("remove_licence", &removed));
             if let Err(e) = removed {

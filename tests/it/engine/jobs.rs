@@ -377,16 +377,21 @@ async fn a_long_backend_call_keeps_its_jobs_leased() {
     tokio::time::sleep(Duration::from_millis(350)).await;
     let now = h.clock.now();
     let mut w = h.store.write().await.unwrap();
-    let taken = licensebot::store::jobs::claim_due(
-        w.conn().await.expect("the transaction's connection"),
-        "another-process",
+    let taken = licensebot::store::jobs::claim_next(
+        &mut w,
+        ("another-process", now + chrono::Duration::seconds(60)),
         now,
-        now + chrono::Duration::seconds(60),
+        licensebot::domain::StageKind::Assign,
+        1,
     )
     .await
     .unwrap();
     drop(w);
-    assert_eq!(taken.map(|j| j.id), None, "the running job was taken over");
+    assert_eq!(
+        taken.first().map(|j| j.id),
+        None,
+        "the running job was taken over"
+    );
 
     h.tenant.answers_flow.send_replace(true);
     worker.await.unwrap();

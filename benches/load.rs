@@ -355,21 +355,41 @@ struct LifecycleFigures {
     /// trip to the database (to SQLite's connection thread, or to PostgreSQL's server),
     /// which each statement, BEGIN and COMMIT of a lifecycle pays once.
     round_trip_us: f64,
+    /// The same after 1 ms asleep ([`round_trips_us`]).
+    idle_round_trip_us: f64,
 }
 
-/// Microseconds of one `SELECT 1` on a connection from [`Store::read`](licensebot::store::Store::read), over 2,000.
-async fn round_trip_us(store: &licensebot::store::Store) -> f64 {
+/// Microseconds of one `SELECT 1` on a connection from [`Store::read`](licensebot::store::Store::read):
+/// back to back over 2,000 (the round trip itself), then each after the bench slept 1 ms
+/// over 500. The second is what a statement pays once the connection's thread (SQLite's) or
+/// server process (PostgreSQL's) and the bench's own thread have gone to sleep, as they do
+/// between a lifecycle's steps and during a commit's flush: on a virtual machine, waking a
+/// thread whose CPU halted costs tens of microseconds.
+async fn round_trips_us(store: &licensebot::store::Store) -> (f64, f64) {
     const N: u32 = 2_000;
+    const IDLE_N: u32 = 500;
     let mut conn = store.read().await.expect("a connection");
     let start = Instant::now();
     for _ in 0..N {
-        let one: i64 = sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("select 1");
-        assert_eq!(one, 1);
+        select_one(&mut conn).await;
     }
-    start.elapsed().as_secs_f64() * 1e6 / f64::from(N)
+    let busy = start.elapsed().as_secs_f64() * 1e6 / f64::from(N);
+    let mut idle = Duration::ZERO;
+    for _ in 0..IDLE_N {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let start = Instant::now();
+        select_one(&mut conn).await;
+        idle += start.elapsed();
+    }
+    (busy, idle.as_secs_f64() * 1e6 / f64::from(IDLE_N))
+}
+
+async fn select_one(conn: &mut sqlx::AnyConnection) {
+    let one: i64 = sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+        .fetch_one(conn)
+        .await
+        .expect("select 1");
+    assert_eq!(one, 1);
 }
 
 /// The durable commit rate and the lifecycle rate measured in turns (ten rounds of half a
@@ -397,7 +417,7 @@ async fn commits_and_lifecycles(n: usize, server: Option<&str>) -> LifecycleFigu
     life.run(n..n + COUNTED_LIFECYCLES).await;
     COUNTING.store(false, Ordering::Relaxed);
     let statements = STATEMENTS.load(Ordering::Relaxed) - before;
-    let round_trip_us = round_trip_us(&life.store).await;
+    let (round_trip_us, idle_round_trip_us) = round_trips_us(&life.store).await;
     raw.store.close().await;
     life.store.close().await;
     LifecycleFigures {
@@ -406,6 +426,7 @@ async fn commits_and_lifecycles(n: usize, server: Option<&str>) -> LifecycleFigu
         commits_per_lifecycle: life_commits as f64 / n as f64,
         statements_per_lifecycle: statements as f64 / COUNTED_LIFECYCLES as f64,
         round_trip_us,
+        idle_round_trip_us,
     }
 }
 
@@ -1001,6 +1022,7 @@ fn measure_lifecycles(
         commits_per_lifecycle: commits,
         statements_per_lifecycle: statements,
         round_trip_us,
+        idle_round_trip_us,
     } = rt.block_on(commits_and_lifecycles(sizes.lifecycles, server));
     rows.add("raw_commits_per_s", raw, 0, String::new());
     rows.add(
@@ -1025,6 +1047,12 @@ fn measure_lifecycles(
         round_trip_us,
         1,
         "one SELECT 1 through the store".into(),
+    );
+    rows.add(
+        "idle_round_trip_us",
+        idle_round_trip_us,
+        1,
+        "the same after 1 ms asleep".into(),
     );
 }
 

@@ -361,7 +361,7 @@ struct LifecycleFigures {
 
 /// Microseconds of one `SELECT 1` on a connection from [`Store::read`](licensebot::store::Store::read):
 /// back to back over 2,000 (the round trip itself), then each after the bench slept 1 ms
-/// over 500. The second is what a statement pays once the connection's thread (SQLite's) or
+/// (at least: tokio's timer counts whole milliseconds) over 500. The second is what a statement pays once the connection's thread (SQLite's) or
 /// server process (PostgreSQL's) and the bench's own thread have gone to sleep, as they do
 /// between a lifecycle's steps and during a commit's flush: on a virtual machine, waking a
 /// thread whose CPU halted costs tens of microseconds.
@@ -384,6 +384,7 @@ async fn round_trips_us(store: &licensebot::store::Store) -> (f64, f64) {
     (busy, idle.as_secs_f64() * 1e6 / f64::from(IDLE_N))
 }
 
+/// One `SELECT 1` on `conn`, its answer checked.
 async fn select_one(conn: &mut sqlx::AnyConnection) {
     let one: i64 = sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
         .fetch_one(conn)

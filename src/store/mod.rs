@@ -178,8 +178,22 @@ impl WriteTx<'_> {
     /// ([`deferred::Held::commit_in_one`]), when the writes allow it and no live sink has
     /// to read it first. One that did nothing at all commits nothing.
     pub async fn commit(mut self) -> StoreResult<()> {
-        if !self.begun && self.sink.is_none() && self.held.commit_foldable(self.dialect) {
-            return self.commit_in_one().await;
+        if self.broken {
+            return Err(StoreError::Broken);
+        }
+        if !self.begun {
+            // Every way to an audit event begins the transaction first.
+            debug_assert!(
+                self.audit_events.is_empty(),
+                "events in a transaction never begun"
+            );
+            if self.held.is_empty() {
+                // Nothing read, nothing written: nothing to commit.
+                return Ok(());
+            }
+            if self.sink.is_none() && self.held.commit_foldable(self.dialect) {
+                return self.commit_in_one().await;
+            }
         }
         let events = std::mem::take(&mut self.audit_events);
         let audited = audit::insert_later(&events, self.head_unread);
@@ -194,10 +208,6 @@ impl WriteTx<'_> {
             }
             _ => events,
         };
-        if !self.begun {
-            // Nothing read, nothing written: nothing to commit.
-            return Ok(());
-        }
         let pending = match self.sink {
             Some(sink) => sink.pending(open(&mut self.conn)?).await,
             None => Ok(Vec::new()),
@@ -232,17 +242,6 @@ impl WriteTx<'_> {
     /// COMMIT in one call. When that call fails the connection may be left inside the
     /// transaction, where sqlx does not know of it, so it is closed, never given back.
     async fn commit_in_one(mut self) -> StoreResult<()> {
-        if self.broken {
-            return Err(StoreError::Broken);
-        }
-        // Every way to an audit event begins the transaction first.
-        debug_assert!(
-            self.audit_events.is_empty(),
-            "events in a transaction never begun"
-        );
-        if self.held.is_empty() {
-            return Ok(());
-        }
         let mut conn = self.conn.take().ok_or(StoreError::Broken)?;
         match self
             .held
